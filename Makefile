@@ -1,0 +1,129 @@
+# slurm-footprint: per-job energy and carbon footprint for Slurm 22.05.
+# `make demo` and `make check` are the two entry points (see README.md).
+
+SLURM_VERSION := 22.05.8
+BUILD ?= build
+PREFIX ?= /usr/local
+DESTDIR ?=
+PLUGINDIR ?= /usr/lib/x86_64-linux-gnu/slurm-wlm
+SLURM_SRC ?=
+CI ?=
+
+CC ?= cc
+WARN := -Wall -Wextra -Wformat=2 -Wno-unused-parameter
+HARDEN := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIC
+OPT ?= -O2 -g
+ifeq ($(CI),true)
+WERROR := -Werror
+endif
+ifeq ($(SANITIZE),1)
+OPT := -O1 -g -fno-omit-frame-pointer
+SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+endif
+
+PKGS := hwloc jansson libjwt
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+LIBS = $(PKG_LIBS) -lpfm -lm -lpthread
+
+CFLAGS_COMMON = $(OPT) $(WARN) $(WERROR) $(HARDEN) $(SAN) $(PKG_CFLAGS)
+LIB_CFLAGS = -std=c11 -D_GNU_SOURCE $(CFLAGS_COMMON) -Ilib
+SLURM_INC := $(BUILD)/slurm
+PLUGIN_CFLAGS = -std=gnu11 $(CFLAGS_COMMON) -Ilib -I$(SLURM_INC) \
+	-I$(SLURM_INC)/root -Wno-sign-compare -Wno-missing-field-initializers \
+	-DFP_SLURM_VERSION='"$(SLURM_VERSION)"'
+
+LIB_SRC := $(wildcard lib/*.c)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB_A := $(BUILD)/libfootprint.a
+LIB_SO := $(BUILD)/libfootprint.so
+
+ENERGY_SRC := $(wildcard plugins/acct_gather_energy/*.c)
+JOBCOMP_SRC := $(wildcard plugins/jobcomp_carbon/*.c)
+ENERGY_SO := $(BUILD)/acct_gather_energy_footprint.so
+JOBCOMP_SO := $(BUILD)/jobcomp_carbon.so
+PLUGINS := $(ENERGY_SO) $(JOBCOMP_SO)
+
+# Every tools/NAME.c with a main() is one program; tools/NAME_*.c are its parts.
+TOOL_MAINS := $(shell grep -l '^int main' tools/*.c 2>/dev/null)
+TOOLS := $(patsubst tools/%.c,$(BUILD)/%,$(TOOL_MAINS))
+
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+BENCH_SRC := $(wildcard tests/bench/bench_*.c)
+BENCH_BIN := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+
+.PHONY: all deps check unit integration demo bench install clean distclean
+all: $(LIB_A) $(LIB_SO) $(PLUGINS) $(TOOLS)
+
+deps:
+	@tools/install-deps.sh $(BUILD)/slurm-src
+
+# Slurm's internal headers: the cached Debian source package (or SLURM_SRC),
+# and a config.h that makes them preprocess as in a configured tree.
+$(SLURM_INC)/.ready: tools/slurm-headers.sh
+	@tools/slurm-headers.sh "$(BUILD)/slurm-src" "$(SLURM_INC)" "$(SLURM_VERSION)" "$(SLURM_SRC)"
+
+$(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(LIB_CFLAGS) -c -o $@ $<
+
+$(LIB_A): $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(LIB_SO): $(LIB_OBJ)
+	$(CC) $(SAN) -shared -o $@ $^ $(LIBS)
+
+$(ENERGY_SO): $(ENERGY_SRC) $(LIB_A) $(SLURM_INC)/.ready $(wildcard plugins/acct_gather_energy/*.h)
+	$(CC) $(PLUGIN_CFLAGS) -shared -o $@ $(ENERGY_SRC) $(LIB_A) $(LIBS)
+
+$(JOBCOMP_SO): $(JOBCOMP_SRC) $(LIB_A) $(SLURM_INC)/.ready $(wildcard plugins/jobcomp_carbon/*.h)
+	$(CC) $(PLUGIN_CFLAGS) -shared -o $@ $(JOBCOMP_SRC) $(LIB_A) $(LIBS)
+
+.SECONDEXPANSION:
+$(BUILD)/%: tools/%.c $$(wildcard tools/$$*_*.c) $(LIB_A) $(wildcard tools/*.h)
+	$(CC) $(LIB_CFLAGS) -Itools -o $@ $(filter %.c,$^) $(LIB_A) $(LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_A) $(wildcard tests/unit/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(LIB_CFLAGS) -Itests/unit -o $@ $< $(LIB_A) $(LIBS) -lcmocka
+
+$(BUILD)/bench/%: tests/bench/%.c $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) $(LIB_CFLAGS) -o $@ $< $(LIB_A) $(LIBS)
+
+check: deps
+	@$(MAKE) --no-print-directory all $(UNIT_BIN)
+	@BUILD=$(BUILD) tests/run.sh $(UNIT_BIN)
+
+unit: all $(UNIT_BIN)
+	@BUILD=$(BUILD) FP_SKIP_INTEGRATION=1 tests/run.sh $(UNIT_BIN)
+
+integration: all
+	@BUILD=$(BUILD) tests/run.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) tools/demo.sh
+
+bench: all $(BENCH_BIN)
+	@for b in $(BENCH_BIN); do $$b || exit 1; done
+
+install: all
+	install -d $(DESTDIR)$(PLUGINDIR) $(DESTDIR)$(PREFIX)/bin \
+		$(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/man/man5
+	install -m 755 $(PLUGINS) $(DESTDIR)$(PLUGINDIR)/
+	install -m 755 $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/
+	-install -m 644 docs/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/ 2>/dev/null
+	-install -m 644 docs/*.5 $(DESTDIR)$(PREFIX)/share/man/man5/ 2>/dev/null
+
+clean:
+	rm -rf $(BUILD)/lib $(BUILD)/tests $(BUILD)/bench $(BUILD)/*.so \
+		$(BUILD)/*.a $(TOOLS)
+
+distclean:
+	rm -rf $(BUILD)

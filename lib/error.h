@@ -1,0 +1,28 @@
+/* Error reporting for libfootprint: a caller-owned status with a message that
+ * names the input and the fault. Nothing in lib/ prints or exits. */
+#ifndef FP_ERROR_H
+#define FP_ERROR_H
+
+enum fp_errcode {
+	FP_OK = 0,
+	FP_EIO,		/* a file could not be opened or read */
+	FP_EPARSE,	/* malformed input (JSON, numbers, lists) */
+	FP_EINVAL,	/* a value out of range or inconsistent */
+	FP_ENOMEM,
+	FP_ESTALE,	/* data too old to be used */
+	FP_ENOTSUP,	/* the facility does not exist on this machine */
+	FP_ECONSERV,	/* an energy balance did not hold */
+};
+
+typedef struct fp_error {
+	int code;
+	char msg[512];
+} fp_error_t;
+
+/* Sets err (if not NULL) and returns -1, so callers can `return fp_fail(...)`. */
+int fp_fail(fp_error_t *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void fp_error_clear(fp_error_t *err);
+const char *fp_strerror(int code);
+
+#endif

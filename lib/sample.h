@@ -1,0 +1,81 @@
+/* The data one poll of a node produces: the in-memory form of trace v1
+ * (shared/spec/trace-v1.md). Readers fill it, the attribution engine and the
+ * trace recorder consume it. */
+#ifndef FP_SAMPLE_H
+#define FP_SAMPLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum fp_domain_kind {
+	FP_DOMAIN_PACKAGE = 0,
+	FP_DOMAIN_DRAM,
+	FP_DOMAIN_PSYS,
+} fp_domain_kind_t;
+
+typedef struct fp_domain {
+	char *name;		/* "package-0", "dram-0", "psys" */
+	fp_domain_kind_t kind;
+	int package;		/* package id; -1 for psys */
+	uint64_t max_energy_range_uj;
+	double idle_w;		/* idle power; < 0 when unknown */
+} fp_domain_t;
+
+typedef struct fp_package {
+	int id;
+	int *cpus;		/* PU os_index values */
+	size_t ncpus;
+} fp_package_t;
+
+/* Header: what does not change between samples. */
+typedef struct fp_node_desc {
+	char *node;
+	size_t cpus;		/* CPU ids are 0..cpus-1 */
+	fp_package_t *packages;
+	size_t npackages;
+	fp_domain_t *domains;
+	size_t ndomains;
+	bool activity_cycles;	/* step counters are cycles, not ns */
+} fp_node_desc_t;
+
+typedef struct fp_step_sample {
+	char *id;		/* "4242.batch", "4242.0", "4242.extern" */
+	uint64_t job;
+	int *alloc;		/* allocated CPU ids */
+	size_t nalloc;
+	uint64_t *cpu_ns;	/* cumulative, length desc->cpus */
+} fp_step_sample_t;
+
+typedef struct fp_sample {
+	double t;			/* Unix seconds */
+	uint64_t *energy_uj;		/* length desc->ndomains */
+	bool *energy_valid;		/* length desc->ndomains */
+	double wall_j;
+	bool wall_valid;
+	uint64_t *cpu_busy_ns;		/* length desc->cpus */
+	fp_step_sample_t *steps;
+	size_t nsteps;
+} fp_sample_t;
+
+fp_node_desc_t *fp_node_desc_new(void);
+void fp_node_desc_free(fp_node_desc_t *desc);
+/* Deep copy; NULL on allocation failure. */
+fp_node_desc_t *fp_node_desc_dup(const fp_node_desc_t *desc);
+/* Index of the domain called name, or -1. */
+int fp_node_desc_domain(const fp_node_desc_t *desc, const char *name);
+/* Index of the package with id, or -1. */
+int fp_node_desc_package(const fp_node_desc_t *desc, int id);
+
+/* A sample with arrays sized for desc, zeroed, no steps. */
+fp_sample_t *fp_sample_new(const fp_node_desc_t *desc);
+void fp_sample_free(fp_sample_t *s);
+/* Appends a step (id copied, alloc copied, cpu_ns zeroed, length desc->cpus).
+ * Returns the new step or NULL on allocation failure. */
+fp_step_sample_t *fp_sample_add_step(fp_sample_t *s, const fp_node_desc_t *desc,
+				     const char *id, uint64_t job,
+				     const int *alloc, size_t nalloc);
+/* Drops all steps, keeps the arrays. */
+void fp_sample_clear_steps(fp_sample_t *s);
+
+#endif

@@ -1,0 +1,47 @@
+#!/bin/bash
+# Runs the unit test binaries given as arguments (cmocka, TAP output) and then
+# every tests/integration/*.sh, and ends with one "N passed, N failed" line.
+set -u
+cd "$(dirname "$0")/.."
+export BUILD=${BUILD:-build}
+pass=0 fail=0 failed_names=()
+log=$(mktemp -d)
+trap 'rm -rf "$log"' EXIT
+
+count() { # name, file with TAP output, exit status
+	local name=$1 out=$2 rc=$3 p f
+	p=$(grep -c '^ok ' "$out")
+	f=$(grep -c '^not ok ' "$out")
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1 # crashed or failed outside a test case
+		echo "not ok - $name exited with status $rc"
+	fi
+	pass=$((pass + p))
+	fail=$((fail + f))
+	[ "$f" -gt 0 ] && failed_names+=("$name")
+}
+
+for t in "$@"; do
+	name=$(basename "$t")
+	echo "# unit: $name"
+	CMOCKA_MESSAGE_OUTPUT=TAP "$t" > "$log/$name.out" 2>&1
+	rc=$?
+	sed 's/^/    /' "$log/$name.out" | grep -v '^    ok ' || true
+	count "$name" "$log/$name.out" "$rc"
+done
+
+if [ -z "${FP_SKIP_INTEGRATION:-}" ]; then
+	for t in tests/integration/*.sh; do
+		[ -e "$t" ] || continue
+		name=$(basename "$t" .sh)
+		[ -n "${FP_ONLY:-}" ] && [[ "$name" != *"$FP_ONLY"* ]] && continue
+		echo "# integration: $name"
+		bash "$t" 2>&1 | tee "$log/$name.out"
+		rc=${PIPESTATUS[0]}
+		count "$name" "$log/$name.out" "$rc"
+	done
+fi
+
+[ ${#failed_names[@]} -gt 0 ] && echo "# failing: ${failed_names[*]}"
+echo "check: $pass passed, $fail failed"
+[ "$fail" -eq 0 ] && [ "$pass" -gt 0 ]

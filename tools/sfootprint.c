@@ -1,0 +1,44 @@
+/* sfootprint: the user's tool for job footprints — show, aggregate, verify,
+ * replay, keygen. This file only dispatches to the subcommands. */
+#include <stdio.h>
+#include <string.h>
+
+#include "sfootprint.h"
+
+struct subcommand {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *help;
+};
+
+static const struct subcommand commands[] = {
+	{ "replay", fp_cmd_replay,
+	  "replay TRACE [--json]   recompute per-step energy from a node trace" },
+	{ "sensor-check", fp_cmd_sensor_check,
+	  "sensor-check FILE [--max-age S] [--ceiling W]   validate a wall-meter feed" },
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: sfootprint COMMAND [ARGS]\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "  sfootprint %s\n", commands[i].help);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return FP_EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		usage(stdout);
+		return FP_EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "sfootprint: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return FP_EXIT_USAGE;
+}

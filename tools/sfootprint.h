@@ -1,0 +1,13 @@
+/* sfootprint: subcommands share this table of entry points; each lives in
+ * its own tools/sfootprint_<name>.c. Exit codes: 0 ok, 1 failure, 2 usage. */
+#ifndef SFOOTPRINT_H
+#define SFOOTPRINT_H
+
+#define FP_EXIT_OK 0
+#define FP_EXIT_FAIL 1
+#define FP_EXIT_USAGE 2
+
+int fp_cmd_replay(int argc, char **argv);
+int fp_cmd_sensor_check(int argc, char **argv);
+
+#endif

@@ -1,0 +1,21 @@
+/* Placeholders for subcommands not written yet; each is removed from this
+ * file when its own tools/sfootprint_<name>.c lands. */
+#include <stdio.h>
+
+#include "sfootprint.h"
+
+#ifndef FP_HAVE_REPLAY
+int fp_cmd_replay(int argc, char **argv)
+{
+	fprintf(stderr, "sfootprint: replay is not built yet\n");
+	return FP_EXIT_FAIL;
+}
+#endif
+
+#ifndef FP_HAVE_SENSOR_CHECK
+int fp_cmd_sensor_check(int argc, char **argv)
+{
+	fprintf(stderr, "sfootprint: sensor-check is not built yet\n");
+	return FP_EXIT_FAIL;
+}
+#endif
