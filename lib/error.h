@@ -19,6 +19,13 @@ typedef struct fp_error {
 	char msg[512];
 } fp_error_t;
 
+/* Where a module must say something without failing (a zone skipped, a
+ * sensor reading rejected), it calls the owner's log function, if any; the
+ * Slurm plugin routes it to error()/log_flag(), the CLI to stderr. Modules
+ * say each distinct problem once, not at every poll. */
+enum fp_loglevel { FP_LOG_ERROR, FP_LOG_WARN, FP_LOG_INFO, FP_LOG_DEBUG };
+typedef void (*fp_log_fn)(void *ctx, int level, const char *msg);
+
 /* Sets err (if not NULL) and returns -1, so callers can `return fp_fail(...)`. */
 int fp_fail(fp_error_t *err, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
