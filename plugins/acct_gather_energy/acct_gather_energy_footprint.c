@@ -15,7 +15,7 @@ extern int init(void)
 {
 	verbose("%s: loaded (%s)", plugin_type,
 		running_in_slurmctld() ? "slurmctld" :
-		running_in_slurmd_stepd() ? "slurmstepd" :
+		running_in_slurmstepd() ? "slurmstepd" :
 		running_in_slurmd() ? "slurmd" : "client");
 	return SLURM_SUCCESS;
 }

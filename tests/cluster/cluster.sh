@@ -1,0 +1,270 @@
+#!/bin/bash
+# A real single-node Slurm cluster on loopback for tests and the demo: munged,
+# mariadbd, slurmdbd, slurmctld and slurmd, all under one temp folder.
+#
+# Use: source this file, then
+#   fp_cluster_start      # starts everything, waits until the node is idle
+#   ... sbatch/srun/sacct with SLURM_CONF exported ...
+#   fp_cluster_stop       # stops by PID what it started (also from a trap)
+# Settings (environment, before fp_cluster_start):
+#   FP_BUILD          folder with our plugins (default: build)
+#   FP_ACCT_GATHER    text of acct_gather.conf
+#   FP_SLURM_EXTRA    extra slurm.conf lines
+#   FP_ENERGY_PLUGIN  AcctGatherEnergyType (default acct_gather_energy/footprint)
+#   FP_JOBCOMP_PLUGIN JobCompType (default jobcomp/carbon)
+#   FP_KEEP=1         keep the temp folder after stop (for debugging)
+# After start: FP_DIR (the temp folder), FP_NODE, SLURM_CONF are exported.
+
+FP_STATE_FILE=${FP_STATE_FILE:-/tmp/fp-cluster.active}
+FP_DB_PORT=${FP_DB_PORT:-3306}
+FP_NODE=${FP_NODE:-fpnode}
+FP_CLUSTER=${FP_CLUSTER:-fpcluster}
+
+_fp_log() { echo "# cluster: $*" >&2; }
+
+# Kills the PIDs listed in a pids file (name:pid lines), gently then firmly.
+_fp_kill_pids() {
+	local pidfile=$1 order name pid left i
+	[ -f "$pidfile" ] || return 0
+	# Stop in reverse start order: slurmd first, munged last.
+	order=$(tac "$pidfile")
+	while IFS=: read -r name pid; do
+		[ -n "$pid" ] || continue
+		kill -0 "$pid" 2>/dev/null || continue
+		kill -TERM "$pid" 2>/dev/null
+		for i in $(seq 1 100); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		if kill -0 "$pid" 2>/dev/null; then
+			_fp_log "$name ($pid) ignored SIGTERM; killing"
+			kill -KILL "$pid" 2>/dev/null
+		fi
+	done <<< "$order"
+	# Step daemons our slurmd started outlive it; they carry our spool path.
+	left=$(pgrep -x slurmstepd 2>/dev/null)
+	for pid in $left; do
+		if tr '\0' ' ' < /proc/$pid/environ 2>/dev/null | grep -q "SLURM_CONF=$(dirname "$pidfile")/"; then
+			kill -KILL "$pid" 2>/dev/null
+		fi
+	done
+	rm -f "$pidfile"
+}
+
+_fp_cleanup_previous() {
+	local prev
+	[ -f "$FP_STATE_FILE" ] || return 0
+	prev=$(cat "$FP_STATE_FILE")
+	if [ -n "$prev" ] && [ -f "$prev/pids" ]; then
+		_fp_log "stopping what a previous run left in $prev"
+		_fp_kill_pids "$prev/pids"
+	fi
+	[ -n "$prev" ] && [ -d "$prev" ] && [ -z "${FP_KEEP:-}" ] && rm -rf "$prev"
+	rm -f "$FP_STATE_FILE"
+}
+
+_fp_wait_for() { # seconds, description, command...
+	local secs=$1 what=$2 i
+	shift 2
+	for i in $(seq 1 $((secs * 10))); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	_fp_log "timed out after ${secs}s waiting for $what"
+	return 1
+}
+
+_fp_started() { # name pid
+	echo "$1:$2" >> "$FP_DIR/pids"
+}
+
+_fp_write_configs() {
+	local d=$FP_DIR build ncpus mem
+	build=$(cd "${FP_BUILD:-build}" && pwd)
+	ncpus=$(nproc)
+	mem=$(awk '/MemTotal/ {print int($2/1024/2)}' /proc/meminfo)
+	mkdir -p "$d"/{etc,log,run,state,spool,munge,db}
+	cat > "$d/etc/slurm.conf" <<CONF
+ClusterName=$FP_CLUSTER
+SlurmctldHost=localhost(127.0.0.1)
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+AuthInfo=socket=$d/munge/munge.socket
+CredType=cred/munge
+SlurmctldPort=6817
+SlurmdPort=6818
+StateSaveLocation=$d/state
+SlurmdSpoolDir=$d/spool/%n
+SlurmctldPidFile=$d/run/slurmctld.pid
+SlurmdPidFile=$d/run/slurmd-%n.pid
+SlurmctldLogFile=$d/log/slurmctld.log
+SlurmdLogFile=$d/log/slurmd-%n.log
+SlurmctldDebug=debug
+SlurmdDebug=debug
+DebugFlags=Energy
+PluginDir=$build:/usr/lib/x86_64-linux-gnu/slurm-wlm
+ProctrackType=proctrack/cgroup
+TaskPlugin=task/cgroup
+JobAcctGatherType=jobacct_gather/cgroup
+JobAcctGatherFrequency=task=2,energy=1
+AcctGatherNodeFreq=1
+AcctGatherEnergyType=${FP_ENERGY_PLUGIN-acct_gather_energy/footprint}
+JobCompType=${FP_JOBCOMP_PLUGIN-jobcomp/carbon}
+AccountingStorageType=accounting_storage/slurmdbd
+AccountingStorageHost=127.0.0.1
+AccountingStoragePort=6819
+AccountingStoragePass=$d/munge/munge.socket
+AccountingStoreFlags=job_comment
+AccountingStorageTRES=energy
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core_Memory
+DefMemPerCPU=256
+MpiDefault=none
+ReturnToService=2
+SchedulerType=sched/backfill
+SchedulerParameters=sched_interval=1
+KillWait=2
+Waittime=0
+MinJobAge=2
+InactiveLimit=0
+SlurmdTimeout=60
+MessageTimeout=10
+NodeName=$FP_NODE NodeHostname=localhost NodeAddr=127.0.0.1 CPUs=$ncpus RealMemory=$mem State=UNKNOWN
+PartitionName=main Nodes=$FP_NODE Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
+${FP_SLURM_EXTRA:-}
+CONF
+	cat > "$d/etc/cgroup.conf" <<CONF
+CgroupPlugin=autodetect
+ConstrainCores=yes
+CONF
+	printf '%s\n' "${FP_ACCT_GATHER:-}" > "$d/etc/acct_gather.conf"
+	cat > "$d/etc/slurmdbd.conf" <<CONF
+AuthType=auth/munge
+AuthInfo=socket=$d/munge/munge.socket
+DbdHost=localhost
+DbdAddr=127.0.0.1
+DbdPort=6819
+SlurmUser=root
+PidFile=$d/run/slurmdbd.pid
+LogFile=$d/log/slurmdbd.log
+DebugLevel=info
+StorageType=accounting_storage/mysql
+StorageHost=127.0.0.1
+StoragePort=$FP_DB_PORT
+StorageUser=slurm
+StoragePass=fp-test-pass
+StorageLoc=slurm_acct_db
+CONF
+	chmod 600 "$d/etc/slurmdbd.conf"
+}
+
+_fp_start_munge() {
+	local d=$FP_DIR
+	chmod 755 "$d/munge"
+	mungekey -c -k "$d/munge/munge.key" >/dev/null 2>&1 ||
+		dd if=/dev/urandom of="$d/munge/munge.key" bs=1024 count=1 2>/dev/null
+	chmod 600 "$d/munge/munge.key"
+	munged -F -f --socket="$d/munge/munge.socket" \
+		--key-file="$d/munge/munge.key" --log-file="$d/log/munged.log" \
+		--pid-file="$d/run/munged.pid" --seed-file="$d/munge/seed" \
+		> /dev/null 2>&1 &
+	_fp_started munged $!
+	_fp_wait_for 10 munged test -S "$d/munge/munge.socket"
+}
+
+_fp_start_mariadb() {
+	local d=$FP_DIR
+	mariadb-install-db --no-defaults --datadir="$d/db" --user=root \
+		--auth-root-authentication-method=socket --skip-test-db \
+		> "$d/log/mariadb-install.log" 2>&1 || {
+		_fp_log "mariadb-install-db failed (see $d/log/mariadb-install.log)"
+		return 1
+	}
+	mariadbd --no-defaults --datadir="$d/db" --socket="$d/run/mysql.sock" \
+		--bind-address=127.0.0.1 --port="$FP_DB_PORT" --user=root \
+		--pid-file="$d/run/mariadbd.pid" --log-error="$d/log/mariadbd.log" \
+		--innodb-buffer-pool-size=64M --skip-log-bin \
+		> /dev/null 2>&1 &
+	_fp_started mariadbd $!
+	_fp_wait_for 30 mariadbd mariadb --no-defaults -S "$d/run/mysql.sock" -e 'select 1' || return 1
+	mariadb --no-defaults -S "$d/run/mysql.sock" <<SQL
+CREATE USER 'slurm'@'127.0.0.1' IDENTIFIED BY 'fp-test-pass';
+CREATE USER 'slurm'@'localhost' IDENTIFIED BY 'fp-test-pass';
+GRANT ALL ON *.* TO 'slurm'@'127.0.0.1';
+GRANT ALL ON *.* TO 'slurm'@'localhost';
+SQL
+}
+
+_fp_port_free() { ! (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; }
+
+fp_cluster_start() {
+	local p
+	_fp_cleanup_previous
+	for p in 6817 6818 6819 "$FP_DB_PORT"; do
+		if ! _fp_port_free "$p"; then
+			_fp_log "port $p on 127.0.0.1 is taken by something this script did not start"
+			return 1
+		fi
+	done
+	FP_DIR=$(mktemp -d /tmp/fp-cluster.XXXXXX)
+	chmod 755 "$FP_DIR"
+	export FP_DIR FP_NODE
+	echo "$FP_DIR" > "$FP_STATE_FILE"
+	: > "$FP_DIR/pids"
+	_fp_write_configs
+	export SLURM_CONF=$FP_DIR/etc/slurm.conf
+	_fp_start_munge || return 1
+	_fp_start_mariadb || return 1
+	slurmdbd -D > "$FP_DIR/log/slurmdbd.out" 2>&1 &
+	_fp_started slurmdbd $!
+	_fp_wait_for 60 slurmdbd bash -c "exec 3<>/dev/tcp/127.0.0.1/6819" || return 1
+	slurmctld -D -i > "$FP_DIR/log/slurmctld.out" 2>&1 &
+	_fp_started slurmctld $!
+	_fp_wait_for 30 slurmctld scontrol ping || return 1
+	slurmd -D -N "$FP_NODE" > "$FP_DIR/log/slurmd.out" 2>&1 &
+	_fp_started slurmd $!
+	fp_cluster_wait_idle 60 || return 1
+	_fp_log "up in $FP_DIR"
+}
+
+fp_cluster_wait_idle() {
+	_fp_wait_for "${1:-60}" "node $FP_NODE idle" \
+		bash -c "sinfo -h -n $FP_NODE -o %T | grep -qx idle"
+}
+
+# Waits until a job has left the queue (completed, failed or cancelled).
+fp_wait_job() { # jobid [seconds]
+	_fp_wait_for "${2:-120}" "job $1 to end" \
+		bash -c "! squeue -h -j $1 -o %i 2>/dev/null | grep -q ."
+}
+
+# Waits until sacct shows a job's record in a final state.
+fp_wait_sacct() { # jobid [seconds]
+	_fp_wait_for "${2:-60}" "sacct record of job $1" \
+		bash -c "sacct -n -X -j $1 -o State 2>/dev/null | grep -Eq 'COMPLETED|FAILED|CANCELLED|TIMEOUT|OUT_OF_ME|NODE_FAIL'"
+}
+
+fp_cluster_stop() {
+	[ -n "${FP_DIR:-}" ] || return 0
+	if [ -f "$FP_DIR/pids" ]; then
+		scancel -u root >/dev/null 2>&1 || true
+		_fp_kill_pids "$FP_DIR/pids"
+	fi
+	rm -f "$FP_STATE_FILE"
+	if [ -z "${FP_KEEP:-}" ]; then
+		rm -rf "$FP_DIR"
+	else
+		_fp_log "kept $FP_DIR"
+	fi
+	FP_DIR=
+}
+
+# Prints the logs' tail, for failures.
+fp_cluster_dump_logs() {
+	local f
+	for f in "$FP_DIR"/log/*.log; do
+		echo "## $f"
+		tail -n "${1:-30}" "$f"
+	done | sed 's/^/# /' >&2
+}
