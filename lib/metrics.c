@@ -1,0 +1,160 @@
+/* Prometheus text exposition (format 0.0.4) of node, job and step power and
+ * energy; names follow Prometheus conventions (_watts, _joules_total). */
+#include "metrics.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Label values escape backslash, double quote and newline. */
+static void _label(FILE *f, const char *name, const char *value, bool first)
+{
+	fprintf(f, "%s%s=\"", first ? "" : ",", name);
+	for (const char *p = value ? value : ""; *p; p++) {
+		if (*p == '\\' || *p == '"')
+			fputc('\\', f), fputc(*p, f);
+		else if (*p == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*p, f);
+	}
+	fputc('"', f);
+}
+
+static void _head(FILE *f, const char *name, const char *type,
+		  const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void _node_sample(FILE *f, const char *name,
+			 const fp_metrics_node_t *n, double v)
+{
+	fprintf(f, "%s{", name);
+	_label(f, "node", n->node, true);
+	_label(f, "simulated", n->simulated ? "true" : "false", false);
+	fprintf(f, "} %.17g\n", v);
+}
+
+static void _entities(FILE *f, const char *metric, const char *type,
+		      const char *help, const char *node,
+		      const fp_metrics_entity_t *e, size_t n, bool energy)
+{
+	char job[24];
+
+	_head(f, metric, type, help);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(job, sizeof(job), "%" PRIu64, e[i].job);
+		fprintf(f, "%s{", metric);
+		_label(f, "node", node, true);
+		_label(f, "job", job, false);
+		if (e[i].step)
+			_label(f, "step", e[i].step, false);
+		_label(f, "user", e[i].user, false);
+		_label(f, "account", e[i].account, false);
+		fprintf(f, "} %.17g\n", energy ? e[i].energy_j : e[i].power_w);
+	}
+}
+
+int fp_metrics_write(const char *path, const fp_metrics_node_t *n,
+		     const fp_metrics_entity_t *jobs, size_t njobs,
+		     const fp_metrics_entity_t *steps, size_t nsteps,
+		     fp_error_t *err)
+{
+	char tmp[4096];
+	FILE *f;
+	int bad;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "w");
+	if (!f)
+		return fp_fail(err, FP_EIO, "metrics: cannot create %s: %s", tmp,
+			       strerror(errno));
+
+	_head(f, "footprint_node_power_watts", "gauge",
+	      "Node power over the last poll interval, from the best source.");
+	fprintf(f, "footprint_node_power_watts{");
+	_label(f, "node", n->node, true);
+	_label(f, "source", n->source, false);
+	_label(f, "simulated", n->simulated ? "true" : "false", false);
+	fprintf(f, "} %.17g\n", n->power_w);
+
+	_head(f, "footprint_node_energy_joules_total", "counter",
+	      "Node energy since the poller started, by source.");
+	for (size_t i = 0; i < n->nsources; i++) {
+		fprintf(f, "footprint_node_energy_joules_total{");
+		_label(f, "node", n->node, true);
+		_label(f, "source", n->source_names[i], false);
+		_label(f, "simulated", n->simulated ? "true" : "false", false);
+		fprintf(f, "} %.17g\n", n->source_energy_j[i]);
+	}
+	_head(f, "footprint_node_rapl_joules_total", "counter",
+	      "Package and DRAM energy measured by RAPL.");
+	_node_sample(f, "footprint_node_rapl_joules_total", n, n->rapl_j);
+	_head(f, "footprint_node_idle_joules_total", "counter",
+	      "Static energy of CPUs allocated to no step.");
+	_node_sample(f, "footprint_node_idle_joules_total", n, n->idle_j);
+	_head(f, "footprint_node_system_joules_total", "counter",
+	      "Dynamic energy of activity outside any step.");
+	_node_sample(f, "footprint_node_system_joules_total", n, n->system_j);
+
+	_head(f, "footprint_calibration_active", "gauge",
+	      "1 when the wall = a*rapl + b calibration is in use.");
+	_node_sample(f, "footprint_calibration_active", n,
+		     n->calibration_active ? 1 : 0);
+	_head(f, "footprint_calibration_slope", "gauge",
+	      "Calibration a: wall joules per RAPL joule.");
+	_node_sample(f, "footprint_calibration_slope", n, n->calibration_a);
+	_head(f, "footprint_calibration_offset_watts", "gauge",
+	      "Calibration b: wall power RAPL does not see.");
+	_node_sample(f, "footprint_calibration_offset_watts", n,
+		     n->calibration_b_w);
+	_head(f, "footprint_calibration_intervals", "gauge",
+	      "Intervals the calibration learned from.");
+	_node_sample(f, "footprint_calibration_intervals", n,
+		     (double)n->calibration_intervals);
+
+	if (n->sensor_configured) {
+		_head(f, "footprint_sensor_up", "gauge",
+		      "1 when the wall meter's last reading was valid.");
+		fprintf(f, "footprint_sensor_up{");
+		_label(f, "node", n->node, true);
+		_label(f, "fault", n->sensor_up ? "" : n->sensor_fault, false);
+		fprintf(f, "} %d\n", n->sensor_up ? 1 : 0);
+		_head(f, "footprint_sensor_age_seconds", "gauge",
+		      "Age of the wall meter's last reading.");
+		_node_sample(f, "footprint_sensor_age_seconds", n,
+			     n->sensor_age_s);
+	}
+	_head(f, "footprint_poll_cpu_seconds", "gauge",
+	      "CPU time of the poller's last poll.");
+	_node_sample(f, "footprint_poll_cpu_seconds", n, n->poll_seconds);
+
+	_entities(f, "footprint_job_power_watts", "gauge",
+		  "Power attributed to a job on this node, last interval.",
+		  n->node, jobs, njobs, false);
+	_entities(f, "footprint_job_energy_joules_total", "counter",
+		  "Energy attributed to a job on this node.", n->node, jobs,
+		  njobs, true);
+	_entities(f, "footprint_step_power_watts", "gauge",
+		  "Power attributed to a step, last interval.", n->node, steps,
+		  nsteps, false);
+	_entities(f, "footprint_step_energy_joules_total", "counter",
+		  "Energy attributed to a step.", n->node, steps, nsteps, true);
+
+	bad = ferror(f);
+	if (fclose(f) != 0 || bad) {
+		unlink(tmp);
+		return fp_fail(err, FP_EIO, "metrics: cannot write %s", tmp);
+	}
+	if (rename(tmp, path) != 0) {
+		int e = errno;
+
+		unlink(tmp);
+		return fp_fail(err, FP_EIO, "metrics: cannot rename %s: %s",
+			       path, strerror(e));
+	}
+	return 0;
+}
