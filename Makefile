@@ -21,7 +21,7 @@ OPT := -O1 -g -fno-omit-frame-pointer
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 endif
 
-PKGS := hwloc jansson libjwt
+PKGS := hwloc jansson libjwt libcrypto
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 LIBS = $(PKG_LIBS) -lpfm -lm -lpthread

@@ -125,3 +125,63 @@ int fp_publish_prune(const char *dir, double now, double max_age_s)
 	closedir(d);
 	return removed;
 }
+
+/* Labels are written verbatim on two lines; a newline in a name would
+ * split it, so it is replaced. */
+static void _one_line(char *dst, size_t size, const char *src)
+{
+	size_t i = 0;
+
+	for (; src && src[i] && i + 1 < size; i++)
+		dst[i] = (src[i] == '\n' || src[i] == '\r') ? ' ' : src[i];
+	dst[i] = '\0';
+}
+
+int fp_publish_job_labels(const char *dir, unsigned long long job,
+			  const char *user, const char *account,
+			  fp_error_t *err)
+{
+	char path[4096], tmp[4096], u[256], a[256];
+	FILE *f;
+	int bad;
+
+	snprintf(path, sizeof(path), "%s/%llu", dir, job);
+	snprintf(tmp, sizeof(tmp), "%s/.%llu.tmp", dir, job);
+	_one_line(u, sizeof(u), user);
+	_one_line(a, sizeof(a), account);
+	f = fopen(tmp, "w");
+	if (!f)
+		return fp_fail(err, FP_EIO, "publish: cannot create %s: %s",
+			       tmp, strerror(errno));
+	fprintf(f, "%s\n%s\n", u, a);
+	bad = ferror(f);
+	if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
+		unlink(tmp);
+		return fp_fail(err, FP_EIO, "publish: cannot write %s", path);
+	}
+	return 0;
+}
+
+int fp_read_job_labels(const char *dir, unsigned long long job, char *user,
+		       size_t user_size, char *account, size_t account_size,
+		       fp_error_t *err)
+{
+	char path[4096], line[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%llu", dir, job);
+	f = fopen(path, "r");
+	if (!f)
+		return fp_fail(err, FP_EIO, "%s: %s", path, strerror(errno));
+	user[0] = account[0] = '\0';
+	if (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		snprintf(user, user_size, "%s", line);
+	}
+	if (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		snprintf(account, account_size, "%s", line);
+	}
+	fclose(f);
+	return 0;
+}

@@ -4,6 +4,7 @@
 #define FP_PUBLISH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "error.h"
 
@@ -32,5 +33,14 @@ int fp_unpublish_step(const char *dir, const char *step_id, fp_error_t *err);
 /* Removes published records older than max_age_s seconds (steps whose
  * daemon never collected them). Returns how many were removed. */
 int fp_publish_prune(const char *dir, double now, double max_age_s);
+
+/* Job labels for metrics (user, account), written by the step daemon that
+ * knows them, read by the node poller: dir/<job>. */
+int fp_publish_job_labels(const char *dir, unsigned long long job,
+			  const char *user, const char *account,
+			  fp_error_t *err);
+int fp_read_job_labels(const char *dir, unsigned long long job, char *user,
+		       size_t user_size, char *account, size_t account_size,
+		       fp_error_t *err);
 
 #endif

@@ -7,7 +7,7 @@ CACHE=${1:-build/slurm-src}
 WANT_VERSION=22.05.8
 PKGS="build-essential pkg-config slurm-wlm slurmdbd slurm-client munge
       libslurm-dev libpfm4-dev libhwloc-dev libjwt-dev libjansson-dev
-      libcmocka-dev mariadb-server mariadb-client prometheus-node-exporter
+      libcmocka-dev libssl-dev mariadb-server mariadb-client prometheus-node-exporter
       python3-jwt python3-cryptography curl iproute2 dpkg-dev"
 
 log() { echo "deps: $*" >&2; }

@@ -11,11 +11,3 @@ int fp_cmd_replay(int argc, char **argv)
 	return FP_EXIT_FAIL;
 }
 #endif
-
-#ifndef FP_HAVE_SENSOR_CHECK
-int fp_cmd_sensor_check(int argc, char **argv)
-{
-	fprintf(stderr, "sfootprint: sensor-check is not built yet\n");
-	return FP_EXIT_FAIL;
-}
-#endif

@@ -130,6 +130,21 @@ static void test_unpublish_is_idempotent(void **state)
 	assert_int_equal(fp_read_step(dir, "3.batch", &v, &err), -1);
 }
 
+static void test_job_labels_read_back_with_newlines_flattened(void **state)
+{
+	char user[64], account[64];
+	fp_error_t err;
+
+	assert_int_equal(fp_publish_job_labels(dir, 4242, "alice", "ph\nys",
+					       &err), 0);
+	assert_int_equal(fp_read_job_labels(dir, 4242, user, sizeof(user),
+					    account, sizeof(account), &err), 0);
+	assert_string_equal(user, "alice");
+	assert_string_equal(account, "ph ys");
+	assert_int_equal(fp_read_job_labels(dir, 4243, user, sizeof(user),
+					    account, sizeof(account), &err), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -140,6 +155,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_step_ids_that_escape_the_folder_are_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune_removes_only_old_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unpublish_is_idempotent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_job_labels_read_back_with_newlines_flattened, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
