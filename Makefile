@@ -10,6 +10,11 @@ SLURM_SRC ?=
 CI ?=
 
 CC ?= cc
+# Quiet by default; `make V=1` shows the commands.
+ifneq ($(V),1)
+Q := @
+say = @echo "  $(1) $(2)";
+endif
 WARN := -Wall -Wextra -Wformat=2 -Wno-unused-parameter
 HARDEN := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIC
 OPT ?= -O2 -g
@@ -66,32 +71,32 @@ $(SLURM_INC)/.ready: tools/slurm-headers.sh
 
 $(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h)
 	@mkdir -p $(@D)
-	$(CC) $(LIB_CFLAGS) -c -o $@ $<
+	$(call say,CC,$<)$(CC) $(LIB_CFLAGS) -c -o $@ $<
 
 $(LIB_A): $(LIB_OBJ)
-	rm -f $@
-	ar rcs $@ $^
+	@rm -f $@
+	$(call say,AR,$@)ar rcs $@ $^
 
 $(LIB_SO): $(LIB_OBJ)
-	$(CC) $(SAN) -shared -o $@ $^ $(LIBS)
+	$(call say,LD,$@)$(CC) $(SAN) -shared -o $@ $^ $(LIBS)
 
 $(ENERGY_SO): $(ENERGY_SRC) $(LIB_A) $(SLURM_INC)/.ready $(wildcard plugins/acct_gather_energy/*.h)
-	$(CC) $(PLUGIN_CFLAGS) -shared -o $@ $(ENERGY_SRC) $(LIB_A) $(LIBS)
+	$(call say,CC,$@)$(CC) $(PLUGIN_CFLAGS) -shared -o $@ $(ENERGY_SRC) $(LIB_A) $(LIBS)
 
 $(JOBCOMP_SO): $(JOBCOMP_SRC) $(LIB_A) $(SLURM_INC)/.ready $(wildcard plugins/jobcomp_carbon/*.h)
-	$(CC) $(PLUGIN_CFLAGS) -shared -o $@ $(JOBCOMP_SRC) $(LIB_A) $(LIBS)
+	$(call say,CC,$@)$(CC) $(PLUGIN_CFLAGS) -shared -o $@ $(JOBCOMP_SRC) $(LIB_A) $(LIBS)
 
 .SECONDEXPANSION:
 $(BUILD)/%: tools/%.c $$(wildcard tools/$$*_*.c) $(LIB_A) $(wildcard tools/*.h)
-	$(CC) $(LIB_CFLAGS) -Itools -o $@ $(filter %.c,$^) $(LIB_A) $(LIBS)
+	$(call say,CC,$@)$(CC) $(LIB_CFLAGS) -Itools -o $@ $(filter %.c,$^) $(LIB_A) $(LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_A) $(wildcard tests/unit/*.h)
 	@mkdir -p $(@D)
-	$(CC) $(LIB_CFLAGS) -Itests/unit -o $@ $< $(LIB_A) $(LIBS) -lcmocka
+	$(call say,CC,$@)$(CC) $(LIB_CFLAGS) -Itests/unit -o $@ $< $(LIB_A) $(LIBS) -lcmocka
 
 $(BUILD)/bench/%: tests/bench/%.c $(LIB_A)
 	@mkdir -p $(@D)
-	$(CC) $(LIB_CFLAGS) -o $@ $< $(LIB_A) $(LIBS)
+	$(call say,CC,$@)$(CC) $(LIB_CFLAGS) -o $@ $< $(LIB_A) $(LIBS)
 
 check: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BIN)

@@ -3,11 +3,3 @@
 #include <stdio.h>
 
 #include "sfootprint.h"
-
-#ifndef FP_HAVE_REPLAY
-int fp_cmd_replay(int argc, char **argv)
-{
-	fprintf(stderr, "sfootprint: replay is not built yet\n");
-	return FP_EXIT_FAIL;
-}
-#endif

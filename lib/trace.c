@@ -1,0 +1,1495 @@
+/* Trace v1 reader and writer. The header goes through jansson; samples, which
+ * are a few fixed shapes repeated at 1 Hz for days, use a small validating
+ * scanner that reads counters straight into fp_sample_t as 64-bit integers
+ * (jansson builds a node per number and ran at a third of the speed needed
+ * to replay a month of a 128-CPU node in minutes). */
+#include "trace.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_DEPTH 64
+
+struct fp_trace_reader {
+	FILE *f;
+	bool own;
+	char *name;
+	char *line;
+	size_t linecap;
+	size_t lineno;
+	uint64_t bytes;
+	fp_node_desc_t *desc;
+	fp_sample_t *sample;
+	bool have_t;
+	double t_prev;
+
+	/* steps pool: sample->steps points here; capacities kept alongside
+	 * so a steady trace allocates nothing per line */
+	fp_step_sample_t *pool;
+	size_t *idcap, *alloccap;
+	size_t poolcap;
+
+	/* scanner */
+	const char *p, *end;
+	char fault[256];
+	char *sbuf;
+	size_t scap;
+};
+
+static int _fault(fp_trace_reader_t *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int _fault(fp_trace_reader_t *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->fault, sizeof(r->fault), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static void _ws(fp_trace_reader_t *r)
+{
+	while (r->p < r->end && (*r->p == ' ' || *r->p == '\t' ||
+				 *r->p == '\n' || *r->p == '\r'))
+		r->p++;
+}
+
+static int _expect(fp_trace_reader_t *r, char c, const char *where)
+{
+	_ws(r);
+	if (r->p < r->end && *r->p == c) {
+		r->p++;
+		return 0;
+	}
+	if (r->p >= r->end)
+		return _fault(r, "bad JSON: line ends inside %s", where);
+	return _fault(r, "bad JSON: expected '%c' in %s at column %zu", c,
+		      where, (size_t)(r->p - r->line) + 1);
+}
+
+static int _bad_char(fp_trace_reader_t *r, const char *where)
+{
+	if (r->p >= r->end)
+		return _fault(r, "bad JSON: line ends inside %s", where);
+	return _fault(r, "bad JSON: unexpected '%c' in %s at column %zu",
+		      *r->p, where, (size_t)(r->p - r->line) + 1);
+}
+
+static int _sbuf_put(fp_trace_reader_t *r, size_t *n, const char *s,
+		     size_t k)
+{
+	if (*n + k + 1 > r->scap) {
+		size_t cap = r->scap ? r->scap : 64;
+		char *b;
+
+		while (cap < *n + k + 1)
+			cap *= 2;
+		b = realloc(r->sbuf, cap);
+		if (!b)
+			return _fault(r, "out of memory");
+		r->sbuf = b;
+		r->scap = cap;
+	}
+	memcpy(r->sbuf + *n, s, k);
+	*n += k;
+	r->sbuf[*n] = '\0';
+	return 0;
+}
+
+static int _hex4(const char *p, unsigned *v)
+{
+	*v = 0;
+	for (int i = 0; i < 4; i++) {
+		char c = p[i];
+
+		*v <<= 4;
+		if (c >= '0' && c <= '9')
+			*v |= (unsigned)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			*v |= (unsigned)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			*v |= (unsigned)(c - 'A' + 10);
+		else
+			return -1;
+	}
+	return 0;
+}
+
+/* Length of the valid UTF-8 sequence at p, 0 if invalid. */
+static size_t _utf8_len(const unsigned char *p, const unsigned char *end)
+{
+	unsigned c = p[0];
+	size_t n;
+	unsigned lo = 0x80, hi = 0xBF;
+
+	if (c >= 0xC2 && c <= 0xDF)
+		n = 2;
+	else if (c >= 0xE0 && c <= 0xEF)
+		n = 3;
+	else if (c >= 0xF0 && c <= 0xF4)
+		n = 4;
+	else
+		return 0;
+	if (c == 0xE0)
+		lo = 0xA0;
+	else if (c == 0xED)
+		hi = 0x9F;
+	else if (c == 0xF0)
+		lo = 0x90;
+	else if (c == 0xF4)
+		hi = 0x8F;
+	if ((size_t)(end - p) < n || p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if (p[i] < 0x80 || p[i] > 0xBF)
+			return 0;
+	return n;
+}
+
+static void _put_utf8(char *o, size_t *k, unsigned cp)
+{
+	if (cp < 0x80) {
+		o[(*k)++] = (char)cp;
+	} else if (cp < 0x800) {
+		o[(*k)++] = (char)(0xC0 | (cp >> 6));
+		o[(*k)++] = (char)(0x80 | (cp & 0x3F));
+	} else if (cp < 0x10000) {
+		o[(*k)++] = (char)(0xE0 | (cp >> 12));
+		o[(*k)++] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		o[(*k)++] = (char)(0x80 | (cp & 0x3F));
+	} else {
+		o[(*k)++] = (char)(0xF0 | (cp >> 18));
+		o[(*k)++] = (char)(0x80 | ((cp >> 12) & 0x3F));
+		o[(*k)++] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		o[(*k)++] = (char)(0x80 | (cp & 0x3F));
+	}
+}
+
+/* A JSON string at r->p. Plain ones (the usual case) are returned in place;
+ * others are decoded into r->sbuf, valid until the next string. */
+static int _string(fp_trace_reader_t *r, const char **s, size_t *len)
+{
+	const char *p, *q;
+	size_t n = 0;
+
+	_ws(r);
+	if (r->p >= r->end || *r->p != '"')
+		return _bad_char(r, "a string");
+	p = q = r->p + 1;
+	while (q < r->end && *q != '"' && *q != '\\' &&
+	       (unsigned char)*q >= 0x20 && (unsigned char)*q < 0x80)
+		q++;
+	if (q < r->end && *q == '"') {
+		*s = p;
+		*len = (size_t)(q - p);
+		r->p = q + 1;
+		return 0;
+	}
+	if (_sbuf_put(r, &n, "", 0))
+		return -1;
+	for (q = p; q < r->end && *q != '"';) {
+		unsigned char c = (unsigned char)*q;
+		size_t col = (size_t)(q - r->line) + 1, k = 0;
+		char u[4];
+
+		if (c < 0x20)
+			return _fault(r, "bad JSON: control character in a "
+				      "string at column %zu", col);
+		if (c >= 0x80) {
+			k = _utf8_len((const unsigned char *)q,
+				      (const unsigned char *)r->end);
+			if (!k)
+				return _fault(r, "bad JSON: invalid UTF-8 at "
+					      "column %zu", col);
+			if (_sbuf_put(r, &n, q, k))
+				return -1;
+			q += k;
+			continue;
+		}
+		if (c != '\\') {
+			if (_sbuf_put(r, &n, q++, 1))
+				return -1;
+			continue;
+		}
+		if (q + 1 >= r->end)
+			break;
+		switch (q[1]) {
+		case '"': case '\\': case '/':
+			u[k++] = q[1];
+			break;
+		case 'b': u[k++] = '\b'; break;
+		case 'f': u[k++] = '\f'; break;
+		case 'n': u[k++] = '\n'; break;
+		case 'r': u[k++] = '\r'; break;
+		case 't': u[k++] = '\t'; break;
+		case 'u': {
+			unsigned cp, lo;
+
+			if (r->end - q < 6 || _hex4(q + 2, &cp))
+				return _fault(r, "bad JSON: bad \\u escape at "
+					      "column %zu", col);
+			if (cp >= 0xD800 && cp <= 0xDBFF) {
+				if (r->end - q < 12 || q[6] != '\\' ||
+				    q[7] != 'u' || _hex4(q + 8, &lo) ||
+				    lo < 0xDC00 || lo > 0xDFFF)
+					return _fault(r, "bad JSON: lone "
+						      "surrogate at column %zu",
+						      col);
+				cp = 0x10000 + ((cp - 0xD800) << 10) +
+				     (lo - 0xDC00);
+				q += 6;
+			} else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+				return _fault(r, "bad JSON: lone surrogate at "
+					      "column %zu", col);
+			}
+			if (!cp)
+				return _fault(r, "\\u0000 in a string at "
+					      "column %zu", col);
+			_put_utf8(u, &k, cp);
+			q += 4;
+			break;
+		}
+		default:
+			return _fault(r, "bad JSON: bad escape at column %zu",
+				      col);
+		}
+		if (_sbuf_put(r, &n, u, k))
+			return -1;
+		q += 2;
+	}
+	if (q >= r->end)
+		return _fault(r, "bad JSON: unterminated string");
+	r->p = q + 1;
+	*s = r->sbuf;
+	*len = n;
+	return 0;
+}
+
+/* Span of a JSON number at r->p, grammar checked. */
+static int _number(fp_trace_reader_t *r, const char **start, size_t *len,
+		   bool *integer)
+{
+	const char *p = r->p, *end = r->end;
+
+	*start = p;
+	*integer = true;
+	if (p < end && *p == '-')
+		p++;
+	if (p >= end || *p < '0' || *p > '9')
+		return _bad_char(r, "a number");
+	if (*p == '0')
+		p++;
+	else
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+	if (p < end && *p == '.') {
+		*integer = false;
+		if (++p >= end || *p < '0' || *p > '9')
+			goto bad;
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+	}
+	if (p < end && (*p == 'e' || *p == 'E')) {
+		*integer = false;
+		p++;
+		if (p < end && (*p == '+' || *p == '-'))
+			p++;
+		if (p >= end || *p < '0' || *p > '9')
+			goto bad;
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+	}
+	*len = (size_t)(p - *start);
+	r->p = p;
+	return 0;
+bad:
+	return _fault(r, "bad JSON: malformed number at column %zu",
+		      (size_t)(*start - r->line) + 1);
+}
+
+/* A non-negative JSON integer as uint64_t: the hot path (5000 a line). */
+static inline int _u64(fp_trace_reader_t *r, uint64_t *v, const char *field)
+{
+	const char *p = r->p, *end = r->end;
+	uint64_t x;
+
+	if (p >= end || (unsigned)(*p - '0') > 9)
+		goto slow;
+	x = (uint64_t)(*p++ - '0');
+	if (x) {
+		while (p < end && (unsigned)(*p - '0') <= 9) {
+			unsigned d = (unsigned)(*p - '0');
+
+			if (x > 1844674407370955161ULL ||
+			    (x == 1844674407370955161ULL && d > 5))
+				return _fault(r, "%s: integer too large",
+					      field);
+			x = x * 10 + d;
+			p++;
+		}
+	}
+	if (p < end && ((unsigned)(*p - '0') <= 9 || *p == '.' || *p == 'e' ||
+			*p == 'E'))
+		goto slow;
+	r->p = p;
+	*v = x;
+	return 0;
+slow: {
+	const char *s;
+	size_t n;
+	bool integer;
+
+	if (_number(r, &s, &n, &integer))
+		return _fault(r, "%s: %s", field, r->fault);
+	if (*s == '-')
+		return _fault(r, "%s: negative value", field);
+	if (!integer)
+		return _fault(r, "%s: not an integer", field);
+	/* only "0..." with more digits gets here: "0" then a digit */
+	return _fault(r, "bad JSON: %s: leading zero", field);
+}
+}
+
+static int _double(fp_trace_reader_t *r, double *v, const char *field)
+{
+	const char *s;
+	size_t n;
+	bool integer;
+	char buf[64];
+
+	_ws(r);
+	if (_number(r, &s, &n, &integer))
+		return _fault(r, "%s: %s", field, r->fault);
+	if (n >= sizeof(buf))
+		return _fault(r, "%s: number too long", field);
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	*v = strtod(buf, NULL);
+	if (!isfinite(*v))
+		return _fault(r, "%s: number out of range", field);
+	return 0;
+}
+
+static bool _null(fp_trace_reader_t *r)
+{
+	_ws(r);
+	if (r->end - r->p >= 4 && !memcmp(r->p, "null", 4)) {
+		r->p += 4;
+		return true;
+	}
+	return false;
+}
+
+static int _skip(fp_trace_reader_t *r, int depth)
+{
+	const char *s;
+	size_t n;
+	bool integer;
+
+	if (depth > MAX_DEPTH)
+		return _fault(r, "bad JSON: nested too deep");
+	_ws(r);
+	if (r->p >= r->end)
+		return _bad_char(r, "a value");
+	switch (*r->p) {
+	case '"':
+		return _string(r, &s, &n);
+	case '{':
+		r->p++;
+		_ws(r);
+		if (r->p < r->end && *r->p == '}') {
+			r->p++;
+			return 0;
+		}
+		for (;;) {
+			if (_string(r, &s, &n) ||
+			    _expect(r, ':', "an object") ||
+			    _skip(r, depth + 1))
+				return -1;
+			_ws(r);
+			if (r->p < r->end && *r->p == ',') {
+				r->p++;
+				continue;
+			}
+			return _expect(r, '}', "an object");
+		}
+	case '[':
+		r->p++;
+		_ws(r);
+		if (r->p < r->end && *r->p == ']') {
+			r->p++;
+			return 0;
+		}
+		for (;;) {
+			if (_skip(r, depth + 1))
+				return -1;
+			_ws(r);
+			if (r->p < r->end && *r->p == ',') {
+				r->p++;
+				continue;
+			}
+			return _expect(r, ']', "an array");
+		}
+	case 't':
+		if (r->end - r->p >= 4 && !memcmp(r->p, "true", 4)) {
+			r->p += 4;
+			return 0;
+		}
+		break;
+	case 'f':
+		if (r->end - r->p >= 5 && !memcmp(r->p, "false", 5)) {
+			r->p += 5;
+			return 0;
+		}
+		break;
+	case 'n':
+		if (_null(r))
+			return 0;
+		break;
+	default:
+		return _number(r, &s, &n, &integer);
+	}
+	return _bad_char(r, "a value");
+}
+
+/* Iterates the members of an object: returns 1 with the key set, 0 at the
+ * closing brace, -1 on error. first tracks the opening brace. */
+static int _member(fp_trace_reader_t *r, bool *first, const char **key,
+		   size_t *klen, const char *where)
+{
+	_ws(r);
+	if (*first) {
+		*first = false;
+		if (_expect(r, '{', where))
+			return -1;
+		_ws(r);
+		if (r->p < r->end && *r->p == '}') {
+			r->p++;
+			return 0;
+		}
+	} else {
+		if (r->p < r->end && *r->p == '}') {
+			r->p++;
+			return 0;
+		}
+		if (_expect(r, ',', where))
+			return -1;
+	}
+	if (_string(r, key, klen) || _expect(r, ':', where))
+		return -1;
+	return 1;
+}
+
+static bool _is(const char *key, size_t klen, const char *name)
+{
+	return strlen(name) == klen && !memcmp(key, name, klen);
+}
+
+/* A JSON array of exactly n counters. */
+static int _u64_array(fp_trace_reader_t *r, uint64_t *out, size_t n,
+		      const char *field, const char *what)
+{
+	size_t k = 0;
+
+	if (_expect(r, '[', field))
+		return -1;
+	_ws(r);
+	if (r->p < r->end && *r->p == ']') {
+		r->p++;
+	} else {
+		for (;;) {
+			uint64_t v;
+
+			_ws(r);
+			if (_u64(r, &v, field))
+				return -1;
+			if (k < n)
+				out[k] = v;
+			k++;
+			_ws(r);
+			if (r->p < r->end && *r->p == ',') {
+				r->p++;
+				continue;
+			}
+			if (_expect(r, ']', field))
+				return -1;
+			break;
+		}
+	}
+	if (k != n)
+		return _fault(r, "%s has %zu values, expected %zu (%s)", field,
+			      k, n, what);
+	return 0;
+}
+
+static int _pool_grow(fp_trace_reader_t *r, size_t n)
+{
+	size_t cap = r->poolcap ? r->poolcap : 8;
+	size_t cpus = r->desc->cpus ? r->desc->cpus : 1;
+	fp_step_sample_t *pool;
+	size_t *idcap, *alloccap;
+
+	if (n <= r->poolcap)
+		return 0;
+	while (cap < n)
+		cap *= 2;
+	pool = realloc(r->pool, cap * sizeof(*pool));
+	if (pool)
+		r->pool = pool;
+	idcap = realloc(r->idcap, cap * sizeof(*idcap));
+	if (idcap)
+		r->idcap = idcap;
+	alloccap = realloc(r->alloccap, cap * sizeof(*alloccap));
+	if (alloccap)
+		r->alloccap = alloccap;
+	if (!pool || !idcap || !alloccap)
+		return _fault(r, "out of memory");
+	for (size_t i = r->poolcap; i < cap; i++) {
+		memset(&pool[i], 0, sizeof(pool[i]));
+		idcap[i] = alloccap[i] = 0;
+	}
+	for (size_t i = r->poolcap; i < cap; i++) {
+		pool[i].id = malloc(32);
+		pool[i].alloc = malloc(8 * sizeof(int));
+		pool[i].cpu_ns = malloc(cpus * sizeof(uint64_t));
+		if (!pool[i].id || !pool[i].alloc || !pool[i].cpu_ns) {
+			r->poolcap = i + 1;
+			return _fault(r, "out of memory");
+		}
+		idcap[i] = 32;
+		alloccap[i] = 8;
+		r->poolcap = i + 1;
+	}
+	r->sample->steps = r->pool;
+	return 0;
+}
+
+static int _alloc_push(fp_trace_reader_t *r, size_t i, int cpu)
+{
+	fp_step_sample_t *st = &r->pool[i];
+
+	if (st->nalloc == r->alloccap[i]) {
+		size_t cap = 2 * r->alloccap[i];
+		int *a = realloc(st->alloc, cap * sizeof(int));
+
+		if (!a)
+			return _fault(r, "out of memory");
+		st->alloc = a;
+		r->alloccap[i] = cap;
+	}
+	st->alloc[st->nalloc++] = cpu;
+	return 0;
+}
+
+static int _step(fp_trace_reader_t *r, size_t i)
+{
+	fp_step_sample_t *st = &r->pool[i];
+	bool first = true, have_id = false, have_job = false, have_cpu = false;
+	const char *key;
+	size_t klen, cpus = r->desc->cpus;
+	char field[48];
+	int m;
+
+	snprintf(field, sizeof(field), "steps[%zu]", i);
+	st->nalloc = 0;
+	while ((m = _member(r, &first, &key, &klen, field)) > 0) {
+		if (_is(key, klen, "id")) {
+			const char *s;
+			size_t n;
+
+			if (_string(r, &s, &n))
+				return -1;
+			if (n + 1 > r->idcap[i]) {
+				char *id = realloc(st->id, n + 1);
+
+				if (!id)
+					return _fault(r, "out of memory");
+				st->id = id;
+				r->idcap[i] = n + 1;
+			}
+			memcpy(st->id, s, n);
+			st->id[n] = '\0';
+			have_id = true;
+		} else if (_is(key, klen, "job")) {
+			_ws(r);
+			if (_u64(r, &st->job, "job"))
+				return _fault(r, "%s.%s", field, r->fault);
+			have_job = true;
+		} else if (_is(key, klen, "cpu_ns")) {
+			char f[64];
+
+			snprintf(f, sizeof(f), "%s.cpu_ns", field);
+			if (_u64_array(r, st->cpu_ns, cpus, f, "cpus"))
+				return -1;
+			have_cpu = true;
+		} else if (_is(key, klen, "alloc")) {
+			if (_expect(r, '[', "alloc"))
+				return -1;
+			_ws(r);
+			if (r->p < r->end && *r->p == ']') {
+				r->p++;
+				continue;
+			}
+			for (;;) {
+				uint64_t c;
+
+				_ws(r);
+				if (_u64(r, &c, "alloc"))
+					return _fault(r, "%s.%s", field,
+						      r->fault);
+				if (c >= cpus)
+					return _fault(r, "%s.alloc: cpu %llu "
+						      "out of range (cpus %zu)",
+						      field,
+						      (unsigned long long)c,
+						      cpus);
+				if (_alloc_push(r, i, (int)c))
+					return -1;
+				_ws(r);
+				if (r->p < r->end && *r->p == ',') {
+					r->p++;
+					continue;
+				}
+				if (_expect(r, ']', "alloc"))
+					return -1;
+				break;
+			}
+		} else if (_skip(r, 2)) {
+			return -1;
+		}
+	}
+	if (m < 0)
+		return -1;
+	if (!have_id)
+		return _fault(r, "%s: missing id", field);
+	if (!have_job)
+		return _fault(r, "%s (%s): missing job", field, st->id);
+	if (!have_cpu)
+		return _fault(r, "%s (%s): missing cpu_ns", field, st->id);
+	return 0;
+}
+
+static int _energy(fp_trace_reader_t *r)
+{
+	const fp_node_desc_t *desc = r->desc;
+	bool first = true;
+	const char *key;
+	size_t klen;
+	int m;
+
+	while ((m = _member(r, &first, &key, &klen, "energy_uj")) > 0) {
+		size_t d;
+
+		for (d = 0; d < desc->ndomains; d++)
+			if (_is(key, klen, desc->domains[d].name))
+				break;
+		if (d == desc->ndomains)
+			return _fault(r, "energy_uj: unknown domain \"%.*s\"",
+				      (int)(klen > 64 ? 64 : klen), key);
+		if (_null(r)) {
+			r->sample->energy_valid[d] = false;
+			continue;
+		}
+		_ws(r);
+		if (_u64(r, &r->sample->energy_uj[d], "energy_uj"))
+			return -1;
+		r->sample->energy_valid[d] = true;
+	}
+	return m;
+}
+
+static int _parse_sample(fp_trace_reader_t *r)
+{
+	fp_sample_t *s = r->sample;
+	bool first = true, have_t = false, have_busy = false;
+	const char *key;
+	size_t klen;
+	int m;
+
+	memset(s->energy_valid, 0, r->desc->ndomains * sizeof(bool));
+	s->wall_valid = false;
+	s->wall_j = 0;
+	s->nsteps = 0;
+	while ((m = _member(r, &first, &key, &klen, "the sample")) > 0) {
+		if (_is(key, klen, "t")) {
+			if (_double(r, &s->t, "t"))
+				return -1;
+			have_t = true;
+		} else if (_is(key, klen, "energy_uj")) {
+			if (_null(r))
+				continue;
+			if (_energy(r))
+				return -1;
+		} else if (_is(key, klen, "wall_j")) {
+			if (_null(r)) {
+				s->wall_valid = false;
+				continue;
+			}
+			if (_double(r, &s->wall_j, "wall_j"))
+				return -1;
+			s->wall_valid = true;
+		} else if (_is(key, klen, "cpu_busy_ns")) {
+			if (_u64_array(r, s->cpu_busy_ns, r->desc->cpus,
+				       "cpu_busy_ns", "cpus"))
+				return -1;
+			have_busy = true;
+		} else if (_is(key, klen, "steps")) {
+			size_t n = 0;
+
+			if (_expect(r, '[', "steps"))
+				return -1;
+			_ws(r);
+			if (r->p < r->end && *r->p == ']') {
+				r->p++;
+				continue;
+			}
+			for (;;) {
+				s->nsteps = 0; /* pool entries not yet valid */
+				if (_pool_grow(r, n + 1) || _step(r, n))
+					return -1;
+				n++;
+				_ws(r);
+				if (r->p < r->end && *r->p == ',') {
+					r->p++;
+					continue;
+				}
+				if (_expect(r, ']', "steps"))
+					return -1;
+				break;
+			}
+			s->steps = r->pool;
+			s->nsteps = n;
+		} else if (_skip(r, 1)) {
+			return -1;
+		}
+	}
+	if (m < 0)
+		return -1;
+	_ws(r);
+	if (r->p != r->end)
+		return _fault(r, "bad JSON: text after the sample at "
+			      "column %zu", (size_t)(r->p - r->line) + 1);
+	if (!have_t)
+		return _fault(r, "missing t");
+	if (!have_busy)
+		return _fault(r, "missing cpu_busy_ns");
+	if (r->have_t && !(s->t > r->t_prev))
+		return _fault(r, "t %.6f is not after the previous sample's "
+			      "t %.6f", s->t, r->t_prev);
+	for (size_t i = 0; i < s->nsteps; i++)
+		for (size_t k = 0; k < i; k++)
+			if (!strcmp(s->steps[i].id, s->steps[k].id))
+				return _fault(r, "step %s listed twice",
+					      s->steps[i].id);
+	r->have_t = true;
+	r->t_prev = s->t;
+	return 0;
+}
+
+/* --- header, via jansson --- */
+
+static int _hfail(fp_error_t *err, const fp_trace_reader_t *r,
+		  const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int _hfail(fp_error_t *err, const fp_trace_reader_t *r,
+		  const char *fmt, ...)
+{
+	char msg[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return fp_fail(err, FP_EPARSE, "%s: line 1: %s", r->name, msg);
+}
+
+static bool _json_uint(const json_t *v, uint64_t *out)
+{
+	if (!json_is_integer(v) || json_integer_value(v) < 0)
+		return false;
+	*out = (uint64_t)json_integer_value(v);
+	return true;
+}
+
+static int _header_packages(fp_trace_reader_t *r, json_t *root,
+			    fp_error_t *err)
+{
+	fp_node_desc_t *desc = r->desc;
+	json_t *pk = json_object_get(root, "packages"), *v;
+	size_t i, cpus = desc->cpus;
+	bool *seen;
+
+	if (!json_is_array(pk))
+		return _hfail(err, r, "header: packages must be an array");
+	desc->packages = calloc(json_array_size(pk) + 1,
+				sizeof(*desc->packages));
+	seen = calloc(cpus, sizeof(*seen));
+	if (!desc->packages || !seen) {
+		free(seen);
+		return fp_fail(err, FP_ENOMEM, "out of memory");
+	}
+	json_array_foreach(pk, i, v) {
+		fp_package_t *p = &desc->packages[i];
+		json_t *c = json_object_get(v, "cpus"), *x;
+		uint64_t id, cpu;
+		size_t k;
+
+		if (!_json_uint(json_object_get(v, "id"), &id) ||
+		    id > 1 << 20 || !json_is_array(c)) {
+			free(seen);
+			return _hfail(err, r, "header: packages[%zu] needs "
+				      "an id and a cpus array", i);
+		}
+		p->id = (int)id;
+		if (fp_node_desc_package(desc, p->id) >= 0) {
+			free(seen);
+			return _hfail(err, r, "header: package %d listed "
+				      "twice", p->id);
+		}
+		p->cpus = calloc(json_array_size(c) + 1, sizeof(int));
+		if (!p->cpus) {
+			free(seen);
+			return fp_fail(err, FP_ENOMEM, "out of memory");
+		}
+		desc->npackages++;
+		json_array_foreach(c, k, x) {
+			if (!_json_uint(x, &cpu) || cpu >= cpus || seen[cpu]) {
+				free(seen);
+				return _hfail(err, r, "header: package %d: "
+					      "cpus[%zu] is out of range or in "
+					      "another package", p->id, k);
+			}
+			seen[cpu] = true;
+			p->cpus[p->ncpus++] = (int)cpu;
+		}
+	}
+	free(seen);
+	return 0;
+}
+
+static int _header_domains(fp_trace_reader_t *r, json_t *root,
+			   fp_error_t *err)
+{
+	fp_node_desc_t *desc = r->desc;
+	json_t *dm = json_object_get(root, "domains"), *v;
+	json_t *idle = json_object_get(root, "idle_w");
+	const char *key;
+	size_t i;
+
+	if (!json_is_array(dm))
+		return _hfail(err, r, "header: domains must be an array");
+	desc->domains = calloc(json_array_size(dm) + 1,
+			       sizeof(*desc->domains));
+	if (!desc->domains)
+		return fp_fail(err, FP_ENOMEM, "out of memory");
+	json_array_foreach(dm, i, v) {
+		fp_domain_t *d = &desc->domains[i];
+		const char *name =
+			json_string_value(json_object_get(v, "name"));
+		const char *kind =
+			json_string_value(json_object_get(v, "kind"));
+		json_t *pkg = json_object_get(v, "package");
+		uint64_t pid;
+
+		if (!name || !*name || !kind)
+			return _hfail(err, r, "header: domains[%zu] needs a "
+				      "name and a kind", i);
+		if (fp_node_desc_domain(desc, name) >= 0)
+			return _hfail(err, r, "header: domain %s listed twice",
+				      name);
+		d->name = strdup(name);
+		if (!d->name)
+			return fp_fail(err, FP_ENOMEM, "out of memory");
+		desc->ndomains++;
+		d->idle_w = -1;
+		d->package = -1;
+		if (!strcmp(kind, "package"))
+			d->kind = FP_DOMAIN_PACKAGE;
+		else if (!strcmp(kind, "dram"))
+			d->kind = FP_DOMAIN_DRAM;
+		else if (!strcmp(kind, "psys"))
+			d->kind = FP_DOMAIN_PSYS;
+		else
+			return _hfail(err, r, "header: domain %s: unknown "
+				      "kind \"%s\"", name, kind);
+		if (d->kind != FP_DOMAIN_PSYS) {
+			if (!_json_uint(pkg, &pid) || pid > 1 << 20 ||
+			    fp_node_desc_package(desc, (int)pid) < 0)
+				return _hfail(err, r, "header: domain %s: "
+					      "package missing or unknown",
+					      name);
+			d->package = (int)pid;
+		}
+		if (!_json_uint(json_object_get(v, "max_energy_range_uj"),
+				&d->max_energy_range_uj) ||
+		    !d->max_energy_range_uj)
+			return _hfail(err, r, "header: domain %s: "
+				      "max_energy_range_uj missing or not a "
+				      "positive integer", name);
+	}
+	if (idle && !json_is_null(idle)) {
+		if (!json_is_object(idle))
+			return _hfail(err, r, "header: idle_w must be an "
+				      "object");
+		json_object_foreach(idle, key, v) {
+			int d = fp_node_desc_domain(desc, key);
+
+			if (d < 0)
+				return _hfail(err, r, "header: idle_w: unknown "
+					      "domain \"%s\"", key);
+			if (json_is_null(v))
+				continue;
+			if (!json_is_number(v) || json_number_value(v) < 0)
+				return _hfail(err, r, "header: idle_w: %s must "
+					      "be a number >= 0", key);
+			desc->domains[d].idle_w = json_number_value(v);
+		}
+	}
+	return 0;
+}
+
+static int _header(fp_trace_reader_t *r, size_t len, fp_error_t *err)
+{
+	json_error_t jerr;
+	json_t *root, *v;
+	const char *act;
+	uint64_t cpus;
+	int rc = -1;
+
+	root = json_loadb(r->line, len, 0, &jerr);
+	if (!root)
+		return _hfail(err, r, "bad JSON: %s at column %d", jerr.text,
+			      jerr.column);
+	if (!json_is_object(root)) {
+		_hfail(err, r, "missing header: line 1 is not an object");
+		goto out;
+	}
+	v = json_object_get(root, "footprint_trace");
+	if (!v) {
+		_hfail(err, r, "missing header: no footprint_trace field%s",
+		       json_object_get(root, "t") ? " (line 1 is a sample)"
+						  : "");
+		goto out;
+	}
+	if (!json_is_integer(v) || json_integer_value(v) != 1) {
+		_hfail(err, r, "unsupported trace version (footprint_trace "
+		       "must be 1)");
+		goto out;
+	}
+	v = json_object_get(root, "node");
+	if (v && !json_is_string(v)) {
+		_hfail(err, r, "header: node must be a string");
+		goto out;
+	}
+	r->desc->node = strdup(v ? json_string_value(v) : "");
+	if (!r->desc->node) {
+		fp_fail(err, FP_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (!_json_uint(json_object_get(root, "cpus"), &cpus) || !cpus ||
+	    cpus > 1 << 20) {
+		_hfail(err, r, "header: cpus must be a positive integer");
+		goto out;
+	}
+	r->desc->cpus = (size_t)cpus;
+	act = json_string_value(json_object_get(root, "activity"));
+	if (act && strcmp(act, "ns") && strcmp(act, "cycles")) {
+		_hfail(err, r, "header: activity must be \"ns\" or "
+		       "\"cycles\"");
+		goto out;
+	}
+	r->desc->activity_cycles = act && !strcmp(act, "cycles");
+	if (_header_packages(r, root, err) || _header_domains(r, root, err))
+		goto out;
+	rc = 0;
+out:
+	json_decref(root);
+	return rc;
+}
+
+/* Next line into r->line; returns its length, 0 at the end, -1 on error.
+ * Blank lines after the header are skipped. */
+static ssize_t _getline(fp_trace_reader_t *r, bool skip_blank, fp_error_t *err)
+{
+	for (;;) {
+		ssize_t n;
+		const char *p;
+
+		errno = 0;
+		n = getline(&r->line, &r->linecap, r->f);
+		if (n < 0) {
+			if (ferror(r->f))
+				return fp_fail(err, FP_EIO, "%s: line %zu: %s",
+					       r->name, r->lineno + 1,
+					       strerror(errno ? errno : EIO));
+			return 0;
+		}
+		r->lineno++;
+		r->bytes += (uint64_t)n;
+		if (!skip_blank)
+			return n;
+		for (p = r->line; p < r->line + n; p++)
+			if (*p != ' ' && *p != '\t' && *p != '\n' &&
+			    *p != '\r')
+				return n;
+	}
+}
+
+fp_trace_reader_t *fp_trace_reader_new(FILE *f, const char *name,
+				       fp_error_t *err)
+{
+	fp_trace_reader_t *r = calloc(1, sizeof(*r));
+	ssize_t n;
+
+	if (!r || !(r->name = strdup(name ? name : "trace")) ||
+	    !(r->desc = fp_node_desc_new())) {
+		fp_fail(err, FP_ENOMEM, "out of memory");
+		goto fail;
+	}
+	r->f = f;
+	n = _getline(r, false, err);
+	if (n < 0)
+		goto fail;
+	if (n == 0) {
+		fp_fail(err, FP_EPARSE, "%s: line 1: missing header (empty "
+			"input)", r->name);
+		goto fail;
+	}
+	if (strspn(r->line, " \t\r\n") == (size_t)n) {
+		fp_fail(err, FP_EPARSE, "%s: line 1: missing header (blank "
+			"line)", r->name);
+		goto fail;
+	}
+	if (_header(r, (size_t)n, err))
+		goto fail;
+	r->sample = fp_sample_new(r->desc);
+	if (!r->sample) {
+		fp_fail(err, FP_ENOMEM, "out of memory");
+		goto fail;
+	}
+	return r;
+fail:
+	fp_trace_reader_free(r);
+	return NULL;
+}
+
+fp_trace_reader_t *fp_trace_reader_open(const char *path, fp_error_t *err)
+{
+	fp_trace_reader_t *r;
+	FILE *f;
+
+	if (!strcmp(path, "-"))
+		return fp_trace_reader_new(stdin, "stdin", err);
+	f = fopen(path, "r");
+	if (!f) {
+		fp_fail(err, FP_EIO, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	r = fp_trace_reader_new(f, path, err);
+	if (!r) {
+		fclose(f);
+		return NULL;
+	}
+	r->own = true;
+	return r;
+}
+
+void fp_trace_reader_free(fp_trace_reader_t *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->poolcap; i++) {
+		free(r->pool[i].id);
+		free(r->pool[i].alloc);
+		free(r->pool[i].cpu_ns);
+	}
+	free(r->pool);
+	free(r->idcap);
+	free(r->alloccap);
+	if (r->sample) {
+		r->sample->steps = NULL;
+		r->sample->nsteps = 0;
+		fp_sample_free(r->sample);
+	}
+	fp_node_desc_free(r->desc);
+	if (r->own)
+		fclose(r->f);
+	free(r->line);
+	free(r->sbuf);
+	free(r->name);
+	free(r);
+}
+
+const fp_node_desc_t *fp_trace_reader_desc(const fp_trace_reader_t *r)
+{
+	return r->desc;
+}
+
+int fp_trace_reader_next(fp_trace_reader_t *r, const fp_sample_t **s,
+			 fp_error_t *err)
+{
+	ssize_t n = _getline(r, true, err);
+
+	if (n <= 0)
+		return (int)n;
+	r->p = r->line;
+	r->end = r->line + n;
+	if (_parse_sample(r)) {
+		r->sample->nsteps = 0;
+		return fp_fail(err, FP_EPARSE, "%s: line %zu: %s", r->name,
+			       r->lineno, r->fault);
+	}
+	*s = r->sample;
+	return 1;
+}
+
+size_t fp_trace_reader_line(const fp_trace_reader_t *r)
+{
+	return r->lineno;
+}
+
+uint64_t fp_trace_reader_bytes(const fp_trace_reader_t *r)
+{
+	return r->bytes;
+}
+
+/* --- writer --- */
+
+struct fp_trace_writer {
+	FILE *f;
+	bool own;
+	fp_node_desc_t *desc;
+	char *buf;
+	size_t len, cap;
+	uint64_t bytes;
+	bool have_t;
+	double t_prev;
+	bool nomem;
+};
+
+static void _reserve(fp_trace_writer_t *w, size_t k)
+{
+	if (w->len + k <= w->cap)
+		return;
+	size_t cap = w->cap ? w->cap : 4096;
+	char *b;
+
+	while (cap < w->len + k)
+		cap *= 2;
+	b = realloc(w->buf, cap);
+	if (!b) {
+		w->nomem = true;
+		return;
+	}
+	w->buf = b;
+	w->cap = cap;
+}
+
+static void _put(fp_trace_writer_t *w, const char *s, size_t k)
+{
+	_reserve(w, k);
+	if (w->nomem)
+		return;
+	memcpy(w->buf + w->len, s, k);
+	w->len += k;
+}
+
+static void _puts(fp_trace_writer_t *w, const char *s)
+{
+	_put(w, s, strlen(s));
+}
+
+static void _put_u64(fp_trace_writer_t *w, uint64_t v)
+{
+	char tmp[24];
+	size_t k = sizeof(tmp);
+
+	do {
+		tmp[--k] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	_put(w, tmp + k, sizeof(tmp) - k);
+}
+
+static void _put_int(fp_trace_writer_t *w, long long v)
+{
+	if (v < 0) {
+		_put(w, "-", 1);
+		_put_u64(w, (uint64_t)(-(v + 1)) + 1);
+	} else {
+		_put_u64(w, (uint64_t)v);
+	}
+}
+
+/* Shortest %g that reads back to the same double, so t and wall_j survive
+ * a round trip exactly. */
+static void _put_double(fp_trace_writer_t *w, double v)
+{
+	char tmp[40];
+
+	if (!isfinite(v)) {
+		_puts(w, "null");
+		return;
+	}
+	for (int prec = 15; prec <= 17; prec++) {
+		snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
+		if (strtod(tmp, NULL) == v)
+			break;
+	}
+	_puts(w, tmp);
+}
+
+static void _put_str(fp_trace_writer_t *w, const char *s)
+{
+	_put(w, "\"", 1);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		char esc[8];
+
+		if (c == '"' || c == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)c;
+			_put(w, esc, 2);
+		} else if (c < 0x20) {
+			snprintf(esc, sizeof(esc), "\\u%04x", c);
+			_put(w, esc, 6);
+		} else {
+			_put(w, (const char *)&c, 1);
+		}
+	}
+	_put(w, "\"", 1);
+}
+
+static int _emit(fp_trace_writer_t *w, fp_error_t *err)
+{
+	if (w->nomem) {
+		w->nomem = false;
+		w->len = 0;
+		return fp_fail(err, FP_ENOMEM, "trace writer: out of memory");
+	}
+	if (fwrite(w->buf, 1, w->len, w->f) != w->len) {
+		w->len = 0;
+		return fp_fail(err, FP_EIO, "trace writer: %s",
+			       strerror(errno ? errno : EIO));
+	}
+	w->bytes += w->len;
+	w->len = 0;
+	return 0;
+}
+
+static const char *_kind_name(fp_domain_kind_t k)
+{
+	return k == FP_DOMAIN_PACKAGE ? "package" :
+	       k == FP_DOMAIN_DRAM    ? "dram" : "psys";
+}
+
+static int _write_header(fp_trace_writer_t *w, fp_error_t *err)
+{
+	const fp_node_desc_t *d = w->desc;
+	bool any_idle = false;
+
+	_puts(w, "{\"footprint_trace\":1,\"node\":");
+	_put_str(w, d->node ? d->node : "");
+	_puts(w, ",\"cpus\":");
+	_put_u64(w, d->cpus);
+	if (d->activity_cycles)
+		_puts(w, ",\"activity\":\"cycles\"");
+	_puts(w, ",\"packages\":[");
+	for (size_t i = 0; i < d->npackages; i++) {
+		_puts(w, i ? ",{\"id\":" : "{\"id\":");
+		_put_int(w, d->packages[i].id);
+		_puts(w, ",\"cpus\":[");
+		for (size_t k = 0; k < d->packages[i].ncpus; k++) {
+			if (k)
+				_put(w, ",", 1);
+			_put_int(w, d->packages[i].cpus[k]);
+		}
+		_puts(w, "]}");
+	}
+	_puts(w, "],\"domains\":[");
+	for (size_t i = 0; i < d->ndomains; i++) {
+		const fp_domain_t *dm = &d->domains[i];
+
+		_puts(w, i ? ",{\"name\":" : "{\"name\":");
+		_put_str(w, dm->name);
+		_puts(w, ",\"kind\":\"");
+		_puts(w, _kind_name(dm->kind));
+		_puts(w, "\"");
+		if (dm->kind != FP_DOMAIN_PSYS) {
+			_puts(w, ",\"package\":");
+			_put_int(w, dm->package);
+		}
+		_puts(w, ",\"max_energy_range_uj\":");
+		_put_u64(w, dm->max_energy_range_uj);
+		_puts(w, "}");
+		any_idle |= dm->idle_w >= 0;
+	}
+	_puts(w, "]");
+	if (any_idle) {
+		bool first = true;
+
+		_puts(w, ",\"idle_w\":{");
+		for (size_t i = 0; i < d->ndomains; i++) {
+			if (!(d->domains[i].idle_w >= 0))
+				continue;
+			if (!first)
+				_put(w, ",", 1);
+			first = false;
+			_put_str(w, d->domains[i].name);
+			_put(w, ":", 1);
+			_put_double(w, d->domains[i].idle_w);
+		}
+		_puts(w, "}");
+	}
+	_puts(w, "}\n");
+	return _emit(w, err);
+}
+
+fp_trace_writer_t *fp_trace_writer_new(FILE *f, const fp_node_desc_t *desc,
+				       fp_error_t *err)
+{
+	fp_trace_writer_t *w = calloc(1, sizeof(*w));
+
+	if (!w || !(w->desc = fp_node_desc_dup(desc))) {
+		free(w);
+		fp_fail(err, FP_ENOMEM, "out of memory");
+		return NULL;
+	}
+	w->f = f;
+	if (_write_header(w, err)) {
+		fp_trace_writer_free(w);
+		return NULL;
+	}
+	return w;
+}
+
+fp_trace_writer_t *fp_trace_writer_open(const char *path,
+					const fp_node_desc_t *desc,
+					fp_error_t *err)
+{
+	fp_trace_writer_t *w;
+	FILE *f;
+
+	if (!strcmp(path, "-"))
+		return fp_trace_writer_new(stdout, desc, err);
+	f = fopen(path, "w");
+	if (!f) {
+		fp_fail(err, FP_EIO, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	w = fp_trace_writer_new(f, desc, err);
+	if (!w) {
+		fclose(f);
+		return NULL;
+	}
+	w->own = true;
+	return w;
+}
+
+int fp_trace_writer_write(fp_trace_writer_t *w, const fp_sample_t *s,
+			  fp_error_t *err)
+{
+	const fp_node_desc_t *d = w->desc;
+	bool first = true;
+
+	if (!isfinite(s->t) || (w->have_t && !(s->t > w->t_prev)))
+		return fp_fail(err, FP_EINVAL, "trace writer: t %.6f is not "
+			       "after the previous sample's t %.6f", s->t,
+			       w->t_prev);
+	_puts(w, "{\"t\":");
+	_put_double(w, s->t);
+	_puts(w, ",\"energy_uj\":{");
+	for (size_t i = 0; i < d->ndomains; i++) {
+		if (!first)
+			_put(w, ",", 1);
+		first = false;
+		_put_str(w, d->domains[i].name);
+		_put(w, ":", 1);
+		if (s->energy_valid[i])
+			_put_u64(w, s->energy_uj[i]);
+		else
+			_puts(w, "null");
+	}
+	_puts(w, "}");
+	if (s->wall_valid && isfinite(s->wall_j)) {
+		_puts(w, ",\"wall_j\":");
+		_put_double(w, s->wall_j);
+	}
+	_puts(w, ",\"cpu_busy_ns\":[");
+	for (size_t c = 0; c < d->cpus; c++) {
+		if (c)
+			_put(w, ",", 1);
+		_put_u64(w, s->cpu_busy_ns[c]);
+	}
+	_puts(w, "],\"steps\":[");
+	for (size_t i = 0; i < s->nsteps; i++) {
+		const fp_step_sample_t *st = &s->steps[i];
+
+		_puts(w, i ? ",{\"id\":" : "{\"id\":");
+		_put_str(w, st->id);
+		_puts(w, ",\"job\":");
+		_put_u64(w, st->job);
+		_puts(w, ",\"alloc\":[");
+		for (size_t k = 0; k < st->nalloc; k++) {
+			if (k)
+				_put(w, ",", 1);
+			_put_int(w, st->alloc[k]);
+		}
+		_puts(w, "],\"cpu_ns\":[");
+		for (size_t c = 0; c < d->cpus; c++) {
+			if (c)
+				_put(w, ",", 1);
+			_put_u64(w, st->cpu_ns[c]);
+		}
+		_puts(w, "]}");
+	}
+	_puts(w, "]}\n");
+	if (_emit(w, err))
+		return -1;
+	w->have_t = true;
+	w->t_prev = s->t;
+	return 0;
+}
+
+uint64_t fp_trace_writer_bytes(const fp_trace_writer_t *w)
+{
+	return w->bytes;
+}
+
+int fp_trace_writer_flush(fp_trace_writer_t *w, fp_error_t *err)
+{
+	if (fflush(w->f))
+		return fp_fail(err, FP_EIO, "trace writer: %s",
+			       strerror(errno));
+	return 0;
+}
+
+int fp_trace_writer_close(fp_trace_writer_t *w, fp_error_t *err)
+{
+	int rc = 0;
+
+	if (!w)
+		return 0;
+	if (fflush(w->f) || ferror(w->f))
+		rc = fp_fail(err, FP_EIO, "trace writer: %s",
+			     strerror(errno ? errno : EIO));
+	if (w->own && fclose(w->f) && !rc)
+		rc = fp_fail(err, FP_EIO, "trace writer: %s",
+			     strerror(errno));
+	fp_node_desc_free(w->desc);
+	free(w->buf);
+	free(w);
+	return rc;
+}
+
+void fp_trace_writer_free(fp_trace_writer_t *w)
+{
+	fp_trace_writer_close(w, NULL);
+}

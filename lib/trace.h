@@ -1,0 +1,54 @@
+/* Node energy trace v1 (shared/spec/trace-v1.md): reading a trace into
+ * fp_node_desc_t / fp_sample_t, and recording samples as one. */
+#ifndef FP_TRACE_H
+#define FP_TRACE_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "error.h"
+#include "sample.h"
+
+typedef struct fp_trace_reader fp_trace_reader_t;
+
+/* Opens path ("-" = standard input) and reads the header. Errors name the
+ * input and the line: "trace.jsonl: line 1: missing header ...". */
+fp_trace_reader_t *fp_trace_reader_open(const char *path, fp_error_t *err);
+/* Same on an open stream, which stays the caller's; name is for messages. */
+fp_trace_reader_t *fp_trace_reader_new(FILE *f, const char *name,
+				       fp_error_t *err);
+void fp_trace_reader_free(fp_trace_reader_t *r);
+
+const fp_node_desc_t *fp_trace_reader_desc(const fp_trace_reader_t *r);
+/* Reads the next sample into a sample owned by the reader and reused at
+ * every call (do not free it or change its steps). Returns 1 with *s set, 0
+ * at the end, -1 on malformed input or a read error. Blank lines are
+ * skipped; t must increase strictly. */
+int fp_trace_reader_next(fp_trace_reader_t *r, const fp_sample_t **s,
+			 fp_error_t *err);
+/* Line number of the line read last (1 = header). */
+size_t fp_trace_reader_line(const fp_trace_reader_t *r);
+uint64_t fp_trace_reader_bytes(const fp_trace_reader_t *r);
+
+typedef struct fp_trace_writer fp_trace_writer_t;
+
+/* Creates (truncates) path, "-" = standard output, and writes the header. */
+fp_trace_writer_t *fp_trace_writer_open(const char *path,
+					const fp_node_desc_t *desc,
+					fp_error_t *err);
+/* Same on an open stream, which stays the caller's. */
+fp_trace_writer_t *fp_trace_writer_new(FILE *f, const fp_node_desc_t *desc,
+				       fp_error_t *err);
+/* Appends one sample as one line. A t not after the previous one is
+ * refused, so what is written always reads back. */
+int fp_trace_writer_write(fp_trace_writer_t *w, const fp_sample_t *s,
+			  fp_error_t *err);
+/* Bytes written so far, header included (for rotation by size). */
+uint64_t fp_trace_writer_bytes(const fp_trace_writer_t *w);
+int fp_trace_writer_flush(fp_trace_writer_t *w, fp_error_t *err);
+/* Flushes, closes a stream it opened, frees; reports a failed write. */
+int fp_trace_writer_close(fp_trace_writer_t *w, fp_error_t *err);
+/* fp_trace_writer_close() ignoring errors; NULL is a no-op. */
+void fp_trace_writer_free(fp_trace_writer_t *w);
+
+#endif

@@ -1,0 +1,333 @@
+/* Specification of `sfootprint replay`: runs the built binary ($BUILD, default
+ * "build") on generated traces and checks its output and exit codes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "physmodel.h"
+#include "trace.h"
+
+struct run {
+	int status;
+	char *out, *err;
+};
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = calloc(1, 1 << 20);
+	size_t n;
+
+	assert_non_null(f);
+	n = fread(buf, 1, (1 << 20) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/* Runs `sfootprint replay ARGS [< stdin_path]`. */
+static void replay(struct run *r, const char *args, const char *stdin_path)
+{
+	const char *build = getenv("BUILD");
+	char cmd[2048], out[] = "/tmp/test_replay_outXXXXXX",
+			err[] = "/tmp/test_replay_errXXXXXX";
+	int rc;
+
+	close(mkstemp(out));
+	close(mkstemp(err));
+	snprintf(cmd, sizeof(cmd), "%s/sfootprint replay %s <%s >%s 2>%s",
+		 build && *build ? build : "build", args,
+		 stdin_path ? stdin_path : "/dev/null", out, err);
+	rc = system(cmd);
+	assert_true(WIFEXITED(rc));
+	r->status = WEXITSTATUS(rc);
+	r->out = slurp(out);
+	r->err = slurp(err);
+	unlink(out);
+	unlink(err);
+}
+
+static void run_free(struct run *r)
+{
+	free(r->out);
+	free(r->err);
+}
+
+static void write_text(char *path, const char *text)
+{
+	int fd = mkstemp(path);
+	FILE *f = fdopen(fd, "w");
+
+	fputs(text, f);
+	fclose(f);
+}
+
+/* A 10-minute trace of three jobs; the model keeps the truth. */
+static void write_model(pm_model_t *m, char *path, bool idle)
+{
+	const fp_node_desc_t *d;
+	fp_trace_writer_t *w;
+	fp_sample_t *s;
+	fp_error_t err;
+
+	close(mkstemp(path));
+	pm_defaults(m);
+	m->idle_in_header = idle;
+	pm_add_step(m, "100.batch", 100, 0, 4, 1, 600, 0.3);
+	pm_add_step(m, "100.0", 100, 0, 2, 50, 300, 0.6);
+	pm_add_step(m, "200.0", 200, 2, 4, 100, 450, 0.5);
+	pm_add_step(m, "300.batch", 300, 6, 2, 200, 600, 0.8);
+	d = pm_init(m);
+	s = fp_sample_new(d);
+	w = fp_trace_writer_open(path, d, &err);
+	assert_non_null(w);
+	for (int i = 0; i < m->nsamples; i++) {
+		pm_sample(m, s);
+		assert_int_equal(fp_trace_writer_write(w, s, &err), 0);
+	}
+	assert_int_equal(fp_trace_writer_close(w, &err), 0);
+	fp_sample_free(s);
+}
+
+static double num(json_t *root, const char *a, const char *b, const char *c)
+{
+	json_t *v = json_object_get(root, a);
+
+	if (b)
+		v = json_object_get(v, b);
+	if (c)
+		v = json_object_get(v, c);
+	if (!json_is_number(v))
+		fail_msg("%s.%s.%s is not a number", a, b ? b : "",
+			 c ? c : "");
+	return json_number_value(v);
+}
+
+static void assert_rel(double got, double want, double tol, const char *what)
+{
+	if (fabs(got - want) > tol * fabs(want))
+		fail_msg("%s: got %.12g, want %.12g", what, got, want);
+}
+
+static void test_json_output_matches_the_physical_truth(void **state)
+{
+	pm_model_t m;
+	char path[] = "/tmp/test_replay_XXXXXX", args[128];
+	struct run r;
+	json_error_t jerr;
+	json_t *root;
+	double sum = 0;
+
+	write_model(&m, path, true);
+	snprintf(args, sizeof(args), "%s --json", path);
+	replay(&r, args, NULL);
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.err, "");
+	root = json_loads(r.out, 0, &jerr);
+	if (!root)
+		fail_msg("bad JSON output: %s", jerr.text);
+	assert_string_equal(json_string_value(json_object_get(
+		json_object_get(root, "node"), "name")), "pm-node");
+	assert_rel(num(root, "node", "energy_j", NULL), m.truth_node_j, 1e-9,
+		   "node");
+	assert_rel(num(root, "node", "seconds", NULL), 600, 1e-12, "seconds");
+	assert_rel(num(root, "node", "source", "wall"), 600, 1e-12, "wall");
+	assert_rel(num(root, "node", "rapl_j", NULL), m.truth_rapl_j, 1e-9,
+		   "rapl");
+	assert_true(json_is_false(json_object_get(
+		json_object_get(root, "node"), "idle_w_estimated")));
+	assert_rel(num(root, "jobs", "100", "energy_j"), pm_job_truth(&m, 100),
+		   1e-6, "job 100");
+	assert_rel(num(root, "jobs", "200", "energy_j"), pm_job_truth(&m, 200),
+		   1e-6, "job 200");
+	assert_rel(num(root, "jobs", "300", "energy_j"), pm_job_truth(&m, 300),
+		   1e-6, "job 300");
+	assert_rel(num(root, "steps", "100.0", "energy_j"),
+		   m.steps[1].energy_j, 1e-6, "step 100.0");
+	assert_rel(num(root, "steps", "100.0", "seconds"), 251, 1e-12,
+		   "step seconds");
+	assert_int_equal(json_integer_value(json_object_get(
+		json_object_get(json_object_get(root, "steps"), "200.0"),
+		"job")), 200);
+	for (int j = 100; j <= 300; j += 100) {
+		char key[16];
+
+		snprintf(key, sizeof(key), "%d", j);
+		sum += num(root, "jobs", key, "energy_j");
+	}
+	sum += num(root, "node", "idle_j", NULL) +
+	       num(root, "node", "system_j", NULL);
+	assert_rel(sum, num(root, "node", "energy_j", NULL), 1e-9,
+		   "jobs + system + idle");
+	json_decref(root);
+	run_free(&r);
+	pm_free(&m);
+	unlink(path);
+}
+
+static void test_json_says_when_idle_was_estimated(void **state)
+{
+	pm_model_t m;
+	char path[] = "/tmp/test_replay_XXXXXX", args[128];
+	struct run r;
+	json_t *root;
+
+	write_model(&m, path, false);
+	snprintf(args, sizeof(args), "--json %s", path);
+	replay(&r, args, NULL);
+	assert_int_equal(r.status, 0);
+	root = json_loads(r.out, 0, NULL);
+	assert_non_null(root);
+	assert_true(json_is_true(json_object_get(
+		json_object_get(root, "node"), "idle_w_estimated")));
+	json_decref(root);
+	run_free(&r);
+	pm_free(&m);
+	unlink(path);
+}
+
+static void test_table_lists_node_jobs_and_steps(void **state)
+{
+	pm_model_t m;
+	char path[] = "/tmp/test_replay_XXXXXX";
+	struct run r;
+
+	write_model(&m, path, true);
+	replay(&r, path, NULL);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "node pm-node: 600.0 s"));
+	assert_non_null(strstr(r.out, "100.batch"));
+	assert_non_null(strstr(r.out, "300.batch"));
+	assert_non_null(strstr(r.out, "from the trace header"));
+	assert_string_equal(r.err, "");
+	run_free(&r);
+	pm_free(&m);
+	unlink(path);
+}
+
+static void test_dash_reads_standard_input(void **state)
+{
+	pm_model_t m;
+	char path[] = "/tmp/test_replay_XXXXXX";
+	struct run r;
+
+	write_model(&m, path, true);
+	replay(&r, "- --json", path);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "\"100.batch\""));
+	run_free(&r);
+	pm_free(&m);
+	unlink(path);
+}
+
+/* Malformed input: exit 1, one line on stderr naming the line and the
+ * fault, nothing on stdout. */
+static void expect_failure(const char *text, const char *line,
+			   const char *fault)
+{
+	char path[] = "/tmp/test_replay_XXXXXX", args[128];
+	struct run r;
+	char *nl;
+
+	write_text(path, text);
+	for (int json = 0; json < 2; json++) {
+		snprintf(args, sizeof(args), "%s%s", path,
+			 json ? " --json" : "");
+		replay(&r, args, NULL);
+		assert_int_equal(r.status, 1);
+		assert_string_equal(r.out, "");
+		nl = strchr(r.err, '\n');
+		assert_non_null(nl);
+		assert_string_equal(nl + 1, "");
+		if (!strstr(r.err, line) || !strstr(r.err, fault))
+			fail_msg("stderr \"%s\" lacks \"%s\" or \"%s\"", r.err,
+				 line, fault);
+		run_free(&r);
+	}
+	unlink(path);
+}
+
+#define HEADER                                                               \
+	"{\"footprint_trace\": 1, \"node\": \"n\", \"cpus\": 2,"              \
+	" \"packages\": [{\"id\": 0, \"cpus\": [0,1]}],"                      \
+	" \"domains\": [{\"name\": \"package-0\", \"kind\": \"package\","     \
+	" \"package\": 0, \"max_energy_range_uj\": 262143999938}]}\n"
+#define SAMPLE(t)                                                     \
+	"{\"t\": " #t ", \"energy_uj\": {\"package-0\": " #t "000},"       \
+	" \"cpu_busy_ns\": [1, 2]}\n"
+
+static void test_bad_json_fails_naming_the_line(void **state)
+{
+	expect_failure(HEADER SAMPLE(1) SAMPLE(2) "{\"t\": 3,\n" SAMPLE(4),
+		       "line 4", "bad JSON");
+}
+
+static void test_missing_header_fails_naming_the_line(void **state)
+{
+	expect_failure(SAMPLE(1) SAMPLE(2), "line 1", "missing header");
+}
+
+static void test_non_increasing_t_fails_naming_the_line(void **state)
+{
+	expect_failure(HEADER SAMPLE(1) SAMPLE(2) SAMPLE(2), "line 4",
+		       "not after");
+}
+
+static void test_wrong_array_length_fails_naming_the_line(void **state)
+{
+	expect_failure(HEADER SAMPLE(1)
+		       "{\"t\": 2, \"cpu_busy_ns\": [1, 2], \"steps\": ["
+		       "{\"id\": \"1.0\", \"job\": 1, \"alloc\": [0],"
+		       " \"cpu_ns\": [5]}]}\n",
+		       "line 3", "cpu_ns has 1 values, expected 2");
+}
+
+static void test_missing_file_fails_with_one_line(void **state)
+{
+	struct run r;
+
+	replay(&r, "/nonexistent/trace.jsonl", NULL);
+	assert_int_equal(r.status, 1);
+	assert_string_equal(r.out, "");
+	assert_non_null(strstr(r.err, "/nonexistent/trace.jsonl"));
+	run_free(&r);
+}
+
+static void test_usage_errors_exit_2(void **state)
+{
+	const char *bad[] = { "", "--bogus x", "a b", "--json" };
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct run r;
+
+		replay(&r, bad[i], NULL);
+		assert_int_equal(r.status, 2);
+		assert_string_equal(r.out, "");
+		assert_non_null(strstr(r.err, "usage"));
+		run_free(&r);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_json_output_matches_the_physical_truth),
+		cmocka_unit_test(test_json_says_when_idle_was_estimated),
+		cmocka_unit_test(test_table_lists_node_jobs_and_steps),
+		cmocka_unit_test(test_dash_reads_standard_input),
+		cmocka_unit_test(test_bad_json_fails_naming_the_line),
+		cmocka_unit_test(test_missing_header_fails_naming_the_line),
+		cmocka_unit_test(test_non_increasing_t_fails_naming_the_line),
+		cmocka_unit_test(test_wrong_array_length_fails_naming_the_line),
+		cmocka_unit_test(test_missing_file_fails_with_one_line),
+		cmocka_unit_test(test_usage_errors_exit_2),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

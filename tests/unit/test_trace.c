@@ -1,0 +1,467 @@
+/* Specification of trace v1 reading and writing: what is accepted, what each
+ * malformed input is called (with its line), and exact round trips. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "physmodel.h"
+#include "trace.h"
+
+#define HEADER                                                               \
+	"{\"footprint_trace\": 1, \"node\": \"qh042\", \"cpus\": 8,"          \
+	" \"packages\": [{\"id\": 0, \"cpus\": [0,1,2,3]},"                   \
+	" {\"id\": 1, \"cpus\": [4,5,6,7]}],"                                 \
+	" \"domains\": ["                                                     \
+	"{\"name\": \"package-0\", \"kind\": \"package\", \"package\": 0,"    \
+	" \"max_energy_range_uj\": 262143999938},"                            \
+	"{\"name\": \"dram-0\", \"kind\": \"dram\", \"package\": 0,"          \
+	" \"max_energy_range_uj\": 65532610987},"                             \
+	"{\"name\": \"package-1\", \"kind\": \"package\", \"package\": 1,"    \
+	" \"max_energy_range_uj\": 262143999938}],"                           \
+	" \"idle_w\": {\"package-0\": 18.5, \"dram-0\": 2.0,"                 \
+	" \"package-1\": 18.5}}\n"
+
+#define BUSY "\"cpu_busy_ns\": [1,2,3,4,5,6,7,8]"
+#define ENERGY                                                               \
+	"\"energy_uj\": {\"package-0\": 123456789, \"dram-0\": 2345678,"      \
+	" \"package-1\": 98765432}"
+
+static fp_trace_reader_t *open_text(const char *text, FILE **f,
+				    fp_error_t *err)
+{
+	fp_trace_reader_t *r;
+
+	*f = fmemopen((void *)text, strlen(text), "r");
+	assert_non_null(*f);
+	r = fp_trace_reader_new(*f, "t.jsonl", err);
+	if (!r) {
+		fclose(*f);
+		*f = NULL;
+	}
+	return r;
+}
+
+/* Reads text to the end; asserts it fails with a message naming `line`
+ * and containing `fault`. */
+static void expect_error(const char *text, size_t line, const char *fault)
+{
+	fp_error_t err = { 0 };
+	FILE *f;
+	fp_trace_reader_t *r = open_text(text, &f, &err);
+	const fp_sample_t *s;
+	char where[32];
+	int rc = -1;
+
+	if (r) {
+		while ((rc = fp_trace_reader_next(r, &s, &err)) > 0)
+			;
+		fp_trace_reader_free(r);
+		fclose(f);
+	}
+	assert_int_equal(rc, -1);
+	snprintf(where, sizeof(where), "t.jsonl: line %zu: ", line);
+	if (strncmp(err.msg, where, strlen(where)) || !strstr(err.msg, fault))
+		fail_msg("got \"%s\", want \"%s...%s\"", err.msg, where, fault);
+	assert_null(strchr(err.msg, '\n'));
+}
+
+static void test_reads_the_spec_example(void **state)
+{
+	const char *text = HEADER
+		"{\"t\": 1732350000.25, " ENERGY ", \"wall_j\": 15234.75, "
+		"\"cpu_busy_ns\": [10,11,12,13,14,15,16,17], \"steps\": ["
+		"{\"id\": \"4242.batch\", \"job\": 4242, \"alloc\": [0,1,2,3],"
+		" \"cpu_ns\": [1,2,3,4,0,0,0,0]},"
+		"{\"id\": \"4243.0\", \"job\": 4243, \"alloc\": [4,5],"
+		" \"cpu_ns\": [0,0,0,0,5,6,0,0]}]}\n";
+	fp_error_t err;
+	FILE *f;
+	fp_trace_reader_t *r = open_text(text, &f, &err);
+	const fp_node_desc_t *d;
+	const fp_sample_t *s;
+
+	assert_non_null(r);
+	d = fp_trace_reader_desc(r);
+	assert_string_equal(d->node, "qh042");
+	assert_int_equal(d->cpus, 8);
+	assert_int_equal(d->npackages, 2);
+	assert_int_equal(d->packages[1].cpus[3], 7);
+	assert_int_equal(d->ndomains, 3);
+	assert_int_equal(d->domains[1].kind, FP_DOMAIN_DRAM);
+	assert_int_equal(d->domains[2].package, 1);
+	assert_true(d->domains[1].max_energy_range_uj == 65532610987ULL);
+	assert_true(d->domains[0].idle_w == 18.5);
+	assert_false(d->activity_cycles);
+
+	assert_int_equal(fp_trace_reader_next(r, &s, &err), 1);
+	assert_true(s->t == 1732350000.25);
+	assert_true(s->energy_valid[0] && s->energy_valid[2]);
+	assert_int_equal(s->energy_uj[2], 98765432);
+	assert_true(s->wall_valid && s->wall_j == 15234.75);
+	assert_int_equal(s->cpu_busy_ns[7], 17);
+	assert_int_equal(s->nsteps, 2);
+	assert_string_equal(s->steps[0].id, "4242.batch");
+	assert_int_equal(s->steps[0].job, 4242);
+	assert_int_equal(s->steps[0].nalloc, 4);
+	assert_int_equal(s->steps[1].alloc[1], 5);
+	assert_int_equal(s->steps[1].cpu_ns[5], 6);
+	assert_int_equal(fp_trace_reader_next(r, &s, &err), 0);
+	assert_int_equal(fp_trace_reader_line(r), 2);
+	assert_int_equal(fp_trace_reader_bytes(r), strlen(text));
+	fp_trace_reader_free(r);
+	fclose(f);
+}
+
+static void test_counters_are_exact_64_bit_integers(void **state)
+{
+	const char *text = HEADER
+		"{\"t\": 1, \"energy_uj\": {\"package-0\": 9223372036854775808,"
+		" \"dram-0\": 18446744073709551615}, \"cpu_busy_ns\": "
+		"[9007199254740993,0,0,0,0,0,0,0]}\n";
+	fp_error_t err;
+	FILE *f;
+	fp_trace_reader_t *r = open_text(text, &f, &err);
+	const fp_sample_t *s;
+
+	assert_int_equal(fp_trace_reader_next(r, &s, &err), 1);
+	assert_true(s->energy_uj[0] == 9223372036854775808ULL);
+	assert_true(s->energy_uj[1] == UINT64_MAX);
+	assert_true(s->cpu_busy_ns[0] == 9007199254740993ULL);
+	fp_trace_reader_free(r);
+	fclose(f);
+}
+
+static void test_null_or_missing_reads_are_failed_reads(void **state)
+{
+	const char *text = HEADER
+		"{\"t\": 1, \"energy_uj\": {\"package-0\": null,"
+		" \"dram-0\": 5},"
+		" \"wall_j\": null, " BUSY "}\n"
+		"{\"t\": 2, " BUSY "}\n";
+	fp_error_t err;
+	FILE *f;
+	fp_trace_reader_t *r = open_text(text, &f, &err);
+	const fp_sample_t *s;
+
+	assert_int_equal(fp_trace_reader_next(r, &s, &err), 1);
+	assert_false(s->energy_valid[0]);
+	assert_true(s->energy_valid[1]);
+	assert_false(s->energy_valid[2]);	/* not listed */
+	assert_false(s->wall_valid);
+	assert_int_equal(s->nsteps, 0);
+	assert_int_equal(fp_trace_reader_next(r, &s, &err), 1);
+	assert_false(s->energy_valid[1]);
+	assert_false(s->wall_valid);		/* absent */
+	fp_trace_reader_free(r);
+	fclose(f);
+}
+
+static void test_optional_header_fields(void **state)
+{
+	const char *text =
+		"{\"footprint_trace\": 1, \"cpus\": 2,"
+		" \"activity\": \"cycles\","
+		" \"packages\": [{\"id\": 3, \"cpus\": [0,1]}], \"domains\": ["
+		"{\"name\": \"package-3\", \"kind\": \"package\","
+		" \"package\": 3,"
+		" \"max_energy_range_uj\": 1000},"
+		"{\"name\": \"psys\", \"kind\": \"psys\","
+		" \"max_energy_range_uj\": 1000}],"
+		" \"idle_w\": {\"psys\": 7}}\n";
+	fp_error_t err;
+	FILE *f;
+	fp_trace_reader_t *r = open_text(text, &f, &err);
+	const fp_node_desc_t *d;
+
+	assert_non_null(r);
+	d = fp_trace_reader_desc(r);
+	assert_string_equal(d->node, "");
+	assert_true(d->activity_cycles);
+	assert_true(d->domains[0].idle_w < 0);	/* unknown: estimate */
+	assert_int_equal(d->domains[1].kind, FP_DOMAIN_PSYS);
+	assert_int_equal(d->domains[1].package, -1);
+	assert_true(d->domains[1].idle_w == 7);
+	fp_trace_reader_free(r);
+	fclose(f);
+}
+
+static void test_unknown_fields_are_ignored(void **state)
+{
+	const char *text =
+		"{\"footprint_trace\": 1, \"future\": {\"x\": [1, 2.5e3]},"
+		" \"cpus\": 1, \"packages\": [{\"id\": 0, \"cpus\": [0],"
+		" \"numa\": 0}], \"domains\": [{\"name\": \"package-0\","
+		" \"kind\": \"package\", \"package\": 0,"
+		" \"max_energy_range_uj\": 1000, \"unit\": \"uJ\"}]}\n"
+		"{\"gpu\": {\"a\": [true, false, null, \"\\u00e9\\\"\"]},"
+		" \"t\": 1, \"cpu_busy_ns\": [1], \"steps\": [{\"id\": \"1.0\","
+		" \"state\": \"R\", \"job\": 1, \"alloc\": [0],"
+		" \"cpu_ns\": [1], \"mem\": {\"rss\": -1.5e-3}}], \"z\": []}\n";
+	fp_error_t err;
+	FILE *f;
+	fp_trace_reader_t *r = open_text(text, &f, &err);
+	const fp_sample_t *s;
+
+	assert_non_null(r);
+	if (fp_trace_reader_next(r, &s, &err) != 1)
+		fail_msg("%s", err.msg);
+	assert_int_equal(s->nsteps, 1);
+	assert_int_equal(s->steps[0].job, 1);
+	fp_trace_reader_free(r);
+	fclose(f);
+}
+
+static void test_blank_lines_and_crlf_are_accepted(void **state)
+{
+	const char *text = HEADER "\n{\"t\": 1, " BUSY "}\r\n\r\n"
+			   "{\"t\": 2, " BUSY "}";
+	fp_error_t err;
+	FILE *f;
+	fp_trace_reader_t *r = open_text(text, &f, &err);
+	const fp_sample_t *s;
+
+	assert_int_equal(fp_trace_reader_next(r, &s, &err), 1);
+	assert_int_equal(fp_trace_reader_line(r), 3);
+	assert_int_equal(fp_trace_reader_next(r, &s, &err), 1);
+	assert_int_equal(fp_trace_reader_line(r), 5);
+	assert_int_equal(fp_trace_reader_next(r, &s, &err), 0);
+	fp_trace_reader_free(r);
+	fclose(f);
+}
+
+static void test_bad_json_names_its_line(void **state)
+{
+	expect_error(HEADER "{\"t\": 1, " BUSY "}\n{\"t\": 2, " BUSY "\n", 3,
+		     "bad JSON");
+	expect_error(HEADER "{\"t\": 1, " BUSY ",}\n", 2, "bad JSON");
+	expect_error(HEADER "{\"t\": 1, " BUSY "} x\n", 2, "bad JSON");
+	expect_error(HEADER "{\"t\": 01, " BUSY "}\n", 2, "bad JSON");
+	expect_error("{\"footprint_trace\": 1,\n", 1, "bad JSON");
+}
+
+static void test_missing_header_is_named(void **state)
+{
+	expect_error("{\"t\": 1, " BUSY "}\n", 1, "missing header");
+	expect_error("", 1, "missing header");
+	expect_error("\n" HEADER, 1, "missing header");
+}
+
+static void test_non_increasing_t_names_its_line(void **state)
+{
+	expect_error(HEADER "{\"t\": 5, " BUSY "}\n{\"t\": 6, " BUSY "}\n"
+			    "{\"t\": 6, " BUSY "}\n", 4, "not after");
+	expect_error(HEADER "{\"t\": 5, " BUSY "}\n{\"t\": 4, " BUSY "}\n",
+		     3, "not after");
+}
+
+static void test_wrong_array_lengths_name_their_line(void **state)
+{
+	expect_error(HEADER "{\"t\": 1, \"cpu_busy_ns\": [1,2,3,4,5,6,7]}\n",
+		     2, "cpu_busy_ns has 7 values, expected 8");
+	expect_error(HEADER "{\"t\": 1, " BUSY ", \"steps\": [{\"id\": \"1.0\","
+			    " \"job\": 1, \"alloc\": [0],"
+			    " \"cpu_ns\": [1,2]}]}\n",
+		     2, "steps[0].cpu_ns has 2 values, expected 8");
+}
+
+static void test_unknown_domain_is_named(void **state)
+{
+	expect_error(HEADER "{\"t\": 1, \"energy_uj\": {\"gpu-0\": 5}, "
+			    BUSY "}\n", 2, "unknown domain \"gpu-0\"");
+	expect_error("{\"footprint_trace\": 1, \"cpus\": 1, \"packages\": [],"
+		     " \"domains\": [], \"idle_w\": {\"package-0\": 1}}\n", 1,
+		     "unknown domain");
+}
+
+static void test_bad_values_are_named(void **state)
+{
+	expect_error(HEADER "{\"t\": 1, \"cpu_busy_ns\": [1,2,3,-4,5,6,7,8]}\n",
+		     2, "negative");
+	expect_error(HEADER "{\"t\": 1,"
+			    " \"cpu_busy_ns\": [1,2,3,4.5,5,6,7,8]}\n",
+		     2, "not an integer");
+	expect_error(HEADER "{\"t\": 1, \"cpu_busy_ns\": "
+			    "[18446744073709551616,2,3,4,5,6,7,8]}\n",
+		     2, "too large");
+	expect_error(HEADER "{" BUSY "}\n", 2, "missing t");
+	expect_error(HEADER "{\"t\": 1}\n", 2, "missing cpu_busy_ns");
+	expect_error(HEADER "{\"t\": 1, " BUSY ", \"steps\": [{\"id\": \"1.0\","
+			    " \"job\": 1, \"alloc\": [8], \"cpu_ns\": "
+			    "[1,2,3,4,5,6,7,8]}]}\n", 2, "out of range");
+	expect_error(HEADER "{\"t\": 1, " BUSY ", \"steps\": [{\"id\": \"1.0\","
+			    " \"alloc\": [0],"
+			    " \"cpu_ns\": [1,2,3,4,5,6,7,8]}]}\n",
+		     2, "missing job");
+	expect_error(HEADER "{\"t\": 1, " BUSY ", \"steps\": ["
+			    "{\"id\": \"1.0\", \"job\": 1, \"cpu_ns\": "
+			    "[1,2,3,4,5,6,7,8]}, {\"id\": \"1.0\", \"job\": 1,"
+			    " \"cpu_ns\": [1,2,3,4,5,6,7,8]}]}\n", 2, "twice");
+}
+
+static void test_bad_headers_are_named(void **state)
+{
+	expect_error("{\"footprint_trace\": 2, \"cpus\": 1}\n", 1, "version");
+	expect_error("{\"footprint_trace\": 1, \"cpus\": 1, \"packages\": [],"
+		     " \"domains\": [{\"name\": \"package-0\", \"kind\": "
+		     "\"package\", \"package\": 0,"
+		     " \"max_energy_range_uj\": 1}]}"
+		     "\n", 1, "package missing or unknown");
+	expect_error("{\"footprint_trace\": 1, \"cpus\": 1, \"packages\": [],"
+		     " \"domains\": [{\"name\": \"gpu\", \"kind\": \"gpu\","
+		     " \"max_energy_range_uj\": 1}]}\n", 1, "unknown kind");
+	expect_error("{\"footprint_trace\": 1, \"cpus\": 2, \"packages\": "
+		     "[{\"id\": 0, \"cpus\": [0, 2]}], \"domains\": []}\n", 1,
+		     "out of range");
+}
+
+static void test_missing_file_is_an_io_error_naming_it(void **state)
+{
+	fp_error_t err;
+
+	assert_null(fp_trace_reader_open("/nonexistent/t.jsonl", &err));
+	assert_int_equal(err.code, FP_EIO);
+	assert_non_null(strstr(err.msg, "/nonexistent/t.jsonl"));
+}
+
+static void test_written_trace_reads_back_exactly(void **state)
+{
+	pm_model_t m;
+	const fp_node_desc_t *d;
+	fp_sample_t *in[20];
+	fp_trace_writer_t *w;
+	fp_trace_reader_t *r;
+	fp_error_t err;
+	char path[] = "/tmp/test_trace_XXXXXX";
+	int fd = mkstemp(path);
+	const fp_sample_t *s;
+	FILE *f;
+	long size;
+
+	assert_true(fd >= 0);
+	close(fd);
+	pm_defaults(&m);
+	m.psys = true;
+	m.idle_in_header = false;
+	m.t0 = 1732350000.1;
+	m.dt = 0.3;
+	m.fail_domain = 1;
+	m.fail_from = 3;
+	m.fail_to = 4;
+	m.wall_null_from = 6;
+	m.wall_null_to = 6;
+	pm_add_step(&m, "100.batch", 100, 0, 4, 1, 15, 0.3);
+	pm_add_step(&m, "odd \"id\"\\\x01 \xc3\xa9", 18446744073709551615ULL,
+		    5, 2, 2, 19, 0.5);
+	d = pm_init(&m);
+	w = fp_trace_writer_open(path, d, &err);
+	assert_non_null(w);
+	for (int i = 0; i < 20; i++) {
+		in[i] = fp_sample_new(d);
+		pm_sample(&m, in[i]);
+		in[i]->energy_uj[0] += 9223372036854775000ULL;
+		assert_int_equal(fp_trace_writer_write(w, in[i], &err), 0);
+	}
+	assert_int_equal(fp_trace_writer_write(w, in[3], &err), -1);
+	assert_int_equal(err.code, FP_EINVAL);
+	assert_int_equal(fp_trace_writer_close(w, &err), 0);
+
+	f = fopen(path, "r");
+	fseek(f, 0, SEEK_END);
+	size = ftell(f);
+	fclose(f);
+	r = fp_trace_reader_open(path, &err);
+	assert_non_null(r);
+	assert_int_equal(fp_trace_reader_desc(r)->ndomains, 5);
+	assert_string_equal(fp_trace_reader_desc(r)->domains[4].name, "psys");
+	for (int i = 0; i < 20; i++) {
+		if (fp_trace_reader_next(r, &s, &err) != 1)
+			fail_msg("%s", err.msg);
+		assert_true(s->t == in[i]->t);
+		assert_int_equal(s->wall_valid, in[i]->wall_valid);
+		if (s->wall_valid)
+			assert_true(s->wall_j == in[i]->wall_j);
+		for (size_t k = 0; k < d->ndomains; k++) {
+			assert_int_equal(s->energy_valid[k],
+					 in[i]->energy_valid[k]);
+			if (s->energy_valid[k])
+				assert_true(s->energy_uj[k] ==
+					    in[i]->energy_uj[k]);
+		}
+		assert_memory_equal(s->cpu_busy_ns, in[i]->cpu_busy_ns,
+				    d->cpus * sizeof(uint64_t));
+		assert_int_equal(s->nsteps, in[i]->nsteps);
+		for (size_t k = 0; k < s->nsteps; k++) {
+			assert_string_equal(s->steps[k].id, in[i]->steps[k].id);
+			assert_true(s->steps[k].job == in[i]->steps[k].job);
+			assert_int_equal(s->steps[k].nalloc,
+					 in[i]->steps[k].nalloc);
+			assert_memory_equal(s->steps[k].cpu_ns,
+					    in[i]->steps[k].cpu_ns,
+					    d->cpus * sizeof(uint64_t));
+		}
+		fp_sample_free(in[i]);
+	}
+	assert_int_equal(fp_trace_reader_next(r, &s, &err), 0);
+	assert_int_equal(fp_trace_reader_bytes(r), (uint64_t)size);
+	fp_trace_reader_free(r);
+	pm_free(&m);
+	unlink(path);
+}
+
+static void test_writer_counts_the_bytes_it_wrote(void **state)
+{
+	pm_model_t m;
+	const fp_node_desc_t *d;
+	fp_sample_t *s;
+	fp_trace_writer_t *w;
+	fp_error_t err;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	pm_defaults(&m);
+	d = pm_init(&m);
+	s = fp_sample_new(d);
+	w = fp_trace_writer_new(f, d, &err);
+	assert_non_null(w);
+	for (int i = 0; i < 5; i++) {
+		pm_sample(&m, s);
+		assert_int_equal(fp_trace_writer_write(w, s, &err), 0);
+	}
+	assert_int_equal(fp_trace_writer_flush(w, &err), 0);
+	assert_int_equal(fp_trace_writer_bytes(w), len);
+	assert_int_equal(fp_trace_writer_close(w, &err), 0);
+	fclose(f);
+	assert_non_null(strstr(buf, "\"idle_w\":{\"package-0\":20,"));
+	free(buf);
+	fp_sample_free(s);
+	pm_free(&m);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_reads_the_spec_example),
+		cmocka_unit_test(test_counters_are_exact_64_bit_integers),
+		cmocka_unit_test(test_null_or_missing_reads_are_failed_reads),
+		cmocka_unit_test(test_optional_header_fields),
+		cmocka_unit_test(test_unknown_fields_are_ignored),
+		cmocka_unit_test(test_blank_lines_and_crlf_are_accepted),
+		cmocka_unit_test(test_bad_json_names_its_line),
+		cmocka_unit_test(test_missing_header_is_named),
+		cmocka_unit_test(test_non_increasing_t_names_its_line),
+		cmocka_unit_test(test_wrong_array_lengths_name_their_line),
+		cmocka_unit_test(test_unknown_domain_is_named),
+		cmocka_unit_test(test_bad_values_are_named),
+		cmocka_unit_test(test_bad_headers_are_named),
+		cmocka_unit_test(test_missing_file_is_an_io_error_naming_it),
+		cmocka_unit_test(test_written_trace_reads_back_exactly),
+		cmocka_unit_test(test_writer_counts_the_bytes_it_wrote),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

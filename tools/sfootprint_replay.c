@@ -1,0 +1,258 @@
+/* sfootprint replay: recomputes node, job and step energy from a node trace
+ * with the reference attribution, as a table or as the spec's JSON. */
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attribution.h"
+#include "sfootprint.h"
+#include "trace.h"
+
+static void _usage(FILE *out)
+{
+	fprintf(out, "usage: sfootprint replay TRACE [--json]\n"
+		     "  TRACE  a node trace (trace v1), or - for stdin\n");
+}
+
+static int _cmp_steps(const void *x, const void *y)
+{
+	const fp_step_result_t *a = x, *b = y;
+
+	if (a->job != b->job)
+		return a->job < b->job ? -1 : 1;
+	return strcmp(a->id, b->id);
+}
+
+static int _cmp_jobs(const void *x, const void *y)
+{
+	const fp_job_result_t *a = x, *b = y;
+
+	return a->job < b->job ? -1 : a->job > b->job;
+}
+
+static json_t *_node_json(const fp_engine_t *e, const fp_node_result_t *n)
+{
+	const fp_node_desc_t *desc = fp_engine_desc(e);
+	json_t *src = json_object(), *idle = json_object(), *cal, *node;
+
+	for (int k = 0; k < FP_SOURCE_COUNT; k++)
+		json_object_set_new(src, fp_source_name((fp_source_t)k),
+				    json_real(n->source_s[k]));
+	for (size_t d = 0; d < desc->ndomains; d++)
+		if (desc->domains[d].kind != FP_DOMAIN_PSYS)
+			json_object_set_new(idle, desc->domains[d].name,
+					    json_real(fp_engine_idle_w(e, d,
+								       NULL)));
+	cal = json_pack("{s:o, s:o, s:I, s:b}",
+			"a", n->calibration.fitted ?
+				json_real(n->calibration.a) : json_null(),
+			"b_w", n->calibration.fitted ?
+				json_real(n->calibration.b_w) : json_null(),
+			"intervals", (json_int_t)n->calibration.intervals,
+			"active", n->calibration.active);
+	node = json_pack("{s:s, s:f, s:f, s:o, s:f, s:f, s:f, s:f, s:b, s:o, "
+			 "s:o}",
+			 "name", desc->node ? desc->node : "",
+			 "seconds", n->seconds, "energy_j", n->energy_j,
+			 "source", src, "rapl_j", n->rapl_j,
+			 "residual_j", n->residual_j, "idle_j", n->idle_j,
+			 "system_j", n->system_j,
+			 "idle_w_estimated", n->idle_w_estimated,
+			 "calibration", cal, "idle_w", idle);
+	return node;
+}
+
+static char *_json(const fp_engine_t *e, const fp_node_result_t *n,
+		   const fp_job_result_t *jobs, size_t njobs,
+		   const fp_step_result_t *steps, size_t nsteps)
+{
+	json_t *root = json_object(), *js = json_object(), *ss = json_object();
+	char *out, key[32];
+
+	for (size_t i = 0; i < njobs; i++) {
+		snprintf(key, sizeof(key), "%" PRIu64, jobs[i].job);
+		json_object_set_new(js, key,
+				    json_pack("{s:f, s:f}",
+					      "energy_j", jobs[i].energy_j,
+					      "seconds", jobs[i].seconds));
+	}
+	for (size_t i = 0; i < nsteps; i++)
+		json_object_set_new(
+			ss, steps[i].id,
+			json_pack("{s:I, s:f, s:f, s:f, s:f, s:f}", "job",
+				  (json_int_t)steps[i].job,
+				  "energy_j", steps[i].energy_j,
+				  "dynamic_j", steps[i].dynamic_j,
+				  "static_j", steps[i].static_j,
+				  "residual_j", steps[i].residual_j,
+				  "seconds", steps[i].seconds));
+	json_object_set_new(root, "node", _node_json(e, n));
+	json_object_set_new(root, "jobs", js);
+	json_object_set_new(root, "steps", ss);
+	out = json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
+	json_decref(root);
+	return out;
+}
+
+static void _table(FILE *out, const fp_engine_t *e, const fp_node_result_t *n,
+		   const fp_job_result_t *jobs, size_t njobs,
+		   const fp_step_result_t *steps, size_t nsteps)
+{
+	const fp_node_desc_t *desc = fp_engine_desc(e);
+	const char *sep = " (";
+
+	fprintf(out, "node %s: %.1f s, %.1f J", desc->node, n->seconds,
+		n->energy_j);
+	for (int k = 0; k < FP_SOURCE_COUNT; k++) {
+		if (n->source_s[k] <= 0)
+			continue;
+		fprintf(out, "%s%s %.1f s", sep,
+			fp_source_name((fp_source_t)k), n->source_s[k]);
+		sep = ", ";
+	}
+	fprintf(out, "%s\n  rapl %.1f J, residual %.1f J, idle %.1f J, "
+		"system %.1f J\n", *sep == ',' ? ")" : "", n->rapl_j,
+		n->residual_j, n->idle_j, n->system_j);
+	fprintf(out, "  idle power %s:", n->idle_w_estimated ?
+		"estimated from activity" : "from the trace header");
+	for (size_t d = 0; d < desc->ndomains; d++)
+		if (desc->domains[d].kind != FP_DOMAIN_PSYS)
+			fprintf(out, " %s %.2f W", desc->domains[d].name,
+				fp_engine_idle_w(e, d, NULL));
+	fprintf(out, "\n");
+	if (n->calibration.fitted)
+		fprintf(out, "  calibration: wall = %.4f x rapl + %.2f W over "
+			"%" PRIu64 " intervals%s\n", n->calibration.a,
+			n->calibration.b_w, n->calibration.intervals,
+			n->calibration.active ? "" : " (not used yet)");
+
+	fprintf(out, "\n%-12s %14s %10s\n", "JOB", "ENERGY_J", "SECONDS");
+	for (size_t i = 0; i < njobs; i++)
+		fprintf(out, "%-12" PRIu64 " %14.1f %10.1f\n", jobs[i].job,
+			jobs[i].energy_j, jobs[i].seconds);
+	fprintf(out, "\n%-20s %-10s %14s %12s %12s %12s %10s\n", "STEP", "JOB",
+		"ENERGY_J", "DYNAMIC_J", "STATIC_J", "RESIDUAL_J", "SECONDS");
+	for (size_t i = 0; i < nsteps; i++)
+		fprintf(out, "%-20s %-10" PRIu64 " %14.1f %12.1f %12.1f %12.1f "
+			"%10.1f\n", steps[i].id, steps[i].job,
+			steps[i].energy_j, steps[i].dynamic_j,
+			steps[i].static_j, steps[i].residual_j,
+			steps[i].seconds);
+}
+
+/* Reads the whole trace; *engine is left for the caller to print from. */
+static int _run(const char *path, fp_engine_t **engine, fp_error_t *err)
+{
+	fp_trace_reader_t *r = fp_trace_reader_open(path, err);
+	const fp_sample_t *s;
+	fp_engine_t *e;
+	int rc;
+
+	if (!r)
+		return -1;
+	e = fp_engine_new(fp_trace_reader_desc(r), NULL, err);
+	if (!e) {
+		fp_trace_reader_free(r);
+		return -1;
+	}
+	while ((rc = fp_trace_reader_next(r, &s, err)) > 0) {
+		fp_error_t perr;
+
+		if (fp_engine_push(e, s, &perr)) {
+			rc = fp_fail(err, perr.code, "%s: line %zu: %s",
+				     strcmp(path, "-") ? path : "stdin",
+				     fp_trace_reader_line(r), perr.msg);
+			break;
+		}
+	}
+	fp_trace_reader_free(r);
+	if (rc < 0 || fp_engine_check_conservation(e, err)) {
+		fp_engine_free(e);
+		return -1;
+	}
+	*engine = e;
+	return 0;
+}
+
+int fp_cmd_replay(int argc, char **argv)
+{
+	const char *path = NULL;
+	bool json = false;
+	fp_engine_t *e = NULL;
+	fp_error_t err = { 0 };
+	fp_node_result_t node;
+	fp_job_result_t *jobs;
+	fp_step_result_t *steps;
+	size_t njobs, nsteps;
+	int rc = FP_EXIT_OK;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json")) {
+			json = true;
+		} else if (!strcmp(argv[i], "-h") ||
+			   !strcmp(argv[i], "--help")) {
+			_usage(stdout);
+			return FP_EXIT_OK;
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			fprintf(stderr, "sfootprint replay: unknown option "
+				"'%s'\n", argv[i]);
+			_usage(stderr);
+			return FP_EXIT_USAGE;
+		} else if (path) {
+			fprintf(stderr, "sfootprint replay: one trace only\n");
+			_usage(stderr);
+			return FP_EXIT_USAGE;
+		} else {
+			path = argv[i];
+		}
+	}
+	if (!path) {
+		_usage(stderr);
+		return FP_EXIT_USAGE;
+	}
+	if (_run(path, &e, &err)) {
+		fprintf(stderr, "sfootprint replay: %s\n", err.msg);
+		return FP_EXIT_FAIL;
+	}
+
+	fp_engine_node(e, &node);
+	njobs = fp_engine_njobs(e);
+	nsteps = fp_engine_nsteps(e);
+	jobs = calloc(njobs + 1, sizeof(*jobs));
+	steps = calloc(nsteps + 1, sizeof(*steps));
+	if (!jobs || !steps) {
+		fprintf(stderr, "sfootprint replay: out of memory\n");
+		rc = FP_EXIT_FAIL;
+		goto out;
+	}
+	for (size_t i = 0; i < njobs; i++)
+		fp_engine_job_at(e, i, &jobs[i]);
+	for (size_t i = 0; i < nsteps; i++)
+		fp_engine_step_at(e, i, &steps[i]);
+	qsort(jobs, njobs, sizeof(*jobs), _cmp_jobs);
+	qsort(steps, nsteps, sizeof(*steps), _cmp_steps);
+	if (json) {
+		char *text = _json(e, &node, jobs, njobs, steps, nsteps);
+
+		if (!text) {
+			fprintf(stderr, "sfootprint replay: out of memory\n");
+			rc = FP_EXIT_FAIL;
+			goto out;
+		}
+		printf("%s\n", text);
+		free(text);
+	} else {
+		_table(stdout, e, &node, jobs, njobs, steps, nsteps);
+	}
+	if (fflush(stdout) || ferror(stdout)) {
+		fprintf(stderr, "sfootprint replay: cannot write the output\n");
+		rc = FP_EXIT_FAIL;
+	}
+out:
+	free(jobs);
+	free(steps);
+	fp_engine_free(e);
+	return rc;
+}
