@@ -16,6 +16,12 @@ static const struct subcommand commands[] = {
 	  "replay TRACE [--json]   recompute per-step energy from a node trace" },
 	{ "sensor-check", fp_cmd_sensor_check,
 	  "sensor-check FILE [--max-age S] [--ceiling W]   validate a wall-meter feed" },
+	{ "keygen", fp_cmd_keygen,
+	  "keygen [--alg ES256|RS256] [--out PREFIX]   make a signing key pair" },
+	{ "verify", fp_cmd_verify,
+	  "verify FILE [--pubkey PEM]   check a signed summary" },
+	{ "compute", fp_cmd_compute,
+	  "compute --config FILE JOBDESC.json [--json]   footprint of a job description" },
 };
 
 static void usage(FILE *out)

@@ -1,0 +1,745 @@
+/* Computes a job's footprint: operational (energy x PUE x hourly grid
+ * intensity), embodied (time share of the nodes), heat reuse, reference. */
+#include "carbon.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+static char *xstrdup(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+fp_job_t *fp_job_new(void)
+{
+	return calloc(1, sizeof(fp_job_t));
+}
+
+static void alloc_free(fp_alloc_t *a, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(a[i].node);
+	free(a);
+}
+
+void fp_job_free(fp_job_t *job)
+{
+	if (!job)
+		return;
+	for (size_t i = 0; i < job->nsteps; i++) {
+		free(job->steps[i].id);
+		alloc_free(job->steps[i].nodes, job->steps[i].nnodes);
+	}
+	free(job->steps);
+	alloc_free(job->nodes, job->nnodes);
+	free(job->user);
+	free(job->account);
+	free(job->cluster);
+	free(job);
+}
+
+fp_step_t *fp_job_add_step(fp_job_t *job, const char *id, time_t start,
+			   time_t end, double energy_j)
+{
+	fp_step_t *ns = realloc(job->steps, (job->nsteps + 1) * sizeof(*ns));
+	fp_step_t *s;
+
+	if (!ns)
+		return NULL;
+	job->steps = ns;
+	s = &ns[job->nsteps];
+	memset(s, 0, sizeof(*s));
+	s->id = strdup(id);
+	if (!s->id)
+		return NULL;
+	s->start = start;
+	s->end = end;
+	s->energy_j = energy_j;
+	job->nsteps++;
+	return s;
+}
+
+static int alloc_add(fp_alloc_t **a, size_t *n, const char *node,
+		     unsigned cpus, double energy_j)
+{
+	fp_alloc_t *na = realloc(*a, (*n + 1) * sizeof(*na));
+
+	if (!na)
+		return -1;
+	*a = na;
+	na[*n].node = strdup(node);
+	if (!na[*n].node)
+		return -1;
+	na[*n].cpus = cpus;
+	na[*n].energy_j = energy_j;
+	(*n)++;
+	return 0;
+}
+
+int fp_step_add_node(fp_step_t *step, const char *node, unsigned cpus,
+		     double energy_j)
+{
+	return alloc_add(&step->nodes, &step->nnodes, node, cpus, energy_j);
+}
+
+int fp_job_add_node(fp_job_t *job, const char *node, unsigned cpus)
+{
+	return alloc_add(&job->nodes, &job->nnodes, node, cpus, NAN);
+}
+
+const char *fp_energy_source_str(fp_energy_source_t src)
+{
+	switch (src) {
+	case FP_ENERGY_MEASURED: return "measured";
+	case FP_ENERGY_CALIBRATED: return "calibrated";
+	case FP_ENERGY_SIMULATED: return "simulated";
+	case FP_ENERGY_UNKNOWN: break;
+	}
+	return "unknown";
+}
+
+int fp_energy_source_parse(const char *s, fp_energy_source_t *src)
+{
+	static const fp_energy_source_t all[] = {
+		FP_ENERGY_UNKNOWN, FP_ENERGY_MEASURED, FP_ENERGY_CALIBRATED,
+		FP_ENERGY_SIMULATED,
+	};
+
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		if (!strcmp(s, fp_energy_source_str(all[i]))) {
+			*src = all[i];
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Job description JSON. */
+
+static int json_time(const char *name, const char *where, json_t *v,
+		     time_t *t, fp_error_t *err)
+{
+	if (json_is_integer(v)) {
+		*t = (time_t)json_integer_value(v);
+		return 0;
+	}
+	if (json_is_string(v) && !fp_parse_iso8601(json_string_value(v), t))
+		return 0;
+	return fp_fail(err, FP_EPARSE, "%s: field '%s': expected Unix seconds "
+		       "or an ISO 8601 time", name, where);
+}
+
+static int json_energy(const char *name, const char *where, json_t *v,
+		       double *e, fp_error_t *err)
+{
+	if (!v || json_is_null(v)) {
+		*e = NAN;
+		return 0;
+	}
+	if (!json_is_number(v) || json_number_value(v) < 0)
+		return fp_fail(err, FP_EPARSE, "%s: field '%s': expected a "
+			       "number of joules >= 0 or null", name, where);
+	*e = json_number_value(v);
+	return 0;
+}
+
+static int json_nodes(const char *name, const char *where, json_t *arr,
+		      fp_alloc_t **a, size_t *n, fp_error_t *err)
+{
+	size_t i;
+	json_t *o;
+	char field[160];
+
+	if (!json_is_array(arr))
+		return fp_fail(err, FP_EPARSE, "%s: field '%s': expected an "
+			       "array of {\"name\", \"cpus\"}", name, where);
+	json_array_foreach(arr, i, o) {
+		json_t *nm = json_object_get(o, "name");
+		json_t *cpus = json_object_get(o, "cpus");
+		double e;
+
+		snprintf(field, sizeof(field), "%s[%zu]", where, i);
+		if (!json_is_string(nm) || !json_is_integer(cpus) ||
+		    json_integer_value(cpus) < 0 ||
+		    json_integer_value(cpus) > (1 << 24))
+			return fp_fail(err, FP_EPARSE, "%s: field '%s': needs "
+				       "\"name\" (string) and \"cpus\" "
+				       "(integer)", name, field);
+		snprintf(field, sizeof(field), "%s[%zu].energy_j", where, i);
+		if (json_energy(name, field, json_object_get(o, "energy_j"),
+				&e, err))
+			return -1;
+		if (alloc_add(a, n, json_string_value(nm),
+			      (unsigned)json_integer_value(cpus), e))
+			return fp_fail(err, FP_ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+static int json_opt_str(const char *name, json_t *root, const char *key,
+			char **dst, fp_error_t *err)
+{
+	json_t *v = json_object_get(root, key);
+
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_string(v))
+		return fp_fail(err, FP_EPARSE, "%s: field '%s': expected a "
+			       "string", name, key);
+	*dst = strdup(json_string_value(v));
+	return *dst ? 0 : fp_fail(err, FP_ENOMEM, "out of memory");
+}
+
+static int job_from_json(const char *name, json_t *root, fp_job_t *job,
+			 fp_error_t *err)
+{
+	json_t *v, *steps, *s;
+	size_t i;
+	char field[64];
+
+	if (!json_is_object(root))
+		return fp_fail(err, FP_EPARSE, "%s: expected a JSON object",
+			       name);
+	v = json_object_get(root, "job_id");
+	if (!json_is_integer(v) || json_integer_value(v) < 0)
+		return fp_fail(err, FP_EPARSE, "%s: field 'job_id': expected "
+			       "a positive integer", name);
+	job->job_id = (uint64_t)json_integer_value(v);
+	if (json_opt_str(name, root, "user", &job->user, err) ||
+	    json_opt_str(name, root, "account", &job->account, err) ||
+	    json_opt_str(name, root, "cluster", &job->cluster, err) ||
+	    json_time(name, "start", json_object_get(root, "start"),
+		      &job->start, err) ||
+	    json_time(name, "end", json_object_get(root, "end"), &job->end,
+		      err))
+		return -1;
+	v = json_object_get(root, "energy_source");
+	if (v && (!json_is_string(v) ||
+		  fp_energy_source_parse(json_string_value(v),
+					 &job->energy_source)))
+		return fp_fail(err, FP_EPARSE, "%s: field 'energy_source': "
+			       "expected measured, calibrated, simulated or "
+			       "unknown", name);
+	v = json_object_get(root, "nodes");
+	if (v && json_nodes(name, "nodes", v, &job->nodes, &job->nnodes, err))
+		return -1;
+	steps = json_object_get(root, "steps");
+	if (!json_is_array(steps))
+		return fp_fail(err, FP_EPARSE, "%s: field 'steps': expected "
+			       "an array", name);
+	json_array_foreach(steps, i, s) {
+		json_t *id = json_object_get(s, "id");
+		time_t t0, t1;
+		double e;
+		fp_step_t *st;
+
+		snprintf(field, sizeof(field), "steps[%zu].id", i);
+		if (!json_is_string(id))
+			return fp_fail(err, FP_EPARSE, "%s: field '%s': "
+				       "expected a string", name, field);
+		snprintf(field, sizeof(field), "steps[%zu].start", i);
+		if (json_time(name, field, json_object_get(s, "start"), &t0,
+			      err))
+			return -1;
+		snprintf(field, sizeof(field), "steps[%zu].end", i);
+		if (json_time(name, field, json_object_get(s, "end"), &t1,
+			      err))
+			return -1;
+		snprintf(field, sizeof(field), "steps[%zu].energy_j", i);
+		if (json_energy(name, field, json_object_get(s, "energy_j"),
+				&e, err))
+			return -1;
+		st = fp_job_add_step(job, json_string_value(id), t0, t1, e);
+		if (!st)
+			return fp_fail(err, FP_ENOMEM, "out of memory");
+		snprintf(field, sizeof(field), "steps[%zu].nodes", i);
+		if (json_nodes(name, field, json_object_get(s, "nodes"),
+			       &st->nodes, &st->nnodes, err))
+			return -1;
+	}
+	return 0;
+}
+
+fp_job_t *fp_job_from_json(const char *name, const char *text, size_t len,
+			   fp_error_t *err)
+{
+	json_error_t jerr;
+	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	fp_job_t *job;
+
+	if (!root) {
+		fp_fail(err, FP_EPARSE, "%s:%d: %s", name, jerr.line,
+			jerr.text);
+		return NULL;
+	}
+	job = fp_job_new();
+	if (!job) {
+		json_decref(root);
+		fp_fail(err, FP_ENOMEM, "out of memory");
+		return NULL;
+	}
+	if (job_from_json(name, root, job, err)) {
+		fp_job_free(job);
+		job = NULL;
+	}
+	json_decref(root);
+	return job;
+}
+
+fp_job_t *fp_job_load(const char *path, fp_error_t *err)
+{
+	json_error_t jerr;
+	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	fp_job_t *job;
+
+	if (!root) {
+		if (jerr.line < 0)
+			fp_fail(err, FP_EIO, "%s: %s", path, jerr.text);
+		else
+			fp_fail(err, FP_EPARSE, "%s:%d: %s", path, jerr.line,
+				jerr.text);
+		return NULL;
+	}
+	job = fp_job_new();
+	if (job && job_from_json(path, root, job, err)) {
+		fp_job_free(job);
+		job = NULL;
+	} else if (!job) {
+		fp_fail(err, FP_ENOMEM, "out of memory");
+	}
+	json_decref(root);
+	return job;
+}
+
+/* Results. */
+
+void fp_result_free(fp_result_t *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->nincomplete; i++)
+		free(r->incomplete[i]);
+	free(r->incomplete);
+	for (size_t i = 0; i < r->nsites; i++) {
+		fp_site_result_t *s = &r->sites[i];
+
+		free(s->site);
+		free(s->intensity_series);
+		free(s->useful_heat_series);
+		free(s->displaced);
+		free(s->displaced_source);
+	}
+	free(r->sites);
+	for (size_t i = 0; i < r->nnodes; i++) {
+		free(r->nodes[i].node);
+		free(r->nodes[i].site);
+		free(r->nodes[i].node_type);
+		free(r->nodes[i].embodied_source);
+	}
+	free(r->nodes);
+	free(r->user);
+	free(r->account);
+	free(r->cluster);
+	free(r->reference_name);
+	free(r->reference_pue_source);
+	free(r->reference_intensity);
+	free(r);
+}
+
+struct calc {
+	const fp_config_t *cfg;
+	const fp_job_t *job;
+	fp_hostlist_match_fn match;
+	void *ctx;
+	fp_result_t *r;
+	const fp_site_conf_t **site_conf;	/* parallel to r->sites */
+	fp_error_t *err;
+};
+
+static int note_incomplete(struct calc *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int note_incomplete(struct calc *c, const char *fmt, ...)
+{
+	char buf[512];
+	char **ni;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	ni = realloc(c->r->incomplete,
+		     (c->r->nincomplete + 1) * sizeof(*ni));
+	if (!ni)
+		return fp_fail(c->err, FP_ENOMEM, "out of memory");
+	c->r->incomplete = ni;
+	ni[c->r->nincomplete] = strdup(buf);
+	if (!ni[c->r->nincomplete])
+		return fp_fail(c->err, FP_ENOMEM, "out of memory");
+	c->r->nincomplete++;
+	c->r->complete = false;
+	return 0;
+}
+
+static fp_site_result_t *site_result(struct calc *c,
+				     const fp_site_conf_t *sc)
+{
+	fp_result_t *r = c->r;
+	fp_site_result_t *s, *ns;
+	const fp_series_t *is = sc->intensity.series;
+	const fp_series_t *us = sc->useful_heat.series;
+	const fp_site_conf_t **nc;
+
+	for (size_t i = 0; i < r->nsites; i++)
+		if (c->site_conf[i] == sc)
+			return &r->sites[i];
+	ns = realloc(r->sites, (r->nsites + 1) * sizeof(*ns));
+	if (!ns)
+		return NULL;
+	r->sites = ns;
+	nc = realloc(c->site_conf, (r->nsites + 1) * sizeof(*nc));
+	if (!nc)
+		return NULL;
+	c->site_conf = nc;
+	nc[r->nsites] = sc;
+	s = &ns[r->nsites++];
+	memset(s, 0, sizeof(*s));
+	s->pue = sc->pue;
+	s->heat_recovery = sc->heat_recovery;
+	s->displaced_gco2e_per_kwh = sc->displaced_gco2e_per_kwh;
+	s->intensity_kind = fp_series_kind(is);
+	if (s->intensity_kind == FP_INTENSITY_UNSET)
+		s->intensity_kind = sc->intensity.kind ? sc->intensity.kind :
+			FP_INTENSITY_LCA;
+	s->intensity_span = fp_series_span(is, &s->intensity_first,
+					   &s->intensity_end);
+	s->site = xstrdup(sc->name);
+	s->intensity_series = xstrdup(fp_series_name(is));
+	s->useful_heat_series = xstrdup(fp_series_name(us));
+	s->displaced = xstrdup(sc->displaced);
+	s->displaced_source = xstrdup(sc->displaced_source);
+	if (!s->site || !s->intensity_series || !s->useful_heat_series ||
+	    !s->displaced || !s->displaced_source)
+		return NULL;
+	return s;
+}
+
+/* The node's entry, created with its site and node type on first use. */
+static fp_node_result_t *node_result(struct calc *c, const char *node,
+				     fp_site_result_t **site)
+{
+	fp_result_t *r = c->r;
+	fp_node_result_t *n, *nn;
+	const fp_site_conf_t *sc;
+	const fp_node_type_t *nt;
+
+	for (size_t i = 0; i < r->nnodes; i++) {
+		if (!strcmp(r->nodes[i].node, node)) {
+			for (size_t j = 0; j < r->nsites; j++)
+				if (!strcmp(r->sites[j].site,
+					    r->nodes[i].site))
+					*site = &r->sites[j];
+			return &r->nodes[i];
+		}
+	}
+	sc = fp_config_site_for(c->cfg, node, c->match, c->ctx);
+	if (!sc) {
+		fp_fail(c->err, FP_EINVAL, "%s: node '%s' is in no Site's "
+			"Nodes=", c->cfg->path, node);
+		return NULL;
+	}
+	if (!sc->intensity.series || !sc->useful_heat.series) {
+		fp_fail(c->err, FP_EINVAL, "%s: Site '%s': series not loaded "
+			"(call fp_config_load_series)", c->cfg->path,
+			sc->name);
+		return NULL;
+	}
+	*site = site_result(c, sc);
+	if (!*site)
+		goto nomem;
+	nn = realloc(r->nodes, (r->nnodes + 1) * sizeof(*nn));
+	if (!nn)
+		goto nomem;
+	r->nodes = nn;
+	n = &nn[r->nnodes++];
+	memset(n, 0, sizeof(*n));
+	n->node = strdup(node);
+	n->site = strdup(sc->name);
+	if (!n->node || !n->site)
+		goto nomem;
+	nt = fp_config_node_type_for(c->cfg, node, c->match, c->ctx);
+	if (nt) {
+		n->node_type = strdup(nt->name);
+		n->embodied_source = strdup(nt->source);
+		if (!n->node_type || !n->embodied_source)
+			goto nomem;
+		n->node_cpus = nt->cpus;
+		n->embodied_kg = nt->embodied_kg;
+		n->lifetime_years = nt->lifetime_years;
+	}
+	return n;
+nomem:
+	fp_fail(c->err, FP_ENOMEM, "out of memory");
+	return NULL;
+}
+
+static int check_steps(struct calc *c)
+{
+	const fp_job_t *job = c->job;
+
+	for (size_t i = 0; i < job->nsteps; i++) {
+		const fp_step_t *s = &job->steps[i];
+
+		if (s->end < s->start)
+			return fp_fail(c->err, FP_EINVAL, "job %llu: step %s "
+				       "ends before it starts",
+				       (unsigned long long)job->job_id,
+				       s->id);
+		if (!s->nnodes)
+			return fp_fail(c->err, FP_EINVAL, "job %llu: step %s "
+				       "has no node",
+				       (unsigned long long)job->job_id,
+				       s->id);
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(job->steps[j].id, s->id))
+				return fp_fail(c->err, FP_EINVAL, "job %llu: "
+					       "step %s listed twice: each "
+					       "step is counted once",
+					       (unsigned long long)job->job_id,
+					       s->id);
+	}
+	return 0;
+}
+
+/* One node's share of one step, spread uniformly over [start, end]. */
+static int add_share(struct calc *c, const fp_step_t *s, const char *node,
+		     double e)
+{
+	fp_result_t *r = c->r;
+	const fp_config_t *cfg = c->cfg;
+	fp_site_result_t *site = NULL;
+	fp_node_result_t *n = node_result(c, node, &site);
+	const fp_site_conf_t *sc;
+	const fp_series_t *ref;
+	double in, useful, in_ref, kwh, op, reused, avoided, ref_op;
+
+	if (!n)
+		return -1;
+	sc = c->site_conf[site - r->sites];
+	ref = cfg->reference.same_grid ? sc->intensity.series :
+		cfg->reference.intensity.series;
+	if (!ref)
+		return fp_fail(c->err, FP_EINVAL, "%s: reference intensity "
+			       "not loaded", cfg->path);
+	if (fp_series_mean(sc->intensity.series, s->start, s->end, &in,
+			   c->err) ||
+	    fp_series_mean(sc->useful_heat.series, s->start, s->end, &useful,
+			   c->err) ||
+	    fp_series_mean(ref, s->start, s->end, &in_ref, c->err))
+		return -1;
+	kwh = e / FP_J_PER_KWH;
+	op = kwh * sc->pue * in;
+	reused = e * sc->pue * sc->heat_recovery * useful;
+	avoided = reused / FP_J_PER_KWH * sc->displaced_gco2e_per_kwh;
+	ref_op = kwh * cfg->reference.pue * in_ref;
+
+	n->energy_j += e;
+	n->operational_g += op;
+	n->avoided_g += avoided;
+	site->energy_j += e;
+	site->facility_energy_j += e * sc->pue;
+	site->operational_g += op;
+	site->reused_energy_j += reused;
+	site->avoided_g += avoided;
+	site->reference_operational_g += ref_op;
+	r->energy_it_j += e;
+	r->energy_facility_j += e * sc->pue;
+	r->reused_energy_j += reused;
+	r->operational_g += op;
+	r->avoided_g += avoided;
+	r->reference_operational_g += ref_op;
+	return 0;
+}
+
+static bool have(double e)
+{
+	return isfinite(e) && e >= 0;
+}
+
+static int add_step(struct calc *c, const fp_step_t *s)
+{
+	bool per_node = true;
+	double cpus = 0;
+
+	for (size_t i = 0; i < s->nnodes; i++) {
+		per_node = per_node && have(s->nodes[i].energy_j);
+		cpus += s->nodes[i].cpus;
+	}
+	if (!per_node && !have(s->energy_j))
+		return note_incomplete(c, "step %s: energy missing", s->id);
+	c->r->nsteps_counted++;
+	for (size_t i = 0; i < s->nnodes; i++) {
+		double e;
+
+		if (per_node)
+			e = s->nodes[i].energy_j;
+		else if (cpus > 0)
+			e = s->energy_j * s->nodes[i].cpus / cpus;
+		else
+			e = s->energy_j / (double)s->nnodes;
+		if (add_share(c, s, s->nodes[i].node, e))
+			return -1;
+	}
+	return 0;
+}
+
+/* Embodied: each node's manufacturing emissions, amortised over its
+ * lifetime, for the job's elapsed time and its share of the node's CPUs. */
+static int add_embodied(struct calc *c, const char *node, unsigned cpus)
+{
+	fp_result_t *r = c->r;
+	fp_site_result_t *site = NULL;
+	fp_node_result_t *n = node_result(c, node, &site);
+	double g;
+
+	if (!n)
+		return -1;
+	n->cpus = cpus;
+	r->core_hours += cpus * r->elapsed_s / 3600.0;
+	if (!n->node_type)
+		return note_incomplete(c, "node %s: no NodeType, embodied "
+				       "emissions not counted", node);
+	if (cpus > n->node_cpus)
+		return fp_fail(c->err, FP_EINVAL, "job %llu: node %s: %u CPUs "
+			       "allocated but NodeType %s has %u",
+			       (unsigned long long)r->job_id, node, cpus,
+			       n->node_type, n->node_cpus);
+	g = n->embodied_kg * 1000.0 / (n->lifetime_years * FP_S_PER_YEAR) *
+	    r->elapsed_s * cpus / n->node_cpus;
+	n->embodied_g += g;
+	site->embodied_g += g;
+	r->embodied_g += g;
+	return 0;
+}
+
+/* Without a job allocation: each node with the most CPUs a step had. */
+static int job_alloc(struct calc *c, fp_alloc_t **a, size_t *n)
+{
+	const fp_job_t *job = c->job;
+
+	if (job->nnodes) {
+		*a = job->nodes;
+		*n = job->nnodes;
+		return 0;
+	}
+	*a = NULL;
+	*n = 0;
+	for (size_t i = 0; i < job->nsteps; i++) {
+		for (size_t j = 0; j < job->steps[i].nnodes; j++) {
+			const fp_alloc_t *sn = &job->steps[i].nodes[j];
+			size_t k;
+
+			for (k = 0; k < *n; k++)
+				if (!strcmp((*a)[k].node, sn->node))
+					break;
+			if (k < *n) {
+				if (sn->cpus > (*a)[k].cpus)
+					(*a)[k].cpus = sn->cpus;
+			} else if (alloc_add(a, n, sn->node, sn->cpus, NAN)) {
+				return fp_fail(c->err, FP_ENOMEM,
+					       "out of memory");
+			}
+		}
+	}
+	return 0;
+}
+
+static double ratio(double a, double b)
+{
+	return b > 0 ? a / b : NAN;
+}
+
+static void totals(fp_result_t *r)
+{
+	r->footprint_g = r->operational_g + r->embodied_g;
+	r->net_g = r->footprint_g - r->avoided_g;
+	r->reference_g = r->reference_operational_g + r->embodied_g;
+	r->saved_g = r->reference_g - r->footprint_g;
+	r->saved_with_heat_g = r->reference_g - r->net_g;
+	r->saved_percent = 100.0 * ratio(r->saved_with_heat_g,
+					 r->reference_g);
+	r->per_core_hour_g = ratio(r->footprint_g, r->core_hours);
+	r->intensity = ratio(r->operational_g,
+			     r->energy_facility_j / FP_J_PER_KWH);
+	r->pue = ratio(r->energy_facility_j, r->energy_it_j);
+	r->erf = ratio(r->reused_energy_j, r->energy_facility_j);
+	r->ere = ratio(r->energy_facility_j - r->reused_energy_j,
+		       r->energy_it_j);
+	for (size_t i = 0; i < r->nsites; i++)
+		r->sites[i].intensity = ratio(r->sites[i].operational_g,
+			r->sites[i].facility_energy_j / FP_J_PER_KWH);
+}
+
+fp_result_t *fp_carbon_compute(const fp_config_t *cfg, const fp_job_t *job,
+			       fp_hostlist_match_fn match, void *match_ctx,
+			       fp_error_t *err)
+{
+	struct calc c = { cfg, job, match, match_ctx, NULL, NULL, err };
+	fp_result_t *r = calloc(1, sizeof(*r));
+	fp_alloc_t *alloc = NULL;
+	size_t nalloc = 0;
+	int rc = 0;
+
+	if (!r) {
+		fp_fail(err, FP_ENOMEM, "out of memory");
+		return NULL;
+	}
+	c.r = r;
+	r->complete = true;
+	r->job_id = job->job_id;
+	r->start = job->start;
+	r->end = job->end;
+	r->elapsed_s = (double)(job->end - job->start);
+	r->energy_source = job->energy_source;
+	r->nsteps = job->nsteps;
+	r->reference_pue = cfg->reference.pue;
+	memcpy(r->config_digest, cfg->digest, sizeof(r->config_digest));
+	r->user = xstrdup(job->user);
+	r->account = xstrdup(job->account);
+	r->cluster = xstrdup(job->cluster);
+	r->reference_name = xstrdup(cfg->reference.name);
+	r->reference_pue_source = xstrdup(cfg->reference.pue_source);
+	r->reference_intensity = xstrdup(cfg->reference.same_grid ? "site" :
+		fp_series_name(cfg->reference.intensity.series ?
+			       cfg->reference.intensity.series : NULL));
+	if ((job->user && !r->user) || (job->account && !r->account) ||
+	    (job->cluster && !r->cluster) || !r->reference_name ||
+	    !r->reference_intensity)
+		rc = fp_fail(err, FP_ENOMEM, "out of memory");
+	if (!rc && job->end < job->start)
+		rc = fp_fail(err, FP_EINVAL, "job %llu ends before it starts",
+			     (unsigned long long)job->job_id);
+	if (!rc)
+		rc = check_steps(&c);
+	for (size_t i = 0; !rc && i < job->nsteps; i++)
+		rc = add_step(&c, &job->steps[i]);
+	if (!rc)
+		rc = job_alloc(&c, &alloc, &nalloc);
+	for (size_t i = 0; !rc && i < nalloc; i++)
+		rc = add_embodied(&c, alloc[i].node, alloc[i].cpus);
+	if (alloc != job->nodes)
+		alloc_free(alloc, nalloc);
+	free(c.site_conf);
+	if (rc) {
+		fp_result_free(r);
+		return NULL;
+	}
+	totals(r);
+	return r;
+}

@@ -1,0 +1,157 @@
+/* The carbon methodology (docs/methodology.md): a job's steps and energy,
+ * the site configuration and its signals -> every figure of the summary. */
+#ifndef FP_CARBON_H
+#define FP_CARBON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "config.h"
+#include "error.h"
+
+#define FP_J_PER_KWH 3.6e6
+#define FP_S_PER_YEAR (365.25 * 86400)
+
+typedef enum fp_energy_source {
+	FP_ENERGY_UNKNOWN = 0,
+	FP_ENERGY_MEASURED,	/* wall meter or RAPL, per step */
+	FP_ENERGY_CALIBRATED,	/* a power model fitted on the node */
+	FP_ENERGY_SIMULATED,	/* fp-simnode, tests and what-if */
+} fp_energy_source_t;
+
+/* A node of an allocation: the job's (embodied) or a step's (energy). */
+typedef struct fp_alloc {
+	char *node;
+	unsigned cpus;		/* allocated CPUs on this node */
+	double energy_j;	/* this node's share when known, else NAN */
+} fp_alloc_t;
+
+typedef struct fp_step {
+	char *id;		/* "4242.batch", "4242.0": unique in the job */
+	time_t start, end;	/* Unix seconds */
+	double energy_j;	/* NAN when accounting has none */
+	fp_alloc_t *nodes;
+	size_t nnodes;
+} fp_step_t;
+
+/* Filled by the caller from Slurm's accounting records. */
+typedef struct fp_job {
+	uint64_t job_id;
+	char *user;
+	char *account;
+	char *cluster;
+	time_t start, end;
+	fp_energy_source_t energy_source;
+	fp_alloc_t *nodes;	/* the job allocation; if empty, the union
+				 * of the steps' nodes is used */
+	size_t nnodes;
+	fp_step_t *steps;
+	size_t nsteps;
+} fp_job_t;
+
+fp_job_t *fp_job_new(void);
+void fp_job_free(fp_job_t *job);
+/* The returned step stays valid until the next fp_job_add_step(). */
+fp_step_t *fp_job_add_step(fp_job_t *job, const char *id, time_t start,
+			   time_t end, double energy_j);
+int fp_step_add_node(fp_step_t *step, const char *node, unsigned cpus,
+		     double energy_j);
+int fp_job_add_node(fp_job_t *job, const char *node, unsigned cpus);
+/* The job description of `sfootprint compute` (docs/methodology.md,
+ * "Job description"); name stands for the file in errors. */
+fp_job_t *fp_job_from_json(const char *name, const char *text, size_t len,
+			   fp_error_t *err);
+fp_job_t *fp_job_load(const char *path, fp_error_t *err);
+
+typedef struct fp_site_result {
+	char *site;
+	double energy_j;		/* IT energy */
+	double facility_energy_j;	/* energy_j * PUE */
+	double pue;
+	double intensity;		/* energy-weighted gCO2e/kWh */
+	double operational_g;
+	double embodied_g;
+	double reused_energy_j;
+	double avoided_g;
+	double reference_operational_g;
+	/* What was used, pinned in the summary. */
+	char *intensity_series;
+	fp_intensity_kind_t intensity_kind;
+	bool intensity_span;		/* false for constants */
+	time_t intensity_first, intensity_end;
+	char *useful_heat_series;
+	double heat_recovery;
+	char *displaced;
+	double displaced_gco2e_per_kwh;
+	char *displaced_source;
+} fp_site_result_t;
+
+typedef struct fp_node_result {
+	char *node;
+	char *site;
+	char *node_type;		/* NULL when no NodeType matched */
+	unsigned cpus;			/* allocated */
+	unsigned node_cpus;
+	double embodied_kg, lifetime_years;
+	char *embodied_source;
+	double energy_j;
+	double operational_g;
+	double embodied_g;
+	double avoided_g;
+} fp_node_result_t;
+
+typedef struct fp_result {
+	uint64_t job_id;
+	char *user, *account, *cluster;
+	time_t start, end;
+	double elapsed_s;
+	fp_energy_source_t energy_source;
+	bool complete;
+	char **incomplete;		/* one reason each */
+	size_t nincomplete;
+	size_t nsteps, nsteps_counted;
+
+	double energy_it_j;
+	double energy_facility_j;
+	double reused_energy_j;
+	double operational_g;
+	double embodied_g;
+	double footprint_g;		/* operational + embodied */
+	double avoided_g;		/* heat reuse, never in footprint */
+	double net_g;			/* footprint - avoided */
+	double reference_operational_g;
+	double reference_g;		/* reference operational + embodied */
+	double saved_g;			/* reference - footprint */
+	double saved_with_heat_g;	/* reference - net */
+	double saved_percent;		/* saved_with_heat / reference */
+	double core_hours;
+	double per_core_hour_g;		/* footprint / core_hours */
+	double intensity;		/* operational / facility kWh */
+	double pue, erf, ere;
+
+	fp_site_result_t *sites;
+	size_t nsites;
+	fp_node_result_t *nodes;
+	size_t nnodes;
+
+	char config_digest[65];
+	char *reference_name;
+	double reference_pue;
+	char *reference_pue_source;
+	char *reference_intensity;	/* "site" or the series name */
+} fp_result_t;
+
+/* Fails (NULL, err set) when a figure cannot be computed honestly: a node
+ * in no Site, a time outside a series, inconsistent input. Missing step
+ * energy or a node without NodeType only make the result incomplete. */
+fp_result_t *fp_carbon_compute(const fp_config_t *cfg, const fp_job_t *job,
+			       fp_hostlist_match_fn match, void *match_ctx,
+			       fp_error_t *err);
+void fp_result_free(fp_result_t *r);
+
+const char *fp_energy_source_str(fp_energy_source_t src);
+int fp_energy_source_parse(const char *s, fp_energy_source_t *src);
+
+#endif

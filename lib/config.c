@@ -1,0 +1,754 @@
+/* Parses footprint.conf: Slurm-style lines of Key=Value pairs, one entity
+ * (Site, NodeType, Reference) per line, other keys global. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/evp.h>
+
+/* Sources are cited in docs/methodology.md; the summary carries them. */
+static const fp_preset_t presets[] = {
+	{ "gas", 227,
+	  "ADEME Base Carbone: natural gas, France, combustion + upstream "
+	  "(LCA), 0.227 kgCO2e/kWh PCI" },
+	{ "fuel-oil", 324,
+	  "ADEME Base Carbone: domestic fuel oil, combustion + upstream "
+	  "(LCA), 0.324 kgCO2e/kWh PCI" },
+	{ "electric", 79,
+	  "RE2020 (arrete du 4 aout 2021), monthly method, electric "
+	  "heating: 79 gCO2e/kWh" },
+	{ "district", 116,
+	  "French district heating networks, average content: 116 "
+	  "gCO2e/kWh (ADEME/SNCU figure used by the DPE)" },
+	{ "heat-pump", 26,
+	  "RE2020 electric heating 79 gCO2e/kWh divided by a seasonal COP "
+	  "of 3.0 (air-to-water heat pump, EN 14825 average climate)" },
+	{ "none", 0, "no heating displaced" },
+};
+
+const fp_preset_t *fp_displaced_presets(size_t *n)
+{
+	if (n)
+		*n = sizeof(presets) / sizeof(presets[0]);
+	return presets;
+}
+
+const fp_preset_t *fp_displaced_preset(const char *name)
+{
+	char canon[32];
+	size_t i;
+
+	for (i = 0; name[i] && i < sizeof(canon) - 1; i++)
+		canon[i] = name[i] == '_' ? '-' : (char)tolower(
+			(unsigned char)name[i]);
+	if (name[i])
+		return NULL;
+	canon[i] = '\0';
+	for (i = 0; i < sizeof(presets) / sizeof(presets[0]); i++)
+		if (!strcmp(canon, presets[i].name))
+			return &presets[i];
+	return NULL;
+}
+
+int fp_sha256_hex(const void *data, size_t len, char out[65],
+		  fp_error_t *err)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+
+	if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) ||
+	    mdlen != 32)
+		return fp_fail(err, FP_ENOTSUP, "SHA-256 unavailable");
+	for (unsigned i = 0; i < mdlen; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	return 0;
+}
+
+static void spec_free(fp_signal_spec_t *s)
+{
+	free(s->text);
+	free(s->path);
+	fp_series_free(s->series);
+	memset(s, 0, sizeof(*s));
+}
+
+void fp_config_free(fp_config_t *cfg)
+{
+	if (!cfg)
+		return;
+	for (size_t i = 0; i < cfg->nsites; i++) {
+		fp_site_conf_t *s = &cfg->sites[i];
+
+		free(s->name);
+		free(s->nodes);
+		spec_free(&s->intensity);
+		free(s->displaced);
+		free(s->displaced_source);
+		spec_free(&s->useful_heat);
+	}
+	free(cfg->sites);
+	for (size_t i = 0; i < cfg->nnode_types; i++) {
+		free(cfg->node_types[i].name);
+		free(cfg->node_types[i].nodes);
+		free(cfg->node_types[i].source);
+	}
+	free(cfg->node_types);
+	free(cfg->reference.name);
+	free(cfg->reference.pue_source);
+	spec_free(&cfg->reference.intensity);
+	free(cfg->path);
+	free(cfg->signing_key);
+	free(cfg->public_key);
+	free(cfg->spool_dir);
+	free(cfg->job_record_field);
+	free(cfg);
+}
+
+/* One Key=Value pair of a line. */
+struct kv {
+	char *key;
+	char *val;
+};
+
+struct ctx {
+	const char *name;
+	char *dir;		/* for relative paths */
+	unsigned line;
+	fp_config_t *cfg;
+	fp_error_t *err;
+	bool reference_seen;
+};
+
+#define FAIL(c, code, ...) fp_fail((c)->err, code, __VA_ARGS__)
+
+/* Splits "A=b C="d e" # x" into pairs, in place. */
+static int split_pairs(struct ctx *c, char *line, struct kv **kvs,
+		       size_t *cap, size_t *n)
+{
+	char *p = line;
+
+	*n = 0;
+	for (;;) {
+		char *key, *val, *w;
+		bool stop;
+
+		while (isspace((unsigned char)*p))
+			p++;
+		if (!*p || *p == '#')
+			return 0;
+		key = p;
+		while (*p && *p != '=' && !isspace((unsigned char)*p))
+			p++;
+		if (*p != '=')
+			return FAIL(c, FP_EPARSE,
+				    "%s:%u: '%.*s': expected Key=Value",
+				    c->name, c->line, (int)(p - key), key);
+		*p++ = '\0';
+		if (!*key)
+			return FAIL(c, FP_EPARSE, "%s:%u: '=' without a key",
+				    c->name, c->line);
+		val = w = p;
+		if (*p == '"') {
+			p++;
+			while (*p && *p != '"')
+				*w++ = *p++;
+			if (*p != '"')
+				return FAIL(c, FP_EPARSE,
+					    "%s:%u: field '%s': unterminated "
+					    "quote", c->name, c->line, key);
+			p++;
+			if (*p && !isspace((unsigned char)*p) && *p != '#')
+				return FAIL(c, FP_EPARSE,
+					    "%s:%u: field '%s': text after "
+					    "the closing quote", c->name,
+					    c->line, key);
+		} else {
+			while (*p && !isspace((unsigned char)*p) && *p != '#')
+				*w++ = *p++;
+		}
+		stop = !*p || *p == '#';
+		if (!stop)
+			p++;
+		*w = '\0';
+		if (*n == *cap) {
+			size_t nc = *cap ? *cap * 2 : 8;
+			struct kv *nk = realloc(*kvs, nc * sizeof(*nk));
+
+			if (!nk)
+				return FAIL(c, FP_ENOMEM, "out of memory");
+			*kvs = nk;
+			*cap = nc;
+		}
+		(*kvs)[*n].key = key;
+		(*kvs)[(*n)++].val = val;
+		if (stop)
+			return 0;
+	}
+}
+
+static int dup_str(struct ctx *c, char **dst, const char *src)
+{
+	char *s = strdup(src);
+
+	if (!s)
+		return FAIL(c, FP_ENOMEM, "out of memory");
+	free(*dst);
+	*dst = s;
+	return 0;
+}
+
+static int get_double(struct ctx *c, const struct kv *kv, double lo,
+		      double hi, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(kv->val, &end);
+	if (!*kv->val || *end || errno || !isfinite(v))
+		return FAIL(c, FP_EPARSE, "%s:%u: field '%s': '%s' is not a "
+			    "number", c->name, c->line, kv->key, kv->val);
+	if (v < lo || v > hi)
+		return FAIL(c, FP_EINVAL, "%s:%u: field '%s': %s is outside "
+			    "[%g, %g]", c->name, c->line, kv->key, kv->val,
+			    lo, hi);
+	*out = v;
+	return 0;
+}
+
+static int get_uint(struct ctx *c, const struct kv *kv, unsigned lo,
+		    unsigned hi, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(kv->val, &end, 10);
+	if (!isdigit((unsigned char)*kv->val) || *end || errno)
+		return FAIL(c, FP_EPARSE, "%s:%u: field '%s': '%s' is not a "
+			    "whole number", c->name, c->line, kv->key,
+			    kv->val);
+	if (v < lo || v > hi)
+		return FAIL(c, FP_EINVAL, "%s:%u: field '%s': %s is outside "
+			    "[%u, %u]", c->name, c->line, kv->key, kv->val,
+			    lo, hi);
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int resolve_path(struct ctx *c, const char *p, char **out)
+{
+	size_t n;
+
+	if (!*p)
+		return FAIL(c, FP_EINVAL, "%s:%u: empty file name", c->name,
+			    c->line);
+	if (p[0] == '/' || !c->dir)
+		return dup_str(c, out, p);
+	n = strlen(c->dir) + strlen(p) + 2;
+	free(*out);
+	*out = malloc(n);
+	if (!*out)
+		return FAIL(c, FP_ENOMEM, "out of memory");
+	snprintf(*out, n, "%s/%s", c->dir, p);
+	return 0;
+}
+
+/* "10-4" (October to April), "1,2,12", "10-12,1-4": a bit per month. */
+static int parse_months(struct ctx *c, const struct kv *kv, const char *s,
+			unsigned *mask)
+{
+	*mask = 0;
+	while (*s) {
+		char *end;
+		long a, b;
+
+		a = strtol(s, &end, 10);
+		b = a;
+		if (end != s && *end == '-') {
+			s = end + 1;
+			b = strtol(s, &end, 10);
+		}
+		if (end == s || (*end && *end != ',') || a < 1 || a > 12 ||
+		    b < 1 || b > 12)
+			return FAIL(c, FP_EPARSE, "%s:%u: field '%s': bad "
+				    "month list '%s' (use months:10-4 or "
+				    "months:1,2,12)", c->name, c->line,
+				    kv->key, kv->val);
+		for (long m = a;; m = m % 12 + 1) {	/* 10-4 wraps */
+			*mask |= 1u << (m - 1);
+			if (m == b)
+				break;
+		}
+		s = *end ? end + 1 : end;
+	}
+	return 0;
+}
+
+/* Intensity=56 | file:PATH ; UsefulHeat=0.8 | months:10-4 | file:PATH */
+static int parse_signal(struct ctx *c, const struct kv *kv,
+			fp_signal_spec_t *spec, bool fraction)
+{
+	double v;
+	unsigned months;
+	char name[128];
+
+	spec_free(spec);
+	if (dup_str(c, &spec->text, kv->val))
+		return -1;
+	if (!strncasecmp(kv->val, "file:", 5))
+		return resolve_path(c, kv->val + 5, &spec->path);
+	if (fraction && !strncasecmp(kv->val, "months:", 7)) {
+		if (parse_months(c, kv, kv->val + 7, &months))
+			return -1;
+		spec->series = fp_series_new_months(kv->val, months);
+	} else {
+		if (get_double(c, kv, 0, fraction ? 1 : 1e5, &v))
+			return -1;
+		snprintf(name, sizeof(name), "constant:%s", kv->val);
+		spec->series = fp_series_new_constant(name, v);
+	}
+	if (!spec->series)
+		return FAIL(c, FP_ENOMEM, "out of memory");
+	return 0;
+}
+
+static int parse_kind(struct ctx *c, const struct kv *kv,
+		      fp_intensity_kind_t *kind)
+{
+	if (!strcasecmp(kv->val, "lca"))
+		*kind = FP_INTENSITY_LCA;
+	else if (!strcasecmp(kv->val, "direct"))
+		*kind = FP_INTENSITY_DIRECT;
+	else
+		return FAIL(c, FP_EINVAL, "%s:%u: field '%s': '%s' is not "
+			    "lca or direct", c->name, c->line, kv->key,
+			    kv->val);
+	return 0;
+}
+
+static int parse_format(struct ctx *c, const struct kv *kv,
+			fp_series_format_t *f)
+{
+	static const fp_series_format_t all[] = {
+		FP_FORMAT_AUTO, FP_FORMAT_ELECTRICITYMAPS, FP_FORMAT_ECO2MIX,
+		FP_FORMAT_PLAIN,
+	};
+
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		if (!strcasecmp(kv->val, fp_series_format_str(all[i]))) {
+			*f = all[i];
+			return 0;
+		}
+	}
+	return FAIL(c, FP_EINVAL, "%s:%u: field '%s': '%s' is not auto, "
+		    "electricitymaps, eco2mix or plain", c->name, c->line,
+		    kv->key, kv->val);
+}
+
+static int unknown_key(struct ctx *c, const char *entity, const char *key)
+{
+	return FAIL(c, FP_EINVAL, "%s:%u: field '%s': unknown key on a %s "
+		    "line", c->name, c->line, key, entity);
+}
+
+static int parse_site(struct ctx *c, struct kv *kv, size_t n)
+{
+	fp_config_t *cfg = c->cfg;
+	fp_site_conf_t *s, *ns;
+	const char *source = NULL;	/* an explicit source wins */
+
+	for (size_t i = 0; i < cfg->nsites; i++)
+		if (!strcmp(cfg->sites[i].name, kv[0].val))
+			return FAIL(c, FP_EINVAL, "%s:%u: field 'Site': '%s' "
+				    "already defined on line %u", c->name,
+				    c->line, kv[0].val, cfg->sites[i].line);
+	ns = realloc(cfg->sites, (cfg->nsites + 1) * sizeof(*ns));
+	if (!ns)
+		return FAIL(c, FP_ENOMEM, "out of memory");
+	cfg->sites = ns;
+	s = &cfg->sites[cfg->nsites++];
+	memset(s, 0, sizeof(*s));
+	s->line = c->line;
+	s->pue = FP_DEFAULT_SITE_PUE;
+	if (!*kv[0].val)
+		return FAIL(c, FP_EINVAL, "%s:%u: field 'Site': empty name",
+			    c->name, c->line);
+	if (dup_str(c, &s->name, kv[0].val) ||
+	    dup_str(c, &s->displaced, "none") ||
+	    dup_str(c, &s->displaced_source, fp_displaced_preset("none")->
+		    source))
+		return -1;
+	for (size_t i = 1; i < n; i++) {
+		const char *k = kv[i].key;
+		int rc;
+
+		if (!strcasecmp(k, "Nodes"))
+			rc = dup_str(c, &s->nodes, kv[i].val);
+		else if (!strcasecmp(k, "Intensity"))
+			rc = parse_signal(c, &kv[i], &s->intensity, false);
+		else if (!strcasecmp(k, "IntensityKind"))
+			rc = parse_kind(c, &kv[i], &s->intensity.kind);
+		else if (!strcasecmp(k, "IntensityFormat"))
+			rc = parse_format(c, &kv[i], &s->intensity.format);
+		else if (!strcasecmp(k, "PUE"))
+			rc = get_double(c, &kv[i], 1.0, 10.0, &s->pue);
+		else if (!strcasecmp(k, "HeatRecovery"))
+			rc = get_double(c, &kv[i], 0, 1, &s->heat_recovery);
+		else if (!strcasecmp(k, "UsefulHeat"))
+			rc = parse_signal(c, &kv[i], &s->useful_heat, true);
+		else if (!strcasecmp(k, "UsefulHeatFormat"))
+			rc = parse_format(c, &kv[i], &s->useful_heat.format);
+		else if (!strcasecmp(k, "DisplacedHeating")) {
+			const fp_preset_t *p = fp_displaced_preset(kv[i].val);
+
+			if (p) {
+				s->displaced_gco2e_per_kwh = p->gco2e_per_kwh;
+				rc = dup_str(c, &s->displaced, p->name) ||
+				     dup_str(c, &s->displaced_source,
+					     p->source);
+			} else if (isdigit((unsigned char)kv[i].val[0]) ||
+				   kv[i].val[0] == '.') {
+				rc = get_double(c, &kv[i], 0, 1e4,
+						&s->displaced_gco2e_per_kwh) ||
+				     dup_str(c, &s->displaced, "custom") ||
+				     dup_str(c, &s->displaced_source,
+					     "site value (no source given)");
+			} else {
+				rc = FAIL(c, FP_EINVAL, "%s:%u: field '%s': "
+					  "'%s' is not a preset (gas, "
+					  "fuel-oil, electric, district, "
+					  "heat-pump, none) nor a number",
+					  c->name, c->line, k, kv[i].val);
+			}
+		} else if (!strcasecmp(k, "DisplacedHeatingSource")) {
+			source = kv[i].val;
+			rc = 0;
+		} else {
+			rc = unknown_key(c, "Site", k);
+		}
+		if (rc)
+			return -1;
+	}
+	if (source && dup_str(c, &s->displaced_source, source))
+		return -1;
+	if (!s->nodes || !*s->nodes)
+		return FAIL(c, FP_EINVAL, "%s:%u: Site '%s': field 'Nodes' is "
+			    "required", c->name, c->line, s->name);
+	if (!s->intensity.text)
+		return FAIL(c, FP_EINVAL, "%s:%u: Site '%s': field 'Intensity' "
+			    "is required", c->name, c->line, s->name);
+	if (s->heat_recovery > 0 && !s->useful_heat.text)
+		return FAIL(c, FP_EINVAL, "%s:%u: Site '%s': field "
+			    "'UsefulHeat' is required when HeatRecovery > 0 "
+			    "(heat dumped outside the heating season "
+			    "displaces nothing)", c->name, c->line, s->name);
+	if (!s->useful_heat.text) {
+		/* Nothing recovered: the fraction is never used. */
+		s->useful_heat.series = fp_series_new_constant("constant:0", 0);
+		if (!s->useful_heat.series ||
+		    dup_str(c, &s->useful_heat.text, "0"))
+			return FAIL(c, FP_ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+static int parse_node_type(struct ctx *c, struct kv *kv, size_t n)
+{
+	fp_config_t *cfg = c->cfg;
+	fp_node_type_t *t, *nt;
+	bool have_emb = false, have_life = false;
+
+	nt = realloc(cfg->node_types, (cfg->nnode_types + 1) * sizeof(*nt));
+	if (!nt)
+		return FAIL(c, FP_ENOMEM, "out of memory");
+	cfg->node_types = nt;
+	t = &cfg->node_types[cfg->nnode_types++];
+	memset(t, 0, sizeof(*t));
+	t->line = c->line;
+	if (dup_str(c, &t->name, kv[0].val) ||
+	    dup_str(c, &t->source, "site value (no source given)"))
+		return -1;
+	for (size_t i = 1; i < n; i++) {
+		const char *k = kv[i].key;
+		int rc;
+
+		if (!strcasecmp(k, "Nodes")) {
+			rc = dup_str(c, &t->nodes, kv[i].val);
+		} else if (!strcasecmp(k, "Embodied")) {
+			rc = get_double(c, &kv[i], 0, 1e7, &t->embodied_kg);
+			have_emb = true;
+		} else if (!strcasecmp(k, "Lifetime")) {
+			rc = get_double(c, &kv[i], 0.01, 100,
+					&t->lifetime_years);
+			have_life = true;
+		} else if (!strcasecmp(k, "CPUs")) {
+			rc = get_uint(c, &kv[i], 1, 1u << 20, &t->cpus);
+		} else if (!strcasecmp(k, "EmbodiedSource")) {
+			rc = dup_str(c, &t->source, kv[i].val);
+		} else {
+			rc = unknown_key(c, "NodeType", k);
+		}
+		if (rc)
+			return -1;
+	}
+	if (!t->nodes || !have_emb || !have_life || !t->cpus)
+		return FAIL(c, FP_EINVAL, "%s:%u: NodeType '%s': field '%s' is "
+			    "required", c->name, c->line, t->name,
+			    !t->nodes ? "Nodes" : !have_emb ? "Embodied" :
+			    !have_life ? "Lifetime" : "CPUs");
+	return 0;
+}
+
+static int parse_reference(struct ctx *c, struct kv *kv, size_t n)
+{
+	fp_reference_t *r = &c->cfg->reference;
+
+	if (c->reference_seen)
+		return FAIL(c, FP_EINVAL, "%s:%u: field 'Reference': only one "
+			    "Reference line is allowed", c->name, c->line);
+	c->reference_seen = true;
+	if (dup_str(c, &r->name, kv[0].val))
+		return -1;
+	for (size_t i = 1; i < n; i++) {
+		const char *k = kv[i].key;
+		int rc;
+
+		if (!strcasecmp(k, "PUE")) {
+			rc = get_double(c, &kv[i], 1.0, 10.0, &r->pue);
+		} else if (!strcasecmp(k, "PUESource")) {
+			rc = dup_str(c, &r->pue_source, kv[i].val);
+		} else if (!strcasecmp(k, "Intensity")) {
+			r->same_grid = !strcasecmp(kv[i].val, "site");
+			if (r->same_grid) {
+				spec_free(&r->intensity);
+				rc = 0;
+			} else {
+				rc = parse_signal(c, &kv[i], &r->intensity,
+						  false);
+			}
+		} else if (!strcasecmp(k, "IntensityKind")) {
+			rc = parse_kind(c, &kv[i], &r->intensity.kind);
+		} else if (!strcasecmp(k, "IntensityFormat")) {
+			rc = parse_format(c, &kv[i], &r->intensity.format);
+		} else {
+			rc = unknown_key(c, "Reference", k);
+		}
+		if (rc)
+			return -1;
+	}
+	return 0;
+}
+
+static int parse_global(struct ctx *c, struct kv *kv)
+{
+	fp_config_t *cfg = c->cfg;
+	const char *k = kv->key;
+
+	if (!strcasecmp(k, "SigningKey"))
+		return resolve_path(c, kv->val, &cfg->signing_key);
+	if (!strcasecmp(k, "PublicKey"))
+		return resolve_path(c, kv->val, &cfg->public_key);
+	if (!strcasecmp(k, "SpoolDir"))
+		return resolve_path(c, kv->val, &cfg->spool_dir);
+	if (!strcasecmp(k, "JobRecordField")) {
+		if (strcasecmp(kv->val, "AdminComment") &&
+		    strcasecmp(kv->val, "SystemComment") &&
+		    strcasecmp(kv->val, "Comment"))
+			return FAIL(c, FP_EINVAL, "%s:%u: field '%s': '%s' is "
+				    "not AdminComment, SystemComment or "
+				    "Comment", c->name, c->line, k, kv->val);
+		return dup_str(c, &cfg->job_record_field, kv->val);
+	}
+	if (!strcasecmp(k, "MaxWorkers"))
+		return get_uint(c, kv, 1, 64, &cfg->max_workers);
+	if (!strcasecmp(k, "MaxQueue"))
+		return get_uint(c, kv, 1, 1u << 20, &cfg->max_queue);
+	if (!strcasecmp(k, "WorkerTimeout"))
+		return get_uint(c, kv, 1, 86400, &cfg->worker_timeout);
+	return FAIL(c, FP_EINVAL, "%s:%u: field '%s': unknown key", c->name,
+		    c->line, k);
+}
+
+static int parse_line(struct ctx *c, char *line, struct kv **kvs,
+		      size_t *cap)
+{
+	size_t n;
+	struct kv *kv;
+
+	if (split_pairs(c, line, kvs, cap, &n))
+		return -1;
+	if (!n)
+		return 0;
+	kv = *kvs;
+	if (!strcasecmp(kv[0].key, "Site"))
+		return parse_site(c, kv, n);
+	if (!strcasecmp(kv[0].key, "NodeType"))
+		return parse_node_type(c, kv, n);
+	if (!strcasecmp(kv[0].key, "Reference"))
+		return parse_reference(c, kv, n);
+	for (size_t i = 0; i < n; i++)
+		if (parse_global(c, &kv[i]))
+			return -1;
+	return 0;
+}
+
+static int set_defaults(struct ctx *c)
+{
+	fp_config_t *cfg = c->cfg;
+
+	cfg->reference.pue = FP_DEFAULT_REFERENCE_PUE;
+	cfg->reference.same_grid = true;
+	cfg->max_workers = FP_DEFAULT_MAX_WORKERS;
+	cfg->max_queue = FP_DEFAULT_MAX_QUEUE;
+	cfg->worker_timeout = FP_DEFAULT_WORKER_TIMEOUT;
+	return dup_str(c, &cfg->reference.name, FP_DEFAULT_REFERENCE_NAME) ||
+	       dup_str(c, &cfg->reference.pue_source,
+		       "Uptime Institute Global Data Center Survey 2023: "
+		       "average PUE 1.58, rounded to 1.5") ||
+	       dup_str(c, &cfg->spool_dir, FP_DEFAULT_SPOOL_DIR) ||
+	       dup_str(c, &cfg->job_record_field,
+		       FP_DEFAULT_JOB_RECORD_FIELD);
+}
+
+fp_config_t *fp_config_parse(const char *name, const char *text, size_t len,
+			     fp_error_t *err)
+{
+	struct ctx c = { .name = name, .err = err };
+	struct kv *kvs = NULL;
+	size_t cap = 0;
+	char *buf, *line, *next, *slash;
+	int rc = 0;
+
+	c.cfg = calloc(1, sizeof(*c.cfg));
+	buf = malloc(len + 1);
+	if (!c.cfg || !buf || !(c.cfg->path = strdup(name)) ||
+	    set_defaults(&c)) {
+		free(buf);
+		fp_config_free(c.cfg);
+		fp_fail(err, FP_ENOMEM, "%s: out of memory", name);
+		return NULL;
+	}
+	if (fp_sha256_hex(text, len, c.cfg->digest, err)) {
+		free(buf);
+		fp_config_free(c.cfg);
+		return NULL;
+	}
+	slash = strrchr(name, '/');
+	if (slash)
+		c.dir = strndup(name, (size_t)(slash - name));
+	memcpy(buf, text, len);
+	buf[len] = '\0';
+	if (memchr(text, '\0', len))
+		rc = FAIL(&c, FP_EPARSE, "%s: contains a NUL byte", name);
+	for (line = buf; line && !rc; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		c.line++;
+		rc = parse_line(&c, line, &kvs, &cap);
+	}
+	if (!rc && !c.cfg->nsites)
+		rc = FAIL(&c, FP_EINVAL, "%s: no Site line", name);
+	free(kvs);
+	free(buf);
+	free(c.dir);
+	if (rc) {
+		fp_config_free(c.cfg);
+		return NULL;
+	}
+	return c.cfg;
+}
+
+fp_config_t *fp_config_load(const char *path, fp_error_t *err)
+{
+	FILE *f = fopen(path, "rb");
+	char *text = NULL;
+	size_t len = 0, cap = 0, got;
+	fp_config_t *cfg;
+
+	if (!f) {
+		fp_fail(err, FP_EIO, "%s: cannot open: %s", path,
+			strerror(errno));
+		return NULL;
+	}
+	do {
+		if (cap - len < 4096) {
+			char *nt = realloc(text, cap + 65536);
+
+			if (!nt) {
+				free(text);
+				fclose(f);
+				fp_fail(err, FP_ENOMEM, "out of memory");
+				return NULL;
+			}
+			text = nt;
+			cap += 65536;
+		}
+		got = fread(text + len, 1, cap - len, f);
+		len += got;
+	} while (got);
+	if (ferror(f)) {
+		free(text);
+		fclose(f);
+		fp_fail(err, FP_EIO, "%s: read error", path);
+		return NULL;
+	}
+	fclose(f);
+	cfg = fp_config_parse(path, text, len, err);
+	free(text);
+	return cfg;
+}
+
+static int load_spec(fp_signal_spec_t *spec, bool fraction, fp_error_t *err)
+{
+	if (!spec->path || spec->series)
+		return 0;
+	spec->series = fp_series_load(spec->path, spec->format, spec->kind,
+				      err);
+	if (!spec->series)
+		return -1;
+	if (fraction && fp_series_check_range(spec->series, 0, 1, err))
+		return -1;
+	return 0;
+}
+
+int fp_config_load_series(fp_config_t *cfg, fp_error_t *err)
+{
+	for (size_t i = 0; i < cfg->nsites; i++)
+		if (load_spec(&cfg->sites[i].intensity, false, err) ||
+		    load_spec(&cfg->sites[i].useful_heat, true, err))
+			return -1;
+	if (!cfg->reference.same_grid &&
+	    load_spec(&cfg->reference.intensity, false, err))
+		return -1;
+	return 0;
+}
+
+const fp_site_conf_t *fp_config_site_for(const fp_config_t *cfg,
+					 const char *node,
+					 fp_hostlist_match_fn match,
+					 void *ctx)
+{
+	for (size_t i = 0; i < cfg->nsites; i++)
+		if (match(cfg->sites[i].nodes, node, ctx))
+			return &cfg->sites[i];
+	return NULL;
+}
+
+const fp_node_type_t *fp_config_node_type_for(const fp_config_t *cfg,
+					      const char *node,
+					      fp_hostlist_match_fn match,
+					      void *ctx)
+{
+	for (size_t i = 0; i < cfg->nnode_types; i++)
+		if (match(cfg->node_types[i].nodes, node, ctx))
+			return &cfg->node_types[i];
+	return NULL;
+}

@@ -1,0 +1,122 @@
+/* footprint.conf (docs/footprint.conf.5): sites, node types, the reference
+ * datacenter and the daemon's settings; displaced-heating presets; digest. */
+#ifndef FP_CONFIG_H
+#define FP_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "error.h"
+#include "signals.h"
+
+#define FP_DEFAULT_SITE_PUE 1.0		/* heaters: no cooling, no UPS */
+#define FP_DEFAULT_REFERENCE_PUE 1.5
+#define FP_DEFAULT_REFERENCE_NAME "standard-datacenter"
+#define FP_DEFAULT_JOB_RECORD_FIELD "AdminComment"
+#define FP_DEFAULT_SPOOL_DIR "/var/spool/slurm/footprint"
+#define FP_DEFAULT_MAX_WORKERS 2
+#define FP_DEFAULT_MAX_QUEUE 1024
+#define FP_DEFAULT_WORKER_TIMEOUT 300	/* seconds */
+
+/* Matching a node to a Nodes= hostlist is the caller's job (the plugin uses
+ * Slurm's hostlist API): nonzero when node is in hostlist. */
+typedef int (*fp_hostlist_match_fn)(const char *hostlist, const char *node,
+				    void *ctx);
+
+/* An emission factor for heat displaced by the heaters, in gCO2e per kWh of
+ * heat, with where it comes from. */
+typedef struct fp_preset {
+	const char *name;
+	double gco2e_per_kwh;
+	const char *source;
+} fp_preset_t;
+
+/* A signal as written (Intensity=, UsefulHeat=) and, once loaded, its
+ * series. Constants and month lists get their series at parse time, files
+ * in fp_config_load_series(). */
+typedef struct fp_signal_spec {
+	char *text;			/* the value as written */
+	char *path;			/* file: resolved path, else NULL */
+	fp_series_format_t format;
+	fp_intensity_kind_t kind;
+	fp_series_t *series;
+} fp_signal_spec_t;
+
+typedef struct fp_site_conf {
+	char *name;
+	char *nodes;			/* hostlist expression, not expanded */
+	fp_signal_spec_t intensity;	/* gCO2e/kWh */
+	double pue;
+	double heat_recovery;		/* fraction of facility energy */
+	char *displaced;		/* preset name or "custom" */
+	double displaced_gco2e_per_kwh;
+	char *displaced_source;
+	fp_signal_spec_t useful_heat;	/* fraction in [0, 1] */
+	unsigned line;
+} fp_site_conf_t;
+
+typedef struct fp_node_type {
+	char *name;
+	char *nodes;
+	double embodied_kg;		/* kgCO2e per node, manufacturing */
+	double lifetime_years;
+	unsigned cpus;			/* CPUs Slurm counts on the node */
+	char *source;			/* of the embodied figure */
+	unsigned line;
+} fp_node_type_t;
+
+typedef struct fp_reference {
+	char *name;
+	double pue;
+	char *pue_source;
+	bool same_grid;			/* Intensity=site: each site's grid */
+	fp_signal_spec_t intensity;	/* when !same_grid */
+} fp_reference_t;
+
+typedef struct fp_config {
+	char *path;
+	char digest[65];		/* SHA-256 hex of the file bytes */
+	fp_site_conf_t *sites;
+	size_t nsites;
+	fp_node_type_t *node_types;
+	size_t nnode_types;
+	fp_reference_t reference;
+	char *signing_key;
+	char *public_key;
+	char *spool_dir;
+	char *job_record_field;
+	unsigned max_workers;
+	unsigned max_queue;
+	unsigned worker_timeout;
+} fp_config_t;
+
+/* Reads and parses path; series files are not read yet. */
+fp_config_t *fp_config_load(const char *path, fp_error_t *err);
+/* Same from memory; name stands for the file (relative series paths are
+ * resolved against its directory). */
+fp_config_t *fp_config_parse(const char *name, const char *text, size_t len,
+			     fp_error_t *err);
+/* Loads every file: series; the error names the file, line and field. */
+int fp_config_load_series(fp_config_t *cfg, fp_error_t *err);
+void fp_config_free(fp_config_t *cfg);
+
+/* First site / node type whose Nodes= holds node, or NULL. */
+const fp_site_conf_t *fp_config_site_for(const fp_config_t *cfg,
+					 const char *node,
+					 fp_hostlist_match_fn match,
+					 void *ctx);
+const fp_node_type_t *fp_config_node_type_for(const fp_config_t *cfg,
+					      const char *node,
+					      fp_hostlist_match_fn match,
+					      void *ctx);
+
+/* The displaced-heating presets (gas, fuel-oil, electric, district,
+ * heat-pump, none); lookup accepts '_' for '-' and any case. */
+const fp_preset_t *fp_displaced_presets(size_t *n);
+const fp_preset_t *fp_displaced_preset(const char *name);
+
+/* SHA-256 of data as 64 lowercase hex digits. */
+int fp_sha256_hex(const void *data, size_t len, char out[65],
+		  fp_error_t *err);
+
+#endif

@@ -1,0 +1,853 @@
+/* Loads grid-intensity and useful-heat series (Electricity Maps, RTE eco2mix,
+ * plain "iso8601,value") into an hourly table looked up by UTC hour. */
+#include "signals.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define HOUR 3600
+/* A bound on the table size: a typo in a year must not allocate gigabytes. */
+#define MAX_SPAN_HOURS (50L * 366 * 24)
+
+struct fp_series {
+	char *name;
+	fp_series_type_t type;
+	fp_series_format_t format;
+	fp_intensity_kind_t kind;
+	double constant;
+	unsigned months;
+	time_t first;		/* hour of values[0] */
+	size_t nhours;
+	double *values;		/* NAN where the file has no value */
+	size_t nvalid;
+};
+
+struct sample {
+	time_t t;
+	double v;
+};
+
+static fp_series_t *series_alloc(const char *name, fp_series_type_t type)
+{
+	fp_series_t *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->name = strdup(name ? name : "");
+	if (!s->name) {
+		free(s);
+		return NULL;
+	}
+	s->type = type;
+	return s;
+}
+
+fp_series_t *fp_series_new_constant(const char *name, double value)
+{
+	fp_series_t *s = series_alloc(name, FP_SERIES_CONSTANT);
+
+	if (s)
+		s->constant = value;
+	return s;
+}
+
+fp_series_t *fp_series_new_months(const char *name, unsigned months)
+{
+	fp_series_t *s = series_alloc(name, FP_SERIES_MONTHS);
+
+	if (s)
+		s->months = months & 0xfff;
+	return s;
+}
+
+void fp_series_free(fp_series_t *s)
+{
+	if (!s)
+		return;
+	free(s->name);
+	free(s->values);
+	free(s);
+}
+
+/* Time parsing. */
+
+static int parse_uint(const char **p, int ndigits, int *out)
+{
+	int v = 0;
+
+	for (int i = 0; i < ndigits; i++) {
+		if (!isdigit((unsigned char)(*p)[i]))
+			return -1;
+		v = v * 10 + ((*p)[i] - '0');
+	}
+	*p += ndigits;
+	*out = v;
+	return 0;
+}
+
+static time_t utc_time(int y, int mo, int d, int h, int mi, int s)
+{
+	struct tm tm = { 0 };
+
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = s;
+	return timegm(&tm);
+}
+
+static bool valid_date(int y, int mo, int d, int h, int mi, int s)
+{
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31,
+				     30, 31 };
+
+	if (y < 1970 || y > 2200 || mo < 1 || mo > 12 || d < 1 ||
+	    d > mdays[mo - 1] || h > 24 || mi > 59 || s > 60)
+		return false;
+	if (mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 || y % 400 == 0)))
+		return false;
+	return true;
+}
+
+int fp_parse_iso8601(const char *str, time_t *t)
+{
+	const char *p = str;
+	int y, mo, d, h = 0, mi = 0, s = 0, oh = 0, om = 0, sign = 0;
+
+	while (isspace((unsigned char)*p))
+		p++;
+	if (parse_uint(&p, 4, &y) || *p++ != '-' || parse_uint(&p, 2, &mo) ||
+	    *p++ != '-' || parse_uint(&p, 2, &d))
+		return -1;
+	if (*p == 'T' || *p == ' ') {
+		p++;
+		if (parse_uint(&p, 2, &h) || *p++ != ':' ||
+		    parse_uint(&p, 2, &mi))
+			return -1;
+		if (*p == ':') {
+			p++;
+			if (parse_uint(&p, 2, &s))
+				return -1;
+			if (*p == '.' || *p == ',') {
+				p++;
+				if (!isdigit((unsigned char)*p))
+					return -1;
+				while (isdigit((unsigned char)*p))
+					p++;
+			}
+		}
+	}
+	if (*p == 'Z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		sign = *p++ == '-' ? -1 : 1;
+		if (parse_uint(&p, 2, &oh))
+			return -1;
+		if (*p == ':')
+			p++;
+		if (parse_uint(&p, 2, &om))
+			return -1;
+	}
+	while (isspace((unsigned char)*p))
+		p++;
+	if (*p || !valid_date(y, mo, d, h, mi, s) || oh > 23 || om > 59)
+		return -1;
+	*t = utc_time(y, mo, d, h, mi, s) - sign * (oh * HOUR + om * 60);
+	return 0;
+}
+
+void fp_format_iso8601(time_t t, char buf[21])
+{
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm)) {
+		snprintf(buf, 21, "invalid-time");
+		return;
+	}
+	strftime(buf, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* French legal time (Europe/Paris, EU rules since 1996): CEST (UTC+2) from
+ * the last Sunday of March 01:00 UTC to the last Sunday of October 01:00 UTC,
+ * CET (UTC+1) otherwise. eco2mix dates and hours are in this local time. */
+static time_t last_sunday_0100_utc(int y, int mo)
+{
+	time_t t = utc_time(y, mo + 1, 0, 1, 0, 0);	/* last day of mo */
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	return t - (time_t)tm.tm_wday * 24 * HOUR;
+}
+
+static bool paris_summer(time_t utc)
+{
+	struct tm tm;
+
+	gmtime_r(&utc, &tm);
+	return utc >= last_sunday_0100_utc(tm.tm_year + 1900, 3) &&
+	       utc < last_sunday_0100_utc(tm.tm_year + 1900, 10);
+}
+
+/* In the repeated hour of the October change, the first pass is CEST and the
+ * second CET: files list local times in order, so a CEST reading that would
+ * go back in time must be the second pass. */
+static time_t paris_to_utc(time_t local_as_utc, time_t last)
+{
+	time_t cest = local_as_utc - 2 * HOUR, cet = local_as_utc - HOUR;
+
+	if (paris_summer(cest) && !(cest <= last && !paris_summer(cet)))
+		return cest;
+	return cet;
+}
+
+/* Line and field splitting. */
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+/* Splits in place at sep, honouring double quotes ("" is a quote). */
+static size_t split_fields(char *line, char sep, char ***fields, size_t *cap)
+{
+	size_t n = 0;
+	char *r = line, *w;
+
+	for (;;) {
+		bool quoted = false;
+		char *start;
+
+		if (n == *cap) {
+			size_t nc = *cap ? *cap * 2 : 16;
+			char **nf = realloc(*fields, nc * sizeof(*nf));
+
+			if (!nf)
+				return (size_t)-1;
+			*fields = nf;
+			*cap = nc;
+		}
+		while (*r == ' ')
+			r++;
+		start = w = r;
+		if (*r == '"') {
+			quoted = true;
+			r++;
+		}
+		for (; *r; r++) {
+			if (quoted && *r == '"') {
+				if (r[1] == '"') {
+					*w++ = '"';
+					r++;
+					continue;
+				}
+				quoted = false;
+				continue;
+			}
+			if (!quoted && *r == sep)
+				break;
+			*w++ = *r;
+		}
+		(*fields)[n++] = start;
+		if (!*r) {
+			*w = '\0';
+			break;
+		}
+		*w = '\0';
+		r++;
+	}
+	for (size_t i = 0; i < n; i++)
+		(*fields)[i] = trim((*fields)[i]);
+	return n;
+}
+
+static bool has_prefix_ci(const char *s, const char *prefix)
+{
+	return !strncasecmp(s, prefix, strlen(prefix));
+}
+
+static bool contains_ci(const char *s, const char *needle)
+{
+	return strcasestr(s, needle) != NULL;
+}
+
+static int find_column(char **f, size_t n, const char *name, bool prefix)
+{
+	for (size_t i = 0; i < n; i++)
+		if (prefix ? has_prefix_ci(f[i], name) :
+			     !strcasecmp(f[i], name))
+			return (int)i;
+	return -1;
+}
+
+/* Parsing context: one line at a time, samples appended. */
+struct parser {
+	const char *name;
+	fp_series_format_t format;
+	fp_intensity_kind_t kind;
+	char sep;
+	int col_time, col_date, col_hour, col_value;
+	bool header_done;
+	time_t last;
+	struct sample *samples;
+	size_t nsamples, cap;
+	char **fields;
+	size_t fcap;
+	fp_error_t *err;
+};
+
+static int add_sample(struct parser *p, time_t t, double v)
+{
+	if (p->nsamples == p->cap) {
+		size_t nc = p->cap ? p->cap * 2 : 1024;
+		struct sample *ns = realloc(p->samples, nc * sizeof(*ns));
+
+		if (!ns)
+			return fp_fail(p->err, FP_ENOMEM, "%s: out of memory",
+				       p->name);
+		p->samples = ns;
+		p->cap = nc;
+	}
+	p->samples[p->nsamples].t = t;
+	p->samples[p->nsamples].v = v;
+	p->nsamples++;
+	return 0;
+}
+
+static int parse_value(struct parser *p, unsigned lineno, const char *field,
+		       const char *text, double *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtod(text, &end);
+	if (!*text || *end || errno || !isfinite(*v))
+		return fp_fail(p->err, FP_EPARSE,
+			       "%s:%u: field '%s': '%s' is not a number",
+			       p->name, lineno, field, text);
+	if (*v < 0)
+		return fp_fail(p->err, FP_EINVAL,
+			       "%s:%u: field '%s': negative value %s",
+			       p->name, lineno, field, text);
+	return 0;
+}
+
+static int header_electricitymaps(struct parser *p, unsigned lineno,
+				  char **f, size_t n)
+{
+	const char *want = p->kind == FP_INTENSITY_DIRECT ? "(direct)" : NULL;
+
+	if (p->kind == FP_INTENSITY_UNSET)
+		p->kind = FP_INTENSITY_LCA;
+	p->col_time = find_column(f, n, "Datetime (UTC)", false);
+	if (p->col_time < 0)
+		return fp_fail(p->err, FP_EPARSE,
+			       "%s:%u: no 'Datetime (UTC)' column", p->name,
+			       lineno);
+	for (size_t i = 0; i < n; i++) {
+		if (!contains_ci(f[i], "carbon intensity"))
+			continue;
+		if (want ? contains_ci(f[i], want)
+			 : (contains_ci(f[i], "(lca)") ||
+			    contains_ci(f[i], "(life cycle)"))) {
+			p->col_value = (int)i;
+			return 0;
+		}
+	}
+	return fp_fail(p->err, FP_EPARSE,
+		       "%s:%u: no 'Carbon Intensity gCO2eq/kWh %s' column",
+		       p->name, lineno, want ? want : "(LCA)");
+}
+
+static int header_eco2mix(struct parser *p, unsigned lineno, char **f,
+			  size_t n)
+{
+	if (p->kind == FP_INTENSITY_LCA)
+		return fp_fail(p->err, FP_EINVAL,
+			       "%s:%u: eco2mix 'Taux de CO2' counts direct "
+			       "emissions only; set IntensityKind=direct",
+			       p->name, lineno);
+	p->kind = FP_INTENSITY_DIRECT;
+	p->col_value = find_column(f, n, "Taux de CO2", true);
+	p->col_time = find_column(f, n, "Date - Heure", false);
+	p->col_date = find_column(f, n, "Date", false);
+	p->col_hour = find_column(f, n, "Heures", false);
+	if (p->col_hour < 0)
+		p->col_hour = find_column(f, n, "Heure", false);
+	if (p->col_value < 0)
+		return fp_fail(p->err, FP_EPARSE,
+			       "%s:%u: no 'Taux de CO2 (g/kWh)' column",
+			       p->name, lineno);
+	if (p->col_time < 0 && (p->col_date < 0 || p->col_hour < 0))
+		return fp_fail(p->err, FP_EPARSE,
+			       "%s:%u: no 'Date' and 'Heures' columns",
+			       p->name, lineno);
+	return 0;
+}
+
+/* "2023-01-15" or "15/01/2023", then "HH:MM": local French time. */
+static int eco2mix_time(struct parser *p, unsigned lineno, const char *date,
+			const char *hour, time_t *t)
+{
+	int y, mo, d, h, mi;
+	const char *q = date;
+	bool ok;
+
+	if (strlen(date) == 10 && date[2] == '/')
+		ok = !parse_uint(&q, 2, &d) && *q++ == '/' &&
+		     !parse_uint(&q, 2, &mo) && *q++ == '/' &&
+		     !parse_uint(&q, 4, &y) && !*q;
+	else
+		ok = !parse_uint(&q, 4, &y) && *q++ == '-' &&
+		     !parse_uint(&q, 2, &mo) && *q++ == '-' &&
+		     !parse_uint(&q, 2, &d) && !*q;
+	if (!ok || !valid_date(y, mo, d, 0, 0, 0))
+		return fp_fail(p->err, FP_EPARSE,
+			       "%s:%u: field 'Date': '%s' is not a date",
+			       p->name, lineno, date);
+	q = hour;
+	if (parse_uint(&q, 2, &h) || *q++ != ':' || parse_uint(&q, 2, &mi) ||
+	    (*q && *q != ':') || h > 23 || mi > 59)
+		return fp_fail(p->err, FP_EPARSE,
+			       "%s:%u: field 'Heures': '%s' is not HH:MM",
+			       p->name, lineno, hour);
+	*t = paris_to_utc(utc_time(y, mo, d, h, mi, 0), p->last);
+	return 0;
+}
+
+static int parse_line(struct parser *p, unsigned lineno, char *line)
+{
+	size_t n;
+	char **f;
+	time_t t;
+	double v;
+	int maxcol;
+
+	if (p->format == FP_FORMAT_PLAIN) {
+		char *hash = strchr(line, '#');
+
+		if (hash)
+			*hash = '\0';
+	}
+	if (!*trim(line))
+		return 0;
+	n = split_fields(line, p->sep, &p->fields, &p->fcap);
+	if (n == (size_t)-1)
+		return fp_fail(p->err, FP_ENOMEM, "%s: out of memory",
+			       p->name);
+	f = p->fields;
+	if (!p->header_done) {
+		p->header_done = true;
+		if (p->format == FP_FORMAT_ELECTRICITYMAPS)
+			return header_electricitymaps(p, lineno, f, n);
+		if (p->format == FP_FORMAT_ECO2MIX)
+			return header_eco2mix(p, lineno, f, n);
+		/* Plain: a first line that is not data is a header. */
+		if (fp_parse_iso8601(f[0], &t))
+			return 0;
+	}
+	if (p->format == FP_FORMAT_PLAIN) {
+		if (n != 2)
+			return fp_fail(p->err, FP_EPARSE,
+				       "%s:%u: expected 'iso8601,value', got "
+				       "%zu fields", p->name, lineno, n);
+		if (fp_parse_iso8601(f[0], &t))
+			return fp_fail(p->err, FP_EPARSE,
+				       "%s:%u: field 'time': '%s' is not an "
+				       "ISO 8601 time", p->name, lineno, f[0]);
+		if (parse_value(p, lineno, "value", f[1], &v))
+			return -1;
+		return add_sample(p, t, v);
+	}
+	if (p->format == FP_FORMAT_ECO2MIX) {
+		/* RTE files end with a one-field disclaimer line, and list
+		 * the day's future quarters with an empty or "ND" value. */
+		if (n == 1)
+			return 0;
+		maxcol = p->col_value;
+		if (p->col_time > maxcol)
+			maxcol = p->col_time;
+		if (p->col_date > maxcol)
+			maxcol = p->col_date;
+		if (p->col_hour > maxcol)
+			maxcol = p->col_hour;
+		if ((int)n <= maxcol)
+			return fp_fail(p->err, FP_EPARSE,
+				       "%s:%u: %zu fields, the header has more",
+				       p->name, lineno, n);
+		if (!*f[p->col_value] || !strcasecmp(f[p->col_value], "ND"))
+			return 0;
+		if (p->col_time >= 0) {
+			if (fp_parse_iso8601(f[p->col_time], &t))
+				return fp_fail(p->err, FP_EPARSE,
+					       "%s:%u: field 'Date - Heure': "
+					       "'%s' is not an ISO 8601 time",
+					       p->name, lineno,
+					       f[p->col_time]);
+		} else if (eco2mix_time(p, lineno, f[p->col_date],
+					f[p->col_hour], &t)) {
+			return -1;
+		}
+		if (parse_value(p, lineno, "Taux de CO2 (g/kWh)",
+				f[p->col_value], &v))
+			return -1;
+		p->last = t;
+		return add_sample(p, t, v);
+	}
+	/* Electricity Maps */
+	maxcol = p->col_time > p->col_value ? p->col_time : p->col_value;
+	if ((int)n <= maxcol)
+		return fp_fail(p->err, FP_EPARSE,
+			       "%s:%u: %zu fields, the header has more",
+			       p->name, lineno, n);
+	if (fp_parse_iso8601(f[p->col_time], &t))
+		return fp_fail(p->err, FP_EPARSE,
+			       "%s:%u: field 'Datetime (UTC)': '%s' is not an "
+			       "ISO 8601 time", p->name, lineno,
+			       f[p->col_time]);
+	if (parse_value(p, lineno, p->kind == FP_INTENSITY_DIRECT ?
+			"Carbon Intensity (direct)" : "Carbon Intensity (LCA)",
+			f[p->col_value], &v))
+		return -1;
+	return add_sample(p, t, v);
+}
+
+static fp_series_format_t guess_format(const char *text, size_t len)
+{
+	const char *nl = memchr(text, '\n', len);
+	size_t n = nl ? (size_t)(nl - text) : len;
+	char line[4096];
+
+	if (n >= sizeof(line))
+		n = sizeof(line) - 1;
+	memcpy(line, text, n);
+	line[n] = '\0';
+	if (contains_ci(line, "Datetime (UTC)"))
+		return FP_FORMAT_ELECTRICITYMAPS;
+	if (contains_ci(line, "Taux de CO2"))
+		return FP_FORMAT_ECO2MIX;
+	return FP_FORMAT_PLAIN;
+}
+
+/* Averages the samples of each UTC hour: eco2mix gives quarter-hours. */
+static int build_table(fp_series_t *s, struct parser *p, fp_error_t *err)
+{
+	time_t lo, hi;
+	size_t *cnt;
+
+	if (!p->nsamples)
+		return fp_fail(err, FP_EPARSE, "%s: no data lines", s->name);
+	lo = hi = p->samples[0].t;
+	for (size_t i = 1; i < p->nsamples; i++) {
+		if (p->samples[i].t < lo)
+			lo = p->samples[i].t;
+		if (p->samples[i].t > hi)
+			hi = p->samples[i].t;
+	}
+	lo -= ((lo % HOUR) + HOUR) % HOUR;
+	hi -= ((hi % HOUR) + HOUR) % HOUR;
+	if ((hi - lo) / HOUR + 1 > MAX_SPAN_HOURS)
+		return fp_fail(err, FP_EINVAL,
+			       "%s: the series spans more than 50 years",
+			       s->name);
+	s->first = lo;
+	s->nhours = (size_t)((hi - lo) / HOUR + 1);
+	s->values = calloc(s->nhours, sizeof(*s->values));
+	cnt = calloc(s->nhours, sizeof(*cnt));
+	if (!s->values || !cnt) {
+		free(cnt);
+		return fp_fail(err, FP_ENOMEM, "%s: out of memory", s->name);
+	}
+	for (size_t i = 0; i < p->nsamples; i++) {
+		size_t h = (size_t)((p->samples[i].t - lo) / HOUR);
+
+		s->values[h] += p->samples[i].v;
+		cnt[h]++;
+	}
+	for (size_t h = 0; h < s->nhours; h++) {
+		if (cnt[h]) {
+			s->values[h] /= (double)cnt[h];
+			s->nvalid++;
+		} else {
+			s->values[h] = NAN;
+		}
+	}
+	free(cnt);
+	return 0;
+}
+
+fp_series_t *fp_series_parse(const char *name, const char *text, size_t len,
+			     fp_series_format_t format,
+			     fp_intensity_kind_t kind, fp_error_t *err)
+{
+	struct parser p = { 0 };
+	fp_series_t *s;
+	char *buf, *line, *next;
+	unsigned lineno = 0;
+	int rc = 0;
+
+	if (len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3)) {	/* UTF-8 BOM */
+		text += 3;
+		len -= 3;
+	}
+	s = series_alloc(name, FP_SERIES_HOURLY);
+	buf = malloc(len + 1);
+	if (!s || !buf) {
+		fp_series_free(s);
+		free(buf);
+		fp_fail(err, FP_ENOMEM, "%s: out of memory", name);
+		return NULL;
+	}
+	memcpy(buf, text, len);
+	buf[len] = '\0';
+	if (format == FP_FORMAT_AUTO)
+		format = guess_format(buf, len);
+	p.name = name;
+	p.format = format;
+	p.kind = kind;
+	p.sep = ',';
+	p.col_time = p.col_date = p.col_hour = p.col_value = -1;
+	p.last = (time_t)INT64_MIN;
+	p.err = err;
+	if (format == FP_FORMAT_ECO2MIX) {
+		char *nl = strchr(buf, '\n');
+
+		if (nl)
+			*nl = '\0';
+		p.sep = strchr(buf, '\t') ? '\t' : ';';
+		if (nl)
+			*nl = '\n';
+	}
+	for (line = buf; line && !rc; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		lineno++;
+		rc = parse_line(&p, lineno, line);
+	}
+	if (!rc)
+		rc = build_table(s, &p, err);
+	if (!rc && p.kind == FP_INTENSITY_UNSET)
+		p.kind = FP_INTENSITY_LCA;
+	s->format = format;
+	s->kind = p.kind;
+	free(p.samples);
+	free(p.fields);
+	free(buf);
+	if (rc) {
+		fp_series_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+fp_series_t *fp_series_load(const char *path, fp_series_format_t format,
+			    fp_intensity_kind_t kind, fp_error_t *err)
+{
+	FILE *f = fopen(path, "rb");
+	char *text = NULL;
+	size_t len = 0, cap = 0;
+	fp_series_t *s;
+
+	if (!f) {
+		fp_fail(err, FP_EIO, "%s: cannot open: %s", path,
+			strerror(errno));
+		return NULL;
+	}
+	for (;;) {
+		size_t got;
+
+		if (cap - len < 65536) {
+			char *nt = realloc(text, cap + 65536 * 4);
+
+			if (!nt) {
+				free(text);
+				fclose(f);
+				fp_fail(err, FP_ENOMEM, "%s: out of memory",
+					path);
+				return NULL;
+			}
+			text = nt;
+			cap += 65536 * 4;
+		}
+		got = fread(text + len, 1, cap - len, f);
+		len += got;
+		if (got == 0)
+			break;
+	}
+	if (ferror(f)) {
+		fp_fail(err, FP_EIO, "%s: read error", path);
+		free(text);
+		fclose(f);
+		return NULL;
+	}
+	fclose(f);
+	s = fp_series_parse(path, text, len, format, kind, err);
+	free(text);
+	return s;
+}
+
+static int no_value(const fp_series_t *s, time_t hour, fp_error_t *err)
+{
+	char when[21], a[21], b[21];
+
+	fp_format_iso8601(hour, when);
+	if (s->type == FP_SERIES_HOURLY && hour >= s->first &&
+	    hour < s->first + (time_t)s->nhours * HOUR)
+		return fp_fail(err, FP_EINVAL,
+			       "series '%s' has no value for %s (a gap in "
+			       "the data)", s->name, when);
+	fp_format_iso8601(s->first, a);
+	fp_format_iso8601(s->first + (time_t)s->nhours * HOUR, b);
+	return fp_fail(err, FP_EINVAL,
+		       "series '%s' has no value for %s (it covers %s to %s)",
+		       s->name, when, a, b);
+}
+
+int fp_series_value(const fp_series_t *s, time_t t, double *value,
+		    fp_error_t *err)
+{
+	time_t hour = t - ((t % HOUR) + HOUR) % HOUR;
+	struct tm tm;
+	double v;
+
+	switch (s->type) {
+	case FP_SERIES_CONSTANT:
+		*value = s->constant;
+		return 0;
+	case FP_SERIES_MONTHS:
+		gmtime_r(&t, &tm);
+		*value = (s->months >> tm.tm_mon) & 1 ? 1.0 : 0.0;
+		return 0;
+	case FP_SERIES_HOURLY:
+		break;
+	}
+	if (hour < s->first || (hour - s->first) / HOUR >= (time_t)s->nhours)
+		return no_value(s, hour, err);
+	v = s->values[(hour - s->first) / HOUR];
+	if (isnan(v))
+		return no_value(s, hour, err);
+	*value = v;
+	return 0;
+}
+
+int fp_series_mean(const fp_series_t *s, time_t t0, time_t t1, double *mean,
+		   fp_error_t *err)
+{
+	double sum = 0, v;
+	time_t h;
+
+	if (t1 < t0)
+		return fp_fail(err, FP_EINVAL,
+			       "series '%s': interval ends before it starts",
+			       s->name);
+	if (t1 == t0 || s->type == FP_SERIES_CONSTANT)
+		return fp_series_value(s, t0, mean, err);
+	for (h = t0 - ((t0 % HOUR) + HOUR) % HOUR; h < t1; h += HOUR) {
+		time_t a = h > t0 ? h : t0;
+		time_t b = h + HOUR < t1 ? h + HOUR : t1;
+
+		if (fp_series_value(s, h, &v, err))
+			return -1;
+		sum += (double)(b - a) * v;
+	}
+	*mean = sum / (double)(t1 - t0);
+	return 0;
+}
+
+int fp_series_check_range(const fp_series_t *s, double lo, double hi,
+			  fp_error_t *err)
+{
+	char when[21];
+
+	if (s->type == FP_SERIES_CONSTANT &&
+	    (s->constant < lo || s->constant > hi))
+		return fp_fail(err, FP_EINVAL,
+			       "series '%s': value %g outside [%g, %g]",
+			       s->name, s->constant, lo, hi);
+	if (s->type != FP_SERIES_HOURLY)
+		return 0;
+	for (size_t h = 0; h < s->nhours; h++) {
+		if (isnan(s->values[h]))
+			continue;
+		if (s->values[h] < lo || s->values[h] > hi) {
+			fp_format_iso8601(s->first + (time_t)h * HOUR, when);
+			return fp_fail(err, FP_EINVAL,
+				       "series '%s': value %g at %s outside "
+				       "[%g, %g]", s->name, s->values[h], when,
+				       lo, hi);
+		}
+	}
+	return 0;
+}
+
+const char *fp_series_name(const fp_series_t *s)
+{
+	return s->name;
+}
+
+fp_series_type_t fp_series_type(const fp_series_t *s)
+{
+	return s->type;
+}
+
+fp_series_format_t fp_series_format(const fp_series_t *s)
+{
+	return s->format;
+}
+
+fp_intensity_kind_t fp_series_kind(const fp_series_t *s)
+{
+	return s->kind;
+}
+
+bool fp_series_span(const fp_series_t *s, time_t *first, time_t *end)
+{
+	if (s->type != FP_SERIES_HOURLY)
+		return false;
+	if (first)
+		*first = s->first;
+	if (end)
+		*end = s->first + (time_t)s->nhours * HOUR;
+	return true;
+}
+
+size_t fp_series_hours(const fp_series_t *s)
+{
+	return s->nvalid;
+}
+
+const char *fp_intensity_kind_str(fp_intensity_kind_t kind)
+{
+	switch (kind) {
+	case FP_INTENSITY_LCA: return "lca";
+	case FP_INTENSITY_DIRECT: return "direct";
+	case FP_INTENSITY_UNSET: break;
+	}
+	return "unset";
+}
+
+const char *fp_series_format_str(fp_series_format_t format)
+{
+	switch (format) {
+	case FP_FORMAT_ELECTRICITYMAPS: return "electricitymaps";
+	case FP_FORMAT_ECO2MIX: return "eco2mix";
+	case FP_FORMAT_PLAIN: return "plain";
+	case FP_FORMAT_AUTO: break;
+	}
+	return "auto";
+}

@@ -1,0 +1,81 @@
+/* Time series the carbon methodology looks up by hour: grid carbon intensity
+ * and the useful-heat fraction (docs/methodology.md, "Signals"). */
+#ifndef FP_SIGNALS_H
+#define FP_SIGNALS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "error.h"
+
+/* Which column of a file that carries both (Electricity Maps) is used;
+ * for other sources it labels what the number is. UNSET resolves to LCA,
+ * except for eco2mix which only publishes direct emissions. */
+typedef enum fp_intensity_kind {
+	FP_INTENSITY_UNSET = 0,
+	FP_INTENSITY_LCA,
+	FP_INTENSITY_DIRECT,
+} fp_intensity_kind_t;
+
+typedef enum fp_series_format {
+	FP_FORMAT_AUTO = 0,		/* guessed from the header line */
+	FP_FORMAT_ELECTRICITYMAPS,	/* "Datetime (UTC)", "Carbon ..." */
+	FP_FORMAT_ECO2MIX,	/* RTE: "Date", "Heures", "Taux de CO2" */
+	FP_FORMAT_PLAIN,		/* "iso8601,value" lines, # comments */
+} fp_series_format_t;
+
+typedef enum fp_series_type {
+	FP_SERIES_CONSTANT = 0,
+	FP_SERIES_HOURLY,	/* loaded from a file */
+	FP_SERIES_MONTHS,	/* 1 in the listed months (UTC), else 0 */
+} fp_series_type_t;
+
+typedef struct fp_series fp_series_t;
+
+/* A value valid at every time. name is what the summary reports. */
+fp_series_t *fp_series_new_constant(const char *name, double value);
+/* 1.0 in the months whose bit (1 << (month - 1)) is set, 0.0 otherwise. */
+fp_series_t *fp_series_new_months(const char *name, unsigned months);
+/* Loads a file; the error names the file, the line and the field. */
+fp_series_t *fp_series_load(const char *path, fp_series_format_t format,
+			    fp_intensity_kind_t kind, fp_error_t *err);
+/* Same from memory; name stands for the file in errors and the summary. */
+fp_series_t *fp_series_parse(const char *name, const char *text, size_t len,
+			     fp_series_format_t format,
+			     fp_intensity_kind_t kind, fp_error_t *err);
+void fp_series_free(fp_series_t *s);
+
+/* The value for the UTC hour that contains t. Fails (FP_EINVAL) when t is
+ * outside the series or falls in a gap: values are never invented. */
+int fp_series_value(const fp_series_t *s, time_t t, double *value,
+		    fp_error_t *err);
+/* Time-weighted mean over [t0, t1): the sum over the hours the interval
+ * overlaps of overlap * value, divided by t1 - t0. For t0 == t1, the value
+ * at t0. Fails like fp_series_value for any hour not covered. */
+int fp_series_mean(const fp_series_t *s, time_t t0, time_t t1, double *mean,
+		   fp_error_t *err);
+/* Fails (FP_EINVAL, naming the hour) if a value is outside [lo, hi]. */
+int fp_series_check_range(const fp_series_t *s, double lo, double hi,
+			  fp_error_t *err);
+
+const char *fp_series_name(const fp_series_t *s);
+fp_series_type_t fp_series_type(const fp_series_t *s);
+fp_series_format_t fp_series_format(const fp_series_t *s);
+/* The kind actually used (never UNSET for a loaded intensity file). */
+fp_intensity_kind_t fp_series_kind(const fp_series_t *s);
+/* Hourly series: [first hour, end of last hour) and the number of hours
+ * with a value. Constants and months: false. */
+bool fp_series_span(const fp_series_t *s, time_t *first, time_t *end);
+size_t fp_series_hours(const fp_series_t *s);
+
+const char *fp_intensity_kind_str(fp_intensity_kind_t kind);
+const char *fp_series_format_str(fp_series_format_t format);
+
+/* "2024-01-15T08:00:00Z", "2024-01-15 08:00", "...+01:00": the time in
+ * Unix seconds; no offset means UTC. Returns -1 if malformed. */
+int fp_parse_iso8601(const char *s, time_t *t);
+/* Writes "YYYY-MM-DDTHH:MM:SSZ" (21 bytes with the NUL). */
+void fp_format_iso8601(time_t t, char buf[21]);
+
+#endif

@@ -1,0 +1,390 @@
+/* Turns a carbon result into the summary JSON and the FP1 job-record form,
+ * and merges/parses that form inside a shared AdminComment. */
+#include "summary.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DUMP_FLAGS (JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(15))
+
+/* Rounded to 1e-3 (mWh, mg) so output does not carry float noise;
+ * undefined ratios (no energy) are null, never NaN. */
+static json_t *num(double x)
+{
+	if (!isfinite(x))
+		return json_null();
+	x = round(x * 1000.0) / 1000.0;
+	if (x == 0)
+		x = 0;	/* no "-0.0" */
+	return json_real(x);
+}
+
+static json_t *wh(double j)
+{
+	return num(j / 3600.0);
+}
+
+static json_t *str(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+static json_t *when(time_t t)
+{
+	char buf[21];
+
+	fp_format_iso8601(t, buf);
+	return json_string(buf);
+}
+
+static json_t *site_json(const fp_site_result_t *s)
+{
+	json_t *intensity = json_pack("{s:o, s:s}",
+		"series", str(s->intensity_series),
+		"kind", fp_intensity_kind_str(s->intensity_kind));
+
+	if (intensity && s->intensity_span) {
+		json_object_set_new(intensity, "first",
+				    when(s->intensity_first));
+		json_object_set_new(intensity, "end", when(s->intensity_end));
+	}
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
+			 "s:o, s:o, s:o, s:{s:o, s:o, s:o}}",
+		"name", str(s->site),
+		"energy_it_Wh", wh(s->energy_j),
+		"energy_facility_Wh", wh(s->facility_energy_j),
+		"PUE", num(s->pue),
+		"intensity_gco2e_per_kwh", num(s->intensity),
+		"operational_g", num(s->operational_g),
+		"embodied_g", num(s->embodied_g),
+		"reused_energy_Wh", wh(s->reused_energy_j),
+		"avoided_g", num(s->avoided_g),
+		"reference_operational_g", num(s->reference_operational_g),
+		"intensity", intensity ? intensity : json_null(),
+		"heat_recovery", num(s->heat_recovery),
+		"displaced_heating",
+		"name", str(s->displaced),
+		"gco2e_per_kwh", num(s->displaced_gco2e_per_kwh),
+		"source", str(s->displaced_source));
+}
+
+static json_t *site_useful(const fp_site_result_t *s)
+{
+	return str(s->useful_heat_series);
+}
+
+static json_t *node_json(const fp_node_result_t *n)
+{
+	json_t *o = json_pack("{s:o, s:o, s:o, s:I, s:o, s:o, s:o, s:o}",
+		"name", str(n->node),
+		"site", str(n->site),
+		"node_type", str(n->node_type),
+		"cpus", (json_int_t)n->cpus,
+		"energy_it_Wh", wh(n->energy_j),
+		"operational_g", num(n->operational_g),
+		"embodied_g", num(n->embodied_g),
+		"avoided_g", num(n->avoided_g));
+
+	if (o && n->node_type)
+		json_object_set_new(o, "embodied", json_pack(
+			"{s:o, s:o, s:I, s:o}",
+			"kgco2e", num(n->embodied_kg),
+			"lifetime_years", num(n->lifetime_years),
+			"node_cpus", (json_int_t)n->node_cpus,
+			"source", str(n->embodied_source)));
+	return o;
+}
+
+static json_t *carbon_facts(const fp_result_t *r)
+{
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
+			 "s:o, s:o, s:o, s:o}",
+		"total_consumed_energy_Wh", wh(r->energy_facility_j),
+		"total_energy_it_Wh", wh(r->energy_it_j),
+		"total_reused_energy_Wh", wh(r->reused_energy_j),
+		"qarnot_carbon_footprint", num(r->footprint_g),
+		"equivalent_datacenter_name", str(r->reference_name),
+		"equivalent_DC_carbon_footprint", num(r->reference_g),
+		"saved_carbon_footprint_compute", num(r->saved_g),
+		"saved_carbon_footprint_heat", num(r->avoided_g),
+		"saved_carbon_footprint_compute_heat",
+		num(r->saved_with_heat_g),
+		"saved_carbon_footprint_percent", num(r->saved_percent),
+		"PUE", num(r->pue),
+		"ERE", num(r->ere),
+		"ERF", num(r->erf));
+}
+
+json_t *fp_summary_json(const fp_result_t *r, fp_error_t *err)
+{
+	json_t *root, *sites, *nodes, *incomplete, *useful;
+
+	sites = json_array();
+	nodes = json_array();
+	incomplete = json_array();
+	useful = json_object();
+	for (size_t i = 0; sites && i < r->nsites; i++) {
+		json_array_append_new(sites, site_json(&r->sites[i]));
+		json_object_set_new(useful, r->sites[i].site,
+				    site_useful(&r->sites[i]));
+	}
+	for (size_t i = 0; nodes && i < r->nnodes; i++)
+		json_array_append_new(nodes, node_json(&r->nodes[i]));
+	for (size_t i = 0; incomplete && i < r->nincomplete; i++)
+		json_array_append_new(incomplete,
+				      json_string(r->incomplete[i]));
+	root = json_pack(
+		"{s:i, s:{s:s, s:s},"
+		" s:{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o},"
+		" s:b, s:o,"
+		" s:{s:s, s:o, s:o, s:o, s:I, s:I},"
+		" s:{s:s, s:o, s:o, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:o,"
+		"    s:o, s:o, s:o},"
+		" s:{s:o, s:o, s:o},"
+		" s:o, s:o, s:o,"
+		" s:{s:o, s:o, s:o, s:o},"
+		" s:{s:s},"
+		" s:o}",
+		"schema_version", FP_SUMMARY_SCHEMA_VERSION,
+		"software", "name", "slurm-footprint", "version", FP_VERSION,
+		"job",
+		"id", (json_int_t)r->job_id,
+		"user", str(r->user),
+		"account", str(r->account),
+		"cluster", str(r->cluster),
+		"start", when(r->start),
+		"end", when(r->end),
+		"elapsed_s", num(r->elapsed_s),
+		"core_hours", num(r->core_hours),
+		"complete", r->complete,
+		"incomplete", incomplete,
+		"energy",
+		"source", fp_energy_source_str(r->energy_source),
+		"it_Wh", wh(r->energy_it_j),
+		"facility_Wh", wh(r->energy_facility_j),
+		"reused_Wh", wh(r->reused_energy_j),
+		"steps", (json_int_t)r->nsteps,
+		"steps_counted", (json_int_t)r->nsteps_counted,
+		"carbon",
+		"unit", "gCO2e",
+		"operational", num(r->operational_g),
+		"embodied", num(r->embodied_g),
+		"footprint", num(r->footprint_g),
+		"avoided_heat_reuse", num(r->avoided_g),
+		"net", num(r->net_g),
+		"net_label", "footprint minus emissions avoided by heat "
+			     "reuse; not a footprint",
+		"reference", num(r->reference_g),
+		"reference_operational", num(r->reference_operational_g),
+		"saved", num(r->saved_g),
+		"saved_with_heat", num(r->saved_with_heat_g),
+		"saved_percent", num(r->saved_percent),
+		"sci_per_job", num(r->footprint_g),
+		"sci_per_core_hour", num(r->per_core_hour_g),
+		"efficiency",
+		"PUE", num(r->pue),
+		"ERF", num(r->erf),
+		"ERE", num(r->ere),
+		"sites", sites,
+		"nodes", nodes,
+		"useful_heat", useful,
+		"reference",
+		"name", str(r->reference_name),
+		"PUE", num(r->reference_pue),
+		"PUE_source", str(r->reference_pue_source),
+		"intensity", str(r->reference_intensity),
+		"config", "sha256", r->config_digest,
+		"carbon_facts", carbon_facts(r));
+	if (!root) {
+		fp_fail(err, FP_ENOMEM, "job %llu: cannot build the summary",
+			(unsigned long long)r->job_id);
+		return NULL;
+	}
+	json_object_set_new(json_object_get(root, "carbon"), "intensity_"
+			    "gco2e_per_kwh", num(r->intensity));
+	return root;
+}
+
+char *fp_summary_dumps(const fp_result_t *r, fp_error_t *err)
+{
+	json_t *root = fp_summary_json(r, err);
+	char *s;
+
+	if (!root)
+		return NULL;
+	s = json_dumps(root, DUMP_FLAGS);
+	json_decref(root);
+	if (!s)
+		fp_fail(err, FP_ENOMEM, "job %llu: cannot serialise the "
+			"summary", (unsigned long long)r->job_id);
+	return s;
+}
+
+char *fp_record_format(const fp_result_t *r, fp_error_t *err)
+{
+	char cfg[17], *body, *out;
+	json_t *o;
+	size_t n;
+
+	snprintf(cfg, sizeof(cfg), "%.16s", r->config_digest);
+	o = json_pack("{s:i, s:I, s:b, s:s, s:o, s:o, s:o, s:o, s:o, s:o, "
+		      "s:o, s:o, s:s}",
+		"v", FP_RECORD_VERSION,
+		"job", (json_int_t)r->job_id,
+		"ok", r->complete,
+		"src", fp_energy_source_str(r->energy_source),
+		"Wh", wh(r->energy_facility_j),
+		"g", num(r->footprint_g),
+		"op", num(r->operational_g),
+		"emb", num(r->embodied_g),
+		"avoid", num(r->avoided_g),
+		"net", num(r->net_g),
+		"ref", num(r->reference_g),
+		"saved", num(r->saved_g),
+		"cfg", cfg);
+	body = o ? json_dumps(o, DUMP_FLAGS) : NULL;
+	json_decref(o);
+	if (!body) {
+		fp_fail(err, FP_ENOMEM, "job %llu: cannot build the record",
+			(unsigned long long)r->job_id);
+		return NULL;
+	}
+	n = strlen(FP_RECORD_PREFIX) + strlen(body) + 1;
+	out = malloc(n);
+	if (out)
+		snprintf(out, n, "%s%s", FP_RECORD_PREFIX, body);
+	free(body);
+	if (!out)
+		fp_fail(err, FP_ENOMEM, "out of memory");
+	else if (strchr(out, '\''))	/* cannot happen: belt and braces */
+		fp_fail(err, FP_EINVAL, "record holds a quote"), free(out),
+			out = NULL;
+	return out;
+}
+
+/* End of the JSON object starting at s[0] == '{', or NULL if unbalanced. */
+static const char *object_end(const char *s)
+{
+	int depth = 0;
+	bool in_str = false;
+
+	for (; *s; s++) {
+		if (in_str) {
+			if (*s == '\\' && s[1])
+				s++;
+			else if (*s == '"')
+				in_str = false;
+			continue;
+		}
+		if (*s == '"')
+			in_str = true;
+		else if (*s == '{')
+			depth++;
+		else if (*s == '}' && --depth == 0)
+			return s + 1;
+	}
+	return NULL;
+}
+
+/* Our part: "FP1:{" at the start or after a space, with a balanced object;
+ * anything else that merely contains "FP1:" is another tool's. */
+static const char *find_part(const char *field, const char **end)
+{
+	const char *p = field;
+	size_t plen = strlen(FP_RECORD_PREFIX);
+
+	while ((p = strstr(p, FP_RECORD_PREFIX))) {
+		if ((p == field || p[-1] == ' ' || p[-1] == '\n' ||
+		     p[-1] == '\t') && p[plen] == '{') {
+			*end = object_end(p + plen);
+			if (*end)
+				return p;
+		}
+		p += plen;
+	}
+	return NULL;
+}
+
+char *fp_record_merge(const char *existing, const char *ours,
+		      fp_error_t *err)
+{
+	const char *start, *end;
+	size_t n;
+	char *out;
+
+	if (strncmp(ours, FP_RECORD_PREFIX, strlen(FP_RECORD_PREFIX)) ||
+	    strchr(ours, '\''))
+		return fp_fail(err, FP_EINVAL, "not an FP1 record"), NULL;
+	if (existing && strchr(existing, '\'')) {
+		fp_fail(err, FP_EINVAL, "the job record field holds a single "
+			"quote: writing it back would break slurmdbd's SQL");
+		return NULL;
+	}
+	if (!existing || !*existing)
+		return strdup(ours);
+	start = find_part(existing, &end);
+	n = strlen(existing) + strlen(ours) + 2;
+	out = malloc(n);
+	if (!out)
+		return fp_fail(err, FP_ENOMEM, "out of memory"), NULL;
+	if (start)
+		snprintf(out, n, "%.*s%s%s", (int)(start - existing), existing,
+			 ours, end);
+	else
+		snprintf(out, n, "%s%s%s", existing,
+			 strchr(" \n\t", existing[strlen(existing) - 1]) ?
+			 "" : " ", ours);
+	return out;
+}
+
+static double get_num(json_t *o, const char *k)
+{
+	json_t *v = json_object_get(o, k);
+
+	return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+int fp_record_parse(const char *field, fp_record_t *rec, fp_error_t *err)
+{
+	const char *start, *end;
+	json_error_t jerr;
+	json_t *o, *v;
+	size_t plen = strlen(FP_RECORD_PREFIX);
+
+	memset(rec, 0, sizeof(*rec));
+	if (!field || !(start = find_part(field, &end)))
+		return 1;
+	o = json_loadb(start + plen, (size_t)(end - start - plen), 0, &jerr);
+	if (!o)
+		return fp_fail(err, FP_EPARSE, "FP1 record: %s", jerr.text);
+	v = json_object_get(o, "v");
+	if (!json_is_integer(v) || !json_is_integer(json_object_get(o, "job"))
+	    || !json_is_boolean(json_object_get(o, "ok"))) {
+		json_decref(o);
+		return fp_fail(err, FP_EPARSE, "FP1 record: field 'v', 'job' "
+			       "or 'ok' missing");
+	}
+	rec->version = (int)json_integer_value(v);
+	rec->job_id = (uint64_t)json_integer_value(json_object_get(o, "job"));
+	rec->complete = json_is_true(json_object_get(o, "ok"));
+	v = json_object_get(o, "src");
+	if (!json_is_string(v) ||
+	    fp_energy_source_parse(json_string_value(v), &rec->source))
+		rec->source = FP_ENERGY_UNKNOWN;
+	rec->energy_wh = get_num(o, "Wh");
+	rec->footprint_g = get_num(o, "g");
+	rec->operational_g = get_num(o, "op");
+	rec->embodied_g = get_num(o, "emb");
+	rec->avoided_g = get_num(o, "avoid");
+	rec->net_g = get_num(o, "net");
+	rec->reference_g = get_num(o, "ref");
+	rec->saved_g = get_num(o, "saved");
+	v = json_object_get(o, "cfg");
+	if (json_is_string(v))
+		snprintf(rec->config, sizeof(rec->config), "%s",
+			 json_string_value(v));
+	json_decref(o);
+	return 0;
+}

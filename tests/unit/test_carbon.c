@@ -1,0 +1,449 @@
+/* Specification of lib/carbon against hand computations from the test's
+ * own signals: operational, embodied, heat reuse, reference, ratios. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "carbon.h"
+
+#define KWH 3.6e6
+#define EMB_G_PER_S (1000.0 * 1000.0 / (5 * 365.25 * 86400)) /* per node */
+
+/* The test's signals: intensity per hour 00..03 of 2024-01-15 UTC, and the
+ * useful-heat fraction for the same hours. */
+static const double I[] = { 50, 70, 90, 110 };
+static const double U[] = { 1.0, 0.5, 0.0, 1.0 };
+#define PUE 1.2
+#define REC 0.9
+#define GAS 227.0
+#define PUE_REF 1.5
+#define I_REF 300.0
+
+static char dir[64];
+static fp_config_t *cfg;
+
+static int in_list(const char *hostlist, const char *node, void *ctx)
+{
+	char buf[256], *save = NULL, *tok;
+
+	snprintf(buf, sizeof(buf), "%s", hostlist);
+	for (tok = strtok_r(buf, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save))
+		if (!strcmp(tok, node))
+			return 1;
+	return 0;
+}
+
+static time_t T(const char *hhmm)
+{
+	char iso[32];
+	time_t t;
+
+	snprintf(iso, sizeof(iso), "2024-01-15T%s:00Z", hhmm);
+	assert_int_equal(fp_parse_iso8601(iso, &t), 0);
+	return t;
+}
+
+static void write_series(const char *name, const double *v)
+{
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	for (int h = 0; h < 4; h++)
+		fprintf(f, "2024-01-15T%02d:00:00Z,%g\n", h, v[h]);
+	fclose(f);
+}
+
+static int setup(void **state)
+{
+	char conf[1024], path[128];
+	fp_error_t err = { 0 };
+	FILE *f;
+
+	snprintf(dir, sizeof(dir), "/tmp/fp-carbon-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	write_series("int.csv", I);
+	write_series("use.csv", U);
+	snprintf(conf, sizeof(conf),
+		 "Site=paris Nodes=n1,n2,n3 Intensity=file:int.csv PUE=%g "
+		 "HeatRecovery=%g DisplacedHeating=gas "
+		 "UsefulHeat=file:use.csv\n"
+		 "Site=lyon Nodes=n4 Intensity=80\n"
+		 "NodeType=h1 Nodes=n1,n2,n4 Embodied=1000 Lifetime=5 "
+		 "CPUs=32\n"
+		 "Reference=std PUE=%g Intensity=%g\n",
+		 PUE, REC, PUE_REF, I_REF);
+	snprintf(path, sizeof(path), "%s/footprint.conf", dir);
+	f = fopen(path, "w");
+	fputs(conf, f);
+	fclose(f);
+	cfg = fp_config_load(path, &err);
+	assert_non_null(cfg);
+	assert_int_equal(fp_config_load_series(cfg, &err), 0);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	fp_config_free(cfg);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd);
+}
+
+static fp_job_t *job_new(const char *start, const char *end)
+{
+	fp_job_t *j = fp_job_new();
+
+	j->job_id = 42;
+	j->start = T(start);
+	j->end = end ? T(end) : T(start);
+	j->energy_source = FP_ENERGY_MEASURED;
+	return j;
+}
+
+static fp_result_t *compute(fp_job_t *j, fp_error_t *err)
+{
+	return fp_carbon_compute(cfg, j, in_list, NULL, err);
+}
+
+static void test_step_energy_is_spread_over_the_hours_it_spans(void **s)
+{
+	fp_job_t *j = job_new("00:30", "01:30");
+	fp_step_t *st = fp_job_add_step(j, "42.0", T("00:30"), T("01:30"),
+					2 * KWH);
+	fp_error_t err = { 0 };
+	fp_result_t *r;
+
+	fp_step_add_node(st, "n1", 32, NAN);
+	r = compute(j, &err);
+	assert_non_null(r);
+	/* half the energy in hour 0, half in hour 1 */
+	assert_float_equal(r->operational_g,
+			   1.0 * PUE * I[0] + 1.0 * PUE * I[1], 1e-9);
+	assert_float_equal(r->energy_it_j, 2 * KWH, 1e-6);
+	assert_float_equal(r->energy_facility_j, 2 * KWH * PUE, 1e-6);
+	fp_result_free(r);
+	fp_job_free(j);
+}
+
+static void test_step_energy_is_split_by_allocated_cpus(void **s)
+{
+	fp_job_t *j = job_new("00:00", "01:00");
+	fp_step_t *st = fp_job_add_step(j, "42.0", T("00:00"), T("01:00"),
+					4 * KWH);
+	fp_error_t err = { 0 };
+	fp_result_t *r;
+
+	fp_step_add_node(st, "n1", 24, NAN);
+	fp_step_add_node(st, "n4", 8, NAN);
+	r = compute(j, &err);
+	assert_non_null(r);
+	assert_int_equal(r->nnodes, 2);
+	assert_float_equal(r->nodes[0].energy_j, 3 * KWH, 1e-6);
+	assert_float_equal(r->nodes[1].energy_j, 1 * KWH, 1e-6);
+	/* n1 in paris (hourly), n4 in lyon (constant 80, PUE 1.0) */
+	assert_float_equal(r->operational_g, 3 * PUE * I[0] + 1 * 1.0 * 80,
+			   1e-9);
+	assert_int_equal(r->nsites, 2);
+	assert_string_equal(r->sites[1].site, "lyon");
+	assert_float_equal(r->sites[1].operational_g, 80, 1e-9);
+	fp_result_free(r);
+	fp_job_free(j);
+}
+
+static void test_per_node_energy_wins_over_the_cpu_split(void **s)
+{
+	fp_job_t *j = job_new("00:00", "01:00");
+	fp_step_t *st = fp_job_add_step(j, "42.0", T("00:00"), T("01:00"),
+					NAN);
+	fp_error_t err = { 0 };
+	fp_result_t *r;
+
+	fp_step_add_node(st, "n1", 16, 0.5 * KWH);
+	fp_step_add_node(st, "n2", 16, 1.5 * KWH);
+	r = compute(j, &err);
+	assert_non_null(r);
+	assert_true(r->complete);
+	assert_float_equal(r->nodes[0].energy_j, 0.5 * KWH, 1e-6);
+	assert_float_equal(r->nodes[1].energy_j, 1.5 * KWH, 1e-6);
+	assert_float_equal(r->operational_g, 2 * PUE * I[0], 1e-9);
+	fp_result_free(r);
+	fp_job_free(j);
+}
+
+static void test_embodied_is_lifetime_share_times_cpu_share(void **s)
+{
+	fp_job_t *j = job_new("00:00", "02:00");
+	fp_step_t *st = fp_job_add_step(j, "42.batch", T("00:00"),
+					T("02:00"), 0);
+	fp_error_t err = { 0 };
+	fp_result_t *r;
+
+	fp_step_add_node(st, "n1", 16, NAN);
+	fp_job_add_node(j, "n1", 16);
+	r = compute(j, &err);
+	assert_non_null(r);
+	/* 1000 kg over 5 years, 7200 s, 16 of 32 CPUs */
+	assert_float_equal(r->embodied_g, EMB_G_PER_S * 7200 * 16 / 32.0,
+			   1e-9);
+	assert_float_equal(r->core_hours, 16 * 2.0, 1e-12);
+	fp_result_free(r);
+	fp_job_free(j);
+}
+
+static void test_avoided_emissions_stay_out_of_the_footprint(void **s)
+{
+	fp_job_t *j = job_new("00:00", "02:00");
+	fp_step_t *st = fp_job_add_step(j, "42.0", T("00:00"), T("02:00"),
+					2 * KWH);
+	fp_error_t err = { 0 };
+	fp_result_t *r;
+	double op, avoided, emb;
+
+	fp_step_add_node(st, "n1", 32, NAN);
+	r = compute(j, &err);
+	assert_non_null(r);
+	op = 1 * PUE * I[0] + 1 * PUE * I[1];
+	emb = EMB_G_PER_S * 7200;
+	avoided = (1 * PUE * REC * U[0] + 1 * PUE * REC * U[1]) * GAS;
+	assert_float_equal(r->embodied_g, emb, 1e-9);
+	assert_float_equal(r->footprint_g, op + emb, 1e-9);
+	assert_float_equal(r->avoided_g, avoided, 1e-9);
+	assert_float_equal(r->net_g, op + emb - avoided, 1e-9);
+	assert_float_equal(r->reused_energy_j,
+			   (PUE * REC * U[0] + PUE * REC * U[1]) * KWH, 1e-6);
+	fp_result_free(r);
+	fp_job_free(j);
+}
+
+static void test_summer_heat_displaces_nothing(void **s)
+{
+	/* hour 2 has useful fraction 0 */
+	fp_job_t *j = job_new("02:00", "03:00");
+	fp_step_t *st = fp_job_add_step(j, "42.0", T("02:00"), T("03:00"),
+					KWH);
+	fp_error_t err = { 0 };
+	fp_result_t *r;
+
+	fp_step_add_node(st, "n1", 32, NAN);
+	r = compute(j, &err);
+	assert_non_null(r);
+	assert_float_equal(r->avoided_g, 0, 0);
+	assert_float_equal(r->erf, 0, 0);
+	fp_result_free(r);
+	fp_job_free(j);
+}
+
+static void test_reference_uses_its_pue_and_intensity(void **s)
+{
+	fp_job_t *j = job_new("00:00", "01:00");
+	fp_step_t *st = fp_job_add_step(j, "42.0", T("00:00"), T("01:00"),
+					KWH);
+	fp_error_t err = { 0 };
+	fp_result_t *r;
+	double emb = EMB_G_PER_S * 3600, ref = 1 * PUE_REF * I_REF + emb;
+	double fp = 1 * PUE * I[0] + emb, net = fp - PUE * REC * U[0] * GAS;
+
+	fp_step_add_node(st, "n1", 32, NAN);
+	r = compute(j, &err);
+	assert_non_null(r);
+	assert_float_equal(r->reference_g, ref, 1e-9);
+	assert_float_equal(r->saved_g, ref - fp, 1e-9);
+	assert_float_equal(r->saved_with_heat_g, ref - net, 1e-9);
+	assert_float_equal(r->saved_percent, 100 * (ref - net) / ref, 1e-9);
+	fp_result_free(r);
+	fp_job_free(j);
+}
+
+static void test_ratios_pue_erf_ere_and_per_core_hour(void **s)
+{
+	fp_job_t *j = job_new("00:00", "01:00");
+	fp_step_t *st = fp_job_add_step(j, "42.0", T("00:00"), T("01:00"),
+					KWH);
+	fp_error_t err = { 0 };
+	fp_result_t *r;
+	double reused = PUE * REC * U[0];	/* kWh */
+
+	fp_step_add_node(st, "n1", 8, NAN);
+	r = compute(j, &err);
+	assert_non_null(r);
+	assert_float_equal(r->pue, PUE, 1e-12);
+	assert_float_equal(r->erf, reused / PUE, 1e-12);
+	assert_float_equal(r->ere, (PUE - reused) / 1.0, 1e-12);
+	assert_float_equal(r->per_core_hour_g,
+			   (PUE * I[0] + EMB_G_PER_S * 3600 * 8 / 32) / 8.0,
+			   1e-9);
+	assert_float_equal(r->intensity, I[0], 1e-9);
+	fp_result_free(r);
+	fp_job_free(j);
+}
+
+static void test_missing_step_energy_makes_the_result_incomplete(void **s)
+{
+	fp_job_t *j = job_new("00:00", "01:00");
+	fp_step_t *st = fp_job_add_step(j, "42.batch", T("00:00"),
+					T("01:00"), KWH);
+	fp_error_t err = { 0 };
+	fp_result_t *r;
+
+	fp_step_add_node(st, "n1", 32, NAN);
+	st = fp_job_add_step(j, "42.extern", T("00:00"), T("01:00"), NAN);
+	fp_step_add_node(st, "n1", 32, NAN);
+	r = compute(j, &err);
+	assert_non_null(r);
+	assert_false(r->complete);
+	assert_int_equal(r->nincomplete, 1);
+	assert_non_null(strstr(r->incomplete[0], "42.extern"));
+	assert_int_equal(r->nsteps_counted, 1);
+	assert_float_equal(r->operational_g, PUE * I[0], 1e-9);
+	fp_result_free(r);
+	fp_job_free(j);
+}
+
+static void test_a_step_listed_twice_is_rejected(void **s)
+{
+	fp_job_t *j = job_new("00:00", "01:00");
+	fp_error_t err = { 0 };
+
+	fp_step_add_node(fp_job_add_step(j, "42.0", T("00:00"), T("01:00"),
+					 KWH), "n1", 1, NAN);
+	fp_step_add_node(fp_job_add_step(j, "42.0", T("00:00"), T("01:00"),
+					 KWH), "n1", 1, NAN);
+	assert_null(compute(j, &err));
+	assert_non_null(strstr(err.msg, "twice"));
+	fp_job_free(j);
+}
+
+static void test_a_step_outside_the_series_is_an_error(void **s)
+{
+	fp_job_t *j = job_new("03:00", "05:00");
+	fp_error_t err = { 0 };
+
+	fp_step_add_node(fp_job_add_step(j, "42.0", T("03:00"), T("05:00"),
+					 KWH), "n1", 1, NAN);
+	assert_null(compute(j, &err));
+	assert_non_null(strstr(err.msg, "int.csv"));
+	assert_non_null(strstr(err.msg, "2024-01-15T04:00:00Z"));
+	fp_job_free(j);
+}
+
+static void test_a_node_in_no_site_is_an_error(void **s)
+{
+	fp_job_t *j = job_new("00:00", "01:00");
+	fp_error_t err = { 0 };
+
+	fp_step_add_node(fp_job_add_step(j, "42.0", T("00:00"), T("01:00"),
+					 KWH), "x9", 1, NAN);
+	assert_null(compute(j, &err));
+	assert_non_null(strstr(err.msg, "'x9'"));
+	fp_job_free(j);
+}
+
+static void test_a_node_without_node_type_is_incomplete(void **s)
+{
+	fp_job_t *j = job_new("00:00", "01:00");
+	fp_error_t err = { 0 };
+	fp_result_t *r;
+
+	fp_step_add_node(fp_job_add_step(j, "42.0", T("00:00"), T("01:00"),
+					 KWH), "n3", 4, NAN);
+	r = compute(j, &err);
+	assert_non_null(r);
+	assert_false(r->complete);
+	assert_non_null(strstr(r->incomplete[0], "n3"));
+	assert_float_equal(r->embodied_g, 0, 0);
+	fp_result_free(r);
+	fp_job_free(j);
+}
+
+static void test_more_cpus_than_the_node_has_is_rejected(void **s)
+{
+	fp_job_t *j = job_new("00:00", "01:00");
+	fp_error_t err = { 0 };
+
+	fp_step_add_node(fp_job_add_step(j, "42.0", T("00:00"), T("01:00"),
+					 KWH), "n1", 64, NAN);
+	assert_null(compute(j, &err));
+	assert_non_null(strstr(err.msg, "64 CPUs"));
+	fp_job_free(j);
+}
+
+static void test_job_description_json_is_read(void **s)
+{
+	const char json[] =
+		"{\"job_id\": 7, \"user\": \"alice\", \"account\": \"p1\","
+		" \"start\": \"2024-01-15T00:00:00Z\", \"end\": 1705280400,"
+		" \"energy_source\": \"calibrated\","
+		" \"nodes\": [{\"name\": \"n1\", \"cpus\": 32}],"
+		" \"steps\": [{\"id\": \"7.batch\", \"start\":"
+		" \"2024-01-15T00:00:00Z\", \"end\": \"2024-01-15T01:00:00Z\","
+		" \"energy_j\": 3600000, \"nodes\": [{\"name\": \"n1\","
+		" \"cpus\": 32}]}, {\"id\": \"7.extern\", \"start\":"
+		" 1705276800, \"end\": 1705280400, \"energy_j\": null,"
+		" \"nodes\": [{\"name\": \"n1\", \"cpus\": 32}]}]}";
+	fp_error_t err = { 0 };
+	fp_job_t *j = fp_job_from_json("job.json", json, strlen(json), &err);
+	fp_result_t *r;
+
+	assert_non_null(j);
+	assert_int_equal(j->job_id, 7);
+	assert_string_equal(j->user, "alice");
+	assert_int_equal(j->energy_source, FP_ENERGY_CALIBRATED);
+	assert_int_equal(j->end - j->start, 3600);
+	assert_int_equal(j->nsteps, 2);
+	assert_true(isnan(j->steps[1].energy_j));
+	r = compute(j, &err);
+	assert_non_null(r);
+	assert_false(r->complete);
+	assert_float_equal(r->operational_g, PUE * I[0], 1e-9);
+	fp_result_free(r);
+	fp_job_free(j);
+}
+
+static void test_job_description_error_names_the_field(void **s)
+{
+	const char json[] = "{\"job_id\": 7, \"start\": 0, \"end\": 1,"
+			    " \"steps\": [{\"id\": \"7.0\", \"start\": 0,"
+			    " \"end\": \"tomorrow\", \"nodes\": []}]}";
+	fp_error_t err = { 0 };
+
+	assert_null(fp_job_from_json("job.json", json, strlen(json), &err));
+	assert_non_null(strstr(err.msg, "job.json"));
+	assert_non_null(strstr(err.msg, "steps[0].end"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_step_energy_is_spread_over_the_hours_it_spans),
+		cmocka_unit_test(test_step_energy_is_split_by_allocated_cpus),
+		cmocka_unit_test(test_per_node_energy_wins_over_the_cpu_split),
+		cmocka_unit_test(test_embodied_is_lifetime_share_times_cpu_share),
+		cmocka_unit_test(test_avoided_emissions_stay_out_of_the_footprint),
+		cmocka_unit_test(test_summer_heat_displaces_nothing),
+		cmocka_unit_test(test_reference_uses_its_pue_and_intensity),
+		cmocka_unit_test(test_ratios_pue_erf_ere_and_per_core_hour),
+		cmocka_unit_test(test_missing_step_energy_makes_the_result_incomplete),
+		cmocka_unit_test(test_a_step_listed_twice_is_rejected),
+		cmocka_unit_test(test_a_step_outside_the_series_is_an_error),
+		cmocka_unit_test(test_a_node_in_no_site_is_an_error),
+		cmocka_unit_test(test_a_node_without_node_type_is_incomplete),
+		cmocka_unit_test(test_more_cpus_than_the_node_has_is_rejected),
+		cmocka_unit_test(test_job_description_json_is_read),
+		cmocka_unit_test(test_job_description_error_names_the_field),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,341 @@
+/* Specification of lib/config: footprint.conf syntax, defaults, presets
+ * with sources, errors naming file/line/field, and the config digest. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+
+/* Stands in for Slurm's hostlist API: plain comma lists only. */
+static int in_list(const char *hostlist, const char *node, void *ctx)
+{
+	char buf[256], *save = NULL, *tok;
+
+	snprintf(buf, sizeof(buf), "%s", hostlist);
+	for (tok = strtok_r(buf, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save))
+		if (!strcmp(tok, node))
+			return 1;
+	return 0;
+}
+
+static fp_config_t *parse(const char *text, fp_error_t *err)
+{
+	return fp_config_parse("/etc/slurm/footprint.conf", text,
+			       strlen(text), err);
+}
+
+static void test_site_line_sets_every_field(void **state)
+{
+	fp_error_t err = { 0 };
+	fp_config_t *c = parse(
+		"Site=paris Nodes=qh001,qh002 Intensity=56 "
+		"IntensityKind=direct PUE=1.05 HeatRecovery=0.9 "
+		"DisplacedHeating=gas UsefulHeat=months:10-4\n", &err);
+	fp_site_conf_t *s;
+
+	assert_non_null(c);
+	assert_int_equal(c->nsites, 1);
+	s = &c->sites[0];
+	assert_string_equal(s->name, "paris");
+	assert_string_equal(s->nodes, "qh001,qh002");
+	assert_int_equal(s->intensity.kind, FP_INTENSITY_DIRECT);
+	assert_non_null(s->intensity.series);
+	assert_float_equal(s->pue, 1.05, 1e-12);
+	assert_float_equal(s->heat_recovery, 0.9, 1e-12);
+	assert_string_equal(s->displaced, "gas");
+	assert_float_equal(s->displaced_gco2e_per_kwh, 227, 0);
+	assert_int_equal(fp_series_type(s->useful_heat.series),
+			 FP_SERIES_MONTHS);
+	assert_int_equal(s->line, 1);
+	fp_config_free(c);
+}
+
+static void test_defaults_are_heater_pue_and_standard_reference(void **s_)
+{
+	fp_error_t err = { 0 };
+	fp_config_t *c = parse("Site=a Nodes=n1 Intensity=50\n", &err);
+
+	assert_non_null(c);
+	assert_float_equal(c->sites[0].pue, 1.0, 0);
+	assert_float_equal(c->sites[0].heat_recovery, 0, 0);
+	assert_string_equal(c->sites[0].displaced, "none");
+	assert_float_equal(c->reference.pue, 1.5, 0);
+	assert_true(c->reference.same_grid);
+	assert_string_equal(c->job_record_field, "AdminComment");
+	assert_int_equal(c->max_workers, 2);
+	assert_non_null(c->reference.pue_source);
+	fp_config_free(c);
+}
+
+static void test_displaced_presets_carry_values_and_sources(void **state)
+{
+	static const struct { const char *name; double v; } want[] = {
+		{ "gas", 227 }, { "fuel-oil", 324 }, { "electric", 79 },
+		{ "district", 116 }, { "heat-pump", 79.0 / 3.0 },
+		{ "none", 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		const fp_preset_t *p = fp_displaced_preset(want[i].name);
+
+		assert_non_null(p);
+		assert_float_equal(p->gco2e_per_kwh, want[i].v, 0.5);
+		assert_true(strlen(p->source) > 10);
+	}
+	assert_ptr_equal(fp_displaced_preset("FUEL_OIL"),
+			 fp_displaced_preset("fuel-oil"));
+	assert_null(fp_displaced_preset("coal"));
+}
+
+static void test_displaced_number_is_custom_with_given_source(void **s_)
+{
+	fp_error_t err = { 0 };
+	fp_config_t *c = parse("Site=a Nodes=n1 Intensity=50 "
+			       "DisplacedHeating=180 "
+			       "DisplacedHeatingSource=\"boiler audit 2023\" "
+			       "HeatRecovery=0.5 UsefulHeat=1\n", &err);
+
+	assert_non_null(c);
+	assert_string_equal(c->sites[0].displaced, "custom");
+	assert_float_equal(c->sites[0].displaced_gco2e_per_kwh, 180, 0);
+	assert_string_equal(c->sites[0].displaced_source,
+			    "boiler audit 2023");
+	fp_config_free(c);
+}
+
+static void test_unknown_key_names_file_line_and_field(void **state)
+{
+	fp_error_t err = { 0 };
+
+	assert_null(parse("# sites\n\nSite=a Nodes=n1 Intensity=50 Pue2=3\n",
+			  &err));
+	assert_int_equal(err.code, FP_EINVAL);
+	assert_non_null(strstr(err.msg, "/etc/slurm/footprint.conf:3:"));
+	assert_non_null(strstr(err.msg, "'Pue2'"));
+}
+
+static void test_bad_number_names_the_field(void **state)
+{
+	fp_error_t err = { 0 };
+
+	assert_null(parse("Site=a Nodes=n1 Intensity=50 PUE=1,2\n", &err));
+	assert_non_null(strstr(err.msg, ":1:"));
+	assert_non_null(strstr(err.msg, "'PUE'"));
+	assert_null(parse("Site=a Nodes=n1 Intensity=50 PUE=0.8\n", &err));
+	assert_non_null(strstr(err.msg, "outside"));
+}
+
+static void test_heat_recovery_requires_useful_heat(void **state)
+{
+	fp_error_t err = { 0 };
+
+	assert_null(parse("Site=a Nodes=n1 Intensity=50 HeatRecovery=0.9\n",
+			  &err));
+	assert_non_null(strstr(err.msg, "UsefulHeat"));
+}
+
+static void test_heating_season_wraps_around_the_year(void **state)
+{
+	fp_error_t err = { 0 };
+	fp_config_t *c = parse("Site=a Nodes=n1 Intensity=50 HeatRecovery=1 "
+			       "UsefulHeat=months:11-2\n", &err);
+	double v;
+	time_t jan, mar, dec;
+
+	assert_non_null(c);
+	fp_parse_iso8601("2024-01-10T00:00Z", &jan);
+	fp_parse_iso8601("2024-03-10T00:00Z", &mar);
+	fp_parse_iso8601("2024-12-10T00:00Z", &dec);
+	fp_series_value(c->sites[0].useful_heat.series, jan, &v, &err);
+	assert_float_equal(v, 1, 0);
+	fp_series_value(c->sites[0].useful_heat.series, mar, &v, &err);
+	assert_float_equal(v, 0, 0);
+	fp_series_value(c->sites[0].useful_heat.series, dec, &v, &err);
+	assert_float_equal(v, 1, 0);
+	fp_config_free(c);
+}
+
+static void test_bad_month_list_is_an_error(void **state)
+{
+	fp_error_t err = { 0 };
+
+	assert_null(parse("Site=a Nodes=n1 Intensity=50 HeatRecovery=1 "
+			  "UsefulHeat=months:13\n", &err));
+	assert_non_null(strstr(err.msg, "UsefulHeat"));
+}
+
+static void test_relative_series_path_is_beside_the_config(void **state)
+{
+	fp_error_t err = { 0 };
+	fp_config_t *c = parse("Site=a Nodes=n1 Intensity=file:fr.csv\n",
+			       &err);
+
+	assert_non_null(c);
+	assert_string_equal(c->sites[0].intensity.path, "/etc/slurm/fr.csv");
+	assert_null(c->sites[0].intensity.series);
+	fp_config_free(c);
+}
+
+static void test_load_series_reports_the_bad_file_line(void **state)
+{
+	char dir[] = "/tmp/fp-config-XXXXXX", path[128], conf[512];
+	fp_error_t err = { 0 };
+	fp_config_t *c;
+	FILE *f;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/fr.csv", dir);
+	f = fopen(path, "w");
+	fprintf(f, "2024-01-15T00:00Z,50\n2024-01-15T01:00Z,abc\n");
+	fclose(f);
+	snprintf(conf, sizeof(conf), "Site=a Nodes=n1 Intensity=file:%s\n",
+		 path);
+	c = parse(conf, &err);
+	assert_non_null(c);
+	assert_int_equal(fp_config_load_series(c, &err), -1);
+	assert_non_null(strstr(err.msg, "fr.csv:2:"));
+	assert_non_null(strstr(err.msg, "abc"));
+	fp_config_free(c);
+	unlink(path);
+	rmdir(dir);
+}
+
+static void test_digest_is_sha256_of_the_file_bytes(void **state)
+{
+	char path[] = "/tmp/fp-conf-XXXXXX", cmd[128], want[65] = "";
+	const char text[] = "Site=a Nodes=n1 Intensity=50 # x\n";
+	int fd = mkstemp(path);
+	fp_error_t err = { 0 };
+	fp_config_t *c;
+	FILE *p;
+
+	assert_int_equal(write(fd, text, strlen(text)),
+			 (ssize_t)strlen(text));
+	close(fd);
+	/* An independent implementation: coreutils. */
+	snprintf(cmd, sizeof(cmd), "sha256sum %s", path);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	assert_int_equal(fscanf(p, "%64s", want), 1);
+	pclose(p);
+	c = fp_config_load(path, &err);
+	unlink(path);
+	assert_non_null(c);
+	assert_string_equal(c->digest, want);
+	fp_config_free(c);
+}
+
+static void test_quoted_values_and_comments(void **state)
+{
+	fp_error_t err = { 0 };
+	fp_config_t *c = parse(
+		"# hardware\n"
+		"NodeType=qh1 Nodes=n1 Embodied=1200 Lifetime=6 CPUs=32 "
+		"EmbodiedSource=\"vendor PCF #2023\" # end\n"
+		"Site=a Nodes=n1 Intensity=50\n", &err);
+
+	assert_non_null(c);
+	assert_int_equal(c->nnode_types, 1);
+	assert_string_equal(c->node_types[0].source, "vendor PCF #2023");
+	assert_float_equal(c->node_types[0].embodied_kg, 1200, 0);
+	assert_float_equal(c->node_types[0].lifetime_years, 6, 0);
+	assert_int_equal(c->node_types[0].cpus, 32);
+	fp_config_free(c);
+}
+
+static void test_node_type_requires_cpus(void **state)
+{
+	fp_error_t err = { 0 };
+
+	assert_null(parse("NodeType=x Nodes=n1 Embodied=1 Lifetime=5\n"
+			  "Site=a Nodes=n1 Intensity=50\n", &err));
+	assert_non_null(strstr(err.msg, ":1:"));
+	assert_non_null(strstr(err.msg, "'CPUs'"));
+}
+
+static void test_a_config_without_site_is_an_error(void **state)
+{
+	fp_error_t err = { 0 };
+
+	assert_null(parse("SpoolDir=/tmp\n", &err));
+	assert_non_null(strstr(err.msg, "no Site"));
+}
+
+static void test_duplicate_site_names_the_first_line(void **state)
+{
+	fp_error_t err = { 0 };
+
+	assert_null(parse("Site=a Nodes=n1 Intensity=50\n"
+			  "Site=a Nodes=n2 Intensity=50\n", &err));
+	assert_non_null(strstr(err.msg, ":2:"));
+	assert_non_null(strstr(err.msg, "line 1"));
+}
+
+static void test_globals_and_reference_line(void **state)
+{
+	fp_error_t err = { 0 };
+	fp_config_t *c = parse(
+		"SigningKey=/etc/slurm/fp.key\nJobRecordField=SystemComment\n"
+		"MaxWorkers=4 WorkerTimeout=60\n"
+		"Reference=hyperscale PUE=1.2 Intensity=300\n"
+		"Site=a Nodes=n1 Intensity=50\n", &err);
+
+	assert_non_null(c);
+	assert_string_equal(c->signing_key, "/etc/slurm/fp.key");
+	assert_string_equal(c->job_record_field, "SystemComment");
+	assert_int_equal(c->max_workers, 4);
+	assert_int_equal(c->worker_timeout, 60);
+	assert_string_equal(c->reference.name, "hyperscale");
+	assert_float_equal(c->reference.pue, 1.2, 0);
+	assert_false(c->reference.same_grid);
+	assert_non_null(c->reference.intensity.series);
+	fp_config_free(c);
+}
+
+static void test_site_for_asks_the_callback(void **state)
+{
+	fp_error_t err = { 0 };
+	fp_config_t *c = parse("Site=a Nodes=n1,n2 Intensity=50\n"
+			       "Site=b Nodes=n3 Intensity=60\n", &err);
+
+	assert_string_equal(fp_config_site_for(c, "n2", in_list, NULL)->name,
+			    "a");
+	assert_string_equal(fp_config_site_for(c, "n3", in_list, NULL)->name,
+			    "b");
+	assert_null(fp_config_site_for(c, "n4", in_list, NULL));
+	fp_config_free(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_site_line_sets_every_field),
+		cmocka_unit_test(test_defaults_are_heater_pue_and_standard_reference),
+		cmocka_unit_test(test_displaced_presets_carry_values_and_sources),
+		cmocka_unit_test(test_displaced_number_is_custom_with_given_source),
+		cmocka_unit_test(test_unknown_key_names_file_line_and_field),
+		cmocka_unit_test(test_bad_number_names_the_field),
+		cmocka_unit_test(test_heat_recovery_requires_useful_heat),
+		cmocka_unit_test(test_heating_season_wraps_around_the_year),
+		cmocka_unit_test(test_bad_month_list_is_an_error),
+		cmocka_unit_test(test_relative_series_path_is_beside_the_config),
+		cmocka_unit_test(test_load_series_reports_the_bad_file_line),
+		cmocka_unit_test(test_digest_is_sha256_of_the_file_bytes),
+		cmocka_unit_test(test_quoted_values_and_comments),
+		cmocka_unit_test(test_node_type_requires_cpus),
+		cmocka_unit_test(test_a_config_without_site_is_an_error),
+		cmocka_unit_test(test_duplicate_site_names_the_first_line),
+		cmocka_unit_test(test_globals_and_reference_line),
+		cmocka_unit_test(test_site_for_asks_the_callback),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

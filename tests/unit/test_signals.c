@@ -1,0 +1,393 @@
+/* Specification of lib/signals: the three file formats, hourly lookup,
+ * French local time in eco2mix, and errors naming file, line and field. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "signals.h"
+
+static time_t T(const char *iso)
+{
+	time_t t;
+
+	assert_int_equal(fp_parse_iso8601(iso, &t), 0);
+	return t;
+}
+
+static fp_series_t *parse(const char *name, const char *text,
+			  fp_series_format_t f, fp_intensity_kind_t k,
+			  fp_error_t *err)
+{
+	return fp_series_parse(name, text, strlen(text), f, k, err);
+}
+
+static double value_at(const fp_series_t *s, const char *iso)
+{
+	double v = -1;
+	fp_error_t err = { 0 };
+
+	assert_int_equal(fp_series_value(s, T(iso), &v, &err), 0);
+	return v;
+}
+
+static const char plain[] =
+	"# hourly intensity, gCO2e/kWh\n"
+	"2024-01-15T00:00:00Z,50\n"
+	"2024-01-15T01:00:00Z,70\n"
+	"2024-01-15T03:00:00Z,90\n";
+
+static void test_plain_value_holds_for_its_whole_hour(void **state)
+{
+	fp_error_t err = { 0 };
+	fp_series_t *s = parse("fr.csv", plain, FP_FORMAT_AUTO, 0, &err);
+
+	assert_non_null(s);
+	assert_int_equal(fp_series_format(s), FP_FORMAT_PLAIN);
+	assert_float_equal(value_at(s, "2024-01-15T00:00:00Z"), 50, 1e-9);
+	assert_float_equal(value_at(s, "2024-01-15T00:59:59Z"), 50, 1e-9);
+	assert_float_equal(value_at(s, "2024-01-15T01:30:00Z"), 70, 1e-9);
+	fp_series_free(s);
+}
+
+static void test_time_after_the_series_is_an_error_naming_it(void **state)
+{
+	fp_error_t err = { 0 };
+	fp_series_t *s = parse("fr.csv", plain, FP_FORMAT_PLAIN, 0, &err);
+	double v;
+
+	assert_int_equal(fp_series_value(s, T("2024-01-15T04:00:00Z"), &v,
+					 &err), -1);
+	assert_non_null(strstr(err.msg, "fr.csv"));
+	assert_non_null(strstr(err.msg, "2024-01-15T04:00:00Z"));
+	assert_int_equal(fp_series_value(s, T("2024-01-14T23:59:59Z"), &v,
+					 &err), -1);
+	fp_series_free(s);
+}
+
+static void test_gap_in_the_series_is_an_error_not_interpolated(void **s_)
+{
+	fp_error_t err = { 0 };
+	fp_series_t *s = parse("fr.csv", plain, FP_FORMAT_PLAIN, 0, &err);
+	double v;
+
+	assert_int_equal(fp_series_value(s, T("2024-01-15T02:10:00Z"), &v,
+					 &err), -1);
+	assert_non_null(strstr(err.msg, "gap"));
+	fp_series_free(s);
+}
+
+static void test_values_within_an_hour_are_averaged(void **state)
+{
+	fp_error_t err = { 0 };
+	fp_series_t *s = parse("q.csv", "2024-01-15T00:00Z,40\n"
+			       "2024-01-15T00:30Z,60\n", FP_FORMAT_PLAIN, 0,
+			       &err);
+
+	assert_non_null(s);
+	assert_float_equal(value_at(s, "2024-01-15T00:45:00Z"),
+			   (40.0 + 60.0) / 2, 1e-9);
+	fp_series_free(s);
+}
+
+static void test_mean_weights_each_hour_by_its_overlap(void **state)
+{
+	fp_error_t err = { 0 };
+	fp_series_t *s = parse("fr.csv", plain, FP_FORMAT_PLAIN, 0, &err);
+	double m;
+
+	/* 20 min in hour 0 (50) and 40 min in hour 1 (70) */
+	assert_int_equal(fp_series_mean(s, T("2024-01-15T00:40:00Z"),
+					T("2024-01-15T01:40:00Z"), &m, &err),
+			 0);
+	assert_float_equal(m, (1200 * 50.0 + 2400 * 70.0) / 3600, 1e-9);
+	/* crossing the gap fails */
+	assert_int_equal(fp_series_mean(s, T("2024-01-15T01:30:00Z"),
+					T("2024-01-15T03:30:00Z"), &m, &err),
+			 -1);
+	fp_series_free(s);
+}
+
+static void test_plain_accepts_offsets_and_a_header_line(void **state)
+{
+	fp_error_t err = { 0 };
+	fp_series_t *s = parse("p.csv", "time,value\n"
+			       "2024-01-15T02:00:00+02:00,33\n",
+			       FP_FORMAT_PLAIN, 0, &err);
+
+	assert_non_null(s);
+	assert_float_equal(value_at(s, "2024-01-15T00:00:00Z"), 33, 1e-9);
+	fp_series_free(s);
+}
+
+static const char emaps[] =
+	"Datetime (UTC),Country,Zone Name,Zone Id,"
+	"Carbon Intensity gCO\xe2\x82\x82" "eq/kWh (direct),"
+	"Carbon Intensity gCO\xe2\x82\x82" "eq/kWh (LCA),"
+	"Low Carbon Percentage,Renewable Percentage,Data Source,"
+	"Data Estimated,Data Estimation Method\n"
+	"2023-01-01 00:00:00,France,\"France\",FR,28.79,62.13,91.6,29.7,"
+	"entsoe.eu,false,\n"
+	"2023-01-01 01:00:00,France,\"France\",FR,30.01,64.5,91.2,28.9,"
+	"entsoe.eu,false,\n";
+
+static void test_electricitymaps_lca_column_by_default(void **state)
+{
+	fp_error_t err = { 0 };
+	fp_series_t *s = parse("FR_2023_hourly.csv", emaps, FP_FORMAT_AUTO,
+			       FP_INTENSITY_UNSET, &err);
+
+	assert_non_null(s);
+	assert_int_equal(fp_series_format(s), FP_FORMAT_ELECTRICITYMAPS);
+	assert_int_equal(fp_series_kind(s), FP_INTENSITY_LCA);
+	assert_float_equal(value_at(s, "2023-01-01T00:10:00Z"), 62.13, 1e-9);
+	assert_float_equal(value_at(s, "2023-01-01T01:10:00Z"), 64.5, 1e-9);
+	fp_series_free(s);
+}
+
+static void test_electricitymaps_direct_column_on_request(void **state)
+{
+	fp_error_t err = { 0 };
+	fp_series_t *s = parse("FR.csv", emaps, FP_FORMAT_AUTO,
+			       FP_INTENSITY_DIRECT, &err);
+
+	assert_non_null(s);
+	assert_float_equal(value_at(s, "2023-01-01T00:10:00Z"), 28.79, 1e-9);
+	fp_series_free(s);
+}
+
+static void test_electricitymaps_without_column_names_line(void **state)
+{
+	fp_error_t err = { 0 };
+	fp_series_t *s = parse("FR.csv", "Datetime (UTC),Country\n"
+			       "2023-01-01 00:00:00,France\n", FP_FORMAT_AUTO,
+			       FP_INTENSITY_LCA, &err);
+
+	assert_null(s);
+	assert_non_null(strstr(err.msg, "FR.csv:1:"));
+	assert_non_null(strstr(err.msg, "(LCA)"));
+}
+
+static void test_bad_number_names_file_line_and_field(void **state)
+{
+	fp_error_t err = { 0 };
+	char text[2048];
+	fp_series_t *s;
+
+	snprintf(text, sizeof(text), "%s%s", emaps,
+		 "2023-01-01 02:00:00,France,France,FR,30,sixty,0,0,x,"
+		 "false,\n");
+	s = parse("FR.csv", text, FP_FORMAT_AUTO, FP_INTENSITY_LCA, &err);
+	assert_null(s);
+	assert_int_equal(err.code, FP_EPARSE);
+	assert_non_null(strstr(err.msg, "FR.csv:4:"));
+	assert_non_null(strstr(err.msg, "Carbon Intensity (LCA)"));
+	assert_non_null(strstr(err.msg, "sixty"));
+}
+
+static void test_eco2mix_winter_local_time_is_utc_plus_one(void **state)
+{
+	fp_error_t err = { 0 };
+	fp_series_t *s = parse("eCO2mix_RTE_2024.csv",
+		"P\xe9rim\xe8tre;Nature;Date;Heures;Consommation;"
+		"Taux de CO2 (g/kWh)\n"
+		"France;Donn\xe9" "es temps r\xe9" "el;2024-01-15;01:00;"
+		"70000;40\n"
+		"France;Donn\xe9" "es temps r\xe9" "el;2024-01-15;01:15;"
+		"70000;44\n", FP_FORMAT_AUTO, FP_INTENSITY_UNSET, &err);
+
+	assert_non_null(s);
+	assert_int_equal(fp_series_format(s), FP_FORMAT_ECO2MIX);
+	assert_int_equal(fp_series_kind(s), FP_INTENSITY_DIRECT);
+	/* 01:00 and 01:15 Paris (CET) are 00:00 and 00:15 UTC */
+	assert_float_equal(value_at(s, "2024-01-15T00:30:00Z"),
+			   (40.0 + 44.0) / 2, 1e-9);
+	fp_series_free(s);
+}
+
+static void test_eco2mix_summer_local_time_is_utc_plus_two(void **state)
+{
+	fp_error_t err = { 0 };
+	fp_series_t *s = parse("eco2mix.xls",
+		"P\xe9rim\xe8tre\tNature\tDate\tHeures\tTaux de CO2 "
+		"(g/kWh)\n"
+		"France\tDonn\xe9" "es\t15/07/2024\t14:00\t21\n",
+		FP_FORMAT_AUTO, FP_INTENSITY_UNSET, &err);
+
+	assert_non_null(s);
+	assert_float_equal(value_at(s, "2024-07-15T12:00:00Z"), 21, 1e-9);
+	fp_series_free(s);
+}
+
+static void test_eco2mix_repeated_october_hour_is_cest_then_cet(void **s_)
+{
+	fp_error_t err = { 0 };
+	/* 29 October 2023: 03:00 CEST becomes 02:00 CET */
+	fp_series_t *s = parse("eco2mix.csv",
+		"Date;Heures;Taux de CO2 (g/kWh)\n"
+		"2023-10-29;01:00;10\n"
+		"2023-10-29;02:00;20\n"
+		"2023-10-29;02:00;30\n"
+		"2023-10-29;03:00;40\n", FP_FORMAT_ECO2MIX, 0, &err);
+
+	assert_non_null(s);
+	assert_float_equal(value_at(s, "2023-10-28T23:00:00Z"), 10, 1e-9);
+	assert_float_equal(value_at(s, "2023-10-29T00:00:00Z"), 20, 1e-9);
+	assert_float_equal(value_at(s, "2023-10-29T01:00:00Z"), 30, 1e-9);
+	assert_float_equal(value_at(s, "2023-10-29T02:00:00Z"), 40, 1e-9);
+	fp_series_free(s);
+}
+
+static void test_eco2mix_skips_empty_quarters_and_footer(void **state)
+{
+	fp_error_t err = { 0 };
+	fp_series_t *s = parse("eco2mix.csv",
+		"Date;Heures;Taux de CO2 (g/kWh)\n"
+		"2024-01-15;01:00;40\n"
+		"2024-01-15;01:15;\n"
+		"2024-01-15;01:30;ND\n"
+		"RTE ne pourra \xea" "tre tenu responsable\n",
+		FP_FORMAT_ECO2MIX, 0, &err);
+
+	assert_non_null(s);
+	assert_int_equal(fp_series_hours(s), 1);
+	assert_float_equal(value_at(s, "2024-01-15T00:50:00Z"), 40, 1e-9);
+	fp_series_free(s);
+}
+
+static void test_eco2mix_refuses_lca(void **state)
+{
+	fp_error_t err = { 0 };
+	fp_series_t *s = parse("eco2mix.csv", "Date;Heures;Taux de CO2\n"
+			       "2024-01-15;01:00;40\n", FP_FORMAT_ECO2MIX,
+			       FP_INTENSITY_LCA, &err);
+
+	assert_null(s);
+	assert_non_null(strstr(err.msg, "direct"));
+}
+
+static void test_months_series_is_one_in_season(void **state)
+{
+	/* October to April */
+	unsigned mask = 0;
+	fp_series_t *s;
+
+	for (int m = 10; m != 5; m = m % 12 + 1)
+		mask |= 1u << (m - 1);
+	s = fp_series_new_months("months:10-4", mask);
+	assert_float_equal(value_at(s, "2024-01-15T12:00:00Z"), 1, 0);
+	assert_float_equal(value_at(s, "2024-04-30T23:59:59Z"), 1, 0);
+	assert_float_equal(value_at(s, "2024-05-01T00:00:00Z"), 0, 0);
+	assert_float_equal(value_at(s, "2024-10-01T00:00:00Z"), 1, 0);
+	fp_series_free(s);
+}
+
+static void test_constant_holds_at_any_time(void **state)
+{
+	fp_series_t *s = fp_series_new_constant("constant:56", 56);
+	double m;
+	fp_error_t err = { 0 };
+
+	assert_float_equal(value_at(s, "1999-01-01T00:00:00Z"), 56, 0);
+	assert_int_equal(fp_series_mean(s, 0, 1000000, &m, &err), 0);
+	assert_float_equal(m, 56, 0);
+	fp_series_free(s);
+}
+
+static void test_load_of_a_missing_file_names_it(void **state)
+{
+	fp_error_t err = { 0 };
+
+	assert_null(fp_series_load("/nonexistent/fr.csv", FP_FORMAT_AUTO, 0,
+				   &err));
+	assert_int_equal(err.code, FP_EIO);
+	assert_non_null(strstr(err.msg, "/nonexistent/fr.csv"));
+}
+
+static void test_load_reads_a_file(void **state)
+{
+	char path[] = "/tmp/fp-signals-XXXXXX";
+	int fd = mkstemp(path);
+	fp_error_t err = { 0 };
+	fp_series_t *s;
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, plain, strlen(plain)),
+			 (ssize_t)strlen(plain));
+	close(fd);
+	s = fp_series_load(path, FP_FORMAT_AUTO, 0, &err);
+	unlink(path);
+	assert_non_null(s);
+	assert_string_equal(fp_series_name(s), path);
+	assert_float_equal(value_at(s, "2024-01-15T03:00:00Z"), 90, 1e-9);
+	fp_series_free(s);
+}
+
+static void test_range_check_rejects_a_fraction_above_one(void **state)
+{
+	fp_error_t err = { 0 };
+	fp_series_t *s = parse("heat.csv", "2024-01-15T00:00Z,0.5\n"
+			       "2024-01-15T01:00Z,1.5\n", FP_FORMAT_PLAIN, 0,
+			       &err);
+
+	assert_int_equal(fp_series_check_range(s, 0, 1, &err), -1);
+	assert_non_null(strstr(err.msg, "2024-01-15T01:00:00Z"));
+	fp_series_free(s);
+}
+
+static void test_negative_intensity_is_rejected(void **state)
+{
+	fp_error_t err = { 0 };
+
+	assert_null(parse("x.csv", "2024-01-15T00:00Z,-3\n", FP_FORMAT_PLAIN,
+			  0, &err));
+	assert_non_null(strstr(err.msg, "x.csv:1:"));
+}
+
+static void test_span_reports_first_hour_and_end(void **state)
+{
+	fp_error_t err = { 0 };
+	fp_series_t *s = parse("fr.csv", plain, FP_FORMAT_PLAIN, 0, &err);
+	time_t a, b;
+
+	assert_true(fp_series_span(s, &a, &b));
+	assert_int_equal(a, T("2024-01-15T00:00:00Z"));
+	assert_int_equal(b, T("2024-01-15T04:00:00Z"));
+	fp_series_free(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_plain_value_holds_for_its_whole_hour),
+		cmocka_unit_test(test_time_after_the_series_is_an_error_naming_it),
+		cmocka_unit_test(test_gap_in_the_series_is_an_error_not_interpolated),
+		cmocka_unit_test(test_values_within_an_hour_are_averaged),
+		cmocka_unit_test(test_mean_weights_each_hour_by_its_overlap),
+		cmocka_unit_test(test_plain_accepts_offsets_and_a_header_line),
+		cmocka_unit_test(test_electricitymaps_lca_column_by_default),
+		cmocka_unit_test(test_electricitymaps_direct_column_on_request),
+		cmocka_unit_test(test_electricitymaps_without_column_names_line),
+		cmocka_unit_test(test_bad_number_names_file_line_and_field),
+		cmocka_unit_test(test_eco2mix_winter_local_time_is_utc_plus_one),
+		cmocka_unit_test(test_eco2mix_summer_local_time_is_utc_plus_two),
+		cmocka_unit_test(test_eco2mix_repeated_october_hour_is_cest_then_cet),
+		cmocka_unit_test(test_eco2mix_skips_empty_quarters_and_footer),
+		cmocka_unit_test(test_eco2mix_refuses_lca),
+		cmocka_unit_test(test_months_series_is_one_in_season),
+		cmocka_unit_test(test_constant_holds_at_any_time),
+		cmocka_unit_test(test_load_of_a_missing_file_names_it),
+		cmocka_unit_test(test_load_reads_a_file),
+		cmocka_unit_test(test_range_check_rejects_a_fraction_above_one),
+		cmocka_unit_test(test_negative_intensity_is_rejected),
+		cmocka_unit_test(test_span_reports_first_hour_and_end),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,300 @@
+/* Specification of lib/summary: the summary JSON with carbon_facts, its
+ * determinism, and the FP1 job-record form shared with other tools. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "summary.h"
+
+/* A result written by hand: 2 kWh IT, PUE 1.2, 1.08 kWh reused. */
+static fp_result_t *result(void)
+{
+	fp_result_t *r = calloc(1, sizeof(*r));
+
+	r->job_id = 4242;
+	r->user = strdup("alice");
+	r->account = strdup("proj");
+	r->start = 1705276800;
+	r->end = 1705280400;
+	r->elapsed_s = 3600;
+	r->energy_source = FP_ENERGY_MEASURED;
+	r->complete = true;
+	r->energy_it_j = 2 * 3.6e6;
+	r->energy_facility_j = 2.4 * 3.6e6;
+	r->reused_energy_j = 1.08 * 3.6e6;
+	r->operational_g = 120;
+	r->embodied_g = 5.5;
+	r->footprint_g = 125.5;
+	r->avoided_g = 245.16;
+	r->net_g = 125.5 - 245.16;
+	r->reference_g = 905.5;
+	r->saved_g = 780;
+	r->saved_with_heat_g = 905.5 - (125.5 - 245.16);
+	r->saved_percent = 100 * r->saved_with_heat_g / 905.5;
+	r->pue = 1.2;
+	r->erf = 0.45;
+	r->ere = 0.66;
+	r->core_hours = 32;
+	r->per_core_hour_g = 125.5 / 32;
+	r->intensity = 50;
+	r->reference_name = strdup("standard-datacenter");
+	r->reference_intensity = strdup("site");
+	snprintf(r->config_digest, sizeof(r->config_digest), "%064d", 7);
+	return r;
+}
+
+static json_t *summary(const fp_result_t *r)
+{
+	fp_error_t err = { 0 };
+	json_t *j = fp_summary_json(r, &err);
+
+	assert_non_null(j);
+	return j;
+}
+
+static double num_at(json_t *o, const char *obj, const char *key)
+{
+	json_t *v = json_object_get(json_object_get(o, obj), key);
+
+	assert_true(json_is_number(v));
+	return json_number_value(v);
+}
+
+static void test_summary_carries_the_schema_version(void **state)
+{
+	fp_result_t *r = result();
+	json_t *j = summary(r);
+
+	assert_int_equal(json_integer_value(json_object_get(j,
+		"schema_version")), FP_SUMMARY_SCHEMA_VERSION);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(
+		j, "config"), "sha256")), r->config_digest);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(
+		j, "energy"), "source")), "measured");
+	json_decref(j);
+	fp_result_free(r);
+}
+
+static void test_carbon_facts_use_the_qarnot_field_names(void **state)
+{
+	static const char *names[] = {
+		"total_consumed_energy_Wh", "total_energy_it_Wh",
+		"total_reused_energy_Wh", "qarnot_carbon_footprint",
+		"equivalent_datacenter_name", "equivalent_DC_carbon_footprint",
+		"saved_carbon_footprint_compute",
+		"saved_carbon_footprint_heat",
+		"saved_carbon_footprint_compute_heat",
+		"saved_carbon_footprint_percent", "PUE", "ERE", "ERF",
+	};
+	fp_result_t *r = result();
+	json_t *j = summary(r), *cf = json_object_get(j, "carbon_facts");
+
+	assert_int_equal(json_object_size(cf), 13);
+	for (size_t i = 0; i < 13; i++)
+		assert_non_null(json_object_get(cf, names[i]));
+	json_decref(j);
+	fp_result_free(r);
+}
+
+static void test_carbon_facts_values_are_in_wh_and_grams(void **state)
+{
+	fp_result_t *r = result();
+	json_t *j = summary(r);
+
+	assert_float_equal(num_at(j, "carbon_facts",
+				  "total_consumed_energy_Wh"), 2400, 1e-9);
+	assert_float_equal(num_at(j, "carbon_facts", "total_energy_it_Wh"),
+			   2000, 1e-9);
+	assert_float_equal(num_at(j, "carbon_facts",
+				  "total_reused_energy_Wh"), 1080, 1e-9);
+	assert_float_equal(num_at(j, "carbon_facts",
+				  "qarnot_carbon_footprint"), 125.5, 1e-9);
+	assert_float_equal(num_at(j, "carbon_facts",
+				  "saved_carbon_footprint_heat"), 245.16,
+			   1e-9);
+	assert_float_equal(num_at(j, "carbon_facts",
+				  "saved_carbon_footprint_compute_heat"),
+			   905.5 - 125.5 + 245.16, 1e-9);
+	assert_float_equal(num_at(j, "carbon_facts", "PUE"), 1.2, 1e-9);
+	json_decref(j);
+	fp_result_free(r);
+}
+
+static void test_net_is_labelled_and_separate_from_footprint(void **s)
+{
+	fp_result_t *r = result();
+	json_t *j = summary(r);
+
+	assert_float_equal(num_at(j, "carbon", "footprint"), 125.5, 1e-9);
+	assert_float_equal(num_at(j, "carbon", "avoided_heat_reuse"), 245.16,
+			   1e-9);
+	assert_float_equal(num_at(j, "carbon", "net"), 125.5 - 245.16, 1e-9);
+	assert_non_null(strstr(json_string_value(json_object_get(
+		json_object_get(j, "carbon"), "net_label")), "not a footprint"));
+	json_decref(j);
+	fp_result_free(r);
+}
+
+static void test_dump_is_compact_and_deterministic(void **state)
+{
+	fp_result_t *r = result();
+	fp_error_t err = { 0 };
+	char *a = fp_summary_dumps(r, &err), *b = fp_summary_dumps(r, &err);
+
+	assert_non_null(a);
+	assert_string_equal(a, b);
+	assert_null(strchr(a, '\n'));
+	assert_null(strstr(a, "\": "));
+	/* rounded: no float noise like 125.50000000000001 */
+	assert_non_null(strstr(a, "\"footprint\":125.5,"));
+	free(a);
+	free(b);
+	fp_result_free(r);
+}
+
+static void test_undefined_ratios_are_null(void **state)
+{
+	fp_result_t *r = result();
+	json_t *j;
+
+	r->pue = NAN;
+	j = summary(r);
+	assert_true(json_is_null(json_object_get(json_object_get(j,
+		"carbon_facts"), "PUE")));
+	json_decref(j);
+	fp_result_free(r);
+}
+
+static void test_incomplete_reasons_are_listed(void **state)
+{
+	fp_result_t *r = result();
+	json_t *j;
+
+	r->complete = false;
+	r->incomplete = calloc(1, sizeof(char *));
+	r->incomplete[0] = strdup("step 4242.extern: energy missing");
+	r->nincomplete = 1;
+	j = summary(r);
+	assert_true(json_is_false(json_object_get(j, "complete")));
+	assert_string_equal(json_string_value(json_array_get(json_object_get(
+		j, "incomplete"), 0)), "step 4242.extern: energy missing");
+	json_decref(j);
+	fp_result_free(r);
+}
+
+static void test_record_has_prefix_and_never_a_quote(void **state)
+{
+	fp_result_t *r = result();
+	fp_error_t err = { 0 };
+	char *rec = fp_record_format(r, &err);
+
+	assert_non_null(rec);
+	assert_memory_equal(rec, "FP1:{", 5);
+	assert_null(strchr(rec, '\''));
+	assert_null(strchr(rec, ' '));
+	free(rec);
+	fp_result_free(r);
+}
+
+static void test_record_parses_back(void **state)
+{
+	fp_result_t *r = result();
+	fp_error_t err = { 0 };
+	char *rec = fp_record_format(r, &err);
+	fp_record_t p;
+
+	assert_int_equal(fp_record_parse(rec, &p, &err), 0);
+	assert_int_equal(p.version, 1);
+	assert_int_equal(p.job_id, 4242);
+	assert_true(p.complete);
+	assert_int_equal(p.source, FP_ENERGY_MEASURED);
+	assert_float_equal(p.energy_wh, 2400, 1e-9);
+	assert_float_equal(p.footprint_g, 125.5, 1e-9);
+	assert_float_equal(p.avoided_g, 245.16, 1e-9);
+	assert_float_equal(p.net_g, 125.5 - 245.16, 1e-9);
+	assert_string_equal(p.config, "0000000000000000");
+	free(rec);
+	fp_result_free(r);
+}
+
+static void test_merge_into_an_empty_field_is_ours(void **state)
+{
+	fp_error_t err = { 0 };
+	char *m = fp_record_merge(NULL, "FP1:{\"v\":1}", &err);
+
+	assert_string_equal(m, "FP1:{\"v\":1}");
+	free(m);
+	m = fp_record_merge("", "FP1:{\"v\":1}", &err);
+	assert_string_equal(m, "FP1:{\"v\":1}");
+	free(m);
+}
+
+static void test_merge_keeps_jobstats_content_first(void **state)
+{
+	/* jobstats reads startswith("JS1:"): its part must stay first. */
+	fp_error_t err = { 0 };
+	char *m = fp_record_merge("JS1:H4sIAAAAAAAAA6tWKkktLlGyUlA=",
+				  "FP1:{\"v\":1}", &err);
+
+	assert_string_equal(m, "JS1:H4sIAAAAAAAAA6tWKkktLlGyUlA= "
+			    "FP1:{\"v\":1}");
+	free(m);
+}
+
+static void test_merge_replaces_only_our_previous_part(void **state)
+{
+	fp_error_t err = { 0 };
+	char *m = fp_record_merge(
+		"JS1:abc= FP1:{\"v\":1,\"src\":\"a}b\",\"g\":1} note:xFP1:{}",
+		"FP1:{\"v\":1,\"g\":2}", &err);
+
+	assert_string_equal(m, "JS1:abc= FP1:{\"v\":1,\"g\":2} note:xFP1:{}");
+	free(m);
+}
+
+static void test_merge_refuses_a_field_holding_a_quote(void **state)
+{
+	fp_error_t err = { 0 };
+
+	assert_null(fp_record_merge("it's", "FP1:{\"v\":1}", &err));
+	assert_non_null(strstr(err.msg, "quote"));
+}
+
+static void test_parse_of_a_field_without_ours_is_absent(void **state)
+{
+	fp_error_t err = { 0 };
+	fp_record_t p;
+
+	assert_int_equal(fp_record_parse("JS1:abcd", &p, &err), 1);
+	assert_int_equal(fp_record_parse(NULL, &p, &err), 1);
+	assert_int_equal(fp_record_parse("FP1:{\"v\":1}", &p, &err), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_summary_carries_the_schema_version),
+		cmocka_unit_test(test_carbon_facts_use_the_qarnot_field_names),
+		cmocka_unit_test(test_carbon_facts_values_are_in_wh_and_grams),
+		cmocka_unit_test(test_net_is_labelled_and_separate_from_footprint),
+		cmocka_unit_test(test_dump_is_compact_and_deterministic),
+		cmocka_unit_test(test_undefined_ratios_are_null),
+		cmocka_unit_test(test_incomplete_reasons_are_listed),
+		cmocka_unit_test(test_record_has_prefix_and_never_a_quote),
+		cmocka_unit_test(test_record_parses_back),
+		cmocka_unit_test(test_merge_into_an_empty_field_is_ours),
+		cmocka_unit_test(test_merge_keeps_jobstats_content_first),
+		cmocka_unit_test(test_merge_replaces_only_our_previous_part),
+		cmocka_unit_test(test_merge_refuses_a_field_holding_a_quote),
+		cmocka_unit_test(test_parse_of_a_field_without_ours_is_absent),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,178 @@
+/* sfootprint compute: the footprint of a job description file with a given
+ * footprint.conf, for audits and what-if (docs/methodology.md). */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "carbon.h"
+#include "config.h"
+#include "sfootprint.h"
+#include "summary.h"
+
+/* The plugin matches nodes with Slurm's hostlist API; this tool links no
+ * Slurm, so it understands the common forms: "a,b", "qh[001-040,050]",
+ * "r[1-2]n[01-16]". Digits under brackets are read greedily. */
+static bool match_range(const char *r, size_t rn, const char *digits,
+			size_t nd)
+{
+	unsigned long v = strtoul(digits, NULL, 10);
+
+	while (rn) {
+		const char *comma = memchr(r, ',', rn);
+		size_t len = comma ? (size_t)(comma - r) : rn;
+		const char *dash = memchr(r, '-', len);
+		size_t wlo = dash ? (size_t)(dash - r) : len;
+		unsigned long lo = strtoul(r, NULL, 10);
+		unsigned long hi = dash ? strtoul(dash + 1, NULL, 10) : lo;
+		bool padded = wlo > 1 && r[0] == '0';
+
+		if (v >= lo && v <= hi &&
+		    (padded ? nd == wlo : (nd == 1 || digits[0] != '0')))
+			return true;
+		if (!comma)
+			break;
+		rn -= len + 1;
+		r = comma + 1;
+	}
+	return false;
+}
+
+static bool match_term(const char *t, size_t tn, const char *node)
+{
+	while (tn) {
+		if (*t == '[') {
+			const char *close = memchr(t, ']', tn);
+			size_t nd = strspn(node, "0123456789");
+
+			if (!close || !nd ||
+			    !match_range(t + 1, (size_t)(close - t - 1), node,
+					 nd))
+				return false;
+			node += nd;
+			tn -= (size_t)(close + 1 - t);
+			t = close + 1;
+			continue;
+		}
+		if (*node != *t)
+			return false;
+		node++;
+		t++;
+		tn--;
+	}
+	return !*node;
+}
+
+static int in_hostlist(const char *hostlist, const char *node, void *ctx)
+{
+	const char *t = hostlist, *p;
+	int depth = 0;
+
+	(void)ctx;
+	for (p = hostlist;; p++) {
+		if (*p == '[')
+			depth++;
+		else if (*p == ']')
+			depth--;
+		else if ((*p == ',' && !depth) || !*p) {
+			if (match_term(t, (size_t)(p - t), node))
+				return 1;
+			if (!*p)
+				return 0;
+			t = p + 1;
+		}
+	}
+}
+
+static void print_text(const fp_result_t *r)
+{
+	char a[21], b[21];
+
+	fp_format_iso8601(r->start, a);
+	fp_format_iso8601(r->end, b);
+	printf("job %llu  user %s  account %s  %s .. %s\n",
+	       (unsigned long long)r->job_id, r->user ? r->user : "?",
+	       r->account ? r->account : "?", a, b);
+	printf("energy       %12.3f Wh IT, %.3f Wh facility (%s)\n",
+	       r->energy_it_j / 3600, r->energy_facility_j / 3600,
+	       fp_energy_source_str(r->energy_source));
+	printf("operational  %12.3f gCO2e\n", r->operational_g);
+	printf("embodied     %12.3f gCO2e\n", r->embodied_g);
+	printf("footprint    %12.3f gCO2e  (%.3f per core-hour)\n",
+	       r->footprint_g, r->per_core_hour_g);
+	printf("avoided      %12.3f gCO2e  heat reuse, not in the "
+	       "footprint\n", r->avoided_g);
+	printf("net          %12.3f gCO2e  footprint - avoided\n", r->net_g);
+	printf("reference    %12.3f gCO2e  %s, PUE %.2f\n", r->reference_g,
+	       r->reference_name, r->reference_pue);
+	printf("saved        %12.3f gCO2e  (%.3f with heat reuse, %.1f%%)\n",
+	       r->saved_g, r->saved_with_heat_g, r->saved_percent);
+	for (size_t i = 0; i < r->nsites; i++)
+		printf("site %-10s %.3f Wh, PUE %.2f, %.1f gCO2e/kWh, "
+		       "operational %.3f g, avoided %.3f g\n",
+		       r->sites[i].site, r->sites[i].energy_j / 3600,
+		       r->sites[i].pue, r->sites[i].intensity,
+		       r->sites[i].operational_g, r->sites[i].avoided_g);
+	printf("complete     %s\n", r->complete ? "yes" : "no");
+	for (size_t i = 0; i < r->nincomplete; i++)
+		printf("  %s\n", r->incomplete[i]);
+}
+
+int fp_cmd_compute(int argc, char **argv)
+{
+	const char *conf = NULL, *jobfile = NULL;
+	bool json = false;
+	fp_error_t err = { 0 };
+	fp_config_t *cfg = NULL;
+	fp_job_t *job = NULL;
+	fp_result_t *r = NULL;
+	char *out = NULL;
+	int rc = FP_EXIT_FAIL;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--config") && i + 1 < argc) {
+			conf = argv[++i];
+		} else if (!strcmp(argv[i], "--json")) {
+			json = true;
+		} else if (argv[i][0] != '-' && !jobfile) {
+			jobfile = argv[i];
+		} else {
+			conf = NULL;
+			break;
+		}
+	}
+	if (!conf || !jobfile) {
+		fprintf(stderr, "usage: sfootprint compute --config FILE "
+			"JOBDESC.json [--json]\n");
+		return FP_EXIT_USAGE;
+	}
+	cfg = fp_config_load(conf, &err);
+	if (cfg && fp_config_load_series(cfg, &err))
+		goto fail;
+	if (!cfg)
+		goto fail;
+	job = fp_job_load(jobfile, &err);
+	if (!job)
+		goto fail;
+	r = fp_carbon_compute(cfg, job, in_hostlist, NULL, &err);
+	if (!r)
+		goto fail;
+	if (json) {
+		out = fp_summary_dumps(r, &err);
+		if (!out)
+			goto fail;
+		printf("%s\n", out);
+	} else {
+		print_text(r);
+	}
+	rc = FP_EXIT_OK;
+	goto done;
+fail:
+	fprintf(stderr, "sfootprint compute: %s\n", err.msg);
+done:
+	free(out);
+	fp_result_free(r);
+	fp_job_free(job);
+	fp_config_free(cfg);
+	return rc;
+}

@@ -1,0 +1,41 @@
+/* sfootprint keygen: makes the key pair that signs job summaries
+ * (PREFIX.key 0600, PREFIX.pub 0644) and prints its kid. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sfootprint.h"
+#include "sign.h"
+
+int fp_cmd_keygen(int argc, char **argv)
+{
+	const char *alg = "ES256", *prefix = "footprint";
+	fp_error_t err = { 0 };
+	char *kid = NULL;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--alg") && i + 1 < argc) {
+			alg = argv[++i];
+		} else if (!strcmp(argv[i], "--out") && i + 1 < argc) {
+			prefix = argv[++i];
+		} else {
+			fprintf(stderr, "usage: sfootprint keygen "
+				"[--alg ES256|RS256] [--out PREFIX]\n");
+			return FP_EXIT_USAGE;
+		}
+	}
+	if (strcmp(alg, "ES256") && strcmp(alg, "RS256")) {
+		fprintf(stderr, "sfootprint keygen: --alg %s: use ES256 or "
+			"RS256\n", alg);
+		return FP_EXIT_USAGE;
+	}
+	if (fp_keygen(prefix, alg, &kid, &err)) {
+		fprintf(stderr, "sfootprint keygen: %s\n", err.msg);
+		return FP_EXIT_FAIL;
+	}
+	printf("%s\n", kid);
+	fprintf(stderr, "wrote %s.key (0600) and %s.pub (0644), %s\n",
+		prefix, prefix, alg);
+	free(kid);
+	return FP_EXIT_OK;
+}
