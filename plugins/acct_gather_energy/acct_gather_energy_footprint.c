@@ -1,18 +1,184 @@
 /* acct_gather_energy/footprint: per-step energy on shared nodes, attributed
  * from RAPL, a heater's wall meter and per-CPU step activity (see lib/). */
 
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "src/common/slurm_xlator.h"
-#include "src/common/slurm_acct_gather_energy.h"
+#include "src/common/env.h"
 #include "src/common/log.h"
+#include "src/common/parse_config.h"
+#include "src/common/read_config.h"
+#include "src/common/slurm_acct_gather_energy.h"
 #include "src/common/xmalloc.h"
 #include "src/common/xstring.h"
+#include "src/slurmd/slurmd/slurmd.h"
+#include "src/slurmd/slurmstepd/slurmstepd_job.h"
+
+#include "poller.h"
+#include "publish.h"
+
+/* slurmd's configuration exists only in slurmd: a weak reference keeps the
+ * plugin loadable in slurmctld and slurmstepd, where it resolves to NULL. */
+#pragma weak conf
 
 const char plugin_name[] = "AcctGatherEnergy footprint plugin";
 const char plugin_type[] = "acct_gather_energy/footprint";
 const uint32_t plugin_version = SLURM_VERSION_NUMBER;
 
+#define OPT_PREFIX "EnergyFootprint"
+#define DEFAULT_RUN_DIR "/run/slurm-footprint"
+
+static fp_poller_config_t cfg;
+static bool cfg_ready;
+
+/* slurmd: the node poller and its thread */
+static pthread_mutex_t poll_lock = PTHREAD_MUTEX_INITIALIZER;
+static fp_poller_t *poller;
+static pthread_t poll_thread;
+static bool poll_thread_started, poll_stop;
+static int request_fd = -1;
+static bool no_source;	/* no RAPL, no sensor: report nothing */
+
+/* slurmstepd: this step */
+static char step_name[64];
+static stepd_step_rec_t *step_rec;
+
+static const char *_run_dir(void)
+{
+	return cfg.run_dir ? cfg.run_dir : DEFAULT_RUN_DIR;
+}
+
+static void _log(void *ctx, int level, const char *msg)
+{
+	switch (level) {
+	case FP_LOG_ERROR:
+		error("%s: %s", plugin_type, msg);
+		break;
+	case FP_LOG_WARN:
+		info("%s: warning: %s", plugin_type, msg);
+		break;
+	case FP_LOG_INFO:
+		info("%s: %s", plugin_type, msg);
+		break;
+	default:
+		log_flag(ENERGY, "%s: %s", plugin_type, msg);
+	}
+}
+
+static double _now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* The node state file tells step daemons whether the node has a source. */
+static void _write_node_state(const char *state)
+{
+	char *path = NULL, *tmp = NULL;
+	int fd;
+
+	xstrfmtcat(path, "%s/node", _run_dir());
+	xstrfmtcat(tmp, "%s/.node.tmp", _run_dir());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd >= 0) {
+		if (write(fd, state, strlen(state)) < 0 || close(fd) < 0 ||
+		    rename(tmp, path) < 0)
+			error("%s: cannot write %s: %m", plugin_type, path);
+	}
+	xfree(path);
+	xfree(tmp);
+}
+
+static void *_poll_loop(void *arg)
+{
+	struct pollfd pfd = { .fd = request_fd, .events = POLLIN };
+	double next = _now();
+	bool warned = false;
+	char buf[64];
+
+	while (!poll_stop) {
+		double now = _now(), wait_s = next - now;
+		fp_error_t err;
+
+		if (wait_s > 0) {
+			int n = poll(&pfd, request_fd >= 0 ? 1 : 0,
+				     (int)(wait_s * 1000) + 1);
+
+			if (poll_stop)
+				break;
+			if (n > 0 && (pfd.revents & POLLIN)) {
+				/* A step daemon asks for a fresh value. */
+				while (read(request_fd, buf, sizeof(buf)) > 0)
+					;
+			} else if (_now() < next) {
+				continue;
+			}
+		}
+		slurm_mutex_lock(&poll_lock);
+		if (fp_poller_poll(poller, _now(), &err)) {
+			if (!warned)
+				error("%s: poll failed: %s", plugin_type,
+				      err.msg);
+			warned = true;
+		} else if (warned) {
+			info("%s: polls succeed again", plugin_type);
+			warned = false;
+		}
+		slurm_mutex_unlock(&poll_lock);
+		next = _now() + cfg.interval_s;
+	}
+	return NULL;
+}
+
+static void _start_node_poller(void)
+{
+	fp_error_t err;
+	char *fifo = NULL;
+
+	if (poller || no_source)
+		return;
+	if (!cfg.node && &conf && conf && conf->node_name)
+		cfg.node = strdup(conf->node_name);
+	if (mkdir(_run_dir(), 0755) && errno != EEXIST) {
+		error("%s: cannot create RunDir %s: %m; reporting no energy",
+		      plugin_type, _run_dir());
+		no_source = true;
+		return;
+	}
+	poller = fp_poller_new(&cfg, _log, NULL, &err);
+	if (!poller) {
+		error("%s: %s; this node reports no energy", plugin_type,
+		      err.msg);
+		no_source = true;
+		_write_node_state("none\n");
+		return;
+	}
+	_write_node_state("ok\n");
+	xstrfmtcat(fifo, "%s/poll.fifo", _run_dir());
+	if (mkfifo(fifo, 0600) && errno != EEXIST)
+		error("%s: cannot create %s: %m", plugin_type, fifo);
+	request_fd = open(fifo, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	xfree(fifo);
+	/* The first poll is the baseline. */
+	fp_poller_poll(poller, _now(), &err);
+	poll_stop = false;
+	slurm_thread_create(&poll_thread, _poll_loop, NULL);
+	poll_thread_started = true;
+}
+
 extern int init(void)
 {
+	fp_poller_config_init(&cfg);
 	verbose("%s: loaded (%s)", plugin_type,
 		running_in_slurmctld() ? "slurmctld" :
 		running_in_slurmstepd() ? "slurmstepd" :
@@ -22,36 +188,297 @@ extern int init(void)
 
 extern int fini(void)
 {
+	if (poll_thread_started) {
+		poll_stop = true;
+		if (request_fd >= 0 && write(request_fd, "q", 1) < 0)
+			debug("%s: wake poller: %m", plugin_type);
+		pthread_join(poll_thread, NULL);
+		poll_thread_started = false;
+	}
+	if (request_fd >= 0)
+		close(request_fd);
+	request_fd = -1;
+	fp_poller_free(poller);
+	poller = NULL;
+	fp_poller_config_clear(&cfg);
 	return SLURM_SUCCESS;
 }
 
 extern int acct_gather_energy_p_update_node_energy(void)
 {
+	/* The poller thread keeps the node's values current. */
 	return SLURM_SUCCESS;
+}
+
+static void _node_energy(acct_gather_energy_t *energy)
+{
+	static double ave_sum;
+	static unsigned long ave_n;
+	fp_poller_status_t st;
+
+	if (!poller) {
+		energy->consumed_energy = NO_VAL64;
+		energy->current_watts = NO_VAL;
+		return;
+	}
+	slurm_mutex_lock(&poll_lock);
+	fp_poller_status(poller, &st);
+	slurm_mutex_unlock(&poll_lock);
+	if (!st.ready) {
+		energy->consumed_energy = 0;
+		energy->current_watts = 0;
+		return;
+	}
+	energy->consumed_energy = (uint64_t)llround(st.energy_j);
+	energy->current_watts = (uint32_t)lround(st.power_w);
+	if (st.polls != ave_n) {
+		ave_sum += st.power_w;
+		ave_n = st.polls;
+	}
+	energy->ave_watts = (uint32_t)lround(ave_sum / (double)(ave_n ? ave_n : 1));
+	energy->poll_time = (time_t)st.t;
+	energy->base_consumed_energy = 0;
+	energy->previous_consumed_energy = energy->consumed_energy;
+}
+
+/* True once every task of the step has been reaped: the read that follows
+ * is the step's final one. */
+static bool _step_tasks_gone(void)
+{
+	if (!step_rec || !step_rec->task || !step_rec->node_tasks)
+		return false;
+	for (uint32_t i = 0; i < step_rec->node_tasks; i++) {
+		stepd_step_task_info_t *t = step_rec->task[i];
+
+		if (t && t->pid > 0 && (kill(t->pid, 0) == 0 || errno != ESRCH))
+			return false;
+	}
+	return true;
+}
+
+/* Asks slurmd's poller for a fresh poll and waits (bounded) for a value
+ * published after the request, so the step's last partial interval counts. */
+static void _fresh_value(double since)
+{
+	char *fifo = NULL;
+	fp_step_value_t v;
+	double deadline = since + 2.0 + cfg.interval_s;
+	int fd;
+
+	xstrfmtcat(fifo, "%s/poll.fifo", _run_dir());
+	fd = open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	xfree(fifo);
+	if (fd < 0)
+		return;
+	if (write(fd, "p", 1) < 0)
+		debug("%s: poll request: %m", plugin_type);
+	close(fd);
+	if (deadline > since + 5)
+		deadline = since + 5;
+	while (_now() < deadline) {
+		char *dir = NULL;
+		int rc;
+
+		xstrfmtcat(dir, "%s/steps", _run_dir());
+		rc = fp_read_step(dir, step_name, &v, NULL);
+		xfree(dir);
+		if (rc == 0 && v.t >= since)
+			return;
+		usleep(20000);
+	}
+}
+
+static bool _node_has_source(void)
+{
+	char *path = NULL, buf[8] = "";
+	int fd;
+
+	xstrfmtcat(path, "%s/node", _run_dir());
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	xfree(path);
+	if (fd < 0)
+		return true;	/* slurmd not there yet: treat as 0 so far */
+	if (read(fd, buf, sizeof(buf) - 1) < 0)
+		buf[0] = '\0';
+	close(fd);
+	return strncmp(buf, "none", 4) != 0;
+}
+
+static void _step_energy(acct_gather_energy_t *energy)
+{
+	static bool warned, final_done;
+	fp_step_value_t v;
+	fp_error_t err;
+	char *dir = NULL;
+
+	if (!step_name[0] || !_node_has_source()) {
+		energy->consumed_energy = NO_VAL64;
+		energy->current_watts = NO_VAL;
+		return;
+	}
+	if (!final_done && _step_tasks_gone()) {
+		_fresh_value(_now());
+		final_done = true;
+	}
+	xstrfmtcat(dir, "%s/steps", _run_dir());
+	if (fp_read_step(dir, step_name, &v, &err)) {
+		/* Not published yet: the step is younger than one poll. */
+		if (err.code != FP_EIO && !warned) {
+			error("%s: %s", plugin_type, err.msg);
+			warned = true;
+		}
+		memset(&v, 0, sizeof(v));
+		v.t = _now();
+	}
+	xfree(dir);
+	energy->base_consumed_energy = 0;
+	energy->consumed_energy = (uint64_t)llround(v.energy_j);
+	energy->previous_consumed_energy = energy->consumed_energy;
+	energy->current_watts = (uint32_t)lround(v.power_w);
+	energy->ave_watts = energy->current_watts;
+	energy->poll_time = (time_t)v.t;
 }
 
 extern int acct_gather_energy_p_get_data(enum acct_energy_type data_type,
 					 void *data)
 {
+	acct_gather_energy_t *energy = data;
+
+	switch (data_type) {
+	case ENERGY_DATA_JOULES_TASK:
+	case ENERGY_DATA_NODE_ENERGY_UP:
+	case ENERGY_DATA_STRUCT:
+	case ENERGY_DATA_NODE_ENERGY:
+		if (running_in_slurmstepd())
+			_step_energy(energy);
+		else if (running_in_slurmd())
+			_node_energy(energy);
+		break;
+	case ENERGY_DATA_LAST_POLL:
+		if (running_in_slurmd() && poller) {
+			fp_poller_status_t st;
+
+			slurm_mutex_lock(&poll_lock);
+			fp_poller_status(poller, &st);
+			slurm_mutex_unlock(&poll_lock);
+			*(time_t *)data = (time_t)st.t;
+		} else {
+			*(time_t *)data = time(NULL);
+		}
+		break;
+	case ENERGY_DATA_SENSOR_CNT:
+		*(uint16_t *)data = 1;
+		break;
+	default:
+		error("%s: get_data: unknown enum %d", plugin_type, data_type);
+		return SLURM_ERROR;
+	}
 	return SLURM_SUCCESS;
 }
 
 extern int acct_gather_energy_p_set_data(enum acct_energy_type data_type,
 					 void *data)
 {
+	stepd_step_rec_t *job;
+	char *dir = NULL, *account;
+
+	switch (data_type) {
+	case ENERGY_DATA_STEP_PTR:
+		job = data;
+		step_rec = job;
+		switch (job->step_id.step_id) {
+		case SLURM_BATCH_SCRIPT:
+			snprintf(step_name, sizeof(step_name), "%u.batch",
+				 job->step_id.job_id);
+			break;
+		case SLURM_EXTERN_CONT:
+			snprintf(step_name, sizeof(step_name), "%u.extern",
+				 job->step_id.job_id);
+			break;
+		case SLURM_INTERACTIVE_STEP:
+			snprintf(step_name, sizeof(step_name),
+				 "%u.interactive", job->step_id.job_id);
+			break;
+		default:
+			snprintf(step_name, sizeof(step_name), "%u.%u",
+				 job->step_id.job_id, job->step_id.step_id);
+		}
+		account = getenvp(job->env, "SLURM_JOB_ACCOUNT");
+		xstrfmtcat(dir, "%s/jobs", _run_dir());
+		if (access(dir, W_OK) == 0)
+			fp_publish_job_labels(dir, job->step_id.job_id,
+					      job->user_name, account, NULL);
+		xfree(dir);
+		log_flag(ENERGY, "%s: step %s", plugin_type, step_name);
+		break;
+	case ENERGY_DATA_RECONFIG:
+	case ENERGY_DATA_PROFILE:
+		break;
+	default:
+		error("%s: set_data: unknown enum %d", plugin_type, data_type);
+		return SLURM_ERROR;
+	}
 	return SLURM_SUCCESS;
 }
 
+/* Every option is read as a string and validated by lib/poller, so a bad
+ * value is one clear error and a default, never a fatal parse error. */
 extern void acct_gather_energy_p_conf_options(s_p_options_t **full_options,
 					      int *full_options_cnt)
 {
+	s_p_options_t *options;
+	int n = 0;
+
+	while (fp_poller_config_keys[n])
+		n++;
+	options = xcalloc(n + 1, sizeof(*options));
+	for (int i = 0; i < n; i++) {
+		options[i].key = xstrdup_printf(OPT_PREFIX "%s",
+						fp_poller_config_keys[i]);
+		options[i].type = S_P_STRING;
+	}
+	transfer_s_p_options(full_options, options, full_options_cnt);
+	for (int i = 0; i < n; i++)
+		xfree(options[i].key);
+	xfree(options);
 }
 
 extern void acct_gather_energy_p_conf_set(int context_id_in,
 					  s_p_hashtbl_t *tbl)
 {
+	fp_error_t err;
+
+	if (!cfg_ready) {
+		for (int i = 0; tbl && fp_poller_config_keys[i]; i++) {
+			char *key = xstrdup_printf(OPT_PREFIX "%s",
+						   fp_poller_config_keys[i]);
+			char *val = NULL;
+
+			if (s_p_get_string(&val, key, tbl) &&
+			    fp_poller_config_set(&cfg, fp_poller_config_keys[i],
+						 val, &err))
+				error("%s: acct_gather.conf: " OPT_PREFIX
+				      "%s; using the default",
+				      plugin_type, err.msg);
+			xfree(val);
+			xfree(key);
+		}
+		cfg_ready = true;
+	}
+	if (running_in_slurmd())
+		_start_node_poller();
 }
 
 extern void acct_gather_energy_p_conf_values(List *data)
 {
+	for (int i = 0; fp_poller_config_keys[i]; i++) {
+		config_key_pair_t *kp = xmalloc(sizeof(*kp));
+		char *v = fp_poller_config_get(&cfg, fp_poller_config_keys[i]);
+
+		kp->name = xstrdup_printf(OPT_PREFIX "%s",
+					  fp_poller_config_keys[i]);
+		kp->value = xstrdup(v);
+		free(v);
+		list_append(*data, kp);
+	}
 }

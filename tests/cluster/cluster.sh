@@ -12,6 +12,13 @@
 #   FP_SLURM_EXTRA    extra slurm.conf lines
 #   FP_ENERGY_PLUGIN  AcctGatherEnergyType (default acct_gather_energy/footprint)
 #   FP_JOBCOMP_PLUGIN JobCompType (default jobcomp/carbon)
+#   FP_SIMNODE=1      drive the node from fp-simnode (no RAPL needed); the
+#                     default acct_gather.conf then points the plugin at it
+#   FP_SIM_MODEL      fp-simnode's power model arguments; FP_IDLE_WATTS the
+#                     matching EnergyFootprintIdleWatts (defaults below: a
+#                     node whose idle power per CPU is small next to a busy
+#                     CPU's, as on real many-core packages)
+#   FP_SIMNODE_ARGS   extra fp-simnode arguments
 #   FP_KEEP=1         keep the temp folder after stop (for debugging)
 # After start: FP_DIR (the temp folder), FP_NODE, SLURM_CONF are exported.
 
@@ -19,6 +26,8 @@ FP_STATE_FILE=${FP_STATE_FILE:-/tmp/fp-cluster.active}
 FP_DB_PORT=${FP_DB_PORT:-3306}
 FP_NODE=${FP_NODE:-fpnode}
 FP_CLUSTER=${FP_CLUSTER:-fpcluster}
+FP_SIM_MODEL=${FP_SIM_MODEL:---idle-w 3 --busy-w 20 --dram-idle-w 1 --dram-busy-w 1 --wall-a 1.15 --wall-b 10}
+FP_IDLE_WATTS=${FP_IDLE_WATTS:-package=3,dram=1}
 
 _fp_log() { echo "# cluster: $*" >&2; }
 
@@ -138,7 +147,21 @@ CONF
 CgroupPlugin=autodetect
 ConstrainCores=yes
 CONF
-	printf '%s\n' "${FP_ACCT_GATHER:-}" > "$d/etc/acct_gather.conf"
+	if [ -n "${FP_ACCT_GATHER:-}" ]; then
+		printf '%s\n' "$FP_ACCT_GATHER" > "$d/etc/acct_gather.conf"
+	else
+		{
+			echo "EnergyFootprintRunDir=$d/run/footprint"
+			echo "EnergyFootprintPollInterval=1"
+			echo "EnergyFootprintMetrics=$d/metrics/footprint.prom"
+			echo "EnergyFootprintTraceDir=$d/trace"
+			if [ -n "${FP_SIMNODE:-}" ]; then
+				echo "EnergyFootprintSimulatedNode=$d/sim"
+				echo "EnergyFootprintIdleWatts=$FP_IDLE_WATTS"
+			fi
+		} > "$d/etc/acct_gather.conf"
+	fi
+	mkdir -p "$d/metrics" "$d/trace" "$d/sim"
 	cat > "$d/etc/slurmdbd.conf" <<CONF
 AuthType=auth/munge
 AuthInfo=socket=$d/munge/munge.socket
@@ -222,6 +245,13 @@ fp_cluster_start() {
 	slurmctld -D -i > "$FP_DIR/log/slurmctld.out" 2>&1 &
 	_fp_started slurmctld $!
 	_fp_wait_for 30 slurmctld scontrol ping || return 1
+	if [ -n "${FP_SIMNODE:-}" ]; then
+		"$(cd "${FP_BUILD:-build}" && pwd)/fp-simnode" --root "$FP_DIR/sim" \
+			--interval 0.25 $FP_SIM_MODEL ${FP_SIMNODE_ARGS:-} \
+			> "$FP_DIR/log/fp-simnode.log" 2>&1 &
+		_fp_started fp-simnode $!
+		_fp_wait_for 10 fp-simnode test -f "$FP_DIR/sim/sensor.json" || return 1
+	fi
 	slurmd -D -N "$FP_NODE" > "$FP_DIR/log/slurmd.out" 2>&1 &
 	_fp_started slurmd $!
 	fp_cluster_wait_idle 60 || return 1

@@ -1,0 +1,768 @@
+/* The node poller: reads every source once per poll, runs the attribution
+ * engine and publishes step values, metrics and the trace (trace v1). */
+#include "poller.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "metrics.h"
+#include "publish.h"
+#include "rapl.h"
+#include "sensor.h"
+#include "topology.h"
+#include "trace.h"
+
+const char *const fp_poller_config_keys[] = {
+	"PowercapRoot", "ProcRoot", "CgroupRoot", "Topology", "SimulatedNode",
+	"Sensor", "SensorMaxAge", "SensorCeiling", "IdleWatts", "Calibration",
+	"Activity", "PollInterval", "RunDir", "Metrics", "TraceDir",
+	"TraceMaxSize", NULL,
+};
+
+void fp_poller_config_init(fp_poller_config_t *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->sensor_max_age_s = 30;
+	cfg->sensor_ceiling_w = 20000;
+	cfg->calibration = true;
+	cfg->activity = FP_ACTIVITY_AUTO;
+	cfg->interval_s = 5;
+	cfg->trace_max_bytes = 64ull << 20;
+}
+
+void fp_poller_config_clear(fp_poller_config_t *cfg)
+{
+	free(cfg->node);
+	free(cfg->powercap_root);
+	free(cfg->proc_root);
+	free(cfg->cgroup_root);
+	free(cfg->topology_xml);
+	free(cfg->sim_dir);
+	free(cfg->sensor_path);
+	free(cfg->idle_w);
+	free(cfg->run_dir);
+	free(cfg->metrics_path);
+	free(cfg->trace_dir);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+static int _number(const char *key, const char *v, double lo, double hi,
+		   double *out, fp_error_t *err)
+{
+	char *end;
+	double d;
+
+	errno = 0;
+	d = strtod(v, &end);
+	if (errno || end == v || *end || !isfinite(d) || d < lo || d > hi)
+		return fp_fail(err, FP_EINVAL,
+			       "%s=%s: not a number between %g and %g", key, v,
+			       lo, hi);
+	*out = d;
+	return 0;
+}
+
+static int _path(const char *key, const char *v, char **out, fp_error_t *err)
+{
+	if (v[0] != '/')
+		return fp_fail(err, FP_EINVAL, "%s=%s: not an absolute path",
+			       key, v);
+	free(*out);
+	*out = strdup(v);
+	return *out ? 0 : fp_fail(err, FP_ENOMEM, "%s: out of memory", key);
+}
+
+/* IdleWatts: "auto", or a comma list of <kind>=W (package, dram, psys) and
+ * <domain>=W (package-0, dram-1) items; checked here, applied at open. */
+static int _idle_list(const char *v, fp_error_t *err)
+{
+	char *copy, *item, *save = NULL;
+	int rc = 0;
+
+	if (!strcmp(v, "auto"))
+		return 0;
+	copy = strdup(v);
+	if (!copy)
+		return fp_fail(err, FP_ENOMEM, "IdleWatts: out of memory");
+	for (item = strtok_r(copy, ",", &save); item && !rc;
+	     item = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(item, '=');
+		double w;
+
+		if (!eq || eq == item) {
+			rc = fp_fail(err, FP_EINVAL,
+				     "IdleWatts=%s: '%s' is not name=watts", v,
+				     item);
+			break;
+		}
+		rc = _number("IdleWatts", eq + 1, 0, 100000, &w, err);
+	}
+	free(copy);
+	return rc;
+}
+
+int fp_poller_config_set(fp_poller_config_t *cfg, const char *key,
+			 const char *v, fp_error_t *err)
+{
+	double d;
+
+	if (!v)
+		return 0;
+	if (!strcmp(key, "PowercapRoot"))
+		return _path(key, v, &cfg->powercap_root, err);
+	if (!strcmp(key, "ProcRoot"))
+		return _path(key, v, &cfg->proc_root, err);
+	if (!strcmp(key, "CgroupRoot"))
+		return _path(key, v, &cfg->cgroup_root, err);
+	if (!strcmp(key, "Topology"))
+		return _path(key, v, &cfg->topology_xml, err);
+	if (!strcmp(key, "SimulatedNode"))
+		return _path(key, v, &cfg->sim_dir, err);
+	if (!strcmp(key, "Sensor"))
+		return _path(key, v, &cfg->sensor_path, err);
+	if (!strcmp(key, "RunDir"))
+		return _path(key, v, &cfg->run_dir, err);
+	if (!strcmp(key, "Metrics"))
+		return _path(key, v, &cfg->metrics_path, err);
+	if (!strcmp(key, "TraceDir"))
+		return _path(key, v, &cfg->trace_dir, err);
+	if (!strcmp(key, "SensorMaxAge")) {
+		if (_number(key, v, 0.1, 86400, &d, err))
+			return -1;
+		cfg->sensor_max_age_s = d;
+		return 0;
+	}
+	if (!strcmp(key, "SensorCeiling")) {
+		if (_number(key, v, 1, 1e7, &d, err))
+			return -1;
+		cfg->sensor_ceiling_w = d;
+		return 0;
+	}
+	if (!strcmp(key, "PollInterval")) {
+		if (_number(key, v, 0.1, 3600, &d, err))
+			return -1;
+		cfg->interval_s = d;
+		return 0;
+	}
+	if (!strcmp(key, "TraceMaxSize")) {
+		if (_number(key, v, 1, 1e6, &d, err))
+			return -1;
+		cfg->trace_max_bytes = (uint64_t)(d * 1024 * 1024);
+		return 0;
+	}
+	if (!strcmp(key, "IdleWatts")) {
+		if (_idle_list(v, err))
+			return -1;
+		free(cfg->idle_w);
+		cfg->idle_w = strdup(v);
+		return 0;
+	}
+	if (!strcmp(key, "Calibration")) {
+		if (!strcasecmp(v, "yes") || !strcasecmp(v, "on") ||
+		    !strcmp(v, "1"))
+			cfg->calibration = true;
+		else if (!strcasecmp(v, "no") || !strcasecmp(v, "off") ||
+			 !strcmp(v, "0"))
+			cfg->calibration = false;
+		else
+			return fp_fail(err, FP_EINVAL,
+				       "Calibration=%s: not yes or no", v);
+		return 0;
+	}
+	if (!strcmp(key, "Activity")) {
+		if (!strcmp(v, "auto"))
+			cfg->activity = FP_ACTIVITY_AUTO;
+		else if (!strcmp(v, "cgroup"))
+			cfg->activity = FP_ACTIVITY_CGROUP;
+		else if (!strcmp(v, "perf"))
+			cfg->activity = FP_ACTIVITY_PERF;
+		else
+			return fp_fail(err, FP_EINVAL,
+				       "Activity=%s: not auto, cgroup or perf",
+				       v);
+		return 0;
+	}
+	return fp_fail(err, FP_EINVAL, "%s: unknown option", key);
+}
+
+static char *_dupf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *_dupf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	return s;
+}
+
+char *fp_poller_config_get(const fp_poller_config_t *c, const char *key)
+{
+	static const char *const act[] = { "auto", "cgroup", "perf" };
+#define STR(x, dflt) strdup((x) ? (x) : (dflt))
+	if (!strcmp(key, "PowercapRoot"))
+		return STR(c->powercap_root, FP_RAPL_DEFAULT_ROOT);
+	if (!strcmp(key, "ProcRoot"))
+		return STR(c->proc_root, "/proc");
+	if (!strcmp(key, "CgroupRoot"))
+		return STR(c->cgroup_root, "(mounted)");
+	if (!strcmp(key, "Topology"))
+		return STR(c->topology_xml, "(this machine)");
+	if (!strcmp(key, "SimulatedNode"))
+		return STR(c->sim_dir, "(none)");
+	if (!strcmp(key, "Sensor"))
+		return STR(c->sensor_path, "(none)");
+	if (!strcmp(key, "RunDir"))
+		return STR(c->run_dir, "/run/slurm-footprint");
+	if (!strcmp(key, "Metrics"))
+		return STR(c->metrics_path, "(none)");
+	if (!strcmp(key, "TraceDir"))
+		return STR(c->trace_dir, "(none)");
+	if (!strcmp(key, "IdleWatts"))
+		return STR(c->idle_w, "auto");
+	if (!strcmp(key, "SensorMaxAge"))
+		return _dupf("%g", c->sensor_max_age_s);
+	if (!strcmp(key, "SensorCeiling"))
+		return _dupf("%g", c->sensor_ceiling_w);
+	if (!strcmp(key, "PollInterval"))
+		return _dupf("%g", c->interval_s);
+	if (!strcmp(key, "TraceMaxSize"))
+		return _dupf("%g", (double)c->trace_max_bytes / 1048576.0);
+	if (!strcmp(key, "Calibration"))
+		return strdup(c->calibration ? "yes" : "no");
+	if (!strcmp(key, "Activity"))
+		return strdup(act[c->activity]);
+#undef STR
+	return NULL;
+}
+
+struct fp_poller {
+	fp_poller_config_t cfg;	/* paths resolved */
+	fp_log_fn log;
+	void *log_ctx;
+	fp_rapl_t *rapl;
+	fp_sensor_t *sensor;
+	fp_topology_t *topo;
+	fp_activity_t *activity;
+	fp_node_desc_t *desc;
+	fp_engine_t *engine;
+	fp_sample_t *sample;
+	bool simulated;
+	char *steps_dir, *jobs_dir;
+
+	/* last values, for power and per-source energy */
+	bool have_prev;
+	double prev_energy_j;
+	double source_energy_j[FP_SOURCE_COUNT];
+	double prev_rapl_j;
+	double prev_wall_j;
+	bool prev_wall_valid;
+	fp_sensor_reading_t reading;
+
+	fp_trace_writer_t *trace;
+	char *trace_path;
+	int trace_day;
+	bool trace_failed;
+	bool metrics_failed, publish_failed;
+
+	unsigned long polls;
+	double poll_cpu_s, last_t;
+};
+
+static void _say(fp_poller_t *p, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void _say(fp_poller_t *p, int level, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	if (!p->log)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	p->log(p->log_ctx, level, msg);
+}
+
+static int _mkdirs(const char *path, mode_t mode)
+{
+	char buf[4096];
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *s = buf + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(buf, mode) && errno != EEXIST)
+			return -1;
+		*s = '/';
+	}
+	if (mkdir(buf, mode) && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+/* Applies IdleWatts to the domains: a domain name wins over its kind. */
+static void _apply_idle(fp_poller_t *p)
+{
+	static const char *const kinds[] = { "package", "dram", "psys" };
+	char *copy, *item, *save = NULL;
+
+	if (!p->cfg.idle_w || !strcmp(p->cfg.idle_w, "auto"))
+		return;
+	for (int pass = 0; pass < 2; pass++) {
+		copy = strdup(p->cfg.idle_w);
+		if (!copy)
+			return;
+		for (item = strtok_r(copy, ",", &save); item;
+		     item = strtok_r(NULL, ",", &save)) {
+			char *eq = strchr(item, '=');
+			double w;
+
+			if (!eq)
+				continue;
+			*eq = '\0';
+			w = strtod(eq + 1, NULL);
+			for (size_t d = 0; d < p->desc->ndomains; d++) {
+				fp_domain_t *dom = &p->desc->domains[d];
+				bool kind = !strcmp(item, kinds[dom->kind]);
+
+				if ((pass == 0 && kind) ||
+				    (pass == 1 && !strcmp(item, dom->name)))
+					dom->idle_w = w;
+			}
+		}
+		free(copy);
+	}
+}
+
+static char *_join(const char *a, const char *b)
+{
+	return _dupf("%s/%s", a, b);
+}
+
+fp_poller_t *fp_poller_new(const fp_poller_config_t *cfg, fp_log_fn log,
+			   void *log_ctx, fp_error_t *err)
+{
+	fp_poller_t *p = calloc(1, sizeof(*p));
+	fp_activity_opts_t aopts = { 0 };
+	fp_engine_opts_t eopts;
+	fp_error_t e2;
+	char *proc_stat = NULL, *v1a = NULL, *v1s = NULL, *v2 = NULL;
+	char *powercap = NULL, *sensor = NULL, *topo = NULL;
+	const char *run;
+
+	if (!p) {
+		fp_fail(err, FP_ENOMEM, "poller: out of memory");
+		return NULL;
+	}
+	p->log = log;
+	p->log_ctx = log_ctx;
+	p->cfg = *cfg;
+	/* Own copies of the strings. */
+	p->cfg.node = cfg->node ? strdup(cfg->node) : NULL;
+	p->cfg.idle_w = cfg->idle_w ? strdup(cfg->idle_w) : NULL;
+	p->cfg.metrics_path = cfg->metrics_path ? strdup(cfg->metrics_path) : NULL;
+	p->cfg.trace_dir = cfg->trace_dir ? strdup(cfg->trace_dir) : NULL;
+	p->cfg.powercap_root = p->cfg.proc_root = p->cfg.cgroup_root = NULL;
+	p->cfg.topology_xml = p->cfg.sim_dir = p->cfg.sensor_path = NULL;
+	p->cfg.run_dir = NULL;
+
+	if (cfg->sim_dir) {
+		powercap = _join(cfg->sim_dir, "powercap");
+		sensor = _join(cfg->sim_dir, "sensor.json");
+		topo = _join(cfg->sim_dir, "topology.xml");
+	}
+	if (cfg->powercap_root) {
+		free(powercap);
+		powercap = strdup(cfg->powercap_root);
+	}
+	if (cfg->sensor_path) {
+		free(sensor);
+		sensor = strdup(cfg->sensor_path);
+	}
+	if (cfg->topology_xml) {
+		free(topo);
+		topo = strdup(cfg->topology_xml);
+	}
+
+	p->topo = topo ? fp_topology_load_xml(topo, &e2) :
+			 fp_topology_load(&e2);
+	if (!p->topo) {
+		fp_fail(err, e2.code, "topology: %s", e2.msg);
+		goto fail;
+	}
+	p->desc = fp_node_desc_new();
+	if (!p->desc || fp_topology_fill_desc(p->topo, p->desc, &e2)) {
+		fp_fail(err, FP_ENOMEM, "topology: %s", e2.msg);
+		goto fail;
+	}
+	p->desc->node = strdup(cfg->node ? cfg->node : "localhost");
+
+	p->rapl = fp_rapl_open(powercap ? powercap : FP_RAPL_DEFAULT_ROOT, log,
+			       log_ctx, &e2);
+	if (!p->rapl)
+		_say(p, FP_LOG_INFO, "no RAPL: %s", e2.msg);
+	else if (fp_rapl_fill_desc(p->rapl, p->desc, &e2)) {
+		fp_fail(err, e2.code, "rapl: %s", e2.msg);
+		goto fail;
+	}
+	if (p->rapl && fp_rapl_simulated(p->rapl))
+		p->simulated = true;
+	_apply_idle(p);
+
+	if (sensor) {
+		fp_sensor_config_t sc = { .path = sensor,
+					  .max_age_s = cfg->sensor_max_age_s,
+					  .ceiling_w = cfg->sensor_ceiling_w };
+
+		p->sensor = fp_sensor_new(&sc, log, log_ctx, &e2);
+		if (!p->sensor)
+			_say(p, FP_LOG_ERROR, "wall sensor %s unusable: %s",
+			     sensor, e2.msg);
+	}
+	if (!p->rapl && !p->sensor) {
+		fp_fail(err, FP_ENOTSUP,
+			"no energy source: no RAPL under %s and no wall sensor "
+			"configured",
+			powercap ? powercap : FP_RAPL_DEFAULT_ROOT);
+		goto fail;
+	}
+
+	proc_stat = _join(cfg->proc_root ? cfg->proc_root : "/proc", "stat");
+	aopts.proc_stat = proc_stat;
+	if (cfg->cgroup_root) {
+		v1a = _join(cfg->cgroup_root, "cpuacct");
+		v1s = _join(cfg->cgroup_root, "cpuset");
+		v2 = _join(cfg->cgroup_root, "unified");
+		aopts.cpuacct_root = v1a;
+		aopts.cpuset_root = v1s;
+		aopts.unified_root = v2;
+	}
+	aopts.node = cfg->node;
+	aopts.mode = cfg->activity;
+	aopts.ncpus = p->desc->cpus;
+	aopts.log = log;
+	aopts.log_ctx = log_ctx;
+	p->activity = fp_activity_new(&aopts, &e2);
+	if (!p->activity) {
+		fp_fail(err, e2.code, "activity: %s", e2.msg);
+		goto fail;
+	}
+	if (fp_activity_source(p->activity) == FP_ACTIVITY_SRC_PERF_CYCLES)
+		p->desc->activity_cycles = true;
+
+	fp_engine_opts_default(&eopts);
+	eopts.calibration = cfg->calibration;
+	p->engine = fp_engine_new(p->desc, &eopts, &e2);
+	p->sample = fp_sample_new(p->desc);
+	if (!p->engine || !p->sample) {
+		fp_fail(err, e2.code, "engine: %s", e2.msg);
+		goto fail;
+	}
+
+	run = cfg->run_dir ? cfg->run_dir : "/run/slurm-footprint";
+	p->cfg.run_dir = strdup(run);
+	p->steps_dir = _join(run, "steps");
+	p->jobs_dir = _join(run, "jobs");
+	if (_mkdirs(p->steps_dir, 0700) || _mkdirs(p->jobs_dir, 0700)) {
+		fp_fail(err, FP_EIO, "run folder %s: %s", run, strerror(errno));
+		goto fail;
+	}
+	_say(p, FP_LOG_INFO,
+	     "node %s: %zu CPUs, %zu packages, %zu RAPL domains%s, wall "
+	     "sensor %s, activity from %s%s",
+	     p->desc->node, p->desc->cpus, p->desc->npackages,
+	     p->desc->ndomains, p->rapl ? "" : " (none)",
+	     p->sensor ? sensor : "none",
+	     fp_activity_source_name(fp_activity_source(p->activity)),
+	     p->simulated ? "; SIMULATED node" : "");
+	free(proc_stat);
+	free(v1a);
+	free(v1s);
+	free(v2);
+	free(powercap);
+	free(sensor);
+	free(topo);
+	return p;
+fail:
+	free(proc_stat);
+	free(v1a);
+	free(v1s);
+	free(v2);
+	free(powercap);
+	free(sensor);
+	free(topo);
+	fp_poller_free(p);
+	return NULL;
+}
+
+void fp_poller_free(fp_poller_t *p)
+{
+	if (!p)
+		return;
+	fp_trace_writer_free(p->trace);
+	free(p->trace_path);
+	fp_engine_free(p->engine);
+	fp_sample_free(p->sample);
+	fp_activity_free(p->activity);
+	fp_sensor_free(p->sensor);
+	fp_rapl_close(p->rapl);
+	fp_topology_free(p->topo);
+	fp_node_desc_free(p->desc);
+	free(p->steps_dir);
+	free(p->jobs_dir);
+	fp_poller_config_clear(&p->cfg);
+	free(p);
+}
+
+static double _cpu_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Opens a new trace file when there is none, it passed its size, or the
+ * day changed. A trace that cannot be written is logged once and left. */
+static void _trace(fp_poller_t *p, double now)
+{
+	time_t t = (time_t)now;
+	struct tm tm;
+	char name[128];
+	fp_error_t e;
+
+	if (!p->cfg.trace_dir || p->trace_failed)
+		return;
+	gmtime_r(&t, &tm);
+	if (p->trace && (tm.tm_yday != p->trace_day ||
+			 fp_trace_writer_bytes(p->trace) >= p->cfg.trace_max_bytes)) {
+		fp_trace_writer_free(p->trace);
+		p->trace = NULL;
+	}
+	if (!p->trace) {
+		if (_mkdirs(p->cfg.trace_dir, 0700)) {
+			_say(p, FP_LOG_ERROR, "trace folder %s: %s; not tracing",
+			     p->cfg.trace_dir, strerror(errno));
+			p->trace_failed = true;
+			return;
+		}
+		strftime(name, sizeof(name), "%Y%m%dT%H%M%SZ", &tm);
+		free(p->trace_path);
+		p->trace_path = _dupf("%s/%s-%s.jsonl", p->cfg.trace_dir,
+				      p->desc->node, name);
+		p->trace = fp_trace_writer_open(p->trace_path, p->desc, &e);
+		if (!p->trace) {
+			_say(p, FP_LOG_ERROR, "trace %s: %s; not tracing",
+			     p->trace_path, e.msg);
+			p->trace_failed = true;
+			return;
+		}
+		p->trace_day = tm.tm_yday;
+	}
+	if (fp_trace_writer_write(p->trace, p->sample, &e) ||
+	    fp_trace_writer_flush(p->trace, &e)) {
+		_say(p, FP_LOG_ERROR, "trace %s: %s; not tracing",
+		     p->trace_path, e.msg);
+		p->trace_failed = true;
+	}
+}
+
+static void _publish(fp_poller_t *p, const fp_node_result_t *node)
+{
+	size_t n = fp_engine_nsteps(p->engine);
+	fp_step_result_t r;
+	fp_step_value_t v;
+	fp_error_t e;
+
+	for (size_t i = 0; i < n; i++) {
+		fp_engine_step_at(p->engine, i, &r);
+		/* An ended step keeps its final value published until the
+		 * step daemon removes it or it is pruned. */
+		if (!r.present && r.last_t < p->last_t)
+			continue;
+		memset(&v, 0, sizeof(v));
+		v.energy_j = r.energy_j;
+		v.power_w = r.power_w;
+		v.t = p->last_t;
+		snprintf(v.source, sizeof(v.source), "%s",
+			 fp_source_name(node->source));
+		v.simulated = p->simulated;
+		if (fp_publish_step(p->steps_dir, r.id, &v, &e) &&
+		    !p->publish_failed) {
+			_say(p, FP_LOG_ERROR, "%s", e.msg);
+			p->publish_failed = true;
+		}
+	}
+}
+
+static void _metrics(fp_poller_t *p, const fp_node_result_t *node)
+{
+	static const char *names[FP_SOURCE_COUNT];
+	size_t ns = fp_engine_nsteps(p->engine), nj = fp_engine_njobs(p->engine);
+	fp_metrics_entity_t *steps = calloc(ns + 1, sizeof(*steps));
+	fp_metrics_entity_t *jobs = calloc(nj + 1, sizeof(*jobs));
+	char (*labels)[2][128] = calloc(nj + 1, sizeof(*labels));
+	size_t nsteps = 0, njobs = 0;
+	fp_metrics_node_t m = { 0 };
+	fp_error_t e;
+
+	if (!steps || !jobs || !labels)
+		goto out;
+	for (int i = 0; i < FP_SOURCE_COUNT; i++)
+		names[i] = fp_source_name((fp_source_t)i);
+	for (size_t i = 0; i < nj; i++) {
+		fp_job_result_t j;
+
+		fp_engine_job_at(p->engine, i, &j);
+		if (!j.present)
+			continue;
+		fp_read_job_labels(p->jobs_dir, j.job, labels[njobs][0], 128,
+				   labels[njobs][1], 128, NULL);
+		jobs[njobs] = (fp_metrics_entity_t){
+			.job = j.job, .user = labels[njobs][0],
+			.account = labels[njobs][1], .power_w = j.power_w,
+			.energy_j = j.energy_j };
+		njobs++;
+	}
+	for (size_t i = 0; i < ns; i++) {
+		fp_step_result_t r;
+		const char *user = "", *account = "";
+
+		fp_engine_step_at(p->engine, i, &r);
+		if (!r.present)
+			continue;
+		for (size_t k = 0; k < njobs; k++)
+			if (jobs[k].job == r.job) {
+				user = jobs[k].user;
+				account = jobs[k].account;
+			}
+		steps[nsteps++] = (fp_metrics_entity_t){
+			.job = r.job, .step = r.id, .user = user,
+			.account = account, .power_w = r.power_w,
+			.energy_j = r.energy_j };
+	}
+	m.node = p->desc->node;
+	m.simulated = p->simulated;
+	m.source = fp_source_name(node->source);
+	m.power_w = node->power_w;
+	m.energy_j = node->energy_j;
+	m.source_names = names;
+	m.source_energy_j = p->source_energy_j;
+	m.nsources = FP_SOURCE_COUNT;
+	m.rapl_j = node->rapl_j;
+	m.idle_j = node->idle_j;
+	m.system_j = node->system_j;
+	m.calibration_active = node->calibration.active;
+	m.calibration_a = node->calibration.a;
+	m.calibration_b_w = node->calibration.b_w;
+	m.calibration_intervals = node->calibration.intervals;
+	m.sensor_configured = p->sensor != NULL;
+	m.sensor_up = p->reading.valid;
+	m.sensor_fault = fp_sensor_fault_str(p->reading.fault);
+	m.sensor_age_s = p->reading.age_s;
+	m.poll_seconds = p->poll_cpu_s;
+	if (fp_metrics_write(p->cfg.metrics_path, &m, jobs, njobs, steps,
+			     nsteps, &e)) {
+		if (!p->metrics_failed)
+			_say(p, FP_LOG_ERROR, "%s", e.msg);
+		p->metrics_failed = true;
+	} else {
+		p->metrics_failed = false;
+	}
+out:
+	free(steps);
+	free(jobs);
+	free(labels);
+}
+
+int fp_poller_poll(fp_poller_t *p, double now, fp_error_t *err)
+{
+	double cpu0 = _cpu_now();
+	fp_node_result_t node;
+	fp_error_t e;
+
+	if (p->polls && now <= p->last_t)
+		return fp_fail(err, FP_EINVAL,
+			       "poll at %.3f is not after the last one (%.3f)",
+			       now, p->last_t);
+	p->sample->t = now;
+	if (p->rapl)
+		fp_rapl_read(p->rapl, p->desc, p->sample->energy_uj,
+			     p->sample->energy_valid);
+	p->sample->wall_valid = false;
+	p->sample->wall_j = 0;
+	if (p->sensor) {
+		fp_sensor_read(p->sensor, now, &p->reading);
+		if (p->reading.valid) {
+			p->sample->wall_valid = true;
+			p->sample->wall_j = p->reading.energy_j;
+			if (p->reading.simulated)
+				p->simulated = true;
+		}
+	}
+	if (fp_activity_read(p->activity, p->desc, p->sample, &e))
+		return fp_fail(err, e.code, "activity: %s", e.msg);
+	if (fp_engine_push(p->engine, p->sample, &e))
+		return fp_fail(err, e.code, "attribution: %s", e.msg);
+	p->last_t = now;
+	p->polls++;
+
+	fp_engine_node(p->engine, &node);
+	if (p->have_prev && node.source < FP_SOURCE_COUNT)
+		p->source_energy_j[node.source] +=
+			node.energy_j - p->prev_energy_j;
+	p->prev_energy_j = node.energy_j;
+	p->have_prev = true;
+
+	_publish(p, &node);
+	_trace(p, now);
+	/* Ended steps: their final value is published; forget them after
+	 * ten minutes so a long-running slurmd stays small. */
+	fp_engine_forget_absent(p->engine, 600);
+	if (p->polls % 600 == 0)
+		fp_publish_prune(p->steps_dir, now, 86400);
+	p->poll_cpu_s = _cpu_now() - cpu0;
+	if (p->cfg.metrics_path)
+		_metrics(p, &node);
+	return 0;
+}
+
+void fp_poller_status(const fp_poller_t *p, fp_poller_status_t *out)
+{
+	fp_node_result_t node;
+
+	fp_engine_node(p->engine, &node);
+	memset(out, 0, sizeof(*out));
+	out->ready = node.samples >= 2;
+	out->energy_j = node.energy_j;
+	out->power_w = node.power_w;
+	out->t = p->last_t;
+	out->source = fp_source_name(node.source);
+	out->simulated = p->simulated;
+	out->activity = fp_activity_source_name(fp_activity_source(p->activity));
+	out->polls = p->polls;
+	out->poll_cpu_s = p->poll_cpu_s;
+}
+
+const fp_engine_t *fp_poller_engine(const fp_poller_t *p)
+{
+	return p->engine;
+}
+
+const char *fp_poller_steps_dir(const fp_poller_t *p)
+{
+	return p->steps_dir;
+}
