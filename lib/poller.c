@@ -266,6 +266,7 @@ struct fp_poller {
 	double prev_energy_j;
 	double source_energy_j[FP_SOURCE_COUNT];
 	double prev_rapl_j;
+	bool prev_rapl_ok;
 	double prev_wall_j;
 	bool prev_wall_valid;
 	fp_sensor_reading_t reading;
@@ -688,6 +689,38 @@ out:
 	free(labels);
 }
 
+/* A wall meter upstream of the power supply cannot see less than RAPL: an
+ * interval where it does is a meter fault, and its wall value is dropped
+ * (the engine then uses the calibration) rather than trusted. */
+static void _check_wall_against_rapl(fp_poller_t *p)
+{
+	double rapl_j = 0;
+	bool rapl_ok = p->rapl != NULL;
+
+	for (size_t d = 0; d < p->desc->ndomains && rapl_ok; d++) {
+		const fp_domain_t *dom = &p->desc->domains[d];
+
+		if (dom->kind == FP_DOMAIN_PSYS)
+			continue;
+		if (!p->sample->energy_valid[d]) {
+			rapl_ok = false;
+			break;
+		}
+		rapl_j += (double)p->sample->energy_uj[d] * 1e-6;
+	}
+	if (rapl_ok && p->prev_rapl_ok && p->sample->wall_valid &&
+	    p->prev_wall_valid && p->sample->wall_j >= p->prev_wall_j &&
+	    rapl_j >= p->prev_rapl_j &&
+	    !fp_sensor_check_rapl(p->sensor, p->sample->wall_j - p->prev_wall_j,
+				  rapl_j - p->prev_rapl_j))
+		p->sample->wall_valid = false;
+	/* Wraps make rapl_j go down: that interval is simply not checked. */
+	p->prev_rapl_ok = rapl_ok;
+	p->prev_rapl_j = rapl_j;
+	p->prev_wall_valid = p->reading.valid;
+	p->prev_wall_j = p->reading.energy_j;
+}
+
 int fp_poller_poll(fp_poller_t *p, double now, fp_error_t *err)
 {
 	double cpu0 = _cpu_now();
@@ -713,6 +746,7 @@ int fp_poller_poll(fp_poller_t *p, double now, fp_error_t *err)
 				p->simulated = true;
 		}
 	}
+	_check_wall_against_rapl(p);
 	if (fp_activity_read(p->activity, p->desc, p->sample, &e))
 		return fp_fail(err, e.code, "activity: %s", e.msg);
 	if (fp_engine_push(p->engine, p->sample, &e))
