@@ -157,8 +157,13 @@ static void _start_node_poller(void)
 	}
 	poller = fp_poller_new(&cfg, _log, NULL, &err);
 	if (!poller) {
-		error("%s: %s; this node reports no energy", plugin_type,
-		      err.msg);
+		/* No RAPL and no sensor is a normal node, not an error. */
+		if (err.code == FP_ENOTSUP)
+			info("%s: %s; this node reports no energy",
+			     plugin_type, err.msg);
+		else
+			error("%s: %s; this node reports no energy",
+			      plugin_type, err.msg);
 		no_source = true;
 		_write_node_state("none\n");
 		return;

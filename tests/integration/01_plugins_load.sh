@@ -29,5 +29,12 @@ check "energy plugin loaded in slurmctld" grep -q "acct_gather_energy/footprint:
 check "jobcomp plugin loaded in slurmctld" grep -q "jobcomp/carbon: loaded" "$log/slurmctld.log"
 check "energy plugin loaded in slurmd" grep -q "acct_gather_energy/footprint: loaded (slurmd)" "$log/slurmd-$FP_NODE.log"
 check "energy plugin loaded in slurmstepd" grep -q "acct_gather_energy/footprint: loaded (slurmstepd)" "$log/slurmd-$FP_NODE.log"
+# This machine has no RAPL and no sensor is configured here.
+if [ ! -d /sys/class/powercap ]; then
+	n=$(grep -c "this node reports no energy" "$log/slurmd-$FP_NODE.log")
+	check_eq "without RAPL or a sensor, slurmd says once that it reports no energy" 1 "$n"
+	e=$(sacct -n -P -j "$batch.batch" -o ConsumedEnergyRaw)
+	check "and sacct shows no invented energy (got '$e')" test -z "$e" -o "$e" = 0
+fi
 check "no errors from our plugins in the logs" bash -c "! grep -hiE 'error.*(footprint|carbon)|(footprint|carbon).*error' $log/*.log"
 tap_done
