@@ -17,6 +17,14 @@ trap cleanup EXIT INT TERM
 
 say() { printf '\n== %s\n' "$*"; }
 
+if [ -d /sys/class/powercap ] && ls /sys/class/powercap | grep -q intel-rapl; then
+	say "this machine has RAPL: measuring it"
+	export FP_ACCT_GATHER="EnergyFootprintPollInterval=1"
+else
+	say "no RAPL here: the node is driven by fp-simnode (a simulated node;"
+	echo "   every figure below is labelled simulated)"
+	export FP_SIMNODE=1
+fi
 say "starting a local Slurm cluster (munged, mariadbd, slurmdbd, slurmctld, slurmd)"
 if ! fp_cluster_start; then
 	fp_cluster_dump_logs
@@ -25,16 +33,28 @@ if ! fp_cluster_start; then
 fi
 
 say "submitting jobs that share the node"
-busy=$(sbatch --parsable -n1 -J busy -o /dev/null \
-	--wrap 'timeout 8 sh -c "while :; do :; done"; true')
-idle=$(sbatch --parsable -n1 -J sleeper -o /dev/null --wrap 'sleep 8')
-steps=$(sbatch --parsable -n1 -J steps -o /dev/null \
-	--wrap 'srun -n1 --overlap sleep 2 & srun -n1 --overlap sleep 2 & wait')
-echo "jobs: busy=$busy sleeper=$idle steps=$steps"
-for j in $busy $idle $steps; do
-	fp_wait_job "$j" 120 && fp_wait_sacct "$j" 60
-done
+burn='timeout 10 sh -c "while :; do :; done"; true'
+busy=$(sbatch --parsable -n1 -J busy -o /dev/null --wrap "$burn")
+idle=$(sbatch --parsable -n1 -J sleeper -o /dev/null --wrap 'sleep 10')
+echo "jobs sharing the node: busy=$busy (1 CPU burning) sleeper=$idle (1 CPU sleeping)"
+sleep 5
+say "scontrol show node while they run"
+scontrol show node "$FP_NODE" | grep -E 'CurrentWatts|CPUAlloc'
+say "live metrics (Prometheus textfile, for node_exporter)"
+grep -E '^footprint_(node|job)_power_watts' "$FP_DIR/metrics/footprint.prom"
+for j in $busy $idle; do fp_wait_job "$j" 120; done
+steps=$(sbatch --parsable -n1 -J steps -o /dev/null --wrap \
+	"srun -n1 --overlap sh -c '$burn' & srun -n1 --overlap sleep 6 & wait")
+echo "a job with two concurrent steps on the same CPU: $steps"
+fp_wait_job "$steps" 120
+source tests/integration/lib.sh
+for j in $busy $idle $steps; do wait_step_energy "$j" 1 60; done
+wait_step_energy "$steps" 3 60
 
-say "what sacct shows"
+say "what sacct shows (ConsumedEnergy per step; the busy job is charged its"
+echo "   dynamic energy, both share the idle power of the node fairly)"
 sacct -j "$busy,$idle,$steps" \
-	-o JobID,JobName%10,State,Elapsed,NCPUS,ConsumedEnergy,AdminComment%60
+	-o JobID,JobName%10,State,Elapsed,NCPUS,ConsumedEnergyRaw,AdminComment%50
+
+say "the recorded node trace, replayed: the same per-step energies"
+build/sfootprint replay "$(ls "$FP_DIR"/trace/*.jsonl | head -n1)"
