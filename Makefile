@@ -15,7 +15,7 @@ ifneq ($(V),1)
 Q := @
 say = @echo "  $(1) $(2)";
 endif
-WARN := -Wall -Wextra -Wformat=2 -Wno-unused-parameter
+WARN := -Wall -Wextra -Wformat=2 -Wno-unused-parameter -Wno-format-truncation
 HARDEN := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIC
 OPT ?= -O2 -g
 ifeq ($(CI),true)
@@ -30,6 +30,7 @@ PKGS := hwloc jansson libjwt libcrypto
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 LIBS = $(PKG_LIBS) -lpfm -lm -lpthread
+TOOL_LIBS = -lslurm
 
 CFLAGS_COMMON = $(OPT) $(WARN) $(WERROR) $(HARDEN) $(SAN) $(PKG_CFLAGS)
 LIB_CFLAGS = -std=c11 -D_GNU_SOURCE $(CFLAGS_COMMON) -Ilib
@@ -88,7 +89,7 @@ $(JOBCOMP_SO): $(JOBCOMP_SRC) $(LIB_A) $(SLURM_INC)/.ready $(wildcard plugins/jo
 
 .SECONDEXPANSION:
 $(BUILD)/%: tools/%.c $$(wildcard tools/$$*_*.c) $(LIB_A) $(wildcard tools/*.h)
-	$(call say,CC,$@)$(CC) $(LIB_CFLAGS) -Itools -o $@ $(filter %.c,$^) $(LIB_A) $(LIBS)
+	$(call say,CC,$@)$(CC) $(LIB_CFLAGS) -Itools -o $@ $(filter %.c,$^) $(LIB_A) $(LIBS) $(TOOL_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_A) $(wildcard tests/unit/*.h)
 	@mkdir -p $(@D)

@@ -107,6 +107,8 @@ void fp_config_free(fp_config_t *cfg)
 	free(cfg->public_key);
 	free(cfg->spool_dir);
 	free(cfg->job_record_field);
+	free(cfg->energy_source);
+	free(cfg->mailer);
 	free(cfg);
 }
 
@@ -572,6 +574,21 @@ static int parse_global(struct ctx *c, struct kv *kv)
 		return get_uint(c, kv, 1, 1u << 20, &cfg->max_queue);
 	if (!strcasecmp(k, "WorkerTimeout"))
 		return get_uint(c, kv, 1, 86400, &cfg->worker_timeout);
+	if (!strcasecmp(k, "RetryInterval"))
+		return get_uint(c, kv, 1, 86400, &cfg->retry_interval);
+	if (!strcasecmp(k, "EnergySource")) {
+		if (strcasecmp(kv->val, "measured") &&
+		    strcasecmp(kv->val, "calibrated") &&
+		    strcasecmp(kv->val, "simulated"))
+			return FAIL(c, FP_EINVAL, "%s:%u: field '%s': '%s' is "
+				    "not measured, calibrated or simulated",
+				    c->name, c->line, k, kv->val);
+		return dup_str(c, &cfg->energy_source, kv->val);
+	}
+	if (!strcasecmp(k, "Mailer"))
+		return resolve_path(c, kv->val, &cfg->mailer);
+	if (!strcasecmp(k, "MailWait"))
+		return get_uint(c, kv, 0, 3600, &cfg->mail_wait);
 	return FAIL(c, FP_EINVAL, "%s:%u: field '%s': unknown key", c->name,
 		    c->line, k);
 }
@@ -608,7 +625,11 @@ static int set_defaults(struct ctx *c)
 	cfg->max_workers = FP_DEFAULT_MAX_WORKERS;
 	cfg->max_queue = FP_DEFAULT_MAX_QUEUE;
 	cfg->worker_timeout = FP_DEFAULT_WORKER_TIMEOUT;
-	return dup_str(c, &cfg->reference.name, FP_DEFAULT_REFERENCE_NAME) ||
+	cfg->mail_wait = 30;
+	cfg->retry_interval = 10;
+	return dup_str(c, &cfg->energy_source, "measured") ||
+	       dup_str(c, &cfg->mailer, "/usr/bin/mail") ||
+	       dup_str(c, &cfg->reference.name, FP_DEFAULT_REFERENCE_NAME) ||
 	       dup_str(c, &cfg->reference.pue_source,
 		       "Uptime Institute Global Data Center Survey 2023: "
 		       "average PUE 1.58, rounded to 1.5") ||

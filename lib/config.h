@@ -88,6 +88,10 @@ typedef struct fp_config {
 	unsigned max_workers;
 	unsigned max_queue;
 	unsigned worker_timeout;
+	char *energy_source;		/* measured, calibrated, simulated */
+	char *mailer;			/* the real mailer footprint-mail runs */
+	unsigned mail_wait;		/* seconds footprint-mail waits */
+	unsigned retry_interval;	/* seconds between worker retries */
 } fp_config_t;
 
 /* Reads and parses path; series files are not read yet. */

@@ -1,15 +1,291 @@
 /* jobcomp/carbon: the carbon footprint of every finished job, written to the
- * job record and to a signed summary, computed off slurmctld's locks. */
+ * job record and to a signed summary, computed off slurmctld's locks.
+ *
+ * jobcomp_p_log_record runs with the controller's locks held: it only copies
+ * the job id into memory (microseconds). A thread of this plugin writes each
+ * id into the spool's queue folder (the journal) and runs footprint-worker,
+ * a separate process that waits for the step energies in slurmdbd, computes,
+ * signs, writes the summary and the job record, and removes the queue entry.
+ * A separate process keeps slurmdbd, disk and crypto faults out of the
+ * controller; the queue folder and the worker's reconciliation against
+ * slurmdbd make sure every finished job gets exactly one summary, also after
+ * a controller crash or a slurmdbd outage. */
+
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <poll.h>
+#include <pthread.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "slurm/slurm_errno.h"
 #include "src/common/slurm_xlator.h"
 #include "src/common/slurm_jobcomp.h"
 #include "src/common/log.h"
+#include "src/common/read_config.h"
+#include "src/common/xmalloc.h"
+#include "src/common/xstring.h"
 #include "src/slurmctld/slurmctld.h"
+
+#include "config.h"
 
 const char plugin_name[] = "Job completion carbon footprint plugin";
 const char plugin_type[] = "jobcomp/carbon";
 const uint32_t plugin_version = SLURM_VERSION_NUMBER;
+
+#ifndef FP_LIBEXECDIR
+#define FP_LIBEXECDIR "/usr/local/libexec/slurm-footprint"
+#endif
+#define RECONCILE_EVERY 600	/* seconds */
+#define RECONCILE_SPAN 86400	/* seconds of history checked */
+
+typedef struct {
+	uint32_t job_id;
+	time_t end;
+} pending_t;
+
+extern char **environ;
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
+static pending_t *pending;
+static size_t npending, cap_pending;
+static bool stop, thread_started;
+static pthread_t thread;
+
+static char *conf_path, *spool_dir, *worker_path, *cluster;
+static unsigned retry_interval = 10, max_queue = 1024;
+static bool conf_ok;
+
+static void _load_config(void)
+{
+	fp_config_t *cfg;
+	fp_error_t err;
+
+	cfg = fp_config_load(conf_path, &err);
+	if (!cfg) {
+		/* The worker keeps such jobs queued until the file is fixed
+		 * and marks summaries incomplete when series are missing. */
+		error("%s: %s", plugin_type, err.msg);
+		xfree(spool_dir);
+		spool_dir = xstrdup(FP_DEFAULT_SPOOL_DIR);
+		return;
+	}
+	xfree(spool_dir);
+	spool_dir = xstrdup(cfg->spool_dir);
+	retry_interval = cfg->retry_interval;
+	max_queue = cfg->max_queue;
+	conf_ok = true;
+	fp_config_free(cfg);
+}
+
+static void _find_worker(void)
+{
+	Dl_info info;
+	char *dir, *copy;
+
+	if (dladdr((void *)_find_worker, &info) && info.dli_fname) {
+		copy = xstrdup(info.dli_fname);
+		dir = dirname(copy);
+		worker_path = xstrdup_printf("%s/footprint-worker", dir);
+		xfree(copy);
+		if (access(worker_path, X_OK) == 0)
+			return;
+		xfree(worker_path);
+	}
+	worker_path = xstrdup(FP_LIBEXECDIR "/footprint-worker");
+	if (access(worker_path, X_OK))
+		error("%s: %s is missing: footprints are queued, not computed",
+		      plugin_type, worker_path);
+}
+
+/* Writes queue entries for the jobs copied out of log_record. */
+static int _journal(pending_t *jobs, size_t n)
+{
+	char *dir = xstrdup_printf("%s/queue", spool_dir);
+	int dfd, failed = 0;
+
+	mkdir(spool_dir, 0755);
+	mkdir(dir, 0700);
+	for (size_t i = 0; i < n; i++) {
+		char *path = xstrdup_printf("%s/%u", dir, jobs[i].job_id);
+		char line[64];
+		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+			      0600);
+		int len = snprintf(line, sizeof(line), "%u %ld %ld\n",
+				   jobs[i].job_id, (long)jobs[i].end,
+				   (long)time(NULL));
+
+		if (fd < 0 || write(fd, line, len) != len) {
+			if (!failed)
+				error("%s: cannot queue JobId=%u in %s: %m; "
+				      "it will be found by reconciliation",
+				      plugin_type, jobs[i].job_id, dir);
+			failed++;
+		}
+		if (fd >= 0)
+			close(fd);
+		xfree(path);
+	}
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	xfree(dir);
+	return failed;
+}
+
+static pid_t _spawn_worker(bool reconcile, int *err_fd)
+{
+	posix_spawn_file_actions_t fa;
+	char *argv[9];
+	char span[32];
+	int pipefd[2], n = 0;
+	pid_t pid;
+
+	if (pipe2(pipefd, O_CLOEXEC))
+		return -1;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, pipefd[1], 2);
+	argv[n++] = worker_path;
+	argv[n++] = "--config";
+	argv[n++] = conf_path;
+	argv[n++] = "--cluster";
+	argv[n++] = cluster;
+	if (reconcile) {
+		snprintf(span, sizeof(span), "%d", RECONCILE_SPAN);
+		argv[n++] = "--reconcile";
+		argv[n++] = span;
+	}
+	argv[n] = NULL;
+	if (posix_spawn(&pid, worker_path, &fa, NULL, argv, environ)) {
+		error("%s: cannot run %s: %m", plugin_type, worker_path);
+		pid = -1;
+		close(pipefd[0]);
+	} else {
+		*err_fd = pipefd[0];
+		fcntl(*err_fd, F_SETFL, O_NONBLOCK);
+	}
+	close(pipefd[1]);
+	posix_spawn_file_actions_destroy(&fa);
+	return pid;
+}
+
+/* The worker reports each distinct problem once; it goes to our log. */
+static void _drain_worker_output(int fd, char *buf, size_t size, size_t *len)
+{
+	ssize_t n;
+	char *nl;
+
+	while ((n = read(fd, buf + *len, size - 1 - *len)) > 0) {
+		*len += (size_t)n;
+		buf[*len] = '\0';
+		while ((nl = strchr(buf, '\n'))) {
+			*nl = '\0';
+			if (buf[0])
+				error("%s: %s", plugin_type, buf);
+			*len -= (size_t)(nl + 1 - buf);
+			memmove(buf, nl + 1, *len + 1);
+		}
+		if (*len == size - 1)
+			*len = 0;
+	}
+}
+
+static void *_queue_thread(void *arg)
+{
+	pid_t worker = -1;
+	int err_fd = -1, status;
+	char out[4096];
+	size_t out_len = 0;
+	bool need_run = true, reconcile = true;
+	time_t next_run = 0, next_reconcile = 0;
+
+	while (true) {
+		pending_t *jobs;
+		size_t n;
+		struct timespec ts;
+		time_t now;
+
+		slurm_mutex_lock(&lock);
+		if (!npending && !stop) {
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 250 * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&wake, &lock, &ts);
+		}
+		jobs = pending;
+		n = npending;
+		pending = NULL;
+		npending = cap_pending = 0;
+		slurm_mutex_unlock(&lock);
+
+		if (n) {
+			_journal(jobs, n);
+			need_run = true;
+		}
+		xfree(jobs);
+		if (stop)
+			break;
+
+		if (err_fd >= 0)
+			_drain_worker_output(err_fd, out, sizeof(out), &out_len);
+		if (worker > 0 && waitpid(worker, &status, WNOHANG) == worker) {
+			int rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+
+			if (err_fd >= 0) {
+				_drain_worker_output(err_fd, out, sizeof(out),
+						     &out_len);
+				close(err_fd);
+				err_fd = -1;
+			}
+			worker = -1;
+			now = time(NULL);
+			if (rc == 0) {
+				next_run = now;
+			} else if (rc == 3) {
+				/* Jobs wait for their step records. */
+				need_run = true;
+				next_run = now + 2;
+			} else {
+				need_run = true;
+				next_run = now + retry_interval;
+				debug("%s: worker exit %d; retry in %u s",
+				      plugin_type, rc, retry_interval);
+			}
+		}
+		now = time(NULL);
+		if (now >= next_reconcile) {
+			reconcile = need_run = true;
+			next_reconcile = now + RECONCILE_EVERY;
+		}
+		if (worker < 0 && need_run && now >= next_run) {
+			worker = _spawn_worker(reconcile, &err_fd);
+			if (worker > 0) {
+				need_run = reconcile = false;
+			} else {
+				next_run = now + retry_interval;
+			}
+		}
+	}
+	if (err_fd >= 0)
+		close(err_fd);
+	/* A running worker finishes on its own; it is not ours to wait for. */
+	return NULL;
+}
 
 extern int init(void)
 {
@@ -19,16 +295,64 @@ extern int init(void)
 
 extern int fini(void)
 {
+	if (thread_started) {
+		slurm_mutex_lock(&lock);
+		stop = true;
+		slurm_cond_signal(&wake);
+		slurm_mutex_unlock(&lock);
+		pthread_join(thread, NULL);
+		thread_started = false;
+	}
+	/* Anything still in memory goes to the journal. */
+	if (npending && spool_dir)
+		_journal(pending, npending);
+	xfree(pending);
+	npending = cap_pending = 0;
+	xfree(conf_path);
+	xfree(spool_dir);
+	xfree(worker_path);
+	xfree(cluster);
 	return SLURM_SUCCESS;
 }
 
+/* JobCompLoc names footprint.conf; default: footprint.conf beside
+ * slurm.conf. */
 extern int jobcomp_p_set_location(char *location)
 {
+	xfree(conf_path);
+	if (location && location[0])
+		conf_path = xstrdup(location);
+	else
+		conf_path = get_extra_conf_path("footprint.conf");
+	xfree(cluster);
+	cluster = xstrdup(slurm_conf.cluster_name);
+	_load_config();
+	if (!worker_path)
+		_find_worker();
+	if (!thread_started) {
+		stop = false;
+		slurm_thread_create(&thread, _queue_thread, NULL);
+		thread_started = true;
+	}
+	info("%s: footprint.conf %s, spool %s, worker %s", plugin_type,
+	     conf_path, spool_dir, worker_path);
 	return SLURM_SUCCESS;
 }
 
 extern int jobcomp_p_log_record(job_record_t *job_ptr)
 {
+	if (!job_ptr)
+		return SLURM_ERROR;
+	slurm_mutex_lock(&lock);
+	if (npending == cap_pending) {
+		cap_pending = cap_pending ? cap_pending * 2 : 64;
+		xrecalloc(pending, cap_pending, sizeof(*pending));
+	}
+	pending[npending].job_id = job_ptr->job_id;
+	pending[npending].end = job_ptr->end_time;
+	npending++;
+	slurm_cond_signal(&wake);
+	slurm_mutex_unlock(&lock);
 	return SLURM_SUCCESS;
 }
 

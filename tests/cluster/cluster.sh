@@ -19,6 +19,9 @@
 #                     node whose idle power per CPU is small next to a busy
 #                     CPU's, as on real many-core packages)
 #   FP_SIMNODE_ARGS   extra fp-simnode arguments
+#   FP_FOOTPRINT_CONF text of footprint.conf (jobcomp/carbon); the default
+#                     has one site (constant intensity, gas heating
+#                     displaced), a node type and a fresh signing key
 #   FP_KEEP=1         keep the temp folder after stop (for debugging)
 # After start: FP_DIR (the temp folder), FP_NODE, SLURM_CONF are exported.
 
@@ -105,6 +108,7 @@ SlurmctldPort=6817
 SlurmdPort=6818
 StateSaveLocation=$d/state
 SlurmdSpoolDir=$d/spool/%n
+JobCompLoc=$d/etc/footprint.conf
 SlurmctldPidFile=$d/run/slurmctld.pid
 SlurmdPidFile=$d/run/slurmd-%n.pid
 SlurmctldLogFile=$d/log/slurmctld.log
@@ -161,7 +165,25 @@ CONF
 			fi
 		} > "$d/etc/acct_gather.conf"
 	fi
-	mkdir -p "$d/metrics" "$d/trace" "$d/sim"
+	mkdir -p "$d/metrics" "$d/trace" "$d/sim" "$d/keys"
+	"$build/sfootprint" keygen --out "$d/keys/footprint" > /dev/null 2>&1 || return 1
+	if [ -n "${FP_FOOTPRINT_CONF:-}" ]; then
+		printf '%s\n' "$FP_FOOTPRINT_CONF" > "$d/etc/footprint.conf"
+	else
+		cat > "$d/etc/footprint.conf" <<CONF
+SigningKey=$d/keys/footprint.key
+PublicKey=$d/keys/footprint.pub
+SpoolDir=$d/spool/footprint
+EnergySource=$([ -n "${FP_SIMNODE:-}" ] && echo simulated || echo measured)
+RetryInterval=2
+WorkerTimeout=60
+Mailer=${FP_MAILER:-/usr/bin/mail}
+MailWait=20
+Site=home Nodes=$FP_NODE Intensity=56 PUE=1.0 HeatRecovery=0.9 DisplacedHeating=gas UsefulHeat=0.8
+NodeType=heater Nodes=$FP_NODE Embodied=1100 Lifetime=6 CPUs=$ncpus
+Reference=standard-datacenter PUE=1.5 Intensity=site
+CONF
+	fi
 	cat > "$d/etc/slurmdbd.conf" <<CONF
 AuthType=auth/munge
 AuthInfo=socket=$d/munge/munge.socket

@@ -1,0 +1,638 @@
+/* footprint-worker: the slow half of jobcomp/carbon, run by the plugin as a
+ * separate process so slurmctld never waits on slurmdbd, disk or crypto.
+ *
+ * It takes the jobs queued in SpoolDir/queue (one file per job), waits
+ * (bounded) until their step energies are in slurmdbd, computes the
+ * footprint, writes the signed summary into SpoolDir/summaries and the
+ * compact record into the job's AdminComment (or SystemComment). A job
+ * leaves the queue only once both are written, so a crash or a slurmdbd
+ * outage delays it, never loses it. With --reconcile it first queues every
+ * job that ended in the last N seconds and has no summary yet (jobs whose
+ * completion the controller could not queue, e.g. killed mid-burst).
+ *
+ * Exit: 0 queue empty; 3 jobs still waiting for their records; 75 slurmdbd
+ * or the spool unavailable (retry later); 1 configuration error. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <slurm/slurm.h>
+#include <slurm/slurmdb.h>
+
+#include "carbon.h"
+#include "config.h"
+#include "sign.h"
+#include "summary.h"
+
+/* Exported by libslurm, not declared in its public headers. */
+extern int slurm_addto_step_list(List step_list, char *names);
+
+#define EXIT_WAITING 3
+#define EXIT_TEMPFAIL 75
+
+static const char *spool;
+static char *last_error_path;
+static char cluster[256];
+
+static const char *cfg_cluster(void)
+{
+	return cluster;
+}
+
+/* ClusterName from slurm.conf, for a worker run by hand without --cluster. */
+static void read_cluster_name(void)
+{
+	const char *conf = getenv("SLURM_CONF");
+	char line[1024];
+	FILE *f = fopen(conf ? conf : "/etc/slurm/slurm.conf", "r");
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		if (!strncasecmp(line, "ClusterName=", 12)) {
+			line[strcspn(line, " \t\r\n#")] = '\0';
+			snprintf(cluster, sizeof(cluster), "%s", line + 12);
+			break;
+		}
+	fclose(f);
+}
+
+/* Each distinct problem is reported once across runs: the plugin runs this
+ * program again and again while a fault lasts. */
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+	char msg[1024], prev[1024] = "";
+	va_list ap;
+	FILE *f;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (last_error_path && (f = fopen(last_error_path, "r"))) {
+		if (!fgets(prev, sizeof(prev), f))
+			prev[0] = '\0';
+		fclose(f);
+		prev[strcspn(prev, "\n")] = '\0';
+	}
+	if (!strcmp(prev, msg))
+		return;
+	fprintf(stderr, "%s\n", msg);
+	if (last_error_path && (f = fopen(last_error_path, "w"))) {
+		fprintf(f, "%s\n", msg);
+		fclose(f);
+	}
+}
+
+static void clear_error(void)
+{
+	if (last_error_path)
+		unlink(last_error_path);
+}
+
+static int match_hostlist(const char *hostlist, const char *node, void *ctx)
+{
+	hostlist_t hl = slurm_hostlist_create(hostlist);
+	int found;
+
+	if (!hl)
+		return 0;
+	found = slurm_hostlist_find(hl, node) >= 0;
+	slurm_hostlist_destroy(hl);
+	return found;
+}
+
+/* "1=4,2=1024,4=1": TRES id 1 is cpu. */
+static unsigned tres_cpus(const char *tres)
+{
+	const char *p = tres;
+
+	while (p && *p) {
+		if (!strncmp(p, "1=", 2))
+			return (unsigned)strtoul(p + 2, NULL, 10);
+		p = strchr(p, ',');
+		if (p)
+			p++;
+	}
+	return 0;
+}
+
+static bool final_state(uint32_t state)
+{
+	uint32_t base = state & JOB_STATE_BASE;
+
+	return base != JOB_PENDING && base != JOB_RUNNING &&
+	       base != JOB_SUSPENDED && base != JOB_REQUEUE;
+}
+
+static void step_name(const slurmdb_step_rec_t *s, char *buf, size_t size)
+{
+	uint32_t id = s->step_id.step_id;
+
+	if (id == SLURM_BATCH_SCRIPT)
+		snprintf(buf, size, "%u.batch", s->step_id.job_id);
+	else if (id == SLURM_EXTERN_CONT)
+		snprintf(buf, size, "%u.extern", s->step_id.job_id);
+	else if (id == SLURM_INTERACTIVE_STEP)
+		snprintf(buf, size, "%u.interactive", s->step_id.job_id);
+	else
+		snprintf(buf, size, "%u.%u", s->step_id.job_id, id);
+}
+
+/* Adds the nodes of a hostlist, the CPUs spread evenly (the accounting
+ * record has the step's total only; issue: per-node split). */
+static int add_nodes(const char *nodes, unsigned cpus, fp_step_t *step,
+		     fp_job_t *job)
+{
+	hostlist_t hl = slurm_hostlist_create(nodes ? nodes : "");
+	int n = hl ? slurm_hostlist_count(hl) : 0;
+	char *host;
+	int rc = 0;
+
+	if (n <= 0) {
+		if (hl)
+			slurm_hostlist_destroy(hl);
+		return -1;
+	}
+	while ((host = slurm_hostlist_shift(hl))) {
+		unsigned c = cpus / (unsigned)n;
+
+		if (!c)
+			c = 1;
+		if (step)
+			rc |= fp_step_add_node(step, host, c, NAN);
+		else
+			rc |= fp_job_add_node(job, host, c);
+		free(host);
+	}
+	slurm_hostlist_destroy(hl);
+	return rc;
+}
+
+/* Our conditions are malloc'd, not xmalloc'd: slurmdb_destroy_job_cond
+ * would xfree them. */
+static void free_job_cond(slurmdb_job_cond_t *cond)
+{
+	if (cond->cluster_list)
+		slurm_list_destroy(cond->cluster_list);
+	if (cond->step_list)
+		slurm_list_destroy(cond->step_list);
+	free(cond);
+}
+
+static List query_jobs(void *db, const char *cluster, const char *jobs,
+		       time_t since, time_t until)
+{
+	slurmdb_job_cond_t *cond = calloc(1, sizeof(*cond));
+	List out;
+
+	cond->cluster_list = slurm_list_create(free);
+	slurm_list_append(cond->cluster_list, strdup(cluster));
+	if (jobs) {
+		cond->step_list = slurm_list_create(slurm_destroy_selected_step);
+		slurm_addto_step_list(cond->step_list, (char *)jobs);
+		cond->flags = JOBCOND_FLAG_NO_DEFAULT_USAGE;
+	} else {
+		cond->usage_start = since;
+		cond->usage_end = until;
+		cond->flags = JOBCOND_FLAG_NO_TRUNC;
+	}
+	cond->db_flags = SLURMDB_JOB_FLAG_NOTSET;
+	out = slurmdb_jobs_get(db, cond);
+	free_job_cond(cond);
+	return out;
+}
+
+/* Whether every step is finished and has its energy. */
+static bool steps_ready(slurmdb_job_rec_t *j)
+{
+	ListIterator it;
+	slurmdb_step_rec_t *s;
+	bool ready = true;
+
+	if (!j->steps || !slurm_list_count(j->steps))
+		return false;
+	it = slurm_list_iterator_create(j->steps);
+	while ((s = slurm_list_next(it)))
+		if (!final_state(s->state) || s->end == 0 ||
+		    s->stats.consumed_energy == NO_VAL64)
+			ready = false;
+	slurm_list_iterator_destroy(it);
+	return ready;
+}
+
+static fp_job_t *job_from_record(slurmdb_job_rec_t *j, const fp_config_t *cfg)
+{
+	fp_job_t *job = fp_job_new();
+	ListIterator it;
+	slurmdb_step_rec_t *s;
+
+	if (!job)
+		return NULL;
+	job->job_id = j->jobid;
+	job->user = strdup(j->user ? j->user : "");
+	job->account = strdup(j->account ? j->account : "");
+	job->cluster = strdup(j->cluster ? j->cluster : "");
+	job->start = j->start;
+	job->end = j->end;
+	fp_energy_source_parse(cfg->energy_source, &job->energy_source);
+	add_nodes(j->nodes, tres_cpus(j->tres_alloc_str), NULL, job);
+	it = slurm_list_iterator_create(j->steps);
+	while ((s = slurm_list_next(it))) {
+		char id[64];
+		double e = s->stats.consumed_energy == NO_VAL64 ?
+				   NAN : (double)s->stats.consumed_energy;
+		fp_step_t *st;
+
+		step_name(s, id, sizeof(id));
+		st = fp_job_add_step(job, id, s->start ? s->start : j->start,
+				     s->end ? s->end : j->end, e);
+		if (st)
+			add_nodes(s->nodes, tres_cpus(s->tres_alloc_str), st,
+				  NULL);
+	}
+	slurm_list_iterator_destroy(it);
+	return job;
+}
+
+static int write_file_once(const char *path, const char *data, uid_t uid,
+			   mode_t mode)
+{
+	char tmp[4096];
+	size_t n = strlen(data);
+	int fd, rc = -1;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	if (write(fd, data, n) == (ssize_t)n && write(fd, "\n", 1) == 1 &&
+	    fsync(fd) == 0) {
+		if (fchown(fd, uid, 0) != 0 && geteuid() == 0)
+			say("summary %s: chown to uid %u: %s", path,
+			    (unsigned)uid, strerror(errno));
+		fchmod(fd, mode);
+		/* link() fails if a summary exists: exactly one per job. */
+		if (link(tmp, path) == 0 || errno == EEXIST)
+			rc = 0;
+	}
+	close(fd);
+	unlink(tmp);
+	return rc;
+}
+
+static int set_record(void *db, const fp_config_t *cfg, slurmdb_job_rec_t *j,
+		      const char *ours)
+{
+	bool system = !strcasecmp(cfg->job_record_field, "SystemComment");
+	const char *existing = system ? j->system_comment : j->admin_comment;
+	slurmdb_job_cond_t *cond = calloc(1, sizeof(*cond));
+	slurmdb_job_rec_t *rec = calloc(1, sizeof(*rec));
+	char jobs[32];
+	fp_error_t err;
+	char *merged = fp_record_merge(existing, ours, &err);
+	List changed;
+	int rc = 0;
+
+	if (!merged) {
+		say("job %u: cannot merge the record into %s: %s", j->jobid,
+		    cfg->job_record_field, err.msg);
+		free(cond);
+		free(rec);
+		return -1;
+	}
+	snprintf(jobs, sizeof(jobs), "%u", j->jobid);
+	cond->cluster_list = slurm_list_create(free);
+	slurm_list_append(cond->cluster_list, strdup(j->cluster));
+	cond->step_list = slurm_list_create(slurm_destroy_selected_step);
+	slurm_addto_step_list(cond->step_list, jobs);
+	cond->flags = JOBCOND_FLAG_NO_DEFAULT_USAGE;
+	cond->db_flags = SLURMDB_JOB_FLAG_NOTSET;
+	rec->derived_ec = NO_VAL;
+	if (system)
+		rec->system_comment = merged;
+	else
+		rec->admin_comment = merged;
+	changed = slurmdb_job_modify(db, cond, rec);
+	if (!changed || !slurm_list_count(changed)) {
+		say("job %u: slurmdbd did not update %s (errno %d: %s)",
+		    j->jobid, cfg->job_record_field, slurm_get_errno(),
+		    slurm_strerror(slurm_get_errno()));
+		rc = -1;
+	} else {
+		slurmdb_connection_commit(db, 1);
+	}
+	if (changed)
+		slurm_list_destroy(changed);
+	free_job_cond(cond);
+	free(merged);
+	free(rec);
+	return rc;
+}
+
+/* A summary that says what could not be computed, rather than a wrong one. */
+static char *incomplete_summary(slurmdb_job_rec_t *j, const char *why)
+{
+	json_t *o = json_pack("{s:i, s:I, s:s, s:s, s:b, s:[s], s:s}",
+			      "schema_version", FP_SUMMARY_SCHEMA_VERSION,
+			      "job_id", (json_int_t)j->jobid,
+			      "user", j->user ? j->user : "",
+			      "account", j->account ? j->account : "",
+			      "complete", 0, "incomplete", why,
+			      "software", "slurm-footprint " FP_VERSION);
+	char *s = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+
+	json_decref(o);
+	return s;
+}
+
+static char *incomplete_record(uint32_t jobid)
+{
+	char *s = NULL;
+
+	if (asprintf(&s, "FP1:{\"job\":%u,\"ok\":false}", jobid) < 0)
+		return NULL;
+	return s;
+}
+
+/* 0 done, 1 waiting, -1 failed (retry later). */
+static int process_job(void *db, const fp_config_t *cfg, bool series_ok,
+		       const char *series_err, const fp_key_t *key,
+		       uint32_t jobid, time_t queued, time_t now)
+{
+	char ids[32], path[4096];
+	List jobs;
+	slurmdb_job_rec_t *j;
+	fp_job_t *job = NULL;
+	fp_result_t *res = NULL;
+	char *summary = NULL, *token = NULL, *record = NULL;
+	fp_error_t err;
+	int rc = -1;
+	bool timed_out = now - queued > (time_t)cfg->worker_timeout;
+
+	snprintf(ids, sizeof(ids), "%u", jobid);
+	jobs = query_jobs(db, cfg_cluster(), ids, 0, 0);
+	if (!jobs) {
+		say("slurmdbd: cannot read job %u: %s", jobid,
+		    slurm_strerror(slurm_get_errno()));
+		return -1;
+	}
+	{
+		ListIterator it = slurm_list_iterator_create(jobs);
+
+		j = slurm_list_next(it);
+		slurm_list_iterator_destroy(it);
+	}
+	if (!j || !final_state(j->state) || !j->end) {
+		rc = timed_out && !j ? 0 : 1;
+		if (rc == 0)
+			say("job %u: no record in slurmdbd after %u s; dropped "
+			    "from the queue", jobid, cfg->worker_timeout);
+		goto out;
+	}
+	if (!steps_ready(j) && !timed_out) {
+		rc = 1;
+		goto out;
+	}
+	if (series_ok) {
+		job = job_from_record(j, cfg);
+		res = job ? fp_carbon_compute(cfg, job, match_hostlist, NULL,
+					      &err) :
+			    NULL;
+		if (res) {
+			summary = fp_summary_dumps(res, &err);
+			record = fp_record_format(res, &err);
+		} else {
+			say("job %u: footprint not computed: %s", jobid,
+			    err.msg);
+			summary = incomplete_summary(j, err.msg);
+			record = incomplete_record(jobid);
+		}
+	} else {
+		summary = incomplete_summary(j, series_err);
+		record = incomplete_record(jobid);
+	}
+	if (!summary || !record)
+		goto out;
+	token = fp_sign(key, summary, &err);
+	if (!token) {
+		say("job %u: signing failed: %s", jobid, err.msg);
+		goto out;
+	}
+	snprintf(path, sizeof(path), "%s/summaries/%u.jws", spool, jobid);
+	if (write_file_once(path, token, (uid_t)j->uid, 0640)) {
+		say("spool %s: cannot write %s: %s", spool, path,
+		    strerror(errno));
+		goto out;
+	}
+	if (set_record(db, cfg, j, record))
+		goto out;
+	rc = 0;
+out:
+	free(summary);
+	free(token);
+	free(record);
+	fp_result_free(res);
+	fp_job_free(job);
+	slurm_list_destroy(jobs);
+	return rc;
+}
+
+static int queue_path(char *buf, size_t size, uint32_t jobid)
+{
+	return snprintf(buf, size, "%s/queue/%u", spool, jobid);
+}
+
+static bool exists(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0;
+}
+
+/* Queues, from slurmdbd, every job that ended in the last `seconds` and has
+ * neither a summary nor a queue entry. */
+static int reconcile(void *db, long seconds, time_t now)
+{
+	List jobs = query_jobs(db, cluster, NULL, now - seconds, now);
+	ListIterator it;
+	slurmdb_job_rec_t *j;
+	int added = 0;
+
+	if (!jobs) {
+		say("slurmdbd: cannot list recent jobs: %s",
+		    slurm_strerror(slurm_get_errno()));
+		return -1;
+	}
+	it = slurm_list_iterator_create(jobs);
+	while ((j = slurm_list_next(it))) {
+		char q[4096], sum[4096];
+		FILE *f;
+
+		if (!final_state(j->state) || !j->end)
+			continue;
+		queue_path(q, sizeof(q), j->jobid);
+		snprintf(sum, sizeof(sum), "%s/summaries/%u.jws", spool,
+			 j->jobid);
+		if (exists(q) || exists(sum))
+			continue;
+		f = fopen(q, "w");
+		if (!f)
+			continue;
+		fprintf(f, "%u %ld %ld\n", j->jobid, (long)j->end, (long)now);
+		fclose(f);
+		added++;
+	}
+	slurm_list_iterator_destroy(it);
+	slurm_list_destroy(jobs);
+	if (added)
+		fprintf(stderr, "reconciled %d job(s) that had no summary\n",
+			added);
+	return added;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: footprint-worker --config FILE [--cluster NAME] "
+		     "[--reconcile SECONDS]\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "cluster", required_argument, NULL, 'C' },
+		{ "reconcile", required_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config = NULL;
+	long reconcile_s = 0;
+	fp_config_t *cfg;
+	fp_key_t *key = NULL;
+	fp_error_t err, serr;
+	void *db = NULL;
+	bool series_ok;
+	char path[4096];
+	DIR *d;
+	struct dirent *e;
+	int c, waiting = 0, failed = 0, done = 0;
+	time_t now = time(NULL);
+
+	while ((c = getopt_long(argc, argv, "c:C:r:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'C':
+			snprintf(cluster, sizeof(cluster), "%s", optarg);
+			break;
+		case 'r':
+			reconcile_s = strtol(optarg, NULL, 10);
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!config) {
+		usage(stderr);
+		return 2;
+	}
+	if (!cluster[0])
+		read_cluster_name();
+	cfg = fp_config_load(config, &err);
+	if (!cfg) {
+		/* Jobs stay queued until the file is fixed. */
+		fprintf(stderr, "%s\n", err.msg);
+		return 1;
+	}
+	spool = cfg->spool_dir;
+	if (asprintf(&last_error_path, "%s/worker.lasterror", spool) < 0)
+		last_error_path = NULL;
+	snprintf(path, sizeof(path), "%s/queue", spool);
+	mkdir(spool, 0755);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/summaries", spool);
+	mkdir(path, 0755);
+	series_ok = fp_config_load_series(cfg, &serr) == 0;
+	if (!series_ok)
+		say("%s; summaries are marked incomplete", serr.msg);
+	key = cfg->signing_key ? fp_key_load_private(cfg->signing_key, &err) :
+				 NULL;
+	if (!key) {
+		say("signing key: %s; jobs stay queued until it is fixed",
+		    cfg->signing_key ? err.msg : "SigningKey is not set");
+		fp_config_free(cfg);
+		return EXIT_TEMPFAIL;
+	}
+	slurm_init(NULL);
+	db = slurmdb_connection_get(NULL);
+	if (!db) {
+		say("slurmdbd: no connection (%s); jobs stay queued",
+		    slurm_strerror(slurm_get_errno()));
+		fp_key_free(key);
+		fp_config_free(cfg);
+		return EXIT_TEMPFAIL;
+	}
+	if (reconcile_s > 0 && reconcile(db, reconcile_s, now) < 0)
+		failed++;
+
+	snprintf(path, sizeof(path), "%s/queue", spool);
+	d = opendir(path);
+	while (d && (e = readdir(d))) {
+		char q[4096];
+		unsigned long jobid;
+		long end = 0, queued = 0;
+		FILE *f;
+		int rc;
+
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(q, sizeof(q), "%s/%s", path, e->d_name);
+		f = fopen(q, "r");
+		if (!f)
+			continue;
+		if (fscanf(f, "%lu %ld %ld", &jobid, &end, &queued) < 1)
+			jobid = strtoul(e->d_name, NULL, 10);
+		fclose(f);
+		if (!queued)
+			queued = now;
+		rc = process_job(db, cfg, series_ok, serr.msg, key,
+				 (uint32_t)jobid, (time_t)queued, now);
+		if (rc == 0) {
+			unlink(q);
+			done++;
+		} else if (rc > 0) {
+			waiting++;
+		} else {
+			failed++;
+		}
+	}
+	if (d)
+		closedir(d);
+	slurmdb_connection_close(&db);
+	fp_key_free(key);
+	fp_config_free(cfg);
+	if (!failed)
+		clear_error();
+	free(last_error_path);
+	slurm_fini();
+	if (failed)
+		return EXIT_TEMPFAIL;
+	return waiting ? EXIT_WAITING : 0;
+}
