@@ -64,9 +64,20 @@ _fp_kill_pids() {
 }
 
 _fp_cleanup_previous() {
-	local prev
+	local prev owner i
 	[ -f "$FP_STATE_FILE" ] || return 0
-	prev=$(cat "$FP_STATE_FILE")
+	read -r prev owner < "$FP_STATE_FILE"
+	# A cluster whose owner (the test that started it) is still alive is
+	# in use: wait for it rather than kill it. A dead owner's is leftover.
+	if [ -n "$owner" ] && [ "$owner" != "$$" ] && kill -0 "$owner" 2>/dev/null; then
+		_fp_log "a cluster of process $owner is running; waiting for it"
+		for i in $(seq 1 600); do
+			kill -0 "$owner" 2>/dev/null || break
+			[ -f "$FP_STATE_FILE" ] || return 0
+			sleep 1
+		done
+		[ -f "$FP_STATE_FILE" ] || return 0
+	fi
 	if [ -n "$prev" ] && [ -f "$prev/pids" ]; then
 		_fp_log "stopping what a previous run left in $prev"
 		_fp_kill_pids "$prev/pids"
@@ -255,7 +266,7 @@ fp_cluster_start() {
 	FP_DIR=$(mktemp -d /tmp/fp-cluster.XXXXXX)
 	chmod 755 "$FP_DIR"
 	export FP_DIR FP_NODE
-	echo "$FP_DIR" > "$FP_STATE_FILE"
+	echo "$FP_DIR $$" > "$FP_STATE_FILE"
 	: > "$FP_DIR/pids"
 	_fp_write_configs
 	export SLURM_CONF=$FP_DIR/etc/slurm.conf
@@ -303,7 +314,9 @@ fp_cluster_stop() {
 		scancel -u root >/dev/null 2>&1 || true
 		_fp_kill_pids "$FP_DIR/pids"
 	fi
-	rm -f "$FP_STATE_FILE"
+	if [ -f "$FP_STATE_FILE" ] && [ "$(cut -d' ' -f1 "$FP_STATE_FILE")" = "$FP_DIR" ]; then
+		rm -f "$FP_STATE_FILE"
+	fi
 	if [ -z "${FP_KEEP:-}" ]; then
 		rm -rf "$FP_DIR"
 	else
