@@ -104,7 +104,13 @@ static int _idle_list(const char *v, fp_error_t *err)
 				     item);
 			break;
 		}
-		rc = _number("IdleWatts", eq + 1, 0, 100000, &w, err);
+		/* The whole list and the item: "IdleWatts=-3" alone would
+		 * not say which domain was wrong. */
+		if (_number("IdleWatts", eq + 1, 0, 100000, &w, NULL))
+			rc = fp_fail(err, FP_EINVAL,
+				     "IdleWatts=%s: '%s' is not name=watts "
+				     "with watts between 0 and 100000", v,
+				     item);
 	}
 	free(copy);
 	return rc;
@@ -191,7 +197,7 @@ int fp_poller_config_set(fp_poller_config_t *cfg, const char *key,
 				       v);
 		return 0;
 	}
-	return fp_fail(err, FP_EINVAL, "%s: unknown option", key);
+	return fp_fail(err, FP_EINVAL, "%s=%s: unknown option", key, v);
 }
 
 static char *_dupf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

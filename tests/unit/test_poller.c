@@ -1,0 +1,1063 @@
+/* Specification of lib/poller: the real node poller, driven with explicit
+ * times, on generated powercap, /proc, cgroup, topology and sensor trees. */
+#include <dirent.h>
+#include <ftw.h>
+#include <hwloc.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "attribution.h"
+#include "poller.h"
+#include "publish.h"
+#include "sensor.h"
+#include "trace.h"
+
+/* The generated node: 2 packages of 2 CPUs (0-1, 2-3), each package with a
+ * dram zone, so the domains are package-0, dram-0, package-1, dram-1. */
+#define NCPU 4
+#define NDOM 4
+#define T0 1700000000.0
+/* Published records carry 6 decimals. */
+#define EPS 2e-6
+
+/* cmocka's assert_float_equal compares floats, blind to a 10 s change of a
+ * Unix time and to microjoules: compare doubles. */
+#define assert_near(a, b, eps)                                            \
+	do {                                                              \
+		double a_ = (a), b_ = (b);                                \
+		if (!(fabs(a_ - b_) <= (eps)))                            \
+			fail_msg("%s = %.9f, expected %.9f (within %g)", #a, \
+				 a_, b_, (double)(eps));                  \
+	} while (0)
+
+static const int dom_pkg[NDOM] = { 0, 0, 1, 1 };
+static const int cpu_pkg[NCPU] = { 0, 0, 1, 1 };
+
+enum { WITH_RAPL = 1, WITH_SENSOR = 2 };
+
+struct logbook {
+	int n;
+	char all[8192];
+};
+
+struct world {
+	char root[64];
+	char powercap[128], proc[128], cgroup[128], topo[128], sensor[128];
+	char run[128], steps[160], jobs[160], metrics[128], trace[128];
+	int with;
+	uint64_t uj[NDOM];	/* counters as written */
+	uint64_t ticks[NCPU];	/* /proc/stat busy ticks as written */
+	double wall_j;		/* the meter's cumulative energy */
+	double t;		/* time of the next poll */
+	fp_poller_config_t cfg;
+	fp_poller_t *p;
+	struct logbook log;
+};
+
+/* The world of the running test, freed by _teardown when a failed
+ * assertion skipped the test's own _world_free. */
+static struct world *current;
+
+static void _logger(void *ctx, int level, const char *msg)
+{
+	struct logbook *lb = ctx;
+	size_t used = strlen(lb->all);
+
+	lb->n++;
+	snprintf(lb->all + used, sizeof(lb->all) - used, "%d %s\n", level, msg);
+}
+
+static void _mkdirs(const char *path)
+{
+	char buf[PATH_MAX];
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		mkdir(buf, 0755);
+		*p = '/';
+	}
+	mkdir(buf, 0755);
+}
+
+static void _writef(const char *content, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Writes content to the path fmt names, creating its folders. */
+static void _writef(const char *content, const char *fmt, ...)
+{
+	char path[PATH_MAX], dir[PATH_MAX];
+	va_list ap;
+	FILE *fp;
+
+	va_start(ap, fmt);
+	vsnprintf(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	snprintf(dir, sizeof(dir), "%s", path);
+	*strrchr(dir, '/') = '\0';
+	_mkdirs(dir);
+	/* In place, as sysfs, procfs and cgroupfs files change: a reader
+	 * that keeps the file open must see the new value. */
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs(content, fp);
+	assert_int_equal(fclose(fp), 0);
+}
+
+static int _rm_one(const char *path, const struct stat *st, int flag,
+		   struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static void _rm_rf(const char *path)
+{
+	nftw(path, _rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static long _hz(void)
+{
+	return sysconf(_SC_CLK_TCK);
+}
+
+/* ---- the generated sources -------------------------------------------- */
+
+static void _write_rapl(const struct world *w)
+{
+	static const char *const dir[NDOM] = {
+		"intel-rapl:0", "intel-rapl:0/intel-rapl:0:0", "intel-rapl:1",
+		"intel-rapl:1/intel-rapl:1:0" };
+	char v[32];
+
+	for (int d = 0; d < NDOM; d++) {
+		snprintf(v, sizeof(v), "%" PRIu64 "\n", w->uj[d]);
+		_writef(v, "%s/%s/energy_uj", w->powercap, dir[d]);
+	}
+}
+
+static void _create_rapl(struct world *w)
+{
+	_writef("package-0\n", "%s/intel-rapl:0/name", w->powercap);
+	_writef("dram\n", "%s/intel-rapl:0/intel-rapl:0:0/name", w->powercap);
+	_writef("package-1\n", "%s/intel-rapl:1/name", w->powercap);
+	_writef("dram\n", "%s/intel-rapl:1/intel-rapl:1:0/name", w->powercap);
+	_writef("262143999938\n", "%s/intel-rapl:0/max_energy_range_uj",
+		w->powercap);
+	_writef("65532610987\n",
+		"%s/intel-rapl:0/intel-rapl:0:0/max_energy_range_uj",
+		w->powercap);
+	_writef("262143999938\n", "%s/intel-rapl:1/max_energy_range_uj",
+		w->powercap);
+	_writef("65532610987\n",
+		"%s/intel-rapl:1/intel-rapl:1:0/max_energy_range_uj",
+		w->powercap);
+	_write_rapl(w);
+}
+
+static void _write_stat(const struct world *w)
+{
+	char buf[1024];
+	size_t off;
+	uint64_t all = 0;
+
+	for (int c = 0; c < NCPU; c++)
+		all += w->ticks[c];
+	off = (size_t)snprintf(buf, sizeof(buf),
+			       "cpu  %" PRIu64 " 0 0 90000 0 0 0 0 0 0\n", all);
+	for (int c = 0; c < NCPU; c++)
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off,
+					"cpu%d %" PRIu64
+					" 0 0 20000 0 0 0 0 0 0\n",
+					c, w->ticks[c]);
+	snprintf(buf + off, sizeof(buf) - off, "intr 1 2 3\nctxt 5\n");
+	_writef(buf, "%s/stat", w->proc);
+}
+
+/* The meter's feed as of time t (energy mode), written aside and renamed
+ * over as the vendor's agent does. */
+static void _write_sensor(const struct world *w, double t)
+{
+	char tmp[160];
+	FILE *fp;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", w->sensor);
+	fp = fopen(tmp, "w");
+	assert_non_null(fp);
+	fprintf(fp, "{\"time\": %.3f, \"energy_j\": %.6f}\n", t, w->wall_j);
+	assert_int_equal(fclose(fp), 0);
+	assert_int_equal(rename(tmp, w->sensor), 0);
+}
+
+/* "package:2 core:2 pu:1" exported by hwloc, as lstopo would. */
+static void _write_topology(const struct world *w)
+{
+	hwloc_topology_t h;
+
+	assert_int_equal(hwloc_topology_init(&h), 0);
+	assert_int_equal(hwloc_topology_set_synthetic(h,
+						      "package:2 core:2 pu:1"),
+			 0);
+	assert_int_equal(hwloc_topology_load(h), 0);
+	assert_int_equal(hwloc_topology_export_xml(h, w->topo, 0), 0);
+	hwloc_topology_destroy(h);
+}
+
+static void _set(struct world *w, const char *key, const char *value)
+{
+	fp_error_t err = { 0 };
+
+	if (fp_poller_config_set(&w->cfg, key, value, &err))
+		fail_msg("%s=%s: %s", key, value, err.msg);
+}
+
+/* The node with the chosen sources; the poller is opened by _open() so
+ * a test can change the configuration first. */
+static struct world *_world(int with)
+{
+	struct world *w = calloc(1, sizeof(*w));
+	char dir[256];
+
+	assert_non_null(w);
+	snprintf(w->root, sizeof(w->root), "/tmp/test_poller.XXXXXX");
+	assert_non_null(mkdtemp(w->root));
+	w->with = with;
+	current = w;
+	snprintf(w->powercap, sizeof(w->powercap), "%s/powercap", w->root);
+	snprintf(w->proc, sizeof(w->proc), "%s/proc", w->root);
+	snprintf(w->cgroup, sizeof(w->cgroup), "%s/cgroup", w->root);
+	snprintf(w->topo, sizeof(w->topo), "%s/topology.xml", w->root);
+	snprintf(w->sensor, sizeof(w->sensor), "%s/sensor.json", w->root);
+	snprintf(w->run, sizeof(w->run), "%s/run", w->root);
+	snprintf(w->steps, sizeof(w->steps), "%s/steps", w->run);
+	snprintf(w->jobs, sizeof(w->jobs), "%s/jobs", w->run);
+	snprintf(w->metrics, sizeof(w->metrics), "%s/footprint.prom",
+		 w->root);
+	snprintf(w->trace, sizeof(w->trace), "%s/trace", w->root);
+	w->t = T0;
+	for (int d = 0; d < NDOM; d++)
+		w->uj[d] = 1000000ULL * (uint64_t)(d + 1);
+	for (int c = 0; c < NCPU; c++)
+		w->ticks[c] = 100;
+	w->wall_j = 5000;
+
+	_write_topology(w);
+	_write_stat(w);
+	snprintf(dir, sizeof(dir), "%s/cpuacct/slurm", w->cgroup);
+	_mkdirs(dir);
+	snprintf(dir, sizeof(dir), "%s/cpuset/slurm", w->cgroup);
+	_mkdirs(dir);
+	snprintf(dir, sizeof(dir), "%s/unified", w->cgroup);
+	_mkdirs(dir);
+	if (with & WITH_RAPL)
+		_create_rapl(w);
+	else
+		_mkdirs(w->powercap); /* there, but without a zone */
+	if (with & WITH_SENSOR)
+		_write_sensor(w, w->t);
+
+	fp_poller_config_init(&w->cfg);
+	w->cfg.node = strdup("n1");
+	_set(w, "PowercapRoot", w->powercap);
+	_set(w, "ProcRoot", w->proc);
+	_set(w, "CgroupRoot", w->cgroup);
+	_set(w, "Topology", w->topo);
+	_set(w, "RunDir", w->run);
+	_set(w, "Metrics", w->metrics);
+	_set(w, "TraceDir", w->trace);
+	if (with & WITH_SENSOR)
+		_set(w, "Sensor", w->sensor);
+	return w;
+}
+
+static void _open(struct world *w)
+{
+	fp_error_t err = { 0 };
+
+	w->p = fp_poller_new(&w->cfg, _logger, &w->log, &err);
+	if (!w->p)
+		fail_msg("fp_poller_new: %s", err.msg);
+}
+
+static void _world_free(struct world *w)
+{
+	fp_poller_free(w->p);
+	fp_poller_config_clear(&w->cfg);
+	_rm_rf(w->root);
+	free(w);
+	current = NULL;
+}
+
+static int _teardown(void **state)
+{
+	if (current)
+		_world_free(current);
+	return 0;
+}
+
+static void _poll(struct world *w)
+{
+	fp_error_t err = { 0 };
+
+	if (fp_poller_poll(w->p, w->t, &err))
+		fail_msg("fp_poller_poll at %.3f: %s", w->t, err.msg);
+}
+
+/* Moves the node on by dt: each domain by e_j joules, each CPU busy for
+ * busy_s seconds, the meter by wall_j (fresh at the new time). */
+static void _advance(struct world *w, double dt, const double e_j[NDOM],
+		     const double busy_s[NCPU], double wall_j)
+{
+	w->t += dt;
+	for (int d = 0; d < NDOM && (w->with & WITH_RAPL); d++)
+		w->uj[d] += (uint64_t)llround(e_j[d] * 1e6);
+	for (int c = 0; c < NCPU; c++)
+		w->ticks[c] += (uint64_t)llround(busy_s[c] * (double)_hz());
+	w->wall_j += wall_j;
+	if (w->with & WITH_RAPL)
+		_write_rapl(w);
+	_write_stat(w);
+	if (w->with & WITH_SENSOR)
+		_write_sensor(w, w->t);
+}
+
+/* A step cgroup in the v1 layout Slurm 22.05 makes: slurm/uid_0/job_<j>/
+ * step_<s>, cumulative CPU time per CPU and the allocated CPUs. */
+struct step {
+	unsigned job;
+	const char *name;	/* "0", "batch" */
+	const char *cpus;	/* cpuset.cpus */
+	uint64_t ns[NCPU];	/* cumulative, as written */
+};
+
+static void _step_write(const struct world *w, const struct step *s)
+{
+	char usage[256];
+
+	snprintf(usage, sizeof(usage),
+		 "%" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " \n",
+		 s->ns[0], s->ns[1], s->ns[2], s->ns[3]);
+	_writef(usage, "%s/cpuacct/slurm/uid_0/job_%u/step_%s/"
+		"cpuacct.usage_percpu", w->cgroup, s->job, s->name);
+	_writef(s->cpus, "%s/cpuset/slurm/uid_0/job_%u/step_%s/cpuset.cpus",
+		w->cgroup, s->job, s->name);
+}
+
+/* The step ran a_s[c] more seconds on each CPU c. */
+static void _step_run(const struct world *w, struct step *s,
+		      const double a_s[NCPU])
+{
+	for (int c = 0; c < NCPU; c++)
+		s->ns[c] += (uint64_t)llround(a_s[c] * 1e9);
+	_step_write(w, s);
+}
+
+static void _step_remove(const struct world *w, const struct step *s)
+{
+	char d[256];
+
+	snprintf(d, sizeof(d), "%s/cpuacct/slurm/uid_0/job_%u/step_%s",
+		 w->cgroup, s->job, s->name);
+	_rm_rf(d);
+	snprintf(d, sizeof(d), "%s/cpuset/slurm/uid_0/job_%u/step_%s",
+		 w->cgroup, s->job, s->name);
+	_rm_rf(d);
+}
+
+static fp_step_value_t _published(const struct world *w, const char *id)
+{
+	fp_step_value_t v;
+	fp_error_t err = { 0 };
+
+	if (fp_read_step(w->steps, id, &v, &err))
+		fail_msg("fp_read_step %s: %s", id, err.msg);
+	return v;
+}
+
+static fp_poller_status_t _status(const struct world *w)
+{
+	fp_poller_status_t st;
+
+	fp_poller_status(w->p, &st);
+	return st;
+}
+
+static char *_slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	long n;
+
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = calloc(1, (size_t)n + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	return buf;
+}
+
+/* The value of the metrics line that starts with prefix (labels
+ * included), or fails the test. */
+static double _metric(const char *text, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	for (const char *l = text; l && *l; l = strchr(l, '\n')) {
+		if (*l == '\n')
+			l++;
+		if (!strncmp(l, prefix, n) && l[n] == ' ')
+			return strtod(l + n + 1, NULL);
+	}
+	fail_msg("no metrics line '%s' in:\n%s", prefix, text);
+	return NAN;
+}
+
+/* ---- the reference model (spec trace-v1, steps 1-4), for one interval - */
+
+struct ref_step {
+	uint64_t job;
+	bool alloc[NCPU];
+	double a_s[NCPU];	/* activity this interval, seconds */
+};
+
+/* Each step's energy over one interval of dt seconds in which domain d
+ * gave e_j[d] with idle power idle_w[d], CPU c was busy busy_s[c], and the
+ * node as a whole used node_j. */
+static void _reference(double dt, const double e_j[NDOM],
+		       const double idle_w[NDOM], const double busy_s[NCPU],
+		       const struct ref_step *st, size_t n, double node_j,
+		       double *out)
+{
+	double s_d[NDOM], d_d[NDOM], b[NCPU];
+	double pkg_b[2] = { 0 }, pkg_s[2] = { 0 }, rapl = 0;
+
+	for (int d = 0; d < NDOM; d++) {
+		s_d[d] = fmin(e_j[d], idle_w[d] * dt);
+		d_d[d] = e_j[d] - s_d[d];
+		pkg_s[dom_pkg[d]] += s_d[d];
+		rapl += e_j[d];
+	}
+	for (int c = 0; c < NCPU; c++) {
+		double sum = 0;
+
+		for (size_t i = 0; i < n; i++)
+			sum += st[i].a_s[c];
+		b[c] = fmax(busy_s[c], sum);
+		pkg_b[cpu_pkg[c]] += b[c];
+	}
+	for (size_t i = 0; i < n; i++) {
+		double dyn = 0, stat = 0;
+
+		for (int d = 0; d < NDOM; d++) {
+			double a = 0;
+
+			for (int c = 0; c < NCPU; c++)
+				if (cpu_pkg[c] == dom_pkg[d])
+					a += st[i].a_s[c];
+			if (pkg_b[dom_pkg[d]] > 0)
+				dyn += d_d[d] * a / pkg_b[dom_pkg[d]];
+		}
+		for (int c = 0; c < NCPU; c++) {
+			int jobs = 0, mates = 0;
+
+			if (!st[i].alloc[c])
+				continue;
+			/* jobs on c, and the steps of this job on c */
+			for (size_t k = 0; k < n; k++) {
+				bool first = true;
+
+				if (!st[k].alloc[c])
+					continue;
+				if (st[k].job == st[i].job)
+					mates++;
+				for (size_t m = 0; m < k; m++)
+					if (st[m].alloc[c] &&
+					    st[m].job == st[k].job)
+						first = false;
+				jobs += first;
+			}
+			stat += pkg_s[cpu_pkg[c]] / 2.0 / jobs / mates;
+		}
+		out[i] = (dyn + stat) * (rapl > 0 ? node_j / rapl : 1);
+	}
+}
+
+/* ---- a two-job node --------------------------------------------------- */
+
+static const double idle_kind[NDOM] = { 10, 2, 10, 2 };
+
+/* Job 100 runs on CPU 0, job 200 on CPUs 2-3; CPU 1 is nobody's. */
+static struct step step_a = { 100, "0", "0\n", { 0 } };
+static struct step step_b = { 200, "0", "2-3\n", { 0 } };
+
+static struct world *_two_jobs(int with, struct step *a, struct step *b)
+{
+	struct world *w = _world(with);
+
+	*a = step_a;
+	*b = step_b;
+	a->ns[0] = 1000000000ULL;	/* ran before the baseline */
+	b->ns[2] = 500000000ULL;
+	b->ns[3] = 500000000ULL;
+	_step_write(w, a);
+	_step_write(w, b);
+	_set(w, "IdleWatts", "package=10,dram=2");
+	_open(w);
+	_poll(w); /* the baseline */
+	return w;
+}
+
+/* One interval of known activity; expected[] gets steps a and b's energy
+ * by the reference model. */
+static void _interval(struct world *w, struct step *a, struct step *b,
+		      const double idle_w[NDOM], double *expected)
+{
+	const double dt = 10, e_j[NDOM] = { 300, 40, 250, 30 };
+	const double busy[NCPU] = { 5, 2, 3, 2 }, wall = 1000;
+	struct ref_step ref[2] = {
+		{ a->job, { true, false, false, false }, { 4, 0, 0, 0 } },
+		{ b->job, { false, false, true, true }, { 0, 0, 3, 1 } },
+	};
+
+	_step_run(w, a, ref[0].a_s);
+	_step_run(w, b, ref[1].a_s);
+	_advance(w, dt, e_j, busy, wall);
+	_poll(w);
+	if (expected)
+		_reference(dt, e_j, idle_w, busy, ref, 2,
+			   (w->with & WITH_SENSOR) ? wall : 620, expected);
+}
+
+static void steps_on_two_packages_get_the_reference_energy(void **state)
+{
+	struct step a, b;
+	struct world *w = _two_jobs(WITH_RAPL | WITH_SENSOR, &a, &b);
+	double expected[2];
+	fp_step_value_t va, vb;
+
+	_interval(w, &a, &b, idle_kind, expected);
+	va = _published(w, "100.0");
+	vb = _published(w, "200.0");
+	assert_near(va.energy_j, expected[0], EPS);
+	assert_near(vb.energy_j, expected[1], EPS);
+	assert_near(va.t, w->t, EPS);
+	assert_string_equal(va.source, "wall");
+	assert_false(va.ended);
+	_world_free(w);
+}
+
+static void node_energy_is_the_wall_delta(void **state)
+{
+	struct step a, b;
+	struct world *w = _two_jobs(WITH_RAPL | WITH_SENSOR, &a, &b);
+	double wall0 = w->wall_j;
+	fp_poller_status_t st;
+
+	_interval(w, &a, &b, idle_kind, NULL);
+	st = _status(w);
+	assert_true(st.ready);
+	assert_near(st.energy_j, w->wall_j - wall0, 1e-9);
+	assert_string_equal(st.source, "wall");
+	assert_int_equal(st.polls, 2);
+	_world_free(w);
+}
+
+static void vanished_step_keeps_its_last_published_value(void **state)
+{
+	struct step a, b;
+	struct world *w = _two_jobs(WITH_RAPL | WITH_SENSOR, &a, &b);
+	const double e_j[NDOM] = { 100, 10, 100, 10 };
+	const double busy[NCPU] = { 1, 1, 1, 1 }, run[NCPU] = { 1, 0, 0, 0 };
+	fp_step_value_t before, after;
+	double t_before;
+
+	_interval(w, &a, &b, idle_kind, NULL);
+	before = _published(w, "200.0");
+	t_before = w->t;
+	_step_remove(w, &b);
+	_step_run(w, &a, run);
+	_advance(w, 10, e_j, busy, 400);
+	_poll(w);
+	after = _published(w, "200.0");
+	assert_true(before.energy_j > 0);
+	assert_near(after.energy_j, before.energy_j, 0);
+	assert_near(after.t, t_before, EPS);
+	/* the surviving step did move on */
+	assert_near(_published(w, "100.0").t, w->t, EPS);
+	_world_free(w);
+}
+
+static void new_step_is_published_after_its_first_interval(void **state)
+{
+	struct step a, b, c = { 100, "1", "0-1\n", { 0 } };
+	struct world *w = _two_jobs(WITH_RAPL | WITH_SENSOR, &a, &b);
+	const double dt = 5, e_j[NDOM] = { 120, 20, 80, 12 };
+	const double busy[NCPU] = { 2, 4, 1, 0 }, wall = 500;
+	struct ref_step ref[3] = {
+		{ a.job, { true, false, false, false }, { 1.5, 0, 0, 0 } },
+		{ b.job, { false, false, true, true }, { 0, 0, 0.5, 0 } },
+		{ c.job, { true, true, false, false }, { 0.5, 2.5, 0, 0 } },
+	};
+	double expected[3];
+	fp_step_value_t v;
+	fp_error_t err = { 0 };
+
+	_interval(w, &a, &b, idle_kind, NULL);
+	assert_int_equal(fp_read_step(w->steps, "100.1", &v, &err),
+			 -1);
+	assert_int_equal(err.code, FP_EIO);
+	/* A second step of job 100 appears within the interval (counters
+	 * from 0), sharing CPU 0 with the first. */
+	_step_run(w, &a, ref[0].a_s);
+	_step_run(w, &b, ref[1].a_s);
+	_step_run(w, &c, ref[2].a_s);
+	_advance(w, dt, e_j, busy, wall);
+	_poll(w);
+	_reference(dt, e_j, idle_kind, busy, ref, 3, wall, expected);
+	v = _published(w, "100.1");
+	assert_near(v.energy_j, expected[2], EPS);
+	assert_near(v.t, w->t, EPS);
+	_world_free(w);
+}
+
+/* ---- sources ---------------------------------------------------------- */
+
+static void no_rapl_and_no_sensor_is_not_supported(void **state)
+{
+	struct world *w = _world(0);
+	fp_error_t err = { 0 };
+
+	w->p = fp_poller_new(&w->cfg, _logger, &w->log, &err);
+	assert_null(w->p);
+	assert_int_equal(err.code, FP_ENOTSUP);
+	assert_non_null(strstr(err.msg, w->powercap));
+	_world_free(w);
+}
+
+static void sensor_alone_gives_node_energy_from_the_wall(void **state)
+{
+	struct world *w = _world(WITH_SENSOR);
+	const double e_j[NDOM] = { 0 }, busy[NCPU] = { 1, 1, 1, 1 };
+	fp_poller_status_t st;
+
+	/* no powercap tree at all */
+	_rm_rf(w->powercap);
+	_open(w);
+	_poll(w);
+	_advance(w, 10, e_j, busy, 750);
+	_poll(w);
+	_advance(w, 10, e_j, busy, 250);
+	_poll(w);
+	st = _status(w);
+	assert_true(st.ready);
+	assert_near(st.energy_j, 1000, 1e-9);
+	assert_near(st.power_w, 25, 1e-9);
+	assert_string_equal(st.source, "wall");
+	_world_free(w);
+}
+
+static void rapl_alone_gives_package_plus_dram(void **state)
+{
+	struct world *w = _world(WITH_RAPL);
+	const double e_j[NDOM] = { 300, 40, 250, 30 };
+	const double busy[NCPU] = { 1, 1, 1, 1 };
+	fp_poller_status_t st;
+
+	_open(w);
+	_poll(w);
+	_advance(w, 10, e_j, busy, 0);
+	_poll(w);
+	st = _status(w);
+	assert_near(st.energy_j, 300 + 40 + 250 + 30, 1e-6);
+	assert_string_equal(st.source, "rapl");
+	_world_free(w);
+}
+
+/* Poll 1 fresh; poll 2's feed is older than SensorMaxAge. */
+static struct world *_stale_sensor(void)
+{
+	struct world *w = _world(WITH_RAPL | WITH_SENSOR);
+	const double e_j[NDOM] = { 300, 40, 250, 30 };
+	const double busy[NCPU] = { 1, 1, 1, 1 };
+
+	_set(w, "SensorMaxAge", "30");
+	_open(w);
+	_poll(w);
+	_advance(w, 100, e_j, busy, 9000);
+	_write_sensor(w, w->t - 31);
+	_poll(w);
+	return w;
+}
+
+static void stale_sensor_makes_the_node_fall_back(void **state)
+{
+	struct world *w = _stale_sensor();
+	fp_poller_status_t st = _status(w);
+
+	assert_string_not_equal(st.source, "wall");
+	/* nothing else to go by yet: the RAPL total */
+	assert_string_equal(st.source, "rapl");
+	assert_near(st.energy_j, 620, 1e-6);
+	_world_free(w);
+}
+
+static void stale_sensor_is_down_with_its_fault_in_the_metrics(void **state)
+{
+	struct world *w = _stale_sensor();
+	char *text = _slurp(w->metrics), line[256];
+
+	snprintf(line, sizeof(line), "footprint_sensor_up{node=\"n1\","
+		 "fault=\"%s\"}", fp_sensor_fault_str(FP_SENSOR_STALE));
+	assert_near(_metric(text, line), 0, 0);
+	free(text);
+	_world_free(w);
+}
+
+/* ---- metrics and trace ------------------------------------------------ */
+
+static void metrics_carry_job_and_step_lines_with_their_labels(void **state)
+{
+	struct world *w = _world(WITH_RAPL | WITH_SENSOR);
+	struct step a = step_a, b = step_b;
+	double e_a, e_b;
+	char *text;
+	fp_error_t err = { 0 };
+
+	_step_write(w, &a);
+	_step_write(w, &b);
+	_open(w);
+	/* The step daemon knows who runs job 100; nobody said for 200. */
+	assert_int_equal(fp_publish_job_labels(w->jobs, 100, "alice",
+					       "physics", &err), 0);
+	_poll(w);
+	_interval(w, &a, &b, idle_kind, NULL);
+	e_a = _published(w, "100.0").energy_j;
+	e_b = _published(w, "200.0").energy_j;
+	text = _slurp(w->metrics);
+	assert_near(
+		_metric(text, "footprint_job_energy_joules_total{node=\"n1\","
+			      "job=\"100\",user=\"alice\","
+			      "account=\"physics\"}"),
+		e_a, EPS);
+	assert_near(
+		_metric(text, "footprint_step_energy_joules_total{node=\"n1\","
+			      "job=\"100\",step=\"100.0\",user=\"alice\","
+			      "account=\"physics\"}"),
+		e_a, EPS);
+	assert_near(
+		_metric(text, "footprint_step_energy_joules_total{node=\"n1\","
+			      "job=\"200\",step=\"200.0\",user=\"\","
+			      "account=\"\"}"),
+		e_b, EPS);
+	free(text);
+	_world_free(w);
+}
+
+/* The single trace file the poller wrote. */
+static void _trace_file(const struct world *w, char *path, size_t size)
+{
+	DIR *d = opendir(w->trace);
+	struct dirent *e;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		if (strstr(e->d_name, ".jsonl")) {
+			snprintf(path, size, "%s/%s", w->trace, e->d_name);
+			n++;
+		}
+	closedir(d);
+	assert_int_equal(n, 1);
+}
+
+static void trace_replays_to_the_published_step_energies(void **state)
+{
+	struct step a, b, c = { 300, "batch", "1-2\n", { 0 } };
+	struct world *w = _two_jobs(WITH_RAPL | WITH_SENSOR, &a, &b);
+	const char *ids[] = { "100.0", "200.0", "300.batch" };
+	char path[512];
+	fp_trace_reader_t *r;
+	fp_engine_t *e;
+	const fp_sample_t *s;
+	fp_error_t err = { 0 };
+	int rc, samples = 0;
+
+	_interval(w, &a, &b, idle_kind, NULL);
+	for (int i = 0; i < 6; i++) {
+		const double e_j[NDOM] = { 90 + 7 * i, 11, 60 + 13 * i, 9 };
+		const double busy[NCPU] = { 2, 1 + 0.5 * i, 3, 1 };
+		const double ra[NCPU] = { 1 + 0.25 * i, 0, 0, 0 };
+		const double rb[NCPU] = { 0, 0, 2, 0.5 * i };
+		const double rc_[NCPU] = { 0, 0.5, 0.5, 0 };
+
+		_step_run(w, &a, ra);
+		if (i < 3)
+			_step_run(w, &b, rb);
+		else if (i == 3)
+			_step_remove(w, &b);
+		if (i >= 2)
+			_step_run(w, &c, rc_);
+		_advance(w, 5, e_j, busy, 400 + 10 * i);
+		if (i == 4) /* one interval without a valid wall value */
+			_write_sensor(w, w->t - 1000);
+		_poll(w);
+	}
+	_trace_file(w, path, sizeof(path));
+	r = fp_trace_reader_open(path, &err);
+	if (!r)
+		fail_msg("%s: %s", path, err.msg);
+	e = fp_engine_new(fp_trace_reader_desc(r), NULL, &err);
+	assert_non_null(e);
+	while ((rc = fp_trace_reader_next(r, &s, &err)) == 1) {
+		if (fp_engine_push(e, s, &err))
+			fail_msg("replay: %s", err.msg);
+		samples++;
+	}
+	assert_int_equal(rc, 0);
+	assert_int_equal(samples, 8); /* baseline, 1 + 6 intervals */
+	for (size_t i = 0; i < 3; i++) {
+		fp_step_result_t res;
+
+		assert_int_equal(fp_engine_step(e, ids[i], &res), 0);
+		assert_true(res.energy_j > 0);
+		assert_near(res.energy_j, _published(w, ids[i]).energy_j,
+				   EPS);
+	}
+	fp_engine_free(e);
+	fp_trace_reader_free(r);
+	_world_free(w);
+}
+
+/* ---- IdleWatts -------------------------------------------------------- */
+
+static double _idle_of(const struct world *w, const char *domain,
+		       bool *estimated)
+{
+	const fp_engine_t *e = fp_poller_engine(w->p);
+	int d = fp_node_desc_domain(fp_engine_desc(e), domain);
+
+	assert_true(d >= 0);
+	return fp_engine_idle_w(e, (size_t)d, estimated);
+}
+
+static void idle_watts_per_kind_apply_to_every_domain_of_it(void **state)
+{
+	struct world *w = _world(WITH_RAPL | WITH_SENSOR);
+	bool est = true;
+
+	_set(w, "IdleWatts", "package=12.5,dram=3");
+	_open(w);
+	assert_near(_idle_of(w, "package-0", &est), 12.5, 0);
+	assert_false(est);
+	assert_near(_idle_of(w, "package-1", &est), 12.5, 0);
+	assert_near(_idle_of(w, "dram-0", &est), 3, 0);
+	assert_near(_idle_of(w, "dram-1", &est), 3, 0);
+	_world_free(w);
+}
+
+static void idle_watts_of_a_domain_win_over_its_kind(void **state)
+{
+	struct world *w = _world(WITH_RAPL | WITH_SENSOR);
+
+	/* The domain is named first: the order of the list does not matter. */
+	_set(w, "IdleWatts", "package-1=4,dram-0=1,package=12.5,dram=3");
+	_open(w);
+	assert_near(_idle_of(w, "package-0", NULL), 12.5, 0);
+	assert_near(_idle_of(w, "package-1", NULL), 4, 0);
+	assert_near(_idle_of(w, "dram-0", NULL), 1, 0);
+	assert_near(_idle_of(w, "dram-1", NULL), 3, 0);
+	_world_free(w);
+}
+
+static void idle_watts_of_a_domain_shape_the_step_energies(void **state)
+{
+	struct world *w = _world(WITH_RAPL | WITH_SENSOR);
+	struct step a = step_a, b = step_b;
+	const double idle[NDOM] = { 10, 2, 4, 2 };
+	double expected[2];
+
+	_step_write(w, &a);
+	_step_write(w, &b);
+	_set(w, "IdleWatts", "package=10,dram=2,package-1=4");
+	_open(w);
+	_poll(w);
+	_interval(w, &a, &b, idle, expected);
+	assert_near(_published(w, "100.0").energy_j, expected[0], EPS);
+	assert_near(_published(w, "200.0").energy_j, expected[1], EPS);
+	_world_free(w);
+}
+
+/* ---- configuration ---------------------------------------------------- */
+
+/* key=value is refused naming both, and every option keeps its default. */
+static void _refused(const char *key, const char *value)
+{
+	fp_poller_config_t cfg, fresh;
+	fp_error_t err = { 0 };
+
+	fp_poller_config_init(&cfg);
+	fp_poller_config_init(&fresh);
+	if (fp_poller_config_set(&cfg, key, value, &err) != -1)
+		fail_msg("%s=%s was accepted", key, value);
+	assert_int_equal(err.code, FP_EINVAL);
+	if (!strstr(err.msg, key) || !strstr(err.msg, value))
+		fail_msg("%s=%s: message '%s' does not name both", key, value,
+			 err.msg);
+	for (int i = 0; fp_poller_config_keys[i]; i++) {
+		const char *k = fp_poller_config_keys[i];
+		char *got = fp_poller_config_get(&cfg, k);
+		char *dflt = fp_poller_config_get(&fresh, k);
+
+		assert_non_null(got);
+		if (strcmp(got, dflt))
+			fail_msg("%s=%s changed %s from %s to %s", key, value,
+				 k, dflt, got);
+		free(got);
+		free(dflt);
+	}
+	fp_poller_config_clear(&cfg);
+	fp_poller_config_clear(&fresh);
+}
+
+static void relative_paths_are_refused(void **state)
+{
+	static const char *const keys[] = { "PowercapRoot", "ProcRoot",
+		"CgroupRoot", "Topology", "SimulatedNode", "Sensor", "RunDir",
+		"Metrics", "TraceDir" };
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++) {
+		_refused(keys[i], "relative/path");
+		_refused(keys[i], "");
+	}
+}
+
+static void bad_numbers_are_refused(void **state)
+{
+	static const char *const keys[] = { "SensorMaxAge", "SensorCeiling",
+		"PollInterval", "TraceMaxSize" };
+	static const char *const bad[] = { "-3", "NaN", "nan", "inf", "lots",
+		"5s" };
+
+	for (size_t k = 0; k < sizeof(keys) / sizeof(*keys); k++)
+		for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+			_refused(keys[k], bad[i]);
+}
+
+static void poll_interval_zero_is_refused(void **state)
+{
+	_refused("PollInterval", "0");
+}
+
+static void calibration_other_than_yes_or_no_is_refused(void **state)
+{
+	_refused("Calibration", "maybe");
+}
+
+static void activity_other_than_auto_cgroup_perf_is_refused(void **state)
+{
+	_refused("Activity", "gpu");
+}
+
+static void idle_watts_without_a_number_is_refused(void **state)
+{
+	_refused("IdleWatts", "package");
+	_refused("IdleWatts", "=5");
+	_refused("IdleWatts", "package=");
+}
+
+static void negative_idle_watts_are_refused(void **state)
+{
+	_refused("IdleWatts", "package=-3");
+	_refused("IdleWatts", "dram=2,package=-3");
+	_refused("IdleWatts", "package-0=nan");
+}
+
+static void unknown_option_is_refused(void **state)
+{
+	_refused("IdleWats", "package=5");
+}
+
+static void good_values_read_back_as_given(void **state)
+{
+	static const char *const kv[][2] = {
+		{ "PowercapRoot", "/x/powercap" }, { "ProcRoot", "/x/proc" },
+		{ "CgroupRoot", "/x/cgroup" }, { "Topology", "/x/topo.xml" },
+		{ "SimulatedNode", "/x/sim" }, { "Sensor", "/x/sensor.json" },
+		{ "SensorMaxAge", "12.5" }, { "SensorCeiling", "6000" },
+		{ "IdleWatts", "package=10,dram-1=2.5" },
+		{ "Calibration", "no" }, { "Activity", "cgroup" },
+		{ "PollInterval", "2" }, { "RunDir", "/x/run" },
+		{ "Metrics", "/x/fp.prom" }, { "TraceDir", "/x/trace" },
+		{ "TraceMaxSize", "128" },
+	};
+	fp_poller_config_t cfg;
+	size_t nkeys = 0;
+
+	fp_poller_config_init(&cfg);
+	for (size_t i = 0; i < sizeof(kv) / sizeof(*kv); i++) {
+		fp_error_t err = { 0 };
+		char *got;
+
+		if (fp_poller_config_set(&cfg, kv[i][0], kv[i][1], &err))
+			fail_msg("%s=%s: %s", kv[i][0], kv[i][1], err.msg);
+		got = fp_poller_config_get(&cfg, kv[i][0]);
+		assert_non_null(got);
+		assert_string_equal(got, kv[i][1]);
+		free(got);
+	}
+	/* every option was covered */
+	while (fp_poller_config_keys[nkeys])
+		nkeys++;
+	assert_int_equal(nkeys, sizeof(kv) / sizeof(*kv));
+	fp_poller_config_clear(&cfg);
+}
+
+#define T(f) cmocka_unit_test_teardown(f, _teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(steps_on_two_packages_get_the_reference_energy),
+		T(node_energy_is_the_wall_delta),
+		T(vanished_step_keeps_its_last_published_value),
+		T(new_step_is_published_after_its_first_interval),
+		T(no_rapl_and_no_sensor_is_not_supported),
+		T(sensor_alone_gives_node_energy_from_the_wall),
+		T(rapl_alone_gives_package_plus_dram),
+		T(stale_sensor_makes_the_node_fall_back),
+		T(stale_sensor_is_down_with_its_fault_in_the_metrics),
+		T(metrics_carry_job_and_step_lines_with_their_labels),
+		T(trace_replays_to_the_published_step_energies),
+		T(idle_watts_per_kind_apply_to_every_domain_of_it),
+		T(idle_watts_of_a_domain_win_over_its_kind),
+		T(idle_watts_of_a_domain_shape_the_step_energies),
+		T(relative_paths_are_refused),
+		T(bad_numbers_are_refused),
+		T(poll_interval_zero_is_refused),
+		T(calibration_other_than_yes_or_no_is_refused),
+		T(activity_other_than_auto_cgroup_perf_is_refused),
+		T(idle_watts_without_a_number_is_refused),
+		T(negative_idle_watts_are_refused),
+		T(unknown_option_is_refused),
+		T(good_values_read_back_as_given),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
