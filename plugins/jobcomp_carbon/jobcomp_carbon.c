@@ -63,6 +63,7 @@ static pthread_t thread;
 static char *conf_path, *spool_dir, *worker_path, *cluster;
 static unsigned retry_interval = 10, max_queue = 1024;
 static bool conf_ok;
+static char *last_worker_msg;
 
 static void _load_config(void)
 {
@@ -192,8 +193,12 @@ static void _drain_worker_output(int fd, char *buf, size_t size, size_t *len)
 		buf[*len] = '\0';
 		while ((nl = strchr(buf, '\n'))) {
 			*nl = '\0';
-			if (buf[0])
+			/* A fault lasting over many runs is logged once. */
+			if (buf[0] && xstrcmp(buf, last_worker_msg)) {
 				error("%s: %s", plugin_type, buf);
+				xfree(last_worker_msg);
+				last_worker_msg = xstrdup(buf);
+			}
 			*len -= (size_t)(nl + 1 - buf);
 			memmove(buf, nl + 1, *len + 1);
 		}
@@ -256,6 +261,7 @@ static void *_queue_thread(void *arg)
 			now = time(NULL);
 			if (rc == 0) {
 				next_run = now;
+				xfree(last_worker_msg);
 			} else if (rc == 3) {
 				/* Jobs wait for their step records. */
 				need_run = true;
@@ -312,6 +318,7 @@ extern int fini(void)
 	xfree(spool_dir);
 	xfree(worker_path);
 	xfree(cluster);
+	xfree(last_worker_msg);
 	return SLURM_SUCCESS;
 }
 

@@ -21,7 +21,8 @@
 #   FP_SIMNODE_ARGS   extra fp-simnode arguments
 #   FP_FOOTPRINT_CONF text of footprint.conf (jobcomp/carbon); the default
 #                     has one site (constant intensity, gas heating
-#                     displaced), a node type and a fresh signing key
+#                     displaced), a node type and a fresh signing key;
+#                     @DIR@ in it stands for the cluster's folder
 #   FP_KEEP=1         keep the temp folder after stop (for debugging)
 # After start: FP_DIR (the temp folder), FP_NODE, SLURM_CONF are exported.
 
@@ -179,7 +180,8 @@ CONF
 	mkdir -p "$d/metrics" "$d/trace" "$d/sim" "$d/keys"
 	"$build/sfootprint" keygen --out "$d/keys/footprint" > /dev/null 2>&1 || return 1
 	if [ -n "${FP_FOOTPRINT_CONF:-}" ]; then
-		printf '%s\n' "$FP_FOOTPRINT_CONF" > "$d/etc/footprint.conf"
+		# @DIR@ stands for the cluster's folder (keys, spool).
+		printf '%s\n' "${FP_FOOTPRINT_CONF//@DIR@/$d}" > "$d/etc/footprint.conf"
 	else
 		cat > "$d/etc/footprint.conf" <<CONF
 SigningKey=$d/keys/footprint.key
