@@ -39,6 +39,7 @@
 extern int slurm_addto_step_list(List step_list, char *names);
 
 #define EXIT_WAITING 3
+#define SETTLE_S 3
 #define EXIT_TEMPFAIL 75
 
 static const char *spool;
@@ -248,6 +249,8 @@ static fp_job_t *job_from_record(slurmdb_job_rec_t *j, const fp_config_t *cfg)
 	job->end = j->end;
 	fp_energy_source_parse(cfg->energy_source, &job->energy_source);
 	add_nodes(j->nodes, tres_cpus(j->tres_alloc_str), NULL, job);
+	if (!j->steps)
+		return job;
 	it = slurm_list_iterator_create(j->steps);
 	while ((s = slurm_list_next(it))) {
 		char id[64];
@@ -312,7 +315,13 @@ static int set_record(void *db, const fp_config_t *cfg, slurmdb_job_rec_t *j,
 		free(rec);
 		return -1;
 	}
-	snprintf(jobs, sizeof(jobs), "%u", j->jobid);
+	/* An array task is addressed as <array>_<task>: its raw id alone would
+	 * also select the other tasks when it is the array's own id. */
+	if (j->array_job_id && j->array_task_id != NO_VAL)
+		snprintf(jobs, sizeof(jobs), "%u_%u", j->array_job_id,
+			 j->array_task_id);
+	else
+		snprintf(jobs, sizeof(jobs), "%u", j->jobid);
 	cond->cluster_list = slurm_list_create(free);
 	slurm_list_append(cond->cluster_list, strdup(j->cluster));
 	cond->step_list = slurm_list_create(slurm_destroy_selected_step);
@@ -388,10 +397,12 @@ static int process_job(void *db, const fp_config_t *cfg, bool series_ok,
 		    slurm_strerror(slurm_get_errno()));
 		return -1;
 	}
+	/* "6" also selects every task of array 6: keep the job itself. */
 	{
 		ListIterator it = slurm_list_iterator_create(jobs);
 
-		j = slurm_list_next(it);
+		while ((j = slurm_list_next(it)) && j->jobid != jobid)
+			;
 		slurm_list_iterator_destroy(it);
 	}
 	if (!j || !final_state(j->state) || !j->end) {
@@ -401,7 +412,13 @@ static int process_job(void *db, const fp_config_t *cfg, bool series_ok,
 			    "from the queue", jobid, cfg->worker_timeout);
 		goto out;
 	}
-	if (!steps_ready(j) && !timed_out) {
+	/* Step records (the batch and extern steps above all) reach slurmdbd
+	 * shortly after the job's: give them SETTLE_S after the job's end,
+	 * then wait for each to be final with its energy. A job that never
+	 * ran a step is done once settled. */
+	if (now < j->end + SETTLE_S ||
+	    (!steps_ready(j) && !timed_out &&
+	     (j->steps && slurm_list_count(j->steps)))) {
 		rc = 1;
 		goto out;
 	}
