@@ -22,6 +22,10 @@ static const struct subcommand commands[] = {
 	  "verify FILE [--pubkey PEM]   check a signed summary" },
 	{ "compute", fp_cmd_compute,
 	  "compute --config FILE JOBDESC.json [--json]   footprint of a job description" },
+	{ "show", fp_cmd_show,
+	  "show -j JOBID [--config FILE] [--json]   report of one job (also: sfootprint -j JOBID)" },
+	{ "show", fp_cmd_show,
+	  "show [-u USER] [-A ACCOUNT] [-S START] [-E END] [-p|--json]   table of jobs (also without `show`)" },
 };
 
 static void usage(FILE *out)
@@ -41,6 +45,9 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return FP_EXIT_OK;
 	}
+	/* sacct/seff habits: `sfootprint -j 42`, `sfootprint -u alice -p`. */
+	if (argv[1][0] == '-' && strcmp(argv[1], "-"))
+		return fp_cmd_show(argc, argv);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].run(argc - 1, argv + 1);

@@ -1,0 +1,232 @@
+#!/bin/bash
+# What users see on a real cluster: the job-end mail (footprint-mail as
+# slurmctld's MailProg) carries the same figures as the signed summary;
+# `sfootprint -j` reports a job from its summary or, without it, from its
+# accounting record; the aggregate table, --json, tampering and usage errors.
+set -u
+cd "$(dirname "$0")/../.."
+source tests/cluster/cluster.sh
+source tests/integration/tap.sh
+source tests/integration/lib.sh
+work=$(mktemp -d /tmp/fp-mail-test.XXXXXX)
+chmod 755 "$work"
+trap 'fp_cluster_stop; rm -rf "$work"' EXIT INT TERM
+SF=$(pwd)/build/sfootprint
+FM=$(pwd)/build/footprint-mail
+
+# The "real mailer": keeps its argv and stdin, one file per job and call.
+cat > "$work/mailer" <<EOF
+#!/bin/bash
+out=$work/mail.\${SLURM_JOB_ID:-none}.\$\$
+{ printf 'ARGV:'; printf ' [%s]' "\$@"; echo; echo 'BODY:'; cat; } > "\$out.tmp"
+mv "\$out.tmp" "\$out"
+EOF
+chmod 755 "$work/mailer"
+ncpus=$(nproc)
+export FP_SIMNODE=1 FP_SLURM_EXTRA="MailProg=$FM"
+# The default footprint.conf, with our mailer and room for a slow worker.
+export FP_FOOTPRINT_CONF="SigningKey=@DIR@/keys/footprint.key
+PublicKey=@DIR@/keys/footprint.pub
+SpoolDir=@DIR@/spool/footprint
+EnergySource=simulated
+RetryInterval=2
+WorkerTimeout=60
+Mailer=$work/mailer
+MailWait=60
+Site=home Nodes=fpnode Intensity=56 PUE=1.0 HeatRecovery=0.9 DisplacedHeating=gas UsefulHeat=0.8
+NodeType=heater Nodes=fpnode Embodied=1100 Lifetime=6 CPUs=$ncpus
+Reference=standard-datacenter PUE=1.5 Intensity=site"
+
+if ! fp_cluster_start; then
+	fp_cluster_dump_logs
+	check "cluster starts" false
+	tap_done
+	exit 1
+fi
+spool=$FP_DIR/spool/footprint
+pub=$FP_DIR/keys/footprint.pub
+conf=$FP_DIR/etc/footprint.conf
+
+# The summary's figures, "%.3f" as the reports print them.
+figures() { # token-file -> "energy footprint avoided net reference source"
+	python3 - "$1" <<'PY'
+import base64, json, sys
+p = open(sys.argv[1]).read().strip().split(".")[1]
+d = json.loads(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)))
+c = d["carbon"]
+print(" ".join("%.3f" % x for x in (d["energy"]["facility_Wh"], c["footprint"],
+      c["avoided_heat_reuse"], c["net"], c["reference"])), d["energy"]["source"])
+PY
+}
+mail_of() { cat "$work"/mail."$1".* 2>/dev/null; }
+
+ended=$(sbatch --parsable -n1 -J mailed --mail-type=END --mail-user=root \
+	-o /dev/null --wrap "timeout 3 sh -c 'while :; do :; done'; true")
+failed=$(sbatch --parsable -n1 -J failing --mail-type=FAIL --mail-user=root \
+	-o /dev/null --wrap 'sleep 2; exit 3')
+echo "# jobs: ended=$ended failed=$failed"
+fp_wait_job "$ended" 120
+fp_wait_job "$failed" 120
+for j in $ended $failed; do
+	_fp_wait_for 120 "summary of job $j" test -s "$spool/summaries/$j.jws"
+	_fp_wait_for 90 "mail of job $j" bash -c "ls $work/mail.$j.* >/dev/null 2>&1"
+	_fp_wait_for 30 "record of job $j" bash -c \
+		"sacct -n -X -P -j $j -o AdminComment | grep -q FP1:"
+done
+read -r e_wh e_g e_av e_net e_ref e_src <<< "$(figures "$spool/summaries/$ended.jws")"
+echo "# summary of $ended: $e_wh Wh, $e_g g, avoided $e_av g, net $e_net g, reference $e_ref g ($e_src)"
+mail=$(mail_of "$ended")
+echo "$mail" | sed 's/^/#   /'
+
+# The mail
+check "the job-end mail reached the real mailer with slurmctld's arguments" \
+	grep -Eq "^ARGV: \[-s\] \[Slurm Job_id=$ended Name=mailed Ended,.*\] \[root\]$" <<< "$mail"
+check "the mail carries the footprint section of job $ended" \
+	grep -q "^Carbon footprint of job $ended " <<< "$mail"
+check_eq "the summary's energy source is simulated" simulated "$e_src"
+check "the mail gives the energy and says SIMULATED" \
+	grep -q "^  energy:     $e_wh Wh (SIMULATED" <<< "$mail"
+check "the mail's footprint is the summary's ($e_g g)" \
+	grep -q "^  footprint:  $e_g gCO2e$" <<< "$mail"
+check "the mail's avoided emissions are the summary's, said to be separate" \
+	grep -q "^  avoided:    $e_av gCO2e by heat reuse (separate" <<< "$mail"
+check "the mail's net is the summary's, labelled footprint - avoided" \
+	grep -q "^  net:        $e_net gCO2e (footprint - avoided)$" <<< "$mail"
+check "the mail compares with the standard datacenter ($e_ref g)" \
+	grep -q "^  vs standard-datacenter: $e_ref gCO2e, saved" <<< "$mail"
+check "the mail's summary signature is valid" \
+	grep -q "^  signature:  valid (kid " <<< "$mail"
+check "the mail says where the details are" \
+	grep -q "^Details: sfootprint -j $ended$" <<< "$mail"
+read -r f_wh f_g _ <<< "$(figures "$spool/summaries/$failed.jws")"
+fmail=$(mail_of "$failed")
+check "a failed job's mail carries its footprint too ($f_g g)" \
+	bash -c "grep -q 'Job_id=$failed Name=failing Failed' <<< \"\$1\" &&
+		grep -q '^  footprint:  $f_g gCO2e$' <<< \"\$1\"" _ "$fmail"
+
+# sfootprint -j: the signed summary
+out=$("$SF" -j "$ended" 2> "$work/err"); rc=$?
+echo "$out" | sed 's/^/#   /'
+check_eq "sfootprint -j exits 0" 0 "$rc"
+check "sfootprint -j says the signature is valid" \
+	grep -q "^signature: valid (kid " <<< "$out"
+check "sfootprint -j says SIMULATED" grep -q "^Energy: .*SIMULATED" <<< "$out"
+check "sfootprint -j shows the summary's footprint, avoided and net" \
+	bash -c "grep -q '^Footprint: $e_g gCO2e' <<< \"\$1\" &&
+		grep -q '^Avoided: $e_av gCO2e by heat reuse.*separate' <<< \"\$1\" &&
+		grep -q '^Net: $e_net gCO2e (footprint - avoided' <<< \"\$1\"" _ "$out"
+check "sfootprint -j shows the reference, intensity, per core-hour, completeness and sites" \
+	bash -c "grep -q '^Versus standard-datacenter.*reference $e_ref gCO2e' <<< \"\$1\" &&
+		grep -q '^Intensity used: 56.000 gCO2e/kWh' <<< \"\$1\" &&
+		grep -q '^Per core-hour: ' <<< \"\$1\" &&
+		grep -q '^Completeness: ' <<< \"\$1\" && grep -q '^  home: ' <<< \"\$1\"" _ "$out"
+check "sfootprint show -j gives the same report" \
+	bash -c "[ \"\$($SF show -j $ended)\" = \"\$1\" ]" _ "$out"
+"$SF" -j "$ended" --json > "$work/job.json"
+check "sfootprint -j --json parses, with the figures and a valid signature" \
+	python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["job_id"] == int(sys.argv[2]), d["job_id"]
+assert d["signature"]["status"] == "valid", d["signature"]
+assert "%.3f" % d["footprint_g"] == sys.argv[3], d["footprint_g"]
+assert d["energy_source"] == "simulated"
+assert d["summary"]["job"]["id"] == int(sys.argv[2])
+' "$work/job.json" "$ended" "$e_g"
+
+# Without a readable summary: the accounting record, said to be unsigned.
+mv "$spool/summaries/$ended.jws" "$work/saved.jws"
+out=$("$SF" -j "$ended" 2>&1); rc=$?
+echo "$out" | sed 's/^/#   /'
+check "without its summary, sfootprint -j reports the accounting record" \
+	bash -c "[ $rc -eq 0 ] && grep -q '^Origin: accounting record' <<< \"\$1\" &&
+		grep -q '^Footprint: $e_g gCO2e' <<< \"\$1\" &&
+		grep -q '^signature: unsigned record only' <<< \"\$1\"" _ "$out"
+
+# A tampered summary is rejected.
+python3 - "$work/saved.jws" "$work/tampered.jws" <<'PY'
+import sys
+t = open(sys.argv[1]).read().strip()
+h, p, s = t.split(".")
+i = len(p) // 2
+p = p[:i] + ("A" if p[i] != "A" else "B") + p[i + 1:]
+open(sys.argv[2], "w").write(".".join((h, p, s)) + "\n")
+PY
+"$SF" verify "$work/saved.jws" --pubkey "$pub" > /dev/null 2>&1
+check_eq "sfootprint verify accepts the genuine summary" 0 $?
+"$SF" verify "$work/tampered.jws" --pubkey "$pub" > /dev/null 2> "$work/err"
+check_eq "sfootprint verify rejects the tampered summary" 1 $?
+check "the rejection names the file" grep -q "tampered.jws" "$work/err"
+cp "$work/tampered.jws" "$spool/summaries/$ended.jws"
+out=$("$SF" -j "$ended" 2> "$work/err"); rc=$?
+check_eq "sfootprint -j fails on a job whose summary was tampered" 1 "$rc"
+check "and says the signature is INVALID" grep -q "^signature: INVALID: " <<< "$out"
+cp "$work/saved.jws" "$spool/summaries/$ended.jws"
+
+# The table
+out=$("$SF" -u root -p 2> "$work/err"); rc=$?
+echo "$out" | sed 's/^/#   /'
+check_eq "sfootprint -u root -p exits 0" 0 "$rc"
+check "the table has sacct -p's header" \
+	grep -q '^JobID|User|Account|EnergyWh|FootprintG|AvoidedG|NetG|ReferenceG|Source|$' <<< "$out"
+check "the table lists the job with the summary's figures" \
+	grep -q "^$ended|root|[^|]*|$e_wh|$e_g|$e_av|$e_net|$e_ref|simulated|$" <<< "$out"
+check "the table ends with a TOTAL line" \
+	bash -c "tail -n1 <<< \"\$1\" | grep -Eq '^TOTAL\|\|\|[-0-9.]+\|[-0-9.]+\|.*no footprint\|$'" _ "$out"
+total=$(awk -F'|' '$1 ~ /^[0-9]/ && $5 != "-" { s += $5 } END { printf "%.3f", s }' <<< "$out")
+check_eq "TOTAL footprint is the sum of the jobs'" "$total" \
+	"$(awk -F'|' '$1 == "TOTAL" { print $5 }' <<< "$out")"
+out=$("$SF" -u root -S now-1hour -E now)
+check "the table with -S now-1hour -E now lists the job" \
+	grep -Eq "^$ended +root " <<< "$out"
+check "the text table has a TOTAL line and the no-footprint count" \
+	bash -c "grep -q '^TOTAL ' <<< \"\$1\" && grep -q 'no footprint' <<< \"\$1\"" _ "$out"
+"$SF" -u root --json > "$work/table.json"
+check "sfootprint -u root --json parses and totals the jobs" \
+	python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+jobs = [j for j in d["jobs"] if j["job"] == sys.argv[2]]
+assert jobs and "%.3f" % jobs[0]["footprint_g"] == sys.argv[3], jobs
+assert d["total"]["jobs"] == len(d["jobs"]) >= 2
+' "$work/table.json" "$ended" "$e_g"
+check "-A with an unknown account lists no job" \
+	bash -c "$SF -u root -A no-such-account -p | grep -q '^TOTAL|||0.000|0.000|.*0 jobs, 0 no footprint|$'"
+
+# footprint-mail by hand: other mail types pass through; no summary in time.
+SLURM_JOB_ID=$ended SLURM_JOB_MAIL_TYPE=Began FOOTPRINT_CONF=$conf \
+	"$FM" -s "Slurm Job_id=$ended Name=mailed Began, Queued time 00:00:01" root < /dev/null
+check_eq "a Began mail passes through with its empty body" "BODY:" \
+	"$(grep -l 'Began' "$work"/mail."$ended".* | xargs sed -n '2,$p')"
+sed 's/^MailWait=.*/MailWait=1/' "$conf" > "$work/fast.conf"
+SLURM_JOB_ID=999999 SLURM_JOB_MAIL_TYPE=Ended "$FM" --config "$work/fast.conf" \
+	-s "Slurm Job_id=999999 Name=x Ended, Run time 00:00:01, COMPLETED, ExitCode 0" root < /dev/null
+check_eq "footprint-mail exits with the mailer's status" 0 $?
+check "without a summary the mail says the footprint is not available yet and how to get it" \
+	bash -c "cat $work/mail.999999.* | grep -q 'job 999999: not available yet' &&
+		cat $work/mail.999999.* | grep -q '^  sfootprint -j 999999$'"
+check "--config is not passed to the mailer" \
+	bash -c "! grep -q -- --config $work/mail.999999.*"
+FOOTPRINT_CONF=/nonexistent/footprint.conf SLURM_JOB_ID=1 SLURM_JOB_MAIL_TYPE=Ended \
+	"$FM" -s "Slurm Job_id=1 Name=x Ended" root < /dev/null > /dev/null 2> "$work/err"
+rc=$?
+check "a missing footprint.conf is reported and the mail goes to /usr/bin/mail" \
+	bash -c "grep -q '/nonexistent/footprint.conf' $work/err && grep -q '/usr/bin/mail' $work/err &&
+		{ [ -x /usr/bin/mail ] || [ $rc -ne 0 ]; }"
+
+# Errors: one line naming the input; usage errors exit 2.
+"$SF" -j 999999 > /dev/null 2> "$work/err"
+check_eq "an unknown job exits 1" 1 $?
+check "its error is one line naming the job" \
+	bash -c "[ \$(wc -l < $work/err) -eq 1 ] && grep -q 999999 $work/err"
+for args in "-j" "-j $ended -u root" "-S yesterday" "-E 2024-02-30" "--bogus" \
+	"-p --json" "-j 1,2" "show extra"; do
+	"$SF" $args > /dev/null 2> "$work/err"
+	check_eq "usage error exits 2: sfootprint $args" 2 $?
+done
+check "a bad time is named in the error" \
+	bash -c "$SF -S yesterday 2>&1 | grep -q \"'yesterday'\""
+
+check "no errors from footprint-mail in slurmctld's log" \
+	bash -c "! grep -h 'MailProg returned error' $FP_DIR/log/slurmctld.log"
+tap_done

@@ -1,0 +1,450 @@
+/* Specification of lib/report: the job report, the mail section and the
+ * aggregate table read from summaries and FP1 records; sacct-like times. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "report.h"
+#include "summary.h"
+
+/* Times below are local: run the tests in UTC. */
+static int utc(void **state)
+{
+	setenv("TZ", "UTC", 1);
+	tzset();
+	return 0;
+}
+
+/* 2024-01-15T12:34:56Z, a Monday. */
+#define NOW ((time_t)1705322096)
+#define DAY0 ((time_t)1705276800)	/* 2024-01-15T00:00:00Z */
+
+static time_t when(const char *s)
+{
+	fp_error_t err = { 0 };
+	time_t t = 0;
+
+	assert_int_equal(fp_report_parse_time(s, NOW, &t, &err), 0);
+	return t;
+}
+
+static void test_time_accepts_iso_dates_and_times(void **state)
+{
+	assert_int_equal(when("2024-01-15"), DAY0);
+	assert_int_equal(when("2024-01-15T08:30"), DAY0 + 8 * 3600 + 1800);
+	assert_int_equal(when("2024-01-15T08:30:15"),
+			 DAY0 + 8 * 3600 + 1815);
+}
+
+static void test_time_accepts_now_and_relative_times(void **state)
+{
+	assert_int_equal(when("now"), NOW);
+	assert_int_equal(when("now-1hour"), NOW - 3600);
+	assert_int_equal(when("now-2days"), NOW - 2 * 86400);
+	assert_int_equal(when("now-5minutes"), NOW - 300);
+	assert_int_equal(when("now+1week"), NOW + 7 * 86400);
+	assert_int_equal(when("now-30"), NOW - 30);
+	assert_int_equal(when("NOW-3h"), NOW - 3 * 3600);
+}
+
+static void test_time_accepts_sacct_short_forms(void **state)
+{
+	assert_int_equal(when("today"), DAY0);
+	assert_int_equal(when("midnight"), DAY0);
+	assert_int_equal(when("noon"), DAY0 + 12 * 3600);
+	assert_int_equal(when("08:30"), DAY0 + 8 * 3600 + 1800);
+	assert_int_equal(when("01/14"), DAY0 - 86400);
+	assert_int_equal(when("01/14/24"), DAY0 - 86400);
+	assert_int_equal(when("01/14/2024"), DAY0 - 86400);
+}
+
+static void test_time_rejects_what_is_not_a_time_and_names_it(void **state)
+{
+	const char *bad[] = { "", "yesterday", "now-", "now-1fortnight",
+			      "2024-02-30", "2024-13-01", "2024-01-15T25:00",
+			      "2024-01-15X", "24-01-15", "13/01", "8.30" };
+	fp_error_t err = { 0 };
+	time_t t;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(fp_report_parse_time(bad[i], NOW, &t, &err),
+				 -1);
+		assert_non_null(strstr(err.msg, bad[i]));
+	}
+}
+
+/* A result by hand: 2 kWh IT, PUE 1.2, heat reuse larger than the
+ * footprint (net negative), simulated energy. */
+static fp_result_t *result(void)
+{
+	fp_result_t *r = calloc(1, sizeof(*r));
+
+	r->job_id = 4242;
+	r->user = strdup("alice");
+	r->account = strdup("proj");
+	r->cluster = strdup("heaters");
+	r->start = DAY0;
+	r->end = DAY0 + 3600;
+	r->elapsed_s = 3600;
+	r->energy_source = FP_ENERGY_SIMULATED;
+	r->complete = true;
+	r->energy_it_j = 2 * 3.6e6;
+	r->energy_facility_j = 2.4 * 3.6e6;
+	r->reused_energy_j = 1.08 * 3.6e6;
+	r->operational_g = 120;
+	r->embodied_g = 5.5;
+	r->footprint_g = 125.5;
+	r->avoided_g = 245.16;
+	r->net_g = 125.5 - 245.16;
+	r->reference_g = 905.5;
+	r->saved_g = 780;
+	r->saved_with_heat_g = 905.5 - (125.5 - 245.16);
+	r->saved_percent = 100 * r->saved_with_heat_g / 905.5;
+	r->pue = 1.2;
+	r->core_hours = 32;
+	r->per_core_hour_g = 125.5 / 32;
+	r->intensity = 50;
+	r->reference_name = strdup("standard-datacenter");
+	r->reference_pue = 1.5;
+	r->reference_intensity = strdup("site");
+	snprintf(r->config_digest, sizeof(r->config_digest), "%064d", 7);
+	return r;
+}
+
+static char *payload(fp_result_t *r)
+{
+	fp_error_t err = { 0 };
+	char *s = fp_summary_dumps(r, &err);
+
+	assert_non_null(s);
+	return s;
+}
+
+static fp_report_t *report(void)
+{
+	fp_result_t *res = result();
+	char *p = payload(res);
+	fp_error_t err = { 0 };
+	fp_report_t *r = fp_report_from_summary("4242.jws", p, &err);
+
+	assert_non_null(r);
+	free(p);
+	fp_result_free(res);
+	return r;
+}
+
+static void test_report_reads_the_summary_figures(void **state)
+{
+	fp_report_t *r = report();
+
+	assert_int_equal(r->job_id, 4242);
+	assert_false(r->from_record);
+	assert_string_equal(r->user, "alice");
+	assert_int_equal(r->source, FP_ENERGY_SIMULATED);
+	assert_true(r->complete);
+	assert_float_equal(r->energy_wh, 2400, 1e-9);
+	assert_float_equal(r->energy_it_wh, 2000, 1e-9);
+	assert_float_equal(r->footprint_g, 125.5, 1e-9);
+	assert_float_equal(r->avoided_g, 245.16, 1e-9);
+	assert_float_equal(r->net_g, -119.66, 1e-9);
+	assert_float_equal(r->reference_g, 905.5, 1e-9);
+	assert_float_equal(r->intensity, 50, 1e-9);
+	fp_report_free(r);
+}
+
+static void test_report_text_has_every_figure_and_the_signature(void **state)
+{
+	fp_report_t *r = report();
+	char *t = fp_report_text(r, "valid (kid abc, ES256)");
+
+	assert_non_null(strstr(t, "Job ID: 4242\n"));
+	assert_non_null(strstr(t, "Energy: 2400.000 Wh facility, 2000.000 Wh "
+				  "IT (SIMULATED"));
+	assert_non_null(strstr(t, "Operational: 120.000 gCO2e"));
+	assert_non_null(strstr(t, "Embodied: 5.500 gCO2e"));
+	assert_non_null(strstr(t, "Footprint: 125.500 gCO2e"));
+	assert_non_null(strstr(t, "Avoided: 245.160 gCO2e by heat reuse"));
+	assert_non_null(strstr(t, "separate"));
+	assert_non_null(strstr(t, "Net: -119.660 gCO2e (footprint - "
+				  "avoided"));
+	assert_non_null(strstr(t, "reference 905.500 gCO2e, saved 780.000 "
+				  "gCO2e"));
+	assert_non_null(strstr(t, "Intensity used: 50.000 gCO2e/kWh"));
+	assert_non_null(strstr(t, "Per core-hour: 3.922 gCO2e"));
+	assert_non_null(strstr(t, "Completeness: complete"));
+	assert_non_null(strstr(t, "signature: valid (kid abc, ES256)\n"));
+	free(t);
+	fp_report_free(r);
+}
+
+static void test_report_lists_the_reasons_of_an_incomplete_job(void **state)
+{
+	fp_result_t *res = result();
+	char *reasons[] = { "step 4242.0: no energy" }, *p, *t;
+	fp_error_t err = { 0 };
+	fp_report_t *r;
+
+	res->complete = false;
+	res->incomplete = reasons;
+	res->nincomplete = 1;
+	p = payload(res);
+	res->incomplete = NULL;
+	res->nincomplete = 0;
+	r = fp_report_from_summary("x", p, &err);
+	t = fp_report_text(r, "valid");
+	assert_non_null(strstr(t, "Completeness: INCOMPLETE\n  - step "
+				  "4242.0: no energy\n"));
+	free(t);
+	fp_report_free(r);
+	free(p);
+	fp_result_free(res);
+}
+
+static void test_report_reads_the_workers_incomplete_summary(void **state)
+{
+	const char *p = "{\"complete\":false,\"incomplete\":[\"series file "
+			"missing\"],\"job_id\":77,\"schema_version\":1}";
+	fp_error_t err = { 0 };
+	fp_report_t *r = fp_report_from_summary("77.jws", p, &err);
+
+	assert_non_null(r);
+	assert_int_equal(r->job_id, 77);
+	assert_false(r->complete);
+	assert_string_equal(r->incomplete[0], "series file missing");
+	assert_true(isnan(r->footprint_g));
+	fp_report_free(r);
+}
+
+static void test_report_refuses_what_is_not_a_summary(void **state)
+{
+	fp_error_t err = { 0 };
+
+	assert_null(fp_report_from_summary("bad.jws", "[1]", &err));
+	assert_non_null(strstr(err.msg, "bad.jws"));
+	assert_null(fp_report_from_summary("bad.jws", "{\"job\":{}}", &err));
+	assert_non_null(strstr(err.msg, "no job id"));
+}
+
+static void test_report_from_a_record_derives_saved_with_heat(void **state)
+{
+	fp_record_t rec;
+	fp_error_t err = { 0 };
+	fp_report_t *r;
+	char *t;
+
+	assert_int_equal(fp_record_parse("x FP1:{\"Wh\":10,\"avoid\":3,"
+		"\"cfg\":\"0123456789abcdef\",\"emb\":1,\"g\":2,\"job\":9,"
+		"\"net\":-1,\"ok\":true,\"op\":1,\"ref\":4,\"saved\":2,"
+		"\"src\":\"measured\",\"v\":1}", &rec, &err), 0);
+	r = fp_report_from_record(&rec, "bob", "lab", &err);
+	assert_true(r->from_record);
+	assert_float_equal(r->saved_with_heat_g, 5, 1e-9);
+	assert_float_equal(r->saved_percent, 125, 1e-9);
+	t = fp_report_text(r, "unsigned record only");
+	assert_non_null(strstr(t, "User/Account: bob/lab"));
+	assert_non_null(strstr(t, "Energy: 10.000 Wh facility (measured)"));
+	assert_non_null(strstr(t, "signature: unsigned record only"));
+	free(t);
+	fp_report_free(r);
+}
+
+static void test_mail_section_has_the_summary_figures(void **state)
+{
+	fp_report_t *r = report();
+	char *m = fp_report_mail(r, "valid (kid abc, ES256)");
+
+	assert_non_null(strstr(m, "job 4242"));
+	assert_non_null(strstr(m, "energy:     2400.000 Wh (SIMULATED"));
+	assert_non_null(strstr(m, "footprint:  125.500 gCO2e\n"));
+	assert_non_null(strstr(m, "avoided:    245.160 gCO2e by heat reuse "
+				  "(separate"));
+	assert_non_null(strstr(m, "net:        -119.660 gCO2e (footprint - "
+				  "avoided)"));
+	assert_non_null(strstr(m, "vs standard-datacenter: 905.500 gCO2e, "
+				  "saved 780.000 gCO2e"));
+	assert_non_null(strstr(m, "Details: sfootprint -j 4242\n"));
+	free(m);
+	fp_report_free(r);
+}
+
+static void test_mail_section_unavailable_says_how_to_get_it(void **state)
+{
+	char *m = fp_report_mail_unavailable(42, "no summary after 20 s");
+
+	assert_non_null(strstr(m, "job 42: not available yet (no summary "
+				  "after 20 s)"));
+	assert_non_null(strstr(m, "sfootprint -j 42\n"));
+	free(m);
+	m = fp_report_mail_unavailable(42, NULL);
+	assert_non_null(strstr(m, "not available yet.\n"));
+	free(m);
+}
+
+static fp_report_table_t *table(void)
+{
+	fp_report_table_t *t = fp_report_table_new();
+	fp_record_t a = { .complete = true, .source = FP_ENERGY_SIMULATED,
+			  .energy_wh = 1.5, .footprint_g = 2, .avoided_g = 3,
+			  .net_g = -1, .reference_g = 4 };
+	fp_record_t b = a;
+	fp_error_t err = { 0 };
+
+	b.energy_wh = 0.25;
+	b.complete = false;
+	assert_int_equal(fp_report_table_add(t, "10", "alice", "p", &a,
+					     &err), 0);
+	assert_int_equal(fp_report_table_add(t, "11_2", "bob", "q", &b,
+					     &err), 0);
+	assert_int_equal(fp_report_table_add(t, "12", "carol", "p", NULL,
+					     &err), 0);
+	return t;
+}
+
+static void test_table_has_a_total_line_and_counts_jobs_without(void **s)
+{
+	fp_report_table_t *t = table();
+	char *txt = fp_report_table_text(t, false);
+
+	assert_non_null(strstr(txt, "JobID"));
+	assert_non_null(strstr(txt, "Footprint(g)"));
+	assert_non_null(strstr(txt, "TOTAL"));
+	assert_non_null(strstr(txt, "1.750"));
+	assert_non_null(strstr(txt, "simulated*"));
+	assert_non_null(strstr(txt, "3 jobs: 2 with a footprint, 1 no "
+				    "footprint, 1 incomplete"));
+	assert_non_null(strstr(txt, "SIMULATED"));
+	free(txt);
+	fp_report_table_free(t);
+}
+
+static void test_table_parsable_is_pipe_separated_like_sacct(void **s)
+{
+	fp_report_table_t *t = table();
+	char *txt = fp_report_table_text(t, true);
+
+	assert_non_null(strstr(txt, "JobID|User|Account|EnergyWh|FootprintG|"
+				    "AvoidedG|NetG|ReferenceG|Source|\n"));
+	assert_non_null(strstr(txt, "\n10|alice|p|1.500|2.000|3.000|-1.000|"
+				    "4.000|simulated|\n"));
+	assert_non_null(strstr(txt, "\n12|carol|p|-|-|-|-|-|-|\n"));
+	assert_non_null(strstr(txt, "\nTOTAL|||1.750|4.000|6.000|-2.000|"
+				    "8.000|3 jobs, 1 no footprint|\n"));
+	free(txt);
+	fp_report_table_free(t);
+}
+
+static void test_table_json_totals(void **s)
+{
+	fp_report_table_t *t = table();
+	json_t *o = fp_report_table_json(t), *tot = json_object_get(o, "total");
+
+	assert_int_equal(json_array_size(json_object_get(o, "jobs")), 3);
+	assert_float_equal(json_real_value(json_object_get(tot, "energy_Wh")),
+			   1.75, 1e-9);
+	assert_int_equal(json_integer_value(json_object_get(tot,
+			 "no_footprint")), 1);
+	json_decref(o);
+	fp_report_table_free(t);
+}
+
+static char dir[64];
+
+static void write_file(const char *name, const char *text)
+{
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void test_conf_path_follows_option_env_jobcomploc_beside(void **s)
+{
+	char sc[128], buf[256];
+
+	snprintf(dir, sizeof(dir), "/tmp/fp-report-test.XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(sc, sizeof(sc), "%s/slurm.conf", dir);
+	write_file("slurm.conf", "ClusterName=c1\nJobCompType=jobcomp/none\n"
+		   "JobCompLoc=/x/footprint.conf\n");
+	fp_report_conf_path("/a.conf", "/b.conf", sc, buf, sizeof(buf));
+	assert_string_equal(buf, "/a.conf");
+	fp_report_conf_path(NULL, "/b.conf", sc, buf, sizeof(buf));
+	assert_string_equal(buf, "/b.conf");
+	fp_report_conf_path(NULL, "", sc, buf, sizeof(buf));
+	assert_string_equal(buf + strlen(dir), "/footprint.conf");
+	write_file("slurm.conf", "ClusterName=c1\n"
+		   "JobCompType=jobcomp/carbon\nJobCompLoc=/x/fp.conf\n");
+	fp_report_conf_path(NULL, NULL, sc, buf, sizeof(buf));
+	assert_string_equal(buf, "/x/fp.conf");
+	unlink(sc);
+	rmdir(dir);
+}
+
+static void test_slurm_conf_keys_are_top_level_only(void **s)
+{
+	char sc[128], buf[64];
+	fp_error_t err = { 0 };
+
+	snprintf(dir, sizeof(dir), "/tmp/fp-report-test.XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(sc, sizeof(sc), "%s/slurm.conf", dir);
+	write_file("slurm.conf", "# ClusterName=no\nNodeName=n1 CPUs=4\n"
+		   "  clustername=\"heaters\" # the name\n");
+	assert_int_equal(fp_report_slurm_conf_get(sc, "ClusterName", buf,
+						  sizeof(buf), &err), 0);
+	assert_string_equal(buf, "heaters");
+	assert_int_equal(fp_report_slurm_conf_get(sc, "CPUs", buf,
+						  sizeof(buf), &err), 1);
+	unlink(sc);
+	assert_int_equal(fp_report_slurm_conf_get(sc, "ClusterName", buf,
+						  sizeof(buf), &err), -1);
+	assert_non_null(strstr(err.msg, sc));
+	rmdir(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_time_accepts_iso_dates_and_times),
+		cmocka_unit_test(test_time_accepts_now_and_relative_times),
+		cmocka_unit_test(test_time_accepts_sacct_short_forms),
+		cmocka_unit_test(
+			test_time_rejects_what_is_not_a_time_and_names_it),
+		cmocka_unit_test(test_report_reads_the_summary_figures),
+		cmocka_unit_test(
+			test_report_text_has_every_figure_and_the_signature),
+		cmocka_unit_test(
+			test_report_lists_the_reasons_of_an_incomplete_job),
+		cmocka_unit_test(
+			test_report_reads_the_workers_incomplete_summary),
+		cmocka_unit_test(test_report_refuses_what_is_not_a_summary),
+		cmocka_unit_test(
+			test_report_from_a_record_derives_saved_with_heat),
+		cmocka_unit_test(test_mail_section_has_the_summary_figures),
+		cmocka_unit_test(
+			test_mail_section_unavailable_says_how_to_get_it),
+		cmocka_unit_test(
+			test_table_has_a_total_line_and_counts_jobs_without),
+		cmocka_unit_test(
+			test_table_parsable_is_pipe_separated_like_sacct),
+		cmocka_unit_test(test_table_json_totals),
+		cmocka_unit_test(
+			test_conf_path_follows_option_env_jobcomploc_beside),
+		cmocka_unit_test(test_slurm_conf_keys_are_top_level_only),
+	};
+
+	return cmocka_run_group_tests(tests, utc, NULL);
+}

@@ -1,0 +1,410 @@
+/* footprint-mail: slurmctld's MailProg. For job-end mails it adds the job's
+ * footprint (from its signed summary) to the body, then runs the real mail.
+ *
+ * slurmctld runs it as `MailProg -s SUBJECT USER` with stdin on /dev/null
+ * and an environment of SLURM_JOB_* variables only (no SLURM_CONF, no
+ * PATH), as SlurmUser, from its log folder, and kills it after 120 s. The
+ * summary is written by footprint-worker a few seconds after the job ends,
+ * possibly after this mail is queued: we wait up to MailWait seconds.
+ *
+ * Whatever fails here, the mail still goes: a bad footprint.conf or a
+ * failing Mailer falls back to /usr/bin/mail. Exit: the mailer's status. */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "report.h"
+#include "sign.h"
+
+#define FALLBACK_MAILER "/usr/bin/mail"
+/* slurmctld kills MailProg after 120 s: leave the mailer time to run. */
+#define MAX_WAIT_S 100
+#define POLL_NS 500000000L
+#define MAX_TOKEN (4 << 20)
+#define MAX_STDIN (1 << 20)
+
+static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void note(const char *fmt, ...)
+{
+	va_list ap;
+
+	/* slurmctld logs MailProg's output when it fails. */
+	fprintf(stderr, "footprint-mail: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* SLURM_CONF of slurmctld, for MailProg's bare environment: slurmscriptd,
+ * our parent, is a fork of slurmctld and keeps its command line (-f FILE)
+ * and environment. */
+static bool conf_from_process(pid_t pid, char *buf, size_t size)
+{
+	char path[64], data[65536];
+	size_t n;
+	FILE *f;
+	bool found = false;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	if ((f = fopen(path, "r"))) {
+		n = fread(data, 1, sizeof(data) - 1, f);
+		fclose(f);
+		data[n] = '\0';
+		for (size_t i = 0; i < n && !found;
+		     i += strlen(data + i) + 1)
+			if (!strcmp(data + i, "-f") && i + 3 < n) {
+				snprintf(buf, size, "%s", data + i + 3);
+				found = true;
+			}
+	}
+	snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
+	if (!found && (f = fopen(path, "r"))) {
+		n = fread(data, 1, sizeof(data) - 1, f);
+		fclose(f);
+		data[n] = '\0';
+		for (size_t i = 0; i < n && !found; i += strlen(data + i) + 1)
+			if (!strncmp(data + i, "SLURM_CONF=", 11) &&
+			    data[i + 11]) {
+				snprintf(buf, size, "%s", data + i + 11);
+				found = true;
+			}
+	}
+	return found;
+}
+
+static pid_t parent_of(pid_t pid)
+{
+	char path[64];
+	int ppid = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (!(f = fopen(path, "r")))
+		return 0;
+	/* "pid (comm) state ppid": comm may hold spaces and ')'. */
+	{
+		char line[1024], *p;
+
+		if (fgets(line, sizeof(line), f) &&
+		    (p = strrchr(line, ')')))
+			sscanf(p + 1, " %*c %d", &ppid);
+	}
+	fclose(f);
+	return (pid_t)ppid;
+}
+
+static const char *slurm_conf(char *buf, size_t size)
+{
+	const char *env = getenv("SLURM_CONF");
+	pid_t pid = getppid();
+
+	if (env && *env)
+		return env;
+	/* slurmscriptd, then slurmctld itself. */
+	for (int i = 0; i < 2 && pid > 1; i++, pid = parent_of(pid))
+		if (conf_from_process(pid, buf, size))
+			return buf;
+	return NULL;
+}
+
+static bool wants_footprint(const char *type, const char *subject)
+{
+	if (type && (!strcasecmp(type, "Ended") ||
+		     !strcasecmp(type, "Failed")))
+		return true;
+	return subject && (strstr(subject, " Ended") ||
+			   strstr(subject, " Failed"));
+}
+
+/* SLURM_JOB_ID, else "Job_id=N" of the subject. */
+static unsigned long job_id(const char *subject)
+{
+	const char *env = getenv("SLURM_JOB_ID"), *p;
+	char *end;
+	unsigned long id;
+
+	if (env && *env) {
+		id = strtoul(env, &end, 10);
+		if (!*end && id)
+			return id;
+	}
+	if (subject && (p = strstr(subject, "Job_id=")) &&
+	    isdigit((unsigned char)p[7]))
+		return strtoul(p + 7, NULL, 10);
+	return 0;
+}
+
+/* 0 with the token, or an errno (ENOENT: not written yet). */
+static int read_token(const char *path, char **out)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	size_t n;
+
+	*out = NULL;
+	if (!f)
+		return errno;
+	buf = malloc(MAX_TOKEN + 1);
+	n = buf ? fread(buf, 1, MAX_TOKEN + 1, f) : 0;
+	fclose(f);
+	if (!buf || n > MAX_TOKEN) {
+		free(buf);
+		return buf ? EFBIG : ENOMEM;
+	}
+	while (n && isspace((unsigned char)buf[n - 1]))
+		n--;
+	buf[n] = '\0';
+	*out = buf;
+	return 0;
+}
+
+/* The footprint section: from the verified summary, or why it is not
+ * there. The worker writes summaries atomically (link of a complete file),
+ * so a present but invalid one will not get better by waiting. */
+static char *footprint_section(const fp_config_t *cfg, unsigned long id)
+{
+	char path[4096], why[1200], status[600], *tok = NULL, *payload;
+	unsigned wait = cfg->mail_wait < MAX_WAIT_S ? cfg->mail_wait :
+						      MAX_WAIT_S;
+	struct timespec t0, now, pause = { 0, POLL_NS };
+	fp_error_t err = { 0 };
+	fp_key_t *key;
+	fp_report_t *r;
+	char *s;
+	int e;
+
+	snprintf(path, sizeof(path), "%s/summaries/%lu.jws", cfg->spool_dir,
+		 id);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		e = read_token(path, &tok);
+		if (e != ENOENT)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - t0.tv_sec + (now.tv_nsec - t0.tv_nsec) / 1e9 >=
+		    wait)
+			break;
+		nanosleep(&pause, NULL);
+	}
+	if (e == ENOENT) {
+		snprintf(why, sizeof(why), "no summary after %u s", wait);
+		return fp_report_mail_unavailable(id, why);
+	}
+	if (e) {
+		snprintf(why, sizeof(why), "%s: %s", path, strerror(e));
+		note("%s", why);
+		return fp_report_mail_unavailable(id, why);
+	}
+	key = cfg->public_key ? fp_key_load_public(cfg->public_key, &err) :
+				NULL;
+	if (!key) {
+		note("%s", cfg->public_key ? err.msg :
+		     "PublicKey is not set in footprint.conf");
+		free(tok);
+		return fp_report_mail_unavailable(id, "its signature cannot "
+						  "be checked here");
+	}
+	payload = fp_verify(key, tok, &err);
+	free(tok);
+	r = payload ? fp_report_from_summary(path, payload, &err) : NULL;
+	if (r && r->job_id != id) {
+		snprintf(err.msg, sizeof(err.msg), "%s is job %llu's", path,
+			 (unsigned long long)r->job_id);
+		fp_report_free(r);
+		r = NULL;
+	}
+	if (!r) {
+		note("%s: %s", path, err.msg);
+		snprintf(why, sizeof(why), "the signed summary is INVALID: %s",
+			 err.msg);
+		free(payload);
+		fp_key_free(key);
+		return fp_report_mail_unavailable(id, why);
+	}
+	snprintf(status, sizeof(status), "valid (kid %s, %s)",
+		 fp_key_kid(key), fp_key_alg(key));
+	s = fp_report_mail(r, status);
+	fp_report_free(r);
+	free(payload);
+	fp_key_free(key);
+	return s;
+}
+
+/* What came on stdin (nothing from slurmctld; a site's own wrapper may pass
+ * a body), without hanging on a terminal or on a pipe nobody writes to. */
+static char *read_stdin(size_t *len)
+{
+	char *buf = malloc(MAX_STDIN + 1);
+	struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
+	ssize_t n;
+
+	*len = 0;
+	if (!buf)
+		return NULL;
+	if (!isatty(STDIN_FILENO))
+		while (*len < MAX_STDIN && poll(&p, 1, 2000) > 0 &&
+		       (n = read(STDIN_FILENO, buf + *len,
+				 MAX_STDIN - *len)) > 0)
+			*len += (size_t)n;
+	buf[*len] = '\0';
+	return buf;
+}
+
+/* Runs mailer with argv[1..] and body on stdin (body NULL: our own stdin).
+ * Returns its exit status; 127 when it could not be executed. */
+static int run_mailer(const char *mailer, char **argv, const char *body)
+{
+	int in[2] = { -1, -1 }, st[2], status, child_errno = 0;
+	pid_t pid;
+	ssize_t n;
+
+	argv[0] = (char *)mailer;
+	/* Tells the parent whether exec() worked: closed on exec. */
+	if (pipe2(st, O_CLOEXEC) || (body && pipe(in))) {
+		note("%s: pipe: %s", mailer, strerror(errno));
+		return 127;
+	}
+	pid = fork();
+	if (pid < 0) {
+		note("%s: fork: %s", mailer, strerror(errno));
+		return 127;
+	}
+	if (pid == 0) {
+		signal(SIGPIPE, SIG_DFL);
+		if (body) {
+			dup2(in[0], STDIN_FILENO);
+			close(in[0]);
+			close(in[1]);
+		}
+		close(st[0]);
+		execv(mailer, argv);
+		child_errno = errno;
+		if (write(st[1], &child_errno, sizeof(child_errno)) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	close(st[1]);
+	if (body) {
+		size_t len = strlen(body), off = 0;
+
+		close(in[0]);
+		while (off < len && (n = write(in[1], body + off,
+					       len - off)) > 0)
+			off += (size_t)n;
+		close(in[1]);
+	}
+	n = read(st[0], &child_errno, sizeof(child_errno));
+	close(st[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (n == (ssize_t)sizeof(child_errno)) {
+		note("%s: %s", mailer, strerror(child_errno));
+		return 127;
+	}
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	note("%s: killed by signal %d", mailer, WTERMSIG(status));
+	return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
+int main(int argc, char **argv)
+{
+	const char *config = NULL, *subject = NULL, *mailer = FALLBACK_MAILER;
+	char **margv = calloc((size_t)argc + 1, sizeof(*margv));
+	char conf_path[4096], sbuf[4096], *section = NULL, *body = NULL;
+	fp_config_t *cfg = NULL;
+	fp_error_t err = { 0 };
+	unsigned long id;
+	int margc = 1, rc;
+	bool footprint;
+
+	if (!margv)
+		return 1;
+	/* --config is ours; everything else goes to the mailer unchanged. */
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--config") && i + 1 < argc) {
+			config = argv[++i];
+			continue;
+		}
+		if (!strncmp(argv[i], "--config=", 9)) {
+			config = argv[i] + 9;
+			continue;
+		}
+		if (!strcmp(argv[i], "-s") && i + 1 < argc)
+			subject = argv[i + 1];
+		margv[margc++] = argv[i];
+	}
+	margv[margc] = NULL;
+	signal(SIGPIPE, SIG_IGN);
+	/* The mailer (and what it runs) needs a PATH; slurmctld gives none. */
+	setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:"
+	       "/sbin:/bin", 0);
+
+	if (fp_report_conf_path(config, getenv("FOOTPRINT_CONF"),
+				slurm_conf(sbuf, sizeof(sbuf)), conf_path,
+				sizeof(conf_path)) == 0)
+		cfg = fp_config_load(conf_path, &err);
+	else
+		snprintf(err.msg, sizeof(err.msg), "out of memory");
+	if (!cfg)
+		note("%s; mailing with %s", err.msg, FALLBACK_MAILER);
+	else if (cfg->mailer && *cfg->mailer)
+		mailer = cfg->mailer;
+
+	footprint = wants_footprint(getenv("SLURM_JOB_MAIL_TYPE"), subject);
+	id = footprint ? job_id(subject) : 0;
+	if (!footprint || !id) {
+		/* Began, Requeued, time limits...: exactly the mail slurmctld
+		 * asked for. */
+		rc = run_mailer(mailer, margv, NULL);
+		if (rc != 0 && strcmp(mailer, FALLBACK_MAILER))
+			rc = run_mailer(FALLBACK_MAILER, margv, NULL);
+		goto out;
+	}
+	if (cfg) {
+		section = footprint_section(cfg, id);
+	} else {
+		char why[600];
+
+		snprintf(why, sizeof(why), "footprint.conf %s cannot be read",
+			 conf_path);
+		section = fp_report_mail_unavailable(id, why);
+	}
+	{
+		size_t len;
+		char *in = read_stdin(&len);
+
+		/* Their text first, then a blank line and ours. */
+		if (asprintf(&body, "%s%s%s%s", len ? in : "",
+			     len && in[len - 1] != '\n' ? "\n" : "",
+			     len ? "\n" : "", section ? section : "") < 0)
+			body = NULL;
+		free(in);
+	}
+	rc = run_mailer(mailer, margv, body ? body : "");
+	if (rc != 0 && strcmp(mailer, FALLBACK_MAILER)) {
+		note("%s exited with %d; mailing with %s", mailer, rc,
+		     FALLBACK_MAILER);
+		rc = run_mailer(FALLBACK_MAILER, margv, body ? body : "");
+	}
+out:
+	free(section);
+	free(body);
+	free(margv);
+	fp_config_free(cfg);
+	return rc;
+}

@@ -1,0 +1,117 @@
+/* sfootprint's slurmdb calls: one connection, one job condition per query,
+ * built with plain malloc (see free_cond) and freed by us. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sfootprint_db.h"
+
+/* Exported by libslurm, not declared in its public headers. */
+extern int slurm_addto_step_list(List step_list, char *names);
+
+static bool initialised;
+
+void *fp_db_open(char *why, size_t whysz)
+{
+	void *db;
+
+	if (!initialised) {
+		slurm_init(NULL);
+		initialised = true;
+	}
+	db = slurmdb_connection_get(NULL);
+	if (!db)
+		snprintf(why, whysz, "slurmdbd: no connection (%s)",
+			 slurm_strerror(slurm_get_errno()));
+	return db;
+}
+
+void fp_db_close(void *db)
+{
+	if (db)
+		slurmdb_connection_close(&db);
+	if (initialised) {
+		slurm_fini();
+		initialised = false;
+	}
+}
+
+/* Our condition is calloc'd, its lists hold strdup'd strings:
+ * slurmdb_destroy_job_cond() would xfree() them. */
+static void free_cond(slurmdb_job_cond_t *cond)
+{
+	if (cond->acct_list)
+		slurm_list_destroy(cond->acct_list);
+	if (cond->cluster_list)
+		slurm_list_destroy(cond->cluster_list);
+	if (cond->step_list)
+		slurm_list_destroy(cond->step_list);
+	if (cond->userid_list)
+		slurm_list_destroy(cond->userid_list);
+	free(cond);
+}
+
+static List string_list(const char *csv)
+{
+	List l = slurm_list_create(free);
+	char *copy = strdup(csv), *save = NULL, *tok;
+
+	for (tok = strtok_r(copy, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save))
+		if (*tok)
+			slurm_list_append(l, strdup(tok));
+	free(copy);
+	return l;
+}
+
+List fp_db_jobs(void *db, const char *cluster, const fp_db_query_t *q,
+		char *why, size_t whysz)
+{
+	slurmdb_job_cond_t *cond = calloc(1, sizeof(*cond));
+	List out;
+
+	if (!cond) {
+		snprintf(why, whysz, "out of memory");
+		return NULL;
+	}
+	cond->cluster_list = slurm_list_create(free);
+	slurm_list_append(cond->cluster_list, strdup(cluster));
+	if (q->job) {
+		cond->step_list =
+			slurm_list_create(slurm_destroy_selected_step);
+		if (slurm_addto_step_list(cond->step_list,
+					  (char *)q->job) < 1) {
+			snprintf(why, whysz, "job '%s': not a job id", q->job);
+			free_cond(cond);
+			return NULL;
+		}
+		cond->flags = JOBCOND_FLAG_NO_DEFAULT_USAGE;
+	} else {
+		cond->usage_start = q->start;
+		cond->usage_end = q->end;
+		/* As sacct: the jobs' own times, not cut to the window. */
+		cond->flags = JOBCOND_FLAG_NO_TRUNC;
+	}
+	if (q->uids)
+		cond->userid_list = string_list(q->uids);
+	if (q->accounts)
+		cond->acct_list = string_list(q->accounts);
+	cond->db_flags = SLURMDB_JOB_FLAG_NOTSET;
+	out = slurmdb_jobs_get(db, cond);
+	free_cond(cond);
+	if (!out)
+		snprintf(why, whysz, "slurmdbd: cannot read jobs of cluster "
+			 "%s: %s", cluster, slurm_strerror(slurm_get_errno()));
+	return out;
+}
+
+void fp_db_job_name(const slurmdb_job_rec_t *j, char *buf, size_t size)
+{
+	if (j->array_job_id && j->array_task_id != NO_VAL)
+		snprintf(buf, size, "%u_%u", j->array_job_id,
+			 j->array_task_id);
+	else if (j->het_job_id && j->het_job_offset != NO_VAL)
+		snprintf(buf, size, "%u+%u", j->het_job_id,
+			 j->het_job_offset);
+	else
+		snprintf(buf, size, "%u", j->jobid);
+}

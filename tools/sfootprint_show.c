@@ -1,0 +1,599 @@
+/* sfootprint -j / -u / -A / -S / -E: the seff-like report of one job (its
+ * signed summary, else its accounting record) and sacct-like job tables. */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <pwd.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "config.h"
+#include "report.h"
+#include "sfootprint.h"
+#include "sfootprint_db.h"
+#include "sign.h"
+#include "summary.h"
+
+#define DEFAULT_PUBKEY "/etc/slurm/footprint.pub"
+#define MAX_TOKEN (4 << 20)
+#define JSON_FLAGS (JSON_INDENT(2) | JSON_REAL_PRECISION(12))
+
+struct options {
+	const char *job, *users, *accounts, *start, *end, *config;
+	bool parsable, json, all_users;
+};
+
+/* What the report stands on: footprint.conf (NULL when unreadable and not
+ * asked for explicitly) and the cluster. */
+struct context {
+	fp_config_t *cfg;
+	char conf_path[4096];
+	char cluster[256];
+	char conf_note[600];	/* why cfg is NULL */
+	char cluster_note[600];	/* why cluster is empty */
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: sfootprint -j JOBID [--config FILE] [--json]\n"
+		"       sfootprint [-u USER[,...]] [-A ACCOUNT[,...]] [-a] "
+		"[-S START] [-E END]\n"
+		"                  [-p|--parsable] [--json] [--config FILE]\n"
+		"  (also as `sfootprint show ...`) START/END: "
+		"YYYY-MM-DD[THH:MM[:SS]], HH:MM, now, now-2days...\n");
+}
+
+static int load_context(struct context *c, const char *option)
+{
+	const char *env = getenv("FOOTPRINT_CONF");
+	fp_error_t err = { 0 };
+	char sconf[4096];
+	const char *slurm_conf = getenv("SLURM_CONF");
+	int rc;
+
+	if (fp_report_conf_path(option, env, slurm_conf, c->conf_path,
+				sizeof(c->conf_path))) {
+		fprintf(stderr, "sfootprint: out of memory\n");
+		return -1;
+	}
+	c->cfg = fp_config_load(c->conf_path, &err);
+	if (!c->cfg) {
+		/* Asked for by name: the user wants that file. Found by
+		 * default: accounting records still make a report. */
+		if ((option && *option) || (env && *env)) {
+			fprintf(stderr, "sfootprint: %s\n", err.msg);
+			return -1;
+		}
+		snprintf(c->conf_note, sizeof(c->conf_note), "%s", err.msg);
+	}
+	snprintf(sconf, sizeof(sconf), "%s", slurm_conf && *slurm_conf ?
+		 slurm_conf : "/etc/slurm/slurm.conf");
+	rc = fp_report_slurm_conf_get(sconf, "ClusterName", c->cluster,
+				      sizeof(c->cluster), &err);
+	if (rc < 0 || !c->cluster[0]) {
+		c->cluster[0] = '\0';
+		if (rc < 0)
+			snprintf(c->cluster_note, sizeof(c->cluster_note),
+				 "%s (set SLURM_CONF)", err.msg);
+		else
+			snprintf(c->cluster_note, sizeof(c->cluster_note),
+				 "%s: no ClusterName", sconf);
+	}
+	return 0;
+}
+
+/* Accounting needs the cluster's name: 0, or -1 with why. */
+static int need_cluster(const struct context *c, char *why, size_t size)
+{
+	if (c->cluster[0])
+		return 0;
+	snprintf(why, size, "%s", c->cluster_note);
+	return -1;
+}
+
+/* Our FP1 part of the field the configuration names, else of the other one
+ * (a report must not depend on footprint.conf being readable). */
+static int job_record(const struct context *c, const slurmdb_job_rec_t *j,
+		      fp_record_t *rec, fp_error_t *err)
+{
+	bool system = c->cfg &&
+		      !strcasecmp(c->cfg->job_record_field, "SystemComment");
+	const char *first = system ? j->system_comment : j->admin_comment;
+	const char *second = system ? j->admin_comment : j->system_comment;
+	int rc = fp_record_parse(first, rec, err);
+
+	if (rc == 1)
+		rc = fp_record_parse(second, rec, err);
+	return rc;
+}
+
+static char *user_name(const slurmdb_job_rec_t *j, char *buf, size_t size)
+{
+	struct passwd *pw;
+
+	if (j->user && *j->user)
+		snprintf(buf, size, "%s", j->user);
+	else if ((pw = getpwuid(j->uid)))
+		snprintf(buf, size, "%s", pw->pw_name);
+	else
+		snprintf(buf, size, "%u", j->uid);
+	return buf;
+}
+
+/* 0 read, else errno (ENOENT: no summary yet). */
+static int read_token(const char *path, char **out)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	size_t n;
+
+	*out = NULL;
+	if (!f)
+		return errno;
+	buf = malloc(MAX_TOKEN + 1);
+	n = buf ? fread(buf, 1, MAX_TOKEN + 1, f) : 0;
+	if (!buf || ferror(f) || n > MAX_TOKEN) {
+		int e = !buf ? ENOMEM : ferror(f) ? EIO : EFBIG;
+
+		fclose(f);
+		free(buf);
+		return e;
+	}
+	fclose(f);
+	while (n && isspace((unsigned char)buf[n - 1]))
+		n--;
+	buf[n] = '\0';
+	*out = buf;
+	return 0;
+}
+
+/* The signed summary of a job: 0 valid (*payload, *status "valid (...)"),
+ * 1 none readable (*status says why), -1 INVALID (*status the reason). */
+static int signed_summary(const struct context *c, unsigned long id,
+			  char **payload, char *status, size_t size,
+			  json_t **sig)
+{
+	char path[4096], *tok;
+	const char *pub = c->cfg && c->cfg->public_key ?
+			  c->cfg->public_key : DEFAULT_PUBKEY;
+	fp_error_t err = { 0 };
+	fp_key_t *key;
+	json_t *root, *v;
+	int e;
+
+	*payload = NULL;
+	if (!c->cfg) {
+		snprintf(status, size, "unsigned record only (%s)",
+			 c->conf_note);
+		*sig = json_pack("{s:s, s:s}", "status", "unsigned",
+				 "reason", c->conf_note);
+		return 1;
+	}
+	snprintf(path, sizeof(path), "%s/summaries/%lu.jws",
+		 c->cfg->spool_dir, id);
+	e = read_token(path, &tok);
+	if (e) {
+		char why[4200];
+
+		snprintf(why, sizeof(why), "%s: %s", path, e == ENOENT ?
+			 "no signed summary (yet)" : strerror(e));
+		snprintf(status, size, "unsigned record only (%s)", why);
+		*sig = json_pack("{s:s, s:s}", "status", "unsigned",
+				 "reason", why);
+		return 1;
+	}
+	key = fp_key_load_public(pub, &err);
+	if (key)
+		*payload = fp_verify(key, tok, &err);
+	free(tok);
+	if (*payload) {
+		/* A valid summary of another job is not this job's. */
+		root = json_loads(*payload, 0, NULL);
+		v = json_object_get(json_object_get(root, "job"), "id");
+		if (!v)
+			v = json_object_get(root, "job_id");
+		if (!json_is_integer(v) ||
+		    (unsigned long)json_integer_value(v) != id) {
+			snprintf(err.msg, sizeof(err.msg), "%s: the signed "
+				 "summary is not job %lu's", path, id);
+			free(*payload);
+			*payload = NULL;
+		}
+		json_decref(root);
+	} else if (key) {
+		char msg[sizeof(err.msg)];
+
+		snprintf(msg, sizeof(msg), "%s", err.msg);
+		snprintf(err.msg, sizeof(err.msg), "%s: %s", path, msg);
+	}
+	if (!*payload) {
+		snprintf(status, size, "INVALID: %s", err.msg);
+		*sig = json_pack("{s:s, s:s}", "status", "invalid",
+				 "reason", err.msg);
+		fp_key_free(key);
+		return -1;
+	}
+	snprintf(status, size, "valid (kid %s, %s)", fp_key_kid(key),
+		 fp_key_alg(key));
+	*sig = json_pack("{s:s, s:s, s:s}", "status", "valid",
+			 "kid", fp_key_kid(key), "alg", fp_key_alg(key));
+	fp_key_free(key);
+	return 0;
+}
+
+static int print_report(const fp_report_t *r, const char *status,
+			json_t *sig, const char *payload, bool as_json)
+{
+	if (as_json) {
+		json_t *o = fp_report_json(r);
+		char *s;
+
+		if (!o)
+			return -1;
+		json_object_set(o, "signature", sig ? sig : json_null());
+		json_object_set_new(o, "summary", payload ?
+				    json_loads(payload, 0, NULL) :
+				    json_null());
+		s = json_dumps(o, JSON_FLAGS);
+		json_decref(o);
+		if (!s)
+			return -1;
+		printf("%s\n", s);
+		free(s);
+	} else {
+		char *s = fp_report_text(r, status);
+
+		if (!s)
+			return -1;
+		fputs(s, stdout);
+		free(s);
+	}
+	return 0;
+}
+
+/* Resolves "42_3" to the raw job id through accounting. */
+static slurmdb_job_rec_t *first_job(List jobs)
+{
+	ListIterator it = slurm_list_iterator_create(jobs);
+	slurmdb_job_rec_t *j = slurm_list_next(it);
+
+	slurm_list_iterator_destroy(it);
+	return j;
+}
+
+static int show_job(struct context *c, const struct options *o)
+{
+	char status[5000] = "", why[600], *end, *payload = NULL;
+	unsigned long id = strtoul(o->job, &end, 10);
+	bool numeric = *o->job && !*end && isdigit((unsigned char)*o->job);
+	fp_error_t err = { 0 };
+	fp_report_t *r = NULL;
+	json_t *sig = NULL;
+	void *db = NULL;
+	List jobs = NULL;
+	slurmdb_job_rec_t *j = NULL;
+	fp_record_t rec;
+	int sum = 1, rc = FP_EXIT_FAIL;
+	fp_db_query_t q = { .job = o->job };
+
+	if (!numeric) {
+		/* An array task or het component: its raw id names the
+		 * summary file. */
+		if (need_cluster(c, why, sizeof(why)) ||
+		    !(db = fp_db_open(why, sizeof(why))) ||
+		    !(jobs = fp_db_jobs(db, c->cluster, &q, why,
+					sizeof(why)))) {
+			fprintf(stderr, "sfootprint: job %s: %s\n", o->job,
+				why);
+			goto out;
+		}
+		if (!(j = first_job(jobs))) {
+			fprintf(stderr, "sfootprint: job %s: not in the "
+				"accounting of cluster %s\n", o->job,
+				c->cluster);
+			goto out;
+		}
+		id = j->jobid;
+	}
+	sum = signed_summary(c, id, &payload, status, sizeof(status), &sig);
+	if (sum == 0) {
+		r = fp_report_from_summary(o->job, payload, &err);
+		if (!r) {
+			fprintf(stderr, "sfootprint: job %s: %s\n", o->job,
+				err.msg);
+			goto out;
+		}
+		rc = print_report(r, status, sig, payload, o->json) ?
+			     FP_EXIT_FAIL : FP_EXIT_OK;
+		goto out;
+	}
+	if (!jobs) {
+		if (need_cluster(c, why, sizeof(why)) ||
+		    !(db = fp_db_open(why, sizeof(why))) ||
+		    !(jobs = fp_db_jobs(db, c->cluster, &q, why,
+					sizeof(why)))) {
+			/* Says why the summary was not enough. */
+			fprintf(stderr, "sfootprint: job %s: %s%s; no "
+				"accounting record: %s\n", o->job,
+				sum < 0 ? "signed summary INVALID: " : "",
+				json_string_value(json_object_get(sig,
+					"reason")) ?: status, why);
+			goto out;
+		}
+		j = first_job(jobs);
+	}
+	if (!j) {
+		fprintf(stderr, "sfootprint: job %s: not in the accounting of "
+			"cluster %s\n", o->job, c->cluster);
+		goto out;
+	}
+	switch (job_record(c, j, &rec, &err)) {
+	case 0:
+		break;
+	case 1:
+		fprintf(stderr, "sfootprint: job %s: no footprint yet (no FP1 "
+			"record in its accounting; %s)\n", o->job, status);
+		goto out;
+	default:
+		fprintf(stderr, "sfootprint: job %s: %s\n", o->job, err.msg);
+		goto out;
+	}
+	{
+		char user[64];
+
+		r = fp_report_from_record(&rec, user_name(j, user,
+					  sizeof(user)), j->account, &err);
+	}
+	if (!r) {
+		fprintf(stderr, "sfootprint: job %s: %s\n", o->job, err.msg);
+		goto out;
+	}
+	if (print_report(r, status, sig, NULL, o->json))
+		goto out;
+	/* The figures shown are the record's, but a forged or damaged
+	 * summary is a fault the caller must see. */
+	rc = sum < 0 ? FP_EXIT_FAIL : FP_EXIT_OK;
+	if (sum < 0)
+		fprintf(stderr, "sfootprint: job %s: signature %s\n", o->job,
+			status);
+out:
+	fp_report_free(r);
+	free(payload);
+	json_decref(sig);
+	if (jobs)
+		slurm_list_destroy(jobs);
+	fp_db_close(db);
+	return rc;
+}
+
+/* "alice,1001" -> "1000,1001" (slurmdbd selects users by uid). */
+static char *uid_list(const char *users)
+{
+	char *copy = strdup(users), *save = NULL, *tok, *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	bool first = true, ok = true;
+
+	for (tok = strtok_r(copy, ",", &save); ok && tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		struct passwd *pw = getpwnam(tok);
+		char *end;
+		unsigned long uid = strtoul(tok, &end, 10);
+
+		if (pw)
+			uid = pw->pw_uid;
+		else if (!*tok || *end) {
+			fprintf(stderr, "sfootprint: user '%s': no such user\n",
+				tok);
+			ok = false;
+		}
+		fprintf(f, "%s%lu", first ? "" : ",", uid);
+		first = false;
+	}
+	free(copy);
+	fclose(f);
+	if (!ok || first) {
+		if (ok)
+			fprintf(stderr, "sfootprint: -u '%s': no user\n",
+				users);
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+static int aggregate(struct context *c, const struct options *o)
+{
+	fp_db_query_t q = { .job = o->job, .accounts = o->accounts };
+	time_t now = time(NULL);
+	struct tm tm;
+	fp_error_t err = { 0 };
+	fp_report_table_t *t = NULL;
+	char *uids = NULL, why[600], *text;
+	void *db = NULL;
+	List jobs = NULL;
+	ListIterator it;
+	slurmdb_job_rec_t *j;
+	int rc = FP_EXIT_FAIL;
+
+	/* sacct's defaults: since midnight, until now. */
+	localtime_r(&now, &tm);
+	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+	tm.tm_isdst = -1;
+	q.start = mktime(&tm);
+	q.end = now;
+	if (o->start && fp_report_parse_time(o->start, now, &q.start, &err)) {
+		fprintf(stderr, "sfootprint: -S: %s\n", err.msg);
+		return FP_EXIT_USAGE;
+	}
+	if (o->end && fp_report_parse_time(o->end, now, &q.end, &err)) {
+		fprintf(stderr, "sfootprint: -E: %s\n", err.msg);
+		return FP_EXIT_USAGE;
+	}
+	if (q.end < q.start) {
+		fprintf(stderr, "sfootprint: -S %s is after -E %s\n",
+			o->start ? o->start : "(midnight)",
+			o->end ? o->end : "(now)");
+		return FP_EXIT_USAGE;
+	}
+	if (o->users) {
+		if (!(uids = uid_list(o->users)))
+			return FP_EXIT_FAIL;
+	} else if (getuid() != 0 && !o->all_users && !o->job) {
+		/* As sacct: a user sees their own jobs unless -a. */
+		if (asprintf(&uids, "%u", (unsigned)getuid()) < 0)
+			return FP_EXIT_FAIL;
+	}
+	q.uids = uids;
+	if (need_cluster(c, why, sizeof(why)) ||
+	    !(db = fp_db_open(why, sizeof(why))) ||
+	    !(jobs = fp_db_jobs(db, c->cluster, &q, why, sizeof(why)))) {
+		fprintf(stderr, "sfootprint: %s\n", why);
+		goto out;
+	}
+	t = fp_report_table_new();
+	if (!t)
+		goto out;
+	it = slurm_list_iterator_create(jobs);
+	while ((j = slurm_list_next(it))) {
+		char name[64], user[64];
+		fp_record_t rec;
+		int found = job_record(c, j, &rec, &err);
+
+		fp_db_job_name(j, name, sizeof(name));
+		if (found < 0)
+			fprintf(stderr, "sfootprint: job %s: %s\n", name,
+				err.msg);
+		if (fp_report_table_add(t, name, user_name(j, user,
+					sizeof(user)), j->account,
+					found == 0 ? &rec : NULL, &err)) {
+			fprintf(stderr, "sfootprint: %s\n", err.msg);
+			break;
+		}
+	}
+	slurm_list_iterator_destroy(it);
+	if (j)
+		goto out;
+	if (o->json) {
+		json_t *root = fp_report_table_json(t);
+		char fmt[2][32];
+
+		strftime(fmt[0], sizeof(fmt[0]), "%Y-%m-%dT%H:%M:%S",
+			 localtime_r(&q.start, &tm));
+		strftime(fmt[1], sizeof(fmt[1]), "%Y-%m-%dT%H:%M:%S",
+			 localtime_r(&q.end, &tm));
+		json_object_set_new(root, "start", json_string(fmt[0]));
+		json_object_set_new(root, "end", json_string(fmt[1]));
+		json_object_set_new(root, "cluster", json_string(c->cluster));
+		text = json_dumps(root, JSON_FLAGS);
+		json_decref(root);
+		if (text)
+			printf("%s\n", text);
+	} else {
+		text = fp_report_table_text(t, o->parsable);
+		if (text)
+			fputs(text, stdout);
+	}
+	if (text)
+		rc = FP_EXIT_OK;
+	free(text);
+out:
+	fp_report_table_free(t);
+	if (jobs)
+		slurm_list_destroy(jobs);
+	fp_db_close(db);
+	free(uids);
+	return rc;
+}
+
+int fp_cmd_show(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "users", required_argument, NULL, 'u' },
+		{ "account", required_argument, NULL, 'A' },
+		{ "accounts", required_argument, NULL, 'A' },
+		{ "allusers", no_argument, NULL, 'a' },
+		{ "starttime", required_argument, NULL, 'S' },
+		{ "endtime", required_argument, NULL, 'E' },
+		{ "parsable", no_argument, NULL, 'p' },
+		{ "parsable2", no_argument, NULL, 'p' },
+		{ "json", no_argument, NULL, 'J' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct options o = { 0 };
+	struct context c = { 0 };
+	int opt, rc;
+
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":j:u:A:aS:E:ph", longopts,
+				  NULL)) != -1) {
+		switch (opt) {
+		case 'j': o.job = optarg; break;
+		case 'u': o.users = optarg; break;
+		case 'A': o.accounts = optarg; break;
+		case 'a': o.all_users = true; break;
+		case 'S': o.start = optarg; break;
+		case 'E': o.end = optarg; break;
+		case 'p': o.parsable = true; break;
+		case 'J': o.json = true; break;
+		case 'c': o.config = optarg; break;
+		case 'h':
+			usage(stdout);
+			return FP_EXIT_OK;
+		case ':':
+			fprintf(stderr, "sfootprint: option '%s' needs a "
+				"value\n", argv[optind - 1]);
+			usage(stderr);
+			return FP_EXIT_USAGE;
+		default:
+			fprintf(stderr, "sfootprint: unknown option '%s'\n",
+				argv[optind - 1]);
+			usage(stderr);
+			return FP_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "sfootprint: unexpected argument '%s'\n",
+			argv[optind]);
+		usage(stderr);
+		return FP_EXIT_USAGE;
+	}
+	if (o.job && (o.users || o.accounts || o.start || o.end ||
+		      o.all_users)) {
+		fprintf(stderr, "sfootprint: -j selects one job; -u, -A, -a, "
+			"-S and -E select the jobs of a table\n");
+		return FP_EXIT_USAGE;
+	}
+	if (o.job && strchr(o.job, ',')) {
+		fprintf(stderr, "sfootprint: -j '%s': one job at a time (the "
+			"table lists many: -u, -A, -S, -E)\n", o.job);
+		return FP_EXIT_USAGE;
+	}
+	if (o.parsable && o.json) {
+		fprintf(stderr, "sfootprint: -p and --json exclude each "
+			"other\n");
+		return FP_EXIT_USAGE;
+	}
+	if (load_context(&c, o.config))
+		return FP_EXIT_FAIL;
+	/* `-j ID -p`: the job's line of the table, as `sacct -j ID -p`. */
+	if (o.job && !o.parsable)
+		rc = show_job(&c, &o);
+	else
+		rc = aggregate(&c, &o);
+	fp_config_free(c.cfg);
+	return rc;
+}
