@@ -58,6 +58,8 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 BENCH_SRC := $(wildcard tests/bench/bench_*.c)
 BENCH_BIN := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+SLURM_LIBDIR := /usr/lib/x86_64-linux-gnu/slurm-wlm
+BENCH_JOBCOMP := $(BUILD)/bench/bench_jobcomp
 
 .PHONY: all deps check unit integration demo bench install clean distclean
 all: $(LIB_A) $(LIB_SO) $(PLUGINS) $(TOOLS)
@@ -113,8 +115,15 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) tools/demo.sh
 
-bench: all $(BENCH_BIN)
+# Loads the plugin as slurmctld would: against libslurmfull.
+$(BENCH_JOBCOMP): tests/bench/plugin/bench_jobcomp.c $(SLURM_INC)/.ready
+	@mkdir -p $(@D)
+	$(call say,CC,$@)$(CC) $(PLUGIN_CFLAGS) -o $@ $< -L$(SLURM_LIBDIR) \
+		-Wl,-rpath,$(SLURM_LIBDIR) -Wl,--no-as-needed -lslurmfull -ldl
+
+bench: all $(BENCH_BIN) $(BENCH_JOBCOMP)
 	@for b in $(BENCH_BIN); do $$b || exit 1; done
+	@$(BENCH_JOBCOMP) $(JOBCOMP_SO)
 
 install: all
 	install -d $(DESTDIR)$(PLUGINDIR) $(DESTDIR)$(PREFIX)/bin \
