@@ -37,7 +37,8 @@ LIB_CFLAGS = -std=c11 -D_GNU_SOURCE $(CFLAGS_COMMON) -Ilib
 SLURM_INC := $(BUILD)/slurm
 PLUGIN_CFLAGS = -std=gnu11 $(CFLAGS_COMMON) -Ilib -I$(SLURM_INC) \
 	-I$(SLURM_INC)/root -Wno-sign-compare -Wno-missing-field-initializers \
-	-DFP_SLURM_VERSION='"$(SLURM_VERSION)"'
+	-DFP_SLURM_VERSION='"$(SLURM_VERSION)"' \
+	-DFP_LIBEXECDIR='"$(PREFIX)/libexec/slurm-footprint"'
 
 LIB_SRC := $(wildcard lib/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -130,7 +131,9 @@ install: all
 		$(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/share/man/man1 \
 		$(DESTDIR)$(PREFIX)/share/man/man5
 	install -m 755 $(PLUGINS) $(DESTDIR)$(PLUGINDIR)/
-	install -m 755 $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(PREFIX)/libexec/slurm-footprint
+	install -m 755 $(filter-out $(BUILD)/footprint-worker,$(TOOLS)) $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(BUILD)/footprint-worker $(DESTDIR)$(PREFIX)/libexec/slurm-footprint/
 	install -m 644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/
 	-install -m 644 docs/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/ 2>/dev/null

@@ -335,3 +335,35 @@ fp_cluster_dump_logs() {
 		tail -n "${1:-30}" "$f"
 	done | sed 's/^/# /' >&2
 }
+
+# For fault tests: the PID of one of our daemons, killing one (default
+# SIGTERM) and starting slurmdbd or slurmctld again.
+fp_daemon_pid() { grep "^$1:" "$FP_DIR/pids" | tail -n1 | cut -d: -f2; }
+
+fp_kill_daemon() { # name [signal]
+	local pid i
+	pid=$(fp_daemon_pid "$1")
+	[ -n "$pid" ] || return 1
+	kill "-${2:-TERM}" "$pid" 2>/dev/null
+	for i in $(seq 1 200); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	sed -i "/^$1:$pid\$/d" "$FP_DIR/pids"
+}
+
+fp_start_daemon() { # slurmdbd | slurmctld
+	case $1 in
+	slurmdbd)
+		slurmdbd -D >> "$FP_DIR/log/slurmdbd.out" 2>&1 &
+		_fp_started slurmdbd $!
+		_fp_wait_for 60 slurmdbd bash -c "exec 3<>/dev/tcp/127.0.0.1/6819"
+		;;
+	slurmctld)
+		slurmctld -D -i >> "$FP_DIR/log/slurmctld.out" 2>&1 &
+		_fp_started slurmctld $!
+		_fp_wait_for 60 slurmctld scontrol ping
+		;;
+	*) return 1 ;;
+	esac
+}
