@@ -31,7 +31,7 @@ for t in "$@"; do
 done
 
 if [ -z "${FP_SKIP_INTEGRATION:-}" ]; then
-	for t in tests/integration/*.sh; do
+	for t in tests/integration/[0-9]*.sh; do
 		[ -e "$t" ] || continue
 		name=$(basename "$t" .sh)
 		[ -n "${FP_ONLY:-}" ] && [[ "$name" != *"$FP_ONLY"* ]] && continue

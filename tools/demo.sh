@@ -8,10 +8,11 @@ BUILD=${BUILD:-build}
 export FP_BUILD=$BUILD
 source tests/cluster/cluster.sh
 
-sim_pid=
+mail=$(mktemp -d /tmp/fp-demo-mail.XXXXXX)
+chmod 755 "$mail"
 cleanup() {
-	[ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null
 	fp_cluster_stop
+	rm -rf "$mail"
 }
 trap cleanup EXIT INT TERM
 
@@ -25,6 +26,14 @@ else
 	echo "   every figure below is labelled simulated)"
 	export FP_SIMNODE=1
 fi
+# Job-end mails go through footprint-mail to a demo mailer that keeps them.
+cat > "$mail/mailer" <<MAILER
+#!/bin/sh
+{ echo "To: \$(echo "\$@" | awk '{print \$NF}')"; echo "Subject: \$2"; echo; cat; } > "$mail/mail.\${SLURM_JOB_ID:-x}"
+MAILER
+chmod 755 "$mail/mailer"
+export FP_MAILER=$mail/mailer
+export FP_SLURM_EXTRA="MailProg=$(pwd)/$BUILD/footprint-mail"
 say "starting a local Slurm cluster (munged, mariadbd, slurmdbd, slurmctld, slurmd)"
 if ! fp_cluster_start; then
 	fp_cluster_dump_logs
@@ -34,7 +43,8 @@ fi
 
 say "submitting jobs that share the node"
 burn='timeout 10 sh -c "while :; do :; done"; true'
-busy=$(sbatch --parsable -n1 -J busy -o /dev/null --wrap "$burn")
+busy=$(sbatch --parsable -n1 -J busy -o /dev/null --mail-type=END \
+	--mail-user=root --wrap "$burn")
 idle=$(sbatch --parsable -n1 -J sleeper -o /dev/null --wrap 'sleep 10')
 echo "jobs sharing the node: busy=$busy (1 CPU burning) sleeper=$idle (1 CPU sleeping)"
 sleep 5
@@ -58,3 +68,26 @@ sacct -j "$busy,$idle,$steps" \
 
 say "the recorded node trace, replayed: the same per-step energies"
 build/sfootprint replay "$(ls "$FP_DIR"/trace/*.jsonl | head -n1)"
+
+say "the carbon footprint of the busy job (jobcomp/carbon, signed summary)"
+spool=$FP_DIR/spool/footprint
+_fp_wait_for 60 "the summary of job $busy" test -s "$spool/summaries/$busy.jws"
+_fp_wait_for 30 "the job record" bash -c "sacct -n -X -j $busy -o AdminComment | grep -q FP1"
+FOOTPRINT_CONF=$FP_DIR/etc/footprint.conf $BUILD/sfootprint -j "$busy"
+
+say "its job record in accounting (sacct -o AdminComment)"
+sacct -n -X -P -j "$busy" -o AdminComment
+
+say "anyone with the public key can verify the summary"
+$BUILD/sfootprint verify "$spool/summaries/$busy.jws" --pubkey "$FP_DIR/keys/footprint.pub"
+
+for j in $idle $steps; do
+	_fp_wait_for 60 "the record of job $j" bash -c "sacct -n -X -j $j -o AdminComment | grep -q FP1"
+done
+say "all jobs of the demo (sfootprint -u root)"
+FOOTPRINT_CONF=$FP_DIR/etc/footprint.conf $BUILD/sfootprint -u root -S now-1hour
+
+say "the job-end email, as footprint-mail handed it to the mailer"
+_fp_wait_for 60 "the mail of job $busy" test -s "$mail/mail.$busy"
+cat "$mail/mail.$busy"
+say "done; stopping the cluster"
