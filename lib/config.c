@@ -560,12 +560,13 @@ static int parse_global(struct ctx *c, struct kv *kv)
 	if (!strcasecmp(k, "SpoolDir"))
 		return resolve_path(c, kv->val, &cfg->spool_dir);
 	if (!strcasecmp(k, "JobRecordField")) {
+		/* The job's Comment cannot be changed through slurmdbd's job
+		 * modify in 22.05: only these two can. */
 		if (strcasecmp(kv->val, "AdminComment") &&
-		    strcasecmp(kv->val, "SystemComment") &&
-		    strcasecmp(kv->val, "Comment"))
+		    strcasecmp(kv->val, "SystemComment"))
 			return FAIL(c, FP_EINVAL, "%s:%u: field '%s': '%s' is "
-				    "not AdminComment, SystemComment or "
-				    "Comment", c->name, c->line, k, kv->val);
+				    "not AdminComment or SystemComment",
+				    c->name, c->line, k, kv->val);
 		return dup_str(c, &cfg->job_record_field, kv->val);
 	}
 	if (!strcasecmp(k, "MaxWorkers"))

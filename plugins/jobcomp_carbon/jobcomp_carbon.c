@@ -43,8 +43,14 @@ const uint32_t plugin_version = SLURM_VERSION_NUMBER;
 #ifndef FP_LIBEXECDIR
 #define FP_LIBEXECDIR "/usr/local/libexec/slurm-footprint"
 #endif
-#define RECONCILE_EVERY 600	/* seconds */
-#define RECONCILE_SPAN 86400	/* seconds of history checked */
+/* Reconciliation against slurmdbd finds jobs that never reached
+ * log_record (a controller killed between completion and journaling, jobs
+ * it lost and slurmdbd closed on restart): a short look-back often, the
+ * whole day at start and every ten minutes. */
+#define RECONCILE_SHORT_EVERY 30	/* seconds */
+#define RECONCILE_SHORT_SPAN 900
+#define RECONCILE_LONG_EVERY 600
+#define RECONCILE_LONG_SPAN 86400
 
 typedef struct {
 	uint32_t job_id;
@@ -144,7 +150,7 @@ static int _journal(pending_t *jobs, size_t n)
 	return failed;
 }
 
-static pid_t _spawn_worker(bool reconcile, int *err_fd)
+static pid_t _spawn_worker(int reconcile_span, int *err_fd)
 {
 	posix_spawn_file_actions_t fa;
 	char *argv[9];
@@ -163,8 +169,8 @@ static pid_t _spawn_worker(bool reconcile, int *err_fd)
 	argv[n++] = conf_path;
 	argv[n++] = "--cluster";
 	argv[n++] = cluster;
-	if (reconcile) {
-		snprintf(span, sizeof(span), "%d", RECONCILE_SPAN);
+	if (reconcile_span) {
+		snprintf(span, sizeof(span), "%d", reconcile_span);
 		argv[n++] = "--reconcile";
 		argv[n++] = span;
 	}
@@ -213,8 +219,11 @@ static void *_queue_thread(void *arg)
 	int err_fd = -1, status;
 	char out[4096];
 	size_t out_len = 0;
-	bool need_run = true, reconcile = true;
-	time_t next_run = 0, next_reconcile = 0;
+	bool need_run = true;
+	int reconcile = RECONCILE_LONG_SPAN;
+	time_t next_run = 0, now0 = time(NULL);
+	time_t next_short = now0 + RECONCILE_SHORT_EVERY;
+	time_t next_long = now0 + RECONCILE_LONG_EVERY;
 
 	while (true) {
 		pending_t *jobs;
@@ -274,14 +283,22 @@ static void *_queue_thread(void *arg)
 			}
 		}
 		now = time(NULL);
-		if (now >= next_reconcile) {
-			reconcile = need_run = true;
-			next_reconcile = now + RECONCILE_EVERY;
+		if (now >= next_long) {
+			reconcile = RECONCILE_LONG_SPAN;
+			need_run = true;
+			next_long = now + RECONCILE_LONG_EVERY;
+			next_short = now + RECONCILE_SHORT_EVERY;
+		} else if (now >= next_short) {
+			if (reconcile < RECONCILE_SHORT_SPAN)
+				reconcile = RECONCILE_SHORT_SPAN;
+			need_run = true;
+			next_short = now + RECONCILE_SHORT_EVERY;
 		}
 		if (worker < 0 && need_run && now >= next_run) {
 			worker = _spawn_worker(reconcile, &err_fd);
 			if (worker > 0) {
-				need_run = reconcile = false;
+				need_run = false;
+				reconcile = 0;
 			} else {
 				next_run = now + retry_interval;
 			}
