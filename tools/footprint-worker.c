@@ -151,13 +151,63 @@ static void step_name(const slurmdb_step_rec_t *s, char *buf, size_t size)
 		snprintf(buf, size, "%u.%u", s->step_id.job_id, id);
 }
 
-/* Adds the nodes of a hostlist, the CPUs spread evenly (the accounting
- * record has the step's total only; issue: per-node split). */
+#define TRES_ID_ENERGY 3
+
+/* The value of TRES `id` in "1=4,3=1200": true when present. */
+static bool tres_value(const char *tres, unsigned id, uint64_t *out)
+{
+	const char *p = tres;
+
+	while (p && *p) {
+		char *end;
+		unsigned long k = strtoul(p, &end, 10);
+
+		if (end != p && *end == '=' && k == id) {
+			*out = strtoull(end + 1, NULL, 10);
+			return true;
+		}
+		p = strchr(p, ',');
+		if (p)
+			p++;
+	}
+	return false;
+}
+
+/* The energy of the step's max and min node (Slurm keeps energy per node:
+ * tres_usage_in_max/min hold the node values and *_nodeid their index in
+ * the step's node list). -1 when absent. */
+static void step_minmax(const slurmdb_step_rec_t *s, long idx[2],
+			double e[2])
+{
+	const char *val[2] = { s->stats.tres_usage_in_max,
+			       s->stats.tres_usage_in_min };
+	const char *nid[2] = { s->stats.tres_usage_in_max_nodeid,
+			       s->stats.tres_usage_in_min_nodeid };
+
+	for (int i = 0; i < 2; i++) {
+		uint64_t v, n;
+
+		idx[i] = -1;
+		e[i] = NAN;
+		if (tres_value(val[i], TRES_ID_ENERGY, &v) &&
+		    tres_value(nid[i], TRES_ID_ENERGY, &n) &&
+		    v != NO_VAL64 && v != INFINITE64 && n < (1u << 20)) {
+			idx[i] = (long)n;
+			e[i] = (double)v;
+		}
+	}
+}
+
+/* Adds the nodes of a hostlist, the CPUs spread evenly (the record has the
+ * step's total only). For a step (rec set), the per-node energies are as
+ * exact as the record allows: see fp_step_split_energy(). */
 static int add_nodes(const char *nodes, unsigned cpus, fp_step_t *step,
-		     fp_job_t *job)
+		     fp_job_t *job, const slurmdb_step_rec_t *rec)
 {
 	hostlist_t hl = slurm_hostlist_create(nodes ? nodes : "");
 	int n = hl ? slurm_hostlist_count(hl) : 0;
+	long idx[2] = { -1, -1 }, i = 0;
+	double mm[2] = { NAN, NAN };
 	char *host;
 	int rc = 0;
 
@@ -166,18 +216,24 @@ static int add_nodes(const char *nodes, unsigned cpus, fp_step_t *step,
 			slurm_hostlist_destroy(hl);
 		return -1;
 	}
+	if (rec && n > 1)
+		step_minmax(rec, idx, mm);
 	while ((host = slurm_hostlist_shift(hl))) {
 		unsigned c = cpus / (unsigned)n;
+		double e = i == idx[0] ? mm[0] : i == idx[1] ? mm[1] : NAN;
 
 		if (!c)
 			c = 1;
 		if (step)
-			rc |= fp_step_add_node(step, host, c, NAN);
+			rc |= fp_step_add_node(step, host, c, e);
 		else
 			rc |= fp_job_add_node(job, host, c);
 		free(host);
+		i++;
 	}
 	slurm_hostlist_destroy(hl);
+	if (step && !rc)
+		fp_step_split_energy(step);
 	return rc;
 }
 
@@ -248,7 +304,7 @@ static fp_job_t *job_from_record(slurmdb_job_rec_t *j, const fp_config_t *cfg)
 	job->start = j->start;
 	job->end = j->end;
 	fp_energy_source_parse(cfg->energy_source, &job->energy_source);
-	add_nodes(j->nodes, tres_cpus(j->tres_alloc_str), NULL, job);
+	add_nodes(j->nodes, tres_cpus(j->tres_alloc_str), NULL, job, NULL);
 	if (!j->steps)
 		return job;
 	it = slurm_list_iterator_create(j->steps);
@@ -263,7 +319,7 @@ static fp_job_t *job_from_record(slurmdb_job_rec_t *j, const fp_config_t *cfg)
 				     s->end ? s->end : j->end, e);
 		if (st)
 			add_nodes(s->nodes, tres_cpus(s->tres_alloc_str), st,
-				  NULL);
+				  NULL, s);
 	}
 	slurm_list_iterator_destroy(it);
 	return job;
@@ -348,6 +404,53 @@ static int set_record(void *db, const fp_config_t *cfg, slurmdb_job_rec_t *j,
 	free(merged);
 	free(rec);
 	return rc;
+}
+
+/* The job's start as the summary states it ("" when absent). */
+static void summary_start(const char *json, char *buf, size_t size)
+{
+	json_t *o = json_loads(json, 0, NULL);
+	const char *start = json_string_value(
+		json_object_get(json_object_get(o, "job"), "start"));
+
+	snprintf(buf, size, "%s", start ? start : "");
+	json_decref(o);
+}
+
+/* A controller that lost its state can hand out a job id again. The
+ * summary of the earlier job is kept as <id>.<its start>.jws and <id>.jws
+ * is the latest job's; the same job twice is still written only once. */
+static void archive_reused_id(const char *path, const fp_key_t *key,
+			      const char *summary)
+{
+	char old_start[64], new_start[64], dest[4200];
+	char *token = NULL, *payload = NULL;
+	size_t len = 0;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return;
+	if (getline(&token, &len, f) < 0) {
+		fclose(f);
+		free(token);
+		return;
+	}
+	fclose(f);
+	token[strcspn(token, "\n")] = '\0';
+	payload = fp_verify(key, token, NULL);
+	free(token);
+	if (!payload)
+		return;	/* not ours to move: link() will keep it */
+	summary_start(payload, old_start, sizeof(old_start));
+	summary_start(summary, new_start, sizeof(new_start));
+	free(payload);
+	if (!strcmp(old_start, new_start))
+		return;
+	snprintf(dest, sizeof(dest), "%.*s.%s.jws", (int)(strlen(path) - 4),
+		 path, old_start[0] ? old_start : "earlier");
+	if (rename(path, dest) == 0)
+		fprintf(stderr, "job id reused: kept the earlier job's summary "
+			"as %s\n", dest);
 }
 
 /* A summary that says what could not be computed, rather than a wrong one. */
@@ -448,6 +551,7 @@ static int process_job(void *db, const fp_config_t *cfg, bool series_ok,
 		goto out;
 	}
 	snprintf(path, sizeof(path), "%s/summaries/%u.jws", spool, jobid);
+	archive_reused_id(path, key, summary);
 	if (write_file_once(path, token, (uid_t)j->uid, 0640)) {
 		say("spool %s: cannot write %s: %s", spool, path,
 		    strerror(errno));

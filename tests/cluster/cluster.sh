@@ -24,7 +24,22 @@
 #                     displaced), a node type and a fresh signing key;
 #                     @DIR@ in it stands for the cluster's folder
 #   FP_KEEP=1         keep the temp folder after stop (for debugging)
-# After start: FP_DIR (the temp folder), FP_NODE, SLURM_CONF are exported.
+#   FP_NODES=N        (N >= 2) a multi-host cluster: N slurmd, each in its
+#                     own network namespace fp-n<i> (own hostname fpn<i>,
+#                     address 10.213.0.<10+i> on the bridge fpbr0 whose
+#                     10.213.0.1 is slurmctld's), own spool, own conf folder
+#                     (its own acct_gather.conf) and, with FP_SIMNODE=1, its
+#                     own fp-simnode. slurmctld, slurmdbd, mariadbd and
+#                     munged run once, in the root namespace.
+#   FP_SIM_MODEL_<i>, FP_IDLE_WATTS_<i>   node i's power model (defaults:
+#                     a different model per node)
+# After start: FP_DIR (the temp folder), FP_NODE, SLURM_CONF are exported;
+# with FP_NODES also FP_NODE_NAMES ("fpn1 fpn2 ...") and FP_NODE_ADDRS.
+#
+# Multi-host limits: every slurmd shares this machine's CPUs and cgroup
+# tree (Debian's Slurm is built with MULTIPLE_SLURMD: cgroups are
+# slurm_<node>, no collision), and every fp-simnode follows the same
+# /proc/stat: nodes differ by their power models, not by their load.
 
 FP_STATE_FILE=${FP_STATE_FILE:-/tmp/fp-cluster.active}
 FP_DB_PORT=${FP_DB_PORT:-3306}
@@ -32,6 +47,9 @@ FP_NODE=${FP_NODE:-fpnode}
 FP_CLUSTER=${FP_CLUSTER:-fpcluster}
 FP_SIM_MODEL=${FP_SIM_MODEL:---idle-w 3 --busy-w 20 --dram-idle-w 1 --dram-busy-w 1 --wall-a 1.15 --wall-b 10}
 FP_IDLE_WATTS=${FP_IDLE_WATTS:-package=3,dram=1}
+FP_NODES=${FP_NODES:-}
+FP_BRIDGE=fpbr0
+FP_NET=10.213.0
 
 _fp_log() { echo "# cluster: $*" >&2; }
 
@@ -83,8 +101,50 @@ _fp_cleanup_previous() {
 		_fp_log "stopping what a previous run left in $prev"
 		_fp_kill_pids "$prev/pids"
 	fi
+	_fp_net_down
 	[ -n "$prev" ] && [ -d "$prev" ] && [ -z "${FP_KEEP:-}" ] && rm -rf "$prev"
 	rm -f "$FP_STATE_FILE"
+}
+
+# The multi-host network: namespaces fp-n<i>, veths to the bridge fpbr0.
+# Only names this script creates are touched (also a killed run's).
+_fp_net_down() {
+	local ns pid
+	for ns in $(ip netns list 2>/dev/null | awk '$1 ~ /^fp-n[0-9]+$/ {print $1}'); do
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do
+			kill -KILL "$pid" 2>/dev/null
+		done
+		ip netns del "$ns" 2>/dev/null
+		rm -rf "/etc/netns/$ns"
+	done
+	ip link del "$FP_BRIDGE" 2>/dev/null
+	return 0
+}
+
+_fp_net_up() {
+	local i ns
+	ip link add "$FP_BRIDGE" type bridge || return 1
+	ip addr add "$FP_NET.1/24" dev "$FP_BRIDGE" || return 1
+	ip link set "$FP_BRIDGE" up || return 1
+	for i in $(seq 1 "$FP_NODES"); do
+		ns=fp-n$i
+		ip netns add "$ns" || return 1
+		ip link add "fpv$i" type veth peer name eth0 netns "$ns" || return 1
+		ip link set "fpv$i" master "$FP_BRIDGE" up || return 1
+		ip -n "$ns" link set lo up || return 1
+		ip -n "$ns" addr add "$FP_NET.$((10 + i))/24" dev eth0 || return 1
+		ip -n "$ns" link set eth0 up || return 1
+		ip -n "$ns" route add default via "$FP_NET.1" || return 1
+		# For `ip netns exec` (tools, debugging): the node's /etc/hosts.
+		mkdir -p "/etc/netns/$ns"
+		{
+			echo "127.0.0.1 localhost"
+			echo "$FP_NET.1 fpctl"
+			for j in $(seq 1 "$FP_NODES"); do
+				echo "$FP_NET.$((10 + j)) fpn$j"
+			done
+		} > "/etc/netns/$ns/hosts"
+	done
 }
 
 _fp_wait_for() { # seconds, description, command...
@@ -108,9 +168,20 @@ _fp_write_configs() {
 	ncpus=$(nproc)
 	mem=$(awk '/MemTotal/ {print int($2/1024/2)}' /proc/meminfo)
 	mkdir -p "$d"/{etc,log,run,state,spool,munge,db}
+	local ctl_addr=127.0.0.1 node_lines part_nodes
+	node_lines="NodeName=$FP_NODE NodeHostname=localhost NodeAddr=127.0.0.1 CPUs=$ncpus RealMemory=$mem State=UNKNOWN"
+	part_nodes=$FP_NODE
+	if [ -n "$FP_NODES" ]; then
+		ctl_addr=$FP_NET.1
+		node_lines=
+		for i in $(seq 1 "$FP_NODES"); do
+			node_lines+="NodeName=fpn$i NodeHostname=fpn$i NodeAddr=$FP_NET.$((10 + i)) CPUs=$ncpus RealMemory=$mem State=UNKNOWN"$'\n'
+		done
+		part_nodes="fpn[1-$FP_NODES]"
+	fi
 	cat > "$d/etc/slurm.conf" <<CONF
 ClusterName=$FP_CLUSTER
-SlurmctldHost=localhost(127.0.0.1)
+SlurmctldHost=localhost($ctl_addr)
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
@@ -155,8 +226,8 @@ MinJobAge=2
 InactiveLimit=0
 SlurmdTimeout=60
 MessageTimeout=10
-NodeName=$FP_NODE NodeHostname=localhost NodeAddr=127.0.0.1 CPUs=$ncpus RealMemory=$mem State=UNKNOWN
-PartitionName=main Nodes=$FP_NODE Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
+$node_lines
+PartitionName=main Nodes=$part_nodes Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
 ${FP_SLURM_EXTRA:-}
 CONF
 	cat > "$d/etc/cgroup.conf" <<CONF
@@ -178,6 +249,7 @@ CONF
 		} > "$d/etc/acct_gather.conf"
 	fi
 	mkdir -p "$d/metrics" "$d/trace" "$d/sim" "$d/keys"
+	[ -n "$FP_NODES" ] && _fp_write_node_confs
 	"$build/sfootprint" keygen --out "$d/keys/footprint" > /dev/null 2>&1 || return 1
 	if [ -n "${FP_FOOTPRINT_CONF:-}" ]; then
 		# @DIR@ stands for the cluster's folder (keys, spool).
@@ -215,6 +287,58 @@ StoragePass=fp-test-pass
 StorageLoc=slurm_acct_db
 CONF
 	chmod 600 "$d/etc/slurmdbd.conf"
+}
+
+# Node i's conf folder: slurm.conf and cgroup.conf linked, its own
+# acct_gather.conf (the plugin reads it beside SLURM_CONF, no %n there).
+_fp_write_node_confs() {
+	local d=$FP_DIR i n nd model idle
+	for i in $(seq 1 "$FP_NODES"); do
+		n=fpn$i
+		nd=$d/nodes/$n
+		mkdir -p "$nd"/{etc,sim,metrics,trace,run}
+		ln -s "$d/etc/slurm.conf" "$nd/etc/slurm.conf"
+		ln -s "$d/etc/cgroup.conf" "$nd/etc/cgroup.conf"
+		idle=FP_IDLE_WATTS_$i
+		idle=${!idle:-package=$((2 + i)),dram=1}
+		{
+			echo "EnergyFootprintRunDir=$nd/run/footprint"
+			echo "EnergyFootprintPollInterval=1"
+			echo "EnergyFootprintMetrics=$nd/metrics/footprint.prom"
+			echo "EnergyFootprintTraceDir=$nd/trace"
+			if [ -n "${FP_SIMNODE:-}" ]; then
+				echo "EnergyFootprintSimulatedNode=$nd/sim"
+				echo "EnergyFootprintIdleWatts=$idle"
+			fi
+		} > "$nd/etc/acct_gather.conf"
+	done
+}
+
+# Node i: its fp-simnode, then its slurmd in namespace fp-n<i> with its
+# own hostname (a UTS namespace) and conf folder.
+_fp_start_nodes() {
+	local d=$FP_DIR i n nd model build
+	build=$(cd "${FP_BUILD:-build}" && pwd)
+	for i in $(seq 1 "$FP_NODES"); do
+		n=fpn$i
+		nd=$d/nodes/$n
+		if [ -n "${FP_SIMNODE:-}" ]; then
+			model=FP_SIM_MODEL_$i
+			model=${!model:---idle-w $((2 + i)) --busy-w $((10 + 10 * i)) --dram-idle-w 1 --dram-busy-w 1 --wall-a 1.15 --wall-b 10}
+			"$build/fp-simnode" --root "$nd/sim" --interval 0.25 \
+				$model ${FP_SIMNODE_ARGS:-} \
+				> "$d/log/fp-simnode-$n.log" 2>&1 &
+			_fp_started "fp-simnode-$n" $!
+			_fp_wait_for 10 "fp-simnode of $n" test -f "$nd/sim/sensor.json" || return 1
+		fi
+		mkdir -p "$d/spool/$n"
+		# nsenter, not `ip netns exec`: that mounts a fresh /sys in which
+		# slurmd would find no cgroup hierarchy.
+		SLURM_CONF=$nd/etc/slurm.conf nsenter --net="/run/netns/fp-n$i" \
+			unshare --uts sh -c "hostname $n && exec slurmd -D -N $n" \
+			> "$d/log/slurmd-$n.out" 2>&1 &
+		_fp_started "slurmd-$n" $!
+	done
 }
 
 _fp_start_munge() {
@@ -267,9 +391,23 @@ fp_cluster_start() {
 	done
 	FP_DIR=$(mktemp -d /tmp/fp-cluster.XXXXXX)
 	chmod 755 "$FP_DIR"
+	if [ -n "$FP_NODES" ]; then
+		if [ "$FP_NODES" -lt 2 ] 2>/dev/null || ! [ "$FP_NODES" -le 200 ] 2>/dev/null; then
+			_fp_log "FP_NODES=$FP_NODES: a multi-host cluster has 2 to 200 nodes"
+			return 1
+		fi
+		FP_NODE=fpn1
+		FP_NODE_NAMES=$(seq -f 'fpn%g' -s ' ' 1 "$FP_NODES")
+		FP_NODE_ADDRS=$(for i in $(seq 1 "$FP_NODES"); do printf '%s ' "$FP_NET.$((10 + i))"; done)
+		export FP_NODE_NAMES FP_NODE_ADDRS
+	fi
 	export FP_DIR FP_NODE
 	echo "$FP_DIR $$" > "$FP_STATE_FILE"
 	: > "$FP_DIR/pids"
+	if [ -n "$FP_NODES" ]; then
+		_fp_net_down
+		_fp_net_up || { _fp_log "cannot set up the namespaces (ip netns, veth, bridge)"; return 1; }
+	fi
 	_fp_write_configs
 	export SLURM_CONF=$FP_DIR/etc/slurm.conf
 	_fp_start_munge || return 1
@@ -280,6 +418,12 @@ fp_cluster_start() {
 	slurmctld -D -i > "$FP_DIR/log/slurmctld.out" 2>&1 &
 	_fp_started slurmctld $!
 	_fp_wait_for 30 slurmctld scontrol ping || return 1
+	if [ -n "$FP_NODES" ]; then
+		_fp_start_nodes || return 1
+		fp_cluster_wait_idle 60 || return 1
+		_fp_log "up in $FP_DIR ($FP_NODES nodes: $FP_NODE_NAMES)"
+		return 0
+	fi
 	if [ -n "${FP_SIMNODE:-}" ]; then
 		"$(cd "${FP_BUILD:-build}" && pwd)/fp-simnode" --root "$FP_DIR/sim" \
 			--interval 0.25 $FP_SIM_MODEL ${FP_SIMNODE_ARGS:-} \
@@ -294,6 +438,11 @@ fp_cluster_start() {
 }
 
 fp_cluster_wait_idle() {
+	if [ -n "$FP_NODES" ]; then
+		_fp_wait_for "${1:-60}" "nodes $FP_NODE_NAMES idle" \
+			bash -c "[ \$(sinfo -h -N -o %T | grep -cx idle) -eq $FP_NODES ]"
+		return
+	fi
 	_fp_wait_for "${1:-60}" "node $FP_NODE idle" \
 		bash -c "sinfo -h -n $FP_NODE -o %T | grep -qx idle"
 }
@@ -316,6 +465,7 @@ fp_cluster_stop() {
 		scancel -u root >/dev/null 2>&1 || true
 		_fp_kill_pids "$FP_DIR/pids"
 	fi
+	[ -n "$FP_NODES" ] && _fp_net_down
 	if [ -f "$FP_STATE_FILE" ] && [ "$(cut -d' ' -f1 "$FP_STATE_FILE")" = "$FP_DIR" ]; then
 		rm -f "$FP_STATE_FILE"
 	fi

@@ -1,0 +1,86 @@
+#!/bin/bash
+# Nothing lost: slurmctld killed with SIGKILL during a burst of 200 job
+# completions and restarted, then slurmdbd stopped for a minute: in the end
+# every job has exactly one summary and one record.
+set -u
+cd "$(dirname "$0")/../.."
+source tests/cluster/cluster.sh
+source tests/integration/tap.sh
+trap 'fp_cluster_stop' EXIT INT TERM
+export FP_SIMNODE=1
+BURST=${FP_BURST:-200}
+DBD_DOWN=${FP_DBD_DOWN:-60}
+
+if ! fp_cluster_start; then
+	fp_cluster_dump_logs
+	check "cluster starts" false
+	tap_done
+	exit 1
+fi
+spool=$FP_DIR/spool/footprint
+
+completed() { sacct -n -X -P -o State 2>/dev/null | grep -c COMPLETED; }
+
+# A burst of short jobs; kill the controller while they complete.
+for i in $(seq 1 "$BURST"); do
+	sbatch --parsable -n1 -J burst -o /dev/null --wrap true > /dev/null
+done
+_fp_wait_for 300 "a third of the burst to complete" \
+	bash -c "[ \$(sacct -n -X -P -o State | grep -c COMPLETED) -ge $((BURST / 3)) ]"
+before=$(completed)
+fp_kill_daemon slurmctld KILL
+echo "# slurmctld killed with SIGKILL after $before completions"
+sleep 2
+fp_start_daemon slurmctld
+check "slurmctld restarts after SIGKILL" scontrol ping
+_fp_wait_for 600 "the whole burst to end" \
+	bash -c "[ -z \"\$(squeue -h -o %i)\" ]"
+# A job the controller accepted but had not saved before SIGKILL is lost by
+# Slurm itself: it stays PENDING in slurmdbd (a "runaway" job) and never
+# completes. Every job that did complete must get its footprint.
+final='COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_ME'
+_fp_wait_for 120 "the burst's records to settle" bash -c \
+	"[ -z \"\$(sacct -n -X -P -o State | grep -E 'RUNNING|COMPLETING')\" ]"
+sleep 3
+jobs=$(sacct -n -X -P -o JobIDRaw,JobName,State | awk -F'|' -v f="$final" '$2 == "burst" && $3 ~ f { print $1 }')
+njobs=$(echo "$jobs" | wc -w)
+lost=$(sacct -n -X -P -o JobName,State | grep -c '^burst|PENDING')
+echo "# $njobs burst jobs completed; $lost lost by slurmctld's SIGKILL (runaway, never ran)"
+check "every job completed before the kill is still in sacct ($njobs >= $before)" test "$njobs" -ge "$before"
+_fp_wait_for 300 "a summary for every job" \
+	bash -c "[ \$(ls $spool/summaries | grep -c '\\.jws\$') -ge $njobs ]"
+missing=0
+for j in $jobs; do [ -s "$spool/summaries/$j.jws" ] || missing=$((missing + 1)); done
+check_eq "every job has its summary after the crash" 0 "$missing"
+check_eq "exactly one summary per job" "$njobs" "$(ls "$spool/summaries" | grep -c '\.jws$')"
+_fp_wait_for 120 "every record" bash -c \
+	"[ \$(sacct -n -X -P -o AdminComment | grep -c 'FP1:') -ge $njobs ]"
+check_eq "every job has exactly one FP1 record" "$njobs" \
+	"$(sacct -n -X -P -o AdminComment | grep -o 'FP1:' | wc -l)"
+
+# slurmdbd down: the completions queue up, and are completed later.
+fp_kill_daemon slurmdbd TERM
+down=""
+for i in 1 2 3 4 5; do
+	down="$down $(sbatch --parsable -n1 -J dbddown -o /dev/null --wrap 'sleep 1')"
+done
+for j in $down; do fp_wait_job "$j" 120; done
+echo "# slurmdbd stopped; jobs$down ended; waiting ${DBD_DOWN}s"
+sleep "$DBD_DOWN"
+pending_q=$(ls "$spool/queue" | wc -l)
+check "while slurmdbd is down the jobs stay queued ($pending_q in the queue)" test "$pending_q" -ge 5
+check "slurmctld is still up" scontrol ping
+fp_start_daemon slurmdbd
+for j in $down; do
+	_fp_wait_for 180 "summary of job $j" test -s "$spool/summaries/$j.jws"
+done
+missing=0
+for j in $down; do
+	[ -s "$spool/summaries/$j.jws" ] || missing=$((missing + 1))
+	sacct -n -X -P -j "$j" -o AdminComment | grep -q FP1: || missing=$((missing + 1))
+done
+check_eq "after slurmdbd returns every job gets its summary and record" 0 "$missing"
+n=$(grep -c "slurmdbd" "$FP_DIR/log/slurmctld.log" | head -1)
+check "the controller log says why jobs waited" \
+	grep -q "jobcomp/carbon: .*slurmdbd" "$FP_DIR/log/slurmctld.log"
+tap_done
