@@ -774,3 +774,41 @@ const fp_node_type_t *fp_config_node_type_for(const fp_config_t *cfg,
 			return &cfg->node_types[i];
 	return NULL;
 }
+
+fp_config_t *fp_config_load_essentials(const char *path)
+{
+	static const char *const keep[] = { "SigningKey", "SpoolDir",
+					    "JobRecordField", "EnergySource",
+					    "WorkerTimeout", NULL };
+	char line[4096], *text = NULL;
+	size_t len = 0;
+	FILE *f = fopen(path, "r"), *out = open_memstream(&text, &len);
+	fp_config_t *cfg;
+
+	if (!f || !out) {
+		if (f)
+			fclose(f);
+		if (out)
+			fclose(out);
+		free(text);
+		return NULL;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *p = line + strspn(line, " \t");
+
+		for (int i = 0; keep[i]; i++)
+			if (!strncasecmp(p, keep[i], strlen(keep[i])) &&
+			    p[strlen(keep[i])] == '=' && !strchr(p, ' '))
+				fputs(p, out);
+	}
+	fclose(f);
+	fputs("\nSite=unconfigured Nodes=none Intensity=0\n", out);
+	fclose(out);
+	cfg = fp_config_parse(path, text, len, NULL);
+	free(text);
+	if (cfg && !cfg->signing_key) {
+		fp_config_free(cfg);
+		return NULL;
+	}
+	return cfg;
+}

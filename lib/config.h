@@ -100,6 +100,11 @@ fp_config_t *fp_config_load(const char *path, fp_error_t *err);
  * resolved against its directory). */
 fp_config_t *fp_config_parse(const char *name, const char *text, size_t len,
 			     fp_error_t *err);
+/* For a file that does not parse: only its SigningKey, SpoolDir,
+ * JobRecordField, EnergySource and WorkerTimeout lines (one key=value per
+ * line), so jobs still get a signed summary marked incomplete and the spool
+ * is found. NULL when not even a SigningKey is there. */
+fp_config_t *fp_config_load_essentials(const char *path);
 /* Loads every file: series; the error names the file, line and field. */
 int fp_config_load_series(fp_config_t *cfg, fp_error_t *err);
 void fp_config_free(fp_config_t *cfg);

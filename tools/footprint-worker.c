@@ -33,6 +33,7 @@
 #include "carbon.h"
 #include "config.h"
 #include "sign.h"
+#include "signals.h"
 #include "summary.h"
 
 /* Exported by libslurm, not declared in its public headers. */
@@ -449,20 +450,28 @@ static void archive_reused_id(const char *path, const fp_key_t *key,
 	snprintf(dest, sizeof(dest), "%.*s.%s.jws", (int)(strlen(path) - 4),
 		 path, old_start[0] ? old_start : "earlier");
 	if (rename(path, dest) == 0)
-		fprintf(stderr, "job id reused: kept the earlier job's summary "
-			"as %s\n", dest);
+		fprintf(stderr, "info: job id reused: kept the earlier job's "
+			"summary as %s\n", dest);
 }
 
 /* A summary that says what could not be computed, rather than a wrong one. */
 static char *incomplete_summary(slurmdb_job_rec_t *j, const char *why)
 {
-	json_t *o = json_pack("{s:i, s:I, s:s, s:s, s:b, s:[s], s:s}",
-			      "schema_version", FP_SUMMARY_SCHEMA_VERSION,
-			      "job_id", (json_int_t)j->jobid,
-			      "user", j->user ? j->user : "",
-			      "account", j->account ? j->account : "",
-			      "complete", 0, "incomplete", why,
-			      "software", "slurm-footprint " FP_VERSION);
+	char start[21] = "", end[21] = "";
+	json_t *o;
+
+	if (j->start)
+		fp_format_iso8601(j->start, start);
+	if (j->end)
+		fp_format_iso8601(j->end, end);
+	o = json_pack("{s:i, s:{s:I, s:s, s:s, s:s, s:s}, s:b, s:[s], s:s}",
+		      "schema_version", FP_SUMMARY_SCHEMA_VERSION,
+		      "job", "id", (json_int_t)j->jobid,
+		      "user", j->user ? j->user : "",
+		      "account", j->account ? j->account : "",
+		      "start", start, "end", end,
+		      "complete", 0, "incomplete", why,
+		      "software", "slurm-footprint " FP_VERSION);
 	char *s = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 
 	json_decref(o);
@@ -618,8 +627,8 @@ static int reconcile(void *db, long seconds, time_t now)
 	slurm_list_iterator_destroy(it);
 	slurm_list_destroy(jobs);
 	if (added)
-		fprintf(stderr, "reconciled %d job(s) that had no summary\n",
-			added);
+		fprintf(stderr, "info: reconciled %d job(s) that had no "
+			"summary\n", added);
 	return added;
 }
 
@@ -644,7 +653,7 @@ int main(int argc, char **argv)
 	fp_key_t *key = NULL;
 	fp_error_t err, serr;
 	void *db = NULL;
-	bool series_ok;
+	bool series_ok, broken = false;
 	char path[4096];
 	DIR *d;
 	struct dirent *e;
@@ -678,9 +687,14 @@ int main(int argc, char **argv)
 		read_cluster_name();
 	cfg = fp_config_load(config, &err);
 	if (!cfg) {
-		/* Jobs stay queued until the file is fixed. */
-		fprintf(stderr, "%s\n", err.msg);
-		return 1;
+		cfg = fp_config_load_essentials(config);
+		if (!cfg) {
+			/* Not even the key and spool: jobs stay queued. */
+			fprintf(stderr, "%s\n", err.msg);
+			return 1;
+		}
+		broken = true;
+		snprintf(serr.msg, sizeof(serr.msg), "%s", err.msg);
 	}
 	spool = cfg->spool_dir;
 	if (asprintf(&last_error_path, "%s/worker.lasterror", spool) < 0)
@@ -690,9 +704,10 @@ int main(int argc, char **argv)
 	mkdir(path, 0700);
 	snprintf(path, sizeof(path), "%s/summaries", spool);
 	mkdir(path, 0755);
-	series_ok = fp_config_load_series(cfg, &serr) == 0;
+	series_ok = !broken && fp_config_load_series(cfg, &serr) == 0;
 	if (!series_ok)
-		say("%s; summaries are marked incomplete", serr.msg);
+		say("%s; summaries are marked incomplete until it is fixed",
+		    serr.msg);
 	key = cfg->signing_key ? fp_key_load_private(cfg->signing_key, &err) :
 				 NULL;
 	if (!key) {
@@ -749,7 +764,8 @@ int main(int argc, char **argv)
 	slurmdb_connection_close(&db);
 	fp_key_free(key);
 	fp_config_free(cfg);
-	if (!failed)
+	/* A configuration fault lasts across runs: keep it said once. */
+	if (!failed && series_ok)
 		clear_error();
 	free(last_error_path);
 	slurm_fini();

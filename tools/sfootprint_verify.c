@@ -55,6 +55,17 @@ static void print_figures(const char *payload)
 		json_object_get(job, "id")));
 	printf("complete:     %s\n", json_is_true(json_object_get(root,
 		"complete")) ? "yes" : "no");
+	if (!json_is_true(json_object_get(root, "complete"))) {
+		json_t *why = json_object_get(root, "incomplete"), *w;
+		size_t i;
+
+		json_array_foreach(why, i, w)
+			printf("incomplete:   %s\n", json_string_value(w) ?: "?");
+		if (!json_object_get(root, "carbon")) {
+			json_decref(root);
+			return;
+		}
+	}
 	printf("energy:       %.3f Wh facility, %.3f Wh IT (%s)\n",
 	       num(root, "energy", "facility_Wh"),
 	       num(root, "energy", "it_Wh"),

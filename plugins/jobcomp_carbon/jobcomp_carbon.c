@@ -78,11 +78,14 @@ static void _load_config(void)
 
 	cfg = fp_config_load(conf_path, &err);
 	if (!cfg) {
-		/* The worker keeps such jobs queued until the file is fixed
-		 * and marks summaries incomplete when series are missing. */
+		/* The worker marks summaries incomplete until it is fixed;
+		 * the spool is still the one the file names. */
 		error("%s: %s", plugin_type, err.msg);
+		cfg = fp_config_load_essentials(conf_path);
 		xfree(spool_dir);
-		spool_dir = xstrdup(FP_DEFAULT_SPOOL_DIR);
+		spool_dir = xstrdup(cfg ? cfg->spool_dir :
+					  FP_DEFAULT_SPOOL_DIR);
+		fp_config_free(cfg);
 		return;
 	}
 	xfree(spool_dir);
@@ -200,7 +203,9 @@ static void _drain_worker_output(int fd, char *buf, size_t size, size_t *len)
 		while ((nl = strchr(buf, '\n'))) {
 			*nl = '\0';
 			/* A fault lasting over many runs is logged once. */
-			if (buf[0] && xstrcmp(buf, last_worker_msg)) {
+			if (!strncmp(buf, "info: ", 6)) {
+				info("%s: %s", plugin_type, buf + 6);
+			} else if (buf[0] && xstrcmp(buf, last_worker_msg)) {
 				error("%s: %s", plugin_type, buf);
 				xfree(last_worker_msg);
 				last_worker_msg = xstrdup(buf);
