@@ -93,6 +93,46 @@ int fp_job_add_node(fp_job_t *job, const char *node, unsigned cpus)
 	return alloc_add(&job->nodes, &job->nnodes, node, cpus, NAN);
 }
 
+int fp_step_split_energy(fp_step_t *step)
+{
+	double known = 0, rest, cpus = 0;
+	size_t nknown = 0, nunknown;
+
+	if (!isfinite(step->energy_j) || step->energy_j < 0 || !step->nnodes)
+		return -1;
+	if (step->nnodes == 1) {
+		step->nodes[0].energy_j = step->energy_j;
+		step->split = FP_SPLIT_EXACT;
+		return 0;
+	}
+	for (size_t i = 0; i < step->nnodes; i++) {
+		const fp_alloc_t *a = &step->nodes[i];
+
+		if (isfinite(a->energy_j) && a->energy_j >= 0) {
+			known += a->energy_j;
+			nknown++;
+		} else {
+			cpus += a->cpus;
+		}
+	}
+	nunknown = step->nnodes - nknown;
+	step->split = !nknown ? FP_SPLIT_CPUS :
+		      !nunknown ? FP_SPLIT_EXACT : FP_SPLIT_MINMAX;
+	/* Rounded per-node values can exceed the total a little. */
+	rest = step->energy_j - known;
+	if (rest < 0)
+		rest = 0;
+	for (size_t i = 0; i < step->nnodes; i++) {
+		fp_alloc_t *a = &step->nodes[i];
+
+		if (isfinite(a->energy_j) && a->energy_j >= 0)
+			continue;
+		a->energy_j = cpus > 0 ? rest * a->cpus / cpus :
+					 rest / (double)nunknown;
+	}
+	return 0;
+}
+
 const char *fp_energy_source_str(fp_energy_source_t src)
 {
 	switch (src) {
@@ -349,6 +389,9 @@ void fp_result_free(fp_result_t *r)
 	free(r->reference_name);
 	free(r->reference_pue_source);
 	free(r->reference_intensity);
+	for (size_t i = 0; i < r->nstep_results; i++)
+		free(r->steps[i].id);
+	free(r->steps);
 	free(r);
 }
 
@@ -576,6 +619,7 @@ static int add_step(struct calc *c, const fp_step_t *s)
 {
 	bool per_node = true;
 	double cpus = 0;
+	fp_step_result_t *sr;
 
 	for (size_t i = 0; i < s->nnodes; i++) {
 		per_node = per_node && have(s->nodes[i].energy_j);
@@ -584,6 +628,19 @@ static int add_step(struct calc *c, const fp_step_t *s)
 	if (!per_node && !have(s->energy_j))
 		return note_incomplete(c, "step %s: energy missing", s->id);
 	c->r->nsteps_counted++;
+	sr = realloc(c->r->steps, (c->r->nstep_results + 1) * sizeof(*sr));
+	if (!sr)
+		return fp_fail(c->err, FP_ENOMEM, "out of memory");
+	c->r->steps = sr;
+	sr = &sr[c->r->nstep_results];
+	memset(sr, 0, sizeof(*sr));
+	sr->id = strdup(s->id);
+	if (!sr->id)
+		return fp_fail(c->err, FP_ENOMEM, "out of memory");
+	c->r->nstep_results++;
+	sr->nnodes = s->nnodes;
+	sr->split = s->split ? s->split :
+		    per_node || s->nnodes == 1 ? FP_SPLIT_EXACT : FP_SPLIT_CPUS;
 	for (size_t i = 0; i < s->nnodes; i++) {
 		double e;
 
@@ -593,6 +650,7 @@ static int add_step(struct calc *c, const fp_step_t *s)
 			e = s->energy_j * s->nodes[i].cpus / cpus;
 		else
 			e = s->energy_j / (double)s->nnodes;
+		sr->energy_j += e;
 		if (add_share(c, s, s->nodes[i].node, e))
 			return -1;
 	}

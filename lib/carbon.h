@@ -28,12 +28,18 @@ typedef struct fp_alloc {
 	double energy_j;	/* this node's share when known, else NAN */
 } fp_alloc_t;
 
+/* How a step's energy was split over its nodes (summary steps[].split). */
+#define FP_SPLIT_EXACT "exact"		/* one node, or every node known */
+#define FP_SPLIT_MINMAX "min-max+cpus"	/* some nodes known, rest by CPUs */
+#define FP_SPLIT_CPUS "cpus"		/* by allocated CPUs */
+
 typedef struct fp_step {
 	char *id;		/* "4242.batch", "4242.0": unique in the job */
 	time_t start, end;	/* Unix seconds */
 	double energy_j;	/* NAN when accounting has none */
 	fp_alloc_t *nodes;
 	size_t nnodes;
+	const char *split;	/* FP_SPLIT_* (static); NULL: derived */
 } fp_step_t;
 
 /* Filled by the caller from Slurm's accounting records. */
@@ -59,6 +65,11 @@ fp_step_t *fp_job_add_step(fp_job_t *job, const char *id, time_t start,
 int fp_step_add_node(fp_step_t *step, const char *node, unsigned cpus,
 		     double energy_j);
 int fp_job_add_node(fp_job_t *job, const char *node, unsigned cpus);
+/* Fills the unknown (NAN) per-node energies of a step from its total: the
+ * known nodes keep theirs, the rest share what remains by allocated CPUs;
+ * sets step->split. A single node gets the total. Returns -1 (nothing
+ * changed) when the total is unknown. docs/methodology.md, "Split". */
+int fp_step_split_energy(fp_step_t *step);
 /* The job description of `sfootprint compute` (docs/methodology.md,
  * "Job description"); name stands for the file in errors. */
 fp_job_t *fp_job_from_json(const char *name, const char *text, size_t len,
@@ -102,6 +113,14 @@ typedef struct fp_node_result {
 	double avoided_g;
 } fp_node_result_t;
 
+/* How one step was counted (summary "steps"). */
+typedef struct fp_step_result {
+	char *id;
+	const char *split;		/* FP_SPLIT_* */
+	size_t nnodes;
+	double energy_j;		/* IT energy counted */
+} fp_step_result_t;
+
 typedef struct fp_result {
 	uint64_t job_id;
 	char *user, *account, *cluster;
@@ -141,6 +160,8 @@ typedef struct fp_result {
 	double reference_pue;
 	char *reference_pue_source;
 	char *reference_intensity;	/* "site" or the series name */
+	fp_step_result_t *steps;	/* the steps counted */
+	size_t nstep_results;
 } fp_result_t;
 
 /* Fails (NULL, err set) when a figure cannot be computed honestly: a node

@@ -59,6 +59,16 @@ void fp_report_free(fp_report_t *r)
 	for (size_t i = 0; i < r->nsites; i++)
 		free(r->sites[i].name);
 	free(r->sites);
+	for (size_t i = 0; i < r->nnodes; i++) {
+		free(r->nodes[i].name);
+		free(r->nodes[i].site);
+	}
+	free(r->nodes);
+	for (size_t i = 0; i < r->nsteps; i++) {
+		free(r->steps[i].id);
+		free(r->steps[i].split);
+	}
+	free(r->steps);
 	free(r);
 }
 
@@ -97,6 +107,43 @@ static int read_sites(fp_report_t *r, json_t *sites)
 		o->operational_g = jnum(s, "operational_g");
 		o->embodied_g = jnum(s, "embodied_g");
 		o->avoided_g = jnum(s, "avoided_g");
+	}
+	return 0;
+}
+
+static int read_nodes(fp_report_t *r, json_t *nodes, json_t *steps)
+{
+	size_t i;
+	json_t *s;
+
+	if (json_is_array(nodes) && json_array_size(nodes)) {
+		r->nodes = calloc(json_array_size(nodes), sizeof(*r->nodes));
+		if (!r->nodes)
+			return -1;
+		json_array_foreach(nodes, i, s) {
+			fp_report_node_t *o = &r->nodes[r->nnodes++];
+
+			o->name = jstr(s, "name");
+			o->site = jstr(s, "site");
+			o->cpus = jnum(s, "cpus");
+			o->energy_it_wh = jnum(s, "energy_it_Wh");
+			o->operational_g = jnum(s, "operational_g");
+			o->embodied_g = jnum(s, "embodied_g");
+			o->avoided_g = jnum(s, "avoided_g");
+		}
+	}
+	if (json_is_array(steps) && json_array_size(steps)) {
+		r->steps = calloc(json_array_size(steps), sizeof(*r->steps));
+		if (!r->steps)
+			return -1;
+		json_array_foreach(steps, i, s) {
+			fp_report_step_t *o = &r->steps[r->nsteps++];
+
+			o->id = jstr(s, "id");
+			o->split = jstr(s, "split");
+			o->nnodes = jnum(s, "nodes");
+			o->energy_it_wh = jnum(s, "energy_it_Wh");
+		}
 	}
 	return 0;
 }
@@ -174,7 +221,9 @@ fp_report_t *fp_report_from_summary(const char *name, const char *payload,
 	if (json_is_string(v))
 		snprintf(r->config, sizeof(r->config), "%s",
 			 json_string_value(v));
-	if (read_sites(r, json_object_get(root, "sites")))
+	if (read_sites(r, json_object_get(root, "sites")) ||
+	    read_nodes(r, json_object_get(root, "nodes"),
+		       json_object_get(root, "steps")))
 		goto nomem;
 	json_decref(root);
 	return r;
@@ -348,6 +397,36 @@ char *fp_report_text(const fp_report_t *r, const char *signature)
 				fig(g, sizeof(g), s->avoided_g));
 		}
 	}
+	/* A one-node job's node line would repeat its site line. */
+	if (r->nnodes > 1) {
+		fprintf(f, "Nodes:\n");
+		for (size_t i = 0; i < r->nnodes; i++) {
+			const fp_report_node_t *n = &r->nodes[i];
+			char d[32], e[32];
+
+			fprintf(f, "  %s (%s): %s Wh IT, operational %s g, "
+				"embodied %s g, avoided %s g\n",
+				n->name ? n->name : "?",
+				n->site ? n->site : "?",
+				fig(a, sizeof(a), n->energy_it_wh),
+				fig(b, sizeof(b), n->operational_g),
+				fig(d, sizeof(d), n->embodied_g),
+				fig(e, sizeof(e), n->avoided_g));
+		}
+	}
+	for (size_t i = 0, first = 1; i < r->nsteps; i++) {
+		const fp_report_step_t *s = &r->steps[i];
+
+		if (!(s->nnodes > 1))
+			continue;
+		if (first)
+			fprintf(f, "Energy split over nodes:\n");
+		first = 0;
+		fprintf(f, "  step %s: %.0f nodes, %s Wh IT, split by %s\n",
+			s->id ? s->id : "?", s->nnodes,
+			fig(a, sizeof(a), s->energy_it_wh),
+			s->split ? s->split : "?");
+	}
 	if (r->config[0])
 		fprintf(f, "Config: sha256 %s%s\n", r->config,
 			r->from_record ? "..." : "");
@@ -368,6 +447,31 @@ static json_t *jtext(const char *s)
 json_t *fp_report_json(const fp_report_t *r)
 {
 	json_t *reasons = json_array(), *sites = json_array(), *o;
+	json_t *nodes = json_array(), *steps = json_array();
+
+	for (size_t i = 0; nodes && i < r->nnodes; i++) {
+		const fp_report_node_t *n = &r->nodes[i];
+
+		json_array_append_new(nodes, json_pack(
+			"{s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+			"name", jtext(n->name),
+			"site", jtext(n->site),
+			"cpus", jfig(n->cpus),
+			"energy_it_Wh", jfig(n->energy_it_wh),
+			"operational_g", jfig(n->operational_g),
+			"embodied_g", jfig(n->embodied_g),
+			"avoided_g", jfig(n->avoided_g)));
+	}
+	for (size_t i = 0; steps && i < r->nsteps; i++) {
+		const fp_report_step_t *s = &r->steps[i];
+
+		json_array_append_new(steps, json_pack(
+			"{s:o, s:o, s:o, s:o}",
+			"id", jtext(s->id),
+			"nodes", jfig(s->nnodes),
+			"energy_it_Wh", jfig(s->energy_it_wh),
+			"split", jtext(s->split)));
+	}
 
 	for (size_t i = 0; reasons && i < r->nincomplete; i++)
 		json_array_append_new(reasons, json_string(r->incomplete[i]));
@@ -417,6 +521,13 @@ json_t *fp_report_json(const fp_report_t *r)
 		"per_core_hour_g", jfig(r->per_core_hour_g),
 		"sites", sites,
 		"config", r->config[0] ? json_string(r->config) : json_null());
+	if (o) {
+		json_object_set_new(o, "nodes", nodes);
+		json_object_set_new(o, "steps", steps);
+	} else {
+		json_decref(nodes);
+		json_decref(steps);
+	}
 	return o;
 }
 

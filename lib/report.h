@@ -25,6 +25,22 @@ typedef struct fp_report_site {
 	double avoided_g;
 } fp_report_site_t;
 
+/* One node of a summary (IT energy; figures NAN when null). */
+typedef struct fp_report_node {
+	char *name, *site;
+	double cpus;
+	double energy_it_wh;
+	double operational_g;
+	double embodied_g;
+	double avoided_g;
+} fp_report_node_t;
+
+/* How a multi-node step's energy was split over its nodes. */
+typedef struct fp_report_step {
+	char *id, *split;
+	double nnodes, energy_it_wh;
+} fp_report_step_t;
+
 /* The figures of one job, from a signed summary or from the shorter FP1
  * job record (which lacks what is NAN/NULL/0 below). Units: Wh, gCO2e. */
 typedef struct fp_report {
@@ -52,6 +68,10 @@ typedef struct fp_report {
 	char config[65];		/* digest (16 digits from a record) */
 	fp_report_site_t *sites;
 	size_t nsites;
+	fp_report_node_t *nodes;
+	size_t nnodes;
+	fp_report_step_t *steps;
+	size_t nsteps;
 } fp_report_t;
 
 /* From a summary payload (JSON text); fails naming `name` on anything that

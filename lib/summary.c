@@ -97,6 +97,15 @@ static json_t *node_json(const fp_node_result_t *n)
 	return o;
 }
 
+static json_t *step_json(const fp_step_result_t *s)
+{
+	return json_pack("{s:o, s:I, s:o, s:s}",
+		"id", str(s->id),
+		"nodes", (json_int_t)s->nnodes,
+		"energy_it_Wh", wh(s->energy_j),
+		"split", s->split ? s->split : FP_SPLIT_CPUS);
+}
+
 static json_t *carbon_facts(const fp_result_t *r)
 {
 	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
@@ -204,6 +213,13 @@ json_t *fp_summary_json(const fp_result_t *r, fp_error_t *err)
 	}
 	json_object_set_new(json_object_get(root, "carbon"), "intensity_"
 			    "gco2e_per_kwh", num(r->intensity));
+	if (r->nstep_results) {
+		json_t *steps = json_array();
+
+		for (size_t i = 0; steps && i < r->nstep_results; i++)
+			json_array_append_new(steps, step_json(&r->steps[i]));
+		json_object_set_new(root, "steps", steps);
+	}
 	return root;
 }
 

@@ -18,6 +18,61 @@ trap cleanup EXIT INT TERM
 
 say() { printf '\n== %s\n' "$*"; }
 
+# make demo SITES=3: one cluster over 3 sites (a gas-heated building in
+# winter, an electrically heated one in summer, a datacenter), each node a
+# slurmd in its own network namespace with its own simulated heater.
+demo_sites() {
+	local n=$1 now h0 i t name multi
+	case $n in 2|3) ;; *) echo "demo: SITES=$n: 2 or 3 sites" >&2; exit 2 ;; esac
+	now=$(date +%s)
+	h0=$((now - now % 3600 - 24 * 3600))
+	for name in gas:180:60 elec:40:25 dc:90:10; do
+		: > "$mail/${name%%:*}.csv"
+		for i in $(seq 0 48); do
+			t=$((h0 + i * 3600))
+			IFS=: read -r _ base amp <<< "$name"
+			echo "$(date -u -d "@$t" +%Y-%m-%dT%H:%M:%SZ),$((base + amp * ((i * 7) % 5)))" >> "$mail/${name%%:*}.csv"
+		done
+	done
+	export FP_NODES=$n FP_SIMNODE=1
+	export FP_SIM_MODEL_1="--idle-w 6 --busy-w 40 --dram-idle-w 1 --dram-busy-w 2 --wall-a 1.15 --wall-b 12"
+	export FP_SIM_MODEL_2="--idle-w 4 --busy-w 25 --dram-idle-w 1 --dram-busy-w 1 --wall-a 1.10 --wall-b 8"
+	export FP_SIM_MODEL_3="--idle-w 8 --busy-w 60 --dram-idle-w 2 --dram-busy-w 3 --wall-a 1.20 --wall-b 15"
+	export FP_IDLE_WATTS_1="package=6,dram=1" FP_IDLE_WATTS_2="package=4,dram=1" FP_IDLE_WATTS_3="package=8,dram=2"
+	export FP_FOOTPRINT_CONF="SigningKey=@DIR@/keys/footprint.key
+PublicKey=@DIR@/keys/footprint.pub
+SpoolDir=@DIR@/spool/footprint
+EnergySource=simulated
+RetryInterval=2
+Site=winter-gas Nodes=fpn1 Intensity=file:$mail/gas.csv IntensityFormat=plain PUE=1.0 HeatRecovery=0.9 DisplacedHeating=gas UsefulHeat=1.0
+Site=summer-electric Nodes=fpn2 Intensity=file:$mail/elec.csv IntensityFormat=plain PUE=1.0 HeatRecovery=0.9 DisplacedHeating=electric UsefulHeat=0
+Site=datacenter Nodes=fpn3 Intensity=file:$mail/dc.csv IntensityFormat=plain PUE=1.5 HeatRecovery=0 DisplacedHeating=none UsefulHeat=0
+NodeType=heater Nodes=fpn[1-3] Embodied=1100 Lifetime=6 CPUs=$(nproc)
+Reference=standard-datacenter PUE=1.5 Intensity=site"
+	say "starting a $n-node cluster at $n sites (each slurmd in its own network namespace)"
+	if ! fp_cluster_start; then
+		fp_cluster_dump_logs
+		echo "demo: the multi-site cluster did not start" >&2
+		exit 1
+	fi
+	sinfo -N -o '%N %T %o'
+	say "a $n-node job (srun -N$n), burning one CPU on every node"
+	srun -N"$n" --ntasks-per-node=1 -J multisite sh -c 'timeout 8 sh -c "while :; do :; done"; true'
+	multi=$(sacct -n -X -P -o JobID,JobName | awk -F'|' '$2 == "multisite" { print $1 }')
+	_fp_wait_for 90 "the summary of job $multi" test -s "$FP_DIR/spool/footprint/summaries/$multi.jws"
+	say "what sacct shows: the step's total, and its max and min node"
+	sacct -j "$multi" -o JobID,NodeList,ConsumedEnergyRaw,TRESUsageInMax%30,TRESUsageInMaxNode%30,TRESUsageInMinNode%30
+	say "its footprint per node and per site (sfootprint -j $multi)"
+	FOOTPRINT_CONF=$FP_DIR/etc/footprint.conf $BUILD/sfootprint -j "$multi"
+	say "where and when it would have emitted least (sfootprint -j $multi --whatif)"
+	FOOTPRINT_CONF=$FP_DIR/etc/footprint.conf $BUILD/sfootprint -j "$multi" --whatif
+	say "done; stopping the cluster and removing its namespaces"
+	exit 0
+}
+
+if [ -n "${SITES:-}" ]; then
+	demo_sites "$SITES"
+fi
 if [ -d /sys/class/powercap ] && ls /sys/class/powercap | grep -q intel-rapl; then
 	say "this machine has RAPL: measuring it"
 	export FP_ACCT_GATHER="EnergyFootprintPollInterval=1"

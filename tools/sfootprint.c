@@ -26,6 +26,8 @@ static const struct subcommand commands[] = {
 	  "show -j JOBID [--config FILE] [--json]   report of one job (also: sfootprint -j JOBID)" },
 	{ "show", fp_cmd_show,
 	  "show [-u USER] [-A ACCOUNT] [-S START] [-E END] [-p|--json]   table of jobs (also without `show`)" },
+	{ "whatif", fp_cmd_whatif,
+	  "whatif -j JOBID [--hours N] [--top N] [--json]   where and when it would have emitted least (also: -j JOBID --whatif)" },
 };
 
 static void usage(FILE *out)
@@ -45,6 +47,14 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return FP_EXIT_OK;
 	}
+	/* `sfootprint -j 42 --whatif`: the what-if of that job. */
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--whatif")) {
+			for (int k = i; k < argc; k++)
+				argv[k] = argv[k + 1];
+			argv[0] = "whatif";
+			return fp_cmd_whatif(argc - 1, argv);
+		}
 	/* sacct/seff habits: `sfootprint -j 42`, `sfootprint -u alice -p`. */
 	if (argv[1][0] == '-' && strcmp(argv[1], "-"))
 		return fp_cmd_show(argc, argv);

@@ -13,5 +13,6 @@ int fp_cmd_keygen(int argc, char **argv);
 int fp_cmd_verify(int argc, char **argv);
 int fp_cmd_compute(int argc, char **argv);
 int fp_cmd_show(int argc, char **argv);
+int fp_cmd_whatif(int argc, char **argv);
 
 #endif

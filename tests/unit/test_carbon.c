@@ -424,6 +424,106 @@ static void test_job_description_error_names_the_field(void **s)
 	assert_non_null(strstr(err.msg, "steps[0].end"));
 }
 
+/* Per-node split of a multi-node step (fp_step_split_energy). */
+static fp_step_t *three_node_step(fp_job_t *j, double e_n1, double e_n2)
+{
+	fp_step_t *st = fp_job_add_step(j, "42.0", T("00:00"), T("01:00"),
+					10 * KWH);
+
+	fp_step_add_node(st, "n1", 8, e_n1);
+	fp_step_add_node(st, "n2", 8, e_n2);
+	fp_step_add_node(st, "n4", 24, NAN);
+	return st;
+}
+
+static void test_split_of_a_single_node_step_is_exact(void **s)
+{
+	fp_job_t *j = job_new("00:00", "01:00");
+	fp_step_t *st = fp_job_add_step(j, "42.0", T("00:00"), T("01:00"),
+					5 * KWH);
+
+	fp_step_add_node(st, "n1", 32, NAN);
+	assert_int_equal(fp_step_split_energy(st), 0);
+	assert_string_equal(st->split, FP_SPLIT_EXACT);
+	assert_float_equal(st->nodes[0].energy_j, 5 * KWH, 1e-6);
+	fp_job_free(j);
+}
+
+static void test_split_with_min_and_max_of_two_nodes_is_exact(void **s)
+{
+	fp_job_t *j = job_new("00:00", "01:00");
+	fp_step_t *st = fp_job_add_step(j, "42.0", T("00:00"), T("01:00"),
+					10 * KWH);
+
+	fp_step_add_node(st, "n1", 8, 7 * KWH);
+	fp_step_add_node(st, "n4", 24, 3 * KWH);
+	assert_int_equal(fp_step_split_energy(st), 0);
+	assert_string_equal(st->split, FP_SPLIT_EXACT);
+	assert_float_equal(st->nodes[0].energy_j, 7 * KWH, 1e-6);
+	assert_float_equal(st->nodes[1].energy_j, 3 * KWH, 1e-6);
+	fp_job_free(j);
+}
+
+static void test_split_of_three_nodes_shares_the_rest_by_cpus(void **s)
+{
+	fp_job_t *j = job_new("00:00", "01:00");
+	fp_step_t *st = three_node_step(j, 6 * KWH, NAN);
+	fp_error_t err = { 0 };
+	fp_result_t *r;
+
+	assert_int_equal(fp_step_split_energy(st), 0);
+	assert_string_equal(st->split, FP_SPLIT_MINMAX);
+	/* 4 kWh left for n2 (8 CPUs) and n4 (24 CPUs) */
+	assert_float_equal(st->nodes[1].energy_j, 1 * KWH, 1e-6);
+	assert_float_equal(st->nodes[2].energy_j, 3 * KWH, 1e-6);
+	r = compute(j, &err);
+	assert_non_null(r);
+	assert_int_equal(r->nstep_results, 1);
+	assert_string_equal(r->steps[0].split, FP_SPLIT_MINMAX);
+	assert_float_equal(r->steps[0].energy_j, 10 * KWH, 1e-6);
+	/* n1, n2 in paris (hour 0), n4 in lyon (80 g/kWh, PUE 1) */
+	assert_float_equal(r->operational_g,
+			   7.0 * PUE * I[0] + 3.0 * 1.0 * 80, 1e-6);
+	fp_result_free(r);
+	fp_job_free(j);
+}
+
+static void test_split_without_node_values_is_by_cpus(void **s)
+{
+	fp_job_t *j = job_new("00:00", "01:00");
+	fp_step_t *st = three_node_step(j, NAN, NAN);
+
+	assert_int_equal(fp_step_split_energy(st), 0);
+	assert_string_equal(st->split, FP_SPLIT_CPUS);
+	assert_float_equal(st->nodes[0].energy_j, 2 * KWH, 1e-6);
+	assert_float_equal(st->nodes[2].energy_j, 6 * KWH, 1e-6);
+	fp_job_free(j);
+}
+
+static void test_split_never_gives_a_node_negative_energy(void **s)
+{
+	fp_job_t *j = job_new("00:00", "01:00");
+	fp_step_t *st = three_node_step(j, 6 * KWH, 5 * KWH);
+
+	assert_int_equal(fp_step_split_energy(st), 0);
+	assert_float_equal(st->nodes[2].energy_j, 0, 1e-9);
+	fp_job_free(j);
+}
+
+static void test_split_of_a_step_without_energy_changes_nothing(void **s)
+{
+	fp_job_t *j = job_new("00:00", "01:00");
+	fp_step_t *st = fp_job_add_step(j, "42.0", T("00:00"), T("01:00"),
+					NAN);
+
+	fp_step_add_node(st, "n1", 8, NAN);
+	fp_step_add_node(st, "n2", 8, NAN);
+	assert_int_equal(fp_step_split_energy(st), -1);
+	assert_null(st->split);
+	assert_true(isnan(st->nodes[0].energy_j));
+	fp_job_free(j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -443,6 +543,12 @@ int main(void)
 		cmocka_unit_test(test_more_cpus_than_the_node_has_is_rejected),
 		cmocka_unit_test(test_job_description_json_is_read),
 		cmocka_unit_test(test_job_description_error_names_the_field),
+		cmocka_unit_test(test_split_of_a_single_node_step_is_exact),
+		cmocka_unit_test(test_split_with_min_and_max_of_two_nodes_is_exact),
+		cmocka_unit_test(test_split_of_three_nodes_shares_the_rest_by_cpus),
+		cmocka_unit_test(test_split_without_node_values_is_by_cpus),
+		cmocka_unit_test(test_split_never_gives_a_node_negative_energy),
+		cmocka_unit_test(test_split_of_a_step_without_energy_changes_nothing),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,0 +1,44 @@
+/* Carbon-aware hints: the footprint the same job (same IT energy and
+ * duration) would have had on each site's nodes at each start hour. */
+#ifndef FP_WHATIF_H
+#define FP_WHATIF_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "config.h"
+#include "error.h"
+
+typedef struct fp_whatif_job {
+	double energy_j;	/* IT energy, J */
+	double elapsed_s;
+	double embodied_g;	/* the same hardware time wherever it runs */
+	time_t start;		/* actual start: always tried */
+} fp_whatif_job_t;
+
+typedef struct fp_whatif_option {
+	const char *site;	/* points into the configuration */
+	time_t start;
+	double intensity;	/* time-weighted mean over the run, gCO2e/kWh */
+	double operational_g;	/* energy x PUE x intensity */
+	double footprint_g;	/* operational + embodied */
+	double avoided_g;	/* heat reuse, never subtracted */
+	double net_g;		/* footprint - avoided */
+} fp_whatif_option_t;
+
+typedef struct fp_whatif {
+	fp_whatif_option_t *options;	/* least footprint first */
+	size_t noptions;
+	size_t skipped;		/* site/hour pairs no series covers */
+} fp_whatif_t;
+
+/* Every site of cfg (series loaded) x every whole hour in [from, to] plus
+ * the actual start; a pair whose run a series does not cover is skipped,
+ * never extrapolated. Fails when no pair is covered. The result refers to
+ * cfg's site names: free it before cfg. */
+fp_whatif_t *fp_whatif_compute(const fp_config_t *cfg,
+			       const fp_whatif_job_t *job, time_t from,
+			       time_t to, fp_error_t *err);
+void fp_whatif_free(fp_whatif_t *w);
+
+#endif

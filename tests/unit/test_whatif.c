@@ -1,0 +1,222 @@
+/* Specification of lib/whatif: the same job moved to each site and start
+ * hour, against hand computations from the test's own series. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "carbon.h"
+#include "whatif.h"
+
+#define KWH 3.6e6
+/* Hours 00..05 of 2024-01-15 UTC. */
+static const double WINTER[] = { 300, 250, 200, 60, 400, 500 };
+static const double SUMMER[] = { 90, 80, 70, 20, 100, 110 };
+
+static char dir[64];
+static fp_config_t *cfg;
+
+static time_t T(int h, int m)
+{
+	char iso[32];
+	time_t t;
+
+	snprintf(iso, sizeof(iso), "2024-01-15T%02d:%02d:00Z", h, m);
+	assert_int_equal(fp_parse_iso8601(iso, &t), 0);
+	return t;
+}
+
+static void write_series(const char *name, const double *v)
+{
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	for (int h = 0; h < 6; h++)
+		fprintf(f, "2024-01-15T%02d:00:00Z,%g\n", h, v[h]);
+	fclose(f);
+}
+
+static int setup(void **state)
+{
+	char path[128];
+	fp_error_t err = { 0 };
+	FILE *f;
+
+	snprintf(dir, sizeof(dir), "/tmp/fp-whatif-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	write_series("winter.csv", WINTER);
+	write_series("summer.csv", SUMMER);
+	snprintf(path, sizeof(path), "%s/footprint.conf", dir);
+	f = fopen(path, "w");
+	fputs("Site=gas Nodes=n1 Intensity=file:winter.csv PUE=1.0 "
+	      "HeatRecovery=0.9 DisplacedHeating=gas UsefulHeat=1.0\n"
+	      "Site=elec Nodes=n2 Intensity=file:summer.csv PUE=1.0 "
+	      "HeatRecovery=0.9 DisplacedHeating=electric UsefulHeat=0\n"
+	      "Site=dc Nodes=n3 Intensity=150 PUE=1.5\n", f);
+	fclose(f);
+	cfg = fp_config_load(path, &err);
+	assert_non_null(cfg);
+	assert_int_equal(fp_config_load_series(cfg, &err), 0);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	fp_config_free(cfg);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd);
+}
+
+static const fp_whatif_option_t *find(const fp_whatif_t *w,
+				      const char *site, time_t start)
+{
+	for (size_t i = 0; i < w->noptions; i++)
+		if (!strcmp(w->options[i].site, site) &&
+		    w->options[i].start == start)
+			return &w->options[i];
+	return NULL;
+}
+
+static void test_options_are_sorted_least_footprint_first(void **s)
+{
+	fp_whatif_job_t job = { 2 * KWH, 3600, 1.0, T(1, 0) };
+	fp_error_t err = { 0 };
+	fp_whatif_t *w = fp_whatif_compute(cfg, &job, T(0, 0), T(4, 0), &err);
+
+	assert_non_null(w);
+	for (size_t i = 1; i < w->noptions; i++)
+		assert_true(w->options[i - 1].footprint_g <=
+			    w->options[i].footprint_g);
+	/* the cleanest hour of the summer site: 2 kWh x 20 g + 1 g */
+	assert_string_equal(w->options[0].site, "elec");
+	assert_int_equal(w->options[0].start, T(3, 0));
+	assert_float_equal(w->options[0].footprint_g, 2 * 20 + 1.0, 1e-9);
+	fp_whatif_free(w);
+}
+
+static void test_a_run_over_two_hours_takes_the_time_weighted_mean(void **s)
+{
+	/* 90 min from 01:30: 30 min at 250, 60 min at 200 */
+	fp_whatif_job_t job = { 3 * KWH, 5400, 0, T(1, 30) };
+	fp_error_t err = { 0 };
+	fp_whatif_t *w = fp_whatif_compute(cfg, &job, T(1, 0), T(2, 0), &err);
+	const fp_whatif_option_t *o;
+
+	assert_non_null(w);
+	o = find(w, "gas", T(1, 30));
+	assert_non_null(o);
+	assert_float_equal(o->intensity, (250 * 30 + 200 * 60) / 90.0, 1e-9);
+	assert_float_equal(o->operational_g, 3 * o->intensity, 1e-9);
+	fp_whatif_free(w);
+}
+
+static void test_pue_and_heat_reuse_follow_the_site(void **s)
+{
+	fp_whatif_job_t job = { 1 * KWH, 3600, 0, T(0, 0) };
+	fp_error_t err = { 0 };
+	fp_whatif_t *w = fp_whatif_compute(cfg, &job, T(0, 0), T(0, 0), &err);
+	const fp_whatif_option_t *gas, *dc, *elec;
+
+	assert_non_null(w);
+	gas = find(w, "gas", T(0, 0));
+	dc = find(w, "dc", T(0, 0));
+	elec = find(w, "elec", T(0, 0));
+	assert_non_null(gas);
+	assert_non_null(dc);
+	assert_non_null(elec);
+	assert_float_equal(dc->operational_g, 1.5 * 150, 1e-9);
+	assert_float_equal(dc->avoided_g, 0, 1e-9);
+	/* gas heating displaced: 0.9 kWh of heat at the preset factor */
+	assert_float_equal(gas->avoided_g,
+			   0.9 * fp_displaced_preset("gas")->gco2e_per_kwh,
+			   1e-9);
+	assert_float_equal(gas->net_g, gas->footprint_g - gas->avoided_g,
+			   1e-9);
+	assert_float_equal(elec->avoided_g, 0, 1e-9);	/* summer: no heat */
+	fp_whatif_free(w);
+}
+
+static void test_hours_outside_a_series_are_skipped_not_invented(void **s)
+{
+	fp_whatif_job_t job = { KWH, 2 * 3600, 0, T(3, 0) };
+	fp_error_t err = { 0 };
+	fp_whatif_t *w = fp_whatif_compute(cfg, &job, T(3, 0), T(6, 0), &err);
+
+	assert_non_null(w);
+	/* a 2 h run from 05:00 or 06:00 leaves the file series */
+	assert_null(find(w, "gas", T(5, 0)));
+	assert_null(find(w, "elec", T(6, 0)));
+	assert_non_null(find(w, "gas", T(4, 0)));
+	assert_non_null(find(w, "dc", T(6, 0)));	/* a constant */
+	assert_int_equal(w->skipped, 4);
+	fp_whatif_free(w);
+}
+
+static void test_the_actual_start_is_always_an_option(void **s)
+{
+	fp_whatif_job_t job = { KWH, 600, 0, T(2, 17) };
+	fp_error_t err = { 0 };
+	fp_whatif_t *w = fp_whatif_compute(cfg, &job, T(1, 0), T(3, 0), &err);
+
+	assert_non_null(w);
+	assert_non_null(find(w, "gas", T(2, 17)));
+	assert_float_equal(find(w, "gas", T(2, 17))->intensity, 200, 1e-9);
+	/* 3 whole hours + the actual start, 3 sites */
+	assert_int_equal(w->noptions, 12);
+	fp_whatif_free(w);
+}
+
+static void test_no_covered_option_is_an_error(void **s)
+{
+	fp_config_t *c;
+	char path[128];
+	fp_error_t err = { 0 };
+	fp_whatif_job_t job = { KWH, 3600, 0, T(9, 0) };
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/only-file.conf", dir);
+	f = fopen(path, "w");
+	fputs("Site=gas Nodes=n1 Intensity=file:winter.csv\n", f);
+	fclose(f);
+	c = fp_config_load(path, &err);
+	assert_non_null(c);
+	assert_int_equal(fp_config_load_series(c, &err), 0);
+	assert_null(fp_whatif_compute(c, &job, T(8, 0), T(10, 0), &err));
+	assert_non_null(strstr(err.msg, "covers"));
+	fp_config_free(c);
+}
+
+static void test_a_job_without_energy_is_rejected(void **s)
+{
+	fp_whatif_job_t job = { NAN, 3600, 0, T(1, 0) };
+	fp_error_t err = { 0 };
+
+	assert_null(fp_whatif_compute(cfg, &job, T(0, 0), T(2, 0), &err));
+	assert_non_null(strstr(err.msg, "energy"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_options_are_sorted_least_footprint_first),
+		cmocka_unit_test(test_a_run_over_two_hours_takes_the_time_weighted_mean),
+		cmocka_unit_test(test_pue_and_heat_reuse_follow_the_site),
+		cmocka_unit_test(test_hours_outside_a_series_are_skipped_not_invented),
+		cmocka_unit_test(test_the_actual_start_is_always_an_option),
+		cmocka_unit_test(test_no_covered_option_is_an_error),
+		cmocka_unit_test(test_a_job_without_energy_is_rejected),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,281 @@
+/* sfootprint whatif -j JOBID (also `sfootprint -j JOBID --whatif`): when and
+ * where the same job would have emitted least, from the sites' series. */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "config.h"
+#include "report.h"
+#include "sfootprint.h"
+#include "sign.h"
+#include "whatif.h"
+
+#define DEFAULT_PUBKEY "/etc/slurm/footprint.pub"
+#define MAX_TOKEN (4 << 20)
+#define JSON_FLAGS (JSON_INDENT(2) | JSON_REAL_PRECISION(12))
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: sfootprint whatif -j JOBID [--hours N] [--top N] "
+		"[--config FILE] [--json]\n"
+		"  the same job (energy, duration) on each site, started at "
+		"each hour within\n"
+		"  N hours (default 24) of its actual start; the top N "
+		"(default 5) options\n");
+}
+
+static char *read_file(const char *path, int *e)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	size_t n;
+
+	*e = 0;
+	if (!f) {
+		*e = errno;
+		return NULL;
+	}
+	buf = malloc(MAX_TOKEN + 1);
+	n = buf ? fread(buf, 1, MAX_TOKEN + 1, f) : 0;
+	fclose(f);
+	if (!buf || n > MAX_TOKEN) {
+		*e = buf ? EFBIG : ENOMEM;
+		free(buf);
+		return NULL;
+	}
+	while (n && isspace((unsigned char)buf[n - 1]))
+		n--;
+	buf[n] = '\0';
+	return buf;
+}
+
+static double jnum(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+static const char *when(time_t t, char buf[21])
+{
+	fp_format_iso8601(t, buf);
+	return buf;
+}
+
+/* The job's verified summary payload, or NULL (one line on stderr). */
+static json_t *load_summary(const fp_config_t *cfg, const char *job)
+{
+	char path[4096], *tok, *payload;
+	fp_error_t err = { 0 };
+	fp_key_t *key;
+	json_t *root;
+	int e;
+
+	snprintf(path, sizeof(path), "%s/summaries/%s.jws", cfg->spool_dir,
+		 job);
+	tok = read_file(path, &e);
+	if (!tok) {
+		fprintf(stderr, "sfootprint: job %s: %s: %s\n", job, path,
+			e == ENOENT ? "no signed summary (yet)" : strerror(e));
+		return NULL;
+	}
+	key = fp_key_load_public(cfg->public_key ? cfg->public_key :
+				 DEFAULT_PUBKEY, &err);
+	payload = key ? fp_verify(key, tok, &err) : NULL;
+	fp_key_free(key);
+	free(tok);
+	if (!payload) {
+		fprintf(stderr, "sfootprint: job %s: %s: %s\n", job, path,
+			err.msg);
+		return NULL;
+	}
+	root = json_loads(payload, 0, NULL);
+	free(payload);
+	if (!json_is_object(json_object_get(root, "job"))) {
+		fprintf(stderr, "sfootprint: job %s: %s: not a computed "
+			"summary\n", job, path);
+		json_decref(root);
+		return NULL;
+	}
+	return root;
+}
+
+static int print(const fp_whatif_t *w, const fp_whatif_job_t *job,
+		 double actual_g, const char *id, unsigned top, bool as_json,
+		 time_t from, time_t to)
+{
+	char a[21], b[21];
+	size_t n = w->noptions < top ? w->noptions : top;
+
+	if (as_json) {
+		json_t *opts = json_array(), *o;
+		char *s;
+
+		for (size_t i = 0; i < n; i++) {
+			const fp_whatif_option_t *x = &w->options[i];
+
+			json_array_append_new(opts, json_pack(
+				"{s:s, s:s, s:f, s:f, s:f, s:f, s:f, s:f}",
+				"site", x->site,
+				"start", when(x->start, a),
+				"intensity_gco2e_per_kwh", x->intensity,
+				"operational_g", x->operational_g,
+				"footprint_g", x->footprint_g,
+				"avoided_g", x->avoided_g,
+				"net_g", x->net_g,
+				"saving_g", actual_g - x->footprint_g));
+		}
+		o = json_pack("{s:s, s:f, s:f, s:f, s:s, s:s, s:I, s:I, s:o}",
+			      "job", id, "energy_it_Wh", job->energy_j / 3600,
+			      "elapsed_s", job->elapsed_s,
+			      "actual_footprint_g", actual_g,
+			      "window_start", when(from, a),
+			      "window_end", when(to, b),
+			      "options_tried", (json_int_t)w->noptions,
+			      "options_not_covered", (json_int_t)w->skipped,
+			      "best", opts);
+		s = o ? json_dumps(o, JSON_FLAGS) : NULL;
+		json_decref(o);
+		if (!s)
+			return FP_EXIT_FAIL;
+		printf("%s\n", s);
+		free(s);
+		return FP_EXIT_OK;
+	}
+	printf("Job %s: %.3f Wh IT over %.0f s, actual footprint %.3f gCO2e "
+	       "(started %s)\n", id, job->energy_j / 3600, job->elapsed_s,
+	       actual_g, when(job->start, a));
+	printf("What-if: the same energy and duration on each site, starting "
+	       "at each hour from %s to %s\n", when(from, a), when(to, b));
+	printf("(%zu options; %zu not covered by the series)\n", w->noptions,
+	       w->skipped);
+	printf("%-4s %-16s %-20s %10s %12s %10s %12s\n", "rank", "site",
+	       "start (UTC)", "gCO2e/kWh", "footprint g", "avoided g",
+	       "saving g");
+	for (size_t i = 0; i < n; i++) {
+		const fp_whatif_option_t *x = &w->options[i];
+
+		printf("%-4zu %-16s %-20s %10.1f %12.3f %10.3f %12.3f%s\n",
+		       i + 1, x->site, when(x->start, a), x->intensity,
+		       x->footprint_g, x->avoided_g, actual_g - x->footprint_g,
+		       x->start == job->start ? "  (actual start)" : "");
+	}
+	if (n && actual_g > 0)
+		printf("Best: %s at %s, %.1f %% less than the actual run\n",
+		       w->options[0].site, when(w->options[0].start, a),
+		       100.0 * (actual_g - w->options[0].footprint_g) /
+			       actual_g);
+	return FP_EXIT_OK;
+}
+
+int fp_cmd_whatif(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "hours", required_argument, NULL, 'H' },
+		{ "top", required_argument, NULL, 'n' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "json", no_argument, NULL, 'J' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *job = NULL, *config = NULL;
+	unsigned long hours = 24, top = 5;
+	bool as_json = false;
+	char path[4096], *end;
+	fp_error_t err = { 0 };
+	fp_config_t *cfg = NULL;
+	fp_whatif_t *w = NULL;
+	fp_whatif_job_t wj;
+	json_t *sum = NULL, *jj, *carbon;
+	time_t from, to;
+	double actual_g;
+	int opt, rc = FP_EXIT_FAIL;
+
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":j:n:h", longopts, NULL)) !=
+	       -1) {
+		switch (opt) {
+		case 'j': job = optarg; break;
+		case 'c': config = optarg; break;
+		case 'J': as_json = true; break;
+		case 'H':
+		case 'n':
+			errno = 0;
+			*(opt == 'H' ? &hours : &top) =
+				strtoul(optarg, &end, 10);
+			if (errno || *end || !*optarg || *optarg == '-' ||
+			    (opt == 'H' && hours > 24 * 366)) {
+				fprintf(stderr, "sfootprint: --%s '%s': "
+					"expected a whole number\n",
+					opt == 'H' ? "hours" : "top", optarg);
+				return FP_EXIT_USAGE;
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			return FP_EXIT_OK;
+		default:
+			fprintf(stderr, "sfootprint: whatif: %s '%s'\n",
+				opt == ':' ? "option needs a value" :
+				"unknown option", argv[optind - 1]);
+			usage(stderr);
+			return FP_EXIT_USAGE;
+		}
+	}
+	if (!job || optind < argc) {
+		usage(stderr);
+		return FP_EXIT_USAGE;
+	}
+	if (!*job || strspn(job, "0123456789") != strlen(job)) {
+		fprintf(stderr, "sfootprint: whatif -j '%s': a raw job id "
+			"(as in sacct -o JobIDRaw)\n", job);
+		return FP_EXIT_USAGE;
+	}
+	if (fp_report_conf_path(config, getenv("FOOTPRINT_CONF"),
+				getenv("SLURM_CONF"), path, sizeof(path)))
+		return FP_EXIT_FAIL;
+	cfg = fp_config_load(path, &err);
+	if (!cfg || fp_config_load_series(cfg, &err)) {
+		fprintf(stderr, "sfootprint: %s\n", err.msg);
+		goto out;
+	}
+	if (!(sum = load_summary(cfg, job)))
+		goto out;
+	jj = json_object_get(sum, "job");
+	carbon = json_object_get(sum, "carbon");
+	wj.energy_j = jnum(json_object_get(sum, "energy"), "it_Wh") * 3600;
+	wj.elapsed_s = jnum(jj, "elapsed_s");
+	wj.embodied_g = jnum(carbon, "embodied");
+	actual_g = jnum(carbon, "footprint");
+	if (!json_is_string(json_object_get(jj, "start")) ||
+	    fp_parse_iso8601(json_string_value(json_object_get(jj, "start")),
+			     &wj.start)) {
+		fprintf(stderr, "sfootprint: job %s: the summary has no start "
+			"time\n", job);
+		goto out;
+	}
+	from = wj.start - (time_t)hours * 3600;
+	to = wj.start + (time_t)hours * 3600;
+	w = fp_whatif_compute(cfg, &wj, from, to, &err);
+	if (!w) {
+		fprintf(stderr, "sfootprint: job %s: %s\n", job, err.msg);
+		goto out;
+	}
+	rc = print(w, &wj, actual_g, job, (unsigned)top, as_json, from, to);
+out:
+	fp_whatif_free(w);
+	json_decref(sum);
+	fp_config_free(cfg);
+	return rc;
+}
