@@ -7,6 +7,8 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 PLUGINDIR ?= /usr/lib/x86_64-linux-gnu/slurm-wlm
 SLURM_SRC ?=
+# make demo SITES=3: the multi-site demo (one namespace per node).
+SITES ?=
 CI ?=
 
 CC ?= cc
@@ -34,8 +36,12 @@ TOOL_LIBS = -lslurm
 
 CFLAGS_COMMON = $(OPT) $(WARN) $(WERROR) $(HARDEN) $(SAN) $(PKG_CFLAGS)
 LIB_CFLAGS = -std=c11 -D_GNU_SOURCE $(CFLAGS_COMMON) -Ilib
+# The plugins are never sanitized: slurmd and slurmctld are not built with
+# ASan, and an ASan library dlopen()ed into them aborts the daemon. With
+# SANITIZE=1 they link an unsanitized copy of the library.
+PLUGIN_COMMON = $(OPT) $(WARN) $(WERROR) $(HARDEN) $(PKG_CFLAGS)
 SLURM_INC := $(BUILD)/slurm
-PLUGIN_CFLAGS = -std=gnu11 $(CFLAGS_COMMON) -Ilib -I$(SLURM_INC) \
+PLUGIN_CFLAGS = -std=gnu11 $(PLUGIN_COMMON) -Ilib -I$(SLURM_INC) \
 	-I$(SLURM_INC)/root -Wno-sign-compare -Wno-missing-field-initializers \
 	-DFP_SLURM_VERSION='"$(SLURM_VERSION)"' \
 	-DFP_LIBEXECDIR='"$(PREFIX)/libexec/slurm-footprint"'
@@ -44,6 +50,11 @@ LIB_SRC := $(wildcard lib/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB_A := $(BUILD)/libfootprint.a
 LIB_SO := $(BUILD)/libfootprint.so
+ifeq ($(SANITIZE),1)
+PLUGIN_LIB := $(BUILD)/plain/libfootprint.a
+else
+PLUGIN_LIB := $(LIB_A)
+endif
 
 ENERGY_SRC := $(wildcard plugins/acct_gather_energy/*.c)
 JOBCOMP_SRC := $(wildcard plugins/jobcomp_carbon/*.c)
@@ -62,7 +73,7 @@ BENCH_BIN := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 SLURM_LIBDIR := /usr/lib/x86_64-linux-gnu/slurm-wlm
 BENCH_JOBCOMP := $(BUILD)/bench/bench_jobcomp
 
-.PHONY: all deps check unit integration demo bench install clean distclean
+.PHONY: all deps deps-fuzz check unit integration demo bench fuzz install clean distclean
 all: $(LIB_A) $(LIB_SO) $(PLUGINS) $(TOOLS)
 
 deps:
@@ -84,11 +95,19 @@ $(LIB_A): $(LIB_OBJ)
 $(LIB_SO): $(LIB_OBJ)
 	$(call say,LD,$@)$(CC) $(SAN) -shared -o $@ $^ $(LIBS)
 
-$(ENERGY_SO): $(ENERGY_SRC) $(LIB_A) $(SLURM_INC)/.ready $(wildcard plugins/acct_gather_energy/*.h)
-	$(call say,CC,$@)$(CC) $(PLUGIN_CFLAGS) -shared -o $@ $(ENERGY_SRC) $(LIB_A) $(LIBS)
+$(BUILD)/plain/lib/%.o: lib/%.c $(wildcard lib/*.h)
+	@mkdir -p $(@D)
+	$(call say,CC,$@)$(CC) -std=c11 -D_GNU_SOURCE $(PLUGIN_COMMON) -Ilib -c -o $@ $<
 
-$(JOBCOMP_SO): $(JOBCOMP_SRC) $(LIB_A) $(SLURM_INC)/.ready $(wildcard plugins/jobcomp_carbon/*.h)
-	$(call say,CC,$@)$(CC) $(PLUGIN_CFLAGS) -shared -o $@ $(JOBCOMP_SRC) $(LIB_A) $(LIBS)
+$(BUILD)/plain/libfootprint.a: $(LIB_SRC:%.c=$(BUILD)/plain/%.o)
+	@rm -f $@
+	$(call say,AR,$@)ar rcs $@ $^
+
+$(ENERGY_SO): $(ENERGY_SRC) $(PLUGIN_LIB) $(SLURM_INC)/.ready $(wildcard plugins/acct_gather_energy/*.h)
+	$(call say,CC,$@)$(CC) $(PLUGIN_CFLAGS) -shared -o $@ $(ENERGY_SRC) $(PLUGIN_LIB) $(LIBS)
+
+$(JOBCOMP_SO): $(JOBCOMP_SRC) $(PLUGIN_LIB) $(SLURM_INC)/.ready $(wildcard plugins/jobcomp_carbon/*.h)
+	$(call say,CC,$@)$(CC) $(PLUGIN_CFLAGS) -shared -o $@ $(JOBCOMP_SRC) $(PLUGIN_LIB) $(LIBS)
 
 .SECONDEXPANSION:
 $(BUILD)/%: tools/%.c $$(wildcard tools/$$*_*.c) $(LIB_A) $(wildcard tools/*.h)
@@ -114,7 +133,7 @@ integration: all
 
 demo: deps
 	@$(MAKE) --no-print-directory all
-	@BUILD=$(BUILD) tools/demo.sh
+	@BUILD=$(BUILD) SITES=$(SITES) tools/demo.sh
 
 # Loads the plugin as slurmctld would: against libslurmfull.
 $(BENCH_JOBCOMP): tests/bench/plugin/bench_jobcomp.c $(SLURM_INC)/.ready
@@ -125,6 +144,39 @@ $(BENCH_JOBCOMP): tests/bench/plugin/bench_jobcomp.c $(SLURM_INC)/.ready
 bench: all $(BENCH_BIN) $(BENCH_JOBCOMP)
 	@for b in $(BENCH_BIN); do $$b || exit 1; done
 	@$(BENCH_JOBCOMP) $(JOBCOMP_SO)
+
+# libFuzzer targets (tests/fuzz/fuzz_*.c), clang only, never part of check:
+# the library rebuilt with coverage, ASan and UBSan; each target runs
+# FUZZ_SECONDS on a working copy of its seed corpus tests/fuzz/corpus/NAME.
+FUZZ_CC ?= clang-14
+FUZZ_SECONDS ?= 60
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -O1 -g -fno-omit-frame-pointer $(WARN) \
+	-Wno-unknown-warning-option \
+	$(PKG_CFLAGS) $(FUZZ_SAN) -Ilib
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
+FUZZ_LIB := $(BUILD)/fuzz/libfootprint.a
+
+$(BUILD)/fuzz/lib/%.o: lib/%.c $(wildcard lib/*.h)
+	@mkdir -p $(@D)
+	$(call say,FUZZCC,$<)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_LIB): $(LIB_SRC:%.c=$(BUILD)/fuzz/%.o)
+	@rm -f $@
+	$(call say,AR,$@)ar rcs $@ $^
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(FUZZ_LIB)
+	$(call say,FUZZLD,$@)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB) $(LIBS)
+
+# clang and its fuzzer runtime are only needed here, not for check.
+deps-fuzz:
+	@command -v $(FUZZ_CC) >/dev/null && [ -n "$$(ls /usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a 2>/dev/null)" ] || \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang-14 libclang-rt-14-dev >/dev/null
+
+fuzz: deps-fuzz
+	@$(MAKE) --no-print-directory $(FUZZ_BIN)
+	@tests/fuzz/run.sh $(BUILD)/fuzz $(FUZZ_SECONDS) $(FUZZ_BIN)
 
 install: all
 	install -d $(DESTDIR)$(PLUGINDIR) $(DESTDIR)$(PREFIX)/bin \
@@ -140,8 +192,8 @@ install: all
 	-install -m 644 docs/*.5 $(DESTDIR)$(PREFIX)/share/man/man5/ 2>/dev/null
 
 clean:
-	rm -rf $(BUILD)/lib $(BUILD)/tests $(BUILD)/bench $(BUILD)/*.so \
-		$(BUILD)/*.a $(TOOLS)
+	rm -rf $(BUILD)/lib $(BUILD)/plain $(BUILD)/tests $(BUILD)/bench \
+		$(BUILD)/fuzz $(BUILD)/*.so $(BUILD)/*.a $(TOOLS)
 
 distclean:
 	rm -rf $(BUILD)

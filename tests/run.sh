@@ -30,6 +30,16 @@ for t in "$@"; do
 	count "$name" "$log/$name.out" "$rc"
 done
 
+# The command-line tools under valgrind memcheck (or the sanitizers when
+# built with SANITIZE=1): no leak, no invalid access.
+if [ -z "${FP_SKIP_VALGRIND:-}" ] && [ -x tests/valgrind_cli.sh ]; then
+	echo "# cli: valgrind_cli"
+	tests/valgrind_cli.sh > "$log/valgrind_cli.out" 2>&1
+	rc=$?
+	sed 's/^/    /' "$log/valgrind_cli.out" | grep -v '^    ok ' || true
+	count valgrind_cli "$log/valgrind_cli.out" "$rc"
+fi
+
 if [ -z "${FP_SKIP_INTEGRATION:-}" ]; then
 	for t in tests/integration/[0-9]*.sh; do
 		[ -e "$t" ] || continue

@@ -859,9 +859,18 @@ static void perf_task_clock_counts_a_busy_cgroup(void **state)
 	assert_string_equal(sample->steps[0].id, "9.0");
 	print_message("perf task-clock %.1f ms, schedstat %.1f ms\n",
 		      (c1 - c0) / 1e6, (p1 - p0) / 1e6);
+	/* On a loaded machine (make fuzz, a parallel build) the child may
+	 * hardly run: too little to compare, which says nothing of the code. */
+	if (p1 - p0 <= 50000000) {
+		print_message("skipped: the child ran only %.1f ms of 300\n",
+			      (p1 - p0) / 1e6);
+		fp_sample_free(sample);
+		fp_node_desc_free(desc);
+		skip();
+		return;
+	}
 	/* the child ran for (most of) the 0.3 s: the counter agrees with the
 	 * scheduler's own account to within a few ms */
-	assert_true(p1 - p0 > 50000000);
 	assert_true(c1 - c0 > (p1 - p0) * 8 / 10);
 	assert_true(c1 - c0 < (p1 - p0) * 12 / 10 + 20000000);
 	fp_sample_free(sample);
