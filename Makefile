@@ -144,6 +144,7 @@ $(BENCH_JOBCOMP): tests/bench/plugin/bench_jobcomp.c $(SLURM_INC)/.ready
 bench: all $(BENCH_BIN) $(BENCH_JOBCOMP)
 	@for b in $(BENCH_BIN); do $$b || exit 1; done
 	@$(BENCH_JOBCOMP) $(JOBCOMP_SO)
+	@FP_BUILD=$(BUILD) tests/bench/throughput.sh
 
 # libFuzzer targets (tests/fuzz/fuzz_*.c), clang only, never part of check:
 # the library rebuilt with coverage, ASan and UBSan; each target runs
