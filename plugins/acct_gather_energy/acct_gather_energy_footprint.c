@@ -293,11 +293,16 @@ static void _fresh_value(double since)
 	}
 }
 
+/* The node's answer does not change during a step: read it once it is
+ * there, not at every accounting poll. */
 static bool _node_has_source(void)
 {
+	static int known = -1;
 	char *path = NULL, buf[8] = "";
 	int fd;
 
+	if (known >= 0)
+		return known;
 	xstrfmtcat(path, "%s/node", _run_dir());
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	xfree(path);
@@ -306,7 +311,8 @@ static bool _node_has_source(void)
 	if (read(fd, buf, sizeof(buf) - 1) < 0)
 		buf[0] = '\0';
 	close(fd);
-	return strncmp(buf, "none", 4) != 0;
+	known = strncmp(buf, "none", 4) != 0;
+	return known;
 }
 
 static void _step_energy(acct_gather_energy_t *energy)

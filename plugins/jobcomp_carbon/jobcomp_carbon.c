@@ -67,8 +67,7 @@ static bool stop, thread_started;
 static pthread_t thread;
 
 static char *conf_path, *spool_dir, *worker_path, *cluster;
-static unsigned retry_interval = 10, max_queue = 1024;
-static bool conf_ok;
+static unsigned retry_interval = 10;
 static char *last_worker_msg;
 
 static void _load_config(void)
@@ -91,8 +90,6 @@ static void _load_config(void)
 	xfree(spool_dir);
 	spool_dir = xstrdup(cfg->spool_dir);
 	retry_interval = cfg->retry_interval;
-	max_queue = cfg->max_queue;
-	conf_ok = true;
 	fp_config_free(cfg);
 }
 
