@@ -281,7 +281,8 @@ struct fp_poller {
 	char *trace_path;
 	int trace_day;
 	bool trace_failed;
-	bool metrics_failed, publish_failed;
+	bool metrics_failed, publish_failed, board_full;
+	fp_board_t *board;	/* NULL: every step published as a file */
 
 	unsigned long polls;
 	double poll_cpu_s, last_t;
@@ -487,6 +488,10 @@ fp_poller_t *fp_poller_new(const fp_poller_config_t *cfg, fp_log_fn log,
 		fp_fail(err, FP_EIO, "run folder %s: %s", run, strerror(errno));
 		goto fail;
 	}
+	p->board = fp_board_open(p->steps_dir, &e2);
+	if (!p->board)
+		_say(p, FP_LOG_ERROR, "%s; publishing one file per step",
+		     e2.msg);
 	_say(p, FP_LOG_INFO,
 	     "node %s: %zu CPUs, %zu packages, %zu RAPL domains%s, wall "
 	     "sensor %s, activity from %s%s",
@@ -520,6 +525,7 @@ void fp_poller_free(fp_poller_t *p)
 	if (!p)
 		return;
 	fp_trace_writer_free(p->trace);
+	fp_board_close(p->board);
 	free(p->trace_path);
 	fp_engine_free(p->engine);
 	fp_sample_free(p->sample);
@@ -593,6 +599,7 @@ static void _publish(fp_poller_t *p, const fp_node_result_t *node)
 	fp_step_result_t r;
 	fp_step_value_t v;
 	fp_error_t e;
+	int rc;
 
 	for (size_t i = 0; i < n; i++) {
 		fp_engine_step_at(p->engine, i, &r);
@@ -607,8 +614,15 @@ static void _publish(fp_poller_t *p, const fp_node_result_t *node)
 		snprintf(v.source, sizeof(v.source), "%s",
 			 fp_source_name(node->source));
 		v.simulated = p->simulated;
-		if (fp_publish_step(p->steps_dir, r.id, &v, &e) &&
-		    !p->publish_failed) {
+		rc = p->board ? fp_board_put(p->board, r.id, &v, &e) : 1;
+		if (rc == 1 && !p->board_full && p->board) {
+			_say(p, FP_LOG_WARN, "the step board holds %d steps: "
+			     "more are published as files", FP_BOARD_SLOTS);
+			p->board_full = true;
+		}
+		if (rc == 1)
+			rc = fp_publish_step(p->steps_dir, r.id, &v, &e);
+		if (rc && !p->publish_failed) {
 			_say(p, FP_LOG_ERROR, "%s", e.msg);
 			p->publish_failed = true;
 		}
@@ -774,6 +788,10 @@ int fp_poller_poll(fp_poller_t *p, double now, fp_error_t *err)
 	fp_engine_forget_absent(p->engine, 600);
 	if (p->polls % 600 == 0)
 		fp_publish_prune(p->steps_dir, now, 86400);
+	/* the step daemon reads an ended step's value within seconds; an
+	 * hour later its slot goes to another step */
+	if (p->polls % 60 == 0 && fp_board_prune(p->board, now, 3600))
+		p->board_full = false;
 	p->poll_cpu_s = _cpu_now() - cpu0;
 	if (p->cfg.metrics_path)
 		_metrics(p, &node);

@@ -1,5 +1,8 @@
 /* Hand-off of per-step energy from the node poller (slurmd) to the step
- * daemons (slurmstepd): one small file per step, replaced atomically. */
+ * daemons (slurmstepd): a shared board (dir/.board, one slot per step,
+ * updated in place in shared memory under a sequence lock, so a poll costs
+ * no system call per step), and one small file per step, replaced
+ * atomically, for what does not fit on the board. */
 #ifndef FP_PUBLISH_H
 #define FP_PUBLISH_H
 
@@ -22,8 +25,33 @@ typedef struct fp_step_value {
 int fp_publish_step(const char *dir, const char *step_id,
 		    const fp_step_value_t *v, fp_error_t *err);
 
-/* Reads dir/step_id. FP_EIO when absent (nothing published yet), FP_EPARSE
- * when the record is not one of ours. */
+/* The board, opened by its only writer, the node poller. The board file is
+ * kept when it is valid (values published by an earlier slurmd stay
+ * readable) and made anew otherwise. NULL on error (err says why): the
+ * caller then publishes with fp_publish_step. */
+typedef struct fp_board fp_board_t;
+
+#define FP_BOARD_FILE ".board"
+#define FP_BOARD_SLOTS 4096
+
+fp_board_t *fp_board_open(const char *dir, fp_error_t *err);
+void fp_board_close(fp_board_t *b);
+
+/* Publishes the step's value in its slot: 0, or 1 when the board is full
+ * (the caller then falls back to fp_publish_step), -1 on a bad id. */
+int fp_board_put(fp_board_t *b, const char *step_id,
+		 const fp_step_value_t *v, fp_error_t *err);
+
+/* Frees the slots of steps not updated for max_age_s seconds. Returns how
+ * many were freed. */
+int fp_board_prune(fp_board_t *b, double now, double max_age_s);
+
+/* How many steps the board holds. */
+size_t fp_board_used(const fp_board_t *b);
+
+/* Reads the step's value: from the board dir/.board when it holds the
+ * step, else from dir/step_id. FP_EIO when absent (nothing published yet),
+ * FP_EPARSE when the record is not one of ours. */
 int fp_read_step(const char *dir, const char *step_id, fp_step_value_t *v,
 		 fp_error_t *err);
 

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +49,13 @@ static void _die(const char *what)
 {
 	perror(what);
 	exit(1);
+}
+
+static bool _isdir(const char *path)
+{
+	struct stat st;
+
+	return !stat(path, &st) && S_ISDIR(st.st_mode);
 }
 
 static void _mkdirs(const char *path)
@@ -122,7 +130,10 @@ static void _generate(struct bench *b)
 {
 	unsigned seed = 1;
 
-	snprintf(b->root, sizeof(b->root), "/tmp/fp-bench-XXXXXX");
+	/* an in-memory file system, like procfs and cgroupfs (no atime or
+	 * journal writes on a disk file system to blur the figures) */
+	snprintf(b->root, sizeof(b->root), "%s/fp-bench-XXXXXX",
+		 _isdir("/dev/shm") ? "/dev/shm" : "/tmp");
 	if (!mkdtemp(b->root))
 		_die("mkdtemp");
 	snprintf(b->stat_path, sizeof(b->stat_path), "%s/stat", b->root);

@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,6 +147,252 @@ static void test_job_labels_read_back_with_newlines_flattened(void **state)
 					    account, sizeof(account), &err), -1);
 }
 
+/* ---- the board ---- */
+
+static fp_step_value_t _val(double e, const char *source)
+{
+	fp_step_value_t v = { .energy_j = e, .power_w = e / 10, .t = 1000 + e };
+
+	snprintf(v.source, sizeof(v.source), "%s", source);
+	return v;
+}
+
+static void test_board_value_reads_back_and_updates_in_place(void **state)
+{
+	fp_step_value_t v = _val(12.5, "calibrated"), r;
+	fp_error_t err;
+	fp_board_t *b = fp_board_open(dir, &err);
+	char path[128];
+
+	assert_non_null(b);
+	v.simulated = true;
+	assert_int_equal(fp_board_put(b, "42.batch", &v, &err), 0);
+	assert_int_equal(fp_read_step(dir, "42.batch", &r, &err), 0);
+	assert_true(r.energy_j == 12.5 && r.power_w == 1.25 && r.t == 1012.5);
+	assert_string_equal(r.source, "calibrated");
+	assert_true(r.simulated);
+	assert_false(r.ended);
+	v = _val(99, "wall");
+	v.ended = true;
+	assert_int_equal(fp_board_put(b, "42.batch", &v, &err), 0);
+	assert_int_equal(fp_read_step(dir, "42.batch", &r, &err), 0);
+	assert_true(r.energy_j == 99 && r.ended);
+	assert_string_equal(r.source, "wall");
+	assert_int_equal(fp_board_used(b), 1);
+	/* no file per step was written */
+	snprintf(path, sizeof(path), "%s/42.batch", dir);
+	assert_int_not_equal(access(path, F_OK), 0);
+	assert_int_equal(fp_read_step(dir, "42.0", &r, &err), -1);
+	assert_int_equal(err.code, FP_EIO);
+	fp_board_close(b);
+}
+
+static void test_board_refuses_bad_ids(void **state)
+{
+	fp_step_value_t v = _val(1, "rapl");
+	fp_error_t err;
+	fp_board_t *b = fp_board_open(dir, &err);
+
+	assert_int_equal(fp_board_put(b, "../x", &v, &err), -1);
+	assert_int_equal(err.code, FP_EINVAL);
+	assert_int_equal(fp_board_put(b, ".board", &v, &err), -1);
+	fp_board_close(b);
+}
+
+/* Every slot taken: put says so (the poller then writes a file), and the
+ * reader finds both kinds. */
+static void test_full_board_says_so_and_files_take_over(void **state)
+{
+	fp_step_value_t v, r;
+	fp_error_t err;
+	fp_board_t *b = fp_board_open(dir, &err);
+	char id[32];
+
+	for (int i = 0; i < FP_BOARD_SLOTS; i++) {
+		snprintf(id, sizeof(id), "%d.0", 1000 + i);
+		v = _val(i, "rapl");
+		assert_int_equal(fp_board_put(b, id, &v, &err), 0);
+	}
+	assert_int_equal(fp_board_used(b), FP_BOARD_SLOTS);
+	v = _val(7, "wall");
+	assert_int_equal(fp_board_put(b, "99999.0", &v, &err), 1);
+	assert_int_equal(fp_publish_step(dir, "99999.0", &v, &err), 0);
+	assert_int_equal(fp_read_step(dir, "99999.0", &r, &err), 0);
+	assert_true(r.energy_j == 7);
+	for (int i = 0; i < FP_BOARD_SLOTS; i += 97) {
+		snprintf(id, sizeof(id), "%d.0", 1000 + i);
+		assert_int_equal(fp_read_step(dir, id, &r, &err), 0);
+		assert_true(r.energy_j == i);
+	}
+	fp_board_close(b);
+}
+
+/* Pruning frees old slots only; steps past a freed slot stay reachable
+ * and the slots are taken again. */
+static void test_board_prune_frees_old_slots_and_keeps_others(void **state)
+{
+	fp_step_value_t v, r;
+	fp_error_t err;
+	fp_board_t *b = fp_board_open(dir, &err);
+	char id[32];
+
+	for (int i = 0; i < 300; i++) {
+		snprintf(id, sizeof(id), "%d.batch", i);
+		v = _val(i, "rapl");
+		v.t = i % 2 ? 5000 : 100;	/* odd ones are recent */
+		assert_int_equal(fp_board_put(b, id, &v, &err), 0);
+	}
+	assert_int_equal(fp_board_prune(b, 5010, 3600), 150);
+	assert_int_equal(fp_board_used(b), 150);
+	for (int i = 0; i < 300; i++) {
+		snprintf(id, sizeof(id), "%d.batch", i);
+		assert_int_equal(fp_read_step(dir, id, &r, &err),
+				 i % 2 ? 0 : -1);
+	}
+	for (int i = 0; i < FP_BOARD_SLOTS - 150; i++) {
+		snprintf(id, sizeof(id), "%d.1", i);
+		v = _val(i, "rapl");
+		assert_int_equal(fp_board_put(b, id, &v, &err), 0);
+	}
+	assert_int_equal(fp_board_used(b), FP_BOARD_SLOTS);
+	assert_int_equal(fp_read_step(dir, "299.batch", &r, &err), 0);
+	assert_true(r.energy_j == 299);
+	fp_board_close(b);
+}
+
+/* A restarted poller keeps what the last one published; a board file that
+ * is not one (wrong size, wrong magic) is made anew. */
+static void test_board_survives_reopen_and_bad_files_are_remade(void **state)
+{
+	fp_step_value_t v = _val(3, "psys"), r;
+	fp_error_t err;
+	fp_board_t *b = fp_board_open(dir, &err);
+	char path[128];
+	FILE *f;
+
+	assert_int_equal(fp_board_put(b, "8.0", &v, &err), 0);
+	fp_board_close(b);
+	b = fp_board_open(dir, &err);
+	assert_int_equal(fp_board_used(b), 1);
+	assert_int_equal(fp_read_step(dir, "8.0", &r, &err), 0);
+	fp_board_close(b);
+
+	snprintf(path, sizeof(path), "%s/" FP_BOARD_FILE, dir);
+	f = fopen(path, "r+");
+	fputs("garbage!", f);
+	fclose(f);
+	assert_int_equal(fp_read_step(dir, "8.0", &r, &err), -1);
+	b = fp_board_open(dir, &err);
+	assert_non_null(b);
+	assert_int_equal(fp_board_used(b), 0);
+	assert_int_equal(fp_board_put(b, "8.0", &v, &err), 0);
+	fp_board_close(b);
+	assert_int_equal(truncate(path, 1000), 0);
+	b = fp_board_open(dir, &err);
+	assert_non_null(b);
+	fp_board_close(b);
+	assert_int_equal(fp_read_step(dir, "8.0", &r, &err), -1);
+}
+
+/* A writer killed in the middle of an update leaves an odd sequence
+ * number: readers do not hang on it, and the next writer drops the slot. */
+static void test_half_written_slot_neither_hangs_nor_survives(void **state)
+{
+	fp_step_value_t v = _val(5, "rapl"), r;
+	fp_error_t err;
+	fp_board_t *b = fp_board_open(dir, &err);
+	char path[128];
+	FILE *f;
+	long at = -1;
+	unsigned char slot[128];
+
+	assert_int_equal(fp_board_put(b, "77.0", &v, &err), 0);
+	fp_board_close(b);
+	snprintf(path, sizeof(path), "%s/" FP_BOARD_FILE, dir);
+	f = fopen(path, "r+");
+	for (long i = 0; i < FP_BOARD_SLOTS && at < 0; i++) {
+		fseek(f, 64 + i * 128, SEEK_SET);
+		assert_int_equal(fread(slot, 1, 128, f), 128);
+		if (!strcmp((char *)slot + 8, "77.0"))
+			at = i;
+	}
+	assert_true(at >= 0);
+	slot[0] |= 1;	/* sequence number odd: "being written" */
+	fseek(f, 64 + at * 128, SEEK_SET);
+	fwrite(slot, 1, 128, f);
+	fclose(f);
+	assert_int_equal(fp_read_step(dir, "77.0", &r, &err), -1);
+	b = fp_board_open(dir, &err);
+	assert_int_equal(fp_board_used(b), 0);
+	assert_int_equal(fp_board_put(b, "77.0", &v, &err), 0);
+	assert_int_equal(fp_read_step(dir, "77.0", &r, &err), 0);
+	assert_true(r.energy_j == 5);
+	fp_board_close(b);
+}
+
+struct race {
+	fp_board_t *board;
+	atomic_int stop;
+};
+
+static void *_writer(void *arg)
+{
+	struct race *rc = arg;
+	fp_error_t err;
+
+	for (unsigned long i = 1; !atomic_load(&rc->stop); i++) {
+		fp_step_value_t v = { .energy_j = (double)i,
+				      .power_w = (double)i * 2,
+				      .t = (double)i * 3 };
+
+		snprintf(v.source, sizeof(v.source), "s%lu", i % 1000);
+		fp_board_put(rc->board, "1.0", &v, &err);
+		/* now and then a pause, so readers get through; the rest of
+		 * the time updates come back to back, to tear reads */
+		if (i % 512 == 0)
+			for (volatile int k = 0; k < 3000; k++)
+				;
+	}
+	return NULL;
+}
+
+/* A reader racing the writer never sees a mix of two updates. */
+static void test_reader_never_sees_a_torn_update(void **state)
+{
+	struct race rc = { 0 };
+	fp_step_value_t v = _val(0, "x"), r;
+	fp_error_t err;
+	pthread_t th;
+	double last = 0;
+	int got = 0;
+
+	rc.board = fp_board_open(dir, &err);
+	v.energy_j = v.power_w = v.t = 0;
+	fp_board_put(rc.board, "1.0", &v, &err);
+	assert_int_equal(pthread_create(&th, NULL, _writer, &rc), 0);
+	for (int k = 0; k < 100000; k++) {
+		char want[24];
+
+		if (fp_read_step(dir, "1.0", &r, &err))
+			continue;	/* in update for too long: a miss */
+		got++;
+		assert_true(r.power_w == r.energy_j * 2);
+		assert_true(r.t == r.energy_j * 3);
+		if (r.energy_j > 0) {
+			snprintf(want, sizeof(want), "s%lu",
+				 (unsigned long)r.energy_j % 1000);
+			assert_string_equal(r.source, want);
+		}
+		assert_true(r.energy_j >= last);
+		last = r.energy_j;
+	}
+	atomic_store(&rc.stop, 1);
+	pthread_join(th, NULL);
+	assert_true(got > 1000);
+	assert_true(last > 0);
+	fp_board_close(rc.board);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -156,6 +404,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_prune_removes_only_old_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unpublish_is_idempotent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_job_labels_read_back_with_newlines_flattened, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_board_value_reads_back_and_updates_in_place, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_board_refuses_bad_ids, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_full_board_says_so_and_files_take_over, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_board_prune_frees_old_slots_and_keeps_others, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_board_survives_reopen_and_bad_files_are_remade, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_half_written_slot_neither_hangs_nor_survives, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reader_never_sees_a_torn_update, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
