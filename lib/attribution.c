@@ -42,6 +42,7 @@ struct step_rec {
 	uint64_t hash;
 	uint64_t job;
 	uint64_t *prev;		/* cpu_ns at the last sample it was in */
+	uint64_t seq;		/* that sample's seq (0: none or unknown) */
 	double energy, dynamic, stat, residual, seconds, power;
 	double first_t, last_t;
 	uint64_t seen;		/* push number when last present */
@@ -642,6 +643,21 @@ static void _domain_energy(fp_engine_t *e, const fp_sample_t *s)
 	}
 }
 
+/* CPU c's counter of a step moved from prev[c] to cur[c]: its activity
+ * (a counter that went back, a reset, counts 0). */
+static inline void _count(fp_engine_t *e, double *act, uint64_t *prev,
+			  const uint64_t *cur, size_t c)
+{
+	uint64_t a = cur[c] > prev[c] ? cur[c] - prev[c] : 0;
+
+	prev[c] = cur[c];
+	if (!a)
+		return;
+	e->colsum[c] += a;
+	if (e->cpu_pkg[c] >= 0)
+		act[e->cpu_pkg[c]] += (double)a;
+}
+
 /* Spec step 2, first half: per-step activity per package, and b_c. */
 static void _activity(fp_engine_t *e, const fp_sample_t *s)
 {
@@ -651,20 +667,42 @@ static void _activity(fp_engine_t *e, const fp_sample_t *s)
 	memset(e->act, 0, s->nsteps * np * sizeof(*e->act));
 	for (size_t i = 0; i < s->nsteps; i++) {
 		struct step_rec *r = &e->steps[e->rec_of[i]];
-		const uint64_t *cur = s->steps[i].cpu_ns;
+		const fp_step_sample_t *st = &s->steps[i];
+		const uint64_t *cur = st->cpu_ns;
 		double *act = &e->act[i * np];
+		uint64_t *prev = r->prev;
 
-		for (size_t c = 0; c < e->cpus; c++) {
-			uint64_t a = cur[c] > r->prev[c] ? cur[c] - r->prev[c]
-							 : 0;
+		/* The reader says which counters moved since the sample
+		 * before, the one prev holds: look at those only. */
+		if (s->seq && st->changed_known && st->changed && r->seq &&
+		    r->seq + 1 == s->seq) {
+			for (size_t w = 0; w < FP_BITMAP_WORDS(e->cpus); w++)
+				for (uint64_t m = st->changed[w]; m;
+				     m &= m - 1) {
+					size_t c = w * 64 +
+						   (size_t)__builtin_ctzll(m);
 
-			if (!a)
-				continue;
-			e->colsum[c] += a;
-			if (e->cpu_pkg[c] >= 0)
-				act[e->cpu_pkg[c]] += (double)a;
+					if (c >= e->cpus)
+						break;
+					_count(e, act, prev, cur, c);
+				}
+			r->seq = s->seq;
+			continue;
 		}
-		memcpy(r->prev, cur, e->cpus * sizeof(*cur));
+		r->seq = s->seq;
+		/* Else skip blocks of 8 unchanged counters with one test (a
+		 * step runs on a few CPUs). */
+		for (size_t c0 = 0; c0 < e->cpus; c0 += 8) {
+			size_t n = e->cpus - c0 < 8 ? e->cpus - c0 : 8;
+			uint64_t x = 0;
+
+			for (size_t k = 0; k < n; k++)
+				x |= cur[c0 + k] ^ prev[c0 + k];
+			if (!x)
+				continue;
+			for (size_t c = c0; c < c0 + n; c++)
+				_count(e, act, prev, cur, c);
+		}
 	}
 	memset(e->pkg_b, 0, np * sizeof(*e->pkg_b));
 	for (size_t c = 0; c < e->cpus; c++) {
@@ -705,10 +743,17 @@ static double _static(fp_engine_t *e, const fp_sample_t *s)
 		}
 		e->order[k] = x;
 	}
-	for (size_t c = 0; c < e->cpus; c++) {
+	for (size_t c = 0, last = SIZE_MAX; c < e->cpus; c++) {
 		int p = e->cpu_pkg[c];
 
 		e->njobs_c[c] = 0;
+		/* the same quotient for all CPUs of a package: divide once
+		 * per run of them */
+		if (c > 0 && (size_t)p == last) {
+			e->cshare[c] = e->cshare[c - 1];
+			continue;
+		}
+		last = (size_t)p;
 		e->cshare[c] = p < 0 || !e->desc->packages[p].ncpus ? 0 :
 			e->pkg_s[p] / (double)e->desc->packages[p].ncpus;
 	}
@@ -729,6 +774,11 @@ static double _static(fp_engine_t *e, const fp_sample_t *s)
 			}
 		}
 	}
+	/* each job's part of a CPU's idle share, the same for all its
+	 * steps: cshare / njobs (then / cnt for one step, as the spec) */
+	for (size_t c = 0; c < e->cpus; c++)
+		if (e->njobs_c[c])
+			e->cshare[c] /= e->njobs_c[c];
 	for (g0 = 0; g0 < n; g0 = g1) {
 		uint64_t gm = ++e->mark;
 
@@ -761,8 +811,7 @@ static double _static(fp_engine_t *e, const fp_sample_t *s)
 				if (e->smark[c] == sm)
 					continue;
 				e->smark[c] = sm;
-				part += e->cshare[c] / e->njobs_c[c] /
-					e->cnt_c[c];
+				part += e->cshare[c] / e->cnt_c[c];
 			}
 			e->stat[e->order[i]] = part;
 			given += part;
@@ -798,6 +847,7 @@ int fp_engine_push(fp_engine_t *e, const fp_sample_t *s, fp_error_t *err)
 
 			memcpy(r->prev, s->steps[i].cpu_ns,
 			       e->cpus * sizeof(uint64_t));
+			r->seq = s->seq;
 			r->seen = e->npush;
 			r->last_t = s->t;
 			e->jobs[e->job_of[i]].seen = e->npush;

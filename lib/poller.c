@@ -601,19 +601,19 @@ static void _publish(fp_poller_t *p, const fp_node_result_t *node)
 	fp_error_t e;
 	int rc;
 
+	memset(&v, 0, sizeof(v));
+	v.t = p->last_t;
+	snprintf(v.source, sizeof(v.source), "%s",
+		 fp_source_name(node->source));
+	v.simulated = p->simulated;
 	for (size_t i = 0; i < n; i++) {
 		fp_engine_step_at(p->engine, i, &r);
 		/* An ended step keeps its final value published until the
 		 * step daemon removes it or it is pruned. */
 		if (!r.present && r.last_t < p->last_t)
 			continue;
-		memset(&v, 0, sizeof(v));
 		v.energy_j = r.energy_j;
 		v.power_w = r.power_w;
-		v.t = p->last_t;
-		snprintf(v.source, sizeof(v.source), "%s",
-			 fp_source_name(node->source));
-		v.simulated = p->simulated;
 		rc = p->board ? fp_board_put(p->board, r.id, &v, &e) : 1;
 		if (rc == 1 && !p->board_full && p->board) {
 			_say(p, FP_LOG_WARN, "the step board holds %d steps: "
@@ -743,7 +743,8 @@ static void _check_wall_against_rapl(fp_poller_t *p)
 
 int fp_poller_poll(fp_poller_t *p, double now, fp_error_t *err)
 {
-	double cpu0 = _cpu_now();
+	/* a process CPU clock is a system call: read only for the metric */
+	double cpu0 = p->cfg.metrics_path ? _cpu_now() : 0;
 	fp_node_result_t node;
 	fp_error_t e;
 
@@ -792,7 +793,8 @@ int fp_poller_poll(fp_poller_t *p, double now, fp_error_t *err)
 	 * hour later its slot goes to another step */
 	if (p->polls % 60 == 0 && fp_board_prune(p->board, now, 3600))
 		p->board_full = false;
-	p->poll_cpu_s = _cpu_now() - cpu0;
+	if (p->cfg.metrics_path)
+		p->poll_cpu_s = _cpu_now() - cpu0;
 	if (p->cfg.metrics_path)
 		_metrics(p, &node);
 	return 0;

@@ -106,6 +106,7 @@ void fp_sample_clear_steps(fp_sample_t *s)
 		free(s->steps[i].id);
 		free(s->steps[i].alloc);
 		free(s->steps[i].cpu_ns);
+		free(s->steps[i].changed);
 	}
 	free(s->steps);
 	s->steps = NULL;
@@ -139,10 +140,13 @@ fp_step_sample_t *fp_sample_add_step(fp_sample_t *s, const fp_node_desc_t *desc,
 	st->job = job;
 	st->alloc = calloc(nalloc ? nalloc : 1, sizeof(int));
 	st->cpu_ns = calloc(desc->cpus ? desc->cpus : 1, sizeof(uint64_t));
-	if (!st->id || !st->alloc || !st->cpu_ns) {
+	st->changed = calloc(FP_BITMAP_WORDS(desc->cpus ? desc->cpus : 1),
+			     sizeof(uint64_t));
+	if (!st->id || !st->alloc || !st->cpu_ns || !st->changed) {
 		free(st->id);
 		free(st->alloc);
 		free(st->cpu_ns);
+		free(st->changed);
 		return NULL;
 	}
 	if (nalloc)

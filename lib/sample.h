@@ -45,7 +45,14 @@ typedef struct fp_step_sample {
 	int *alloc;		/* allocated CPU ids */
 	size_t nalloc;
 	uint64_t *cpu_ns;	/* cumulative, length desc->cpus */
+	/* A reader's hint (lib/activity sets it): when changed_known, the
+	 * counters of CPUs whose bit is clear in changed (one bit per CPU)
+	 * equal this step's counters in the sample numbered seq - 1. */
+	uint64_t *changed;	/* FP_BITMAP_WORDS(desc->cpus) words, or NULL */
+	bool changed_known;
 } fp_step_sample_t;
+
+#define FP_BITMAP_WORDS(n) (((n) + 63) / 64)
 
 typedef struct fp_sample {
 	double t;			/* Unix seconds */
@@ -56,6 +63,7 @@ typedef struct fp_sample {
 	uint64_t *cpu_busy_ns;		/* length desc->cpus */
 	fp_step_sample_t *steps;
 	size_t nsteps;
+	uint64_t seq;			/* a reader's read number, or 0 */
 } fp_sample_t;
 
 fp_node_desc_t *fp_node_desc_new(void);

@@ -36,6 +36,7 @@ struct fp_sensor {
 	char *fifo_buf;
 	size_t fifo_len;
 	char *fifo_line;
+	char *fbuf;			/* a regular file's text, reused */
 };
 
 const char *fp_sensor_fault_str(fp_sensor_fault_t f)
@@ -119,6 +120,7 @@ void fp_sensor_free(fp_sensor_t *s)
 		close(s->fifo_fd);
 	free(s->fifo_buf);
 	free(s->fifo_line);
+	free(s->fbuf);
 	free(s->path);
 	free(s);
 }
@@ -211,36 +213,30 @@ static int _read_fifo(fp_sensor_t *s, char **out, size_t *len,
 	return *out ? 0 : -1;
 }
 
-static int _read_file(const char *path, char **out, size_t *len,
-		      const char **why)
+/* The text of the feed opened as fd, a regular file of size bytes, in the
+ * sensor's own buffer: read until size bytes or the end. */
+static int _read_file(fp_sensor_t *s, int fd, off_t size, char **out,
+		      size_t *len, const char **why)
 {
-	char *buf = malloc(FEED_MAX + 1);
 	size_t got = 0;
-	ssize_t n;
-	int fd;
+	ssize_t n = 0;
 
-	if (!buf) {
+	if (!s->fbuf && !(s->fbuf = malloc(FEED_MAX + 1))) {
 		*why = strerror(ENOMEM);
 		return -1;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		*why = strerror(errno);
-		free(buf);
-		return -1;
-	}
 	while (got < FEED_MAX &&
-	       (n = read(fd, buf + got, FEED_MAX - got)) > 0)
+	       (n = read(fd, s->fbuf + got, FEED_MAX - got)) > 0) {
 		got += (size_t)n;
+		if ((off_t)got >= size)
+			break;	/* the whole file: no read to see the end */
+	}
 	if (n < 0) {
 		*why = strerror(errno);
-		close(fd);
-		free(buf);
 		return -1;
 	}
-	close(fd);
-	buf[got] = '\0';
-	*out = buf;
+	s->fbuf[got] = '\0';
+	*out = s->fbuf;
 	*len = got;
 	return 0;
 }
@@ -348,21 +344,29 @@ static int _read(fp_sensor_t *s, double now, fp_sensor_reading_t *r)
 	double value = 0, dt;
 	struct stat st;
 	size_t len = 0;
-	int rc;
+	int rc, fd;
 
-	if (stat(s->path, &st))
+	/* non-blocking: opening a FIFO no agent writes to must not wait */
+	fd = open(s->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
 		return _fault(s, r,
 			      errno == ENOENT ? FP_SENSOR_MISSING
 					      : FP_SENSOR_UNREADABLE,
 			      "%s", strerror(errno));
-	if (S_ISFIFO(st.st_mode))
+	if (fstat(fd, &st)) {
+		rc = -1;
+		why = strerror(errno);
+	} else if (S_ISFIFO(st.st_mode)) {
 		rc = _read_fifo(s, &text, &len, &why);
-	else
-		rc = _read_file(s->path, &text, &len, &why);
+	} else {
+		rc = _read_file(s, fd, st.st_size, &text, &len, &why);
+	}
+	close(fd);
 	if (rc)
 		return _fault(s, r, FP_SENSOR_UNREADABLE, "%s", why);
 	rc = _parse(s, r, text, len, &value);
-	free(text);
+	if (text != s->fbuf)
+		free(text);
 	if (rc)
 		return -1;
 	r->age_s = now - r->time;

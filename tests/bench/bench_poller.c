@@ -494,6 +494,13 @@ int main(void)
 		       "tmpfs" : "not tmpfs");
 	}
 
+	/* FP_BENCH_PROFILE=N: only the poll next to the bare reads, N
+	 * times (for perf) */
+	if (getenv("FP_BENCH_PROFILE")) {
+		timed = (unsigned)atoi(getenv("FP_BENCH_PROFILE"));
+		goto bare;
+	}
+
 	/* Metrics and trace on, as in production; steps come and go. */
 	p = _poller(&b, 1);
 	for (int j = 0; j < NJOBS; j++) {
@@ -544,6 +551,7 @@ int main(void)
 	       rss_warm, timed);
 	fp_poller_free(p);
 
+bare:
 	/* The same node without metrics and trace, next to the bare reads
 	 * of its input files, in alternate order (neither gets the other's
 	 * warm caches). */
@@ -574,6 +582,8 @@ int main(void)
 		       cpu / bare, timed);
 	}
 
+	if (getenv("FP_BENCH_PROFILE"))
+		goto out;
 	/* What each step daemon pays when Slurm asks for its energy. */
 	snprintf(id, sizeof(id), "%u.%s", b.slot[1].job, b.slot[1].name);
 	{
@@ -591,6 +601,7 @@ int main(void)
 		       (_cpu_now() - t0) / reads * 1e6,
 		       (_wall_now() - w0) / reads * 1e6, reads, id);
 	}
+out:
 	fp_poller_free(p);
 	nftw(b.root, _rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	return 0;
