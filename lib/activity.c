@@ -53,15 +53,22 @@
  * would cost several times the read itself. Reads land in one buffer shared
  * by all files (it stays in cache); each file keeps only its last bytes.
  */
+/* A token's place, and whether it is a number: one cache line holds
+ * several, next to each other as a lookup walks them. */
+struct tok {
+	uint32_t off;
+	uint32_t end : 31;
+	uint32_t num : 1;
+};
+
 struct numfile {
 	int fd;
 	char *b;		/* the last bytes, which val[] describes */
 	size_t bcap;
 	size_t cap;		/* bytes a read asks for */
 	size_t base, plen;	/* the tokenized region of b */
-	uint32_t *off, *end;	/* token i: [off[i], end[i]); off[ntok]=plen */
+	struct tok *tok;	/* token i: bytes [off, end); tok[ntok].off=plen */
 	uint64_t *val;		/* 0 for labels */
-	uint8_t *num;		/* token i is a number */
 	size_t ntok, tcap;
 	bool parsed;
 	uint64_t *chg;		/* or NULL: bit t set when token t changed */
@@ -115,6 +122,8 @@ struct fp_activity {
 	int ino_fd;		/* inotify on the walked directories, or -1 */
 	bool dirty;		/* the step set may have changed: walk again */
 	uint64_t seq;		/* reads so far: the samples' seq */
+	uint64_t gen, out_gen;	/* step set or allocation changes; at the
+				 * last read */
 	const fp_sample_t *last_out;	/* the sample the last read filled */
 	bool logged_allcpus, logged_inotify, logged_dup, logged_emfile;
 };
@@ -207,10 +216,8 @@ static void _nf_fini(struct numfile *f)
 	if (f->fd >= 0)
 		close(f->fd);
 	free(f->b);
-	free(f->off);
-	free(f->end);
+	free(f->tok);
 	free(f->val);
-	free(f->num);
 	free(f->chg);
 	free(f->blk);
 	_nf_init(f);
@@ -272,28 +279,23 @@ static int _nf_keep(struct numfile *f, const char *nb, size_t n)
 static int _nf_push(struct numfile *f, size_t off, size_t end, uint64_t v,
 		    bool num)
 {
+	if (end >= 1U << 31)
+		return -1;	/* a 2 GiB file of counters is not one */
 	if (f->ntok + 2 > f->tcap) {
 		size_t cap = f->tcap ? f->tcap * 2 : 256;
-		uint32_t *o = realloc(f->off, cap * sizeof(*o));
-		uint32_t *e = o ? realloc(f->end, cap * sizeof(*e)) : NULL;
-		uint64_t *val = e ? realloc(f->val, cap * sizeof(*val)) : NULL;
-		uint8_t *nm = val ? realloc(f->num, cap) : NULL;
+		struct tok *t = realloc(f->tok, cap * sizeof(*t));
+		uint64_t *val = t ? realloc(f->val, cap * sizeof(*val)) : NULL;
 
-		if (o)
-			f->off = o;
-		if (e)
-			f->end = e;
-		if (val)
-			f->val = val;
-		if (!nm)
+		if (t)
+			f->tok = t;
+		if (!val)
 			return -1;
-		f->num = nm;
+		f->val = val;
 		f->tcap = cap;
 	}
-	f->off[f->ntok] = (uint32_t)off;
-	f->end[f->ntok] = (uint32_t)end;
+	f->tok[f->ntok] = (struct tok){ .off = (uint32_t)off,
+					.end = (uint32_t)end, .num = num };
 	f->val[f->ntok] = v;
-	f->num[f->ntok] = num;
 	f->ntok++;
 	return 0;
 }
@@ -398,6 +400,16 @@ static size_t (*_mismatch_fn)(const char *, const char *, size_t, size_t);
 static inline size_t _mismatch(const char *a, const char *b, size_t i,
 			       size_t n)
 {
+	uint64_t x, y;
+
+	/* the next change is often a few bytes on (/proc/stat) */
+	if (n - i >= 8) {
+		memcpy(&x, a + i, 8);
+		memcpy(&y, b + i, 8);
+		if (x != y)
+			return i + (size_t)__builtin_ctzll(x ^ y) / 8;
+		i += 8;
+	}
 	if (!_mismatch_fn) {
 		__builtin_cpu_init();
 		_mismatch_fn = __builtin_cpu_supports("avx2") ? _mismatch_avx2
@@ -428,7 +440,7 @@ static int _nf_index(struct numfile *f)
 		f->blkcap = nblk;
 	}
 	for (size_t k = 0; k < nblk; k++) {
-		while (t + 1 < f->ntok && f->off[t + 1] <= k * 8)
+		while (t + 1 < f->ntok && f->tok[t + 1].off <= k * 8)
 			t++;
 		f->blk[k] = (uint32_t)t;
 	}
@@ -441,7 +453,7 @@ static inline size_t _tok_at(const struct numfile *f, size_t i)
 {
 	size_t t = f->blk[i / 8];
 
-	while (t + 1 < f->ntok && f->off[t + 1] <= i)
+	while (t + 1 < f->ntok && f->tok[t + 1].off <= i)
 		t++;
 	return t;
 }
@@ -451,6 +463,27 @@ static inline size_t _tok_at(const struct numfile *f, size_t i)
  * the tokens whose bytes changed. False when the layout changed (a number
  * grew a digit, a label changed): the caller then parses the whole region.
  */
+/* Copies the n <= 24 bytes of a number without a call to memcpy (a few
+ * hundred numbers change per poll): overlapping 8-byte moves. */
+static inline void _copy_short(char *dst, const char *src, size_t n)
+{
+	uint64_t w[3];
+
+	if (n < 8) {
+		for (size_t k = 0; k < n; k++)
+			dst[k] = src[k];
+		return;
+	}
+	memcpy(&w[0], src, 8);
+	memcpy(&w[1], src + n - 8, 8);
+	if (n > 16) {
+		memcpy(&w[2], src + 8, 8);
+		memcpy(dst + 8, &w[2], 8);
+	}
+	memcpy(dst, &w[0], 8);
+	memcpy(dst + n - 8, &w[1], 8);
+}
+
 static bool _nf_update(struct numfile *f, const char *nb)
 {
 	char *ob = f->b;
@@ -463,24 +496,24 @@ static bool _nf_update(struct numfile *f, const char *nb)
 		i = _mismatch(nb, ob, i, plen);
 		if (i >= plen)
 			break;
-		if (!f->ntok || i < f->off[0])
+		if (!f->ntok || i < f->tok[0].off)
 			return false;
 		t = _tok_at(f, i);
-		o = f->off[t];
-		e = f->end[t];
-		if (!f->num[t])
+		o = f->tok[t].off;
+		e = f->tok[t].end;
+		if (!f->tok[t].num)
 			return false;
 		n = _digits(nb + o, &v);
 		if (o + n != e)
 			return false;
-		for (size_t k = e; k < f->off[t + 1]; k++)
+		for (size_t k = e; k < f->tok[t + 1].off; k++)
 			if (nb[k] != ob[k])
 				return false;
 		f->val[t] = v;
 		if (f->chg && t < f->chg_bits)
 			f->chg[t / 64] |= 1ULL << (t % 64);
-		memcpy(ob + o, nb + o, n);
-		i = f->off[t + 1];
+		_copy_short(ob + o, nb + o, n);
+		i = f->tok[t + 1].off;
 	}
 	return true;
 }
@@ -528,14 +561,15 @@ static int _stat_full(fp_activity_t *a, const char *nb, size_t n,
 		if (_nf_tokenize(f, nb, p, le))
 			return -2;
 		nf = f->ntok - t0 - 1;
-		if (_digits(nb + p + 3, &id) != f->end[t0] - f->off[t0] - 3 ||
+		if (_digits(nb + p + 3, &id) !=
+			    f->tok[t0].end - f->tok[t0].off - 3 ||
 		    nf < 4 || nf > 255) {
 			*bad_at = p;
 			return -1;
 		}
 		for (size_t t = t0 + 1; t < f->ntok; t++)
-			if (!f->num[t]) {
-				*bad_at = f->off[t];
+			if (!f->tok[t].num) {
+				*bad_at = f->tok[t].off;
 				return -1;
 			}
 		if (id < a->ncpus) {
@@ -556,7 +590,7 @@ static int _stat_full(fp_activity_t *a, const char *nb, size_t n,
 		return -1;
 	}
 	f->plen = p;
-	f->off[f->ntok] = (uint32_t)p;
+	f->tok[f->ntok].off = (uint32_t)p;
 	return 0;
 }
 
@@ -811,6 +845,7 @@ static int _step_alloc(fp_activity_t *a, struct step *s)
 set:
 	free(s->alloc);
 	s->alloc = cpus;
+	a->gen++;
 	s->nalloc = n;
 	return 0;
 }
@@ -951,7 +986,7 @@ static bool _step_read_v1(fp_activity_t *a, struct step *s)
 	if (_nf_tokenize(f, nb, 0, (size_t)n))
 		return false;
 	for (size_t t = 0; t < f->ntok; t++)
-		good = good && f->num[t];
+		good = good && f->tok[t].num;
 	if (!good || f->ntok < a->ncpus) {
 		if (!s->bad_logged)
 			_log(a, FP_LOG_WARN,
@@ -967,7 +1002,7 @@ static bool _step_read_v1(fp_activity_t *a, struct step *s)
 	if (_nf_keep(f, nb, (size_t)n))
 		return false;
 	f->plen = (size_t)n;
-	f->off[f->ntok] = (uint32_t)n;
+	f->tok[f->ntok].off = (uint32_t)n;
 	if (_nf_index(f))
 		return false;
 	f->parsed = true;
@@ -1203,6 +1238,7 @@ static int _rediscover(fp_activity_t *a, fp_error_t *err)
 	size_t j = 0;
 	int rc;
 
+	a->gen++;
 	for (size_t i = 0; i < a->nsteps; i++)
 		a->steps[i]->seen = false;
 	rc = a->src == FP_ACTIVITY_SRC_CGROUP_V1 ? _walk_v1(a) : _walk_v2(a);
@@ -1541,7 +1577,7 @@ int fp_activity_read(fp_activity_t *a, const fp_node_desc_t *desc,
 		     fp_sample_t *out, fp_error_t *err)
 {
 	size_t j = 0;
-	bool cont;
+	bool cont, okchg = false;
 
 	if (!a || !desc || !out)
 		return fp_fail(err, FP_EINVAL, "activity: missing argument");
@@ -1568,6 +1604,7 @@ int fp_activity_read(fp_activity_t *a, const fp_node_desc_t *desc,
 	}
 	for (size_t i = 0; i < a->nsteps; i++) {
 		struct step *s = a->steps[i];
+		bool was = s->ok;
 
 		if (s->alloc_tries > 0 && _step_alloc(a, s)) {
 			fp_fail(err, FP_ENOMEM, "activity: out of memory");
@@ -1577,9 +1614,13 @@ int fp_activity_read(fp_activity_t *a, const fp_node_desc_t *desc,
 			s->ok = _step_read_v1(a, s);
 		else
 			s->ok = !s->perf_dead && _step_read_perf(a, s);
+		okchg |= was != s->ok;
 	}
 
-	if (!_same_steps(a, out)) {
+	/* out lists the same steps when it holds the last read, no step
+	 * came, went, failed or moved since: else compare, and rebuild */
+	if (!(cont && !okchg && a->out_gen == a->gen) &&
+	    !_same_steps(a, out)) {
 		cont = false;
 		fp_sample_clear_steps(out);
 		for (size_t i = 0; i < a->nsteps; i++) {
@@ -1594,6 +1635,7 @@ int fp_activity_read(fp_activity_t *a, const fp_node_desc_t *desc,
 			}
 		}
 	}
+	out->steps_same = cont;
 	for (size_t i = 0; i < a->nsteps; i++) {
 		const struct step *s = a->steps[i];
 		fp_step_sample_t *o;
@@ -1618,10 +1660,12 @@ int fp_activity_read(fp_activity_t *a, const fp_node_desc_t *desc,
 				o->cpu_ns[c] = s->usage.val[c];
 			}
 	}
+	a->out_gen = a->gen;
 	return 0;
 fail:
 	/* the next read cannot build on this one */
 	fp_sample_clear_steps(out);
 	out->seq = 0;
+	out->steps_same = false;
 	return -1;
 }

@@ -89,6 +89,11 @@ struct fp_engine {
 	double power_w;
 	fp_source_t source;
 
+	/* seq of the sample whose steps rec_of, job_of, order and njobs_c
+	 * describe (0: none); a sample with steps_same at map_seq + 1 keeps
+	 * them */
+	uint64_t map_seq;
+
 	/* per-push scratch, grown only when a sample has more steps */
 	size_t scap;
 	uint32_t *rec_of, *job_of, *order;
@@ -298,6 +303,7 @@ static void _drop_step(fp_engine_t *e, uint32_t i)
 	uint32_t last = (uint32_t)e->nsteps - 1;
 	uint32_t j = _find_job(e, r->job);
 
+	e->map_seq = 0;	/* records move */
 	_index_remove(&e->step_idx, r->hash, i);
 	free(r->id);
 	free(r->prev);
@@ -727,11 +733,13 @@ static int _by_job(const fp_engine_t *e, uint32_t x, uint32_t y)
 /* Spec step 3: each CPU's idle share goes to the jobs allocated on it,
  * equally, and within a job equally to its steps on it. Steps are grouped by
  * job so overlapping steps of one job take the job's part once. */
-static double _static(fp_engine_t *e, const fp_sample_t *s)
+static double _static(fp_engine_t *e, const fp_sample_t *s, bool same)
 {
 	size_t n = s->nsteps, g0, g1;
 	double given = 0;
 
+	if (same)
+		goto shares;	/* order and njobs_c are still right */
 	/* Samples list steps job by job already, so this is nearly linear. */
 	for (size_t i = 0; i < n; i++) {
 		uint32_t x = (uint32_t)i;
@@ -743,20 +751,7 @@ static double _static(fp_engine_t *e, const fp_sample_t *s)
 		}
 		e->order[k] = x;
 	}
-	for (size_t c = 0, last = SIZE_MAX; c < e->cpus; c++) {
-		int p = e->cpu_pkg[c];
-
-		e->njobs_c[c] = 0;
-		/* the same quotient for all CPUs of a package: divide once
-		 * per run of them */
-		if (c > 0 && (size_t)p == last) {
-			e->cshare[c] = e->cshare[c - 1];
-			continue;
-		}
-		last = (size_t)p;
-		e->cshare[c] = p < 0 || !e->desc->packages[p].ncpus ? 0 :
-			e->pkg_s[p] / (double)e->desc->packages[p].ncpus;
-	}
+	memset(e->njobs_c, 0, e->cpus * sizeof(*e->njobs_c));
 	for (g0 = 0; g0 < n; g0 = g1) {
 		uint64_t gm = ++e->mark;
 
@@ -773,6 +768,20 @@ static double _static(fp_engine_t *e, const fp_sample_t *s)
 				}
 			}
 		}
+	}
+shares:
+	for (size_t c = 0, last = SIZE_MAX; c < e->cpus; c++) {
+		int p = e->cpu_pkg[c];
+
+		/* the same quotient for all CPUs of a package: divide once
+		 * per run of them */
+		if (c > 0 && (size_t)p == last) {
+			e->cshare[c] = e->cshare[c - 1];
+			continue;
+		}
+		last = (size_t)p;
+		e->cshare[c] = p < 0 || !e->desc->packages[p].ncpus ? 0 :
+			e->pkg_s[p] / (double)e->desc->packages[p].ncpus;
 	}
 	/* each job's part of a CPU's idle share, the same for all its
 	 * steps: cshare / njobs (then / cnt for one step, as the spec) */
@@ -825,7 +834,7 @@ int fp_engine_push(fp_engine_t *e, const fp_sample_t *s, fp_error_t *err)
 	size_t np = e->npkg;
 	double dt, rapl = 0, node, dyn_total = 0, stat_total, s_total = 0;
 	double system, idle, factor, res_given = 0, psys = 0;
-	bool wall_ok, psys_ok, psys_bad = false, cal_ok = true;
+	bool wall_ok, psys_ok, psys_bad = false, cal_ok = true, same;
 	size_t npsys = 0;
 	fp_source_t src;
 
@@ -838,7 +847,12 @@ int fp_engine_push(fp_engine_t *e, const fp_sample_t *s, fp_error_t *err)
 	if (_grow_scratch(e, s->nsteps))
 		return fp_fail(err, FP_ENOMEM, "out of memory for %zu steps",
 			       s->nsteps);
-	if (_map_steps(e, s, err))
+	/* the same steps as the last push: its mapping and job structure
+	 * hold (a failed push leaves map_seq 0) */
+	same = s->seq && s->steps_same && e->map_seq &&
+	       e->map_seq + 1 == s->seq;
+	e->map_seq = 0;
+	if (!same && _map_steps(e, s, err))
 		return -1;
 	e->npush++;
 	if (!e->have_base) {
@@ -896,7 +910,7 @@ int fp_engine_push(fp_engine_t *e, const fp_sample_t *s, fp_error_t *err)
 		system += ds->d - given;
 	}
 	psys_ok = npsys && !psys_bad;
-	stat_total = _static(e, s);
+	stat_total = _static(e, s, same);
 	idle = s_total - stat_total;
 
 	/* Spec step 4: node total, from the best source of this interval. */
@@ -994,6 +1008,7 @@ int fp_engine_push(fp_engine_t *e, const fp_sample_t *s, fp_error_t *err)
 	e->wall_prev_valid = s->wall_valid && isfinite(s->wall_j);
 	e->wall_prev = s->wall_j;
 	e->t_prev = s->t;
+	e->map_seq = s->seq;	/* _static ran: the structure is whole */
 	return 0;
 }
 

@@ -64,6 +64,9 @@ typedef struct fp_sample {
 	fp_step_sample_t *steps;
 	size_t nsteps;
 	uint64_t seq;			/* a reader's read number, or 0 */
+	/* A reader's hint: the steps (ids, jobs, allocations, order) are
+	 * those of the sample numbered seq - 1. */
+	bool steps_same;
 } fp_sample_t;
 
 fp_node_desc_t *fp_node_desc_new(void);

@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include "activity.h"
+#include "attribution.h"
 #include "sample.h"
 
 #define NCPUS 4
@@ -877,6 +878,231 @@ static void perf_task_clock_counts_a_busy_cgroup(void **state)
 	fp_node_desc_free(desc);
 }
 
+/* ---- hints to the engine: what moved, same steps ---- */
+
+/* Two packages of two CPUs, each with a package domain of 5 W idle. */
+static void _two_packages(fp_node_desc_t *d)
+{
+	d->npackages = 2;
+	d->packages = calloc(2, sizeof(*d->packages));
+	d->ndomains = 2;
+	d->domains = calloc(2, sizeof(*d->domains));
+	assert_non_null(d->packages);
+	assert_non_null(d->domains);
+	for (int p = 0; p < 2; p++) {
+		d->packages[p].id = p;
+		d->packages[p].ncpus = 2;
+		d->packages[p].cpus = calloc(2, sizeof(int));
+		assert_non_null(d->packages[p].cpus);
+		d->packages[p].cpus[0] = 2 * p;
+		d->packages[p].cpus[1] = 2 * p + 1;
+		d->domains[p].name = strdup(p ? "package-1" : "package-0");
+		d->domains[p].kind = FP_DOMAIN_PACKAGE;
+		d->domains[p].package = p;
+		d->domains[p].max_energy_range_uj = 262143999938ULL;
+		d->domains[p].idle_w = 5;
+	}
+	if (!d->node)
+		d->node = strdup("n1");
+}
+
+/* The same sample without any reader hint. */
+static void _strip(const fp_node_desc_t *d, const fp_sample_t *s,
+		   fp_sample_t *out)
+{
+	fp_sample_clear_steps(out);
+	out->t = s->t;
+	memcpy(out->energy_uj, s->energy_uj, d->ndomains * sizeof(uint64_t));
+	memcpy(out->energy_valid, s->energy_valid, d->ndomains * sizeof(bool));
+	memcpy(out->cpu_busy_ns, s->cpu_busy_ns, d->cpus * sizeof(uint64_t));
+	out->wall_valid = false;
+	for (size_t i = 0; i < s->nsteps; i++) {
+		const fp_step_sample_t *st = &s->steps[i];
+		fp_step_sample_t *o = fp_sample_add_step(out, d, st->id, st->job,
+							 st->alloc, st->nalloc);
+
+		assert_non_null(o);
+		memcpy(o->cpu_ns, st->cpu_ns, d->cpus * sizeof(uint64_t));
+	}
+}
+
+/*
+ * The reader's hints (which counters moved, same steps as the last read)
+ * only save work: an engine fed the hinted samples and one fed the same
+ * samples stripped of them agree to the bit, through steps coming, going,
+ * moving to other CPUs, a malformed counter file, and forgetting.
+ */
+static void hinted_samples_give_the_engine_bit_identical_results(void **s_)
+{
+	struct world *w = _world();
+	uint64_t ns[3][NCPUS] = { { 0 } }, busy[NCPUS] = { 0 }, uj[2] = { 0 };
+	const char *cpus[3] = { "0-1\n", "2\n", "1-3\n" };
+	bool live[3] = { true, true, false };
+	unsigned seed = 11, hinted = 0, same = 0;
+	fp_engine_t *ea, *eb;
+	fp_sample_t *plain;
+	fp_error_t err = { 0 };
+
+	_two_packages(w->desc);
+	ea = fp_engine_new(w->desc, NULL, &err);
+	eb = fp_engine_new(w->desc, NULL, &err);
+	plain = fp_sample_new(w->desc);
+	assert_non_null(ea);
+	assert_non_null(eb);
+	assert_non_null(plain);
+	_open(w, FP_ACTIVITY_CGROUP);
+	for (int round = 0; round < 400; round++) {
+		char buf[512], line[128];
+		size_t n = 0;
+
+		if (round == 60)
+			live[2] = true;		/* a step starts */
+		if (round == 150)
+			cpus[1] = "3\n";	/* a step moves */
+		if (round == 250)
+			live[0] = false;	/* a step ends */
+		for (int k = 0; k < 3; k++) {
+			char step[16];
+
+			snprintf(step, sizeof(step), "step_%d", k);
+			if (!live[k]) {
+				char dir[PATH_MAX];
+
+				snprintf(dir, sizeof(dir),
+					 "%s/slurm_n1/uid_0/job_%d/%s",
+					 w->cpuacct, 50 + k, step);
+				_rm_rf(dir);
+				continue;
+			}
+			for (int c = 0; c < NCPUS; c++) {
+				seed = seed * 1103515245 + 12345;
+				if ((seed >> 16) % 3 == 0) {
+					uint64_t d = (seed >> 4) % 9000000;
+
+					ns[k][c] += d;
+					busy[c] += d;
+				}
+			}
+			snprintf(buf, sizeof(buf),
+				 "%" PRIu64 " %" PRIu64 " %" PRIu64
+				 " %" PRIu64 " \n",
+				 ns[k][0], ns[k][1], ns[k][2], ns[k][3]);
+			/* one round of garbage: the step is skipped */
+			_v1_step(w, "slurm_n1", 50 + k, step,
+				 round == 200 && k == 1 ? "1 2 x\n" : buf,
+				 cpus[k]);
+		}
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n,
+				      "cpu  0 0 0 0 0 0 0 0 0 0\n");
+		for (int c = 0; c < NCPUS; c++) {
+			snprintf(line, sizeof(line), "cpu%d %" PRIu64
+				 " 0 0 %d 0 0 0 0 0 0\n", c,
+				 busy[c] / _tick_ns() + 1, 1000 + round);
+			n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s",
+					      line);
+		}
+		_writef(buf, "%s", w->stat);
+		_poll(w);
+		w->sample->t = 1000 + round;
+		for (int p = 0; p < 2; p++) {
+			uj[p] += 7000000 + (uint64_t)(seed >> 8) % 9000000;
+			w->sample->energy_uj[p] = uj[p];
+			w->sample->energy_valid[p] = true;
+		}
+		w->sample->wall_valid = false;
+		for (size_t i = 0; i < w->sample->nsteps; i++)
+			hinted += w->sample->steps[i].changed_known;
+		same += w->sample->steps_same;
+		_strip(w->desc, w->sample, plain);
+		if (fp_engine_push(ea, w->sample, &err) ||
+		    fp_engine_push(eb, plain, &err))
+			fail_msg("round %d: %s", round, err.msg);
+		if (round % 40 == 39) {
+			assert_int_equal(fp_engine_forget_absent(ea, 30),
+					 fp_engine_forget_absent(eb, 30));
+		}
+		assert_int_equal(fp_engine_nsteps(ea), fp_engine_nsteps(eb));
+		for (size_t i = 0; i < fp_engine_nsteps(ea); i++) {
+			fp_step_result_t a, b;
+
+			fp_engine_step_at(ea, i, &a);
+			fp_engine_step_at(eb, i, &b);
+			assert_string_equal(a.id, b.id);
+			assert_memory_equal(&a.energy_j, &b.energy_j,
+					    sizeof(double));
+			assert_memory_equal(&a.dynamic_j, &b.dynamic_j,
+					    sizeof(double));
+			assert_memory_equal(&a.static_j, &b.static_j,
+					    sizeof(double));
+			assert_memory_equal(&a.power_w, &b.power_w,
+					    sizeof(double));
+		}
+	}
+	/* the fast paths did run */
+	assert_true(hinted > 600);
+	assert_true(same > 300);
+	assert_int_equal(fp_engine_check_conservation(ea, &err), 0);
+	fp_sample_free(plain);
+	fp_engine_free(ea);
+	fp_engine_free(eb);
+	_world_free(w);
+}
+
+/* Every counter whose bit is clear kept its value since the last read;
+ * a sample filled by something else in between gets no hint. */
+static void changed_bits_cover_every_counter_that_moved(void **state)
+{
+	struct world *w = _world();
+	uint64_t v[NCPUS] = { 10, 20, 30, 40 }, last[NCPUS];
+	unsigned seed = 3, known = 0;
+	fp_sample_t *other;
+	fp_error_t err = { 0 };
+
+	_v1_step(w, "slurm_n1", 42, "step_0", "10 20 30 40\n", "0-3\n");
+	_open(w, FP_ACTIVITY_CGROUP);
+	_poll(w);
+	memcpy(last, v, sizeof(last));
+	for (int round = 0; round < 300; round++) {
+		char buf[256];
+		const fp_step_sample_t *s;
+
+		for (int c = 0; c < NCPUS; c++) {
+			seed = seed * 1103515245 + 12345;
+			if ((seed >> 16) % 4 == 0)
+				v[c] += 1 + (seed >> 4) % 1000;
+		}
+		snprintf(buf, sizeof(buf),
+			 "%" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " \n",
+			 v[0], v[1], v[2], v[3]);
+		_v1_step(w, "slurm_n1", 42, "step_0", buf, NULL);
+		_poll(w);
+		s = _step(w, "42.0");
+		assert_non_null(s);
+		if (s->changed_known) {
+			known++;
+			for (int c = 0; c < NCPUS; c++)
+				if (!(s->changed[0] >> c & 1))
+					assert_int_equal(v[c], last[c]);
+		}
+		for (int c = 0; c < NCPUS; c++)
+			assert_int_equal(s->cpu_ns[c], v[c]);
+		memcpy(last, v, sizeof(last));
+	}
+	assert_true(known > 250);
+	/* another sample in between: the reader's next read of the first
+	 * one copies every counter again */
+	other = fp_sample_new(w->desc);
+	assert_int_equal(fp_activity_read(w->act, w->desc, other, &err), 0);
+	w->sample->steps[0].cpu_ns[2] = 12345;	/* scribbled on */
+	v[0] += 5;
+	_v1_step(w, "slurm_n1", 42, "step_0", "1 1 1 1\n", NULL);
+	_poll(w);
+	assert_false(w->sample->steps_same);
+	assert_int_equal(_step(w, "42.0")->cpu_ns[2], 1);
+	fp_sample_free(other);
+	_world_free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -911,6 +1137,8 @@ int main(void)
 		cmocka_unit_test(
 			v2_layout_is_discovered_with_effective_cpusets),
 		cmocka_unit_test(perf_task_clock_counts_a_busy_cgroup),
+		cmocka_unit_test(hinted_samples_give_the_engine_bit_identical_results),
+		cmocka_unit_test(changed_bits_cover_every_counter_that_moved),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
