@@ -403,7 +403,7 @@ static inline size_t _mismatch(const char *a, const char *b, size_t i,
 	uint64_t x, y;
 
 	/* the next change is often a few bytes on (/proc/stat) */
-	if (n - i >= 8) {
+	for (int k = 0; k < 4 && n - i >= 8; k++) {
 		memcpy(&x, a + i, 8);
 		memcpy(&y, b + i, 8);
 		if (x != y)
@@ -488,6 +488,11 @@ static bool _nf_update(struct numfile *f, const char *nb)
 {
 	char *ob = f->b;
 	size_t i = f->base, t, plen = f->plen;
+
+	/* the last bytes are cold (a second of jobs ran since): ask for all
+	 * their lines at once rather than one miss after another */
+	for (size_t k = i; k < plen; k += 64)
+		__builtin_prefetch(ob + k);
 
 	while (i < plen) {
 		uint64_t v = 0;
