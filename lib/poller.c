@@ -253,6 +253,12 @@ char *fp_poller_config_get(const fp_poller_config_t *c, const char *key)
 	return NULL;
 }
 
+struct job_labels {
+	uint64_t job;
+	bool found;
+	char user[128], account[128];
+};
+
 struct fp_poller {
 	fp_poller_config_t cfg;	/* paths resolved */
 	fp_log_fn log;
@@ -283,6 +289,8 @@ struct fp_poller {
 	bool trace_failed;
 	bool metrics_failed, publish_failed, board_full;
 	fp_board_t *board;	/* NULL: every step published as a file */
+	struct job_labels *labels;	/* of the jobs of the last metrics */
+	size_t nlabels;
 
 	unsigned long polls;
 	double poll_cpu_s, last_t;
@@ -526,6 +534,7 @@ void fp_poller_free(fp_poller_t *p)
 		return;
 	fp_trace_writer_free(p->trace);
 	fp_board_close(p->board);
+	free(p->labels);
 	free(p->trace_path);
 	fp_engine_free(p->engine);
 	fp_sample_free(p->sample);
@@ -629,13 +638,36 @@ static void _publish(fp_poller_t *p, const fp_node_result_t *node)
 	}
 }
 
+/* A job's user and account, as its step daemon wrote them: read from the
+ * file until found, then kept while the job runs (they do not change, and
+ * a file read per job per poll was most of a poll with metrics on). */
+static void _job_labels(fp_poller_t *p, uint64_t job, size_t hint,
+			struct job_labels *out)
+{
+	const struct job_labels *old = NULL;
+
+	if (hint < p->nlabels && p->labels[hint].job == job)
+		old = &p->labels[hint];
+	for (size_t k = 0; !old && k < p->nlabels; k++)
+		if (p->labels[k].job == job)
+			old = &p->labels[k];
+	if (old && old->found) {
+		*out = *old;
+		return;
+	}
+	out->job = job;
+	out->found = !fp_read_job_labels(p->jobs_dir, job, out->user,
+					 sizeof(out->user), out->account,
+					 sizeof(out->account), NULL);
+}
+
 static void _metrics(fp_poller_t *p, const fp_node_result_t *node)
 {
 	static const char *names[FP_SOURCE_COUNT];
 	size_t ns = fp_engine_nsteps(p->engine), nj = fp_engine_njobs(p->engine);
 	fp_metrics_entity_t *steps = calloc(ns + 1, sizeof(*steps));
 	fp_metrics_entity_t *jobs = calloc(nj + 1, sizeof(*jobs));
-	char (*labels)[2][128] = calloc(nj + 1, sizeof(*labels));
+	struct job_labels *labels = calloc(nj + 1, sizeof(*labels));
 	size_t nsteps = 0, njobs = 0;
 	fp_metrics_node_t m = { 0 };
 	fp_error_t e;
@@ -650,14 +682,18 @@ static void _metrics(fp_poller_t *p, const fp_node_result_t *node)
 		fp_engine_job_at(p->engine, i, &j);
 		if (!j.present)
 			continue;
-		fp_read_job_labels(p->jobs_dir, j.job, labels[njobs][0], 128,
-				   labels[njobs][1], 128, NULL);
+		_job_labels(p, j.job, njobs, &labels[njobs]);
 		jobs[njobs] = (fp_metrics_entity_t){
-			.job = j.job, .user = labels[njobs][0],
-			.account = labels[njobs][1], .power_w = j.power_w,
+			.job = j.job, .user = labels[njobs].user,
+			.account = labels[njobs].account, .power_w = j.power_w,
 			.energy_j = j.energy_j };
 		njobs++;
 	}
+	/* what this poll knew is what the next one starts from */
+	free(p->labels);
+	p->labels = labels;
+	p->nlabels = njobs;
+	labels = NULL;
 	for (size_t i = 0; i < ns; i++) {
 		fp_step_result_t r;
 		const char *user = "", *account = "";

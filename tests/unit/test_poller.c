@@ -767,6 +767,22 @@ static void metrics_carry_job_and_step_lines_with_their_labels(void **state)
 			      "account=\"\"}"),
 		e_b, EPS);
 	free(text);
+
+	/* Labels written late are picked up; once known they are kept
+	 * (read once per job, not at every poll). */
+	assert_int_equal(fp_publish_job_labels(w->jobs, 200, "bob", "chem",
+					       &err), 0);
+	assert_int_equal(fp_publish_job_labels(w->jobs, 100, "mallory",
+					       "x", &err), 0);
+	_interval(w, &a, &b, idle_kind, NULL);
+	text = _slurp(w->metrics);
+	assert_true(_metric(text, "footprint_job_energy_joules_total{node="
+				  "\"n1\",job=\"200\",user=\"bob\","
+				  "account=\"chem\"}") > e_b);
+	assert_true(_metric(text, "footprint_job_energy_joules_total{node="
+				  "\"n1\",job=\"100\",user=\"alice\","
+				  "account=\"physics\"}") > e_a);
+	free(text);
 	_world_free(w);
 }
 
