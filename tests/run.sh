@@ -4,6 +4,8 @@
 set -u
 cd "$(dirname "$0")/.."
 export BUILD=${BUILD:-build}
+# the cluster tests run this build's plugins and tools
+export FP_BUILD=${FP_BUILD:-$BUILD}
 pass=0 fail=0 failed_names=()
 log=$(mktemp -d)
 trap 'rm -rf "$log"' EXIT

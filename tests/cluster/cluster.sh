@@ -41,6 +41,9 @@
 # slurm_<node>, no collision), and every fp-simnode follows the same
 # /proc/stat: nodes differ by their power models, not by their load.
 
+# Our build (plugins, tools): tests/run.sh passes make's BUILD down.
+FP_BUILD=${FP_BUILD:-build}
+export FP_BUILD
 FP_STATE_FILE=${FP_STATE_FILE:-/tmp/fp-cluster.active}
 FP_DB_PORT=${FP_DB_PORT:-3306}
 FP_NODE=${FP_NODE:-fpnode}
@@ -75,7 +78,8 @@ _fp_kill_pids() {
 	# Step daemons our slurmd started outlive it; they carry our spool path.
 	left=$(pgrep -x slurmstepd 2>/dev/null)
 	for pid in $left; do
-		if tr '\0' ' ' < /proc/$pid/environ 2>/dev/null | grep -q "SLURM_CONF=$(dirname "$pidfile")/"; then
+		# (one that ended meanwhile has no environ left to read)
+		if { tr '\0' ' ' < /proc/$pid/environ; } 2>/dev/null | grep -q "SLURM_CONF=$(dirname "$pidfile")/"; then
 			kill -KILL "$pid" 2>/dev/null
 		fi
 	done

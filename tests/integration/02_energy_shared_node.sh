@@ -62,7 +62,7 @@ check "overlapping steps do not inflate the job (job + idle + system = node with
 
 # The recorded trace gives the same step energies as sacct.
 trace=$(ls "$FP_DIR"/trace/*.jsonl | head -n1)
-if build/sfootprint replay "$trace" --json > "$FP_DIR/replay.json" 2> "$FP_DIR/replay.err"; then
+if $FP_BUILD/sfootprint replay "$trace" --json > "$FP_DIR/replay.json" 2> "$FP_DIR/replay.err"; then
 	check "replay of the recorded trace succeeds" true
 else
 	check "replay of the recorded trace succeeds ($(cat "$FP_DIR/replay.err"))" false

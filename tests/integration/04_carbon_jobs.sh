@@ -86,7 +86,7 @@ done
 for j in $jobs; do
 	sum=$spool/summaries/$j.jws
 	check "job $j has a summary verified by sfootprint" \
-		bash -c "build/sfootprint verify $sum --pubkey $pub > /dev/null"
+		bash -c "$FP_BUILD/sfootprint verify $sum --pubkey $pub > /dev/null"
 	# The job line's figures and every step's energy, times as epochs.
 	SLURM_TIME_FORMAT=%s sacct -n -P -j "$j" \
 		-o JobIDRaw,Start,End,AllocCPUS,ConsumedEnergyRaw,AdminComment |
@@ -126,15 +126,15 @@ for pos in 5 $((len / 2)) $((len - 3)); do
 	[ "$c" = A ] && n=B || n=A
 	printf '%s' "${tok:0:$pos}$n${tok:$((pos + 1))}" > "$work/tampered.jws"
 	check "a token changed at byte $pos is rejected by sfootprint" \
-		bash -c "! build/sfootprint verify $work/tampered.jws --pubkey $pub 2>/dev/null"
+		bash -c "! $FP_BUILD/sfootprint verify $work/tampered.jws --pubkey $pub 2>/dev/null"
 	check "and by python3-jwt" \
 		bash -c "! $PY tests/integration/fpcheck.py payload $work/tampered.jws $pub >/dev/null 2>&1"
 done
 $PY tests/integration/fpcheck.py forge "$pub" "$work/none.jws" "$work/hs256.jws"
 check "an alg=none forgery is rejected" \
-	bash -c "! build/sfootprint verify $work/none.jws --pubkey $pub 2>/dev/null"
+	bash -c "! $FP_BUILD/sfootprint verify $work/none.jws --pubkey $pub 2>/dev/null"
 check "an HS256 forgery keyed with the public key is rejected" \
-	bash -c "! build/sfootprint verify $work/hs256.jws --pubkey $pub 2>/dev/null"
+	bash -c "! $FP_BUILD/sfootprint verify $work/hs256.jws --pubkey $pub 2>/dev/null"
 check "no errors from our plugins in slurmctld's log" \
 	bash -c "! grep -E 'error: .*(footprint|carbon)' $FP_DIR/log/slurmctld.log"
 tap_done

@@ -11,8 +11,8 @@ source tests/integration/lib.sh
 work=$(mktemp -d /tmp/fp-mail-test.XXXXXX)
 chmod 755 "$work"
 trap 'fp_cluster_stop; rm -rf "$work"' EXIT INT TERM
-SF=$(pwd)/build/sfootprint
-FM=$(pwd)/build/footprint-mail
+SF=$(cd "$FP_BUILD" && pwd)/sfootprint
+FM=$(cd "$FP_BUILD" && pwd)/footprint-mail
 
 # The "real mailer": keeps its argv and stdin, one file per job and call.
 cat > "$work/mailer" <<EOF

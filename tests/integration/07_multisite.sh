@@ -139,7 +139,7 @@ for line in sys.stdin:
 json.dump(out, sys.stdout)' "$j" > "$work/sacct-$j.json"
 	sum=$spool/summaries/$j.jws
 	what="job $j ($(sacct -n -X -P -j "$j" -o JobName))"
-	check "$what: its summary verifies" bash -c "build/sfootprint verify $sum --pubkey $pub > /dev/null"
+	check "$what: its summary verifies" bash -c "$FP_BUILD/sfootprint verify $sum --pubkey $pub > /dev/null"
 	if $PY tests/integration/fpcheck.py sites "$sum" "$pub" "$work/sacct-$j.json" "$work/sites.json" > "$work/sites-$j.txt"; then
 		check "$what: per-node and per-site energy, intensity, operational and avoided match the hand computation" true
 	else
@@ -158,7 +158,7 @@ for j in $singles; do
 	check_eq "single-node job $j: its step's split is exact" "exact" \
 		"$($PY tests/integration/fpcheck.py payload "$spool/summaries/$j.jws" "$pub" | $PY -c 'import json,sys; print(" ".join(sorted(set(s["split"] for s in json.load(sys.stdin)["steps"]))))')"
 done
-FOOTPRINT_CONF=$FP_DIR/etc/footprint.conf build/sfootprint -j "$multi" > "$work/show.txt"
+FOOTPRINT_CONF=$FP_DIR/etc/footprint.conf $FP_BUILD/sfootprint -j "$multi" > "$work/show.txt"
 sed 's/^/# /' "$work/show.txt"
 check "sfootprint -j shows each site of the 3-node job" bash -c \
 	"grep -q '^  winter-gas:' $work/show.txt && grep -q '^  summer-electric:' $work/show.txt && grep -q '^  datacenter:' $work/show.txt"
@@ -167,11 +167,11 @@ check "sfootprint -j shows each node with its site" bash -c \
 check "sfootprint -j says how the 3-node step was split" \
 	grep -q "split by min-max+cpus" "$work/show.txt"
 
-FOOTPRINT_CONF=$FP_DIR/etc/footprint.conf build/sfootprint -j "$multi" --whatif --hours 4 > "$work/whatif.txt"
+FOOTPRINT_CONF=$FP_DIR/etc/footprint.conf $FP_BUILD/sfootprint -j "$multi" --whatif --hours 4 > "$work/whatif.txt"
 rc=$?
 sed 's/^/# /' "$work/whatif.txt"
 check_eq "sfootprint -j --whatif succeeds" 0 "$rc"
-FOOTPRINT_CONF=$FP_DIR/etc/footprint.conf build/sfootprint whatif -j "$multi" --hours 4 --json > "$work/whatif.json"
+FOOTPRINT_CONF=$FP_DIR/etc/footprint.conf $FP_BUILD/sfootprint whatif -j "$multi" --hours 4 --json > "$work/whatif.json"
 if $PY tests/integration/fpcheck.py whatif "$work/whatif.json" "$spool/summaries/$multi.jws" "$pub" "$work/sites.json" 4 > "$work/whatif-check.txt"; then
 	check "the what-if's best site and hour match the hand computation over every site and hour" true
 else

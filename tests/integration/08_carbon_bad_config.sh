@@ -24,7 +24,7 @@ j=$(sbatch --parsable -n1 -o /dev/null --wrap 'sleep 1')
 fp_wait_job "$j" 60
 sum=$FP_DIR/spool/footprint/summaries/$j.jws
 _fp_wait_for 60 "summary of job $j" test -s "$sum"
-out=$(build/sfootprint verify "$sum" --pubkey "$FP_DIR/keys/footprint.pub")
+out=$($FP_BUILD/sfootprint verify "$sum" --pubkey "$FP_DIR/keys/footprint.pub")
 check "the job still gets a signed summary" test $? -eq 0
 check "marked incomplete" grep -q "complete:     no" <<< "$out"
 check "with the reason naming file, line and field" \

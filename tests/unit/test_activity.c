@@ -944,6 +944,9 @@ static void hinted_samples_give_the_engine_bit_identical_results(void **s_)
 	fp_error_t err = { 0 };
 
 	_two_packages(w->desc);
+	/* the world's sample was sized before the node had domains */
+	fp_sample_free(w->sample);
+	w->sample = fp_sample_new(w->desc);
 	ea = fp_engine_new(w->desc, NULL, &err);
 	eb = fp_engine_new(w->desc, NULL, &err);
 	plain = fp_sample_new(w->desc);

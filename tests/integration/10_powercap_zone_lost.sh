@@ -1,0 +1,77 @@
+#!/bin/bash
+# The powercap tree losing a zone mid-run (a RAPL driver unloaded, a zone
+# whose energy_uj stops reading): the poller says so once, holds that
+# domain's energy and keeps attributing from the others and the wall meter;
+# when the zone reads again it says so once and the gap's energy is counted.
+# slurmd never drains and the job keeps its energy record.
+#
+# On a real node a vanished sysfs file fails its reads (ENODEV); a tmpfs
+# file kept open cannot, so here the counter file is emptied, which fails
+# the same read path (nothing to parse).
+set -u
+cd "$(dirname "$0")/../.."
+source tests/cluster/cluster.sh
+source tests/integration/tap.sh
+source tests/integration/lib.sh
+trap 'fp_cluster_stop' EXIT INT TERM
+export FP_SIMNODE=1
+
+if ! fp_cluster_start; then
+	fp_cluster_dump_logs
+	check "cluster starts" false
+	tap_done
+	exit 1
+fi
+slurmd_pid=$(fp_daemon_pid slurmd)
+log=$FP_DIR/log/slurmd-$FP_NODE.log
+zone_dir=$FP_DIR/sim/powercap/intel-rapl:1
+zone=$zone_dir/energy_uj
+name=$(cat "$zone_dir/name")
+trace() { ls "$FP_DIR"/trace/*.jsonl | head -n1; }
+# The last trace line's value for a domain: a number, or null.
+last_uj() {
+	tail -n1 "$(trace)" | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["energy_uj"].get(sys.argv[1])))' "$1"
+}
+
+job=$(sbatch --parsable -n2 -J zone -o /dev/null --wrap \
+	'timeout 40 sh -c "while :; do :; done" & timeout 40 sh -c "while :; do :; done"; wait; true')
+_fp_wait_for 30 "job $job running" bash -c "squeue -h -j $job -o %T | grep -q RUNNING"
+wait_polls 3
+check "$name reads before the fault" bash -c "[ '$(last_uj "$name")' != null ]"
+
+touch "$FP_DIR/sim/powercap.hold"	# fp-simnode leaves the counters alone
+before=$(cat "$zone")
+: > "$zone"
+wait_polls 4
+check_eq "the trace records $name as a failed read" null "$(last_uj "$name")"
+check "the other domains still read" bash -c \
+	"[ '$(last_uj package-0)' != null ]"
+n=$(grep -c "powercap zone .*($name): energy_uj unreadable" "$log")
+check_eq "slurmd's log says once that the zone stopped reading" 1 "$n"
+check "the node still reports power from the wall meter" \
+	grep -q '^footprint_node_power_watts{.*source="wall"' "$FP_DIR/metrics/footprint.prom"
+check "slurmd stays up" kill -0 "$slurmd_pid"
+check "the node is not drained" \
+	bash -c "sinfo -h -n $FP_NODE -o %T | grep -Eqx 'idle|mixed|allocated'"
+
+# The zone comes back, its counter having run on meanwhile.
+printf '%s\n' "$((before + 90000000))" > "$zone"
+rm -f "$FP_DIR/sim/powercap.hold"
+wait_polls 4
+check "$name reads again" bash -c "[ '$(last_uj "$name")' != null ]"
+n=$(grep -c "powercap zone .*($name): readable again" "$log")
+check_eq "and the log says so once" 1 "$n"
+
+_fp_wait_for 90 "job $job done" bash -c \
+	"[ -z \"\$(squeue -h -j $job)\" ]"
+wait_step_energy "$job" 1 60
+e=$(job_energy "$job")
+check "the job keeps its energy record ($e J)" test "$e" -gt 0
+if $FP_BUILD/sfootprint replay "$(trace)" > "$FP_DIR/replay.txt" 2> "$FP_DIR/replay.err"; then
+	check "the trace with the failed reads replays" true
+else
+	check "the trace with the failed reads replays ($(cat "$FP_DIR/replay.err"))" false
+fi
+check "no error from our plugins beyond the zone's warning" \
+	bash -c "! grep -hE 'error: .*(footprint|carbon)' $FP_DIR/log/*.log"
+tap_done
