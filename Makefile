@@ -117,7 +117,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_A) $(wildcard tests/unit/*.h)
 	@mkdir -p $(@D)
 	$(call say,CC,$@)$(CC) $(LIB_CFLAGS) -Itests/unit -o $@ $< $(LIB_A) $(LIBS) -lcmocka
 
-$(BUILD)/bench/%: tests/bench/%.c $(LIB_A)
+$(BUILD)/bench/%: tests/bench/%.c tests/bench/bench.h $(LIB_A)
 	@mkdir -p $(@D)
 	$(call say,CC,$@)$(CC) $(LIB_CFLAGS) -o $@ $< $(LIB_A) $(LIBS)
 
@@ -136,7 +136,7 @@ demo: deps
 	@BUILD=$(BUILD) SITES=$(SITES) tools/demo.sh
 
 # Loads the plugin as slurmctld would: against libslurmfull.
-$(BENCH_JOBCOMP): tests/bench/plugin/bench_jobcomp.c $(SLURM_INC)/.ready
+$(BENCH_JOBCOMP): tests/bench/plugin/bench_jobcomp.c tests/bench/bench.h $(SLURM_INC)/.ready
 	@mkdir -p $(@D)
 	$(call say,CC,$@)$(CC) $(PLUGIN_CFLAGS) -o $@ $< -L$(SLURM_LIBDIR) \
 		-Wl,-rpath,$(SLURM_LIBDIR) -Wl,--no-as-needed -lslurmfull -ldl

@@ -832,7 +832,7 @@ shares:
 int fp_engine_push(fp_engine_t *e, const fp_sample_t *s, fp_error_t *err)
 {
 	size_t np = e->npkg;
-	double dt, rapl = 0, node, dyn_total = 0, stat_total, s_total = 0;
+	double dt, rapl = 0, node, stat_total, s_total = 0;
 	double system, idle, factor, res_given = 0, psys = 0;
 	bool wall_ok, psys_ok, psys_bad = false, cal_ok = true, same;
 	size_t npsys = 0;
@@ -906,7 +906,6 @@ int fp_engine_push(fp_engine_t *e, const fp_sample_t *s, fp_error_t *err)
 				e->dyn[i] += share;
 				given += share;
 			}
-		dyn_total += given;
 		system += ds->d - given;
 	}
 	psys_ok = npsys && !psys_bad;

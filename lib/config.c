@@ -812,3 +812,19 @@ fp_config_t *fp_config_load_essentials(const char *path)
 	}
 	return cfg;
 }
+
+int fp_hostlist_match_plain(const char *hostlist, const char *node, void *ctx)
+{
+	size_t n = strlen(node);
+
+	(void)ctx;
+	for (const char *p = hostlist; p && *p;) {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+
+		if (len == n && !strncmp(p, node, n))
+			return 1;
+		p = end ? end + 1 : NULL;
+	}
+	return 0;
+}

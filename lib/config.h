@@ -23,6 +23,11 @@
 typedef int (*fp_hostlist_match_fn)(const char *hostlist, const char *node,
 				    void *ctx);
 
+/* A matcher for plain comma-separated names ("n1,n2"), no ranges: for
+ * callers without Slurm's hostlist API (tests, benchmarks, fuzzers). */
+int fp_hostlist_match_plain(const char *hostlist, const char *node,
+			    void *ctx);
+
 /* An emission factor for heat displaced by the heaters, in gCO2e per kWh of
  * heat, with where it comes from. */
 typedef struct fp_preset {

@@ -13,6 +13,7 @@
 #include "config.h"
 #include "sign.h"
 #include "summary.h"
+#include "bench.h"
 
 #define NJOBS 10000
 #define WARM 2000
@@ -25,33 +26,6 @@ static double now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static long rss_kib(void)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[256];
-	long kib = -1;
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-			break;
-	fclose(f);
-	return kib;
-}
-
-static int in_list(const char *hostlist, const char *node, void *ctx)
-{
-	char buf[256], *save = NULL, *tok;
-
-	snprintf(buf, sizeof(buf), "%s", hostlist);
-	for (tok = strtok_r(buf, ",", &save); tok;
-	     tok = strtok_r(NULL, ",", &save))
-		if (!strcmp(tok, node))
-			return 1;
-	return 0;
 }
 
 static void put(const char *dir, const char *name, const char *text)
@@ -162,13 +136,14 @@ int main(void)
 		char *summary, *record, *token;
 
 		if (i == WARM) {
-			rss0 = rss_kib();
+			rss0 = bench_status_kib("VmRSS");
 			t0 = now();
 		}
 		if (i == WARM + NJOBS / 2)
-			rss_mid = rss_kib();
+			rss_mid = bench_status_kib("VmRSS");
 		job = fp_job_from_json("job", buf, (size_t)len, &err);
-		res = job ? fp_carbon_compute(cfg, job, in_list, NULL, &err)
+		res = job ? fp_carbon_compute(cfg, job, fp_hostlist_match_plain,
+					      NULL, &err)
 			  : NULL;
 		summary = res ? fp_summary_dumps(res, &err) : NULL;
 		record = res ? fp_record_format(res, &err) : NULL;
@@ -190,7 +165,7 @@ int main(void)
 	       "signature): %.0f us per job, %.0f-byte tokens; resident memory "
 	       "%ld KiB at the start, %ld KiB half-way, %ld KiB after %d "
 	       "jobs\n", (now() - t0) / NJOBS * 1e6, bytes / NJOBS, rss0,
-	       rss_mid, rss_kib(), NJOBS);
+	       rss_mid, bench_status_kib("VmRSS"), NJOBS);
 	rc = 0;
 out:
 	fp_key_free(key);

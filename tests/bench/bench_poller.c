@@ -19,6 +19,7 @@
 
 #include "poller.h"
 #include "publish.h"
+#include "bench.h"
 
 #define NCPUS 128
 #define NPKG 2
@@ -354,21 +355,6 @@ static void _trim_traces(struct bench *b)
 		free(list);
 }
 
-static long _rss_kib(void)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[256];
-	long kib = -1;
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-			break;
-	fclose(f);
-	return kib;
-}
-
 static fp_poller_t *_poller(struct bench *b, int observe)
 {
 	fp_poller_config_t cfg;
@@ -528,14 +514,14 @@ int main(void)
 		fp_publish_job_labels(b.jobs, 7000 + (unsigned)j, user,
 				      account, NULL);
 	}
-	rss0 = _rss_kib();
+	rss0 = bench_status_kib("VmRSS");
 	_poll(&b, p); /* the baseline */
 	wall0 = _wall_now();
 	for (unsigned n = 1; n <= timed; n++) {
 		_advance(&b, iter++);
 		cpu_first += _poll(&b, p);
 	}
-	rss_warm = _rss_kib();
+	rss_warm = bench_status_kib("VmRSS");
 	/* Keep the whole bench near a minute on a slow machine. */
 	per_poll_wall = (_wall_now() - wall0) / timed;
 	if (per_poll_wall * rss_polls > 40) {
@@ -553,7 +539,7 @@ int main(void)
 		_advance(&b, iter++);
 		cpu += _poll(&b, p);
 	}
-	rss1 = _rss_kib();
+	rss1 = bench_status_kib("VmRSS");
 	fp_poller_status(p, &st);
 	printf("poller: %.1f us CPU per poll (%d CPUs, %d steps, "
 	       "metrics+trace on; mean of polls 1-%u)\n",

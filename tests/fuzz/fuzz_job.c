@@ -14,18 +14,6 @@ static const char conf[] =
 	"NodeType=h1 Nodes=n1,n2,n3 Embodied=1100 Lifetime=6 CPUs=32\n"
 	"Reference=standard-datacenter PUE=1.5 Intensity=site\n";
 
-static int in_list(const char *hostlist, const char *node, void *ctx)
-{
-	char buf[256], *save = NULL, *tok;
-
-	snprintf(buf, sizeof(buf), "%s", hostlist);
-	for (tok = strtok_r(buf, ",", &save); tok;
-	     tok = strtok_r(NULL, ",", &save))
-		if (!strcmp(tok, node))
-			return 1;
-	return 0;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static fp_config_t *cfg;
@@ -42,7 +30,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	job = fp_job_from_json("job.json", (const char *)data, size, &err);
 	if (!job)
 		return 0;
-	res = fp_carbon_compute(cfg, job, in_list, NULL, &err);
+	res = fp_carbon_compute(cfg, job, fp_hostlist_match_plain, NULL,
+				&err);
 	if (res) {
 		free(fp_summary_dumps(res, &err));
 		free(fp_record_format(res, &err));

@@ -30,18 +30,6 @@ static const double U[] = { 1.0, 0.5, 0.0, 1.0 };
 static char dir[64];
 static fp_config_t *cfg;
 
-static int in_list(const char *hostlist, const char *node, void *ctx)
-{
-	char buf[256], *save = NULL, *tok;
-
-	snprintf(buf, sizeof(buf), "%s", hostlist);
-	for (tok = strtok_r(buf, ",", &save); tok;
-	     tok = strtok_r(NULL, ",", &save))
-		if (!strcmp(tok, node))
-			return 1;
-	return 0;
-}
-
 static time_t T(const char *hhmm)
 {
 	char iso[32];
@@ -115,7 +103,7 @@ static fp_job_t *job_new(const char *start, const char *end)
 
 static fp_result_t *compute(fp_job_t *j, fp_error_t *err)
 {
-	return fp_carbon_compute(cfg, j, in_list, NULL, err);
+	return fp_carbon_compute(cfg, j, fp_hostlist_match_plain, NULL, err);
 }
 
 static void test_step_energy_is_spread_over_the_hours_it_spans(void **s)

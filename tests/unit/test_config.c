@@ -14,17 +14,7 @@
 #include "config.h"
 
 /* Stands in for Slurm's hostlist API: plain comma lists only. */
-static int in_list(const char *hostlist, const char *node, void *ctx)
-{
-	char buf[256], *save = NULL, *tok;
-
-	snprintf(buf, sizeof(buf), "%s", hostlist);
-	for (tok = strtok_r(buf, ",", &save); tok;
-	     tok = strtok_r(NULL, ",", &save))
-		if (!strcmp(tok, node))
-			return 1;
-	return 0;
-}
+static const fp_hostlist_match_fn plain = fp_hostlist_match_plain;
 
 static fp_config_t *parse(const char *text, fp_error_t *err)
 {
@@ -306,18 +296,30 @@ static void test_site_for_asks_the_callback(void **state)
 	fp_config_t *c = parse("Site=a Nodes=n1,n2 Intensity=50\n"
 			       "Site=b Nodes=n3 Intensity=60\n", &err);
 
-	assert_string_equal(fp_config_site_for(c, "n2", in_list, NULL)->name,
+	assert_string_equal(fp_config_site_for(c, "n2", plain, NULL)->name,
 			    "a");
-	assert_string_equal(fp_config_site_for(c, "n3", in_list, NULL)->name,
+	assert_string_equal(fp_config_site_for(c, "n3", plain, NULL)->name,
 			    "b");
-	assert_null(fp_config_site_for(c, "n4", in_list, NULL));
+	assert_null(fp_config_site_for(c, "n4", plain, NULL));
 	fp_config_free(c);
+}
+
+static void test_plain_matcher_takes_whole_names_only(void **state)
+{
+	assert_true(plain("n1,n2", "n1", NULL));
+	assert_true(plain("n1,n2", "n2", NULL));
+	assert_false(plain("n1,n2", "n", NULL));
+	assert_false(plain("n1,n2", "n12", NULL));
+	assert_false(plain("n12", "n1", NULL));
+	assert_false(plain("", "n1", NULL));
+	assert_true(plain("a,b,c", "c", NULL));
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_site_line_sets_every_field),
+		cmocka_unit_test(test_plain_matcher_takes_whole_names_only),
 		cmocka_unit_test(test_defaults_are_heater_pue_and_standard_reference),
 		cmocka_unit_test(test_displaced_presets_carry_values_and_sources),
 		cmocka_unit_test(test_displaced_number_is_custom_with_given_source),

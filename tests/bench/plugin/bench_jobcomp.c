@@ -13,6 +13,7 @@
 
 #include "src/common/slurm_xlator.h"
 #include "src/slurmctld/slurmctld.h"
+#include "../bench.h"
 
 static int cmp(const void *a, const void *b)
 {
@@ -21,21 +22,11 @@ static int cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Anonymous resident memory (heap, stacks): what a leak grows. Code and
- * file pages are left out, as slurmctld's paths fault in libslurm's. */
-static long rss_kib(void)
+/* Anonymous resident memory (heap, stacks): what a leak grows; the code
+ * pages of libslurm that slurmctld's paths fault in are left out. */
+static long anon_kib(void)
 {
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[256];
-	long kib = -1;
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "RssAnon: %ld kB", &kib) == 1)
-			break;
-	fclose(f);
-	return kib;
+	return bench_status_kib("RssAnon");
 }
 
 static double mono(void)
@@ -163,7 +154,7 @@ static int memory(const char *so, int njobs)
 	while (count_entries(queue) < 100)
 		usleep(10000);
 	for (int round = 0; round < 2; round++) {
-		long rss0 = rss_kib(), rss[4] = { 0 }, rss1;
+		long rss0 = anon_kib(), rss[4] = { 0 }, rss1;
 		uint32_t base = (uint32_t)round * (uint32_t)njobs;
 		int before = count_entries(queue);
 
@@ -176,13 +167,13 @@ static int memory(const char *so, int njobs)
 			if (i % 100 == 99)
 				usleep(10000);
 			if (i % (njobs / 4) == njobs / 4 - 1)
-				rss[i / (njobs / 4)] = rss_kib();
+				rss[i / (njobs / 4)] = anon_kib();
 		}
 		while ((got = count_entries(queue) - before) < njobs &&
 		       mono() - t0 < 120)
 			usleep(10000);
 		t1 = mono();
-		rss1 = rss_kib();
+		rss1 = anon_kib();
 		printf("jobcomp path in the controller, %s %d jobs: journaled "
 		       "in %.2f s; anonymous resident memory %ld KiB at the "
 		       "start, %ld / %ld / %ld / %ld KiB after each quarter, "
