@@ -53,22 +53,22 @@
  * would cost several times the read itself. Reads land in one buffer shared
  * by all files (it stays in cache); each file keeps only its last bytes.
  */
-/* A token's place, and whether it is a number: one cache line holds
- * several, next to each other as a lookup walks them. */
+/* A token's place, whether it is a number, and its value (0 for labels):
+ * an update touches one line for all of them. */
 struct tok {
 	uint32_t off;
 	uint32_t end : 31;
 	uint32_t num : 1;
+	uint64_t val;
 };
 
 struct numfile {
 	int fd;
-	char *b;		/* the last bytes, which val[] describes */
+	char *b;		/* the last bytes, which tok[] describes */
 	size_t bcap;
 	size_t cap;		/* bytes a read asks for */
 	size_t base, plen;	/* the tokenized region of b */
 	struct tok *tok;	/* token i: bytes [off, end); tok[ntok].off=plen */
-	uint64_t *val;		/* 0 for labels */
 	size_t ntok, tcap;
 	bool parsed;
 	uint64_t *chg;		/* or NULL: bit t set when token t changed */
@@ -217,7 +217,6 @@ static void _nf_fini(struct numfile *f)
 		close(f->fd);
 	free(f->b);
 	free(f->tok);
-	free(f->val);
 	free(f->chg);
 	free(f->blk);
 	_nf_init(f);
@@ -284,18 +283,15 @@ static int _nf_push(struct numfile *f, size_t off, size_t end, uint64_t v,
 	if (f->ntok + 2 > f->tcap) {
 		size_t cap = f->tcap ? f->tcap * 2 : 256;
 		struct tok *t = realloc(f->tok, cap * sizeof(*t));
-		uint64_t *val = t ? realloc(f->val, cap * sizeof(*val)) : NULL;
 
-		if (t)
-			f->tok = t;
-		if (!val)
+		if (!t)
 			return -1;
-		f->val = val;
+		f->tok = t;
 		f->tcap = cap;
 	}
 	f->tok[f->ntok] = (struct tok){ .off = (uint32_t)off,
-					.end = (uint32_t)end, .num = num };
-	f->val[f->ntok] = v;
+					.end = (uint32_t)end, .num = num,
+					.val = v };
 	f->ntok++;
 	return 0;
 }
@@ -459,9 +455,10 @@ static inline size_t _tok_at(const struct numfile *f, size_t i)
 }
 
 /*
- * Updates val[] from the new bytes nb over the tokenized region, parsing only
- * the tokens whose bytes changed. False when the layout changed (a number
- * grew a digit, a label changed): the caller then parses the whole region.
+ * Updates the values from the new bytes nb over the tokenized region,
+ * parsing only the tokens whose bytes changed. False when the layout changed
+ * (a number grew a digit, a label changed): the caller then parses the whole
+ * region.
  */
 /* Copies the n <= 24 bytes of a number without a call to memcpy (a few
  * hundred numbers change per poll): overlapping 8-byte moves. */
@@ -514,7 +511,7 @@ static bool _nf_update(struct numfile *f, const char *nb)
 		for (size_t k = e; k < f->tok[t + 1].off; k++)
 			if (nb[k] != ob[k])
 				return false;
-		f->val[t] = v;
+		f->tok[t].val = v;
 		if (f->chg && t < f->chg_bits)
 			f->chg[t / 64] |= 1ULL << (t % 64);
 		_copy_short(ob + o, nb + o, n);
@@ -658,19 +655,19 @@ static int _read_stat(fp_activity_t *a, fp_error_t *err)
 		break;
 	}
 	for (size_t c = 0; c < a->ncpus; c++) {
-		const uint64_t *v;
+		const struct tok *v;
 		uint64_t ticks;
 		unsigned nf;
 
 		if (a->cpu_tok[c] < 0)
 			continue;	/* offline: keep the last value */
-		v = f->val + a->cpu_tok[c] + 1;
+		v = f->tok + a->cpu_tok[c] + 1;
 		nf = a->cpu_nf[c];
 		/* user nice system idle iowait irq softirq steal guest
 		 * guest_nice: guest is already inside user */
-		ticks = v[0] + v[1] + v[2];
+		ticks = v[0].val + v[1].val + v[2].val;
 		for (unsigned k = 5; k < 8 && k < nf; k++)
-			ticks += v[k];
+			ticks += v[k].val;
 		a->busy_ns[c] = _ticks_ns(a, ticks);
 	}
 	return 0;
@@ -944,6 +941,28 @@ static struct step *_step_new(fp_activity_t *a, const char *rel, ino_t ino,
 fail:
 	_step_free(s);
 	return NULL;
+}
+
+/* Software pipelining of the step loop: a step's own fields two steps
+ * ahead, its buffers one step ahead (its fields are in cache by then). */
+static void _step_prefetch(const fp_activity_t *a, size_t i)
+{
+	const struct numfile *f;
+
+	if (i + 2 < a->nsteps) {
+		const char *s2 = (const char *)a->steps[i + 2];
+
+		for (size_t k = 0; k < sizeof(struct step); k += 64)
+			__builtin_prefetch(s2 + k);
+	}
+	if (i + 1 >= a->nsteps)
+		return;
+	f = &a->steps[i + 1]->usage;
+	if (!f->parsed)
+		return;
+	__builtin_prefetch(f->chg);
+	for (size_t k = 0; k < f->plen; k += 64)
+		__builtin_prefetch(f->b + k);
 }
 
 static bool _step_read_v1(fp_activity_t *a, struct step *s)
@@ -1550,9 +1569,11 @@ size_t fp_activity_ncpus(const fp_activity_t *a)
 	return a ? a->ncpus : 0;
 }
 
-static const uint64_t *_step_values(const struct step *s)
+/* The step's counter on CPU c: perf counts, or the cgroup file's c-th
+ * number. */
+static inline uint64_t _step_value(const struct step *s, size_t c)
 {
-	return s->cnt ? s->cnt : s->usage.val;
+	return s->cnt ? s->cnt[c] : s->usage.tok[c].val;
 }
 
 /* Whether out already holds exactly the steps read now, so that only the
@@ -1611,6 +1632,9 @@ int fp_activity_read(fp_activity_t *a, const fp_node_desc_t *desc,
 		struct step *s = a->steps[i];
 		bool was = s->ok;
 
+		/* the next step's state, cold after a second of jobs, comes
+		 * into cache while this one's read runs in the kernel */
+		_step_prefetch(a, i);
 		if (s->alloc_tries > 0 && _step_alloc(a, s)) {
 			fp_fail(err, FP_ENOMEM, "activity: out of memory");
 			goto fail;
@@ -1653,8 +1677,8 @@ int fp_activity_read(fp_activity_t *a, const fp_node_desc_t *desc,
 			memcpy(o->changed, s->usage.chg,
 			       FP_BITMAP_WORDS(a->ncpus) * sizeof(uint64_t));
 		if (!(cont && o->changed_known)) {
-			memcpy(o->cpu_ns, _step_values(s),
-			       a->ncpus * sizeof(uint64_t));
+			for (size_t c = 0; c < a->ncpus; c++)
+				o->cpu_ns[c] = _step_value(s, c);
 			continue;
 		}
 		/* out has this step's last values: copy what moved */
@@ -1662,7 +1686,7 @@ int fp_activity_read(fp_activity_t *a, const fp_node_desc_t *desc,
 			for (uint64_t m = o->changed[w]; m; m &= m - 1) {
 				size_t c = w * 64 + (size_t)__builtin_ctzll(m);
 
-				o->cpu_ns[c] = s->usage.val[c];
+				o->cpu_ns[c] = s->usage.tok[c].val;
 			}
 	}
 	a->out_gen = a->gen;

@@ -723,6 +723,16 @@ static void _activity(fp_engine_t *e, const fp_sample_t *s)
 	}
 }
 
+/* x / n, bit for bit, without a division where n is a power of two (a
+ * step on a CPU alone or beside one or three others): x * (1/n) is exact
+ * then. */
+static inline double _div_count(double x, uint32_t n)
+{
+	if (n && !(n & (n - 1)))
+		return x * (1.0 / (double)n);
+	return x / (double)n;
+}
+
 static int _by_job(const fp_engine_t *e, uint32_t x, uint32_t y)
 {
 	uint64_t a = e->jobs[e->job_of[x]].job, b = e->jobs[e->job_of[y]].job;
@@ -786,7 +796,7 @@ shares:
 	/* each job's part of a CPU's idle share, the same for all its
 	 * steps: cshare / njobs (then / cnt for one step, as the spec) */
 	for (size_t c = 0; c < e->cpus; c++)
-		if (e->njobs_c[c])
+		if (e->njobs_c[c] > 1)	/* x / 1 is x: skip the division */
 			e->cshare[c] /= e->njobs_c[c];
 	for (g0 = 0; g0 < n; g0 = g1) {
 		uint64_t gm = ++e->mark;
@@ -820,7 +830,7 @@ shares:
 				if (e->smark[c] == sm)
 					continue;
 				e->smark[c] = sm;
-				part += e->cshare[c] / e->cnt_c[c];
+				part += _div_count(e->cshare[c], e->cnt_c[c]);
 			}
 			e->stat[e->order[i]] = part;
 			given += part;
@@ -900,9 +910,12 @@ int fp_engine_push(fp_engine_t *e, const fp_sample_t *s, fp_error_t *err)
 		b = e->pkg_b[ds->pkg];
 		if (ds->d > 0 && b > 0)
 			for (size_t i = 0; i < s->nsteps; i++) {
-				double share = ds->d * e->act[i * np + ds->pkg]
-					       / b;
+				double share;
 
+				/* no activity there: a share of exactly 0 */
+				if (e->act[i * np + ds->pkg] == 0)
+					continue;
+				share = ds->d * e->act[i * np + ds->pkg] / b;
 				e->dyn[i] += share;
 				given += share;
 			}
@@ -957,8 +970,13 @@ int fp_engine_push(fp_engine_t *e, const fp_sample_t *s, fp_error_t *err)
 		j->residual += res;
 		j->energy += got + res;
 		j->interval_j += got + res;
-		j->power = j->interval_j / dt;
 	}
+	/* each job's power once its steps are all in (samples list them job
+	 * by job: once per run of them) */
+	for (size_t i = 0; i < s->nsteps; i++)
+		if (i + 1 == s->nsteps || e->job_of[i + 1] != e->job_of[i])
+			e->jobs[e->job_of[i]].power =
+				e->jobs[e->job_of[i]].interval_j / dt;
 	res_given += system * factor;
 	e->system_j += system + system * factor;
 	/* idle takes what is left of the residual, so the interval balances

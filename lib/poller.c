@@ -636,6 +636,7 @@ static void _publish(fp_poller_t *p, const fp_node_result_t *node)
 			p->publish_failed = true;
 		}
 	}
+	fp_board_round(p->board);
 }
 
 /* A job's user and account, as its step daemon wrote them: read from the

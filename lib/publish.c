@@ -109,6 +109,11 @@ struct fp_board {
 	struct board_head *head;
 	struct board_slot *slot;
 	size_t used;
+	/* the slots of the last round of puts, in order: a poll publishes
+	 * the same steps in the same order, so the k-th put is tried at the
+	 * k-th slot of the last round before hashing */
+	uint32_t order[FP_BOARD_SLOTS];
+	size_t k, norder;
 };
 
 static uint32_t _hash(const char *id)
@@ -290,12 +295,28 @@ size_t fp_board_used(const fp_board_t *b)
 	return b ? b->used : 0;
 }
 
+/* The k-th put of this round went to slot i. */
+static void _remember(fp_board_t *b, uint32_t i)
+{
+	if (b->k < FP_BOARD_SLOTS)
+		b->order[b->k++] = i;
+}
+
 int fp_board_put(fp_board_t *b, const char *step_id,
 		 const fp_step_value_t *v, fp_error_t *err)
 {
 	uint32_t h;
 	long free_at = -1;
 
+	if (b->k < b->norder) {
+		struct board_slot *s = &b->slot[b->order[b->k]];
+
+		if (s->state == SLOT_USED && !strcmp(s->id, step_id)) {
+			_slot_write(s, SLOT_USED, NULL, v);
+			b->k++;
+			return 0;
+		}
+	}
 	if (!_valid_step_id(step_id))
 		return fp_fail(err, FP_EINVAL, "publish: bad step id '%s'",
 			       step_id ? step_id : "(null)");
@@ -306,6 +327,7 @@ int fp_board_put(fp_board_t *b, const char *step_id,
 
 		if (s->state == SLOT_USED && !strcmp(s->id, step_id)) {
 			_slot_write(s, SLOT_USED, NULL, v);
+			_remember(b, i);
 			return 0;
 		}
 		if (s->state != SLOT_USED && free_at < 0)
@@ -316,8 +338,17 @@ int fp_board_put(fp_board_t *b, const char *step_id,
 	if (free_at < 0)
 		return 1;
 	_slot_write(&b->slot[free_at], SLOT_USED, step_id, v);
+	_remember(b, (uint32_t)free_at);
 	b->used++;
 	return 0;
+}
+
+void fp_board_round(fp_board_t *b)
+{
+	if (b) {
+		b->norder = b->k;
+		b->k = 0;
+	}
 }
 
 int fp_board_prune(fp_board_t *b, double now, double max_age_s)

@@ -42,6 +42,10 @@ void fp_board_close(fp_board_t *b);
 int fp_board_put(fp_board_t *b, const char *step_id,
 		 const fp_step_value_t *v, fp_error_t *err);
 
+/* Ends a round of puts (one poll's): the next round, putting the same
+ * steps in the same order, finds each slot without hashing. */
+void fp_board_round(fp_board_t *b);
+
 /* Frees the slots of steps not updated for max_age_s seconds. Returns how
  * many were freed. */
 int fp_board_prune(fp_board_t *b, double now, double max_age_s);

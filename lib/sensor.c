@@ -37,6 +37,7 @@ struct fp_sensor {
 	size_t fifo_len;
 	char *fifo_line;
 	char *fbuf;			/* a regular file's text, reused */
+	bool regular;			/* the feed was a regular file */
 };
 
 const char *fp_sensor_fault_str(fp_sensor_fault_t f)
@@ -213,7 +214,8 @@ static int _read_fifo(fp_sensor_t *s, char **out, size_t *len,
 	return *out ? 0 : -1;
 }
 
-/* The text of the feed opened as fd, a regular file of size bytes, in the
+/* The text of the feed opened as fd, a regular file of size bytes (-1:
+ * unknown, then a short read is its end, as for any regular file), in the
  * sensor's own buffer: read until size bytes or the end. */
 static int _read_file(fp_sensor_t *s, int fd, off_t size, char **out,
 		      size_t *len, const char **why)
@@ -227,8 +229,10 @@ static int _read_file(fp_sensor_t *s, int fd, off_t size, char **out,
 	}
 	while (got < FEED_MAX &&
 	       (n = read(fd, s->fbuf + got, FEED_MAX - got)) > 0) {
+		bool shorter = (size_t)n < FEED_MAX - got;
+
 		got += (size_t)n;
-		if ((off_t)got >= size)
+		if (size < 0 ? shorter : (off_t)got >= size)
 			break;	/* the whole file: no read to see the end */
 	}
 	if (n < 0) {
@@ -353,13 +357,24 @@ static int _read(fp_sensor_t *s, double now, fp_sensor_reading_t *r)
 			      errno == ENOENT ? FP_SENSOR_MISSING
 					      : FP_SENSOR_UNREADABLE,
 			      "%s", strerror(errno));
-	if (fstat(fd, &st)) {
-		rc = -1;
-		why = strerror(errno);
-	} else if (S_ISFIFO(st.st_mode)) {
-		rc = _read_fifo(s, &text, &len, &why);
-	} else {
-		rc = _read_file(s, fd, st.st_size, &text, &len, &why);
+	/* a feed that was a regular file is read without asking again (one
+	 * system call less a poll); nothing read, and it is looked at anew */
+	rc = -1;
+	if (s->regular) {
+		rc = _read_file(s, fd, -1, &text, &len, &why);
+		if (rc || !len)
+			s->regular = false;
+	}
+	if (!s->regular) {
+		if (fstat(fd, &st)) {
+			rc = -1;
+			why = strerror(errno);
+		} else if (S_ISFIFO(st.st_mode)) {
+			rc = _read_fifo(s, &text, &len, &why);
+		} else {
+			rc = _read_file(s, fd, st.st_size, &text, &len, &why);
+			s->regular = !rc && S_ISREG(st.st_mode);
+		}
 	}
 	close(fd);
 	if (rc)
@@ -367,8 +382,10 @@ static int _read(fp_sensor_t *s, double now, fp_sensor_reading_t *r)
 	rc = _parse(s, r, text, len, &value);
 	if (text != s->fbuf)
 		free(text);
-	if (rc)
+	if (rc) {
+		s->regular = false;	/* maybe no longer a file: look */
 		return -1;
+	}
 	r->age_s = now - r->time;
 	if (r->age_s > s->max_age_s)
 		return _fault(s, r, FP_SENSOR_STALE,

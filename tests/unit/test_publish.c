@@ -330,6 +330,49 @@ static void test_half_written_slot_neither_hangs_nor_survives(void **state)
 	fp_board_close(b);
 }
 
+/* Rounds of puts in another order, with steps coming and going, still put
+ * each value in its own step's slot. */
+static void test_board_rounds_in_any_order_keep_values_apart(void **state)
+{
+	const char *ids[] = { "1.0", "2.0", "3.batch", "4.extern", "5.1" };
+	unsigned seed = 5;
+	fp_error_t err;
+	fp_board_t *b = fp_board_open(dir, &err);
+
+	for (int round = 0; round < 200; round++) {
+		double want[5];
+		bool put[5];
+
+		for (int k = 0; k < 5; k++) {
+			put[k] = false;
+			want[k] = -1;
+		}
+		for (int n = 0; n < 5; n++) {
+			fp_step_value_t v;
+			int i;
+
+			seed = seed * 1103515245 + 12345;
+			i = (int)((seed >> 16) % 5);
+			if (put[i] || (seed >> 8) % 4 == 0)
+				continue;	/* absent this round */
+			v = _val(round * 10 + i, "rapl");
+			assert_int_equal(fp_board_put(b, ids[i], &v, &err), 0);
+			put[i] = true;
+			want[i] = round * 10 + i;
+		}
+		fp_board_round(b);
+		for (int i = 0; i < 5; i++) {
+			fp_step_value_t r;
+
+			if (!put[i])
+				continue;
+			assert_int_equal(fp_read_step(dir, ids[i], &r, &err), 0);
+			assert_true(r.energy_j == want[i]);
+		}
+	}
+	fp_board_close(b);
+}
+
 struct race {
 	fp_board_t *board;
 	atomic_int stop;
@@ -410,6 +453,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_board_prune_frees_old_slots_and_keeps_others, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_board_survives_reopen_and_bad_files_are_remade, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_half_written_slot_neither_hangs_nor_survives, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_board_rounds_in_any_order_keep_values_apart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reader_never_sees_a_torn_update, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -446,6 +446,47 @@ static void fifo_feed_gives_the_newest_line(void **state)
 	close(wfd);
 }
 
+/* The feed's kind is remembered (no stat at every poll) yet followed: a
+ * file replaced by a FIFO, and back, is read as what it is now. */
+static void feed_turning_from_file_to_fifo_and_back_is_followed(void **state)
+{
+	fixture_t *f = *state;
+	fp_sensor_reading_t r;
+	const char *line = "{\"time\": 1700000003, \"energy_j\": 50}\n";
+	int wfd;
+
+	_energy(f, T0, 10);
+	r = _read(f, T0);
+	assert_true(r.valid);
+	_energy(f, T0 + 1, 20);
+	r = _read(f, T0 + 1);
+	assert_true(r.valid);
+	assert_float_equal(r.energy_j, 20, 1e-9);
+	assert_int_equal(unlink(f->path), 0);
+	assert_int_equal(mkfifo(f->path, 0600), 0);
+	/* opening O_NONBLOCK for writing needs a reader: the sensor's */
+	r = _read(f, T0 + 2);
+	assert_false(r.valid);
+	wfd = open(f->path, O_WRONLY | O_NONBLOCK);
+	if (wfd < 0) {
+		r = _read(f, T0 + 2);	/* the FIFO is known by now */
+		wfd = open(f->path, O_WRONLY | O_NONBLOCK);
+	}
+	assert_true(wfd >= 0);
+	assert_int_equal(write(wfd, line, strlen(line)), (ssize_t)strlen(line));
+	r = _read(f, T0 + 3);
+	if (!r.valid)
+		r = _read(f, T0 + 3);
+	assert_true(r.valid);
+	assert_float_equal(r.energy_j, 50, 1e-9);
+	close(wfd);
+	assert_int_equal(unlink(f->path), 0);
+	_energy(f, T0 + 4, 60);
+	r = _read(f, T0 + 4);
+	assert_true(r.valid);
+	assert_float_equal(r.energy_j, 60, 1e-9);
+}
+
 static void bad_configuration_is_refused(void **state)
 {
 	fp_error_t err = { 0 };
@@ -489,6 +530,7 @@ int main(void)
 		T(wall_below_rapl_is_implausible),
 		T(wall_below_rapl_is_logged_once_until_it_clears),
 		T(fifo_feed_gives_the_newest_line),
+		T(feed_turning_from_file_to_fifo_and_back_is_followed),
 		T(bad_configuration_is_refused),
 	};
 
