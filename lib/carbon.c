@@ -532,6 +532,11 @@ nomem:
 	return NULL;
 }
 
+/* Longer than any job runs: energy is spread hour by hour, and a time
+ * off by orders of magnitude (a corrupt record, a typo in a job
+ * description) must be refused, not walked through. */
+#define MAX_SPAN_S ((time_t)10 * 366 * 86400)
+
 static int check_steps(struct calc *c)
 {
 	const fp_job_t *job = c->job;
@@ -544,6 +549,13 @@ static int check_steps(struct calc *c)
 				       "ends before it starts",
 				       (unsigned long long)job->job_id,
 				       s->id);
+		if (s->end - s->start > MAX_SPAN_S)
+			return fp_fail(c->err, FP_EINVAL, "job %llu: step %s "
+				       "lasts %lld s, more than ten years: "
+				       "its start or end is wrong",
+				       (unsigned long long)job->job_id,
+				       s->id,
+				       (long long)(s->end - s->start));
 		if (!s->nnodes)
 			return fp_fail(c->err, FP_EINVAL, "job %llu: step %s "
 				       "has no node",
@@ -783,6 +795,11 @@ fp_result_t *fp_carbon_compute(const fp_config_t *cfg, const fp_job_t *job,
 	if (!rc && job->end < job->start)
 		rc = fp_fail(err, FP_EINVAL, "job %llu ends before it starts",
 			     (unsigned long long)job->job_id);
+	if (!rc && job->end - job->start > MAX_SPAN_S)
+		rc = fp_fail(err, FP_EINVAL, "job %llu lasts %lld s, more than "
+			     "ten years: its start or end is wrong",
+			     (unsigned long long)job->job_id,
+			     (long long)(job->end - job->start));
 	if (!rc)
 		rc = check_steps(&c);
 	for (size_t i = 0; !rc && i < job->nsteps; i++)

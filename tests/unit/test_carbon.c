@@ -400,6 +400,31 @@ static void test_job_description_json_is_read(void **s)
 	fp_job_free(j);
 }
 
+/* Found by fuzz_job: a step ending in the year 540 million had its energy
+ * spread hour by hour (the worker hung). Refused, naming the step. */
+static void test_step_lasting_centuries_is_refused_at_once(void **s)
+{
+	const char json[] =
+		"{\"job_id\": 42, \"start\": 1705276800, \"end\": 1705291200,"
+		" \"nodes\": [{\"name\": \"n3\", \"cpus\": 16}],"
+		" \"steps\": [{\"id\": \"42.0\", \"start\": 1705276805,"
+		" \"end\": 17052911905291195, \"energy_j\": 12000000,"
+		" \"nodes\": [{\"name\": \"n3\", \"cpus\": 16}]}]}";
+	fp_error_t err = { 0 };
+	fp_job_t *j = fp_job_from_json("job.json", json, strlen(json), &err);
+	fp_job_t *k;
+
+	assert_non_null(j);
+	assert_null(compute(j, &err));
+	assert_non_null(strstr(err.msg, "step 42.0 lasts"));
+	fp_job_free(j);
+	k = job_new("00:00", "01:00");
+	k->end = k->start + (time_t)11 * 366 * 86400;
+	assert_null(compute(k, &err));
+	assert_non_null(strstr(err.msg, "more than ten years"));
+	fp_job_free(k);
+}
+
 static void test_job_description_error_names_the_field(void **s)
 {
 	const char json[] = "{\"job_id\": 7, \"start\": 0, \"end\": 1,"
@@ -516,6 +541,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_step_energy_is_spread_over_the_hours_it_spans),
+		cmocka_unit_test(test_step_lasting_centuries_is_refused_at_once),
 		cmocka_unit_test(test_step_energy_is_split_by_allocated_cpus),
 		cmocka_unit_test(test_per_node_energy_wins_over_the_cpu_split),
 		cmocka_unit_test(test_embodied_is_lifetime_share_times_cpu_share),
