@@ -484,7 +484,7 @@ int main(void)
 	unsigned iter = 0, timed = 1000, rss_polls = RSS_POLLS, reads = 200000;
 	unsigned compared = 4000;	/* polls next to the bare reads */
 	double cpu = 0, cpu_first = 0, wall0, per_poll_wall;
-	long rss0, rss_warm, rss1;
+	long rss0, rss_warm, rss1, anon0, anon_warm, anon1;
 	fp_poller_status_t st;
 	fp_poller_t *p;
 	char id[48];
@@ -516,6 +516,7 @@ int main(void)
 				      account, NULL);
 	}
 	rss0 = bench_status_kib("VmRSS");
+	anon0 = bench_status_kib("RssAnon");
 	_poll(&b, p); /* the baseline */
 	wall0 = _wall_now();
 	for (unsigned n = 1; n <= timed; n++) {
@@ -523,6 +524,7 @@ int main(void)
 		cpu_first += _poll(&b, p);
 	}
 	rss_warm = bench_status_kib("VmRSS");
+	anon_warm = bench_status_kib("RssAnon");
 	/* Keep the whole bench near a minute on a slow machine. */
 	per_poll_wall = (_wall_now() - wall0) / timed;
 	if (per_poll_wall * rss_polls > 40) {
@@ -541,6 +543,7 @@ int main(void)
 		cpu += _poll(&b, p);
 	}
 	rss1 = bench_status_kib("VmRSS");
+	anon1 = bench_status_kib("RssAnon");
 	fp_poller_status(p, &st);
 	printf("poller: %.1f us CPU per poll (%d CPUs, %d steps, "
 	       "metrics+trace on; mean of polls 1-%u)\n",
@@ -551,8 +554,10 @@ int main(void)
 	       cpu / rss_polls * 1e6, rss_polls, CHURN_EVERY, st.polls,
 	       st.poll_cpu_s * 1e6);
 	printf("poller RSS: start %ld KiB, after %u polls %ld KiB "
-	       "(%ld KiB after the first %u)\n", rss0, rss_polls, rss1,
-	       rss_warm, timed);
+	       "(%ld KiB after the first %u); of which heap and stacks "
+	       "(RssAnon) %ld, %ld, %ld KiB; the rest is code and the step "
+	       "board's pages\n", rss0, rss_polls, rss1, rss_warm, timed,
+	       anon0, anon1, anon_warm);
 	fp_poller_free(p);
 
 bare:

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Faults around the summaries: a signing key readable by others, a spool
-# that turns read-only, a spool that is full. No daemon crashes, each fault
-# is logged once, and every job gets its summary once the fault is gone.
+# that turns read-only, a spool that is full, a signing key missing. No
+# daemon crashes, each fault is logged once, and every job gets its summary
+# once the fault is gone.
 set -u
 cd "$(dirname "$0")/../.."
 source tests/cluster/cluster.sh
@@ -71,9 +72,21 @@ check "slurmctld is up with a full spool" scontrol ping
 rm -f "$spool/filler"
 _fp_wait_for 90 "summary of job $c" has_summary "$c"
 check "once there is room the job gets its summary" has_summary "$c"
-for j in $a $b $c; do
+# 4. The signing key is missing.
+mv "$key" "$key.away"
+d=$(job)
+fp_wait_job "$d" 60
+sleep 8
+check "without its key no summary is signed" bash -c "! test -e $spool/summaries/$d.jws"
+check "slurmctld is up without the key" scontrol ping
+check_eq "the missing key is logged once, naming the file" 1 \
+	"$(grep -c "footprint.key.*No such file" "$log")"
+mv "$key.away" "$key"
+_fp_wait_for 60 "summary of job $d" has_summary "$d"
+check "once the key is back the job gets its summary" has_summary "$d"
+for j in $a $b $c $d; do
 	_fp_wait_for 30 "record of job $j" bash -c "sacct -n -X -P -j $j -o AdminComment | grep -q FP1:"
 done
-check_eq "and every job its record" 3 \
-	"$(for j in $a $b $c; do sacct -n -X -P -j "$j" -o AdminComment; done | grep -c FP1:)"
+check_eq "and every job its record" 4 \
+	"$(for j in $a $b $c $d; do sacct -n -X -P -j "$j" -o AdminComment; done | grep -c FP1:)"
 tap_done
