@@ -33,6 +33,12 @@ echo "# slurmctld killed with SIGKILL after $before completions"
 sleep 2
 fp_start_daemon slurmctld
 check "slurmctld restarts after SIGKILL" scontrol ping
+# A job that ended while slurmctld was down can come back from the last
+# saved state as still RUNNING, holding its CPUs: Slurm reconciles it only
+# when the node registers again. Ask every slurmd to register now, as an
+# admin would after a controller crash.
+sleep 2
+scontrol reconfigure
 _fp_wait_for 600 "the whole burst to end" \
 	bash -c "[ -z \"\$(squeue -h -o %i)\" ]"
 # A job the controller accepted but had not saved before SIGKILL is lost by
