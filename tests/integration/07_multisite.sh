@@ -110,8 +110,9 @@ for j in $multi $singles; do
 done
 
 for j in $multi $singles; do
-	# Steps with their energy and Slurm's per-node max/min energy.
-	SLURM_TIME_FORMAT=%s sacct -n -P -j "$j" -o JobIDRaw,Start,End,AllocCPUS,NodeList,ConsumedEnergyRaw,TRESUsageInMax,TRESUsageInMaxNode,TRESUsageInMin,TRESUsageInMinNode |
+	# Steps with their energy and Slurm's per-node max/min energy
+	# (--noconvert: sacct writes TRES usage of 1000 J and more as "3.50K").
+	SLURM_TIME_FORMAT=%s sacct -n -P --noconvert -j "$j" -o JobIDRaw,Start,End,AllocCPUS,NodeList,ConsumedEnergyRaw,TRESUsageInMax,TRESUsageInMaxNode,TRESUsageInMin,TRESUsageInMinNode |
 		$PY -c '
 import json, subprocess, sys
 job = sys.argv[1]
