@@ -943,28 +943,6 @@ fail:
 	return NULL;
 }
 
-/* Software pipelining of the step loop: a step's own fields two steps
- * ahead, its buffers one step ahead (its fields are in cache by then). */
-static void _step_prefetch(const fp_activity_t *a, size_t i)
-{
-	const struct numfile *f;
-
-	if (i + 2 < a->nsteps) {
-		const char *s2 = (const char *)a->steps[i + 2];
-
-		for (size_t k = 0; k < sizeof(struct step); k += 64)
-			__builtin_prefetch(s2 + k);
-	}
-	if (i + 1 >= a->nsteps)
-		return;
-	f = &a->steps[i + 1]->usage;
-	if (!f->parsed)
-		return;
-	__builtin_prefetch(f->chg);
-	for (size_t k = 0; k < f->plen; k += 64)
-		__builtin_prefetch(f->b + k);
-}
-
 static bool _step_read_v1(fp_activity_t *a, struct step *s)
 {
 	struct numfile *f = &s->usage;
@@ -1632,9 +1610,6 @@ int fp_activity_read(fp_activity_t *a, const fp_node_desc_t *desc,
 		struct step *s = a->steps[i];
 		bool was = s->ok;
 
-		/* the next step's state, cold after a second of jobs, comes
-		 * into cache while this one's read runs in the kernel */
-		_step_prefetch(a, i);
 		if (s->alloc_tries > 0 && _step_alloc(a, s)) {
 			fp_fail(err, FP_ENOMEM, "activity: out of memory");
 			goto fail;
