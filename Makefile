@@ -32,7 +32,7 @@ PKGS := hwloc jansson libjwt libcrypto
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 LIBS = $(PKG_LIBS) -lpfm -lm -lpthread
-TOOL_LIBS = -lslurm
+TOOL_LIBS = -lslurm -lacl
 
 CFLAGS_COMMON = $(OPT) $(WARN) $(WERROR) $(HARDEN) $(SAN) $(PKG_CFLAGS)
 LIB_CFLAGS = -std=c11 -D_GNU_SOURCE $(CFLAGS_COMMON) -Ilib

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/acl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -326,29 +327,69 @@ static fp_job_t *job_from_record(slurmdb_job_rec_t *j, const fp_config_t *cfg)
 	return job;
 }
 
+/* Who may read a summary: the job's user (a named ACL entry) and SlurmUser's
+ * group (admins); nobody but SlurmUser, its owner, could rewrite it, and
+ * the file is read-only even to SlurmUser. The user must not be the owner:
+ * an owner can truncate or rewrite his own evidence. On a filesystem
+ * without POSIX ACLs the file's group becomes the job's group instead
+ * (said once, since other members of that group can then read it). */
+static int protect_summary(int fd, const char *path, uid_t uid, gid_t gid)
+{
+	char text[128];
+	acl_t acl;
+	int rc;
+
+	if (uid == geteuid())
+		return fchmod(fd, 0440);
+	snprintf(text, sizeof(text), "u::r,u:%u:r,g::r,m::r,o::-",
+		 (unsigned)uid);
+	acl = acl_from_text(text);
+	if (!acl)
+		return -1;
+	rc = acl_set_fd(fd, acl);
+	acl_free(acl);
+	if (rc == 0)
+		return 0;
+	if (errno != ENOTSUP && errno != EOPNOTSUPP)
+		return -1;
+	say("spool %s: no POSIX ACLs on this filesystem: summaries are "
+	    "readable by the job's group instead of the job's user alone",
+	    spool);
+	if (fchown(fd, (uid_t)-1, gid) != 0)
+		return -1;
+	return fchmod(fd, 0440);
+}
+
+/* Writes path once: 0, or -1 with errno set (EEXIST when a summary is
+ * already there, which is never taken for success: the caller decides
+ * whether it is this job's). */
 static int write_file_once(const char *path, const char *data, uid_t uid,
-			   mode_t mode)
+			   gid_t gid)
 {
 	char tmp[4096];
 	size_t n = strlen(data);
-	int fd, rc = -1;
+	int fd, rc = -1, saved = 0;
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -1;
-	if (write(fd, data, n) == (ssize_t)n && write(fd, "\n", 1) == 1 &&
-	    fsync(fd) == 0) {
-		if (fchown(fd, uid, 0) != 0 && geteuid() == 0)
-			say("summary %s: chown to uid %u: %s", path,
-			    (unsigned)uid, strerror(errno));
-		fchmod(fd, mode);
+	if (write(fd, data, n) != (ssize_t)n || write(fd, "\n", 1) != 1 ||
+	    fsync(fd) != 0) {
+		saved = errno;
+	} else if (protect_summary(fd, tmp, uid, gid) != 0) {
+		saved = errno;
+		say("summary %s: cannot set who may read it (uid %u): %s",
+		    path, (unsigned)uid, strerror(errno));
+	} else if (link(tmp, path) == 0) {
 		/* link() fails if a summary exists: exactly one per job. */
-		if (link(tmp, path) == 0 || errno == EEXIST)
-			rc = 0;
+		rc = 0;
+	} else {
+		saved = errno;
 	}
 	close(fd);
 	unlink(tmp);
+	errno = saved;
 	return rc;
 }
 
@@ -360,7 +401,7 @@ static int set_record(void *db, const fp_config_t *cfg, slurmdb_job_rec_t *j,
 	slurmdb_job_cond_t *cond = calloc(1, sizeof(*cond));
 	slurmdb_job_rec_t *rec = calloc(1, sizeof(*rec));
 	char jobs[32];
-	fp_error_t err;
+	fp_error_t err = { 0 };
 	char *merged = fp_record_merge(existing, ours, &err);
 	List changed;
 	int rc = 0;
@@ -418,40 +459,79 @@ static void summary_start(const char *json, char *buf, size_t size)
 	json_decref(o);
 }
 
+/* What was at a summary's path before ours. */
+enum prior_summary {
+	PRIOR_NONE,	/* nothing: write ours */
+	PRIOR_SAME_JOB,	/* this job's, from an earlier run: keep it */
+	PRIOR_MOVED,	/* another job's (a reused id): kept aside */
+	PRIOR_STUCK,	/* unreadable or cannot be moved: retry later */
+};
+
 /* A controller that lost its state can hand out a job id again. The
  * summary of the earlier job is kept as <id>.<its start>.jws and <id>.jws
- * is the latest job's; the same job twice is still written only once. */
-static void archive_reused_id(const char *path, const fp_key_t *key,
-			      const char *summary)
+ * is the latest job's; the same job twice is still written only once. A
+ * summary that does not verify with the signing key (signed before a key
+ * rotation, or damaged) is never taken for this job's: it is kept aside as
+ * <id>.unverified.jws, whatever it holds, and never overwritten. */
+static enum prior_summary archive_reused_id(const char *path,
+					    const fp_key_t *key,
+					    const char *summary)
 {
-	char old_start[64], new_start[64], dest[4200];
+	char old_start[64], new_start[64], base[4200], dest[4300];
 	char *token = NULL, *payload = NULL;
-	size_t len = 0;
+	size_t len = 0, stem = strlen(path) - 4;
+	fp_error_t err = { 0 };
+	bool verified;
 	FILE *f = fopen(path, "r");
 
-	if (!f)
-		return;
-	if (getline(&token, &len, f) < 0) {
-		fclose(f);
-		free(token);
-		return;
+	if (!f) {
+		if (errno == ENOENT)
+			return PRIOR_NONE;
+		say("summary %s: cannot read it: %s", path, strerror(errno));
+		return PRIOR_STUCK;
 	}
+	if (getline(&token, &len, f) < 0)
+		token = strdup("");
 	fclose(f);
-	token[strcspn(token, "\n")] = '\0';
-	payload = fp_verify(key, token, NULL);
+	if (token) {
+		token[strcspn(token, "\n")] = '\0';
+		payload = fp_verify(key, token, &err);
+	}
 	free(token);
-	if (!payload)
-		return;	/* not ours to move: link() will keep it */
-	summary_start(payload, old_start, sizeof(old_start));
+	verified = payload != NULL;
 	summary_start(summary, new_start, sizeof(new_start));
-	free(payload);
-	if (!strcmp(old_start, new_start))
-		return;
-	snprintf(dest, sizeof(dest), "%.*s.%s.jws", (int)(strlen(path) - 4),
-		 path, old_start[0] ? old_start : "earlier");
-	if (rename(path, dest) == 0)
-		fprintf(stderr, "info: job id reused: kept the earlier job's "
-			"summary as %s\n", dest);
+	if (verified) {
+		summary_start(payload, old_start, sizeof(old_start));
+		free(payload);
+		if (!strcmp(old_start, new_start))
+			return PRIOR_SAME_JOB;
+		snprintf(base, sizeof(base), "%.*s.%s", (int)stem, path,
+			 old_start[0] ? old_start : "earlier");
+	} else {
+		snprintf(base, sizeof(base), "%.*s.unverified", (int)stem,
+			 path);
+	}
+	/* link+unlink, not rename: an earlier summary kept aside under the
+	 * same name is never replaced. */
+	snprintf(dest, sizeof(dest), "%s.jws", base);
+	for (int i = 1; link(path, dest) != 0; i++) {
+		if (errno != EEXIST || i > 99) {
+			say("summary %s: cannot keep it aside as %s: %s", path,
+			    dest, strerror(errno));
+			return PRIOR_STUCK;
+		}
+		snprintf(dest, sizeof(dest), "%s.%d.jws", base, i);
+	}
+	if (unlink(path) != 0) {
+		say("summary %s: cannot move it aside: %s", path,
+		    strerror(errno));
+		unlink(dest);
+		return PRIOR_STUCK;
+	}
+	fprintf(stderr, "info: job id reused: kept the earlier summary%s as "
+		"%s\n", verified ? "" : " (it does not verify with the "
+		"signing key)", dest);
+	return PRIOR_MOVED;
 }
 
 /* A summary that says what could not be computed, rather than a wrong one. */
@@ -498,7 +578,7 @@ static int process_job(void *db, const fp_config_t *cfg, bool series_ok,
 	fp_job_t *job = NULL;
 	fp_result_t *res = NULL;
 	char *summary = NULL, *token = NULL, *record = NULL;
-	fp_error_t err;
+	fp_error_t err = { 0 };
 	int rc = -1;
 	bool timed_out = now - queued > (time_t)cfg->worker_timeout;
 
@@ -560,11 +640,19 @@ static int process_job(void *db, const fp_config_t *cfg, bool series_ok,
 		goto out;
 	}
 	snprintf(path, sizeof(path), "%s/summaries/%u.jws", spool, jobid);
-	archive_reused_id(path, key, summary);
-	if (write_file_once(path, token, (uid_t)j->uid, 0640)) {
-		say("spool %s: cannot write %s: %s", spool, path,
-		    strerror(errno));
+	switch (archive_reused_id(path, key, summary)) {
+	case PRIOR_STUCK:
 		goto out;
+	case PRIOR_SAME_JOB:
+		break; /* written by an earlier run; the record may not be */
+	case PRIOR_NONE:
+	case PRIOR_MOVED:
+		if (write_file_once(path, token, (uid_t)j->uid,
+				    (gid_t)j->gid)) {
+			say("spool %s: cannot write %s: %s", spool, path,
+			    strerror(errno));
+			goto out;
+		}
 	}
 	if (set_record(db, cfg, j, record))
 		goto out;
@@ -651,7 +739,7 @@ int main(int argc, char **argv)
 	long reconcile_s = 0;
 	fp_config_t *cfg;
 	fp_key_t *key = NULL;
-	fp_error_t err, serr;
+	fp_error_t err = { 0 }, serr = { 0 };
 	void *db = NULL;
 	bool series_ok, broken = false;
 	char path[4096];

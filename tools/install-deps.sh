@@ -8,7 +8,8 @@ WANT_VERSION=22.05.8
 PKGS="build-essential pkg-config slurm-wlm slurmdbd slurm-client munge
       libslurm-dev libpfm4-dev libhwloc-dev libjwt-dev libjansson-dev
       libcmocka-dev libssl-dev mariadb-server mariadb-client prometheus-node-exporter
-      python3-jwt python3-cryptography curl iproute2 dpkg-dev valgrind openssl"
+      python3-jwt python3-cryptography curl iproute2 dpkg-dev valgrind openssl
+      libacl1-dev acl"
 
 log() { echo "deps: $*" >&2; }
 
