@@ -12,6 +12,8 @@
 
 #include <openssl/evp.h>
 
+#include "utf8.h"
+
 /* Sources are cited in docs/methodology.md; the summary carries them. */
 static const fp_preset_t presets[] = {
 	{ "gas", 227,
@@ -105,6 +107,12 @@ void fp_config_free(fp_config_t *cfg)
 	free(cfg->path);
 	free(cfg->signing_key);
 	free(cfg->public_key);
+	for (size_t i = 0; i < cfg->npublic_keys; i++)
+		free(cfg->public_keys[i]);
+	free(cfg->public_keys);
+	for (size_t i = 0; i < cfg->npublic_key_dirs; i++)
+		free(cfg->public_key_dirs[i]);
+	free(cfg->public_key_dirs);
 	free(cfg->spool_dir);
 	free(cfg->job_record_field);
 	free(cfg->energy_source);
@@ -259,6 +267,23 @@ static int resolve_path(struct ctx *c, const char *p, char **out)
 	if (!*out)
 		return FAIL(c, FP_ENOMEM, "out of memory");
 	snprintf(*out, n, "%s/%s", c->dir, p);
+	return 0;
+}
+
+/* Appends the resolved path p to a list (keys may be given many times). */
+static int add_path(struct ctx *c, const char *p, char ***list, size_t *n)
+{
+	char *path = NULL, **l;
+
+	if (resolve_path(c, p, &path))
+		return -1;
+	l = realloc(*list, (*n + 1) * sizeof(*l));
+	if (!l) {
+		free(path);
+		return FAIL(c, FP_ENOMEM, "out of memory");
+	}
+	l[(*n)++] = path;
+	*list = l;
 	return 0;
 }
 
@@ -555,8 +580,17 @@ static int parse_global(struct ctx *c, struct kv *kv)
 
 	if (!strcasecmp(k, "SigningKey"))
 		return resolve_path(c, kv->val, &cfg->signing_key);
+	/* Several keys may be trusted at once: a rotation keeps the retired
+	 * ones so that older summaries still verify. */
 	if (!strcasecmp(k, "PublicKey"))
-		return resolve_path(c, kv->val, &cfg->public_key);
+		return add_path(c, kv->val, &cfg->public_keys,
+				&cfg->npublic_keys) ||
+		       (!cfg->public_key &&
+			dup_str(c, &cfg->public_key,
+				cfg->public_keys[cfg->npublic_keys - 1]));
+	if (!strcasecmp(k, "PublicKeys"))
+		return add_path(c, kv->val, &cfg->public_key_dirs,
+				&cfg->npublic_key_dirs);
 	if (!strcasecmp(k, "SpoolDir"))
 		return resolve_path(c, kv->val, &cfg->spool_dir);
 	if (!strcasecmp(k, "JobRecordField")) {
@@ -646,6 +680,7 @@ fp_config_t *fp_config_parse(const char *name, const char *text, size_t len,
 	struct kv *kvs = NULL;
 	size_t cap = 0;
 	char *buf, *line, *next, *slash;
+	size_t bad;
 	int rc = 0;
 
 	c.cfg = calloc(1, sizeof(*c.cfg));
@@ -674,7 +709,14 @@ fp_config_t *fp_config_parse(const char *name, const char *text, size_t len,
 		if (next)
 			*next++ = '\0';
 		c.line++;
-		rc = parse_line(&c, line, &kvs, &cap);
+		/* jansson would refuse such a name later, silently */
+		if (!fp_utf8_valid(line, strlen(line), &bad))
+			rc = FAIL(&c, FP_EPARSE, "%s:%u: byte %zu (0x%02x) is "
+				  "not UTF-8: write the file in UTF-8",
+				  name, c.line, bad + 1,
+				  (unsigned char)line[bad]);
+		else
+			rc = parse_line(&c, line, &kvs, &cap);
 	}
 	if (!rc && !c.cfg->nsites)
 		rc = FAIL(&c, FP_EINVAL, "%s: no Site line", name);

@@ -315,6 +315,40 @@ static void test_plain_matcher_takes_whole_names_only(void **state)
 	assert_true(plain("a,b,c", "c", NULL));
 }
 
+static void test_config_refuses_latin1_site_name_naming_line(void **state)
+{
+	fp_error_t err = { 0 };
+	/* "Orléans" in Latin-1: jansson would drop the site from summaries */
+	fp_config_t *c = parse("# sites\n"
+			       "Site=Orl\xe9" "ans Nodes=n1 Intensity=50\n",
+			       &err);
+
+	assert_null(c);
+	assert_non_null(strstr(err.msg, "/etc/slurm/footprint.conf:2:"));
+	assert_non_null(strstr(err.msg, "byte 9 (0xe9)"));
+	assert_non_null(strstr(err.msg, "UTF-8"));
+}
+
+static void test_config_accepts_utf8_site_name(void **state)
+{
+	fp_error_t err = { 0 };
+	fp_config_t *c = parse("Site=Orl\xc3\xa9" "ans Nodes=n1 "
+			       "Intensity=50\n", &err);
+
+	assert_non_null(c);
+	assert_string_equal(c->sites[0].name, "Orl\xc3\xa9" "ans");
+	fp_config_free(c);
+}
+
+static void test_config_refuses_invalid_utf8_in_a_comment(void **state)
+{
+	/* the digest covers the whole file: a comment is no exception */
+	fp_error_t err = { 0 };
+
+	assert_null(parse("Site=a Nodes=n1 Intensity=50 # caf\xe9\n", &err));
+	assert_non_null(strstr(err.msg, ":1: byte 35 (0xe9)"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -337,6 +371,10 @@ int main(void)
 		cmocka_unit_test(test_duplicate_site_names_the_first_line),
 		cmocka_unit_test(test_globals_and_reference_line),
 		cmocka_unit_test(test_site_for_asks_the_callback),
+		cmocka_unit_test(
+			test_config_refuses_latin1_site_name_naming_line),
+		cmocka_unit_test(test_config_accepts_utf8_site_name),
+		cmocka_unit_test(test_config_refuses_invalid_utf8_in_a_comment),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
