@@ -107,6 +107,12 @@ void fp_config_free(fp_config_t *cfg)
 	free(cfg->path);
 	free(cfg->signing_key);
 	free(cfg->public_key);
+	for (size_t i = 0; i < cfg->npublic_keys; i++)
+		free(cfg->public_keys[i]);
+	free(cfg->public_keys);
+	for (size_t i = 0; i < cfg->npublic_key_dirs; i++)
+		free(cfg->public_key_dirs[i]);
+	free(cfg->public_key_dirs);
 	free(cfg->spool_dir);
 	free(cfg->job_record_field);
 	free(cfg->energy_source);
@@ -261,6 +267,23 @@ static int resolve_path(struct ctx *c, const char *p, char **out)
 	if (!*out)
 		return FAIL(c, FP_ENOMEM, "out of memory");
 	snprintf(*out, n, "%s/%s", c->dir, p);
+	return 0;
+}
+
+/* Appends the resolved path p to a list (keys may be given many times). */
+static int add_path(struct ctx *c, const char *p, char ***list, size_t *n)
+{
+	char *path = NULL, **l;
+
+	if (resolve_path(c, p, &path))
+		return -1;
+	l = realloc(*list, (*n + 1) * sizeof(*l));
+	if (!l) {
+		free(path);
+		return FAIL(c, FP_ENOMEM, "out of memory");
+	}
+	l[(*n)++] = path;
+	*list = l;
 	return 0;
 }
 
@@ -557,8 +580,17 @@ static int parse_global(struct ctx *c, struct kv *kv)
 
 	if (!strcasecmp(k, "SigningKey"))
 		return resolve_path(c, kv->val, &cfg->signing_key);
+	/* Several keys may be trusted at once: a rotation keeps the retired
+	 * ones so that older summaries still verify. */
 	if (!strcasecmp(k, "PublicKey"))
-		return resolve_path(c, kv->val, &cfg->public_key);
+		return add_path(c, kv->val, &cfg->public_keys,
+				&cfg->npublic_keys) ||
+		       (!cfg->public_key &&
+			dup_str(c, &cfg->public_key,
+				cfg->public_keys[cfg->npublic_keys - 1]));
+	if (!strcasecmp(k, "PublicKeys"))
+		return add_path(c, kv->val, &cfg->public_key_dirs,
+				&cfg->npublic_key_dirs);
 	if (!strcasecmp(k, "SpoolDir"))
 		return resolve_path(c, kv->val, &cfg->spool_dir);
 	if (!strcasecmp(k, "JobRecordField")) {

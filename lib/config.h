@@ -87,7 +87,11 @@ typedef struct fp_config {
 	size_t nnode_types;
 	fp_reference_t reference;
 	char *signing_key;
-	char *public_key;
+	char *public_key;		/* the first PublicKey= */
+	char **public_keys;		/* every PublicKey=, in file order */
+	size_t npublic_keys;
+	char **public_key_dirs;		/* every PublicKeys= folder */
+	size_t npublic_key_dirs;
 	char *spool_dir;
 	char *job_record_field;
 	unsigned max_workers;
