@@ -11,6 +11,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "utf8.h"
+
 /* Reports */
 
 static double jnum(json_t *o, const char *key)
@@ -245,8 +247,9 @@ fp_report_t *fp_report_from_record(const fp_record_t *rec, const char *user,
 	}
 	r->from_record = true;
 	r->job_id = rec->job_id;
-	r->user = user ? strdup(user) : NULL;
-	r->account = account ? strdup(account) : NULL;
+	/* names from Slurm accounting: may be any bytes (fp_utf8_escape) */
+	r->user = fp_utf8_escape(user, NULL);
+	r->account = fp_utf8_escape(account, NULL);
 	r->source = rec->source;
 	r->complete = rec->complete;
 	r->energy_wh = rec->energy_wh;
@@ -444,15 +447,23 @@ static json_t *jtext(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
+/* json_array_append_new frees v when it fails: *ok says one did. */
+static void append(json_t *a, json_t *v, bool *ok)
+{
+	if (!v || json_array_append_new(a, v))
+		*ok = false;
+}
+
 json_t *fp_report_json(const fp_report_t *r)
 {
 	json_t *reasons = json_array(), *sites = json_array(), *o;
 	json_t *nodes = json_array(), *steps = json_array();
+	bool ok = true;
 
 	for (size_t i = 0; nodes && i < r->nnodes; i++) {
 		const fp_report_node_t *n = &r->nodes[i];
 
-		json_array_append_new(nodes, json_pack(
+		append(nodes, json_pack(
 			"{s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
 			"name", jtext(n->name),
 			"site", jtext(n->site),
@@ -460,25 +471,25 @@ json_t *fp_report_json(const fp_report_t *r)
 			"energy_it_Wh", jfig(n->energy_it_wh),
 			"operational_g", jfig(n->operational_g),
 			"embodied_g", jfig(n->embodied_g),
-			"avoided_g", jfig(n->avoided_g)));
+			"avoided_g", jfig(n->avoided_g)), &ok);
 	}
 	for (size_t i = 0; steps && i < r->nsteps; i++) {
 		const fp_report_step_t *s = &r->steps[i];
 
-		json_array_append_new(steps, json_pack(
+		append(steps, json_pack(
 			"{s:o, s:o, s:o, s:o}",
 			"id", jtext(s->id),
 			"nodes", jfig(s->nnodes),
 			"energy_it_Wh", jfig(s->energy_it_wh),
-			"split", jtext(s->split)));
+			"split", jtext(s->split)), &ok);
 	}
 
 	for (size_t i = 0; reasons && i < r->nincomplete; i++)
-		json_array_append_new(reasons, json_string(r->incomplete[i]));
+		append(reasons, jtext(r->incomplete[i]), &ok);
 	for (size_t i = 0; sites && i < r->nsites; i++) {
 		const fp_report_site_t *s = &r->sites[i];
 
-		json_array_append_new(sites, json_pack(
+		append(sites, json_pack(
 			"{s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
 			"name", jtext(s->name),
 			"energy_facility_Wh", jfig(s->energy_wh),
@@ -486,7 +497,7 @@ json_t *fp_report_json(const fp_report_t *r)
 			"intensity_gco2e_per_kwh", jfig(s->intensity),
 			"operational_g", jfig(s->operational_g),
 			"embodied_g", jfig(s->embodied_g),
-			"avoided_g", jfig(s->avoided_g)));
+			"avoided_g", jfig(s->avoided_g)), &ok);
 	}
 	o = json_pack("{s:I, s:s, s:o, s:o, s:o, s:s, s:b, s:o,"
 		      " s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o,"
@@ -521,12 +532,21 @@ json_t *fp_report_json(const fp_report_t *r)
 		"per_core_hour_g", jfig(r->per_core_hour_g),
 		"sites", sites,
 		"config", r->config[0] ? json_string(r->config) : json_null());
-	if (o) {
-		json_object_set_new(o, "nodes", nodes);
-		json_object_set_new(o, "steps", steps);
-	} else {
+	/* a report without a part it should have is no report */
+	if (!ok || !o) {
 		json_decref(nodes);
 		json_decref(steps);
+		json_decref(o);
+		return NULL;
+	}
+	if (json_object_set_new(o, "nodes", nodes)) {
+		json_decref(steps);
+		json_decref(o);
+		return NULL;
+	}
+	if (json_object_set_new(o, "steps", steps)) {
+		json_decref(o);
+		return NULL;
 	}
 	return o;
 }
@@ -645,9 +665,10 @@ int fp_report_table_add(fp_report_table_t *t, const char *job,
 	}
 	r = &t->rows[t->n];
 	memset(r, 0, sizeof(*r));
-	r->job = strdup(job);
-	r->user = strdup(user ? user : "");
-	r->account = strdup(account ? account : "");
+	/* names from Slurm accounting: may be any bytes (fp_utf8_escape) */
+	r->job = fp_utf8_escape(job, NULL);
+	r->user = fp_utf8_escape(user ? user : "", NULL);
+	r->account = fp_utf8_escape(account ? account : "", NULL);
 	if (!r->job || !r->user || !r->account) {
 		free(r->job);
 		free(r->user);
@@ -836,19 +857,20 @@ json_t *fp_report_table_json(const fp_report_table_t *t)
 {
 	json_t *jobs = json_array();
 	totals_t s = sum_rows(t);
+	bool ok = true;
 
 	for (size_t i = 0; jobs && i < t->n; i++) {
 		const row_t *r = &t->rows[i];
 		const fp_record_t *c = &r->rec;
 
 		if (!r->has) {
-			json_array_append_new(jobs, json_pack(
+			append(jobs, json_pack(
 				"{s:s, s:s, s:s, s:b}", "job", r->job,
 				"user", r->user, "account", r->account,
-				"footprint", 0));
+				"footprint", 0), &ok);
 			continue;
 		}
-		json_array_append_new(jobs, json_pack(
+		append(jobs, json_pack(
 			"{s:s, s:s, s:s, s:b, s:b, s:s, s:o, s:o, s:o, s:o,"
 			" s:o}",
 			"job", r->job, "user", r->user,
@@ -859,11 +881,15 @@ json_t *fp_report_table_json(const fp_report_table_t *t)
 			"footprint_g", jfig(c->footprint_g),
 			"avoided_g", jfig(c->avoided_g),
 			"net_g", jfig(c->net_g),
-			"reference_g", jfig(c->reference_g)));
+			"reference_g", jfig(c->reference_g)), &ok);
+	}
+	if (!ok) {
+		json_decref(jobs);
+		return NULL;
 	}
 	return json_pack("{s:o, s:{s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:I,"
 			 " s:I, s:I}}",
-		"jobs", jobs ? jobs : json_null(),
+		"jobs", jobs,
 		"total",
 		"energy_Wh", json_real(s.energy),
 		"footprint_g", json_real(s.footprint),

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "utf8.h"
+
 #define DUMP_FLAGS (JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(15))
 
 /* Rounded to 1e-3 (mWh, mg) so output does not carry float noise;
@@ -26,9 +28,82 @@ static json_t *wh(double j)
 	return num(j / 3600.0);
 }
 
-static json_t *str(const char *s)
+/* What a summary is built with: the fields whose text had to be repaired,
+ * and the first part that could not be built (a summary never goes out
+ * with a part silently missing). */
+struct build {
+	const fp_result_t *r;
+	json_t *repaired;
+	char failed[128];
+};
+
+static void failed(struct build *b, const char *what)
 {
-	return s ? json_string(s) : json_null();
+	if (!b->failed[0])
+		snprintf(b->failed, sizeof(b->failed), "%s", what);
+}
+
+static int note_repaired(struct build *b, const char *field)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(b->repaired, i, v)
+		if (!strcmp(json_string_value(v), field))
+			return 0;
+	return json_array_append_new(b->repaired, json_string(field));
+}
+
+/* Slurm hands over names as bytes; jansson takes only UTF-8, so text that
+ * is not is escaped (fp_utf8_escape) and its field named in text_repaired
+ * rather than refused, which would lose the figures with it. */
+static json_t *text(struct build *b, const char *field, const char *s)
+{
+	bool repaired;
+	char *t;
+	json_t *j;
+
+	if (!s)
+		return json_null();
+	t = fp_utf8_escape(s, &repaired);
+	j = t ? json_string(t) : NULL;
+	free(t);
+	if (j && repaired && note_repaired(b, field)) {
+		json_decref(j);
+		j = NULL;
+	}
+	if (!j)
+		failed(b, field);
+	return j;
+}
+
+/* The field name of element i of an array: "nodes[3].name". */
+static const char *elem(char *buf, size_t size, const char *array, size_t i,
+			const char *key)
+{
+	snprintf(buf, size, "%s[%zu]%s%s", array, i, key ? "." : "",
+		 key ? key : "");
+	return buf;
+}
+
+/* json_object_set_new and json_array_append_new free v when they fail. */
+static int put(struct build *b, json_t *o, const char *key, json_t *v,
+	       const char *what)
+{
+	if (!v || json_object_set_new(o, key, v)) {
+		failed(b, what);
+		return -1;
+	}
+	return 0;
+}
+
+static int append(struct build *b, json_t *a, json_t *v, const char *what)
+{
+	if (!v || json_array_append_new(a, v)) {
+		failed(b, what);
+		return -1;
+	}
+	return 0;
 }
 
 static json_t *when(time_t t)
@@ -39,20 +114,28 @@ static json_t *when(time_t t)
 	return json_string(buf);
 }
 
-static json_t *site_json(const fp_site_result_t *s)
+static json_t *site_json(struct build *b, size_t i)
 {
+	const fp_site_result_t *s = &b->r->sites[i];
+	char f[5][64];
 	json_t *intensity = json_pack("{s:o, s:s}",
-		"series", str(s->intensity_series),
+		"series", text(b, elem(f[0], sizeof(f[0]), "sites", i,
+				       "intensity.series"),
+			       s->intensity_series),
 		"kind", fp_intensity_kind_str(s->intensity_kind));
 
-	if (intensity && s->intensity_span) {
-		json_object_set_new(intensity, "first",
-				    when(s->intensity_first));
-		json_object_set_new(intensity, "end", when(s->intensity_end));
+	if (intensity && s->intensity_span &&
+	    (put(b, intensity, "first", when(s->intensity_first),
+		 "sites.intensity.first") ||
+	     put(b, intensity, "end", when(s->intensity_end),
+		 "sites.intensity.end"))) {
+		json_decref(intensity);
+		return NULL;
 	}
 	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
 			 "s:o, s:o, s:o, s:{s:o, s:o, s:o}}",
-		"name", str(s->site),
+		"name", text(b, elem(f[1], sizeof(f[1]), "sites", i, "name"),
+			     s->site),
 		"energy_it_Wh", wh(s->energy_j),
 		"energy_facility_Wh", wh(s->facility_energy_j),
 		"PUE", num(s->pue),
@@ -62,59 +145,74 @@ static json_t *site_json(const fp_site_result_t *s)
 		"reused_energy_Wh", wh(s->reused_energy_j),
 		"avoided_g", num(s->avoided_g),
 		"reference_operational_g", num(s->reference_operational_g),
-		"intensity", intensity ? intensity : json_null(),
+		"intensity", intensity,
 		"heat_recovery", num(s->heat_recovery),
 		"displaced_heating",
-		"name", str(s->displaced),
+		"name", text(b, elem(f[2], sizeof(f[2]), "sites", i,
+				     "displaced_heating.name"), s->displaced),
 		"gco2e_per_kwh", num(s->displaced_gco2e_per_kwh),
-		"source", str(s->displaced_source));
+		"source", text(b, elem(f[3], sizeof(f[3]), "sites", i,
+				       "displaced_heating.source"),
+			       s->displaced_source));
 }
 
-static json_t *site_useful(const fp_site_result_t *s)
+static json_t *node_json(struct build *b, size_t i)
 {
-	return str(s->useful_heat_series);
-}
-
-static json_t *node_json(const fp_node_result_t *n)
-{
+	const fp_node_result_t *n = &b->r->nodes[i];
+	char f[5][64];
 	json_t *o = json_pack("{s:o, s:o, s:o, s:I, s:o, s:o, s:o, s:o}",
-		"name", str(n->node),
-		"site", str(n->site),
-		"node_type", str(n->node_type),
+		"name", text(b, elem(f[0], sizeof(f[0]), "nodes", i, "name"),
+			     n->node),
+		"site", text(b, elem(f[1], sizeof(f[1]), "nodes", i, "site"),
+			     n->site),
+		"node_type", text(b, elem(f[2], sizeof(f[2]), "nodes", i,
+					  "node_type"), n->node_type),
 		"cpus", (json_int_t)n->cpus,
 		"energy_it_Wh", wh(n->energy_j),
 		"operational_g", num(n->operational_g),
 		"embodied_g", num(n->embodied_g),
 		"avoided_g", num(n->avoided_g));
 
-	if (o && n->node_type)
-		json_object_set_new(o, "embodied", json_pack(
-			"{s:o, s:o, s:I, s:o}",
+	if (o && n->node_type &&
+	    put(b, o, "embodied", json_pack("{s:o, s:o, s:I, s:o}",
 			"kgco2e", num(n->embodied_kg),
 			"lifetime_years", num(n->lifetime_years),
 			"node_cpus", (json_int_t)n->node_cpus,
-			"source", str(n->embodied_source)));
+			"source", text(b, elem(f[3], sizeof(f[3]), "nodes", i,
+					       "embodied.source"),
+				       n->embodied_source)),
+		elem(f[4], sizeof(f[4]), "nodes", i, "embodied"))) {
+		json_decref(o);
+		return NULL;
+	}
 	return o;
 }
 
-static json_t *step_json(const fp_step_result_t *s)
+static json_t *step_json(struct build *b, size_t i)
 {
+	const fp_step_result_t *s = &b->r->steps[i];
+	char f[64];
+
 	return json_pack("{s:o, s:I, s:o, s:s}",
-		"id", str(s->id),
+		"id", text(b, elem(f, sizeof(f), "steps", i, "id"), s->id),
 		"nodes", (json_int_t)s->nnodes,
 		"energy_it_Wh", wh(s->energy_j),
 		"split", s->split ? s->split : FP_SPLIT_CPUS);
 }
 
-static json_t *carbon_facts(const fp_result_t *r)
+static json_t *carbon_facts(struct build *b)
 {
+	const fp_result_t *r = b->r;
+
 	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
 			 "s:o, s:o, s:o, s:o}",
 		"total_consumed_energy_Wh", wh(r->energy_facility_j),
 		"total_energy_it_Wh", wh(r->energy_it_j),
 		"total_reused_energy_Wh", wh(r->reused_energy_j),
 		"qarnot_carbon_footprint", num(r->footprint_g),
-		"equivalent_datacenter_name", str(r->reference_name),
+		"equivalent_datacenter_name",
+		text(b, "carbon_facts.equivalent_datacenter_name",
+		     r->reference_name),
 		"equivalent_DC_carbon_footprint", num(r->reference_g),
 		"saved_carbon_footprint_compute", num(r->saved_g),
 		"saved_carbon_footprint_heat", num(r->avoided_g),
@@ -126,31 +224,73 @@ static json_t *carbon_facts(const fp_result_t *r)
 		"ERF", num(r->erf));
 }
 
+/* The arrays of the summary; -1 names the element that failed. */
+static int parts(struct build *b, json_t *sites, json_t *nodes,
+		 json_t *incomplete, json_t *useful)
+{
+	const fp_result_t *r = b->r;
+	char f[64];
+
+	for (size_t i = 0; i < r->nsites; i++) {
+		const char *site = r->sites[i].site ? r->sites[i].site : "";
+		bool repaired;
+		char *key;
+		int rc;
+
+		if (append(b, sites, site_json(b, i),
+			   elem(f, sizeof(f), "sites", i, NULL)))
+			return -1;
+		/* an object key must be UTF-8 too: same repair as the name */
+		key = fp_utf8_escape(site, &repaired);
+		elem(f, sizeof(f), "useful_heat", i, NULL);
+		rc = !key || (repaired && note_repaired(b, "useful_heat")) ?
+			     (failed(b, f), -1) :
+			     put(b, useful, key,
+				 text(b, f, r->sites[i].useful_heat_series), f);
+		free(key);
+		if (rc)
+			return -1;
+	}
+	for (size_t i = 0; i < r->nnodes; i++)
+		if (append(b, nodes, node_json(b, i),
+			   elem(f, sizeof(f), "nodes", i, NULL)))
+			return -1;
+	for (size_t i = 0; i < r->nincomplete; i++)
+		if (append(b, incomplete,
+			   text(b, elem(f, sizeof(f), "incomplete", i, NULL),
+				r->incomplete[i]),
+			   elem(f, sizeof(f), "incomplete", i, NULL)))
+			return -1;
+	return 0;
+}
+
 json_t *fp_summary_json(const fp_result_t *r, fp_error_t *err)
 {
-	json_t *root, *sites, *nodes, *incomplete, *useful;
+	struct build b = { .r = r };
+	json_t *root = NULL, *sites, *nodes, *incomplete, *useful;
 
+	fp_error_clear(err);
+	b.repaired = json_array();
 	sites = json_array();
 	nodes = json_array();
 	incomplete = json_array();
 	useful = json_object();
-	for (size_t i = 0; sites && i < r->nsites; i++) {
-		json_array_append_new(sites, site_json(&r->sites[i]));
-		json_object_set_new(useful, r->sites[i].site,
-				    site_useful(&r->sites[i]));
+	if (!b.repaired || !sites || !nodes || !incomplete || !useful ||
+	    parts(&b, sites, nodes, incomplete, useful)) {
+		failed(&b, "its arrays");
+		json_decref(sites);
+		json_decref(nodes);
+		json_decref(incomplete);
+		json_decref(useful);
+		goto fail;
 	}
-	for (size_t i = 0; nodes && i < r->nnodes; i++)
-		json_array_append_new(nodes, node_json(&r->nodes[i]));
-	for (size_t i = 0; incomplete && i < r->nincomplete; i++)
-		json_array_append_new(incomplete,
-				      json_string(r->incomplete[i]));
 	root = json_pack(
 		"{s:i, s:{s:s, s:s},"
 		" s:{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o},"
 		" s:b, s:o,"
 		" s:{s:s, s:o, s:o, s:o, s:I, s:I},"
 		" s:{s:s, s:o, s:o, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:o,"
-		"    s:o, s:o, s:o},"
+		"    s:o, s:o, s:o, s:o},"
 		" s:{s:o, s:o, s:o},"
 		" s:o, s:o, s:o,"
 		" s:{s:o, s:o, s:o, s:o},"
@@ -160,9 +300,9 @@ json_t *fp_summary_json(const fp_result_t *r, fp_error_t *err)
 		"software", "name", "slurm-footprint", "version", FP_VERSION,
 		"job",
 		"id", (json_int_t)r->job_id,
-		"user", str(r->user),
-		"account", str(r->account),
-		"cluster", str(r->cluster),
+		"user", text(&b, "job.user", r->user),
+		"account", text(&b, "job.account", r->account),
+		"cluster", text(&b, "job.cluster", r->cluster),
 		"start", when(r->start),
 		"end", when(r->end),
 		"elapsed_s", num(r->elapsed_s),
@@ -192,6 +332,7 @@ json_t *fp_summary_json(const fp_result_t *r, fp_error_t *err)
 		"saved_percent", num(r->saved_percent),
 		"sci_per_job", num(r->footprint_g),
 		"sci_per_core_hour", num(r->per_core_hour_g),
+		"intensity_gco2e_per_kwh", num(r->intensity),
 		"efficiency",
 		"PUE", num(r->pue),
 		"ERF", num(r->erf),
@@ -200,27 +341,46 @@ json_t *fp_summary_json(const fp_result_t *r, fp_error_t *err)
 		"nodes", nodes,
 		"useful_heat", useful,
 		"reference",
-		"name", str(r->reference_name),
+		"name", text(&b, "reference.name", r->reference_name),
 		"PUE", num(r->reference_pue),
-		"PUE_source", str(r->reference_pue_source),
-		"intensity", str(r->reference_intensity),
+		"PUE_source", text(&b, "reference.PUE_source",
+				   r->reference_pue_source),
+		"intensity", text(&b, "reference.intensity",
+				  r->reference_intensity),
 		"config", "sha256", r->config_digest,
-		"carbon_facts", carbon_facts(r));
+		"carbon_facts", carbon_facts(&b));
 	if (!root) {
-		fp_fail(err, FP_ENOMEM, "job %llu: cannot build the summary",
-			(unsigned long long)r->job_id);
-		return NULL;
+		failed(&b, "its top level");
+		goto fail;
 	}
-	json_object_set_new(json_object_get(root, "carbon"), "intensity_"
-			    "gco2e_per_kwh", num(r->intensity));
 	if (r->nstep_results) {
 		json_t *steps = json_array();
+		char f[64];
 
 		for (size_t i = 0; steps && i < r->nstep_results; i++)
-			json_array_append_new(steps, step_json(&r->steps[i]));
-		json_object_set_new(root, "steps", steps);
+			if (append(&b, steps, step_json(&b, i),
+				   elem(f, sizeof(f), "steps", i, NULL))) {
+				json_decref(steps);
+				goto fail;
+			}
+		if (put(&b, root, "steps", steps, "steps"))
+			goto fail;
+	}
+	if (json_array_size(b.repaired)) {
+		if (put(&b, root, "text_repaired", b.repaired,
+			"text_repaired"))
+			goto fail_repaired;
+	} else {
+		json_decref(b.repaired);
 	}
 	return root;
+fail:
+	json_decref(b.repaired);
+fail_repaired:
+	json_decref(root);
+	fp_fail(err, FP_ENOMEM, "job %llu: cannot build %s of the summary "
+		"(out of memory)", (unsigned long long)r->job_id, b.failed);
+	return NULL;
 }
 
 char *fp_summary_dumps(const fp_result_t *r, fp_error_t *err)

@@ -415,6 +415,45 @@ static void test_slurm_conf_keys_are_top_level_only(void **s)
 	rmdir(dir);
 }
 
+static void test_table_json_keeps_a_latin1_user_escaped(void **s)
+{
+	fp_report_table_t *t = fp_report_table_new();
+	fp_record_t a = { .complete = true, .energy_wh = 1.5 };
+	fp_error_t err = { 0 };
+	json_t *j, *row;
+
+	/* a name from sacct that is not UTF-8: jansson alone would drop the
+	 * row from the table */
+	assert_int_equal(fp_report_table_add(t, "10", "ren\xe9", "p", &a,
+					     &err), 0);
+	j = fp_report_table_json(t);
+	assert_non_null(j);
+	row = json_array_get(json_object_get(j, "jobs"), 0);
+	assert_non_null(row);
+	assert_string_equal(json_string_value(json_object_get(row, "user")),
+			    "ren\\xe9");
+	json_decref(j);
+	fp_report_table_free(t);
+}
+
+static void test_record_report_json_keeps_a_latin1_account_escaped(
+	void **s)
+{
+	fp_record_t rec = { .version = 1, .job_id = 7, .complete = true,
+			    .energy_wh = 1.5 };
+	fp_error_t err = { 0 };
+	fp_report_t *r = fp_report_from_record(&rec, "bob", "caf\xe9", &err);
+	json_t *j;
+
+	assert_non_null(r);
+	j = fp_report_json(r);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "account")),
+			    "caf\\xe9");
+	json_decref(j);
+	fp_report_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -441,6 +480,9 @@ int main(void)
 		cmocka_unit_test(
 			test_table_parsable_is_pipe_separated_like_sacct),
 		cmocka_unit_test(test_table_json_totals),
+		cmocka_unit_test(test_table_json_keeps_a_latin1_user_escaped),
+		cmocka_unit_test(
+		  test_record_report_json_keeps_a_latin1_account_escaped),
 		cmocka_unit_test(
 			test_conf_path_follows_option_env_jobcomploc_beside),
 		cmocka_unit_test(test_slurm_conf_keys_are_top_level_only),

@@ -2,6 +2,7 @@
  * determinism, and the FP1 job-record form shared with other tools. */
 #include <math.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -277,6 +278,161 @@ static void test_parse_of_a_field_without_ours_is_absent(void **state)
 	assert_int_equal(fp_record_parse("FP1:{\"v\":1}", &p, &err), -1);
 }
 
+/* One site and one node on it, as fp_carbon_compute fills them. */
+static void add_site_and_node(fp_result_t *r, const char *site,
+			      const char *node)
+{
+	r->sites = calloc(1, sizeof(*r->sites));
+	r->nsites = 1;
+	r->sites[0].site = strdup(site);
+	r->sites[0].energy_j = r->energy_it_j;
+	r->sites[0].facility_energy_j = r->energy_facility_j;
+	r->sites[0].pue = 1.2;
+	r->sites[0].intensity = 50;
+	r->sites[0].intensity_series = strdup("constant:50");
+	r->sites[0].useful_heat_series = strdup("months:10-4");
+	r->sites[0].displaced = strdup("gas");
+	r->sites[0].displaced_source = strdup("ADEME");
+	r->nodes = calloc(1, sizeof(*r->nodes));
+	r->nnodes = 1;
+	r->nodes[0].node = strdup(node);
+	r->nodes[0].site = strdup(site);
+	r->nodes[0].cpus = 32;
+	r->nodes[0].energy_j = r->energy_it_j;
+}
+
+static const char *str_at(json_t *o, const char *obj, const char *key)
+{
+	json_t *v = json_object_get(json_object_get(o, obj), key);
+
+	assert_true(json_is_string(v));
+	return json_string_value(v);
+}
+
+static bool repaired(json_t *j, const char *field)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(json_object_get(j, "text_repaired"), i, v)
+		if (!strcmp(json_string_value(v), field))
+			return true;
+	return false;
+}
+
+static void test_latin1_user_is_escaped_and_named_in_text_repaired(
+	void **state)
+{
+	fp_result_t *r = result();
+	json_t *j;
+
+	free(r->user);
+	r->user = strdup("ren\xe9");	/* "rené" from a Latin-1 passwd */
+	free(r->account);
+	r->account = strdup("proj\\a\xff");
+	j = summary(r);
+	assert_string_equal(str_at(j, "job", "user"), "ren\\xe9");
+	assert_string_equal(str_at(j, "job", "account"), "proj\\\\a\\xff");
+	assert_true(repaired(j, "job.user"));
+	assert_true(repaired(j, "job.account"));
+	assert_false(repaired(j, "job.cluster"));
+	/* the figures are all there: text does not make a job incomplete */
+	assert_true(json_is_true(json_object_get(j, "complete")));
+	assert_float_equal(num_at(j, "carbon", "footprint"), 125.5, 1e-9);
+	json_decref(j);
+	fp_result_free(r);
+}
+
+static void test_latin1_site_and_node_names_keep_the_breakdown(void **state)
+{
+	fp_result_t *r = result();
+	json_t *j, *site, *node;
+
+	add_site_and_node(r, "Orl\xe9" "ans", "n\xe9" "1");
+	j = summary(r);
+	assert_int_equal(json_array_size(json_object_get(j, "sites")), 1);
+	assert_int_equal(json_array_size(json_object_get(j, "nodes")), 1);
+	site = json_array_get(json_object_get(j, "sites"), 0);
+	node = json_array_get(json_object_get(j, "nodes"), 0);
+	assert_string_equal(json_string_value(json_object_get(site, "name")),
+			    "Orl\\xe9ans");
+	assert_string_equal(json_string_value(json_object_get(node, "name")),
+			    "n\\xe91");
+	assert_string_equal(json_string_value(json_object_get(node, "site")),
+			    "Orl\\xe9ans");
+	assert_non_null(json_object_get(json_object_get(j, "useful_heat"),
+					"Orl\\xe9ans"));
+	assert_true(repaired(j, "sites[0].name"));
+	assert_true(repaired(j, "nodes[0].name"));
+	assert_true(repaired(j, "useful_heat"));
+	json_decref(j);
+	fp_result_free(r);
+}
+
+static void test_valid_text_has_no_text_repaired(void **state)
+{
+	fp_result_t *r = result();
+	json_t *j;
+
+	add_site_and_node(r, "Orl\xc3\xa9" "ans", "qh001");
+	j = summary(r);
+	assert_null(json_object_get(j, "text_repaired"));
+	assert_string_equal(json_string_value(json_object_get(json_array_get(
+		json_object_get(j, "sites"), 0), "name")),
+		"Orl\xc3\xa9" "ans");
+	json_decref(j);
+	fp_result_free(r);
+}
+
+/* jansson's allocator, failing from the n-th call on. */
+static long alloc_left;
+
+static void *failing_malloc(size_t n)
+{
+	return alloc_left-- > 0 ? malloc(n) : NULL;
+}
+
+static void test_a_failed_json_call_is_an_error_never_a_missing_part(
+	void **state)
+{
+	fp_result_t *r = result();
+	fp_error_t err;
+	bool whole = false;
+
+	add_site_and_node(r, "paris", "qh001");
+	/* every allocation that can fail, in turn */
+	for (long n = 0; !whole && n < 100000; n++) {
+		json_t *j;
+
+		alloc_left = n;
+		json_set_alloc_funcs(failing_malloc, free);
+		fp_error_clear(&err);
+		j = fp_summary_json(r, &err);
+		json_set_alloc_funcs(malloc, free);
+		if (!j) {
+			assert_int_equal(err.code, FP_ENOMEM);
+			assert_non_null(strstr(err.msg, "job 4242: cannot "
+					       "build "));
+			continue;
+		}
+		assert_int_equal(json_array_size(json_object_get(j, "sites")),
+				 1);
+		assert_int_equal(json_array_size(json_object_get(j, "nodes")),
+				 1);
+		assert_non_null(json_object_get(json_object_get(j,
+			"useful_heat"), "paris"));
+		assert_non_null(json_object_get(json_object_get(j, "carbon"),
+						"intensity_gco2e_per_kwh"));
+		assert_non_null(json_object_get(json_object_get(json_array_get(
+			json_object_get(j, "sites"), 0), "intensity"),
+			"series"));
+		json_decref(j);
+		whole = true;
+	}
+	assert_true(whole);
+	fp_result_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -294,6 +450,13 @@ int main(void)
 		cmocka_unit_test(test_merge_replaces_only_our_previous_part),
 		cmocka_unit_test(test_merge_refuses_a_field_holding_a_quote),
 		cmocka_unit_test(test_parse_of_a_field_without_ours_is_absent),
+		cmocka_unit_test(
+		  test_latin1_user_is_escaped_and_named_in_text_repaired),
+		cmocka_unit_test(
+		  test_latin1_site_and_node_names_keep_the_breakdown),
+		cmocka_unit_test(test_valid_text_has_no_text_repaired),
+		cmocka_unit_test(
+		  test_a_failed_json_call_is_an_error_never_a_missing_part),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
