@@ -8,17 +8,30 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Label values escape backslash, double quote and newline. */
+#include "file.h"
+#include "utf8.h"
+
+/* Label values escape backslash, double quote and newline, and must be
+ * UTF-8: a byte that is not (a Latin-1 user name) becomes U+FFFD, else
+ * Prometheus refuses the whole file. */
 static void _label(FILE *f, const char *name, const char *value, bool first)
 {
+	const char *p = value ? value : "";
+	size_t left = strlen(p), n;
+
 	fprintf(f, "%s%s=\"", first ? "" : ",", name);
-	for (const char *p = value ? value : ""; *p; p++) {
-		if (*p == '\\' || *p == '"')
+	for (; left; p += n, left -= n) {
+		n = fp_utf8_seq(p, left);
+		if (!n) {
+			fputs(FP_UTF8_REPLACEMENT, f);
+			n = 1;
+		} else if (*p == '\\' || *p == '"') {
 			fputc('\\', f), fputc(*p, f);
-		else if (*p == '\n')
+		} else if (*p == '\n') {
 			fputs("\\n", f);
-		else
-			fputc(*p, f);
+		} else {
+			fwrite(p, 1, n, f);
+		}
 	}
 	fputc('"', f);
 }
@@ -64,14 +77,15 @@ int fp_metrics_write(const char *path, const fp_metrics_node_t *n,
 		     fp_error_t *err)
 {
 	char tmp[4096];
+	fp_error_t e = { 0 };
 	FILE *f;
 	int bad;
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "w");
+	/* node_exporter reads it as another user; nobody else writes it */
+	f = fp_file_create(tmp, 0644, &e);
 	if (!f)
-		return fp_fail(err, FP_EIO, "metrics: cannot create %s: %s", tmp,
-			       strerror(errno));
+		return fp_fail(err, e.code, "metrics: %s", e.msg);
 
 	_head(f, "footprint_node_power_watts", "gauge",
 	      "Node power over the last poll interval, from the best source.");

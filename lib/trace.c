@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "file.h"
+
 #define MAX_DEPTH 64
 
 struct fp_trace_reader {
@@ -1379,11 +1381,10 @@ fp_trace_writer_t *fp_trace_writer_open(const char *path,
 
 	if (!strcmp(path, "-"))
 		return fp_trace_writer_new(stdout, desc, err);
-	f = fopen(path, "w");
-	if (!f) {
-		fp_fail(err, FP_EIO, "%s: %s", path, strerror(errno));
+	/* a node's activity by CPU: for slurm and admins, not every user */
+	f = fp_file_create(path, 0640, err);
+	if (!f)
 		return NULL;
-	}
 	w = fp_trace_writer_new(f, desc, err);
 	if (!w) {
 		fclose(f);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "metrics.h"
 
@@ -130,6 +131,43 @@ static void test_unwritable_folder_is_an_error_naming_the_file(void **state)
 	assert_non_null(strstr(err.msg, "/nonexistent/x.prom"));
 }
 
+static void test_latin1_label_value_becomes_the_replacement_character(
+	void **state)
+{
+	fp_metrics_node_t n = _node();
+	fp_metrics_entity_t jobs[] = {
+		{ .job = 1, .user = "ren\xe9", .account = "caf\xc3\xa9" },
+	};
+	fp_error_t err;
+
+	assert_int_equal(fp_metrics_write(path, &n, jobs, 1, NULL, 0, &err), 0);
+	_read();
+	/* Prometheus refuses a file with a label that is not UTF-8 */
+	assert_non_null(strstr(text, "user=\"ren\xef\xbf\xbd\""));
+	assert_non_null(strstr(text, "account=\"caf\xc3\xa9\""));
+}
+
+static void test_metrics_file_is_0644_whatever_the_umask(void **state)
+{
+	fp_metrics_node_t n = _node();
+	fp_error_t err;
+	struct stat st;
+	mode_t old = umask(0);
+	int rc = fp_metrics_write(path, &n, NULL, 0, NULL, 0, &err);
+
+	umask(old);
+	assert_int_equal(rc, 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0644);
+	/* and under a strict umask, node_exporter can still read it */
+	old = umask(077);
+	rc = fp_metrics_write(path, &n, NULL, 0, NULL, 0, &err);
+	umask(old);
+	assert_int_equal(rc, 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0644);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -138,6 +176,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_job_and_step_lines_carry_user_and_account, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_label_values_are_escaped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unwritable_folder_is_an_error_naming_the_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_latin1_label_value_becomes_the_replacement_character, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_metrics_file_is_0644_whatever_the_umask, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

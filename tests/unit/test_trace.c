@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -442,6 +443,45 @@ static void test_writer_counts_the_bytes_it_wrote(void **state)
 	pm_free(&m);
 }
 
+static mode_t mode_of(const char *path)
+{
+	struct stat st;
+
+	assert_int_equal(stat(path, &st), 0);
+	return st.st_mode & 07777;
+}
+
+static void test_trace_is_created_0640_whatever_the_umask(void **state)
+{
+	pm_model_t m;
+	const fp_node_desc_t *d;
+	fp_trace_writer_t *w;
+	fp_error_t err;
+	char path[] = "/tmp/test_trace_XXXXXX";
+	int fd = mkstemp(path);
+	mode_t old;
+
+	assert_true(fd >= 0);
+	close(fd);
+	pm_defaults(&m);
+	d = pm_init(&m);
+	old = umask(0);
+	/* an existing file (here 0600 from mkstemp) gets the mode too */
+	w = fp_trace_writer_open(path, d, &err);
+	assert_non_null(w);
+	assert_int_equal(fp_trace_writer_close(w, &err), 0);
+	assert_int_equal(mode_of(path), 0640);
+	unlink(path);
+	/* a new one */
+	w = fp_trace_writer_open(path, d, &err);
+	umask(old);
+	assert_non_null(w);
+	assert_int_equal(fp_trace_writer_close(w, &err), 0);
+	assert_int_equal(mode_of(path), 0640);
+	unlink(path);
+	pm_free(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -461,6 +501,7 @@ int main(void)
 		cmocka_unit_test(test_missing_file_is_an_io_error_naming_it),
 		cmocka_unit_test(test_written_trace_reads_back_exactly),
 		cmocka_unit_test(test_writer_counts_the_bytes_it_wrote),
+		cmocka_unit_test(test_trace_is_created_0640_whatever_the_umask),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
