@@ -121,6 +121,7 @@ int fp_poller_config_set(fp_poller_config_t *cfg, const char *key,
 {
 	double d;
 
+	fp_error_clear(err);
 	if (!v)
 		return 0;
 	if (!strcmp(key, "PowercapRoot"))
@@ -374,11 +375,12 @@ fp_poller_t *fp_poller_new(const fp_poller_config_t *cfg, fp_log_fn log,
 	fp_poller_t *p = calloc(1, sizeof(*p));
 	fp_activity_opts_t aopts = { 0 };
 	fp_engine_opts_t eopts;
-	fp_error_t e2;
+	fp_error_t e2 = { 0 };
 	char *proc_stat = NULL, *v1a = NULL, *v1s = NULL, *v2 = NULL;
 	char *powercap = NULL, *sensor = NULL, *topo = NULL;
 	const char *run;
 
+	fp_error_clear(err);
 	if (!p) {
 		fp_fail(err, FP_ENOMEM, "poller: out of memory");
 		return NULL;
@@ -420,8 +422,12 @@ fp_poller_t *fp_poller_new(const fp_poller_config_t *cfg, fp_log_fn log,
 		goto fail;
 	}
 	p->desc = fp_node_desc_new();
-	if (!p->desc || fp_topology_fill_desc(p->topo, p->desc, &e2)) {
-		fp_fail(err, FP_ENOMEM, "topology: %s", e2.msg);
+	if (!p->desc) {
+		fp_fail(err, FP_ENOMEM, "topology: out of memory");
+		goto fail;
+	}
+	if (fp_topology_fill_desc(p->topo, p->desc, &e2)) {
+		fp_fail(err, e2.code, "topology: %s", e2.msg);
 		goto fail;
 	}
 	p->desc->node = strdup(cfg->node ? cfg->node : "localhost");
@@ -482,9 +488,13 @@ fp_poller_t *fp_poller_new(const fp_poller_config_t *cfg, fp_log_fn log,
 	fp_engine_opts_default(&eopts);
 	eopts.calibration = cfg->calibration;
 	p->engine = fp_engine_new(p->desc, &eopts, &e2);
-	p->sample = fp_sample_new(p->desc);
-	if (!p->engine || !p->sample) {
+	if (!p->engine) {
 		fp_fail(err, e2.code, "engine: %s", e2.msg);
+		goto fail;
+	}
+	p->sample = fp_sample_new(p->desc);
+	if (!p->sample) {
+		fp_fail(err, FP_ENOMEM, "sample: out of memory");
 		goto fail;
 	}
 
@@ -564,7 +574,7 @@ static void _trace(fp_poller_t *p, double now)
 	time_t t = (time_t)now;
 	struct tm tm;
 	char name[128];
-	fp_error_t e;
+	fp_error_t e = { 0 };
 
 	if (!p->cfg.trace_dir || p->trace_failed)
 		return;
@@ -607,7 +617,7 @@ static void _publish(fp_poller_t *p, const fp_node_result_t *node)
 	size_t n = fp_engine_nsteps(p->engine);
 	fp_step_result_t r;
 	fp_step_value_t v;
-	fp_error_t e;
+	fp_error_t e = { 0 };
 	int rc;
 
 	memset(&v, 0, sizeof(v));
@@ -671,7 +681,7 @@ static void _metrics(fp_poller_t *p, const fp_node_result_t *node)
 	struct job_labels *labels = calloc(nj + 1, sizeof(*labels));
 	size_t nsteps = 0, njobs = 0;
 	fp_metrics_node_t m = { 0 };
-	fp_error_t e;
+	fp_error_t e = { 0 };
 
 	if (!steps || !jobs || !labels)
 		goto out;
@@ -783,8 +793,9 @@ int fp_poller_poll(fp_poller_t *p, double now, fp_error_t *err)
 	/* a process CPU clock is a system call: read only for the metric */
 	double cpu0 = p->cfg.metrics_path ? _cpu_now() : 0;
 	fp_node_result_t node;
-	fp_error_t e;
+	fp_error_t e = { 0 };
 
+	fp_error_clear(err);
 	if (p->polls && now <= p->last_t)
 		return fp_fail(err, FP_EINVAL,
 			       "poll at %.3f is not after the last one (%.3f)",

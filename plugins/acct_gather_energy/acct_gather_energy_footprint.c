@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -43,7 +44,9 @@ static bool cfg_ready;
 static pthread_mutex_t poll_lock = PTHREAD_MUTEX_INITIALIZER;
 static fp_poller_t *poller;
 static pthread_t poll_thread;
-static bool poll_thread_started, poll_stop;
+static bool poll_thread_started;
+/* set by fini, read by the poller thread between polls */
+static atomic_bool poll_stop;
 static int request_fd = -1;
 static bool no_source;	/* no RAPL, no sensor: report nothing */
 
@@ -106,15 +109,15 @@ static void *_poll_loop(void *arg)
 	bool warned = false;
 	char buf[64];
 
-	while (!poll_stop) {
+	while (!atomic_load(&poll_stop)) {
 		double now = _now(), wait_s = next - now;
-		fp_error_t err;
+		fp_error_t err = { 0 };
 
 		if (wait_s > 0) {
 			int n = poll(&pfd, request_fd >= 0 ? 1 : 0,
 				     (int)(wait_s * 1000) + 1);
 
-			if (poll_stop)
+			if (atomic_load(&poll_stop))
 				break;
 			if (n > 0 && (pfd.revents & POLLIN)) {
 				/* A step daemon asks for a fresh value. */
@@ -142,7 +145,7 @@ static void *_poll_loop(void *arg)
 
 static void _start_node_poller(void)
 {
-	fp_error_t err;
+	fp_error_t err = { 0 };
 	char *fifo = NULL;
 
 	if (poller || no_source)
@@ -176,7 +179,7 @@ static void _start_node_poller(void)
 	xfree(fifo);
 	/* The first poll is the baseline. */
 	fp_poller_poll(poller, _now(), &err);
-	poll_stop = false;
+	atomic_store(&poll_stop, false);
 	slurm_thread_create(&poll_thread, _poll_loop, NULL);
 	poll_thread_started = true;
 }
@@ -194,7 +197,7 @@ extern int init(void)
 extern int fini(void)
 {
 	if (poll_thread_started) {
-		poll_stop = true;
+		atomic_store(&poll_stop, true);
 		if (request_fd >= 0 && write(request_fd, "q", 1) < 0)
 			debug("%s: wake poller: %m", plugin_type);
 		pthread_join(poll_thread, NULL);
@@ -215,11 +218,15 @@ extern int acct_gather_energy_p_update_node_energy(void)
 	return SLURM_SUCCESS;
 }
 
+/* slurmd answers energy RPCs from several threads at once: the running
+ * average of the poller's readings is kept under poll_lock with them. */
+static double ave_sum;
+static unsigned long ave_n;
+
 static void _node_energy(acct_gather_energy_t *energy)
 {
-	static double ave_sum;
-	static unsigned long ave_n;
 	fp_poller_status_t st;
+	double ave;
 
 	if (!poller) {
 		energy->consumed_energy = NO_VAL64;
@@ -228,6 +235,11 @@ static void _node_energy(acct_gather_energy_t *energy)
 	}
 	slurm_mutex_lock(&poll_lock);
 	fp_poller_status(poller, &st);
+	if (st.ready && st.polls != ave_n) {
+		ave_sum += st.power_w;
+		ave_n = st.polls;
+	}
+	ave = ave_sum / (double)(ave_n ? ave_n : 1);
 	slurm_mutex_unlock(&poll_lock);
 	if (!st.ready) {
 		energy->consumed_energy = 0;
@@ -236,11 +248,7 @@ static void _node_energy(acct_gather_energy_t *energy)
 	}
 	energy->consumed_energy = (uint64_t)llround(st.energy_j);
 	energy->current_watts = (uint32_t)lround(st.power_w);
-	if (st.polls != ave_n) {
-		ave_sum += st.power_w;
-		ave_n = st.polls;
-	}
-	energy->ave_watts = (uint32_t)lround(ave_sum / (double)(ave_n ? ave_n : 1));
+	energy->ave_watts = (uint32_t)lround(ave);
 	energy->poll_time = (time_t)st.t;
 	energy->base_consumed_energy = 0;
 	energy->previous_consumed_energy = energy->consumed_energy;
@@ -319,7 +327,7 @@ static void _step_energy(acct_gather_energy_t *energy)
 {
 	static bool warned, final_done;
 	fp_step_value_t v;
-	fp_error_t err;
+	fp_error_t err = { 0 };
 	char *dir = NULL;
 
 	if (!step_name[0] || !_node_has_source()) {
@@ -457,7 +465,7 @@ extern void acct_gather_energy_p_conf_options(s_p_options_t **full_options,
 extern void acct_gather_energy_p_conf_set(int context_id_in,
 					  s_p_hashtbl_t *tbl)
 {
-	fp_error_t err;
+	fp_error_t err = { 0 };
 
 	if (!cfg_ready) {
 		for (int i = 0; tbl && fp_poller_config_keys[i]; i++) {
