@@ -59,37 +59,63 @@ typedef struct {
 
 extern char **environ;
 
+/* What the queue thread works from. set_location runs at every reconfigure
+ * and SIGUSR2, from slurmctld's threads and under its locks: it only copies
+ * two strings into a new one and hands it over under our lock; the queue
+ * thread takes it under the same lock, reads footprint.conf outside any
+ * lock, and from then on owns it alone. Nothing is changed in place, so the
+ * thread never reads a string another thread frees. */
+typedef struct {
+	char *conf_path;	/* footprint.conf */
+	char *cluster;		/* ClusterName */
+	char *spool_dir;	/* from footprint.conf, set by the thread */
+	unsigned retry_interval;
+} settings_t;
+
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
+/* under lock */
 static pending_t *pending;
 static size_t npending, cap_pending;
-static bool stop, thread_started;
+static bool stop;
+static settings_t *next_settings;	/* handed over, not yet taken */
+/* the queue thread's own; fini reads them once it has joined the thread */
+static settings_t *settings;
+static char *worker_path, *last_worker_msg;
+/* set_location and fini only: Slurm calls both under its context lock */
+static bool thread_started;
 static pthread_t thread;
 
-static char *conf_path, *spool_dir, *worker_path, *cluster;
-static unsigned retry_interval = 10;
-static char *last_worker_msg;
+static void _settings_free(settings_t *s)
+{
+	if (!s)
+		return;
+	xfree(s->conf_path);
+	xfree(s->cluster);
+	xfree(s->spool_dir);
+	xfree(s);
+}
 
-static void _load_config(void)
+/* Queue thread: the spool and retry interval footprint.conf names. */
+static void _load_config(settings_t *s)
 {
 	fp_config_t *cfg;
-	fp_error_t err;
+	fp_error_t err = { 0 };
 
-	cfg = fp_config_load(conf_path, &err);
+	s->retry_interval = 10;
+	cfg = fp_config_load(s->conf_path, &err);
 	if (!cfg) {
 		/* The worker marks summaries incomplete until it is fixed;
 		 * the spool is still the one the file names. */
 		error("%s: %s", plugin_type, err.msg);
-		cfg = fp_config_load_essentials(conf_path);
-		xfree(spool_dir);
-		spool_dir = xstrdup(cfg ? cfg->spool_dir :
-					  FP_DEFAULT_SPOOL_DIR);
+		cfg = fp_config_load_essentials(s->conf_path);
+		s->spool_dir = xstrdup(cfg ? cfg->spool_dir :
+					     FP_DEFAULT_SPOOL_DIR);
 		fp_config_free(cfg);
 		return;
 	}
-	xfree(spool_dir);
-	spool_dir = xstrdup(cfg->spool_dir);
-	retry_interval = cfg->retry_interval;
+	s->spool_dir = xstrdup(cfg->spool_dir);
+	s->retry_interval = cfg->retry_interval;
 	fp_config_free(cfg);
 }
 
@@ -114,7 +140,7 @@ static void _find_worker(void)
 }
 
 /* Writes queue entries for the jobs copied out of log_record. */
-static int _journal(pending_t *jobs, size_t n)
+static int _journal(const char *spool_dir, pending_t *jobs, size_t n)
 {
 	char *dir = xstrdup_printf("%s/queue", spool_dir);
 	int dfd, failed = 0;
@@ -150,12 +176,13 @@ static int _journal(pending_t *jobs, size_t n)
 	return failed;
 }
 
-static pid_t _spawn_worker(int reconcile_span, int *err_fd)
+static pid_t _spawn_worker(const settings_t *s, int reconcile_span,
+			   int *err_fd)
 {
 	posix_spawn_file_actions_t fa;
 	char *argv[9];
 	char span[32];
-	int pipefd[2], n = 0;
+	int pipefd[2], n = 0, rc;
 	pid_t pid;
 
 	if (pipe2(pipefd, O_CLOEXEC))
@@ -166,17 +193,19 @@ static pid_t _spawn_worker(int reconcile_span, int *err_fd)
 	posix_spawn_file_actions_adddup2(&fa, pipefd[1], 2);
 	argv[n++] = worker_path;
 	argv[n++] = "--config";
-	argv[n++] = conf_path;
+	argv[n++] = s->conf_path;
 	argv[n++] = "--cluster";
-	argv[n++] = cluster;
+	argv[n++] = s->cluster;
 	if (reconcile_span) {
 		snprintf(span, sizeof(span), "%d", reconcile_span);
 		argv[n++] = "--reconcile";
 		argv[n++] = span;
 	}
 	argv[n] = NULL;
-	if (posix_spawn(&pid, worker_path, &fa, NULL, argv, environ)) {
-		error("%s: cannot run %s: %m", plugin_type, worker_path);
+	/* posix_spawn returns the error; errno is not set. */
+	if ((rc = posix_spawn(&pid, worker_path, &fa, NULL, argv, environ))) {
+		error("%s: cannot run %s: %s", plugin_type, worker_path,
+		      strerror(rc));
 		pid = -1;
 		close(pipefd[0]);
 	} else {
@@ -227,14 +256,17 @@ static void *_queue_thread(void *arg)
 	time_t next_short = now0 + RECONCILE_SHORT_EVERY;
 	time_t next_long = now0 + RECONCILE_LONG_EVERY;
 
+	_find_worker();
 	while (true) {
 		pending_t *jobs;
 		size_t n;
 		struct timespec ts;
 		time_t now;
+		settings_t *fresh;
+		bool quit;
 
 		slurm_mutex_lock(&lock);
-		if (!npending && !stop) {
+		if (!npending && !stop && !next_settings) {
 			clock_gettime(CLOCK_REALTIME, &ts);
 			ts.tv_nsec += 250 * 1000000L;
 			if (ts.tv_nsec >= 1000000000L) {
@@ -247,14 +279,32 @@ static void *_queue_thread(void *arg)
 		n = npending;
 		pending = NULL;
 		npending = cap_pending = 0;
+		fresh = next_settings;
+		next_settings = NULL;
+		quit = stop;
 		slurm_mutex_unlock(&lock);
 
+		if (fresh) {
+			/* Jobs logged before the change go to the spool of
+			 * the configuration they were logged under. */
+			if (n && settings) {
+				_journal(settings->spool_dir, jobs, n);
+				need_run = true;
+				n = 0;
+			}
+			_load_config(fresh);
+			_settings_free(settings);
+			settings = fresh;
+			info("%s: footprint.conf %s, spool %s, worker %s",
+			     plugin_type, settings->conf_path,
+			     settings->spool_dir, worker_path);
+		}
 		if (n) {
-			_journal(jobs, n);
+			_journal(settings->spool_dir, jobs, n);
 			need_run = true;
 		}
 		xfree(jobs);
-		if (stop)
+		if (quit)
 			break;
 
 		if (err_fd >= 0)
@@ -279,9 +329,10 @@ static void *_queue_thread(void *arg)
 				next_run = now + 2;
 			} else {
 				need_run = true;
-				next_run = now + retry_interval;
+				next_run = now + settings->retry_interval;
 				debug("%s: worker exit %d; retry in %u s",
-				      plugin_type, rc, retry_interval);
+				      plugin_type, rc,
+				      settings->retry_interval);
 			}
 		}
 		now = time(NULL);
@@ -297,12 +348,12 @@ static void *_queue_thread(void *arg)
 			next_short = now + RECONCILE_SHORT_EVERY;
 		}
 		if (worker < 0 && need_run && now >= next_run) {
-			worker = _spawn_worker(reconcile, &err_fd);
+			worker = _spawn_worker(settings, reconcile, &err_fd);
 			if (worker > 0) {
 				need_run = false;
 				reconcile = 0;
 			} else {
-				next_run = now + retry_interval;
+				next_run = now + settings->retry_interval;
 			}
 		}
 	}
@@ -320,6 +371,10 @@ extern int init(void)
 
 extern int fini(void)
 {
+	pending_t *jobs;
+	size_t n;
+	settings_t *fresh;
+
 	if (thread_started) {
 		slurm_mutex_lock(&lock);
 		stop = true;
@@ -328,15 +383,23 @@ extern int fini(void)
 		pthread_join(thread, NULL);
 		thread_started = false;
 	}
-	/* Anything still in memory goes to the journal. */
-	if (npending && spool_dir)
-		_journal(pending, npending);
-	xfree(pending);
+	/* Anything still in memory goes to the journal. The thread is gone:
+	 * its settings are ours now. */
+	slurm_mutex_lock(&lock);
+	jobs = pending;
+	n = npending;
+	pending = NULL;
 	npending = cap_pending = 0;
-	xfree(conf_path);
-	xfree(spool_dir);
+	fresh = next_settings;
+	next_settings = NULL;
+	slurm_mutex_unlock(&lock);
+	if (n && settings)
+		_journal(settings->spool_dir, jobs, n);
+	xfree(jobs);
+	_settings_free(fresh);
+	_settings_free(settings);
+	settings = NULL;
 	xfree(worker_path);
-	xfree(cluster);
 	xfree(last_worker_msg);
 	return SLURM_SUCCESS;
 }
@@ -345,23 +408,25 @@ extern int fini(void)
  * slurm.conf. */
 extern int jobcomp_p_set_location(char *location)
 {
-	xfree(conf_path);
+	settings_t *s = xmalloc(sizeof(*s)), *old;
+
 	if (location && location[0])
-		conf_path = xstrdup(location);
+		s->conf_path = xstrdup(location);
 	else
-		conf_path = get_extra_conf_path("footprint.conf");
-	xfree(cluster);
-	cluster = xstrdup(slurm_conf.cluster_name);
-	_load_config();
-	if (!worker_path)
-		_find_worker();
+		s->conf_path = get_extra_conf_path("footprint.conf");
+	s->cluster = xstrdup(slurm_conf.cluster_name);
+	slurm_mutex_lock(&lock);
+	/* Two reconfigures before the thread woke: only the last counts. */
+	old = next_settings;
+	next_settings = s;
+	stop = false;
+	slurm_cond_signal(&wake);
+	slurm_mutex_unlock(&lock);
+	_settings_free(old);
 	if (!thread_started) {
-		stop = false;
 		slurm_thread_create(&thread, _queue_thread, NULL);
 		thread_started = true;
 	}
-	info("%s: footprint.conf %s, spool %s, worker %s", plugin_type,
-	     conf_path, spool_dir, worker_path);
 	return SLURM_SUCCESS;
 }
 
