@@ -385,10 +385,22 @@ SQL
 _fp_port_free() { ! (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; }
 
 fp_cluster_start() {
-	local p
+	local p lock
+	# Two tests starting at once would both find no cluster and both
+	# start one (seen: mariadbd's port taken a moment after it was found
+	# free). Waiting for the other's cluster, checking the ports and
+	# claiming the state file is one step under a lock, released before
+	# any daemon starts (a daemon would inherit it).
+	exec {lock}> "$FP_STATE_FILE.lock"
+	if ! flock -w 900 "$lock"; then
+		exec {lock}>&-
+		_fp_log "another test holds $FP_STATE_FILE.lock for 900s"
+		return 1
+	fi
 	_fp_cleanup_previous
 	for p in 6817 6818 6819 "$FP_DB_PORT"; do
 		if ! _fp_port_free "$p"; then
+			exec {lock}>&-
 			_fp_log "port $p on 127.0.0.1 is taken by something this script did not start"
 			return 1
 		fi
@@ -406,7 +418,12 @@ fp_cluster_start() {
 		export FP_NODE_NAMES FP_NODE_ADDRS
 	fi
 	export FP_DIR FP_NODE
+	# Every batch job's output is kept (tests no longer send it to
+	# /dev/null): a failed check shows it.
+	mkdir -p "$FP_DIR/out"
+	export SBATCH_OUTPUT=$FP_DIR/out/%j.out
 	echo "$FP_DIR $$" > "$FP_STATE_FILE"
+	exec {lock}>&-
 	: > "$FP_DIR/pids"
 	if [ -n "$FP_NODES" ]; then
 		_fp_net_down
@@ -479,6 +496,52 @@ fp_cluster_stop() {
 		_fp_log "kept $FP_DIR"
 	fi
 	FP_DIR=
+}
+
+# What explains a failed check, on stderr and as TAP comments: for the
+# last jobs the controller saw (FP_EXPLAIN_JOBS="id ..." to choose), their
+# sacct lines, their output and the daemons' log lines naming them, then
+# the daemons' last error lines. Bounded: a few lines per job and log, not
+# the whole logs (the folder is gone once the test ends).
+fp_cluster_explain() {
+	local jobs j f lines n=0
+	[ -n "${FP_DIR:-}" ] && [ -d "$FP_DIR/log" ] || return 0
+	jobs=${FP_EXPLAIN_JOBS:-$(grep -ho 'JobId=[0-9]*' "$FP_DIR"/log/slurmctld.log 2>/dev/null |
+		cut -d= -f2 | sort -n -u | tail -n 3)}
+	{
+		echo "-- why: the last jobs (${jobs:-none}) and the daemons' errors"
+		for j in $jobs; do
+			echo "-- job $j in sacct"
+			timeout 10 sacct -n -P -j "$j" -o JobID,JobName,State,ExitCode,Start,End,ConsumedEnergyRaw 2>&1 | head -n 10
+			for f in "$FP_DIR/out/$j.out" "$FP_DIR"/out/"$j"_*.out; do
+				[ -s "$f" ] || continue
+				echo "-- job $j output ($(basename "$f"), last lines)"
+				tail -n 15 "$f"
+			done
+			for f in "$FP_DIR"/log/slurmctld.log "$FP_DIR"/log/slurmd*.log; do
+				[ -f "$f" ] || continue
+				lines=$(grep -E "JobId=$j([^0-9]|\$)|StepId=$j\.|[Jj]ob $j([^0-9]|\$)|step $j\.|$j\.(batch|extern|[0-9])" "$f" | tail -n 15)
+				[ -n "$lines" ] || continue
+				echo "-- job $j in $(basename "$f") (last lines)"
+				echo "$lines"
+			done
+		done
+		for f in "$FP_DIR"/log/*.log "$FP_DIR"/log/*.out; do
+			[ -f "$f" ] || continue
+			lines=$(grep -E 'error|fatal|Abort|segfault' "$f" | tail -n 10)
+			[ -n "$lines" ] || continue
+			echo "-- errors in $(basename "$f") (last lines)"
+			echo "$lines"
+		done
+	} 2>&1 | cut -c1-400 | sed 's/^/# /' >&2
+}
+
+# tap.sh calls it for each failed check: explain the first three.
+_fp_explained=0
+tap_on_failure() {
+	_fp_explained=$((_fp_explained + 1))
+	[ "$_fp_explained" -le 3 ] && fp_cluster_explain
+	return 0
 }
 
 # Prints the logs' tail, for failures.

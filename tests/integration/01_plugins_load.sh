@@ -15,7 +15,7 @@ if ! fp_cluster_start; then
 fi
 check "cluster starts with both plugins configured" true
 
-batch=$(sbatch --parsable -n1 -o /dev/null --wrap 'sleep 1')
+batch=$(sbatch --parsable -n1 --wrap 'sleep 1')
 check "srun job runs" srun -n1 -t 1 true
 fp_wait_job "$batch" 60
 check "batch job completes in sacct" fp_wait_sacct "$batch" 30

@@ -20,8 +20,8 @@ wait_polls 2
 read -r n0 i0 s0 <<< "$(node_totals)"
 
 burn='timeout 12 sh -c "while :; do :; done"; true'
-busy=$(sbatch --parsable -n1 -J busy -o /dev/null --wrap "$burn")
-idle=$(sbatch --parsable -n1 -J sleeper -o /dev/null --wrap 'sleep 12')
+busy=$(sbatch --parsable -n1 -J busy --wrap "$burn")
+idle=$(sbatch --parsable -n1 -J sleeper --wrap 'sleep 12')
 sleep 6
 watts=$(scontrol show node "$FP_NODE" | sed -n 's/.*CurrentWatts=\([0-9]*\).*/\1/p')
 check "scontrol shows the node's power while jobs run (CurrentWatts=$watts)" test "${watts:-0}" -gt 0
@@ -45,7 +45,7 @@ check "neither job is charged the whole node" \
 
 # One job, a batch step and two concurrent srun steps on the same CPU.
 read -r n0 i0 s0 <<< "$(node_totals)"
-steps=$(sbatch --parsable -n1 -J overlap -o /dev/null --wrap \
+steps=$(sbatch --parsable -n1 -J overlap --wrap \
 	"srun -n1 --overlap sh -c '$burn' & srun -n1 --overlap sleep 10 & wait")
 fp_wait_job "$steps" 60
 wait_step_energy "$steps" 3

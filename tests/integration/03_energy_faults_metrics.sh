@@ -27,7 +27,7 @@ _fp_wait_for 20 node_exporter bash -c "curl -s http://127.0.0.1:$EXPORTER_PORT/m
 
 # A job whose load changes (burst, pause, burst) so the calibration sees
 # both terms of wall = a*rapl + b*dt; it runs through the whole fault test.
-job=$(sbatch --parsable -n1 -J varying -o /dev/null --wrap \
+job=$(sbatch --parsable -n1 -J varying --wrap \
 	'for i in $(seq 1 12); do timeout 3 sh -c "while :; do :; done"; sleep 2; done; true')
 _fp_wait_for 30 "job $job running" bash -c "squeue -h -j $job -o %T | grep -q RUNNING"
 wait_polls 3

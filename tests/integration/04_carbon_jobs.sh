@@ -56,14 +56,14 @@ spool=$FP_DIR/spool/footprint
 pub=$FP_DIR/keys/footprint.pub
 burn() { echo "timeout $1 sh -c 'while :; do :; done'; true"; }
 
-batch=$(sbatch --parsable -n1 -J batch -o /dev/null --wrap "$(burn 4)")
+batch=$(sbatch --parsable -n1 -J batch --wrap "$(burn 4)")
 srun -n1 -J srunonly sh -c "$(burn 3)" &
 srun_pid=$!
-steps=$(sbatch --parsable -n1 -J steps -o /dev/null --wrap \
+steps=$(sbatch --parsable -n1 -J steps --wrap \
 	"srun -n1 --overlap sh -c \"$(burn 3)\" & srun -n1 --overlap sleep 2 & wait")
-failed=$(sbatch --parsable -n1 -J failed -o /dev/null --wrap 'sleep 1; exit 3')
-cancelled=$(sbatch --parsable -n1 -J cancelled -o /dev/null --wrap 'sleep 120')
-array=$(sbatch --parsable -n1 -J array --array=1-3 -o /dev/null --wrap 'sleep 1')
+failed=$(sbatch --parsable -n1 -J failed --wrap 'sleep 1; exit 3')
+cancelled=$(sbatch --parsable -n1 -J cancelled --wrap 'sleep 120')
+array=$(sbatch --parsable -n1 -J array --array=1-3 --wrap 'sleep 1')
 _fp_wait_for 60 "job $cancelled running" bash -c "squeue -h -j $cancelled -o %T | grep -q RUNNING"
 sleep 2
 scancel "$cancelled"
@@ -115,7 +115,7 @@ done
 check_eq "exactly one summary per job" "$(echo $jobs | wc -w)" \
 	"$(ls "$spool/summaries" | grep -c '\.jws$')"
 owner=$(stat -c '%U %a' "$spool/summaries/$batch.jws")
-check_eq "summaries are readable by the job's owner and admins only" "root 640" "$owner"
+check_eq "summaries belong to SlurmUser and are read-only (a root job's: no other reader)" "root 440" "$owner"
 check "the queue is empty once every job is done" bash -c "[ -z \"\$(ls $spool/queue)\" ]"
 
 # Tampering and forgeries.

@@ -61,9 +61,9 @@ PY
 mail_of() { cat "$work"/mail."$1".* 2>/dev/null; }
 
 ended=$(sbatch --parsable -n1 -J mailed --mail-type=END --mail-user=root \
-	-o /dev/null --wrap "timeout 3 sh -c 'while :; do :; done'; true")
+	--wrap "timeout 3 sh -c 'while :; do :; done'; true")
 failed=$(sbatch --parsable -n1 -J failing --mail-type=FAIL --mail-user=root \
-	-o /dev/null --wrap 'sleep 2; exit 3')
+	--wrap 'sleep 2; exit 3')
 echo "# jobs: ended=$ended failed=$failed"
 fp_wait_job "$ended" 120
 fp_wait_job "$failed" 120

@@ -23,7 +23,7 @@ completed() { sacct -n -X -P -o State 2>/dev/null | grep -c COMPLETED; }
 
 # A burst of short jobs; kill the controller while they complete.
 for i in $(seq 1 "$BURST"); do
-	sbatch --parsable -n1 -J burst -o /dev/null --wrap true > /dev/null
+	sbatch --parsable -n1 -J burst --wrap true > /dev/null
 done
 _fp_wait_for 300 "a third of the burst to complete" \
 	bash -c "[ \$(sacct -n -X -P -o State | grep -c COMPLETED) -ge $((BURST / 3)) ]"
@@ -71,7 +71,7 @@ check_eq "every job has exactly one FP1 record" "$njobs" \
 fp_kill_daemon slurmdbd TERM
 down=""
 for i in 1 2 3 4 5; do
-	down="$down $(sbatch --parsable -n1 -J dbddown -o /dev/null --wrap 'sleep 1')"
+	down="$down $(sbatch --parsable -n1 -J dbddown --wrap 'sleep 1')"
 done
 for j in $down; do fp_wait_job "$j" 120; done
 echo "# slurmdbd stopped; jobs$down ended; waiting ${DBD_DOWN}s"

@@ -94,7 +94,7 @@ srun -N3 --ntasks-per-node=1 -J multi sh -c "$(burn 4)" &
 srun_pid=$!
 singles=
 for n in fpn1 fpn2 fpn3; do
-	singles+="$(sbatch --parsable -w "$n" -n1 -J "single-$n" -o /dev/null --wrap "$(burn 3)") "
+	singles+="$(sbatch --parsable -w "$n" -n1 -J "single-$n" --wrap "$(burn 3)") "
 done
 wait "$srun_pid"
 check "the 3-node srun ran on the 3 nodes" [ $? -eq 0 ]

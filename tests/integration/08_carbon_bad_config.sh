@@ -20,7 +20,7 @@ if ! fp_cluster_start; then
 	tap_done
 	exit 1
 fi
-j=$(sbatch --parsable -n1 -o /dev/null --wrap 'sleep 1')
+j=$(sbatch --parsable -n1 --wrap 'sleep 1')
 fp_wait_job "$j" 60
 sum=$FP_DIR/spool/footprint/summaries/$j.jws
 _fp_wait_for 60 "summary of job $j" test -s "$sum"
@@ -33,7 +33,7 @@ check "and no carbon figures" bash -c "! grep -q footprint: <<< \"$out\""
 _fp_wait_for 30 "record of job $j" bash -c "sacct -n -X -P -j $j -o AdminComment | grep -q FP1"
 check_eq "the job record says not ok" 'FP1:{"job":'"$j"',"ok":false}' \
 	"$(sacct -n -X -P -j "$j" -o AdminComment)"
-j2=$(sbatch --parsable -n1 -o /dev/null --wrap 'sleep 1')
+j2=$(sbatch --parsable -n1 --wrap 'sleep 1')
 fp_wait_job "$j2" 60
 _fp_wait_for 60 "summary of job $j2" test -s "$FP_DIR/spool/footprint/summaries/$j2.jws"
 n=$(grep -c "footprint.conf:5: field 'PUE'.*until it is fixed" "$FP_DIR/log/slurmctld.log")

@@ -34,7 +34,7 @@ if ! fp_cluster_start; then
 fi
 log=$FP_DIR/log/slurmctld.log
 key=$FP_DIR/keys/footprint.key
-job() { sbatch --parsable -n1 -o /dev/null --wrap 'sleep 1'; }
+job() { sbatch --parsable -n1 --wrap 'sleep 1'; }
 has_summary() { test -s "$spool/summaries/$1.jws"; }
 
 # 1. The signing key readable by group and others.

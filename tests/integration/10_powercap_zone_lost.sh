@@ -33,7 +33,7 @@ last_uj() {
 	tail -n1 "$(trace)" | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["energy_uj"].get(sys.argv[1])))' "$1"
 }
 
-job=$(sbatch --parsable -n2 -J zone -o /dev/null --wrap \
+job=$(sbatch --parsable -n2 -J zone --wrap \
 	'timeout 40 sh -c "while :; do :; done" & timeout 40 sh -c "while :; do :; done"; wait; true')
 _fp_wait_for 30 "job $job running" bash -c "squeue -h -j $job -o %T | grep -q RUNNING"
 wait_polls 3

@@ -1,7 +1,17 @@
 # TAP helpers for the integration tests: `check "description" command...`
-# prints ok/not ok; the test exits non-zero if any check failed.
+# prints ok/not ok; the test exits non-zero if any check failed. A failed
+# check calls tap_on_failure (cluster.sh defines it: the daemons' log lines
+# and job outputs that explain it) when it is defined.
 _tap_n=0
 _tap_failed=0
+
+_tap_fail() {
+	echo "not ok $_tap_n - $1"
+	_tap_failed=$((_tap_failed + 1))
+	if declare -F tap_on_failure > /dev/null; then
+		tap_on_failure "$1"
+	fi
+}
 
 check() {
 	local what=$1
@@ -10,8 +20,7 @@ check() {
 	if "$@"; then
 		echo "ok $_tap_n - $what"
 	else
-		echo "not ok $_tap_n - $what"
-		_tap_failed=$((_tap_failed + 1))
+		_tap_fail "$what"
 	fi
 }
 
@@ -22,8 +31,7 @@ check_eq() {
 	if [ "$want" = "$got" ]; then
 		echo "ok $_tap_n - $what"
 	else
-		echo "not ok $_tap_n - $what (want '$want', got '$got')"
-		_tap_failed=$((_tap_failed + 1))
+		_tap_fail "$what (want '$want', got '$got')"
 	fi
 }
 
