@@ -914,6 +914,8 @@ int fp_keyset_add_config(fp_keyset_t *ks, const struct fp_config *cfg,
 			 fp_error_t *err)
 {
 	fp_error_clear(err);
+	if (!cfg || (!cfg->npublic_keys && !cfg->npublic_key_dirs))
+		return fp_keyset_add_file(ks, FP_DEFAULT_PUBLIC_KEY, err);
 	for (size_t i = 0; i < cfg->npublic_keys; i++)
 		if (fp_keyset_add_file(ks, cfg->public_keys[i], err))
 			return -1;
@@ -943,8 +945,8 @@ char *fp_keyset_verify(const fp_keyset_t *ks, const char *token,
 	key = keyset_find(ks, j.kid);
 	if (!key) {
 		fp_fail(err, FP_EINVAL, "token rejected: unknown key (kid %s "
-			"is not among the %zu trusted keys in %s)", j.kid,
-			ks->n, fp_keyset_sources(ks));
+			"is not among the %zu trusted key%s in %s)", j.kid,
+			ks->n, ks->n == 1 ? "" : "s", fp_keyset_sources(ks));
 		set_fault(info, FP_VERIFY_UNKNOWN_KEY);
 		return NULL;
 	}

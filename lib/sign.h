@@ -88,7 +88,11 @@ int fp_keyset_add_file(fp_keyset_t *ks, const char *path, fp_error_t *err);
 /* Adds every *.pub file of dir in name order; one that is not a public
  * key fails, naming it. Other files are ignored. */
 int fp_keyset_load_dir(fp_keyset_t *ks, const char *dir, fp_error_t *err);
-/* Adds footprint.conf's PublicKey= files and PublicKeys= folders. */
+/* The public key trusted when footprint.conf names none. */
+#define FP_DEFAULT_PUBLIC_KEY "/etc/slurm/footprint.pub"
+
+/* Adds footprint.conf's PublicKey= files and PublicKeys= folders; when it
+ * has neither, or cfg is NULL, FP_DEFAULT_PUBLIC_KEY. */
 int fp_keyset_add_config(fp_keyset_t *ks, const struct fp_config *cfg,
 			 fp_error_t *err);
 size_t fp_keyset_count(const fp_keyset_t *ks);

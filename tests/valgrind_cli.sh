@@ -2,7 +2,8 @@
 # Runs the command-line tools on small inputs under valgrind memcheck (full
 # leak check, any error fails) and prints TAP: one "ok"/"not ok" per call.
 # Tools built with SANITIZE=1 run as they are, ASan/LSan/UBSan checking.
-# Usage: BUILD=build tests/valgrind_cli.sh   (needs valgrind and openssl)
+# Usage: BUILD=build tests/valgrind_cli.sh   (needs valgrind, openssl and
+# python3-cryptography)
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -60,7 +61,26 @@ vg() {
 	fi
 }
 
+# name, pattern: the output of the last vg call says pattern (fixed string).
+said() {
+	local last=$n
+	n=$((n + 1))
+	if grep -qF -- "$2" "$tmp/out.$last"; then
+		echo "ok $n - $1"
+	else
+		failed=$((failed + 1))
+		echo "not ok $n - $1 (no '$2')"
+		sed 's/^/# /' "$tmp/out.$last" | head -n 10
+	fi
+}
+
 b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
+unb64url() {
+	local s
+	s=$(tr -- '-_' '+/')
+	while [ $((${#s} % 4)) -ne 0 ]; do s="$s="; done
+	printf '%s' "$s" | openssl base64 -d -A
+}
 
 # Inputs: a trace with two jobs sharing a node, a config and a job.
 trace=tests/fuzz/corpus/trace/two_jobs.jsonl
@@ -118,6 +138,84 @@ vg "verify refuses an altered payload" 1 \
 	"$sf" verify "$tmp/bad.jws" --pubkey "$tmp/rs.pub"
 vg "verify refuses another key" 1 \
 	"$sf" verify "$tmp/4242.jws" --pubkey "$tmp/es.pub"
+
+vg "verify names the unknown key" 1 \
+	"$sf" verify "$tmp/4242.jws" --pubkey "$tmp/es.pub"
+said "... and says so" "unknown key (kid $kid is not among the 1 trusted key"
+vg "verify blames a missing key file, not the summary" 1 \
+	"$sf" verify "$tmp/4242.jws" --pubkey "$tmp/none.pub"
+said "... naming it" "cannot read key file $tmp/none.pub: No such file"
+
+# sfootprint sign: what compute --json wrote, signed byte for byte.
+"$sf" compute --config "$tmp/footprint.conf" "$tmp/job.json" --json \
+	> "$tmp/sum.json"
+vg "sign a summary" 0 "$sf" sign --key "$tmp/es.key" "$tmp/sum.json"
+"$sf" sign --key "$tmp/es.key" "$tmp/sum.json" > "$tmp/sum.jws"
+n=$((n + 1))
+if cut -d. -f2 "$tmp/sum.jws" | tr -d '\n' | unb64url |
+	cmp -s - <(head -c -1 "$tmp/sum.json"); then
+	echo "ok $n - sign: the payload is the file's bytes (final newline off)"
+else
+	failed=$((failed + 1))
+	echo "not ok $n - sign: the payload is not the file's bytes"
+fi
+printf '[1, 2]\n' > "$tmp/array.json"
+vg "sign refuses a file that is not a JSON object" 1 \
+	"$sf" sign --key "$tmp/es.key" "$tmp/array.json"
+said "... naming the file" "$tmp/array.json: the payload is not a JSON object"
+printf '{"job":{"id":1}} trailing\n' > "$tmp/trailing.json"
+vg "sign refuses trailing garbage" 1 \
+	"$sf" sign --key "$tmp/es.key" "$tmp/trailing.json"
+vg "sign without --key is a usage error" 2 "$sf" sign "$tmp/sum.json"
+vg "sign with a public key fails" 1 \
+	"$sf" sign --key "$tmp/es.pub" "$tmp/sum.json"
+
+# Key rotation: the retired RSA key and the new EC key side by side.
+mkdir -p "$tmp/keys.d"
+cp "$tmp/rs.pub" "$tmp/keys.d/2024-retired.pub"
+cp "$tmp/es.pub" "$tmp/keys.d/2026-current.pub"
+vg "verify with a key folder: the current key" 0 \
+	"$sf" verify "$tmp/sum.jws" --pubkeys "$tmp/keys.d"
+said "... says which key verified" "key $tmp/keys.d/2026-current.pub)"
+vg "verify with a key folder: a retired key still trusted" 0 \
+	"$sf" verify "$tmp/4242.jws" --pubkeys "$tmp/keys.d"
+printf 'Site=paris Nodes=qh001 Intensity=56\nPublicKey=%s\nPublicKeys=%s\n' \
+	"$tmp/es.pub" "$tmp/keys.d" > "$tmp/keys.conf"
+vg "verify takes the keys of footprint.conf" 0 \
+	"$sf" verify "$tmp/4242.jws" --config "$tmp/keys.conf"
+
+# ES256 malleability: (r, n - s) is the same signature's twin; another key
+# claiming the current kid is a forgery.
+python3 - "$tmp" << 'PY'
+import sys, base64, json
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, utils
+d = sys.argv[1]
+b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b'=').decode()
+unb64 = lambda s: base64.urlsafe_b64decode(s + '=' * (-len(s) % 4))
+n = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+h, p, s = open(d + '/sum.jws').read().strip().split('.')
+raw = unb64(s)
+r, sv = raw[:32], int.from_bytes(raw[32:], 'big')
+open(d + '/twin.jws', 'w').write(
+    h + '.' + p + '.' + b64(r + (n - sv).to_bytes(32, 'big')))
+kid = json.loads(unb64(h))['kid']
+other = ec.generate_private_key(ec.SECP256R1())
+hdr = b64(json.dumps({'alg': 'ES256', 'kid': kid}).encode())
+der = other.sign((hdr + '.' + p).encode(), ec.ECDSA(hashes.SHA256()))
+rr, ss = utils.decode_dss_signature(der)
+ss = min(ss, n - ss)
+open(d + '/forged.jws', 'w').write(hdr + '.' + p + '.' + b64(
+    rr.to_bytes(32, 'big') + ss.to_bytes(32, 'big')))
+PY
+vg "verify refuses the high-S twin of a valid summary" 1 \
+	"$sf" verify "$tmp/twin.jws" --pubkey "$tmp/es.pub"
+said "... saying why" "high-S ECDSA signature (malleable twin)"
+vg "verify --accept-high-s takes it (summaries signed before low-S)" 0 \
+	"$sf" verify "$tmp/twin.jws" --pubkey "$tmp/es.pub" --accept-high-s
+vg "verify refuses another key claiming a trusted kid" 1 \
+	"$sf" verify "$tmp/forged.jws" --pubkeys "$tmp/keys.d"
+said "... as altered content" "altered content (ES256 signature does not"
 
 mkdir -p "$tmp/node"
 vg "fp-simnode --once" 0 "$sim" --root "$tmp/node" --once

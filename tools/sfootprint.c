@@ -1,5 +1,5 @@
 /* sfootprint: the user's tool for job footprints — show, aggregate, verify,
- * replay, keygen. This file only dispatches to the subcommands. */
+ * replay, keygen, sign. This file only dispatches to the subcommands. */
 #include <stdio.h>
 #include <string.h>
 
@@ -19,7 +19,9 @@ static const struct subcommand commands[] = {
 	{ "keygen", fp_cmd_keygen,
 	  "keygen [--alg ES256|RS256] [--out PREFIX]   make a signing key pair" },
 	{ "verify", fp_cmd_verify,
-	  "verify FILE [--pubkey PEM]   check a signed summary" },
+	  "verify FILE [--pubkey PEM]... [--pubkeys DIR]... [--config FILE] [--accept-high-s]   check a signed summary" },
+	{ "sign", fp_cmd_sign,
+	  "sign --key KEY SUMMARY.json   sign a summary's exact bytes (prints the JWS)" },
 	{ "compute", fp_cmd_compute,
 	  "compute --config FILE JOBDESC.json [--json]   footprint of a job description" },
 	{ "show", fp_cmd_show,

@@ -11,6 +11,7 @@ int fp_cmd_replay(int argc, char **argv);
 int fp_cmd_sensor_check(int argc, char **argv);
 int fp_cmd_keygen(int argc, char **argv);
 int fp_cmd_verify(int argc, char **argv);
+int fp_cmd_sign(int argc, char **argv);
 int fp_cmd_compute(int argc, char **argv);
 int fp_cmd_show(int argc, char **argv);
 int fp_cmd_whatif(int argc, char **argv);

@@ -21,7 +21,6 @@
 #include "sign.h"
 #include "summary.h"
 
-#define DEFAULT_PUBKEY "/etc/slurm/footprint.pub"
 #define MAX_TOKEN (4 << 20)
 #define JSON_FLAGS (JSON_INDENT(2) | JSON_REAL_PRECISION(12))
 
@@ -161,11 +160,10 @@ static int signed_summary(const struct context *c, unsigned long id,
 			  char **payload, char *status, size_t size,
 			  json_t **sig)
 {
-	char path[4096], *tok;
-	const char *pub = c->cfg && c->cfg->public_key ?
-			  c->cfg->public_key : DEFAULT_PUBKEY;
+	char path[4096], *tok, key_note[4200];
 	fp_error_t err = { 0 };
-	fp_key_t *key;
+	fp_verify_info_t info = { 0 };
+	fp_keyset_t *ks;
 	json_t *root, *v;
 	int e;
 
@@ -190,9 +188,16 @@ static int signed_summary(const struct context *c, unsigned long id,
 				 "reason", why);
 		return 1;
 	}
-	key = fp_key_load_public(pub, &err);
-	if (key)
-		*payload = fp_verify(key, tok, &err);
+	/* Every trusted key, current and retired: the summary's kid picks
+	 * one. A high S is what summaries signed before low-S signing carry
+	 * half the time; the content is as authentic, the report says so and
+	 * `sfootprint verify` (strict) tells the two forms apart. */
+	ks = fp_keyset_new();
+	if (!ks)
+		fp_fail(&err, FP_ENOMEM, "out of memory");
+	else if (!fp_keyset_add_config(ks, c->cfg, &err))
+		*payload = fp_keyset_verify(ks, tok, FP_VERIFY_ACCEPT_HIGH_S,
+					    &info, &err);
 	free(tok);
 	if (*payload) {
 		/* A valid summary of another job is not this job's. */
@@ -208,7 +213,8 @@ static int signed_summary(const struct context *c, unsigned long id,
 			*payload = NULL;
 		}
 		json_decref(root);
-	} else if (key) {
+	} else if (info.fault != FP_VERIFY_OK) {
+		/* The summary's fault; a key that cannot be read is not. */
 		char msg[sizeof(err.msg)];
 
 		snprintf(msg, sizeof(msg), "%s", err.msg);
@@ -218,14 +224,19 @@ static int signed_summary(const struct context *c, unsigned long id,
 		snprintf(status, size, "INVALID: %s", err.msg);
 		*sig = json_pack("{s:s, s:s}", "status", "invalid",
 				 "reason", err.msg);
-		fp_key_free(key);
+		fp_keyset_free(ks);
 		return -1;
 	}
-	snprintf(status, size, "valid (kid %s, %s)", fp_key_kid(key),
-		 fp_key_alg(key));
-	*sig = json_pack("{s:s, s:s, s:s}", "status", "valid",
-			 "kid", fp_key_kid(key), "alg", fp_key_alg(key));
-	fp_key_free(key);
+	snprintf(key_note, sizeof(key_note), "key %s%s",
+		 fp_key_path(info.key), info.high_s ?
+		 ", legacy high-S signature" : "");
+	snprintf(status, size, "valid (kid %s, %s, %s)", fp_key_kid(info.key),
+		 fp_key_alg(info.key), key_note);
+	*sig = json_pack("{s:s, s:s, s:s, s:s, s:b}", "status", "valid",
+			 "kid", fp_key_kid(info.key), "alg",
+			 fp_key_alg(info.key), "key", fp_key_path(info.key),
+			 "high_s", info.high_s);
+	fp_keyset_free(ks);
 	return 0;
 }
 

@@ -1,5 +1,5 @@
-/* sfootprint verify: checks a signed job summary against the public key and
- * prints its key figures; any fault is one line on stderr and exit 1. */
+/* sfootprint verify: checks a signed job summary against the trusted public
+ * keys (its kid picks one) and prints its key figures and which key signed. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -8,11 +8,13 @@
 
 #include <jansson.h>
 
+#include "config.h"
+#include "report.h"
 #include "sfootprint.h"
 #include "sign.h"
 
-#define DEFAULT_PUBKEY "/etc/slurm/footprint.pub"
 #define MAX_TOKEN (4 << 20)
+#define MAX_KEY_ARGS 64
 
 static char *read_token(const char *path, char *why, size_t whysz)
 {
@@ -82,49 +84,119 @@ static void print_figures(const char *payload)
 	json_decref(root);
 }
 
+struct args {
+	const char *file, *config;
+	const char *pubkeys[MAX_KEY_ARGS], *dirs[MAX_KEY_ARGS];
+	size_t npubkeys, ndirs;
+	bool accept_high_s;
+};
+
+static int parse_args(int argc, char **argv, struct args *a)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *o = argv[i];
+
+		if (!strcmp(o, "--pubkey") && i + 1 < argc &&
+		    a->npubkeys < MAX_KEY_ARGS)
+			a->pubkeys[a->npubkeys++] = argv[++i];
+		else if (!strcmp(o, "--pubkeys") && i + 1 < argc &&
+			 a->ndirs < MAX_KEY_ARGS)
+			a->dirs[a->ndirs++] = argv[++i];
+		else if (!strcmp(o, "--config") && i + 1 < argc)
+			a->config = argv[++i];
+		else if (!strcmp(o, "--accept-high-s"))
+			a->accept_high_s = true;
+		else if (!a->file && (o[0] != '-' || !strcmp(o, "-")))
+			a->file = o;
+		else
+			return -1;
+	}
+	return a->file ? 0 : -1;
+}
+
+/* The trusted keys: those given on the command line, else footprint.conf's
+ * (named by --config or FOOTPRINT_CONF, else found as sfootprint -j finds
+ * it), else FP_DEFAULT_PUBLIC_KEY. */
+static fp_keyset_t *trusted_keys(const struct args *a, fp_error_t *err)
+{
+	const char *env = getenv("FOOTPRINT_CONF");
+	fp_keyset_t *ks = fp_keyset_new();
+	fp_config_t *cfg = NULL;
+	char conf[4096];
+	int rc = 0;
+
+	if (!ks) {
+		fp_fail(err, FP_ENOMEM, "out of memory");
+		return NULL;
+	}
+	if (a->npubkeys || a->ndirs) {
+		for (size_t i = 0; i < a->npubkeys && !rc; i++)
+			rc = fp_keyset_add_file(ks, a->pubkeys[i], err);
+		for (size_t i = 0; i < a->ndirs && !rc; i++)
+			rc = fp_keyset_load_dir(ks, a->dirs[i], err);
+	} else if (fp_report_conf_path(a->config, env, getenv("SLURM_CONF"),
+				       conf, sizeof(conf))) {
+		rc = fp_fail(err, FP_ENOMEM, "out of memory");
+	} else {
+		cfg = fp_config_load(conf, err);
+		/* A footprint.conf asked for by name must be readable; one
+		 * found by default only may name the keys. */
+		if (!cfg && ((a->config && *a->config) || (env && *env)))
+			rc = -1;
+		else
+			rc = fp_keyset_add_config(ks, cfg, err);
+	}
+	fp_config_free(cfg);
+	if (rc) {
+		fp_keyset_free(ks);
+		return NULL;
+	}
+	return ks;
+}
+
 int fp_cmd_verify(int argc, char **argv)
 {
-	const char *file = NULL, *pubkey = DEFAULT_PUBKEY;
+	struct args a = { 0 };
 	fp_error_t err = { 0 };
+	fp_verify_info_t info;
 	char why[256], *tok, *payload;
-	fp_key_t *key;
-	bool bad = false;
+	fp_keyset_t *ks;
 
-	for (int i = 1; i < argc && !bad; i++) {
-		if (!strcmp(argv[i], "--pubkey") && i + 1 < argc)
-			pubkey = argv[++i];
-		else if (!file && (argv[i][0] != '-' || !strcmp(argv[i], "-")))
-			file = argv[i];
-		else
-			bad = true;
-	}
-	if (!file || bad) {
-		fprintf(stderr, "usage: sfootprint verify FILE "
-			"[--pubkey PEM]\n");
+	if (parse_args(argc, argv, &a)) {
+		fprintf(stderr, "usage: sfootprint verify FILE [--pubkey PEM]... "
+			"[--pubkeys DIR]... [--config FILE] "
+			"[--accept-high-s]\n");
 		return FP_EXIT_USAGE;
 	}
-	tok = read_token(file, why, sizeof(why));
+	tok = read_token(a.file, why, sizeof(why));
 	if (!tok) {
-		fprintf(stderr, "sfootprint verify: %s: %s\n", file, why);
+		fprintf(stderr, "sfootprint verify: %s: %s\n", a.file, why);
 		return FP_EXIT_FAIL;
 	}
-	key = fp_key_load_public(pubkey, &err);
-	if (!key) {
+	/* A key that cannot be read is the key's fault, not the summary's. */
+	ks = trusted_keys(&a, &err);
+	if (!ks) {
 		free(tok);
 		fprintf(stderr, "sfootprint verify: %s\n", err.msg);
 		return FP_EXIT_FAIL;
 	}
-	payload = fp_verify(key, tok, &err);
+	payload = fp_keyset_verify(ks, tok, a.accept_high_s ?
+				   FP_VERIFY_ACCEPT_HIGH_S : 0, &info, &err);
 	free(tok);
 	if (!payload) {
-		fprintf(stderr, "sfootprint verify: %s: %s\n", file, err.msg);
-		fp_key_free(key);
+		fprintf(stderr, "sfootprint verify: %s: %s%s\n", a.file,
+			err.msg, info.fault == FP_VERIFY_HIGH_S ?
+			" (a summary signed before low-S signatures: "
+			"--accept-high-s)" : "");
+		fp_keyset_free(ks);
 		return FP_EXIT_FAIL;
 	}
 	print_figures(payload);
-	printf("signature: valid (kid %s, %s)\n", fp_key_kid(key),
-	       fp_key_alg(key));
+	printf("signature: valid (kid %s, %s, key %s)%s\n",
+	       fp_key_kid(info.key), fp_key_alg(info.key),
+	       fp_key_path(info.key), info.high_s ?
+	       ", high-S form accepted by --accept-high-s" : "");
 	free(payload);
-	fp_key_free(key);
+	fp_keyset_free(ks);
 	return FP_EXIT_OK;
 }

@@ -908,6 +908,22 @@ static void test_config_public_key_lines_and_folders_make_the_keyset(void **s)
 	fp_keyset_free(ks);
 }
 
+static void test_config_without_keys_trusts_the_default_public_key(void **s)
+{
+	fp_keyset_t *ks = fp_keyset_new();
+	fp_error_t err = { 0 };
+
+	/* Whether the machine has that file or not, that file is the one. */
+	if (fp_keyset_add_config(ks, NULL, &err))
+		assert_string_equal(err.msg, "cannot read key file "
+				    FP_DEFAULT_PUBLIC_KEY ": No such file or "
+				    "directory");
+	else
+		assert_string_equal(fp_keyset_sources(ks),
+				    FP_DEFAULT_PUBLIC_KEY);
+	fp_keyset_free(ks);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -946,6 +962,7 @@ int main(void)
 		cmocka_unit_test(test_keyset_folder_trusts_every_pub_file_once),
 		cmocka_unit_test(test_keyset_folder_with_a_bad_pub_file_names_it),
 		cmocka_unit_test(test_config_public_key_lines_and_folders_make_the_keyset),
+		cmocka_unit_test(test_config_without_keys_trusts_the_default_public_key),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
