@@ -27,6 +27,13 @@ ifeq ($(SANITIZE),1)
 OPT := -O1 -g -fno-omit-frame-pointer
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 endif
+# Set by `make tsan` for its own build folder only.
+# TSAN does not model fences (gcc warns at the board's sequence lock); the
+# board's readers are other processes, not threads of the tests.
+ifeq ($(TSAN),1)
+OPT := -O1 -g -fno-omit-frame-pointer
+SAN := -fsanitize=thread -Wno-tsan
+endif
 
 PKGS := hwloc jansson libjwt libcrypto
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -50,7 +57,7 @@ LIB_SRC := $(wildcard lib/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB_A := $(BUILD)/libfootprint.a
 LIB_SO := $(BUILD)/libfootprint.so
-ifeq ($(SANITIZE),1)
+ifneq ($(SAN),)
 PLUGIN_LIB := $(BUILD)/plain/libfootprint.a
 else
 PLUGIN_LIB := $(LIB_A)
@@ -73,7 +80,8 @@ BENCH_BIN := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 SLURM_LIBDIR := /usr/lib/x86_64-linux-gnu/slurm-wlm
 BENCH_JOBCOMP := $(BUILD)/bench/bench_jobcomp
 
-.PHONY: all deps deps-fuzz check unit integration demo bench fuzz install clean distclean
+.PHONY: all deps deps-fuzz check unit integration demo bench fuzz tsan tsan-run \
+	install clean distclean
 all: $(LIB_A) $(LIB_SO) $(PLUGINS) $(TOOLS)
 
 deps:
@@ -103,10 +111,10 @@ $(BUILD)/plain/libfootprint.a: $(LIB_SRC:%.c=$(BUILD)/plain/%.o)
 	@rm -f $@
 	$(call say,AR,$@)ar rcs $@ $^
 
-$(ENERGY_SO): $(ENERGY_SRC) $(PLUGIN_LIB) $(SLURM_INC)/.ready $(wildcard plugins/acct_gather_energy/*.h)
+$(ENERGY_SO): $(ENERGY_SRC) $(PLUGIN_LIB) $(SLURM_INC)/.ready $(wildcard lib/*.h) $(wildcard plugins/acct_gather_energy/*.h)
 	$(call say,CC,$@)$(CC) $(PLUGIN_CFLAGS) -shared -o $@ $(ENERGY_SRC) $(PLUGIN_LIB) $(LIBS)
 
-$(JOBCOMP_SO): $(JOBCOMP_SRC) $(PLUGIN_LIB) $(SLURM_INC)/.ready $(wildcard plugins/jobcomp_carbon/*.h)
+$(JOBCOMP_SO): $(JOBCOMP_SRC) $(PLUGIN_LIB) $(SLURM_INC)/.ready $(wildcard lib/*.h) $(wildcard plugins/jobcomp_carbon/*.h)
 	$(call say,CC,$@)$(CC) $(PLUGIN_CFLAGS) -shared -o $@ $(JOBCOMP_SRC) $(PLUGIN_LIB) $(LIBS)
 
 .SECONDEXPANSION:
@@ -145,6 +153,45 @@ bench: all $(BENCH_BIN) $(BENCH_JOBCOMP)
 	@for b in $(BENCH_BIN); do $$b || exit 1; done
 	@$(BENCH_JOBCOMP) $(JOBCOMP_SO)
 	@FP_BUILD=$(BUILD) tests/bench/throughput.sh
+
+# ThreadSanitizer, in a build folder of its own: the library with its poller
+# tests (one thread: the library's own code runs clean under TSAN), and both
+# plugins built with -fsanitize=thread, each loaded against
+# libslurmfull by a harness (tests/tsan/) that runs its threads as the
+# daemon would: jobcomp/carbon reconfigured while jobs end, the energy
+# plugin's poller thread polling while RPC threads read the node's energy.
+# Any report fails the run (exit status 66).
+TSAN_BUILD = $(BUILD)/tsan
+TSAN_OPTS := halt_on_error=1 exitcode=66 second_deadlock_stack=1
+TSAN_UNIT := $(BUILD)/tests/test_poller
+TSAN_BIN := $(patsubst tests/tsan/%.c,$(BUILD)/tests/%,$(wildcard tests/tsan/tsan_*.c))
+TSAN_PLUGINS := $(BUILD)/tsan-plugin/jobcomp_carbon.so \
+	$(BUILD)/tsan-plugin/acct_gather_energy_footprint.so
+
+tsan: $(SLURM_INC)/.ready
+	@$(MAKE) --no-print-directory TSAN=1 BUILD=$(TSAN_BUILD) \
+		SLURM_INC=$(abspath $(SLURM_INC)) tsan-run
+
+$(BUILD)/tsan-plugin/jobcomp_carbon.so: $(JOBCOMP_SRC) $(LIB_A) $(SLURM_INC)/.ready $(wildcard lib/*.h)
+	@mkdir -p $(@D)
+	$(call say,CC,$@)$(CC) $(PLUGIN_CFLAGS) $(SAN) -shared -o $@ $(JOBCOMP_SRC) $(LIB_A) $(LIBS)
+
+$(BUILD)/tsan-plugin/acct_gather_energy_footprint.so: $(ENERGY_SRC) $(LIB_A) $(SLURM_INC)/.ready $(wildcard lib/*.h)
+	@mkdir -p $(@D)
+	$(call say,CC,$@)$(CC) $(PLUGIN_CFLAGS) $(SAN) -shared -o $@ $(ENERGY_SRC) $(LIB_A) $(LIBS)
+
+$(BUILD)/tests/tsan_%: tests/tsan/tsan_%.c $(SLURM_INC)/.ready
+	@mkdir -p $(@D)
+	$(call say,CC,$@)$(CC) $(PLUGIN_CFLAGS) $(SAN) -o $@ $< -L$(SLURM_LIBDIR) \
+		-Wl,-rpath,$(SLURM_LIBDIR) -Wl,--no-as-needed -lslurmfull -ldl -lcmocka
+
+tsan-run: $(TSAN_UNIT) $(TSAN_BIN) $(TSAN_PLUGINS) $(BUILD)/fp-simnode
+	@TSAN_OPTIONS="$(TSAN_OPTS)" \
+		FP_TSAN_JOBCOMP=$(BUILD)/tsan-plugin/jobcomp_carbon.so \
+		FP_TSAN_ENERGY=$(BUILD)/tsan-plugin/acct_gather_energy_footprint.so \
+		FP_TSAN_SIMNODE=$(BUILD)/fp-simnode \
+		BUILD=$(BUILD) FP_SKIP_VALGRIND=1 FP_SKIP_INTEGRATION=1 \
+		tests/run.sh $(TSAN_UNIT) $(TSAN_BIN)
 
 # libFuzzer targets (tests/fuzz/fuzz_*.c), clang only, never part of check:
 # the library rebuilt with coverage, ASan and UBSan; each target runs
@@ -194,7 +241,7 @@ install: all
 
 clean:
 	rm -rf $(BUILD)/lib $(BUILD)/plain $(BUILD)/tests $(BUILD)/bench \
-		$(BUILD)/fuzz $(BUILD)/*.so $(BUILD)/*.a $(TOOLS)
+		$(BUILD)/fuzz $(BUILD)/tsan $(BUILD)/*.so $(BUILD)/*.a $(TOOLS)
 
 distclean:
 	rm -rf $(BUILD)
