@@ -1428,6 +1428,7 @@ fp_activity_t *fp_activity_new(const fp_activity_opts_t *opts,
 	fp_activity_t *a;
 	long ncpus;
 
+	fp_error_clear(err);
 	if (!opts)
 		opts = &defaults;
 	a = calloc(1, sizeof(*a));
@@ -1583,6 +1584,7 @@ int fp_activity_read(fp_activity_t *a, const fp_node_desc_t *desc,
 	size_t j = 0;
 	bool cont, okchg = false;
 
+	fp_error_clear(err);
 	if (!a || !desc || !out)
 		return fp_fail(err, FP_EINVAL, "activity: missing argument");
 	if (desc->cpus != a->ncpus)

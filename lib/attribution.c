@@ -357,6 +357,7 @@ fp_engine_t *fp_engine_new(const fp_node_desc_t *desc,
 	fp_engine_t *e = calloc(1, sizeof(*e));
 	size_t nc, np;
 
+	fp_error_clear(err);
 	if (!e)
 		goto nomem;
 	if (opts)
@@ -848,6 +849,7 @@ int fp_engine_push(fp_engine_t *e, const fp_sample_t *s, fp_error_t *err)
 	size_t npsys = 0;
 	fp_source_t src;
 
+	fp_error_clear(err);
 	if (!isfinite(s->t))
 		return fp_fail(err, FP_EINVAL, "sample t is not a number");
 	if (e->have_base && !(s->t > e->t_prev))
@@ -1152,6 +1154,7 @@ int fp_engine_check_conservation(const fp_engine_t *e, fp_error_t *err)
 {
 	long double steps = e->forgotten_j, sum, node = e->node_j, diff;
 
+	fp_error_clear(err);
 	for (size_t i = 0; i < e->nsteps; i++)
 		steps += e->steps[i].energy;
 	sum = steps + e->system_j + e->idle_j;

@@ -313,6 +313,7 @@ fp_job_t *fp_job_from_json(const char *name, const char *text, size_t len,
 	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	fp_job_t *job;
 
+	fp_error_clear(err);
 	if (!root) {
 		fp_fail(err, FP_EPARSE, "%s:%d: %s", name, jerr.line,
 			jerr.text);
@@ -338,6 +339,7 @@ fp_job_t *fp_job_load(const char *path, fp_error_t *err)
 	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
 	fp_job_t *job;
 
+	fp_error_clear(err);
 	if (!root) {
 		if (jerr.line < 0)
 			fp_fail(err, FP_EIO, "%s: %s", path, jerr.text);
@@ -766,6 +768,7 @@ fp_result_t *fp_carbon_compute(const fp_config_t *cfg, const fp_job_t *job,
 	size_t nalloc = 0;
 	int rc = 0;
 
+	fp_error_clear(err);
 	if (!r) {
 		fp_fail(err, FP_ENOMEM, "out of memory");
 		return NULL;

@@ -64,6 +64,7 @@ int fp_sha256_hex(const void *data, size_t len, char out[65],
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 
+	fp_error_clear(err);
 	if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) ||
 	    mdlen != 32)
 		return fp_fail(err, FP_ENOTSUP, "SHA-256 unavailable");
@@ -683,6 +684,7 @@ fp_config_t *fp_config_parse(const char *name, const char *text, size_t len,
 	size_t bad;
 	int rc = 0;
 
+	fp_error_clear(err);
 	c.cfg = calloc(1, sizeof(*c.cfg));
 	buf = malloc(len + 1);
 	if (!c.cfg || !buf || !(c.cfg->path = strdup(name)) ||
@@ -737,6 +739,7 @@ fp_config_t *fp_config_load(const char *path, fp_error_t *err)
 	size_t len = 0, cap = 0, got;
 	fp_config_t *cfg;
 
+	fp_error_clear(err);
 	if (!f) {
 		fp_fail(err, FP_EIO, "%s: cannot open: %s", path,
 			strerror(errno));
@@ -785,6 +788,7 @@ static int load_spec(fp_signal_spec_t *spec, bool fraction, fp_error_t *err)
 
 int fp_config_load_series(fp_config_t *cfg, fp_error_t *err)
 {
+	fp_error_clear(err);
 	for (size_t i = 0; i < cfg->nsites; i++)
 		if (load_spec(&cfg->sites[i].intensity, false, err) ||
 		    load_spec(&cfg->sites[i].useful_heat, true, err))

@@ -81,6 +81,7 @@ int fp_metrics_write(const char *path, const fp_metrics_node_t *n,
 	FILE *f;
 	int bad;
 
+	fp_error_clear(err);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	/* node_exporter reads it as another user; nobody else writes it */
 	f = fp_file_create(tmp, 0644, &e);

@@ -39,6 +39,7 @@ int fp_publish_step(const char *dir, const char *step_id,
 	int fd, len;
 	ssize_t w;
 
+	fp_error_clear(err);
 	if (!_valid_step_id(step_id))
 		return fp_fail(err, FP_EINVAL, "publish: bad step id '%s'",
 			       step_id ? step_id : "(null)");
@@ -214,6 +215,7 @@ fp_board_t *fp_board_open(const char *dir, fp_error_t *err)
 	void *map;
 	int fd;
 
+	fp_error_clear(err);
 	snprintf(path, sizeof(path), "%s/" FP_BOARD_FILE, dir);
 	fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 	if (fd >= 0 && (fstat(fd, &st) || !S_ISREG(st.st_mode) ||
@@ -308,6 +310,7 @@ int fp_board_put(fp_board_t *b, const char *step_id,
 	uint32_t h;
 	long free_at = -1;
 
+	fp_error_clear(err);
 	if (b->k < b->norder) {
 		struct board_slot *s = &b->slot[b->order[b->k]];
 
@@ -421,6 +424,7 @@ int fp_read_step(const char *dir, const char *step_id, fp_step_value_t *v,
 	int fd, sim, ended;
 	ssize_t n;
 
+	fp_error_clear(err);
 	if (!_valid_step_id(step_id))
 		return fp_fail(err, FP_EINVAL, "publish: bad step id '%s'",
 			       step_id ? step_id : "(null)");
@@ -450,6 +454,7 @@ int fp_unpublish_step(const char *dir, const char *step_id, fp_error_t *err)
 {
 	char path[4096];
 
+	fp_error_clear(err);
 	if (!_valid_step_id(step_id))
 		return fp_fail(err, FP_EINVAL, "publish: bad step id '%s'",
 			       step_id ? step_id : "(null)");
@@ -500,6 +505,7 @@ int fp_publish_job_labels(const char *dir, unsigned long long job,
 	FILE *f;
 	int bad;
 
+	fp_error_clear(err);
 	snprintf(path, sizeof(path), "%s/%llu", dir, job);
 	snprintf(tmp, sizeof(tmp), "%s/.%llu.tmp", dir, job);
 	_one_line(u, sizeof(u), user);
@@ -524,6 +530,7 @@ int fp_read_job_labels(const char *dir, unsigned long long job, char *user,
 	char path[4096], line[256];
 	FILE *f;
 
+	fp_error_clear(err);
 	snprintf(path, sizeof(path), "%s/%llu", dir, job);
 	f = fopen(path, "r");
 	if (!f)

@@ -330,6 +330,7 @@ fp_rapl_t *fp_rapl_open(const char *root, fp_log_fn log, void *log_ctx,
 	int *tops = NULL;
 	size_t ntops = 0;
 
+	fp_error_clear(err);
 	if (!root)
 		root = FP_RAPL_DEFAULT_ROOT;
 	r = calloc(1, sizeof(*r));
@@ -430,6 +431,7 @@ int fp_rapl_fill_desc(const fp_rapl_t *r, fp_node_desc_t *desc,
 {
 	fp_domain_t *doms = calloc(r->nzones, sizeof(*doms));
 
+	fp_error_clear(err);
 	if (!doms)
 		return fp_fail(err, FP_ENOMEM, "powercap %s: out of memory",
 			       r->root);

@@ -87,6 +87,7 @@ fp_sensor_t *fp_sensor_new(const fp_sensor_config_t *cfg, fp_log_fn log,
 {
 	fp_sensor_t *s;
 
+	fp_error_clear(err);
 	if (!cfg || !cfg->path || !*cfg->path) {
 		fp_fail(err, FP_EINVAL, "sensor feed: no path given");
 		return NULL;

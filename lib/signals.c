@@ -600,6 +600,7 @@ fp_series_t *fp_series_parse(const char *name, const char *text, size_t len,
 	unsigned lineno = 0;
 	int rc = 0;
 
+	fp_error_clear(err);
 	if (len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3)) {	/* UTF-8 BOM */
 		text += 3;
 		len -= 3;
@@ -658,6 +659,7 @@ fp_series_t *fp_series_parse(const char *name, const char *text, size_t len,
 fp_series_t *fp_series_load(const char *path, fp_series_format_t format,
 			    fp_intensity_kind_t kind, fp_error_t *err)
 {
+	fp_error_clear(err);
 	FILE *f = fopen(path, "rb");
 	char *text = NULL;
 	size_t len = 0, cap = 0;
@@ -725,6 +727,7 @@ int fp_series_value(const fp_series_t *s, time_t t, double *value,
 	struct tm tm;
 	double v;
 
+	fp_error_clear(err);
 	switch (s->type) {
 	case FP_SERIES_CONSTANT:
 		*value = s->constant;
@@ -751,6 +754,7 @@ int fp_series_mean(const fp_series_t *s, time_t t0, time_t t1, double *mean,
 	double sum = 0, v;
 	time_t h;
 
+	fp_error_clear(err);
 	if (t1 < t0)
 		return fp_fail(err, FP_EINVAL,
 			       "series '%s': interval ends before it starts",
@@ -774,6 +778,7 @@ int fp_series_check_range(const fp_series_t *s, double lo, double hi,
 {
 	char when[21];
 
+	fp_error_clear(err);
 	if (s->type == FP_SERIES_CONSTANT &&
 	    (s->constant < lo || s->constant > hi))
 		return fp_fail(err, FP_EINVAL,

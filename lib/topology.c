@@ -206,16 +206,19 @@ static fp_topology_t *_load(enum source src, const char *arg,
 
 fp_topology_t *fp_topology_load(fp_error_t *err)
 {
+	fp_error_clear(err);
 	return _load(SRC_MACHINE, NULL, err);
 }
 
 fp_topology_t *fp_topology_load_xml(const char *path, fp_error_t *err)
 {
+	fp_error_clear(err);
 	return _load(SRC_XML, path, err);
 }
 
 fp_topology_t *fp_topology_load_synthetic(const char *desc, fp_error_t *err)
 {
+	fp_error_clear(err);
 	return _load(SRC_SYNTHETIC, desc, err);
 }
 
@@ -281,6 +284,7 @@ int fp_topology_fill_desc(const fp_topology_t *t, fp_node_desc_t *desc,
 {
 	fp_package_t *p = calloc(t->npkgs, sizeof(*p));
 
+	fp_error_clear(err);
 	if (!p)
 		return fp_fail(err, FP_ENOMEM, "topology: out of memory");
 	for (size_t i = 0; i < t->npkgs; i++) {
@@ -362,6 +366,7 @@ int fp_cpulist_parse(const char *list, size_t ncpus, int **cpus, size_t *n,
 	int *v, w, i = 0;
 	unsigned id;
 
+	fp_error_clear(err);
 	*cpus = NULL;
 	*n = 0;
 	if (!list)

@@ -1050,6 +1050,7 @@ fp_trace_reader_t *fp_trace_reader_new(FILE *f, const char *name,
 	fp_trace_reader_t *r = calloc(1, sizeof(*r));
 	ssize_t n;
 
+	fp_error_clear(err);
 	if (!r || !(r->name = strdup(name ? name : "trace")) ||
 	    !(r->desc = fp_node_desc_new())) {
 		fp_fail(err, FP_ENOMEM, "out of memory");
@@ -1087,6 +1088,7 @@ fp_trace_reader_t *fp_trace_reader_open(const char *path, fp_error_t *err)
 	fp_trace_reader_t *r;
 	FILE *f;
 
+	fp_error_clear(err);
 	if (!strcmp(path, "-"))
 		return fp_trace_reader_new(stdin, "stdin", err);
 	f = fopen(path, "r");
@@ -1137,8 +1139,10 @@ const fp_node_desc_t *fp_trace_reader_desc(const fp_trace_reader_t *r)
 int fp_trace_reader_next(fp_trace_reader_t *r, const fp_sample_t **s,
 			 fp_error_t *err)
 {
-	ssize_t n = _getline(r, true, err);
+	ssize_t n;
 
+	fp_error_clear(err);
+	n = _getline(r, true, err);
 	if (n <= 0)
 		return (int)n;
 	r->p = r->line;
@@ -1359,6 +1363,7 @@ fp_trace_writer_t *fp_trace_writer_new(FILE *f, const fp_node_desc_t *desc,
 {
 	fp_trace_writer_t *w = calloc(1, sizeof(*w));
 
+	fp_error_clear(err);
 	if (!w || !(w->desc = fp_node_desc_dup(desc))) {
 		free(w);
 		fp_fail(err, FP_ENOMEM, "out of memory");
@@ -1379,6 +1384,7 @@ fp_trace_writer_t *fp_trace_writer_open(const char *path,
 	fp_trace_writer_t *w;
 	FILE *f;
 
+	fp_error_clear(err);
 	if (!strcmp(path, "-"))
 		return fp_trace_writer_new(stdout, desc, err);
 	/* a node's activity by CPU: for slurm and admins, not every user */
@@ -1400,6 +1406,7 @@ int fp_trace_writer_write(fp_trace_writer_t *w, const fp_sample_t *s,
 	const fp_node_desc_t *d = w->desc;
 	bool first = true;
 
+	fp_error_clear(err);
 	if (!isfinite(s->t) || (w->have_t && !(s->t > w->t_prev)))
 		return fp_fail(err, FP_EINVAL, "trace writer: t %.6f is not "
 			       "after the previous sample's t %.6f", s->t,
@@ -1466,6 +1473,7 @@ uint64_t fp_trace_writer_bytes(const fp_trace_writer_t *w)
 
 int fp_trace_writer_flush(fp_trace_writer_t *w, fp_error_t *err)
 {
+	fp_error_clear(err);
 	if (fflush(w->f))
 		return fp_fail(err, FP_EIO, "trace writer: %s",
 			       strerror(errno));
@@ -1476,6 +1484,7 @@ int fp_trace_writer_close(fp_trace_writer_t *w, fp_error_t *err)
 {
 	int rc = 0;
 
+	fp_error_clear(err);
 	if (!w)
 		return 0;
 	if (fflush(w->f) || ferror(w->f))

@@ -80,6 +80,7 @@ fp_whatif_t *fp_whatif_compute(const fp_config_t *cfg,
 	size_t cap = 0;
 	time_t first;
 
+	fp_error_clear(err);
 	if (!isfinite(job->energy_j) || job->energy_j < 0 ||
 	    !isfinite(job->elapsed_s) || job->elapsed_s < 0 ||
 	    !isfinite(job->embodied_g)) {
