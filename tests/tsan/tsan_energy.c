@@ -91,7 +91,8 @@ static int setup(void **state)
 		   "EnergyFootprintRunDir=%s/run\n"
 		   "EnergyFootprintPollInterval=0.1\n"
 		   "EnergyFootprintMetrics=%s/footprint.prom\n"
-		   "EnergyFootprintIdleWatts=package=3,dram=1\n", root, dir, dir);
+		   "EnergyFootprintIdleWatts=package=3,dram=1\n",
+		root, dir, dir);
 	if (fclose(f))
 		return -1;
 	/* The plugin asks running_in_slurmd(): this process is slurmd. */

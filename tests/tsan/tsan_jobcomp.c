@@ -103,11 +103,11 @@ static int setup(void **state)
 		 0755);
 	for (int i = 0; i < 2; i++) {
 		snprintf(text, sizeof(text),
-			 "SigningKey=%s/footprint.key\nSpoolDir=%s/spool%d\n"
-			 "RetryInterval=1\nSite=here Nodes=n[1-4] Intensity=56\n",
-			 dir, dir, i);
-		snprintf(conf_file[i], sizeof(conf_file[i]), "%s/footprint%d.conf", dir,
-			 i);
+			 "SigningKey=%s/footprint.key\n"
+			 "SpoolDir=%s/spool%d\nRetryInterval=1\n"
+			 "Site=here Nodes=n[1-4] Intensity=56\n", dir, dir, i);
+		snprintf(conf_file[i], sizeof(conf_file[i]),
+			 "%s/footprint%d.conf", dir, i);
 		put_file(conf_file[i], text, 0644);
 	}
 	snprintf(path, sizeof(path), "%s/jobcomp_carbon.so", dir);
@@ -175,8 +175,10 @@ static void test_fini_right_after_reconfigure_joins_cleanly(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_reconfigure_during_job_bursts_loses_no_job),
-		cmocka_unit_test(test_fini_right_after_reconfigure_joins_cleanly),
+		cmocka_unit_test(
+			test_reconfigure_during_job_bursts_loses_no_job),
+		cmocka_unit_test(
+			test_fini_right_after_reconfigure_joins_cleanly),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
