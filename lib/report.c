@@ -276,7 +276,8 @@ fp_report_t *fp_report_from_record(const fp_record_t *rec, const char *user,
 	return r;
 }
 
-/* Figures: three decimals, as the summary rounds them; "-" when unknown. */
+/* Figures for people: three decimals (the summary keeps every digit);
+ * "-" when unknown. */
 static const char *fig(char *buf, size_t size, double x)
 {
 	if (!isfinite(x))

@@ -7,17 +7,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "utf8.h"
 
-#define DUMP_FLAGS (JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(15))
+#define DUMP_FLAGS (JSON_COMPACT | JSON_SORT_KEYS)
 
-/* Rounded to 1e-3 (mWh, mg) so output does not carry float noise;
- * undefined ratios (no energy) are null, never NaN. */
+/* Full precision: fp_json_dumps writes each figure in its shortest exact
+ * form (a small job's 0.0004 Wh, ERF and ERE to the last digit); the text
+ * reports round for people. Undefined ratios (no energy) are null, never
+ * NaN. */
 static json_t *num(double x)
 {
 	if (!isfinite(x))
 		return json_null();
-	x = round(x * 1000.0) / 1000.0;
 	if (x == 0)
 		x = 0;	/* no "-0.0" */
 	return json_real(x);
@@ -390,7 +392,7 @@ char *fp_summary_dumps(const fp_result_t *r, fp_error_t *err)
 
 	if (!root)
 		return NULL;
-	s = json_dumps(root, DUMP_FLAGS);
+	s = fp_json_dumps(root, DUMP_FLAGS);
 	json_decref(root);
 	if (!s)
 		fp_fail(err, FP_ENOMEM, "job %llu: cannot serialise the "
@@ -420,7 +422,7 @@ char *fp_record_format(const fp_result_t *r, fp_error_t *err)
 		"ref", num(r->reference_g),
 		"saved", num(r->saved_g),
 		"cfg", cfg);
-	body = o ? json_dumps(o, DUMP_FLAGS) : NULL;
+	body = o ? fp_json_dumps(o, DUMP_FLAGS) : NULL;
 	json_decref(o);
 	if (!body) {
 		fp_fail(err, FP_ENOMEM, "job %llu: cannot build the record",

@@ -20,8 +20,9 @@
 
 /* The summary object; the caller json_decref()s it. */
 json_t *fp_summary_json(const fp_result_t *r, fp_error_t *err);
-/* Compact, sorted keys, numbers rounded to 1e-3: the same result always
- * gives the same bytes. The caller free()s it. */
+/* Compact, sorted keys, each number in its shortest form that reads back
+ * to the same double (fp_json_dumps): the same result always gives the
+ * same bytes. The caller free()s it. */
 char *fp_summary_dumps(const fp_result_t *r, fp_error_t *err);
 
 /* Key figures of the job-record form (units: Wh and gCO2e). */

@@ -153,7 +153,7 @@ static void test_dump_is_compact_and_deterministic(void **state)
 	assert_string_equal(a, b);
 	assert_null(strchr(a, '\n'));
 	assert_null(strstr(a, "\": "));
-	/* rounded: no float noise like 125.50000000000001 */
+	/* shortest exact form: no float noise like 125.50000000000001 */
 	assert_non_null(strstr(a, "\"footprint\":125.5,"));
 	free(a);
 	free(b);
@@ -433,6 +433,99 @@ static void test_a_failed_json_call_is_an_error_never_a_missing_part(
 	fp_result_free(r);
 }
 
+/* The number at a path of the dumped text, read back with strtod. */
+static double dumped(const char *text, const char *key)
+{
+	const char *p = strstr(text, key);
+
+	assert_non_null(p);
+	return strtod(p + strlen(key), NULL);
+}
+
+static void test_small_job_energy_survives_in_the_summary(void **state)
+{
+	fp_result_t *r = result();
+	fp_error_t err = { 0 };
+	char *s, *rec;
+
+	r->energy_it_j = 1.44;		/* 0.0004 Wh: printed 0.000 before */
+	r->energy_facility_j = 1.44 * 1.2;
+	s = fp_summary_dumps(r, &err);
+	rec = fp_record_format(r, &err);
+	assert_non_null(s);
+	assert_non_null(rec);
+	assert_true(dumped(s, "\"it_Wh\":") == 1.44 / 3600);
+	assert_true(dumped(s, "\"facility_Wh\":") == 1.44 * 1.2 / 3600);
+	assert_true(dumped(rec, "\"Wh\":") == 1.44 * 1.2 / 3600);
+	free(s);
+	free(rec);
+	fp_result_free(r);
+}
+
+static void test_erf_and_ere_keep_every_digit(void **state)
+{
+	fp_result_t *r = result();
+	fp_error_t err = { 0 };
+	char *s;
+
+	r->erf = 0.123456789123;
+	r->ere = 2.0 / 3;
+	s = fp_summary_dumps(r, &err);
+	assert_non_null(s);
+	assert_non_null(strstr(s, "\"ERF\":0.123456789123"));
+	assert_true(dumped(s, "\"ERE\":") == 2.0 / 3);
+	free(s);
+	fp_result_free(r);
+}
+
+/* Every real of a against b, at the same place. */
+static void same_reals(json_t *a, json_t *b)
+{
+	const char *k;
+	json_t *v;
+	size_t i;
+
+	if (json_is_real(a)) {
+		assert_true(json_is_number(b));
+		if (json_real_value(a) != json_number_value(b))
+			fail_msg("%.17g read back as %.17g", json_real_value(a),
+				 json_number_value(b));
+	} else if (json_is_object(a)) {
+		json_object_foreach(a, k, v)
+			same_reals(v, json_object_get(b, k));
+	} else if (json_is_array(a)) {
+		json_array_foreach(a, i, v)
+			same_reals(v, json_array_get(b, i));
+	}
+}
+
+static void test_every_dumped_figure_reads_back_to_the_same_double(
+	void **state)
+{
+	fp_result_t *r = result();
+	fp_error_t err = { 0 };
+	json_t *built, *back;
+	char *s;
+
+	add_site_and_node(r, "paris", "qh001");
+	r->operational_g = 0.1 + 0.2;
+	r->footprint_g = 125.5 + 1e-9;
+	r->saved_percent = 100.0 / 3;
+	built = summary(r);
+	s = fp_summary_dumps(r, &err);
+	assert_non_null(s);
+	back = json_loads(s, 0, NULL);
+	assert_non_null(back);
+	same_reals(built, back);
+	/* and the noise-free forms stay short */
+	assert_non_null(strstr(s, "\"PUE\":1.2,"));
+	assert_non_null(strstr(s, "\"operational\":0.30000000000000004,"));
+	json_decref(built);
+	json_decref(back);
+	free(s);
+	fp_result_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -457,6 +550,10 @@ int main(void)
 		cmocka_unit_test(test_valid_text_has_no_text_repaired),
 		cmocka_unit_test(
 		  test_a_failed_json_call_is_an_error_never_a_missing_part),
+		cmocka_unit_test(test_small_job_energy_survives_in_the_summary),
+		cmocka_unit_test(test_erf_and_ere_keep_every_digit),
+		cmocka_unit_test(
+		  test_every_dumped_figure_reads_back_to_the_same_double),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
