@@ -872,6 +872,25 @@ int fp_keyset_add_file(fp_keyset_t *ks, const char *path, fp_error_t *err)
 	return add_source(ks, path, err);
 }
 
+int fp_keyset_add_key(fp_keyset_t *ks, const fp_key_t *key, fp_error_t *err)
+{
+	fp_key_t *copy = calloc(1, sizeof(*copy));
+
+	fp_error_clear(err);
+	if (!copy || !(copy->path = strdup(fp_key_path(key))) ||
+	    !EVP_PKEY_up_ref(key->pub)) {
+		fp_key_free(copy);
+		return fp_fail(err, FP_ENOMEM, "out of memory");
+	}
+	/* Only the public half: a key set never signs. */
+	copy->pub = key->pub;
+	copy->alg = key->alg;
+	memcpy(copy->kid, key->kid, sizeof(copy->kid));
+	if (keyset_take(ks, copy, err))
+		return -1;
+	return add_source(ks, fp_key_path(key), err);
+}
+
 static int pub_file(const struct dirent *d)
 {
 	size_t n = strlen(d->d_name);

@@ -88,6 +88,9 @@ int fp_keyset_add_file(fp_keyset_t *ks, const char *path, fp_error_t *err);
 /* Adds every *.pub file of dir in name order; one that is not a public
  * key fails, naming it. Other files are ignored. */
 int fp_keyset_load_dir(fp_keyset_t *ks, const char *dir, fp_error_t *err);
+/* Adds the public half of key (a private or public key; key stays the
+ * caller's), e.g. the signing key, whose own summaries a daemon checks. */
+int fp_keyset_add_key(fp_keyset_t *ks, const fp_key_t *key, fp_error_t *err);
 /* The public key trusted when footprint.conf names none. */
 #define FP_DEFAULT_PUBLIC_KEY "/etc/slurm/footprint.pub"
 

@@ -924,6 +924,27 @@ static void test_config_without_keys_trusts_the_default_public_key(void **s)
 	fp_keyset_free(ks);
 }
 
+static void test_keyset_of_a_private_key_verifies_with_its_public_half(void **s)
+{
+	fp_key_t *priv = load(es_prefix, true);
+	fp_keyset_t *ks = fp_keyset_new();
+	char *tok = sign_with(es_prefix), *got;
+	fp_verify_info_t info;
+	fp_error_t err = { 0 };
+
+	assert_int_equal(fp_keyset_add_key(ks, priv, &err), 0);
+	fp_key_free(priv);
+	got = fp_keyset_verify(ks, tok, 0, &info, &err);
+	if (!got)
+		fail_msg("%s", err.msg);
+	assert_string_equal(fp_key_kid(info.key), es_kid);
+	/* The set holds no private key: it cannot sign. */
+	assert_null(fp_sign(info.key, payload, &err));
+	free(got);
+	free(tok);
+	fp_keyset_free(ks);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -963,6 +984,7 @@ int main(void)
 		cmocka_unit_test(test_keyset_folder_with_a_bad_pub_file_names_it),
 		cmocka_unit_test(test_config_public_key_lines_and_folders_make_the_keyset),
 		cmocka_unit_test(test_config_without_keys_trusts_the_default_public_key),
+		cmocka_unit_test(test_keyset_of_a_private_key_verifies_with_its_public_half),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
