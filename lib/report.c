@@ -159,6 +159,7 @@ fp_report_t *fp_report_from_summary(const char *name, const char *payload,
 	fp_report_t *r;
 	size_t i;
 
+	fp_error_clear(err);
 	if (!json_is_object(root)) {
 		json_decref(root);
 		fp_fail(err, FP_EPARSE, "%s: not a summary: %s", name,
@@ -241,6 +242,7 @@ fp_report_t *fp_report_from_record(const fp_record_t *rec, const char *user,
 {
 	fp_report_t *r = report_new();
 
+	fp_error_clear(err);
 	if (!r) {
 		fp_fail(err, FP_ENOMEM, "out of memory");
 		return NULL;
@@ -654,6 +656,7 @@ int fp_report_table_add(fp_report_table_t *t, const char *job,
 {
 	row_t *r;
 
+	fp_error_clear(err);
 	if (t->n == t->cap) {
 		size_t cap = t->cap ? 2 * t->cap : 64;
 		row_t *n = realloc(t->rows, cap * sizeof(*n));
@@ -1071,6 +1074,7 @@ static int parse_absolute(const char *s, time_t now, time_t *out)
 int fp_report_parse_time(const char *s, time_t now, time_t *out,
 			 fp_error_t *err)
 {
+	fp_error_clear(err);
 	if (s && (parse_relative(s, now, out) == 0 ||
 		  parse_absolute(s, now, out) == 0))
 		return 0;
@@ -1094,6 +1098,7 @@ int fp_report_slurm_conf_get(const char *slurm_conf, const char *key,
 	int rc = 1;
 	FILE *f = fopen(path, "r");
 
+	fp_error_clear(err);
 	if (!f)
 		return fp_fail(err, FP_EIO, "%s: %s", path, strerror(errno));
 	/* Only the first word of a line: NodeName= lines hold keys of their

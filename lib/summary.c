@@ -406,6 +406,7 @@ char *fp_record_format(const fp_result_t *r, fp_error_t *err)
 	json_t *o;
 	size_t n;
 
+	fp_error_clear(err);
 	snprintf(cfg, sizeof(cfg), "%.16s", r->config_digest);
 	o = json_pack("{s:i, s:I, s:b, s:s, s:o, s:o, s:o, s:o, s:o, s:o, "
 		      "s:o, s:o, s:s}",
@@ -492,6 +493,7 @@ char *fp_record_merge(const char *existing, const char *ours,
 	size_t n;
 	char *out;
 
+	fp_error_clear(err);
 	if (strncmp(ours, FP_RECORD_PREFIX, strlen(FP_RECORD_PREFIX)) ||
 	    strchr(ours, '\''))
 		return fp_fail(err, FP_EINVAL, "not an FP1 record"), NULL;
@@ -531,6 +533,7 @@ int fp_record_parse(const char *field, fp_record_t *rec, fp_error_t *err)
 	json_t *o, *v;
 	size_t plen = strlen(FP_RECORD_PREFIX);
 
+	fp_error_clear(err);
 	memset(rec, 0, sizeof(*rec));
 	if (!field || !(start = find_part(field, &end)))
 		return 1;
