@@ -649,6 +649,21 @@ static void _publish(fp_poller_t *p, const fp_node_result_t *node)
 	fp_board_round(p->board);
 }
 
+/* A job keeps its label file while the engine knows it: it goes with its
+ * last step, ten minutes after that step ended (fp_engine_forget_absent). */
+static bool _job_known(unsigned long long job, void *ctx)
+{
+	const fp_engine_t *e = ctx;
+	fp_job_result_t j;
+
+	for (size_t i = 0, n = fp_engine_njobs(e); i < n; i++) {
+		fp_engine_job_at(e, i, &j);
+		if (j.job == job)
+			return true;
+	}
+	return false;
+}
+
 /* A job's user and account, as its step daemon wrote them: read from the
  * file until found, then kept while the job runs (they do not change, and
  * a file read per job per poll was most of a poll with metrics on). */
@@ -835,8 +850,11 @@ int fp_poller_poll(fp_poller_t *p, double now, fp_error_t *err)
 	/* Ended steps: their final value is published; forget them after
 	 * ten minutes so a long-running slurmd stays small. */
 	fp_engine_forget_absent(p->engine, 600);
-	if (p->polls % 600 == 0)
+	if (p->polls % 600 == 0) {
 		fp_publish_prune(p->steps_dir, now, 86400);
+		fp_prune_job_labels(p->jobs_dir, now, 600, _job_known,
+				    p->engine);
+	}
 	/* the step daemon reads an ended step's value within seconds; an
 	 * hour later its slot goes to another step */
 	if (p->polls % 60 == 0 && fp_board_prune(p->board, now, 3600))

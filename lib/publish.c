@@ -547,3 +547,39 @@ int fp_read_job_labels(const char *dir, unsigned long long job, char *user,
 	fclose(f);
 	return 0;
 }
+
+/* A label file's name: the job id in decimal, nothing else. */
+static bool _job_file(const char *name, unsigned long long *job)
+{
+	char *end;
+
+	if (name[0] < '1' || name[0] > '9')
+		return false;
+	errno = 0;
+	*job = strtoull(name, &end, 10);
+	return !*end && errno == 0;
+}
+
+int fp_prune_job_labels(const char *dir, double now, double min_age_s,
+			fp_job_known_fn known, void *ctx)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	struct stat st;
+	unsigned long long job;
+	int removed = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		if (!_job_file(e->d_name, &job) || known(job, ctx))
+			continue;
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) ||
+		    now - (double)st.st_mtime < min_age_s)
+			continue;
+		if (unlinkat(dirfd(d), e->d_name, 0) == 0)
+			removed++;
+	}
+	closedir(d);
+	return removed;
+}

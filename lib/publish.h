@@ -75,4 +75,13 @@ int fp_read_job_labels(const char *dir, unsigned long long job, char *user,
 		       size_t user_size, char *account, size_t account_size,
 		       fp_error_t *err);
 
+/* Whether the node poller still knows a job (a step runs, or ended lately). */
+typedef bool (*fp_job_known_fn)(unsigned long long job, void *ctx);
+/* Removes dir/<job> of every job that known() says is gone, once its file
+ * is min_age_s old (a step daemon writes the labels before the poller
+ * first sees the job's steps): without it, a node that runs jobs for years
+ * keeps one file per job it ever ran. Returns how many were removed. */
+int fp_prune_job_labels(const char *dir, double now, double min_age_s,
+			fp_job_known_fn known, void *ctx);
+
 #endif

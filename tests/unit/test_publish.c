@@ -6,12 +6,15 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "publish.h"
@@ -436,6 +439,97 @@ static void test_reader_never_sees_a_torn_update(void **state)
 	fp_board_close(rc.board);
 }
 
+static size_t files_in(const char *d)
+{
+	DIR *dd = opendir(d);
+	struct dirent *e;
+	size_t n = 0;
+
+	assert_non_null(dd);
+	while ((e = readdir(dd)))
+		n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+	closedir(dd);
+	return n;
+}
+
+/* The poller knows the jobs from *ctx - 200 to *ctx (the last ones). */
+static bool known_last_200(unsigned long long job, void *ctx)
+{
+	unsigned long long last = *(unsigned long long *)ctx;
+
+	return job <= last && job + 200 > last;
+}
+
+static void test_job_labels_stay_bounded_over_10000_jobs(void **state)
+{
+	/* as the poller sweeps: every 100 jobs, the files old enough */
+	double later = (double)time(NULL) + 3600;
+	fp_error_t err;
+	size_t most = 0;
+
+	for (unsigned long long job = 1; job <= 10000; job++) {
+		assert_int_equal(fp_publish_job_labels(dir, job, "alice", "p",
+						       &err), 0);
+		if (job % 100 == 0)
+			fp_prune_job_labels(dir, later, 600, known_last_200,
+					    &job);
+		if (job % 10 == 0 && files_in(dir) > most)
+			most = files_in(dir);
+	}
+	assert_true(most <= 300);
+	assert_int_equal(files_in(dir), 200);
+}
+
+static bool known_none(unsigned long long job, void *ctx)
+{
+	return false;
+}
+
+static bool known_all(unsigned long long job, void *ctx)
+{
+	return true;
+}
+
+static void test_prune_keeps_labels_of_known_or_new_jobs(void **state)
+{
+	double now = (double)time(NULL);
+	char user[64], account[64];
+	fp_error_t err;
+
+	assert_int_equal(fp_publish_job_labels(dir, 7, "alice", "p", &err), 0);
+	/* known: kept, however old */
+	assert_int_equal(fp_prune_job_labels(dir, now + 1e6, 600, known_all,
+					     NULL), 0);
+	/* unknown but just written: the poller may not have seen it yet */
+	assert_int_equal(fp_prune_job_labels(dir, now, 600, known_none, NULL),
+			 0);
+	assert_int_equal(fp_read_job_labels(dir, 7, user, sizeof(user),
+					    account, sizeof(account), &err), 0);
+	/* unknown and old: gone */
+	assert_int_equal(fp_prune_job_labels(dir, now + 601, 600, known_none,
+					     NULL), 1);
+	assert_int_equal(fp_read_job_labels(dir, 7, user, sizeof(user),
+					    account, sizeof(account), &err), -1);
+}
+
+static void test_prune_of_labels_leaves_other_files(void **state)
+{
+	char path[128];
+	FILE *f;
+
+	/* a step record, the board and a writer's temporary file are not
+	 * label files */
+	snprintf(path, sizeof(path), "%s/42.batch", dir);
+	f = fopen(path, "w");
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/.43.tmp", dir);
+	f = fopen(path, "w");
+	fclose(f);
+	assert_int_equal(fp_prune_job_labels(dir, (double)time(NULL) + 1e6,
+					     600, known_none, NULL), 0);
+	assert_int_equal(files_in(dir), 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -447,6 +541,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_prune_removes_only_old_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unpublish_is_idempotent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_job_labels_read_back_with_newlines_flattened, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_job_labels_stay_bounded_over_10000_jobs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prune_keeps_labels_of_known_or_new_jobs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prune_of_labels_leaves_other_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_board_value_reads_back_and_updates_in_place, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_board_refuses_bad_ids, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full_board_says_so_and_files_take_over, setup, teardown),
