@@ -954,8 +954,12 @@ char *fp_keyset_verify(const fp_keyset_t *ks, const char *token,
 	fp_error_clear(err);
 	info_clear(info);
 	if (!ks->n) {
-		fp_fail(err, FP_EINVAL, "no trusted public key (PublicKey= or "
-			"PublicKeys= in footprint.conf)");
+		if (ks->sources)
+			fp_fail(err, FP_EINVAL, "no trusted public key: no "
+				"*.pub file in %s", ks->sources);
+		else
+			fp_fail(err, FP_EINVAL, "no trusted public key "
+				"(PublicKey= or PublicKeys= in footprint.conf)");
 		set_fault(info, FP_VERIFY_NO_KEYS);
 		return NULL;
 	}

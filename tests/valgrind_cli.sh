@@ -186,7 +186,8 @@ vg "verify takes the keys of footprint.conf" 0 \
 
 # ES256 malleability: (r, n - s) is the same signature's twin; another key
 # claiming the current kid is a forgery.
-python3 - "$tmp" << 'PY'
+n=$((n + 1))
+if python3 - "$tmp" << 'PY'; then
 import sys, base64, json
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, utils
@@ -208,6 +209,11 @@ ss = min(ss, n - ss)
 open(d + '/forged.jws', 'w').write(hdr + '.' + p + '.' + b64(
     rr.to_bytes(32, 'big') + ss.to_bytes(32, 'big')))
 PY
+	echo "ok $n - a high-S twin and a forged kid (python3-cryptography)"
+else
+	failed=$((failed + 1))
+	echo "not ok $n - cannot make a high-S twin (python3-cryptography?)"
+fi
 vg "verify refuses the high-S twin of a valid summary" 1 \
 	"$sf" verify "$tmp/twin.jws" --pubkey "$tmp/es.pub"
 said "... saying why" "high-S ECDSA signature (malleable twin)"

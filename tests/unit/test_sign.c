@@ -945,6 +945,25 @@ static void test_keyset_of_a_private_key_verifies_with_its_public_half(void **s)
 	fp_keyset_free(ks);
 }
 
+static void test_keyset_of_an_empty_folder_says_no_pub_file_there(void **s)
+{
+	fp_keyset_t *ks = fp_keyset_new();
+	char kdir[128], *tok = sign_with(es_prefix), want[256];
+	fp_verify_info_t info;
+	fp_error_t err = { 0 };
+
+	snprintf(kdir, sizeof(kdir), "%s/empty.d", dir);
+	assert_int_equal(mkdir(kdir, 0755), 0);
+	assert_int_equal(fp_keyset_load_dir(ks, kdir, &err), 0);
+	assert_null(fp_keyset_verify(ks, tok, 0, &info, &err));
+	assert_int_equal(info.fault, FP_VERIFY_NO_KEYS);
+	snprintf(want, sizeof(want), "no trusted public key: no *.pub file "
+		 "in %s", kdir);
+	assert_string_equal(err.msg, want);
+	free(tok);
+	fp_keyset_free(ks);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -980,6 +999,7 @@ int main(void)
 		cmocka_unit_test(test_keyset_altered_payload_is_altered_content),
 		cmocka_unit_test(test_keyset_missing_key_file_blames_the_key_file),
 		cmocka_unit_test(test_keyset_empty_refuses_every_token),
+		cmocka_unit_test(test_keyset_of_an_empty_folder_says_no_pub_file_there),
 		cmocka_unit_test(test_keyset_folder_trusts_every_pub_file_once),
 		cmocka_unit_test(test_keyset_folder_with_a_bad_pub_file_names_it),
 		cmocka_unit_test(test_config_public_key_lines_and_folders_make_the_keyset),
