@@ -36,6 +36,7 @@
 #include "sign.h"
 #include "signals.h"
 #include "summary.h"
+#include "utf8.h"
 
 /* Exported by libslurm, not declared in its public headers. */
 extern int slurm_addto_step_list(List step_list, char *names);
@@ -538,23 +539,32 @@ static enum prior_summary archive_reused_id(const char *path,
 static char *incomplete_summary(slurmdb_job_rec_t *j, const char *why)
 {
 	char start[21] = "", end[21] = "";
-	json_t *o;
+	/* jansson refuses text that is not UTF-8: a Latin-1 user name would
+	 * leave the job with no summary at all. */
+	char *user = fp_utf8_escape(j->user ? j->user : "", NULL);
+	char *account = fp_utf8_escape(j->account ? j->account : "", NULL);
+	char *reason = fp_utf8_escape(why ? why : "", NULL);
+	json_t *o = NULL;
+	char *s;
 
 	if (j->start)
 		fp_format_iso8601(j->start, start);
 	if (j->end)
 		fp_format_iso8601(j->end, end);
-	o = json_pack("{s:i, s:{s:I, s:s, s:s, s:s, s:s}, s:b, s:[s], s:s}",
-		      "schema_version", FP_SUMMARY_SCHEMA_VERSION,
-		      "job", "id", (json_int_t)j->jobid,
-		      "user", j->user ? j->user : "",
-		      "account", j->account ? j->account : "",
-		      "start", start, "end", end,
-		      "complete", 0, "incomplete", why,
-		      "software", "slurm-footprint " FP_VERSION);
-	char *s = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-
+	if (user && account && reason)
+		o = json_pack("{s:i, s:{s:I, s:s, s:s, s:s, s:s}, s:b, s:[s], "
+			      "s:s}",
+			      "schema_version", FP_SUMMARY_SCHEMA_VERSION,
+			      "job", "id", (json_int_t)j->jobid,
+			      "user", user, "account", account,
+			      "start", start, "end", end,
+			      "complete", 0, "incomplete", reason,
+			      "software", "slurm-footprint " FP_VERSION);
+	s = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(o);
+	free(user);
+	free(account);
+	free(reason);
 	return s;
 }
 
@@ -621,7 +631,18 @@ static int process_job(void *db, const fp_config_t *cfg, bool series_ok,
 			    NULL;
 		if (res) {
 			summary = fp_summary_dumps(res, &err);
-			record = fp_record_format(res, &err);
+			if (summary)
+				record = fp_record_format(res, &err);
+			if (!summary || !record) {
+				/* Said, and signed as incomplete: never a
+				 * summary with a part silently missing. */
+				say("job %u: footprint computed but not "
+				    "written: %s", jobid, err.msg);
+				free(summary);
+				free(record);
+				summary = incomplete_summary(j, err.msg);
+				record = incomplete_record(jobid);
+			}
 		} else {
 			say("job %u: footprint not computed: %s", jobid,
 			    err.msg);
@@ -632,8 +653,11 @@ static int process_job(void *db, const fp_config_t *cfg, bool series_ok,
 		summary = incomplete_summary(j, series_err);
 		record = incomplete_record(jobid);
 	}
-	if (!summary || !record)
+	if (!summary || !record) {
+		say("job %u: cannot build even an incomplete summary (out of "
+		    "memory?)", jobid);
 		goto out;
+	}
 	token = fp_sign(key, summary, &err);
 	if (!token) {
 		say("job %u: signing failed: %s", jobid, err.msg);
