@@ -221,9 +221,13 @@ static int signed_summary(const struct context *c, unsigned long id,
 		snprintf(err.msg, sizeof(err.msg), "%s: %s", path, msg);
 	}
 	if (!*payload) {
-		snprintf(status, size, "INVALID: %s", err.msg);
-		*sig = json_pack("{s:s, s:s}", "status", "invalid",
-				 "reason", err.msg);
+		/* Keys that cannot be read say nothing of the summary. */
+		bool keys = !ks || info.fault == FP_VERIFY_OK;
+
+		snprintf(status, size, "%s: %s", keys ? "NOT VERIFIED" :
+			 "INVALID", err.msg);
+		*sig = json_pack("{s:s, s:s}", "status", keys ? "unverified" :
+				 "invalid", "reason", err.msg);
 		fp_keyset_free(ks);
 		return -1;
 	}
@@ -334,9 +338,10 @@ static int show_job(struct context *c, const struct options *o)
 			/* Says why the summary was not enough. */
 			fprintf(stderr, "sfootprint: job %s: %s%s; no "
 				"accounting record: %s\n", o->job,
-				sum < 0 ? "signed summary INVALID: " : "",
-				json_string_value(json_object_get(sig,
-					"reason")) ?: status, why);
+				sum < 0 ? "signed summary " : "",
+				sum < 0 ? status : json_string_value(
+					json_object_get(sig, "reason")) ?:
+					status, why);
 			goto out;
 		}
 		j = first_job(jobs);
