@@ -213,7 +213,8 @@ static int signed_summary(const struct context *c, unsigned long id,
 			*payload = NULL;
 		}
 		json_decref(root);
-	} else if (info.fault != FP_VERIFY_OK) {
+	} else if (info.fault != FP_VERIFY_OK &&
+		   info.fault != FP_VERIFY_NO_KEYS) {
 		/* The summary's fault; a key that cannot be read is not. */
 		char msg[sizeof(err.msg)];
 
@@ -222,7 +223,8 @@ static int signed_summary(const struct context *c, unsigned long id,
 	}
 	if (!*payload) {
 		/* Keys that cannot be read say nothing of the summary. */
-		bool keys = !ks || info.fault == FP_VERIFY_OK;
+		bool keys = !ks || info.fault == FP_VERIFY_OK ||
+			    info.fault == FP_VERIFY_NO_KEYS;
 
 		snprintf(status, size, "%s: %s", keys ? "NOT VERIFIED" :
 			 "INVALID", err.msg);
