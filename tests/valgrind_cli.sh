@@ -223,6 +223,31 @@ vg "verify refuses another key claiming a trusted kid" 1 \
 	"$sf" verify "$tmp/forged.jws" --pubkeys "$tmp/keys.d"
 said "... as altered content" "altered content (ES256 signature does not"
 
+# sfootprint -j reads the job's summary from SpoolDir and checks it with
+# footprint.conf's keys (no slurmdbd needed when the summary verifies).
+export SLURM_CONF=$tmp/no-slurm.conf
+unset FOOTPRINT_CONF
+mkdir -p "$tmp/spool/summaries"
+cp "$tmp/sum.jws" "$tmp/spool/summaries/4242.jws"
+printf 'Site=paris Nodes=qh001 Intensity=56\nSpoolDir=%s\nPublicKeys=%s\n' \
+	"$tmp/spool" "$tmp/keys.d" > "$tmp/show.conf"
+vg "-j: a summary checked with the key folder" 0 \
+	"$sf" -j 4242 --config "$tmp/show.conf"
+said "... names the key that verified" \
+	"signature: valid (kid $(openssl pkey -pubin -in "$tmp/es.pub" \
+	-outform DER 2> /dev/null | openssl dgst -sha256 -binary | b64url), ES256, key $tmp/keys.d/2026-current.pub)"
+cp "$tmp/twin.jws" "$tmp/spool/summaries/4242.jws"
+vg "-j: a legacy high-S summary is shown as such" 0 \
+	"$sf" -j 4242 --config "$tmp/show.conf"
+said "... marked legacy" "legacy high-S signature)"
+printf 'Site=paris Nodes=qh001 Intensity=56\nSpoolDir=%s\nPublicKey=%s\n' \
+	"$tmp/spool" "$tmp/gone.pub" > "$tmp/gone.conf"
+vg "-j: an unreadable key file fails" 1 \
+	"$sf" -j 4242 --config "$tmp/gone.conf"
+said "... blaming the key file, not the summary" \
+	"signed summary NOT VERIFIED: cannot read key file $tmp/gone.pub"
+unset SLURM_CONF
+
 mkdir -p "$tmp/node"
 vg "fp-simnode --once" 0 "$sim" --root "$tmp/node" --once
 vg "sensor-check on fp-simnode's feed" 0 \

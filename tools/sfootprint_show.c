@@ -165,6 +165,7 @@ static int signed_summary(const struct context *c, unsigned long id,
 	fp_verify_info_t info = { 0 };
 	fp_keyset_t *ks;
 	json_t *root, *v;
+	bool key_fault;
 	int e;
 
 	*payload = NULL;
@@ -199,6 +200,9 @@ static int signed_summary(const struct context *c, unsigned long id,
 		*payload = fp_keyset_verify(ks, tok, FP_VERIFY_ACCEPT_HIGH_S,
 					    &info, &err);
 	free(tok);
+	/* No usable key says nothing of the summary. */
+	key_fault = !*payload && (info.fault == FP_VERIFY_OK ||
+				  info.fault == FP_VERIFY_NO_KEYS);
 	if (*payload) {
 		/* A valid summary of another job is not this job's. */
 		root = json_loads(*payload, 0, NULL);
@@ -213,23 +217,17 @@ static int signed_summary(const struct context *c, unsigned long id,
 			*payload = NULL;
 		}
 		json_decref(root);
-	} else if (info.fault != FP_VERIFY_OK &&
-		   info.fault != FP_VERIFY_NO_KEYS) {
-		/* The summary's fault; a key that cannot be read is not. */
+	} else if (!key_fault) {
 		char msg[sizeof(err.msg)];
 
 		snprintf(msg, sizeof(msg), "%s", err.msg);
 		snprintf(err.msg, sizeof(err.msg), "%s: %s", path, msg);
 	}
 	if (!*payload) {
-		/* Keys that cannot be read say nothing of the summary. */
-		bool keys = !ks || info.fault == FP_VERIFY_OK ||
-			    info.fault == FP_VERIFY_NO_KEYS;
-
-		snprintf(status, size, "%s: %s", keys ? "NOT VERIFIED" :
+		snprintf(status, size, "%s: %s", key_fault ? "NOT VERIFIED" :
 			 "INVALID", err.msg);
-		*sig = json_pack("{s:s, s:s}", "status", keys ? "unverified" :
-				 "invalid", "reason", err.msg);
+		*sig = json_pack("{s:s, s:s}", "status", key_fault ?
+				 "unverified" : "invalid", "reason", err.msg);
 		fp_keyset_free(ks);
 		return -1;
 	}
