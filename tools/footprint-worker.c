@@ -39,7 +39,7 @@
 #include "utf8.h"
 
 /* Exported by libslurm, not declared in its public headers. */
-extern int slurm_addto_step_list(List step_list, char *names);
+extern int slurm_addto_step_list(struct xlist *step_list, char *names);
 
 #define EXIT_WAITING 3
 #define SETTLE_S 3
@@ -107,7 +107,7 @@ static void clear_error(void)
 
 static int match_hostlist(const char *hostlist, const char *node, void *ctx)
 {
-	hostlist_t hl = slurm_hostlist_create(hostlist);
+	struct hostlist *hl = slurm_hostlist_create(hostlist);
 	int found;
 
 	if (!hl)
@@ -207,7 +207,7 @@ static void step_minmax(const slurmdb_step_rec_t *s, long idx[2],
 static int add_nodes(const char *nodes, unsigned cpus, fp_step_t *step,
 		     fp_job_t *job, const slurmdb_step_rec_t *rec)
 {
-	hostlist_t hl = slurm_hostlist_create(nodes ? nodes : "");
+	struct hostlist *hl = slurm_hostlist_create(nodes ? nodes : "");
 	int n = hl ? slurm_hostlist_count(hl) : 0;
 	long idx[2] = { -1, -1 }, i = 0;
 	double mm[2] = { NAN, NAN };
@@ -251,11 +251,11 @@ static void free_job_cond(slurmdb_job_cond_t *cond)
 	free(cond);
 }
 
-static List query_jobs(void *db, const char *cluster, const char *jobs,
+static struct xlist *query_jobs(void *db, const char *cluster, const char *jobs,
 		       time_t since, time_t until)
 {
 	slurmdb_job_cond_t *cond = calloc(1, sizeof(*cond));
-	List out;
+	struct xlist *out;
 
 	cond->cluster_list = slurm_list_create(free);
 	slurm_list_append(cond->cluster_list, strdup(cluster));
@@ -277,7 +277,7 @@ static List query_jobs(void *db, const char *cluster, const char *jobs,
 /* Whether every step is finished and has its energy. */
 static bool steps_ready(slurmdb_job_rec_t *j)
 {
-	ListIterator it;
+	struct listIterator *it;
 	slurmdb_step_rec_t *s;
 	bool ready = true;
 
@@ -295,7 +295,7 @@ static bool steps_ready(slurmdb_job_rec_t *j)
 static fp_job_t *job_from_record(slurmdb_job_rec_t *j, const fp_config_t *cfg)
 {
 	fp_job_t *job = fp_job_new();
-	ListIterator it;
+	struct listIterator *it;
 	slurmdb_step_rec_t *s;
 
 	if (!job)
@@ -404,7 +404,7 @@ static int set_record(void *db, const fp_config_t *cfg, slurmdb_job_rec_t *j,
 	char jobs[32];
 	fp_error_t err = { 0 };
 	char *merged = fp_record_merge(existing, ours, &err);
-	List changed;
+	struct xlist *changed;
 	int rc = 0;
 
 	if (!merged) {
@@ -435,8 +435,8 @@ static int set_record(void *db, const fp_config_t *cfg, slurmdb_job_rec_t *j,
 	changed = slurmdb_job_modify(db, cond, rec);
 	if (!changed || !slurm_list_count(changed)) {
 		say("job %u: slurmdbd did not update %s (errno %d: %s)",
-		    j->jobid, cfg->job_record_field, slurm_get_errno(),
-		    slurm_strerror(slurm_get_errno()));
+		    j->jobid, cfg->job_record_field, errno,
+		    slurm_strerror(errno));
 		rc = -1;
 	} else {
 		slurmdb_connection_commit(db, 1);
@@ -583,7 +583,7 @@ static int process_job(void *db, const fp_config_t *cfg, bool series_ok,
 		       uint32_t jobid, time_t queued, time_t now)
 {
 	char ids[32], path[4096];
-	List jobs;
+	struct xlist *jobs;
 	slurmdb_job_rec_t *j;
 	fp_job_t *job = NULL;
 	fp_result_t *res = NULL;
@@ -596,12 +596,12 @@ static int process_job(void *db, const fp_config_t *cfg, bool series_ok,
 	jobs = query_jobs(db, cfg_cluster(), ids, 0, 0);
 	if (!jobs) {
 		say("slurmdbd: cannot read job %u: %s", jobid,
-		    slurm_strerror(slurm_get_errno()));
+		    slurm_strerror(errno));
 		return -1;
 	}
 	/* "6" also selects every task of array 6: keep the job itself. */
 	{
-		ListIterator it = slurm_list_iterator_create(jobs);
+		struct listIterator *it = slurm_list_iterator_create(jobs);
 
 		while ((j = slurm_list_next(it)) && j->jobid != jobid)
 			;
@@ -707,14 +707,14 @@ static bool exists(const char *path)
  * neither a summary nor a queue entry. */
 static int reconcile(void *db, long seconds, time_t now)
 {
-	List jobs = query_jobs(db, cluster, NULL, now - seconds, now);
-	ListIterator it;
+	struct xlist *jobs = query_jobs(db, cluster, NULL, now - seconds, now);
+	struct listIterator *it;
 	slurmdb_job_rec_t *j;
 	int added = 0;
 
 	if (!jobs) {
 		say("slurmdbd: cannot list recent jobs: %s",
-		    slurm_strerror(slurm_get_errno()));
+		    slurm_strerror(errno));
 		return -1;
 	}
 	it = slurm_list_iterator_create(jobs);
@@ -832,7 +832,7 @@ int main(int argc, char **argv)
 	db = slurmdb_connection_get(NULL);
 	if (!db) {
 		say("slurmdbd: no connection (%s); jobs stay queued",
-		    slurm_strerror(slurm_get_errno()));
+		    slurm_strerror(errno));
 		fp_key_free(key);
 		fp_config_free(cfg);
 		return EXIT_TEMPFAIL;

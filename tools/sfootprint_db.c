@@ -1,12 +1,13 @@
 /* sfootprint's slurmdb calls: one connection, one job condition per query,
  * built with plain malloc (see free_cond) and freed by us. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sfootprint_db.h"
 
 /* Exported by libslurm, not declared in its public headers. */
-extern int slurm_addto_step_list(List step_list, char *names);
+extern int slurm_addto_step_list(struct xlist *step_list, char *names);
 
 static bool initialised;
 
@@ -21,7 +22,7 @@ void *fp_db_open(char *why, size_t whysz)
 	db = slurmdb_connection_get(NULL);
 	if (!db)
 		snprintf(why, whysz, "slurmdbd: no connection (%s)",
-			 slurm_strerror(slurm_get_errno()));
+			 slurm_strerror(errno));
 	return db;
 }
 
@@ -50,9 +51,9 @@ static void free_cond(slurmdb_job_cond_t *cond)
 	free(cond);
 }
 
-static List string_list(const char *csv)
+static struct xlist *string_list(const char *csv)
 {
-	List l = slurm_list_create(free);
+	struct xlist *l = slurm_list_create(free);
 	char *copy = strdup(csv), *save = NULL, *tok;
 
 	for (tok = strtok_r(copy, ",", &save); tok;
@@ -63,11 +64,11 @@ static List string_list(const char *csv)
 	return l;
 }
 
-List fp_db_jobs(void *db, const char *cluster, const fp_db_query_t *q,
+struct xlist *fp_db_jobs(void *db, const char *cluster, const fp_db_query_t *q,
 		char *why, size_t whysz)
 {
 	slurmdb_job_cond_t *cond = calloc(1, sizeof(*cond));
-	List out;
+	struct xlist *out;
 
 	if (!cond) {
 		snprintf(why, whysz, "out of memory");
@@ -100,7 +101,7 @@ List fp_db_jobs(void *db, const char *cluster, const fp_db_query_t *q,
 	free_cond(cond);
 	if (!out)
 		snprintf(why, whysz, "slurmdbd: cannot read jobs of cluster "
-			 "%s: %s", cluster, slurm_strerror(slurm_get_errno()));
+			 "%s: %s", cluster, slurm_strerror(errno));
 	return out;
 }
 

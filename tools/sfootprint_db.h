@@ -21,7 +21,7 @@ void *fp_db_open(char *why, size_t whysz);
 void fp_db_close(void *db);
 /* slurmdb_job_rec_t's of the cluster (slurm_list_destroy() it), or NULL
  * with why set. */
-List fp_db_jobs(void *db, const char *cluster, const fp_db_query_t *q,
+struct xlist *fp_db_jobs(void *db, const char *cluster, const fp_db_query_t *q,
 		char *why, size_t whysz);
 /* "42", "42_3" (array task) or "42+1" (het job component). */
 void fp_db_job_name(const slurmdb_job_rec_t *j, char *buf, size_t size);

@@ -275,9 +275,9 @@ static int print_report(const fp_report_t *r, const char *status,
 }
 
 /* Resolves "42_3" to the raw job id through accounting. */
-static slurmdb_job_rec_t *first_job(List jobs)
+static slurmdb_job_rec_t *first_job(struct xlist *jobs)
 {
-	ListIterator it = slurm_list_iterator_create(jobs);
+	struct listIterator *it = slurm_list_iterator_create(jobs);
 	slurmdb_job_rec_t *j = slurm_list_next(it);
 
 	slurm_list_iterator_destroy(it);
@@ -293,7 +293,7 @@ static int show_job(struct context *c, const struct options *o)
 	fp_report_t *r = NULL;
 	json_t *sig = NULL;
 	void *db = NULL;
-	List jobs = NULL;
+	struct xlist *jobs = NULL;
 	slurmdb_job_rec_t *j = NULL;
 	fp_record_t rec;
 	int sum = 1, rc = FP_EXIT_FAIL;
@@ -435,8 +435,8 @@ static int aggregate(struct context *c, const struct options *o)
 	fp_report_table_t *t = NULL;
 	char *uids = NULL, why[600], *text;
 	void *db = NULL;
-	List jobs = NULL;
-	ListIterator it;
+	struct xlist *jobs = NULL;
+	struct listIterator *it;
 	slurmdb_job_rec_t *j;
 	int rc = FP_EXIT_FAIL;
 
