@@ -24,6 +24,8 @@
 #                     displaced), a node type and a fresh signing key;
 #                     @DIR@ in it stands for the cluster's folder
 #   FP_KEEP=1         keep the temp folder after stop (for debugging)
+#   FP_BEFORE_START   a function run once no other test's cluster runs,
+#                     before this one is cleaned of leftovers and started
 #   FP_NODES=N        (N >= 2) a multi-host cluster: N slurmd, each in its
 #                     own network namespace fp-n<i> (own hostname fpn<i>,
 #                     address 10.213.0.<10+i> on the bridge fpbr0 whose
@@ -84,6 +86,32 @@ _fp_kill_pids() {
 		fi
 	done
 	rm -f "$pidfile"
+}
+
+# A slurmstepd killed with SIGKILL (as stop does to what outlives slurmd)
+# leaves its cgroup folders behind, and the next cluster reuses both the
+# node name and the job ids. A job whose id meets such a folder cannot
+# start: under cgroup v1 the stale step's cpuset is not within the new
+# job's CPUs, writing the job's cpuset.cpus fails with EBUSY and slurmstepd
+# ends the job at once ("Slurmd could not execve job": test 02's job 3 lost
+# its srun steps that way in CI, after an earlier run's job 3 was killed).
+# Removes the job folders of our node names, innermost first; rmdir leaves
+# any cgroup that still holds a process, and nothing is killed.
+_fp_cgroups_clean() {
+	local n d nodes="$FP_NODE ${FP_NODE_NAMES:-}"
+	for n in $nodes; do
+		for d in /sys/fs/cgroup/*/slurm_"$n" /sys/fs/cgroup/slurm_"$n"; do
+			[ -d "$d" ] || continue
+			find "$d" -mindepth 1 -depth -type d -exec rmdir {} + 2>/dev/null
+		done
+	done
+	# cgroup v2 keeps jobs under slurmstepd.scope (<node>_slurmstepd.scope
+	# with several slurmd on a host): only while no slurmd runs here.
+	pgrep -x slurmd > /dev/null && return 0
+	for d in $(find /sys/fs/cgroup -maxdepth 4 -type d -name '*slurmstepd.scope' 2>/dev/null); do
+		find "$d" -mindepth 1 -depth -type d -path '*/job_*' -exec rmdir {} + 2>/dev/null
+	done
+	return 0
 }
 
 _fp_cleanup_previous() {
@@ -398,6 +426,12 @@ fp_cluster_start() {
 		return 1
 	fi
 	_fp_cleanup_previous
+	# (tests plant what a killed cluster leaves here, once no other
+	# cluster runs: see tests/integration/13_stale_cgroups.sh)
+	if [ -n "${FP_BEFORE_START:-}" ]; then
+		"$FP_BEFORE_START"
+	fi
+	_fp_cgroups_clean
 	for p in 6817 6818 6819 "$FP_DB_PORT"; do
 		if ! _fp_port_free "$p"; then
 			exec {lock}>&-
@@ -486,6 +520,7 @@ fp_cluster_stop() {
 		scancel -u root >/dev/null 2>&1 || true
 		_fp_kill_pids "$FP_DIR/pids"
 	fi
+	_fp_cgroups_clean
 	[ -n "$FP_NODES" ] && _fp_net_down
 	if [ -f "$FP_STATE_FILE" ] && [ "$(cut -d' ' -f1 "$FP_STATE_FILE")" = "$FP_DIR" ]; then
 		rm -f "$FP_STATE_FILE"
@@ -507,7 +542,7 @@ fp_cluster_explain() {
 	local jobs j f lines n=0
 	[ -n "${FP_DIR:-}" ] && [ -d "$FP_DIR/log" ] || return 0
 	jobs=${FP_EXPLAIN_JOBS:-$(grep -ho 'JobId=[0-9]*' "$FP_DIR"/log/slurmctld.log 2>/dev/null |
-		cut -d= -f2 | sort -n -u | tail -n 3)}
+		cut -d= -f2 | sort -n -u | tail -n 3 | tr '\n' ' ')}
 	{
 		echo "-- why: the last jobs (${jobs:-none}) and the daemons' errors"
 		for j in $jobs; do
@@ -520,7 +555,9 @@ fp_cluster_explain() {
 			done
 			for f in "$FP_DIR"/log/slurmctld.log "$FP_DIR"/log/slurmd*.log; do
 				[ -f "$f" ] || continue
-				lines=$(grep -E "JobId=$j([^0-9]|\$)|StepId=$j\.|[Jj]ob $j([^0-9]|\$)|step $j\.|$j\.(batch|extern|[0-9])" "$f" | tail -n 15)
+				lines=$(grep -E "JobId=$j([^0-9]|\$)|StepId=$j\.|[Jj]ob $j([^0-9]|\$)|\[$j\.(batch|extern|[0-9]+)\]" "$f" |
+					grep -Ev 'debug[0-9]?: +(cgroup|task/cgroup|jobacct_gather|spank|mpi|switch|job_container|cred)/|debug levels are' |
+					tail -n 15)
 				[ -n "$lines" ] || continue
 				echo "-- job $j in $(basename "$f") (last lines)"
 				echo "$lines"
@@ -528,7 +565,7 @@ fp_cluster_explain() {
 		done
 		for f in "$FP_DIR"/log/*.log "$FP_DIR"/log/*.out; do
 			[ -f "$f" ] || continue
-			lines=$(grep -E 'error|fatal|Abort|segfault' "$f" | tail -n 10)
+			lines=$(grep -E 'error:|fatal:|Abort|segfault|Segmentation' "$f" | tail -n 10)
 			[ -n "$lines" ] || continue
 			echo "-- errors in $(basename "$f") (last lines)"
 			echo "$lines"
