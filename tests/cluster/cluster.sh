@@ -98,13 +98,17 @@ _fp_kill_pids() {
 # Removes the job folders of our node names, innermost first; rmdir leaves
 # any cgroup that still holds a process, and nothing is killed.
 _fp_cgroups_clean() {
-	local n d nodes="$FP_NODE ${FP_NODE_NAMES:-}"
+	local n d left nodes="$FP_NODE ${FP_NODE_NAMES:-}"
 	for n in $nodes; do
 		for d in /sys/fs/cgroup/*/slurm_"$n" /sys/fs/cgroup/slurm_"$n"; do
 			[ -d "$d" ] || continue
+			left+=$(find "$d" -mindepth 2 -maxdepth 2 -type d -name 'job_*' -printf ' %f' 2>/dev/null)
 			find "$d" -mindepth 1 -depth -type d -exec rmdir {} + 2>/dev/null
 		done
 	done
+	if [ -n "$left" ]; then
+		_fp_log "removed leftover cgroup folders:$(tr ' ' '\n' <<< "$left" | sort -u | tr '\n' ' ')"
+	fi
 	# cgroup v2 keeps jobs under slurmstepd.scope (<node>_slurmstepd.scope
 	# with several slurmd on a host): only while no slurmd runs here.
 	pgrep -x slurmd > /dev/null && return 0
