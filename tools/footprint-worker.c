@@ -471,11 +471,11 @@ enum prior_summary {
 /* A controller that lost its state can hand out a job id again. The
  * summary of the earlier job is kept as <id>.<its start>.jws and <id>.jws
  * is the latest job's; the same job twice is still written only once. A
- * summary that does not verify with the signing key (signed before a key
- * rotation, or damaged) is never taken for this job's: it is kept aside as
+ * summary that does not verify with any trusted key (a key no longer
+ * trusted, or damaged) is never taken for this job's: it is kept aside as
  * <id>.unverified.jws, whatever it holds, and never overwritten. */
 static enum prior_summary archive_reused_id(const char *path,
-					    const fp_key_t *key,
+					    const fp_keyset_t *trusted,
 					    const char *summary)
 {
 	char old_start[64], new_start[64], base[4200], dest[4300];
@@ -496,7 +496,10 @@ static enum prior_summary archive_reused_id(const char *path,
 	fclose(f);
 	if (token) {
 		token[strcspn(token, "\n")] = '\0';
-		payload = fp_verify(key, token, &err);
+		/* Summaries of a retired key or with a high S (signed
+		 * before low-S signing) are this site's too. */
+		payload = fp_keyset_verify(trusted, token,
+					   FP_VERIFY_ACCEPT_HIGH_S, NULL, &err);
 	}
 	free(token);
 	verified = payload != NULL;
@@ -530,8 +533,8 @@ static enum prior_summary archive_reused_id(const char *path,
 		return PRIOR_STUCK;
 	}
 	fprintf(stderr, "info: job id reused: kept the earlier summary%s as "
-		"%s\n", verified ? "" : " (it does not verify with the "
-		"signing key)", dest);
+		"%s\n", verified ? "" : " (it does not verify with any "
+		"trusted key)", dest);
 	return PRIOR_MOVED;
 }
 
@@ -580,6 +583,7 @@ static char *incomplete_record(uint32_t jobid)
 /* 0 done, 1 waiting, -1 failed (retry later). */
 static int process_job(void *db, const fp_config_t *cfg, bool series_ok,
 		       const char *series_err, const fp_key_t *key,
+		       const fp_keyset_t *trusted,
 		       uint32_t jobid, time_t queued, time_t now)
 {
 	char ids[32], path[4096];
@@ -664,7 +668,7 @@ static int process_job(void *db, const fp_config_t *cfg, bool series_ok,
 		goto out;
 	}
 	snprintf(path, sizeof(path), "%s/summaries/%u.jws", spool, jobid);
-	switch (archive_reused_id(path, key, summary)) {
+	switch (archive_reused_id(path, trusted, summary)) {
 	case PRIOR_STUCK:
 		goto out;
 	case PRIOR_SAME_JOB:
@@ -763,6 +767,7 @@ int main(int argc, char **argv)
 	long reconcile_s = 0;
 	fp_config_t *cfg;
 	fp_key_t *key = NULL;
+	fp_keyset_t *trusted = NULL;
 	fp_error_t err = { 0 }, serr = { 0 };
 	void *db = NULL;
 	bool series_ok, broken = false;
@@ -828,11 +833,26 @@ int main(int argc, char **argv)
 		fp_config_free(cfg);
 		return EXIT_TEMPFAIL;
 	}
+	/* What an earlier summary at a reused id may be signed with: this
+	 * key, and the current and retired keys footprint.conf trusts. */
+	trusted = fp_keyset_new();
+	if (!trusted || fp_keyset_add_key(trusted, key, &err)) {
+		say("signing key: %s", trusted ? err.msg : "out of memory");
+		fp_keyset_free(trusted);
+		fp_key_free(key);
+		fp_config_free(cfg);
+		return EXIT_TEMPFAIL;
+	}
+	if ((cfg->npublic_keys || cfg->npublic_key_dirs) &&
+	    fp_keyset_add_config(trusted, cfg, &err))
+		say("trusted keys: %s (earlier summaries they signed are kept "
+		    "aside as unverified when a job id is reused)", err.msg);
 	slurm_init(NULL);
 	db = slurmdb_connection_get(NULL);
 	if (!db) {
 		say("slurmdbd: no connection (%s); jobs stay queued",
 		    slurm_strerror(errno));
+		fp_keyset_free(trusted);
 		fp_key_free(key);
 		fp_config_free(cfg);
 		return EXIT_TEMPFAIL;
@@ -860,7 +880,7 @@ int main(int argc, char **argv)
 		fclose(f);
 		if (!queued)
 			queued = now;
-		rc = process_job(db, cfg, series_ok, serr.msg, key,
+		rc = process_job(db, cfg, series_ok, serr.msg, key, trusted,
 				 (uint32_t)jobid, (time_t)queued, now);
 		if (rc == 0) {
 			unlink(q);
@@ -874,6 +894,7 @@ int main(int argc, char **argv)
 	if (d)
 		closedir(d);
 	slurmdb_connection_close(&db);
+	fp_keyset_free(trusted);
 	fp_key_free(key);
 	fp_config_free(cfg);
 	/* A configuration fault lasts across runs: keep it said once. */
