@@ -182,7 +182,8 @@ static char *footprint_section(const fp_config_t *cfg, unsigned long id)
 						      MAX_WAIT_S;
 	struct timespec t0, now, pause = { 0, POLL_NS };
 	fp_error_t err = { 0 };
-	fp_key_t *key;
+	fp_keyset_t *ks;
+	fp_verify_info_t info = { 0 };
 	fp_report_t *r;
 	char *s;
 	int e;
@@ -209,16 +210,18 @@ static char *footprint_section(const fp_config_t *cfg, unsigned long id)
 		note("%s", why);
 		return fp_report_mail_unavailable(id, why);
 	}
-	key = cfg->public_key ? fp_key_load_public(cfg->public_key, &err) :
-				NULL;
-	if (!key) {
-		note("%s", cfg->public_key ? err.msg :
-		     "PublicKey is not set in footprint.conf");
+	/* The current and retired keys footprint.conf trusts, as
+	 * sfootprint -j: a summary of a retired key is still valid. */
+	ks = fp_keyset_new();
+	if (!ks || fp_keyset_add_config(ks, cfg, &err)) {
+		note("%s", ks ? err.msg : "out of memory");
 		free(tok);
+		fp_keyset_free(ks);
 		return fp_report_mail_unavailable(id, "its signature cannot "
 						  "be checked here");
 	}
-	payload = fp_verify(key, tok, &err);
+	payload = fp_keyset_verify(ks, tok, FP_VERIFY_ACCEPT_HIGH_S, &info,
+				   &err);
 	free(tok);
 	r = payload ? fp_report_from_summary(path, payload, &err) : NULL;
 	if (r && r->job_id != id) {
@@ -232,15 +235,15 @@ static char *footprint_section(const fp_config_t *cfg, unsigned long id)
 		snprintf(why, sizeof(why), "the signed summary is INVALID: %s",
 			 err.msg);
 		free(payload);
-		fp_key_free(key);
+		fp_keyset_free(ks);
 		return fp_report_mail_unavailable(id, why);
 	}
 	snprintf(status, sizeof(status), "valid (kid %s, %s)",
-		 fp_key_kid(key), fp_key_alg(key));
+		 fp_key_kid(info.key), fp_key_alg(info.key));
 	s = fp_report_mail(r, status);
 	fp_report_free(r);
 	free(payload);
-	fp_key_free(key);
+	fp_keyset_free(ks);
 	return s;
 }
 

@@ -18,7 +18,6 @@
 #include "sign.h"
 #include "whatif.h"
 
-#define DEFAULT_PUBKEY "/etc/slurm/footprint.pub"
 #define MAX_TOKEN (4 << 20)
 #define JSON_FLAGS (JSON_INDENT(2) | JSON_REAL_PRECISION(12))
 
@@ -76,7 +75,7 @@ static json_t *load_summary(const fp_config_t *cfg, const char *job)
 {
 	char path[4096], *tok, *payload;
 	fp_error_t err = { 0 };
-	fp_key_t *key;
+	fp_keyset_t *ks;
 	json_t *root;
 	int e;
 
@@ -88,10 +87,12 @@ static json_t *load_summary(const fp_config_t *cfg, const char *job)
 			e == ENOENT ? "no signed summary (yet)" : strerror(e));
 		return NULL;
 	}
-	key = fp_key_load_public(cfg->public_key ? cfg->public_key :
-				 DEFAULT_PUBKEY, &err);
-	payload = key ? fp_verify(key, tok, &err) : NULL;
-	fp_key_free(key);
+	/* footprint.conf's current and retired keys (or the default). */
+	ks = fp_keyset_new();
+	payload = ks && !fp_keyset_add_config(ks, cfg, &err) ?
+		fp_keyset_verify(ks, tok, FP_VERIFY_ACCEPT_HIGH_S, NULL, &err) :
+		NULL;
+	fp_keyset_free(ks);
 	free(tok);
 	if (!payload) {
 		fprintf(stderr, "sfootprint: job %s: %s: %s\n", job, path,
