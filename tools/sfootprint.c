@@ -1,6 +1,8 @@
 /* sfootprint: the user's tool for job footprints — show, aggregate, verify,
  * replay, keygen, sign. This file only dispatches to the subcommands. */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sfootprint.h"
@@ -31,6 +33,45 @@ static const struct subcommand commands[] = {
 	{ "whatif", fp_cmd_whatif,
 	  "whatif -j JOBID [--hours N] [--top N] [--json]   where and when it would have emitted least (also: -j JOBID --whatif)" },
 };
+
+char *fp_cli_read_text(const char *path, size_t max, char *why, size_t whysz)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
+	char *buf;
+	size_t n;
+
+	if (!f) {
+		snprintf(why, whysz, "%s", strerror(errno));
+		return NULL;
+	}
+	buf = malloc(max + 1);
+	n = buf ? fread(buf, 1, max + 1, f) : 0;
+	if (buf && ferror(f)) {
+		snprintf(why, whysz, "%s", strerror(errno ? errno : EIO));
+		free(buf);
+		buf = NULL;
+	} else if (!buf || n > max) {
+		if (buf)
+			snprintf(why, whysz, "larger than %zu MiB", max >> 20);
+		else
+			snprintf(why, whysz, "out of memory");
+		free(buf);
+		buf = NULL;
+	}
+	if (f != stdin)
+		fclose(f);
+	if (!buf)
+		return NULL;
+	while (n && strchr(" \t\r\n", buf[n - 1]))
+		n--;
+	buf[n] = '\0';
+	if (memchr(buf, '\0', n)) {
+		snprintf(why, whysz, "a NUL byte: not text");
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
 
 static void usage(FILE *out)
 {

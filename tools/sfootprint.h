@@ -7,6 +7,14 @@
 #define FP_EXIT_FAIL 1
 #define FP_EXIT_USAGE 2
 
+#include <stddef.h>
+
+/* A summary or token file (path, or "-" for stdin) of at most max bytes,
+ * without the blank bytes it ends with (the newline an editor or a shell
+ * redirection leaves is not part of it). NULL with why filled on a read
+ * error, a larger file or a NUL byte. The caller free()s it. */
+char *fp_cli_read_text(const char *path, size_t max, char *why, size_t whysz);
+
 int fp_cmd_replay(int argc, char **argv);
 int fp_cmd_sensor_check(int argc, char **argv);
 int fp_cmd_keygen(int argc, char **argv);

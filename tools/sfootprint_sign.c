@@ -13,45 +13,6 @@
  * within what sfootprint verify reads (4 MiB). */
 #define MAX_SUMMARY (3 << 20)
 
-/* The file's bytes up to its last non-blank one: the final newline an
- * editor or `compute --json > file` leaves is not part of the summary. */
-static char *read_summary(const char *path, char *why, size_t whysz)
-{
-	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
-	char *buf;
-	size_t n;
-
-	if (!f) {
-		snprintf(why, whysz, "%s", strerror(errno));
-		return NULL;
-	}
-	buf = malloc(MAX_SUMMARY + 1);
-	n = buf ? fread(buf, 1, MAX_SUMMARY + 1, f) : 0;
-	if (buf && ferror(f)) {
-		snprintf(why, whysz, "%s", strerror(errno ? errno : EIO));
-		free(buf);
-		buf = NULL;
-	} else if (!buf || n > MAX_SUMMARY) {
-		snprintf(why, whysz, "%s", buf ? "larger than 3 MiB" :
-			 "out of memory");
-		free(buf);
-		buf = NULL;
-	}
-	if (f != stdin)
-		fclose(f);
-	if (!buf)
-		return NULL;
-	while (n && strchr(" \t\r\n", buf[n - 1]))
-		n--;
-	buf[n] = '\0';
-	if (memchr(buf, '\0', n)) {
-		snprintf(why, whysz, "a NUL byte: not JSON text");
-		free(buf);
-		return NULL;
-	}
-	return buf;
-}
-
 int fp_cmd_sign(int argc, char **argv)
 {
 	const char *keyfile = NULL, *file = NULL;
@@ -73,7 +34,7 @@ int fp_cmd_sign(int argc, char **argv)
 			"SUMMARY.json\n");
 		return FP_EXIT_USAGE;
 	}
-	summary = read_summary(file, why, sizeof(why));
+	summary = fp_cli_read_text(file, MAX_SUMMARY, why, sizeof(why));
 	if (!summary) {
 		fprintf(stderr, "sfootprint sign: %s: %s\n", file, why);
 		return FP_EXIT_FAIL;

@@ -16,31 +16,6 @@
 #define MAX_TOKEN (4 << 20)
 #define MAX_KEY_ARGS 64
 
-static char *read_token(const char *path, char *why, size_t whysz)
-{
-	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
-	char *buf;
-	size_t n;
-
-	if (!f) {
-		snprintf(why, whysz, "%s", strerror(errno));
-		return NULL;
-	}
-	buf = malloc(MAX_TOKEN + 1);
-	n = buf ? fread(buf, 1, MAX_TOKEN + 1, f) : 0;
-	if (f != stdin)
-		fclose(f);
-	if (!buf || n > MAX_TOKEN) {
-		snprintf(why, whysz, "%s", buf ? "too large" : "out of memory");
-		free(buf);
-		return NULL;
-	}
-	while (n && strchr(" \t\r\n", buf[n - 1]))
-		n--;
-	buf[n] = '\0';
-	return buf;
-}
-
 static double num(json_t *root, const char *obj, const char *key)
 {
 	json_t *v = json_object_get(json_object_get(root, obj), key);
@@ -168,7 +143,7 @@ int fp_cmd_verify(int argc, char **argv)
 			"[--accept-high-s]\n");
 		return FP_EXIT_USAGE;
 	}
-	tok = read_token(a.file, why, sizeof(why));
+	tok = fp_cli_read_text(a.file, MAX_TOKEN, why, sizeof(why));
 	if (!tok) {
 		fprintf(stderr, "sfootprint verify: %s: %s\n", a.file, why);
 		return FP_EXIT_FAIL;

@@ -496,6 +496,16 @@ fp_cluster_start() {
 	_fp_log "up in $FP_DIR"
 }
 
+# For the tests (with tap.sh): starts the cluster, or fails the test with
+# the daemons' logs and exits.
+fp_cluster_start_or_fail() { # [what the check says]
+	fp_cluster_start && return 0
+	fp_cluster_dump_logs
+	check "${1:-cluster starts}" false
+	tap_done
+	exit 1
+}
+
 fp_cluster_wait_idle() {
 	if [ -n "$FP_NODES" ]; then
 		_fp_wait_for "${1:-60}" "nodes $FP_NODE_NAMES idle" \

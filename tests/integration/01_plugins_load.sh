@@ -7,12 +7,7 @@ source tests/cluster/cluster.sh
 source tests/integration/tap.sh
 trap 'fp_cluster_stop' EXIT INT TERM
 
-if ! fp_cluster_start; then
-	fp_cluster_dump_logs
-	check "cluster starts" false
-	tap_done
-	exit 1
-fi
+fp_cluster_start_or_fail
 check "cluster starts with both plugins configured" true
 
 batch=$(sbatch --parsable -n1 --wrap 'sleep 1')

@@ -10,12 +10,7 @@ source tests/integration/lib.sh
 trap 'fp_cluster_stop' EXIT INT TERM
 export FP_SIMNODE=1
 
-if ! fp_cluster_start; then
-	fp_cluster_dump_logs
-	check "cluster starts" false
-	tap_done
-	exit 1
-fi
+fp_cluster_start_or_fail
 wait_polls 2
 read -r n0 i0 s0 <<< "$(node_totals)"
 

@@ -11,12 +11,7 @@ trap 'fp_cluster_stop' EXIT INT TERM
 export FP_SIMNODE=1
 EXPORTER_PORT=${FP_EXPORTER_PORT:-9109}
 
-if ! fp_cluster_start; then
-	fp_cluster_dump_logs
-	check "cluster starts" false
-	tap_done
-	exit 1
-fi
+fp_cluster_start_or_fail
 prometheus-node-exporter --web.listen-address="127.0.0.1:$EXPORTER_PORT" \
 	--collector.disable-defaults --collector.textfile \
 	--collector.textfile.directory="$FP_DIR/metrics" \

@@ -46,12 +46,7 @@ Site=home Nodes=fpnode Intensity=file:$work/grid.csv IntensityFormat=plain PUE=1
 NodeType=heater Nodes=fpnode Embodied=5000000 Lifetime=6 CPUs=$ncpus
 Reference=standard-datacenter PUE=1.5 Intensity=site"
 
-if ! fp_cluster_start; then
-	fp_cluster_dump_logs
-	check "cluster starts" false
-	tap_done
-	exit 1
-fi
+fp_cluster_start_or_fail
 spool=$FP_DIR/spool/footprint
 pub=$FP_DIR/keys/footprint.pub
 burn() { echo "timeout $1 sh -c 'while :; do :; done'; true"; }

@@ -37,12 +37,7 @@ Site=home Nodes=fpnode Intensity=56 PUE=1.0 HeatRecovery=0.9 DisplacedHeating=ga
 NodeType=heater Nodes=fpnode Embodied=1100 Lifetime=6 CPUs=$ncpus
 Reference=standard-datacenter PUE=1.5 Intensity=site"
 
-if ! fp_cluster_start; then
-	fp_cluster_dump_logs
-	check "cluster starts" false
-	tap_done
-	exit 1
-fi
+fp_cluster_start_or_fail
 spool=$FP_DIR/spool/footprint
 pub=$FP_DIR/keys/footprint.pub
 conf=$FP_DIR/etc/footprint.conf

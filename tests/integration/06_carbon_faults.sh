@@ -11,12 +11,7 @@ export FP_SIMNODE=1
 BURST=${FP_BURST:-200}
 DBD_DOWN=${FP_DBD_DOWN:-60}
 
-if ! fp_cluster_start; then
-	fp_cluster_dump_logs
-	check "cluster starts" false
-	tap_done
-	exit 1
-fi
+fp_cluster_start_or_fail
 spool=$FP_DIR/spool/footprint
 
 completed() { sacct -n -X -P -o State 2>/dev/null | grep -c COMPLETED; }

@@ -76,12 +76,7 @@ Site=datacenter Nodes=fpn3 Intensity=file:$work/dc.csv IntensityFormat=plain PUE
 NodeType=heater Nodes=fpn[1-3] Embodied=5000000 Lifetime=6 CPUs=$ncpus
 Reference=standard-datacenter PUE=1.5 Intensity=site"
 
-if ! fp_cluster_start; then
-	fp_cluster_dump_logs
-	check "the 3-node cluster starts" false
-	tap_done
-	exit 1
-fi
+fp_cluster_start_or_fail "the 3-node cluster starts"
 check_eq "3 nodes, each idle" "fpn1 idle,fpn2 idle,fpn3 idle" \
 	"$(sinfo -h -N -o '%N %T' | sort | paste -sd,)"
 hosts=$(for i in 1 2 3; do ip netns exec fp-n$i hostname -I 2>/dev/null | tr -d ' '; done | paste -sd,)

@@ -14,12 +14,7 @@ SpoolDir=@DIR@/spool/footprint
 RetryInterval=2
 Site=home Nodes=fpnode Intensity=56 PUE=banana"
 
-if ! fp_cluster_start; then
-	fp_cluster_dump_logs
-	check "cluster starts" false
-	tap_done
-	exit 1
-fi
+fp_cluster_start_or_fail
 j=$(sbatch --parsable -n1 --wrap 'sleep 1')
 fp_wait_job "$j" 60
 sum=$FP_DIR/spool/footprint/summaries/$j.jws

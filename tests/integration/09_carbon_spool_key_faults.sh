@@ -26,12 +26,7 @@ RetryInterval=2
 Site=home Nodes=fpnode Intensity=56
 NodeType=heater Nodes=fpnode Embodied=1100 Lifetime=6 CPUs=$(nproc)"
 
-if ! fp_cluster_start; then
-	fp_cluster_dump_logs
-	check "cluster starts" false
-	tap_done
-	exit 1
-fi
+fp_cluster_start_or_fail
 log=$FP_DIR/log/slurmctld.log
 key=$FP_DIR/keys/footprint.key
 job() { sbatch --parsable -n1 --wrap 'sleep 1'; }

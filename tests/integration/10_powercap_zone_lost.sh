@@ -16,12 +16,7 @@ source tests/integration/lib.sh
 trap 'fp_cluster_stop' EXIT INT TERM
 export FP_SIMNODE=1
 
-if ! fp_cluster_start; then
-	fp_cluster_dump_logs
-	check "cluster starts" false
-	tap_done
-	exit 1
-fi
+fp_cluster_start_or_fail
 slurmd_pid=$(fp_daemon_pid slurmd)
 log=$FP_DIR/log/slurmd-$FP_NODE.log
 zone_dir=$FP_DIR/sim/powercap/intel-rapl:1

@@ -15,12 +15,7 @@ trap '[ -n "$reconf_pid" ] && kill "$reconf_pid" 2>/dev/null; fp_cluster_stop' E
 export FP_SIMNODE=1
 NJOBS=30
 
-if ! fp_cluster_start; then
-	fp_cluster_dump_logs
-	check "cluster starts" false
-	tap_done
-	exit 1
-fi
+fp_cluster_start_or_fail
 spool=$FP_DIR/spool/footprint
 log=$FP_DIR/log/slurmctld.log
 ctld=$(fp_daemon_pid slurmctld)

@@ -11,12 +11,7 @@ trap 'fp_cluster_stop' EXIT INT TERM
 export FP_SIMNODE=1
 user=fpuser
 
-if ! fp_cluster_start; then
-	fp_cluster_dump_logs
-	check "cluster starts" false
-	tap_done
-	exit 1
-fi
+fp_cluster_start_or_fail
 spool=$FP_DIR/spool/footprint
 pub=$FP_DIR/keys/footprint.pub
 sum=$spool/summaries

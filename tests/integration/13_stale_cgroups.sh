@@ -47,12 +47,7 @@ plant() {
 # Planted once no other cluster runs (its stop would clean them away),
 # before this cluster starts.
 export FP_BEFORE_START=plant
-if ! fp_cluster_start; then
-	fp_cluster_dump_logs
-	check "cluster starts" false
-	tap_done
-	exit 1
-fi
+fp_cluster_start_or_fail
 check "the stale folders were planted before the cluster started" test -n "${planted:-}"
 s=$(srun -n1 -J stale1 sh -c 'echo $SLURM_JOB_ID')
 fp_wait_sacct "$s" 30
