@@ -98,7 +98,7 @@ _fp_kill_pids() {
 # Removes the job folders of our node names, innermost first; rmdir leaves
 # any cgroup that still holds a process, and nothing is killed.
 _fp_cgroups_clean() {
-	local n d left nodes="$FP_NODE ${FP_NODE_NAMES:-}"
+	local n d left= nodes="$FP_NODE ${FP_NODE_NAMES:-}"
 	for n in $nodes; do
 		for d in /sys/fs/cgroup/*/slurm_"$n" /sys/fs/cgroup/slurm_"$n"; do
 			[ -d "$d" ] || continue
