@@ -1,8 +1,30 @@
-# slurm-footprint: per-job energy and carbon footprint for Slurm 22.05.
+# slurm-footprint: per-job energy and carbon footprint for Slurm 22.05 to 26.05.
 # `make demo` and `make check` are the two entry points (see README.md).
 
-SLURM_VERSION := 22.05.8
+# The Slurm release the plugins are built for: by default the host's own
+# Debian Slurm. A plugin is loaded only by daemons of exactly that release
+# (micro included), so each release builds from its own source tree into
+# its own BUILD folder.
+#   make SLURM_VERSION=24.11.5        plugins for 24.11.5 (source from Debian)
+#   make check SLURM=24.11            the whole suite in a Debian 13 root
+#                                     with 24.11.5 daemons (tools/slurm-root.sh)
+BASE_SLURM_VERSION := 22.05.8
+HOST_SLURM_VERSION := $(shell dpkg-query -W -f='$${Version}' slurm-wlm 2>/dev/null | sed 's/-.*//')
+SLURM ?=
+ifeq ($(SLURM),24.11)
+SLURM_VERSION ?= 24.11.5
+else ifeq ($(SLURM),26.05)
+SLURM_VERSION ?= 26.05.5
+else ifneq ($(SLURM),)
+$(error SLURM=$(SLURM): known are 24.11 and 26.05 (22.05 is the host's: no SLURM=))
+endif
+SLURM_VERSION ?= $(or $(HOST_SLURM_VERSION),$(BASE_SLURM_VERSION))
+SLURM_SERIES := $(basename $(SLURM_VERSION))
+ifeq ($(SLURM_VERSION),$(BASE_SLURM_VERSION))
 BUILD ?= build
+else
+BUILD ?= build/$(SLURM_SERIES)
+endif
 PREFIX ?= /usr/local
 DESTDIR ?=
 PLUGINDIR ?= /usr/lib/x86_64-linux-gnu/slurm-wlm
@@ -48,7 +70,7 @@ LIB_CFLAGS = -std=c11 -D_GNU_SOURCE $(CFLAGS_COMMON) -Ilib
 # SANITIZE=1 they link an unsanitized copy of the library.
 PLUGIN_COMMON = $(OPT) $(WARN) $(WERROR) $(HARDEN) $(PKG_CFLAGS)
 SLURM_INC := $(BUILD)/slurm
-PLUGIN_CFLAGS = -std=gnu11 $(PLUGIN_COMMON) -Ilib -I$(SLURM_INC) \
+PLUGIN_CFLAGS = -std=gnu11 $(PLUGIN_COMMON) -Ilib -Iplugins -I$(SLURM_INC) \
 	-I$(SLURM_INC)/root -Wno-sign-compare -Wno-missing-field-initializers \
 	-DFP_SLURM_VERSION='"$(SLURM_VERSION)"' \
 	-DFP_LIBEXECDIR='"$(PREFIX)/libexec/slurm-footprint"'
@@ -81,11 +103,45 @@ SLURM_LIBDIR := /usr/lib/x86_64-linux-gnu/slurm-wlm
 BENCH_JOBCOMP := $(BUILD)/bench/bench_jobcomp
 
 .PHONY: all deps deps-fuzz check unit integration demo bench fuzz tsan tsan-run \
-	install clean distclean
+	install clean distclean check-daemons plugins check-refused
 all: $(LIB_A) $(LIB_SO) $(PLUGINS) $(TOOLS)
 
 deps:
-	@tools/install-deps.sh $(BUILD)/slurm-src
+	@SLURM_SRC="$(SLURM_SRC)" tools/install-deps.sh $(BUILD)/slurm-src $(SLURM_VERSION)
+
+# The daemons this build will be loaded by must be exactly its release:
+# Slurm refuses a plugin of another micro release, and struct layouts move
+# between micro releases.
+check-daemons:
+	@got=$$(slurmctld -V 2>/dev/null | sed -n 's/^slurm[^ ]* //p'); \
+	if [ "$$got" != "$(SLURM_VERSION)" ]; then \
+		echo "make: these plugins are for Slurm $(SLURM_VERSION) but this machine's slurmctld is '$$got'; refusing (make check SLURM=<series> runs another release in its own root)" >&2; \
+		exit 1; \
+	fi
+
+# Slurm refuses a plugin built for another release with its own message,
+# and loads one built for its own (tests/versions/refused.sh): this build's
+# plugins, and FOREIGN_VERSION's built beside it, loaded through this
+# release's libslurmfull as its daemons load them.
+PLUGIN_LOAD := $(BUILD)/tests/plugin_load
+FOREIGN_VERSION ?=
+FOREIGN_BUILD = $(BUILD)/foreign-$(FOREIGN_VERSION)
+$(PLUGIN_LOAD): tests/versions/plugin_load.c $(SLURM_INC)/.ready
+	@mkdir -p $(@D)
+	$(call say,CC,$@)$(CC) $(PLUGIN_CFLAGS) -o $@ $< -L$(SLURM_LIBDIR) \
+		-Wl,-rpath,$(SLURM_LIBDIR) -Wl,--no-as-needed -lslurmfull -ldl
+
+check-refused: $(PLUGINS) $(PLUGIN_LOAD)
+	@test -n "$(FOREIGN_VERSION)" || { echo "make: check-refused needs FOREIGN_VERSION=" >&2; exit 2; }
+	@$(MAKE) --no-print-directory plugins SLURM= \
+		SLURM_VERSION=$(FOREIGN_VERSION) BUILD=$(FOREIGN_BUILD)
+	@echo "# versions: plugins of $(SLURM_VERSION) and $(FOREIGN_VERSION) in Slurm $(SLURM_VERSION)"
+	@tests/versions/refused.sh $(PLUGIN_LOAD) $(SLURM_VERSION) "$(PLUGINS)" \
+		$(FOREIGN_VERSION) "$(FOREIGN_BUILD)/$(notdir $(ENERGY_SO)) $(FOREIGN_BUILD)/$(notdir $(JOBCOMP_SO))"
+
+# Only the two plugins: a compile check against any source tree
+# (make plugins SLURM_VERSION=26.05.3 SLURM_SRC=... BUILD=...).
+plugins: $(PLUGINS)
 
 # Slurm's internal headers: the cached Debian source package (or SLURM_SRC),
 # and a config.h that makes them preprocess as in a configured tree.
@@ -111,10 +167,10 @@ $(BUILD)/plain/libfootprint.a: $(LIB_SRC:%.c=$(BUILD)/plain/%.o)
 	@rm -f $@
 	$(call say,AR,$@)ar rcs $@ $^
 
-$(ENERGY_SO): $(ENERGY_SRC) $(PLUGIN_LIB) $(SLURM_INC)/.ready $(wildcard lib/*.h) $(wildcard plugins/acct_gather_energy/*.h)
+$(ENERGY_SO): $(ENERGY_SRC) $(PLUGIN_LIB) $(SLURM_INC)/.ready $(wildcard lib/*.h) $(wildcard plugins/acct_gather_energy/*.h) $(wildcard plugins/*.h)
 	$(call say,CC,$@)$(CC) $(PLUGIN_CFLAGS) -shared -o $@ $(ENERGY_SRC) $(PLUGIN_LIB) $(LIBS)
 
-$(JOBCOMP_SO): $(JOBCOMP_SRC) $(PLUGIN_LIB) $(SLURM_INC)/.ready $(wildcard lib/*.h) $(wildcard plugins/jobcomp_carbon/*.h)
+$(JOBCOMP_SO): $(JOBCOMP_SRC) $(PLUGIN_LIB) $(SLURM_INC)/.ready $(wildcard lib/*.h) $(wildcard plugins/jobcomp_carbon/*.h) $(wildcard plugins/*.h)
 	$(call say,CC,$@)$(CC) $(PLUGIN_CFLAGS) -shared -o $@ $(JOBCOMP_SRC) $(PLUGIN_LIB) $(LIBS)
 
 .SECONDEXPANSION:
@@ -129,9 +185,43 @@ $(BUILD)/bench/%: tests/bench/%.c tests/bench/bench.h $(LIB_A)
 	@mkdir -p $(@D)
 	$(call say,CC,$@)$(CC) $(LIB_CFLAGS) -o $@ $< $(LIB_A) $(LIBS)
 
-check: deps
+ifeq ($(SLURM)$(FP_IN_ROOT),26.05)
+# 26.05: Debian unstable's daemons, once its archive serves their exact
+# source (on 2026-12-01 it did not: the plugins compile against SchedMD's
+# 26.05 tree instead, see README). Until then this says why and skips.
+check demo:
+	@mkdir -p $(BUILD)
+	@if ! tools/slurm-headers.sh fetch $(BUILD)/slurm-src $(SLURM_VERSION) 2> $(BUILD)/fetch.err; then \
+		echo "check: skipped, not passed: Slurm $(SLURM_VERSION): $$(tail -n1 $(BUILD)/fetch.err | sed 's/^slurm-headers: //')"; \
+	else \
+		echo "check: skipped, not passed: Slurm $(SLURM_VERSION): its source arrived, but no Debian unstable root is made yet (tools/slurm-root.sh)"; \
+	fi
+else ifneq ($(SLURM),)
+ifeq ($(FP_IN_ROOT),)
+# Another release: its source comes from Debian here, then everything is
+# built and run inside that release's Debian root (its libslurm, libjwt and
+# daemons), in private namespaces. check also makes sure each release
+# refuses the other's plugins.
+check demo:
+	@tools/slurm-headers.sh fetch $(BUILD)/slurm-src $(SLURM_VERSION)
+	@if [ $@ = check ]; then tools/slurm-headers.sh fetch \
+		$(BUILD)/foreign-$(BASE_SLURM_VERSION)/slurm-src $(BASE_SLURM_VERSION); fi
+	@tools/slurm-root.sh run $(SLURM_VERSION) make --no-print-directory $@ \
+		SLURM_VERSION=$(SLURM_VERSION) BUILD=$(BUILD) CI=$(CI) SITES=$(SITES)
+	@if [ $@ = check ]; then \
+		tools/slurm-root.sh run $(SLURM_VERSION) make --no-print-directory \
+			check-refused SLURM_VERSION=$(SLURM_VERSION) BUILD=$(BUILD) \
+			CI=$(CI) FOREIGN_VERSION=$(BASE_SLURM_VERSION); fi
+	@if [ $@ = check ]; then $(MAKE) --no-print-directory check-refused SLURM= \
+		SLURM_VERSION=$(HOST_SLURM_VERSION) \
+		BUILD=build/host-$(HOST_SLURM_VERSION) \
+		FOREIGN_VERSION=$(SLURM_VERSION); fi
+endif
+else
+check: deps check-daemons
 	@$(MAKE) --no-print-directory all $(UNIT_BIN)
 	@BUILD=$(BUILD) tests/run.sh $(UNIT_BIN)
+endif
 
 unit: all $(UNIT_BIN)
 	@BUILD=$(BUILD) FP_SKIP_INTEGRATION=1 tests/run.sh $(UNIT_BIN)
@@ -139,9 +229,11 @@ unit: all $(UNIT_BIN)
 integration: all
 	@BUILD=$(BUILD) tests/run.sh
 
-demo: deps
+ifeq ($(SLURM),)
+demo: deps check-daemons
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) SITES=$(SITES) tools/demo.sh
+endif
 
 # Loads the plugin as slurmctld would: against libslurmfull.
 $(BENCH_JOBCOMP): tests/bench/plugin/bench_jobcomp.c tests/bench/bench.h $(SLURM_INC)/.ready
@@ -226,7 +318,8 @@ fuzz: deps-fuzz
 	@$(MAKE) --no-print-directory $(FUZZ_BIN)
 	@tests/fuzz/run.sh $(BUILD)/fuzz $(FUZZ_SECONDS) $(FUZZ_BIN)
 
-install: all
+# (a packaging build, DESTDIR set, is not for this machine's daemons)
+install: all $(if $(DESTDIR),,check-daemons)
 	install -d $(DESTDIR)$(PLUGINDIR) $(DESTDIR)$(PREFIX)/bin \
 		$(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/share/man/man1 \
 		$(DESTDIR)$(PREFIX)/share/man/man5

@@ -4,7 +4,7 @@
 set -eu
 
 CACHE=${1:-build/slurm-src}
-WANT_VERSION=22.05.8
+WANT_VERSION=${2:-22.05.8}
 PKGS="build-essential pkg-config slurm-wlm slurmdbd slurm-client munge
       libslurm-dev libpfm4-dev libhwloc-dev libjwt-dev libjansson-dev
       libcmocka-dev libssl-dev mariadb-server mariadb-client prometheus-node-exporter
@@ -12,6 +12,21 @@ PKGS="build-essential pkg-config slurm-wlm slurmdbd slurm-client munge
       libacl1-dev acl"
 
 log() { echo "deps: $*" >&2; }
+
+# Inside a root made by tools/slurm-root.sh everything is installed already
+# (and there is no network): only check the release and the source.
+if [ -n "${FP_IN_ROOT:-}" ]; then
+	have=$(slurmctld -V 2>/dev/null | sed -n 's/^slurm[^ ]* //p')
+	if [ "$have" != "$WANT_VERSION" ]; then
+		log "this root's slurmctld is '$have', not $WANT_VERSION; refusing"
+		exit 1
+	fi
+	if [ -z "${SLURM_SRC:-}" ] && ! ls "$CACHE"/slurm-wlm_"$WANT_VERSION".orig.tar.* >/dev/null 2>&1; then
+		log "no Slurm $WANT_VERSION source in $CACHE (fetched outside the root by make)"
+		exit 1
+	fi
+	exit 0
+fi
 
 if [ "$(id -u)" != 0 ]; then
 	SUDO=sudo
@@ -66,7 +81,7 @@ fi
 
 have=$(dpkg-query -W -f='${Version}' slurm-wlm 2>/dev/null || true)
 case "$have" in
-"$WANT_VERSION"*) ;;
+"$WANT_VERSION"-*) ;;
 *)
 	log "installed slurm-wlm is '$have' but these plugins are built for $WANT_VERSION; refusing"
 	exit 1

@@ -1,32 +1,129 @@
 #!/bin/sh
 # Prepares Slurm's internal headers for out-of-tree plugin builds: the source
-# tree (SLURM_SRC, or the cached Debian source package) and a minimal config.h.
+# tree of exactly one release (SLURM_SRC, or Debian's source package, fetched
+# into the cache), a minimal config.h and the release's slurm_version.h.
+#
+#   slurm-headers.sh CACHE OUT VERSION [SLURM_SRC]   headers into OUT
+#   slurm-headers.sh fetch CACHE VERSION             only the source package
+#
+# A release other than the host's own comes from the Debian suite that ships
+# it, through a private apt configuration under $FP_CACHE/apt/<suite>: the
+# machine's own apt sources are never changed.
 set -eu
+FP_CACHE=${FP_CACHE:-/var/cache/slurm-footprint}
+
+die() {
+	echo "slurm-headers: $*" >&2
+	exit 1
+}
+
+# The Debian suite shipping a Slurm release (Debian's version, upstream's).
+suite_of() {
+	case "$1" in
+	22.05.8) echo bookworm ;;
+	24.11.5) echo trixie ;;
+	26.05.*) echo sid ;;
+	*) return 1 ;;
+	esac
+}
+
+# The Debian mirror this machine's own apt already uses.
+mirror() {
+	m=$(sed -n 's/^URIs:[[:space:]]*\(.*debian\/\?\)$/\1/p' \
+		/etc/apt/sources.list.d/*.sources 2>/dev/null | grep -v security | head -n1)
+	[ -n "$m" ] || m=$(sed -n 's/^deb[[:space:]]\+\(http[^[:space:]]*debian\/\?\)[[:space:]].*/\1/p' \
+		/etc/apt/sources.list 2>/dev/null | head -n1)
+	[ -n "$m" ] || die "no Debian mirror found in /etc/apt"
+	echo "${m%/}"
+}
+
+# Downloads slurm-wlm_VERSION.orig.tar.* into CACHE with a private apt
+# configuration for the suite; the archive must serve exactly VERSION.
+fetch() { # cache version
+	cache=$1 version=$2
+	ls "$cache"/slurm-wlm_"$version".orig.tar.* >/dev/null 2>&1 && return 0
+	suite=$(suite_of "$version") ||
+		die "no Debian suite known to ship Slurm $version (known: 22.05.8, 24.11.5, 26.05.x); set SLURM_SRC to its source tree"
+	command -v apt-get >/dev/null || die "no apt-get to fetch Slurm $version; set SLURM_SRC"
+	a=$FP_CACHE/apt/$suite
+	mkdir -p "$a/lists/partial" "$a/cache/archives/partial" "$cache"
+	echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $(mirror) $suite main" \
+		> "$a/sources.list"
+	set -- -o Dir::Etc::SourceList="$a/sources.list" \
+		-o Dir::Etc::SourceParts=/dev/null -o Dir::State::Lists="$a/lists" \
+		-o Dir::Cache="$a/cache" -o Acquire::Check-Valid-Until=false
+	# Lists older than a day are refreshed.
+	if [ -z "$(find "$a/lists" -name '*Sources*' -mtime -1 2>/dev/null | head -n1)" ]; then
+		echo "slurm-headers: apt-get update ($suite, private lists in $a)" >&2
+		apt-get "$@" update -qq >/dev/null || die "apt-get update for $suite failed"
+	fi
+	uri=$(apt-get "$@" source --print-uris slurm-wlm 2>/dev/null |
+		sed -n "s/^'\([^']*\.orig\.tar\.[a-z0-9]*\)'.*/\1/p" | head -n1)
+	[ -n "$uri" ] || die "Debian $suite serves no slurm-wlm source"
+	case "$uri" in
+	*/slurm-wlm_"$version".orig.tar.*) ;;
+	*) die "Debian $suite serves $(basename "$uri"), not Slurm $version" ;;
+	esac
+	echo "slurm-headers: fetching the Slurm $version source from Debian $suite" >&2
+	# The Debian part is not needed for headers and was missing (404) from
+	# the archive for trixie and sid: only the upstream tarball must arrive.
+	(cd "$cache" && apt-get "$@" source --download-only -qq slurm-wlm \
+		>/dev/null 2>&1) || true
+	ls "$cache"/slurm-wlm_"$version".orig.tar.* >/dev/null 2>&1 ||
+		die "could not download $(basename "$uri") from Debian $suite"
+}
+
+if [ "$1" = fetch ]; then
+	fetch "$2" "$3"
+	exit 0
+fi
+
 cache=$1 out=$2 version=$3 src=${4:-}
 
 if [ -z "$src" ]; then
 	tarball=$(ls "$cache"/slurm-wlm_"$version"*.orig.tar.* 2>/dev/null | head -n1)
 	if [ -z "$tarball" ]; then
-		echo "slurm-headers: no Slurm $version source in $cache; run 'make deps' or set SLURM_SRC" >&2
-		exit 1
+		fetch "$cache" "$version"
+		tarball=$(ls "$cache"/slurm-wlm_"$version"*.orig.tar.* | head -n1)
 	fi
-	src=$(ls -d "$cache"/slurm-*/ 2>/dev/null | head -n1)
-	if [ -z "$src" ] || [ ! -f "$src/src/common/slurm_xlator.h" ]; then
+	# Upstream's tarball unpacks as slurm-slurm-22-05-8-1 or slurm-22.05.8.
+	src=
+	for d in "$cache"/slurm-*/; do
+		[ -f "$d/META" ] || continue
+		v=$(sed -n 's/^[[:space:]]*Version:[[:space:]]*//p' "$d/META" | head -n1)
+		[ "$v" = "$version" ] && src=$d && break
+	done
+	if [ -z "$src" ]; then
+		top=$(tar -tf "$tarball" | head -n1 | cut -d/ -f1)
 		tar -xf "$tarball" -C "$cache"
-		src=$(ls -d "$cache"/slurm-*/ | head -n1)
+		src=$cache/$top
 	fi
 fi
 src=$(cd "$src" && pwd)
 if [ ! -f "$src/src/common/slurm_xlator.h" ]; then
-	echo "slurm-headers: $src is not a Slurm source tree" >&2
-	exit 1
+	die "$src is not a Slurm source tree"
 fi
-got=$(sed -n 's/^[[:space:]]*Version:[[:space:]]*//p' "$src/META" 2>/dev/null | head -n1)
+meta() { sed -n "s/^[[:space:]]*$1:[[:space:]]*//p" "$src/META" | head -n1; }
+got=$(meta Version)
 if [ "$got" != "$version" ]; then
-	echo "slurm-headers: $src is Slurm '$got', these plugins need $version" >&2
-	exit 1
+	die "$src is Slurm '$got', these plugins are being built for $version"
 fi
-mkdir -p "$out"
+mkdir -p "$out/slurm"
 ln -sfn "$src" "$out/root"
 printf '#define USE_ALIAS 1\n#define NDEBUG 1\n' > "$out/config.h"
+# What configure would make of slurm_version.h.in, from META: the host's
+# /usr/include/slurm/slurm_version.h belongs to another release whenever
+# the tree is not the host's.
+major=$(meta Major) minor=$(meta Minor) micro=$(meta Micro)
+cat > "$out/slurm/slurm_version.h" <<EOF
+/* Generated by tools/slurm-headers.sh from $src/META (Slurm $version). */
+#ifndef _SLURM_VERSION_H_
+#define _SLURM_VERSION_H_
+#define SLURM_VERSION_NUMBER 0x$(printf '%02x%02x%02x' "$major" "$((1$minor - 100))" "$micro")
+#define SLURM_VERSION_NUM(a,b,c) (((a) << 16) + ((b) << 8) + (c))
+#define SLURM_VERSION_MAJOR(a)   (((a) >> 16) & 0xff)
+#define SLURM_VERSION_MINOR(a)   (((a) >>  8) & 0xff)
+#define SLURM_VERSION_MICRO(a)    ((a)        & 0xff)
+#endif
+EOF
 touch "$out/.ready"

@@ -13,11 +13,16 @@
 #include <unistd.h>
 
 #include "src/common/slurm_xlator.h"
+#include "fp_slurm_compat.h"
 #include "src/common/env.h"
 #include "src/common/log.h"
 #include "src/common/parse_config.h"
 #include "src/common/read_config.h"
+#if FP_SLURM_INTERFACES
+#include "src/interfaces/acct_gather_energy.h"
+#else
 #include "src/common/slurm_acct_gather_energy.h"
+#endif
 #include "src/common/xmalloc.h"
 #include "src/common/xstring.h"
 #include "src/slurmd/slurmd/slurmd.h"
@@ -180,7 +185,7 @@ static void _start_node_poller(void)
 	/* The first poll is the baseline. */
 	fp_poller_poll(poller, _now(), &err);
 	atomic_store(&poll_stop, false);
-	slurm_thread_create(&poll_thread, _poll_loop, NULL);
+	FP_THREAD_CREATE("fp_poller", &poll_thread, _poll_loop, NULL);
 	poll_thread_started = true;
 }
 
@@ -194,13 +199,13 @@ extern int init(void)
 	return SLURM_SUCCESS;
 }
 
-extern int fini(void)
+extern FP_FINI_TYPE fini(void)
 {
 	if (poll_thread_started) {
 		atomic_store(&poll_stop, true);
 		if (request_fd >= 0 && write(request_fd, "q", 1) < 0)
 			debug("%s: wake poller: %m", plugin_type);
-		pthread_join(poll_thread, NULL);
+		FP_THREAD_JOIN(poll_thread);
 		poll_thread_started = false;
 	}
 	if (request_fd >= 0)
@@ -209,7 +214,7 @@ extern int fini(void)
 	fp_poller_free(poller);
 	poller = NULL;
 	fp_poller_config_clear(&cfg);
-	return SLURM_SUCCESS;
+	FP_FINI_RETURN;
 }
 
 extern int acct_gather_energy_p_update_node_energy(void)
@@ -488,7 +493,7 @@ extern void acct_gather_energy_p_conf_set(int context_id_in,
 		_start_node_poller();
 }
 
-extern void acct_gather_energy_p_conf_values(List *data)
+extern void acct_gather_energy_p_conf_values(fp_list_t **data)
 {
 	for (int i = 0; fp_poller_config_keys[i]; i++) {
 		config_key_pair_t *kp = xmalloc(sizeof(*kp));

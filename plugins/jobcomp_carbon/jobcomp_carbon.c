@@ -1,8 +1,9 @@
 /* jobcomp/carbon: the carbon footprint of every finished job, written to the
  * job record and to a signed summary, computed off slurmctld's locks.
  *
- * jobcomp_p_log_record runs with the controller's locks held: it only copies
- * the job id into memory (microseconds). A thread of this plugin writes each
+ * jobcomp_p_log_record (record_job_end from Slurm 25.05) runs with the
+ * controller's locks held: it only copies the job id into memory
+ * (microseconds). A thread of this plugin writes each
  * id into the spool's queue folder (the journal) and runs footprint-worker,
  * a separate process that waits for the step energies in slurmdbd, computes,
  * signs, writes the summary and the job record, and removes the queue entry.
@@ -27,7 +28,12 @@
 
 #include "slurm/slurm_errno.h"
 #include "src/common/slurm_xlator.h"
+#include "fp_slurm_compat.h"
+#if FP_SLURM_INTERFACES
+#include "src/interfaces/jobcomp.h"
+#else
 #include "src/common/slurm_jobcomp.h"
+#endif
 #include "src/common/log.h"
 #include "src/common/read_config.h"
 #include "src/common/xmalloc.h"
@@ -369,7 +375,7 @@ extern int init(void)
 	return SLURM_SUCCESS;
 }
 
-extern int fini(void)
+extern FP_FINI_TYPE fini(void)
 {
 	pending_t *jobs;
 	size_t n;
@@ -380,7 +386,7 @@ extern int fini(void)
 		stop = true;
 		slurm_cond_signal(&wake);
 		slurm_mutex_unlock(&lock);
-		pthread_join(thread, NULL);
+		FP_THREAD_JOIN(thread);
 		thread_started = false;
 	}
 	/* Anything still in memory goes to the journal. The thread is gone:
@@ -401,12 +407,12 @@ extern int fini(void)
 	settings = NULL;
 	xfree(worker_path);
 	xfree(last_worker_msg);
-	return SLURM_SUCCESS;
+	FP_FINI_RETURN;
 }
 
 /* JobCompLoc names footprint.conf; default: footprint.conf beside
  * slurm.conf. */
-extern int jobcomp_p_set_location(char *location)
+static int _set_location(const char *location)
 {
 	settings_t *s = xmalloc(sizeof(*s)), *old;
 
@@ -424,13 +430,25 @@ extern int jobcomp_p_set_location(char *location)
 	slurm_mutex_unlock(&lock);
 	_settings_free(old);
 	if (!thread_started) {
-		slurm_thread_create(&thread, _queue_thread, NULL);
+		FP_THREAD_CREATE("fp_jobcomp", &thread, _queue_thread, NULL);
 		thread_started = true;
 	}
 	return SLURM_SUCCESS;
 }
 
-extern int jobcomp_p_log_record(job_record_t *job_ptr)
+#if FP_JOBCOMP_LOCATION_VOID
+extern int jobcomp_p_set_location(void)
+{
+	return _set_location(slurm_conf.job_comp_loc);
+}
+#else
+extern int jobcomp_p_set_location(char *location)
+{
+	return _set_location(location);
+}
+#endif
+
+static int _record_end(job_record_t *job_ptr)
 {
 	if (!job_ptr)
 		return SLURM_ERROR;
@@ -447,7 +465,25 @@ extern int jobcomp_p_log_record(job_record_t *job_ptr)
 	return SLURM_SUCCESS;
 }
 
-extern List jobcomp_p_get_jobs(void *job_cond)
+#if FP_JOBCOMP_RECORD_EVENTS
+extern int jobcomp_p_record_job_end(job_record_t *job_ptr, uint32_t event)
+{
+	return _record_end(job_ptr);
+}
+
+/* Required since 25.05; a job's footprint is only known at its end. */
+extern int jobcomp_p_record_job_start(job_record_t *job_ptr, uint32_t event)
+{
+	return SLURM_SUCCESS;
+}
+#else
+extern int jobcomp_p_log_record(job_record_t *job_ptr)
+{
+	return _record_end(job_ptr);
+}
+#endif
+
+extern fp_list_t *jobcomp_p_get_jobs(void *job_cond)
 {
 	return NULL;
 }
