@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #define HOUR 3600
 /* A bound on the table size: a typo in a year must not allocate gigabytes. */
@@ -31,6 +32,7 @@ struct fp_series {
 struct sample {
 	time_t t;
 	double v;
+	unsigned line;
 };
 
 static fp_series_t *series_alloc(const char *name, fp_series_type_t type)
@@ -310,8 +312,27 @@ struct parser {
 	fp_error_t *err;
 };
 
-static int add_sample(struct parser *p, time_t t, double v)
+/* Averaging two values given for one time, or sorting rows, would hide a
+ * file that was concatenated or edited by hand: refused, naming both. */
+static int add_sample(struct parser *p, unsigned lineno, time_t t, double v)
 {
+	if (p->nsamples) {
+		const struct sample *last = &p->samples[p->nsamples - 1];
+		char a[21], b[21];
+
+		fp_format_iso8601(t, a);
+		fp_format_iso8601(last->t, b);
+		if (t == last->t)
+			return fp_fail(p->err, FP_EINVAL,
+				       "%s:%u: time %s already given on line "
+				       "%u (one value per time)", p->name,
+				       lineno, a, last->line);
+		if (t < last->t)
+			return fp_fail(p->err, FP_EINVAL,
+				       "%s:%u: time %s comes before %s of line "
+				       "%u (rows must be in time order)",
+				       p->name, lineno, a, b, last->line);
+	}
 	if (p->nsamples == p->cap) {
 		size_t nc = p->cap ? p->cap * 2 : 1024;
 		struct sample *ns = realloc(p->samples, nc * sizeof(*ns));
@@ -324,6 +345,7 @@ static int add_sample(struct parser *p, time_t t, double v)
 	}
 	p->samples[p->nsamples].t = t;
 	p->samples[p->nsamples].v = v;
+	p->samples[p->nsamples].line = lineno;
 	p->nsamples++;
 	return 0;
 }
@@ -343,6 +365,12 @@ static int parse_value(struct parser *p, unsigned lineno, const char *field,
 		return fp_fail(p->err, FP_EINVAL,
 			       "%s:%u: field '%s': negative value %s",
 			       p->name, lineno, field, text);
+	if (*v > FP_SERIES_MAX_VALUE)
+		return fp_fail(p->err, FP_EINVAL,
+			       "%s:%u: field '%s': %s is above %g, more than "
+			       "any grid emits (gCO2e/kWh): a unit or column "
+			       "mistake?", p->name, lineno, field, text,
+			       FP_SERIES_MAX_VALUE);
 	return 0;
 }
 
@@ -405,6 +433,7 @@ static int eco2mix_time(struct parser *p, unsigned lineno, const char *date,
 {
 	int y, mo, d, h, mi;
 	const char *q = date;
+	time_t local, cest, cet;
 	bool ok;
 
 	if (strlen(date) == 10 && date[2] == '/')
@@ -425,7 +454,21 @@ static int eco2mix_time(struct parser *p, unsigned lineno, const char *date,
 		return fp_fail(p->err, FP_EPARSE,
 			       "%s:%u: field 'Heures': '%s' is not HH:MM",
 			       p->name, lineno, hour);
-	*t = paris_to_utc(utc_time(y, mo, d, h, mi, 0), p->last);
+	local = utc_time(y, mo, d, h, mi, 0);
+	cest = local - 2 * HOUR;
+	cet = local - HOUR;
+	if (!paris_summer(cest) && paris_summer(cet))
+		return fp_fail(p->err, FP_EINVAL,
+			       "%s:%u: field 'Heures': %s %s does not exist in "
+			       "French legal time (clocks go from 02:00 to "
+			       "03:00 that night)", p->name, lineno, date,
+			       hour);
+	*t = paris_to_utc(local, p->last);
+	if (paris_summer(cest) && !paris_summer(cet) && *t <= p->last)
+		return fp_fail(p->err, FP_EINVAL,
+			       "%s:%u: field 'Heures': %s %s appears a third "
+			       "time (the October change repeats that hour "
+			       "once)", p->name, lineno, date, hour);
 	return 0;
 }
 
@@ -471,7 +514,7 @@ static int parse_line(struct parser *p, unsigned lineno, char *line)
 				       "ISO 8601 time", p->name, lineno, f[0]);
 		if (parse_value(p, lineno, "value", f[1], &v))
 			return -1;
-		return add_sample(p, t, v);
+		return add_sample(p, lineno, t, v);
 	}
 	if (p->format == FP_FORMAT_ECO2MIX) {
 		/* RTE files end with a one-field disclaimer line, and list
@@ -498,6 +541,14 @@ static int parse_line(struct parser *p, unsigned lineno, char *line)
 					       "'%s' is not an ISO 8601 time",
 					       p->name, lineno,
 					       f[p->col_time]);
+			/* Read as UTC it would be one or two hours off. */
+			if (!strpbrk(f[p->col_time] + 10, "Z+-"))
+				return fp_fail(p->err, FP_EPARSE,
+					       "%s:%u: field 'Date - Heure': "
+					       "'%s' has no UTC offset (eco2mix "
+					       "writes +01:00 or +02:00)",
+					       p->name, lineno,
+					       f[p->col_time]);
 		} else if (eco2mix_time(p, lineno, f[p->col_date],
 					f[p->col_hour], &t)) {
 			return -1;
@@ -506,7 +557,7 @@ static int parse_line(struct parser *p, unsigned lineno, char *line)
 				f[p->col_value], &v))
 			return -1;
 		p->last = t;
-		return add_sample(p, t, v);
+		return add_sample(p, lineno, t, v);
 	}
 	/* Electricity Maps */
 	maxcol = p->col_time > p->col_value ? p->col_time : p->col_value;
@@ -523,7 +574,7 @@ static int parse_line(struct parser *p, unsigned lineno, char *line)
 			"Carbon Intensity (direct)" : "Carbon Intensity (LCA)",
 			f[p->col_value], &v))
 		return -1;
-	return add_sample(p, t, v);
+	return add_sample(p, lineno, t, v);
 }
 
 static fp_series_format_t guess_format(const char *text, size_t len)
@@ -590,6 +641,32 @@ static int build_table(fp_series_t *s, struct parser *p, fp_error_t *err)
 	return 0;
 }
 
+/* What fp_series_load refuses as it reads, for text given in memory. */
+static int check_size(const char *name, const char *text, size_t len,
+		      fp_error_t *err)
+{
+	unsigned lineno = 1;
+
+	if (len > (size_t)FP_SERIES_MAX_BYTES)
+		return fp_fail(err, FP_EINVAL, "%s: larger than %ld MiB: not "
+			       "a series file", name,
+			       FP_SERIES_MAX_BYTES >> 20);
+	for (const char *p = text, *end = text + len; p < end; lineno++) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+
+		if (memchr(p, '\0', n))
+			return fp_fail(err, FP_EPARSE, "%s:%u: a NUL byte: not "
+				       "a text file", name, lineno);
+		if (n > FP_SERIES_MAX_LINE)
+			return fp_fail(err, FP_EPARSE, "%s:%u: line longer "
+				       "than %d bytes: not a series file",
+				       name, lineno, FP_SERIES_MAX_LINE);
+		p += n + 1;
+	}
+	return 0;
+}
+
 fp_series_t *fp_series_parse(const char *name, const char *text, size_t len,
 			     fp_series_format_t format,
 			     fp_intensity_kind_t kind, fp_error_t *err)
@@ -615,6 +692,12 @@ fp_series_t *fp_series_parse(const char *name, const char *text, size_t len,
 	}
 	memcpy(buf, text, len);
 	buf[len] = '\0';
+	rc = check_size(name, text, len, err);
+	if (rc) {
+		fp_series_free(s);
+		free(buf);
+		return NULL;
+	}
 	if (format == FP_FORMAT_AUTO)
 		format = guess_format(buf, len);
 	p.name = name;
@@ -659,19 +742,32 @@ fp_series_t *fp_series_parse(const char *name, const char *text, size_t len,
 fp_series_t *fp_series_load(const char *path, fp_series_format_t format,
 			    fp_intensity_kind_t kind, fp_error_t *err)
 {
-	fp_error_clear(err);
-	FILE *f = fopen(path, "rb");
+	FILE *f;
 	char *text = NULL;
-	size_t len = 0, cap = 0;
+	size_t len = 0, cap = 0, linelen = 0;
+	unsigned lineno = 1;
+	struct stat st;
 	fp_series_t *s;
 
+	fp_error_clear(err);
+	f = fopen(path, "rb");
 	if (!f) {
 		fp_fail(err, FP_EIO, "%s: cannot open: %s", path,
 			strerror(errno));
 		return NULL;
 	}
+	if (!fstat(fileno(f), &st) && S_ISREG(st.st_mode) &&
+	    st.st_size > FP_SERIES_MAX_BYTES) {
+		fp_fail(err, FP_EINVAL, "%s: %lld bytes, larger than %ld MiB: "
+			"not a series file", path, (long long)st.st_size,
+			FP_SERIES_MAX_BYTES >> 20);
+		fclose(f);
+		return NULL;
+	}
+	/* Checked as read, so /dev/zero or an endless line stops at once. */
 	for (;;) {
 		size_t got;
+		const char *bad = NULL;
 
 		if (cap - len < 65536) {
 			char *nt = realloc(text, cap + 65536 * 4);
@@ -687,7 +783,28 @@ fp_series_t *fp_series_load(const char *path, fp_series_format_t format,
 			cap += 65536 * 4;
 		}
 		got = fread(text + len, 1, cap - len, f);
+		for (size_t i = len; i < len + got && !bad; i++) {
+			if (text[i] == '\n') {
+				lineno++;
+				linelen = 0;
+			} else if (!text[i]) {
+				bad = "a NUL byte: not a text file";
+			} else if (++linelen > FP_SERIES_MAX_LINE) {
+				bad = "line longer than the limit";
+			}
+		}
 		len += got;
+		if (!bad && len > (size_t)FP_SERIES_MAX_BYTES)
+			bad = "larger than the limit";
+		if (bad) {
+			fp_fail(err, FP_EPARSE, "%s:%u: %s (%d bytes a line, "
+				"%ld MiB a file): not a series file", path,
+				lineno, bad, FP_SERIES_MAX_LINE,
+				FP_SERIES_MAX_BYTES >> 20);
+			free(text);
+			fclose(f);
+			return NULL;
+		}
 		if (got == 0)
 			break;
 	}
@@ -705,7 +822,7 @@ fp_series_t *fp_series_load(const char *path, fp_series_format_t format,
 
 static int no_value(const fp_series_t *s, time_t hour, fp_error_t *err)
 {
-	char when[21], a[21], b[21];
+	char when[21], a[21], b[21], last[21];
 
 	fp_format_iso8601(hour, when);
 	if (s->type == FP_SERIES_HOURLY && hour >= s->first &&
@@ -715,9 +832,11 @@ static int no_value(const fp_series_t *s, time_t hour, fp_error_t *err)
 			       "the data)", s->name, when);
 	fp_format_iso8601(s->first, a);
 	fp_format_iso8601(s->first + (time_t)s->nhours * HOUR, b);
+	fp_format_iso8601(s->first + (time_t)s->nhours * HOUR - HOUR, last);
 	return fp_fail(err, FP_EINVAL,
-		       "series '%s' has no value for %s (it covers %s to %s)",
-		       s->name, when, a, b);
+		       "series '%s' has no value for %s (it covers %s up to "
+		       "%s exclusive: its last hour starts at %s)", s->name,
+		       when, a, b, last);
 }
 
 int fp_series_value(const fp_series_t *s, time_t t, double *value,

@@ -33,11 +33,25 @@ typedef enum fp_series_type {
 
 typedef struct fp_series fp_series_t;
 
+/* No grid emits more: coal and lignite plants, the worst, are 0.8 to
+ * 1.3 kgCO2e/kWh over their life cycle (IPCC AR5 WGIII annex III). A
+ * larger value in a series or an Intensity= constant is a unit or column
+ * mistake, refused. */
+#define FP_SERIES_MAX_VALUE 2000.0
+/* A series file is read whole: an endless line or file (a device, a wrong
+ * path) is refused at these sizes, not read until memory runs out. Ten
+ * years of quarter-hour eco2mix rows are about 50 MB. */
+#define FP_SERIES_MAX_LINE 65536
+#define FP_SERIES_MAX_BYTES (128L << 20)
+
 /* A value valid at every time. name is what the summary reports. */
 fp_series_t *fp_series_new_constant(const char *name, double value);
 /* 1.0 in the months whose bit (1 << (month - 1)) is set, 0.0 otherwise. */
 fp_series_t *fp_series_new_months(const char *name, unsigned months);
-/* Loads a file; the error names the file, the line and the field. */
+/* Loads a file; the error names the file, the line and the field. Rows
+ * must be in time order, each time once; a value must be in
+ * [0, FP_SERIES_MAX_VALUE]; eco2mix local times must exist (not in the
+ * skipped spring hour) and appear at most twice (the autumn hour). */
 fp_series_t *fp_series_load(const char *path, fp_series_format_t format,
 			    fp_intensity_kind_t kind, fp_error_t *err);
 /* Same from memory; name stands for the file in errors and the summary. */

@@ -37,6 +37,17 @@ static double value_at(const fp_series_t *s, const char *iso)
 	return v;
 }
 
+/* Parses text as plain, true when it loads. */
+static bool parse_free_ok(const char *text)
+{
+	fp_error_t err = { 0 };
+	fp_series_t *s = fp_series_parse("ok.csv", text, strlen(text),
+					 FP_FORMAT_PLAIN, 0, &err);
+
+	fp_series_free(s);
+	return s != NULL;
+}
+
 static const char plain[] =
 	"# hourly intensity, gCO2e/kWh\n"
 	"2024-01-15T00:00:00Z,50\n"
@@ -362,9 +373,163 @@ static void test_span_reports_first_hour_and_end(void **state)
 	fp_series_free(s);
 }
 
+static void test_a_time_given_twice_is_refused_naming_both_lines(void **s_)
+{
+	fp_error_t err = { 0 };
+
+	assert_null(parse("fr.csv", "2024-01-15T00:00Z,40\n"
+			  "2024-01-15T00:00Z,60\n", FP_FORMAT_PLAIN, 0,
+			  &err));
+	assert_non_null(strstr(err.msg, "fr.csv:2: time 2024-01-15T00:00:00Z "
+				"already given on line 1"));
+}
+
+static void test_rows_out_of_time_order_are_refused_naming_the_line(void **s_)
+{
+	fp_error_t err = { 0 };
+
+	assert_null(parse("fr.csv", "2024-01-15T00:00Z,40\n"
+			  "2024-01-15T02:00Z,60\n2024-01-15T01:00Z,50\n",
+			  FP_FORMAT_PLAIN, 0, &err));
+	assert_non_null(strstr(err.msg, "fr.csv:3: time 2024-01-15T01:00:00Z "
+				"comes before 2024-01-15T02:00:00Z of line 2"));
+}
+
+static void test_a_value_above_any_grid_is_refused_naming_the_line(void **s_)
+{
+	fp_error_t err = { 0 };
+
+	assert_null(parse("fr.csv", "2024-01-15T00:00Z,40\n"
+			  "2024-01-15T01:00Z,1e300\n", FP_FORMAT_PLAIN, 0,
+			  &err));
+	assert_int_equal(err.code, FP_EINVAL);
+	assert_non_null(strstr(err.msg, "fr.csv:2: field 'value': 1e300 is "
+				"above 2000"));
+	/* The bound itself is a value. */
+	assert_true(parse_free_ok("2024-01-15T00:00Z,2000\n"));
+}
+
+static void test_eco2mix_spring_hour_that_does_not_exist_is_refused(void **s_)
+{
+	fp_error_t err = { 0 };
+
+	/* 31 March 2024: 02:00 CET becomes 03:00 CEST */
+	assert_null(parse("eco2mix.csv", "Date;Heures;Taux de CO2 (g/kWh)\n"
+			  "2024-03-31;01:45;10\n2024-03-31;02:00;20\n"
+			  "2024-03-31;03:00;30\n", FP_FORMAT_ECO2MIX, 0,
+			  &err));
+	assert_non_null(strstr(err.msg, "eco2mix.csv:3: field 'Heures': "
+				"2024-03-31 02:00 does not exist"));
+}
+
+static void test_eco2mix_autumn_hour_given_three_times_is_refused(void **s_)
+{
+	fp_error_t err = { 0 };
+
+	assert_null(parse("eco2mix.csv", "Date;Heures;Taux de CO2 (g/kWh)\n"
+			  "2023-10-29;02:00;20\n2023-10-29;02:00;30\n"
+			  "2023-10-29;02:00;35\n", FP_FORMAT_ECO2MIX, 0,
+			  &err));
+	assert_non_null(strstr(err.msg, "eco2mix.csv:4: field 'Heures': "
+				"2023-10-29 02:00 appears a third time"));
+}
+
+static void test_eco2mix_date_heure_without_offset_is_refused(void **s_)
+{
+	fp_error_t err = { 0 };
+
+	assert_null(parse("eco2mix.csv", "Date - Heure;Taux de CO2 (g/kWh)\n"
+			  "2024-01-15T01:00:00+01:00;40\n"
+			  "2024-01-15T02:00:00;44\n", FP_FORMAT_ECO2MIX, 0,
+			  &err));
+	assert_non_null(strstr(err.msg, "eco2mix.csv:3: field 'Date - Heure': "
+				"'2024-01-15T02:00:00' has no UTC offset"));
+}
+
+static void test_no_value_after_the_end_says_the_end_is_exclusive(void **s_)
+{
+	fp_error_t err = { 0 };
+	fp_series_t *s = parse("fr.csv", "2024-01-15T00:00Z,40\n"
+			       "2024-01-15T03:00Z,60\n", FP_FORMAT_PLAIN, 0,
+			       &err);
+	double v;
+
+	assert_non_null(s);
+	assert_int_equal(fp_series_value(s, T("2024-01-15T04:00:00Z"), &v,
+					 &err), -1);
+	assert_non_null(strstr(err.msg, "no value for 2024-01-15T04:00:00Z "
+				"(it covers 2024-01-15T00:00:00Z up to "
+				"2024-01-15T04:00:00Z exclusive: its last hour "
+				"starts at 2024-01-15T03:00:00Z)"));
+	fp_series_free(s);
+}
+
+static void test_an_endless_line_is_refused_at_the_line_cap(void **s_)
+{
+	char path[] = "/tmp/fp-series-XXXXXX";
+	int fd = mkstemp(path);
+	fp_error_t err = { 0 };
+	FILE *f;
+
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	fputs("2024-01-15T00:00Z,40\n", f);
+	for (int i = 0; i < FP_SERIES_MAX_LINE + 1; i++)
+		fputc('9', f);
+	fclose(f);
+	assert_null(fp_series_load(path, FP_FORMAT_PLAIN, 0, &err));
+	assert_non_null(strstr(err.msg, ":2: line longer than the limit "
+				"(65536 bytes a line"));
+	unlink(path);
+}
+
+static void test_dev_zero_is_refused_at_its_first_byte(void **s_)
+{
+	fp_error_t err = { 0 };
+
+	assert_null(fp_series_load("/dev/zero", FP_FORMAT_AUTO, 0, &err));
+	assert_non_null(strstr(err.msg, "/dev/zero:1: a NUL byte"));
+}
+
+static void test_a_file_above_the_size_cap_is_refused_unread(void **s_)
+{
+	char path[] = "/tmp/fp-series-XXXXXX";
+	int fd = mkstemp(path);
+	fp_error_t err = { 0 };
+
+	assert_true(fd >= 0);
+	/* Sparse: the size says it all, nothing is read. */
+	assert_int_equal(ftruncate(fd, FP_SERIES_MAX_BYTES + 1), 0);
+	close(fd);
+	assert_null(fp_series_load(path, FP_FORMAT_AUTO, 0, &err));
+	assert_non_null(strstr(err.msg, "larger than 128 MiB"));
+	unlink(path);
+}
+
+static void test_text_in_memory_gets_the_same_caps(void **s_)
+{
+	fp_error_t err = { 0 };
+	const char text[] = "2024-01-15T00:00Z,40\n2024-01-15T01:00Z,4\0" "0\n";
+
+	assert_null(fp_series_parse("mem.csv", text, sizeof(text) - 1,
+				    FP_FORMAT_PLAIN, 0, &err));
+	assert_non_null(strstr(err.msg, "mem.csv:2: a NUL byte"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_a_time_given_twice_is_refused_naming_both_lines),
+		cmocka_unit_test(test_rows_out_of_time_order_are_refused_naming_the_line),
+		cmocka_unit_test(test_a_value_above_any_grid_is_refused_naming_the_line),
+		cmocka_unit_test(test_eco2mix_spring_hour_that_does_not_exist_is_refused),
+		cmocka_unit_test(test_eco2mix_autumn_hour_given_three_times_is_refused),
+		cmocka_unit_test(test_eco2mix_date_heure_without_offset_is_refused),
+		cmocka_unit_test(test_no_value_after_the_end_says_the_end_is_exclusive),
+		cmocka_unit_test(test_an_endless_line_is_refused_at_the_line_cap),
+		cmocka_unit_test(test_dev_zero_is_refused_at_its_first_byte),
+		cmocka_unit_test(test_a_file_above_the_size_cap_is_refused_unread),
+		cmocka_unit_test(test_text_in_memory_gets_the_same_caps),
 		cmocka_unit_test(test_plain_value_holds_for_its_whole_hour),
 		cmocka_unit_test(test_time_after_the_series_is_an_error_naming_it),
 		cmocka_unit_test(test_gap_in_the_series_is_an_error_not_interpolated),
