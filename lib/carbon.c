@@ -500,9 +500,17 @@ static fp_node_result_t *node_result(struct calc *c, const char *node,
 		return NULL;
 	}
 	if (!sc->intensity.series || !sc->useful_heat.series) {
-		fp_fail(c->err, FP_EINVAL, "%s: Site '%s': series not loaded "
-			"(call fp_config_load_series)", c->cfg->path,
-			sc->name);
+		const fp_signal_spec_t *bad = !sc->intensity.series ?
+			&sc->intensity : &sc->useful_heat;
+
+		/* Only this site's jobs stop: the others have their series. */
+		if (bad->error)
+			fp_fail(c->err, FP_EINVAL, "node %s: %s", node,
+				bad->error);
+		else
+			fp_fail(c->err, FP_EINVAL, "%s:%u: Site '%s': series "
+				"not loaded (call fp_config_load_series)",
+				c->cfg->path, sc->line, sc->name);
 		return NULL;
 	}
 	*site = site_result(c, sc);
@@ -563,6 +571,30 @@ static int check_steps(struct calc *c)
 				       "has no node",
 				       (unsigned long long)job->job_id,
 				       s->id);
+		if (isfinite(s->energy_j) && s->energy_j > FP_MAX_ENERGY_J)
+			return fp_fail(c->err, FP_EINVAL, "job %llu: step %s: "
+				       "energy %g J is above %g J, more than "
+				       "any step uses",
+				       (unsigned long long)job->job_id,
+				       s->id, s->energy_j, FP_MAX_ENERGY_J);
+		for (size_t j = 0; j < s->nnodes; j++) {
+			const fp_alloc_t *a = &s->nodes[j];
+
+			if (isfinite(a->energy_j) &&
+			    a->energy_j > FP_MAX_ENERGY_J)
+				return fp_fail(c->err, FP_EINVAL, "job %llu: "
+					       "step %s: node %s: energy %g "
+					       "J is above %g J, more than "
+					       "any step uses",
+					       (unsigned long long)job->job_id,
+					       s->id, a->node, a->energy_j,
+					       FP_MAX_ENERGY_J);
+			if (!a->cpus)
+				return fp_fail(c->err, FP_EINVAL, "job %llu: "
+					       "step %s: node %s has 0 CPUs",
+					       (unsigned long long)job->job_id,
+					       s->id, a->node);
+		}
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(job->steps[j].id, s->id))
 				return fp_fail(c->err, FP_EINVAL, "job %llu: "
@@ -591,6 +623,9 @@ static int add_share(struct calc *c, const fp_step_t *s, const char *node,
 	sc = c->site_conf[site - r->sites];
 	ref = cfg->reference.same_grid ? sc->intensity.series :
 		cfg->reference.intensity.series;
+	if (!ref && cfg->reference.intensity.error)
+		return fp_fail(c->err, FP_EINVAL, "%s",
+			       cfg->reference.intensity.error);
 	if (!ref)
 		return fp_fail(c->err, FP_EINVAL, "%s: reference intensity "
 			       "not loaded", cfg->path);
@@ -632,15 +667,26 @@ static bool have(double e)
 static int add_step(struct calc *c, const fp_step_t *s)
 {
 	bool per_node = true;
-	double cpus = 0;
+	double cpus = 0, known = 0, tol;
 	fp_step_result_t *sr;
 
 	for (size_t i = 0; i < s->nnodes; i++) {
 		per_node = per_node && have(s->nodes[i].energy_j);
+		if (have(s->nodes[i].energy_j))
+			known += s->nodes[i].energy_j;
 		cpus += s->nodes[i].cpus;
 	}
 	if (!per_node && !have(s->energy_j))
 		return note_incomplete(c, "step %s: energy missing", s->id);
+	tol = (double)s->nnodes + FP_ENERGY_TOLERANCE * s->energy_j;
+	if (have(s->energy_j) &&
+	    (known > s->energy_j + tol ||
+	     (per_node && known < s->energy_j - tol)) &&
+	    note_incomplete(c, "step %s: its nodes' energies sum to %.0f J, "
+			    "its total is %.0f J (the %s counted)", s->id,
+			    known, s->energy_j, per_node ? "nodes' are" :
+			    "total is"))
+		return -1;
 	c->r->nsteps_counted++;
 	sr = realloc(c->r->steps, (c->r->nstep_results + 1) * sizeof(*sr));
 	if (!sr)
@@ -805,6 +851,18 @@ fp_result_t *fp_carbon_compute(const fp_config_t *cfg, const fp_job_t *job,
 			     (long long)(job->end - job->start));
 	if (!rc)
 		rc = check_steps(&c);
+	for (size_t i = 0; !rc && i < job->nnodes; i++)
+		if (!job->nodes[i].cpus)
+			rc = fp_fail(err, FP_EINVAL, "job %llu: node %s has 0 "
+				     "CPUs", (unsigned long long)job->job_id,
+				     job->nodes[i].node);
+	/* Nothing to divide by: said, so that a reader does not take a
+	 * missing figure for a zero one. */
+	if (!rc && !job->nsteps)
+		rc = note_incomplete(&c, "no step: no energy counted");
+	if (!rc && job->end == job->start)
+		rc = note_incomplete(&c, "the job lasted 0 s: no embodied "
+				     "share, no per-core-hour figure");
 	for (size_t i = 0; !rc && i < job->nsteps; i++)
 		rc = add_step(&c, &job->steps[i]);
 	if (!rc)

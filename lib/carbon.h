@@ -13,6 +13,14 @@
 
 #define FP_J_PER_KWH 3.6e6
 #define FP_S_PER_YEAR (365.25 * 86400)
+/* More than any step uses (a 100 kW node for 300 years is 9.5e14 J): an
+ * energy above it is a corrupt record or a typo, refused; sums of such
+ * values would print inf. */
+#define FP_MAX_ENERGY_J 1e15
+/* A step whose nodes' energies all known sum to more than this away from
+ * its total contradicts itself: 1 J a node (Slurm rounds each node to a
+ * joule) plus 1 % of the total (nodes read at slightly other times). */
+#define FP_ENERGY_TOLERANCE 0.01
 
 typedef enum fp_energy_source {
 	FP_ENERGY_UNKNOWN = 0,
@@ -165,8 +173,10 @@ typedef struct fp_result {
 } fp_result_t;
 
 /* Fails (NULL, err set) when a figure cannot be computed honestly: a node
- * in no Site, a time outside a series, inconsistent input. Missing step
- * energy or a node without NodeType only make the result incomplete. */
+ * in no Site, a time outside a series, inconsistent input, an energy
+ * above FP_MAX_ENERGY_J or a node with 0 CPUs. Missing step energy, a node
+ * without NodeType, node energies that contradict their step's total, a
+ * job of 0 s or without steps only make the result incomplete. */
 fp_result_t *fp_carbon_compute(const fp_config_t *cfg, const fp_job_t *job,
 			       fp_hostlist_match_fn match, void *match_ctx,
 			       fp_error_t *err);

@@ -77,6 +77,7 @@ static void spec_free(fp_signal_spec_t *s)
 {
 	free(s->text);
 	free(s->path);
+	free(s->error);
 	fp_series_free(s->series);
 	memset(s, 0, sizeof(*s));
 }
@@ -134,6 +135,15 @@ struct ctx {
 	fp_config_t *cfg;
 	fp_error_t *err;
 	bool reference_seen;
+	unsigned global_line[16];	/* where each of globals[] was given */
+};
+
+/* The global keys that hold one value: a second one is an error, not a
+ * silent override. PublicKey and PublicKeys add to a list instead. */
+static const char *const globals[] = {
+	"SigningKey", "SpoolDir", "JobRecordField", "MaxWorkers", "MaxQueue",
+	"WorkerTimeout", "RetryInterval", "EnergySource", "Mailer",
+	"MailWait", NULL,
 };
 
 #define FAIL(c, code, ...) fp_fail((c)->err, code, __VA_ARGS__)
@@ -222,13 +232,14 @@ static int get_double(struct ctx *c, const struct kv *kv, double lo,
 
 	errno = 0;
 	v = strtod(kv->val, &end);
-	if (!*kv->val || *end || errno || !isfinite(v))
+	if (!*kv->val || *end || (errno && errno != ERANGE) || isnan(v))
 		return FAIL(c, FP_EPARSE, "%s:%u: field '%s': '%s' is not a "
-			    "number", c->name, c->line, kv->key, kv->val);
-	if (v < lo || v > hi)
-		return FAIL(c, FP_EINVAL, "%s:%u: field '%s': %s is outside "
-			    "[%g, %g]", c->name, c->line, kv->key, kv->val,
-			    lo, hi);
+			    "number (%s must be %g..%g)", c->name, c->line,
+			    kv->key, kv->val, kv->key, lo, hi);
+	if (errno || v < lo || v > hi)
+		return FAIL(c, FP_EINVAL, "%s:%u: field '%s': %s must be "
+			    "%.15g..%.15g, not %s", c->name, c->line, kv->key,
+			    kv->key, lo, hi, kv->val);
 	*out = v;
 	return 0;
 }
@@ -239,16 +250,19 @@ static int get_uint(struct ctx *c, const struct kv *kv, unsigned lo,
 	char *end;
 	unsigned long v;
 
+	const char *d = kv->val + (*kv->val == '-' || *kv->val == '+');
+
 	errno = 0;
 	v = strtoul(kv->val, &end, 10);
-	if (!isdigit((unsigned char)*kv->val) || *end || errno)
+	/* "-1" and "99999999999" are whole numbers, only out of range. */
+	if (!isdigit((unsigned char)*d) || *end)
 		return FAIL(c, FP_EPARSE, "%s:%u: field '%s': '%s' is not a "
-			    "whole number", c->name, c->line, kv->key,
-			    kv->val);
-	if (v < lo || v > hi)
-		return FAIL(c, FP_EINVAL, "%s:%u: field '%s': %s is outside "
-			    "[%u, %u]", c->name, c->line, kv->key, kv->val,
-			    lo, hi);
+			    "whole number (%s must be %u..%u)", c->name,
+			    c->line, kv->key, kv->val, kv->key, lo, hi);
+	if (*kv->val == '-' || errno || v < lo || v > hi)
+		return FAIL(c, FP_EINVAL, "%s:%u: field '%s': %s must be "
+			    "%u..%u, not %s", c->name, c->line, kv->key,
+			    kv->key, lo, hi, kv->val);
 	*out = (unsigned)v;
 	return 0;
 }
@@ -268,6 +282,65 @@ static int resolve_path(struct ctx *c, const char *p, char **out)
 	if (!*out)
 		return FAIL(c, FP_ENOMEM, "out of memory");
 	snprintf(*out, n, "%s/%s", c->dir, p);
+	return 0;
+}
+
+/* Slurm would refuse a malformed Nodes= only when a node is looked up
+ * ("node n1 is in no Site"): said here, at its line. Brackets hold ranges
+ * of digits, lo-hi with lo <= hi, comma separated; no nesting. */
+static int check_hostlist(struct ctx *c, const struct kv *kv)
+{
+	const char *p = kv->val, *why = NULL;
+
+	if (!*p)
+		why = "empty";
+	while (*p && !why) {
+		if (*p == ']') {
+			why = "']' without '['";
+		} else if (*p == '[') {
+			for (p++; !why;) {
+				char *end;
+				unsigned long lo, hi;
+
+				if (!isdigit((unsigned char)*p)) {
+					why = *p ? "a range must be digits, "
+						   "like [1-4,7]" :
+						   "'[' without ']'";
+					break;
+				}
+				lo = hi = strtoul(p, &end, 10);
+				p = end;
+				if (*p == '-') {
+					if (!isdigit((unsigned char)p[1])) {
+						why = "a range must be digits, "
+						      "like [1-4,7]";
+						break;
+					}
+					hi = strtoul(p + 1, &end, 10);
+					p = end;
+				}
+				if (hi < lo)
+					why = "a range goes down (write "
+					      "[lo-hi])";
+				else if (*p == ',')
+					p++;
+				else if (*p == ']')
+					break;
+				else
+					why = *p ? "a range must be digits, "
+						   "like [1-4,7]" :
+						   "'[' without ']'";
+			}
+		} else if (isspace((unsigned char)*p)) {
+			why = "contains a space";
+		}
+		if (*p)
+			p++;
+	}
+	if (why)
+		return FAIL(c, FP_EINVAL, "%s:%u: field '%s': '%s' is not a "
+			    "hostlist: %s", c->name, c->line, kv->key, kv->val,
+			    why);
 	return 0;
 }
 
@@ -337,7 +410,8 @@ static int parse_signal(struct ctx *c, const struct kv *kv,
 			return -1;
 		spec->series = fp_series_new_months(kv->val, months);
 	} else {
-		if (get_double(c, kv, 0, fraction ? 1 : 1e5, &v))
+		if (get_double(c, kv, 0, fraction ? 1 : FP_SERIES_MAX_VALUE,
+			       &v))
 			return -1;
 		snprintf(name, sizeof(name), "constant:%s", kv->val);
 		spec->series = fp_series_new_constant(name, v);
@@ -418,7 +492,8 @@ static int parse_site(struct ctx *c, struct kv *kv, size_t n)
 		int rc;
 
 		if (!strcasecmp(k, "Nodes"))
-			rc = dup_str(c, &s->nodes, kv[i].val);
+			rc = check_hostlist(c, &kv[i]) ||
+			     dup_str(c, &s->nodes, kv[i].val);
 		else if (!strcasecmp(k, "Intensity"))
 			rc = parse_signal(c, &kv[i], &s->intensity, false);
 		else if (!strcasecmp(k, "IntensityKind"))
@@ -508,7 +583,8 @@ static int parse_node_type(struct ctx *c, struct kv *kv, size_t n)
 		int rc;
 
 		if (!strcasecmp(k, "Nodes")) {
-			rc = dup_str(c, &t->nodes, kv[i].val);
+			rc = check_hostlist(c, &kv[i]) ||
+			     dup_str(c, &t->nodes, kv[i].val);
 		} else if (!strcasecmp(k, "Embodied")) {
 			rc = get_double(c, &kv[i], 0, 1e7, &t->embodied_kg);
 			have_emb = true;
@@ -542,6 +618,7 @@ static int parse_reference(struct ctx *c, struct kv *kv, size_t n)
 		return FAIL(c, FP_EINVAL, "%s:%u: field 'Reference': only one "
 			    "Reference line is allowed", c->name, c->line);
 	c->reference_seen = true;
+	r->line = c->line;
 	if (dup_str(c, &r->name, kv[0].val))
 		return -1;
 	for (size_t i = 1; i < n; i++) {
@@ -578,6 +655,16 @@ static int parse_global(struct ctx *c, struct kv *kv)
 {
 	fp_config_t *cfg = c->cfg;
 	const char *k = kv->key;
+
+	for (size_t i = 0; globals[i]; i++) {
+		if (strcasecmp(k, globals[i]))
+			continue;
+		if (c->global_line[i])
+			return FAIL(c, FP_EINVAL, "%s:%u: field '%s': already "
+				    "given on line %u", c->name, c->line, k,
+				    c->global_line[i]);
+		c->global_line[i] = c->line;
+	}
 
 	if (!strcasecmp(k, "SigningKey"))
 		return resolve_path(c, kv->val, &cfg->signing_key);
@@ -640,6 +727,14 @@ static int parse_line(struct ctx *c, char *line, struct kv **kvs,
 	if (!n)
 		return 0;
 	kv = *kvs;
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = 0; j < i; j++)
+			if (!strcasecmp(kv[i].key, kv[j].key) &&
+			    strcasecmp(kv[i].key, "PublicKey") &&
+			    strcasecmp(kv[i].key, "PublicKeys"))
+				return FAIL(c, FP_EINVAL, "%s:%u: field '%s': "
+					    "given twice on the line",
+					    c->name, c->line, kv[i].key);
 	if (!strcasecmp(kv[0].key, "Site"))
 		return parse_site(c, kv, n);
 	if (!strcasecmp(kv[0].key, "NodeType"))
@@ -773,30 +868,64 @@ fp_config_t *fp_config_load(const char *path, fp_error_t *err)
 	return cfg;
 }
 
-static int load_spec(fp_signal_spec_t *spec, bool fraction, fp_error_t *err)
+/* The error names the line that uses the file: an admin with several
+ * sites sharing a folder of series must know which one to fix. */
+static int load_spec(const fp_config_t *cfg, const char *what,
+		     const char *name, unsigned line, const char *field,
+		     fp_signal_spec_t *spec, bool fraction, fp_error_t *err)
 {
+	fp_error_t e = { 0 };
+
 	if (!spec->path || spec->series)
 		return 0;
+	free(spec->error);
+	spec->error = NULL;
 	spec->series = fp_series_load(spec->path, spec->format, spec->kind,
-				      err);
-	if (!spec->series)
-		return -1;
-	if (fraction && fp_series_check_range(spec->series, 0, 1, err))
-		return -1;
-	return 0;
+				      &e);
+	if (spec->series && fraction &&
+	    fp_series_check_range(spec->series, 0, 1, &e)) {
+		fp_series_free(spec->series);
+		spec->series = NULL;
+	}
+	if (spec->series)
+		return 0;
+	fp_fail(err, e.code, "%s:%u: %s '%s': field '%s': %s", cfg->path,
+		line, what, name, field, e.msg);
+	spec->error = strdup(err->msg);	/* NULL: the caller says "not
+					 * loaded" without the reason */
+	return -1;
 }
 
 int fp_config_load_series(fp_config_t *cfg, fp_error_t *err)
 {
+	fp_error_t e = { 0 };
+	size_t bad = 0;
+
 	fp_error_clear(err);
-	for (size_t i = 0; i < cfg->nsites; i++)
-		if (load_spec(&cfg->sites[i].intensity, false, err) ||
-		    load_spec(&cfg->sites[i].useful_heat, true, err))
-			return -1;
+	/* Every file is tried: a broken one leaves only its own site
+	 * without a series (spec->error says why). */
+	for (size_t i = 0; i < cfg->nsites; i++) {
+		fp_site_conf_t *s = &cfg->sites[i];
+
+		if (load_spec(cfg, "Site", s->name, s->line, "Intensity",
+			      &s->intensity, false, &e) && !bad++ && err)
+			*err = e;
+		if (load_spec(cfg, "Site", s->name, s->line, "UsefulHeat",
+			      &s->useful_heat, true, &e) && !bad++ && err)
+			*err = e;
+	}
 	if (!cfg->reference.same_grid &&
-	    load_spec(&cfg->reference.intensity, false, err))
-		return -1;
-	return 0;
+	    load_spec(cfg, "Reference", cfg->reference.name,
+		      cfg->reference.line, "Intensity",
+		      &cfg->reference.intensity, false, &e) && !bad++ && err)
+		*err = e;
+	if (bad > 1 && err) {
+		size_t n = strlen(err->msg);
+
+		snprintf(err->msg + n, sizeof(err->msg) - n,
+			 " (and %zu more series)", bad - 1);
+	}
+	return bad ? -1 : 0;
 }
 
 const fp_site_conf_t *fp_config_site_for(const fp_config_t *cfg,
@@ -827,6 +956,7 @@ fp_config_t *fp_config_load_essentials(const char *path)
 					    "JobRecordField", "EnergySource",
 					    "WorkerTimeout", NULL };
 	char line[4096], *text = NULL;
+	bool seen[8] = { false };
 	size_t len = 0;
 	FILE *f = fopen(path, "r"), *out = open_memstream(&text, &len);
 	fp_config_t *cfg;
@@ -842,10 +972,15 @@ fp_config_t *fp_config_load_essentials(const char *path)
 	while (fgets(line, sizeof(line), f)) {
 		char *p = line + strspn(line, " \t");
 
+		/* The first of a key given twice, as the full parse would
+		 * refuse the second. */
 		for (int i = 0; keep[i]; i++)
 			if (!strncasecmp(p, keep[i], strlen(keep[i])) &&
-			    p[strlen(keep[i])] == '=' && !strchr(p, ' '))
+			    p[strlen(keep[i])] == '=' && !strchr(p, ' ') &&
+			    !seen[i]) {
+				seen[i] = true;
 				fputs(p, out);
+			}
 	}
 	fclose(f);
 	fputs("\nSite=unconfigured Nodes=none Intensity=0\n", out);

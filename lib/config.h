@@ -45,6 +45,7 @@ typedef struct fp_signal_spec {
 	fp_series_format_t format;
 	fp_intensity_kind_t kind;
 	fp_series_t *series;
+	char *error;			/* why the file did not load, or NULL */
 } fp_signal_spec_t;
 
 typedef struct fp_site_conf {
@@ -76,6 +77,7 @@ typedef struct fp_reference {
 	char *pue_source;
 	bool same_grid;			/* Intensity=site: each site's grid */
 	fp_signal_spec_t intensity;	/* when !same_grid */
+	unsigned line;
 } fp_reference_t;
 
 typedef struct fp_config {
@@ -114,7 +116,10 @@ fp_config_t *fp_config_parse(const char *name, const char *text, size_t len,
  * line), so jobs still get a signed summary marked incomplete and the spool
  * is found. NULL when not even a SigningKey is there. */
 fp_config_t *fp_config_load_essentials(const char *path);
-/* Loads every file: series; the error names the file, line and field. */
+/* Loads every series file; the error names the footprint.conf line that
+ * uses the file, then the file's own line and field. A file that does not
+ * load leaves only its spec without a series (and with error set): the
+ * other sites still compute. -1 when any failed, err says the first. */
 int fp_config_load_series(fp_config_t *cfg, fp_error_t *err);
 void fp_config_free(fp_config_t *cfg);
 

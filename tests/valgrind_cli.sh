@@ -37,6 +37,7 @@ vg() {
 	local name=$1 want=$2 rc
 	shift 2
 	n=$((n + 1))
+	lastvg=$n
 	SECONDS=0
 	if [ -n "$sanitized" ]; then
 		"$@" > "$tmp/out.$n" 2> "$tmp/err.$n"
@@ -63,13 +64,26 @@ vg() {
 
 # name, pattern: the output of the last vg call says pattern (fixed string).
 said() {
-	local last=$n
+	local last=$lastvg
 	n=$((n + 1))
 	if grep -qF -- "$2" "$tmp/out.$last"; then
 		echo "ok $n - $1"
 	else
 		failed=$((failed + 1))
 		echo "not ok $n - $1 (no '$2')"
+		sed 's/^/# /' "$tmp/out.$last" | head -n 10
+	fi
+}
+
+# name, pattern: the output of the last vg call does not say pattern.
+unsaid() {
+	local last=$lastvg
+	n=$((n + 1))
+	if ! grep -qF -- "$2" "$tmp/out.$last"; then
+		echo "ok $n - $1"
+	else
+		failed=$((failed + 1))
+		echo "not ok $n - $1 (says '$2')"
 		sed 's/^/# /' "$tmp/out.$last" | head -n 10
 	fi
 }
@@ -118,6 +132,51 @@ vg "compute --json" 0 "$sf" compute --config "$tmp/footprint.conf" \
 	"$tmp/job.json" --json
 vg "compute with a bad config fails cleanly" 1 \
 	"$sf" compute --config "$tmp/job.json" "$tmp/job.json"
+# Job descriptions that contradict themselves, and the shipped config.
+jobdesc() { # file, user, start, end, steps
+	printf '{"job_id": 7, "user": "%s", "account": "p",
+ "start": "%s", "end": "%s", "energy_source": "measured", "steps": [%s]}\n' \
+		"$2" "$3" "$4" "$5" > "$1"
+}
+step() { # node, energy_j
+	printf '{"id": "7.0", "start": "2024-01-15T00:00:00Z",
+ "end": "2024-01-15T01:00:00Z", "energy_j": %s,
+ "nodes": [{"name": "%s", "cpus": 8}]}' "$2" "$1"
+}
+t0=2024-01-15T00:00:00Z t1=2024-01-15T01:00:00Z
+jobdesc "$tmp/dc.json" bob $t0 $t1 "$(step dc001 3600000)"
+vg "compute runs with the shipped footprint.conf as shipped" 0 \
+	"$sf" compute --config etc/footprint.conf "$tmp/dc.json"
+said "compute warns of a missing series naming its Site line" \
+	"warning: etc/footprint.conf:26: Site 'paris': field 'Intensity'"
+said "compute still computes the sites whose series loaded" \
+	"complete     yes"
+jobdesc "$tmp/qh.json" bob $t0 $t1 "$(step qh001 3600000)"
+vg "compute of a job at a site whose series is broken fails" 1 \
+	"$sf" compute --config etc/footprint.conf "$tmp/qh.json"
+said "the error of a broken series names the Site line" \
+	"node qh001: etc/footprint.conf:26: Site 'paris'"
+jobdesc "$tmp/huge.json" bob $t0 $t1 "$(step qh007 1e308)"
+vg "compute refuses an energy of 1e308 J" 1 \
+	"$sf" compute --config "$tmp/footprint.conf" "$tmp/huge.json"
+said "compute says the energy bound" "is above 1e+15 J"
+unsaid "compute never prints inf" "inf"
+jobdesc "$tmp/nosteps.json" bob $t0 $t1 ""
+vg "compute of a job without steps" 0 \
+	"$sf" compute --config "$tmp/footprint.conf" "$tmp/nosteps.json"
+said "a job without steps is incomplete" "complete     no"
+unsaid "a job without steps prints no nan" "nan"
+jobdesc "$tmp/zero.json" bob $t0 $t0 "$(step qh007 0)"
+vg "compute of a job of 0 s" 0 \
+	"$sf" compute --config "$tmp/footprint.conf" "$tmp/zero.json"
+said "a job of 0 s is incomplete" "the job lasted 0 s"
+unsaid "a job of 0 s prints no nan" "nan"
+jobdesc "$tmp/esc.json" 'al\u001b[2Jice\r' $t0 $t1 \
+	"$(step qh007 3600000)"
+vg "compute of a job whose user holds control characters" 0 \
+	"$sf" compute --config "$tmp/footprint.conf" "$tmp/esc.json"
+said "control characters in a user name are escaped in text output" \
+	'user al\x1b[2Jice\x0d  account'
 vg "keygen ES256" 0 "$sf" keygen --alg ES256 --out "$tmp/es"
 vg "keygen RS256" 0 "$sf" keygen --alg RS256 --out "$tmp/rs"
 vg "keygen never overwrites" 1 "$sf" keygen --alg ES256 --out "$tmp/es"

@@ -581,8 +581,8 @@ static char *incomplete_record(uint32_t jobid)
 }
 
 /* 0 done, 1 waiting, -1 failed (retry later). */
-static int process_job(void *db, const fp_config_t *cfg, bool series_ok,
-		       const char *series_err, const fp_key_t *key,
+static int process_job(void *db, const fp_config_t *cfg, bool config_ok,
+		       const char *config_err, const fp_key_t *key,
 		       const fp_keyset_t *trusted,
 		       uint32_t jobid, time_t queued, time_t now)
 {
@@ -628,7 +628,7 @@ static int process_job(void *db, const fp_config_t *cfg, bool series_ok,
 		rc = 1;
 		goto out;
 	}
-	if (series_ok) {
+	if (config_ok) {
 		job = job_from_record(j, cfg);
 		res = job ? fp_carbon_compute(cfg, job, match_hostlist, NULL,
 					      &err) :
@@ -654,7 +654,7 @@ static int process_job(void *db, const fp_config_t *cfg, bool series_ok,
 			record = incomplete_record(jobid);
 		}
 	} else {
-		summary = incomplete_summary(j, series_err);
+		summary = incomplete_summary(j, config_err);
 		record = incomplete_record(jobid);
 	}
 	if (!summary || !record) {
@@ -821,8 +821,13 @@ int main(int argc, char **argv)
 	mkdir(path, 0700);
 	snprintf(path, sizeof(path), "%s/summaries", spool);
 	mkdir(path, 0755);
+	/* A series that does not load stops only its own site's jobs: they
+	 * get an incomplete summary naming it, the other sites compute. */
 	series_ok = !broken && fp_config_load_series(cfg, &serr) == 0;
-	if (!series_ok)
+	if (!broken && !series_ok)
+		say("%s; that site's summaries are marked incomplete until it "
+		    "is fixed", serr.msg);
+	else if (broken)
 		say("%s; summaries are marked incomplete until it is fixed",
 		    serr.msg);
 	key = cfg->signing_key ? fp_key_load_private(cfg->signing_key, &err) :
@@ -880,7 +885,7 @@ int main(int argc, char **argv)
 		fclose(f);
 		if (!queued)
 			queued = now;
-		rc = process_job(db, cfg, series_ok, serr.msg, key, trusted,
+		rc = process_job(db, cfg, !broken, serr.msg, key, trusted,
 				 (uint32_t)jobid, (time_t)queued, now);
 		if (rc == 0) {
 			unlink(q);

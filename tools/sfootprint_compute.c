@@ -1,5 +1,6 @@
 /* sfootprint compute: the footprint of a job description file with a given
  * footprint.conf, for audits and what-if (docs/methodology.md). */
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,38 +85,90 @@ static int in_hostlist(const char *hostlist, const char *node, void *ctx)
 	}
 }
 
+/* A name from the job description goes to a terminal: a control byte in
+ * it (an escape sequence, a carriage return) is written \xNN, and a
+ * backslash doubled, so that what is shown is what the file holds. */
+static int put_name(const char *s)
+{
+	int n = 0;
+
+	if (!s) {
+		fputs("?", stdout);
+		return 1;
+	}
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch < 0x20 || ch == 0x7f)
+			n += printf("\\x%02x", ch);
+		else if (ch == '\\')
+			n += fputs("\\\\", stdout) >= 0 ? 2 : 0;
+		else
+			n += putchar(ch) != EOF;
+	}
+	return n;
+}
+
+/* A figure with no value (nothing to divide by) is '-', never nan/inf. */
+static const char *num(char buf[32], int decimals, double v)
+{
+	if (!isfinite(v))
+		return "-";
+	snprintf(buf, 32, "%.*f", decimals, v);
+	return buf;
+}
+
 static void print_text(const fp_result_t *r)
 {
-	char a[21], b[21];
+	char a[21], b[21], n1[32], n2[32], n3[32], n4[32];
 
 	fp_format_iso8601(r->start, a);
 	fp_format_iso8601(r->end, b);
-	printf("job %llu  user %s  account %s  %s .. %s\n",
-	       (unsigned long long)r->job_id, r->user ? r->user : "?",
-	       r->account ? r->account : "?", a, b);
-	printf("energy       %12.3f Wh IT, %.3f Wh facility (%s)\n",
-	       r->energy_it_j / 3600, r->energy_facility_j / 3600,
+	printf("job %llu  user ", (unsigned long long)r->job_id);
+	put_name(r->user);
+	fputs("  account ", stdout);
+	put_name(r->account);
+	printf("  %s .. %s\n", a, b);
+	printf("energy       %12s Wh IT, %s Wh facility (%s)\n",
+	       num(n1, 3, r->energy_it_j / 3600),
+	       num(n2, 3, r->energy_facility_j / 3600),
 	       fp_energy_source_str(r->energy_source));
-	printf("operational  %12.3f gCO2e\n", r->operational_g);
-	printf("embodied     %12.3f gCO2e\n", r->embodied_g);
-	printf("footprint    %12.3f gCO2e  (%.3f per core-hour)\n",
-	       r->footprint_g, r->per_core_hour_g);
-	printf("avoided      %12.3f gCO2e  heat reuse, not in the "
-	       "footprint\n", r->avoided_g);
-	printf("net          %12.3f gCO2e  footprint - avoided\n", r->net_g);
-	printf("reference    %12.3f gCO2e  %s, PUE %.2f\n", r->reference_g,
-	       r->reference_name, r->reference_pue);
-	printf("saved        %12.3f gCO2e  (%.3f with heat reuse, %.1f%%)\n",
-	       r->saved_g, r->saved_with_heat_g, r->saved_percent);
-	for (size_t i = 0; i < r->nsites; i++)
-		printf("site %-10s %.3f Wh, PUE %.2f, %.1f gCO2e/kWh, "
-		       "operational %.3f g, avoided %.3f g\n",
-		       r->sites[i].site, r->sites[i].energy_j / 3600,
-		       r->sites[i].pue, r->sites[i].intensity,
-		       r->sites[i].operational_g, r->sites[i].avoided_g);
+	printf("operational  %12s gCO2e\n", num(n1, 3, r->operational_g));
+	printf("embodied     %12s gCO2e\n", num(n1, 3, r->embodied_g));
+	printf("footprint    %12s gCO2e  (%s per core-hour)\n",
+	       num(n1, 3, r->footprint_g),
+	       num(n2, 3, r->per_core_hour_g));
+	printf("avoided      %12s gCO2e  heat reuse, not in the "
+	       "footprint\n", num(n1, 3, r->avoided_g));
+	printf("net          %12s gCO2e  footprint - avoided\n",
+	       num(n1, 3, r->net_g));
+	printf("reference    %12s gCO2e  ", num(n1, 3, r->reference_g));
+	put_name(r->reference_name);
+	printf(", PUE %.2f\n", r->reference_pue);
+	printf("saved        %12s gCO2e  (%s with heat reuse, %s%s)\n",
+	       num(n1, 3, r->saved_g),
+	       num(n2, 3, r->saved_with_heat_g),
+	       num(n3, 1, r->saved_percent),
+	       isfinite(r->saved_percent) ? "%" : "");
+	for (size_t i = 0; i < r->nsites; i++) {
+		const fp_site_result_t *s = &r->sites[i];
+		int w;
+
+		fputs("site ", stdout);
+		w = put_name(s->site);
+		printf("%*s %s Wh, PUE %.2f, %s gCO2e/kWh, operational %s g, "
+		       "avoided %s g\n", w < 10 ? 10 - w : 0, "",
+		       num(n1, 3, s->energy_j / 3600),
+		       s->pue, num(n2, 1, s->intensity),
+		       num(n3, 3, s->operational_g),
+		       num(n4, 3, s->avoided_g));
+	}
 	printf("complete     %s\n", r->complete ? "yes" : "no");
-	for (size_t i = 0; i < r->nincomplete; i++)
-		printf("  %s\n", r->incomplete[i]);
+	for (size_t i = 0; i < r->nincomplete; i++) {
+		fputs("  ", stdout);
+		put_name(r->incomplete[i]);
+		putchar('\n');
+	}
 }
 
 int fp_cmd_compute(int argc, char **argv)
@@ -147,10 +200,12 @@ int fp_cmd_compute(int argc, char **argv)
 		return FP_EXIT_USAGE;
 	}
 	cfg = fp_config_load(conf, &err);
-	if (cfg && fp_config_load_series(cfg, &err))
-		goto fail;
 	if (!cfg)
 		goto fail;
+	/* A broken series stops only the jobs of its site (their error
+	 * names it): the others are computed. */
+	if (fp_config_load_series(cfg, &err))
+		fprintf(stderr, "sfootprint compute: warning: %s\n", err.msg);
 	job = fp_job_load(jobfile, &err);
 	if (!job)
 		goto fail;

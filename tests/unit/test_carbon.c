@@ -537,6 +537,139 @@ static void test_split_of_a_step_without_energy_changes_nothing(void **s)
 	fp_job_free(j);
 }
 
+static void test_node_energies_contradicting_the_total_are_incomplete(void **s)
+{
+	fp_job_t *j = job_new("00:00", "01:00");
+	fp_step_t *st = fp_job_add_step(j, "42.0", T("00:00"), T("01:00"),
+					10 * KWH);
+	fp_error_t err = { 0 };
+	fp_result_t *r;
+
+	fp_step_add_node(st, "n1", 16, 0.5 * KWH);
+	fp_step_add_node(st, "n2", 16, 1.5 * KWH);
+	r = compute(j, &err);
+	assert_non_null(r);
+	assert_false(r->complete);
+	assert_int_equal(r->nincomplete, 1);
+	assert_non_null(strstr(r->incomplete[0], "step 42.0: its nodes' "
+			       "energies sum to 7200000 J, its total is "
+			       "36000000 J"));
+	fp_result_free(r);
+	fp_job_free(j);
+}
+
+static void test_node_energies_within_rounding_of_the_total_agree(void **s)
+{
+	fp_job_t *j = job_new("00:00", "01:00");
+	fp_step_t *st = fp_job_add_step(j, "42.0", T("00:00"), T("01:00"),
+					2 * KWH + 2);
+	fp_error_t err = { 0 };
+	fp_result_t *r;
+
+	fp_step_add_node(st, "n1", 16, 0.5 * KWH);
+	fp_step_add_node(st, "n2", 16, 1.5 * KWH);
+	r = compute(j, &err);
+	assert_non_null(r);
+	assert_true(r->complete);
+	fp_result_free(r);
+	fp_job_free(j);
+}
+
+static void test_an_energy_above_the_bound_is_refused(void **s)
+{
+	fp_job_t *j = job_new("00:00", "01:00");
+	fp_step_t *st = fp_job_add_step(j, "42.0", T("00:00"), T("01:00"),
+					1e308);
+	fp_error_t err = { 0 };
+
+	fp_step_add_node(st, "n1", 16, 1e308);
+	assert_null(compute(j, &err));
+	assert_non_null(strstr(err.msg, "step 42.0: energy 1e+308 J is above "
+			       "1e+15 J"));
+	fp_job_free(j);
+}
+
+static void test_a_node_with_zero_cpus_is_refused(void **s)
+{
+	fp_job_t *j = job_new("00:00", "01:00");
+	fp_step_t *st = fp_job_add_step(j, "42.0", T("00:00"), T("01:00"),
+					KWH);
+	fp_error_t err = { 0 };
+
+	fp_step_add_node(st, "n1", 0, NAN);
+	assert_null(compute(j, &err));
+	assert_non_null(strstr(err.msg, "node n1 has 0 CPUs"));
+	fp_job_free(j);
+	j = job_new("00:00", "01:00");
+	st = fp_job_add_step(j, "42.0", T("00:00"), T("01:00"), KWH);
+	fp_step_add_node(st, "n1", 4, NAN);
+	fp_job_add_node(j, "n1", 0);
+	assert_null(compute(j, &err));
+	assert_non_null(strstr(err.msg, "job 42: node n1 has 0 CPUs"));
+	fp_job_free(j);
+}
+
+static void test_a_job_of_zero_seconds_is_incomplete(void **s)
+{
+	fp_job_t *j = job_new("00:00", NULL);
+	fp_step_t *st = fp_job_add_step(j, "42.0", T("00:00"), T("00:00"),
+					100);
+	fp_error_t err = { 0 };
+	fp_result_t *r;
+
+	fp_step_add_node(st, "n1", 4, NAN);
+	r = compute(j, &err);
+	assert_non_null(r);
+	assert_false(r->complete);
+	assert_non_null(strstr(r->incomplete[0], "the job lasted 0 s"));
+	fp_result_free(r);
+	fp_job_free(j);
+}
+
+static void test_a_job_without_steps_is_incomplete(void **s)
+{
+	fp_job_t *j = job_new("00:00", "01:00");
+	fp_error_t err = { 0 };
+	fp_result_t *r = compute(j, &err);
+
+	assert_non_null(r);
+	assert_false(r->complete);
+	assert_non_null(strstr(r->incomplete[0], "no step: no energy counted"));
+	assert_true(isnan(r->intensity));	/* summary null, text '-' */
+	fp_result_free(r);
+	fp_job_free(j);
+}
+
+static void test_a_broken_series_stops_only_its_own_site(void **s)
+{
+	const char conf[] = "Site=ok Nodes=n1 Intensity=50\n"
+			    "Site=bad Nodes=n2 Intensity=file:/no/fr.csv\n";
+	fp_error_t err = { 0 };
+	fp_config_t *c = fp_config_parse("/etc/footprint.conf", conf,
+					 strlen(conf), &err);
+	fp_job_t *j = job_new("00:00", "01:00");
+	fp_step_t *st = fp_job_add_step(j, "42.0", T("00:00"), T("01:00"),
+					KWH);
+	fp_result_t *r;
+
+	assert_non_null(c);
+	assert_int_equal(fp_config_load_series(c, &err), -1);
+	fp_step_add_node(st, "n1", 4, NAN);
+	r = fp_carbon_compute(c, j, fp_hostlist_match_plain, NULL, &err);
+	assert_non_null(r);
+	assert_float_equal(r->operational_g, 50, 1e-9);
+	fp_result_free(r);
+	free(j->steps[0].nodes[0].node);
+	j->steps[0].nodes[0].node = strdup("n2");
+	assert_null(fp_carbon_compute(c, j, fp_hostlist_match_plain, NULL,
+				      &err));
+	assert_non_null(strstr(err.msg, "node n2: /etc/footprint.conf:2: "
+			       "Site 'bad': field 'Intensity': /no/fr.csv: "
+			       "cannot open"));
+	fp_job_free(j);
+	fp_config_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -556,6 +689,13 @@ int main(void)
 		cmocka_unit_test(test_a_node_without_node_type_is_incomplete),
 		cmocka_unit_test(test_more_cpus_than_the_node_has_is_rejected),
 		cmocka_unit_test(test_job_description_json_is_read),
+		cmocka_unit_test(test_node_energies_contradicting_the_total_are_incomplete),
+		cmocka_unit_test(test_node_energies_within_rounding_of_the_total_agree),
+		cmocka_unit_test(test_an_energy_above_the_bound_is_refused),
+		cmocka_unit_test(test_a_node_with_zero_cpus_is_refused),
+		cmocka_unit_test(test_a_job_of_zero_seconds_is_incomplete),
+		cmocka_unit_test(test_a_job_without_steps_is_incomplete),
+		cmocka_unit_test(test_a_broken_series_stops_only_its_own_site),
 		cmocka_unit_test(test_job_description_error_names_the_field),
 		cmocka_unit_test(test_split_of_a_single_node_step_is_exact),
 		cmocka_unit_test(test_split_with_min_and_max_of_two_nodes_is_exact),

@@ -120,7 +120,98 @@ static void test_bad_number_names_the_field(void **state)
 	assert_non_null(strstr(err.msg, ":1:"));
 	assert_non_null(strstr(err.msg, "'PUE'"));
 	assert_null(parse("Site=a Nodes=n1 Intensity=50 PUE=0.8\n", &err));
-	assert_non_null(strstr(err.msg, "outside"));
+	assert_non_null(strstr(err.msg, "PUE must be 1..10, not 0.8"));
+}
+
+static void test_key_given_twice_on_a_line_is_an_error(void **state)
+{
+	fp_error_t err = { 0 };
+
+	assert_null(parse("Site=a Nodes=n1 Intensity=50 PUE=1.0 PUE=3.0\n",
+			  &err));
+	assert_int_equal(err.code, FP_EINVAL);
+	assert_non_null(strstr(err.msg, ":1: field 'PUE': given twice"));
+}
+
+static void test_global_key_given_twice_names_the_first_line(void **state)
+{
+	fp_error_t err = { 0 };
+
+	assert_null(parse("SpoolDir=/a\nSite=a Nodes=n1 Intensity=50\n"
+			  "SpoolDir=/b\n", &err));
+	assert_non_null(strstr(err.msg, ":3: field 'SpoolDir': already given "
+				"on line 1"));
+}
+
+static void test_public_key_may_be_given_twice(void **state)
+{
+	fp_error_t err = { 0 };
+	fp_config_t *c = parse("PublicKey=/a.pub PublicKey=/b.pub\n"
+			       "PublicKey=/c.pub\nSite=a Nodes=n1 "
+			       "Intensity=50\n", &err);
+
+	assert_non_null(c);
+	assert_int_equal(c->npublic_keys, 3);
+	fp_config_free(c);
+}
+
+static void test_unclosed_hostlist_is_an_error_at_its_line(void **state)
+{
+	fp_error_t err = { 0 };
+
+	assert_null(parse("\nSite=a Nodes=n[1-4 Intensity=50\n", &err));
+	assert_non_null(strstr(err.msg, ":2: field 'Nodes': 'n[1-4' is not a "
+				"hostlist: '[' without ']'"));
+	assert_null(parse("Site=a Nodes=n1 Intensity=50\nNodeType=t "
+			  "Nodes=n1] Embodied=1 Lifetime=1 CPUs=1\n", &err));
+	assert_non_null(strstr(err.msg, ":2: field 'Nodes'"));
+}
+
+static void test_descending_hostlist_range_is_an_error(void **state)
+{
+	fp_error_t err = { 0 };
+
+	assert_null(parse("Site=a Nodes=n[4-1] Intensity=50\n", &err));
+	assert_non_null(strstr(err.msg, ":1: field 'Nodes': 'n[4-1]' is not "
+				"a hostlist: a range goes down"));
+}
+
+static void test_usual_hostlists_are_accepted(void **state)
+{
+	fp_error_t err = { 0 };
+	fp_config_t *c = parse("Site=a Nodes=qh[001-040,050],r[1-2]n[01-16],"
+			       "login1 Intensity=50\n", &err);
+
+	assert_non_null(c);
+	fp_config_free(c);
+}
+
+static void test_limit_errors_say_the_limit(void **state)
+{
+	fp_error_t err = { 0 };
+	const char *bad[] = { "0", "-1", "99999999999", "2000000" };
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char conf[256];
+
+		snprintf(conf, sizeof(conf), "Site=a Nodes=n1 Intensity=50\n"
+			 "NodeType=t Nodes=n1 Embodied=1 Lifetime=1 "
+			 "CPUs=%s\n", bad[i]);
+		assert_null(parse(conf, &err));
+		assert_non_null(strstr(err.msg, "CPUs must be 1..1048576"));
+	}
+	assert_null(parse("Site=a Nodes=n1 Intensity=50\nNodeType=t Nodes=n1 "
+			  "Embodied=1 Lifetime=1 CPUs=many\n", &err));
+	assert_non_null(strstr(err.msg, "not a whole number (CPUs must be "
+				"1..1048576)"));
+}
+
+static void test_intensity_constant_above_any_grid_is_refused(void **state)
+{
+	fp_error_t err = { 0 };
+
+	assert_null(parse("Site=a Nodes=n1 Intensity=1e300\n", &err));
+	assert_non_null(strstr(err.msg, "Intensity must be 0..2000"));
 }
 
 static void test_heat_recovery_requires_useful_heat(void **state)
@@ -196,6 +287,69 @@ static void test_load_series_reports_the_bad_file_line(void **state)
 	fp_config_free(c);
 	unlink(path);
 	rmdir(dir);
+}
+
+static void test_missing_series_file_names_the_site_line(void **state)
+{
+	fp_error_t err = { 0 };
+	fp_config_t *c = parse("Site=a Nodes=n1 Intensity=50\n"
+			       "Site=b Nodes=n2 Intensity=file:/nonexistent/"
+			       "fr.csv\n", &err);
+
+	assert_non_null(c);
+	assert_int_equal(fp_config_load_series(c, &err), -1);
+	assert_non_null(strstr(err.msg, "/etc/slurm/footprint.conf:2: Site "
+				"'b': field 'Intensity': /nonexistent/fr.csv: "
+				"cannot open"));
+	fp_config_free(c);
+}
+
+static void test_one_broken_series_leaves_the_other_sites_loaded(void **s_)
+{
+	char dir[] = "/tmp/fp-config-XXXXXX", path[128], conf[512];
+	fp_error_t err = { 0 };
+	fp_config_t *c;
+	FILE *f;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/ok.csv", dir);
+	f = fopen(path, "w");
+	fprintf(f, "2024-01-15T00:00Z,50\n");
+	fclose(f);
+	snprintf(conf, sizeof(conf), "Site=a Nodes=n1 Intensity=file:/no/a.csv\n"
+		 "Site=b Nodes=n2 Intensity=file:%s\n"
+		 "Site=c Nodes=n3 Intensity=file:/no/c.csv\n", path);
+	c = parse(conf, &err);
+	assert_non_null(c);
+	assert_int_equal(fp_config_load_series(c, &err), -1);
+	assert_non_null(strstr(err.msg, "Site 'a'"));
+	assert_non_null(strstr(err.msg, "(and 1 more series)"));
+	assert_null(c->sites[0].intensity.series);
+	assert_non_null(strstr(c->sites[0].intensity.error, "/no/a.csv"));
+	assert_non_null(c->sites[1].intensity.series);
+	assert_null(c->sites[1].intensity.error);
+	assert_non_null(strstr(c->sites[2].intensity.error, "Site 'c'"));
+	fp_config_free(c);
+	unlink(path);
+	rmdir(dir);
+}
+
+static void test_essentials_keep_the_first_of_a_key_given_twice(void **s_)
+{
+	char path[] = "/tmp/fp-config-XXXXXX";
+	int fd = mkstemp(path);
+	fp_config_t *c;
+	FILE *f;
+
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	fputs("SigningKey=/k\nSpoolDir=/a\nSpoolDir=/b\nbroken line\n", f);
+	fclose(f);
+	c = fp_config_load_essentials(path);
+	assert_non_null(c);
+	assert_string_equal(c->spool_dir, "/a");
+	fp_config_free(c);
+	unlink(path);
 }
 
 static void test_digest_is_sha256_of_the_file_bytes(void **state)
@@ -359,6 +513,17 @@ int main(void)
 		cmocka_unit_test(test_displaced_number_is_custom_with_given_source),
 		cmocka_unit_test(test_unknown_key_names_file_line_and_field),
 		cmocka_unit_test(test_bad_number_names_the_field),
+		cmocka_unit_test(test_key_given_twice_on_a_line_is_an_error),
+		cmocka_unit_test(test_global_key_given_twice_names_the_first_line),
+		cmocka_unit_test(test_public_key_may_be_given_twice),
+		cmocka_unit_test(test_unclosed_hostlist_is_an_error_at_its_line),
+		cmocka_unit_test(test_descending_hostlist_range_is_an_error),
+		cmocka_unit_test(test_usual_hostlists_are_accepted),
+		cmocka_unit_test(test_limit_errors_say_the_limit),
+		cmocka_unit_test(test_intensity_constant_above_any_grid_is_refused),
+		cmocka_unit_test(test_missing_series_file_names_the_site_line),
+		cmocka_unit_test(test_one_broken_series_leaves_the_other_sites_loaded),
+		cmocka_unit_test(test_essentials_keep_the_first_of_a_key_given_twice),
 		cmocka_unit_test(test_heat_recovery_requires_useful_heat),
 		cmocka_unit_test(test_heating_season_wraps_around_the_year),
 		cmocka_unit_test(test_bad_month_list_is_an_error),
