@@ -6,6 +6,7 @@
 #include "trace.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdarg.h>
@@ -16,6 +17,9 @@
 #include "file.h"
 
 #define MAX_DEPTH 64
+/* Input is read in chunks of this size and split on newlines here, so that
+ * a line can be capped (getline grows without bound on /dev/zero). */
+#define CHUNK 65536
 
 struct fp_trace_reader {
 	FILE *f;
@@ -25,10 +29,19 @@ struct fp_trace_reader {
 	size_t linecap;
 	size_t lineno;
 	uint64_t bytes;
+	char *ibuf;
+	size_t ipos, ilen;
+	bool ieof;
+	/* the line read last: no newline before the end of the input, and the
+	 * column of its first NUL byte (0: none) */
+	bool unterminated;
+	size_t nul_col;
+	char warning[512];
 	fp_node_desc_t *desc;
 	fp_sample_t *sample;
 	bool have_t;
 	double t_prev;
+	char *prev_file;	/* t_prev's file, until a sample of the next */
 
 	/* steps pool: sample->steps points here; capacities kept alongside
 	 * so a steady trace allocates nothing per line */
@@ -46,13 +59,17 @@ struct fp_trace_reader {
 static int _fault(fp_trace_reader_t *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* Formats aside first: callers wrap the previous fault ("%s: %s", field,
+ * r->fault), and vsnprintf into its own argument is undefined. */
 static int _fault(fp_trace_reader_t *r, const char *fmt, ...)
 {
+	char msg[sizeof(r->fault)];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(r->fault, sizeof(r->fault), fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	memcpy(r->fault, msg, sizeof(msg));
 	return -1;
 }
 
@@ -702,6 +719,14 @@ static int _energy(fp_trace_reader_t *r)
 		_ws(r);
 		if (_u64(r, &r->sample->energy_uj[d], "energy_uj"))
 			return -1;
+		/* the counter wraps after its max: above it is no reading */
+		if (r->sample->energy_uj[d] >
+		    desc->domains[d].max_energy_range_uj)
+			return _fault(r, "energy_uj: %s is %" PRIu64 ", above "
+				      "its max_energy_range_uj %" PRIu64,
+				      desc->domains[d].name,
+				      r->sample->energy_uj[d],
+				      desc->domains[d].max_energy_range_uj);
 		r->sample->energy_valid[d] = true;
 	}
 	return m;
@@ -723,6 +748,10 @@ static int _parse_sample(fp_trace_reader_t *r)
 		if (_is(key, klen, "t")) {
 			if (_double(r, &s->t, "t"))
 				return -1;
+			if (!(s->t >= 0 && s->t < FP_TRACE_T_MAX))
+				return _fault(r, "t %g is not a Unix time "
+					      "from 0 to %.0f (the year "
+					      "10000)", s->t, FP_TRACE_T_MAX);
 			have_t = true;
 		} else if (_is(key, klen, "energy_uj")) {
 			if (_null(r))
@@ -736,6 +765,12 @@ static int _parse_sample(fp_trace_reader_t *r)
 			}
 			if (_double(r, &s->wall_j, "wall_j"))
 				return -1;
+			/* sums of such values overflow to inf, then nan */
+			if (!(s->wall_j >= 0 &&
+			      s->wall_j <= FP_TRACE_WALL_J_MAX))
+				return _fault(r, "wall_j %g J is not a "
+					      "meter's energy from 0 to %g J",
+					      s->wall_j, FP_TRACE_WALL_J_MAX);
 			s->wall_valid = true;
 		} else if (_is(key, klen, "cpu_busy_ns")) {
 			if (_u64_array(r, s->cpu_busy_ns, r->desc->cpus,
@@ -782,6 +817,10 @@ static int _parse_sample(fp_trace_reader_t *r)
 		return _fault(r, "missing t");
 	if (!have_busy)
 		return _fault(r, "missing cpu_busy_ns");
+	if (r->have_t && !(s->t > r->t_prev) && r->prev_file)
+		return _fault(r, "t %.6f is not after t %.6f, the last of "
+			      "%.100s (files out of order?)", s->t, r->t_prev,
+			      r->prev_file);
 	if (r->have_t && !(s->t > r->t_prev))
 		return _fault(r, "t %.6f is not after the previous sample's "
 			      "t %.6f", s->t, r->t_prev);
@@ -792,6 +831,8 @@ static int _parse_sample(fp_trace_reader_t *r)
 					      s->steps[i].id);
 	r->have_t = true;
 	r->t_prev = s->t;
+	free(r->prev_file);
+	r->prev_file = NULL;
 	return 0;
 }
 
@@ -1016,31 +1057,114 @@ out:
 	return rc;
 }
 
-/* Next line into r->line; returns its length, 0 at the end, -1 on error.
- * Blank lines after the header are skipped. */
-static ssize_t _getline(fp_trace_reader_t *r, bool skip_blank, fp_error_t *err)
+static int _fill(fp_trace_reader_t *r, fp_error_t *err)
+{
+	size_t k;
+
+	if (r->ieof)
+		return 0;
+	if (!r->ibuf && !(r->ibuf = malloc(CHUNK)))
+		return fp_fail(err, FP_ENOMEM, "out of memory");
+	errno = 0;
+	k = fread(r->ibuf, 1, CHUNK, r->f);
+	if (!k) {
+		if (ferror(r->f))
+			return fp_fail(err, FP_EIO, "%s: line %zu: %s",
+				       r->name, r->lineno + 1,
+				       strerror(errno ? errno : EIO));
+		r->ieof = true;
+	}
+	r->ipos = 0;
+	r->ilen = k;
+	return 0;
+}
+
+static int _keep(fp_trace_reader_t *r, size_t kept, const char *p, size_t k,
+		 fp_error_t *err)
+{
+	if (kept + k + 1 > r->linecap) {
+		size_t cap = r->linecap ? r->linecap : 4096;
+		char *l;
+
+		while (cap < kept + k + 1)
+			cap *= 2;
+		l = realloc(r->line, cap);
+		if (!l)
+			return fp_fail(err, FP_ENOMEM, "out of memory");
+		r->line = l;
+		r->linecap = cap;
+	}
+	memcpy(r->line + kept, p, k);
+	return 0;
+}
+
+/* Next line into r->line, newline kept; returns its length (what was kept
+ * of it), 0 at the end (r->nul_col 0), -1 on error. A line longer than
+ * FP_TRACE_LINE_MAX is an error. From its first NUL byte on a line is
+ * counted, not kept (a crash's NUL padding costs no memory), or, with
+ * stop_at_nul, not read further. Blank lines are skipped when skip_blank. */
+static ssize_t _getline(fp_trace_reader_t *r, bool skip_blank,
+			bool stop_at_nul, fp_error_t *err)
 {
 	for (;;) {
-		ssize_t n;
-		const char *p;
+		size_t n = 0, kept = 0;
+		bool got = false, nl_seen = false;
+		const char *q;
 
-		errno = 0;
-		n = getline(&r->line, &r->linecap, r->f);
-		if (n < 0) {
-			if (ferror(r->f))
-				return fp_fail(err, FP_EIO, "%s: line %zu: %s",
+		r->unterminated = false;
+		r->nul_col = 0;
+		for (;;) {
+			const char *p, *nl, *z;
+			size_t take, keep;
+
+			if (r->ipos == r->ilen) {
+				if (_fill(r, err))
+					return -1;
+				if (r->ipos == r->ilen)
+					break;
+			}
+			p = r->ibuf + r->ipos;
+			nl = memchr(p, '\n', r->ilen - r->ipos);
+			take = nl ? (size_t)(nl - p) + 1 : r->ilen - r->ipos;
+			if (n + take > FP_TRACE_LINE_MAX)
+				return fp_fail(err, FP_EPARSE, "%s: line %zu: "
+					       "longer than %d MiB without a "
+					       "newline: not a trace line",
 					       r->name, r->lineno + 1,
-					       strerror(errno ? errno : EIO));
-			return 0;
+					       FP_TRACE_LINE_MAX >> 20);
+			keep = r->nul_col ? 0 : take;
+			z = r->nul_col ? NULL : memchr(p, '\0', take);
+			if (z) {
+				r->nul_col = n + (size_t)(z - p) + 1;
+				keep = (size_t)(z - p);
+			}
+			if (_keep(r, kept, p, keep, err))
+				return -1;
+			kept += keep;
+			n += take;
+			r->ipos += take;
+			got = true;
+			if (nl) {
+				nl_seen = true;
+				break;
+			}
+			if (r->nul_col && stop_at_nul)
+				break;
 		}
+		if (!got)
+			return 0;
+		if (!r->line && _keep(r, 0, "", 0, err))
+			return -1;
+		r->line[kept] = '\0';
 		r->lineno++;
 		r->bytes += (uint64_t)n;
-		if (!skip_blank)
-			return n;
-		for (p = r->line; p < r->line + n; p++)
-			if (*p != ' ' && *p != '\t' && *p != '\n' &&
-			    *p != '\r')
-				return n;
+		r->unterminated = !nl_seen;
+		if (!skip_blank || r->nul_col)
+			return (ssize_t)kept;
+		for (q = r->line; q < r->line + kept; q++)
+			if (*q != ' ' && *q != '\t' && *q != '\n' &&
+			    *q != '\r')
+				return (ssize_t)kept;
 	}
 }
 
@@ -1057,9 +1181,15 @@ fp_trace_reader_t *fp_trace_reader_new(FILE *f, const char *name,
 		goto fail;
 	}
 	r->f = f;
-	n = _getline(r, false, err);
+	n = _getline(r, false, true, err);
 	if (n < 0)
 		goto fail;
+	if (r->nul_col) {
+		fp_fail(err, FP_EPARSE, "%s: line 1: missing header (a NUL "
+			"byte at column %zu: not a trace)", r->name,
+			r->nul_col);
+		goto fail;
+	}
 	if (n == 0) {
 		fp_fail(err, FP_EPARSE, "%s: line 1: missing header (empty "
 			"input)", r->name);
@@ -1126,6 +1256,8 @@ void fp_trace_reader_free(fp_trace_reader_t *r)
 	if (r->own)
 		fclose(r->f);
 	free(r->line);
+	free(r->ibuf);
+	free(r->prev_file);
 	free(r->sbuf);
 	free(r->name);
 	free(r);
@@ -1142,18 +1274,131 @@ int fp_trace_reader_next(fp_trace_reader_t *r, const fp_sample_t **s,
 	ssize_t n;
 
 	fp_error_clear(err);
-	n = _getline(r, true, err);
-	if (n <= 0)
+	n = _getline(r, true, false, err);
+	if (n < 0 || (n == 0 && !r->nul_col)) /* a line of NULs has n 0 */
 		return (int)n;
+	/* A crash leaves the file's last line cut, or NUL bytes where the
+	 * file system had not written the data yet: what came before is a
+	 * good trace. Elsewhere a NUL byte is an error. */
+	if (r->nul_col && r->unterminated) {
+		snprintf(r->warning, sizeof(r->warning), "%s: line %zu: ends "
+			 "in NUL bytes from column %zu (a crash before the "
+			 "file was written out): ignored, replayed up to "
+			 "line %zu", r->name, r->lineno, r->nul_col,
+			 r->lineno - 1);
+		return 0;
+	}
+	if (r->nul_col)
+		return fp_fail(err, FP_EPARSE, "%s: line %zu: a NUL byte at "
+			       "column %zu", r->name, r->lineno, r->nul_col);
 	r->p = r->line;
 	r->end = r->line + n;
 	if (_parse_sample(r)) {
 		r->sample->nsteps = 0;
+		if (r->unterminated) {
+			snprintf(r->warning, sizeof(r->warning), "%s: line "
+				 "%zu: cut short (no newline at the end, the "
+				 "writer stopped mid-line: %.200s): ignored, "
+				 "replayed up to line %zu", r->name, r->lineno,
+				 r->fault, r->lineno - 1);
+			return 0;
+		}
 		return fp_fail(err, FP_EPARSE, "%s: line %zu: %s", r->name,
 			       r->lineno, r->fault);
 	}
 	*s = r->sample;
 	return 1;
+}
+
+const char *fp_trace_reader_warning(const fp_trace_reader_t *r)
+{
+	return r->warning[0] ? r->warning : NULL;
+}
+
+const char *fp_trace_reader_name(const fp_trace_reader_t *r)
+{
+	return r->name;
+}
+
+/* Which part of two headers differs, or NULL: rotated files of one node
+ * carry the same header, and one engine cannot take two nodes. */
+static const char *_desc_differs(const fp_node_desc_t *a,
+				 const fp_node_desc_t *b)
+{
+	if (strcmp(a->node ? a->node : "", b->node ? b->node : ""))
+		return "node";
+	if (a->cpus != b->cpus)
+		return "cpus";
+	if (a->activity_cycles != b->activity_cycles)
+		return "activity";
+	if (a->npackages != b->npackages)
+		return "packages";
+	for (size_t i = 0; i < a->npackages; i++) {
+		const fp_package_t *p = &a->packages[i], *q = &b->packages[i];
+
+		if (p->id != q->id || p->ncpus != q->ncpus ||
+		    memcmp(p->cpus, q->cpus, p->ncpus * sizeof(*p->cpus)))
+			return "packages";
+	}
+	if (a->ndomains != b->ndomains)
+		return "domains";
+	for (size_t i = 0; i < a->ndomains; i++) {
+		const fp_domain_t *d = &a->domains[i], *e = &b->domains[i];
+
+		if (strcmp(d->name, e->name) || d->kind != e->kind ||
+		    d->package != e->package ||
+		    d->max_energy_range_uj != e->max_energy_range_uj)
+			return "domains";
+		if (d->idle_w != e->idle_w)
+			return "idle_w";
+	}
+	return NULL;
+}
+
+int fp_trace_reader_continue(fp_trace_reader_t *r, const char *path,
+			     fp_error_t *err)
+{
+	fp_trace_reader_t *next = fp_trace_reader_open(path, err);
+	const char *what;
+	char *swap;
+
+	if (!next)
+		return -1;
+	what = _desc_differs(r->desc, next->desc);
+	if (what) {
+		fp_fail(err, FP_EINVAL, "%s: line 1: header differs from "
+			"%s's (%s): not the same node's trace", next->name,
+			r->name, what);
+		fp_trace_reader_free(next);
+		return -1;
+	}
+	/* The next file's input and position go to r; r's old input goes to
+	 * next, which closes it. t keeps being checked across the files. */
+	{
+		FILE *f = r->f;
+		bool own = r->own;
+
+		r->f = next->f;
+		r->own = next->own;
+		next->f = f;
+		next->own = own;
+	}
+	swap = r->name;
+	r->name = next->name;
+	next->name = swap;
+	free(r->prev_file);
+	r->prev_file = r->have_t ? strdup(swap) : NULL;
+	swap = r->ibuf;
+	r->ibuf = next->ibuf;
+	next->ibuf = swap;
+	r->ipos = next->ipos;
+	r->ilen = next->ilen;
+	r->ieof = next->ieof;
+	r->lineno = next->lineno;
+	r->bytes += next->bytes;
+	r->warning[0] = '\0';
+	fp_trace_reader_free(next);
+	return 0;
 }
 
 size_t fp_trace_reader_line(const fp_trace_reader_t *r)

@@ -11,6 +11,17 @@
 
 typedef struct fp_trace_reader fp_trace_reader_t;
 
+/* Longest line read (64 MiB: a sample of 1024 CPUs and 1000 steps is about
+ * 20 MiB); a longer one is an error, so /dev/zero or an endless line do
+ * not grow memory without bound. */
+#define FP_TRACE_LINE_MAX (64 << 20)
+/* Values beyond these are refused, naming the line: t is a Unix time before
+ * the year 10000; wall_j a meter's cumulative joules (1e18 J is 30 GW for a
+ * year). An energy_uj above its domain's max_energy_range_uj is refused
+ * too. */
+#define FP_TRACE_T_MAX 253402300800.0
+#define FP_TRACE_WALL_J_MAX 1e18
+
 /* Opens path ("-" = standard input) and reads the header. Errors name the
  * input and the line: "trace.jsonl: line 1: missing header ...". */
 fp_trace_reader_t *fp_trace_reader_open(const char *path, fp_error_t *err);
@@ -23,10 +34,26 @@ const fp_node_desc_t *fp_trace_reader_desc(const fp_trace_reader_t *r);
 /* Reads the next sample into a sample owned by the reader and reused at
  * every call (do not free it or change its steps). Returns 1 with *s set, 0
  * at the end, -1 on malformed input or a read error. Blank lines are
- * skipped; t must increase strictly. */
+ * skipped; t must increase strictly; values beyond the limits above are
+ * refused. */
 int fp_trace_reader_next(fp_trace_reader_t *r, const fp_sample_t **s,
 			 fp_error_t *err);
-/* Line number of the line read last (1 = header). */
+/* After fp_trace_reader_next returned 0: how the current file ended when
+ * it did not end well, or NULL. A last line cut short (no newline at the
+ * end) that does not parse, or one that ends in NUL bytes (a crash), is
+ * skipped with this warning: "t.jsonl: line 9: cut short ... replayed up to
+ * line 8". Owned by the reader. */
+const char *fp_trace_reader_warning(const fp_trace_reader_t *r);
+/* Goes on with the next file of the same node (rotated traces, in order):
+ * reads path's header, which must equal the first one (else FP_EINVAL
+ * naming what differs), then fp_trace_reader_next reads path's samples,
+ * t still increasing strictly across the files. On failure r is left at
+ * the end of its file. */
+int fp_trace_reader_continue(fp_trace_reader_t *r, const char *path,
+			     fp_error_t *err);
+/* The name of the input being read ("stdin" for "-"). */
+const char *fp_trace_reader_name(const fp_trace_reader_t *r);
+/* Line number of the line read last (1 = header) in the current file. */
 size_t fp_trace_reader_line(const fp_trace_reader_t *r);
 uint64_t fp_trace_reader_bytes(const fp_trace_reader_t *r);
 

@@ -119,6 +119,27 @@ JOB
 
 vg "replay prints per-step energy" 0 "$sf" replay "$trace"
 vg "replay --json" 0 "$sf" replay "$trace" --json
+# Damaged and hostile traces: one line naming the line, or a warning.
+head -n 1 "$trace" > "$tmp/badt.jsonl"
+echo '{"t": 1.e5, "cpu_busy_ns": [0,0,0,0,0,0,0,0]}' >> "$tmp/badt.jsonl"
+vg "replay of a bad t fails" 1 "$sf" replay "$tmp/badt.jsonl"
+said "replay names a field's fault whole" \
+	"line 2: t: bad JSON: malformed number at column 7"
+vg "replay of /dev/zero fails at once" 1 "$sf" replay /dev/zero
+said "replay says /dev/zero is no trace" \
+	"/dev/zero: line 1: missing header (a NUL byte at column 1"
+head -n 4 "$trace" > "$tmp/rot1.jsonl"
+printf '{"t": 1732350009, "energy_uj": {"pack' >> "$tmp/rot1.jsonl"
+{ head -n 1 "$trace"; tail -n +5 "$trace"; } > "$tmp/rot2.jsonl"
+vg "replay of rotated files, the first cut by a crash" 0 \
+	"$sf" replay "$tmp/rot1.jsonl" "$tmp/rot2.jsonl"
+said "replay warns of the cut line, naming it" \
+	"warning: $tmp/rot1.jsonl: line 5: cut short"
+sed 's/"wall_j": [0-9.]*/"wall_j": 1.7e308/' "$trace" > "$tmp/bigwall.jsonl"
+vg "replay of a wall_j near DBL_MAX fails" 1 \
+	"$sf" replay "$tmp/bigwall.jsonl"
+said "replay refuses the implausible wall_j naming its line" \
+	"line 2: wall_j 1.7e+308 J is not a meter's energy"
 vg "replay of a malformed trace fails cleanly" 1 "$sf" replay "$tmp/job.json"
 # valgrind is slow: the feed is written just before and may be old.
 printf '{"time": %s, "energy_j": 905.5, "meter": "m1"}\n' "$(date +%s)" \

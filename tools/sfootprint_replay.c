@@ -12,8 +12,11 @@
 
 static void _usage(FILE *out)
 {
-	fprintf(out, "usage: sfootprint replay TRACE [--json]\n"
-		     "  TRACE  a node trace (trace v1), or - for stdin\n");
+	fprintf(out, "usage: sfootprint replay TRACE... [--json]\n"
+		     "  TRACE  a node trace (trace v1), or - for stdin; "
+		     "several\n"
+		     "         files (one node's rotated traces, in order) "
+		     "replay as one\n");
 }
 
 static int _cmp_steps(const void *x, const void *y)
@@ -142,13 +145,17 @@ static void _table(FILE *out, const fp_engine_t *e, const fp_node_result_t *n,
 			steps[i].seconds);
 }
 
-/* Reads the whole trace; *engine is left for the caller to print from. */
-static int _run(const char *path, fp_engine_t **engine, fp_error_t *err)
+/* Reads the trace, its files in order; *engine is left for the caller to
+ * print from. A file's damaged end (skipped by the reader) is appended to
+ * warn, which is said only when the whole replay succeeds: a failure stays
+ * one line. */
+static int _run(char **paths, int npaths, fp_engine_t **engine, FILE *warn,
+		fp_error_t *err)
 {
-	fp_trace_reader_t *r = fp_trace_reader_open(path, err);
+	fp_trace_reader_t *r = fp_trace_reader_open(paths[0], err);
 	const fp_sample_t *s;
 	fp_engine_t *e;
-	int rc;
+	int rc = 0;
 
 	if (!r)
 		return -1;
@@ -157,15 +164,24 @@ static int _run(const char *path, fp_engine_t **engine, fp_error_t *err)
 		fp_trace_reader_free(r);
 		return -1;
 	}
-	while ((rc = fp_trace_reader_next(r, &s, err)) > 0) {
-		fp_error_t perr;
-
-		if (fp_engine_push(e, s, &perr)) {
-			rc = fp_fail(err, perr.code, "%s: line %zu: %s",
-				     strcmp(path, "-") ? path : "stdin",
-				     fp_trace_reader_line(r), perr.msg);
+	for (int i = 0; i < npaths && rc == 0; i++) {
+		if (i && fp_trace_reader_continue(r, paths[i], err)) {
+			rc = -1;
 			break;
 		}
+		while ((rc = fp_trace_reader_next(r, &s, err)) > 0) {
+			fp_error_t perr;
+
+			if (fp_engine_push(e, s, &perr)) {
+				rc = fp_fail(err, perr.code, "%s: line %zu: %s",
+					     fp_trace_reader_name(r),
+					     fp_trace_reader_line(r), perr.msg);
+				break;
+			}
+		}
+		if (rc == 0 && fp_trace_reader_warning(r))
+			fprintf(warn, "sfootprint replay: warning: %s\n",
+				fp_trace_reader_warning(r));
 	}
 	fp_trace_reader_free(r);
 	if (rc < 0 || fp_engine_check_conservation(e, err)) {
@@ -178,7 +194,10 @@ static int _run(const char *path, fp_engine_t **engine, fp_error_t *err)
 
 int fp_cmd_replay(int argc, char **argv)
 {
-	const char *path = NULL;
+	char **paths = NULL, *warnings = NULL;
+	size_t nwarnings = 0;
+	FILE *warn;
+	int npaths = 0;
 	bool json = false;
 	fp_engine_t *e = NULL;
 	fp_error_t err = { 0 };
@@ -188,34 +207,50 @@ int fp_cmd_replay(int argc, char **argv)
 	size_t njobs, nsteps;
 	int rc = FP_EXIT_OK;
 
+	paths = calloc((size_t)argc + 1, sizeof(*paths));
+	if (!paths) {
+		fprintf(stderr, "sfootprint replay: out of memory\n");
+		return FP_EXIT_FAIL;
+	}
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--json")) {
 			json = true;
 		} else if (!strcmp(argv[i], "-h") ||
 			   !strcmp(argv[i], "--help")) {
 			_usage(stdout);
+			free(paths);
 			return FP_EXIT_OK;
 		} else if (argv[i][0] == '-' && argv[i][1]) {
 			fprintf(stderr, "sfootprint replay: unknown option "
 				"'%s'\n", argv[i]);
 			_usage(stderr);
-			return FP_EXIT_USAGE;
-		} else if (path) {
-			fprintf(stderr, "sfootprint replay: one trace only\n");
-			_usage(stderr);
+			free(paths);
 			return FP_EXIT_USAGE;
 		} else {
-			path = argv[i];
+			paths[npaths++] = argv[i];
 		}
 	}
-	if (!path) {
+	if (!npaths) {
 		_usage(stderr);
+		free(paths);
 		return FP_EXIT_USAGE;
 	}
-	if (_run(path, &e, &err)) {
-		fprintf(stderr, "sfootprint replay: %s\n", err.msg);
+	warn = open_memstream(&warnings, &nwarnings);
+	if (!warn) {
+		fprintf(stderr, "sfootprint replay: out of memory\n");
+		free(paths);
 		return FP_EXIT_FAIL;
 	}
+	rc = _run(paths, npaths, &e, warn, &err);
+	free(paths);
+	fclose(warn);
+	if (rc) {
+		fprintf(stderr, "sfootprint replay: %s\n", err.msg);
+		free(warnings);
+		return FP_EXIT_FAIL;
+	}
+	fputs(warnings, stderr);
+	free(warnings);
 
 	fp_engine_node(e, &node);
 	njobs = fp_engine_njobs(e);

@@ -299,9 +299,108 @@ static void test_missing_file_fails_with_one_line(void **state)
 	run_free(&r);
 }
 
+static void test_a_cut_last_line_replays_up_to_it_with_a_warning(void **state)
+{
+	char path[] = "/tmp/test_replay_XXXXXX", want[160];
+	struct run r;
+
+	write_text(path, HEADER SAMPLE(1) SAMPLE(2) "{\"t\": 3, \"energy");
+	replay(&r, path, NULL);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "node n: 1.0 s"));
+	snprintf(want, sizeof(want), "sfootprint replay: warning: %s: line 4: "
+		 "cut short", path);
+	if (strncmp(r.err, want, strlen(want)) ||
+	    !strstr(r.err, "replayed up to line 3"))
+		fail_msg("stderr \"%s\"", r.err);
+	run_free(&r);
+	unlink(path);
+}
+
+static void test_dev_zero_fails_at_once_naming_line_1(void **state)
+{
+	struct run r;
+
+	replay(&r, "/dev/zero", NULL);
+	assert_int_equal(r.status, 1);
+	assert_string_equal(r.out, "");
+	assert_string_equal(r.err, "sfootprint replay: /dev/zero: line 1: "
+				   "missing header (a NUL byte at column 1: "
+				   "not a trace)\n");
+	run_free(&r);
+}
+
+static void test_implausible_values_fail_naming_the_line(void **state)
+{
+	expect_failure(HEADER SAMPLE(1) SAMPLE(1e300), "line 3",
+		       "not a Unix time");
+	expect_failure(HEADER SAMPLE(1)
+		       "{\"t\": 2, \"wall_j\": 1.7976931348623157e308,"
+		       " \"cpu_busy_ns\": [1, 2]}\n", "line 3",
+		       "not a meter's energy");
+	expect_failure(HEADER SAMPLE(1)
+		       "{\"t\": 2, \"energy_uj\": {\"package-0\": "
+		       "262143999939}, \"cpu_busy_ns\": [1, 2]}\n", "line 3",
+		       "above its max_energy_range_uj 262143999938");
+}
+
+/* The model's trace split after its line `at` into two files, each with
+ * the header. */
+static void split_trace(const char *path, int at, char *a, char *b)
+{
+	char *text = slurp(path), *p = text, *header_end, *cut;
+	FILE *fa, *fb;
+
+	header_end = strchr(text, '\n') + 1;
+	for (int i = 0; i < at; i++)
+		p = strchr(p, '\n') + 1;
+	cut = p;
+	fa = fdopen(mkstemp(a), "w");
+	fb = fdopen(mkstemp(b), "w");
+	fwrite(text, 1, (size_t)(cut - text), fa);
+	fwrite(text, 1, (size_t)(header_end - text), fb);
+	fputs(cut, fb);
+	fclose(fa);
+	fclose(fb);
+	free(text);
+}
+
+static void test_rotated_files_replay_as_one_trace(void **state)
+{
+	pm_model_t m;
+	char path[] = "/tmp/test_replay_XXXXXX";
+	char a[] = "/tmp/test_replay_aXXXXXX", b[] = "/tmp/test_replay_bXXXXXX";
+	char args[256];
+	struct run whole, parts, reversed;
+
+	write_model(&m, path, true);
+	split_trace(path, 250, a, b);
+	snprintf(args, sizeof(args), "%s --json", path);
+	replay(&whole, args, NULL);
+	snprintf(args, sizeof(args), "%s %s --json", a, b);
+	replay(&parts, args, NULL);
+	assert_int_equal(parts.status, 0);
+	assert_string_equal(parts.err, "");
+	assert_string_equal(parts.out, whole.out);
+	snprintf(args, sizeof(args), "%s %s", b, a);
+	replay(&reversed, args, NULL);
+	assert_int_equal(reversed.status, 1);
+	assert_string_equal(reversed.out, "");
+	if (!strstr(reversed.err, a) || !strstr(reversed.err, ": line 2: ") ||
+	    !strstr(reversed.err, "files out of order?"))
+		fail_msg("stderr \"%s\"", reversed.err);
+	run_free(&whole);
+	run_free(&parts);
+	run_free(&reversed);
+	pm_free(&m);
+	unlink(path);
+	unlink(a);
+	unlink(b);
+}
+
 static void test_usage_errors_exit_2(void **state)
 {
-	const char *bad[] = { "", "--bogus x", "a b", "--json" };
+	const char *bad[] = { "", "--bogus x", "a --bogus", "--json" };
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct run r;
@@ -326,6 +425,11 @@ int main(void)
 		cmocka_unit_test(test_non_increasing_t_fails_naming_the_line),
 		cmocka_unit_test(test_wrong_array_length_fails_naming_the_line),
 		cmocka_unit_test(test_missing_file_fails_with_one_line),
+		cmocka_unit_test(
+			test_a_cut_last_line_replays_up_to_it_with_a_warning),
+		cmocka_unit_test(test_dev_zero_fails_at_once_naming_line_1),
+		cmocka_unit_test(test_implausible_values_fail_naming_the_line),
+		cmocka_unit_test(test_rotated_files_replay_as_one_trace),
 		cmocka_unit_test(test_usage_errors_exit_2),
 	};
 

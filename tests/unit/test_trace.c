@@ -120,18 +120,21 @@ static void test_reads_the_spec_example(void **state)
 static void test_counters_are_exact_64_bit_integers(void **state)
 {
 	const char *text = HEADER
-		"{\"t\": 1, \"energy_uj\": {\"package-0\": 9223372036854775808,"
-		" \"dram-0\": 18446744073709551615}, \"cpu_busy_ns\": "
-		"[9007199254740993,0,0,0,0,0,0,0]}\n";
+		"{\"t\": 1, \"energy_uj\": {\"package-0\": 262143999938,"
+		" \"dram-0\": 65532610987}, \"cpu_busy_ns\": "
+		"[9007199254740993,9223372036854775808,18446744073709551615,"
+		"0,0,0,0,0]}\n";
 	fp_error_t err;
 	FILE *f;
 	fp_trace_reader_t *r = open_text(text, &f, &err);
 	const fp_sample_t *s;
 
 	assert_int_equal(fp_trace_reader_next(r, &s, &err), 1);
-	assert_true(s->energy_uj[0] == 9223372036854775808ULL);
-	assert_true(s->energy_uj[1] == UINT64_MAX);
+	assert_true(s->energy_uj[0] == 262143999938ULL);
+	assert_true(s->energy_uj[1] == 65532610987ULL);
 	assert_true(s->cpu_busy_ns[0] == 9007199254740993ULL);
+	assert_true(s->cpu_busy_ns[1] == 9223372036854775808ULL);
+	assert_true(s->cpu_busy_ns[2] == UINT64_MAX);
 	fp_trace_reader_free(r);
 	fclose(f);
 }
@@ -328,6 +331,252 @@ static void test_missing_file_is_an_io_error_naming_it(void **state)
 	assert_non_null(strstr(err.msg, "/nonexistent/t.jsonl"));
 }
 
+/* The error of a field wraps the fault found inside it: the message must
+ * come out whole, once (it was formatted into its own argument). */
+static void test_a_wrapped_fault_reads_whole(void **state)
+{
+	const char *text = HEADER "{\"t\": 1.e5, " BUSY "}\n";
+	const char *steps = HEADER "{\"t\": 1, " BUSY ", \"steps\": ["
+			    "{\"id\": \"1.0\", \"job\": -1, \"cpu_ns\": "
+			    "[1,2,3,4,5,6,7,8]}]}\n";
+	fp_error_t err;
+	FILE *f;
+	fp_trace_reader_t *r = open_text(text, &f, &err);
+	const fp_sample_t *s;
+
+	assert_int_equal(fp_trace_reader_next(r, &s, &err), -1);
+	assert_string_equal(err.msg, "t.jsonl: line 2: t: bad JSON: malformed "
+				     "number at column 7");
+	fp_trace_reader_free(r);
+	fclose(f);
+	r = open_text(steps, &f, &err);
+	assert_int_equal(fp_trace_reader_next(r, &s, &err), -1);
+	assert_string_equal(err.msg,
+			    "t.jsonl: line 2: steps[0].job: negative value");
+	fp_trace_reader_free(r);
+	fclose(f);
+}
+
+/* A stream of a header then 'x' for ever. */
+static ssize_t endless_read(void *cookie, char *buf, size_t size)
+{
+	size_t *pos = cookie, k = 0, hlen = strlen(HEADER);
+
+	for (; k < size && *pos < hlen; k++)
+		buf[k] = HEADER[(*pos)++];
+	memset(buf + k, 'x', size - k);
+	*pos += size - k;
+	return (ssize_t)size;
+}
+
+static void test_an_endless_line_is_refused_at_the_line_cap(void **state)
+{
+	cookie_io_functions_t io = { .read = endless_read };
+	size_t pos = 0;
+	FILE *f = fopencookie(&pos, "r", io);
+	fp_error_t err;
+	fp_trace_reader_t *r;
+	const fp_sample_t *s;
+
+	assert_non_null(f);
+	r = fp_trace_reader_new(f, "endless", &err);
+	assert_non_null(r);
+	assert_int_equal(fp_trace_reader_next(r, &s, &err), -1);
+	assert_string_equal(err.msg, "endless: line 2: longer than 64 MiB "
+				     "without a newline: not a trace line");
+	/* it stopped at the cap, not at the end of memory */
+	assert_true(pos < strlen(HEADER) + FP_TRACE_LINE_MAX + (1 << 20));
+	fp_trace_reader_free(r);
+	fclose(f);
+}
+
+static void test_dev_zero_is_refused_at_its_first_byte(void **state)
+{
+	fp_error_t err;
+
+	assert_null(fp_trace_reader_open("/dev/zero", &err));
+	assert_string_equal(err.msg, "/dev/zero: line 1: missing header (a "
+				     "NUL byte at column 1: not a trace)");
+}
+
+/* Reads len bytes of text to the end; returns the samples read, the
+ * warning in *warning (or ""). */
+static int read_all(const char *text, size_t len, char *warning,
+		    size_t wlen)
+{
+	fp_error_t err;
+	FILE *f = fmemopen((void *)text, len, "r");
+	fp_trace_reader_t *r = fp_trace_reader_new(f, "t.jsonl", &err);
+	const fp_sample_t *s;
+	int n = 0, rc;
+
+	assert_non_null(r);
+	while ((rc = fp_trace_reader_next(r, &s, &err)) > 0)
+		n++;
+	if (rc < 0)
+		fail_msg("%s", err.msg);
+	snprintf(warning, wlen, "%s",
+		 fp_trace_reader_warning(r) ? fp_trace_reader_warning(r) : "");
+	fp_trace_reader_free(r);
+	fclose(f);
+	return n;
+}
+
+static void test_a_cut_last_line_ends_the_trace_with_a_warning(void **state)
+{
+	const char *text = HEADER "{\"t\": 1, " BUSY "}\n{\"t\": 2, " BUSY
+			   "}\n{\"t\": 3, \"energy_uj\": {\"pack";
+	const char *whole = HEADER "{\"t\": 1, " BUSY "}\n{\"t\": 2, " BUSY "}";
+	char w[512];
+
+	assert_int_equal(read_all(text, strlen(text), w, sizeof(w)), 2);
+	if (strncmp(w, "t.jsonl: line 4: cut short", 26) ||
+	    !strstr(w, "replayed up to line 3"))
+		fail_msg("warning \"%s\"", w);
+	/* a last line without its newline that parses is a sample */
+	assert_int_equal(read_all(whole, strlen(whole), w, sizeof(w)), 2);
+	assert_string_equal(w, "");
+}
+
+static void test_nul_padding_ends_the_trace_with_a_warning(void **state)
+{
+	char text[4096], w[512];
+	size_t n;
+
+	n = (size_t)snprintf(text, sizeof(text), "%s{\"t\": 1, %s}\n",
+			     HEADER, BUSY);
+	memset(text + n, 0, 100);
+	assert_int_equal(read_all(text, n + 100, w, sizeof(w)), 1);
+	assert_string_equal(w, "t.jsonl: line 3: ends in NUL bytes from "
+			       "column 1 (a crash before the file was "
+			       "written out): ignored, replayed up to line 2");
+	/* a cut line, then the padding */
+	memcpy(text + n, "{\"t\": 2, ", 9);
+	assert_int_equal(read_all(text, n + 100, w, sizeof(w)), 1);
+	assert_non_null(strstr(w, "line 3: ends in NUL bytes from column 10"));
+}
+
+static void test_a_nul_byte_before_the_last_line_is_an_error(void **state)
+{
+	char text[4096];
+	size_t n;
+	fp_error_t err;
+	FILE *f;
+	fp_trace_reader_t *r;
+	const fp_sample_t *s;
+
+	n = (size_t)snprintf(text, sizeof(text), "%s{\"t\": 1, %s}\n"
+			     "{\"t\": 2, %s}\n", HEADER, BUSY, BUSY);
+	text[strlen(HEADER) + 3] = '\0';
+	f = fmemopen(text, n, "r");
+	r = fp_trace_reader_new(f, "t.jsonl", &err);
+	assert_int_equal(fp_trace_reader_next(r, &s, &err), -1);
+	assert_string_equal(err.msg, "t.jsonl: line 2: a NUL byte at column 4");
+	fp_trace_reader_free(r);
+	fclose(f);
+}
+
+static void test_implausible_values_are_refused_naming_the_line(void **state)
+{
+	/* the year 10^292, before 1970 */
+	expect_error(HEADER "{\"t\": 1e300, " BUSY "}\n", 2,
+		     "t 1e+300 is not a Unix time from 0 to 253402300800");
+	expect_error(HEADER "{\"t\": -5, " BUSY "}\n", 2, "not a Unix time");
+	expect_error(HEADER "{\"t\": 1, \"wall_j\": 1.7e308, " BUSY "}\n", 2,
+		     "wall_j 1.7e+308 J is not a meter's energy");
+	expect_error(HEADER "{\"t\": 1, \"wall_j\": -1, " BUSY "}\n", 2,
+		     "wall_j -1 J");
+	expect_error(HEADER "{\"t\": 1, \"energy_uj\": {\"dram-0\": "
+			    "65532610988}, " BUSY "}\n", 2,
+		     "energy_uj: dram-0 is 65532610988, above its "
+		     "max_energy_range_uj 65532610987");
+}
+
+static void write_file(char *path, const char *text)
+{
+	int fd = mkstemp(path);
+	FILE *f = fdopen(fd, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void test_rotated_files_read_as_one_trace(void **state)
+{
+	char a[] = "/tmp/test_trace_aXXXXXX", b[] = "/tmp/test_trace_bXXXXXX";
+	fp_error_t err;
+	fp_trace_reader_t *r;
+	const fp_sample_t *s;
+
+	write_file(a, HEADER "{\"t\": 1, " BUSY "}\n{\"t\": 2, " BUSY "}\n"
+			     "{\"t\": 3, \"ener");
+	write_file(b, HEADER "{\"t\": 4, " BUSY "}\n");
+	r = fp_trace_reader_open(a, &err);
+	assert_non_null(r);
+	assert_int_equal(fp_trace_reader_next(r, &s, &err), 1);
+	assert_int_equal(fp_trace_reader_next(r, &s, &err), 1);
+	assert_int_equal(fp_trace_reader_next(r, &s, &err), 0);
+	assert_non_null(strstr(fp_trace_reader_warning(r), "line 4: cut"));
+	assert_int_equal(fp_trace_reader_continue(r, b, &err), 0);
+	assert_null(fp_trace_reader_warning(r));
+	assert_string_equal(fp_trace_reader_name(r), b);
+	assert_int_equal(fp_trace_reader_next(r, &s, &err), 1);
+	assert_true(s->t == 4);
+	assert_int_equal(fp_trace_reader_line(r), 2);
+	assert_int_equal(fp_trace_reader_next(r, &s, &err), 0);
+	fp_trace_reader_free(r);
+	unlink(a);
+	unlink(b);
+}
+
+static void test_a_next_file_out_of_order_is_refused_naming_it(void **state)
+{
+	char a[] = "/tmp/test_trace_aXXXXXX", b[] = "/tmp/test_trace_bXXXXXX";
+	char want[160];
+	fp_error_t err;
+	fp_trace_reader_t *r;
+	const fp_sample_t *s;
+
+	write_file(a, HEADER "{\"t\": 5, " BUSY "}\n");
+	write_file(b, HEADER "{\"t\": 4, " BUSY "}\n");
+	r = fp_trace_reader_open(a, &err);
+	assert_int_equal(fp_trace_reader_next(r, &s, &err), 1);
+	assert_int_equal(fp_trace_reader_next(r, &s, &err), 0);
+	assert_int_equal(fp_trace_reader_continue(r, b, &err), 0);
+	assert_int_equal(fp_trace_reader_next(r, &s, &err), -1);
+	snprintf(want, sizeof(want), "%s: line 2: t 4.000000 is not after "
+		 "t 5.000000, the last of %s (files out of order?)", b, a);
+	assert_string_equal(err.msg, want);
+	fp_trace_reader_free(r);
+	unlink(a);
+	unlink(b);
+}
+
+static void test_a_next_file_of_another_node_is_refused(void **state)
+{
+	char a[] = "/tmp/test_trace_aXXXXXX", b[] = "/tmp/test_trace_bXXXXXX";
+	char want[160];
+	fp_error_t err;
+	fp_trace_reader_t *r;
+	const fp_sample_t *s;
+
+	write_file(a, HEADER "{\"t\": 5, " BUSY "}\n");
+	write_file(b, "{\"footprint_trace\": 1, \"node\": \"qh043\","
+		      " \"cpus\": 1, \"packages\": [], \"domains\": []}\n");
+	r = fp_trace_reader_open(a, &err);
+	assert_int_equal(fp_trace_reader_next(r, &s, &err), 1);
+	assert_int_equal(fp_trace_reader_continue(r, b, &err), -1);
+	snprintf(want, sizeof(want), "%s: line 1: header differs from %s's "
+		 "(node): not the same node's trace", b, a);
+	assert_string_equal(err.msg, want);
+	/* r stays usable at the end of its file */
+	assert_int_equal(fp_trace_reader_next(r, &s, &err), 0);
+	fp_trace_reader_free(r);
+	unlink(a);
+	unlink(b);
+}
+
 static void test_written_trace_reads_back_exactly(void **state)
 {
 	pm_model_t m;
@@ -358,12 +607,14 @@ static void test_written_trace_reads_back_exactly(void **state)
 	pm_add_step(&m, "odd \"id\"\\\x01 \xc3\xa9", 18446744073709551615ULL,
 		    5, 2, 2, 19, 0.5);
 	d = pm_init(&m);
+	/* a counter beyond 2^53 (a double would round it), within range */
+	((fp_node_desc_t *)d)->domains[0].max_energy_range_uj = INT64_MAX;
 	w = fp_trace_writer_open(path, d, &err);
 	assert_non_null(w);
 	for (int i = 0; i < 20; i++) {
 		in[i] = fp_sample_new(d);
 		pm_sample(&m, in[i]);
-		in[i]->energy_uj[0] += 9223372036854775000ULL;
+		in[i]->energy_uj[0] += 4611686018427387905ULL;
 		assert_int_equal(fp_trace_writer_write(w, in[i], &err), 0);
 	}
 	assert_int_equal(fp_trace_writer_write(w, in[3], &err), -1);
@@ -499,6 +750,22 @@ int main(void)
 		cmocka_unit_test(test_bad_values_are_named),
 		cmocka_unit_test(test_bad_headers_are_named),
 		cmocka_unit_test(test_missing_file_is_an_io_error_naming_it),
+		cmocka_unit_test(test_a_wrapped_fault_reads_whole),
+		cmocka_unit_test(
+			test_an_endless_line_is_refused_at_the_line_cap),
+		cmocka_unit_test(test_dev_zero_is_refused_at_its_first_byte),
+		cmocka_unit_test(
+			test_a_cut_last_line_ends_the_trace_with_a_warning),
+		cmocka_unit_test(
+			test_nul_padding_ends_the_trace_with_a_warning),
+		cmocka_unit_test(
+			test_a_nul_byte_before_the_last_line_is_an_error),
+		cmocka_unit_test(
+			test_implausible_values_are_refused_naming_the_line),
+		cmocka_unit_test(test_rotated_files_read_as_one_trace),
+		cmocka_unit_test(
+			test_a_next_file_out_of_order_is_refused_naming_it),
+		cmocka_unit_test(test_a_next_file_of_another_node_is_refused),
 		cmocka_unit_test(test_written_trace_reads_back_exactly),
 		cmocka_unit_test(test_writer_counts_the_bytes_it_wrote),
 		cmocka_unit_test(test_trace_is_created_0640_whatever_the_umask),
