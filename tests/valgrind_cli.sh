@@ -198,6 +198,46 @@ vg "compute of a job whose user holds control characters" 0 \
 	"$sf" compute --config "$tmp/footprint.conf" "$tmp/esc.json"
 said "control characters in a user name are escaped in text output" \
 	'user al\x1b[2Jice\x0d  account'
+# footprint.conf(5) gives each range the code checks: the range an
+# out-of-range value's error says is in that key's entry of the page.
+ranges() {
+	local line key range
+	while IFS= read -r line; do
+		printf '%s\n' "$line" > "$tmp/range.conf"
+		key=${line##* }
+		key=${key%%=*}
+		range=$("$sf" compute --config "$tmp/range.conf" "$tmp/job.json" \
+			2>&1 | grep -o "$key must be [0-9.e+]*\.\.[0-9.e+]*")
+		range=${range##* }
+		n=$((n + 1))
+		if [ -n "$range" ] && awk -v k="\\\\fB$key\\\\fR=" \
+			'index($0, k) == 1 { p = 1; next }
+			 /^\.(TP|SH)/ { p = 0 } p' docs/footprint.conf.5 |
+			grep -qF -- "$range"; then
+			echo "ok $n - footprint.conf(5) says $key is $range"
+		else
+			failed=$((failed + 1))
+			echo "not ok $n - footprint.conf(5) gives no range" \
+				"${range:-(none in the error)} for $key"
+		fi
+	done
+}
+ranges <<'LINES'
+Site=a Nodes=n1 Intensity=1e9
+Site=a Nodes=n1 Intensity=50 PUE=0.5
+Site=a Nodes=n1 Intensity=50 HeatRecovery=2
+Site=a Nodes=n1 Intensity=50 DisplacedHeating=1e9
+Site=a Nodes=n1 Intensity=50 HeatRecovery=1 UsefulHeat=2
+NodeType=t Nodes=n1 Lifetime=1 CPUs=1 Embodied=1e9
+NodeType=t Nodes=n1 Embodied=1 CPUs=1 Lifetime=1000
+NodeType=t Nodes=n1 Embodied=1 Lifetime=1 CPUs=0
+Reference=r PUE=11
+MaxWorkers=0
+MaxQueue=0
+WorkerTimeout=0
+RetryInterval=0
+MailWait=100000
+LINES
 vg "keygen ES256" 0 "$sf" keygen --alg ES256 --out "$tmp/es"
 vg "keygen RS256" 0 "$sf" keygen --alg RS256 --out "$tmp/rs"
 vg "keygen never overwrites" 1 "$sf" keygen --alg ES256 --out "$tmp/es"
