@@ -52,6 +52,7 @@ const char *fp_sensor_fault_str(fp_sensor_fault_t f)
 	case FP_SENSOR_STALE: return "stale";
 	case FP_SENSOR_IMPLAUSIBLE: return "implausible";
 	case FP_SENSOR_BELOW_RAPL: return "below RAPL";
+	case FP_SENSOR_TIME_BACK: return "time went back";
 	}
 	return "unknown";
 }
@@ -396,6 +397,18 @@ static int _read(fp_sensor_t *s, double now, fp_sensor_reading_t *r)
 		return _fault(s, r, FP_SENSOR_STALE,
 			      "reading is %.1f s in the future (clock skew?)",
 			      -r->age_s);
+	if (s->have_base && r->time < s->base_time) {
+		double prev = s->base_time;
+
+		/* Refused once: the next reading is judged from this one, so
+		 * a meter whose clock was set back is not refused for ever. */
+		s->base_time = r->time;
+		s->base_value = value;
+		s->base_mode = r->mode;
+		return _fault(s, r, FP_SENSOR_TIME_BACK,
+			      "time %.3f is %.3f s before the previous "
+			      "reading's", r->time, prev - r->time);
+	}
 	dt = s->have_base && s->base_mode == r->mode ? r->time - s->base_time
 						     : 0;
 	if (r->mode == FP_SENSOR_POWER) {
@@ -406,8 +419,7 @@ static int _read(fp_sensor_t *s, double now, fp_sensor_reading_t *r)
 			return _fault(s, r, FP_SENSOR_IMPLAUSIBLE,
 				      "%.1f W is above the %g W ceiling",
 				      value, s->ceiling_w);
-		/* dt <= 0: the same reading again, or the meter's clock
-		 * stepped back; either way nothing to integrate. */
+		/* dt 0: the same reading again, nothing to integrate */
 		if (dt > 0)
 			s->energy_j += (s->base_value + value) / 2 * dt;
 		s->base_time = r->time;

@@ -26,6 +26,7 @@ typedef enum fp_sensor_fault {
 	FP_SENSOR_STALE,	/* older than max_age_s (or in the future) */
 	FP_SENSOR_IMPLAUSIBLE,	/* power above ceiling */
 	FP_SENSOR_BELOW_RAPL,	/* wall delta below the RAPL delta */
+	FP_SENSOR_TIME_BACK,	/* time before the previous reading's */
 } fp_sensor_fault_t;
 
 typedef struct fp_sensor_config {
@@ -33,6 +34,18 @@ typedef struct fp_sensor_config {
 	double max_age_s;	/* readings older than this are stale */
 	double ceiling_w;	/* higher power is implausible; <= 0: none */
 } fp_sensor_config_t;
+
+/* The limits a feed is judged by, one definition for the node plugin
+ * (EnergyFootprintSensorMaxAge, EnergyFootprintSensorCeiling) and for
+ * `sfootprint sensor-check`: defaults and accepted ranges. A reading whose
+ * time is before the previous reading's is refused too (FP_SENSOR_TIME_BACK),
+ * whatever the limits. */
+#define FP_SENSOR_MAX_AGE_S 30.0
+#define FP_SENSOR_MAX_AGE_MIN_S 0.1
+#define FP_SENSOR_MAX_AGE_MAX_S 86400.0
+#define FP_SENSOR_CEILING_W 20000.0
+#define FP_SENSOR_CEILING_MIN_W 1.0
+#define FP_SENSOR_CEILING_MAX_W 1e7
 
 typedef struct fp_sensor_reading {
 	bool valid;

@@ -148,6 +148,18 @@ vg "sensor-check on a valid feed" 0 \
 	"$sf" sensor-check "$tmp/feed.json" --max-age 600
 vg "sensor-check on a missing feed fails cleanly" 1 \
 	"$sf" sensor-check "$tmp/none.json"
+# sensor-check judges with the node plugin's limits (lib/sensor.h).
+printf '{"time": %s, "energy_j": 905.5}\n' "$(($(date +%s) - 15))" \
+	> "$tmp/feed15.json"
+vg "sensor-check takes a feed 15 s old, as the plugin (max age 30 s)" 0 \
+	"$sf" sensor-check "$tmp/feed15.json" --interval 0
+printf '{"time": %s, "power_w": 25000}\n' "$(date +%s)" > "$tmp/feed25k.json"
+vg "sensor-check refuses 25 kW, above the plugin's 20000 W ceiling" 1 \
+	"$sf" sensor-check "$tmp/feed25k.json" --max-age 600 --interval 0
+said "sensor-check names the ceiling" "25000.0 W is above the 20000 W ceiling"
+vg "sensor-check refuses a max age the plugin refuses" 2 \
+	"$sf" sensor-check "$tmp/feed.json" --max-age 100000
+said "sensor-check says the plugin's bounds" "not a number from 0.1 to 86400"
 vg "compute" 0 "$sf" compute --config "$tmp/footprint.conf" "$tmp/job.json"
 vg "compute --json" 0 "$sf" compute --config "$tmp/footprint.conf" \
 	"$tmp/job.json" --json

@@ -11,8 +11,8 @@
 #include "sensor.h"
 #include "sfootprint.h"
 
-#define DEFAULT_MAX_AGE_S 10.0
 #define DEFAULT_INTERVAL_S 1.0
+#define MAX_INTERVAL_S 3600.0
 
 static void _usage(FILE *out)
 {
@@ -20,25 +20,36 @@ static void _usage(FILE *out)
 		"usage: sfootprint sensor-check FILE [--max-age S] "
 		"[--ceiling W] [--interval S]\n"
 		"  --max-age S    a reading older than S seconds is stale "
-		"(default %g)\n"
-		"  --ceiling W    power above W watts is implausible "
-		"(default: no ceiling)\n"
+		"(%g to %g,\n"
+		"                 default %g, as the node plugin's "
+		"SensorMaxAge)\n"
+		"  --ceiling W    power above W watts is implausible (%g to "
+		"%g,\n"
+		"                 default %g, as the node plugin's "
+		"SensorCeiling)\n"
 		"  --interval S   read again after S seconds to check the "
 		"feed advances;\n"
 		"                 0 reads once (default %g)\n",
-		DEFAULT_MAX_AGE_S, DEFAULT_INTERVAL_S);
+		FP_SENSOR_MAX_AGE_MIN_S, FP_SENSOR_MAX_AGE_MAX_S,
+		FP_SENSOR_MAX_AGE_S, FP_SENSOR_CEILING_MIN_W,
+		FP_SENSOR_CEILING_MAX_W, FP_SENSOR_CEILING_W,
+		DEFAULT_INTERVAL_S);
 }
 
-static int _number(const char *opt, const char *arg, double *v)
+/* The plugin's bounds (lib/sensor.h): a value it would refuse is not one
+ * to check a feed with. */
+static int _number(const char *opt, const char *arg, double lo, double hi,
+		   double *v)
 {
 	char *end;
 
 	errno = 0;
 	*v = strtod(arg, &end);
-	if (errno || end == arg || *end || !isfinite(*v) || *v < 0) {
+	if (errno || end == arg || *end || !isfinite(*v) || *v < lo ||
+	    *v > hi) {
 		fprintf(stderr,
-			"sfootprint sensor-check: %s '%s': not a number >= 0\n",
-			opt, arg);
+			"sfootprint sensor-check: %s '%s': not a number from "
+			"%.10g to %.10g\n", opt, arg, lo, hi);
 		return -1;
 	}
 	return 0;
@@ -92,7 +103,8 @@ int fp_cmd_sensor_check(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	fp_sensor_config_t cfg = { .max_age_s = DEFAULT_MAX_AGE_S };
+	fp_sensor_config_t cfg = { .max_age_s = FP_SENSOR_MAX_AGE_S,
+				   .ceiling_w = FP_SENSOR_CEILING_W };
 	double interval = DEFAULT_INTERVAL_S, dt;
 	fp_sensor_reading_t r1, r2;
 	fp_error_t err = { 0 };
@@ -103,15 +115,20 @@ int fp_cmd_sensor_check(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'a':
-			if (_number("--max-age", optarg, &cfg.max_age_s))
+			if (_number("--max-age", optarg,
+				    FP_SENSOR_MAX_AGE_MIN_S,
+				    FP_SENSOR_MAX_AGE_MAX_S, &cfg.max_age_s))
 				return FP_EXIT_USAGE;
 			break;
 		case 'c':
-			if (_number("--ceiling", optarg, &cfg.ceiling_w))
+			if (_number("--ceiling", optarg,
+				    FP_SENSOR_CEILING_MIN_W,
+				    FP_SENSOR_CEILING_MAX_W, &cfg.ceiling_w))
 				return FP_EXIT_USAGE;
 			break;
 		case 'i':
-			if (_number("--interval", optarg, &interval))
+			if (_number("--interval", optarg, 0, MAX_INTERVAL_S,
+				    &interval))
 				return FP_EXIT_USAGE;
 			break;
 		case 'h':
@@ -155,7 +172,8 @@ int fp_cmd_sensor_check(int argc, char **argv)
 		       "check\n");
 	} else if (dt <= 0) {
 		/* Agents may refresh less often than --interval: not a fault
-		 * as long as the reading is within --max-age. */
+		 * as long as the reading is within --max-age (a time going
+		 * back is refused by fp_sensor_read, as in the plugin). */
 		printf("status:    valid, not rewritten within %g s\n",
 		       interval);
 	} else if (r2.mode == FP_SENSOR_ENERGY && r2.energy_j <= r1.energy_j) {

@@ -284,6 +284,45 @@ static void stale_reading_is_rejected_then_recovers(void **state)
 	assert_float_equal(r.energy_j, 150, 1e-9);
 }
 
+static void time_going_back_is_refused_once_then_followed(void **state)
+{
+	fixture_t *f = *state;
+	fp_sensor_reading_t r;
+
+	_energy(f, T0, 100);
+	assert_true(_read(f, T0 + 1).valid);
+	_energy(f, T0 - 5, 110);
+	r = _read(f, T0 + 2);
+	assert_false(r.valid);
+	assert_int_equal(r.fault, FP_SENSOR_TIME_BACK);
+	assert_float_equal(r.energy_j, 100, 1e-9);
+	assert_string_equal(strstr(r.reason, "time went back"),
+			    "time went back: time 1699999995.000 is 5.000 s "
+			    "before the previous reading's");
+	/* the meter's clock was set back: judged from there on */
+	_energy(f, T0 - 4, 120);
+	r = _read(f, T0 + 3);
+	assert_true(r.valid);
+	assert_float_equal(r.energy_j, 120, 1e-9);
+	assert_float_equal(r.power_w, 10, 1e-9);
+}
+
+static void power_mode_time_going_back_is_refused(void **state)
+{
+	fixture_t *f = *state;
+	fp_sensor_reading_t r;
+
+	_power(f, T0, 100);
+	assert_true(_read(f, T0 + 1).valid);
+	_power(f, T0 + 2, 100);
+	assert_true(_read(f, T0 + 3).valid);
+	_power(f, T0 + 1, 100);
+	r = _read(f, T0 + 3);
+	assert_false(r.valid);
+	assert_int_equal(r.fault, FP_SENSOR_TIME_BACK);
+	assert_float_equal(r.energy_j, 200, 1e-9);
+}
+
 static void reading_from_the_future_is_rejected(void **state)
 {
 	fixture_t *f = *state;
@@ -522,6 +561,8 @@ int main(void)
 		T(negative_values_are_rejected),
 		T(stale_reading_is_rejected_then_recovers),
 		T(reading_from_the_future_is_rejected),
+		T(time_going_back_is_refused_once_then_followed),
+		T(power_mode_time_going_back_is_refused),
 		T(power_above_the_ceiling_is_implausible),
 		T(implied_power_above_the_ceiling_is_implausible),
 		T(invalid_reading_keeps_the_cumulative_energy),
