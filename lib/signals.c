@@ -367,9 +367,9 @@ static int parse_value(struct parser *p, unsigned lineno, const char *field,
 			       p->name, lineno, field, text);
 	if (*v > FP_SERIES_MAX_VALUE)
 		return fp_fail(p->err, FP_EINVAL,
-			       "%s:%u: field '%s': %s is above %g, more than "
-			       "any grid emits (gCO2e/kWh): a unit or column "
-			       "mistake?", p->name, lineno, field, text,
+			       "%s:%u: field '%s': %s is above %.15g, more "
+			       "than any grid emits (gCO2e/kWh): a unit or "
+			       "column mistake?", p->name, lineno, field, text,
 			       FP_SERIES_MAX_VALUE);
 	return 0;
 }

@@ -211,7 +211,7 @@ static void test_intensity_constant_above_any_grid_is_refused(void **state)
 	fp_error_t err = { 0 };
 
 	assert_null(parse("Site=a Nodes=n1 Intensity=1e300\n", &err));
-	assert_non_null(strstr(err.msg, "Intensity must be 0..2000"));
+	assert_non_null(strstr(err.msg, "Intensity must be 0..1000000"));
 }
 
 static void test_heat_recovery_requires_useful_heat(void **state)
