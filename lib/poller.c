@@ -2,11 +2,13 @@
  * engine and publishes step values, metrics and the trace (trace v1). */
 #include "poller.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,55 @@
 #include "topology.h"
 #include "trace.h"
 
+/* The options: one row each, the man page lists the same keys, bounds,
+ * units and defaults (the defaults are set in fp_poller_config_init). */
+typedef enum opt_kind {
+	OPT_PATH,	/* an absolute path; NULL = shown as `dflt` */
+	OPT_NUMBER,	/* a double in [lo, hi] of `unit` */
+	OPT_SIZE,	/* bytes, given in MiB or with a unit */
+	OPT_BOOL,
+	OPT_ACTIVITY,
+	OPT_IDLE,
+} opt_kind_t;
+
+typedef struct opt {
+	const char *key;
+	opt_kind_t kind;
+	double lo, hi;
+	const char *unit;	/* OPT_NUMBER: in messages */
+	const char *dflt;	/* OPT_PATH, OPT_IDLE: shown when unset */
+	size_t off;
+} opt_t;
+
+#define OFF(f) offsetof(fp_poller_config_t, f)
+static const opt_t _opts[] = {
+	{ "PowercapRoot", OPT_PATH, 0, 0, NULL, FP_RAPL_DEFAULT_ROOT,
+	  OFF(powercap_root) },
+	{ "ProcRoot", OPT_PATH, 0, 0, NULL, "/proc", OFF(proc_root) },
+	{ "CgroupRoot", OPT_PATH, 0, 0, NULL, "(mounted)", OFF(cgroup_root) },
+	{ "Topology", OPT_PATH, 0, 0, NULL, "(this machine)",
+	  OFF(topology_xml) },
+	{ "SimulatedNode", OPT_PATH, 0, 0, NULL, "(none)", OFF(sim_dir) },
+	{ "Sensor", OPT_PATH, 0, 0, NULL, "(none)", OFF(sensor_path) },
+	{ "SensorMaxAge", OPT_NUMBER, FP_SENSOR_MAX_AGE_MIN_S,
+	  FP_SENSOR_MAX_AGE_MAX_S, "seconds", NULL, OFF(sensor_max_age_s) },
+	{ "SensorCeiling", OPT_NUMBER, FP_SENSOR_CEILING_MIN_W,
+	  FP_SENSOR_CEILING_MAX_W, "watts", NULL, OFF(sensor_ceiling_w) },
+	{ "IdleWatts", OPT_IDLE, 0, 100000, "watts", "auto", OFF(idle_w) },
+	{ "Calibration", OPT_BOOL, 0, 0, NULL, NULL, OFF(calibration) },
+	{ "Activity", OPT_ACTIVITY, 0, 0, NULL, NULL, OFF(activity) },
+	{ "PollInterval", OPT_NUMBER, 0.1, 3600, "seconds", NULL,
+	  OFF(interval_s) },
+	{ "RunDir", OPT_PATH, 0, 0, NULL, "/run/slurm-footprint",
+	  OFF(run_dir) },
+	{ "Metrics", OPT_PATH, 0, 0, NULL, "(none)", OFF(metrics_path) },
+	{ "TraceDir", OPT_PATH, 0, 0, NULL, "(none)", OFF(trace_dir) },
+	{ "TraceMaxSize", OPT_SIZE, 1 << 20, 1e6 * (1 << 20), NULL, NULL,
+	  OFF(trace_max_bytes) },
+};
+#undef OFF
+#define NOPTS (sizeof(_opts) / sizeof(_opts[0]))
+
 const char *const fp_poller_config_keys[] = {
 	"PowercapRoot", "ProcRoot", "CgroupRoot", "Topology", "SimulatedNode",
 	"Sensor", "SensorMaxAge", "SensorCeiling", "IdleWatts", "Calibration",
@@ -28,11 +79,14 @@ const char *const fp_poller_config_keys[] = {
 	"TraceMaxSize", NULL,
 };
 
+static const char *const _activities[] = { "auto", "cgroup", "perf" };
+static const char *const _kinds[] = { "package", "dram", "psys" };
+
 void fp_poller_config_init(fp_poller_config_t *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->sensor_max_age_s = 30;
-	cfg->sensor_ceiling_w = 20000;
+	cfg->sensor_max_age_s = FP_SENSOR_MAX_AGE_S;
+	cfg->sensor_ceiling_w = FP_SENSOR_CEILING_W;
 	cfg->calibration = true;
 	cfg->activity = FP_ACTIVITY_AUTO;
 	cfg->interval_s = 5;
@@ -42,33 +96,93 @@ void fp_poller_config_init(fp_poller_config_t *cfg)
 void fp_poller_config_clear(fp_poller_config_t *cfg)
 {
 	free(cfg->node);
-	free(cfg->powercap_root);
-	free(cfg->proc_root);
-	free(cfg->cgroup_root);
-	free(cfg->topology_xml);
-	free(cfg->sim_dir);
-	free(cfg->sensor_path);
-	free(cfg->idle_w);
-	free(cfg->run_dir);
-	free(cfg->metrics_path);
-	free(cfg->trace_dir);
+	for (size_t i = 0; i < NOPTS; i++)
+		if (_opts[i].kind == OPT_PATH || _opts[i].kind == OPT_IDLE)
+			free(*(char **)((char *)cfg + _opts[i].off));
 	memset(cfg, 0, sizeof(*cfg));
 }
 
-static int _number(const char *key, const char *v, double lo, double hi,
-		   double *out, fp_error_t *err)
+static int _number(const opt_t *o, const char *v, double *out,
+		   fp_error_t *err)
 {
 	char *end;
 	double d;
 
 	errno = 0;
 	d = strtod(v, &end);
-	if (errno || end == v || *end || !isfinite(d) || d < lo || d > hi)
+	if (errno || end == v || *end || !isfinite(d) || d < o->lo ||
+	    d > o->hi)
 		return fp_fail(err, FP_EINVAL,
-			       "%s=%s: not a number between %g and %g", key, v,
-			       lo, hi);
+			       "%s=%s: not a number of %s from %.10g to "
+			       "%.10g", o->key, v, o->unit, o->lo, o->hi);
 	*out = d;
 	return 0;
+}
+
+/* The same spellings for every yes/no option, in any case. */
+static int _bool(const char *v, bool *out)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+
+	for (size_t i = 0; i < sizeof(yes) / sizeof(*yes); i++) {
+		if (!strcasecmp(v, yes[i])) {
+			*out = true;
+			return 0;
+		}
+		if (!strcasecmp(v, no[i])) {
+			*out = false;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* A size: a number of MiB, or with a unit K, M, G or T (binary; "KiB",
+ * "MB" and the like read the same, in any case). */
+static int _size(const opt_t *o, const char *v, uint64_t *out,
+		 fp_error_t *err)
+{
+	static const char units[] = "KMGT";
+	double d, mul = 1 << 20;
+	const char *u;
+	char *end;
+
+	errno = 0;
+	d = strtod(v, &end);
+	if (!errno && end != v && *end) {
+		u = strchr(units, toupper((unsigned char)*end));
+		if (u) {
+			mul = (double)(1ull << (10 * (u - units + 1)));
+			end++;
+			if (!strcasecmp(end, "iB") || !strcasecmp(end, "B"))
+				end += strlen(end);
+		}
+	}
+	if (errno || end == v || *end || !isfinite(d) || d * mul < o->lo ||
+	    d * mul > o->hi)
+		return fp_fail(err, FP_EINVAL,
+			       "%s=%s: not a size from 1M to 1000000M (a "
+			       "number of MiB, or with a unit: 512K, 64M, 2G)",
+			       o->key, v);
+	*out = (uint64_t)(d * mul);
+	return 0;
+}
+
+/* Bytes with the largest binary unit that gives a whole number. */
+static char *_size_text(uint64_t b)
+{
+	static const char units[] = "TGMK";
+	char *s = NULL;
+
+	for (int i = 0; i < 4; i++) {
+		uint64_t mul = 1ull << (10 * (4 - i));
+
+		if (b && b % mul == 0)
+			return asprintf(&s, "%" PRIu64 "%c", b / mul,
+					units[i]) < 0 ? NULL : s;
+	}
+	return asprintf(&s, "%" PRIu64 "B", b) < 0 ? NULL : s;
 }
 
 static int _path(const char *key, const char *v, char **out, fp_error_t *err)
@@ -81,18 +195,46 @@ static int _path(const char *key, const char *v, char **out, fp_error_t *err)
 	return *out ? 0 : fp_fail(err, FP_ENOMEM, "%s: out of memory", key);
 }
 
+/* An IdleWatts name: a kind (package, dram, psys) or a domain of one
+ * ("package-0", "dram-1"), in any case. */
+static bool _idle_name_ok(const char *name)
+{
+	for (size_t k = 0; k < sizeof(_kinds) / sizeof(*_kinds); k++) {
+		size_t n = strlen(_kinds[k]);
+		const char *p = name + n;
+
+		if (strncasecmp(name, _kinds[k], n))
+			continue;
+		if (!*p)
+			return true;
+		if (*p++ != '-' || !*p || k == FP_DOMAIN_PSYS)
+			return false;
+		while (*p >= '0' && *p <= '9')
+			p++;
+		return !*p && p - name <= (ptrdiff_t)n + 7;
+	}
+	return false;
+}
+
 /* IdleWatts: "auto", or a comma list of <kind>=W (package, dram, psys) and
- * <domain>=W (package-0, dram-1) items; checked here, applied at open. */
-static int _idle_list(const char *v, fp_error_t *err)
+ * <domain>=W (package-0, dram-1) items; checked here, applied at open. A
+ * name given twice is an error: which of the two was meant? */
+static int _idle_list(const opt_t *o, const char *v, fp_error_t *err)
 {
 	char *copy, *item, *save = NULL;
+	char **seen;
+	size_t nseen = 0;
 	int rc = 0;
 
-	if (!strcmp(v, "auto"))
+	if (!strcasecmp(v, "auto"))
 		return 0;
 	copy = strdup(v);
-	if (!copy)
+	seen = calloc(strlen(v) / 2 + 1, sizeof(*seen));
+	if (!copy || !seen) {
+		free(copy);
+		free(seen);
 		return fp_fail(err, FP_ENOMEM, "IdleWatts: out of memory");
+	}
 	for (item = strtok_r(copy, ",", &save); item && !rc;
 	     item = strtok_r(NULL, ",", &save)) {
 		char *eq = strchr(item, '=');
@@ -106,99 +248,88 @@ static int _idle_list(const char *v, fp_error_t *err)
 		}
 		/* The whole list and the item: "IdleWatts=-3" alone would
 		 * not say which domain was wrong. */
-		if (_number("IdleWatts", eq + 1, 0, 100000, &w, NULL))
+		if (_number(o, eq + 1, &w, NULL)) {
 			rc = fp_fail(err, FP_EINVAL,
 				     "IdleWatts=%s: '%s' is not name=watts "
-				     "with watts between 0 and 100000", v,
-				     item);
+				     "with watts from 0 to 100000", v, item);
+			break;
+		}
+		*eq = '\0';
+		if (!_idle_name_ok(item)) {
+			rc = fp_fail(err, FP_EINVAL,
+				     "IdleWatts=%s: unknown domain '%s' (a "
+				     "kind: package, dram, psys; or a domain: "
+				     "package-0, dram-1)", v, item);
+			break;
+		}
+		for (size_t i = 0; i < nseen; i++)
+			if (!strcasecmp(seen[i], item))
+				rc = fp_fail(err, FP_EINVAL,
+					     "IdleWatts=%s: '%s' given twice",
+					     v, item);
+		seen[nseen++] = item;
 	}
+	free(seen);
 	free(copy);
 	return rc;
+}
+
+static const opt_t *_opt(const char *key)
+{
+	for (size_t i = 0; i < NOPTS; i++)
+		if (!strcmp(_opts[i].key, key))
+			return &_opts[i];
+	return NULL;
 }
 
 int fp_poller_config_set(fp_poller_config_t *cfg, const char *key,
 			 const char *v, fp_error_t *err)
 {
+	const opt_t *o = _opt(key);
+	void *f;
 	double d;
 
 	fp_error_clear(err);
 	if (!v)
 		return 0;
-	if (!strcmp(key, "PowercapRoot"))
-		return _path(key, v, &cfg->powercap_root, err);
-	if (!strcmp(key, "ProcRoot"))
-		return _path(key, v, &cfg->proc_root, err);
-	if (!strcmp(key, "CgroupRoot"))
-		return _path(key, v, &cfg->cgroup_root, err);
-	if (!strcmp(key, "Topology"))
-		return _path(key, v, &cfg->topology_xml, err);
-	if (!strcmp(key, "SimulatedNode"))
-		return _path(key, v, &cfg->sim_dir, err);
-	if (!strcmp(key, "Sensor"))
-		return _path(key, v, &cfg->sensor_path, err);
-	if (!strcmp(key, "RunDir"))
-		return _path(key, v, &cfg->run_dir, err);
-	if (!strcmp(key, "Metrics"))
-		return _path(key, v, &cfg->metrics_path, err);
-	if (!strcmp(key, "TraceDir"))
-		return _path(key, v, &cfg->trace_dir, err);
-	if (!strcmp(key, "SensorMaxAge")) {
-		if (_number(key, v, 0.1, 86400, &d, err))
+	if (!o)
+		return fp_fail(err, FP_EINVAL, "%s=%s: unknown option", key, v);
+	f = (char *)cfg + o->off;
+	switch (o->kind) {
+	case OPT_PATH:
+		return _path(key, v, f, err);
+	case OPT_NUMBER:
+		if (_number(o, v, &d, err))
 			return -1;
-		cfg->sensor_max_age_s = d;
+		*(double *)f = d;
 		return 0;
-	}
-	if (!strcmp(key, "SensorCeiling")) {
-		if (_number(key, v, 1, 1e7, &d, err))
+	case OPT_SIZE:
+		return _size(o, v, f, err);
+	case OPT_BOOL:
+		if (_bool(v, f))
+			return fp_fail(err, FP_EINVAL, "%s=%s: not yes or no "
+				       "(yes/no, true/false, on/off, 1/0)",
+				       key, v);
+		return 0;
+	case OPT_ACTIVITY:
+		for (int i = 0; i < 3; i++) {
+			if (!strcasecmp(v, _activities[i])) {
+				*(fp_activity_mode_t *)f =
+					(fp_activity_mode_t)i;
+				return 0;
+			}
+		}
+		return fp_fail(err, FP_EINVAL,
+			       "%s=%s: not auto, cgroup or perf", key, v);
+	case OPT_IDLE:
+		if (_idle_list(o, v, err))
 			return -1;
-		cfg->sensor_ceiling_w = d;
-		return 0;
+		free(*(char **)f);
+		*(char **)f = strdup(v);
+		return *(char **)f ? 0 : fp_fail(err, FP_ENOMEM,
+						 "%s: out of memory", key);
 	}
-	if (!strcmp(key, "PollInterval")) {
-		if (_number(key, v, 0.1, 3600, &d, err))
-			return -1;
-		cfg->interval_s = d;
-		return 0;
-	}
-	if (!strcmp(key, "TraceMaxSize")) {
-		if (_number(key, v, 1, 1e6, &d, err))
-			return -1;
-		cfg->trace_max_bytes = (uint64_t)(d * 1024 * 1024);
-		return 0;
-	}
-	if (!strcmp(key, "IdleWatts")) {
-		if (_idle_list(v, err))
-			return -1;
-		free(cfg->idle_w);
-		cfg->idle_w = strdup(v);
-		return 0;
-	}
-	if (!strcmp(key, "Calibration")) {
-		if (!strcasecmp(v, "yes") || !strcasecmp(v, "on") ||
-		    !strcmp(v, "1"))
-			cfg->calibration = true;
-		else if (!strcasecmp(v, "no") || !strcasecmp(v, "off") ||
-			 !strcmp(v, "0"))
-			cfg->calibration = false;
-		else
-			return fp_fail(err, FP_EINVAL,
-				       "Calibration=%s: not yes or no", v);
-		return 0;
-	}
-	if (!strcmp(key, "Activity")) {
-		if (!strcmp(v, "auto"))
-			cfg->activity = FP_ACTIVITY_AUTO;
-		else if (!strcmp(v, "cgroup"))
-			cfg->activity = FP_ACTIVITY_CGROUP;
-		else if (!strcmp(v, "perf"))
-			cfg->activity = FP_ACTIVITY_PERF;
-		else
-			return fp_fail(err, FP_EINVAL,
-				       "Activity=%s: not auto, cgroup or perf",
-				       v);
-		return 0;
-	}
-	return fp_fail(err, FP_EINVAL, "%s=%s: unknown option", key, v);
+	return -1;
 }
 
 static char *_dupf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -216,41 +347,25 @@ static char *_dupf(const char *fmt, ...)
 
 char *fp_poller_config_get(const fp_poller_config_t *c, const char *key)
 {
-	static const char *const act[] = { "auto", "cgroup", "perf" };
-#define STR(x, dflt) strdup((x) ? (x) : (dflt))
-	if (!strcmp(key, "PowercapRoot"))
-		return STR(c->powercap_root, FP_RAPL_DEFAULT_ROOT);
-	if (!strcmp(key, "ProcRoot"))
-		return STR(c->proc_root, "/proc");
-	if (!strcmp(key, "CgroupRoot"))
-		return STR(c->cgroup_root, "(mounted)");
-	if (!strcmp(key, "Topology"))
-		return STR(c->topology_xml, "(this machine)");
-	if (!strcmp(key, "SimulatedNode"))
-		return STR(c->sim_dir, "(none)");
-	if (!strcmp(key, "Sensor"))
-		return STR(c->sensor_path, "(none)");
-	if (!strcmp(key, "RunDir"))
-		return STR(c->run_dir, "/run/slurm-footprint");
-	if (!strcmp(key, "Metrics"))
-		return STR(c->metrics_path, "(none)");
-	if (!strcmp(key, "TraceDir"))
-		return STR(c->trace_dir, "(none)");
-	if (!strcmp(key, "IdleWatts"))
-		return STR(c->idle_w, "auto");
-	if (!strcmp(key, "SensorMaxAge"))
-		return _dupf("%g", c->sensor_max_age_s);
-	if (!strcmp(key, "SensorCeiling"))
-		return _dupf("%g", c->sensor_ceiling_w);
-	if (!strcmp(key, "PollInterval"))
-		return _dupf("%g", c->interval_s);
-	if (!strcmp(key, "TraceMaxSize"))
-		return _dupf("%g", (double)c->trace_max_bytes / 1048576.0);
-	if (!strcmp(key, "Calibration"))
-		return strdup(c->calibration ? "yes" : "no");
-	if (!strcmp(key, "Activity"))
-		return strdup(act[c->activity]);
-#undef STR
+	const opt_t *o = _opt(key);
+	const void *f;
+
+	if (!o)
+		return NULL;
+	f = (const char *)c + o->off;
+	switch (o->kind) {
+	case OPT_PATH:
+	case OPT_IDLE:
+		return strdup(*(char *const *)f ? *(char *const *)f : o->dflt);
+	case OPT_NUMBER:
+		return _dupf("%g", *(const double *)f);
+	case OPT_SIZE:
+		return _size_text(*(const uint64_t *)f);
+	case OPT_BOOL:
+		return strdup(*(const bool *)f ? "yes" : "no");
+	case OPT_ACTIVITY:
+		return strdup(_activities[*(const fp_activity_mode_t *)f]);
+	}
 	return NULL;
 }
 
@@ -330,13 +445,14 @@ static int _mkdirs(const char *path, mode_t mode)
 	return 0;
 }
 
-/* Applies IdleWatts to the domains: a domain name wins over its kind. */
+/* Applies IdleWatts to the domains: a domain name wins over its kind. A
+ * name of no domain of this node (package-3 on two packages) is said once:
+ * the option was checked when set, but not against this machine. */
 static void _apply_idle(fp_poller_t *p)
 {
-	static const char *const kinds[] = { "package", "dram", "psys" };
 	char *copy, *item, *save = NULL;
 
-	if (!p->cfg.idle_w || !strcmp(p->cfg.idle_w, "auto"))
+	if (!p->cfg.idle_w || !strcasecmp(p->cfg.idle_w, "auto"))
 		return;
 	for (int pass = 0; pass < 2; pass++) {
 		copy = strdup(p->cfg.idle_w);
@@ -345,6 +461,7 @@ static void _apply_idle(fp_poller_t *p)
 		for (item = strtok_r(copy, ",", &save); item;
 		     item = strtok_r(NULL, ",", &save)) {
 			char *eq = strchr(item, '=');
+			bool found = false;
 			double w;
 
 			if (!eq)
@@ -353,12 +470,18 @@ static void _apply_idle(fp_poller_t *p)
 			w = strtod(eq + 1, NULL);
 			for (size_t d = 0; d < p->desc->ndomains; d++) {
 				fp_domain_t *dom = &p->desc->domains[d];
-				bool kind = !strcmp(item, kinds[dom->kind]);
+				bool kind =
+					!strcasecmp(item, _kinds[dom->kind]);
+				bool name = !strcasecmp(item, dom->name);
 
-				if ((pass == 0 && kind) ||
-				    (pass == 1 && !strcmp(item, dom->name)))
+				found |= kind || name;
+				if ((pass == 0 && kind) || (pass == 1 && name))
 					dom->idle_w = w;
 			}
+			if (pass == 1 && !found)
+				_say(p, FP_LOG_ERROR, "IdleWatts=%s: this node "
+				     "has no domain '%s'; ignored",
+				     p->cfg.idle_w, item);
 		}
 		free(copy);
 	}

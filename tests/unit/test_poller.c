@@ -1010,6 +1010,234 @@ static void unknown_option_is_refused(void **state)
 	_refused("IdleWats", "package=5");
 }
 
+static void idle_watts_naming_a_domain_twice_is_refused(void **state)
+{
+	_refused("IdleWatts", "package=5,package=6");
+	_refused("IdleWatts", "package-0=1,dram=2,PACKAGE-0=2");
+}
+
+static void idle_watts_of_an_unknown_domain_is_refused(void **state)
+{
+	static const char *const bad[] = { "gpu=5", "core=2", "package-x=1",
+		"psys-0=1", "dram-=3", "package0=4" };
+	fp_poller_config_t cfg;
+	fp_error_t err;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+		_refused("IdleWatts", bad[i]);
+	fp_poller_config_init(&cfg);
+	assert_int_equal(fp_poller_config_set(&cfg, "IdleWatts", "gpu=5",
+					      &err), -1);
+	assert_string_equal(err.msg, "IdleWatts=gpu=5: unknown domain 'gpu' "
+				     "(a kind: package, dram, psys; or a "
+				     "domain: package-0, dram-1)");
+	fp_poller_config_clear(&cfg);
+}
+
+static void idle_watts_of_a_domain_this_node_lacks_is_said(void **state)
+{
+	struct world *w = _world(WITH_RAPL | WITH_SENSOR);
+
+	_set(w, "IdleWatts", "package=12.5,package-7=3");
+	_open(w);
+	assert_near(_idle_of(w, "package-0", NULL), 12.5, 0);
+	if (!strstr(w->log.all, "IdleWatts=package=12.5,package-7=3: this "
+				"node has no domain 'package-7'; ignored"))
+		fail_msg("log: %s", w->log.all);
+	_world_free(w);
+}
+
+/* key=value is taken and reads back as want. */
+static void _reads_back(const char *key, const char *value, const char *want)
+{
+	fp_poller_config_t cfg;
+	fp_error_t err;
+	char *got;
+
+	fp_poller_config_init(&cfg);
+	if (fp_poller_config_set(&cfg, key, value, &err))
+		fail_msg("%s=%s: %s", key, value, err.msg);
+	got = fp_poller_config_get(&cfg, key);
+	if (strcmp(got, want))
+		fail_msg("%s=%s reads back as %s, not %s", key, value, got,
+			 want);
+	free(got);
+	fp_poller_config_clear(&cfg);
+}
+
+static void yes_no_and_keywords_take_the_same_spellings_in_any_case(
+	void **state)
+{
+	static const char *const yes[] = { "yes", "YES", "true", "True", "on",
+		"1" };
+	static const char *const no[] = { "no", "No", "false", "FALSE", "off",
+		"0" };
+
+	for (size_t i = 0; i < sizeof(yes) / sizeof(*yes); i++) {
+		_reads_back("Calibration", no[i], "no");
+		_reads_back("Calibration", yes[i], "yes");
+	}
+	_refused("Calibration", "2");
+	_refused("Calibration", "y");
+	_reads_back("Activity", "CGroup", "cgroup");
+	_reads_back("Activity", "PERF", "perf");
+	_reads_back("IdleWatts", "AUTO", "AUTO");
+	_reads_back("IdleWatts", "Package=3,DRAM-0=1", "Package=3,DRAM-0=1");
+}
+
+static void idle_watts_names_apply_in_any_case(void **state)
+{
+	struct world *w = _world(WITH_RAPL | WITH_SENSOR);
+
+	_set(w, "IdleWatts", "Package=12.5,DRAM-1=3");
+	_open(w);
+	assert_near(_idle_of(w, "package-1", NULL), 12.5, 0);
+	assert_near(_idle_of(w, "dram-1", NULL), 3, 0);
+	_world_free(w);
+}
+
+static void sizes_take_a_unit_and_say_it(void **state)
+{
+	fp_poller_config_t cfg;
+	fp_error_t err;
+
+	_reads_back("TraceMaxSize", "64", "64M");
+	_reads_back("TraceMaxSize", "64MiB", "64M");
+	_reads_back("TraceMaxSize", "2g", "2G");
+	_reads_back("TraceMaxSize", "1.5M", "1536K");
+	_reads_back("TraceMaxSize", "4096kb", "4M");
+	_refused("TraceMaxSize", "512K");
+	_refused("TraceMaxSize", "5x");
+	_refused("TraceMaxSize", "64 M");
+	_refused("TraceMaxSize", "2Gb/s");
+	fp_poller_config_init(&cfg);
+	assert_int_equal(fp_poller_config_set(&cfg, "TraceMaxSize", "5x",
+					      &err), -1);
+	assert_string_equal(err.msg, "TraceMaxSize=5x: not a size from 1M to "
+				     "1000000M (a number of MiB, or with a "
+				     "unit: 512K, 64M, 2G)");
+	fp_poller_config_clear(&cfg);
+}
+
+static void numbers_say_their_unit_when_refused(void **state)
+{
+	static const char *const kv[][3] = {
+		{ "SensorMaxAge", "-3", "not a number of seconds from 0.1 to "
+					"86400" },
+		{ "SensorCeiling", "0", "not a number of watts from 1 to "
+					"10000000" },
+		{ "PollInterval", "5s", "not a number of seconds from 0.1 to "
+					"3600" },
+	};
+
+	for (size_t i = 0; i < sizeof(kv) / sizeof(*kv); i++) {
+		fp_poller_config_t cfg;
+		fp_error_t err;
+		char want[160];
+
+		fp_poller_config_init(&cfg);
+		assert_int_equal(fp_poller_config_set(&cfg, kv[i][0], kv[i][1],
+						      &err), -1);
+		snprintf(want, sizeof(want), "%s=%s: %s", kv[i][0], kv[i][1],
+			 kv[i][2]);
+		assert_string_equal(err.msg, want);
+		fp_poller_config_clear(&cfg);
+	}
+}
+
+/* sfootprint sensor-check judges a feed with the same limits. */
+static void sensor_limits_are_the_sensor_libs(void **state)
+{
+	fp_poller_config_t cfg;
+	char v[32];
+
+	fp_poller_config_init(&cfg);
+	assert_true(cfg.sensor_max_age_s == FP_SENSOR_MAX_AGE_S);
+	assert_true(cfg.sensor_ceiling_w == FP_SENSOR_CEILING_W);
+	fp_poller_config_clear(&cfg);
+	snprintf(v, sizeof(v), "%g", FP_SENSOR_MAX_AGE_MIN_S);
+	_reads_back("SensorMaxAge", v, v);
+	snprintf(v, sizeof(v), "%g", FP_SENSOR_MAX_AGE_MAX_S * 1.01);
+	_refused("SensorMaxAge", v);
+	snprintf(v, sizeof(v), "%g", FP_SENSOR_CEILING_MIN_W / 2);
+	_refused("SensorCeiling", v);
+	snprintf(v, sizeof(v), "%g", FP_SENSOR_CEILING_MAX_W);
+	_reads_back("SensorCeiling", v, v);
+}
+
+/* The paragraph of option key in the man page, up to the next .TP or .SH
+ * (the caller free()s it), or NULL. */
+static char *_man_para(const char *man, const char *key)
+{
+	char head[96];
+	const char *at, *tp, *sh;
+
+	/* the option's own line: first on it, or after another's name */
+	snprintf(head, sizeof(head), "\n\\fBEnergyFootprint%s\\fR", key);
+	at = strstr(man, head);
+	if (!at) {
+		snprintf(head, sizeof(head), "\\fR, \\fBEnergyFootprint%s\\fR",
+			 key);
+		at = strstr(man, head);
+	}
+	if (!at)
+		return NULL;
+	tp = strstr(at, "\n.TP");
+	sh = strstr(at, "\n.SH");
+	if (!tp || (sh && sh < tp))
+		tp = sh;
+	return strndup(at, tp ? (size_t)(tp - at) : strlen(at));
+}
+
+/* docs/acct_gather_energy_footprint.5 says what the code does: every
+ * option, the default of each value option and the range of each number. */
+static void man_page_states_every_option_its_default_and_range(void **state)
+{
+	static const char *const ranged[][3] = {
+		{ "SensorMaxAge", "0.1", "86400" },
+		{ "SensorCeiling", "1", "10000000" },
+		{ "PollInterval", "0.1", "3600" },
+		{ "TraceMaxSize", "1M", "1000000M" },
+		{ "IdleWatts", "0", "100000" },
+	};
+	static const char *const dflt[] = { "SensorMaxAge", "SensorCeiling",
+		"PollInterval", "TraceMaxSize", "Calibration", "Activity" };
+	char *man = _slurp("docs/acct_gather_energy_footprint.5");
+	fp_poller_config_t cfg;
+	char want[128], *para;
+
+	fp_poller_config_init(&cfg);
+	for (int i = 0; fp_poller_config_keys[i]; i++) {
+		para = _man_para(man, fp_poller_config_keys[i]);
+		if (!para)
+			fail_msg("the man page lacks %s",
+				 fp_poller_config_keys[i]);
+		free(para);
+	}
+	for (size_t i = 0; i < sizeof(dflt) / sizeof(*dflt); i++) {
+		char *v = fp_poller_config_get(&cfg, dflt[i]);
+
+		para = _man_para(man, dflt[i]);
+		snprintf(want, sizeof(want), "Default %s.", v);
+		if (!strstr(para, want))
+			fail_msg("%s: the man page does not say '%s'", dflt[i],
+				 want);
+		free(para);
+		free(v);
+	}
+	for (size_t i = 0; i < sizeof(ranged) / sizeof(*ranged); i++) {
+		para = _man_para(man, ranged[i][0]);
+		snprintf(want, sizeof(want), "%s to %s", ranged[i][1],
+			 ranged[i][2]);
+		if (!strstr(para, want))
+			fail_msg("%s: the man page does not say '%s'",
+				 ranged[i][0], want);
+		free(para);
+	}
+	fp_poller_config_clear(&cfg);
+	free(man);
+}
+
 static void good_values_read_back_as_given(void **state)
 {
 	static const char *const kv[][2] = {
@@ -1021,7 +1249,7 @@ static void good_values_read_back_as_given(void **state)
 		{ "Calibration", "no" }, { "Activity", "cgroup" },
 		{ "PollInterval", "2" }, { "RunDir", "/x/run" },
 		{ "Metrics", "/x/fp.prom" }, { "TraceDir", "/x/trace" },
-		{ "TraceMaxSize", "128" },
+		{ "TraceMaxSize", "128M" },
 	};
 	fp_poller_config_t cfg;
 	size_t nkeys = 0;
@@ -1072,6 +1300,15 @@ int main(void)
 		T(idle_watts_without_a_number_is_refused),
 		T(negative_idle_watts_are_refused),
 		T(unknown_option_is_refused),
+		T(idle_watts_naming_a_domain_twice_is_refused),
+		T(idle_watts_of_an_unknown_domain_is_refused),
+		T(idle_watts_of_a_domain_this_node_lacks_is_said),
+		T(yes_no_and_keywords_take_the_same_spellings_in_any_case),
+		T(idle_watts_names_apply_in_any_case),
+		T(sizes_take_a_unit_and_say_it),
+		T(numbers_say_their_unit_when_refused),
+		T(sensor_limits_are_the_sensor_libs),
+		T(man_page_states_every_option_its_default_and_range),
 		T(good_values_read_back_as_given),
 	};
 
