@@ -51,12 +51,28 @@ njobs=$(echo "$jobs" | wc -w)
 lost=$(sacct -n -X -P -o JobName,State | grep -c '^burst|PENDING')
 echo "# $njobs burst jobs completed; $lost lost by slurmctld's SIGKILL (runaway, never ran)"
 check "every job completed before the kill is still in sacct ($njobs >= $before)" test "$njobs" -ge "$before"
+# <id>.jws is the job's summary; <id>.<start>.jws an earlier run's.
 _fp_wait_for 300 "a summary for every job" \
-	bash -c "[ \$(ls $spool/summaries | grep -c '\\.jws\$') -ge $njobs ]"
+	bash -c "[ \$(ls $spool/summaries | grep -cE '^[0-9]+\\.jws\$') -ge $njobs ]"
 missing=0
 for j in $jobs; do [ -s "$spool/summaries/$j.jws" ] || missing=$((missing + 1)); done
 check_eq "every job has its summary after the crash" 0 "$missing"
-check_eq "exactly one summary per job" "$njobs" "$(ls "$spool/summaries" | grep -c '\.jws$')"
+check_eq "exactly one summary per job" "$njobs" "$(ls "$spool/summaries" | grep -cE '^[0-9]+\.jws$')"
+# A job that ended just before the SIGKILL, before slurmctld saved it, is
+# run again by the restarted controller (same id, a later start): both runs
+# used energy, slurmdbd keeps the second, and the first run's summary is
+# kept aside under its start, never overwritten nor lost.
+again=$(ls "$spool/summaries" | grep -E '^[0-9]+\..+\.jws$')
+echo "# $(echo $again | wc -w) jobs ran twice across the crash:" $again
+bad=0
+for f in $again; do
+	j=${f%%.*}
+	first=$(grep -E "_job_complete: JobId=$j done" "$FP_DIR"/log/slurmctld.log | wc -l)
+	[ "$first" -ge 2 ] || { echo "# $f: job $j completed once only"; bad=$((bad + 1)); }
+	$FP_BUILD/sfootprint verify "$spool/summaries/$f" --pubkey "$FP_DIR/keys/footprint.pub" > /dev/null 2>&1 ||
+		{ echo "# $f does not verify"; bad=$((bad + 1)); }
+done
+check_eq "an earlier run's summary is kept aside only for a job that ran twice, and verifies" 0 "$bad"
 _fp_wait_for 120 "every record" bash -c \
 	"[ \$(sacct -n -X -P -o AdminComment | grep -c 'FP1:') -ge $njobs ]"
 check_eq "every job has exactly one FP1 record" "$njobs" \
