@@ -57,14 +57,20 @@ mount -o remount,rw "$spool"
 _fp_wait_for 90 "summary of job $b" has_summary "$b"
 check "once the spool is writable again the job gets its summary" has_summary "$b"
 
-# 3. The spool is full.
-dd if=/dev/zero of="$spool/filler" bs=64k 2>/dev/null
+# 3. The spool is full. Filled once the worker is done with the last job
+# (it frees a queue entry and a temporary file as it finishes: a 4 KiB
+# summary then fits), and again for whatever it freed meanwhile.
+_fp_wait_for 60 "the queue to empty" bash -c "[ -z \"\$(ls $spool/queue)\" ]"
+sleep 1
+dd if=/dev/zero of="$spool/filler" bs=4k 2>/dev/null
+sleep 1
+dd if=/dev/zero of="$spool/filler2" bs=4k 2>/dev/null
 c=$(job)
 fp_wait_job "$c" 60
 sleep 6
 check "a full spool writes nothing" bash -c "! test -s $spool/summaries/$c.jws"
 check "slurmctld is up with a full spool" scontrol ping
-rm -f "$spool/filler"
+rm -f "$spool/filler" "$spool/filler2"
 _fp_wait_for 90 "summary of job $c" has_summary "$c"
 check "once there is room the job gets its summary" has_summary "$c"
 # 4. The signing key is missing.
