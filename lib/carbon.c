@@ -861,8 +861,10 @@ fp_result_t *fp_carbon_compute(const fp_config_t *cfg, const fp_job_t *job,
 	if (!rc && !job->nsteps)
 		rc = note_incomplete(&c, "no step: no energy counted");
 	if (!rc && job->end == job->start)
-		rc = note_incomplete(&c, "the job lasted 0 s: no embodied "
-				     "share, no per-core-hour figure");
+		rc = note_incomplete(&c, "the job lasted 0 s (under a second "
+				     "in Slurm's whole seconds): its energy "
+				     "counts, but its embodied share and "
+				     "per-core-hour figure are unknown");
 	for (size_t i = 0; !rc && i < job->nsteps; i++)
 		rc = add_step(&c, &job->steps[i]);
 	if (!rc)
