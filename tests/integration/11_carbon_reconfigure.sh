@@ -36,9 +36,17 @@ ctld=$(fp_daemon_pid slurmctld)
 ) &
 reconf_pid=$!
 
+# slurmctld may drop a submission while it reconfigures ("Zero Bytes were
+# transmitted or received", Slurm's doing): such a job never existed, so it
+# is submitted again; what is checked is every job slurmctld accepted.
 jobs=""
 for i in $(seq 1 $NJOBS); do
-	jobs="$jobs $(sbatch --parsable -n1 -J reconf --wrap 'sleep 0.2')"
+	for try in 1 2 3 4 5; do
+		j=$(sbatch --parsable -n1 -J reconf --wrap 'sleep 0.2' 2> "$FP_DIR/sbatch.err") && break
+		echo "# submission $i, try $try: $(cat "$FP_DIR/sbatch.err")"
+		sleep 1
+	done
+	jobs="$jobs $j"
 done
 for j in $jobs; do fp_wait_job "$j" 180; done
 # a few more rounds while the last jobs are journaled and computed
