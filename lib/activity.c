@@ -100,6 +100,9 @@ struct fp_activity {
 	fp_log_fn log;
 	void *log_ctx;
 	char *node;
+	fp_activity_job_fn job_of;
+	void *job_of_ctx;
+	bool unnamed;		/* the last walk skipped a SLUID folder */
 
 	char *rbuf;		/* where every read lands */
 	size_t rcap;
@@ -125,7 +128,8 @@ struct fp_activity {
 	uint64_t gen, out_gen;	/* step set or allocation changes; at the
 				 * last read */
 	const fp_sample_t *last_out;	/* the sample the last read filled */
-	bool logged_allcpus, logged_inotify, logged_dup, logged_emfile;
+	bool logged_allcpus, logged_inotify, logged_dup, logged_emfile,
+	     logged_sluid;
 };
 
 static void _log(fp_activity_t *a, int level, const char *fmt, ...)
@@ -1123,7 +1127,48 @@ static int _path(char *buf, const char *root, const char *rel)
 	return snprintf(buf, PATH_MAX, "%s/%s", root, rel) >= PATH_MAX ? -1 : 0;
 }
 
-/* The job_<j>/step_<s> directories under rel. */
+/* A SLUID as Slurm prints it (print_sluid() in src/common/sluid.c): "s"
+ * and 13 digits of Crockford's base 32, which has no I, L, O or U. */
+static bool _sluid_name(const char *name)
+{
+	static const char digits[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+	if ((name[0] != 's' && name[0] != 'S') || strlen(name) != 14)
+		return false;
+	for (int i = 1; i < 14; i++) {
+		char c = name[i];
+
+		if (c >= 'a' && c <= 'z')
+			c = (char)(c - 'a' + 'A');
+		if (!strchr(digits, c))
+			return false;
+	}
+	return true;
+}
+
+/* The job of a job folder: job_<j>, or a SLUID that job_of knows. */
+static bool _job_folder(fp_activity_t *a, const char *rel, const char *name,
+			uint64_t *job)
+{
+	if (_numbered(name, "job_", job))
+		return true;
+	if (!a->job_of || !_sluid_name(name))
+		return false;
+	if (!a->job_of(a->job_of_ctx, name, job) && *job > 0)
+		return true;
+	a->unnamed = true;
+	if (!a->logged_sluid) {
+		a->logged_sluid = true;
+		_log(a, FP_LOG_INFO,
+		     "activity: job folder %s/%s/%s is named by its SLUID and no "
+		     "step daemon has named its job yet: its steps are counted "
+		     "from when one does (logged once)",
+		     a->step_root, rel, name);
+	}
+	return false;
+}
+
+/* The job_<j>/step_<s> (or <SLUID>/step_<s>) directories under rel. */
 static int _walk_jobs(fp_activity_t *a, const char *rel)
 {
 	char path[PATH_MAX], jrel[PATH_MAX];
@@ -1142,7 +1187,7 @@ static int _walk_jobs(fp_activity_t *a, const char *rel)
 		DIR *sd;
 
 		if ((e->d_type != DT_DIR && e->d_type != DT_UNKNOWN) ||
-		    !_numbered(e->d_name, "job_", &job))
+		    !_job_folder(a, rel, e->d_name, &job))
 			continue;
 		if (snprintf(jrel, sizeof(jrel), "%s/%s", rel, e->d_name) >=
 			    (int)sizeof(jrel) ||
@@ -1241,9 +1286,13 @@ static int _rediscover(fp_activity_t *a, fp_error_t *err)
 	int rc;
 
 	a->gen++;
+	a->unnamed = false;
 	for (size_t i = 0; i < a->nsteps; i++)
 		a->steps[i]->seen = false;
 	rc = a->src == FP_ACTIVITY_SRC_CGROUP_V1 ? _walk_v1(a) : _walk_v2(a);
+	/* no event says when a step daemon names its job: ask again */
+	if (a->unnamed)
+		a->dirty = true;
 	for (size_t i = 0; i < a->nsteps; i++) {
 		if (a->steps[i]->seen)
 			a->steps[j++] = a->steps[i];
@@ -1454,6 +1503,8 @@ fp_activity_t *fp_activity_new(const fp_activity_opts_t *opts,
 		a->tick_ns = (uint64_t)(1000000000L / a->hz);
 	a->proc_stat = strdup(opts->proc_stat ? opts->proc_stat : "/proc/stat");
 	a->node = opts->node ? strdup(opts->node) : NULL;
+	a->job_of = opts->job_of;
+	a->job_of_ctx = opts->job_of_ctx;
 	a->cpu_tok = malloc(a->ncpus * sizeof(*a->cpu_tok));
 	a->cpu_nf = calloc(a->ncpus, 1);
 	a->busy_ns = calloc(a->ncpus, sizeof(*a->busy_ns));

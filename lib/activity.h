@@ -39,9 +39,19 @@ typedef enum fp_activity_source {
  *       step_<s>/, allocation in cpuset.cpus.effective (step, else job,
  *       else all CPUs). slurm_<node> and <node>_slurmstepd.scope are what
  *       Slurm uses when several slurmd share a host.
+ *   Slurm 26.05's cgroup v2 names the job folder by the job's SLUID ("s"
+ *   and 13 Crockford base-32 digits, e.g. s0KQ3M9F2ZT8BA) instead of
+ *   job_<j>, unless cgroup.conf has CgroupJobIdPaths=yes. Such a folder does
+ *   not hold the job id: job_of (below) says which job it is.
  * step_batch, step_extern, step_interactive and step_<n> become the ids
  * "<j>.batch", "<j>.extern", "<j>.interactive" and "<j>.<n>".
  */
+
+/* Returns 0 and sets *job when the job whose SLUID is sluid (as named in
+ * the cgroup tree) is known, else -1. */
+typedef int (*fp_activity_job_fn)(void *ctx, const char *sluid,
+				  uint64_t *job);
+
 typedef struct fp_activity_opts {
 	const char *proc_stat;		/* NULL: /proc/stat */
 	const char *mountinfo;		/* NULL: /proc/self/mountinfo */
@@ -52,6 +62,12 @@ typedef struct fp_activity_opts {
 	fp_activity_mode_t mode;
 	bool perf_task_clock;		/* perf: task-clock even with a PMU */
 	size_t ncpus;			/* 0: sysconf(_SC_NPROCESSORS_CONF) */
+	/* SLUID job folders: NULL skips them. A folder it does not know yet
+	 * is skipped and asked again at every read until it is known (the
+	 * step daemon names its job a moment after Slurm makes the folder);
+	 * the first such folder is logged once. */
+	fp_activity_job_fn job_of;
+	void *job_of_ctx;
 	fp_log_fn log;			/* may be NULL */
 	void *log_ctx;
 } fp_activity_opts_t;

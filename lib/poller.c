@@ -492,6 +492,19 @@ static char *_join(const char *a, const char *b)
 	return _dupf("%s/%s", a, b);
 }
 
+/* A 26.05 job folder named by SLUID: its step daemon recorded the job. */
+static int _job_of_sluid(void *ctx, const char *sluid, uint64_t *job)
+{
+	const fp_poller_t *p = ctx;
+	unsigned long long j;
+	fp_error_t e;
+
+	if (!p->jobs_dir || fp_read_job_sluid(p->jobs_dir, sluid, &j, &e))
+		return -1;
+	*job = j;
+	return 0;
+}
+
 fp_poller_t *fp_poller_new(const fp_poller_config_t *cfg, fp_log_fn log,
 			   void *log_ctx, fp_error_t *err)
 {
@@ -598,6 +611,8 @@ fp_poller_t *fp_poller_new(const fp_poller_config_t *cfg, fp_log_fn log,
 	aopts.node = cfg->node;
 	aopts.mode = cfg->activity;
 	aopts.ncpus = p->desc->cpus;
+	aopts.job_of = _job_of_sluid;
+	aopts.job_of_ctx = p;
 	aopts.log = log;
 	aopts.log_ctx = log_ctx;
 	p->activity = fp_activity_new(&aopts, &e2);

@@ -4,6 +4,7 @@
  * renamed. */
 #include "publish.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -548,6 +549,67 @@ int fp_read_job_labels(const char *dir, unsigned long long job, char *user,
 	return 0;
 }
 
+static bool _sluid_ok(const char *sluid)
+{
+	size_t n = strlen(sluid);
+
+	if (!n || n > 32)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)sluid[i]))
+			return false;
+	return true;
+}
+
+int fp_publish_job_sluid(const char *dir, unsigned long long job,
+			 const char *sluid, fp_error_t *err)
+{
+	char path[4096], tmp[4096], target[32];
+
+	fp_error_clear(err);
+	if (!_sluid_ok(sluid))
+		return fp_fail(err, FP_EINVAL, "publish: job %llu: SLUID '%s' "
+			       "is not letters and digits", job, sluid);
+	snprintf(path, sizeof(path), "%s/%s", dir, sluid);
+	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, sluid);
+	snprintf(target, sizeof(target), "%llu", job);
+	unlink(tmp);
+	if (symlink(target, tmp) != 0 || rename(tmp, path) != 0) {
+		int e = errno;
+
+		unlink(tmp);
+		return fp_fail(err, FP_EIO, "publish: cannot write %s: %s",
+			       path, strerror(e));
+	}
+	return 0;
+}
+
+/* A link's target: the job id in decimal, nothing else. */
+static bool _job_target(int dfd, const char *name, unsigned long long *job)
+{
+	char t[32], *end;
+	ssize_t n = readlinkat(dfd, name, t, sizeof(t) - 1);
+
+	if (n <= 0 || t[0] < '1' || t[0] > '9')
+		return false;
+	t[n] = '\0';
+	errno = 0;
+	*job = strtoull(t, &end, 10);
+	return !*end && errno == 0;
+}
+
+int fp_read_job_sluid(const char *dir, const char *sluid,
+		      unsigned long long *job, fp_error_t *err)
+{
+	char path[4096];
+
+	fp_error_clear(err);
+	snprintf(path, sizeof(path), "%s/%s", dir, sluid);
+	if (!_sluid_ok(sluid) || !_job_target(AT_FDCWD, path, job))
+		return fp_fail(err, FP_EIO, "%s: no job recorded", path);
+	return 0;
+}
+
 /* A label file's name: the job id in decimal, nothing else. */
 static bool _job_file(const char *name, unsigned long long *job)
 {
@@ -572,7 +634,11 @@ int fp_prune_job_labels(const char *dir, double now, double min_age_s,
 	if (!d)
 		return 0;
 	while ((e = readdir(d))) {
-		if (!_job_file(e->d_name, &job) || known(job, ctx))
+		if (!_job_file(e->d_name, &job) &&
+		    !(_sluid_ok(e->d_name) &&
+		      _job_target(dirfd(d), e->d_name, &job)))
+			continue;
+		if (known(job, ctx))
 			continue;
 		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) ||
 		    now - (double)st.st_mtime < min_age_s)

@@ -75,9 +75,18 @@ int fp_read_job_labels(const char *dir, unsigned long long job, char *user,
 		       size_t user_size, char *account, size_t account_size,
 		       fp_error_t *err);
 
+/* Slurm 26.05 names a job's cgroup v2 folder by its SLUID, which does not
+ * hold the job id: the step daemon records dir/<sluid> (a symbolic link to
+ * "<job>") for the node poller. sluid is letters and digits only. */
+int fp_publish_job_sluid(const char *dir, unsigned long long job,
+			 const char *sluid, fp_error_t *err);
+int fp_read_job_sluid(const char *dir, const char *sluid,
+		      unsigned long long *job, fp_error_t *err);
+
 /* Whether the node poller still knows a job (a step runs, or ended lately). */
 typedef bool (*fp_job_known_fn)(unsigned long long job, void *ctx);
-/* Removes dir/<job> of every job that known() says is gone, once its file
+/* Removes dir/<job> (and the dir/<sluid> links to it) of every job that
+ * known() says is gone, once its file
  * is min_age_s old (a step daemon writes the labels before the poller
  * first sees the job's steps): without it, a node that runs jobs for years
  * keeps one file per job it ever ran. Returns how many were removed. */

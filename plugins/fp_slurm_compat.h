@@ -38,6 +38,16 @@ typedef struct xlist fp_list_t;
 #define FP_THREAD_JOIN(id) pthread_join(id, NULL)
 #endif
 
+/* 26.05's cgroup v2 names a job's folder by the job's SLUID unless
+ * cgroup.conf says CgroupJobIdPaths=yes; the folder does not hold the job
+ * id, so each step daemon records which job its SLUID is for the poller. */
+#if FP_SLURM_AT_LEAST(26, 5, 0)
+#include "src/common/sluid.h"
+#define FP_HAVE_SLUID 1
+#else
+#define FP_HAVE_SLUID 0
+#endif
+
 /* fini returns void since 25.11 (the loader never read the int). */
 #if FP_SLURM_AT_LEAST(25, 11, 0)
 #define FP_FINI_TYPE void

@@ -400,6 +400,22 @@ extern int acct_gather_energy_p_get_data(enum acct_energy_type data_type,
 	return SLURM_SUCCESS;
 }
 
+#if FP_HAVE_SLUID
+/* The node poller finds this job's cgroup folder under its SLUID: say
+ * which job that is (see fp_publish_job_sluid). */
+static void _publish_sluid(const char *dir, stepd_step_rec_t *job)
+{
+	char sluid[SLUID_STR_BYTES];
+	fp_error_t err;
+
+	if (!job->step_id.sluid)
+		return;
+	print_sluid(job->step_id.sluid, sluid, sizeof(sluid));
+	if (fp_publish_job_sluid(dir, job->step_id.job_id, sluid, &err))
+		error("%s: %s", plugin_type, err.msg);
+}
+#endif
+
 extern int acct_gather_energy_p_set_data(enum acct_energy_type data_type,
 					 void *data)
 {
@@ -429,9 +445,13 @@ extern int acct_gather_energy_p_set_data(enum acct_energy_type data_type,
 		}
 		account = getenvp(job->env, "SLURM_JOB_ACCOUNT");
 		xstrfmtcat(dir, "%s/jobs", _run_dir());
-		if (access(dir, W_OK) == 0)
+		if (access(dir, W_OK) == 0) {
 			fp_publish_job_labels(dir, job->step_id.job_id,
 					      job->user_name, account, NULL);
+#if FP_HAVE_SLUID
+			_publish_sluid(dir, job);
+#endif
+		}
 		xfree(dir);
 		log_flag(ENERGY, "%s: step %s", plugin_type, step_name);
 		break;

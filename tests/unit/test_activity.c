@@ -742,6 +742,112 @@ static void v2_layout_is_discovered_with_effective_cpusets(void **state)
 	_world_free(w);
 }
 
+/* 26.05: the job folder is the job's SLUID; the step daemon said which job
+ * (the test's table stands in for the records it leaves in the run folder) */
+static int _count(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)); p++)
+		n++;
+	return n;
+}
+
+struct sluids {
+	const char *sluid[2];
+	uint64_t job[2];
+	int asked;
+};
+
+static int _sluid_job(void *ctx, const char *sluid, uint64_t *job)
+{
+	struct sluids *t = ctx;
+
+	t->asked++;
+	for (int i = 0; i < 2; i++)
+		if (t->sluid[i] && !strcmp(t->sluid[i], sluid)) {
+			*job = t->job[i];
+			return 0;
+		}
+	return -1;
+}
+
+static void v2_sluid_job_folders_take_the_job_their_step_daemon_named(
+	void **state)
+{
+	struct world *w = _world();
+	struct sluids t = { .sluid = { "s0KQ3M9F2ZT8BA" }, .job = { 77 } };
+	fp_activity_opts_t o = _opts(w, FP_ACTIVITY_PERF);
+	fp_activity_step_t info[8];
+	fp_error_t err = { 0 };
+	size_t n;
+
+	_writef("0-1\n", "%s/system.slice/slurmstepd.scope/s0KQ3M9F2ZT8BA/"
+		"step_0/cpuset.cpus.effective", w->unified);
+	_writef("", "%s/system.slice/slurmstepd.scope/s0KQ3M9F2ZT8BA/"
+		"step_batch/x", w->unified);
+	/* CgroupJobIdPaths=yes beside it */
+	_writef("", "%s/system.slice/slurmstepd.scope/job_5/step_0/x",
+		w->unified);
+	/* a SLUID nobody named yet, and names that are no SLUID: I, L, O
+	 * and U are not Crockford digits; too short */
+	_writef("", "%s/system.slice/slurmstepd.scope/s0KQ3M9F2ZT8BB/"
+		"step_0/x", w->unified);
+	_writef("", "%s/system.slice/slurmstepd.scope/s0KQ3M9F2ZT8BU/"
+		"step_0/x", w->unified);
+	_writef("", "%s/system.slice/slurmstepd.scope/s0KQ3M/step_0/x",
+		w->unified);
+	o.job_of = _sluid_job;
+	o.job_of_ctx = &t;
+	w->act = fp_activity_new(&o, &err);
+	if (!w->act)
+		fail_msg("%s", err.msg);
+	w->log.n = 0;
+	w->log.all[0] = '\0';
+	_poll(w);
+	n = fp_activity_steps(w->act, info, 8);
+	assert_int_equal(n, 3);
+	assert_string_equal(info[0].id, "5.0");
+	assert_string_equal(info[1].id, "77.0");
+	assert_int_equal(info[1].job, 77);
+	assert_string_equal(info[1].cgroup,
+			    "system.slice/slurmstepd.scope/s0KQ3M9F2ZT8BA/step_0");
+	assert_int_equal(info[1].nalloc, 2);
+	assert_string_equal(info[2].id, "77.batch");
+	assert_int_equal(t.asked, 2);	/* the two SLUIDs, not the others */
+	assert_int_equal(_count(w->log.all, "named by its SLUID"), 1);
+	assert_non_null(strstr(w->log.all, "s0KQ3M9F2ZT8BB"));
+
+	/* its step daemon names it later: no inotify event says so, the
+	 * next read asks again */
+	t.sluid[1] = "s0KQ3M9F2ZT8BB";
+	t.job[1] = 78;
+	_poll(w);
+	n = fp_activity_steps(w->act, info, 8);
+	assert_int_equal(n, 4);
+	assert_string_equal(info[3].id, "78.0");
+	assert_int_equal(_count(w->log.all, "named by its SLUID"), 1);
+	/* all named: reads stop walking the tree */
+	t.asked = 0;
+	_poll(w);
+	_poll(w);
+	assert_int_equal(t.asked, 0);
+	_world_free(w);
+}
+
+static void v2_sluid_folders_are_skipped_without_a_resolver(void **state)
+{
+	struct world *w = _world();
+	fp_activity_step_t info[4];
+
+	_writef("", "%s/system.slice/slurmstepd.scope/s0KQ3M9F2ZT8BA/"
+		"step_0/x", w->unified);
+	_open(w, FP_ACTIVITY_PERF);
+	_poll(w);
+	assert_int_equal(fp_activity_steps(w->act, info, 4), 0);
+	_world_free(w);
+}
+
 /* ---- perf on a real cgroup v2 ----------------------------------------- */
 
 static uint64_t _schedstat_ns(pid_t pid)
@@ -1139,6 +1245,10 @@ int main(void)
 		cmocka_unit_test(default_roots_come_from_mountinfo),
 		cmocka_unit_test(
 			v2_layout_is_discovered_with_effective_cpusets),
+		cmocka_unit_test(
+		v2_sluid_job_folders_take_the_job_their_step_daemon_named),
+		cmocka_unit_test(
+			v2_sluid_folders_are_skipped_without_a_resolver),
 		cmocka_unit_test(perf_task_clock_counts_a_busy_cgroup),
 		cmocka_unit_test(hinted_samples_give_the_engine_bit_identical_results),
 		cmocka_unit_test(changed_bits_cover_every_counter_that_moved),

@@ -530,6 +530,51 @@ static void test_prune_of_labels_leaves_other_files(void **state)
 	assert_int_equal(files_in(dir), 2);
 }
 
+static bool known_9(unsigned long long job, void *ctx)
+{
+	return job == 9;
+}
+
+static void test_sluid_names_its_job_and_goes_with_it(void **state)
+{
+	unsigned long long job = 0;
+	fp_error_t err;
+
+	assert_int_equal(fp_publish_job_sluid(dir, 9, "s0KQ3M9F2ZT8BA", &err),
+			 0);
+	assert_int_equal(fp_publish_job_sluid(dir, 10, "s0KQ3M9F2ZT8BB", &err),
+			 0);
+	/* written again (the job's next step): same answer */
+	assert_int_equal(fp_publish_job_sluid(dir, 9, "s0KQ3M9F2ZT8BA", &err),
+			 0);
+	assert_int_equal(fp_read_job_sluid(dir, "s0KQ3M9F2ZT8BA", &job, &err),
+			 0);
+	assert_int_equal(job, 9);
+	assert_int_equal(fp_read_job_sluid(dir, "s0KQ3M9F2ZT8BC", &job, &err),
+			 -1);
+	assert_non_null(strstr(err.msg, "s0KQ3M9F2ZT8BC"));
+	/* job 10 is gone and its record old; job 9 still runs */
+	assert_int_equal(fp_prune_job_labels(dir, (double)time(NULL) + 1e6,
+					     600, known_9, NULL), 1);
+	assert_int_equal(fp_read_job_sluid(dir, "s0KQ3M9F2ZT8BB", &job, &err),
+			 -1);
+	assert_int_equal(fp_read_job_sluid(dir, "s0KQ3M9F2ZT8BA", &job, &err),
+			 0);
+	assert_int_equal(files_in(dir), 1);
+}
+
+static void test_sluids_that_escape_the_folder_are_refused(void **state)
+{
+	unsigned long long job;
+	fp_error_t err;
+
+	assert_int_equal(fp_publish_job_sluid(dir, 9, "../x", &err), -1);
+	assert_non_null(strstr(err.msg, "../x"));
+	assert_int_equal(fp_publish_job_sluid(dir, 9, "", &err), -1);
+	assert_int_equal(fp_read_job_sluid(dir, "..", &job, &err), -1);
+	assert_int_equal(files_in(dir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -544,6 +589,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_job_labels_stay_bounded_over_10000_jobs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune_keeps_labels_of_known_or_new_jobs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune_of_labels_leaves_other_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sluid_names_its_job_and_goes_with_it, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sluids_that_escape_the_folder_are_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_board_value_reads_back_and_updates_in_place, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_board_refuses_bad_ids, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full_board_says_so_and_files_take_over, setup, teardown),
