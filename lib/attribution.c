@@ -1,5 +1,6 @@
-/* The reference attribution engine (spec trace-v1, steps 1-5), shared by the
- * live node plugin (one push per poll) and `sfootprint replay`. */
+/* The reference attribution engine (docs/trace-format.md, steps 1-5),
+ * shared by the live node plugin (one push per poll) and `sfootprint
+ * replay`. */
 #include "attribution.h"
 
 #include <math.h>

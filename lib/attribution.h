@@ -1,4 +1,4 @@
-/* The reference attribution of trace v1 (shared/spec/trace-v1.md): turns a
+/* The reference attribution of trace v1 (docs/trace-format.md): turns a
  * node's stream of samples into per-step, per-job and node energy, live or in
  * replay. */
 #ifndef FP_ATTRIBUTION_H

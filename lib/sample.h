@@ -1,5 +1,5 @@
 /* The data one poll of a node produces: the in-memory form of trace v1
- * (shared/spec/trace-v1.md). Readers fill it, the attribution engine and the
+ * (docs/trace-format.md). Readers fill it, the attribution engine and the
  * trace recorder consume it. */
 #ifndef FP_SAMPLE_H
 #define FP_SAMPLE_H

@@ -1,4 +1,4 @@
-/* Node energy trace v1 (shared/spec/trace-v1.md): reading a trace into
+/* Node energy trace v1 (docs/trace-format.md): reading a trace into
  * fp_node_desc_t / fp_sample_t, and recording samples as one. */
 #ifndef FP_TRACE_H
 #define FP_TRACE_H

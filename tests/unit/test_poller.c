@@ -429,7 +429,7 @@ static double _metric(const char *text, const char *prefix)
 	return NAN;
 }
 
-/* ---- the reference model (spec trace-v1, steps 1-4), for one interval - */
+/* ---- the reference model (docs/trace-format.md, steps 1-4), one interval */
 
 struct ref_step {
 	uint64_t job;
