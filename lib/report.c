@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "signals.h"
 #include "utf8.h"
 
 /* Reports */
@@ -42,6 +43,9 @@ static fp_report_t *report_new(void)
 	r->reference_g = r->saved_g = r->saved_with_heat_g = NAN;
 	r->saved_percent = r->intensity = r->per_core_hour_g = NAN;
 	r->pue = r->reference_pue = NAN;
+	r->exit_code = r->exit_signal = -1;
+	r->acct_elapsed_s = r->cpu_time_s = r->alloc_cpus = NAN;
+	r->sacct_energy_j = NAN;
 	return r;
 }
 
@@ -71,7 +75,83 @@ void fp_report_free(fp_report_t *r)
 		free(r->steps[i].split);
 	}
 	free(r->steps);
+	free(r->job_name);
+	free(r->state);
+	free(r->acct_note);
+	free(r->acct_steps);
 	free(r);
+}
+
+fp_report_acct_t fp_report_acct_unknown(void)
+{
+	fp_report_acct_t a = {
+		.exit_code = -1, .exit_signal = -1, .elapsed_s = NAN,
+		.cpu_time_s = NAN, .alloc_cpus = NAN, .energy_j = NAN,
+	};
+
+	return a;
+}
+
+double fp_report_cpu_efficiency(const fp_report_acct_t *a)
+{
+	double core_s = a->elapsed_s * a->alloc_cpus;
+
+	if (!isfinite(a->cpu_time_s) || !isfinite(core_s) || !(core_s > 0))
+		return NAN;
+	return 100.0 * a->cpu_time_s / core_s;
+}
+
+static int dup_or_null(char **dst, const char *src)
+{
+	free(*dst);
+	*dst = src ? strdup(src) : NULL;
+	return src && !*dst ? -1 : 0;
+}
+
+int fp_report_set_acct(fp_report_t *r, const fp_report_acct_t *a,
+		       fp_error_t *err)
+{
+	fp_report_acct_step_t *steps = NULL;
+
+	fp_error_clear(err);
+	if (a->nsteps) {
+		steps = calloc(a->nsteps, sizeof(*steps));
+		if (!steps)
+			goto nomem;
+		memcpy(steps, a->steps, a->nsteps * sizeof(*steps));
+		for (size_t i = 0; i < a->nsteps; i++)
+			steps[i].name[sizeof(steps[i].name) - 1] = '\0';
+	}
+	if (dup_or_null(&r->job_name, a->name) ||
+	    dup_or_null(&r->state, a->state))
+		goto nomem;
+	free(r->acct_steps);
+	r->acct_steps = steps;
+	r->nacct_steps = a->nsteps;
+	r->has_acct = true;
+	r->exit_code = a->exit_code;
+	r->exit_signal = a->exit_signal;
+	r->acct_start = a->start;
+	r->acct_end = a->end;
+	r->acct_elapsed_s = a->elapsed_s;
+	r->cpu_time_s = a->cpu_time_s;
+	r->alloc_cpus = a->alloc_cpus;
+	r->sacct_energy_j = a->energy_j;
+	return 0;
+nomem:
+	free(steps);
+	return fp_fail(err, FP_ENOMEM, "job %llu: out of memory",
+		       (unsigned long long)r->job_id);
+}
+
+int fp_report_set_acct_note(fp_report_t *r, const char *why,
+			    fp_error_t *err)
+{
+	fp_error_clear(err);
+	if (dup_or_null(&r->acct_note, why))
+		return fp_fail(err, FP_ENOMEM, "job %llu: out of memory",
+			       (unsigned long long)r->job_id);
+	return 0;
 }
 
 static int add_reason(fp_report_t *r, const char *why)
@@ -249,9 +329,13 @@ fp_report_t *fp_report_from_record(const fp_record_t *rec, const char *user,
 	}
 	r->from_record = true;
 	r->job_id = rec->job_id;
-	/* names from Slurm accounting: may be any bytes (fp_utf8_escape) */
-	r->user = fp_utf8_escape(user, NULL);
-	r->account = fp_utf8_escape(account, NULL);
+	/* names from Slurm accounting may be any bytes: kept as they are,
+	 * escaped where they are written (fp_report_escape, jname) */
+	if (dup_or_null(&r->user, user) || dup_or_null(&r->account, account)) {
+		fp_report_free(r);
+		fp_fail(err, FP_ENOMEM, "out of memory");
+		return NULL;
+	}
 	r->source = rec->source;
 	r->complete = rec->complete;
 	r->energy_wh = rec->energy_wh;
@@ -279,7 +363,7 @@ fp_report_t *fp_report_from_record(const fp_record_t *rec, const char *user,
 }
 
 /* Figures for people: three decimals (the summary keeps every digit);
- * "-" when unknown. */
+ * "-" when unknown, never nan or inf. */
 static const char *fig(char *buf, size_t size, double x)
 {
 	if (!isfinite(x))
@@ -289,6 +373,26 @@ static const char *fig(char *buf, size_t size, double x)
 	return buf;
 }
 
+/* Joules as sacct shows ConsumedEnergy: a whole number. */
+static const char *joules(char *buf, size_t size, double j)
+{
+	if (!isfinite(j))
+		snprintf(buf, size, "-");
+	else
+		snprintf(buf, size, "%.0f", j);
+	return buf;
+}
+
+static const char *percent(char *buf, size_t size, double x)
+{
+	if (!isfinite(x))
+		snprintf(buf, size, "-");
+	else
+		snprintf(buf, size, "%.1f", x);
+	return buf;
+}
+
+/* One spelling everywhere: "simulated", said to be no measurement. */
 static const char *source_text(fp_energy_source_t src)
 {
 	switch (src) {
@@ -297,7 +401,7 @@ static const char *source_text(fp_energy_source_t src)
 	case FP_ENERGY_CALIBRATED:
 		return "calibrated: a power model fitted on the node";
 	case FP_ENERGY_SIMULATED:
-		return "SIMULATED: fp-simnode, not a measurement";
+		return "simulated by fp-simnode, not a measurement";
 	case FP_ENERGY_UNKNOWN:
 		break;
 	}
@@ -318,35 +422,246 @@ static char *close_stream(FILE *f, char **buf)
 	return *buf;
 }
 
+/* A name bound for a terminal (fp_report_escape); "?" when unknown. */
+static void put_name(FILE *f, const char *s)
+{
+	char *e = fp_report_escape(s);
+
+	fputs(e ? e : "?", f);
+	free(e);
+}
+
+/* "saved X gCO2e (Y %)" or "X gCO2e more than the reference (Y %)": both
+ * figures of the same comparison, Y in % of the reference. */
+static void put_saving(FILE *f, double saved, double reference)
+{
+	char a[32], b[32];
+	double pct = reference > 0 ? 100.0 * saved / reference : NAN;
+
+	if (!isfinite(saved))
+		fprintf(f, "saved - gCO2e");
+	else if (saved < 0)
+		fprintf(f, "%s gCO2e more than the reference (%s %%)",
+			fig(a, sizeof(a), -saved),
+			percent(b, sizeof(b), -pct));
+	else
+		fprintf(f, "saved %s gCO2e (%s %%)", fig(a, sizeof(a), saved),
+			percent(b, sizeof(b), pct));
+}
+
+/* "complete" or "incomplete: reason; reason". */
+static void put_completeness(FILE *f, const fp_report_t *r)
+{
+	if (r->complete) {
+		fputs("complete", f);
+		return;
+	}
+	fputs("incomplete: ", f);
+	if (!r->nincomplete)
+		fputs("no reason given", f);
+	for (size_t i = 0; i < r->nincomplete; i++) {
+		if (i)
+			fputs("; ", f);
+		put_name(f, r->incomplete[i]);
+	}
+}
+
+static bool near(double a, double b)
+{
+	return fabs(a - b) <= fmax(1.0, 0.005 * fmax(fabs(a), fabs(b)));
+}
+
+static double step_energy(const fp_report_t *r, const char *name)
+{
+	for (size_t i = 0; i < r->nacct_steps; i++)
+		if (!strcmp(r->acct_steps[i].name, name))
+			return r->acct_steps[i].energy_j;
+	return NAN;
+}
+
+/* sacct's ConsumedEnergy next to the footprint's energy, and why they
+ * differ when they do. The job row is what slurmctld adds up as steps end:
+ * with PrologFlags=Contain only the extern step, else every step that
+ * ended before the job did (the batch step usually ends after), so it is
+ * not the steps' sum. */
+static void put_sacct_energy(FILE *f, const fp_report_t *r)
+{
+	char a[32], b[32], c[32];
+	double job = r->sacct_energy_j, sum = 0, batch, ext;
+	double it = r->energy_it_wh * 3600;
+	size_t known = 0;
+
+	fprintf(f, "sacct ConsumedEnergy: %s J (%s Wh) on the job's row",
+		joules(a, sizeof(a), job), fig(b, sizeof(b), job / 3600));
+	for (size_t i = 0; i < r->nacct_steps; i++) {
+		const fp_report_acct_step_t *s = &r->acct_steps[i];
+
+		fprintf(f, "%s %s %s J", i ? "," : "; steps:", s->name,
+			joules(a, sizeof(a), s->energy_j));
+		if (isfinite(s->energy_j)) {
+			sum += s->energy_j;
+			known++;
+		}
+	}
+	fputs("\n", f);
+	if (!known && !isfinite(job)) {
+		fputs("  sacct has no energy for this job (the node's energy "
+		      "plugin reported none)\n", f);
+		return;
+	}
+	if (!isfinite(it)) {
+		fputs("  the footprint's IT energy is in the signed summary "
+		      "only (the record has the facility energy)\n", f);
+		return;
+	}
+	if (isfinite(job) && near(job, it)) {
+		fputs("  = the footprint's IT energy (its facility energy "
+		      "adds the PUE)\n", f);
+		return;
+	}
+	batch = step_energy(r, "batch");
+	ext = step_energy(r, "extern");
+	if (isfinite(job) && known && !near(job, sum)) {
+		if (isfinite(batch) && batch > 0 && near(job + batch, sum))
+			fprintf(f, "  sacct's job row omits the batch step "
+				"(%s J); its steps add up to %s J\n",
+				joules(a, sizeof(a), batch),
+				joules(b, sizeof(b), sum));
+		else if (isfinite(ext) && near(job, ext))
+			fprintf(f, "  sacct's job row has only the extern "
+				"step's energy (PrologFlags=Contain); its "
+				"steps add up to %s J\n",
+				joules(a, sizeof(a), sum));
+		else
+			fprintf(f, "  sacct's job row is not the sum of its "
+				"steps (%s J)\n", joules(a, sizeof(a), sum));
+	}
+	if (known && near(sum, it))
+		fprintf(f, "  the footprint's IT energy is the sum of every "
+			"step: %s J = %s Wh\n", joules(a, sizeof(a), it),
+			fig(b, sizeof(b), r->energy_it_wh));
+	else
+		fprintf(f, "  the footprint's IT energy (%s J) differs from "
+			"sacct's %s (%s J): it shares each node's measured "
+			"energy among the jobs on it by their CPU activity "
+			"(docs/methodology.md), sacct keeps what the energy "
+			"plugin reported\n", joules(a, sizeof(a), it),
+			known ? "steps" : "job row",
+			joules(c, sizeof(c), known ? sum : job));
+}
+
+/* Start and end: the summary's (UTC) shown local, as sacct does, else
+ * accounting's. */
+static void put_times(FILE *f, const fp_report_t *r)
+{
+	char a[32], b[32], d[32], e[32];
+	time_t start = r->start ? fp_report_parse_utc(r->start) : -1;
+	time_t end = r->end ? fp_report_parse_utc(r->end) : -1;
+	double elapsed = isfinite(r->elapsed_s) ? r->elapsed_s :
+						   r->acct_elapsed_s;
+
+	if (start < 0)
+		start = r->has_acct ? r->acct_start : 0;
+	if (end < 0)
+		end = r->has_acct ? r->acct_end : 0;
+	if (!start && !end && !isfinite(elapsed))
+		return;
+	fprintf(f, "Start/End: %s / %s (local time)\n",
+		fp_report_local_time(start, a, sizeof(a)),
+		fp_report_local_time(end, b, sizeof(b)));
+	fprintf(f, "Elapsed: %s (%s core-hours)\n",
+		fp_report_duration(elapsed, d, sizeof(d)),
+		fig(e, sizeof(e), r->core_hours));
+}
+
+/* seff's first line: state and exit code. */
+static void put_acct(FILE *f, const fp_report_t *r)
+{
+	if (!r->has_acct) {
+		if (r->acct_note) {
+			fputs("State: - (no accounting record: ", f);
+			put_name(f, r->acct_note);
+			fputs(")\n", f);
+		}
+		return;
+	}
+	fputs("State: ", f);
+	put_name(f, r->state ? r->state : "-");
+	if (r->exit_code >= 0)
+		fprintf(f, " (exit code %d:%d)\n", r->exit_code,
+			r->exit_signal < 0 ? 0 : r->exit_signal);
+	else
+		fputs(" (exit code -)\n", f);
+}
+
+/* seff's CPU efficiency, after the elapsed time it is measured over. */
+static void put_cpu(FILE *f, const fp_report_t *r)
+{
+	fp_report_acct_t a = fp_report_acct_unknown();
+	char b[32], c[32], d[32], e[32];
+	double eff;
+
+	if (!r->has_acct)
+		return;
+	a.elapsed_s = r->acct_elapsed_s;
+	a.cpu_time_s = r->cpu_time_s;
+	a.alloc_cpus = r->alloc_cpus;
+	eff = fp_report_cpu_efficiency(&a);
+	fprintf(f, "CPU efficiency: %s%s of %s core-walltime (total CPU time "
+		"%s, %s CPUs)\n", isfinite(eff) ?
+		(snprintf(b, sizeof(b), "%.2f", eff), b) : "-",
+		isfinite(eff) ? " %" : "",
+		fp_report_duration(a.elapsed_s * a.alloc_cpus, c, sizeof(c)),
+		fp_report_duration(a.cpu_time_s, d, sizeof(d)),
+		isfinite(a.alloc_cpus) && a.alloc_cpus < 1e9 ?
+		(snprintf(e, sizeof(e), "%.0f", a.alloc_cpus), e) : "-");
+}
+
 char *fp_report_text(const fp_report_t *r, const char *signature)
 {
-	char *buf = NULL, a[32], b[32], c[32], pct[32];
+	char *buf = NULL, a[32], b[32], c[32], d[32];
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 
 	if (!f)
 		return NULL;
 	fprintf(f, "Job ID: %llu\n", (unsigned long long)r->job_id);
-	if (r->user || r->account)
-		fprintf(f, "User/Account: %s/%s\n", r->user ? r->user : "?",
-			r->account ? r->account : "?");
-	if (r->cluster)
-		fprintf(f, "Cluster: %s\n", r->cluster);
-	if (r->start && r->end)
-		fprintf(f, "Start/End: %s / %s (%.0f s, %s core-hours)\n",
-			r->start, r->end, r->elapsed_s,
-			fig(b, sizeof(b), r->core_hours));
+	if (r->has_acct && r->job_name) {
+		fputs("Job name: ", f);
+		put_name(f, r->job_name);
+		fputs("\n", f);
+	}
+	if (r->user || r->account) {
+		fputs("User/Account: ", f);
+		put_name(f, r->user);
+		fputs("/", f);
+		put_name(f, r->account);
+		fputs("\n", f);
+	}
+	if (r->cluster) {
+		fputs("Cluster: ", f);
+		put_name(f, r->cluster);
+		fputs("\n", f);
+	}
+	put_acct(f, r);
+	put_times(f, r);
+	put_cpu(f, r);
 	fprintf(f, "Origin: %s\n", r->from_record ?
 		"accounting record (FP1, unsigned)" : "signed summary");
 	if (r->from_record)
-		fprintf(f, "Energy: %s Wh facility (%s)\n",
+		fprintf(f, "Energy: %s Wh facility (%s J); %s\n",
 			fig(a, sizeof(a), r->energy_wh),
+			joules(b, sizeof(b), r->energy_wh * 3600),
 			source_text(r->source));
 	else
-		fprintf(f, "Energy: %s Wh facility, %s Wh IT (%s)\n",
-			fig(a, sizeof(a), r->energy_wh),
-			fig(b, sizeof(b), r->energy_it_wh),
+		fprintf(f, "Energy: %s Wh IT (%s J), %s Wh facility (%s J); "
+			"%s\n", fig(a, sizeof(a), r->energy_it_wh),
+			joules(b, sizeof(b), r->energy_it_wh * 3600),
+			fig(c, sizeof(c), r->energy_wh),
+			joules(d, sizeof(d), r->energy_wh * 3600),
 			source_text(r->source));
+	if (r->has_acct)
+		put_sacct_energy(f, r);
 	fprintf(f, "Operational: %s gCO2e\n",
 		fig(a, sizeof(a), r->operational_g));
 	fprintf(f, "Embodied: %s gCO2e\n", fig(a, sizeof(a), r->embodied_g));
@@ -360,17 +675,16 @@ char *fp_report_text(const fp_report_t *r, const char *signature)
 	fprintf(f, "; separate, not subtracted from the footprint\n");
 	fprintf(f, "Net: %s gCO2e (footprint - avoided; not a footprint)\n",
 		fig(a, sizeof(a), r->net_g));
-	fprintf(f, "Versus %s", ref_name(r));
+	fputs("Versus ", f);
+	put_name(f, ref_name(r));
 	if (isfinite(r->reference_pue))
 		fprintf(f, " (PUE %.2f)", r->reference_pue);
-	fprintf(f, ": reference %s gCO2e, saved %s gCO2e; with heat reuse "
-		"saved %s gCO2e (%s %% of the reference)\n",
-		fig(a, sizeof(a), r->reference_g),
-		fig(b, sizeof(b), r->saved_g),
-		fig(c, sizeof(c), r->saved_with_heat_g),
-		isfinite(r->saved_percent) ?
-		(snprintf(pct, sizeof(pct), "%.1f", r->saved_percent), pct) :
-		"-");
+	fprintf(f, ": reference %s gCO2e; ", fig(a, sizeof(a),
+		r->reference_g));
+	put_saving(f, r->saved_g, r->reference_g);
+	fputs("; with heat reuse, ", f);
+	put_saving(f, r->saved_with_heat_g, r->reference_g);
+	fputs("\n", f);
 	if (!r->from_record) {
 		fprintf(f, "Intensity used: %s gCO2e/kWh",
 			fig(a, sizeof(a), r->intensity));
@@ -379,23 +693,20 @@ char *fp_report_text(const fp_report_t *r, const char *signature)
 		fprintf(f, "\nPer core-hour: %s gCO2e\n",
 			fig(a, sizeof(a), r->per_core_hour_g));
 	}
-	if (r->complete) {
-		fprintf(f, "Completeness: complete\n");
-	} else {
-		fprintf(f, "Completeness: INCOMPLETE\n");
-		for (size_t i = 0; i < r->nincomplete; i++)
-			fprintf(f, "  - %s\n", r->incomplete[i]);
-	}
+	fputs("Completeness: ", f);
+	put_completeness(f, r);
+	fputs("\n", f);
 	if (r->nsites) {
 		fprintf(f, "Sites:\n");
 		for (size_t i = 0; i < r->nsites; i++) {
 			const fp_report_site_t *s = &r->sites[i];
-			char d[32], e[32], g[32];
+			char e[32], g[32];
 
-			fprintf(f, "  %s: %s Wh, PUE %s, %s gCO2e/kWh, "
+			fputs("  ", f);
+			put_name(f, s->name);
+			fprintf(f, ": %s Wh, PUE %s, %s gCO2e/kWh, "
 				"operational %s g, embodied %s g, avoided "
-				"%s g\n", s->name ? s->name : "?",
-				fig(a, sizeof(a), s->energy_wh),
+				"%s g\n", fig(a, sizeof(a), s->energy_wh),
 				fig(b, sizeof(b), s->pue),
 				fig(c, sizeof(c), s->intensity),
 				fig(d, sizeof(d), s->operational_g),
@@ -408,12 +719,14 @@ char *fp_report_text(const fp_report_t *r, const char *signature)
 		fprintf(f, "Nodes:\n");
 		for (size_t i = 0; i < r->nnodes; i++) {
 			const fp_report_node_t *n = &r->nodes[i];
-			char d[32], e[32];
+			char e[32];
 
-			fprintf(f, "  %s (%s): %s Wh IT, operational %s g, "
+			fputs("  ", f);
+			put_name(f, n->name);
+			fputs(" (", f);
+			put_name(f, n->site);
+			fprintf(f, "): %s Wh IT, operational %s g, "
 				"embodied %s g, avoided %s g\n",
-				n->name ? n->name : "?",
-				n->site ? n->site : "?",
 				fig(a, sizeof(a), n->energy_it_wh),
 				fig(b, sizeof(b), n->operational_g),
 				fig(d, sizeof(d), n->embodied_g),
@@ -428,15 +741,23 @@ char *fp_report_text(const fp_report_t *r, const char *signature)
 		if (first)
 			fprintf(f, "Energy split over nodes:\n");
 		first = 0;
-		fprintf(f, "  step %s: %.0f nodes, %s Wh IT, split by %s\n",
-			s->id ? s->id : "?", s->nnodes,
-			fig(a, sizeof(a), s->energy_it_wh),
-			s->split ? s->split : "?");
+		fputs("  step ", f);
+		put_name(f, s->id);
+		fprintf(f, ": %s nodes, %s Wh IT, split by ",
+			isfinite(s->nnodes) && s->nnodes < 1e9 ?
+			(snprintf(b, sizeof(b), "%.0f", s->nnodes), b) : "-",
+			fig(a, sizeof(a), s->energy_it_wh));
+		put_name(f, s->split);
+		fputs("\n", f);
 	}
-	if (r->config[0])
-		fprintf(f, "Config: sha256 %s%s\n", r->config,
-			r->from_record ? "..." : "");
-	fprintf(f, "signature: %s\n", signature ? signature : "unknown");
+	if (r->config[0]) {
+		fputs("Config: sha256 ", f);
+		put_name(f, r->config);
+		fprintf(f, "%s\n", r->from_record ? "..." : "");
+	}
+	fputs("signature: ", f);
+	put_name(f, signature ? signature : "unknown");
+	fputs("\n", f);
 	return close_stream(f, &buf);
 }
 
@@ -450,11 +771,76 @@ static json_t *jtext(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
+/* A name from accounting as JSON: jansson takes only UTF-8. */
+static json_t *jname(const char *s)
+{
+	char *e = fp_utf8_escape(s, NULL);
+	json_t *v = e ? json_string(e) : json_null();
+
+	free(e);
+	return v;
+}
+
+static json_t *jutc(time_t t)
+{
+	char buf[21];
+
+	if (!t)
+		return json_null();
+	fp_format_iso8601(t, buf);
+	return json_string(buf);
+}
+
 /* json_array_append_new frees v when it fails: *ok says one did. */
 static void append(json_t *a, json_t *v, bool *ok)
 {
 	if (!v || json_array_append_new(a, v))
 		*ok = false;
+}
+
+static json_t *exit_json(int code, int sig)
+{
+	char buf[32];
+
+	if (code < 0)
+		return json_null();
+	snprintf(buf, sizeof(buf), "%d:%d", code, sig < 0 ? 0 : sig);
+	return json_string(buf);
+}
+
+/* What accounting says (null and the reason when it was not read). */
+static json_t *acct_json(const fp_report_t *r)
+{
+	fp_report_acct_t a = fp_report_acct_unknown();
+	json_t *steps, *o;
+
+	if (!r->has_acct)
+		return r->acct_note ? json_pack("{s:o}", "unavailable",
+						jname(r->acct_note)) :
+				      json_null();
+	steps = json_array();
+	for (size_t i = 0; steps && i < r->nacct_steps; i++)
+		if (json_array_append_new(steps, json_pack("{s:s, s:o}",
+			"step", r->acct_steps[i].name, "consumed_energy_J",
+			jfig(r->acct_steps[i].energy_j)))) {
+			json_decref(steps);
+			steps = NULL;
+		}
+	a.elapsed_s = r->acct_elapsed_s;
+	a.cpu_time_s = r->cpu_time_s;
+	a.alloc_cpus = r->alloc_cpus;
+	o = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o,"
+		      " s:o}",
+		"name", jname(r->job_name), "state", jname(r->state),
+		"exit_code", exit_json(r->exit_code, r->exit_signal),
+		"start", jutc(r->acct_start), "end", jutc(r->acct_end),
+		"elapsed_s", jfig(r->acct_elapsed_s),
+		"total_cpu_s", jfig(r->cpu_time_s),
+		"alloc_cpus", jfig(r->alloc_cpus),
+		"cpu_efficiency_percent", jfig(fp_report_cpu_efficiency(&a)),
+		"consumed_energy_J", jfig(r->sacct_energy_j),
+		"steps", steps ? steps : json_null());
+	return o ? o : json_null();
 }
 
 json_t *fp_report_json(const fp_report_t *r)
@@ -508,9 +894,9 @@ json_t *fp_report_json(const fp_report_t *r)
 		      " s:o, s:o, s:o, s:o}",
 		"job_id", (json_int_t)r->job_id,
 		"origin", r->from_record ? "record" : "summary",
-		"user", jtext(r->user),
-		"account", jtext(r->account),
-		"cluster", jtext(r->cluster),
+		"user", jname(r->user),
+		"account", jname(r->account),
+		"cluster", jname(r->cluster),
 		"energy_source", fp_energy_source_str(r->source),
 		"complete", r->complete,
 		"incomplete", reasons,
@@ -547,7 +933,10 @@ json_t *fp_report_json(const fp_report_t *r)
 		json_decref(o);
 		return NULL;
 	}
-	if (json_object_set_new(o, "steps", steps)) {
+	if (json_object_set_new(o, "steps", steps) ||
+	    json_object_set_new(o, "start", jtext(r->start)) ||
+	    json_object_set_new(o, "end", jtext(r->end)) ||
+	    json_object_set_new(o, "accounting", acct_json(r))) {
 		json_decref(o);
 		return NULL;
 	}
@@ -556,7 +945,7 @@ json_t *fp_report_json(const fp_report_t *r)
 
 char *fp_report_mail(const fp_report_t *r, const char *signature)
 {
-	char *buf = NULL, a[32], b[32];
+	char *buf = NULL, a[32];
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 
@@ -572,16 +961,17 @@ char *fp_report_mail(const fp_report_t *r, const char *signature)
 		"the footprint)\n", fig(a, sizeof(a), r->avoided_g));
 	fprintf(f, "  net:        %s gCO2e (footprint - avoided)\n",
 		fig(a, sizeof(a), r->net_g));
-	fprintf(f, "  vs %s: %s gCO2e, saved %s gCO2e", ref_name(r),
-		fig(a, sizeof(a), r->reference_g),
-		fig(b, sizeof(b), r->saved_g));
-	if (isfinite(r->saved_percent))
-		fprintf(f, " (%.1f %% with heat reuse)", r->saved_percent);
-	fprintf(f, "\n");
-	if (!r->complete)
-		fprintf(f, "  incomplete: %s\n", r->nincomplete ?
-			r->incomplete[0] : "see the details");
-	fprintf(f, "  signature:  %s\n", signature ? signature : "unknown");
+	fputs("  vs ", f);
+	put_name(f, ref_name(r));
+	fprintf(f, ": %s gCO2e, ", fig(a, sizeof(a), r->reference_g));
+	put_saving(f, r->saved_g, r->reference_g);
+	fputs("; with heat reuse, ", f);
+	put_saving(f, r->saved_with_heat_g, r->reference_g);
+	fputs("\n  completeness: ", f);
+	put_completeness(f, r);
+	fputs("\n  signature:  ", f);
+	put_name(f, signature ? signature : "unknown");
+	fputs("\n", f);
 	fprintf(f, "Details: sfootprint -j %llu\n",
 		(unsigned long long)r->job_id);
 	return close_stream(f, &buf);
@@ -603,44 +993,129 @@ char *fp_report_mail_unavailable(uint64_t job_id, const char *why)
 
 /* Aggregate table */
 
-enum { COL_JOB, COL_USER, COL_ACCOUNT, COL_ENERGY, COL_FOOTPRINT,
-       COL_AVOIDED, COL_NET, COL_REFERENCE, COL_SOURCE, NCOLS };
+enum { COL_JOB, COL_NAME, COL_USER, COL_ACCOUNT, COL_STATE, COL_EXIT,
+       COL_START, COL_END, COL_ELAPSED, COL_CPUS, COL_CPUTIME, COL_CPUEFF,
+       COL_CONSUMED, COL_ENERGY, COL_FOOTPRINT, COL_AVOIDED, COL_NET,
+       COL_REFERENCE, COL_SOURCE, NCOLS };
 
-static const char *const headers[NCOLS] = {
-	"JobID", "User", "Account", "Energy(Wh)", "Footprint(g)",
-	"Avoided(g)", "Net(g)", "Reference(g)", "Source",
+/* name: -o and sacct -p's header (no parentheses); header: the text's. */
+static const struct column {
+	const char *name, *header;
+	bool right, summed;
+} columns[NCOLS] = {
+	[COL_JOB] = { "JobID", "JobID", false, false },
+	[COL_NAME] = { "JobName", "JobName", false, false },
+	[COL_USER] = { "User", "User", false, false },
+	[COL_ACCOUNT] = { "Account", "Account", false, false },
+	[COL_STATE] = { "State", "State", false, false },
+	[COL_EXIT] = { "ExitCode", "ExitCode", false, false },
+	[COL_START] = { "Start", "Start", false, false },
+	[COL_END] = { "End", "End", false, false },
+	[COL_ELAPSED] = { "Elapsed", "Elapsed", true, false },
+	[COL_CPUS] = { "AllocCPUS", "AllocCPUS", true, false },
+	[COL_CPUTIME] = { "TotalCPU", "TotalCPU", true, false },
+	[COL_CPUEFF] = { "CPUEff", "CPUEff", true, false },
+	[COL_CONSUMED] = { "ConsumedEnergy", "ConsumedEnergy(J)", true, true },
+	[COL_ENERGY] = { "EnergyWh", "Energy(Wh)", true, true },
+	[COL_FOOTPRINT] = { "FootprintG", "Footprint(g)", true, true },
+	[COL_AVOIDED] = { "AvoidedG", "Avoided(g)", true, true },
+	[COL_NET] = { "NetG", "Net(g)", true, true },
+	[COL_REFERENCE] = { "ReferenceG", "Reference(g)", true, true },
+	[COL_SOURCE] = { "Source", "Source", false, false },
 };
-/* sacct -p headers have no parentheses. */
-static const char *const parsable_headers[NCOLS] = {
-	"JobID", "User", "Account", "EnergyWh", "FootprintG", "AvoidedG",
-	"NetG", "ReferenceG", "Source",
-};
+
+#define CELL 160
 
 typedef struct row {
-	char *job, *user, *account;
+	char *job, *user, *account;	/* as given: escaped when written */
 	bool has;
 	fp_record_t rec;
+	bool has_acct;
+	char *name, *state;
+	int exit_code, exit_signal;
+	time_t start, end;
+	double elapsed_s, cpu_time_s, alloc_cpus, energy_j;
 } row_t;
 
 struct fp_report_table {
 	row_t *rows;
 	size_t n, cap;
+	int cols[NCOLS];
+	size_t ncols;
+	bool noheader;
 };
+
+static int set_columns(fp_report_table_t *t, const char *csv,
+		       fp_error_t *err)
+{
+	char *copy = strdup(csv), *p, *tok;
+	int cols[NCOLS];
+	size_t n = 0;
+
+	if (!copy)
+		return fp_fail(err, FP_ENOMEM, "out of memory");
+	for (p = copy; (tok = strsep(&p, ","));) {
+		int c;
+
+		tok += strspn(tok, " \t");
+		tok[strcspn(tok, " \t")] = '\0';
+		for (c = 0; c < NCOLS; c++)
+			if (!strcasecmp(tok, columns[c].name))
+				break;
+		if (c == NCOLS || n == NCOLS) {
+			fp_fail(err, FP_EPARSE, "format '%s': %s '%s'; the "
+				"columns are " FP_REPORT_COLUMNS, csv,
+				c == NCOLS ? "no column" : "too many columns at",
+				tok);
+			free(copy);
+			return -1;
+		}
+		cols[n++] = c;
+	}
+	free(copy);
+	memcpy(t->cols, cols, n * sizeof(*cols));
+	t->ncols = n;
+	return 0;
+}
 
 fp_report_table_t *fp_report_table_new(void)
 {
-	return calloc(1, sizeof(fp_report_table_t));
+	fp_report_table_t *t = calloc(1, sizeof(fp_report_table_t));
+
+	if (t && set_columns(t, FP_REPORT_DEFAULT_COLUMNS, NULL)) {
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+int fp_report_table_set_format(fp_report_table_t *t, const char *columns,
+			       fp_error_t *err)
+{
+	fp_error_clear(err);
+	return set_columns(t, columns ? columns : "", err);
+}
+
+void fp_report_table_set_noheader(fp_report_table_t *t, bool noheader)
+{
+	t->noheader = noheader;
+}
+
+static void row_free(row_t *r)
+{
+	free(r->job);
+	free(r->user);
+	free(r->account);
+	free(r->name);
+	free(r->state);
 }
 
 void fp_report_table_free(fp_report_table_t *t)
 {
 	if (!t)
 		return;
-	for (size_t i = 0; i < t->n; i++) {
-		free(t->rows[i].job);
-		free(t->rows[i].user);
-		free(t->rows[i].account);
-	}
+	for (size_t i = 0; i < t->n; i++)
+		row_free(&t->rows[i]);
 	free(t->rows);
 	free(t);
 }
@@ -652,7 +1127,8 @@ size_t fp_report_table_rows(const fp_report_table_t *t)
 
 int fp_report_table_add(fp_report_table_t *t, const char *job,
 			const char *user, const char *account,
-			const fp_record_t *rec, fp_error_t *err)
+			const fp_record_t *rec, const fp_report_acct_t *acct,
+			fp_error_t *err)
 {
 	row_t *r;
 
@@ -669,26 +1145,34 @@ int fp_report_table_add(fp_report_table_t *t, const char *job,
 	}
 	r = &t->rows[t->n];
 	memset(r, 0, sizeof(*r));
-	/* names from Slurm accounting: may be any bytes (fp_utf8_escape) */
-	r->job = fp_utf8_escape(job, NULL);
-	r->user = fp_utf8_escape(user ? user : "", NULL);
-	r->account = fp_utf8_escape(account ? account : "", NULL);
-	if (!r->job || !r->user || !r->account) {
-		free(r->job);
-		free(r->user);
-		free(r->account);
+	if (dup_or_null(&r->job, job) || dup_or_null(&r->user, user) ||
+	    dup_or_null(&r->account, account) ||
+	    (acct && (dup_or_null(&r->name, acct->name) ||
+		      dup_or_null(&r->state, acct->state)))) {
+		row_free(r);
 		return fp_fail(err, FP_ENOMEM, "job %s: out of memory", job);
 	}
 	if (rec) {
 		r->has = true;
 		r->rec = *rec;
 	}
+	if (acct) {
+		r->has_acct = true;
+		r->exit_code = acct->exit_code;
+		r->exit_signal = acct->exit_signal;
+		r->start = acct->start;
+		r->end = acct->end;
+		r->elapsed_s = acct->elapsed_s;
+		r->cpu_time_s = acct->cpu_time_s;
+		r->alloc_cpus = acct->alloc_cpus;
+		r->energy_j = acct->energy_j;
+	}
 	t->n++;
 	return 0;
 }
 
 typedef struct totals {
-	double energy, footprint, avoided, net, reference;
+	double energy, footprint, avoided, net, reference, consumed;
 	size_t jobs, with, none, incomplete, simulated;
 } totals_t;
 
@@ -706,6 +1190,8 @@ static totals_t sum_rows(const fp_report_table_t *t)
 		const row_t *r = &t->rows[i];
 
 		s.jobs++;
+		if (r->has_acct)
+			add_fig(&s.consumed, r->energy_j);
 		if (!r->has) {
 			s.none++;
 			continue;
@@ -724,123 +1210,233 @@ static totals_t sum_rows(const fp_report_table_t *t)
 	return s;
 }
 
-/* cells[row][col]: rows of the table then the TOTAL line. */
-static int fill_row(char cells[NCOLS][64], const row_t *r)
+/* An escaped name cut to the cell, never inside a character. */
+static void name_cell(char *cell, const char *raw)
 {
-	snprintf(cells[COL_JOB], 64, "%s", r->job);
-	snprintf(cells[COL_USER], 64, "%s", r->user);
-	snprintf(cells[COL_ACCOUNT], 64, "%s", r->account);
-	if (!r->has) {
-		for (int c = COL_ENERGY; c < NCOLS; c++)
-			snprintf(cells[c], 64, "-");
-		return 0;
+	char *e = fp_report_escape(raw ? raw : "");
+	size_t n;
+
+	if (!e) {
+		snprintf(cell, CELL, "?");
+		return;
 	}
-	fig(cells[COL_ENERGY], 64, r->rec.energy_wh);
-	fig(cells[COL_FOOTPRINT], 64, r->rec.footprint_g);
-	fig(cells[COL_AVOIDED], 64, r->rec.avoided_g);
-	fig(cells[COL_NET], 64, r->rec.net_g);
-	fig(cells[COL_REFERENCE], 64, r->rec.reference_g);
-	snprintf(cells[COL_SOURCE], 64, "%s%s",
-		 fp_energy_source_str(r->rec.source),
-		 r->rec.complete ? "" : "*");
-	return 0;
+	n = strlen(e);
+	if (n >= CELL) {
+		n = CELL - 1;
+		while (n && ((unsigned char)e[n] & 0xc0) == 0x80)
+			n--;
+	}
+	memcpy(cell, e, n);
+	cell[n] = '\0';
+	free(e);
 }
 
-static void fill_total(char cells[NCOLS][64], const totals_t *s,
-		       bool parsable)
+static void fill_cell(char *cell, const row_t *r, int c)
 {
-	snprintf(cells[COL_JOB], 64, "TOTAL");
-	cells[COL_USER][0] = cells[COL_ACCOUNT][0] = '\0';
-	fig(cells[COL_ENERGY], 64, s->energy);
-	fig(cells[COL_FOOTPRINT], 64, s->footprint);
-	fig(cells[COL_AVOIDED], 64, s->avoided);
-	fig(cells[COL_NET], 64, s->net);
-	fig(cells[COL_REFERENCE], 64, s->reference);
-	/* A parsable line has nowhere else for the counts. */
-	if (parsable)
-		snprintf(cells[COL_SOURCE], 64, "%zu jobs, %zu no footprint",
-			 s->jobs, s->none);
-	else
-		cells[COL_SOURCE][0] = '\0';
+	fp_report_acct_t a = fp_report_acct_unknown();
+	double eff;
+
+	switch (c) {
+	case COL_JOB:
+		name_cell(cell, r->job);
+		return;
+	case COL_USER:
+		name_cell(cell, r->user);
+		return;
+	case COL_ACCOUNT:
+		name_cell(cell, r->account);
+		return;
+	default:
+		break;
+	}
+	snprintf(cell, CELL, "-");
+	if (c <= COL_CONSUMED && r->has_acct) {
+		switch (c) {
+		case COL_NAME:
+			name_cell(cell, r->name);
+			break;
+		case COL_STATE:
+			name_cell(cell, r->state ? r->state : "-");
+			break;
+		case COL_EXIT:
+			if (r->exit_code >= 0)
+				snprintf(cell, CELL, "%d:%d", r->exit_code,
+					 r->exit_signal < 0 ? 0 :
+					 r->exit_signal);
+			break;
+		case COL_START:
+			fp_report_local_time(r->start, cell, CELL);
+			break;
+		case COL_END:
+			fp_report_local_time(r->end, cell, CELL);
+			break;
+		case COL_ELAPSED:
+			fp_report_duration(r->elapsed_s, cell, CELL);
+			break;
+		case COL_CPUS:
+			if (isfinite(r->alloc_cpus))
+				snprintf(cell, CELL, "%.0f", r->alloc_cpus);
+			break;
+		case COL_CPUTIME:
+			fp_report_duration(r->cpu_time_s, cell, CELL);
+			break;
+		case COL_CPUEFF:
+			a.elapsed_s = r->elapsed_s;
+			a.cpu_time_s = r->cpu_time_s;
+			a.alloc_cpus = r->alloc_cpus;
+			eff = fp_report_cpu_efficiency(&a);
+			if (isfinite(eff))
+				snprintf(cell, CELL, "%.2f%%", eff);
+			break;
+		case COL_CONSUMED:
+			joules(cell, CELL, r->energy_j);
+			break;
+		}
+		return;
+	}
+	if (!r->has)
+		return;
+	switch (c) {
+	case COL_ENERGY:
+		fig(cell, CELL, r->rec.energy_wh);
+		break;
+	case COL_FOOTPRINT:
+		fig(cell, CELL, r->rec.footprint_g);
+		break;
+	case COL_AVOIDED:
+		fig(cell, CELL, r->rec.avoided_g);
+		break;
+	case COL_NET:
+		fig(cell, CELL, r->rec.net_g);
+		break;
+	case COL_REFERENCE:
+		fig(cell, CELL, r->rec.reference_g);
+		break;
+	case COL_SOURCE:
+		snprintf(cell, CELL, "%s%s",
+			 fp_energy_source_str(r->rec.source),
+			 r->rec.complete ? "" : "*");
+		break;
+	}
 }
 
-static bool right_aligned(int c)
+static void fill_total(char *cell, const totals_t *s, int c, bool parsable)
 {
-	return c >= COL_ENERGY && c <= COL_REFERENCE;
-}
-
-static void print_cells(FILE *f, char cells[NCOLS][64], const int *width,
-			bool parsable)
-{
-	char line[NCOLS * 80];
-	size_t n = 0;
-
-	for (int c = 0; c < NCOLS; c++) {
+	cell[0] = '\0';
+	switch (c) {
+	case COL_JOB:
+		snprintf(cell, CELL, "TOTAL");
+		break;
+	case COL_CONSUMED:
+		joules(cell, CELL, s->consumed);
+		break;
+	case COL_ENERGY:
+		fig(cell, CELL, s->energy);
+		break;
+	case COL_FOOTPRINT:
+		fig(cell, CELL, s->footprint);
+		break;
+	case COL_AVOIDED:
+		fig(cell, CELL, s->avoided);
+		break;
+	case COL_NET:
+		fig(cell, CELL, s->net);
+		break;
+	case COL_REFERENCE:
+		fig(cell, CELL, s->reference);
+		break;
+	case COL_SOURCE:
+		/* A parsable line has nowhere else for the counts. */
 		if (parsable)
-			n += snprintf(line + n, sizeof(line) - n, "%s|",
-				      cells[c]);
-		else if (c == NCOLS - 1)
-			n += snprintf(line + n, sizeof(line) - n, "%s",
-				      cells[c]);
-		else
-			n += snprintf(line + n, sizeof(line) - n,
-				      right_aligned(c) ? "%*s " : "%-*s ",
-				      width[c], cells[c]);
-		if (n >= sizeof(line))
-			n = sizeof(line) - 1;
+			snprintf(cell, CELL, "%zu jobs, %zu no footprint",
+				 s->jobs, s->none);
+		break;
 	}
-	/* The TOTAL line has an empty last column: no trailing blanks. */
-	while (!parsable && n && line[n - 1] == ' ')
-		line[--n] = '\0';
+}
+
+static void print_cells(FILE *f, const fp_report_table_t *t,
+			char (*cells)[CELL], const int *width, bool parsable)
+{
+	char *line = NULL;
+	size_t len = 0;
+	FILE *l = open_memstream(&line, &len);
+
+	if (!l)
+		return;
+	for (size_t k = 0; k < t->ncols; k++) {
+		int c = t->cols[k];
+
+		if (parsable)
+			fprintf(l, "%s|", cells[k]);
+		else if (k == t->ncols - 1 && !columns[c].right)
+			fprintf(l, "%s", cells[k]);
+		else
+			fprintf(l, columns[c].right ? "%*s " : "%-*s ",
+				width[k], cells[k]);
+	}
+	if (fclose(l)) {
+		free(line);
+		return;
+	}
+	/* No trailing blanks (the TOTAL line's last cells are empty). */
+	while (!parsable && len && line[len - 1] == ' ')
+		line[--len] = '\0';
 	fprintf(f, "%s\n", line);
+	free(line);
 }
 
 char *fp_report_table_text(const fp_report_table_t *t, bool parsable)
 {
-	char *buf = NULL, (*cells)[NCOLS][64];
-	size_t len = 0, nlines = t->n + 1;
+	char *buf = NULL, (*cells)[CELL];
+	size_t len = 0, nlines = t->n + 1, nc = t->ncols;
 	int width[NCOLS];
 	totals_t s = sum_rows(t);
 	FILE *f;
 
-	cells = calloc(nlines, sizeof(*cells));
+	cells = calloc(nlines * nc, sizeof(*cells));
 	if (!cells)
 		return NULL;
 	for (size_t i = 0; i < t->n; i++)
-		fill_row(cells[i], &t->rows[i]);
-	fill_total(cells[t->n], &s, parsable);
-	for (int c = 0; c < NCOLS; c++) {
-		width[c] = (int)strlen(headers[c]);
+		for (size_t k = 0; k < nc; k++)
+			fill_cell(cells[i * nc + k], &t->rows[i], t->cols[k]);
+	for (size_t k = 0; k < nc; k++)
+		fill_total(cells[t->n * nc + k], &s, t->cols[k], parsable);
+	for (size_t k = 0; k < nc; k++) {
+		width[k] = (int)strlen(columns[t->cols[k]].header);
 		for (size_t i = 0; i < nlines; i++)
-			if ((int)strlen(cells[i][c]) > width[c])
-				width[c] = (int)strlen(cells[i][c]);
+			if ((int)strlen(cells[i * nc + k]) > width[k])
+				width[k] = (int)strlen(cells[i * nc + k]);
 	}
 	f = open_memstream(&buf, &len);
 	if (!f) {
 		free(cells);
 		return NULL;
 	}
-	if (parsable) {
-		for (int c = 0; c < NCOLS; c++)
-			fprintf(f, "%s|", parsable_headers[c]);
+	if (!t->noheader && parsable) {
+		for (size_t k = 0; k < nc; k++)
+			fprintf(f, "%s|", columns[t->cols[k]].name);
 		fprintf(f, "\n");
-	} else {
-		char head[NCOLS][64];
+	} else if (!t->noheader) {
+		char (*head)[CELL] = calloc(nc, sizeof(*head));
 
-		for (int c = 0; c < NCOLS; c++)
-			snprintf(head[c], sizeof(head[c]), "%s", headers[c]);
-		print_cells(f, head, width, false);
-		for (int c = 0; c < NCOLS; c++) {
-			int w = c == NCOLS - 1 ? (int)strlen(headers[c]) :
-						 width[c];
+		for (size_t k = 0; head && k < nc; k++)
+			snprintf(head[k], CELL, "%s",
+				 columns[t->cols[k]].header);
+		if (head)
+			print_cells(f, t, head, width, false);
+		free(head);
+		for (size_t k = 0; k < nc; k++) {
+			int c = t->cols[k];
+			int w = k == nc - 1 && !columns[c].right ?
+				(int)strlen(columns[c].header) : width[k];
 
-			for (int k = 0; k < w; k++)
+			for (int i = 0; i < w; i++)
 				fputc('-', f);
-			fputc(c == NCOLS - 1 ? '\n' : ' ', f);
+			fputc(k == nc - 1 ? '\n' : ' ', f);
 		}
 	}
 	for (size_t i = 0; i < nlines; i++)
-		print_cells(f, cells[i], width, parsable);
+		print_cells(f, t, &cells[i * nc], width, parsable);
 	free(cells);
 	if (!parsable) {
 		fprintf(f, "%zu job%s: %zu with a footprint, %zu no "
@@ -850,11 +1446,30 @@ char *fp_report_table_text(const fp_report_table_t *t, bool parsable)
 			fprintf(f, ", %zu incomplete (*)", s.incomplete);
 		fprintf(f, "\n");
 		if (s.simulated)
-			fprintf(f, "SIMULATED energy in %zu job%s: not a "
-				"measurement\n", s.simulated,
+			fprintf(f, "simulated energy in %zu job%s (fp-simnode): "
+				"not a measurement\n", s.simulated,
 				s.simulated == 1 ? "" : "s");
 	}
 	return close_stream(f, &buf);
+}
+
+static json_t *row_acct_json(const row_t *r)
+{
+	fp_report_acct_t a = fp_report_acct_unknown();
+
+	a.elapsed_s = r->elapsed_s;
+	a.cpu_time_s = r->cpu_time_s;
+	a.alloc_cpus = r->alloc_cpus;
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o,"
+			 " s:o}",
+		"name", jname(r->name), "state", jname(r->state),
+		"exit_code", exit_json(r->exit_code, r->exit_signal),
+		"start", jutc(r->start), "end", jutc(r->end),
+		"elapsed_s", jfig(r->elapsed_s),
+		"total_cpu_s", jfig(r->cpu_time_s),
+		"alloc_cpus", jfig(r->alloc_cpus),
+		"cpu_efficiency_percent", jfig(fp_report_cpu_efficiency(&a)),
+		"consumed_energy_J", jfig(r->energy_j));
 }
 
 json_t *fp_report_table_json(const fp_report_table_t *t)
@@ -866,33 +1481,39 @@ json_t *fp_report_table_json(const fp_report_table_t *t)
 	for (size_t i = 0; jobs && i < t->n; i++) {
 		const row_t *r = &t->rows[i];
 		const fp_record_t *c = &r->rec;
+		json_t *o;
 
-		if (!r->has) {
-			append(jobs, json_pack(
-				"{s:s, s:s, s:s, s:b}", "job", r->job,
-				"user", r->user, "account", r->account,
-				"footprint", 0), &ok);
-			continue;
+		if (!r->has)
+			o = json_pack("{s:o, s:o, s:o, s:b}", "job",
+				      jname(r->job), "user", jname(r->user),
+				      "account", jname(r->account),
+				      "footprint", 0);
+		else
+			o = json_pack(
+				"{s:o, s:o, s:o, s:b, s:b, s:s, s:o, s:o, "
+				"s:o, s:o, s:o}",
+				"job", jname(r->job), "user", jname(r->user),
+				"account", jname(r->account), "footprint", 1,
+				"complete", c->complete,
+				"source", fp_energy_source_str(c->source),
+				"energy_Wh", jfig(c->energy_wh),
+				"footprint_g", jfig(c->footprint_g),
+				"avoided_g", jfig(c->avoided_g),
+				"net_g", jfig(c->net_g),
+				"reference_g", jfig(c->reference_g));
+		if (o && json_object_set_new(o, "accounting", r->has_acct ?
+					     row_acct_json(r) : json_null())) {
+			json_decref(o);
+			o = NULL;
 		}
-		append(jobs, json_pack(
-			"{s:s, s:s, s:s, s:b, s:b, s:s, s:o, s:o, s:o, s:o,"
-			" s:o}",
-			"job", r->job, "user", r->user,
-			"account", r->account, "footprint", 1,
-			"complete", c->complete,
-			"source", fp_energy_source_str(c->source),
-			"energy_Wh", jfig(c->energy_wh),
-			"footprint_g", jfig(c->footprint_g),
-			"avoided_g", jfig(c->avoided_g),
-			"net_g", jfig(c->net_g),
-			"reference_g", jfig(c->reference_g)), &ok);
+		append(jobs, o, &ok);
 	}
 	if (!ok) {
 		json_decref(jobs);
 		return NULL;
 	}
-	return json_pack("{s:o, s:{s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:I,"
-			 " s:I, s:I}}",
+	return json_pack("{s:o, s:{s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:I,"
+			 " s:I, s:I, s:I}}",
 		"jobs", jobs,
 		"total",
 		"energy_Wh", json_real(s.energy),
@@ -900,11 +1521,189 @@ json_t *fp_report_table_json(const fp_report_table_t *t)
 		"avoided_g", json_real(s.avoided),
 		"net_g", json_real(s.net),
 		"reference_g", json_real(s.reference),
+		"consumed_energy_J", json_real(s.consumed),
 		"jobs", (json_int_t)s.jobs,
 		"with_footprint", (json_int_t)s.with,
 		"no_footprint", (json_int_t)s.none,
 		"incomplete", (json_int_t)s.incomplete,
 		"simulated", (json_int_t)s.simulated);
+}
+
+/* Job ids, names and times for people */
+
+/* Slurm's job ids are 32 bits; NO_VAL (0xfffffffe) and INFINITE
+ * (0xffffffff) are not jobs. Federated ids carry the cluster in bits 26-31,
+ * so the whole range below them is valid. */
+#define MAX_ID 4294967293ULL
+
+/* Digits at *s (at most 20: beyond is out of range anyway) into *v. */
+static bool id_number(const char **s, unsigned long long *v)
+{
+	const char *p = *s;
+
+	*v = 0;
+	while (isdigit((unsigned char)*p) && p - *s < 20) {
+		unsigned long long d = (unsigned long long)(*p - '0');
+
+		*v = *v > (~0ULL - d) / 10 ? ~0ULL : *v * 10 + d;
+		p++;
+	}
+	if (p == *s || isdigit((unsigned char)*p))
+		*v = p == *s ? 0 : ~0ULL;
+	while (isdigit((unsigned char)*p))
+		p++;
+	if (p == *s)
+		return false;
+	*s = p;
+	return true;
+}
+
+static bool in_list(const char *list, const char *id)
+{
+	size_t n = strlen(id);
+
+	for (const char *p = list; p && *p; p = strchr(p, ',') ?
+	     strchr(p, ',') + 1 : NULL)
+		if (!strncmp(p, id, n) && (p[n] == ',' || !p[n]))
+			return true;
+	return false;
+}
+
+int fp_report_job_ids(const char *arg, char **list, size_t *count,
+		      fp_error_t *err)
+{
+	char *copy, *p, *tok, *out;
+	size_t added = 0;
+	int rc = 0;
+
+	fp_error_clear(err);
+	if (!arg || !*arg)
+		return fp_fail(err, FP_EPARSE, "job id '': empty");
+	/* All or nothing: *list changes only when every id is good. */
+	copy = strdup(arg);
+	out = *list ? strdup(*list) : NULL;
+	if (!copy || (*list && !out)) {
+		free(copy);
+		free(out);
+		return fp_fail(err, FP_ENOMEM, "out of memory");
+	}
+	for (p = copy; !rc && (tok = strsep(&p, ","));) {
+		const char *s = tok;
+		unsigned long long id, sub = 0;
+		char sep = 0, canon[48], *grown;
+
+		if (!id_number(&s, &id) || ((*s == '_' || *s == '+') &&
+		    (sep = *s++, !id_number(&s, &sub))) || *s) {
+			rc = fp_fail(err, FP_EPARSE, "job id '%s': not a job "
+				     "id (N, N_TASK or N+COMPONENT)", tok);
+			break;
+		}
+		if (id < 1 || id > MAX_ID || sub > MAX_ID) {
+			rc = fp_fail(err, FP_EINVAL, "job id '%s': out of "
+				     "Slurm's job ids (1..%llu)", tok, MAX_ID);
+			break;
+		}
+		if (sep)
+			snprintf(canon, sizeof(canon), "%llu%c%llu", id, sep,
+				 sub);
+		else
+			snprintf(canon, sizeof(canon), "%llu", id);
+		if (in_list(out, canon))
+			continue;
+		if (asprintf(&grown, "%s%s%s", out ? out : "",
+			     out ? "," : "", canon) < 0) {
+			rc = fp_fail(err, FP_ENOMEM, "out of memory");
+			break;
+		}
+		free(out);
+		out = grown;
+		added++;
+	}
+	free(copy);
+	if (rc) {
+		free(out);
+		return rc;
+	}
+	free(*list);
+	*list = out;
+	*count += added;
+	return 0;
+}
+
+char *fp_report_escape(const char *s)
+{
+	size_t len, n = 0;
+	char *out;
+
+	if (!s)
+		return NULL;
+	len = strlen(s);
+	out = malloc(4 * len + 1);
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < len;) {
+		unsigned char ch = (unsigned char)s[i];
+		size_t k = fp_utf8_seq(s + i, len - i);
+
+		/* C1 controls are U+0080..U+009F: 0xc2 0x80..0x9f. */
+		if (ch < 0x20 || ch == 0x7f || !k ||
+		    (k == 2 && ch == 0xc2 && (unsigned char)s[i + 1] < 0xa0)) {
+			if (!k)
+				k = 1;
+			for (size_t b = 0; b < k; b++)
+				n += sprintf(out + n, "\\x%02x",
+					     (unsigned char)s[i + b]);
+		} else if (ch == '\\') {
+			out[n++] = '\\';
+			out[n++] = '\\';
+		} else {
+			memcpy(out + n, s + i, k);
+			n += k;
+		}
+		i += k;
+	}
+	out[n] = '\0';
+	return out;
+}
+
+const char *fp_report_local_time(time_t t, char *buf, size_t size)
+{
+	struct tm tm;
+
+	if (!t || !localtime_r(&t, &tm) ||
+	    !strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm))
+		snprintf(buf, size, "-");
+	return buf;
+}
+
+time_t fp_report_parse_utc(const char *iso)
+{
+	struct tm tm = { 0 };
+	const char *end;
+
+	if (!iso || !(end = strptime(iso, "%Y-%m-%dT%H:%M:%S", &tm)) ||
+	    strcmp(end, "Z"))
+		return -1;
+	return timegm(&tm);
+}
+
+const char *fp_report_duration(double s, char *buf, size_t size)
+{
+	long long t, d;
+
+	if (!isfinite(s) || s < 0 || s > 1e12) {
+		snprintf(buf, size, "-");
+		return buf;
+	}
+	t = llround(s);
+	d = t / 86400;
+	if (d)
+		snprintf(buf, size, "%lld-%02lld:%02lld:%02lld", d,
+			 t % 86400 / 3600, t % 3600 / 60, t % 60);
+	else
+		snprintf(buf, size, "%02lld:%02lld:%02lld", t / 3600,
+			 t % 3600 / 60, t % 60);
+	return buf;
 }
 
 /* sacct-like times */

@@ -41,6 +41,33 @@ typedef struct fp_report_step {
 	double nnodes, energy_it_wh;
 } fp_report_step_t;
 
+/* What Slurm accounting says of a job (sacct's and seff's figures), which
+ * neither the summary nor the record carries. The strings are the caller's
+ * (fp_report_set_acct and fp_report_table_add copy them). */
+typedef struct fp_report_acct_step {
+	char name[24];		/* "batch", "extern", "0": sacct's JobID tail */
+	double energy_j;	/* the step's ConsumedEnergy; NAN unknown */
+} fp_report_acct_step_t;
+
+typedef struct fp_report_acct {
+	const char *name;	/* JobName; may be NULL */
+	const char *state;	/* "COMPLETED", "FAILED"...; may be NULL */
+	int exit_code, exit_signal;	/* sacct's ExitCode a:b; -1 unknown */
+	time_t start, end;	/* 0 unknown */
+	double elapsed_s;	/* NAN unknown (so are the three below) */
+	double cpu_time_s;	/* user + system over the steps (TotalCPU) */
+	double alloc_cpus;	/* AllocCPUS */
+	double energy_j;	/* ConsumedEnergy of sacct's job row */
+	const fp_report_acct_step_t *steps;
+	size_t nsteps;
+} fp_report_acct_t;
+
+/* An fp_report_acct_t with every figure unknown. */
+fp_report_acct_t fp_report_acct_unknown(void);
+/* seff's CPU efficiency: total CPU time / (elapsed x allocated CPUs), in %;
+ * NAN when a figure is unknown or the product is 0. */
+double fp_report_cpu_efficiency(const fp_report_acct_t *a);
+
 /* The figures of one job, from a signed summary or from the shorter FP1
  * job record (which lacks what is NAN/NULL/0 below). Units: Wh, gCO2e. */
 typedef struct fp_report {
@@ -72,6 +99,15 @@ typedef struct fp_report {
 	size_t nnodes;
 	fp_report_step_t *steps;
 	size_t nsteps;
+	/* From accounting (fp_report_set_acct); when has_acct is false,
+	 * acct_note (may be NULL) says why not. */
+	bool has_acct;
+	char *job_name, *state, *acct_note;
+	int exit_code, exit_signal;
+	time_t acct_start, acct_end;
+	double acct_elapsed_s, cpu_time_s, alloc_cpus, sacct_energy_j;
+	fp_report_acct_step_t *acct_steps;
+	size_t nacct_steps;
 } fp_report_t;
 
 /* From a summary payload (JSON text); fails naming `name` on anything that
@@ -82,6 +118,12 @@ fp_report_t *fp_report_from_summary(const char *name, const char *payload,
 fp_report_t *fp_report_from_record(const fp_record_t *rec, const char *user,
 				   const char *account, fp_error_t *err);
 void fp_report_free(fp_report_t *r);
+/* Adds what accounting says of the job (copied). */
+int fp_report_set_acct(fp_report_t *r, const fp_report_acct_t *a,
+		       fp_error_t *err);
+/* Says why the report has no accounting part (copied). */
+int fp_report_set_acct_note(fp_report_t *r, const char *why,
+			    fp_error_t *err);
 
 /* The seff-like report of `sfootprint -j`; signature is the status line's
  * text ("valid (kid ...)", "INVALID: ...", "unsigned record only"). The
@@ -102,15 +144,53 @@ typedef struct fp_report_table fp_report_table_t;
 
 fp_report_table_t *fp_report_table_new(void);
 void fp_report_table_free(fp_report_table_t *t);
-/* rec NULL: the job has no footprint record. */
+/* rec NULL: the job has no footprint record; acct NULL: nothing from
+ * accounting (both are copied). */
 int fp_report_table_add(fp_report_table_t *t, const char *job,
 			const char *user, const char *account,
-			const fp_record_t *rec, fp_error_t *err);
+			const fp_record_t *rec, const fp_report_acct_t *acct,
+			fp_error_t *err);
 size_t fp_report_table_rows(const fp_report_table_t *t);
+/* The columns of the text, as sacct -o: a comma list of names (any case)
+ * among FP_REPORT_COLUMNS; an unknown or empty name fails naming it and
+ * listing the valid ones. Default: FP_REPORT_DEFAULT_COLUMNS. */
+#define FP_REPORT_COLUMNS                                                    \
+	"JobID, JobName, User, Account, State, ExitCode, Start, End, "      \
+	"Elapsed, AllocCPUS, TotalCPU, CPUEff, ConsumedEnergy, EnergyWh, "  \
+	"FootprintG, AvoidedG, NetG, ReferenceG, Source"
+#define FP_REPORT_DEFAULT_COLUMNS                                            \
+	"JobID,User,Account,EnergyWh,FootprintG,AvoidedG,NetG,ReferenceG,"  \
+	"Source"
+int fp_report_table_set_format(fp_report_table_t *t, const char *columns,
+			       fp_error_t *err);
+/* noheader: no header lines, as sacct -n (the TOTAL line stays). */
+void fp_report_table_set_noheader(fp_report_table_t *t, bool noheader);
 /* Aligned columns and a TOTAL line; parsable: '|'-separated like
- * `sacct -p` (a '|' ends every field). The caller free()s it. */
+ * `sacct -p` (a '|' ends every field). Names are escaped (control bytes
+ * and bytes that are not UTF-8 written \xNN). The caller free()s it. */
 char *fp_report_table_text(const fp_report_table_t *t, bool parsable);
+/* Every field, whatever the format; times in UTC (ISO 8601, Z). */
 json_t *fp_report_table_json(const fp_report_table_t *t);
+
+/* Job ids of -j: adds each id of arg (a comma list of N, N_T array task,
+ * N+C het component) to *list (a comma list the caller free()s; NULL to
+ * start), skipping ids already there, and counts them in *count. Fails
+ * naming the id on anything else, on 0 and beyond Slurm's job ids (32 bits
+ * without NO_VAL and INFINITE: at most 4294967293). */
+int fp_report_job_ids(const char *arg, char **list, size_t *count,
+		      fp_error_t *err);
+
+/* Text for people: control bytes (C0, DEL, C1) and bytes that are not
+ * UTF-8 written \xNN, a backslash doubled; NULL in, NULL out. The caller
+ * free()s it. */
+char *fp_report_escape(const char *s);
+/* A time as sacct prints it: local, YYYY-MM-DDTHH:MM:SS; "-" for 0. */
+const char *fp_report_local_time(time_t t, char *buf, size_t size);
+/* A UTC ISO 8601 time (2024-01-15T12:34:56Z) read back; -1 on anything
+ * else. */
+time_t fp_report_parse_utc(const char *iso);
+/* A duration as sacct's Elapsed: [D-]HH:MM:SS; "-" when unknown. */
+const char *fp_report_duration(double s, char *buf, size_t size);
 
 /* Where the tools find footprint.conf: option (--config), else env_conf
  * (FOOTPRINT_CONF), else JobCompLoc of slurm.conf when its JobCompType is

@@ -29,7 +29,9 @@ static const struct subcommand commands[] = {
 	{ "show", fp_cmd_show,
 	  "show -j JOBID [--config FILE] [--json]   report of one job (also: sfootprint -j JOBID)" },
 	{ "show", fp_cmd_show,
-	  "show [-u USER] [-A ACCOUNT] [-S START] [-E END] [-p|--json]   table of jobs (also without `show`)" },
+	  "show [-j JOBID,...] [-u USER] [-A ACCOUNT] [-S START] [-E END] [-o FIELDS] [-n] [-p|--json]   table of jobs (also without `show`; bare sfootprint: your jobs since 00:00)" },
+	{ "signals", fp_cmd_signals,
+	  "signals update [--config FILE] [--site NAME]   append each Feed= site's newest grid intensity" },
 	{ "whatif", fp_cmd_whatif,
 	  "whatif -j JOBID [--hours N] [--top N] [--json]   where and when it would have emitted least (also: -j JOBID --whatif)" },
 };
@@ -75,19 +77,23 @@ char *fp_cli_read_text(const char *path, size_t max, char *why, size_t whysz)
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: sfootprint COMMAND [ARGS]\n");
+	fprintf(out, "usage: sfootprint [COMMAND] [ARGS]   (sfootprint "
+		"--version)\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(out, "  sfootprint %s\n", commands[i].help);
 }
 
 int main(int argc, char **argv)
 {
-	if (argc < 2) {
-		usage(stderr);
-		return FP_EXIT_USAGE;
-	}
+	/* As sacct: without arguments, the caller's jobs since midnight. */
+	if (argc < 2)
+		return fp_cmd_show(argc, argv);
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		usage(stdout);
+		return FP_EXIT_OK;
+	}
+	if (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version")) {
+		printf("sfootprint %s\n", FP_VERSION);
 		return FP_EXIT_OK;
 	}
 	/* `sfootprint -j 42 --whatif`: the what-if of that job. */

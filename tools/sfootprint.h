@@ -9,6 +9,11 @@
 
 #include <stddef.h>
 
+/* The Makefile passes git describe; a tree without git says so. */
+#ifndef FP_VERSION
+#define FP_VERSION "unknown"
+#endif
+
 /* A summary or token file (path, or "-" for stdin) of at most max bytes,
  * without the blank bytes it ends with (the newline an editor or a shell
  * redirection leaves is not part of it). NULL with why filled on a read
@@ -23,5 +28,6 @@ int fp_cmd_sign(int argc, char **argv);
 int fp_cmd_compute(int argc, char **argv);
 int fp_cmd_show(int argc, char **argv);
 int fp_cmd_whatif(int argc, char **argv);
+int fp_cmd_signals(int argc, char **argv);
 
 #endif

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "sfootprint.h"
 #include "sign.h"
@@ -12,6 +13,7 @@ int fp_cmd_keygen(int argc, char **argv)
 	const char *alg = "ES256", *prefix = "footprint";
 	fp_error_t err = { 0 };
 	char *kid = NULL;
+	struct stat st;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--alg") && i + 1 < argc) {
@@ -23,6 +25,15 @@ int fp_cmd_keygen(int argc, char **argv)
 				"[--alg ES256|RS256] [--out PREFIX]\n");
 			return FP_EXIT_USAGE;
 		}
+	}
+	/* PREFIX.key and PREFIX.pub: a prefix that names no file, or a
+	 * folder, would write hidden ".key" files or fail late. */
+	if (!*prefix || prefix[strlen(prefix) - 1] == '/' ||
+	    (stat(prefix, &st) == 0 && S_ISDIR(st.st_mode))) {
+		fprintf(stderr, "sfootprint keygen: --out '%s': a file name "
+			"prefix (PREFIX.key, PREFIX.pub), not %s\n", prefix,
+			*prefix ? "a folder" : "empty");
+		return FP_EXIT_USAGE;
 	}
 	if (strcmp(alg, "ES256") && strcmp(alg, "RS256")) {
 		fprintf(stderr, "sfootprint keygen: --alg %s: use ES256 or "

@@ -12,12 +12,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <math.h>
+#include <sys/wait.h>
+
 #include <jansson.h>
 
 #include "config.h"
 #include "report.h"
 #include "sfootprint.h"
 #include "sfootprint_db.h"
+#include "signals.h"
 #include "sign.h"
 #include "summary.h"
 
@@ -25,9 +29,15 @@
 #define JSON_FLAGS (JSON_INDENT(2) | JSON_REAL_PRECISION(12))
 
 struct options {
-	const char *job, *users, *accounts, *start, *end, *config;
-	bool parsable, json, all_users;
+	char *jobs;		/* canonical comma list (fp_report_job_ids) */
+	size_t njobs;
+	const char *users, *accounts, *start, *end, *config, *format;
+	bool parsable, json, all_users, noheader;
+	time_t from, to;	/* -S and -E, read before anything else */
 };
+
+/* Exported by libslurm, not declared in its public headers. */
+extern char *slurm_job_state_string(uint32_t inx);
 
 /* What the report stands on: footprint.conf (NULL when unreadable and not
  * asked for explicitly) and the cluster. */
@@ -43,11 +53,14 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: sfootprint -j JOBID [--config FILE] [--json]\n"
-		"       sfootprint [-u USER[,...]] [-A ACCOUNT[,...]] [-a] "
-		"[-S START] [-E END]\n"
-		"                  [-p|--parsable] [--json] [--config FILE]\n"
+		"       sfootprint [-j JOBID[,...]] [-u USER[,...]] "
+		"[-A ACCOUNT[,...]] [-a]\n"
+		"                  [-S START] [-E END] [-o FIELD[,...]] "
+		"[-n] [-p|--json] [--config FILE]\n"
 		"  (also as `sfootprint show ...`) START/END: "
-		"YYYY-MM-DD[THH:MM[:SS]], HH:MM, now, now-2days...\n");
+		"YYYY-MM-DD[THH:MM[:SS]], MM/DD[/YY], HH:MM[:SS], now[-N"
+		"[seconds|minutes|hours|days|weeks]]\n"
+		"  FIELD: " FP_REPORT_COLUMNS "\n");
 }
 
 static int load_context(struct context *c, const char *option)
@@ -125,6 +138,87 @@ static char *user_name(const slurmdb_job_rec_t *j, char *buf, size_t size)
 	else
 		snprintf(buf, size, "%u", j->uid);
 	return buf;
+}
+
+/* A count of tres_alloc_str ("1=2,2=1000,3=120,..."): id 1 is the CPUs,
+ * 3 the energy in J (Slurm's TRES_CPU, TRES_ENERGY); NAN when absent. */
+static double tres_count(const char *tres, unsigned id)
+{
+	for (const char *p = tres; p && *p; p = strchr(p, ',') ?
+	     strchr(p, ',') + 1 : NULL) {
+		char *end;
+		unsigned long k = strtoul(p, &end, 10);
+
+		if (end != p && *end == '=' && k == id)
+			return strtod(end + 1, NULL);
+	}
+	return NAN;
+}
+
+static void step_name(const slurmdb_step_rec_t *s, char *buf, size_t size)
+{
+	switch (s->step_id.step_id) {
+	case SLURM_BATCH_SCRIPT:
+		snprintf(buf, size, "batch");
+		break;
+	case SLURM_EXTERN_CONT:
+		snprintf(buf, size, "extern");
+		break;
+	case SLURM_INTERACTIVE_STEP:
+		snprintf(buf, size, "interactive");
+		break;
+	default:
+		if (s->step_id.step_het_comp != NO_VAL)
+			snprintf(buf, size, "%u+%u", s->step_id.step_id,
+				 s->step_id.step_het_comp);
+		else
+			snprintf(buf, size, "%u", s->step_id.step_id);
+	}
+}
+
+/* What sacct and seff show of a job, as they compute it: ExitCode is
+ * "status:signal", TotalCPU user + system over the steps, the job row's
+ * ConsumedEnergy its TRES energy (0 when absent, as sacct prints it).
+ * *steps (the caller free()s it) holds each step's energy. */
+static fp_report_acct_t job_acct(const slurmdb_job_rec_t *j,
+				 fp_report_acct_step_t **steps)
+{
+	fp_report_acct_t a = fp_report_acct_unknown();
+	double energy = tres_count(j->tres_alloc_str, 3);
+
+	a.name = j->jobname;
+	a.state = slurm_job_state_string(j->state & JOB_STATE_BASE);
+	if (j->exitcode != NO_VAL) {
+		a.exit_code = WEXITSTATUS(j->exitcode);
+		a.exit_signal = WIFSIGNALED(j->exitcode) ?
+				WTERMSIG(j->exitcode) : 0;
+	}
+	a.start = j->start;
+	a.end = j->end;
+	a.elapsed_s = j->elapsed;
+	a.cpu_time_s = (double)j->tot_cpu_sec + j->tot_cpu_usec / 1e6;
+	a.alloc_cpus = tres_count(j->tres_alloc_str, 1);
+	a.energy_j = isfinite(energy) ? energy : 0;
+	*steps = NULL;
+	if (j->steps && slurm_list_count(j->steps) > 0) {
+		struct listIterator *it = slurm_list_iterator_create(j->steps);
+		slurmdb_step_rec_t *st;
+		size_t n = 0;
+
+		*steps = calloc(slurm_list_count(j->steps), sizeof(**steps));
+		while (*steps && (st = slurm_list_next(it))) {
+			step_name(st, (*steps)[n].name,
+				  sizeof((*steps)[n].name));
+			(*steps)[n].energy_j =
+				st->stats.consumed_energy == NO_VAL64 ? NAN :
+				(double)st->stats.consumed_energy;
+			n++;
+		}
+		slurm_list_iterator_destroy(it);
+		a.steps = *steps;
+		a.nsteps = n;
+	}
+	return a;
 }
 
 /* 0 read, else errno (ENOENT: no summary yet). */
@@ -284,11 +378,28 @@ static slurmdb_job_rec_t *first_job(struct xlist *jobs)
 	return j;
 }
 
+/* Adds what accounting says (or why it could not) to the report. */
+static int add_acct(fp_report_t *r, const slurmdb_job_rec_t *j,
+		    const char *why, fp_error_t *err)
+{
+	fp_report_acct_step_t *steps;
+	fp_report_acct_t a;
+	int rc;
+
+	if (!j)
+		return fp_report_set_acct_note(r, why, err);
+	a = job_acct(j, &steps);
+	rc = fp_report_set_acct(r, &a, err);
+	free(steps);
+	return rc;
+}
+
 static int show_job(struct context *c, const struct options *o)
 {
-	char status[5000] = "", why[600], *end, *payload = NULL;
-	unsigned long id = strtoul(o->job, &end, 10);
-	bool numeric = *o->job && !*end && isdigit((unsigned char)*o->job);
+	char status[5000] = "", why[600] = "", *payload = NULL;
+	const char *job = o->jobs;
+	unsigned long id = strtoul(job, NULL, 10);
+	bool numeric = !strpbrk(job, "_+");
 	fp_error_t err = { 0 };
 	fp_report_t *r = NULL;
 	json_t *sig = NULL;
@@ -297,32 +408,30 @@ static int show_job(struct context *c, const struct options *o)
 	slurmdb_job_rec_t *j = NULL;
 	fp_record_t rec;
 	int sum = 1, rc = FP_EXIT_FAIL;
-	fp_db_query_t q = { .job = o->job };
+	fp_db_query_t q = { .job = job };
 
+	/* State, exit code, CPU time and sacct's energy are accounting's
+	 * even when the summary has the footprint; an array task or het
+	 * component needs it for its raw id, which names the summary. */
+	if (need_cluster(c, why, sizeof(why)) ||
+	    !(db = fp_db_open(why, sizeof(why))) ||
+	    !(jobs = fp_db_jobs(db, c->cluster, &q, why, sizeof(why))))
+		;
+	else if (!(j = first_job(jobs)))
+		snprintf(why, sizeof(why), "not in the accounting of cluster "
+			 "%s", c->cluster);
 	if (!numeric) {
-		/* An array task or het component: its raw id names the
-		 * summary file. */
-		if (need_cluster(c, why, sizeof(why)) ||
-		    !(db = fp_db_open(why, sizeof(why))) ||
-		    !(jobs = fp_db_jobs(db, c->cluster, &q, why,
-					sizeof(why)))) {
-			fprintf(stderr, "sfootprint: job %s: %s\n", o->job,
-				why);
-			goto out;
-		}
-		if (!(j = first_job(jobs))) {
-			fprintf(stderr, "sfootprint: job %s: not in the "
-				"accounting of cluster %s\n", o->job,
-				c->cluster);
+		if (!j) {
+			fprintf(stderr, "sfootprint: job %s: %s\n", job, why);
 			goto out;
 		}
 		id = j->jobid;
 	}
 	sum = signed_summary(c, id, &payload, status, sizeof(status), &sig);
 	if (sum == 0) {
-		r = fp_report_from_summary(o->job, payload, &err);
-		if (!r) {
-			fprintf(stderr, "sfootprint: job %s: %s\n", o->job,
+		r = fp_report_from_summary(job, payload, &err);
+		if (!r || add_acct(r, j, why, &err)) {
+			fprintf(stderr, "sfootprint: job %s: %s\n", job,
 				err.msg);
 			goto out;
 		}
@@ -330,25 +439,12 @@ static int show_job(struct context *c, const struct options *o)
 			     FP_EXIT_FAIL : FP_EXIT_OK;
 		goto out;
 	}
-	if (!jobs) {
-		if (need_cluster(c, why, sizeof(why)) ||
-		    !(db = fp_db_open(why, sizeof(why))) ||
-		    !(jobs = fp_db_jobs(db, c->cluster, &q, why,
-					sizeof(why)))) {
-			/* Says why the summary was not enough. */
-			fprintf(stderr, "sfootprint: job %s: %s%s; no "
-				"accounting record: %s\n", o->job,
-				sum < 0 ? "signed summary " : "",
-				sum < 0 ? status : json_string_value(
-					json_object_get(sig, "reason")) ?:
-					status, why);
-			goto out;
-		}
-		j = first_job(jobs);
-	}
 	if (!j) {
-		fprintf(stderr, "sfootprint: job %s: not in the accounting of "
-			"cluster %s\n", o->job, c->cluster);
+		/* Says why the summary was not enough. */
+		fprintf(stderr, "sfootprint: job %s: %s%s; no accounting "
+			"record: %s\n", job, sum < 0 ? "signed summary " : "",
+			sum < 0 ? status : json_string_value(json_object_get(
+				sig, "reason")) ?: status, why);
 		goto out;
 	}
 	switch (job_record(c, j, &rec, &err)) {
@@ -356,10 +452,10 @@ static int show_job(struct context *c, const struct options *o)
 		break;
 	case 1:
 		fprintf(stderr, "sfootprint: job %s: no footprint yet (no FP1 "
-			"record in its accounting; %s)\n", o->job, status);
+			"record in its accounting; %s)\n", job, status);
 		goto out;
 	default:
-		fprintf(stderr, "sfootprint: job %s: %s\n", o->job, err.msg);
+		fprintf(stderr, "sfootprint: job %s: %s\n", job, err.msg);
 		goto out;
 	}
 	{
@@ -368,8 +464,8 @@ static int show_job(struct context *c, const struct options *o)
 		r = fp_report_from_record(&rec, user_name(j, user,
 					  sizeof(user)), j->account, &err);
 	}
-	if (!r) {
-		fprintf(stderr, "sfootprint: job %s: %s\n", o->job, err.msg);
+	if (!r || add_acct(r, j, why, &err)) {
+		fprintf(stderr, "sfootprint: job %s: %s\n", job, err.msg);
 		goto out;
 	}
 	if (print_report(r, status, sig, NULL, o->json))
@@ -378,7 +474,7 @@ static int show_job(struct context *c, const struct options *o)
 	 * summary is a fault the caller must see. */
 	rc = sum < 0 ? FP_EXIT_FAIL : FP_EXIT_OK;
 	if (sum < 0)
-		fprintf(stderr, "sfootprint: job %s: signature %s\n", o->job,
+		fprintf(stderr, "sfootprint: job %s: signature %s\n", job,
 			status);
 out:
 	fp_report_free(r);
@@ -428,9 +524,8 @@ static char *uid_list(const char *users)
 
 static int aggregate(struct context *c, const struct options *o)
 {
-	fp_db_query_t q = { .job = o->job, .accounts = o->accounts };
-	time_t now = time(NULL);
-	struct tm tm;
+	fp_db_query_t q = { .job = o->jobs, .accounts = o->accounts,
+			    .start = o->from, .end = o->to };
 	fp_error_t err = { 0 };
 	fp_report_table_t *t = NULL;
 	char *uids = NULL, why[600], *text;
@@ -440,30 +535,10 @@ static int aggregate(struct context *c, const struct options *o)
 	slurmdb_job_rec_t *j;
 	int rc = FP_EXIT_FAIL;
 
-	/* sacct's defaults: since midnight, until now. */
-	localtime_r(&now, &tm);
-	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
-	tm.tm_isdst = -1;
-	q.start = mktime(&tm);
-	q.end = now;
-	if (o->start && fp_report_parse_time(o->start, now, &q.start, &err)) {
-		fprintf(stderr, "sfootprint: -S: %s\n", err.msg);
-		return FP_EXIT_USAGE;
-	}
-	if (o->end && fp_report_parse_time(o->end, now, &q.end, &err)) {
-		fprintf(stderr, "sfootprint: -E: %s\n", err.msg);
-		return FP_EXIT_USAGE;
-	}
-	if (q.end < q.start) {
-		fprintf(stderr, "sfootprint: -S %s is after -E %s\n",
-			o->start ? o->start : "(midnight)",
-			o->end ? o->end : "(now)");
-		return FP_EXIT_USAGE;
-	}
 	if (o->users) {
 		if (!(uids = uid_list(o->users)))
 			return FP_EXIT_FAIL;
-	} else if (getuid() != 0 && !o->all_users && !o->job) {
+	} else if (getuid() != 0 && !o->all_users && !o->jobs) {
 		/* As sacct: a user sees their own jobs unless -a. */
 		if (asprintf(&uids, "%u", (unsigned)getuid()) < 0)
 			return FP_EXIT_FAIL;
@@ -476,21 +551,31 @@ static int aggregate(struct context *c, const struct options *o)
 		goto out;
 	}
 	t = fp_report_table_new();
-	if (!t)
+	if (!t || fp_report_table_set_format(t, o->format ? o->format :
+			FP_REPORT_DEFAULT_COLUMNS, &err)) {
+		fprintf(stderr, "sfootprint: %s\n", t ? err.msg :
+			"out of memory");
 		goto out;
+	}
+	fp_report_table_set_noheader(t, o->noheader);
 	it = slurm_list_iterator_create(jobs);
 	while ((j = slurm_list_next(it))) {
 		char name[64], user[64];
 		fp_record_t rec;
 		int found = job_record(c, j, &rec, &err);
+		fp_report_acct_step_t *steps;
+		fp_report_acct_t a = job_acct(j, &steps);
 
 		fp_db_job_name(j, name, sizeof(name));
 		if (found < 0)
 			fprintf(stderr, "sfootprint: job %s: %s\n", name,
 				err.msg);
-		if (fp_report_table_add(t, name, user_name(j, user,
-					sizeof(user)), j->account,
-					found == 0 ? &rec : NULL, &err)) {
+		found = fp_report_table_add(t, name, user_name(j, user,
+					    sizeof(user)), j->account,
+					    found == 0 ? &rec : NULL, &a,
+					    &err);
+		free(steps);
+		if (found) {
 			fprintf(stderr, "sfootprint: %s\n", err.msg);
 			break;
 		}
@@ -500,14 +585,19 @@ static int aggregate(struct context *c, const struct options *o)
 		goto out;
 	if (o->json) {
 		json_t *root = fp_report_table_json(t);
-		char fmt[2][32];
+		char fmt[2][21];
 
-		strftime(fmt[0], sizeof(fmt[0]), "%Y-%m-%dT%H:%M:%S",
-			 localtime_r(&q.start, &tm));
-		strftime(fmt[1], sizeof(fmt[1]), "%Y-%m-%dT%H:%M:%S",
-			 localtime_r(&q.end, &tm));
-		json_object_set_new(root, "start", json_string(fmt[0]));
-		json_object_set_new(root, "end", json_string(fmt[1]));
+		/* JSON keeps UTC; text is local, as sacct prints. */
+		fp_format_iso8601(q.start, fmt[0]);
+		fp_format_iso8601(q.end, fmt[1]);
+		if (o->jobs) {
+			json_object_set_new(root, "start", json_null());
+			json_object_set_new(root, "end", json_null());
+		} else {
+			json_object_set_new(root, "start",
+					    json_string(fmt[0]));
+			json_object_set_new(root, "end", json_string(fmt[1]));
+		}
 		json_object_set_new(root, "cluster", json_string(c->cluster));
 		text = json_dumps(root, JSON_FLAGS);
 		json_decref(root);
@@ -530,7 +620,38 @@ out:
 	return rc;
 }
 
-int fp_cmd_show(int argc, char **argv)
+/* -S/-E as sacct: since 00:00 today, until now. */
+static int read_window(struct options *o)
+{
+	time_t now = time(NULL);
+	fp_error_t err = { 0 };
+	struct tm tm;
+
+	localtime_r(&now, &tm);
+	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+	tm.tm_isdst = -1;
+	o->from = mktime(&tm);
+	o->to = now;
+	if (o->start && fp_report_parse_time(o->start, now, &o->from, &err)) {
+		fprintf(stderr, "sfootprint: -S: %s\n", err.msg);
+		return -1;
+	}
+	if (o->end && fp_report_parse_time(o->end, now, &o->to, &err)) {
+		fprintf(stderr, "sfootprint: -E: %s\n", err.msg);
+		return -1;
+	}
+	if (o->to < o->from) {
+		fprintf(stderr, "sfootprint: -S %s is after -E %s\n",
+			o->start ? o->start : "(midnight)",
+			o->end ? o->end : "(now)");
+		return -1;
+	}
+	return 0;
+}
+
+/* Everything the command line says is checked here, before slurm.conf,
+ * footprint.conf or accounting is read: 0, or FP_EXIT_USAGE said. */
+static int read_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
 		{ "jobs", required_argument, NULL, 'j' },
@@ -541,6 +662,8 @@ int fp_cmd_show(int argc, char **argv)
 		{ "allusers", no_argument, NULL, 'a' },
 		{ "starttime", required_argument, NULL, 'S' },
 		{ "endtime", required_argument, NULL, 'E' },
+		{ "format", required_argument, NULL, 'o' },
+		{ "noheader", no_argument, NULL, 'n' },
 		{ "parsable", no_argument, NULL, 'p' },
 		{ "parsable2", no_argument, NULL, 'p' },
 		{ "json", no_argument, NULL, 'J' },
@@ -548,27 +671,35 @@ int fp_cmd_show(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct options o = { 0 };
-	struct context c = { 0 };
-	int opt, rc;
+	fp_error_t err = { 0 };
+	int opt;
 
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":j:u:A:aS:E:ph", longopts,
+	while ((opt = getopt_long(argc, argv, ":j:u:A:aS:E:o:nph", longopts,
 				  NULL)) != -1) {
 		switch (opt) {
-		case 'j': o.job = optarg; break;
-		case 'u': o.users = optarg; break;
-		case 'A': o.accounts = optarg; break;
-		case 'a': o.all_users = true; break;
-		case 'S': o.start = optarg; break;
-		case 'E': o.end = optarg; break;
-		case 'p': o.parsable = true; break;
-		case 'J': o.json = true; break;
-		case 'c': o.config = optarg; break;
+		case 'j':
+			if (fp_report_job_ids(optarg, &o->jobs, &o->njobs,
+					      &err)) {
+				fprintf(stderr, "sfootprint: -j: %s\n",
+					err.msg);
+				return FP_EXIT_USAGE;
+			}
+			break;
+		case 'u': o->users = optarg; break;
+		case 'A': o->accounts = optarg; break;
+		case 'a': o->all_users = true; break;
+		case 'S': o->start = optarg; break;
+		case 'E': o->end = optarg; break;
+		case 'o': o->format = optarg; break;
+		case 'n': o->noheader = true; break;
+		case 'p': o->parsable = true; break;
+		case 'J': o->json = true; break;
+		case 'c': o->config = optarg; break;
 		case 'h':
 			usage(stdout);
-			return FP_EXIT_OK;
+			return -1;
 		case ':':
 			fprintf(stderr, "sfootprint: option '%s' needs a "
 				"value\n", argv[optind - 1]);
@@ -587,29 +718,54 @@ int fp_cmd_show(int argc, char **argv)
 		usage(stderr);
 		return FP_EXIT_USAGE;
 	}
-	if (o.job && (o.users || o.accounts || o.start || o.end ||
-		      o.all_users)) {
-		fprintf(stderr, "sfootprint: -j selects one job; -u, -A, -a, "
-			"-S and -E select the jobs of a table\n");
+	if (o->jobs && (o->users || o->accounts || o->start || o->end ||
+			o->all_users)) {
+		fprintf(stderr, "sfootprint: -j selects jobs by id; -u, -A, "
+			"-a, -S and -E select the jobs of a time window\n");
 		return FP_EXIT_USAGE;
 	}
-	if (o.job && strchr(o.job, ',')) {
-		fprintf(stderr, "sfootprint: -j '%s': one job at a time (the "
-			"table lists many: -u, -A, -S, -E)\n", o.job);
-		return FP_EXIT_USAGE;
-	}
-	if (o.parsable && o.json) {
+	if (o->parsable && o->json) {
 		fprintf(stderr, "sfootprint: -p and --json exclude each "
 			"other\n");
 		return FP_EXIT_USAGE;
 	}
-	if (load_context(&c, o.config))
+	if (o->format) {
+		fp_report_table_t *t = fp_report_table_new();
+		int rc = !t || fp_report_table_set_format(t, o->format, &err);
+
+		fp_report_table_free(t);
+		if (rc) {
+			fprintf(stderr, "sfootprint: -o: %s\n", t ? err.msg :
+				"out of memory");
+			return FP_EXIT_USAGE;
+		}
+	}
+	if (read_window(o))
+		return FP_EXIT_USAGE;
+	return 0;
+}
+
+int fp_cmd_show(int argc, char **argv)
+{
+	struct options o = { 0 };
+	struct context c = { 0 };
+	int rc = read_options(argc, argv, &o);
+
+	if (rc) {
+		free(o.jobs);
+		return rc < 0 ? FP_EXIT_OK : rc;
+	}
+	if (load_context(&c, o.config)) {
+		free(o.jobs);
 		return FP_EXIT_FAIL;
-	/* `-j ID -p`: the job's line of the table, as `sacct -j ID -p`. */
-	if (o.job && !o.parsable)
+	}
+	/* One job: seff's report; several, -p, -o or -n: sacct's table
+	 * (`-j ID -p` is the job's line, as `sacct -j ID -p`). */
+	if (o.njobs == 1 && !o.parsable && !o.format && !o.noheader)
 		rc = show_job(&c, &o);
 	else
 		rc = aggregate(&c, &o);
 	fp_config_free(c.cfg);
+	free(o.jobs);
 	return rc;
 }

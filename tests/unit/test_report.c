@@ -167,8 +167,10 @@ static void test_report_text_has_every_figure_and_the_signature(void **state)
 	char *t = fp_report_text(r, "valid (kid abc, ES256)");
 
 	assert_non_null(strstr(t, "Job ID: 4242\n"));
-	assert_non_null(strstr(t, "Energy: 2400.000 Wh facility, 2000.000 Wh "
-				  "IT (SIMULATED"));
+	assert_non_null(strstr(t, "Energy: 2000.000 Wh IT (7200000 J), "
+				  "2400.000 Wh facility (8640000 J); "
+				  "simulated by fp-simnode, not a "
+				  "measurement\n"));
 	assert_non_null(strstr(t, "Operational: 120.000 gCO2e"));
 	assert_non_null(strstr(t, "Embodied: 5.500 gCO2e"));
 	assert_non_null(strstr(t, "Footprint: 125.500 gCO2e"));
@@ -176,11 +178,15 @@ static void test_report_text_has_every_figure_and_the_signature(void **state)
 	assert_non_null(strstr(t, "separate"));
 	assert_non_null(strstr(t, "Net: -119.660 gCO2e (footprint - "
 				  "avoided"));
-	assert_non_null(strstr(t, "reference 905.500 gCO2e, saved 780.000 "
-				  "gCO2e"));
+	assert_non_null(strstr(t, "reference 905.500 gCO2e; saved 780.000 "
+				  "gCO2e (86.1 %); with heat reuse, saved "
+				  "1025.160 gCO2e (113.2 %)\n"));
 	assert_non_null(strstr(t, "Intensity used: 50.000 gCO2e/kWh"));
 	assert_non_null(strstr(t, "Per core-hour: 3.922 gCO2e"));
-	assert_non_null(strstr(t, "Completeness: complete"));
+	assert_non_null(strstr(t, "Completeness: complete\n"));
+	assert_non_null(strstr(t, "Start/End: 2024-01-15T00:00:00 / "
+				  "2024-01-15T01:00:00 (local time)\n"));
+	assert_non_null(strstr(t, "Elapsed: 01:00:00 (32.000 core-hours)\n"));
 	assert_non_null(strstr(t, "signature: valid (kid abc, ES256)\n"));
 	free(t);
 	fp_report_free(r);
@@ -201,8 +207,8 @@ static void test_report_lists_the_reasons_of_an_incomplete_job(void **state)
 	res->nincomplete = 0;
 	r = fp_report_from_summary("x", p, &err);
 	t = fp_report_text(r, "valid");
-	assert_non_null(strstr(t, "Completeness: INCOMPLETE\n  - step "
-				  "4242.0: no energy\n"));
+	assert_non_null(strstr(t, "Completeness: incomplete: step 4242.0: "
+				  "no energy\n"));
 	free(t);
 	fp_report_free(r);
 	free(p);
@@ -251,7 +257,8 @@ static void test_report_from_a_record_derives_saved_with_heat(void **state)
 	assert_float_equal(r->saved_percent, 125, 1e-9);
 	t = fp_report_text(r, "unsigned record only");
 	assert_non_null(strstr(t, "User/Account: bob/lab"));
-	assert_non_null(strstr(t, "Energy: 10.000 Wh facility (measured)"));
+	assert_non_null(strstr(t, "Energy: 10.000 Wh facility (36000 J); "
+				  "measured\n"));
 	assert_non_null(strstr(t, "signature: unsigned record only"));
 	free(t);
 	fp_report_free(r);
@@ -263,14 +270,17 @@ static void test_mail_section_has_the_summary_figures(void **state)
 	char *m = fp_report_mail(r, "valid (kid abc, ES256)");
 
 	assert_non_null(strstr(m, "job 4242"));
-	assert_non_null(strstr(m, "energy:     2400.000 Wh (SIMULATED"));
+	assert_non_null(strstr(m, "energy:     2400.000 Wh (simulated by "
+				  "fp-simnode"));
 	assert_non_null(strstr(m, "footprint:  125.500 gCO2e\n"));
 	assert_non_null(strstr(m, "avoided:    245.160 gCO2e by heat reuse "
 				  "(separate"));
 	assert_non_null(strstr(m, "net:        -119.660 gCO2e (footprint - "
 				  "avoided)"));
 	assert_non_null(strstr(m, "vs standard-datacenter: 905.500 gCO2e, "
-				  "saved 780.000 gCO2e"));
+				  "saved 780.000 gCO2e (86.1 %); with heat "
+				  "reuse, saved 1025.160 gCO2e (113.2 %)\n"));
+	assert_non_null(strstr(m, "  completeness: complete\n"));
 	assert_non_null(strstr(m, "Details: sfootprint -j 4242\n"));
 	free(m);
 	fp_report_free(r);
@@ -300,11 +310,11 @@ static fp_report_table_t *table(void)
 
 	b.energy_wh = 0.25;
 	b.complete = false;
-	assert_int_equal(fp_report_table_add(t, "10", "alice", "p", &a,
+	assert_int_equal(fp_report_table_add(t, "10", "alice", "p", &a, NULL,
 					     &err), 0);
-	assert_int_equal(fp_report_table_add(t, "11_2", "bob", "q", &b,
+	assert_int_equal(fp_report_table_add(t, "11_2", "bob", "q", &b, NULL,
 					     &err), 0);
-	assert_int_equal(fp_report_table_add(t, "12", "carol", "p", NULL,
+	assert_int_equal(fp_report_table_add(t, "12", "carol", "p", NULL, NULL,
 					     &err), 0);
 	return t;
 }
@@ -321,7 +331,7 @@ static void test_table_has_a_total_line_and_counts_jobs_without(void **s)
 	assert_non_null(strstr(txt, "simulated*"));
 	assert_non_null(strstr(txt, "3 jobs: 2 with a footprint, 1 no "
 				    "footprint, 1 incomplete"));
-	assert_non_null(strstr(txt, "SIMULATED"));
+	assert_non_null(strstr(txt, "simulated energy in 2 jobs"));
 	free(txt);
 	fp_report_table_free(t);
 }
@@ -424,7 +434,7 @@ static void test_table_json_keeps_a_latin1_user_escaped(void **s)
 
 	/* a name from sacct that is not UTF-8: jansson alone would drop the
 	 * row from the table */
-	assert_int_equal(fp_report_table_add(t, "10", "ren\xe9", "p", &a,
+	assert_int_equal(fp_report_table_add(t, "10", "ren\xe9", "p", &a, NULL,
 					     &err), 0);
 	j = fp_report_table_json(t);
 	assert_non_null(j);
@@ -452,6 +462,393 @@ static void test_record_report_json_keeps_a_latin1_account_escaped(
 			    "caf\\xe9");
 	json_decref(j);
 	fp_report_free(r);
+}
+
+/* -j, as sacct: a comma list, given once or repeated */
+
+static void test_job_ids_take_a_comma_list_and_repeats_once_each(void **s)
+{
+	char *list = NULL;
+	size_t n = 0;
+	fp_error_t err = { 0 };
+
+	assert_int_equal(fp_report_job_ids("1,2,3", &list, &n, &err), 0);
+	assert_int_equal(fp_report_job_ids("3,007,42_5,9+1", &list, &n, &err),
+			 0);
+	assert_string_equal(list, "1,2,3,7,42_5,9+1");
+	assert_int_equal(n, 6);
+	free(list);
+}
+
+static void test_job_ids_refuse_what_is_not_a_job_id_naming_it(void **s)
+{
+	const char *bad[] = { "abc", "12x", "1,,2", "", "-5", "1.0", "42_",
+			      "+1", " 1" };
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *list = NULL;
+		size_t n = 0;
+		fp_error_t err = { 0 };
+
+		assert_int_equal(fp_report_job_ids(bad[i], &list, &n, &err),
+				 -1);
+		assert_non_null(strstr(err.msg, "job id '"));
+		assert_null(list);
+		free(list);
+	}
+}
+
+static void test_job_ids_refuse_ids_beyond_slurms_32_bits(void **s)
+{
+	const char *bad[] = { "0", "4294967294", "4294967295", "4294967296",
+			      "99999999999999999999999", "1_4294967296" };
+	char *list = NULL;
+	size_t n = 0;
+	fp_error_t err = { 0 };
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(fp_report_job_ids(bad[i], &list, &n, &err),
+				 -1);
+		assert_non_null(strstr(err.msg, "out of Slurm's job ids"));
+	}
+	assert_int_equal(fp_report_job_ids("4294967293", &list, &n, &err), 0);
+	assert_string_equal(list, "4294967293");
+	free(list);
+}
+
+/* What accounting adds: seff's and sacct's figures */
+
+static void test_cpu_efficiency_is_cpu_time_over_elapsed_times_cpus(
+	void **s)
+{
+	fp_report_acct_t a = fp_report_acct_unknown();
+
+	assert_true(isnan(fp_report_cpu_efficiency(&a)));
+	a.elapsed_s = 100;
+	a.alloc_cpus = 4;
+	a.cpu_time_s = 300;
+	assert_float_equal(fp_report_cpu_efficiency(&a), 75, 1e-9);
+	a.elapsed_s = 0;
+	assert_true(isnan(fp_report_cpu_efficiency(&a)));
+}
+
+static fp_report_t *report_with_acct(double job_j, double batch_j,
+				     double step0_j)
+{
+	fp_report_t *r = report();
+	fp_report_acct_step_t steps[2] = { { "batch", batch_j },
+					   { "0", step0_j } };
+	fp_report_acct_t a = fp_report_acct_unknown();
+	fp_error_t err = { 0 };
+
+	a.name = "train\x1b[2J";
+	a.state = "FAILED";
+	a.exit_code = 3;
+	a.exit_signal = 0;
+	a.start = DAY0;
+	a.end = DAY0 + 3600;
+	a.elapsed_s = 3600;
+	a.alloc_cpus = 32;
+	a.cpu_time_s = 3600 * 16;
+	a.energy_j = job_j;
+	a.steps = steps;
+	a.nsteps = 2;
+	assert_int_equal(fp_report_set_acct(r, &a, &err), 0);
+	return r;
+}
+
+static void test_report_shows_state_exit_code_and_cpu_efficiency(void **s)
+{
+	fp_report_t *r = report_with_acct(7.2e6, 0, 7.2e6);
+	char *t = fp_report_text(r, "valid");
+
+	assert_non_null(strstr(t, "State: FAILED (exit code 3:0)\n"));
+	assert_non_null(strstr(t, "CPU efficiency: 50.00 % of 1-08:00:00 "
+				  "core-walltime (total CPU time 16:00:00, 32 "
+				  "CPUs)\n"));
+	assert_non_null(strstr(t, "Job name: train\\x1b[2J\n"));
+	free(t);
+	fp_report_free(r);
+}
+
+static void test_report_says_sacct_energy_equals_the_footprints(void **s)
+{
+	fp_report_t *r = report_with_acct(7.2e6, 0, 7.2e6);
+	char *t = fp_report_text(r, "valid");
+
+	assert_non_null(strstr(t, "sacct ConsumedEnergy: 7200000 J "
+				  "(2000.000 Wh) on the job's row; steps: "
+				  "batch 0 J, 0 7200000 J\n  = the "
+				  "footprint's IT energy"));
+	free(t);
+	fp_report_free(r);
+}
+
+static void test_report_says_sacct_job_row_omits_the_batch_step(void **s)
+{
+	fp_report_t *r = report_with_acct(7.0e6, 2e5, 7.0e6);
+	char *t = fp_report_text(r, "valid");
+
+	assert_non_null(strstr(t, "sacct's job row omits the batch step "
+				  "(200000 J); its steps add up to 7200000 "
+				  "J\n"));
+	assert_non_null(strstr(t, "the footprint's IT energy is the sum of "
+				  "every step: 7200000 J = 2000.000 Wh\n"));
+	free(t);
+	fp_report_free(r);
+}
+
+static void test_report_says_why_the_footprint_energy_differs(void **s)
+{
+	fp_report_t *r = report_with_acct(9e6, 0, 9e6);
+	char *t = fp_report_text(r, "valid");
+
+	assert_non_null(strstr(t, "the footprint's IT energy (7200000 J) "
+				  "differs from sacct's steps (9000000 J): "
+				  "it shares each node's measured energy"));
+	free(t);
+	fp_report_free(r);
+}
+
+static void test_report_without_accounting_says_why(void **s)
+{
+	fp_report_t *r = report();
+	fp_error_t err = { 0 };
+	char *t;
+
+	assert_int_equal(fp_report_set_acct_note(r, "slurmdbd: no "
+						 "connection", &err), 0);
+	t = fp_report_text(r, "valid");
+	assert_non_null(strstr(t, "State: - (no accounting record: slurmdbd: "
+				  "no connection)\n"));
+	assert_null(strstr(t, "sacct ConsumedEnergy"));
+	free(t);
+	fp_report_free(r);
+}
+
+/* Figures people read */
+
+static void test_report_text_never_prints_nan_or_inf(void **s)
+{
+	const char *p = "{\"complete\":false,\"incomplete\":[\"no series\"],"
+			"\"job\":{\"id\":77,\"start\":\"2024-01-15T00:00:00Z\","
+			"\"end\":\"2024-01-15T00:00:00Z\",\"elapsed_s\":null},"
+			"\"carbon\":{\"saved\":null,\"reference\":0,"
+			"\"footprint\":null},\"schema_version\":1}";
+	fp_error_t err = { 0 };
+	fp_report_t *r = fp_report_from_summary("77.jws", p, &err);
+	fp_report_acct_t a = fp_report_acct_unknown();
+	char *t, *m;
+
+	assert_non_null(r);
+	assert_int_equal(fp_report_set_acct(r, &a, &err), 0);
+	t = fp_report_text(r, "valid");
+	m = fp_report_mail(r, "valid");
+	assert_null(strstr(t, "nan"));
+	assert_null(strstr(t, "inf"));
+	assert_null(strstr(m, "nan"));
+	assert_null(strstr(m, "inf"));
+	assert_non_null(strstr(t, "Elapsed: - (- core-hours)\n"));
+	assert_non_null(strstr(t, "CPU efficiency: - of - core-walltime"));
+	assert_non_null(strstr(m, "  completeness: incomplete: no series\n"));
+	free(t);
+	free(m);
+	fp_report_free(r);
+}
+
+static void test_report_says_more_than_the_reference_when_negative(
+	void **s)
+{
+	fp_result_t *res = result();
+	char *p, *t, *m;
+	fp_error_t err = { 0 };
+	fp_report_t *r;
+
+	res->reference_g = 100;
+	res->saved_g = 125.5 - 100 > 0 ? -(125.5 - 100) : 0;
+	res->saved_with_heat_g = 100 - (125.5 - 245.16);
+	p = payload(res);
+	r = fp_report_from_summary("x", p, &err);
+	t = fp_report_text(r, "valid");
+	m = fp_report_mail(r, "valid");
+	assert_non_null(strstr(t, "reference 100.000 gCO2e; 25.500 gCO2e "
+				  "more than the reference (25.5 %); with "
+				  "heat reuse, saved 219.660 gCO2e (219.7 "
+				  "%)\n"));
+	assert_non_null(strstr(m, "100.000 gCO2e, 25.500 gCO2e more than "
+				  "the reference (25.5 %)"));
+	assert_null(strstr(t, "saved -"));
+	free(t);
+	free(m);
+	fp_report_free(r);
+	free(p);
+	fp_result_free(res);
+}
+
+static void test_report_escapes_control_characters_in_names(void **s)
+{
+	const char *p = "{\"complete\":true,\"job\":{\"id\":5,\"user\":"
+			"\"a\\u001b]0;x\\u0007\",\"account\":\"l\\r\\nab\","
+			"\"cluster\":\"c\\u009bk\"},\"schema_version\":1}";
+	fp_error_t err = { 0 };
+	fp_report_t *r = fp_report_from_summary("5.jws", p, &err);
+	char *t = fp_report_text(r, "valid");
+	json_t *j = fp_report_json(r);
+
+	assert_non_null(strstr(t, "User/Account: a\\x1b]0;x\\x07/l\\x0d\\x0aab"
+				  "\n"));
+	assert_non_null(strstr(t, "Cluster: c\\xc2\\x9bk\n"));
+	/* JSON keeps the name: its own escapes are safe */
+	assert_string_equal(json_string_value(json_object_get(j, "user")),
+			    "a\x1b]0;x\x07");
+	json_decref(j);
+	free(t);
+	fp_report_free(r);
+}
+
+static void test_escape_keeps_utf8_and_writes_other_bytes_hex(void **s)
+{
+	char *e = fp_report_escape("caf\xc3\xa9 \\ ren\xe9\x7f");
+
+	assert_string_equal(e, "caf\xc3\xa9 \\\\ ren\\xe9\\x7f");
+	free(e);
+	assert_null(fp_report_escape(NULL));
+}
+
+/* sacct's times: printed local, JSON in UTC */
+
+static void test_times_print_local_as_sacct(void **s)
+{
+	char buf[32];
+
+	assert_string_equal(fp_report_local_time(DAY0, buf, sizeof(buf)),
+			    "2024-01-15T00:00:00");
+	setenv("TZ", "CET-1", 1);
+	tzset();
+	assert_string_equal(fp_report_local_time(DAY0, buf, sizeof(buf)),
+			    "2024-01-15T01:00:00");
+	assert_int_equal(fp_report_parse_utc("2024-01-15T00:00:00Z"), DAY0);
+	assert_int_equal(fp_report_parse_utc("2024-01-15T00:00:00"), -1);
+	setenv("TZ", "UTC", 1);
+	tzset();
+	assert_string_equal(fp_report_local_time(0, buf, sizeof(buf)), "-");
+}
+
+static void test_duration_is_sacct_elapsed(void **s)
+{
+	char buf[32];
+
+	assert_string_equal(fp_report_duration(3, buf, sizeof(buf)),
+			    "00:00:03");
+	assert_string_equal(fp_report_duration(90061, buf, sizeof(buf)),
+			    "1-01:01:01");
+	assert_string_equal(fp_report_duration(NAN, buf, sizeof(buf)), "-");
+	assert_string_equal(fp_report_duration(INFINITY, buf, sizeof(buf)),
+			    "-");
+}
+
+/* -o, -n */
+
+static fp_report_table_t *acct_table(void)
+{
+	fp_report_table_t *t = fp_report_table_new();
+	fp_record_t a = { .complete = true, .source = FP_ENERGY_MEASURED,
+			  .energy_wh = 1.5, .footprint_g = 2 };
+	fp_report_acct_t x = fp_report_acct_unknown();
+	fp_error_t err = { 0 };
+
+	x.name = "sim\x1b";
+	x.state = "COMPLETED";
+	x.exit_code = 0;
+	x.exit_signal = 0;
+	x.start = DAY0;
+	x.end = DAY0 + 65;
+	x.elapsed_s = 65;
+	x.alloc_cpus = 2;
+	x.cpu_time_s = 65;
+	x.energy_j = 5400;
+	assert_int_equal(fp_report_table_add(t, "10", "alice", "p", &a, &x,
+					     &err), 0);
+	assert_int_equal(fp_report_table_add(t, "11", "bob", "p", NULL, NULL,
+					     &err), 0);
+	return t;
+}
+
+static void test_table_format_picks_columns_in_any_case(void **s)
+{
+	fp_report_table_t *t = acct_table();
+	fp_error_t err = { 0 };
+	char *txt;
+
+	assert_int_equal(fp_report_table_set_format(t, "jobid,JOBNAME,state,"
+		"exitcode,start,elapsed,cpueff,consumedenergy,footprintg",
+		&err), 0);
+	txt = fp_report_table_text(t, true);
+	assert_string_equal(txt,
+		"JobID|JobName|State|ExitCode|Start|Elapsed|CPUEff|"
+		"ConsumedEnergy|FootprintG|\n"
+		"10|sim\\x1b|COMPLETED|0:0|2024-01-15T00:00:00|00:01:05|"
+		"50.00%|5400|2.000|\n"
+		"11|-|-|-|-|-|-|-|-|\n"
+		"TOTAL|||||||5400|2.000|\n");
+	free(txt);
+	fp_report_table_free(t);
+}
+
+static void test_table_format_refuses_an_unknown_column_listing_all(
+	void **s)
+{
+	fp_report_table_t *t = acct_table();
+	fp_error_t err = { 0 };
+
+	assert_int_equal(fp_report_table_set_format(t, "JobID,Joules", &err),
+			 -1);
+	assert_non_null(strstr(err.msg, "'Joules'"));
+	assert_non_null(strstr(err.msg, FP_REPORT_COLUMNS));
+	assert_int_equal(fp_report_table_set_format(t, "JobID,", &err), -1);
+	assert_non_null(strstr(err.msg, "no column ''"));
+	fp_report_table_free(t);
+}
+
+static void test_table_noheader_drops_the_header_lines_only(void **s)
+{
+	fp_report_table_t *t = acct_table();
+	char *txt;
+
+	fp_report_table_set_noheader(t, true);
+	txt = fp_report_table_text(t, true);
+	assert_int_equal(strncmp(txt, "10|alice|p|", 11), 0);
+	assert_non_null(strstr(txt, "\nTOTAL|"));
+	free(txt);
+	txt = fp_report_table_text(t, false);
+	assert_int_equal(strncmp(txt, "10 ", 3), 0);
+	assert_null(strstr(txt, "JobID"));
+	free(txt);
+	fp_report_table_free(t);
+}
+
+static void test_table_json_has_accounting_times_in_utc(void **s)
+{
+	fp_report_table_t *t = acct_table();
+	json_t *o, *a;
+
+	setenv("TZ", "CET-1", 1);
+	tzset();
+	o = fp_report_table_json(t);
+	a = json_object_get(json_array_get(json_object_get(o, "jobs"), 0),
+			    "accounting");
+	assert_string_equal(json_string_value(json_object_get(a, "start")),
+			    "2024-01-15T00:00:00Z");
+	assert_string_equal(json_string_value(json_object_get(a, "state")),
+			    "COMPLETED");
+	assert_float_equal(json_number_value(json_object_get(a,
+			   "cpu_efficiency_percent")), 50, 1e-9);
+	assert_true(json_is_null(json_object_get(json_array_get(
+		json_object_get(o, "jobs"), 1), "accounting")));
+	json_decref(o);
+	setenv("TZ", "UTC", 1);
+	tzset();
+	fp_report_table_free(t);
 }
 
 int main(void)
@@ -486,6 +883,25 @@ int main(void)
 		cmocka_unit_test(
 			test_conf_path_follows_option_env_jobcomploc_beside),
 		cmocka_unit_test(test_slurm_conf_keys_are_top_level_only),
+		cmocka_unit_test(test_job_ids_take_a_comma_list_and_repeats_once_each),
+		cmocka_unit_test(test_job_ids_refuse_what_is_not_a_job_id_naming_it),
+		cmocka_unit_test(test_job_ids_refuse_ids_beyond_slurms_32_bits),
+		cmocka_unit_test(test_cpu_efficiency_is_cpu_time_over_elapsed_times_cpus),
+		cmocka_unit_test(test_report_shows_state_exit_code_and_cpu_efficiency),
+		cmocka_unit_test(test_report_says_sacct_energy_equals_the_footprints),
+		cmocka_unit_test(test_report_says_sacct_job_row_omits_the_batch_step),
+		cmocka_unit_test(test_report_says_why_the_footprint_energy_differs),
+		cmocka_unit_test(test_report_without_accounting_says_why),
+		cmocka_unit_test(test_report_text_never_prints_nan_or_inf),
+		cmocka_unit_test(test_report_says_more_than_the_reference_when_negative),
+		cmocka_unit_test(test_report_escapes_control_characters_in_names),
+		cmocka_unit_test(test_escape_keeps_utf8_and_writes_other_bytes_hex),
+		cmocka_unit_test(test_times_print_local_as_sacct),
+		cmocka_unit_test(test_duration_is_sacct_elapsed),
+		cmocka_unit_test(test_table_format_picks_columns_in_any_case),
+		cmocka_unit_test(test_table_format_refuses_an_unknown_column_listing_all),
+		cmocka_unit_test(test_table_noheader_drops_the_header_lines_only),
+		cmocka_unit_test(test_table_json_has_accounting_times_in_utc),
 	};
 
 	return cmocka_run_group_tests(tests, utc, NULL);
