@@ -183,6 +183,15 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_A) $(wildcard tests/unit/*.h)
 	@mkdir -p $(@D)
 	$(call say,CC,$@)$(CC) $(LIB_CFLAGS) -Itests/unit -o $@ $< $(LIB_A) $(LIBS) -lcmocka
 
+# The project's own stand-in for libnvidia-ml.so.1 (tests/nvml/), answering
+# lib/gpu_nvml.c from a state file: test_gpu loads it by path.
+FAKE_NVML := $(BUILD)/tests/nvml/libnvidia-ml.so.1
+$(FAKE_NVML): tests/nvml/fake_nvml.c
+	@mkdir -p $(@D)
+	$(call say,CC,$@)$(CC) $(LIB_CFLAGS) -shared -Wl,-soname,libnvidia-ml.so.1 -o $@ $<
+$(BUILD)/tests/test_gpu: $(FAKE_NVML)
+$(BUILD)/tests/test_gpu: private LIB_CFLAGS += -DFP_FAKE_NVML='"$(abspath $(FAKE_NVML))"'
+
 $(BUILD)/bench/%: tests/bench/%.c tests/bench/bench.h $(LIB_A)
 	@mkdir -p $(@D)
 	$(call say,CC,$@)$(CC) $(LIB_CFLAGS) -o $@ $< $(LIB_A) $(LIBS)

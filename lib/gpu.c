@@ -1,0 +1,317 @@
+/* GPU energy readers behind one interface: discovery across vendors, and the
+ * accounting every vendor shares (baseline, wraps, resets, power integral). */
+#include "gpu_backend.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void fp_gpu_log(const fp_gpu_t *g, int level, const char *fmt, ...)
+{
+	char msg[768];
+	va_list ap;
+
+	if (!g->log)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	g->log(g->log_ctx, level, msg);
+}
+
+fp_gpu_dev_t *fp_gpu_add_dev(fp_gpu_t *g)
+{
+	fp_gpu_dev_t *v = realloc(g->devs, (g->ndevs + 1) * sizeof(*v));
+
+	if (!v)
+		return NULL;
+	g->devs = v;
+	memset(&v[g->ndevs], 0, sizeof(*v));
+	v[g->ndevs].unit = 1;
+	v[g->ndevs].max_raw = UINT64_MAX;
+	return &v[g->ndevs++];
+}
+
+int fp_gpu_dev_strings(fp_gpu_dev_t *d, const char *uuid, const char *pci,
+		       const char *name, const char *path)
+{
+	d->uuid = strdup(uuid ? uuid : "");
+	d->pci = strdup(pci ? pci : "");
+	d->name = strdup(name ? name : "");
+	d->path = strdup(path ? path : "");
+	if (!d->uuid || !d->pci || !d->name || !d->path)
+		return -1;
+	d->info.uuid = d->uuid;
+	d->info.pci = d->pci;
+	d->info.name = d->name;
+	d->info.path = d->path;
+	return 0;
+}
+
+static void _free_dev(fp_gpu_dev_t *d)
+{
+	if (d->ops && d->ops->free)
+		d->ops->free(d);
+	free(d->uuid);
+	free(d->pci);
+	free(d->name);
+	free(d->path);
+	free(d->procs);
+}
+
+/* hwmon devices in PCI order, after NVML's (kept in NVML's order). */
+static int _cmp_hwmon(const void *a, const void *b)
+{
+	const fp_gpu_dev_t *x = a, *y = b;
+	int c = strcmp(x->pci, y->pci);
+
+	return c ? c : strcmp(x->path, y->path);
+}
+
+fp_gpu_t *fp_gpu_open(const fp_gpu_opts_t *opts, fp_error_t *err)
+{
+	static const fp_gpu_opts_t none;
+	char nvml_why[512] = "", hwmon_why[512] = "";
+	const char *lib, *root;
+	size_t nnvml;
+	fp_gpu_t *g;
+	int rc;
+
+	fp_error_clear(err);
+	if (!opts)
+		opts = &none;
+	lib = opts->nvml_lib ? opts->nvml_lib : FP_GPU_DEFAULT_NVML_LIB;
+	root = opts->hwmon_root ? opts->hwmon_root : FP_GPU_DEFAULT_HWMON_ROOT;
+	g = calloc(1, sizeof(*g));
+	if (!g) {
+		fp_fail(err, FP_ENOMEM, "gpu: out of memory");
+		return NULL;
+	}
+	g->log = opts->log;
+	g->log_ctx = opts->log_ctx;
+
+	rc = 0;
+	if (*lib) {
+		rc = fp_gpu_nvml_open(g, lib, nvml_why, sizeof(nvml_why));
+		if (rc == -1)
+			fp_gpu_log(g, FP_LOG_INFO, "gpu: no NVIDIA GPU: %s",
+				   nvml_why);
+	} else {
+		snprintf(nvml_why, sizeof(nvml_why), "NVML not asked for");
+	}
+	nnvml = g->ndevs;
+	if (rc != -2 && *root) {
+		rc = fp_gpu_hwmon_open(g, root, hwmon_why, sizeof(hwmon_why));
+		if (rc == -1)
+			fp_gpu_log(g, FP_LOG_INFO, "gpu: no GPU hwmon: %s",
+				   hwmon_why);
+	} else if (rc != -2) {
+		snprintf(hwmon_why, sizeof(hwmon_why), "hwmon not asked for");
+	}
+	if (rc == -2) {
+		fp_fail(err, FP_ENOMEM, "gpu: out of memory");
+		fp_gpu_close(g);
+		return NULL;
+	}
+	if (!g->ndevs) {
+		fp_fail(err, FP_ENOTSUP, "gpu: no readable GPU (%s; %s)",
+			nvml_why, hwmon_why);
+		fp_gpu_close(g);
+		return NULL;
+	}
+	if (g->ndevs > nnvml)
+		qsort(g->devs + nnvml, g->ndevs - nnvml, sizeof(*g->devs),
+		      _cmp_hwmon);
+	for (size_t i = 0; i < g->ndevs; i++) {
+		fp_gpu_dev_t *d = &g->devs[i];
+
+		d->info.index = i;
+		d->info.uuid = d->uuid;
+		d->info.pci = d->pci;
+		d->info.name = d->name;
+		d->info.path = d->path;
+	}
+	return g;
+}
+
+void fp_gpu_close(fp_gpu_t *g)
+{
+	if (!g)
+		return;
+	for (size_t i = 0; i < g->ndevs; i++)
+		_free_dev(&g->devs[i]);
+	free(g->devs);
+	fp_gpu_nvml_close(g);
+	free(g);
+}
+
+size_t fp_gpu_ndevices(const fp_gpu_t *g)
+{
+	return g->ndevs;
+}
+
+const fp_gpu_info_t *fp_gpu_device(const fp_gpu_t *g, size_t i)
+{
+	return i < g->ndevs ? &g->devs[i].info : NULL;
+}
+
+const char *fp_gpu_vendor_name(fp_gpu_vendor_t v)
+{
+	switch (v) {
+	case FP_GPU_NVIDIA: return "nvidia";
+	case FP_GPU_AMD: return "amd";
+	case FP_GPU_INTEL: return "intel";
+	}
+	return "unknown";
+}
+
+const char *fp_gpu_source_name(fp_gpu_source_t s)
+{
+	switch (s) {
+	case FP_GPU_COUNTER: return "counter";
+	case FP_GPU_POWER_INTEGRAL: return "power-integral";
+	}
+	return "unknown";
+}
+
+static void _add_uj(fp_gpu_dev_t *d, double uj)
+{
+	double whole;
+
+	if (!(uj > 0))
+		return;
+	d->frac_uj += uj;
+	whole = floor(d->frac_uj);
+	d->frac_uj -= whole;
+	if (whole >= (double)(UINT64_MAX - d->total_uj))
+		d->total_uj = UINT64_MAX;
+	else
+		d->total_uj += (uint64_t)whole;
+}
+
+/* A counter reading raw at t, after a valid previous one. */
+static void _count(fp_gpu_t *g, fp_gpu_dev_t *d, uint64_t raw, double t,
+		   fp_gpu_reading_t *r)
+{
+	uint64_t delta;
+	double dt = t - d->prev_t;
+
+	if (raw >= d->prev_raw) {
+		_add_uj(d, (double)(raw - d->prev_raw) * (double)d->unit);
+	} else {
+		/* Unsigned arithmetic: exact also for max_raw = 2^64 - 1. */
+		delta = d->max_raw - d->prev_raw + raw + 1;
+		if (dt > 0 &&
+		    (double)delta * (double)d->unit <= FP_GPU_MAX_W * dt * 1e6) {
+			_add_uj(d, (double)delta * (double)d->unit);
+			r->event = FP_GPU_EV_WRAP;
+		} else {
+			fp_gpu_log(g, FP_LOG_WARN,
+				   "gpu %zu (%s): energy counter went down "
+				   "from %llu to %llu: a reset, the interval "
+				   "has no value",
+				   d->info.index, d->path,
+				   (unsigned long long)d->prev_raw,
+				   (unsigned long long)raw);
+			r->event = FP_GPU_EV_RESET;
+			r->valid = false;
+		}
+	}
+	d->prev_raw = raw;
+	d->prev_t = t;
+}
+
+/* A power reading raw at t: the trapezoid since the last good reading. */
+static void _integrate(fp_gpu_dev_t *d, uint64_t raw, double t)
+{
+	double dt = t - d->prev_t;
+
+	if (dt <= 0)
+		return; /* same instant or clock went back: nothing to add */
+	_add_uj(d, ((double)d->prev_raw + (double)raw) / 2.0 *
+			   (double)d->unit * dt);
+	d->prev_raw = raw;
+	d->prev_t = t;
+}
+
+size_t fp_gpu_read(fp_gpu_t *g, double t, fp_gpu_reading_t *out,
+		   fp_error_t *err)
+{
+	size_t nvalid = 0;
+	bool first_fault = true;
+
+	fp_error_clear(err);
+	for (size_t i = 0; i < g->ndevs; i++) {
+		fp_gpu_dev_t *d = &g->devs[i];
+		fp_gpu_reading_t *r = &out[i];
+		char why[400] = "";
+		uint64_t raw = 0;
+
+		r->event = FP_GPU_EV_NONE;
+		r->valid = true;
+		if (d->ops->read(g, d, &raw, why, sizeof(why))) {
+			snprintf(d->fault, sizeof(d->fault), "gpu %zu (%s %s): %s",
+				 i, fp_gpu_vendor_name(d->info.vendor),
+				 d->uuid, why);
+			if (!d->failing)
+				fp_gpu_log(g, FP_LOG_WARN,
+					   "%s; its energy is held until it "
+					   "reads again", d->fault);
+			if (first_fault)
+				fp_fail(err, FP_EIO, "%s", d->fault);
+			first_fault = false;
+			d->failing = true;
+			r->valid = false;
+			r->event = FP_GPU_EV_FAILED;
+			r->energy_uj = d->total_uj;
+			r->fault = d->fault;
+			continue;
+		}
+		d->fault[0] = '\0';
+		if (d->failing) {
+			fp_gpu_log(g, FP_LOG_INFO, "gpu %zu (%s): readable again",
+				   i, d->path);
+			r->event = FP_GPU_EV_RETURNED;
+			d->failing = false;
+		}
+		if (!d->have_base) {
+			d->have_base = true;
+			d->prev_raw = raw;
+			d->prev_t = t;
+			r->event = FP_GPU_EV_BASELINE;
+		} else if (d->info.source == FP_GPU_COUNTER) {
+			_count(g, d, raw, t, r);
+		} else {
+			_integrate(d, raw, t);
+		}
+		r->energy_uj = d->total_uj;
+		r->fault = d->fault;
+		nvalid += r->valid;
+	}
+	return nvalid;
+}
+
+int fp_gpu_procs(fp_gpu_t *g, size_t i, const fp_gpu_proc_t **procs,
+		 size_t *n, fp_error_t *err)
+{
+	fp_gpu_dev_t *d;
+
+	fp_error_clear(err);
+	*procs = NULL;
+	*n = 0;
+	if (i >= g->ndevs)
+		return fp_fail(err, FP_EINVAL, "gpu %zu: no such device (%zu)",
+			       i, g->ndevs);
+	d = &g->devs[i];
+	if (!d->ops->procs)
+		return fp_fail(err, FP_ENOTSUP,
+			       "gpu %zu (%s %s): no per-process activity",
+			       i, fp_gpu_vendor_name(d->info.vendor), d->path);
+	if (d->ops->procs(g, d, err))
+		return -1;
+	*procs = d->procs;
+	*n = d->nprocs;
+	return 0;
+}

@@ -1,0 +1,71 @@
+/* Private to lib/gpu*.c: what a vendor reader (gpu_nvml.c, gpu_hwmon.c)
+ * gives the common code in gpu.c, which owns wraps, resets and integration. */
+#ifndef FP_GPU_BACKEND_H
+#define FP_GPU_BACKEND_H
+
+#include "gpu.h"
+
+typedef struct fp_gpu_dev fp_gpu_dev_t;
+
+typedef struct fp_gpu_ops {
+	/* One raw value: the counter in device units (source counter) or
+	 * power in device units (power-integral). -1 with why filled
+	 * (naming the file or call and the fault) on failure. */
+	int (*read)(fp_gpu_t *g, fp_gpu_dev_t *d, uint64_t *raw, char *why,
+		    size_t whysize);
+	/* Per-process samples into d->procs (NULL: not supported). */
+	int (*procs)(fp_gpu_t *g, fp_gpu_dev_t *d, fp_error_t *err);
+	void (*free)(fp_gpu_dev_t *d);
+} fp_gpu_ops_t;
+
+struct fp_gpu_dev {
+	fp_gpu_info_t info;	/* its strings point to the four below */
+	char *uuid, *pci, *name, *path;
+	const fp_gpu_ops_t *ops;
+	void *priv;
+	/* µJ per counter unit, or µW per power unit (NVML: mJ and mW). */
+	uint64_t unit;
+	/* Largest raw counter value before it wraps to 0. */
+	uint64_t max_raw;
+
+	/* Accounting state, gpu.c's only. */
+	bool have_base;
+	bool failing;
+	uint64_t prev_raw;
+	double prev_t;
+	uint64_t total_uj;
+	double frac_uj;
+	char fault[512];
+
+	/* Per-process samples (gpu_nvml.c). */
+	fp_gpu_proc_t *procs;
+	size_t nprocs, procs_cap;
+	uint64_t last_seen_us;
+};
+
+struct fp_gpu {
+	fp_log_fn log;
+	void *log_ctx;
+	fp_gpu_dev_t *devs;
+	size_t ndevs;
+	void *nvml;		/* gpu_nvml.c's library state */
+};
+
+void fp_gpu_log(const fp_gpu_t *g, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* A zeroed device appended to g (NULL on allocation failure). The pointer
+ * is valid until the next call. */
+fp_gpu_dev_t *fp_gpu_add_dev(fp_gpu_t *g);
+/* Sets the device's strings (copies; NULL reads as ""), -1 on ENOMEM. */
+int fp_gpu_dev_strings(fp_gpu_dev_t *d, const char *uuid, const char *pci,
+		       const char *name, const char *path);
+
+/* Vendor discovery: appends devices to g. 0, or -1 with why (the vendor is
+ * absent or unusable: a missing library, no GPU hwmon). ENOMEM is -2. */
+int fp_gpu_nvml_open(fp_gpu_t *g, const char *lib, char *why,
+		     size_t whysize);
+void fp_gpu_nvml_close(fp_gpu_t *g);
+int fp_gpu_hwmon_open(fp_gpu_t *g, const char *root, char *why,
+		      size_t whysize);
+
+#endif

@@ -1,0 +1,740 @@
+/* Specification of lib/gpu: amdgpu and i915/xe hwmon trees generated in
+ * temporary directories, NVIDIA through the project's test NVML library. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "gpu.h"
+
+#ifndef FP_FAKE_NVML
+#error "FP_FAKE_NVML: the path of the test NVML library (Makefile)"
+#endif
+
+typedef struct logs {
+	int n;
+	char last[768];
+} logs_t;
+
+static void _log(void *ctx, int level, const char *msg)
+{
+	logs_t *l = ctx;
+
+	if (level > FP_LOG_WARN)
+		return;
+	l->n++;
+	snprintf(l->last, sizeof(l->last), "%s", msg);
+}
+
+static void _put(const char *dir, const char *file, const char *text)
+{
+	char p[1024];
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, file);
+	f = fopen(p, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void _putu(const char *dir, const char *file, uint64_t v)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%llu\n", (unsigned long long)v);
+	_put(dir, file, buf);
+}
+
+static char *_root(void)
+{
+	char tmpl[] = "/tmp/test_gpu.XXXXXX";
+
+	assert_non_null(mkdtemp(tmpl));
+	return strdup(tmpl);
+}
+
+static void _rm(char *root)
+{
+	char cmd[1100];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	assert_int_equal(system(cmd), 0);
+	free(root);
+}
+
+/* root/pci/<addr> as the PCI device (device id, product name), and
+ * root/<rel> a hwmon directory named `driver` linked to it. Returns the
+ * hwmon directory in dir. */
+static void _hwmon(const char *root, const char *rel, const char *driver,
+		   const char *pci, const char *devid, const char *product,
+		   char *dir, size_t size)
+{
+	char p[1024], link[1024];
+
+	snprintf(p, sizeof(p), "%s/pci", root);
+	mkdir(p, 0755);
+	snprintf(p, sizeof(p), "%s/pci/%s", root, pci);
+	assert_int_equal(mkdir(p, 0755), 0);
+	if (devid)
+		_put(p, "device", devid);
+	if (product)
+		_put(p, "product_name", product);
+	snprintf(dir, size, "%s/%s", root, rel);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	_put(dir, "name", driver);
+	snprintf(link, sizeof(link), "%s/pci/%s", root, pci);
+	snprintf(p, sizeof(p), "%s/device", dir);
+	assert_int_equal(symlink(link, p), 0);
+}
+
+static fp_gpu_t *_open_hwmon(const char *root, logs_t *l)
+{
+	fp_gpu_opts_t o = {.hwmon_root = root, .nvml_lib = "",
+			   .log = _log, .log_ctx = l};
+	fp_error_t err;
+	fp_gpu_t *g = fp_gpu_open(&o, &err);
+
+	if (!g)
+		fail_msg("fp_gpu_open: %s", err.msg);
+	return g;
+}
+
+/* One Intel i915 card at 0000:03:00.0 with energy1_input = e. */
+static char *_intel(uint64_t e, char *dir, size_t size)
+{
+	char *r = _root();
+
+	_hwmon(r, "hwmon2", "i915", "0000:03:00.0", "0x56a0", NULL, dir,
+	       size);
+	_putu(dir, "energy1_input", e);
+	return r;
+}
+
+static void hwmon_finds_amd_and_intel_gpus_ordered_by_pci_address(void **st)
+{
+	char d0[1024], d1[1024], d2[1024];
+	char *r = _root();
+	logs_t l = {0};
+	fp_gpu_t *g;
+	const fp_gpu_info_t *i0, *i1;
+
+	(void)st;
+	_hwmon(r, "hwmon0", "coretemp", "0000:00:18.3", NULL, NULL, d0,
+	       sizeof(d0));
+	_put(d0, "temp1_input", "40000\n");
+	_hwmon(r, "hwmon1", "amdgpu", "0000:83:00.0", "0x740f",
+	       "AMD Instinct MI210", d1, sizeof(d1));
+	_put(d1, "power1_average", "90000000\n");
+	_hwmon(r, "hwmon2", "i915", "0000:03:00.0", "0x56a0", NULL, d2,
+	       sizeof(d2));
+	_put(d2, "energy1_input", "1000\n");
+	g = _open_hwmon(r, &l);
+	assert_int_equal(fp_gpu_ndevices(g), 2);
+	i0 = fp_gpu_device(g, 0);
+	i1 = fp_gpu_device(g, 1);
+	assert_int_equal(i0->vendor, FP_GPU_INTEL);
+	assert_string_equal(i0->pci, "0000:03:00.0");
+	assert_string_equal(i0->uuid, "0000:03:00.0");
+	assert_string_equal(i0->name, "i915");
+	assert_int_equal(i0->source, FP_GPU_COUNTER);
+	assert_int_equal(i1->vendor, FP_GPU_AMD);
+	assert_int_equal(i1->index, 1);
+	assert_string_equal(i1->pci, "0000:83:00.0");
+	assert_string_equal(i1->name, "AMD Instinct MI210");
+	assert_int_equal(i1->source, FP_GPU_POWER_INTEGRAL);
+	assert_string_equal(fp_gpu_source_name(i1->source), "power-integral");
+	assert_string_equal(fp_gpu_vendor_name(i1->vendor), "amd");
+	assert_int_equal(i1->flags & FP_GPU_APU, 0);
+	assert_null(fp_gpu_device(g, 2));
+	assert_int_equal(l.n, 0);
+	fp_gpu_close(g);
+	_rm(r);
+}
+
+static void drm_root_finds_card_hwmon_and_xe_package_counter(void **st)
+{
+	char d[1024], p[1024];
+	char *r = _root();
+	logs_t l = {0};
+	fp_gpu_t *g;
+
+	(void)st;
+	snprintf(p, sizeof(p), "%s/card0", r);
+	assert_int_equal(mkdir(p, 0755), 0);
+	snprintf(p, sizeof(p), "%s/card0/device", r);
+	assert_int_equal(mkdir(p, 0755), 0);
+	snprintf(p, sizeof(p), "%s/card0/device/hwmon", r);
+	assert_int_equal(mkdir(p, 0755), 0);
+	/* the connector and render node are the same card again */
+	snprintf(p, sizeof(p), "%s/card0-DP-1", r);
+	assert_int_equal(mkdir(p, 0755), 0);
+	snprintf(p, sizeof(p), "%s/renderD128", r);
+	assert_int_equal(mkdir(p, 0755), 0);
+	_hwmon(r, "card0/device/hwmon/hwmon5", "xe", "0000:4D:00.0", "0xe20b",
+	       NULL, d, sizeof(d));
+	_put(d, "energy2_input", "77\n");
+	g = _open_hwmon(r, &l);
+	assert_int_equal(fp_gpu_ndevices(g), 1);
+	assert_int_equal(fp_gpu_device(g, 0)->vendor, FP_GPU_INTEL);
+	assert_string_equal(fp_gpu_device(g, 0)->pci, "0000:4d:00.0");
+	assert_string_equal(fp_gpu_device(g, 0)->path, d);
+	assert_int_equal(fp_gpu_device(g, 0)->source, FP_GPU_COUNTER);
+	fp_gpu_close(g);
+	_rm(r);
+}
+
+static void counter_energy_is_the_increase_since_the_first_read(void **st)
+{
+	char d[1024];
+	char *r = _intel(1000, d, sizeof(d));
+	logs_t l = {0};
+	fp_gpu_t *g = _open_hwmon(r, &l);
+	fp_gpu_reading_t rd;
+
+	(void)st;
+	assert_int_equal(fp_gpu_read(g, 0.0, &rd, NULL), 1);
+	assert_true(rd.valid);
+	assert_int_equal(rd.event, FP_GPU_EV_BASELINE);
+	assert_int_equal(rd.energy_uj, 0);
+	_putu(d, "energy1_input", 1500);
+	assert_int_equal(fp_gpu_read(g, 1.0, &rd, NULL), 1);
+	assert_int_equal(rd.energy_uj, 500);
+	assert_int_equal(rd.event, FP_GPU_EV_NONE);
+	assert_string_equal(rd.fault, "");
+	_putu(d, "energy1_input", 3000);
+	fp_gpu_read(g, 2.0, &rd, NULL);
+	assert_int_equal(rd.energy_uj, 2000);
+	fp_gpu_close(g);
+	_rm(r);
+}
+
+static void counter_wrap_adds_the_range_and_says_so(void **st)
+{
+	char d[1024];
+	char *r = _intel(UINT64_MAX - 999, d, sizeof(d));
+	logs_t l = {0};
+	fp_gpu_t *g = _open_hwmon(r, &l);
+	fp_gpu_reading_t rd;
+
+	(void)st;
+	fp_gpu_read(g, 0.0, &rd, NULL);
+	_putu(d, "energy1_input", 500);
+	assert_int_equal(fp_gpu_read(g, 1.0, &rd, NULL), 1);
+	assert_true(rd.valid);
+	assert_int_equal(rd.event, FP_GPU_EV_WRAP);
+	assert_int_equal(rd.energy_uj, 1500); /* 999 + 1 + 500 */
+	fp_gpu_close(g);
+	_rm(r);
+}
+
+static void counter_going_down_is_a_reset_with_no_value_then_new_base(
+	void **st)
+{
+	char d[1024];
+	char *r = _intel(9000000000ULL, d, sizeof(d));
+	logs_t l = {0};
+	fp_gpu_t *g = _open_hwmon(r, &l);
+	fp_gpu_reading_t rd;
+
+	(void)st;
+	fp_gpu_read(g, 0.0, &rd, NULL);
+	_putu(d, "energy1_input", 9000004000ULL);
+	fp_gpu_read(g, 1.0, &rd, NULL);
+	assert_int_equal(rd.energy_uj, 4000);
+	_putu(d, "energy1_input", 100); /* driver reloaded */
+	assert_int_equal(fp_gpu_read(g, 2.0, &rd, NULL), 0);
+	assert_false(rd.valid);
+	assert_int_equal(rd.event, FP_GPU_EV_RESET);
+	assert_int_equal(rd.energy_uj, 4000); /* held, never down */
+	assert_int_equal(l.n, 1);
+	assert_non_null(strstr(l.last, "reset"));
+	_putu(d, "energy1_input", 400);
+	assert_int_equal(fp_gpu_read(g, 3.0, &rd, NULL), 1);
+	assert_int_equal(rd.energy_uj, 4300);
+	fp_gpu_close(g);
+	_rm(r);
+}
+
+static void failed_read_is_unavailable_logged_once_and_the_next_carries_the_gap(
+	void **st)
+{
+	char d[1024];
+	char *r = _intel(1000, d, sizeof(d));
+	logs_t l = {0};
+	fp_gpu_t *g = _open_hwmon(r, &l);
+	fp_gpu_reading_t rd;
+	fp_error_t err;
+
+	(void)st;
+	fp_gpu_read(g, 0.0, &rd, &err);
+	assert_int_equal(err.code, FP_OK);
+	_put(d, "energy1_input", "12ab\n");
+	assert_int_equal(fp_gpu_read(g, 1.0, &rd, &err), 0);
+	assert_false(rd.valid);
+	assert_int_equal(rd.event, FP_GPU_EV_FAILED);
+	assert_int_equal(rd.energy_uj, 0);
+	assert_int_equal(err.code, FP_EIO);
+	assert_non_null(strstr(err.msg, "gpu 0 (intel 0000:03:00.0)"));
+	assert_non_null(strstr(err.msg, "energy1_input: not a number"));
+	assert_string_equal(rd.fault, err.msg);
+	_put(d, "energy1_input", "");
+	assert_int_equal(fp_gpu_read(g, 2.0, &rd, &err), 0);
+	assert_non_null(strstr(rd.fault, "empty"));
+	assert_int_equal(l.n, 1);
+	_putu(d, "energy1_input", 7000);
+	assert_int_equal(fp_gpu_read(g, 3.0, &rd, &err), 1);
+	assert_int_equal(err.code, FP_OK);
+	assert_int_equal(rd.event, FP_GPU_EV_RETURNED);
+	assert_int_equal(rd.energy_uj, 6000);
+	fp_gpu_close(g);
+	_rm(r);
+}
+
+static void vanished_device_is_unavailable_and_returns_under_a_new_number(
+	void **st)
+{
+	char d[1024], d2[1024], cmd[2100], p[1024];
+	char *r = _intel(1000, d, sizeof(d));
+	logs_t l = {0};
+	fp_gpu_t *g = _open_hwmon(r, &l);
+	fp_gpu_reading_t rd;
+
+	(void)st;
+	fp_gpu_read(g, 0.0, &rd, NULL);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(fp_gpu_read(g, 1.0, &rd, NULL), 0);
+	assert_false(rd.valid);
+	assert_non_null(strstr(rd.fault, "No such file"));
+	/* back as hwmon7, same PCI device */
+	snprintf(d2, sizeof(d2), "%s/hwmon7", r);
+	assert_int_equal(mkdir(d2, 0755), 0);
+	_put(d2, "name", "i915");
+	_putu(d2, "energy1_input", 2500);
+	snprintf(cmd, sizeof(cmd), "%s/pci/0000:03:00.0", r);
+	snprintf(p, sizeof(p), "%s/device", d2);
+	assert_int_equal(symlink(cmd, p), 0);
+	assert_int_equal(fp_gpu_read(g, 2.0, &rd, NULL), 1);
+	assert_int_equal(rd.event, FP_GPU_EV_RETURNED);
+	assert_int_equal(rd.energy_uj, 1500);
+	assert_string_equal(fp_gpu_device(g, 0)->path, d2);
+	assert_string_equal(fp_gpu_device(g, 0)->uuid, "0000:03:00.0");
+	fp_gpu_close(g);
+	_rm(r);
+}
+
+static void amd_power_is_integrated_by_trapezoid_over_the_callers_times(
+	void **st)
+{
+	char d[1024];
+	char *r = _root();
+	logs_t l = {0};
+	fp_gpu_t *g;
+	fp_gpu_reading_t rd;
+
+	(void)st;
+	_hwmon(r, "hwmon3", "amdgpu", "0000:c1:00.0", "0x740f", NULL, d,
+	       sizeof(d));
+	_put(d, "power1_input", "100000000\n"); /* 100 W */
+	g = _open_hwmon(r, &l);
+	assert_int_equal(fp_gpu_device(g, 0)->source, FP_GPU_POWER_INTEGRAL);
+	assert_string_equal(fp_gpu_device(g, 0)->name, "amdgpu");
+	fp_gpu_read(g, 10.0, &rd, NULL);
+	assert_int_equal(rd.energy_uj, 0);
+	_put(d, "power1_input", "200000000\n");
+	fp_gpu_read(g, 12.0, &rd, NULL);
+	assert_int_equal(rd.energy_uj, 300000000); /* (100+200)/2 W * 2 s */
+	fp_gpu_read(g, 12.0, &rd, NULL); /* no time passed: nothing added */
+	assert_int_equal(rd.energy_uj, 300000000);
+	fp_gpu_read(g, 13.5, &rd, NULL);
+	assert_int_equal(rd.energy_uj, 600000000);
+	fp_gpu_close(g);
+	_rm(r);
+}
+
+static void amd_energy_counter_is_preferred_over_power(void **st)
+{
+	char d[1024];
+	char *r = _root();
+	logs_t l = {0};
+	fp_gpu_t *g;
+
+	(void)st;
+	_hwmon(r, "hwmon3", "amdgpu", "0000:c1:00.0", NULL, NULL, d,
+	       sizeof(d));
+	_put(d, "power1_average", "100000000\n");
+	_put(d, "energy1_input", "5\n");
+	g = _open_hwmon(r, &l);
+	assert_int_equal(fp_gpu_device(g, 0)->source, FP_GPU_COUNTER);
+	fp_gpu_close(g);
+	_rm(r);
+}
+
+static void amd_apu_is_flagged_as_counted_in_rapl(void **st)
+{
+	char d[1024];
+	char *r = _root();
+	logs_t l = {0};
+	fp_gpu_t *g;
+
+	(void)st;
+	_hwmon(r, "hwmon1", "amdgpu", "0000:02:00.0", "0x74a0\n",
+	       "AMD Instinct MI300A", d, sizeof(d));
+	_put(d, "power1_average", "300000000\n");
+	g = _open_hwmon(r, &l);
+	assert_int_equal(fp_gpu_device(g, 0)->flags & FP_GPU_APU, FP_GPU_APU);
+	fp_gpu_close(g);
+	_rm(r);
+}
+
+static void gpu_hwmon_without_energy_file_is_skipped_with_one_log(void **st)
+{
+	char d[1024];
+	char *r = _root();
+	logs_t l = {0};
+	fp_gpu_opts_t o = {.hwmon_root = r, .nvml_lib = "", .log = _log,
+			   .log_ctx = &l};
+	fp_error_t err;
+
+	(void)st;
+	_hwmon(r, "hwmon1", "i915", "0000:03:00.0", NULL, NULL, d, sizeof(d));
+	assert_null(fp_gpu_open(&o, &err));
+	assert_int_equal(err.code, FP_ENOTSUP);
+	assert_int_equal(l.n, 1);
+	assert_non_null(strstr(l.last, "no energy1_input"));
+	_rm(r);
+}
+
+static void hwmon_devices_have_no_per_process_activity(void **st)
+{
+	char d[1024];
+	char *r = _intel(1000, d, sizeof(d));
+	logs_t l = {0};
+	fp_gpu_t *g = _open_hwmon(r, &l);
+	const fp_gpu_proc_t *p;
+	size_t n;
+	fp_error_t err;
+
+	(void)st;
+	assert_int_equal(fp_gpu_procs(g, 0, &p, &n, &err), -1);
+	assert_int_equal(err.code, FP_ENOTSUP);
+	assert_int_equal(n, 0);
+	assert_int_equal(fp_gpu_procs(g, 5, &p, &n, &err), -1);
+	assert_int_equal(err.code, FP_EINVAL);
+	fp_gpu_close(g);
+	_rm(r);
+}
+
+/* --- NVIDIA through the test NVML library --- */
+
+static char state[64];
+
+static void _state(const char *text)
+{
+	char tmp[80];
+	FILE *f;
+
+	snprintf(tmp, sizeof(tmp), "%s.new", state);
+	f = fopen(tmp, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	assert_int_equal(rename(tmp, state), 0);
+}
+
+static int nvml_setup(void **st)
+{
+	int fd;
+
+	(void)st;
+	snprintf(state, sizeof(state), "/tmp/test_gpu_nvml.XXXXXX");
+	fd = mkstemp(state);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	setenv("FP_FAKE_NVML_STATE", state, 1);
+	return 0;
+}
+
+static int nvml_teardown(void **st)
+{
+	(void)st;
+	unlink(state);
+	unsetenv("FP_FAKE_NVML_STATE");
+	return 0;
+}
+
+static fp_gpu_t *_open_nvml(logs_t *l, fp_error_t *err)
+{
+	fp_gpu_opts_t o = {.hwmon_root = "", .nvml_lib = FP_FAKE_NVML,
+			   .log = _log, .log_ctx = l};
+
+	return fp_gpu_open(&o, err);
+}
+
+static void missing_nvml_library_is_a_clear_error_not_a_crash(void **st)
+{
+	fp_gpu_opts_t o = {.hwmon_root = "",
+			   .nvml_lib = "/nonexistent/libnvidia-ml.so.1"};
+	fp_error_t err;
+
+	(void)st;
+	assert_null(fp_gpu_open(&o, &err));
+	assert_int_equal(err.code, FP_ENOTSUP);
+	assert_non_null(strstr(err.msg, "NVML /nonexistent/libnvidia-ml.so.1: "
+					"cannot load"));
+	assert_non_null(strstr(err.msg, "No such file"));
+}
+
+static void nvml_without_driver_says_nvml_init_failed(void **st)
+{
+	logs_t l = {0};
+	fp_error_t err;
+
+	(void)st;
+	unlink(state); /* the test library then answers: no driver */
+	assert_null(_open_nvml(&l, &err));
+	assert_int_equal(err.code, FP_ENOTSUP);
+	assert_non_null(strstr(err.msg, "nvmlInit_v2: Driver Not Loaded"));
+}
+
+static void nvml_devices_have_uuid_pci_address_and_name(void **st)
+{
+	logs_t l = {0};
+	fp_error_t err;
+	fp_gpu_t *g;
+
+	(void)st;
+	_state("device uuid=GPU-aaaa pci=00000000:3B:00.0 name=\"Tesla T4\" "
+	       "energy_mj=10\n"
+	       "device uuid=GPU-bbbb pci=00000001:AF:00.0 energy_mj=20 mig=1\n");
+	g = _open_nvml(&l, &err);
+	assert_non_null(g);
+	assert_int_equal(fp_gpu_ndevices(g), 2);
+	assert_int_equal(fp_gpu_device(g, 0)->vendor, FP_GPU_NVIDIA);
+	assert_string_equal(fp_gpu_device(g, 0)->uuid, "GPU-aaaa");
+	assert_string_equal(fp_gpu_device(g, 0)->pci, "0000:3b:00.0");
+	assert_string_equal(fp_gpu_device(g, 0)->name, "Tesla T4");
+	assert_int_equal(fp_gpu_device(g, 0)->source, FP_GPU_COUNTER);
+	assert_int_equal(fp_gpu_device(g, 0)->flags & FP_GPU_MIG, 0);
+	assert_string_equal(fp_gpu_device(g, 1)->pci, "0001:af:00.0");
+	assert_int_equal(fp_gpu_device(g, 1)->flags & FP_GPU_MIG, FP_GPU_MIG);
+	fp_gpu_close(g);
+}
+
+static void nvml_energy_counter_in_mj_is_read_in_uj(void **st)
+{
+	logs_t l = {0};
+	fp_error_t err;
+	fp_gpu_reading_t rd;
+	fp_gpu_t *g;
+
+	(void)st;
+	_state("device uuid=GPU-aaaa energy_mj=1000\n");
+	g = _open_nvml(&l, &err);
+	assert_non_null(g);
+	fp_gpu_read(g, 0.0, &rd, NULL);
+	_state("device uuid=GPU-aaaa energy_mj=1500\n");
+	assert_int_equal(fp_gpu_read(g, 1.0, &rd, NULL), 1);
+	assert_int_equal(rd.energy_uj, 500000);
+	_state("device uuid=GPU-aaaa energy_mj=200\n"); /* GPU reset */
+	assert_int_equal(fp_gpu_read(g, 2.0, &rd, NULL), 0);
+	assert_int_equal(rd.event, FP_GPU_EV_RESET);
+	assert_int_equal(rd.energy_uj, 500000);
+	fp_gpu_close(g);
+}
+
+static void nvml_without_energy_counter_integrates_power_and_says_so(
+	void **st)
+{
+	logs_t l = {0};
+	fp_error_t err;
+	fp_gpu_reading_t rd;
+	fp_gpu_t *g;
+
+	(void)st;
+	_state("device uuid=GPU-aaaa energy_rc=3 power_mw=50000\n");
+	g = _open_nvml(&l, &err);
+	assert_non_null(g);
+	assert_int_equal(fp_gpu_device(g, 0)->source, FP_GPU_POWER_INTEGRAL);
+	fp_gpu_read(g, 0.0, &rd, NULL);
+	_state("device uuid=GPU-aaaa energy_rc=3 power_mw=70000\n");
+	fp_gpu_read(g, 10.0, &rd, NULL);
+	assert_int_equal(rd.energy_uj, 600000000); /* 60 W * 10 s */
+	fp_gpu_close(g);
+}
+
+static void nvml_lost_gpu_is_unavailable_and_returns_by_uuid(void **st)
+{
+	logs_t l = {0};
+	fp_error_t err;
+	fp_gpu_reading_t rd[2];
+	fp_gpu_t *g;
+
+	(void)st;
+	_state("device uuid=GPU-aaaa energy_mj=1000\n"
+	       "device uuid=GPU-bbbb energy_mj=5000\n");
+	g = _open_nvml(&l, &err);
+	assert_non_null(g);
+	fp_gpu_read(g, 0.0, rd, NULL);
+	_state("device uuid=GPU-aaaa energy_mj=1100 lost=1\n"
+	       "device uuid=GPU-bbbb energy_mj=5100\n");
+	assert_int_equal(fp_gpu_read(g, 1.0, rd, &err), 1);
+	assert_false(rd[0].valid);
+	assert_non_null(strstr(rd[0].fault, "gpu 0 (nvidia GPU-aaaa)"));
+	assert_non_null(strstr(rd[0].fault, "nvmlDeviceGetTotalEnergyConsumption: "
+					    "GPU is lost"));
+	assert_string_equal(err.msg, rd[0].fault);
+	assert_true(rd[1].valid);
+	assert_int_equal(rd[1].energy_uj, 100000);
+	/* gone from the list, then back at another index */
+	_state("device uuid=GPU-bbbb energy_mj=5200\n");
+	assert_int_equal(fp_gpu_read(g, 2.0, rd, NULL), 1);
+	assert_false(rd[0].valid);
+	assert_non_null(strstr(rd[0].fault, "not among NVML's 1 devices"));
+	_state("device uuid=GPU-bbbb energy_mj=5300\n"
+	       "device uuid=GPU-aaaa energy_mj=1400\n");
+	assert_int_equal(fp_gpu_read(g, 3.0, rd, NULL), 2);
+	assert_int_equal(rd[0].event, FP_GPU_EV_RETURNED);
+	assert_int_equal(rd[0].energy_uj, 400000);
+	assert_int_equal(rd[1].energy_uj, 300000);
+	assert_int_equal(l.n, 1);
+	fp_gpu_close(g);
+}
+
+static void nvml_per_process_utilisation_gives_only_new_samples(void **st)
+{
+	logs_t l = {0};
+	fp_error_t err;
+	const fp_gpu_proc_t *p;
+	size_t n;
+	fp_gpu_t *g;
+
+	(void)st;
+	_state("device uuid=GPU-aaaa energy_mj=1\n"
+	       "proc dev=0 pid=100 sm=40 mem=5 ts=1000\n"
+	       "proc dev=0 pid=200 sm=55 ts=2000\n");
+	g = _open_nvml(&l, &err);
+	assert_non_null(g);
+	assert_int_equal(fp_gpu_procs(g, 0, &p, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(p[0].pid, 100);
+	assert_int_equal(p[0].sm_util, 40);
+	assert_int_equal(p[0].mem_util, 5);
+	assert_int_equal(p[0].timestamp_us, 1000);
+	assert_int_equal(p[1].pid, 200);
+	assert_int_equal(p[1].sm_util, 55);
+	assert_int_equal(fp_gpu_procs(g, 0, &p, &n, &err), 0);
+	assert_int_equal(n, 0);
+	_state("device uuid=GPU-aaaa energy_mj=1\n"
+	       "proc dev=0 pid=100 sm=40 mem=5 ts=1000\n"
+	       "proc dev=0 pid=200 sm=55 ts=2000\n"
+	       "proc dev=0 pid=100 sm=90 ts=3000\n");
+	assert_int_equal(fp_gpu_procs(g, 0, &p, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(p[0].sm_util, 90);
+	_state("device uuid=GPU-aaaa energy_mj=1 procs_rc=3\n");
+	assert_int_equal(fp_gpu_procs(g, 0, &p, &n, &err), -1);
+	assert_int_equal(err.code, FP_ENOTSUP);
+	assert_non_null(strstr(err.msg, "nvmlDeviceGetProcessUtilization: "
+					"Not Supported"));
+	fp_gpu_close(g);
+}
+
+static void nvml_devices_come_before_hwmon_devices(void **st)
+{
+	char d[1024];
+	char *r = _intel(1000, d, sizeof(d));
+	fp_gpu_opts_t o = {.hwmon_root = r, .nvml_lib = FP_FAKE_NVML};
+	fp_error_t err;
+	fp_gpu_reading_t rd[2];
+	fp_gpu_t *g;
+
+	(void)st;
+	_state("device uuid=GPU-aaaa pci=00000000:CA:00.0 energy_mj=1\n");
+	g = fp_gpu_open(&o, &err);
+	assert_non_null(g);
+	assert_int_equal(fp_gpu_ndevices(g), 2);
+	assert_int_equal(fp_gpu_device(g, 0)->vendor, FP_GPU_NVIDIA);
+	assert_int_equal(fp_gpu_device(g, 1)->vendor, FP_GPU_INTEL);
+	assert_int_equal(fp_gpu_read(g, 0.0, rd, &err), 2);
+	fp_gpu_close(g);
+	_rm(r);
+}
+
+static void nothing_to_read_is_not_supported_naming_what_was_tried(void **st)
+{
+	char *r = _root();
+	fp_gpu_opts_t o = {.hwmon_root = r, .nvml_lib = ""};
+	fp_error_t err;
+
+	(void)st;
+	assert_null(fp_gpu_open(&o, &err));
+	assert_int_equal(err.code, FP_ENOTSUP);
+	assert_non_null(strstr(err.msg, "NVML not asked for"));
+	assert_non_null(strstr(err.msg, r));
+	assert_non_null(strstr(err.msg, "no amdgpu, i915 or xe device"));
+	fp_gpu_close(NULL);
+	_rm(r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(
+		    hwmon_finds_amd_and_intel_gpus_ordered_by_pci_address),
+		cmocka_unit_test(
+		    drm_root_finds_card_hwmon_and_xe_package_counter),
+		cmocka_unit_test(
+		    counter_energy_is_the_increase_since_the_first_read),
+		cmocka_unit_test(counter_wrap_adds_the_range_and_says_so),
+		cmocka_unit_test(
+		    counter_going_down_is_a_reset_with_no_value_then_new_base),
+		cmocka_unit_test(
+		    failed_read_is_unavailable_logged_once_and_the_next_carries_the_gap),
+		cmocka_unit_test(
+		    vanished_device_is_unavailable_and_returns_under_a_new_number),
+		cmocka_unit_test(
+		    amd_power_is_integrated_by_trapezoid_over_the_callers_times),
+		cmocka_unit_test(amd_energy_counter_is_preferred_over_power),
+		cmocka_unit_test(amd_apu_is_flagged_as_counted_in_rapl),
+		cmocka_unit_test(
+		    gpu_hwmon_without_energy_file_is_skipped_with_one_log),
+		cmocka_unit_test(hwmon_devices_have_no_per_process_activity),
+		cmocka_unit_test(
+		    missing_nvml_library_is_a_clear_error_not_a_crash),
+		cmocka_unit_test_setup_teardown(
+		    nvml_without_driver_says_nvml_init_failed, nvml_setup,
+		    nvml_teardown),
+		cmocka_unit_test_setup_teardown(
+		    nvml_devices_have_uuid_pci_address_and_name, nvml_setup,
+		    nvml_teardown),
+		cmocka_unit_test_setup_teardown(
+		    nvml_energy_counter_in_mj_is_read_in_uj, nvml_setup,
+		    nvml_teardown),
+		cmocka_unit_test_setup_teardown(
+		    nvml_without_energy_counter_integrates_power_and_says_so,
+		    nvml_setup, nvml_teardown),
+		cmocka_unit_test_setup_teardown(
+		    nvml_lost_gpu_is_unavailable_and_returns_by_uuid,
+		    nvml_setup, nvml_teardown),
+		cmocka_unit_test_setup_teardown(
+		    nvml_per_process_utilisation_gives_only_new_samples,
+		    nvml_setup, nvml_teardown),
+		cmocka_unit_test_setup_teardown(
+		    nvml_devices_come_before_hwmon_devices, nvml_setup,
+		    nvml_teardown),
+		cmocka_unit_test(
+		    nothing_to_read_is_not_supported_naming_what_was_tried),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
