@@ -521,6 +521,11 @@ static void put_sacct_energy(FILE *f, const fp_report_t *r)
 	}
 	batch = step_energy(r, "batch");
 	ext = step_energy(r, "extern");
+	if (!isfinite(job))
+		fprintf(f, "  sacct shows no energy on the job's row "
+			"(slurmctld adds a step's energy as the step ends, "
+			"and had none when the job ended); its steps add up "
+			"to %s J\n", joules(a, sizeof(a), sum));
 	if (isfinite(job) && known && !near(job, sum)) {
 		if (isfinite(batch) && batch > 0 && near(job + batch, sum))
 			fprintf(f, "  sacct's job row omits the batch step "

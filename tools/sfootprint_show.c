@@ -149,8 +149,13 @@ static double tres_count(const char *tres, unsigned id)
 		char *end;
 		unsigned long k = strtoul(p, &end, 10);
 
-		if (end != p && *end == '=' && k == id)
-			return strtod(end + 1, NULL);
+		if (end != p && *end == '=' && k == id) {
+			double v = strtod(end + 1, NULL);
+
+			/* NO_VAL64 and INFINITE64: none (sacct prints
+			 * nothing) */
+			return v >= 9.2e18 ? NAN : v;
+		}
 	}
 	return NAN;
 }
@@ -177,9 +182,11 @@ static void step_name(const slurmdb_step_rec_t *s, char *buf, size_t size)
 }
 
 /* What sacct and seff show of a job, as they compute it: ExitCode is
- * "status:signal", TotalCPU user + system over the steps, the job row's
- * ConsumedEnergy its TRES energy (0 when absent, as sacct prints it).
- * *steps (the caller free()s it) holds each step's energy. */
+ * "status:signal", the CPU time seff's, the steps' user + system summed
+ * (the job record's own is 0 in slurmdbd's answer), the job row's
+ * ConsumedEnergy its TRES energy (unknown when slurmctld had none as the
+ * job ended, where sacct prints nothing). *steps (the caller free()s it)
+ * holds each step's energy. */
 static fp_report_acct_t job_acct(const slurmdb_job_rec_t *j,
 				 fp_report_acct_step_t **steps)
 {
@@ -198,7 +205,7 @@ static fp_report_acct_t job_acct(const slurmdb_job_rec_t *j,
 	a.elapsed_s = j->elapsed;
 	a.cpu_time_s = (double)j->tot_cpu_sec + j->tot_cpu_usec / 1e6;
 	a.alloc_cpus = tres_count(j->tres_alloc_str, 1);
-	a.energy_j = isfinite(energy) ? energy : 0;
+	a.energy_j = energy;
 	*steps = NULL;
 	if (j->steps && slurm_list_count(j->steps) > 0) {
 		struct listIterator *it = slurm_list_iterator_create(j->steps);
@@ -206,7 +213,10 @@ static fp_report_acct_t job_acct(const slurmdb_job_rec_t *j,
 		size_t n = 0;
 
 		*steps = calloc(slurm_list_count(j->steps), sizeof(**steps));
+		a.cpu_time_s = 0;
 		while (*steps && (st = slurm_list_next(it))) {
+			a.cpu_time_s += (double)st->tot_cpu_sec +
+					st->tot_cpu_usec / 1e6;
 			step_name(st, (*steps)[n].name,
 				  sizeof((*steps)[n].name));
 			(*steps)[n].energy_j =

@@ -79,8 +79,8 @@ check "the job-end mail reached the real mailer with slurmctld's arguments" \
 check "the mail carries the footprint section of job $ended" \
 	grep -q "^Carbon footprint of job $ended " <<< "$mail"
 check_eq "the summary's energy source is simulated" simulated "$e_src"
-check "the mail gives the energy and says SIMULATED" \
-	grep -q "^  energy:     $e_wh Wh (SIMULATED" <<< "$mail"
+check "the mail gives the energy and says simulated" \
+	grep -q "^  energy:     $e_wh Wh (simulated by fp-simnode" <<< "$mail"
 check "the mail's footprint is the summary's ($e_g g)" \
 	grep -q "^  footprint:  $e_g gCO2e$" <<< "$mail"
 check "the mail's avoided emissions are the summary's, said to be separate" \
@@ -105,7 +105,28 @@ echo "$out" | sed 's/^/#   /'
 check_eq "sfootprint -j exits 0" 0 "$rc"
 check "sfootprint -j says the signature is valid" \
 	grep -q "^signature: valid (kid " <<< "$out"
-check "sfootprint -j says SIMULATED" grep -q "^Energy: .*SIMULATED" <<< "$out"
+check "sfootprint -j says simulated" grep -q "^Energy: .*; simulated by fp-simnode, not a measurement$" <<< "$out"
+# seff's and sacct's figures, from accounting
+check "sfootprint -j shows the state and exit code, as sacct" \
+	grep -q "^State: COMPLETED (exit code 0:0)$" <<< "$out"
+check "sfootprint -j shows the elapsed time and seff's CPU efficiency (a busy loop: above 0 %)" \
+	bash -c "grep -Eq '^Elapsed: 00:00:[0-9]{2} ' <<< \"\$1\" &&
+		grep -Eq '^CPU efficiency: ([1-9][0-9]*|0\.0*[1-9][0-9]*)\.?[0-9]* % of [0-9:-]+ core-walltime \(total CPU time [0-9:-]+, [0-9]+ CPUs\)$' <<< \"\$1\"" _ "$out"
+sacct_j=$(sacct -n -X -P -j "$ended" -o ConsumedEnergyRaw | head -n1)
+check "sfootprint -j gives sacct's ConsumedEnergy ($sacct_j J) and says how it relates to the footprint's" \
+	bash -c "grep -q '^sacct ConsumedEnergy: ${sacct_j:--} J (' <<< \"\$1\" &&
+		grep -A2 '^sacct ConsumedEnergy' <<< \"\$1\" | grep -q \"footprint's IT energy\"" _ "$out"
+check "sfootprint -j gives the energy in Wh and J" \
+	grep -Eq "^Energy: [0-9.]+ Wh IT \([0-9]+ J\), $e_wh Wh facility \([0-9]+ J\)" <<< "$out"
+out_f=$("$SF" -j "$failed" 2> /dev/null)
+check "a failed job's report says FAILED with its exit code" \
+	grep -q "^State: FAILED (exit code 3:0)$" <<< "$out_f"
+out_t=$("$SF" -j "$ended,$failed" -n -p -o jobid,STATE,ExitCode,consumedenergy 2> "$work/err")
+echo "$out_t" | sed 's/^/#   /'
+fail_j=$(sacct -n -X -P -j "$failed" -o ConsumedEnergyRaw | head -n1)
+check_eq "-j with a list, -o and -n: one line per job, sacct's fields, no header" \
+	"$ended|COMPLETED|0:0|${sacct_j:--}|
+$failed|FAILED|3:0|${fail_j:--}|" "$(head -n2 <<< "$out_t")"
 check "sfootprint -j shows the summary's footprint, avoided and net" \
 	bash -c "grep -q '^Footprint: $e_g gCO2e' <<< \"\$1\" &&
 		grep -q '^Avoided: $e_av gCO2e by heat reuse.*separate' <<< \"\$1\" &&
@@ -127,6 +148,9 @@ assert d["signature"]["status"] == "valid", d["signature"]
 assert "%.3f" % d["footprint_g"] == sys.argv[3], d["footprint_g"]
 assert d["energy_source"] == "simulated"
 assert d["summary"]["job"]["id"] == int(sys.argv[2])
+assert d["accounting"]["state"] == "COMPLETED", d["accounting"]
+assert d["accounting"]["exit_code"] == "0:0", d["accounting"]
+assert d["start"].endswith("Z") and d["accounting"]["start"].endswith("Z")
 ' "$work/job.json" "$ended" "$e_g"
 
 # Without a readable summary: the accounting record, said to be unsigned.
@@ -219,7 +243,7 @@ check_eq "an unknown job exits 1" 1 $?
 check "its error is one line naming the job" \
 	bash -c "[ \$(wc -l < $work/err) -eq 1 ] && grep -q 999999 $work/err"
 for args in "-j" "-j $ended -u root" "-S yesterday" "-E 2024-02-30" "--bogus" \
-	"-p --json" "-j 1,2" "show extra"; do
+	"-p --json" "-j abc" "-j 4294967296" "-o JobID,Bogus" "show extra"; do
 	"$SF" $args > /dev/null 2> "$work/err"
 	check_eq "usage error exits 2: sfootprint $args" 2 $?
 done

@@ -598,6 +598,24 @@ static void test_report_says_sacct_job_row_omits_the_batch_step(void **s)
 	fp_report_free(r);
 }
 
+static void test_report_says_when_sacct_has_no_energy_on_the_job_row(
+	void **s)
+{
+	fp_report_t *r = report_with_acct(NAN, 7.2e6, NAN);
+	char *t = fp_report_text(r, "valid");
+
+	assert_non_null(strstr(t, "sacct ConsumedEnergy: - J (- Wh) on the "
+				  "job's row; steps: batch 7200000 J, 0 - "
+				  "J\n  sacct shows no energy on the job's "
+				  "row"));
+	assert_non_null(strstr(t, "its steps add up to 7200000 J\n  the "
+				  "footprint's IT energy is the sum of every "
+				  "step"));
+	assert_null(strstr(t, "nan"));
+	free(t);
+	fp_report_free(r);
+}
+
 static void test_report_says_why_the_footprint_energy_differs(void **s)
 {
 	fp_report_t *r = report_with_acct(9e6, 0, 9e6);
@@ -890,6 +908,8 @@ int main(void)
 		cmocka_unit_test(test_report_shows_state_exit_code_and_cpu_efficiency),
 		cmocka_unit_test(test_report_says_sacct_energy_equals_the_footprints),
 		cmocka_unit_test(test_report_says_sacct_job_row_omits_the_batch_step),
+		cmocka_unit_test(
+		  test_report_says_when_sacct_has_no_energy_on_the_job_row),
 		cmocka_unit_test(test_report_says_why_the_footprint_energy_differs),
 		cmocka_unit_test(test_report_without_accounting_says_why),
 		cmocka_unit_test(test_report_text_never_prints_nan_or_inf),
