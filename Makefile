@@ -28,6 +28,13 @@ endif
 PREFIX ?= /usr/local
 DESTDIR ?=
 PLUGINDIR ?= /usr/lib/x86_64-linux-gnu/slurm-wlm
+# Where jobcomp/carbon looks for footprint-worker when it is not beside the
+# plugin (it is, in a build folder): compiled in, so the plugin is rebuilt
+# whenever this changes (see $(LIBEXEC_STAMP)).
+LIBEXECDIR ?= $(PREFIX)/libexec/slurm-footprint
+DOCDIR ?= $(PREFIX)/share/doc/slurm-footprint
+# Only `make install-config` writes there.
+SYSCONFDIR ?= /etc/slurm
 SLURM_SRC ?=
 # make demo SITES=3: the multi-site demo (one namespace per node).
 SITES ?=
@@ -74,8 +81,8 @@ PLUGIN_COMMON = $(OPT) $(WARN) $(WERROR) $(HARDEN) $(PKG_CFLAGS)
 SLURM_INC := $(BUILD)/slurm
 PLUGIN_CFLAGS = -std=gnu11 $(PLUGIN_COMMON) -Ilib -Iplugins -I$(SLURM_INC) \
 	-I$(SLURM_INC)/root -Wno-sign-compare -Wno-missing-field-initializers \
-	-DFP_SLURM_VERSION='"$(SLURM_VERSION)"' \
-	-DFP_LIBEXECDIR='"$(PREFIX)/libexec/slurm-footprint"'
+	-DFP_SLURM_VERSION='"$(SLURM_VERSION)"'
+JOBCOMP_DEFS = -DFP_LIBEXECDIR='"$(LIBEXECDIR)"'
 
 LIB_SRC := $(wildcard lib/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -104,12 +111,42 @@ BENCH_BIN := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 SLURM_LIBDIR := /usr/lib/x86_64-linux-gnu/slurm-wlm
 BENCH_JOBCOMP := $(BUILD)/bench/bench_jobcomp
 
-.PHONY: all deps deps-fuzz check unit integration demo bench fuzz tsan tsan-run \
-	install clean distclean check-daemons plugins check-refused
+.PHONY: all deps deps-test deps-fuzz check unit integration demo bench fuzz \
+	tsan tsan-run install install-config clean distclean check-daemons \
+	plugins check-refused prereq prereq-unit FORCE
 all: $(LIB_A) $(LIB_SO) $(PLUGINS) $(TOOLS)
 
+# Build dependencies only (compiler, -dev packages, the Slurm source for
+# the headers): what a production controller needs to build.
 deps:
-	@SLURM_SRC="$(SLURM_SRC)" tools/install-deps.sh $(BUILD)/slurm-src $(SLURM_VERSION)
+	@SLURM_SRC="$(SLURM_SRC)" tools/install-deps.sh build $(BUILD)/slurm-src $(SLURM_VERSION)
+
+# The servers of the test cluster (MariaDB, slurmdbd, slurmctld, slurmd,
+# munge, node_exporter) and valgrind: for make check and make demo only.
+deps-test: deps
+	@tools/install-deps.sh test $(BUILD)/slurm-src $(SLURM_VERSION)
+
+# Before the compiler runs: one line naming what to install, not a compiler
+# error, on a machine where make deps never ran.
+DEPS_HINT = make deps$(if $(filter command environment,$(origin BUILD)), BUILD=$(BUILD))$(if \
+	$(filter-out $(or $(HOST_SLURM_VERSION),$(BASE_SLURM_VERSION)),$(SLURM_VERSION)), SLURM_VERSION=$(SLURM_VERSION))
+prereq:
+	@CC="$(CC)" tools/install-deps.sh check
+	@[ -e $(SLURM_INC)/.ready ] || SLURM_SRC="$(SLURM_SRC)" tools/install-deps.sh \
+		check-slurm "$(BUILD)/slurm-src" "$(SLURM_VERSION)" "$(DEPS_HINT)"
+prereq-unit:
+	@CC="$(CC)" tools/install-deps.sh check unit
+$(LIB_OBJ) $(LIB_SRC:%.c=$(BUILD)/plain/%.o): | prereq
+$(UNIT_BIN): | prereq-unit
+
+# The LIBEXECDIR the plugin was compiled with; rewritten (so the plugin is
+# rebuilt) only when it changes: `make install PREFIX=/opt/fp` after a
+# plain `make` gives a plugin that looks in /opt/fp.
+LIBEXEC_STAMP := $(BUILD)/.libexecdir
+$(LIBEXEC_STAMP): FORCE
+	@mkdir -p $(@D)
+	@[ "$$(cat $@ 2>/dev/null)" = "$(LIBEXECDIR)" ] || echo "$(LIBEXECDIR)" > $@
+FORCE:
 
 # The daemons this build will be loaded by must be exactly its release:
 # Slurm refuses a plugin of another micro release, and struct layouts move
@@ -147,7 +184,7 @@ plugins: $(PLUGINS)
 
 # Slurm's internal headers: the cached Debian source package (or SLURM_SRC),
 # and a config.h that makes them preprocess as in a configured tree.
-$(SLURM_INC)/.ready: tools/slurm-headers.sh
+$(SLURM_INC)/.ready: tools/slurm-headers.sh | prereq
 	@tools/slurm-headers.sh "$(BUILD)/slurm-src" "$(SLURM_INC)" "$(SLURM_VERSION)" "$(SLURM_SRC)"
 
 $(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h)
@@ -172,8 +209,8 @@ $(BUILD)/plain/libfootprint.a: $(LIB_SRC:%.c=$(BUILD)/plain/%.o)
 $(ENERGY_SO): $(ENERGY_SRC) $(PLUGIN_LIB) $(SLURM_INC)/.ready $(wildcard lib/*.h) $(wildcard plugins/acct_gather_energy/*.h) $(wildcard plugins/*.h)
 	$(call say,CC,$@)$(CC) $(PLUGIN_CFLAGS) -shared -o $@ $(ENERGY_SRC) $(PLUGIN_LIB) $(LIBS)
 
-$(JOBCOMP_SO): $(JOBCOMP_SRC) $(PLUGIN_LIB) $(SLURM_INC)/.ready $(wildcard lib/*.h) $(wildcard plugins/jobcomp_carbon/*.h) $(wildcard plugins/*.h)
-	$(call say,CC,$@)$(CC) $(PLUGIN_CFLAGS) -shared -o $@ $(JOBCOMP_SRC) $(PLUGIN_LIB) $(LIBS)
+$(JOBCOMP_SO): $(JOBCOMP_SRC) $(PLUGIN_LIB) $(SLURM_INC)/.ready $(LIBEXEC_STAMP) $(wildcard lib/*.h) $(wildcard plugins/jobcomp_carbon/*.h) $(wildcard plugins/*.h)
+	$(call say,CC,$@)$(CC) $(PLUGIN_CFLAGS) $(JOBCOMP_DEFS) -shared -o $@ $(JOBCOMP_SRC) $(PLUGIN_LIB) $(LIBS)
 
 .SECONDEXPANSION:
 $(BUILD)/%: tools/%.c $$(wildcard tools/$$*_*.c) $(LIB_A) $(wildcard tools/*.h)
@@ -229,7 +266,8 @@ check demo:
 		FOREIGN_VERSION=$(SLURM_VERSION); fi
 endif
 else
-check: deps check-daemons
+check: deps-test
+	@$(MAKE) --no-print-directory check-daemons
 	@$(MAKE) --no-print-directory all $(UNIT_BIN)
 	@BUILD=$(BUILD) tests/run.sh $(UNIT_BIN)
 endif
@@ -241,7 +279,8 @@ integration: all
 	@BUILD=$(BUILD) tests/run.sh
 
 ifeq ($(SLURM),)
-demo: deps check-daemons
+demo: deps-test
+	@$(MAKE) --no-print-directory check-daemons
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) SITES=$(SITES) tools/demo.sh
 endif
@@ -277,7 +316,7 @@ tsan: $(SLURM_INC)/.ready
 
 $(BUILD)/tsan-plugin/jobcomp_carbon.so: $(JOBCOMP_SRC) $(LIB_A) $(SLURM_INC)/.ready $(wildcard lib/*.h)
 	@mkdir -p $(@D)
-	$(call say,CC,$@)$(CC) $(PLUGIN_CFLAGS) $(SAN) -shared -o $@ $(JOBCOMP_SRC) $(LIB_A) $(LIBS)
+	$(call say,CC,$@)$(CC) $(PLUGIN_CFLAGS) $(JOBCOMP_DEFS) $(SAN) -shared -o $@ $(JOBCOMP_SRC) $(LIB_A) $(LIBS)
 
 $(BUILD)/tsan-plugin/acct_gather_energy_footprint.so: $(ENERGY_SRC) $(LIB_A) $(SLURM_INC)/.ready $(wildcard lib/*.h)
 	@mkdir -p $(@D)
@@ -329,19 +368,37 @@ fuzz: deps-fuzz
 	@$(MAKE) --no-print-directory $(FUZZ_BIN)
 	@tests/fuzz/run.sh $(BUILD)/fuzz $(FUZZ_SECONDS) $(FUZZ_BIN)
 
+# Programs for users and MailProg in bin; what only Slurm and the tests run
+# (footprint-worker, fp-simnode) in LIBEXECDIR; the example configuration
+# and the methodology in DOCDIR. Nothing goes to /etc (install-config).
 # (a packaging build, DESTDIR set, is not for this machine's daemons)
+LIBEXEC_TOOLS := $(filter $(BUILD)/footprint-worker $(BUILD)/fp-simnode,$(TOOLS))
+DOCS := docs/methodology.md docs/model.md docs/trace-format.md \
+	docs/sensor-feed.md docs/summary.schema.json README.md
 install: all $(if $(DESTDIR),,check-daemons)
 	install -d $(DESTDIR)$(PLUGINDIR) $(DESTDIR)$(PREFIX)/bin \
 		$(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/share/man/man1 \
-		$(DESTDIR)$(PREFIX)/share/man/man5
+		$(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(LIBEXECDIR) \
+		$(DESTDIR)$(DOCDIR)
 	install -m 755 $(PLUGINS) $(DESTDIR)$(PLUGINDIR)/
-	install -d $(DESTDIR)$(PREFIX)/libexec/slurm-footprint
-	install -m 755 $(filter-out $(BUILD)/footprint-worker,$(TOOLS)) $(DESTDIR)$(PREFIX)/bin/
-	install -m 755 $(BUILD)/footprint-worker $(DESTDIR)$(PREFIX)/libexec/slurm-footprint/
+	install -m 755 $(filter-out $(LIBEXEC_TOOLS),$(TOOLS)) $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(LIBEXEC_TOOLS) $(DESTDIR)$(LIBEXECDIR)/
 	install -m 644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/
-	-install -m 644 docs/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/ 2>/dev/null
-	-install -m 644 docs/*.5 $(DESTDIR)$(PREFIX)/share/man/man5/ 2>/dev/null
+	install -m 644 $(wildcard docs/*.1) $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 $(wildcard docs/*.5) $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 644 $(DOCS) etc/footprint.conf etc/acct_gather.conf $(DESTDIR)$(DOCDIR)/
+
+# Only when asked: the example footprint.conf as $(SYSCONFDIR)/footprint.conf,
+# never over one that exists (an admin's own).
+install-config:
+	install -d $(DESTDIR)$(SYSCONFDIR)
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/footprint.conf ]; then \
+		echo "install-config: $(DESTDIR)$(SYSCONFDIR)/footprint.conf exists, left as it is"; \
+	else \
+		echo "install -m 644 etc/footprint.conf $(DESTDIR)$(SYSCONFDIR)/footprint.conf"; \
+		install -m 644 etc/footprint.conf $(DESTDIR)$(SYSCONFDIR)/footprint.conf; \
+	fi
 
 clean:
 	rm -rf $(BUILD)/lib $(BUILD)/plain $(BUILD)/tests $(BUILD)/bench \
