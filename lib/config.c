@@ -95,6 +95,11 @@ void fp_config_free(fp_config_t *cfg)
 		free(s->displaced);
 		free(s->displaced_source);
 		spec_free(&s->useful_heat);
+		free(s->feed.provider);
+		free(s->feed.zone);
+		free(s->feed.url);
+		free(s->feed.token_file);
+		free(s->feed.proxy);
 	}
 	free(cfg->sites);
 	for (size_t i = 0; i < cfg->nnode_types; i++) {
@@ -454,6 +459,59 @@ static int parse_format(struct ctx *c, const struct kv *kv,
 		    kv->key, kv->val);
 }
 
+/* Feed=eco2mix | electricitymaps:ZONE | uk | uk:REGION (1..17, the
+ * National Grid's regional ids). */
+static int parse_feed(struct ctx *c, const struct kv *kv, fp_feed_spec_t *f)
+{
+	static const char *const providers[] = { "eco2mix", "electricitymaps",
+						 "uk", NULL };
+	const char *colon = strchr(kv->val, ':');
+	size_t n = colon ? (size_t)(colon - kv->val) : strlen(kv->val);
+	const char *zone = colon ? colon + 1 : NULL;
+	char *end;
+	unsigned long region;
+	int i;
+
+	for (i = 0; providers[i]; i++)
+		if (strlen(providers[i]) == n &&
+		    !strncasecmp(kv->val, providers[i], n))
+			break;
+	if (!providers[i])
+		return FAIL(c, FP_EINVAL, "%s:%u: field '%s': '%s' is not "
+			    "eco2mix, electricitymaps:ZONE, uk or uk:REGION",
+			    c->name, c->line, kv->key, kv->val);
+	if (zone && !*zone)
+		return FAIL(c, FP_EINVAL, "%s:%u: field '%s': empty zone after "
+			    "'%s:'", c->name, c->line, kv->key, providers[i]);
+	if (i == 0 && zone)
+		return FAIL(c, FP_EINVAL, "%s:%u: field '%s': eco2mix is "
+			    "France's national series and takes no zone",
+			    c->name, c->line, kv->key);
+	if (i == 1 && !zone)
+		return FAIL(c, FP_EINVAL, "%s:%u: field '%s': electricitymaps "
+			    "needs a zone (electricitymaps:FR)", c->name,
+			    c->line, kv->key);
+	if (i == 1 && zone[strspn(zone, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				  "abcdefghijklmnopqrstuvwxyz0123456789-_")])
+		return FAIL(c, FP_EINVAL, "%s:%u: field '%s': zone '%s' is "
+			    "not a zone name (letters, digits, '-')", c->name,
+			    c->line, kv->key, zone);
+	if (i == 2 && zone) {
+		errno = 0;
+		region = strtoul(zone, &end, 10);
+		if (!isdigit((unsigned char)*zone) || *end || region < 1 ||
+		    region > 17)
+			return FAIL(c, FP_EINVAL, "%s:%u: field '%s': the UK "
+				    "region must be 1..17, not %s", c->name,
+				    c->line, kv->key, zone);
+	}
+	if (dup_str(c, &f->provider, providers[i]))
+		return -1;
+	free(f->zone);
+	f->zone = NULL;
+	return zone ? dup_str(c, &f->zone, zone) : 0;
+}
+
 static int unknown_key(struct ctx *c, const char *entity, const char *key)
 {
 	return FAIL(c, FP_EINVAL, "%s:%u: field '%s': unknown key on a %s "
@@ -533,6 +591,19 @@ static int parse_site(struct ctx *c, struct kv *kv, size_t n)
 		} else if (!strcasecmp(k, "DisplacedHeatingSource")) {
 			source = kv[i].val;
 			rc = 0;
+		} else if (!strcasecmp(k, "Feed")) {
+			rc = parse_feed(c, &kv[i], &s->feed);
+		} else if (!strcasecmp(k, "FeedURL")) {
+			rc = strncasecmp(kv[i].val, "http://", 7) &&
+			     strncasecmp(kv[i].val, "https://", 8) ?
+			     FAIL(c, FP_EINVAL, "%s:%u: field '%s': '%s' is "
+				  "not an http:// or https:// URL", c->name,
+				  c->line, k, kv[i].val) :
+			     dup_str(c, &s->feed.url, kv[i].val);
+		} else if (!strcasecmp(k, "FeedTokenFile")) {
+			rc = resolve_path(c, kv[i].val, &s->feed.token_file);
+		} else if (!strcasecmp(k, "FeedProxy")) {
+			rc = dup_str(c, &s->feed.proxy, kv[i].val);
 		} else {
 			rc = unknown_key(c, "Site", k);
 		}
@@ -547,6 +618,26 @@ static int parse_site(struct ctx *c, struct kv *kv, size_t n)
 	if (!s->intensity.text)
 		return FAIL(c, FP_EINVAL, "%s:%u: Site '%s': field 'Intensity' "
 			    "is required", c->name, c->line, s->name);
+	if (s->feed.provider && !s->intensity.path)
+		return FAIL(c, FP_EINVAL, "%s:%u: Site '%s': field 'Feed' "
+			    "needs Intensity=file:PATH (the series it keeps "
+			    "current)", c->name, c->line, s->name);
+	if (s->feed.provider && s->intensity.format != FP_FORMAT_AUTO &&
+	    s->intensity.format != FP_FORMAT_PLAIN)
+		return FAIL(c, FP_EINVAL, "%s:%u: Site '%s': field 'Feed' "
+			    "writes plain 'iso8601,value' rows, not "
+			    "IntensityFormat=%s", c->name, c->line, s->name,
+			    fp_series_format_str(s->intensity.format));
+	if (s->feed.provider && !strcmp(s->feed.provider, "electricitymaps") &&
+	    !s->feed.token_file)
+		return FAIL(c, FP_EINVAL, "%s:%u: Site '%s': Feed=%s needs "
+			    "FeedTokenFile= (the API token)", c->name,
+			    c->line, s->name, s->feed.provider);
+	if (!s->feed.provider && (s->feed.url || s->feed.token_file ||
+				  s->feed.proxy))
+		return FAIL(c, FP_EINVAL, "%s:%u: Site '%s': FeedURL, "
+			    "FeedTokenFile and FeedProxy need Feed=", c->name,
+			    c->line, s->name);
 	if (s->heat_recovery > 0 && !s->useful_heat.text)
 		return FAIL(c, FP_EINVAL, "%s:%u: Site '%s': field "
 			    "'UsefulHeat' is required when HeatRecovery > 0 "

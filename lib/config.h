@@ -48,6 +48,18 @@ typedef struct fp_signal_spec {
 	char *error;			/* why the file did not load, or NULL */
 } fp_signal_spec_t;
 
+/* Feed= (docs/footprint.conf.5): the provider that keeps the site's
+ * Intensity=file: series current (sfootprint signals update). */
+typedef struct fp_feed_spec {
+	char *provider;			/* eco2mix, electricitymaps, uk; NULL:
+					 * no feed */
+	char *zone;			/* Electricity Maps zone, UK region id,
+					 * or NULL */
+	char *url;			/* FeedURL=, NULL: the provider's own */
+	char *token_file;		/* FeedTokenFile= */
+	char *proxy;			/* FeedProxy=, NULL: the environment's */
+} fp_feed_spec_t;
+
 typedef struct fp_site_conf {
 	char *name;
 	char *nodes;			/* hostlist expression, not expanded */
@@ -58,6 +70,7 @@ typedef struct fp_site_conf {
 	double displaced_gco2e_per_kwh;
 	char *displaced_source;
 	fp_signal_spec_t useful_heat;	/* fraction in [0, 1] */
+	fp_feed_spec_t feed;
 	unsigned line;
 } fp_site_conf_t;
 

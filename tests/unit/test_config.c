@@ -503,6 +503,70 @@ static void test_config_refuses_invalid_utf8_in_a_comment(void **state)
 	assert_non_null(strstr(err.msg, ":1: byte 35 (0xe9)"));
 }
 
+static void test_feed_keys_of_a_site_are_kept(void **state)
+{
+	fp_error_t err = { 0 };
+	fp_config_t *c = parse("Site=a Nodes=n1 Intensity=file:fr.csv "
+			       "Feed=electricitymaps:FR FeedURL=http://127.0.0.1:9"
+			       " FeedTokenFile=em.token FeedProxy=http://p:3128"
+			       "\nSite=b Nodes=n2 Intensity=file:/s/uk.csv "
+			       "Feed=uk:13\n", &err);
+
+	(void)state;
+	assert_non_null(c);
+	assert_string_equal(c->sites[0].feed.provider, "electricitymaps");
+	assert_string_equal(c->sites[0].feed.zone, "FR");
+	assert_string_equal(c->sites[0].feed.url, "http://127.0.0.1:9");
+	assert_string_equal(c->sites[0].feed.token_file, "/etc/slurm/em.token");
+	assert_string_equal(c->sites[0].feed.proxy, "http://p:3128");
+	assert_string_equal(c->sites[1].feed.provider, "uk");
+	assert_string_equal(c->sites[1].feed.zone, "13");
+	assert_null(c->sites[1].feed.url);
+	fp_config_free(c);
+}
+
+static void test_feed_needs_an_intensity_file(void **state)
+{
+	fp_error_t err = { 0 };
+
+	(void)state;
+	assert_null(parse("Site=a Nodes=n1 Intensity=56 Feed=eco2mix\n", &err));
+	assert_non_null(strstr(err.msg, "footprint.conf:1: Site 'a': field "
+			       "'Feed' needs Intensity=file:PATH"));
+}
+
+static void test_feed_electricitymaps_needs_zone_and_token_file(void **state)
+{
+	fp_error_t err = { 0 };
+
+	(void)state;
+	assert_null(parse("Site=a Nodes=n1 Intensity=file:x.csv "
+			  "Feed=electricitymaps\n", &err));
+	assert_non_null(strstr(err.msg, "needs a zone"));
+	assert_null(parse("Site=a Nodes=n1 Intensity=file:x.csv "
+			  "Feed=electricitymaps:DE\n", &err));
+	assert_non_null(strstr(err.msg, "needs FeedTokenFile="));
+}
+
+static void test_feed_unknown_provider_region_or_url_is_refused(void **state)
+{
+	fp_error_t err = { 0 };
+
+	(void)state;
+	assert_null(parse("Site=a Nodes=n1 Intensity=file:x.csv Feed=rte\n",
+			  &err));
+	assert_non_null(strstr(err.msg, ":1: field 'Feed': 'rte' is not"));
+	assert_null(parse("Site=a Nodes=n1 Intensity=file:x.csv Feed=uk:18\n",
+			  &err));
+	assert_non_null(strstr(err.msg, "UK region must be 1..17, not 18"));
+	assert_null(parse("Site=a Nodes=n1 Intensity=file:x.csv Feed=eco2mix "
+			  "FeedURL=ftp://x\n", &err));
+	assert_non_null(strstr(err.msg, "not an http:// or https:// URL"));
+	assert_null(parse("Site=a Nodes=n1 Intensity=file:x.csv "
+			  "FeedProxy=http://p\n", &err));
+	assert_non_null(strstr(err.msg, "need Feed="));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -540,6 +604,12 @@ int main(void)
 			test_config_refuses_latin1_site_name_naming_line),
 		cmocka_unit_test(test_config_accepts_utf8_site_name),
 		cmocka_unit_test(test_config_refuses_invalid_utf8_in_a_comment),
+		cmocka_unit_test(test_feed_keys_of_a_site_are_kept),
+		cmocka_unit_test(test_feed_needs_an_intensity_file),
+		cmocka_unit_test(
+			test_feed_electricitymaps_needs_zone_and_token_file),
+		cmocka_unit_test(
+			test_feed_unknown_provider_region_or_url_is_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
