@@ -42,6 +42,16 @@ if [ -z "${FP_SKIP_VALGRIND:-}" ] && [ -x tests/valgrind_cli.sh ]; then
 	count valgrind_cli "$log/valgrind_cli.out" "$rc"
 fi
 
+# sfootprint signals update against a stand-in of the providers on
+# 127.0.0.1 (tests/feed/server.py): never the real ones.
+if [ -z "${FP_SKIP_FEED:-}" ] && [ -x tests/feed/run.sh ]; then
+	echo "# cli: feed"
+	tests/feed/run.sh > "$log/feed.out" 2>&1
+	rc=$?
+	sed 's/^/    /' "$log/feed.out" | grep -v '^    ok ' || true
+	count feed "$log/feed.out" "$rc"
+fi
+
 if [ -z "${FP_SKIP_INTEGRATION:-}" ]; then
 	for t in tests/integration/[0-9]*.sh; do
 		[ -e "$t" ] || continue

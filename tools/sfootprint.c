@@ -30,6 +30,8 @@ static const struct subcommand commands[] = {
 	  "show -j JOBID [--config FILE] [--json]   report of one job (also: sfootprint -j JOBID)" },
 	{ "show", fp_cmd_show,
 	  "show [-j JOBID,...] [-u USER] [-A ACCOUNT] [-S START] [-E END] [-o FIELDS] [-n] [-p|--json]   table of jobs (also without `show`; bare sfootprint: your jobs since 00:00)" },
+	{ "signals", fp_cmd_signals,
+	  "signals update [--config FILE] [--site NAME]   append each Feed= site's newest grid intensity" },
 	{ "whatif", fp_cmd_whatif,
 	  "whatif -j JOBID [--hours N] [--top N] [--json]   where and when it would have emitted least (also: -j JOBID --whatif)" },
 };

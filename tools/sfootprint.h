@@ -28,5 +28,6 @@ int fp_cmd_sign(int argc, char **argv);
 int fp_cmd_compute(int argc, char **argv);
 int fp_cmd_show(int argc, char **argv);
 int fp_cmd_whatif(int argc, char **argv);
+int fp_cmd_signals(int argc, char **argv);
 
 #endif
