@@ -32,6 +32,16 @@ for t in "$@"; do
 	count "$name" "$log/$name.out" "$rc"
 done
 
+# sfootprint --html rendered by headless Chromium (tests/html/run.sh); it
+# says "skipped: chromium not installed" and counts nothing without it.
+if [ -z "${FP_SKIP_HTML:-}" ] && [ -x tests/html/run.sh ]; then
+	echo "# cli: html"
+	tests/html/run.sh > "$log/html.out" 2>&1
+	rc=$?
+	sed 's/^/    /' "$log/html.out" | grep -v '^    ok ' || true
+	count html "$log/html.out" "$rc"
+fi
+
 # The command-line tools under valgrind memcheck (or the sanitizers when
 # built with SANITIZE=1): no leak, no invalid access.
 if [ -z "${FP_SKIP_VALGRIND:-}" ] && [ -x tests/valgrind_cli.sh ]; then

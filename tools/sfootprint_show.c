@@ -19,11 +19,13 @@
 
 #include "config.h"
 #include "report.h"
+#include "report_html.h"
 #include "sfootprint.h"
 #include "sfootprint_db.h"
 #include "signals.h"
 #include "sign.h"
 #include "summary.h"
+#include "whatif.h"
 
 #define MAX_TOKEN (4 << 20)
 #define JSON_FLAGS (JSON_INDENT(2) | JSON_REAL_PRECISION(12))
@@ -32,6 +34,7 @@ struct options {
 	char *jobs;		/* canonical comma list (fp_report_job_ids) */
 	size_t njobs;
 	const char *users, *accounts, *start, *end, *config, *format;
+	const char *html;	/* --html FILE: the report as a web page */
 	bool parsable, json, all_users, noheader;
 	time_t from, to;	/* -S and -E, read before anything else */
 };
@@ -52,7 +55,8 @@ struct context {
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: sfootprint -j JOBID [--config FILE] [--json]\n"
+		"usage: sfootprint -j JOBID [--config FILE] [--json | --html "
+		"FILE]\n"
 		"       sfootprint [-j JOBID[,...]] [-u USER[,...]] "
 		"[-A ACCOUNT[,...]] [-a]\n"
 		"                  [-S START] [-E END] [-o FIELD[,...]] "
@@ -348,6 +352,67 @@ static int signed_summary(const struct context *c, unsigned long id,
 	return 0;
 }
 
+/* The page of --html: the report's figures, each site's curve from its
+ * series and the what-if of sfootprint whatif over the page's window. A
+ * series that does not load costs only its site's curve and what-if. */
+static int write_html(struct context *c, const fp_report_t *r,
+		      const char *status, const char *path)
+{
+	fp_error_t err = { 0 };
+	fp_report_html_t *h = fp_report_html_new(r, status, &err);
+	fp_whatif_t *w = NULL;
+	fp_whatif_job_t wj = { 0 };
+	time_t from = 0, to = 0;
+	FILE *f = NULL;
+	int rc = -1;
+
+	if (!h)
+		goto out;
+	if (c->cfg)
+		(void)fp_config_load_series(c->cfg, &err);
+	if (fp_report_html_set_curves(h, c->cfg, &err))
+		goto out;
+	wj.energy_j = r->energy_it_wh * 3600;
+	wj.elapsed_s = r->elapsed_s;
+	wj.embodied_g = r->embodied_g;
+	wj.start = r->start ? fp_report_parse_utc(r->start) : -1;
+	if (!c->cfg || r->from_record || wj.start < 0 ||
+	    !isfinite(wj.energy_j) || !isfinite(wj.elapsed_s)) {
+		snprintf(err.msg, sizeof(err.msg), "No what-if: it needs the "
+			 "signed summary and footprint.conf%s%.400s%s",
+			 c->cfg ? "" : " (", c->cfg ? "" : c->conf_note,
+			 c->cfg ? "" : ")");
+	} else {
+		from = wj.start - FP_REPORT_HTML_WHATIF_HOURS * 3600;
+		to = wj.start + FP_REPORT_HTML_WHATIF_HOURS * 3600;
+		if (!isfinite(wj.embodied_g))
+			wj.embodied_g = 0;
+		w = fp_whatif_compute(c->cfg, &wj, from, to, &err);
+	}
+	if (!w && fp_report_html_set_whatif_note(h, err.msg, &err))
+		goto out;
+	fp_report_html_set_whatif(h, w, from, to);
+	f = strcmp(path, "-") ? fopen(path, "w") : stdout;
+	if (!f) {
+		fp_fail(&err, FP_EIO, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	rc = fp_report_html_write(h, f, &err);
+	if ((f != stdout && fclose(f)) || (f == stdout && fflush(f))) {
+		if (!rc)
+			fp_fail(&err, FP_EIO, "%s: %s", path, strerror(errno));
+		rc = -1;
+	}
+out:
+	if (rc)
+		fprintf(stderr, "sfootprint: job %llu: --html: %s\n",
+			(unsigned long long)r->job_id, h ? err.msg :
+			"out of memory");
+	fp_report_html_free(h);
+	fp_whatif_free(w);
+	return rc;
+}
+
 static int print_report(const fp_report_t *r, const char *status,
 			json_t *sig, const char *payload, bool as_json)
 {
@@ -445,7 +510,8 @@ static int show_job(struct context *c, const struct options *o)
 				err.msg);
 			goto out;
 		}
-		rc = print_report(r, status, sig, payload, o->json) ?
+		rc = (o->html ? write_html(c, r, status, o->html) :
+		      print_report(r, status, sig, payload, o->json)) ?
 			     FP_EXIT_FAIL : FP_EXIT_OK;
 		goto out;
 	}
@@ -478,7 +544,8 @@ static int show_job(struct context *c, const struct options *o)
 		fprintf(stderr, "sfootprint: job %s: %s\n", job, err.msg);
 		goto out;
 	}
-	if (print_report(r, status, sig, NULL, o->json))
+	if (o->html ? write_html(c, r, status, o->html) :
+		      print_report(r, status, sig, NULL, o->json))
 		goto out;
 	/* The figures shown are the record's, but a forged or damaged
 	 * summary is a fault the caller must see. */
@@ -677,6 +744,7 @@ static int read_options(int argc, char **argv, struct options *o)
 		{ "parsable", no_argument, NULL, 'p' },
 		{ "parsable2", no_argument, NULL, 'p' },
 		{ "json", no_argument, NULL, 'J' },
+		{ "html", required_argument, NULL, 'W' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -706,6 +774,7 @@ static int read_options(int argc, char **argv, struct options *o)
 		case 'n': o->noheader = true; break;
 		case 'p': o->parsable = true; break;
 		case 'J': o->json = true; break;
+		case 'W': o->html = optarg; break;
 		case 'c': o->config = optarg; break;
 		case 'h':
 			usage(stdout);
@@ -732,6 +801,12 @@ static int read_options(int argc, char **argv, struct options *o)
 			o->all_users)) {
 		fprintf(stderr, "sfootprint: -j selects jobs by id; -u, -A, "
 			"-a, -S and -E select the jobs of a time window\n");
+		return FP_EXIT_USAGE;
+	}
+	if (o->html && (o->njobs != 1 || o->json || o->parsable ||
+			o->format || o->noheader || !*o->html)) {
+		fprintf(stderr, "sfootprint: --html FILE writes the report of "
+			"one job (-j JOBID), without --json, -p, -o or -n\n");
 		return FP_EXIT_USAGE;
 	}
 	if (o->parsable && o->json) {
