@@ -38,13 +38,30 @@ struct domain_state {
 	bool exact;		/* read at both ends of the interval */
 };
 
+/* One GPU (the accelerators extension of trace v1). */
+struct gpu_state {
+	uint64_t max;		/* 0: never wraps */
+	double idle_w;		/* < 0: not given, all dynamic */
+	bool have_last;
+	uint64_t last;
+	double last_t;
+	bool valid_prev;
+	/* this interval */
+	double e, s, d;
+	bool exact;
+};
+
 struct step_rec {
 	char *id;
 	uint64_t hash;
 	uint64_t job;
 	uint64_t *prev;		/* cpu_ns at the last sample it was in */
 	uint64_t seq;		/* that sample's seq (0: none or unknown) */
-	double energy, dynamic, stat, residual, seconds, power;
+	/* gpu_busy of each GPU at the last sample it was in, and whether
+	 * there was one (NULL on a node without GPUs) */
+	uint64_t *gbusy;
+	bool *gbusy_have;
+	double energy, dynamic, stat, residual, gpu, seconds, power;
 	double first_t, last_t;
 	uint64_t seen;		/* push number when last present */
 	uint64_t stamp;		/* duplicate detection within one sample */
@@ -52,7 +69,7 @@ struct step_rec {
 
 struct job_rec {
 	uint64_t job;
-	double energy, dynamic, stat, residual, seconds, power;
+	double energy, dynamic, stat, residual, gpu, seconds, power;
 	uint64_t seen;
 	size_t nsteps;		/* step records still held */
 	double interval_j;	/* scratch: this interval's energy */
@@ -64,6 +81,8 @@ struct fp_engine {
 	size_t cpus, npkg, ndom;
 	int *cpu_pkg;		/* package index of each CPU, -1 if none */
 	struct domain_state *dom;
+	size_t ngpu;
+	struct gpu_state *gpu;
 
 	bool have_base;
 	uint64_t npush;		/* successful pushes, baseline included */
@@ -86,6 +105,7 @@ struct fp_engine {
 
 	/* totals, in long double so months of 1 Hz intervals still balance */
 	long double node_j, rapl_j, residual_j, idle_j, system_j, forgotten_j;
+	long double gpu_j, gpu_idle_j;
 	long double source_s[FP_SOURCE_COUNT];
 	double power_w;
 	fp_source_t source;
@@ -98,7 +118,9 @@ struct fp_engine {
 	/* per-push scratch, grown only when a sample has more steps */
 	size_t scap;
 	uint32_t *rec_of, *job_of, *order;
-	double *act, *dyn, *stat;
+	double *act, *dyn, *stat, *gsh;
+	double *gbd;		/* this interval's busy delta per step, or -1 */
+	uint32_t *hold;		/* the holders of one GPU */
 	uint64_t *colsum, *jmark, *smark;
 	uint32_t *njobs_c, *cnt_c;
 	double *pkg_b, *pkg_s, *cshare;
@@ -286,12 +308,22 @@ static uint32_t _new_step(fp_engine_t *e, const char *id, uint64_t hash,
 	memset(r, 0, sizeof(*r));
 	r->id = strdup(id);
 	r->prev = calloc(e->cpus ? e->cpus : 1, sizeof(*r->prev));
-	if (!r->id || !r->prev ||
+	if (e->ngpu) {
+		r->gbusy = calloc(e->ngpu, sizeof(*r->gbusy));
+		r->gbusy_have = malloc(e->ngpu * sizeof(*r->gbusy_have));
+	}
+	if (!r->id || !r->prev || (e->ngpu && (!r->gbusy ||
+						!r->gbusy_have)) ||
 	    _index_insert(&e->step_idx, hash, (uint32_t)e->nsteps)) {
 		free(r->id);
 		free(r->prev);
+		free(r->gbusy);
+		free(r->gbusy_have);
 		return EMPTY;
 	}
+	/* a new step's counters started at 0 within the interval */
+	for (size_t g = 0; g < e->ngpu; g++)
+		r->gbusy_have[g] = true;
 	r->hash = hash;
 	r->job = job;
 	return (uint32_t)e->nsteps++;
@@ -308,6 +340,8 @@ static void _drop_step(fp_engine_t *e, uint32_t i)
 	_index_remove(&e->step_idx, r->hash, i);
 	free(r->id);
 	free(r->prev);
+	free(r->gbusy);
+	free(r->gbusy_have);
 	if (i != last) {
 		e->steps[i] = e->steps[last];
 		_index_renumber(&e->step_idx, e->steps[i].hash, last, i);
@@ -346,6 +380,9 @@ static int _grow_scratch(fp_engine_t *e, size_t n)
 	GROW(e->order, cap);
 	GROW(e->dyn, cap);
 	GROW(e->stat, cap);
+	GROW(e->gsh, cap);
+	GROW(e->gbd, cap);
+	GROW(e->hold, cap);
 	GROW(e->act, cap * np);
 #undef GROW
 	e->scap = cap;
@@ -375,6 +412,8 @@ fp_engine_t *fp_engine_new(const fp_node_desc_t *desc,
 	np = e->npkg ? e->npkg : 1;
 	e->cpu_pkg = malloc(nc * sizeof(*e->cpu_pkg));
 	e->dom = calloc(e->ndom ? e->ndom : 1, sizeof(*e->dom));
+	e->ngpu = desc->ngpus;
+	e->gpu = calloc(e->ngpu ? e->ngpu : 1, sizeof(*e->gpu));
 	e->busy_prev = calloc(nc, sizeof(*e->busy_prev));
 	e->colsum = calloc(nc, sizeof(*e->colsum));
 	e->jmark = calloc(nc, sizeof(*e->jmark));
@@ -384,7 +423,7 @@ fp_engine_t *fp_engine_new(const fp_node_desc_t *desc,
 	e->cshare = calloc(nc, sizeof(*e->cshare));
 	e->pkg_b = calloc(np, sizeof(*e->pkg_b));
 	e->pkg_s = calloc(np, sizeof(*e->pkg_s));
-	if (!e->cpu_pkg || !e->dom || !e->busy_prev || !e->colsum ||
+	if (!e->cpu_pkg || !e->dom || !e->gpu || !e->busy_prev || !e->colsum ||
 	    !e->jmark || !e->smark || !e->njobs_c || !e->cnt_c ||
 	    !e->cshare || !e->pkg_b || !e->pkg_s ||
 	    _index_init(&e->step_idx, 64) || _index_init(&e->job_idx, 32) ||
@@ -427,6 +466,10 @@ fp_engine_t *fp_engine_new(const fp_node_desc_t *desc,
 			goto fail;
 		}
 	}
+	for (size_t g = 0; g < e->ngpu; g++) {
+		e->gpu[g].max = desc->gpus[g].max_energy_uj;
+		e->gpu[g].idle_w = desc->gpus[g].idle_w;
+	}
 	return e;
 nomem:
 	fp_fail(err, FP_ENOMEM, "out of memory creating the engine");
@@ -442,6 +485,8 @@ void fp_engine_free(fp_engine_t *e)
 	for (size_t i = 0; i < e->nsteps; i++) {
 		free(e->steps[i].id);
 		free(e->steps[i].prev);
+		free(e->steps[i].gbusy);
+		free(e->steps[i].gbusy_have);
 	}
 	free(e->steps);
 	free(e->jobs);
@@ -450,6 +495,7 @@ void fp_engine_free(fp_engine_t *e)
 	fp_node_desc_free(e->desc);
 	free(e->cpu_pkg);
 	free(e->dom);
+	free(e->gpu);
 	free(e->busy_prev);
 	free(e->colsum);
 	free(e->jmark);
@@ -465,6 +511,9 @@ void fp_engine_free(fp_engine_t *e)
 	free(e->act);
 	free(e->dyn);
 	free(e->stat);
+	free(e->gsh);
+	free(e->gbd);
+	free(e->hold);
 	free(e);
 }
 
@@ -540,6 +589,14 @@ static void _baseline(fp_engine_t *e, const fp_sample_t *s)
 		ds->have_last = s->energy_valid[d];
 		ds->last = s->energy_uj[d];
 		ds->last_t = s->t;
+	}
+	for (size_t g = 0; g < e->ngpu; g++) {
+		struct gpu_state *gs = &e->gpu[g];
+		bool ok = s->gpu_energy_uj && s->gpu_valid && s->gpu_valid[g];
+
+		gs->valid_prev = gs->have_last = ok;
+		gs->last = ok ? s->gpu_energy_uj[g] : 0;
+		gs->last_t = s->t;
 	}
 	memcpy(e->busy_prev, s->cpu_busy_ns, e->cpus * sizeof(uint64_t));
 	e->wall_prev_valid = s->wall_valid && isfinite(s->wall_j);
@@ -841,11 +898,201 @@ shares:
 	return given;
 }
 
+/* --- GPUs (trace v1, "Extension: accelerators") --- */
+
+/* A step's GPUs must be the node's, each once: a GPU listed twice would be
+ * counted twice in its holders. Checked before anything changes. */
+static int _gpu_check(const fp_engine_t *e, const fp_sample_t *s,
+		      fp_error_t *err)
+{
+	for (size_t i = 0; i < s->nsteps; i++) {
+		const fp_step_sample_t *st = &s->steps[i];
+
+		if (st->ngpus && !st->gpus)
+			return fp_fail(err, FP_EINVAL, "step %zu is "
+				       "incomplete", i);
+		for (size_t k = 0; k < st->ngpus; k++) {
+			if (st->gpus[k] < 0 || (size_t)st->gpus[k] >= e->ngpu)
+				return fp_fail(err, FP_EINVAL,
+					       "step %s: gpu %d, node has %zu",
+					       st->id, st->gpus[k], e->ngpu);
+			for (size_t m = 0; m < k; m++)
+				if (st->gpus[m] == st->gpus[k])
+					return fp_fail(err, FP_EINVAL,
+						       "step %s: gpu %d listed "
+						       "twice", st->id,
+						       st->gpus[k]);
+		}
+	}
+	return 0;
+}
+
+/* Position of GPU g in the step's list, or -1. */
+static int _holds(const fp_step_sample_t *st, size_t g)
+{
+	for (size_t k = 0; k < st->ngpus; k++)
+		if ((size_t)st->gpus[k] == g)
+			return (int)k;
+	return -1;
+}
+
+/* E_g, S_g, D_g of the interval. The reader's counter already counts its
+ * own wraps; one that still went down without max_energy_uj was reset
+ * (driver reload): no value for this interval, the reading is the new
+ * base. A read after failed ones carries the whole gap. */
+static void _gpu_energy(fp_engine_t *e, const fp_sample_t *s)
+{
+	for (size_t g = 0; g < e->ngpu; g++) {
+		struct gpu_state *gs = &e->gpu[g];
+		uint64_t v;
+		double span = 0;
+
+		gs->e = gs->s = gs->d = 0;
+		gs->exact = false;
+		if (!s->gpu_energy_uj || !s->gpu_valid || !s->gpu_valid[g]) {
+			gs->valid_prev = false;
+			continue;
+		}
+		v = s->gpu_energy_uj[g];
+		if (gs->have_last) {
+			bool got = true;
+			uint64_t delta = 0;
+
+			if (v >= gs->last)
+				delta = v - gs->last;
+			else if (gs->max && gs->last <= gs->max)
+				delta = (gs->max - gs->last) + 1 + v;
+			else
+				got = false;
+			if (got) {
+				gs->e = (double)delta / 1e6;
+				span = s->t - gs->last_t;
+				gs->exact = gs->valid_prev;
+			}
+		}
+		gs->have_last = true;
+		gs->last = v;
+		gs->last_t = s->t;
+		gs->valid_prev = true;
+		if (gs->idle_w > 0) {
+			double idle = gs->idle_w * span;
+
+			gs->s = gs->e < idle ? gs->e : idle;
+		}
+		gs->d = gs->e - gs->s;
+	}
+}
+
+/* Step i's gpu_busy delta on GPU g (its k-th), or -1 where it has none. */
+static double _busy_delta(const fp_engine_t *e, const fp_sample_t *s,
+			  size_t i, size_t g, int k)
+{
+	const fp_step_sample_t *st = &s->steps[i];
+	const struct step_rec *r = &e->steps[e->rec_of[i]];
+	uint64_t cur;
+
+	if (!st->gpu_busy || (st->gpu_busy_valid &&
+			      !st->gpu_busy_valid[k]) ||
+	    !r->gbusy_have[g])
+		return -1;
+	cur = st->gpu_busy[k];
+	return cur > r->gbusy[g] ? (double)(cur - r->gbusy[g]) : 0;
+}
+
+/* Gives each GPU's energy of the interval to the steps holding it (e->gsh,
+ * by sample position); returns the sum of E_g, and in *unheld the energy
+ * of GPUs nobody holds (gpu_idle). */
+static double _gpu_shares(fp_engine_t *e, const fp_sample_t *s,
+			  double *unheld)
+{
+	double total = 0;
+
+	*unheld = 0;
+	memset(e->gsh, 0, s->nsteps * sizeof(*e->gsh));
+	for (size_t g = 0; g < e->ngpu; g++) {
+		const struct gpu_state *gs = &e->gpu[g];
+		size_t nh = 0, njobs = 0;
+		double sum = 0;
+		bool busy_ok = true;
+
+		total += gs->e;
+		if (!(gs->e > 0))
+			continue;
+		for (size_t i = 0; i < s->nsteps; i++) {
+			int k = _holds(&s->steps[i], g);
+
+			if (k < 0)
+				continue;
+			e->hold[nh] = (uint32_t)i;
+			e->gbd[nh] = _busy_delta(e, s, i, g, k);
+			if (e->gbd[nh] < 0)
+				busy_ok = false;
+			else
+				sum += e->gbd[nh];
+			nh++;
+		}
+		if (!nh) {
+			*unheld += gs->e;
+			continue;
+		}
+		busy_ok = busy_ok && sum > 0;
+		for (size_t h = 0; h < nh; h++) {
+			size_t m = 0;
+
+			while (m < h && e->job_of[e->hold[m]] !=
+					e->job_of[e->hold[h]])
+				m++;
+			njobs += m == h;
+		}
+		for (size_t h = 0; h < nh; h++) {
+			size_t same = 0;
+			double share;
+
+			for (size_t m = 0; m < nh; m++)
+				same += e->job_of[e->hold[m]] ==
+					e->job_of[e->hold[h]];
+			if (njobs == 1)
+				share = busy_ok ? gs->e * (e->gbd[h] / sum) :
+						  gs->e / (double)nh;
+			else
+				share = (busy_ok ? gs->d * (e->gbd[h] / sum) :
+					 gs->d / (double)njobs /
+						 (double)same) +
+					gs->s / (double)njobs / (double)same;
+			e->gsh[e->hold[h]] += share;
+		}
+	}
+	return total;
+}
+
+/* The sample's gpu_busy values become the steps' start values for the
+ * next interval. */
+static void _gpu_busy_keep(fp_engine_t *e, const fp_sample_t *s)
+{
+	if (!e->ngpu)
+		return;
+	for (size_t i = 0; i < s->nsteps; i++) {
+		const fp_step_sample_t *st = &s->steps[i];
+		struct step_rec *r = &e->steps[e->rec_of[i]];
+
+		memset(r->gbusy_have, 0, e->ngpu * sizeof(*r->gbusy_have));
+		if (!st->gpu_busy)
+			continue;
+		for (size_t k = 0; k < st->ngpus; k++) {
+			if (st->gpu_busy_valid && !st->gpu_busy_valid[k])
+				continue;
+			r->gbusy[st->gpus[k]] = st->gpu_busy[k];
+			r->gbusy_have[st->gpus[k]] = true;
+		}
+	}
+}
+
 int fp_engine_push(fp_engine_t *e, const fp_sample_t *s, fp_error_t *err)
 {
 	size_t np = e->npkg;
 	double dt, rapl = 0, node, stat_total, s_total = 0;
 	double system, idle, factor, res_given = 0, psys = 0;
+	double gpu = 0, unheld = 0, seen;
 	bool wall_ok, psys_ok, psys_bad = false, cal_ok = true, same;
 	size_t npsys = 0;
 	fp_source_t src;
@@ -865,6 +1112,8 @@ int fp_engine_push(fp_engine_t *e, const fp_sample_t *s, fp_error_t *err)
 	same = s->seq && s->steps_same && e->map_seq &&
 	       e->map_seq + 1 == s->seq;
 	e->map_seq = 0;
+	if (e->ngpu && _gpu_check(e, s, err))
+		return -1;
 	if (!same && _map_steps(e, s, err))
 		return -1;
 	e->npush++;
@@ -880,6 +1129,7 @@ int fp_engine_push(fp_engine_t *e, const fp_sample_t *s, fp_error_t *err)
 			e->jobs[e->job_of[i]].seen = e->npush;
 		}
 		_baseline(e, s);
+		_gpu_busy_keep(e, s);
 		e->have_base = true;
 		e->t_prev = s->t;
 		return 0;
@@ -888,6 +1138,7 @@ int fp_engine_push(fp_engine_t *e, const fp_sample_t *s, fp_error_t *err)
 
 	_domain_energy(e, s);
 	_activity(e, s);
+	_gpu_energy(e, s);
 
 	/* Spec step 2, second half: dynamic energy by activity share. */
 	memset(e->dyn, 0, s->nsteps * sizeof(*e->dyn));
@@ -927,6 +1178,13 @@ int fp_engine_push(fp_engine_t *e, const fp_sample_t *s, fp_error_t *err)
 	psys_ok = npsys && !psys_bad;
 	stat_total = _static(e, s, same);
 	idle = s_total - stat_total;
+	if (e->ngpu) {
+		gpu = _gpu_shares(e, s, &unheld);
+		for (size_t g = 0; g < e->ngpu; g++)
+			cal_ok &= e->gpu[g].exact;
+	}
+	/* No RAPL domain holds a GPU: what the node's meters saw */
+	seen = rapl + gpu;
 
 	/* Spec step 4: node total, from the best source of this interval. */
 	wall_ok = s->wall_valid && isfinite(s->wall_j) && e->wall_prev_valid &&
@@ -935,28 +1193,30 @@ int fp_engine_push(fp_engine_t *e, const fp_sample_t *s, fp_error_t *err)
 		node = s->wall_j - e->wall_prev;
 		src = FP_SOURCE_WALL;
 	} else if (psys_ok) {
-		node = psys;
+		node = psys + gpu;
 		src = FP_SOURCE_PSYS;
 	} else if (e->cal.active) {
-		node = e->cal.a * rapl + e->cal.b_w * dt;
+		node = e->cal.a * seen + e->cal.b_w * dt;
 		if (node < 0)
 			node = 0;
 		src = FP_SOURCE_CALIBRATED;
 	} else {
-		node = rapl;
+		node = seen;
 		src = FP_SOURCE_RAPL;
 	}
-	factor = rapl > 0 ? (node - rapl) / rapl : 0;
+	factor = seen > 0 ? (node - seen) / seen : 0;
 
 	for (size_t i = 0; i < s->nsteps; i++) {
 		struct step_rec *r = &e->steps[e->rec_of[i]];
 		struct job_rec *j = &e->jobs[e->job_of[i]];
-		double got = e->dyn[i] + e->stat[i];
+		double gsh = e->ngpu ? e->gsh[i] : 0;
+		double got = e->dyn[i] + e->stat[i] + gsh;
 		double res = got * factor;
 
 		res_given += res;
 		r->dynamic += e->dyn[i];
 		r->stat += e->stat[i];
+		r->gpu += gsh;
 		r->residual += res;
 		r->energy += got + res;
 		r->seconds += dt;
@@ -970,6 +1230,7 @@ int fp_engine_push(fp_engine_t *e, const fp_sample_t *s, fp_error_t *err)
 		}
 		j->dynamic += e->dyn[i];
 		j->stat += e->stat[i];
+		j->gpu += gsh;
 		j->residual += res;
 		j->energy += got + res;
 		j->interval_j += got + res;
@@ -980,27 +1241,29 @@ int fp_engine_push(fp_engine_t *e, const fp_sample_t *s, fp_error_t *err)
 		if (i + 1 == s->nsteps || e->job_of[i + 1] != e->job_of[i])
 			e->jobs[e->job_of[i]].power =
 				e->jobs[e->job_of[i]].interval_j / dt;
-	res_given += system * factor;
+	res_given += system * factor + unheld * factor;
 	e->system_j += system + system * factor;
+	e->gpu_idle_j += unheld + unheld * factor;
+	e->gpu_j += gpu;
 	/* idle takes what is left of the residual, so the interval balances
 	 * to rounding whatever the shares were. */
-	e->idle_j += idle + (node - rapl - res_given);
+	e->idle_j += idle + (node - seen - res_given);
 	e->node_j += node;
 	e->rapl_j += rapl;
-	e->residual_j += node - rapl;
+	e->residual_j += node - seen;
 	e->source_s[src] += dt;
 	e->power_w = node / dt;
 	e->source = src;
 
 	/* Learn from this interval only after using what came before. */
-	if (wall_ok && cal_ok && rapl > 0) {
+	if (wall_ok && cal_ok && seen > 0) {
 		double w = node;
 
 		e->c_n += 1;
-		e->c_rr += rapl * rapl;
-		e->c_rd += rapl * dt;
+		e->c_rr += seen * seen;
+		e->c_rd += seen * dt;
 		e->c_dd += dt * dt;
-		e->c_rw += rapl * w;
+		e->c_rw += seen * w;
 		e->c_dw += dt * w;
 		_fit_calibration(e);
 	}
@@ -1025,6 +1288,7 @@ int fp_engine_push(fp_engine_t *e, const fp_sample_t *s, fp_error_t *err)
 			ds->ymin = y;
 	}
 
+	_gpu_busy_keep(e, s);
 	e->wall_prev_valid = s->wall_valid && isfinite(s->wall_j);
 	e->wall_prev = s->wall_j;
 	e->t_prev = s->t;
@@ -1046,6 +1310,8 @@ void fp_engine_node(const fp_engine_t *e, fp_node_result_t *out)
 	out->residual_j = (double)e->residual_j;
 	out->idle_j = (double)e->idle_j;
 	out->system_j = (double)e->system_j;
+	out->gpu_j = (double)e->gpu_j;
+	out->gpu_idle_j = (double)e->gpu_idle_j;
 	for (size_t d = 0; d < e->ndom; d++)
 		if (_estimated(&e->dom[d]))
 			out->idle_w_estimated = true;
@@ -1063,6 +1329,7 @@ static void _step_result(const fp_engine_t *e, const struct step_rec *r,
 	out->dynamic_j = r->dynamic;
 	out->static_j = r->stat;
 	out->residual_j = r->residual;
+	out->gpu_j = r->gpu;
 	out->seconds = r->seconds;
 	out->present = r->seen == e->npush;
 	out->power_w = out->present ? r->power : 0;
@@ -1099,6 +1366,7 @@ static void _job_result(const fp_engine_t *e, const struct job_rec *j,
 	out->dynamic_j = j->dynamic;
 	out->static_j = j->stat;
 	out->residual_j = j->residual;
+	out->gpu_j = j->gpu;
 	out->seconds = j->seconds;
 	out->present = j->seen == e->npush;
 	out->power_w = out->present ? j->power : 0;
@@ -1158,13 +1426,13 @@ int fp_engine_check_conservation(const fp_engine_t *e, fp_error_t *err)
 	fp_error_clear(err);
 	for (size_t i = 0; i < e->nsteps; i++)
 		steps += e->steps[i].energy;
-	sum = steps + e->system_j + e->idle_j;
+	sum = steps + e->system_j + e->idle_j + e->gpu_idle_j;
 	diff = fabsl(sum - node);
 	if (diff <= 1e-9L * fabsl(node) || diff <= 1e-9L)
 		return 0;
 	return fp_fail(err, FP_ECONSERV,
 		       "energy not conserved: steps %.6f J + system %.6f J + "
-		       "idle %.6f J = %.6f J, node %.6f J",
+		       "idle %.6f J + gpu_idle %.6f J = %.6f J, node %.6f J",
 		       (double)steps, (double)e->system_j, (double)e->idle_j,
-		       (double)sum, (double)node);
+		       (double)e->gpu_idle_j, (double)sum, (double)node);
 }

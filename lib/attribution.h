@@ -34,7 +34,7 @@ void fp_engine_opts_default(fp_engine_opts_t *opts);
 typedef struct fp_calibration {
 	bool fitted;		/* a and b_w are defined */
 	bool active;		/* fitted and enough intervals: used for node */
-	double a;		/* wall J per package+dram J */
+	double a;		/* wall J per package+dram(+GPU) J */
 	double b_w;		/* wall W not seen by RAPL */
 	uint64_t intervals;	/* intervals the fit learned from */
 } fp_calibration_t;
@@ -47,8 +47,10 @@ typedef struct fp_node_result {
 	fp_source_t source;	/* source of the last interval */
 	double source_s[FP_SOURCE_COUNT];	/* seconds per source */
 	double rapl_j;		/* package + dram */
-	double residual_j;	/* energy_j - rapl_j */
+	double residual_j;	/* energy_j - rapl_j - gpu_j */
 	double idle_j;		/* unallocated CPUs + residual share */
+	double gpu_j;		/* sum of the GPUs' energy (0: none) */
+	double gpu_idle_j;	/* GPUs nobody held + residual share */
 	double system_j;	/* dynamic outside steps + residual share */
 	bool idle_w_estimated;	/* some domain's idle power was estimated */
 	fp_calibration_t calibration;
@@ -57,10 +59,11 @@ typedef struct fp_node_result {
 typedef struct fp_step_result {
 	const char *id;		/* valid until the step is forgotten */
 	uint64_t job;
-	double energy_j;	/* dynamic + static + residual */
-	double dynamic_j;
+	double energy_j;	/* dynamic + static + gpu + residual */
+	double dynamic_j;	/* RAPL only, as static_j */
 	double static_j;
 	double residual_j;
+	double gpu_j;		/* its GPUs' share, before the residual */
 	double seconds;		/* time present in the samples */
 	double power_w;		/* last interval; 0 when absent from it */
 	bool present;		/* in the latest sample */
@@ -74,6 +77,7 @@ typedef struct fp_job_result {
 	double dynamic_j;
 	double static_j;
 	double residual_j;
+	double gpu_j;
 	double seconds;		/* time with at least one step present */
 	double power_w;		/* last interval; 0 when absent from it */
 	bool present;
@@ -122,8 +126,8 @@ int fp_engine_forget_step(fp_engine_t *engine, const char *id);
 /* Drops every step absent for at least `seconds`; returns how many. */
 size_t fp_engine_forget_absent(fp_engine_t *engine, double seconds);
 
-/* Spec step 5: sum(steps) + system + idle == node within 1e-9 relative,
- * over everything pushed. FP_ECONSERV with the figures otherwise. */
+/* Spec step 5: sum(steps) + system + idle + gpu_idle == node within 1e-9
+ * relative, over everything pushed. FP_ECONSERV with the figures otherwise. */
 int fp_engine_check_conservation(const fp_engine_t *engine, fp_error_t *err);
 
 #endif

@@ -21,6 +21,11 @@ void fp_node_desc_free(fp_node_desc_t *desc)
 	for (size_t i = 0; i < desc->ndomains; i++)
 		free(desc->domains[i].name);
 	free(desc->domains);
+	for (size_t i = 0; i < desc->ngpus; i++) {
+		free(desc->gpus[i].uuid);
+		free(desc->gpus[i].vendor);
+	}
+	free(desc->gpus);
 	free(desc);
 }
 
@@ -48,10 +53,19 @@ fp_node_desc_t *fp_node_desc_dup(const fp_node_desc_t *desc)
 			     sizeof(*d->packages));
 	d->domains = calloc(desc->ndomains ? desc->ndomains : 1,
 			    sizeof(*d->domains));
-	if (!d->packages || !d->domains || (desc->node && !d->node)) {
-		d->npackages = d->ndomains = 0;
+	d->gpus = calloc(desc->ngpus ? desc->ngpus : 1, sizeof(*d->gpus));
+	if (!d->packages || !d->domains || !d->gpus ||
+	    (desc->node && !d->node)) {
+		d->npackages = d->ndomains = d->ngpus = 0;
 		fp_node_desc_free(d);
 		return NULL;
+	}
+	for (size_t i = 0; i < desc->ngpus; i++) {
+		d->gpus[i] = desc->gpus[i];
+		d->gpus[i].uuid = strdup(desc->gpus[i].uuid ?
+					 desc->gpus[i].uuid : "");
+		d->gpus[i].vendor = strdup(desc->gpus[i].vendor ?
+					   desc->gpus[i].vendor : "");
 	}
 	for (size_t i = 0; i < desc->npackages; i++) {
 		d->packages[i] = desc->packages[i];
@@ -93,6 +107,15 @@ fp_sample_t *fp_sample_new(const fp_node_desc_t *desc)
 	s->energy_uj = calloc(nd, sizeof(*s->energy_uj));
 	s->energy_valid = calloc(nd, sizeof(*s->energy_valid));
 	s->cpu_busy_ns = calloc(nc, sizeof(*s->cpu_busy_ns));
+	if (desc->ngpus) {
+		s->gpu_energy_uj = calloc(desc->ngpus,
+					  sizeof(*s->gpu_energy_uj));
+		s->gpu_valid = calloc(desc->ngpus, sizeof(*s->gpu_valid));
+		if (!s->gpu_energy_uj || !s->gpu_valid) {
+			fp_sample_free(s);
+			return NULL;
+		}
+	}
 	if (!s->energy_uj || !s->energy_valid || !s->cpu_busy_ns) {
 		fp_sample_free(s);
 		return NULL;
@@ -107,6 +130,9 @@ void fp_sample_clear_steps(fp_sample_t *s)
 		free(s->steps[i].alloc);
 		free(s->steps[i].cpu_ns);
 		free(s->steps[i].changed);
+		free(s->steps[i].gpus);
+		free(s->steps[i].gpu_busy);
+		free(s->steps[i].gpu_busy_valid);
 	}
 	free(s->steps);
 	s->steps = NULL;
@@ -121,6 +147,8 @@ void fp_sample_free(fp_sample_t *s)
 	free(s->energy_uj);
 	free(s->energy_valid);
 	free(s->cpu_busy_ns);
+	free(s->gpu_energy_uj);
+	free(s->gpu_valid);
 	free(s);
 }
 
@@ -154,4 +182,38 @@ fp_step_sample_t *fp_sample_add_step(fp_sample_t *s, const fp_node_desc_t *desc,
 	st->nalloc = nalloc;
 	s->nsteps++;
 	return st;
+}
+
+int fp_step_sample_set_gpus(fp_step_sample_t *st, const int *gpus, size_t n,
+			    const uint64_t *busy, const bool *busy_valid)
+{
+	size_t k = n ? n : 1;
+	int *g = calloc(k, sizeof(*g));
+	uint64_t *b = busy ? calloc(k, sizeof(*b)) : NULL;
+	bool *v = busy ? calloc(k, sizeof(*v)) : NULL;
+
+	free(st->gpus);
+	free(st->gpu_busy);
+	free(st->gpu_busy_valid);
+	st->gpus = NULL;
+	st->gpu_busy = NULL;
+	st->gpu_busy_valid = NULL;
+	st->ngpus = 0;
+	if (!g || (busy && (!b || !v))) {
+		free(g);
+		free(b);
+		free(v);
+		return -1;
+	}
+	if (n)
+		memcpy(g, gpus, n * sizeof(*g));
+	for (size_t i = 0; busy && i < n; i++) {
+		b[i] = busy[i];
+		v[i] = busy_valid ? busy_valid[i] : true;
+	}
+	st->gpus = g;
+	st->gpu_busy = b;
+	st->gpu_busy_valid = v;
+	st->ngpus = n;
+	return 0;
 }

@@ -28,6 +28,17 @@ typedef struct fp_package {
 	size_t ncpus;
 } fp_package_t;
 
+/* A GPU of the node (trace v1 "Extension: accelerators"). */
+typedef struct fp_node_gpu {
+	char *uuid;		/* NVML UUID, or the PCI address (hwmon) */
+	char *vendor;		/* "nvidia", "amd", "intel" */
+	uint64_t max_energy_uj;	/* wraps to 0 after it; 0: never wraps */
+	double idle_w;		/* idle power; < 0 when not given */
+	/* The reader integrates power (no device counter): said in the
+	 * trace as "source": "power-integral". */
+	bool power_integral;
+} fp_node_gpu_t;
+
 /* Header: what does not change between samples. */
 typedef struct fp_node_desc {
 	char *node;
@@ -37,6 +48,8 @@ typedef struct fp_node_desc {
 	fp_domain_t *domains;
 	size_t ndomains;
 	bool activity_cycles;	/* step counters are cycles, not ns */
+	fp_node_gpu_t *gpus;	/* index i is GPU i of every per-GPU array */
+	size_t ngpus;		/* 0: no GPU fields anywhere */
 } fp_node_desc_t;
 
 typedef struct fp_step_sample {
@@ -50,6 +63,13 @@ typedef struct fp_step_sample {
 	 * equal this step's counters in the sample numbered seq - 1. */
 	uint64_t *changed;	/* FP_BITMAP_WORDS(desc->cpus) words, or NULL */
 	bool changed_known;
+	/* GPUs allocated to the step (indices into desc->gpus), and
+	 * optionally a cumulative activity counter for each, in the same
+	 * order (gpu_busy NULL: none; gpu_busy_valid[k] false: null). */
+	int *gpus;
+	size_t ngpus;
+	uint64_t *gpu_busy;
+	bool *gpu_busy_valid;
 } fp_step_sample_t;
 
 #define FP_BITMAP_WORDS(n) (((n) + 63) / 64)
@@ -60,6 +80,10 @@ typedef struct fp_sample {
 	bool *energy_valid;		/* length desc->ndomains */
 	double wall_j;
 	bool wall_valid;
+	/* Cumulative energy of each GPU in µJ, length desc->ngpus (NULL when
+	 * the node has none: every GPU read failed). */
+	uint64_t *gpu_energy_uj;
+	bool *gpu_valid;
 	uint64_t *cpu_busy_ns;		/* length desc->cpus */
 	fp_step_sample_t *steps;
 	size_t nsteps;
@@ -86,6 +110,11 @@ void fp_sample_free(fp_sample_t *s);
 fp_step_sample_t *fp_sample_add_step(fp_sample_t *s, const fp_node_desc_t *desc,
 				     const char *id, uint64_t job,
 				     const int *alloc, size_t nalloc);
+/* Sets the step's GPUs (copied) and, when busy is not NULL, their activity
+ * counters (busy_valid NULL: all valid). Returns 0, or -1 on allocation
+ * failure (the step is left without GPUs). */
+int fp_step_sample_set_gpus(fp_step_sample_t *st, const int *gpus, size_t n,
+			    const uint64_t *busy, const bool *busy_valid);
 /* Drops all steps, keeps the arrays. */
 void fp_sample_clear_steps(fp_sample_t *s);
 

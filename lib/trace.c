@@ -48,6 +48,10 @@ struct fp_trace_reader {
 	fp_step_sample_t *pool;
 	size_t *idcap, *alloccap;
 	size_t poolcap;
+	/* each pool entry's gpu_busy, desc->ngpus long: a step's gpu_busy
+	 * points here only when its line has one */
+	uint64_t **busy;
+	bool **busy_valid;
 
 	/* scanner */
 	const char *p, *end;
@@ -552,8 +556,11 @@ static int _pool_grow(fp_trace_reader_t *r, size_t n)
 {
 	size_t cap = r->poolcap ? r->poolcap : 8;
 	size_t cpus = r->desc->cpus ? r->desc->cpus : 1;
+	size_t gpus = r->desc->ngpus ? r->desc->ngpus : 1;
 	fp_step_sample_t *pool;
 	size_t *idcap, *alloccap;
+	uint64_t **busy;
+	bool **busy_valid;
 
 	if (n <= r->poolcap)
 		return 0;
@@ -568,17 +575,29 @@ static int _pool_grow(fp_trace_reader_t *r, size_t n)
 	alloccap = realloc(r->alloccap, cap * sizeof(*alloccap));
 	if (alloccap)
 		r->alloccap = alloccap;
-	if (!pool || !idcap || !alloccap)
+	busy = realloc(r->busy, cap * sizeof(*busy));
+	if (busy)
+		r->busy = busy;
+	busy_valid = realloc(r->busy_valid, cap * sizeof(*busy_valid));
+	if (busy_valid)
+		r->busy_valid = busy_valid;
+	if (!pool || !idcap || !alloccap || !busy || !busy_valid)
 		return _fault(r, "out of memory");
 	for (size_t i = r->poolcap; i < cap; i++) {
 		memset(&pool[i], 0, sizeof(pool[i]));
 		idcap[i] = alloccap[i] = 0;
+		busy[i] = NULL;
+		busy_valid[i] = NULL;
 	}
 	for (size_t i = r->poolcap; i < cap; i++) {
 		pool[i].id = malloc(32);
 		pool[i].alloc = malloc(8 * sizeof(int));
 		pool[i].cpu_ns = malloc(cpus * sizeof(uint64_t));
-		if (!pool[i].id || !pool[i].alloc || !pool[i].cpu_ns) {
+		pool[i].gpus = malloc(gpus * sizeof(int));
+		busy[i] = malloc(gpus * sizeof(uint64_t));
+		busy_valid[i] = malloc(gpus * sizeof(bool));
+		if (!pool[i].id || !pool[i].alloc || !pool[i].cpu_ns ||
+		    !pool[i].gpus || !busy[i] || !busy_valid[i]) {
 			r->poolcap = i + 1;
 			return _fault(r, "out of memory");
 		}
@@ -607,17 +626,98 @@ static int _alloc_push(fp_trace_reader_t *r, size_t i, int cpu)
 	return 0;
 }
 
+/* A step's "gpus": GPU indices of the header, each once. */
+static int _step_gpus(fp_trace_reader_t *r, size_t i, const char *field)
+{
+	fp_step_sample_t *st = &r->pool[i];
+	size_t n = r->desc->ngpus;
+
+	st->ngpus = 0;
+	if (_expect(r, '[', "gpus"))
+		return -1;
+	_ws(r);
+	if (r->p < r->end && *r->p == ']') {
+		r->p++;
+		return 0;
+	}
+	for (;;) {
+		uint64_t g;
+
+		_ws(r);
+		if (_u64(r, &g, "gpus"))
+			return _fault(r, "%s.%s", field, r->fault);
+		if (g >= n)
+			return _fault(r, "%s.gpus: gpu %llu out of range "
+				      "(the header has %zu gpus)", field,
+				      (unsigned long long)g, n);
+		for (size_t k = 0; k < st->ngpus; k++)
+			if ((uint64_t)st->gpus[k] == g)
+				return _fault(r, "%s.gpus: gpu %llu listed "
+					      "twice", field,
+					      (unsigned long long)g);
+		st->gpus[st->ngpus++] = (int)g;
+		_ws(r);
+		if (r->p < r->end && *r->p == ',') {
+			r->p++;
+			continue;
+		}
+		return _expect(r, ']', "gpus");
+	}
+}
+
+/* A step's "gpu_busy": counters or null; *n how many (checked against gpus
+ * once the whole step is read, as either may come first). */
+static int _step_busy(fp_trace_reader_t *r, size_t i, const char *field,
+		      size_t *n)
+{
+	size_t cap = r->desc->ngpus;
+
+	*n = 0;
+	if (_expect(r, '[', "gpu_busy"))
+		return -1;
+	_ws(r);
+	if (r->p < r->end && *r->p == ']') {
+		r->p++;
+		return 0;
+	}
+	for (;;) {
+		if (*n >= cap)
+			return _fault(r, "%s.gpu_busy has more values than "
+				      "the header has gpus (%zu)", field, cap);
+		if (_null(r)) {
+			r->busy_valid[i][*n] = false;
+			r->busy[i][*n] = 0;
+		} else {
+			_ws(r);
+			if (_u64(r, &r->busy[i][*n], "gpu_busy"))
+				return _fault(r, "%s.%s", field, r->fault);
+			r->busy_valid[i][*n] = true;
+		}
+		(*n)++;
+		_ws(r);
+		if (r->p < r->end && *r->p == ',') {
+			r->p++;
+			continue;
+		}
+		return _expect(r, ']', "gpu_busy");
+	}
+}
+
 static int _step(fp_trace_reader_t *r, size_t i)
 {
 	fp_step_sample_t *st = &r->pool[i];
 	bool first = true, have_id = false, have_job = false, have_cpu = false;
+	bool have_busy = false;
 	const char *key;
-	size_t klen, cpus = r->desc->cpus;
+	size_t klen, cpus = r->desc->cpus, nbusy = 0;
 	char field[48];
 	int m;
 
 	snprintf(field, sizeof(field), "steps[%zu]", i);
 	st->nalloc = 0;
+	st->ngpus = 0;
+	st->gpu_busy = NULL;
+	st->gpu_busy_valid = NULL;
 	while ((m = _member(r, &first, &key, &klen, field)) > 0) {
 		if (_is(key, klen, "id")) {
 			const char *s;
@@ -680,6 +780,17 @@ static int _step(fp_trace_reader_t *r, size_t i)
 					return -1;
 				break;
 			}
+		} else if (_is(key, klen, "gpus")) {
+			if (_step_gpus(r, i, field))
+				return -1;
+		} else if (_is(key, klen, "gpu_busy")) {
+			if (_null(r)) {
+				have_busy = false;
+				continue;
+			}
+			if (_step_busy(r, i, field, &nbusy))
+				return -1;
+			have_busy = true;
 		} else if (_skip(r, 2)) {
 			return -1;
 		}
@@ -692,6 +803,13 @@ static int _step(fp_trace_reader_t *r, size_t i)
 		return _fault(r, "%s (%s): missing job", field, st->id);
 	if (!have_cpu)
 		return _fault(r, "%s (%s): missing cpu_ns", field, st->id);
+	if (have_busy && nbusy != st->ngpus)
+		return _fault(r, "%s (%s): gpu_busy has %zu values, gpus %zu",
+			      field, st->id, nbusy, st->ngpus);
+	if (have_busy) {
+		st->gpu_busy = r->busy[i];
+		st->gpu_busy_valid = r->busy_valid[i];
+	}
 	return 0;
 }
 
@@ -732,6 +850,61 @@ static int _energy(fp_trace_reader_t *r)
 	return m;
 }
 
+/* "gpu_energy_uj": one counter or null per GPU of the header. */
+static int _gpu_energy(fp_trace_reader_t *r)
+{
+	const fp_node_desc_t *desc = r->desc;
+	fp_sample_t *s = r->sample;
+	size_t k = 0;
+
+	if (_expect(r, '[', "gpu_energy_uj"))
+		return -1;
+	_ws(r);
+	if (r->p < r->end && *r->p == ']') {
+		r->p++;
+	} else {
+		for (;;) {
+			bool null = _null(r);
+			uint64_t v = 0;
+
+			if (!null) {
+				_ws(r);
+				if (_u64(r, &v, "gpu_energy_uj"))
+					return -1;
+			}
+			if (k < desc->ngpus) {
+				const fp_node_gpu_t *g = &desc->gpus[k];
+
+				if (!null && g->max_energy_uj &&
+				    v > g->max_energy_uj)
+					return _fault(r, "gpu_energy_uj: gpu "
+						      "%zu is %" PRIu64 ", "
+						      "above its "
+						      "max_energy_uj %" PRIu64,
+						      k, v, g->max_energy_uj);
+				s->gpu_energy_uj[k] = v;
+				s->gpu_valid[k] = !null;
+			}
+			k++;
+			_ws(r);
+			if (r->p < r->end && *r->p == ',') {
+				r->p++;
+				continue;
+			}
+			if (_expect(r, ']', "gpu_energy_uj"))
+				return -1;
+			break;
+		}
+	}
+	if (k != desc->ngpus) {
+		if (desc->ngpus)
+			memset(s->gpu_valid, 0, desc->ngpus * sizeof(bool));
+		return _fault(r, "gpu_energy_uj has %zu values, expected %zu "
+			      "(gpus)", k, desc->ngpus);
+	}
+	return 0;
+}
+
 static int _parse_sample(fp_trace_reader_t *r)
 {
 	fp_sample_t *s = r->sample;
@@ -741,6 +914,8 @@ static int _parse_sample(fp_trace_reader_t *r)
 	int m;
 
 	memset(s->energy_valid, 0, r->desc->ndomains * sizeof(bool));
+	if (r->desc->ngpus)
+		memset(s->gpu_valid, 0, r->desc->ngpus * sizeof(bool));
 	s->wall_valid = false;
 	s->wall_j = 0;
 	s->nsteps = 0;
@@ -757,6 +932,11 @@ static int _parse_sample(fp_trace_reader_t *r)
 			if (_null(r))
 				continue;
 			if (_energy(r))
+				return -1;
+		} else if (_is(key, klen, "gpu_energy_uj")) {
+			if (_null(r))
+				continue;
+			if (_gpu_energy(r))
 				return -1;
 		} else if (_is(key, klen, "wall_j")) {
 			if (_null(r)) {
@@ -998,6 +1178,80 @@ static int _header_domains(fp_trace_reader_t *r, json_t *root,
 	return 0;
 }
 
+/* "gpus": [{"index", "uuid", "vendor", "max_energy_uj", "idle_w"}]; index
+ * is the position in every per-GPU array, so each of 0..n-1 once. */
+static int _header_gpus(fp_trace_reader_t *r, json_t *root, fp_error_t *err)
+{
+	fp_node_desc_t *desc = r->desc;
+	json_t *gp = json_object_get(root, "gpus"), *v;
+	size_t i, n;
+
+	if (!gp || json_is_null(gp))
+		return 0;
+	if (!json_is_array(gp))
+		return _hfail(err, r, "header: gpus must be an array");
+	n = json_array_size(gp);
+	if (n > 1 << 16)
+		return _hfail(err, r, "header: %zu gpus, more than %d", n,
+			      1 << 16);
+	desc->gpus = calloc(n + 1, sizeof(*desc->gpus));
+	if (!desc->gpus)
+		return fp_fail(err, FP_ENOMEM, "out of memory");
+	desc->ngpus = n;
+	for (i = 0; i < n; i++)
+		desc->gpus[i].idle_w = -1;
+	json_array_foreach(gp, i, v) {
+		const char *uuid = json_string_value(json_object_get(v,
+								     "uuid"));
+		const char *vendor =
+			json_string_value(json_object_get(v, "vendor"));
+		json_t *max = json_object_get(v, "max_energy_uj");
+		json_t *idle = json_object_get(v, "idle_w");
+		const char *src = json_string_value(json_object_get(v,
+								    "source"));
+		uint64_t idx;
+		fp_node_gpu_t *g;
+
+		if (!_json_uint(json_object_get(v, "index"), &idx) ||
+		    idx >= n)
+			return _hfail(err, r, "header: gpus[%zu]: index must "
+				      "be 0..%zu", i, n - 1);
+		g = &desc->gpus[idx];
+		if (g->uuid)
+			return _hfail(err, r, "header: gpus: index %zu listed "
+				      "twice", (size_t)idx);
+		if (!uuid || !*uuid)
+			return _hfail(err, r, "header: gpu %zu: uuid missing",
+				      (size_t)idx);
+		if (!vendor || (strcmp(vendor, "nvidia") &&
+				strcmp(vendor, "amd") &&
+				strcmp(vendor, "intel")))
+			return _hfail(err, r, "header: gpu %zu: vendor must "
+				      "be nvidia, amd or intel", (size_t)idx);
+		g->uuid = strdup(uuid);
+		g->vendor = strdup(vendor);
+		if (!g->uuid || !g->vendor)
+			return fp_fail(err, FP_ENOMEM, "out of memory");
+		if (max && !json_is_null(max) &&
+		    (!_json_uint(max, &g->max_energy_uj) ||
+		     !g->max_energy_uj))
+			return _hfail(err, r, "header: gpu %zu: max_energy_uj "
+				      "must be null or a positive integer",
+				      (size_t)idx);
+		if (idle && !json_is_null(idle)) {
+			if (!json_is_number(idle) ||
+			    !(json_number_value(idle) >= 0) ||
+			    !isfinite(json_number_value(idle)))
+				return _hfail(err, r, "header: gpu %zu: idle_w "
+					      "must be a number >= 0",
+					      (size_t)idx);
+			g->idle_w = json_number_value(idle);
+		}
+		g->power_integral = src && !strcmp(src, "power-integral");
+	}
+	return 0;
+}
+
 static int _header(fp_trace_reader_t *r, size_t len, fp_error_t *err)
 {
 	json_error_t jerr;
@@ -1049,7 +1303,8 @@ static int _header(fp_trace_reader_t *r, size_t len, fp_error_t *err)
 		goto out;
 	}
 	r->desc->activity_cycles = act && !strcmp(act, "cycles");
-	if (_header_packages(r, root, err) || _header_domains(r, root, err))
+	if (_header_packages(r, root, err) || _header_domains(r, root, err) ||
+	    _header_gpus(r, root, err))
 		goto out;
 	rc = 0;
 out:
@@ -1243,8 +1498,13 @@ void fp_trace_reader_free(fp_trace_reader_t *r)
 		free(r->pool[i].id);
 		free(r->pool[i].alloc);
 		free(r->pool[i].cpu_ns);
+		free(r->pool[i].gpus);
+		free(r->busy[i]);
+		free(r->busy_valid[i]);
 	}
 	free(r->pool);
+	free(r->busy);
+	free(r->busy_valid);
 	free(r->idcap);
 	free(r->alloccap);
 	if (r->sample) {
@@ -1351,6 +1611,17 @@ static const char *_desc_differs(const fp_node_desc_t *a,
 			return "domains";
 		if (d->idle_w != e->idle_w)
 			return "idle_w";
+	}
+	if (a->ngpus != b->ngpus)
+		return "gpus";
+	for (size_t i = 0; i < a->ngpus; i++) {
+		const fp_node_gpu_t *g = &a->gpus[i], *h = &b->gpus[i];
+
+		if (strcmp(g->uuid, h->uuid) || strcmp(g->vendor, h->vendor) ||
+		    g->max_energy_uj != h->max_energy_uj ||
+		    g->idle_w != h->idle_w ||
+		    g->power_integral != h->power_integral)
+			return "gpus";
 	}
 	return NULL;
 }
@@ -1599,6 +1870,30 @@ static int _write_header(fp_trace_writer_t *w, fp_error_t *err)
 		}
 		_puts(w, "}");
 	}
+	/* only with GPUs: a trace without them stays byte for byte v1 */
+	for (size_t i = 0; i < d->ngpus; i++) {
+		const fp_node_gpu_t *g = &d->gpus[i];
+
+		_puts(w, i ? ",{\"index\":" : ",\"gpus\":[{\"index\":");
+		_put_u64(w, i);
+		_puts(w, ",\"uuid\":");
+		_put_str(w, g->uuid ? g->uuid : "");
+		_puts(w, ",\"vendor\":");
+		_put_str(w, g->vendor ? g->vendor : "");
+		_puts(w, ",\"max_energy_uj\":");
+		if (g->max_energy_uj)
+			_put_u64(w, g->max_energy_uj);
+		else
+			_puts(w, "null");
+		if (g->idle_w >= 0) {
+			_puts(w, ",\"idle_w\":");
+			_put_double(w, g->idle_w);
+		}
+		_puts(w, g->power_integral ? ",\"source\":\"power-integral\"}"
+					   : ",\"source\":\"counter\"}");
+		if (i + 1 == d->ngpus)
+			_puts(w, "]");
+	}
 	_puts(w, "}\n");
 	return _emit(w, err);
 }
@@ -1671,6 +1966,15 @@ int fp_trace_writer_write(fp_trace_writer_t *w, const fp_sample_t *s,
 			_puts(w, "null");
 	}
 	_puts(w, "}");
+	for (size_t g = 0; g < d->ngpus; g++) {
+		_puts(w, g ? "," : ",\"gpu_energy_uj\":[");
+		if (s->gpu_energy_uj && s->gpu_valid && s->gpu_valid[g])
+			_put_u64(w, s->gpu_energy_uj[g]);
+		else
+			_puts(w, "null");
+		if (g + 1 == d->ngpus)
+			_puts(w, "]");
+	}
 	if (s->wall_valid && isfinite(s->wall_j)) {
 		_puts(w, ",\"wall_j\":");
 		_put_double(w, s->wall_j);
@@ -1701,7 +2005,23 @@ int fp_trace_writer_write(fp_trace_writer_t *w, const fp_sample_t *s,
 				_put(w, ",", 1);
 			_put_u64(w, st->cpu_ns[c]);
 		}
-		_puts(w, "]}");
+		_puts(w, "]");
+		for (size_t k = 0; k < st->ngpus; k++) {
+			_puts(w, k ? "," : ",\"gpus\":[");
+			_put_int(w, st->gpus[k]);
+		}
+		if (st->ngpus)
+			_puts(w, "]");
+		for (size_t k = 0; st->gpu_busy && k < st->ngpus; k++) {
+			_puts(w, k ? "," : ",\"gpu_busy\":[");
+			if (!st->gpu_busy_valid || st->gpu_busy_valid[k])
+				_put_u64(w, st->gpu_busy[k]);
+			else
+				_puts(w, "null");
+		}
+		if (st->gpu_busy && st->ngpus)
+			_puts(w, "]");
+		_puts(w, "}");
 	}
 	_puts(w, "]}\n");
 	if (_emit(w, err))

@@ -64,6 +64,23 @@ static json_t *_node_json(const fp_engine_t *e, const fp_node_result_t *n)
 			 "system_j", n->system_j,
 			 "idle_w_estimated", n->idle_w_estimated,
 			 "calibration", cal, "idle_w", idle);
+	/* GPU keys only for a trace with GPUs (trace v1's accelerators) */
+	if (desc->ngpus) {
+		json_t *gpus = json_array();
+
+		json_object_set_new(node, "gpu_j", json_real(n->gpu_j));
+		json_object_set_new(node, "gpu_idle_j",
+				    json_real(n->gpu_idle_j));
+		for (size_t g = 0; g < desc->ngpus; g++)
+			json_array_append_new(
+				gpus, json_pack("{s:I, s:s, s:s, s:s}", "index",
+						(json_int_t)g, "uuid",
+						desc->gpus[g].uuid, "vendor",
+						desc->gpus[g].vendor, "source",
+						desc->gpus[g].power_integral ?
+						"power-integral" : "counter"));
+		json_object_set_new(node, "gpus", gpus);
+	}
 	return node;
 }
 
@@ -72,25 +89,34 @@ static char *_json(const fp_engine_t *e, const fp_node_result_t *n,
 		   const fp_step_result_t *steps, size_t nsteps)
 {
 	json_t *root = json_object(), *js = json_object(), *ss = json_object();
+	bool gpus = fp_engine_desc(e)->ngpus > 0;
 	char *out, key[32];
 
 	for (size_t i = 0; i < njobs; i++) {
+		json_t *j = json_pack("{s:f, s:f}", "energy_j",
+				      jobs[i].energy_j, "seconds",
+				      jobs[i].seconds);
+
+		if (gpus)
+			json_object_set_new(j, "gpu_j",
+					    json_real(jobs[i].gpu_j));
 		snprintf(key, sizeof(key), "%" PRIu64, jobs[i].job);
-		json_object_set_new(js, key,
-				    json_pack("{s:f, s:f}",
-					      "energy_j", jobs[i].energy_j,
-					      "seconds", jobs[i].seconds));
+		json_object_set_new(js, key, j);
 	}
-	for (size_t i = 0; i < nsteps; i++)
-		json_object_set_new(
-			ss, steps[i].id,
-			json_pack("{s:I, s:f, s:f, s:f, s:f, s:f}", "job",
-				  (json_int_t)steps[i].job,
-				  "energy_j", steps[i].energy_j,
-				  "dynamic_j", steps[i].dynamic_j,
-				  "static_j", steps[i].static_j,
-				  "residual_j", steps[i].residual_j,
-				  "seconds", steps[i].seconds));
+	for (size_t i = 0; i < nsteps; i++) {
+		json_t *st = json_pack("{s:I, s:f, s:f, s:f, s:f, s:f}", "job",
+				       (json_int_t)steps[i].job,
+				       "energy_j", steps[i].energy_j,
+				       "dynamic_j", steps[i].dynamic_j,
+				       "static_j", steps[i].static_j,
+				       "residual_j", steps[i].residual_j,
+				       "seconds", steps[i].seconds);
+
+		if (gpus)
+			json_object_set_new(st, "gpu_j",
+					    json_real(steps[i].gpu_j));
+		json_object_set_new(ss, steps[i].id, st);
+	}
 	json_object_set_new(root, "node", _node_json(e, n));
 	json_object_set_new(root, "jobs", js);
 	json_object_set_new(root, "steps", ss);
@@ -105,6 +131,7 @@ static void _table(FILE *out, const fp_engine_t *e, const fp_node_result_t *n,
 {
 	const fp_node_desc_t *desc = fp_engine_desc(e);
 	const char *sep = " (";
+	bool gpus = desc->ngpus > 0;
 
 	fprintf(out, "node %s: %.1f s, %.1f J", desc->node, n->seconds,
 		n->energy_j);
@@ -118,6 +145,15 @@ static void _table(FILE *out, const fp_engine_t *e, const fp_node_result_t *n,
 	fprintf(out, "%s\n  rapl %.1f J, residual %.1f J, idle %.1f J, "
 		"system %.1f J\n", *sep == ',' ? ")" : "", n->rapl_j,
 		n->residual_j, n->idle_j, n->system_j);
+	if (gpus) {
+		fprintf(out, "  gpu %.1f J (%zu GPUs), held by no step %.1f J\n",
+			n->gpu_j, desc->ngpus, n->gpu_idle_j);
+		for (size_t g = 0; g < desc->ngpus; g++)
+			fprintf(out, "    gpu %zu: %s %s%s\n", g,
+				desc->gpus[g].vendor, desc->gpus[g].uuid,
+				desc->gpus[g].power_integral ?
+				" (energy integrated from power)" : "");
+	}
 	fprintf(out, "  idle power %s:", n->idle_w_estimated ?
 		"estimated from activity" : "from the trace header");
 	for (size_t d = 0; d < desc->ndomains; d++)
@@ -131,18 +167,28 @@ static void _table(FILE *out, const fp_engine_t *e, const fp_node_result_t *n,
 			n->calibration.b_w, n->calibration.intervals,
 			n->calibration.active ? "" : " (not used yet)");
 
-	fprintf(out, "\n%-12s %14s %10s\n", "JOB", "ENERGY_J", "SECONDS");
-	for (size_t i = 0; i < njobs; i++)
-		fprintf(out, "%-12" PRIu64 " %14.1f %10.1f\n", jobs[i].job,
+	fprintf(out, "\n%-12s %14s %10s%s\n", "JOB", "ENERGY_J", "SECONDS",
+		gpus ? "          GPU_J" : "");
+	for (size_t i = 0; i < njobs; i++) {
+		fprintf(out, "%-12" PRIu64 " %14.1f %10.1f", jobs[i].job,
 			jobs[i].energy_j, jobs[i].seconds);
-	fprintf(out, "\n%-20s %-10s %14s %12s %12s %12s %10s\n", "STEP", "JOB",
-		"ENERGY_J", "DYNAMIC_J", "STATIC_J", "RESIDUAL_J", "SECONDS");
-	for (size_t i = 0; i < nsteps; i++)
+		if (gpus)
+			fprintf(out, " %14.1f", jobs[i].gpu_j);
+		fprintf(out, "\n");
+	}
+	fprintf(out, "\n%-20s %-10s %14s %12s %12s %12s %10s%s\n", "STEP",
+		"JOB", "ENERGY_J", "DYNAMIC_J", "STATIC_J", "RESIDUAL_J",
+		"SECONDS", gpus ? "        GPU_J" : "");
+	for (size_t i = 0; i < nsteps; i++) {
 		fprintf(out, "%-20s %-10" PRIu64 " %14.1f %12.1f %12.1f %12.1f "
-			"%10.1f\n", steps[i].id, steps[i].job,
+			"%10.1f", steps[i].id, steps[i].job,
 			steps[i].energy_j, steps[i].dynamic_j,
 			steps[i].static_j, steps[i].residual_j,
 			steps[i].seconds);
+		if (gpus)
+			fprintf(out, " %12.1f", steps[i].gpu_j);
+		fprintf(out, "\n");
+	}
 }
 
 /* Reads the trace, its files in order; *engine is left for the caller to

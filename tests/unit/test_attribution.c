@@ -759,6 +759,475 @@ static void test_model_doc_worked_example(void **state)
 	fix_free(&f);
 }
 
+/* --- GPUs (trace v1, "Extension: accelerators") --- */
+
+/* Adds n GPUs to a desc made by one_package(), before fix_init. */
+static fp_node_desc_t *with_gpus(fp_node_desc_t *d, size_t n, double idle_w,
+				 uint64_t max)
+{
+	d->gpus = calloc(n, sizeof(*d->gpus));
+	d->ngpus = n;
+	for (size_t g = 0; g < n; g++) {
+		char uuid[32];
+
+		snprintf(uuid, sizeof(uuid), "GPU-%zu", g);
+		d->gpus[g] = (fp_node_gpu_t){ strdup(uuid), strdup("nvidia"),
+					      max, idle_w, false };
+	}
+	return d;
+}
+
+/* GPU g's counter in J (< 0: a failed read). */
+static void gpu_at(struct fix *f, size_t g, double j)
+{
+	f->s->gpu_valid[g] = j >= 0;
+	f->s->gpu_energy_uj[g] = j >= 0 ? (uint64_t)(j * 1e6 + 0.5) : 0;
+}
+
+static fp_step_sample_t *gstep(struct fix *f, const char *id, uint64_t job,
+			       int gpu, long long busy)
+{
+	int cpu0 = 0;
+	fp_step_sample_t *st = step(f, id, job, &cpu0, 1);
+	uint64_t b = busy < 0 ? 0 : (uint64_t)busy;
+
+	assert_int_equal(fp_step_sample_set_gpus(st, &gpu, 1,
+						 busy < 0 ? NULL : &b, NULL),
+			 0);
+	return st;
+}
+
+static double step_gpu_j(struct fix *f, const char *id)
+{
+	fp_step_result_t r;
+
+	assert_int_equal(fp_engine_step(f->e, id, &r), 0);
+	return r.gpu_j;
+}
+
+static void test_held_gpu_goes_to_its_holder(void **state)
+{
+	struct fix f;
+	fp_node_result_t n;
+
+	fix_init(&f, with_gpus(one_package(1, 0, 1ULL << 40), 2, -1, 0),
+		 NULL);
+	at(&f, 0, 0);
+	gpu_at(&f, 0, 0);
+	gpu_at(&f, 1, 0);
+	gstep(&f, "1.0", 1, 0, -1);
+	gstep(&f, "2.0", 2, 1, -1);
+	push_ok(&f);
+	at(&f, 1, 0);
+	gpu_at(&f, 0, 100);
+	gpu_at(&f, 1, 40);
+	gstep(&f, "1.0", 1, 0, -1);
+	gstep(&f, "2.0", 2, 1, -1);
+	push_ok(&f);
+	assert_rel(step_gpu_j(&f, "1.0"), 100, 1e-12, "GPU 0 to 1.0");
+	assert_rel(step_gpu_j(&f, "2.0"), 40, 1e-12, "GPU 1 to 2.0");
+	assert_rel(step_j(&f, "1.0"), 100, 1e-12, "in its energy");
+	fp_engine_node(f.e, &n);
+	assert_rel(n.gpu_j, 140, 1e-12, "node gpu");
+	assert_rel(n.energy_j, 140, 1e-12, "node total includes GPUs");
+	assert_rel(n.gpu_idle_j, 0, 0, "nothing unheld");
+	assert_conserved(f.e);
+	fix_free(&f);
+}
+
+static void test_gpu_nobody_holds_goes_to_gpu_idle(void **state)
+{
+	struct fix f;
+	fp_node_result_t n;
+
+	fix_init(&f, with_gpus(one_package(1, 0, 1ULL << 40), 1, -1, 0),
+		 NULL);
+	at(&f, 0, 0);
+	gpu_at(&f, 0, 0);
+	push_ok(&f);
+	at(&f, 1, 0);
+	gpu_at(&f, 0, 30);
+	step(&f, "1.0", 1, (int[]){ 0 }, 1);	/* holds no GPU */
+	push_ok(&f);
+	fp_engine_node(f.e, &n);
+	assert_rel(n.gpu_idle_j, 30, 1e-12, "gpu_idle");
+	assert_rel(n.idle_j, 0, 0, "idle excludes gpu_idle");
+	assert_rel(step_gpu_j(&f, "1.0"), 0, 0, "non-holder");
+	assert_conserved(f.e);
+	fix_free(&f);
+}
+
+static void test_gpu_shared_by_jobs_splits_dynamic_by_busy_idle_equally(
+	void **state)
+{
+	struct fix f;
+
+	/* idle 10 W over 1 s: S = 10 J, D = 90 J, busy 3:1 */
+	fix_init(&f, with_gpus(one_package(1, 0, 1ULL << 40), 1, 10, 0),
+		 NULL);
+	at(&f, 0, 0);
+	gpu_at(&f, 0, 0);
+	gstep(&f, "1.0", 1, 0, 0);
+	gstep(&f, "2.0", 2, 0, 0);
+	push_ok(&f);
+	at(&f, 1, 0);
+	gpu_at(&f, 0, 100);
+	gstep(&f, "1.0", 1, 0, 3000);
+	gstep(&f, "2.0", 2, 0, 1000);
+	push_ok(&f);
+	assert_rel(step_gpu_j(&f, "1.0"), 67.5 + 5, 1e-12, "job 1");
+	assert_rel(step_gpu_j(&f, "2.0"), 22.5 + 5, 1e-12, "job 2");
+	assert_conserved(f.e);
+	fix_free(&f);
+}
+
+static void test_gpu_shared_without_busy_splits_by_job_then_step(
+	void **state)
+{
+	struct fix f;
+
+	fix_init(&f, with_gpus(one_package(1, 0, 1ULL << 40), 1, 10, 0),
+		 NULL);
+	at(&f, 0, 0);
+	gpu_at(&f, 0, 0);
+	push_ok(&f);
+	at(&f, 1, 0);
+	gpu_at(&f, 0, 120);
+	gstep(&f, "1.batch", 1, 0, -1);	/* batch and srun list the GPU */
+	gstep(&f, "1.0", 1, 0, -1);
+	gstep(&f, "2.0", 2, 0, -1);
+	push_ok(&f);
+	assert_rel(step_gpu_j(&f, "1.batch"), 30, 1e-12, "1.batch");
+	assert_rel(step_gpu_j(&f, "1.0"), 30, 1e-12, "1.0");
+	assert_rel(step_gpu_j(&f, "2.0"), 60, 1e-12, "job 2, counted once");
+	assert_conserved(f.e);
+	fix_free(&f);
+}
+
+static void test_busy_missing_for_one_holder_splits_equally(void **state)
+{
+	struct fix f;
+
+	fix_init(&f, with_gpus(one_package(1, 0, 1ULL << 40), 1, -1, 0),
+		 NULL);
+	at(&f, 0, 0);
+	gpu_at(&f, 0, 0);
+	gstep(&f, "1.0", 1, 0, 0);
+	gstep(&f, "2.0", 2, 0, -1);
+	push_ok(&f);
+	at(&f, 1, 0);
+	gpu_at(&f, 0, 80);
+	gstep(&f, "1.0", 1, 0, 5000);
+	gstep(&f, "2.0", 2, 0, -1);
+	push_ok(&f);
+	assert_rel(step_gpu_j(&f, "1.0"), 40, 1e-12, "1.0");
+	assert_rel(step_gpu_j(&f, "2.0"), 40, 1e-12, "2.0");
+	fix_free(&f);
+}
+
+static void test_gpu_of_one_job_goes_all_to_its_steps_by_busy(void **state)
+{
+	struct fix f;
+
+	/* one job: idle part too goes by busy (S is not split apart) */
+	fix_init(&f, with_gpus(one_package(1, 0, 1ULL << 40), 1, 20, 0),
+		 NULL);
+	at(&f, 0, 0);
+	gpu_at(&f, 0, 0);
+	gstep(&f, "1.batch", 1, 0, 0);
+	gstep(&f, "1.0", 1, 0, 0);
+	push_ok(&f);
+	at(&f, 1, 0);
+	gpu_at(&f, 0, 100);
+	gstep(&f, "1.batch", 1, 0, 100);
+	gstep(&f, "1.0", 1, 0, 300);
+	push_ok(&f);
+	assert_rel(step_gpu_j(&f, "1.batch"), 25, 1e-12, "1.batch");
+	assert_rel(step_gpu_j(&f, "1.0"), 75, 1e-12, "1.0");
+	fix_free(&f);
+}
+
+static void test_new_step_busy_starts_from_zero(void **state)
+{
+	struct fix f;
+
+	fix_init(&f, with_gpus(one_package(1, 0, 1ULL << 40), 1, -1, 0),
+		 NULL);
+	at(&f, 0, 0);
+	gpu_at(&f, 0, 0);
+	gstep(&f, "1.0", 1, 0, 1000);
+	push_ok(&f);
+	at(&f, 1, 0);
+	gpu_at(&f, 0, 100);
+	gstep(&f, "1.0", 1, 0, 2000);	/* +1000 */
+	gstep(&f, "2.0", 2, 0, 3000);	/* new: +3000 */
+	push_ok(&f);
+	assert_rel(step_gpu_j(&f, "1.0"), 25, 1e-12, "1.0");
+	assert_rel(step_gpu_j(&f, "2.0"), 75, 1e-12, "2.0");
+	fix_free(&f);
+}
+
+static void test_gpu_counter_wrap_adds_max_energy_plus_one(void **state)
+{
+	struct fix f;
+	fp_node_result_t n;
+
+	fix_init(&f, with_gpus(one_package(1, 0, 1ULL << 40), 1, -1,
+			       999999), NULL);
+	at(&f, 0, 0);
+	f.s->gpu_valid[0] = true;
+	f.s->gpu_energy_uj[0] = 900000;
+	push_ok(&f);
+	at(&f, 1, 0);
+	f.s->gpu_energy_uj[0] = 100000;
+	push_ok(&f);
+	fp_engine_node(f.e, &n);
+	assert_rel(n.gpu_j, 0.2, 1e-12, "wrapped delta");
+	fix_free(&f);
+}
+
+static void test_gpu_counter_down_without_max_is_a_reset(void **state)
+{
+	struct fix f;
+	fp_node_result_t n;
+
+	fix_init(&f, with_gpus(one_package(1, 0, 1ULL << 40), 1, -1, 0),
+		 NULL);
+	at(&f, 0, 0);
+	gpu_at(&f, 0, 500);
+	push_ok(&f);
+	at(&f, 1, 0);
+	gpu_at(&f, 0, 10);		/* driver reload */
+	push_ok(&f);
+	fp_engine_node(f.e, &n);
+	assert_rel(n.gpu_j, 0, 0, "no value for the interval");
+	at(&f, 2, 0);
+	gpu_at(&f, 0, 35);		/* from the new base */
+	push_ok(&f);
+	fp_engine_node(f.e, &n);
+	assert_rel(n.gpu_j, 25, 1e-12, "counted from the new base");
+	assert_conserved(f.e);
+	fix_free(&f);
+}
+
+static void test_failed_gpu_read_carries_gap_to_next_holders(void **state)
+{
+	struct fix f;
+	fp_node_result_t n;
+
+	fix_init(&f, with_gpus(one_package(1, 0, 1ULL << 40), 1, -1, 0),
+		 NULL);
+	at(&f, 0, 0);
+	gpu_at(&f, 0, 0);
+	push_ok(&f);
+	at(&f, 1, 0);
+	gpu_at(&f, 0, -1);		/* failed: 1.0 held it */
+	gstep(&f, "1.0", 1, 0, -1);
+	push_ok(&f);
+	at(&f, 2, 0);
+	gpu_at(&f, 0, 50);		/* 50 J over both: 2.0 holds it */
+	gstep(&f, "2.0", 2, 0, -1);
+	push_ok(&f);
+	fp_engine_node(f.e, &n);
+	assert_rel(n.gpu_j, 50, 1e-12, "no energy lost");
+	assert_rel(step_gpu_j(&f, "1.0"), 0, 0, "not in that interval");
+	assert_rel(step_gpu_j(&f, "2.0"), 50, 1e-12, "the gap");
+	assert_conserved(f.e);
+	fix_free(&f);
+}
+
+static void test_wall_residual_is_shared_with_gpu_idle(void **state)
+{
+	struct fix f;
+	fp_node_result_t n;
+	fp_step_result_t r;
+	int cpu0 = 0;
+
+	/* RAPL 50 J all to 1.0 (busy), GPU 0 (1.0) 30 J, GPU 1 unheld 20 J,
+	 * wall 200 J: residual 100 J, factor 1 */
+	fix_init(&f, with_gpus(one_package(1, 0, 1ULL << 40), 2, -1, 0),
+		 NULL);
+	at(&f, 0, 0);
+	gpu_at(&f, 0, 0);
+	gpu_at(&f, 1, 0);
+	f.s->wall_valid = true;
+	f.s->wall_j = 1000;
+	push_ok(&f);
+	at(&f, 1, 50000000);
+	gpu_at(&f, 0, 30);
+	gpu_at(&f, 1, 20);
+	f.s->wall_valid = true;
+	f.s->wall_j = 1200;
+	f.s->cpu_busy_ns[0] = S_NS;
+	step(&f, "1.0", 1, &cpu0, 1)->cpu_ns[0] = S_NS;
+	fp_step_sample_set_gpus(&f.s->steps[0], (int[]){ 0 }, 1, NULL, NULL);
+	push_ok(&f);
+	fp_engine_node(f.e, &n);
+	assert_rel(n.energy_j, 200, 1e-12, "node from wall");
+	assert_rel(n.rapl_j, 50, 1e-12, "rapl stays package + dram");
+	assert_rel(n.residual_j, 100, 1e-12, "node - (rapl + gpu)");
+	assert_rel(n.gpu_idle_j, 40, 1e-12, "unheld GPU + its residual");
+	fp_engine_step(f.e, "1.0", &r);
+	assert_rel(r.gpu_j, 30, 1e-12, "gpu share before the residual");
+	assert_rel(r.energy_j, r.dynamic_j + r.static_j + r.gpu_j +
+		   r.residual_j, 1e-12, "energy = dyn + static + gpu + res");
+	assert_rel(r.energy_j, 160, 1e-12, "(50 + 30) x 2");
+	assert_conserved(f.e);
+	fix_free(&f);
+}
+
+static void test_psys_node_adds_the_gpus(void **state)
+{
+	struct fix f;
+	fp_node_result_t n;
+
+	fix_init(&f, with_gpus(one_package(1, 0, 1ULL << 40), 1, -1, 0),
+		 NULL);
+	add_psys(f.desc);
+	fp_engine_free(f.e);
+	f.e = fp_engine_new(f.desc, NULL, &f.err);
+	fp_sample_free(f.s);
+	f.s = fp_sample_new(f.desc);
+	at(&f, 0, 0);
+	f.s->energy_valid[1] = true;
+	f.s->energy_uj[1] = 0;
+	gpu_at(&f, 0, 0);
+	push_ok(&f);
+	at(&f, 1, 40000000);
+	f.s->energy_valid[1] = true;
+	f.s->energy_uj[1] = 70000000;
+	gpu_at(&f, 0, 25);
+	push_ok(&f);
+	fp_engine_node(f.e, &n);
+	assert_rel(n.source_s[FP_SOURCE_PSYS], 1, 1e-12, "psys source");
+	assert_rel(n.energy_j, 95, 1e-12, "psys + gpu");
+	assert_rel(n.residual_j, 30, 1e-12, "psys - package");
+	assert_conserved(f.e);
+	fix_free(&f);
+}
+
+static void test_calibration_fits_rapl_plus_gpu(void **state)
+{
+	struct fix f;
+	fp_node_result_t n;
+	double rapl = 0, gpu = 0, wall = 0;
+
+	/* wall = 1.25 (rapl + gpu) + 40 W, GPU load varying alone */
+	fix_init(&f, with_gpus(one_package(1, 0, 1ULL << 40), 1, -1, 0),
+		 NULL);
+	for (int i = 0; i <= 40; i++) {
+		double r = 20 + (i % 3), g = 50 + 30 * (i % 5);
+
+		if (i) {
+			rapl += r;
+			gpu += g;
+			wall += 1.25 * (r + g) + 40;
+		}
+		at(&f, i, (uint64_t)(rapl * 1e6));
+		gpu_at(&f, 0, gpu);
+		f.s->wall_valid = true;
+		f.s->wall_j = wall;
+		push_ok(&f);
+	}
+	fp_engine_node(f.e, &n);
+	assert_true(n.calibration.active);
+	assert_rel(n.calibration.a, 1.25, 1e-9, "a");
+	assert_rel(n.calibration.b_w, 40, 1e-9, "b");
+	at(&f, 41, (uint64_t)((rapl + 10) * 1e6));	/* no wall */
+	gpu_at(&f, 0, gpu + 100);
+	push_ok(&f);
+	fp_engine_node(f.e, &n);
+	assert_rel(n.energy_j, wall + 1.25 * 110 + 40, 1e-9, "predicted");
+	assert_conserved(f.e);
+	fix_free(&f);
+}
+
+static void test_gpu_read_failure_keeps_interval_out_of_calibration(
+	void **state)
+{
+	struct fix f;
+	fp_node_result_t n;
+
+	fix_init(&f, with_gpus(one_package(1, 0, 1ULL << 40), 1, -1, 0),
+		 NULL);
+	for (int i = 0; i <= 5; i++) {
+		at(&f, i, (uint64_t)i * 10000000);
+		gpu_at(&f, 0, i == 3 ? -1 : 10.0 * i);
+		f.s->wall_valid = true;
+		f.s->wall_j = 30.0 * i;
+		push_ok(&f);
+	}
+	fp_engine_node(f.e, &n);
+	/* 5 intervals; 3 and 4 touch the failed read */
+	assert_int_equal(n.calibration.intervals, 3);
+	fix_free(&f);
+}
+
+static void test_step_gpu_outside_the_node_is_rejected(void **state)
+{
+	struct fix f;
+	int gpus[2] = { 0, 0 };
+
+	fix_init(&f, with_gpus(one_package(1, 0, 1ULL << 40), 1, -1, 0),
+		 NULL);
+	at(&f, 0, 0);
+	gstep(&f, "1.0", 1, 1, -1);
+	assert_int_equal(fp_engine_push(f.e, f.s, &f.err), -1);
+	assert_int_equal(f.err.code, FP_EINVAL);
+	assert_non_null(strstr(f.err.msg, "gpu 1"));
+	at(&f, 0, 0);
+	fp_step_sample_set_gpus(step(&f, "1.0", 1, NULL, 0), gpus, 2, NULL,
+				NULL);
+	assert_int_equal(fp_engine_push(f.e, f.s, &f.err), -1);
+	assert_non_null(strstr(f.err.msg, "twice"));
+	assert_int_equal(fp_engine_nsteps(f.e), 0);
+	fix_free(&f);
+}
+
+static void test_gpu_conservation_holds_to_1e9_through_faults(void **state)
+{
+	struct fix f;
+	double gj[3] = { 0, 0, 0 }, wall = 0;
+	int cpus[2] = { 0, 1 };
+	uint64_t busy[3] = { 0, 0, 0 };
+
+	fix_init(&f, with_gpus(one_package(2, 5, 1ULL << 32), 3, 15, 0),
+		 NULL);
+	for (int i = 0; i < 400; i++) {
+		double rapl = 10.0 * i + (i % 7);
+
+		at(&f, i, (uint64_t)(rapl * 1e6) % ((1ULL << 32) + 1));
+		for (int g = 0; g < 3; g++) {
+			gj[g] += 20 + 7 * ((i + g) % 5);
+			gpu_at(&f, (size_t)g, (i + g) % 17 == 0 ? -1 : gj[g]);
+		}
+		f.s->wall_valid = i % 11 != 0;
+		wall += 120 + (i % 13);
+		f.s->wall_j = wall;
+		f.s->cpu_busy_ns[0] = f.s->cpu_busy_ns[1] = (uint64_t)i * S_NS;
+		for (int k = 0; k < 3; k++)
+			busy[k] += (uint64_t)(k + 1) * (uint64_t)(i % 4);
+		if (i % 50 < 40) {
+			fp_step_sample_t *a = step(&f, "1.0", 1, cpus, 1);
+
+			a->cpu_ns[0] = (uint64_t)i * S_NS / 2;
+			fp_step_sample_set_gpus(a, (int[]){ 0, 1 }, 2, busy,
+						NULL);
+		}
+		if (i % 30 > 5) {
+			fp_step_sample_t *b = step(&f, "2.0", 2, cpus + 1, 1);
+			uint64_t bb[1] = { busy[2] };
+
+			b->cpu_ns[1] = (uint64_t)i * S_NS / 3;
+			fp_step_sample_set_gpus(b, (int[]){ 1 }, 1,
+						i % 9 ? bb : NULL, NULL);
+		}
+		push_ok(&f);
+	}
+	assert_conserved(f.e);
+	fix_free(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -796,6 +1265,22 @@ int main(void)
 		cmocka_unit_test(test_many_steps_come_and_go_without_growth),
 		cmocka_unit_test(test_last_interval_power),
 		cmocka_unit_test(test_model_doc_worked_example),
+		cmocka_unit_test(test_held_gpu_goes_to_its_holder),
+		cmocka_unit_test(test_gpu_nobody_holds_goes_to_gpu_idle),
+		cmocka_unit_test(test_gpu_shared_by_jobs_splits_dynamic_by_busy_idle_equally),
+		cmocka_unit_test(test_gpu_shared_without_busy_splits_by_job_then_step),
+		cmocka_unit_test(test_busy_missing_for_one_holder_splits_equally),
+		cmocka_unit_test(test_gpu_of_one_job_goes_all_to_its_steps_by_busy),
+		cmocka_unit_test(test_new_step_busy_starts_from_zero),
+		cmocka_unit_test(test_gpu_counter_wrap_adds_max_energy_plus_one),
+		cmocka_unit_test(test_gpu_counter_down_without_max_is_a_reset),
+		cmocka_unit_test(test_failed_gpu_read_carries_gap_to_next_holders),
+		cmocka_unit_test(test_wall_residual_is_shared_with_gpu_idle),
+		cmocka_unit_test(test_psys_node_adds_the_gpus),
+		cmocka_unit_test(test_calibration_fits_rapl_plus_gpu),
+		cmocka_unit_test(test_gpu_read_failure_keeps_interval_out_of_calibration),
+		cmocka_unit_test(test_step_gpu_outside_the_node_is_rejected),
+		cmocka_unit_test(test_gpu_conservation_holds_to_1e9_through_faults),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

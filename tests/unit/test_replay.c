@@ -413,6 +413,107 @@ static void test_usage_errors_exit_2(void **state)
 	}
 }
 
+/* --- GPUs (trace v1, "Extension: accelerators") --- */
+
+/* Two GPUs: 0 held by 1.0 (30 J), 1 by nobody (20 J); package 50 J all to
+ * 1.0; wall 200 J: residual 100 J, twice what each received. */
+#define GPU_TRACE                                                            \
+	"{\"footprint_trace\":1,\"node\":\"g1\",\"cpus\":1,\"packages\":"     \
+	"[{\"id\":0,\"cpus\":[0]}],\"domains\":[{\"name\":\"package-0\","     \
+	"\"kind\":\"package\",\"package\":0,\"max_energy_range_uj\":"         \
+	"1000000000000}],\"idle_w\":{\"package-0\":0},\"gpus\":["             \
+	"{\"index\":0,\"uuid\":\"GPU-a\",\"vendor\":\"nvidia\"},"             \
+	"{\"index\":1,\"uuid\":\"0000:3b:00.0\",\"vendor\":\"amd\"}]}\n"      \
+	"{\"t\":10,\"energy_uj\":{\"package-0\":0},\"gpu_energy_uj\":[0,0],"  \
+	"\"wall_j\":1000,\"cpu_busy_ns\":[0],\"steps\":[]}\n"                 \
+	"{\"t\":11,\"energy_uj\":{\"package-0\":50000000},"                   \
+	"\"gpu_energy_uj\":[30000000,20000000],\"wall_j\":1200,"              \
+	"\"cpu_busy_ns\":[1000000000],\"steps\":[{\"id\":\"1.0\",\"job\":1,"  \
+	"\"alloc\":[0],\"cpu_ns\":[1000000000],\"gpus\":[0]}]}\n"
+
+static void test_gpu_trace_replays_the_gpu_figures(void **state)
+{
+	char path[] = "/tmp/test_replay_XXXXXX";
+	struct run r;
+	json_t *root;
+	json_error_t jerr;
+	double e, parts;
+	char args[64];
+
+	write_text(path, GPU_TRACE);
+	snprintf(args, sizeof(args), "--json %s", path);
+	replay(&r, args, NULL);
+	if (r.status)
+		fail_msg("replay failed: %s", r.err);
+	root = json_loads(r.out, 0, &jerr);
+	assert_non_null(root);
+	assert_rel(num(root, "node", "energy_j", NULL), 200, 1e-12, "node");
+	assert_rel(num(root, "node", "rapl_j", NULL), 50, 1e-12, "rapl");
+	assert_rel(num(root, "node", "gpu_j", NULL), 50, 1e-12, "gpu_j");
+	assert_rel(num(root, "node", "residual_j", NULL), 100, 1e-12,
+		   "node - (rapl + gpu)");
+	assert_rel(num(root, "node", "gpu_idle_j", NULL), 40, 1e-12,
+		   "gpu_idle with its residual share");
+	assert_rel(num(root, "steps", "1.0", "gpu_j"), 30, 1e-12, "step gpu");
+	e = num(root, "steps", "1.0", "energy_j");
+	parts = num(root, "steps", "1.0", "dynamic_j") +
+		num(root, "steps", "1.0", "static_j") +
+		num(root, "steps", "1.0", "gpu_j") +
+		num(root, "steps", "1.0", "residual_j");
+	assert_rel(e, parts, 1e-12, "energy = dyn + static + gpu + residual");
+	assert_rel(e, 160, 1e-12, "step energy");
+	assert_rel(num(root, "jobs", "1", "gpu_j"), 30, 1e-12, "job gpu");
+	json_decref(root);
+	run_free(&r);
+	replay(&r, path, NULL);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "gpu 50.0 J (2 GPUs), held by no step "
+				      "40.0 J"));
+	assert_non_null(strstr(r.out, "GPU_J"));
+	run_free(&r);
+	unlink(path);
+}
+
+static void test_trace_without_gpus_replays_without_gpu_keys(void **state)
+{
+	pm_model_t m;
+	char path[] = "/tmp/test_replay_XXXXXX";
+	struct run r;
+	char args[64];
+
+	write_model(&m, path, true);
+	snprintf(args, sizeof(args), "--json %s", path);
+	replay(&r, args, NULL);
+	assert_int_equal(r.status, 0);
+	assert_null(strstr(r.out, "gpu"));
+	run_free(&r);
+	replay(&r, path, NULL);
+	assert_null(strstr(r.out, "gpu"));
+	assert_null(strstr(r.out, "GPU"));
+	run_free(&r);
+	pm_free(&m);
+	unlink(path);
+}
+
+static void test_step_holding_an_unknown_gpu_fails_naming_the_line(
+	void **state)
+{
+	char path[] = "/tmp/test_replay_XXXXXX";
+	struct run r;
+	char text[4096];
+
+	snprintf(text, sizeof(text), "%s", GPU_TRACE);
+	strcpy(strstr(text, "\"gpus\":[0]"), "\"gpus\":[5]}]}\n");
+	write_text(path, text);
+	replay(&r, path, NULL);
+	assert_int_equal(r.status, 1);
+	assert_string_equal(r.out, "");
+	assert_non_null(strstr(r.err, "line 3"));
+	assert_non_null(strstr(r.err, "gpu 5 out of range"));
+	run_free(&r);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -431,6 +532,9 @@ int main(void)
 		cmocka_unit_test(test_implausible_values_fail_naming_the_line),
 		cmocka_unit_test(test_rotated_files_replay_as_one_trace),
 		cmocka_unit_test(test_usage_errors_exit_2),
+		cmocka_unit_test(test_gpu_trace_replays_the_gpu_figures),
+		cmocka_unit_test(test_trace_without_gpus_replays_without_gpu_keys),
+		cmocka_unit_test(test_step_holding_an_unknown_gpu_fails_naming_the_line),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -733,6 +733,211 @@ static void test_trace_is_created_0640_whatever_the_umask(void **state)
 	pm_free(&m);
 }
 
+/* --- GPUs (trace v1, "Extension: accelerators") --- */
+
+#define GPU_HEADER                                                           \
+	"{\"footprint_trace\": 1, \"node\": \"g1\", \"cpus\": 2,"             \
+	" \"packages\": [{\"id\": 0, \"cpus\": [0,1]}],"                      \
+	" \"domains\": [{\"name\": \"package-0\", \"kind\": \"package\","     \
+	" \"package\": 0, \"max_energy_range_uj\": 1000000000}],"             \
+	" \"gpus\": [{\"index\": 1, \"uuid\": \"0000:3b:00.0\","              \
+	" \"vendor\": \"amd\", \"source\": \"power-integral\"},"              \
+	" {\"index\": 0, \"uuid\": \"GPU-5c3e\", \"vendor\": \"nvidia\","     \
+	" \"max_energy_uj\": 999999, \"idle_w\": 21.5}]}\n"
+#define GBUSY "\"cpu_busy_ns\": [1,2]"
+
+static void test_reads_the_gpu_extension(void **state)
+{
+	const char *text = GPU_HEADER
+		"{\"t\": 1, \"gpu_energy_uj\": [5, null], " GBUSY ", "
+		"\"steps\": [{\"id\": \"7.0\", \"job\": 7, \"alloc\": [0],"
+		" \"cpu_ns\": [1,0], \"gpus\": [1, 0],"
+		" \"gpu_busy\": [40, null]},"
+		"{\"gpu_busy\": [9], \"id\": \"8.0\", \"job\": 8,"
+		" \"alloc\": [1], \"cpu_ns\": [0,1], \"gpus\": [0]},"
+		"{\"id\": \"9.0\", \"job\": 9, \"alloc\": [], \"cpu_ns\": [0,0]"
+		"}]}\n"
+		"{\"t\": 2, " GBUSY "}\n";
+	fp_error_t err;
+	FILE *f;
+	fp_trace_reader_t *r = open_text(text, &f, &err);
+	const fp_node_desc_t *d;
+	const fp_sample_t *s;
+
+	if (!r)
+		fail_msg("%s", err.msg);
+	d = fp_trace_reader_desc(r);
+	assert_int_equal(d->ngpus, 2);
+	assert_string_equal(d->gpus[0].uuid, "GPU-5c3e");
+	assert_string_equal(d->gpus[0].vendor, "nvidia");
+	assert_true(d->gpus[0].max_energy_uj == 999999);
+	assert_true(d->gpus[0].idle_w == 21.5);
+	assert_false(d->gpus[0].power_integral);
+	assert_string_equal(d->gpus[1].uuid, "0000:3b:00.0");
+	assert_true(d->gpus[1].max_energy_uj == 0);	/* never wraps */
+	assert_true(d->gpus[1].idle_w < 0);		/* all dynamic */
+	assert_true(d->gpus[1].power_integral);
+	if (fp_trace_reader_next(r, &s, &err) != 1)
+		fail_msg("%s", err.msg);
+	assert_true(s->gpu_valid[0] && s->gpu_energy_uj[0] == 5);
+	assert_false(s->gpu_valid[1]);
+	assert_int_equal(s->nsteps, 3);
+	assert_int_equal(s->steps[0].ngpus, 2);
+	assert_int_equal(s->steps[0].gpus[0], 1);
+	assert_int_equal(s->steps[0].gpus[1], 0);
+	assert_non_null(s->steps[0].gpu_busy);
+	assert_true(s->steps[0].gpu_busy[0] == 40);
+	assert_true(s->steps[0].gpu_busy_valid[0]);
+	assert_false(s->steps[0].gpu_busy_valid[1]);
+	assert_int_equal(s->steps[1].ngpus, 1);	/* gpu_busy came first */
+	assert_true(s->steps[1].gpu_busy[0] == 9);
+	assert_int_equal(s->steps[2].ngpus, 0);
+	assert_null(s->steps[2].gpu_busy);
+	assert_int_equal(fp_trace_reader_next(r, &s, &err), 1);
+	assert_false(s->gpu_valid[0]);	/* no gpu_energy_uj: failed reads */
+	assert_false(s->gpu_valid[1]);
+	fp_trace_reader_free(r);
+	fclose(f);
+}
+
+static void test_bad_gpu_fields_name_their_line(void **state)
+{
+	expect_error(GPU_HEADER "{\"t\": 1, \"gpu_energy_uj\": [1], " GBUSY
+		     "}\n", 2, "gpu_energy_uj has 1 values, expected 2");
+	expect_error(GPU_HEADER "{\"t\": 1, \"gpu_energy_uj\": [1000000, 1],"
+		     " " GBUSY "}\n", 2, "above its max_energy_uj 999999");
+	expect_error(GPU_HEADER "{\"t\": 1, " GBUSY ", \"steps\": [{\"id\":"
+		     " \"1.0\", \"job\": 1, \"cpu_ns\": [0,0], \"gpus\": [2]}]}"
+		     "\n", 2, "steps[0].gpus: gpu 2 out of range");
+	expect_error(GPU_HEADER "{\"t\": 1, " GBUSY ", \"steps\": [{\"id\":"
+		     " \"1.0\", \"job\": 1, \"cpu_ns\": [0,0], \"gpus\": [1,1]"
+		     "}]}\n", 2, "gpu 1 listed twice");
+	expect_error(GPU_HEADER "{\"t\": 1, " GBUSY ", \"steps\": [{\"id\":"
+		     " \"1.0\", \"job\": 1, \"cpu_ns\": [0,0], \"gpus\": [1],"
+		     " \"gpu_busy\": [1, 2]}]}\n", 2,
+		     "gpu_busy has 2 values, gpus 1");
+	expect_error(HEADER "{\"t\": 1, " BUSY ", \"steps\": [{\"id\":"
+		     " \"1.0\", \"job\": 1, \"cpu_ns\": [0,0,0,0,0,0,0,0],"
+		     " \"gpus\": [0]}]}\n", 2, "the header has 0 gpus");
+}
+
+static void test_bad_gpu_headers_are_named(void **state)
+{
+	const char *pre = "{\"footprint_trace\": 1, \"cpus\": 1, \"packages\":"
+			  " [], \"domains\": [], \"gpus\": ";
+	const char *bad[][2] = {
+		{ "{}", "gpus must be an array" },
+		{ "[{\"index\": 1, \"uuid\": \"u\", \"vendor\": \"amd\"}]",
+		  "index must be 0..0" },
+		{ "[{\"index\": 0, \"uuid\": \"u\", \"vendor\": \"amd\"},"
+		  " {\"index\": 0, \"uuid\": \"v\", \"vendor\": \"amd\"}]",
+		  "index 0 listed twice" },
+		{ "[{\"index\": 0, \"vendor\": \"amd\"}]", "uuid missing" },
+		{ "[{\"index\": 0, \"uuid\": \"u\", \"vendor\": \"ati\"}]",
+		  "vendor must be nvidia, amd or intel" },
+		{ "[{\"index\": 0, \"uuid\": \"u\", \"vendor\": \"amd\","
+		  " \"idle_w\": -1}]", "idle_w must be a number >= 0" },
+		{ "[{\"index\": 0, \"uuid\": \"u\", \"vendor\": \"amd\","
+		  " \"max_energy_uj\": 0}]", "max_energy_uj must be null" },
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char text[512];
+
+		snprintf(text, sizeof(text), "%s%s}\n", pre, bad[i][0]);
+		expect_error(text, 1, bad[i][1]);
+	}
+}
+
+/* Writes desc and one sample to memory; returns the text (free it). */
+static char *write_to_text(const fp_node_desc_t *d, const fp_sample_t *s)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	fp_error_t err;
+	fp_trace_writer_t *w = fp_trace_writer_new(f, d, &err);
+
+	assert_non_null(w);
+	assert_int_equal(fp_trace_writer_write(w, s, &err), 0);
+	assert_int_equal(fp_trace_writer_close(w, &err), 0);
+	fclose(f);
+	return text;
+}
+
+static void test_trace_without_gpus_is_written_as_before(void **state)
+{
+	/* the v1 bytes as written before GPUs existed */
+	const char *v1 =
+		"{\"footprint_trace\":1,\"node\":\"n\",\"cpus\":1,\"packages\":"
+		"[{\"id\":0,\"cpus\":[0]}],\"domains\":[{\"name\":\"package-0\","
+		"\"kind\":\"package\",\"package\":0,\"max_energy_range_uj\":"
+		"1000}]}\n"
+		"{\"t\":1.5,\"energy_uj\":{\"package-0\":5},\"cpu_busy_ns\":[7],"
+		"\"steps\":[{\"id\":\"1.0\",\"job\":1,\"alloc\":[0],\"cpu_ns\":"
+		"[3]}]}\n";
+	fp_error_t err;
+	FILE *f;
+	fp_trace_reader_t *r = open_text(v1, &f, &err);
+	const fp_sample_t *s;
+	char *text;
+
+	assert_non_null(r);
+	assert_int_equal(fp_trace_reader_desc(r)->ngpus, 0);
+	assert_int_equal(fp_trace_reader_next(r, &s, &err), 1);
+	assert_null(s->gpu_energy_uj);
+	text = write_to_text(fp_trace_reader_desc(r), s);
+	assert_string_equal(text, v1);
+	free(text);
+	fp_trace_reader_free(r);
+	fclose(f);
+}
+
+static void test_gpu_fields_are_written_as_the_spec_says(void **state)
+{
+	fp_error_t err;
+	FILE *f;
+	fp_trace_reader_t *r = open_text(GPU_HEADER
+		"{\"t\": 1, \"gpu_energy_uj\": [5, null], " GBUSY ", "
+		"\"steps\": [{\"id\": \"7.0\", \"job\": 7, \"alloc\": [0],"
+		" \"cpu_ns\": [1,0], \"gpus\": [1, 0],"
+		" \"gpu_busy\": [40, null]},"
+		"{\"id\": \"8.0\", \"job\": 8, \"alloc\": [1],"
+		" \"cpu_ns\": [0,1], \"gpus\": [0]}]}\n", &f, &err);
+	const fp_sample_t *s;
+	char *text, *again;
+	FILE *g;
+	fp_trace_reader_t *r2;
+
+	assert_non_null(r);
+	assert_int_equal(fp_trace_reader_next(r, &s, &err), 1);
+	text = write_to_text(fp_trace_reader_desc(r), s);
+	assert_non_null(strstr(text, ",\"gpus\":[{\"index\":0,\"uuid\":"
+				     "\"GPU-5c3e\",\"vendor\":\"nvidia\","
+				     "\"max_energy_uj\":999999,\"idle_w\":"
+				     "21.5,\"source\":\"counter\"},{\"index\""
+				     ":1,\"uuid\":\"0000:3b:00.0\",\"vendor\""
+				     ":\"amd\",\"max_energy_uj\":null,"
+				     "\"source\":\"power-integral\"}]}\n"));
+	assert_non_null(strstr(text, "\"gpu_energy_uj\":[5,null]"));
+	assert_non_null(strstr(text, "\"cpu_ns\":[1,0],\"gpus\":[1,0],"
+				     "\"gpu_busy\":[40,null]}"));
+	assert_non_null(strstr(text, "\"cpu_ns\":[0,1],\"gpus\":[0]}"));
+	/* and what it wrote reads back to the same text */
+	g = fmemopen(text, strlen(text), "r");
+	r2 = fp_trace_reader_new(g, "again", &err);
+	assert_non_null(r2);
+	assert_int_equal(fp_trace_reader_next(r2, &s, &err), 1);
+	again = write_to_text(fp_trace_reader_desc(r2), s);
+	assert_string_equal(again, text);
+	free(again);
+	fp_trace_reader_free(r2);
+	fclose(g);
+	free(text);
+	fp_trace_reader_free(r);
+	fclose(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -769,6 +974,11 @@ int main(void)
 		cmocka_unit_test(test_written_trace_reads_back_exactly),
 		cmocka_unit_test(test_writer_counts_the_bytes_it_wrote),
 		cmocka_unit_test(test_trace_is_created_0640_whatever_the_umask),
+		cmocka_unit_test(test_reads_the_gpu_extension),
+		cmocka_unit_test(test_bad_gpu_fields_name_their_line),
+		cmocka_unit_test(test_bad_gpu_headers_are_named),
+		cmocka_unit_test(test_trace_without_gpus_is_written_as_before),
+		cmocka_unit_test(test_gpu_fields_are_written_as_the_spec_says),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
