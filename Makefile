@@ -68,6 +68,10 @@ PKGS := hwloc jansson libjwt libcrypto libcurl
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 LIBS = $(PKG_LIBS) -lpfm -lm -lpthread
+# The plugins take from libfootprint.a only what they call: without
+# --as-needed slurmd and slurmctld would load libcurl (the feed updater's)
+# and libjwt for nothing.
+PLUGIN_LIBS = -Wl,--as-needed $(LIBS)
 TOOL_LIBS = -lslurm -lacl
 # What `sfootprint --version` prints.
 FP_VERSION ?= $(or $(shell git describe --tags --always --dirty 2>/dev/null),unknown)
@@ -207,10 +211,10 @@ $(BUILD)/plain/libfootprint.a: $(LIB_SRC:%.c=$(BUILD)/plain/%.o)
 	$(call say,AR,$@)ar rcs $@ $^
 
 $(ENERGY_SO): $(ENERGY_SRC) $(PLUGIN_LIB) $(SLURM_INC)/.ready $(wildcard lib/*.h) $(wildcard plugins/acct_gather_energy/*.h) $(wildcard plugins/*.h)
-	$(call say,CC,$@)$(CC) $(PLUGIN_CFLAGS) -shared -o $@ $(ENERGY_SRC) $(PLUGIN_LIB) $(LIBS)
+	$(call say,CC,$@)$(CC) $(PLUGIN_CFLAGS) -shared -o $@ $(ENERGY_SRC) $(PLUGIN_LIB) $(PLUGIN_LIBS)
 
 $(JOBCOMP_SO): $(JOBCOMP_SRC) $(PLUGIN_LIB) $(SLURM_INC)/.ready $(LIBEXEC_STAMP) $(wildcard lib/*.h) $(wildcard plugins/jobcomp_carbon/*.h) $(wildcard plugins/*.h)
-	$(call say,CC,$@)$(CC) $(PLUGIN_CFLAGS) $(JOBCOMP_DEFS) -shared -o $@ $(JOBCOMP_SRC) $(PLUGIN_LIB) $(LIBS)
+	$(call say,CC,$@)$(CC) $(PLUGIN_CFLAGS) $(JOBCOMP_DEFS) -shared -o $@ $(JOBCOMP_SRC) $(PLUGIN_LIB) $(PLUGIN_LIBS)
 
 .SECONDEXPANSION:
 $(BUILD)/%: tools/%.c $$(wildcard tools/$$*_*.c) $(LIB_A) $(wildcard tools/*.h)
@@ -316,11 +320,11 @@ tsan: $(SLURM_INC)/.ready
 
 $(BUILD)/tsan-plugin/jobcomp_carbon.so: $(JOBCOMP_SRC) $(LIB_A) $(SLURM_INC)/.ready $(wildcard lib/*.h)
 	@mkdir -p $(@D)
-	$(call say,CC,$@)$(CC) $(PLUGIN_CFLAGS) $(JOBCOMP_DEFS) $(SAN) -shared -o $@ $(JOBCOMP_SRC) $(LIB_A) $(LIBS)
+	$(call say,CC,$@)$(CC) $(PLUGIN_CFLAGS) $(JOBCOMP_DEFS) $(SAN) -shared -o $@ $(JOBCOMP_SRC) $(LIB_A) $(PLUGIN_LIBS)
 
 $(BUILD)/tsan-plugin/acct_gather_energy_footprint.so: $(ENERGY_SRC) $(LIB_A) $(SLURM_INC)/.ready $(wildcard lib/*.h)
 	@mkdir -p $(@D)
-	$(call say,CC,$@)$(CC) $(PLUGIN_CFLAGS) $(SAN) -shared -o $@ $(ENERGY_SRC) $(LIB_A) $(LIBS)
+	$(call say,CC,$@)$(CC) $(PLUGIN_CFLAGS) $(SAN) -shared -o $@ $(ENERGY_SRC) $(LIB_A) $(PLUGIN_LIBS)
 
 $(BUILD)/tests/tsan_%: tests/tsan/tsan_%.c $(SLURM_INC)/.ready
 	@mkdir -p $(@D)
