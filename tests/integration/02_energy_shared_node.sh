@@ -30,9 +30,14 @@ eb=$(job_energy "$busy")
 ei=$(job_energy "$idle")
 node=$(awk -v a="$n0" -v b="$n1" 'BEGIN { print b - a }')
 rest=$(awk -v a="$i0" -v b="$i1" -v c="$s0" -v d="$s1" 'BEGIN { print (b - a) + (d - c) }')
-echo "# busy job $eb J, sleeping job $ei J, node $node J, idle+system $rest J over the window"
-check "busy job is charged several times the sleeping job ($eb vs $ei J)" \
-	awk -v b="$eb" -v i="$ei" 'BEGIN { exit !(i > 0 && b >= 3 * i) }'
+share=$(job_cpu_share "$busy")
+echo "# busy job $eb J (CPU $share of its time), sleeping job $ei J, node $node J, idle+system $rest J over the window"
+# On an idle machine the busy loop has its CPU all the time and is charged
+# 5 to 6 times the sleeper; when other processes take part of its CPU
+# (seen at 2.9 times with 60 % of it), it is charged for what it ran: at
+# least 1 + 2 x its CPU share times the sleeper.
+check "busy job is charged several times the sleeping job ($eb vs $ei J, CPU share $share)" \
+	awk -v b="$eb" -v i="$ei" -v f="$share" 'BEGIN { exit !(i > 0 && f > 0.2 && b >= (1 + 2 * f) * i) }'
 check "jobs + idle + system = node energy within 2%" \
 	close_to "balance" "$(awk -v a="$eb" -v b="$ei" -v r="$rest" 'BEGIN { print a + b + r }')" "$node" 0.02
 check "neither job is charged the whole node" \

@@ -27,6 +27,18 @@ job_energy() {
 		awk -F'|' '$1 ~ /\./ && $2 != "" { s += $2 } END { printf "%d\n", s }'
 }
 
+# Share of its elapsed time a job's steps had a CPU (sacct TotalCPU over
+# ElapsedRaw of the step lines, at most 1): a busy loop on a loaded machine
+# gets less than its CPU, and its energy share with it.
+job_cpu_share() {
+	sacct -n -P -j "$1" -o JobID,TotalCPU,ElapsedRaw |
+		awk -F'|' '$1 ~ /\./ {
+			n = split($2, a, /[-:]/); s = 0
+			for (k = 1; k <= n; k++) s = s * (k == n - 2 && n == 4 ? 24 : 60) + a[k]
+			cpu += s; el += $3 }
+			END { f = el > 0 ? cpu / el : 0; printf "%.3f\n", (f > 1 ? 1 : f) }'
+}
+
 # Waits until at least N steps of a job (default 1) are in sacct, all
 # finished and with their energy.
 wait_step_energy() { # jobid [nsteps] [seconds]
