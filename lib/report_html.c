@@ -527,7 +527,7 @@ static void curve_figure(FILE *f, const fp_report_html_curve_t *c,
 	snprintf(title, sizeof(title), "Site %s: the job's emissions hour by "
 		 "hour over the grid intensity", site ? site : "?");
 	free(site);
-	svg_open(f, id, title, 330);
+	svg_open(f, id, title, 345);
 	for (double t = 0; t <= gmax + gstep / 2; t += gstep) {
 		double y = bottom - t / gmax * (bottom - top);
 
@@ -587,12 +587,12 @@ static void curve_figure(FILE *f, const fp_report_html_curve_t *c,
 		   "Job's emissions (gCO2e per hour)");
 	axis_label(f, SVG_W - 20, (top + bottom) / 2, 90,
 		   "Grid intensity (gCO2e/kWh)");
-	fprintf(f, "<rect x=\"%.1f\" y=\"305\" width=\"12\" height=\"12\" "
+	fprintf(f, "<rect x=\"%.1f\" y=\"322\" width=\"12\" height=\"12\" "
 		"fill=\"#cc3311\" fill-opacity=\"0.75\"/><text x=\"%.1f\" "
-		"y=\"315\" font-size=\"11\">job's emissions (gCO2e)</text>\n"
-		"<line x1=\"%.1f\" y1=\"311\" x2=\"%.1f\" y2=\"311\" "
+		"y=\"332\" font-size=\"11\">job's emissions (gCO2e)</text>\n"
+		"<line x1=\"%.1f\" y1=\"328\" x2=\"%.1f\" y2=\"328\" "
 		"stroke=\"#225588\" stroke-width=\"2\"/><text x=\"%.1f\" "
-		"y=\"315\" font-size=\"11\">grid intensity (gCO2e/kWh)%s"
+		"y=\"332\" font-size=\"11\">grid intensity (gCO2e/kWh)%s"
 		"</text>\n", left, left + 16, left + 220, left + 240,
 		left + 246, c->flat ? ", the summary's mean: no hourly series"
 				    : "");

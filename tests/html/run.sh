@@ -9,26 +9,37 @@ cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 FP_BUILD=${FP_BUILD:-$BUILD}
 SF=$FP_BUILD/sfootprint
-CHROMIUM=${CHROMIUM:-$(command -v chromium || command -v chromium-browser)}
+# CHROMIUM= (empty) forces the skip.
+CHROMIUM=${CHROMIUM-$(command -v chromium || command -v chromium-browser)}
+failed=0
+ok() { echo "ok - $*"; }
+not_ok() { failed=1; echo "not ok - $*"; }
+
+# --html is one job's report, never mixed with another output.
+for args in "-j 1,2 --html x.html" "-j 1 --html x.html --json" \
+	"-j 1 --html x.html -p" "-u alice --html x.html" "-j 1 --html="; do
+	# shellcheck disable=SC2086
+	SLURM_CONF=/nonexistent "$SF" $args > /dev/null 2>&1
+	rc=$?
+	if [ $rc -eq 2 ]; then ok "sfootprint $args: usage error"
+	else not_ok "sfootprint $args: exit $rc, not 2"; fi
+done
 if [ -z "$CHROMIUM" ]; then
 	echo "# skipped: chromium not installed (apt-get install chromium)"
-	exit 0
+	exit $failed
 fi
 out=$(realpath -m "$BUILD/tests/html")
 mkdir -p "$out"
 w=$(mktemp -d)
 trap 'rm -rf "$w"' EXIT
-failed=0
-ok() { echo "ok - $*"; }
-not_ok() { failed=1; echo "not ok - $*"; }
-
 # 24 hours of 2024-01-15 UTC for each site's grid.
 for h in $(seq 0 23); do
 	printf '2024-01-15T%02d:00:00Z,%d\n' "$h" $((200 + (h * 37) % 250)) >> "$w/gas.csv"
 	printf '2024-01-15T%02d:00:00Z,%d\n' "$h" $((40 + (h * 23) % 90)) >> "$w/elec.csv"
 done
 mkdir -p "$w/spool/summaries"
-"$SF" keygen --out "$w/fp" > /dev/null || { echo "not ok - keygen"; exit 1; }
+"$SF" keygen --out "$w/fp" > /dev/null 2> "$w/keygen.err" ||
+	{ echo "not ok - keygen: $(cat "$w/keygen.err")"; exit 1; }
 cat > "$w/footprint.conf" <<EOF
 SigningKey=$w/fp.key
 PublicKey=$w/fp.pub
