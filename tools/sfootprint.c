@@ -27,7 +27,7 @@ static const struct subcommand commands[] = {
 	{ "compute", fp_cmd_compute,
 	  "compute --config FILE JOBDESC.json [--json]   footprint of a job description" },
 	{ "show", fp_cmd_show,
-	  "show -j JOBID [--config FILE] [--json]   report of one job (also: sfootprint -j JOBID)" },
+	  "show -j JOBID [--config FILE] [--json | --html FILE]   report of one job (also: sfootprint -j JOBID)" },
 	{ "show", fp_cmd_show,
 	  "show [-j JOBID,...] [-u USER] [-A ACCOUNT] [-S START] [-E END] [-o FIELDS] [-n] [-p|--json]   table of jobs (also without `show`; bare sfootprint: your jobs since 00:00)" },
 	{ "signals", fp_cmd_signals,
