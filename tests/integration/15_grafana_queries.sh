@@ -266,5 +266,19 @@ for j in "$short1" "$short2" "$long"; do
 	check "energy per job over the range includes job $j (got: $jobs)" \
 		grep -qw "$j" <<< "$jobs"
 done
+
+# A wall meter that goes corrupt shows in the sensor panel as down, with
+# its fault.
+expr=$(checker expr "$DASHBOARD" "Wall meter/A" "$SITE" "$FP_NODE" "$long" "$range")
+touch "$FP_DIR/sim/sensor.hold"
+printf '{"time": 17, "energy_j": [oops' > "$FP_DIR/sim/sensor.json"
+shown_malformed() { # the panel's series at 0 carry fault="malformed"
+	q "($expr) == 0" | python3 -c 'import json,sys
+r = json.load(sys.stdin)["data"]["result"]
+sys.exit(not r or any(s["metric"].get("fault") != "malformed" for s in r))'
+}
+check "the sensor panel shows a corrupt wall meter as down, fault malformed" \
+	_fp_wait_for 30 "the sensor fault in prometheus" shown_malformed
+rm -f "$FP_DIR/sim/sensor.hold"
 scancel "$long"
 tap_done
