@@ -190,10 +190,9 @@ report() {
 	done
 }
 
-checker model "$DASHBOARD" > /tmp/fp-grafana-model.$$ 2>&1
+model=$(checker model "$DASHBOARD" 2>&1)
 check "the dashboard is JSON the checker reads" test $? -eq 0
-report < /tmp/fp-grafana-model.$$
-rm -f /tmp/fp-grafana-model.$$
+report <<< "$model"
 
 fp_cluster_start_or_fail
 for p in "$EXPORTER_PORT" "$PROM_PORT"; do
