@@ -16,10 +16,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "gpu.h"
 #include "metrics.h"
 #include "publish.h"
 #include "rapl.h"
 #include "sensor.h"
+#include "step_gpus.h"
 #include "topology.h"
 #include "trace.h"
 
@@ -32,6 +34,8 @@ typedef enum opt_kind {
 	OPT_BOOL,
 	OPT_ACTIVITY,
 	OPT_IDLE,
+	OPT_LIB,	/* a library: an absolute path, a file name, "none" */
+	OPT_GPUS,	/* auto or none */
 } opt_kind_t;
 
 typedef struct opt {
@@ -68,6 +72,11 @@ static const opt_t _opts[] = {
 	{ "TraceDir", OPT_PATH, 0, 0, NULL, "(none)", OFF(trace_dir) },
 	{ "TraceMaxSize", OPT_SIZE, 1 << 20, 1e6 * (1 << 20), NULL, NULL,
 	  OFF(trace_max_bytes) },
+	{ "Gpus", OPT_GPUS, 0, 0, NULL, NULL, OFF(gpus) },
+	{ "GpuHwmonRoot", OPT_PATH, 0, 0, NULL, FP_GPU_DEFAULT_HWMON_ROOT,
+	  OFF(gpu_hwmon_root) },
+	{ "NvmlLibrary", OPT_LIB, 0, 0, NULL, FP_GPU_DEFAULT_NVML_LIB,
+	  OFF(nvml_lib) },
 };
 #undef OFF
 #define NOPTS (sizeof(_opts) / sizeof(_opts[0]))
@@ -76,7 +85,7 @@ const char *const fp_poller_config_keys[] = {
 	"PowercapRoot", "ProcRoot", "CgroupRoot", "Topology", "SimulatedNode",
 	"Sensor", "SensorMaxAge", "SensorCeiling", "IdleWatts", "Calibration",
 	"Activity", "PollInterval", "RunDir", "Metrics", "TraceDir",
-	"TraceMaxSize", NULL,
+	"TraceMaxSize", "Gpus", "GpuHwmonRoot", "NvmlLibrary", NULL,
 };
 
 static const char *const _activities[] = { "auto", "cgroup", "perf" };
@@ -91,13 +100,15 @@ void fp_poller_config_init(fp_poller_config_t *cfg)
 	cfg->activity = FP_ACTIVITY_AUTO;
 	cfg->interval_s = 5;
 	cfg->trace_max_bytes = 64ull << 20;
+	cfg->gpus = true;
 }
 
 void fp_poller_config_clear(fp_poller_config_t *cfg)
 {
 	free(cfg->node);
 	for (size_t i = 0; i < NOPTS; i++)
-		if (_opts[i].kind == OPT_PATH || _opts[i].kind == OPT_IDLE)
+		if (_opts[i].kind == OPT_PATH || _opts[i].kind == OPT_IDLE ||
+		    _opts[i].kind == OPT_LIB)
 			free(*(char **)((char *)cfg + _opts[i].off));
 	memset(cfg, 0, sizeof(*cfg));
 }
@@ -328,6 +339,24 @@ int fp_poller_config_set(fp_poller_config_t *cfg, const char *key,
 		*(char **)f = strdup(v);
 		return *(char **)f ? 0 : fp_fail(err, FP_ENOMEM,
 						 "%s: out of memory", key);
+	case OPT_LIB:
+		/* dlopen() searches the library path for a bare name; a
+		 * relative path would depend on slurmd's folder */
+		if (!*v || (v[0] != '/' && strchr(v, '/')))
+			return fp_fail(err, FP_EINVAL, "%s=%s: not none, an "
+				       "absolute path or a library file name",
+				       key, v);
+		free(*(char **)f);
+		*(char **)f = strdup(v);
+		return *(char **)f ? 0 : fp_fail(err, FP_ENOMEM,
+						 "%s: out of memory", key);
+	case OPT_GPUS:
+		if (!strcasecmp(v, "auto") || !strcasecmp(v, "none")) {
+			*(bool *)f = !strcasecmp(v, "auto");
+			return 0;
+		}
+		return fp_fail(err, FP_EINVAL, "%s=%s: not auto or none", key,
+			       v);
 	}
 	return -1;
 }
@@ -356,7 +385,10 @@ char *fp_poller_config_get(const fp_poller_config_t *c, const char *key)
 	switch (o->kind) {
 	case OPT_PATH:
 	case OPT_IDLE:
+	case OPT_LIB:
 		return strdup(*(char *const *)f ? *(char *const *)f : o->dflt);
+	case OPT_GPUS:
+		return strdup(*(const bool *)f ? "auto" : "none");
 	case OPT_NUMBER:
 		return _dupf("%g", *(const double *)f);
 	case OPT_SIZE:
@@ -375,6 +407,15 @@ struct job_labels {
 	char user[128], account[128];
 };
 
+/* The GPUs a step holds, as its step daemon recorded them. */
+struct step_gpus {
+	char *id;
+	bool found;		/* its file was read */
+	int *gpus;		/* desc indices */
+	size_t ngpus;
+	double seen_t;		/* last poll it was in the sample */
+};
+
 struct fp_poller {
 	fp_poller_config_t cfg;	/* paths resolved */
 	fp_log_fn log;
@@ -387,7 +428,14 @@ struct fp_poller {
 	fp_engine_t *engine;
 	fp_sample_t *sample;
 	bool simulated;
-	char *steps_dir, *jobs_dir;
+	char *steps_dir, *jobs_dir, *gpus_dir;
+
+	fp_gpu_t *gpu;		/* NULL: no GPU */
+	size_t *gpu_dev;	/* device of each desc GPU */
+	size_t *gpu_desc;	/* desc GPU of each device, SIZE_MAX: none */
+	fp_gpu_reading_t *gpu_read;
+	struct step_gpus *holds;
+	size_t nholds;
 
 	/* last values, for power and per-source energy */
 	bool have_prev;
@@ -492,6 +540,161 @@ static char *_join(const char *a, const char *b)
 	return _dupf("%s/%s", a, b);
 }
 
+/* Opens the GPUs and adds them to the node. A simulated node's GPUs are
+ * fp-simnode's (its gpu-hwmon tree; NVML only where NvmlLibrary names the
+ * test library), never the machine's. An APU whose GPU power RAPL already
+ * counts is left out: adding it would count those joules twice. */
+static int _open_gpus(fp_poller_t *p, const fp_poller_config_t *cfg,
+		      fp_error_t *err)
+{
+	fp_gpu_opts_t go = { 0 };
+	fp_error_t e2 = { 0 };
+	char *hwmon = NULL;
+	size_t nd, n = 0;
+
+	if (!cfg->gpus)
+		return 0;
+	if (cfg->gpu_hwmon_root)
+		hwmon = strdup(cfg->gpu_hwmon_root);
+	else if (cfg->sim_dir)
+		hwmon = _join(cfg->sim_dir, "gpu-hwmon");
+	go.hwmon_root = hwmon;
+	go.nvml_lib = cfg->nvml_lib && !strcasecmp(cfg->nvml_lib, "none") ?
+		      "" : cfg->nvml_lib ? cfg->nvml_lib :
+		      cfg->sim_dir ? "" : NULL;
+	go.log = p->log;
+	go.log_ctx = p->log_ctx;
+	p->gpu = fp_gpu_open(&go, &e2);
+	free(hwmon);
+	if (!p->gpu) {
+		_say(p, FP_LOG_INFO, "no GPU: %s", e2.msg);
+		return 0;
+	}
+	nd = fp_gpu_ndevices(p->gpu);
+	p->gpu_dev = calloc(nd, sizeof(*p->gpu_dev));
+	p->gpu_desc = calloc(nd, sizeof(*p->gpu_desc));
+	p->gpu_read = calloc(nd, sizeof(*p->gpu_read));
+	p->desc->gpus = calloc(nd, sizeof(*p->desc->gpus));
+	if (!p->gpu_dev || !p->gpu_desc || !p->gpu_read || !p->desc->gpus)
+		return fp_fail(err, FP_ENOMEM, "gpus: out of memory");
+	for (size_t i = 0; i < nd; i++) {
+		const fp_gpu_info_t *g = fp_gpu_device(p->gpu, i);
+		fp_node_gpu_t *ng = &p->desc->gpus[n];
+
+		p->gpu_desc[i] = SIZE_MAX;
+		if ((g->flags & FP_GPU_APU) && p->rapl) {
+			_say(p, FP_LOG_INFO, "GPU %s (%s) is an APU whose power "
+			     "RAPL already counts: not added", g->uuid,
+			     g->name);
+			continue;
+		}
+		ng->uuid = strdup(g->uuid);
+		ng->vendor = strdup(fp_gpu_vendor_name(g->vendor));
+		if (!ng->uuid || !ng->vendor)
+			return fp_fail(err, FP_ENOMEM, "gpus: out of memory");
+		/* the reader's energy is its own monotonic sum: no wrap */
+		ng->max_energy_uj = 0;
+		ng->idle_w = -1;
+		ng->power_integral = g->source == FP_GPU_POWER_INTEGRAL;
+		p->gpu_dev[n] = i;
+		p->gpu_desc[i] = n;
+		p->desc->ngpus = ++n;
+		_say(p, FP_LOG_INFO, "GPU %zu: %s %s %s (%s)%s", n - 1,
+		     fp_gpu_vendor_name(g->vendor), g->name, g->uuid,
+		     fp_gpu_source_name(g->source),
+		     (g->flags & FP_GPU_MIG) ? "; MIG on: measured as one GPU"
+					     : "");
+	}
+	return 0;
+}
+
+/* Each GPU's cumulative energy into the sample. */
+static void _read_gpus(fp_poller_t *p, double now)
+{
+	if (!p->desc->ngpus)
+		return;
+	fp_gpu_read(p->gpu, now, p->gpu_read, NULL);
+	for (size_t k = 0; k < p->desc->ngpus; k++) {
+		const fp_gpu_reading_t *r = &p->gpu_read[p->gpu_dev[k]];
+
+		p->sample->gpu_energy_uj[k] = r->energy_uj;
+		p->sample->gpu_valid[k] = r->valid;
+	}
+}
+
+static struct step_gpus *_hold_of(fp_poller_t *p, const char *id)
+{
+	struct step_gpus *h;
+
+	for (size_t i = 0; i < p->nholds; i++)
+		if (!strcmp(p->holds[i].id, id))
+			return &p->holds[i];
+	h = realloc(p->holds, (p->nholds + 1) * sizeof(*h));
+	if (!h)
+		return NULL;
+	p->holds = h;
+	h = &p->holds[p->nholds];
+	memset(h, 0, sizeof(*h));
+	h->id = strdup(id);
+	if (!h->id)
+		return NULL;
+	p->nholds++;
+	return h;
+}
+
+/* The file of a step is read until it is there (its step daemon writes it
+ * as the step starts); GRES do not change during a step. */
+static void _read_hold(fp_poller_t *p, struct step_gpus *h)
+{
+	char list[4096];
+	size_t dev[FP_STEP_GPUS_MAX], n = 0;
+	fp_error_t e = { 0 };
+
+	if (fp_step_gpus_read(p->gpus_dir, h->id, list, sizeof(list), &e))
+		return;
+	h->found = true;
+	if (fp_step_gpus_map(list, p->gpu, dev, FP_STEP_GPUS_MAX, &n, &e))
+		_say(p, FP_LOG_WARN, "step %s: %s", h->id, e.msg);
+	h->gpus = calloc(n ? n : 1, sizeof(*h->gpus));
+	if (!h->gpus)
+		return;
+	for (size_t k = 0; k < n; k++)
+		if (p->gpu_desc[dev[k]] != SIZE_MAX)
+			h->gpus[h->ngpus++] = (int)p->gpu_desc[dev[k]];
+}
+
+/* Gives each step of the sample its GPUs; forgets steps gone for ten
+ * minutes, as the engine does, and their files. */
+static void _step_gpus(fp_poller_t *p, double now)
+{
+	if (!p->desc->ngpus)
+		return;
+	for (size_t i = 0; i < p->sample->nsteps; i++) {
+		fp_step_sample_t *st = &p->sample->steps[i];
+		struct step_gpus *h = _hold_of(p, st->id);
+
+		if (!h)
+			continue;
+		h->seen_t = now;
+		if (!h->found)
+			_read_hold(p, h);
+		if (st->ngpus == h->ngpus && (!h->ngpus ||
+		    !memcmp(st->gpus, h->gpus, h->ngpus * sizeof(int))))
+			continue;
+		fp_step_sample_set_gpus(st, h->gpus, h->ngpus, NULL, NULL);
+	}
+	for (size_t i = p->nholds; i-- > 0;) {
+		struct step_gpus *h = &p->holds[i];
+
+		if (now - h->seen_t < 600)
+			continue;
+		fp_step_gpus_remove(p->gpus_dir, h->id);
+		free(h->id);
+		free(h->gpus);
+		p->holds[i] = p->holds[--p->nholds];
+	}
+}
+
 /* A 26.05 job folder named by SLUID: its step daemon recorded the job. */
 static int _job_of_sluid(void *ctx, const char *sluid, uint64_t *job)
 {
@@ -532,6 +735,7 @@ fp_poller_t *fp_poller_new(const fp_poller_config_t *cfg, fp_log_fn log,
 	p->cfg.powercap_root = p->cfg.proc_root = p->cfg.cgroup_root = NULL;
 	p->cfg.topology_xml = p->cfg.sim_dir = p->cfg.sensor_path = NULL;
 	p->cfg.run_dir = NULL;
+	p->cfg.gpu_hwmon_root = p->cfg.nvml_lib = NULL;
 
 	if (cfg->sim_dir) {
 		powercap = _join(cfg->sim_dir, "powercap");
@@ -579,6 +783,8 @@ fp_poller_t *fp_poller_new(const fp_poller_config_t *cfg, fp_log_fn log,
 	if (p->rapl && fp_rapl_simulated(p->rapl))
 		p->simulated = true;
 	_apply_idle(p);
+	if (_open_gpus(p, cfg, err))
+		goto fail;
 
 	if (sensor) {
 		fp_sensor_config_t sc = { .path = sensor,
@@ -640,7 +846,9 @@ fp_poller_t *fp_poller_new(const fp_poller_config_t *cfg, fp_log_fn log,
 	p->cfg.run_dir = strdup(run);
 	p->steps_dir = _join(run, "steps");
 	p->jobs_dir = _join(run, "jobs");
-	if (_mkdirs(p->steps_dir, 0700) || _mkdirs(p->jobs_dir, 0700)) {
+	p->gpus_dir = _join(run, "gpus");
+	if (_mkdirs(p->steps_dir, 0700) || _mkdirs(p->jobs_dir, 0700) ||
+	    _mkdirs(p->gpus_dir, 0700)) {
 		fp_fail(err, FP_EIO, "run folder %s: %s", run, strerror(errno));
 		goto fail;
 	}
@@ -649,10 +857,10 @@ fp_poller_t *fp_poller_new(const fp_poller_config_t *cfg, fp_log_fn log,
 		_say(p, FP_LOG_ERROR, "%s; publishing one file per step",
 		     e2.msg);
 	_say(p, FP_LOG_INFO,
-	     "node %s: %zu CPUs, %zu packages, %zu RAPL domains%s, wall "
-	     "sensor %s, activity from %s%s",
+	     "node %s: %zu CPUs, %zu packages, %zu RAPL domains%s, %zu "
+	     "GPUs, wall sensor %s, activity from %s%s",
 	     p->desc->node, p->desc->cpus, p->desc->npackages,
-	     p->desc->ndomains, p->rapl ? "" : " (none)",
+	     p->desc->ndomains, p->rapl ? "" : " (none)", p->desc->ngpus,
 	     p->sensor ? sensor : "none",
 	     fp_activity_source_name(fp_activity_source(p->activity)),
 	     p->simulated ? "; SIMULATED node" : "");
@@ -689,10 +897,20 @@ void fp_poller_free(fp_poller_t *p)
 	fp_activity_free(p->activity);
 	fp_sensor_free(p->sensor);
 	fp_rapl_close(p->rapl);
+	fp_gpu_close(p->gpu);
+	free(p->gpu_dev);
+	free(p->gpu_desc);
+	free(p->gpu_read);
+	for (size_t i = 0; i < p->nholds; i++) {
+		free(p->holds[i].id);
+		free(p->holds[i].gpus);
+	}
+	free(p->holds);
 	fp_topology_free(p->topo);
 	fp_node_desc_free(p->desc);
 	free(p->steps_dir);
 	free(p->jobs_dir);
+	free(p->gpus_dir);
 	fp_poller_config_clear(&p->cfg);
 	free(p);
 }
@@ -969,8 +1187,10 @@ int fp_poller_poll(fp_poller_t *p, double now, fp_error_t *err)
 		}
 	}
 	_check_wall_against_rapl(p);
+	_read_gpus(p, now);
 	if (fp_activity_read(p->activity, p->desc, p->sample, &e))
 		return fp_fail(err, e.code, "activity: %s", e.msg);
+	_step_gpus(p, now);
 	if (fp_engine_push(p->engine, p->sample, &e))
 		return fp_fail(err, e.code, "attribution: %s", e.msg);
 	p->last_t = now;
@@ -1024,6 +1244,11 @@ void fp_poller_status(const fp_poller_t *p, fp_poller_status_t *out)
 const fp_engine_t *fp_poller_engine(const fp_poller_t *p)
 {
 	return p->engine;
+}
+
+const char *fp_poller_gpus_dir(const fp_poller_t *p)
+{
+	return p->gpus_dir;
 }
 
 const char *fp_poller_steps_dir(const fp_poller_t *p)

@@ -1,6 +1,6 @@
-/* The node poller: one poll reads RAPL, the wall meter, /proc/stat and the
- * step cgroups once, attributes, and publishes per-step energy, metrics and
- * the trace. The acct_gather_energy plugin runs it in slurmd. */
+/* The node poller: one poll reads RAPL, the GPUs, the wall meter,
+ * /proc/stat and the step cgroups once, attributes, and publishes per-step
+ * energy, metrics and the trace. The acct_gather_energy plugin runs it in slurmd. */
 #ifndef FP_POLLER_H
 #define FP_POLLER_H
 
@@ -30,6 +30,9 @@ typedef struct fp_poller_config {
 	char *metrics_path;	/* Metrics */
 	char *trace_dir;	/* TraceDir */
 	uint64_t trace_max_bytes;	/* TraceMaxSize (MB in the file) */
+	bool gpus;		/* Gpus: auto (true) or none */
+	char *gpu_hwmon_root;	/* GpuHwmonRoot: NULL = the default */
+	char *nvml_lib;		/* NvmlLibrary: NULL = the default, "none" */
 } fp_poller_config_t;
 
 /* The keys of fp_poller_config_set, NULL-terminated. */
@@ -71,6 +74,8 @@ typedef struct fp_poller_status {
 
 void fp_poller_status(const fp_poller_t *p, fp_poller_status_t *out);
 const fp_engine_t *fp_poller_engine(const fp_poller_t *p);
+/* Where step daemons record their GPUs (RunDir/gpus, see step_gpus.h). */
+const char *fp_poller_gpus_dir(const fp_poller_t *p);
 /* Where step values are published (RunDir/steps). */
 const char *fp_poller_steps_dir(const fp_poller_t *p);
 

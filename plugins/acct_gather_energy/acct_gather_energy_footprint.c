@@ -30,6 +30,7 @@
 
 #include "poller.h"
 #include "publish.h"
+#include "step_gpus.h"
 
 /* slurmd's configuration exists only in slurmd: a weak reference keeps the
  * plugin loadable in slurmctld and slurmstepd, where it resolves to NULL. */
@@ -400,6 +401,25 @@ extern int acct_gather_energy_p_get_data(enum acct_energy_type data_type,
 	return SLURM_SUCCESS;
 }
 
+/* The node poller gives this step its GPUs' energy: say which GPUs Slurm
+ * gave it (its GRES, in the environment _step_setup made for it), also
+ * when none, so the poller stops looking. */
+static void _publish_gpus(stepd_step_rec_t *job)
+{
+	const char *var = NULL, *list = fp_step_gpus_from_env(job->env, &var);
+	fp_error_t err = { 0 };
+	char *dir = NULL;
+
+	xstrfmtcat(dir, "%s/gpus", _run_dir());
+	if (access(dir, W_OK) == 0 &&
+	    fp_step_gpus_write(dir, step_name, list ? list : "", &err))
+		error("%s: %s", plugin_type, err.msg);
+	xfree(dir);
+	if (list)
+		log_flag(ENERGY, "%s: step %s holds GPUs %s (%s)", plugin_type,
+			 step_name, list, var);
+}
+
 #if FP_HAVE_SLUID
 /* The node poller finds this job's cgroup folder under its SLUID: say
  * which job that is (see fp_publish_job_sluid). */
@@ -453,6 +473,7 @@ extern int acct_gather_energy_p_set_data(enum acct_energy_type data_type,
 #endif
 		}
 		xfree(dir);
+		_publish_gpus(job);
 		log_flag(ENERGY, "%s: step %s", plugin_type, step_name);
 		break;
 	case ENERGY_DATA_RECONFIG:

@@ -23,6 +23,7 @@
 #include "poller.h"
 #include "publish.h"
 #include "sensor.h"
+#include "step_gpus.h"
 #include "trace.h"
 
 /* The generated node: 2 packages of 2 CPUs (0-1, 2-3), each package with a
@@ -279,6 +280,8 @@ static struct world *_world(int with)
 	_set(w, "RunDir", w->run);
 	_set(w, "Metrics", w->metrics);
 	_set(w, "TraceDir", w->trace);
+	/* this machine's GPUs, if any, are not the generated node's */
+	_set(w, "Gpus", "none");
 	if (with & WITH_SENSOR)
 		_set(w, "Sensor", w->sensor);
 	return w;
@@ -1249,7 +1252,9 @@ static void good_values_read_back_as_given(void **state)
 		{ "Calibration", "no" }, { "Activity", "cgroup" },
 		{ "PollInterval", "2" }, { "RunDir", "/x/run" },
 		{ "Metrics", "/x/fp.prom" }, { "TraceDir", "/x/trace" },
-		{ "TraceMaxSize", "128M" },
+		{ "TraceMaxSize", "128M" }, { "Gpus", "none" },
+		{ "GpuHwmonRoot", "/x/hwmon" },
+		{ "NvmlLibrary", "/x/libnvidia-ml.so.1" },
 	};
 	fp_poller_config_t cfg;
 	size_t nkeys = 0;
@@ -1274,6 +1279,194 @@ static void good_values_read_back_as_given(void **state)
 }
 
 #define T(f) cmocka_unit_test_teardown(f, _teardown)
+
+/* ---- GPUs --------------------------------------------------------------- */
+
+/* Two hwmon GPUs under <root>/gpu: an Intel i915 at 0000:03:00.0 (GPU 0)
+ * and an AMD amdgpu at 0000:83:00.0 (GPU 1), both with energy counters. */
+static void _gpu_tree(struct world *w, const uint64_t uj[2])
+{
+	static const char *const pci[2] = { "0000:03:00.0", "0000:83:00.0" };
+	static const char *const drv[2] = { "i915", "amdgpu" };
+	char e[32], link[PATH_MAX], at[PATH_MAX];
+
+	for (int g = 0; g < 2; g++) {
+		snprintf(e, sizeof(e), "%" PRIu64 "\n", uj[g]);
+		_writef(e, "%s/gpu/hwmon%d/energy1_input", w->root, g);
+		snprintf(link, sizeof(link), "%s/gpu/hwmon%d/name", w->root,
+			 g);
+		if (access(link, F_OK) == 0)
+			continue;
+		_writef(drv[g], "%s/gpu/hwmon%d/name", w->root, g);
+		_writef("0x56a0\n", "%s/gpu/pci/%s/device", w->root, pci[g]);
+		snprintf(link, sizeof(link), "%s/gpu/pci/%s", w->root, pci[g]);
+		snprintf(at, sizeof(at), "%s/gpu/hwmon%d/device", w->root, g);
+		assert_int_equal(symlink(link, at), 0);
+	}
+}
+
+static struct world *_gpu_jobs(struct step *a, struct step *b,
+			       uint64_t uj[2], const char *gpus_of_a)
+{
+	struct world *w = _world(WITH_RAPL | WITH_SENSOR);
+	char root[256];
+
+	*a = step_a;
+	*b = step_b;
+	_step_write(w, a);
+	_step_write(w, b);
+	_gpu_tree(w, uj);
+	snprintf(root, sizeof(root), "%s/gpu", w->root);
+	_set(w, "Gpus", "auto");
+	_set(w, "GpuHwmonRoot", root);
+	_set(w, "NvmlLibrary", "none");
+	_set(w, "IdleWatts", "package=10,dram=2");
+	_open(w);
+	if (gpus_of_a)
+		assert_int_equal(fp_step_gpus_write(fp_poller_gpus_dir(w->p),
+						    "100.0", gpus_of_a, NULL),
+				 0);
+	assert_int_equal(fp_step_gpus_write(fp_poller_gpus_dir(w->p), "200.0",
+					    "", NULL), 0);
+	_poll(w);	/* the baseline */
+	return w;
+}
+
+/* One interval: GPU 0 gives gpu_j[0], GPU 1 gpu_j[1]; expected[] is each
+ * step's CPU share by the reference model before the residual. */
+static void _gpu_interval(struct world *w, struct step *a, struct step *b,
+			  uint64_t uj[2], const double gpu_j[2],
+			  double *cpu)
+{
+	const double dt = 10, e_j[NDOM] = { 300, 40, 250, 30 };
+	const double busy[NCPU] = { 5, 2, 3, 2 };
+	struct ref_step ref[2] = {
+		{ a->job, { true, false, false, false }, { 4, 0, 0, 0 } },
+		{ b->job, { false, false, true, true }, { 0, 0, 3, 1 } },
+	};
+
+	_step_run(w, a, ref[0].a_s);
+	_step_run(w, b, ref[1].a_s);
+	for (int g = 0; g < 2; g++)
+		uj[g] += (uint64_t)llround(gpu_j[g] * 1e6);
+	_gpu_tree(w, uj);
+	_advance(w, dt, e_j, busy, 2000);
+	_poll(w);
+	/* node_j = rapl: the shares before any residual */
+	_reference(dt, e_j, idle_kind, busy, ref, 2, 620, cpu);
+}
+
+static void step_energy_includes_the_gpu_it_holds(void **state)
+{
+	struct step a, b;
+	uint64_t uj[2] = { 5000000, 7000000 };
+	const double gpu_j[2] = { 400, 100 };
+	struct world *w = _gpu_jobs(&a, &b, uj, "0");
+	double cpu[2], f = 2000.0 / (620 + 500);
+	fp_node_result_t n;
+
+	_gpu_interval(w, &a, &b, uj, gpu_j, cpu);
+	/* what the step daemon reads into sacct's ConsumedEnergy */
+	assert_near(_published(w, "100.0").energy_j, (cpu[0] + 400) * f, EPS);
+	assert_near(_published(w, "200.0").energy_j, cpu[1] * f, EPS);
+	fp_engine_node(fp_poller_engine(w->p), &n);
+	assert_near(n.gpu_j, 500, 1e-6);
+	assert_near(n.gpu_idle_j, 100 * f, 1e-6);	/* GPU 1: nobody's */
+	assert_near(n.energy_j, 2000, 1e-6);
+	assert_non_null(strstr(w->log.all, "2 GPUs"));
+	_world_free(w);
+}
+
+static void step_gpus_given_by_pci_address_or_ordinal_list(void **state)
+{
+	struct step a, b;
+	uint64_t uj[2] = { 0, 0 };
+	const double gpu_j[2] = { 30, 70 };
+	struct world *w = _gpu_jobs(&a, &b, uj, "83:00.0,0");
+	double cpu[2], f = 2000.0 / (620 + 100);
+
+	_gpu_interval(w, &a, &b, uj, gpu_j, cpu);
+	assert_near(_published(w, "100.0").energy_j, (cpu[0] + 100) * f, EPS);
+	_world_free(w);
+}
+
+static void step_whose_gpus_file_comes_late_holds_them_from_then(
+	void **state)
+{
+	struct step a, b;
+	uint64_t uj[2] = { 0, 0 };
+	const double gpu_j[2] = { 40, 0 };
+	struct world *w = _gpu_jobs(&a, &b, uj, NULL);
+	double cpu[2], first, f = 2000.0 / (620 + 40);
+
+	_gpu_interval(w, &a, &b, uj, gpu_j, cpu);
+	first = _published(w, "100.0").energy_j;
+	assert_near(first, cpu[0] * f, EPS);	/* GPU 0 was nobody's */
+	assert_int_equal(fp_step_gpus_write(fp_poller_gpus_dir(w->p), "100.0",
+					    "0", NULL), 0);
+	_gpu_interval(w, &a, &b, uj, gpu_j, cpu);
+	assert_near(_published(w, "100.0").energy_j - first,
+		    (cpu[0] + 40) * f, EPS);
+	_world_free(w);
+}
+
+static void trace_of_a_gpu_node_records_the_gpu_fields(void **state)
+{
+	struct step a, b;
+	uint64_t uj[2] = { 0, 0 };
+	const double gpu_j[2] = { 10, 20 };
+	struct world *w = _gpu_jobs(&a, &b, uj, "0");
+	char path[PATH_MAX], *text;
+	double cpu[2];
+
+	_gpu_interval(w, &a, &b, uj, gpu_j, cpu);
+	_trace_file(w, path, sizeof(path));
+	text = _slurp(path);
+	assert_non_null(strstr(text, "\"gpus\":[{\"index\":0,\"uuid\":"
+				     "\"0000:03:00.0\",\"vendor\":\"intel\""));
+	assert_non_null(strstr(text, "\"uuid\":\"0000:83:00.0\",\"vendor\":"
+				     "\"amd\""));
+	assert_non_null(strstr(text, "\"gpu_energy_uj\":[10000000,"
+				     "20000000]"));
+	assert_non_null(strstr(text, "\"gpus\":[0]}"));
+	free(text);
+	_world_free(w);
+}
+
+static void gpus_none_reads_no_gpu(void **state)
+{
+	struct step a, b;
+	struct world *w = _world(WITH_RAPL | WITH_SENSOR);
+	uint64_t uj[2] = { 0, 0 };
+	char root[256], path[PATH_MAX], *text;
+
+	(void)a;
+	(void)b;
+	_gpu_tree(w, uj);
+	snprintf(root, sizeof(root), "%s/gpu", w->root);
+	_set(w, "GpuHwmonRoot", root);
+	_set(w, "Gpus", "none");
+	_open(w);
+	_poll(w);
+	_trace_file(w, path, sizeof(path));
+	text = _slurp(path);
+	assert_null(strstr(text, "gpu"));
+	free(text);
+	_world_free(w);
+}
+
+static void gpu_options_are_checked(void **state)
+{
+	_refused("Gpus", "some");
+	_refused("NvmlLibrary", "lib/libnvidia-ml.so.1");
+	_refused("NvmlLibrary", "");
+	_refused("GpuHwmonRoot", "sys/class/hwmon");
+	_reads_back("Gpus", "NONE", "none");
+	_reads_back("Gpus", "auto", "auto");
+	_reads_back("NvmlLibrary", "/opt/nvml/libnvidia-ml.so",
+		    "/opt/nvml/libnvidia-ml.so");
+	_reads_back("NvmlLibrary", "libnvidia-ml.so.1", "libnvidia-ml.so.1");
+}
 
 int main(void)
 {
@@ -1310,6 +1503,12 @@ int main(void)
 		T(sensor_limits_are_the_sensor_libs),
 		T(man_page_states_every_option_its_default_and_range),
 		T(good_values_read_back_as_given),
+		T(step_energy_includes_the_gpu_it_holds),
+		T(step_gpus_given_by_pci_address_or_ordinal_list),
+		T(step_whose_gpus_file_comes_late_holds_them_from_then),
+		T(trace_of_a_gpu_node_records_the_gpu_fields),
+		T(gpus_none_reads_no_gpu),
+		T(gpu_options_are_checked),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
