@@ -1,6 +1,7 @@
 /* fp-simnode: makes a machine without RAPL look like one. It writes a
  * powercap tree, a wall-meter feed and an hwloc topology; power follows
- * /proc/stat. */
+ * /proc/stat. With --gpus N it adds N GPUs as hwmon devices (amdgpu and
+ * i915 in turn, energy1_input) whose load is ROOT/gpu-load/K. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -29,6 +30,8 @@ typedef struct opts {
 	double idle_w, busy_w, dram_idle_w, dram_busy_w, wall_a, wall_b;
 	double psys_extra_w, interval, seconds;
 	uint64_t max_range_uj;
+	int gpus;
+	double gpu_idle_w, gpu_busy_w;
 } opts_t;
 
 /* One simulated RAPL zone: its directory under powercap/ and its counter. */
@@ -56,6 +59,8 @@ typedef struct sim {
 	double wall_j;
 	double wall_w;		/* power of the last interval */
 	long hz;
+	uint64_t *gpu_uj;	/* each GPU's energy1_input */
+	double *gpu_frac;	/* below one microjoule, carried over */
 } sim_t;
 
 static volatile sig_atomic_t stop;
@@ -330,6 +335,89 @@ static void _write_topology(const sim_t *s)
 	hwloc_topology_destroy(h);
 }
 
+/* The GPUs' hwmon devices, under ROOT/gpu-hwmon (EnergyFootprint
+ * GpuHwmonRoot's default on a simulated node), each linked to its PCI
+ * device as sysfs does: 0000:K+1:00.0, amdgpu (an MI210, no APU) for even
+ * K, i915 for odd K. */
+static void _gpu_pci(int k, char *buf, size_t size)
+{
+	snprintf(buf, size, "0000:%02x:00.0", k + 1);
+}
+
+static void _write_gpus(const sim_t *s)
+{
+	char path[4096], link[4096], pci[32];
+
+	if (!s->o.gpus)
+		return;
+	_path(path, sizeof(path), "%s/gpu-hwmon", s->o.root);
+	_mkdir(path);
+	_path(path, sizeof(path), "%s/gpu-hwmon/pci", s->o.root);
+	_mkdir(path);
+	_path(path, sizeof(path), "%s/gpu-load", s->o.root);
+	_mkdir(path);
+	for (int k = 0; k < s->o.gpus; k++) {
+		_gpu_pci(k, pci, sizeof(pci));
+		_path(link, sizeof(link), "%s/gpu-hwmon/pci/%s", s->o.root,
+		      pci);
+		_mkdir(link);
+		_path(path, sizeof(path), "%s/device", link);
+		_write_file(path, k % 2 ? "0x56a0\n" : "0x740f\n");
+		_path(path, sizeof(path), "%s/gpu-hwmon/hwmon%d", s->o.root,
+		      k);
+		_mkdir(path);
+		_path(path, sizeof(path), "%s/gpu-hwmon/hwmon%d/name",
+		      s->o.root, k);
+		_write_file(path, k % 2 ? "i915\n" : "amdgpu\n");
+		_path(path, sizeof(path), "%s/gpu-hwmon/hwmon%d/device",
+		      s->o.root, k);
+		if (symlink(link, path) && errno != EEXIST)
+			_die("%s: %s", path, strerror(errno));
+	}
+}
+
+/* ROOT/gpu-load/K: the GPU's load from 0 to 1 (none: idle). */
+static double _gpu_load(const sim_t *s, int k)
+{
+	char path[4096];
+	double v = 0;
+	FILE *f;
+
+	_path(path, sizeof(path), "%s/gpu-load/%d", s->o.root, k);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%lf", &v) != 1 || !(v >= 0))
+		v = 0;
+	fclose(f);
+	return v > 1 ? 1 : v;
+}
+
+static double _gpu_update(sim_t *s, double dt)
+{
+	char path[4096], text[32];
+	double total = 0;
+
+	for (int k = 0; k < s->o.gpus; k++) {
+		double j = (s->o.gpu_idle_w +
+			    s->o.gpu_busy_w * _gpu_load(s, k)) * dt;
+		double add = j * 1e6 + s->gpu_frac[k];
+		uint64_t whole = (uint64_t)floor(add);
+
+		s->gpu_frac[k] = add - (double)whole;
+		s->gpu_uj[k] += whole;
+		total += j;
+		if (_exists(s->o.root, "gpu.hold"))
+			continue;
+		_path(path, sizeof(path),
+		      "%s/gpu-hwmon/hwmon%d/energy1_input", s->o.root, k);
+		snprintf(text, sizeof(text), "%llu\n",
+			 (unsigned long long)s->gpu_uj[k]);
+		_write_atomic(path, text);
+	}
+	return total;
+}
+
 static dom_t *_find(sim_t *s, const char *key)
 {
 	for (size_t i = 0; i < s->ndoms; i++)
@@ -367,6 +455,12 @@ static void _load_state(sim_t *s)
 			if (s->cpus[k] == cpu && json_is_integer(v))
 				s->ticks[k] = (uint64_t)json_integer_value(v);
 	}
+	for (int k = 0; k < s->o.gpus; k++) {
+		v = json_array_get(json_object_get(st, "gpu_energy_uj"),
+				   (size_t)k);
+		if (json_is_integer(v))
+			s->gpu_uj[k] = (uint64_t)json_integer_value(v);
+	}
 	json_decref(st);
 }
 
@@ -388,6 +482,14 @@ static void _save_state(const sim_t *s)
 	json_object_set_new(st, "wall_w", json_real(s->wall_w));
 	json_object_set_new(st, "energy_uj", e);
 	json_object_set_new(st, "busy_ticks", b);
+	if (s->o.gpus) {
+		json_t *g = json_array();
+
+		for (int k = 0; k < s->o.gpus; k++)
+			json_array_append_new(
+				g, json_integer((json_int_t)s->gpu_uj[k]));
+		json_object_set_new(st, "gpu_energy_uj", g);
+	}
 	text = json_dumps(st, JSON_REAL_PRECISION(17));
 	json_decref(st);
 	if (!text)
@@ -473,6 +575,8 @@ static void _update(sim_t *s, double now)
 		if (s->doms[i].kind == 3)
 			_add_energy(&s->doms[i],
 				    rapl_j + s->o.psys_extra_w * dt);
+	/* the GPUs are behind the same wall meter */
+	rapl_j += _gpu_update(s, dt);
 	if (dt > 0) {
 		s->wall_j += s->o.wall_a * rapl_j + s->o.wall_b * dt;
 		s->wall_w = s->o.wall_a * rapl_j / dt + s->o.wall_b;
@@ -519,6 +623,7 @@ static void _usage(FILE *out)
 		"[--sensor-mode energy|power]\n"
 		"  [--interval S] [--max-range-uj N] [--proc DIR] "
 		"[--pidfile F] [--once] [--seconds N]\n"
+		"  [--gpus N] [--gpu-idle-w W] [--gpu-busy-w W]\n"
 		"Writes DIR/powercap/ (RAPL-like zones), DIR/sensor.json (wall "
 		"meter feed),\nDIR/topology.xml (hwloc). While DIR/sensor.hold "
 		"or DIR/powercap.hold exists,\nthe feed or the counters are "
@@ -529,7 +634,8 @@ static void _parse(int argc, char **argv, opts_t *o)
 {
 	enum { O_PKG = 256, O_DRAM, O_NODRAM, O_PSYS, O_NOPSYS, O_IDLE,
 	       O_BUSY, O_DIDLE, O_DBUSY, O_PEXTRA, O_WA, O_WB, O_MODE,
-	       O_INT, O_MAX, O_PROC, O_PID, O_ONCE, O_SEC, O_ROOT };
+	       O_INT, O_MAX, O_PROC, O_PID, O_ONCE, O_SEC, O_ROOT, O_GPUS,
+	       O_GIDLE, O_GBUSY };
 	static const struct option lo[] = {
 		{ "root", required_argument, NULL, O_ROOT },
 		{ "packages", required_argument, NULL, O_PKG },
@@ -551,6 +657,9 @@ static void _parse(int argc, char **argv, opts_t *o)
 		{ "pidfile", required_argument, NULL, O_PID },
 		{ "once", no_argument, NULL, O_ONCE },
 		{ "seconds", required_argument, NULL, O_SEC },
+		{ "gpus", required_argument, NULL, O_GPUS },
+		{ "gpu-idle-w", required_argument, NULL, O_GIDLE },
+		{ "gpu-busy-w", required_argument, NULL, O_GBUSY },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -605,6 +714,22 @@ static void _parse(int argc, char **argv, opts_t *o)
 		case O_PID: o->pidfile = optarg; break;
 		case O_ONCE: o->once = true; break;
 		case O_SEC: o->seconds = _num("--seconds", optarg, 0); break;
+		case O_GPUS:
+			o->gpus = (int)_num("--gpus", optarg, 0);
+			if (o->gpus != _num("--gpus", optarg, 0) ||
+			    o->gpus > 64) {
+				fprintf(stderr, "fp-simnode: --gpus '%s': not "
+					"a whole number from 0 to 64\n",
+					optarg);
+				exit(2);
+			}
+			break;
+		case O_GIDLE:
+			o->gpu_idle_w = _num("--gpu-idle-w", optarg, 0);
+			break;
+		case O_GBUSY:
+			o->gpu_busy_w = _num("--gpu-busy-w", optarg, 0);
+			break;
 		case 'h': _usage(stdout); exit(0);
 		default: _usage(stderr); exit(2);
 		}
@@ -623,7 +748,8 @@ int main(int argc, char **argv)
 			   .idle_w = 20, .busy_w = 15, .dram_idle_w = 3,
 			   .dram_busy_w = 1.5, .wall_a = 1.15, .wall_b = 40,
 			   .psys_extra_w = 10, .interval = 0.25,
-			   .max_range_uj = 262143999938ULL } };
+			   .max_range_uj = 262143999938ULL, .gpu_idle_w = 30,
+			   .gpu_busy_w = 220 } };
 	struct sigaction sa = { .sa_handler = _on_signal };
 	double start;
 	int *cpus;
@@ -644,6 +770,10 @@ int main(int argc, char **argv)
 	_path(s.pc, sizeof(s.pc), "%s/powercap", s.o.root);
 	_mkdir(s.o.root);
 	_plan(&s);
+	s.gpu_uj = calloc((size_t)s.o.gpus + 1, sizeof(*s.gpu_uj));
+	s.gpu_frac = calloc((size_t)s.o.gpus + 1, sizeof(*s.gpu_frac));
+	if (!s.gpu_uj || !s.gpu_frac)
+		_die("out of memory");
 	_load_state(&s);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
@@ -656,6 +786,7 @@ int main(int argc, char **argv)
 	if (!_exists(s.o.root, "powercap.hold"))
 		_write_tree(&s);
 	_write_topology(&s);
+	_write_gpus(&s);
 	start = _now();
 	while (!stop) {
 		double now = _now();
@@ -676,5 +807,7 @@ int main(int argc, char **argv)
 	free(s.doms);
 	free(s.cpus);
 	free(s.ticks);
+	free(s.gpu_uj);
+	free(s.gpu_frac);
 	return 0;
 }

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "gpu.h"
 #include "rapl.h"
 #include "sensor.h"
 #include "topology.h"
@@ -448,6 +449,52 @@ static void usage_errors_exit_2_and_bad_layouts_exit_1(void **state)
 	quiet = false;
 }
 
+static void simulated_gpus_follow_their_load_behind_the_wall(void **state)
+{
+	fixture_t *f = *state;
+	const char *args[] = { "--gpus", "2", NULL };
+	char path[256], dir[160];
+	fp_gpu_opts_t o = { .hwmon_root = dir, .nvml_lib = "" };
+	fp_error_t err;
+	fp_gpu_t *g;
+	fp_gpu_reading_t r[2];
+	double t1, dt, e0, e1, rapl;
+	uint64_t e[4];
+	FILE *fp;
+
+	assert_int_equal(_once(f, args), 0);
+	t1 = _sensor(f).time;
+	snprintf(path, sizeof(path), "%s/gpu-load/0", f->root);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs("0.5\n", fp);
+	fclose(fp);
+	snprintf(dir, sizeof(dir), "%s/gpu-hwmon", f->root);
+	g = fp_gpu_open(&o, &err);
+	if (!g)
+		fail_msg("%s", err.msg);
+	assert_int_equal(fp_gpu_ndevices(g), 2);
+	assert_int_equal(fp_gpu_device(g, 0)->vendor, FP_GPU_AMD);
+	assert_string_equal(fp_gpu_device(g, 0)->pci, "0000:01:00.0");
+	assert_int_equal(fp_gpu_device(g, 1)->vendor, FP_GPU_INTEL);
+	assert_int_equal(fp_gpu_device(g, 0)->source, FP_GPU_COUNTER);
+	assert_int_equal(fp_gpu_read(g, 0, r, NULL), 2);
+	_sleep(0.4);
+	assert_int_equal(_once(f, args), 0);
+	dt = _sensor(f).time - t1;
+	assert_int_equal(fp_gpu_read(g, dt, r, NULL), 2);
+	e0 = (double)r[0].energy_uj / 1e6;
+	e1 = (double)r[1].energy_uj / 1e6;
+	assert_float_equal(e0, (30 + 220 * 0.5) * dt, 1e-3);
+	assert_float_equal(e1, 30 * dt, 1e-3);
+	_read(f, e, 4);
+	rapl = (e[0] + e[1] + e[2] + e[3]) / 1e6;
+	/* behind the same meter: wall = a (rapl + gpu) + b dt */
+	assert_float_equal(_sensor(f).energy_j,
+			   1.15 * (rapl + e0 + e1) + 40 * dt, 1e-3);
+	fp_gpu_close(g);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -466,6 +513,7 @@ int main(void)
 		T(sigterm_stops_the_daemon_cleanly),
 		T(seconds_bounds_the_run),
 		T(usage_errors_exit_2_and_bad_layouts_exit_1),
+		T(simulated_gpus_follow_their_load_behind_the_wall),
 	};
 
 	snprintf(bin, sizeof(bin), "%s/fp-simnode",
