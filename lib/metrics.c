@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -68,6 +69,80 @@ static void _entities(FILE *f, const char *metric, const char *type,
 		_label(f, "user", e[i].user, false);
 		_label(f, "account", e[i].account, false);
 		fprintf(f, "} %.17g\n", energy ? e[i].energy_j : e[i].power_w);
+	}
+}
+
+/* A GPU's identity on every one of its lines: a panel can name it by
+ * index, UUID or PCI address without a join on an info metric. */
+static void _gpu_labels(FILE *f, const fp_metrics_node_t *n,
+			const fp_metrics_gpu_t *g)
+{
+	char index[24];
+
+	snprintf(index, sizeof(index), "%zu", g->index);
+	_label(f, "node", n->node, true);
+	_label(f, "gpu", index, false);
+	_label(f, "uuid", g->uuid, false);
+	_label(f, "pci", g->pci, false);
+	_label(f, "vendor", g->vendor, false);
+	_label(f, "name", g->name, false);
+}
+
+static void _gpus(FILE *f, const fp_metrics_node_t *n,
+		  const fp_metrics_entity_t *jobs, size_t njobs)
+{
+	char job[24];
+
+	_head(f, "footprint_gpu_up", "gauge",
+	      "1 when the GPU's last energy read was valid; fault says why not.");
+	for (size_t i = 0; i < n->ngpus; i++) {
+		const fp_metrics_gpu_t *g = &n->gpus[i];
+
+		fprintf(f, "footprint_gpu_up{");
+		_gpu_labels(f, n, g);
+		_label(f, "fault", g->up ? "" : g->fault, false);
+		fprintf(f, "} %d\n", g->up ? 1 : 0);
+	}
+	_head(f, "footprint_gpu_energy_joules_total", "counter",
+	      "GPU energy since the poller started, from the device's counter "
+	      "or the reader's integral of its power (source).");
+	for (size_t i = 0; i < n->ngpus; i++) {
+		fprintf(f, "footprint_gpu_energy_joules_total{");
+		_gpu_labels(f, n, &n->gpus[i]);
+		_label(f, "source", n->gpus[i].source, false);
+		fprintf(f, "} %.17g\n", n->gpus[i].energy_j);
+	}
+	/* no line rather than a guess: a panel shows the gap */
+	_head(f, "footprint_gpu_power_watts", "gauge",
+	      "GPU power over the last poll interval.");
+	for (size_t i = 0; i < n->ngpus; i++) {
+		if (!isfinite(n->gpus[i].power_w))
+			continue;
+		fprintf(f, "footprint_gpu_power_watts{");
+		_gpu_labels(f, n, &n->gpus[i]);
+		_label(f, "source", n->gpus[i].source, false);
+		fprintf(f, "} %.17g\n", n->gpus[i].power_w);
+	}
+	_head(f, "footprint_node_gpu_joules_total", "counter",
+	      "Energy of all the node's GPUs, as attributed.");
+	_node_sample(f, "footprint_node_gpu_joules_total", n, n->gpu_j);
+	_head(f, "footprint_node_gpu_idle_joules_total", "counter",
+	      "Energy of GPUs nobody held, with their share of the residual.");
+	_node_sample(f, "footprint_node_gpu_idle_joules_total", n,
+		     n->gpu_idle_j);
+
+	_head(f, "footprint_job_gpu_energy_joules_total", "counter",
+	      "GPU energy attributed to a running job on this node.");
+	for (size_t i = 0; i < njobs; i++) {
+		if (!jobs[i].gpus)
+			continue;
+		snprintf(job, sizeof(job), "%" PRIu64, jobs[i].job);
+		fprintf(f, "footprint_job_gpu_energy_joules_total{");
+		_label(f, "node", n->node, true);
+		_label(f, "job", job, false);
+		_label(f, "user", jobs[i].user, false);
+		_label(f, "account", jobs[i].account, false);
+		fprintf(f, "} %.17g\n", jobs[i].gpu_energy_j);
 	}
 }
 
@@ -158,6 +233,8 @@ int fp_metrics_write(const char *path, const fp_metrics_node_t *n,
 		  nsteps, false);
 	_entities(f, "footprint_step_energy_joules_total", "counter",
 		  "Energy attributed to a step.", n->node, steps, nsteps, true);
+	if (n->ngpus)
+		_gpus(f, n, jobs, njobs);
 
 	bad = ferror(f);
 	if (fclose(f) != 0 || bad) {

@@ -9,6 +9,22 @@
 
 #include "error.h"
 
+/* One GPU of the node as the poller read it at this poll. */
+typedef struct fp_metrics_gpu {
+	size_t index;		/* the node's GPU index, as in its trace */
+	const char *uuid;	/* NVML UUID, or the PCI address (hwmon) */
+	const char *pci;	/* "" when unknown */
+	const char *vendor;	/* nvidia, amd, intel */
+	const char *name;
+	const char *source;	/* counter, power-integral */
+	double energy_j;	/* since the poller started; held while down */
+	/* Over the last interval; NAN (no line written) when a read at
+	 * either end failed or the counter was reset. */
+	double power_w;
+	bool up;		/* the last read was valid */
+	const char *fault;	/* why not; "" or NULL when up */
+} fp_metrics_gpu_t;
+
 typedef struct fp_metrics_node {
 	const char *node;
 	bool simulated;
@@ -27,6 +43,11 @@ typedef struct fp_metrics_node {
 	const char *sensor_fault;	/* "" or NULL when up */
 	double sensor_age_s;
 	double poll_seconds;		/* CPU cost of the last poll */
+	/* GPUs: none (ngpus 0) writes no GPU line at all. */
+	const fp_metrics_gpu_t *gpus;
+	size_t ngpus;
+	double gpu_j;			/* all GPUs, as the engine counted */
+	double gpu_idle_j;		/* GPUs nobody held + residual share */
 } fp_metrics_node_t;
 
 typedef struct fp_metrics_entity {
@@ -36,9 +57,15 @@ typedef struct fp_metrics_entity {
 	const char *account;
 	double power_w;
 	double energy_j;
+	/* Jobs only: a job with gpus set (it holds or held a GPU) gets a GPU
+	 * energy line, its GPUs' share before the residual. The caller
+	 * passes running jobs only, so an ended job's lines go with it. */
+	bool gpus;
+	double gpu_energy_j;
 } fp_metrics_entity_t;
 
-/* Writes the metrics to path (via path.tmp + rename). */
+/* Writes the metrics to path (via path.tmp + rename). jobs and steps are
+ * the running ones: a series exists only while its job runs. */
 int fp_metrics_write(const char *path, const fp_metrics_node_t *node,
 		     const fp_metrics_entity_t *jobs, size_t njobs,
 		     const fp_metrics_entity_t *steps, size_t nsteps,

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,6 +169,157 @@ static void test_metrics_file_is_0644_whatever_the_umask(void **state)
 	assert_int_equal(st.st_mode & 07777, 0644);
 }
 
+static const fp_metrics_gpu_t two_gpus[] = {
+	{ .index = 0, .uuid = "0000:3b:00.0", .pci = "0000:3b:00.0",
+	  .vendor = "amd", .name = "AMD Instinct MI210", .source = "counter",
+	  .energy_j = 1500.5, .power_w = 250.25, .up = true, .fault = "" },
+	{ .index = 1, .uuid = "GPU-8f1c", .pci = "0000:5e:00.0",
+	  .vendor = "nvidia", .name = "NVIDIA A100", .source = "power-integral",
+	  .energy_j = 800, .power_w = NAN, .up = false,
+	  .fault = "nvmlDeviceGetPowerUsage: GPU is lost" },
+};
+
+static fp_metrics_node_t _gpu_node(void)
+{
+	fp_metrics_node_t n = _node();
+
+	n.gpus = two_gpus;
+	n.ngpus = 2;
+	n.gpu_j = 2300.5;
+	n.gpu_idle_j = 410.75;
+	return n;
+}
+
+static void test_each_gpu_has_energy_power_and_its_source(void **state)
+{
+	fp_metrics_node_t n = _gpu_node();
+	fp_error_t err;
+
+	assert_int_equal(fp_metrics_write(path, &n, NULL, 0, NULL, 0, &err), 0);
+	_read();
+	assert_non_null(strstr(text,
+		"# TYPE footprint_gpu_energy_joules_total counter\n"));
+	assert_non_null(strstr(text,
+		"footprint_gpu_energy_joules_total{node=\"qh042\",gpu=\"0\",uuid=\"0000:3b:00.0\",pci=\"0000:3b:00.0\",vendor=\"amd\",name=\"AMD Instinct MI210\",source=\"counter\"} 1500.5\n"));
+	assert_non_null(strstr(text,
+		"footprint_gpu_energy_joules_total{node=\"qh042\",gpu=\"1\",uuid=\"GPU-8f1c\",pci=\"0000:5e:00.0\",vendor=\"nvidia\",name=\"NVIDIA A100\",source=\"power-integral\"} 800\n"));
+	assert_non_null(strstr(text, "# TYPE footprint_gpu_power_watts gauge\n"));
+	assert_non_null(strstr(text,
+		"footprint_gpu_power_watts{node=\"qh042\",gpu=\"0\",uuid=\"0000:3b:00.0\",pci=\"0000:3b:00.0\",vendor=\"amd\",name=\"AMD Instinct MI210\",source=\"counter\"} 250.25\n"));
+}
+
+static void test_a_gpu_that_failed_to_read_is_down_with_its_fault_and_no_power(
+	void **state)
+{
+	fp_metrics_node_t n = _gpu_node();
+	fp_error_t err;
+
+	assert_int_equal(fp_metrics_write(path, &n, NULL, 0, NULL, 0, &err), 0);
+	_read();
+	assert_non_null(strstr(text,
+		"footprint_gpu_up{node=\"qh042\",gpu=\"0\",uuid=\"0000:3b:00.0\",pci=\"0000:3b:00.0\",vendor=\"amd\",name=\"AMD Instinct MI210\",fault=\"\"} 1\n"));
+	assert_non_null(strstr(text,
+		"footprint_gpu_up{node=\"qh042\",gpu=\"1\",uuid=\"GPU-8f1c\",pci=\"0000:5e:00.0\",vendor=\"nvidia\",name=\"NVIDIA A100\",fault=\"nvmlDeviceGetPowerUsage: GPU is lost\"} 0\n"));
+	/* its power is unknown: no line, not a 0 W that looks like idle */
+	assert_null(strstr(text, "footprint_gpu_power_watts{node=\"qh042\",gpu=\"1\""));
+	/* its energy so far stays (a counter that vanished would reset) */
+	assert_non_null(strstr(text, "gpu=\"1\",uuid=\"GPU-8f1c\",pci=\"0000:5e:00.0\",vendor=\"nvidia\",name=\"NVIDIA A100\",source=\"power-integral\"} 800\n"));
+}
+
+static void test_gpu_idle_and_all_gpus_energy_are_node_counters(void **state)
+{
+	fp_metrics_node_t n = _gpu_node();
+	fp_error_t err;
+
+	assert_int_equal(fp_metrics_write(path, &n, NULL, 0, NULL, 0, &err), 0);
+	_read();
+	assert_non_null(strstr(text,
+		"# TYPE footprint_node_gpu_idle_joules_total counter\n"));
+	assert_non_null(strstr(text,
+		"footprint_node_gpu_idle_joules_total{node=\"qh042\",simulated=\"true\"} 410.75\n"));
+	assert_non_null(strstr(text,
+		"footprint_node_gpu_joules_total{node=\"qh042\",simulated=\"true\"} 2300.5\n"));
+}
+
+static void test_a_running_job_holding_a_gpu_has_its_gpu_energy(void **state)
+{
+	fp_metrics_node_t n = _gpu_node();
+	fp_metrics_entity_t jobs[] = {
+		{ .job = 4242, .user = "alice", .account = "phys",
+		  .power_w = 300, .energy_j = 2000, .gpus = true,
+		  .gpu_energy_j = 1500.5 },
+		{ .job = 4243, .user = "bob", .account = "chem",
+		  .power_w = 20, .energy_j = 60 },
+	};
+	fp_error_t err;
+
+	assert_int_equal(fp_metrics_write(path, &n, jobs, 2, NULL, 0, &err), 0);
+	_read();
+	assert_non_null(strstr(text,
+		"# TYPE footprint_job_gpu_energy_joules_total counter\n"));
+	assert_non_null(strstr(text,
+		"footprint_job_gpu_energy_joules_total{node=\"qh042\",job=\"4242\",user=\"alice\",account=\"phys\"} 1500.5\n"));
+	/* a CPU-only job on a GPU node adds no GPU series */
+	assert_null(strstr(text,
+		"footprint_job_gpu_energy_joules_total{node=\"qh042\",job=\"4243\""));
+}
+
+static void test_an_ended_job_s_gpu_series_vanish(void **state)
+{
+	fp_metrics_node_t n = _gpu_node();
+	fp_metrics_entity_t jobs[] = {
+		{ .job = 4242, .user = "alice", .account = "phys",
+		  .gpus = true, .gpu_energy_j = 1500.5 },
+		{ .job = 4244, .user = "carol", .account = "bio",
+		  .gpus = true, .gpu_energy_j = 99 },
+	};
+	fp_error_t err;
+
+	assert_int_equal(fp_metrics_write(path, &n, jobs, 2, NULL, 0, &err), 0);
+	_read();
+	assert_non_null(strstr(text, "job=\"4242\""));
+	/* 4242 ended: the poller passes only the running jobs */
+	assert_int_equal(fp_metrics_write(path, &n, jobs + 1, 1, NULL, 0, &err),
+			 0);
+	_read();
+	assert_null(strstr(text, "job=\"4242\""));
+	assert_non_null(strstr(text,
+		"footprint_job_gpu_energy_joules_total{node=\"qh042\",job=\"4244\",user=\"carol\",account=\"bio\"} 99\n"));
+	/* and the node's GPU lines stay */
+	assert_non_null(strstr(text, "footprint_gpu_energy_joules_total{"));
+}
+
+static void test_a_node_without_gpus_writes_no_gpu_series(void **state)
+{
+	fp_metrics_node_t n = _node();
+	fp_metrics_entity_t jobs[] = {
+		/* even a job that says it holds one: the node has none */
+		{ .job = 4242, .user = "alice", .account = "phys",
+		  .gpus = true, .gpu_energy_j = 0 },
+	};
+	fp_error_t err;
+
+	assert_int_equal(fp_metrics_write(path, &n, jobs, 1, NULL, 0, &err), 0);
+	_read();
+	assert_null(strstr(text, "gpu"));
+	assert_null(strstr(text, "GPU"));
+}
+
+static void test_gpu_name_label_is_escaped(void **state)
+{
+	fp_metrics_gpu_t g = two_gpus[0];
+	fp_metrics_node_t n = _node();
+	fp_error_t err;
+
+	g.name = "Radeon \"Pro\"\n\xff";
+	n.gpus = &g;
+	n.ngpus = 1;
+	assert_int_equal(fp_metrics_write(path, &n, NULL, 0, NULL, 0, &err), 0);
+	_read();
+	assert_non_null(strstr(text,
+		"name=\"Radeon \\\"Pro\\\"\\n\xef\xbf\xbd\""));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -178,6 +330,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unwritable_folder_is_an_error_naming_the_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_latin1_label_value_becomes_the_replacement_character, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_metrics_file_is_0644_whatever_the_umask, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_each_gpu_has_energy_power_and_its_source, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_gpu_that_failed_to_read_is_down_with_its_fault_and_no_power, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gpu_idle_and_all_gpus_energy_are_node_counters, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_running_job_holding_a_gpu_has_its_gpu_energy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_an_ended_job_s_gpu_series_vanish, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_node_without_gpus_writes_no_gpu_series, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gpu_name_label_is_escaped, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
