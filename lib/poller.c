@@ -407,6 +407,13 @@ struct job_labels {
 	char user[128], account[128];
 };
 
+/* A GPU's reading at the last metrics: its power is the difference. */
+struct gpu_prev {
+	uint64_t energy_uj;
+	bool valid;
+	double t;
+};
+
 /* The GPUs a step holds, as its step daemon recorded them. */
 struct step_gpus {
 	char *id;
@@ -455,6 +462,7 @@ struct fp_poller {
 	fp_board_t *board;	/* NULL: every step published as a file */
 	struct job_labels *labels;	/* of the jobs of the last metrics */
 	size_t nlabels;
+	struct gpu_prev *gpu_prev;	/* each GPU at the last metrics */
 
 	unsigned long polls;
 	double poll_cpu_s, last_t;
@@ -891,6 +899,7 @@ void fp_poller_free(fp_poller_t *p)
 	fp_trace_writer_free(p->trace);
 	fp_board_close(p->board);
 	free(p->labels);
+	free(p->gpu_prev);
 	free(p->trace_path);
 	fp_engine_free(p->engine);
 	fp_sample_free(p->sample);
@@ -1043,6 +1052,45 @@ static void _job_labels(fp_poller_t *p, uint64_t job, size_t hint,
 					 sizeof(out->account), NULL);
 }
 
+/* Each GPU as this poll read it; power only across two valid reads (a
+ * failed read or a reset leaves the interval unknown, not 0 W). */
+static void _gpu_metrics(fp_poller_t *p, fp_metrics_gpu_t *out)
+{
+	if (!p->gpu_prev)
+		p->gpu_prev = calloc(p->desc->ngpus, sizeof(*p->gpu_prev));
+	for (size_t k = 0; k < p->desc->ngpus; k++) {
+		size_t dev = p->gpu_dev[k];
+		const fp_gpu_info_t *g = fp_gpu_device(p->gpu, dev);
+		const fp_gpu_reading_t *r = &p->gpu_read[dev];
+		struct gpu_prev *old = p->gpu_prev ? &p->gpu_prev[k] : NULL;
+
+		out[k] = (fp_metrics_gpu_t){
+			.index = k, .uuid = g->uuid, .pci = g->pci,
+			.vendor = fp_gpu_vendor_name(g->vendor),
+			.name = g->name,
+			.source = fp_gpu_source_name(g->source),
+			.energy_j = (double)r->energy_uj * 1e-6,
+			.power_w = NAN, .up = r->valid, .fault = r->fault };
+		if (!old)
+			continue;
+		if (old->valid && r->valid && p->last_t > old->t &&
+		    r->energy_uj >= old->energy_uj)
+			out[k].power_w = (double)(r->energy_uj - old->energy_uj) *
+					 1e-6 / (p->last_t - old->t);
+		*old = (struct gpu_prev){ r->energy_uj, r->valid, p->last_t };
+	}
+}
+
+/* A job holds a GPU when one of its steps in this poll's sample does. */
+static bool _job_holds_gpu(const fp_poller_t *p, uint64_t job)
+{
+	for (size_t i = 0; i < p->sample->nsteps; i++)
+		if (p->sample->steps[i].job == job &&
+		    p->sample->steps[i].ngpus)
+			return true;
+	return false;
+}
+
 static void _metrics(fp_poller_t *p, const fp_node_result_t *node)
 {
 	static const char *names[FP_SOURCE_COUNT];
@@ -1050,11 +1098,12 @@ static void _metrics(fp_poller_t *p, const fp_node_result_t *node)
 	fp_metrics_entity_t *steps = calloc(ns + 1, sizeof(*steps));
 	fp_metrics_entity_t *jobs = calloc(nj + 1, sizeof(*jobs));
 	struct job_labels *labels = calloc(nj + 1, sizeof(*labels));
+	fp_metrics_gpu_t *gpus = calloc(p->desc->ngpus + 1, sizeof(*gpus));
 	size_t nsteps = 0, njobs = 0;
 	fp_metrics_node_t m = { 0 };
 	fp_error_t e = { 0 };
 
-	if (!steps || !jobs || !labels)
+	if (!steps || !jobs || !labels || !gpus)
 		goto out;
 	for (int i = 0; i < FP_SOURCE_COUNT; i++)
 		names[i] = fp_source_name((fp_source_t)i);
@@ -1068,7 +1117,10 @@ static void _metrics(fp_poller_t *p, const fp_node_result_t *node)
 		jobs[njobs] = (fp_metrics_entity_t){
 			.job = j.job, .user = labels[njobs].user,
 			.account = labels[njobs].account, .power_w = j.power_w,
-			.energy_j = j.energy_j };
+			.energy_j = j.energy_j, .gpu_energy_j = j.gpu_j,
+			/* a job keeps its series while it runs */
+			.gpus = p->desc->ngpus &&
+				(j.gpu_j > 0 || _job_holds_gpu(p, j.job)) };
 		njobs++;
 	}
 	/* what this poll knew is what the next one starts from */
@@ -1113,6 +1165,11 @@ static void _metrics(fp_poller_t *p, const fp_node_result_t *node)
 	m.sensor_fault = fp_sensor_fault_str(p->reading.fault);
 	m.sensor_age_s = p->reading.age_s;
 	m.poll_seconds = p->poll_cpu_s;
+	_gpu_metrics(p, gpus);
+	m.gpus = gpus;
+	m.ngpus = p->desc->ngpus;
+	m.gpu_j = node->gpu_j;
+	m.gpu_idle_j = node->gpu_idle_j;
 	if (fp_metrics_write(p->cfg.metrics_path, &m, jobs, njobs, steps,
 			     nsteps, &e)) {
 		if (!p->metrics_failed)
@@ -1125,6 +1182,7 @@ out:
 	free(steps);
 	free(jobs);
 	free(labels);
+	free(gpus);
 }
 
 /* A wall meter upstream of the power supply cannot see less than RAPL: an
