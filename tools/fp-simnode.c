@@ -1,7 +1,9 @@
 /* fp-simnode: makes a machine without RAPL look like one. It writes a
  * powercap tree, a wall-meter feed and an hwloc topology; power follows
  * /proc/stat. With --gpus N it adds N GPUs as hwmon devices (amdgpu and
- * i915 in turn, energy1_input) whose load is ROOT/gpu-load/K. */
+ * i915 in turn, energy1_input), with --nvidia N N NVIDIA GPUs answered by
+ * the tests' NVML library (tests/nvml) from ROOT/nvml.state; GPU K's load
+ * is ROOT/gpu-load/K, the NVIDIA ones first as the reader orders them. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -22,6 +24,7 @@
 
 #define DRAM_MAX_RANGE_UJ 65532610987ULL
 #define STATE_FILE "fp-simnode.state"
+#define NVML_STATE "nvml.state"
 
 typedef struct opts {
 	const char *root, *proc, *pidfile;
@@ -30,7 +33,7 @@ typedef struct opts {
 	double idle_w, busy_w, dram_idle_w, dram_busy_w, wall_a, wall_b;
 	double psys_extra_w, interval, seconds;
 	uint64_t max_range_uj;
-	int gpus;
+	int gpus, nvidia;
 	double gpu_idle_w, gpu_busy_w;
 } opts_t;
 
@@ -59,8 +62,10 @@ typedef struct sim {
 	double wall_j;
 	double wall_w;		/* power of the last interval */
 	long hz;
-	uint64_t *gpu_uj;	/* each GPU's energy1_input */
+	int ngpus;		/* nvidia + gpus */
+	uint64_t *gpu_uj;	/* each GPU's energy: NVIDIA ones, then hwmon */
 	double *gpu_frac;	/* below one microjoule, carried over */
+	double *gpu_w;		/* each GPU's power over the last interval */
 } sim_t;
 
 static volatile sig_atomic_t stop;
@@ -348,13 +353,15 @@ static void _write_gpus(const sim_t *s)
 {
 	char path[4096], link[4096], pci[32];
 
+	if (s->ngpus) {
+		_path(path, sizeof(path), "%s/gpu-load", s->o.root);
+		_mkdir(path);
+	}
 	if (!s->o.gpus)
 		return;
 	_path(path, sizeof(path), "%s/gpu-hwmon", s->o.root);
 	_mkdir(path);
 	_path(path, sizeof(path), "%s/gpu-hwmon/pci", s->o.root);
-	_mkdir(path);
-	_path(path, sizeof(path), "%s/gpu-load", s->o.root);
 	_mkdir(path);
 	for (int k = 0; k < s->o.gpus; k++) {
 		_gpu_pci(k, pci, sizeof(pci));
@@ -393,28 +400,61 @@ static double _gpu_load(const sim_t *s, int k)
 	return v > 1 ? 1 : v;
 }
 
+/* The NVIDIA GPUs as tests/nvml/fake_nvml.c reads them: one device line
+ * each, the total-energy counter in mJ (NVML's unit, as the driver rounds
+ * it) and the last interval's power in mW. Their PCI addresses
+ * (0000:41:00.0 on) never meet the hwmon ones (0000:01:00.0 on). */
+static void _write_nvml(const sim_t *s)
+{
+	char path[4096], *text;
+	size_t size = 256 * (size_t)s->o.nvidia + 256, off;
+
+	if (!s->o.nvidia)
+		return;
+	text = malloc(size);
+	if (!text)
+		_die("out of memory");
+	off = (size_t)snprintf(text, size,
+			       "# simulated by fp-simnode: not real GPUs\n");
+	for (int k = 0; k < s->o.nvidia; k++)
+		off += (size_t)snprintf(
+			text + off, size - off,
+			"device uuid=GPU-f0075140-0000-4000-8000-%012d "
+			"pci=00000000:%02X:00.0 name=\"Simulated NVIDIA GPU\" "
+			"energy_mj=%llu power_mw=%.0f\n",
+			k, 0x41 + k, (unsigned long long)(s->gpu_uj[k] / 1000),
+			s->gpu_w[k] * 1e3);
+	_path(path, sizeof(path), "%s/" NVML_STATE, s->o.root);
+	_write_atomic(path, text);
+	free(text);
+}
+
 static double _gpu_update(sim_t *s, double dt)
 {
 	char path[4096], text[32];
+	bool hold = _exists(s->o.root, "gpu.hold");
 	double total = 0;
 
-	for (int k = 0; k < s->o.gpus; k++) {
-		double j = (s->o.gpu_idle_w +
-			    s->o.gpu_busy_w * _gpu_load(s, k)) * dt;
-		double add = j * 1e6 + s->gpu_frac[k];
+	for (int k = 0; k < s->ngpus; k++) {
+		double w = s->o.gpu_idle_w + s->o.gpu_busy_w * _gpu_load(s, k);
+		double add = w * dt * 1e6 + s->gpu_frac[k];
 		uint64_t whole = (uint64_t)floor(add);
+		int h = k - s->o.nvidia;
 
 		s->gpu_frac[k] = add - (double)whole;
 		s->gpu_uj[k] += whole;
-		total += j;
-		if (_exists(s->o.root, "gpu.hold"))
+		s->gpu_w[k] = w;
+		total += w * dt;
+		if (hold || h < 0)
 			continue;
 		_path(path, sizeof(path),
-		      "%s/gpu-hwmon/hwmon%d/energy1_input", s->o.root, k);
+		      "%s/gpu-hwmon/hwmon%d/energy1_input", s->o.root, h);
 		snprintf(text, sizeof(text), "%llu\n",
 			 (unsigned long long)s->gpu_uj[k]);
 		_write_atomic(path, text);
 	}
+	if (!hold)
+		_write_nvml(s);
 	return total;
 }
 
@@ -455,7 +495,7 @@ static void _load_state(sim_t *s)
 			if (s->cpus[k] == cpu && json_is_integer(v))
 				s->ticks[k] = (uint64_t)json_integer_value(v);
 	}
-	for (int k = 0; k < s->o.gpus; k++) {
+	for (int k = 0; k < s->ngpus; k++) {
 		v = json_array_get(json_object_get(st, "gpu_energy_uj"),
 				   (size_t)k);
 		if (json_is_integer(v))
@@ -482,10 +522,10 @@ static void _save_state(const sim_t *s)
 	json_object_set_new(st, "wall_w", json_real(s->wall_w));
 	json_object_set_new(st, "energy_uj", e);
 	json_object_set_new(st, "busy_ticks", b);
-	if (s->o.gpus) {
+	if (s->ngpus) {
 		json_t *g = json_array();
 
-		for (int k = 0; k < s->o.gpus; k++)
+		for (int k = 0; k < s->ngpus; k++)
 			json_array_append_new(
 				g, json_integer((json_int_t)s->gpu_uj[k]));
 		json_object_set_new(st, "gpu_energy_uj", g);
@@ -623,11 +663,15 @@ static void _usage(FILE *out)
 		"[--sensor-mode energy|power]\n"
 		"  [--interval S] [--max-range-uj N] [--proc DIR] "
 		"[--pidfile F] [--once] [--seconds N]\n"
-		"  [--gpus N] [--gpu-idle-w W] [--gpu-busy-w W]\n"
+		"  [--gpus N] [--nvidia N] [--gpu-idle-w W] [--gpu-busy-w W]\n"
 		"Writes DIR/powercap/ (RAPL-like zones), DIR/sensor.json (wall "
 		"meter feed),\nDIR/topology.xml (hwloc). While DIR/sensor.hold "
 		"or DIR/powercap.hold exists,\nthe feed or the counters are "
-		"left alone.\n");
+		"left alone.\n"
+		"--gpus: hwmon GPUs in DIR/gpu-hwmon; --nvidia: NVIDIA GPUs in "
+		"DIR/" NVML_STATE "\n(FP_FAKE_NVML_STATE of the tests' NVML "
+		"library); GPU K's load (0..1) in\nDIR/gpu-load/K, the NVIDIA "
+		"ones first.\n");
 }
 
 static void _parse(int argc, char **argv, opts_t *o)
@@ -635,7 +679,7 @@ static void _parse(int argc, char **argv, opts_t *o)
 	enum { O_PKG = 256, O_DRAM, O_NODRAM, O_PSYS, O_NOPSYS, O_IDLE,
 	       O_BUSY, O_DIDLE, O_DBUSY, O_PEXTRA, O_WA, O_WB, O_MODE,
 	       O_INT, O_MAX, O_PROC, O_PID, O_ONCE, O_SEC, O_ROOT, O_GPUS,
-	       O_GIDLE, O_GBUSY };
+	       O_GIDLE, O_GBUSY, O_NVIDIA };
 	static const struct option lo[] = {
 		{ "root", required_argument, NULL, O_ROOT },
 		{ "packages", required_argument, NULL, O_PKG },
@@ -658,6 +702,7 @@ static void _parse(int argc, char **argv, opts_t *o)
 		{ "once", no_argument, NULL, O_ONCE },
 		{ "seconds", required_argument, NULL, O_SEC },
 		{ "gpus", required_argument, NULL, O_GPUS },
+		{ "nvidia", required_argument, NULL, O_NVIDIA },
 		{ "gpu-idle-w", required_argument, NULL, O_GIDLE },
 		{ "gpu-busy-w", required_argument, NULL, O_GBUSY },
 		{ "help", no_argument, NULL, 'h' },
@@ -724,6 +769,16 @@ static void _parse(int argc, char **argv, opts_t *o)
 				exit(2);
 			}
 			break;
+		case O_NVIDIA:
+			o->nvidia = (int)_num("--nvidia", optarg, 0);
+			if (o->nvidia != _num("--nvidia", optarg, 0) ||
+			    o->nvidia > 64) {
+				fprintf(stderr, "fp-simnode: --nvidia '%s': "
+					"not a whole number from 0 to 64\n",
+					optarg);
+				exit(2);
+			}
+			break;
 		case O_GIDLE:
 			o->gpu_idle_w = _num("--gpu-idle-w", optarg, 0);
 			break;
@@ -733,6 +788,11 @@ static void _parse(int argc, char **argv, opts_t *o)
 		case 'h': _usage(stdout); exit(0);
 		default: _usage(stderr); exit(2);
 		}
+	}
+	if (o->root && o->gpus + o->nvidia > 64) {
+		fprintf(stderr, "fp-simnode: --gpus and --nvidia: at most 64 "
+			"GPUs in all\n");
+		exit(2);
 	}
 	if (!o->root || optind != argc) {
 		fprintf(stderr, "fp-simnode: %s\n",
@@ -770,9 +830,11 @@ int main(int argc, char **argv)
 	_path(s.pc, sizeof(s.pc), "%s/powercap", s.o.root);
 	_mkdir(s.o.root);
 	_plan(&s);
-	s.gpu_uj = calloc((size_t)s.o.gpus + 1, sizeof(*s.gpu_uj));
-	s.gpu_frac = calloc((size_t)s.o.gpus + 1, sizeof(*s.gpu_frac));
-	if (!s.gpu_uj || !s.gpu_frac)
+	s.ngpus = s.o.nvidia + s.o.gpus;
+	s.gpu_uj = calloc((size_t)s.ngpus + 1, sizeof(*s.gpu_uj));
+	s.gpu_frac = calloc((size_t)s.ngpus + 1, sizeof(*s.gpu_frac));
+	s.gpu_w = calloc((size_t)s.ngpus + 1, sizeof(*s.gpu_w));
+	if (!s.gpu_uj || !s.gpu_frac || !s.gpu_w)
 		_die("out of memory");
 	_load_state(&s);
 	sigaction(SIGTERM, &sa, NULL);
@@ -809,5 +871,6 @@ int main(int argc, char **argv)
 	free(s.ticks);
 	free(s.gpu_uj);
 	free(s.gpu_frac);
+	free(s.gpu_w);
 	return 0;
 }
