@@ -19,6 +19,14 @@
 #                     node whose idle power per CPU is small next to a busy
 #                     CPU's, as on real many-core packages)
 #   FP_SIMNODE_ARGS   extra fp-simnode arguments
+#   FP_GPUS=N         (with FP_SIMNODE=1, one node) N simulated NVIDIA GPUs:
+#                     fp-simnode --nvidia N answers the tests' NVML library
+#                     (BUILD/tests/nvml, NvmlLibrary= in the default
+#                     acct_gather.conf) through FP_DIR/sim/nvml.state, given
+#                     to slurmd as FP_FAKE_NVML_STATE; Slurm has GRES gpu:N
+#                     on the node (gres.conf File= char devices made with
+#                     mknod in FP_DIR/dev, as /dev/null), gres/gpu in TRES.
+#                     GPU K's load is FP_DIR/sim/gpu-load/K (0..1)
 #   FP_FOOTPRINT_CONF text of footprint.conf (jobcomp/carbon); the default
 #                     has one site (constant intensity, gas heating
 #                     displaced), a node type and a fresh signing key;
@@ -204,8 +212,12 @@ _fp_write_configs() {
 	ncpus=$(nproc)
 	mem=$(awk '/MemTotal/ {print int($2/1024/2)}' /proc/meminfo)
 	mkdir -p "$d"/{etc,log,run,state,spool,munge,db}
-	local ctl_addr=127.0.0.1 node_lines part_nodes
-	node_lines="NodeName=$FP_NODE NodeHostname=localhost NodeAddr=127.0.0.1 CPUs=$ncpus RealMemory=$mem State=UNKNOWN"
+	local ctl_addr=127.0.0.1 node_lines part_nodes gres=
+	if [ -n "${FP_GPUS:-}" ]; then
+		_fp_write_gres || return 1
+		gres=" Gres=gpu:$FP_GPUS"
+	fi
+	node_lines="NodeName=$FP_NODE NodeHostname=localhost NodeAddr=127.0.0.1 CPUs=$ncpus RealMemory=$mem$gres State=UNKNOWN"
 	part_nodes=$FP_NODE
 	if [ -n "$FP_NODES" ]; then
 		ctl_addr=$FP_NET.1
@@ -248,7 +260,8 @@ AccountingStorageHost=127.0.0.1
 AccountingStoragePort=6819
 AccountingStoragePass=$d/munge/munge.socket
 AccountingStoreFlags=job_comment
-AccountingStorageTRES=energy
+AccountingStorageTRES=energy${FP_GPUS:+,gres/gpu}
+${FP_GPUS:+GresTypes=gpu}
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
 DefMemPerCPU=256
@@ -281,6 +294,9 @@ CONF
 			if [ -n "${FP_SIMNODE:-}" ]; then
 				echo "EnergyFootprintSimulatedNode=$d/sim"
 				echo "EnergyFootprintIdleWatts=$FP_IDLE_WATTS"
+			fi
+			if [ -n "${FP_GPUS:-}" ]; then
+				echo "EnergyFootprintNvmlLibrary=$build/tests/nvml/libnvidia-ml.so.1"
 			fi
 		} > "$d/etc/acct_gather.conf"
 	fi
@@ -323,6 +339,27 @@ StoragePass=fp-test-pass
 StorageLoc=slurm_acct_db
 CONF
 	chmod 600 "$d/etc/slurmdbd.conf"
+}
+
+# FP_GPUS GPUs without devices: Slurm wants a device file per GPU (it
+# takes the GPU's number from the name and its major:minor for cgroups);
+# char devices like /dev/null in the cluster's folder are enough.
+_fp_write_gres() {
+	local d=$FP_DIR k
+	if [ -n "$FP_NODES" ] || [ -z "${FP_SIMNODE:-}" ] ||
+		! [ "$FP_GPUS" -ge 1 ] 2>/dev/null || ! [ "$FP_GPUS" -le 64 ]; then
+		_fp_log "FP_GPUS=$FP_GPUS: 1 to 64 simulated GPUs, with FP_SIMNODE=1 on one node"
+		return 1
+	fi
+	if ! [ -f "$FP_BUILD/tests/nvml/libnvidia-ml.so.1" ]; then
+		_fp_log "FP_GPUS: $FP_BUILD/tests/nvml/libnvidia-ml.so.1 not built (make unit builds it)"
+		return 1
+	fi
+	mkdir -p "$d/dev"
+	for k in $(seq 0 $((FP_GPUS - 1))); do
+		mknod "$d/dev/nvidia$k" c 1 3 || return 1
+	done
+	echo "NodeName=$FP_NODE Name=gpu File=$d/dev/nvidia[0-$((FP_GPUS - 1))]" > "$d/etc/gres.conf"
 }
 
 # Node i's conf folder: slurm.conf and cgroup.conf linked, its own
@@ -467,7 +504,7 @@ fp_cluster_start() {
 		_fp_net_down
 		_fp_net_up || { _fp_log "cannot set up the namespaces (ip netns, veth, bridge)"; return 1; }
 	fi
-	_fp_write_configs
+	_fp_write_configs || return 1
 	export SLURM_CONF=$FP_DIR/etc/slurm.conf
 	_fp_start_munge || return 1
 	_fp_start_mariadb || return 1
@@ -485,12 +522,13 @@ fp_cluster_start() {
 	fi
 	if [ -n "${FP_SIMNODE:-}" ]; then
 		"$(cd "${FP_BUILD:-build}" && pwd)/fp-simnode" --root "$FP_DIR/sim" \
-			--interval 0.25 $FP_SIM_MODEL ${FP_SIMNODE_ARGS:-} \
+			--interval 0.25 $FP_SIM_MODEL ${FP_GPUS:+--nvidia $FP_GPUS} ${FP_SIMNODE_ARGS:-} \
 			> "$FP_DIR/log/fp-simnode.log" 2>&1 &
 		_fp_started fp-simnode $!
 		_fp_wait_for 10 fp-simnode test -f "$FP_DIR/sim/sensor.json" || return 1
 	fi
-	slurmd -D -N "$FP_NODE" > "$FP_DIR/log/slurmd.out" 2>&1 &
+	${FP_GPUS:+env FP_FAKE_NVML_STATE=$FP_DIR/sim/nvml.state} \
+		slurmd -D -N "$FP_NODE" > "$FP_DIR/log/slurmd.out" 2>&1 &
 	_fp_started slurmd $!
 	fp_cluster_wait_idle 60 || return 1
 	_fp_log "up in $FP_DIR"
