@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,69 @@
 static char *xstrdup(const char *s)
 {
 	return s ? strdup(s) : NULL;
+}
+
+/* Arrays grown one element at a time keep a capacity of the next power of
+ * two (implicit: no field for it), so adding n elements copies O(n), not
+ * O(n^2) as realloc(n + 1) does once other allocations sit behind. */
+static int grow(void **a, size_t n, size_t size)
+{
+	void *na;
+	size_t cap;
+
+	if (n & (n - 1))
+		return 0;	/* n is not a power of two: room left */
+	cap = n ? 2 * n : 1;
+	if (cap > SIZE_MAX / size)
+		return -1;
+	na = realloc(*a, cap * size);
+	if (!na)
+		return -1;
+	*a = na;
+	return 0;
+}
+
+/* Strings sorted, each once, found by bsearch: a job of 100k steps
+ * looked its step ids and nodes up by scanning all of them, and compute
+ * took the square of the steps. (glibc's hsearch_r hashes only the first
+ * characters of a long name: node-0001..node-9999 would all collide.)
+ * The strings are not copied: they must outlive the set. */
+struct name_set {
+	const char **v;
+	size_t n;
+};
+
+static int by_string(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* v holds n strings (the set takes it); *dup: one given twice, or NULL. */
+static void name_set_sort(struct name_set *ns, const char **v, size_t n,
+			  const char **dup)
+{
+	size_t k = 0;
+
+	*dup = NULL;
+	qsort(v, n, sizeof(*v), by_string);
+	for (size_t i = 0; i < n; i++) {
+		if (k && !strcmp(v[k - 1], v[i])) {
+			*dup = *dup ? *dup : v[i];
+			continue;
+		}
+		v[k++] = v[i];
+	}
+	ns->v = v;
+	ns->n = k;
+}
+
+/* The place of s in the set, or SIZE_MAX. */
+static size_t name_set_find(const struct name_set *ns, const char *s)
+{
+	const char **p = ns->n ? bsearch(&s, ns->v, ns->n, sizeof(*ns->v),
+					 by_string) : NULL;
+
+	return p ? (size_t)(p - ns->v) : SIZE_MAX;
 }
 
 fp_job_t *fp_job_new(void)
@@ -47,13 +111,11 @@ void fp_job_free(fp_job_t *job)
 fp_step_t *fp_job_add_step(fp_job_t *job, const char *id, time_t start,
 			   time_t end, double energy_j)
 {
-	fp_step_t *ns = realloc(job->steps, (job->nsteps + 1) * sizeof(*ns));
 	fp_step_t *s;
 
-	if (!ns)
+	if (grow((void **)&job->steps, job->nsteps, sizeof(*s)))
 		return NULL;
-	job->steps = ns;
-	s = &ns[job->nsteps];
+	s = &job->steps[job->nsteps];
 	memset(s, 0, sizeof(*s));
 	s->id = strdup(id);
 	if (!s->id)
@@ -68,11 +130,11 @@ fp_step_t *fp_job_add_step(fp_job_t *job, const char *id, time_t start,
 static int alloc_add(fp_alloc_t **a, size_t *n, const char *node,
 		     unsigned cpus, double energy_j)
 {
-	fp_alloc_t *na = realloc(*a, (*n + 1) * sizeof(*na));
+	fp_alloc_t *na;
 
-	if (!na)
+	if (grow((void **)a, *n, sizeof(*na)))
 		return -1;
-	*a = na;
+	na = *a;
 	na[*n].node = strdup(node);
 	if (!na[*n].node)
 		return -1;
@@ -186,6 +248,12 @@ static int json_energy(const char *name, const char *where, json_t *v,
 		return fp_fail(err, FP_EPARSE, "%s: field '%s': expected a "
 			       "number of joules >= 0 or null", name, where);
 	*e = json_number_value(v);
+	/* Said here, where the file and field are known (compute refuses
+	 * it too, for the callers that build a job themselves). */
+	if (*e > FP_MAX_ENERGY_J)
+		return fp_fail(err, FP_EPARSE, "%s: field '%s': %g J is above "
+			       "%g J, more than any step uses", name, where,
+			       *e, FP_MAX_ENERGY_J);
 	return 0;
 }
 
@@ -205,12 +273,17 @@ static int json_nodes(const char *name, const char *where, json_t *arr,
 		double e;
 
 		snprintf(field, sizeof(field), "%s[%zu]", where, i);
-		if (!json_is_string(nm) || !json_is_integer(cpus) ||
-		    json_integer_value(cpus) < 0 ||
-		    json_integer_value(cpus) > (1 << 24))
+		if (!json_is_string(nm) || !json_is_integer(cpus))
 			return fp_fail(err, FP_EPARSE, "%s: field '%s': needs "
 				       "\"name\" (string) and \"cpus\" "
 				       "(integer)", name, field);
+		/* A node with no CPU has no share to be given. */
+		if (json_integer_value(cpus) < 1 ||
+		    json_integer_value(cpus) > (1 << 24))
+			return fp_fail(err, FP_EPARSE, "%s: field '%s.cpus': "
+				       "must be 1..%d, not %" JSON_INTEGER_FORMAT,
+				       name, field, 1 << 24,
+				       json_integer_value(cpus));
 		snprintf(field, sizeof(field), "%s[%zu].energy_j", where, i);
 		if (json_energy(name, field, json_object_get(o, "energy_j"),
 				&e, err))
@@ -397,6 +470,15 @@ void fp_result_free(fp_result_t *r)
 	free(r);
 }
 
+/* A node name the job uses: where its figures go. */
+struct seen_node {
+	bool seen;
+	size_t node;	/* in r->nodes; NOT_COUNTED: its site has no series */
+	size_t site;	/* in r->sites */
+	size_t alloc;	/* in the job allocation job_alloc() builds */
+};
+#define NOT_COUNTED SIZE_MAX
+
 struct calc {
 	const fp_config_t *cfg;
 	const fp_job_t *job;
@@ -405,6 +487,10 @@ struct calc {
 	fp_result_t *r;
 	const fp_site_conf_t **site_conf;	/* parallel to r->sites */
 	fp_error_t *err;
+	struct name_set names;		/* every node name of the job */
+	struct seen_node *seen;		/* parallel to names */
+	const fp_site_conf_t **said;	/* sites said not counted */
+	size_t nsaid;
 };
 
 static int note_incomplete(struct calc *c, const char *fmt, ...)
@@ -475,53 +561,72 @@ static fp_site_result_t *site_result(struct calc *c,
 	return s;
 }
 
-/* The node's entry, created with its site and node type on first use. */
-static fp_node_result_t *node_result(struct calc *c, const char *node,
-				     fp_site_result_t **site)
+/* A site whose series did not load: its nodes are not counted, said once
+ * naming the series and the fault; the other sites are computed. */
+static int site_not_counted(struct calc *c, const fp_site_conf_t *sc,
+			    const fp_signal_spec_t *bad)
+{
+	for (size_t i = 0; i < c->nsaid; i++)
+		if (c->said[i] == sc)
+			return 0;
+	if (grow((void **)&c->said, c->nsaid, sizeof(*c->said)))
+		return fp_fail(c->err, FP_ENOMEM, "out of memory");
+	c->said[c->nsaid++] = sc;
+	return note_incomplete(c, "site %s: not counted (its energy, "
+			       "emissions and embodied share), its series "
+			       "did not load: %s", sc->name, bad->error);
+}
+
+/* The node's entry, created with its site and node type on first use:
+ * 0 (*np, *site set), 1 when its site is not counted, -1 on error. */
+static int node_result(struct calc *c, const char *node,
+		       fp_node_result_t **np, fp_site_result_t **site)
 {
 	fp_result_t *r = c->r;
-	fp_node_result_t *n, *nn;
+	fp_node_result_t *n;
 	const fp_site_conf_t *sc;
 	const fp_node_type_t *nt;
+	size_t k = name_set_find(&c->names, node);
+	struct seen_node *seen;
 
-	for (size_t i = 0; i < r->nnodes; i++) {
-		if (!strcmp(r->nodes[i].node, node)) {
-			for (size_t j = 0; j < r->nsites; j++)
-				if (!strcmp(r->sites[j].site,
-					    r->nodes[i].site))
-					*site = &r->sites[j];
-			return &r->nodes[i];
-		}
+	if (k == SIZE_MAX)	/* every name of the job is in the set */
+		return fp_fail(c->err, FP_EINVAL, "node %s: not in the job",
+			       node);
+	seen = &c->seen[k];
+	if (seen->seen) {
+		if (seen->node == NOT_COUNTED)
+			return 1;
+		*np = &r->nodes[seen->node];
+		*site = &r->sites[seen->site];
+		return 0;
 	}
+	seen->seen = true;
+	seen->node = seen->site = NOT_COUNTED;
 	sc = fp_config_site_for(c->cfg, node, c->match, c->ctx);
-	if (!sc) {
-		fp_fail(c->err, FP_EINVAL, "%s: node '%s' is in no Site's "
-			"Nodes=", c->cfg->path, node);
-		return NULL;
-	}
+	if (!sc)
+		return fp_fail(c->err, FP_EINVAL, "%s: node '%s' is in no "
+			       "Site's Nodes=", c->cfg->path, node);
 	if (!sc->intensity.series || !sc->useful_heat.series) {
 		const fp_signal_spec_t *bad = !sc->intensity.series ?
 			&sc->intensity : &sc->useful_heat;
 
-		/* Only this site's jobs stop: the others have their series. */
-		if (bad->error)
-			fp_fail(c->err, FP_EINVAL, "node %s: %s", node,
-				bad->error);
-		else
-			fp_fail(c->err, FP_EINVAL, "%s:%u: Site '%s': series "
-				"not loaded (call fp_config_load_series)",
-				c->cfg->path, sc->line, sc->name);
-		return NULL;
+		if (!bad->error)
+			return fp_fail(c->err, FP_EINVAL, "%s:%u: Site '%s': "
+				       "series not loaded (call "
+				       "fp_config_load_series)",
+				       c->cfg->path, sc->line, sc->name);
+		return site_not_counted(c, sc, bad) ? -1 : 1;
 	}
 	*site = site_result(c, sc);
 	if (!*site)
 		goto nomem;
-	nn = realloc(r->nodes, (r->nnodes + 1) * sizeof(*nn));
-	if (!nn)
+	if (grow((void **)&r->nodes, r->nnodes, sizeof(*r->nodes)))
 		goto nomem;
-	r->nodes = nn;
-	n = &nn[r->nnodes++];
+	seen->site = (size_t)(*site - r->sites);
+	seen->node = r->nnodes;
+	n = &r->nodes[r->nnodes++];
 	memset(n, 0, sizeof(*n));
+	*np = n;
 	n->node = strdup(node);
 	n->site = strdup(sc->name);
 	if (!n->node || !n->site)
@@ -536,10 +641,9 @@ static fp_node_result_t *node_result(struct calc *c, const char *node,
 		n->embodied_kg = nt->embodied_kg;
 		n->lifetime_years = nt->lifetime_years;
 	}
-	return n;
+	return 0;
 nomem:
-	fp_fail(c->err, FP_ENOMEM, "out of memory");
-	return NULL;
+	return fp_fail(c->err, FP_ENOMEM, "out of memory");
 }
 
 /* Longer than any job runs: energy is spread hour by hour, and a time
@@ -547,79 +651,117 @@ nomem:
  * description) must be refused, not walked through. */
 #define MAX_SPAN_S ((time_t)10 * 366 * 86400)
 
-static int check_steps(struct calc *c)
+static int check_step(struct calc *c, const fp_step_t *s)
 {
 	const fp_job_t *job = c->job;
 
-	for (size_t i = 0; i < job->nsteps; i++) {
-		const fp_step_t *s = &job->steps[i];
+	if (s->end < s->start)
+		return fp_fail(c->err, FP_EINVAL, "job %llu: step %s "
+			       "ends before it starts",
+			       (unsigned long long)job->job_id,
+			       s->id);
+	if (s->end - s->start > MAX_SPAN_S)
+		return fp_fail(c->err, FP_EINVAL, "job %llu: step %s "
+			       "lasts %lld s, more than ten years: "
+			       "its start or end is wrong",
+			       (unsigned long long)job->job_id,
+			       s->id,
+			       (long long)(s->end - s->start));
+	if (!s->nnodes)
+		return fp_fail(c->err, FP_EINVAL, "job %llu: step %s "
+			       "has no node",
+			       (unsigned long long)job->job_id,
+			       s->id);
+	if (isfinite(s->energy_j) && s->energy_j > FP_MAX_ENERGY_J)
+		return fp_fail(c->err, FP_EINVAL, "job %llu: step %s: "
+			       "energy %g J is above %g J, more than "
+			       "any step uses",
+			       (unsigned long long)job->job_id,
+			       s->id, s->energy_j, FP_MAX_ENERGY_J);
+	for (size_t j = 0; j < s->nnodes; j++) {
+		const fp_alloc_t *a = &s->nodes[j];
 
-		if (s->end < s->start)
-			return fp_fail(c->err, FP_EINVAL, "job %llu: step %s "
-				       "ends before it starts",
-				       (unsigned long long)job->job_id,
-				       s->id);
-		if (s->end - s->start > MAX_SPAN_S)
-			return fp_fail(c->err, FP_EINVAL, "job %llu: step %s "
-				       "lasts %lld s, more than ten years: "
-				       "its start or end is wrong",
-				       (unsigned long long)job->job_id,
-				       s->id,
-				       (long long)(s->end - s->start));
-		if (!s->nnodes)
-			return fp_fail(c->err, FP_EINVAL, "job %llu: step %s "
-				       "has no node",
-				       (unsigned long long)job->job_id,
-				       s->id);
-		if (isfinite(s->energy_j) && s->energy_j > FP_MAX_ENERGY_J)
-			return fp_fail(c->err, FP_EINVAL, "job %llu: step %s: "
-				       "energy %g J is above %g J, more than "
+		if (isfinite(a->energy_j) &&
+		    a->energy_j > FP_MAX_ENERGY_J)
+			return fp_fail(c->err, FP_EINVAL, "job %llu: "
+				       "step %s: node %s: energy %g "
+				       "J is above %g J, more than "
 				       "any step uses",
 				       (unsigned long long)job->job_id,
-				       s->id, s->energy_j, FP_MAX_ENERGY_J);
-		for (size_t j = 0; j < s->nnodes; j++) {
-			const fp_alloc_t *a = &s->nodes[j];
-
-			if (isfinite(a->energy_j) &&
-			    a->energy_j > FP_MAX_ENERGY_J)
-				return fp_fail(c->err, FP_EINVAL, "job %llu: "
-					       "step %s: node %s: energy %g "
-					       "J is above %g J, more than "
-					       "any step uses",
-					       (unsigned long long)job->job_id,
-					       s->id, a->node, a->energy_j,
-					       FP_MAX_ENERGY_J);
-			if (!a->cpus)
-				return fp_fail(c->err, FP_EINVAL, "job %llu: "
-					       "step %s: node %s has 0 CPUs",
-					       (unsigned long long)job->job_id,
-					       s->id, a->node);
-		}
-		for (size_t j = 0; j < i; j++)
-			if (!strcmp(job->steps[j].id, s->id))
-				return fp_fail(c->err, FP_EINVAL, "job %llu: "
-					       "step %s listed twice: each "
-					       "step is counted once",
-					       (unsigned long long)job->job_id,
-					       s->id);
+				       s->id, a->node, a->energy_j,
+				       FP_MAX_ENERGY_J);
+		if (!a->cpus)
+			return fp_fail(c->err, FP_EINVAL, "job %llu: "
+				       "step %s: node %s has 0 CPUs",
+				       (unsigned long long)job->job_id,
+				       s->id, a->node);
 	}
 	return 0;
 }
 
-/* One node's share of one step, spread uniformly over [start, end]. */
+static int check_steps(struct calc *c)
+{
+	const fp_job_t *job = c->job;
+	struct name_set ids;
+	const char **v, *dup;
+
+	for (size_t i = 0; i < job->nsteps; i++)
+		if (check_step(c, &job->steps[i]))
+			return -1;
+	v = malloc((job->nsteps ? job->nsteps : 1) * sizeof(*v));
+	if (!v)
+		return fp_fail(c->err, FP_ENOMEM, "out of memory");
+	for (size_t i = 0; i < job->nsteps; i++)
+		v[i] = job->steps[i].id;
+	name_set_sort(&ids, v, job->nsteps, &dup);
+	if (dup)
+		fp_fail(c->err, FP_EINVAL, "job %llu: step %s listed twice: "
+			"each step is counted once",
+			(unsigned long long)job->job_id, dup);
+	free(v);
+	return dup ? -1 : 0;
+}
+
+/* Every node name of the job, for node_result() and job_alloc(). */
+static int node_names(struct calc *c)
+{
+	const fp_job_t *job = c->job;
+	size_t n = job->nnodes, k = 0;
+	const char **v, *dup;
+
+	for (size_t i = 0; i < job->nsteps; i++)
+		n += job->steps[i].nnodes;
+	v = malloc((n ? n : 1) * sizeof(*v));
+	if (!v)
+		return fp_fail(c->err, FP_ENOMEM, "out of memory");
+	for (size_t i = 0; i < job->nnodes; i++)
+		v[k++] = job->nodes[i].node;
+	for (size_t i = 0; i < job->nsteps; i++)
+		for (size_t j = 0; j < job->steps[i].nnodes; j++)
+			v[k++] = job->steps[i].nodes[j].node;
+	name_set_sort(&c->names, v, n, &dup);
+	c->seen = calloc(c->names.n ? c->names.n : 1, sizeof(*c->seen));
+	if (!c->seen)
+		return fp_fail(c->err, FP_ENOMEM, "out of memory");
+	return 0;
+}
+
+/* One node's share of one step, spread uniformly over [start, end]: 0
+ * counted, 1 not (its site has no series), -1 error. */
 static int add_share(struct calc *c, const fp_step_t *s, const char *node,
 		     double e)
 {
 	fp_result_t *r = c->r;
 	const fp_config_t *cfg = c->cfg;
 	fp_site_result_t *site = NULL;
-	fp_node_result_t *n = node_result(c, node, &site);
+	fp_node_result_t *n = NULL;
 	const fp_site_conf_t *sc;
 	const fp_series_t *ref;
 	double in, useful, in_ref, kwh, op, reused, avoided, ref_op;
+	int rc = node_result(c, node, &n, &site);
 
-	if (!n)
-		return -1;
+	if (rc)
+		return rc;
 	sc = c->site_conf[site - r->sites];
 	ref = cfg->reference.same_grid ? sc->intensity.series :
 		cfg->reference.intensity.series;
@@ -687,22 +829,12 @@ static int add_step(struct calc *c, const fp_step_t *s)
 			    known, s->energy_j, per_node ? "nodes' are" :
 			    "total is"))
 		return -1;
-	c->r->nsteps_counted++;
-	sr = realloc(c->r->steps, (c->r->nstep_results + 1) * sizeof(*sr));
-	if (!sr)
-		return fp_fail(c->err, FP_ENOMEM, "out of memory");
-	c->r->steps = sr;
-	sr = &sr[c->r->nstep_results];
+	/* r->steps has room for every step of the job. */
+	sr = &c->r->steps[c->r->nstep_results];
 	memset(sr, 0, sizeof(*sr));
-	sr->id = strdup(s->id);
-	if (!sr->id)
-		return fp_fail(c->err, FP_ENOMEM, "out of memory");
-	c->r->nstep_results++;
-	sr->nnodes = s->nnodes;
-	sr->split = s->split ? s->split :
-		    per_node || s->nnodes == 1 ? FP_SPLIT_EXACT : FP_SPLIT_CPUS;
 	for (size_t i = 0; i < s->nnodes; i++) {
 		double e;
+		int rc;
 
 		if (per_node)
 			e = s->nodes[i].energy_j;
@@ -710,10 +842,24 @@ static int add_step(struct calc *c, const fp_step_t *s)
 			e = s->energy_j * s->nodes[i].cpus / cpus;
 		else
 			e = s->energy_j / (double)s->nnodes;
-		sr->energy_j += e;
-		if (add_share(c, s, s->nodes[i].node, e))
+		rc = add_share(c, s, s->nodes[i].node, e);
+		if (rc < 0)
 			return -1;
+		if (!rc) {
+			sr->energy_j += e;
+			sr->nnodes++;
+		}
 	}
+	/* A step only on sites not counted is not counted either. */
+	if (!sr->nnodes)
+		return 0;
+	sr->id = strdup(s->id);
+	if (!sr->id)
+		return fp_fail(c->err, FP_ENOMEM, "out of memory");
+	sr->split = s->split ? s->split :
+		    per_node || s->nnodes == 1 ? FP_SPLIT_EXACT : FP_SPLIT_CPUS;
+	c->r->nstep_results++;
+	c->r->nsteps_counted++;
 	return 0;
 }
 
@@ -723,11 +869,12 @@ static int add_embodied(struct calc *c, const char *node, unsigned cpus)
 {
 	fp_result_t *r = c->r;
 	fp_site_result_t *site = NULL;
-	fp_node_result_t *n = node_result(c, node, &site);
+	fp_node_result_t *n = NULL;
 	double g;
+	int rc = node_result(c, node, &n, &site);
 
-	if (!n)
-		return -1;
+	if (rc)
+		return rc < 0 ? -1 : 0;
 	n->cpus = cpus;
 	r->core_hours += cpus * r->elapsed_s / 3600.0;
 	if (!n->node_type)
@@ -758,21 +905,22 @@ static int job_alloc(struct calc *c, fp_alloc_t **a, size_t *n)
 	}
 	*a = NULL;
 	*n = 0;
+	for (size_t i = 0; i < c->names.n; i++)
+		c->seen[i].alloc = SIZE_MAX;
 	for (size_t i = 0; i < job->nsteps; i++) {
 		for (size_t j = 0; j < job->steps[i].nnodes; j++) {
 			const fp_alloc_t *sn = &job->steps[i].nodes[j];
-			size_t k;
+			size_t *k = &c->seen[name_set_find(&c->names,
+							   sn->node)].alloc;
 
-			for (k = 0; k < *n; k++)
-				if (!strcmp((*a)[k].node, sn->node))
-					break;
-			if (k < *n) {
-				if (sn->cpus > (*a)[k].cpus)
-					(*a)[k].cpus = sn->cpus;
-			} else if (alloc_add(a, n, sn->node, sn->cpus, NAN)) {
-				return fp_fail(c->err, FP_ENOMEM,
-					       "out of memory");
+			if (*k == SIZE_MAX) {
+				*k = *n;
+				if (alloc_add(a, n, sn->node, sn->cpus, NAN))
+					return fp_fail(c->err, FP_ENOMEM,
+						       "out of memory");
 			}
+			if (sn->cpus > (*a)[*k].cpus)
+				(*a)[*k].cpus = sn->cpus;
 		}
 	}
 	return 0;
@@ -808,7 +956,8 @@ fp_result_t *fp_carbon_compute(const fp_config_t *cfg, const fp_job_t *job,
 			       fp_hostlist_match_fn match, void *match_ctx,
 			       fp_error_t *err)
 {
-	struct calc c = { cfg, job, match, match_ctx, NULL, NULL, err };
+	struct calc c = { .cfg = cfg, .job = job, .match = match,
+			  .ctx = match_ctx, .err = err };
 	fp_result_t *r = calloc(1, sizeof(*r));
 	fp_alloc_t *alloc = NULL;
 	size_t nalloc = 0;
@@ -820,6 +969,12 @@ fp_result_t *fp_carbon_compute(const fp_config_t *cfg, const fp_job_t *job,
 		return NULL;
 	}
 	c.r = r;
+	r->steps = calloc(job->nsteps ? job->nsteps : 1, sizeof(*r->steps));
+	if (!r->steps) {
+		free(r);
+		fp_fail(err, FP_ENOMEM, "out of memory");
+		return NULL;
+	}
 	r->complete = true;
 	r->job_id = job->job_id;
 	r->start = job->start;
@@ -851,6 +1006,8 @@ fp_result_t *fp_carbon_compute(const fp_config_t *cfg, const fp_job_t *job,
 			     (long long)(job->end - job->start));
 	if (!rc)
 		rc = check_steps(&c);
+	if (!rc)
+		rc = node_names(&c);
 	for (size_t i = 0; !rc && i < job->nnodes; i++)
 		if (!job->nodes[i].cpus)
 			rc = fp_fail(err, FP_EINVAL, "job %llu: node %s has 0 "
@@ -874,6 +1031,9 @@ fp_result_t *fp_carbon_compute(const fp_config_t *cfg, const fp_job_t *job,
 	if (alloc != job->nodes)
 		alloc_free(alloc, nalloc);
 	free(c.site_conf);
+	free(c.seen);
+	free(c.said);
+	free(c.names.v);
 	if (rc) {
 		fp_result_free(r);
 		return NULL;

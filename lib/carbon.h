@@ -176,7 +176,10 @@ typedef struct fp_result {
  * in no Site, a time outside a series, inconsistent input, an energy
  * above FP_MAX_ENERGY_J or a node with 0 CPUs. Missing step energy, a node
  * without NodeType, node energies that contradict their step's total, a
- * job of 0 s or without steps only make the result incomplete. */
+ * job of 0 s or without steps only make the result incomplete; so does a
+ * site whose series did not load (fp_config_load_series left its error):
+ * its nodes are not counted, the other sites are. Linear in the steps
+ * (n log n in the node names). */
 fp_result_t *fp_carbon_compute(const fp_config_t *cfg, const fp_job_t *job,
 			       fp_hostlist_match_fn match, void *match_ctx,
 			       fp_error_t *err);

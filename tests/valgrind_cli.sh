@@ -185,15 +185,33 @@ said "compute warns of a missing series naming its Site line" \
 said "compute still computes the sites whose series loaded" \
 	"complete     yes"
 jobdesc "$tmp/qh.json" bob $t0 $t1 "$(step qh001 3600000)"
-vg "compute of a job at a site whose series is broken fails" 1 \
+vg "compute of a job at a site whose series is broken is incomplete" 0 \
 	"$sf" compute --config etc/footprint.conf "$tmp/qh.json"
-said "the error of a broken series names the Site line" \
-	"node qh001: etc/footprint.conf:26: Site 'paris'"
+said "compute says the broken site is not counted" \
+	"site paris: not counted"
+said "compute names the broken series and its Site line" \
+	"etc/footprint.conf:26: Site 'paris': field 'Intensity': /etc/slurm/"
+unsaid "compute of a job only at a broken site prints no nan" "nan"
+printf '{"job_id": 7, "start": "%s", "end": "%s", "steps": [{"id": "7.0",
+ "start": "%s", "end": "%s", "energy_j": 3600000, "nodes": [{"name":
+ "qh001", "cpus": 8}, {"name": "dc001", "cpus": 8}]}]}\n' $t0 $t1 $t0 $t1 \
+	> "$tmp/qhdc.json"
+vg "compute of a job on a broken and a working site" 0 \
+	"$sf" compute --config etc/footprint.conf "$tmp/qhdc.json"
+said "the working site is computed" "site dc1 "
+said "the broken site makes the result incomplete" "complete     no"
 jobdesc "$tmp/huge.json" bob $t0 $t1 "$(step qh007 1e308)"
 vg "compute refuses an energy of 1e308 J" 1 \
 	"$sf" compute --config "$tmp/footprint.conf" "$tmp/huge.json"
 said "compute says the energy bound" "is above 1e+15 J"
+said "compute's refusal names the file and the field" \
+	"huge.json: field 'steps[0].energy_j': 1e+308 J"
 unsaid "compute never prints inf" "inf"
+sed 's/"cpus": 8/"cpus": 0/' "$tmp/dc.json" > "$tmp/nocpu.json"
+vg "compute refuses a node with 0 CPUs" 1 \
+	"$sf" compute --config "$tmp/footprint.conf" "$tmp/nocpu.json"
+said "compute's refusal of 0 CPUs names the file and the field" \
+	"nocpu.json: field 'steps[0].nodes[0].cpus': must be 1..16777216, not 0"
 jobdesc "$tmp/nosteps.json" bob $t0 $t1 ""
 vg "compute of a job without steps" 0 \
 	"$sf" compute --config "$tmp/footprint.conf" "$tmp/nosteps.json"

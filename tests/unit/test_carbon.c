@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -640,34 +641,157 @@ static void test_a_job_without_steps_is_incomplete(void **s)
 	fp_job_free(j);
 }
 
-static void test_a_broken_series_stops_only_its_own_site(void **s)
+/* Sites ok (constant 50 g/kWh) and bad (a series file that is missing). */
+static fp_config_t *broken_config(fp_error_t *err)
 {
 	const char conf[] = "Site=ok Nodes=n1 Intensity=50\n"
-			    "Site=bad Nodes=n2 Intensity=file:/no/fr.csv\n";
-	fp_error_t err = { 0 };
+			    "Site=bad Nodes=n2 Intensity=file:/no/fr.csv\n"
+			    "NodeType=h1 Nodes=n1,n2 Embodied=1000 "
+			    "Lifetime=5 CPUs=32\n";
 	fp_config_t *c = fp_config_parse("/etc/footprint.conf", conf,
-					 strlen(conf), &err);
+					 strlen(conf), err);
+
+	assert_non_null(c);
+	assert_int_equal(fp_config_load_series(c, err), -1);
+	return c;
+}
+
+static void test_a_broken_series_leaves_out_only_its_site(void **s)
+{
+	fp_error_t err = { 0 };
+	fp_config_t *c = broken_config(&err);
+	fp_job_t *j = job_new("00:00", "01:00");
+	fp_step_t *st = fp_job_add_step(j, "42.0", T("00:00"), T("01:00"),
+					2 * KWH);
+	fp_result_t *r;
+
+	fp_step_add_node(st, "n1", 4, NAN);
+	fp_step_add_node(st, "n2", 4, NAN);
+	r = fp_carbon_compute(c, j, fp_hostlist_match_plain, NULL, &err);
+	assert_non_null(r);
+	/* n1's half is counted at its site's 50 g/kWh */
+	assert_float_equal(r->energy_it_j, KWH, 1e-6);
+	assert_float_equal(r->operational_g, 50, 1e-9);
+	assert_float_equal(r->embodied_g, EMB_G_PER_S * 3600 * 4 / 32, 1e-9);
+	assert_int_equal(r->nsites, 1);
+	assert_string_equal(r->sites[0].site, "ok");
+	assert_int_equal(r->nnodes, 1);
+	assert_false(r->complete);
+	assert_int_equal(r->nincomplete, 1);
+	assert_non_null(strstr(r->incomplete[0], "site bad: not counted"));
+	assert_non_null(strstr(r->incomplete[0], "/etc/footprint.conf:2: "
+			       "Site 'bad': field 'Intensity': /no/fr.csv: "
+			       "cannot open"));
+	fp_result_free(r);
+	fp_job_free(j);
+	fp_config_free(c);
+}
+
+static void test_a_job_only_at_a_broken_site_is_incomplete_not_failed(void **s)
+{
+	fp_error_t err = { 0 };
+	fp_config_t *c = broken_config(&err);
 	fp_job_t *j = job_new("00:00", "01:00");
 	fp_step_t *st = fp_job_add_step(j, "42.0", T("00:00"), T("01:00"),
 					KWH);
 	fp_result_t *r;
 
-	assert_non_null(c);
-	assert_int_equal(fp_config_load_series(c, &err), -1);
-	fp_step_add_node(st, "n1", 4, NAN);
+	fp_step_add_node(st, "n2", 4, NAN);
+	st = fp_job_add_step(j, "42.1", T("00:00"), T("01:00"), KWH);
+	fp_step_add_node(st, "n2", 4, NAN);
 	r = fp_carbon_compute(c, j, fp_hostlist_match_plain, NULL, &err);
 	assert_non_null(r);
-	assert_float_equal(r->operational_g, 50, 1e-9);
+	assert_false(r->complete);
+	/* said once for the site, not once per step */
+	assert_int_equal(r->nincomplete, 1);
+	assert_non_null(strstr(r->incomplete[0], "site bad: not counted"));
+	assert_int_equal(r->nsteps_counted, 0);
+	assert_int_equal(r->nstep_results, 0);
+	assert_float_equal(r->energy_it_j, 0, 0);
+	assert_true(isnan(r->intensity));	/* summary null, text '-' */
 	fp_result_free(r);
-	free(j->steps[0].nodes[0].node);
-	j->steps[0].nodes[0].node = strdup("n2");
-	assert_null(fp_carbon_compute(c, j, fp_hostlist_match_plain, NULL,
-				      &err));
-	assert_non_null(strstr(err.msg, "node n2: /etc/footprint.conf:2: "
-			       "Site 'bad': field 'Intensity': /no/fr.csv: "
-			       "cannot open"));
 	fp_job_free(j);
 	fp_config_free(c);
+}
+
+static void test_job_description_energy_above_the_bound_names_the_field(
+	void **s)
+{
+	const char step[] =
+		"{\"job_id\": 7, \"start\": 0, \"end\": 3600, \"steps\": "
+		"[{\"id\": \"7.0\", \"start\": 0, \"end\": 3600, "
+		"\"energy_j\": 1e308, \"nodes\": [{\"name\": \"n1\", "
+		"\"cpus\": 4}]}]}";
+	const char node[] =
+		"{\"job_id\": 7, \"start\": 0, \"end\": 3600, \"steps\": "
+		"[{\"id\": \"7.0\", \"start\": 0, \"end\": 3600, "
+		"\"energy_j\": 10, \"nodes\": [{\"name\": \"n1\", "
+		"\"cpus\": 4, \"energy_j\": 1.7e308}]}]}";
+	fp_error_t err = { 0 };
+
+	assert_null(fp_job_from_json("job.json", step, strlen(step), &err));
+	assert_string_equal(err.msg, "job.json: field 'steps[0].energy_j': "
+			    "1e+308 J is above 1e+15 J, more than any step "
+			    "uses");
+	assert_null(fp_job_from_json("job.json", node, strlen(node), &err));
+	assert_non_null(strstr(err.msg, "job.json: field "
+			       "'steps[0].nodes[0].energy_j': 1.7e+308 J is "
+			       "above 1e+15 J"));
+}
+
+static void test_job_description_with_zero_cpus_names_the_field(void **s)
+{
+	const char step[] =
+		"{\"job_id\": 7, \"start\": 0, \"end\": 3600, \"steps\": "
+		"[{\"id\": \"7.0\", \"start\": 0, \"end\": 3600, "
+		"\"energy_j\": 10, \"nodes\": [{\"name\": \"n1\", "
+		"\"cpus\": 0}]}]}";
+	const char job[] =
+		"{\"job_id\": 7, \"start\": 0, \"end\": 3600, "
+		"\"nodes\": [{\"name\": \"n1\", \"cpus\": 0}], "
+		"\"steps\": []}";
+	fp_error_t err = { 0 };
+
+	assert_null(fp_job_from_json("job.json", step, strlen(step), &err));
+	assert_string_equal(err.msg, "job.json: field "
+			    "'steps[0].nodes[0].cpus': must be 1..16777216, "
+			    "not 0");
+	assert_null(fp_job_from_json("job.json", job, strlen(job), &err));
+	assert_string_equal(err.msg, "job.json: field 'nodes[0].cpus': must "
+			    "be 1..16777216, not 0");
+}
+
+/* 53fac33 compared each step's id with every earlier one: 100k steps took
+ * 18.6 s, 200k four times that. Linear, they take well under a second;
+ * the bound is CPU time, far from both, so a loaded machine passes. */
+static void test_compute_of_200k_steps_is_not_quadratic(void **s)
+{
+	enum { N = 200000 };
+	fp_job_t *j = job_new("00:00", "04:00");
+	fp_error_t err = { 0 };
+	fp_result_t *r;
+	clock_t t0;
+	double cpu_s;
+
+	for (int i = 0; i < N; i++) {
+		char id[32];
+		fp_step_t *st;
+
+		snprintf(id, sizeof(id), "42.%d", i);
+		st = fp_job_add_step(j, id, T("00:00"), T("00:00") + 1 + i % 3,
+				     1.0);
+		assert_non_null(st);
+		fp_step_add_node(st, i % 2 ? "n1" : "n2", 4, NAN);
+	}
+	t0 = clock();
+	r = compute(j, &err);
+	cpu_s = (double)(clock() - t0) / CLOCKS_PER_SEC;
+	assert_non_null(r);
+	assert_int_equal(r->nsteps_counted, N);
+	assert_float_equal(r->energy_it_j, N, 1e-6);
+	assert_true(cpu_s < 5.0);
+	fp_result_free(r);
+	fp_job_free(j);
 }
 
 int main(void)
@@ -695,7 +819,11 @@ int main(void)
 		cmocka_unit_test(test_a_node_with_zero_cpus_is_refused),
 		cmocka_unit_test(test_a_job_of_zero_seconds_is_incomplete),
 		cmocka_unit_test(test_a_job_without_steps_is_incomplete),
-		cmocka_unit_test(test_a_broken_series_stops_only_its_own_site),
+		cmocka_unit_test(test_a_broken_series_leaves_out_only_its_site),
+		cmocka_unit_test(test_a_job_only_at_a_broken_site_is_incomplete_not_failed),
+		cmocka_unit_test(test_job_description_energy_above_the_bound_names_the_field),
+		cmocka_unit_test(test_job_description_with_zero_cpus_names_the_field),
+		cmocka_unit_test(test_compute_of_200k_steps_is_not_quadratic),
 		cmocka_unit_test(test_job_description_error_names_the_field),
 		cmocka_unit_test(test_split_of_a_single_node_step_is_exact),
 		cmocka_unit_test(test_split_with_min_and_max_of_two_nodes_is_exact),
