@@ -4,6 +4,7 @@
 #include "whatif.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,6 +61,23 @@ static int try_start(fp_whatif_t *w, size_t *cap, const fp_site_conf_t *sc,
 	return add(w, cap, &o);
 }
 
+/* -1 out of memory. */
+static int add_unavailable(fp_whatif_t *w, const fp_site_conf_t *sc,
+			   const char *field, const fp_signal_spec_t *spec)
+{
+	fp_whatif_unavailable_t *nu = realloc(w->unavailable,
+		(w->nunavailable + 1) * sizeof(*nu));
+
+	if (!nu)
+		return -1;
+	w->unavailable = nu;
+	nu[w->nunavailable++] = (fp_whatif_unavailable_t){
+		.site = sc->name, .field = field, .series = spec->text,
+		.fault = spec->error,
+	};
+	return 0;
+}
+
 static int by_footprint(const void *a, const void *b)
 {
 	const fp_whatif_option_t *x = a, *y = b;
@@ -104,10 +122,21 @@ fp_whatif_t *fp_whatif_compute(const fp_config_t *cfg,
 		bool actual_tried = false;
 
 		if (!sc->intensity.series || !sc->useful_heat.series) {
-			fp_fail(err, FP_EINVAL, "%s: Site '%s': series not "
-				"loaded", cfg->path, sc->name);
-			fp_whatif_free(w);
-			return NULL;
+			bool in = !sc->intensity.series;
+			const fp_signal_spec_t *bad = in ? &sc->intensity :
+							   &sc->useful_heat;
+
+			if (!bad->error) {
+				fp_fail(err, FP_EINVAL, "%s: Site '%s': series "
+					"not loaded", cfg->path, sc->name);
+				fp_whatif_free(w);
+				return NULL;
+			}
+			/* One broken series leaves out only its site. */
+			if (add_unavailable(w, sc, in ? "Intensity" :
+					    "UsefulHeat", bad))
+				goto nomem;
+			continue;
 		}
 		for (time_t t = first; t <= to; t += 3600) {
 			actual_tried = actual_tried || t == job->start;
@@ -117,6 +146,18 @@ fp_whatif_t *fp_whatif_compute(const fp_config_t *cfg,
 		/* The actual start, to compare like with like. */
 		if (!actual_tried && try_start(w, &cap, sc, job, job->start))
 			goto nomem;
+	}
+	if (!w->noptions && w->nunavailable == cfg->nsites &&
+	    cfg->nsites) {
+		char more[48] = "";
+
+		if (w->nunavailable > 1)
+			snprintf(more, sizeof(more), " (and %zu more sites)",
+				 w->nunavailable - 1);
+		fp_fail(err, FP_EINVAL, "what-if: no site has its series: "
+			"%s%s", w->unavailable[0].fault, more);
+		fp_whatif_free(w);
+		return NULL;
 	}
 	if (!w->noptions) {
 		fp_fail(err, FP_EINVAL, "what-if: no site's series covers a "
@@ -137,5 +178,6 @@ void fp_whatif_free(fp_whatif_t *w)
 	if (!w)
 		return;
 	free(w->options);
+	free(w->unavailable);
 	free(w);
 }

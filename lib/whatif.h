@@ -26,16 +26,28 @@ typedef struct fp_whatif_option {
 	double net_g;		/* footprint - avoided */
 } fp_whatif_option_t;
 
+/* A site left out of the ranking: one of its series did not load. */
+typedef struct fp_whatif_unavailable {
+	const char *site;	/* these point into the configuration */
+	const char *field;	/* "Intensity" or "UsefulHeat" */
+	const char *series;	/* the value as written, "file:..." */
+	const char *fault;	/* why it did not load, naming the Site line */
+} fp_whatif_unavailable_t;
+
 typedef struct fp_whatif {
 	fp_whatif_option_t *options;	/* least footprint first */
 	size_t noptions;
 	size_t skipped;		/* site/hour pairs no series covers */
+	fp_whatif_unavailable_t *unavailable;	/* in footprint.conf order */
+	size_t nunavailable;
 } fp_whatif_t;
 
-/* Every site of cfg (series loaded) x every whole hour in [from, to] plus
- * the actual start; a pair whose run a series does not cover is skipped,
- * never extrapolated. Fails when no pair is covered. The result refers to
- * cfg's site names: free it before cfg. */
+/* Every site of cfg x every whole hour in [from, to] plus the actual
+ * start; a pair whose run a series does not cover is skipped, never
+ * extrapolated. A site whose series did not load (fp_config_load_series
+ * left its error) is listed as unavailable and the others are ranked.
+ * Fails when no pair is covered, or when fp_config_load_series was not
+ * called. The result refers to cfg's strings: free it before cfg. */
 fp_whatif_t *fp_whatif_compute(const fp_config_t *cfg,
 			       const fp_whatif_job_t *job, time_t from,
 			       time_t to, fp_error_t *err);

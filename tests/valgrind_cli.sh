@@ -200,6 +200,21 @@ vg "compute of a job on a broken and a working site" 0 \
 	"$sf" compute --config etc/footprint.conf "$tmp/qhdc.json"
 said "the working site is computed" "site dc1 "
 said "the broken site makes the result incomplete" "complete     no"
+# whatif: a site whose series is broken is listed, the others are ranked.
+mkdir -p "$tmp/wi/summaries"
+"$sf" keygen --alg ES256 --out "$tmp/wi/k" > /dev/null 2>&1
+printf 'SpoolDir=%s\nPublicKey=%s\nSite=paris Nodes=qh001 Intensity=file:%s
+Site=dc Nodes=dc001 Intensity=56\nReference=std PUE=1.5 Intensity=site\n' \
+	"$tmp/wi" "$tmp/wi/k.pub" "$tmp/wi/none.csv" > "$tmp/wi/fp.conf"
+"$sf" compute --config "$tmp/wi/fp.conf" "$tmp/dc.json" --json \
+	> "$tmp/wi/7.json" 2> /dev/null
+"$sf" sign --key "$tmp/wi/k.key" "$tmp/wi/7.json" \
+	> "$tmp/wi/summaries/7.jws"
+vg "whatif with a site whose series is broken ranks the others" 0 \
+	"$sf" whatif -j 7 --config "$tmp/wi/fp.conf" --hours 1
+said "whatif lists the broken site as unavailable, naming its series" \
+	"unavailable: site paris, Intensity=file:$tmp/wi/none.csv: $tmp/wi/fp.conf:3: Site 'paris'"
+said "whatif ranks the site whose series loaded" "1    dc "
 jobdesc "$tmp/huge.json" bob $t0 $t1 "$(step qh007 1e308)"
 vg "compute refuses an energy of 1e308 J" 1 \
 	"$sf" compute --config "$tmp/footprint.conf" "$tmp/huge.json"

@@ -118,9 +118,17 @@ static int print(const fp_whatif_t *w, const fp_whatif_job_t *job,
 	size_t n = w->noptions < top ? w->noptions : top;
 
 	if (as_json) {
-		json_t *opts = json_array(), *o;
+		json_t *opts = json_array(), *un = json_array(), *o;
 		char *s;
 
+		for (size_t i = 0; i < w->nunavailable; i++) {
+			const fp_whatif_unavailable_t *u = &w->unavailable[i];
+
+			json_array_append_new(un, json_pack(
+				"{s:s, s:s, s:s?, s:s}", "site", u->site,
+				"field", u->field, "series", u->series,
+				"error", u->fault));
+		}
 		for (size_t i = 0; i < n; i++) {
 			const fp_whatif_option_t *x = &w->options[i];
 
@@ -135,7 +143,8 @@ static int print(const fp_whatif_t *w, const fp_whatif_job_t *job,
 				"net_g", x->net_g,
 				"saving_g", actual_g - x->footprint_g));
 		}
-		o = json_pack("{s:s, s:f, s:f, s:f, s:s, s:s, s:I, s:I, s:o}",
+		o = json_pack("{s:s, s:f, s:f, s:f, s:s, s:s, s:I, s:I, s:o, "
+			      "s:o}",
 			      "job", id, "energy_it_Wh", job->energy_j / 3600,
 			      "elapsed_s", job->elapsed_s,
 			      "actual_footprint_g", actual_g,
@@ -143,7 +152,7 @@ static int print(const fp_whatif_t *w, const fp_whatif_job_t *job,
 			      "window_end", when(to, b),
 			      "options_tried", (json_int_t)w->noptions,
 			      "options_not_covered", (json_int_t)w->skipped,
-			      "best", opts);
+			      "best", opts, "unavailable", un);
 		s = o ? json_dumps(o, JSON_FLAGS) : NULL;
 		json_decref(o);
 		if (!s)
@@ -169,6 +178,14 @@ static int print(const fp_whatif_t *w, const fp_whatif_job_t *job,
 		       i + 1, x->site, when(x->start, a), x->intensity,
 		       x->footprint_g, x->avoided_g, actual_g - x->footprint_g,
 		       x->start == job->start ? "  (actual start)" : "");
+	}
+	/* Left out, not ranked: said so that a reader does not take the
+	 * ranking for all the sites. */
+	for (size_t i = 0; i < w->nunavailable; i++) {
+		const fp_whatif_unavailable_t *u = &w->unavailable[i];
+
+		printf("unavailable: site %s, %s=%s: %s\n", u->site, u->field,
+		       u->series ? u->series : "?", u->fault);
 	}
 	if (n && actual_g > 0)
 		printf("Best: %s at %s, %.1f %% less than the actual run\n",
@@ -247,10 +264,13 @@ int fp_cmd_whatif(int argc, char **argv)
 				getenv("SLURM_CONF"), path, sizeof(path)))
 		return FP_EXIT_FAIL;
 	cfg = fp_config_load(path, &err);
-	if (!cfg || fp_config_load_series(cfg, &err)) {
+	if (!cfg) {
 		fprintf(stderr, "sfootprint: %s\n", err.msg);
 		goto out;
 	}
+	/* A broken series leaves out only its site: the what-if lists it as
+	 * unavailable and ranks the others. */
+	(void)fp_config_load_series(cfg, &err);
 	if (!(sum = load_summary(cfg, job)))
 		goto out;
 	jj = json_object_get(sum, "job");

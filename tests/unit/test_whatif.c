@@ -206,6 +206,71 @@ static void test_a_job_without_energy_is_rejected(void **s)
 	assert_non_null(strstr(err.msg, "energy"));
 }
 
+static fp_config_t *load(const char *name, const char *text, int series_rc)
+{
+	char path[128];
+	fp_error_t err = { 0 };
+	fp_config_t *c;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	c = fp_config_load(path, &err);
+	assert_non_null(c);
+	assert_int_equal(fp_config_load_series(c, &err), series_rc);
+	return c;
+}
+
+static void test_a_site_whose_series_is_broken_is_unavailable_the_others_ranked(
+	void **s)
+{
+	fp_config_t *c = load("broken.conf",
+		"Site=gas Nodes=n1 Intensity=file:winter.csv\n"
+		"Site=paris Nodes=n2 Intensity=file:missing.csv\n"
+		"Site=heat Nodes=n3 Intensity=150 HeatRecovery=0.5 "
+		"UsefulHeat=file:gone.csv\n"
+		"Site=dc Nodes=n4 Intensity=150\n", -1);
+	fp_whatif_job_t job = { KWH, 3600, 0, T(1, 0) };
+	fp_error_t err = { 0 };
+	fp_whatif_t *w = fp_whatif_compute(c, &job, T(0, 0), T(2, 0), &err);
+
+	assert_non_null(w);
+	/* gas and dc at 00:00, 01:00, 02:00 */
+	assert_int_equal(w->noptions, 6);
+	assert_non_null(find(w, "gas", T(0, 0)));
+	assert_non_null(find(w, "dc", T(2, 0)));
+	assert_int_equal(w->nunavailable, 2);
+	assert_string_equal(w->unavailable[0].site, "paris");
+	assert_string_equal(w->unavailable[0].field, "Intensity");
+	assert_string_equal(w->unavailable[0].series, "file:missing.csv");
+	assert_non_null(strstr(w->unavailable[0].fault, "broken.conf:2: "
+			       "Site 'paris': field 'Intensity'"));
+	assert_non_null(strstr(w->unavailable[0].fault, "cannot open"));
+	assert_string_equal(w->unavailable[1].site, "heat");
+	assert_string_equal(w->unavailable[1].field, "UsefulHeat");
+	assert_string_equal(w->unavailable[1].series, "file:gone.csv");
+	fp_whatif_free(w);
+	fp_config_free(c);
+}
+
+static void test_no_site_with_its_series_is_an_error_naming_one(void **s)
+{
+	fp_config_t *c = load("allbroken.conf",
+		"Site=paris Nodes=n1 Intensity=file:missing.csv\n"
+		"Site=lyon Nodes=n2 Intensity=file:missing2.csv\n", -1);
+	fp_whatif_job_t job = { KWH, 3600, 0, T(1, 0) };
+	fp_error_t err = { 0 };
+
+	assert_null(fp_whatif_compute(c, &job, T(0, 0), T(2, 0), &err));
+	assert_non_null(strstr(err.msg, "no site has its series: "));
+	assert_non_null(strstr(err.msg, "Site 'paris': field 'Intensity'"));
+	assert_non_null(strstr(err.msg, "(and 1 more sites)"));
+	fp_config_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -216,6 +281,8 @@ int main(void)
 		cmocka_unit_test(test_the_actual_start_is_always_an_option),
 		cmocka_unit_test(test_no_covered_option_is_an_error),
 		cmocka_unit_test(test_a_job_without_energy_is_rejected),
+		cmocka_unit_test(test_a_site_whose_series_is_broken_is_unavailable_the_others_ranked),
+		cmocka_unit_test(test_no_site_with_its_series_is_an_error_naming_one),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
