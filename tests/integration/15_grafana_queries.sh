@@ -3,6 +3,7 @@
 # Prometheus: Debian's, on loopback, scraping node_exporter that reads the
 # test cluster's metrics textfile; every panel's query, with the template
 # variables set to real values, returns data with the labels it shows.
+# The node has two simulated GPUs, the running job holds one of them.
 set -u
 cd "$(dirname "$0")/../.."
 if ! command -v prometheus > /dev/null; then
@@ -14,6 +15,17 @@ source tests/integration/tap.sh
 source tests/integration/lib.sh
 trap 'fp_cluster_stop' EXIT INT TERM
 export FP_SIMNODE=1
+# GPUs as the harness gives them (FP_GPUS: NVML GPUs and Slurm GRES gpu),
+# or, with a harness that has no FP_GPUS, fp-simnode's hwmon GPUs, which
+# a job holds by its CUDA_VISIBLE_DEVICES (what the step daemon reads after
+# Slurm's own GRES variables).
+if grep -q 'FP_GPUS=N' tests/cluster/cluster.sh; then
+	export FP_GPUS=2
+	HOLD_GPU=(--gres=gpu:1)
+else
+	export FP_SIMNODE_ARGS="${FP_SIMNODE_ARGS:-} --gpus 2"
+	HOLD_GPU=(--export=ALL,CUDA_VISIBLE_DEVICES=0)
+fi
 DASHBOARD=contrib/grafana/slurm-footprint.json
 EXPORTER_PORT=${FP_EXPORTER_PORT:-9109}
 PROM_PORT=${FP_PROMETHEUS_PORT:-9191}
@@ -40,7 +52,12 @@ EXPECT='{
  "Calibration: wall = a x RAPL + b/B": ["node"],
  "Calibration: wall = a x RAPL + b/C": ["node"],
  "Wall meter reading age/A": ["node"],
- "Poller CPU time per poll/A": ["node"]
+ "Poller CPU time per poll/A": ["node"],
+ "Power per GPU/A": ["node", "gpu", "name"],
+ "GPU energy per job/A": ["job", "user", "account"],
+ "GPU reads/A": ["node", "gpu", "name"],
+ "GPU power: all GPUs, GPUs nobody held/A": ["node"],
+ "GPU power: all GPUs, GPUs nobody held/B": ["node"]
 }'
 
 # The checker: "model" checks the dashboard is importable as is, "queries"
@@ -232,20 +249,30 @@ prometheus --config.file="$FP_DIR/prometheus/prometheus.yml" \
 _fp_started prometheus $!
 q() { curl -s --max-time 5 --get "$PROM/api/v1/query" --data-urlencode "query=$1"; }
 has() { q "$1" | python3 -c 'import json,sys; sys.exit(not json.load(sys.stdin)["data"]["result"])'; }
+no_series() { q "$1" | python3 -c 'import json,sys; sys.exit(bool(json.load(sys.stdin)["data"]["result"]))'; }
 check "prometheus starts on 127.0.0.1:$PROM_PORT" \
 	_fp_wait_for 60 prometheus curl -sf "$PROM/-/ready"
 check "prometheus scrapes node_exporter and reads our metrics" \
 	_fp_wait_for 30 "footprint metrics in prometheus" has "footprint_node_power_watts{site=\"$SITE\",node=\"$FP_NODE\"}"
+gpus_in_prometheus() {
+	[ "$(q "count(footprint_gpu_energy_joules_total{node=\"$FP_NODE\"})" |
+		python3 -c 'import json,sys; r = json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else 0)')" = 2 ]
+}
+check "prometheus has both GPUs of the node" \
+	_fp_wait_for 30 "the GPUs in prometheus" gpus_in_prometheus
 
 # Jobs that end before the queries (their energy stays in the range) and
 # one that burns a CPU while they run, with an srun step.
 short1=$(sbatch --parsable -n1 -J burn5 --wrap 'timeout 5 sh -c "while :; do :; done"; true')
 short2=$(sbatch --parsable -n1 -J steps --wrap 'srun -n1 sleep 3; srun -n1 sleep 2')
-long=$(sbatch --parsable -n1 -J burn --wrap 'srun -n1 timeout 600 sh -c "while :; do :; done"; true')
+long=$(sbatch --parsable -n1 -J burn "${HOLD_GPU[@]}" --wrap 'srun -n1 timeout 600 sh -c "while :; do :; done"; true')
+echo 0.6 > "$FP_DIR/sim/gpu-load/0" # the held GPU works
 fp_wait_job "$short1" 60
 fp_wait_job "$short2" 60
 check "the running job's steps are in prometheus" \
 	_fp_wait_for 60 "job $long's step power in prometheus" has "footprint_step_power_watts{job=\"$long\",step=\"$long.0\"}"
+check "the running job's GPU energy is in prometheus" \
+	_fp_wait_for 60 "job $long's GPU energy in prometheus" has "footprint_job_gpu_energy_joules_total{job=\"$long\"} > 0"
 # rate() over 5 s windows, and the calibration's fields: a few more polls
 wait_polls 6
 echo "# jobs $short1 $short2 (ended) and $long (running)"
@@ -279,5 +306,24 @@ sys.exit(not r or any(s["metric"].get("fault") != "malformed" for s in r))'
 check "the sensor panel shows a corrupt wall meter as down, fault malformed" \
 	_fp_wait_for 30 "the sensor fault in prometheus" shown_malformed
 rm -f "$FP_DIR/sim/sensor.hold"
+
+# The held GPU draws more than the idle one (162 W against 30 W: both
+# powers of one interval scale alike with how many of the simulated
+# node's ticks it caught, their ratio does not); only jobs that hold a
+# GPU have a GPU series, and an ended job's goes with it.
+expr=$(checker expr "$DASHBOARD" "Power per GPU/A" "$SITE" "$FP_NODE" "$long" "$range")
+watts=$(q "$expr" | python3 -c 'import json,sys
+w = {s["metric"]["gpu"]: float(s["value"][1]) for s in json.load(sys.stdin)["data"]["result"]}
+print(w.get("0", 0), w.get("1", 0))')
+echo "# GPU power (W): $watts"
+check "the busy GPU 0 draws more than the idle GPU 1 ($watts)" \
+	awk -v a="${watts% *}" -v b="${watts#* }" 'BEGIN { exit !(b > 0 && a > 3 * b) }'
+for j in "$short1" "$short2"; do
+	check "job $j, which held no GPU, never had a GPU series" \
+		no_series "count_over_time(footprint_job_gpu_energy_joules_total{job=\"$j\"}[$range])"
+done
 scancel "$long"
+gone() { ! grep -q "^footprint_job_gpu_energy_joules_total{.*job=\"$long\"" "$FP_DIR"/metrics/*.prom; }
+check "the cancelled job's GPU series leaves the metrics file" \
+	_fp_wait_for 30 "job $long's GPU series gone" gone
 tap_done
