@@ -279,7 +279,7 @@ endif
 unit: all $(UNIT_BIN)
 	@BUILD=$(BUILD) FP_SKIP_INTEGRATION=1 tests/run.sh $(UNIT_BIN)
 
-integration: all
+integration: all $(FAKE_NVML)
 	@BUILD=$(BUILD) tests/run.sh
 
 ifeq ($(SLURM),)

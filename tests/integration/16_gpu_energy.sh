@@ -1,0 +1,264 @@
+#!/bin/bash
+# GPU energy per step on a shared node (issue #15): three simulated NVIDIA
+# GPUs (fp-simnode --nvidia through the tests' NVML library) as Slurm GRES;
+# two jobs each on its own loaded GPU at once, then a GPU shared by two
+# overlapping steps of one job (--overlap: the 22.05 GRES a step shares
+# without shards or MPS) beside a job holding a GPU it never loads, and a
+# GPU nobody holds. sacct, the metrics file and the replayed trace agree
+# with each other and with the simulated GPUs' own power model.
+set -u
+cd "$(dirname "$0")/../.."
+source tests/cluster/cluster.sh
+source tests/integration/tap.sh
+source tests/integration/lib.sh
+trap 'fp_cluster_stop' EXIT INT TERM
+export FP_SIMNODE=1 FP_GPUS=3
+GPU_IDLE_W=30 GPU_BUSY_W=220
+# GPU counters every 50 ms: a load change or a read lags the model by at
+# most that, 0.1 % of a 15 s step
+export FP_SIMNODE_ARGS="--interval 0.05 --gpu-idle-w $GPU_IDLE_W --gpu-busy-w $GPU_BUSY_W"
+
+fp_cluster_start_or_fail
+wait_polls 2
+check "slurmd sees the node's 3 GPUs as GRES" \
+	bash -c "scontrol show node $FP_NODE | grep -q 'Gres=gpu:3'"
+check "the poller reads the 3 GPUs through NVML" \
+	bash -c "head -n1 $FP_DIR/trace/*.jsonl | python3 -c 'import json,sys; g=json.load(sys.stdin).get(\"gpus\", []); sys.exit(not (len(g) == 3 and all(x[\"vendor\"] == \"nvidia\" for x in g)))'"
+
+# A job's GPU is its batch step's SLURM_JOB_GPUS (or an srun step's
+# SLURM_STEP_GPUS): the node-wide number, which is the load file's. Each
+# load change is logged with its time, for the model's truth.
+LOG=$FP_DIR/sim/gpu-load.log
+: > "$LOG"
+setload='k=${SLURM_STEP_GPUS:-${SLURM_JOB_GPUS:-none}}; echo "$2" > "$FP_DIR/sim/gpu-load/$k"; echo "$(date +%s.%N) $k $2 $1" >> "$FP_DIR/sim/gpu-load.log"'
+loaded() { # name load seconds
+	printf 'setload() { %s; }\nsetload %s %s\nsleep %s\nsetload %s 0\n' \
+		"$setload" "$1" "$2" "$3" "$1"
+}
+
+# Phase 1: two jobs, each with its own GPU, at once.
+j1=$(sbatch --parsable -n1 --gres=gpu:1 -J full --wrap "$(loaded full 1 15)")
+j2=$(sbatch --parsable -n1 --gres=gpu:1 -J part --wrap "$(loaded part 0.4 15)")
+fp_wait_job "$j1" 90
+fp_wait_job "$j2" 90
+
+# Phase 2: one GPU shared by two overlapping steps of one job (the first
+# loads it), and a job that holds a GPU and never loads it.
+shared=$(sbatch --parsable -n1 --gres=gpu:1 -J shared --wrap \
+	"srun -n1 --overlap --gres=gpu:1 bash -c '$(loaded shared 0.6 15)' & srun -n1 --overlap --gres=gpu:1 sleep 15 & wait")
+idle=$(sbatch --parsable -n1 --gres=gpu:1 -J idlegpu --wrap 'sleep 17')
+_fp_wait_for 30 "phase 2 running" bash -c "[ \$(squeue -h -t R -o %i | wc -l) -eq 2 ]"
+sleep 8
+
+# The metrics file and the trace at the same poll: the poller writes the
+# trace, then the metrics; copied right after the metrics change.
+snap=$(python3 - "$FP_DIR" <<'PY'
+import glob, os, shutil, sys, time
+d = sys.argv[1]
+m = d + "/metrics/footprint.prom"
+trace = sorted(glob.glob(d + "/trace/*.jsonl"))[0]
+for _ in range(20):
+    t0 = os.stat(m).st_mtime_ns
+    while os.stat(m).st_mtime_ns == t0:
+        time.sleep(0.01)
+    time.sleep(0.1)
+    t1 = os.stat(m).st_mtime_ns
+    shutil.copy(m, d + "/metrics.snap")
+    n = sum(1 for _ in open(trace))
+    if os.stat(m).st_mtime_ns == t1:
+        with open(trace) as f, open(d + "/trace.snap", "w") as o:
+            for i, line in zip(range(n), f):
+                o.write(line)
+        print(n)
+        break
+PY
+)
+check "a metrics file and the trace of the same poll are taken while phase 2 runs" test -n "$snap"
+for j in "$j1" "$j2" "$shared" "$idle"; do
+	fp_wait_job "$j" 90
+	wait_step_energy "$j"
+done
+wait_step_energy "$shared" 3
+wait_polls 2
+trace=$(ls "$FP_DIR"/trace/*.jsonl | head -n1)
+sacct -n -P -j "$j1,$j2,$shared,$idle" -o JobID,JobName,ConsumedEnergyRaw,AllocTRES > "$FP_DIR/sacct.txt"
+sed 's/^/# sacct: /' "$FP_DIR/sacct.txt"
+check "sacct shows the GPU each job was given (gres/gpu=1 in AllocTRES)" \
+	bash -c "[ \$(grep -c 'gres/gpu=1' $FP_DIR/sacct.txt) -ge 4 ]"
+
+for t in trace.snap "$(basename "$trace")"; do
+	f=$FP_DIR/$t
+	[ "$t" = trace.snap ] || f=$trace
+	if $FP_BUILD/sfootprint replay "$f" --json > "$FP_DIR/$t.replay.json" 2> "$FP_DIR/replay.err"; then
+		check "replay of $t succeeds" true
+	else
+		check "replay of $t succeeds ($(cat "$FP_DIR/replay.err"))" false
+	fi
+done
+
+# Every figure below is judged in one place: sacct against the replay (as
+# test 02, 1 % plus sacct's whole joule), the metrics against the replay of
+# the same poll, the replay's GPU energies against the simulated GPUs'
+# model (idle + busy x load over each interval, loads from the jobs' log,
+# shared by the interval's holders equally by job then step, as the
+# attribution spec says) to 1 %, and conservation to 1e-9.
+python3 - "$FP_DIR" "$trace" "$(basename "$trace")" "$GPU_IDLE_W" "$GPU_BUSY_W" \
+	"$j1" "$j2" "$shared" "$idle" > "$FP_DIR/checks.txt" <<'PY'
+import json, sys
+d, trace, tname, idle_w, busy_w = sys.argv[1:6]
+idle_w, busy_w = float(idle_w), float(busy_w)
+j1, j2, shared, idle = sys.argv[6:10]
+full = json.load(open(d + "/" + tname + ".replay.json"))
+snapr = json.load(open(d + "/trace.snap.replay.json"))
+out = []
+
+def ok(what, good, detail=""):
+    out.append(("ok" if good else "no") + "|" + what + (" (" + detail + ")" if detail else ""))
+
+def close(what, a, b, rel, absolute=0.0):
+    good = a is not None and b is not None and abs(a - b) <= rel * abs(b) + absolute
+    ok(what, good, "%s vs %s" % (a if a is None else "%.3f" % a, b if b is None else "%.3f" % b))
+
+# sacct per step against the replay
+sacct = {}
+for line in open(d + "/sacct.txt"):
+    f = line.rstrip("\n").split("|")
+    if "." in f[0] and f[2]:
+        sacct[f[0]] = float(f[2])
+for sid, e in sorted(sacct.items()):
+    r = full["steps"].get(sid, {}).get("energy_j")
+    close("sacct step %s energy matches the replay (J)" % sid, r, e, 0.01, 1)
+
+# conservation in the replay
+n = full["node"]
+total = sum(s["energy_j"] for s in full["steps"].values()) + n["system_j"] + n["idle_j"] + n["gpu_idle_j"]
+ok("replay conserves: steps + system + idle + gpu_idle = node to 1e-9",
+   abs(total - n["energy_j"]) <= 1e-9 * n["energy_j"],
+   "%.9f vs %.9f J" % (total, n["energy_j"]))
+ok("replay gives the unheld GPU's energy to gpu_idle", n["gpu_idle_j"] > 0, "%.1f J" % n["gpu_idle_j"])
+
+# the model's truth: loads from the jobs' log, holders from the trace
+lines = [json.loads(l) for l in open(trace)]
+samples = lines[1:]
+loads = {}
+for l in open(d + "/sim/gpu-load.log"):
+    t, k, v, who = l.split()
+    loads.setdefault(int(k), []).append((float(t), float(v)))
+
+def energy(k, a, b):
+    """the model's energy of GPU k over [a, b]"""
+    ev = sorted(loads.get(k, []))
+    e, t, cur = 0.0, a, 0.0
+    for (tt, v) in ev:
+        if tt <= a:
+            cur = v
+            continue
+        if tt >= b:
+            break
+        e += (idle_w + busy_w * cur) * (tt - t)
+        t, cur = tt, v
+    return e + (idle_w + busy_w * cur) * (b - t)
+
+ngpu = len(lines[0]["gpus"])
+truth, held_s = {}, {}
+gpu_node = 0.0
+for i in range(1, len(samples)):
+    a, b = samples[i - 1]["t"], samples[i]["t"]
+    holders = {}
+    for st in samples[i].get("steps", []):
+        for k in st.get("gpus", []):
+            holders.setdefault(k, {}).setdefault(st["job"], []).append(st["id"])
+    for k in range(ngpu):
+        e = energy(k, a, b)
+        gpu_node += e
+        jobs = holders.get(k, {})
+        for job, steps in jobs.items():
+            for sid in steps:
+                truth[sid] = truth.get(sid, 0.0) + e / len(jobs) / len(steps)
+                held_s[sid] = held_s.get(sid, 0.0) + (b - a)
+close("replay's node GPU energy is the simulated GPUs' (J)", n["gpu_j"], gpu_node, 0.01)
+for sid in sorted(truth):
+    close("step %s's GPU energy is the model's (J)" % sid,
+          full["steps"].get(sid, {}).get("gpu_j"), truth[sid], 0.01)
+
+# which GPU each step had, in the trace, against the load file it wrote
+held = {}
+for s in samples:
+    for st in s.get("steps", []):
+        if st.get("gpus"):
+            held[st["id"]] = st["gpus"]
+wrote = {}
+for l in open(d + "/sim/gpu-load.log"):
+    t, k, v, who = l.split()
+    wrote[who] = int(k)
+want = {j1 + ".batch": "full", j2 + ".batch": "part"}
+for sid, who in want.items():
+    ok("step %s holds the GPU its job loads" % sid, held.get(sid) == [wrote.get(who)],
+       "trace %s, load file %s" % (held.get(sid), wrote.get(who)))
+ok("jobs %s and %s held different GPUs" % (j1, j2),
+   held.get(j1 + ".batch") != held.get(j2 + ".batch"))
+sh = sorted(sid for sid in held if sid.startswith(shared + ".") and sid != shared + ".batch")
+ok("job %s's two srun steps hold the same GPU" % shared,
+   len(sh) == 2 and held[sh[0]] == held[sh[1]], "%s" % {s: held[s] for s in sh})
+if len(sh) == 2:
+    a, b = (full["steps"][s]["gpu_j"] for s in sh)
+    close("the shared GPU is split between its steps", a, b, 0.05)
+sid = idle + ".batch"
+close("the job holding an idle GPU pays its idle power over the %.1f s it held it (J)" % held_s.get(sid, 0),
+      full["steps"].get(sid, {}).get("gpu_j"), idle_w * held_s.get(sid, 0), 0.01)
+for j, jr in full["jobs"].items():
+    if j in (j1, j2, shared, idle):
+        ok("job %s has GPU energy in the replay" % j, jr.get("gpu_j", 0) > 0,
+           "%.1f J" % jr.get("gpu_j", 0))
+
+# the metrics against the replay of the same poll
+prom = {}
+for l in open(d + "/metrics.snap"):
+    if l.startswith("#") or not l.strip():
+        continue
+    name, v = l.rsplit(" ", 1)
+    prom[name] = float(v)
+
+def metric(prefix, *labels):
+    for k, v in prom.items():
+        if k.startswith(prefix + "{") and all(x in k for x in labels):
+            return v
+    return None
+
+sn = snapr["node"]
+node_m = sum(v for k, v in prom.items() if k.startswith("footprint_node_energy_joules_total{"))
+close("metrics: node energy is the replay's at the same poll (J)", node_m, sn["energy_j"], 0.01)
+close("metrics: node GPU energy is the replay's (J)", metric("footprint_node_gpu_joules_total"), sn["gpu_j"], 0.01)
+close("metrics: gpu_idle is the replay's (J)", metric("footprint_node_gpu_idle_joules_total"), sn["gpu_idle_j"], 0.01)
+nrun = 0
+for sid, sr in snapr["steps"].items():
+    m = metric("footprint_step_energy_joules_total", 'step="%s"' % sid)
+    if m is None:
+        continue
+    nrun += 1
+    close("metrics: running step %s's energy is the replay's (J)" % sid, m, sr["energy_j"], 0.01)
+ok("metrics show the running steps", nrun >= 3, "%d steps" % nrun)
+for j in (shared, idle):
+    close("metrics: running job %s's GPU energy is the replay's (J)" % j,
+          metric("footprint_job_gpu_energy_joules_total", 'job="%s"' % j),
+          snapr["jobs"].get(j, {}).get("gpu_j"), 0.01)
+# each GPU's counter: the reading the trace holds, and the model's energy
+snaps = [json.loads(l) for l in open(d + "/trace.snap")][1:]
+for k in range(ngpu):
+    g = metric("footprint_gpu_energy_joules_total", 'gpu="%d"' % k, 'vendor="nvidia"')
+    close("metrics: GPU %d's energy is the trace's reading (J)" % k, g,
+          snaps[-1]["gpu_energy_uj"][k] / 1e6, 1e-9)
+    close("metrics: GPU %d's energy over the trace is the model's (J)" % k,
+          None if g is None else g - snaps[0]["gpu_energy_uj"][k] / 1e6,
+          energy(k, snaps[0]["t"], snaps[-1]["t"]), 0.01)
+for l in out:
+    print(l)
+PY
+while IFS='|' read -r res what; do
+	if [ "$res" = ok ]; then check "$what" true; else check "$what" false; fi
+done < "$FP_DIR/checks.txt"
+check "the analysis ran to its end" grep -q "metrics: GPU 2's energy over" "$FP_DIR/checks.txt"
+check "no errors from our plugins in the logs" \
+	bash -c "! grep -hE 'error: .*(footprint|carbon)' $FP_DIR/log/*.log"
+
+tap_done
