@@ -285,8 +285,8 @@ integration: all $(FAKE_NVML)
 ifeq ($(SLURM),)
 demo: deps-test
 	@$(MAKE) --no-print-directory check-daemons
-	@$(MAKE) --no-print-directory all
-	@BUILD=$(BUILD) SITES=$(SITES) tools/demo.sh
+	@$(MAKE) --no-print-directory all $(if $(GPUS),$(FAKE_NVML))
+	@BUILD=$(BUILD) SITES=$(SITES) GPUS=$(GPUS) tools/demo.sh
 endif
 
 # Loads the plugin as slurmctld would: against libslurmfull.

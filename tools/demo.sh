@@ -81,6 +81,12 @@ else
 	echo "   every figure below is labelled simulated)"
 	export FP_SIMNODE=1
 fi
+# make demo GPUS=N: N simulated NVIDIA GPUs as Slurm GRES (tests' NVML
+# library, fp-simnode --nvidia): the node is then a simulated one.
+if [ -n "${GPUS:-}" ]; then
+	say "with $GPUS simulated NVIDIA GPUs (GRES gpu:$GPUS; their energy is simulated)"
+	export FP_GPUS=$GPUS FP_SIMNODE=1 FP_ACCT_GATHER=
+fi
 # Job-end mails go through footprint-mail to a demo mailer that keeps them.
 cat > "$mail/mailer" <<MAILER
 #!/bin/sh
@@ -112,23 +118,38 @@ steps=$(sbatch --parsable -n1 -J steps -o /dev/null --wrap \
 	"srun -n1 --overlap sh -c '$burn' & srun -n1 --overlap sleep 6 & wait")
 echo "a job with two concurrent steps on the same CPU: $steps"
 fp_wait_job "$steps" 120
+gpu=
+if [ -n "${GPUS:-}" ]; then
+	gpu=$(sbatch --parsable -n1 --gres=gpu:1 -J gpujob -o /dev/null --wrap \
+		'echo 1 > $FP_DIR/sim/gpu-load/$SLURM_JOB_GPUS; sleep 10; echo 0 > $FP_DIR/sim/gpu-load/$SLURM_JOB_GPUS')
+	echo "a job that keeps its GPU busy (--gres=gpu:1, 250 W simulated): $gpu"
+	sleep 6
+	say "its GPU energy in the live metrics"
+	grep -E '^footprint_(gpu_power_watts|job_gpu_energy_joules_total)' "$FP_DIR/metrics/footprint.prom"
+	fp_wait_job "$gpu" 120
+fi
 source tests/integration/lib.sh
-for j in $busy $idle $steps; do wait_step_energy "$j" 1 60; done
+for j in $busy $idle $steps $gpu; do wait_step_energy "$j" 1 60; done
 wait_step_energy "$steps" 3 60
 
 say "what sacct shows (ConsumedEnergy per step; the busy job is charged its"
 echo "   dynamic energy, both share the idle power of the node fairly)"
-sacct -j "$busy,$idle,$steps" \
+sacct -j "$busy,$idle,$steps${gpu:+,$gpu}" \
 	-o JobID,JobName%10,State,Elapsed,NCPUS,ConsumedEnergyRaw,AdminComment%50
 
 say "the recorded node trace, replayed: the same per-step energies"
-build/sfootprint replay "$(ls "$FP_DIR"/trace/*.jsonl | head -n1)"
+$BUILD/sfootprint replay "$(ls "$FP_DIR"/trace/*.jsonl | head -n1)"
 
 say "the carbon footprint of the busy job (jobcomp/carbon, signed summary)"
 spool=$FP_DIR/spool/footprint
 _fp_wait_for 60 "the summary of job $busy" test -s "$spool/summaries/$busy.jws"
 _fp_wait_for 30 "the job record" bash -c "sacct -n -X -j $busy -o AdminComment | grep -q FP1"
 FOOTPRINT_CONF=$FP_DIR/etc/footprint.conf $BUILD/sfootprint -j "$busy"
+if [ -n "$gpu" ]; then
+	say "the GPU job's footprint (its energy includes its GPU's)"
+	_fp_wait_for 60 "the summary of job $gpu" test -s "$spool/summaries/$gpu.jws"
+	FOOTPRINT_CONF=$FP_DIR/etc/footprint.conf $BUILD/sfootprint -j "$gpu"
+fi
 
 say "its job record in accounting (sacct -o AdminComment)"
 sacct -n -X -P -j "$busy" -o AdminComment
