@@ -90,6 +90,54 @@ static int by_footprint(const void *a, const void *b)
 	return strcmp(x->site, y->site);
 }
 
+static bool same_figure(double a, double b)
+{
+	return fabs(a - b) <= 1e-9 * fmax(1.0, fmax(fabs(a), fabs(b)));
+}
+
+static int by_start(const void *a, const void *b)
+{
+	const fp_whatif_option_t *x = a, *y = b;
+
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return strcmp(x->site, y->site);
+}
+
+/* Options are sorted by footprint: equal ones are adjacent. -1 out of
+ * memory. */
+static int group(fp_whatif_t *w)
+{
+	w->groups = calloc(w->noptions, sizeof(*w->groups));
+	if (!w->groups)
+		return -1;
+	for (size_t i = 0; i < w->noptions;) {
+		const fp_whatif_option_t *o = w->options;
+		fp_whatif_group_t *g = &w->groups[w->ngroups++];
+		size_t j = i + 1;
+
+		while (j < w->noptions &&
+		       same_figure(o[j].footprint_g, o[i].footprint_g) &&
+		       same_figure(o[j].net_g, o[i].net_g))
+			j++;
+		qsort(&w->options[i], j - i, sizeof(*o), by_start);
+		*g = (fp_whatif_group_t){ .first = i, .count = j - i,
+			.first_start = o[i].start, .last_start = o[j - 1].start,
+			.every_hour = true };
+		for (size_t k = i; k < j; k++) {
+			bool seen = false;
+
+			for (size_t m = i; m < k && !seen; m++)
+				seen = !strcmp(o[m].site, o[k].site);
+			g->nsites += !seen;
+			if (k > i && o[k].start - o[k - 1].start > 3600)
+				g->every_hour = false;
+		}
+		i = j;
+	}
+	return 0;
+}
+
 fp_whatif_t *fp_whatif_compute(const fp_config_t *cfg,
 			       const fp_whatif_job_t *job, time_t from,
 			       time_t to, fp_error_t *err)
@@ -166,6 +214,8 @@ fp_whatif_t *fp_whatif_compute(const fp_config_t *cfg,
 		return NULL;
 	}
 	qsort(w->options, w->noptions, sizeof(*w->options), by_footprint);
+	if (group(w))
+		goto nomem;
 	return w;
 nomem:
 	fp_fail(err, FP_ENOMEM, "out of memory");
@@ -178,6 +228,7 @@ void fp_whatif_free(fp_whatif_t *w)
 	if (!w)
 		return;
 	free(w->options);
+	free(w->groups);
 	free(w->unavailable);
 	free(w);
 }

@@ -3,6 +3,7 @@
 #ifndef FP_WHATIF_H
 #define FP_WHATIF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -34,9 +35,25 @@ typedef struct fp_whatif_unavailable {
 	const char *fault;	/* why it did not load, naming the Site line */
 } fp_whatif_unavailable_t;
 
+/* Options with the same figures (footprint and net equal to 1e-9
+ * relative: the same, rounding aside), ranked as one candidate: a flat
+ * series or sites at one intensity would otherwise fill the top N with
+ * ties. */
+typedef struct fp_whatif_group {
+	size_t first;		/* options[first .. first + count - 1] */
+	size_t count;
+	size_t nsites;		/* distinct sites among them */
+	time_t first_start;	/* the earliest and latest of their starts */
+	time_t last_start;
+	bool every_hour;	/* no whole hour between the two is missing */
+} fp_whatif_group_t;
+
 typedef struct fp_whatif {
-	fp_whatif_option_t *options;	/* least footprint first */
+	fp_whatif_option_t *options;	/* least footprint first; equal ones
+					 * by start, then site */
 	size_t noptions;
+	fp_whatif_group_t *groups;	/* distinct candidates, best first */
+	size_t ngroups;		/* 1 (and noptions > 1): every option equal */
 	size_t skipped;		/* site/hour pairs no series covers */
 	fp_whatif_unavailable_t *unavailable;	/* in footprint.conf order */
 	size_t nunavailable;

@@ -271,6 +271,82 @@ static void test_no_site_with_its_series_is_an_error_naming_one(void **s)
 	fp_config_free(c);
 }
 
+static void test_equal_options_are_one_candidate_not_ties(void **s)
+{
+	/* dc's constant series: its five hours are one candidate */
+	fp_whatif_job_t job = { KWH, 3600, 0, T(1, 0) };
+	fp_error_t err = { 0 };
+	fp_whatif_t *w = fp_whatif_compute(cfg, &job, T(0, 0), T(4, 0), &err);
+	const fp_whatif_group_t *dc = NULL;
+
+	assert_non_null(w);
+	for (size_t g = 0; g < w->ngroups; g++) {
+		const fp_whatif_group_t *x = &w->groups[g];
+
+		if (g)	/* no two candidates are ties */
+			assert_true(w->options[x[-1].first].footprint_g <
+				    w->options[x->first].footprint_g);
+		if (!strcmp(w->options[x->first].site, "dc"))
+			dc = x;
+	}
+	assert_non_null(dc);
+	assert_int_equal(dc->count, 5);
+	assert_int_equal(dc->nsites, 1);
+	assert_int_equal(dc->first_start, T(0, 0));
+	assert_int_equal(dc->last_start, T(4, 0));
+	assert_true(dc->every_hour);
+	/* gas and elec: ten distinct hours, dc: one candidate */
+	assert_int_equal(w->ngroups, 11);
+	fp_whatif_free(w);
+}
+
+static void test_sites_at_one_intensity_are_one_candidate(void **s)
+{
+	fp_config_t *c = load("flat.conf",
+		"Site=a Nodes=n1 Intensity=100 PUE=1.2\n"
+		"Site=b Nodes=n2 Intensity=100 PUE=1.2\n"
+		"Site=c Nodes=n3 Intensity=80 PUE=1.5\n", 0);
+	fp_whatif_job_t job = { KWH, 3600, 0, T(1, 0) };
+	fp_error_t err = { 0 };
+	fp_whatif_t *w = fp_whatif_compute(c, &job, T(0, 0), T(2, 0), &err);
+
+	assert_non_null(w);
+	/* 9 options, all 120 g: every option is equal */
+	assert_int_equal(w->noptions, 9);
+	assert_int_equal(w->ngroups, 1);
+	assert_int_equal(w->groups[0].count, 9);
+	assert_int_equal(w->groups[0].nsites, 3);
+	assert_true(w->groups[0].every_hour);
+	/* equal ones listed by start, then site */
+	assert_string_equal(w->options[0].site, "a");
+	assert_string_equal(w->options[1].site, "b");
+	assert_int_equal(w->options[8].start, T(2, 0));
+	fp_whatif_free(w);
+	fp_config_free(c);
+}
+
+static void test_equal_hours_apart_are_not_every_hour(void **s)
+{
+	static const double DIP[] = { 100, 200, 100, 300, 400, 500 };
+	fp_config_t *c;
+	fp_whatif_job_t job = { KWH, 3600, 0, T(0, 0) };
+	fp_error_t err = { 0 };
+	fp_whatif_t *w;
+
+	write_series("dip.csv", DIP);
+	c = load("dip.conf", "Site=x Nodes=n1 Intensity=file:dip.csv\n", 0);
+	w = fp_whatif_compute(c, &job, T(0, 0), T(2, 0), &err);
+	assert_non_null(w);
+	assert_int_equal(w->ngroups, 2);
+	assert_int_equal(w->groups[0].count, 2);
+	assert_int_equal(w->groups[0].first_start, T(0, 0));
+	assert_int_equal(w->groups[0].last_start, T(2, 0));
+	assert_false(w->groups[0].every_hour);
+	assert_int_equal(w->groups[1].count, 1);
+	fp_whatif_free(w);
+	fp_config_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -283,6 +359,9 @@ int main(void)
 		cmocka_unit_test(test_a_job_without_energy_is_rejected),
 		cmocka_unit_test(test_a_site_whose_series_is_broken_is_unavailable_the_others_ranked),
 		cmocka_unit_test(test_no_site_with_its_series_is_an_error_naming_one),
+		cmocka_unit_test(test_equal_options_are_one_candidate_not_ties),
+		cmocka_unit_test(test_sites_at_one_intensity_are_one_candidate),
+		cmocka_unit_test(test_equal_hours_apart_are_not_every_hour),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
