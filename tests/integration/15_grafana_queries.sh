@@ -15,17 +15,8 @@ source tests/integration/tap.sh
 source tests/integration/lib.sh
 trap 'fp_cluster_stop' EXIT INT TERM
 export FP_SIMNODE=1
-# GPUs as the harness gives them (FP_GPUS: NVML GPUs and Slurm GRES gpu),
-# or, with a harness that has no FP_GPUS, fp-simnode's hwmon GPUs, which
-# a job holds by its CUDA_VISIBLE_DEVICES (what the step daemon reads after
-# Slurm's own GRES variables).
-if grep -q 'FP_GPUS=N' tests/cluster/cluster.sh; then
-	export FP_GPUS=2
-	HOLD_GPU=(--gres=gpu:1)
-else
-	export FP_SIMNODE_ARGS="${FP_SIMNODE_ARGS:-} --gpus 2"
-	HOLD_GPU=(--export=ALL,CUDA_VISIBLE_DEVICES=0)
-fi
+# two simulated NVIDIA GPUs as Slurm GRES gpu (see cluster.sh)
+export FP_GPUS=2
 DASHBOARD=contrib/grafana/slurm-footprint.json
 EXPORTER_PORT=${FP_EXPORTER_PORT:-9109}
 PROM_PORT=${FP_PROMETHEUS_PORT:-9191}
@@ -265,7 +256,7 @@ check "prometheus has both GPUs of the node" \
 # one that burns a CPU while they run, with an srun step.
 short1=$(sbatch --parsable -n1 -J burn5 --wrap 'timeout 5 sh -c "while :; do :; done"; true')
 short2=$(sbatch --parsable -n1 -J steps --wrap 'srun -n1 sleep 3; srun -n1 sleep 2')
-long=$(sbatch --parsable -n1 -J burn "${HOLD_GPU[@]}" --wrap 'srun -n1 timeout 600 sh -c "while :; do :; done"; true')
+long=$(sbatch --parsable -n1 -J burn --gres=gpu:1 --wrap 'srun -n1 timeout 600 sh -c "while :; do :; done"; true')
 echo 0.6 > "$FP_DIR/sim/gpu-load/0" # the held GPU works
 fp_wait_job "$short1" 60
 fp_wait_job "$short2" 60
