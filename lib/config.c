@@ -404,8 +404,16 @@ static int parse_signal(struct ctx *c, const struct kv *kv,
 	double v;
 	unsigned months;
 	char name[128];
+	/* IntensityKind=, IntensityFormat=, IntensityResolution= may come
+	 * before Intensity= on the line. */
+	fp_series_format_t format = spec->format;
+	fp_intensity_kind_t kind = spec->kind;
+	bool hourly = spec->hourly;
 
 	spec_free(spec);
+	spec->format = format;
+	spec->kind = kind;
+	spec->hourly = hourly;
 	if (dup_str(c, &spec->text, kv->val))
 		return -1;
 	if (!strncasecmp(kv->val, "file:", 5))
@@ -436,6 +444,21 @@ static int parse_kind(struct ctx *c, const struct kv *kv,
 	else
 		return FAIL(c, FP_EINVAL, "%s:%u: field '%s': '%s' is not "
 			    "lca or direct", c->name, c->line, kv->key,
+			    kv->val);
+	return 0;
+}
+
+/* IntensityResolution=native (each value until the next) | hour (the
+ * values of each UTC hour averaged, as before issue #16). */
+static int parse_resolution(struct ctx *c, const struct kv *kv, bool *hourly)
+{
+	if (!strcasecmp(kv->val, "native"))
+		*hourly = false;
+	else if (!strcasecmp(kv->val, "hour"))
+		*hourly = true;
+	else
+		return FAIL(c, FP_EINVAL, "%s:%u: field '%s': '%s' is not "
+			    "native or hour", c->name, c->line, kv->key,
 			    kv->val);
 	return 0;
 }
@@ -558,6 +581,8 @@ static int parse_site(struct ctx *c, struct kv *kv, size_t n)
 			rc = parse_kind(c, &kv[i], &s->intensity.kind);
 		else if (!strcasecmp(k, "IntensityFormat"))
 			rc = parse_format(c, &kv[i], &s->intensity.format);
+		else if (!strcasecmp(k, "IntensityResolution"))
+			rc = parse_resolution(c, &kv[i], &s->intensity.hourly);
 		else if (!strcasecmp(k, "PUE"))
 			rc = get_double(c, &kv[i], 1.0, 10.0, &s->pue);
 		else if (!strcasecmp(k, "HeatRecovery"))
@@ -733,6 +758,8 @@ static int parse_reference(struct ctx *c, struct kv *kv, size_t n)
 			rc = parse_kind(c, &kv[i], &r->intensity.kind);
 		} else if (!strcasecmp(k, "IntensityFormat")) {
 			rc = parse_format(c, &kv[i], &r->intensity.format);
+		} else if (!strcasecmp(k, "IntensityResolution")) {
+			rc = parse_resolution(c, &kv[i], &r->intensity.hourly);
 		} else {
 			rc = unknown_key(c, "Reference", k);
 		}
@@ -973,6 +1000,11 @@ static int load_spec(const fp_config_t *cfg, const char *what,
 	spec->error = NULL;
 	spec->series = fp_series_load(spec->path, spec->format, spec->kind,
 				      &e);
+	if (spec->series && spec->hourly &&
+	    fp_series_average_hours(spec->series, &e)) {
+		fp_series_free(spec->series);
+		spec->series = NULL;
+	}
 	if (spec->series && fraction &&
 	    fp_series_check_range(spec->series, 0, 1, &e)) {
 		fp_series_free(spec->series);

@@ -44,6 +44,7 @@ typedef struct fp_signal_spec {
 	char *path;			/* file: resolved path, else NULL */
 	fp_series_format_t format;
 	fp_intensity_kind_t kind;
+	bool hourly;			/* IntensityResolution=hour */
 	fp_series_t *series;
 	char *error;			/* why the file did not load, or NULL */
 } fp_signal_spec_t;

@@ -215,9 +215,10 @@ static int curve_fill(fp_report_html_curve_t *c, const fp_report_site_t *s,
 			o->job_s = 1;	/* a job of 0 s still has its hour */
 		if (c->flat)
 			o->intensity = s->intensity;
-		else
-			o->intensity = fp_series_value(series, t, &v, NULL) ?
-				       NAN : v;
+		else	/* the hour's mean: a 15-min series has four values */
+			o->intensity =
+				fp_series_mean(series, t, t + 3600, &v, NULL) &&
+				fp_series_value(series, t, &v, NULL) ? NAN : v;
 		v = isfinite(o->intensity) ? o->intensity : s->intensity;
 		wsum += o->job_s * (isfinite(v) ? v : 0);
 		ssum += o->job_s;

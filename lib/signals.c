@@ -1,5 +1,5 @@
 /* Loads grid-intensity and useful-heat series (Electricity Maps, RTE eco2mix,
- * plain "iso8601,value") into an hourly table looked up by UTC hour. */
+ * plain "iso8601,value") as step functions at their own resolution. */
 #include "signals.h"
 
 #include <ctype.h>
@@ -13,8 +13,16 @@
 #include <sys/stat.h>
 
 #define HOUR 3600
-/* A bound on the table size: a typo in a year must not allocate gigabytes. */
+/* A typo in a year must not make a series span centuries. */
 #define MAX_SPAN_HOURS (50L * 366 * 24)
+
+/* A value holds over [t, until): until is the next point's time, unless
+ * that is more than FP_SERIES_MAX_STEP later (a gap), and then the point
+ * holds for its own step. */
+struct point {
+	time_t t, until;
+	double v;
+};
 
 struct fp_series {
 	char *name;
@@ -23,10 +31,8 @@ struct fp_series {
 	fp_intensity_kind_t kind;
 	double constant;
 	unsigned months;
-	time_t first;		/* hour of values[0] */
-	size_t nhours;
-	double *values;		/* NAN where the file has no value */
-	size_t nvalid;
+	struct point *pts;	/* in time order, never overlapping */
+	size_t npts;
 };
 
 struct sample {
@@ -73,7 +79,7 @@ void fp_series_free(fp_series_t *s)
 	if (!s)
 		return;
 	free(s->name);
-	free(s->values);
+	free(s->pts);
 	free(s);
 }
 
@@ -594,50 +600,72 @@ static fp_series_format_t guess_format(const char *text, size_t len)
 	return FP_FORMAT_PLAIN;
 }
 
-/* Averages the samples of each UTC hour: eco2mix gives quarter-hours. */
+/* Each value holds until the next one: 15 min for eco2mix, 30 min for the
+ * UK's API, an hour for Electricity Maps. A spacing above
+ * FP_SERIES_MAX_STEP is a gap (values are never carried across it): the
+ * value before it holds for the spacing that led to it, as does the last
+ * one; a value with no neighbour within the bound holds an hour (the
+ * coarsest resolution a provider publishes). */
 static int build_table(fp_series_t *s, struct parser *p, fp_error_t *err)
 {
-	time_t lo, hi;
-	size_t *cnt;
+	const struct sample *x = p->samples;
+	size_t n = p->nsamples;
 
-	if (!p->nsamples)
+	if (!n)
 		return fp_fail(err, FP_EPARSE, "%s: no data lines", s->name);
-	lo = hi = p->samples[0].t;
-	for (size_t i = 1; i < p->nsamples; i++) {
-		if (p->samples[i].t < lo)
-			lo = p->samples[i].t;
-		if (p->samples[i].t > hi)
-			hi = p->samples[i].t;
-	}
-	lo -= ((lo % HOUR) + HOUR) % HOUR;
-	hi -= ((hi % HOUR) + HOUR) % HOUR;
-	if ((hi - lo) / HOUR + 1 > MAX_SPAN_HOURS)
+	/* add_sample() keeps the samples in strict time order. */
+	if ((x[n - 1].t - x[0].t) / HOUR + 1 > MAX_SPAN_HOURS)
 		return fp_fail(err, FP_EINVAL,
 			       "%s: the series spans more than 50 years",
 			       s->name);
-	s->first = lo;
-	s->nhours = (size_t)((hi - lo) / HOUR + 1);
-	s->values = calloc(s->nhours, sizeof(*s->values));
-	cnt = calloc(s->nhours, sizeof(*cnt));
-	if (!s->values || !cnt) {
-		free(cnt);
+	s->pts = calloc(n, sizeof(*s->pts));
+	if (!s->pts)
 		return fp_fail(err, FP_ENOMEM, "%s: out of memory", s->name);
-	}
-	for (size_t i = 0; i < p->nsamples; i++) {
-		size_t h = (size_t)((p->samples[i].t - lo) / HOUR);
+	for (size_t i = 0; i < n; i++) {
+		time_t prev = i ? x[i].t - x[i - 1].t : 0;
+		time_t next = i + 1 < n ? x[i + 1].t - x[i].t : 0;
+		struct point *q = &s->pts[i];
 
-		s->values[h] += p->samples[i].v;
-		cnt[h]++;
+		q->t = x[i].t;
+		q->v = x[i].v;
+		if (next && next <= FP_SERIES_MAX_STEP)
+			q->until = x[i + 1].t;
+		else if (prev && prev <= FP_SERIES_MAX_STEP)
+			q->until = x[i].t + prev;
+		else
+			q->until = x[i].t + HOUR;
 	}
-	for (size_t h = 0; h < s->nhours; h++) {
-		if (cnt[h]) {
-			s->values[h] /= (double)cnt[h];
-			s->nvalid++;
-		} else {
-			s->values[h] = NAN;
-		}
+	s->npts = n;
+	return 0;
+}
+
+static time_t hour_of(time_t t)
+{
+	return t - ((t % HOUR) + HOUR) % HOUR;
+}
+
+int fp_series_average_hours(fp_series_t *s, fp_error_t *err)
+{
+	size_t k = 0;
+
+	fp_error_clear(err);
+	if (s->type != FP_SERIES_HOURLY)
+		return 0;
+	/* In place: hour k's point is written once every point of the
+	 * hours before it has been read. */
+	for (size_t i = 0; i < s->npts;) {
+		time_t h = hour_of(s->pts[i].t);
+		double sum = 0;
+		size_t cnt = 0;
+
+		for (; i < s->npts && hour_of(s->pts[i].t) == h; i++, cnt++)
+			sum += s->pts[i].v;
+		s->pts[k].t = h;
+		s->pts[k].until = h + HOUR;
+		s->pts[k].v = sum / (double)cnt;
+		k++;
 	}
-	free(cnt);
+	s->npts = k;
 	return 0;
 }
 
@@ -820,31 +848,54 @@ fp_series_t *fp_series_load(const char *path, fp_series_format_t format,
 	return s;
 }
 
-static int no_value(const fp_series_t *s, time_t hour, fp_error_t *err)
+static time_t series_end(const fp_series_t *s)
+{
+	return s->pts[s->npts - 1].until;
+}
+
+static int no_value(const fp_series_t *s, time_t t, fp_error_t *err)
 {
 	char when[21], a[21], b[21], last[21];
 
-	fp_format_iso8601(hour, when);
-	if (s->type == FP_SERIES_HOURLY && hour >= s->first &&
-	    hour < s->first + (time_t)s->nhours * HOUR)
+	fp_format_iso8601(t, when);
+	if (s->type == FP_SERIES_HOURLY && t >= s->pts[0].t &&
+	    t < series_end(s))
 		return fp_fail(err, FP_EINVAL,
 			       "series '%s' has no value for %s (a gap in "
 			       "the data)", s->name, when);
-	fp_format_iso8601(s->first, a);
-	fp_format_iso8601(s->first + (time_t)s->nhours * HOUR, b);
-	fp_format_iso8601(s->first + (time_t)s->nhours * HOUR - HOUR, last);
+	fp_format_iso8601(s->pts[0].t, a);
+	fp_format_iso8601(series_end(s), b);
+	fp_format_iso8601(s->pts[s->npts - 1].t, last);
 	return fp_fail(err, FP_EINVAL,
 		       "series '%s' has no value for %s (it covers %s up to "
-		       "%s exclusive: its last hour starts at %s)", s->name,
+		       "%s exclusive: its last value starts at %s)", s->name,
 		       when, a, b, last);
+}
+
+/* The point whose [t, until) holds t, or SIZE_MAX. */
+static size_t point_at(const fp_series_t *s, time_t t)
+{
+	size_t lo = 0, hi = s->npts;
+
+	/* The last point with pts[].t <= t. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->pts[mid].t <= t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo || t >= s->pts[lo - 1].until)
+		return SIZE_MAX;
+	return lo - 1;
 }
 
 int fp_series_value(const fp_series_t *s, time_t t, double *value,
 		    fp_error_t *err)
 {
-	time_t hour = t - ((t % HOUR) + HOUR) % HOUR;
 	struct tm tm;
-	double v;
+	size_t k;
 
 	fp_error_clear(err);
 	switch (s->type) {
@@ -858,12 +909,34 @@ int fp_series_value(const fp_series_t *s, time_t t, double *value,
 	case FP_SERIES_HOURLY:
 		break;
 	}
-	if (hour < s->first || (hour - s->first) / HOUR >= (time_t)s->nhours)
-		return no_value(s, hour, err);
-	v = s->values[(hour - s->first) / HOUR];
-	if (isnan(v))
-		return no_value(s, hour, err);
-	*value = v;
+	k = point_at(s, t);
+	if (k == SIZE_MAX)
+		return no_value(s, t, err);
+	*value = s->pts[k].v;
+	return 0;
+}
+
+/* The integral of the step function over [t0, t1), piece by piece: each
+ * point's value times the part of [t0, t1) it holds. */
+static int integrate(const fp_series_t *s, time_t t0, time_t t1,
+		     double *sum, fp_error_t *err)
+{
+	size_t k = point_at(s, t0);
+	time_t cur = t0;
+
+	*sum = 0;
+	if (k == SIZE_MAX)
+		return no_value(s, t0, err);
+	while (cur < t1) {
+		time_t b;
+
+		if (k >= s->npts || s->pts[k].t > cur)
+			return no_value(s, cur, err);
+		b = s->pts[k].until < t1 ? s->pts[k].until : t1;
+		*sum += (double)(b - cur) * s->pts[k].v;
+		cur = b;
+		k++;
+	}
 	return 0;
 }
 
@@ -880,7 +953,14 @@ int fp_series_mean(const fp_series_t *s, time_t t0, time_t t1, double *mean,
 			       s->name);
 	if (t1 == t0 || s->type == FP_SERIES_CONSTANT)
 		return fp_series_value(s, t0, mean, err);
-	for (h = t0 - ((t0 % HOUR) + HOUR) % HOUR; h < t1; h += HOUR) {
+	if (s->type == FP_SERIES_HOURLY) {
+		if (integrate(s, t0, t1, &sum, err))
+			return -1;
+		*mean = sum / (double)(t1 - t0);
+		return 0;
+	}
+	/* Months change on a UTC hour. */
+	for (h = hour_of(t0); h < t1; h += HOUR) {
 		time_t a = h > t0 ? h : t0;
 		time_t b = h + HOUR < t1 ? h + HOUR : t1;
 
@@ -905,14 +985,12 @@ int fp_series_check_range(const fp_series_t *s, double lo, double hi,
 			       s->name, s->constant, lo, hi);
 	if (s->type != FP_SERIES_HOURLY)
 		return 0;
-	for (size_t h = 0; h < s->nhours; h++) {
-		if (isnan(s->values[h]))
-			continue;
-		if (s->values[h] < lo || s->values[h] > hi) {
-			fp_format_iso8601(s->first + (time_t)h * HOUR, when);
+	for (size_t i = 0; i < s->npts; i++) {
+		if (s->pts[i].v < lo || s->pts[i].v > hi) {
+			fp_format_iso8601(s->pts[i].t, when);
 			return fp_fail(err, FP_EINVAL,
 				       "series '%s': value %g at %s outside "
-				       "[%g, %g]", s->name, s->values[h], when,
+				       "[%g, %g]", s->name, s->pts[i].v, when,
 				       lo, hi);
 		}
 	}
@@ -944,15 +1022,15 @@ bool fp_series_span(const fp_series_t *s, time_t *first, time_t *end)
 	if (s->type != FP_SERIES_HOURLY)
 		return false;
 	if (first)
-		*first = s->first;
+		*first = s->pts[0].t;
 	if (end)
-		*end = s->first + (time_t)s->nhours * HOUR;
+		*end = series_end(s);
 	return true;
 }
 
 size_t fp_series_hours(const fp_series_t *s)
 {
-	return s->nvalid;
+	return s->npts;
 }
 
 const char *fp_intensity_kind_str(fp_intensity_kind_t kind)

@@ -1,5 +1,6 @@
-/* Time series the carbon methodology looks up by hour: grid carbon intensity
- * and the useful-heat fraction (docs/methodology.md, "Signals"). */
+/* Time series the carbon methodology integrates over a step's time: grid
+ * carbon intensity and the useful-heat fraction (docs/methodology.md,
+ * "Signals"), each file at its own resolution. */
 #ifndef FP_SIGNALS_H
 #define FP_SIGNALS_H
 
@@ -27,7 +28,8 @@ typedef enum fp_series_format {
 
 typedef enum fp_series_type {
 	FP_SERIES_CONSTANT = 0,
-	FP_SERIES_HOURLY,	/* loaded from a file */
+	FP_SERIES_HOURLY,	/* loaded from a file (at its own resolution,
+				 * the name is historical) */
 	FP_SERIES_MONTHS,	/* 1 in the listed months (UTC), else 0 */
 } fp_series_type_t;
 
@@ -44,6 +46,10 @@ typedef struct fp_series fp_series_t;
  * path) is refused at these sizes, not read until memory runs out. Ten
  * years of quarter-hour eco2mix rows are about 50 MB. */
 #define FP_SERIES_MAX_LINE 65536
+/* A value holds until the next one when that is at most this much later
+ * (15-min eco2mix, 30-min UK, hourly Electricity Maps); a longer spacing
+ * is a gap in the data, never bridged. */
+#define FP_SERIES_MAX_STEP 3600
 #define FP_SERIES_MAX_BYTES (128L << 20)
 
 /* A value valid at every time. name is what the summary reports. */
@@ -53,7 +59,11 @@ fp_series_t *fp_series_new_months(const char *name, unsigned months);
 /* Loads a file; the error names the file, the line and the field. Rows
  * must be in time order, each time once; a value must be in
  * [0, FP_SERIES_MAX_VALUE]; eco2mix local times must exist (not in the
- * skipped spring hour) and appear at most twice (the autumn hour). */
+ * skipped spring hour) and appear at most twice (the autumn hour).
+ * A value holds from its time to the next one's (at most
+ * FP_SERIES_MAX_STEP later, else a gap follows and it holds for the
+ * spacing before it); the last value holds for the spacing before it, a
+ * value alone an hour. */
 fp_series_t *fp_series_load(const char *path, fp_series_format_t format,
 			    fp_intensity_kind_t kind, fp_error_t *err);
 /* Same from memory; name stands for the file in errors and the summary. */
@@ -61,14 +71,19 @@ fp_series_t *fp_series_parse(const char *name, const char *text, size_t len,
 			     fp_series_format_t format,
 			     fp_intensity_kind_t kind, fp_error_t *err);
 void fp_series_free(fp_series_t *s);
+/* IntensityResolution=hour: replaces a loaded series by the mean of its
+ * values in each UTC hour (how every series was read before issue #16),
+ * each holding that whole hour. Constants and months are left as they are. */
+int fp_series_average_hours(fp_series_t *s, fp_error_t *err);
 
-/* The value for the UTC hour that contains t. Fails (FP_EINVAL) when t is
- * outside the series or falls in a gap: values are never invented. */
+/* The value that holds at t. Fails (FP_EINVAL) when t is outside the
+ * series or falls in a gap: values are never invented. */
 int fp_series_value(const fp_series_t *s, time_t t, double *value,
 		    fp_error_t *err);
-/* Time-weighted mean over [t0, t1): the sum over the hours the interval
- * overlaps of overlap * value, divided by t1 - t0. For t0 == t1, the value
- * at t0. Fails like fp_series_value for any hour not covered. */
+/* Time-weighted mean over [t0, t1): the exact integral of the step
+ * function (each value times the part of [t0, t1) it holds), divided by
+ * t1 - t0. For t0 == t1, the value at t0. Fails like fp_series_value for
+ * the first time not covered. */
 int fp_series_mean(const fp_series_t *s, time_t t0, time_t t1, double *mean,
 		   fp_error_t *err);
 /* Fails (FP_EINVAL, naming the hour) if a value is outside [lo, hi]. */
@@ -80,8 +95,9 @@ fp_series_type_t fp_series_type(const fp_series_t *s);
 fp_series_format_t fp_series_format(const fp_series_t *s);
 /* The kind actually used (never UNSET for a loaded intensity file). */
 fp_intensity_kind_t fp_series_kind(const fp_series_t *s);
-/* Hourly series: [first hour, end of last hour) and the number of hours
- * with a value. Constants and months: false. */
+/* A loaded series: [first value's time, end of the last value's step) and
+ * the number of values (hours after fp_series_average_hours). Constants
+ * and months: false and 0. */
 bool fp_series_span(const fp_series_t *s, time_t *first, time_t *end);
 size_t fp_series_hours(const fp_series_t *s);
 

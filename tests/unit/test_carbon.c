@@ -641,6 +641,78 @@ static void test_a_job_without_steps_is_incomplete(void **s)
 	fp_job_free(j);
 }
 
+/* A site on a 15-min series (eco2mix's resolution): quarters 00:00 40,
+ * 00:15 44, 00:30 48, 00:45 60, 01:00 80 g/kWh; resolution as given. */
+static fp_config_t *quarter_config(const char *resolution)
+{
+	char path[128], conf[512];
+	fp_error_t err = { 0 };
+	fp_config_t *c;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/quarters.csv", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("2024-01-15T00:00:00Z,40\n2024-01-15T00:15:00Z,44\n"
+	      "2024-01-15T00:30:00Z,48\n2024-01-15T00:45:00Z,60\n"
+	      "2024-01-15T01:00:00Z,80\n", f);
+	fclose(f);
+	/* The key before Intensity=: the order on the line does not matter. */
+	snprintf(conf, sizeof(conf), "Site=q Nodes=n1%s%s Intensity=file:%s\n"
+		 "Reference=std PUE=1.5 Intensity=300\n",
+		 resolution ? " IntensityResolution=" : "",
+		 resolution ? resolution : "", path);
+	c = fp_config_parse("/etc/footprint.conf", conf, strlen(conf), &err);
+	assert_non_null(c);
+	assert_int_equal(fp_config_load_series(c, &err), 0);
+	return c;
+}
+
+/* One step 00:10 to 01:05 (55 min) using 1.1 kWh at constant power:
+ * 0.02 kWh a minute. */
+static double quarter_job_operational(fp_config_t *c)
+{
+	fp_job_t *j = job_new("00:10", "01:05");
+	fp_step_t *st = fp_job_add_step(j, "42.0", T("00:10"), T("01:05"),
+					1.1 * KWH);
+	fp_error_t err = { 0 };
+	fp_result_t *r;
+	double g;
+
+	fp_step_add_node(st, "n1", 4, NAN);
+	r = fp_carbon_compute(c, j, fp_hostlist_match_plain, NULL, &err);
+	assert_non_null(r);
+	g = r->operational_g;
+	fp_result_free(r);
+	fp_job_free(j);
+	return g;
+}
+
+static void test_a_job_over_a_15_min_series_equals_the_quarters_by_hand(void **s)
+{
+	fp_config_t *c = quarter_config(NULL);
+
+	/* By hand, quarter by quarter (PUE 1), 0.02 kWh a minute:
+	 *   00:10-00:15  5 min 0.1 kWh x 40 =  4.0 g
+	 *   00:15-00:30 15 min 0.3 kWh x 44 = 13.2 g
+	 *   00:30-00:45 15 min 0.3 kWh x 48 = 14.4 g
+	 *   00:45-01:00 15 min 0.3 kWh x 60 = 18.0 g
+	 *   01:00-01:05  5 min 0.1 kWh x 80 =  8.0 g
+	 *                                      57.6 g */
+	assert_float_equal(quarter_job_operational(c), 57.6, 1e-9);
+	fp_config_free(c);
+}
+
+static void test_intensity_resolution_hour_uses_hourly_means(void **s)
+{
+	fp_config_t *c = quarter_config("hour");
+
+	/* Hour 00: (40 + 44 + 48 + 60) / 4 = 48, 50 min 1.0 kWh = 48 g;
+	 * hour 01: 80, 5 min 0.1 kWh = 8 g; 56 g (not the 57.6 g above). */
+	assert_float_equal(quarter_job_operational(c), 56.0, 1e-9);
+	fp_config_free(c);
+}
+
 /* Sites ok (constant 50 g/kWh) and bad (a series file that is missing). */
 static fp_config_t *broken_config(fp_error_t *err)
 {
@@ -819,6 +891,8 @@ int main(void)
 		cmocka_unit_test(test_a_node_with_zero_cpus_is_refused),
 		cmocka_unit_test(test_a_job_of_zero_seconds_is_incomplete),
 		cmocka_unit_test(test_a_job_without_steps_is_incomplete),
+		cmocka_unit_test(test_a_job_over_a_15_min_series_equals_the_quarters_by_hand),
+		cmocka_unit_test(test_intensity_resolution_hour_uses_hourly_means),
 		cmocka_unit_test(test_a_broken_series_leaves_out_only_its_site),
 		cmocka_unit_test(test_a_job_only_at_a_broken_site_is_incomplete_not_failed),
 		cmocka_unit_test(test_job_description_energy_above_the_bound_names_the_field),

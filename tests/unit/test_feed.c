@@ -230,7 +230,10 @@ static void test_write_appends_after_the_old_bytes_and_loads_back(void **st)
 	assert_non_null(s);
 	assert_int_equal(fp_series_value(s, T("2024-01-01T00:00:00Z"), &v,
 					 &err), 0);
-	assert_true(v == 20);	/* the reader's hourly mean of 10, 20, 30 */
+	assert_true(v == 10);	/* each quarter at its own value */
+	assert_int_equal(fp_series_value(s, T("2024-01-01T00:40:00Z"), &v,
+					 &err), 0);
+	assert_true(v == 30);
 	fp_series_free(s);
 	free(got);
 	fp_feed_points_free(&p);

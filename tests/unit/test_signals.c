@@ -1,5 +1,6 @@
-/* Specification of lib/signals: the three file formats, hourly lookup,
- * French local time in eco2mix, and errors naming file, line and field. */
+/* Specification of lib/signals: the three file formats, values at their own
+ * resolution (each until the next), French local time in eco2mix, and
+ * errors naming file, line and field. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -94,16 +95,95 @@ static void test_gap_in_the_series_is_an_error_not_interpolated(void **s_)
 	fp_series_free(s);
 }
 
-static void test_values_within_an_hour_are_averaged(void **state)
+static void test_each_value_holds_until_the_next_one(void **state)
 {
 	fp_error_t err = { 0 };
 	fp_series_t *s = parse("q.csv", "2024-01-15T00:00Z,40\n"
 			       "2024-01-15T00:30Z,60\n", FP_FORMAT_PLAIN, 0,
 			       &err);
+	double m;
+	time_t a, b;
 
 	assert_non_null(s);
-	assert_float_equal(value_at(s, "2024-01-15T00:45:00Z"),
-			   (40.0 + 60.0) / 2, 1e-9);
+	assert_float_equal(value_at(s, "2024-01-15T00:29:59Z"), 40, 1e-9);
+	assert_float_equal(value_at(s, "2024-01-15T00:30:00Z"), 60, 1e-9);
+	assert_float_equal(value_at(s, "2024-01-15T00:59:59Z"), 60, 1e-9);
+	/* the last value holds for the spacing before it, 30 min */
+	assert_true(fp_series_span(s, &a, &b));
+	assert_int_equal(b, T("2024-01-15T01:00:00Z"));
+	/* 00:20-00:30 at 40 and 00:30-00:50 at 60: not the hour's mean 50 */
+	assert_int_equal(fp_series_mean(s, T("2024-01-15T00:20:00Z"),
+					T("2024-01-15T00:50:00Z"), &m, &err),
+			 0);
+	assert_float_equal(m, (600 * 40.0 + 1200 * 60.0) / 1800, 1e-12);
+	fp_series_free(s);
+}
+
+/* Four quarters 00:00..00:45 and the next hour's first quarter. */
+static const char quarters[] =
+	"2024-01-15T00:00Z,40\n"
+	"2024-01-15T00:15Z,44\n"
+	"2024-01-15T00:30Z,48\n"
+	"2024-01-15T00:45Z,60\n"
+	"2024-01-15T01:00Z,80\n";
+
+static void test_a_mean_over_quarters_equals_the_hand_sum(void **state)
+{
+	fp_error_t err = { 0 };
+	fp_series_t *s = parse("q.csv", quarters, FP_FORMAT_PLAIN, 0, &err);
+	double m;
+
+	assert_non_null(s);
+	/* [00:10, 01:05): 5 min at 40, 15 at 44, 15 at 48, 15 at 60, 5 at 80:
+	 * (5*40 + 15*44 + 15*48 + 15*60 + 5*80) / 55
+	 * = (200 + 660 + 720 + 900 + 400) / 55 = 2880 / 55 = 52.3636... */
+	assert_int_equal(fp_series_mean(s, T("2024-01-15T00:10:00Z"),
+					T("2024-01-15T01:05:00Z"), &m, &err),
+			 0);
+	assert_float_equal(m, 2880.0 / 55, 1e-12);
+	/* the last quarter holds 15 min: 01:15 is past the series */
+	assert_int_equal(fp_series_mean(s, T("2024-01-15T01:00:00Z"),
+					T("2024-01-15T01:16:00Z"), &m, &err),
+			 -1);
+	assert_non_null(strstr(err.msg, "no value for 2024-01-15T01:15:00Z"));
+	fp_series_free(s);
+}
+
+static void test_resolution_hour_averages_each_utc_hour(void **state)
+{
+	fp_error_t err = { 0 };
+	fp_series_t *s = parse("q.csv", quarters, FP_FORMAT_PLAIN, 0, &err);
+	time_t a, b;
+
+	assert_non_null(s);
+	assert_int_equal(fp_series_average_hours(s, &err), 0);
+	assert_int_equal(fp_series_hours(s), 2);
+	/* hour 00: (40 + 44 + 48 + 60) / 4 = 48; hour 01: its one quarter */
+	assert_float_equal(value_at(s, "2024-01-15T00:05:00Z"), 48, 1e-12);
+	assert_float_equal(value_at(s, "2024-01-15T00:50:00Z"), 48, 1e-12);
+	assert_float_equal(value_at(s, "2024-01-15T01:40:00Z"), 80, 1e-12);
+	assert_true(fp_series_span(s, &a, &b));
+	assert_int_equal(b, T("2024-01-15T02:00:00Z"));
+	fp_series_free(s);
+}
+
+static void test_a_missing_hour_of_quarters_is_a_gap_not_bridged(void **s_)
+{
+	fp_error_t err = { 0 };
+	/* 00:15 to 01:30 is 75 min, more than any provider's step */
+	fp_series_t *s = parse("q.csv", "2024-01-15T00:00Z,40\n"
+			       "2024-01-15T00:15Z,44\n"
+			       "2024-01-15T01:30Z,50\n", FP_FORMAT_PLAIN, 0,
+			       &err);
+	double v;
+
+	assert_non_null(s);
+	assert_float_equal(value_at(s, "2024-01-15T00:29:59Z"), 44, 1e-9);
+	assert_int_equal(fp_series_value(s, T("2024-01-15T00:30:00Z"), &v,
+					 &err), -1);
+	assert_non_null(strstr(err.msg, "gap"));
+	/* after the gap the value holds an hour (no spacing within bound) */
+	assert_float_equal(value_at(s, "2024-01-15T02:29:59Z"), 50, 1e-9);
 	fp_series_free(s);
 }
 
@@ -216,9 +296,10 @@ static void test_eco2mix_winter_local_time_is_utc_plus_one(void **state)
 	assert_non_null(s);
 	assert_int_equal(fp_series_format(s), FP_FORMAT_ECO2MIX);
 	assert_int_equal(fp_series_kind(s), FP_INTENSITY_DIRECT);
-	/* 01:00 and 01:15 Paris (CET) are 00:00 and 00:15 UTC */
-	assert_float_equal(value_at(s, "2024-01-15T00:30:00Z"),
-			   (40.0 + 44.0) / 2, 1e-9);
+	/* 01:00 and 01:15 Paris (CET) are 00:00 and 00:15 UTC, each a
+	 * quarter */
+	assert_float_equal(value_at(s, "2024-01-15T00:10:00Z"), 40, 1e-9);
+	assert_float_equal(value_at(s, "2024-01-15T00:20:00Z"), 44, 1e-9);
 	fp_series_free(s);
 }
 
@@ -460,7 +541,7 @@ static void test_no_value_after_the_end_says_the_end_is_exclusive(void **s_)
 					 &err), -1);
 	assert_non_null(strstr(err.msg, "no value for 2024-01-15T04:00:00Z "
 				"(it covers 2024-01-15T00:00:00Z up to "
-				"2024-01-15T04:00:00Z exclusive: its last hour "
+				"2024-01-15T04:00:00Z exclusive: its last value "
 				"starts at 2024-01-15T03:00:00Z)"));
 	fp_series_free(s);
 }
@@ -534,7 +615,10 @@ int main(void)
 		cmocka_unit_test(test_plain_value_holds_for_its_whole_hour),
 		cmocka_unit_test(test_time_after_the_series_is_an_error_naming_it),
 		cmocka_unit_test(test_gap_in_the_series_is_an_error_not_interpolated),
-		cmocka_unit_test(test_values_within_an_hour_are_averaged),
+		cmocka_unit_test(test_each_value_holds_until_the_next_one),
+		cmocka_unit_test(test_a_mean_over_quarters_equals_the_hand_sum),
+		cmocka_unit_test(test_resolution_hour_averages_each_utc_hour),
+		cmocka_unit_test(test_a_missing_hour_of_quarters_is_a_gap_not_bridged),
 		cmocka_unit_test(test_mean_weights_each_hour_by_its_overlap),
 		cmocka_unit_test(test_plain_accepts_offsets_and_a_header_line),
 		cmocka_unit_test(test_electricitymaps_lca_column_by_default),
