@@ -972,6 +972,203 @@ int fp_series_mean(const fp_series_t *s, time_t t0, time_t t1, double *mean,
 	return 0;
 }
 
+int fp_fallback_parse(const char *text, fp_fallback_t *fb)
+{
+	char *end;
+	double v;
+	unsigned long days;
+
+	memset(fb, 0, sizeof(*fb));
+	if (!strcasecmp(text, "none"))
+		return 0;
+	if (!strcasecmp(text, "last")) {
+		fb->kind = FP_FALLBACK_LAST;
+		return 0;
+	}
+	if (!strcasecmp(text, "monthly-mean")) {
+		fb->kind = FP_FALLBACK_MONTHLY_MEAN;
+		return 0;
+	}
+	if (!strncasecmp(text, "same-hour:", 10)) {
+		errno = 0;
+		days = strtoul(text + 10, &end, 10);
+		if (!isdigit((unsigned char)text[10]) || *end || errno ||
+		    days < 1 || days > FP_FALLBACK_MAX_DAYS)
+			return -1;
+		fb->kind = FP_FALLBACK_SAME_HOUR;
+		fb->days = (unsigned)days;
+		return 0;
+	}
+	errno = 0;
+	v = strtod(text, &end);
+	if (!*text || *end || errno || !isfinite(v) || v < 0 ||
+	    v > FP_SERIES_MAX_VALUE)
+		return -1;
+	fb->kind = FP_FALLBACK_CONSTANT;
+	fb->value = v;
+	return 0;
+}
+
+void fp_fallback_format(const fp_fallback_t *fb, char *buf, size_t size)
+{
+	switch (fb->kind) {
+	case FP_FALLBACK_NONE:
+		snprintf(buf, size, "none");
+		return;
+	case FP_FALLBACK_LAST:
+		snprintf(buf, size, "last");
+		return;
+	case FP_FALLBACK_SAME_HOUR:
+		snprintf(buf, size, "same-hour:%u", fb->days);
+		return;
+	case FP_FALLBACK_MONTHLY_MEAN:
+		snprintf(buf, size, "monthly-mean");
+		return;
+	case FP_FALLBACK_CONSTANT:
+		snprintf(buf, size, "%.15g", fb->value);
+		return;
+	}
+	snprintf(buf, size, "unknown");
+}
+
+/* Index of the first point after t (npts when none). */
+static size_t point_after(const fp_series_t *s, time_t t)
+{
+	size_t lo = 0, hi = s->npts;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->pts[mid].t <= t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+#define DAY (24 * HOUR)
+#define MONTH_S (30 * DAY)
+
+/* The integral of fb over [a, b), a time the series has no value for. */
+static int fill_integral(const fp_series_t *s, const fp_fallback_t *fb,
+			 time_t a, time_t b, double *sum, fp_error_t *err)
+{
+	char when[21];
+	size_t k;
+
+	fp_format_iso8601(a, when);
+	*sum = 0;
+	switch (fb->kind) {
+	case FP_FALLBACK_NONE:
+		return no_value(s, a, err);
+	case FP_FALLBACK_CONSTANT:
+		*sum = (double)(b - a) * fb->value;
+		return 0;
+	case FP_FALLBACK_LAST:
+		k = point_after(s, a);
+		if (!k)
+			return fp_fail(err, FP_EINVAL, "series '%s': no value "
+				       "before %s for IntensityFallback=last",
+				       s->name, when);
+		*sum = (double)(b - a) * s->pts[k - 1].v;
+		return 0;
+	case FP_FALLBACK_MONTHLY_MEAN: {
+		time_t from = series_end(s) - MONTH_S, covered = 0;
+		double m = 0;
+
+		k = point_after(s, from);
+		for (k = k ? k - 1 : 0; k < s->npts; k++) {
+			time_t t = s->pts[k].t > from ? s->pts[k].t : from;
+
+			if (s->pts[k].until <= t)
+				continue;
+			m += (double)(s->pts[k].until - t) * s->pts[k].v;
+			covered += s->pts[k].until - t;
+		}
+		if (!covered)
+			return fp_fail(err, FP_EINVAL, "series '%s': no value "
+				       "in its last 30 days for "
+				       "IntensityFallback=monthly-mean",
+				       s->name);
+		*sum = (double)(b - a) * m / (double)covered;
+		return 0;
+	}
+	case FP_FALLBACK_SAME_HOUR:
+		for (time_t h = hour_of(a); h < b; h += HOUR) {
+			time_t x = h > a ? h : a, y = h + HOUR < b ? h + HOUR : b;
+			double hv = 0, v;
+			unsigned n = 0;
+			fp_error_t ignore;
+
+			for (unsigned d = 1; d <= fb->days; d++) {
+				if (fp_series_mean(s, h - (time_t)d * DAY,
+						   h - (time_t)d * DAY + HOUR,
+						   &v, &ignore))
+					continue;
+				hv += v;
+				n++;
+			}
+			if (!n) {
+				fp_format_iso8601(x, when);
+				return fp_fail(err, FP_EINVAL, "series '%s': "
+					       "no value for %s nor for its "
+					       "hour on any of the %u days "
+					       "before (IntensityFallback="
+					       "same-hour:%u)", s->name, when,
+					       fb->days, fb->days);
+			}
+			*sum += (double)(y - x) * hv / n;
+		}
+		return 0;
+	}
+	return fp_fail(err, FP_EINVAL, "series '%s': unknown fallback",
+		       s->name);
+}
+
+int fp_series_mean_fallback(const fp_series_t *s, const fp_fallback_t *fb,
+			    time_t t0, time_t t1, double *mean,
+			    fp_fill_t *fill, fp_error_t *err)
+{
+	double sum = 0, part;
+	time_t cur, filled = 0;
+
+	fp_error_clear(err);
+	memset(fill, 0, sizeof(*fill));
+	if (s->type != FP_SERIES_HOURLY || fb->kind == FP_FALLBACK_NONE)
+		return fp_series_mean(s, t0, t1, mean, err);
+	if (t1 < t0)
+		return fp_fail(err, FP_EINVAL,
+			       "series '%s': interval ends before it starts",
+			       s->name);
+	if (t1 == t0)
+		t1 = t0 + 1;
+	for (cur = t0; cur < t1;) {
+		size_t k = point_at(s, cur);
+		time_t b;
+
+		if (k != SIZE_MAX) {
+			b = s->pts[k].until < t1 ? s->pts[k].until : t1;
+			sum += (double)(b - cur) * s->pts[k].v;
+			cur = b;
+			continue;
+		}
+		k = point_after(s, cur);
+		b = k < s->npts && s->pts[k].t < t1 ? s->pts[k].t : t1;
+		if (fill_integral(s, fb, cur, b, &part, err))
+			return -1;
+		sum += part;
+		if (!filled)
+			fill->first = cur;
+		fill->end = b;
+		filled += b - cur;
+		cur = b;
+	}
+	*mean = sum / (double)(t1 - t0);
+	fill->fraction = (double)filled / (double)(t1 - t0);
+	return 0;
+}
+
 int fp_series_check_range(const fp_series_t *s, double lo, double hi,
 			  fp_error_t *err)
 {

@@ -86,6 +86,44 @@ int fp_series_value(const fp_series_t *s, time_t t, double *value,
  * the first time not covered. */
 int fp_series_mean(const fp_series_t *s, time_t t0, time_t t1, double *mean,
 		   fp_error_t *err);
+/* IntensityFallback= (docs/methodology.md, "Fallback"): what fills the
+ * times a series has not published once the worker stops waiting. */
+typedef enum fp_fallback_kind {
+	FP_FALLBACK_NONE = 0,	/* no value: the summary is incomplete */
+	FP_FALLBACK_LAST,	/* the last value before the missing time */
+	FP_FALLBACK_SAME_HOUR,	/* mean of the same UTC hour, last N days */
+	FP_FALLBACK_MONTHLY_MEAN,	/* the series' last 30 days' mean */
+	FP_FALLBACK_CONSTANT,	/* a value in the series' unit */
+} fp_fallback_kind_t;
+
+typedef struct fp_fallback {
+	fp_fallback_kind_t kind;
+	unsigned days;		/* SAME_HOUR: N, 1..FP_FALLBACK_MAX_DAYS */
+	double value;		/* CONSTANT */
+} fp_fallback_t;
+
+#define FP_FALLBACK_MAX_DAYS 366
+
+/* What a fallback filled in one mean: the share of [t0, t1) it filled and
+ * the times it filled, [first, end) (first == end: nothing). */
+typedef struct fp_fill {
+	double fraction;
+	time_t first, end;
+} fp_fill_t;
+
+/* "none", "last", "same-hour:7", "monthly-mean" or a number in
+ * [0, FP_SERIES_MAX_VALUE]; -1 otherwise. */
+int fp_fallback_parse(const char *text, fp_fallback_t *fb);
+/* The text fp_fallback_parse reads back ("same-hour:7", "56"). */
+void fp_fallback_format(const fp_fallback_t *fb, char *buf, size_t size);
+/* fp_series_mean, where every time the series has no value (after its end,
+ * in a gap, before its start) is filled by fb; fill says how much. With
+ * FP_FALLBACK_NONE it is fp_series_mean. Fails when the fallback itself
+ * has no value (last before the series' start, same-hour with none of the
+ * N days, monthly-mean of an empty month). For t0 == t1, [t0, t0 + 1). */
+int fp_series_mean_fallback(const fp_series_t *s, const fp_fallback_t *fb,
+			    time_t t0, time_t t1, double *mean,
+			    fp_fill_t *fill, fp_error_t *err);
 /* Fails (FP_EINVAL, naming the hour) if a value is outside [lo, hi]. */
 int fp_series_check_range(const fp_series_t *s, double lo, double hi,
 			  fp_error_t *err);

@@ -205,6 +205,153 @@ static void test_mean_weights_each_hour_by_its_overlap(void **state)
 	fp_series_free(s);
 }
 
+static fp_fallback_t fallback(const char *text)
+{
+	fp_fallback_t fb;
+
+	assert_int_equal(fp_fallback_parse(text, &fb), 0);
+	return fb;
+}
+
+static void test_fallback_parses_each_form_and_reads_back(void **state)
+{
+	const char *ok[] = { "none", "last", "same-hour:7", "monthly-mean",
+			     "56", "0" };
+	const char *bad[] = { "", "same-hour:0", "same-hour:", "same-hour:x",
+			      "same-hour:367", "-1", "1e300", "lastly" };
+	fp_fallback_t fb;
+	char buf[32];
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		fb = fallback(ok[i]);
+		fp_fallback_format(&fb, buf, sizeof(buf));
+		assert_string_equal(buf, ok[i]);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(fp_fallback_parse(bad[i], &fb), -1);
+}
+
+static void test_fallback_last_holds_the_last_value_past_the_end(void **s_)
+{
+	fp_error_t err = { 0 };
+	fp_series_t *s = parse("q.csv", quarters, FP_FORMAT_PLAIN, 0, &err);
+	fp_fallback_t fb = fallback("last");
+	fp_fill_t fill;
+	double m;
+
+	assert_non_null(s);
+	/* [00:45, 01:45): 15 min at 60, 15 min at 80, then 30 min filled
+	 * with the last value 80: (15*60 + 15*80 + 30*80) / 60 = 75 */
+	assert_int_equal(fp_series_mean_fallback(s, &fb,
+			 T("2024-01-15T00:45:00Z"), T("2024-01-15T01:45:00Z"),
+			 &m, &fill, &err), 0);
+	assert_float_equal(m, 75, 1e-12);
+	assert_float_equal(fill.fraction, 0.5, 1e-12);
+	assert_int_equal(fill.first, T("2024-01-15T01:15:00Z"));
+	assert_int_equal(fill.end, T("2024-01-15T01:45:00Z"));
+	fp_series_free(s);
+}
+
+static void test_fallback_none_fails_as_without_one(void **s_)
+{
+	fp_error_t err = { 0 };
+	fp_series_t *s = parse("q.csv", quarters, FP_FORMAT_PLAIN, 0, &err);
+	fp_fallback_t fb = fallback("none");
+	fp_fill_t fill;
+	double m;
+
+	assert_int_equal(fp_series_mean_fallback(s, &fb,
+			 T("2024-01-15T00:45:00Z"), T("2024-01-15T01:45:00Z"),
+			 &m, &fill, &err), -1);
+	assert_non_null(strstr(err.msg, "no value for 2024-01-15T01:15:00Z"));
+	fp_series_free(s);
+}
+
+static void test_fallback_constant_fills_a_gap_and_the_end(void **s_)
+{
+	fp_error_t err = { 0 };
+	fp_series_t *s = parse("g.csv", "2024-01-15T00:00Z,40\n"
+			       "2024-01-15T02:00Z,60\n", FP_FORMAT_PLAIN, 0,
+			       &err);
+	fp_fallback_t fb = fallback("100");
+	fp_fill_t fill;
+	double m;
+
+	/* [00:30, 03:30): 30 min 40, 60 min gap 100, 60 min 60, 30 min 100:
+	 * (30*40 + 60*100 + 60*60 + 30*100) / 180 = 13800 / 180 */
+	assert_int_equal(fp_series_mean_fallback(s, &fb,
+			 T("2024-01-15T00:30:00Z"), T("2024-01-15T03:30:00Z"),
+			 &m, &fill, &err), 0);
+	assert_float_equal(m, 13800.0 / 180, 1e-12);
+	assert_float_equal(fill.fraction, 90.0 / 180, 1e-12);
+	assert_int_equal(fill.first, T("2024-01-15T01:00:00Z"));
+	assert_int_equal(fill.end, T("2024-01-15T03:30:00Z"));
+	fp_series_free(s);
+}
+
+/* Three days of an hourly series 00:00..23:00: day d hour h is
+ * 100 d + h (d = 0, 1, 2 from 2024-01-13). */
+static fp_series_t *three_days(void)
+{
+	char text[3 * 24 * 32], *p = text;
+	fp_error_t err = { 0 };
+	fp_series_t *s;
+
+	for (int d = 0; d < 3; d++)
+		for (int h = 0; h < 24; h++)
+			p += sprintf(p, "2024-01-%02dT%02d:00Z,%d\n", 13 + d,
+				     h, 100 * d + h);
+	s = parse("days.csv", text, FP_FORMAT_PLAIN, 0, &err);
+	assert_non_null(s);
+	return s;
+}
+
+static void test_fallback_same_hour_means_that_hour_of_the_last_days(void **s_)
+{
+	fp_series_t *s = three_days();
+	fp_fallback_t fb = fallback("same-hour:2");
+	fp_error_t err = { 0 };
+	fp_fill_t fill;
+	double m;
+
+	/* 2024-01-16 05:00-06:00 is past the end (2024-01-16 00:00): the
+	 * 05:00 hours of the 2 days before, 105 and 205, mean 155 */
+	assert_int_equal(fp_series_mean_fallback(s, &fb,
+			 T("2024-01-16T05:00:00Z"), T("2024-01-16T06:00:00Z"),
+			 &m, &fill, &err), 0);
+	assert_float_equal(m, 155, 1e-12);
+	assert_float_equal(fill.fraction, 1, 1e-12);
+	/* 23:30 on the 15th to 00:30 on the 16th: 30 min of 223, then 30
+	 * min of hour 00 of the 15th and 14th (200 + 100) / 2 = 150 */
+	assert_int_equal(fp_series_mean_fallback(s, &fb,
+			 T("2024-01-15T23:30:00Z"), T("2024-01-16T00:30:00Z"),
+			 &m, &fill, &err), 0);
+	assert_float_equal(m, (223 + 150) / 2.0, 1e-12);
+	/* 4 days on: only the 16th's... none of the 2 days before exists */
+	assert_int_equal(fp_series_mean_fallback(s, &fb,
+			 T("2024-01-19T05:00:00Z"), T("2024-01-19T06:00:00Z"),
+			 &m, &fill, &err), -1);
+	assert_non_null(strstr(err.msg, "same-hour:2"));
+	fp_series_free(s);
+}
+
+static void test_fallback_monthly_mean_is_the_last_30_days_mean(void **s_)
+{
+	fp_series_t *s = three_days();
+	fp_fallback_t fb = fallback("monthly-mean");
+	fp_error_t err = { 0 };
+	fp_fill_t fill;
+	double m;
+
+	/* all 72 hours are within 30 days of the end: the mean of
+	 * 100 d + h over d = 0..2, h = 0..23 is 100 + 11.5 */
+	assert_int_equal(fp_series_mean_fallback(s, &fb,
+			 T("2024-01-20T05:00:00Z"), T("2024-01-20T06:00:00Z"),
+			 &m, &fill, &err), 0);
+	assert_float_equal(m, 111.5, 1e-12);
+	fp_series_free(s);
+}
+
 static void test_plain_accepts_offsets_and_a_header_line(void **state)
 {
 	fp_error_t err = { 0 };
@@ -619,6 +766,12 @@ int main(void)
 		cmocka_unit_test(test_a_mean_over_quarters_equals_the_hand_sum),
 		cmocka_unit_test(test_resolution_hour_averages_each_utc_hour),
 		cmocka_unit_test(test_a_missing_hour_of_quarters_is_a_gap_not_bridged),
+		cmocka_unit_test(test_fallback_parses_each_form_and_reads_back),
+		cmocka_unit_test(test_fallback_last_holds_the_last_value_past_the_end),
+		cmocka_unit_test(test_fallback_none_fails_as_without_one),
+		cmocka_unit_test(test_fallback_constant_fills_a_gap_and_the_end),
+		cmocka_unit_test(test_fallback_same_hour_means_that_hour_of_the_last_days),
+		cmocka_unit_test(test_fallback_monthly_mean_is_the_last_30_days_mean),
 		cmocka_unit_test(test_mean_weights_each_hour_by_its_overlap),
 		cmocka_unit_test(test_plain_accepts_offsets_and_a_header_line),
 		cmocka_unit_test(test_electricitymaps_lca_column_by_default),
