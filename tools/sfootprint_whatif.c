@@ -110,12 +110,70 @@ static json_t *load_summary(const fp_config_t *cfg, const char *job)
 	return root;
 }
 
+static bool has_actual(const fp_whatif_t *w, const fp_whatif_group_t *g,
+		       time_t actual)
+{
+	for (size_t i = g->first; i < g->first + g->count; i++)
+		if (w->options[i].start == actual)
+			return true;
+	return false;
+}
+
+static bool one_intensity(const fp_whatif_t *w, const fp_whatif_group_t *g)
+{
+	for (size_t i = g->first + 1; i < g->first + g->count; i++)
+		if (fabs(w->options[i].intensity -
+			 w->options[g->first].intensity) >= 0.05)
+			return false;
+	return true;
+}
+
+/* The distinct sites of a group, in its order (starts, then names). */
+static json_t *group_sites(const fp_whatif_t *w, const fp_whatif_group_t *g)
+{
+	json_t *a = json_array();
+
+	for (size_t i = g->first; i < g->first + g->count; i++) {
+		bool seen = false;
+
+		for (size_t k = g->first; k < i && !seen; k++)
+			seen = !strcmp(w->options[k].site, w->options[i].site);
+		if (!seen)
+			json_array_append_new(a, json_string(w->options[i].site));
+	}
+	return a;
+}
+
+/* "any start hour from A to B at dc", "2 start hours from A to B at dc",
+ * "3 sites (a, b, c), starts from A to B". */
+static void put_equal(const fp_whatif_t *w, const fp_whatif_group_t *g)
+{
+	json_t *sites = group_sites(w, g), *v;
+	char a[21], b[21];
+	size_t i;
+
+	if (g->nsites > 1) {
+		printf("%zu sites (", g->nsites);
+		json_array_foreach(sites, i, v)
+			printf("%s%s", i ? ", " : "", json_string_value(v));
+		printf("), starts from %s to %s", when(g->first_start, a),
+		       when(g->last_start, b));
+	} else {
+		printf("%s from %s to %s at %s", g->every_hour ?
+		       "any start hour" : "start hours",
+		       when(g->first_start, a), when(g->last_start, b),
+		       w->options[g->first].site);
+	}
+	json_decref(sites);
+}
+
 static int print(const fp_whatif_t *w, const fp_whatif_job_t *job,
 		 double actual_g, const char *id, unsigned top, bool as_json,
 		 time_t from, time_t to)
 {
 	char a[21], b[21];
-	size_t n = w->noptions < top ? w->noptions : top;
+	size_t n = w->ngroups < top ? w->ngroups : top;
+	bool all_equal = w->ngroups == 1 && w->noptions > 1;
 
 	if (as_json) {
 		json_t *opts = json_array(), *un = json_array(), *o;
@@ -129,11 +187,15 @@ static int print(const fp_whatif_t *w, const fp_whatif_job_t *job,
 				"field", u->field, "series", u->series,
 				"error", u->fault));
 		}
+		/* One entry per candidate: the first of its equal options,
+		 * with how many there are, their sites and starts. */
 		for (size_t i = 0; i < n; i++) {
-			const fp_whatif_option_t *x = &w->options[i];
+			const fp_whatif_group_t *g = &w->groups[i];
+			const fp_whatif_option_t *x = &w->options[g->first];
 
 			json_array_append_new(opts, json_pack(
-				"{s:s, s:s, s:f, s:f, s:f, s:f, s:f, s:f}",
+				"{s:s, s:s, s:f, s:f, s:f, s:f, s:f, s:f, s:I, "
+				"s:o, s:s, s:s, s:b}",
 				"site", x->site,
 				"start", when(x->start, a),
 				"intensity_gco2e_per_kwh", x->intensity,
@@ -141,10 +203,15 @@ static int print(const fp_whatif_t *w, const fp_whatif_job_t *job,
 				"footprint_g", x->footprint_g,
 				"avoided_g", x->avoided_g,
 				"net_g", x->net_g,
-				"saving_g", actual_g - x->footprint_g));
+				"saving_g", actual_g - x->footprint_g,
+				"equal_options", (json_int_t)g->count,
+				"sites", group_sites(w, g),
+				"first_start", when(g->first_start, a),
+				"last_start", when(g->last_start, b),
+				"every_start_hour", g->every_hour));
 		}
-		o = json_pack("{s:s, s:f, s:f, s:f, s:s, s:s, s:I, s:I, s:o, "
-			      "s:o}",
+		o = json_pack("{s:s, s:f, s:f, s:f, s:s, s:s, s:I, s:I, s:I, "
+			      "s:b, s:o, s:o}",
 			      "job", id, "energy_it_Wh", job->energy_j / 3600,
 			      "elapsed_s", job->elapsed_s,
 			      "actual_footprint_g", actual_g,
@@ -152,6 +219,8 @@ static int print(const fp_whatif_t *w, const fp_whatif_job_t *job,
 			      "window_end", when(to, b),
 			      "options_tried", (json_int_t)w->noptions,
 			      "options_not_covered", (json_int_t)w->skipped,
+			      "candidates", (json_int_t)w->ngroups,
+			      "all_equal", all_equal,
 			      "best", opts, "unavailable", un);
 		s = o ? json_dumps(o, JSON_FLAGS) : NULL;
 		json_decref(o);
@@ -166,18 +235,49 @@ static int print(const fp_whatif_t *w, const fp_whatif_job_t *job,
 	       actual_g, when(job->start, a));
 	printf("What-if: the same energy and duration on each site, starting "
 	       "at each hour from %s to %s\n", when(from, a), when(to, b));
-	printf("(%zu options; %zu not covered by the series)\n", w->noptions,
-	       w->skipped);
-	printf("%-4s %-16s %-20s %10s %12s %10s %12s\n", "rank", "site",
-	       "start (UTC)", "gCO2e/kWh", "footprint g", "avoided g",
-	       "saving g");
+	printf("(%zu options, %zu distinct; %zu not covered by the series)\n",
+	       w->noptions, w->ngroups, w->skipped);
+	if (all_equal) {
+		/* A table of N equal rows would read as N choices. */
+		printf("All %zu options are equal: %.3f gCO2e, saving %.3f g, "
+		       "at ", w->noptions, w->options[0].footprint_g,
+		       actual_g - w->options[0].footprint_g);
+		put_equal(w, &w->groups[0]);
+		printf(": within the window, neither the site nor the start "
+		       "hour changes the footprint\n");
+		n = 0;
+	} else {
+		printf("%-4s %-16s %-20s %10s %12s %10s %12s\n", "rank",
+		       "site", "start (UTC)", "gCO2e/kWh", "footprint g",
+		       "avoided g", "saving g");
+	}
 	for (size_t i = 0; i < n; i++) {
-		const fp_whatif_option_t *x = &w->options[i];
+		const fp_whatif_group_t *g = &w->groups[i];
+		const fp_whatif_option_t *x = &w->options[g->first];
+		bool actual = has_actual(w, g, job->start);
+		char site[32];
 
-		printf("%-4zu %-16s %-20s %10.1f %12.3f %10.3f %12.3f%s\n",
-		       i + 1, x->site, when(x->start, a), x->intensity,
-		       x->footprint_g, x->avoided_g, actual_g - x->footprint_g,
-		       x->start == job->start ? "  (actual start)" : "");
+		if (g->nsites > 1)
+			snprintf(site, sizeof(site), "%zu sites", g->nsites);
+		else
+			snprintf(site, sizeof(site), "%s", x->site);
+		printf("%-4zu %-16s %-20s ", i + 1, site, when(x->start, a));
+		/* Equal footprints at sites of other PUEs: other intensities. */
+		if (!one_intensity(w, g))
+			printf("%10s", "-");
+		else
+			printf("%10.1f", x->intensity);
+		printf(" %12.3f %10.3f %12.3f", x->footprint_g, x->avoided_g,
+		       actual_g - x->footprint_g);
+		if (g->count > 1) {
+			printf("  (%zu equal: ", g->count);
+			put_equal(w, g);
+			printf("%s)", actual ? "; the actual start among them"
+					     : "");
+		} else if (actual) {
+			printf("  (actual start)");
+		}
+		putchar('\n');
 	}
 	/* Left out, not ranked: said so that a reader does not take the
 	 * ranking for all the sites. */
@@ -187,11 +287,16 @@ static int print(const fp_whatif_t *w, const fp_whatif_job_t *job,
 		printf("unavailable: site %s, %s=%s: %s\n", u->site, u->field,
 		       u->series ? u->series : "?", u->fault);
 	}
-	if (n && actual_g > 0)
-		printf("Best: %s at %s, %.1f %% less than the actual run\n",
-		       w->options[0].site, when(w->options[0].start, a),
+	if (n && actual_g > 0) {
+		printf("Best: %s at %s", w->options[0].site,
+		       when(w->options[0].start, a));
+		if (w->groups[0].count > 1)
+			printf(" (or %zu equal options)",
+			       w->groups[0].count - 1);
+		printf(", %.1f %% less than the actual run\n",
 		       100.0 * (actual_g - w->options[0].footprint_g) /
 			       actual_g);
+	}
 	return FP_EXIT_OK;
 }
 
