@@ -214,7 +214,33 @@ vg "whatif with a site whose series is broken ranks the others" 0 \
 	"$sf" whatif -j 7 --config "$tmp/wi/fp.conf" --hours 1
 said "whatif lists the broken site as unavailable, naming its series" \
 	"unavailable: site paris, Intensity=file:$tmp/wi/none.csv: $tmp/wi/fp.conf:3: Site 'paris'"
-said "whatif ranks the site whose series loaded" "1    dc "
+said "whatif says once that every option at the site left is equal" \
+	"All 3 options are equal: 56.000 gCO2e, saving 0.000 g, at any start hour from 2024-01-14T23:00:00Z to 2024-01-15T01:00:00Z at dc: within the window"
+unsaid "whatif prints no table of equal rows" "1    dc "
+# whatif: equal options are one candidate, not N ties.
+printf 'SpoolDir=%s\nPublicKey=%s\nSite=dc Nodes=dc001 Intensity=56
+Site=dc2 Nodes=dc002 Intensity=56\nSite=lyon Nodes=ly001 Intensity=80
+Reference=std PUE=1.5 Intensity=site\n' "$tmp/wi" "$tmp/wi/k.pub" \
+	> "$tmp/wi/flat.conf"
+vg "whatif over flat series" 0 \
+	"$sf" whatif -j 7 --config "$tmp/wi/flat.conf" --hours 1
+said "whatif ranks two sites at one intensity as one candidate" \
+	"1    2 sites          2024-01-14T23:00:00Z       56.0       56.000      0.000        0.000  (6 equal: 2 sites (dc, dc2), starts from 2024-01-14T23:00:00Z to 2024-01-15T01:00:00Z; the actual start among them)"
+said "whatif ranks the next distinct candidate second" \
+	"2    lyon             2024-01-14T23:00:00Z       80.0       80.000      0.000      -24.000  (3 equal: any start hour from 2024-01-14T23:00:00Z to 2024-01-15T01:00:00Z at lyon; the actual start among them)"
+unsaid "whatif prints no third row of ties" "3    "
+vg "whatif --json over flat series" 0 \
+	"$sf" whatif -j 7 --config "$tmp/wi/flat.conf" --hours 1 --json
+said "whatif --json counts the equal options of a candidate" \
+	'"equal_options": 6'
+said "whatif --json says the candidates are not all equal" \
+	'"all_equal": false'
+sed 's/^Site=dc2.*/Site=nice Nodes=dc002 Intensity=40 PUE=1.4/' \
+	"$tmp/wi/flat.conf" > "$tmp/wi/pue.conf"
+vg "whatif with equal footprints at other intensities" 0 \
+	"$sf" whatif -j 7 --config "$tmp/wi/pue.conf" --hours 1
+said "whatif prints no one intensity for a candidate of several" \
+	"1    2 sites          2024-01-14T23:00:00Z          -       56.000"
 jobdesc "$tmp/huge.json" bob $t0 $t1 "$(step qh007 1e308)"
 vg "compute refuses an energy of 1e308 J" 1 \
 	"$sf" compute --config "$tmp/footprint.conf" "$tmp/huge.json"
