@@ -746,6 +746,36 @@ static int node_names(struct calc *c)
 	return 0;
 }
 
+/* The site's intensity over the step; once the job's wait is over, the
+ * site's fallback fills what its series has not published, and the site
+ * result says when and for how much of the energy e. */
+static int intensity_mean(struct calc *c, const fp_site_conf_t *sc,
+			  fp_site_result_t *site, const fp_step_t *s,
+			  double e, double *in)
+{
+	fp_fill_t fill;
+
+	if (!c->job->intensity_fallback ||
+	    sc->fallback.kind == FP_FALLBACK_NONE)
+		return fp_series_mean(sc->intensity.series, s->start, s->end,
+				      in, c->err);
+	if (fp_series_mean_fallback(sc->intensity.series, &sc->fallback,
+				    s->start, s->end, in, &fill, c->err))
+		return -1;
+	if (fill.first == fill.end)
+		return 0;
+	if (!site->fallback_used || fill.first < site->fallback_first)
+		site->fallback_first = fill.first;
+	if (!site->fallback_used || fill.end > site->fallback_end)
+		site->fallback_end = fill.end;
+	if (!site->fallback_used)
+		fp_fallback_format(&sc->fallback, site->fallback,
+				   sizeof(site->fallback));
+	site->fallback_used = true;
+	site->fallback_energy_j += e * fill.fraction;
+	return 0;
+}
+
 /* One node's share of one step, spread uniformly over [start, end]: 0
  * counted, 1 not (its site has no series), -1 error. */
 static int add_share(struct calc *c, const fp_step_t *s, const char *node,
@@ -771,11 +801,14 @@ static int add_share(struct calc *c, const fp_step_t *s, const char *node,
 	if (!ref)
 		return fp_fail(c->err, FP_EINVAL, "%s: reference intensity "
 			       "not loaded", cfg->path);
-	if (fp_series_mean(sc->intensity.series, s->start, s->end, &in,
-			   c->err) ||
+	if (intensity_mean(c, sc, site, s, e, &in) ||
 	    fp_series_mean(sc->useful_heat.series, s->start, s->end, &useful,
-			   c->err) ||
-	    fp_series_mean(ref, s->start, s->end, &in_ref, c->err))
+			   c->err))
+		return -1;
+	/* The site's grid as reference: the same figure, fallback included. */
+	if (ref == sc->intensity.series)
+		in_ref = in;
+	else if (fp_series_mean(ref, s->start, s->end, &in_ref, c->err))
 		return -1;
 	kwh = e / FP_J_PER_KWH;
 	op = kwh * sc->pue * in;
@@ -1040,4 +1073,30 @@ fp_result_t *fp_carbon_compute(const fp_config_t *cfg, const fp_job_t *job,
 	}
 	totals(r);
 	return r;
+}
+
+bool fp_carbon_series_cover(const fp_config_t *cfg, const fp_job_t *job,
+			    fp_hostlist_match_fn match, void *match_ctx,
+			    time_t *until)
+{
+	bool covered = true;
+
+	for (size_t i = 0; i < job->nsteps; i++) {
+		const fp_step_t *st = &job->steps[i];
+
+		for (size_t j = 0; j < st->nnodes; j++) {
+			const fp_site_conf_t *sc = fp_config_site_for(cfg,
+				st->nodes[j].node, match, match_ctx);
+			time_t end;
+
+			if (!sc || !sc->intensity.series ||
+			    !fp_series_span(sc->intensity.series, NULL, &end) ||
+			    end >= st->end)
+				continue;
+			if (covered || end < *until)
+				*until = end;
+			covered = false;
+		}
+	}
+	return covered;
 }

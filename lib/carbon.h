@@ -58,6 +58,9 @@ typedef struct fp_job {
 	char *cluster;
 	time_t start, end;
 	fp_energy_source_t energy_source;
+	/* The wait for the series is over (SeriesWait): each site's
+	 * IntensityFallback= fills the times its series has not published. */
+	bool intensity_fallback;
 	fp_alloc_t *nodes;	/* the job allocation; if empty, the union
 				 * of the steps' nodes is used */
 	size_t nnodes;
@@ -100,6 +103,12 @@ typedef struct fp_site_result {
 	fp_intensity_kind_t intensity_kind;
 	bool intensity_span;		/* false for constants */
 	time_t intensity_first, intensity_end;
+	/* IntensityFallback= when it filled times: what it filled,
+	 * [fallback_first, fallback_end), and the IT energy used then. */
+	bool fallback_used;
+	char fallback[32];
+	time_t fallback_first, fallback_end;
+	double fallback_energy_j;
 	char *useful_heat_series;
 	double heat_recovery;
 	char *displaced;
@@ -184,6 +193,13 @@ fp_result_t *fp_carbon_compute(const fp_config_t *cfg, const fp_job_t *job,
 			       fp_hostlist_match_fn match, void *match_ctx,
 			       fp_error_t *err);
 void fp_result_free(fp_result_t *r);
+/* Whether the intensity series of every site of the job's nodes reaches the
+ * job's last step end (constants always do); when not, *until is the
+ * earliest series end found. A node in no site or a series that did not
+ * load counts as covered: fp_carbon_compute says those. */
+bool fp_carbon_series_cover(const fp_config_t *cfg, const fp_job_t *job,
+			    fp_hostlist_match_fn match, void *match_ctx,
+			    time_t *until);
 
 const char *fp_energy_source_str(fp_energy_source_t src);
 int fp_energy_source_parse(const char *s, fp_energy_source_t *src);

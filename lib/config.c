@@ -148,7 +148,7 @@ struct ctx {
 static const char *const globals[] = {
 	"SigningKey", "SpoolDir", "JobRecordField", "MaxWorkers", "MaxQueue",
 	"WorkerTimeout", "RetryInterval", "EnergySource", "Mailer",
-	"MailWait", NULL,
+	"MailWait", "SeriesWait", NULL,
 };
 
 #define FAIL(c, code, ...) fp_fail((c)->err, code, __VA_ARGS__)
@@ -583,6 +583,13 @@ static int parse_site(struct ctx *c, struct kv *kv, size_t n)
 			rc = parse_format(c, &kv[i], &s->intensity.format);
 		else if (!strcasecmp(k, "IntensityResolution"))
 			rc = parse_resolution(c, &kv[i], &s->intensity.hourly);
+		else if (!strcasecmp(k, "IntensityFallback"))
+			rc = fp_fallback_parse(kv[i].val, &s->fallback) ?
+			     FAIL(c, FP_EINVAL, "%s:%u: field '%s': '%s' is "
+				  "not none, last, same-hour:N (1..%d), "
+				  "monthly-mean nor a number 0..%.0f",
+				  c->name, c->line, k, kv[i].val,
+				  FP_FALLBACK_MAX_DAYS, FP_SERIES_MAX_VALUE) : 0;
 		else if (!strcasecmp(k, "PUE"))
 			rc = get_double(c, &kv[i], 1.0, 10.0, &s->pue);
 		else if (!strcasecmp(k, "HeatRecovery"))
@@ -830,6 +837,8 @@ static int parse_global(struct ctx *c, struct kv *kv)
 		return resolve_path(c, kv->val, &cfg->mailer);
 	if (!strcasecmp(k, "MailWait"))
 		return get_uint(c, kv, 0, 3600, &cfg->mail_wait);
+	if (!strcasecmp(k, "SeriesWait"))
+		return get_uint(c, kv, 0, 7 * 86400, &cfg->series_wait);
 	return FAIL(c, FP_EINVAL, "%s:%u: field '%s': unknown key", c->name,
 		    c->line, k);
 }
@@ -876,6 +885,7 @@ static int set_defaults(struct ctx *c)
 	cfg->worker_timeout = FP_DEFAULT_WORKER_TIMEOUT;
 	cfg->mail_wait = 30;
 	cfg->retry_interval = 10;
+	cfg->series_wait = FP_DEFAULT_SERIES_WAIT;
 	return dup_str(c, &cfg->energy_source, "measured") ||
 	       dup_str(c, &cfg->mailer, "/usr/bin/mail") ||
 	       dup_str(c, &cfg->reference.name, FP_DEFAULT_REFERENCE_NAME) ||

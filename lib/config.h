@@ -17,6 +17,7 @@
 #define FP_DEFAULT_MAX_WORKERS 2
 #define FP_DEFAULT_MAX_QUEUE 1024
 #define FP_DEFAULT_WORKER_TIMEOUT 300	/* seconds */
+#define FP_DEFAULT_SERIES_WAIT 10800	/* seconds: feeds publish within 1-2 h */
 
 /* Matching a node to a Nodes= hostlist is the caller's job (the plugin uses
  * Slurm's hostlist API): nonzero when node is in hostlist. */
@@ -72,6 +73,7 @@ typedef struct fp_site_conf {
 	char *displaced_source;
 	fp_signal_spec_t useful_heat;	/* fraction in [0, 1] */
 	fp_feed_spec_t feed;
+	fp_fallback_t fallback;		/* IntensityFallback=, after SeriesWait */
 	unsigned line;
 } fp_site_conf_t;
 
@@ -117,6 +119,8 @@ typedef struct fp_config {
 	char *mailer;			/* the real mailer footprint-mail runs */
 	unsigned mail_wait;		/* seconds footprint-mail waits */
 	unsigned retry_interval;	/* seconds between worker retries */
+	unsigned series_wait;		/* seconds the worker waits for the
+					 * series to cover a job's end */
 } fp_config_t;
 
 /* Reads and parses path; series files are not read yet. */

@@ -134,6 +134,20 @@ static json_t *site_json(struct build *b, size_t i)
 		json_decref(intensity);
 		return NULL;
 	}
+	/* Optional (schema 1 readers ignore it): what IntensityFallback=
+	 * filled once the worker stopped waiting for the series. */
+	if (intensity && s->fallback_used &&
+	    put(b, intensity, "fallback", json_pack("{s:s, s:o, s:o, s:f, s:o}",
+		"method", s->fallback,
+		"first", when(s->fallback_first),
+		"end", when(s->fallback_end),
+		"hours", (double)(s->fallback_end - s->fallback_first) / 3600.0,
+		"energy_share", num(s->energy_j > 0 ?
+				    s->fallback_energy_j / s->energy_j : NAN)),
+		"sites.intensity.fallback")) {
+		json_decref(intensity);
+		return NULL;
+	}
 	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
 			 "s:o, s:o, s:o, s:{s:o, s:o, s:o}}",
 		"name", text(b, elem(f[1], sizeof(f[1]), "sites", i, "name"),

@@ -629,7 +629,29 @@ static int process_job(void *db, const fp_config_t *cfg, bool config_ok,
 		goto out;
 	}
 	if (config_ok) {
+		time_t until = 0;
+
 		job = job_from_record(j, cfg);
+		/* A feed publishes the last hours late: the job waits in the
+		 * queue (the others go on) up to SeriesWait after its end,
+		 * then each site's IntensityFallback= fills what is still
+		 * missing and the summary says so. */
+		if (job && !fp_carbon_series_cover(cfg, job, match_hostlist,
+						   NULL, &until)) {
+			if (now < (time_t)j->end + (time_t)cfg->series_wait) {
+				char a[21], b[21];
+
+				fp_format_iso8601(until, a);
+				fp_format_iso8601(j->end, b);
+				say("job %u: waiting for the intensity series "
+				    "(it ends at %s, the job at %s), up to "
+				    "SeriesWait=%u s", jobid, a, b,
+				    cfg->series_wait);
+				rc = 1;
+				goto out;
+			}
+			job->intensity_fallback = true;
+		}
 		res = job ? fp_carbon_compute(cfg, job, match_hostlist, NULL,
 					      &err) :
 			    NULL;

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "carbon.h"
+#include "summary.h"
 
 #define KWH 3.6e6
 #define EMB_G_PER_S (1000.0 * 1000.0 / (5 * 365.25 * 86400)) /* per node */
@@ -642,8 +643,9 @@ static void test_a_job_without_steps_is_incomplete(void **s)
 }
 
 /* A site on a 15-min series (eco2mix's resolution): quarters 00:00 40,
- * 00:15 44, 00:30 48, 00:45 60, 01:00 80 g/kWh; resolution as given. */
-static fp_config_t *quarter_config(const char *resolution)
+ * 00:15 44, 00:30 48, 00:45 60, 01:00 80 g/kWh (up to 01:15); keys added
+ * to its Site line. */
+static fp_config_t *quarter_config(const char *keys)
 {
 	char path[128], conf[512];
 	fp_error_t err = { 0 };
@@ -658,10 +660,10 @@ static fp_config_t *quarter_config(const char *resolution)
 	      "2024-01-15T01:00:00Z,80\n", f);
 	fclose(f);
 	/* The key before Intensity=: the order on the line does not matter. */
-	snprintf(conf, sizeof(conf), "Site=q Nodes=n1%s%s Intensity=file:%s\n"
-		 "Reference=std PUE=1.5 Intensity=300\n",
-		 resolution ? " IntensityResolution=" : "",
-		 resolution ? resolution : "", path);
+	snprintf(conf, sizeof(conf), "Site=q Nodes=n1 %s Intensity=file:%s\n"
+		 "NodeType=h1 Nodes=n1 Embodied=1000 Lifetime=5 CPUs=32\n"
+		 "Reference=std PUE=1.5 Intensity=300\n", keys ? keys : "",
+		 path);
 	c = fp_config_parse("/etc/footprint.conf", conf, strlen(conf), &err);
 	assert_non_null(c);
 	assert_int_equal(fp_config_load_series(c, &err), 0);
@@ -705,11 +707,100 @@ static void test_a_job_over_a_15_min_series_equals_the_quarters_by_hand(void **s
 
 static void test_intensity_resolution_hour_uses_hourly_means(void **s)
 {
-	fp_config_t *c = quarter_config("hour");
+	fp_config_t *c = quarter_config("IntensityResolution=hour");
 
 	/* Hour 00: (40 + 44 + 48 + 60) / 4 = 48, 50 min 1.0 kWh = 48 g;
 	 * hour 01: 80, 5 min 0.1 kWh = 8 g; 56 g (not the 57.6 g above). */
 	assert_float_equal(quarter_job_operational(c), 56.0, 1e-9);
+	fp_config_free(c);
+}
+
+/* 00:50 to 01:30 using 0.8 kWh (0.02 kWh a minute); the series ends at
+ * 01:15. */
+static fp_job_t *late_job(void)
+{
+	fp_job_t *j = job_new("00:50", "01:30");
+
+	fp_step_add_node(fp_job_add_step(j, "42.0", T("00:50"), T("01:30"),
+					 0.8 * KWH), "n1", 4, NAN);
+	return j;
+}
+
+static void test_a_job_past_the_series_end_is_not_covered(void **s)
+{
+	fp_config_t *c = quarter_config("IntensityFallback=last");
+	fp_job_t *j = late_job();
+	fp_error_t err = { 0 };
+	time_t until = 0;
+
+	assert_false(fp_carbon_series_cover(c, j, fp_hostlist_match_plain,
+					    NULL, &until));
+	assert_int_equal(until, T("01:15"));
+	/* while the worker waits, no fallback: no figure */
+	assert_null(fp_carbon_compute(c, j, fp_hostlist_match_plain, NULL,
+				      &err));
+	assert_non_null(strstr(err.msg, "no value for 2024-01-15T01:15:00Z"));
+	fp_job_free(j);
+	fp_config_free(c);
+}
+
+static void test_fallback_last_fills_the_end_and_is_named_with_its_share(void **s)
+{
+	fp_config_t *c = quarter_config("IntensityFallback=last");
+	fp_job_t *j = late_job();
+	fp_error_t err = { 0 };
+	fp_result_t *r;
+	char *json;
+
+	j->intensity_fallback = true;
+	r = fp_carbon_compute(c, j, fp_hostlist_match_plain, NULL, &err);
+	assert_non_null(r);
+	/* 00:50-01:00 0.2 kWh x 60 = 12 g; 01:00-01:15 0.3 kWh x 80 = 24 g;
+	 * 01:15-01:30 filled with the last value: 0.3 kWh x 80 = 24 g */
+	assert_float_equal(r->operational_g, 60, 1e-9);
+	/* the reference's own constant grid needs no fill: 0.8 x 1.5 x 300 */
+	assert_float_equal(r->reference_operational_g, 360, 1e-9);
+	assert_true(r->complete);
+	assert_true(r->sites[0].fallback_used);
+	assert_string_equal(r->sites[0].fallback, "last");
+	assert_int_equal(r->sites[0].fallback_first, T("01:15"));
+	assert_int_equal(r->sites[0].fallback_end, T("01:30"));
+	assert_float_equal(r->sites[0].fallback_energy_j, 0.3 * KWH, 1e-6);
+	json = fp_summary_dumps(r, &err);
+	assert_non_null(json);
+	assert_non_null(strstr(json, "\"fallback\":{\"end\":"
+			       "\"2024-01-15T01:30:00Z\",\"energy_share\":"
+			       "0.375,\"first\":\"2024-01-15T01:15:00Z\","
+			       "\"hours\":0.25,\"method\":\"last\"}"));
+	free(json);
+	fp_result_free(r);
+	fp_job_free(j);
+	fp_config_free(c);
+}
+
+static void test_a_covered_job_names_no_fallback(void **s)
+{
+	fp_config_t *c = quarter_config("IntensityFallback=last");
+	fp_job_t *j = job_new("00:10", "01:05");
+	fp_error_t err = { 0 };
+	fp_result_t *r;
+	char *json;
+	time_t until = 0;
+
+	fp_step_add_node(fp_job_add_step(j, "42.0", T("00:10"), T("01:05"),
+					 1.1 * KWH), "n1", 4, NAN);
+	assert_true(fp_carbon_series_cover(c, j, fp_hostlist_match_plain,
+					   NULL, &until));
+	j->intensity_fallback = true;
+	r = fp_carbon_compute(c, j, fp_hostlist_match_plain, NULL, &err);
+	assert_non_null(r);
+	assert_float_equal(r->operational_g, 57.6, 1e-9);
+	assert_false(r->sites[0].fallback_used);
+	json = fp_summary_dumps(r, &err);
+	assert_null(strstr(json, "fallback"));
+	free(json);
+	fp_result_free(r);
+	fp_job_free(j);
 	fp_config_free(c);
 }
 
@@ -893,6 +984,9 @@ int main(void)
 		cmocka_unit_test(test_a_job_without_steps_is_incomplete),
 		cmocka_unit_test(test_a_job_over_a_15_min_series_equals_the_quarters_by_hand),
 		cmocka_unit_test(test_intensity_resolution_hour_uses_hourly_means),
+		cmocka_unit_test(test_a_job_past_the_series_end_is_not_covered),
+		cmocka_unit_test(test_fallback_last_fills_the_end_and_is_named_with_its_share),
+		cmocka_unit_test(test_a_covered_job_names_no_fallback),
 		cmocka_unit_test(test_a_broken_series_leaves_out_only_its_site),
 		cmocka_unit_test(test_a_job_only_at_a_broken_site_is_incomplete_not_failed),
 		cmocka_unit_test(test_job_description_energy_above_the_bound_names_the_field),
