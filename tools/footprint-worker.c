@@ -629,7 +629,7 @@ static int process_job(void *db, const fp_config_t *cfg, bool config_ok,
 		goto out;
 	}
 	if (config_ok) {
-		time_t until = 0;
+		time_t until = 0;	/* unused: the wait is silent */
 
 		job = job_from_record(j, cfg);
 		/* A feed publishes the last hours late: the job waits in the
@@ -638,15 +638,11 @@ static int process_job(void *db, const fp_config_t *cfg, bool config_ok,
 		 * missing and the summary says so. */
 		if (job && !fp_carbon_series_cover(cfg, job, match_hostlist,
 						   NULL, &until)) {
+			/* Silent, as the wait for step records: the plugin
+			 * reruns us every RetryInterval and a clean run
+			 * clears what say() remembers, so a line here would
+			 * repeat every few seconds for hours. */
 			if (now < (time_t)j->end + (time_t)cfg->series_wait) {
-				char a[21], b[21];
-
-				fp_format_iso8601(until, a);
-				fp_format_iso8601(j->end, b);
-				say("job %u: waiting for the intensity series "
-				    "(it ends at %s, the job at %s), up to "
-				    "SeriesWait=%u s", jobid, a, b,
-				    cfg->series_wait);
 				rc = 1;
 				goto out;
 			}
