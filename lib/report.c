@@ -393,7 +393,7 @@ static const char *percent(char *buf, size_t size, double x)
 }
 
 /* One spelling everywhere: "simulated", said to be no measurement. */
-static const char *source_text(fp_energy_source_t src)
+const char *fp_report_source_text(fp_energy_source_t src)
 {
 	switch (src) {
 	case FP_ENERGY_MEASURED:
@@ -449,21 +449,27 @@ static void put_saving(FILE *f, double saved, double reference)
 			percent(b, sizeof(b), pct));
 }
 
-/* "complete" or "incomplete: reason; reason". */
-static void put_completeness(FILE *f, const fp_report_t *r)
+void fp_report_put_completeness(FILE *f, bool complete,
+				char *const *reasons, size_t nreasons)
 {
-	if (r->complete) {
+	if (complete) {
 		fputs("complete", f);
 		return;
 	}
 	fputs("incomplete: ", f);
-	if (!r->nincomplete)
+	if (!nreasons)
 		fputs("no reason given", f);
-	for (size_t i = 0; i < r->nincomplete; i++) {
+	for (size_t i = 0; i < nreasons; i++) {
 		if (i)
 			fputs("; ", f);
-		put_name(f, r->incomplete[i]);
+		put_name(f, reasons[i]);
 	}
+}
+
+static void put_completeness(FILE *f, const fp_report_t *r)
+{
+	fp_report_put_completeness(f, r->complete, r->incomplete,
+				   r->nincomplete);
 }
 
 static bool near(double a, double b)
@@ -657,14 +663,14 @@ char *fp_report_text(const fp_report_t *r, const char *signature)
 		fprintf(f, "Energy: %s Wh facility (%s J); %s\n",
 			fig(a, sizeof(a), r->energy_wh),
 			joules(b, sizeof(b), r->energy_wh * 3600),
-			source_text(r->source));
+			fp_report_source_text(r->source));
 	else
 		fprintf(f, "Energy: %s Wh IT (%s J), %s Wh facility (%s J); "
 			"%s\n", fig(a, sizeof(a), r->energy_it_wh),
 			joules(b, sizeof(b), r->energy_it_wh * 3600),
 			fig(c, sizeof(c), r->energy_wh),
 			joules(d, sizeof(d), r->energy_wh * 3600),
-			source_text(r->source));
+			fp_report_source_text(r->source));
 	if (r->has_acct)
 		put_sacct_energy(f, r);
 	fprintf(f, "Operational: %s gCO2e\n",
@@ -959,7 +965,7 @@ char *fp_report_mail(const fp_report_t *r, const char *signature)
 	fprintf(f, "Carbon footprint of job %llu (slurm-footprint)\n",
 		(unsigned long long)r->job_id);
 	fprintf(f, "  energy:     %s Wh (%s)\n", fig(a, sizeof(a),
-		r->energy_wh), source_text(r->source));
+		r->energy_wh), fp_report_source_text(r->source));
 	fprintf(f, "  footprint:  %s gCO2e\n", fig(a, sizeof(a),
 		r->footprint_g));
 	fprintf(f, "  avoided:    %s gCO2e by heat reuse (separate, not in "

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -184,6 +185,13 @@ int fp_report_job_ids(const char *arg, char **list, size_t *count,
  * UTF-8 written \xNN, a backslash doubled; NULL in, NULL out. The caller
  * free()s it. */
 char *fp_report_escape(const char *s);
+/* The one spelling of an energy source in text: "measured", "calibrated:
+ * ...", "simulated by fp-simnode, not a measurement", "unknown". */
+const char *fp_report_source_text(fp_energy_source_t src);
+/* The one spelling of completeness in text: "complete", or "incomplete: "
+ * and the reasons (escaped) joined by "; ". */
+void fp_report_put_completeness(FILE *f, bool complete,
+				char *const *reasons, size_t nreasons);
 /* A time as sacct prints it: local, YYYY-MM-DDTHH:MM:SS; "-" for 0. */
 const char *fp_report_local_time(time_t t, char *buf, size_t size);
 /* A UTC ISO 8601 time (2024-01-15T12:34:56Z) read back; -1 on anything

@@ -183,7 +183,14 @@ vg "compute runs with the shipped footprint.conf as shipped" 0 \
 said "compute warns of a missing series naming its Site line" \
 	"warning: etc/footprint.conf:26: Site 'paris': field 'Intensity'"
 said "compute still computes the sites whose series loaded" \
-	"complete     yes"
+	"completeness complete"
+unsaid "compute says completeness as the report does, not yes/no" \
+	"complete     "
+sed 's/"measured"/"simulated"/' "$tmp/dc.json" > "$tmp/dcsim.json"
+vg "compute of a simulated job" 0 \
+	"$sf" compute --config etc/footprint.conf "$tmp/dcsim.json"
+said "compute spells simulated as the report does" \
+	"(simulated by fp-simnode, not a measurement)"
 jobdesc "$tmp/qh.json" bob $t0 $t1 "$(step qh001 3600000)"
 vg "compute of a job at a site whose series is broken is incomplete" 0 \
 	"$sf" compute --config etc/footprint.conf "$tmp/qh.json"
@@ -199,7 +206,8 @@ printf '{"job_id": 7, "start": "%s", "end": "%s", "steps": [{"id": "7.0",
 vg "compute of a job on a broken and a working site" 0 \
 	"$sf" compute --config etc/footprint.conf "$tmp/qhdc.json"
 said "the working site is computed" "site dc1 "
-said "the broken site makes the result incomplete" "complete     no"
+said "the broken site makes the result incomplete, as the report says it" \
+	"completeness incomplete: site paris: not counted"
 # whatif: a site whose series is broken is listed, the others are ranked.
 mkdir -p "$tmp/wi/summaries"
 "$sf" keygen --alg ES256 --out "$tmp/wi/k" > /dev/null 2>&1
@@ -210,6 +218,12 @@ Site=dc Nodes=dc001 Intensity=56\nReference=std PUE=1.5 Intensity=site\n' \
 	> "$tmp/wi/7.json" 2> /dev/null
 "$sf" sign --key "$tmp/wi/k.key" "$tmp/wi/7.json" \
 	> "$tmp/wi/summaries/7.jws"
+vg "verify a computed summary" 0 \
+	"$sf" verify "$tmp/wi/summaries/7.jws" --pubkey "$tmp/wi/k.pub"
+said "verify says completeness as the report does" \
+	"completeness: incomplete: node dc001: no NodeType, embodied emissions not counted"
+unsaid "verify says no yes/no for completeness" "complete:     no"
+said "verify spells the energy source as the report does" "Wh IT (measured)"
 vg "whatif with a site whose series is broken ranks the others" 0 \
 	"$sf" whatif -j 7 --config "$tmp/wi/fp.conf" --hours 1
 said "whatif lists the broken site as unavailable, naming its series" \
@@ -256,7 +270,8 @@ said "compute's refusal of 0 CPUs names the file and the field" \
 jobdesc "$tmp/nosteps.json" bob $t0 $t1 ""
 vg "compute of a job without steps" 0 \
 	"$sf" compute --config "$tmp/footprint.conf" "$tmp/nosteps.json"
-said "a job without steps is incomplete" "complete     no"
+said "a job without steps is incomplete" \
+	"completeness incomplete: no step: no energy counted"
 unsaid "a job without steps prints no nan" "nan"
 jobdesc "$tmp/zero.json" bob $t0 $t0 "$(step qh007 0)"
 vg "compute of a job of 0 s" 0 \
@@ -443,6 +458,8 @@ mkdir -p "$tmp/node"
 vg "fp-simnode --once" 0 "$sim" --root "$tmp/node" --once
 vg "sensor-check on fp-simnode's feed" 0 \
 	"$sf" sensor-check "$tmp/node/sensor.json" --max-age 600
+said "sensor-check says a simulated meter is no measurement" \
+	"meter:     fp-simnode (simulated, not a measurement)"
 
 echo "1..$n"
 [ "$failed" -eq 0 ]

@@ -8,6 +8,7 @@
 
 #include "carbon.h"
 #include "config.h"
+#include "report.h"
 #include "sfootprint.h"
 #include "summary.h"
 
@@ -132,7 +133,7 @@ static void print_text(const fp_result_t *r)
 	printf("energy       %12s Wh IT, %s Wh facility (%s)\n",
 	       num(n1, 3, r->energy_it_j / 3600),
 	       num(n2, 3, r->energy_facility_j / 3600),
-	       fp_energy_source_str(r->energy_source));
+	       fp_report_source_text(r->energy_source));
 	printf("operational  %12s gCO2e\n", num(n1, 3, r->operational_g));
 	printf("embodied     %12s gCO2e\n", num(n1, 3, r->embodied_g));
 	printf("footprint    %12s gCO2e  (%s per core-hour)\n",
@@ -163,12 +164,11 @@ static void print_text(const fp_result_t *r)
 		       num(n3, 3, s->operational_g),
 		       num(n4, 3, s->avoided_g));
 	}
-	printf("complete     %s\n", r->complete ? "yes" : "no");
-	for (size_t i = 0; i < r->nincomplete; i++) {
-		fputs("  ", stdout);
-		put_name(r->incomplete[i]);
-		putchar('\n');
-	}
+	/* The report's spelling (sfootprint -j), reasons escaped. */
+	fputs("completeness ", stdout);
+	fp_report_put_completeness(stdout, r->complete, r->incomplete,
+				   r->nincomplete);
+	putchar('\n');
 }
 
 int fp_cmd_compute(int argc, char **argv)

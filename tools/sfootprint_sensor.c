@@ -86,7 +86,7 @@ static void _print(const char *path, const fp_sensor_reading_t *r)
 	printf("mode:      %s\n", fp_sensor_mode_str(r->mode));
 	if (r->meter[0] || r->simulated)
 		printf("meter:     %s%s\n", r->meter[0] ? r->meter : "-",
-		       r->simulated ? " (simulated)" : "");
+		       r->simulated ? " (simulated, not a measurement)" : "");
 	if (r->mode == FP_SENSOR_POWER)
 		printf("power:     %.3f W\n", r->power_w);
 	else

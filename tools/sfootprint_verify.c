@@ -23,31 +23,45 @@ static double num(json_t *root, const char *obj, const char *key)
 	return json_is_number(v) ? json_number_value(v) : 0.0 / 0.0;
 }
 
+static void completeness(json_t *root)
+{
+	json_t *why = json_object_get(root, "incomplete"), *w;
+	size_t n = json_array_size(why), i;
+	char **reasons = calloc(n ? n : 1, sizeof(*reasons));
+
+	json_array_foreach(why, i, w)
+		if (reasons)
+			reasons[i] = (char *)(json_string_value(w) ?: "?");
+	fp_report_put_completeness(stdout, json_is_true(json_object_get(root,
+		"complete")), reasons, reasons ? n : 0);
+	putchar('\n');
+	free(reasons);
+}
+
 static void print_figures(const char *payload)
 {
 	json_t *root = json_loads(payload, 0, NULL);
 	json_t *job = json_object_get(root, "job");
+	fp_energy_source_t source;
+	const char *src;
 
 	printf("job:          %lld\n", (long long)json_integer_value(
 		json_object_get(job, "id")));
-	printf("complete:     %s\n", json_is_true(json_object_get(root,
-		"complete")) ? "yes" : "no");
-	if (!json_is_true(json_object_get(root, "complete"))) {
-		json_t *why = json_object_get(root, "incomplete"), *w;
-		size_t i;
-
-		json_array_foreach(why, i, w)
-			printf("incomplete:   %s\n", json_string_value(w) ?: "?");
-		if (!json_object_get(root, "carbon")) {
-			json_decref(root);
-			return;
-		}
+	/* The report's spellings (sfootprint -j), reasons escaped. */
+	fputs("completeness: ", stdout);
+	completeness(root);
+	if (!json_is_true(json_object_get(root, "complete")) &&
+	    !json_object_get(root, "carbon")) {
+		json_decref(root);
+		return;
 	}
+	src = json_string_value(json_object_get(json_object_get(root,
+		"energy"), "source"));
+	if (!src || fp_energy_source_parse(src, &source))
+		source = FP_ENERGY_UNKNOWN;
 	printf("energy:       %.3f Wh facility, %.3f Wh IT (%s)\n",
 	       num(root, "energy", "facility_Wh"),
-	       num(root, "energy", "it_Wh"),
-	       json_string_value(json_object_get(json_object_get(root,
-			"energy"), "source")) ?: "?");
+	       num(root, "energy", "it_Wh"), fp_report_source_text(source));
 	printf("footprint:    %.3f gCO2e\n", num(root, "carbon", "footprint"));
 	printf("avoided:      %.3f gCO2e (heat reuse, not in the "
 	       "footprint)\n", num(root, "carbon", "avoided_heat_reuse"));

@@ -21,7 +21,8 @@ sum=$FP_DIR/spool/footprint/summaries/$j.jws
 _fp_wait_for 60 "summary of job $j" test -s "$sum"
 out=$($FP_BUILD/sfootprint verify "$sum" --pubkey "$FP_DIR/keys/footprint.pub")
 check "the job still gets a signed summary" test $? -eq 0
-check "marked incomplete" grep -q "complete:     no" <<< "$out"
+check "marked incomplete, as the report spells it" \
+	grep -q "^completeness: incomplete: " <<< "$out"
 check "with the reason naming file, line and field" \
 	grep -q "footprint.conf:5: field 'PUE': 'banana' is not a number" <<< "$out"
 check "and no carbon figures" bash -c "! grep -q footprint: <<< \"$out\""
