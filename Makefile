@@ -117,7 +117,7 @@ BENCH_JOBCOMP := $(BUILD)/bench/bench_jobcomp
 
 .PHONY: all deps deps-test deps-fuzz check unit integration demo bench fuzz \
 	tsan tsan-run install install-config clean distclean check-daemons \
-	plugins check-refused prereq prereq-unit FORCE
+	plugins check-refused prereq prereq-unit deb FORCE
 all: $(LIB_A) $(LIB_SO) $(PLUGINS) $(TOOLS)
 
 # Build dependencies only (compiler, -dev packages, the Slurm source for
@@ -392,6 +392,20 @@ install: all $(if $(DESTDIR),,check-daemons)
 	install -m 644 $(wildcard docs/*.1) $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 644 $(wildcard docs/*.5) $(DESTDIR)$(PREFIX)/share/man/man5/
 	install -m 644 $(DOCS) etc/footprint.conf etc/acct_gather.conf $(DESTDIR)$(DOCDIR)/
+
+# Debian packages of this tree for this machine's Debian and Slurm
+# (debian/, dpkg-buildpackage), built in a copy of the tree under
+# $(BUILD)/deb so that the build folder and the tree stay as they are; the
+# .debs land in $(BUILD)/deb. Never part of check.
+DEB_DIR := $(BUILD)/deb
+deb: $(SLURM_INC)/.ready
+	@rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/src
+	@tar -c --exclude=./build $(if $(filter /%,$(BUILD)),,--exclude=./$(BUILD)) \
+		--exclude=./.git --exclude=./debian/build \
+		--exclude=./debian/tmp . | tar -x -C $(DEB_DIR)/src
+	@cd $(DEB_DIR)/src && SLURM_SRC=$(abspath $(SLURM_INC)/root) \
+		FP_VERSION='$(FP_VERSION)' dpkg-buildpackage -us -uc -b
+	@ls $(DEB_DIR)/*.deb
 
 # Only when asked: the example footprint.conf as $(SYSCONFDIR)/footprint.conf,
 # never over one that exists (an admin's own).
