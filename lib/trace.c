@@ -510,6 +510,29 @@ static int _member(fp_trace_reader_t *r, bool *first, const char **key,
 	return 1;
 }
 
+/* Iterates the elements of an array: returns 1 before each element, 0 at the
+ * closing bracket, -1 on error. first tracks the opening bracket. */
+static int _element(fp_trace_reader_t *r, bool *first, const char *where)
+{
+	_ws(r);
+	if (*first) {
+		*first = false;
+		if (_expect(r, '[', where))
+			return -1;
+		_ws(r);
+		if (r->p < r->end && *r->p == ']') {
+			r->p++;
+			return 0;
+		}
+		return 1;
+	}
+	if (r->p < r->end && *r->p == ',') {
+		r->p++;
+		return 1;
+	}
+	return _expect(r, ']', where);
+}
+
 static bool _is(const char *key, size_t klen, const char *name)
 {
 	return strlen(name) == klen && !memcmp(key, name, klen);
@@ -520,32 +543,21 @@ static int _u64_array(fp_trace_reader_t *r, uint64_t *out, size_t n,
 		      const char *field, const char *what)
 {
 	size_t k = 0;
+	bool first = true;
+	int e;
 
-	if (_expect(r, '[', field))
-		return -1;
-	_ws(r);
-	if (r->p < r->end && *r->p == ']') {
-		r->p++;
-	} else {
-		for (;;) {
-			uint64_t v;
+	while ((e = _element(r, &first, field)) > 0) {
+		uint64_t v = 0;
 
-			_ws(r);
-			if (_u64(r, &v, field))
-				return -1;
-			if (k < n)
-				out[k] = v;
-			k++;
-			_ws(r);
-			if (r->p < r->end && *r->p == ',') {
-				r->p++;
-				continue;
-			}
-			if (_expect(r, ']', field))
-				return -1;
-			break;
-		}
+		_ws(r);
+		if (_u64(r, &v, field))
+			return -1;
+		if (k < n)
+			out[k] = v;
+		k++;
 	}
+	if (e < 0)
+		return -1;
 	if (k != n)
 		return _fault(r, "%s has %zu values, expected %zu (%s)", field,
 			      k, n, what);
@@ -631,16 +643,11 @@ static int _step_gpus(fp_trace_reader_t *r, size_t i, const char *field)
 {
 	fp_step_sample_t *st = &r->pool[i];
 	size_t n = r->desc->ngpus;
+	bool first = true;
+	int e;
 
 	st->ngpus = 0;
-	if (_expect(r, '[', "gpus"))
-		return -1;
-	_ws(r);
-	if (r->p < r->end && *r->p == ']') {
-		r->p++;
-		return 0;
-	}
-	for (;;) {
+	while ((e = _element(r, &first, "gpus")) > 0) {
 		uint64_t g;
 
 		_ws(r);
@@ -656,13 +663,8 @@ static int _step_gpus(fp_trace_reader_t *r, size_t i, const char *field)
 					      "twice", field,
 					      (unsigned long long)g);
 		st->gpus[st->ngpus++] = (int)g;
-		_ws(r);
-		if (r->p < r->end && *r->p == ',') {
-			r->p++;
-			continue;
-		}
-		return _expect(r, ']', "gpus");
 	}
+	return e;
 }
 
 /* A step's "gpu_busy": counters or null; *n how many (checked against gpus
@@ -671,16 +673,11 @@ static int _step_busy(fp_trace_reader_t *r, size_t i, const char *field,
 		      size_t *n)
 {
 	size_t cap = r->desc->ngpus;
+	bool first = true;
+	int e;
 
 	*n = 0;
-	if (_expect(r, '[', "gpu_busy"))
-		return -1;
-	_ws(r);
-	if (r->p < r->end && *r->p == ']') {
-		r->p++;
-		return 0;
-	}
-	for (;;) {
+	while ((e = _element(r, &first, "gpu_busy")) > 0) {
 		if (*n >= cap)
 			return _fault(r, "%s.gpu_busy has more values than "
 				      "the header has gpus (%zu)", field, cap);
@@ -694,13 +691,8 @@ static int _step_busy(fp_trace_reader_t *r, size_t i, const char *field,
 			r->busy_valid[i][*n] = true;
 		}
 		(*n)++;
-		_ws(r);
-		if (r->p < r->end && *r->p == ',') {
-			r->p++;
-			continue;
-		}
-		return _expect(r, ']', "gpu_busy");
 	}
+	return e;
 }
 
 static int _step(fp_trace_reader_t *r, size_t i)
@@ -749,14 +741,10 @@ static int _step(fp_trace_reader_t *r, size_t i)
 				return -1;
 			have_cpu = true;
 		} else if (_is(key, klen, "alloc")) {
-			if (_expect(r, '[', "alloc"))
-				return -1;
-			_ws(r);
-			if (r->p < r->end && *r->p == ']') {
-				r->p++;
-				continue;
-			}
-			for (;;) {
+			bool efirst = true;
+			int e;
+
+			while ((e = _element(r, &efirst, "alloc")) > 0) {
 				uint64_t c;
 
 				_ws(r);
@@ -771,15 +759,9 @@ static int _step(fp_trace_reader_t *r, size_t i)
 						      cpus);
 				if (_alloc_push(r, i, (int)c))
 					return -1;
-				_ws(r);
-				if (r->p < r->end && *r->p == ',') {
-					r->p++;
-					continue;
-				}
-				if (_expect(r, ']', "alloc"))
-					return -1;
-				break;
 			}
+			if (e < 0)
+				return -1;
 		} else if (_is(key, klen, "gpus")) {
 			if (_step_gpus(r, i, field))
 				return -1;
@@ -856,46 +838,33 @@ static int _gpu_energy(fp_trace_reader_t *r)
 	const fp_node_desc_t *desc = r->desc;
 	fp_sample_t *s = r->sample;
 	size_t k = 0;
+	bool first = true;
+	int e;
 
-	if (_expect(r, '[', "gpu_energy_uj"))
-		return -1;
-	_ws(r);
-	if (r->p < r->end && *r->p == ']') {
-		r->p++;
-	} else {
-		for (;;) {
-			bool null = _null(r);
-			uint64_t v = 0;
+	while ((e = _element(r, &first, "gpu_energy_uj")) > 0) {
+		bool null = _null(r);
+		uint64_t v = 0;
 
-			if (!null) {
-				_ws(r);
-				if (_u64(r, &v, "gpu_energy_uj"))
-					return -1;
-			}
-			if (k < desc->ngpus) {
-				const fp_node_gpu_t *g = &desc->gpus[k];
-
-				if (!null && g->max_energy_uj &&
-				    v > g->max_energy_uj)
-					return _fault(r, "gpu_energy_uj: gpu "
-						      "%zu is %" PRIu64 ", "
-						      "above its "
-						      "max_energy_uj %" PRIu64,
-						      k, v, g->max_energy_uj);
-				s->gpu_energy_uj[k] = v;
-				s->gpu_valid[k] = !null;
-			}
-			k++;
+		if (!null) {
 			_ws(r);
-			if (r->p < r->end && *r->p == ',') {
-				r->p++;
-				continue;
-			}
-			if (_expect(r, ']', "gpu_energy_uj"))
+			if (_u64(r, &v, "gpu_energy_uj"))
 				return -1;
-			break;
 		}
+		if (k < desc->ngpus) {
+			const fp_node_gpu_t *g = &desc->gpus[k];
+
+			if (!null && g->max_energy_uj && v > g->max_energy_uj)
+				return _fault(r, "gpu_energy_uj: gpu %zu is "
+					      "%" PRIu64 ", above its "
+					      "max_energy_uj %" PRIu64, k, v,
+					      g->max_energy_uj);
+			s->gpu_energy_uj[k] = v;
+			s->gpu_valid[k] = !null;
+		}
+		k++;
 	}
+	if (e < 0)
+		return -1;
 	if (k != desc->ngpus) {
 		if (desc->ngpus)
 			memset(s->gpu_valid, 0, desc->ngpus * sizeof(bool));
@@ -959,28 +928,19 @@ static int _parse_sample(fp_trace_reader_t *r)
 			have_busy = true;
 		} else if (_is(key, klen, "steps")) {
 			size_t n = 0;
+			bool efirst = true;
+			int e;
 
-			if (_expect(r, '[', "steps"))
-				return -1;
-			_ws(r);
-			if (r->p < r->end && *r->p == ']') {
-				r->p++;
-				continue;
-			}
-			for (;;) {
+			while ((e = _element(r, &efirst, "steps")) > 0) {
 				s->nsteps = 0; /* pool entries not yet valid */
 				if (_pool_grow(r, n + 1) || _step(r, n))
 					return -1;
 				n++;
-				_ws(r);
-				if (r->p < r->end && *r->p == ',') {
-					r->p++;
-					continue;
-				}
-				if (_expect(r, ']', "steps"))
-					return -1;
-				break;
 			}
+			if (e < 0)
+				return -1;
+			if (!n)
+				continue; /* "steps": [] leaves them as read */
 			s->steps = r->pool;
 			s->nsteps = n;
 		} else if (_skip(r, 1)) {
