@@ -43,9 +43,12 @@ static void _head(FILE *f, const char *name, const char *type,
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static void _node_sample(FILE *f, const char *name,
-			 const fp_metrics_node_t *n, double v)
+/* A node-wide metric: its HELP and TYPE lines, then its one sample. */
+static void _node_metric(FILE *f, const char *name, const char *type,
+			 const char *help, const fp_metrics_node_t *n,
+			 double v)
 {
+	_head(f, name, type, help);
 	fprintf(f, "%s{", name);
 	_label(f, "node", n->node, true);
 	_label(f, "simulated", n->simulated ? "true" : "false", false);
@@ -123,13 +126,12 @@ static void _gpus(FILE *f, const fp_metrics_node_t *n,
 		_label(f, "source", n->gpus[i].source, false);
 		fprintf(f, "} %.17g\n", n->gpus[i].power_w);
 	}
-	_head(f, "footprint_node_gpu_joules_total", "counter",
-	      "Energy of all the node's GPUs, as attributed.");
-	_node_sample(f, "footprint_node_gpu_joules_total", n, n->gpu_j);
-	_head(f, "footprint_node_gpu_idle_joules_total", "counter",
-	      "Energy of GPUs nobody held, with their share of the residual.");
-	_node_sample(f, "footprint_node_gpu_idle_joules_total", n,
-		     n->gpu_idle_j);
+	_node_metric(f, "footprint_node_gpu_joules_total", "counter",
+		     "Energy of all the node's GPUs, as attributed.", n,
+		     n->gpu_j);
+	_node_metric(f, "footprint_node_gpu_idle_joules_total", "counter",
+		     "Energy of GPUs nobody held, with their share of the "
+		     "residual.", n, n->gpu_idle_j);
 
 	_head(f, "footprint_job_gpu_energy_joules_total", "counter",
 	      "GPU energy attributed to a running job on this node.");
@@ -180,30 +182,26 @@ int fp_metrics_write(const char *path, const fp_metrics_node_t *n,
 		_label(f, "simulated", n->simulated ? "true" : "false", false);
 		fprintf(f, "} %.17g\n", n->source_energy_j[i]);
 	}
-	_head(f, "footprint_node_rapl_joules_total", "counter",
-	      "Package and DRAM energy measured by RAPL.");
-	_node_sample(f, "footprint_node_rapl_joules_total", n, n->rapl_j);
-	_head(f, "footprint_node_idle_joules_total", "counter",
-	      "Static energy of CPUs allocated to no step.");
-	_node_sample(f, "footprint_node_idle_joules_total", n, n->idle_j);
-	_head(f, "footprint_node_system_joules_total", "counter",
-	      "Dynamic energy of activity outside any step.");
-	_node_sample(f, "footprint_node_system_joules_total", n, n->system_j);
+	_node_metric(f, "footprint_node_rapl_joules_total", "counter",
+		     "Package and DRAM energy measured by RAPL.", n, n->rapl_j);
+	_node_metric(f, "footprint_node_idle_joules_total", "counter",
+		     "Static energy of CPUs allocated to no step.", n,
+		     n->idle_j);
+	_node_metric(f, "footprint_node_system_joules_total", "counter",
+		     "Dynamic energy of activity outside any step.", n,
+		     n->system_j);
 
-	_head(f, "footprint_calibration_active", "gauge",
-	      "1 when the wall = a*rapl + b calibration is in use.");
-	_node_sample(f, "footprint_calibration_active", n,
+	_node_metric(f, "footprint_calibration_active", "gauge",
+		     "1 when the wall = a*rapl + b calibration is in use.", n,
 		     n->calibration_active ? 1 : 0);
-	_head(f, "footprint_calibration_slope", "gauge",
-	      "Calibration a: wall joules per RAPL joule.");
-	_node_sample(f, "footprint_calibration_slope", n, n->calibration_a);
-	_head(f, "footprint_calibration_offset_watts", "gauge",
-	      "Calibration b: wall power RAPL does not see.");
-	_node_sample(f, "footprint_calibration_offset_watts", n,
+	_node_metric(f, "footprint_calibration_slope", "gauge",
+		     "Calibration a: wall joules per RAPL joule.", n,
+		     n->calibration_a);
+	_node_metric(f, "footprint_calibration_offset_watts", "gauge",
+		     "Calibration b: wall power RAPL does not see.", n,
 		     n->calibration_b_w);
-	_head(f, "footprint_calibration_intervals", "gauge",
-	      "Intervals the calibration learned from.");
-	_node_sample(f, "footprint_calibration_intervals", n,
+	_node_metric(f, "footprint_calibration_intervals", "gauge",
+		     "Intervals the calibration learned from.", n,
 		     (double)n->calibration_intervals);
 
 	if (n->sensor_configured) {
@@ -213,14 +211,12 @@ int fp_metrics_write(const char *path, const fp_metrics_node_t *n,
 		_label(f, "node", n->node, true);
 		_label(f, "fault", n->sensor_up ? "" : n->sensor_fault, false);
 		fprintf(f, "} %d\n", n->sensor_up ? 1 : 0);
-		_head(f, "footprint_sensor_age_seconds", "gauge",
-		      "Age of the wall meter's last reading.");
-		_node_sample(f, "footprint_sensor_age_seconds", n,
+		_node_metric(f, "footprint_sensor_age_seconds", "gauge",
+			     "Age of the wall meter's last reading.", n,
 			     n->sensor_age_s);
 	}
-	_head(f, "footprint_poll_cpu_seconds", "gauge",
-	      "CPU time of the poller's last poll.");
-	_node_sample(f, "footprint_poll_cpu_seconds", n, n->poll_seconds);
+	_node_metric(f, "footprint_poll_cpu_seconds", "gauge",
+		     "CPU time of the poller's last poll.", n, n->poll_seconds);
 
 	_entities(f, "footprint_job_power_watts", "gauge",
 		  "Power attributed to a job on this node, last interval.",
