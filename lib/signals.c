@@ -872,12 +872,11 @@ static int no_value(const fp_series_t *s, time_t t, fp_error_t *err)
 		       when, a, b, last);
 }
 
-/* The point whose [t, until) holds t, or SIZE_MAX. */
-static size_t point_at(const fp_series_t *s, time_t t)
+/* Index of the first point after t (npts when none). */
+static size_t point_after(const fp_series_t *s, time_t t)
 {
 	size_t lo = 0, hi = s->npts;
 
-	/* The last point with pts[].t <= t. */
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
@@ -886,6 +885,15 @@ static size_t point_at(const fp_series_t *s, time_t t)
 		else
 			hi = mid;
 	}
+	return lo;
+}
+
+/* The point whose [t, until) holds t, or SIZE_MAX. */
+static size_t point_at(const fp_series_t *s, time_t t)
+{
+	/* lo - 1 is the last point with pts[].t <= t */
+	size_t lo = point_after(s, t);
+
 	if (!lo || t >= s->pts[lo - 1].until)
 		return SIZE_MAX;
 	return lo - 1;
@@ -1029,22 +1037,6 @@ void fp_fallback_format(const fp_fallback_t *fb, char *buf, size_t size)
 		return;
 	}
 	snprintf(buf, size, "unknown");
-}
-
-/* Index of the first point after t (npts when none). */
-static size_t point_after(const fp_series_t *s, time_t t)
-{
-	size_t lo = 0, hi = s->npts;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (s->pts[mid].t <= t)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
 }
 
 #define DAY (24 * HOUR)
