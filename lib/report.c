@@ -62,8 +62,10 @@ void fp_report_free(fp_report_t *r)
 		free(r->incomplete[i]);
 	free(r->incomplete);
 	free(r->reference_name);
-	for (size_t i = 0; i < r->nsites; i++)
+	for (size_t i = 0; i < r->nsites; i++) {
 		free(r->sites[i].name);
+		free(r->sites[i].fallback);
+	}
 	free(r->sites);
 	for (size_t i = 0; i < r->nnodes; i++) {
 		free(r->nodes[i].name);
@@ -169,6 +171,30 @@ static int add_reason(fp_report_t *r, const char *why)
 	return 0;
 }
 
+/* sites[].intensity.fallback, optional in the summary: absent, nothing
+ * was filled. */
+static int read_fallback(fp_report_site_t *o, json_t *site)
+{
+	json_t *fb = json_object_get(json_object_get(site, "intensity"),
+				     "fallback");
+	time_t first, end;
+
+	o->fallback_hours = o->fallback_share = NAN;
+	if (!json_is_object(fb))
+		return 0;
+	if (!(o->fallback = jstr(fb, "method")))
+		return json_is_string(json_object_get(fb, "method")) ? -1 : 0;
+	first = fp_report_parse_utc(json_string_value(
+		json_object_get(fb, "first")));
+	end = fp_report_parse_utc(json_string_value(
+		json_object_get(fb, "end")));
+	o->fallback_first = first < 0 ? 0 : first;
+	o->fallback_end = end < 0 ? 0 : end;
+	o->fallback_hours = jnum(fb, "hours");
+	o->fallback_share = jnum(fb, "energy_share");
+	return 0;
+}
+
 static int read_sites(fp_report_t *r, json_t *sites)
 {
 	size_t i;
@@ -189,6 +215,8 @@ static int read_sites(fp_report_t *r, json_t *sites)
 		o->operational_g = jnum(s, "operational_g");
 		o->embodied_g = jnum(s, "embodied_g");
 		o->avoided_g = jnum(s, "avoided_g");
+		if (read_fallback(o, s))
+			return -1;
 	}
 	return 0;
 }
@@ -628,6 +656,53 @@ static void put_cpu(FILE *f, const fp_report_t *r)
 		(snprintf(e, sizeof(e), "%.0f", a.alloc_cpus), e) : "-");
 }
 
+/* The filled times as the rest of the report shows times, local: the
+ * clock alone within one day (the date is on the Start/End line), else
+ * the whole times. */
+static void put_span(FILE *f, time_t first, time_t end)
+{
+	struct tm a, b;
+	time_t last = end - 1;
+	char x[32], y[32];
+
+	if (!first || !end || end <= first || !localtime_r(&first, &a) ||
+	    !localtime_r(&last, &b) || a.tm_yday != b.tm_yday ||
+	    a.tm_year != b.tm_year) {
+		fprintf(f, "%s-%s", fp_report_local_time(first, x, sizeof(x)),
+			fp_report_local_time(end, y, sizeof(y)));
+		return;
+	}
+	localtime_r(&end, &b);
+	strftime(x, sizeof(x), a.tm_sec || b.tm_sec ? "%H:%M:%S" : "%H:%M",
+		 &a);
+	strftime(y, sizeof(y), a.tm_sec || b.tm_sec ? "%H:%M:%S" : "%H:%M",
+		 &b);
+	fprintf(f, "%s-%s", x, y);
+}
+
+/* What IntensityFallback= filled at a site, so that a reader knows how
+ * much of its figure is not the published series. */
+static void put_fallback(FILE *f, const fp_report_site_t *s)
+{
+	char h[32], p[32];
+
+	if (!s->fallback)
+		return;
+	fputs("  ", f);
+	put_name(f, s->name);
+	fputs(": intensity fallback '", f);
+	put_name(f, s->fallback);
+	fputs("' for ", f);
+	put_span(f, s->fallback_first, s->fallback_end);
+	if (isfinite(s->fallback_hours))
+		snprintf(h, sizeof(h), "%.2f", s->fallback_hours);
+	else
+		snprintf(h, sizeof(h), "-");
+	fprintf(f, " (%s h, %s %% of the site's energy): the series did not "
+		"cover them within SeriesWait\n", h,
+		percent(p, sizeof(p), 100 * s->fallback_share));
+}
+
 char *fp_report_text(const fp_report_t *r, const char *signature)
 {
 	char *buf = NULL, a[32], b[32], c[32], d[32];
@@ -723,6 +798,7 @@ char *fp_report_text(const fp_report_t *r, const char *signature)
 				fig(d, sizeof(d), s->operational_g),
 				fig(e, sizeof(e), s->embodied_g),
 				fig(g, sizeof(g), s->avoided_g));
+			put_fallback(f, s);
 		}
 	}
 	/* A one-node job's node line would repeat its site line. */
@@ -800,6 +876,22 @@ static json_t *jutc(time_t t)
 		return json_null();
 	fp_format_iso8601(t, buf);
 	return json_string(buf);
+}
+
+/* null when no fallback filled times at the site. */
+static json_t *fallback_json(const fp_report_site_t *s)
+{
+	json_t *o;
+
+	if (!s->fallback)
+		return json_null();
+	o = json_pack("{s:o, s:o, s:o, s:o, s:o}",
+		"method", jname(s->fallback),
+		"first", jutc(s->fallback_first),
+		"end", jutc(s->fallback_end),
+		"hours", jfig(s->fallback_hours),
+		"energy_share", jfig(s->fallback_share));
+	return o;
 }
 
 /* json_array_append_new frees v when it fails: *ok says one did. */
@@ -890,11 +982,12 @@ json_t *fp_report_json(const fp_report_t *r)
 		const fp_report_site_t *s = &r->sites[i];
 
 		append(sites, json_pack(
-			"{s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+			"{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
 			"name", jtext(s->name),
 			"energy_facility_Wh", jfig(s->energy_wh),
 			"PUE", jfig(s->pue),
 			"intensity_gco2e_per_kwh", jfig(s->intensity),
+			"intensity_fallback", fallback_json(s),
 			"operational_g", jfig(s->operational_g),
 			"embodied_g", jfig(s->embodied_g),
 			"avoided_g", jfig(s->avoided_g)), &ok);

@@ -24,6 +24,13 @@ typedef struct fp_report_site {
 	double operational_g;
 	double embodied_g;
 	double avoided_g;
+	/* IntensityFallback= when it filled times the series had not
+	 * published: the method (NULL when none was used) over
+	 * [fallback_first, fallback_end) (0 unknown), fallback_share of the
+	 * site's IT energy (0..1; NAN unknown). */
+	char *fallback;
+	time_t fallback_first, fallback_end;
+	double fallback_hours, fallback_share;
 } fp_report_site_t;
 
 /* One node of a summary (IT energy; figures NAN when null). */

@@ -869,6 +869,105 @@ static void test_table_json_has_accounting_times_in_utc(void **s)
 	fp_report_table_free(t);
 }
 
+/* A job until 01:30 at one site, winter-gas; fallback true: its series
+ * stopped at 01:15 and IntensityFallback=last filled 01:15-01:30, when
+ * the job used 37.5 % of the site's energy. */
+static fp_report_t *site_report(bool fallback)
+{
+	fp_result_t *res = result();
+	fp_site_result_t *s;
+	fp_error_t err = { 0 };
+	fp_report_t *r;
+	char *p;
+
+	res->end = DAY0 + 5400;
+	res->elapsed_s = 5400;
+	res->sites = calloc(1, sizeof(*res->sites));
+	res->nsites = 1;
+	s = &res->sites[0];
+	s->site = strdup("winter-gas");
+	s->energy_j = 2 * 3.6e6;
+	s->facility_energy_j = 2.4 * 3.6e6;
+	s->pue = 1.2;
+	s->intensity = 50;
+	s->operational_g = 120;
+	s->embodied_g = 5.5;
+	s->avoided_g = 245.16;
+	s->intensity_series = strdup("winter-gas.csv");
+	s->intensity_span = true;
+	s->intensity_first = DAY0;
+	s->intensity_end = DAY0 + 5400;
+	if (fallback) {
+		s->fallback_used = true;
+		snprintf(s->fallback, sizeof(s->fallback), "last");
+		s->fallback_first = DAY0 + 4500;
+		s->fallback_end = DAY0 + 5400;
+		s->fallback_energy_j = 0.375 * s->energy_j;
+	}
+	p = payload(res);
+	r = fp_report_from_summary("4242.jws", p, &err);
+	assert_non_null(r);
+	free(p);
+	fp_result_free(res);
+	return r;
+}
+
+static void test_report_names_the_intensity_fallback_of_a_site(void **s)
+{
+	fp_report_t *r = site_report(true);
+	char *t = fp_report_text(r, "valid");
+
+	assert_non_null(strstr(t, "Sites:\n  winter-gas: 2400.000 Wh"));
+	assert_non_null(strstr(t, " avoided 245.160 g\n"
+		"  winter-gas: intensity fallback 'last' for 01:15-01:30 "
+		"(0.25 h, 37.5 % of the site's energy): the series did not "
+		"cover them within SeriesWait\n"));
+	free(t);
+	fp_report_free(r);
+}
+
+static void test_report_says_nothing_of_a_fallback_not_used(void **s)
+{
+	fp_report_t *r = site_report(false);
+	char *t = fp_report_text(r, "valid");
+
+	assert_non_null(strstr(t, "Sites:\n  winter-gas: 2400.000 Wh"));
+	assert_null(strstr(t, "fallback"));
+	free(t);
+	fp_report_free(r);
+}
+
+static void test_report_json_has_the_fallback_in_utc_or_null(void **s)
+{
+	fp_report_t *r = site_report(true);
+	json_t *o = fp_report_json(r), *fb;
+
+	assert_non_null(o);
+	fb = json_object_get(json_array_get(json_object_get(o, "sites"), 0),
+			     "intensity_fallback");
+	assert_true(json_is_object(fb));
+	assert_string_equal(json_string_value(json_object_get(fb, "method")),
+			    "last");
+	assert_string_equal(json_string_value(json_object_get(fb, "first")),
+			    "2024-01-15T01:15:00Z");
+	assert_string_equal(json_string_value(json_object_get(fb, "end")),
+			    "2024-01-15T01:30:00Z");
+	assert_float_equal(json_number_value(json_object_get(fb, "hours")),
+			   0.25, 1e-9);
+	assert_float_equal(json_number_value(json_object_get(fb,
+			   "energy_share")), 0.375, 1e-9);
+	json_decref(o);
+	fp_report_free(r);
+
+	r = site_report(false);
+	o = fp_report_json(r);
+	fb = json_object_get(json_array_get(json_object_get(o, "sites"), 0),
+			     "intensity_fallback");
+	assert_true(json_is_null(fb));
+	json_decref(o);
+	fp_report_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -922,6 +1021,12 @@ int main(void)
 		cmocka_unit_test(test_table_format_refuses_an_unknown_column_listing_all),
 		cmocka_unit_test(test_table_noheader_drops_the_header_lines_only),
 		cmocka_unit_test(test_table_json_has_accounting_times_in_utc),
+		cmocka_unit_test(
+			test_report_names_the_intensity_fallback_of_a_site),
+		cmocka_unit_test(
+			test_report_says_nothing_of_a_fallback_not_used),
+		cmocka_unit_test(
+			test_report_json_has_the_fallback_in_utc_or_null),
 	};
 
 	return cmocka_run_group_tests(tests, utc, NULL);
