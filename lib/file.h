@@ -1,8 +1,10 @@
 /* Files the library creates for others to read (metrics, traces): their
- * mode is the one asked for, whatever the umask of slurmd or the CLI. */
+ * mode is the one asked for, whatever the umask of slurmd or the CLI; and
+ * the small sysfs files it reads (powercap, hwmon). */
 #ifndef FP_FILE_H
 #define FP_FILE_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -12,5 +14,24 @@
  * file is given that mode too). NULL on error, err naming the file. The
  * caller fclose()s it. */
 FILE *fp_file_create(const char *path, mode_t mode, fp_error_t *err);
+
+/* snprintf for paths: one longer than size is cut, and then fails to open,
+ * reported like any other unusable file. */
+void fp_file_pathf(char *buf, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* A small text file into buf (at most size - 1 bytes, NUL-terminated),
+ * trailing whitespace cut. -1 with errno. */
+int fp_file_read_text(const char *path, char *buf, size_t size);
+
+/* A sysfs value of len bytes: decimal digits, then only white space (the
+ * newline). Anything else (an empty file, a half-written value, a second
+ * line) is a failed read, not a zero: -1 with *why a static string. */
+int fp_file_parse_u64(const char *buf, size_t len, uint64_t *v,
+		      const char **why);
+
+/* fp_file_read_text then fp_file_parse_u64: -1 with *why the error's
+ * strerror or the parse fault (static strings). */
+int fp_file_read_u64(const char *path, uint64_t *v, const char **why);
 
 #endif

@@ -1,12 +1,12 @@
 /* AMD (amdgpu) and Intel (i915, xe) GPUs through their hwmon devices, under
  * /sys/class/hwmon or /sys/class/drm (or a generated copy of either). */
 #include "gpu_backend.h"
+#include "file.h"
 
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,65 +27,6 @@ static const unsigned amd_apu_ids[] = {
 	0x1636, 0x1638, 0x164c,	/* Renoir, Cezanne, Lucienne */
 };
 
-static void _pathf(char *buf, size_t size, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void _pathf(char *buf, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, size, fmt, ap);
-	va_end(ap);
-}
-
-/* A small text file, trailing whitespace cut. -1 with errno. */
-static int _read_text(const char *path, char *buf, size_t size)
-{
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, size - 1);
-	if (n < 0) {
-		int e = errno;
-
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	close(fd);
-	buf[n] = '\0';
-	while (n > 0 && isspace((unsigned char)buf[n - 1]))
-		buf[--n] = '\0';
-	return 0;
-}
-
-/* hwmon values: decimal digits, then only a newline. An empty or
- * half-written file is a failed read, not a zero. */
-static int _parse_u64(const char *s, uint64_t *v, const char **why)
-{
-	uint64_t x = 0;
-	size_t i = 0;
-
-	for (; isdigit((unsigned char)s[i]); i++) {
-		unsigned d = (unsigned)(s[i] - '0');
-
-		if (x > (UINT64_MAX - d) / 10) {
-			*why = "value out of range";
-			return -1;
-		}
-		x = x * 10 + d;
-	}
-	if (i == 0 || s[i]) {
-		*why = *s ? "not a number" : "empty";
-		return -1;
-	}
-	*v = x;
-	return 0;
-}
-
 static bool _is_pci(const char *s)
 {
 	unsigned dom, bus, dev, fn;
@@ -103,7 +44,7 @@ static void _pci_of(const char *dir, char *pci, size_t size)
 	ssize_t n;
 
 	pci[0] = '\0';
-	_pathf(path, sizeof(path), "%s/device", dir);
+	fp_file_pathf(path, sizeof(path), "%s/device", dir);
 	n = readlink(path, link, sizeof(link) - 1);
 	if (n <= 0)
 		return;
@@ -143,7 +84,7 @@ static const char *_energy_file(const char *dir, fp_gpu_vendor_t v,
 	for (size_t i = 0; i < 2; i++) {
 		if (i == 1 && v != FP_GPU_INTEL)
 			break;
-		_pathf(path, sizeof(path), "%s/%s", dir, counters[i]);
+		fp_file_pathf(path, sizeof(path), "%s/%s", dir, counters[i]);
 		if (access(path, R_OK) == 0) {
 			*src = FP_GPU_COUNTER;
 			return counters[i];
@@ -152,7 +93,7 @@ static const char *_energy_file(const char *dir, fp_gpu_vendor_t v,
 	if (v != FP_GPU_AMD)
 		return NULL;
 	for (size_t i = 0; i < 2; i++) {
-		_pathf(path, sizeof(path), "%s/%s", dir, powers[i]);
+		fp_file_pathf(path, sizeof(path), "%s/%s", dir, powers[i]);
 		if (access(path, R_OK) == 0) {
 			*src = FP_GPU_POWER_INTEGRAL;
 			return powers[i];
@@ -167,8 +108,8 @@ static bool _amd_apu(const char *dir)
 	unsigned long id;
 	char *end;
 
-	_pathf(path, sizeof(path), "%s/device/device", dir);
-	if (_read_text(path, buf, sizeof(buf)))
+	fp_file_pathf(path, sizeof(path), "%s/device/device", dir);
+	if (fp_file_read_text(path, buf, sizeof(buf)))
 		return false;
 	id = strtoul(buf, &end, 16);
 	if (end == buf || *end)
@@ -182,15 +123,11 @@ static bool _amd_apu(const char *dir)
 static int _read_value(const char *dir, const char *file, uint64_t *v,
 		       char *why, size_t whysize)
 {
-	char path[4096], buf[64];
+	char path[4096];
 	const char *fault;
 
-	_pathf(path, sizeof(path), "%s/%s", dir, file);
-	if (_read_text(path, buf, sizeof(buf))) {
-		snprintf(why, whysize, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (_parse_u64(buf, v, &fault)) {
+	fp_file_pathf(path, sizeof(path), "%s/%s", dir, file);
+	if (fp_file_read_u64(path, v, &fault)) {
 		snprintf(why, whysize, "%s: %s", path, fault);
 		return -1;
 	}
@@ -213,7 +150,8 @@ static int _each_hwmon(const char *root,
 		end = 0;
 		if (sscanf(de->d_name, "hwmon%d%n", &n, &end) == 1 &&
 		    !de->d_name[end]) {
-			_pathf(dir, sizeof(dir), "%s/%s", root, de->d_name);
+			fp_file_pathf(dir, sizeof(dir), "%s/%s", root,
+				      de->d_name);
 			rc = fn(dir, ctx);
 		} else if (sscanf(de->d_name, "card%d%n", &n, &end) == 1 &&
 			   !de->d_name[end]) {
@@ -223,8 +161,8 @@ static int _each_hwmon(const char *root,
 			char sub[4096];
 			DIR *h;
 
-			_pathf(sub, sizeof(sub), "%s/%s/device/hwmon", root,
-			       de->d_name);
+			fp_file_pathf(sub, sizeof(sub), "%s/%s/device/hwmon",
+				      root, de->d_name);
 			h = opendir(sub);
 			if (!h)
 				continue;
@@ -233,8 +171,8 @@ static int _each_hwmon(const char *root,
 				if (sscanf(he->d_name, "hwmon%d%n", &n,
 					   &end) != 1 || he->d_name[end])
 					continue;
-				_pathf(dir, sizeof(dir), "%s/%s", sub,
-				       he->d_name);
+				fp_file_pathf(dir, sizeof(dir), "%s/%s", sub,
+					      he->d_name);
 				rc = fn(dir, ctx);
 			}
 			closedir(h);
@@ -285,8 +223,8 @@ static int _add(const char *dir, void *ctx)
 	uint64_t v;
 	char why[512];
 
-	_pathf(path, sizeof(path), "%s/name", dir);
-	if (_read_text(path, driver, sizeof(driver)) ||
+	fp_file_pathf(path, sizeof(path), "%s/name", dir);
+	if (fp_file_read_text(path, driver, sizeof(driver)) ||
 	    _vendor_of(driver, &vendor))
 		return 0; /* coretemp, nvme, ...: not a GPU */
 	_pci_of(dir, pci, sizeof(pci));
@@ -310,8 +248,8 @@ static int _add(const char *dir, void *ctx)
 			   why);
 		return 0;
 	}
-	_pathf(path, sizeof(path), "%s/device/product_name", dir);
-	if (_read_text(path, name, sizeof(name)) || !*name)
+	fp_file_pathf(path, sizeof(path), "%s/device/product_name", dir);
+	if (fp_file_read_text(path, name, sizeof(name)) || !*name)
 		snprintf(name, sizeof(name), "%s", driver);
 	d = fp_gpu_add_dev(s->g);
 	if (!d)
@@ -366,8 +304,8 @@ static int _match(const char *dir, void *ctx)
 	const hwmon_t *h = f->d->priv;
 	char path[4096], driver[64], pci[64];
 
-	_pathf(path, sizeof(path), "%s/name", dir);
-	if (_read_text(path, driver, sizeof(driver)) ||
+	fp_file_pathf(path, sizeof(path), "%s/name", dir);
+	if (fp_file_read_text(path, driver, sizeof(driver)) ||
 	    strcmp(driver, h->driver))
 		return 0;
 	_pci_of(dir, pci, sizeof(pci));
@@ -390,7 +328,7 @@ static int _hwmon_read(fp_gpu_t *g, fp_gpu_dev_t *d, uint64_t *raw,
 	(void)g;
 	if (!_read_value(d->path, h->file, raw, why, whysize))
 		return 0;
-	_pathf(path, sizeof(path), "%s/name", d->path);
+	fp_file_pathf(path, sizeof(path), "%s/name", d->path);
 	if (access(path, F_OK) == 0 || !*d->pci)
 		return -1; /* still there: the read itself failed */
 	/* Gone: the same device (driver and PCI address) may be back under

@@ -1,8 +1,8 @@
 /* RAPL energy counters through the Linux powercap tree (or a generated copy
  * of it): zone discovery at open, pread of the kept-open energy_uj per poll. */
 #include "rapl.h"
+#include "file.h"
 
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -48,53 +48,6 @@ static void _log(const fp_rapl_t *r, int level, const char *fmt, ...)
 	r->log(r->log_ctx, level, msg);
 }
 
-/* Paths longer than PATH_MAX are cut, and then fail to open: reported like
- * any other unusable zone. */
-static void _pathf(char *buf, size_t size, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void _pathf(char *buf, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, size, fmt, ap);
-	va_end(ap);
-}
-
-/* A powercap counter: decimal digits, then only a newline. Anything else (an
- * empty file, a half-written value) is a failed read, not a zero. */
-static int _parse_u64(const char *buf, size_t len, uint64_t *v,
-		      const char **why)
-{
-	unsigned long long x = 0;
-	size_t i = 0;
-
-	for (; i < len && isdigit((unsigned char)buf[i]); i++) {
-		unsigned d = (unsigned)(buf[i] - '0');
-
-		if (x > (UINT64_MAX - d) / 10) {
-			*why = "value out of range";
-			return -1;
-		}
-		x = x * 10 + d;
-	}
-	if (i == 0) {
-		*why = len ? "not a number" : "empty";
-		return -1;
-	}
-	for (; i < len; i++) {
-		if (buf[i] == '\n')
-			break;
-		if (!isspace((unsigned char)buf[i])) {
-			*why = "not a number";
-			return -1;
-		}
-	}
-	*v = x;
-	return 0;
-}
-
 static int _pread_u64(int fd, uint64_t *v, const char **why)
 {
 	char buf[64];
@@ -105,7 +58,7 @@ static int _pread_u64(int fd, uint64_t *v, const char **why)
 		*why = strerror(errno);
 		return -1;
 	}
-	return _parse_u64(buf, (size_t)n, v, why);
+	return fp_file_parse_u64(buf, (size_t)n, v, why);
 }
 
 /* Reads a small text file into buf (NUL-terminated, trailing newline cut). */
@@ -113,24 +66,12 @@ static int _read_text(const char *dir, const char *file, char *buf,
 		      size_t size, const char **why)
 {
 	char path[4096];
-	ssize_t n;
-	int fd;
 
-	_pathf(path, sizeof(path), "%s/%s", dir, file);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
+	fp_file_pathf(path, sizeof(path), "%s/%s", dir, file);
+	if (fp_file_read_text(path, buf, size)) {
 		*why = strerror(errno);
 		return -1;
 	}
-	n = read(fd, buf, size - 1);
-	if (n < 0)
-		*why = strerror(errno);
-	close(fd);
-	if (n < 0)
-		return -1;
-	buf[n] = '\0';
-	while (n > 0 && isspace((unsigned char)buf[n - 1]))
-		buf[--n] = '\0';
 	return 0;
 }
 
@@ -148,7 +89,7 @@ static bool _has_zone(const fp_rapl_t *r, const char *name)
 static int _add_zone(fp_rapl_t *r, const char *dir, const char *name,
 		     fp_domain_kind_t kind, int package)
 {
-	char path[4096], buf[64];
+	char path[4096];
 	const char *why = NULL;
 	uint64_t max = 0, e;
 	zone_t *zones, *z;
@@ -159,14 +100,14 @@ static int _add_zone(fp_rapl_t *r, const char *dir, const char *name,
 		     dir, name);
 		return 0;
 	}
-	if (_read_text(dir, "max_energy_range_uj", buf, sizeof(buf), &why) ||
-	    _parse_u64(buf, strlen(buf), &max, &why)) {
+	fp_file_pathf(path, sizeof(path), "%s/max_energy_range_uj", dir);
+	if (fp_file_read_u64(path, &max, &why)) {
 		_log(r, FP_LOG_WARN,
 		     "powercap zone %s skipped: max_energy_range_uj: %s", dir,
 		     why);
 		return 0;
 	}
-	_pathf(path, sizeof(path), "%s/energy_uj", dir);
+	fp_file_pathf(path, sizeof(path), "%s/energy_uj", dir);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || _pread_u64(fd, &e, &why)) {
 		if (fd < 0)
@@ -274,15 +215,16 @@ static int _add_subzones(fp_rapl_t *r, int n, int package)
 	size_t nsubs[2];
 	int rc = 0;
 
-	_pathf(zdir, sizeof(zdir), "%s/" ZONE_PREFIX "%d", r->root, n);
+	fp_file_pathf(zdir, sizeof(zdir), "%s/" ZONE_PREFIX "%d", r->root, n);
 	_list_zones(zdir, n, &subs[0], &nsubs[0]);
 	_list_zones(r->root, n, &subs[1], &nsubs[1]);
 	for (int k = 0; k < 2 && !rc; k++) {
 		for (size_t i = 0; i < nsubs[k] && !rc; i++) {
 			const char *why;
 
-			_pathf(sdir, sizeof(sdir), "%s/" ZONE_PREFIX "%d:%d",
-				 k ? r->root : zdir, n, subs[k][i]);
+			fp_file_pathf(sdir, sizeof(sdir),
+				      "%s/" ZONE_PREFIX "%d:%d",
+				      k ? r->root : zdir, n, subs[k][i]);
 			if (_read_text(sdir, "name", name, sizeof(name),
 				       &why)) {
 				_log(r, FP_LOG_WARN,
@@ -351,8 +293,8 @@ fp_rapl_t *fp_rapl_open(const char *root, fp_log_fn log, void *log_ctx,
 		const char *why;
 		int pkg, end = 0, rc = 0;
 
-		_pathf(zdir, sizeof(zdir), "%s/" ZONE_PREFIX "%d", root,
-			 tops[i]);
+		fp_file_pathf(zdir, sizeof(zdir), "%s/" ZONE_PREFIX "%d", root,
+			      tops[i]);
 		if (_read_text(zdir, "name", name, sizeof(name), &why)) {
 			_log(r, FP_LOG_WARN,
 			     "powercap zone %s skipped: name: %s", zdir, why);
@@ -391,7 +333,7 @@ fp_rapl_t *fp_rapl_open(const char *root, fp_log_fn log, void *log_ctx,
 		return NULL;
 	}
 	qsort(r->zones, r->nzones, sizeof(*r->zones), _cmp_zone);
-	_pathf(path, sizeof(path), "%s/" FP_RAPL_SIMULATED_MARKER, root);
+	fp_file_pathf(path, sizeof(path), "%s/" FP_RAPL_SIMULATED_MARKER, root);
 	r->simulated = access(path, F_OK) == 0;
 	return r;
 }
