@@ -13,37 +13,11 @@
 #include <unistd.h>
 
 #include "gpu.h"
+#include "sysfs_tree.h"
 
 #ifndef FP_FAKE_NVML
 #error "FP_FAKE_NVML: the path of the test NVML library (Makefile)"
 #endif
-
-typedef struct logs {
-	int n;
-	char last[768];
-} logs_t;
-
-static void _log(void *ctx, int level, const char *msg)
-{
-	logs_t *l = ctx;
-
-	if (level > FP_LOG_WARN)
-		return;
-	l->n++;
-	snprintf(l->last, sizeof(l->last), "%s", msg);
-}
-
-static void _put(const char *dir, const char *file, const char *text)
-{
-	char p[1024];
-	FILE *f;
-
-	snprintf(p, sizeof(p), "%s/%s", dir, file);
-	f = fopen(p, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
 
 static void _putu(const char *dir, const char *file, uint64_t v)
 {
@@ -55,19 +29,7 @@ static void _putu(const char *dir, const char *file, uint64_t v)
 
 static char *_root(void)
 {
-	char tmpl[] = "/tmp/test_gpu.XXXXXX";
-
-	assert_non_null(mkdtemp(tmpl));
-	return strdup(tmpl);
-}
-
-static void _rm(char *root)
-{
-	char cmd[1100];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
-	assert_int_equal(system(cmd), 0);
-	free(root);
+	return _tree_root("/tmp/test_gpu.XXXXXX");
 }
 
 /* root/pci/<addr> as the PCI device (device id, product name), and

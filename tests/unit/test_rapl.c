@@ -13,33 +13,7 @@
 #include <unistd.h>
 
 #include "rapl.h"
-
-typedef struct logs {
-	int n;
-	char last[512];
-} logs_t;
-
-static void _log(void *ctx, int level, const char *msg)
-{
-	logs_t *l = ctx;
-
-	if (level > FP_LOG_WARN)
-		return;
-	l->n++;
-	snprintf(l->last, sizeof(l->last), "%s", msg);
-}
-
-static void _put(const char *dir, const char *file, const char *text)
-{
-	char p[1024];
-	FILE *f;
-
-	snprintf(p, sizeof(p), "%s/%s", dir, file);
-	f = fopen(p, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
+#include "sysfs_tree.h"
 
 /* Makes root/rel a zone directory with the given files (NULL: absent). */
 static void _zone(const char *root, const char *rel, const char *name,
@@ -59,19 +33,7 @@ static void _zone(const char *root, const char *rel, const char *name,
 
 static char *_root(void)
 {
-	char tmpl[] = "/tmp/test_rapl.XXXXXX";
-
-	assert_non_null(mkdtemp(tmpl));
-	return strdup(tmpl);
-}
-
-static void _rm(char *root)
-{
-	char cmd[1100];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
-	assert_int_equal(system(cmd), 0);
-	free(root);
+	return _tree_root("/tmp/test_rapl.XXXXXX");
 }
 
 /* A two-socket Intel server: package + dram per socket, with core. */
