@@ -51,7 +51,8 @@ PKGS="slurmctld slurmd slurmdbd slurm-client munge libslurm-dev
       build-essential pkg-config libpfm4-dev libhwloc-dev libjwt-dev
       libjansson-dev libcmocka-dev libssl-dev libacl1-dev acl
       python3 python3-jwt python3-cryptography curl iproute2 procps
-      valgrind openssl prometheus-node-exporter util-linux"
+      valgrind openssl prometheus-node-exporter util-linux
+      libcurl4-openssl-dev prometheus"
 # Bumped when the recipe below changes in a way the list does not show.
 RECIPE=4
 
