@@ -176,6 +176,7 @@ $(PLUGIN_LOAD): tests/versions/plugin_load.c $(SLURM_INC)/.ready
 
 check-refused: $(PLUGINS) $(PLUGIN_LOAD)
 	@test -n "$(FOREIGN_VERSION)" || { echo "make: check-refused needs FOREIGN_VERSION=" >&2; exit 2; }
+	@tools/slurm-headers.sh fetch $(FOREIGN_BUILD)/slurm-src $(FOREIGN_VERSION)
 	@$(MAKE) --no-print-directory plugins SLURM= \
 		SLURM_VERSION=$(FOREIGN_VERSION) BUILD=$(FOREIGN_BUILD)
 	@echo "# versions: plugins of $(SLURM_VERSION) and $(FOREIGN_VERSION) in Slurm $(SLURM_VERSION)"
@@ -264,7 +265,9 @@ check demo:
 		tools/slurm-root.sh run $(SLURM_VERSION) make --no-print-directory \
 			check-refused SLURM_VERSION=$(SLURM_VERSION) BUILD=$(BUILD) \
 			CI=$(CI) FOREIGN_VERSION=$(BASE_SLURM_VERSION); fi
-	@if [ $@ = check ]; then $(MAKE) --no-print-directory check-refused SLURM= \
+	@if [ $@ = check ]; then tools/slurm-headers.sh fetch \
+		build/host-$(HOST_SLURM_VERSION)/slurm-src $(HOST_SLURM_VERSION) && \
+		$(MAKE) --no-print-directory check-refused SLURM= \
 		SLURM_VERSION=$(HOST_SLURM_VERSION) \
 		BUILD=build/host-$(HOST_SLURM_VERSION) \
 		FOREIGN_VERSION=$(SLURM_VERSION); fi
