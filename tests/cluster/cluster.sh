@@ -54,6 +54,15 @@
 # Our build (plugins, tools): tests/run.sh passes make's BUILD down.
 FP_BUILD=${FP_BUILD:-build}
 export FP_BUILD
+
+# sacct without -j lists only jobs since 00:00 today: a test that runs
+# across midnight lost every job that ended before it (seen in CI at
+# 00:01: test 06 found 144 of its 200 jobs and checked the wrong ones).
+# Every sacct of a test, in its subshells too, starts from the test's start.
+FP_SACCT_START=${FP_SACCT_START:-$(date -d '-1 minute' +%Y-%m-%dT%H:%M:%S)}
+export FP_SACCT_START
+sacct() { command sacct -S "$FP_SACCT_START" "$@"; }
+export -f sacct
 FP_STATE_FILE=${FP_STATE_FILE:-/tmp/fp-cluster.active}
 FP_DB_PORT=${FP_DB_PORT:-3306}
 FP_NODE=${FP_NODE:-fpnode}
