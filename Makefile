@@ -226,11 +226,12 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_A) $(wildcard tests/unit/*.h)
 	$(call say,CC,$@)$(CC) $(LIB_CFLAGS) -Itests/unit -o $@ $< $(LIB_A) $(LIBS) -lcmocka
 
 # The project's own stand-in for libnvidia-ml.so.1 (tests/nvml/), answering
-# lib/gpu_nvml.c from a state file: test_gpu loads it by path.
+# lib/gpu_nvml.c from a state file: test_gpu loads it by path. Never
+# sanitized: slurmd and slurmstepd load it too (FP_GPUS= cluster tests).
 FAKE_NVML := $(BUILD)/tests/nvml/libnvidia-ml.so.1
 $(FAKE_NVML): tests/nvml/fake_nvml.c
 	@mkdir -p $(@D)
-	$(call say,CC,$@)$(CC) $(LIB_CFLAGS) -shared -Wl,-soname,libnvidia-ml.so.1 -o $@ $<
+	$(call say,CC,$@)$(CC) -std=c11 -D_GNU_SOURCE $(PLUGIN_COMMON) -shared -Wl,-soname,libnvidia-ml.so.1 -o $@ $<
 $(BUILD)/tests/test_gpu: $(FAKE_NVML)
 $(BUILD)/tests/test_gpu: private LIB_CFLAGS += -DFP_FAKE_NVML='"$(abspath $(FAKE_NVML))"'
 

@@ -12,6 +12,9 @@ unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES
 FP_BUILD=${FP_BUILD:-build}
 SRC=${SLURM_SRC:-$(readlink -f "$FP_BUILD/slurm/root" 2>/dev/null)}
 VERSION=$(sed -n 's/^[[:space:]]*Version:[[:space:]]*//p' "$SRC/META" 2>/dev/null | head -n1)
+# make exports its command-line variables to recipes: check's SLURM_SRC=,
+# BUILD= and SANITIZE= would reach these makes through the environment.
+unset SLURM_SRC BUILD SANITIZE TSAN
 T=$(mktemp -d /tmp/fp-install.XXXXXX)
 chmod 755 "$T"
 trap 'rm -rf "$T"' EXIT INT TERM
