@@ -1,6 +1,8 @@
 #!/bin/bash
 # Runs the unit test binaries given as arguments (cmocka, TAP output) and then
 # every tests/integration/*.sh, and ends with one "N passed, N failed" line.
+# FP_ONLY=05 runs the cluster tests whose name holds 05; FP_SKIP_TESTS="a b"
+# leaves out the ones named (said so in the output); each one's time is printed.
 set -u
 cd "$(dirname "$0")/.."
 export BUILD=${BUILD:-build}
@@ -67,9 +69,15 @@ if [ -z "${FP_SKIP_INTEGRATION:-}" ]; then
 		[ -e "$t" ] || continue
 		name=$(basename "$t" .sh)
 		[ -n "${FP_ONLY:-}" ] && [[ "$name" != *"$FP_ONLY"* ]] && continue
+		if [[ " ${FP_SKIP_TESTS:-} " == *" $name "* ]]; then
+			echo "# integration: $name: skipped (FP_SKIP_TESTS)"
+			continue
+		fi
 		echo "# integration: $name"
+		start=$SECONDS
 		bash "$t" 2>&1 | tee "$log/$name.out"
 		rc=${PIPESTATUS[0]}
+		echo "# integration: $name took $((SECONDS - start)) s"
 		count "$name" "$log/$name.out" "$rc"
 	done
 fi
