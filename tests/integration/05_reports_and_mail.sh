@@ -183,7 +183,7 @@ check "and says the signature is INVALID" grep -q "^signature: INVALID: " <<< "$
 cp "$work/saved.jws" "$spool/summaries/$ended.jws"
 
 # The table
-out=$("$SF" -u root -p 2> "$work/err"); rc=$?
+out=$("$SF" -u root -p -S "$FP_SACCT_START" 2> "$work/err"); rc=$?
 echo "$out" | sed 's/^/#   /'
 check_eq "sfootprint -u root -p exits 0" 0 "$rc"
 check "the table has sacct -p's header" \
@@ -204,7 +204,7 @@ check "the table with -S now-1hour -E now lists the job" \
 	grep -Eq "^$ended +root " <<< "$out"
 check "the text table has a TOTAL line and the no-footprint count" \
 	bash -c "grep -q '^TOTAL ' <<< \"\$1\" && grep -q 'no footprint' <<< \"\$1\"" _ "$out"
-"$SF" -u root --json > "$work/table.json"
+"$SF" -u root -S "$FP_SACCT_START" --json > "$work/table.json"
 check "sfootprint -u root --json parses and totals the jobs" \
 	python3 -c '
 import json, sys
@@ -214,7 +214,7 @@ assert jobs and "%.3f" % jobs[0]["footprint_g"] == sys.argv[3], jobs
 assert d["total"]["jobs"] == len(d["jobs"]) >= 2
 ' "$work/table.json" "$ended" "$e_g"
 check "-A with an unknown account lists no job" \
-	bash -c "$SF -u root -A no-such-account -p | grep -q '^TOTAL|||0.000|0.000|.*0 jobs, 0 no footprint|$'"
+	bash -c "$SF -u root -S $FP_SACCT_START -A no-such-account -p | grep -q '^TOTAL|||0.000|0.000|.*0 jobs, 0 no footprint|$'"
 
 # footprint-mail by hand: other mail types pass through; no summary in time.
 SLURM_JOB_ID=$ended SLURM_JOB_MAIL_TYPE=Began FOOTPRINT_CONF=$conf \
