@@ -3,7 +3,11 @@
 tests/feed/run.sh. Answers in each provider's documented shape (RTE/ODRE
 explore v2.1 records, Electricity Maps v3, UK Carbon Intensity) from the
 case named by the first path segment: http://127.0.0.1:PORT/CASE/<provider
-path>. Writes its port to PORTFILE, one JSON line per request to LOGFILE."""
+path>. Writes its port to PORTFILE, one JSON line per request to LOGFILE.
+Case e-live is a feed that advances (tests/integration/17_grid_feed.sh, make
+demo SITES=): it publishes the quarter hours from FROM to UNTIL (UTC epochs,
+both included) that LIVEFILE, the optional third argument, holds as "FROM
+UNTIL", re-read at every request; quarter t (epoch) is worth live_value(t)."""
 import datetime as dt
 import json
 import re
@@ -13,6 +17,7 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 PORTFILE, LOGFILE = sys.argv[1], sys.argv[2]
+LIVEFILE = sys.argv[3] if len(sys.argv) > 3 else None
 UTC = dt.timezone.utc
 CET, CEST = dt.timezone(dt.timedelta(hours=1)), dt.timezone(dt.timedelta(hours=2))
 hits = {}
@@ -36,12 +41,29 @@ def quarters(start, n, value=lambda i: 20 + i % 40):
     return out
 
 
+def live_value(t):
+    """gCO2e/kWh of quarter t: a different value for neighbouring quarters."""
+    return 100 + 10 * ((t // 900) % 8)
+
+
+def live_records():
+    try:
+        lo, hi = (int(x) for x in open(LIVEFILE).read().split())
+    except (OSError, TypeError, ValueError):
+        return []
+    lo += -lo % 900
+    return [{"date_heure": paris(dt.datetime.fromtimestamp(t, UTC)).isoformat(),
+             "taux_co2": live_value(t)} for t in range(lo, hi + 1, 900)]
+
+
 def eco2mix_records(case):
     jan = dt.datetime(2024, 1, 15, tzinfo=UTC)
     if case in ("e-page", "e-429", "e-proxy"):
         return quarters(jan, 250)
     if case == "e-more":
         return quarters(jan, 300)
+    if case == "e-live":
+        return live_records()
     if case == "e-dst":  # 2024-10-27: 02:00-02:59 local twice
         return quarters(dt.datetime(2024, 10, 26, 22, tzinfo=UTC), 24)
     if case == "e-dup":
