@@ -64,7 +64,7 @@ OPT := -O1 -g -fno-omit-frame-pointer
 SAN := -fsanitize=thread -Wno-tsan
 endif
 
-PKGS := hwloc jansson libjwt libcrypto libcurl
+PKGS := hwloc jansson libjwt libcrypto libcurl libzstd
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 LIBS = $(PKG_LIBS) -lpfm -lm -lpthread

@@ -36,6 +36,7 @@ typedef enum opt_kind {
 	OPT_IDLE,
 	OPT_LIB,	/* a library: an absolute path, a file name, "none" */
 	OPT_GPUS,	/* auto or none */
+	OPT_COMPRESS,	/* zstd or none: an fp_trace_form_t */
 } opt_kind_t;
 
 typedef struct opt {
@@ -72,6 +73,7 @@ static const opt_t _opts[] = {
 	{ "TraceDir", OPT_PATH, 0, 0, NULL, "(none)", OFF(trace_dir) },
 	{ "TraceMaxSize", OPT_SIZE, 1 << 20, 1e6 * (1 << 20), NULL, NULL,
 	  OFF(trace_max_bytes) },
+	{ "TraceCompress", OPT_COMPRESS, 0, 0, NULL, NULL, OFF(trace_form) },
 	{ "Gpus", OPT_GPUS, 0, 0, NULL, NULL, OFF(gpus) },
 	{ "GpuHwmonRoot", OPT_PATH, 0, 0, NULL, FP_GPU_DEFAULT_HWMON_ROOT,
 	  OFF(gpu_hwmon_root) },
@@ -85,7 +87,8 @@ const char *const fp_poller_config_keys[] = {
 	"PowercapRoot", "ProcRoot", "CgroupRoot", "Topology", "SimulatedNode",
 	"Sensor", "SensorMaxAge", "SensorCeiling", "IdleWatts", "Calibration",
 	"Activity", "PollInterval", "RunDir", "Metrics", "TraceDir",
-	"TraceMaxSize", "Gpus", "GpuHwmonRoot", "NvmlLibrary", NULL,
+	"TraceMaxSize", "TraceCompress", "Gpus", "GpuHwmonRoot", "NvmlLibrary",
+	NULL,
 };
 
 static const char *const _activities[] = { "auto", "cgroup", "perf" };
@@ -357,6 +360,14 @@ int fp_poller_config_set(fp_poller_config_t *cfg, const char *key,
 		}
 		return fp_fail(err, FP_EINVAL, "%s=%s: not auto or none", key,
 			       v);
+	case OPT_COMPRESS:
+		if (!strcasecmp(v, "zstd") || !strcasecmp(v, "none")) {
+			*(fp_trace_form_t *)f = strcasecmp(v, "zstd") ?
+				FP_TRACE_PLAIN : FP_TRACE_ZSTD;
+			return 0;
+		}
+		return fp_fail(err, FP_EINVAL, "%s=%s: not zstd or none", key,
+			       v);
 	}
 	return -1;
 }
@@ -389,6 +400,9 @@ char *fp_poller_config_get(const fp_poller_config_t *c, const char *key)
 		return strdup(*(char *const *)f ? *(char *const *)f : o->dflt);
 	case OPT_GPUS:
 		return strdup(*(const bool *)f ? "auto" : "none");
+	case OPT_COMPRESS:
+		return strdup(*(const fp_trace_form_t *)f == FP_TRACE_ZSTD ?
+			      "zstd" : "none");
 	case OPT_NUMBER:
 		return _dupf("%g", *(const double *)f);
 	case OPT_SIZE:
@@ -958,9 +972,12 @@ static void _trace(fp_poller_t *p, double now)
 		}
 		strftime(name, sizeof(name), "%Y%m%dT%H%M%SZ", &tm);
 		free(p->trace_path);
-		p->trace_path = _dupf("%s/%s-%s.jsonl", p->cfg.trace_dir,
-				      p->desc->node, name);
-		p->trace = fp_trace_writer_open(p->trace_path, p->desc, &e);
+		p->trace_path = _dupf("%s/%s-%s.jsonl%s", p->cfg.trace_dir,
+				      p->desc->node, name,
+				      p->cfg.trace_form == FP_TRACE_ZSTD ?
+				      ".zst" : "");
+		p->trace = fp_trace_writer_open_as(p->trace_path, p->desc,
+						   p->cfg.trace_form, &e);
 		if (!p->trace) {
 			_say(p, FP_LOG_ERROR, "trace %s: %s; not tracing",
 			     p->trace_path, e.msg);

@@ -10,6 +10,7 @@
 #include "activity.h"
 #include "attribution.h"
 #include "error.h"
+#include "trace.h"
 
 /* Options, as acct_gather.conf gives them (EnergyFootprint<Key>=value). */
 typedef struct fp_poller_config {
@@ -30,6 +31,7 @@ typedef struct fp_poller_config {
 	char *metrics_path;	/* Metrics */
 	char *trace_dir;	/* TraceDir */
 	uint64_t trace_max_bytes;	/* TraceMaxSize (MB in the file) */
+	fp_trace_form_t trace_form;	/* TraceCompress: zstd or none */
 	bool gpus;		/* Gpus: auto (true) or none */
 	char *gpu_hwmon_root;	/* GpuHwmonRoot: NULL = the default */
 	char *nvml_lib;		/* NvmlLibrary: NULL = the default, "none" */

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zstd.h>
 
 #include "file.h"
 
@@ -32,6 +33,16 @@ struct fp_trace_reader {
 	char *ibuf;
 	size_t ipos, ilen;
 	bool ieof;
+	/* a zstd stream (found by its magic bytes): ibuf is filled by
+	 * decompressing zin; zleft is the last ZSTD_decompressStream()
+	 * return (0: at the end of a frame), zcut that the input ended
+	 * inside a frame */
+	ZSTD_DCtx *zd;
+	char *zin;
+	size_t zpos, zlen;
+	bool zeof, zcut;
+	size_t zleft;
+	uint64_t zbytes;
 	/* the line read last: no newline before the end of the input, and the
 	 * column of its first NUL byte (0: none) */
 	bool unterminated;
@@ -1272,6 +1283,51 @@ out:
 	return rc;
 }
 
+/* Decompresses the next piece of a zstd stream into ibuf. A stream cut
+ * inside a frame (a writer killed between two flushes) ends where the last
+ * complete block did, which the writer puts after a whole line. */
+static int _zfill(fp_trace_reader_t *r, fp_error_t *err)
+{
+	for (;;) {
+		ZSTD_inBuffer in;
+		ZSTD_outBuffer out = { r->ibuf, CHUNK, 0 };
+		size_t rc;
+
+		if (r->zpos == r->zlen && !r->zeof) {
+			errno = 0;
+			r->zlen = fread(r->zin, 1, CHUNK, r->f);
+			r->zpos = 0;
+			if (!r->zlen && ferror(r->f))
+				return fp_fail(err, FP_EIO, "%s: line %zu: %s",
+					       r->name, r->lineno + 1,
+					       strerror(errno ? errno : EIO));
+			r->zeof = !r->zlen;
+		}
+		if (r->zpos == r->zlen) {
+			r->ieof = true;
+			r->ipos = r->ilen = 0;
+			r->zcut = r->zleft != 0;
+			return 0;
+		}
+		in = (ZSTD_inBuffer){ r->zin, r->zlen, r->zpos };
+		rc = ZSTD_decompressStream(r->zd, &out, &in);
+		r->zbytes += in.pos - r->zpos;
+		r->zpos = in.pos;
+		if (ZSTD_isError(rc))
+			return fp_fail(err, FP_EPARSE, "%s: line %zu: bad zstd "
+				       "data near compressed byte %" PRIu64
+				       " (%s): a damaged trace, not replayed",
+				       r->name, r->lineno + 1, r->zbytes,
+				       ZSTD_getErrorName(rc));
+		r->zleft = rc;
+		if (out.pos) {
+			r->ipos = 0;
+			r->ilen = out.pos;
+			return 0;
+		}
+	}
+}
+
 static int _fill(fp_trace_reader_t *r, fp_error_t *err)
 {
 	size_t k;
@@ -1280,6 +1336,8 @@ static int _fill(fp_trace_reader_t *r, fp_error_t *err)
 		return 0;
 	if (!r->ibuf && !(r->ibuf = malloc(CHUNK)))
 		return fp_fail(err, FP_ENOMEM, "out of memory");
+	if (r->zd)
+		return _zfill(r, err);
 	errno = 0;
 	k = fread(r->ibuf, 1, CHUNK, r->f);
 	if (!k) {
@@ -1383,6 +1441,44 @@ static ssize_t _getline(fp_trace_reader_t *r, bool skip_blank,
 	}
 }
 
+/* A zstd frame, or a skippable frame (which may open a zstd stream). */
+static bool _zstd_magic(const unsigned char *b, size_t n)
+{
+	return n >= 4 && ((b[0] == 0x28 && b[1] == 0xb5 && b[2] == 0x2f &&
+			   b[3] == 0xfd) ||
+			  ((b[0] & 0xf0) == 0x50 && b[1] == 0x2a &&
+			   b[2] == 0x4d && b[3] == 0x18));
+}
+
+/* Reads the first chunk and tells the forms apart by their first bytes, not
+ * by the name: on a pipe nothing can be read twice, so a plain trace's
+ * first chunk stays in ibuf, a compressed one's becomes zin. */
+static int _sniff(fp_trace_reader_t *r, fp_error_t *err)
+{
+	size_t k;
+
+	if (!(r->ibuf = malloc(CHUNK)))
+		return fp_fail(err, FP_ENOMEM, "out of memory");
+	errno = 0;
+	k = fread(r->ibuf, 1, CHUNK, r->f);
+	if (!k && ferror(r->f))
+		return fp_fail(err, FP_EIO, "%s: line 1: %s", r->name,
+			       strerror(errno ? errno : EIO));
+	if (!_zstd_magic((const unsigned char *)r->ibuf, k)) {
+		r->ipos = 0;
+		r->ilen = k;
+		r->ieof = !k;
+		return 0;
+	}
+	r->zin = r->ibuf;
+	r->zlen = k;
+	r->ibuf = malloc(CHUNK);
+	r->zd = ZSTD_createDCtx();
+	if (!r->ibuf || !r->zd)
+		return fp_fail(err, FP_ENOMEM, "out of memory");
+	return 0;
+}
+
 fp_trace_reader_t *fp_trace_reader_new(FILE *f, const char *name,
 				       fp_error_t *err)
 {
@@ -1396,9 +1492,17 @@ fp_trace_reader_t *fp_trace_reader_new(FILE *f, const char *name,
 		goto fail;
 	}
 	r->f = f;
+	if (_sniff(r, err))
+		goto fail;
 	n = _getline(r, false, true, err);
 	if (n < 0)
 		goto fail;
+	if (n == 0 && r->zcut) {
+		fp_fail(err, FP_EPARSE, "%s: line 1: missing header (the zstd "
+			"stream ends before its first line: cut short)",
+			r->name);
+		goto fail;
+	}
 	if (r->nul_col) {
 		fp_fail(err, FP_EPARSE, "%s: line 1: missing header (a NUL "
 			"byte at column %zu: not a trace)", r->name,
@@ -1477,6 +1581,8 @@ void fp_trace_reader_free(fp_trace_reader_t *r)
 		fclose(r->f);
 	free(r->line);
 	free(r->ibuf);
+	free(r->zin);
+	ZSTD_freeDCtx(r->zd);
 	free(r->prev_file);
 	free(r->sbuf);
 	free(r->name);
@@ -1495,6 +1601,11 @@ int fp_trace_reader_next(fp_trace_reader_t *r, const fp_sample_t **s,
 
 	fp_error_clear(err);
 	n = _getline(r, true, false, err);
+	if (n == 0 && !r->nul_col && r->zcut && !r->warning[0])
+		snprintf(r->warning, sizeof(r->warning), "%s: the zstd stream "
+			 "is cut short after line %zu (the writer stopped "
+			 "mid-frame): replayed up to line %zu", r->name,
+			 r->lineno, r->lineno);
 	if (n < 0 || (n == 0 && !r->nul_col)) /* a line of NULs has n 0 */
 		return (int)n;
 	/* A crash leaves the file's last line cut, or NUL bytes where the
@@ -1625,6 +1736,21 @@ int fp_trace_reader_continue(fp_trace_reader_t *r, const char *path,
 	r->ipos = next->ipos;
 	r->ilen = next->ilen;
 	r->ieof = next->ieof;
+	{
+		ZSTD_DCtx *zd = r->zd;
+		char *zin = r->zin;
+
+		r->zd = next->zd;
+		r->zin = next->zin;
+		next->zd = zd;
+		next->zin = zin;
+	}
+	r->zpos = next->zpos;
+	r->zlen = next->zlen;
+	r->zeof = next->zeof;
+	r->zcut = next->zcut;
+	r->zleft = next->zleft;
+	r->zbytes = next->zbytes;
 	r->lineno = next->lineno;
 	r->bytes += next->bytes;
 	r->warning[0] = '\0';
@@ -1650,7 +1776,10 @@ struct fp_trace_writer {
 	fp_node_desc_t *desc;
 	char *buf;
 	size_t len, cap;
-	uint64_t bytes;
+	uint64_t bytes;		/* what went to f: compressed, if so */
+	ZSTD_CCtx *zc;		/* NULL: plain JSON Lines */
+	char *zout;
+	size_t zcap;
 	bool have_t;
 	double t_prev;
 	bool nomem;
@@ -1749,6 +1878,40 @@ static void _put_str(fp_trace_writer_t *w, const char *s)
 	_put(w, "\"", 1);
 }
 
+static int _out(fp_trace_writer_t *w, const void *b, size_t k,
+		fp_error_t *err)
+{
+	if (fwrite(b, 1, k, w->f) != k)
+		return fp_fail(err, FP_EIO, "trace writer: %s",
+			       strerror(errno ? errno : EIO));
+	w->bytes += k;
+	return 0;
+}
+
+/* Runs the compressor over what is buffered (ZSTD_e_continue), or until
+ * all it holds is out: ZSTD_e_flush ends a block, so what went out so far
+ * decompresses by itself (a killed writer leaves a replayable prefix);
+ * ZSTD_e_end also ends the frame. */
+static int _zpush(fp_trace_writer_t *w, ZSTD_EndDirective mode,
+		  fp_error_t *err)
+{
+	ZSTD_inBuffer in = { w->buf, w->len, 0 };
+	size_t left;
+
+	w->len = 0;
+	do {
+		ZSTD_outBuffer out = { w->zout, w->zcap, 0 };
+
+		left = ZSTD_compressStream2(w->zc, &out, &in, mode);
+		if (ZSTD_isError(left))
+			return fp_fail(err, FP_EIO, "trace writer: zstd: %s",
+				       ZSTD_getErrorName(left));
+		if (out.pos && _out(w, w->zout, out.pos, err))
+			return -1;
+	} while (mode == ZSTD_e_continue ? in.pos < in.size : left != 0);
+	return 0;
+}
+
 static int _emit(fp_trace_writer_t *w, fp_error_t *err)
 {
 	if (w->nomem) {
@@ -1756,6 +1919,8 @@ static int _emit(fp_trace_writer_t *w, fp_error_t *err)
 		w->len = 0;
 		return fp_fail(err, FP_ENOMEM, "trace writer: out of memory");
 	}
+	if (w->zc)
+		return _zpush(w, ZSTD_e_continue, err);
 	if (fwrite(w->buf, 1, w->len, w->f) != w->len) {
 		w->len = 0;
 		return fp_fail(err, FP_EIO, "trace writer: %s",
@@ -1858,8 +2023,9 @@ static int _write_header(fp_trace_writer_t *w, fp_error_t *err)
 	return _emit(w, err);
 }
 
-fp_trace_writer_t *fp_trace_writer_new(FILE *f, const fp_node_desc_t *desc,
-				       fp_error_t *err)
+fp_trace_writer_t *fp_trace_writer_new_as(FILE *f, const fp_node_desc_t *desc,
+					  fp_trace_form_t form,
+					  fp_error_t *err)
 {
 	fp_trace_writer_t *w = calloc(1, sizeof(*w));
 
@@ -1870,28 +2036,61 @@ fp_trace_writer_t *fp_trace_writer_new(FILE *f, const fp_node_desc_t *desc,
 		return NULL;
 	}
 	w->f = f;
-	if (_write_header(w, err)) {
+	if (form == FP_TRACE_ZSTD) {
+		w->zcap = ZSTD_CStreamOutSize();
+		w->zout = malloc(w->zcap);
+		w->zc = ZSTD_createCCtx();
+		/* the checksum at a frame's end makes a damaged closed file an
+		 * error rather than other numbers */
+		if (!w->zout || !w->zc ||
+		    ZSTD_isError(ZSTD_CCtx_setParameter(
+			    w->zc, ZSTD_c_compressionLevel,
+			    FP_TRACE_ZSTD_LEVEL)) ||
+		    ZSTD_isError(ZSTD_CCtx_setParameter(
+			    w->zc, ZSTD_c_checksumFlag, 1))) {
+			fp_fail(err, FP_ENOMEM, "trace writer: zstd: out of "
+				"memory");
+			fp_trace_writer_free(w);
+			return NULL;
+		}
+	}
+	if (_write_header(w, err) ||
+	    (w->zc && fp_trace_writer_flush(w, err))) {
 		fp_trace_writer_free(w);
 		return NULL;
 	}
 	return w;
 }
 
+fp_trace_writer_t *fp_trace_writer_new(FILE *f, const fp_node_desc_t *desc,
+				       fp_error_t *err)
+{
+	return fp_trace_writer_new_as(f, desc, FP_TRACE_PLAIN, err);
+}
+
 fp_trace_writer_t *fp_trace_writer_open(const char *path,
 					const fp_node_desc_t *desc,
 					fp_error_t *err)
+{
+	return fp_trace_writer_open_as(path, desc, FP_TRACE_PLAIN, err);
+}
+
+fp_trace_writer_t *fp_trace_writer_open_as(const char *path,
+					   const fp_node_desc_t *desc,
+					   fp_trace_form_t form,
+					   fp_error_t *err)
 {
 	fp_trace_writer_t *w;
 	FILE *f;
 
 	fp_error_clear(err);
 	if (!strcmp(path, "-"))
-		return fp_trace_writer_new(stdout, desc, err);
+		return fp_trace_writer_new_as(stdout, desc, form, err);
 	/* a node's activity by CPU: for slurm and admins, not every user */
 	f = fp_file_create(path, 0640, err);
 	if (!f)
 		return NULL;
-	w = fp_trace_writer_new(f, desc, err);
+	w = fp_trace_writer_new_as(f, desc, form, err);
 	if (!w) {
 		fclose(f);
 		return NULL;
@@ -1999,6 +2198,8 @@ uint64_t fp_trace_writer_bytes(const fp_trace_writer_t *w)
 int fp_trace_writer_flush(fp_trace_writer_t *w, fp_error_t *err)
 {
 	fp_error_clear(err);
+	if (w->zc && _zpush(w, ZSTD_e_flush, err))
+		return -1;
 	if (fflush(w->f))
 		return fp_fail(err, FP_EIO, "trace writer: %s",
 			       strerror(errno));
@@ -2012,13 +2213,17 @@ int fp_trace_writer_close(fp_trace_writer_t *w, fp_error_t *err)
 	fp_error_clear(err);
 	if (!w)
 		return 0;
-	if (fflush(w->f) || ferror(w->f))
+	if (w->zc && _zpush(w, ZSTD_e_end, err))
+		rc = -1;
+	if (!rc && (fflush(w->f) || ferror(w->f)))
 		rc = fp_fail(err, FP_EIO, "trace writer: %s",
 			     strerror(errno ? errno : EIO));
 	if (w->own && fclose(w->f) && !rc)
 		rc = fp_fail(err, FP_EIO, "trace writer: %s",
 			     strerror(errno));
 	fp_node_desc_free(w->desc);
+	ZSTD_freeCCtx(w->zc);
+	free(w->zout);
 	free(w->buf);
 	free(w);
 	return rc;

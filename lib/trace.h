@@ -22,7 +22,8 @@ typedef struct fp_trace_reader fp_trace_reader_t;
 #define FP_TRACE_T_MAX 253402300800.0
 #define FP_TRACE_WALL_J_MAX 1e18
 
-/* Opens path ("-" = standard input) and reads the header. Errors name the
+/* Opens path ("-" = standard input) and reads the header. Either form of
+ * fp_trace_form_t below is read, told apart by its first bytes. Errors name the
  * input and the line: "trace.jsonl: line 1: missing header ...". */
 fp_trace_reader_t *fp_trace_reader_open(const char *path, fp_error_t *err);
 /* Same on an open stream, which stays the caller's; name is for messages. */
@@ -39,7 +40,10 @@ const fp_node_desc_t *fp_trace_reader_desc(const fp_trace_reader_t *r);
 int fp_trace_reader_next(fp_trace_reader_t *r, const fp_sample_t **s,
 			 fp_error_t *err);
 /* After fp_trace_reader_next returned 0: how the current file ended when
- * it did not end well, or NULL. A last line cut short (no newline at the
+ * it did not end well, or NULL. A zstd stream cut inside a frame (the writer
+ * killed: its last complete block ends a sample line) replays up to that
+ * line with this warning: "t.jsonl.zst: the zstd stream is cut short after
+ * line 9 ...". Bad zstd data is an error naming the file. A last line cut short (no newline at the
  * end) that does not parse, or one that ends in NUL bytes (a crash), is
  * skipped with this warning: "t.jsonl: line 9: cut short ... replayed up to
  * line 8". Owned by the reader. */
@@ -59,19 +63,42 @@ uint64_t fp_trace_reader_bytes(const fp_trace_reader_t *r);
 
 typedef struct fp_trace_writer fp_trace_writer_t;
 
-/* Creates (truncates) path, "-" = standard output, and writes the header. */
+/* The two forms of a trace file: JSON Lines, or a zstd stream of the same
+ * lines (.jsonl.zst), which readers tell apart by its magic bytes. */
+typedef enum fp_trace_form {
+	FP_TRACE_PLAIN,
+	FP_TRACE_ZSTD,
+} fp_trace_form_t;
+/* Compression level of FP_TRACE_ZSTD. */
+#define FP_TRACE_ZSTD_LEVEL 3
+
+/* Creates (truncates) path, "-" = standard output, and writes the header
+ * as plain JSON Lines. */
 fp_trace_writer_t *fp_trace_writer_open(const char *path,
 					const fp_node_desc_t *desc,
 					fp_error_t *err);
+/* Same in the given form. */
+fp_trace_writer_t *fp_trace_writer_open_as(const char *path,
+					   const fp_node_desc_t *desc,
+					   fp_trace_form_t form,
+					   fp_error_t *err);
 /* Same on an open stream, which stays the caller's. */
 fp_trace_writer_t *fp_trace_writer_new(FILE *f, const fp_node_desc_t *desc,
 				       fp_error_t *err);
+fp_trace_writer_t *fp_trace_writer_new_as(FILE *f, const fp_node_desc_t *desc,
+					  fp_trace_form_t form,
+					  fp_error_t *err);
 /* Appends one sample as one line. A t not after the previous one is
  * refused, so what is written always reads back. */
 int fp_trace_writer_write(fp_trace_writer_t *w, const fp_sample_t *s,
 			  fp_error_t *err);
-/* Bytes written so far, header included (for rotation by size). */
+/* Bytes written to the file so far, header included (for rotation by size):
+ * compressed bytes in FP_TRACE_ZSTD, counted as they leave the compressor,
+ * so up to a block less than the file will have until the next flush. */
 uint64_t fp_trace_writer_bytes(const fp_trace_writer_t *w);
+/* Writes out what is buffered. In FP_TRACE_ZSTD it ends a zstd block, so
+ * that a file cut after it (a killed slurmd) replays every sample written
+ * before the flush: the poller flushes after every sample. */
 int fp_trace_writer_flush(fp_trace_writer_t *w, fp_error_t *err);
 /* Flushes, closes a stream it opened, frees; reports a failed write. */
 int fp_trace_writer_close(fp_trace_writer_t *w, fp_error_t *err);

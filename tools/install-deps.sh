@@ -15,7 +15,7 @@ set -eu
 # What a build of the library, plugins and tools needs (make, make unit).
 BUILD_PKGS="build-essential pkg-config dpkg-dev libslurm-dev libpfm4-dev
 	libhwloc-dev libjwt-dev libjansson-dev libssl-dev libacl1-dev
-	libcurl4-openssl-dev
+	libcurl4-openssl-dev libzstd-dev
 	libcmocka-dev"
 # What the cluster tests and the demo run (make check, make demo).
 TEST_PKGS="slurm-wlm slurmdbd slurm-client munge mariadb-server mariadb-client
@@ -35,11 +35,11 @@ missing_build() { # [unit]
 		m="$m build-essential"
 	fi
 	if ! command -v pkg-config >/dev/null 2>&1; then
-		m="$m pkg-config libhwloc-dev libjansson-dev libjwt-dev libssl-dev libcurl4-openssl-dev"
+		m="$m pkg-config libhwloc-dev libjansson-dev libjwt-dev libssl-dev libcurl4-openssl-dev libzstd-dev"
 	else
 		for pair in hwloc:libhwloc-dev jansson:libjansson-dev \
 			    libjwt:libjwt-dev libcrypto:libssl-dev \
-			    libcurl:libcurl4-openssl-dev; do
+			    libcurl:libcurl4-openssl-dev libzstd:libzstd-dev; do
 			pkg-config --exists "${pair%%:*}" || m="$m ${pair#*:}"
 		done
 	fi

@@ -44,7 +44,7 @@ PKG_CONFIG_LIBDIR=$T/no-pc mk BUILD="$T/fresh" SLURM_SRC="$SRC" > "$T/nopc.out" 
 check "make without the -dev packages pkg-config knows fails" test $? -ne 0
 check "make without the -dev packages names them and make deps in one line" \
 	one_line_then_stop "$T/nopc.out" \
-	'^slurm-footprint: build dependencies missing (libhwloc-dev libjansson-dev libjwt-dev libssl-dev libcurl4-openssl-dev): run `make deps` (as root)$'
+	'^slurm-footprint: build dependencies missing (libhwloc-dev libjansson-dev libjwt-dev libssl-dev libcurl4-openssl-dev libzstd-dev): run `make deps` (as root)$'
 
 # A compiler that sees /usr/include without libpfm4's and Slurm's headers.
 mkdir -p "$T/inc"

@@ -1252,7 +1252,8 @@ static void good_values_read_back_as_given(void **state)
 		{ "Calibration", "no" }, { "Activity", "cgroup" },
 		{ "PollInterval", "2" }, { "RunDir", "/x/run" },
 		{ "Metrics", "/x/fp.prom" }, { "TraceDir", "/x/trace" },
-		{ "TraceMaxSize", "128M" }, { "Gpus", "none" },
+		{ "TraceMaxSize", "128M" }, { "TraceCompress", "zstd" },
+		{ "Gpus", "none" },
 		{ "GpuHwmonRoot", "/x/hwmon" },
 		{ "NvmlLibrary", "/x/libnvidia-ml.so.1" },
 	};
