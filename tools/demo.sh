@@ -10,7 +10,9 @@ source tests/cluster/cluster.sh
 
 mail=$(mktemp -d /tmp/fp-demo-mail.XXXXXX)
 chmod 755 "$mail"
+feed_pid=
 cleanup() {
+	[ -n "$feed_pid" ] && kill "$feed_pid" 2>/dev/null
 	fp_cluster_stop
 	rm -rf "$mail"
 }
@@ -19,21 +21,43 @@ trap cleanup EXIT INT TERM
 say() { printf '\n== %s\n' "$*"; }
 
 # make demo SITES=3: one cluster over 3 sites (a gas-heated building in
-# winter, an electrically heated one in summer, a datacenter), each node a
-# slurmd in its own network namespace with its own simulated heater.
+# France whose grid intensity comes from a feed, an electrically heated one
+# on a constant intensity, a datacenter with an hourly series file), each
+# node a slurmd in its own network namespace with its own simulated heater.
+# The feed is tests/feed/server.py on 127.0.0.1, a stand-in for RTE's
+# eco2mix API (nothing leaves this machine), kept current in the site's
+# series file by sfootprint signals update as a timer would.
 demo_sites() {
-	local n=$1 now h0 i t name multi
+	local n=$1 now h0 i t multi
 	case $n in 2|3) ;; *) echo "demo: SITES=$n: 2 or 3 sites" >&2; exit 2 ;; esac
 	now=$(date +%s)
 	h0=$((now - now % 3600 - 24 * 3600))
-	for name in gas:180:60 elec:40:25 dc:90:10; do
-		: > "$mail/${name%%:*}.csv"
-		for i in $(seq 0 48); do
-			t=$((h0 + i * 3600))
-			IFS=: read -r _ base amp <<< "$name"
-			echo "$(date -u -d "@$t" +%Y-%m-%dT%H:%M:%SZ),$((base + amp * ((i * 7) % 5)))" >> "$mail/${name%%:*}.csv"
-		done
+	: > "$mail/dc.csv"
+	for i in $(seq 0 48); do
+		t=$((h0 + i * 3600))
+		echo "$(date -u -d "@$t" +%Y-%m-%dT%H:%M:%SZ),$((90 + 10 * ((i * 7) % 5)))" >> "$mail/dc.csv"
 	done
+	# the stand-in publishes every quarter hour from h0 to the time in
+	# $mail/live (its e-live case); the updater appends what is new
+	echo "$h0 $now" > "$mail/live"
+	python3 tests/feed/server.py "$mail/feed.port" "$mail/feed.log" "$mail/live" 2> "$mail/feed.err" &
+	feed_pid=$!
+	_fp_wait_for 10 "the feed stand-in's port" test -s "$mail/feed.port"
+	feed_site="Site=winter-gas Nodes=fpn1 Intensity=file:$mail/fr.csv IntensityKind=direct IntensityFallback=last Feed=eco2mix FeedURL=http://127.0.0.1:$(cat "$mail/feed.port")/e-live PUE=1.0 HeatRecovery=0.9 DisplacedHeating=gas UsefulHeat=1.0"
+	echo "$feed_site" > "$mail/feed.conf"
+	feed_update() {
+		echo "$h0 $(date +%s)" > "$mail/live"
+		env -u http_proxy -u https_proxy -u HTTP_PROXY -u HTTPS_PROXY -u all_proxy -u ALL_PROXY \
+			"$BUILD/sfootprint" signals update --config "$mail/feed.conf" \
+			--since "$(date -u -d "@$h0" +%Y-%m-%dT%H:%M:%SZ)"
+	}
+	say "site winter-gas: grid intensity from a feed, here a STAND-IN for RTE's eco2mix"
+	echo "   API on 127.0.0.1 (tests/feed/server.py, made-up values; no provider is"
+	echo "   contacted); sfootprint signals update writes it to the site's series"
+	feed_update
+	echo "   its series file (last rows; a value holds until the next, 15 min):"
+	tail -n 3 "$mail/fr.csv" | sed 's/^/   /'
+	echo "site summer-electric: a constant 40 gCO2e/kWh; datacenter: an hourly series file"
 	export FP_NODES=$n FP_SIMNODE=1
 	export FP_SIM_MODEL_1="--idle-w 6 --busy-w 40 --dram-idle-w 1 --dram-busy-w 2 --wall-a 1.15 --wall-b 12"
 	export FP_SIM_MODEL_2="--idle-w 4 --busy-w 25 --dram-idle-w 1 --dram-busy-w 1 --wall-a 1.10 --wall-b 8"
@@ -44,8 +68,9 @@ PublicKey=@DIR@/keys/footprint.pub
 SpoolDir=@DIR@/spool/footprint
 EnergySource=simulated
 RetryInterval=2
-Site=winter-gas Nodes=fpn1 Intensity=file:$mail/gas.csv IntensityFormat=plain PUE=1.0 HeatRecovery=0.9 DisplacedHeating=gas UsefulHeat=1.0
-Site=summer-electric Nodes=fpn2 Intensity=file:$mail/elec.csv IntensityFormat=plain PUE=1.0 HeatRecovery=0.9 DisplacedHeating=electric UsefulHeat=0
+SeriesWait=60
+$feed_site
+Site=summer-electric Nodes=fpn2 Intensity=40 PUE=1.0 HeatRecovery=0.9 DisplacedHeating=electric UsefulHeat=0
 Site=datacenter Nodes=fpn3 Intensity=file:$mail/dc.csv IntensityFormat=plain PUE=1.5 HeatRecovery=0 DisplacedHeating=none UsefulHeat=0
 NodeType=heater Nodes=fpn[1-3] Embodied=1100 Lifetime=6 CPUs=$(nproc)
 Reference=standard-datacenter PUE=1.5 Intensity=site"
@@ -59,6 +84,8 @@ Reference=standard-datacenter PUE=1.5 Intensity=site"
 	say "a $n-node job (srun -N$n), burning one CPU on every node"
 	srun -N"$n" --ntasks-per-node=1 -J multisite sh -c 'timeout 8 sh -c "while :; do :; done"; true'
 	multi=$(sacct -n -X -P -o JobID,JobName | awk -F'|' '$2 == "multisite" { print $1 }')
+	say "the feed's next update, as its timer would run it: what was published since"
+	feed_update
 	_fp_wait_for 90 "the summary of job $multi" test -s "$FP_DIR/spool/footprint/summaries/$multi.jws"
 	say "what sacct shows: the step's total, and its max and min node"
 	sacct -j "$multi" -o JobID,NodeList,ConsumedEnergyRaw,TRESUsageInMax%30,TRESUsageInMaxNode%30,TRESUsageInMinNode%30
