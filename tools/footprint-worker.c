@@ -37,6 +37,7 @@
 #include "signals.h"
 #include "summary.h"
 #include "utf8.h"
+#include "watermark.h"
 
 /* Exported by libslurm, not declared in its public headers. */
 extern int slurm_addto_step_list(struct xlist *step_list, char *names);
@@ -248,6 +249,8 @@ static void free_job_cond(slurmdb_job_cond_t *cond)
 		slurm_list_destroy(cond->cluster_list);
 	if (cond->step_list)
 		slurm_list_destroy(cond->step_list);
+	if (cond->state_list)
+		slurm_list_destroy(cond->state_list);
 	free(cond);
 }
 
@@ -725,44 +728,141 @@ static bool exists(const char *path)
 	return stat(path, &st) == 0;
 }
 
-/* Queues, from slurmdbd, every job that ended in the last `seconds` and has
- * neither a summary nor a queue entry. */
-static int reconcile(void *db, long seconds, time_t now)
-{
-	struct xlist *jobs = query_jobs(db, cluster, NULL, now - seconds, now);
-	struct listIterator *it;
-	slurmdb_job_rec_t *j;
-	int added = 0;
+/* Jobs whose record reaches slurmdbd up to this long after a later job's
+ * are still found: each pass asks again from the watermark minus this. */
+#define RECONCILE_MARGIN 300
+/* A full sweep asks slurmdbd one hour of job ends at a time: its API has no
+ * paging, and a day of a busy cluster in one answer is a million records in
+ * the worker's memory and in slurmdbd's. */
+#define SWEEP_SLICE 3600
 
-	if (!jobs) {
-		say("slurmdbd: cannot list recent jobs: %s",
-		    slurm_strerror(errno));
-		return -1;
-	}
-	it = slurm_list_iterator_create(jobs);
+/* The jobs of the cluster that ended in [since, until] in a final state,
+ * without their steps: what reconciliation needs is the id and the end. */
+static struct xlist *query_ended(void *db, time_t since, time_t until)
+{
+	slurmdb_job_cond_t *cond = calloc(1, sizeof(*cond));
+	struct xlist *out;
+	char state[16];
+
+	if (!cond)
+		return NULL;
+	cond->cluster_list = slurm_list_create(free);
+	slurm_list_append(cond->cluster_list, strdup(cluster));
+	/* With a state list, slurmdbd's window means "ended in it" (time_end
+	 * between since and until): running and pending jobs stay out. */
+	cond->state_list = slurm_list_create(free);
+	for (uint32_t s = 0; s < JOB_END; s++)
+		if (final_state(s)) {
+			snprintf(state, sizeof(state), "%u", s);
+			slurm_list_append(cond->state_list, strdup(state));
+		}
+	cond->usage_start = since;
+	cond->usage_end = until;
+	cond->flags = JOBCOND_FLAG_NO_TRUNC | JOBCOND_FLAG_NO_STEP;
+	cond->db_flags = SLURMDB_JOB_FLAG_NOTSET;
+	out = slurmdb_jobs_get(db, cond);
+	free_job_cond(cond);
+	return out;
+}
+
+/* Queues the jobs of one answer that have neither a summary nor a queue
+ * entry; *newest is the latest end seen. -1 if an entry cannot be written. */
+static int queue_missing(struct xlist *jobs, time_t now, time_t *newest,
+			 int *added)
+{
+	struct listIterator *it = slurm_list_iterator_create(jobs);
+	slurmdb_job_rec_t *j;
+	int rc = 0;
+
 	while ((j = slurm_list_next(it))) {
 		char q[4096], sum[4096];
 		FILE *f;
 
 		if (!final_state(j->state) || !j->end)
 			continue;
+		if (j->end > *newest)
+			*newest = j->end;
 		queue_path(q, sizeof(q), j->jobid);
 		snprintf(sum, sizeof(sum), "%s/summaries/%u.jws", spool,
 			 j->jobid);
 		if (exists(q) || exists(sum))
 			continue;
 		f = fopen(q, "w");
-		if (!f)
-			continue;
-		fprintf(f, "%u %ld %ld\n", j->jobid, (long)j->end, (long)now);
-		fclose(f);
-		added++;
+		if (!f || fprintf(f, "%u %ld %ld\n", j->jobid, (long)j->end,
+				  (long)now) < 0) {
+			say("spool %s: cannot queue job %u found by "
+			    "reconciliation: %s", spool, j->jobid,
+			    strerror(errno));
+			rc = -1;
+		}
+		if (f && fclose(f) != 0)
+			rc = -1;
+		if (!rc)
+			(*added)++;
 	}
 	slurm_list_iterator_destroy(it);
-	slurm_list_destroy(jobs);
+	return rc;
+}
+
+/* Queues, from slurmdbd, every job that ended since the watermark (minus
+ * RECONCILE_MARGIN) and has neither a summary nor a queue entry, then moves
+ * the watermark to the latest end seen. Without a usable watermark it
+ * sweeps the last `sweep_s` seconds, one slice at a time. A pass thus costs
+ * what ended since the last one, not the day's history. */
+static int reconcile(void *db, long sweep_s, time_t now)
+{
+	char wm_path[4096];
+	fp_error_t err = { 0 };
+	time_t wm = 0, since, newest = 0, from;
+	int have, added = 0, requests = 0;
+
+	snprintf(wm_path, sizeof(wm_path), "%s/reconcile.watermark", spool);
+	have = fp_watermark_read(wm_path, now, &wm, &err);
+	if (have < 0)
+		say("%s; sweeping the last %ld s of slurmdbd instead", err.msg,
+		    sweep_s);
+	else if (have > 0)
+		fprintf(stderr, "info: no reconciliation watermark %s (new "
+			"spool?): sweeping the last %ld s of slurmdbd once\n",
+			wm_path, sweep_s);
+	since = have == 0 ? wm - RECONCILE_MARGIN : now - sweep_s;
+	/* A spool left for days is not a reason to ask for weeks. */
+	if (since < now - sweep_s)
+		since = now - sweep_s;
+	for (from = since; from < now || requests == 0;) {
+		/* The incremental window is one request; a sweep is paged. */
+		time_t until = have == 0 || now - from <= SWEEP_SLICE ?
+				       now : from + SWEEP_SLICE;
+		struct xlist *jobs = query_ended(db, from, until);
+
+		requests++;
+		if (!jobs) {
+			say("slurmdbd: cannot list the jobs that ended since "
+			    "%ld: %s", (long)from, slurm_strerror(errno));
+			return -1;
+		}
+		if (queue_missing(jobs, now, &newest, &added)) {
+			slurm_list_destroy(jobs);
+			return -1;
+		}
+		slurm_list_destroy(jobs);
+		from = until;
+	}
 	if (added)
 		fprintf(stderr, "info: reconciled %d job(s) that had no "
 			"summary\n", added);
+	/* Nothing at all ended in the window (an idle cluster): the next
+	 * window starts RECONCILE_MARGIN before now, not at the last job. */
+	if (!newest)
+		newest = now - RECONCILE_MARGIN;
+	if (newest > wm || have != 0) {
+		if (newest < wm)
+			newest = wm;
+		if (fp_watermark_write(wm_path, newest, &err)) {
+			say("%s; the next pass sweeps again", err.msg);
+			return -1;
+		}
+	}
 	return added;
 }
 

@@ -51,12 +51,11 @@ const uint32_t plugin_version = SLURM_VERSION_NUMBER;
 #endif
 /* Reconciliation against slurmdbd finds jobs that never reached
  * log_record (a controller killed between completion and journaling, jobs
- * it lost and slurmdbd closed on restart): a short look-back often, the
- * whole day at start and every ten minutes. */
-#define RECONCILE_SHORT_EVERY 30	/* seconds */
-#define RECONCILE_SHORT_SPAN 900
-#define RECONCILE_LONG_EVERY 600
-#define RECONCILE_LONG_SPAN 86400
+ * it lost and slurmdbd closed on restart). Every pass asks only for the jobs
+ * that ended since the spool's watermark (the worker keeps it); the span is
+ * how far back a pass sweeps when the watermark is missing or damaged. */
+#define RECONCILE_EVERY 30	/* seconds */
+#define RECONCILE_SWEEP_SPAN 86400
 
 typedef struct {
 	uint32_t job_id;
@@ -257,10 +256,9 @@ static void *_queue_thread(void *arg)
 	char out[4096];
 	size_t out_len = 0;
 	bool need_run = true;
-	int reconcile = RECONCILE_LONG_SPAN;
-	time_t next_run = 0, now0 = time(NULL);
-	time_t next_short = now0 + RECONCILE_SHORT_EVERY;
-	time_t next_long = now0 + RECONCILE_LONG_EVERY;
+	int reconcile = RECONCILE_SWEEP_SPAN;
+	time_t next_run = 0;
+	time_t next_reconcile = time(NULL) + RECONCILE_EVERY;
 
 	_find_worker();
 	while (true) {
@@ -342,16 +340,10 @@ static void *_queue_thread(void *arg)
 			}
 		}
 		now = time(NULL);
-		if (now >= next_long) {
-			reconcile = RECONCILE_LONG_SPAN;
+		if (now >= next_reconcile) {
+			reconcile = RECONCILE_SWEEP_SPAN;
 			need_run = true;
-			next_long = now + RECONCILE_LONG_EVERY;
-			next_short = now + RECONCILE_SHORT_EVERY;
-		} else if (now >= next_short) {
-			if (reconcile < RECONCILE_SHORT_SPAN)
-				reconcile = RECONCILE_SHORT_SPAN;
-			need_run = true;
-			next_short = now + RECONCILE_SHORT_EVERY;
+			next_reconcile = now + RECONCILE_EVERY;
 		}
 		if (worker < 0 && need_run && now >= next_run) {
 			worker = _spawn_worker(settings, reconcile, &err_fd);
