@@ -12,11 +12,16 @@
 
 static void _usage(FILE *out)
 {
-	fprintf(out, "usage: sfootprint replay TRACE... [--json]\n"
-		     "  TRACE  a node trace (trace v1), or - for stdin; "
-		     "several\n"
+	fprintf(out, "usage: sfootprint replay TRACE... [--json] "
+		     "[--plain-out FILE | --zstd-out FILE]\n"
+		     "  TRACE  a node trace (trace v1, plain or zstd), or - "
+		     "for stdin; several\n"
 		     "         files (one node's rotated traces, in order) "
-		     "replay as one\n");
+		     "replay as one\n"
+		     "  --plain-out FILE, --zstd-out FILE  also write the "
+		     "samples replayed\n"
+		     "         as one trace in that form (converts one form "
+		     "to the other)\n");
 }
 
 static int _cmp_steps(const void *x, const void *y)
@@ -195,10 +200,16 @@ static void _table(FILE *out, const fp_engine_t *e, const fp_node_result_t *n,
  * print from. A file's damaged end (skipped by the reader) is appended to
  * warn, which is said only when the whole replay succeeds: a failure stays
  * one line. */
-static int _run(char **paths, int npaths, fp_engine_t **engine, FILE *warn,
-		fp_error_t *err)
+struct out {
+	const char *path;	/* NULL: no copy written */
+	fp_trace_form_t form;
+};
+
+static int _run(char **paths, int npaths, const struct out *out,
+		fp_engine_t **engine, FILE *warn, fp_error_t *err)
 {
 	fp_trace_reader_t *r = fp_trace_reader_open(paths[0], err);
+	fp_trace_writer_t *w = NULL;
 	const fp_sample_t *s;
 	fp_engine_t *e;
 	int rc = 0;
@@ -209,6 +220,18 @@ static int _run(char **paths, int npaths, fp_engine_t **engine, FILE *warn,
 	if (!e) {
 		fp_trace_reader_free(r);
 		return -1;
+	}
+	if (out->path) {
+		fp_error_t werr;
+
+		w = fp_trace_writer_open_as(out->path, fp_trace_reader_desc(r),
+					    out->form, &werr);
+		if (!w) {
+			fp_fail(err, werr.code, "%s: %s", out->path, werr.msg);
+			fp_trace_reader_free(r);
+			fp_engine_free(e);
+			return -1;
+		}
 	}
 	for (int i = 0; i < npaths && rc == 0; i++) {
 		if (i && fp_trace_reader_continue(r, paths[i], err)) {
@@ -224,12 +247,24 @@ static int _run(char **paths, int npaths, fp_engine_t **engine, FILE *warn,
 					     fp_trace_reader_line(r), perr.msg);
 				break;
 			}
+			if (w && fp_trace_writer_write(w, s, &perr)) {
+				rc = fp_fail(err, perr.code, "%s: %s",
+					     out->path, perr.msg);
+				break;
+			}
 		}
 		if (rc == 0 && fp_trace_reader_warning(r))
 			fprintf(warn, "sfootprint replay: warning: %s\n",
 				fp_trace_reader_warning(r));
 	}
 	fp_trace_reader_free(r);
+	if (w) {
+		fp_error_t werr;
+
+		if (fp_trace_writer_close(w, &werr) && rc == 0)
+			rc = fp_fail(err, werr.code, "%s: %s", out->path,
+				     werr.msg);
+	}
 	if (rc < 0 || fp_engine_check_conservation(e, err)) {
 		fp_engine_free(e);
 		return -1;
@@ -245,6 +280,7 @@ int fp_cmd_replay(int argc, char **argv)
 	FILE *warn;
 	int npaths = 0;
 	bool json = false;
+	struct out out = { NULL, FP_TRACE_PLAIN };
 	fp_engine_t *e = NULL;
 	fp_error_t err = { 0 };
 	fp_node_result_t node;
@@ -261,6 +297,20 @@ int fp_cmd_replay(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--json")) {
 			json = true;
+		} else if ((!strcmp(argv[i], "--plain-out") ||
+			    !strcmp(argv[i], "--zstd-out")) && !out.path &&
+			   i + 1 < argc && strcmp(argv[i + 1], "-")) {
+			out.form = strcmp(argv[i], "--zstd-out") ?
+				FP_TRACE_PLAIN : FP_TRACE_ZSTD;
+			out.path = argv[++i];
+		} else if (!strcmp(argv[i], "--plain-out") ||
+			   !strcmp(argv[i], "--zstd-out")) {
+			fprintf(stderr, "sfootprint replay: %s takes a file "
+				"(not -: standard output has the replay), "
+				"once\n", argv[i]);
+			_usage(stderr);
+			free(paths);
+			return FP_EXIT_USAGE;
 		} else if (!strcmp(argv[i], "-h") ||
 			   !strcmp(argv[i], "--help")) {
 			_usage(stdout);
@@ -287,7 +337,7 @@ int fp_cmd_replay(int argc, char **argv)
 		free(paths);
 		return FP_EXIT_FAIL;
 	}
-	rc = _run(paths, npaths, &e, warn, &err);
+	rc = _run(paths, npaths, &out, &e, warn, &err);
 	free(paths);
 	fclose(warn);
 	if (rc) {

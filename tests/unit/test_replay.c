@@ -69,7 +69,8 @@ static void write_text(char *path, const char *text)
 }
 
 /* A 10-minute trace of three jobs; the model keeps the truth. */
-static void write_model(pm_model_t *m, char *path, bool idle)
+static void write_model_as(pm_model_t *m, char *path, bool idle,
+			   fp_trace_form_t form)
 {
 	const fp_node_desc_t *d;
 	fp_trace_writer_t *w;
@@ -85,14 +86,20 @@ static void write_model(pm_model_t *m, char *path, bool idle)
 	pm_add_step(m, "300.batch", 300, 6, 2, 200, 600, 0.8);
 	d = pm_init(m);
 	s = fp_sample_new(d);
-	w = fp_trace_writer_open(path, d, &err);
+	w = fp_trace_writer_open_as(path, d, form, &err);
 	assert_non_null(w);
 	for (int i = 0; i < m->nsamples; i++) {
 		pm_sample(m, s);
 		assert_int_equal(fp_trace_writer_write(w, s, &err), 0);
+		assert_int_equal(fp_trace_writer_flush(w, &err), 0);
 	}
 	assert_int_equal(fp_trace_writer_close(w, &err), 0);
 	fp_sample_free(s);
+}
+
+static void write_model(pm_model_t *m, char *path, bool idle)
+{
+	write_model_as(m, path, idle, FP_TRACE_PLAIN);
 }
 
 static double num(json_t *root, const char *a, const char *b, const char *c)
@@ -514,6 +521,81 @@ static void test_step_holding_an_unknown_gpu_fails_naming_the_line(
 	unlink(path);
 }
 
+static void test_zstd_trace_replays_to_the_plain_traces_output(void **state)
+{
+	pm_model_t m, m2;
+	char plain[] = "/tmp/test_replay_XXXXXX", zst[] = "/tmp/test_replay_XXXXXX";
+	char args[256];
+	struct run a, b;
+
+	write_model_as(&m, plain, true, FP_TRACE_PLAIN);
+	write_model_as(&m2, zst, true, FP_TRACE_ZSTD);
+	snprintf(args, sizeof(args), "%s --json", plain);
+	replay(&a, args, NULL);
+	snprintf(args, sizeof(args), "%s --json", zst);
+	replay(&b, args, NULL);
+	assert_int_equal(a.status, 0);
+	assert_int_equal(b.status, 0);
+	assert_string_equal(b.err, "");
+	assert_non_null(strstr(a.out, "\"steps\""));
+	assert_string_equal(b.out, a.out);
+	run_free(&a);
+	run_free(&b);
+	/* and from standard input */
+	replay(&b, "- --json", zst);
+	assert_int_equal(b.status, 0);
+	run_free(&b);
+	pm_free(&m);
+	pm_free(&m2);
+	unlink(plain);
+	unlink(zst);
+}
+
+static void test_plain_out_turns_a_zstd_trace_into_the_plain_lines(void **s_)
+{
+	pm_model_t m, m2;
+	char plain[] = "/tmp/test_replay_XXXXXX", zst[] = "/tmp/test_replay_XXXXXX",
+	     conv[] = "/tmp/test_replay_XXXXXX", back[] = "/tmp/test_replay_XXXXXX";
+	char args[512], *want, *got;
+	struct run r;
+
+	write_model_as(&m, plain, false, FP_TRACE_PLAIN);
+	write_model_as(&m2, zst, false, FP_TRACE_ZSTD);
+	close(mkstemp(conv));
+	close(mkstemp(back));
+	snprintf(args, sizeof(args), "%s --plain-out %s", zst, conv);
+	replay(&r, args, NULL);
+	assert_int_equal(r.status, 0);
+	run_free(&r);
+	want = slurp(plain);
+	got = slurp(conv);
+	assert_true(strlen(want) > 1000);
+	assert_string_equal(got, want);
+	free(got);
+	/* and back: the zstd copy of the plain replays to the same lines */
+	snprintf(args, sizeof(args), "%s --zstd-out %s", plain, back);
+	replay(&r, args, NULL);
+	assert_int_equal(r.status, 0);
+	run_free(&r);
+	snprintf(args, sizeof(args), "%s --plain-out %s", back, conv);
+	replay(&r, args, NULL);
+	assert_int_equal(r.status, 0);
+	run_free(&r);
+	got = slurp(conv);
+	assert_string_equal(got, want);
+	free(got);
+	free(want);
+	replay(&r, "x --plain-out -", NULL);
+	assert_int_equal(r.status, 2);
+	run_free(&r);
+	pm_free(&m);
+	pm_free(&m2);
+	unlink(plain);
+	unlink(zst);
+	unlink(conv);
+	unlink(back);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -535,6 +617,8 @@ int main(void)
 		cmocka_unit_test(test_gpu_trace_replays_the_gpu_figures),
 		cmocka_unit_test(test_trace_without_gpus_replays_without_gpu_keys),
 		cmocka_unit_test(test_step_holding_an_unknown_gpu_fails_naming_the_line),
+		cmocka_unit_test(test_zstd_trace_replays_to_the_plain_traces_output),
+		cmocka_unit_test(test_plain_out_turns_a_zstd_trace_into_the_plain_lines),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

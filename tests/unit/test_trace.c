@@ -938,6 +938,259 @@ static void test_gpu_fields_are_written_as_the_spec_says(void **state)
 	fclose(f);
 }
 
+/* --- the zstd form --- */
+
+#define ZN 30
+
+/* Writes ZN samples of one model in `form` to path, flushing after each as
+ * the poller does; ends[i] is the file's size once sample i (0: the
+ * header) is out. Returns the model's samples in in[], the caller's. */
+static void write_form(const char *path, fp_trace_form_t form,
+		       fp_sample_t **in, long *ends, pm_model_t *m)
+{
+	const fp_node_desc_t *d;
+	fp_trace_writer_t *w;
+	fp_error_t err;
+
+	pm_defaults(m);
+	m->nsamples = ZN;
+	m->fail_domain = 1;
+	m->fail_from = 7;
+	m->fail_to = 9;
+	pm_add_step(m, "100.batch", 100, 0, 4, 1, ZN - 5, 0.3);
+	pm_add_step(m, "100.0", 100, 0, 2, 3, ZN - 8, 0.6);
+	pm_add_step(m, "200.0", 200, 4, 4, 10, ZN - 1, 0.5);
+	d = pm_init(m);
+	w = fp_trace_writer_open_as(path, d, form, &err);
+	assert_non_null(w);
+	ends[0] = (long)fp_trace_writer_bytes(w);
+	for (int i = 0; i < ZN; i++) {
+		in[i] = fp_sample_new(d);
+		pm_sample(m, in[i]);
+		assert_int_equal(fp_trace_writer_write(w, in[i], &err), 0);
+		assert_int_equal(fp_trace_writer_flush(w, &err), 0);
+		ends[i + 1] = (long)fp_trace_writer_bytes(w);
+	}
+	assert_int_equal(fp_trace_writer_close(w, &err), 0);
+}
+
+static void assert_same_sample(const fp_node_desc_t *d, const fp_sample_t *a,
+			       const fp_sample_t *b)
+{
+	assert_true(a->t == b->t);
+	assert_int_equal(a->wall_valid, b->wall_valid);
+	if (a->wall_valid)
+		assert_true(a->wall_j == b->wall_j);
+	for (size_t k = 0; k < d->ndomains; k++) {
+		assert_int_equal(a->energy_valid[k], b->energy_valid[k]);
+		if (a->energy_valid[k])
+			assert_true(a->energy_uj[k] == b->energy_uj[k]);
+	}
+	assert_memory_equal(a->cpu_busy_ns, b->cpu_busy_ns,
+			    d->cpus * sizeof(uint64_t));
+	assert_int_equal(a->nsteps, b->nsteps);
+	for (size_t k = 0; k < a->nsteps; k++) {
+		assert_string_equal(a->steps[k].id, b->steps[k].id);
+		assert_true(a->steps[k].job == b->steps[k].job);
+		assert_int_equal(a->steps[k].nalloc, b->steps[k].nalloc);
+		assert_memory_equal(a->steps[k].alloc, b->steps[k].alloc,
+				    a->steps[k].nalloc * sizeof(int));
+		assert_memory_equal(a->steps[k].cpu_ns, b->steps[k].cpu_ns,
+				    d->cpus * sizeof(uint64_t));
+	}
+}
+
+static void free_samples(fp_sample_t **in)
+{
+	for (int i = 0; i < ZN; i++)
+		fp_sample_free(in[i]);
+}
+
+static long file_size(const char *path)
+{
+	struct stat st;
+
+	assert_int_equal(stat(path, &st), 0);
+	return (long)st.st_size;
+}
+
+static void test_zstd_form_reads_back_the_same_samples_as_the_plain(void **s_)
+{
+	char plain[] = "/tmp/test_trace_XXXXXX", zst[64];
+	fp_sample_t *in[ZN], *in2[ZN];
+	long ends[ZN + 1];
+	pm_model_t m, m2;
+	fp_error_t err;
+	fp_trace_reader_t *rp, *rz;
+	const fp_sample_t *a, *b;
+	unsigned char magic[4];
+	FILE *f;
+
+	close(mkstemp(plain));
+	snprintf(zst, sizeof(zst), "%s.zst", plain);
+	write_form(plain, FP_TRACE_PLAIN, in, ends, &m);
+	write_form(zst, FP_TRACE_ZSTD, in2, ends, &m2);
+	/* a zstd frame, smaller than the plain lines */
+	f = fopen(zst, "rb");
+	assert_int_equal(fread(magic, 1, 4, f), 4);
+	fclose(f);
+	assert_memory_equal(magic, "\x28\xb5\x2f\xfd", 4);
+	assert_true(file_size(zst) < file_size(plain) / 3);
+
+	rp = fp_trace_reader_open(plain, &err);
+	assert_non_null(rp);
+	rz = fp_trace_reader_open(zst, &err);
+	if (!rz)
+		fail_msg("%s", err.msg);
+	assert_int_equal(fp_trace_reader_desc(rz)->cpus, m.desc->cpus);
+	assert_int_equal(fp_trace_reader_desc(rz)->ndomains,
+			 m.desc->ndomains);
+	assert_true(fp_trace_reader_desc(rz)->domains[0].idle_w ==
+		    fp_trace_reader_desc(rp)->domains[0].idle_w);
+	for (int i = 0; i < ZN; i++) {
+		assert_int_equal(fp_trace_reader_next(rp, &a, &err), 1);
+		if (fp_trace_reader_next(rz, &b, &err) != 1)
+			fail_msg("sample %d: %s", i, err.msg);
+		assert_same_sample(m.desc, a, b);
+		assert_same_sample(m.desc, b, in[i]);
+	}
+	assert_int_equal(fp_trace_reader_next(rp, &a, &err), 0);
+	assert_int_equal(fp_trace_reader_next(rz, &b, &err), 0);
+	assert_null(fp_trace_reader_warning(rz));
+	assert_int_equal(fp_trace_reader_bytes(rz), file_size(plain));
+	fp_trace_reader_free(rp);
+	fp_trace_reader_free(rz);
+	free_samples(in);
+	free_samples(in2);
+	pm_free(&m);
+	pm_free(&m2);
+	unlink(plain);
+	unlink(zst);
+}
+
+/* Copies the first n bytes of src to a new file; returns its path. */
+static char *prefix_of(const char *src, long n)
+{
+	static char path[64];
+	FILE *in = fopen(src, "rb"), *out;
+	char *buf = malloc((size_t)n + 1);
+
+	snprintf(path, sizeof(path), "/tmp/test_trace_cutXXXXXX");
+	close(mkstemp(path));
+	out = fopen(path, "wb");
+	assert_true(fread(buf, 1, (size_t)n, in) == (size_t)n);
+	assert_true(fwrite(buf, 1, (size_t)n, out) == (size_t)n);
+	fclose(in);
+	fclose(out);
+	free(buf);
+	return path;
+}
+
+static void test_zstd_trace_cut_mid_write_replays_up_to_its_last_sample(
+	void **s_)
+{
+	char zst[] = "/tmp/test_trace_XXXXXX";
+	fp_sample_t *in[ZN];
+	long ends[ZN + 1], total;
+	pm_model_t m;
+	int tried = 0;
+
+	close(mkstemp(zst));
+	write_form(zst, FP_TRACE_ZSTD, in, ends, &m);
+	total = file_size(zst);
+	assert_true(total > ends[ZN]);	/* the frame's end and checksum */
+	for (int k = 0; k < ZN; k++) {
+		/* at a flush, in the next block's header, mid-block, and
+		 * one byte short of the frame's end */
+		long cut[] = { ends[k], ends[k] + 1, ends[k] + 3,
+			       (ends[k] + ends[k + 1]) / 2, total - 1 };
+
+		for (size_t c = 0; c < sizeof(cut) / sizeof(*cut); c++) {
+			const char *path = prefix_of(zst, cut[c]);
+			fp_error_t err;
+			fp_trace_reader_t *r = fp_trace_reader_open(path,
+								    &err);
+			const fp_sample_t *s;
+			const char *warn;
+			int want = 0, got = 0, rc;
+
+			for (int j = 1; j <= ZN; j++)
+				want += ends[j] <= cut[c];
+			if (!r)
+				fail_msg("cut at %ld: %s", cut[c], err.msg);
+			while ((rc = fp_trace_reader_next(r, &s, &err)) > 0)
+				assert_same_sample(m.desc, s, in[got++]);
+			if (rc)
+				fail_msg("cut at %ld: %s", cut[c], err.msg);
+			if (got != want)
+				fail_msg("cut at %ld of %ld: %d samples, want "
+					 "%d", cut[c], total, got, want);
+			warn = fp_trace_reader_warning(r);
+			if (!warn || strncmp(warn, path, strlen(path)) ||
+			    !strstr(warn, "cut short"))
+				fail_msg("cut at %ld: warning \"%s\"", cut[c],
+					 warn ? warn : "(none)");
+			fp_trace_reader_free(r);
+			unlink(path);
+			tried++;
+		}
+	}
+	assert_int_equal(tried, ZN * 5);
+	free_samples(in);
+	pm_free(&m);
+	unlink(zst);
+}
+
+static void expect_zstd_error(const char *path, const char *want)
+{
+	fp_error_t err = { 0 };
+	fp_trace_reader_t *r = fp_trace_reader_open(path, &err);
+	const fp_sample_t *s;
+	int rc = -1;
+
+	if (r) {
+		while ((rc = fp_trace_reader_next(r, &s, &err)) > 0)
+			;
+		fp_trace_reader_free(r);
+	}
+	assert_int_equal(rc, -1);
+	if (strncmp(err.msg, path, strlen(path)) || !strstr(err.msg, want))
+		fail_msg("got \"%s\", want \"%s: ...%s\"", err.msg, path, want);
+	assert_null(strchr(err.msg, '\n'));
+}
+
+static void test_bad_zstd_data_fails_in_one_line_naming_the_file(void **s_)
+{
+	char zst[] = "/tmp/test_trace_XXXXXX", junk[] = "/tmp/test_trace_XXXXXX";
+	fp_sample_t *in[ZN];
+	long ends[ZN + 1], total;
+	pm_model_t m;
+	FILE *f;
+	int c;
+
+	/* the magic bytes, then no frame */
+	f = fdopen(mkstemp(junk), "w");
+	fputs("\x28\xb5\x2f\xfd not a zstd frame at all\n", f);
+	fclose(f);
+	expect_zstd_error(junk, ": line 1: bad zstd data near compressed "
+				"byte ");
+	/* a whole file whose checksum does not match its lines */
+	close(mkstemp(zst));
+	write_form(zst, FP_TRACE_ZSTD, in, ends, &m);
+	total = file_size(zst);
+	f = fopen(zst, "r+b");
+	fseek(f, total - 1, SEEK_SET);
+	c = fgetc(f);
+	fseek(f, total - 1, SEEK_SET);
+	fputc(c ^ 0x5a, f);
+	fclose(f);
+	expect_zstd_error(zst, "bad zstd data");
+	free_samples(in);
+	pm_free(&m);
+	unlink(zst);
+	unlink(junk);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -979,6 +1232,9 @@ int main(void)
 		cmocka_unit_test(test_bad_gpu_headers_are_named),
 		cmocka_unit_test(test_trace_without_gpus_is_written_as_before),
 		cmocka_unit_test(test_gpu_fields_are_written_as_the_spec_says),
+		cmocka_unit_test(test_zstd_form_reads_back_the_same_samples_as_the_plain),
+		cmocka_unit_test(test_zstd_trace_cut_mid_write_replays_up_to_its_last_sample),
+		cmocka_unit_test(test_bad_zstd_data_fails_in_one_line_naming_the_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
