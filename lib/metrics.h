@@ -50,6 +50,18 @@ typedef struct fp_metrics_node {
 	double gpu_idle_j;		/* GPUs nobody held + residual share */
 } fp_metrics_node_t;
 
+/* Which per-job and per-step series the file carries (MetricsJobs=):
+ * node-level series are always there. */
+typedef enum fp_metrics_jobs {
+	FP_METRICS_JOBS_RUNNING,	/* while the job runs (the default) */
+	FP_METRICS_JOBS_ALL,		/* also ended jobs the poller still
+					 * holds (their final values) */
+	FP_METRICS_JOBS_NONE,		/* none: node-level series only */
+} fp_metrics_jobs_t;
+
+/* "running", "all", "none", indexed by fp_metrics_jobs_t. */
+extern const char *const fp_metrics_jobs_names[3];
+
 typedef struct fp_metrics_entity {
 	uint64_t job;
 	const char *step;	/* NULL for a job line */
@@ -62,10 +74,29 @@ typedef struct fp_metrics_entity {
 	 * passes running jobs only, so an ended job's lines go with it. */
 	bool gpus;
 	double gpu_energy_j;
+	/* The job (or the step) has ended: written with MetricsJobs=all
+	 * only, so with running its series go when it ends. */
+	bool ended;
 } fp_metrics_entity_t;
 
-/* Writes the metrics to path (via path.tmp + rename). jobs and steps are
- * the running ones: a series exists only while its job runs. */
+/* A metrics file and the buffer its text is formatted into, reused at
+ * every write (no allocation once it has grown to the file's size). */
+typedef struct fp_metrics fp_metrics_t;
+
+/* NULL when out of memory. path is copied. */
+fp_metrics_t *fp_metrics_new(const char *path, fp_metrics_jobs_t jobs);
+void fp_metrics_free(fp_metrics_t *m);
+
+/* Writes the metrics to the file (via path.tmp + rename: node_exporter
+ * never reads half a file), with the job and step series m's mode keeps.
+ * Values are written with at most 6 decimals (microjoules, microwatts)
+ * when at least 1, else with 17 significant digits. */
+int fp_metrics_put(fp_metrics_t *m, const fp_metrics_node_t *node,
+		   const fp_metrics_entity_t *jobs, size_t njobs,
+		   const fp_metrics_entity_t *steps, size_t nsteps,
+		   fp_error_t *err);
+
+/* fp_metrics_put once, with MetricsJobs=running. */
 int fp_metrics_write(const char *path, const fp_metrics_node_t *node,
 		     const fp_metrics_entity_t *jobs, size_t njobs,
 		     const fp_metrics_entity_t *steps, size_t nsteps,

@@ -37,6 +37,7 @@ typedef enum opt_kind {
 	OPT_LIB,	/* a library: an absolute path, a file name, "none" */
 	OPT_GPUS,	/* auto or none */
 	OPT_COMPRESS,	/* zstd or none: an fp_trace_form_t */
+	OPT_METRICS_JOBS,	/* running, all, none */
 } opt_kind_t;
 
 typedef struct opt {
@@ -70,6 +71,10 @@ static const opt_t _opts[] = {
 	{ "RunDir", OPT_PATH, 0, 0, NULL, "/run/slurm-footprint",
 	  OFF(run_dir) },
 	{ "Metrics", OPT_PATH, 0, 0, NULL, "(none)", OFF(metrics_path) },
+	{ "MetricsJobs", OPT_METRICS_JOBS, 0, 0, NULL, NULL,
+	  OFF(metrics_jobs) },
+	{ "MetricsInterval", OPT_NUMBER, 0, 3600, "seconds", NULL,
+	  OFF(metrics_interval_s) },
 	{ "TraceDir", OPT_PATH, 0, 0, NULL, "(none)", OFF(trace_dir) },
 	{ "TraceMaxSize", OPT_SIZE, 1 << 20, 1e6 * (1 << 20), NULL, NULL,
 	  OFF(trace_max_bytes) },
@@ -86,8 +91,8 @@ static const opt_t _opts[] = {
 const char *const fp_poller_config_keys[] = {
 	"PowercapRoot", "ProcRoot", "CgroupRoot", "Topology", "SimulatedNode",
 	"Sensor", "SensorMaxAge", "SensorCeiling", "IdleWatts", "Calibration",
-	"Activity", "PollInterval", "RunDir", "Metrics", "TraceDir",
-	"TraceMaxSize", "TraceCompress", "Gpus", "GpuHwmonRoot", "NvmlLibrary",
+	"Activity", "PollInterval", "RunDir", "Metrics", "MetricsJobs",
+	"MetricsInterval", "TraceDir", "TraceMaxSize", "TraceCompress", "Gpus", "GpuHwmonRoot", "NvmlLibrary",
 	NULL,
 };
 
@@ -102,6 +107,11 @@ void fp_poller_config_init(fp_poller_config_t *cfg)
 	cfg->calibration = true;
 	cfg->activity = FP_ACTIVITY_AUTO;
 	cfg->interval_s = 5;
+	/* a textfile is read at each scrape: 15 s is Prometheus' usual
+	 * scrape interval, and writing it at every 1 s poll was most of a
+	 * poll's cost */
+	cfg->metrics_interval_s = 15;
+	cfg->metrics_jobs = FP_METRICS_JOBS_RUNNING;
 	cfg->trace_max_bytes = 64ull << 20;
 	cfg->gpus = true;
 }
@@ -368,6 +378,15 @@ int fp_poller_config_set(fp_poller_config_t *cfg, const char *key,
 		}
 		return fp_fail(err, FP_EINVAL, "%s=%s: not zstd or none", key,
 			       v);
+	case OPT_METRICS_JOBS:
+		for (int i = 0; i < 3; i++) {
+			if (!strcasecmp(v, fp_metrics_jobs_names[i])) {
+				*(fp_metrics_jobs_t *)f = (fp_metrics_jobs_t)i;
+				return 0;
+			}
+		}
+		return fp_fail(err, FP_EINVAL,
+			       "%s=%s: not running, all or none", key, v);
 	}
 	return -1;
 }
@@ -411,6 +430,9 @@ char *fp_poller_config_get(const fp_poller_config_t *c, const char *key)
 		return strdup(*(const bool *)f ? "yes" : "no");
 	case OPT_ACTIVITY:
 		return strdup(_activities[*(const fp_activity_mode_t *)f]);
+	case OPT_METRICS_JOBS:
+		return strdup(
+			fp_metrics_jobs_names[*(const fp_metrics_jobs_t *)f]);
 	}
 	return NULL;
 }
@@ -473,6 +495,9 @@ struct fp_poller {
 	int trace_day;
 	bool trace_failed;
 	bool metrics_failed, publish_failed, board_full;
+	fp_metrics_t *metrics;	/* NULL: no Metrics= */
+	double metrics_t;	/* time of the last metrics written */
+	bool metrics_written;
 	fp_board_t *board;	/* NULL: every step published as a file */
 	struct job_labels *labels;	/* of the jobs of the last metrics */
 	size_t nlabels;
@@ -874,6 +899,14 @@ fp_poller_t *fp_poller_new(const fp_poller_config_t *cfg, fp_log_fn log,
 		fp_fail(err, FP_EIO, "run folder %s: %s", run, strerror(errno));
 		goto fail;
 	}
+	if (p->cfg.metrics_path) {
+		p->metrics = fp_metrics_new(p->cfg.metrics_path,
+					    cfg->metrics_jobs);
+		if (!p->metrics) {
+			fp_fail(err, FP_ENOMEM, "metrics: out of memory");
+			goto fail;
+		}
+	}
 	p->board = fp_board_open(p->steps_dir, &e2);
 	if (!p->board)
 		_say(p, FP_LOG_ERROR, "%s; publishing one file per step",
@@ -912,6 +945,7 @@ void fp_poller_free(fp_poller_t *p)
 		return;
 	fp_trace_writer_free(p->trace);
 	fp_board_close(p->board);
+	fp_metrics_free(p->metrics);
 	free(p->labels);
 	free(p->gpu_prev);
 	free(p->trace_path);
@@ -1108,6 +1142,15 @@ static bool _job_holds_gpu(const fp_poller_t *p, uint64_t job)
 	return false;
 }
 
+/* The textfile is due at the first poll MetricsInterval after the last
+ * one written, give or take a tenth of a poll (polls drift by a few ms). */
+static bool _metrics_due(const fp_poller_t *p, double now)
+{
+	return !p->metrics_written ||
+	       now - p->metrics_t + p->cfg.interval_s / 10 >=
+		       p->cfg.metrics_interval_s;
+}
+
 static void _metrics(fp_poller_t *p, const fp_node_result_t *node)
 {
 	static const char *names[FP_SOURCE_COUNT];
@@ -1122,13 +1165,17 @@ static void _metrics(fp_poller_t *p, const fp_node_result_t *node)
 
 	if (!steps || !jobs || !labels || !gpus)
 		goto out;
+	p->metrics_t = p->last_t;
+	p->metrics_written = true;
 	for (int i = 0; i < FP_SOURCE_COUNT; i++)
 		names[i] = fp_source_name((fp_source_t)i);
 	for (size_t i = 0; i < nj; i++) {
 		fp_job_result_t j;
 
 		fp_engine_job_at(p->engine, i, &j);
-		if (!j.present)
+		/* an ended job is kept by the engine ten minutes: its final
+		 * values, which only MetricsJobs=all writes */
+		if (!j.present && p->cfg.metrics_jobs != FP_METRICS_JOBS_ALL)
 			continue;
 		_job_labels(p, j.job, njobs, &labels[njobs]);
 		jobs[njobs] = (fp_metrics_entity_t){
@@ -1137,7 +1184,8 @@ static void _metrics(fp_poller_t *p, const fp_node_result_t *node)
 			.energy_j = j.energy_j, .gpu_energy_j = j.gpu_j,
 			/* a job keeps its series while it runs */
 			.gpus = p->desc->ngpus &&
-				(j.gpu_j > 0 || _job_holds_gpu(p, j.job)) };
+				(j.gpu_j > 0 || _job_holds_gpu(p, j.job)),
+			.ended = !j.present };
 		njobs++;
 	}
 	/* what this poll knew is what the next one starts from */
@@ -1150,7 +1198,7 @@ static void _metrics(fp_poller_t *p, const fp_node_result_t *node)
 		const char *user = "", *account = "";
 
 		fp_engine_step_at(p->engine, i, &r);
-		if (!r.present)
+		if (!r.present && p->cfg.metrics_jobs != FP_METRICS_JOBS_ALL)
 			continue;
 		for (size_t k = 0; k < njobs; k++)
 			if (jobs[k].job == r.job) {
@@ -1160,7 +1208,7 @@ static void _metrics(fp_poller_t *p, const fp_node_result_t *node)
 		steps[nsteps++] = (fp_metrics_entity_t){
 			.job = r.job, .step = r.id, .user = user,
 			.account = account, .power_w = r.power_w,
-			.energy_j = r.energy_j };
+			.energy_j = r.energy_j, .ended = !r.present };
 	}
 	m.node = p->desc->node;
 	m.simulated = p->simulated;
@@ -1187,8 +1235,7 @@ static void _metrics(fp_poller_t *p, const fp_node_result_t *node)
 	m.ngpus = p->desc->ngpus;
 	m.gpu_j = node->gpu_j;
 	m.gpu_idle_j = node->gpu_idle_j;
-	if (fp_metrics_write(p->cfg.metrics_path, &m, jobs, njobs, steps,
-			     nsteps, &e)) {
+	if (fp_metrics_put(p->metrics, &m, jobs, njobs, steps, nsteps, &e)) {
 		if (!p->metrics_failed)
 			_say(p, FP_LOG_ERROR, "%s", e.msg);
 		p->metrics_failed = true;
@@ -1237,7 +1284,7 @@ static void _check_wall_against_rapl(fp_poller_t *p)
 int fp_poller_poll(fp_poller_t *p, double now, fp_error_t *err)
 {
 	/* a process CPU clock is a system call: read only for the metric */
-	double cpu0 = p->cfg.metrics_path ? _cpu_now() : 0;
+	double cpu0 = p->metrics ? _cpu_now() : 0;
 	fp_node_result_t node;
 	fp_error_t e = { 0 };
 
@@ -1292,9 +1339,9 @@ int fp_poller_poll(fp_poller_t *p, double now, fp_error_t *err)
 	 * hour later its slot goes to another step */
 	if (p->polls % 60 == 0 && fp_board_prune(p->board, now, 3600))
 		p->board_full = false;
-	if (p->cfg.metrics_path)
+	if (p->metrics)
 		p->poll_cpu_s = _cpu_now() - cpu0;
-	if (p->cfg.metrics_path)
+	if (p->metrics && _metrics_due(p, now))
 		_metrics(p, &node);
 	return 0;
 }

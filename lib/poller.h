@@ -10,6 +10,7 @@
 #include "activity.h"
 #include "attribution.h"
 #include "error.h"
+#include "metrics.h"
 #include "trace.h"
 
 /* Options, as acct_gather.conf gives them (EnergyFootprint<Key>=value). */
@@ -29,6 +30,8 @@ typedef struct fp_poller_config {
 	double interval_s;	/* PollInterval */
 	char *run_dir;		/* RunDir */
 	char *metrics_path;	/* Metrics */
+	fp_metrics_jobs_t metrics_jobs;	/* MetricsJobs: running, all, none */
+	double metrics_interval_s;	/* MetricsInterval: 0 = every poll */
 	char *trace_dir;	/* TraceDir */
 	uint64_t trace_max_bytes;	/* TraceMaxSize (MB in the file) */
 	fp_trace_form_t trace_form;	/* TraceCompress: zstd or none */

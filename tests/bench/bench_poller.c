@@ -355,8 +355,11 @@ static void _trim_traces(struct bench *b)
 		free(list);
 }
 
-static fp_poller_t *_poller(struct bench *b, int observe)
+/* A poller with the metrics (written every metrics_s seconds; < 0: no
+ * metrics) and the trace on or off. */
+static fp_poller_t *_poller(struct bench *b, double metrics_s, int trace)
 {
+	char every[32];
 	fp_poller_config_t cfg;
 	fp_poller_t *p;
 	fp_error_t err = { 0 };
@@ -365,9 +368,12 @@ static fp_poller_t *_poller(struct bench *b, int observe)
 		{ "CgroupRoot", b->cgroup }, { "Topology", b->topo },
 		{ "Sensor", b->sensor }, { "RunDir", b->run },
 		{ "IdleWatts", "package=40,dram=5" },
-		{ observe ? "Metrics" : NULL, b->metrics },
-		{ observe ? "TraceDir" : NULL, b->trace },
+		{ metrics_s >= 0 ? "Metrics" : NULL, b->metrics },
+		{ metrics_s >= 0 ? "MetricsInterval" : NULL, every },
+		{ trace ? "TraceDir" : NULL, b->trace },
 	};
+
+	snprintf(every, sizeof(every), "%g", metrics_s);
 
 	fp_poller_config_init(&cfg);
 	cfg.node = strdup("bench");
@@ -482,7 +488,7 @@ int main(void)
 {
 	static struct bench b;
 	unsigned iter = 0, timed = 1000, rss_polls = RSS_POLLS, reads = 200000;
-	unsigned compared = 4000;	/* polls next to the bare reads */
+	unsigned compared = 2000;	/* polls of each row next to the bare reads */
 	double cpu = 0, cpu_first = 0, wall0, per_poll_wall;
 	long rss0, rss_warm, rss1, anon0, anon_warm, anon1;
 	fp_poller_status_t st;
@@ -502,11 +508,12 @@ int main(void)
 	 * times (for perf) */
 	if (getenv("FP_BENCH_PROFILE")) {
 		compared = (unsigned)atoi(getenv("FP_BENCH_PROFILE"));
+		p = NULL;
 		goto bare;
 	}
 
 	/* Metrics and trace on, as in production; steps come and go. */
-	p = _poller(&b, 1);
+	p = _poller(&b, 15, 1);
 	for (int j = 0; j < NJOBS; j++) {
 		char user[32], account[32];
 
@@ -558,52 +565,84 @@ int main(void)
 	       "(RssAnon) %ld, %ld, %ld KiB; the rest is code and the step "
 	       "board's pages\n", rss0, rss_polls, rss1, rss_warm, timed,
 	       anon0, anon1, anon_warm);
-	fp_poller_free(p);
 
 bare:
-	/* The same node without metrics and trace, next to the bare reads
-	 * of its input files, in alternate order (neither gets the other's
-	 * warm caches). */
-	p = _poller(&b, 0);
-	_advance(&b, iter++);
-	_poll(&b, p);
+	/* Each combination of trace and metrics next to the bare reads of
+	 * its input files, in alternate order (neither gets the other's warm
+	 * caches), each with its own poller on the same node. The metrics
+	 * are written as by default (every 15 s of 1 s polls), and at every
+	 * poll for the cost of one write. FP_BENCH_ONLY=N runs row N. */
 	{
+		static const struct {
+			const char *what;
+			double metrics_s;
+			int trace;
+		} row[] = {
+			{ "trace off, metrics off", -1, 0 },
+			{ "trace on,  metrics off", -1, 1 },
+			{ "trace off, metrics on ", 15, 0 },
+			{ "trace on,  metrics on ", 15, 1 },
+			{ "trace off, metrics at every poll", 0, 0 },
+		};
 		static struct bare r;
-		double bare = 0, bp = 0, bb = 0, ratio[64];
-		unsigned nblk = 0, per = compared / 20 ? compared / 20 : 1;
+		double bare_all = 0;
+		unsigned nrows = 0;
+		int only = getenv("FP_BENCH_ONLY") ?
+			   atoi(getenv("FP_BENCH_ONLY")) : -1;
 
-		_bare_open(&b, &r);
-		cpu = 0;
-		for (unsigned n = 1; n <= compared; n++) {
-			double tp, tb;
+		printf("poll cost, %u polls each, next to the bare reads of its "
+		       "%d input files and inotify queue (goals: both off <= "
+		       "1.43x, both on <= 2x):\n", compared, 1 + NDOM + NSTEPS + 1);
+		for (int k = 0; k < (int)(sizeof(row) / sizeof(*row)); k++) {
+			double bare = 0, bp = 0, bb = 0, ratio[64];
+			unsigned nblk = 0, per = compared / 20 ? compared / 20 : 1;
 
+			if (only >= 0 && k != only)
+				continue;
+			/* the last one stays for the step daemon's reads */
+			fp_poller_free(p);
+			p = _poller(&b, row[k].metrics_s, row[k].trace);
 			_advance(&b, iter++);
-			if (n % 2) {
-				tb = _bare_read(&r);
-				tp = _poll(&b, p);
-			} else {
-				tp = _poll(&b, p);
-				tb = _bare_read(&r);
+			_poll(&b, p);
+			_bare_open(&b, &r);
+			cpu = 0;
+			for (unsigned n = 1; n <= compared; n++) {
+				double tp, tb;
+
+				if (n % CHURN_EVERY == 0)
+					_trim_traces(&b);
+				_advance(&b, iter++);
+				if (n % 2) {
+					tb = _bare_read(&r);
+					tp = _poll(&b, p);
+				} else {
+					tp = _poll(&b, p);
+					tb = _bare_read(&r);
+				}
+				cpu += tp;
+				bare += tb;
+				bp += tp;
+				bb += tb;
+				/* the ratio per block of polls too: its median
+				 * shrugs off another tenant's burst on a shared
+				 * machine */
+				if (n % per == 0 && nblk < 64) {
+					ratio[nblk++] = bp / bb;
+					bp = bb = 0;
+				}
 			}
-			cpu += tp;
-			bare += tb;
-			bp += tp;
-			bb += tb;
-			/* the ratio per block of polls too: its median shrugs
-			 * off another tenant's burst on a shared machine */
-			if (n % per == 0 && nblk < 64) {
-				ratio[nblk++] = bp / bb;
-				bp = bb = 0;
-			}
+			_bare_close(&r);
+			qsort(ratio, nblk, sizeof(*ratio), _cmp_double);
+			printf("  %-32s %7.1f us CPU per poll, bare reads "
+			       "%5.1f us: %5.2fx (median of %u blocks %.2fx)\n",
+			       row[k].what, cpu / compared * 1e6,
+			       bare / compared * 1e6, cpu / bare, nblk,
+			       nblk ? ratio[nblk / 2] : 0);
+			bare_all += bare / compared;
+			nrows++;
 		}
-		_bare_close(&r);
-		qsort(ratio, nblk, sizeof(*ratio), _cmp_double);
-		printf("poller without metrics/trace: %.1f us CPU per poll, "
-		       "bare reads of its %d input files and inotify queue "
-		       "%.1f us: ratio %.2f, median of %u blocks %.2f (goal "
-		       "<= 1.5; %u polls)\n",
-		       cpu / compared * 1e6, r.n + 1, bare / compared * 1e6,
-		       cpu / bare, nblk, nblk ? ratio[nblk / 2] : 0, compared);
+		printf("  %-32s %7.1f us CPU (mean of the rows)\n", "bare reads",
+		       nrows ? bare_all / nrows * 1e6 : 0);
 	}
 
 	if (getenv("FP_BENCH_PROFILE"))

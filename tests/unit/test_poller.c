@@ -279,6 +279,8 @@ static struct world *_world(int with)
 	_set(w, "Topology", w->topo);
 	_set(w, "RunDir", w->run);
 	_set(w, "Metrics", w->metrics);
+	/* the tests read the metrics of the poll they just made */
+	_set(w, "MetricsInterval", "0");
 	_set(w, "TraceDir", w->trace);
 	/* this machine's GPUs, if any, are not the generated node's */
 	_set(w, "Gpus", "none");
@@ -970,7 +972,7 @@ static void relative_paths_are_refused(void **state)
 static void bad_numbers_are_refused(void **state)
 {
 	static const char *const keys[] = { "SensorMaxAge", "SensorCeiling",
-		"PollInterval", "TraceMaxSize" };
+		"PollInterval", "TraceMaxSize", "MetricsInterval" };
 	static const char *const bad[] = { "-3", "NaN", "nan", "inf", "lots",
 		"5s" };
 
@@ -1200,11 +1202,13 @@ static void man_page_states_every_option_its_default_and_range(void **state)
 		{ "SensorMaxAge", "0.1", "86400" },
 		{ "SensorCeiling", "1", "10000000" },
 		{ "PollInterval", "0.1", "3600" },
+		{ "MetricsInterval", "0", "3600" },
 		{ "TraceMaxSize", "1M", "1000000M" },
 		{ "IdleWatts", "0", "100000" },
 	};
 	static const char *const dflt[] = { "SensorMaxAge", "SensorCeiling",
-		"PollInterval", "TraceMaxSize", "Calibration", "Activity" };
+		"PollInterval", "TraceMaxSize", "Calibration", "Activity",
+		"MetricsJobs", "MetricsInterval" };
 	char *man = _slurp("docs/acct_gather_energy_footprint.5");
 	fp_poller_config_t cfg;
 	char want[128], *para;
@@ -1251,7 +1255,8 @@ static void good_values_read_back_as_given(void **state)
 		{ "IdleWatts", "package=10,dram-1=2.5" },
 		{ "Calibration", "no" }, { "Activity", "cgroup" },
 		{ "PollInterval", "2" }, { "RunDir", "/x/run" },
-		{ "Metrics", "/x/fp.prom" }, { "TraceDir", "/x/trace" },
+		{ "Metrics", "/x/fp.prom" }, { "MetricsJobs", "all" },
+		{ "MetricsInterval", "30" }, { "TraceDir", "/x/trace" },
 		{ "TraceMaxSize", "128M" }, { "TraceCompress", "zstd" },
 		{ "Gpus", "none" },
 		{ "GpuHwmonRoot", "/x/hwmon" },
