@@ -1817,16 +1817,59 @@ static void _puts(fp_trace_writer_t *w, const char *s)
 	_put(w, s, strlen(s));
 }
 
+/* Decimal digits of v, ending at end; returns where they start. Two digits
+ * at a time: the counters of a 128-CPU node's steps are most of a sample,
+ * and this was most of the writer's time. */
+static char *_u64_text(char *end, uint64_t v)
+{
+	static const char pairs[] =
+		"00010203040506070809101112131415161718192021222324252627282930"
+		"31323334353637383940414243444546474849505152535455565758596061"
+		"62636465666768697071727374757677787980818283848586878889909192"
+		"93949596979899";
+
+	while (v >= 100) {
+		unsigned r = (unsigned)(v % 100);
+
+		v /= 100;
+		end -= 2;
+		memcpy(end, pairs + 2 * r, 2);
+	}
+	if (v >= 10) {
+		end -= 2;
+		memcpy(end, pairs + 2 * v, 2);
+	} else {
+		*--end = (char)('0' + v);
+	}
+	return end;
+}
+
 static void _put_u64(fp_trace_writer_t *w, uint64_t v)
 {
-	char tmp[24];
-	size_t k = sizeof(tmp);
+	char tmp[24], *p = _u64_text(tmp + sizeof(tmp), v);
 
-	do {
-		tmp[--k] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	_put(w, tmp + k, sizeof(tmp) - k);
+	_put(w, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+/* n counters separated by commas, room made once. */
+static void _put_u64s(fp_trace_writer_t *w, const uint64_t *v, size_t n)
+{
+	char tmp[24], *o;
+
+	_reserve(w, n * 21);
+	if (w->nomem)
+		return;
+	o = w->buf + w->len;
+	for (size_t c = 0; c < n; c++) {
+		char *p = _u64_text(tmp + sizeof(tmp), v[c]);
+		size_t k = (size_t)(tmp + sizeof(tmp) - p);
+
+		if (c)
+			*o++ = ',';
+		memcpy(o, p, k);
+		o += k;
+	}
+	w->len = (size_t)(o - w->buf);
 }
 
 static void _put_int(fp_trace_writer_t *w, long long v)
@@ -2139,11 +2182,7 @@ int fp_trace_writer_write(fp_trace_writer_t *w, const fp_sample_t *s,
 		_put_double(w, s->wall_j);
 	}
 	_puts(w, ",\"cpu_busy_ns\":[");
-	for (size_t c = 0; c < d->cpus; c++) {
-		if (c)
-			_put(w, ",", 1);
-		_put_u64(w, s->cpu_busy_ns[c]);
-	}
+	_put_u64s(w, s->cpu_busy_ns, d->cpus);
 	_puts(w, "],\"steps\":[");
 	for (size_t i = 0; i < s->nsteps; i++) {
 		const fp_step_sample_t *st = &s->steps[i];
@@ -2159,11 +2198,7 @@ int fp_trace_writer_write(fp_trace_writer_t *w, const fp_sample_t *s,
 			_put_int(w, st->alloc[k]);
 		}
 		_puts(w, "],\"cpu_ns\":[");
-		for (size_t c = 0; c < d->cpus; c++) {
-			if (c)
-				_put(w, ",", 1);
-			_put_u64(w, st->cpu_ns[c]);
-		}
+		_put_u64s(w, st->cpu_ns, d->cpus);
 		_puts(w, "]");
 		for (size_t k = 0; k < st->ngpus; k++) {
 			_puts(w, k ? "," : ",\"gpus\":[");

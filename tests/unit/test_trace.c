@@ -1191,6 +1191,56 @@ static void test_bad_zstd_data_fails_in_one_line_naming_the_file(void **s_)
 	unlink(junk);
 }
 
+static void test_rotated_files_of_both_forms_continue_as_one_trace(void **s_)
+{
+	char a[] = "/tmp/test_trace_XXXXXX", b[] = "/tmp/test_trace_XXXXXX";
+	const char *paths[2] = { a, b };
+	fp_sample_t *in[ZN];
+	pm_model_t m;
+	const fp_node_desc_t *d;
+	fp_error_t err;
+	fp_trace_reader_t *r;
+	const fp_sample_t *s;
+	int got = 0;
+
+	close(mkstemp(a));
+	close(mkstemp(b));
+	pm_defaults(&m);
+	m.nsamples = ZN;
+	pm_add_step(&m, "100.batch", 100, 0, 4, 1, ZN - 5, 0.3);
+	d = pm_init(&m);
+	/* the first half compressed, the rest plain, as after a change of
+	 * TraceCompress= and a restart */
+	for (int f = 0; f < 2; f++) {
+		fp_trace_writer_t *w = fp_trace_writer_open_as(
+			paths[f], d, f ? FP_TRACE_PLAIN : FP_TRACE_ZSTD, &err);
+
+		assert_non_null(w);
+		for (int i = f * ZN / 2; i < (f + 1) * ZN / 2; i++) {
+			in[i] = fp_sample_new(d);
+			pm_sample(&m, in[i]);
+			assert_int_equal(fp_trace_writer_write(w, in[i], &err),
+					 0);
+		}
+		assert_int_equal(fp_trace_writer_close(w, &err), 0);
+	}
+	r = fp_trace_reader_open(a, &err);
+	assert_non_null(r);
+	for (int f = 0; f < 2; f++) {
+		if (f && fp_trace_reader_continue(r, b, &err))
+			fail_msg("%s", err.msg);
+		while (fp_trace_reader_next(r, &s, &err) == 1)
+			assert_same_sample(d, s, in[got++]);
+		assert_null(fp_trace_reader_warning(r));
+	}
+	assert_int_equal(got, ZN);
+	fp_trace_reader_free(r);
+	free_samples(in);
+	pm_free(&m);
+	unlink(a);
+	unlink(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1235,6 +1285,7 @@ int main(void)
 		cmocka_unit_test(test_zstd_form_reads_back_the_same_samples_as_the_plain),
 		cmocka_unit_test(test_zstd_trace_cut_mid_write_replays_up_to_its_last_sample),
 		cmocka_unit_test(test_bad_zstd_data_fails_in_one_line_naming_the_file),
+		cmocka_unit_test(test_rotated_files_of_both_forms_continue_as_one_trace),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
