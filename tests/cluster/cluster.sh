@@ -299,6 +299,9 @@ CONF
 			echo "EnergyFootprintRunDir=$d/run/footprint"
 			echo "EnergyFootprintPollInterval=1"
 			echo "EnergyFootprintMetrics=$d/metrics/footprint.prom"
+			# the tests read the metrics of the poll they waited
+			# for (16: of the same poll as the trace)
+			echo "EnergyFootprintMetricsInterval=0"
 			echo "EnergyFootprintTraceDir=$d/trace"
 			if [ -n "${FP_SIMNODE:-}" ]; then
 				echo "EnergyFootprintSimulatedNode=$d/sim"
@@ -387,6 +390,7 @@ _fp_write_node_confs() {
 			echo "EnergyFootprintRunDir=$nd/run/footprint"
 			echo "EnergyFootprintPollInterval=1"
 			echo "EnergyFootprintMetrics=$nd/metrics/footprint.prom"
+			echo "EnergyFootprintMetricsInterval=0"
 			echo "EnergyFootprintTraceDir=$nd/trace"
 			if [ -n "${FP_SIMNODE:-}" ]; then
 				echo "EnergyFootprintSimulatedNode=$nd/sim"
