@@ -791,6 +791,95 @@ static void metrics_carry_job_and_step_lines_with_their_labels(void **state)
 	_world_free(w);
 }
 
+/* Job 200 ends after one interval: the metrics of the next poll, with
+ * MetricsJobs=mode (the caller free()s them). */
+static char *_metrics_after_job_200_ends(const char *mode)
+{
+	struct world *w = _world(WITH_RAPL | WITH_SENSOR);
+	struct step a = step_a, b = step_b;
+	const double e_j[NDOM] = { 100, 10, 100, 10 };
+	const double busy[NCPU] = { 1, 1, 1, 1 }, run[NCPU] = { 1, 0, 0, 0 };
+	char *text;
+
+	_step_write(w, &a);
+	_step_write(w, &b);
+	_set(w, "MetricsJobs", mode);
+	_open(w);
+	_poll(w);
+	_interval(w, &a, &b, idle_kind, NULL);
+	text = _slurp(w->metrics);
+	/* while it runs, every mode but none has its series */
+	if (strcmp(mode, "none"))
+		assert_non_null(strstr(text, "job=\"200\""));
+	free(text);
+	_step_remove(w, &b);
+	_step_run(w, &a, run);
+	_advance(w, 10, e_j, busy, 400);
+	_poll(w);
+	text = _slurp(w->metrics);
+	_world_free(w);
+	return text;
+}
+
+static void metrics_jobs_running_drops_an_ended_job_at_the_next_write(
+	void **state)
+{
+	char *text = _metrics_after_job_200_ends("running");
+
+	assert_null(strstr(text, "job=\"200\""));
+	assert_non_null(strstr(text, "footprint_step_power_watts{node=\"n1\","
+				     "job=\"100\",step=\"100.0\""));
+	free(text);
+}
+
+static void metrics_jobs_all_keeps_an_ended_job_with_its_final_values(
+	void **state)
+{
+	char *text = _metrics_after_job_200_ends("all");
+
+	assert_non_null(strstr(text, "footprint_job_energy_joules_total{"
+				     "node=\"n1\",job=\"200\""));
+	assert_non_null(strstr(text, "footprint_step_energy_joules_total{"
+				     "node=\"n1\",job=\"200\",step=\"200.0\""));
+	free(text);
+}
+
+static void metrics_jobs_none_writes_the_node_series_only(void **state)
+{
+	char *text = _metrics_after_job_200_ends("none");
+
+	assert_null(strstr(text, "job="));
+	assert_null(strstr(text, "step="));
+	assert_non_null(strstr(text, "footprint_node_power_watts{node=\"n1\""));
+	assert_non_null(strstr(text, "footprint_sensor_up{node=\"n1\""));
+	free(text);
+}
+
+static void metrics_are_written_once_per_metrics_interval(void **state)
+{
+	struct world *w = _world(WITH_RAPL);
+	const double e_j[NDOM] = { 30, 4, 25, 3 };
+	const double busy[NCPU] = { 1, 1, 1, 1 };
+
+	_set(w, "MetricsInterval", "10");
+	_set(w, "PollInterval", "1");
+	_open(w);
+	_poll(w);
+	/* the first poll writes them, then not before 10 s have passed */
+	assert_int_equal(access(w->metrics, F_OK), 0);
+	assert_int_equal(unlink(w->metrics), 0);
+	for (int i = 1; i < 10; i++) {
+		_advance(w, 1, e_j, busy, 0);
+		_poll(w);
+		assert_int_equal(access(w->metrics, F_OK), -1);
+	}
+	/* 10 s less a few ms of drift is due */
+	_advance(w, 0.995, e_j, busy, 0);
+	_poll(w);
+	assert_int_equal(access(w->metrics, F_OK), 0);
+	_world_free(w);
+}
+
 /* The single trace file the poller wrote. */
 static void _trace_file(const struct world *w, char *path, size_t size)
 {
@@ -1487,6 +1576,10 @@ int main(void)
 		T(stale_sensor_makes_the_node_fall_back),
 		T(stale_sensor_is_down_with_its_fault_in_the_metrics),
 		T(metrics_carry_job_and_step_lines_with_their_labels),
+		T(metrics_jobs_running_drops_an_ended_job_at_the_next_write),
+		T(metrics_jobs_all_keeps_an_ended_job_with_its_final_values),
+		T(metrics_jobs_none_writes_the_node_series_only),
+		T(metrics_are_written_once_per_metrics_interval),
 		T(trace_replays_to_the_published_step_energies),
 		T(idle_watts_per_kind_apply_to_every_domain_of_it),
 		T(idle_watts_of_a_domain_win_over_its_kind),
