@@ -1283,8 +1283,10 @@ static void _check_wall_against_rapl(fp_poller_t *p)
 
 int fp_poller_poll(fp_poller_t *p, double now, fp_error_t *err)
 {
-	/* a process CPU clock is a system call: read only for the metric */
-	double cpu0 = p->metrics ? _cpu_now() : 0;
+	/* a process CPU clock is a system call (~1 us, a 30th of a poll's
+	 * reads): read only at the polls that write the metric */
+	bool due = p->metrics && _metrics_due(p, now);
+	double cpu0 = due ? _cpu_now() : 0;
 	fp_node_result_t node;
 	fp_error_t e = { 0 };
 
@@ -1339,10 +1341,10 @@ int fp_poller_poll(fp_poller_t *p, double now, fp_error_t *err)
 	 * hour later its slot goes to another step */
 	if (p->polls % 60 == 0 && fp_board_prune(p->board, now, 3600))
 		p->board_full = false;
-	if (p->metrics)
+	if (due) {
 		p->poll_cpu_s = _cpu_now() - cpu0;
-	if (p->metrics && _metrics_due(p, now))
 		_metrics(p, &node);
+	}
 	return 0;
 }
 

@@ -74,7 +74,8 @@ typedef struct fp_poller_status {
 	bool simulated;
 	const char *activity;	/* activity source name */
 	unsigned long polls;
-	double poll_cpu_s;	/* CPU time of the last poll (with metrics on) */
+	/* CPU time of the last poll that wrote the metrics (0 without) */
+	double poll_cpu_s;
 } fp_poller_status_t;
 
 void fp_poller_status(const fp_poller_t *p, fp_poller_status_t *out);

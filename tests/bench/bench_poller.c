@@ -553,11 +553,11 @@ int main(void)
 	anon1 = bench_status_kib("RssAnon");
 	fp_poller_status(p, &st);
 	printf("poller: %.1f us CPU per poll (%d CPUs, %d steps, "
-	       "metrics+trace on; mean of polls 1-%u)\n",
+	       "metrics+trace on, metrics every 15 s; mean of polls 1-%u)\n",
 	       cpu_first / timed * 1e6, NCPUS, NSTEPS, timed);
 	printf("poller: %.1f us CPU per poll over all %u polls, a step ending "
-	       "and one starting every %d (status: %lu polls, last %.1f us "
-	       "without metrics)\n",
+	       "and one starting every %d (status: %lu polls; the last that "
+	       "wrote the metrics %.1f us before writing them)\n",
 	       cpu / rss_polls * 1e6, rss_polls, CHURN_EVERY, st.polls,
 	       st.poll_cpu_s * 1e6);
 	printf("poller RSS: start %ld KiB, after %u polls %ld KiB "
