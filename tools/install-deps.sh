@@ -20,7 +20,7 @@ BUILD_PKGS="build-essential pkg-config dpkg-dev libslurm-dev libpfm4-dev
 # What the cluster tests and the demo run (make check, make demo).
 TEST_PKGS="slurm-wlm slurmdbd slurm-client munge mariadb-server mariadb-client
 	prometheus-node-exporter python3-jwt python3-cryptography curl iproute2
-	valgrind openssl acl prometheus chromium"
+	valgrind openssl acl prometheus chromium zstd"
 
 log() { echo "deps: $*" >&2; }
 here=$(cd "$(dirname "$0")" && pwd)

@@ -52,7 +52,7 @@ PKGS="slurmctld slurmd slurmdbd slurm-client munge libslurm-dev
       libjansson-dev libcmocka-dev libssl-dev libacl1-dev acl
       python3 python3-jwt python3-cryptography curl iproute2 procps
       valgrind openssl prometheus-node-exporter util-linux
-      libcurl4-openssl-dev libzstd-dev prometheus"
+      libcurl4-openssl-dev libzstd-dev prometheus zstd"
 # Bumped when the recipe below changes in a way the list does not show.
 RECIPE=4
 

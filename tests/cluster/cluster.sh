@@ -19,6 +19,8 @@
 #                     node whose idle power per CPU is small next to a busy
 #                     CPU's, as on real many-core packages)
 #   FP_SIMNODE_ARGS   extra fp-simnode arguments
+#   FP_TRACE_COMPRESS EnergyFootprintTraceCompress in the default
+#                     acct_gather.conf (zstd: the trace is *.jsonl.zst)
 #   FP_GPUS=N         (with FP_SIMNODE=1, one node) N simulated NVIDIA GPUs:
 #                     fp-simnode --nvidia N answers the tests' NVML library
 #                     (BUILD/tests/nvml, NvmlLibrary= in the default
@@ -303,6 +305,9 @@ CONF
 			# for (16: of the same poll as the trace)
 			echo "EnergyFootprintMetricsInterval=0"
 			echo "EnergyFootprintTraceDir=$d/trace"
+			if [ -n "${FP_TRACE_COMPRESS:-}" ]; then
+				echo "EnergyFootprintTraceCompress=$FP_TRACE_COMPRESS"
+			fi
 			if [ -n "${FP_SIMNODE:-}" ]; then
 				echo "EnergyFootprintSimulatedNode=$d/sim"
 				echo "EnergyFootprintIdleWatts=$FP_IDLE_WATTS"

@@ -8,6 +8,10 @@
 # On a real node a vanished sysfs file fails its reads (ENODEV); a tmpfs
 # file kept open cannot, so here the counter file is emptied, which fails
 # the same read path (nothing to parse).
+#
+# The trace is written compressed (EnergyFootprintTraceCompress=zstd): the
+# live file, cut wherever slurmd is writing, replays to sacct's step
+# energies, and its plain copy (replay --plain-out) replays the same.
 set -u
 cd "$(dirname "$0")/../.."
 source tests/cluster/cluster.sh
@@ -15,6 +19,7 @@ source tests/integration/tap.sh
 source tests/integration/lib.sh
 trap 'fp_cluster_stop' EXIT INT TERM
 export FP_SIMNODE=1
+export FP_TRACE_COMPRESS=zstd
 
 fp_cluster_start_or_fail
 slurmd_pid=$(fp_daemon_pid slurmd)
@@ -22,10 +27,10 @@ log=$FP_DIR/log/slurmd-$FP_NODE.log
 zone_dir=$FP_DIR/sim/powercap/intel-rapl:1
 zone=$zone_dir/energy_uj
 name=$(cat "$zone_dir/name")
-trace() { ls "$FP_DIR"/trace/*.jsonl | head -n1; }
+trace() { ls "$FP_DIR"/trace/*.jsonl.zst | head -n1; }
 # The last trace line's value for a domain: a number, or null.
 last_uj() {
-	tail -n1 "$(trace)" | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["energy_uj"].get(sys.argv[1])))' "$1"
+	zstd -dcf "$(trace)" 2>/dev/null | tail -n1 | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["energy_uj"].get(sys.argv[1])))' "$1"
 }
 
 job=$(sbatch --parsable -n2 -J zone --wrap \
@@ -62,11 +67,35 @@ _fp_wait_for 90 "job $job done" bash -c \
 wait_step_energy "$job" 1 60
 e=$(job_energy "$job")
 check "the job keeps its energy record ($e J)" test "$e" -gt 0
-if $FP_BUILD/sfootprint replay "$(trace)" > "$FP_DIR/replay.txt" 2> "$FP_DIR/replay.err"; then
-	check "the trace with the failed reads replays" true
+check "the trace is a zstd stream (.jsonl.zst)" \
+	bash -c "head -c4 '$(trace)' | od -An -tx1 | grep -q '28 b5 2f fd'"
+check "and no plain trace is written beside it" \
+	bash -c "! ls $FP_DIR/trace/*.jsonl >/dev/null 2>&1"
+# A copy of the live file: cut where slurmd is, as a crash would leave it.
+cp "$(trace)" "$FP_DIR/cut.jsonl.zst"
+if $FP_BUILD/sfootprint replay "$FP_DIR/cut.jsonl.zst" --json \
+	--plain-out "$FP_DIR/plain.jsonl" > "$FP_DIR/replay.json" 2> "$FP_DIR/replay.err"; then
+	check "the compressed trace with the failed reads replays" true
 else
-	check "the trace with the failed reads replays ($(cat "$FP_DIR/replay.err"))" false
+	check "the compressed trace with the failed reads replays ($(cat "$FP_DIR/replay.err"))" false
 fi
+check "its cut end is a warning, not an error" \
+	bash -c "[ ! -s $FP_DIR/replay.err ] || grep -q 'cut short after line' $FP_DIR/replay.err"
+n=$(zstd -dcf "$FP_DIR/cut.jsonl.zst" 2>/dev/null | wc -l)
+check_eq "the plain copy has every line the cut stream decompresses to" \
+	"$n" "$(wc -l < "$FP_DIR/plain.jsonl")"
+$FP_BUILD/sfootprint replay "$FP_DIR/plain.jsonl" --json > "$FP_DIR/replay-plain.json" 2>&1
+check "the plain copy replays to the same figures" \
+	cmp -s "$FP_DIR/replay.json" "$FP_DIR/replay-plain.json"
+nsteps=0
+while IFS='|' read -r id e; do
+	r=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))["steps"]; print(d.get(sys.argv[2], {}).get("energy_j", -1))' "$FP_DIR/replay.json" "$id")
+	# sacct holds whole joules: allow 1 J on top of 1%.
+	check "replay of the compressed trace matches sacct for step $id ($r vs $e J)" \
+		awk -v a="$r" -v b="$e" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a >= 0 && d <= 0.01 * b + 1) }'
+	nsteps=$((nsteps + 1))
+done < <(sacct -n -P -j "$job" -o JobID,ConsumedEnergyRaw | awk -F'|' '$1 ~ /\./ && $2 != ""')
+check "sacct has the job's steps to compare ($nsteps)" test "$nsteps" -ge 1
 check "no error from our plugins beyond the zone's warning" \
 	bash -c "! grep -hE 'error: .*(footprint|carbon)' $FP_DIR/log/*.log"
 tap_done

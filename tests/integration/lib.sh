@@ -47,12 +47,13 @@ wait_step_energy() { # jobid [nsteps] [seconds]
 }
 
 # Waits for n more polls of the node poller (metric footprint_poll_cpu_seconds
-# changes at every poll; the trace grows by one line per poll).
+# changes at every poll; the trace grows by one line per poll; zstd -dcf
+# reads both forms, a live .zst up to its last flush).
 wait_polls() {
 	local n=${1:-2} lines
-	lines=$(cat "$FP_DIR"/trace/*.jsonl 2>/dev/null | wc -l)
+	lines=$(zstd -dcf "$FP_DIR"/trace/*.jsonl* 2>/dev/null | wc -l)
 	_fp_wait_for 30 "$n polls" bash -c \
-		"[ \$(cat $FP_DIR/trace/*.jsonl 2>/dev/null | wc -l) -ge $((lines + n)) ]"
+		"[ \$(zstd -dcf $FP_DIR/trace/*.jsonl* 2>/dev/null | wc -l) -ge $((lines + n)) ]"
 }
 
 # Relative difference |a-b|/max(|b|,1e-9) <= tol, with figures printed.
