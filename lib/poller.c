@@ -472,6 +472,9 @@ struct fp_poller {
 	fp_sample_t *sample;
 	bool simulated;
 	char *steps_dir, *jobs_dir, *gpus_dir;
+	char *parts_dir;	/* each ended step's energy by part */
+	fp_gpu_floor_t *gpu_floor;	/* each GPU's idle floor */
+	double prev_t;		/* the poll before the last */
 
 	fp_gpu_t *gpu;		/* NULL: no GPU */
 	size_t *gpu_dev;	/* device of each desc GPU */
@@ -894,8 +897,10 @@ fp_poller_t *fp_poller_new(const fp_poller_config_t *cfg, fp_log_fn log,
 	p->steps_dir = _join(run, "steps");
 	p->jobs_dir = _join(run, "jobs");
 	p->gpus_dir = _join(run, "gpus");
+	p->parts_dir = _join(run, "parts");
+	p->gpu_floor = fp_gpu_floor_new(p->desc->ngpus);
 	if (_mkdirs(p->steps_dir, 0700) || _mkdirs(p->jobs_dir, 0700) ||
-	    _mkdirs(p->gpus_dir, 0700)) {
+	    _mkdirs(p->gpus_dir, 0700) || _mkdirs(p->parts_dir, 0755)) {
 		fp_fail(err, FP_EIO, "run folder %s: %s", run, strerror(errno));
 		goto fail;
 	}
@@ -968,6 +973,8 @@ void fp_poller_free(fp_poller_t *p)
 	free(p->steps_dir);
 	free(p->jobs_dir);
 	free(p->gpus_dir);
+	free(p->parts_dir);
+	fp_gpu_floor_free(p->gpu_floor);
 	fp_poller_config_clear(&p->cfg);
 	free(p);
 }
@@ -1028,6 +1035,44 @@ static void _trace(fp_poller_t *p, double now)
 	}
 }
 
+/* The step's energy by part, once it has ended, for its job's summary. */
+static void _publish_parts(fp_poller_t *p, const fp_step_result_t *r)
+{
+	fp_step_parts_gpu_t g[FP_STEP_GPUS_MAX];
+	const struct step_gpus *h = NULL;
+	fp_step_parts_t parts = {
+		.node = p->desc->node, .first_t = r->first_t,
+		.last_t = r->last_t, .seconds = r->seconds,
+		.energy_j = r->energy_j,
+		.cpu_dram_j = r->dynamic_j + r->static_j, .gpu_j = r->gpu_j,
+		.rest_j = r->residual_j, .gpus = g,
+	};
+	fp_error_t e = { 0 };
+
+	for (size_t i = 0; i < p->nholds && !h; i++)
+		if (!strcmp(p->holds[i].id, r->id))
+			h = &p->holds[i];
+	for (size_t k = 0; h && k < h->ngpus; k++) {
+		size_t d = (size_t)h->gpus[k];
+		const fp_gpu_info_t *info = fp_gpu_device(p->gpu,
+							  p->gpu_dev[d]);
+
+		g[parts.ngpus++] = (fp_step_parts_gpu_t){
+			.index = info ? info->index : d,
+			.uuid = p->desc->gpus[d].uuid,
+			.model = info ? info->name : "",
+			.vendor = p->desc->gpus[d].vendor,
+			.source = p->desc->gpus[d].power_integral ?
+				  "power-integral" : "counter",
+			.floor_w = fp_gpu_floor_w(p->gpu_floor, d) };
+	}
+	if (fp_step_parts_write(p->parts_dir, r->id, &parts, &e) &&
+	    !p->publish_failed) {
+		_say(p, FP_LOG_ERROR, "%s", e.msg);
+		p->publish_failed = true;
+	}
+}
+
 static void _publish(fp_poller_t *p, const fp_node_result_t *node)
 {
 	size_t n = fp_engine_nsteps(p->engine);
@@ -1045,8 +1090,11 @@ static void _publish(fp_poller_t *p, const fp_node_result_t *node)
 		fp_engine_step_at(p->engine, i, &r);
 		/* An ended step keeps its final value published until the
 		 * step daemon removes it or it is pruned. */
-		if (!r.present && r.last_t < p->last_t)
+		if (!r.present && r.last_t < p->last_t) {
+			if (r.last_t == p->prev_t)	/* gone at this poll */
+				_publish_parts(p, &r);
 			continue;
+		}
 		v.energy_j = r.energy_j;
 		v.power_w = r.power_w;
 		rc = p->board ? fp_board_put(p->board, r.id, &v, &e) : 1;
@@ -1312,11 +1360,15 @@ int fp_poller_poll(fp_poller_t *p, double now, fp_error_t *err)
 	}
 	_check_wall_against_rapl(p);
 	_read_gpus(p, now);
+	if (p->sample->gpu_energy_uj)
+		fp_gpu_floor_push(p->gpu_floor, now, p->sample->gpu_energy_uj,
+				  p->sample->gpu_valid);
 	if (fp_activity_read(p->activity, p->desc, p->sample, &e))
 		return fp_fail(err, e.code, "activity: %s", e.msg);
 	_step_gpus(p, now);
 	if (fp_engine_push(p->engine, p->sample, &e))
 		return fp_fail(err, e.code, "attribution: %s", e.msg);
+	p->prev_t = p->last_t;
 	p->last_t = now;
 	p->polls++;
 
@@ -1334,6 +1386,7 @@ int fp_poller_poll(fp_poller_t *p, double now, fp_error_t *err)
 	fp_engine_forget_absent(p->engine, 600);
 	if (p->polls % 600 == 0) {
 		fp_publish_prune(p->steps_dir, now, 86400);
+		fp_publish_prune(p->parts_dir, now, 86400);
 		fp_prune_job_labels(p->jobs_dir, now, 600, _job_known,
 				    p->engine);
 	}

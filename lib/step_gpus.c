@@ -4,12 +4,15 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+
+#include "json.h"
 
 static const char *const _vars[] = {
 	"SLURM_STEP_GPUS", "SLURM_JOB_GPUS", "GPU_DEVICE_ORDINAL",
@@ -188,4 +191,192 @@ int fp_step_gpus_map(const char *list, const fp_gpu_t *gpu, size_t *out,
 			out[(*n)++] = dev;
 	}
 	return rc;
+}
+
+struct fp_gpu_floor {
+	size_t n;
+	double *t0;		/* start of each GPU's window */
+	uint64_t *uj0;		/* its reading then */
+	bool *open;		/* a window is open */
+	double *floor_w;	/* NAN: none yet */
+};
+
+fp_gpu_floor_t *fp_gpu_floor_new(size_t ngpus)
+{
+	fp_gpu_floor_t *f = calloc(1, sizeof(*f));
+	size_t n = ngpus ? ngpus : 1;
+
+	if (!f)
+		return NULL;
+	f->n = ngpus;
+	f->t0 = calloc(n, sizeof(*f->t0));
+	f->uj0 = calloc(n, sizeof(*f->uj0));
+	f->open = calloc(n, sizeof(*f->open));
+	f->floor_w = calloc(n, sizeof(*f->floor_w));
+	if (!f->t0 || !f->uj0 || !f->open || !f->floor_w) {
+		fp_gpu_floor_free(f);
+		return NULL;
+	}
+	for (size_t g = 0; g < ngpus; g++)
+		f->floor_w[g] = NAN;
+	return f;
+}
+
+void fp_gpu_floor_free(fp_gpu_floor_t *f)
+{
+	if (!f)
+		return;
+	free(f->t0);
+	free(f->uj0);
+	free(f->open);
+	free(f->floor_w);
+	free(f);
+}
+
+void fp_gpu_floor_push(fp_gpu_floor_t *f, double t, const uint64_t *uj,
+		       const bool *valid)
+{
+	if (!f || !uj)
+		return;
+	for (size_t g = 0; g < f->n; g++) {
+		if (valid && !valid[g]) {
+			f->open[g] = false;
+			continue;
+		}
+		if (f->open[g] && uj[g] >= f->uj0[g] &&
+		    t - f->t0[g] < FP_GPU_FLOOR_MIN_S)
+			continue;	/* the window goes on */
+		if (f->open[g] && uj[g] >= f->uj0[g]) {
+			double w = (double)(uj[g] - f->uj0[g]) * 1e-6 /
+				   (t - f->t0[g]);
+
+			if (!(w >= f->floor_w[g]))	/* NAN too */
+				f->floor_w[g] = w;
+		}
+		f->open[g] = true;
+		f->t0[g] = t;
+		f->uj0[g] = uj[g];
+	}
+}
+
+double fp_gpu_floor_w(const fp_gpu_floor_t *f, size_t g)
+{
+	return f && g < f->n ? f->floor_w[g] : NAN;
+}
+
+static json_t *_num(double x)
+{
+	return isfinite(x) ? json_real(x) : json_null();
+}
+
+int fp_step_parts_write(const char *dir, const char *step,
+			const fp_step_parts_t *parts, fp_error_t *err)
+{
+	char path[4096], tmp[4096], *text = NULL;
+	json_t *o, *gpus = json_array();
+	FILE *f;
+	int bad;
+
+	fp_error_clear(err);
+	if (!_step_ok(step)) {
+		json_decref(gpus);
+		return fp_fail(err, FP_EINVAL, "step parts: bad step id "
+			       "\"%s\"", step ? step : "");
+	}
+	for (size_t k = 0; gpus && k < parts->ngpus; k++) {
+		const fp_step_parts_gpu_t *g = &parts->gpus[k];
+
+		if (json_array_append_new(gpus, json_pack(
+			"{s:I, s:s, s:s, s:s, s:s, s:o}",
+			"index", (json_int_t)g->index,
+			"uuid", g->uuid ? g->uuid : "",
+			"model", g->model ? g->model : "",
+			"vendor", g->vendor ? g->vendor : "",
+			"source", g->source ? g->source : "",
+			"floor_w", _num(g->floor_w)))) {
+			json_decref(gpus);
+			gpus = NULL;
+		}
+	}
+	o = gpus ? json_pack("{s:i, s:s, s:s, s:f, s:f, s:o, s:o, s:o, s:o, "
+			     "s:o, s:o}",
+		"v", FP_STEP_PARTS_VERSION,
+		"node", parts->node ? parts->node : "",
+		"step", step,
+		"first_t", parts->first_t,
+		"last_t", parts->last_t,
+		"seconds", _num(parts->seconds),
+		"energy_j", _num(parts->energy_j),
+		"cpu_dram_j", _num(parts->cpu_dram_j),
+		"gpu_j", _num(parts->gpu_j),
+		"rest_j", _num(parts->rest_j),
+		"gpus", gpus) : NULL;
+	text = o ? fp_json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(o);
+	if (!text)
+		return fp_fail(err, FP_ENOMEM, "step parts %s: out of memory",
+			       step);
+	snprintf(path, sizeof(path), "%s/%s", dir, step);
+	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, step);
+	f = fopen(tmp, "w");
+	if (!f) {
+		free(text);
+		return fp_fail(err, FP_EIO, "step parts: cannot create %s: %s",
+			       tmp, strerror(errno));
+	}
+	fprintf(f, "%s\n", text);
+	free(text);
+	bad = ferror(f);
+	if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
+		unlink(tmp);
+		return fp_fail(err, FP_EIO, "step parts: cannot write %s",
+			       path);
+	}
+	return 0;
+}
+
+int fp_step_parts_load(const char *dir, const char *node, const char *step,
+		       json_t **out, fp_error_t *err)
+{
+	char path[4096];
+	size_t n = 0;
+	json_error_t jerr;
+	json_t *o, *v;
+
+	fp_error_clear(err);
+	*out = NULL;
+	if (!_step_ok(step))
+		return fp_fail(err, FP_EINVAL, "step parts: bad step id "
+			       "\"%s\"", step ? step : "");
+	for (const char *d = dir; *d && n + 1 < sizeof(path); d++) {
+		if (d[0] == '%' && d[1] == 'n') {
+			n += (size_t)snprintf(path + n, sizeof(path) - n, "%s",
+					      node);
+			d++;
+		} else {
+			path[n++] = *d;
+		}
+		if (n >= sizeof(path))
+			n = sizeof(path) - 1;
+	}
+	path[n] = '\0';
+	snprintf(path + n, sizeof(path) - n, "/%s", step);
+	if (access(path, F_OK))
+		return fp_fail(err, FP_EIO, "step parts %s: %s", path,
+			       strerror(errno));
+	o = json_load_file(path, 0, &jerr);
+	if (!o)
+		return fp_fail(err, FP_EPARSE, "step parts %s: %s", path,
+			       jerr.text);
+	v = json_object_get(o, "v");
+	if (!json_is_object(o) || !json_is_integer(v) ||
+	    json_integer_value(v) != FP_STEP_PARTS_VERSION ||
+	    !json_is_number(json_object_get(o, "energy_j")) ||
+	    !json_is_array(json_object_get(o, "gpus"))) {
+		json_decref(o);
+		return fp_fail(err, FP_EPARSE, "step parts %s: not a record "
+			       "of version %d", path, FP_STEP_PARTS_VERSION);
+	}
+	*out = o;
+	return 0;
 }

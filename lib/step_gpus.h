@@ -4,7 +4,11 @@
 #ifndef FP_STEP_GPUS_H
 #define FP_STEP_GPUS_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
 
 #include "error.h"
 #include "gpu.h"
@@ -43,5 +47,61 @@ void fp_step_gpus_remove(const char *dir, const char *step);
  * ones that did. */
 int fp_step_gpus_map(const char *list, const fp_gpu_t *gpu, size_t *out,
 		     size_t cap, size_t *n, fp_error_t *err);
+
+/* The lowest mean power each GPU of the node was seen at over a window of
+ * consecutive polls at least FP_GPU_FLOOR_MIN_S long (its idle floor),
+ * against which a GPU a job held is judged idle. Not over one poll: a
+ * counter that moves every 50-100 ms reads up to a tenth low over a short
+ * one (a step daemon's fresh poll), and a power that low would pass a
+ * busy GPU for idle. */
+#define FP_GPU_FLOOR_MIN_S 2.0
+typedef struct fp_gpu_floor fp_gpu_floor_t;
+
+fp_gpu_floor_t *fp_gpu_floor_new(size_t ngpus);
+void fp_gpu_floor_free(fp_gpu_floor_t *f);
+/* One poll's cumulative readings (µJ, ngpus long) at t (seconds); an
+ * invalid one (valid NULL: all valid) ends that GPU's window without a
+ * power, as does a counter that went down. */
+void fp_gpu_floor_push(fp_gpu_floor_t *f, double t, const uint64_t *uj,
+		       const bool *valid);
+/* GPU g's floor in W; NAN until one window was seen. */
+double fp_gpu_floor_w(const fp_gpu_floor_t *f, size_t g);
+
+/* A step's energy on one node by part, for the job's summary: written by
+ * the node poller into RunDir/parts/<step> once the step has ended (its
+ * final figures), read by footprint-worker where that folder is reachable
+ * (footprint.conf NodePartsDir=). One JSON object: {"v":1, "node", "step",
+ * "first_t", "last_t" (Unix times of the first and last samples it was
+ * in), "seconds" (the time it was in them), "energy_j" (as published to
+ * sacct), "cpu_dram_j" (its RAPL share: packages and their DRAM, which the
+ * attribution shares together), "gpu_j", "rest_j" (its share of what the
+ * node's meter saw beyond RAPL and GPUs), "gpus": [{"index", "uuid",
+ * "model", "vendor", "source", "floor_w" (fp_gpu_floor_w, null if
+ * unknown)}]}. */
+#define FP_STEP_PARTS_VERSION 1
+
+typedef struct fp_step_parts_gpu {
+	size_t index;		/* the node's GPU number, as Slurm's */
+	const char *uuid, *model, *vendor, *source;
+	double floor_w;		/* NAN: unknown */
+} fp_step_parts_gpu_t;
+
+typedef struct fp_step_parts {
+	const char *node;
+	double first_t, last_t;
+	double seconds;		/* present in the samples */
+	double energy_j, cpu_dram_j, gpu_j, rest_j;
+	const fp_step_parts_gpu_t *gpus;
+	size_t ngpus;
+} fp_step_parts_t;
+
+/* Writes dir/<step> at once (tmp file and rename). */
+int fp_step_parts_write(const char *dir, const char *step,
+			const fp_step_parts_t *parts, fp_error_t *err);
+/* Reads the record of step on node from dir, where each "%n" of dir is the
+ * node's name; *out is the object (the caller json_decref()s it). FP_EIO
+ * when absent, FP_EPARSE when it is not a record of this version. */
+int fp_step_parts_load(const char *dir, const char *node, const char *step,
+		       json_t **out, fp_error_t *err);
 
 #endif

@@ -1,0 +1,177 @@
+/* Specification of lib/step_gpus' step records for the summary: a GPU's idle
+ * floor from its counters, and a step's energy by part through a folder. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "step_gpus.h"
+
+static char root[64];
+
+static int setup(void **state)
+{
+	snprintf(root, sizeof(root), "/tmp/fp-parts.XXXXXX");
+	assert_non_null(mkdtemp(root));
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+	return system(cmd);
+}
+
+static void test_floor_is_the_lowest_power_over_a_window(void **state)
+{
+	fp_gpu_floor_t *f = fp_gpu_floor_new(2);
+	/* GPU 0: 100 W, then 30 W, then 60 W, each for one 2 s window;
+	 * GPU 1 always 250 W */
+	uint64_t uj[4][2] = { { 0, 0 }, { 200000000, 500000000 },
+			      { 260000000, 1000000000 },
+			      { 380000000, 1500000000 } };
+
+	assert_true(isnan(fp_gpu_floor_w(f, 0)));
+	for (int i = 0; i < 4; i++)
+		fp_gpu_floor_push(f, 10.0 + 2 * i, uj[i], NULL);
+	assert_float_equal(fp_gpu_floor_w(f, 0), 30, 1e-9);
+	assert_float_equal(fp_gpu_floor_w(f, 1), 250, 1e-9);
+	assert_true(isnan(fp_gpu_floor_w(f, 2)));
+	fp_gpu_floor_free(f);
+}
+
+static void test_short_polls_add_up_to_one_window(void **state)
+{
+	fp_gpu_floor_t *f = fp_gpu_floor_new(1);
+	/* 30 W read by a counter that moves every 100 ms: over the 0.55 s
+	 * from 10.0 it shows 15 J (27.3 W); the window goes on to 12.0 */
+	uint64_t a = 0, b = 15000000, c = 60000000;
+
+	fp_gpu_floor_push(f, 10.0, &a, NULL);
+	fp_gpu_floor_push(f, 10.55, &b, NULL);
+	assert_true(isnan(fp_gpu_floor_w(f, 0)));
+	fp_gpu_floor_push(f, 12.0, &c, NULL);
+	assert_float_equal(fp_gpu_floor_w(f, 0), 30, 1e-9);
+	fp_gpu_floor_free(f);
+}
+
+static void test_failed_read_or_reset_ends_the_window(void **state)
+{
+	fp_gpu_floor_t *f = fp_gpu_floor_new(1);
+	uint64_t a = 0, b = 60000000, c = 10000000, d = 80000000;
+	bool ok = true, bad = false;
+
+	fp_gpu_floor_push(f, 10.0, &a, &ok);
+	fp_gpu_floor_push(f, 12.0, &b, &ok);	/* 30 W */
+	/* a failed read holds the counter: not a window at 0 W */
+	fp_gpu_floor_push(f, 14.0, &b, &bad);
+	fp_gpu_floor_push(f, 16.0, &b, &ok);
+	/* a reset (the counter went down) starts a window, not a power:
+	 * 35 W from 18.0, not 5 W from 16.0 */
+	fp_gpu_floor_push(f, 18.0, &c, &ok);
+	fp_gpu_floor_push(f, 20.0, &d, &ok);
+	assert_float_equal(fp_gpu_floor_w(f, 0), 30, 1e-9);
+	fp_gpu_floor_free(f);
+}
+
+static void test_record_reads_back_from_the_node_folder(void **state)
+{
+	char dir[128], pattern[128];
+	fp_step_parts_gpu_t g = { .index = 2, .uuid = "GPU-2", .model = "A100",
+				  .vendor = "nvidia", .source = "counter",
+				  .floor_w = 30.5 };
+	fp_step_parts_t p = { .node = "n7", .first_t = 100, .last_t = 117,
+			      .seconds = 18, .energy_j = 900,
+			      .cpu_dram_j = 300, .gpu_j = 550, .rest_j = 50,
+			      .gpus = &g, .ngpus = 1 };
+	fp_error_t err = { 0 };
+	json_t *o = NULL, *gj;
+
+	snprintf(dir, sizeof(dir), "%s/n7", root);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	assert_int_equal(fp_step_parts_write(dir, "42.batch", &p, &err), 0);
+	snprintf(pattern, sizeof(pattern), "%s/%%n", root);
+	assert_int_equal(fp_step_parts_load(pattern, "n7", "42.batch", &o,
+					    &err), 0);
+	assert_string_equal(json_string_value(json_object_get(o, "step")),
+			    "42.batch");
+	assert_float_equal(json_number_value(json_object_get(o, "gpu_j")),
+			   550, 0);
+	assert_float_equal(json_number_value(json_object_get(o, "seconds")),
+			   18, 0);
+	gj = json_array_get(json_object_get(o, "gpus"), 0);
+	assert_int_equal(json_integer_value(json_object_get(gj, "index")), 2);
+	assert_string_equal(json_string_value(json_object_get(gj, "model")),
+			    "A100");
+	assert_float_equal(json_number_value(json_object_get(gj, "floor_w")),
+			   30.5, 0);
+	json_decref(o);
+}
+
+static void test_unknown_floor_is_written_as_null(void **state)
+{
+	fp_step_parts_gpu_t g = { .index = 0, .floor_w = NAN };
+	fp_step_parts_t p = { .node = "n1", .gpus = &g, .ngpus = 1 };
+	fp_error_t err = { 0 };
+	json_t *o = NULL;
+
+	assert_int_equal(fp_step_parts_write(root, "7.0", &p, &err), 0);
+	assert_int_equal(fp_step_parts_load(root, "n1", "7.0", &o, &err), 0);
+	assert_true(json_is_null(json_object_get(json_array_get(
+		json_object_get(o, "gpus"), 0), "floor_w")));
+	json_decref(o);
+}
+
+static void test_absent_record_is_eio_and_a_foreign_one_eparse(void **s)
+{
+	char path[128];
+	fp_error_t err = { 0 };
+	json_t *o = NULL;
+	FILE *f;
+
+	assert_int_equal(fp_step_parts_load(root, "n1", "9.0", &o, &err), -1);
+	assert_int_equal(err.code, FP_EIO);
+	snprintf(path, sizeof(path), "%s/9.1", root);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("{\"v\": 2, \"energy_j\": 1, \"gpus\": []}\n", f);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(fp_step_parts_load(root, "n1", "9.1", &o, &err), -1);
+	assert_int_equal(err.code, FP_EPARSE);
+	assert_null(o);
+}
+
+static void test_bad_step_id_is_refused(void **state)
+{
+	fp_step_parts_t p = { .node = "n1" };
+	fp_error_t err = { 0 };
+
+	assert_int_equal(fp_step_parts_write(root, "../x", &p, &err), -1);
+	assert_int_equal(err.code, FP_EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_floor_is_the_lowest_power_over_a_window),
+		cmocka_unit_test(test_short_polls_add_up_to_one_window),
+		cmocka_unit_test(test_failed_read_or_reset_ends_the_window),
+		cmocka_unit_test(test_record_reads_back_from_the_node_folder),
+		cmocka_unit_test(test_unknown_floor_is_written_as_null),
+		cmocka_unit_test(
+			test_absent_record_is_eio_and_a_foreign_one_eparse),
+		cmocka_unit_test(test_bad_step_id_is_refused),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
