@@ -356,8 +356,9 @@ static void _trim_traces(struct bench *b)
 }
 
 /* A poller with the metrics (written every metrics_s seconds; < 0: no
- * metrics) and the trace on or off. */
-static fp_poller_t *_poller(struct bench *b, double metrics_s, int trace)
+ * metrics) and the trace off (NULL) or on in a TraceCompress= form. */
+static fp_poller_t *_poller(struct bench *b, double metrics_s,
+			    const char *trace)
 {
 	char every[32];
 	fp_poller_config_t cfg;
@@ -371,6 +372,7 @@ static fp_poller_t *_poller(struct bench *b, double metrics_s, int trace)
 		{ metrics_s >= 0 ? "Metrics" : NULL, b->metrics },
 		{ metrics_s >= 0 ? "MetricsInterval" : NULL, every },
 		{ trace ? "TraceDir" : NULL, b->trace },
+		{ trace ? "TraceCompress" : NULL, trace },
 	};
 
 	snprintf(every, sizeof(every), "%g", metrics_s);
@@ -513,7 +515,7 @@ int main(void)
 	}
 
 	/* Metrics and trace on, as in production; steps come and go. */
-	p = _poller(&b, 15, 1);
+	p = _poller(&b, 15, "none");
 	for (int j = 0; j < NJOBS; j++) {
 		char user[32], account[32];
 
@@ -571,18 +573,21 @@ bare:
 	 * its input files, in alternate order (neither gets the other's warm
 	 * caches), each with its own poller on the same node. The metrics
 	 * are written as by default (every 15 s of 1 s polls), and at every
-	 * poll for the cost of one write. FP_BENCH_ONLY=N runs row N. */
+	 * poll for the cost of one write; the trace plain (the default) and
+	 * compressed. FP_BENCH_ONLY=N runs row N. */
 	{
 		static const struct {
 			const char *what;
 			double metrics_s;
-			int trace;
+			const char *trace;	/* TraceCompress; NULL: off */
 		} row[] = {
-			{ "trace off, metrics off", -1, 0 },
-			{ "trace on,  metrics off", -1, 1 },
-			{ "trace off, metrics on ", 15, 0 },
-			{ "trace on,  metrics on ", 15, 1 },
-			{ "trace off, metrics at every poll", 0, 0 },
+			{ "trace off,  metrics off", -1, NULL },
+			{ "trace on,   metrics off", -1, "none" },
+			{ "trace off,  metrics on", 15, NULL },
+			{ "trace on,   metrics on", 15, "none" },
+			{ "trace zstd, metrics off", -1, "zstd" },
+			{ "trace zstd, metrics on", 15, "zstd" },
+			{ "trace off,  metrics at every poll", 0, NULL },
 		};
 		static struct bare r;
 		double bare_all = 0;
@@ -633,7 +638,7 @@ bare:
 			}
 			_bare_close(&r);
 			qsort(ratio, nblk, sizeof(*ratio), _cmp_double);
-			printf("  %-32s %7.1f us CPU per poll, bare reads "
+			printf("  %-34s %7.1f us CPU per poll, bare reads "
 			       "%5.1f us: %5.2fx (median of %u blocks %.2fx)\n",
 			       row[k].what, cpu / compared * 1e6,
 			       bare / compared * 1e6, cpu / bare, nblk,
@@ -641,7 +646,7 @@ bare:
 			bare_all += bare / compared;
 			nrows++;
 		}
-		printf("  %-32s %7.1f us CPU (mean of the rows)\n", "bare reads",
+		printf("  %-34s %7.1f us CPU (mean of the rows)\n", "bare reads",
 		       nrows ? bare_all / nrows * 1e6 : 0);
 	}
 
