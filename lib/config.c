@@ -124,6 +124,7 @@ void fp_config_free(fp_config_t *cfg)
 	free(cfg->job_record_field);
 	free(cfg->energy_source);
 	free(cfg->mailer);
+	free(cfg->node_parts_dir);
 	free(cfg);
 }
 
@@ -148,7 +149,7 @@ struct ctx {
 static const char *const globals[] = {
 	"SigningKey", "SpoolDir", "JobRecordField", "MaxWorkers", "MaxQueue",
 	"WorkerTimeout", "RetryInterval", "EnergySource", "Mailer",
-	"MailWait", "SeriesWait", NULL,
+	"MailWait", "SeriesWait", "NodePartsDir", NULL,
 };
 
 #define FAIL(c, code, ...) fp_fail((c)->err, code, __VA_ARGS__)
@@ -839,6 +840,8 @@ static int parse_global(struct ctx *c, struct kv *kv)
 		return get_uint(c, kv, 0, 3600, &cfg->mail_wait);
 	if (!strcasecmp(k, "SeriesWait"))
 		return get_uint(c, kv, 0, 7 * 86400, &cfg->series_wait);
+	if (!strcasecmp(k, "NodePartsDir"))
+		return resolve_path(c, kv->val, &cfg->node_parts_dir);
 	return FAIL(c, FP_EINVAL, "%s:%u: field '%s': unknown key", c->name,
 		    c->line, k);
 }

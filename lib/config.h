@@ -121,6 +121,8 @@ typedef struct fp_config {
 	unsigned retry_interval;	/* seconds between worker retries */
 	unsigned series_wait;		/* seconds the worker waits for the
 					 * series to cover a job's end */
+	char *node_parts_dir;		/* the nodes' RunDir/parts, "%n" the
+					 * node; NULL: no energy breakdown */
 } fp_config_t;
 
 /* Reads and parses path; series files are not read yet. */

@@ -583,3 +583,363 @@ int fp_record_parse(const char *field, fp_record_t *rec, fp_error_t *err)
 	json_decref(o);
 	return 0;
 }
+
+/* ---- the job's energy by part and the GPUs it held -------------------
+ *
+ * From the nodes' step records (step_gpus.h): each (step, node) gives its
+ * energy split into RAPL (packages with their DRAM), GPU and the rest, and
+ * the GPUs it held. A step holding several GPUs has one GPU figure: it is
+ * given to them evenly here. */
+
+struct held {
+	const char *node;
+	json_int_t index;
+	json_t *gpu;		/* the first record's GPU object */
+	json_t *steps;		/* ids of the steps that held it */
+	double energy_j, floor_w;
+	double (*span)[2];	/* each step's [start, end] on it */
+	size_t nspan;
+};
+
+static int span_cmp(const void *a, const void *b)
+{
+	const double *x = a, *y = b;
+
+	return (x[0] > y[0]) - (x[0] < y[0]);
+}
+
+/* The time covered by the spans: overlapping steps count once. */
+static double union_s(double (*s)[2], size_t n)
+{
+	double total = 0, a, b;
+
+	if (!n)
+		return 0;
+	qsort(s, n, sizeof(*s), span_cmp);
+	a = s[0][0];
+	b = s[0][1];
+	for (size_t i = 1; i < n; i++) {
+		if (s[i][0] > b) {
+			total += b - a;
+			a = s[i][0];
+		}
+		if (s[i][1] > b)
+			b = s[i][1];
+	}
+	return total + b - a;
+}
+
+static int held_cmp(const void *a, const void *b)
+{
+	const struct held *x = a, *y = b;
+	int c = strcmp(x->node, y->node);
+
+	return c ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+static struct held *held_of(struct held **h, size_t *n, const char *node,
+			    json_t *g)
+{
+	json_int_t index = json_integer_value(json_object_get(g, "index"));
+	struct held *x;
+
+	for (size_t i = 0; i < *n; i++)
+		if ((*h)[i].index == index && !strcmp((*h)[i].node, node))
+			return &(*h)[i];
+	x = realloc(*h, (*n + 1) * sizeof(**h));
+	if (!x)
+		return NULL;
+	*h = x;
+	x = &x[(*n)++];
+	memset(x, 0, sizeof(*x));
+	x->node = node;
+	x->index = index;
+	x->gpu = g;
+	x->floor_w = NAN;
+	x->steps = json_array();
+	return x->steps ? x : NULL;
+}
+
+static const fp_node_result_t *node_of(const fp_result_t *r, const char *n)
+{
+	for (size_t i = 0; i < r->nnodes; i++)
+		if (r->nodes[i].node && !strcmp(r->nodes[i].node, n))
+			return &r->nodes[i];
+	return NULL;
+}
+
+static json_t *gpu_text(json_t *g, const char *k)
+{
+	json_t *v = json_object_get(g, k);
+
+	return json_is_string(v) ? json_string(json_string_value(v)) :
+				   json_null();
+}
+
+/* One GPU of "gpus": what the node published of it, its share of the
+ * job's energy and footprint, and whether it idled through the hold. */
+static json_t *held_json(const fp_result_t *r, const struct held *h)
+{
+	const fp_node_result_t *n = node_of(r, h->node);
+	double held = union_s(h->span, h->nspan);
+	double mean = held > 0 ? h->energy_j / held : NAN;
+	double limit = h->floor_w * FP_SUMMARY_GPU_IDLE_RATIO +
+		       FP_SUMMARY_GPU_IDLE_MARGIN_W;
+	double cost = n && n->energy_j > 0 ?
+			      n->operational_g * h->energy_j / n->energy_j :
+			      NAN;
+	json_t *idle = isfinite(mean) && isfinite(limit) ?
+			       json_boolean(mean <= limit) : json_null();
+
+	return json_pack("{s:s, s:I, s:o, s:o, s:o, s:o, s:O, s:o, s:o, s:o, "
+			 "s:o, s:o, s:o, s:o, s:o}",
+		"node", h->node,
+		"index", h->index,
+		"uuid", gpu_text(h->gpu, "uuid"),
+		"model", gpu_text(h->gpu, "model"),
+		"vendor", gpu_text(h->gpu, "vendor"),
+		"source", gpu_text(h->gpu, "source"),
+		"steps", h->steps,
+		"held_s", num(held),
+		"energy_Wh", wh(h->energy_j),
+		"mean_W", num(mean),
+		"floor_W", num(h->floor_w),
+		"idle", idle,
+		"idle_below_W", num(limit),
+		"operational_g", num(cost),
+		"footprint_share", num(r->footprint_g > 0 ?
+				       cost / r->footprint_g : NAN));
+}
+
+/* Adds record p to the sums and its GPUs to h; -1 out of memory. */
+static int add_record(json_t *p, double sum[4], struct held **h, size_t *nh)
+{
+	static const char *const keys[4] = { "energy_j", "cpu_dram_j",
+					     "gpu_j", "rest_j" };
+	const char *node = json_string_value(json_object_get(p, "node"));
+	json_t *gpus = json_object_get(p, "gpus"), *g;
+	json_t *step = json_object_get(p, "step");
+	double end = get_num(p, "last_t"), s = get_num(p, "seconds");
+	double gpu_j = get_num(p, "gpu_j");
+	size_t k;
+
+	for (int i = 0; i < 4; i++)
+		sum[i] += get_num(p, keys[i]);	/* NAN spreads: unknown */
+	if (!node)
+		node = "";
+	json_array_foreach(gpus, k, g) {
+		struct held *x = held_of(h, nh, node, g);
+		double (*span)[2];
+		double fl = get_num(g, "floor_w");
+
+		if (!x)
+			return -1;
+		x->energy_j += gpu_j / (double)json_array_size(gpus);
+		/* the floor only goes down: the latest record's is lowest */
+		if (isfinite(fl) && !(fl >= x->floor_w))
+			x->floor_w = fl;
+		if (json_is_string(step) &&
+		    json_array_append_new(x->steps, json_string(
+			    json_string_value(step))))
+			return -1;
+		if (!isfinite(end) || !isfinite(s))
+			continue;
+		span = realloc(x->span, (x->nspan + 1) * sizeof(*span));
+		if (!span)
+			return -1;
+		x->span = span;
+		x->span[x->nspan][0] = end - s;
+		x->span[x->nspan++][1] = end;
+	}
+	return 0;
+}
+
+int fp_summary_add_parts(json_t *root, const fp_result_t *r,
+			 json_t *const *parts, size_t nparts,
+			 size_t nexpected, fp_error_t *err)
+{
+	double sum[4] = { 0, 0, 0, 0 };
+	struct held *h = NULL;
+	size_t nh = 0;
+	json_t *gpus = NULL, *o = NULL;
+	int rc = -1;
+
+	fp_error_clear(err);
+	if (!nexpected)
+		return 0;
+	for (size_t i = 0; i < nparts; i++)
+		if (add_record(parts[i], sum, &h, &nh))
+			goto out;
+	if (nh)
+		qsort(h, nh, sizeof(*h), held_cmp);
+	gpus = json_array();
+	for (size_t i = 0; gpus && i < nh; i++)
+		if (json_array_append_new(gpus, held_json(r, &h[i]))) {
+			json_decref(gpus);
+			gpus = NULL;
+		}
+	o = json_pack("{s:I, s:I, s:o, s:o, s:o, s:o}",
+		"records", (json_int_t)nparts,
+		"expected", (json_int_t)nexpected,
+		"energy_Wh", wh(nparts ? sum[0] : NAN),
+		"cpu_dram_Wh", wh(nparts ? sum[1] : NAN),
+		"gpu_Wh", wh(nparts ? sum[2] : NAN),
+		"rest_Wh", wh(nparts ? sum[3] : NAN));
+	if (!gpus || !o) {
+		json_decref(gpus);
+		json_decref(o);
+		goto out;
+	}
+	if (json_object_set_new(root, "gpus", gpus)) {
+		json_decref(o);
+		goto out;
+	}
+	if (json_object_set_new(root, "energy_parts", o))
+		goto out;
+	rc = 0;
+out:
+	for (size_t i = 0; i < nh; i++) {
+		json_decref(h[i].steps);
+		free(h[i].span);
+	}
+	free(h);
+	if (rc)
+		fp_fail(err, FP_ENOMEM, "job %llu: cannot build the energy "
+			"parts of the summary (out of memory)",
+			(unsigned long long)r->job_id);
+	return rc;
+}
+
+char *fp_summary_dumps_parts(const fp_result_t *r, json_t *const *parts,
+			     size_t nparts, size_t nexpected, fp_error_t *err)
+{
+	json_t *root = fp_summary_json(r, err);
+	char *s;
+
+	if (!root)
+		return NULL;
+	if (fp_summary_add_parts(root, r, parts, nparts, nexpected, err)) {
+		json_decref(root);
+		return NULL;
+	}
+	s = fp_json_dumps(root, DUMP_FLAGS);
+	json_decref(root);
+	if (!s)
+		fp_fail(err, FP_ENOMEM, "job %llu: cannot serialise the "
+			"summary", (unsigned long long)r->job_id);
+	return s;
+}
+
+static double jget(const json_t *o, const char *k)
+{
+	return get_num((json_t *)o, k);
+}
+
+/* A figure for people: three significant digits, "-" when unknown. */
+static const char *fig3(char *buf, size_t size, double x)
+{
+	if (!isfinite(x))
+		snprintf(buf, size, "-");
+	else if (fabs(x) >= 100)
+		snprintf(buf, size, "%.0f", x);
+	else
+		snprintf(buf, size, "%.3g", x);
+	return buf;
+}
+
+static void put_part(FILE *f, const char *name, double wh, double total,
+		     const char *why)
+{
+	char a[32], b[32];
+
+	fprintf(f, "  %s: %s Wh", name, fig3(a, sizeof(a), wh));
+	if (isfinite(wh) && total > 0)
+		fprintf(f, " (%s %%)", fig3(b, sizeof(b), 100 * wh / total));
+	fprintf(f, "%s\n", why);
+}
+
+static const char *str_or(const json_t *o, const char *k, const char *dflt)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	return s && *s ? s : dflt;
+}
+
+static void put_gpu(FILE *f, const json_t *g)
+{
+	const json_t *steps = json_object_get(g, "steps"), *idle;
+	char a[32], b[32], c[32], d[32];
+	size_t i;
+	json_t *v;
+
+	fprintf(f, "  %s GPU %lld: %s (%s, %s, %s)", str_or(g, "node", "?"),
+		(long long)json_integer_value(json_object_get(g, "index")),
+		str_or(g, "model", "unnamed"), str_or(g, "uuid", "no uuid"),
+		str_or(g, "vendor", "?"), str_or(g, "source", "?"));
+	fprintf(f, ": %s Wh over %s s held, mean %s W; steps",
+		fig3(a, sizeof(a), jget(g, "energy_Wh")),
+		fig3(b, sizeof(b), jget(g, "held_s")),
+		fig3(c, sizeof(c), jget(g, "mean_W")));
+	json_array_foreach(steps, i, v)
+		fprintf(f, "%s %s", i ? "," : "", json_string_value(v));
+	fputc('\n', f);
+	idle = json_object_get(g, "idle");
+	fig3(a, sizeof(a), jget(g, "mean_W"));
+	fig3(b, sizeof(b), jget(g, "idle_below_W"));
+	fig3(c, sizeof(c), jget(g, "floor_W"));
+	if (json_is_true(idle)) {
+		fprintf(f, "    idle: held but not used; its mean %s W is "
+			"within %s W (the lowest power the node saw it draw, "
+			"%s W, x %.2f + %.0f W)", a, b, c,
+			FP_SUMMARY_GPU_IDLE_RATIO,
+			FP_SUMMARY_GPU_IDLE_MARGIN_W);
+		fprintf(f, "; it cost %s gCO2e, %s %% of the job's "
+			"footprint\n",
+			fig3(d, sizeof(d), jget(g, "operational_g")),
+			fig3(a, sizeof(a), 100 * jget(g, "footprint_share")));
+	} else if (json_is_false(idle)) {
+		fprintf(f, "    used: its mean %s W is above its idle limit "
+			"%s W (floor %s W)\n", a, b, c);
+	} else {
+		fprintf(f, "    idle or used: not judged (the node had not "
+			"seen its lowest power yet)\n");
+	}
+}
+
+char *fp_summary_parts_text(const json_t *summary)
+{
+	const json_t *p = json_object_get(summary, "energy_parts");
+	const json_t *gpus = json_object_get(summary, "gpus");
+	double total;
+	char *out = NULL, a[32];
+	size_t len = 0, i;
+	json_t *g;
+	FILE *f;
+
+	if (!json_is_object(p))
+		return NULL;
+	f = open_memstream(&out, &len);
+	if (!f)
+		return NULL;
+	total = jget(p, "energy_Wh");
+	fprintf(f, "Energy by part: %s Wh measured on the nodes (%lld of "
+		"%lld step records)\n", fig3(a, sizeof(a), total),
+		(long long)json_integer_value(json_object_get(p, "records")),
+		(long long)json_integer_value(json_object_get(p, "expected")));
+	put_part(f, "CPU packages + DRAM", jget(p, "cpu_dram_Wh"), total,
+		 " (RAPL; shared together, not split)");
+	put_part(f, "GPU", jget(p, "gpu_Wh"), total, "");
+	put_part(f, "Rest of the node", jget(p, "rest_Wh"), total,
+		 " (its meter beyond RAPL and GPUs)");
+	if (!json_array_size(gpus))
+		fprintf(f, "GPUs held: none\n");
+	else
+		fprintf(f, "GPUs held:\n");
+	json_array_foreach(gpus, i, g)
+		put_gpu(f, g);
+	if (fclose(f)) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}

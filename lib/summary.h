@@ -25,6 +25,30 @@ json_t *fp_summary_json(const fp_result_t *r, fp_error_t *err);
  * same bytes. The caller free()s it. */
 char *fp_summary_dumps(const fp_result_t *r, fp_error_t *err);
 
+/* A GPU a job held is idle when its mean power over the hold stays within
+ * this of the lowest power the node saw it draw (its floor). */
+#define FP_SUMMARY_GPU_IDLE_RATIO 1.10
+#define FP_SUMMARY_GPU_IDLE_MARGIN_W 5.0
+
+/* Adds to a summary (fp_summary_json) the job's energy by part,
+ * "energy_parts", and the GPUs it held, "gpus" (both optional in schema
+ * 1), from the nodes' step records: parts[] are fp_step_parts_load
+ * objects, one per (step, node) found, of the nexpected the job ran. A
+ * record missing is said (records < expected), never guessed. Does
+ * nothing when nexpected is 0. */
+int fp_summary_add_parts(json_t *root, const fp_result_t *r,
+			 json_t *const *parts, size_t nparts,
+			 size_t nexpected, fp_error_t *err);
+/* The summary with its parts, dumped as fp_summary_dumps does. */
+char *fp_summary_dumps_parts(const fp_result_t *r, json_t *const *parts,
+			     size_t nparts, size_t nexpected, fp_error_t *err);
+
+/* The text of sfootprint -j for a summary's energy_parts and gpus: the
+ * energy by part and each GPU held, an idle one flagged with how it was
+ * judged. NULL when the summary has no energy_parts (made before them, or
+ * without NodePartsDir=) or out of memory. The caller free()s it. */
+char *fp_summary_parts_text(const json_t *summary);
+
 /* Key figures of the job-record form (units: Wh and gCO2e). */
 typedef struct fp_record {
 	int version;

@@ -35,6 +35,7 @@
 #include "config.h"
 #include "sign.h"
 #include "signals.h"
+#include "step_gpus.h"
 #include "summary.h"
 #include "utf8.h"
 #include "watermark.h"
@@ -329,6 +330,38 @@ static fp_job_t *job_from_record(slurmdb_job_rec_t *j, const fp_config_t *cfg)
 	}
 	slurm_list_iterator_destroy(it);
 	return job;
+}
+
+/* The summary, with the job's energy by part where the nodes' step
+ * records are reachable (NodePartsDir=): one per step and node, and one
+ * missing is counted, never guessed. */
+static char *summary_with_parts(const fp_config_t *cfg, const fp_job_t *job,
+				const fp_result_t *res, fp_error_t *err)
+{
+	json_t **parts = NULL, **more, *p;
+	size_t n = 0, expected = 0;
+	char *s;
+
+	for (size_t i = 0; cfg->node_parts_dir && i < job->nsteps; i++)
+		for (size_t k = 0; k < job->steps[i].nnodes; k++) {
+			expected++;
+			if (fp_step_parts_load(cfg->node_parts_dir,
+					       job->steps[i].nodes[k].node,
+					       job->steps[i].id, &p, NULL))
+				continue;
+			more = realloc(parts, (n + 1) * sizeof(*parts));
+			if (!more) {
+				json_decref(p);
+				continue;
+			}
+			parts = more;
+			parts[n++] = p;
+		}
+	s = fp_summary_dumps_parts(res, parts, n, expected, err);
+	for (size_t i = 0; i < n; i++)
+		json_decref(parts[i]);
+	free(parts);
+	return s;
 }
 
 /* Who may read a summary: the job's user (a named ACL entry) and SlurmUser's
@@ -655,7 +688,7 @@ static int process_job(void *db, const fp_config_t *cfg, bool config_ok,
 					      &err) :
 			    NULL;
 		if (res) {
-			summary = fp_summary_dumps(res, &err);
+			summary = summary_with_parts(cfg, job, res, &err);
 			if (summary)
 				record = fp_record_format(res, &err);
 			if (!summary || !record) {

@@ -526,6 +526,271 @@ static void test_every_dumped_figure_reads_back_to_the_same_double(
 	fp_result_free(r);
 }
 
+/* ---- energy by part and the GPUs held (issue #15) ---- */
+
+/* The job of result() on node n1 (2 kWh, 120 g operational). */
+static fp_result_t *result_on_n1(void)
+{
+	fp_result_t *r = result();
+
+	r->nodes = calloc(1, sizeof(*r->nodes));
+	r->nnodes = 1;
+	r->nodes[0].node = strdup("n1");
+	r->nodes[0].energy_j = r->energy_it_j;
+	r->nodes[0].operational_g = r->operational_g;
+	return r;
+}
+
+/* A node's step record as fp_step_parts_load gives it; gpu NULL: none,
+ * else "index:floor_w" with floor_w < 0 for unknown. */
+static json_t *record(const char *step, double end, double seconds,
+		      double cpu_dram_j, double gpu_j, double rest_j,
+		      const char *gpus)
+{
+	json_t *a = json_array();
+	json_t *o;
+
+	for (const char *g = gpus; g && *g;) {
+		int idx = atoi(g);
+		double fl = atof(strchr(g, ':') + 1);
+		char uuid[32];
+
+		snprintf(uuid, sizeof(uuid), "GPU-%04d", idx);
+		json_array_append_new(a, json_pack(
+			"{s:i, s:s, s:s, s:s, s:s, s:o}", "index", idx,
+			"uuid", uuid, "model", "Fake A100", "vendor", "nvidia",
+			"source", "counter",
+			"floor_w", fl < 0 ? json_null() : json_real(fl)));
+		g = strchr(g, ',');
+		g = g ? g + 1 : NULL;
+	}
+	o = json_pack("{s:i, s:s, s:s, s:f, s:f, s:f, s:f, s:f, s:f, s:f, "
+		      "s:o}", "v", 1, "node", "n1", "step", step,
+		      "first_t", end - seconds + 1, "last_t", end,
+		      "seconds", seconds,
+		      "energy_j", cpu_dram_j + gpu_j + rest_j,
+		      "cpu_dram_j", cpu_dram_j, "gpu_j", gpu_j,
+		      "rest_j", rest_j, "gpus", a);
+	assert_non_null(o);
+	return o;
+}
+
+static json_t *with_parts(const fp_result_t *r, json_t **p, size_t n,
+			  size_t expected)
+{
+	fp_error_t err = { 0 };
+	json_t *j = summary(r);
+
+	assert_int_equal(fp_summary_add_parts(j, r, p, n, expected, &err),
+			 0);
+	for (size_t i = 0; i < n; i++)
+		json_decref(p[i]);
+	return j;
+}
+
+static json_t *gpu_at(json_t *j, size_t i)
+{
+	json_t *g = json_array_get(json_object_get(j, "gpus"), i);
+
+	assert_non_null(g);
+	return g;
+}
+
+static void test_parts_sum_cpu_dram_gpu_and_rest_over_steps(void **state)
+{
+	fp_result_t *r = result_on_n1();
+	json_t *p[2] = { record("4242.batch", 2000, 100, 3600, 7200, 1800,
+				"0:30"),
+			 record("4242.0", 2000, 50, 36000, 0, 3600, NULL) };
+	json_t *j = with_parts(r, p, 2, 2);
+
+	assert_float_equal(num_at(j, "energy_parts", "cpu_dram_Wh"), 11, 1e-9);
+	assert_float_equal(num_at(j, "energy_parts", "gpu_Wh"), 2, 1e-9);
+	assert_float_equal(num_at(j, "energy_parts", "rest_Wh"), 1.5, 1e-9);
+	assert_float_equal(num_at(j, "energy_parts", "energy_Wh"), 14.5,
+			   1e-9);
+	assert_int_equal(num_at(j, "energy_parts", "records"), 2);
+	assert_int_equal(json_array_size(json_object_get(j, "gpus")), 1);
+	json_decref(j);
+	fp_result_free(r);
+}
+
+static void test_a_missing_record_is_counted_not_guessed(void **state)
+{
+	fp_result_t *r = result_on_n1();
+	json_t *p[1] = { record("4242.batch", 2000, 100, 3600, 0, 0, NULL) };
+	json_t *j = with_parts(r, p, 1, 3);
+
+	assert_int_equal(num_at(j, "energy_parts", "records"), 1);
+	assert_int_equal(num_at(j, "energy_parts", "expected"), 3);
+	assert_float_equal(num_at(j, "energy_parts", "cpu_dram_Wh"), 1, 1e-9);
+	json_decref(j);
+	fp_result_free(r);
+}
+
+static void test_no_expected_record_adds_no_part(void **state)
+{
+	fp_result_t *r = result_on_n1();
+	json_t *j = with_parts(r, NULL, 0, 0);
+
+	assert_null(json_object_get(j, "energy_parts"));
+	assert_null(json_object_get(j, "gpus"));
+	assert_null(fp_summary_parts_text(j));
+	json_decref(j);
+	fp_result_free(r);
+}
+
+static void test_gpus_held_are_named_as_the_node_published_them(void **s)
+{
+	fp_result_t *r = result_on_n1();
+	json_t *p[1] = { record("4242.batch", 2000, 100, 0, 7200, 0,
+				"3:30") };
+	json_t *j = with_parts(r, p, 1, 1);
+	json_t *g = gpu_at(j, 0);
+
+	assert_string_equal(json_string_value(json_object_get(g, "node")),
+			    "n1");
+	assert_int_equal(json_integer_value(json_object_get(g, "index")), 3);
+	assert_string_equal(json_string_value(json_object_get(g, "uuid")),
+			    "GPU-0003");
+	assert_string_equal(json_string_value(json_object_get(g, "model")),
+			    "Fake A100");
+	assert_string_equal(json_string_value(json_array_get(
+		json_object_get(g, "steps"), 0)), "4242.batch");
+	json_decref(j);
+	fp_result_free(r);
+}
+
+static void test_a_gpu_near_its_floor_is_idle_and_its_cost_said(void **s)
+{
+	fp_result_t *r = result_on_n1();
+	/* 100 s at 31 W on a GPU whose floor is 30 W */
+	json_t *p[1] = { record("4242.batch", 2000, 100, 0, 3100, 0,
+				"0:30") };
+	json_t *j = with_parts(r, p, 1, 1);
+	json_t *g = gpu_at(j, 0);
+
+	assert_true(json_is_true(json_object_get(g, "idle")));
+	assert_float_equal(json_number_value(json_object_get(g, "mean_W")),
+			   31, 1e-9);
+	assert_float_equal(json_number_value(json_object_get(g,
+		"idle_below_W")), 30 * FP_SUMMARY_GPU_IDLE_RATIO +
+		FP_SUMMARY_GPU_IDLE_MARGIN_W, 1e-9);
+	/* 3100 J of the node's 7.2 MJ, which emitted 120 g */
+	assert_float_equal(json_number_value(json_object_get(g,
+		"operational_g")), 120 * 3100 / 7.2e6, 1e-12);
+	assert_float_equal(json_number_value(json_object_get(g,
+		"footprint_share")), 120 * 3100 / 7.2e6 / 125.5, 1e-12);
+	json_decref(j);
+	fp_result_free(r);
+}
+
+static void test_a_loaded_gpu_is_not_idle(void **state)
+{
+	fp_result_t *r = result_on_n1();
+	json_t *p[1] = { record("4242.batch", 2000, 100, 0, 25000, 0,
+				"0:30") };
+	json_t *j = with_parts(r, p, 1, 1);
+
+	assert_true(json_is_false(json_object_get(gpu_at(j, 0), "idle")));
+	json_decref(j);
+	fp_result_free(r);
+}
+
+static void test_a_gpu_without_floor_is_not_judged(void **state)
+{
+	fp_result_t *r = result_on_n1();
+	json_t *p[1] = { record("4242.batch", 2000, 100, 0, 3000, 0,
+				"0:-1") };
+	json_t *j = with_parts(r, p, 1, 1);
+
+	assert_true(json_is_null(json_object_get(gpu_at(j, 0), "idle")));
+	json_decref(j);
+	fp_result_free(r);
+}
+
+static void test_overlapping_steps_on_one_gpu_count_their_time_once(
+	void **state)
+{
+	fp_result_t *r = result_on_n1();
+	/* the batch step holds GPU 0 for [1900, 2000], an srun step inside
+	 * it for [1950, 1990]: held 100 s, not 140 */
+	json_t *p[2] = { record("4242.batch", 2000, 100, 0, 1500, 0, "0:30"),
+			 record("4242.0", 1990, 40, 0, 1500, 0, "0:30") };
+	json_t *j = with_parts(r, p, 2, 2);
+	json_t *g = gpu_at(j, 0);
+
+	assert_float_equal(json_number_value(json_object_get(g, "held_s")),
+			   100, 1e-9);
+	assert_float_equal(json_number_value(json_object_get(g, "mean_W")),
+			   30, 1e-9);
+	assert_int_equal(json_array_size(json_object_get(g, "steps")), 2);
+	json_decref(j);
+	fp_result_free(r);
+}
+
+static void test_a_step_on_two_gpus_gives_each_half(void **state)
+{
+	fp_result_t *r = result_on_n1();
+	json_t *p[1] = { record("4242.batch", 2000, 100, 0, 8000, 0,
+				"0:30,1:30") };
+	json_t *j = with_parts(r, p, 1, 1);
+
+	assert_float_equal(json_number_value(json_object_get(gpu_at(j, 0),
+		"energy_Wh")), 4000 / 3600.0, 1e-12);
+	assert_int_equal(json_integer_value(json_object_get(gpu_at(j, 1),
+		"index")), 1);
+	json_decref(j);
+	fp_result_free(r);
+}
+
+static void test_parts_text_shows_the_breakdown_and_flags_idle(void **s)
+{
+	fp_result_t *r = result_on_n1();
+	json_t *p[2] = { record("4242.batch", 2000, 100, 3600, 3100, 360,
+				"2:30"),
+			 record("4242.0", 2000, 100, 0, 25000, 0, "1:30") };
+	json_t *j = with_parts(r, p, 2, 2);
+	char *t = fp_summary_parts_text(j);
+
+	assert_non_null(t);
+	assert_non_null(strstr(t, "Energy by part: "));
+	assert_non_null(strstr(t, "CPU packages + DRAM: 1 Wh"));
+	assert_non_null(strstr(t, "GPU: 7.81 Wh"));
+	assert_non_null(strstr(t, "Rest of the node: 0.1 Wh"));
+	assert_non_null(strstr(t, "n1 GPU 2: Fake A100 (GPU-0002, nvidia, "
+			       "counter)"));
+	assert_non_null(strstr(t, "n1 GPU 1: Fake A100"));
+	/* GPU 2 (31 W) idle, GPU 1 (250 W) used */
+	assert_non_null(strstr(t, "idle: held but not used; its mean 31 W"));
+	assert_non_null(strstr(t, "used: its mean 250 W"));
+	free(t);
+	json_decref(j);
+	fp_result_free(r);
+}
+
+static void test_parts_dump_keeps_every_older_member(void **state)
+{
+	fp_result_t *r = result_on_n1();
+	json_t *p[1] = { record("4242.batch", 2000, 100, 3600, 0, 0, NULL) };
+	fp_error_t err = { 0 };
+	char *with = fp_summary_dumps_parts(r, p, 1, 1, &err);
+	json_t *a = json_loads(with, 0, NULL), *b = summary(r);
+	const char *k;
+	json_t *v;
+
+	assert_non_null(a);
+	/* schema 1 as before, plus the optional members */
+	json_object_foreach(b, k, v)
+		assert_true(json_equal(v, json_object_get(a, k)));
+	assert_int_equal(json_object_size(a), json_object_size(b) + 2);
+	json_decref(p[0]);
+	json_decref(a);
+	json_decref(b);
+	free(with);
+	fp_result_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -554,6 +819,21 @@ int main(void)
 		cmocka_unit_test(test_erf_and_ere_keep_every_digit),
 		cmocka_unit_test(
 		  test_every_dumped_figure_reads_back_to_the_same_double),
+		cmocka_unit_test(test_parts_sum_cpu_dram_gpu_and_rest_over_steps),
+		cmocka_unit_test(test_a_missing_record_is_counted_not_guessed),
+		cmocka_unit_test(test_no_expected_record_adds_no_part),
+		cmocka_unit_test(
+			test_gpus_held_are_named_as_the_node_published_them),
+		cmocka_unit_test(
+			test_a_gpu_near_its_floor_is_idle_and_its_cost_said),
+		cmocka_unit_test(test_a_loaded_gpu_is_not_idle),
+		cmocka_unit_test(test_a_gpu_without_floor_is_not_judged),
+		cmocka_unit_test(
+		     test_overlapping_steps_on_one_gpu_count_their_time_once),
+		cmocka_unit_test(test_a_step_on_two_gpus_gives_each_half),
+		cmocka_unit_test(
+			test_parts_text_shows_the_breakdown_and_flags_idle),
+		cmocka_unit_test(test_parts_dump_keeps_every_older_member),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
