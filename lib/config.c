@@ -124,6 +124,7 @@ void fp_config_free(fp_config_t *cfg)
 	free(cfg->job_record_field);
 	free(cfg->energy_source);
 	free(cfg->mailer);
+	free(cfg->sendmail);
 	free(cfg->node_parts_dir);
 	free(cfg);
 }
@@ -149,7 +150,8 @@ struct ctx {
 static const char *const globals[] = {
 	"SigningKey", "SpoolDir", "JobRecordField", "MaxWorkers", "MaxQueue",
 	"WorkerTimeout", "RetryInterval", "EnergySource", "Mailer",
-	"MailWait", "SeriesWait", "NodePartsDir", NULL,
+	"MailWait", "SeriesWait", "NodePartsDir", "MailHTML", "Sendmail",
+	NULL,
 };
 
 #define FAIL(c, code, ...) fp_fail((c)->err, code, __VA_ARGS__)
@@ -840,6 +842,21 @@ static int parse_global(struct ctx *c, struct kv *kv)
 		return get_uint(c, kv, 0, 3600, &cfg->mail_wait);
 	if (!strcasecmp(k, "SeriesWait"))
 		return get_uint(c, kv, 0, 7 * 86400, &cfg->series_wait);
+	if (!strcasecmp(k, "MailHTML")) {
+		static const char *const v[] = { "no", "alternative",
+						 "attachment" };
+
+		for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+			if (!strcasecmp(kv->val, v[i])) {
+				cfg->mail_html = (fp_mail_html_t)i;
+				return 0;
+			}
+		return FAIL(c, FP_EINVAL, "%s:%u: field '%s': '%s' is not no, "
+			    "alternative or attachment", c->name, c->line, k,
+			    kv->val);
+	}
+	if (!strcasecmp(k, "Sendmail"))
+		return resolve_path(c, kv->val, &cfg->sendmail);
 	if (!strcasecmp(k, "NodePartsDir"))
 		return resolve_path(c, kv->val, &cfg->node_parts_dir);
 	return FAIL(c, FP_EINVAL, "%s:%u: field '%s': unknown key", c->name,
@@ -891,6 +908,7 @@ static int set_defaults(struct ctx *c)
 	cfg->series_wait = FP_DEFAULT_SERIES_WAIT;
 	return dup_str(c, &cfg->energy_source, "measured") ||
 	       dup_str(c, &cfg->mailer, "/usr/bin/mail") ||
+	       dup_str(c, &cfg->sendmail, "/usr/sbin/sendmail") ||
 	       dup_str(c, &cfg->reference.name, FP_DEFAULT_REFERENCE_NAME) ||
 	       dup_str(c, &cfg->reference.pue_source,
 		       "Uptime Institute Global Data Center Survey 2023: "

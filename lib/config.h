@@ -96,6 +96,13 @@ typedef struct fp_reference {
 	unsigned line;
 } fp_reference_t;
 
+/* MailHTML=: how footprint-mail adds the HTML report to a job-end mail. */
+typedef enum fp_mail_html {
+	FP_MAIL_HTML_NO,		/* text only, through Mailer */
+	FP_MAIL_HTML_ALTERNATIVE,	/* multipart/alternative */
+	FP_MAIL_HTML_ATTACHMENT,	/* multipart/mixed, job-N.html */
+} fp_mail_html_t;
+
 typedef struct fp_config {
 	char *path;
 	char digest[65];		/* SHA-256 hex of the file bytes */
@@ -118,6 +125,8 @@ typedef struct fp_config {
 	char *energy_source;		/* measured, calibrated, simulated */
 	char *mailer;			/* the real mailer footprint-mail runs */
 	unsigned mail_wait;		/* seconds footprint-mail waits */
+	fp_mail_html_t mail_html;	/* the HTML report in the mail */
+	char *sendmail;			/* sendmail(8), for MIME mails */
 	unsigned retry_interval;	/* seconds between worker retries */
 	unsigned series_wait;		/* seconds the worker waits for the
 					 * series to cover a job's end */

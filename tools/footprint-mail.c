@@ -7,12 +7,18 @@
  * summary is written by footprint-worker a few seconds after the job ends,
  * possibly after this mail is queued: we wait up to MailWait seconds.
  *
+ * With MailHTML= the mail is a MIME message of our own, the text and the
+ * HTML report of sfootprint -j N --html, handed to sendmail(8): mail(1)
+ * has no portable way to set its headers.
+ *
  * Whatever fails here, the mail still goes: a bad footprint.conf or a
- * failing Mailer falls back to /usr/bin/mail. Exit: the mailer's status. */
+ * failing Mailer falls back to /usr/bin/mail, a failing Sendmail to the
+ * text mail. Exit: the mailer's status. */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -27,7 +33,9 @@
 
 #include "config.h"
 #include "report.h"
+#include "report_html.h"
 #include "sign.h"
+#include "whatif.h"
 
 #define FALLBACK_MAILER "/usr/bin/mail"
 /* slurmctld kills MailProg after 120 s: leave the mailer time to run. */
@@ -172,10 +180,72 @@ static int read_token(const char *path, char **out)
 	return 0;
 }
 
+/* The page of sfootprint -j N --html for r: its figures, each site's
+ * curve and the what-if over the page's window. NULL (said) when it
+ * cannot be built: the mail then goes as text. The caller free()s it. */
+static char *html_report(fp_config_t *cfg, const fp_report_t *r,
+			 const char *status)
+{
+	fp_error_t err = { 0 };
+	fp_report_html_t *h = fp_report_html_new(r, status, &err);
+	fp_whatif_t *w = NULL;
+	fp_whatif_job_t wj = { 0 };
+	time_t from = 0, to = 0;
+	char *page = NULL;
+	size_t len = 0;
+	FILE *f = NULL;
+	int rc = -1;
+
+	if (!h)
+		goto out;
+	/* A series that does not load costs only its site's curve. */
+	(void)fp_config_load_series(cfg, &err);
+	if (fp_report_html_set_curves(h, cfg, &err))
+		goto out;
+	wj.energy_j = r->energy_it_wh * 3600;
+	wj.elapsed_s = r->elapsed_s;
+	wj.embodied_g = isfinite(r->embodied_g) ? r->embodied_g : 0;
+	wj.start = r->start ? fp_report_parse_utc(r->start) : -1;
+	if (wj.start < 0 || !isfinite(wj.energy_j) ||
+	    !isfinite(wj.elapsed_s)) {
+		snprintf(err.msg, sizeof(err.msg), "No what-if: the summary "
+			 "has no start, energy or duration");
+	} else {
+		from = wj.start - FP_REPORT_HTML_WHATIF_HOURS * 3600;
+		to = wj.start + FP_REPORT_HTML_WHATIF_HOURS * 3600;
+		w = fp_whatif_compute(cfg, &wj, from, to, &err);
+	}
+	if (!w && fp_report_html_set_whatif_note(h, err.msg, &err))
+		goto out;
+	fp_report_html_set_whatif(h, w, from, to);
+	if (!(f = open_memstream(&page, &len))) {
+		fp_fail(&err, FP_ENOMEM, "out of memory");
+		goto out;
+	}
+	rc = fp_report_html_write(h, f, &err);
+	if (fclose(f) && !rc) {
+		fp_fail(&err, FP_ENOMEM, "out of memory");
+		rc = -1;
+	}
+out:
+	if (rc) {
+		note("job %llu: no HTML report, the mail goes as text: %s",
+		     (unsigned long long)r->job_id, h ? err.msg :
+		     "out of memory");
+		free(page);
+		page = NULL;
+	}
+	fp_report_html_free(h);
+	fp_whatif_free(w);
+	return page;
+}
+
 /* The footprint section: from the verified summary, or why it is not
  * there. The worker writes summaries atomically (link of a complete file),
- * so a present but invalid one will not get better by waiting. */
-static char *footprint_section(const fp_config_t *cfg, unsigned long id)
+ * so a present but invalid one will not get better by waiting. With html,
+ * also the HTML report of a valid summary (*html NULL otherwise). */
+static char *footprint_section(fp_config_t *cfg, unsigned long id,
+			       char **html)
 {
 	char path[4096], why[1200], status[600], *tok = NULL, *payload;
 	unsigned wait = cfg->mail_wait < MAX_WAIT_S ? cfg->mail_wait :
@@ -241,6 +311,8 @@ static char *footprint_section(const fp_config_t *cfg, unsigned long id)
 	snprintf(status, sizeof(status), "valid (kid %s, %s)",
 		 fp_key_kid(info.key), fp_key_alg(info.key));
 	s = fp_report_mail(r, status);
+	if (s && html)
+		*html = html_report(cfg, r, status);
 	fp_report_free(r);
 	free(payload);
 	fp_keyset_free(ks);
@@ -324,18 +396,172 @@ static int run_mailer(const char *mailer, char **argv, const char *body)
 	return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }
 
+/* A header value without CR, LF or other controls (no header injection),
+ * in RFC 2047 base64 words when it is not plain ASCII. */
+static void put_header(FILE *f, const char *name, const char *value)
+{
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
+				  "qrstuvwxyz0123456789+/";
+	bool ascii = true;
+	size_t n = strlen(value);
+
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)value[i] >= 0x80)
+			ascii = false;
+	fprintf(f, "%s: ", name);
+	if (ascii) {
+		for (size_t i = 0; i < n; i++)
+			fputc(iscntrl((unsigned char)value[i]) ? ' ' : value[i],
+			      f);
+		fputc('\n', f);
+		return;
+	}
+	/* 45 bytes a word: 60 characters of base64, each word whole
+	 * (a word may split a UTF-8 sequence: RFC 2047 allows it in B). */
+	for (size_t i = 0; i < n; i += 45) {
+		unsigned char in[45];
+		size_t k = n - i < 45 ? n - i : 45;
+
+		for (size_t j = 0; j < k; j++)
+			in[j] = iscntrl((unsigned char)value[i + j]) ?
+				' ' : (unsigned char)value[i + j];
+		fputs(i ? "\n =?UTF-8?B?" : "=?UTF-8?B?", f);
+		for (size_t j = 0; j < k; j += 3) {
+			unsigned v = (unsigned)in[j] << 16 |
+				     (j + 1 < k ? (unsigned)in[j + 1] << 8 : 0) |
+				     (j + 2 < k ? in[j + 2] : 0);
+
+			fputc(b64[v >> 18 & 63], f);
+			fputc(b64[v >> 12 & 63], f);
+			fputc(j + 1 < k ? b64[v >> 6 & 63] : '=', f);
+			fputc(j + 2 < k ? b64[v & 63] : '=', f);
+		}
+		fputs("?=", f);
+	}
+	fputc('\n', f);
+}
+
+/* One MIME part: text of short lines as 8bit, anything else (the HTML
+ * page's long SVG lines, a NUL) in base64 lines of 76. */
+static void put_part(FILE *f, const char *boundary, const char *type,
+		     const char *disposition, const char *data)
+{
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
+				  "qrstuvwxyz0123456789+/";
+	size_t n = strlen(data), line = 0;
+	bool plain = true;
+
+	for (size_t i = 0; i < n && plain; i++) {
+		line = data[i] == '\n' ? 0 : line + 1;
+		if (line > 998 || data[i] == '\r')
+			plain = false;
+	}
+	fprintf(f, "--%s\nContent-Type: %s; charset=utf-8\n"
+		"Content-Transfer-Encoding: %s\n", boundary, type,
+		plain ? "8bit" : "base64");
+	if (disposition)
+		fprintf(f, "Content-Disposition: %s\n", disposition);
+	fputc('\n', f);
+	if (plain) {
+		fputs(data, f);
+		if (n && data[n - 1] != '\n')
+			fputc('\n', f);
+		return;
+	}
+	for (size_t i = 0; i < n; i += 3) {
+		const unsigned char *p = (const unsigned char *)data + i;
+		unsigned v = (unsigned)p[0] << 16 |
+			     (i + 1 < n ? (unsigned)p[1] << 8 : 0) |
+			     (i + 2 < n ? p[2] : 0);
+
+		fputc(b64[v >> 18 & 63], f);
+		fputc(b64[v >> 12 & 63], f);
+		fputc(i + 1 < n ? b64[v >> 6 & 63] : '=', f);
+		fputc(i + 2 < n ? b64[v & 63] : '=', f);
+		if ((i / 3 + 1) % 19 == 0 || i + 3 >= n)
+			fputc('\n', f);
+	}
+}
+
+/* The whole message for sendmail(8): headers, the text, and the HTML
+ * report as the other alternative or as job-N.html attached. The
+ * boundary holds "=_", which base64 and our text cannot produce together
+ * at a line start. The caller free()s it. */
+static char *mime_message(const fp_config_t *cfg, unsigned long id,
+			  const char *subject, char **rcpt, int nrcpt,
+			  const char *text, const char *html)
+{
+	bool alt = cfg->mail_html == FP_MAIL_HTML_ALTERNATIVE;
+	char boundary[96], disposition[96], *msg = NULL, *to = NULL;
+	size_t len = 0, tolen = 0;
+	FILE *f = open_memstream(&to, &tolen);
+
+	if (!f)
+		return NULL;
+	for (int i = 0; i < nrcpt; i++)
+		fprintf(f, "%s%s", i ? ", " : "", rcpt[i]);
+	if (fclose(f)) {
+		free(to);
+		return NULL;
+	}
+	snprintf(boundary, sizeof(boundary), "=_footprint_%lu_%ld_%d", id,
+		 (long)time(NULL), (int)getpid());
+	snprintf(disposition, sizeof(disposition),
+		 "attachment; filename=\"job-%lu.html\"", id);
+	if (!(f = open_memstream(&msg, &len))) {
+		free(to);
+		return NULL;
+	}
+	put_header(f, "To", to);
+	put_header(f, "Subject", subject ? subject : "");
+	fputs("MIME-Version: 1.0\nAuto-Submitted: auto-generated\n", f);
+	fprintf(f, "Content-Type: multipart/%s; boundary=\"%s\"\n\n",
+		alt ? "alternative" : "mixed", boundary);
+	fputs("This is a MIME message: the job's footprint as text and as a "
+	      "web page.\n\n", f);
+	put_part(f, boundary, "text/plain", alt ? NULL : "inline", text);
+	put_part(f, boundary, "text/html", alt ? NULL : disposition, html);
+	fprintf(f, "--%s--\n", boundary);
+	free(to);
+	if (fclose(f)) {
+		free(msg);
+		return NULL;
+	}
+	return msg;
+}
+
+/* Sends msg with sendmail -oi -- RCPT...; its exit status, 127 when it
+ * could not be run. */
+static int run_sendmail(const char *sendmail, char **rcpt, int nrcpt,
+			const char *msg)
+{
+	char **argv = calloc((size_t)nrcpt + 4, sizeof(*argv));
+	int rc;
+
+	if (!argv)
+		return 127;
+	argv[1] = "-oi";
+	argv[2] = "--";
+	for (int i = 0; i < nrcpt; i++)
+		argv[3 + i] = rcpt[i];
+	rc = run_mailer(sendmail, argv, msg);
+	free(argv);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	const char *config = NULL, *subject = NULL, *mailer = FALLBACK_MAILER;
 	char **margv = calloc((size_t)argc + 1, sizeof(*margv));
 	char conf_path[4096], sbuf[4096], *section = NULL, *body = NULL;
+	char *html = NULL, **rcpt = calloc((size_t)argc + 1, sizeof(*rcpt));
 	fp_config_t *cfg = NULL;
 	fp_error_t err = { 0 };
 	unsigned long id;
-	int margc = 1, rc;
+	int margc = 1, nrcpt = 0, rc;
 	bool footprint;
 
-	if (!margv)
+	if (!margv || !rcpt)
 		return 1;
 	/* --config is ours; everything else goes to the mailer unchanged. */
 	for (int i = 1; i < argc; i++) {
@@ -347,8 +573,13 @@ int main(int argc, char **argv)
 			config = argv[i] + 9;
 			continue;
 		}
-		if (!strcmp(argv[i], "-s") && i + 1 < argc)
+		if (!strcmp(argv[i], "-s") && i + 1 < argc) {
 			subject = argv[i + 1];
+			margv[margc++] = argv[i++];
+		} else if (argv[i][0] != '-') {
+			/* mail(1)'s recipients: what sendmail is given */
+			rcpt[nrcpt++] = argv[i];
+		}
 		margv[margc++] = argv[i];
 	}
 	margv[margc] = NULL;
@@ -379,7 +610,9 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (cfg) {
-		section = footprint_section(cfg, id);
+		section = footprint_section(cfg, id,
+					    cfg->mail_html != FP_MAIL_HTML_NO &&
+					    nrcpt ? &html : NULL);
 	} else {
 		char why[600];
 
@@ -398,6 +631,17 @@ int main(int argc, char **argv)
 			body = NULL;
 		free(in);
 	}
+	if (html && body) {
+		char *msg = mime_message(cfg, id, subject, rcpt, nrcpt, body,
+					 html);
+
+		rc = msg ? run_sendmail(cfg->sendmail, rcpt, nrcpt, msg) : 127;
+		free(msg);
+		if (rc == 0)
+			goto out;
+		note("%s exited with %d; mailing the text with %s",
+		     cfg->sendmail, rc, mailer);
+	}
 	rc = run_mailer(mailer, margv, body ? body : "");
 	if (rc != 0 && strcmp(mailer, FALLBACK_MAILER)) {
 		note("%s exited with %d; mailing with %s", mailer, rc,
@@ -407,6 +651,8 @@ int main(int argc, char **argv)
 out:
 	free(section);
 	free(body);
+	free(html);
+	free(rcpt);
 	free(margv);
 	fp_config_free(cfg);
 	return rc;

@@ -1,6 +1,7 @@
 #!/bin/bash
 # What users see on a real cluster: the job-end mail (footprint-mail as
-# slurmctld's MailProg) carries the same figures as the signed summary;
+# slurmctld's MailProg) carries the same figures as the signed summary, and
+# with MailHTML= the HTML report as a MIME part (checked part by part);
 # `sfootprint -j` reports a job from its summary or, without it, from its
 # accounting record; the aggregate table, --json, tampering and usage errors.
 set -u
@@ -236,6 +237,96 @@ rc=$?
 check "a missing footprint.conf is reported and the mail goes to /usr/bin/mail" \
 	bash -c "grep -q '/nonexistent/footprint.conf' $work/err && grep -q '/usr/bin/mail' $work/err &&
 		{ [ -x /usr/bin/mail ] || [ $rc -ne 0 ]; }"
+
+# MailHTML=: the text and the HTML report (sfootprint -j N --html) in one
+# MIME message, handed to Sendmail= as sendmail(8) is called.
+cat > "$work/sendmail" <<EOF
+#!/bin/bash
+printf '%s\n' "\$@" > "$work/sent.argv"
+cat > "$work/sent.tmp"
+mv "$work/sent.tmp" "$work/sent.eml"
+EOF
+chmod 755 "$work/sendmail"
+"$SF" -j "$ended" --html "$work/page.html" 2> /dev/null
+subject="Slurm Job_id=$ended Name=mailed Ended, Run time 00:00:03, COMPLETED, ExitCode 0"
+for mode in alternative attachment; do
+	{ cat "$conf"; echo "MailHTML=$mode"; echo "Sendmail=$work/sendmail"; } > "$work/html.conf"
+	rm -f "$work/sent.eml" "$work/sent.argv"
+	before=$(ls "$work" | grep -c "^mail\.$ended\.")
+	SLURM_JOB_ID=$ended SLURM_JOB_MAIL_TYPE=Ended "$FM" --config "$work/html.conf" \
+		-s "$subject" root < /dev/null 2> "$work/err"
+	check_eq "MailHTML=$mode: footprint-mail exits with sendmail's status, silent" "0 0" \
+		"$? $(grep -c . "$work/err")"
+	check_eq "MailHTML=$mode: sendmail gets -oi -- and the recipient" "-oi -- root" \
+		"$(paste -sd' ' "$work/sent.argv" 2>/dev/null)"
+	check_eq "MailHTML=$mode: nothing goes through Mailer as well" "$before" \
+		"$(ls "$work" | grep -c "^mail\.$ended\.")"
+	if python3 - "$mode" "$work/sent.eml" "$subject" "$ended" "$e_g" "$work/page.html" > "$work/mime.txt" 2>&1 <<'PY'
+import email, email.policy, re, sys
+mode, path, subject, job, grams, page_path = sys.argv[1:]
+raw = open(path, "rb").read()
+assert b"\r" not in raw, "a CR in the message"
+assert max(len(l) for l in raw.split(b"\n")) <= 998, "a line above 998 bytes"
+m = email.message_from_bytes(raw, policy=email.policy.default)
+print("# headers:", dict(m.items()))
+assert m["To"] == "root", m["To"]
+assert m["Subject"] == subject, m["Subject"]
+assert m["MIME-Version"] == "1.0"
+want = "multipart/alternative" if mode == "alternative" else "multipart/mixed"
+assert m.get_content_type() == want, m.get_content_type()
+parts = list(m.iter_parts())
+print("# parts:", [(p.get_content_type(), p.get_content_disposition(),
+                    p.get_filename()) for p in parts])
+assert [p.get_content_type() for p in parts] == ["text/plain", "text/html"]
+text, html = parts[0].get_content(), parts[1].get_content()
+assert text.startswith("Carbon footprint of job %s " % job), text[:80]
+assert "  footprint:  %s gCO2e\n" % grams in text, text
+assert re.search(r"^Details: sfootprint -j %s$" % job, text, re.M), text
+if mode == "alternative":
+    assert [p.get_content_disposition() for p in parts] == [None, None]
+else:
+    assert parts[0].get_content_disposition() == "inline"
+    assert parts[1].get_content_disposition() == "attachment"
+    assert parts[1].get_filename() == "job-%s.html" % job, parts[1].get_filename()
+assert parts[1].get_content_charset() == "utf-8"
+# the page of sfootprint -j N --html: each row of the mail's page is the
+# same there, but for the signature (sfootprint also names the key file);
+# sfootprint adds rows from accounting (job name, state), not in a summary
+page = open(page_path, encoding="utf-8").read()
+def rows(s):
+    return dict(re.findall(r'<tr data-key="([a-z_]+)">(.*?)</tr>', s))
+mine, theirs = rows(html), rows(page)
+print("# rows of the HTML part:", sorted(mine))
+assert html.lstrip().lower().startswith("<!doctype html"), html[:40]
+assert {"job_id", "energy", "footprint", "complete", "signature"} <= set(mine)
+assert grams + " gCO2e" in mine["footprint"], mine["footprint"]
+assert "valid (kid " in mine["signature"], mine["signature"]
+for k, v in mine.items():
+    assert k == "signature" or theirs.get(k) == v, (k, v, theirs.get(k))
+assert html.count("<svg") == page.count("<svg") > 0, (html.count("<svg"), page.count("<svg"))
+assert not re.search(r'(src|href)="https?:', html), "an external resource"
+print("# MIME structure as wanted:", mode)
+PY
+	then
+		check "MailHTML=$mode: the MIME structure, the summary's figures in both parts, the HTML part is sfootprint -j --html's report" true
+	else
+		check "MailHTML=$mode: the MIME structure, the summary's figures in both parts, the HTML part is sfootprint -j --html's report" false
+	fi
+	sed 's/^/#   /' "$work/mime.txt" | cut -c1-300 | head -n 20
+done
+{ cat "$conf"; echo "MailHTML=alternative"; echo "Sendmail=/bin/false"; } > "$work/html.conf"
+before=$(ls "$work" | grep -c "^mail\.$ended\.")
+SLURM_JOB_ID=$ended SLURM_JOB_MAIL_TYPE=Ended "$FM" --config "$work/html.conf" \
+	-s "$subject" root < /dev/null 2> "$work/err"
+check_eq "a failing Sendmail: the text mail still goes through Mailer" "0 $((before + 1))" \
+	"$? $(ls "$work" | grep -c "^mail\.$ended\.")"
+check "and the fault is one line naming Sendmail" \
+	bash -c "[ \$(grep -c . $work/err) -eq 1 ] && grep -q '/bin/false exited with 1; mailing the text with $work/mailer' $work/err"
+{ cat "$conf"; echo "MailHTML=inline"; } > "$work/html.conf"
+SLURM_JOB_ID=$ended SLURM_JOB_MAIL_TYPE=Ended "$FM" --config "$work/html.conf" \
+	-s "$subject" root < /dev/null > /dev/null 2> "$work/err"
+check "MailHTML=inline is refused, naming the line and the values" \
+	grep -q "html.conf:[0-9]*: field 'MailHTML': 'inline' is not no, alternative or attachment" "$work/err"
 
 # Errors: one line naming the input; usage errors exit 2.
 "$SF" -j 999999 > /dev/null 2> "$work/err"
