@@ -1783,7 +1783,23 @@ struct fp_trace_writer {
 	bool have_t;
 	double t_prev;
 	bool nomem;
+	/* each step's counters as last written, and their text: most of a
+	 * step's CPUs are not its own and their counters do not move, so a
+	 * sample renders only what changed (slot i is step i of the last
+	 * sample, when it is still there) */
+	struct wstep *slots;
+	size_t nslots;
 };
+
+struct wstep {
+	char *id;		/* NULL: nothing cached */
+	uint64_t *val;		/* desc->cpus */
+	char *txt;		/* desc->cpus cells of CELL bytes, right-aligned,
+				 * and CELL more: each is copied 16 bytes at a
+				 * time */
+	unsigned char *len;
+};
+#define CELL 20
 
 static void _reserve(fp_trace_writer_t *w, size_t k)
 {
@@ -1849,6 +1865,97 @@ static void _put_u64(fp_trace_writer_t *w, uint64_t v)
 	char tmp[24], *p = _u64_text(tmp + sizeof(tmp), v);
 
 	_put(w, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+static void _slot_clear(struct wstep *sl)
+{
+	free(sl->id);
+	free(sl->val);
+	free(sl->txt);
+	free(sl->len);
+	memset(sl, 0, sizeof(*sl));
+}
+
+/* The slot of step i (id), made slot i: the same index, else found among
+ * the slots not yet taken by this sample, else slot i emptied for it. NULL
+ * when out of memory (the step is then rendered without a cache). */
+static struct wstep *_slot(fp_trace_writer_t *w, size_t i, const char *id)
+{
+	struct wstep *sl, tmp;
+	size_t n = w->desc->cpus;
+
+	if (i >= w->nslots) {
+		struct wstep *g = realloc(w->slots, (i + 1) * sizeof(*g));
+
+		if (!g)
+			return NULL;
+		memset(g + w->nslots, 0, (i + 1 - w->nslots) * sizeof(*g));
+		w->slots = g;
+		w->nslots = i + 1;
+	}
+	sl = &w->slots[i];
+	if (sl->id && !strcmp(sl->id, id))
+		return sl;
+	for (size_t j = i + 1; j < w->nslots; j++) {
+		if (w->slots[j].id && !strcmp(w->slots[j].id, id)) {
+			tmp = *sl;
+			*sl = w->slots[j];
+			w->slots[j] = tmp;
+			return sl;
+		}
+	}
+	free(sl->id);
+	sl->id = NULL;
+	if (!sl->val) {
+		sl->val = malloc(n * sizeof(*sl->val));
+		sl->txt = calloc(n + 1, CELL);
+		sl->len = malloc(n);
+		if (!sl->val || !sl->txt || !sl->len) {
+			_slot_clear(sl);
+			return NULL;
+		}
+	}
+	/* nothing cached yet: every counter is rendered */
+	memset(sl->len, 0, n);
+	sl->id = strdup(id);
+	if (!sl->id)
+		return NULL;
+	return sl;
+}
+
+/* A step's counters separated by commas, rendering only those not equal to
+ * the slot's. */
+static void _put_cached(fp_trace_writer_t *w, struct wstep *sl,
+			const uint64_t *v, size_t n)
+{
+	char *o;
+
+	_reserve(w, n * (CELL + 1) + 16);
+	if (w->nomem)
+		return;
+	o = w->buf + w->len;
+	for (size_t c = 0; c < n; c++) {
+		char *cell = sl->txt + c * CELL;
+		size_t k;
+
+		if (!sl->len[c] || sl->val[c] != v[c]) {
+			char *p = _u64_text(cell + CELL, v[c]);
+
+			sl->len[c] = (unsigned char)(cell + CELL - p);
+			sl->val[c] = v[c];
+		}
+		k = sl->len[c];
+		if (c)
+			*o++ = ',';
+		/* a fixed-size copy is one load and store; what it writes
+		 * past the number is overwritten next, or beyond w->len */
+		if (k <= 16)
+			memcpy(o, cell + CELL - k, 16);
+		else
+			memcpy(o, cell + CELL - k, k);
+		o += k;
+	}
+	w->len = (size_t)(o - w->buf);
 }
 
 /* n counters separated by commas, room made once. */
@@ -2186,6 +2293,7 @@ int fp_trace_writer_write(fp_trace_writer_t *w, const fp_sample_t *s,
 	_puts(w, "],\"steps\":[");
 	for (size_t i = 0; i < s->nsteps; i++) {
 		const fp_step_sample_t *st = &s->steps[i];
+		struct wstep *sl;
 
 		_puts(w, i ? ",{\"id\":" : "{\"id\":");
 		_put_str(w, st->id);
@@ -2198,7 +2306,11 @@ int fp_trace_writer_write(fp_trace_writer_t *w, const fp_sample_t *s,
 			_put_int(w, st->alloc[k]);
 		}
 		_puts(w, "],\"cpu_ns\":[");
-		_put_u64s(w, st->cpu_ns, d->cpus);
+		sl = _slot(w, i, st->id);
+		if (sl)
+			_put_cached(w, sl, st->cpu_ns, d->cpus);
+		else
+			_put_u64s(w, st->cpu_ns, d->cpus);
 		_puts(w, "]");
 		for (size_t k = 0; k < st->ngpus; k++) {
 			_puts(w, k ? "," : ",\"gpus\":[");
@@ -2256,6 +2368,9 @@ int fp_trace_writer_close(fp_trace_writer_t *w, fp_error_t *err)
 	if (w->own && fclose(w->f) && !rc)
 		rc = fp_fail(err, FP_EIO, "trace writer: %s",
 			     strerror(errno));
+	for (size_t i = 0; i < w->nslots; i++)
+		_slot_clear(&w->slots[i]);
+	free(w->slots);
 	fp_node_desc_free(w->desc);
 	ZSTD_freeCCtx(w->zc);
 	free(w->zout);

@@ -1241,6 +1241,60 @@ static void test_rotated_files_of_both_forms_continue_as_one_trace(void **s_)
 	unlink(b);
 }
 
+/* The writer renders only the counters that moved since a step's last line:
+ * steps that swap places, leave, come back or give way to another of the
+ * same place still read back exactly. */
+static void test_steps_that_move_leave_and_return_read_back_exactly(void **s_)
+{
+	static const char *const order[][2] = {
+		{ "1.0", "2.0" }, { "2.0", "1.0" }, { "3.0", NULL },
+		{ "1.0", "3.0" }, { "3.0", "1.0" },
+	};
+	const size_t n = sizeof(order) / sizeof(*order);
+	char path[] = "/tmp/test_trace_XXXXXX";
+	pm_model_t m;
+	const fp_node_desc_t *d;
+	fp_sample_t *in[8];
+	fp_trace_writer_t *w;
+	fp_trace_reader_t *r;
+	const fp_sample_t *s;
+	fp_error_t err;
+	int alloc[2] = { 0, 1 };
+
+	close(mkstemp(path));
+	pm_defaults(&m);
+	d = pm_init(&m);
+	w = fp_trace_writer_open_as(path, d, FP_TRACE_ZSTD, &err);
+	assert_non_null(w);
+	for (size_t i = 0; i < n; i++) {
+		in[i] = fp_sample_new(d);
+		pm_sample(&m, in[i]);
+		fp_sample_clear_steps(in[i]);
+		for (int k = 0; k < 2 && order[i][k]; k++) {
+			fp_step_sample_t *st = fp_sample_add_step(
+				in[i], d, order[i][k], 1, alloc, 2);
+
+			/* the same value on most CPUs, a new one on some */
+			for (size_t c = 0; c < d->cpus; c++)
+				st->cpu_ns[c] = c % 3 == i % 3 ?
+					1000 * i + c : 77 + (uint64_t)k;
+		}
+		assert_int_equal(fp_trace_writer_write(w, in[i], &err), 0);
+	}
+	assert_int_equal(fp_trace_writer_close(w, &err), 0);
+	r = fp_trace_reader_open(path, &err);
+	assert_non_null(r);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(fp_trace_reader_next(r, &s, &err), 1);
+		assert_same_sample(d, s, in[i]);
+		fp_sample_free(in[i]);
+	}
+	assert_int_equal(fp_trace_reader_next(r, &s, &err), 0);
+	fp_trace_reader_free(r);
+	pm_free(&m);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1286,6 +1340,7 @@ int main(void)
 		cmocka_unit_test(test_zstd_trace_cut_mid_write_replays_up_to_its_last_sample),
 		cmocka_unit_test(test_bad_zstd_data_fails_in_one_line_naming_the_file),
 		cmocka_unit_test(test_rotated_files_of_both_forms_continue_as_one_trace),
+		cmocka_unit_test(test_steps_that_move_leave_and_return_read_back_exactly),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
