@@ -416,11 +416,15 @@ static void put_header(FILE *f, const char *name, const char *value)
 		fputc('\n', f);
 		return;
 	}
-	/* 45 bytes a word: 60 characters of base64, each word whole
-	 * (a word may split a UTF-8 sequence: RFC 2047 allows it in B). */
-	for (size_t i = 0; i < n; i += 45) {
+	/* At most 45 bytes a word (60 characters of base64), and whole
+	 * characters: RFC 2047 forbids splitting one over two words. */
+	for (size_t i = 0, k; i < n; i += k) {
 		unsigned char in[45];
-		size_t k = n - i < 45 ? n - i : 45;
+
+		k = n - i < 45 ? n - i : 45;
+		while (i + k < n && k > 1 &&
+		       ((unsigned char)value[i + k] & 0xc0) == 0x80)
+			k--;
 
 		for (size_t j = 0; j < k; j++)
 			in[j] = iscntrl((unsigned char)value[i + j]) ?
