@@ -429,10 +429,14 @@ static void energy_section(FILE *f, const fp_report_html_t *h)
 
 	section(f, "energy", "Energy breakdown");
 	if (h->has_domains) {
-		b[n++] = (struct bar){ "CPU packages", "package_wh", "#d95f02",
-				       h->package_wh };
-		b[n++] = (struct bar){ "DRAM", "dram_wh", "#7570b3",
-				       h->dram_wh };
+		/* DRAM unknown: the package figure holds it (a summary's
+		 * energy_parts, whose attribution shares them together) */
+		b[n++] = (struct bar){ isnan(h->dram_wh) ?
+				       "CPU packages + DRAM" : "CPU packages",
+				       "package_wh", "#d95f02", h->package_wh };
+		if (!isnan(h->dram_wh))
+			b[n++] = (struct bar){ "DRAM", "dram_wh", "#7570b3",
+					       h->dram_wh };
 		if (!(h->gpu_wh == 0))
 			b[n++] = (struct bar){ "GPU", "gpu_wh", "#1b9e77",
 					       h->gpu_wh };

@@ -352,14 +352,23 @@ static int signed_summary(const struct context *c, unsigned long id,
 	return 0;
 }
 
+/* A summary's figure; NAN when null or absent. */
+static double number(const json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
 /* The page of --html: the report's figures, each site's curve from its
  * series and the what-if of sfootprint whatif over the page's window. A
  * series that does not load costs only its site's curve and what-if. */
 static int write_html(struct context *c, const fp_report_t *r,
-		      const char *status, const char *path)
+		      const char *status, const char *path, const char *payload)
 {
 	fp_error_t err = { 0 };
 	fp_report_html_t *h = fp_report_html_new(r, status, &err);
+	json_t *sum, *parts;
 	fp_whatif_t *w = NULL;
 	fp_whatif_job_t wj = { 0 };
 	time_t from = 0, to = 0;
@@ -368,6 +377,13 @@ static int write_html(struct context *c, const fp_report_t *r,
 
 	if (!h)
 		goto out;
+	/* the summary's energy by part, DRAM inside the packages' figure */
+	sum = payload ? json_loads(payload, 0, NULL) : NULL;
+	parts = json_object_get(sum, "energy_parts");
+	if (json_is_object(parts))
+		fp_report_html_set_domains(h, number(parts, "cpu_dram_Wh"),
+					   NAN, number(parts, "gpu_Wh"));
+	json_decref(sum);
 	if (c->cfg)
 		(void)fp_config_load_series(c->cfg, &err);
 	if (fp_report_html_set_curves(h, c->cfg, &err))
@@ -434,11 +450,21 @@ static int print_report(const fp_report_t *r, const char *status,
 		free(s);
 	} else {
 		char *s = fp_report_text(r, status);
+		json_t *sum = payload ? json_loads(payload, 0, NULL) : NULL;
+		char *parts = sum ? fp_summary_parts_text(sum) : NULL;
 
-		if (!s)
+		json_decref(sum);
+		if (!s) {
+			free(parts);
 			return -1;
+		}
 		fputs(s, stdout);
+		/* energy by part and the GPUs held: summaries since issue
+		 * #15 with the nodes' step records (NodePartsDir=) */
+		if (parts)
+			fputs(parts, stdout);
 		free(s);
+		free(parts);
 	}
 	return 0;
 }
@@ -510,7 +536,7 @@ static int show_job(struct context *c, const struct options *o)
 				err.msg);
 			goto out;
 		}
-		rc = (o->html ? write_html(c, r, status, o->html) :
+		rc = (o->html ? write_html(c, r, status, o->html, payload) :
 		      print_report(r, status, sig, payload, o->json)) ?
 			     FP_EXIT_FAIL : FP_EXIT_OK;
 		goto out;
@@ -544,7 +570,7 @@ static int show_job(struct context *c, const struct options *o)
 		fprintf(stderr, "sfootprint: job %s: %s\n", job, err.msg);
 		goto out;
 	}
-	if (o->html ? write_html(c, r, status, o->html) :
+	if (o->html ? write_html(c, r, status, o->html, NULL) :
 		      print_report(r, status, sig, NULL, o->json))
 		goto out;
 	/* The figures shown are the record's, but a forged or damaged

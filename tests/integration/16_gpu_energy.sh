@@ -5,7 +5,10 @@
 # overlapping steps of one job (--overlap: the 22.05 GRES a step shares
 # without shards or MPS) beside a job holding a GPU it never loads, and a
 # GPU nobody holds. sacct, the metrics file and the replayed trace agree
-# with each other and with the simulated GPUs' own power model.
+# with each other and with the simulated GPUs' own power model. Each job's
+# signed summary and `sfootprint -j` break its energy down (CPU packages +
+# DRAM, GPU, rest of the node) from the node's step records, name the GPU
+# it held and flag the one it never loaded as idle.
 set -u
 cd "$(dirname "$0")/../.."
 source tests/cluster/cluster.sh
@@ -17,6 +20,21 @@ GPU_IDLE_W=30 GPU_BUSY_W=220
 # GPU counters every 50 ms: a load change or a read lags the model by at
 # most that, 0.1 % of a 15 s step
 export FP_SIMNODE_ARGS="--interval 0.05 --gpu-idle-w $GPU_IDLE_W --gpu-busy-w $GPU_BUSY_W"
+
+# cluster.sh's footprint.conf, plus where the node's step records are: its
+# RunDir/parts, on this machine
+export FP_FOOTPRINT_CONF="SigningKey=@DIR@/keys/footprint.key
+PublicKey=@DIR@/keys/footprint.pub
+SpoolDir=@DIR@/spool/footprint
+EnergySource=simulated
+RetryInterval=2
+WorkerTimeout=60
+Mailer=/usr/bin/mail
+MailWait=20
+NodePartsDir=@DIR@/run/footprint/parts
+Site=home Nodes=${FP_NODE:-fpnode} Intensity=56 PUE=1.0 HeatRecovery=0.9 DisplacedHeating=gas UsefulHeat=0.8
+NodeType=heater Nodes=${FP_NODE:-fpnode} Embodied=1100 Lifetime=6 CPUs=$(nproc)
+Reference=standard-datacenter PUE=1.5 Intensity=site"
 
 fp_cluster_start_or_fail
 wait_polls 2
@@ -254,6 +272,106 @@ for k in range(ngpu):
 for l in out:
     print(l)
 PY
+
+# The summaries and sfootprint -j of the four jobs: the energy by part from
+# the node's step records, against the replay and the summary's own total;
+# the GPU each held, as the trace names it; the idle GPU flagged.
+spool=$FP_DIR/spool/footprint
+for j in "$j1" "$j2" "$shared" "$idle"; do
+	_fp_wait_for 120 "summary of job $j" test -s "$spool/summaries/$j.jws"
+	check "job $j's summary with its energy parts verifies" \
+		bash -c "$FP_BUILD/sfootprint verify $spool/summaries/$j.jws --pubkey $FP_DIR/keys/footprint.pub > /dev/null"
+	"$FP_BUILD"/sfootprint -j "$j" > "$FP_DIR/show.$j.txt" 2> "$FP_DIR/show.$j.err"
+	check "sfootprint -j $j exits 0" test $? -eq 0
+	"$FP_BUILD"/sfootprint -j "$j" --json > "$FP_DIR/show.$j.json" 2>> "$FP_DIR/show.$j.err"
+done
+sed -n '/^Energy by part/,$s/^/# sfootprint -j '"$idle"': /p' "$FP_DIR/show.$idle.txt"
+sed -n '/^Energy by part/,$s/^/# sfootprint -j '"$shared"': /p' "$FP_DIR/show.$shared.txt"
+python3 - "$FP_DIR" "$trace" "$(basename "$trace")" "$GPU_IDLE_W" \
+	"$j1" "$j2" "$shared" "$idle" > "$FP_DIR/checks-summary.txt" <<'PY'
+import json, re, sys
+d, trace, tname, idle_w = sys.argv[1:5]
+idle_w = float(idle_w)
+j1, j2, shared, idle = sys.argv[5:9]
+full = json.load(open(d + "/" + tname + ".replay.json"))
+lines = [json.loads(l) for l in open(trace)]
+uuids = [g["uuid"] for g in lines[0]["gpus"]]
+held = {}
+for s in lines[1:]:
+    for st in s.get("steps", []):
+        if st.get("gpus"):
+            held[st["id"]] = st["gpus"]
+out = []
+
+def ok(what, good, detail=""):
+    out.append(("ok" if good else "no") + "|" + what + (" (" + detail + ")" if detail else ""))
+
+for j in (j1, j2, shared, idle):
+    try:
+        rep = json.load(open("%s/show.%s.json" % (d, j)))
+        text = open("%s/show.%s.txt" % (d, j)).read()
+    except Exception as e:
+        ok("sfootprint -j %s gives its report" % j, False, str(e))
+        continue
+    s = rep.get("summary") or {}
+    ep = s.get("energy_parts")
+    ok("job %s's summary has its energy by part" % j, ep is not None)
+    if ep is None:
+        continue
+    ok("job %s: a step record for each of its steps" % j,
+       ep["records"] == ep["expected"] and ep["records"] >= 1,
+       "%d of %d" % (ep["records"], ep["expected"]))
+    parts = ep["cpu_dram_Wh"] + ep["gpu_Wh"] + ep["rest_Wh"]
+    ok("job %s: CPU+DRAM, GPU and rest add up to the parts' energy" % j,
+       abs(parts - ep["energy_Wh"]) <= 1e-9 * ep["energy_Wh"],
+       "%.9f vs %.9f Wh" % (parts, ep["energy_Wh"]))
+    it = s["energy"]["it_Wh"]
+    ok("job %s: the parts' energy is the summary's IT energy (sacct) to 1 %%" % j,
+       abs(ep["energy_Wh"] - it) <= 0.01 * it + ep["records"] / 3600.0,
+       "%.4f vs %.4f Wh" % (ep["energy_Wh"], it))
+    rj = full["jobs"].get(j, {})
+    ok("job %s: its GPU energy is the replay's to 1 %%" % j,
+       abs(ep["gpu_Wh"] * 3600 - rj.get("gpu_j", 0)) <= 0.01 * rj.get("gpu_j", 0) + 1e-6,
+       "%.1f vs %.1f J" % (ep["gpu_Wh"] * 3600, rj.get("gpu_j", 0)))
+    ok("job %s: CPU+DRAM and the rest are there" % j,
+       ep["cpu_dram_Wh"] > 0 and ep["rest_Wh"] >= 0,
+       "%.4f, %.4f Wh" % (ep["cpu_dram_Wh"], ep["rest_Wh"]))
+    gpus = s.get("gpus", [])
+    want = held.get(j + ".batch", [])
+    ok("job %s's summary names the GPU its batch step held" % j,
+       [g["index"] for g in gpus] == want, "%s vs trace %s" % ([g["index"] for g in gpus], want))
+    for g in gpus:
+        ok("job %s: GPU %d's uuid and model are the node's" % (j, g["index"]),
+           g["uuid"] == uuids[g["index"]] and bool(g["model"]) and g["vendor"] == "nvidia",
+           "%s %s" % (g["uuid"], g["model"]))
+        should = j == idle
+        ok("job %s: GPU %d is %s" % (j, g["index"], "idle" if should else "used"),
+           g["idle"] is should, "mean %.1f W, idle below %.1f W" % (g["mean_W"] or -1, g["idle_below_W"] or -1))
+        line = "%s GPU %d: %s (%s, nvidia, counter)" % (s["nodes"][0]["name"], g["index"], g["model"], g["uuid"])
+        ok("sfootprint -j %s names GPU %d" % (j, g["index"]), line in text, line)
+        ok("sfootprint -j %s says GPU %d is %s" % (j, g["index"], "idle" if should else "used"),
+           re.search(r"^    idle: held but not used" if should else r"^    used: its mean", text, re.M) is not None)
+    if j == idle and gpus:
+        g = gpus[0]
+        ok("the idle GPU's mean power is its idle power (%g W) to 5 %%" % idle_w,
+           abs(g["mean_W"] - idle_w) <= 0.05 * idle_w, "%.2f W" % g["mean_W"])
+        ok("the idle GPU's cost is said: its share of the job's footprint",
+           0 < g["footprint_share"] < 1 and g["operational_g"] > 0,
+           "%.4f g, %.3f" % (g["operational_g"], g["footprint_share"]))
+    if j == shared and gpus:
+        ok("the shared GPU lists the job's steps that held it",
+           len(gpus[0]["steps"]) == 3, "%s" % gpus[0]["steps"])
+    for k in ("CPU packages \\+ DRAM: ", "GPU: ", "Rest of the node: "):
+        ok("sfootprint -j %s shows %s" % (j, k.replace("\\", "").strip(": ")),
+           re.search(r"^  " + k + r"[0-9.]+ Wh", text, re.M) is not None)
+ok("the summary checks ran to their end", True)
+for l in out:
+    print(l)
+PY
+while IFS='|' read -r res what; do
+	if [ "$res" = ok ]; then check "$what" true; else check "$what" false; fi
+done < "$FP_DIR/checks-summary.txt"
+check "the summary checks ran to their end" grep -q "summary checks ran to their end" "$FP_DIR/checks-summary.txt"
 while IFS='|' read -r res what; do
 	if [ "$res" = ok ]; then check "$what" true; else check "$what" false; fi
 done < "$FP_DIR/checks.txt"

@@ -388,6 +388,27 @@ static void test_domains_when_given_split_the_it_energy(void **s)
 	fp_report_free(r);
 }
 
+/* A summary's energy_parts give CPU packages and DRAM as one figure. */
+static void test_unknown_dram_is_inside_the_packages_bar(void **s)
+{
+	fp_report_t *r = report_of(SINGLE);
+	fp_error_t err = { 0 };
+	fp_report_html_t *h = fp_report_html_new(r, NULL, &err);
+	char *html;
+
+	(void)s;
+	fp_report_html_set_domains(h, 1.5, NAN, 0.25);
+	html = render(h);
+	assert_float_equal(cell(html, "table-energy", "package_wh"), 1.5, 0);
+	assert_non_null(strstr(html, "CPU packages + DRAM"));
+	assert_null(strstr(html, "data-key=\"dram_wh\""));
+	assert_float_equal(cell(html, "table-energy", "rest_wh"),
+			   round3(r->energy_it_wh - 1.75), 1e-9);
+	free(html);
+	fp_report_html_free(h);
+	fp_report_free(r);
+}
+
 static void test_without_series_the_curve_is_the_summary_mean_said(
 	void **s)
 {
@@ -467,6 +488,7 @@ int main(void)
 		cmocka_unit_test(test_user_names_are_escaped_for_html),
 		cmocka_unit_test(test_escape_repairs_control_bytes_then_entities),
 		cmocka_unit_test(test_domains_when_given_split_the_it_energy),
+		cmocka_unit_test(test_unknown_dram_is_inside_the_packages_bar),
 		cmocka_unit_test(
 		    test_without_series_the_curve_is_the_summary_mean_said),
 		cmocka_unit_test(
