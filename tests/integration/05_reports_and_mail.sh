@@ -314,6 +314,27 @@ PY
 	fi
 	sed 's/^/#   /' "$work/mime.txt" | cut -c1-300 | head -n 20
 done
+# A job name out of ASCII: the subject in RFC 2047 words of whole
+# characters. Words hold 45 bytes: padded so that the 45th byte falls
+# inside a 3-byte euro sign, which a cut by bytes would split.
+{ cat "$conf"; echo "MailHTML=alternative"; echo "Sendmail=$work/sendmail"; } > "$work/html.conf"
+utf_subject="Slurm Job_id=$ended Name="
+while [ $(((45 - ${#utf_subject}) % 3)) -ne 1 ]; do utf_subject+=x; done
+utf_subject+="$(printf '\xe2\x82\xac%.0s' $(seq 20)) Ended, Run time 00:00:03, COMPLETED, ExitCode 0"
+SLURM_JOB_ID=$ended SLURM_JOB_MAIL_TYPE=Ended "$FM" --config "$work/html.conf" \
+	-s "$utf_subject" root < /dev/null 2> /dev/null
+check "a UTF-8 subject is encoded in RFC 2047 words that each decode alone, and reads back whole" \
+	python3 -c '
+import base64, email, email.policy, re, sys
+raw = open(sys.argv[1], "rb").read()
+head = raw.split(b"\n\n")[0].decode("ascii")
+words = re.findall(r"=\?UTF-8\?B\?([A-Za-z0-9+/=]*)\?=", head)
+assert len(words) >= 2, head
+for w in words:
+    base64.b64decode(w).decode("utf-8")
+m = email.message_from_bytes(raw, policy=email.policy.default)
+assert m["Subject"] == sys.argv[2], m["Subject"]
+' "$work/sent.eml" "$utf_subject"
 { cat "$conf"; echo "MailHTML=alternative"; echo "Sendmail=/bin/false"; } > "$work/html.conf"
 before=$(ls "$work" | grep -c "^mail\.$ended\.")
 SLURM_JOB_ID=$ended SLURM_JOB_MAIL_TYPE=Ended "$FM" --config "$work/html.conf" \
