@@ -7,8 +7,10 @@
  * compact record into the job's AdminComment (or SystemComment). A job
  * leaves the queue only once both are written, so a crash or a slurmdbd
  * outage delays it, never loses it. With --reconcile it first queues every
- * job that ended in the last N seconds and has no summary yet (jobs whose
- * completion the controller could not queue, e.g. killed mid-burst).
+ * job that ended since the spool's watermark and has no summary yet (jobs
+ * whose completion the controller could not queue, e.g. killed mid-burst);
+ * without a watermark, those of the last N seconds. The queue's jobs are
+ * read from slurmdbd BATCH at a time, by up to MaxWorkers processes.
  *
  * Exit: 0 queue empty; 3 jobs still waiting for their records; 75 slurmdbd
  * or the spool unavailable (retry later); 1 configuration error. */
@@ -24,7 +26,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/acl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,6 +53,13 @@ extern int slurm_addto_step_list(struct xlist *step_list, char *names);
 
 static const char *spool;
 static char *last_error_path;
+/* What this run asked slurmdbd: the bench and the tests read them from the
+ * file FP_WORKER_STATS names (one line per run), to show that a pass costs
+ * what is new. */
+static struct {
+	int reconcile_requests, reconcile_records, batch_requests;
+	long window;
+} stats;
 static char cluster[256];
 
 static const char *cfg_cluster(void)
@@ -616,15 +627,28 @@ static char *incomplete_record(uint32_t jobid)
 	return s;
 }
 
-/* 0 done, 1 waiting, -1 failed (retry later). */
-static int process_job(void *db, const fp_config_t *cfg, bool config_ok,
-		       const char *config_err, const fp_key_t *key,
-		       const fp_keyset_t *trusted,
-		       uint32_t jobid, time_t queued, time_t now)
+/* Everything the jobs of one run share. */
+typedef struct {
+	const fp_config_t *cfg;
+	bool config_ok;
+	const char *config_err;
+	const fp_key_t *key;
+	const fp_keyset_t *trusted;
+	time_t now;
+} run_t;
+
+/* One job of its batch: j is its slurmdbd record (with its steps), NULL
+ * when slurmdbd has none yet. 0 done, 1 waiting, -1 failed (retry later). */
+static int process_job(void *db, const run_t *run, uint32_t jobid,
+		       time_t queued, slurmdb_job_rec_t *j)
 {
-	char ids[32], path[4096];
-	struct xlist *jobs;
-	slurmdb_job_rec_t *j;
+	const fp_config_t *cfg = run->cfg;
+	bool config_ok = run->config_ok;
+	const char *config_err = run->config_err;
+	const fp_key_t *key = run->key;
+	const fp_keyset_t *trusted = run->trusted;
+	time_t now = run->now;
+	char path[4096];
 	fp_job_t *job = NULL;
 	fp_result_t *res = NULL;
 	char *summary = NULL, *token = NULL, *record = NULL;
@@ -632,21 +656,6 @@ static int process_job(void *db, const fp_config_t *cfg, bool config_ok,
 	int rc = -1;
 	bool timed_out = now - queued > (time_t)cfg->worker_timeout;
 
-	snprintf(ids, sizeof(ids), "%u", jobid);
-	jobs = query_jobs(db, cfg_cluster(), ids, 0, 0);
-	if (!jobs) {
-		say("slurmdbd: cannot read job %u: %s", jobid,
-		    slurm_strerror(errno));
-		return -1;
-	}
-	/* "6" also selects every task of array 6: keep the job itself. */
-	{
-		struct listIterator *it = slurm_list_iterator_create(jobs);
-
-		while ((j = slurm_list_next(it)) && j->jobid != jobid)
-			;
-		slurm_list_iterator_destroy(it);
-	}
 	if (!j || !final_state(j->state) || !j->end) {
 		rc = timed_out && !j ? 0 : 1;
 		if (rc == 0)
@@ -745,7 +754,6 @@ out:
 	free(record);
 	fp_result_free(res);
 	fp_job_free(job);
-	slurm_list_destroy(jobs);
 	return rc;
 }
 
@@ -862,6 +870,7 @@ static int reconcile(void *db, long sweep_s, time_t now)
 	/* A spool left for days is not a reason to ask for weeks. */
 	if (since < now - sweep_s)
 		since = now - sweep_s;
+	stats.window = (long)(now - since);
 	for (from = since; from < now || requests == 0;) {
 		/* The incremental window is one request; a sweep is paged. */
 		time_t until = have == 0 || now - from <= SWEEP_SLICE ?
@@ -869,6 +878,9 @@ static int reconcile(void *db, long sweep_s, time_t now)
 		struct xlist *jobs = query_ended(db, from, until);
 
 		requests++;
+		stats.reconcile_requests++;
+		if (jobs)
+			stats.reconcile_records += slurm_list_count(jobs);
 		if (!jobs) {
 			say("slurmdbd: cannot list the jobs that ended since "
 			    "%ld: %s", (long)from, slurm_strerror(errno));
@@ -899,6 +911,271 @@ static int reconcile(void *db, long sweep_s, time_t now)
 	return added;
 }
 
+/* A queue entry: the journal's "<job id> <end> <queued at>". */
+typedef struct {
+	uint32_t jobid;
+	time_t queued;
+} entry_t;
+
+typedef struct {
+	int done, waiting, failed;
+} tally_t;
+
+/* Job ids per slurmdbd request for records and steps: one request per
+ * batch instead of one per job, small enough for slurmdbd's SQL. */
+#define BATCH 256
+/* Below this many jobs per worker, a fork and a connection cost more than
+ * they save. */
+#define MIN_PER_WORKER 16
+
+static int by_queued(const void *a, const void *b)
+{
+	const entry_t *x = a, *y = b;
+
+	if (x->queued != y->queued)
+		return x->queued < y->queued ? -1 : 1;
+	return x->jobid < y->jobid ? -1 : x->jobid > y->jobid;
+}
+
+/* The journal's entries, oldest first (malloc'd; *n of them). */
+static entry_t *read_queue(size_t *n, time_t now)
+{
+	char dir[4096];
+	entry_t *out = NULL;
+	size_t cap = 0;
+	struct dirent *e;
+	DIR *d;
+
+	*n = 0;
+	snprintf(dir, sizeof(dir), "%s/queue", spool);
+	d = opendir(dir);
+	while (d && (e = readdir(d))) {
+		char q[4096];
+		unsigned long jobid;
+		long end = 0, queued = 0;
+		FILE *f;
+
+		if (e->d_name[0] < '0' || e->d_name[0] > '9' ||
+		    strchr(e->d_name, '.'))
+			continue;
+		snprintf(q, sizeof(q), "%s/%s", dir, e->d_name);
+		f = fopen(q, "r");
+		if (!f)
+			continue;
+		if (fscanf(f, "%lu %ld %ld", &jobid, &end, &queued) < 1)
+			jobid = strtoul(e->d_name, NULL, 10);
+		fclose(f);
+		if (*n == cap) {
+			entry_t *more;
+
+			cap = cap ? cap * 2 : 256;
+			more = realloc(out, cap * sizeof(*out));
+			if (!more)
+				break;
+			out = more;
+		}
+		out[*n].jobid = (uint32_t)jobid;
+		out[*n].queued = queued ? (time_t)queued : now;
+		(*n)++;
+	}
+	if (d)
+		closedir(d);
+	if (*n)
+		qsort(out, *n, sizeof(*out), by_queued);
+	return out;
+}
+
+typedef struct {
+	slurmdb_job_rec_t *j;
+	size_t seq;
+} rec_ref_t;
+
+static int by_jobid(const void *a, const void *b)
+{
+	const rec_ref_t *x = a, *y = b;
+
+	if (x->j->jobid != y->j->jobid)
+		return x->j->jobid < y->j->jobid ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* The first record of jobid in slurmdbd's order (as a query of that id
+ * alone would pick it), or NULL. */
+static slurmdb_job_rec_t *find_record(rec_ref_t *refs, size_t n,
+				      uint32_t jobid)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (refs[mid].j->jobid < jobid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && refs[lo].j->jobid == jobid ? refs[lo].j : NULL;
+}
+
+/* One batch: the records and steps of all its jobs in one slurmdbd
+ * request, then each job in turn. */
+static void process_batch(void *db, const run_t *run, const entry_t *e,
+			  size_t n, tally_t *t)
+{
+	char *ids = malloc(n * 11 + 1), *p = ids;
+	struct xlist *jobs;
+	struct listIterator *it;
+	slurmdb_job_rec_t *j;
+	rec_ref_t *refs;
+	size_t nrefs = 0;
+
+	if (!ids) {
+		t->failed += (int)n;
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		p += sprintf(p, "%s%u", i ? "," : "", e[i].jobid);
+	jobs = query_jobs(db, cfg_cluster(), ids, 0, 0);
+	stats.batch_requests++;
+	free(ids);
+	if (!jobs) {
+		say("slurmdbd: cannot read the records of %zu queued job(s): "
+		    "%s", n, slurm_strerror(errno));
+		t->failed += (int)n;
+		return;
+	}
+	/* "6" also selects every task of array 6: each job takes the record
+	 * whose own id it is. */
+	refs = calloc(slurm_list_count(jobs) + 1, sizeof(*refs));
+	it = slurm_list_iterator_create(jobs);
+	while (refs && (j = slurm_list_next(it))) {
+		refs[nrefs].j = j;
+		refs[nrefs].seq = nrefs;
+		nrefs++;
+	}
+	slurm_list_iterator_destroy(it);
+	if (!refs) {
+		t->failed += (int)n;
+		slurm_list_destroy(jobs);
+		return;
+	}
+	qsort(refs, nrefs, sizeof(*refs), by_jobid);
+	for (size_t i = 0; i < n; i++) {
+		char q[4096];
+		int rc = process_job(db, run, e[i].jobid, e[i].queued,
+				     find_record(refs, nrefs, e[i].jobid));
+
+		if (rc == 0) {
+			queue_path(q, sizeof(q), e[i].jobid);
+			unlink(q);
+			t->done++;
+		} else if (rc > 0) {
+			t->waiting++;
+		} else {
+			t->failed++;
+		}
+	}
+	free(refs);
+	slurm_list_destroy(jobs);
+}
+
+static void process_part(void *db, const run_t *run, const entry_t *e,
+			 size_t n, tally_t *t)
+{
+	for (size_t i = 0; i < n; i += BATCH)
+		process_batch(db, run, e + i, n - i < BATCH ? n - i : BATCH,
+			      t);
+}
+
+/* part is "" for the run itself, " part=K/N" for one of its workers. */
+static void write_stats(const char *part, size_t jobs, unsigned workers)
+{
+	const char *path = getenv("FP_WORKER_STATS");
+	FILE *f = path && *path ? fopen(path, "a") : NULL;
+
+	if (!f)
+		return;
+	fprintf(f, "reconcile_requests=%d reconcile_records=%d window_s=%ld "
+		"jobs=%zu workers=%u batch_requests=%d%s\n",
+		stats.reconcile_requests, stats.reconcile_records, stats.window,
+		jobs, workers ? workers : 1, stats.batch_requests, part);
+	fclose(f);
+}
+
+/* MaxWorkers: `nparts` processes, each over the jobs whose id is its number
+ * modulo nparts, so no two ever work on one job; each has its own slurmdbd
+ * connection. A worker that dies leaves its jobs in the journal for the
+ * next run (their summaries are written once: see archive_reused_id()). */
+static void run_parts(const run_t *run, const entry_t *queue, size_t n,
+		      unsigned nparts, tally_t *t)
+{
+	pid_t pids[64];
+	entry_t *mine = malloc((n + 1) * sizeof(*mine));
+
+	if (!mine) {
+		t->failed += (int)n;
+		return;
+	}
+	fflush(NULL);
+	for (unsigned k = 0; k < nparts; k++) {
+		size_t m = 0;
+
+		pids[k] = fork();
+		if (pids[k] != 0)
+			continue;
+		for (size_t i = 0; i < n; i++)
+			if (queue[i].jobid % nparts == k)
+				mine[m++] = queue[i];
+		{
+			tally_t own = { 0 };
+			char part[32];
+			void *db = slurmdb_connection_get(NULL);
+
+			if (!db) {
+				say("slurmdbd: no connection (%s); jobs stay "
+				    "queued", slurm_strerror(errno));
+				_exit(EXIT_TEMPFAIL);
+			}
+			memset(&stats, 0, sizeof(stats));
+			process_part(db, run, mine, m, &own);
+			snprintf(part, sizeof(part), " part=%u/%u", k + 1,
+				 nparts);
+			write_stats(part, m, 1);
+			slurmdb_connection_close(&db);
+			fflush(NULL);
+			_exit(own.failed ? EXIT_TEMPFAIL :
+			      own.waiting ? EXIT_WAITING : 0);
+		}
+	}
+	free(mine);
+	for (unsigned k = 0; k < nparts; k++) {
+		int status;
+
+		if (pids[k] < 0) {
+			say("worker: cannot start worker %u of %u: %s; its "
+			    "jobs stay queued", k + 1, nparts,
+			    strerror(errno));
+			t->failed++;
+			continue;
+		}
+		while (waitpid(pids[k], &status, 0) < 0 && errno == EINTR)
+			;
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+			t->done++;
+		else if (WIFEXITED(status) &&
+			 WEXITSTATUS(status) == EXIT_WAITING)
+			t->waiting++;
+		else if (WIFSIGNALED(status)) {
+			say("worker %u of %u: killed by signal %d; its jobs "
+			    "stay queued for the next run", k + 1, nparts,
+			    WTERMSIG(status));
+			t->failed++;
+		} else {
+			t->failed++;
+		}
+	}
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: footprint-worker --config FILE [--cluster NAME] "
@@ -923,9 +1200,12 @@ int main(int argc, char **argv)
 	void *db = NULL;
 	bool series_ok, broken = false;
 	char path[4096];
-	DIR *d;
-	struct dirent *e;
-	int c, waiting = 0, failed = 0, done = 0;
+	entry_t *queue;
+	size_t nqueue;
+	unsigned nparts;
+	run_t run;
+	tally_t t = { 0 };
+	int c, waiting = 0, failed = 0, lock_fd;
 	time_t now = time(NULL);
 
 	while ((c = getopt_long(argc, argv, "c:C:r:h", opts, NULL)) != -1) {
@@ -972,6 +1252,17 @@ int main(int argc, char **argv)
 	mkdir(path, 0700);
 	snprintf(path, sizeof(path), "%s/summaries", spool);
 	mkdir(path, 0755);
+	/* One worker run per spool at a time: one left running by a
+	 * controller that died must not work on the jobs its successor's run
+	 * takes. The lock goes with the last of its processes. */
+	snprintf(path, sizeof(path), "%s/worker.lock", spool);
+	lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lock_fd >= 0 && flock(lock_fd, LOCK_EX | LOCK_NB) != 0 &&
+	    errno == EWOULDBLOCK) {
+		fp_config_free(cfg);
+		free(last_error_path);
+		return EXIT_WAITING;
+	}
 	/* A series that does not load stops only its own site's jobs: they
 	 * get an incomplete summary naming it, the other sites compute. */
 	series_ok = !broken && fp_config_load_series(cfg, &serr) == 0;
@@ -1016,40 +1307,39 @@ int main(int argc, char **argv)
 	if (reconcile_s > 0 && reconcile(db, reconcile_s, now) < 0)
 		failed++;
 
-	snprintf(path, sizeof(path), "%s/queue", spool);
-	d = opendir(path);
-	while (d && (e = readdir(d))) {
-		char q[4096];
-		unsigned long jobid;
-		long end = 0, queued = 0;
-		FILE *f;
-		int rc;
-
-		if (e->d_name[0] < '0' || e->d_name[0] > '9')
-			continue;
-		snprintf(q, sizeof(q), "%s/%s", path, e->d_name);
-		f = fopen(q, "r");
-		if (!f)
-			continue;
-		if (fscanf(f, "%lu %ld %ld", &jobid, &end, &queued) < 1)
-			jobid = strtoul(e->d_name, NULL, 10);
-		fclose(f);
-		if (!queued)
-			queued = now;
-		rc = process_job(db, cfg, !broken, serr.msg, key, trusted,
-				 (uint32_t)jobid, (time_t)queued, now);
-		if (rc == 0) {
-			unlink(q);
-			done++;
-		} else if (rc > 0) {
-			waiting++;
-		} else {
-			failed++;
-		}
+	queue = read_queue(&nqueue, now);
+	if (nqueue > cfg->max_queue) {
+		/* The journal holds them all: the rest wait for the next run,
+		 * which the plugin starts at once (exit 3). */
+		say("spool %s: more than MaxQueue=%u jobs queued; each run "
+		    "takes the oldest %u, the others wait in the journal", spool,
+		    cfg->max_queue, cfg->max_queue);
+		t.waiting += (int)(nqueue - cfg->max_queue);
+		nqueue = cfg->max_queue;
 	}
-	if (d)
-		closedir(d);
-	slurmdb_connection_close(&db);
+	run.cfg = cfg;
+	run.config_ok = !broken;
+	run.config_err = serr.msg;
+	run.key = key;
+	run.trusted = trusted;
+	run.now = now;
+	nparts = (nqueue + MIN_PER_WORKER - 1) / MIN_PER_WORKER;
+	if (nparts > cfg->max_workers)
+		nparts = cfg->max_workers;
+	if (nparts <= 1) {
+		process_part(db, &run, queue, nqueue, &t);
+	} else {
+		/* Each child its own connection: a slurmdbd connection is not
+		 * shared across a fork. */
+		slurmdb_connection_close(&db);
+		run_parts(&run, queue, nqueue, nparts, &t);
+	}
+	free(queue);
+	failed += t.failed;
+	waiting = t.waiting;
+	write_stats("", nqueue, nparts);
+	if (db)
+		slurmdb_connection_close(&db);
 	fp_keyset_free(trusted);
 	fp_key_free(key);
 	fp_config_free(cfg);
