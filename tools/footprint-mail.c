@@ -180,14 +180,23 @@ static int read_token(const char *path, char **out)
 	return 0;
 }
 
-/* The page of sfootprint -j N --html for r: its figures, each site's
- * curve and the what-if over the page's window. NULL (said) when it
- * cannot be built: the mail then goes as text. The caller free()s it. */
+static double number(const json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+/* The page of sfootprint -j N --html for r (payload, its summary): its
+ * figures (the energy split by part when the summary has it), each site's
+ * curve and the what-if over the page's window. NULL (said) when it cannot
+ * be built: the mail then goes as text. The caller free()s it. */
 static char *html_report(fp_config_t *cfg, const fp_report_t *r,
-			 const char *status)
+			 const char *status, const char *payload)
 {
 	fp_error_t err = { 0 };
 	fp_report_html_t *h = fp_report_html_new(r, status, &err);
+	json_t *sum, *parts;
 	fp_whatif_t *w = NULL;
 	fp_whatif_job_t wj = { 0 };
 	time_t from = 0, to = 0;
@@ -198,6 +207,14 @@ static char *html_report(fp_config_t *cfg, const fp_report_t *r,
 
 	if (!h)
 		goto out;
+	/* the summary's energy by part, DRAM inside the packages' figure,
+	 * as sfootprint -j --html splits it */
+	sum = json_loads(payload, 0, NULL);
+	parts = json_object_get(sum, "energy_parts");
+	if (json_is_object(parts))
+		fp_report_html_set_domains(h, number(parts, "cpu_dram_Wh"),
+					   NAN, number(parts, "gpu_Wh"));
+	json_decref(sum);
 	/* A series that does not load costs only its site's curve. */
 	(void)fp_config_load_series(cfg, &err);
 	if (fp_report_html_set_curves(h, cfg, &err))
@@ -312,7 +329,7 @@ static char *footprint_section(fp_config_t *cfg, unsigned long id,
 		 fp_key_kid(info.key), fp_key_alg(info.key));
 	s = fp_report_mail(r, status);
 	if (s && html)
-		*html = html_report(cfg, r, status);
+		*html = html_report(cfg, r, status, payload);
 	fp_report_free(r);
 	free(payload);
 	fp_keyset_free(ks);
