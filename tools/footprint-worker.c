@@ -856,9 +856,11 @@ static int reconcile(void *db, long sweep_s, time_t now)
 	fp_error_t err = { 0 };
 	time_t wm = 0, since, newest = 0, from;
 	int have, added = 0, requests = 0;
+	bool rewrite;
 
 	snprintf(wm_path, sizeof(wm_path), "%s/reconcile.watermark", spool);
 	have = fp_watermark_read(wm_path, now, &wm, &err);
+	rewrite = have != 0;
 	if (have < 0)
 		say("%s; sweeping the last %ld s of slurmdbd instead", err.msg,
 		    sweep_s);
@@ -866,6 +868,12 @@ static int reconcile(void *db, long sweep_s, time_t now)
 		fprintf(stderr, "info: no reconciliation watermark %s (new "
 			"spool?): sweeping the last %ld s of slurmdbd once\n",
 			wm_path, sweep_s);
+	/* A clock set back: the watermark is not a reason to skip the jobs
+	 * that end until the clock catches up with it. */
+	if (have == 0 && wm > now) {
+		wm = now;
+		rewrite = true;
+	}
 	since = have == 0 ? wm - RECONCILE_MARGIN : now - sweep_s;
 	/* A spool left for days is not a reason to ask for weeks. */
 	if (since < now - sweep_s)
@@ -900,7 +908,7 @@ static int reconcile(void *db, long sweep_s, time_t now)
 	 * window starts RECONCILE_MARGIN before now, not at the last job. */
 	if (!newest)
 		newest = now - RECONCILE_MARGIN;
-	if (newest > wm || have != 0) {
+	if (newest > wm || rewrite) {
 		if (newest < wm)
 			newest = wm;
 		if (fp_watermark_write(wm_path, newest, &err)) {
