@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "signals.h"
 
 struct fp_report_html {
@@ -939,4 +941,66 @@ int fp_report_html_write(const fp_report_html_t *h, FILE *f, fp_error_t *err)
 	if (fflush(f) || ferror(f))
 		return fp_fail(err, FP_EIO, "cannot write the HTML report");
 	return 0;
+}
+
+/* A summary's figure; NAN when null or absent. */
+static double summary_number(const json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+int fp_report_html_page(const fp_report_t *r, const char *status,
+			const char *payload, fp_config_t *cfg,
+			const char *no_whatif, FILE *out, fp_error_t *err)
+{
+	fp_error_t ignored = { 0 };
+	fp_report_html_t *h = fp_report_html_new(r, status, err);
+	json_t *sum, *parts;
+	fp_whatif_t *w = NULL;
+	fp_whatif_job_t wj = { 0 };
+	time_t from = 0, to = 0;
+	char why[sizeof(err->msg)] = "";
+	int rc = -1;
+
+	if (!h)
+		return -1;
+	/* the summary's energy by part, DRAM inside the packages' figure */
+	sum = payload ? json_loads(payload, 0, NULL) : NULL;
+	parts = json_object_get(sum, "energy_parts");
+	if (json_is_object(parts))
+		fp_report_html_set_domains(h,
+					   summary_number(parts, "cpu_dram_Wh"),
+					   NAN, summary_number(parts, "gpu_Wh"));
+	json_decref(sum);
+	if (cfg)
+		(void)fp_config_load_series(cfg, &ignored);
+	if (fp_report_html_set_curves(h, cfg, err))
+		goto out;
+	wj.energy_j = r->energy_it_wh * 3600;
+	wj.elapsed_s = r->elapsed_s;
+	wj.embodied_g = isfinite(r->embodied_g) ? r->embodied_g : 0;
+	wj.start = r->start ? fp_report_parse_utc(r->start) : -1;
+	if (no_whatif || !cfg)
+		snprintf(why, sizeof(why), "%s", no_whatif ? no_whatif :
+			 "No what-if: it needs footprint.conf");
+	else if (wj.start < 0 || !isfinite(wj.energy_j) ||
+		 !isfinite(wj.elapsed_s))
+		snprintf(why, sizeof(why), "No what-if: the summary has no "
+			 "start, energy or duration");
+	else {
+		from = wj.start - FP_REPORT_HTML_WHATIF_HOURS * 3600;
+		to = wj.start + FP_REPORT_HTML_WHATIF_HOURS * 3600;
+		if (!(w = fp_whatif_compute(cfg, &wj, from, to, &ignored)))
+			snprintf(why, sizeof(why), "%s", ignored.msg);
+	}
+	if (!w && fp_report_html_set_whatif_note(h, why, err))
+		goto out;
+	fp_report_html_set_whatif(h, w, from, to);
+	rc = fp_report_html_write(h, out, err);
+out:
+	fp_report_html_free(h);
+	fp_whatif_free(w);
+	return rc;
 }

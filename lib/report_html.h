@@ -74,6 +74,17 @@ int fp_report_html_set_whatif_note(fp_report_html_t *h, const char *why,
 int fp_report_html_write(const fp_report_html_t *h, FILE *out,
 			 fp_error_t *err);
 
+/* The whole page of sfootprint -j N --html for r into out: status is the
+ * signature's line, payload the summary's JSON (NULL: none; its
+ * energy_parts, when present, split the energy by part), each site's curve
+ * from cfg's series (loaded here; a series that does not load costs only
+ * its site's curve) and the what-if over the page's window. cfg NULL, or a
+ * no_whatif reason, leaves the what-if out, the page saying why. -1 when
+ * the page cannot be built or the stream failed (err says which). */
+int fp_report_html_page(const fp_report_t *r, const char *status,
+			const char *payload, fp_config_t *cfg,
+			const char *no_whatif, FILE *out, fp_error_t *err);
+
 /* Text for HTML: fp_report_escape's repairs, then & < > " ' as entities;
  * NULL in, NULL out. The caller free()s it. */
 char *fp_report_html_escape(const char *s);

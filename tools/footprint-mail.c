@@ -180,80 +180,34 @@ static int read_token(const char *path, char **out)
 	return 0;
 }
 
-static double number(const json_t *o, const char *key)
-{
-	json_t *v = json_object_get(o, key);
-
-	return json_is_number(v) ? json_number_value(v) : NAN;
-}
-
-/* The page of sfootprint -j N --html for r (payload, its summary): its
- * figures (the energy split by part when the summary has it), each site's
- * curve and the what-if over the page's window. NULL (said) when it cannot
- * be built: the mail then goes as text. The caller free()s it. */
+/* The page of sfootprint -j N --html for r (payload, its summary). NULL
+ * (said) when it cannot be built: the mail then goes as text. The caller
+ * free()s it. */
 static char *html_report(fp_config_t *cfg, const fp_report_t *r,
 			 const char *status, const char *payload)
 {
 	fp_error_t err = { 0 };
-	fp_report_html_t *h = fp_report_html_new(r, status, &err);
-	json_t *sum, *parts;
-	fp_whatif_t *w = NULL;
-	fp_whatif_job_t wj = { 0 };
-	time_t from = 0, to = 0;
 	char *page = NULL;
 	size_t len = 0;
-	FILE *f = NULL;
+	FILE *f = open_memstream(&page, &len);
 	int rc = -1;
 
-	if (!h)
-		goto out;
-	/* the summary's energy by part, DRAM inside the packages' figure,
-	 * as sfootprint -j --html splits it */
-	sum = json_loads(payload, 0, NULL);
-	parts = json_object_get(sum, "energy_parts");
-	if (json_is_object(parts))
-		fp_report_html_set_domains(h, number(parts, "cpu_dram_Wh"),
-					   NAN, number(parts, "gpu_Wh"));
-	json_decref(sum);
-	/* A series that does not load costs only its site's curve. */
-	(void)fp_config_load_series(cfg, &err);
-	if (fp_report_html_set_curves(h, cfg, &err))
-		goto out;
-	wj.energy_j = r->energy_it_wh * 3600;
-	wj.elapsed_s = r->elapsed_s;
-	wj.embodied_g = isfinite(r->embodied_g) ? r->embodied_g : 0;
-	wj.start = r->start ? fp_report_parse_utc(r->start) : -1;
-	if (wj.start < 0 || !isfinite(wj.energy_j) ||
-	    !isfinite(wj.elapsed_s)) {
-		snprintf(err.msg, sizeof(err.msg), "No what-if: the summary "
-			 "has no start, energy or duration");
-	} else {
-		from = wj.start - FP_REPORT_HTML_WHATIF_HOURS * 3600;
-		to = wj.start + FP_REPORT_HTML_WHATIF_HOURS * 3600;
-		w = fp_whatif_compute(cfg, &wj, from, to, &err);
-	}
-	if (!w && fp_report_html_set_whatif_note(h, err.msg, &err))
-		goto out;
-	fp_report_html_set_whatif(h, w, from, to);
-	if (!(f = open_memstream(&page, &len))) {
+	if (!f)
 		fp_fail(&err, FP_ENOMEM, "out of memory");
-		goto out;
+	else {
+		rc = fp_report_html_page(r, status, payload, cfg, NULL, f,
+					 &err);
+		if (fclose(f) && !rc) {
+			fp_fail(&err, FP_ENOMEM, "out of memory");
+			rc = -1;
+		}
 	}
-	rc = fp_report_html_write(h, f, &err);
-	if (fclose(f) && !rc) {
-		fp_fail(&err, FP_ENOMEM, "out of memory");
-		rc = -1;
-	}
-out:
 	if (rc) {
 		note("job %llu: no HTML report, the mail goes as text: %s",
-		     (unsigned long long)r->job_id, h ? err.msg :
-		     "out of memory");
+		     (unsigned long long)r->job_id, err.msg);
 		free(page);
 		page = NULL;
 	}
-	fp_report_html_free(h);
-	fp_whatif_free(w);
 	return page;
 }
 

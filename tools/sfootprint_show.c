@@ -352,68 +352,27 @@ static int signed_summary(const struct context *c, unsigned long id,
 	return 0;
 }
 
-/* A summary's figure; NAN when null or absent. */
-static double number(const json_t *o, const char *key)
-{
-	json_t *v = json_object_get(o, key);
-
-	return json_is_number(v) ? json_number_value(v) : NAN;
-}
-
-/* The page of --html: the report's figures, each site's curve from its
- * series and the what-if of sfootprint whatif over the page's window. A
- * series that does not load costs only its site's curve and what-if. */
+/* The page of --html into path ("-": stdout). */
 static int write_html(struct context *c, const fp_report_t *r,
 		      const char *status, const char *path, const char *payload)
 {
 	fp_error_t err = { 0 };
-	fp_report_html_t *h = fp_report_html_new(r, status, &err);
-	json_t *sum, *parts;
-	fp_whatif_t *w = NULL;
-	fp_whatif_job_t wj = { 0 };
-	time_t from = 0, to = 0;
-	FILE *f = NULL;
+	char why[sizeof(err.msg)] = "";
+	FILE *f;
 	int rc = -1;
 
-	if (!h)
-		goto out;
-	/* the summary's energy by part, DRAM inside the packages' figure */
-	sum = payload ? json_loads(payload, 0, NULL) : NULL;
-	parts = json_object_get(sum, "energy_parts");
-	if (json_is_object(parts))
-		fp_report_html_set_domains(h, number(parts, "cpu_dram_Wh"),
-					   NAN, number(parts, "gpu_Wh"));
-	json_decref(sum);
-	if (c->cfg)
-		(void)fp_config_load_series(c->cfg, &err);
-	if (fp_report_html_set_curves(h, c->cfg, &err))
-		goto out;
-	wj.energy_j = r->energy_it_wh * 3600;
-	wj.elapsed_s = r->elapsed_s;
-	wj.embodied_g = r->embodied_g;
-	wj.start = r->start ? fp_report_parse_utc(r->start) : -1;
-	if (!c->cfg || r->from_record || wj.start < 0 ||
-	    !isfinite(wj.energy_j) || !isfinite(wj.elapsed_s)) {
-		snprintf(err.msg, sizeof(err.msg), "No what-if: it needs the "
-			 "signed summary and footprint.conf%s%.400s%s",
+	if (!c->cfg || r->from_record)
+		snprintf(why, sizeof(why), "No what-if: it needs the signed "
+			 "summary and footprint.conf%s%.400s%s",
 			 c->cfg ? "" : " (", c->cfg ? "" : c->conf_note,
 			 c->cfg ? "" : ")");
-	} else {
-		from = wj.start - FP_REPORT_HTML_WHATIF_HOURS * 3600;
-		to = wj.start + FP_REPORT_HTML_WHATIF_HOURS * 3600;
-		if (!isfinite(wj.embodied_g))
-			wj.embodied_g = 0;
-		w = fp_whatif_compute(c->cfg, &wj, from, to, &err);
-	}
-	if (!w && fp_report_html_set_whatif_note(h, err.msg, &err))
-		goto out;
-	fp_report_html_set_whatif(h, w, from, to);
 	f = strcmp(path, "-") ? fopen(path, "w") : stdout;
 	if (!f) {
 		fp_fail(&err, FP_EIO, "%s: %s", path, strerror(errno));
 		goto out;
 	}
-	rc = fp_report_html_write(h, f, &err);
+	rc = fp_report_html_page(r, status, payload, c->cfg,
+				 *why ? why : NULL, f, &err);
 	if ((f != stdout && fclose(f)) || (f == stdout && fflush(f))) {
 		if (!rc)
 			fp_fail(&err, FP_EIO, "%s: %s", path, strerror(errno));
@@ -422,10 +381,7 @@ static int write_html(struct context *c, const fp_report_t *r,
 out:
 	if (rc)
 		fprintf(stderr, "sfootprint: job %llu: --html: %s\n",
-			(unsigned long long)r->job_id, h ? err.msg :
-			"out of memory");
-	fp_report_html_free(h);
-	fp_whatif_free(w);
+			(unsigned long long)r->job_id, err.msg);
 	return rc;
 }
 
