@@ -1262,9 +1262,11 @@ int main(int argc, char **argv)
 	mkdir(path, 0755);
 	/* One worker run per spool at a time: one left running by a
 	 * controller that died must not work on the jobs its successor's run
-	 * takes. The lock goes with the last of its processes. */
+	 * takes. The lock goes with the last of its processes. Opened for
+	 * reading only (flock needs no more): a file held open for writing
+	 * would keep an admin from remounting the spool read-only. */
 	snprintf(path, sizeof(path), "%s/worker.lock", spool);
-	lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	lock_fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
 	if (lock_fd >= 0 && flock(lock_fd, LOCK_EX | LOCK_NB) != 0 &&
 	    errno == EWOULDBLOCK) {
 		fp_config_free(cfg);
