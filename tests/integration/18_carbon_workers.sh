@@ -109,7 +109,9 @@ check "a pass after the burst is one slurmdbd request" \
 	grep -q "^reconcile_requests=1 " <<< "$last"
 
 # A damaged watermark: one error naming the file, a sweep, a new watermark.
-echo garbage > "$wm"
+# Damaged under the spool's worker lock: a worker run in progress has read
+# the watermark already and would replace the garbage unread.
+flock "$spool/worker.lock" sh -c 'echo garbage > "$1"' _ "$wm"
 _fp_wait_for 90 "the damaged watermark to be replaced" \
 	grep -qxE 'fp-watermark 1 [0-9]+' "$wm"
 check "a damaged watermark is replaced by a valid one" \
