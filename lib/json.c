@@ -138,3 +138,10 @@ char *fp_json_dumps(const json_t *root, size_t flags)
 	}
 	return out;
 }
+
+double fp_json_number(const json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	return json_is_number(v) ? json_number_value(v) : NAN;
+}

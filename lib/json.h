@@ -18,4 +18,8 @@ int fp_json_format_real(double x, char *buf, size_t size);
  * caller free()s it. */
 char *fp_json_dumps(const json_t *root, size_t flags);
 
+/* o's member key as a double: NAN when o is not an object, or the member is
+ * absent, null or not a number. */
+double fp_json_number(const json_t *o, const char *key);
+
 #endif

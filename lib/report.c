@@ -11,17 +11,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include "json.h"
 #include "signals.h"
 #include "utf8.h"
 
 /* Reports */
-
-static double jnum(json_t *o, const char *key)
-{
-	json_t *v = json_object_get(o, key);
-
-	return json_is_number(v) ? json_number_value(v) : NAN;
-}
 
 static char *jstr(json_t *o, const char *key)
 {
@@ -190,8 +184,8 @@ static int read_fallback(fp_report_site_t *o, json_t *site)
 		json_object_get(fb, "end")));
 	o->fallback_first = first < 0 ? 0 : first;
 	o->fallback_end = end < 0 ? 0 : end;
-	o->fallback_hours = jnum(fb, "hours");
-	o->fallback_share = jnum(fb, "energy_share");
+	o->fallback_hours = fp_json_number(fb, "hours");
+	o->fallback_share = fp_json_number(fb, "energy_share");
 	return 0;
 }
 
@@ -209,12 +203,12 @@ static int read_sites(fp_report_t *r, json_t *sites)
 		fp_report_site_t *o = &r->sites[r->nsites++];
 
 		o->name = jstr(s, "name");
-		o->energy_wh = jnum(s, "energy_facility_Wh");
-		o->pue = jnum(s, "PUE");
-		o->intensity = jnum(s, "intensity_gco2e_per_kwh");
-		o->operational_g = jnum(s, "operational_g");
-		o->embodied_g = jnum(s, "embodied_g");
-		o->avoided_g = jnum(s, "avoided_g");
+		o->energy_wh = fp_json_number(s, "energy_facility_Wh");
+		o->pue = fp_json_number(s, "PUE");
+		o->intensity = fp_json_number(s, "intensity_gco2e_per_kwh");
+		o->operational_g = fp_json_number(s, "operational_g");
+		o->embodied_g = fp_json_number(s, "embodied_g");
+		o->avoided_g = fp_json_number(s, "avoided_g");
 		if (read_fallback(o, s))
 			return -1;
 	}
@@ -235,11 +229,11 @@ static int read_nodes(fp_report_t *r, json_t *nodes, json_t *steps)
 
 			o->name = jstr(s, "name");
 			o->site = jstr(s, "site");
-			o->cpus = jnum(s, "cpus");
-			o->energy_it_wh = jnum(s, "energy_it_Wh");
-			o->operational_g = jnum(s, "operational_g");
-			o->embodied_g = jnum(s, "embodied_g");
-			o->avoided_g = jnum(s, "avoided_g");
+			o->cpus = fp_json_number(s, "cpus");
+			o->energy_it_wh = fp_json_number(s, "energy_it_Wh");
+			o->operational_g = fp_json_number(s, "operational_g");
+			o->embodied_g = fp_json_number(s, "embodied_g");
+			o->avoided_g = fp_json_number(s, "avoided_g");
 		}
 	}
 	if (json_is_array(steps) && json_array_size(steps)) {
@@ -251,8 +245,8 @@ static int read_nodes(fp_report_t *r, json_t *nodes, json_t *steps)
 
 			o->id = jstr(s, "id");
 			o->split = jstr(s, "split");
-			o->nnodes = jnum(s, "nodes");
-			o->energy_it_wh = jnum(s, "energy_it_Wh");
+			o->nnodes = fp_json_number(s, "nodes");
+			o->energy_it_wh = fp_json_number(s, "energy_it_Wh");
 		}
 	}
 	return 0;
@@ -295,8 +289,8 @@ fp_report_t *fp_report_from_summary(const char *name, const char *payload,
 	r->cluster = jstr(job, "cluster");
 	r->start = jstr(job, "start");
 	r->end = jstr(job, "end");
-	r->elapsed_s = jnum(job, "elapsed_s");
-	r->core_hours = jnum(job, "core_hours");
+	r->elapsed_s = fp_json_number(job, "elapsed_s");
+	r->core_hours = fp_json_number(job, "core_hours");
 	r->complete = json_is_true(json_object_get(root, "complete"));
 	reasons = json_object_get(root, "incomplete");
 	if (json_is_string(reasons) &&
@@ -310,24 +304,25 @@ fp_report_t *fp_report_from_summary(const char *name, const char *payload,
 	if (!json_is_string(v) ||
 	    fp_energy_source_parse(json_string_value(v), &r->source))
 		r->source = FP_ENERGY_UNKNOWN;
-	r->energy_wh = jnum(energy, "facility_Wh");
-	r->energy_it_wh = jnum(energy, "it_Wh");
-	r->reused_wh = jnum(energy, "reused_Wh");
+	r->energy_wh = fp_json_number(energy, "facility_Wh");
+	r->energy_it_wh = fp_json_number(energy, "it_Wh");
+	r->reused_wh = fp_json_number(energy, "reused_Wh");
 	carbon = json_object_get(root, "carbon");
-	r->operational_g = jnum(carbon, "operational");
-	r->embodied_g = jnum(carbon, "embodied");
-	r->footprint_g = jnum(carbon, "footprint");
-	r->avoided_g = jnum(carbon, "avoided_heat_reuse");
-	r->net_g = jnum(carbon, "net");
-	r->reference_g = jnum(carbon, "reference");
-	r->saved_g = jnum(carbon, "saved");
-	r->saved_with_heat_g = jnum(carbon, "saved_with_heat");
-	r->saved_percent = jnum(carbon, "saved_percent");
-	r->intensity = jnum(carbon, "intensity_gco2e_per_kwh");
-	r->per_core_hour_g = jnum(carbon, "sci_per_core_hour");
-	r->pue = jnum(json_object_get(root, "efficiency"), "PUE");
+	r->operational_g = fp_json_number(carbon, "operational");
+	r->embodied_g = fp_json_number(carbon, "embodied");
+	r->footprint_g = fp_json_number(carbon, "footprint");
+	r->avoided_g = fp_json_number(carbon, "avoided_heat_reuse");
+	r->net_g = fp_json_number(carbon, "net");
+	r->reference_g = fp_json_number(carbon, "reference");
+	r->saved_g = fp_json_number(carbon, "saved");
+	r->saved_with_heat_g = fp_json_number(carbon, "saved_with_heat");
+	r->saved_percent = fp_json_number(carbon, "saved_percent");
+	r->intensity = fp_json_number(carbon, "intensity_gco2e_per_kwh");
+	r->per_core_hour_g = fp_json_number(carbon, "sci_per_core_hour");
+	r->pue = fp_json_number(json_object_get(root, "efficiency"), "PUE");
 	r->reference_name = jstr(json_object_get(root, "reference"), "name");
-	r->reference_pue = jnum(json_object_get(root, "reference"), "PUE");
+	r->reference_pue = fp_json_number(json_object_get(root, "reference"),
+					   "PUE");
 	v = json_object_get(json_object_get(root, "config"), "sha256");
 	if (json_is_string(v))
 		snprintf(r->config, sizeof(r->config), "%s",

@@ -6,8 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
+#include "json.h"
 #include "signals.h"
 
 struct fp_report_html {
@@ -943,14 +942,6 @@ int fp_report_html_write(const fp_report_html_t *h, FILE *f, fp_error_t *err)
 	return 0;
 }
 
-/* A summary's figure; NAN when null or absent. */
-static double summary_number(const json_t *o, const char *key)
-{
-	json_t *v = json_object_get(o, key);
-
-	return json_is_number(v) ? json_number_value(v) : NAN;
-}
-
 int fp_report_html_page(const fp_report_t *r, const char *status,
 			const char *payload, fp_config_t *cfg,
 			const char *no_whatif, FILE *out, fp_error_t *err)
@@ -971,8 +962,8 @@ int fp_report_html_page(const fp_report_t *r, const char *status,
 	parts = json_object_get(sum, "energy_parts");
 	if (json_is_object(parts))
 		fp_report_html_set_domains(h,
-					   summary_number(parts, "cpu_dram_Wh"),
-					   NAN, summary_number(parts, "gpu_Wh"));
+					   fp_json_number(parts, "cpu_dram_Wh"),
+					   NAN, fp_json_number(parts, "gpu_Wh"));
 	json_decref(sum);
 	if (cfg)
 		(void)fp_config_load_series(cfg, &ignored);

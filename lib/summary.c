@@ -533,13 +533,6 @@ char *fp_record_merge(const char *existing, const char *ours,
 	return out;
 }
 
-static double get_num(json_t *o, const char *k)
-{
-	json_t *v = json_object_get(o, k);
-
-	return json_is_number(v) ? json_number_value(v) : NAN;
-}
-
 int fp_record_parse(const char *field, fp_record_t *rec, fp_error_t *err)
 {
 	const char *start, *end;
@@ -568,14 +561,14 @@ int fp_record_parse(const char *field, fp_record_t *rec, fp_error_t *err)
 	if (!json_is_string(v) ||
 	    fp_energy_source_parse(json_string_value(v), &rec->source))
 		rec->source = FP_ENERGY_UNKNOWN;
-	rec->energy_wh = get_num(o, "Wh");
-	rec->footprint_g = get_num(o, "g");
-	rec->operational_g = get_num(o, "op");
-	rec->embodied_g = get_num(o, "emb");
-	rec->avoided_g = get_num(o, "avoid");
-	rec->net_g = get_num(o, "net");
-	rec->reference_g = get_num(o, "ref");
-	rec->saved_g = get_num(o, "saved");
+	rec->energy_wh = fp_json_number(o, "Wh");
+	rec->footprint_g = fp_json_number(o, "g");
+	rec->operational_g = fp_json_number(o, "op");
+	rec->embodied_g = fp_json_number(o, "emb");
+	rec->avoided_g = fp_json_number(o, "avoid");
+	rec->net_g = fp_json_number(o, "net");
+	rec->reference_g = fp_json_number(o, "ref");
+	rec->saved_g = fp_json_number(o, "saved");
 	v = json_object_get(o, "cfg");
 	if (json_is_string(v))
 		snprintf(rec->config, sizeof(rec->config), "%s",
@@ -719,18 +712,20 @@ static int add_record(json_t *p, double sum[4], struct held **h, size_t *nh)
 	const char *node = json_string_value(json_object_get(p, "node"));
 	json_t *gpus = json_object_get(p, "gpus"), *g;
 	json_t *step = json_object_get(p, "step");
-	double end = get_num(p, "last_t"), s = get_num(p, "seconds");
-	double gpu_j = get_num(p, "gpu_j");
+	double end = fp_json_number(p, "last_t");
+	double s = fp_json_number(p, "seconds");
+	double gpu_j = fp_json_number(p, "gpu_j");
 	size_t k;
 
 	for (int i = 0; i < 4; i++)
-		sum[i] += get_num(p, keys[i]);	/* NAN spreads: unknown */
+		/* NAN spreads: unknown */
+		sum[i] += fp_json_number(p, keys[i]);
 	if (!node)
 		node = "";
 	json_array_foreach(gpus, k, g) {
 		struct held *x = held_of(h, nh, node, g);
 		double (*span)[2];
-		double fl = get_num(g, "floor_w");
+		double fl = fp_json_number(g, "floor_w");
 
 		if (!x)
 			return -1;
@@ -830,11 +825,6 @@ char *fp_summary_dumps_parts(const fp_result_t *r, json_t *const *parts,
 	return s;
 }
 
-static double jget(const json_t *o, const char *k)
-{
-	return get_num((json_t *)o, k);
-}
-
 /* A figure for people: three significant digits, "-" when unknown. */
 static const char *fig3(char *buf, size_t size, double x)
 {
@@ -877,16 +867,16 @@ static void put_gpu(FILE *f, const json_t *g)
 		str_or(g, "model", "unnamed"), str_or(g, "uuid", "no uuid"),
 		str_or(g, "vendor", "?"), str_or(g, "source", "?"));
 	fprintf(f, ": %s Wh over %s s held, mean %s W; steps",
-		fig3(a, sizeof(a), jget(g, "energy_Wh")),
-		fig3(b, sizeof(b), jget(g, "held_s")),
-		fig3(c, sizeof(c), jget(g, "mean_W")));
+		fig3(a, sizeof(a), fp_json_number(g, "energy_Wh")),
+		fig3(b, sizeof(b), fp_json_number(g, "held_s")),
+		fig3(c, sizeof(c), fp_json_number(g, "mean_W")));
 	json_array_foreach(steps, i, v)
 		fprintf(f, "%s %s", i ? "," : "", json_string_value(v));
 	fputc('\n', f);
 	idle = json_object_get(g, "idle");
-	fig3(a, sizeof(a), jget(g, "mean_W"));
-	fig3(b, sizeof(b), jget(g, "idle_below_W"));
-	fig3(c, sizeof(c), jget(g, "floor_W"));
+	fig3(a, sizeof(a), fp_json_number(g, "mean_W"));
+	fig3(b, sizeof(b), fp_json_number(g, "idle_below_W"));
+	fig3(c, sizeof(c), fp_json_number(g, "floor_W"));
 	if (json_is_true(idle)) {
 		fprintf(f, "    idle: held but not used; its mean %s W is "
 			"within %s W (the lowest power the node saw it draw, "
@@ -895,8 +885,9 @@ static void put_gpu(FILE *f, const json_t *g)
 			FP_SUMMARY_GPU_IDLE_MARGIN_W);
 		fprintf(f, "; it cost %s gCO2e, %s %% of the job's "
 			"footprint\n",
-			fig3(d, sizeof(d), jget(g, "operational_g")),
-			fig3(a, sizeof(a), 100 * jget(g, "footprint_share")));
+			fig3(d, sizeof(d), fp_json_number(g, "operational_g")),
+			fig3(a, sizeof(a), 100 *
+			     fp_json_number(g, "footprint_share")));
 	} else if (json_is_false(idle)) {
 		fprintf(f, "    used: its mean %s W is above its idle limit "
 			"%s W (floor %s W)\n", a, b, c);
@@ -921,15 +912,16 @@ char *fp_summary_parts_text(const json_t *summary)
 	f = open_memstream(&out, &len);
 	if (!f)
 		return NULL;
-	total = jget(p, "energy_Wh");
+	total = fp_json_number(p, "energy_Wh");
 	fprintf(f, "Energy by part: %s Wh measured on the nodes (%lld of "
 		"%lld step records)\n", fig3(a, sizeof(a), total),
 		(long long)json_integer_value(json_object_get(p, "records")),
 		(long long)json_integer_value(json_object_get(p, "expected")));
-	put_part(f, "CPU packages + DRAM", jget(p, "cpu_dram_Wh"), total,
+	put_part(f, "CPU packages + DRAM",
+		 fp_json_number(p, "cpu_dram_Wh"), total,
 		 " (RAPL; shared together, not split)");
-	put_part(f, "GPU", jget(p, "gpu_Wh"), total, "");
-	put_part(f, "Rest of the node", jget(p, "rest_Wh"), total,
+	put_part(f, "GPU", fp_json_number(p, "gpu_Wh"), total, "");
+	put_part(f, "Rest of the node", fp_json_number(p, "rest_Wh"), total,
 		 " (its meter beyond RAPL and GPUs)");
 	if (!json_array_size(gpus))
 		fprintf(f, "GPUs held: none\n");

@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "config.h"
+#include "json.h"
 #include "report.h"
 #include "sfootprint.h"
 #include "sign.h"
@@ -55,13 +56,6 @@ static char *read_file(const char *path, int *e)
 		n--;
 	buf[n] = '\0';
 	return buf;
-}
-
-static double jnum(json_t *o, const char *key)
-{
-	json_t *v = json_object_get(o, key);
-
-	return json_is_number(v) ? json_number_value(v) : NAN;
 }
 
 static const char *when(time_t t, char buf[21])
@@ -380,10 +374,11 @@ int fp_cmd_whatif(int argc, char **argv)
 		goto out;
 	jj = json_object_get(sum, "job");
 	carbon = json_object_get(sum, "carbon");
-	wj.energy_j = jnum(json_object_get(sum, "energy"), "it_Wh") * 3600;
-	wj.elapsed_s = jnum(jj, "elapsed_s");
-	wj.embodied_g = jnum(carbon, "embodied");
-	actual_g = jnum(carbon, "footprint");
+	wj.energy_j = fp_json_number(json_object_get(sum, "energy"),
+				     "it_Wh") * 3600;
+	wj.elapsed_s = fp_json_number(jj, "elapsed_s");
+	wj.embodied_g = fp_json_number(carbon, "embodied");
+	actual_g = fp_json_number(carbon, "footprint");
 	if (!json_is_string(json_object_get(jj, "start")) ||
 	    fp_parse_iso8601(json_string_value(json_object_get(jj, "start")),
 			     &wj.start)) {
