@@ -118,4 +118,9 @@ check "a damaged watermark is replaced by a valid one" \
 	grep -qxE 'fp-watermark 1 [0-9]+' "$wm"
 check_eq "a damaged watermark is one error naming the file" 1 \
 	"$(grep -c "watermark $wm: damaged" "$log")"
+# What the next failure needs to explain itself (it failed twice on 24.11).
+grep -c "watermark $wm: damaged" "$log" > /dev/null ||
+	{ grep -h 'watermark\|footprint-worker' "$log" | tail -n 8
+	  echo "worker.lasterror: $(cat "$spool/worker.lasterror" 2>&1)"
+	  echo "watermark now: $(cat "$wm" 2>&1)"; } | sed 's/^/# /'
 tap_done
