@@ -111,16 +111,27 @@ check "a pass after the burst is one slurmdbd request" \
 # A damaged watermark: one error naming the file, a sweep, a new watermark.
 # Damaged under the spool's worker lock: a worker run in progress has read
 # the watermark already and would replace the garbage unread.
+log_seen=$(wc -l < "$log")
+stats_seen=$(wc -l < "$FP_WORKER_STATS")
 flock "$spool/worker.lock" sh -c 'echo garbage > "$1"' _ "$wm"
+echo "# watermark damaged at $(date +%T.%N): $(cat "$wm")"
 _fp_wait_for 90 "the damaged watermark to be replaced" \
 	grep -qxE 'fp-watermark 1 [0-9]+' "$wm"
 check "a damaged watermark is replaced by a valid one" \
 	grep -qxE 'fp-watermark 1 [0-9]+' "$wm"
+# The worker replaces the file before its error line reaches the log: the
+# plugin relays the worker's stderr from its queue thread, every 250 ms.
+_fp_wait_for 10 "the damaged watermark's error in the log" \
+	grep -q "watermark $wm: damaged" "$log"
 check_eq "a damaged watermark is one error naming the file" 1 \
 	"$(grep -c "watermark $wm: damaged" "$log")"
-# What the next failure needs to explain itself (it failed twice on 24.11).
+# What the next failure needs to explain itself.
 grep -c "watermark $wm: damaged" "$log" > /dev/null ||
-	{ grep -h 'watermark\|footprint-worker' "$log" | tail -n 8
+	{ echo "controller log since the damage (jobcomp/carbon lines):"
+	  tail -n +$((log_seen + 1)) "$log" | grep 'jobcomp/carbon\|footprint-worker' | tail -n 20
+	  echo "worker runs since the damage:"
+	  tail -n +$((stats_seen + 1)) "$FP_WORKER_STATS" | tail -n 20
+	  ls -l --time-style=+%T.%N "$spool" | tail -n +2
 	  echo "worker.lasterror: $(cat "$spool/worker.lasterror" 2>&1)"
 	  echo "watermark now: $(cat "$wm" 2>&1)"; } | sed 's/^/# /'
 tap_done
