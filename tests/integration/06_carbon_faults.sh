@@ -1,6 +1,6 @@
 #!/bin/bash
 # Nothing lost: slurmctld killed with SIGKILL during a burst of 200 job
-# completions and restarted, then slurmdbd stopped for a minute: in the end
+# completions and restarted, then slurmdbd stopped for 20 s: in the end
 # every job has exactly one summary and one record.
 set -u
 cd "$(dirname "$0")/../.."
@@ -9,7 +9,7 @@ source tests/integration/tap.sh
 trap 'fp_cluster_stop' EXIT INT TERM
 export FP_SIMNODE=1
 BURST=${FP_BURST:-200}
-DBD_DOWN=${FP_DBD_DOWN:-60}
+DBD_DOWN=${FP_DBD_DOWN:-20}
 
 fp_cluster_start_or_fail
 spool=$FP_DIR/spool/footprint
