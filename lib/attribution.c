@@ -61,7 +61,9 @@ struct step_rec {
 	 * there was one (NULL on a node without GPUs) */
 	uint64_t *gbusy;
 	bool *gbusy_have;
+	double *gdev;		/* its share of each GPU (NULL: no GPUs) */
 	double energy, dynamic, stat, residual, gpu, seconds, power;
+	double cpu, dram;	/* dynamic + stat by domain kind */
 	double first_t, last_t;
 	uint64_t seen;		/* push number when last present */
 	uint64_t stamp;		/* duplicate detection within one sample */
@@ -70,6 +72,7 @@ struct step_rec {
 struct job_rec {
 	uint64_t job;
 	double energy, dynamic, stat, residual, gpu, seconds, power;
+	double cpu, dram;
 	uint64_t seen;
 	size_t nsteps;		/* step records still held */
 	double interval_j;	/* scratch: this interval's energy */
@@ -119,6 +122,11 @@ struct fp_engine {
 	size_t scap;
 	uint32_t *rec_of, *job_of, *order;
 	double *act, *dyn, *stat, *gsh;
+	double *ddyn, *dstat;	/* the dram domains' part of dyn, stat */
+	double *gdsh;		/* gsh by GPU: step i's share of g at
+				 * [i * ngpu + g] */
+	double *pkg_sd, *dshare;	/* pkg_s, cshare of dram domains */
+	bool has_dram;
 	double *gbd;		/* this interval's busy delta per step, or -1 */
 	uint32_t *hold;		/* the holders of one GPU */
 	uint64_t *colsum, *jmark, *smark;
@@ -311,14 +319,17 @@ static uint32_t _new_step(fp_engine_t *e, const char *id, uint64_t hash,
 	if (e->ngpu) {
 		r->gbusy = calloc(e->ngpu, sizeof(*r->gbusy));
 		r->gbusy_have = malloc(e->ngpu * sizeof(*r->gbusy_have));
+		r->gdev = calloc(e->ngpu, sizeof(*r->gdev));
 	}
 	if (!r->id || !r->prev || (e->ngpu && (!r->gbusy ||
-						!r->gbusy_have)) ||
+						!r->gbusy_have ||
+						!r->gdev)) ||
 	    _index_insert(&e->step_idx, hash, (uint32_t)e->nsteps)) {
 		free(r->id);
 		free(r->prev);
 		free(r->gbusy);
 		free(r->gbusy_have);
+		free(r->gdev);
 		return EMPTY;
 	}
 	/* a new step's counters started at 0 within the interval */
@@ -342,6 +353,7 @@ static void _drop_step(fp_engine_t *e, uint32_t i)
 	free(r->prev);
 	free(r->gbusy);
 	free(r->gbusy_have);
+	free(r->gdev);
 	if (i != last) {
 		e->steps[i] = e->steps[last];
 		_index_renumber(&e->step_idx, e->steps[i].hash, last, i);
@@ -381,6 +393,10 @@ static int _grow_scratch(fp_engine_t *e, size_t n)
 	GROW(e->dyn, cap);
 	GROW(e->stat, cap);
 	GROW(e->gsh, cap);
+	GROW(e->ddyn, cap);
+	GROW(e->dstat, cap);
+	if (e->ngpu)
+		GROW(e->gdsh, cap * e->ngpu);
 	GROW(e->gbd, cap);
 	GROW(e->hold, cap);
 	GROW(e->act, cap * np);
@@ -423,9 +439,12 @@ fp_engine_t *fp_engine_new(const fp_node_desc_t *desc,
 	e->cshare = calloc(nc, sizeof(*e->cshare));
 	e->pkg_b = calloc(np, sizeof(*e->pkg_b));
 	e->pkg_s = calloc(np, sizeof(*e->pkg_s));
+	e->pkg_sd = calloc(np, sizeof(*e->pkg_sd));
+	e->dshare = calloc(nc, sizeof(*e->dshare));
 	if (!e->cpu_pkg || !e->dom || !e->gpu || !e->busy_prev || !e->colsum ||
 	    !e->jmark || !e->smark || !e->njobs_c || !e->cnt_c ||
-	    !e->cshare || !e->pkg_b || !e->pkg_s ||
+	    !e->cshare || !e->pkg_b || !e->pkg_s || !e->pkg_sd ||
+	    !e->dshare ||
 	    _index_init(&e->step_idx, 64) || _index_init(&e->job_idx, 32) ||
 	    _grow_scratch(e, 16))
 		goto nomem;
@@ -458,6 +477,7 @@ fp_engine_t *fp_engine_new(const fp_node_desc_t *desc,
 		ds->pkg = -1;
 		if (dm->kind == FP_DOMAIN_PSYS)
 			continue;
+		e->has_dram |= dm->kind == FP_DOMAIN_DRAM;
 		ds->pkg = fp_node_desc_package(desc, dm->package);
 		if (ds->pkg < 0) {
 			fp_fail(err, FP_EINVAL,
@@ -487,6 +507,7 @@ void fp_engine_free(fp_engine_t *e)
 		free(e->steps[i].prev);
 		free(e->steps[i].gbusy);
 		free(e->steps[i].gbusy_have);
+		free(e->steps[i].gdev);
 	}
 	free(e->steps);
 	free(e->jobs);
@@ -505,6 +526,8 @@ void fp_engine_free(fp_engine_t *e)
 	free(e->cshare);
 	free(e->pkg_b);
 	free(e->pkg_s);
+	free(e->pkg_sd);
+	free(e->dshare);
 	free(e->rec_of);
 	free(e->job_of);
 	free(e->order);
@@ -512,6 +535,9 @@ void fp_engine_free(fp_engine_t *e)
 	free(e->dyn);
 	free(e->stat);
 	free(e->gsh);
+	free(e->ddyn);
+	free(e->dstat);
+	free(e->gdsh);
 	free(e->gbd);
 	free(e->hold);
 	free(e);
@@ -846,17 +872,25 @@ shares:
 		 * per run of them */
 		if (c > 0 && (size_t)p == last) {
 			e->cshare[c] = e->cshare[c - 1];
+			e->dshare[c] = e->dshare[c - 1];
 			continue;
 		}
 		last = (size_t)p;
 		e->cshare[c] = p < 0 || !e->desc->packages[p].ncpus ? 0 :
 			e->pkg_s[p] / (double)e->desc->packages[p].ncpus;
+		if (e->has_dram)
+			e->dshare[c] = p < 0 || !e->desc->packages[p].ncpus ?
+				0 : e->pkg_sd[p] /
+				    (double)e->desc->packages[p].ncpus;
 	}
 	/* each job's part of a CPU's idle share, the same for all its
 	 * steps: cshare / njobs (then / cnt for one step, as the spec) */
 	for (size_t c = 0; c < e->cpus; c++)
-		if (e->njobs_c[c] > 1)	/* x / 1 is x: skip the division */
+		if (e->njobs_c[c] > 1) {	/* x / 1 is x: skip it */
 			e->cshare[c] /= e->njobs_c[c];
+			if (e->has_dram)
+				e->dshare[c] /= e->njobs_c[c];
+		}
 	for (g0 = 0; g0 < n; g0 = g1) {
 		uint64_t gm = ++e->mark;
 
@@ -881,7 +915,7 @@ shares:
 		for (size_t i = g0; i < g1; i++) {
 			const fp_step_sample_t *st = &s->steps[e->order[i]];
 			uint64_t sm = ++e->mark;
-			double part = 0;
+			double part = 0, dpart = 0;
 
 			for (size_t k = 0; k < st->nalloc; k++) {
 				int c = st->alloc[k];
@@ -890,8 +924,14 @@ shares:
 					continue;
 				e->smark[c] = sm;
 				part += _div_count(e->cshare[c], e->cnt_c[c]);
+				/* the same slices, of the dram domains only:
+				 * the spec shares each domain alike */
+				if (e->has_dram)
+					dpart += _div_count(e->dshare[c],
+							    e->cnt_c[c]);
 			}
 			e->stat[e->order[i]] = part;
+			e->dstat[e->order[i]] = dpart;
 			given += part;
 		}
 	}
@@ -1009,6 +1049,7 @@ static double _gpu_shares(fp_engine_t *e, const fp_sample_t *s,
 
 	*unheld = 0;
 	memset(e->gsh, 0, s->nsteps * sizeof(*e->gsh));
+	memset(e->gdsh, 0, s->nsteps * e->ngpu * sizeof(*e->gdsh));
 	for (size_t g = 0; g < e->ngpu; g++) {
 		const struct gpu_state *gs = &e->gpu[g];
 		size_t nh = 0, njobs = 0;
@@ -1060,6 +1101,7 @@ static double _gpu_shares(fp_engine_t *e, const fp_sample_t *s,
 						 (double)same) +
 					gs->s / (double)njobs / (double)same;
 			e->gsh[e->hold[h]] += share;
+			e->gdsh[e->hold[h] * e->ngpu + g] = share;
 		}
 	}
 	return total;
@@ -1142,7 +1184,9 @@ int fp_engine_push(fp_engine_t *e, const fp_sample_t *s, fp_error_t *err)
 
 	/* Spec step 2, second half: dynamic energy by activity share. */
 	memset(e->dyn, 0, s->nsteps * sizeof(*e->dyn));
+	memset(e->ddyn, 0, s->nsteps * sizeof(*e->ddyn));
 	memset(e->pkg_s, 0, (np ? np : 1) * sizeof(*e->pkg_s));
+	memset(e->pkg_sd, 0, (np ? np : 1) * sizeof(*e->pkg_sd));
 	system = 0;
 	for (size_t d = 0; d < e->ndom; d++) {
 		struct domain_state *ds = &e->dom[d];
@@ -1160,6 +1204,8 @@ int fp_engine_push(fp_engine_t *e, const fp_sample_t *s, fp_error_t *err)
 		if (!ds->exact)
 			cal_ok = false;
 		e->pkg_s[ds->pkg] += ds->s;
+		if (ds->kind == FP_DOMAIN_DRAM)
+			e->pkg_sd[ds->pkg] += ds->s;
 		s_total += ds->s;
 		b = e->pkg_b[ds->pkg];
 		if (ds->d > 0 && b > 0)
@@ -1171,6 +1217,8 @@ int fp_engine_push(fp_engine_t *e, const fp_sample_t *s, fp_error_t *err)
 					continue;
 				share = ds->d * e->act[i * np + ds->pkg] / b;
 				e->dyn[i] += share;
+				if (ds->kind == FP_DOMAIN_DRAM)
+					e->ddyn[i] += share;
 				given += share;
 			}
 		system += ds->d - given;
@@ -1209,14 +1257,23 @@ int fp_engine_push(fp_engine_t *e, const fp_sample_t *s, fp_error_t *err)
 	for (size_t i = 0; i < s->nsteps; i++) {
 		struct step_rec *r = &e->steps[e->rec_of[i]];
 		struct job_rec *j = &e->jobs[e->job_of[i]];
+		const fp_step_sample_t *st = &s->steps[i];
 		double gsh = e->ngpu ? e->gsh[i] : 0;
 		double got = e->dyn[i] + e->stat[i] + gsh;
 		double res = got * factor;
+		double dram = e->has_dram ? e->ddyn[i] + e->dstat[i] : 0;
+		/* what the packages gave: the rest of the RAPL share */
+		double cpu = (e->dyn[i] + e->stat[i]) - dram;
 
 		res_given += res;
 		r->dynamic += e->dyn[i];
 		r->stat += e->stat[i];
+		r->cpu += cpu;
+		r->dram += dram;
 		r->gpu += gsh;
+		for (size_t k = 0; e->ngpu && k < st->ngpus; k++)
+			r->gdev[st->gpus[k]] +=
+				e->gdsh[i * e->ngpu + (size_t)st->gpus[k]];
 		r->residual += res;
 		r->energy += got + res;
 		r->seconds += dt;
@@ -1230,6 +1287,8 @@ int fp_engine_push(fp_engine_t *e, const fp_sample_t *s, fp_error_t *err)
 		}
 		j->dynamic += e->dyn[i];
 		j->stat += e->stat[i];
+		j->cpu += cpu;
+		j->dram += dram;
 		j->gpu += gsh;
 		j->residual += res;
 		j->energy += got + res;
@@ -1329,7 +1388,11 @@ static void _step_result(const fp_engine_t *e, const struct step_rec *r,
 	out->dynamic_j = r->dynamic;
 	out->static_j = r->stat;
 	out->residual_j = r->residual;
+	out->cpu_j = r->cpu;
+	out->dram_j = r->dram;
 	out->gpu_j = r->gpu;
+	out->gpu_dev_j = r->gdev;
+	out->ngpus = e->ngpu;
 	out->seconds = r->seconds;
 	out->present = r->seen == e->npush;
 	out->power_w = out->present ? r->power : 0;
@@ -1366,6 +1429,8 @@ static void _job_result(const fp_engine_t *e, const struct job_rec *j,
 	out->dynamic_j = j->dynamic;
 	out->static_j = j->stat;
 	out->residual_j = j->residual;
+	out->cpu_j = j->cpu;
+	out->dram_j = j->dram;
 	out->gpu_j = j->gpu;
 	out->seconds = j->seconds;
 	out->present = j->seen == e->npush;

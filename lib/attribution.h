@@ -63,7 +63,16 @@ typedef struct fp_step_result {
 	double dynamic_j;	/* RAPL only, as static_j */
 	double static_j;
 	double residual_j;
+	/* dynamic_j + static_j by domain kind: what the package domains
+	 * and the dram domains gave it (spec steps 2-3 share each domain
+	 * alike); cpu_j + dram_j = dynamic_j + static_j to rounding */
+	double cpu_j, dram_j;
 	double gpu_j;		/* its GPUs' share, before the residual */
+	/* gpu_j by device: [g] is its share of the node's GPU g (desc
+	 * order), ngpus long; they sum to gpu_j to rounding (one GPU:
+	 * exactly). NULL on a node without GPUs; valid as id. */
+	const double *gpu_dev_j;
+	size_t ngpus;
 	double seconds;		/* time present in the samples */
 	double power_w;		/* last interval; 0 when absent from it */
 	bool present;		/* in the latest sample */
@@ -77,6 +86,7 @@ typedef struct fp_job_result {
 	double dynamic_j;
 	double static_j;
 	double residual_j;
+	double cpu_j, dram_j;	/* as the steps' */
 	double gpu_j;
 	double seconds;		/* time with at least one step present */
 	double power_w;		/* last interval; 0 when absent from it */

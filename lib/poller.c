@@ -1045,6 +1045,7 @@ static void _publish_parts(fp_poller_t *p, const fp_step_result_t *r)
 		.last_t = r->last_t, .seconds = r->seconds,
 		.energy_j = r->energy_j,
 		.cpu_dram_j = r->dynamic_j + r->static_j, .gpu_j = r->gpu_j,
+		.cpu_j = r->cpu_j, .dram_j = r->dram_j,
 		.rest_j = r->residual_j, .gpus = g,
 	};
 	fp_error_t e = { 0 };
@@ -1064,7 +1065,9 @@ static void _publish_parts(fp_poller_t *p, const fp_step_result_t *r)
 			.vendor = p->desc->gpus[d].vendor,
 			.source = p->desc->gpus[d].power_integral ?
 				  "power-integral" : "counter",
-			.floor_w = fp_gpu_floor_w(p->gpu_floor, d) };
+			.floor_w = fp_gpu_floor_w(p->gpu_floor, d),
+			.energy_j = r->gpu_dev_j && d < r->ngpus ?
+				    r->gpu_dev_j[d] : NAN };
 	}
 	if (fp_step_parts_write(p->parts_dir, r->id, &parts, &e) &&
 	    !p->publish_failed) {

@@ -287,19 +287,20 @@ int fp_step_parts_write(const char *dir, const char *step,
 		const fp_step_parts_gpu_t *g = &parts->gpus[k];
 
 		if (json_array_append_new(gpus, json_pack(
-			"{s:I, s:s, s:s, s:s, s:s, s:o}",
+			"{s:I, s:s, s:s, s:s, s:s, s:o, s:o}",
 			"index", (json_int_t)g->index,
 			"uuid", g->uuid ? g->uuid : "",
 			"model", g->model ? g->model : "",
 			"vendor", g->vendor ? g->vendor : "",
 			"source", g->source ? g->source : "",
-			"floor_w", _num(g->floor_w)))) {
+			"floor_w", _num(g->floor_w),
+			"energy_j", _num(g->energy_j)))) {
 			json_decref(gpus);
 			gpus = NULL;
 		}
 	}
 	o = gpus ? json_pack("{s:i, s:s, s:s, s:f, s:f, s:o, s:o, s:o, s:o, "
-			     "s:o, s:o}",
+			     "s:o, s:o, s:o, s:o}",
 		"v", FP_STEP_PARTS_VERSION,
 		"node", parts->node ? parts->node : "",
 		"step", step,
@@ -308,6 +309,8 @@ int fp_step_parts_write(const char *dir, const char *step,
 		"seconds", _num(parts->seconds),
 		"energy_j", _num(parts->energy_j),
 		"cpu_dram_j", _num(parts->cpu_dram_j),
+		"cpu_j", _num(parts->cpu_j),
+		"dram_j", _num(parts->dram_j),
 		"gpu_j", _num(parts->gpu_j),
 		"rest_j", _num(parts->rest_j),
 		"gpus", gpus) : NULL;

@@ -73,17 +73,23 @@ double fp_gpu_floor_w(const fp_gpu_floor_t *f, size_t g);
  * (footprint.conf NodePartsDir=). One JSON object: {"v":1, "node", "step",
  * "first_t", "last_t" (Unix times of the first and last samples it was
  * in), "seconds" (the time it was in them), "energy_j" (as published to
- * sacct), "cpu_dram_j" (its RAPL share: packages and their DRAM, which the
- * attribution shares together), "gpu_j", "rest_j" (its share of what the
- * node's meter saw beyond RAPL and GPUs), "gpus": [{"index", "uuid",
- * "model", "vendor", "source", "floor_w" (fp_gpu_floor_w, null if
- * unknown)}]}. */
+ * sacct), "cpu_dram_j" (its RAPL share, packages and DRAM together),
+ * "cpu_j" and "dram_j" (that share split: what the package domains gave
+ * it and what the dram domains did; cpu_j + dram_j = cpu_dram_j), "gpu_j",
+ * "rest_j" (its share of what the node's meter saw beyond RAPL and GPUs),
+ * "gpus": [{"index", "uuid", "model", "vendor", "source", "floor_w"
+ * (fp_gpu_floor_w, null if unknown), "energy_j" (its share of that GPU;
+ * over the list they sum to gpu_j)}]}.
+ * cpu_j, dram_j and the GPUs' energy_j came after the first records of
+ * version 1: a reader takes a record without them as one that does not
+ * split (cpu_dram_j whole; gpu_j evenly over its GPUs). */
 #define FP_STEP_PARTS_VERSION 1
 
 typedef struct fp_step_parts_gpu {
 	size_t index;		/* the node's GPU number, as Slurm's */
 	const char *uuid, *model, *vendor, *source;
 	double floor_w;		/* NAN: unknown */
+	double energy_j;	/* the step's share of it; NAN: unknown */
 } fp_step_parts_gpu_t;
 
 typedef struct fp_step_parts {
@@ -91,6 +97,7 @@ typedef struct fp_step_parts {
 	double first_t, last_t;
 	double seconds;		/* present in the samples */
 	double energy_j, cpu_dram_j, gpu_j, rest_j;
+	double cpu_j, dram_j;	/* cpu_dram_j split; NAN: not written */
 	const fp_step_parts_gpu_t *gpus;
 	size_t ngpus;
 } fp_step_parts_t;

@@ -759,6 +759,110 @@ static void test_model_doc_worked_example(void **state)
 	fix_free(&f);
 }
 
+/* --- the RAPL share by domain kind: packages and DRAM apart --- */
+
+/* The worked example's node with a dram domain beside the package: 60 J
+ * of DRAM, 2 W idle. The DRAM's idle part (20 J, 5 J per CPU) and its
+ * dynamic part (40 J, by CPU time) are shared as the package's are. */
+static void test_dram_domain_energy_lands_in_dram_j(void **state)
+{
+	struct fix f;
+	fp_node_desc_t *d = one_package(4, 20, 1ULL << 40);
+	fp_step_result_t r;
+	fp_job_result_t j;
+	int a1[] = { 0, 1 }, a2[] = { 1 };
+	fp_step_sample_t *st;
+
+	d->domains = realloc(d->domains, 2 * sizeof(*d->domains));
+	d->domains[1] = (fp_domain_t){ strdup("dram-0"), FP_DOMAIN_DRAM, 0,
+				       1ULL << 40, 2 };
+	d->ndomains = 2;
+	fix_init(&f, d, NULL);
+	at(&f, 0, 0);
+	f.s->energy_valid[1] = true;
+	f.s->energy_uj[1] = 0;
+	push_ok(&f);
+	at(&f, 10, 400000000);
+	f.s->energy_valid[1] = true;
+	f.s->energy_uj[1] = 60000000;
+	f.s->cpu_busy_ns[0] = 8 * S_NS;
+	f.s->cpu_busy_ns[1] = 4 * S_NS;
+	f.s->cpu_busy_ns[2] = 2 * S_NS;
+	f.s->cpu_busy_ns[3] = 2 * S_NS;
+	st = step(&f, "1.0", 1, a1, 2);
+	st->cpu_ns[0] = 8 * S_NS;
+	st->cpu_ns[1] = 2 * S_NS;
+	step(&f, "2.0", 2, a2, 1)->cpu_ns[1] = 2 * S_NS;
+	push_ok(&f);
+
+	fp_engine_step(f.e, "1.0", &r);
+	/* 40 J x 10/16 + 5 J (CPU 0) + 2.5 J (half of CPU 1) */
+	assert_rel(r.dram_j, 32.5, 1e-12, "1.0 dram");
+	assert_rel(r.cpu_j, 200, 1e-12, "1.0 packages");
+	assert_rel(r.cpu_j + r.dram_j, r.dynamic_j + r.static_j, 1e-15,
+		   "1.0 cpu + dram");
+	fp_engine_step(f.e, "2.0", &r);
+	/* 40 J x 2/16 + 2.5 J */
+	assert_rel(r.dram_j, 7.5, 1e-12, "2.0 dram");
+	assert_rel(r.cpu_j, 50, 1e-12, "2.0 packages");
+	assert_rel(r.cpu_j + r.dram_j, r.dynamic_j + r.static_j, 1e-15,
+		   "2.0 cpu + dram");
+	assert_int_equal(fp_engine_job(f.e, 1, &j), 0);
+	assert_rel(j.dram_j, 32.5, 1e-12, "job 1 dram");
+	assert_rel(j.cpu_j, 200, 1e-12, "job 1 packages");
+	assert_conserved(f.e);
+	fix_free(&f);
+}
+
+/* The physical model's steps, with their DRAM's truth: its dynamic power
+ * per busy CPU (k_dram_w) and its part of each CPU's idle slice. */
+static void test_dram_share_matches_the_model_and_conserves(void **state)
+{
+	pm_model_t m;
+	fp_engine_t *e;
+	double kd, id;
+
+	pm_defaults(&m);
+	three_jobs(&m);
+	e = run_model(&m, NULL);
+	kd = m.k_dram_w / (m.k_pkg_w + m.k_dram_w);
+	id = m.idle_dram_w / (m.idle_pkg_w + m.idle_dram_w);
+	for (int i = 0; i < m.nsteps; i++) {
+		fp_step_result_t r;
+
+		assert_int_equal(fp_engine_step(e, m.steps[i].id, &r), 0);
+		assert_true(r.dram_j > 0);
+		assert_rel(r.dram_j, kd * m.steps[i].dynamic_j +
+			   id * m.steps[i].static_j, 1e-6, r.id);
+		assert_rel(r.cpu_j + r.dram_j, r.dynamic_j + r.static_j,
+			   1e-12, r.id);
+	}
+	assert_conserved(e);
+	fp_engine_free(e);
+	pm_free(&m);
+}
+
+/* A node without dram domains: the whole RAPL share is the packages'. */
+static void test_no_dram_domain_gives_dram_j_zero(void **state)
+{
+	struct fix f;
+	fp_step_result_t r;
+	int a[] = { 0 };
+
+	fix_init(&f, one_package(2, 5, 1ULL << 40), NULL);
+	at(&f, 0, 0);
+	push_ok(&f);
+	at(&f, 1, 30000000);
+	f.s->cpu_busy_ns[0] = S_NS;
+	step(&f, "1.0", 1, a, 1)->cpu_ns[0] = S_NS;
+	push_ok(&f);
+	fp_engine_step(f.e, "1.0", &r);
+	assert_true(r.dram_j == 0);
+	assert_true(r.cpu_j == r.dynamic_j + r.static_j);
+	assert_true(r.cpu_j > 0);
+	fix_free(&f);
+}
+
 /* --- GPUs (trace v1, "Extension: accelerators") --- */
 
 /* Adds n GPUs to a desc made by one_package(), before fix_init. */
@@ -1228,6 +1332,81 @@ static void test_gpu_conservation_holds_to_1e9_through_faults(void **state)
 	fix_free(&f);
 }
 
+/* Each GPU's share of a step: a step holding GPUs 0 and 1 and another
+ * job's step sharing GPU 1, over faults; per device the shares sum to the
+ * step's gpu_j, exactly where it holds one GPU. */
+static void test_gpu_share_by_device_sums_to_gpu_j(void **state)
+{
+	struct fix f;
+	fp_step_result_t r;
+	double gj[3] = { 0, 0, 0 }, wall = 0, sum, gpu0_base = 0;
+	int cpus[2] = { 0, 1 };
+
+	fix_init(&f, with_gpus(one_package(2, 5, 1ULL << 32), 3, 15, 0),
+		 NULL);
+	for (int i = 0; i < 200; i++) {
+		at(&f, i, (uint64_t)i * 10000000);
+		for (int g = 0; g < 3; g++) {
+			gj[g] += 20 + 7 * ((i + g) % 5) + 30 * g;
+			gpu_at(&f, (size_t)g, (i + g) % 17 == 0 ? -1 : gj[g]);
+		}
+		if (i == 1)	/* GPU 0's first valid read: its baseline */
+			gpu0_base = gj[0];
+		f.s->wall_valid = i % 11 != 0;
+		wall += 300 + (i % 13);
+		f.s->wall_j = wall;
+		f.s->cpu_busy_ns[0] = f.s->cpu_busy_ns[1] = (uint64_t)i * S_NS;
+		fp_step_sample_set_gpus(step(&f, "1.0", 1, cpus, 1),
+					(int[]){ 0, 1 }, 2, NULL, NULL);
+		if (i > 50)
+			fp_step_sample_set_gpus(step(&f, "2.0", 2, cpus + 1,
+						     1), (int[]){ 1 }, 1,
+						NULL, NULL);
+		push_ok(&f);
+	}
+	assert_int_equal(fp_engine_step(f.e, "1.0", &r), 0);
+	assert_non_null(r.gpu_dev_j);
+	assert_int_equal(r.ngpus, 3);
+	sum = r.gpu_dev_j[0] + r.gpu_dev_j[1] + r.gpu_dev_j[2];
+	assert_rel(sum, r.gpu_j, 1e-12, "1.0 devices");
+	assert_true(r.gpu_dev_j[2] == 0);
+	/* GPU 0 is its own: all its energy from its first valid read */
+	assert_rel(r.gpu_dev_j[0], gj[0] - gpu0_base, 1e-9, "1.0 GPU 0");
+	assert_true(r.gpu_dev_j[1] > 0);
+	assert_int_equal(fp_engine_step(f.e, "2.0", &r), 0);
+	assert_true(r.gpu_dev_j[1] == r.gpu_j);
+	assert_true(r.gpu_dev_j[0] == 0 && r.gpu_dev_j[2] == 0);
+	assert_true(r.gpu_j > 0);
+	assert_conserved(f.e);
+	fix_free(&f);
+}
+
+/* A GPU held alone by one step gives it all its energy: the device's
+ * share is the counter's delta, to the joule. */
+static void test_gpu_share_of_a_lone_holder_is_the_device_energy(
+	void **state)
+{
+	struct fix f;
+	fp_step_result_t r;
+	int cpus[1] = { 0 };
+
+	fix_init(&f, with_gpus(one_package(1, 0, 1ULL << 40), 2, -1, 0),
+		 NULL);
+	for (int i = 0; i < 3; i++) {
+		at(&f, i, 0);
+		gpu_at(&f, 0, 100.0 * i);
+		gpu_at(&f, 1, 30.0 * i);
+		fp_step_sample_set_gpus(step(&f, "1.0", 1, cpus, 1),
+					(int[]){ 1, 0 }, 2, NULL, NULL);
+		push_ok(&f);
+	}
+	assert_int_equal(fp_engine_step(f.e, "1.0", &r), 0);
+	assert_rel(r.gpu_dev_j[0], 200, 1e-12, "GPU 0");
+	assert_rel(r.gpu_dev_j[1], 60, 1e-12, "GPU 1");
+	assert_rel(r.gpu_dev_j[0] + r.gpu_dev_j[1], r.gpu_j, 1e-15, "sum");
+	fix_free(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1265,6 +1444,10 @@ int main(void)
 		cmocka_unit_test(test_many_steps_come_and_go_without_growth),
 		cmocka_unit_test(test_last_interval_power),
 		cmocka_unit_test(test_model_doc_worked_example),
+		cmocka_unit_test(test_dram_domain_energy_lands_in_dram_j),
+		cmocka_unit_test(
+			test_dram_share_matches_the_model_and_conserves),
+		cmocka_unit_test(test_no_dram_domain_gives_dram_j_zero),
 		cmocka_unit_test(test_held_gpu_goes_to_its_holder),
 		cmocka_unit_test(test_gpu_nobody_holds_goes_to_gpu_idle),
 		cmocka_unit_test(test_gpu_shared_by_jobs_splits_dynamic_by_busy_idle_equally),
@@ -1281,6 +1464,9 @@ int main(void)
 		cmocka_unit_test(test_gpu_read_failure_keeps_interval_out_of_calibration),
 		cmocka_unit_test(test_step_gpu_outside_the_node_is_rejected),
 		cmocka_unit_test(test_gpu_conservation_holds_to_1e9_through_faults),
+		cmocka_unit_test(test_gpu_share_by_device_sums_to_gpu_j),
+		cmocka_unit_test(
+			test_gpu_share_of_a_lone_holder_is_the_device_energy),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
