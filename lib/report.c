@@ -1044,6 +1044,12 @@ json_t *fp_report_json(const fp_report_t *r)
 
 char *fp_report_mail(const fp_report_t *r, const char *signature)
 {
+	return fp_report_mail_with(r, signature, NULL);
+}
+
+char *fp_report_mail_with(const fp_report_t *r, const char *signature,
+			  const char *parts)
+{
 	char *buf = NULL, a[32];
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
@@ -1071,6 +1077,8 @@ char *fp_report_mail(const fp_report_t *r, const char *signature)
 	fputs("\n  signature:  ", f);
 	put_name(f, signature ? signature : "unknown");
 	fputs("\n", f);
+	if (parts)
+		fputs(parts, f);
 	fprintf(f, "Details: sfootprint -j %llu\n",
 		(unsigned long long)r->job_id);
 	return close_stream(f, &buf);

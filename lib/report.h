@@ -143,6 +143,11 @@ json_t *fp_report_json(const fp_report_t *r);
 
 /* The footprint section of the job-end mail. */
 char *fp_report_mail(const fp_report_t *r, const char *signature);
+/* The same with lines of the summary's energy by part (e.g.
+ * fp_summary_parts_mail's, our own text) before its last line; parts may
+ * be NULL. */
+char *fp_report_mail_with(const fp_report_t *r, const char *signature,
+			  const char *parts);
 /* The section when no valid summary could be had: says why and how to get
  * the footprint later. why may be NULL. */
 char *fp_report_mail_unavailable(uint64_t job_id, const char *why);

@@ -431,7 +431,7 @@ static void energy_section(FILE *f, const fp_report_html_t *h)
 	section(f, "energy", "Energy breakdown");
 	if (h->has_domains) {
 		/* DRAM unknown: the package figure holds it (a summary's
-		 * energy_parts, whose attribution shares them together) */
+		 * energy_parts from before they were split) */
 		b[n++] = (struct bar){ isnan(h->dram_wh) ?
 				       "CPU packages + DRAM" : "CPU packages",
 				       "package_wh", "#d95f02", h->package_wh };
@@ -957,10 +957,18 @@ int fp_report_html_page(const fp_report_t *r, const char *status,
 
 	if (!h)
 		return -1;
-	/* the summary's energy by part, DRAM inside the packages' figure */
+	/* the summary's energy by part; DRAM inside the packages' figure
+	 * where the summary, or one of its records, is from before the
+	 * split */
 	sum = payload ? json_loads(payload, 0, NULL) : NULL;
 	parts = json_object_get(sum, "energy_parts");
-	if (json_is_object(parts))
+	if (json_is_object(parts) &&
+	    isfinite(fp_json_number(parts, "cpu_Wh")) &&
+	    isfinite(fp_json_number(parts, "dram_Wh")))
+		fp_report_html_set_domains(h, fp_json_number(parts, "cpu_Wh"),
+					   fp_json_number(parts, "dram_Wh"),
+					   fp_json_number(parts, "gpu_Wh"));
+	else if (json_is_object(parts))
 		fp_report_html_set_domains(h,
 					   fp_json_number(parts, "cpu_dram_Wh"),
 					   NAN, fp_json_number(parts, "gpu_Wh"));

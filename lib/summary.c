@@ -580,9 +580,13 @@ int fp_record_parse(const char *field, fp_record_t *rec, fp_error_t *err)
 /* ---- the job's energy by part and the GPUs it held -------------------
  *
  * From the nodes' step records (step_gpus.h): each (step, node) gives its
- * energy split into RAPL (packages with their DRAM), GPU and the rest, and
- * the GPUs it held. A step holding several GPUs has one GPU figure: it is
- * given to them evenly here. */
+ * energy split into RAPL (packages and DRAM, apart in records since the
+ * split), GPU and the rest, and the GPUs it held, each with the step's
+ * share of it. An older record has one GPU figure for all its GPUs: it is
+ * given to them evenly here, and the GPU says so ("energy_split"). */
+
+/* energy_j, cpu_dram_j, gpu_j, rest_j, cpu_j, dram_j */
+#define NPARTS 6
 
 struct held {
 	const char *node;
@@ -590,6 +594,7 @@ struct held {
 	json_t *gpu;		/* the first record's GPU object */
 	json_t *steps;		/* ids of the steps that held it */
 	double energy_j, floor_w;
+	bool even;		/* some record's share was given evenly */
 	double (*span)[2];	/* each step's [start, end] on it */
 	size_t nspan;
 };
@@ -685,7 +690,7 @@ static json_t *held_json(const fp_result_t *r, const struct held *h)
 			       json_boolean(mean <= limit) : json_null();
 
 	return json_pack("{s:s, s:I, s:o, s:o, s:o, s:o, s:O, s:o, s:o, s:o, "
-			 "s:o, s:o, s:o, s:o, s:o}",
+			 "s:o, s:o, s:o, s:o, s:o, s:o}",
 		"node", h->node,
 		"index", h->index,
 		"uuid", gpu_text(h->gpu, "uuid"),
@@ -695,6 +700,7 @@ static json_t *held_json(const fp_result_t *r, const struct held *h)
 		"steps", h->steps,
 		"held_s", num(held),
 		"energy_Wh", wh(h->energy_j),
+		"energy_split", json_string(h->even ? "even" : "device"),
 		"mean_W", num(mean),
 		"floor_W", num(h->floor_w),
 		"idle", idle,
@@ -705,10 +711,12 @@ static json_t *held_json(const fp_result_t *r, const struct held *h)
 }
 
 /* Adds record p to the sums and its GPUs to h; -1 out of memory. */
-static int add_record(json_t *p, double sum[4], struct held **h, size_t *nh)
+static int add_record(json_t *p, double sum[NPARTS], struct held **h,
+		      size_t *nh)
 {
-	static const char *const keys[4] = { "energy_j", "cpu_dram_j",
-					     "gpu_j", "rest_j" };
+	static const char *const keys[NPARTS] = { "energy_j", "cpu_dram_j",
+						  "gpu_j", "rest_j", "cpu_j",
+						  "dram_j" };
 	const char *node = json_string_value(json_object_get(p, "node"));
 	json_t *gpus = json_object_get(p, "gpus"), *g;
 	json_t *step = json_object_get(p, "step");
@@ -717,8 +725,9 @@ static int add_record(json_t *p, double sum[4], struct held **h, size_t *nh)
 	double gpu_j = fp_json_number(p, "gpu_j");
 	size_t k;
 
-	for (int i = 0; i < 4; i++)
-		/* NAN spreads: unknown */
+	for (int i = 0; i < NPARTS; i++)
+		/* NAN spreads: unknown (cpu_j, dram_j: a record made
+		 * before the split) */
 		sum[i] += fp_json_number(p, keys[i]);
 	if (!node)
 		node = "";
@@ -726,10 +735,17 @@ static int add_record(json_t *p, double sum[4], struct held **h, size_t *nh)
 		struct held *x = held_of(h, nh, node, g);
 		double (*span)[2];
 		double fl = fp_json_number(g, "floor_w");
+		double own = fp_json_number(g, "energy_j");
 
 		if (!x)
 			return -1;
-		x->energy_j += gpu_j / (double)json_array_size(gpus);
+		/* the step's share of this GPU, as the node attributed it;
+		 * a record without it: its GPU energy evenly */
+		if (!isfinite(own)) {
+			own = gpu_j / (double)json_array_size(gpus);
+			x->even = true;
+		}
+		x->energy_j += own;
 		/* the floor only goes down: the latest record's is lowest */
 		if (isfinite(fl) && !(fl >= x->floor_w))
 			x->floor_w = fl;
@@ -753,7 +769,7 @@ int fp_summary_add_parts(json_t *root, const fp_result_t *r,
 			 json_t *const *parts, size_t nparts,
 			 size_t nexpected, fp_error_t *err)
 {
-	double sum[4] = { 0, 0, 0, 0 };
+	double sum[NPARTS] = { 0 };
 	struct held *h = NULL;
 	size_t nh = 0;
 	json_t *gpus = NULL, *o = NULL;
@@ -773,11 +789,13 @@ int fp_summary_add_parts(json_t *root, const fp_result_t *r,
 			json_decref(gpus);
 			gpus = NULL;
 		}
-	o = json_pack("{s:I, s:I, s:o, s:o, s:o, s:o}",
+	o = json_pack("{s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o}",
 		"records", (json_int_t)nparts,
 		"expected", (json_int_t)nexpected,
 		"energy_Wh", wh(nparts ? sum[0] : NAN),
 		"cpu_dram_Wh", wh(nparts ? sum[1] : NAN),
+		"cpu_Wh", wh(nparts ? sum[4] : NAN),
+		"dram_Wh", wh(nparts ? sum[5] : NAN),
 		"gpu_Wh", wh(nparts ? sum[2] : NAN),
 		"rest_Wh", wh(nparts ? sum[3] : NAN));
 	if (!gpus || !o) {
@@ -866,8 +884,10 @@ static void put_gpu(FILE *f, const json_t *g)
 		(long long)json_integer_value(json_object_get(g, "index")),
 		str_or(g, "model", "unnamed"), str_or(g, "uuid", "no uuid"),
 		str_or(g, "vendor", "?"), str_or(g, "source", "?"));
-	fprintf(f, ": %s Wh over %s s held, mean %s W; steps",
+	fprintf(f, ": %s Wh%s over %s s held, mean %s W; steps",
 		fig3(a, sizeof(a), fp_json_number(g, "energy_Wh")),
+		!strcmp(str_or(g, "energy_split", "even"), "even") ?
+		" (the steps' GPU energy shared evenly)" : "",
 		fig3(b, sizeof(b), fp_json_number(g, "held_s")),
 		fig3(c, sizeof(c), fp_json_number(g, "mean_W")));
 	json_array_foreach(steps, i, v)
@@ -883,8 +903,9 @@ static void put_gpu(FILE *f, const json_t *g)
 			"%s W, x %.2f + %.0f W)", a, b, c,
 			FP_SUMMARY_GPU_IDLE_RATIO,
 			FP_SUMMARY_GPU_IDLE_MARGIN_W);
-		fprintf(f, "; it cost %s gCO2e, %s %% of the job's "
+		fprintf(f, "; it cost %s Wh, %s gCO2e, %s %% of the job's "
 			"footprint\n",
+			fig3(b, sizeof(b), fp_json_number(g, "energy_Wh")),
 			fig3(d, sizeof(d), fp_json_number(g, "operational_g")),
 			fig3(a, sizeof(a), 100 *
 			     fp_json_number(g, "footprint_share")));
@@ -917,9 +938,18 @@ char *fp_summary_parts_text(const json_t *summary)
 		"%lld step records)\n", fig3(a, sizeof(a), total),
 		(long long)json_integer_value(json_object_get(p, "records")),
 		(long long)json_integer_value(json_object_get(p, "expected")));
-	put_part(f, "CPU packages + DRAM",
-		 fp_json_number(p, "cpu_dram_Wh"), total,
-		 " (RAPL; shared together, not split)");
+	if (isfinite(fp_json_number(p, "cpu_Wh")) &&
+	    isfinite(fp_json_number(p, "dram_Wh"))) {
+		put_part(f, "CPU packages", fp_json_number(p, "cpu_Wh"),
+			 total, " (RAPL)");
+		put_part(f, "DRAM", fp_json_number(p, "dram_Wh"), total,
+			 " (RAPL)");
+	} else {
+		/* summaries, or records, from before the split */
+		put_part(f, "CPU packages + DRAM",
+			 fp_json_number(p, "cpu_dram_Wh"), total,
+			 " (RAPL; not split in these records)");
+	}
 	put_part(f, "GPU", fp_json_number(p, "gpu_Wh"), total, "");
 	put_part(f, "Rest of the node", fp_json_number(p, "rest_Wh"), total,
 		 " (its meter beyond RAPL and GPUs)");
@@ -929,6 +959,58 @@ char *fp_summary_parts_text(const json_t *summary)
 		fprintf(f, "GPUs held:\n");
 	json_array_foreach(gpus, i, g)
 		put_gpu(f, g);
+	if (fclose(f)) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+char *fp_summary_parts_mail(const json_t *summary)
+{
+	const json_t *p = json_object_get(summary, "energy_parts");
+	const json_t *gpus = json_object_get(summary, "gpus"), *g;
+	double cpu, dram;
+	char *out = NULL, a[32], b[32], c[32], d[32];
+	size_t len = 0, i;
+	FILE *f;
+
+	if (!json_is_object(p))
+		return NULL;
+	f = open_memstream(&out, &len);
+	if (!f)
+		return NULL;
+	cpu = fp_json_number(p, "cpu_Wh");
+	dram = fp_json_number(p, "dram_Wh");
+	if (isfinite(cpu) && isfinite(dram))
+		fprintf(f, "  by part:    CPU packages %s Wh, DRAM %s Wh",
+			fig3(a, sizeof(a), cpu), fig3(b, sizeof(b), dram));
+	else
+		fprintf(f, "  by part:    CPU packages + DRAM %s Wh",
+			fig3(a, sizeof(a), fp_json_number(p, "cpu_dram_Wh")));
+	fprintf(f, ", GPU %s Wh, rest of the node %s Wh (%lld of %lld step "
+		"records)\n", fig3(a, sizeof(a), fp_json_number(p, "gpu_Wh")),
+		fig3(b, sizeof(b), fp_json_number(p, "rest_Wh")),
+		(long long)json_integer_value(json_object_get(p, "records")),
+		(long long)json_integer_value(json_object_get(p, "expected")));
+	json_array_foreach(gpus, i, g) {
+		fprintf(f, "  GPU:        %s GPU %lld (%s): %s Wh",
+			str_or(g, "node", "?"),
+			(long long)json_integer_value(json_object_get(g,
+								      "index")),
+			str_or(g, "model", "unnamed"),
+			fig3(a, sizeof(a), fp_json_number(g, "energy_Wh")));
+		if (json_is_true(json_object_get(g, "idle")))
+			fprintf(f, ", held but idle (mean %s W): it cost %s "
+				"gCO2e, %s %% of the footprint",
+				fig3(b, sizeof(b),
+				     fp_json_number(g, "mean_W")),
+				fig3(c, sizeof(c),
+				     fp_json_number(g, "operational_g")),
+				fig3(d, sizeof(d), 100 * fp_json_number(
+					g, "footprint_share")));
+		fputc('\n', f);
+	}
 	if (fclose(f)) {
 		free(out);
 		return NULL;

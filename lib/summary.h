@@ -48,6 +48,9 @@ char *fp_summary_dumps_parts(const fp_result_t *r, json_t *const *parts,
  * judged. NULL when the summary has no energy_parts (made before them, or
  * without NodePartsDir=) or out of memory. The caller free()s it. */
 char *fp_summary_parts_text(const json_t *summary);
+/* The same for the job-end mail, shorter: one line of parts, one per GPU
+ * held (an idle one with what it cost). NULL as fp_summary_parts_text. */
+char *fp_summary_parts_mail(const json_t *summary);
 
 /* Key figures of the job-record form (units: Wh and gCO2e). */
 typedef struct fp_record {

@@ -35,6 +35,7 @@
 #include "report.h"
 #include "report_html.h"
 #include "sign.h"
+#include "summary.h"
 #include "whatif.h"
 
 #define FALLBACK_MAILER "/usr/bin/mail"
@@ -211,6 +212,21 @@ static char *html_report(fp_config_t *cfg, const fp_report_t *r,
 	return page;
 }
 
+/* The footprint section's text of a valid summary: with its energy by
+ * part and GPUs where it has them (summaries since issue #15 made with
+ * NodePartsDir=). */
+static char *footprint_text(const fp_report_t *r, const char *status,
+			    const char *payload)
+{
+	json_t *sum = json_loads(payload, 0, NULL);
+	char *parts = sum ? fp_summary_parts_mail(sum) : NULL;
+	char *s = fp_report_mail_with(r, status, parts);
+
+	free(parts);
+	json_decref(sum);
+	return s;
+}
+
 /* The footprint section: from the verified summary, or why it is not
  * there. The worker writes summaries atomically (link of a complete file),
  * so a present but invalid one will not get better by waiting. With html,
@@ -281,7 +297,7 @@ static char *footprint_section(fp_config_t *cfg, unsigned long id,
 	}
 	snprintf(status, sizeof(status), "valid (kid %s, %s)",
 		 fp_key_kid(info.key), fp_key_alg(info.key));
-	s = fp_report_mail(r, status);
+	s = footprint_text(r, status, payload);
 	if (s && html)
 		*html = html_report(cfg, r, status, payload);
 	fp_report_free(r);

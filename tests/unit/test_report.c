@@ -286,6 +286,24 @@ static void test_mail_section_has_the_summary_figures(void **state)
 	fp_report_free(r);
 }
 
+static void test_mail_section_puts_the_parts_before_the_details(
+	void **state)
+{
+	fp_report_t *r = report();
+	char *m = fp_report_mail_with(r, "valid", "  by part:    x\n");
+	char *parts, *details;
+
+	assert_non_null(m);
+	parts = strstr(m, "\n  by part:    x\n");
+	details = strstr(m, "Details: sfootprint -j 4242\n");
+	assert_non_null(parts);
+	assert_non_null(details);
+	assert_true(parts < details);
+	assert_non_null(strstr(m, "signature:  valid\n  by part:"));
+	free(m);
+	fp_report_free(r);
+}
+
 static void test_mail_section_unavailable_says_how_to_get_it(void **state)
 {
 	char *m = fp_report_mail_unavailable(42, "no summary after 20 s");
@@ -987,6 +1005,8 @@ int main(void)
 		cmocka_unit_test(
 			test_report_from_a_record_derives_saved_with_heat),
 		cmocka_unit_test(test_mail_section_has_the_summary_figures),
+		cmocka_unit_test(
+			test_mail_section_puts_the_parts_before_the_details),
 		cmocka_unit_test(
 			test_mail_section_unavailable_says_how_to_get_it),
 		cmocka_unit_test(

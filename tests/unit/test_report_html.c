@@ -409,6 +409,71 @@ static void test_unknown_dram_is_inside_the_packages_bar(void **s)
 	fp_report_free(r);
 }
 
+/* fp_report_html_page of a summary payload whose energy_parts are given
+ * (parts: the members, JSON text). */
+static char *page_with_parts(fp_report_t **rp, const char *parts)
+{
+	fp_error_t err = { 0 };
+	fp_job_t *job = fp_job_from_json("job.json", SINGLE, strlen(SINGLE),
+					 &err);
+	fp_result_t *res;
+	json_t *sum;
+	char *payload, *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	assert_non_null(job);
+	res = fp_carbon_compute(cfg, job, fp_hostlist_match_plain, NULL, &err);
+	assert_non_null(res);
+	sum = fp_summary_json(res, &err);
+	assert_non_null(sum);
+	assert_int_equal(json_object_set_new(sum, "energy_parts",
+					     json_loads(parts, 0, NULL)), 0);
+	payload = json_dumps(sum, JSON_COMPACT);
+	*rp = fp_report_from_summary("42.jws", payload, &err);
+	assert_non_null(*rp);
+	f = open_memstream(&buf, &len);
+	assert_int_equal(fp_report_html_page(*rp, "valid", payload, NULL,
+					     "No what-if here", f, &err), 0);
+	fclose(f);
+	free(payload);
+	json_decref(sum);
+	fp_result_free(res);
+	fp_job_free(job);
+	return buf;
+}
+
+static void test_page_splits_packages_and_dram_from_the_summary(void **s)
+{
+	fp_report_t *r;
+	char *html = page_with_parts(&r, "{\"records\": 1, \"expected\": 1, "
+		"\"energy_Wh\": 2, \"cpu_dram_Wh\": 1.5, \"cpu_Wh\": 1.2, "
+		"\"dram_Wh\": 0.3, \"gpu_Wh\": 0.25, \"rest_Wh\": 0.25}");
+
+	(void)s;
+	assert_float_equal(cell(html, "table-energy", "package_wh"), 1.2, 0);
+	assert_float_equal(cell(html, "table-energy", "dram_wh"), 0.3, 0);
+	assert_float_equal(cell(html, "table-energy", "gpu_wh"), 0.25, 0);
+	assert_null(strstr(html, "CPU packages + DRAM"));
+	free(html);
+	fp_report_free(r);
+}
+
+static void test_page_of_an_older_summary_keeps_dram_in_packages(void **s)
+{
+	fp_report_t *r;
+	char *html = page_with_parts(&r, "{\"records\": 1, \"expected\": 1, "
+		"\"energy_Wh\": 2, \"cpu_dram_Wh\": 1.5, \"gpu_Wh\": 0.25, "
+		"\"rest_Wh\": 0.25}");
+
+	(void)s;
+	assert_float_equal(cell(html, "table-energy", "package_wh"), 1.5, 0);
+	assert_non_null(strstr(html, "CPU packages + DRAM"));
+	assert_null(strstr(html, "data-key=\"dram_wh\""));
+	free(html);
+	fp_report_free(r);
+}
+
 static void test_without_series_the_curve_is_the_summary_mean_said(
 	void **s)
 {
@@ -489,6 +554,10 @@ int main(void)
 		cmocka_unit_test(test_escape_repairs_control_bytes_then_entities),
 		cmocka_unit_test(test_domains_when_given_split_the_it_energy),
 		cmocka_unit_test(test_unknown_dram_is_inside_the_packages_bar),
+		cmocka_unit_test(
+		    test_page_splits_packages_and_dram_from_the_summary),
+		cmocka_unit_test(
+		    test_page_of_an_older_summary_keeps_dram_in_packages),
 		cmocka_unit_test(
 		    test_without_series_the_curve_is_the_summary_mean_said),
 		cmocka_unit_test(

@@ -575,6 +575,24 @@ static json_t *record(const char *step, double end, double seconds,
 	return o;
 }
 
+/* Makes record o one of a node since the split: its RAPL share as
+ * packages and DRAM, and each GPU's share (gpu_e[k] for its k-th). */
+static json_t *split(json_t *o, double cpu_j, double dram_j,
+		     const double *gpu_e)
+{
+	json_t *g;
+	size_t k;
+
+	assert_int_equal(json_object_set_new(o, "cpu_j", json_real(cpu_j)),
+			 0);
+	assert_int_equal(json_object_set_new(o, "dram_j", json_real(dram_j)),
+			 0);
+	json_array_foreach(json_object_get(o, "gpus"), k, g)
+		assert_int_equal(json_object_set_new(g, "energy_j",
+						     json_real(gpu_e[k])), 0);
+	return o;
+}
+
 static json_t *with_parts(const fp_result_t *r, json_t **p, size_t n,
 			  size_t expected)
 {
@@ -740,6 +758,9 @@ static void test_a_step_on_two_gpus_gives_each_half(void **state)
 		"energy_Wh")), 4000 / 3600.0, 1e-12);
 	assert_int_equal(json_integer_value(json_object_get(gpu_at(j, 1),
 		"index")), 1);
+	/* a record without each GPU's share: said so */
+	assert_string_equal(json_string_value(json_object_get(gpu_at(j, 0),
+		"energy_split")), "even");
 	json_decref(j);
 	fp_result_free(r);
 }
@@ -764,6 +785,132 @@ static void test_parts_text_shows_the_breakdown_and_flags_idle(void **s)
 	/* GPU 2 (31 W) idle, GPU 1 (250 W) used */
 	assert_non_null(strstr(t, "idle: held but not used; its mean 31 W"));
 	assert_non_null(strstr(t, "used: its mean 250 W"));
+	free(t);
+	json_decref(j);
+	fp_result_free(r);
+}
+
+static void test_parts_split_cpu_packages_and_dram(void **state)
+{
+	fp_result_t *r = result_on_n1();
+	json_t *p[2] = {
+		split(record("4242.batch", 2000, 100, 3600, 0, 0, NULL), 2880,
+		      720, NULL),
+		split(record("4242.0", 2000, 50, 36000, 0, 0, NULL), 32400,
+		      3600, NULL) };
+	json_t *j = with_parts(r, p, 2, 2);
+	char *t = fp_summary_parts_text(j);
+
+	assert_float_equal(num_at(j, "energy_parts", "cpu_Wh"), 9.8, 1e-9);
+	assert_float_equal(num_at(j, "energy_parts", "dram_Wh"), 1.2, 1e-9);
+	assert_float_equal(num_at(j, "energy_parts", "cpu_Wh") +
+			   num_at(j, "energy_parts", "dram_Wh"),
+			   num_at(j, "energy_parts", "cpu_dram_Wh"), 1e-12);
+	assert_non_null(t);
+	assert_non_null(strstr(t, "CPU packages: 9.8 Wh (89.1 %)"));
+	assert_non_null(strstr(t, "DRAM: 1.2 Wh (10.9 %)"));
+	assert_null(strstr(t, "CPU packages + DRAM"));
+	free(t);
+	json_decref(j);
+	fp_result_free(r);
+}
+
+static void test_a_record_before_the_split_leaves_cpu_and_dram_null(
+	void **state)
+{
+	fp_result_t *r = result_on_n1();
+	json_t *p[2] = {
+		split(record("4242.batch", 2000, 100, 3600, 0, 0, NULL), 2880,
+		      720, NULL),
+		record("4242.0", 2000, 50, 36000, 0, 0, NULL) };
+	json_t *j = with_parts(r, p, 2, 2);
+	json_t *ep = json_object_get(j, "energy_parts");
+	char *t = fp_summary_parts_text(j);
+
+	assert_true(json_is_null(json_object_get(ep, "cpu_Wh")));
+	assert_true(json_is_null(json_object_get(ep, "dram_Wh")));
+	assert_float_equal(num_at(j, "energy_parts", "cpu_dram_Wh"), 11,
+			   1e-9);
+	assert_non_null(strstr(t, "CPU packages + DRAM: 11 Wh"));
+	free(t);
+	json_decref(j);
+	fp_result_free(r);
+}
+
+/* A step on GPUs 0 and 1 that used GPU 0 (7000 J) and barely GPU 1
+ * (1000 J), and another step on GPU 1 (500 J): each GPU gets what the
+ * node attributed on it, not halves. */
+static void test_each_gpu_gets_its_share_from_the_records(void **state)
+{
+	fp_result_t *r = result_on_n1();
+	json_t *p[2] = {
+		split(record("4242.batch", 2000, 100, 0, 8000, 0,
+			     "0:30,1:30"), 0, 0, (double[]){ 7000, 1000 }),
+		split(record("4242.0", 2000, 50, 0, 500, 0, "1:30"), 0, 0,
+		      (double[]){ 500 }) };
+	json_t *j = with_parts(r, p, 2, 2);
+	json_t *g0 = gpu_at(j, 0), *g1 = gpu_at(j, 1);
+	double e0 = json_number_value(json_object_get(g0, "energy_Wh"));
+	double e1 = json_number_value(json_object_get(g1, "energy_Wh"));
+
+	assert_float_equal(e0, 7000 / 3600.0, 1e-12);
+	assert_float_equal(e1, 1500 / 3600.0, 1e-12);
+	assert_float_equal(e0 + e1, num_at(j, "energy_parts", "gpu_Wh"),
+			   1e-12);
+	assert_string_equal(json_string_value(json_object_get(g0,
+		"energy_split")), "device");
+	/* GPU 1: 1500 J over 100 s held, 15 W, under its 38 W limit; its
+	 * own cost, 1500 J of the node's 7.2 MJ that emitted 120 g */
+	assert_true(json_is_true(json_object_get(g1, "idle")));
+	assert_true(json_is_false(json_object_get(g0, "idle")));
+	assert_float_equal(json_number_value(json_object_get(g1,
+		"operational_g")), 120 * 1500 / 7.2e6, 1e-12);
+	assert_float_equal(json_number_value(json_object_get(g1,
+		"footprint_share")), 120 * 1500 / 7.2e6 / 125.5, 1e-12);
+	json_decref(j);
+	fp_result_free(r);
+}
+
+static void test_idle_gpu_text_says_its_energy_and_cost(void **state)
+{
+	fp_result_t *r = result_on_n1();
+	json_t *p[1] = {
+		split(record("4242.batch", 2000, 100, 0, 28100, 0,
+			     "0:30,1:30"), 0, 0, (double[]){ 25000, 3100 }) };
+	json_t *j = with_parts(r, p, 1, 1);
+	char *t = fp_summary_parts_text(j);
+
+	assert_non_null(t);
+	assert_non_null(strstr(t, "n1 GPU 1: Fake A100 (GPU-0001, nvidia, "
+			       "counter): 0.861 Wh over 100 s held, mean "
+			       "31 W"));
+	assert_non_null(strstr(t, "it cost 0.861 Wh, 0.0517 gCO2e, "
+			       "0.0412 % of the job's footprint"));
+	assert_null(strstr(t, "shared evenly"));
+	free(t);
+	json_decref(j);
+	fp_result_free(r);
+}
+
+static void test_mail_parts_say_each_gpu_and_an_idle_one_cost(void **state)
+{
+	fp_result_t *r = result_on_n1();
+	json_t *p[1] = {
+		split(record("4242.batch", 2000, 100, 3600, 28100, 360,
+			     "0:30,1:30"), 2880, 720,
+		      (double[]){ 25000, 3100 }) };
+	json_t *j = with_parts(r, p, 1, 1);
+	char *t = fp_summary_parts_mail(j);
+
+	assert_non_null(t);
+	assert_non_null(strstr(t, "  by part:    CPU packages 0.8 Wh, DRAM "
+			       "0.2 Wh, GPU 7.81 Wh, rest of the node 0.1 Wh "
+			       "(1 of 1 step records)\n"));
+	assert_non_null(strstr(t, "  GPU:        n1 GPU 0 (Fake A100): "
+			       "6.94 Wh\n"));
+	assert_non_null(strstr(t, "  GPU:        n1 GPU 1 (Fake A100): "
+			       "0.861 Wh, held but idle (mean 31 W): it cost "
+			       "0.0517 gCO2e, 0.0412 % of the footprint\n"));
 	free(t);
 	json_decref(j);
 	fp_result_free(r);
@@ -820,6 +967,13 @@ int main(void)
 		cmocka_unit_test(
 		  test_every_dumped_figure_reads_back_to_the_same_double),
 		cmocka_unit_test(test_parts_sum_cpu_dram_gpu_and_rest_over_steps),
+		cmocka_unit_test(test_parts_split_cpu_packages_and_dram),
+		cmocka_unit_test(
+		  test_a_record_before_the_split_leaves_cpu_and_dram_null),
+		cmocka_unit_test(test_each_gpu_gets_its_share_from_the_records),
+		cmocka_unit_test(test_idle_gpu_text_says_its_energy_and_cost),
+		cmocka_unit_test(
+		  test_mail_parts_say_each_gpu_and_an_idle_one_cost),
 		cmocka_unit_test(test_a_missing_record_is_counted_not_guessed),
 		cmocka_unit_test(test_no_expected_record_adds_no_part),
 		cmocka_unit_test(
