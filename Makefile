@@ -117,7 +117,7 @@ BENCH_JOBCOMP := $(BUILD)/bench/bench_jobcomp
 
 .PHONY: all deps deps-test deps-fuzz check unit integration demo bench fuzz \
 	tsan tsan-run install install-config clean distclean check-daemons \
-	plugins check-refused prereq prereq-unit deb FORCE
+	plugins check-refused prereq prereq-unit deb check-deb FORCE
 all: $(LIB_A) $(LIB_SO) $(PLUGINS) $(TOOLS)
 
 # Build dependencies only (compiler, -dev packages, the Slurm source for
@@ -401,7 +401,25 @@ install: all $(if $(DESTDIR),,check-daemons)
 # (debian/, dpkg-buildpackage), built in a copy of the tree under
 # $(BUILD)/deb so that the build folder and the tree stay as they are; the
 # .debs land in $(BUILD)/deb. Never part of check.
+#   make deb SLURM=24.11        in the Debian 13 root (its libslurm-dev and
+#                               debhelper), into build/24.11/deb here
+#   make check-deb [SLURM=...]  tests/deb/run.sh, then installs the packages
+#                               and runs cluster tests against the installed
+#                               files (tests/deb/check-installed.sh): in a
+#                               throwaway copy of the root for SLURM=24.11,
+#                               on THIS MACHINE for Debian 12 (it purges
+#                               them after). Not part of check or CI.
 DEB_DIR := $(BUILD)/deb
+ifneq ($(SLURM),)
+deb check-deb:
+	$(if $(filter /%,$(BUILD)),$(error $@ SLURM=$(SLURM): BUILD must be inside the tree (the root sees only it)))
+	@tools/slurm-headers.sh fetch $(BUILD)/slurm-src $(SLURM_VERSION)
+	@tools/slurm-root.sh $(if $(filter deb,$@),run,run-copy) $(SLURM_VERSION) \
+		make --no-print-directory $@ SLURM_VERSION=$(SLURM_VERSION) \
+		BUILD=$(BUILD) FP_VERSION='$(FP_VERSION)'
+else
+check-deb:
+	@tests/deb/check-installed.sh $(DEB_DIR)
 deb: $(SLURM_INC)/.ready
 	@rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/src
 	@tar -c --exclude=./build $(if $(filter /%,$(BUILD)),,--exclude=./$(BUILD)) \
@@ -410,6 +428,7 @@ deb: $(SLURM_INC)/.ready
 	@cd $(DEB_DIR)/src && SLURM_SRC=$(abspath $(SLURM_INC)/root) \
 		FP_VERSION='$(FP_VERSION)' dpkg-buildpackage -us -uc -b
 	@ls $(DEB_DIR)/*.deb
+endif
 
 # Only when asked: the example footprint.conf as $(SYSCONFDIR)/footprint.conf,
 # never over one that exists (an admin's own).

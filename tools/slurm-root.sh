@@ -9,6 +9,9 @@
 #   tools/slurm-root.sh run VERSION CMD...  runs CMD inside the root, in fresh
 #                                           namespaces, cwd /src (this tree,
 #                                           bind-mounted)
+#   tools/slurm-root.sh run-copy VERSION CMD...  the same in a throwaway
+#                                           overlay of the root: what CMD
+#                                           installs or removes is gone after
 # A root is kept in $FP_ROOT_CACHE/<suite>-<hash> where the hash covers the
 # suite, the mirror, the package list and this script's root recipe: a
 # changed list makes a new root, an unchanged one is reused. Downloaded
@@ -45,14 +48,16 @@ mirror() {
 	echo "${m%/}"
 }
 
-# Pinned: what the tools, plugins and cluster tests need inside the root.
+# Pinned: what the tools, plugins, cluster tests and make deb need inside
+# the root.
 PKGS="slurmctld slurmd slurmdbd slurm-client munge libslurm-dev
       mariadb-server mariadb-client
       build-essential pkg-config libpfm4-dev libhwloc-dev libjwt-dev
       libjansson-dev libcmocka-dev libssl-dev libacl1-dev acl
       python3 python3-jwt python3-cryptography curl iproute2 procps
       valgrind openssl prometheus-node-exporter util-linux
-      libcurl4-openssl-dev libzstd-dev prometheus zstd"
+      libcurl4-openssl-dev libzstd-dev prometheus zstd
+      debhelper lintian"
 # Bumped when the recipe below changes in a way the list does not show.
 RECIPE=4
 
@@ -211,6 +216,13 @@ inner() { # root cmd...
 	local root=$1
 	shift
 	mount --make-rprivate /
+	# run-copy: the cached root is the overlay's read-only lower layer.
+	if [ -n "${FP_ROOT_UPPER:-}" ]; then
+		mkdir -p "$FP_ROOT_UPPER"/{upper,work,root}
+		mount -t overlay overlay -o "lowerdir=$root,upperdir=$FP_ROOT_UPPER/upper,workdir=$FP_ROOT_UPPER/work" \
+			"$FP_ROOT_UPPER/root"
+		root=$FP_ROOT_UPPER/root
+	fi
 	# `ip netns` inside wants / to be a mount point.
 	mount --bind "$root" "$root"
 	mount -t proc proc "$root/proc"
@@ -242,20 +254,26 @@ case "${1:-}" in
 path)
 	root_path "$2"
 	;;
-run)
+run | run-copy)
 	root=$(root_path "$2")
 	cg=fp-root-$2-$$
+	upper=
+	if [ "$1" = run-copy ]; then
+		mkdir -p "$FP_CACHE/overlays"
+		upper=$(mktemp -d "$FP_CACHE/overlays/$2.XXXXXX")
+	fi
 	shift 2
 	rc=0
-	trap 'cg_remove "$cg"; exit 130' INT TERM HUP
+	trap 'cg_remove "$cg"; [ -z "$upper" ] || rm -rf "$upper"; exit 130' INT TERM HUP
 	(
 		cg_enter "$cg"
-		exec unshare -C -m -n -u -p --fork "$0" __inner "$root" \
+		FP_ROOT_UPPER=$upper exec unshare -C -m -n -u -p --fork "$0" __inner "$root" \
 			/bin/bash -c 'cd /src && exec "$@"' bash "$@"
 	) &
 	# (in the background: a signal must not wait for the run to end)
 	wait $! || rc=$?
 	cg_remove "$cg"
+	[ -z "$upper" ] || rm -rf "$upper"
 	exit $rc
 	;;
 __inner)
@@ -263,7 +281,7 @@ __inner)
 	inner "$@"
 	;;
 *)
-	echo "use: $0 path VERSION | run VERSION CMD..." >&2
+	echo "use: $0 path VERSION | run VERSION CMD... | run-copy VERSION CMD..." >&2
 	exit 2
 	;;
 esac

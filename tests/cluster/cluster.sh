@@ -34,6 +34,9 @@
 #                     displaced), a node type and a fresh signing key;
 #                     @DIR@ in it stands for the cluster's folder
 #   FP_KEEP=1         keep the temp folder after stop (for debugging)
+#   FP_INSTALLED=1    the installed packages' plugins only (PluginDir is
+#                     Slurm's own); FP_BUILD then holds links to the
+#                     installed tools (tests/deb/check-installed.sh)
 #   FP_BEFORE_START   a function run once no other test's cluster runs,
 #                     before this one is cleaned of leftovers and started
 #   FP_NODES=N        (N >= 2) a multi-host cluster: N slurmd, each in its
@@ -258,7 +261,7 @@ SlurmdLogFile=$d/log/slurmd-%n.log
 SlurmctldDebug=debug
 SlurmdDebug=debug
 DebugFlags=Energy
-PluginDir=$build:/usr/lib/x86_64-linux-gnu/slurm-wlm
+PluginDir=$([ -n "${FP_INSTALLED:-}" ] || echo "$build:")/usr/lib/x86_64-linux-gnu/slurm-wlm
 ProctrackType=proctrack/cgroup
 TaskPlugin=task/cgroup
 JobAcctGatherType=jobacct_gather/cgroup
