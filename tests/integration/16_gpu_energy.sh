@@ -6,9 +6,11 @@
 # without shards or MPS) beside a job holding a GPU it never loads, and a
 # GPU nobody holds. sacct, the metrics file and the replayed trace agree
 # with each other and with the simulated GPUs' own power model. Each job's
-# signed summary and `sfootprint -j` break its energy down (CPU packages +
+# signed summary and `sfootprint -j` break its energy down (CPU packages,
 # DRAM, GPU, rest of the node) from the node's step records, name the GPU
-# it held and flag the one it never loaded as idle.
+# it held with its own energy and flag the one it never loaded as idle.
+# The node's step records split DRAM from the packages and give each GPU
+# held its share: against the simulated node's model too.
 set -u
 cd "$(dirname "$0")/../.."
 source tests/cluster/cluster.sh
@@ -121,11 +123,14 @@ done
 # shared by the interval's holders equally by job then step, as the
 # attribution spec says) to 1 %, and conservation to 1e-9.
 python3 - "$FP_DIR" "$trace" "$(basename "$trace")" "$GPU_IDLE_W" "$GPU_BUSY_W" \
-	"$j1" "$j2" "$shared" "$idle" > "$FP_DIR/checks.txt" <<'PY'
-import json, sys
+	"$j1" "$j2" "$shared" "$idle" "$FP_SIM_MODEL" > "$FP_DIR/checks.txt" <<'PY'
+import glob, json, os, sys
 d, trace, tname, idle_w, busy_w = sys.argv[1:6]
 idle_w, busy_w = float(idle_w), float(busy_w)
 j1, j2, shared, idle = sys.argv[6:10]
+model = sys.argv[10].split()
+sim = {model[i].lstrip("-"): float(model[i + 1]) for i in range(0, len(model) - 1, 2)
+       if model[i].startswith("--")}
 full = json.load(open(d + "/" + tname + ".replay.json"))
 snapr = json.load(open(d + "/trace.snap.replay.json"))
 out = []
@@ -178,7 +183,7 @@ def energy(k, a, b):
     return e + (idle_w + busy_w * cur) * (b - t)
 
 ngpu = len(lines[0]["gpus"])
-truth, held_s = {}, {}
+truth, held_s, truth_g = {}, {}, {}
 gpu_node = 0.0
 for i in range(1, len(samples)):
     a, b = samples[i - 1]["t"], samples[i]["t"]
@@ -193,6 +198,7 @@ for i in range(1, len(samples)):
         for job, steps in jobs.items():
             for sid in steps:
                 truth[sid] = truth.get(sid, 0.0) + e / len(jobs) / len(steps)
+                truth_g[(sid, k)] = truth_g.get((sid, k), 0.0) + e / len(jobs) / len(steps)
                 held_s[sid] = held_s.get(sid, 0.0) + (b - a)
 close("replay's node GPU energy is the simulated GPUs' (J)", n["gpu_j"], gpu_node, 0.01)
 for sid in sorted(truth):
@@ -228,6 +234,45 @@ for j, jr in full["jobs"].items():
     if j in (j1, j2, shared, idle):
         ok("job %s has GPU energy in the replay" % j, jr.get("gpu_j", 0) > 0,
            "%.1f J" % jr.get("gpu_j", 0))
+
+# the node's step records (RunDir/parts): DRAM apart from the packages, and
+# each GPU's share. The model's DRAM: each domain is idle + busy x load, so
+# a step's static RAPL share is DRAM's by the idle powers and its dynamic
+# one by the busy powers (the trace header's idle powers are the model's).
+dram_static = sim["dram-idle-w"] / (sim["idle-w"] + sim["dram-idle-w"])
+dram_dyn = sim["dram-busy-w"] / (sim["busy-w"] + sim["dram-busy-w"])
+recs = {}
+for f in glob.glob(d + "/run/footprint/parts/*"):
+    r = json.load(open(f))
+    recs[r["step"]] = r
+mine = sorted(sid for sid in recs if sid.split(".")[0] in (j1, j2, shared, idle))
+ok("the node wrote a step record for each step of the four jobs", len(mine) >= 6, "%s" % mine)
+for sid in mine:
+    r = recs[sid]
+    ok("record %s: cpu_j + dram_j = cpu_dram_j to 1e-9" % sid,
+       "cpu_j" in r and abs(r["cpu_j"] + r["dram_j"] - r["cpu_dram_j"]) <= 1e-9 * r["cpu_dram_j"] + 1e-9,
+       "%s + %s vs %s" % (r.get("cpu_j"), r.get("dram_j"), r["cpu_dram_j"]))
+    st = full["steps"].get(sid)
+    if st:
+        close("record %s: its DRAM energy is the model's share (J)" % sid, r.get("dram_j"),
+              dram_static * st["static_j"] + dram_dyn * st["dynamic_j"], 0.02, 0.5)
+    if not r["gpus"]:
+        continue
+    ge = [g.get("energy_j") for g in r["gpus"]]
+    ok("record %s: its GPUs' energies sum to its GPU part" % sid,
+       None not in ge and abs(sum(ge) - r["gpu_j"]) <= 1e-9 * r["gpu_j"] + 1e-9,
+       "%s vs %s J" % (ge, r["gpu_j"]))
+    for g in r["gpus"]:
+        if (sid, g["index"]) in truth_g:
+            close("record %s: GPU %d's energy is the model's (J)" % (sid, g["index"]),
+                  g.get("energy_j"), truth_g[(sid, g["index"])], 0.01)
+r = recs.get(idle + ".batch")
+if r and r["gpus"]:
+    close("the idle GPU's own energy in its record is its idle power over the %.1f s held (J)"
+          % held_s.get(idle + ".batch", 0), r["gpus"][0].get("energy_j"),
+          idle_w * held_s.get(idle + ".batch", 0), 0.01)
+else:
+    ok("the idle job's record names its GPU", False)
 
 # the metrics against the replay of the same poll
 prom = {}
@@ -321,6 +366,11 @@ for j in (j1, j2, shared, idle):
     ok("job %s: a step record for each of its steps" % j,
        ep["records"] == ep["expected"] and ep["records"] >= 1,
        "%d of %d" % (ep["records"], ep["expected"]))
+    ok("job %s: CPU packages and DRAM add up to CPU+DRAM" % j,
+       ep.get("cpu_Wh") is not None and ep.get("dram_Wh") is not None and
+       abs(ep["cpu_Wh"] + ep["dram_Wh"] - ep["cpu_dram_Wh"]) <= 1e-9 * ep["cpu_dram_Wh"],
+       "%s + %s vs %s Wh" % (ep.get("cpu_Wh"), ep.get("dram_Wh"), ep["cpu_dram_Wh"]))
+    ok("job %s: DRAM has its part" % j, (ep.get("dram_Wh") or 0) > 0, "%s Wh" % ep.get("dram_Wh"))
     parts = ep["cpu_dram_Wh"] + ep["gpu_Wh"] + ep["rest_Wh"]
     ok("job %s: CPU+DRAM, GPU and rest add up to the parts' energy" % j,
        abs(parts - ep["energy_Wh"]) <= 1e-9 * ep["energy_Wh"],
@@ -337,6 +387,13 @@ for j in (j1, j2, shared, idle):
        ep["cpu_dram_Wh"] > 0 and ep["rest_Wh"] >= 0,
        "%.4f, %.4f Wh" % (ep["cpu_dram_Wh"], ep["rest_Wh"]))
     gpus = s.get("gpus", [])
+    ge = sum(g["energy_Wh"] for g in gpus)
+    ok("job %s: its GPUs' own energies sum to its GPU part" % j,
+       abs(ge - ep["gpu_Wh"]) <= 1e-9 * ep["gpu_Wh"] + 1e-12,
+       "%.9f vs %.9f Wh" % (ge, ep["gpu_Wh"]))
+    ok("job %s: each GPU's energy is as the node attributed it" % j,
+       all(g.get("energy_split") == "device" for g in gpus),
+       "%s" % [g.get("energy_split") for g in gpus])
     want = held.get(j + ".batch", [])
     ok("job %s's summary names the GPU its batch step held" % j,
        [g["index"] for g in gpus] == want, "%s vs trace %s" % ([g["index"] for g in gpus], want))
@@ -358,10 +415,15 @@ for j in (j1, j2, shared, idle):
         ok("the idle GPU's cost is said: its share of the job's footprint",
            0 < g["footprint_share"] < 1 and g["operational_g"] > 0,
            "%.4f g, %.3f" % (g["operational_g"], g["footprint_share"]))
+        ok("the idle GPU's own energy is its idle power (%g W) over the time held to 1 %%" % idle_w,
+           abs(g["energy_Wh"] * 3600 - idle_w * g["held_s"]) <= 0.01 * idle_w * g["held_s"],
+           "%.2f J over %.2f s" % (g["energy_Wh"] * 3600, g["held_s"]))
+        ok("sfootprint -j %s says what the idle GPU cost in Wh" % j,
+           re.search(r"; it cost [0-9.]+ Wh, [0-9.e-]+ gCO2e", text) is not None)
     if j == shared and gpus:
         ok("the shared GPU lists the job's steps that held it",
            len(gpus[0]["steps"]) == 3, "%s" % gpus[0]["steps"])
-    for k in ("CPU packages \\+ DRAM: ", "GPU: ", "Rest of the node: "):
+    for k in ("CPU packages: ", "DRAM: ", "GPU: ", "Rest of the node: "):
         ok("sfootprint -j %s shows %s" % (j, k.replace("\\", "").strip(": ")),
            re.search(r"^  " + k + r"[0-9.]+ Wh", text, re.M) is not None)
 ok("the summary checks ran to their end", True)
