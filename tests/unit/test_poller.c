@@ -955,6 +955,80 @@ static void trace_replays_to_the_published_step_energies(void **state)
 	_world_free(w);
 }
 
+static int _by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* TraceMaxSize counts a zstd trace's compressed bytes, the bytes on disk:
+ * every file it closed reached the limit there (counting the JSON text, it
+ * would have closed files of a fraction of it), each ends its frame, and
+ * the files continue as one trace without losing a sample. The option's
+ * floor is 1M; the limit is set below it to rotate within a few polls. */
+static void zstd_trace_rotates_by_its_compressed_size(void **state)
+{
+	enum { POLLS = 60, LIMIT = 1500 };
+	struct step a, b;
+	struct world *w = _world(WITH_RAPL | WITH_SENSOR);
+	char *names[POLLS + 1], path[PATH_MAX];
+	size_t n = 0, samples = 0;
+	uint64_t text = 0;
+	DIR *d;
+	struct dirent *e;
+	fp_trace_reader_t *r = NULL;
+	const fp_sample_t *s;
+	fp_error_t err = { 0 };
+	int rc;
+
+	a = step_a;
+	b = step_b;
+	_step_write(w, &a);
+	_step_write(w, &b);
+	_set(w, "TraceCompress", "zstd");
+	w->cfg.trace_max_bytes = LIMIT;
+	_open(w);
+	_poll(w);
+	for (int i = 1; i < POLLS; i++)
+		_interval(w, &a, &b, idle_kind, NULL);
+	fp_poller_free(w->p); /* closes the last file too */
+	w->p = NULL;
+
+	assert_non_null(d = opendir(w->trace));
+	while ((e = readdir(d)))
+		if (strstr(e->d_name, ".jsonl.zst") && n < POLLS)
+			names[n++] = strdup(e->d_name);
+	closedir(d);
+	qsort(names, n, sizeof(*names), _by_name);
+	assert_true(n >= 3);
+	for (size_t i = 0; i < n; i++) {
+		struct stat st;
+
+		snprintf(path, sizeof(path), "%s/%s", w->trace, names[i]);
+		assert_int_equal(stat(path, &st), 0);
+		if (i + 1 < n)
+			assert_true(st.st_size >= LIMIT);
+		if (!r) {
+			r = fp_trace_reader_open(path, &err);
+			if (!r)
+				fail_msg("%s: %s", path, err.msg);
+		} else if (fp_trace_reader_continue(r, path, &err)) {
+			fail_msg("%s: %s", path, err.msg);
+		}
+		while ((rc = fp_trace_reader_next(r, &s, &err)) == 1)
+			samples++;
+		if (rc)
+			fail_msg("%s: %s", path, err.msg);
+		assert_null(fp_trace_reader_warning(r));
+		free(names[i]);
+	}
+	text = fp_trace_reader_bytes(r);
+	assert_int_equal(samples, POLLS);
+	/* the JSON text of the closed files was far above the limit each */
+	assert_true(text > (uint64_t)LIMIT * 2 * (n - 1));
+	fp_trace_reader_free(r);
+	_world_free(w);
+}
+
 /* ---- IdleWatts -------------------------------------------------------- */
 
 static double _idle_of(const struct world *w, const char *domain,
@@ -1581,6 +1655,7 @@ int main(void)
 		T(metrics_jobs_none_writes_the_node_series_only),
 		T(metrics_are_written_once_per_metrics_interval),
 		T(trace_replays_to_the_published_step_energies),
+		T(zstd_trace_rotates_by_its_compressed_size),
 		T(idle_watts_per_kind_apply_to_every_domain_of_it),
 		T(idle_watts_of_a_domain_win_over_its_kind),
 		T(idle_watts_of_a_domain_shape_the_step_energies),
