@@ -549,7 +549,12 @@ static bool _is(const char *key, size_t klen, const char *name)
 	return strlen(name) == klen && !memcmp(key, name, klen);
 }
 
-/* A JSON array of exactly n counters. */
+/* A JSON array of exactly n counters. The arrays of a sample's steps are
+ * most of a trace (cpus numbers each): as the writer writes them, digits
+ * and commas only, they are read by a loop of their own; at anything else
+ * (a space, a sign, a leading zero, 20 digits, an error) it hands over to
+ * the general scanner at the element it stopped on, which reads or refuses
+ * it as before. */
 static int _u64_array(fp_trace_reader_t *r, uint64_t *out, size_t n,
 		      const char *field, const char *what)
 {
@@ -557,6 +562,52 @@ static int _u64_array(fp_trace_reader_t *r, uint64_t *out, size_t n,
 	bool first = true;
 	int e;
 
+	_ws(r);
+	if (r->p < r->end && *r->p == '[') {
+		/* a sample's line ends in a NUL (fp_trace_reader_next refuses
+		 * one inside it): no test of the end is needed before a
+		 * character is read, NUL being neither digit nor separator */
+		const char *p = r->p + 1;
+
+		for (;;) {
+			const char *q = p;
+			uint64_t x;
+
+			if ((unsigned)(*q - '0') > 9)
+				break;
+			x = (uint64_t)(*q++ - '0');
+			if (x) {
+				while ((unsigned)(*q - '0') <= 9)
+					x = x * 10 + (uint64_t)(*q++ - '0');
+				/* more than 19 digits may have wrapped */
+				if (q - p > 19)
+					break;
+			}
+			if (*q != ',' && *q != ']')
+				break;
+			if (k < n)
+				out[k] = x;
+			k++;
+			p = q + 1;
+			if (*q == ']') {
+				r->p = p;
+				goto counted;
+			}
+		}
+		if (k) {
+			/* after a comma: the element the loop stopped on */
+			uint64_t v = 0;
+
+			r->p = p;
+			first = false;
+			_ws(r);
+			if (_u64(r, &v, field))
+				return -1;
+			if (k < n)
+				out[k] = v;
+			k++;
+		}
+	}
 	while ((e = _element(r, &first, field)) > 0) {
 		uint64_t v = 0;
 
@@ -569,6 +620,7 @@ static int _u64_array(fp_trace_reader_t *r, uint64_t *out, size_t n,
 	}
 	if (e < 0)
 		return -1;
+counted:
 	if (k != n)
 		return _fault(r, "%s has %zu values, expected %zu (%s)", field,
 			      k, n, what);
@@ -706,6 +758,16 @@ static int _step_busy(fp_trace_reader_t *r, size_t i, const char *field,
 	return e;
 }
 
+/* Decimal digits of v, ending at end; returns where they start. */
+static char *_u64_digits(char *end, uint64_t v)
+{
+	do {
+		*--end = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return end;
+}
+
 static int _step(fp_trace_reader_t *r, size_t i)
 {
 	fp_step_sample_t *st = &r->pool[i];
@@ -716,7 +778,16 @@ static int _step(fp_trace_reader_t *r, size_t i)
 	char field[48];
 	int m;
 
-	snprintf(field, sizeof(field), "steps[%zu]", i);
+	/* "steps[i]", for the messages; snprintf twice a step was a tenth
+	 * of a 128-CPU trace's replay */
+	{
+		char num[24], *d = _u64_digits(num + sizeof(num), i);
+		size_t k = (size_t)(num + sizeof(num) - d);
+
+		memcpy(field, "steps[", 6);
+		memcpy(field + 6, d, k);
+		memcpy(field + 6 + k, "]", 2);
+	}
 	st->nalloc = 0;
 	st->ngpus = 0;
 	st->gpu_busy = NULL;
@@ -746,8 +817,10 @@ static int _step(fp_trace_reader_t *r, size_t i)
 			have_job = true;
 		} else if (_is(key, klen, "cpu_ns")) {
 			char f[64];
+			size_t k = strlen(field);
 
-			snprintf(f, sizeof(f), "%s.cpu_ns", field);
+			memcpy(f, field, k);
+			memcpy(f + k, ".cpu_ns", 8);
 			if (_u64_array(r, st->cpu_ns, cpus, f, "cpus"))
 				return -1;
 			have_cpu = true;
@@ -1798,6 +1871,14 @@ struct wstep {
 				 * and CELL more: each is copied 16 bytes at a
 				 * time */
 	unsigned char *len;
+	/* the whole array as last written, and where each counter starts in
+	 * it: a counter that moved without changing its number of digits is
+	 * patched in place, and the array goes out as one copy (arr_ok false:
+	 * to be joined again from the cells) */
+	char *arr;
+	size_t arrlen, arrcap;
+	uint32_t *off;
+	bool arr_ok;
 };
 #define CELL 20
 
@@ -1873,6 +1954,8 @@ static void _slot_clear(struct wstep *sl)
 	free(sl->val);
 	free(sl->txt);
 	free(sl->len);
+	free(sl->arr);
+	free(sl->off);
 	memset(sl, 0, sizeof(*sl));
 }
 
@@ -1917,23 +2000,53 @@ static struct wstep *_slot(fp_trace_writer_t *w, size_t i, const char *id)
 	}
 	/* nothing cached yet: every counter is rendered */
 	memset(sl->len, 0, n);
+	sl->arr_ok = false;
 	sl->id = strdup(id);
 	if (!sl->id)
 		return NULL;
 	return sl;
 }
 
+static void _put_u64s(fp_trace_writer_t *w, const uint64_t *v, size_t n);
+
 /* A step's counters separated by commas, rendering only those not equal to
  * the slot's. */
 static void _put_cached(fp_trace_writer_t *w, struct wstep *sl,
 			const uint64_t *v, size_t n)
 {
-	char *o;
+	char *o, *start;
 
+	if (sl->arr_ok) {
+		for (size_t c = 0; c < n; c++) {
+			char *cell, *p;
+			size_t k;
+
+			if (sl->val[c] == v[c])
+				continue;
+			cell = sl->txt + c * CELL;
+			p = _u64_text(cell + CELL, v[c]);
+			k = (size_t)(cell + CELL - p);
+			sl->val[c] = v[c];
+			if (k == sl->len[c]) {
+				memcpy(sl->arr + sl->off[c], p, k);
+			} else {
+				sl->len[c] = (unsigned char)k;
+				sl->arr_ok = false;
+			}
+		}
+		if (sl->arr_ok) {
+			_put(w, sl->arr, sl->arrlen);
+			return;
+		}
+	}
+	if (!sl->off && !(sl->off = malloc(n * sizeof(*sl->off)))) {
+		_put_u64s(w, v, n);
+		return;
+	}
 	_reserve(w, n * (CELL + 1) + 16);
 	if (w->nomem)
 		return;
-	o = w->buf + w->len;
+	o = start = w->buf + w->len;
 	for (size_t c = 0; c < n; c++) {
 		char *cell = sl->txt + c * CELL;
 		size_t k;
@@ -1947,6 +2060,7 @@ static void _put_cached(fp_trace_writer_t *w, struct wstep *sl,
 		k = sl->len[c];
 		if (c)
 			*o++ = ',';
+		sl->off[c] = (uint32_t)(o - start);
 		/* a fixed-size copy is one load and store; what it writes
 		 * past the number is overwritten next, or beyond w->len */
 		if (k <= 16)
@@ -1956,6 +2070,17 @@ static void _put_cached(fp_trace_writer_t *w, struct wstep *sl,
 		o += k;
 	}
 	w->len = (size_t)(o - w->buf);
+	sl->arrlen = (size_t)(o - start);
+	if (sl->arrlen > sl->arrcap) {
+		char *a = realloc(sl->arr, sl->arrlen);
+
+		if (!a)
+			return;
+		sl->arr = a;
+		sl->arrcap = sl->arrlen;
+	}
+	memcpy(sl->arr, start, sl->arrlen);
+	sl->arr_ok = true;
 }
 
 /* n counters separated by commas, room made once. */

@@ -139,6 +139,42 @@ static void test_counters_are_exact_64_bit_integers(void **state)
 	fclose(f);
 }
 
+/* Counter arrays are read by a loop of their own while they are digits and
+ * commas; from any other character on (spaces, 20 digits) the general
+ * scanner reads the rest: the values are the same either way. */
+static void test_counter_arrays_read_the_same_whatever_their_spacing(
+	void **state)
+{
+	const char *text = HEADER
+		"{\"t\": 1, \"cpu_busy_ns\": [10,0,18446744073709551615,"
+		"12345678901234567890, 7 ,8,\t9,1000000000000000000]}\n"
+		"{\"t\": 2, \"cpu_busy_ns\": [ 10,0,18446744073709551615,"
+		"12345678901234567890,7,8,9,1000000000000000000 ]}\n";
+	const uint64_t want[8] = { 10, 0, UINT64_MAX, 12345678901234567890ULL,
+				   7, 8, 9, 1000000000000000000ULL };
+	fp_error_t err;
+	FILE *f;
+	fp_trace_reader_t *r = open_text(text, &f, &err);
+	const fp_sample_t *s;
+
+	for (int k = 0; k < 2; k++) {
+		assert_int_equal(fp_trace_reader_next(r, &s, &err), 1);
+		for (int c = 0; c < 8; c++)
+			assert_true(s->cpu_busy_ns[c] == want[c]);
+	}
+	assert_int_equal(fp_trace_reader_next(r, &s, &err), 0);
+	fp_trace_reader_free(r);
+	fclose(f);
+	expect_error(HEADER "{\"t\": 1, \"cpu_busy_ns\": [1,2,03,4,5,6,7,8]}\n",
+		     2, "leading zero");
+	expect_error(HEADER "{\"t\": 1, \"cpu_busy_ns\": [1,2,3,4,5,6,7,8,]}\n",
+		     2, "cpu_busy_ns");
+	expect_error(HEADER "{\"t\": 1, \"cpu_busy_ns\": [1,2,3,4,5,6,7,8\n",
+		     2, "cpu_busy_ns");
+	expect_error(HEADER "{\"t\": 1, \"cpu_busy_ns\": [1,2,3,4,5,6,7,"
+			    "28446744073709551615]}\n", 2, "too large");
+}
+
 static void test_null_or_missing_reads_are_failed_reads(void **state)
 {
 	const char *text = HEADER
@@ -1300,6 +1336,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reads_the_spec_example),
 		cmocka_unit_test(test_counters_are_exact_64_bit_integers),
+		cmocka_unit_test(
+			test_counter_arrays_read_the_same_whatever_their_spacing),
 		cmocka_unit_test(test_null_or_missing_reads_are_failed_reads),
 		cmocka_unit_test(test_optional_header_fields),
 		cmocka_unit_test(test_unknown_fields_are_ignored),
