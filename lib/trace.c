@@ -2034,6 +2034,17 @@ static void _put_cached(fp_trace_writer_t *w, struct wstep *sl,
 			char *cell, *p;
 			size_t k;
 
+			/* most counters did not move: 8 compared at once */
+			if (!(c & 7) && c + 8 <= n) {
+				uint64_t d = 0;
+
+				for (size_t j = 0; j < 8; j++)
+					d |= sl->val[c + j] ^ v[c + j];
+				if (!d) {
+					c += 7;
+					continue;
+				}
+			}
 			if (sl->val[c] == v[c])
 				continue;
 			cell = sl->txt + c * CELL;
