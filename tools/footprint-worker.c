@@ -260,35 +260,24 @@ static int add_nodes(const char *nodes, unsigned cpus, fp_step_t *step,
  * TCP_NODELAY on slurmdbd's connection: Nagle's algorithm holds each body
  * until the peer's delayed ACK of the length, ~40 ms one way and ~40 ms
  * back, so every request took ~90 ms whatever its size (make bench-scale:
- * 5 footprints/s per worker, two requests per job). Our side sends at once;
- * a quick ACK before each request keeps slurmdbd's answer from waiting for
- * our ACK. The worker's one TCP socket is slurmdbd's (munge's is local). */
-static int dbd_fd = -1;
-
-static void dbd_socket_find(void)
+ * 5 footprints/s per worker, two requests per job). Our side now sends at
+ * once; slurmdbd's answer still waits ~40 ms for our ACK (a TCP_QUICKACK
+ * before the request does not last past our own send: tried, no change),
+ * so a request costs ~45 ms and throughput is MaxWorkers connections'
+ * worth. The worker's one TCP socket is slurmdbd's (munge's is local). */
+static void dbd_nodelay(void)
 {
 	int one = 1;
 
-	dbd_fd = -1;
 	for (int fd = 3; fd < 1024; fd++) {
 		int proto = 0;
 		socklen_t len = sizeof(proto);
 
 		if (!getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) &&
 		    proto == IPPROTO_TCP)
-			dbd_fd = fd;
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+				   sizeof(one));
 	}
-	if (dbd_fd >= 0)
-		setsockopt(dbd_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-}
-
-static void dbd_quickack(void)
-{
-	int one = 1;
-
-	if (dbd_fd >= 0)
-		setsockopt(dbd_fd, IPPROTO_TCP, TCP_QUICKACK, &one,
-			   sizeof(one));
 }
 
 /* Our conditions are malloc'd, not xmalloc'd: slurmdb_destroy_job_cond
@@ -322,7 +311,6 @@ static struct xlist *query_jobs(void *db, const char *cluster, const char *jobs,
 		cond->flags = JOBCOND_FLAG_NO_TRUNC;
 	}
 	cond->db_flags = SLURMDB_JOB_FLAG_NOTSET;
-	dbd_quickack();
 	out = slurmdb_jobs_get(db, cond);
 	free_job_cond(cond);
 	return out;
@@ -518,7 +506,6 @@ static int set_record(void *db, const fp_config_t *cfg, slurmdb_job_rec_t *j,
 		rec->system_comment = merged;
 	else
 		rec->admin_comment = merged;
-	dbd_quickack();
 	changed = slurmdb_job_modify(db, cond, rec);
 	if (!changed || !slurm_list_count(changed)) {
 		say("job %u: slurmdbd did not update %s (errno %d: %s)",
@@ -840,7 +827,6 @@ static struct xlist *query_ended(void *db, time_t since, time_t until)
 	cond->usage_end = until;
 	cond->flags = JOBCOND_FLAG_NO_TRUNC | JOBCOND_FLAG_NO_STEP;
 	cond->db_flags = SLURMDB_JOB_FLAG_NOTSET;
-	dbd_quickack();
 	out = slurmdb_jobs_get(db, cond);
 	free_job_cond(cond);
 	return out;
@@ -1124,7 +1110,6 @@ static void process_batch(void *db, const run_t *run, const entry_t *e,
 	 * A job leaves the queue only once its record is committed; killed
 	 * before, it is done again (its summary kept, see
 	 * archive_reused_id()) and its record set again. */
-	dbd_quickack();
 	committed = slurmdb_connection_commit(db, 1) == SLURM_SUCCESS;
 	if (!committed)
 		say("slurmdbd: cannot commit the records of %zu job(s): %s; "
@@ -1203,7 +1188,7 @@ static void run_parts(const run_t *run, const entry_t *queue, size_t n,
 				    "queued", slurm_strerror(errno));
 				_exit(EXIT_TEMPFAIL);
 			}
-			dbd_socket_find();
+			dbd_nodelay();
 			memset(&stats, 0, sizeof(stats));
 			process_part(db, run, mine, m, &own);
 			snprintf(part, sizeof(part), " part=%u/%u", k + 1,
@@ -1374,7 +1359,7 @@ int main(int argc, char **argv)
 		fp_config_free(cfg);
 		return EXIT_TEMPFAIL;
 	}
-	dbd_socket_find();
+	dbd_nodelay();
 	if (reconcile_s > 0 && reconcile(db, reconcile_s, now) < 0)
 		failed++;
 
