@@ -304,6 +304,13 @@ bench: all $(BENCH_BIN) $(BENCH_JOBCOMP)
 	@$(BENCH_JOBCOMP) $(JOBCOMP_SO)
 	@FP_BUILD=$(BUILD) tests/bench/throughput.sh
 
+# The controller side against a slurmdbd holding a million synthetic jobs
+# (tests/bench/scale.sh: as root, ~20 min; FP_SCALE_JOBS=20000 for a quick
+# run). Figures beside their goals; never part of check or CI.
+.PHONY: bench-scale
+bench-scale: all
+	@FP_BUILD=$(BUILD) tests/bench/scale.sh
+
 # ThreadSanitizer, in a build folder of its own: the library with its poller
 # tests (one thread: the library's own code runs clean under TSAN), and both
 # plugins built with -fsanitize=thread, each loaded against
