@@ -456,7 +456,7 @@ static void put_name(FILE *f, const char *s)
 
 /* "saved X gCO2e (Y %)" or "X gCO2e more than the reference (Y %)": both
  * figures of the same comparison, Y in % of the reference. */
-static void put_saving(FILE *f, double saved, double reference)
+static void put_one_saving(FILE *f, double saved, double reference)
 {
 	char a[32], b[32];
 	double pct = reference > 0 ? 100.0 * saved / reference : NAN;
@@ -470,6 +470,14 @@ static void put_saving(FILE *f, double saved, double reference)
 	else
 		fprintf(f, "saved %s gCO2e (%s %%)", fig(a, sizeof(a), saved),
 			percent(b, sizeof(b), pct));
+}
+
+void fp_report_put_saving(FILE *f, double saved, double saved_with_heat,
+			  double reference)
+{
+	put_one_saving(f, saved, reference);
+	fputs("; with heat reuse, ", f);
+	put_one_saving(f, saved_with_heat, reference);
 }
 
 void fp_report_put_completeness(FILE *f, bool complete,
@@ -762,9 +770,8 @@ char *fp_report_text(const fp_report_t *r, const char *signature)
 		fprintf(f, " (PUE %.2f)", r->reference_pue);
 	fprintf(f, ": reference %s gCO2e; ", fig(a, sizeof(a),
 		r->reference_g));
-	put_saving(f, r->saved_g, r->reference_g);
-	fputs("; with heat reuse, ", f);
-	put_saving(f, r->saved_with_heat_g, r->reference_g);
+	fp_report_put_saving(f, r->saved_g, r->saved_with_heat_g,
+			     r->reference_g);
 	fputs("\n", f);
 	if (!r->from_record) {
 		fprintf(f, "Intensity used: %s gCO2e/kWh",
@@ -1069,9 +1076,8 @@ char *fp_report_mail_with(const fp_report_t *r, const char *signature,
 	fputs("  vs ", f);
 	put_name(f, ref_name(r));
 	fprintf(f, ": %s gCO2e, ", fig(a, sizeof(a), r->reference_g));
-	put_saving(f, r->saved_g, r->reference_g);
-	fputs("; with heat reuse, ", f);
-	put_saving(f, r->saved_with_heat_g, r->reference_g);
+	fp_report_put_saving(f, r->saved_g, r->saved_with_heat_g,
+			     r->reference_g);
 	fputs("\n  completeness: ", f);
 	put_completeness(f, r);
 	fputs("\n  signature:  ", f);
@@ -1984,10 +1990,13 @@ int fp_report_parse_time(const char *s, time_t now, time_t *out,
 	if (s && (parse_relative(s, now, out) == 0 ||
 		  parse_absolute(s, now, out) == 0))
 		return 0;
+	/* Every form parse_relative() and parse_absolute() take, no more. */
 	return fp_fail(err, FP_EPARSE, "time '%s': expected "
-		       "YYYY-MM-DD[THH:MM[:SS]], MM/DD[/YY], HH:MM[:SS], now, "
-		       "today, midnight, noon or now-N[minutes|hours|days|"
-		       "weeks]", s ? s : "");
+		       "YYYY-MM-DD[THH:MM[:SS]], MM/DD[/YY|/YYYY], HH:MM[:SS], "
+		       "today, midnight, noon, tomorrow, now or "
+		       "now{+|-}N[s|sec|secs|second|seconds|m|min|mins|minute|"
+		       "minutes|h|hour|hours|d|day|days|w|week|weeks] (N at "
+		       "most 3153600000; no unit: seconds)", s ? s : "");
 }
 
 /* Where footprint.conf is */

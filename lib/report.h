@@ -204,6 +204,13 @@ const char *fp_report_source_text(fp_energy_source_t src);
  * and the reasons (escaped) joined by "; ". */
 void fp_report_put_completeness(FILE *f, bool complete,
 				char *const *reasons, size_t nreasons);
+/* The one spelling of a saving against the reference (sfootprint -j,
+ * compute, the mail): "saved X gCO2e (Y %)" or "X gCO2e more than the
+ * reference (Y %)", then "; with heat reuse, " and the same for
+ * saved_with_heat; each Y is its own X in % of reference ("-" when the
+ * reference is not above 0). */
+void fp_report_put_saving(FILE *f, double saved, double saved_with_heat,
+			  double reference);
 /* A time as sacct prints it: local, YYYY-MM-DDTHH:MM:SS; "-" for 0. */
 const char *fp_report_local_time(time_t t, char *buf, size_t size);
 /* A UTC ISO 8601 time (2024-01-15T12:34:56Z) read back; -1 on anything

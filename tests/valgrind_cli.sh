@@ -165,6 +165,27 @@ vg "compute --json" 0 "$sf" compute --config "$tmp/footprint.conf" \
 	"$tmp/job.json" --json
 vg "compute with a bad config fails cleanly" 1 \
 	"$sf" compute --config "$tmp/job.json" "$tmp/job.json"
+# The saving as sfootprint -j words it: above the reference, and each %
+# beside its own figure with heat reuse (1 kWh at 56 g/kWh: PUE 2.0 is
+# 112 g, PUE 1.4 is 78.4 g, the reference at PUE 1.5 is 84 g).
+printf '{"job_id": 7, "start": "2024-01-15T00:00:00Z",
+ "end": "2024-01-15T01:00:00Z", "steps": [{"id": "7.0",
+ "start": "2024-01-15T00:00:00Z", "end": "2024-01-15T01:00:00Z",
+ "energy_j": 3600000, "nodes": [{"name": "dc001", "cpus": 8}]}]}\n' \
+	> "$tmp/kwh.json"
+printf 'Site=dc Nodes=dc001 Intensity=56 PUE=2.0
+Reference=std PUE=1.5 Intensity=site\n' > "$tmp/above.conf"
+vg "compute of a job above the reference" 0 \
+	"$sf" compute --config "$tmp/above.conf" "$tmp/kwh.json"
+said "compute says more than the reference, as sfootprint -j does" \
+	"28.000 gCO2e more than the reference (33.3 %); with heat reuse, 28.000 gCO2e more than the reference (33.3 %)"
+unsaid "compute prints no negative saving" "saved -"
+printf 'Site=dc Nodes=dc001 Intensity=56 PUE=1.4 HeatRecovery=0.9 DisplacedHeating=gas UsefulHeat=months:1-12
+Reference=std PUE=1.5 Intensity=site\n' > "$tmp/heat.conf"
+vg "compute of a job with heat reuse" 0 \
+	"$sf" compute --config "$tmp/heat.conf" "$tmp/kwh.json"
+said "compute gives each saving its own %, as sfootprint -j does" \
+	"saved 5.600 gCO2e (6.7 %); with heat reuse, saved 291.620 gCO2e (347.2 %)"
 # Job descriptions that contradict themselves, and the shipped config.
 jobdesc() { # file, user, start, end, steps
 	printf '{"job_id": 7, "user": "%s", "account": "p",

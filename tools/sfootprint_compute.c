@@ -146,11 +146,11 @@ static void print_text(const fp_result_t *r)
 	printf("reference    %12s gCO2e  ", num(n1, 3, r->reference_g));
 	put_name(r->reference_name);
 	printf(", PUE %.2f\n", r->reference_pue);
-	printf("saved        %12s gCO2e  (%s with heat reuse, %s%s)\n",
-	       num(n1, 3, r->saved_g),
-	       num(n2, 3, r->saved_with_heat_g),
-	       num(n3, 1, r->saved_percent),
-	       isfinite(r->saved_percent) ? "%" : "");
+	/* The report's wording (sfootprint -j): each % beside its own figure. */
+	fputs("versus       ", stdout);
+	fp_report_put_saving(stdout, r->saved_g, r->saved_with_heat_g,
+			     r->reference_g);
+	putchar('\n');
 	for (size_t i = 0; i < r->nsites; i++) {
 		const fp_site_result_t *s = &r->sites[i];
 		int w;

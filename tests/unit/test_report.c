@@ -82,6 +82,44 @@ static void test_time_rejects_what_is_not_a_time_and_names_it(void **state)
 	}
 }
 
+static void test_time_error_lists_exactly_the_forms_taken(void **state)
+{
+	/* Each form the parser takes, as the error spells it. */
+	static const struct {
+		const char *example, *spelled;
+	} forms[] = {
+		{ "2024-01-15T08:30:15", "YYYY-MM-DD[THH:MM[:SS]]" },
+		{ "01/14/2024", "MM/DD[/YY|/YYYY]" },
+		{ "08:30:15", "HH:MM[:SS]" },
+		{ "today", "today" }, { "midnight", "midnight" },
+		{ "noon", "noon" }, { "tomorrow", "tomorrow" },
+		{ "now", " now " }, { "now+3", "now{+|-}N" },
+		{ "now-3s", "[s|" }, { "now-3sec", "|sec|" },
+		{ "now-3secs", "|secs|" }, { "now-3second", "|second|" },
+		{ "now-3seconds", "|seconds|" }, { "now-3m", "|m|" },
+		{ "now-3min", "|min|" }, { "now-3mins", "|mins|" },
+		{ "now-3minute", "|minute|" }, { "now-3minutes", "|minutes|" },
+		{ "now-3h", "|h|" }, { "now-3hour", "|hour|" },
+		{ "now-3hours", "|hours|" }, { "now-3d", "|d|" },
+		{ "now-3day", "|day|" }, { "now-3days", "|days|" },
+		{ "now-3w", "|w|" }, { "now-3week", "|week|" },
+		{ "now-3weeks", "|weeks]" },
+		{ "now-3153600000", "N at most 3153600000" },
+	};
+	fp_error_t err = { 0 };
+	time_t t;
+
+	assert_int_equal(fp_report_parse_time("now-3153600001", NOW, &t,
+					      &err), -1);
+	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		(void)when(forms[i].example);
+		if (!strstr(err.msg, forms[i].spelled))
+			fail_msg("'%s' is taken but the error does not say "
+				 "'%s': %s", forms[i].example,
+				 forms[i].spelled, err.msg);
+	}
+}
+
 /* A result by hand: 2 kWh IT, PUE 1.2, heat reuse larger than the
  * footprint (net negative), simulated energy. */
 static fp_result_t *result(void)
@@ -994,6 +1032,7 @@ int main(void)
 		cmocka_unit_test(test_time_accepts_sacct_short_forms),
 		cmocka_unit_test(
 			test_time_rejects_what_is_not_a_time_and_names_it),
+		cmocka_unit_test(test_time_error_lists_exactly_the_forms_taken),
 		cmocka_unit_test(test_report_reads_the_summary_figures),
 		cmocka_unit_test(
 			test_report_text_has_every_figure_and_the_signature),
