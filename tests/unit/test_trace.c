@@ -1,5 +1,6 @@
 /* Specification of trace v1 reading and writing: what is accepted, what each
  * malformed input is called (with its line), and exact round trips. */
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -173,6 +174,62 @@ static void test_counter_arrays_read_the_same_whatever_their_spacing(
 		     2, "cpu_busy_ns");
 	expect_error(HEADER "{\"t\": 1, \"cpu_busy_ns\": [1,2,3,4,5,6,7,"
 			    "28446744073709551615]}\n", 2, "too large");
+}
+
+/* Counters of every length from 1 to 20 digits, and every digit in every
+ * place, read back as written (the reader takes up to 8 digits at a time). */
+static void test_counters_of_every_length_read_back_exactly(void **state)
+{
+	enum { LINES = 400 };
+	uint64_t want[LINES][8], x = 88172645463325252ULL;
+	size_t cap = 64 * 1024 * 8, len = 0;
+	char *text = malloc(cap);
+	fp_error_t err;
+	FILE *f;
+	fp_trace_reader_t *r;
+	const fp_sample_t *s;
+
+	assert_non_null(text);
+	len += (size_t)snprintf(text, cap, "%s", HEADER);
+	for (int i = 0; i < LINES; i++) {
+		len += (size_t)snprintf(text + len, cap - len,
+					"{\"t\": %d, \"cpu_busy_ns\": [", i + 1);
+		for (int c = 0; c < 8; c++) {
+			unsigned digits = (unsigned)(i * 8 + c) % 20 + 1;
+			uint64_t v;
+
+			x ^= x << 13; /* xorshift64 */
+			x ^= x >> 7;
+			x ^= x << 17;
+			v = x;
+			if (digits < 20) {
+				uint64_t p = 1;
+
+				for (unsigned d = 0; d < digits; d++)
+					p *= 10;
+				v %= p;
+			}
+			want[i][c] = v;
+			len += (size_t)snprintf(text + len, cap - len,
+						"%s%" PRIu64, c ? "," : "", v);
+		}
+		len += (size_t)snprintf(text + len, cap - len, "]}\n");
+	}
+	assert_true(len < cap);
+	r = open_text(text, &f, &err);
+	for (int i = 0; i < LINES; i++) {
+		if (fp_trace_reader_next(r, &s, &err) != 1)
+			fail_msg("line %d: %s", i + 2, err.msg);
+		for (int c = 0; c < 8; c++)
+			if (s->cpu_busy_ns[c] != want[i][c])
+				fail_msg("line %d, cpu %d: %" PRIu64 ", not %"
+					 PRIu64, i + 2, c, s->cpu_busy_ns[c],
+					 want[i][c]);
+	}
+	assert_int_equal(fp_trace_reader_next(r, &s, &err), 0);
+	fp_trace_reader_free(r);
+	fclose(f);
+	free(text);
 }
 
 static void test_null_or_missing_reads_are_failed_reads(void **state)
@@ -1338,6 +1395,7 @@ int main(void)
 		cmocka_unit_test(test_counters_are_exact_64_bit_integers),
 		cmocka_unit_test(
 			test_counter_arrays_read_the_same_whatever_their_spacing),
+		cmocka_unit_test(test_counters_of_every_length_read_back_exactly),
 		cmocka_unit_test(test_null_or_missing_reads_are_failed_reads),
 		cmocka_unit_test(test_optional_header_fields),
 		cmocka_unit_test(test_unknown_fields_are_ignored),
