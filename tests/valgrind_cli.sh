@@ -220,6 +220,17 @@ said "compute says the broken site is not counted" \
 said "compute names the broken series and its Site line" \
 	"etc/footprint.conf:26: Site 'paris': field 'Intensity': /etc/slurm/"
 unsaid "compute of a job only at a broken site prints no nan" "nan"
+# footprint.conf(5) says what compute just did, not that it fails.
+n=$((n + 1))
+page=$(tr '\n' ' ' < docs/footprint.conf.5)
+if grep -q 'warns and fails' <<< "$page" ||
+	! grep -qF 'computes the other sites' <<< "$page" ||
+	! grep -qF 'and exits 0' <<< "$page"; then
+	failed=$((failed + 1))
+	echo "not ok $n - footprint.conf(5) says compute exits 0 with the broken site not counted"
+else
+	echo "ok $n - footprint.conf(5) says compute exits 0 with the broken site not counted"
+fi
 printf '{"job_id": 7, "start": "%s", "end": "%s", "steps": [{"id": "7.0",
  "start": "%s", "end": "%s", "energy_j": 3600000, "nodes": [{"name":
  "qh001", "cpus": 8}, {"name": "dc001", "cpus": 8}]}]}\n' $t0 $t1 $t0 $t1 \
