@@ -252,6 +252,24 @@ static int get_double(struct ctx *c, const struct kv *kv, double lo,
 	return 0;
 }
 
+int fp_config_bool(const char *v, bool *out)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+
+	for (size_t i = 0; v && i < sizeof(yes) / sizeof(*yes); i++) {
+		if (!strcasecmp(v, yes[i])) {
+			*out = true;
+			return 0;
+		}
+		if (!strcasecmp(v, no[i])) {
+			*out = false;
+			return 0;
+		}
+	}
+	return -1;
+}
+
 static int get_uint(struct ctx *c, const struct kv *kv, unsigned lo,
 		    unsigned hi, unsigned *out)
 {
@@ -845,15 +863,22 @@ static int parse_global(struct ctx *c, struct kv *kv)
 	if (!strcasecmp(k, "MailHTML")) {
 		static const char *const v[] = { "no", "alternative",
 						 "attachment" };
+		bool b = true;
 
-		for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		/* "no" in every spelling of a boolean's no; a yes would not
+		 * say which of the two forms. */
+		if (!fp_config_bool(kv->val, &b) && !b) {
+			cfg->mail_html = FP_MAIL_HTML_NO;
+			return 0;
+		}
+		for (size_t i = 1; i < sizeof(v) / sizeof(v[0]); i++)
 			if (!strcasecmp(kv->val, v[i])) {
 				cfg->mail_html = (fp_mail_html_t)i;
 				return 0;
 			}
-		return FAIL(c, FP_EINVAL, "%s:%u: field '%s': '%s' is not no, "
-			    "alternative or attachment", c->name, c->line, k,
-			    kv->val);
+		return FAIL(c, FP_EINVAL, "%s:%u: field '%s': '%s' is not no "
+			    "(false, off, 0), alternative or attachment",
+			    c->name, c->line, k, kv->val);
 	}
 	if (!strcasecmp(k, "Sendmail"))
 		return resolve_path(c, kv->val, &cfg->sendmail);

@@ -151,6 +151,10 @@ fp_config_t *fp_config_load_essentials(const char *path);
  * other sites still compute. -1 when any failed, err says the first. */
 int fp_config_load_series(fp_config_t *cfg, fp_error_t *err);
 void fp_config_free(fp_config_t *cfg);
+/* The one reading of a yes/no value, for footprint.conf and
+ * acct_gather.conf alike (as Slurm's own options): yes/no, true/false,
+ * on/off, 1/0, in any case; -1 on anything else, *out untouched. */
+int fp_config_bool(const char *v, bool *out);
 
 /* First site / node type whose Nodes= holds node, or NULL. */
 const fp_site_conf_t *fp_config_site_for(const fp_config_t *cfg,

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "gpu.h"
 #include "metrics.h"
 #include "publish.h"
@@ -141,25 +142,6 @@ static int _number(const opt_t *o, const char *v, double *out,
 			       "%.10g", o->key, v, o->unit, o->lo, o->hi);
 	*out = d;
 	return 0;
-}
-
-/* The same spellings for every yes/no option, in any case. */
-static int _bool(const char *v, bool *out)
-{
-	static const char *const yes[] = { "yes", "true", "on", "1" };
-	static const char *const no[] = { "no", "false", "off", "0" };
-
-	for (size_t i = 0; i < sizeof(yes) / sizeof(*yes); i++) {
-		if (!strcasecmp(v, yes[i])) {
-			*out = true;
-			return 0;
-		}
-		if (!strcasecmp(v, no[i])) {
-			*out = false;
-			return 0;
-		}
-	}
-	return -1;
 }
 
 /* A size: a number of MiB, or with a unit K, M, G or T (binary; "KiB",
@@ -330,7 +312,7 @@ int fp_poller_config_set(fp_poller_config_t *cfg, const char *key,
 	case OPT_SIZE:
 		return _size(o, v, f, err);
 	case OPT_BOOL:
-		if (_bool(v, f))
+		if (fp_config_bool(v, f))
 			return fp_fail(err, FP_EINVAL, "%s=%s: not yes or no "
 				       "(yes/no, true/false, on/off, 1/0)",
 				       key, v);

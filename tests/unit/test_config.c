@@ -112,6 +112,61 @@ static void test_unknown_key_names_file_line_and_field(void **state)
 	assert_non_null(strstr(err.msg, "'Pue2'"));
 }
 
+static void test_booleans_take_the_spellings_of_acct_gather_conf(void **s)
+{
+	static const char *const yes[] = { "yes", "YES", "true", "True",
+					   "on", "ON", "1" };
+	static const char *const no[] = { "no", "No", "false", "FALSE",
+					  "off", "Off", "0" };
+	bool b;
+
+	for (size_t i = 0; i < sizeof(yes) / sizeof(*yes); i++) {
+		b = false;
+		assert_int_equal(fp_config_bool(yes[i], &b), 0);
+		assert_true(b);
+		assert_int_equal(fp_config_bool(no[i], &b), 0);
+		assert_false(b);
+	}
+	assert_int_equal(fp_config_bool("y", &b), -1);
+	assert_int_equal(fp_config_bool("", &b), -1);
+	assert_int_equal(fp_config_bool(NULL, &b), -1);
+}
+
+static void test_mail_html_no_takes_every_spelling_of_no(void **state)
+{
+	static const char *const no[] = { "no", "NO", "false", "False", "0",
+					  "off", "OFF" };
+	fp_error_t err = { 0 };
+	char text[128];
+	fp_config_t *c;
+
+	for (size_t i = 0; i < sizeof(no) / sizeof(*no); i++) {
+		snprintf(text, sizeof(text), "MailHTML=attachment\n"
+			 "Site=a Nodes=n1 Intensity=50\n");
+		c = parse(text, &err);
+		assert_non_null(c);
+		assert_int_equal(c->mail_html, FP_MAIL_HTML_ATTACHMENT);
+		fp_config_free(c);
+		snprintf(text, sizeof(text), "MailHTML=%s\n"
+			 "Site=a Nodes=n1 Intensity=50\n", no[i]);
+		c = parse(text, &err);
+		if (!c)
+			fail_msg("MailHTML=%s: %s", no[i], err.msg);
+		assert_int_equal(c->mail_html, FP_MAIL_HTML_NO);
+		fp_config_free(c);
+	}
+	c = parse("MailHTML=Alternative\nSite=a Nodes=n1 Intensity=50\n",
+		  &err);
+	assert_non_null(c);
+	assert_int_equal(c->mail_html, FP_MAIL_HTML_ALTERNATIVE);
+	fp_config_free(c);
+	assert_null(parse("MailHTML=maybe\nSite=a Nodes=n1 Intensity=50\n",
+			  &err));
+	assert_non_null(strstr(err.msg, ":1: field 'MailHTML': 'maybe' is "
+				  "not no (false, off, 0), alternative or "
+				  "attachment"));
+}
+
 static void test_bad_number_names_the_field(void **state)
 {
 	fp_error_t err = { 0 };
@@ -577,6 +632,9 @@ int main(void)
 		cmocka_unit_test(test_displaced_number_is_custom_with_given_source),
 		cmocka_unit_test(test_unknown_key_names_file_line_and_field),
 		cmocka_unit_test(test_bad_number_names_the_field),
+		cmocka_unit_test(
+			test_booleans_take_the_spellings_of_acct_gather_conf),
+		cmocka_unit_test(test_mail_html_no_takes_every_spelling_of_no),
 		cmocka_unit_test(test_key_given_twice_on_a_line_is_an_error),
 		cmocka_unit_test(test_global_key_given_twice_names_the_first_line),
 		cmocka_unit_test(test_public_key_may_be_given_twice),
