@@ -21,6 +21,10 @@
 /* Input is read in chunks of this size and split on newlines here, so that
  * a line can be capped (getline grows without bound on /dev/zero). */
 #define CHUNK 65536
+/* The lines are taken from a buffer of this size (the input read into it,
+ * or decompressed into it): a line wholly in it is parsed where it is, and
+ * on a 128-CPU node a sample is ~50 kB, most of a 64 KiB buffer. */
+#define IBUF (1 << 20)
 
 struct fp_trace_reader {
 	FILE *f;
@@ -66,6 +70,7 @@ struct fp_trace_reader {
 
 	/* scanner */
 	const char *p, *end;
+	const char *text;	/* the line being parsed: r->line, or in ibuf */
 	char fault[256];
 	char *sbuf;
 	size_t scap;
@@ -105,7 +110,7 @@ static int _expect(fp_trace_reader_t *r, char c, const char *where)
 	if (r->p >= r->end)
 		return _fault(r, "bad JSON: line ends inside %s", where);
 	return _fault(r, "bad JSON: expected '%c' in %s at column %zu", c,
-		      where, (size_t)(r->p - r->line) + 1);
+		      where, (size_t)(r->p - r->text) + 1);
 }
 
 static int _bad_char(fp_trace_reader_t *r, const char *where)
@@ -113,7 +118,7 @@ static int _bad_char(fp_trace_reader_t *r, const char *where)
 	if (r->p >= r->end)
 		return _fault(r, "bad JSON: line ends inside %s", where);
 	return _fault(r, "bad JSON: unexpected '%c' in %s at column %zu",
-		      *r->p, where, (size_t)(r->p - r->line) + 1);
+		      *r->p, where, (size_t)(r->p - r->text) + 1);
 }
 
 static int _sbuf_put(fp_trace_reader_t *r, size_t *n, const char *s,
@@ -230,7 +235,7 @@ static int _string(fp_trace_reader_t *r, const char **s, size_t *len)
 		return -1;
 	for (q = p; q < r->end && *q != '"';) {
 		unsigned char c = (unsigned char)*q;
-		size_t col = (size_t)(q - r->line) + 1, k = 0;
+		size_t col = (size_t)(q - r->text) + 1, k = 0;
 		char u[4];
 
 		if (c < 0x20)
@@ -345,7 +350,7 @@ static int _number(fp_trace_reader_t *r, const char **start, size_t *len,
 	return 0;
 bad:
 	return _fault(r, "bad JSON: malformed number at column %zu",
-		      (size_t)(*start - r->line) + 1);
+		      (size_t)(*start - r->text) + 1);
 }
 
 /* A non-negative JSON integer as uint64_t: the hot path (5000 a line). */
@@ -564,9 +569,10 @@ static int _u64_array(fp_trace_reader_t *r, uint64_t *out, size_t n,
 
 	_ws(r);
 	if (r->p < r->end && *r->p == '[') {
-		/* a sample's line ends in a NUL (fp_trace_reader_next refuses
+		/* a sample's line ends in a newline (parsed in the input
+		 * buffer) or a NUL (copied out; fp_trace_reader_next refuses
 		 * one inside it): no test of the end is needed before a
-		 * character is read, NUL being neither digit nor separator */
+		 * character is read, neither being a digit or separator */
 		const char *p = r->p + 1;
 
 		for (;;) {
@@ -1036,7 +1042,7 @@ static int _parse_sample(fp_trace_reader_t *r)
 	_ws(r);
 	if (r->p != r->end)
 		return _fault(r, "bad JSON: text after the sample at "
-			      "column %zu", (size_t)(r->p - r->line) + 1);
+			      "column %zu", (size_t)(r->p - r->text) + 1);
 	if (!have_t)
 		return _fault(r, "missing t");
 	if (!have_busy)
@@ -1363,7 +1369,7 @@ static int _zfill(fp_trace_reader_t *r, fp_error_t *err)
 {
 	for (;;) {
 		ZSTD_inBuffer in;
-		ZSTD_outBuffer out = { r->ibuf, CHUNK, 0 };
+		ZSTD_outBuffer out = { r->ibuf, IBUF, 0 };
 		size_t rc;
 
 		if (r->zpos == r->zlen && !r->zeof) {
@@ -1407,12 +1413,12 @@ static int _fill(fp_trace_reader_t *r, fp_error_t *err)
 
 	if (r->ieof)
 		return 0;
-	if (!r->ibuf && !(r->ibuf = malloc(CHUNK)))
+	if (!r->ibuf && !(r->ibuf = malloc(IBUF)))
 		return fp_fail(err, FP_ENOMEM, "out of memory");
 	if (r->zd)
 		return _zfill(r, err);
 	errno = 0;
-	k = fread(r->ibuf, 1, CHUNK, r->f);
+	k = fread(r->ibuf, 1, IBUF, r->f);
 	if (!k) {
 		if (ferror(r->f))
 			return fp_fail(err, FP_EIO, "%s: line %zu: %s",
@@ -1530,7 +1536,7 @@ static int _sniff(fp_trace_reader_t *r, fp_error_t *err)
 {
 	size_t k;
 
-	if (!(r->ibuf = malloc(CHUNK)))
+	if (!(r->ibuf = malloc(IBUF)))
 		return fp_fail(err, FP_ENOMEM, "out of memory");
 	errno = 0;
 	k = fread(r->ibuf, 1, CHUNK, r->f);
@@ -1545,7 +1551,7 @@ static int _sniff(fp_trace_reader_t *r, fp_error_t *err)
 	}
 	r->zin = r->ibuf;
 	r->zlen = k;
-	r->ibuf = malloc(CHUNK);
+	r->ibuf = malloc(IBUF);
 	r->zd = ZSTD_createDCtx();
 	if (!r->ibuf || !r->zd)
 		return fp_fail(err, FP_ENOMEM, "out of memory");
@@ -1673,6 +1679,25 @@ int fp_trace_reader_next(fp_trace_reader_t *r, const fp_sample_t **s,
 	ssize_t n;
 
 	fp_error_clear(err);
+	/* a whole line in the buffer, as the writer writes it (an object, a
+	 * newline, no NUL), is parsed where it is instead of copied out */
+	if (r->ipos < r->ilen && r->ibuf[r->ipos] == '{') {
+		const char *p = r->ibuf + r->ipos;
+		const char *nl = memchr(p, '\n', r->ilen - r->ipos);
+
+		if (nl && nl - p < FP_TRACE_LINE_MAX &&
+		    !memchr(p, '\0', (size_t)(nl - p))) {
+			n = nl - p + 1;
+			r->ipos += (size_t)n;
+			r->lineno++;
+			r->bytes += (uint64_t)n;
+			r->unterminated = false;
+			r->nul_col = 0;
+			r->text = r->p = p;
+			r->end = p + n;
+			goto parse;
+		}
+	}
 	n = _getline(r, true, false, err);
 	if (n == 0 && !r->nul_col && r->zcut && !r->warning[0])
 		snprintf(r->warning, sizeof(r->warning), "%s: the zstd stream "
@@ -1695,8 +1720,9 @@ int fp_trace_reader_next(fp_trace_reader_t *r, const fp_sample_t **s,
 	if (r->nul_col)
 		return fp_fail(err, FP_EPARSE, "%s: line %zu: a NUL byte at "
 			       "column %zu", r->name, r->lineno, r->nul_col);
-	r->p = r->line;
+	r->text = r->p = r->line;
 	r->end = r->line + n;
+parse:
 	if (_parse_sample(r)) {
 		r->sample->nsteps = 0;
 		if (r->unterminated) {
