@@ -110,7 +110,10 @@ check "apt remove removes the plugins" \
 	test ! -e $plugindir/jobcomp_carbon.so -a ! -e $plugindir/acct_gather_energy_footprint.so
 check "apt remove leaves the summary and the keys as they were" \
 	bash -c "[ -n '$before' ] && [ \"\$(sha256sum '$sum' '$key.key' '$key.pub' 2>/dev/null)\" = '$before' ]"
-DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq $pkgs > /dev/null 2>&1
+# (apt-get purge refuses every name when one is unknown: remove forgets a
+# package with no conffiles)
+left=$(dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' $pkgs 2>/dev/null | awk '$1 != "un" { print $2 }')
+[ -z "$left" ] || DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq $left > /dev/null 2>&1
 check "apt purge forgets the three packages" \
 	bash -c "! dpkg-query -W -f='\${db:Status-Abbrev}\n' $pkgs 2>/dev/null | grep -q '^.[^n]'"
 check "apt purge leaves the summary and the keys as they were" \
