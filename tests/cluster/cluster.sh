@@ -37,6 +37,9 @@
 #   FP_INSTALLED=1    the installed packages' plugins only (PluginDir is
 #                     Slurm's own); FP_BUILD then holds links to the
 #                     installed tools (tests/deb/check-installed.sh)
+#   FP_CLUSTER_WAIT   seconds to wait for another run's cluster to end
+#                     (default 3600); it is never stopped while its owner
+#                     lives: past the wait, start fails and says so
 #   FP_BEFORE_START   a function run once no other test's cluster runs,
 #                     before this one is cleaned of leftovers and started
 #   FP_NODES=N        (N >= 2) a multi-host cluster: N slurmd, each in its
@@ -75,6 +78,7 @@ FP_CLUSTER=${FP_CLUSTER:-fpcluster}
 FP_SIM_MODEL=${FP_SIM_MODEL:---idle-w 3 --busy-w 20 --dram-idle-w 1 --dram-busy-w 1 --wall-a 1.15 --wall-b 10}
 FP_IDLE_WATTS=${FP_IDLE_WATTS:-package=3,dram=1}
 FP_NODES=${FP_NODES:-}
+FP_CLUSTER_WAIT=${FP_CLUSTER_WAIT:-3600}
 FP_BRIDGE=fpbr0
 FP_NET=10.213.0
 
@@ -141,16 +145,21 @@ _fp_cgroups_clean() {
 }
 
 _fp_cleanup_previous() {
-	local prev owner i
+	local prev owner end
 	[ -f "$FP_STATE_FILE" ] || return 0
 	read -r prev owner < "$FP_STATE_FILE"
-	# A cluster whose owner (the test that started it) is still alive is
-	# in use: wait for it rather than kill it. A dead owner's is leftover.
+	# A cluster whose owner (the test or demo that started it) is still
+	# alive is in use: wait for it, never kill it, however long it runs
+	# (up to FP_CLUSTER_WAIT, then fail). A dead owner's is leftover.
 	if [ -n "$owner" ] && [ "$owner" != "$$" ] && kill -0 "$owner" 2>/dev/null; then
 		_fp_log "a cluster of process $owner is running; waiting for it"
-		for i in $(seq 1 600); do
-			kill -0 "$owner" 2>/dev/null || break
+		end=$((SECONDS + FP_CLUSTER_WAIT))
+		while kill -0 "$owner" 2>/dev/null; do
 			[ -f "$FP_STATE_FILE" ] || return 0
+			if [ $SECONDS -ge $end ]; then
+				_fp_log "the cluster of process $owner ($prev) is still running after ${FP_CLUSTER_WAIT}s: not starting another (FP_CLUSTER_WAIT=)"
+				return 1
+			fi
 			sleep 1
 		done
 		[ -f "$FP_STATE_FILE" ] || return 0
@@ -159,16 +168,18 @@ _fp_cleanup_previous() {
 		_fp_log "stopping what a previous run left in $prev"
 		_fp_kill_pids "$prev/pids"
 	fi
-	_fp_net_down
+	_fp_net_down "$prev"
 	[ -n "$prev" ] && [ -d "$prev" ] && [ -z "${FP_KEEP:-}" ] && rm -rf "$prev"
 	rm -f "$FP_STATE_FILE"
 }
 
 # The multi-host network: namespaces fp-n<i>, veths to the bridge fpbr0.
-# Only names this script creates are touched (also a killed run's).
-_fp_net_down() {
+# Only the namespaces a cluster recorded in its folder (DIR/netns, written
+# before each is made) are taken down: a dead run's through its folder.
+_fp_net_down() { # DIR
 	local ns pid
-	for ns in $(ip netns list 2>/dev/null | awk '$1 ~ /^fp-n[0-9]+$/ {print $1}'); do
+	[ -n "${1:-}" ] && [ -f "$1/netns" ] || return 0
+	for ns in $(grep -xE 'fp-n[0-9]+' "$1/netns"); do
 		for pid in $(ip netns pids "$ns" 2>/dev/null); do
 			kill -KILL "$pid" 2>/dev/null
 		done
@@ -176,6 +187,7 @@ _fp_net_down() {
 		rm -rf "/etc/netns/$ns"
 	done
 	ip link del "$FP_BRIDGE" 2>/dev/null
+	rm -f "$1/netns"
 	return 0
 }
 
@@ -186,6 +198,7 @@ _fp_net_up() {
 	ip link set "$FP_BRIDGE" up || return 1
 	for i in $(seq 1 "$FP_NODES"); do
 		ns=fp-n$i
+		echo "$ns" >> "$FP_DIR/netns"
 		ip netns add "$ns" || return 1
 		ip link add "fpv$i" type veth peer name eth0 netns "$ns" || return 1
 		ip link set "fpv$i" master "$FP_BRIDGE" up || return 1
@@ -482,12 +495,15 @@ fp_cluster_start() {
 	# claiming the state file is one step under a lock, released before
 	# any daemon starts (a daemon would inherit it).
 	exec {lock}> "$FP_STATE_FILE.lock"
-	if ! flock -w 900 "$lock"; then
+	if ! flock -w "$FP_CLUSTER_WAIT" "$lock"; then
 		exec {lock}>&-
-		_fp_log "another test holds $FP_STATE_FILE.lock for 900s"
+		_fp_log "another test holds $FP_STATE_FILE.lock for ${FP_CLUSTER_WAIT}s"
 		return 1
 	fi
-	_fp_cleanup_previous
+	if ! _fp_cleanup_previous; then
+		exec {lock}>&-
+		return 1
+	fi
 	# (tests plant what a killed cluster leaves here, once no other
 	# cluster runs: see tests/integration/13_stale_cgroups.sh)
 	if [ -n "${FP_BEFORE_START:-}" ]; then
@@ -522,8 +538,7 @@ fp_cluster_start() {
 	exec {lock}>&-
 	: > "$FP_DIR/pids"
 	if [ -n "$FP_NODES" ]; then
-		_fp_net_down
-		_fp_net_up || { _fp_log "cannot set up the namespaces (ip netns, veth, bridge)"; return 1; }
+		_fp_net_up || { _fp_log "cannot set up the namespaces (ip netns, veth, bridge $FP_BRIDGE): one left by a run whose folder is gone is for an admin to remove (ip netns del fp-nN; ip link del $FP_BRIDGE)"; return 1; }
 	fi
 	_fp_write_configs || return 1
 	export SLURM_CONF=$FP_DIR/etc/slurm.conf
@@ -594,7 +609,7 @@ fp_cluster_stop() {
 		_fp_kill_pids "$FP_DIR/pids"
 	fi
 	_fp_cgroups_clean
-	[ -n "$FP_NODES" ] && _fp_net_down
+	_fp_net_down "$FP_DIR"
 	if [ -f "$FP_STATE_FILE" ] && [ "$(cut -d' ' -f1 "$FP_STATE_FILE")" = "$FP_DIR" ]; then
 		rm -f "$FP_STATE_FILE"
 	fi
