@@ -73,11 +73,14 @@ LIBS = $(PKG_LIBS) -lpfm -lm -lpthread
 # and libjwt for nothing.
 PLUGIN_LIBS = -Wl,--as-needed $(LIBS)
 TOOL_LIBS = -lslurm -lacl
-# What `sfootprint --version` prints.
-FP_VERSION ?= $(or $(shell git describe --tags --always --dirty 2>/dev/null),unknown)
+# The one version, which `sfootprint --version`, the summaries, the worker
+# and the HTML page all say: git's when this is a git tree, else (a git
+# archive, a tarball) the project's own from debian/changelog.
+FP_VERSION ?= $(or $(shell test -e .git && git describe --tags --always --dirty 2>/dev/null),$(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog 2>/dev/null),0.1.0)
+VERSION_DEF = -DFP_VERSION='"$(FP_VERSION)"'
 
 CFLAGS_COMMON = $(OPT) $(WARN) $(WERROR) $(HARDEN) $(SAN) $(PKG_CFLAGS)
-LIB_CFLAGS = -std=c11 -D_GNU_SOURCE $(CFLAGS_COMMON) -Ilib
+LIB_CFLAGS = -std=c11 -D_GNU_SOURCE $(CFLAGS_COMMON) -Ilib $(VERSION_DEF)
 # The plugins are never sanitized: slurmd and slurmctld are not built with
 # ASan, and an ASan library dlopen()ed into them aborts the daemon. With
 # SANITIZE=1 they link an unsanitized copy of the library.
@@ -205,7 +208,7 @@ $(LIB_SO): $(LIB_OBJ)
 
 $(BUILD)/plain/lib/%.o: lib/%.c $(wildcard lib/*.h)
 	@mkdir -p $(@D)
-	$(call say,CC,$@)$(CC) -std=c11 -D_GNU_SOURCE $(PLUGIN_COMMON) -Ilib -c -o $@ $<
+	$(call say,CC,$@)$(CC) -std=c11 -D_GNU_SOURCE $(PLUGIN_COMMON) -Ilib $(VERSION_DEF) -c -o $@ $<
 
 $(BUILD)/plain/libfootprint.a: $(LIB_SRC:%.c=$(BUILD)/plain/%.o)
 	@rm -f $@
@@ -219,7 +222,7 @@ $(JOBCOMP_SO): $(JOBCOMP_SRC) $(PLUGIN_LIB) $(SLURM_INC)/.ready $(LIBEXEC_STAMP)
 
 .SECONDEXPANSION:
 $(BUILD)/%: tools/%.c $$(wildcard tools/$$*_*.c) $(LIB_A) $(wildcard tools/*.h)
-	$(call say,CC,$@)$(CC) $(LIB_CFLAGS) -Itools -DFP_VERSION='"$(FP_VERSION)"' -o $@ $(filter %.c,$^) $(LIB_A) $(LIBS) $(TOOL_LIBS)
+	$(call say,CC,$@)$(CC) $(LIB_CFLAGS) -Itools -o $@ $(filter %.c,$^) $(LIB_A) $(LIBS) $(TOOL_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_A) $(wildcard tests/unit/*.h)
 	@mkdir -p $(@D)
@@ -234,6 +237,8 @@ $(FAKE_NVML): tests/nvml/fake_nvml.c
 	$(call say,CC,$@)$(CC) -std=c11 -D_GNU_SOURCE $(PLUGIN_COMMON) -shared -Wl,-soname,libnvidia-ml.so.1 -o $@ $<
 $(BUILD)/tests/test_gpu: $(FAKE_NVML)
 $(BUILD)/tests/test_gpu: private LIB_CFLAGS += -DFP_FAKE_NVML='"$(abspath $(FAKE_NVML))"'
+$(BUILD)/tests/test_poller: $(FAKE_NVML)
+$(BUILD)/tests/test_poller: private LIB_CFLAGS += -DFP_FAKE_NVML='"$(abspath $(FAKE_NVML))"'
 
 $(BUILD)/bench/%: tests/bench/%.c tests/bench/bench.h $(LIB_A)
 	@mkdir -p $(@D)

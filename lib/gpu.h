@@ -130,7 +130,15 @@ typedef struct fp_gpu_proc {
 	unsigned sm_util;	/* SM (3D/compute) busy, percent */
 	unsigned mem_util;	/* frame-buffer memory busy, percent */
 	uint64_t timestamp_us;	/* the sample's CPU time, µs */
+	/* The time this sample covers: since the device's previous sample
+	 * (the driver samples all its processes at once), 0 for the earliest
+	 * samples of the first call, whose start is unknown. sm_util x period_us is
+	 * the process's SM-busy time (FP_GPU_PROC_BUSY_NS). */
+	uint64_t period_us;
 } fp_gpu_proc_t;
+
+/* SM-busy time of one sample in ns: percent x µs x 1000 / 100. */
+#define FP_GPU_PROC_BUSY_NS(p) ((uint64_t)(p)->sm_util * (p)->period_us * 10)
 
 /* Samples of device i newer than the last ones returned, into an array owned
  * by gpu and reused at every call (do not free it). *n = 0 with 0 when

@@ -370,13 +370,22 @@ static int _nvml_procs(fp_gpu_t *g, fp_gpu_dev_t *d, fp_error_t *err)
 		d->procs_cap = cnt;
 	}
 	for (unsigned i = 0; i < cnt; i++) {
+		uint64_t from = d->last_seen_us;
+
 		if (s[i].timeStamp <= d->last_seen_us)
 			continue; /* NVML's filter is theirs; ours is exact */
+		/* NVML does not sort them: the sample's start is the latest
+		 * earlier timestamp of this call, or of the previous one. */
+		for (unsigned j = 0; j < cnt; j++)
+			if (s[j].timeStamp < s[i].timeStamp &&
+			    s[j].timeStamp > from)
+				from = s[j].timeStamp;
 		d->procs[d->nprocs++] = (fp_gpu_proc_t){
 			.pid = s[i].pid,
-			.sm_util = s[i].smUtil,
+			.sm_util = s[i].smUtil > 100 ? 100 : s[i].smUtil,
 			.mem_util = s[i].memUtil,
 			.timestamp_us = s[i].timeStamp,
+			.period_us = from ? s[i].timeStamp - from : 0,
 		};
 		if (s[i].timeStamp > seen)
 			seen = s[i].timeStamp;

@@ -439,6 +439,10 @@ struct step_gpus {
 	int *gpus;		/* desc indices */
 	size_t ngpus;
 	double seen_t;		/* last poll it was in the sample */
+	/* SM-busy ns of its processes on each of gpus, summed while the GPU
+	 * is shared by several jobs; seen: one of them had a sample. */
+	uint64_t *busy;
+	bool *busy_seen;
 };
 
 struct fp_poller {
@@ -464,6 +468,7 @@ struct fp_poller {
 	fp_gpu_reading_t *gpu_read;
 	struct step_gpus *holds;
 	size_t nholds;
+	char *proc_dir;		/* <pid>/cgroup of a GPU's processes */
 
 	/* last values, for power and per-source energy */
 	bool have_prev;
@@ -596,6 +601,11 @@ static int _open_gpus(fp_poller_t *p, const fp_poller_config_t *cfg,
 		      cfg->sim_dir ? "" : NULL;
 	go.log = p->log;
 	go.log_ctx = p->log_ctx;
+	p->proc_dir = strdup(cfg->proc_root ? cfg->proc_root : "/proc");
+	if (!p->proc_dir) {
+		free(hwmon);
+		return fp_fail(err, FP_ENOMEM, "gpus: out of memory");
+	}
 	p->gpu = fp_gpu_open(&go, &e2);
 	free(hwmon);
 	if (!p->gpu) {
@@ -688,8 +698,17 @@ static void _read_hold(fp_poller_t *p, struct step_gpus *h)
 	if (fp_step_gpus_map(list, p->gpu, dev, FP_STEP_GPUS_MAX, &n, &e))
 		_say(p, FP_LOG_WARN, "step %s: %s", h->id, e.msg);
 	h->gpus = calloc(n ? n : 1, sizeof(*h->gpus));
-	if (!h->gpus)
+	h->busy = calloc(n ? n : 1, sizeof(*h->busy));
+	h->busy_seen = calloc(n ? n : 1, sizeof(*h->busy_seen));
+	if (!h->gpus || !h->busy || !h->busy_seen) {
+		free(h->gpus);
+		free(h->busy);
+		free(h->busy_seen);
+		h->gpus = NULL;
+		h->busy = NULL;
+		h->busy_seen = NULL;
 		return;
+	}
 	for (size_t k = 0; k < n; k++)
 		if (p->gpu_desc[dev[k]] != SIZE_MAX)
 			h->gpus[h->ngpus++] = (int)p->gpu_desc[dev[k]];
@@ -723,8 +742,138 @@ static void _step_gpus(fp_poller_t *p, double now)
 		fp_step_gpus_remove(p->gpus_dir, h->id);
 		free(h->id);
 		free(h->gpus);
+		free(h->busy);
+		free(h->busy_seen);
 		p->holds[i] = p->holds[--p->nholds];
 	}
+}
+
+/* Whether <proc_dir>/<pid>/cgroup puts the process in the cgroup rel (a
+ * path under a cgroup root, as the activity reader names a step) or under
+ * it. A process that exited has no file: its samples are nobody's. */
+static bool _pid_in(const fp_poller_t *p, unsigned pid, const char *rel)
+{
+	char path[4200], line[4096];
+	size_t len = strlen(rel);
+	bool in = false;
+	FILE *f;
+
+	if (snprintf(path, sizeof(path), "%s/%u/cgroup", p->proc_dir, pid) >=
+	    (int)sizeof(path) || !(f = fopen(path, "r")))
+		return false;
+	/* "0::/system.slice/.../step_0/user/task_0" (v2) or
+	 * "4:cpuacct,cpu:/slurm/uid_0/job_1/step_0/task_0" (v1) */
+	while (!in && fgets(line, sizeof(line), f)) {
+		char *c = strchr(line, ':'), *at;
+
+		if (!c || !(c = strchr(c + 1, ':')))
+			continue;
+		at = c + 1;
+		while (*at == '/')
+			at++;
+		at[strcspn(at, "\n")] = '\0';
+		in = !strncmp(at, rel, len) && (!at[len] || at[len] == '/');
+	}
+	fclose(f);
+	return in;
+}
+
+/* Holds desc GPU g: k its position among the step's GPUs, or -1. */
+static int _holds(const struct step_gpus *h, int g)
+{
+	for (size_t k = 0; h && k < h->ngpus; k++)
+		if (h->gpus[k] == g)
+			return (int)k;
+	return -1;
+}
+
+/* Per-step SM-busy time on each GPU held by steps of several jobs, from
+ * the reader's per-process samples, into the steps' gpu_busy (trace-v1):
+ * the engine splits such a GPU by it. A step's value is null until one of
+ * its processes had a sample on that GPU, and on a GPU not shared or whose
+ * samples could not be read: the engine then splits equally. */
+static void _gpu_busy(fp_poller_t *p)
+{
+	size_t ns = p->sample->nsteps, na;
+	fp_activity_step_t *as = NULL;
+	struct step_gpus **hs = NULL;
+	bool *shared = NULL;
+	const char **rel = NULL;
+
+	if (!p->desc->ngpus || !ns)
+		return;
+	na = fp_activity_steps(p->activity, NULL, 0);
+	hs = calloc(ns, sizeof(*hs));
+	rel = calloc(ns, sizeof(*rel));
+	shared = calloc(p->desc->ngpus, sizeof(*shared));
+	as = calloc(na ? na : 1, sizeof(*as));
+	if (!hs || !rel || !shared || !as)
+		goto out;
+	na = fp_activity_steps(p->activity, as, na);
+	for (size_t i = 0; i < ns; i++) {
+		hs[i] = _hold_of(p, p->sample->steps[i].id);
+		for (size_t j = 0; j < na && !rel[i]; j++)
+			if (!strcmp(as[j].id, p->sample->steps[i].id))
+				rel[i] = as[j].cgroup;
+	}
+	for (size_t g = 0; g < p->desc->ngpus; g++) {
+		const fp_gpu_proc_t *pr;
+		uint64_t job = 0;
+		size_t n = 0;
+		fp_error_t e = { 0 };
+
+		for (size_t i = 0; i < ns; i++) {
+			if (_holds(hs[i], (int)g) < 0)
+				continue;
+			if (job && p->sample->steps[i].job != job)
+				shared[g] = true;
+			job = p->sample->steps[i].job;
+		}
+		if (!shared[g])
+			continue;
+		if (fp_gpu_procs(p->gpu, p->gpu_dev[g], &pr, &n, &e)) {
+			shared[g] = false;	/* no value: equal */
+			continue;
+		}
+		for (size_t s = 0; s < n; s++) {
+			for (size_t i = 0; i < ns; i++) {
+				int k = _holds(hs[i], (int)g);
+
+				if (k < 0 || !rel[i] ||
+				    !_pid_in(p, pr[s].pid, rel[i]))
+					continue;
+				hs[i]->busy[k] += FP_GPU_PROC_BUSY_NS(&pr[s]);
+				hs[i]->busy_seen[k] = true;
+				break;
+			}
+		}
+	}
+	for (size_t i = 0; i < ns; i++) {
+		fp_step_sample_t *st = &p->sample->steps[i];
+		const struct step_gpus *h = hs[i];
+		bool any = false;
+
+		if (!h || !h->ngpus || st->ngpus != h->ngpus)
+			continue;
+		for (size_t k = 0; k < h->ngpus; k++)
+			any |= shared[h->gpus[k]];
+		if (!any && !st->gpu_busy)
+			continue;
+		if (!st->gpu_busy &&
+		    fp_step_sample_set_gpus(st, h->gpus, h->ngpus, h->busy,
+					    NULL))
+			continue;
+		for (size_t k = 0; k < h->ngpus; k++) {
+			st->gpu_busy[k] = h->busy[k];
+			st->gpu_busy_valid[k] = shared[h->gpus[k]] &&
+						h->busy_seen[k];
+		}
+	}
+out:
+	free(hs);
+	free(rel);
+	free(shared);
+	free(as);
 }
 
 /* A 26.05 job folder named by SLUID: its step daemon recorded the job. */
@@ -948,7 +1097,10 @@ void fp_poller_free(fp_poller_t *p)
 	for (size_t i = 0; i < p->nholds; i++) {
 		free(p->holds[i].id);
 		free(p->holds[i].gpus);
+		free(p->holds[i].busy);
+		free(p->holds[i].busy_seen);
 	}
+	free(p->proc_dir);
 	free(p->holds);
 	fp_topology_free(p->topo);
 	fp_node_desc_free(p->desc);
@@ -1351,6 +1503,7 @@ int fp_poller_poll(fp_poller_t *p, double now, fp_error_t *err)
 	if (fp_activity_read(p->activity, p->desc, p->sample, &e))
 		return fp_fail(err, e.code, "activity: %s", e.msg);
 	_step_gpus(p, now);
+	_gpu_busy(p);
 	if (fp_engine_push(p->engine, p->sample, &e))
 		return fp_fail(err, e.code, "attribution: %s", e.msg);
 	p->prev_t = p->last_t;

@@ -611,6 +611,38 @@ static void nvml_per_process_utilisation_gives_only_new_samples(void **st)
 	fp_gpu_close(g);
 }
 
+static void nvml_sample_period_runs_from_the_devices_previous_sample(
+	void **st)
+{
+	logs_t l = {0};
+	fp_error_t err;
+	const fp_gpu_proc_t *p;
+	size_t n;
+	fp_gpu_t *g;
+
+	(void)st;
+	/* out of order, as NVML may give them */
+	_state("device uuid=GPU-aaaa energy_mj=1\n"
+	       "proc dev=0 pid=200 sm=50 ts=3000\n"
+	       "proc dev=0 pid=100 sm=40 ts=1000\n"
+	       "proc dev=0 pid=100 sm=140 ts=3000\n");
+	g = _open_nvml(&l, &err);
+	assert_non_null(g);
+	assert_int_equal(fp_gpu_procs(g, 0, &p, &n, &err), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(p[0].period_us, 2000);
+	assert_int_equal(FP_GPU_PROC_BUSY_NS(&p[0]), 1000000); /* 50% x 2 ms */
+	assert_int_equal(p[1].period_us, 0);	/* its start is unknown */
+	assert_int_equal(p[2].sm_util, 100);	/* never above 100 % */
+	assert_int_equal(p[2].period_us, 2000);
+	_state("device uuid=GPU-aaaa energy_mj=1\n"
+	       "proc dev=0 pid=100 sm=10 ts=3500\n");
+	assert_int_equal(fp_gpu_procs(g, 0, &p, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(p[0].period_us, 500);	/* from the last call's */
+	fp_gpu_close(g);
+}
+
 static void nvml_devices_come_before_hwmon_devices(void **st)
 {
 	char d[1024];
@@ -690,6 +722,9 @@ int main(void)
 		    nvml_setup, nvml_teardown),
 		cmocka_unit_test_setup_teardown(
 		    nvml_per_process_utilisation_gives_only_new_samples,
+		    nvml_setup, nvml_teardown),
+		cmocka_unit_test_setup_teardown(
+		    nvml_sample_period_runs_from_the_devices_previous_sample,
 		    nvml_setup, nvml_teardown),
 		cmocka_unit_test_setup_teardown(
 		    nvml_devices_come_before_hwmon_devices, nvml_setup,

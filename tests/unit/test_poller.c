@@ -1637,6 +1637,157 @@ static void gpu_options_are_checked(void **state)
 	_reads_back("NvmlLibrary", "libnvidia-ml.so.1", "libnvidia-ml.so.1");
 }
 
+/* ---- A GPU shared by two jobs, split by SM-busy time --------------------- */
+
+#ifdef FP_FAKE_NVML
+/* One NVIDIA GPU (the test NVML library, GPU-share) held by step a (job
+ * 100, process 1001) and step b (job 200, process 2002); the processes'
+ * /proc/<pid>/cgroup put them in their steps' v1 cgroups. */
+static struct world *_shared_gpu(struct step *a, struct step *b)
+{
+	struct world *w = _world(WITH_RAPL | WITH_SENSOR);
+	char path[PATH_MAX];
+
+	*a = step_a;
+	*b = step_b;
+	_step_write(w, a);
+	_step_write(w, b);
+	_writef("4:cpuacct,cpu:/slurm/uid_0/job_100/step_0/task_0\n",
+		"%s/1001/cgroup", w->proc);
+	_writef("0::/\n4:cpuacct,cpu:/slurm/uid_0/job_200/step_0\n",
+		"%s/2002/cgroup", w->proc);
+	snprintf(path, sizeof(path), "%s/nvml.state", w->root);
+	setenv("FP_FAKE_NVML_STATE", path, 1);
+	snprintf(path, sizeof(path), "%s/no-hwmon", w->root);
+	_set(w, "Gpus", "auto");
+	_set(w, "GpuHwmonRoot", path);
+	_set(w, "NvmlLibrary", FP_FAKE_NVML);
+	_set(w, "IdleWatts", "package=10,dram=2");
+	return w;
+}
+
+/* The GPU's counter at mj, with the per-process samples procs (lines of
+ * the test library's state file). */
+static void _nvml_state(struct world *w, unsigned long long mj,
+			const char *procs)
+{
+	char text[4096];
+
+	snprintf(text, sizeof(text),
+		 "device uuid=GPU-share pci=00000000:3B:00.0 energy_mj=%llu\n"
+		 "%s", mj, procs);
+	_writef(text, "%s/nvml.state", w->root);
+}
+
+static void _shared_open(struct world *w, const char *procs0)
+{
+	_nvml_state(w, 1000, procs0);
+	_open(w);
+	assert_int_equal(fp_step_gpus_write(fp_poller_gpus_dir(w->p), "100.0",
+					    "GPU-share", NULL), 0);
+	assert_int_equal(fp_step_gpus_write(fp_poller_gpus_dir(w->p), "200.0",
+					    "GPU-share", NULL), 0);
+	_poll(w);	/* the baseline */
+}
+
+/* One 10 s interval in which the GPU used gpu_j; returns each step's GPU
+ * share, and checks that the node's energy is conserved. */
+static void _shared_interval(struct world *w, struct step *a, struct step *b,
+			     unsigned long long mj, const char *procs,
+			     double gpu[2])
+{
+	const double e_j[NDOM] = { 300, 40, 250, 30 };
+	const double busy[NCPU] = { 5, 2, 3, 2 };
+	const double a_s[NCPU] = { 4, 0, 0, 0 }, b_s[NCPU] = { 0, 0, 3, 1 };
+	fp_step_result_t ra, rb;
+	fp_node_result_t n;
+	fp_error_t err = { 0 };
+
+	_step_run(w, a, a_s);
+	_step_run(w, b, b_s);
+	_nvml_state(w, mj, procs);
+	_advance(w, 10, e_j, busy, 2000);
+	_poll(w);
+	assert_int_equal(fp_engine_step(fp_poller_engine(w->p), "100.0", &ra),
+			 0);
+	assert_int_equal(fp_engine_step(fp_poller_engine(w->p), "200.0", &rb),
+			 0);
+	fp_engine_node(fp_poller_engine(w->p), &n);
+	if (fp_engine_check_conservation(fp_poller_engine(w->p), &err))
+		fail_msg("conservation: %s", err.msg);
+	assert_near(ra.energy_j + rb.energy_j + n.system_j + n.idle_j +
+			    n.gpu_idle_j,
+		    n.energy_j, 1e-9 * n.energy_j);
+	assert_near(n.gpu_j, (double)(mj - 1000) / 1e3, 1e-9);
+	gpu[0] = ra.gpu_j;
+	gpu[1] = rb.gpu_j;
+}
+
+#define BASE_PROCS                                                         \
+	"proc dev=0 pid=1001 sm=0 ts=1000000\n"                            \
+	"proc dev=0 pid=2002 sm=0 ts=1000000\n"
+
+static void shared_gpu_is_split_by_the_steps_sm_busy_time(void **state)
+{
+	struct step a, b;
+	struct world *w = _shared_gpu(&a, &b);
+	char path[PATH_MAX], *text;
+	double gpu[2];
+
+	_shared_open(w, BASE_PROCS);
+	/* 3:1 over two driver samples of 0.5 s each */
+	_shared_interval(w, &a, &b, 401000,
+			 BASE_PROCS "proc dev=0 pid=1001 sm=60 ts=1500000\n"
+				    "proc dev=0 pid=2002 sm=20 ts=1500000\n"
+				    "proc dev=0 pid=1001 sm=30 ts=2000000\n"
+				    "proc dev=0 pid=2002 sm=10 ts=2000000\n",
+			 gpu);
+	assert_near(gpu[0], 300, 1e-9);
+	assert_near(gpu[1], 100, 1e-9);
+	/* what sfootprint replay reads: 0.3 s and 0.1 s of SM-busy, in ns */
+	_trace_file(w, path, sizeof(path));
+	text = _slurp(path);
+	assert_non_null(strstr(text, "\"gpu_busy\":[450000000]"));
+	assert_non_null(strstr(text, "\"gpu_busy\":[150000000]"));
+	free(text);
+	_world_free(w);
+}
+
+static void shared_gpu_holder_without_samples_splits_it_equally(
+	void **state)
+{
+	struct step a, b;
+	struct world *w = _shared_gpu(&a, &b);
+	double gpu[2];
+
+	_shared_open(w, "proc dev=0 pid=1001 sm=0 ts=1000000\n");
+	_shared_interval(w, &a, &b, 401000,
+			 "proc dev=0 pid=1001 sm=90 ts=2000000\n", gpu);
+	assert_near(gpu[0], 200, 1e-9);
+	assert_near(gpu[1], 200, 1e-9);
+	_world_free(w);
+}
+
+static void shared_gpu_samples_of_an_exited_process_are_nobodys(
+	void **state)
+{
+	struct step a, b;
+	struct world *w = _shared_gpu(&a, &b);
+	double gpu[2];
+
+	/* 3003 has no /proc entry: it exited before the poll read it */
+	_shared_open(w, BASE_PROCS "proc dev=0 pid=3003 sm=0 ts=1000000\n");
+	_shared_interval(w, &a, &b, 201000,
+			 "proc dev=0 pid=1001 sm=60 ts=2000000\n"
+			 "proc dev=0 pid=2002 sm=20 ts=2000000\n"
+			 "proc dev=0 pid=3003 sm=100 ts=2000000\n",
+			 gpu);
+	assert_near(gpu[0], 150, 1e-9);
+	assert_near(gpu[1], 50, 1e-9);
+	_world_free(w);
+}
+#endif
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1681,6 +1832,11 @@ int main(void)
 		T(step_gpus_given_by_pci_address_or_ordinal_list),
 		T(step_whose_gpus_file_comes_late_holds_them_from_then),
 		T(trace_of_a_gpu_node_records_the_gpu_fields),
+#ifdef FP_FAKE_NVML
+		T(shared_gpu_is_split_by_the_steps_sm_busy_time),
+		T(shared_gpu_holder_without_samples_splits_it_equally),
+		T(shared_gpu_samples_of_an_exited_process_are_nobodys),
+#endif
 		T(gpus_none_reads_no_gpu),
 		T(gpu_options_are_checked),
 	};
