@@ -11,6 +11,8 @@
 #include "carbon.h"
 #include "error.h"
 
+/* The Makefile passes one version to the library and the tools alike (git
+ * describe, else debian/changelog's); this is only for a build without it. */
 #ifndef FP_VERSION
 #define FP_VERSION "0.1.0"
 #endif

@@ -106,6 +106,42 @@ static void test_version_prints_the_tools_name_and_version(void **state)
 	assert_string_equal(err, "");
 }
 
+/* One version: what --version says is what a summary the library writes
+ * says ("software":{"version"}), whether or not the tree had git. */
+static void test_version_is_the_one_the_summaries_say(void **state)
+{
+	char conf[128], job[128], want[256], *v, *end;
+	FILE *f;
+
+	assert_int_equal(run("--version", NULL), 0);
+	assert_null(strstr(out, "unknown"));
+	snprintf(want, sizeof(want), "\"version\":\"%.*s\"",
+		 (int)strcspn(out + 11, "\n"), out + 11);
+	snprintf(conf, sizeof(conf), "%s/v.conf", dir);
+	snprintf(job, sizeof(job), "%s/v.json", dir);
+	f = fopen(conf, "w");
+	assert_non_null(f);
+	fputs("Site=a Nodes=n1 Intensity=50\n", f);
+	fclose(f);
+	f = fopen(job, "w");
+	assert_non_null(f);
+	fputs("{\"job_id\": 1, \"start\": \"2024-01-15T00:00:00Z\", "
+	      "\"end\": \"2024-01-15T01:00:00Z\", \"steps\": [{\"id\": "
+	      "\"1.0\", \"start\": \"2024-01-15T00:00:00Z\", \"end\": "
+	      "\"2024-01-15T01:00:00Z\", \"energy_j\": 3600, \"nodes\": "
+	      "[{\"name\": \"n1\", \"cpus\": 1}]}]}\n", f);
+	fclose(f);
+	assert_int_equal(run("compute", "--config", conf, job, "--json", NULL),
+			 0);
+	v = strstr(out, "\"software\":");
+	assert_non_null(v);
+	end = strchr(v, '}');
+	assert_non_null(end);
+	*end = '\0';
+	if (!strstr(v, want))
+		fail_msg("--version says %s, the summary %s", want, v);
+}
+
 static void test_bare_sfootprint_lists_jobs_as_sacct_does(void **state)
 {
 	/* It goes for accounting (and needs slurm.conf for the cluster's
@@ -273,6 +309,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_version_prints_the_tools_name_and_version),
+		cmocka_unit_test(test_version_is_the_one_the_summaries_say),
 		cmocka_unit_test(test_bare_sfootprint_lists_jobs_as_sacct_does),
 		cmocka_unit_test(
 		  test_non_numeric_job_id_is_a_usage_error_before_any_file),
