@@ -3,7 +3,10 @@
  * /proc/stat. With --gpus N it adds N GPUs as hwmon devices (amdgpu and
  * i915 in turn, energy1_input), with --nvidia N N NVIDIA GPUs answered by
  * the tests' NVML library (tests/nvml) from ROOT/nvml.state; GPU K's load
- * is ROOT/gpu-load/K, the NVIDIA ones first as the reader orders them. */
+ * is ROOT/gpu-load/K, the NVIDIA ones first as the reader orders them. An
+ * NVIDIA GPU's processes are ROOT/gpu-procs/K, "PID LOAD" lines (LOAD 0..1
+ * of its SMs): NVML's per-process samples, and without gpu-load/K the
+ * GPU's load is their sum. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -383,7 +386,34 @@ static void _write_gpus(const sim_t *s)
 	}
 }
 
-/* ROOT/gpu-load/K: the GPU's load from 0 to 1 (none: idle). */
+/* ROOT/gpu-procs/K as NVML sample lines at now (µs) into text; returns
+ * the sum of the loads. */
+static double _gpu_procs(const sim_t *s, int k, uint64_t now_us, char *text,
+			 size_t size, size_t *off)
+{
+	char path[4096];
+	double load, sum = 0;
+	unsigned pid;
+	FILE *f;
+
+	_path(path, sizeof(path), "%s/gpu-procs/%d", s->o.root, k);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (fscanf(f, "%u %lf", &pid, &load) == 2) {
+		load = load >= 0 ? (load > 1 ? 1 : load) : 0;
+		sum += load;
+		if (text && *off < size)
+			*off += (size_t)snprintf(
+				text + *off, size - *off,
+				"proc dev=%d pid=%u sm=%.0f ts=%llu\n", k, pid,
+				load * 100, (unsigned long long)now_us);
+	}
+	fclose(f);
+	return sum;
+}
+
+/* ROOT/gpu-load/K: the GPU's load from 0 to 1 (none: its processes'). */
 static double _gpu_load(const sim_t *s, int k)
 {
 	char path[4096];
@@ -392,8 +422,10 @@ static double _gpu_load(const sim_t *s, int k)
 
 	_path(path, sizeof(path), "%s/gpu-load/%d", s->o.root, k);
 	f = fopen(path, "r");
-	if (!f)
-		return 0;
+	if (!f) {
+		v = _gpu_procs(s, k, 0, NULL, 0, NULL);
+		return v > 1 ? 1 : v;
+	}
 	if (fscanf(f, "%lf", &v) != 1 || !(v >= 0))
 		v = 0;
 	fclose(f);
@@ -407,10 +439,14 @@ static double _gpu_load(const sim_t *s, int k)
 static void _write_nvml(const sim_t *s)
 {
 	char path[4096], *text;
-	size_t size = 256 * (size_t)s->o.nvidia + 256, off;
+	size_t size = 8192 * (size_t)s->o.nvidia + 256, off;
+	struct timespec ts;
+	uint64_t now_us;
 
 	if (!s->o.nvidia)
 		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now_us = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 	text = malloc(size);
 	if (!text)
 		_die("out of memory");
@@ -424,6 +460,9 @@ static void _write_nvml(const sim_t *s)
 			"energy_mj=%llu power_mw=%.0f\n",
 			k, 0x41 + k, (unsigned long long)(s->gpu_uj[k] / 1000),
 			s->gpu_w[k] * 1e3);
+	/* after every device line: a proc line names its device by index */
+	for (int k = 0; k < s->o.nvidia; k++)
+		_gpu_procs(s, k, now_us, text, size, &off);
 	_path(path, sizeof(path), "%s/" NVML_STATE, s->o.root);
 	_write_atomic(path, text);
 	free(text);
@@ -671,7 +710,9 @@ static void _usage(FILE *out)
 		"--gpus: hwmon GPUs in DIR/gpu-hwmon; --nvidia: NVIDIA GPUs in "
 		"DIR/" NVML_STATE "\n(FP_FAKE_NVML_STATE of the tests' NVML "
 		"library); GPU K's load (0..1) in\nDIR/gpu-load/K, the NVIDIA "
-		"ones first.\n");
+		"ones first; an NVIDIA GPU's processes, \"PID LOAD\" lines, "
+		"in\nDIR/gpu-procs/K (NVML's per-process samples; without "
+		"gpu-load/K, their sum\nis the load).\n");
 }
 
 static void _parse(int argc, char **argv, opts_t *o)
