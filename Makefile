@@ -239,6 +239,8 @@ $(BUILD)/tests/test_gpu: $(FAKE_NVML)
 $(BUILD)/tests/test_gpu: private LIB_CFLAGS += -DFP_FAKE_NVML='"$(abspath $(FAKE_NVML))"'
 $(BUILD)/tests/test_poller: $(FAKE_NVML)
 $(BUILD)/tests/test_poller: private LIB_CFLAGS += -DFP_FAKE_NVML='"$(abspath $(FAKE_NVML))"'
+$(BUILD)/tests/test_simnode: $(FAKE_NVML)
+$(BUILD)/tests/test_simnode: private LIB_CFLAGS += -DFP_FAKE_NVML='"$(abspath $(FAKE_NVML))"'
 
 $(BUILD)/bench/%: tests/bench/%.c tests/bench/bench.h $(LIB_A)
 	@mkdir -p $(@D)

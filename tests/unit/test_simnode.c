@@ -495,6 +495,50 @@ static void simulated_gpus_follow_their_load_behind_the_wall(void **state)
 	fp_gpu_close(g);
 }
 
+#ifdef FP_FAKE_NVML
+static void simulated_nvidia_processes_are_nvmls_per_process_samples(
+	void **state)
+{
+	fixture_t *f = *state;
+	const char *args[] = { "--nvidia", "1", NULL };
+	char path[256];
+	fp_gpu_opts_t o = { .hwmon_root = "", .nvml_lib = FP_FAKE_NVML };
+	fp_error_t err;
+	const fp_gpu_proc_t *p;
+	size_t n;
+	fp_gpu_t *g;
+	FILE *fp;
+
+	assert_int_equal(_once(f, args), 0);	/* makes the root */
+	snprintf(path, sizeof(path), "%s/gpu-procs", f->root);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/gpu-procs/0", f->root);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs("1001 0.6\n2002 0.2\n", fp);
+	fclose(fp);
+	assert_int_equal(_once(f, args), 0);
+	snprintf(path, sizeof(path), "%s/nvml.state", f->root);
+	setenv("FP_FAKE_NVML_STATE", path, 1);
+	g = fp_gpu_open(&o, &err);
+	if (!g)
+		fail_msg("%s", err.msg);
+	assert_int_equal(fp_gpu_procs(g, 0, &p, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(p[0].pid, 1001);
+	assert_int_equal(p[0].sm_util, 60);
+	assert_int_equal(p[1].pid, 2002);
+	assert_int_equal(p[1].sm_util, 20);
+	_sleep(0.2);
+	assert_int_equal(_once(f, args), 0);
+	assert_int_equal(fp_gpu_procs(g, 0, &p, &n, &err), 0);
+	assert_int_equal(n, 2);	/* the new write's, covering the gap */
+	assert_true(p[0].period_us >= 200000);
+	fp_gpu_close(g);
+	unsetenv("FP_FAKE_NVML_STATE");
+}
+#endif
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -514,6 +558,9 @@ int main(void)
 		T(seconds_bounds_the_run),
 		T(usage_errors_exit_2_and_bad_layouts_exit_1),
 		T(simulated_gpus_follow_their_load_behind_the_wall),
+#ifdef FP_FAKE_NVML
+		T(simulated_nvidia_processes_are_nvmls_per_process_samples),
+#endif
 	};
 
 	snprintf(bin, sizeof(bin), "%s/fp-simnode",
