@@ -359,6 +359,10 @@ static int check_hostlist(struct ctx *c, const struct kv *kv)
 			}
 		} else if (isspace((unsigned char)*p)) {
 			why = "contains a space";
+		} else if (*p == ',' && (p == kv->val || p[1] == ',' ||
+					 !p[1])) {
+			/* "n[1-4],," would be read as n1..n4 and nothing. */
+			why = "empty name";
 		}
 		if (*p)
 			p++;

@@ -263,6 +263,14 @@ said "whatif lists the broken site as unavailable, naming its series" \
 said "whatif says once that every option at the site left is equal" \
 	"All 3 options are equal: 56.000 gCO2e, saving 0.000 g, at any start hour from 2024-01-14T23:00:00Z to 2024-01-15T01:00:00Z at dc: within the window"
 unsaid "whatif prints no table of equal rows" "1    dc "
+vg "whatif --hours beyond a leap year is a usage error" 2 \
+	"$sf" whatif -j 7 --config "$tmp/wi/fp.conf" --hours 100000
+said "whatif names the range of --hours" \
+	"--hours '100000': expected a whole number from 0 to 8784"
+vg "whatif --top 0 is a usage error, not an empty table" 2 \
+	"$sf" whatif -j 7 --config "$tmp/wi/fp.conf" --top 0
+said "whatif names the range of --top" \
+	"--top '0': expected a whole number from 1 to 1000000"
 # whatif: equal options are one candidate, not N ties.
 printf 'SpoolDir=%s\nPublicKey=%s\nSite=dc Nodes=dc001 Intensity=56
 Site=dc2 Nodes=dc002 Intensity=56\nSite=lyon Nodes=ly001 Intensity=80

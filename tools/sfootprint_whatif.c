@@ -328,17 +328,26 @@ int fp_cmd_whatif(int argc, char **argv)
 		case 'J': as_json = true; break;
 		case 'H':
 		case 'n':
+		{
+			/* --hours: a leap year either side; --top 0 would
+			 * print an empty table. sfootprint(1) says both. */
+			unsigned long lo = opt == 'H' ? 0 : 1,
+				      hi = opt == 'H' ? 24 * 366 : 1000000;
+
 			errno = 0;
 			*(opt == 'H' ? &hours : &top) =
 				strtoul(optarg, &end, 10);
 			if (errno || *end || !*optarg || *optarg == '-' ||
-			    (opt == 'H' && hours > 24 * 366)) {
+			    *(opt == 'H' ? &hours : &top) < lo ||
+			    *(opt == 'H' ? &hours : &top) > hi) {
 				fprintf(stderr, "sfootprint: --%s '%s': "
-					"expected a whole number\n",
-					opt == 'H' ? "hours" : "top", optarg);
+					"expected a whole number from %lu to "
+					"%lu\n", opt == 'H' ? "hours" : "top",
+					optarg, lo, hi);
 				return FP_EXIT_USAGE;
 			}
 			break;
+		}
 		case 'h':
 			usage(stdout);
 			return FP_EXIT_OK;

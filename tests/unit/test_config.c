@@ -231,6 +231,23 @@ static void test_descending_hostlist_range_is_an_error(void **state)
 				"a hostlist: a range goes down"));
 }
 
+static void test_hostlist_with_an_empty_name_is_an_error(void **state)
+{
+	const char *bad[] = { "n[1-4],,", "n1,,n2", ",n1", "n1," };
+	fp_error_t err = { 0 };
+	char conf[128], want[96];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(conf, sizeof(conf), "\nSite=a Nodes=%s Intensity=50\n",
+			 bad[i]);
+		snprintf(want, sizeof(want), ":2: field 'Nodes': '%s' is not "
+			 "a hostlist: empty name", bad[i]);
+		assert_null(parse(conf, &err));
+		if (!strstr(err.msg, want))
+			fail_msg("%s: %s", bad[i], err.msg);
+	}
+}
+
 static void test_usual_hostlists_are_accepted(void **state)
 {
 	fp_error_t err = { 0 };
@@ -641,6 +658,7 @@ int main(void)
 		cmocka_unit_test(test_unclosed_hostlist_is_an_error_at_its_line),
 		cmocka_unit_test(test_descending_hostlist_range_is_an_error),
 		cmocka_unit_test(test_usual_hostlists_are_accepted),
+		cmocka_unit_test(test_hostlist_with_an_empty_name_is_an_error),
 		cmocka_unit_test(test_limit_errors_say_the_limit),
 		cmocka_unit_test(test_intensity_constant_above_any_grid_is_refused),
 		cmocka_unit_test(test_missing_series_file_names_the_site_line),
