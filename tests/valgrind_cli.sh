@@ -307,6 +307,17 @@ vg "compute refuses a node with 0 CPUs" 1 \
 	"$sf" compute --config "$tmp/footprint.conf" "$tmp/nocpu.json"
 said "compute's refusal of 0 CPUs names the file and the field" \
 	"nocpu.json: field 'steps[0].nodes[0].cpus': must be 1..16777216, not 0"
+# sfootprint(1) gives compute's bounds as the two refusals above say them.
+n=$((n + 1))
+page=$(tr '\n' ' ' < docs/sfootprint.1)
+if grep -qF 'above 1e15 J' <<< "$page" &&
+	grep -qF 'is above 1e+15 J' <<< "$page" &&
+	grep -qF 'outside 1..16777216' <<< "$page"; then
+	echo "ok $n - sfootprint(1) gives compute's energy and cpus bounds"
+else
+	failed=$((failed + 1))
+	echo "not ok $n - sfootprint(1) gives compute's energy and cpus bounds"
+fi
 jobdesc "$tmp/nosteps.json" bob $t0 $t1 ""
 vg "compute of a job without steps" 0 \
 	"$sf" compute --config "$tmp/footprint.conf" "$tmp/nosteps.json"
