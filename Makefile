@@ -312,7 +312,7 @@ bench: all $(BENCH_BIN) $(BENCH_JOBCOMP)
 	@FP_BUILD=$(BUILD) tests/bench/throughput.sh
 
 # The controller side against a slurmdbd holding a million synthetic jobs
-# (tests/bench/scale.sh: as root, ~20 min; FP_SCALE_JOBS=20000 for a quick
+# (tests/bench/scale.sh: as root, ~16 min; FP_SCALE_JOBS=20000 for a quick
 # run). Figures beside their goals; never part of check or CI.
 .PHONY: bench-scale
 bench-scale: all
