@@ -1102,13 +1102,31 @@ int fp_config_load_series(fp_config_t *cfg, fp_error_t *err)
 		      cfg->reference.line, "Intensity",
 		      &cfg->reference.intensity, false, &e) && !bad++ && err)
 		*err = e;
-	if (bad > 1 && err) {
-		size_t n = strlen(err->msg);
-
-		snprintf(err->msg + n, sizeof(err->msg) - n,
-			 " (and %zu more series)", bad - 1);
-	}
 	return bad ? -1 : 0;
+}
+
+/* A file spec left without its series by fp_config_load_series. */
+static const char *spec_error(const fp_signal_spec_t *spec)
+{
+	if (!spec->path || spec->series)
+		return NULL;
+	return spec->error ? spec->error : "series not loaded (out of memory)";
+}
+
+const char *fp_config_series_error(const fp_config_t *cfg, size_t i)
+{
+	const char *e;
+
+	for (size_t k = 0; k < cfg->nsites; k++) {
+		if ((e = spec_error(&cfg->sites[k].intensity)) && !i--)
+			return e;
+		if ((e = spec_error(&cfg->sites[k].useful_heat)) && !i--)
+			return e;
+	}
+	if (!cfg->reference.same_grid &&
+	    (e = spec_error(&cfg->reference.intensity)) && !i--)
+		return e;
+	return NULL;
 }
 
 const fp_site_conf_t *fp_config_site_for(const fp_config_t *cfg,

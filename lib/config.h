@@ -148,8 +148,13 @@ fp_config_t *fp_config_load_essentials(const char *path);
 /* Loads every series file; the error names the footprint.conf line that
  * uses the file, then the file's own line and field. A file that does not
  * load leaves only its spec without a series (and with error set): the
- * other sites still compute. -1 when any failed, err says the first. */
+ * other sites still compute. -1 when any failed, err says the first;
+ * fp_config_series_error() gives each. */
 int fp_config_load_series(fp_config_t *cfg, fp_error_t *err);
+/* After fp_config_load_series: the i-th series that did not load (in file
+ * order), as its error says it (the line, the field, the file's error);
+ * NULL past the last. Owned by cfg. */
+const char *fp_config_series_error(const fp_config_t *cfg, size_t i);
 void fp_config_free(fp_config_t *cfg);
 /* The one reading of a yes/no value, for footprint.conf and
  * acct_gather.conf alike (as Slurm's own options): yes/no, true/false,

@@ -240,6 +240,17 @@ vg "compute of a job on a broken and a working site" 0 \
 said "the working site is computed" "site dc1 "
 said "the broken site makes the result incomplete, as the report says it" \
 	"completeness incomplete: site paris: not counted"
+# Two broken series: each its own warning line, naming its Site line.
+printf 'Site=a Nodes=qh001 Intensity=file:%s/nope.csv
+Site=b Nodes=dc001 Intensity=file:%s/none.csv
+Site=c Nodes=n1 Intensity=56\n' "$tmp" "$tmp" > "$tmp/two.conf"
+vg "compute with two broken series" 0 \
+	"$sf" compute --config "$tmp/two.conf" "$tmp/qhdc.json"
+said "compute names the first broken series on its own line" \
+	"warning: $tmp/two.conf:1: Site 'a': field 'Intensity': $tmp/nope.csv: cannot open"
+said "compute names the second broken series on its own line" \
+	"warning: $tmp/two.conf:2: Site 'b': field 'Intensity': $tmp/none.csv: cannot open"
+unsaid "compute does not fold the others into a count" "more series"
 # whatif: a site whose series is broken is listed, the others are ranked.
 mkdir -p "$tmp/wi/summaries"
 "$sf" keygen --alg ES256 --out "$tmp/wi/k" > /dev/null 2>&1

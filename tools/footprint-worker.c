@@ -1321,10 +1321,14 @@ int main(int argc, char **argv)
 	/* A series that does not load stops only its own site's jobs: they
 	 * get an incomplete summary naming it, the other sites compute. */
 	series_ok = !broken && fp_config_load_series(cfg, &serr) == 0;
-	if (!broken && !series_ok)
-		say("%s; that site's summaries are marked incomplete until it "
-		    "is fixed", serr.msg);
-	else if (broken)
+	if (!broken && !series_ok) {
+		const char *m;
+
+		/* Each broken series its own line, naming its Site line. */
+		for (size_t i = 0; (m = fp_config_series_error(cfg, i)); i++)
+			say("%s; that site's summaries are marked incomplete "
+			    "until it is fixed", m);
+	} else if (broken)
 		say("%s; summaries are marked incomplete until it is fixed",
 		    serr.msg);
 	key = cfg->signing_key ? fp_key_load_private(cfg->signing_key, &err) :

@@ -204,8 +204,14 @@ int fp_cmd_compute(int argc, char **argv)
 		goto fail;
 	/* A broken series stops only the jobs of its site (their error
 	 * names it): the others are computed. */
-	if (fp_config_load_series(cfg, &err))
-		fprintf(stderr, "sfootprint compute: warning: %s\n", err.msg);
+	/* One line for each broken series, each naming its Site line. */
+	if (fp_config_load_series(cfg, &err)) {
+		const char *m;
+
+		for (size_t i = 0; (m = fp_config_series_error(cfg, i)); i++)
+			fprintf(stderr, "sfootprint compute: warning: %s\n",
+				m);
+	}
 	job = fp_job_load(jobfile, &err);
 	if (!job)
 		goto fail;

@@ -395,7 +395,15 @@ static void test_one_broken_series_leaves_the_other_sites_loaded(void **s_)
 	assert_non_null(c);
 	assert_int_equal(fp_config_load_series(c, &err), -1);
 	assert_non_null(strstr(err.msg, "Site 'a'"));
-	assert_non_null(strstr(err.msg, "(and 1 more series)"));
+	/* Each broken series is said whole, its own Site line. */
+	assert_non_null(strstr(fp_config_series_error(c, 0),
+			       "footprint.conf:1: Site 'a': field 'Intensity': "
+			       "/no/a.csv: cannot open"));
+	assert_non_null(strstr(fp_config_series_error(c, 1),
+			       "footprint.conf:3: Site 'c': field 'Intensity': "
+			       "/no/c.csv: cannot open"));
+	assert_null(fp_config_series_error(c, 2));
+	assert_null(strstr(err.msg, "more series"));
 	assert_null(c->sites[0].intensity.series);
 	assert_non_null(strstr(c->sites[0].intensity.error, "/no/a.csv"));
 	assert_non_null(c->sites[1].intensity.series);
