@@ -1723,6 +1723,31 @@ static void _shared_interval(struct world *w, struct step *a, struct step *b,
 	gpu[1] = rb.gpu_j;
 }
 
+/* A step's GPU share as sfootprint replay computes it from the trace. */
+static double _replayed_gpu_j(const char *path, const char *id)
+{
+	fp_trace_reader_t *r;
+	fp_engine_t *e;
+	const fp_sample_t *s;
+	fp_step_result_t res;
+	fp_error_t err = { 0 };
+	int rc;
+
+	r = fp_trace_reader_open(path, &err);
+	if (!r)
+		fail_msg("%s: %s", path, err.msg);
+	e = fp_engine_new(fp_trace_reader_desc(r), NULL, &err);
+	assert_non_null(e);
+	while ((rc = fp_trace_reader_next(r, &s, &err)) == 1)
+		if (fp_engine_push(e, s, &err))
+			fail_msg("replay: %s", err.msg);
+	assert_int_equal(rc, 0);
+	assert_int_equal(fp_engine_step(e, id, &res), 0);
+	fp_engine_free(e);
+	fp_trace_reader_free(r);
+	return res.gpu_j;
+}
+
 #define BASE_PROCS                                                         \
 	"proc dev=0 pid=1001 sm=0 ts=1000000\n"                            \
 	"proc dev=0 pid=2002 sm=0 ts=1000000\n"
@@ -1750,6 +1775,8 @@ static void shared_gpu_is_split_by_the_steps_sm_busy_time(void **state)
 	assert_non_null(strstr(text, "\"gpu_busy\":[450000000]"));
 	assert_non_null(strstr(text, "\"gpu_busy\":[150000000]"));
 	free(text);
+	assert_near(_replayed_gpu_j(path, "100.0"), 300, 1e-9);
+	assert_near(_replayed_gpu_j(path, "200.0"), 100, 1e-9);
 	_world_free(w);
 }
 
