@@ -647,6 +647,114 @@ static void test_feed_unknown_provider_region_or_url_is_refused(void **state)
 	assert_non_null(strstr(err.msg, "need Feed="));
 }
 
+/* The entry of key in docs/footprint.conf.5, after the first line holding
+ * after (NULL: from the top), to the next .TP/.SH, its lines joined by
+ * spaces; NULL when missing. The caller free()s it. */
+static char *man_entry(const char *after, const char *key)
+{
+	static char page[1 << 17];
+	char head[64], *at, *end, *e;
+	FILE *f = fopen("docs/footprint.conf.5", "r");
+	size_t n;
+
+	assert_non_null(f);
+	n = fread(page, 1, sizeof(page) - 1, f);
+	fclose(f);
+	page[n] = '\0';
+	at = page;
+	if (after && !(at = strstr(page, after)))
+		return NULL;
+	snprintf(head, sizeof(head), "\n\\fB%s\\fR=", key);
+	if (!(at = strstr(at, head)))
+		return NULL;
+	end = strstr(at + 1, "\n.TP");
+	if (!end)
+		end = strstr(at + 1, "\n.SH");
+	e = strndup(at, end ? (size_t)(end - at) : strlen(at));
+	for (char *p = e; *p; p++)
+		if (*p == '\n')
+			*p = ' ';
+	return e;
+}
+
+/* footprint.conf(5) says what the code does: each key's default (a config
+ * that leaves it out) and range (the one its error gives). */
+static void test_man_page_states_each_default_and_range(void **state)
+{
+	static const struct {
+		const char *after, *key, *bad;
+	} ranged[] = {
+		{ NULL, "MaxWorkers", "MaxWorkers=0" },
+		{ NULL, "MaxQueue", "MaxQueue=0" },
+		{ NULL, "WorkerTimeout", "WorkerTimeout=0" },
+		{ NULL, "RetryInterval", "RetryInterval=0" },
+		{ NULL, "MailWait", "MailWait=100000" },
+		{ NULL, "SeriesWait", "SeriesWait=10000000" },
+		{ "\\fBSite\\fR=", "PUE", "Site=a Nodes=n1 Intensity=5 PUE=0" },
+		{ "\\fBReference\\fR=", "PUE", "Reference=r PUE=0" },
+	};
+	fp_error_t err = { 0 };
+	fp_config_t *c = parse("Site=a Nodes=n1 Intensity=50\n", &err);
+	struct {
+		const char *after, *key;
+		char want[64];
+	} dflt[] = {
+		{ NULL, "MaxWorkers", "" }, { NULL, "MaxQueue", "" },
+		{ NULL, "WorkerTimeout", "" }, { NULL, "RetryInterval", "" },
+		{ NULL, "MailWait", "" }, { NULL, "SeriesWait", "" },
+		{ NULL, "SpoolDir", "" }, { NULL, "EnergySource", "" },
+		{ NULL, "Mailer", "" }, { NULL, "Sendmail", "" },
+		{ "\\fBSite\\fR=", "PUE", "" },
+		{ "\\fBSite\\fR=", "HeatRecovery", "" },
+		{ "\\fBReference\\fR=", "PUE", "" },
+	};
+	char *e, *m;
+
+	assert_non_null(c);
+	snprintf(dflt[0].want, 64, "Default: %u.", c->max_workers);
+	snprintf(dflt[1].want, 64, "Default: %u.", c->max_queue);
+	snprintf(dflt[2].want, 64, "Default: %u.", c->worker_timeout);
+	snprintf(dflt[3].want, 64, "Default: %u.", c->retry_interval);
+	snprintf(dflt[4].want, 64, "Default: %u.", c->mail_wait);
+	snprintf(dflt[5].want, 64, "Default: %u ", c->series_wait);
+	snprintf(dflt[6].want, 64, "Default: %s.", c->spool_dir);
+	snprintf(dflt[7].want, 64, "Default: %s.", c->energy_source);
+	snprintf(dflt[8].want, 64, "Default: %s.", c->mailer);
+	snprintf(dflt[9].want, 64, "Default: %s.", c->sendmail);
+	snprintf(dflt[10].want, 64, "Default: %.1f ", c->sites[0].pue);
+	snprintf(dflt[11].want, 64, "Default: %g.",
+		 c->sites[0].heat_recovery);
+	snprintf(dflt[12].want, 64, "Default: %.1f.", c->reference.pue);
+	for (size_t i = 0; i < sizeof(dflt) / sizeof(*dflt); i++) {
+		e = man_entry(dflt[i].after, dflt[i].key);
+		if (!e || !strstr(e, dflt[i].want))
+			fail_msg("%s: footprint.conf(5) does not say '%s'",
+				 dflt[i].key, dflt[i].want);
+		free(e);
+	}
+	fp_config_free(c);
+	for (size_t i = 0; i < sizeof(ranged) / sizeof(*ranged); i++) {
+		char text[128], range[64];
+		const char *r;
+
+		snprintf(text, sizeof(text), "%s\nSite=b Nodes=n2 Intensity=5\n",
+			 ranged[i].bad);
+		assert_null(parse(text, &err));
+		m = strstr(err.msg, " must be ");
+		if (!m)
+			fail_msg("%s: no range in '%s'", ranged[i].bad,
+				 err.msg);
+		r = m + 9;
+		snprintf(range, sizeof(range), "%.*s", (int)strcspn(r, ", )"),
+			 r);
+		e = man_entry(ranged[i].after, ranged[i].key);
+		if (!e || !strstr(e, range))
+			fail_msg("%s: footprint.conf(5) does not give %s",
+				 ranged[i].key, range);
+		free(e);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -667,6 +775,7 @@ int main(void)
 		cmocka_unit_test(test_descending_hostlist_range_is_an_error),
 		cmocka_unit_test(test_usual_hostlists_are_accepted),
 		cmocka_unit_test(test_hostlist_with_an_empty_name_is_an_error),
+		cmocka_unit_test(test_man_page_states_each_default_and_range),
 		cmocka_unit_test(test_limit_errors_say_the_limit),
 		cmocka_unit_test(test_intensity_constant_above_any_grid_is_refused),
 		cmocka_unit_test(test_missing_series_file_names_the_site_line),
