@@ -246,7 +246,8 @@ inner() { # root cmd...
 	mkdir -p "$root/run/munge"
 	exec chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
 		HOME=/root TERM="${TERM:-dumb}" CI="${CI:-}" \
-		FP_ONLY="${FP_ONLY:-}" FP_KEEP="${FP_KEEP:-}" \
+		FP_ONLY="${FP_ONLY:-}" FP_SKIP_TESTS="${FP_SKIP_TESTS:-}" \
+		FP_KEEP="${FP_KEEP:-}" \
 		FP_IN_ROOT=1 LANG=C.UTF-8 "$@"
 }
 
