@@ -892,6 +892,139 @@ static int parse_global(struct ctx *c, struct kv *kv)
 		    c->line, k);
 }
 
+/* The names of a checked hostlist, expanded (n[01-03] is n01 n02 n03), for
+ * the one check that needs them; -1 past *budget names or on ENOMEM. */
+struct names {
+	char **v;
+	size_t n, cap, budget;
+};
+
+static int add_name(struct names *ns, const char *name)
+{
+	if (ns->n >= ns->budget)
+		return -1;
+	if (ns->n == ns->cap) {
+		size_t cap = ns->cap ? 2 * ns->cap : 64;
+		char **v = realloc(ns->v, cap * sizeof(*v));
+
+		if (!v)
+			return -1;
+		ns->v = v;
+		ns->cap = cap;
+	}
+	if (!(ns->v[ns->n] = strdup(name)))
+		return -1;
+	ns->n++;
+	return 0;
+}
+
+static int expand_item(struct names *ns, char *out, size_t used,
+		       size_t size, const char *p, const char *end)
+{
+	const char *open = memchr(p, '[', (size_t)(end - p)), *close;
+
+	if (!open) {
+		if (used + (size_t)(end - p) >= size)
+			return -1;
+		memcpy(out + used, p, (size_t)(end - p));
+		out[used + (size_t)(end - p)] = '\0';
+		return add_name(ns, out);
+	}
+	close = memchr(open, ']', (size_t)(end - open));
+	if (!close || used + (size_t)(open - p) >= size)
+		return -1;
+	memcpy(out + used, p, (size_t)(open - p));
+	used += (size_t)(open - p);
+	for (const char *r = open + 1; r < close;) {
+		char *e;
+		unsigned long lo = strtoul(r, &e, 10), hi = lo;
+		int width = (int)(e - r);
+
+		if (*e == '-')
+			hi = strtoul(e + 1, &e, 10);
+		for (unsigned long k = lo; k <= hi; k++) {
+			int w = snprintf(out + used, size - used, "%0*lu",
+					 width, k);
+
+			if (w < 0 || (size_t)w >= size - used ||
+			    expand_item(ns, out, used + (size_t)w, size,
+					close + 1, end))
+				return -1;
+		}
+		r = *e == ',' ? e + 1 : e;
+	}
+	return 0;
+}
+
+static int expand_hostlist(struct names *ns, const char *hl)
+{
+	char out[512];
+
+	for (const char *p = hl; *p;) {
+		const char *q = p;
+		int depth = 0;
+
+		for (; *q && (depth || *q != ','); q++)
+			depth += *q == '[' ? 1 : *q == ']' ? -1 : 0;
+		if (expand_item(ns, out, 0, sizeof(out), p, q))
+			return -1;
+		p = *q ? q + 1 : q;
+	}
+	return 0;
+}
+
+static void free_names(struct names *ns)
+{
+	for (size_t i = 0; i < ns->n; i++)
+		free(ns->v[i]);
+	free(ns->v);
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A node in two NodeType lines would take the first one's embodied figure
+ * silently: an error naming both lines. Hostlists too large to expand
+ * (over a million names) are left unchecked. */
+static int check_node_types(struct ctx *c)
+{
+	const fp_config_t *cfg = c->cfg;
+	int rc = 0;
+
+	for (size_t i = 0; i + 1 < cfg->nnode_types && !rc; i++) {
+		struct names a = { .budget = 1u << 20 };
+
+		if (expand_hostlist(&a, cfg->node_types[i].nodes)) {
+			free_names(&a);
+			continue;
+		}
+		qsort(a.v, a.n, sizeof(*a.v), cmp_name);
+		for (size_t j = i + 1; j < cfg->nnode_types && !rc; j++) {
+			struct names b = { .budget = 1u << 20 };
+			const fp_node_type_t *t = &cfg->node_types[j];
+
+			if (!expand_hostlist(&b, t->nodes))
+				for (size_t k = 0; k < b.n && !rc; k++)
+					if (bsearch(&b.v[k], a.v, a.n,
+						    sizeof(*a.v), cmp_name))
+						rc = FAIL(c, FP_EINVAL, "%s:%u: "
+							  "NodeType '%s': node "
+							  "'%s' is also in "
+							  "NodeType '%s' of "
+							  "line %u", c->name,
+							  t->line, t->name,
+							  b.v[k],
+							  cfg->node_types[i].name,
+							  cfg->node_types[i].line);
+			free_names(&b);
+		}
+		free_names(&a);
+	}
+	return rc;
+}
+
 static int parse_line(struct ctx *c, char *line, struct kv **kvs,
 		      size_t *cap)
 {
@@ -995,6 +1128,8 @@ fp_config_t *fp_config_parse(const char *name, const char *text, size_t len,
 	}
 	if (!rc && !c.cfg->nsites)
 		rc = FAIL(&c, FP_EINVAL, "%s: no Site line", name);
+	if (!rc)
+		rc = check_node_types(&c);
 	free(kvs);
 	free(buf);
 	free(c.dir);

@@ -248,6 +248,25 @@ static void test_hostlist_with_an_empty_name_is_an_error(void **state)
 	}
 }
 
+static void test_node_in_two_node_types_names_both_lines(void **state)
+{
+	fp_error_t err = { 0 };
+	fp_config_t *c;
+
+	assert_null(parse("Site=a Nodes=n[1-9] Intensity=50\n"
+			  "NodeType=x Nodes=n[1-4] Embodied=1 Lifetime=1 "
+			  "CPUs=1\n#\nNodeType=y Nodes=n9,n[04-05],n3 "
+			  "Embodied=1 Lifetime=1 CPUs=1\n", &err));
+	assert_non_null(strstr(err.msg, ":4: NodeType 'y': node 'n3' is also "
+				  "in NodeType 'x' of line 2"));
+	c = parse("Site=a Nodes=n[1-9] Intensity=50\n"
+		  "NodeType=x Nodes=n[1-4] Embodied=1 Lifetime=1 CPUs=1\n"
+		  "NodeType=y Nodes=n[5-9],n[01-04] Embodied=1 Lifetime=1 "
+		  "CPUs=1\n", &err);
+	assert_non_null(c);
+	fp_config_free(c);
+}
+
 static void test_usual_hostlists_are_accepted(void **state)
 {
 	fp_error_t err = { 0 };
@@ -774,6 +793,7 @@ int main(void)
 		cmocka_unit_test(test_unclosed_hostlist_is_an_error_at_its_line),
 		cmocka_unit_test(test_descending_hostlist_range_is_an_error),
 		cmocka_unit_test(test_usual_hostlists_are_accepted),
+		cmocka_unit_test(test_node_in_two_node_types_names_both_lines),
 		cmocka_unit_test(test_hostlist_with_an_empty_name_is_an_error),
 		cmocka_unit_test(test_man_page_states_each_default_and_range),
 		cmocka_unit_test(test_limit_errors_say_the_limit),
