@@ -347,7 +347,7 @@ check "and the fault is one line naming Sendmail" \
 SLURM_JOB_ID=$ended SLURM_JOB_MAIL_TYPE=Ended "$FM" --config "$work/html.conf" \
 	-s "$subject" root < /dev/null > /dev/null 2> "$work/err"
 check "MailHTML=inline is refused, naming the line and the values" \
-	grep -q "html.conf:[0-9]*: field 'MailHTML': 'inline' is not no, alternative or attachment" "$work/err"
+	grep -q "html.conf:[0-9]*: field 'MailHTML': 'inline' is not no (false, off, 0), alternative or attachment" "$work/err"
 
 # Errors: one line naming the input; usage errors exit 2.
 "$SF" -j 999999 > /dev/null 2> "$work/err"
