@@ -748,23 +748,25 @@ static void _step_gpus(fp_poller_t *p, double now)
 	}
 }
 
-/* Whether <proc_dir>/<pid>/cgroup puts the process in the cgroup rel (a
- * path under a cgroup root, as the activity reader names a step) or under
- * it. A process that exited has no file: its samples are nobody's. */
-static bool _pid_in(const fp_poller_t *p, unsigned pid, const char *rel)
+/* The cgroup paths of a process, read once from <proc_dir>/<pid>/cgroup
+ * into buf: one per line, without the leading '/' ("0::/system.slice/...
+ * /step_0/user/task_0" (v2) or "4:cpuacct,cpu:/slurm/uid_0/job_1/step_0/
+ * task_0" (v1)). False for a process that exited (no file): its samples
+ * are nobody's. */
+static bool _pid_cgroups(const fp_poller_t *p, unsigned pid, char *buf,
+			 size_t size)
 {
 	char path[4200], line[4096];
-	size_t len = strlen(rel);
-	bool in = false;
+	size_t used = 0;
 	FILE *f;
 
 	if (snprintf(path, sizeof(path), "%s/%u/cgroup", p->proc_dir, pid) >=
 	    (int)sizeof(path) || !(f = fopen(path, "r")))
 		return false;
-	/* "0::/system.slice/.../step_0/user/task_0" (v2) or
-	 * "4:cpuacct,cpu:/slurm/uid_0/job_1/step_0/task_0" (v1) */
-	while (!in && fgets(line, sizeof(line), f)) {
+	buf[0] = '\0';
+	while (fgets(line, sizeof(line), f)) {
 		char *c = strchr(line, ':'), *at;
+		size_t len;
 
 		if (!c || !(c = strchr(c + 1, ':')))
 			continue;
@@ -772,10 +774,29 @@ static bool _pid_in(const fp_poller_t *p, unsigned pid, const char *rel)
 		while (*at == '/')
 			at++;
 		at[strcspn(at, "\n")] = '\0';
-		in = !strncmp(at, rel, len) && (!at[len] || at[len] == '/');
+		len = strlen(at);
+		if (used + len + 2 > size)
+			break;
+		memcpy(buf + used, at, len);
+		used += len;
+		buf[used++] = '\n';
+		buf[used] = '\0';
 	}
 	fclose(f);
-	return in;
+	return true;
+}
+
+/* Whether one of the paths _pid_cgroups read is the cgroup rel (a path
+ * under a cgroup root, as the activity reader names a step) or under it. */
+static bool _paths_in(const char *paths, const char *rel)
+{
+	size_t len = strlen(rel);
+
+	for (const char *at = paths; *at; at = strchr(at, '\n') + 1)
+		if (!strncmp(at, rel, len) && (at[len] == '\n' ||
+					       at[len] == '/'))
+			return true;
+	return false;
 }
 
 /* Holds desc GPU g: k its position among the step's GPUs, or -1. */
@@ -799,6 +820,7 @@ static void _gpu_busy(fp_poller_t *p)
 	struct step_gpus **hs = NULL;
 	bool *shared = NULL;
 	const char **rel = NULL;
+	char cg[8192];
 
 	if (!p->desc->ngpus || !ns)
 		return;
@@ -836,11 +858,13 @@ static void _gpu_busy(fp_poller_t *p)
 			continue;
 		}
 		for (size_t s = 0; s < n; s++) {
+			/* read once per sample, matched against each step */
+			if (!_pid_cgroups(p, pr[s].pid, cg, sizeof(cg)))
+				continue;
 			for (size_t i = 0; i < ns; i++) {
 				int k = _holds(hs[i], (int)g);
 
-				if (k < 0 || !rel[i] ||
-				    !_pid_in(p, pr[s].pid, rel[i]))
+				if (k < 0 || !rel[i] || !_paths_in(cg, rel[i]))
 					continue;
 				hs[i]->busy[k] += FP_GPU_PROC_BUSY_NS(&pr[s]);
 				hs[i]->busy_seen[k] = true;
