@@ -633,7 +633,8 @@ static int parse_site(struct ctx *c, struct kv *kv, size_t n)
 					     p->source);
 			} else if (isdigit((unsigned char)kv[i].val[0]) ||
 				   kv[i].val[0] == '.') {
-				rc = get_double(c, &kv[i], 0, 1e4,
+				rc = get_double(c, &kv[i], 0,
+						FP_SERIES_MAX_VALUE,
 						&s->displaced_gco2e_per_kwh) ||
 				     dup_str(c, &s->displaced, "custom") ||
 				     dup_str(c, &s->displaced_source,

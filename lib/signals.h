@@ -35,13 +35,12 @@ typedef enum fp_series_type {
 
 typedef struct fp_series fp_series_t;
 
-/* A tonne per kWh: no series reaches it (coal and lignite plants, the
- * worst, are 0.8 to 1.3 kgCO2e/kWh over their life cycle, IPCC AR5 WGIII
- * annex III), so a larger value in a series or an Intensity= constant
- * (1e300) is refused. Not the physical 1.3 kg: the test
- * clusters amplify their small simulated energies with series up to
- * 1.2e5 g/kWh (tests/integration/04 and 07). */
-#define FP_SERIES_MAX_VALUE 1e6
+/* 2 kg per kWh: no grid reaches it (coal and lignite plants, the worst,
+ * are 0.8 to 1.3 kgCO2e/kWh over their life cycle, IPCC AR5 WGIII annex
+ * III), so a larger value in a series, an Intensity= constant or a
+ * DisplacedHeating= figure is refused: it is a unit or column mistake
+ * (g/MWh for g/kWh gives 50 000 and more), or garbage (1e300). */
+#define FP_SERIES_MAX_VALUE 2000.0
 /* A series file is read whole: an endless line or file (a device, a wrong
  * path) is refused at these sizes, not read until memory runs out. Ten
  * years of quarter-hour eco2mix rows are about 50 MB. */

@@ -17,7 +17,7 @@ export FP_IDLE_WATTS="package=30,dram=5"
 PY=/usr/bin/python3
 
 # The test's own signals: an hourly grid intensity around now (a different
-# value every hour), heat reuse displacing a (deliberately large) 10 kg/kWh, and a node
+# value every hour), heat reuse displacing 200 g/kWh, and a node
 # whose busy CPUs draw kilowatts, so every figure is far above rounding.
 now=$(date +%s)
 h0=$((now - now % 3600 - 3 * 3600))
@@ -25,7 +25,7 @@ h0=$((now - now % 3600 - 3 * 3600))
 echo '{' > "$work/intensity.json"
 for i in $(seq 0 8); do
 	t=$((h0 + i * 3600))
-	v=$((40000 + 7000 * i))
+	v=$((800 + 140 * i))
 	echo "$(date -u -d "@$t" +%Y-%m-%dT%H:%M:%SZ),$v" >> "$work/grid.csv"
 	printf '%s"%s": %s' "$([ "$i" -gt 0 ] && echo ,)" "$t" "$v" >> "$work/intensity.json"
 done
@@ -33,7 +33,7 @@ echo '}' >> "$work/intensity.json"
 ncpus=$(nproc)
 cat > "$work/conf.json" <<JSON
 {"intensity": $(cat "$work/intensity.json"), "pue": 1.1, "ref_pue": 1.5,
- "recovery": 0.9, "useful": 0.8, "displaced": 10000, "embodied_kg": 5000000,
+ "recovery": 0.9, "useful": 0.8, "displaced": 200, "embodied_kg": 5000000,
  "lifetime": 6, "node_cpus": $ncpus, "source": "simulated"}
 JSON
 export FP_FOOTPRINT_CONF="SigningKey=@DIR@/keys/footprint.key
@@ -42,7 +42,7 @@ SpoolDir=@DIR@/spool/footprint
 EnergySource=simulated
 RetryInterval=2
 WorkerTimeout=90
-Site=home Nodes=fpnode Intensity=file:$work/grid.csv IntensityFormat=plain PUE=1.1 HeatRecovery=0.9 DisplacedHeating=10000 UsefulHeat=0.8
+Site=home Nodes=fpnode Intensity=file:$work/grid.csv IntensityFormat=plain PUE=1.1 HeatRecovery=0.9 DisplacedHeating=200 UsefulHeat=0.8
 NodeType=heater Nodes=fpnode Embodied=5000000 Lifetime=6 CPUs=$ncpus
 Reference=standard-datacenter PUE=1.5 Intensity=site"
 

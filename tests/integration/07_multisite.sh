@@ -36,9 +36,9 @@ series() { # file base step
 		echo "$(date -u -d "@$t" +%Y-%m-%dT%H:%M:%SZ),$(($2 + $3 * ((i * 7) % 5)))" >> "$work/$1.csv"
 	done
 }
-series gas 90000 6000
-series elec 20000 3000
-series dc 50000 1000
+series gas 1500 120
+series elec 400 60
+series dc 1000 20
 $PY - "$work" "$ncpus" <<'PY'
 import calendar, json, sys, time
 work, ncpus = sys.argv[1], int(sys.argv[2])
@@ -53,10 +53,10 @@ conf = {
               "fpn3": "datacenter"},
     "sites": {
         "winter-gas": {"intensity": load("gas"), "pue": 1.0,
-                       "recovery": 0.9, "useful": 1.0, "displaced": 10000},
+                       "recovery": 0.9, "useful": 1.0, "displaced": 200},
         "summer-electric": {"intensity": load("elec"), "pue": 1.0,
                             "recovery": 0.9, "useful": 0.0,
-                            "displaced": 4000},
+                            "displaced": 80},
         "datacenter": {"intensity": load("dc"), "pue": 1.5,
                        "recovery": 0.0, "useful": 0.0, "displaced": 0},
     },
@@ -70,8 +70,8 @@ SpoolDir=@DIR@/spool/footprint
 EnergySource=simulated
 RetryInterval=2
 WorkerTimeout=90
-Site=winter-gas Nodes=fpn1 Intensity=file:$work/gas.csv IntensityFormat=plain PUE=1.0 HeatRecovery=0.9 DisplacedHeating=10000 UsefulHeat=1.0
-Site=summer-electric Nodes=fpn2 Intensity=file:$work/elec.csv IntensityFormat=plain PUE=1.0 HeatRecovery=0.9 DisplacedHeating=4000 UsefulHeat=0
+Site=winter-gas Nodes=fpn1 Intensity=file:$work/gas.csv IntensityFormat=plain PUE=1.0 HeatRecovery=0.9 DisplacedHeating=200 UsefulHeat=1.0
+Site=summer-electric Nodes=fpn2 Intensity=file:$work/elec.csv IntensityFormat=plain PUE=1.0 HeatRecovery=0.9 DisplacedHeating=80 UsefulHeat=0
 Site=datacenter Nodes=fpn3 Intensity=file:$work/dc.csv IntensityFormat=plain PUE=1.5 HeatRecovery=0 DisplacedHeating=0 UsefulHeat=0
 NodeType=heater Nodes=fpn[1-3] Embodied=5000000 Lifetime=6 CPUs=$ncpus
 Reference=standard-datacenter PUE=1.5 Intensity=site"

@@ -302,7 +302,13 @@ static void test_intensity_constant_above_any_grid_is_refused(void **state)
 	fp_error_t err = { 0 };
 
 	assert_null(parse("Site=a Nodes=n1 Intensity=1e300\n", &err));
-	assert_non_null(strstr(err.msg, "Intensity must be 0..1000000"));
+	assert_non_null(strstr(err.msg, "Intensity must be 0..2000"));
+	/* g/MWh given for g/kWh: a unit mistake, not a grid. */
+	assert_null(parse("Site=a Nodes=n1 Intensity=52000\n", &err));
+	assert_non_null(strstr(err.msg, "Intensity must be 0..2000"));
+	assert_null(parse("Site=a Nodes=n1 Intensity=52 DisplacedHeating=2001\n",
+			  &err));
+	assert_non_null(strstr(err.msg, "DisplacedHeating must be 0..2000"));
 }
 
 static void test_heat_recovery_requires_useful_heat(void **state)

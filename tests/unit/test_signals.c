@@ -632,10 +632,11 @@ static void test_a_value_above_any_grid_is_refused_naming_the_line(void **s_)
 			  &err));
 	assert_int_equal(err.code, FP_EINVAL);
 	assert_non_null(strstr(err.msg, "fr.csv:2: field 'value': 1e300 is "
-				"above 1000000"));
-	/* The bound itself is a value. */
-	assert_true(parse_free_ok("2024-01-15T00:00Z,1000000\n"));
-	assert_false(parse_free_ok("2024-01-15T00:00Z,1000001\n"));
+				"above 2000"));
+	/* The bound itself is a value; g/MWh given for g/kWh is not. */
+	assert_true(parse_free_ok("2024-01-15T00:00Z,2000\n"));
+	assert_false(parse_free_ok("2024-01-15T00:00Z,2000.5\n"));
+	assert_false(parse_free_ok("2024-01-15T00:00Z,52000\n"));
 }
 
 static void test_eco2mix_spring_hour_that_does_not_exist_is_refused(void **s_)
