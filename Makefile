@@ -120,13 +120,18 @@ BENCH_JOBCOMP := $(BUILD)/bench/bench_jobcomp
 
 .PHONY: all deps deps-test deps-fuzz check unit integration demo bench fuzz \
 	tsan tsan-run install install-config clean distclean check-daemons \
-	plugins check-refused prereq prereq-unit deb check-deb FORCE
+	plugins check-refused prereq prereq-unit deb deps-deb check-deb FORCE
 all: $(LIB_A) $(LIB_SO) $(PLUGINS) $(TOOLS)
 
 # Build dependencies only (compiler, -dev packages, the Slurm source for
 # the headers): what a production controller needs to build.
 deps:
 	@SLURM_SRC="$(SLURM_SRC)" tools/install-deps.sh build $(BUILD)/slurm-src $(SLURM_VERSION)
+
+# What make deb needs on top of a build: debhelper and lintian (inside a
+# Slurm root they are there already).
+deps-deb:
+	@SLURM_SRC="$(SLURM_SRC)" tools/install-deps.sh deb $(BUILD)/slurm-src $(SLURM_VERSION)
 
 # The servers of the test cluster (MariaDB, slurmdbd, slurmctld, slurmd,
 # munge, node_exporter) and valgrind: for make check and make demo only.
@@ -434,7 +439,7 @@ deb check-deb:
 else
 check-deb:
 	@tests/deb/check-installed.sh $(DEB_DIR)
-deb: $(SLURM_INC)/.ready
+deb: deps-deb $(SLURM_INC)/.ready
 	@rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/src
 	@tar -c --exclude=./build $(if $(filter /%,$(BUILD)),,--exclude=./$(BUILD)) \
 		--exclude=./.git --exclude=./debian/build \

@@ -5,6 +5,7 @@
 #
 #   install-deps.sh build CACHE VERSION   compiler, -dev packages, Slurm source
 #   install-deps.sh test CACHE VERSION    daemons and tools of the test cluster
+#   install-deps.sh deb CACHE VERSION     build, and debhelper and lintian
 #   install-deps.sh check [unit]          one line naming what a build lacks
 #   install-deps.sh check-slurm CACHE VERSION HINT   the Slurm source is there
 #
@@ -17,6 +18,8 @@ BUILD_PKGS="build-essential pkg-config dpkg-dev libslurm-dev libpfm4-dev
 	libhwloc-dev libjwt-dev libjansson-dev libssl-dev libacl1-dev
 	libcurl4-openssl-dev libzstd-dev
 	libcmocka-dev"
+# What make deb adds to a build: Debian's packaging tools.
+DEB_PKGS="debhelper lintian"
 # What the cluster tests and the demo run (make check, make demo).
 TEST_PKGS="slurm-wlm slurmdbd slurm-client munge mariadb-server mariadb-client
 	prometheus-node-exporter python3-jwt python3-cryptography curl iproute2
@@ -73,9 +76,9 @@ check-slurm)
 	echo "slurm-footprint: Slurm $version headers missing: run \`$hint\` (as root) or pass SLURM_SRC=/path/to/slurm-$version" >&2
 	exit 1
 	;;
-build | test) mode=$1 CACHE=$2 WANT_VERSION=$3 ;;
+build | test | deb) mode=$1 CACHE=$2 WANT_VERSION=$3 ;;
 *)
-	echo "usage: install-deps.sh build|test CACHE VERSION | check [unit] | check-slurm CACHE VERSION HINT" >&2
+	echo "usage: install-deps.sh build|test|deb CACHE VERSION | check [unit] | check-slurm CACHE VERSION HINT" >&2
 	exit 2
 	;;
 esac
@@ -102,11 +105,11 @@ else
 	SUDO=
 fi
 
-if [ "$mode" = build ]; then
-	PKGS=$BUILD_PKGS
-else
-	PKGS=$TEST_PKGS
-fi
+case $mode in
+build) PKGS=$BUILD_PKGS ;;
+deb) PKGS="$BUILD_PKGS $DEB_PKGS" ;;
+*) PKGS=$TEST_PKGS ;;
+esac
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||

@@ -28,6 +28,7 @@ if [ -z "$node" ] || [ -z "$ctld" ] || [ -z "$tools" ]; then
 fi
 release=$(dpkg-query -W -f='${Version}' libslurm-dev | sed 's/^[0-9]*://; s/-[^-]*$//')
 next=$(echo "$release" | awk -F. '{ printf "%s.%s.%d~", $1, $2, $3 + 1 }')
+version=$(dpkg-parsechangelog -l "$(dirname "$0")/../../debian/changelog" -SVersion)+slurm$release
 
 check "node ships the energy plugin in Slurm's plugin dir" has "$node" $plugindir/acct_gather_energy_footprint.so
 check "node ships acct_gather_energy_footprint(5)" has "$node" /usr/share/man/man5/acct_gather_energy_footprint.5.gz
@@ -47,6 +48,12 @@ for p in "$node" "$ctld" "$tools"; do
 	check "$(basename "$p") ships no libfootprint (linked statically)" \
 		bash -c "! dpkg-deb -c '$p' | grep -q libfootprint"
 done
+for p in "$node" "$ctld" "$tools"; do
+	check "$(basename "$p") is version $version (the Slurm release it was built for)" \
+		test "$(dpkg-deb -f "$p" Version)" = "$version"
+done
+check "controller depends on the tools of its own build (= $version)" \
+	bash -c "dpkg-deb -f '$ctld' Depends | grep -qF 'slurm-footprint-tools (= $version)'"
 check "node depends on slurmd $release exactly (>= $release, << $next)" \
 	bash -c "dpkg-deb -f '$node' Depends | grep -qF 'slurmd (>= $release), slurmd (<< $next)'"
 check "controller depends on slurmctld $release exactly (>= $release, << $next)" \
