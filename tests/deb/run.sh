@@ -40,6 +40,11 @@ check "the plugin looks for the worker where it is shipped" \
 check "controller ships footprint-mail and its man page" \
 	bash -c "$(declare -f files has); has '$ctld' /usr/bin/footprint-mail && has '$ctld' /usr/share/man/man1/footprint-mail.1.gz"
 check "controller ships the example footprint.conf" has "$ctld" /usr/share/doc/slurm-footprint-controller/examples/footprint.conf
+ex=/usr/share/doc/slurm-footprint-controller/examples
+check "controller ships the feed updater's service and timer" \
+	bash -c "$(declare -f files has); has '$ctld' $ex/slurm-footprint-feed.service && has '$ctld' $ex/slurm-footprint-feed.timer"
+check "the shipped service runs the sfootprint the tools package installs" \
+	grep -qx 'ExecStart=/usr/bin/sfootprint signals update .*' <(dpkg-deb --fsys-tarfile "$ctld" | tar -xO ".$ex/slurm-footprint-feed.service")
 check "tools ship sfootprint, sfootprint(1) and footprint.conf(5)" \
 	bash -c "$(declare -f files has); has '$tools' /usr/bin/sfootprint && has '$tools' /usr/share/man/man1/sfootprint.1.gz && has '$tools' /usr/share/man/man5/footprint.conf.5.gz"
 for p in "$node" "$ctld" "$tools"; do
