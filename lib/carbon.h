@@ -103,11 +103,14 @@ typedef struct fp_site_result {
 	fp_intensity_kind_t intensity_kind;
 	bool intensity_span;		/* false for constants */
 	time_t intensity_first, intensity_end;
-	/* IntensityFallback= when it filled times: what it filled,
-	 * [fallback_first, fallback_end), and the IT energy used then. */
+	/* IntensityFallback= when it filled times: what it filled, the
+	 * times it filled within [fallback_first, fallback_end) (fallback_s
+	 * seconds: less than the span when a gap and the end were filled),
+	 * and the IT energy used then. */
 	bool fallback_used;
 	char fallback[32];
 	time_t fallback_first, fallback_end;
+	time_t fallback_s;
 	double fallback_energy_j;
 	char *useful_heat_series;
 	double heat_recovery;
@@ -193,10 +196,13 @@ fp_result_t *fp_carbon_compute(const fp_config_t *cfg, const fp_job_t *job,
 			       fp_hostlist_match_fn match, void *match_ctx,
 			       fp_error_t *err);
 void fp_result_free(fp_result_t *r);
-/* Whether the intensity series of every site of the job's nodes reaches the
- * job's last step end (constants always do); when not, *until is the
- * earliest series end found. A node in no site or a series that did not
- * load counts as covered: fp_carbon_compute says those. */
+/* Whether the intensity series of every site of the job's nodes has a
+ * value at every time of the steps on that site (constants always do): a
+ * gap inside a step, a step before the series' first value or past its end
+ * is not covered. When not, *until is the earliest time found without a
+ * value (the series covers the job up to it). A node in no site, a series
+ * that did not load or a step that ends before it starts counts as
+ * covered: fp_carbon_compute says those. */
 bool fp_carbon_series_cover(const fp_config_t *cfg, const fp_job_t *job,
 			    fp_hostlist_match_fn match, void *match_ctx,
 			    time_t *until);

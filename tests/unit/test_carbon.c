@@ -642,10 +642,9 @@ static void test_a_job_without_steps_is_incomplete(void **s)
 	fp_job_free(j);
 }
 
-/* A site on a 15-min series (eco2mix's resolution): quarters 00:00 40,
- * 00:15 44, 00:30 48, 00:45 60, 01:00 80 g/kWh (up to 01:15); keys added
- * to its Site line. */
-static fp_config_t *quarter_config(const char *keys)
+/* A site q of nodes n1 and n2 on the series rows (plain "time,value"
+ * lines), keys added to its Site line. */
+static fp_config_t *series_config(const char *rows, const char *keys)
 {
 	char path[128], conf[512];
 	fp_error_t err = { 0 };
@@ -655,19 +654,41 @@ static fp_config_t *quarter_config(const char *keys)
 	snprintf(path, sizeof(path), "%s/quarters.csv", dir);
 	f = fopen(path, "w");
 	assert_non_null(f);
-	fputs("2024-01-15T00:00:00Z,40\n2024-01-15T00:15:00Z,44\n"
-	      "2024-01-15T00:30:00Z,48\n2024-01-15T00:45:00Z,60\n"
-	      "2024-01-15T01:00:00Z,80\n", f);
+	fputs(rows, f);
 	fclose(f);
 	/* The key before Intensity=: the order on the line does not matter. */
-	snprintf(conf, sizeof(conf), "Site=q Nodes=n1 %s Intensity=file:%s\n"
-		 "NodeType=h1 Nodes=n1 Embodied=1000 Lifetime=5 CPUs=32\n"
+	snprintf(conf, sizeof(conf), "Site=q Nodes=n1,n2 %s "
+		 "Intensity=file:%s\n"
+		 "NodeType=h1 Nodes=n1,n2 Embodied=1000 Lifetime=5 CPUs=32\n"
 		 "Reference=std PUE=1.5 Intensity=300\n", keys ? keys : "",
 		 path);
 	c = fp_config_parse("/etc/footprint.conf", conf, strlen(conf), &err);
 	assert_non_null(c);
 	assert_int_equal(fp_config_load_series(c, &err), 0);
 	return c;
+}
+
+/* A site on a 15-min series (eco2mix's resolution): quarters 00:00 40,
+ * 00:15 44, 00:30 48, 00:45 60, 01:00 80 g/kWh (up to 01:15). */
+static fp_config_t *quarter_config(const char *keys)
+{
+	return series_config("2024-01-15T00:00:00Z,40\n"
+			     "2024-01-15T00:15:00Z,44\n"
+			     "2024-01-15T00:30:00Z,48\n"
+			     "2024-01-15T00:45:00Z,60\n"
+			     "2024-01-15T01:00:00Z,80\n", keys);
+}
+
+/* The quarters 00:00 40, 00:15 44, 00:30 48, then nothing published for
+ * 75 min (00:45 to 02:00: 90 min between rows is a gap, never bridged),
+ * then 02:00 80, 02:15 90 (up to 02:30). */
+static fp_config_t *gap_config(const char *keys)
+{
+	return series_config("2024-01-15T00:00:00Z,40\n"
+			     "2024-01-15T00:15:00Z,44\n"
+			     "2024-01-15T00:30:00Z,48\n"
+			     "2024-01-15T02:00:00Z,80\n"
+			     "2024-01-15T02:15:00Z,90\n", keys);
 }
 
 /* One step 00:10 to 01:05 (55 min) using 1.1 kWh at constant power:
@@ -766,6 +787,7 @@ static void test_fallback_last_fills_the_end_and_is_named_with_its_share(void **
 	assert_int_equal(r->sites[0].fallback_first, T("01:15"));
 	assert_int_equal(r->sites[0].fallback_end, T("01:30"));
 	assert_float_equal(r->sites[0].fallback_energy_j, 0.3 * KWH, 1e-6);
+	assert_int_equal(r->sites[0].fallback_s, 15 * 60);
 	json = fp_summary_dumps(r, &err);
 	assert_non_null(json);
 	assert_non_null(strstr(json, "\"fallback\":{\"end\":"
@@ -800,6 +822,203 @@ static void test_a_covered_job_names_no_fallback(void **s)
 	assert_null(strstr(json, "fallback"));
 	free(json);
 	fp_result_free(r);
+	fp_job_free(j);
+	fp_config_free(c);
+}
+
+/* 00:10 to 02:20 using 2.6 kWh (0.02 kWh a minute), over the gap. */
+static fp_job_t *gap_job(void)
+{
+	fp_job_t *j = job_new("00:10", "02:20");
+
+	fp_step_add_node(fp_job_add_step(j, "42.0", T("00:10"), T("02:20"),
+					 2.6 * KWH), "n1", 4, NAN);
+	return j;
+}
+
+static void test_a_gap_inside_a_job_is_not_covered(void **s)
+{
+	fp_config_t *c = gap_config("IntensityFallback=last");
+	fp_job_t *j = gap_job();
+	fp_error_t err = { 0 };
+	time_t until = 0;
+
+	/* The series' end (02:30) is past the job's (02:20): the gap alone
+	 * makes it wait, then fall back (rows are only appended: a gap
+	 * never fills). */
+	assert_false(fp_carbon_series_cover(c, j, fp_hostlist_match_plain,
+					    NULL, &until));
+	assert_int_equal(until, T("00:45"));
+	assert_null(fp_carbon_compute(c, j, fp_hostlist_match_plain, NULL,
+				      &err));
+	assert_non_null(strstr(err.msg, "no value for 2024-01-15T00:45:00Z"));
+	fp_job_free(j);
+	fp_config_free(c);
+}
+
+static void test_fallback_last_fills_a_gap_inside_the_job_with_its_share(void **s)
+{
+	fp_config_t *c = gap_config("IntensityFallback=last");
+	fp_job_t *j = gap_job();
+	fp_error_t err = { 0 };
+	fp_result_t *r;
+	char *json;
+
+	j->intensity_fallback = true;
+	r = fp_carbon_compute(c, j, fp_hostlist_match_plain, NULL, &err);
+	assert_non_null(r);
+	/* 00:10-00:15 0.1 kWh x 40 = 4 g; 00:15-00:30 0.3 x 44 = 13.2 g;
+	 * 00:30-00:45 0.3 x 48 = 14.4 g; the gap 00:45-02:00 filled with the
+	 * last value before it: 1.5 kWh x 48 = 72 g; 02:00-02:15 0.3 x 80 =
+	 * 24 g; 02:15-02:20 0.1 x 90 = 9 g */
+	assert_float_equal(r->operational_g, 136.6, 1e-9);
+	assert_true(r->complete);
+	assert_true(r->sites[0].fallback_used);
+	assert_string_equal(r->sites[0].fallback, "last");
+	assert_int_equal(r->sites[0].fallback_first, T("00:45"));
+	assert_int_equal(r->sites[0].fallback_end, T("02:00"));
+	assert_int_equal(r->sites[0].fallback_s, 75 * 60);
+	/* 75 of the 130 minutes at constant power */
+	assert_float_equal(r->sites[0].fallback_energy_j, 1.5 * KWH, 1e-6);
+	assert_float_equal(r->sites[0].fallback_energy_j / r->sites[0].energy_j,
+			   75.0 / 130.0, 1e-12);
+	json = fp_summary_dumps(r, &err);
+	assert_non_null(json);
+	assert_non_null(strstr(json, "\"first\":\"2024-01-15T00:45:00Z\","
+			       "\"hours\":1.25,\"method\":\"last\"}"));
+	free(json);
+	fp_result_free(r);
+	fp_job_free(j);
+	fp_config_free(c);
+}
+
+/* The quarters from 00:30: 48, 60, 80 (up to 01:15); a job 00:10 to 00:50
+ * using 0.8 kWh (0.02 kWh a minute) starts 20 min before them. */
+static fp_config_t *late_series_config(const char *keys)
+{
+	return series_config("2024-01-15T00:30:00Z,48\n"
+			     "2024-01-15T00:45:00Z,60\n"
+			     "2024-01-15T01:00:00Z,80\n", keys);
+}
+
+static fp_job_t *early_job(void)
+{
+	fp_job_t *j = job_new("00:10", "00:50");
+
+	fp_step_add_node(fp_job_add_step(j, "42.0", T("00:10"), T("00:50"),
+					 0.8 * KWH), "n1", 4, NAN);
+	return j;
+}
+
+static void test_a_job_starting_before_the_series_is_not_covered(void **s)
+{
+	fp_config_t *c = late_series_config("IntensityFallback=monthly-mean");
+	fp_job_t *j = early_job();
+	time_t until = 0;
+
+	assert_false(fp_carbon_series_cover(c, j, fp_hostlist_match_plain,
+					    NULL, &until));
+	assert_int_equal(until, T("00:10"));
+	fp_job_free(j);
+	fp_config_free(c);
+}
+
+static void test_fallback_fills_a_job_starting_before_the_series(void **s)
+{
+	fp_config_t *c = late_series_config("IntensityFallback=monthly-mean");
+	fp_job_t *j = early_job();
+	fp_error_t err = { 0 };
+	fp_result_t *r;
+
+	j->intensity_fallback = true;
+	r = fp_carbon_compute(c, j, fp_hostlist_match_plain, NULL, &err);
+	assert_non_null(r);
+	/* 00:10-00:30 filled with the series' mean, (48 + 60 + 80) / 3:
+	 * 0.4 kWh x 188 / 3; 00:30-00:45 0.3 x 48 = 14.4 g; 00:45-00:50
+	 * 0.1 x 60 = 6 g */
+	assert_float_equal(r->operational_g, 0.4 * 188 / 3 + 14.4 + 6, 1e-9);
+	assert_true(r->complete);
+	assert_string_equal(r->sites[0].fallback, "monthly-mean");
+	assert_int_equal(r->sites[0].fallback_first, T("00:10"));
+	assert_int_equal(r->sites[0].fallback_end, T("00:30"));
+	assert_int_equal(r->sites[0].fallback_s, 20 * 60);
+	assert_float_equal(r->sites[0].fallback_energy_j / r->sites[0].energy_j,
+			   0.5, 1e-12);
+	fp_result_free(r);
+	fp_job_free(j);
+	fp_config_free(c);
+}
+
+/* IntensityFallback=last has nothing before the series' first value: the
+ * error says so (the summary is then incomplete); the other methods fill. */
+static void test_fallback_last_before_the_series_start_has_no_value(void **s)
+{
+	fp_config_t *c = late_series_config("IntensityFallback=last");
+	fp_job_t *j = early_job();
+	fp_error_t err = { 0 };
+
+	j->intensity_fallback = true;
+	assert_null(fp_carbon_compute(c, j, fp_hostlist_match_plain, NULL,
+				      &err));
+	assert_non_null(strstr(err.msg, "no value before 2024-01-15T00:10:00Z "
+			       "for IntensityFallback=last"));
+	fp_job_free(j);
+	fp_config_free(c);
+}
+
+static void test_fallback_hours_are_the_time_filled_not_the_span(void **s)
+{
+	fp_config_t *c = gap_config("IntensityFallback=last");
+	fp_job_t *j = job_new("00:10", "03:00");
+	fp_step_t *st;
+	fp_error_t err = { 0 };
+	fp_result_t *r;
+
+	/* 00:10 to 03:00 (170 min): the batch step on n1 and an srun on n1
+	 * and n2 at the same time, 5.1 kWh in all (0.03 kWh a minute). The
+	 * series has no value in the gap 00:45-02:00 (75 min) and past its
+	 * end 02:30-03:00 (30 min): 105 min filled, 1.75 h, whereas the span
+	 * 00:45-03:00 is 2.25 h. The three node shares fill the same times,
+	 * counted once. */
+	fp_step_add_node(fp_job_add_step(j, "42.batch", T("00:10"),
+					 T("03:00"), 1.7 * KWH), "n1", 4,
+			 NAN);
+	st = fp_job_add_step(j, "42.0", T("00:10"), T("03:00"), 3.4 * KWH);
+	fp_step_add_node(st, "n1", 4, NAN);
+	fp_step_add_node(st, "n2", 4, NAN);
+	j->intensity_fallback = true;
+	r = fp_carbon_compute(c, j, fp_hostlist_match_plain, NULL, &err);
+	assert_non_null(r);
+	assert_true(r->complete);
+	assert_int_equal(r->nsites, 1);
+	assert_int_equal(r->sites[0].fallback_first, T("00:45"));
+	assert_int_equal(r->sites[0].fallback_end, T("03:00"));
+	assert_int_equal(r->sites[0].fallback_s, 105 * 60);
+	/* 105 of 170 min of 5.1 kWh */
+	assert_float_equal(r->sites[0].fallback_energy_j, 3.15 * KWH, 1e-6);
+	/* 0.15 kWh x 40 + 0.45 x 44 + 0.45 x 48 + the gap 2.25 x 48 (last)
+	 * + 0.45 x 80 + 0.45 x 90 + the end 0.9 x 90 (last) */
+	assert_float_equal(r->operational_g, 6 + 19.8 + 21.6 + 108 + 36 +
+			   40.5 + 81, 1e-9);
+	fp_result_free(r);
+	fp_job_free(j);
+	fp_config_free(c);
+}
+
+/* Steps on each side of the gap, each from a first value to an end of
+ * the series (ends excluded): covered, no wait. */
+static void test_steps_that_miss_the_gap_are_covered(void **s)
+{
+	fp_config_t *c = gap_config("IntensityFallback=last");
+	fp_job_t *j = job_new("00:00", "00:45");
+	time_t until = 0;
+
+	fp_step_add_node(fp_job_add_step(j, "42.0", T("00:00"), T("00:45"),
+					 KWH), "n1", 4, NAN);
+	fp_step_add_node(fp_job_add_step(j, "42.1", T("02:00"), T("02:30"),
+					 KWH), "n2", 4, NAN);
+	assert_true(fp_carbon_series_cover(c, j, fp_hostlist_match_plain,
+					   NULL, &until));
 	fp_job_free(j);
 	fp_config_free(c);
 }
@@ -987,6 +1206,13 @@ int main(void)
 		cmocka_unit_test(test_a_job_past_the_series_end_is_not_covered),
 		cmocka_unit_test(test_fallback_last_fills_the_end_and_is_named_with_its_share),
 		cmocka_unit_test(test_a_covered_job_names_no_fallback),
+		cmocka_unit_test(test_a_gap_inside_a_job_is_not_covered),
+		cmocka_unit_test(test_fallback_last_fills_a_gap_inside_the_job_with_its_share),
+		cmocka_unit_test(test_a_job_starting_before_the_series_is_not_covered),
+		cmocka_unit_test(test_fallback_fills_a_job_starting_before_the_series),
+		cmocka_unit_test(test_fallback_last_before_the_series_start_has_no_value),
+		cmocka_unit_test(test_fallback_hours_are_the_time_filled_not_the_span),
+		cmocka_unit_test(test_steps_that_miss_the_gap_are_covered),
 		cmocka_unit_test(test_a_broken_series_leaves_out_only_its_site),
 		cmocka_unit_test(test_a_job_only_at_a_broken_site_is_incomplete_not_failed),
 		cmocka_unit_test(test_job_description_energy_above_the_bound_names_the_field),
