@@ -772,8 +772,11 @@ static void say(const fp_feed_options_t *o, int level, const char *fmt, ...)
 	o->log(o->log_ctx, level, msg);
 }
 
-/* The API token: the file must not be readable by every user of the
- * cluster (a token is billed to its owner). */
+/* The API token: readable by the updater's user only (a token is billed to
+ * its owner). A group bit is refused too: slurm's group, or a group an admin
+ * shares with users, would let others spend it; the owner is checked since a
+ * 0600 file of another user that we can still read (root, CAP_DAC_OVERRIDE)
+ * is that user's token, not ours. */
 static char *read_token(const char *who, const char *path, fp_error_t *err)
 {
 	char buf[4097];
@@ -793,12 +796,14 @@ static char *read_token(const char *who, const char *path, fp_error_t *err)
 			who, path);
 		return NULL;
 	}
-	if (st.st_mode & (S_IROTH | S_IWOTH)) {
+	if (st.st_uid != geteuid() || (st.st_mode & (S_IRWXG | S_IRWXO))) {
 		close(fd);
-		fp_fail(err, FP_EINVAL, "%s: FeedTokenFile %s: mode %04o lets "
-			"every user read or change the token: refused (chmod "
-			"o-rw, readable by SlurmUser only)", who, path,
-			(unsigned)(st.st_mode & 07777));
+		fp_fail(err, FP_EINVAL, "%s: FeedTokenFile %s: owner uid %u, "
+			"mode %04o: refused, the token must be readable by this "
+			"user (uid %u) only: run chown %u %s && chmod 600 %s",
+			who, path, (unsigned)st.st_uid,
+			(unsigned)(st.st_mode & 07777), (unsigned)geteuid(),
+			(unsigned)geteuid(), path, path);
 		return NULL;
 	}
 	n = read(fd, buf, sizeof(buf) - 1);

@@ -191,6 +191,22 @@ chmod 644 "$dir/token"
 update "$C"
 ok "a_world_readable_token_file_is_refused_before_any_request" \
 	bash -c "test $rc = 1 && test $(errlines) = 1 && grep -q 'mode 0644' '$dir/err' && test ! -s '$dir/requests.log'"
+chmod 640 "$dir/token"
+update "$C"
+ok "a_group_readable_token_file_is_refused_naming_the_chmod" \
+	bash -c "test $rc = 1 && test $(errlines) = 1 && grep -q \"FeedTokenFile $dir/token: owner uid $(id -u), mode 0640: refused.*chmod 600 $dir/token\" '$dir/err' && test ! -s '$dir/requests.log'"
+chmod 600 "$dir/token"
+if [ "$(id -u)" = 0 ]; then
+	# root reads any file: only the owner check stops another user's token
+	chown 65534 "$dir/token"
+	update "$C"
+	ok "a_token_file_of_another_user_is_refused_naming_the_chown" \
+		bash -c "test $rc = 1 && test $(errlines) = 1 && grep -q 'owner uid 65534, mode 0600: refused.*chown 0 ' '$dir/err' && test ! -s '$dir/requests.log'"
+	chown 0 "$dir/token"
+else
+	n=$((n + 1))
+	echo "ok $n - a_token_file_of_another_user_is_refused_naming_the_chown # SKIP not root (cannot chown)"
+fi
 
 # UK: national actual values, regional forecasts
 conf "$C" "Site=uk Nodes=n1 Intensity=file:$dir/uk.csv Feed=uk FeedURL=$URL/u-ok" \
