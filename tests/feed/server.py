@@ -7,10 +7,14 @@ path>. Writes its port to PORTFILE, one JSON line per request to LOGFILE.
 Case e-live is a feed that advances (tests/integration/17_grid_feed.sh, make
 demo SITES=): it publishes the quarter hours from FROM to UNTIL (UTC epochs,
 both included) that LIVEFILE, the optional third argument, holds as "FROM
-UNTIL", re-read at every request; quarter t (epoch) is worth live_value(t)."""
+UNTIL", re-read at every request; quarter t (epoch) is worth live_value(t).
+With FEED_TLS_CERT (a PEM file holding the certificate and its key) in the
+environment it answers HTTPS with that certificate instead."""
 import datetime as dt
 import json
+import os
 import re
+import ssl
 import sys
 import time
 import urllib.parse
@@ -219,8 +223,11 @@ class Handler(BaseHTTPRequestHandler):
 
 
 srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+if os.environ.get("FEED_TLS_CERT"):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(os.environ["FEED_TLS_CERT"])
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
 with open(PORTFILE + ".tmp", "w") as f:
     f.write(str(srv.server_address[1]))
-import os
 os.rename(PORTFILE + ".tmp", PORTFILE)
 srv.serve_forever()
