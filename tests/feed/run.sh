@@ -143,6 +143,16 @@ else
 	done
 fi
 
+# a provider that revises quarters already in the file: the file's rows
+# stay as they were (append only), only the newer quarters are added
+cp "$S" "$dir/before"
+conf "$C" "Site=fr Nodes=n1 Intensity=file:$S Feed=eco2mix FeedURL=$URL/e-revised"
+update "$C"
+ok "a_revised_quarter_leaves_every_old_byte_as_it_was" \
+	bash -c "test $rc = 0 && cmp -s -n $(stat -c %s "$dir/before") '$dir/before' '$S' && test $(grep -c '^2024-01-15T00:00:00Z,' "$S") = 1"
+ok "a_revision_still_appends_the_10_newer_quarters" \
+	bash -c "test $(rows "$S") = 310 && ! grep -q ',9[0-9][0-9] ' '$S'" && increasing "$S" 900
+
 conf "$C" "Site=fr Nodes=n1 Intensity=file:$dir/r.csv Feed=eco2mix FeedURL=$URL/e-429"
 start=$(date +%s.%N)
 update "$C"

@@ -64,6 +64,8 @@ def eco2mix_records(case):
     jan = dt.datetime(2024, 1, 15, tzinfo=UTC)
     if case in ("e-page", "e-429", "e-proxy"):
         return quarters(jan, 250)
+    if case == "e-revised":  # the 300 of e-more, now other values, and 10 new
+        return quarters(jan, 310, lambda i: 20 + i % 40 if i >= 300 else 900 + i % 40)
     if case == "e-more":
         return quarters(jan, 300)
     if case == "e-live":
@@ -187,7 +189,9 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(200, b'{"total_count": 3, "results": [{"date_heure": "2024-01-15T01:00:00+01:00", "taux_co2": 2')
         if case == "e-big":
             return self.send(200, b'{"total_count": 0, "results": []' + b" " * (9 << 20) + b"}")
-        recs = filter_where(eco2mix_records(case), q.get("where", [""])[0])
+        recs = eco2mix_records(case)
+        if case != "e-revised":  # a revision comes whatever was asked
+            recs = filter_where(recs, q.get("where", [""])[0])
         off, lim = int(q.get("offset", ["0"])[0]), int(q.get("limit", ["10"])[0])
         if lim > 100 or off + lim > 10000:
             return self.send(400, err)
