@@ -1,5 +1,6 @@
-/* GPU energy readers behind one interface: discovery across vendors, and the
- * accounting every vendor shares (baseline, wraps, resets, power integral). */
+/* GPU energy readers behind one interface: discovery across vendors (one
+ * reader per device), and the accounting every vendor shares (baseline,
+ * wraps, resets, power integral). */
 #include "gpu_backend.h"
 
 #include <math.h>
@@ -50,6 +51,24 @@ int fp_gpu_dev_strings(fp_gpu_dev_t *d, const char *uuid, const char *pci,
 	return 0;
 }
 
+/* amdgpu's own table flags these AMD_IS_APU (amdgpu_drv.c pciidlist): the
+ * GPU's reported power is the socket's, CPU cores included (AMD SMI's
+ * energy counter on MI300A is the socket's too). Newer APUs found by IP
+ * discovery are not in any table and are not flagged. */
+static const unsigned amd_apu_ids[] = {
+	0x74a0,			/* MI300A (Aqua Vanjaram APU) */
+	0x15dd, 0x15d8,		/* Raven, Picasso */
+	0x1636, 0x1638, 0x164c,	/* Renoir, Cezanne, Lucienne */
+};
+
+bool fp_gpu_amd_apu(unsigned long devid)
+{
+	for (size_t i = 0; i < sizeof(amd_apu_ids) / sizeof(*amd_apu_ids); i++)
+		if (devid == amd_apu_ids[i])
+			return true;
+	return false;
+}
+
 static void _free_dev(fp_gpu_dev_t *d)
 {
 	if (d->ops && d->ops->free)
@@ -61,8 +80,10 @@ static void _free_dev(fp_gpu_dev_t *d)
 	free(d->procs);
 }
 
-/* hwmon devices in PCI order, after NVML's (kept in NVML's order). */
-static int _cmp_hwmon(const void *a, const void *b)
+/* AMD SMI and hwmon devices in PCI order, after NVML's (kept in NVML's
+ * order): an AMD GPU has one index whichever of the two reads it, the order
+ * Slurm's gres.conf AutoDetect numbers them in. */
+static int _cmp_pci(const void *a, const void *b)
 {
 	const fp_gpu_dev_t *x = a, *y = b;
 	int c = strcmp(x->pci, y->pci);
@@ -70,19 +91,60 @@ static int _cmp_hwmon(const void *a, const void *b)
 	return c ? c : strcmp(x->path, y->path);
 }
 
+/* Drops the hwmon devices [from, ndevs) that AMD SMI, devices [amd, from),
+ * reads already (same PCI address): their power integral would count the
+ * same joules again. The AMD SMI device keeps the hwmon's product name and
+ * flags. Returns how many AMD devices hwmon had. */
+static size_t _drop_amdsmi_twins(fp_gpu_t *g, size_t amd, size_t from)
+{
+	size_t kept = from, namd = 0;
+
+	for (size_t j = from; j < g->ndevs; j++) {
+		fp_gpu_dev_t *h = &g->devs[j];
+		fp_gpu_dev_t *twin = NULL;
+
+		if (h->info.vendor == FP_GPU_AMD) {
+			namd++;
+			for (size_t i = amd; i < from && *h->pci; i++)
+				if (!strcmp(g->devs[i].pci, h->pci))
+					twin = &g->devs[i];
+		}
+		if (!twin) {
+			if (kept != j)
+				g->devs[kept] = *h;
+			kept++;
+			continue;
+		}
+		fp_gpu_log(g, FP_LOG_DEBUG,
+			   "gpu hwmon %s not used: AMD SMI reads %s's energy "
+			   "counter", h->path, h->pci);
+		twin->info.flags |= h->info.flags;
+		if (*h->name && strcmp(h->name, "amdgpu")) {
+			free(twin->name);
+			twin->name = h->name;
+			h->name = NULL;
+		}
+		_free_dev(h);
+	}
+	g->ndevs = kept;
+	return namd;
+}
+
 fp_gpu_t *fp_gpu_open(const fp_gpu_opts_t *opts, fp_error_t *err)
 {
 	static const fp_gpu_opts_t none;
-	char nvml_why[512] = "", hwmon_why[512] = "";
-	const char *lib, *root;
-	size_t nnvml;
+	char nvml_why[512] = "", amd_why[512] = "", hwmon_why[512] = "";
+	const char *lib, *amdlib, *root;
+	size_t nnvml, namdsmi;
+	int rc, amd_rc = 0;
 	fp_gpu_t *g;
-	int rc;
 
 	fp_error_clear(err);
 	if (!opts)
 		opts = &none;
 	lib = opts->nvml_lib ? opts->nvml_lib : FP_GPU_DEFAULT_NVML_LIB;
+	amdlib = opts->amdsmi_lib ? opts->amdsmi_lib
+				  : FP_GPU_DEFAULT_AMDSMI_LIB;
 	root = opts->hwmon_root ? opts->hwmon_root : FP_GPU_DEFAULT_HWMON_ROOT;
 	g = calloc(1, sizeof(*g));
 	if (!g) {
@@ -102,6 +164,13 @@ fp_gpu_t *fp_gpu_open(const fp_gpu_opts_t *opts, fp_error_t *err)
 		snprintf(nvml_why, sizeof(nvml_why), "NVML not asked for");
 	}
 	nnvml = g->ndevs;
+	if (rc != -2 && *amdlib) {
+		rc = amd_rc = fp_gpu_amdsmi_open(g, amdlib, amd_why,
+						 sizeof(amd_why));
+	} else if (rc != -2) {
+		snprintf(amd_why, sizeof(amd_why), "AMD SMI not asked for");
+	}
+	namdsmi = g->ndevs;
 	if (rc != -2 && *root) {
 		rc = fp_gpu_hwmon_open(g, root, hwmon_why, sizeof(hwmon_why));
 		if (rc == -1)
@@ -115,15 +184,24 @@ fp_gpu_t *fp_gpu_open(const fp_gpu_opts_t *opts, fp_error_t *err)
 		fp_gpu_close(g);
 		return NULL;
 	}
+	/* Without AMD SMI an AMD GPU is read through hwmon (its power,
+	 * integrated): worth one line where there is one, noise on other
+	 * nodes. */
+	if (_drop_amdsmi_twins(g, nnvml, namdsmi) && amd_rc == -1)
+		fp_gpu_log(g, FP_LOG_INFO,
+			   "gpu: no AMD SMI energy counter (%s): amdgpu devices "
+			   "are read through hwmon", amd_why);
+	else if (amd_rc == -1)
+		fp_gpu_log(g, FP_LOG_DEBUG, "gpu: no AMD SMI: %s", amd_why);
 	if (!g->ndevs) {
-		fp_fail(err, FP_ENOTSUP, "gpu: no readable GPU (%s; %s)",
-			nvml_why, hwmon_why);
+		fp_fail(err, FP_ENOTSUP, "gpu: no readable GPU (%s; %s; %s)",
+			nvml_why, amd_why, hwmon_why);
 		fp_gpu_close(g);
 		return NULL;
 	}
 	if (g->ndevs > nnvml)
 		qsort(g->devs + nnvml, g->ndevs - nnvml, sizeof(*g->devs),
-		      _cmp_hwmon);
+		      _cmp_pci);
 	for (size_t i = 0; i < g->ndevs; i++) {
 		fp_gpu_dev_t *d = &g->devs[i];
 
@@ -144,6 +222,7 @@ void fp_gpu_close(fp_gpu_t *g)
 		_free_dev(&g->devs[i]);
 	free(g->devs);
 	fp_gpu_nvml_close(g);
+	fp_gpu_amdsmi_close(g);
 	free(g);
 }
 

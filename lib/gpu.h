@@ -1,5 +1,5 @@
-/* GPU energy readers behind one interface: NVIDIA through NVML (loaded at run
- * time), AMD amdgpu and Intel i915/xe through their hwmon devices. */
+/* GPU energy readers behind one interface: NVIDIA through NVML and AMD through
+ * AMD SMI (both loaded at run time), amdgpu and i915/xe through hwmon. */
 #ifndef FP_GPU_H
 #define FP_GPU_H
 
@@ -11,6 +11,9 @@
 
 #define FP_GPU_DEFAULT_HWMON_ROOT "/sys/class/hwmon"
 #define FP_GPU_DEFAULT_NVML_LIB "libnvidia-ml.so.1"
+/* ROCm's name for it (/opt/rocm/lib, on the loader's path with ROCm's
+ * ld.so.conf.d entry). */
+#define FP_GPU_DEFAULT_AMDSMI_LIB "libamd_smi.so"
 
 /* No accelerator draws this much (a GB200 superchip is ~2.7 kW): a counter
  * that went down is a wrap only if the energy that implies fits under it
@@ -41,14 +44,16 @@ typedef enum fp_gpu_source {
 
 typedef struct fp_gpu_info {
 	size_t index;		/* 0..n-1: NVML devices in NVML order, then
-				 * hwmon devices by PCI address */
+				 * AMD SMI and hwmon devices by PCI address */
 	fp_gpu_vendor_t vendor;
 	/* Stable id as trace-v1 records it: the NVML UUID ("GPU-..."), or
-	 * the PCI address for hwmon devices. */
+	 * the PCI address for AMD SMI and hwmon devices (one id whichever
+	 * of the two reads an AMD GPU). */
 	const char *uuid;
 	const char *pci;	/* "0000:3b:00.0" (lower case), "" if unknown */
 	const char *name;	/* NVML name, amdgpu product_name, or driver */
-	const char *path;	/* hwmon directory or "nvml <lib> #i" */
+	const char *path;	/* hwmon directory, "nvml <lib> #i" or
+				 * "amdsmi <lib> <pci>" */
 	fp_gpu_source_t source;
 	unsigned flags;
 } fp_gpu_info_t;
@@ -61,6 +66,10 @@ typedef struct fp_gpu_opts {
 	/* dlopen()ed at fp_gpu_open. NULL: FP_GPU_DEFAULT_NVML_LIB; "": no
 	 * NVML. */
 	const char *nvml_lib;
+	/* dlopen()ed at fp_gpu_open. NULL: FP_GPU_DEFAULT_AMDSMI_LIB; "": no
+	 * AMD SMI. An AMD GPU it gives an energy counter for is read through
+	 * it, not through its hwmon power. */
+	const char *amdsmi_lib;
 	fp_log_fn log;		/* may be NULL */
 	void *log_ctx;
 } fp_gpu_opts_t;
@@ -68,13 +77,14 @@ typedef struct fp_gpu_opts {
 typedef struct fp_gpu fp_gpu_t;
 
 /* Discovers every readable GPU. A vendor that is absent (no NVML library,
- * NVML without a driver, no GPU hwmon) is logged once at FP_LOG_INFO; a
+ * NVML without a driver, no GPU hwmon; no AMD SMI where hwmon has amdgpu
+ * devices) is logged once at FP_LOG_INFO; a
  * device that cannot be read at open is logged and skipped. Returns NULL with
  * FP_ENOTSUP and a message naming each root and library tried (and why,
  * e.g. dlerror()) when no device is found; never crashes on a missing or
  * broken library. opts may be NULL (defaults). */
 fp_gpu_t *fp_gpu_open(const fp_gpu_opts_t *opts, fp_error_t *err);
-/* Shuts NVML down and unloads it; NULL is a no-op. */
+/* Shuts NVML and AMD SMI down and unloads them; NULL is a no-op. */
 void fp_gpu_close(fp_gpu_t *gpu);
 
 size_t fp_gpu_ndevices(const fp_gpu_t *gpu);
@@ -115,7 +125,8 @@ typedef struct fp_gpu_reading {
  * caller's; used only to integrate power and to judge wraps) into out[]
  * (fp_gpu_ndevices() long). A device whose read fails is valid=false for
  * this read and comes back when it reads again (a hwmon device that
- * vanished is looked for again by PCI address, an NVML one by UUID); each
+ * vanished is looked for again by PCI address, an NVML one by UUID, an
+ * AMD SMI one by PCI address among AMD SMI's devices); each
  * failing device is logged once until it recovers. err (may be NULL) gets
  * the first fault of this read, FP_EIO. Returns the number of valid
  * readings. Power-integral devices integrate across a gap from the last

@@ -1,5 +1,6 @@
-/* Private to lib/gpu*.c: what a vendor reader (gpu_nvml.c, gpu_hwmon.c)
- * gives the common code in gpu.c, which owns wraps, resets and integration. */
+/* Private to lib/gpu*.c: what a vendor reader (gpu_nvml.c, gpu_amdsmi.c,
+ * gpu_hwmon.c) gives the common code in gpu.c, which owns wraps, resets and
+ * integration. */
 #ifndef FP_GPU_BACKEND_H
 #define FP_GPU_BACKEND_H
 
@@ -23,8 +24,10 @@ struct fp_gpu_dev {
 	char *uuid, *pci, *name, *path;
 	const fp_gpu_ops_t *ops;
 	void *priv;
-	/* µJ per counter unit, or µW per power unit (NVML: mJ and mW). */
-	uint64_t unit;
+	/* µJ per counter unit, or µW per power unit (NVML: mJ and mW; AMD
+	 * SMI: its counter's resolution, 15.3 µJ on MI200/MI300, not an
+	 * integer). */
+	double unit;
 	/* Largest raw counter value before it wraps to 0. */
 	uint64_t max_raw;
 
@@ -49,6 +52,7 @@ struct fp_gpu {
 	fp_gpu_dev_t *devs;
 	size_t ndevs;
 	void *nvml;		/* gpu_nvml.c's library state */
+	void *amdsmi;		/* gpu_amdsmi.c's */
 };
 
 void fp_gpu_log(const fp_gpu_t *g, int level, const char *fmt, ...)
@@ -65,7 +69,14 @@ int fp_gpu_dev_strings(fp_gpu_dev_t *d, const char *uuid, const char *pci,
 int fp_gpu_nvml_open(fp_gpu_t *g, const char *lib, char *why,
 		     size_t whysize);
 void fp_gpu_nvml_close(fp_gpu_t *g);
+int fp_gpu_amdsmi_open(fp_gpu_t *g, const char *lib, char *why,
+		       size_t whysize);
+void fp_gpu_amdsmi_close(fp_gpu_t *g);
 int fp_gpu_hwmon_open(fp_gpu_t *g, const char *root, char *why,
 		      size_t whysize);
+
+/* An AMD PCI device id amdgpu flags AMD_IS_APU (FP_GPU_APU): one list for
+ * hwmon's and AMD SMI's devices. */
+bool fp_gpu_amd_apu(unsigned long devid);
 
 #endif

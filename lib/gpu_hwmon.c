@@ -18,15 +18,6 @@ typedef struct hwmon {
 	const char *file; /* energy1_input, energy2_input, power1_average... */
 } hwmon_t;
 
-/* amdgpu's own table flags these AMD_IS_APU (amdgpu_drv.c pciidlist): the
- * GPU's reported power is the socket's, CPU cores included. Newer APUs
- * found by IP discovery are not in any table and are not flagged. */
-static const unsigned amd_apu_ids[] = {
-	0x74a0,			/* MI300A (Aqua Vanjaram APU) */
-	0x15dd, 0x15d8,		/* Raven, Picasso */
-	0x1636, 0x1638, 0x164c,	/* Renoir, Cezanne, Lucienne */
-};
-
 static bool _is_pci(const char *s)
 {
 	unsigned dom, bus, dev, fn;
@@ -114,10 +105,7 @@ static bool _amd_apu(const char *dir)
 	id = strtoul(buf, &end, 16);
 	if (end == buf || *end)
 		return false;
-	for (size_t i = 0; i < sizeof(amd_apu_ids) / sizeof(*amd_apu_ids); i++)
-		if (id == amd_apu_ids[i])
-			return true;
-	return false;
+	return fp_gpu_amd_apu(id);
 }
 
 static int _read_value(const char *dir, const char *file, uint64_t *v,
