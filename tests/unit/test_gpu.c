@@ -1,5 +1,6 @@
 /* Specification of lib/gpu: amdgpu and i915/xe hwmon trees generated in
- * temporary directories, NVIDIA through the project's test NVML library. */
+ * temporary directories, NVIDIA and AMD SMI through the project's test
+ * libraries. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -17,6 +18,9 @@
 
 #ifndef FP_FAKE_NVML
 #error "FP_FAKE_NVML: the path of the test NVML library (Makefile)"
+#endif
+#ifndef FP_FAKE_AMDSMI
+#error "FP_FAKE_AMDSMI: the path of the test AMD SMI library (Makefile)"
 #endif
 
 static void _putu(const char *dir, const char *file, uint64_t v)
@@ -60,7 +64,7 @@ static void _hwmon(const char *root, const char *rel, const char *driver,
 static fp_gpu_t *_open_hwmon(const char *root, logs_t *l)
 {
 	fp_gpu_opts_t o = {.hwmon_root = root, .nvml_lib = "",
-			   .log = _log, .log_ctx = l};
+			   .amdsmi_lib = "", .log = _log, .log_ctx = l};
 	fp_error_t err;
 	fp_gpu_t *g = fp_gpu_open(&o, &err);
 
@@ -362,8 +366,8 @@ static void gpu_hwmon_without_energy_file_is_skipped_with_one_log(void **st)
 	char d[1024];
 	char *r = _root();
 	logs_t l = {0};
-	fp_gpu_opts_t o = {.hwmon_root = r, .nvml_lib = "", .log = _log,
-			   .log_ctx = &l};
+	fp_gpu_opts_t o = {.hwmon_root = r, .nvml_lib = "",
+			   .amdsmi_lib = "", .log = _log, .log_ctx = &l};
 	fp_error_t err;
 
 	(void)st;
@@ -437,7 +441,7 @@ static int nvml_teardown(void **st)
 static fp_gpu_t *_open_nvml(logs_t *l, fp_error_t *err)
 {
 	fp_gpu_opts_t o = {.hwmon_root = "", .nvml_lib = FP_FAKE_NVML,
-			   .log = _log, .log_ctx = l};
+			   .amdsmi_lib = "", .log = _log, .log_ctx = l};
 
 	return fp_gpu_open(&o, err);
 }
@@ -445,7 +449,8 @@ static fp_gpu_t *_open_nvml(logs_t *l, fp_error_t *err)
 static void missing_nvml_library_is_a_clear_error_not_a_crash(void **st)
 {
 	fp_gpu_opts_t o = {.hwmon_root = "",
-			   .nvml_lib = "/nonexistent/libnvidia-ml.so.1"};
+			   .nvml_lib = "/nonexistent/libnvidia-ml.so.1",
+			   .amdsmi_lib = ""};
 	fp_error_t err;
 
 	(void)st;
@@ -647,7 +652,8 @@ static void nvml_devices_come_before_hwmon_devices(void **st)
 {
 	char d[1024];
 	char *r = _intel(1000, d, sizeof(d));
-	fp_gpu_opts_t o = {.hwmon_root = r, .nvml_lib = FP_FAKE_NVML};
+	fp_gpu_opts_t o = {.hwmon_root = r, .nvml_lib = FP_FAKE_NVML,
+			   .amdsmi_lib = ""};
 	fp_error_t err;
 	fp_gpu_reading_t rd[2];
 	fp_gpu_t *g;
@@ -664,16 +670,405 @@ static void nvml_devices_come_before_hwmon_devices(void **st)
 	_rm(r);
 }
 
+/* --- AMD through the test AMD SMI library --- */
+
+static char amd_state[64];
+
+static void _amd(const char *text)
+{
+	char tmp[80];
+	FILE *f;
+
+	snprintf(tmp, sizeof(tmp), "%s.new", amd_state);
+	f = fopen(tmp, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	assert_int_equal(rename(tmp, amd_state), 0);
+}
+
+static int amdsmi_setup(void **st)
+{
+	int fd;
+
+	(void)st;
+	snprintf(amd_state, sizeof(amd_state), "/tmp/test_gpu_amdsmi.XXXXXX");
+	fd = mkstemp(amd_state);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	setenv("FP_FAKE_AMDSMI_STATE", amd_state, 1);
+	return 0;
+}
+
+static int amdsmi_teardown(void **st)
+{
+	(void)st;
+	unlink(amd_state);
+	unsetenv("FP_FAKE_AMDSMI_STATE");
+	return 0;
+}
+
+/* Every log line, by level. */
+typedef struct alllogs {
+	int info, warn;
+	char last_info[768];
+} alllogs_t;
+
+static void _log_all(void *ctx, int level, const char *msg)
+{
+	alllogs_t *l = ctx;
+
+	if (level <= FP_LOG_WARN) {
+		l->warn++;
+	} else if (level == FP_LOG_INFO) {
+		l->info++;
+		snprintf(l->last_info, sizeof(l->last_info), "%s", msg);
+	}
+}
+
+/* AMD SMI (lib) and hwmon (root, "" none), never NVML. */
+static fp_gpu_t *_open_amd(const char *lib, const char *root, alllogs_t *l,
+			   fp_error_t *err)
+{
+	fp_gpu_opts_t o = {.hwmon_root = root, .nvml_lib = "",
+			   .amdsmi_lib = lib, .log = _log_all, .log_ctx = l};
+
+	return fp_gpu_open(&o, err);
+}
+
+static void amdsmi_finds_gpus_of_every_socket_by_pci_address(void **st)
+{
+	alllogs_t l = {0};
+	fp_error_t err;
+	const fp_gpu_info_t *i0, *i1;
+	fp_gpu_t *g;
+
+	(void)st;
+	_amd("gpu bdf=0000:c1:00.0 socket=1 energy=10\n"
+	     "gpu bdf=0001:05:1f.7 socket=0 energy=20\n");
+	g = _open_amd(FP_FAKE_AMDSMI, "", &l, &err);
+	if (!g)
+		fail_msg("fp_gpu_open: %s", err.msg);
+	assert_int_equal(fp_gpu_ndevices(g), 2);
+	i0 = fp_gpu_device(g, 0);
+	i1 = fp_gpu_device(g, 1);
+	assert_int_equal(i0->vendor, FP_GPU_AMD);
+	assert_string_equal(i0->pci, "0000:c1:00.0");
+	assert_string_equal(i0->uuid, "0000:c1:00.0");
+	assert_int_equal(i0->source, FP_GPU_COUNTER);
+	assert_non_null(strstr(i0->path, "amdsmi "));
+	assert_non_null(strstr(i0->path, "0000:c1:00.0"));
+	assert_int_equal(i0->flags & FP_GPU_APU, 0);
+	assert_string_equal(i1->pci, "0001:05:1f.7"); /* every bdf field */
+	assert_int_equal(i1->index, 1);
+	assert_int_equal(l.warn, 0);
+	assert_non_null(strstr(l.last_info, "2 GPUs read by their energy "
+					    "counter"));
+	fp_gpu_close(g);
+}
+
+static void amdsmi_energy_is_the_counter_times_its_resolution(void **st)
+{
+	alllogs_t l = {0};
+	fp_error_t err;
+	fp_gpu_reading_t rd;
+	fp_gpu_t *g;
+
+	(void)st;
+	_amd("gpu bdf=0000:c1:00.0 energy=1000 resolution=15.3\n");
+	g = _open_amd(FP_FAKE_AMDSMI, "", &l, &err);
+	assert_non_null(g);
+	assert_int_equal(fp_gpu_read(g, 0.0, &rd, NULL), 1);
+	assert_int_equal(rd.event, FP_GPU_EV_BASELINE);
+	assert_int_equal(rd.energy_uj, 0);
+	_amd("gpu bdf=0000:c1:00.0 energy=1100 resolution=15.3\n");
+	assert_int_equal(fp_gpu_read(g, 1.0, &rd, NULL), 1);
+	assert_int_equal(rd.energy_uj, 1530);	/* 100 x 15.3 µJ */
+	_amd("gpu bdf=0000:c1:00.0 energy=1105 resolution=15.3\n");
+	fp_gpu_read(g, 2.0, &rd, NULL);
+	assert_int_equal(rd.energy_uj, 1606);	/* 76.5: half carried */
+	_amd("gpu bdf=0000:c1:00.0 energy=1110 resolution=15.3\n");
+	fp_gpu_read(g, 3.0, &rd, NULL);
+	assert_int_equal(rd.energy_uj, 1683);
+	fp_gpu_close(g);
+}
+
+static void amdsmi_counter_wrap_adds_the_range_and_says_so(void **st)
+{
+	alllogs_t l = {0};
+	fp_error_t err;
+	fp_gpu_reading_t rd;
+	fp_gpu_t *g;
+
+	(void)st;
+	_amd("gpu bdf=0000:c1:00.0 energy=18446744073709551606 "
+	     "resolution=2\n"); /* 2^64 - 10 */
+	g = _open_amd(FP_FAKE_AMDSMI, "", &l, &err);
+	assert_non_null(g);
+	fp_gpu_read(g, 0.0, &rd, NULL);
+	_amd("gpu bdf=0000:c1:00.0 energy=5 resolution=2\n");
+	assert_int_equal(fp_gpu_read(g, 1.0, &rd, NULL), 1);
+	assert_true(rd.valid);
+	assert_int_equal(rd.event, FP_GPU_EV_WRAP);
+	assert_int_equal(rd.energy_uj, 30);	/* (9 + 1 + 5) x 2 µJ */
+	_amd("gpu bdf=0000:c1:00.0 energy=1 resolution=2\n");
+	assert_int_equal(fp_gpu_read(g, 2.0, &rd, NULL), 0);
+	assert_int_equal(rd.event, FP_GPU_EV_RESET); /* no wrap: 2^64 x 2 µJ */
+	assert_int_equal(rd.energy_uj, 30);
+	fp_gpu_close(g);
+}
+
+static void amdsmi_failed_read_is_unavailable_logged_once_and_the_next_carries_the_gap(
+	void **st)
+{
+	alllogs_t l = {0};
+	fp_error_t err;
+	fp_gpu_reading_t rd;
+	fp_gpu_t *g;
+
+	(void)st;
+	_amd("gpu bdf=0000:c1:00.0 energy=100 resolution=1\n");
+	g = _open_amd(FP_FAKE_AMDSMI, "", &l, &err);
+	assert_non_null(g);
+	fp_gpu_read(g, 0.0, &rd, NULL);
+	_amd("gpu bdf=0000:c1:00.0 energy=200 resolution=1 energy_rc=12\n");
+	assert_int_equal(fp_gpu_read(g, 1.0, &rd, &err), 0);
+	assert_false(rd.valid);
+	assert_int_equal(rd.event, FP_GPU_EV_FAILED);
+	assert_int_equal(err.code, FP_EIO);
+	assert_non_null(strstr(rd.fault, "gpu 0 (amd 0000:c1:00.0)"));
+	assert_non_null(strstr(rd.fault, "amdsmi_get_energy_count: "
+					 "AMDSMI_STATUS_IO: I/O Error"));
+	assert_int_equal(fp_gpu_read(g, 2.0, &rd, NULL), 0);
+	assert_int_equal(l.warn, 1);
+	_amd("gpu bdf=0000:c1:00.0 energy=400 resolution=1\n");
+	assert_int_equal(fp_gpu_read(g, 3.0, &rd, &err), 1);
+	assert_int_equal(rd.event, FP_GPU_EV_RETURNED);
+	assert_int_equal(rd.energy_uj, 300);
+	fp_gpu_close(g);
+}
+
+static void amdsmi_vanished_gpu_is_unavailable_and_returns_by_pci_address(
+	void **st)
+{
+	alllogs_t l = {0};
+	fp_error_t err;
+	fp_gpu_reading_t rd[2];
+	fp_gpu_t *g;
+
+	(void)st;
+	_amd("gpu bdf=0000:c1:00.0 energy=1000 resolution=1\n"
+	     "gpu bdf=0000:c2:00.0 energy=5000 resolution=1\n");
+	g = _open_amd(FP_FAKE_AMDSMI, "", &l, &err);
+	assert_non_null(g);
+	fp_gpu_read(g, 0.0, rd, NULL);
+	_amd("gpu bdf=0000:c1:00.0 energy=1100 resolution=1 lost=1\n"
+	     "gpu bdf=0000:c2:00.0 energy=5100 resolution=1\n");
+	assert_int_equal(fp_gpu_read(g, 1.0, rd, &err), 1);
+	assert_false(rd[0].valid);
+	assert_non_null(strstr(rd[0].fault, "Device Not found"));
+	assert_true(rd[1].valid);
+	assert_int_equal(rd[1].energy_uj, 100);
+	/* gone from the list, then back on another socket, listed last */
+	_amd("gpu bdf=0000:c2:00.0 energy=5200 resolution=1\n");
+	assert_int_equal(fp_gpu_read(g, 2.0, rd, NULL), 1);
+	assert_non_null(strstr(rd[0].fault, "not among AMD SMI's 1 GPUs"));
+	_amd("gpu bdf=0000:c2:00.0 energy=5300 resolution=1\n"
+	     "gpu bdf=0000:c1:00.0 energy=1400 resolution=1 socket=3\n");
+	assert_int_equal(fp_gpu_read(g, 3.0, rd, NULL), 2);
+	assert_int_equal(rd[0].event, FP_GPU_EV_RETURNED);
+	assert_int_equal(rd[0].energy_uj, 400);
+	assert_int_equal(rd[1].energy_uj, 300);
+	assert_int_equal(l.warn, 1);
+	fp_gpu_close(g);
+}
+
+/* root/hwmon1: an amdgpu at 0000:c1:00.0 (MI210) drawing 100 W. */
+static char *_amd_hwmon(const char *devid, char *dir, size_t size)
+{
+	char *r = _root();
+
+	_hwmon(r, "hwmon1", "amdgpu", "0000:c1:00.0", devid,
+	       "AMD Instinct MI210", dir, size);
+	_put(dir, "power1_average", "100000000\n");
+	return r;
+}
+
+static void missing_amdsmi_library_falls_back_to_hwmon_with_one_info_line(
+	void **st)
+{
+	char d[1024];
+	char *r = _amd_hwmon("0x740f", d, sizeof(d));
+	alllogs_t l = {0};
+	fp_error_t err;
+	fp_gpu_t *g;
+
+	(void)st;
+	g = _open_amd("/nonexistent/libamd_smi.so", r, &l, &err);
+	assert_non_null(g);
+	assert_int_equal(fp_gpu_ndevices(g), 1);
+	assert_int_equal(fp_gpu_device(g, 0)->source, FP_GPU_POWER_INTEGRAL);
+	assert_int_equal(l.warn, 0);
+	assert_int_equal(l.info, 1);
+	assert_non_null(strstr(l.last_info, "no AMD SMI energy counter"));
+	assert_non_null(strstr(l.last_info, "/nonexistent/libamd_smi.so: "
+					    "cannot load"));
+	assert_non_null(strstr(l.last_info, "read through hwmon"));
+	fp_gpu_close(g);
+	_rm(r);
+}
+
+static void amdsmi_without_driver_falls_back_to_hwmon(void **st)
+{
+	char d[1024];
+	char *r = _amd_hwmon("0x740f", d, sizeof(d));
+	alllogs_t l = {0};
+	fp_error_t err;
+	fp_gpu_t *g;
+
+	(void)st;
+	unlink(amd_state); /* the test library then answers: no driver */
+	g = _open_amd(FP_FAKE_AMDSMI, r, &l, &err);
+	assert_non_null(g);
+	assert_int_equal(fp_gpu_device(g, 0)->source, FP_GPU_POWER_INTEGRAL);
+	assert_int_equal(l.info, 1);
+	assert_non_null(strstr(l.last_info, "amdsmi_init: "
+					    "AMDSMI_STATUS_DRIVER_NOT_LOADED"));
+	fp_gpu_close(g);
+	_rm(r);
+}
+
+static void amdsmi_and_hwmon_seeing_one_gpu_count_it_once_by_the_counter(
+	void **st)
+{
+	char d[1024], d2[1024], d3[1024];
+	char *r = _amd_hwmon("0x740f", d, sizeof(d));
+	alllogs_t l = {0};
+	fp_error_t err;
+	fp_gpu_reading_t rd[3];
+	fp_gpu_t *g;
+
+	(void)st;
+	/* a second AMD GPU AMD SMI does not list, and an Intel one */
+	_hwmon(r, "hwmon2", "amdgpu", "0000:a1:00.0", "0x740f", NULL, d2,
+	       sizeof(d2));
+	_put(d2, "power1_average", "50000000\n");
+	_hwmon(r, "hwmon3", "i915", "0000:03:00.0", "0x56a0", NULL, d3,
+	       sizeof(d3));
+	_putu(d3, "energy1_input", 1000);
+	_amd("gpu bdf=0000:c1:00.0 energy=0 resolution=1\n");
+	g = _open_amd(FP_FAKE_AMDSMI, r, &l, &err);
+	assert_non_null(g);
+	assert_int_equal(fp_gpu_ndevices(g), 3);
+	/* by PCI address, whichever source reads each */
+	assert_string_equal(fp_gpu_device(g, 0)->pci, "0000:03:00.0");
+	assert_string_equal(fp_gpu_device(g, 1)->pci, "0000:a1:00.0");
+	assert_int_equal(fp_gpu_device(g, 1)->source, FP_GPU_POWER_INTEGRAL);
+	assert_string_equal(fp_gpu_device(g, 2)->pci, "0000:c1:00.0");
+	assert_int_equal(fp_gpu_device(g, 2)->source, FP_GPU_COUNTER);
+	assert_non_null(strstr(fp_gpu_device(g, 2)->path, "amdsmi"));
+	assert_string_equal(fp_gpu_device(g, 2)->name, "AMD Instinct MI210");
+	assert_int_equal(fp_gpu_read(g, 0.0, rd, NULL), 3);
+	_amd("gpu bdf=0000:c1:00.0 energy=300000000 resolution=1\n");
+	assert_int_equal(fp_gpu_read(g, 1.0, rd, NULL), 3);
+	/* 300 J from the counter, not 300 J + its 100 W from hwmon */
+	assert_int_equal(rd[2].energy_uj, 300000000);
+	assert_int_equal(rd[1].energy_uj, 50000000);
+	assert_int_equal(l.warn, 0);
+	fp_gpu_close(g);
+	_rm(r);
+}
+
+static void amdsmi_gpu_without_counter_is_left_to_hwmon(void **st)
+{
+	char d[1024];
+	char *r = _amd_hwmon("0x740f", d, sizeof(d));
+	alllogs_t l = {0};
+	fp_error_t err;
+	fp_gpu_t *g;
+
+	(void)st;
+	_amd("gpu bdf=0000:c1:00.0 energy_rc=2\n");
+	g = _open_amd(FP_FAKE_AMDSMI, r, &l, &err);
+	assert_non_null(g);
+	assert_int_equal(fp_gpu_ndevices(g), 1);
+	assert_int_equal(fp_gpu_device(g, 0)->source, FP_GPU_POWER_INTEGRAL);
+	assert_string_equal(fp_gpu_device(g, 0)->path, d);
+	assert_int_equal(l.warn, 0);
+	fp_gpu_close(g);
+	_rm(r);
+}
+
+static void amdsmi_apu_is_flagged_as_counted_in_rapl(void **st)
+{
+	char d[1024];
+	char *r;
+	alllogs_t l = {0};
+	fp_error_t err;
+	fp_gpu_t *g;
+
+	(void)st;
+	/* by AMD SMI's device id alone */
+	_amd("gpu bdf=0000:02:00.0 energy=1 id=0x74a0\n"
+	     "gpu bdf=0000:03:00.0 energy=1 id=0x74a1\n");
+	g = _open_amd(FP_FAKE_AMDSMI, "", &l, &err);
+	assert_non_null(g);
+	assert_int_equal(fp_gpu_device(g, 0)->flags & FP_GPU_APU, FP_GPU_APU);
+	assert_int_equal(fp_gpu_device(g, 1)->flags & FP_GPU_APU, 0);
+	fp_gpu_close(g);
+	/* and from its hwmon twin's, when the library gives none */
+	r = _amd_hwmon("0x74a0\n", d, sizeof(d));
+	_amd("gpu bdf=0000:c1:00.0 energy=1 id=0\n");
+	g = _open_amd(FP_FAKE_AMDSMI, r, &l, &err);
+	assert_non_null(g);
+	assert_int_equal(fp_gpu_ndevices(g), 1);
+	assert_int_equal(fp_gpu_device(g, 0)->source, FP_GPU_COUNTER);
+	assert_int_equal(fp_gpu_device(g, 0)->flags & FP_GPU_APU, FP_GPU_APU);
+	fp_gpu_close(g);
+	_rm(r);
+}
+
+static void amdsmi_gpu_listed_twice_is_one_device(void **st)
+{
+	alllogs_t l = {0};
+	fp_error_t err;
+	fp_gpu_t *g;
+
+	(void)st;
+	_amd("gpu bdf=0000:c1:00.0 energy=7\n"
+	     "gpu bdf=0000:c1:00.0 energy=7\n");
+	g = _open_amd(FP_FAKE_AMDSMI, "", &l, &err);
+	assert_non_null(g);
+	assert_int_equal(fp_gpu_ndevices(g), 1);
+	fp_gpu_close(g);
+}
+
+static void amdsmi_gpu_without_pci_address_is_skipped_with_one_log(
+	void **st)
+{
+	alllogs_t l = {0};
+	fp_error_t err;
+
+	(void)st;
+	_amd("gpu bdf=0000:c1:00.0 energy=7 bdf_rc=2\n");
+	assert_null(_open_amd(FP_FAKE_AMDSMI, "", &l, &err));
+	assert_int_equal(err.code, FP_ENOTSUP);
+	assert_non_null(strstr(err.msg, "1 GPUs, none with an energy counter"));
+	assert_int_equal(l.warn, 1);
+}
+
 static void nothing_to_read_is_not_supported_naming_what_was_tried(void **st)
 {
 	char *r = _root();
-	fp_gpu_opts_t o = {.hwmon_root = r, .nvml_lib = ""};
+	fp_gpu_opts_t o = {.hwmon_root = r, .nvml_lib = "", .amdsmi_lib = ""};
 	fp_error_t err;
 
 	(void)st;
 	assert_null(fp_gpu_open(&o, &err));
 	assert_int_equal(err.code, FP_ENOTSUP);
 	assert_non_null(strstr(err.msg, "NVML not asked for"));
+	assert_non_null(strstr(err.msg, "AMD SMI not asked for"));
 	assert_non_null(strstr(err.msg, r));
 	assert_non_null(strstr(err.msg, "no amdgpu, i915 or xe device"));
 	fp_gpu_close(NULL);
@@ -729,6 +1124,42 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 		    nvml_devices_come_before_hwmon_devices, nvml_setup,
 		    nvml_teardown),
+		cmocka_unit_test_setup_teardown(
+		    amdsmi_finds_gpus_of_every_socket_by_pci_address,
+		    amdsmi_setup, amdsmi_teardown),
+		cmocka_unit_test_setup_teardown(
+		    amdsmi_energy_is_the_counter_times_its_resolution,
+		    amdsmi_setup, amdsmi_teardown),
+		cmocka_unit_test_setup_teardown(
+		    amdsmi_counter_wrap_adds_the_range_and_says_so,
+		    amdsmi_setup, amdsmi_teardown),
+		cmocka_unit_test_setup_teardown(
+		    amdsmi_failed_read_is_unavailable_logged_once_and_the_next_carries_the_gap,
+		    amdsmi_setup, amdsmi_teardown),
+		cmocka_unit_test_setup_teardown(
+		    amdsmi_vanished_gpu_is_unavailable_and_returns_by_pci_address,
+		    amdsmi_setup, amdsmi_teardown),
+		cmocka_unit_test_setup_teardown(
+		    missing_amdsmi_library_falls_back_to_hwmon_with_one_info_line,
+		    amdsmi_setup, amdsmi_teardown),
+		cmocka_unit_test_setup_teardown(
+		    amdsmi_without_driver_falls_back_to_hwmon,
+		    amdsmi_setup, amdsmi_teardown),
+		cmocka_unit_test_setup_teardown(
+		    amdsmi_and_hwmon_seeing_one_gpu_count_it_once_by_the_counter,
+		    amdsmi_setup, amdsmi_teardown),
+		cmocka_unit_test_setup_teardown(
+		    amdsmi_gpu_without_counter_is_left_to_hwmon,
+		    amdsmi_setup, amdsmi_teardown),
+		cmocka_unit_test_setup_teardown(
+		    amdsmi_apu_is_flagged_as_counted_in_rapl,
+		    amdsmi_setup, amdsmi_teardown),
+		cmocka_unit_test_setup_teardown(
+		    amdsmi_gpu_listed_twice_is_one_device,
+		    amdsmi_setup, amdsmi_teardown),
+		cmocka_unit_test_setup_teardown(
+		    amdsmi_gpu_without_pci_address_is_skipped_with_one_log,
+		    amdsmi_setup, amdsmi_teardown),
 		cmocka_unit_test(
 		    nothing_to_read_is_not_supported_naming_what_was_tried),
 	};
