@@ -581,6 +581,22 @@ out:
 
 /* HTTP. */
 
+static void say(const fp_feed_options_t *o, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void say(const fp_feed_options_t *o, int level, const char *fmt, ...)
+{
+	char msg[600];
+	va_list ap;
+
+	if (!o->log)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	o->log(o->log_ctx, level, msg);
+}
+
 struct body {
 	char *buf;
 	size_t len, max;
@@ -672,10 +688,14 @@ static int http_get(struct request *rq, const char *url, char **out,
 		    size_t *outlen, fp_error_t *err)
 {
 	const fp_feed_options_t *o = rq->o;
+	/* the last fault and the time waited, said if a retry then answers:
+	 * a feed that recovers is still a fault the admin should see */
+	char why[400] = "";
+	double waited = 0;
 
 	for (unsigned attempt = 0;; attempt++) {
 		struct body b = { .max = o->max_body };
-		char errbuf[CURL_ERROR_SIZE] = "", why[400], msg[160];
+		char errbuf[CURL_ERROR_SIZE] = "", msg[160];
 		CURL *c = rq->curl;
 		CURLcode rc;
 		long code = 0;
@@ -708,6 +728,15 @@ static int http_get(struct request *rq, const char *url, char **out,
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 		curl_easy_getinfo(c, CURLINFO_RETRY_AFTER, &ra);
 		if (rc == CURLE_OK && code == 200) {
+			if (attempt == 1)
+				say(o, FP_LOG_WARN, "%s: GET %s: %s, retried "
+				    "after %g s, then answered", rq->who, url,
+				    why, waited);
+			else if (attempt)
+				say(o, FP_LOG_WARN, "%s: GET %s: %s (%u faults "
+				    "in a row), retried after %g s in all, then "
+				    "answered", rq->who, url, why, attempt,
+				    waited);
 			*out = b.buf ? b.buf : strdup("");
 			*outlen = b.len;
 			return *out ? 0 : fp_fail(err, FP_ENOMEM,
@@ -747,30 +776,18 @@ static int http_get(struct request *rq, const char *url, char **out,
 				       "Retry-After %ld s is beyond %g s: left "
 				       "for the next run", rq->who, url, why,
 				       (long)ra, o->max_retry_after);
-		wait = ra >= 0 ? (double)ra : o->backoff * (double)(1u <<
-								(attempt < 16 ?
-								 attempt : 16));
+		/* libcurl gives 0, not -1, when there is no Retry-After:
+		 * taking it as "now" retried a 503 at once, three times in a
+		 * row, instead of backing off */
+		wait = ra > 0 ? (double)ra : o->backoff * (double)(1u <<
+							       (attempt < 16 ?
+								attempt : 16));
 		pause_for(wait);
+		waited += wait;
 	}
 }
 
 /* Updating a site. */
-
-static void say(const fp_feed_options_t *o, int level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void say(const fp_feed_options_t *o, int level, const char *fmt, ...)
-{
-	char msg[600];
-	va_list ap;
-
-	if (!o->log)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	o->log(o->log_ctx, level, msg);
-}
 
 /* The API token: readable by the updater's user only (a token is billed to
  * its owner). A group bit is refused too: slurm's group, or a group an admin

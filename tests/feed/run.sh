@@ -107,8 +107,8 @@ for c in 503 slow bad big 400; do
 	update "$C" --timeout 1 --retries 2
 	took=$(( $(date +%s) - start ))
 	case $c in
-	503) ok "http_503_is_retried_then_one_line_and_rc_1" \
-		bash -c "test $rc = 1 && test $(errlines) = 1 && grep -q 'HTTP 503.*after 3 tries' '$dir/err' && test $(grep -c . "$dir/requests.log") = 3" ;;
+	503) ok "http_503_is_retried_after_1_and_2_s_then_one_line_and_rc_1" \
+		bash -c "test $rc = 1 && test $(errlines) = 1 && grep -q 'HTTP 503.*after 3 tries' '$dir/err' && test $(grep -c . "$dir/requests.log") = 3 && test $took -ge 3" ;;
 	slow) ok "slow_answer_times_out_in_one_line" \
 		bash -c "test $rc = 1 && test $(errlines) = 1 && grep -q 'timed out' '$dir/err' && test $took -lt 8" ;;
 	bad) ok "malformed_json_is_one_line_naming_line_and_column" \
@@ -157,7 +157,14 @@ conf "$C" "Site=fr Nodes=n1 Intensity=file:$dir/r.csv Feed=eco2mix FeedURL=$URL/
 start=$(date +%s.%N)
 update "$C"
 ok "http_429_waits_its_retry_after_then_takes_the_200" \
-	python3 -c "import sys; sys.exit(not ($rc == 0 and $(rows "$dir/r.csv") == 250 and $(date +%s.%N) - $start >= 1 and $(errlines) == 0))"
+	python3 -c "import sys; sys.exit(not ($rc == 0 and $(rows "$dir/r.csv") == 250 and $(date +%s.%N) - $start >= 1))"
+ok "a_recovered_retry_is_said_in_one_line" \
+	bash -c "test $(errlines) = 1 && grep -q \"site 'fr' (eco2mix): GET .*: HTTP 429: 'Too many requests.*', retried after 1 s, then answered\" '$dir/err'"
+
+conf "$C" "Site=fr Nodes=n1 Intensity=file:$dir/r2.csv Feed=eco2mix FeedURL=$URL/e-503x2"
+update "$C"
+ok "http_503_twice_then_200_is_said_in_one_line_with_the_time_waited" \
+	bash -c "test $rc = 0 && test $(rows "$dir/r2.csv") = 250 && test $(errlines) = 1 && grep -q \"HTTP 503: '<html><body>503 Service Unavailable</body></html>' (2 faults in a row), retried after 3 s in all, then answered\" '$dir/err'"
 
 conf "$C" "Site=fr Nodes=n1 Intensity=file:$dir/dst.csv Feed=eco2mix FeedURL=$URL/e-dst"
 update "$C"

@@ -62,7 +62,7 @@ def live_records():
 
 def eco2mix_records(case):
     jan = dt.datetime(2024, 1, 15, tzinfo=UTC)
-    if case in ("e-page", "e-429", "e-proxy"):
+    if case in ("e-page", "e-429", "e-proxy", "e-503x2"):
         return quarters(jan, 250)
     if case == "e-revised":  # the 300 of e-more, now other values, and 10 new
         return quarters(jan, 310, lambda i: 20 + i % 40 if i >= 300 else 900 + i % 40)
@@ -189,6 +189,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(200, b'{"total_count": 3, "results": [{"date_heure": "2024-01-15T01:00:00+01:00", "taux_co2": 2')
         if case == "e-big":
             return self.send(200, b'{"total_count": 0, "results": []' + b" " * (9 << 20) + b"}")
+        if case == "e-503x2" and n <= 2:
+            return self.send(503, b"<html><body>503 Service Unavailable</body></html>")
         recs = eco2mix_records(case)
         if case != "e-revised":  # a revision comes whatever was asked
             recs = filter_where(recs, q.get("where", [""])[0])
