@@ -6,7 +6,8 @@
  * is ROOT/gpu-load/K, the NVIDIA ones first as the reader orders them. An
  * NVIDIA GPU's processes are ROOT/gpu-procs/K, "PID LOAD" lines (LOAD 0..1
  * of its SMs): NVML's per-process samples, and without gpu-load/K the
- * GPU's load is their sum. */
+ * GPU's load is their sum. As NVML's driver does, a running fp-simnode
+ * keeps the samples of the last GPU_HIST_US, one per update. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -28,6 +29,14 @@
 #define DRAM_MAX_RANGE_UJ 65532610987ULL
 #define STATE_FILE "fp-simnode.state"
 #define NVML_STATE "nvml.state"
+/* NVML keeps a buffer of recent per-process samples, each over its own
+ * short period: a poll reads every period once, at the load of its time.
+ * With only the last sample, a poll would read the whole gap since the
+ * previous one at the last load, and a load change between two polls
+ * would be split by the wrong activity. 3 s is three cluster polls; at
+ * most GPU_HIST_MAX lines a GPU (tests/nvml/fake_nvml.c's MAXPROC). */
+#define GPU_HIST_US 3000000ULL
+#define GPU_HIST_MAX 1024
 
 typedef struct opts {
 	const char *root, *proc, *pidfile;
@@ -69,6 +78,12 @@ typedef struct sim {
 	uint64_t *gpu_uj;	/* each GPU's energy: NVIDIA ones, then hwmon */
 	double *gpu_frac;	/* below one microjoule, carried over */
 	double *gpu_w;		/* each GPU's power over the last interval */
+	struct gsample {
+		uint64_t ts_us;
+		unsigned pid, sm;
+	} **hist;		/* each NVIDIA GPU's recent samples, oldest
+				 * first (GPU_HIST_US) */
+	size_t *nhist;
 } sim_t;
 
 static volatile sig_atomic_t stop;
@@ -386,10 +401,27 @@ static void _write_gpus(const sim_t *s)
 	}
 }
 
-/* ROOT/gpu-procs/K as NVML sample lines at now (µs) into text; returns
- * the sum of the loads. */
-static double _gpu_procs(const sim_t *s, int k, uint64_t now_us, char *text,
-			 size_t size, size_t *off)
+/* Adds a sample to NVIDIA GPU k's history, dropping those older than
+ * GPU_HIST_US before now_us and, past GPU_HIST_MAX, the oldest. */
+static void _gpu_keep(sim_t *s, int k, uint64_t now_us, unsigned pid,
+		      unsigned sm)
+{
+	struct gsample *h = s->hist[k];
+	size_t n = s->nhist[k], old = 0;
+
+	while (old < n && h[old].ts_us + GPU_HIST_US < now_us)
+		old++;
+	if (n - old >= GPU_HIST_MAX)
+		old = n - GPU_HIST_MAX + 1;
+	memmove(h, h + old, (n - old) * sizeof(*h));
+	n -= old;
+	h[n++] = (struct gsample){ .ts_us = now_us, .pid = pid, .sm = sm };
+	s->nhist[k] = n;
+}
+
+/* ROOT/gpu-procs/K, read once an update: returns the sum of the loads
+ * and, for an NVIDIA GPU, keeps them as samples at now_us. */
+static double _gpu_procs(sim_t *s, int k, uint64_t now_us)
 {
 	char path[4096];
 	double load, sum = 0;
@@ -403,29 +435,25 @@ static double _gpu_procs(const sim_t *s, int k, uint64_t now_us, char *text,
 	while (fscanf(f, "%u %lf", &pid, &load) == 2) {
 		load = load >= 0 ? (load > 1 ? 1 : load) : 0;
 		sum += load;
-		if (text && *off < size)
-			*off += (size_t)snprintf(
-				text + *off, size - *off,
-				"proc dev=%d pid=%u sm=%.0f ts=%llu\n", k, pid,
-				load * 100, (unsigned long long)now_us);
+		if (k < s->o.nvidia)
+			_gpu_keep(s, k, now_us, pid,
+				  (unsigned)lround(load * 100));
 	}
 	fclose(f);
 	return sum;
 }
 
 /* ROOT/gpu-load/K: the GPU's load from 0 to 1 (none: its processes'). */
-static double _gpu_load(const sim_t *s, int k)
+static double _gpu_load(sim_t *s, int k, uint64_t now_us)
 {
 	char path[4096];
-	double v = 0;
+	double v = 0, procs = _gpu_procs(s, k, now_us);
 	FILE *f;
 
 	_path(path, sizeof(path), "%s/gpu-load/%d", s->o.root, k);
 	f = fopen(path, "r");
-	if (!f) {
-		v = _gpu_procs(s, k, 0, NULL, 0, NULL);
-		return v > 1 ? 1 : v;
-	}
+	if (!f)
+		return procs > 1 ? 1 : procs;
 	if (fscanf(f, "%lf", &v) != 1 || !(v >= 0))
 		v = 0;
 	fclose(f);
@@ -439,14 +467,12 @@ static double _gpu_load(const sim_t *s, int k)
 static void _write_nvml(const sim_t *s)
 {
 	char path[4096], *text;
-	size_t size = 8192 * (size_t)s->o.nvidia + 256, off;
-	struct timespec ts;
-	uint64_t now_us;
+	size_t size = 256 * (size_t)s->o.nvidia + 256, off;
 
 	if (!s->o.nvidia)
 		return;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	now_us = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+	for (int k = 0; k < s->o.nvidia; k++)
+		size += 64 * s->nhist[k];
 	text = malloc(size);
 	if (!text)
 		_die("out of memory");
@@ -462,7 +488,12 @@ static void _write_nvml(const sim_t *s)
 			s->gpu_w[k] * 1e3);
 	/* after every device line: a proc line names its device by index */
 	for (int k = 0; k < s->o.nvidia; k++)
-		_gpu_procs(s, k, now_us, text, size, &off);
+		for (size_t i = 0; i < s->nhist[k] && off < size; i++)
+			off += (size_t)snprintf(
+				text + off, size - off,
+				"proc dev=%d pid=%u sm=%u ts=%llu\n", k,
+				s->hist[k][i].pid, s->hist[k][i].sm,
+				(unsigned long long)s->hist[k][i].ts_us);
 	_path(path, sizeof(path), "%s/" NVML_STATE, s->o.root);
 	_write_atomic(path, text);
 	free(text);
@@ -473,9 +504,14 @@ static double _gpu_update(sim_t *s, double dt)
 	char path[4096], text[32];
 	bool hold = _exists(s->o.root, "gpu.hold");
 	double total = 0;
+	struct timespec ts;
+	uint64_t now_us;
 
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now_us = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 	for (int k = 0; k < s->ngpus; k++) {
-		double w = s->o.gpu_idle_w + s->o.gpu_busy_w * _gpu_load(s, k);
+		double w = s->o.gpu_idle_w +
+			   s->o.gpu_busy_w * _gpu_load(s, k, now_us);
 		double add = w * dt * 1e6 + s->gpu_frac[k];
 		uint64_t whole = (uint64_t)floor(add);
 		int h = k - s->o.nvidia;
@@ -711,8 +747,8 @@ static void _usage(FILE *out)
 		"DIR/" NVML_STATE "\n(FP_FAKE_NVML_STATE of the tests' NVML "
 		"library); GPU K's load (0..1) in\nDIR/gpu-load/K, the NVIDIA "
 		"ones first; an NVIDIA GPU's processes, \"PID LOAD\" lines, "
-		"in\nDIR/gpu-procs/K (NVML's per-process samples; without "
-		"gpu-load/K, their sum\nis the load).\n");
+		"in\nDIR/gpu-procs/K (NVML's per-process samples, those of the "
+		"last 3 s; without\ngpu-load/K, their sum is the load).\n");
 }
 
 static void _parse(int argc, char **argv, opts_t *o)
@@ -875,8 +911,13 @@ int main(int argc, char **argv)
 	s.gpu_uj = calloc((size_t)s.ngpus + 1, sizeof(*s.gpu_uj));
 	s.gpu_frac = calloc((size_t)s.ngpus + 1, sizeof(*s.gpu_frac));
 	s.gpu_w = calloc((size_t)s.ngpus + 1, sizeof(*s.gpu_w));
-	if (!s.gpu_uj || !s.gpu_frac || !s.gpu_w)
+	s.hist = calloc((size_t)s.o.nvidia + 1, sizeof(*s.hist));
+	s.nhist = calloc((size_t)s.o.nvidia + 1, sizeof(*s.nhist));
+	if (!s.gpu_uj || !s.gpu_frac || !s.gpu_w || !s.hist || !s.nhist)
 		_die("out of memory");
+	for (int k = 0; k < s.o.nvidia; k++)
+		if (!(s.hist[k] = calloc(GPU_HIST_MAX, sizeof(**s.hist))))
+			_die("out of memory");
 	_load_state(&s);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
@@ -913,5 +954,9 @@ int main(int argc, char **argv)
 	free(s.gpu_uj);
 	free(s.gpu_frac);
 	free(s.gpu_w);
+	for (int k = 0; k < s.o.nvidia; k++)
+		free(s.hist[k]);
+	free(s.hist);
+	free(s.nhist);
 	return 0;
 }

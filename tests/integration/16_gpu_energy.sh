@@ -10,7 +10,9 @@
 # DRAM, GPU, rest of the node) from the node's step records, name the GPU
 # it held with its own energy and flag the one it never loaded as idle.
 # The node's step records split DRAM from the packages and give each GPU
-# held its share: against the simulated node's model too.
+# held its share: against the simulated node's model too. Last, one GPU
+# shared by two jobs through Slurm's shards, whose processes use its SMs
+# 3:1 (NVML's per-process samples): split by that activity, not equally.
 set -u
 cd "$(dirname "$0")/../.."
 source tests/cluster/cluster.sh
@@ -39,7 +41,35 @@ NodeType=heater Nodes=${FP_NODE:-fpnode} Embodied=1100 Lifetime=6 CPUs=$(nproc)
 Reference=standard-datacenter PUE=1.5 Intensity=site"
 
 fp_cluster_start_or_fail
+
+# Shards, Slurm's GRES for a GPU shared by several jobs (22.05 on):
+# cluster.sh gives the node gpu:3, and slurmctld and slurmd read GresTypes
+# and a node's Gres only as they start, so both restart with SHARDS shards
+# on each GPU before the first job. The stopped slurmd's poller leaves a
+# trace of no job, removed so that the test reads the new one.
+SHARDS=2
+add_shards() {
+	local k
+	fp_kill_daemon slurmd && fp_kill_daemon slurmctld || return 1
+	sed -i -e 's/^GresTypes=gpu$/GresTypes=gpu,shard/' \
+		-e "s/ Gres=gpu:$FP_GPUS / Gres=gpu:$FP_GPUS,shard:$((FP_GPUS * SHARDS)) /" \
+		"$FP_DIR/etc/slurm.conf"
+	grep -q "^GresTypes=gpu,shard$" "$FP_DIR/etc/slurm.conf" &&
+		grep -q " Gres=gpu:$FP_GPUS,shard:" "$FP_DIR/etc/slurm.conf" || return 1
+	for k in $(seq 0 $((FP_GPUS - 1))); do
+		echo "NodeName=$FP_NODE Name=shard Count=$SHARDS File=$FP_DIR/dev/nvidia$k"
+	done >> "$FP_DIR/etc/gres.conf"
+	rm -f "$FP_DIR"/trace/*
+	fp_start_daemon slurmctld || return 1
+	env FP_FAKE_NVML_STATE="$FP_DIR/sim/nvml.state" \
+		slurmd -D -N "$FP_NODE" >> "$FP_DIR/log/slurmd.out" 2>&1 &
+	_fp_started slurmd $!
+	fp_cluster_wait_idle 60
+}
+check "slurmctld and slurmd restart with $SHARDS shards on each GPU" add_shards
 wait_polls 2
+check "slurmd sees the GPUs' shards as GRES" \
+	bash -c "scontrol show node $FP_NODE | grep -q 'Gres=gpu:3,shard:$((3 * SHARDS))'"
 check "slurmd sees the node's 3 GPUs as GRES" \
 	bash -c "scontrol show node $FP_NODE | grep -q 'Gres=gpu:3'"
 check "the poller reads the 3 GPUs through NVML" \
@@ -99,9 +129,65 @@ for j in "$j1" "$j2" "$shared" "$idle"; do
 	wait_step_energy "$j"
 done
 wait_step_energy "$shared" 3
+
+# Phase 3: one GPU shared by two jobs through shards, its SMs used 3:1.
+# Each job says its process and GPU (its SLURM_JOB_GPUS) and waits; the
+# test writes both processes' SM loads in the GPU's process file at once,
+# so that the activity is never known for one holder and not the other:
+# 0 (split equally) until both steps have had samples, then SM_HI and
+# SM_LO for 12 s, then 0 again for the last polls before the jobs end (a
+# process that has exited takes its samples with it). Each change comes
+# some 0.4 s after a poll, away from the 50 ms by which a sample may lag.
+# The truth: the model's GPU energy of each interval, split by each job's
+# SM load over it from the log (equally where there was none).
+SM_HI=0.75 SM_LO=0.25
+smjob() { # name
+	printf 'echo "$$ ${SLURM_JOB_GPUS:-none} $SLURM_JOB_ID" > "$FP_DIR/sim/sm.%s"; n=0; while [ ! -e "$FP_DIR/sim/sm.end" ] && [ $n -lt 900 ]; do sleep 0.1; n=$((n + 1)); done\n' "$1"
+}
+SMLOG=$FP_DIR/sim/sm.log
+: > "$SMLOG"
+hi=$(sbatch --parsable -n1 --gres=shard:1 -J sm-hi --wrap "$(smjob hi)")
+lo=$(sbatch --parsable -n1 --gres=shard:1 -J sm-lo --wrap "$(smjob lo)")
+_fp_wait_for 60 "both shard jobs running" \
+	bash -c "test -s $FP_DIR/sim/sm.hi && test -s $FP_DIR/sim/sm.lo"
+read -r pid_hi gpu_hi _ < "$FP_DIR/sim/sm.hi"
+read -r pid_lo gpu_lo _ < "$FP_DIR/sim/sm.lo"
+check "the two shard jobs were given one GPU (SLURM_JOB_GPUS $gpu_hi and $gpu_lo)" \
+	test "$gpu_hi" = "$gpu_lo" -a "$gpu_hi" != none
+mkdir -p "$FP_DIR/sim/gpu-procs"
+# without its load file, the GPU's load is its processes' (fp-simnode)
+rm -f "$FP_DIR/sim/gpu-load/$gpu_hi"
+sm() { # hi lo
+	local f=$FP_DIR/sim/gpu-procs/$gpu_hi t
+	printf '%s %s\n%s %s\n' "$pid_hi" "$1" "$pid_lo" "$2" > "$f.new" && mv "$f.new" "$f"
+	t=$(date +%s.%N)
+	printf '%s %s %s %s\n%s %s %s %s\n' "$t" "$gpu_hi" "$hi" "$1" "$t" "$gpu_hi" "$lo" "$2" >> "$SMLOG"
+	echo "$t $gpu_hi $(awk -v a="$1" -v b="$2" 'BEGIN { print a + b }') procs" >> "$LOG"
+}
+after_poll() { wait_polls 1; sleep 0.4; }
+sm 0 0
+# both steps in a sample with an activity value (gpu_busy not null)
+_fp_wait_for 30 "both shard jobs' steps with SM activity in the trace" python3 -c '
+import json, sys
+last = json.loads(open(sys.argv[1]).read().splitlines()[-1])
+b = {s["id"]: s.get("gpu_busy") for s in last.get("steps", [])}
+sys.exit(not all(b.get(j + ".batch") and None not in b[j + ".batch"] for j in sys.argv[2:]))' \
+	"$(ls "$FP_DIR"/trace/*.jsonl | head -n1)" "$hi" "$lo"
+after_poll
+sm "$SM_HI" "$SM_LO"
+sleep 12
+after_poll
+sm 0 0
+wait_polls 2
+touch "$FP_DIR/sim/sm.end"
+fp_wait_job "$hi" 60
+fp_wait_job "$lo" 60
+rm -f "$FP_DIR/sim/gpu-procs/$gpu_hi"
+wait_step_energy "$hi"
+wait_step_energy "$lo"
 wait_polls 2
 trace=$(ls "$FP_DIR"/trace/*.jsonl | head -n1)
-sacct -n -P -j "$j1,$j2,$shared,$idle" -o JobID,JobName,ConsumedEnergyRaw,AllocTRES > "$FP_DIR/sacct.txt"
+sacct -n -P -j "$j1,$j2,$shared,$idle,$hi,$lo" -o JobID,JobName,ConsumedEnergyRaw,AllocTRES > "$FP_DIR/sacct.txt"
 sed 's/^/# sacct: /' "$FP_DIR/sacct.txt"
 check "sacct shows the GPU each job was given (gres/gpu=1 in AllocTRES)" \
 	bash -c "[ \$(grep -c 'gres/gpu=1' $FP_DIR/sacct.txt) -ge 4 ]"
@@ -121,14 +207,19 @@ done
 # the same poll, the replay's GPU energies against the simulated GPUs'
 # model (idle + busy x load over each interval, loads from the jobs' log,
 # shared by the interval's holders equally by job then step, as the
-# attribution spec says) to 1 %, and conservation to 1e-9.
+# attribution spec says, or, between jobs, by each job's SM load over the
+# interval from the test's log where there was any) to 1 %, and
+# conservation to 1e-9.
 python3 - "$FP_DIR" "$trace" "$(basename "$trace")" "$GPU_IDLE_W" "$GPU_BUSY_W" \
-	"$j1" "$j2" "$shared" "$idle" "$FP_SIM_MODEL" > "$FP_DIR/checks.txt" <<'PY'
+	"$j1" "$j2" "$shared" "$idle" "$FP_SIM_MODEL" "$hi" "$lo" "$SM_HI" "$SM_LO" \
+	> "$FP_DIR/checks.txt" <<'PY'
 import glob, json, os, sys
 d, trace, tname, idle_w, busy_w = sys.argv[1:6]
 idle_w, busy_w = float(idle_w), float(busy_w)
 j1, j2, shared, idle = sys.argv[6:10]
 model = sys.argv[10].split()
+hi, lo = sys.argv[11:13]
+sm_hi, sm_lo = float(sys.argv[13]), float(sys.argv[14])
 sim = {model[i].lstrip("-"): float(model[i + 1]) for i in range(0, len(model) - 1, 2)
        if model[i].startswith("--")}
 full = json.load(open(d + "/" + tname + ".replay.json"))
@@ -182,8 +273,27 @@ def energy(k, a, b):
         t, cur = tt, v
     return e + (idle_w + busy_w * cur) * (b - t)
 
+# each job's SM load on a GPU, as the test wrote it in the process file
+sm = {}
+for l in open(d + "/sim/sm.log"):
+    t, k, job, v = l.split()
+    sm.setdefault((int(k), int(job)), []).append((float(t), float(v)))
+
+def active(k, job, a, b):
+    """job's SM load on GPU k integrated over [a, b] (load x s)"""
+    x, t, cur = 0.0, a, 0.0
+    for (tt, v) in sorted(sm.get((k, job), [])):
+        if tt <= a:
+            cur = v
+            continue
+        if tt >= b:
+            break
+        x += cur * (tt - t)
+        t, cur = tt, v
+    return x + cur * (b - t)
+
 ngpu = len(lines[0]["gpus"])
-truth, held_s, truth_g = {}, {}, {}
+truth, held_s, truth_g, equal = {}, {}, {}, {}
 gpu_node = 0.0
 for i in range(1, len(samples)):
     a, b = samples[i - 1]["t"], samples[i]["t"]
@@ -195,10 +305,14 @@ for i in range(1, len(samples)):
         e = energy(k, a, b)
         gpu_node += e
         jobs = holders.get(k, {})
+        act = {job: active(k, job, a, b) for job in jobs} if len(jobs) > 1 else {}
+        tot = sum(act.values())
         for job, steps in jobs.items():
+            share = e * act[job] / tot if tot > 0 else e / len(jobs)
             for sid in steps:
-                truth[sid] = truth.get(sid, 0.0) + e / len(jobs) / len(steps)
-                truth_g[(sid, k)] = truth_g.get((sid, k), 0.0) + e / len(jobs) / len(steps)
+                truth[sid] = truth.get(sid, 0.0) + share / len(steps)
+                truth_g[(sid, k)] = truth_g.get((sid, k), 0.0) + share / len(steps)
+                equal[sid] = equal.get(sid, 0.0) + e / len(jobs) / len(steps)
                 held_s[sid] = held_s.get(sid, 0.0) + (b - a)
 close("replay's node GPU energy is the simulated GPUs' (J)", n["gpu_j"], gpu_node, 0.01)
 for sid in sorted(truth):
@@ -227,11 +341,34 @@ ok("job %s's two srun steps hold the same GPU" % shared,
 if len(sh) == 2:
     a, b = (full["steps"][s]["gpu_j"] for s in sh)
     close("the shared GPU is split between its steps", a, b, 0.05)
+# the GPU the shard jobs shared: held by both at once, split by activity
+hs, ls_ = hi + ".batch", lo + ".batch"
+ok("the shard jobs' steps hold one GPU in the trace", held.get(hs) is not None and held.get(hs) == held.get(ls_),
+   "%s and %s" % (held.get(hs), held.get(ls_)))
+both = [s for s in samples if {hs, ls_} <= {st["id"] for st in s.get("steps", []) if st.get("gpus")}]
+ok("the shard jobs held it together for more than 12 s", len(both) > 13, "%d samples" % len(both))
+busy = [s for s in both if all(st.get("gpu_busy") and None not in st["gpu_busy"]
+                               for st in s["steps"] if st["id"] in (hs, ls_))]
+ok("the trace has both steps' SM activity on it (gpu_busy)", len(busy) > 13, "%d samples" % len(busy))
+r_hi, r_lo = full["steps"].get(hs, {}).get("gpu_j"), full["steps"].get(ls_, {}).get("gpu_j")
+close("shard job %s's GPU energy is the model's split by SM activity (J)" % hi, r_hi, truth.get(hs), 0.01)
+close("shard job %s's GPU energy is the model's split by SM activity (J)" % lo, r_lo, truth.get(ls_), 0.01)
+# the test can fail: an equal split is far from this truth
+ok("an equal split would be off by more than 10 %% for job %s" % hi,
+   truth.get(hs, 0) > 1.1 * equal.get(hs, 0), "%.1f vs equal %.1f J" % (truth.get(hs, 0), equal.get(hs, 0)))
+# while both loaded it, %g:%g
+w = [i for i in range(1, len(samples)) if samples[i] in busy and samples[i - 1] in busy and
+     active(held.get(hs, [-1])[0], int(hi), samples[i - 1]["t"], samples[i]["t"]) > 0]
+ok("the replay's split of the shared GPU follows SM activity %g:%g" % (sm_hi, sm_lo),
+   r_hi is not None and r_lo and truth.get(ls_) and
+   abs(r_hi / r_lo - truth[hs] / truth[ls_]) <= 0.02 * truth[hs] / truth[ls_],
+   "%.3f vs the model's %.3f (%d intervals loaded)" % (r_hi / r_lo if r_hi and r_lo else -1,
+                                                       truth[hs] / truth[ls_] if truth.get(ls_) else -1, len(w)))
 sid = idle + ".batch"
 close("the job holding an idle GPU pays its idle power over the %.1f s it held it (J)" % held_s.get(sid, 0),
       full["steps"].get(sid, {}).get("gpu_j"), idle_w * held_s.get(sid, 0), 0.01)
 for j, jr in full["jobs"].items():
-    if j in (j1, j2, shared, idle):
+    if j in (j1, j2, shared, idle, hi, lo):
         ok("job %s has GPU energy in the replay" % j, jr.get("gpu_j", 0) > 0,
            "%.1f J" % jr.get("gpu_j", 0))
 
@@ -245,8 +382,8 @@ recs = {}
 for f in glob.glob(d + "/run/footprint/parts/*"):
     r = json.load(open(f))
     recs[r["step"]] = r
-mine = sorted(sid for sid in recs if sid.split(".")[0] in (j1, j2, shared, idle))
-ok("the node wrote a step record for each step of the four jobs", len(mine) >= 6, "%s" % mine)
+mine = sorted(sid for sid in recs if sid.split(".")[0] in (j1, j2, shared, idle, hi, lo))
+ok("the node wrote a step record for each step of the six jobs", len(mine) >= 8, "%s" % mine)
 for sid in mine:
     r = recs[sid]
     ok("record %s: cpu_j + dram_j = cpu_dram_j to 1e-9" % sid,
@@ -322,7 +459,7 @@ PY
 # the node's step records, against the replay and the summary's own total;
 # the GPU each held, as the trace names it; the idle GPU flagged.
 spool=$FP_DIR/spool/footprint
-for j in "$j1" "$j2" "$shared" "$idle"; do
+for j in "$j1" "$j2" "$shared" "$idle" "$hi" "$lo"; do
 	_fp_wait_for 120 "summary of job $j" test -s "$spool/summaries/$j.jws"
 	check "job $j's summary with its energy parts verifies" \
 		bash -c "$FP_BUILD/sfootprint verify $spool/summaries/$j.jws --pubkey $FP_DIR/keys/footprint.pub > /dev/null"
@@ -333,11 +470,11 @@ done
 sed -n '/^Energy by part/,$s/^/# sfootprint -j '"$idle"': /p' "$FP_DIR/show.$idle.txt"
 sed -n '/^Energy by part/,$s/^/# sfootprint -j '"$shared"': /p' "$FP_DIR/show.$shared.txt"
 python3 - "$FP_DIR" "$trace" "$(basename "$trace")" "$GPU_IDLE_W" \
-	"$j1" "$j2" "$shared" "$idle" > "$FP_DIR/checks-summary.txt" <<'PY'
+	"$j1" "$j2" "$shared" "$idle" "$hi" "$lo" > "$FP_DIR/checks-summary.txt" <<'PY'
 import json, re, sys
 d, trace, tname, idle_w = sys.argv[1:5]
 idle_w = float(idle_w)
-j1, j2, shared, idle = sys.argv[5:9]
+j1, j2, shared, idle, hi, lo = sys.argv[5:11]
 full = json.load(open(d + "/" + tname + ".replay.json"))
 lines = [json.loads(l) for l in open(trace)]
 uuids = [g["uuid"] for g in lines[0]["gpus"]]
@@ -351,7 +488,7 @@ out = []
 def ok(what, good, detail=""):
     out.append(("ok" if good else "no") + "|" + what + (" (" + detail + ")" if detail else ""))
 
-for j in (j1, j2, shared, idle):
+for j in (j1, j2, shared, idle, hi, lo):
     try:
         rep = json.load(open("%s/show.%s.json" % (d, j)))
         text = open("%s/show.%s.txt" % (d, j)).read()

@@ -12,12 +12,14 @@
  * by its UUID: its handle stays valid while its line is there, and answers
  * NVML_ERROR_GPU_IS_LOST when the line is gone or says lost=1. Without the
  * variable or the file, nvmlInit_v2 says the driver is not loaded. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define MAXDEV 64
-#define MAXPROC 256
+/* fp-simnode keeps up to 1024 samples a GPU (its GPU_HIST_MAX) */
+#define MAXPROC 1024
 
 enum {
 	OK = 0,
@@ -45,8 +47,8 @@ typedef struct {
 	unsigned long long energy_mj;
 	unsigned power_mw;
 	int energy_rc, power_rc, procs_rc, lost, mig;
-	proc_t procs[MAXPROC];
 	unsigned nprocs;
+	proc_t procs[MAXPROC];	/* last: a device line clears what is before */
 } dev_t_;
 
 typedef struct {
@@ -134,7 +136,10 @@ static int _load(void)
 	char line[1024], *p, *k, *v;
 	FILE *f;
 
-	memset(&st, 0, sizeof(st));
+	/* read at every call: clear only what the file fills (the samples
+	 * of 64 devices are 1.5 MB) */
+	st.init_rc = 0;
+	st.ndev = 0;
 	if (!path || !(f = fopen(path, "r")))
 		return -1;
 	while (fgets(line, sizeof(line), f)) {
@@ -146,6 +151,7 @@ static int _load(void)
 		} else if (!strcmp(k, "device") && st.ndev < MAXDEV) {
 			dev_t_ *d = &st.dev[st.ndev++];
 
+			memset(d, 0, offsetof(dev_t_, procs));
 			snprintf(d->name, sizeof(d->name), "Fake GPU");
 			while ((p = _token(p, &k, &v)))
 				_set(d, k, v);
