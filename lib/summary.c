@@ -141,7 +141,7 @@ static json_t *site_json(struct build *b, size_t i)
 		"method", s->fallback,
 		"first", when(s->fallback_first),
 		"end", when(s->fallback_end),
-		"hours", (double)(s->fallback_end - s->fallback_first) / 3600.0,
+		"hours", (double)s->fallback_s / 3600.0,
 		"energy_share", num(s->energy_j > 0 ?
 				    s->fallback_energy_j / s->energy_j : NAN)),
 		"sites.intensity.fallback")) {

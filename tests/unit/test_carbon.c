@@ -973,6 +973,7 @@ static void test_fallback_hours_are_the_time_filled_not_the_span(void **s)
 	fp_step_t *st;
 	fp_error_t err = { 0 };
 	fp_result_t *r;
+	char *json;
 
 	/* 00:10 to 03:00 (170 min): the batch step on n1 and an srun on n1
 	 * and n2 at the same time, 5.1 kWh in all (0.03 kWh a minute). The
@@ -1000,6 +1001,11 @@ static void test_fallback_hours_are_the_time_filled_not_the_span(void **s)
 	 * + 0.45 x 80 + 0.45 x 90 + the end 0.9 x 90 (last) */
 	assert_float_equal(r->operational_g, 6 + 19.8 + 21.6 + 108 + 36 +
 			   40.5 + 81, 1e-9);
+	json = fp_summary_dumps(r, &err);
+	assert_non_null(json);
+	assert_non_null(strstr(json, "\"first\":\"2024-01-15T00:45:00Z\","
+			       "\"hours\":1.75,\"method\":\"last\"}"));
+	free(json);
 	fp_result_free(r);
 	fp_job_free(j);
 	fp_config_free(c);

@@ -958,6 +958,7 @@ static fp_report_t *site_report(bool fallback)
 		snprintf(s->fallback, sizeof(s->fallback), "last");
 		s->fallback_first = DAY0 + 4500;
 		s->fallback_end = DAY0 + 5400;
+		s->fallback_s = 900;
 		s->fallback_energy_j = 0.375 * s->energy_j;
 	}
 	p = payload(res);
