@@ -247,13 +247,16 @@ $(BUILD)/tests/test_poller: private LIB_CFLAGS += -DFP_FAKE_NVML='"$(abspath $(F
 $(BUILD)/tests/test_simnode: $(FAKE_NVML)
 $(BUILD)/tests/test_simnode: private LIB_CFLAGS += -DFP_FAKE_NVML='"$(abspath $(FAKE_NVML))"'
 # The same for ROCm's libamd_smi.so (tests/amdsmi/), answering
-# lib/gpu_amdsmi.c: test_gpu loads it by path.
+# lib/gpu_amdsmi.c: test_gpu loads it by path, test_poller to show a
+# simulated node never does.
 FAKE_AMDSMI := $(BUILD)/tests/amdsmi/libamd_smi.so
 $(FAKE_AMDSMI): tests/amdsmi/fake_amdsmi.c
 	@mkdir -p $(@D)
 	$(call say,CC,$@)$(CC) -std=c11 -D_GNU_SOURCE $(PLUGIN_COMMON) -shared -Wl,-soname,libamd_smi.so -o $@ $<
 $(BUILD)/tests/test_gpu: $(FAKE_AMDSMI)
 $(BUILD)/tests/test_gpu: private LIB_CFLAGS += -DFP_FAKE_AMDSMI='"$(abspath $(FAKE_AMDSMI))"'
+$(BUILD)/tests/test_poller: $(FAKE_AMDSMI)
+$(BUILD)/tests/test_poller: private LIB_CFLAGS += -DFP_FAKE_AMDSMI='"$(abspath $(FAKE_AMDSMI))"'
 
 $(BUILD)/bench/%: tests/bench/%.c tests/bench/bench.h $(LIB_A)
 	@mkdir -p $(@D)

@@ -85,6 +85,8 @@ static const opt_t _opts[] = {
 	  OFF(gpu_hwmon_root) },
 	{ "NvmlLibrary", OPT_LIB, 0, 0, NULL, FP_GPU_DEFAULT_NVML_LIB,
 	  OFF(nvml_lib) },
+	{ "AmdSmiLibrary", OPT_LIB, 0, 0, NULL, FP_GPU_DEFAULT_AMDSMI_LIB,
+	  OFF(amdsmi_lib) },
 };
 #undef OFF
 #define NOPTS (sizeof(_opts) / sizeof(_opts[0]))
@@ -93,8 +95,8 @@ const char *const fp_poller_config_keys[] = {
 	"PowercapRoot", "ProcRoot", "CgroupRoot", "Topology", "SimulatedNode",
 	"Sensor", "SensorMaxAge", "SensorCeiling", "IdleWatts", "Calibration",
 	"Activity", "PollInterval", "RunDir", "Metrics", "MetricsJobs",
-	"MetricsInterval", "TraceDir", "TraceMaxSize", "TraceCompress", "Gpus", "GpuHwmonRoot", "NvmlLibrary",
-	NULL,
+	"MetricsInterval", "TraceDir", "TraceMaxSize", "TraceCompress", "Gpus",
+	"GpuHwmonRoot", "NvmlLibrary", "AmdSmiLibrary", NULL,
 };
 
 static const char *const _activities[] = { "auto", "cgroup", "perf" };
@@ -579,8 +581,11 @@ static char *_join(const char *a, const char *b)
 
 /* Opens the GPUs and adds them to the node. A simulated node's GPUs are
  * fp-simnode's (its gpu-hwmon tree; NVML only where NvmlLibrary names the
- * test library), never the machine's. An APU whose GPU power RAPL already
- * counts is left out: adding it would count those joules twice. */
+ * test library), never the machine's: AMD SMI is never loaded there, even
+ * when AmdSmiLibrary is given, since fp-simnode has no AMD SMI model and
+ * the library would find a ROCm host's own GPUs. An APU whose GPU power
+ * RAPL already counts is left out: adding it would count those joules
+ * twice. */
 static int _open_gpus(fp_poller_t *p, const fp_poller_config_t *cfg,
 		      fp_error_t *err)
 {
@@ -599,6 +604,10 @@ static int _open_gpus(fp_poller_t *p, const fp_poller_config_t *cfg,
 	go.nvml_lib = cfg->nvml_lib && !strcasecmp(cfg->nvml_lib, "none") ?
 		      "" : cfg->nvml_lib ? cfg->nvml_lib :
 		      cfg->sim_dir ? "" : NULL;
+	go.amdsmi_lib = cfg->amdsmi_lib;
+	if (cfg->sim_dir ||
+	    (go.amdsmi_lib && !strcasecmp(go.amdsmi_lib, "none")))
+		go.amdsmi_lib = "";
 	go.log = p->log;
 	go.log_ctx = p->log_ctx;
 	p->proc_dir = strdup(cfg->proc_root ? cfg->proc_root : "/proc");
@@ -940,7 +949,7 @@ fp_poller_t *fp_poller_new(const fp_poller_config_t *cfg, fp_log_fn log,
 	p->cfg.powercap_root = p->cfg.proc_root = p->cfg.cgroup_root = NULL;
 	p->cfg.topology_xml = p->cfg.sim_dir = p->cfg.sensor_path = NULL;
 	p->cfg.run_dir = NULL;
-	p->cfg.gpu_hwmon_root = p->cfg.nvml_lib = NULL;
+	p->cfg.gpu_hwmon_root = p->cfg.nvml_lib = p->cfg.amdsmi_lib = NULL;
 
 	if (cfg->sim_dir) {
 		powercap = _join(cfg->sim_dir, "powercap");

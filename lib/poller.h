@@ -38,6 +38,8 @@ typedef struct fp_poller_config {
 	bool gpus;		/* Gpus: auto (true) or none */
 	char *gpu_hwmon_root;	/* GpuHwmonRoot: NULL = the default */
 	char *nvml_lib;		/* NvmlLibrary: NULL = the default, "none" */
+	char *amdsmi_lib;	/* AmdSmiLibrary: NULL = the default, "none";
+				 * never loaded on a simulated node */
 } fp_poller_config_t;
 
 /* The keys of fp_poller_config_set, NULL-terminated. */

@@ -149,7 +149,8 @@ static double _bare_reads(void)
 
 static double _reader(void)
 {
-	fp_gpu_opts_t o = { .hwmon_root = root, .nvml_lib = "" };
+	fp_gpu_opts_t o = { .hwmon_root = root, .nvml_lib = "",
+			    .amdsmi_lib = "" };
 	fp_gpu_reading_t r[NGPUS];
 	fp_error_t err;
 	fp_gpu_t *g = fp_gpu_open(&o, &err);

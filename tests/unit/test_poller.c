@@ -1424,6 +1424,7 @@ static void good_values_read_back_as_given(void **state)
 		{ "Gpus", "none" },
 		{ "GpuHwmonRoot", "/x/hwmon" },
 		{ "NvmlLibrary", "/x/libnvidia-ml.so.1" },
+		{ "AmdSmiLibrary", "/x/libamd_smi.so" },
 	};
 	fp_poller_config_t cfg;
 	size_t nkeys = 0;
@@ -1489,6 +1490,7 @@ static struct world *_gpu_jobs(struct step *a, struct step *b,
 	_set(w, "Gpus", "auto");
 	_set(w, "GpuHwmonRoot", root);
 	_set(w, "NvmlLibrary", "none");
+	_set(w, "AmdSmiLibrary", "none");
 	_set(w, "IdleWatts", "package=10,dram=2");
 	_open(w);
 	if (gpus_of_a)
@@ -1635,6 +1637,82 @@ static void gpu_options_are_checked(void **state)
 	_reads_back("NvmlLibrary", "/opt/nvml/libnvidia-ml.so",
 		    "/opt/nvml/libnvidia-ml.so");
 	_reads_back("NvmlLibrary", "libnvidia-ml.so.1", "libnvidia-ml.so.1");
+	_refused("AmdSmiLibrary", "lib/libamd_smi.so");
+	_refused("AmdSmiLibrary", "");
+	_reads_back("AmdSmiLibrary", "/opt/rocm/lib/libamd_smi.so",
+		    "/opt/rocm/lib/libamd_smi.so");
+	_reads_back("AmdSmiLibrary", "libamd_smi.so", "libamd_smi.so");
+}
+
+/* A node with only the test AMD SMI library's GPU (no NVML, no hwmon),
+ * AmdSmiLibrary=lib, simulated (SimulatedNode is the world's own root:
+ * its powercap, sensor and topology are where fp-simnode writes them) or
+ * not; the library's state file is <root>/amdsmi.state. */
+static struct world *_amdsmi_node(const char *lib, bool simulated)
+{
+	struct world *w = _world(WITH_RAPL | WITH_SENSOR);
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/amdsmi.state", w->root);
+	setenv("FP_FAKE_AMDSMI_STATE", path, 1);
+	_writef("gpu bdf=0000:c1:00.0 energy=1000\n", "%s/amdsmi.state",
+		w->root);
+	snprintf(path, sizeof(path), "%s/no-hwmon", w->root);
+	_set(w, "Gpus", "auto");
+	_set(w, "GpuHwmonRoot", path);
+	_set(w, "NvmlLibrary", "none");
+	_set(w, "AmdSmiLibrary", lib);
+	if (simulated)
+		_set(w, "SimulatedNode", w->root);
+	_open(w);
+	_poll(w);
+	unsetenv("FP_FAKE_AMDSMI_STATE");
+	return w;
+}
+
+/* The trace of the node's first poll mentions its AMD SMI GPU. */
+static bool _traces_amd_gpu(struct world *w)
+{
+	char path[PATH_MAX], *text;
+	bool found;
+
+	_trace_file(w, path, sizeof(path));
+	text = _slurp(path);
+	found = strstr(text, "\"uuid\":\"0000:c1:00.0\",\"vendor\":"
+			     "\"amd\"") != NULL;
+	free(text);
+	return found;
+}
+
+#ifdef FP_FAKE_AMDSMI
+/* fp-simnode has no AMD SMI model: a simulated node on a ROCm host would
+ * read the host's own GPUs. */
+static void simulated_node_never_loads_amd_smi(void **state)
+{
+	struct world *w = _amdsmi_node(FP_FAKE_AMDSMI, false);
+
+	/* the library is found and read on a real node: the test can fail */
+	if (!_traces_amd_gpu(w))
+		fail_msg("the test AMD SMI library's GPU is not read: %s",
+			 w->log.all);
+	_world_free(w);
+	w = _amdsmi_node(FP_FAKE_AMDSMI, true);
+	assert_false(_traces_amd_gpu(w));
+	assert_non_null(strstr(w->log.all, "AMD SMI not asked for"));
+	_world_free(w);
+}
+#endif
+
+static void amd_smi_library_none_loads_no_amd_smi(void **state)
+{
+	struct world *w = _amdsmi_node("none", false);
+	char *got = fp_poller_config_get(&w->cfg, "AmdSmiLibrary");
+
+	assert_string_equal(got, "none");
+	assert_false(_traces_amd_gpu(w));
+	assert_non_null(strstr(w->log.all, "AMD SMI not asked for"));
+	free(got);
+	_world_free(w);
 }
 
 /* ---- A GPU shared by two jobs, split by SM-busy time --------------------- */
@@ -1662,6 +1740,7 @@ static struct world *_shared_gpu(struct step *a, struct step *b)
 	_set(w, "Gpus", "auto");
 	_set(w, "GpuHwmonRoot", path);
 	_set(w, "NvmlLibrary", FP_FAKE_NVML);
+	_set(w, "AmdSmiLibrary", "none");
 	_set(w, "IdleWatts", "package=10,dram=2");
 	return w;
 }
@@ -1866,6 +1945,10 @@ int main(void)
 #endif
 		T(gpus_none_reads_no_gpu),
 		T(gpu_options_are_checked),
+#ifdef FP_FAKE_AMDSMI
+		T(simulated_node_never_loads_amd_smi),
+#endif
+		T(amd_smi_library_none_loads_no_amd_smi),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

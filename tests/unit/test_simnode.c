@@ -454,7 +454,8 @@ static void simulated_gpus_follow_their_load_behind_the_wall(void **state)
 	fixture_t *f = *state;
 	const char *args[] = { "--gpus", "2", NULL };
 	char path[256], dir[160];
-	fp_gpu_opts_t o = { .hwmon_root = dir, .nvml_lib = "" };
+	fp_gpu_opts_t o = { .hwmon_root = dir, .nvml_lib = "",
+			    .amdsmi_lib = "" };
 	fp_error_t err;
 	fp_gpu_t *g;
 	fp_gpu_reading_t r[2];
@@ -502,7 +503,8 @@ static void simulated_nvidia_processes_are_nvmls_per_process_samples(
 	fixture_t *f = *state;
 	const char *args[] = { "--nvidia", "1", NULL };
 	char path[256];
-	fp_gpu_opts_t o = { .hwmon_root = "", .nvml_lib = FP_FAKE_NVML };
+	fp_gpu_opts_t o = { .hwmon_root = "", .nvml_lib = FP_FAKE_NVML,
+			    .amdsmi_lib = "" };
 	fp_error_t err;
 	const fp_gpu_proc_t *p;
 	size_t n;

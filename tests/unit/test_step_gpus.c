@@ -33,7 +33,8 @@ static fp_gpu_t *_two_gpus(void)
 	static const char *const pci[2] = { "0000:03:00.0", "0000:83:00.0" };
 	static const char *const drv[2] = { "i915", "amdgpu" };
 	char p[256], link[256];
-	fp_gpu_opts_t o = { .hwmon_root = root, .nvml_lib = "" };
+	fp_gpu_opts_t o = { .hwmon_root = root, .nvml_lib = "",
+			    .amdsmi_lib = "" };
 	fp_error_t err;
 	fp_gpu_t *g;
 
