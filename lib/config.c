@@ -126,6 +126,7 @@ void fp_config_free(fp_config_t *cfg)
 	free(cfg->mailer);
 	free(cfg->sendmail);
 	free(cfg->node_parts_dir);
+	free(cfg->metrics);
 	free(cfg);
 }
 
@@ -151,7 +152,7 @@ static const char *const globals[] = {
 	"SigningKey", "SpoolDir", "JobRecordField", "MaxWorkers", "MaxQueue",
 	"WorkerTimeout", "RetryInterval", "EnergySource", "Mailer",
 	"MailWait", "SeriesWait", "NodePartsDir", "MailHTML", "Sendmail",
-	NULL,
+	"Metrics", NULL,
 };
 
 #define FAIL(c, code, ...) fp_fail((c)->err, code, __VA_ARGS__)
@@ -889,6 +890,8 @@ static int parse_global(struct ctx *c, struct kv *kv)
 		return resolve_path(c, kv->val, &cfg->sendmail);
 	if (!strcasecmp(k, "NodePartsDir"))
 		return resolve_path(c, kv->val, &cfg->node_parts_dir);
+	if (!strcasecmp(k, "Metrics"))
+		return resolve_path(c, kv->val, &cfg->metrics);
 	return FAIL(c, FP_EINVAL, "%s:%u: field '%s': unknown key", c->name,
 		    c->line, k);
 }

@@ -129,9 +129,11 @@ typedef struct fp_config {
 	char *sendmail;			/* sendmail(8), for MIME mails */
 	unsigned retry_interval;	/* seconds between worker retries */
 	unsigned series_wait;		/* seconds the worker waits for the
-					 * series to cover a job's end */
+					 * series to cover a job's steps */
 	char *node_parts_dir;		/* the nodes' RunDir/parts, "%n" the
 					 * node; NULL: no energy breakdown */
+	char *metrics;			/* Metrics=: the worker's Prometheus
+					 * text file, NULL: none */
 } fp_config_t;
 
 /* Reads and parses path; series files are not read yet. */

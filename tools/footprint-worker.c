@@ -42,6 +42,7 @@
 #include "config.h"
 #include "sign.h"
 #include "signals.h"
+#include "site_metrics.h"
 #include "step_gpus.h"
 #include "summary.h"
 #include "utf8.h"
@@ -56,6 +57,8 @@ extern int slurm_addto_step_list(struct xlist *step_list, char *names);
 
 static const char *spool;
 static char *last_error_path;
+/* Metrics=: on (the totals' file is written) when set. */
+static bool site_metrics;
 /* What this run asked slurmdbd: the bench and the tests read them from the
  * file FP_WORKER_STATS names (one line per run), to show that a pass costs
  * what is new. */
@@ -666,7 +669,8 @@ typedef struct {
 /* One job of its batch: j is its slurmdbd record (with its steps), NULL
  * when slurmdbd has none yet. 0 done, 1 waiting, -1 failed (retry later). */
 static int process_job(void *db, const run_t *run, uint32_t jobid,
-		       time_t queued, slurmdb_job_rec_t *j)
+		       time_t queued, slurmdb_job_rec_t *j,
+		       fp_site_metrics_t *one)
 {
 	const fp_config_t *cfg = run->cfg;
 	bool config_ok = run->config_ok;
@@ -677,6 +681,7 @@ static int process_job(void *db, const run_t *run, uint32_t jobid,
 	char path[4096];
 	fp_job_t *job = NULL;
 	fp_result_t *res = NULL;
+	const fp_result_t *counted = NULL;	/* what Metrics= counts */
 	char *summary = NULL, *token = NULL, *record = NULL;
 	fp_error_t err = { 0 };
 	int rc = -1;
@@ -726,7 +731,9 @@ static int process_job(void *db, const run_t *run, uint32_t jobid,
 			summary = summary_with_parts(cfg, job, res, &err);
 			if (summary)
 				record = fp_record_format(res, &err);
+			counted = res;
 			if (!summary || !record) {
+				counted = NULL;
 				/* Said, and signed as incomplete: never a
 				 * summary with a part silently missing. */
 				say("job %u: footprint computed but not "
@@ -773,6 +780,12 @@ static int process_job(void *db, const run_t *run, uint32_t jobid,
 	}
 	if (set_record(db, cfg, j, record))
 		goto out;
+	/* Into the totals once the batch's commit takes the job out of the
+	 * queue (process_batch): a job done again after a crash is counted
+	 * by the run that finishes it, never by two. */
+	if (one && fp_site_metrics_add(one, counted))
+		say("metrics: out of memory; job %u is not in the totals",
+		    jobid);
 	rc = 0;
 out:
 	free(summary);
@@ -1053,6 +1066,21 @@ static slurmdb_job_rec_t *find_record(rec_ref_t *refs, size_t n,
 
 /* One batch: the records and steps of all its jobs in one slurmdbd
  * request, then each job in turn. */
+/* Metrics=: counts (NULL: none) into the spool's totals, and the text file
+ * rewritten with them and each site's intensity now. */
+static void write_site_metrics(const run_t *run, const fp_site_metrics_t *m)
+{
+	char state[4096];
+	fp_error_t err = { 0 };
+
+	if (!site_metrics)
+		return;
+	snprintf(state, sizeof(state), "%s/metrics.state", spool);
+	if (fp_site_metrics_write(m, run->cfg, state, run->cfg->metrics,
+				  run->now, &err))
+		say("metrics %s: %s", run->cfg->metrics, err.msg);
+}
+
 static void process_batch(void *db, const run_t *run, const entry_t *e,
 			  size_t n, tally_t *t)
 {
@@ -1063,6 +1091,7 @@ static void process_batch(void *db, const run_t *run, const entry_t *e,
 	rec_ref_t *refs;
 	size_t nrefs = 0;
 	bool done[BATCH], committed;
+	fp_site_metrics_t *one[BATCH] = { NULL }, *counts = NULL;
 
 	if (!ids) {
 		t->failed += (int)n;
@@ -1096,8 +1125,12 @@ static void process_batch(void *db, const run_t *run, const entry_t *e,
 	}
 	qsort(refs, nrefs, sizeof(*refs), by_jobid);
 	for (size_t i = 0; i < n; i++) {
-		int rc = process_job(db, run, e[i].jobid, e[i].queued,
-				     find_record(refs, nrefs, e[i].jobid));
+		int rc;
+
+		if (site_metrics)
+			one[i] = fp_site_metrics_new();
+		rc = process_job(db, run, e[i].jobid, e[i].queued,
+				 find_record(refs, nrefs, e[i].jobid), one[i]);
 
 		done[i] = rc == 0;
 		if (rc > 0)
@@ -1126,7 +1159,17 @@ static void process_batch(void *db, const run_t *run, const entry_t *e,
 		queue_path(q, sizeof(q), e[i].jobid);
 		unlink(q);
 		t->done++;
+		if (one[i] && (counts || (counts = fp_site_metrics_new())))
+			fp_site_metrics_merge(counts, one[i]);
 	}
+	/* After the queue entries go: killed before, the jobs are done again
+	 * and counted then; killed after, the batch is missing from the
+	 * totals (never counted twice). */
+	if (counts)
+		write_site_metrics(run, counts);
+	fp_site_metrics_free(counts);
+	for (size_t i = 0; i < n; i++)
+		fp_site_metrics_free(one[i]);
 	free(refs);
 	slurm_list_destroy(jobs);
 }
@@ -1383,6 +1426,7 @@ int main(int argc, char **argv)
 	run.key = key;
 	run.trusted = trusted;
 	run.now = now;
+	site_metrics = cfg->metrics && !broken;
 	nparts = (nqueue + MIN_PER_WORKER - 1) / MIN_PER_WORKER;
 	if (nparts > cfg->max_workers)
 		nparts = cfg->max_workers;
@@ -1395,6 +1439,8 @@ int main(int argc, char **argv)
 		run_parts(&run, queue, nqueue, nparts, &t);
 	}
 	free(queue);
+	/* Each batch added its counts: this refreshes the intensities. */
+	write_site_metrics(&run, NULL);
 	failed += t.failed;
 	waiting = t.waiting;
 	write_stats("", nqueue, nparts);

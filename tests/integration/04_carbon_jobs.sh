@@ -42,6 +42,7 @@ SpoolDir=@DIR@/spool/footprint
 EnergySource=simulated
 RetryInterval=2
 WorkerTimeout=90
+Metrics=@DIR@/metrics/footprint-controller.prom
 Site=home Nodes=fpnode Intensity=file:$work/grid.csv IntensityFormat=plain PUE=1.1 HeatRecovery=0.9 DisplacedHeating=200 UsefulHeat=0.8
 NodeType=heater Nodes=fpnode Embodied=5000000 Lifetime=6 CPUs=$ncpus
 Reference=standard-datacenter PUE=1.5 Intensity=site"
@@ -112,6 +113,52 @@ check_eq "exactly one summary per job" "$(echo $jobs | wc -w)" \
 owner=$(stat -c '%U %a' "$spool/summaries/$batch.jws")
 check_eq "summaries belong to SlurmUser and are read-only (a root job's: no other reader)" "root 440" "$owner"
 check "the queue is empty once every job is done" bash -c "[ -z \"\$(ls $spool/queue)\" ]"
+
+# Metrics=: the controller's per-site counters are the sums of the signed
+# summaries' own site figures (each checked above by hand), every job once.
+ctl=$FP_DIR/metrics/footprint-controller.prom
+for j in $jobs; do
+	$PY tests/integration/fpcheck.py payload "$spool/summaries/$j.jws" "$pub"
+done > "$work/payloads.jsonl"
+ctl_check() {
+	$PY - "$work/payloads.jsonl" "$ctl" << 'PY'
+import json, math, re, sys
+want = {"jobs": 0, "energy_joules": 0, "operational_grams": 0,
+        "embodied_grams": 0, "avoided_grams": 0, "reference_grams": 0}
+incomplete = 0
+for line in open(sys.argv[1]):
+    s = json.loads(line)
+    if not s["complete"]:
+        incomplete += 1
+        continue
+    for site in s["sites"]:
+        if site["name"] != "home":
+            sys.exit("summary %s: site %s" % (s["job"]["id"], site["name"]))
+        want["jobs"] += 1
+        want["energy_joules"] += site["energy_it_Wh"] * 3600
+        want["operational_grams"] += site["operational_g"]
+        want["embodied_grams"] += site["embodied_g"]
+        want["avoided_grams"] += site["avoided_g"]
+        want["reference_grams"] += site["reference_operational_g"]
+got = {}
+for line in open(sys.argv[2]):
+    m = re.match(r'footprint_site_(\w+)_total\{site="home"\} (\S+)$', line)
+    if m:
+        got[m.group(1)] = float(m.group(2))
+    m = re.match(r"footprint_summaries_incomplete_total (\S+)$", line)
+    if m:
+        got["incomplete"] = float(m.group(1))
+want["incomplete"] = incomplete
+bad = [k for k in want if k not in got or
+       not math.isclose(got[k], want[k], rel_tol=1e-6, abs_tol=1e-9)]
+print("# controller metrics %s, summaries %s" % (got, want))
+sys.exit(1 if bad else 0)
+PY
+}
+check "the controller's metrics file sums the summaries' site figures, each job once" \
+	_fp_wait_for 30 "the controller metrics to count every job" ctl_check
+check "the controller's metrics give the site's intensity now" \
+	grep -q '^footprint_site_intensity_gco2e_per_kwh{site="home"} [0-9]' "$ctl"
 
 # Tampering and forgeries.
 tok=$(cat "$spool/summaries/$batch.jws")

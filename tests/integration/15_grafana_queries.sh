@@ -48,7 +48,17 @@ EXPECT='{
  "GPU energy per job/A": ["job", "user", "account"],
  "GPU reads/A": ["node", "gpu", "name"],
  "GPU power: all GPUs, GPUs nobody held/A": ["node"],
- "GPU power: all GPUs, GPUs nobody held/B": ["node"]
+ "GPU power: all GPUs, GPUs nobody held/B": ["node"],
+ "Grid intensity per site/A": ["site"],
+ "Emissions and avoided emissions per site/A": ["site"],
+ "Emissions and avoided emissions per site/B": ["site"],
+ "Emissions and avoided emissions per site/C": ["site"],
+ "Sites over the range/A": ["site"],
+ "Sites over the range/B": ["site"],
+ "Sites over the range/C": ["site"],
+ "Sites over the range/D": ["site"],
+ "Intensity series/A": ["site"],
+ "Summaries marked incomplete/A": []
 }'
 
 # The checker: "model" checks the dashboard is importable as is, "queries"
@@ -260,6 +270,9 @@ long=$(sbatch --parsable -n1 -J burn --gres=gpu:1 --wrap 'srun -n1 timeout 600 s
 echo 0.6 > "$FP_DIR/sim/gpu-load/0" # the held GPU works
 fp_wait_job "$short1" 60
 fp_wait_job "$short2" 60
+# The controller's file (Metrics=) counts the ended jobs at the site.
+check "prometheus has the controller's site totals for both ended jobs" \
+	_fp_wait_for 60 "the site totals in prometheus" has "footprint_site_jobs_total{site=\"$SITE\"} >= 2"
 check "the running job's steps are in prometheus" \
 	_fp_wait_for 60 "job $long's step power in prometheus" has "footprint_step_power_watts{job=\"$long\",step=\"$long.0\"}"
 check "the running job's GPU energy is in prometheus" \
