@@ -27,36 +27,44 @@ say() { printf '\n== %s\n' "$*"; }
 # The feed is tests/feed/server.py on 127.0.0.1, a stand-in for RTE's
 # eco2mix API (nothing leaves this machine), kept current in the site's
 # series file by sfootprint signals update as a timer would.
-demo_sites() {
-	local n=$1 now h0 i t multi
-	case $n in 2|3) ;; *) echo "demo: SITES=$n: 2 or 3 sites" >&2; exit 2 ;; esac
+# The site winter-gas (Nodes=$1), whose grid intensity the stand-in feed
+# publishes every quarter hour from a day ago (h0) to now: sets feed_site
+# (its footprint.conf line) and feed_update (what its timer runs).
+feed_start() {
+	local now
 	now=$(date +%s)
 	h0=$((now - now % 3600 - 24 * 3600))
-	: > "$mail/dc.csv"
-	for i in $(seq 0 48); do
-		t=$((h0 + i * 3600))
-		echo "$(date -u -d "@$t" +%Y-%m-%dT%H:%M:%SZ),$((90 + 10 * ((i * 7) % 5)))" >> "$mail/dc.csv"
-	done
 	# the stand-in publishes every quarter hour from h0 to the time in
 	# $mail/live (its e-live case); the updater appends what is new
 	echo "$h0 $now" > "$mail/live"
 	python3 tests/feed/server.py "$mail/feed.port" "$mail/feed.log" "$mail/live" 2> "$mail/feed.err" &
 	feed_pid=$!
 	_fp_wait_for 10 "the feed stand-in's port" test -s "$mail/feed.port"
-	feed_site="Site=winter-gas Nodes=fpn1 Intensity=file:$mail/fr.csv IntensityKind=direct IntensityFallback=last Feed=eco2mix FeedURL=http://127.0.0.1:$(cat "$mail/feed.port")/e-live PUE=1.0 HeatRecovery=0.9 DisplacedHeating=gas UsefulHeat=1.0"
+	feed_site="Site=winter-gas Nodes=$1 Intensity=file:$mail/fr.csv IntensityKind=direct IntensityFallback=last Feed=eco2mix FeedURL=http://127.0.0.1:$(cat "$mail/feed.port")/e-live PUE=1.0 HeatRecovery=0.9 DisplacedHeating=gas UsefulHeat=1.0"
 	echo "$feed_site" > "$mail/feed.conf"
-	feed_update() {
-		echo "$h0 $(date +%s)" > "$mail/live"
-		env -u http_proxy -u https_proxy -u HTTP_PROXY -u HTTPS_PROXY -u all_proxy -u ALL_PROXY \
-			"$BUILD/sfootprint" signals update --config "$mail/feed.conf" \
-			--since "$(date -u -d "@$h0" +%Y-%m-%dT%H:%M:%SZ)"
-	}
 	say "site winter-gas: grid intensity from a feed, here a STAND-IN for RTE's eco2mix"
 	echo "   API on 127.0.0.1 (tests/feed/server.py, made-up values; no provider is"
 	echo "   contacted); sfootprint signals update writes it to the site's series"
 	feed_update
 	echo "   its series file (last rows; a value holds until the next, 15 min):"
 	tail -n 3 "$mail/fr.csv" | sed 's/^/   /'
+}
+feed_update() {
+	echo "$h0 $(date +%s)" > "$mail/live"
+	env -u http_proxy -u https_proxy -u HTTP_PROXY -u HTTPS_PROXY -u all_proxy -u ALL_PROXY \
+		"$BUILD/sfootprint" signals update --config "$mail/feed.conf" \
+		--since "$(date -u -d "@$h0" +%Y-%m-%dT%H:%M:%SZ)"
+}
+
+demo_sites() {
+	local n=$1 i t multi
+	case $n in 2|3) ;; *) echo "demo: SITES=$n: 2 or 3 sites" >&2; exit 2 ;; esac
+	feed_start fpn1
+	: > "$mail/dc.csv"
+	for i in $(seq 0 48); do
+		t=$((h0 + i * 3600))
+		echo "$(date -u -d "@$t" +%Y-%m-%dT%H:%M:%SZ),$((90 + 10 * ((i * 7) % 5)))" >> "$mail/dc.csv"
+	done
 	echo "site summer-electric: a constant 40 gCO2e/kWh; datacenter: an hourly series file"
 	export FP_NODES=$n FP_SIMNODE=1
 	export FP_SIM_MODEL_1="--idle-w 6 --busy-w 40 --dram-idle-w 1 --dram-busy-w 2 --wall-a 1.15 --wall-b 12"
@@ -114,6 +122,11 @@ if [ -n "${GPUS:-}" ]; then
 	say "with $GPUS simulated NVIDIA GPUs (GRES gpu:$GPUS; their energy is simulated)"
 	export FP_GPUS=$GPUS FP_SIMNODE=1 FP_ACCT_GATHER=
 fi
+# Beside the node's own site (home, a constant 56 gCO2e/kWh), a site of
+# heaters with no slurmd here whose intensity comes from the feed stand-in:
+# the what-if below puts the busy job there too.
+feed_start "fr-heater[01-04]"
+export FP_FOOTPRINT_EXTRA="$feed_site"
 # Job-end mails go through footprint-mail to a demo mailer that keeps them.
 cat > "$mail/mailer" <<MAILER
 #!/bin/sh
@@ -189,6 +202,20 @@ for j in $idle $steps; do
 done
 say "all jobs of the demo (sfootprint -u root)"
 FOOTPRINT_CONF=$FP_DIR/etc/footprint.conf $BUILD/sfootprint -u root -S now-1hour
+
+ctl=$FP_DIR/metrics/footprint-controller.prom
+if grep -q '^Metrics=' "$FP_DIR/etc/footprint.conf"; then
+	say "the controller's site metrics (footprint.conf Metrics=, for node_exporter)"
+	n=$(echo $busy $idle $steps $gpu | wc -w)
+	_fp_wait_for 30 "the site totals of every job" awk -v n="$n" \
+		'/^footprint_site_jobs_total\{/ && $2 >= n { ok = 1 } END { exit !ok }' "$ctl"
+	grep -E '^footprint_(site_(intensity_gco2e_per_kwh|jobs_total|energy_joules_total|operational_grams_total|avoided_grams_total)|summaries_incomplete_total)' "$ctl"
+fi
+
+say "the busy job at each site, each start hour (sfootprint -j $busy --whatif):"
+echo "   home on a constant 56 gCO2e/kWh, winter-gas on the feed STAND-IN's series"
+feed_update
+FOOTPRINT_CONF=$FP_DIR/etc/footprint.conf $BUILD/sfootprint -j "$busy" --whatif
 
 say "the job-end email, as footprint-mail handed it to the mailer"
 _fp_wait_for 60 "the mail of job $busy" test -s "$mail/mail.$busy"
