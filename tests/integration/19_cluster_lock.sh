@@ -64,17 +64,19 @@ check "the running cluster is untouched" \
 	env SLURM_CONF="$dir_a/etc/slurm.conf" scontrol ping
 
 # Two runs asked together while a's runs: both wait, then each gets its own
-# cluster in turn, none while another is up.
-run b
-run c
+# cluster in turn, none while another is up. They may wait as long as a
+# (900 s): a demo or another test run beside this one takes the lock in
+# between too, and that is no fault.
+run b 900
+run c 900
 sleep 5
 check "neither starts while the first cluster is up" \
 	test ! -e "$work/started.b" -a ! -e "$work/started.c"
 touch "$work/release.a"
-wait_file "$work/state.b" 240 || wait_file "$work/state.c" 240
+wait_file "$work/state.b" 900 || wait_file "$work/state.c" 900
 touch "$work/release.b" "$work/release.c"
-wait_file "$work/state.b" 240
-wait_file "$work/state.c" 240
+wait_file "$work/state.b" 900
+wait_file "$work/state.c" 900
 check_eq "the second run gets its cluster and runs a job" up "$(cat "$work/state.b" 2>/dev/null)"
 check_eq "the third run gets its cluster and runs a job" up "$(cat "$work/state.c" 2>/dev/null)"
 wait
