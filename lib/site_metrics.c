@@ -75,6 +75,22 @@ static bool _finite_site(const fp_site_result_t *r)
 	       isfinite(r->reference_operational_g);
 }
 
+/* Adds f's figures to the site of the same name in m. */
+static int _add_site(fp_site_metrics_t *m, const site_total_t *f)
+{
+	site_total_t *s = _site(m, f->site);
+
+	if (!s)
+		return -1;
+	s->jobs += f->jobs;
+	s->energy_j += f->energy_j;
+	s->operational_g += f->operational_g;
+	s->embodied_g += f->embodied_g;
+	s->avoided_g += f->avoided_g;
+	s->reference_g += f->reference_g;
+	return 0;
+}
+
 int fp_site_metrics_add(fp_site_metrics_t *m, const fp_result_t *res)
 {
 	bool usable = res && res->complete;
@@ -89,16 +105,18 @@ int fp_site_metrics_add(fp_site_metrics_t *m, const fp_result_t *res)
 	}
 	for (size_t i = 0; i < res->nsites; i++) {
 		const fp_site_result_t *r = &res->sites[i];
-		site_total_t *s = _site(m, r->site);
+		site_total_t one = {
+			.site = r->site,
+			.jobs = 1,
+			.energy_j = r->energy_j,
+			.operational_g = r->operational_g,
+			.embodied_g = r->embodied_g,
+			.avoided_g = r->avoided_g,
+			.reference_g = r->reference_operational_g,
+		};
 
-		if (!s)
+		if (_add_site(m, &one))
 			return -1;
-		s->jobs++;
-		s->energy_j += r->energy_j;
-		s->operational_g += r->operational_g;
-		s->embodied_g += r->embodied_g;
-		s->avoided_g += r->avoided_g;
-		s->reference_g += r->reference_operational_g;
 	}
 	return 0;
 }
@@ -106,19 +124,9 @@ int fp_site_metrics_add(fp_site_metrics_t *m, const fp_result_t *res)
 int fp_site_metrics_merge(fp_site_metrics_t *to, const fp_site_metrics_t *from)
 {
 	to->incomplete += from->incomplete;
-	for (size_t i = 0; i < from->nsites; i++) {
-		const site_total_t *f = &from->sites[i];
-		site_total_t *s = _site(to, f->site);
-
-		if (!s)
+	for (size_t i = 0; i < from->nsites; i++)
+		if (_add_site(to, &from->sites[i]))
 			return -1;
-		s->jobs += f->jobs;
-		s->energy_j += f->energy_j;
-		s->operational_g += f->operational_g;
-		s->embodied_g += f->embodied_g;
-		s->avoided_g += f->avoided_g;
-		s->reference_g += f->reference_g;
-	}
 	return 0;
 }
 
