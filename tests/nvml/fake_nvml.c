@@ -8,6 +8,13 @@
  *          [energy_mj=N] [power_mw=N] [energy_rc=RC] [power_rc=RC]
  *          [procs_rc=RC] [lost=1] [mig=1]
  *   proc dev=I pid=P sm=PCT [mem=PCT] ts=US
+ *   mig dev=I uuid=MIG-x [index=J] [sm=N] [gi=N] [ci=N] [name="..."]
+ *          [attr_rc=RC]
+ * A mig line is a MIG instance of device I (0-based, in the file's order)
+ * at MIG index J (default: the next one of I), listed when I says mig=1,
+ * with N SMs in nvmlDeviceGetAttributes_v2 (attr_rc: its return code). As
+ * NVML, a MIG handle answers its UUID, name and attributes, and "not
+ * supported" to energy, power and process samples.
  * RC are NVML return codes (3 not supported, 15 GPU lost). A device is known
  * by its UUID: its handle stays valid while its line is there, and answers
  * NVML_ERROR_GPU_IS_LOST when the line is gone or says lost=1. Without the
@@ -20,6 +27,7 @@
 #define MAXDEV 64
 /* fp-simnode keeps up to 1024 samples a GPU (its GPU_HIST_MAX) */
 #define MAXPROC 1024
+#define MAXMIG 64
 
 enum {
 	OK = 0,
@@ -52,10 +60,27 @@ typedef struct {
 } dev_t_;
 
 typedef struct {
+	char uuid[96], name[96];
+	int dev, attr_rc;
+	unsigned index, sm, gi, ci;
+} mig_t;
+
+typedef struct {
 	int init_rc;
 	dev_t_ dev[MAXDEV];
 	unsigned ndev;
+	mig_t mig[MAXMIG];
+	unsigned nmig;
 } state_t;
+
+/* nvmlDeviceAttributes_t (v2) */
+typedef struct {
+	unsigned multiprocessorCount, sharedCopyEngineCount,
+		sharedDecoderCount, sharedEncoderCount, sharedJpegCount,
+		sharedOfaCount, gpuInstanceSliceCount,
+		computeInstanceSliceCount;
+	unsigned long long memorySizeMB;
+} attr_t;
 
 typedef struct {
 	unsigned pid;
@@ -140,6 +165,7 @@ static int _load(void)
 	 * of 64 devices are 1.5 MB) */
 	st.init_rc = 0;
 	st.ndev = 0;
+	st.nmig = 0;
 	if (!path || !(f = fopen(path, "r")))
 		return -1;
 	while (fgets(line, sizeof(line), f)) {
@@ -176,6 +202,47 @@ static int _load(void)
 			if (dev >= 0 && (unsigned)dev < st.ndev &&
 			    st.dev[dev].nprocs < MAXPROC)
 				st.dev[dev].procs[st.dev[dev].nprocs++] = pr;
+		} else if (!strcmp(k, "mig") && st.nmig < MAXMIG) {
+			mig_t *m = &st.mig[st.nmig];
+			int index = -1;
+
+			memset(m, 0, sizeof(*m));
+			m->dev = -1;
+			snprintf(m->name, sizeof(m->name), "Fake GPU MIG");
+			while ((p = _token(p, &k, &v))) {
+				if (!v)
+					continue;
+				if (!strcmp(k, "dev"))
+					m->dev = atoi(v);
+				else if (!strcmp(k, "uuid"))
+					snprintf(m->uuid, sizeof(m->uuid),
+						 "%s", v);
+				else if (!strcmp(k, "name"))
+					snprintf(m->name, sizeof(m->name),
+						 "%s", v);
+				else if (!strcmp(k, "index"))
+					index = atoi(v);
+				else if (!strcmp(k, "sm"))
+					m->sm = (unsigned)atoi(v);
+				else if (!strcmp(k, "gi"))
+					m->gi = (unsigned)atoi(v);
+				else if (!strcmp(k, "ci"))
+					m->ci = (unsigned)atoi(v);
+				else if (!strcmp(k, "attr_rc"))
+					m->attr_rc = atoi(v);
+			}
+			if (index < 0) {
+				index = 0;
+				for (unsigned i = 0; i < st.nmig; i++)
+					if (st.mig[i].dev == m->dev &&
+					    (int)st.mig[i].index >= index)
+						index = (int)st.mig[i].index +
+							1;
+			}
+			m->index = (unsigned)index;
+			if (m->dev >= 0 && (unsigned)m->dev < st.ndev &&
+			    m->uuid[0])
+				st.nmig++;
 		}
 	}
 	fclose(f);
@@ -213,7 +280,30 @@ static int _dev(slot_t *h, dev_t_ **d)
 		*d = &st.dev[i];
 		return OK;
 	}
+	for (unsigned i = 0; i < st.nmig; i++)
+		if (!strcmp(st.mig[i].uuid, h->uuid))
+			return NOT_SUPPORTED; /* a MIG handle */
 	return GPU_IS_LOST;
+}
+
+/* The MIG instance behind handle h (its parent there and not lost). */
+static int _mig(slot_t *h, mig_t **m)
+{
+	if (!refs)
+		return UNINITIALIZED;
+	if (!h)
+		return INVALID_ARGUMENT;
+	if (_load())
+		return UNKNOWN;
+	for (unsigned i = 0; i < st.nmig; i++) {
+		if (strcmp(st.mig[i].uuid, h->uuid))
+			continue;
+		if (st.dev[st.mig[i].dev].lost || !st.dev[st.mig[i].dev].mig)
+			return GPU_IS_LOST;
+		*m = &st.mig[i];
+		return OK;
+	}
+	return INVALID_ARGUMENT;
 }
 
 const char *nvmlErrorString(int rc)
@@ -290,16 +380,22 @@ static int _copy(char *out, unsigned len, const char *s)
 int nvmlDeviceGetUUID(slot_t *h, char *out, unsigned len)
 {
 	dev_t_ *d;
+	mig_t *m;
 	int rc = _dev(h, &d);
 
+	if (rc == NOT_SUPPORTED && !(rc = _mig(h, &m)))
+		return _copy(out, len, m->uuid);
 	return rc ? rc : _copy(out, len, d->uuid);
 }
 
 int nvmlDeviceGetName(slot_t *h, char *out, unsigned len)
 {
 	dev_t_ *d;
+	mig_t *m;
 	int rc = _dev(h, &d);
 
+	if (rc == NOT_SUPPORTED && !(rc = _mig(h, &m)))
+		return _copy(out, len, m->name);
 	return rc ? rc : _copy(out, len, d->name);
 }
 
@@ -360,6 +456,87 @@ int nvmlDeviceGetMigMode(slot_t *h, unsigned *cur, unsigned *pend)
 	if (!cur || !pend)
 		return INVALID_ARGUMENT;
 	*cur = *pend = d->mig ? 1 : 0;
+	return OK;
+}
+
+/* As on an A100/H100: seven GPU instances at most. */
+int nvmlDeviceGetMaxMigDeviceCount(slot_t *h, unsigned *n)
+{
+	dev_t_ *d;
+	int rc = _dev(h, &d);
+
+	if (rc)
+		return rc;
+	if (!n)
+		return INVALID_ARGUMENT;
+	*n = 7;
+	for (unsigned i = 0; i < st.nmig; i++)
+		if (!strcmp(st.dev[st.mig[i].dev].uuid, d->uuid) &&
+		    st.mig[i].index >= *n)
+			*n = st.mig[i].index + 1;
+	return OK;
+}
+
+int nvmlDeviceGetMigDeviceHandleByIndex(slot_t *h, unsigned j, slot_t **m)
+{
+	dev_t_ *d;
+	int rc = _dev(h, &d);
+
+	if (rc)
+		return rc;
+	if (!m)
+		return INVALID_ARGUMENT;
+	if (!d->mig)
+		return NOT_SUPPORTED;
+	for (unsigned i = 0; i < st.nmig; i++) {
+		if (strcmp(st.dev[st.mig[i].dev].uuid, d->uuid) ||
+		    st.mig[i].index != j)
+			continue;
+		*m = _slot(st.mig[i].uuid);
+		return *m ? OK : UNKNOWN;
+	}
+	return NOT_FOUND;
+}
+
+int nvmlDeviceGetAttributes_v2(slot_t *h, attr_t *a)
+{
+	mig_t *m;
+	int rc = _mig(h, &m);
+
+	if (rc)
+		return rc == INVALID_ARGUMENT ? NOT_SUPPORTED : rc;
+	if (!a)
+		return INVALID_ARGUMENT;
+	if (m->attr_rc)
+		return m->attr_rc;
+	memset(a, 0, sizeof(*a));
+	a->multiprocessorCount = m->sm;
+	return OK;
+}
+
+int nvmlDeviceGetGpuInstanceId(slot_t *h, unsigned *id)
+{
+	mig_t *m;
+	int rc = _mig(h, &m);
+
+	if (rc)
+		return rc == INVALID_ARGUMENT ? NOT_SUPPORTED : rc;
+	if (!id)
+		return INVALID_ARGUMENT;
+	*id = m->gi;
+	return OK;
+}
+
+int nvmlDeviceGetComputeInstanceId(slot_t *h, unsigned *id)
+{
+	mig_t *m;
+	int rc = _mig(h, &m);
+
+	if (rc)
+		return rc == INVALID_ARGUMENT ? NOT_SUPPORTED : rc;
+	if (!id)
+		return INVALID_ARGUMENT;
+	*id = m->ci;
 	return OK;
 }
 
