@@ -32,7 +32,20 @@ fp_gpu_dev_t *fp_gpu_add_dev(fp_gpu_t *g)
 	memset(&v[g->ndevs], 0, sizeof(*v));
 	v[g->ndevs].unit = 1;
 	v[g->ndevs].max_raw = UINT64_MAX;
+	v[g->ndevs].info.parent_uuid = "";
+	v[g->ndevs].info.share = 1;
 	return &v[g->ndevs++];
+}
+
+long fp_gpu_dev_to_migp(fp_gpu_t *g)
+{
+	fp_gpu_dev_t *v = realloc(g->migp, (g->nmigp + 1) * sizeof(*v));
+
+	if (!v)
+		return -1;
+	g->migp = v;
+	v[g->nmigp] = g->devs[--g->ndevs];
+	return (long)g->nmigp++;
 }
 
 int fp_gpu_dev_strings(fp_gpu_dev_t *d, const char *uuid, const char *pci,
@@ -77,6 +90,7 @@ static void _free_dev(fp_gpu_dev_t *d)
 	free(d->pci);
 	free(d->name);
 	free(d->path);
+	free(d->parent_uuid);
 	free(d->procs);
 }
 
@@ -210,7 +224,12 @@ fp_gpu_t *fp_gpu_open(const fp_gpu_opts_t *opts, fp_error_t *err)
 		d->info.pci = d->pci;
 		d->info.name = d->name;
 		d->info.path = d->path;
+		d->info.parent_uuid = d->parent_uuid ? d->parent_uuid : "";
 	}
+	/* a MIG parent's log lines name its first instance's index */
+	for (size_t i = g->ndevs; i-- > 0;)
+		if (g->devs[i].info.flags & FP_GPU_MIG_INSTANCE)
+			g->migp[g->devs[i].migp].info.index = i;
 	return g;
 }
 
@@ -221,6 +240,9 @@ void fp_gpu_close(fp_gpu_t *g)
 	for (size_t i = 0; i < g->ndevs; i++)
 		_free_dev(&g->devs[i]);
 	free(g->devs);
+	for (size_t i = 0; i < g->nmigp; i++)
+		_free_dev(&g->migp[i]);
+	free(g->migp);
 	fp_gpu_nvml_close(g);
 	fp_gpu_amdsmi_close(g);
 	free(g);
@@ -315,6 +337,111 @@ static void _integrate(fp_gpu_dev_t *d, uint64_t raw, double t)
 	d->prev_t = t;
 }
 
+/* One device's reading at t into r; true when valid. */
+static bool _read_dev(fp_gpu_t *g, fp_gpu_dev_t *d, double t,
+		      fp_gpu_reading_t *r, bool *first_fault, fp_error_t *err)
+{
+	char why[400] = "";
+	uint64_t raw = 0;
+
+	r->event = FP_GPU_EV_NONE;
+	r->valid = true;
+	if (d->ops->read(g, d, &raw, why, sizeof(why))) {
+		snprintf(d->fault, sizeof(d->fault), "gpu %zu (%s %s): %s",
+			 d->info.index, fp_gpu_vendor_name(d->info.vendor),
+			 d->uuid, why);
+		if (!d->failing)
+			fp_gpu_log(g, FP_LOG_WARN,
+				   "%s; its energy is held until it "
+				   "reads again", d->fault);
+		if (*first_fault)
+			fp_fail(err, FP_EIO, "%s", d->fault);
+		*first_fault = false;
+		d->failing = true;
+		r->valid = false;
+		r->event = FP_GPU_EV_FAILED;
+		r->energy_uj = d->total_uj;
+		r->fault = d->fault;
+		return false;
+	}
+	d->fault[0] = '\0';
+	if (d->failing) {
+		fp_gpu_log(g, FP_LOG_INFO, "gpu %zu (%s): readable again",
+			   d->info.index, d->path);
+		r->event = FP_GPU_EV_RETURNED;
+		d->failing = false;
+	}
+	if (!d->have_base) {
+		d->have_base = true;
+		d->prev_raw = raw;
+		d->prev_t = t;
+		r->event = FP_GPU_EV_BASELINE;
+	} else if (d->info.source == FP_GPU_COUNTER) {
+		_count(g, d, raw, t, r);
+	} else {
+		_integrate(d, raw, t);
+	}
+	r->energy_uj = d->total_uj;
+	r->fault = d->fault;
+	return r->valid;
+}
+
+/* The delta µJ a MIG parent k gained, given to its instances by share in
+ * whole µJ that add up to delta exactly (so the instances of a GPU always
+ * sum to its energy), none below 0, each carrying what it is owed. */
+static void _mig_split(fp_gpu_t *g, size_t k, uint64_t delta)
+{
+	uint64_t given = 0;
+
+	for (size_t i = 0; i < g->ndevs; i++) {
+		fp_gpu_dev_t *d = &g->devs[i];
+
+		if (!(d->info.flags & FP_GPU_MIG_INSTANCE) || d->migp != k)
+			continue;
+		d->owed += (double)delta * d->info.share;
+		d->give = d->owed >= 1 ? (uint64_t)floor(d->owed) : 0;
+		given += d->give;
+	}
+	/* rounding left given off delta by fewer µJ than instances: one
+	 * each to those owed the most, or back from those given most over */
+	while (given != delta) {
+		fp_gpu_dev_t *best = NULL;
+
+		for (size_t i = 0; i < g->ndevs; i++) {
+			fp_gpu_dev_t *d = &g->devs[i];
+			double over;
+
+			if (!(d->info.flags & FP_GPU_MIG_INSTANCE) ||
+			    d->migp != k || (given > delta && !d->give))
+				continue;
+			over = d->owed - (double)d->give;
+			if (!best ||
+			    (given < delta
+				     ? over > best->owed - (double)best->give
+				     : over < best->owed - (double)best->give))
+				best = d;
+		}
+		if (!best)
+			break; /* no instance: cannot happen, parents have one */
+		if (given < delta) {
+			best->give++;
+			given++;
+		} else {
+			best->give--;
+			given--;
+		}
+	}
+	for (size_t i = 0; i < g->ndevs; i++) {
+		fp_gpu_dev_t *d = &g->devs[i];
+
+		if (!(d->info.flags & FP_GPU_MIG_INSTANCE) || d->migp != k)
+			continue;
+		d->owed -= (double)d->give;
+		d->total_uj += d->give;
+		d->give = 0;
+	}
+}
+
 size_t fp_gpu_read(fp_gpu_t *g, double t, fp_gpu_reading_t *out,
 		   fp_error_t *err)
 {
@@ -322,52 +449,25 @@ size_t fp_gpu_read(fp_gpu_t *g, double t, fp_gpu_reading_t *out,
 	bool first_fault = true;
 
 	fp_error_clear(err);
+	/* a GPU in MIG mode is read once, for all its instances */
+	for (size_t k = 0; k < g->nmigp; k++) {
+		fp_gpu_dev_t *p = &g->migp[k];
+		uint64_t before = p->total_uj;
+
+		_read_dev(g, p, t, &p->rd, &first_fault, err);
+		_mig_split(g, k, p->total_uj - before);
+	}
 	for (size_t i = 0; i < g->ndevs; i++) {
 		fp_gpu_dev_t *d = &g->devs[i];
 		fp_gpu_reading_t *r = &out[i];
-		char why[400] = "";
-		uint64_t raw = 0;
 
-		r->event = FP_GPU_EV_NONE;
-		r->valid = true;
-		if (d->ops->read(g, d, &raw, why, sizeof(why))) {
-			snprintf(d->fault, sizeof(d->fault), "gpu %zu (%s %s): %s",
-				 i, fp_gpu_vendor_name(d->info.vendor),
-				 d->uuid, why);
-			if (!d->failing)
-				fp_gpu_log(g, FP_LOG_WARN,
-					   "%s; its energy is held until it "
-					   "reads again", d->fault);
-			if (first_fault)
-				fp_fail(err, FP_EIO, "%s", d->fault);
-			first_fault = false;
-			d->failing = true;
-			r->valid = false;
-			r->event = FP_GPU_EV_FAILED;
+		if (d->info.flags & FP_GPU_MIG_INSTANCE) {
+			*r = g->migp[d->migp].rd;
 			r->energy_uj = d->total_uj;
-			r->fault = d->fault;
+			nvalid += r->valid;
 			continue;
 		}
-		d->fault[0] = '\0';
-		if (d->failing) {
-			fp_gpu_log(g, FP_LOG_INFO, "gpu %zu (%s): readable again",
-				   i, d->path);
-			r->event = FP_GPU_EV_RETURNED;
-			d->failing = false;
-		}
-		if (!d->have_base) {
-			d->have_base = true;
-			d->prev_raw = raw;
-			d->prev_t = t;
-			r->event = FP_GPU_EV_BASELINE;
-		} else if (d->info.source == FP_GPU_COUNTER) {
-			_count(g, d, raw, t, r);
-		} else {
-			_integrate(d, raw, t);
-		}
-		r->energy_uj = d->total_uj;
-		r->fault = d->fault;
-		nvalid += r->valid;
+		nvalid += _read_dev(g, d, t, r, &first_fault, err);
 	}
 	return nvalid;
 }

@@ -38,15 +38,23 @@ typedef enum fp_gpu_source {
  * twice; a caller must use one or the other. Detected by PCI device id
  * (a known list: an APU not in it is not flagged). */
 #define FP_GPU_APU 0x1u
-/* NVIDIA MIG mode is on: NVML gives energy only for the whole GPU, not per
- * MIG instance; per-instance shares need activity (not measured here). */
+/* NVIDIA MIG mode is on but NVML lists no MIG instance on it: the GPU is
+ * read as one device, as without MIG. */
 #define FP_GPU_MIG 0x2u
+/* A MIG instance (a "MIG-..." UUID): NVML has energy only for its parent
+ * GPU, so the instance's energy is its share (fp_gpu_info_t.share) of the
+ * parent's, read once; the instances of one GPU sum to it exactly. The
+ * parent itself is not a device: its instances stand in its place. */
+#define FP_GPU_MIG_INSTANCE 0x4u
 
 typedef struct fp_gpu_info {
-	size_t index;		/* 0..n-1: NVML devices in NVML order, then
-				 * AMD SMI and hwmon devices by PCI address */
+	size_t index;		/* 0..n-1: NVML devices in NVML order (a GPU
+				 * in MIG mode replaced by its instances in
+				 * NVML's MIG order), then AMD SMI and hwmon
+				 * devices by PCI address */
 	fp_gpu_vendor_t vendor;
-	/* Stable id as trace-v1 records it: the NVML UUID ("GPU-..."), or
+	/* Stable id as trace-v1 records it: the NVML UUID ("GPU-...", or
+	 * "MIG-..." for a MIG instance), or
 	 * the PCI address for AMD SMI and hwmon devices (one id whichever
 	 * of the two reads an AMD GPU). */
 	const char *uuid;
@@ -56,6 +64,16 @@ typedef struct fp_gpu_info {
 				 * "amdsmi <lib> <pci>" */
 	fp_gpu_source_t source;
 	unsigned flags;
+	/* FP_GPU_MIG_INSTANCE only ("" and 0 otherwise): the parent GPU's
+	 * UUID and NVML index, the instance's SMs (nvmlDeviceGetAttributes,
+	 * 0 if unknown). */
+	const char *parent_uuid;
+	unsigned parent_nvml_index;
+	unsigned sm_count;
+	/* The part of its GPU's energy this device is given: 1 for a whole
+	 * GPU; a MIG instance's SMs over those of its GPU's instances (equal
+	 * parts when any of them is unknown). */
+	double share;
 } fp_gpu_info_t;
 
 typedef struct fp_gpu_opts {

@@ -40,6 +40,16 @@ struct fp_gpu_dev {
 	double frac_uj;
 	char fault[512];
 
+	/* A MIG instance (info.flags FP_GPU_MIG_INSTANCE): its parent is
+	 * g->migp[migp], read in its place; owed is the energy (µJ) its
+	 * share came to beyond what it was given (may be below 0), give the
+	 * part of this read's (gpu.c's). The parent's own reading is rd. */
+	size_t migp;
+	double owed;
+	uint64_t give;
+	fp_gpu_reading_t rd;
+	char *parent_uuid;
+
 	/* Per-process samples (gpu_nvml.c). */
 	fp_gpu_proc_t *procs;
 	size_t nprocs, procs_cap;
@@ -51,6 +61,10 @@ struct fp_gpu {
 	void *log_ctx;
 	fp_gpu_dev_t *devs;
 	size_t ndevs;
+	/* GPUs in MIG mode with instances: read here, given to their
+	 * instances in devs by share, and not devices themselves. */
+	fp_gpu_dev_t *migp;
+	size_t nmigp;
 	void *nvml;		/* gpu_nvml.c's library state */
 	void *amdsmi;		/* gpu_amdsmi.c's */
 };
@@ -63,6 +77,10 @@ fp_gpu_dev_t *fp_gpu_add_dev(fp_gpu_t *g);
 /* Sets the device's strings (copies; NULL reads as ""), -1 on ENOMEM. */
 int fp_gpu_dev_strings(fp_gpu_dev_t *d, const char *uuid, const char *pci,
 		       const char *name, const char *path);
+
+/* Moves the last device of g (a GPU in MIG mode, read for its instances)
+ * to g->migp, returning its index there; -1 on ENOMEM. */
+long fp_gpu_dev_to_migp(fp_gpu_t *g);
 
 /* Vendor discovery: appends devices to g. 0, or -1 with why (the vendor is
  * absent or unusable: a missing library, no GPU hwmon). ENOMEM is -2. */

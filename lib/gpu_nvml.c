@@ -29,6 +29,20 @@ typedef struct nvmlPciInfo_st {
 	char busId[32];		/* "00000000:3B:00.0" */
 } nvmlPciInfo_t;
 
+/* nvmlDeviceGetAttributes_v2's (nvml.h names it nvmlDeviceGetAttributes);
+ * the v1 layout is its first six fields. */
+typedef struct nvmlDeviceAttributes_st {
+	unsigned int multiprocessorCount;
+	unsigned int sharedCopyEngineCount;
+	unsigned int sharedDecoderCount;
+	unsigned int sharedEncoderCount;
+	unsigned int sharedJpegCount;
+	unsigned int sharedOfaCount;
+	unsigned int gpuInstanceSliceCount;
+	unsigned int computeInstanceSliceCount;
+	unsigned long long memorySizeMB;
+} nvmlDeviceAttributes_t;
+
 typedef struct nvmlProcessUtilizationSample_st {
 	unsigned int pid;
 	unsigned long long timeStamp; /* CPU time, µs */
@@ -54,6 +68,12 @@ typedef struct nvml {
 	nvmlReturn_t (*procs)(nvmlDevice_t, nvmlProcessUtilizationSample_t *,
 			      unsigned int *, unsigned long long);
 	nvmlReturn_t (*mig_mode)(nvmlDevice_t, unsigned int *, unsigned int *);
+	nvmlReturn_t (*mig_max)(nvmlDevice_t, unsigned int *);
+	nvmlReturn_t (*mig_by_index)(nvmlDevice_t, unsigned int,
+				     nvmlDevice_t *);
+	nvmlReturn_t (*attributes)(nvmlDevice_t, nvmlDeviceAttributes_t *);
+	nvmlReturn_t (*gi_id)(nvmlDevice_t, unsigned int *);
+	nvmlReturn_t (*ci_id)(nvmlDevice_t, unsigned int *);
 } nvml_t;
 
 typedef struct nvdev {
@@ -79,6 +99,21 @@ static const fp_gpu_ops_t nvml_ops = {
 	.free = _nvml_free,
 };
 
+/* A MIG instance is never read itself (gpu.c reads its parent) and has no
+ * per-process utilisation: NVML does not sample processes under MIG. */
+static int _mig_procs(fp_gpu_t *g, fp_gpu_dev_t *d, fp_error_t *err)
+{
+	(void)g;
+	return fp_fail(err, FP_ENOTSUP,
+		       "gpu %zu (%s): a MIG instance: NVML has no "
+		       "per-process utilisation under MIG",
+		       d->info.index, d->uuid);
+}
+
+static const fp_gpu_ops_t mig_ops = {
+	.procs = _mig_procs,
+};
+
 /* "00000000:3B:00.0" as sysfs writes it: "0000:3b:00.0". */
 static void _pci_address(const nvmlPciInfo_t *p, char *out, size_t size)
 {
@@ -98,6 +133,108 @@ static void *_sym(nvml_t *n, const char *name, bool required, char *why,
 	if (!p && required)
 		snprintf(why, whysize, "NVML %s: no %s", n->lib, name);
 	return p;
+}
+
+/* The MIG instances of the GPU just added (the last of g, NVML device i,
+ * handle h) as devices in its place, with their share of its SMs. 0 done
+ * (also when NVML lists none: the GPU stays one device), -2 on ENOMEM. */
+static int _add_mig(fp_gpu_t *g, nvml_t *n, unsigned i, nvmlDevice_t h)
+{
+	unsigned max = 0, nmig = 0, sm_sum = 0;
+	bool sm_known = true;
+	size_t first = g->ndevs;
+	fp_gpu_dev_t *p = &g->devs[g->ndevs - 1];
+	char *puuid, *ppci, *pname;
+	long k;
+
+	if (!n->mig_max || !n->mig_by_index || n->mig_max(h, &max))
+		return 0;
+	puuid = strdup(p->uuid);
+	ppci = strdup(p->pci);
+	pname = strdup(p->name);
+	if (!puuid || !ppci || !pname)
+		goto nomem;
+	for (unsigned j = 0; j < max; j++) {
+		char uuid[NVML_DEVICE_UUID_V2_BUFFER_SIZE] = "";
+		char name[NVML_DEVICE_NAME_V2_BUFFER_SIZE] = "";
+		char path[4300];
+		nvmlDeviceAttributes_t a;
+		unsigned gi = 0, ci = 0;
+		nvmlDevice_t m;
+		fp_gpu_dev_t *d;
+
+		/* NOT_FOUND: no instance at that index (they need not be
+		 * contiguous) */
+		if (n->mig_by_index(h, j, &m) || n->uuid(m, uuid, sizeof(uuid)))
+			continue;
+		if (n->name(m, name, sizeof(name)))
+			snprintf(name, sizeof(name), "%s MIG", pname);
+		memset(&a, 0, sizeof(a));
+		if (!n->attributes || n->attributes(m, &a))
+			a.multiprocessorCount = 0;
+		if (n->gi_id)
+			n->gi_id(m, &gi);
+		if (n->ci_id)
+			n->ci_id(m, &ci);
+		snprintf(path, sizeof(path), "nvml %s #%u mig %u gi %u ci %u",
+			 n->lib, i, j, gi, ci);
+		d = fp_gpu_add_dev(g);
+		if (!d || fp_gpu_dev_strings(d, uuid, ppci, name, path) ||
+		    !(d->parent_uuid = strdup(puuid)))
+			goto nomem;
+		d->ops = &mig_ops;
+		d->info.vendor = FP_GPU_NVIDIA;
+		d->info.flags = FP_GPU_MIG_INSTANCE;
+		d->info.parent_nvml_index = i;
+		d->info.sm_count = a.multiprocessorCount;
+		sm_known = sm_known && a.multiprocessorCount;
+		sm_sum += a.multiprocessorCount;
+		nmig++;
+	}
+	if (!nmig) {
+		fp_gpu_log(g, FP_LOG_INFO,
+			   "gpu nvml %s #%u (%s): MIG on but no MIG instance: "
+			   "read as one GPU", n->lib, i, puuid);
+		free(puuid);
+		free(ppci);
+		free(pname);
+		return 0;
+	}
+	/* the parent, now before its instances, goes out of the devices */
+	{
+		fp_gpu_dev_t parent = g->devs[first - 1];
+
+		memmove(&g->devs[first - 1], &g->devs[first],
+			nmig * sizeof(*g->devs));
+		g->devs[first - 1 + nmig] = parent;
+		g->ndevs = first + nmig;
+	}
+	k = fp_gpu_dev_to_migp(g);
+	if (k < 0)
+		goto nomem;
+	for (size_t j = first - 1; j < g->ndevs; j++) {
+		fp_gpu_dev_t *d = &g->devs[j];
+
+		d->migp = (size_t)k;
+		d->info.source = g->migp[k].info.source;
+		d->info.share = sm_known ? (double)d->info.sm_count / sm_sum
+					 : 1.0 / nmig;
+	}
+	fp_gpu_log(g, FP_LOG_INFO,
+		   "gpu nvml %s #%u (%s): MIG on, %u instances, each given "
+		   "its GPU's energy by %s (NVML measures only the GPU)",
+		   n->lib, i, puuid, nmig,
+		   sm_known ? "its share of the instances' SMs"
+			    : "equal parts (SM counts unknown)");
+	free(puuid);
+	free(ppci);
+	free(pname);
+	return 0;
+nomem:
+	free(puuid);
+	free(ppci);
+	free(pname);
+	return -2;
 }
 
 /* Device i of NVML. 0 added, 1 skipped (logged), -2 on ENOMEM. */
@@ -169,8 +306,10 @@ static int _add(fp_gpu_t *g, nvml_t *n, unsigned i)
 	d->unit = 1000; /* mJ or mW */
 	d->max_raw = UINT64_MAX;
 	if (n->mig_mode && n->mig_mode(h, &cur, &pend) == NVML_SUCCESS &&
-	    cur == NVML_DEVICE_MIG_ENABLE)
+	    cur == NVML_DEVICE_MIG_ENABLE) {
 		d->info.flags |= FP_GPU_MIG;
+		return _add_mig(g, n, i, h);
+	}
 	return 0;
 }
 
@@ -218,6 +357,15 @@ int fp_gpu_nvml_open(fp_gpu_t *g, const char *lib, char *why,
 	n->procs = _sym(n, "nvmlDeviceGetProcessUtilization", false, why,
 			whysize);
 	n->mig_mode = _sym(n, "nvmlDeviceGetMigMode", false, why, whysize);
+	n->mig_max = _sym(n, "nvmlDeviceGetMaxMigDeviceCount", false, why,
+			  whysize);
+	n->mig_by_index = _sym(n, "nvmlDeviceGetMigDeviceHandleByIndex",
+			       false, why, whysize);
+	n->attributes = _sym(n, "nvmlDeviceGetAttributes_v2", false, why,
+			     whysize);
+	n->gi_id = _sym(n, "nvmlDeviceGetGpuInstanceId", false, why, whysize);
+	n->ci_id = _sym(n, "nvmlDeviceGetComputeInstanceId", false, why,
+			whysize);
 	if ((rc = n->init())) {
 		snprintf(why, whysize, "NVML %s: nvmlInit_v2: %s", lib,
 			 _err(n, rc));

@@ -124,47 +124,51 @@ static bool _pci_eq(const char *id, const char *pci)
 	return !strcasecmp(id, pci + (lp - li));
 }
 
-static int _match(const char *id, const fp_gpu_t *gpu, size_t *dev)
+/* The devices id names into out[] (nd long): *n of them, 0 for none. A
+ * GPU in MIG mode is named by its instances' UUIDs ("MIG-...", as Slurm's
+ * CUDA_VISIBLE_DEVICES gives them) one by one, and by its own UUID or PCI
+ * address as all its instances together. */
+static void _match(const char *id, const fp_gpu_t *gpu, size_t *out,
+		   size_t *n)
 {
 	size_t nd = fp_gpu_ndevices(gpu);
 	char *end;
 	unsigned long v;
 
+	*n = 0;
 	if (isdigit((unsigned char)id[0]) && !strchr(id, ':')) {
 		/* ZE_AFFINITY_MASK: "device.subdevice" */
 		errno = 0;
 		v = strtoul(id, &end, 10);
-		if (!errno && (*end == '\0' || *end == '.') && v < nd) {
-			*dev = v;
-			return 0;
-		}
-		return -1;
+		if (!errno && (*end == '\0' || *end == '.') && v < nd)
+			out[(*n)++] = v;
+		return;
 	}
 	for (size_t i = 0; i < nd; i++) {
 		const fp_gpu_info_t *g = fp_gpu_device(gpu, i);
 
 		if ((g->uuid && !strcasecmp(id, g->uuid)) ||
-		    (g->pci && _pci_eq(id, g->pci))) {
-			*dev = i;
-			return 0;
-		}
+		    (g->pci && _pci_eq(id, g->pci)) ||
+		    (g->parent_uuid && *g->parent_uuid &&
+		     !strcasecmp(id, g->parent_uuid)))
+			out[(*n)++] = i;
 	}
-	/* a MIG instance is measured as its whole GPU: NVML gives energy
-	 * only per GPU; its UUID does not name the parent, so it is found
-	 * only where the list gives the parent GPU */
-	return -1;
 }
 
 int fp_step_gpus_map(const char *list, const fp_gpu_t *gpu, size_t *out,
 		     size_t cap, size_t *n, fp_error_t *err)
 {
 	const char *p = list ? list : "";
+	size_t nd = fp_gpu_ndevices(gpu);
+	size_t *m = calloc(nd ? nd : 1, sizeof(*m));
 	int rc = 0;
 
 	fp_error_clear(err);
 	*n = 0;
+	if (!m)
+		return fp_fail(err, FP_ENOMEM, "step gpus: out of memory");
 	while (*p) {
-		size_t len = strcspn(p, ","), dev, k;
+		size_t len = strcspn(p, ","), nm, k;
 		char id[128];
 
 		while (len && isspace((unsigned char)*p)) {
@@ -178,18 +182,19 @@ int fp_step_gpus_map(const char *list, const fp_gpu_t *gpu, size_t *out,
 			p++;
 		if (!id[0])
 			continue;
-		if (_match(id, gpu, &dev)) {
-			if (!rc)
-				rc = fp_fail(err, FP_EINVAL, "GPU \"%s\" is no "
-					     "GPU of this node (%zu found)",
-					     id, fp_gpu_ndevices(gpu));
-			continue;
+		_match(id, gpu, m, &nm);
+		if (!nm && !rc)
+			rc = fp_fail(err, FP_EINVAL, "GPU \"%s\" is no "
+				     "GPU of this node (%zu found)",
+				     id, fp_gpu_ndevices(gpu));
+		for (size_t j = 0; j < nm; j++) {
+			for (k = 0; k < *n && out[k] != m[j]; k++)
+				;
+			if (k == *n && *n < cap)
+				out[(*n)++] = m[j];
 		}
-		for (k = 0; k < *n && out[k] != dev; k++)
-			;
-		if (k == *n && *n < cap)
-			out[(*n)++] = dev;
 	}
+	free(m);
 	return rc;
 }
 

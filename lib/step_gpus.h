@@ -37,10 +37,12 @@ int fp_step_gpus_read(const char *dir, const char *step, char *buf,
 void fp_step_gpus_remove(const char *dir, const char *step);
 
 /* Maps a list of GPU ids, separated by commas, to devices of gpu: a
- * number N is the reader's device N (NVML order, then hwmon devices by PCI
- * address, as Slurm's gres.conf AutoDetect orders them); "GPU-..." or
- * "MIG-..." an NVML UUID (a MIG instance counts as its whole GPU); a PCI
- * address (0000:3b:00.0 or 3b:00.0, any case) a device at that address; a
+ * number N is the reader's device N (NVML order, a GPU in MIG mode counted
+ * as its instances, then hwmon devices by PCI address, as Slurm's gres.conf
+ * AutoDetect orders them); "GPU-..." an NVML UUID, "MIG-..." that MIG
+ * instance; a PCI address (0000:3b:00.0 or 3b:00.0, any case) a device at
+ * that address; a GPU in MIG mode named by its UUID or PCI address is all
+ * its instances; a
  * ZE_AFFINITY_MASK "N.M" (sub-device M of N) device N. Each device once,
  * in the list's order, into out[] (cap long), *n how many. An id that
  * matches no device fails with FP_EINVAL naming it; out then holds the

@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +14,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "attribution.h"
 #include "gpu.h"
+#include "step_gpus.h"
 #include "sysfs_tree.h"
 
 #ifndef FP_FAKE_NVML
@@ -1075,6 +1078,335 @@ static void nothing_to_read_is_not_supported_naming_what_was_tried(void **st)
 	_rm(r);
 }
 
+/* --- NVIDIA MIG: instances as devices, given their GPU's energy --- */
+
+/* GPU-bbbb (NVML #1) in MIG mode between two whole GPUs, with a 3g (42
+ * SMs) and a 4g (56 SMs) instance, as on an A100; its counter at mj. */
+static void _mig_state(unsigned long long mj, const char *extra)
+{
+	char buf[1024];
+
+	snprintf(buf, sizeof(buf),
+		 "device uuid=GPU-aaaa energy_mj=0\n"
+		 "device uuid=GPU-bbbb pci=00000000:3B:00.0 "
+		 "name=\"NVIDIA A100-SXM4-40GB\" energy_mj=%llu mig=1\n"
+		 "device uuid=GPU-cccc energy_mj=0\n"
+		 "mig dev=1 uuid=MIG-b1 sm=42 gi=1 ci=0 "
+		 "name=\"NVIDIA A100-SXM4-40GB MIG 3g.20gb\"\n"
+		 "mig dev=1 uuid=MIG-b2 sm=56 gi=2 ci=0 "
+		 "name=\"NVIDIA A100-SXM4-40GB MIG 4g.20gb\"\n%s",
+		 mj, extra ? extra : "");
+	_state(buf);
+}
+
+static fp_gpu_t *_open_nvml_all(alllogs_t *l, fp_error_t *err)
+{
+	fp_gpu_opts_t o = {.hwmon_root = "", .nvml_lib = FP_FAKE_NVML,
+			   .amdsmi_lib = "", .log = _log_all, .log_ctx = l};
+
+	return fp_gpu_open(&o, err);
+}
+
+static void nvml_mig_instances_are_devices_in_place_of_their_gpu(void **st)
+{
+	alllogs_t l = {0};
+	fp_error_t err;
+	const fp_gpu_info_t *d;
+	fp_gpu_t *g;
+
+	(void)st;
+	_mig_state(0, NULL);
+	g = _open_nvml_all(&l, &err);
+	assert_non_null(g);
+	assert_int_equal(fp_gpu_ndevices(g), 4);
+	assert_string_equal(fp_gpu_device(g, 0)->uuid, "GPU-aaaa");
+	assert_string_equal(fp_gpu_device(g, 3)->uuid, "GPU-cccc");
+	assert_int_equal(fp_gpu_device(g, 0)->flags, 0);
+	assert_true(fp_gpu_device(g, 0)->share == 1);
+	assert_string_equal(fp_gpu_device(g, 0)->parent_uuid, "");
+	d = fp_gpu_device(g, 1);
+	assert_string_equal(d->uuid, "MIG-b1");
+	assert_int_equal(d->index, 1);
+	assert_int_equal(d->flags, FP_GPU_MIG_INSTANCE);
+	assert_string_equal(d->parent_uuid, "GPU-bbbb");
+	assert_int_equal(d->parent_nvml_index, 1);
+	assert_int_equal(d->sm_count, 42);
+	assert_true(fabs(d->share - 42.0 / 98) < 1e-15);
+	assert_string_equal(d->pci, "0000:3b:00.0");
+	assert_string_equal(d->name, "NVIDIA A100-SXM4-40GB MIG 3g.20gb");
+	assert_int_equal(d->source, FP_GPU_COUNTER);
+	assert_non_null(strstr(d->path, "#1 mig 0 gi 1 ci 0"));
+	d = fp_gpu_device(g, 2);
+	assert_string_equal(d->uuid, "MIG-b2");
+	assert_int_equal(d->sm_count, 56);
+	assert_true(fabs(d->share - 56.0 / 98) < 1e-15);
+	assert_non_null(strstr(l.last_info, "MIG on, 2 instances"));
+	fp_gpu_close(g);
+}
+
+/* The instances' energies at every read: whole µJ, never decreasing, each
+ * within 1 µJ of its share of the GPU's, and summing to it exactly. */
+static void nvml_mig_energy_is_split_by_sm_share_and_conserved(void **st)
+{
+	static const unsigned long long mj[] = {
+		1000, 1000, 1001, 1004, 1011, 2011, 2012, 123456789,
+	};
+	uint64_t prev[2] = {0, 0};
+	logs_t l = {0};
+	fp_error_t err;
+	fp_gpu_reading_t rd[4];
+	fp_gpu_t *g;
+
+	(void)st;
+	_mig_state(1000, NULL);
+	g = _open_nvml(&l, &err);
+	assert_non_null(g);
+	for (size_t k = 0; k < sizeof(mj) / sizeof(*mj); k++) {
+		uint64_t gpu_uj = (mj[k] - mj[0]) * 1000, sum;
+
+		_mig_state(mj[k], NULL);
+		assert_int_equal(fp_gpu_read(g, (double)k, rd, NULL), 4);
+		assert_int_equal(rd[1].event,
+				 k ? FP_GPU_EV_NONE : FP_GPU_EV_BASELINE);
+		sum = rd[1].energy_uj + rd[2].energy_uj;
+		assert_int_equal(sum, gpu_uj);
+		assert_true(fabs((double)sum - (double)gpu_uj) <=
+			    1e-9 * (double)gpu_uj);
+		for (int i = 0; i < 2; i++) {
+			double want = (double)gpu_uj *
+				      fp_gpu_device(g, 1 + i)->share;
+
+			assert_true(fabs((double)rd[1 + i].energy_uj - want) <
+				    1.0);
+			assert_true(rd[1 + i].energy_uj >= prev[i]);
+			prev[i] = rd[1 + i].energy_uj;
+		}
+	}
+	/* 3:4 of 123455789 J */
+	assert_true(fabs((double)rd[1].energy_uj - 123455789e3 * 3 / 7) < 1);
+	assert_int_equal(rd[0].energy_uj, 0);
+	assert_int_equal(rd[3].energy_uj, 0);
+	fp_gpu_close(g);
+}
+
+static void nvml_mig_without_sm_counts_splits_equally(void **st)
+{
+	alllogs_t l = {0};
+	fp_error_t err;
+	fp_gpu_reading_t rd[5];
+	fp_gpu_t *g;
+
+	(void)st;
+	_mig_state(0, "mig dev=1 uuid=MIG-b3 attr_rc=3\n");
+	g = _open_nvml_all(&l, &err);
+	assert_non_null(g);
+	assert_int_equal(fp_gpu_ndevices(g), 5);
+	assert_string_equal(fp_gpu_device(g, 3)->uuid, "MIG-b3");
+	assert_int_equal(fp_gpu_device(g, 3)->sm_count, 0);
+	for (size_t i = 1; i <= 3; i++)
+		assert_true(fp_gpu_device(g, i)->share == 1.0 / 3);
+	assert_non_null(strstr(l.last_info, "equal parts (SM counts unknown)"));
+	fp_gpu_read(g, 0, rd, NULL);
+	_mig_state(1000, "mig dev=1 uuid=MIG-b3 attr_rc=3\n");
+	assert_int_equal(fp_gpu_read(g, 1, rd, NULL), 5);
+	assert_int_equal(rd[1].energy_uj + rd[2].energy_uj + rd[3].energy_uj,
+			 1000000);
+	for (size_t i = 1; i <= 3; i++)
+		assert_true(rd[i].energy_uj == 333333 ||
+			    rd[i].energy_uj == 333334);
+	fp_gpu_close(g);
+}
+
+static void nvml_mig_mode_off_reads_the_whole_gpu_as_before(void **st)
+{
+	logs_t l = {0};
+	fp_error_t err;
+	fp_gpu_reading_t rd[3];
+	fp_gpu_t *g;
+
+	(void)st;
+	_state("device uuid=GPU-bbbb energy_mj=0\n"
+	       "mig dev=0 uuid=MIG-b1 sm=42\n");
+	g = _open_nvml(&l, &err);
+	assert_non_null(g);
+	assert_int_equal(fp_gpu_ndevices(g), 1);
+	assert_string_equal(fp_gpu_device(g, 0)->uuid, "GPU-bbbb");
+	assert_int_equal(fp_gpu_device(g, 0)->flags, 0);
+	fp_gpu_read(g, 0, rd, NULL);
+	_state("device uuid=GPU-bbbb energy_mj=700\n"
+	       "mig dev=0 uuid=MIG-b1 sm=42\n");
+	fp_gpu_read(g, 1, rd, NULL);
+	assert_int_equal(rd[0].energy_uj, 700000);
+	fp_gpu_close(g);
+}
+
+static void nvml_mig_instance_has_no_per_process_activity(void **st)
+{
+	logs_t l = {0};
+	fp_error_t err;
+	const fp_gpu_proc_t *p;
+	size_t n;
+	fp_gpu_t *g;
+
+	(void)st;
+	_mig_state(0, NULL);
+	g = _open_nvml(&l, &err);
+	assert_non_null(g);
+	assert_int_equal(fp_gpu_procs(g, 1, &p, &n, &err), -1);
+	assert_int_equal(err.code, FP_ENOTSUP);
+	assert_non_null(strstr(err.msg, "no per-process utilisation under MIG"));
+	assert_int_equal(n, 0);
+	fp_gpu_close(g);
+}
+
+/* The GPU failing fails its instances, holding their energy; back, the
+ * gap is theirs by share as any interval is. */
+static void nvml_mig_gpu_failing_fails_its_instances(void **st)
+{
+	logs_t l = {0};
+	fp_error_t err;
+	fp_gpu_reading_t rd[4];
+	fp_gpu_t *g;
+
+	(void)st;
+	_mig_state(0, NULL);
+	g = _open_nvml(&l, &err);
+	assert_non_null(g);
+	fp_gpu_read(g, 0, rd, NULL);
+	_mig_state(700, NULL);
+	fp_gpu_read(g, 1, rd, NULL);
+	_state("device uuid=GPU-aaaa energy_mj=0\n"
+	       "device uuid=GPU-bbbb energy_mj=900 mig=1 energy_rc=15\n"
+	       "device uuid=GPU-cccc energy_mj=0\n"
+	       "mig dev=1 uuid=MIG-b1 sm=42\nmig dev=1 uuid=MIG-b2 sm=56\n");
+	assert_int_equal(fp_gpu_read(g, 2, rd, &err), 2);
+	assert_int_equal(err.code, FP_EIO);
+	assert_non_null(strstr(err.msg, "GPU-bbbb"));
+	for (int i = 1; i <= 2; i++) {
+		assert_false(rd[i].valid);
+		assert_int_equal(rd[i].event, FP_GPU_EV_FAILED);
+		assert_non_null(strstr(rd[i].fault, "GPU-bbbb"));
+	}
+	assert_int_equal(rd[1].energy_uj, 300000);
+	assert_int_equal(rd[2].energy_uj, 400000);
+	_mig_state(1400, NULL);
+	assert_int_equal(fp_gpu_read(g, 3, rd, NULL), 4);
+	assert_int_equal(rd[1].event, FP_GPU_EV_RETURNED);
+	assert_int_equal(rd[1].energy_uj, 600000);
+	assert_int_equal(rd[2].energy_uj, 800000);
+	fp_gpu_close(g);
+}
+
+static void step_holding_a_mig_instance_maps_to_that_instance(void **st)
+{
+	logs_t l = {0};
+	fp_error_t err;
+	size_t out[8], n;
+	fp_gpu_t *g;
+
+	(void)st;
+	_mig_state(0, NULL);
+	g = _open_nvml(&l, &err);
+	assert_non_null(g);
+	/* Slurm's CUDA_VISIBLE_DEVICES under MIG */
+	assert_int_equal(fp_step_gpus_map("MIG-b2", g, out, 8, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(out[0], 2);
+	/* numbers count instances in their GPU's place, as NVML lists them */
+	assert_int_equal(fp_step_gpus_map("1,3", g, out, 8, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(out[0], 1);
+	assert_int_equal(out[1], 3);
+	/* the GPU itself, by UUID or PCI address: all its instances */
+	assert_int_equal(fp_step_gpus_map("GPU-bbbb", g, out, 8, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(out[0], 1);
+	assert_int_equal(out[1], 2);
+	assert_int_equal(fp_step_gpus_map("3b:00.0,MIG-b1", g, out, 8, &n, &err),
+			 0);
+	assert_int_equal(n, 2);
+	fp_gpu_close(g);
+}
+
+/* Through the engine: a step holding MIG-b1 is charged that instance's
+ * share of the GPU, the unheld MIG-b2 goes to gpu_idle as an unheld GPU
+ * does, and the node's total holds the GPU's energy once. */
+static void step_holding_one_instance_is_charged_its_share(void **st)
+{
+	logs_t l = {0};
+	fp_error_t err;
+	fp_gpu_reading_t rd[4];
+	fp_node_desc_t *desc = fp_node_desc_new();
+	fp_node_result_t nr;
+	fp_step_result_t sr;
+	fp_engine_t *e;
+	fp_sample_t *s;
+	size_t dev, n;
+	int cpu0 = 0;
+	fp_gpu_t *g;
+
+	(void)st;
+	_mig_state(0, NULL);
+	g = _open_nvml(&l, &err);
+	assert_non_null(g);
+	desc->node = strdup("n1");
+	desc->cpus = 1;
+	desc->npackages = 1;
+	desc->packages = calloc(1, sizeof(*desc->packages));
+	desc->packages[0].ncpus = 1;
+	desc->packages[0].cpus = calloc(1, sizeof(int));
+	desc->ndomains = 1;
+	desc->domains = calloc(1, sizeof(*desc->domains));
+	desc->domains[0] = (fp_domain_t){ strdup("package-0"),
+					  FP_DOMAIN_PACKAGE, 0, 1ULL << 40, 0 };
+	desc->ngpus = fp_gpu_ndevices(g);
+	desc->gpus = calloc(desc->ngpus, sizeof(*desc->gpus));
+	for (size_t i = 0; i < desc->ngpus; i++)
+		desc->gpus[i] = (fp_node_gpu_t){
+			strdup(fp_gpu_device(g, i)->uuid), strdup("nvidia"), 0,
+			-1, false };
+	e = fp_engine_new(desc, NULL, &err);
+	assert_non_null(e);
+	s = fp_sample_new(desc);
+	assert_int_equal(fp_step_gpus_map("MIG-b1", g, &dev, 1, &n, &err), 0);
+	for (int k = 0; k < 3; k++) {
+		int idev = (int)dev;
+
+		_mig_state(1000 + 3333ULL * (unsigned)k, NULL);
+		fp_gpu_read(g, k, rd, NULL);
+		s->t = k;
+		s->energy_valid[0] = true;
+		s->energy_uj[0] = 0;
+		s->wall_valid = false;
+		fp_sample_clear_steps(s);
+		for (size_t i = 0; i < desc->ngpus; i++) {
+			s->gpu_valid[i] = rd[i].valid;
+			s->gpu_energy_uj[i] = rd[i].energy_uj;
+		}
+		assert_int_equal(
+			fp_step_sample_set_gpus(
+				fp_sample_add_step(s, desc, "1.0", 1, &cpu0, 1),
+				&idev, 1, NULL, NULL),
+			0);
+		if (fp_engine_push(e, s, &err))
+			fail_msg("push: %s", err.msg);
+	}
+	assert_int_equal(fp_engine_step(e, "1.0", &sr), 0);
+	assert_true(fabs(sr.gpu_j - 6.666 * 3 / 7) < 1e-6);
+	assert_true(fabs(sr.gpu_j - (double)rd[1].energy_uj / 1e6) <=
+		    1e-9 * sr.gpu_j);
+	fp_engine_node(e, &nr);
+	assert_true(fabs(nr.gpu_j - 6.666) <= 1e-9 * 6.666);
+	assert_true(fabs(nr.gpu_idle_j - (double)rd[2].energy_uj / 1e6) <=
+		    1e-9 * 6.666);
+	if (fp_engine_check_conservation(e, &err))
+		fail_msg("%s", err.msg);
+	fp_sample_free(s);
+	fp_engine_free(e);
+	fp_node_desc_free(desc);
+	fp_gpu_close(g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1162,6 +1494,30 @@ int main(void)
 		    amdsmi_setup, amdsmi_teardown),
 		cmocka_unit_test(
 		    nothing_to_read_is_not_supported_naming_what_was_tried),
+		cmocka_unit_test_setup_teardown(
+		    nvml_mig_instances_are_devices_in_place_of_their_gpu,
+		    nvml_setup, nvml_teardown),
+		cmocka_unit_test_setup_teardown(
+		    nvml_mig_energy_is_split_by_sm_share_and_conserved,
+		    nvml_setup, nvml_teardown),
+		cmocka_unit_test_setup_teardown(
+		    nvml_mig_without_sm_counts_splits_equally,
+		    nvml_setup, nvml_teardown),
+		cmocka_unit_test_setup_teardown(
+		    nvml_mig_mode_off_reads_the_whole_gpu_as_before,
+		    nvml_setup, nvml_teardown),
+		cmocka_unit_test_setup_teardown(
+		    nvml_mig_instance_has_no_per_process_activity,
+		    nvml_setup, nvml_teardown),
+		cmocka_unit_test_setup_teardown(
+		    nvml_mig_gpu_failing_fails_its_instances,
+		    nvml_setup, nvml_teardown),
+		cmocka_unit_test_setup_teardown(
+		    step_holding_a_mig_instance_maps_to_that_instance,
+		    nvml_setup, nvml_teardown),
+		cmocka_unit_test_setup_teardown(
+		    step_holding_one_instance_is_charged_its_share,
+		    nvml_setup, nvml_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
