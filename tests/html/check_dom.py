@@ -128,15 +128,25 @@ refs = [(n.tag, k, v) for n in nodes for k, v in n.attrs.items()
         not v.startswith(("data:", "#"))]
 check(not refs, "no external reference %r" % refs)
 
-# The numbers are the summary's (three decimals, as the text report).
+# The numbers are the summary's (three decimals, as the text report); the
+# IT energy by part where the summary has its energy_parts, else whole.
 carbon, energy = summary["carbon"], summary["energy"]
+parts = summary.get("energy_parts")
+check(("does not split the IT energy" in dom) == (parts is None),
+      "the IT energy is %s" % ("split by part" if parts else
+                               "whole, and the page says so"))
 for table, key, value in [
         ("table-compare", "footprint_g", carbon["footprint"]),
         ("table-compare", "reference_g", carbon["reference"]),
         ("table-compare", "avoided_g", carbon["avoided_heat_reuse"]),
         ("table-compare", "net_g", carbon["net"]),
-        ("table-energy", "it_wh", energy["it_Wh"]),
-        ("table-energy", "facility_wh", energy["facility_Wh"])]:
+        ("table-energy", "facility_wh", energy["facility_Wh"])] + ([
+        ("table-energy", "package_wh", parts["cpu_Wh"]),
+        ("table-energy", "dram_wh", parts["dram_Wh"]),
+        ("table-energy", "gpu_wh", parts["gpu_Wh"]),
+        ("table-energy", "rest_wh", energy["it_Wh"] - parts["cpu_Wh"] -
+         parts["dram_Wh"] - parts["gpu_Wh"])] if parts else [
+        ("table-energy", "it_wh", energy["it_Wh"])]):
     got = cell(table, key)
     check(got == fig3(value), "%s %s = %s (summary %r)" %
           (table, key, got, value))
@@ -170,7 +180,8 @@ got = urow[0].children[1].content() if urow else None
 check(got == summary["job"]["user"], "user name shown as written: %r" % got)
 check(not any(n.tag == "b" for n in nodes), "a name is never markup")
 
-# The screenshot: a PNG of the window, not a blank page.
+# The screenshot: a PNG of the window, tall enough for the whole page (the
+# what-if heat map last), not a blank page.
 png = open(png_path, "rb").read()
 ok = png[:8] == b"\x89PNG\r\n\x1a\n"
 width, height = struct.unpack(">II", png[16:24]) if ok else (0, 0)
@@ -181,7 +192,7 @@ while ok and pos < len(png):
         raw += png[pos + 8:pos + 8 + n]
     pos += 12 + n
 pixels = zlib.decompress(raw) if raw else b""
-check(ok and (width, height) == (1000, 1600) and len(set(pixels)) > 64,
+check(ok and (width, height) == (1000, 3200) and len(set(pixels)) > 64,
       "screenshot %s: %dx%d, %d distinct byte values" %
       (png_path, width, height, len(set(pixels))))
 sys.exit(1 if failed else 0)

@@ -80,13 +80,26 @@ render() { # html, png
 	timeout 120 "$CHROMIUM" "${flags[@]}" --dump-dom "file://$1" \
 		> "${1%.html}.dom" 2> "$w/chromium.err" &&
 	timeout 120 "$CHROMIUM" "${flags[@]}" --screenshot="$2" \
-		--window-size=1000,1600 "file://$1" >> "$w/chromium.err" 2>&1
+		--window-size=1000,3200 "file://$1" >> "$w/chromium.err" 2>&1
 }
 
 for kind in single multi; do
 	id=$(sed -n 's/.*"job_id": \([0-9]*\).*/\1/p' "$w/$kind.json")
+	# The one-site job's energy by part, as the worker adds it from the
+	# nodes' step records (NodePartsDir): half CPU packages, a tenth DRAM,
+	# a quarter its GPU, the rest of the node the rest.
+	parts=
+	[ "$kind" = single ] && parts='s["energy_parts"] = {"records": 1, "expected": 1,
+    "energy_Wh": it, "cpu_dram_Wh": 0.6 * it, "cpu_Wh": 0.5 * it,
+    "dram_Wh": 0.1 * it, "gpu_Wh": 0.25 * it, "rest_Wh": 0.15 * it}
+s["gpus"] = []'
 	if ! "$SF" compute --config "$w/footprint.conf" "$w/$kind.json" \
-		--json > "$w/$kind.summary.json" ||
+		--json > "$w/$kind.computed.json" ||
+	   ! python3 -c 'import json, sys
+s = json.load(open(sys.argv[1]))
+it = s["energy"]["it_Wh"]
+exec(sys.argv[2])
+json.dump(s, open(sys.argv[3], "w"))' "$w/$kind.computed.json" "$parts" "$w/$kind.summary.json" ||
 	   ! "$SF" sign --key "$w/fp.key" "$w/$kind.summary.json" \
 		> "$w/spool/summaries/$id.jws"; then
 		not_ok "$kind: summary made and signed"
