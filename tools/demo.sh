@@ -126,7 +126,11 @@ fi
 # heaters with no slurmd here whose intensity comes from the feed stand-in:
 # the what-if below puts the busy job there too.
 feed_start "fr-heater[01-04]"
-export FP_FOOTPRINT_EXTRA="$feed_site"
+# The worker reads the node's step records (RunDir/parts, on this
+# machine), so the report splits the energy into CPU packages, DRAM, GPU
+# and the rest of the node.
+export FP_FOOTPRINT_EXTRA="$feed_site
+NodePartsDir=@DIR@/run/footprint/parts"
 # Job-end mails go through footprint-mail to a demo mailer that keeps them.
 cat > "$mail/mailer" <<MAILER
 #!/bin/sh

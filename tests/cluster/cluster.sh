@@ -29,7 +29,8 @@
 #                     on the node (gres.conf File= char devices made with
 #                     mknod in FP_DIR/dev, as /dev/null), gres/gpu in TRES.
 #                     GPU K's load is FP_DIR/sim/gpu-load/K (0..1)
-#   FP_FOOTPRINT_EXTRA lines added to the default footprint.conf
+#   FP_FOOTPRINT_EXTRA lines added to the default footprint.conf (@DIR@
+#                     as in FP_FOOTPRINT_CONF)
 #   FP_FOOTPRINT_CONF text of footprint.conf (jobcomp/carbon); the default
 #                     has one site (constant intensity, gas heating
 #                     displaced), a node type and a fresh signing key;
@@ -354,7 +355,7 @@ Metrics=$d/metrics/footprint-controller.prom
 Site=home Nodes=$FP_NODE Intensity=56 PUE=1.0 HeatRecovery=0.9 DisplacedHeating=gas UsefulHeat=0.8
 NodeType=heater Nodes=$FP_NODE Embodied=1100 Lifetime=6 CPUs=$ncpus
 Reference=standard-datacenter PUE=1.5 Intensity=site
-${FP_FOOTPRINT_EXTRA:-}
+${FP_FOOTPRINT_EXTRA:+${FP_FOOTPRINT_EXTRA//@DIR@/$d}}
 CONF
 	fi
 	cat > "$d/etc/slurmdbd.conf" <<CONF
