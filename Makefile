@@ -412,7 +412,9 @@ fuzz: deps-fuzz
 # (a packaging build, DESTDIR set, is not for this machine's daemons)
 # The feed updater's systemd units go to DOCDIR too, for the admin to copy:
 # the service names the sfootprint installed here (PREFIX/bin), not a fixed
-# path that is wrong for the other installs.
+# path that is wrong for the other installs. It is written straight into
+# DOCDIR: an install by a user who may write only DESTDIR writes nothing in
+# the build folder.
 LIBEXEC_TOOLS := $(filter $(BUILD)/footprint-worker $(BUILD)/fp-simnode,$(TOOLS))
 DOCS := docs/methodology.md docs/model.md docs/trace-format.md \
 	docs/sensor-feed.md docs/summary.schema.json README.md
@@ -429,10 +431,10 @@ install: all $(if $(DESTDIR),,check-daemons)
 	install -m 644 $(wildcard docs/*.1) $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 644 $(wildcard docs/*.5) $(DESTDIR)$(PREFIX)/share/man/man5/
 	install -m 644 $(DOCS) etc/footprint.conf etc/acct_gather.conf $(DESTDIR)$(DOCDIR)/
+	install -m 644 etc/slurm-footprint-feed.timer $(DESTDIR)$(DOCDIR)/
 	sed 's|@BINDIR@|$(PREFIX)/bin|g' etc/slurm-footprint-feed.service.in \
-		> $(BUILD)/slurm-footprint-feed.service
-	install -m 644 $(BUILD)/slurm-footprint-feed.service \
-		etc/slurm-footprint-feed.timer $(DESTDIR)$(DOCDIR)/
+		> $(DESTDIR)$(DOCDIR)/slurm-footprint-feed.service
+	chmod 644 $(DESTDIR)$(DOCDIR)/slurm-footprint-feed.service
 
 # Debian packages of this tree for this machine's Debian and Slurm
 # (debian/, dpkg-buildpackage), built in a copy of the tree under
