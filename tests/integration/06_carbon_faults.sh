@@ -31,10 +31,26 @@ check "slurmctld restarts after SIGKILL" scontrol ping
 # A job that ended while slurmctld was down can come back from its last
 # saved state as still RUNNING and hold its CPUs for good (the node is not
 # asked about it; seen in CI, Slurm's doing, not the plugins'): what is still
-# queued after a few minutes is cancelled, as an admin would after a crash.
-if ! _fp_wait_for 240 "the whole burst to end" \
-	bash -c "[ -z \"\$(squeue -h -o %i)\" ]"; then
-	echo "# $(squeue -h -o %i | wc -l) jobs still queued after the crash: cancelled"
+# queued once the queue has stopped moving for 30 s (at most 240 s in all)
+# is cancelled, as an admin would after a crash: waiting longer only waits
+# for that job.
+queue_drains() { # seconds without progress, at most seconds in all
+	local left last=-1 still=0 end=$((SECONDS + $2))
+	while [ $SECONDS -lt $end ]; do
+		left=$(squeue -h -o %i | wc -l)
+		[ "$left" -eq 0 ] && return 0
+		if [ "$left" -eq "$last" ]; then
+			still=$((still + 2))
+			[ $still -ge "$1" ] && return 1
+		else
+			still=0 last=$left
+		fi
+		sleep 2
+	done
+	return 1
+}
+if ! queue_drains 30 240; then
+	echo "# $(squeue -h -o %i | wc -l) jobs still queued after the crash, the queue still for 30 s: cancelled"
 	scancel --name=burst
 	_fp_wait_for 120 "the cancelled jobs to end" \
 		bash -c "[ -z \"\$(squeue -h -o %i)\" ]"
