@@ -831,6 +831,8 @@ static int fallback_time(struct calc *c)
 {
 	size_t i = 0;
 
+	if (!c->nfills)
+		return 0;
 	qsort(c->fills, c->nfills, sizeof(*c->fills), by_site_and_time);
 	while (i < c->nfills) {
 		size_t k = c->fills[i].site;
