@@ -160,6 +160,20 @@ $(LIBEXEC_STAMP): FORCE
 	@[ "$$(cat $@ 2>/dev/null)" = "$(LIBEXECDIR)" ] || echo "$(LIBEXECDIR)" > $@
 FORCE:
 
+# The version compiled into the summaries and the tools (git describe, so it
+# moves with every commit): what prints it is rebuilt when it changes, so a
+# tool and the summaries it writes never name two versions. A user who may
+# not write the build folder (make install DESTDIR=, whose git may not read
+# root's tree and so finds another version) installs what was built.
+VERSION_STAMP := $(BUILD)/.version
+$(VERSION_STAMP): FORCE
+	@mkdir -p $(@D)
+	@[ "$$(cat $@ 2>/dev/null)" = "$(FP_VERSION)" ] || \
+		{ echo "$(FP_VERSION)" > $@; } 2> /dev/null || true
+VERSIONED := summary report_html
+$(VERSIONED:%=$(BUILD)/lib/%.o) $(VERSIONED:%=$(BUILD)/plain/lib/%.o) \
+	$(TOOLS): $(VERSION_STAMP)
+
 # The daemons this build will be loaded by must be exactly its release:
 # Slurm refuses a plugin of another micro release, and struct layouts move
 # between micro releases.
