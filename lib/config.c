@@ -143,7 +143,7 @@ struct ctx {
 	fp_config_t *cfg;
 	fp_error_t *err;
 	bool reference_seen;
-	unsigned global_line[16];	/* where each of globals[] was given */
+	unsigned global_line[24];	/* where each of globals[] was given */
 };
 
 /* The global keys that hold one value: a second one is an error, not a
@@ -151,8 +151,8 @@ struct ctx {
 static const char *const globals[] = {
 	"SigningKey", "SpoolDir", "JobRecordField", "MaxWorkers", "MaxQueue",
 	"WorkerTimeout", "RetryInterval", "EnergySource", "Mailer",
-	"MailWait", "SeriesWait", "NodePartsDir", "MailHTML", "Sendmail",
-	"Metrics", NULL,
+	"MailWait", "SeriesWait", "NodePartsDir", "PartsWait", "MailHTML",
+	"Sendmail", "Metrics", NULL,
 };
 
 #define FAIL(c, code, ...) fp_fail((c)->err, code, __VA_ARGS__)
@@ -890,6 +890,8 @@ static int parse_global(struct ctx *c, struct kv *kv)
 		return resolve_path(c, kv->val, &cfg->sendmail);
 	if (!strcasecmp(k, "NodePartsDir"))
 		return resolve_path(c, kv->val, &cfg->node_parts_dir);
+	if (!strcasecmp(k, "PartsWait"))
+		return get_uint(c, kv, 0, 86400, &cfg->parts_wait);
 	if (!strcasecmp(k, "Metrics"))
 		return resolve_path(c, kv->val, &cfg->metrics);
 	return FAIL(c, FP_EINVAL, "%s:%u: field '%s': unknown key", c->name,
@@ -1072,6 +1074,7 @@ static int set_defaults(struct ctx *c)
 	cfg->mail_wait = 30;
 	cfg->retry_interval = 10;
 	cfg->series_wait = FP_DEFAULT_SERIES_WAIT;
+	cfg->parts_wait = FP_DEFAULT_PARTS_WAIT;
 	return dup_str(c, &cfg->energy_source, "measured") ||
 	       dup_str(c, &cfg->mailer, "/usr/bin/mail") ||
 	       dup_str(c, &cfg->sendmail, "/usr/sbin/sendmail") ||

@@ -18,6 +18,10 @@
 #define FP_DEFAULT_MAX_QUEUE 1024
 #define FP_DEFAULT_WORKER_TIMEOUT 300	/* seconds */
 #define FP_DEFAULT_SERIES_WAIT 10800	/* seconds: feeds publish within 1-2 h */
+/* seconds: a node writes a step's record one poll after the step ends, and
+ * a shared filesystem shows it to the controller within its attribute cache
+ * time (NFS: 60 s at most by default) */
+#define FP_DEFAULT_PARTS_WAIT 60
 
 /* Matching a node to a Nodes= hostlist is the caller's job (the plugin uses
  * Slurm's hostlist API): nonzero when node is in hostlist. */
@@ -132,6 +136,8 @@ typedef struct fp_config {
 					 * series to cover a job's steps */
 	char *node_parts_dir;		/* the nodes' RunDir/parts, "%n" the
 					 * node; NULL: no energy breakdown */
+	unsigned parts_wait;		/* seconds the worker waits for the
+					 * step records NodePartsDir lacks */
 	char *metrics;			/* Metrics=: the worker's Prometheus
 					 * text file, NULL: none */
 } fp_config_t;

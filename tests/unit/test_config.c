@@ -198,6 +198,35 @@ static void test_global_key_given_twice_names_the_first_line(void **state)
 				"on line 1"));
 }
 
+/* A node's record reaches a shared folder late: the worker waits a minute
+ * by default, a day at most (a job's summary is not held longer). */
+static void test_parts_wait_defaults_to_a_minute_and_stops_at_a_day(void **s_)
+{
+	fp_error_t err = { 0 };
+	fp_config_t *c = parse("Site=a Nodes=n1 Intensity=50\n", &err);
+
+	assert_non_null(c);
+	assert_int_equal(c->parts_wait, 60);
+	fp_config_free(c);
+	c = parse("PartsWait=0\nSite=a Nodes=n1 Intensity=50\n", &err);
+	assert_non_null(c);
+	assert_int_equal(c->parts_wait, 0);
+	fp_config_free(c);
+	c = parse("PartsWait=86400\nSite=a Nodes=n1 Intensity=50\n", &err);
+	assert_non_null(c);
+	assert_int_equal(c->parts_wait, 86400);
+	fp_config_free(c);
+	assert_null(parse("PartsWait=86401\nSite=a Nodes=n1 Intensity=50\n",
+			  &err));
+	assert_non_null(strstr(err.msg, "PartsWait"));
+	assert_null(parse("PartsWait=-1\nSite=a Nodes=n1 Intensity=50\n",
+			  &err));
+	assert_null(parse("PartsWait=1\nPartsWait=2\n"
+			  "Site=a Nodes=n1 Intensity=50\n", &err));
+	assert_non_null(strstr(err.msg, "already given on line 1"));
+	(void)s_;
+}
+
 static void test_public_key_may_be_given_twice(void **state)
 {
 	fp_error_t err = { 0 };
@@ -715,6 +744,7 @@ static void test_man_page_states_each_default_and_range(void **state)
 		{ NULL, "RetryInterval", "RetryInterval=0" },
 		{ NULL, "MailWait", "MailWait=100000" },
 		{ NULL, "SeriesWait", "SeriesWait=10000000" },
+		{ NULL, "PartsWait", "PartsWait=86401" },
 		{ "\\fBSite\\fR=", "PUE", "Site=a Nodes=n1 Intensity=5 PUE=0" },
 		{ "\\fBReference\\fR=", "PUE", "Reference=r PUE=0" },
 	};
@@ -732,6 +762,7 @@ static void test_man_page_states_each_default_and_range(void **state)
 		{ "\\fBSite\\fR=", "PUE", "" },
 		{ "\\fBSite\\fR=", "HeatRecovery", "" },
 		{ "\\fBReference\\fR=", "PUE", "" },
+		{ NULL, "PartsWait", "" },
 	};
 	char *e, *m;
 
@@ -750,6 +781,7 @@ static void test_man_page_states_each_default_and_range(void **state)
 	snprintf(dflt[11].want, 64, "Default: %g.",
 		 c->sites[0].heat_recovery);
 	snprintf(dflt[12].want, 64, "Default: %.1f.", c->reference.pue);
+	snprintf(dflt[13].want, 64, "Default: %u ", c->parts_wait);
 	for (size_t i = 0; i < sizeof(dflt) / sizeof(*dflt); i++) {
 		e = man_entry(dflt[i].after, dflt[i].key);
 		if (!e || !strstr(e, dflt[i].want))
@@ -795,6 +827,7 @@ int main(void)
 		cmocka_unit_test(test_mail_html_no_takes_every_spelling_of_no),
 		cmocka_unit_test(test_key_given_twice_on_a_line_is_an_error),
 		cmocka_unit_test(test_global_key_given_twice_names_the_first_line),
+		cmocka_unit_test(test_parts_wait_defaults_to_a_minute_and_stops_at_a_day),
 		cmocka_unit_test(test_public_key_may_be_given_twice),
 		cmocka_unit_test(test_unclosed_hostlist_is_an_error_at_its_line),
 		cmocka_unit_test(test_descending_hostlist_range_is_an_error),
