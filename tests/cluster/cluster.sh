@@ -21,7 +21,8 @@
 #   FP_SIMNODE_ARGS   extra fp-simnode arguments
 #   FP_TRACE_COMPRESS EnergyFootprintTraceCompress in the default
 #                     acct_gather.conf (zstd: the trace is *.jsonl.zst)
-#   FP_GPUS=N         (with FP_SIMNODE=1, one node) N simulated NVIDIA GPUs:
+#   FP_GPUS=N         (with FP_SIMNODE=1, one node) N simulated GPUs, NVIDIA
+#                     ones unless FP_GPU_KIND says otherwise (below):
 #                     fp-simnode --nvidia N answers the tests' NVML library
 #                     (BUILD/tests/nvml, NvmlLibrary= in the default
 #                     acct_gather.conf) through FP_DIR/sim/nvml.state, given
@@ -29,6 +30,15 @@
 #                     on the node (gres.conf File= char devices made with
 #                     mknod in FP_DIR/dev, as /dev/null), gres/gpu in TRES.
 #                     GPU K's load is FP_DIR/sim/gpu-load/K (0..1)
+#   FP_GPU_KIND       which simulated GPUs FP_GPUS gives: nvidia (the
+#                     default, above) or hwmon: fp-simnode --gpus N, AMD
+#                     and Intel hwmon devices in turn (amdgpu for even K,
+#                     i915 for odd K) under FP_DIR/sim/gpu-hwmon, read by
+#                     the plugin from there (GpuHwmonRoot= in the default
+#                     acct_gather.conf, no NVML); gres.conf File= char
+#                     devices FP_DIR/dev/dri/renderD<128+K>, as amdgpu's
+#                     and i915's render nodes: Slurm's GPU K is the K-th
+#                     File, the reader's K-th device by PCI address
 #   FP_FOOTPRINT_EXTRA lines added to the default footprint.conf (@DIR@
 #                     as in FP_FOOTPRINT_CONF)
 #   FP_FOOTPRINT_CONF text of footprint.conf (jobcomp/carbon); the default
@@ -330,8 +340,10 @@ CONF
 				echo "EnergyFootprintSimulatedNode=$d/sim"
 				echo "EnergyFootprintIdleWatts=$FP_IDLE_WATTS"
 			fi
-			if [ -n "${FP_GPUS:-}" ]; then
+			if [ -n "${FP_GPUS:-}" ] && _fp_gpu_nvidia; then
 				echo "EnergyFootprintNvmlLibrary=$build/tests/nvml/libnvidia-ml.so.1"
+			elif [ -n "${FP_GPUS:-}" ]; then
+				echo "EnergyFootprintGpuHwmonRoot=$d/sim/gpu-hwmon"
 			fi
 		} > "$d/etc/acct_gather.conf"
 	fi
@@ -378,6 +390,9 @@ CONF
 	chmod 600 "$d/etc/slurmdbd.conf"
 }
 
+# FP_GPU_KIND: true for NVIDIA GPUs (the default), false for hwmon ones.
+_fp_gpu_nvidia() { [ "${FP_GPU_KIND:-nvidia}" = nvidia ]; }
+
 # FP_GPUS GPUs without devices: Slurm wants a device file per GPU (it
 # takes the GPU's number from the name and its major:minor for cgroups);
 # char devices like /dev/null in the cluster's folder are enough.
@@ -388,6 +403,17 @@ _fp_write_gres() {
 		_fp_log "FP_GPUS=$FP_GPUS: 1 to 64 simulated GPUs, with FP_SIMNODE=1 on one node"
 		return 1
 	fi
+	case ${FP_GPU_KIND:-nvidia} in
+	nvidia) ;;
+	hwmon)
+		_fp_write_gres_hwmon
+		return
+		;;
+	*)
+		_fp_log "FP_GPU_KIND=$FP_GPU_KIND: nvidia or hwmon"
+		return 1
+		;;
+	esac
 	if ! [ -f "$FP_BUILD/tests/nvml/libnvidia-ml.so.1" ]; then
 		_fp_log "FP_GPUS: $FP_BUILD/tests/nvml/libnvidia-ml.so.1 not built (make unit builds it)"
 		return 1
@@ -397,6 +423,21 @@ _fp_write_gres() {
 		mknod "$d/dev/nvidia$k" c 1 3 || return 1
 	done
 	echo "NodeName=$FP_NODE Name=gpu File=$d/dev/nvidia[0-$((FP_GPUS - 1))]" > "$d/etc/gres.conf"
+}
+
+# hwmon GPUs' render nodes, renderD128 on as the kernel numbers them.
+# Slurm parses 128 + K from the name, but the GPU number it gives a job
+# (SLURM_JOB_GPUS) is the File's position (gres_gpu: GPUs follow PCI
+# order, not file names): the K-th File is fp-simnode's hwmon K, at PCI
+# 0000:K+1:00.0, the reader's K-th device (hwmon devices by PCI address,
+# no NVIDIA before them).
+_fp_write_gres_hwmon() {
+	local d=$FP_DIR k
+	mkdir -p "$d/dev/dri"
+	for k in $(seq 0 $((FP_GPUS - 1))); do
+		mknod "$d/dev/dri/renderD$((128 + k))" c 1 3 || return 1
+	done
+	echo "NodeName=$FP_NODE Name=gpu File=$d/dev/dri/renderD[128-$((127 + FP_GPUS))]" > "$d/etc/gres.conf"
 }
 
 # Node i's conf folder: slurm.conf and cgroup.conf linked, its own
@@ -560,14 +601,17 @@ fp_cluster_start() {
 		_fp_log "up in $FP_DIR ($FP_NODES nodes: $FP_NODE_NAMES)"
 		return 0
 	fi
+	# fp-simnode's GPUs, and the NVML state slurmd's reader is given
+	local gpus=--nvidia nvml=${FP_GPUS:+1}
+	_fp_gpu_nvidia || gpus=--gpus nvml=
 	if [ -n "${FP_SIMNODE:-}" ]; then
 		"$(cd "${FP_BUILD:-build}" && pwd)/fp-simnode" --root "$FP_DIR/sim" \
-			--interval 0.25 $FP_SIM_MODEL ${FP_GPUS:+--nvidia $FP_GPUS} ${FP_SIMNODE_ARGS:-} \
+			--interval 0.25 $FP_SIM_MODEL ${FP_GPUS:+$gpus $FP_GPUS} ${FP_SIMNODE_ARGS:-} \
 			> "$FP_DIR/log/fp-simnode.log" 2>&1 &
 		_fp_started fp-simnode $!
 		_fp_wait_for 10 fp-simnode test -f "$FP_DIR/sim/sensor.json" || return 1
 	fi
-	${FP_GPUS:+env FP_FAKE_NVML_STATE=$FP_DIR/sim/nvml.state} \
+	${nvml:+env FP_FAKE_NVML_STATE=$FP_DIR/sim/nvml.state} \
 		slurmd -D -N "$FP_NODE" > "$FP_DIR/log/slurmd.out" 2>&1 &
 	_fp_started slurmd $!
 	fp_cluster_wait_idle 60 || return 1
