@@ -445,6 +445,10 @@ struct step_gpus {
 	 * is shared by several jobs; seen: one of them had a sample. */
 	uint64_t *busy;
 	bool *busy_seen;
+	/* the seconds it held each of gpus while that GPU drew idle power,
+	 * while it could be judged (floor known, read), while unread */
+	double *idle_s, *judged_s, *unread_s;
+	char unknown[256];	/* held ids of no GPU here, comma-separated */
 };
 
 struct fp_poller {
@@ -462,6 +466,8 @@ struct fp_poller {
 	char *steps_dir, *jobs_dir, *gpus_dir;
 	char *parts_dir;	/* each ended step's energy by part */
 	fp_gpu_floor_t *gpu_floor;	/* each GPU's idle floor */
+	uint64_t *gpu_last_uj;	/* each GPU's reading at the last poll */
+	bool *gpu_last_ok;
 	double prev_t;		/* the poll before the last */
 
 	fp_gpu_t *gpu;		/* NULL: no GPU */
@@ -625,8 +631,11 @@ static int _open_gpus(fp_poller_t *p, const fp_poller_config_t *cfg,
 	p->gpu_dev = calloc(nd, sizeof(*p->gpu_dev));
 	p->gpu_desc = calloc(nd, sizeof(*p->gpu_desc));
 	p->gpu_read = calloc(nd, sizeof(*p->gpu_read));
+	p->gpu_last_uj = calloc(nd, sizeof(*p->gpu_last_uj));
+	p->gpu_last_ok = calloc(nd, sizeof(*p->gpu_last_ok));
 	p->desc->gpus = calloc(nd, sizeof(*p->desc->gpus));
-	if (!p->gpu_dev || !p->gpu_desc || !p->gpu_read || !p->desc->gpus)
+	if (!p->gpu_dev || !p->gpu_desc || !p->gpu_read || !p->desc->gpus ||
+	    !p->gpu_last_uj || !p->gpu_last_ok)
 		return fp_fail(err, FP_ENOMEM, "gpus: out of memory");
 	for (size_t i = 0; i < nd; i++) {
 		const fp_gpu_info_t *g = fp_gpu_device(p->gpu, i);
@@ -693,6 +702,22 @@ static struct step_gpus *_hold_of(fp_poller_t *p, const char *id)
 	return h;
 }
 
+/* Frees what _read_hold gave h, keeping its id. */
+static void _hold_clear(struct step_gpus *h)
+{
+	free(h->gpus);
+	free(h->busy);
+	free(h->busy_seen);
+	free(h->idle_s);
+	free(h->judged_s);
+	free(h->unread_s);
+	h->gpus = NULL;
+	h->busy = NULL;
+	h->busy_seen = NULL;
+	h->idle_s = h->judged_s = h->unread_s = NULL;
+	h->ngpus = 0;
+}
+
 /* The file of a step is read until it is there (its step daemon writes it
  * as the step starts); GRES do not change during a step. */
 static void _read_hold(fp_poller_t *p, struct step_gpus *h)
@@ -704,18 +729,18 @@ static void _read_hold(fp_poller_t *p, struct step_gpus *h)
 	if (fp_step_gpus_read(p->gpus_dir, h->id, list, sizeof(list), &e))
 		return;
 	h->found = true;
-	if (fp_step_gpus_map(list, p->gpu, dev, FP_STEP_GPUS_MAX, &n, &e))
+	if (fp_step_gpus_map(list, p->gpu, dev, FP_STEP_GPUS_MAX, &n,
+			     h->unknown, sizeof(h->unknown), &e))
 		_say(p, FP_LOG_WARN, "step %s: %s", h->id, e.msg);
 	h->gpus = calloc(n ? n : 1, sizeof(*h->gpus));
 	h->busy = calloc(n ? n : 1, sizeof(*h->busy));
 	h->busy_seen = calloc(n ? n : 1, sizeof(*h->busy_seen));
-	if (!h->gpus || !h->busy || !h->busy_seen) {
-		free(h->gpus);
-		free(h->busy);
-		free(h->busy_seen);
-		h->gpus = NULL;
-		h->busy = NULL;
-		h->busy_seen = NULL;
+	h->idle_s = calloc(n ? n : 1, sizeof(*h->idle_s));
+	h->judged_s = calloc(n ? n : 1, sizeof(*h->judged_s));
+	h->unread_s = calloc(n ? n : 1, sizeof(*h->unread_s));
+	if (!h->gpus || !h->busy || !h->busy_seen || !h->idle_s ||
+	    !h->judged_s || !h->unread_s) {
+		_hold_clear(h);
 		return;
 	}
 	for (size_t k = 0; k < n; k++)
@@ -750,11 +775,47 @@ static void _step_gpus(fp_poller_t *p, double now)
 			continue;
 		fp_step_gpus_remove(p->gpus_dir, h->id);
 		free(h->id);
-		free(h->gpus);
-		free(h->busy);
-		free(h->busy_seen);
+		_hold_clear(h);
 		p->holds[i] = p->holds[--p->nholds];
 	}
+}
+
+/* The time each step of the sample held each of its GPUs since the last
+ * poll, by what the GPU did then: drew idle power (its mean within
+ * FP_GPU_IDLE_RATIO x its floor + FP_GPU_IDLE_MARGIN_W), drew more, or
+ * could not be read. An interval after an unread one has no power of its
+ * own (the reader carries the gap's energy into it) and is not judged;
+ * nor is one before the GPU's floor is known. */
+static void _gpu_hold_time(fp_poller_t *p, double now)
+{
+	double dt = now - p->last_t;
+	const uint64_t *uj = p->sample->gpu_energy_uj;
+	const bool *ok = p->sample->gpu_valid;
+
+	if (!p->desc->ngpus)
+		return;
+	for (size_t i = 0; p->polls && i < p->sample->nsteps; i++) {
+		struct step_gpus *h = _hold_of(p, p->sample->steps[i].id);
+
+		for (size_t k = 0; h && k < h->ngpus; k++) {
+			size_t g = (size_t)h->gpus[k];
+			double fl = fp_gpu_floor_w(p->gpu_floor, g), w;
+
+			if (!ok[g]) {
+				h->unread_s[k] += dt;
+				continue;
+			}
+			if (!p->gpu_last_ok[g] || uj[g] < p->gpu_last_uj[g] ||
+			    !isfinite(fl))
+				continue;
+			w = (double)(uj[g] - p->gpu_last_uj[g]) / 1e6 / dt;
+			h->judged_s[k] += dt;
+			if (w <= fl * FP_GPU_IDLE_RATIO + FP_GPU_IDLE_MARGIN_W)
+				h->idle_s[k] += dt;
+		}
+	}
+	memcpy(p->gpu_last_uj, uj, p->desc->ngpus * sizeof(*uj));
+	memcpy(p->gpu_last_ok, ok, p->desc->ngpus * sizeof(*ok));
 }
 
 /* The cgroup paths of a process, read once from <proc_dir>/<pid>/cgroup
@@ -1127,11 +1188,11 @@ void fp_poller_free(fp_poller_t *p)
 	free(p->gpu_dev);
 	free(p->gpu_desc);
 	free(p->gpu_read);
+	free(p->gpu_last_uj);
+	free(p->gpu_last_ok);
 	for (size_t i = 0; i < p->nholds; i++) {
 		free(p->holds[i].id);
-		free(p->holds[i].gpus);
-		free(p->holds[i].busy);
-		free(p->holds[i].busy_seen);
+		_hold_clear(&p->holds[i]);
 	}
 	free(p->proc_dir);
 	free(p->holds);
@@ -1206,6 +1267,8 @@ static void _trace(fp_poller_t *p, double now)
 static void _publish_parts(fp_poller_t *p, const fp_step_result_t *r)
 {
 	fp_step_parts_gpu_t g[FP_STEP_GPUS_MAX];
+	const char *unknown[FP_STEP_GPUS_MAX];
+	char ids[sizeof(((struct step_gpus *)0)->unknown)], *at, *save;
 	const struct step_gpus *h = NULL;
 	fp_step_parts_t parts = {
 		.node = p->desc->node, .first_t = r->first_t,
@@ -1234,8 +1297,16 @@ static void _publish_parts(fp_poller_t *p, const fp_step_result_t *r)
 				  "power-integral" : "counter",
 			.floor_w = fp_gpu_floor_w(p->gpu_floor, d),
 			.energy_j = r->gpu_dev_j && d < r->ngpus ?
-				    r->gpu_dev_j[d] : NAN };
+				    r->gpu_dev_j[d] : NAN,
+			.idle_s = h->idle_s[k], .judged_s = h->judged_s[k],
+			.unread_s = h->unread_s[k] };
 	}
+	snprintf(ids, sizeof(ids), "%s", h ? h->unknown : "");
+	for (at = strtok_r(ids, ",", &save);
+	     at && parts.nunknown < FP_STEP_GPUS_MAX;
+	     at = strtok_r(NULL, ",", &save))
+		unknown[parts.nunknown++] = at;
+	parts.unknown = unknown;
 	if (fp_step_parts_write(p->parts_dir, r->id, &parts, &e) &&
 	    !p->publish_failed) {
 		_say(p, FP_LOG_ERROR, "%s", e.msg);
@@ -1536,6 +1607,7 @@ int fp_poller_poll(fp_poller_t *p, double now, fp_error_t *err)
 	if (fp_activity_read(p->activity, p->desc, p->sample, &e))
 		return fp_fail(err, e.code, "activity: %s", e.msg);
 	_step_gpus(p, now);
+	_gpu_hold_time(p, now);
 	_gpu_busy(p);
 	if (fp_engine_push(p->engine, p->sample, &e))
 		return fp_fail(err, e.code, "attribution: %s", e.msg);

@@ -156,15 +156,18 @@ static void _match(const char *id, const fp_gpu_t *gpu, size_t *out,
 }
 
 int fp_step_gpus_map(const char *list, const fp_gpu_t *gpu, size_t *out,
-		     size_t cap, size_t *n, fp_error_t *err)
+		     size_t cap, size_t *n, char *unknown, size_t usize,
+		     fp_error_t *err)
 {
 	const char *p = list ? list : "";
-	size_t nd = fp_gpu_ndevices(gpu);
+	size_t nd = fp_gpu_ndevices(gpu), used = 0;
 	size_t *m = calloc(nd ? nd : 1, sizeof(*m));
 	int rc = 0;
 
 	fp_error_clear(err);
 	*n = 0;
+	if (unknown && usize)
+		unknown[0] = '\0';
 	if (!m)
 		return fp_fail(err, FP_ENOMEM, "step gpus: out of memory");
 	while (*p) {
@@ -187,6 +190,9 @@ int fp_step_gpus_map(const char *list, const fp_gpu_t *gpu, size_t *out,
 			rc = fp_fail(err, FP_EINVAL, "GPU \"%s\" is no "
 				     "GPU of this node (%zu found)",
 				     id, fp_gpu_ndevices(gpu));
+		if (!nm && unknown && used + strlen(id) + 2 <= usize)
+			used += (size_t)snprintf(unknown + used, usize - used,
+						 "%s%s", used ? "," : "", id);
 		for (size_t j = 0; j < nm; j++) {
 			for (k = 0; k < *n && out[k] != m[j]; k++)
 				;
@@ -278,13 +284,14 @@ int fp_step_parts_write(const char *dir, const char *step,
 			const fp_step_parts_t *parts, fp_error_t *err)
 {
 	char path[4096], tmp[4096], *text = NULL;
-	json_t *o, *gpus = json_array();
+	json_t *o, *gpus = json_array(), *unknown = json_array();
 	FILE *f;
 	int bad;
 
 	fp_error_clear(err);
 	if (!_step_ok(step)) {
 		json_decref(gpus);
+		json_decref(unknown);
 		return fp_fail(err, FP_EINVAL, "step parts: bad step id "
 			       "\"%s\"", step ? step : "");
 	}
@@ -292,20 +299,33 @@ int fp_step_parts_write(const char *dir, const char *step,
 		const fp_step_parts_gpu_t *g = &parts->gpus[k];
 
 		if (json_array_append_new(gpus, json_pack(
-			"{s:I, s:s, s:s, s:s, s:s, s:o, s:o}",
+			"{s:I, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o}",
 			"index", (json_int_t)g->index,
 			"uuid", g->uuid ? g->uuid : "",
 			"model", g->model ? g->model : "",
 			"vendor", g->vendor ? g->vendor : "",
 			"source", g->source ? g->source : "",
 			"floor_w", _num(g->floor_w),
-			"energy_j", _num(g->energy_j)))) {
+			"energy_j", _num(g->energy_j),
+			"idle_s", _num(g->idle_s),
+			"judged_s", _num(g->judged_s),
+			"unread_s", _num(g->unread_s)))) {
 			json_decref(gpus);
 			gpus = NULL;
 		}
 	}
+	for (size_t k = 0; unknown && k < parts->nunknown; k++)
+		if (json_array_append_new(unknown,
+					  json_string(parts->unknown[k]))) {
+			json_decref(unknown);
+			unknown = NULL;
+		}
+	if (!unknown) {
+		json_decref(gpus);
+		gpus = NULL;
+	}
 	o = gpus ? json_pack("{s:i, s:s, s:s, s:f, s:f, s:o, s:o, s:o, s:o, "
-			     "s:o, s:o, s:o, s:o}",
+			     "s:o, s:o, s:o, s:o, s:o}",
 		"v", FP_STEP_PARTS_VERSION,
 		"node", parts->node ? parts->node : "",
 		"step", step,
@@ -318,7 +338,10 @@ int fp_step_parts_write(const char *dir, const char *step,
 		"dram_j", _num(parts->dram_j),
 		"gpu_j", _num(parts->gpu_j),
 		"rest_j", _num(parts->rest_j),
-		"gpus", gpus) : NULL;
+		"gpus", gpus,
+		"gpus_unknown", unknown) : NULL;
+	if (!gpus)
+		json_decref(unknown);
 	text = o ? fp_json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(o);
 	if (!text)

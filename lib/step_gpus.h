@@ -46,9 +46,11 @@ void fp_step_gpus_remove(const char *dir, const char *step);
  * ZE_AFFINITY_MASK "N.M" (sub-device M of N) device N. Each device once,
  * in the list's order, into out[] (cap long), *n how many. An id that
  * matches no device fails with FP_EINVAL naming it; out then holds the
- * ones that did. */
+ * ones that did, and unknown (usize long, NULL: not wanted) every id that
+ * matched none, comma-separated (those that fit). */
 int fp_step_gpus_map(const char *list, const fp_gpu_t *gpu, size_t *out,
-		     size_t cap, size_t *n, fp_error_t *err);
+		     size_t cap, size_t *n, char *unknown, size_t usize,
+		     fp_error_t *err);
 
 /* The lowest mean power each GPU of the node was seen at over a window of
  * consecutive polls at least FP_GPU_FLOOR_MIN_S long (its idle floor),
@@ -57,6 +59,11 @@ int fp_step_gpus_map(const char *list, const fp_gpu_t *gpu, size_t *out,
  * one (a step daemon's fresh poll), and a power that low would pass a
  * busy GPU for idle. */
 #define FP_GPU_FLOOR_MIN_S 2.0
+/* A GPU draws idle power over an interval when its mean power then stays
+ * within this of its floor; a GPU a job held is idle when it did for most
+ * of the time the job held it. */
+#define FP_GPU_IDLE_RATIO 1.10
+#define FP_GPU_IDLE_MARGIN_W 5.0
 typedef struct fp_gpu_floor fp_gpu_floor_t;
 
 fp_gpu_floor_t *fp_gpu_floor_new(size_t ngpus);
@@ -81,10 +88,15 @@ double fp_gpu_floor_w(const fp_gpu_floor_t *f, size_t g);
  * "rest_j" (its share of what the node's meter saw beyond RAPL and GPUs),
  * "gpus": [{"index", "uuid", "model", "vendor", "source", "floor_w"
  * (fp_gpu_floor_w, null if unknown), "energy_j" (its share of that GPU;
- * over the list they sum to gpu_j)}]}.
- * cpu_j, dram_j and the GPUs' energy_j came after the first records of
- * version 1: a reader takes a record without them as one that does not
- * split (cpu_dram_j whole; gpu_j evenly over its GPUs). */
+ * over the list they sum to gpu_j), "idle_s" (the seconds the step held
+ * it while it drew idle power, FP_GPU_IDLE_RATIO), "judged_s" (the
+ * seconds its floor was known and it read: idle or not), "unread_s" (the
+ * seconds it could not be read)}], "gpus_unknown": [the ids of GPUs the
+ * step held that the node could not read at all: no such device found]}.
+ * cpu_j, dram_j, the GPUs' energy_j, idle_s, judged_s, unread_s and
+ * gpus_unknown came after the first records of version 1: a reader takes
+ * a record without them as one that does not split (cpu_dram_j whole;
+ * gpu_j evenly over its GPUs) nor time idleness (null: unknown). */
 #define FP_STEP_PARTS_VERSION 1
 
 typedef struct fp_step_parts_gpu {
@@ -92,6 +104,7 @@ typedef struct fp_step_parts_gpu {
 	const char *uuid, *model, *vendor, *source;
 	double floor_w;		/* NAN: unknown */
 	double energy_j;	/* the step's share of it; NAN: unknown */
+	double idle_s, judged_s, unread_s;	/* NAN: unknown */
 } fp_step_parts_gpu_t;
 
 typedef struct fp_step_parts {
@@ -102,6 +115,8 @@ typedef struct fp_step_parts {
 	double cpu_j, dram_j;	/* cpu_dram_j split; NAN: not written */
 	const fp_step_parts_gpu_t *gpus;
 	size_t ngpus;
+	const char *const *unknown;	/* ids of held GPUs not found */
+	size_t nunknown;
 } fp_step_parts_t;
 
 /* Writes dir/<step> at once (tmp file and rename). */

@@ -1309,20 +1309,24 @@ static void step_holding_a_mig_instance_maps_to_that_instance(void **st)
 	g = _open_nvml(&l, &err);
 	assert_non_null(g);
 	/* Slurm's CUDA_VISIBLE_DEVICES under MIG */
-	assert_int_equal(fp_step_gpus_map("MIG-b2", g, out, 8, &n, &err), 0);
+	assert_int_equal(fp_step_gpus_map("MIG-b2", g, out, 8,
+					  &n, NULL, 0, &err), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(out[0], 2);
 	/* numbers count instances in their GPU's place, as NVML lists them */
-	assert_int_equal(fp_step_gpus_map("1,3", g, out, 8, &n, &err), 0);
+	assert_int_equal(fp_step_gpus_map("1,3", g, out, 8,
+					  &n, NULL, 0, &err), 0);
 	assert_int_equal(n, 2);
 	assert_int_equal(out[0], 1);
 	assert_int_equal(out[1], 3);
 	/* the GPU itself, by UUID or PCI address: all its instances */
-	assert_int_equal(fp_step_gpus_map("GPU-bbbb", g, out, 8, &n, &err), 0);
+	assert_int_equal(fp_step_gpus_map("GPU-bbbb", g, out, 8,
+					  &n, NULL, 0, &err), 0);
 	assert_int_equal(n, 2);
 	assert_int_equal(out[0], 1);
 	assert_int_equal(out[1], 2);
-	assert_int_equal(fp_step_gpus_map("3b:00.0,MIG-b1", g, out, 8, &n, &err),
+	assert_int_equal(fp_step_gpus_map("3b:00.0,MIG-b1", g, out, 8,
+					  &n, NULL, 0, &err),
 			 0);
 	assert_int_equal(n, 2);
 	fp_gpu_close(g);
@@ -1368,7 +1372,8 @@ static void step_holding_one_instance_is_charged_its_share(void **st)
 	e = fp_engine_new(desc, NULL, &err);
 	assert_non_null(e);
 	s = fp_sample_new(desc);
-	assert_int_equal(fp_step_gpus_map("MIG-b1", g, &dev, 1, &n, &err), 0);
+	assert_int_equal(fp_step_gpus_map("MIG-b1", g, &dev, 1,
+					  &n, NULL, 0, &err), 0);
 	for (int k = 0; k < 3; k++) {
 		int idev = (int)dev;
 

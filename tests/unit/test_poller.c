@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "attribution.h"
+#include "json.h"
 #include "poller.h"
 #include "publish.h"
 #include "sensor.h"
@@ -1604,6 +1605,67 @@ static void trace_of_a_gpu_node_records_the_gpu_fields(void **state)
 	_world_free(w);
 }
 
+/* One interval of 10 s in which GPU 0 gives gpu0_j (NAN: it cannot be
+ * read) and GPU 1 nothing; both steps run as in _gpu_interval (a NULL:
+ * only b, a has ended). */
+static void _gpu0_interval(struct world *w, struct step *a, struct step *b,
+			   uint64_t uj[2], double gpu0_j)
+{
+	const double e_j[NDOM] = { 300, 40, 250, 30 };
+	const double busy[NCPU] = { 5, 2, 3, 2 };
+	const double a_s[NCPU] = { 4, 0, 0, 0 }, b_s[NCPU] = { 0, 0, 3, 1 };
+
+	if (a)
+		_step_run(w, a, a_s);
+	_step_run(w, b, b_s);
+	if (isfinite(gpu0_j)) {
+		uj[0] += (uint64_t)llround(gpu0_j * 1e6);
+		_gpu_tree(w, uj);
+	} else {
+		_writef("unreadable\n", "%s/gpu/hwmon0/energy1_input",
+			w->root);
+	}
+	_advance(w, 10, e_j, busy, 2000);
+	_poll(w);
+}
+
+static void ended_step_record_times_its_gpu_idle_judged_and_unread(
+	void **state)
+{
+	struct step a, b;
+	uint64_t uj[2] = { 0, 0 };
+	/* GPU 0 at 30 W twice (its floor), busy at 200 W, unreadable, read
+	 * again (the gap's energy carried in: no power of its own) */
+	const double gpu0_j[] = { 300, 300, 2000, NAN, 600 };
+	struct world *w = _gpu_jobs(&a, &b, uj, "0,7,GPU-gone");
+	char parts[PATH_MAX];
+	json_t *o, *g;
+	fp_error_t err = { 0 };
+
+	for (size_t i = 0; i < sizeof(gpu0_j) / sizeof(*gpu0_j); i++)
+		_gpu0_interval(w, &a, &b, uj, gpu0_j[i]);
+	_step_remove(w, &a);
+	_gpu0_interval(w, NULL, &b, uj, 300);
+	snprintf(parts, sizeof(parts), "%s/parts", w->run);
+	if (fp_step_parts_load(parts, "", "100.0", &o, &err))
+		fail_msg("%s", err.msg);
+	g = json_array_get(json_object_get(o, "gpus"), 0);
+	assert_int_equal(json_array_size(json_object_get(o, "gpus")), 1);
+	assert_near(fp_json_number(g, "floor_w"), 30, 1e-9);
+	assert_near(fp_json_number(g, "idle_s"), 20, 1e-9);
+	assert_near(fp_json_number(g, "judged_s"), 30, 1e-9);
+	assert_near(fp_json_number(g, "unread_s"), 10, 1e-9);
+	/* the two ids the node has no GPU for are named, for the summary */
+	assert_int_equal(json_array_size(json_object_get(o, "gpus_unknown")),
+			 2);
+	assert_string_equal(json_string_value(json_array_get(
+		json_object_get(o, "gpus_unknown"), 0)), "7");
+	assert_string_equal(json_string_value(json_array_get(
+		json_object_get(o, "gpus_unknown"), 1)), "GPU-gone");
+	json_decref(o);
+	_world_free(w);
+}
+
 static void gpus_none_reads_no_gpu(void **state)
 {
 	struct step a, b;
@@ -1935,6 +1997,7 @@ int main(void)
 		T(man_page_states_every_option_its_default_and_range),
 		T(good_values_read_back_as_given),
 		T(step_energy_includes_the_gpu_it_holds),
+		T(ended_step_record_times_its_gpu_idle_judged_and_unread),
 		T(step_gpus_given_by_pci_address_or_ordinal_list),
 		T(step_whose_gpus_file_comes_late_holds_them_from_then),
 		T(trace_of_a_gpu_node_records_the_gpu_fields),

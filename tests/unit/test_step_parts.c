@@ -89,12 +89,14 @@ static void test_record_reads_back_from_the_node_folder(void **state)
 	char dir[128], pattern[128];
 	fp_step_parts_gpu_t g = { .index = 2, .uuid = "GPU-2", .model = "A100",
 				  .vendor = "nvidia", .source = "counter",
-				  .floor_w = 30.5, .energy_j = 550 };
+				  .floor_w = 30.5, .energy_j = 550,
+				  .idle_s = 6, .judged_s = 15, .unread_s = 2 };
+	const char *const unknown[] = { "5" };
 	fp_step_parts_t p = { .node = "n7", .first_t = 100, .last_t = 117,
 			      .seconds = 18, .energy_j = 900,
 			      .cpu_dram_j = 300, .cpu_j = 260, .dram_j = 40,
 			      .gpu_j = 550, .rest_j = 50, .gpus = &g,
-			      .ngpus = 1 };
+			      .ngpus = 1, .unknown = unknown, .nunknown = 1 };
 	fp_error_t err = { 0 };
 	json_t *o = NULL, *gj;
 
@@ -118,6 +120,14 @@ static void test_record_reads_back_from_the_node_folder(void **state)
 			   30.5, 0);
 	assert_float_equal(json_number_value(json_object_get(gj, "energy_j")),
 			   550, 0);
+	assert_float_equal(json_number_value(json_object_get(gj, "idle_s")),
+			   6, 0);
+	assert_float_equal(json_number_value(json_object_get(gj, "judged_s")),
+			   15, 0);
+	assert_float_equal(json_number_value(json_object_get(gj, "unread_s")),
+			   2, 0);
+	assert_string_equal(json_string_value(json_array_get(
+		json_object_get(o, "gpus_unknown"), 0)), "5");
 	assert_float_equal(json_number_value(json_object_get(o, "cpu_j")),
 			   260, 0);
 	assert_float_equal(json_number_value(json_object_get(o, "dram_j")),
