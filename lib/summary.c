@@ -595,6 +595,11 @@ struct held {
 	json_t *steps;		/* ids of the steps that held it */
 	double energy_j, floor_w;
 	bool even;		/* some record's share was given evenly */
+	/* over its steps' records: the seconds each held it, and of them
+	 * idle, judged and unread (step_gpus.h); untimed: a record without
+	 * them, so idleness is judged by the mean power instead */
+	double step_s, idle_s, judged_s, unread_s;
+	bool untimed;
 	double (*span)[2];	/* each step's [start, end] on it */
 	size_t nspan;
 };
@@ -681,16 +686,28 @@ static json_t *held_json(const fp_result_t *r, const struct held *h)
 	const fp_node_result_t *n = node_of(r, h->node);
 	double held = union_s(h->span, h->nspan);
 	double mean = held > 0 ? h->energy_j / held : NAN;
-	double limit = h->floor_w * FP_SUMMARY_GPU_IDLE_RATIO +
-		       FP_SUMMARY_GPU_IDLE_MARGIN_W;
+	double limit = h->floor_w * FP_GPU_IDLE_RATIO +
+		       FP_GPU_IDLE_MARGIN_W;
 	double cost = n && n->energy_j > 0 ?
 			      n->operational_g * h->energy_j / n->energy_j :
 			      NAN;
-	json_t *idle = isfinite(mean) && isfinite(limit) ?
-			       json_boolean(mean <= limit) : json_null();
+	bool timed = !h->untimed && h->step_s > 0;
+	double idle_share = timed ? h->idle_s / h->step_s : NAN;
+	double busy_share = timed ? (h->judged_s - h->idle_s) / h->step_s :
+				    NAN;
+	json_t *idle;
 
+	/* idle for most of the time the job held it; used for at least
+	 * half of it; else (its floor unknown or unread too long) not
+	 * judged. Records without the times: by the mean power. */
+	if (timed)
+		idle = idle_share > 0.5 ? json_true() :
+		       busy_share >= 0.5 ? json_false() : json_null();
+	else
+		idle = isfinite(mean) && isfinite(limit) ?
+			       json_boolean(mean <= limit) : json_null();
 	return json_pack("{s:s, s:I, s:o, s:o, s:o, s:o, s:O, s:o, s:o, s:o, "
-			 "s:o, s:o, s:o, s:o, s:o, s:o}",
+			 "s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o}",
 		"node", h->node,
 		"index", h->index,
 		"uuid", gpu_text(h->gpu, "uuid"),
@@ -704,6 +721,9 @@ static json_t *held_json(const fp_result_t *r, const struct held *h)
 		"mean_W", num(mean),
 		"floor_W", num(h->floor_w),
 		"idle", idle,
+		"idle_by", timed ? "time" : "mean",
+		"idle_share", num(idle_share),
+		"unread_share", num(timed ? h->unread_s / h->step_s : NAN),
 		"idle_below_W", num(limit),
 		"operational_g", num(cost),
 		"footprint_share", num(r->footprint_g > 0 ?
@@ -746,6 +766,16 @@ static int add_record(json_t *p, double sum[NPARTS], struct held **h,
 			x->even = true;
 		}
 		x->energy_j += own;
+		if (isfinite(fp_json_number(g, "idle_s")) &&
+		    isfinite(fp_json_number(g, "judged_s")) &&
+		    isfinite(fp_json_number(g, "unread_s")) && isfinite(s)) {
+			x->step_s += s;
+			x->idle_s += fp_json_number(g, "idle_s");
+			x->judged_s += fp_json_number(g, "judged_s");
+			x->unread_s += fp_json_number(g, "unread_s");
+		} else {
+			x->untimed = true;
+		}
 		/* the floor only goes down: the latest record's is lowest */
 		if (isfinite(fl) && !(fl >= x->floor_w))
 			x->floor_w = fl;
@@ -765,6 +795,30 @@ static int add_record(json_t *p, double sum[NPARTS], struct held **h,
 	return 0;
 }
 
+/* The ids of GPUs record p's step held that its node could not read at
+ * all, into u as {"node", "id"}, each once; -1 out of memory. */
+static int add_unknown(json_t *u, json_t *p)
+{
+	const char *node = json_string_value(json_object_get(p, "node"));
+	json_t *ids = json_object_get(p, "gpus_unknown"), *id, *x;
+	size_t i, j;
+
+	json_array_foreach(ids, i, id) {
+		bool seen = false;
+
+		if (!json_is_string(id))
+			continue;
+		json_array_foreach(u, j, x)
+			seen |= json_equal(json_object_get(x, "id"), id) &&
+				!strcmp(json_string_value(json_object_get(
+					x, "node")), node ? node : "");
+		if (!seen && json_array_append_new(u, json_pack(
+			"{s:s, s:O}", "node", node ? node : "", "id", id)))
+			return -1;
+	}
+	return 0;
+}
+
 int fp_summary_add_parts(json_t *root, const fp_result_t *r,
 			 json_t *const *parts, size_t nparts,
 			 size_t nexpected, fp_error_t *err)
@@ -772,14 +826,17 @@ int fp_summary_add_parts(json_t *root, const fp_result_t *r,
 	double sum[NPARTS] = { 0 };
 	struct held *h = NULL;
 	size_t nh = 0;
-	json_t *gpus = NULL, *o = NULL;
+	json_t *gpus = NULL, *o = NULL, *unknown = json_array();
 	int rc = -1;
 
 	fp_error_clear(err);
-	if (!nexpected)
+	if (!nexpected) {
+		json_decref(unknown);
 		return 0;
-	for (size_t i = 0; i < nparts; i++)
-		if (add_record(parts[i], sum, &h, &nh))
+	}
+	for (size_t i = 0; unknown && i < nparts; i++)
+		if (add_record(parts[i], sum, &h, &nh) ||
+		    add_unknown(unknown, parts[i]))
 			goto out;
 	if (nh)
 		qsort(h, nh, sizeof(*h), held_cmp);
@@ -807,6 +864,12 @@ int fp_summary_add_parts(json_t *root, const fp_result_t *r,
 		json_decref(o);
 		goto out;
 	}
+	/* only when there is one: older readers never see the key */
+	if (json_array_size(unknown) &&
+	    json_object_set(root, "gpus_unknown", unknown)) {
+		json_decref(o);
+		goto out;
+	}
 	if (json_object_set_new(root, "energy_parts", o))
 		goto out;
 	rc = 0;
@@ -816,6 +879,7 @@ out:
 		free(h[i].span);
 	}
 	free(h);
+	json_decref(unknown);
 	if (rc)
 		fp_fail(err, FP_ENOMEM, "job %llu: cannot build the energy "
 			"parts of the summary (out of memory)",
@@ -877,6 +941,8 @@ static void put_gpu(FILE *f, const json_t *g)
 {
 	const json_t *steps = json_object_get(g, "steps"), *idle;
 	char a[32], b[32], c[32], d[32];
+	double share;
+	bool timed;
 	size_t i;
 	json_t *v;
 
@@ -897,25 +963,62 @@ static void put_gpu(FILE *f, const json_t *g)
 	fig3(a, sizeof(a), fp_json_number(g, "mean_W"));
 	fig3(b, sizeof(b), fp_json_number(g, "idle_below_W"));
 	fig3(c, sizeof(c), fp_json_number(g, "floor_W"));
-	if (json_is_true(idle)) {
+	timed = !strcmp(str_or(g, "idle_by", "mean"), "time");
+	share = 100 * fp_json_number(g, "idle_share");
+	if (json_is_true(idle) && timed) {
+		fprintf(f, "    idle: held but not used for %s %% of the time "
+			"it was held, its power within %s W (the lowest power "
+			"the node saw it draw, %s W, x %.2f + %.0f W)",
+			fig3(a, sizeof(a), share), b, c, FP_GPU_IDLE_RATIO,
+			FP_GPU_IDLE_MARGIN_W);
+	} else if (json_is_true(idle)) {
 		fprintf(f, "    idle: held but not used; its mean %s W is "
 			"within %s W (the lowest power the node saw it draw, "
 			"%s W, x %.2f + %.0f W)", a, b, c,
-			FP_SUMMARY_GPU_IDLE_RATIO,
-			FP_SUMMARY_GPU_IDLE_MARGIN_W);
+			FP_GPU_IDLE_RATIO,
+			FP_GPU_IDLE_MARGIN_W);
+	}
+	if (json_is_true(idle)) {
 		fprintf(f, "; it cost %s Wh, %s gCO2e, %s %% of the job's "
 			"footprint\n",
 			fig3(b, sizeof(b), fp_json_number(g, "energy_Wh")),
 			fig3(d, sizeof(d), fp_json_number(g, "operational_g")),
 			fig3(a, sizeof(a), 100 *
 			     fp_json_number(g, "footprint_share")));
+	} else if (json_is_false(idle) && timed) {
+		fprintf(f, "    used: idle (within %s W, floor %s W) for only "
+			"%s %% of the time it was held\n", b, c,
+			fig3(a, sizeof(a), share));
 	} else if (json_is_false(idle)) {
 		fprintf(f, "    used: its mean %s W is above its idle limit "
 			"%s W (floor %s W)\n", a, b, c);
 	} else {
 		fprintf(f, "    idle or used: not judged (the node had not "
-			"seen its lowest power yet)\n");
+			"seen its lowest power yet%s)\n",
+			timed ? ", or could not read it" : "");
 	}
+	share = fp_json_number(g, "unread_share");
+	if (share > 0)
+		fprintf(f, "    not read for %s %% of the time it was held: "
+			"its energy then is counted only where it read again "
+			"while the step ran (and not across a reset)\n",
+			fig3(a, sizeof(a), 100 * share));
+}
+
+/* The GPUs the job held that their node could not read at all. */
+static void put_unknown(FILE *f, const json_t *summary, const char *lead)
+{
+	const json_t *u = json_object_get(summary, "gpus_unknown"), *x;
+	size_t i;
+
+	if (!json_array_size(u))
+		return;
+	fprintf(f, "%sGPUs held but not read (no such device on the node; "
+		"their energy is in no GPU figure):", lead);
+	json_array_foreach(u, i, x)
+		fprintf(f, "%s %s GPU %s", i ? "," : "", str_or(x, "node", "?"),
+			str_or(x, "id", "?"));
+	fputc('\n', f);
 }
 
 char *fp_summary_parts_text(const json_t *summary)
@@ -959,6 +1062,7 @@ char *fp_summary_parts_text(const json_t *summary)
 		fprintf(f, "GPUs held:\n");
 	json_array_foreach(gpus, i, g)
 		put_gpu(f, g);
+	put_unknown(f, summary, "");
 	if (fclose(f)) {
 		free(out);
 		return NULL;
@@ -1000,7 +1104,17 @@ char *fp_summary_parts_mail(const json_t *summary)
 								      "index")),
 			str_or(g, "model", "unnamed"),
 			fig3(a, sizeof(a), fp_json_number(g, "energy_Wh")));
-		if (json_is_true(json_object_get(g, "idle")))
+		if (json_is_true(json_object_get(g, "idle")) &&
+		    !strcmp(str_or(g, "idle_by", "mean"), "time"))
+			fprintf(f, ", held but idle %s %% of the time: it "
+				"cost %s gCO2e, %s %% of the footprint",
+				fig3(b, sizeof(b), 100 * fp_json_number(
+					g, "idle_share")),
+				fig3(c, sizeof(c),
+				     fp_json_number(g, "operational_g")),
+				fig3(d, sizeof(d), 100 * fp_json_number(
+					g, "footprint_share")));
+		else if (json_is_true(json_object_get(g, "idle")))
 			fprintf(f, ", held but idle (mean %s W): it cost %s "
 				"gCO2e, %s %% of the footprint",
 				fig3(b, sizeof(b),
@@ -1011,6 +1125,7 @@ char *fp_summary_parts_mail(const json_t *summary)
 					g, "footprint_share")));
 		fputc('\n', f);
 	}
+	put_unknown(f, summary, "  ");
 	if (fclose(f)) {
 		free(out);
 		return NULL;

@@ -10,6 +10,7 @@
 
 #include "carbon.h"
 #include "error.h"
+#include "step_gpus.h"	/* FP_GPU_IDLE_RATIO, _MARGIN_W */
 
 /* The Makefile passes one version to the library and the tools alike (git
  * describe, else debian/changelog's); this is only for a build without it. */
@@ -27,10 +28,6 @@ json_t *fp_summary_json(const fp_result_t *r, fp_error_t *err);
  * same bytes. The caller free()s it. */
 char *fp_summary_dumps(const fp_result_t *r, fp_error_t *err);
 
-/* A GPU a job held is idle when its mean power over the hold stays within
- * this of the lowest power the node saw it draw (its floor). */
-#define FP_SUMMARY_GPU_IDLE_RATIO 1.10
-#define FP_SUMMARY_GPU_IDLE_MARGIN_W 5.0
 
 /* Adds to a summary (fp_summary_json) the job's energy by part,
  * "energy_parts", and the GPUs it held, "gpus" (both optional in schema

@@ -544,7 +544,15 @@ for j in (j1, j2, shared, idle, hi, lo):
         line = "%s GPU %d: %s (%s, nvidia, counter)" % (s["nodes"][0]["name"], g["index"], g["model"], g["uuid"])
         ok("sfootprint -j %s names GPU %d" % (j, g["index"]), line in text, line)
         ok("sfootprint -j %s says GPU %d is %s" % (j, g["index"], "idle" if should else "used"),
-           re.search(r"^    idle: held but not used" if should else r"^    used: its mean", text, re.M) is not None)
+           re.search(r"^    idle: held but not used for [0-9.]+ % of the time" if should else r"^    used: idle .* for only [0-9.]+ % of the time", text, re.M) is not None)
+        # judged poll by poll on the node, not by the mean: the idle job's
+        # GPU idled nearly all its hold, the loaded ones little of it
+        share = g.get("idle_share")
+        ok("job %s: GPU %d was judged by time, idle %s of its hold" % (j, g["index"], "most" if should else "little"),
+           g.get("idle_by") == "time" and share is not None and (share >= 0.8 if should else share < 0.5),
+           "%s, %s" % (g.get("idle_by"), share))
+        ok("job %s: GPU %d read all the time it was held" % (j, g["index"]),
+           g.get("unread_share") == 0, "%s" % g.get("unread_share"))
     if j == idle and gpus:
         g = gpus[0]
         ok("the idle GPU's mean power is its idle power (%g W) to 5 %%" % idle_w,

@@ -692,8 +692,8 @@ static void test_a_gpu_near_its_floor_is_idle_and_its_cost_said(void **s)
 	assert_float_equal(json_number_value(json_object_get(g, "mean_W")),
 			   31, 1e-9);
 	assert_float_equal(json_number_value(json_object_get(g,
-		"idle_below_W")), 30 * FP_SUMMARY_GPU_IDLE_RATIO +
-		FP_SUMMARY_GPU_IDLE_MARGIN_W, 1e-9);
+		"idle_below_W")), 30 * FP_GPU_IDLE_RATIO +
+		FP_GPU_IDLE_MARGIN_W, 1e-9);
 	/* 3100 J of the node's 7.2 MJ, which emitted 120 g */
 	assert_float_equal(json_number_value(json_object_get(g,
 		"operational_g")), 120 * 3100 / 7.2e6, 1e-12);
@@ -723,6 +723,138 @@ static void test_a_gpu_without_floor_is_not_judged(void **state)
 	json_t *j = with_parts(r, p, 1, 1);
 
 	assert_true(json_is_null(json_object_get(gpu_at(j, 0), "idle")));
+	json_decref(j);
+	fp_result_free(r);
+}
+
+/* Gives GPU k of record o the times the node counted (step_gpus.h). */
+static json_t *timed(json_t *o, size_t k, double idle_s, double judged_s,
+		     double unread_s)
+{
+	json_t *g = json_array_get(json_object_get(o, "gpus"), k);
+
+	assert_non_null(g);
+	assert_int_equal(json_object_set_new(g, "idle_s", json_real(idle_s)),
+			 0);
+	assert_int_equal(json_object_set_new(g, "judged_s",
+					     json_real(judged_s)), 0);
+	assert_int_equal(json_object_set_new(g, "unread_s",
+					     json_real(unread_s)), 0);
+	return o;
+}
+
+static void test_a_gpu_idle_most_of_the_time_is_idle_whatever_its_mean(
+	void **state)
+{
+	fp_result_t *r = result_on_n1();
+	/* a mean of 80 W, far above its 30 W floor: a burst of work then
+	 * 70 of its 100 s idle. The mean hides it; the time does not. */
+	json_t *p[1] = { timed(record("4242.batch", 2000, 100, 0, 8000, 0,
+				      "0:30"), 0, 70, 100, 0) };
+	json_t *j = with_parts(r, p, 1, 1);
+	json_t *g = gpu_at(j, 0);
+	char *text;
+
+	assert_true(json_is_true(json_object_get(g, "idle")));
+	assert_string_equal(json_string_value(json_object_get(g, "idle_by")),
+			    "time");
+	assert_float_equal(json_number_value(json_object_get(g,
+		"idle_share")), 0.7, 1e-12);
+	assert_float_equal(json_number_value(json_object_get(g,
+		"unread_share")), 0, 0);
+	text = fp_summary_parts_text(j);
+	assert_non_null(strstr(text, "not used for 70 % of the time"));
+	free(text);
+	json_decref(j);
+	fp_result_free(r);
+}
+
+static void test_a_gpu_used_half_the_time_is_not_idle_nor_a_mostly_unread_one_judged(
+	void **state)
+{
+	fp_result_t *r = result_on_n1();
+	/* GPU 0: 50 s idle, 50 used: not idle for most. GPU 1: 20 s idle,
+	 * 20 used, 60 unread: neither known */
+	json_t *o = record("4242.batch", 2000, 100, 0, 8000, 0, "0:30,1:30");
+	json_t *p[1] = { timed(timed(o, 0, 50, 100, 0), 1, 20, 40, 60) };
+	json_t *j = with_parts(r, p, 1, 1);
+	char *text;
+
+	assert_true(json_is_false(json_object_get(gpu_at(j, 0), "idle")));
+	assert_true(json_is_null(json_object_get(gpu_at(j, 1), "idle")));
+	assert_float_equal(json_number_value(json_object_get(gpu_at(j, 1),
+		"unread_share")), 0.6, 1e-12);
+	text = fp_summary_parts_text(j);
+	assert_non_null(strstr(text, "for only 50 % of the time"));
+	assert_non_null(strstr(text, "not read for 60 % of the time it "
+				     "was held"));
+	free(text);
+	json_decref(j);
+	fp_result_free(r);
+}
+
+static void test_a_record_without_times_judges_the_gpu_by_its_mean(
+	void **state)
+{
+	fp_result_t *r = result_on_n1();
+	/* one record with the times, one (the step before, on the same GPU)
+	 * from a node before them: by the
+	 * mean over both (31 W, near its 30 W floor) */
+	json_t *p[2] = { timed(record("4242.batch", 2000, 100, 0, 3100, 0,
+				      "0:30"), 0, 0, 100, 0),
+			 record("4242.0", 1900, 100, 0, 3100, 0, "0:30") };
+	json_t *j = with_parts(r, p, 2, 2);
+	json_t *g = gpu_at(j, 0);
+
+	assert_true(json_is_true(json_object_get(g, "idle")));
+	assert_string_equal(json_string_value(json_object_get(g, "idle_by")),
+			    "mean");
+	assert_true(json_is_null(json_object_get(g, "idle_share")));
+	json_decref(j);
+	fp_result_free(r);
+}
+
+static void test_gpus_the_node_could_not_read_are_named_once(void **state)
+{
+	fp_result_t *r = result_on_n1();
+	json_t *p[2] = { record("4242.batch", 2000, 100, 0, 3100, 0, "0:30"),
+			 record("4242.0", 2000, 50, 0, 0, 0, NULL) };
+	json_t *j, *u;
+	char *text, *mail;
+
+	assert_int_equal(json_object_set_new(p[0], "gpus_unknown",
+					     json_pack("[s]", "3")), 0);
+	assert_int_equal(json_object_set_new(p[1], "gpus_unknown",
+					     json_pack("[s, s]", "3",
+						       "GPU-gone")), 0);
+	j = with_parts(r, p, 2, 2);
+	u = json_object_get(j, "gpus_unknown");
+	assert_int_equal(json_array_size(u), 2);
+	assert_string_equal(json_string_value(json_object_get(
+		json_array_get(u, 0), "id")), "3");
+	assert_string_equal(json_string_value(json_object_get(
+		json_array_get(u, 1), "id")), "GPU-gone");
+	assert_string_equal(json_string_value(json_object_get(
+		json_array_get(u, 1), "node")), "n1");
+	text = fp_summary_parts_text(j);
+	mail = fp_summary_parts_mail(j);
+	assert_non_null(strstr(text, "GPUs held but not read (no such device "
+				     "on the node; their energy is in no GPU "
+				     "figure): n1 GPU 3, n1 GPU GPU-gone"));
+	assert_non_null(strstr(mail, "n1 GPU GPU-gone"));
+	free(text);
+	free(mail);
+	json_decref(j);
+	fp_result_free(r);
+}
+
+static void test_a_job_whose_gpus_all_read_has_no_unknown_key(void **state)
+{
+	fp_result_t *r = result_on_n1();
+	json_t *p[1] = { record("4242.batch", 2000, 100, 0, 3100, 0, "0:30") };
+	json_t *j = with_parts(r, p, 1, 1);
+
+	assert_null(json_object_get(j, "gpus_unknown"));
 	json_decref(j);
 	fp_result_free(r);
 }
@@ -982,6 +1114,14 @@ int main(void)
 			test_a_gpu_near_its_floor_is_idle_and_its_cost_said),
 		cmocka_unit_test(test_a_loaded_gpu_is_not_idle),
 		cmocka_unit_test(test_a_gpu_without_floor_is_not_judged),
+		cmocka_unit_test(
+			test_a_gpu_idle_most_of_the_time_is_idle_whatever_its_mean),
+		cmocka_unit_test(
+			test_a_gpu_used_half_the_time_is_not_idle_nor_a_mostly_unread_one_judged),
+		cmocka_unit_test(
+			test_a_record_without_times_judges_the_gpu_by_its_mean),
+		cmocka_unit_test(test_gpus_the_node_could_not_read_are_named_once),
+		cmocka_unit_test(test_a_job_whose_gpus_all_read_has_no_unknown_key),
 		cmocka_unit_test(
 		     test_overlapping_steps_on_one_gpu_count_their_time_once),
 		cmocka_unit_test(test_a_step_on_two_gpus_gives_each_half),
