@@ -1777,6 +1777,155 @@ static void amd_smi_library_none_loads_no_amd_smi(void **state)
 	_world_free(w);
 }
 
+/* ---- An APU beside a GPU ------------------------------------------------ */
+
+/* Two amdgpu hwmon devices under <root>/gpu: an MI300A APU at 0000:02:00.0
+ * (device 0x74a0, GPU 0 by PCI order), whose power1_average is the
+ * socket's (apu_uw, µW), and an MI210 at 0000:83:00.0 (0x740f, GPU 1)
+ * with its energy1_input (mi_uj, µJ). */
+static void _apu_tree(struct world *w, uint64_t apu_uw, uint64_t mi_uj)
+{
+	static const char *const pci[2] = { "0000:02:00.0", "0000:83:00.0" };
+	static const char *const id[2] = { "0x74a0\n", "0x740f\n" };
+	static const char *const model[2] = { "AMD Instinct MI300A\n",
+					      "AMD Instinct MI210\n" };
+	static const char *const file[2] = { "power1_average",
+					     "energy1_input" };
+	char v[32], link[PATH_MAX], at[PATH_MAX];
+
+	for (int g = 0; g < 2; g++) {
+		snprintf(v, sizeof(v), "%" PRIu64 "\n", g ? mi_uj : apu_uw);
+		_writef(v, "%s/gpu/hwmon%d/%s", w->root, g, file[g]);
+		snprintf(link, sizeof(link), "%s/gpu/hwmon%d/name", w->root,
+			 g);
+		if (access(link, F_OK) == 0)
+			continue;
+		_writef("amdgpu\n", "%s/gpu/hwmon%d/name", w->root, g);
+		_writef(id[g], "%s/gpu/pci/%s/device", w->root, pci[g]);
+		_writef(model[g], "%s/gpu/pci/%s/product_name", w->root,
+			pci[g]);
+		snprintf(link, sizeof(link), "%s/gpu/pci/%s", w->root, pci[g]);
+		snprintf(at, sizeof(at), "%s/gpu/hwmon%d/device", w->root, g);
+		assert_int_equal(symlink(link, at), 0);
+	}
+}
+
+/* The node of `with` with the APU and the MI210: step a (job 100) holds
+ * the APU, step b (job 200) the MI210; polled once (the baseline). */
+static struct world *_apu_jobs(int with, struct step *a, struct step *b,
+			       uint64_t apu_uw, uint64_t mi_uj)
+{
+	struct world *w = _world(with);
+	char root[256];
+
+	*a = step_a;
+	*b = step_b;
+	_step_write(w, a);
+	_step_write(w, b);
+	_apu_tree(w, apu_uw, mi_uj);
+	snprintf(root, sizeof(root), "%s/gpu", w->root);
+	_set(w, "Gpus", "auto");
+	_set(w, "GpuHwmonRoot", root);
+	_set(w, "NvmlLibrary", "none");
+	_set(w, "AmdSmiLibrary", "none");
+	_set(w, "IdleWatts", "package=10,dram=2");
+	_open(w);
+	assert_int_equal(fp_step_gpus_write(fp_poller_gpus_dir(w->p), "100.0",
+					    "02:00.0", NULL), 0);
+	assert_int_equal(fp_step_gpus_write(fp_poller_gpus_dir(w->p), "200.0",
+					    "83:00.0", NULL), 0);
+	_poll(w);
+	return w;
+}
+
+/* One 10 s interval: RAPL as _gpu_interval's (620 J on a node with
+ * RAPL), the APU at apu_uw throughout, the MI210 mi_j more; cpu[] gets
+ * each step's RAPL share by the reference model. */
+static void _apu_interval(struct world *w, struct step *a, struct step *b,
+			  uint64_t apu_uw, uint64_t *mi_uj, double mi_j,
+			  double wall_j, double *cpu)
+{
+	const double dt = 10, e_j[NDOM] = { 300, 40, 250, 30 };
+	const double busy[NCPU] = { 5, 2, 3, 2 };
+	struct ref_step ref[2] = {
+		{ a->job, { true, false, false, false }, { 4, 0, 0, 0 } },
+		{ b->job, { false, false, true, true }, { 0, 0, 3, 1 } },
+	};
+
+	_step_run(w, a, ref[0].a_s);
+	_step_run(w, b, ref[1].a_s);
+	*mi_uj += (uint64_t)llround(mi_j * 1e6);
+	_apu_tree(w, apu_uw, *mi_uj);
+	_advance(w, dt, e_j, busy, wall_j);
+	_poll(w);
+	_reference(dt, e_j, idle_kind, busy, ref, 2, 620, cpu);
+}
+
+/* The MI300A's 300 W are the socket's, already in RAPL's packages: on a
+ * node with RAPL the APU is left out (node = RAPL + the MI210, not + the
+ * 3000 J it read), its holder is charged its CPU share only, and the
+ * MI210 beside it counts as any GPU. */
+static void amd_apu_is_not_counted_again_beside_rapl_an_amd_gpu_is(
+	void **state)
+{
+	struct step a, b;
+	uint64_t mi_uj = 9000000;
+	struct world *w = _apu_jobs(WITH_RAPL, &a, &b, 300000000, mi_uj);
+	double cpu[2];
+	fp_node_result_t n;
+	fp_error_t err = { 0 };
+	char path[PATH_MAX], *text;
+
+	_apu_interval(w, &a, &b, 300000000, &mi_uj, 200, 0, cpu);
+	fp_engine_node(fp_poller_engine(w->p), &n);
+	assert_near(n.rapl_j, 620, 1e-6);
+	assert_near(n.gpu_j, 200, 1e-6);
+	assert_near(n.energy_j, 620 + 200, 1e-6);
+	assert_near(n.gpu_idle_j, 0, 1e-6);
+	assert_int_equal(fp_engine_check_conservation(fp_poller_engine(w->p),
+						      &err), 0);
+	/* RAPL + GPUs is the node: no residual to share */
+	assert_near(_published(w, "100.0").energy_j, cpu[0], EPS);
+	assert_near(_published(w, "200.0").energy_j, cpu[1] + 200, EPS);
+	assert_non_null(strstr(w->log.all, "GPU 0000:02:00.0 (AMD Instinct "
+				      "MI300A) is an APU whose power RAPL "
+				      "already counts: not added"));
+	assert_non_null(strstr(w->log.all, "1 GPUs"));
+	_trace_file(w, path, sizeof(path));
+	text = _slurp(path);
+	assert_non_null(strstr(text, "\"gpus\":[{\"index\":0,\"uuid\":"
+				     "\"0000:83:00.0\",\"vendor\":\"amd\""));
+	assert_null(strstr(text, "0000:02:00.0"));
+	free(text);
+	text = _slurp(w->metrics);
+	assert_non_null(strstr(text, "pci=\"0000:83:00.0\""));
+	assert_null(strstr(text, "0000:02:00.0"));
+	free(text);
+	_world_free(w);
+}
+
+/* Without RAPL nothing else counts the APU's socket: it is read as a GPU,
+ * its holder charged its 3000 J and its share of the wall's rest. */
+static void amd_apu_on_a_node_without_rapl_is_read_as_a_gpu(void **state)
+{
+	struct step a, b;
+	uint64_t mi_uj = 0;
+	struct world *w = _apu_jobs(WITH_SENSOR, &a, &b, 300000000, mi_uj);
+	double cpu[2], f = 4000.0 / (3000 + 200);
+	fp_node_result_t n;
+
+	_apu_interval(w, &a, &b, 300000000, &mi_uj, 200, 4000, cpu);
+	fp_engine_node(fp_poller_engine(w->p), &n);
+	assert_near(n.rapl_j, 0, 1e-9);
+	assert_near(n.gpu_j, 3000 + 200, 1e-6);
+	assert_near(n.energy_j, 4000, 1e-6);
+	assert_near(_published(w, "100.0").energy_j, 3000 * f, EPS);
+	assert_near(_published(w, "200.0").energy_j, 200 * f, EPS);
+	assert_null(strstr(w->log.all, "is an APU"));
+	assert_non_null(strstr(w->log.all, "2 GPUs"));
+	_world_free(w);
+}
+
 /* ---- A GPU shared by two jobs, split by SM-busy time --------------------- */
 
 #ifdef FP_FAKE_NVML
@@ -2012,6 +2161,8 @@ int main(void)
 		T(simulated_node_never_loads_amd_smi),
 #endif
 		T(amd_smi_library_none_loads_no_amd_smi),
+		T(amd_apu_is_not_counted_again_beside_rapl_an_amd_gpu_is),
+		T(amd_apu_on_a_node_without_rapl_is_read_as_a_gpu),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
