@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "step_gpus.h"
 #include "summary.h"
 
 /* A result written by hand: 2 kWh IT, PUE 1.2, 1.08 kWh reused. */
@@ -1048,6 +1049,83 @@ static void test_mail_parts_say_each_gpu_and_an_idle_one_cost(void **state)
 	fp_result_free(r);
 }
 
+/* The summary of job 4242 whose one step, 4242.0, held GPU 0 of n1 read
+ * from the given source, through the node's real record: written as the
+ * poller writes it, loaded as footprint-worker loads it, then dumped. A
+ * pre-Volta NVIDIA GPU (no energy counter) is read as "power-integral". */
+static json_t *summary_of_a_gpu_step(const fp_result_t *r,
+				     const char *source)
+{
+	const fp_step_parts_gpu_t g = {
+		.index = 0, .uuid = "GPU-0000", .model = "Tesla P100",
+		.vendor = "nvidia", .source = source, .floor_w = 30,
+		.energy_j = 7200 };
+	const fp_step_parts_t parts = {
+		.node = "n1", .first_t = 1901, .last_t = 2000,
+		.seconds = 100, .energy_j = 3600 + 7200 + 1800,
+		.cpu_dram_j = 3600, .cpu_j = 2880, .dram_j = 720,
+		.gpu_j = 7200, .rest_j = 1800, .gpus = &g, .ngpus = 1 };
+	char dir[64], cmd[128], *text;
+	fp_error_t err = { 0 };
+	json_t *rec = NULL, *j;
+
+	snprintf(dir, sizeof(dir), "/tmp/fp-summary-parts.XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(fp_step_parts_write(dir, "4242.0", &parts, &err), 0);
+	assert_int_equal(fp_step_parts_load(dir, "n1", "4242.0", &rec, &err),
+			 0);
+	text = fp_summary_dumps_parts(r, &rec, 1, 1, &err);
+	assert_non_null(text);
+	j = json_loads(text, 0, NULL);
+	assert_non_null(j);
+	free(text);
+	json_decref(rec);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+	return j;
+}
+
+static void test_a_power_integral_gpu_says_so_and_adds_up_as_a_counter(
+	void **state)
+{
+	fp_result_t *r = result_on_n1();
+	json_t *pi = summary_of_a_gpu_step(r, "power-integral");
+	json_t *ct = summary_of_a_gpu_step(r, "counter");
+	json_t *g = gpu_at(pi, 0), *as_counter;
+	char *t = fp_summary_parts_text(pi);
+
+	assert_string_equal(json_string_value(json_object_get(g, "source")),
+			    "power-integral");
+	assert_float_equal(json_number_value(json_object_get(g, "energy_Wh")),
+			   2, 1e-12);
+	assert_float_equal(num_at(pi, "energy_parts", "gpu_Wh"), 2, 1e-12);
+	assert_float_equal(num_at(pi, "energy_parts", "energy_Wh"),
+			   num_at(pi, "energy_parts", "cpu_Wh") +
+			   num_at(pi, "energy_parts", "dram_Wh") +
+			   num_at(pi, "energy_parts", "gpu_Wh") +
+			   num_at(pi, "energy_parts", "rest_Wh"), 1e-12);
+	assert_float_equal(num_at(pi, "energy_parts", "energy_Wh"), 3.5,
+			   1e-12);
+	/* 72 W over 100 s, above its 30 W floor's limit */
+	assert_true(json_is_false(json_object_get(g, "idle")));
+	/* the same record from a counter: every figure alike, only the
+	 * source named differs */
+	assert_true(json_equal(json_object_get(pi, "energy_parts"),
+			       json_object_get(ct, "energy_parts")));
+	as_counter = json_deep_copy(g);
+	assert_int_equal(json_object_set_new(as_counter, "source",
+					     json_string("counter")), 0);
+	assert_true(json_equal(as_counter, gpu_at(ct, 0)));
+	assert_non_null(t);
+	assert_non_null(strstr(t, "n1 GPU 0: Tesla P100 (GPU-0000, nvidia, "
+			       "power-integral): 2 Wh over 100 s held"));
+	free(t);
+	json_decref(as_counter);
+	json_decref(pi);
+	json_decref(ct);
+	fp_result_free(r);
+}
+
 static void test_parts_dump_keeps_every_older_member(void **state)
 {
 	fp_result_t *r = result_on_n1();
@@ -1128,6 +1206,8 @@ int main(void)
 		cmocka_unit_test(
 			test_parts_text_shows_the_breakdown_and_flags_idle),
 		cmocka_unit_test(test_parts_dump_keeps_every_older_member),
+		cmocka_unit_test(
+		  test_a_power_integral_gpu_says_so_and_adds_up_as_a_counter),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
