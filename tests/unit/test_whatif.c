@@ -8,10 +8,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
 #include "carbon.h"
+#include "json.h"
+#include "report.h"
+#include "step_gpus.h"
+#include "summary.h"
 #include "whatif.h"
 
 #define KWH 3.6e6
@@ -347,6 +352,109 @@ static void test_equal_hours_apart_are_not_every_hour(void **s)
 	fp_config_free(c);
 }
 
+/* ---- a GPU job, from its summary (issue #15) ---- */
+
+/* Job 4242 on n1 (site gas) from 01:00 to 02:00 whose one step, 4242.0,
+ * spent 0.15 kWh in the CPU packages, 0.05 kWh in DRAM, 1.6 kWh on its GPU
+ * and 0.2 kWh of the rest of the node: its node record as the poller
+ * writes it, its ConsumedEnergy (what the poller published: the parts'
+ * sum) as footprint-worker reads it from accounting, and the summary the
+ * worker makes of both. */
+static char *gpu_job_summary(fp_result_t **res)
+{
+	const fp_step_parts_gpu_t g = {
+		.index = 0, .uuid = "GPU-0000", .model = "Fake A100",
+		.vendor = "nvidia", .source = "counter", .floor_w = 50,
+		.energy_j = 1.6 * KWH };
+	const fp_step_parts_t parts = {
+		.node = "n1", .first_t = (double)T(1, 0),
+		.last_t = (double)T(2, 0), .seconds = 3600,
+		.energy_j = 2 * KWH, .cpu_dram_j = 0.2 * KWH,
+		.cpu_j = 0.15 * KWH, .dram_j = 0.05 * KWH,
+		.gpu_j = 1.6 * KWH, .rest_j = 0.2 * KWH, .gpus = &g,
+		.ngpus = 1 };
+	fp_job_t *job = fp_job_new();
+	fp_step_t *st;
+	fp_error_t err = { 0 };
+	json_t *rec = NULL;
+	char parts_dir[96];
+	char *payload;
+
+	snprintf(parts_dir, sizeof(parts_dir), "%s/parts", dir);
+	mkdir(parts_dir, 0755);
+	assert_int_equal(fp_step_parts_write(parts_dir, "4242.0", &parts,
+					     &err), 0);
+	assert_non_null(job);
+	job->job_id = 4242;
+	job->start = T(1, 0);
+	job->end = T(2, 0);
+	job->energy_source = FP_ENERGY_MEASURED;
+	assert_int_equal(fp_job_add_node(job, "n1", 64), 0);
+	st = fp_job_add_step(job, "4242.0", T(1, 0), T(2, 0),
+			     parts.energy_j);
+	assert_non_null(st);
+	assert_int_equal(fp_step_add_node(st, "n1", 64, NAN), 0);
+	*res = fp_carbon_compute(cfg, job, fp_hostlist_match_plain, NULL,
+				 &err);
+	if (!*res)
+		fail_msg("fp_carbon_compute: %s", err.msg);
+	assert_int_equal(fp_step_parts_load(parts_dir, "n1", "4242.0", &rec,
+					    &err), 0);
+	payload = fp_summary_dumps_parts(*res, &rec, 1, 1, &err);
+	assert_non_null(payload);
+	json_decref(rec);
+	fp_job_free(job);
+	return payload;
+}
+
+static void test_a_gpu_job_is_moved_with_its_whole_energy_gpu_included(
+	void **s)
+{
+	fp_result_t *res = NULL;
+	char *payload = gpu_job_summary(&res);
+	json_t *sum = json_loads(payload, 0, NULL);
+	json_t *parts = json_object_get(sum, "energy_parts");
+	fp_error_t err = { 0 };
+	fp_report_t *r = fp_report_from_summary("4242", payload, &err);
+	fp_whatif_job_t job;
+	fp_whatif_t *w;
+	const fp_whatif_option_t *actual, *dc;
+
+	assert_non_null(sum);
+	assert_non_null(r);
+	/* the job is mostly GPU */
+	assert_float_equal(json_number_value(json_object_get(parts,
+		"gpu_Wh")), 1600, 1e-9);
+	/* the what-if's job as the HTML page and sfootprint whatif take it
+	 * from the summary */
+	job.energy_j = r->energy_it_wh * 3600;
+	job.elapsed_s = r->elapsed_s;
+	job.embodied_g = isfinite(r->embodied_g) ? r->embodied_g : 0;
+	job.start = fp_report_parse_utc(r->start);
+	assert_float_equal(job.energy_j, fp_json_number(json_object_get(sum,
+		"energy"), "it_Wh") * 3600, 1e-6);
+	/* all its energy by part, the GPU's among them */
+	assert_float_equal(job.energy_j, json_number_value(json_object_get(
+		parts, "energy_Wh")) * 3600, 1e-6);
+	w = fp_whatif_compute(cfg, &job, T(0, 0), T(4, 0), &err);
+	assert_non_null(w);
+	/* where and when it ran: the summary's own operational emissions,
+	 * 2 kWh at 250 g/kWh (its CPU and DRAM alone would be 50 g) */
+	actual = find(w, "gas", T(1, 0));
+	assert_non_null(actual);
+	assert_float_equal(actual->operational_g, res->operational_g, 1e-9);
+	assert_float_equal(actual->operational_g, 2 * 250, 1e-9);
+	/* elsewhere, the same 2 kWh: dc at PUE 1.5 and 150 g/kWh */
+	dc = find(w, "dc", T(3, 0));
+	assert_non_null(dc);
+	assert_float_equal(dc->operational_g, 2 * 1.5 * 150, 1e-9);
+	fp_whatif_free(w);
+	fp_report_free(r);
+	fp_result_free(res);
+	json_decref(sum);
+	free(payload);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -362,6 +470,8 @@ int main(void)
 		cmocka_unit_test(test_equal_options_are_one_candidate_not_ties),
 		cmocka_unit_test(test_sites_at_one_intensity_are_one_candidate),
 		cmocka_unit_test(test_equal_hours_apart_are_not_every_hour),
+		cmocka_unit_test(
+		  test_a_gpu_job_is_moved_with_its_whole_energy_gpu_included),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
