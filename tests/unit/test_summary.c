@@ -1059,7 +1059,8 @@ static json_t *summary_of_a_gpu_step(const fp_result_t *r,
 	const fp_step_parts_gpu_t g = {
 		.index = 0, .uuid = "GPU-0000", .model = "Tesla P100",
 		.vendor = "nvidia", .source = source, .floor_w = 30,
-		.energy_j = 7200 };
+		.energy_j = 7200, .idle_s = 0, .judged_s = 100,
+		.unread_s = 0 };
 	const fp_step_parts_t parts = {
 		.node = "n1", .first_t = 1901, .last_t = 2000,
 		.seconds = 100, .energy_j = 3600 + 7200 + 1800,
@@ -1106,7 +1107,7 @@ static void test_a_power_integral_gpu_says_so_and_adds_up_as_a_counter(
 			   num_at(pi, "energy_parts", "rest_Wh"), 1e-12);
 	assert_float_equal(num_at(pi, "energy_parts", "energy_Wh"), 3.5,
 			   1e-12);
-	/* 72 W over 100 s, above its 30 W floor's limit */
+	/* judged busy for its 100 s (72 W, above its 30 W floor) */
 	assert_true(json_is_false(json_object_get(g, "idle")));
 	/* the same record from a counter: every figure alike, only the
 	 * source named differs */
