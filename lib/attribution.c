@@ -64,6 +64,7 @@ struct step_rec {
 	double *gdev;		/* its share of each GPU (NULL: no GPUs) */
 	double energy, dynamic, stat, residual, gpu, seconds, power;
 	double cpu, dram;	/* dynamic + stat by domain kind */
+	double source[FP_SOURCE_COUNT];	/* energy by the node's source */
 	double first_t, last_t;
 	uint64_t seen;		/* push number when last present */
 	uint64_t stamp;		/* duplicate detection within one sample */
@@ -133,17 +134,6 @@ struct fp_engine {
 	uint32_t *njobs_c, *cnt_c;
 	double *pkg_b, *pkg_s, *cshare;
 };
-
-const char *fp_source_name(fp_source_t source)
-{
-	switch (source) {
-	case FP_SOURCE_WALL: return "wall";
-	case FP_SOURCE_PSYS: return "psys";
-	case FP_SOURCE_CALIBRATED: return "calibrated";
-	case FP_SOURCE_RAPL: return "rapl";
-	default: return "unknown";
-	}
-}
 
 void fp_engine_opts_default(fp_engine_opts_t *opts)
 {
@@ -1276,6 +1266,7 @@ int fp_engine_push(fp_engine_t *e, const fp_sample_t *s, fp_error_t *err)
 				e->gdsh[i * e->ngpu + (size_t)st->gpus[k]];
 		r->residual += res;
 		r->energy += got + res;
+		r->source[src] += got + res;
 		r->seconds += dt;
 		r->power = (got + res) / dt;
 		r->seen = e->npush;
@@ -1393,6 +1384,8 @@ static void _step_result(const fp_engine_t *e, const struct step_rec *r,
 	out->gpu_j = r->gpu;
 	out->gpu_dev_j = r->gdev;
 	out->ngpus = e->ngpu;
+	for (int k = 0; k < FP_SOURCE_COUNT; k++)
+		out->source_j[k] = r->source[k];
 	out->seconds = r->seconds;
 	out->present = r->seen == e->npush;
 	out->power_w = out->present ? r->power : 0;

@@ -10,18 +10,8 @@
 
 #include "error.h"
 #include "sample.h"
+#include "source.h"
 
-/* Where an interval's node energy came from (spec step 4). */
-typedef enum fp_source {
-	FP_SOURCE_WALL = 0,
-	FP_SOURCE_PSYS,
-	FP_SOURCE_CALIBRATED,
-	FP_SOURCE_RAPL,
-	FP_SOURCE_COUNT
-} fp_source_t;
-
-/* "wall", "psys", "calibrated", "rapl". */
-const char *fp_source_name(fp_source_t source);
 
 typedef struct fp_engine_opts {
 	bool calibration;	/* learn wall = a*rapl + b*dt (default true) */
@@ -73,6 +63,9 @@ typedef struct fp_step_result {
 	 * exactly). NULL on a node without GPUs; valid as id. */
 	const double *gpu_dev_j;
 	size_t ngpus;
+	/* energy_j by where the node's energy came from in each interval
+	 * (spec step 4): they sum to energy_j to rounding */
+	double source_j[FP_SOURCE_COUNT];
 	double seconds;		/* time present in the samples */
 	double power_w;		/* last interval; 0 when absent from it */
 	bool present;		/* in the latest sample */

@@ -1277,6 +1277,8 @@ static void _publish_parts(fp_poller_t *p, const fp_step_result_t *r)
 		.cpu_dram_j = r->dynamic_j + r->static_j, .gpu_j = r->gpu_j,
 		.cpu_j = r->cpu_j, .dram_j = r->dram_j,
 		.rest_j = r->residual_j, .gpus = g,
+		.source_j = r->source_j, .simulated = p->simulated,
+		.meter = p->reading.meter,
 	};
 	fp_error_t e = { 0 };
 

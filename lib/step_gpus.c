@@ -285,6 +285,7 @@ int fp_step_parts_write(const char *dir, const char *step,
 {
 	char path[4096], tmp[4096], *text = NULL;
 	json_t *o, *gpus = json_array(), *unknown = json_array();
+	json_t *sources = NULL;
 	FILE *f;
 	int bad;
 
@@ -324,8 +325,22 @@ int fp_step_parts_write(const char *dir, const char *step,
 		json_decref(gpus);
 		gpus = NULL;
 	}
+	if (gpus && parts->source_j) {
+		sources = json_object();
+		for (int k = 0; sources && k < FP_SOURCE_COUNT; k++)
+			if (json_object_set_new(sources,
+						fp_source_name((fp_source_t)k),
+						_num(parts->source_j[k]))) {
+				json_decref(sources);
+				sources = NULL;
+			}
+		if (!sources) {
+			json_decref(gpus);
+			gpus = NULL;
+		}
+	}
 	o = gpus ? json_pack("{s:i, s:s, s:s, s:f, s:f, s:o, s:o, s:o, s:o, "
-			     "s:o, s:o, s:o, s:o, s:o}",
+			     "s:o, s:o, s:o, s:o, s:o, s:b, s:s}",
 		"v", FP_STEP_PARTS_VERSION,
 		"node", parts->node ? parts->node : "",
 		"step", step,
@@ -339,9 +354,17 @@ int fp_step_parts_write(const char *dir, const char *step,
 		"gpu_j", _num(parts->gpu_j),
 		"rest_j", _num(parts->rest_j),
 		"gpus", gpus,
-		"gpus_unknown", unknown) : NULL;
+		"gpus_unknown", unknown,
+		"simulated", parts->simulated,
+		"meter", parts->meter ? parts->meter : "") : NULL;
 	if (!gpus)
 		json_decref(unknown);
+	if (o && sources && json_object_set_new(o, "sources", sources)) {
+		json_decref(o);
+		o = NULL;
+	} else if (!o) {
+		json_decref(sources);
+	}
 	text = o ? fp_json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(o);
 	if (!text)

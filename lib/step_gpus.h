@@ -12,6 +12,7 @@
 
 #include "error.h"
 #include "gpu.h"
+#include "source.h"
 
 /* The most GPUs one step is recorded with. */
 #define FP_STEP_GPUS_MAX 256
@@ -92,11 +93,16 @@ double fp_gpu_floor_w(const fp_gpu_floor_t *f, size_t g);
  * it while it drew idle power, FP_GPU_IDLE_RATIO), "judged_s" (the
  * seconds its floor was known and it read: idle or not), "unread_s" (the
  * seconds it could not be read)}], "gpus_unknown": [the ids of GPUs the
- * step held that the node could not read at all: no such device found]}.
- * cpu_j, dram_j, the GPUs' energy_j, idle_s, judged_s, unread_s and
- * gpus_unknown came after the first records of version 1: a reader takes
- * a record without them as one that does not split (cpu_dram_j whole;
- * gpu_j evenly over its GPUs) nor time idleness (null: unknown). */
+ * step held that the node could not read at all: no such device found],
+ * "sources": {"wall", "psys", "calibrated", "rapl": the step's energy_j
+ * by where the node's energy came from in each interval (trace-v1 step
+ * 4), summing to energy_j}, "simulated" (the node's RAPL or meter said it
+ * is simulated), "meter" (the wall meter feed's id, "" without one)}.
+ * cpu_j, dram_j, the GPUs' energy_j, idle_s, judged_s, unread_s,
+ * gpus_unknown, sources, simulated and meter came after the first records
+ * of version 1: a reader takes a record without them as one that does not
+ * split (cpu_dram_j whole; gpu_j evenly over its GPUs), nor time idleness
+ * (null: unknown), nor say how its node measured. */
 #define FP_STEP_PARTS_VERSION 1
 
 typedef struct fp_step_parts_gpu {
@@ -117,6 +123,9 @@ typedef struct fp_step_parts {
 	size_t ngpus;
 	const char *const *unknown;	/* ids of held GPUs not found */
 	size_t nunknown;
+	const double *source_j;	/* FP_SOURCE_COUNT long; NULL: not said */
+	bool simulated;
+	const char *meter;	/* NULL: "" */
 } fp_step_parts_t;
 
 /* Writes dir/<step> at once (tmp file and rename). */

@@ -371,6 +371,49 @@ static void test_meter_reset_interval_has_no_wall(void **state)
 	fix_free(&f);
 }
 
+static void test_step_energy_is_kept_by_the_node_source_of_each_interval(
+	void **state)
+{
+	struct fix f;
+	fp_step_result_t r;
+	const int cpu0[] = { 0 };
+	double sum = 0;
+
+	/* the node's one CPU is the step's, idle at its 10 W: it gets all
+	 * of each interval, 50 J from the wall, then 10 J from RAPL alone
+	 * (meter reset), then 40 J from the wall again */
+	fix_init(&f, one_package(1, 10, 1ULL << 40), NULL);
+	at(&f, 0, 0);
+	f.s->wall_valid = true;
+	f.s->wall_j = 100;
+	step(&f, "1.0", 1, cpu0, 1);
+	push_ok(&f);
+	at(&f, 1, 10000000);
+	f.s->wall_valid = true;
+	f.s->wall_j = 150;
+	step(&f, "1.0", 1, cpu0, 1);
+	push_ok(&f);
+	at(&f, 2, 20000000);
+	f.s->wall_valid = true;
+	f.s->wall_j = 3;
+	step(&f, "1.0", 1, cpu0, 1);
+	push_ok(&f);
+	at(&f, 3, 30000000);
+	f.s->wall_valid = true;
+	f.s->wall_j = 43;
+	step(&f, "1.0", 1, cpu0, 1);
+	push_ok(&f);
+	assert_int_equal(fp_engine_step(f.e, "1.0", &r), 0);
+	assert_rel(r.source_j[FP_SOURCE_WALL], 90, 1e-12, "from the wall");
+	assert_rel(r.source_j[FP_SOURCE_RAPL], 10, 1e-12, "from RAPL");
+	assert_rel(r.source_j[FP_SOURCE_PSYS], 0, 0, "psys");
+	assert_rel(r.source_j[FP_SOURCE_CALIBRATED], 0, 0, "calibrated");
+	for (int k = 0; k < FP_SOURCE_COUNT; k++)
+		sum += r.source_j[k];
+	assert_rel(sum, r.energy_j, 1e-12, "the sources sum to the step's");
+	fix_free(&f);
+}
+
 static void test_oversubscribed_cpu_splits_by_step_time(void **state)
 {
 	struct fix f;
@@ -1424,6 +1467,8 @@ int main(void)
 		cmocka_unit_test(
 			test_failed_reads_in_a_long_trace_lose_no_energy),
 		cmocka_unit_test(test_meter_reset_interval_has_no_wall),
+		cmocka_unit_test(
+			test_step_energy_is_kept_by_the_node_source_of_each_interval),
 		cmocka_unit_test(test_oversubscribed_cpu_splits_by_step_time),
 		cmocka_unit_test(test_psys_gives_node_total_without_wall),
 		cmocka_unit_test(

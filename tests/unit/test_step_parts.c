@@ -92,11 +92,14 @@ static void test_record_reads_back_from_the_node_folder(void **state)
 				  .floor_w = 30.5, .energy_j = 550,
 				  .idle_s = 6, .judged_s = 15, .unread_s = 2 };
 	const char *const unknown[] = { "5" };
+	const double src[FP_SOURCE_COUNT] = { [FP_SOURCE_WALL] = 800,
+					      [FP_SOURCE_RAPL] = 100 };
 	fp_step_parts_t p = { .node = "n7", .first_t = 100, .last_t = 117,
 			      .seconds = 18, .energy_j = 900,
 			      .cpu_dram_j = 300, .cpu_j = 260, .dram_j = 40,
 			      .gpu_j = 550, .rest_j = 50, .gpus = &g,
-			      .ngpus = 1, .unknown = unknown, .nunknown = 1 };
+			      .ngpus = 1, .unknown = unknown, .nunknown = 1,
+			      .source_j = src, .meter = "wall-7" };
 	fp_error_t err = { 0 };
 	json_t *o = NULL, *gj;
 
@@ -128,6 +131,16 @@ static void test_record_reads_back_from_the_node_folder(void **state)
 			   2, 0);
 	assert_string_equal(json_string_value(json_array_get(
 		json_object_get(o, "gpus_unknown"), 0)), "5");
+	/* how the node measured it, for the summary's source */
+	assert_float_equal(json_number_value(json_object_get(json_object_get(
+		o, "sources"), "wall")), 800, 0);
+	assert_float_equal(json_number_value(json_object_get(json_object_get(
+		o, "sources"), "rapl")), 100, 0);
+	assert_float_equal(json_number_value(json_object_get(json_object_get(
+		o, "sources"), "calibrated")), 0, 0);
+	assert_true(json_is_false(json_object_get(o, "simulated")));
+	assert_string_equal(json_string_value(json_object_get(o, "meter")),
+			    "wall-7");
 	assert_float_equal(json_number_value(json_object_get(o, "cpu_j")),
 			   260, 0);
 	assert_float_equal(json_number_value(json_object_get(o, "dram_j")),
