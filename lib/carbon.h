@@ -147,6 +147,9 @@ typedef struct fp_result {
 	time_t start, end;
 	double elapsed_s;
 	fp_energy_source_t energy_source;
+	bool energy_source_nodes;	/* said by the nodes' step records
+					 * (fp_summary_parts_source), not
+					 * EnergySource= */
 	bool complete;
 	char **incomplete;		/* one reason each */
 	size_t nincomplete;

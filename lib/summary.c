@@ -304,7 +304,7 @@ json_t *fp_summary_json(const fp_result_t *r, fp_error_t *err)
 		"{s:i, s:{s:s, s:s},"
 		" s:{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o},"
 		" s:b, s:o,"
-		" s:{s:s, s:o, s:o, s:o, s:I, s:I},"
+		" s:{s:s, s:s, s:o, s:o, s:o, s:I, s:I},"
 		" s:{s:s, s:o, s:o, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:o,"
 		"    s:o, s:o, s:o, s:o},"
 		" s:{s:o, s:o, s:o},"
@@ -327,6 +327,7 @@ json_t *fp_summary_json(const fp_result_t *r, fp_error_t *err)
 		"incomplete", incomplete,
 		"energy",
 		"source", fp_energy_source_str(r->energy_source),
+		"source_by", r->energy_source_nodes ? "nodes" : "EnergySource",
 		"it_Wh", wh(r->energy_it_j),
 		"facility_Wh", wh(r->energy_facility_j),
 		"reused_Wh", wh(r->reused_energy_j),
@@ -795,6 +796,133 @@ static int add_record(json_t *p, double sum[NPARTS], struct held **h,
 	return 0;
 }
 
+/* Record p's node measured its step mostly from its meter's calibration:
+ * at least half its energy. */
+static bool mostly_calibrated(const json_t *p)
+{
+	const json_t *src = json_object_get(p, "sources");
+	double all = 0, cal = fp_json_number(src, "calibrated");
+	const char *k;
+	json_t *v;
+
+	json_object_foreach((json_t *)src, k, v)
+		all += json_is_number(v) ? json_number_value(v) : 0;
+	return isfinite(cal) && all > 0 && cal >= all / 2;
+}
+
+static fp_energy_source_t record_source(const json_t *p)
+{
+	if (json_is_true(json_object_get(p, "simulated")))
+		return FP_ENERGY_SIMULATED;
+	return mostly_calibrated(p) ? FP_ENERGY_CALIBRATED :
+				      FP_ENERGY_MEASURED;
+}
+
+int fp_summary_parts_source(fp_result_t *r, json_t *const *parts,
+			    size_t nparts, size_t nexpected)
+{
+	fp_energy_source_t job = FP_ENERGY_MEASURED;
+
+	if (!nexpected || nparts < nexpected)
+		return -1;
+	for (size_t i = 0; i < nparts; i++) {
+		fp_energy_source_t s;
+
+		if (!json_is_object(json_object_get(parts[i], "sources")) ||
+		    !json_is_boolean(json_object_get(parts[i], "simulated")))
+			return -1;	/* a node from before they said it */
+		s = record_source(parts[i]);
+		if (s == FP_ENERGY_SIMULATED ||
+		    (s == FP_ENERGY_CALIBRATED && job == FP_ENERGY_MEASURED))
+			job = s;
+	}
+	r->energy_source = job;
+	r->energy_source_nodes = true;
+	return 0;
+}
+
+/* Adds record p's sources to its node's "measured_by" in the summary's
+ * nodes (one made at the first record of the node): what its energy came
+ * from, in Wh, whether the node was simulated and its meter; -1 out of
+ * memory. A record from before they were said adds nothing. */
+static int add_measured(json_t *root, const json_t *p)
+{
+	const char *node = json_string_value(json_object_get(p, "node"));
+	const json_t *src = json_object_get(p, "sources");
+	const char *meter = json_string_value(json_object_get(p, "meter"));
+	json_t *nodes = json_object_get(root, "nodes"), *n = NULL, *x, *m;
+	json_t *wh_o, *v;
+	const char *k, *name;
+	size_t i;
+
+	if (!node || !json_is_object(src) ||
+	    !json_is_boolean(json_object_get(p, "simulated")))
+		return 0;
+	json_array_foreach(nodes, i, x) {
+		name = json_string_value(json_object_get(x, "name"));
+		if (name && !strcmp(name, node)) {
+			n = x;
+			break;
+		}
+	}
+	if (!n)
+		return 0;	/* a node the job's record does not name */
+	m = json_object_get(n, "measured_by");
+	if (!m) {
+		m = json_pack("{s:i, s:b, s:s, s:{}}", "records", 0,
+			      "simulated", 0, "meter", "", "sources_Wh");
+		if (!m || json_object_set_new(n, "measured_by", m))
+			return -1;
+	}
+	wh_o = json_object_get(m, "sources_Wh");
+	json_object_foreach((json_t *)src, k, v) {
+		double had = fp_json_number(wh_o, k);
+
+		if (!json_is_number(v))
+			continue;
+		if (json_object_set_new(wh_o, k, json_real(
+			(isfinite(had) ? had : 0) +
+			json_number_value(v) / 3600.0)))
+			return -1;
+	}
+	if (json_is_true(json_object_get(p, "simulated")) &&
+	    json_object_set_new(m, "simulated", json_true()))
+		return -1;
+	if (meter && *meter &&
+	    json_object_set_new(m, "meter", json_string(meter)))
+		return -1;
+	return json_object_set_new(m, "records", json_integer(
+		json_integer_value(json_object_get(m, "records")) + 1));
+}
+
+/* Each node's "measured_by" "source", once its records are all added:
+ * as fp_summary_parts_source judges a job, over the node's sources. */
+static int name_measured(json_t *root)
+{
+	json_t *nodes = json_object_get(root, "nodes"), *n, *m, *wh_o;
+	size_t i;
+
+	json_array_foreach(nodes, i, n) {
+		json_t *as;
+
+		m = json_object_get(n, "measured_by");
+		if (!m)
+			continue;
+		wh_o = json_object_get(m, "sources_Wh");
+		as = json_pack("{s:O, s:O}", "sources", wh_o, "simulated",
+			       json_object_get(m, "simulated"));
+		if (!as)
+			return -1;
+		if (json_object_set_new(m, "source", json_string(
+			fp_energy_source_str(record_source(as))))) {
+			json_decref(as);
+			return -1;
+		}
+		json_decref(as);
+	}
+	return 0;
+}
+
 /* The ids of GPUs record p's step held that its node could not read at
  * all, into u as {"node", "id"}, each once; -1 out of memory. */
 static int add_unknown(json_t *u, json_t *p)
@@ -836,8 +964,11 @@ int fp_summary_add_parts(json_t *root, const fp_result_t *r,
 	}
 	for (size_t i = 0; unknown && i < nparts; i++)
 		if (add_record(parts[i], sum, &h, &nh) ||
-		    add_unknown(unknown, parts[i]))
+		    add_unknown(unknown, parts[i]) ||
+		    add_measured(root, parts[i]))
 			goto out;
+	if (name_measured(root))
+		goto out;
 	if (nh)
 		qsort(h, nh, sizeof(*h), held_cmp);
 	gpus = json_array();
@@ -1005,6 +1136,49 @@ static void put_gpu(FILE *f, const json_t *g)
 			fig3(a, sizeof(a), 100 * share));
 }
 
+/* How each node measured, where its records said it. */
+static void put_measured(FILE *f, const json_t *summary)
+{
+	const json_t *nodes = json_object_get(summary, "nodes"), *n, *m;
+	const char *by = str_or(json_object_get(summary, "energy"),
+				"source_by", "EnergySource");
+	bool any = false;
+	size_t i;
+
+	json_array_foreach(nodes, i, n) {
+		const json_t *wh_o;
+		const char *k, *meter;
+		json_t *v;
+		char a[32];
+		bool first = true;
+
+		m = json_object_get(n, "measured_by");
+		if (!m)
+			continue;
+		if (!any)
+			fprintf(f, "Measured on the nodes (%s):\n",
+				!strcmp(by, "nodes") ?
+				"as each node said" :
+				"not every node said; the job's source is "
+				"EnergySource=");
+		any = true;
+		fprintf(f, "  %s: %s", str_or(n, "name", "?"),
+			str_or(m, "source", "?"));
+		meter = str_or(m, "meter", "");
+		if (*meter)
+			fprintf(f, ", meter %s", meter);
+		wh_o = json_object_get(m, "sources_Wh");
+		json_object_foreach((json_t *)wh_o, k, v) {
+			if (!(json_number_value(v) > 0))
+				continue;
+			fprintf(f, "%s%s %s Wh", first ? " (" : ", ", k,
+				fig3(a, sizeof(a), json_number_value(v)));
+			first = false;
+		}
+		fprintf(f, "%s\n", first ? "" : ")");
+	}
+}
+
 /* The GPUs the job held that their node could not read at all. */
 static void put_unknown(FILE *f, const json_t *summary, const char *lead)
 {
@@ -1056,6 +1230,7 @@ char *fp_summary_parts_text(const json_t *summary)
 	put_part(f, "GPU", fp_json_number(p, "gpu_Wh"), total, "");
 	put_part(f, "Rest of the node", fp_json_number(p, "rest_Wh"), total,
 		 " (its meter beyond RAPL and GPUs)");
+	put_measured(f, summary);
 	if (!json_array_size(gpus))
 		fprintf(f, "GPUs held: none\n");
 	else

@@ -39,6 +39,15 @@ int fp_summary_add_parts(json_t *root, const fp_result_t *r,
 			 json_t *const *parts, size_t nparts,
 			 size_t nexpected, fp_error_t *err);
 /* The summary with its parts, dumped as fp_summary_dumps does. */
+/* The job's energy source as its nodes measured it, from their step
+ * records (fp_summary_add_parts' parts): simulated when one node was,
+ * else calibrated when one node's energy came mostly from its wall
+ * meter's calibration, else measured (wall meter, psys or RAPL alone).
+ * Sets r->energy_source and r->energy_source_nodes and returns 0 when
+ * all nexpected records are there and say it; else -1, r unchanged (the
+ * summary then names EnergySource= as its source). */
+int fp_summary_parts_source(fp_result_t *r, json_t *const *parts,
+			    size_t nparts, size_t nexpected);
 char *fp_summary_dumps_parts(const fp_result_t *r, json_t *const *parts,
 			     size_t nparts, size_t nexpected, fp_error_t *err);
 

@@ -375,9 +375,10 @@ static fp_job_t *job_from_record(slurmdb_job_rec_t *j, const fp_config_t *cfg)
 
 /* The summary, with the job's energy by part where the nodes' step
  * records are reachable (NodePartsDir=): one per step and node, and one
- * missing is counted, never guessed. */
+ * missing is counted, never guessed. With all of them, the energy source
+ * is the nodes' own (res's, for its record too), not EnergySource=. */
 static char *summary_with_parts(const fp_config_t *cfg, const fp_job_t *job,
-				const fp_result_t *res, fp_error_t *err)
+				fp_result_t *res, fp_error_t *err)
 {
 	json_t **parts = NULL, **more, *p;
 	size_t n = 0, expected = 0;
@@ -398,6 +399,7 @@ static char *summary_with_parts(const fp_config_t *cfg, const fp_job_t *job,
 			parts = more;
 			parts[n++] = p;
 		}
+	fp_summary_parts_source(res, parts, n, expected);
 	s = fp_summary_dumps_parts(res, parts, n, expected, err);
 	for (size_t i = 0; i < n; i++)
 		json_decref(parts[i]);

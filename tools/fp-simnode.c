@@ -47,6 +47,10 @@ typedef struct opts {
 	uint64_t max_range_uj;
 	int gpus, nvidia;
 	double gpu_idle_w, gpu_busy_w;
+	/* a stand-in for a measured node in cluster tests: no marker, a
+	 * feed that does not say simulated, from meter `meter` */
+	bool unmarked;
+	const char *meter;
 } opts_t;
 
 /* One simulated RAPL zone: its directory under powercap/ and its counter. */
@@ -310,7 +314,8 @@ static void _write_tree(sim_t *s)
 			 (unsigned long long)d->max_uj);
 		_write_file(path, text);
 	}
-	_write_marker(s);
+	if (!s->o.unmarked)
+		_write_marker(s);
 }
 
 /* One write() of the whole value, then a truncate: a reader sees the old or
@@ -629,16 +634,12 @@ static void _write_sensor(const sim_t *s, double now)
 {
 	char path[4096], text[256];
 
-	if (s->o.power_mode)
-		snprintf(text, sizeof(text),
-			 "{\"time\": %.6f, \"power_w\": %.6f, "
-			 "\"meter\": \"fp-simnode\", \"simulated\": true}\n",
-			 now, s->wall_w);
-	else
-		snprintf(text, sizeof(text),
-			 "{\"time\": %.6f, \"energy_j\": %.6f, "
-			 "\"meter\": \"fp-simnode\", \"simulated\": true}\n",
-			 now, s->wall_j);
+	snprintf(text, sizeof(text),
+		 "{\"time\": %.6f, \"%s\": %.6f, \"meter\": \"%s\", "
+		 "\"simulated\": %s}\n", now,
+		 s->o.power_mode ? "power_w" : "energy_j",
+		 s->o.power_mode ? s->wall_w : s->wall_j, s->o.meter,
+		 s->o.unmarked ? "false" : "true");
 	_path(path, sizeof(path), "%s/sensor.json", s->o.root);
 	_write_atomic(path, text);
 }
@@ -739,6 +740,7 @@ static void _usage(FILE *out)
 		"  [--interval S] [--max-range-uj N] [--proc DIR] "
 		"[--pidfile F] [--once] [--seconds N]\n"
 		"  [--gpus N] [--nvidia N] [--gpu-idle-w W] [--gpu-busy-w W]\n"
+		"  [--meter ID] [--unmarked]\n"
 		"Writes DIR/powercap/ (RAPL-like zones), DIR/sensor.json (wall "
 		"meter feed),\nDIR/topology.xml (hwloc). While DIR/sensor.hold "
 		"or DIR/powercap.hold exists,\nthe feed or the counters are "
@@ -748,7 +750,12 @@ static void _usage(FILE *out)
 		"library); GPU K's load (0..1) in\nDIR/gpu-load/K, the NVIDIA "
 		"ones first; an NVIDIA GPU's processes, \"PID LOAD\" lines, "
 		"in\nDIR/gpu-procs/K (NVML's per-process samples, those of the "
-		"last 3 s; without\ngpu-load/K, their sum is the load).\n");
+		"last 3 s; without\ngpu-load/K, their sum is the load).\n"
+		"--meter: the feed's meter id (fp-simnode); --unmarked: no "
+		"powercap/fp-simulated\nmarker and a feed that does not say "
+		"simulated, so the node reads as measured\nhardware: a "
+		"stand-in for one in cluster tests, never where anyone reads "
+		"the figures.\n");
 }
 
 static void _parse(int argc, char **argv, opts_t *o)
@@ -756,7 +763,7 @@ static void _parse(int argc, char **argv, opts_t *o)
 	enum { O_PKG = 256, O_DRAM, O_NODRAM, O_PSYS, O_NOPSYS, O_IDLE,
 	       O_BUSY, O_DIDLE, O_DBUSY, O_PEXTRA, O_WA, O_WB, O_MODE,
 	       O_INT, O_MAX, O_PROC, O_PID, O_ONCE, O_SEC, O_ROOT, O_GPUS,
-	       O_GIDLE, O_GBUSY, O_NVIDIA };
+	       O_GIDLE, O_GBUSY, O_NVIDIA, O_METER, O_UNMARKED };
 	static const struct option lo[] = {
 		{ "root", required_argument, NULL, O_ROOT },
 		{ "packages", required_argument, NULL, O_PKG },
@@ -782,6 +789,8 @@ static void _parse(int argc, char **argv, opts_t *o)
 		{ "nvidia", required_argument, NULL, O_NVIDIA },
 		{ "gpu-idle-w", required_argument, NULL, O_GIDLE },
 		{ "gpu-busy-w", required_argument, NULL, O_GBUSY },
+		{ "meter", required_argument, NULL, O_METER },
+		{ "unmarked", no_argument, NULL, O_UNMARKED },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -835,6 +844,18 @@ static void _parse(int argc, char **argv, opts_t *o)
 		case O_PROC: o->proc = optarg; break;
 		case O_PID: o->pidfile = optarg; break;
 		case O_ONCE: o->once = true; break;
+		case O_UNMARKED: o->unmarked = true; break;
+		case O_METER:
+			/* into the feed's JSON as is */
+			if (!*optarg || strlen(optarg) > 60 ||
+			    strpbrk(optarg, "\"\\")) {
+				fprintf(stderr, "fp-simnode: --meter '%s': 1 "
+					"to 60 characters, no quote or "
+					"backslash\n", optarg);
+				exit(2);
+			}
+			o->meter = optarg;
+			break;
 		case O_SEC: o->seconds = _num("--seconds", optarg, 0); break;
 		case O_GPUS:
 			o->gpus = (int)_num("--gpus", optarg, 0);
@@ -886,7 +907,7 @@ int main(int argc, char **argv)
 			   .dram_busy_w = 1.5, .wall_a = 1.15, .wall_b = 40,
 			   .psys_extra_w = 10, .interval = 0.25,
 			   .max_range_uj = 262143999938ULL, .gpu_idle_w = 30,
-			   .gpu_busy_w = 220 } };
+			   .gpu_busy_w = 220, .meter = "fp-simnode" } };
 	struct sigaction sa = { .sa_handler = _on_signal };
 	double start;
 	int *cpus;

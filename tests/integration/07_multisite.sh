@@ -18,7 +18,10 @@ export FP_NODES=3 FP_SIMNODE=1
 # above rounding).
 export FP_SIM_MODEL_1="--idle-w 30 --busy-w 2000 --dram-idle-w 5 --dram-busy-w 50 --wall-a 1.15 --wall-b 20"
 export FP_SIM_MODEL_2="--idle-w 20 --busy-w 1200 --dram-idle-w 4 --dram-busy-w 30 --wall-a 1.10 --wall-b 15"
-export FP_SIM_MODEL_3="--idle-w 40 --busy-w 3000 --dram-idle-w 6 --dram-busy-w 60 --wall-a 1.20 --wall-b 25"
+# Node 3 plays measured hardware (no simulation marker, a feed from its
+# own meter): the summaries must name each node's source as the node
+# measured it, not footprint.conf's EnergySource=simulated.
+export FP_SIM_MODEL_3="--idle-w 40 --busy-w 3000 --dram-idle-w 6 --dram-busy-w 60 --wall-a 1.20 --wall-b 25 --unmarked --meter heater-3-wall"
 export FP_IDLE_WATTS_1="package=30,dram=5" FP_IDLE_WATTS_2="package=20,dram=4" FP_IDLE_WATTS_3="package=40,dram=6"
 PY=/usr/bin/python3
 ncpus=$(nproc)
@@ -68,6 +71,7 @@ export FP_FOOTPRINT_CONF="SigningKey=@DIR@/keys/footprint.key
 PublicKey=@DIR@/keys/footprint.pub
 SpoolDir=@DIR@/spool/footprint
 EnergySource=simulated
+NodePartsDir=@DIR@/nodes/%n/run/footprint/parts
 RetryInterval=2
 WorkerTimeout=90
 Site=winter-gas Nodes=fpn1 Intensity=file:$work/gas.csv IntensityFormat=plain PUE=1.0 HeatRecovery=0.9 DisplacedHeating=200 UsefulHeat=1.0
@@ -162,6 +166,24 @@ check "sfootprint -j shows each node with its site" bash -c \
 	"grep -q '^  fpn1 (winter-gas):' $work/show.txt && grep -q '^  fpn2 (summer-electric):' $work/show.txt && grep -q '^  fpn3 (datacenter):' $work/show.txt"
 check "sfootprint -j says how the 3-node step was split" \
 	grep -q "split by min-max+cpus" "$work/show.txt"
+
+# How each node measured, from its own step records (issue #14): two
+# simulated nodes, one measured by its wall meter.
+check_eq "the 3-node job's summary names each node's source as the node measured it" \
+	"fpn1:simulated:fp-simnode,fpn2:simulated:fp-simnode,fpn3:measured:heater-3-wall" \
+	"$(echo "$pay" | $PY -c 'import json,sys; print(",".join("%s:%s:%s" % (n["name"], n.get("measured_by", {}).get("source"), n.get("measured_by", {}).get("meter")) for n in json.load(sys.stdin)["nodes"]))')"
+check_eq "the 3-node job's source is simulated (two of its nodes were), said by the nodes" "simulated nodes" \
+	"$(echo "$pay" | $PY -c 'import json,sys; e = json.load(sys.stdin)["energy"]; print(e["source"], e.get("source_by"))')"
+check "the measured node's energy came from its wall meter or its calibration, not RAPL alone" \
+	$PY -c 'import json,sys; n = [n for n in json.loads(sys.argv[1])["nodes"] if n["name"] == "fpn3"][0]["measured_by"]; s = n["sources_Wh"]; sys.exit(not (s["wall"] + s["calibrated"] > 0 and not n["simulated"]))' "$pay"
+j3=$(for j in $singles; do [ "$(sacct -n -X -P -j "$j" -o NodeList)" = fpn3 ] && echo "$j"; done)
+pay3=$($PY tests/integration/fpcheck.py payload "$spool/summaries/$j3.jws" "$pub")
+check_eq "job $j3 on the measured node: measured, by the node's word over EnergySource=simulated" "measured nodes" \
+	"$(echo "$pay3" | $PY -c 'import json,sys; e = json.load(sys.stdin)["energy"]; print(e["source"], e.get("source_by"))')"
+check "job $j3's signed record in sacct says measured too" \
+	bash -c "sacct -n -X -P -j $j3 -o AdminComment | grep -q '\"src\":\"measured\"'"
+check "sfootprint -j says how each node of the 3-node job measured" bash -c \
+	"grep -q '^Measured on the nodes (as each node said):' $work/show.txt && grep -q '^  fpn3: measured, meter heater-3-wall' $work/show.txt && grep -q '^  fpn1: simulated, meter fp-simnode' $work/show.txt"
 
 FOOTPRINT_CONF=$FP_DIR/etc/footprint.conf $FP_BUILD/sfootprint -j "$multi" --whatif --hours 4 > "$work/whatif.txt"
 rc=$?

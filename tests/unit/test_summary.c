@@ -728,6 +728,136 @@ static void test_a_gpu_without_floor_is_not_judged(void **state)
 	fp_result_free(r);
 }
 
+/* The job of result_on_n1 on two nodes, n1 and n2, half its energy each. */
+static fp_result_t *result_on_n1_n2(void)
+{
+	fp_result_t *r = result_on_n1();
+
+	r->nodes = realloc(r->nodes, 2 * sizeof(*r->nodes));
+	memset(&r->nodes[1], 0, sizeof(r->nodes[1]));
+	r->nnodes = 2;
+	r->nodes[1].node = strdup("n2");
+	r->nodes[0].energy_j = r->nodes[1].energy_j = r->energy_it_j / 2;
+	return r;
+}
+
+/* Makes record o one of node `node` saying how it measured: its energy by
+ * the node's source (J) and whether it was simulated. */
+static json_t *measured(json_t *o, const char *node, bool simulated,
+			double wall_j, double calibrated_j, double rapl_j,
+			const char *meter)
+{
+	assert_int_equal(json_object_set_new(o, "node", json_string(node)),
+			 0);
+	assert_int_equal(json_object_set_new(o, "sources", json_pack(
+		"{s:f, s:f, s:f, s:f}", "wall", wall_j, "psys", 0.0,
+		"calibrated", calibrated_j, "rapl", rapl_j)), 0);
+	assert_int_equal(json_object_set_new(o, "simulated",
+					     json_boolean(simulated)), 0);
+	assert_int_equal(json_object_set_new(o, "meter", json_string(meter)),
+			 0);
+	return o;
+}
+
+static json_t *node_at(json_t *j, size_t i)
+{
+	json_t *n = json_array_get(json_object_get(j, "nodes"), i);
+
+	assert_non_null(n);
+	return n;
+}
+
+static void test_the_nodes_records_say_the_jobs_source_over_the_setting(
+	void **state)
+{
+	fp_result_t *r = result_on_n1_n2();
+	json_t *p[3] = {
+		measured(record("4242.0", 2000, 100, 3600, 0, 0, NULL), "n1",
+			 true, 3600, 0, 0, "fp-simnode"),
+		measured(record("4242.0", 2000, 100, 7200, 0, 0, NULL), "n2",
+			 false, 5400, 0, 1800, "wall-2"),
+		measured(record("4242.batch", 2000, 100, 3600, 0, 0, NULL),
+			 "n1", true, 3600, 0, 0, "fp-simnode"),
+	};
+	json_t *j, *m;
+	char *text;
+
+	r->energy_source = FP_ENERGY_MEASURED;	/* EnergySource= */
+	assert_int_equal(fp_summary_parts_source(r, p, 3, 3), 0);
+	assert_int_equal(r->energy_source, FP_ENERGY_SIMULATED);
+	assert_true(r->energy_source_nodes);
+	j = with_parts(r, p, 3, 3);
+	assert_string_equal(str_at(j, "energy", "source"), "simulated");
+	assert_string_equal(str_at(j, "energy", "source_by"), "nodes");
+	m = json_object_get(node_at(j, 0), "measured_by");
+	assert_string_equal(json_string_value(json_object_get(m, "source")),
+			    "simulated");
+	assert_int_equal(json_integer_value(json_object_get(m, "records")),
+			 2);
+	assert_float_equal(json_number_value(json_object_get(json_object_get(
+		m, "sources_Wh"), "wall")), 2, 1e-12);
+	m = json_object_get(node_at(j, 1), "measured_by");
+	assert_string_equal(json_string_value(json_object_get(m, "source")),
+			    "measured");
+	assert_string_equal(json_string_value(json_object_get(m, "meter")),
+			    "wall-2");
+	assert_float_equal(json_number_value(json_object_get(json_object_get(
+		m, "sources_Wh"), "rapl")), 0.5, 1e-12);
+	text = fp_summary_parts_text(j);
+	assert_non_null(strstr(text, "Measured on the nodes (as each node "
+				     "said):\n  n1: simulated, meter fp-simnode "
+				     "(wall 2 Wh)\n  n2: measured, meter wall-2 "
+				     "(wall 1.5 Wh, rapl 0.5 Wh)\n"));
+	free(text);
+	json_decref(j);
+	fp_result_free(r);
+}
+
+static void test_a_node_mostly_calibrated_makes_the_job_calibrated(
+	void **state)
+{
+	fp_result_t *r = result_on_n1_n2();
+	json_t *p[2] = {
+		measured(record("4242.0", 2000, 100, 3600, 0, 0, NULL), "n1",
+			 false, 3600, 0, 0, "wall-1"),
+		measured(record("4242.0", 2000, 100, 3600, 0, 0, NULL), "n2",
+			 false, 1000, 2600, 0, "wall-2"),
+	};
+
+	assert_int_equal(fp_summary_parts_source(r, p, 2, 2), 0);
+	assert_int_equal(r->energy_source, FP_ENERGY_CALIBRATED);
+	json_decref(p[0]);
+	json_decref(p[1]);
+	fp_result_free(r);
+}
+
+static void test_a_missing_or_older_record_leaves_the_setting_named(
+	void **state)
+{
+	fp_result_t *r = result_on_n1_n2();
+	json_t *p[2] = {
+		measured(record("4242.0", 2000, 100, 3600, 0, 0, NULL), "n1",
+			 true, 3600, 0, 0, "fp-simnode"),
+		record("4242.0", 2000, 100, 3600, 0, 0, NULL),
+	};
+	json_t *j;
+
+	r->energy_source = FP_ENERGY_MEASURED;
+	/* one of two records: the nodes did not all say it */
+	assert_int_equal(fp_summary_parts_source(r, p, 1, 2), -1);
+	/* a record from a node before the sources */
+	assert_int_equal(fp_summary_parts_source(r, p, 2, 2), -1);
+	assert_int_equal(r->energy_source, FP_ENERGY_MEASURED);
+	assert_false(r->energy_source_nodes);
+	j = with_parts(r, p, 2, 2);
+	assert_string_equal(str_at(j, "energy", "source"), "measured");
+	assert_string_equal(str_at(j, "energy", "source_by"), "EnergySource");
+	/* n1 said how it measured; the other record adds nothing */
+	assert_non_null(json_object_get(node_at(j, 0), "measured_by"));
+	json_decref(j);
+	fp_result_free(r);
+}
+
 /* Gives GPU k of record o the times the node counted (step_gpus.h). */
 static json_t *timed(json_t *o, size_t k, double idle_s, double judged_s,
 		     double unread_s)
@@ -1200,6 +1330,12 @@ int main(void)
 		cmocka_unit_test(
 			test_a_record_without_times_judges_the_gpu_by_its_mean),
 		cmocka_unit_test(test_gpus_the_node_could_not_read_are_named_once),
+		cmocka_unit_test(
+			test_the_nodes_records_say_the_jobs_source_over_the_setting),
+		cmocka_unit_test(
+			test_a_node_mostly_calibrated_makes_the_job_calibrated),
+		cmocka_unit_test(
+			test_a_missing_or_older_record_leaves_the_setting_named),
 		cmocka_unit_test(test_a_job_whose_gpus_all_read_has_no_unknown_key),
 		cmocka_unit_test(
 		     test_overlapping_steps_on_one_gpu_count_their_time_once),
