@@ -36,6 +36,7 @@ const char *fp_strerror(int code)
 	case FP_ESTALE: return "stale data";
 	case FP_ENOTSUP: return "not supported";
 	case FP_ECONSERV: return "conservation violated";
+	case FP_EACCES: return "permission denied";
 	}
 	return "unknown error";
 }

@@ -12,6 +12,7 @@ enum fp_errcode {
 	FP_ESTALE,	/* data too old to be used */
 	FP_ENOTSUP,	/* the facility does not exist on this machine */
 	FP_ECONSERV,	/* an energy balance did not hold */
+	FP_EACCES,	/* a file is there but may not be read */
 };
 
 typedef struct fp_error {

@@ -4,12 +4,14 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "json.h"
@@ -280,6 +282,47 @@ static json_t *_num(double x)
 	return isfinite(x) ? json_real(x) : json_null();
 }
 
+/* The record is read by footprint-worker as SlurmUser, through its group:
+ * 0640 whatever the writer's umask, in its folder's group (which the poller
+ * gave SlurmUser's; a shared filesystem need not pass a set-group-ID
+ * folder's group on). */
+static FILE *_parts_create(const char *dir, const char *tmp,
+			   fp_error_t *err)
+{
+	struct stat d, st;
+	FILE *f;
+	int fd;
+
+	if (stat(dir, &d)) {
+		fp_fail(err, FP_EIO, "step parts: folder %s: %s", dir,
+			strerror(errno));
+		return NULL;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (fd < 0) {
+		fp_fail(err, FP_EIO, "step parts: cannot create %s: %s", tmp,
+			strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) || fchmod(fd, 0640) ||
+	    (st.st_gid != d.st_gid && fchown(fd, (uid_t)-1, d.st_gid))) {
+		fp_fail(err, FP_EIO, "step parts: cannot make %s 0640 in group "
+			"%lu (its folder's): %s", tmp, (unsigned long)d.st_gid,
+			strerror(errno));
+		close(fd);
+		unlink(tmp);
+		return NULL;
+	}
+	f = fdopen(fd, "w");
+	if (!f) {
+		fp_fail(err, FP_ENOMEM, "step parts %s: %s", tmp,
+			strerror(errno));
+		close(fd);
+		unlink(tmp);
+	}
+	return f;
+}
+
 int fp_step_parts_write(const char *dir, const char *step,
 			const fp_step_parts_t *parts, fp_error_t *err)
 {
@@ -372,11 +415,10 @@ int fp_step_parts_write(const char *dir, const char *step,
 			       step);
 	snprintf(path, sizeof(path), "%s/%s", dir, step);
 	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, step);
-	f = fopen(tmp, "w");
+	f = _parts_create(dir, tmp, err);
 	if (!f) {
 		free(text);
-		return fp_fail(err, FP_EIO, "step parts: cannot create %s: %s",
-			       tmp, strerror(errno));
+		return -1;
 	}
 	fprintf(f, "%s\n", text);
 	free(text);
@@ -396,6 +438,7 @@ int fp_step_parts_load(const char *dir, const char *node, const char *step,
 	size_t n = 0;
 	json_error_t jerr;
 	json_t *o, *v;
+	FILE *f;
 
 	fp_error_clear(err);
 	*out = NULL;
@@ -415,10 +458,13 @@ int fp_step_parts_load(const char *dir, const char *node, const char *step,
 	}
 	path[n] = '\0';
 	snprintf(path + n, sizeof(path) - n, "/%s", step);
-	if (access(path, F_OK))
-		return fp_fail(err, FP_EIO, "step parts %s: %s", path,
+	f = fopen(path, "r");
+	if (!f)
+		return fp_fail(err, errno == EACCES || errno == EPERM ?
+			       FP_EACCES : FP_EIO, "step parts %s: %s", path,
 			       strerror(errno));
-	o = json_load_file(path, 0, &jerr);
+	o = json_loadf(f, 0, &jerr);
+	fclose(f);
 	if (!o)
 		return fp_fail(err, FP_EPARSE, "step parts %s: %s", path,
 			       jerr.text);

@@ -128,12 +128,14 @@ typedef struct fp_step_parts {
 	const char *meter;	/* NULL: "" */
 } fp_step_parts_t;
 
-/* Writes dir/<step> at once (tmp file and rename). */
+/* Writes dir/<step> at once (tmp file and rename), mode 0640 in dir's
+ * group (the poller makes that SlurmUser's, for footprint-worker). */
 int fp_step_parts_write(const char *dir, const char *step,
 			const fp_step_parts_t *parts, fp_error_t *err);
 /* Reads the record of step on node from dir, where each "%n" of dir is the
  * node's name; *out is the object (the caller json_decref()s it). FP_EIO
- * when absent, FP_EPARSE when it is not a record of this version. */
+ * when absent, FP_EACCES when it (or its folder) may not be read by this
+ * user, FP_EPARSE when it is not a record of this version. */
 int fp_step_parts_load(const char *dir, const char *node, const char *step,
 		       json_t **out, fp_error_t *err);
 

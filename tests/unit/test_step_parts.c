@@ -1,5 +1,6 @@
 /* Specification of lib/step_gpus' step records for the summary: a GPU's idle
  * floor from its counters, and a step's energy by part through a folder. */
+#include <errno.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -184,6 +186,82 @@ static void test_absent_record_is_eio_and_a_foreign_one_eparse(void **s)
 	assert_null(o);
 }
 
+/* footprint-worker runs as SlurmUser, not root: it reads the record
+ * through the group the poller gave the folder, whatever slurmd's umask. */
+static void test_record_is_0640_in_its_folders_group(void **state)
+{
+	char dir[128], path[160];
+	fp_step_parts_t p = { .node = "n1" };
+	fp_error_t err = { 0 };
+	struct stat st;
+	gid_t g = getegid();
+	mode_t old = umask(0);
+
+	snprintf(dir, sizeof(dir), "%s/grp", root);
+	assert_int_equal(mkdir(dir, 0750), 0);
+	/* root (as slurmd) gives the records a group it is not in */
+	if (geteuid() == 0) {
+		g = 65534;
+		assert_int_equal(chown(dir, (uid_t)-1, g), 0);
+	}
+	assert_int_equal(fp_step_parts_write(dir, "5.0", &p, &err), 0);
+	umask(old);
+	snprintf(path, sizeof(path), "%s/5.0", dir);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	assert_int_equal(st.st_gid, g);
+}
+
+/* Run as a user who may not read it (nobody, when the test is root). */
+static int _load_as_other(const char *dir, const char *step, json_t **o,
+			  fp_error_t *err)
+{
+	uid_t me = geteuid();
+	int rc;
+
+	if (me == 0)
+		assert_int_equal(seteuid(65534), 0);
+	rc = fp_step_parts_load(dir, "n1", step, o, err);
+	if (me == 0)
+		assert_int_equal(seteuid(0), 0);
+	return rc;
+}
+
+/* A record the worker may not read is not one that has not come yet: the
+ * worker says so (file and errno) rather than wait for it or count it
+ * silently missing. */
+static void test_unreadable_record_or_folder_is_eacces_not_absent(void **s)
+{
+	char dir[128], path[160];
+	fp_step_parts_t p = { .node = "n1" };
+	fp_error_t err = { 0 };
+	json_t *o = NULL;
+
+	assert_int_equal(chmod(root, 0711), 0);
+	snprintf(dir, sizeof(dir), "%s/locked", root);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	assert_int_equal(fp_step_parts_write(dir, "6.0", &p, &err), 0);
+	snprintf(path, sizeof(path), "%s/6.0", dir);
+	assert_int_equal(chmod(path, 0), 0);
+	assert_int_equal(_load_as_other(dir, "6.0", &o, &err), -1);
+	assert_int_equal(err.code, FP_EACCES);
+	assert_non_null(strstr(err.msg, path));
+	assert_non_null(strstr(err.msg, strerror(EACCES)));
+	assert_null(o);
+	/* a folder it may not enter hides the record the same way */
+	assert_int_equal(chmod(path, 0640), 0);
+	assert_int_equal(chmod(dir, 0700), 0);
+	if (geteuid() != 0)
+		assert_int_equal(chmod(dir, 0), 0);
+	assert_int_equal(_load_as_other(dir, "6.0", &o, &err), -1);
+	assert_int_equal(err.code, FP_EACCES);
+	/* still absent (not unreadable) when the folder is readable */
+	assert_int_equal(chmod(dir, 0755), 0);
+	assert_int_equal(_load_as_other(dir, "6.9", &o, &err), -1);
+	assert_int_equal(err.code, FP_EIO);
+	assert_int_equal(chmod(root, 0700), 0);
+}
+
 static void test_bad_step_id_is_refused(void **state)
 {
 	fp_step_parts_t p = { .node = "n1" };
@@ -204,6 +282,9 @@ int main(void)
 		cmocka_unit_test(
 			test_absent_record_is_eio_and_a_foreign_one_eparse),
 		cmocka_unit_test(test_bad_step_id_is_refused),
+		cmocka_unit_test(test_record_is_0640_in_its_folders_group),
+		cmocka_unit_test(
+			test_unreadable_record_or_folder_is_eacces_not_absent),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
