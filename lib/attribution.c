@@ -95,6 +95,9 @@ struct fp_engine {
 	uint64_t *busy_prev;
 	bool wall_prev_valid;
 	double wall_prev;
+	bool wall_checked, wall_below;	/* the last interval's */
+	double wall_delta, rapl_delta;
+	uint64_t walls_below;
 
 	struct step_rec *steps;
 	size_t nsteps, steps_cap;
@@ -135,11 +138,21 @@ struct fp_engine {
 	double *pkg_b, *pkg_s, *cshare;
 };
 
+bool fp_engine_wall_plausible(double wall_delta_j, double rapl_delta_j)
+{
+	if (!isfinite(wall_delta_j) || wall_delta_j < 0)
+		return false;
+	if (!isfinite(rapl_delta_j) || rapl_delta_j <= 0)
+		return true;
+	return wall_delta_j >= rapl_delta_j * (1 - FP_WALL_RAPL_TOLERANCE);
+}
+
 void fp_engine_opts_default(fp_engine_opts_t *opts)
 {
 	opts->calibration = true;
 	opts->min_calibration_intervals = 30;
 	opts->min_idle_intervals = 10;
+	opts->wall_check = false;
 }
 
 static uint64_t _hash_str(const char *s)
@@ -1126,6 +1139,8 @@ int fp_engine_push(fp_engine_t *e, const fp_sample_t *s, fp_error_t *err)
 	double system, idle, factor, res_given = 0, psys = 0;
 	double gpu = 0, unheld = 0, seen;
 	bool wall_ok, psys_ok, psys_bad = false, cal_ok = true, same;
+	bool rapl_exact = true;
+	size_t nrapl = 0;
 	size_t npsys = 0;
 	fp_source_t src;
 
@@ -1191,8 +1206,9 @@ int fp_engine_push(fp_engine_t *e, const fp_sample_t *s, fp_error_t *err)
 			continue;
 		}
 		rapl += ds->e;
+		nrapl++;
 		if (!ds->exact)
-			cal_ok = false;
+			cal_ok = rapl_exact = false;
 		e->pkg_s[ds->pkg] += ds->s;
 		if (ds->kind == FP_DOMAIN_DRAM)
 			e->pkg_sd[ds->pkg] += ds->s;
@@ -1227,6 +1243,17 @@ int fp_engine_push(fp_engine_t *e, const fp_sample_t *s, fp_error_t *err)
 	/* Spec step 4: node total, from the best source of this interval. */
 	wall_ok = s->wall_valid && isfinite(s->wall_j) && e->wall_prev_valid &&
 		  s->wall_j >= e->wall_prev;
+	/* A wall below RAPL is a meter fault: not the node total. */
+	e->wall_checked = e->opts.wall_check && wall_ok && nrapl &&
+			  rapl_exact;
+	e->wall_below = false;
+	if (e->wall_checked) {
+		e->wall_delta = s->wall_j - e->wall_prev;
+		e->rapl_delta = rapl;
+		e->wall_below = !fp_engine_wall_plausible(e->wall_delta, rapl);
+		wall_ok = !e->wall_below;
+		e->walls_below += e->wall_below;
+	}
 	if (wall_ok) {
 		node = s->wall_j - e->wall_prev;
 		src = FP_SOURCE_WALL;
@@ -1339,7 +1366,10 @@ int fp_engine_push(fp_engine_t *e, const fp_sample_t *s, fp_error_t *err)
 	}
 
 	_gpu_busy_keep(e, s);
-	e->wall_prev_valid = s->wall_valid && isfinite(s->wall_j);
+	/* a dropped wall is no baseline either, as if it had not read (so
+	 * its trace, where the poller writes it null, replays the same) */
+	e->wall_prev_valid = s->wall_valid && isfinite(s->wall_j) &&
+			     !e->wall_below;
 	e->wall_prev = s->wall_j;
 	e->t_prev = s->t;
 	e->map_seq = s->seq;	/* _static ran: the structure is whole */
@@ -1368,6 +1398,11 @@ void fp_engine_node(const fp_engine_t *e, fp_node_result_t *out)
 	out->calibration = e->cal;
 	if (!e->cal.fitted)
 		out->calibration.intervals = (uint64_t)e->c_n;
+	out->wall_checked = e->wall_checked;
+	out->wall_below_rapl = e->wall_below;
+	out->wall_delta_j = e->wall_checked ? e->wall_delta : NAN;
+	out->rapl_delta_j = e->wall_checked ? e->rapl_delta : NAN;
+	out->walls_below_rapl = e->walls_below;
 }
 
 static void _step_result(const fp_engine_t *e, const struct step_rec *r,

@@ -13,10 +13,26 @@
 #include "source.h"
 
 
+/* Relative margin by which a wall delta may fall below the RAPL delta of
+ * the same interval (the two are not sampled at exactly the same
+ * instants). Below it the meter is at fault: a meter upstream of the
+ * power supply cannot see less than the CPUs and memory consume. */
+#define FP_WALL_RAPL_TOLERANCE 0.05
+
+/* The wall delta is plausible against RAPL's over the same interval (a
+ * RAPL delta <= 0 or not finite: nothing to check against). */
+bool fp_engine_wall_plausible(double wall_delta_j, double rapl_delta_j);
+
 typedef struct fp_engine_opts {
 	bool calibration;	/* learn wall = a*rapl + b*dt (default true) */
 	unsigned min_calibration_intervals;	/* before it is used (30) */
 	unsigned min_idle_intervals;	/* before regressed idle is used (10) */
+	/* drop a wall delta below RAPL's (fp_engine_wall_plausible) as a
+	 * meter fault (default false: trace-v1's reference attribution
+	 * takes every wall as written; the live poller sets it and writes
+	 * a dropped wall's sample without it, so its traces replay the same
+	 * either way) */
+	bool wall_check;
 } fp_engine_opts_t;
 
 void fp_engine_opts_default(fp_engine_opts_t *opts);
@@ -44,6 +60,13 @@ typedef struct fp_node_result {
 	double system_j;	/* dynamic outside steps + residual share */
 	bool idle_w_estimated;	/* some domain's idle power was estimated */
 	fp_calibration_t calibration;
+	/* the last interval's wall delta against RAPL's (both read in full,
+	 * wraps counted): checked, and found below it (the wall then dropped
+	 * for that interval and the next, as if it had not read: the poller
+	 * logs it and traces it so) */
+	bool wall_checked, wall_below_rapl;
+	double wall_delta_j, rapl_delta_j;	/* of the last check */
+	uint64_t walls_below_rapl;		/* intervals so dropped */
 } fp_node_result_t;
 
 typedef struct fp_step_result {

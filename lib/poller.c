@@ -482,10 +482,6 @@ struct fp_poller {
 	bool have_prev;
 	double prev_energy_j;
 	double source_energy_j[FP_SOURCE_COUNT];
-	double prev_rapl_j;
-	bool prev_rapl_ok;
-	double prev_wall_j;
-	bool prev_wall_valid;
 	fp_sensor_reading_t reading;
 
 	fp_trace_writer_t *trace;
@@ -1106,6 +1102,7 @@ fp_poller_t *fp_poller_new(const fp_poller_config_t *cfg, fp_log_fn log,
 
 	fp_engine_opts_default(&eopts);
 	eopts.calibration = cfg->calibration;
+	eopts.wall_check = true;
 	p->engine = fp_engine_new(p->desc, &eopts, &e2);
 	if (!p->engine) {
 		fp_fail(err, e2.code, "engine: %s", e2.msg);
@@ -1540,38 +1537,6 @@ out:
 	free(gpus);
 }
 
-/* A wall meter upstream of the power supply cannot see less than RAPL: an
- * interval where it does is a meter fault, and its wall value is dropped
- * (the engine then uses the calibration) rather than trusted. */
-static void _check_wall_against_rapl(fp_poller_t *p)
-{
-	double rapl_j = 0;
-	bool rapl_ok = p->rapl != NULL;
-
-	for (size_t d = 0; d < p->desc->ndomains && rapl_ok; d++) {
-		const fp_domain_t *dom = &p->desc->domains[d];
-
-		if (dom->kind == FP_DOMAIN_PSYS)
-			continue;
-		if (!p->sample->energy_valid[d]) {
-			rapl_ok = false;
-			break;
-		}
-		rapl_j += (double)p->sample->energy_uj[d] * 1e-6;
-	}
-	if (rapl_ok && p->prev_rapl_ok && p->sample->wall_valid &&
-	    p->prev_wall_valid && p->sample->wall_j >= p->prev_wall_j &&
-	    rapl_j >= p->prev_rapl_j &&
-	    !fp_sensor_check_rapl(p->sensor, p->sample->wall_j - p->prev_wall_j,
-				  rapl_j - p->prev_rapl_j))
-		p->sample->wall_valid = false;
-	/* Wraps make rapl_j go down: that interval is simply not checked. */
-	p->prev_rapl_ok = rapl_ok;
-	p->prev_rapl_j = rapl_j;
-	p->prev_wall_valid = p->reading.valid;
-	p->prev_wall_j = p->reading.energy_j;
-}
-
 int fp_poller_poll(fp_poller_t *p, double now, fp_error_t *err)
 {
 	/* a process CPU clock is a system call (~1 us, a 30th of a poll's
@@ -1601,7 +1566,6 @@ int fp_poller_poll(fp_poller_t *p, double now, fp_error_t *err)
 				p->simulated = true;
 		}
 	}
-	_check_wall_against_rapl(p);
 	_read_gpus(p, now);
 	if (p->sample->gpu_energy_uj)
 		fp_gpu_floor_push(p->gpu_floor, now, p->sample->gpu_energy_uj,
@@ -1618,6 +1582,13 @@ int fp_poller_poll(fp_poller_t *p, double now, fp_error_t *err)
 	p->polls++;
 
 	fp_engine_node(p->engine, &node);
+	/* the engine dropped a wall below RAPL: said once until it clears,
+	 * and traced as the engine took it (no wall), so replay agrees */
+	if (p->sensor && node.wall_checked)
+		fp_sensor_check_rapl(p->sensor, node.wall_delta_j,
+				     node.rapl_delta_j);
+	if (node.wall_below_rapl)
+		p->sample->wall_valid = false;
 	if (p->have_prev && node.source < FP_SOURCE_COUNT)
 		p->source_energy_j[node.source] +=
 			node.energy_j - p->prev_energy_j;

@@ -2,6 +2,8 @@
  * agent rewrites (or lines on a FIFO), validated into a cumulative energy. */
 #include "sensor.h"
 
+#include "attribution.h"	/* fp_engine_wall_plausible */
+
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -471,19 +473,10 @@ int fp_sensor_read(fp_sensor_t *s, double now, fp_sensor_reading_t *r)
 	return rc;
 }
 
-bool fp_sensor_wall_plausible(double wall_delta_j, double rapl_delta_j)
-{
-	if (!isfinite(wall_delta_j) || wall_delta_j < 0)
-		return false;
-	if (!isfinite(rapl_delta_j) || rapl_delta_j <= 0)
-		return true;
-	return wall_delta_j >= rapl_delta_j * (1 - FP_SENSOR_RAPL_TOLERANCE);
-}
-
 bool fp_sensor_check_rapl(fp_sensor_t *s, double wall_delta_j,
 			  double rapl_delta_j)
 {
-	bool ok = fp_sensor_wall_plausible(wall_delta_j, rapl_delta_j);
+	bool ok = fp_engine_wall_plausible(wall_delta_j, rapl_delta_j);
 
 	if (!ok && !s->rapl_logged)
 		_log(s, FP_LOG_WARN,

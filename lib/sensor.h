@@ -77,17 +77,12 @@ void fp_sensor_free(fp_sensor_t *s);
  * reading, which counts as 0 J. */
 int fp_sensor_read(fp_sensor_t *s, double now, fp_sensor_reading_t *out);
 
-/* Relative margin by which a wall delta may fall below the RAPL delta of the
- * same interval (the two are not sampled at exactly the same instants). */
-#define FP_SENSOR_RAPL_TOLERANCE 0.05
-
 /* A wall meter upstream of the power supply cannot see less than the CPUs and
- * memory consume. True when wall_delta_j is plausible against rapl_delta_j;
+ * memory consume (the engine's rule, fp_engine_wall_plausible, which drops
+ * such a wall). True when wall_delta_j is plausible against rapl_delta_j;
  * false otherwise, logged once (FP_SENSOR_BELOW_RAPL) until it clears. */
 bool fp_sensor_check_rapl(fp_sensor_t *s, double wall_delta_j,
 			  double rapl_delta_j);
-/* The same test without a sensor object or logging. */
-bool fp_sensor_wall_plausible(double wall_delta_j, double rapl_delta_j);
 
 const char *fp_sensor_fault_str(fp_sensor_fault_t fault);
 const char *fp_sensor_mode_str(fp_sensor_mode_t mode);

@@ -414,6 +414,71 @@ static void test_step_energy_is_kept_by_the_node_source_of_each_interval(
 	fix_free(&f);
 }
 
+static void test_wall_below_rapl_is_implausible(void **state)
+{
+	assert_true(fp_engine_wall_plausible(1200, 1000));
+	assert_true(fp_engine_wall_plausible(980, 1000)); /* within 5 % */
+	assert_false(fp_engine_wall_plausible(900, 1000));
+	assert_false(fp_engine_wall_plausible(NAN, 1000));
+	assert_false(fp_engine_wall_plausible(-1, 0));
+}
+
+static void test_a_wall_below_rapl_is_dropped_for_its_interval_and_the_next(
+	void **state)
+{
+	struct fix f;
+	fp_node_result_t n;
+	/* RAPL counts 10 J a second through a wrap of its 2^24 uJ counter
+	 * (the check counts it, where a raw difference would go down);
+	 * the meter gives 50 J, then 5 J (a fault), then 50 J twice */
+	const uint64_t range = 1ULL << 24;
+	const double wall[] = { 100, 150, 155, 205, 255 };
+	fp_engine_opts_t o;
+
+	fp_engine_opts_default(&o);
+	o.wall_check = true;
+	fix_init(&f, one_package(1, 10, range - 1), &o);
+	for (int i = 0; i < 5; i++) {
+		at(&f, i, (uint64_t)(i * 10000000ULL % range));
+		f.s->wall_valid = true;
+		f.s->wall_j = wall[i];
+		push_ok(&f);
+		fp_engine_node(f.e, &n);
+		if (i == 2) {
+			assert_true(n.wall_checked);
+			assert_true(n.wall_below_rapl);
+			assert_rel(n.wall_delta_j, 5, 1e-12, "wall delta");
+			assert_rel(n.rapl_delta_j, 10, 1e-12, "RAPL delta");
+			assert_int_equal(n.source, FP_SOURCE_RAPL);
+		}
+		if (i == 3) {	/* no baseline: as if it had not read */
+			assert_false(n.wall_checked);
+			assert_int_equal(n.source, FP_SOURCE_RAPL);
+		}
+	}
+	fp_engine_node(f.e, &n);
+	assert_false(n.wall_below_rapl);
+	assert_int_equal(n.walls_below_rapl, 1);
+	assert_rel(n.source_s[FP_SOURCE_WALL], 2, 0, "wall seconds");
+	assert_rel(n.source_s[FP_SOURCE_RAPL], 2, 0, "rapl seconds");
+	assert_rel(n.energy_j, 50 + 10 + 10 + 50, 1e-9, "node");
+	assert_conserved(f.e);
+	fix_free(&f);
+	/* trace-v1's reference takes the wall as written */
+	fix_init(&f, one_package(1, 10, range - 1), NULL);
+	for (int i = 0; i < 5; i++) {
+		at(&f, i, (uint64_t)(i * 10000000ULL % range));
+		f.s->wall_valid = true;
+		f.s->wall_j = wall[i];
+		push_ok(&f);
+	}
+	fp_engine_node(f.e, &n);
+	assert_false(n.wall_checked);
+	assert_int_equal(n.walls_below_rapl, 0);
+	assert_rel(n.energy_j, 155, 1e-9, "node");
+	fix_free(&f);
+}
+
 static void test_oversubscribed_cpu_splits_by_step_time(void **state)
 {
 	struct fix f;
@@ -1467,6 +1532,9 @@ int main(void)
 		cmocka_unit_test(
 			test_failed_reads_in_a_long_trace_lose_no_energy),
 		cmocka_unit_test(test_meter_reset_interval_has_no_wall),
+		cmocka_unit_test(test_wall_below_rapl_is_implausible),
+		cmocka_unit_test(
+			test_a_wall_below_rapl_is_dropped_for_its_interval_and_the_next),
 		cmocka_unit_test(
 			test_step_energy_is_kept_by_the_node_source_of_each_interval),
 		cmocka_unit_test(test_oversubscribed_cpu_splits_by_step_time),

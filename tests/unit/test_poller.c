@@ -956,6 +956,70 @@ static void trace_replays_to_the_published_step_energies(void **state)
 	_world_free(w);
 }
 
+/* A meter that reads less than RAPL over an interval is at fault: the
+ * engine drops its wall there (and as the next interval's baseline, so
+ * that one is not judged), the poller says it once and traces that sample
+ * without a wall, so the trace replays to what was published. */
+static void wall_below_rapl_is_said_once_and_traced_as_dropped(
+	void **state)
+{
+	struct step a, b;
+	struct world *w = _two_jobs(WITH_RAPL | WITH_SENSOR, &a, &b);
+	char path[512], *at;
+	fp_trace_reader_t *r;
+	fp_engine_t *e;
+	const fp_sample_t *s;
+	fp_node_result_t n;
+	fp_error_t err = { 0 };
+	int rc, below = 0, unwalled = 0;
+
+	_interval(w, &a, &b, idle_kind, NULL);
+	for (int i = 0; i < 5; i++) {
+		const double e_j[NDOM] = { 90, 11, 60, 9 };	/* 170 J */
+		const double busy[NCPU] = { 2, 1, 3, 1 };
+		const double ra[NCPU] = { 1, 0, 0, 0 };
+		const double rb[NCPU] = { 0, 0, 2, 0.5 };
+
+		_step_run(w, &a, ra);
+		_step_run(w, &b, rb);
+		/* the meter sees 100 J of RAPL's 170 at the third */
+		_advance(w, 5, e_j, busy, i == 2 ? 100 : 400);
+		_poll(w);
+		fp_engine_node(fp_poller_engine(w->p), &n);
+		below += n.wall_below_rapl;
+	}
+	assert_int_equal(below, 1);
+	assert_int_equal(n.walls_below_rapl, 1);
+	/* said once until it clears, then said cleared */
+	at = w->log.all;
+	for (int k = 0; (at = strstr(at, "is less than RAPL")); k++, at++)
+		assert_true(k < 1);
+	assert_non_null(strstr(w->log.all, "wall energy above RAPL again"));
+	_trace_file(w, path, sizeof(path));
+	r = fp_trace_reader_open(path, &err);
+	if (!r)
+		fail_msg("%s: %s", path, err.msg);
+	e = fp_engine_new(fp_trace_reader_desc(r), NULL, &err);
+	assert_non_null(e);
+	while ((rc = fp_trace_reader_next(r, &s, &err)) == 1) {
+		unwalled += !s->wall_valid;
+		if (fp_engine_push(e, s, &err))
+			fail_msg("replay: %s", err.msg);
+	}
+	assert_int_equal(rc, 0);
+	assert_int_equal(unwalled, 1);	/* the faulty one */
+	for (size_t i = 0; i < 2; i++) {
+		const char *id = i ? "200.0" : "100.0";
+		fp_step_result_t res;
+
+		assert_int_equal(fp_engine_step(e, id, &res), 0);
+		assert_near(res.energy_j, _published(w, id).energy_j, EPS);
+	}
+	fp_engine_free(e);
+	fp_trace_reader_free(r);
+	_world_free(w);
+}
+
 static int _by_name(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -2123,6 +2187,7 @@ int main(void)
 		T(metrics_jobs_none_writes_the_node_series_only),
 		T(metrics_are_written_once_per_metrics_interval),
 		T(trace_replays_to_the_published_step_energies),
+		T(wall_below_rapl_is_said_once_and_traced_as_dropped),
 		T(zstd_trace_rotates_by_its_compressed_size),
 		T(idle_watts_per_kind_apply_to_every_domain_of_it),
 		T(idle_watts_of_a_domain_win_over_its_kind),

@@ -428,15 +428,6 @@ static void each_distinct_fault_is_logged_once_until_it_clears(void **state)
 	assert_int_equal(f->warnings, 3);
 }
 
-static void wall_below_rapl_is_implausible(void **state)
-{
-	assert_true(fp_sensor_wall_plausible(1200, 1000));
-	assert_true(fp_sensor_wall_plausible(980, 1000)); /* within 5 % */
-	assert_false(fp_sensor_wall_plausible(900, 1000));
-	assert_false(fp_sensor_wall_plausible(NAN, 1000));
-	assert_false(fp_sensor_wall_plausible(-1, 0));
-}
-
 static void wall_below_rapl_is_logged_once_until_it_clears(void **state)
 {
 	fixture_t *f = *state;
@@ -568,7 +559,6 @@ int main(void)
 		T(invalid_reading_keeps_the_cumulative_energy),
 		T(counter_going_back_is_a_meter_reset_not_an_error),
 		T(each_distinct_fault_is_logged_once_until_it_clears),
-		T(wall_below_rapl_is_implausible),
 		T(wall_below_rapl_is_logged_once_until_it_clears),
 		T(fifo_feed_gives_the_newest_line),
 		T(feed_turning_from_file_to_fifo_and_back_is_followed),
