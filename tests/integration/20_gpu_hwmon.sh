@@ -229,8 +229,11 @@ for j in want:
               truth.get(j + ".batch"), 0.01)
         line = "%s GPU %d: %s (0000:%02x:00.0, %s, counter)" % (s["nodes"][0]["name"], k, model, k + 1, vendor)
         ok("sfootprint -j %s names GPU %d with its vendor and source" % (j, k), line in text, line)
+        ok("job %s's summary: GPU %d was used, judged poll by poll" % (j, k),
+           g.get("idle") is False and g.get("idle_by") == "time",
+           "%s by %s, idle %s of the hold" % (g.get("idle"), g.get("idle_by"), g.get("idle_share")))
         ok("sfootprint -j %s says GPU %d was used" % (j, k),
-           re.search(r"^    used: its mean", text, re.M) is not None)
+           re.search(r"^    used: idle .* for only [0-9.]+ % of the time", text, re.M) is not None)
 
 # the metrics: a line per GPU, its counter the trace's reading of the same
 # poll and, over the trace, the model's energy
