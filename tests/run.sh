@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 export BUILD=${BUILD:-build}
 # the cluster tests run this build's plugins and tools
 export FP_BUILD=${FP_BUILD:-$BUILD}
-pass=0 fail=0 failed_names=()
+pass=0 fail=0 failed_names=() failed_lines=()
 log=$(mktemp -d)
 trap 'rm -rf "$log"' EXIT
 
@@ -23,6 +23,11 @@ count() { # name, file with TAP output, exit status
 	pass=$((pass + p))
 	fail=$((fail + f))
 	[ "$f" -gt 0 ] && failed_names+=("$name")
+	# Repeated at the end: a CI log kept only by its tail still says
+	# which check failed, not just which test.
+	while IFS= read -r l; do
+		failed_lines+=("$name: $l")
+	done < <(grep '^not ok ' "$out" | head -n 5)
 }
 
 for t in "$@"; do
@@ -82,6 +87,7 @@ if [ -z "${FP_SKIP_INTEGRATION:-}" ]; then
 	done
 fi
 
+[ ${#failed_lines[@]} -gt 0 ] && printf '# %s\n' "${failed_lines[@]}"
 [ ${#failed_names[@]} -gt 0 ] && echo "# failing: ${failed_names[*]}"
 echo "check: $pass passed, $fail failed"
 [ "$fail" -eq 0 ] && [ "$pass" -gt 0 ]

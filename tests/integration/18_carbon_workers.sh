@@ -33,6 +33,11 @@ log=$FP_DIR/log/slurmctld.log
 wm=$spool/reconcile.watermark
 
 _fp_wait_for 60 "the first reconciliation pass" test -s "$wm"
+# The worker says it sweeps before its slurmdbd request and writes the
+# watermark after it; the plugin relays that line every 250 ms, so on a
+# loaded machine the file can be there before the line is in the log.
+_fp_wait_for 10 "the first pass's line in the log" \
+	grep -q "no reconciliation watermark $wm" "$log"
 check "a new spool's first pass says it sweeps once" \
 	grep -q "no reconciliation watermark $wm" "$log"
 check "the watermark is one line: fp-watermark 1 <end>" \
@@ -82,6 +87,8 @@ _fp_wait_for 120 "every record" bash -c \
 	"[ \$(sacct -n -X -P --name wburst -o AdminComment | grep -c 'FP1:') -ge $BURST ]"
 check_eq "every job has exactly one FP1 record" "$BURST" \
 	"$(sacct -n -X -P --name wburst -o AdminComment | grep -o 'FP1:' | wc -l)"
+_fp_wait_for 10 "the killed worker's line in the log" \
+	grep -q "jobcomp/carbon: worker [0-9] of [0-9]: killed by signal 9" "$log"
 check "the controller log names the killed worker" \
 	grep -q "jobcomp/carbon: worker [0-9] of [0-9]: killed by signal 9" "$log"
 check "the controller log says the queue was over MaxQueue" \
