@@ -15,6 +15,7 @@
  * Exit: 0 queue empty; 3 jobs still waiting for their records; 75 slurmdbd
  * or the spool unavailable (retry later); 1 configuration error. */
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -23,6 +24,7 @@
 #include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -263,24 +265,55 @@ static int add_nodes(const char *nodes, unsigned cpus, fp_step_t *step,
  * TCP_NODELAY on slurmdbd's connection: Nagle's algorithm holds each body
  * until the peer's delayed ACK of the length, ~40 ms one way and ~40 ms
  * back, so every request took ~90 ms whatever its size (make bench-scale:
- * 5 footprints/s per worker, two requests per job). Our side now sends at
- * once; slurmdbd's answer still waits ~40 ms for our ACK (a TCP_QUICKACK
- * before the request does not last past our own send: tried, no change),
- * so a request costs ~45 ms and throughput is MaxWorkers connections'
- * worth. The worker's one TCP socket is slurmdbd's (munge's is local). */
+ * 5 footprints/s per worker, two requests per job). Our side sends at once
+ * (TCP_NODELAY). slurmdbd's answer waits the same way for our ACK of its
+ * length: Linux delays that ACK whenever the connection looks interactive,
+ * which it re-judges at each of our sends, so a TCP_QUICKACK set once (or
+ * before the request) is gone by the time the answer comes. It is set
+ * again where it lasts: in the poll() libslurm makes to wait for the
+ * answer (_slurm_recv_timeout), so the length's ACK leaves at once and
+ * slurmdbd's Nagle lets the body go. The worker's one TCP socket is
+ * slurmdbd's (munge's is local); no other fd is touched. */
+#define DBD_FDS 1024
+static bool dbd_fd[DBD_FDS];
+
 static void dbd_nodelay(void)
 {
 	int one = 1;
 
-	for (int fd = 3; fd < 1024; fd++) {
+	for (int fd = 3; fd < DBD_FDS; fd++) {
 		int proto = 0;
 		socklen_t len = sizeof(proto);
 
-		if (!getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) &&
-		    proto == IPPROTO_TCP)
+		dbd_fd[fd] = !getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto,
+					 &len) &&
+			     proto == IPPROTO_TCP;
+		if (dbd_fd[fd])
 			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
 				   sizeof(one));
 	}
+}
+
+/* The executable's poll() comes first in the lookup of libslurm's calls;
+ * everything else is the C library's own. */
+int poll(struct pollfd *fds, nfds_t nfds, int timeout)
+{
+	static int (*next)(struct pollfd *, nfds_t, int);
+	int one = 1;
+
+	if (!next)
+		next = (int (*)(struct pollfd *, nfds_t, int))dlsym(RTLD_NEXT,
+								      "poll");
+	if (!next) {
+		errno = ENOSYS;
+		return -1;
+	}
+	for (nfds_t i = 0; i < nfds; i++)
+		if (fds[i].fd >= 0 && fds[i].fd < DBD_FDS &&
+		    dbd_fd[fds[i].fd] && (fds[i].events & POLLIN))
+			setsockopt(fds[i].fd, IPPROTO_TCP, TCP_QUICKACK, &one,
+				   sizeof(one));
+	return next(fds, nfds, timeout);
 }
 
 /* Our conditions are malloc'd, not xmalloc'd: slurmdb_destroy_job_cond

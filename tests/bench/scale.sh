@@ -339,4 +339,6 @@ say "worker peak RSS of a pass: $rss_small KiB at $((first + 1)) jobs, $rss_big 
 say "spool: $nsum summaries, $sum_bytes bytes ($((sum_bytes / (nsum > 0 ? nsum : 1))) B each), $sum_blocks KiB on disk: $(awk -v b="$sum_bytes" -v k="$sum_blocks" -v n="$nsum" 'BEGIN { printf "%.2f GB of data, %.2f GB on disk", b / n * 1e6 / 1e9, k * 1024 / n * 1e6 / 1e9 }') per million summaries"
 say "journal: one file of $qbytes bytes per queued job (one block on disk while queued), removed once its summary and record are written"
 say "worker peak RSS while producing footprints: MaxWorkers=1 $(sort -n "$B/rss-w1" | tail -n1) KiB, MaxWorkers=4 $(sort -n "$B/rss-w4" | tail -n1) KiB (largest process)"
-[ -s "$B/sacct.err" ] && say "sacct said: $(head -c 300 "$B/sacct.err")"
+if [ -s "$B/sacct.err" ]; then
+	say "sacct said: $(head -c 300 "$B/sacct.err")"
+fi
