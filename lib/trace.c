@@ -68,6 +68,27 @@ struct fp_trace_reader {
 	uint64_t **busy;
 	bool **busy_valid;
 
+	/* The compact form (docs/trace-format.md): the header's "compact",
+	 * its keyframe interval (0: a plain trace, cpu_ns_moved refused).
+	 * A step's cpu_ns_moved applies to its counters in the previous
+	 * sample of the file, so each sample starts by setting the previous
+	 * one's arrays aside (base, with base_id) and giving the pool spare
+	 * arrays: a step of the previous sample takes its own array back and
+	 * only its moved counters are written, no copy. */
+	unsigned compact;
+	size_t since_key;	/* samples since the file's last keyframe */
+	bool keyframe;		/* the sample being read is whole */
+	bool file_start;	/* no sample of this file read yet */
+	bool first;		/* the sample being read is the file's first */
+	size_t nbase, basecap;
+	uint64_t **base;	/* NULL: taken back by this sample's step */
+	char **base_id;
+	size_t *base_idcap;
+	uint64_t **spare;
+	size_t nspare, sparecap;
+	uint64_t *moves;	/* a step's cpu_ns_moved: cpu, value pairs */
+	size_t nmoves;
+
 	/* scanner */
 	const char *p, *end;
 	const char *text;	/* the line being parsed: r->line, or in ibuf */
@@ -774,11 +795,88 @@ static char *_u64_digits(char *end, uint64_t v)
 	return end;
 }
 
+/* A step's "cpu_ns_moved": [[cpu, value], ...], each cpu once and in
+ * increasing order, into r->moves; applied by _step_base once the whole
+ * step is read (its id may come after it). */
+static int _step_moves(fp_trace_reader_t *r, const char *field)
+{
+	size_t cpus = r->desc->cpus;
+	bool first = true;
+	int e;
+
+	r->nmoves = 0;
+	while ((e = _element(r, &first, "cpu_ns_moved")) > 0) {
+		uint64_t c = 0, v = 0;
+
+		if (_expect(r, '[', "cpu_ns_moved"))
+			return _fault(r, "%s.cpu_ns_moved: %s", field,
+				      r->fault);
+		_ws(r);
+		if (_u64(r, &c, "cpu_ns_moved"))
+			return _fault(r, "%s.%s", field, r->fault);
+		if (_expect(r, ',', "cpu_ns_moved"))
+			return _fault(r, "%s.cpu_ns_moved: %s (a [cpu, value] "
+				      "pair)", field, r->fault);
+		_ws(r);
+		if (_u64(r, &v, "cpu_ns_moved"))
+			return _fault(r, "%s.%s", field, r->fault);
+		if (_expect(r, ']', "cpu_ns_moved"))
+			return _fault(r, "%s.cpu_ns_moved: %s (a [cpu, value] "
+				      "pair)", field, r->fault);
+		if (c >= cpus)
+			return _fault(r, "%s.cpu_ns_moved: cpu %" PRIu64
+				      " out of range (cpus %zu)", field, c,
+				      cpus);
+		if (r->nmoves && c <= r->moves[2 * r->nmoves - 2])
+			return _fault(r, "%s.cpu_ns_moved: cpu %" PRIu64
+				      " after cpu %" PRIu64 " (each cpu once, "
+				      "in increasing order)", field, c,
+				      r->moves[2 * r->nmoves - 2]);
+		r->moves[2 * r->nmoves] = c;
+		r->moves[2 * r->nmoves + 1] = v;
+		r->nmoves++;
+	}
+	return e;
+}
+
+/* Step i has cpu_ns_moved: it takes back its array of the previous sample
+ * (the same index, as steps mostly stay where they were, else found by id)
+ * and its moved counters are written into it. */
+static int _step_base(fp_trace_reader_t *r, size_t i, const char *field)
+{
+	fp_step_sample_t *st = &r->pool[i];
+	size_t j = r->nbase;
+	uint64_t *b;
+
+	if (i < r->nbase && !strcmp(r->base_id[i], st->id))
+		j = i;
+	else
+		for (j = 0; j < r->nbase; j++)
+			if (!strcmp(r->base_id[j], st->id))
+				break;
+	if (j == r->nbase)
+		return _fault(r, "%s (%s): cpu_ns_moved, but the step is not "
+			      "in the previous sample%s: nothing to apply it "
+			      "to (a keyframe is missing)", field, st->id,
+			      !r->first ? "" :
+			      " (none: the file's first sample must be "
+			      "whole)");
+	if (!r->base[j])
+		return _fault(r, "step %s listed twice", st->id);
+	/* room for it was made in _rotate */
+	r->spare[r->nspare++] = st->cpu_ns;
+	st->cpu_ns = b = r->base[j];
+	r->base[j] = NULL;
+	for (size_t k = 0; k < r->nmoves; k++)
+		b[r->moves[2 * k]] = r->moves[2 * k + 1];
+	return 0;
+}
+
 static int _step(fp_trace_reader_t *r, size_t i)
 {
 	fp_step_sample_t *st = &r->pool[i];
 	bool first = true, have_id = false, have_job = false, have_cpu = false;
-	bool have_busy = false;
+	bool have_busy = false, have_moved = false, undeclared = false;
 	const char *key;
 	size_t klen, cpus = r->desc->cpus, nbusy = 0;
 	char field[48];
@@ -830,6 +928,16 @@ static int _step(fp_trace_reader_t *r, size_t i)
 			if (_u64_array(r, st->cpu_ns, cpus, f, "cpus"))
 				return -1;
 			have_cpu = true;
+		} else if (_is(key, klen, "cpu_ns_moved") && r->compact) {
+			if (_step_moves(r, field))
+				return -1;
+			have_moved = true;
+		} else if (_is(key, klen, "cpu_ns_moved")) {
+			/* read as v1 reads it: an unknown field, and then no
+			 * cpu_ns, which is said */
+			undeclared = true;
+			if (_skip(r, 2))
+				return -1;
 		} else if (_is(key, klen, "alloc")) {
 			bool efirst = true;
 			int e;
@@ -873,8 +981,19 @@ static int _step(fp_trace_reader_t *r, size_t i)
 		return _fault(r, "%s: missing id", field);
 	if (!have_job)
 		return _fault(r, "%s (%s): missing job", field, st->id);
-	if (!have_cpu)
-		return _fault(r, "%s (%s): missing cpu_ns", field, st->id);
+	if (have_cpu && have_moved)
+		return _fault(r, "%s (%s): both cpu_ns and cpu_ns_moved", field,
+			      st->id);
+	if (!have_cpu && !have_moved)
+		return _fault(r, "%s (%s): missing cpu_ns%s", field, st->id,
+			      undeclared ? " (it has cpu_ns_moved, the "
+			      "compact form, which the header does not "
+			      "declare with \"compact\")" : "");
+	if (have_moved) {
+		r->keyframe = false;
+		if (_step_base(r, i, field))
+			return -1;
+	}
 	if (have_busy && nbusy != st->ngpus)
 		return _fault(r, "%s (%s): gpu_busy has %zu values, gpus %zu",
 			      field, st->id, nbusy, st->ngpus);
@@ -964,7 +1083,121 @@ static int _gpu_energy(fp_trace_reader_t *r)
 	return 0;
 }
 
+/* Room for n more pointers in r->spare. */
+static int _spare_reserve(fp_trace_reader_t *r, size_t n)
+{
+	size_t cap = r->sparecap ? r->sparecap : 16;
+	uint64_t **g;
+
+	if (r->nspare + n <= r->sparecap)
+		return 0;
+	while (cap < r->nspare + n)
+		cap *= 2;
+	g = realloc(r->spare, cap * sizeof(*g));
+	if (!g)
+		return _fault(r, "out of memory");
+	r->spare = g;
+	r->sparecap = cap;
+	return 0;
+}
+
+/* A compact trace, before a sample: the previous sample's steps' arrays
+ * and ids are set aside as the bases of cpu_ns_moved (none at the start of
+ * a file), and the pool gets spare arrays for the steps written whole. */
+static int _rotate(fp_trace_reader_t *r)
+{
+	size_t n = r->file_start ? 0 : r->sample->nsteps;
+	size_t cpus = r->desc->cpus;
+
+	r->first = r->file_start;
+	r->file_start = false;
+	r->nbase = 0;
+	/* each base goes back to the spares once, or a step's array in its
+	 * place (_step_base) */
+	if (_spare_reserve(r, n))
+		return -1;
+	if (n > r->basecap) {
+		uint64_t **b = realloc(r->base, n * sizeof(*b));
+		char **id;
+		size_t *cap;
+
+		if (b)
+			r->base = b;
+		id = realloc(r->base_id, n * sizeof(*id));
+		if (id)
+			r->base_id = id;
+		cap = realloc(r->base_idcap, n * sizeof(*cap));
+		if (cap)
+			r->base_idcap = cap;
+		if (!b || !id || !cap)
+			return _fault(r, "out of memory");
+		for (size_t k = r->basecap; k < n; k++) {
+			r->base[k] = NULL;
+			r->base_id[k] = NULL;
+			r->base_idcap[k] = 0;
+		}
+		r->basecap = n;
+	}
+	for (size_t k = 0; k < n; k++) {
+		fp_step_sample_t *st = &r->pool[k];
+		uint64_t *b = r->nspare ? r->spare[--r->nspare] :
+					  malloc(cpus * sizeof(*b));
+		char *id = r->base_id[k];
+		size_t cap = r->base_idcap[k];
+
+		if (!b)
+			return _fault(r, "out of memory");
+		r->base[k] = st->cpu_ns;
+		st->cpu_ns = b;
+		/* the id is written again as the sample is read */
+		r->base_id[k] = st->id;
+		r->base_idcap[k] = r->idcap[k];
+		st->id = id;
+		r->idcap[k] = cap;
+		r->nbase = k + 1;
+	}
+	return 0;
+}
+
+/* After a sample of a compact trace: the bases its steps did not take back
+ * are spare. */
+static void _settle(fp_trace_reader_t *r)
+{
+	for (size_t k = 0; k < r->nbase; k++) {
+		if (r->base[k])
+			r->spare[r->nspare++] = r->base[k];
+		r->base[k] = NULL;
+	}
+	r->nbase = 0;
+}
+
+static int _parse_sample_body(fp_trace_reader_t *r);
+
 static int _parse_sample(fp_trace_reader_t *r)
+{
+	int rc;
+
+	r->keyframe = true;
+	if (!r->compact)
+		return _parse_sample_body(r);
+	rc = _rotate(r);
+	if (!rc)
+		rc = _parse_sample_body(r);
+	_settle(r);
+	if (rc)
+		return rc;
+	if (r->keyframe) {
+		r->since_key = 0;
+	} else if (++r->since_key >= r->compact) {
+		return _fault(r, "no keyframe (a sample without cpu_ns_moved) "
+			      "in the last %u samples, which the header's "
+			      "\"compact\": %u promises", r->compact,
+			      r->compact);
+	}
+	return 0;
+}
+
+static int _parse_sample_body(fp_trace_reader_t *r)
 {
 	fp_sample_t *s = r->sample;
 	bool first = true, have_t = false, have_busy = false;
@@ -1353,6 +1586,23 @@ static int _header(fp_trace_reader_t *r, size_t len, fp_error_t *err)
 		goto out;
 	}
 	r->desc->activity_cycles = act && !strcmp(act, "cycles");
+	v = json_object_get(root, "compact");
+	if (v) {
+		uint64_t k;
+
+		if (!_json_uint(v, &k) || !k || k > FP_TRACE_KEYFRAME_MAX) {
+			_hfail(err, r, "header: compact (the keyframe "
+			       "interval) must be an integer from 1 to %u",
+			       FP_TRACE_KEYFRAME_MAX);
+			goto out;
+		}
+		r->compact = (unsigned)k;
+		r->moves = malloc(2 * r->desc->cpus * sizeof(*r->moves));
+		if (!r->moves) {
+			fp_fail(err, FP_ENOMEM, "out of memory");
+			goto out;
+		}
+	}
 	if (_header_packages(r, root, err) || _header_domains(r, root, err) ||
 	    _header_gpus(r, root, err))
 		goto out;
@@ -1571,6 +1821,7 @@ fp_trace_reader_t *fp_trace_reader_new(FILE *f, const char *name,
 		goto fail;
 	}
 	r->f = f;
+	r->file_start = true;
 	if (_sniff(r, err))
 		goto fail;
 	n = _getline(r, false, true, err);
@@ -1645,6 +1896,17 @@ void fp_trace_reader_free(fp_trace_reader_t *r)
 		free(r->busy[i]);
 		free(r->busy_valid[i]);
 	}
+	for (size_t i = 0; i < r->basecap; i++) {
+		free(r->base[i]);
+		free(r->base_id[i]);
+	}
+	for (size_t i = 0; i < r->nspare; i++)
+		free(r->spare[i]);
+	free(r->base);
+	free(r->base_id);
+	free(r->base_idcap);
+	free(r->spare);
+	free(r->moves);
 	free(r->pool);
 	free(r->busy);
 	free(r->busy_valid);
@@ -1852,6 +2114,16 @@ int fp_trace_reader_continue(fp_trace_reader_t *r, const char *path,
 	r->zbytes = next->zbytes;
 	r->lineno = next->lineno;
 	r->bytes += next->bytes;
+	/* the file's own form; its first sample has no base */
+	r->compact = next->compact;
+	{
+		uint64_t *m = r->moves;
+
+		r->moves = next->moves;
+		next->moves = m;
+	}
+	r->since_key = 0;
+	r->file_start = true;
 	r->warning[0] = '\0';
 	fp_trace_reader_free(next);
 	return 0;
@@ -1888,6 +2160,14 @@ struct fp_trace_writer {
 	 * sample, when it is still there) */
 	struct wstep *slots;
 	size_t nslots;
+	/* the compact form: its keyframe interval (0: every sample whole),
+	 * the samples written to this file, those since its last keyframe,
+	 * and whether the next must be one (a line lost to an error left
+	 * the cached counters ahead of the file) */
+	unsigned compact;
+	uint64_t nlines;
+	unsigned since_key;
+	bool force_key;
 };
 
 struct wstep {
@@ -1905,6 +2185,7 @@ struct wstep {
 	size_t arrlen, arrcap;
 	uint32_t *off;
 	bool arr_ok;
+	uint64_t seen;		/* the sample (1, 2...) that wrote it last */
 };
 #define CELL 20
 
@@ -2040,6 +2321,7 @@ static struct wstep *_slot(fp_trace_writer_t *w, size_t i, const char *id)
 	/* nothing cached yet: every counter is rendered */
 	memset(sl->len, 0, n);
 	sl->arr_ok = false;
+	sl->seen = 0;
 	sl->id = strdup(id);
 	if (!sl->id)
 		return NULL;
@@ -2090,6 +2372,10 @@ static void _put_cached(fp_trace_writer_t *w, struct wstep *sl,
 		}
 	}
 	if (!sl->off && !(sl->off = malloc(n * sizeof(*sl->off)))) {
+		/* the cache still holds what was written: the compact form's
+		 * next pairs are taken against it */
+		memcpy(sl->val, v, n * sizeof(*v));
+		memset(sl->len, 0, n);
 		_put_u64s(w, v, n);
 		return;
 	}
@@ -2131,6 +2417,66 @@ static void _put_cached(fp_trace_writer_t *w, struct wstep *sl,
 	}
 	memcpy(sl->arr, start, sl->arrlen);
 	sl->arr_ok = true;
+}
+
+/* How many of a step's counters are not the slot's, up to lim. */
+static size_t _moved(const struct wstep *sl, const uint64_t *v, size_t n,
+		     size_t lim)
+{
+	size_t k = 0;
+
+	for (size_t c = 0; c < n && k < lim; c++) {
+		if (!(c & 7) && c + 8 <= n) {
+			uint64_t d = 0;
+
+			for (size_t j = 0; j < 8; j++)
+				d |= sl->val[c + j] ^ v[c + j];
+			if (!d) {
+				c += 7;
+				continue;
+			}
+		}
+		k += sl->val[c] != v[c];
+	}
+	return k;
+}
+
+/* The compact form's [cpu, value] pairs of a step's counters that are not
+ * the slot's (those of the previous sample). The cells they leave stale are
+ * rendered again at the next keyframe. */
+static void _put_moved(fp_trace_writer_t *w, struct wstep *sl,
+		       const uint64_t *v, size_t n)
+{
+	bool first = true;
+
+	for (size_t c = 0; c < n; c++) {
+		char tmp[48], *e = tmp + sizeof(tmp), *p;
+
+		if (!(c & 7) && c + 8 <= n) {
+			uint64_t d = 0;
+
+			for (size_t j = 0; j < 8; j++)
+				d |= sl->val[c + j] ^ v[c + j];
+			if (!d) {
+				c += 7;
+				continue;
+			}
+		}
+		if (sl->val[c] == v[c])
+			continue;
+		*--e = ']';
+		p = _u64_text(e, v[c]);
+		*--p = ',';
+		p = _u64_text(p, c);
+		*--p = '[';
+		if (!first)
+			*--p = ',';
+		first = false;
+		_put(w, p, (size_t)(tmp + sizeof(tmp) - p));
+		sl->val[c] = v[c];
+		sl->len[c] = 0;
+		sl->arr_ok = false;
+	}
 }
 
 /* n counters separated by commas, room made once. */
@@ -2283,6 +2629,10 @@ static int _write_header(fp_trace_writer_t *w, fp_error_t *err)
 	_put_u64(w, d->cpus);
 	if (d->activity_cycles)
 		_puts(w, ",\"activity\":\"cycles\"");
+	if (w->compact) {
+		_puts(w, ",\"compact\":");
+		_put_u64(w, w->compact);
+	}
 	_puts(w, ",\"packages\":[");
 	for (size_t i = 0; i < d->npackages; i++) {
 		_puts(w, i ? ",{\"id\":" : "{\"id\":");
@@ -2358,19 +2708,28 @@ static int _write_header(fp_trace_writer_t *w, fp_error_t *err)
 	return _emit(w, err);
 }
 
-fp_trace_writer_t *fp_trace_writer_new_as(FILE *f, const fp_node_desc_t *desc,
-					  fp_trace_form_t form,
-					  fp_error_t *err)
+fp_trace_writer_t *fp_trace_writer_new_compact(FILE *f,
+					       const fp_node_desc_t *desc,
+					       fp_trace_form_t form,
+					       unsigned keyframe,
+					       fp_error_t *err)
 {
-	fp_trace_writer_t *w = calloc(1, sizeof(*w));
+	fp_trace_writer_t *w;
 
 	fp_error_clear(err);
+	if (keyframe > FP_TRACE_KEYFRAME_MAX) {
+		fp_fail(err, FP_EINVAL, "trace writer: a keyframe every %u "
+			"samples: at most %u", keyframe, FP_TRACE_KEYFRAME_MAX);
+		return NULL;
+	}
+	w = calloc(1, sizeof(*w));
 	if (!w || !(w->desc = fp_node_desc_dup(desc))) {
 		free(w);
 		fp_fail(err, FP_ENOMEM, "out of memory");
 		return NULL;
 	}
 	w->f = f;
+	w->compact = keyframe;
 	if (form == FP_TRACE_ZSTD) {
 		w->zcap = ZSTD_CStreamOutSize();
 		w->zout = malloc(w->zcap);
@@ -2397,6 +2756,13 @@ fp_trace_writer_t *fp_trace_writer_new_as(FILE *f, const fp_node_desc_t *desc,
 	return w;
 }
 
+fp_trace_writer_t *fp_trace_writer_new_as(FILE *f, const fp_node_desc_t *desc,
+					  fp_trace_form_t form,
+					  fp_error_t *err)
+{
+	return fp_trace_writer_new_compact(f, desc, form, 0, err);
+}
+
 fp_trace_writer_t *fp_trace_writer_new(FILE *f, const fp_node_desc_t *desc,
 				       fp_error_t *err)
 {
@@ -2415,17 +2781,31 @@ fp_trace_writer_t *fp_trace_writer_open_as(const char *path,
 					   fp_trace_form_t form,
 					   fp_error_t *err)
 {
+	return fp_trace_writer_open_compact(path, desc, form, 0, err);
+}
+
+fp_trace_writer_t *fp_trace_writer_open_compact(const char *path,
+						const fp_node_desc_t *desc,
+						fp_trace_form_t form,
+						unsigned keyframe,
+						fp_error_t *err)
+{
 	fp_trace_writer_t *w;
 	FILE *f;
 
 	fp_error_clear(err);
+	if (keyframe > FP_TRACE_KEYFRAME_MAX)
+		return fp_fail(err, FP_EINVAL, "trace writer: a keyframe "
+			       "every %u samples: at most %u", keyframe,
+			       FP_TRACE_KEYFRAME_MAX), NULL;
 	if (!strcmp(path, "-"))
-		return fp_trace_writer_new_as(stdout, desc, form, err);
+		return fp_trace_writer_new_compact(stdout, desc, form,
+						   keyframe, err);
 	/* a node's activity by CPU: for slurm and admins, not every user */
 	f = fp_file_create(path, 0640, err);
 	if (!f)
 		return NULL;
-	w = fp_trace_writer_new_as(f, desc, form, err);
+	w = fp_trace_writer_new_compact(f, desc, form, keyframe, err);
 	if (!w) {
 		fclose(f);
 		return NULL;
@@ -2438,9 +2818,15 @@ int fp_trace_writer_write(fp_trace_writer_t *w, const fp_sample_t *s,
 			  fp_error_t *err)
 {
 	const fp_node_desc_t *d = w->desc;
-	bool first = true;
+	bool first = true, key;
+	uint64_t m = w->nlines + 1;	/* this sample's number */
 
 	fp_error_clear(err);
+	/* the file's first sample, and one at least every w->compact, is
+	 * whole: a file replays from its start, and a line lost to an error
+	 * is not a base */
+	key = !w->compact || m == 1 || w->force_key ||
+	      w->since_key + 1 >= w->compact;
 	if (!isfinite(s->t) || (w->have_t && !(s->t > w->t_prev)))
 		return fp_fail(err, FP_EINVAL, "trace writer: t %.6f is not "
 			       "after the previous sample's t %.6f", s->t,
@@ -2490,12 +2876,24 @@ int fp_trace_writer_write(fp_trace_writer_t *w, const fp_sample_t *s,
 				_put(w, ",", 1);
 			_put_int(w, st->alloc[k]);
 		}
-		_puts(w, "],\"cpu_ns\":[");
 		sl = _slot(w, i, st->id);
-		if (sl)
+		/* a pair costs about 4 counters of the whole array, most of
+		 * whose counters are another CPU's 0: pairs only where they
+		 * are not longer, so a small node's trace does not grow */
+		if (sl && !key && sl->seen == m - 1 &&
+		    _moved(sl, st->cpu_ns, d->cpus, d->cpus / 4 + 1) <=
+			    d->cpus / 4) {
+			_puts(w, "],\"cpu_ns_moved\":[");
+			_put_moved(w, sl, st->cpu_ns, d->cpus);
+		} else if (sl) {
+			_puts(w, "],\"cpu_ns\":[");
 			_put_cached(w, sl, st->cpu_ns, d->cpus);
-		else
+		} else {
+			_puts(w, "],\"cpu_ns\":[");
 			_put_u64s(w, st->cpu_ns, d->cpus);
+		}
+		if (sl)
+			sl->seen = m;
 		_puts(w, "]");
 		for (size_t k = 0; k < st->ngpus; k++) {
 			_puts(w, k ? "," : ",\"gpus\":[");
@@ -2515,10 +2913,15 @@ int fp_trace_writer_write(fp_trace_writer_t *w, const fp_sample_t *s,
 		_puts(w, "}");
 	}
 	_puts(w, "]}\n");
-	if (_emit(w, err))
+	if (_emit(w, err)) {
+		w->force_key = true;
 		return -1;
+	}
 	w->have_t = true;
 	w->t_prev = s->t;
+	w->nlines = m;
+	w->since_key = key ? 0 : w->since_key + 1;
+	w->force_key = false;
 	return 0;
 }
 

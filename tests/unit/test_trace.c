@@ -1038,14 +1038,29 @@ static void test_gpu_fields_are_written_as_the_spec_says(void **state)
 /* Writes ZN samples of one model in `form` to path, flushing after each as
  * the poller does; ends[i] is the file's size once sample i (0: the
  * header) is out. Returns the model's samples in in[], the caller's. */
+static void write_compact(const char *path, fp_trace_form_t form,
+			  unsigned keyframe, fp_sample_t **in, long *ends,
+			  pm_model_t *m);
+/* CPUs per package of write_form's model */
+static int form_cpp = 4;
+
 static void write_form(const char *path, fp_trace_form_t form,
 		       fp_sample_t **in, long *ends, pm_model_t *m)
+{
+	write_compact(path, form, 0, in, ends, m);
+}
+
+/* The same, in the compact form when keyframe is not 0. */
+static void write_compact(const char *path, fp_trace_form_t form,
+			  unsigned keyframe, fp_sample_t **in, long *ends,
+			  pm_model_t *m)
 {
 	const fp_node_desc_t *d;
 	fp_trace_writer_t *w;
 	fp_error_t err;
 
 	pm_defaults(m);
+	m->cpp = form_cpp;
 	m->nsamples = ZN;
 	m->fail_domain = 1;
 	m->fail_from = 7;
@@ -1054,7 +1069,7 @@ static void write_form(const char *path, fp_trace_form_t form,
 	pm_add_step(m, "100.0", 100, 0, 2, 3, ZN - 8, 0.6);
 	pm_add_step(m, "200.0", 200, 4, 4, 10, ZN - 1, 0.5);
 	d = pm_init(m);
-	w = fp_trace_writer_open_as(path, d, form, &err);
+	w = fp_trace_writer_open_compact(path, d, form, keyframe, &err);
 	assert_non_null(w);
 	ends[0] = (long)fp_trace_writer_bytes(w);
 	for (int i = 0; i < ZN; i++) {
@@ -1388,6 +1403,285 @@ static void test_steps_that_move_leave_and_return_read_back_exactly(void **s_)
 	unlink(path);
 }
 
+
+/* --- the compact form --- */
+
+static char *slurp_file(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	long n;
+	char *b;
+
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	b = malloc((size_t)n + 1);
+	assert_true(fread(b, 1, (size_t)n, f) == (size_t)n);
+	b[n] = '\0';
+	fclose(f);
+	return b;
+}
+
+static size_t count_of(const char *text, const char *what)
+{
+	size_t n = 0;
+
+	for (const char *p = text; (p = strstr(p, what)); p++)
+		n++;
+	return n;
+}
+
+static void test_compact_form_reads_back_the_same_samples_as_the_plain(
+	void **s_)
+{
+	char plain[] = "/tmp/test_trace_XXXXXX", compact[64], zst[64];
+	fp_sample_t *in[ZN], *in2[ZN], *in3[ZN];
+	long ends[ZN + 1];
+	pm_model_t m, m2, m3;
+	fp_error_t err;
+	fp_trace_reader_t *rp, *rc, *rz;
+	const fp_sample_t *a, *b, *c;
+	char *text;
+
+	close(mkstemp(plain));
+	snprintf(compact, sizeof(compact), "%s.c", plain);
+	snprintf(zst, sizeof(zst), "%s.c.zst", plain);
+	/* 32 CPUs, steps on 2 to 4: most of a step's counters stay 0 */
+	form_cpp = 16;
+	write_form(plain, FP_TRACE_PLAIN, in, ends, &m);
+	write_compact(compact, FP_TRACE_PLAIN, 7, in2, ends, &m2);
+	write_compact(zst, FP_TRACE_ZSTD, 7, in3, ends, &m3);
+	form_cpp = 4;
+	/* a header that says so, keyframes at samples 1, 8, 15, 22 and 29
+	 * (every step whole), the other lines with moved counters only */
+	text = slurp_file(compact);
+	assert_non_null(strstr(text, "\"compact\":7,"));
+	assert_int_equal(count_of(text, "\n{\"t\":"), ZN);
+	assert_true(count_of(text, "\"cpu_ns_moved\":") > 50);
+	assert_true(file_size(compact) < file_size(plain));
+	free(text);
+
+	rp = fp_trace_reader_open(plain, &err);
+	rc = fp_trace_reader_open(compact, &err);
+	if (!rc)
+		fail_msg("%s", err.msg);
+	rz = fp_trace_reader_open(zst, &err);
+	if (!rz)
+		fail_msg("%s", err.msg);
+	for (int i = 0; i < ZN; i++) {
+		assert_int_equal(fp_trace_reader_next(rp, &a, &err), 1);
+		if (fp_trace_reader_next(rc, &b, &err) != 1)
+			fail_msg("sample %d: %s", i, err.msg);
+		if (fp_trace_reader_next(rz, &c, &err) != 1)
+			fail_msg("sample %d: %s", i, err.msg);
+		assert_same_sample(m.desc, a, b);
+		assert_same_sample(m.desc, a, c);
+		assert_same_sample(m.desc, b, in2[i]);
+	}
+	assert_int_equal(fp_trace_reader_next(rc, &b, &err), 0);
+	assert_int_equal(fp_trace_reader_next(rz, &c, &err), 0);
+	assert_null(fp_trace_reader_warning(rc));
+	assert_null(fp_trace_reader_warning(rz));
+	fp_trace_reader_free(rp);
+	fp_trace_reader_free(rc);
+	fp_trace_reader_free(rz);
+	free_samples(in);
+	free_samples(in2);
+	free_samples(in3);
+	pm_free(&m);
+	pm_free(&m2);
+	pm_free(&m3);
+	unlink(plain);
+	unlink(compact);
+	unlink(zst);
+}
+
+static void test_compact_trace_cut_mid_line_replays_up_to_its_last_sample(
+	void **s_)
+{
+	char path[] = "/tmp/test_trace_XXXXXX";
+	fp_sample_t *in[ZN];
+	long ends[ZN + 1];
+	pm_model_t m;
+
+	close(mkstemp(path));
+	form_cpp = 16;
+	write_compact(path, FP_TRACE_PLAIN, 5, in, ends, &m);
+	form_cpp = 4;
+	for (int k = 0; k < ZN; k++) {
+		/* at a line's end, and inside it (short of its newline only,
+		 * it is whole and read) */
+		long cut[] = { ends[k + 1], ends[k] + 1,
+			       (ends[k] + ends[k + 1]) / 2, ends[k + 1] - 2 };
+
+		for (size_t c = 0; c < sizeof(cut) / sizeof(*cut); c++) {
+			const char *p = prefix_of(path, cut[c]);
+			fp_error_t err;
+			fp_trace_reader_t *r = fp_trace_reader_open(p, &err);
+			const fp_sample_t *s;
+			int got = 0, want = c ? k : k + 1, rc;
+
+			if (!r)
+				fail_msg("cut at %ld: %s", cut[c], err.msg);
+			while ((rc = fp_trace_reader_next(r, &s, &err)) > 0)
+				assert_same_sample(m.desc, s, in[got++]);
+			if (rc)
+				fail_msg("cut at %ld: %s", cut[c], err.msg);
+			if (got != want)
+				fail_msg("cut at %ld: %d samples, want %d",
+					 cut[c], got, want);
+			if (c && !fp_trace_reader_warning(r))
+				fail_msg("cut at %ld: no warning", cut[c]);
+			fp_trace_reader_free(r);
+			unlink(p);
+		}
+	}
+	free_samples(in);
+	pm_free(&m);
+	unlink(path);
+}
+
+#define CHEADER(k)                                                           \
+	"{\"footprint_trace\": 1, \"compact\": " #k ", \"node\": \"qh042\","  \
+	" \"cpus\": 8, \"packages\": [{\"id\": 0, \"cpus\": [0,1,2,3]},"      \
+	" {\"id\": 1, \"cpus\": [4,5,6,7]}], \"domains\": []}\n"
+#define CSTEP(t, rest)                                                       \
+	"{\"t\": " #t ", " BUSY ", \"steps\": [{\"id\": \"7.0\", \"job\": 7,"  \
+	" \"alloc\": [0,1], " rest "}]}\n"
+#define WHOLE "\"cpu_ns\": [5,6,0,0,0,0,0,0]"
+
+static void test_compact_trace_reads_moved_counters_onto_the_last_sample(
+	void **s_)
+{
+	const char *text = CHEADER(3) CSTEP(1, WHOLE)
+		CSTEP(2, "\"cpu_ns_moved\": [[1, 9], [7, 2]]")
+		CSTEP(3, "\"cpu_ns_moved\": []") CSTEP(4, WHOLE);
+	const uint64_t want[4][8] = { { 5, 6 }, { 5, 9, 0, 0, 0, 0, 0, 2 },
+				      { 5, 9, 0, 0, 0, 0, 0, 2 }, { 5, 6 } };
+	fp_error_t err;
+	FILE *f;
+	fp_trace_reader_t *r = open_text(text, &f, &err);
+	const fp_sample_t *s;
+
+	assert_non_null(r);
+	for (int i = 0; i < 4; i++) {
+		if (fp_trace_reader_next(r, &s, &err) != 1)
+			fail_msg("sample %d: %s", i, err.msg);
+		assert_int_equal(s->nsteps, 1);
+		assert_memory_equal(s->steps[0].cpu_ns, want[i],
+				    sizeof(want[i]));
+	}
+	assert_int_equal(fp_trace_reader_next(r, &s, &err), 0);
+	fp_trace_reader_free(r);
+	fclose(f);
+}
+
+static void test_bad_compact_lines_name_their_line_and_fault(void **s_)
+{
+	/* the first sample of a file has nothing to apply moves to */
+	expect_error(CHEADER(3) CSTEP(1, "\"cpu_ns_moved\": [[1, 9]]"), 2,
+		     "steps[0] (7.0): cpu_ns_moved, but the step is not in "
+		     "the previous sample (none: the file's first sample must "
+		     "be whole)");
+	/* nor a step that was not in the previous sample */
+	expect_error(CHEADER(3) "{\"t\": 1, " BUSY ", \"steps\": []}\n"
+		     CSTEP(2, "\"cpu_ns_moved\": [[1, 9]]"), 3,
+		     "steps[0] (7.0): cpu_ns_moved, but the step is not in "
+		     "the previous sample: nothing to apply it to (a keyframe "
+		     "is missing)");
+	expect_error(CHEADER(3) CSTEP(1, WHOLE)
+		     CSTEP(2, "\"cpu_ns_moved\": [[8, 9]]"), 3,
+		     "steps[0].cpu_ns_moved: cpu 8 out of range (cpus 8)");
+	expect_error(CHEADER(3) CSTEP(1, WHOLE)
+		     CSTEP(2, "\"cpu_ns_moved\": [[3, 9], [1, 2]]"), 3,
+		     "steps[0].cpu_ns_moved: cpu 1 after cpu 3 (each cpu "
+		     "once, in increasing order)");
+	expect_error(CHEADER(3) CSTEP(1, WHOLE)
+		     CSTEP(2, "\"cpu_ns_moved\": [[3, 9], [3, 2]]"), 3,
+		     "cpu 3 after cpu 3");
+	expect_error(CHEADER(3) CSTEP(1, WHOLE)
+		     CSTEP(2, "\"cpu_ns_moved\": [[-1, 9]]"), 3,
+		     "steps[0].cpu_ns_moved");
+	expect_error(CHEADER(3) CSTEP(1, WHOLE)
+		     CSTEP(2, "\"cpu_ns_moved\": [[1]]"), 3,
+		     "steps[0].cpu_ns_moved: bad JSON: expected ','");
+	expect_error(CHEADER(3) CSTEP(1, WHOLE)
+		     CSTEP(2, "\"cpu_ns_moved\": [1, 9]"), 3,
+		     "steps[0].cpu_ns_moved: bad JSON: expected '['");
+	expect_error(CHEADER(3) CSTEP(1, WHOLE)
+		     CSTEP(2, WHOLE ", \"cpu_ns_moved\": []"), 3,
+		     "steps[0] (7.0): both cpu_ns and cpu_ns_moved");
+	/* "compact": 3 promises a whole sample in any 3 in a row */
+	expect_error(CHEADER(3) CSTEP(1, WHOLE)
+		     CSTEP(2, "\"cpu_ns_moved\": []")
+		     CSTEP(3, "\"cpu_ns_moved\": []")
+		     CSTEP(4, "\"cpu_ns_moved\": []"), 5,
+		     "no keyframe (a sample without cpu_ns_moved) in the last "
+		     "3 samples");
+	expect_error(CHEADER(0) CSTEP(1, WHOLE), 1,
+		     "header: compact (the keyframe interval) must be an "
+		     "integer from 1 to 1000000");
+	expect_error(CHEADER("x") CSTEP(1, WHOLE), 1,
+		     "header: compact (the keyframe interval) must be");
+}
+
+/* What a v1 reader, which knows no "compact", makes of a compact line: an
+ * unknown field ignored and then no cpu_ns, an error; never zeros. The
+ * same reader reads the compact trace's keyframes. */
+static void test_a_v1_reader_refuses_a_compact_line_for_its_missing_cpu_ns(
+	void **s_)
+{
+	expect_error(HEADER CSTEP(1, WHOLE)
+		     CSTEP(2, "\"cpu_ns_moved\": [[1, 9]]"), 3,
+		     "steps[0] (7.0): missing cpu_ns (it has cpu_ns_moved, "
+		     "the compact form, which the header does not declare "
+		     "with \"compact\")");
+}
+
+static void test_a_compact_writer_writes_a_step_whole_then_its_moved_counters(
+	void **s_)
+{
+	char path[] = "/tmp/test_trace_XXXXXX";
+	pm_model_t m;
+	const fp_node_desc_t *d;
+	fp_trace_writer_t *w;
+	fp_sample_t *s;
+	fp_error_t err;
+	char *text, *p;
+
+	close(mkstemp(path));
+	pm_defaults(&m);
+	m.cpp = 16;
+	m.nsamples = 5;
+	pm_add_step(&m, "1.0", 1, 0, 4, 1, 4, 0.5);
+	d = pm_init(&m);
+	s = fp_sample_new(d);
+	w = fp_trace_writer_open_compact(path, d, FP_TRACE_PLAIN, 100, &err);
+	assert_non_null(w);
+	for (int i = 0; i < 4; i++) {
+		pm_sample(&m, s);
+		assert_int_equal(fp_trace_writer_write(w, s, &err), 0);
+	}
+	assert_int_equal(fp_trace_writer_close(w, &err), 0);
+	text = slurp_file(path);
+	/* no step in sample 1; the step's first line whole, then moved
+	 * counters (its 4 CPUs of 32) */
+	p = strchr(strchr(text, '\n') + 1, '\n') + 1;
+	assert_non_null(strstr(p, "\"cpu_ns\":["));
+	p = strchr(p, '\n') + 1;
+	assert_null(strstr(p, "\"cpu_ns\":["));
+	assert_int_equal(count_of(p, "\"cpu_ns_moved\":[[0,"), 2);
+	free(text);
+	assert_null(fp_trace_writer_open_compact(path, d, FP_TRACE_PLAIN,
+						 FP_TRACE_KEYFRAME_MAX + 1,
+						 &err));
+	assert_int_equal(err.code, FP_EINVAL);
+	fp_sample_free(s);
+	pm_free(&m);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1437,6 +1731,17 @@ int main(void)
 		cmocka_unit_test(test_bad_zstd_data_fails_in_one_line_naming_the_file),
 		cmocka_unit_test(test_rotated_files_of_both_forms_continue_as_one_trace),
 		cmocka_unit_test(test_steps_that_move_leave_and_return_read_back_exactly),
+		cmocka_unit_test(
+			test_compact_form_reads_back_the_same_samples_as_the_plain),
+		cmocka_unit_test(
+			test_compact_trace_cut_mid_line_replays_up_to_its_last_sample),
+		cmocka_unit_test(
+			test_compact_trace_reads_moved_counters_onto_the_last_sample),
+		cmocka_unit_test(test_bad_compact_lines_name_their_line_and_fault),
+		cmocka_unit_test(
+			test_a_v1_reader_refuses_a_compact_line_for_its_missing_cpu_ns),
+		cmocka_unit_test(
+			test_a_compact_writer_writes_a_step_whole_then_its_moved_counters),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
