@@ -15,7 +15,7 @@ struct subcommand {
 
 static const struct subcommand commands[] = {
 	{ "replay", fp_cmd_replay,
-	  "replay TRACE... [--json] [--plain-out FILE | --zstd-out FILE]   recompute per-step energy from a node trace (plain or zstd; --*-out converts)" },
+	  "replay TRACE... [--json] [--plain-out FILE | --zstd-out FILE] [--compact]   recompute per-step energy from a node trace (plain or zstd, whole or compact; --*-out converts)" },
 	{ "sensor-check", fp_cmd_sensor_check,
 	  "sensor-check FILE [--max-age S] [--ceiling W]   validate a wall-meter feed" },
 	{ "keygen", fp_cmd_keygen,

@@ -13,15 +13,19 @@
 static void _usage(FILE *out)
 {
 	fprintf(out, "usage: sfootprint replay TRACE... [--json] "
-		     "[--plain-out FILE | --zstd-out FILE]\n"
-		     "  TRACE  a node trace (trace v1, plain or zstd), or - "
-		     "for stdin; several\n"
-		     "         files (one node's rotated traces, in order) "
-		     "replay as one\n"
+		     "[--plain-out FILE | --zstd-out FILE] [--compact]\n"
+		     "  TRACE  a node trace (trace v1, plain or zstd, whole "
+		     "or compact), or -\n"
+		     "         for stdin; several files (one node's rotated "
+		     "traces, in order)\n"
+		     "         replay as one\n"
 		     "  --plain-out FILE, --zstd-out FILE  also write the "
 		     "samples replayed\n"
 		     "         as one trace in that form (converts one form "
-		     "to the other)\n");
+		     "to the other)\n"
+		     "  --compact  that trace in the compact form (moved "
+		     "counters only); without\n"
+		     "         it every sample is written whole\n");
 }
 
 static int _cmp_steps(const void *x, const void *y)
@@ -203,6 +207,7 @@ static void _table(FILE *out, const fp_engine_t *e, const fp_node_result_t *n,
 struct out {
 	const char *path;	/* NULL: no copy written */
 	fp_trace_form_t form;
+	unsigned keyframe;	/* the compact form's; 0: samples whole */
 };
 
 static int _run(char **paths, int npaths, const struct out *out,
@@ -224,8 +229,10 @@ static int _run(char **paths, int npaths, const struct out *out,
 	if (out->path) {
 		fp_error_t werr;
 
-		w = fp_trace_writer_open_as(out->path, fp_trace_reader_desc(r),
-					    out->form, &werr);
+		w = fp_trace_writer_open_compact(out->path,
+						 fp_trace_reader_desc(r),
+						 out->form, out->keyframe,
+						 &werr);
 		if (!w) {
 			fp_fail(err, werr.code, "%s: %s", out->path, werr.msg);
 			fp_trace_reader_free(r);
@@ -280,7 +287,7 @@ int fp_cmd_replay(int argc, char **argv)
 	FILE *warn;
 	int npaths = 0;
 	bool json = false;
-	struct out out = { NULL, FP_TRACE_PLAIN };
+	struct out out = { NULL, FP_TRACE_PLAIN, 0 };
 	fp_engine_t *e = NULL;
 	fp_error_t err = { 0 };
 	fp_node_result_t node;
@@ -297,6 +304,8 @@ int fp_cmd_replay(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--json")) {
 			json = true;
+		} else if (!strcmp(argv[i], "--compact")) {
+			out.keyframe = FP_TRACE_KEYFRAME;
 		} else if ((!strcmp(argv[i], "--plain-out") ||
 			    !strcmp(argv[i], "--zstd-out")) && !out.path &&
 			   i + 1 < argc && strcmp(argv[i + 1], "-")) {
@@ -326,7 +335,11 @@ int fp_cmd_replay(int argc, char **argv)
 			paths[npaths++] = argv[i];
 		}
 	}
-	if (!npaths) {
+	if (!npaths || (out.keyframe && !out.path)) {
+		if (npaths)
+			fprintf(stderr, "sfootprint replay: --compact is the "
+				"form of --plain-out's or --zstd-out's "
+				"copy\n");
 		_usage(stderr);
 		free(paths);
 		return FP_EXIT_USAGE;

@@ -69,8 +69,21 @@ static void write_text(char *path, const char *text)
 }
 
 /* A 10-minute trace of three jobs; the model keeps the truth. */
+static void write_model_compact(pm_model_t *m, char *path, bool idle,
+				fp_trace_form_t form, unsigned keyframe);
+
 static void write_model_as(pm_model_t *m, char *path, bool idle,
 			   fp_trace_form_t form)
+{
+	write_model_compact(m, path, idle, form, 0);
+}
+
+/* CPUs per package of the model (its steps hold 2 to 4) */
+static int model_cpp = 4;
+
+/* The same, compact with a keyframe every keyframe samples (0: plain). */
+static void write_model_compact(pm_model_t *m, char *path, bool idle,
+				fp_trace_form_t form, unsigned keyframe)
 {
 	const fp_node_desc_t *d;
 	fp_trace_writer_t *w;
@@ -79,6 +92,7 @@ static void write_model_as(pm_model_t *m, char *path, bool idle,
 
 	close(mkstemp(path));
 	pm_defaults(m);
+	m->cpp = model_cpp;
 	m->idle_in_header = idle;
 	pm_add_step(m, "100.batch", 100, 0, 4, 1, 600, 0.3);
 	pm_add_step(m, "100.0", 100, 0, 2, 50, 300, 0.6);
@@ -86,7 +100,7 @@ static void write_model_as(pm_model_t *m, char *path, bool idle,
 	pm_add_step(m, "300.batch", 300, 6, 2, 200, 600, 0.8);
 	d = pm_init(m);
 	s = fp_sample_new(d);
-	w = fp_trace_writer_open_as(path, d, form, &err);
+	w = fp_trace_writer_open_compact(path, d, form, keyframe, &err);
 	assert_non_null(w);
 	for (int i = 0; i < m->nsamples; i++) {
 		pm_sample(m, s);
@@ -596,6 +610,110 @@ static void test_plain_out_turns_a_zstd_trace_into_the_plain_lines(void **s_)
 	unlink(back);
 }
 
+
+/* The same samples written whole and compact (plain and zstd) replay to the
+ * same output, byte for byte: the figures are bit-identical. */
+static void test_compact_trace_replays_to_the_plain_traces_output(void **s_)
+{
+	pm_model_t m, m2, m3;
+	char plain[] = "/tmp/test_replay_XXXXXX",
+	     compact[] = "/tmp/test_replay_XXXXXX",
+	     zst[] = "/tmp/test_replay_XXXXXX";
+	char args[256], *text;
+	struct run a, b, c;
+
+	model_cpp = 16;
+	write_model_as(&m, plain, true, FP_TRACE_PLAIN);
+	write_model_compact(&m2, compact, true, FP_TRACE_PLAIN, 60);
+	write_model_compact(&m3, zst, true, FP_TRACE_ZSTD, 60);
+	model_cpp = 4;
+	text = slurp(compact);
+	assert_non_null(strstr(text, "\"cpu_ns_moved\""));
+	free(text);
+	snprintf(args, sizeof(args), "%s --json", plain);
+	replay(&a, args, NULL);
+	snprintf(args, sizeof(args), "%s --json", compact);
+	replay(&b, args, NULL);
+	snprintf(args, sizeof(args), "%s --json", zst);
+	replay(&c, args, NULL);
+	assert_int_equal(a.status, 0);
+	assert_int_equal(b.status, 0);
+	assert_int_equal(c.status, 0);
+	assert_string_equal(b.err, "");
+	assert_string_equal(c.err, "");
+	assert_non_null(strstr(a.out, "\"300.batch\""));
+	assert_string_equal(b.out, a.out);
+	assert_string_equal(c.out, a.out);
+	run_free(&a);
+	run_free(&b);
+	run_free(&c);
+	pm_free(&m);
+	pm_free(&m2);
+	pm_free(&m3);
+	unlink(plain);
+	unlink(compact);
+	unlink(zst);
+}
+
+/* --plain-out is the converter: a compact trace (plain or zstd) gives the
+ * lines the writer writes whole; --compact makes a compact copy, which
+ * converts back to the same lines. */
+static void test_plain_out_turns_a_compact_trace_into_the_plain_lines(
+	void **s_)
+{
+	pm_model_t m, m2;
+	char plain[] = "/tmp/test_replay_XXXXXX",
+	     compact[] = "/tmp/test_replay_XXXXXX",
+	     conv[] = "/tmp/test_replay_XXXXXX",
+	     back[] = "/tmp/test_replay_XXXXXX";
+	char args[512], *want, *got;
+	struct run r;
+
+	model_cpp = 16;
+	write_model_as(&m, plain, false, FP_TRACE_PLAIN);
+	write_model_compact(&m2, compact, false, FP_TRACE_ZSTD, 10);
+	model_cpp = 4;
+	close(mkstemp(conv));
+	close(mkstemp(back));
+	snprintf(args, sizeof(args), "%s --plain-out %s", compact, conv);
+	replay(&r, args, NULL);
+	assert_int_equal(r.status, 0);
+	run_free(&r);
+	want = slurp(plain);
+	got = slurp(conv);
+	assert_string_equal(got, want);
+	free(got);
+	snprintf(args, sizeof(args), "%s --plain-out %s --compact", plain,
+		 back);
+	replay(&r, args, NULL);
+	assert_int_equal(r.status, 0);
+	run_free(&r);
+	got = slurp(back);
+	assert_non_null(strstr(got, "\"compact\":300,"));
+	assert_non_null(strstr(got, "\"cpu_ns_moved\""));
+	assert_true(strlen(got) < strlen(want));
+	free(got);
+	snprintf(args, sizeof(args), "%s --plain-out %s", back, conv);
+	replay(&r, args, NULL);
+	assert_int_equal(r.status, 0);
+	run_free(&r);
+	got = slurp(conv);
+	assert_string_equal(got, want);
+	free(got);
+	free(want);
+	snprintf(args, sizeof(args), "%s --compact", plain);
+	replay(&r, args, NULL);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(r.err, "--compact"));
+	run_free(&r);
+	pm_free(&m);
+	pm_free(&m2);
+	unlink(plain);
+	unlink(compact);
+	unlink(conv);
+	unlink(back);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -619,6 +737,10 @@ int main(void)
 		cmocka_unit_test(test_step_holding_an_unknown_gpu_fails_naming_the_line),
 		cmocka_unit_test(test_zstd_trace_replays_to_the_plain_traces_output),
 		cmocka_unit_test(test_plain_out_turns_a_zstd_trace_into_the_plain_lines),
+		cmocka_unit_test(
+			test_compact_trace_replays_to_the_plain_traces_output),
+		cmocka_unit_test(
+			test_plain_out_turns_a_compact_trace_into_the_plain_lines),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
