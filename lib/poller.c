@@ -38,6 +38,7 @@ typedef enum opt_kind {
 	OPT_LIB,	/* a library: an absolute path, a file name, "none" */
 	OPT_GPUS,	/* auto or none */
 	OPT_COMPRESS,	/* zstd or none: an fp_trace_form_t */
+	OPT_TRACE_FORM,	/* plain or compact: a keyframe interval */
 	OPT_METRICS_JOBS,	/* running, all, none */
 } opt_kind_t;
 
@@ -80,6 +81,7 @@ static const opt_t _opts[] = {
 	{ "TraceMaxSize", OPT_SIZE, 1 << 20, 1e6 * (1 << 20), NULL, NULL,
 	  OFF(trace_max_bytes) },
 	{ "TraceCompress", OPT_COMPRESS, 0, 0, NULL, NULL, OFF(trace_form) },
+	{ "TraceForm", OPT_TRACE_FORM, 0, 0, NULL, NULL, OFF(trace_keyframe) },
 	{ "Gpus", OPT_GPUS, 0, 0, NULL, NULL, OFF(gpus) },
 	{ "GpuHwmonRoot", OPT_PATH, 0, 0, NULL, FP_GPU_DEFAULT_HWMON_ROOT,
 	  OFF(gpu_hwmon_root) },
@@ -95,8 +97,9 @@ const char *const fp_poller_config_keys[] = {
 	"PowercapRoot", "ProcRoot", "CgroupRoot", "Topology", "SimulatedNode",
 	"Sensor", "SensorMaxAge", "SensorCeiling", "IdleWatts", "Calibration",
 	"Activity", "PollInterval", "RunDir", "Metrics", "MetricsJobs",
-	"MetricsInterval", "TraceDir", "TraceMaxSize", "TraceCompress", "Gpus",
-	"GpuHwmonRoot", "NvmlLibrary", "AmdSmiLibrary", NULL,
+	"MetricsInterval", "TraceDir", "TraceMaxSize", "TraceCompress",
+	"TraceForm", "Gpus", "GpuHwmonRoot", "NvmlLibrary", "AmdSmiLibrary",
+	NULL,
 };
 
 static const char *const _activities[] = { "auto", "cgroup", "perf" };
@@ -362,6 +365,14 @@ int fp_poller_config_set(fp_poller_config_t *cfg, const char *key,
 		}
 		return fp_fail(err, FP_EINVAL, "%s=%s: not zstd or none", key,
 			       v);
+	case OPT_TRACE_FORM:
+		if (!strcasecmp(v, "plain") || !strcasecmp(v, "compact")) {
+			*(unsigned *)f = strcasecmp(v, "compact") ?
+				0 : FP_TRACE_KEYFRAME;
+			return 0;
+		}
+		return fp_fail(err, FP_EINVAL, "%s=%s: not plain or compact",
+			       key, v);
 	case OPT_METRICS_JOBS:
 		for (int i = 0; i < 3; i++) {
 			if (!strcasecmp(v, fp_metrics_jobs_names[i])) {
@@ -406,6 +417,8 @@ char *fp_poller_config_get(const fp_poller_config_t *c, const char *key)
 	case OPT_COMPRESS:
 		return strdup(*(const fp_trace_form_t *)f == FP_TRACE_ZSTD ?
 			      "zstd" : "none");
+	case OPT_TRACE_FORM:
+		return strdup(*(const unsigned *)f ? "compact" : "plain");
 	case OPT_NUMBER:
 		return _dupf("%g", *(const double *)f);
 	case OPT_SIZE:
@@ -1242,8 +1255,9 @@ static void _trace(fp_poller_t *p, double now)
 				      p->desc->node, name,
 				      p->cfg.trace_form == FP_TRACE_ZSTD ?
 				      ".zst" : "");
-		p->trace = fp_trace_writer_open_as(p->trace_path, p->desc,
-						   p->cfg.trace_form, &e);
+		p->trace = fp_trace_writer_open_compact(
+			p->trace_path, p->desc, p->cfg.trace_form,
+			p->cfg.trace_keyframe, &e);
 		if (!p->trace) {
 			_say(p, FP_LOG_ERROR, "trace %s: %s; not tracing",
 			     p->trace_path, e.msg);

@@ -35,6 +35,9 @@ typedef struct fp_poller_config {
 	char *trace_dir;	/* TraceDir */
 	uint64_t trace_max_bytes;	/* TraceMaxSize (MB in the file) */
 	fp_trace_form_t trace_form;	/* TraceCompress: zstd or none */
+	/* TraceForm: compact (a keyframe every FP_TRACE_KEYFRAME samples) or
+	 * plain (0, every sample whole) */
+	unsigned trace_keyframe;
 	bool gpus;		/* Gpus: auto (true) or none */
 	char *gpu_hwmon_root;	/* GpuHwmonRoot: NULL = the default */
 	char *nvml_lib;		/* NvmlLibrary: NULL = the default, "none" */

@@ -21,6 +21,7 @@
 #   FP_SIMNODE_ARGS   extra fp-simnode arguments
 #   FP_TRACE_COMPRESS EnergyFootprintTraceCompress in the default
 #                     acct_gather.conf (zstd: the trace is *.jsonl.zst)
+#   FP_TRACE_FORM     EnergyFootprintTraceForm there (plain or compact)
 #   FP_GPUS=N         (with FP_SIMNODE=1, one node) N simulated GPUs, NVIDIA
 #                     ones unless FP_GPU_KIND says otherwise (below):
 #                     fp-simnode --nvidia N answers the tests' NVML library
@@ -335,6 +336,9 @@ CONF
 			echo "EnergyFootprintTraceDir=$d/trace"
 			if [ -n "${FP_TRACE_COMPRESS:-}" ]; then
 				echo "EnergyFootprintTraceCompress=$FP_TRACE_COMPRESS"
+			fi
+			if [ -n "${FP_TRACE_FORM:-}" ]; then
+				echo "EnergyFootprintTraceForm=$FP_TRACE_FORM"
 			fi
 			if [ -n "${FP_SIMNODE:-}" ]; then
 				echo "EnergyFootprintSimulatedNode=$d/sim"

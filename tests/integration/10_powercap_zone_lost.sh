@@ -9,9 +9,11 @@
 # file kept open cannot, so here the counter file is emptied, which fails
 # the same read path (nothing to parse).
 #
-# The trace is written compressed (EnergyFootprintTraceCompress=zstd): the
-# live file, cut wherever slurmd is writing, replays to sacct's step
-# energies, and its plain copy (replay --plain-out) replays the same.
+# The trace is written compressed and compact (EnergyFootprintTraceCompress=
+# zstd, EnergyFootprintTraceForm=compact: steps' counters only where they
+# moved): the live file, cut wherever slurmd is writing, replays to sacct's
+# step energies, and its plain copy (replay --plain-out, every sample whole)
+# replays the same.
 set -u
 cd "$(dirname "$0")/../.."
 source tests/cluster/cluster.sh
@@ -20,6 +22,7 @@ source tests/integration/lib.sh
 trap 'fp_cluster_stop' EXIT INT TERM
 export FP_SIMNODE=1
 export FP_TRACE_COMPRESS=zstd
+export FP_TRACE_FORM=compact
 
 fp_cluster_start_or_fail
 slurmd_pid=$(fp_daemon_pid slurmd)
@@ -79,6 +82,11 @@ if $FP_BUILD/sfootprint replay "$FP_DIR/cut.jsonl.zst" --json \
 else
 	check "the compressed trace with the failed reads replays ($(cat "$FP_DIR/replay.err"))" false
 fi
+check "the trace is compact (its header says so, steps have cpu_ns_moved)" \
+	bash -c "zstd -dcf '$FP_DIR/cut.jsonl.zst' 2>/dev/null | head -n1 | grep -q '\"compact\":300' &&
+		zstd -dcf '$FP_DIR/cut.jsonl.zst' 2>/dev/null | grep -q '\"cpu_ns_moved\":'"
+check "its plain copy has every sample whole" \
+	bash -c "! grep -q -e cpu_ns_moved -e '\"compact\"' '$FP_DIR/plain.jsonl'"
 check "its cut end is a warning, not an error" \
 	bash -c "[ ! -s $FP_DIR/replay.err ] || grep -q 'cut short after line' $FP_DIR/replay.err"
 n=$(zstd -dcf "$FP_DIR/cut.jsonl.zst" 2>/dev/null | wc -l)

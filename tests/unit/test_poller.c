@@ -1436,7 +1436,7 @@ static void man_page_states_every_option_its_default_and_range(void **state)
 	};
 	static const char *const dflt[] = { "SensorMaxAge", "SensorCeiling",
 		"PollInterval", "TraceMaxSize", "Calibration", "Activity",
-		"MetricsJobs", "MetricsInterval" };
+		"MetricsJobs", "MetricsInterval", "TraceForm" };
 	char *man = _slurp("docs/acct_gather_energy_footprint.5");
 	fp_poller_config_t cfg;
 	char want[128], *para;
@@ -1486,7 +1486,7 @@ static void good_values_read_back_as_given(void **state)
 		{ "Metrics", "/x/fp.prom" }, { "MetricsJobs", "all" },
 		{ "MetricsInterval", "30" }, { "TraceDir", "/x/trace" },
 		{ "TraceMaxSize", "128M" }, { "TraceCompress", "zstd" },
-		{ "Gpus", "none" },
+		{ "TraceForm", "compact" }, { "Gpus", "none" },
 		{ "GpuHwmonRoot", "/x/hwmon" },
 		{ "NvmlLibrary", "/x/libnvidia-ml.so.1" },
 		{ "AmdSmiLibrary", "/x/libamd_smi.so" },
