@@ -805,6 +805,55 @@ static int _step_moves(fp_trace_reader_t *r, const char *field)
 	int e;
 
 	r->nmoves = 0;
+	_ws(r);
+	/* as the writer writes them, digits, commas and brackets only, by a
+	 * loop of their own (the line ends in a newline or NUL, neither of
+	 * which it takes); at anything else, or a pair it would refuse, the
+	 * general scanner reads them again from the start and says why */
+	if (r->p < r->end && *r->p == '[') {
+		const char *q = r->p + 1;
+
+		if (*q == ']') {
+			r->p = q + 1;
+			return 0;
+		}
+		while (*q == '[') {
+			uint64_t x[2];
+
+			for (int k = 0; k < 2; k++) {
+				const char *d = ++q;
+
+				if ((unsigned)(*q - '0') > 9)
+					goto slow;
+				x[k] = (uint64_t)(*q++ - '0');
+				if (x[k]) {
+					while ((unsigned)(*q - '0') <= 9)
+						x[k] = x[k] * 10 +
+						       (uint64_t)(*q++ - '0');
+					if (q - d > 19)
+						goto slow;
+				}
+				if (*q != (k ? ']' : ','))
+					goto slow;
+			}
+			if (x[0] >= cpus ||
+			    (r->nmoves && x[0] <= r->moves[2 * r->nmoves - 2]))
+				goto slow;
+			r->moves[2 * r->nmoves] = x[0];
+			r->moves[2 * r->nmoves + 1] = x[1];
+			r->nmoves++;
+			q++;
+			if (*q == ']') {
+				r->p = q + 1;
+				return 0;
+			}
+			if (*q != ',')
+				goto slow;
+			q++;
+		}
+slow:
+		r->nmoves = 0;
+	}
 	while ((e = _element(r, &first, "cpu_ns_moved")) > 0) {
 		uint64_t c = 0, v = 0;
 
