@@ -2217,6 +2217,7 @@ struct fp_trace_writer {
 	uint64_t nlines;
 	unsigned since_key;
 	bool force_key;
+	uint32_t *at;		/* the CPUs of a step's pairs (cpus / 4 + 1) */
 };
 
 struct wstep {
@@ -2468,13 +2469,14 @@ static void _put_cached(fp_trace_writer_t *w, struct wstep *sl,
 	sl->arr_ok = true;
 }
 
-/* How many of a step's counters are not the slot's, up to lim. */
+/* The CPUs whose counter is not the slot's, into at (up to lim + 1 of
+ * them); returns how many it found. */
 static size_t _moved(const struct wstep *sl, const uint64_t *v, size_t n,
-		     size_t lim)
+		     size_t lim, uint32_t *at)
 {
 	size_t k = 0;
 
-	for (size_t c = 0; c < n && k < lim; c++) {
+	for (size_t c = 0; c < n && k <= lim; c++) {
 		if (!(c & 7) && c + 8 <= n) {
 			uint64_t d = 0;
 
@@ -2485,47 +2487,34 @@ static size_t _moved(const struct wstep *sl, const uint64_t *v, size_t n,
 				continue;
 			}
 		}
-		k += sl->val[c] != v[c];
+		if (sl->val[c] != v[c])
+			at[k++] = (uint32_t)c;
 	}
 	return k;
 }
 
-/* The compact form's [cpu, value] pairs of a step's counters that are not
- * the slot's (those of the previous sample). The cells they leave stale are
- * rendered again at the next keyframe. */
+/* The compact form's [cpu, value] pairs of the k counters at[] found moved.
+ * The cells they leave stale are rendered again at the next keyframe. */
 static void _put_moved(fp_trace_writer_t *w, struct wstep *sl,
-		       const uint64_t *v, size_t n)
+		       const uint64_t *v, const uint32_t *at, size_t k)
 {
-	bool first = true;
-
-	for (size_t c = 0; c < n; c++) {
+	for (size_t i = 0; i < k; i++) {
 		char tmp[48], *e = tmp + sizeof(tmp), *p;
+		size_t c = at[i];
 
-		if (!(c & 7) && c + 8 <= n) {
-			uint64_t d = 0;
-
-			for (size_t j = 0; j < 8; j++)
-				d |= sl->val[c + j] ^ v[c + j];
-			if (!d) {
-				c += 7;
-				continue;
-			}
-		}
-		if (sl->val[c] == v[c])
-			continue;
 		*--e = ']';
 		p = _u64_text(e, v[c]);
 		*--p = ',';
 		p = _u64_text(p, c);
 		*--p = '[';
-		if (!first)
+		if (i)
 			*--p = ',';
-		first = false;
 		_put(w, p, (size_t)(tmp + sizeof(tmp) - p));
 		sl->val[c] = v[c];
 		sl->len[c] = 0;
-		sl->arr_ok = false;
 	}
+	if (k)
+		sl->arr_ok = false;
 }
 
 /* n counters separated by commas, room made once. */
@@ -2779,6 +2768,9 @@ fp_trace_writer_t *fp_trace_writer_new_compact(FILE *f,
 	}
 	w->f = f;
 	w->compact = keyframe;
+	/* NULL (out of memory): every step whole */
+	if (keyframe)
+		w->at = malloc((w->desc->cpus / 4 + 1) * sizeof(*w->at));
 	if (form == FP_TRACE_ZSTD) {
 		w->zcap = ZSTD_CStreamOutSize();
 		w->zout = malloc(w->zcap);
@@ -2869,6 +2861,7 @@ int fp_trace_writer_write(fp_trace_writer_t *w, const fp_sample_t *s,
 	const fp_node_desc_t *d = w->desc;
 	bool first = true, key;
 	uint64_t m = w->nlines + 1;	/* this sample's number */
+	size_t nmoved;
 
 	fp_error_clear(err);
 	/* the file's first sample, and one at least every w->compact, is
@@ -2929,11 +2922,11 @@ int fp_trace_writer_write(fp_trace_writer_t *w, const fp_sample_t *s,
 		/* a pair costs about 4 counters of the whole array, most of
 		 * whose counters are another CPU's 0: pairs only where they
 		 * are not longer, so a small node's trace does not grow */
-		if (sl && !key && sl->seen == m - 1 &&
-		    _moved(sl, st->cpu_ns, d->cpus, d->cpus / 4 + 1) <=
-			    d->cpus / 4) {
+		if (sl && !key && sl->seen == m - 1 && w->at &&
+		    (nmoved = _moved(sl, st->cpu_ns, d->cpus, d->cpus / 4,
+				     w->at)) <= d->cpus / 4) {
 			_puts(w, "],\"cpu_ns_moved\":[");
-			_put_moved(w, sl, st->cpu_ns, d->cpus);
+			_put_moved(w, sl, st->cpu_ns, w->at, nmoved);
 		} else if (sl) {
 			_puts(w, "],\"cpu_ns\":[");
 			_put_cached(w, sl, st->cpu_ns, d->cpus);
@@ -3008,6 +3001,7 @@ int fp_trace_writer_close(fp_trace_writer_t *w, fp_error_t *err)
 	for (size_t i = 0; i < w->nslots; i++)
 		_slot_clear(&w->slots[i]);
 	free(w->slots);
+	free(w->at);
 	fp_node_desc_free(w->desc);
 	ZSTD_freeCCtx(w->zc);
 	free(w->zout);
