@@ -356,9 +356,10 @@ static void _trim_traces(struct bench *b)
 }
 
 /* A poller with the metrics (written every metrics_s seconds; < 0: no
- * metrics) and the trace off (NULL) or on in a TraceCompress= form. */
+ * metrics) and the trace off (NULL) or on in a TraceCompress= form, and a
+ * TraceForm= (NULL: the default). */
 static fp_poller_t *_poller(struct bench *b, double metrics_s,
-			    const char *trace)
+			    const char *trace, const char *form)
 {
 	char every[32];
 	fp_poller_config_t cfg;
@@ -373,6 +374,7 @@ static fp_poller_t *_poller(struct bench *b, double metrics_s,
 		{ metrics_s >= 0 ? "MetricsInterval" : NULL, every },
 		{ trace ? "TraceDir" : NULL, b->trace },
 		{ trace ? "TraceCompress" : NULL, trace },
+		{ trace && form ? "TraceForm" : NULL, form },
 	};
 
 	snprintf(every, sizeof(every), "%g", metrics_s);
@@ -528,7 +530,7 @@ int main(void)
 	}
 
 	/* Metrics and trace on, as in production; steps come and go. */
-	p = _poller(&b, 15, "none");
+	p = _poller(&b, 15, "none", NULL);
 	rss0 = bench_status_kib("VmRSS");
 	anon0 = bench_status_kib("RssAnon");
 	_poll(&b, p); /* the baseline */
@@ -585,14 +587,21 @@ bare:
 			const char *what;
 			double metrics_s;
 			const char *trace;	/* TraceCompress; NULL: off */
+			const char *form;	/* TraceForm; NULL: plain */
 		} row[] = {
-			{ "trace off,  metrics off", -1, NULL },
-			{ "trace on,   metrics off", -1, "none" },
-			{ "trace off,  metrics on", 15, NULL },
-			{ "trace on,   metrics on", 15, "none" },
-			{ "trace zstd, metrics off", -1, "zstd" },
-			{ "trace zstd, metrics on", 15, "zstd" },
-			{ "trace off,  metrics at every poll", 0, NULL },
+			{ "trace off,  metrics off", -1, NULL, NULL },
+			{ "trace on,   metrics off", -1, "none", NULL },
+			{ "trace off,  metrics on", 15, NULL, NULL },
+			{ "trace on,   metrics on", 15, "none", NULL },
+			{ "trace zstd, metrics off", -1, "zstd", NULL },
+			{ "trace zstd, metrics on", 15, "zstd", NULL },
+			{ "trace off,  metrics at every poll", 0, NULL, NULL },
+			{ "trace compact, metrics off", -1, "none", "compact" },
+			{ "trace compact, metrics on", 15, "none", "compact" },
+			{ "trace zstd+compact, metrics off", -1, "zstd",
+			  "compact" },
+			{ "trace zstd+compact, metrics on", 15, "zstd",
+			  "compact" },
 		};
 		static struct bare r;
 		double bare_all = 0;
@@ -611,7 +620,8 @@ bare:
 				continue;
 			/* the last one stays for the step daemon's reads */
 			fp_poller_free(p);
-			p = _poller(&b, row[k].metrics_s, row[k].trace);
+			p = _poller(&b, row[k].metrics_s, row[k].trace,
+				    row[k].form);
 			_advance(&b, iter++);
 			_poll(&b, p);
 			_bare_open(&b, &r);

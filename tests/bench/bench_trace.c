@@ -1,6 +1,7 @@
-/* The trace in its two forms on the benchmark node (bench_poller's: 128 CPUs,
- * 64 steps, 1 Hz, the same counters): bytes per second, the writer's cost per
- * poll and replay per sample, plain and zstd side by side. Asserts nothing. */
+/* The trace in its four forms on the benchmark node (bench_poller's: 128
+ * CPUs, 64 steps, 1 Hz, the same counters): bytes per second, the writer's
+ * cost per poll and replay per sample, plain, compact, zstd and zstd of the
+ * compact side by side. Fails only when a form replays to other figures. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,7 +156,8 @@ static void _node_free(struct node *n)
 
 /* Writes an hour as the poller does (write, then flush, every poll);
  * returns the file's size and the mean CPU seconds per poll in *cost. */
-static long _write(const char *path, fp_trace_form_t form, double *cost)
+static long _write(const char *path, fp_trace_form_t form, unsigned keyframe,
+		   double *cost)
 {
 	struct node n;
 	fp_error_t err;
@@ -165,7 +167,7 @@ static long _write(const char *path, fp_trace_form_t form, double *cost)
 	int rc = 0;
 
 	_node_init(&n);
-	w = fp_trace_writer_open_as(path, n.d, form, &err);
+	w = fp_trace_writer_open_compact(path, n.d, form, keyframe, &err);
 	if (!w) {
 		fprintf(stderr, "bench_trace: %s\n", err.msg);
 		_node_free(&n);
@@ -234,36 +236,68 @@ static double _replay(const char *path, double *energy)
 
 int main(void)
 {
-	char plain[] = "/tmp/bench_trace_XXXXXX", zst[64];
-	int fd = mkstemp(plain);
-	double wp, wz, rp, rz, ep = 0, ez = 0;
-	long bp, bz;
+	static const struct {
+		const char *name;
+		fp_trace_form_t form;
+		unsigned keyframe;
+	} forms[] = {
+		{ "plain", FP_TRACE_PLAIN, 0 },
+		{ "compact", FP_TRACE_PLAIN, FP_TRACE_KEYFRAME },
+		{ "zstd", FP_TRACE_ZSTD, 0 },
+		{ "zstd+compact", FP_TRACE_ZSTD, FP_TRACE_KEYFRAME },
+	};
+	enum { NF = sizeof(forms) / sizeof(forms[0]) };
+	char path[NF][64];
+	double w[NF], r[NF], e[NF];
+	long b[NF];
+	int rc = 0;
 
-	if (fd < 0) {
-		perror("bench_trace: mkstemp");
-		return 1;
+	for (int f = 0; f < NF; f++) {
+		int fd;
+
+		snprintf(path[f], sizeof(path[f]), "/tmp/bench_trace_XXXXXX");
+		fd = mkstemp(path[f]);
+		if (fd < 0) {
+			perror("bench_trace: mkstemp");
+			return 1;
+		}
+		close(fd);
+		b[f] = _write(path[f], forms[f].form, forms[f].keyframe,
+			      &w[f]);
+		r[f] = b[f] < 0 ? -1 : _replay(path[f], &e[f]);
+		unlink(path[f]);
+		if (b[f] < 0 || r[f] < 0)
+			return 1;
 	}
-	close(fd);
-	snprintf(zst, sizeof(zst), "%s.zst", plain);
-	bp = _write(plain, FP_TRACE_PLAIN, &wp);
-	bz = _write(zst, FP_TRACE_ZSTD, &wz);
-	rp = bp < 0 ? -1 : _replay(plain, &ep);
-	rz = bz < 0 ? -1 : _replay(zst, &ez);
-	unlink(plain);
-	unlink(zst);
-	if (bp < 0 || bz < 0 || rp < 0 || rz < 0)
-		return 1;
 	printf("trace on the benchmark node (128 CPUs, 64 steps, 1 Hz, %d "
-	       "samples), plain | zstd (level %d, a flush per poll):\n",
-	       NSAMPLES, FP_TRACE_ZSTD_LEVEL);
-	printf("  bytes per second:     %8.1f kB/s | %6.2f kB/s (1/%.0f; "
-	       "goal <= 1/20)\n", (double)bp / NSAMPLES / 1e3,
-	       (double)bz / NSAMPLES / 1e3, (double)bp / (double)bz);
-	printf("  writer per poll:      %8.1f us   | %6.1f us CPU (write and "
-	       "flush)\n", wp * 1e6, wz * 1e6);
-	printf("  replay per sample:    %8.1f us   | %6.1f us CPU (read and "
-	       "attribute)\n", rp * 1e6, rz * 1e6);
-	printf("  replayed node energy: %.6f J | %.6f J (%s)\n", ep, ez,
-	       ep == ez ? "identical" : "DIFFERENT");
-	return ep == ez ? 0 : 1;
+	       "samples; zstd level %d, a flush per poll; compact: a "
+	       "keyframe every %d):\n", NSAMPLES, FP_TRACE_ZSTD_LEVEL,
+	       FP_TRACE_KEYFRAME);
+	printf("  %-22s", "");
+	for (int f = 0; f < NF; f++)
+		printf(" | %14s", forms[f].name);
+	printf("\n  %-22s", "bytes per second, kB/s");
+	for (int f = 0; f < NF; f++)
+		printf(" | %14.2f", (double)b[f] / NSAMPLES / 1e3);
+	printf("\n  %-22s", "of plain's (goal 1/20)");
+	for (int f = 0; f < NF; f++) {
+		char q[32];
+
+		snprintf(q, sizeof(q), "1/%.1f", (double)b[0] / (double)b[f]);
+		printf(" | %14s", q);
+	}
+	printf("\n  %-22s", "writer per poll, us");
+	for (int f = 0; f < NF; f++)
+		printf(" | %14.1f", w[f] * 1e6);
+	printf("\n  %-22s", "replay per sample, us");
+	for (int f = 0; f < NF; f++)
+		printf(" | %14.1f", r[f] * 1e6);
+	printf("\n  replayed node energy: %.6f J", e[0]);
+	for (int f = 1; f < NF; f++) {
+		printf(", %s %s", forms[f].name,
+		       e[f] == e[0] ? "identical" : "DIFFERENT");
+		rc |= e[f] != e[0];
+	}
+	printf("\n");
+	return rc;
 }
