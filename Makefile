@@ -293,12 +293,13 @@ ifeq ($(FP_IN_ROOT),)
 # built and run inside that release's Debian root (its libslurm, libjwt and
 # daemons), in private namespaces. check also makes sure each release
 # refuses the other's plugins.
-check demo:
+check demo bench-scale:
 	@tools/slurm-headers.sh fetch $(BUILD)/slurm-src $(SLURM_VERSION)
 	@if [ $@ = check ]; then tools/slurm-headers.sh fetch \
 		$(BUILD)/foreign-$(BASE_SLURM_VERSION)/slurm-src $(BASE_SLURM_VERSION); fi
 	@tools/slurm-root.sh run $(SLURM_VERSION) make --no-print-directory $@ \
-		SLURM_VERSION=$(SLURM_VERSION) BUILD=$(BUILD) CI=$(CI) SITES=$(SITES)
+		SLURM_VERSION=$(SLURM_VERSION) BUILD=$(BUILD) CI=$(CI) SITES=$(SITES) \
+		$(SCALE_VARS)
 	@if [ $@ = check ]; then \
 		tools/slurm-root.sh run $(SLURM_VERSION) make --no-print-directory \
 			check-refused SLURM_VERSION=$(SLURM_VERSION) BUILD=$(BUILD) \
@@ -345,8 +346,13 @@ bench: all $(BENCH_BIN) $(BENCH_JOBCOMP)
 # (tests/bench/scale.sh: as root, ~16 min; FP_SCALE_JOBS=20000 for a quick
 # run). Figures beside their goals; never part of check or CI.
 .PHONY: bench-scale
+# tests/bench/scale.sh's settings, passed on into another release's root
+SCALE_VARS = $(foreach v,JOBS TPUT BURST RATE PASSES SLICE MORE_WORKERS,$(if \
+	$(FP_SCALE_$(v)),FP_SCALE_$(v)=$(FP_SCALE_$(v))))
+ifeq ($(SLURM),)
 bench-scale: all
-	@FP_BUILD=$(BUILD) tests/bench/scale.sh
+	@$(SCALE_VARS) FP_BUILD=$(BUILD) tests/bench/scale.sh
+endif
 
 # ThreadSanitizer, in a build folder of its own: the library with its poller
 # tests (one thread: the library's own code runs clean under TSAN), and both
