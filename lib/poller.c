@@ -72,6 +72,8 @@ static const opt_t _opts[] = {
 	  OFF(interval_s) },
 	{ "RunDir", OPT_PATH, 0, 0, NULL, "/run/slurm-footprint",
 	  OFF(run_dir) },
+	{ "PartsDir", OPT_PATH, 0, 0, NULL, "(RunDir/parts)",
+	  OFF(parts_dir) },
 	{ "Metrics", OPT_PATH, 0, 0, NULL, "(none)", OFF(metrics_path) },
 	{ "MetricsJobs", OPT_METRICS_JOBS, 0, 0, NULL, NULL,
 	  OFF(metrics_jobs) },
@@ -96,7 +98,8 @@ static const opt_t _opts[] = {
 const char *const fp_poller_config_keys[] = {
 	"PowercapRoot", "ProcRoot", "CgroupRoot", "Topology", "SimulatedNode",
 	"Sensor", "SensorMaxAge", "SensorCeiling", "IdleWatts", "Calibration",
-	"Activity", "PollInterval", "RunDir", "Metrics", "MetricsJobs",
+	"Activity", "PollInterval", "RunDir", "PartsDir", "Metrics",
+	"MetricsJobs",
 	"MetricsInterval", "TraceDir", "TraceMaxSize", "TraceCompress",
 	"TraceForm", "Gpus", "GpuHwmonRoot", "NvmlLibrary", "AmdSmiLibrary",
 	NULL,
@@ -120,6 +123,7 @@ void fp_poller_config_init(fp_poller_config_t *cfg)
 	cfg->metrics_jobs = FP_METRICS_JOBS_RUNNING;
 	cfg->trace_max_bytes = 64ull << 20;
 	cfg->gpus = true;
+	cfg->parts_gid = (gid_t)-1;
 }
 
 void fp_poller_config_clear(fp_poller_config_t *cfg)
@@ -594,6 +598,51 @@ static char *_join(const char *a, const char *b)
 	return _dupf("%s/%s", a, b);
 }
 
+/* The folder of ended steps' records (PartsDir, "%n" this node's name),
+ * 0750 in SlurmUser's group: footprint-worker reads them as SlurmUser, and
+ * on a shared filesystem no one else need see them. One the node cannot
+ * make is said once and its records are not written: the summaries then
+ * count them missing; the node's energy is not affected. */
+static void _parts_folder(fp_poller_t *p, const fp_poller_config_t *cfg,
+			  const char *run)
+{
+	char dir[4096], *slash;
+	struct stat st;
+
+	if (!cfg->parts_dir) {
+		p->parts_dir = _join(run, "parts");
+	} else if (fp_step_parts_dir(cfg->parts_dir, cfg->node, dir,
+				     sizeof(dir)) == 0) {
+		p->parts_dir = strdup(dir);
+	} else {
+		_say(p, FP_LOG_ERROR, "PartsDir=%s: too long for node %s; "
+		     "step records are not written", cfg->parts_dir,
+		     cfg->node ? cfg->node : "");
+		return;
+	}
+	if (!p->parts_dir)
+		return;
+	snprintf(dir, sizeof(dir), "%s", p->parts_dir);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir)
+		*slash = '\0';
+	errno = 0;
+	if ((slash && slash != dir && _mkdirs(dir, 0755)) ||
+	    (mkdir(p->parts_dir, 0750) && errno != EEXIST) ||
+	    stat(p->parts_dir, &st) ||
+	    (!S_ISDIR(st.st_mode) && (errno = ENOTDIR)) ||
+	    (cfg->parts_gid != (gid_t)-1 && st.st_gid != cfg->parts_gid &&
+	     chown(p->parts_dir, (uid_t)-1, cfg->parts_gid)) ||
+	    ((st.st_mode & 07777) != 0750 && chmod(p->parts_dir, 0750))) {
+		_say(p, FP_LOG_ERROR, "step records folder %s (PartsDir): %s; "
+		     "step records are not written, summaries will count "
+		     "them missing", p->parts_dir,
+		     strerror(errno));
+		free(p->parts_dir);
+		p->parts_dir = NULL;
+	}
+}
+
 /* Opens the GPUs and adds them to the node. A simulated node's GPUs are
  * fp-simnode's (its gpu-hwmon tree; NVML only where NvmlLibrary names the
  * test library), never the machine's: AMD SMI is never loaded there, even
@@ -1018,7 +1067,7 @@ fp_poller_t *fp_poller_new(const fp_poller_config_t *cfg, fp_log_fn log,
 	p->cfg.trace_dir = cfg->trace_dir ? strdup(cfg->trace_dir) : NULL;
 	p->cfg.powercap_root = p->cfg.proc_root = p->cfg.cgroup_root = NULL;
 	p->cfg.topology_xml = p->cfg.sim_dir = p->cfg.sensor_path = NULL;
-	p->cfg.run_dir = NULL;
+	p->cfg.run_dir = p->cfg.parts_dir = NULL;
 	p->cfg.gpu_hwmon_root = p->cfg.nvml_lib = p->cfg.amdsmi_lib = NULL;
 
 	if (cfg->sim_dir) {
@@ -1132,13 +1181,13 @@ fp_poller_t *fp_poller_new(const fp_poller_config_t *cfg, fp_log_fn log,
 	p->steps_dir = _join(run, "steps");
 	p->jobs_dir = _join(run, "jobs");
 	p->gpus_dir = _join(run, "gpus");
-	p->parts_dir = _join(run, "parts");
 	p->gpu_floor = fp_gpu_floor_new(p->desc->ngpus);
 	if (_mkdirs(p->steps_dir, 0700) || _mkdirs(p->jobs_dir, 0700) ||
-	    _mkdirs(p->gpus_dir, 0700) || _mkdirs(p->parts_dir, 0755)) {
+	    _mkdirs(p->gpus_dir, 0700)) {
 		fp_fail(err, FP_EIO, "run folder %s: %s", run, strerror(errno));
 		goto fail;
 	}
+	_parts_folder(p, cfg, run);
 	if (p->cfg.metrics_path) {
 		p->metrics = fp_metrics_new(p->cfg.metrics_path,
 					    cfg->metrics_jobs);
@@ -1320,7 +1369,8 @@ static void _publish_parts(fp_poller_t *p, const fp_step_result_t *r)
 	     at = strtok_r(NULL, ",", &save))
 		unknown[parts.nunknown++] = at;
 	parts.unknown = unknown;
-	if (fp_step_parts_write(p->parts_dir, r->id, &parts, &e) &&
+	if (p->parts_dir &&
+	    fp_step_parts_write(p->parts_dir, r->id, &parts, &e) &&
 	    !p->publish_failed) {
 		_say(p, FP_LOG_ERROR, "%s", e.msg);
 		p->publish_failed = true;
@@ -1616,7 +1666,8 @@ int fp_poller_poll(fp_poller_t *p, double now, fp_error_t *err)
 	fp_engine_forget_absent(p->engine, 600);
 	if (p->polls % 600 == 0) {
 		fp_publish_prune(p->steps_dir, now, 86400);
-		fp_publish_prune(p->parts_dir, now, 86400);
+		if (p->parts_dir)
+			fp_publish_prune(p->parts_dir, now, 86400);
 		fp_prune_job_labels(p->jobs_dir, now, 600, _job_known,
 				    p->engine);
 	}

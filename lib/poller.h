@@ -5,6 +5,7 @@
 #define FP_POLLER_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 #include <stdint.h>
 
 #include "activity.h"
@@ -29,6 +30,13 @@ typedef struct fp_poller_config {
 	fp_activity_mode_t activity;	/* Activity: auto, cgroup, perf */
 	double interval_s;	/* PollInterval */
 	char *run_dir;		/* RunDir */
+	/* PartsDir: where ended steps' records go, "%n" the node's name;
+	 * NULL = RunDir/parts. Folder 0750 in group parts_gid. */
+	char *parts_dir;
+	/* The group footprint-worker reads the records through (SlurmUser's
+	 * primary group, set by the plugin, not a key); (gid_t)-1 = the
+	 * folder's own */
+	gid_t parts_gid;
 	char *metrics_path;	/* Metrics */
 	fp_metrics_jobs_t metrics_jobs;	/* MetricsJobs: running, all, none */
 	double metrics_interval_s;	/* MetricsInterval: 0 = every poll */

@@ -431,6 +431,31 @@ int fp_step_parts_write(const char *dir, const char *step,
 	return 0;
 }
 
+int fp_step_parts_dir(const char *dir, const char *node, char *out,
+		      size_t size)
+{
+	size_t n = 0, len;
+
+	for (const char *d = dir; *d; d++) {
+		const char *piece = d;
+
+		len = 1;
+		if (d[0] == '%' && d[1] == 'n') {
+			piece = node ? node : "";
+			len = strlen(piece);
+			d++;
+		}
+		if (n + len >= size)
+			return -1;
+		memcpy(out + n, piece, len);
+		n += len;
+	}
+	if (n >= size)
+		return -1;
+	out[n] = '\0';
+	return 0;
+}
+
 int fp_step_parts_load(const char *dir, const char *node, const char *step,
 		       json_t **out, fp_error_t *err)
 {
@@ -445,19 +470,14 @@ int fp_step_parts_load(const char *dir, const char *node, const char *step,
 	if (!_step_ok(step))
 		return fp_fail(err, FP_EINVAL, "step parts: bad step id "
 			       "\"%s\"", step ? step : "");
-	for (const char *d = dir; *d && n + 1 < sizeof(path); d++) {
-		if (d[0] == '%' && d[1] == 'n') {
-			n += (size_t)snprintf(path + n, sizeof(path) - n, "%s",
-					      node);
-			d++;
-		} else {
-			path[n++] = *d;
-		}
-		if (n >= sizeof(path))
-			n = sizeof(path) - 1;
-	}
-	path[n] = '\0';
-	snprintf(path + n, sizeof(path) - n, "/%s", step);
+	if (fp_step_parts_dir(dir, node, path, sizeof(path)))
+		return fp_fail(err, FP_EINVAL, "step parts: folder %s too long "
+			       "for node %s", dir, node);
+	n = strlen(path);
+	if (snprintf(path + n, sizeof(path) - n, "/%s", step) >=
+	    (int)(sizeof(path) - n))
+		return fp_fail(err, FP_EINVAL, "step parts: folder %s too long "
+			       "for node %s", dir, node);
 	f = fopen(path, "r");
 	if (!f)
 		return fp_fail(err, errno == EACCES || errno == EPERM ?

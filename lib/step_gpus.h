@@ -132,6 +132,12 @@ typedef struct fp_step_parts {
  * group (the poller makes that SlurmUser's, for footprint-worker). */
 int fp_step_parts_write(const char *dir, const char *step,
 			const fp_step_parts_t *parts, fp_error_t *err);
+/* dir with each "%n" replaced by node's name, into out (size bytes): the
+ * folder of node's step records (EnergyFootprintPartsDir= on the node,
+ * footprint.conf NodePartsDir= on the controller). -1 when it does not
+ * fit. */
+int fp_step_parts_dir(const char *dir, const char *node, char *out,
+		      size_t size);
 /* Reads the record of step on node from dir, where each "%n" of dir is the
  * node's name; *out is the object (the caller json_decref()s it). FP_EIO
  * when absent, FP_EACCES when it (or its folder) may not be read by this

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <poll.h>
+#include <pwd.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -149,6 +150,24 @@ static void *_poll_loop(void *arg)
 	return NULL;
 }
 
+/* SlurmUser's primary group: footprint-worker, which runs as SlurmUser,
+ * reads the step records through it. (gid_t)-1 when it has no passwd
+ * entry (said once: the records then keep their folder's group). */
+static gid_t _slurm_user_gid(void)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	int rc = getpwuid_r((uid_t)slurm_conf.slurm_user_id, &pw, buf,
+			    sizeof(buf), &res);
+
+	if (res)
+		return pw.pw_gid;
+	error("%s: SlurmUser (uid %u): no passwd entry%s%s; step records "
+	      "keep their folder's group", plugin_type,
+	      slurm_conf.slurm_user_id, rc ? ": " : "", rc ? strerror(rc) : "");
+	return (gid_t)-1;
+}
+
 static void _start_node_poller(void)
 {
 	fp_error_t err = { 0 };
@@ -158,6 +177,8 @@ static void _start_node_poller(void)
 		return;
 	if (!cfg.node && &conf && conf && conf->node_name)
 		cfg.node = strdup(conf->node_name);
+	if (cfg.parts_gid == (gid_t)-1)
+		cfg.parts_gid = _slurm_user_gid();
 	if (mkdir(_run_dir(), 0755) && errno != EEXIST) {
 		error("%s: cannot create RunDir %s: %m; reporting no energy",
 		      plugin_type, _run_dir());

@@ -1189,7 +1189,7 @@ static void relative_paths_are_refused(void **state)
 {
 	static const char *const keys[] = { "PowercapRoot", "ProcRoot",
 		"CgroupRoot", "Topology", "SimulatedNode", "Sensor", "RunDir",
-		"Metrics", "TraceDir" };
+		"PartsDir", "Metrics", "TraceDir" };
 
 	for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++) {
 		_refused(keys[i], "relative/path");
@@ -1483,6 +1483,7 @@ static void good_values_read_back_as_given(void **state)
 		{ "IdleWatts", "package=10,dram-1=2.5" },
 		{ "Calibration", "no" }, { "Activity", "cgroup" },
 		{ "PollInterval", "2" }, { "RunDir", "/x/run" },
+		{ "PartsDir", "/shared/footprint/%n/parts" },
 		{ "Metrics", "/x/fp.prom" }, { "MetricsJobs", "all" },
 		{ "MetricsInterval", "30" }, { "TraceDir", "/x/trace" },
 		{ "TraceMaxSize", "128M" }, { "TraceCompress", "zstd" },
@@ -1727,6 +1728,98 @@ static void ended_step_record_times_its_gpu_idle_judged_and_unread(
 	assert_string_equal(json_string_value(json_array_get(
 		json_object_get(o, "gpus_unknown"), 1)), "GPU-gone");
 	json_decref(o);
+	_world_free(w);
+}
+
+/* The step records go where PartsDir says, "%n" the node's name (a shared
+ * folder per node), in a folder 0750 of the group the plugin passes
+ * (SlurmUser's), records 0640 in it; RunDir/parts is not used. */
+static void parts_dir_takes_the_node_name_and_slurm_users_group(
+	void **state)
+{
+	struct step a, b;
+	struct world *w = _world(WITH_RAPL | WITH_SENSOR);
+	const double e_j[NDOM] = { 100, 10, 100, 10 };
+	const double busy[NCPU] = { 1, 1, 1, 1 }, run[NCPU] = { 1, 0, 0, 0 };
+	char dir[PATH_MAX], shared[PATH_MAX], path[PATH_MAX + 16];
+	json_t *o = NULL;
+	fp_error_t err = { 0 };
+	struct stat st;
+
+	a = step_a;
+	b = step_b;
+	_step_write(w, &a);
+	_step_write(w, &b);
+	snprintf(shared, sizeof(shared), "%s/shared/%%n/parts", w->root);
+	_set(w, "PartsDir", shared);
+	w->cfg.parts_gid = 4321;	/* as root: any group will do */
+	_open(w);
+	_poll(w);
+	snprintf(dir, sizeof(dir), "%s/shared/n1/parts", w->root);
+	assert_int_equal(stat(dir, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0750);
+	assert_int_equal(st.st_gid, 4321);
+	_step_run(w, &a, run);
+	_step_run(w, &b, run);
+	_advance(w, 10, e_j, busy, 400);
+	_poll(w);
+	_step_remove(w, &b);
+	_step_run(w, &a, run);
+	_advance(w, 10, e_j, busy, 400);
+	_poll(w);
+	if (fp_step_parts_load(shared, "n1", "200.0", &o, &err))
+		fail_msg("%s (log: %s)", err.msg, w->log.all);
+	assert_string_equal(json_string_value(json_object_get(o, "node")),
+			    "n1");
+	json_decref(o);
+	snprintf(path, sizeof(path), "%s/200.0", dir);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	assert_int_equal(st.st_gid, 4321);
+	/* nothing in RunDir/parts */
+	snprintf(path, sizeof(path), "%s/parts/200.0", w->run);
+	assert_int_not_equal(access(path, F_OK), 0);
+	_world_free(w);
+}
+
+/* A PartsDir the node cannot make (a file in its way) is said once, with
+ * the folder; the node's energy goes on and no record is half written. */
+static void parts_dir_that_cannot_be_made_is_said_once(void **state)
+{
+	struct step a, b;
+	struct world *w = _world(WITH_RAPL | WITH_SENSOR);
+	const double e_j[NDOM] = { 100, 10, 100, 10 };
+	const double busy[NCPU] = { 1, 1, 1, 1 }, run[NCPU] = { 1, 0, 0, 0 };
+	char in_way[PATH_MAX], dir[PATH_MAX + 8];
+	const char *hit;
+
+	a = step_a;
+	b = step_b;
+	_step_write(w, &a);
+	_step_write(w, &b);
+	snprintf(in_way, sizeof(in_way), "%s/a-file", w->root);
+	_writef("x\n", "%s", in_way);
+	snprintf(dir, sizeof(dir), "%s/parts", in_way);
+	_set(w, "PartsDir", dir);
+	_open(w);
+	_poll(w);
+	for (int i = 0; i < 3; i++) {
+		_step_run(w, &a, run);
+		if (i == 0)
+			_step_run(w, &b, run);
+		else if (i == 1)
+			_step_remove(w, &b);
+		_advance(w, 10, e_j, busy, 400);
+		_poll(w);
+	}
+	hit = strstr(w->log.all, "(PartsDir)");
+	if (!hit)
+		fail_msg("no PartsDir line in: %s", w->log.all);
+	assert_non_null(strstr(w->log.all, dir));
+	assert_null(strstr(hit + 1, "(PartsDir)"));
+	assert_null(strstr(w->log.all, "step parts"));
+	/* the node's energy was not affected */
+	assert_true(_published(w, "100.0").energy_j > 0);
 	_world_free(w);
 }
 
@@ -2220,6 +2313,8 @@ int main(void)
 		T(shared_gpu_holder_without_samples_splits_it_equally),
 		T(shared_gpu_samples_of_an_exited_process_are_nobodys),
 #endif
+		T(parts_dir_takes_the_node_name_and_slurm_users_group),
+		T(parts_dir_that_cannot_be_made_is_said_once),
 		T(gpus_none_reads_no_gpu),
 		T(gpu_options_are_checked),
 #ifdef FP_FAKE_AMDSMI

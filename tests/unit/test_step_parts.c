@@ -271,6 +271,47 @@ static void test_bad_step_id_is_refused(void **state)
 	assert_int_equal(err.code, FP_EINVAL);
 }
 
+/* "%n" is the node's name wherever it stands, as often as it stands; a
+ * folder that does not fit is refused, never cut short. */
+static void test_parts_dir_names_the_node_and_refuses_what_does_not_fit(
+	void **state)
+{
+	char out[64], longer[80];
+	fp_error_t err = { 0 };
+	json_t *o = NULL;
+
+	assert_int_equal(fp_step_parts_dir("/s/%n/parts", "fpn2", out,
+					   sizeof(out)), 0);
+	assert_string_equal(out, "/s/fpn2/parts");
+	assert_int_equal(fp_step_parts_dir("/s/%n/x-%n", "a", out,
+					   sizeof(out)), 0);
+	assert_string_equal(out, "/s/a/x-a");
+	assert_int_equal(fp_step_parts_dir("/s/%d/100%", "a", out,
+					   sizeof(out)), 0);
+	assert_string_equal(out, "/s/%d/100%");
+	/* exactly full: 13 characters and the NUL in 14 bytes */
+	assert_int_equal(fp_step_parts_dir("/s/%n/parts", "fpn2", out, 14),
+			 0);
+	assert_int_equal(fp_step_parts_dir("/s/%n/parts", "fpn2", out, 13),
+			 -1);
+	memset(longer, 'n', sizeof(longer) - 1);
+	longer[sizeof(longer) - 1] = '\0';
+	assert_int_equal(fp_step_parts_dir("/s/%n", longer, out,
+					   sizeof(out)), -1);
+	/* the loader says so, naming the folder and node */
+	{
+		char node[5000];
+
+		memset(node, 'n', sizeof(node) - 1);
+		node[sizeof(node) - 1] = '\0';
+		assert_int_equal(fp_step_parts_load("/s/%n", node, "1.0", &o,
+						    &err), -1);
+		assert_int_equal(err.code, FP_EINVAL);
+		assert_non_null(strstr(err.msg, "too long"));
+		assert_null(o);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -282,6 +323,8 @@ int main(void)
 		cmocka_unit_test(
 			test_absent_record_is_eio_and_a_foreign_one_eparse),
 		cmocka_unit_test(test_bad_step_id_is_refused),
+		cmocka_unit_test(
+		  test_parts_dir_names_the_node_and_refuses_what_does_not_fit),
 		cmocka_unit_test(test_record_is_0640_in_its_folders_group),
 		cmocka_unit_test(
 			test_unreadable_record_or_folder_is_eacces_not_absent),
