@@ -818,6 +818,67 @@ static fp_energy_source_t record_source(const json_t *p)
 				      FP_ENERGY_MEASURED;
 }
 
+/* Appends "step on node" to the list of absent records, as long as it
+ * fits (the count says how many there are in all). */
+static void note_absent(fp_summary_parts_t *g, const char *step,
+			const char *node)
+{
+	size_t used = strlen(g->absent);
+	int n = snprintf(g->absent + used, sizeof(g->absent) - used,
+			 "%s%s on %s", used ? ", " : "", step, node);
+
+	if (n < 0 || (size_t)n >= sizeof(g->absent) - used) {
+		g->absent[used] = '\0';
+		g->absent_cut = true;
+	}
+}
+
+int fp_summary_parts_gather(const char *dir, const fp_job_t *job,
+			    fp_summary_parts_say_fn say, void *ctx,
+			    fp_summary_parts_t *g)
+{
+	fp_error_t err = { 0 };
+	json_t **more, *p;
+
+	memset(g, 0, sizeof(*g));
+	for (size_t i = 0; dir && job && i < job->nsteps; i++) {
+		const fp_step_t *st = &job->steps[i];
+
+		for (size_t k = 0; k < st->nnodes; k++) {
+			g->nexpected++;
+			if (fp_step_parts_load(dir, st->nodes[k].node, st->id,
+					       &p, &err)) {
+				if (err.code == FP_EIO) {
+					g->nabsent++;
+					note_absent(g, st->id,
+						    st->nodes[k].node);
+				} else if (say) {
+					say(ctx, err.msg);
+				}
+				continue;
+			}
+			more = realloc(g->parts, (g->nparts + 1) *
+						 sizeof(*g->parts));
+			if (!more) {
+				json_decref(p);
+				fp_summary_parts_clear(g);
+				return -1;
+			}
+			g->parts = more;
+			g->parts[g->nparts++] = p;
+		}
+	}
+	return 0;
+}
+
+void fp_summary_parts_clear(fp_summary_parts_t *g)
+{
+	for (size_t i = 0; g->parts && i < g->nparts; i++)
+		json_decref(g->parts[i]);
+	free(g->parts);
+	memset(g, 0, sizeof(*g));
+}
+
 int fp_summary_parts_source(fp_result_t *r, json_t *const *parts,
 			    size_t nparts, size_t nexpected)
 {

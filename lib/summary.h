@@ -29,6 +29,31 @@ json_t *fp_summary_json(const fp_result_t *r, fp_error_t *err);
 char *fp_summary_dumps(const fp_result_t *r, fp_error_t *err);
 
 
+/* A job's step records (fp_step_parts_load objects), one per step and
+ * node it ran on, read from dir (footprint.conf NodePartsDir=, "%n" the
+ * node's name), for fp_summary_add_parts. */
+typedef struct fp_summary_parts {
+	json_t **parts;		/* the records found */
+	size_t nparts;
+	size_t nexpected;	/* the steps' nodes, all steps together */
+	/* Not there (yet): a node writes its record a poll after the step
+	 * ends, and a shared filesystem may show it later. The caller may
+	 * wait for them (PartsWait=); absent names the first of them,
+	 * "4242.0 on n2, ...", as many as fit (absent_cut: not all). */
+	size_t nabsent;
+	char absent[256];
+	bool absent_cut;
+} fp_summary_parts_t;
+typedef void (*fp_summary_parts_say_fn)(void *ctx, const char *msg);
+/* Reads them all. A record that is there but may not be read (FP_EACCES)
+ * or is not a record (FP_EPARSE) is not waited for: it is counted missing
+ * and said through say (its file and the fault), once per call. No dir:
+ * nothing expected. 0, or -1 out of memory (g then empty). */
+int fp_summary_parts_gather(const char *dir, const fp_job_t *job,
+			    fp_summary_parts_say_fn say, void *ctx,
+			    fp_summary_parts_t *g);
+void fp_summary_parts_clear(fp_summary_parts_t *g);
+
 /* Adds to a summary (fp_summary_json) the job's energy by part,
  * "energy_parts", and the GPUs it held, "gpus" (both optional in schema
  * 1), from the nodes' step records: parts[] are fp_step_parts_load

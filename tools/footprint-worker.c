@@ -406,38 +406,24 @@ static fp_job_t *job_from_record(slurmdb_job_rec_t *j, const fp_config_t *cfg)
 	return job;
 }
 
-/* The summary, with the job's energy by part where the nodes' step
- * records are reachable (NodePartsDir=): one per step and node, and one
- * missing is counted, never guessed. With all of them, the energy source
- * is the nodes' own (res's, for its record too), not EnergySource=. */
-static char *summary_with_parts(const fp_config_t *cfg, const fp_job_t *job,
+/* The summary, with the job's energy by part from its step records (g,
+ * none without NodePartsDir=): one missing is counted, never guessed.
+ * With all of them, the energy source is the nodes' own (res's, for its
+ * record too), not EnergySource=. */
+static char *summary_with_parts(const fp_summary_parts_t *g,
 				fp_result_t *res, fp_error_t *err)
 {
-	json_t **parts = NULL, **more, *p;
-	size_t n = 0, expected = 0;
-	char *s;
+	fp_summary_parts_source(res, g->parts, g->nparts, g->nexpected);
+	return fp_summary_dumps_parts(res, g->parts, g->nparts, g->nexpected,
+				      err);
+}
 
-	for (size_t i = 0; cfg->node_parts_dir && i < job->nsteps; i++)
-		for (size_t k = 0; k < job->steps[i].nnodes; k++) {
-			expected++;
-			if (fp_step_parts_load(cfg->node_parts_dir,
-					       job->steps[i].nodes[k].node,
-					       job->steps[i].id, &p, NULL))
-				continue;
-			more = realloc(parts, (n + 1) * sizeof(*parts));
-			if (!more) {
-				json_decref(p);
-				continue;
-			}
-			parts = more;
-			parts[n++] = p;
-		}
-	fp_summary_parts_source(res, parts, n, expected);
-	s = fp_summary_dumps_parts(res, parts, n, expected, err);
-	for (size_t i = 0; i < n; i++)
-		json_decref(parts[i]);
-	free(parts);
-	return s;
+/* A step record there but unreadable or damaged: said (the file and the
+ * fault) when its job's summary is written, the only time it is read. */
+static void say_parts(void *ctx, const char *msg)
+{
+	say("job %u: %s; counted missing in its summary",
+	    *(const uint32_t *)ctx, msg);
 }
 
 /* Who may read a summary: the job's user (a named ACL entry) and SlurmUser's
@@ -719,6 +705,7 @@ static int process_job(void *db, const run_t *run, uint32_t jobid,
 	const fp_result_t *counted = NULL;	/* what Metrics= counts */
 	char *summary = NULL, *token = NULL, *record = NULL;
 	fp_error_t err = { 0 };
+	fp_summary_parts_t parts = { 0 };
 	int rc = -1;
 	bool timed_out = now - queued > (time_t)cfg->worker_timeout;
 
@@ -759,11 +746,33 @@ static int process_job(void *db, const run_t *run, uint32_t jobid,
 			}
 			job->intensity_fallback = true;
 		}
+		/* A node writes a step's record a poll after the step ends,
+		 * and a shared filesystem may show it later still: the job
+		 * waits for those not there yet up to PartsWait after its
+		 * end, silently as for the series; past it they are counted
+		 * missing, and said. */
+		if (job && fp_summary_parts_gather(cfg->node_parts_dir, job,
+						   say_parts, &jobid, &parts)) {
+			say("job %u: out of memory reading its step records",
+			    jobid);
+			goto out;
+		}
+		if (parts.nabsent &&
+		    now < (time_t)j->end + (time_t)cfg->parts_wait) {
+			rc = 1;
+			goto out;
+		}
+		if (parts.nabsent)
+			say("job %u: %zu of %zu step records not there %u s "
+			    "after the job's end (PartsWait), counted missing "
+			    "in its summary: %s%s", jobid, parts.nabsent,
+			    parts.nexpected, cfg->parts_wait, parts.absent,
+			    parts.absent_cut ? ", ..." : "");
 		res = job ? fp_carbon_compute(cfg, job, match_hostlist, NULL,
 					      &err) :
 			    NULL;
 		if (res) {
-			summary = summary_with_parts(cfg, job, res, &err);
+			summary = summary_with_parts(&parts, res, &err);
 			if (summary)
 				record = fp_record_format(res, &err);
 			counted = res;
@@ -823,6 +832,7 @@ static int process_job(void *db, const run_t *run, uint32_t jobid,
 		    jobid);
 	rc = 0;
 out:
+	fp_summary_parts_clear(&parts);
 	free(summary);
 	free(token);
 	free(record);

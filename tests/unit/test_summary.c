@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -632,6 +635,131 @@ static void test_parts_sum_cpu_dram_gpu_and_rest_over_steps(void **state)
 	assert_int_equal(json_array_size(json_object_get(j, "gpus")), 1);
 	json_decref(j);
 	fp_result_free(r);
+}
+
+struct said {
+	int n;
+	char all[2048];
+};
+
+static void said_it(void *ctx, const char *msg)
+{
+	struct said *s = ctx;
+	size_t used = strlen(s->all);
+
+	s->n++;
+	snprintf(s->all + used, sizeof(s->all) - used, "%s\n", msg);
+}
+
+static void write_record(const char *root, const char *node,
+			 const char *step, const char *text)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", root, node);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/%s/%s", root, node, step);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* The worker's view of a job's step records: one per step and node. A
+ * record not there yet is counted absent and named (the worker may wait
+ * for it); one there but damaged or unreadable is said, with its file,
+ * and not waited for; none is guessed. */
+static void test_gather_counts_absent_apart_from_unreadable(void **state)
+{
+	char root[] = "/tmp/test_summary.XXXXXX", dir[64], path[512];
+	fp_job_t *job = fp_job_new();
+	fp_step_t *st;
+	fp_summary_parts_t g;
+	struct said said = { 0 };
+	const char *ok = "{\"v\":1,\"node\":\"n1\",\"step\":\"4242.0\","
+			 "\"energy_j\":10,\"gpus\":[]}\n";
+
+	assert_non_null(mkdtemp(root));
+	assert_int_equal(chmod(root, 0711), 0);
+	snprintf(dir, sizeof(dir), "%s/%%n", root);
+	st = fp_job_add_step(job, "4242.0", 100, 200, 30);
+	assert_int_equal(fp_step_add_node(st, "n1", 1, NAN), 0);
+	assert_int_equal(fp_step_add_node(st, "n2", 1, NAN), 0);
+	st = fp_job_add_step(job, "4242.1", 100, 200, 30);
+	assert_int_equal(fp_step_add_node(st, "n1", 1, NAN), 0);
+	st = fp_job_add_step(job, "4242.2", 100, 200, 30);
+	assert_int_equal(fp_step_add_node(st, "n3", 1, NAN), 0);
+	write_record(root, "n1", "4242.0", ok);
+	write_record(root, "n1", "4242.1", "{not a record\n");
+	write_record(root, "n3", "4242.2", ok);
+	snprintf(path, sizeof(path), "%s/n3/4242.2", root);
+	assert_int_equal(chmod(path, 0600), 0);
+
+	/* as another user (root reads everything): n3's is unreadable */
+	if (geteuid() == 0)
+		assert_int_equal(seteuid(65534), 0);
+	assert_int_equal(fp_summary_parts_gather(dir, job, said_it, &said,
+						 &g), 0);
+	if (getuid() == 0)
+		assert_int_equal(seteuid(0), 0);
+	assert_int_equal(g.nexpected, 4);
+	assert_int_equal(g.nparts, 1);
+	assert_string_equal(json_string_value(json_object_get(g.parts[0],
+							       "node")), "n1");
+	assert_int_equal(g.nabsent, 1);
+	assert_string_equal(g.absent, "4242.0 on n2");
+	assert_false(g.absent_cut);
+	assert_int_equal(said.n, 2);
+	snprintf(path, sizeof(path), "%s/n1/4242.1", root);
+	assert_non_null(strstr(said.all, path));
+	snprintf(path, sizeof(path), "%s/n3/4242.2: %s", root,
+		 strerror(EACCES));
+	assert_non_null(strstr(said.all, path));
+	fp_summary_parts_clear(&g);
+	assert_int_equal(g.nparts, 0);
+	assert_null(g.parts);
+
+	/* no NodePartsDir=: nothing expected, nothing said */
+	assert_int_equal(fp_summary_parts_gather(NULL, job, said_it, &said,
+						 &g), 0);
+	assert_int_equal(g.nexpected, 0);
+	assert_int_equal(said.n, 2);
+	fp_summary_parts_clear(&g);
+	fp_job_free(job);
+	snprintf(path, sizeof(path), "rm -rf %s", root);
+	assert_int_equal(system(path), 0);
+}
+
+/* Many absent records: the list says as many as fit and that there are
+ * more; the count is exact. */
+static void test_gather_names_the_absent_as_far_as_they_fit(void **state)
+{
+	fp_job_t *job = fp_job_new();
+	fp_summary_parts_t g;
+	char id[32];
+
+	for (int i = 0; i < 100; i++) {
+		fp_step_t *st;
+
+		snprintf(id, sizeof(id), "77.%d", i);
+		st = fp_job_add_step(job, id, 100, 200, 1);
+		assert_int_equal(fp_step_add_node(st, "node-with-a-name", 1,
+						  NAN), 0);
+	}
+	assert_int_equal(fp_summary_parts_gather("/nonexistent/%n", job, NULL,
+						 NULL, &g), 0);
+	assert_int_equal(g.nabsent, 100);
+	assert_int_equal(g.nexpected, 100);
+	assert_true(g.absent_cut);
+	assert_true(strlen(g.absent) < sizeof(g.absent));
+	assert_int_equal(strncmp(g.absent, "77.0 on node-with-a-name, 77.1 on ",
+				 34), 0);
+	/* whole entries only */
+	assert_non_null(strstr(g.absent + strlen(g.absent) - 20,
+			       " on node-with-a-name"));
+	fp_summary_parts_clear(&g);
+	fp_job_free(job);
 }
 
 static void test_a_missing_record_is_counted_not_guessed(void **state)
@@ -1316,6 +1444,10 @@ int main(void)
 		cmocka_unit_test(
 		  test_mail_parts_say_each_gpu_and_an_idle_one_cost),
 		cmocka_unit_test(test_a_missing_record_is_counted_not_guessed),
+		cmocka_unit_test(
+			test_gather_counts_absent_apart_from_unreadable),
+		cmocka_unit_test(
+			test_gather_names_the_absent_as_far_as_they_fit),
 		cmocka_unit_test(test_no_expected_record_adds_no_part),
 		cmocka_unit_test(
 			test_gpus_held_are_named_as_the_node_published_them),
