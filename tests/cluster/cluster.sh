@@ -64,6 +64,13 @@
 #                     munged run once, in the root namespace.
 #   FP_SIM_MODEL_<i>, FP_IDLE_WATTS_<i>   node i's power model (defaults:
 #                     a different model per node)
+#   FP_SLURM_USER     SlurmUser of slurmctld and slurmdbd (default root):
+#                     another (slurm, Debian's) makes them drop to it, so
+#                     jobcomp/carbon and footprint-worker run as it, as on
+#                     a production controller; the folders and files they
+#                     write (state, logs, spool, keys, metrics) are its
+#   FP_NODE_ACCT_EXTRA lines added to each node's acct_gather.conf (@DIR@
+#                     as in FP_FOOTPRINT_CONF; %n is left to the plugin)
 # After start: FP_DIR (the temp folder), FP_NODE, SLURM_CONF are exported;
 # with FP_NODES also FP_NODE_NAMES ("fpn1 fpn2 ...") and FP_NODE_ADDRS.
 #
@@ -270,7 +277,7 @@ _fp_write_configs() {
 	cat > "$d/etc/slurm.conf" <<CONF
 ClusterName=$FP_CLUSTER
 SlurmctldHost=localhost($ctl_addr)
-SlurmUser=root
+SlurmUser=${FP_SLURM_USER:-root}
 SlurmdUser=root
 AuthType=auth/munge
 AuthInfo=socket=$d/munge/munge.socket
@@ -380,7 +387,7 @@ AuthInfo=socket=$d/munge/munge.socket
 DbdHost=localhost
 DbdAddr=127.0.0.1
 DbdPort=6819
-SlurmUser=root
+SlurmUser=${FP_SLURM_USER:-root}
 PidFile=$d/run/slurmdbd.pid
 LogFile=$d/log/slurmdbd.log
 DebugLevel=info
@@ -392,6 +399,19 @@ StoragePass=fp-test-pass
 StorageLoc=slurm_acct_db
 CONF
 	chmod 600 "$d/etc/slurmdbd.conf"
+	_fp_own_slurm_user
+}
+
+# What slurmctld, slurmdbd and footprint-worker write or read alone, given
+# to FP_SLURM_USER when it is not root (slurmdbd also wants its conf file
+# to be its user's).
+_fp_own_slurm_user() {
+	local d=$FP_DIR u=${FP_SLURM_USER:-root}
+	[ "$u" = root ] && return 0
+	id -u "$u" > /dev/null 2>&1 || { _fp_log "FP_SLURM_USER=$u: no such user"; return 1; }
+	mkdir -p "$d/spool/footprint"
+	chown "$u" "$d/state" "$d/log" "$d/run" "$d/spool/footprint" "$d/metrics" \
+		"$d/keys" "$d/keys/footprint.key" "$d/etc/slurmdbd.conf"
 }
 
 # FP_GPU_KIND: true for NVIDIA GPUs (the default), false for hwmon ones.
@@ -466,6 +486,8 @@ _fp_write_node_confs() {
 				echo "EnergyFootprintSimulatedNode=$nd/sim"
 				echo "EnergyFootprintIdleWatts=$idle"
 			fi
+			[ -z "${FP_NODE_ACCT_EXTRA:-}" ] ||
+				printf '%s\n' "${FP_NODE_ACCT_EXTRA//@DIR@/$d}"
 		} > "$nd/etc/acct_gather.conf"
 	done
 }

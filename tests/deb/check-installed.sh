@@ -69,7 +69,7 @@ check "the installed tools run" bash -c "/usr/bin/sfootprint --version > /dev/nu
 check "no footprint-worker beside the plugins: jobcomp/carbon runs the packaged one" \
 	test ! -e $plugindir/footprint-worker
 
-for t in ${FP_DEB_TESTS:-01 02 03 04 05 06 07 08 09 10 11 12 13 15 16 17 18}; do
+for t in ${FP_DEB_TESTS:-01 02 03 04 05 06 07 08 09 10 11 12 13 15 16 17 18 20 21}; do
 	echo "# cluster tests $t against the installed files"
 	out=$(BUILD=$bin FP_BUILD=$bin FP_INSTALLED=1 FP_ONLY=$t FP_SKIP_HTML=1 \
 		FP_SKIP_VALGRIND=1 FP_SKIP_FEED=1 tests/run.sh 2>&1)
