@@ -71,7 +71,9 @@ LIBS = $(PKG_LIBS) -lpfm -lm -lpthread
 # The plugins take from libfootprint.a only what they call: without
 # --as-needed slurmd and slurmctld would load libcurl (the feed updater's)
 # and libjwt for nothing.
-PLUGIN_LIBS = -Wl,--as-needed $(LIBS)
+# --exclude-libs: the library linked into a plugin stays its own (only
+# Slurm's entry points are exported; tests/symbols.sh checks it).
+PLUGIN_LIBS = -Wl,--as-needed -Wl,--exclude-libs,ALL $(LIBS)
 TOOL_LIBS = -lslurm -lacl
 # The one version, which `sfootprint --version`, the summaries, the worker
 # and the HTML page all say: git's when this is a git tree, else (a git

@@ -39,6 +39,15 @@ for t in "$@"; do
 	count "$name" "$log/$name.out" "$rc"
 done
 
+# What the library, the plugins and the tools export (tests/symbols.sh).
+if [ -x tests/symbols.sh ]; then
+	echo "# cli: symbols"
+	tests/symbols.sh > "$log/symbols.out" 2>&1
+	rc=$?
+	sed 's/^/    /' "$log/symbols.out" | grep -v '^    ok ' || true
+	count symbols "$log/symbols.out" "$rc"
+fi
+
 # sfootprint --html rendered by headless Chromium (tests/html/run.sh); it
 # says "skipped: chromium not installed" and counts nothing without it.
 if [ -z "${FP_SKIP_HTML:-}" ] && [ -x tests/html/run.sh ]; then

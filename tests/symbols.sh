@@ -1,0 +1,51 @@
+#!/bin/bash
+# What the built objects export, TAP: the library only its fp_ names, each
+# plugin only the entry points Slurm looks up (the library inside it stays
+# hidden: slurmd and slurmctld load other plugins, and our names are none
+# of their business), each tool nothing but what it exports on purpose.
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+n=0 failed=0
+
+check() { # what, offending symbols (empty: ok)
+	n=$((n + 1))
+	if [ -z "$2" ]; then
+		echo "ok $n - $1"
+	else
+		echo "not ok $n - $1: $(echo $2 | head -c 400)"
+		failed=$((failed + 1))
+	fi
+}
+
+exports() { nm -D --defined-only "$1" 2>/dev/null | awk '{ print $NF }' | sort -u; }
+
+# Slurm's plugin loader asks for these (plugin_load_from_file and each
+# interface's symbol list); anything else is ours to hide.
+plugin_api='^(plugin_name|plugin_type|plugin_version|init|fini)$'
+
+lib=$BUILD/libfootprint.so
+if [ -e "$lib" ]; then
+	check "$lib exports only fp_ names ($(exports "$lib" | wc -l) of them)" \
+		"$(exports "$lib" | grep -v '^fp_')"
+fi
+for p in "$BUILD"/acct_gather_energy_footprint.so:acct_gather_energy_p_ \
+	"$BUILD"/jobcomp_carbon.so:jobcomp_p_; do
+	so=${p%%:*} prefix=${p##*:}
+	[ -e "$so" ] || { check "$so is built" "missing"; continue; }
+	check "$so exports only Slurm's entry points (${prefix}*, plugin_*, init, fini)" \
+		"$(exports "$so" | grep -Ev "$plugin_api|^$prefix")"
+	check "$so exports its ${prefix}* entry points" \
+		"$(exports "$so" | grep -q "^$prefix" || echo none)"
+done
+# footprint-worker's poll() is the one libslurm's calls reach (it sets
+# TCP_QUICKACK on slurmdbd's socket before each wait): exported on purpose.
+for t in sfootprint footprint-mail fp-simnode footprint-worker; do
+	want='^$'
+	[ "$t" = footprint-worker ] && want='^poll$'
+	[ -e "$BUILD/$t" ] || { check "$BUILD/$t is built" "missing"; continue; }
+	check "$BUILD/$t exports nothing it does not mean to" \
+		"$(exports "$BUILD/$t" | grep -Ev "$want")"
+done
+echo "1..$n"
+[ "$failed" -eq 0 ]
