@@ -18,11 +18,14 @@ check() { # what, offending symbols (empty: ok)
 	fi
 }
 
-# (less what a sanitizer build adds of its own: ASan's __odr_asan.<name>
-# markers of each global)
+# (less what a sanitizer build adds of its own, ASan's __odr_asan.<name>
+# markers of each global, and the C runtime's own: Debian 13's toolchain
+# exports crt1's _IO_stdin_used from a program with a dynamic symbol table)
+crt='^(_IO_stdin_used|_init|_fini|_start|_edata|_end|__bss_start|__data_start|data_start|__dso_handle|__TMC_END__|__libc_csu_init|__libc_csu_fini)$'
 exports() {
 	nm -D --defined-only "$1" 2>/dev/null | awk '{ print $NF }' |
-		grep -Ev '^__(odr_asan|asan|ubsan|tsan|sanitizer)' | sort -u
+		grep -Ev '^__(odr_asan|asan|ubsan|tsan|sanitizer)' |
+		grep -Ev "$crt" | sort -u
 }
 
 # Slurm's plugin loader asks for these (plugin_load_from_file and each
