@@ -470,12 +470,11 @@ int fp_step_parts_load(const char *dir, const char *node, const char *step,
 	if (!_step_ok(step))
 		return fp_fail(err, FP_EINVAL, "step parts: bad step id "
 			       "\"%s\"", step ? step : "");
-	if (fp_step_parts_dir(dir, node, path, sizeof(path)))
-		return fp_fail(err, FP_EINVAL, "step parts: folder %s too long "
-			       "for node %s", dir, node);
-	n = strlen(path);
-	if (snprintf(path + n, sizeof(path) - n, "/%s", step) >=
-	    (int)(sizeof(path) - n))
+	n = fp_step_parts_dir(dir, node, path, sizeof(path)) ? sizeof(path) :
+								strlen(path);
+	if (n >= sizeof(path) ||
+	    snprintf(path + n, sizeof(path) - n, "/%s", step) >=
+		    (int)(sizeof(path) - n))
 		return fp_fail(err, FP_EINVAL, "step parts: folder %s too long "
 			       "for node %s", dir, node);
 	f = fopen(path, "r");
