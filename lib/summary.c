@@ -852,8 +852,10 @@ int fp_summary_parts_gather(const char *dir, const fp_job_t *job,
 					g->nabsent++;
 					note_absent(g, st->id,
 						    st->nodes[k].node);
-				} else if (say) {
-					say(ctx, err.msg);
+				} else {
+					g->nunread++;
+					if (say)
+						say(ctx, err.msg);
 				}
 				continue;
 			}

@@ -43,6 +43,7 @@ typedef struct fp_summary_parts {
 	size_t nabsent;
 	char absent[256];
 	bool absent_cut;
+	size_t nunread;		/* there but unreadable or damaged */
 } fp_summary_parts_t;
 typedef void (*fp_summary_parts_say_fn)(void *ctx, const char *msg);
 /* Reads them all. A record that is there but may not be read (FP_EACCES)

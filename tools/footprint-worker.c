@@ -751,8 +751,10 @@ static int process_job(void *db, const run_t *run, uint32_t jobid,
 		 * waits for those not there yet up to PartsWait after its
 		 * end, silently as for the series; past it they are counted
 		 * missing, and said. */
+		/* Unreadable ones are said only by the read that writes the
+		 * summary: a job that waits is read again every few seconds. */
 		if (job && fp_summary_parts_gather(cfg->node_parts_dir, job,
-						   say_parts, &jobid, &parts)) {
+						   NULL, NULL, &parts)) {
 			say("job %u: out of memory reading its step records",
 			    jobid);
 			goto out;
@@ -761,6 +763,16 @@ static int process_job(void *db, const run_t *run, uint32_t jobid,
 		    now < (time_t)j->end + (time_t)cfg->parts_wait) {
 			rc = 1;
 			goto out;
+		}
+		if (parts.nunread) {
+			fp_summary_parts_clear(&parts);
+			if (fp_summary_parts_gather(cfg->node_parts_dir, job,
+						    say_parts, &jobid,
+						    &parts)) {
+				say("job %u: out of memory reading its step "
+				    "records", jobid);
+				goto out;
+			}
 		}
 		if (parts.nabsent)
 			say("job %u: %zu of %zu step records not there %u s "

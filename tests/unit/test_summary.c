@@ -708,6 +708,7 @@ static void test_gather_counts_absent_apart_from_unreadable(void **state)
 	assert_string_equal(json_string_value(json_object_get(g.parts[0],
 							       "node")), "n1");
 	assert_int_equal(g.nabsent, 1);
+	assert_int_equal(g.nunread, 2);
 	assert_string_equal(g.absent, "4242.0 on n2");
 	assert_false(g.absent_cut);
 	assert_int_equal(said.n, 2);
