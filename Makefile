@@ -82,18 +82,19 @@ FP_VERSION ?= $(or $(shell test -e .git && git describe --tags --always --dirty 
 VERSION_DEF = -DFP_VERSION='"$(FP_VERSION)"'
 
 CFLAGS_COMMON = $(OPT) $(WARN) $(WERROR) $(HARDEN) $(SAN) $(PKG_CFLAGS)
-LIB_CFLAGS = -std=c11 -D_GNU_SOURCE $(CFLAGS_COMMON) -Ilib $(VERSION_DEF)
+LIB_CFLAGS = -std=c11 -D_GNU_SOURCE $(CFLAGS_COMMON) -Iinclude $(VERSION_DEF)
 # The plugins are never sanitized: slurmd and slurmctld are not built with
 # ASan, and an ASan library dlopen()ed into them aborts the daemon. With
 # SANITIZE=1 they link an unsanitized copy of the library.
 PLUGIN_COMMON = $(OPT) $(WARN) $(WERROR) $(HARDEN) $(PKG_CFLAGS)
 SLURM_INC := $(BUILD)/slurm
-PLUGIN_CFLAGS = -std=gnu11 $(PLUGIN_COMMON) -Ilib -Iplugins -I$(SLURM_INC) \
+PLUGIN_CFLAGS = -std=gnu11 $(PLUGIN_COMMON) -Iinclude -Iplugins -I$(SLURM_INC) \
 	-I$(SLURM_INC)/root -Wno-sign-compare -Wno-missing-field-initializers \
 	-DFP_SLURM_VERSION='"$(SLURM_VERSION)"'
 JOBCOMP_DEFS = -DFP_LIBEXECDIR='"$(LIBEXECDIR)"'
 
-LIB_SRC := $(wildcard lib/*.c)
+LIB_SRC := $(wildcard lib/*/*.c)
+LIB_HDR := $(wildcard include/footprint/*.h lib/*/*.h)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB_A := $(BUILD)/libfootprint.a
 LIB_SO := $(BUILD)/libfootprint.so
@@ -172,7 +173,7 @@ $(VERSION_STAMP): FORCE
 	@mkdir -p $(@D)
 	@[ "$$(cat $@ 2>/dev/null)" = "$(FP_VERSION)" ] || \
 		{ echo "$(FP_VERSION)" > $@; } 2> /dev/null || true
-VERSIONED := summary report_html
+VERSIONED := carbon/summary carbon/report_html
 $(VERSIONED:%=$(BUILD)/lib/%.o) $(VERSIONED:%=$(BUILD)/plain/lib/%.o) \
 	$(TOOLS): $(VERSION_STAMP)
 
@@ -216,7 +217,7 @@ plugins: $(PLUGINS)
 $(SLURM_INC)/.ready: tools/slurm-headers.sh | prereq
 	@tools/slurm-headers.sh "$(BUILD)/slurm-src" "$(SLURM_INC)" "$(SLURM_VERSION)" "$(SLURM_SRC)"
 
-$(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h)
+$(BUILD)/lib/%.o: lib/%.c $(LIB_HDR)
 	@mkdir -p $(@D)
 	$(call say,CC,$<)$(CC) $(LIB_CFLAGS) -c -o $@ $<
 
@@ -227,18 +228,18 @@ $(LIB_A): $(LIB_OBJ)
 $(LIB_SO): $(LIB_OBJ)
 	$(call say,LD,$@)$(CC) $(SAN) -shared -o $@ $^ $(LIBS)
 
-$(BUILD)/plain/lib/%.o: lib/%.c $(wildcard lib/*.h)
+$(BUILD)/plain/lib/%.o: lib/%.c $(LIB_HDR)
 	@mkdir -p $(@D)
-	$(call say,CC,$@)$(CC) -std=c11 -D_GNU_SOURCE $(PLUGIN_COMMON) -Ilib $(VERSION_DEF) -c -o $@ $<
+	$(call say,CC,$@)$(CC) -std=c11 -D_GNU_SOURCE $(PLUGIN_COMMON) -Iinclude $(VERSION_DEF) -c -o $@ $<
 
 $(BUILD)/plain/libfootprint.a: $(LIB_SRC:%.c=$(BUILD)/plain/%.o)
 	@rm -f $@
 	$(call say,AR,$@)ar rcs $@ $^
 
-$(ENERGY_SO): $(ENERGY_SRC) $(PLUGIN_LIB) $(SLURM_INC)/.ready $(wildcard lib/*.h) $(wildcard plugins/acct_gather_energy/*.h) $(wildcard plugins/*.h)
+$(ENERGY_SO): $(ENERGY_SRC) $(PLUGIN_LIB) $(SLURM_INC)/.ready $(LIB_HDR) $(wildcard plugins/acct_gather_energy/*.h) $(wildcard plugins/*.h)
 	$(call say,CC,$@)$(CC) $(PLUGIN_CFLAGS) -shared -o $@ $(ENERGY_SRC) $(PLUGIN_LIB) $(PLUGIN_LIBS)
 
-$(JOBCOMP_SO): $(JOBCOMP_SRC) $(PLUGIN_LIB) $(SLURM_INC)/.ready $(LIBEXEC_STAMP) $(wildcard lib/*.h) $(wildcard plugins/jobcomp_carbon/*.h) $(wildcard plugins/*.h)
+$(JOBCOMP_SO): $(JOBCOMP_SRC) $(PLUGIN_LIB) $(SLURM_INC)/.ready $(LIBEXEC_STAMP) $(LIB_HDR) $(wildcard plugins/jobcomp_carbon/*.h) $(wildcard plugins/*.h)
 	$(call say,CC,$@)$(CC) $(PLUGIN_CFLAGS) $(JOBCOMP_DEFS) -shared -o $@ $(JOBCOMP_SRC) $(PLUGIN_LIB) $(PLUGIN_LIBS)
 
 .SECONDEXPANSION:
@@ -250,7 +251,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_A) $(wildcard tests/unit/*.h)
 	$(call say,CC,$@)$(CC) $(LIB_CFLAGS) -Itests/unit -o $@ $< $(LIB_A) $(LIBS) -lcmocka
 
 # The project's own stand-in for libnvidia-ml.so.1 (tests/nvml/), answering
-# lib/gpu_nvml.c from a state file: test_gpu loads it by path. Never
+# lib/node/gpu_nvml.c from a state file: test_gpu loads it by path. Never
 # sanitized: slurmd and slurmstepd load it too (FP_GPUS= cluster tests).
 FAKE_NVML := $(BUILD)/tests/nvml/libnvidia-ml.so.1
 $(FAKE_NVML): tests/nvml/fake_nvml.c
@@ -263,7 +264,7 @@ $(BUILD)/tests/test_poller: private LIB_CFLAGS += -DFP_FAKE_NVML='"$(abspath $(F
 $(BUILD)/tests/test_simnode: $(FAKE_NVML)
 $(BUILD)/tests/test_simnode: private LIB_CFLAGS += -DFP_FAKE_NVML='"$(abspath $(FAKE_NVML))"'
 # The same for ROCm's libamd_smi.so (tests/amdsmi/), answering
-# lib/gpu_amdsmi.c: test_gpu loads it by path, test_poller to show a
+# lib/node/gpu_amdsmi.c: test_gpu loads it by path, test_poller to show a
 # simulated node never does.
 FAKE_AMDSMI := $(BUILD)/tests/amdsmi/libamd_smi.so
 $(FAKE_AMDSMI): tests/amdsmi/fake_amdsmi.c
@@ -374,11 +375,11 @@ tsan: $(SLURM_INC)/.ready
 	@$(MAKE) --no-print-directory TSAN=1 BUILD=$(TSAN_BUILD) \
 		SLURM_INC=$(abspath $(SLURM_INC)) tsan-run
 
-$(BUILD)/tsan-plugin/jobcomp_carbon.so: $(JOBCOMP_SRC) $(LIB_A) $(SLURM_INC)/.ready $(wildcard lib/*.h)
+$(BUILD)/tsan-plugin/jobcomp_carbon.so: $(JOBCOMP_SRC) $(LIB_A) $(SLURM_INC)/.ready $(LIB_HDR)
 	@mkdir -p $(@D)
 	$(call say,CC,$@)$(CC) $(PLUGIN_CFLAGS) $(JOBCOMP_DEFS) $(SAN) -shared -o $@ $(JOBCOMP_SRC) $(LIB_A) $(PLUGIN_LIBS)
 
-$(BUILD)/tsan-plugin/acct_gather_energy_footprint.so: $(ENERGY_SRC) $(LIB_A) $(SLURM_INC)/.ready $(wildcard lib/*.h)
+$(BUILD)/tsan-plugin/acct_gather_energy_footprint.so: $(ENERGY_SRC) $(LIB_A) $(SLURM_INC)/.ready $(LIB_HDR)
 	@mkdir -p $(@D)
 	$(call say,CC,$@)$(CC) $(PLUGIN_CFLAGS) $(SAN) -shared -o $@ $(ENERGY_SRC) $(LIB_A) $(PLUGIN_LIBS)
 
@@ -403,12 +404,12 @@ FUZZ_SECONDS ?= 60
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -O1 -g -fno-omit-frame-pointer $(WARN) \
 	-Wno-unknown-warning-option \
-	$(PKG_CFLAGS) $(FUZZ_SAN) -Ilib
+	$(PKG_CFLAGS) $(FUZZ_SAN) -Iinclude
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 FUZZ_LIB := $(BUILD)/fuzz/libfootprint.a
 
-$(BUILD)/fuzz/lib/%.o: lib/%.c $(wildcard lib/*.h)
+$(BUILD)/fuzz/lib/%.o: lib/%.c $(LIB_HDR)
 	@mkdir -p $(@D)
 	$(call say,FUZZCC,$<)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
@@ -449,6 +450,8 @@ install: all $(if $(DESTDIR),,check-daemons)
 	install -m 755 $(filter-out $(LIBEXEC_TOOLS),$(TOOLS)) $(DESTDIR)$(PREFIX)/bin/
 	install -m 755 $(LIBEXEC_TOOLS) $(DESTDIR)$(LIBEXECDIR)/
 	install -m 644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/
+	install -d $(DESTDIR)$(PREFIX)/include/footprint
+	install -m 644 $(wildcard include/footprint/*.h) $(DESTDIR)$(PREFIX)/include/footprint/
 	install -m 755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/
 	install -m 644 $(wildcard docs/*.1) $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 644 $(wildcard docs/*.5) $(DESTDIR)$(PREFIX)/share/man/man5/

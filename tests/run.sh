@@ -49,6 +49,15 @@ if [ -z "${FP_SKIP_SYMBOLS:-}" ] && [ -x tests/symbols.sh ]; then
 	count symbols "$log/symbols.out" "$rc"
 fi
 
+# The public headers compile alone and together (tests/headers.sh).
+if [ -x tests/headers.sh ] && [ -d include/footprint ]; then
+	echo "# cli: headers"
+	tests/headers.sh > "$log/headers.out" 2>&1
+	rc=$?
+	sed 's/^/    /' "$log/headers.out" | grep -v '^    ok ' || true
+	count headers "$log/headers.out" "$rc"
+fi
+
 # sfootprint --html rendered by headless Chromium (tests/html/run.sh); it
 # says "skipped: chromium not installed" and counts nothing without it.
 if [ -z "${FP_SKIP_HTML:-}" ] && [ -x tests/html/run.sh ]; then

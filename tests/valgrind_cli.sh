@@ -148,7 +148,7 @@ vg "sensor-check on a valid feed" 0 \
 	"$sf" sensor-check "$tmp/feed.json" --max-age 600
 vg "sensor-check on a missing feed fails cleanly" 1 \
 	"$sf" sensor-check "$tmp/none.json"
-# sensor-check judges with the node plugin's limits (lib/sensor.h).
+# sensor-check judges with the node plugin's limits (include/footprint/sensor.h).
 printf '{"time": %s, "energy_j": 905.5}\n' "$(($(date +%s) - 15))" \
 	> "$tmp/feed15.json"
 vg "sensor-check takes a feed 15 s old, as the plugin (max age 30 s)" 0 \

@@ -31,12 +31,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "report.h"
-#include "report_html.h"
-#include "sign.h"
-#include "summary.h"
-#include "whatif.h"
+#include "footprint/config.h"
+#include "footprint/report.h"
+#include "footprint/report_html.h"
+#include "footprint/sign.h"
+#include "footprint/summary.h"
+#include "footprint/whatif.h"
 
 #define FALLBACK_MAILER "/usr/bin/mail"
 /* slurmctld kills MailProg after 120 s: leave the mailer time to run. */

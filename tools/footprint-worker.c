@@ -40,15 +40,15 @@
 #include <slurm/slurm.h>
 #include <slurm/slurmdb.h>
 
-#include "carbon.h"
-#include "config.h"
-#include "sign.h"
-#include "signals.h"
-#include "site_metrics.h"
-#include "step_gpus.h"
-#include "summary.h"
-#include "utf8.h"
-#include "watermark.h"
+#include "footprint/carbon.h"
+#include "footprint/config.h"
+#include "footprint/sign.h"
+#include "footprint/signals.h"
+#include "footprint/site_metrics.h"
+#include "footprint/step_gpus.h"
+#include "footprint/summary.h"
+#include "footprint/utf8.h"
+#include "footprint/watermark.h"
 
 /* Exported by libslurm, not declared in its public headers. */
 extern int slurm_addto_step_list(struct xlist *step_list, char *names);

@@ -6,11 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "carbon.h"
-#include "config.h"
-#include "report.h"
+#include "footprint/carbon.h"
+#include "footprint/config.h"
+#include "footprint/report.h"
 #include "sfootprint.h"
-#include "summary.h"
+#include "footprint/summary.h"
 
 /* The plugin matches nodes with Slurm's hostlist API; this tool links no
  * Slurm, so it understands the common forms: "a,b", "qh[001-040,050]",

@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 
 #include "sfootprint.h"
-#include "sign.h"
+#include "footprint/sign.h"
 
 int fp_cmd_keygen(int argc, char **argv)
 {

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "attribution.h"
+#include "footprint/attribution.h"
 #include "sfootprint.h"
-#include "trace.h"
+#include "footprint/trace.h"
 
 static void _usage(FILE *out)
 {
@@ -30,7 +30,7 @@ static void _usage(FILE *out)
 
 static int _cmp_steps(const void *x, const void *y)
 {
-	const fp_step_result_t *a = x, *b = y;
+	const fp_engine_step_t *a = x, *b = y;
 
 	if (a->job != b->job)
 		return a->job < b->job ? -1 : 1;
@@ -44,7 +44,7 @@ static int _cmp_jobs(const void *x, const void *y)
 	return a->job < b->job ? -1 : a->job > b->job;
 }
 
-static json_t *_node_json(const fp_engine_t *e, const fp_node_result_t *n)
+static json_t *_node_json(const fp_engine_t *e, const fp_engine_node_t *n)
 {
 	const fp_node_desc_t *desc = fp_engine_desc(e);
 	json_t *src = json_object(), *idle = json_object(), *cal, *node;
@@ -93,9 +93,9 @@ static json_t *_node_json(const fp_engine_t *e, const fp_node_result_t *n)
 	return node;
 }
 
-static char *_json(const fp_engine_t *e, const fp_node_result_t *n,
+static char *_json(const fp_engine_t *e, const fp_engine_node_t *n,
 		   const fp_job_result_t *jobs, size_t njobs,
-		   const fp_step_result_t *steps, size_t nsteps)
+		   const fp_engine_step_t *steps, size_t nsteps)
 {
 	json_t *root = json_object(), *js = json_object(), *ss = json_object();
 	bool gpus = fp_engine_desc(e)->ngpus > 0;
@@ -134,9 +134,9 @@ static char *_json(const fp_engine_t *e, const fp_node_result_t *n,
 	return out;
 }
 
-static void _table(FILE *out, const fp_engine_t *e, const fp_node_result_t *n,
+static void _table(FILE *out, const fp_engine_t *e, const fp_engine_node_t *n,
 		   const fp_job_result_t *jobs, size_t njobs,
-		   const fp_step_result_t *steps, size_t nsteps)
+		   const fp_engine_step_t *steps, size_t nsteps)
 {
 	const fp_node_desc_t *desc = fp_engine_desc(e);
 	const char *sep = " (";
@@ -290,9 +290,9 @@ int fp_cmd_replay(int argc, char **argv)
 	struct out out = { NULL, FP_TRACE_PLAIN, 0 };
 	fp_engine_t *e = NULL;
 	fp_error_t err = { 0 };
-	fp_node_result_t node;
+	fp_engine_node_t node;
 	fp_job_result_t *jobs;
-	fp_step_result_t *steps;
+	fp_engine_step_t *steps;
 	size_t njobs, nsteps;
 	int rc = FP_EXIT_OK;
 

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "sensor.h"
+#include "footprint/sensor.h"
 #include "sfootprint.h"
 
 #define DEFAULT_INTERVAL_S 1.0
@@ -36,7 +36,7 @@ static void _usage(FILE *out)
 		DEFAULT_INTERVAL_S);
 }
 
-/* The plugin's bounds (lib/sensor.h): a value it would refuse is not one
+/* The plugin's bounds (include/footprint/sensor.h): a value it would refuse is not one
  * to check a feed with. */
 static int _number(const char *opt, const char *arg, double lo, double hi,
 		   double *v)

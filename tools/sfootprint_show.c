@@ -17,15 +17,15 @@
 
 #include <jansson.h>
 
-#include "config.h"
-#include "report.h"
-#include "report_html.h"
+#include "footprint/config.h"
+#include "footprint/report.h"
+#include "footprint/report_html.h"
 #include "sfootprint.h"
 #include "sfootprint_db.h"
-#include "signals.h"
-#include "sign.h"
-#include "summary.h"
-#include "whatif.h"
+#include "footprint/signals.h"
+#include "footprint/sign.h"
+#include "footprint/summary.h"
+#include "footprint/whatif.h"
 
 #define MAX_TOKEN (4 << 20)
 #define JSON_FLAGS (JSON_INDENT(2) | JSON_REAL_PRECISION(12))

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "sfootprint.h"
-#include "sign.h"
+#include "footprint/sign.h"
 
 /* Its token (4/3 of it in base64url, plus header and signature) must stay
  * within what sfootprint verify reads (4 MiB). */

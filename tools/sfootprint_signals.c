@@ -8,11 +8,11 @@
 
 #include <curl/curl.h>
 
-#include "config.h"
-#include "feed.h"
-#include "report.h"
+#include "footprint/config.h"
+#include "footprint/feed.h"
+#include "footprint/report.h"
 #include "sfootprint.h"
-#include "signals.h"
+#include "footprint/signals.h"
 
 static void _usage(FILE *out)
 {

@@ -8,10 +8,10 @@
 
 #include <jansson.h>
 
-#include "config.h"
-#include "report.h"
+#include "footprint/config.h"
+#include "footprint/report.h"
 #include "sfootprint.h"
-#include "sign.h"
+#include "footprint/sign.h"
 
 #define MAX_TOKEN (4 << 20)
 #define MAX_KEY_ARGS 64

@@ -12,12 +12,12 @@
 
 #include <jansson.h>
 
-#include "config.h"
-#include "json.h"
-#include "report.h"
+#include "footprint/config.h"
+#include "footprint/json.h"
+#include "footprint/report.h"
 #include "sfootprint.h"
-#include "sign.h"
-#include "whatif.h"
+#include "footprint/sign.h"
+#include "footprint/whatif.h"
 
 #define MAX_TOKEN (4 << 20)
 #define JSON_FLAGS (JSON_INDENT(2) | JSON_REAL_PRECISION(12))

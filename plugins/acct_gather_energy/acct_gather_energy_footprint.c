@@ -29,9 +29,9 @@
 #include "src/slurmd/slurmd/slurmd.h"
 #include "src/slurmd/slurmstepd/slurmstepd_job.h"
 
-#include "poller.h"
-#include "publish.h"
-#include "step_gpus.h"
+#include "footprint/poller.h"
+#include "footprint/publish.h"
+#include "footprint/step_gpus.h"
 
 /* slurmd's configuration exists only in slurmd: a weak reference keeps the
  * plugin loadable in slurmctld and slurmstepd, where it resolves to NULL. */

@@ -40,7 +40,7 @@
 #include "src/common/xstring.h"
 #include "src/slurmctld/slurmctld.h"
 
-#include "config.h"
+#include "footprint/config.h"
 
 const char plugin_name[] = "Job completion carbon footprint plugin";
 const char plugin_type[] = "jobcomp/carbon";

@@ -1,5 +1,5 @@
 /* A stand-in for ROCm's libamd_smi.so, built with the tests: answers the AMD
- * SMI entry points lib/gpu_amdsmi.c uses from a state file the test rewrites
+ * SMI entry points lib/node/gpu_amdsmi.c uses from a state file the test rewrites
  * between reads.
  *
  * $FP_FAKE_AMDSMI_STATE names the file, read again at every call. Lines:

@@ -9,9 +9,9 @@
 
 #include <jansson.h>
 
-#include "carbon.h"
-#include "config.h"
-#include "summary.h"
+#include "footprint/carbon.h"
+#include "footprint/config.h"
+#include "footprint/summary.h"
 
 #define NODES 64
 #define T0 1704067200 /* 2024-01-01T00:00:00Z */

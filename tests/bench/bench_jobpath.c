@@ -9,10 +9,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "carbon.h"
-#include "config.h"
-#include "sign.h"
-#include "summary.h"
+#include "footprint/carbon.h"
+#include "footprint/config.h"
+#include "footprint/sign.h"
+#include "footprint/summary.h"
 #include "bench.h"
 
 #define NJOBS 10000

@@ -13,9 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "attribution.h"
-#include "gpu.h"
-#include "sample.h"
+#include "footprint/attribution.h"
+#include "footprint/gpu.h"
+#include "footprint/sample.h"
 
 #define NCPUS 128
 #define NPKG 2

@@ -12,8 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "activity.h"
-#include "sample.h"
+#include "footprint/activity.h"
+#include "footprint/sample.h"
 
 #define NCPUS 128
 #define NJOBS 16

@@ -17,8 +17,8 @@
 #include <unistd.h>
 #include <linux/magic.h>
 
-#include "poller.h"
-#include "publish.h"
+#include "footprint/poller.h"
+#include "footprint/publish.h"
 #include "bench.h"
 
 #define NCPUS 128

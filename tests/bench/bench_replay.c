@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 #include "../unit/physmodel.h"
-#include "attribution.h"
-#include "trace.h"
+#include "footprint/attribution.h"
+#include "footprint/trace.h"
 
 static double now(void)
 {

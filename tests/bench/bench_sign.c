@@ -5,8 +5,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "sign.h"
-#include "summary.h"
+#include "footprint/sign.h"
+#include "footprint/summary.h"
 
 static double now(void)
 {
@@ -21,7 +21,7 @@ static char *payload(void)
 {
 	fp_result_t r = { 0 };
 	fp_site_result_t site = { 0 };
-	fp_node_result_t nodes[4];
+	fp_carbon_node_t nodes[4];
 	char names[4][16];
 	fp_error_t err = { 0 };
 

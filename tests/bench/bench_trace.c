@@ -10,9 +10,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "attribution.h"
+#include "footprint/attribution.h"
 #include "bench.h"
-#include "trace.h"
+#include "footprint/trace.h"
 
 #define NCPUS 128
 #define NPKG 2
@@ -202,7 +202,7 @@ static double _replay(const char *path, double *energy)
 		fp_trace_reader_t *r = fp_trace_reader_open(path, &err);
 		fp_engine_t *e;
 		const fp_sample_t *s;
-		fp_node_result_t node;
+		fp_engine_node_t node;
 		size_t samples = 0;
 		double t0 = _cpu_now(), spent;
 		int rc;

@@ -3,7 +3,7 @@
  * EnergyFootprint prefix acct_gather.conf uses. */
 #include "fuzz.h"
 
-#include "poller.h"
+#include "footprint/poller.h"
 
 #define PREFIX "EnergyFootprint"
 

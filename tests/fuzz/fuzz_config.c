@@ -2,7 +2,7 @@
  * lookups the plugin makes on the result. */
 #include "fuzz.h"
 
-#include "config.h"
+#include "footprint/config.h"
 
 /* Exact match: enough to walk the lookup code. */
 static int match(const char *hostlist, const char *node, void *ctx)

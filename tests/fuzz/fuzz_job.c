@@ -3,9 +3,9 @@
  * against a fixed configuration, and its summary and record written. */
 #include "fuzz.h"
 
-#include "carbon.h"
-#include "config.h"
-#include "summary.h"
+#include "footprint/carbon.h"
+#include "footprint/config.h"
+#include "footprint/summary.h"
 
 static const char conf[] =
 	"Site=home Nodes=n1,n2 Intensity=40 HeatRecovery=0.9 "

@@ -5,7 +5,7 @@
 
 #include "fuzz.h"
 
-#include "sign.h"
+#include "footprint/sign.h"
 
 static const char es_pub[] =
 	"-----BEGIN PUBLIC KEY-----\n"

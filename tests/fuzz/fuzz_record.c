@@ -3,8 +3,8 @@
  * input is "existing field" NUL "our record", the second part optional. */
 #include "fuzz.h"
 
-#include "report.h"
-#include "summary.h"
+#include "footprint/report.h"
+#include "footprint/summary.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1,13 +1,13 @@
 /* libFuzzer target: the wall-meter feed parser (fp_sensor_read). The input
  * is up to 4 feed contents separated by NUL bytes, read in turn by one
  * sensor, so the energy/power integration between readings is fuzzed too.
- * lib/sensor.c only reads files: the feed is a tmpfs file. */
+ * lib/node/sensor.c only reads files: the feed is a tmpfs file. */
 #include <fcntl.h>
 #include <math.h>
 
 #include "fuzz.h"
 
-#include "sensor.h"
+#include "footprint/sensor.h"
 
 static char path[128];
 

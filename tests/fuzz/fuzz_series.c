@@ -3,7 +3,7 @@
  * the kind; the rest is the file. Lookups run over what parsed. */
 #include "fuzz.h"
 
-#include "signals.h"
+#include "footprint/signals.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

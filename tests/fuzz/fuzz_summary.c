@@ -3,7 +3,7 @@
  * the report: text, JSON, mail, and a table row. */
 #include "fuzz.h"
 
-#include "report.h"
+#include "footprint/report.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -2,8 +2,8 @@
  * sample it accepts pushed through the attribution engine. */
 #include "fuzz.h"
 
-#include "attribution.h"
-#include "trace.h"
+#include "footprint/attribution.h"
+#include "footprint/trace.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -35,8 +35,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		(void)fp_trace_reader_bytes(r);
 	}
 	if (e) {
-		fp_node_result_t node;
-		fp_step_result_t st;
+		fp_engine_node_t node;
+		fp_engine_step_t st;
 		fp_job_result_t job;
 
 		fp_engine_node(e, &node);

@@ -128,6 +128,10 @@ for f in bin/sfootprint bin/footprint-mail lib/libfootprint.so lib/libfootprint.
 	share/man/man5/acct_gather_energy_footprint.5; do
 	check "make install installs \$PREFIX/$f" test -e "$D/opt/fp/$f"
 done
+printf '#include <footprint/footprint.h>\nint main(void) { fp_error_t e; fp_error_clear(&e); return e.code; }\n' > "$T/api.c"
+check "a program builds against the installed footprint/footprint.h and libfootprint.so" \
+	${CC:-cc} -std=c11 -I"$D/opt/fp/include" $(pkg-config --cflags jansson) -o "$T/api" "$T/api.c" \
+	-L"$D/opt/fp/lib" -lfootprint
 for f in footprint.conf acct_gather.conf methodology.md model.md trace-format.md sensor-feed.md; do
 	check "make install installs $f in share/doc/slurm-footprint" \
 		test -s "$D/opt/fp/share/doc/slurm-footprint/$f"

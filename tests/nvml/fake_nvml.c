@@ -1,5 +1,5 @@
 /* A stand-in for libnvidia-ml.so.1, built with the tests: answers the NVML
- * entry points lib/gpu_nvml.c uses from a state file the test (or
+ * entry points lib/node/gpu_nvml.c uses from a state file the test (or
  * fp-simnode) rewrites between reads.
  *
  * $FP_FAKE_NVML_STATE names the file, read again at every call. Lines:

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sample.h"
+#include "footprint/sample.h"
 
 #define PM_MAX_STEPS 64
 #define PM_MAX_ALLOC 128

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
+#include "footprint/error.h"
 
 typedef struct logs {
 	int n;

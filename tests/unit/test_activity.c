@@ -23,9 +23,9 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "activity.h"
-#include "attribution.h"
-#include "sample.h"
+#include "footprint/activity.h"
+#include "footprint/attribution.h"
+#include "footprint/sample.h"
 
 #define NCPUS 4
 
@@ -1132,7 +1132,7 @@ static void hinted_samples_give_the_engine_bit_identical_results(void **s_)
 		}
 		assert_int_equal(fp_engine_nsteps(ea), fp_engine_nsteps(eb));
 		for (size_t i = 0; i < fp_engine_nsteps(ea); i++) {
-			fp_step_result_t a, b;
+			fp_engine_step_t a, b;
 
 			fp_engine_step_at(ea, i, &a);
 			fp_engine_step_at(eb, i, &b);

@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "attribution.h"
+#include "footprint/attribution.h"
 #include "physmodel.h"
 
 #define S_NS 1000000000ULL
@@ -101,7 +101,7 @@ static void push_ok(struct fix *f)
 
 static double step_j(struct fix *f, const char *id)
 {
-	fp_step_result_t r;
+	fp_engine_step_t r;
 
 	assert_int_equal(fp_engine_step(f->e, id, &r), 0);
 	return r.energy_j;
@@ -164,13 +164,13 @@ static void test_idle_given_recovers_each_step_and_job_to_1e6(void **state)
 {
 	pm_model_t m;
 	fp_engine_t *e;
-	fp_node_result_t n;
+	fp_engine_node_t n;
 
 	pm_defaults(&m);
 	three_jobs(&m);
 	e = run_model(&m, NULL);
 	for (int i = 0; i < m.nsteps; i++) {
-		fp_step_result_t r;
+		fp_engine_step_t r;
 
 		assert_int_equal(fp_engine_step(e, m.steps[i].id, &r), 0);
 		assert_rel(r.energy_j, m.steps[i].energy_j, 1e-6, r.id);
@@ -193,7 +193,7 @@ static void test_estimated_idle_gets_jobs_within_3_percent(void **state)
 {
 	pm_model_t m;
 	fp_engine_t *e;
-	fp_node_result_t n;
+	fp_engine_node_t n;
 	bool est;
 
 	pm_defaults(&m);
@@ -223,7 +223,7 @@ static void test_conservation_holds_to_1e9_through_every_fault(void **state)
 {
 	pm_model_t m;
 	fp_engine_t *e;
-	fp_node_result_t n;
+	fp_engine_node_t n;
 	double steps = 0;
 
 	pm_defaults(&m);
@@ -242,7 +242,7 @@ static void test_conservation_holds_to_1e9_through_every_fault(void **state)
 	assert_conserved(e);
 	fp_engine_node(e, &n);
 	for (size_t i = 0; i < fp_engine_nsteps(e); i++) {
-		fp_step_result_t r;
+		fp_engine_step_t r;
 
 		fp_engine_step_at(e, i, &r);
 		steps += r.energy_j;
@@ -257,7 +257,7 @@ static void test_conservation_holds_to_1e9_through_every_fault(void **state)
 static void test_counter_wrap_adds_max_range_plus_one(void **state)
 {
 	struct fix f;
-	fp_node_result_t n;
+	fp_engine_node_t n;
 
 	fix_init(&f, one_package(1, 0, 999999), NULL);
 	at(&f, 0, 900000);
@@ -274,7 +274,7 @@ static void test_wrapping_small_dram_counter_loses_no_energy(void **state)
 {
 	pm_model_t m;
 	fp_engine_t *e;
-	fp_node_result_t n;
+	fp_engine_node_t n;
 
 	pm_defaults(&m);
 	three_jobs(&m);
@@ -291,8 +291,8 @@ static void test_wrapping_small_dram_counter_loses_no_energy(void **state)
 static void test_failed_read_gives_gap_energy_at_next_read(void **state)
 {
 	struct fix f;
-	fp_step_result_t a, b;
-	fp_node_result_t n;
+	fp_engine_step_t a, b;
+	fp_engine_node_t n;
 	int cpu0 = 0;
 
 	fix_init(&f, one_package(1, 0, 1ULL << 40), NULL);
@@ -322,7 +322,7 @@ static void test_failed_reads_in_a_long_trace_lose_no_energy(void **state)
 {
 	pm_model_t m;
 	fp_engine_t *e;
-	fp_node_result_t n;
+	fp_engine_node_t n;
 
 	pm_defaults(&m);
 	three_jobs(&m);
@@ -341,7 +341,7 @@ static void test_failed_reads_in_a_long_trace_lose_no_energy(void **state)
 static void test_meter_reset_interval_has_no_wall(void **state)
 {
 	struct fix f;
-	fp_node_result_t n;
+	fp_engine_node_t n;
 
 	fix_init(&f, one_package(1, 0, 1ULL << 40), NULL);
 	at(&f, 0, 0);
@@ -375,7 +375,7 @@ static void test_step_energy_is_kept_by_the_node_source_of_each_interval(
 	void **state)
 {
 	struct fix f;
-	fp_step_result_t r;
+	fp_engine_step_t r;
 	const int cpu0[] = { 0 };
 	double sum = 0;
 
@@ -427,7 +427,7 @@ static void test_a_wall_below_rapl_is_dropped_for_its_interval_and_the_next(
 	void **state)
 {
 	struct fix f;
-	fp_node_result_t n;
+	fp_engine_node_t n;
 	/* RAPL counts 10 J a second through a wrap of its 2^24 uJ counter
 	 * (the check counts it, where a raw difference would go down);
 	 * the meter gives 50 J, then 5 J (a fault), then 50 J twice */
@@ -482,7 +482,7 @@ static void test_a_wall_below_rapl_is_dropped_for_its_interval_and_the_next(
 static void test_oversubscribed_cpu_splits_by_step_time(void **state)
 {
 	struct fix f;
-	fp_node_result_t n;
+	fp_engine_node_t n;
 	int cpu0 = 0;
 
 	fix_init(&f, one_package(1, 0, 1ULL << 40), NULL);
@@ -504,7 +504,7 @@ static void test_psys_gives_node_total_without_wall(void **state)
 {
 	pm_model_t m;
 	fp_engine_t *e;
-	fp_node_result_t n;
+	fp_engine_node_t n;
 
 	pm_defaults(&m);
 	three_jobs(&m);
@@ -524,7 +524,7 @@ static void test_psys_gives_node_total_without_wall(void **state)
 static void test_failed_psys_read_falls_back_for_its_intervals(void **state)
 {
 	struct fix f;
-	fp_node_result_t n;
+	fp_engine_node_t n;
 
 	fp_node_desc_t *d = one_package(1, 0, 1ULL << 40);
 
@@ -547,7 +547,7 @@ static void test_no_wall_node_is_the_rapl_total(void **state)
 {
 	pm_model_t m;
 	fp_engine_t *e;
-	fp_node_result_t n;
+	fp_engine_node_t n;
 
 	pm_defaults(&m);
 	three_jobs(&m);
@@ -567,7 +567,7 @@ static void test_calibration_starts_after_30_intervals(void **state)
 {
 	pm_model_t m;
 	fp_engine_t *e;
-	fp_node_result_t n;
+	fp_engine_node_t n;
 
 	pm_defaults(&m);
 	three_jobs(&m);
@@ -588,7 +588,7 @@ static void test_calibration_fills_intervals_without_wall(void **state)
 {
 	pm_model_t m;
 	fp_engine_t *e;
-	fp_node_result_t n;
+	fp_engine_node_t n;
 
 	pm_defaults(&m);
 	three_jobs(&m);
@@ -612,7 +612,7 @@ static void test_calibration_disabled_uses_rapl(void **state)
 {
 	pm_model_t m;
 	fp_engine_t *e;
-	fp_node_result_t n;
+	fp_engine_node_t n;
 	fp_engine_opts_t o;
 
 	fp_engine_opts_default(&o);
@@ -633,7 +633,7 @@ static void test_overlapping_steps_of_one_job_share_idle_once(void **state)
 {
 	struct fix f;
 	fp_job_result_t j;
-	fp_node_result_t n;
+	fp_engine_node_t n;
 	int both[] = { 0, 1 }, first[] = { 0 };
 
 	fix_init(&f, one_package(2, 10, 1ULL << 40), NULL);
@@ -655,7 +655,7 @@ static void test_overlapping_steps_of_one_job_share_idle_once(void **state)
 static void test_two_jobs_on_one_cpu_share_idle_equally(void **state)
 {
 	struct fix f;
-	fp_node_result_t n;
+	fp_engine_node_t n;
 	int cpu0 = 0;
 
 	fix_init(&f, one_package(2, 10, 1ULL << 40), NULL);
@@ -675,8 +675,8 @@ static void test_two_jobs_on_one_cpu_share_idle_equally(void **state)
 static void test_first_sample_is_the_baseline(void **state)
 {
 	struct fix f;
-	fp_node_result_t n;
-	fp_step_result_t r;
+	fp_engine_node_t n;
+	fp_engine_step_t r;
 	int cpu0 = 0;
 
 	fix_init(&f, one_package(1, 0, 1ULL << 40), NULL);
@@ -703,7 +703,7 @@ static void test_non_increasing_t_is_rejected_and_changes_nothing(
 	void **state)
 {
 	struct fix f;
-	fp_node_result_t n;
+	fp_engine_node_t n;
 
 	fix_init(&f, one_package(1, 0, 1ULL << 40), NULL);
 	at(&f, 10, 0);
@@ -747,7 +747,7 @@ static void test_bad_steps_are_rejected(void **state)
 static void test_ended_step_stays_queryable_until_forgotten(void **state)
 {
 	struct fix f;
-	fp_step_result_t r;
+	fp_engine_step_t r;
 	fp_job_result_t j;
 	int cpu0 = 0;
 
@@ -804,8 +804,8 @@ static void test_many_steps_come_and_go_without_growth(void **state)
 static void test_last_interval_power(void **state)
 {
 	struct fix f;
-	fp_node_result_t n;
-	fp_step_result_t r;
+	fp_engine_node_t n;
+	fp_engine_step_t r;
 	int cpu0 = 0;
 
 	fix_init(&f, one_package(1, 0, 1ULL << 40), NULL);
@@ -827,8 +827,8 @@ static void test_last_interval_power(void **state)
 static void test_model_doc_worked_example(void **state)
 {
 	struct fix f;
-	fp_node_result_t n;
-	fp_step_result_t r;
+	fp_engine_node_t n;
+	fp_engine_step_t r;
 	int a1[] = { 0, 1 }, a2[] = { 1 };
 	fp_step_sample_t *st;
 
@@ -876,7 +876,7 @@ static void test_dram_domain_energy_lands_in_dram_j(void **state)
 {
 	struct fix f;
 	fp_node_desc_t *d = one_package(4, 20, 1ULL << 40);
-	fp_step_result_t r;
+	fp_engine_step_t r;
 	fp_job_result_t j;
 	int a1[] = { 0, 1 }, a2[] = { 1 };
 	fp_step_sample_t *st;
@@ -936,7 +936,7 @@ static void test_dram_share_matches_the_model_and_conserves(void **state)
 	kd = m.k_dram_w / (m.k_pkg_w + m.k_dram_w);
 	id = m.idle_dram_w / (m.idle_pkg_w + m.idle_dram_w);
 	for (int i = 0; i < m.nsteps; i++) {
-		fp_step_result_t r;
+		fp_engine_step_t r;
 
 		assert_int_equal(fp_engine_step(e, m.steps[i].id, &r), 0);
 		assert_true(r.dram_j > 0);
@@ -954,7 +954,7 @@ static void test_dram_share_matches_the_model_and_conserves(void **state)
 static void test_no_dram_domain_gives_dram_j_zero(void **state)
 {
 	struct fix f;
-	fp_step_result_t r;
+	fp_engine_step_t r;
 	int a[] = { 0 };
 
 	fix_init(&f, one_package(2, 5, 1ULL << 40), NULL);
@@ -1011,7 +1011,7 @@ static fp_step_sample_t *gstep(struct fix *f, const char *id, uint64_t job,
 
 static double step_gpu_j(struct fix *f, const char *id)
 {
-	fp_step_result_t r;
+	fp_engine_step_t r;
 
 	assert_int_equal(fp_engine_step(f->e, id, &r), 0);
 	return r.gpu_j;
@@ -1020,7 +1020,7 @@ static double step_gpu_j(struct fix *f, const char *id)
 static void test_held_gpu_goes_to_its_holder(void **state)
 {
 	struct fix f;
-	fp_node_result_t n;
+	fp_engine_node_t n;
 
 	fix_init(&f, with_gpus(one_package(1, 0, 1ULL << 40), 2, -1, 0),
 		 NULL);
@@ -1050,7 +1050,7 @@ static void test_held_gpu_goes_to_its_holder(void **state)
 static void test_gpu_nobody_holds_goes_to_gpu_idle(void **state)
 {
 	struct fix f;
-	fp_node_result_t n;
+	fp_engine_node_t n;
 
 	fix_init(&f, with_gpus(one_package(1, 0, 1ULL << 40), 1, -1, 0),
 		 NULL);
@@ -1182,7 +1182,7 @@ static void test_new_step_busy_starts_from_zero(void **state)
 static void test_gpu_counter_wrap_adds_max_energy_plus_one(void **state)
 {
 	struct fix f;
-	fp_node_result_t n;
+	fp_engine_node_t n;
 
 	fix_init(&f, with_gpus(one_package(1, 0, 1ULL << 40), 1, -1,
 			       999999), NULL);
@@ -1201,7 +1201,7 @@ static void test_gpu_counter_wrap_adds_max_energy_plus_one(void **state)
 static void test_gpu_counter_down_without_max_is_a_reset(void **state)
 {
 	struct fix f;
-	fp_node_result_t n;
+	fp_engine_node_t n;
 
 	fix_init(&f, with_gpus(one_package(1, 0, 1ULL << 40), 1, -1, 0),
 		 NULL);
@@ -1225,7 +1225,7 @@ static void test_gpu_counter_down_without_max_is_a_reset(void **state)
 static void test_failed_gpu_read_carries_gap_to_next_holders(void **state)
 {
 	struct fix f;
-	fp_node_result_t n;
+	fp_engine_node_t n;
 
 	fix_init(&f, with_gpus(one_package(1, 0, 1ULL << 40), 1, -1, 0),
 		 NULL);
@@ -1251,8 +1251,8 @@ static void test_failed_gpu_read_carries_gap_to_next_holders(void **state)
 static void test_wall_residual_is_shared_with_gpu_idle(void **state)
 {
 	struct fix f;
-	fp_node_result_t n;
-	fp_step_result_t r;
+	fp_engine_node_t n;
+	fp_engine_step_t r;
 	int cpu0 = 0;
 
 	/* RAPL 50 J all to 1.0 (busy), GPU 0 (1.0) 30 J, GPU 1 unheld 20 J,
@@ -1291,7 +1291,7 @@ static void test_wall_residual_is_shared_with_gpu_idle(void **state)
 static void test_psys_node_adds_the_gpus(void **state)
 {
 	struct fix f;
-	fp_node_result_t n;
+	fp_engine_node_t n;
 
 	fix_init(&f, with_gpus(one_package(1, 0, 1ULL << 40), 1, -1, 0),
 		 NULL);
@@ -1321,7 +1321,7 @@ static void test_psys_node_adds_the_gpus(void **state)
 static void test_calibration_fits_rapl_plus_gpu(void **state)
 {
 	struct fix f;
-	fp_node_result_t n;
+	fp_engine_node_t n;
 	double rapl = 0, gpu = 0, wall = 0;
 
 	/* wall = 1.25 (rapl + gpu) + 40 W, GPU load varying alone */
@@ -1358,7 +1358,7 @@ static void test_gpu_read_failure_keeps_interval_out_of_calibration(
 	void **state)
 {
 	struct fix f;
-	fp_node_result_t n;
+	fp_engine_node_t n;
 
 	fix_init(&f, with_gpus(one_package(1, 0, 1ULL << 40), 1, -1, 0),
 		 NULL);
@@ -1446,7 +1446,7 @@ static void test_gpu_conservation_holds_to_1e9_through_faults(void **state)
 static void test_gpu_share_by_device_sums_to_gpu_j(void **state)
 {
 	struct fix f;
-	fp_step_result_t r;
+	fp_engine_step_t r;
 	double gj[3] = { 0, 0, 0 }, wall = 0, sum, gpu0_base = 0;
 	int cpus[2] = { 0, 1 };
 
@@ -1495,7 +1495,7 @@ static void test_gpu_share_of_a_lone_holder_is_the_device_energy(
 	void **state)
 {
 	struct fix f;
-	fp_step_result_t r;
+	fp_engine_step_t r;
 	int cpus[1] = { 0 };
 
 	fix_init(&f, with_gpus(one_package(1, 0, 1ULL << 40), 2, -1, 0),

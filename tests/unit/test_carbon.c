@@ -13,8 +13,8 @@
 
 #include <cmocka.h>
 
-#include "carbon.h"
-#include "summary.h"
+#include "footprint/carbon.h"
+#include "footprint/summary.h"
 
 #define KWH 3.6e6
 #define EMB_G_PER_S (1000.0 * 1000.0 / (5 * 365.25 * 86400)) /* per node */

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "config.h"
+#include "footprint/config.h"
 
 /* Stands in for Slurm's hostlist API: plain comma lists only. */
 static const fp_hostlist_match_fn plain = fp_hostlist_match_plain;

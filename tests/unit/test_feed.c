@@ -12,8 +12,8 @@
 
 #include <cmocka.h>
 
-#include "feed.h"
-#include "signals.h"
+#include "footprint/feed.h"
+#include "footprint/signals.h"
 
 static time_t T(const char *iso)
 {

@@ -14,9 +14,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "attribution.h"
-#include "gpu.h"
-#include "step_gpus.h"
+#include "footprint/attribution.h"
+#include "footprint/gpu.h"
+#include "footprint/step_gpus.h"
 #include "sysfs_tree.h"
 
 #ifndef FP_FAKE_NVML
@@ -1341,8 +1341,8 @@ static void step_holding_one_instance_is_charged_its_share(void **st)
 	fp_error_t err;
 	fp_gpu_reading_t rd[4];
 	fp_node_desc_t *desc = fp_node_desc_new();
-	fp_node_result_t nr;
-	fp_step_result_t sr;
+	fp_engine_node_t nr;
+	fp_engine_step_t sr;
 	fp_engine_t *e;
 	fp_sample_t *s;
 	size_t dev, n;

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "json.h"
+#include "footprint/json.h"
 
 static const char *fmt(double x)
 {

@@ -13,7 +13,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
-#include "metrics.h"
+#include "footprint/metrics.h"
 
 static char dir[64], path[128], text[65536];
 

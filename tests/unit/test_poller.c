@@ -19,13 +19,13 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "attribution.h"
-#include "json.h"
-#include "poller.h"
-#include "publish.h"
-#include "sensor.h"
-#include "step_gpus.h"
-#include "trace.h"
+#include "footprint/attribution.h"
+#include "footprint/json.h"
+#include "footprint/poller.h"
+#include "footprint/publish.h"
+#include "footprint/sensor.h"
+#include "footprint/step_gpus.h"
+#include "footprint/trace.h"
 
 /* The generated node: 2 packages of 2 CPUs (0-1, 2-3), each package with a
  * dram zone, so the domains are package-0, dram-0, package-1, dram-1. */
@@ -944,7 +944,7 @@ static void trace_replays_to_the_published_step_energies(void **state)
 	assert_int_equal(rc, 0);
 	assert_int_equal(samples, 8); /* baseline, 1 + 6 intervals */
 	for (size_t i = 0; i < 3; i++) {
-		fp_step_result_t res;
+		fp_engine_step_t res;
 
 		assert_int_equal(fp_engine_step(e, ids[i], &res), 0);
 		assert_true(res.energy_j > 0);
@@ -969,7 +969,7 @@ static void wall_below_rapl_is_said_once_and_traced_as_dropped(
 	fp_trace_reader_t *r;
 	fp_engine_t *e;
 	const fp_sample_t *s;
-	fp_node_result_t n;
+	fp_engine_node_t n;
 	fp_error_t err = { 0 };
 	int rc, below = 0, unwalled = 0;
 
@@ -1010,7 +1010,7 @@ static void wall_below_rapl_is_said_once_and_traced_as_dropped(
 	assert_int_equal(unwalled, 1);	/* the faulty one */
 	for (size_t i = 0; i < 2; i++) {
 		const char *id = i ? "200.0" : "100.0";
-		fp_step_result_t res;
+		fp_engine_step_t res;
 
 		assert_int_equal(fp_engine_step(e, id, &res), 0);
 		assert_near(res.energy_j, _published(w, id).energy_j, EPS);
@@ -1600,7 +1600,7 @@ static void step_energy_includes_the_gpu_it_holds(void **state)
 	const double gpu_j[2] = { 400, 100 };
 	struct world *w = _gpu_jobs(&a, &b, uj, "0");
 	double cpu[2], f = 2000.0 / (620 + 500);
-	fp_node_result_t n;
+	fp_engine_node_t n;
 
 	_gpu_interval(w, &a, &b, uj, gpu_j, cpu);
 	/* what the step daemon reads into sacct's ConsumedEnergy */
@@ -2029,7 +2029,7 @@ static void amd_apu_is_not_counted_again_beside_rapl_an_amd_gpu_is(
 	uint64_t mi_uj = 9000000;
 	struct world *w = _apu_jobs(WITH_RAPL, &a, &b, 300000000, mi_uj);
 	double cpu[2];
-	fp_node_result_t n;
+	fp_engine_node_t n;
 	fp_error_t err = { 0 };
 	char path[PATH_MAX], *text;
 
@@ -2069,7 +2069,7 @@ static void amd_apu_on_a_node_without_rapl_is_read_as_a_gpu(void **state)
 	uint64_t mi_uj = 0;
 	struct world *w = _apu_jobs(WITH_SENSOR, &a, &b, 300000000, mi_uj);
 	double cpu[2], f = 4000.0 / (3000 + 200);
-	fp_node_result_t n;
+	fp_engine_node_t n;
 
 	_apu_interval(w, &a, &b, 300000000, &mi_uj, 200, 4000, cpu);
 	fp_engine_node(fp_poller_engine(w->p), &n);
@@ -2146,8 +2146,8 @@ static void _shared_interval(struct world *w, struct step *a, struct step *b,
 	const double e_j[NDOM] = { 300, 40, 250, 30 };
 	const double busy[NCPU] = { 5, 2, 3, 2 };
 	const double a_s[NCPU] = { 4, 0, 0, 0 }, b_s[NCPU] = { 0, 0, 3, 1 };
-	fp_step_result_t ra, rb;
-	fp_node_result_t n;
+	fp_engine_step_t ra, rb;
+	fp_engine_node_t n;
 	fp_error_t err = { 0 };
 
 	_step_run(w, a, a_s);
@@ -2176,7 +2176,7 @@ static double _replayed_gpu_j(const char *path, const char *id)
 	fp_trace_reader_t *r;
 	fp_engine_t *e;
 	const fp_sample_t *s;
-	fp_step_result_t res;
+	fp_engine_step_t res;
 	fp_error_t err = { 0 };
 	int rc;
 

@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "publish.h"
+#include "footprint/publish.h"
 
 static char dir[64];
 

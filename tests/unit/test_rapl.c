@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "rapl.h"
+#include "footprint/rapl.h"
 #include "sysfs_tree.h"
 
 /* Makes root/rel a zone directory with the given files (NULL: absent). */

@@ -11,7 +11,7 @@
 #include <jansson.h>
 
 #include "physmodel.h"
-#include "trace.h"
+#include "footprint/trace.h"
 
 struct run {
 	int status;

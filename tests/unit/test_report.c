@@ -13,8 +13,8 @@
 
 #include <cmocka.h>
 
-#include "report.h"
-#include "summary.h"
+#include "footprint/report.h"
+#include "footprint/summary.h"
 
 /* Times below are local: run the tests in UTC. */
 static int utc(void **state)

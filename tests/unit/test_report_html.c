@@ -11,10 +11,10 @@
 
 #include <cmocka.h>
 
-#include "carbon.h"
-#include "report_html.h"
-#include "summary.h"
-#include "whatif.h"
+#include "footprint/carbon.h"
+#include "footprint/report_html.h"
+#include "footprint/summary.h"
+#include "footprint/whatif.h"
 
 /* Hours 00..11 of 2024-01-15 UTC. */
 static const double GAS[] = { 300, 250, 200, 60, 400, 500,

@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "sensor.h"
+#include "footprint/sensor.h"
 
 #define T0 1700000000.0
 

@@ -15,10 +15,10 @@
 #include <openssl/bn.h>
 #include <openssl/evp.h>
 
-#include "carbon.h"
-#include "config.h"
-#include "sign.h"
-#include "summary.h"
+#include "footprint/carbon.h"
+#include "footprint/config.h"
+#include "footprint/sign.h"
+#include "footprint/summary.h"
 
 #define PY "/usr/bin/python3"
 

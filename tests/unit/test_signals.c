@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "signals.h"
+#include "footprint/signals.h"
 
 static time_t T(const char *iso)
 {

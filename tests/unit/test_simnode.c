@@ -16,10 +16,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "gpu.h"
-#include "rapl.h"
-#include "sensor.h"
-#include "topology.h"
+#include "footprint/gpu.h"
+#include "footprint/rapl.h"
+#include "footprint/sensor.h"
+#include "footprint/topology.h"
 
 #define MAXCPU 8
 

@@ -14,9 +14,9 @@
 
 #include <cmocka.h>
 
-#include "config.h"
-#include "signals.h"
-#include "site_metrics.h"
+#include "footprint/config.h"
+#include "footprint/signals.h"
+#include "footprint/site_metrics.h"
 
 static char dir[64], state[128], prom[128];
 static fp_config_t *cfg;

@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "step_gpus.h"
+#include "footprint/step_gpus.h"
 
 static char root[64];
 

@@ -15,8 +15,8 @@
 
 #include <cmocka.h>
 
-#include "step_gpus.h"
-#include "summary.h"
+#include "footprint/step_gpus.h"
+#include "footprint/summary.h"
 
 /* A result written by hand: 2 kWh IT, PUE 1.2, 1.08 kWh reused. */
 static fp_result_t *result(void)

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "topology.h"
+#include "footprint/topology.h"
 
 /* Two packages of two cores, 2-way SMT, CPUs 0-7, of which 2, 6 and 7 are
  * offline: the shape `lstopo` exports for such a machine (complete_cpuset

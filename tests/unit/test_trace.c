@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "physmodel.h"
-#include "trace.h"
+#include "footprint/trace.h"
 
 #define HEADER                                                               \
 	"{\"footprint_trace\": 1, \"node\": \"qh042\", \"cpus\": 8,"          \

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "utf8.h"
+#include "footprint/utf8.h"
 
 static bool valid(const char *s)
 {

@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "watermark.h"
+#include "footprint/watermark.h"
 
 #define NOW ((time_t)1767225600) /* 2026-01-01 */
 

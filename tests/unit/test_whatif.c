@@ -12,12 +12,12 @@
 
 #include <cmocka.h>
 
-#include "carbon.h"
-#include "json.h"
-#include "report.h"
-#include "step_gpus.h"
-#include "summary.h"
-#include "whatif.h"
+#include "footprint/carbon.h"
+#include "footprint/json.h"
+#include "footprint/report.h"
+#include "footprint/step_gpus.h"
+#include "footprint/summary.h"
+#include "footprint/whatif.h"
 
 #define KWH 3.6e6
 /* Hours 00..05 of 2024-01-15 UTC. */

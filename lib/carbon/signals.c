@@ -1,0 +1,1244 @@
+/* Loads grid-intensity and useful-heat series (Electricity Maps, RTE eco2mix,
+ * plain "iso8601,value") as step functions at their own resolution. */
+#include "footprint/signals.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#define HOUR 3600
+/* A typo in a year must not make a series span centuries. */
+#define MAX_SPAN_HOURS (50L * 366 * 24)
+
+/* A value holds over [t, until): until is the next point's time, unless
+ * that is more than FP_SERIES_MAX_STEP later (a gap), and then the point
+ * holds for its own step. */
+struct point {
+	time_t t, until;
+	double v;
+};
+
+struct fp_series {
+	char *name;
+	fp_series_type_t type;
+	fp_series_format_t format;
+	fp_intensity_kind_t kind;
+	double constant;
+	unsigned months;
+	struct point *pts;	/* in time order, never overlapping */
+	size_t npts;
+};
+
+struct sample {
+	time_t t;
+	double v;
+	unsigned line;
+};
+
+static fp_series_t *series_alloc(const char *name, fp_series_type_t type)
+{
+	fp_series_t *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->name = strdup(name ? name : "");
+	if (!s->name) {
+		free(s);
+		return NULL;
+	}
+	s->type = type;
+	return s;
+}
+
+fp_series_t *fp_series_new_constant(const char *name, double value)
+{
+	fp_series_t *s = series_alloc(name, FP_SERIES_CONSTANT);
+
+	if (s)
+		s->constant = value;
+	return s;
+}
+
+fp_series_t *fp_series_new_months(const char *name, unsigned months)
+{
+	fp_series_t *s = series_alloc(name, FP_SERIES_MONTHS);
+
+	if (s)
+		s->months = months & 0xfff;
+	return s;
+}
+
+void fp_series_free(fp_series_t *s)
+{
+	if (!s)
+		return;
+	free(s->name);
+	free(s->pts);
+	free(s);
+}
+
+/* Time parsing. */
+
+static int parse_uint(const char **p, int ndigits, int *out)
+{
+	int v = 0;
+
+	for (int i = 0; i < ndigits; i++) {
+		if (!isdigit((unsigned char)(*p)[i]))
+			return -1;
+		v = v * 10 + ((*p)[i] - '0');
+	}
+	*p += ndigits;
+	*out = v;
+	return 0;
+}
+
+static time_t utc_time(int y, int mo, int d, int h, int mi, int s)
+{
+	struct tm tm = { 0 };
+
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = s;
+	return timegm(&tm);
+}
+
+static bool valid_date(int y, int mo, int d, int h, int mi, int s)
+{
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31,
+				     30, 31 };
+
+	if (y < 1970 || y > 2200 || mo < 1 || mo > 12 || d < 1 ||
+	    d > mdays[mo - 1] || h > 24 || mi > 59 || s > 60)
+		return false;
+	if (mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 || y % 400 == 0)))
+		return false;
+	return true;
+}
+
+int fp_parse_iso8601(const char *str, time_t *t)
+{
+	const char *p = str;
+	int y, mo, d, h = 0, mi = 0, s = 0, oh = 0, om = 0, sign = 0;
+
+	while (isspace((unsigned char)*p))
+		p++;
+	if (parse_uint(&p, 4, &y) || *p++ != '-' || parse_uint(&p, 2, &mo) ||
+	    *p++ != '-' || parse_uint(&p, 2, &d))
+		return -1;
+	if (*p == 'T' || *p == ' ') {
+		p++;
+		if (parse_uint(&p, 2, &h) || *p++ != ':' ||
+		    parse_uint(&p, 2, &mi))
+			return -1;
+		if (*p == ':') {
+			p++;
+			if (parse_uint(&p, 2, &s))
+				return -1;
+			if (*p == '.' || *p == ',') {
+				p++;
+				if (!isdigit((unsigned char)*p))
+					return -1;
+				while (isdigit((unsigned char)*p))
+					p++;
+			}
+		}
+	}
+	if (*p == 'Z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		sign = *p++ == '-' ? -1 : 1;
+		if (parse_uint(&p, 2, &oh))
+			return -1;
+		if (*p == ':')
+			p++;
+		if (parse_uint(&p, 2, &om))
+			return -1;
+	}
+	while (isspace((unsigned char)*p))
+		p++;
+	if (*p || !valid_date(y, mo, d, h, mi, s) || oh > 23 || om > 59)
+		return -1;
+	*t = utc_time(y, mo, d, h, mi, s) - sign * (oh * HOUR + om * 60);
+	return 0;
+}
+
+void fp_format_iso8601(time_t t, char buf[21])
+{
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm)) {
+		snprintf(buf, 21, "invalid-time");
+		return;
+	}
+	strftime(buf, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* French legal time (Europe/Paris, EU rules since 1996): CEST (UTC+2) from
+ * the last Sunday of March 01:00 UTC to the last Sunday of October 01:00 UTC,
+ * CET (UTC+1) otherwise. eco2mix dates and hours are in this local time. */
+static time_t last_sunday_0100_utc(int y, int mo)
+{
+	time_t t = utc_time(y, mo + 1, 0, 1, 0, 0);	/* last day of mo */
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	return t - (time_t)tm.tm_wday * 24 * HOUR;
+}
+
+static bool paris_summer(time_t utc)
+{
+	struct tm tm;
+
+	gmtime_r(&utc, &tm);
+	return utc >= last_sunday_0100_utc(tm.tm_year + 1900, 3) &&
+	       utc < last_sunday_0100_utc(tm.tm_year + 1900, 10);
+}
+
+/* In the repeated hour of the October change, the first pass is CEST and the
+ * second CET: files list local times in order, so a CEST reading that would
+ * go back in time must be the second pass. */
+static time_t paris_to_utc(time_t local_as_utc, time_t last)
+{
+	time_t cest = local_as_utc - 2 * HOUR, cet = local_as_utc - HOUR;
+
+	if (paris_summer(cest) && !(cest <= last && !paris_summer(cet)))
+		return cest;
+	return cet;
+}
+
+/* Line and field splitting. */
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+/* Splits in place at sep, honouring double quotes ("" is a quote). */
+static size_t split_fields(char *line, char sep, char ***fields, size_t *cap)
+{
+	size_t n = 0;
+	char *r = line, *w;
+
+	for (;;) {
+		bool quoted = false;
+		char *start;
+
+		if (n == *cap) {
+			size_t nc = *cap ? *cap * 2 : 16;
+			char **nf = realloc(*fields, nc * sizeof(*nf));
+
+			if (!nf)
+				return (size_t)-1;
+			*fields = nf;
+			*cap = nc;
+		}
+		while (*r == ' ')
+			r++;
+		start = w = r;
+		if (*r == '"') {
+			quoted = true;
+			r++;
+		}
+		for (; *r; r++) {
+			if (quoted && *r == '"') {
+				if (r[1] == '"') {
+					*w++ = '"';
+					r++;
+					continue;
+				}
+				quoted = false;
+				continue;
+			}
+			if (!quoted && *r == sep)
+				break;
+			*w++ = *r;
+		}
+		(*fields)[n++] = start;
+		if (!*r) {
+			*w = '\0';
+			break;
+		}
+		*w = '\0';
+		r++;
+	}
+	for (size_t i = 0; i < n; i++)
+		(*fields)[i] = trim((*fields)[i]);
+	return n;
+}
+
+static bool has_prefix_ci(const char *s, const char *prefix)
+{
+	return !strncasecmp(s, prefix, strlen(prefix));
+}
+
+static bool contains_ci(const char *s, const char *needle)
+{
+	return strcasestr(s, needle) != NULL;
+}
+
+static int find_column(char **f, size_t n, const char *name, bool prefix)
+{
+	for (size_t i = 0; i < n; i++)
+		if (prefix ? has_prefix_ci(f[i], name) :
+			     !strcasecmp(f[i], name))
+			return (int)i;
+	return -1;
+}
+
+/* Parsing context: one line at a time, samples appended. */
+struct parser {
+	const char *name;
+	fp_series_format_t format;
+	fp_intensity_kind_t kind;
+	char sep;
+	int col_time, col_date, col_hour, col_value;
+	bool header_done;
+	time_t last;
+	struct sample *samples;
+	size_t nsamples, cap;
+	char **fields;
+	size_t fcap;
+	fp_error_t *err;
+};
+
+/* Averaging two values given for one time, or sorting rows, would hide a
+ * file that was concatenated or edited by hand: refused, naming both. */
+static int add_sample(struct parser *p, unsigned lineno, time_t t, double v)
+{
+	if (p->nsamples) {
+		const struct sample *last = &p->samples[p->nsamples - 1];
+		char a[21], b[21];
+
+		fp_format_iso8601(t, a);
+		fp_format_iso8601(last->t, b);
+		if (t == last->t)
+			return fp_fail(p->err, FP_EINVAL,
+				       "%s:%u: time %s already given on line "
+				       "%u (one value per time)", p->name,
+				       lineno, a, last->line);
+		if (t < last->t)
+			return fp_fail(p->err, FP_EINVAL,
+				       "%s:%u: time %s comes before %s of line "
+				       "%u (rows must be in time order)",
+				       p->name, lineno, a, b, last->line);
+	}
+	if (p->nsamples == p->cap) {
+		size_t nc = p->cap ? p->cap * 2 : 1024;
+		struct sample *ns = realloc(p->samples, nc * sizeof(*ns));
+
+		if (!ns)
+			return fp_fail(p->err, FP_ENOMEM, "%s: out of memory",
+				       p->name);
+		p->samples = ns;
+		p->cap = nc;
+	}
+	p->samples[p->nsamples].t = t;
+	p->samples[p->nsamples].v = v;
+	p->samples[p->nsamples].line = lineno;
+	p->nsamples++;
+	return 0;
+}
+
+static int parse_value(struct parser *p, unsigned lineno, const char *field,
+		       const char *text, double *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtod(text, &end);
+	if (!*text || *end || errno || !isfinite(*v))
+		return fp_fail(p->err, FP_EPARSE,
+			       "%s:%u: field '%s': '%s' is not a number",
+			       p->name, lineno, field, text);
+	if (*v < 0)
+		return fp_fail(p->err, FP_EINVAL,
+			       "%s:%u: field '%s': negative value %s",
+			       p->name, lineno, field, text);
+	if (*v > FP_SERIES_MAX_VALUE)
+		return fp_fail(p->err, FP_EINVAL,
+			       "%s:%u: field '%s': %s is above %.15g, more "
+			       "than any grid emits (gCO2e/kWh): a unit or "
+			       "column mistake?", p->name, lineno, field, text,
+			       FP_SERIES_MAX_VALUE);
+	return 0;
+}
+
+static int header_electricitymaps(struct parser *p, unsigned lineno,
+				  char **f, size_t n)
+{
+	const char *want = p->kind == FP_INTENSITY_DIRECT ? "(direct)" : NULL;
+
+	if (p->kind == FP_INTENSITY_UNSET)
+		p->kind = FP_INTENSITY_LCA;
+	p->col_time = find_column(f, n, "Datetime (UTC)", false);
+	if (p->col_time < 0)
+		return fp_fail(p->err, FP_EPARSE,
+			       "%s:%u: no 'Datetime (UTC)' column", p->name,
+			       lineno);
+	for (size_t i = 0; i < n; i++) {
+		if (!contains_ci(f[i], "carbon intensity"))
+			continue;
+		if (want ? contains_ci(f[i], want)
+			 : (contains_ci(f[i], "(lca)") ||
+			    contains_ci(f[i], "(life cycle)"))) {
+			p->col_value = (int)i;
+			return 0;
+		}
+	}
+	return fp_fail(p->err, FP_EPARSE,
+		       "%s:%u: no 'Carbon Intensity gCO2eq/kWh %s' column",
+		       p->name, lineno, want ? want : "(LCA)");
+}
+
+static int header_eco2mix(struct parser *p, unsigned lineno, char **f,
+			  size_t n)
+{
+	if (p->kind == FP_INTENSITY_LCA)
+		return fp_fail(p->err, FP_EINVAL,
+			       "%s:%u: eco2mix 'Taux de CO2' counts direct "
+			       "emissions only; set IntensityKind=direct",
+			       p->name, lineno);
+	p->kind = FP_INTENSITY_DIRECT;
+	p->col_value = find_column(f, n, "Taux de CO2", true);
+	p->col_time = find_column(f, n, "Date - Heure", false);
+	p->col_date = find_column(f, n, "Date", false);
+	p->col_hour = find_column(f, n, "Heures", false);
+	if (p->col_hour < 0)
+		p->col_hour = find_column(f, n, "Heure", false);
+	if (p->col_value < 0)
+		return fp_fail(p->err, FP_EPARSE,
+			       "%s:%u: no 'Taux de CO2 (g/kWh)' column",
+			       p->name, lineno);
+	if (p->col_time < 0 && (p->col_date < 0 || p->col_hour < 0))
+		return fp_fail(p->err, FP_EPARSE,
+			       "%s:%u: no 'Date' and 'Heures' columns",
+			       p->name, lineno);
+	return 0;
+}
+
+/* "2023-01-15" or "15/01/2023", then "HH:MM": local French time. */
+static int eco2mix_time(struct parser *p, unsigned lineno, const char *date,
+			const char *hour, time_t *t)
+{
+	int y, mo, d, h, mi;
+	const char *q = date;
+	time_t local, cest, cet;
+	bool ok;
+
+	if (strlen(date) == 10 && date[2] == '/')
+		ok = !parse_uint(&q, 2, &d) && *q++ == '/' &&
+		     !parse_uint(&q, 2, &mo) && *q++ == '/' &&
+		     !parse_uint(&q, 4, &y) && !*q;
+	else
+		ok = !parse_uint(&q, 4, &y) && *q++ == '-' &&
+		     !parse_uint(&q, 2, &mo) && *q++ == '-' &&
+		     !parse_uint(&q, 2, &d) && !*q;
+	if (!ok || !valid_date(y, mo, d, 0, 0, 0))
+		return fp_fail(p->err, FP_EPARSE,
+			       "%s:%u: field 'Date': '%s' is not a date",
+			       p->name, lineno, date);
+	q = hour;
+	if (parse_uint(&q, 2, &h) || *q++ != ':' || parse_uint(&q, 2, &mi) ||
+	    (*q && *q != ':') || h > 23 || mi > 59)
+		return fp_fail(p->err, FP_EPARSE,
+			       "%s:%u: field 'Heures': '%s' is not HH:MM",
+			       p->name, lineno, hour);
+	local = utc_time(y, mo, d, h, mi, 0);
+	cest = local - 2 * HOUR;
+	cet = local - HOUR;
+	if (!paris_summer(cest) && paris_summer(cet))
+		return fp_fail(p->err, FP_EINVAL,
+			       "%s:%u: field 'Heures': %s %s does not exist in "
+			       "French legal time (clocks go from 02:00 to "
+			       "03:00 that night)", p->name, lineno, date,
+			       hour);
+	*t = paris_to_utc(local, p->last);
+	if (paris_summer(cest) && !paris_summer(cet) && *t <= p->last)
+		return fp_fail(p->err, FP_EINVAL,
+			       "%s:%u: field 'Heures': %s %s appears a third "
+			       "time (the October change repeats that hour "
+			       "once)", p->name, lineno, date, hour);
+	return 0;
+}
+
+static int parse_line(struct parser *p, unsigned lineno, char *line)
+{
+	size_t n;
+	char **f;
+	time_t t;
+	double v;
+	int maxcol;
+
+	if (p->format == FP_FORMAT_PLAIN) {
+		char *hash = strchr(line, '#');
+
+		if (hash)
+			*hash = '\0';
+	}
+	if (!*trim(line))
+		return 0;
+	n = split_fields(line, p->sep, &p->fields, &p->fcap);
+	if (n == (size_t)-1)
+		return fp_fail(p->err, FP_ENOMEM, "%s: out of memory",
+			       p->name);
+	f = p->fields;
+	if (!p->header_done) {
+		p->header_done = true;
+		if (p->format == FP_FORMAT_ELECTRICITYMAPS)
+			return header_electricitymaps(p, lineno, f, n);
+		if (p->format == FP_FORMAT_ECO2MIX)
+			return header_eco2mix(p, lineno, f, n);
+		/* Plain: a first line that is not data is a header. */
+		if (fp_parse_iso8601(f[0], &t))
+			return 0;
+	}
+	if (p->format == FP_FORMAT_PLAIN) {
+		if (n != 2)
+			return fp_fail(p->err, FP_EPARSE,
+				       "%s:%u: expected 'iso8601,value', got "
+				       "%zu fields", p->name, lineno, n);
+		if (fp_parse_iso8601(f[0], &t))
+			return fp_fail(p->err, FP_EPARSE,
+				       "%s:%u: field 'time': '%s' is not an "
+				       "ISO 8601 time", p->name, lineno, f[0]);
+		if (parse_value(p, lineno, "value", f[1], &v))
+			return -1;
+		return add_sample(p, lineno, t, v);
+	}
+	if (p->format == FP_FORMAT_ECO2MIX) {
+		/* RTE files end with a one-field disclaimer line, and list
+		 * the day's future quarters with an empty or "ND" value. */
+		if (n == 1)
+			return 0;
+		maxcol = p->col_value;
+		if (p->col_time > maxcol)
+			maxcol = p->col_time;
+		if (p->col_date > maxcol)
+			maxcol = p->col_date;
+		if (p->col_hour > maxcol)
+			maxcol = p->col_hour;
+		if ((int)n <= maxcol)
+			return fp_fail(p->err, FP_EPARSE,
+				       "%s:%u: %zu fields, the header has more",
+				       p->name, lineno, n);
+		if (!*f[p->col_value] || !strcasecmp(f[p->col_value], "ND"))
+			return 0;
+		if (p->col_time >= 0) {
+			if (fp_parse_iso8601(f[p->col_time], &t))
+				return fp_fail(p->err, FP_EPARSE,
+					       "%s:%u: field 'Date - Heure': "
+					       "'%s' is not an ISO 8601 time",
+					       p->name, lineno,
+					       f[p->col_time]);
+			/* Read as UTC it would be one or two hours off. */
+			if (!strpbrk(f[p->col_time] + 10, "Z+-"))
+				return fp_fail(p->err, FP_EPARSE,
+					       "%s:%u: field 'Date - Heure': "
+					       "'%s' has no UTC offset (eco2mix "
+					       "writes +01:00 or +02:00)",
+					       p->name, lineno,
+					       f[p->col_time]);
+		} else if (eco2mix_time(p, lineno, f[p->col_date],
+					f[p->col_hour], &t)) {
+			return -1;
+		}
+		if (parse_value(p, lineno, "Taux de CO2 (g/kWh)",
+				f[p->col_value], &v))
+			return -1;
+		p->last = t;
+		return add_sample(p, lineno, t, v);
+	}
+	/* Electricity Maps */
+	maxcol = p->col_time > p->col_value ? p->col_time : p->col_value;
+	if ((int)n <= maxcol)
+		return fp_fail(p->err, FP_EPARSE,
+			       "%s:%u: %zu fields, the header has more",
+			       p->name, lineno, n);
+	if (fp_parse_iso8601(f[p->col_time], &t))
+		return fp_fail(p->err, FP_EPARSE,
+			       "%s:%u: field 'Datetime (UTC)': '%s' is not an "
+			       "ISO 8601 time", p->name, lineno,
+			       f[p->col_time]);
+	if (parse_value(p, lineno, p->kind == FP_INTENSITY_DIRECT ?
+			"Carbon Intensity (direct)" : "Carbon Intensity (LCA)",
+			f[p->col_value], &v))
+		return -1;
+	return add_sample(p, lineno, t, v);
+}
+
+static fp_series_format_t guess_format(const char *text, size_t len)
+{
+	const char *nl = memchr(text, '\n', len);
+	size_t n = nl ? (size_t)(nl - text) : len;
+	char line[4096];
+
+	if (n >= sizeof(line))
+		n = sizeof(line) - 1;
+	memcpy(line, text, n);
+	line[n] = '\0';
+	if (contains_ci(line, "Datetime (UTC)"))
+		return FP_FORMAT_ELECTRICITYMAPS;
+	if (contains_ci(line, "Taux de CO2"))
+		return FP_FORMAT_ECO2MIX;
+	return FP_FORMAT_PLAIN;
+}
+
+/* Each value holds until the next one: 15 min for eco2mix, 30 min for the
+ * UK's API, an hour for Electricity Maps. A spacing above
+ * FP_SERIES_MAX_STEP is a gap (values are never carried across it): the
+ * value before it holds for the spacing that led to it, as does the last
+ * one; a value with no neighbour within the bound holds an hour (the
+ * coarsest resolution a provider publishes). */
+static int build_table(fp_series_t *s, struct parser *p, fp_error_t *err)
+{
+	const struct sample *x = p->samples;
+	size_t n = p->nsamples;
+
+	if (!n)
+		return fp_fail(err, FP_EPARSE, "%s: no data lines", s->name);
+	/* add_sample() keeps the samples in strict time order. */
+	if ((x[n - 1].t - x[0].t) / HOUR + 1 > MAX_SPAN_HOURS)
+		return fp_fail(err, FP_EINVAL,
+			       "%s: the series spans more than 50 years",
+			       s->name);
+	s->pts = calloc(n, sizeof(*s->pts));
+	if (!s->pts)
+		return fp_fail(err, FP_ENOMEM, "%s: out of memory", s->name);
+	for (size_t i = 0; i < n; i++) {
+		time_t prev = i ? x[i].t - x[i - 1].t : 0;
+		time_t next = i + 1 < n ? x[i + 1].t - x[i].t : 0;
+		struct point *q = &s->pts[i];
+
+		q->t = x[i].t;
+		q->v = x[i].v;
+		if (next && next <= FP_SERIES_MAX_STEP)
+			q->until = x[i + 1].t;
+		else if (prev && prev <= FP_SERIES_MAX_STEP)
+			q->until = x[i].t + prev;
+		else
+			q->until = x[i].t + HOUR;
+	}
+	s->npts = n;
+	return 0;
+}
+
+static time_t hour_of(time_t t)
+{
+	return t - ((t % HOUR) + HOUR) % HOUR;
+}
+
+int fp_series_average_hours(fp_series_t *s, fp_error_t *err)
+{
+	size_t k = 0;
+
+	fp_error_clear(err);
+	if (s->type != FP_SERIES_HOURLY)
+		return 0;
+	/* In place: hour k's point is written once every point of the
+	 * hours before it has been read. */
+	for (size_t i = 0; i < s->npts;) {
+		time_t h = hour_of(s->pts[i].t);
+		double sum = 0;
+		size_t cnt = 0;
+
+		for (; i < s->npts && hour_of(s->pts[i].t) == h; i++, cnt++)
+			sum += s->pts[i].v;
+		s->pts[k].t = h;
+		s->pts[k].until = h + HOUR;
+		s->pts[k].v = sum / (double)cnt;
+		k++;
+	}
+	s->npts = k;
+	return 0;
+}
+
+/* What fp_series_load refuses as it reads, for text given in memory. */
+static int check_size(const char *name, const char *text, size_t len,
+		      fp_error_t *err)
+{
+	unsigned lineno = 1;
+
+	if (len > (size_t)FP_SERIES_MAX_BYTES)
+		return fp_fail(err, FP_EINVAL, "%s: larger than %ld MiB: not "
+			       "a series file", name,
+			       FP_SERIES_MAX_BYTES >> 20);
+	for (const char *p = text, *end = text + len; p < end; lineno++) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+
+		if (memchr(p, '\0', n))
+			return fp_fail(err, FP_EPARSE, "%s:%u: a NUL byte: not "
+				       "a text file", name, lineno);
+		if (n > FP_SERIES_MAX_LINE)
+			return fp_fail(err, FP_EPARSE, "%s:%u: line longer "
+				       "than %d bytes: not a series file",
+				       name, lineno, FP_SERIES_MAX_LINE);
+		p += n + 1;
+	}
+	return 0;
+}
+
+fp_series_t *fp_series_parse(const char *name, const char *text, size_t len,
+			     fp_series_format_t format,
+			     fp_intensity_kind_t kind, fp_error_t *err)
+{
+	struct parser p = { 0 };
+	fp_series_t *s;
+	char *buf, *line, *next;
+	unsigned lineno = 0;
+	int rc = 0;
+
+	fp_error_clear(err);
+	if (len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3)) {	/* UTF-8 BOM */
+		text += 3;
+		len -= 3;
+	}
+	s = series_alloc(name, FP_SERIES_HOURLY);
+	buf = malloc(len + 1);
+	if (!s || !buf) {
+		fp_series_free(s);
+		free(buf);
+		fp_fail(err, FP_ENOMEM, "%s: out of memory", name);
+		return NULL;
+	}
+	memcpy(buf, text, len);
+	buf[len] = '\0';
+	rc = check_size(name, text, len, err);
+	if (rc) {
+		fp_series_free(s);
+		free(buf);
+		return NULL;
+	}
+	if (format == FP_FORMAT_AUTO)
+		format = guess_format(buf, len);
+	p.name = name;
+	p.format = format;
+	p.kind = kind;
+	p.sep = ',';
+	p.col_time = p.col_date = p.col_hour = p.col_value = -1;
+	p.last = (time_t)INT64_MIN;
+	p.err = err;
+	if (format == FP_FORMAT_ECO2MIX) {
+		char *nl = strchr(buf, '\n');
+
+		if (nl)
+			*nl = '\0';
+		p.sep = strchr(buf, '\t') ? '\t' : ';';
+		if (nl)
+			*nl = '\n';
+	}
+	for (line = buf; line && !rc; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		lineno++;
+		rc = parse_line(&p, lineno, line);
+	}
+	if (!rc)
+		rc = build_table(s, &p, err);
+	if (!rc && p.kind == FP_INTENSITY_UNSET)
+		p.kind = FP_INTENSITY_LCA;
+	s->format = format;
+	s->kind = p.kind;
+	free(p.samples);
+	free(p.fields);
+	free(buf);
+	if (rc) {
+		fp_series_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+fp_series_t *fp_series_load(const char *path, fp_series_format_t format,
+			    fp_intensity_kind_t kind, fp_error_t *err)
+{
+	FILE *f;
+	char *text = NULL;
+	size_t len = 0, cap = 0, linelen = 0;
+	unsigned lineno = 1;
+	struct stat st;
+	fp_series_t *s;
+
+	fp_error_clear(err);
+	f = fopen(path, "rb");
+	if (!f) {
+		fp_fail(err, FP_EIO, "%s: cannot open: %s", path,
+			strerror(errno));
+		return NULL;
+	}
+	if (!fstat(fileno(f), &st) && S_ISREG(st.st_mode) &&
+	    st.st_size > FP_SERIES_MAX_BYTES) {
+		fp_fail(err, FP_EINVAL, "%s: %lld bytes, larger than %ld MiB: "
+			"not a series file", path, (long long)st.st_size,
+			FP_SERIES_MAX_BYTES >> 20);
+		fclose(f);
+		return NULL;
+	}
+	/* Checked as read, so /dev/zero or an endless line stops at once. */
+	for (;;) {
+		size_t got;
+		const char *bad = NULL;
+
+		if (cap - len < 65536) {
+			char *nt = realloc(text, cap + 65536 * 4);
+
+			if (!nt) {
+				free(text);
+				fclose(f);
+				fp_fail(err, FP_ENOMEM, "%s: out of memory",
+					path);
+				return NULL;
+			}
+			text = nt;
+			cap += 65536 * 4;
+		}
+		got = fread(text + len, 1, cap - len, f);
+		for (size_t i = len; i < len + got && !bad; i++) {
+			if (text[i] == '\n') {
+				lineno++;
+				linelen = 0;
+			} else if (!text[i]) {
+				bad = "a NUL byte: not a text file";
+			} else if (++linelen > FP_SERIES_MAX_LINE) {
+				bad = "line longer than the limit";
+			}
+		}
+		len += got;
+		if (!bad && len > (size_t)FP_SERIES_MAX_BYTES)
+			bad = "larger than the limit";
+		if (bad) {
+			fp_fail(err, FP_EPARSE, "%s:%u: %s (%d bytes a line, "
+				"%ld MiB a file): not a series file", path,
+				lineno, bad, FP_SERIES_MAX_LINE,
+				FP_SERIES_MAX_BYTES >> 20);
+			free(text);
+			fclose(f);
+			return NULL;
+		}
+		if (got == 0)
+			break;
+	}
+	if (ferror(f)) {
+		fp_fail(err, FP_EIO, "%s: read error", path);
+		free(text);
+		fclose(f);
+		return NULL;
+	}
+	fclose(f);
+	s = fp_series_parse(path, text, len, format, kind, err);
+	free(text);
+	return s;
+}
+
+static time_t series_end(const fp_series_t *s)
+{
+	return s->pts[s->npts - 1].until;
+}
+
+static int no_value(const fp_series_t *s, time_t t, fp_error_t *err)
+{
+	char when[21], a[21], b[21], last[21];
+
+	fp_format_iso8601(t, when);
+	if (s->type == FP_SERIES_HOURLY && t >= s->pts[0].t &&
+	    t < series_end(s))
+		return fp_fail(err, FP_EINVAL,
+			       "series '%s' has no value for %s (a gap in "
+			       "the data)", s->name, when);
+	fp_format_iso8601(s->pts[0].t, a);
+	fp_format_iso8601(series_end(s), b);
+	fp_format_iso8601(s->pts[s->npts - 1].t, last);
+	return fp_fail(err, FP_EINVAL,
+		       "series '%s' has no value for %s (it covers %s up to "
+		       "%s exclusive: its last value starts at %s)", s->name,
+		       when, a, b, last);
+}
+
+/* Index of the first point after t (npts when none). */
+static size_t point_after(const fp_series_t *s, time_t t)
+{
+	size_t lo = 0, hi = s->npts;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->pts[mid].t <= t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The point whose [t, until) holds t, or SIZE_MAX. */
+static size_t point_at(const fp_series_t *s, time_t t)
+{
+	/* lo - 1 is the last point with pts[].t <= t */
+	size_t lo = point_after(s, t);
+
+	if (!lo || t >= s->pts[lo - 1].until)
+		return SIZE_MAX;
+	return lo - 1;
+}
+
+int fp_series_value(const fp_series_t *s, time_t t, double *value,
+		    fp_error_t *err)
+{
+	struct tm tm;
+	size_t k;
+
+	fp_error_clear(err);
+	switch (s->type) {
+	case FP_SERIES_CONSTANT:
+		*value = s->constant;
+		return 0;
+	case FP_SERIES_MONTHS:
+		gmtime_r(&t, &tm);
+		*value = (s->months >> tm.tm_mon) & 1 ? 1.0 : 0.0;
+		return 0;
+	case FP_SERIES_HOURLY:
+		break;
+	}
+	k = point_at(s, t);
+	if (k == SIZE_MAX)
+		return no_value(s, t, err);
+	*value = s->pts[k].v;
+	return 0;
+}
+
+/* The integral of the step function over [t0, t1), piece by piece: each
+ * point's value times the part of [t0, t1) it holds. */
+static int integrate(const fp_series_t *s, time_t t0, time_t t1,
+		     double *sum, fp_error_t *err)
+{
+	size_t k = point_at(s, t0);
+	time_t cur = t0;
+
+	*sum = 0;
+	if (k == SIZE_MAX)
+		return no_value(s, t0, err);
+	while (cur < t1) {
+		time_t b;
+
+		if (k >= s->npts || s->pts[k].t > cur)
+			return no_value(s, cur, err);
+		b = s->pts[k].until < t1 ? s->pts[k].until : t1;
+		*sum += (double)(b - cur) * s->pts[k].v;
+		cur = b;
+		k++;
+	}
+	return 0;
+}
+
+int fp_series_mean(const fp_series_t *s, time_t t0, time_t t1, double *mean,
+		   fp_error_t *err)
+{
+	double sum = 0, v;
+	time_t h;
+
+	fp_error_clear(err);
+	if (t1 < t0)
+		return fp_fail(err, FP_EINVAL,
+			       "series '%s': interval ends before it starts",
+			       s->name);
+	if (t1 == t0 || s->type == FP_SERIES_CONSTANT)
+		return fp_series_value(s, t0, mean, err);
+	if (s->type == FP_SERIES_HOURLY) {
+		if (integrate(s, t0, t1, &sum, err))
+			return -1;
+		*mean = sum / (double)(t1 - t0);
+		return 0;
+	}
+	/* Months change on a UTC hour. */
+	for (h = hour_of(t0); h < t1; h += HOUR) {
+		time_t a = h > t0 ? h : t0;
+		time_t b = h + HOUR < t1 ? h + HOUR : t1;
+
+		if (fp_series_value(s, h, &v, err))
+			return -1;
+		sum += (double)(b - a) * v;
+	}
+	*mean = sum / (double)(t1 - t0);
+	return 0;
+}
+
+int fp_fallback_parse(const char *text, fp_fallback_t *fb)
+{
+	char *end;
+	double v;
+	unsigned long days;
+
+	memset(fb, 0, sizeof(*fb));
+	if (!strcasecmp(text, "none"))
+		return 0;
+	if (!strcasecmp(text, "last")) {
+		fb->kind = FP_FALLBACK_LAST;
+		return 0;
+	}
+	if (!strcasecmp(text, "monthly-mean")) {
+		fb->kind = FP_FALLBACK_MONTHLY_MEAN;
+		return 0;
+	}
+	if (!strncasecmp(text, "same-hour:", 10)) {
+		errno = 0;
+		days = strtoul(text + 10, &end, 10);
+		if (!isdigit((unsigned char)text[10]) || *end || errno ||
+		    days < 1 || days > FP_FALLBACK_MAX_DAYS)
+			return -1;
+		fb->kind = FP_FALLBACK_SAME_HOUR;
+		fb->days = (unsigned)days;
+		return 0;
+	}
+	errno = 0;
+	v = strtod(text, &end);
+	if (!*text || *end || errno || !isfinite(v) || v < 0 ||
+	    v > FP_SERIES_MAX_VALUE)
+		return -1;
+	fb->kind = FP_FALLBACK_CONSTANT;
+	fb->value = v;
+	return 0;
+}
+
+void fp_fallback_format(const fp_fallback_t *fb, char *buf, size_t size)
+{
+	switch (fb->kind) {
+	case FP_FALLBACK_NONE:
+		snprintf(buf, size, "none");
+		return;
+	case FP_FALLBACK_LAST:
+		snprintf(buf, size, "last");
+		return;
+	case FP_FALLBACK_SAME_HOUR:
+		snprintf(buf, size, "same-hour:%u", fb->days);
+		return;
+	case FP_FALLBACK_MONTHLY_MEAN:
+		snprintf(buf, size, "monthly-mean");
+		return;
+	case FP_FALLBACK_CONSTANT:
+		snprintf(buf, size, "%.15g", fb->value);
+		return;
+	}
+	snprintf(buf, size, "unknown");
+}
+
+#define DAY (24 * HOUR)
+#define MONTH_S (30 * DAY)
+
+/* The integral of fb over [a, b), a time the series has no value for. */
+static int fill_integral(const fp_series_t *s, const fp_fallback_t *fb,
+			 time_t a, time_t b, double *sum, fp_error_t *err)
+{
+	char when[21];
+	size_t k;
+
+	fp_format_iso8601(a, when);
+	*sum = 0;
+	switch (fb->kind) {
+	case FP_FALLBACK_NONE:
+		return no_value(s, a, err);
+	case FP_FALLBACK_CONSTANT:
+		*sum = (double)(b - a) * fb->value;
+		return 0;
+	case FP_FALLBACK_LAST:
+		k = point_after(s, a);
+		if (!k)
+			return fp_fail(err, FP_EINVAL, "series '%s': no value "
+				       "before %s for IntensityFallback=last",
+				       s->name, when);
+		*sum = (double)(b - a) * s->pts[k - 1].v;
+		return 0;
+	case FP_FALLBACK_MONTHLY_MEAN: {
+		time_t from = series_end(s) - MONTH_S, covered = 0;
+		double m = 0;
+
+		k = point_after(s, from);
+		for (k = k ? k - 1 : 0; k < s->npts; k++) {
+			time_t t = s->pts[k].t > from ? s->pts[k].t : from;
+
+			if (s->pts[k].until <= t)
+				continue;
+			m += (double)(s->pts[k].until - t) * s->pts[k].v;
+			covered += s->pts[k].until - t;
+		}
+		if (!covered)
+			return fp_fail(err, FP_EINVAL, "series '%s': no value "
+				       "in its last 30 days for "
+				       "IntensityFallback=monthly-mean",
+				       s->name);
+		*sum = (double)(b - a) * m / (double)covered;
+		return 0;
+	}
+	case FP_FALLBACK_SAME_HOUR:
+		for (time_t h = hour_of(a); h < b; h += HOUR) {
+			time_t x = h > a ? h : a, y = h + HOUR < b ? h + HOUR : b;
+			double hv = 0, v;
+			unsigned n = 0;
+			fp_error_t ignore;
+
+			for (unsigned d = 1; d <= fb->days; d++) {
+				if (fp_series_mean(s, h - (time_t)d * DAY,
+						   h - (time_t)d * DAY + HOUR,
+						   &v, &ignore))
+					continue;
+				hv += v;
+				n++;
+			}
+			if (!n) {
+				fp_format_iso8601(x, when);
+				return fp_fail(err, FP_EINVAL, "series '%s': "
+					       "no value for %s nor for its "
+					       "hour on any of the %u days "
+					       "before (IntensityFallback="
+					       "same-hour:%u)", s->name, when,
+					       fb->days, fb->days);
+			}
+			*sum += (double)(y - x) * hv / n;
+		}
+		return 0;
+	}
+	return fp_fail(err, FP_EINVAL, "series '%s': unknown fallback",
+		       s->name);
+}
+
+int fp_series_mean_fallback(const fp_series_t *s, const fp_fallback_t *fb,
+			    time_t t0, time_t t1, double *mean,
+			    fp_fill_t *fill, fp_error_t *err)
+{
+	double sum = 0, part;
+	time_t cur, filled = 0;
+
+	fp_error_clear(err);
+	memset(fill, 0, sizeof(*fill));
+	if (s->type != FP_SERIES_HOURLY || fb->kind == FP_FALLBACK_NONE)
+		return fp_series_mean(s, t0, t1, mean, err);
+	if (t1 < t0)
+		return fp_fail(err, FP_EINVAL,
+			       "series '%s': interval ends before it starts",
+			       s->name);
+	if (t1 == t0)
+		t1 = t0 + 1;
+	for (cur = t0; cur < t1;) {
+		size_t k = point_at(s, cur);
+		time_t b;
+
+		if (k != SIZE_MAX) {
+			b = s->pts[k].until < t1 ? s->pts[k].until : t1;
+			sum += (double)(b - cur) * s->pts[k].v;
+			cur = b;
+			continue;
+		}
+		k = point_after(s, cur);
+		b = k < s->npts && s->pts[k].t < t1 ? s->pts[k].t : t1;
+		if (fill_integral(s, fb, cur, b, &part, err))
+			return -1;
+		sum += part;
+		if (!filled)
+			fill->first = cur;
+		fill->end = b;
+		filled += b - cur;
+		cur = b;
+	}
+	*mean = sum / (double)(t1 - t0);
+	fill->fraction = (double)filled / (double)(t1 - t0);
+	return 0;
+}
+
+int fp_series_check_range(const fp_series_t *s, double lo, double hi,
+			  fp_error_t *err)
+{
+	char when[21];
+
+	fp_error_clear(err);
+	if (s->type == FP_SERIES_CONSTANT &&
+	    (s->constant < lo || s->constant > hi))
+		return fp_fail(err, FP_EINVAL,
+			       "series '%s': value %g outside [%g, %g]",
+			       s->name, s->constant, lo, hi);
+	if (s->type != FP_SERIES_HOURLY)
+		return 0;
+	for (size_t i = 0; i < s->npts; i++) {
+		if (s->pts[i].v < lo || s->pts[i].v > hi) {
+			fp_format_iso8601(s->pts[i].t, when);
+			return fp_fail(err, FP_EINVAL,
+				       "series '%s': value %g at %s outside "
+				       "[%g, %g]", s->name, s->pts[i].v, when,
+				       lo, hi);
+		}
+	}
+	return 0;
+}
+
+const char *fp_series_name(const fp_series_t *s)
+{
+	return s->name;
+}
+
+fp_series_type_t fp_series_type(const fp_series_t *s)
+{
+	return s->type;
+}
+
+fp_series_format_t fp_series_format(const fp_series_t *s)
+{
+	return s->format;
+}
+
+fp_intensity_kind_t fp_series_kind(const fp_series_t *s)
+{
+	return s->kind;
+}
+
+bool fp_series_span(const fp_series_t *s, time_t *first, time_t *end)
+{
+	if (s->type != FP_SERIES_HOURLY)
+		return false;
+	if (first)
+		*first = s->pts[0].t;
+	if (end)
+		*end = series_end(s);
+	return true;
+}
+
+size_t fp_series_hours(const fp_series_t *s)
+{
+	return s->npts;
+}
+
+const char *fp_intensity_kind_str(fp_intensity_kind_t kind)
+{
+	switch (kind) {
+	case FP_INTENSITY_LCA: return "lca";
+	case FP_INTENSITY_DIRECT: return "direct";
+	case FP_INTENSITY_UNSET: break;
+	}
+	return "unset";
+}
+
+const char *fp_series_format_str(fp_series_format_t format)
+{
+	switch (format) {
+	case FP_FORMAT_ELECTRICITYMAPS: return "electricitymaps";
+	case FP_FORMAT_ECO2MIX: return "eco2mix";
+	case FP_FORMAT_PLAIN: return "plain";
+	case FP_FORMAT_AUTO: break;
+	}
+	return "auto";
+}
