@@ -37,6 +37,26 @@ if [ -e "$lib" ]; then
 	check "$lib exports only fp_ names ($(exports "$lib" | wc -l) of them)" \
 		"$(exports "$lib" | grep -v '^fp_')"
 fi
+# Each public function of lib/<room>/<file>.c is fp_<file>_<verb> (or
+# fp_<file>): a reader finds fp_engine_push in engine.c. Listed from each
+# source's object, and together they are all the library exports.
+if [ -e "$lib" ]; then
+	strays="" all=""
+	for src in lib/*/*.c; do
+		file=$(basename "$src" .c)
+		obj=$BUILD/${src%.c}.o
+		[ -e "$obj" ] || { strays="$strays $obj:missing"; continue; }
+		names=$(nm --defined-only "$obj" | awk '$2 ~ /^[TDRB]$/ { print $3 }' |
+			grep -Ev '^__(odr_asan|asan|ubsan|tsan|sanitizer)')
+		all="$all $names"
+		for s in $(echo "$names" | grep -Ev "^fp_${file}(_|\$)"); do
+			strays="$strays $src:$s"
+		done
+	done
+	check "each library function carries its file's name (fp_<file>_*)" "$strays"
+	check "$lib exports what the library's files define, nothing more" \
+		"$(comm -23 <(exports "$lib") <(echo $all | tr ' ' '\n' | sort -u) | tr '\n' ' ')"
+fi
 for p in "$BUILD"/acct_gather_energy_footprint.so:acct_gather_energy_p_ \
 	"$BUILD"/jobcomp_carbon.so:jobcomp_p_; do
 	so=${p%%:*} prefix=${p##*:}

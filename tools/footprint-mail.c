@@ -194,12 +194,12 @@ static char *html_report(fp_config_t *cfg, const fp_report_t *r,
 	int rc = -1;
 
 	if (!f)
-		fp_fail(&err, FP_ENOMEM, "out of memory");
+		fp_error_set(&err, FP_ENOMEM, "out of memory");
 	else {
 		rc = fp_report_html_page(r, status, payload, cfg, NULL, f,
 					 &err);
 		if (fclose(f) && !rc) {
-			fp_fail(&err, FP_ENOMEM, "out of memory");
+			fp_error_set(&err, FP_ENOMEM, "out of memory");
 			rc = -1;
 		}
 	}
@@ -269,15 +269,15 @@ static char *footprint_section(fp_config_t *cfg, unsigned long id,
 	}
 	/* The current and retired keys footprint.conf trusts, as
 	 * sfootprint -j: a summary of a retired key is still valid. */
-	ks = fp_keyset_new();
-	if (!ks || fp_keyset_add_config(ks, cfg, &err)) {
+	ks = fp_sign_keyset_new();
+	if (!ks || fp_sign_keyset_add_config(ks, cfg, &err)) {
 		note("%s", ks ? err.msg : "out of memory");
 		free(tok);
-		fp_keyset_free(ks);
+		fp_sign_keyset_free(ks);
 		return fp_report_mail_unavailable(id, "its signature cannot "
 						  "be checked here");
 	}
-	payload = fp_keyset_verify(ks, tok, FP_VERIFY_ACCEPT_HIGH_S, &info,
+	payload = fp_sign_keyset_verify(ks, tok, FP_VERIFY_ACCEPT_HIGH_S, &info,
 				   &err);
 	free(tok);
 	r = payload ? fp_report_from_summary(path, payload, &err) : NULL;
@@ -292,17 +292,17 @@ static char *footprint_section(fp_config_t *cfg, unsigned long id,
 		snprintf(why, sizeof(why), "the signed summary is INVALID: %s",
 			 err.msg);
 		free(payload);
-		fp_keyset_free(ks);
+		fp_sign_keyset_free(ks);
 		return fp_report_mail_unavailable(id, why);
 	}
 	snprintf(status, sizeof(status), "valid (kid %s, %s)",
-		 fp_key_kid(info.key), fp_key_alg(info.key));
+		 fp_sign_key_kid(info.key), fp_sign_key_alg(info.key));
 	s = footprint_text(r, status, payload);
 	if (s && html)
 		*html = html_report(cfg, r, status, payload);
 	fp_report_free(r);
 	free(payload);
-	fp_keyset_free(ks);
+	fp_sign_keyset_free(ks);
 	return s;
 }
 

@@ -43,9 +43,9 @@
 #include "footprint/carbon.h"
 #include "footprint/config.h"
 #include "footprint/sign.h"
-#include "footprint/signals.h"
+#include "footprint/series.h"
 #include "footprint/site_metrics.h"
-#include "footprint/step_gpus.h"
+#include "footprint/step.h"
 #include "footprint/summary.h"
 #include "footprint/utf8.h"
 #include "footprint/watermark.h"
@@ -224,7 +224,7 @@ static void step_minmax(const slurmdb_step_rec_t *s, long idx[2],
 
 /* Adds the nodes of a hostlist, the CPUs spread evenly (the record has the
  * step's total only). For a step (rec set), the per-node energies are as
- * exact as the record allows: see fp_step_split_energy(). */
+ * exact as the record allows: see fp_carbon_step_split_energy(). */
 static int add_nodes(const char *nodes, unsigned cpus, fp_step_t *step,
 		     fp_job_t *job, const slurmdb_step_rec_t *rec)
 {
@@ -249,15 +249,15 @@ static int add_nodes(const char *nodes, unsigned cpus, fp_step_t *step,
 		if (!c)
 			c = 1;
 		if (step)
-			rc |= fp_step_add_node(step, host, c, e);
+			rc |= fp_carbon_step_add_node(step, host, c, e);
 		else
-			rc |= fp_job_add_node(job, host, c);
+			rc |= fp_carbon_job_add_node(job, host, c);
 		free(host);
 		i++;
 	}
 	slurm_hostlist_destroy(hl);
 	if (step && !rc)
-		fp_step_split_energy(step);
+		fp_carbon_step_split_energy(step);
 	return rc;
 }
 
@@ -372,7 +372,7 @@ static bool steps_ready(slurmdb_job_rec_t *j)
 
 static fp_job_t *job_from_record(slurmdb_job_rec_t *j, const fp_config_t *cfg)
 {
-	fp_job_t *job = fp_job_new();
+	fp_job_t *job = fp_carbon_job_new();
 	struct listIterator *it;
 	slurmdb_step_rec_t *s;
 
@@ -384,7 +384,7 @@ static fp_job_t *job_from_record(slurmdb_job_rec_t *j, const fp_config_t *cfg)
 	job->cluster = strdup(j->cluster ? j->cluster : "");
 	job->start = j->start;
 	job->end = j->end;
-	fp_energy_source_parse(cfg->energy_source, &job->energy_source);
+	fp_carbon_energy_source_parse(cfg->energy_source, &job->energy_source);
 	add_nodes(j->nodes, tres_cpus(j->tres_alloc_str), NULL, job, NULL);
 	if (!j->steps)
 		return job;
@@ -396,7 +396,7 @@ static fp_job_t *job_from_record(slurmdb_job_rec_t *j, const fp_config_t *cfg)
 		fp_step_t *st;
 
 		step_name(s, id, sizeof(id));
-		st = fp_job_add_step(job, id, s->start ? s->start : j->start,
+		st = fp_carbon_job_add_step(job, id, s->start ? s->start : j->start,
 				     s->end ? s->end : j->end, e);
 		if (st)
 			add_nodes(s->nodes, tres_cpus(s->tres_alloc_str), st,
@@ -501,7 +501,7 @@ static int set_record(void *db, const fp_config_t *cfg, slurmdb_job_rec_t *j,
 	slurmdb_job_rec_t *rec = calloc(1, sizeof(*rec));
 	char jobs[32];
 	fp_error_t err = { 0 };
-	char *merged = fp_record_merge(existing, ours, &err);
+	char *merged = fp_summary_record_merge(existing, ours, &err);
 	struct xlist *changed;
 	int rc = 0;
 
@@ -595,7 +595,7 @@ static enum prior_summary archive_reused_id(const char *path,
 		token[strcspn(token, "\n")] = '\0';
 		/* Summaries of a retired key or with a high S (signed
 		 * before low-S signing) are this site's too. */
-		payload = fp_keyset_verify(trusted, token,
+		payload = fp_sign_keyset_verify(trusted, token,
 					   FP_VERIFY_ACCEPT_HIGH_S, NULL, &err);
 	}
 	free(token);
@@ -648,9 +648,9 @@ static char *incomplete_summary(slurmdb_job_rec_t *j, const char *why)
 	char *s;
 
 	if (j->start)
-		fp_format_iso8601(j->start, start);
+		fp_iso8601_format(j->start, start);
 	if (j->end)
-		fp_format_iso8601(j->end, end);
+		fp_iso8601_format(j->end, end);
 	if (user && account && reason)
 		o = json_pack("{s:i, s:{s:I, s:s, s:s, s:s, s:s}, s:b, s:[s], "
 			      "s:s}",
@@ -786,7 +786,7 @@ static int process_job(void *db, const run_t *run, uint32_t jobid,
 		if (res) {
 			summary = summary_with_parts(&parts, res, &err);
 			if (summary)
-				record = fp_record_format(res, &err);
+				record = fp_summary_record_format(res, &err);
 			counted = res;
 			if (!summary || !record) {
 				counted = NULL;
@@ -848,8 +848,8 @@ out:
 	free(summary);
 	free(token);
 	free(record);
-	fp_result_free(res);
-	fp_job_free(job);
+	fp_carbon_result_free(res);
+	fp_carbon_job_free(job);
 	return rc;
 }
 
@@ -1431,7 +1431,7 @@ int main(int argc, char **argv)
 	} else if (broken)
 		say("%s; summaries are marked incomplete until it is fixed",
 		    serr.msg);
-	key = cfg->signing_key ? fp_key_load_private(cfg->signing_key, &err) :
+	key = cfg->signing_key ? fp_sign_key_load_private(cfg->signing_key, &err) :
 				 NULL;
 	if (!key) {
 		say("signing key: %s; jobs stay queued until it is fixed",
@@ -1441,16 +1441,16 @@ int main(int argc, char **argv)
 	}
 	/* What an earlier summary at a reused id may be signed with: this
 	 * key, and the current and retired keys footprint.conf trusts. */
-	trusted = fp_keyset_new();
-	if (!trusted || fp_keyset_add_key(trusted, key, &err)) {
+	trusted = fp_sign_keyset_new();
+	if (!trusted || fp_sign_keyset_add_key(trusted, key, &err)) {
 		say("signing key: %s", trusted ? err.msg : "out of memory");
-		fp_keyset_free(trusted);
-		fp_key_free(key);
+		fp_sign_keyset_free(trusted);
+		fp_sign_key_free(key);
 		fp_config_free(cfg);
 		return EXIT_TEMPFAIL;
 	}
 	if ((cfg->npublic_keys || cfg->npublic_key_dirs) &&
-	    fp_keyset_add_config(trusted, cfg, &err))
+	    fp_sign_keyset_add_config(trusted, cfg, &err))
 		say("trusted keys: %s (earlier summaries they signed are kept "
 		    "aside as unverified when a job id is reused)", err.msg);
 	slurm_init(NULL);
@@ -1458,8 +1458,8 @@ int main(int argc, char **argv)
 	if (!db) {
 		say("slurmdbd: no connection (%s); jobs stay queued",
 		    slurm_strerror(errno));
-		fp_keyset_free(trusted);
-		fp_key_free(key);
+		fp_sign_keyset_free(trusted);
+		fp_sign_key_free(key);
 		fp_config_free(cfg);
 		return EXIT_TEMPFAIL;
 	}
@@ -1503,8 +1503,8 @@ int main(int argc, char **argv)
 	write_stats("", nqueue, nparts);
 	if (db)
 		slurmdb_connection_close(&db);
-	fp_keyset_free(trusted);
-	fp_key_free(key);
+	fp_sign_keyset_free(trusted);
+	fp_sign_key_free(key);
 	fp_config_free(cfg);
 	/* A configuration fault lasts across runs: keep it said once. */
 	if (!failed && series_ok)

@@ -123,8 +123,8 @@ static void print_text(const fp_result_t *r)
 {
 	char a[21], b[21], n1[32], n2[32], n3[32], n4[32];
 
-	fp_format_iso8601(r->start, a);
-	fp_format_iso8601(r->end, b);
+	fp_iso8601_format(r->start, a);
+	fp_iso8601_format(r->end, b);
 	printf("job %llu  user ", (unsigned long long)r->job_id);
 	put_name(r->user);
 	fputs("  account ", stdout);
@@ -212,7 +212,7 @@ int fp_cmd_compute(int argc, char **argv)
 			fprintf(stderr, "sfootprint compute: warning: %s\n",
 				m);
 	}
-	job = fp_job_load(jobfile, &err);
+	job = fp_carbon_job_load(jobfile, &err);
 	if (!job)
 		goto fail;
 	r = fp_carbon_compute(cfg, job, in_hostlist, NULL, &err);
@@ -232,8 +232,8 @@ fail:
 	fprintf(stderr, "sfootprint compute: %s\n", err.msg);
 done:
 	free(out);
-	fp_result_free(r);
-	fp_job_free(job);
+	fp_carbon_result_free(r);
+	fp_carbon_job_free(job);
 	fp_config_free(cfg);
 	return rc;
 }

@@ -40,7 +40,7 @@ int fp_cmd_keygen(int argc, char **argv)
 			"RS256\n", alg);
 		return FP_EXIT_USAGE;
 	}
-	if (fp_keygen(prefix, alg, &kid, &err)) {
+	if (fp_sign_keygen(prefix, alg, &kid, &err)) {
 		fprintf(stderr, "sfootprint keygen: %s\n", err.msg);
 		return FP_EXIT_FAIL;
 	}

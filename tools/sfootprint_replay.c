@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "footprint/attribution.h"
+#include "footprint/engine.h"
 #include "sfootprint.h"
 #include "footprint/trace.h"
 
@@ -234,7 +234,7 @@ static int _run(char **paths, int npaths, const struct out *out,
 						 out->form, out->keyframe,
 						 &werr);
 		if (!w) {
-			fp_fail(err, werr.code, "%s: %s", out->path, werr.msg);
+			fp_error_set(err, werr.code, "%s: %s", out->path, werr.msg);
 			fp_trace_reader_free(r);
 			fp_engine_free(e);
 			return -1;
@@ -249,13 +249,13 @@ static int _run(char **paths, int npaths, const struct out *out,
 			fp_error_t perr;
 
 			if (fp_engine_push(e, s, &perr)) {
-				rc = fp_fail(err, perr.code, "%s: line %zu: %s",
+				rc = fp_error_set(err, perr.code, "%s: line %zu: %s",
 					     fp_trace_reader_name(r),
 					     fp_trace_reader_line(r), perr.msg);
 				break;
 			}
 			if (w && fp_trace_writer_write(w, s, &perr)) {
-				rc = fp_fail(err, perr.code, "%s: %s",
+				rc = fp_error_set(err, perr.code, "%s: %s",
 					     out->path, perr.msg);
 				break;
 			}
@@ -269,7 +269,7 @@ static int _run(char **paths, int npaths, const struct out *out,
 		fp_error_t werr;
 
 		if (fp_trace_writer_close(w, &werr) && rc == 0)
-			rc = fp_fail(err, werr.code, "%s: %s", out->path,
+			rc = fp_error_set(err, werr.code, "%s: %s", out->path,
 				     werr.msg);
 	}
 	if (rc < 0 || fp_engine_check_conservation(e, err)) {

@@ -22,7 +22,7 @@
 #include "footprint/report_html.h"
 #include "sfootprint.h"
 #include "sfootprint_db.h"
-#include "footprint/signals.h"
+#include "footprint/series.h"
 #include "footprint/sign.h"
 #include "footprint/summary.h"
 #include "footprint/whatif.h"
@@ -124,10 +124,10 @@ static int job_record(const struct context *c, const slurmdb_job_rec_t *j,
 		      !strcasecmp(c->cfg->job_record_field, "SystemComment");
 	const char *first = system ? j->system_comment : j->admin_comment;
 	const char *second = system ? j->admin_comment : j->system_comment;
-	int rc = fp_record_parse(first, rec, err);
+	int rc = fp_summary_record_parse(first, rec, err);
 
 	if (rc == 1)
-		rc = fp_record_parse(second, rec, err);
+		rc = fp_summary_record_parse(second, rec, err);
 	return rc;
 }
 
@@ -301,11 +301,11 @@ static int signed_summary(const struct context *c, unsigned long id,
 	 * one. A high S is what summaries signed before low-S signing carry
 	 * half the time; the content is as authentic, the report says so and
 	 * `sfootprint verify` (strict) tells the two forms apart. */
-	ks = fp_keyset_new();
+	ks = fp_sign_keyset_new();
 	if (!ks)
-		fp_fail(&err, FP_ENOMEM, "out of memory");
-	else if (!fp_keyset_add_config(ks, c->cfg, &err))
-		*payload = fp_keyset_verify(ks, tok, FP_VERIFY_ACCEPT_HIGH_S,
+		fp_error_set(&err, FP_ENOMEM, "out of memory");
+	else if (!fp_sign_keyset_add_config(ks, c->cfg, &err))
+		*payload = fp_sign_keyset_verify(ks, tok, FP_VERIFY_ACCEPT_HIGH_S,
 					    &info, &err);
 	free(tok);
 	/* No usable key says nothing of the summary. */
@@ -336,19 +336,19 @@ static int signed_summary(const struct context *c, unsigned long id,
 			 "INVALID", err.msg);
 		*sig = json_pack("{s:s, s:s}", "status", key_fault ?
 				 "unverified" : "invalid", "reason", err.msg);
-		fp_keyset_free(ks);
+		fp_sign_keyset_free(ks);
 		return -1;
 	}
 	snprintf(key_note, sizeof(key_note), "key %s%s",
-		 fp_key_path(info.key), info.high_s ?
+		 fp_sign_key_path(info.key), info.high_s ?
 		 ", legacy high-S signature" : "");
-	snprintf(status, size, "valid (kid %s, %s, %s)", fp_key_kid(info.key),
-		 fp_key_alg(info.key), key_note);
+	snprintf(status, size, "valid (kid %s, %s, %s)", fp_sign_key_kid(info.key),
+		 fp_sign_key_alg(info.key), key_note);
 	*sig = json_pack("{s:s, s:s, s:s, s:s, s:b}", "status", "valid",
-			 "kid", fp_key_kid(info.key), "alg",
-			 fp_key_alg(info.key), "key", fp_key_path(info.key),
+			 "kid", fp_sign_key_kid(info.key), "alg",
+			 fp_sign_key_alg(info.key), "key", fp_sign_key_path(info.key),
 			 "high_s", info.high_s);
-	fp_keyset_free(ks);
+	fp_sign_keyset_free(ks);
 	return 0;
 }
 
@@ -368,14 +368,14 @@ static int write_html(struct context *c, const fp_report_t *r,
 			 c->cfg ? "" : ")");
 	f = strcmp(path, "-") ? fopen(path, "w") : stdout;
 	if (!f) {
-		fp_fail(&err, FP_EIO, "%s: %s", path, strerror(errno));
+		fp_error_set(&err, FP_EIO, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	rc = fp_report_html_page(r, status, payload, c->cfg,
 				 *why ? why : NULL, f, &err);
 	if ((f != stdout && fclose(f)) || (f == stdout && fflush(f))) {
 		if (!rc)
-			fp_fail(&err, FP_EIO, "%s: %s", path, strerror(errno));
+			fp_error_set(&err, FP_EIO, "%s: %s", path, strerror(errno));
 		rc = -1;
 	}
 out:
@@ -647,8 +647,8 @@ static int aggregate(struct context *c, const struct options *o)
 		char fmt[2][21];
 
 		/* JSON keeps UTC; text is local, as sacct prints. */
-		fp_format_iso8601(q.start, fmt[0]);
-		fp_format_iso8601(q.end, fmt[1]);
+		fp_iso8601_format(q.start, fmt[0]);
+		fp_iso8601_format(q.end, fmt[1]);
 		if (o->jobs) {
 			json_object_set_new(root, "start", json_null());
 			json_object_set_new(root, "end", json_null());

@@ -39,7 +39,7 @@ int fp_cmd_sign(int argc, char **argv)
 		fprintf(stderr, "sfootprint sign: %s: %s\n", file, why);
 		return FP_EXIT_FAIL;
 	}
-	key = fp_key_load_private(keyfile, &err);
+	key = fp_sign_key_load_private(keyfile, &err);
 	if (!key) {
 		free(summary);
 		fprintf(stderr, "sfootprint sign: %s\n", err.msg);
@@ -47,7 +47,7 @@ int fp_cmd_sign(int argc, char **argv)
 	}
 	tok = fp_sign(key, summary, &err);
 	free(summary);
-	fp_key_free(key);
+	fp_sign_key_free(key);
 	if (!tok) {
 		fprintf(stderr, "sfootprint sign: %s: %s\n", file, err.msg);
 		return FP_EXIT_FAIL;

@@ -12,7 +12,7 @@
 #include "footprint/feed.h"
 #include "footprint/report.h"
 #include "sfootprint.h"
-#include "footprint/signals.h"
+#include "footprint/series.h"
 
 static void _usage(FILE *out)
 {
@@ -92,7 +92,7 @@ static int _update(int argc, char **argv)
 			o.retries = (unsigned)v;
 			break;
 		case 'S':
-			if (fp_parse_iso8601(optarg, &o.since)) {
+			if (fp_iso8601_parse(optarg, &o.since)) {
 				fprintf(stderr, "sfootprint: signals update: "
 					"--since: '%s' is not an ISO 8601 "
 					"time\n", optarg);
@@ -156,8 +156,8 @@ static int _update(int argc, char **argv)
 			       res.known);
 			continue;
 		}
-		fp_format_iso8601(res.first, a);
-		fp_format_iso8601(res.last, b);
+		fp_iso8601_format(res.first, a);
+		fp_iso8601_format(res.last, b);
 		printf("site '%s': %s: %zu points appended, %s to %s "
 		       "(%zu already there, %zu duplicates, %zu gaps)\n",
 		       s->name, s->intensity.path, res.appended, a, b,

@@ -57,7 +57,7 @@ static void print_figures(const char *payload)
 	}
 	src = json_string_value(json_object_get(json_object_get(root,
 		"energy"), "source"));
-	if (!src || fp_energy_source_parse(src, &source))
+	if (!src || fp_carbon_energy_source_parse(src, &source))
 		source = FP_ENERGY_UNKNOWN;
 	printf("energy:       %.3f Wh facility, %.3f Wh IT (%s)\n",
 	       num(root, "energy", "facility_Wh"),
@@ -109,23 +109,23 @@ static int parse_args(int argc, char **argv, struct args *a)
 static fp_keyset_t *trusted_keys(const struct args *a, fp_error_t *err)
 {
 	const char *env = getenv("FOOTPRINT_CONF");
-	fp_keyset_t *ks = fp_keyset_new();
+	fp_keyset_t *ks = fp_sign_keyset_new();
 	fp_config_t *cfg = NULL;
 	char conf[4096];
 	int rc = 0;
 
 	if (!ks) {
-		fp_fail(err, FP_ENOMEM, "out of memory");
+		fp_error_set(err, FP_ENOMEM, "out of memory");
 		return NULL;
 	}
 	if (a->npubkeys || a->ndirs) {
 		for (size_t i = 0; i < a->npubkeys && !rc; i++)
-			rc = fp_keyset_add_file(ks, a->pubkeys[i], err);
+			rc = fp_sign_keyset_add_file(ks, a->pubkeys[i], err);
 		for (size_t i = 0; i < a->ndirs && !rc; i++)
-			rc = fp_keyset_load_dir(ks, a->dirs[i], err);
+			rc = fp_sign_keyset_load_dir(ks, a->dirs[i], err);
 	} else if (fp_report_conf_path(a->config, env, getenv("SLURM_CONF"),
 				       conf, sizeof(conf))) {
-		rc = fp_fail(err, FP_ENOMEM, "out of memory");
+		rc = fp_error_set(err, FP_ENOMEM, "out of memory");
 	} else {
 		cfg = fp_config_load(conf, err);
 		/* A footprint.conf asked for by name must be readable; one
@@ -133,11 +133,11 @@ static fp_keyset_t *trusted_keys(const struct args *a, fp_error_t *err)
 		if (!cfg && ((a->config && *a->config) || (env && *env)))
 			rc = -1;
 		else
-			rc = fp_keyset_add_config(ks, cfg, err);
+			rc = fp_sign_keyset_add_config(ks, cfg, err);
 	}
 	fp_config_free(cfg);
 	if (rc) {
-		fp_keyset_free(ks);
+		fp_sign_keyset_free(ks);
 		return NULL;
 	}
 	return ks;
@@ -169,7 +169,7 @@ int fp_cmd_verify(int argc, char **argv)
 		fprintf(stderr, "sfootprint verify: %s\n", err.msg);
 		return FP_EXIT_FAIL;
 	}
-	payload = fp_keyset_verify(ks, tok, a.accept_high_s ?
+	payload = fp_sign_keyset_verify(ks, tok, a.accept_high_s ?
 				   FP_VERIFY_ACCEPT_HIGH_S : 0, &info, &err);
 	free(tok);
 	if (!payload) {
@@ -177,15 +177,15 @@ int fp_cmd_verify(int argc, char **argv)
 			err.msg, info.fault == FP_VERIFY_HIGH_S ?
 			" (a summary signed before low-S signatures: "
 			"--accept-high-s)" : "");
-		fp_keyset_free(ks);
+		fp_sign_keyset_free(ks);
 		return FP_EXIT_FAIL;
 	}
 	print_figures(payload);
 	printf("signature: valid (kid %s, %s, key %s)%s\n",
-	       fp_key_kid(info.key), fp_key_alg(info.key),
-	       fp_key_path(info.key), info.high_s ?
+	       fp_sign_key_kid(info.key), fp_sign_key_alg(info.key),
+	       fp_sign_key_path(info.key), info.high_s ?
 	       ", high-S form accepted by --accept-high-s" : "");
 	free(payload);
-	fp_keyset_free(ks);
+	fp_sign_keyset_free(ks);
 	return FP_EXIT_OK;
 }

@@ -60,7 +60,7 @@ static char *read_file(const char *path, int *e)
 
 static const char *when(time_t t, char buf[21])
 {
-	fp_format_iso8601(t, buf);
+	fp_iso8601_format(t, buf);
 	return buf;
 }
 
@@ -82,11 +82,11 @@ static json_t *load_summary(const fp_config_t *cfg, const char *job)
 		return NULL;
 	}
 	/* footprint.conf's current and retired keys (or the default). */
-	ks = fp_keyset_new();
-	payload = ks && !fp_keyset_add_config(ks, cfg, &err) ?
-		fp_keyset_verify(ks, tok, FP_VERIFY_ACCEPT_HIGH_S, NULL, &err) :
+	ks = fp_sign_keyset_new();
+	payload = ks && !fp_sign_keyset_add_config(ks, cfg, &err) ?
+		fp_sign_keyset_verify(ks, tok, FP_VERIFY_ACCEPT_HIGH_S, NULL, &err) :
 		NULL;
-	fp_keyset_free(ks);
+	fp_sign_keyset_free(ks);
 	free(tok);
 	if (!payload) {
 		fprintf(stderr, "sfootprint: job %s: %s: %s\n", job, path,
@@ -389,7 +389,7 @@ int fp_cmd_whatif(int argc, char **argv)
 	wj.embodied_g = fp_json_number(carbon, "embodied");
 	actual_g = fp_json_number(carbon, "footprint");
 	if (!json_is_string(json_object_get(jj, "start")) ||
-	    fp_parse_iso8601(json_string_value(json_object_get(jj, "start")),
+	    fp_iso8601_parse(json_string_value(json_object_get(jj, "start")),
 			     &wj.start)) {
 		fprintf(stderr, "sfootprint: job %s: the summary has no start "
 			"time\n", job);

@@ -68,24 +68,24 @@ typedef struct fp_job {
 	size_t nsteps;
 } fp_job_t;
 
-fp_job_t *fp_job_new(void);
-void fp_job_free(fp_job_t *job);
-/* The returned step stays valid until the next fp_job_add_step(). */
-fp_step_t *fp_job_add_step(fp_job_t *job, const char *id, time_t start,
+fp_job_t *fp_carbon_job_new(void);
+void fp_carbon_job_free(fp_job_t *job);
+/* The returned step stays valid until the next fp_carbon_job_add_step(). */
+fp_step_t *fp_carbon_job_add_step(fp_job_t *job, const char *id, time_t start,
 			   time_t end, double energy_j);
-int fp_step_add_node(fp_step_t *step, const char *node, unsigned cpus,
+int fp_carbon_step_add_node(fp_step_t *step, const char *node, unsigned cpus,
 		     double energy_j);
-int fp_job_add_node(fp_job_t *job, const char *node, unsigned cpus);
+int fp_carbon_job_add_node(fp_job_t *job, const char *node, unsigned cpus);
 /* Fills the unknown (NAN) per-node energies of a step from its total: the
  * known nodes keep theirs, the rest share what remains by allocated CPUs;
  * sets step->split. A single node gets the total. Returns -1 (nothing
  * changed) when the total is unknown. docs/methodology.md, "Split". */
-int fp_step_split_energy(fp_step_t *step);
+int fp_carbon_step_split_energy(fp_step_t *step);
 /* The job description of `sfootprint compute` (docs/methodology.md,
  * "Job description"); name stands for the file in errors. */
-fp_job_t *fp_job_from_json(const char *name, const char *text, size_t len,
+fp_job_t *fp_carbon_job_from_json(const char *name, const char *text, size_t len,
 			   fp_error_t *err);
-fp_job_t *fp_job_load(const char *path, fp_error_t *err);
+fp_job_t *fp_carbon_job_load(const char *path, fp_error_t *err);
 
 typedef struct fp_site_result {
 	char *site;
@@ -198,7 +198,7 @@ typedef struct fp_result {
 fp_result_t *fp_carbon_compute(const fp_config_t *cfg, const fp_job_t *job,
 			       fp_hostlist_match_fn match, void *match_ctx,
 			       fp_error_t *err);
-void fp_result_free(fp_result_t *r);
+void fp_carbon_result_free(fp_result_t *r);
 /* Whether the intensity series of every site of the job's nodes has a
  * value at every time of the steps on that site (constants always do): a
  * gap inside a step, a step before the series' first value or past its end
@@ -210,7 +210,7 @@ bool fp_carbon_series_cover(const fp_config_t *cfg, const fp_job_t *job,
 			    fp_hostlist_match_fn match, void *match_ctx,
 			    time_t *until);
 
-const char *fp_energy_source_str(fp_energy_source_t src);
-int fp_energy_source_parse(const char *s, fp_energy_source_t *src);
+const char *fp_carbon_energy_source_str(fp_energy_source_t src);
+int fp_carbon_energy_source_parse(const char *s, fp_energy_source_t *src);
 
 #endif

@@ -7,7 +7,7 @@
 #include <stddef.h>
 
 #include "error.h"
-#include "signals.h"
+#include "series.h"
 
 #define FP_DEFAULT_SITE_PUE 1.0		/* heaters: no cooling, no UPS */
 #define FP_DEFAULT_REFERENCE_PUE 1.5
@@ -30,7 +30,7 @@ typedef int (*fp_hostlist_match_fn)(const char *hostlist, const char *node,
 
 /* A matcher for plain comma-separated names ("n1,n2"), no ranges: for
  * callers without Slurm's hostlist API (tests, benchmarks, fuzzers). */
-int fp_hostlist_match_plain(const char *hostlist, const char *node,
+int fp_config_hostlist_match_plain(const char *hostlist, const char *node,
 			    void *ctx);
 
 /* An emission factor for heat displaced by the heaters, in gCO2e per kWh of
@@ -164,10 +164,6 @@ int fp_config_load_series(fp_config_t *cfg, fp_error_t *err);
  * NULL past the last. Owned by cfg. */
 const char *fp_config_series_error(const fp_config_t *cfg, size_t i);
 void fp_config_free(fp_config_t *cfg);
-/* The one reading of a yes/no value, for footprint.conf and
- * acct_gather.conf alike (as Slurm's own options): yes/no, true/false,
- * on/off, 1/0, in any case; -1 on anything else, *out untouched. */
-int fp_config_bool(const char *v, bool *out);
 
 /* First site / node type whose Nodes= holds node, or NULL. */
 const fp_site_conf_t *fp_config_site_for(const fp_config_t *cfg,
@@ -181,11 +177,7 @@ const fp_node_type_t *fp_config_node_type_for(const fp_config_t *cfg,
 
 /* The displaced-heating presets (gas, fuel-oil, electric, district,
  * heat-pump, none); lookup accepts '_' for '-' and any case. */
-const fp_preset_t *fp_displaced_presets(size_t *n);
-const fp_preset_t *fp_displaced_preset(const char *name);
-
-/* SHA-256 of data as 64 lowercase hex digits. */
-int fp_sha256_hex(const void *data, size_t len, char out[65],
-		  fp_error_t *err);
+const fp_preset_t *fp_config_displaced_presets(size_t *n);
+const fp_preset_t *fp_config_displaced_preset(const char *name);
 
 #endif

@@ -27,10 +27,10 @@ typedef struct fp_error {
 enum fp_loglevel { FP_LOG_ERROR, FP_LOG_WARN, FP_LOG_INFO, FP_LOG_DEBUG };
 typedef void (*fp_log_fn)(void *ctx, int level, const char *msg);
 
-/* Sets err (if not NULL) and returns -1, so callers can `return fp_fail(...)`. */
-int fp_fail(fp_error_t *err, int code, const char *fmt, ...)
+/* Sets err (if not NULL) and returns -1, so callers can `return fp_error_set(...)`. */
+int fp_error_set(fp_error_t *err, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void fp_error_clear(fp_error_t *err);
-const char *fp_strerror(int code);
+const char *fp_error_str(int code);
 
 #endif

@@ -9,9 +9,11 @@
 #include "file.h"
 #include "json.h"
 #include "utf8.h"
+#include "option.h"
+#include "iso8601.h"
 #include "sample.h"
 #include "source.h"
-#include "step_gpus.h"
+#include "step.h"
 
 /* the node half: powercap, CPUs, activity, meters and GPUs to each step's energy */
 #include "rapl.h"
@@ -19,7 +21,7 @@
 #include "activity.h"
 #include "sensor.h"
 #include "gpu.h"
-#include "attribution.h"
+#include "engine.h"
 #include "trace.h"
 #include "publish.h"
 #include "metrics.h"
@@ -27,7 +29,7 @@
 
 /* the carbon half: footprint.conf, intensity series, the footprint, its summary and signature */
 #include "config.h"
-#include "signals.h"
+#include "series.h"
 #include "feed.h"
 #include "carbon.h"
 #include "summary.h"

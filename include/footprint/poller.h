@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #include "activity.h"
-#include "attribution.h"
+#include "engine.h"
 #include "error.h"
 #include "metrics.h"
 #include "trace.h"
@@ -93,7 +93,7 @@ typedef struct fp_poller_status {
 
 void fp_poller_status(const fp_poller_t *p, fp_poller_status_t *out);
 const fp_engine_t *fp_poller_engine(const fp_poller_t *p);
-/* Where step daemons record their GPUs (RunDir/gpus, see step_gpus.h). */
+/* Where step daemons record their GPUs (RunDir/gpus, see step.h). */
 const char *fp_poller_gpus_dir(const fp_poller_t *p);
 /* Where step values are published (RunDir/steps). */
 const char *fp_poller_steps_dir(const fp_poller_t *p);

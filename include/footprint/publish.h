@@ -34,33 +34,33 @@ typedef struct fp_board fp_board_t;
 #define FP_BOARD_FILE ".board"
 #define FP_BOARD_SLOTS 4096
 
-fp_board_t *fp_board_open(const char *dir, fp_error_t *err);
-void fp_board_close(fp_board_t *b);
+fp_board_t *fp_publish_board_open(const char *dir, fp_error_t *err);
+void fp_publish_board_close(fp_board_t *b);
 
 /* Publishes the step's value in its slot: 0, or 1 when the board is full
  * (the caller then falls back to fp_publish_step), -1 on a bad id. */
-int fp_board_put(fp_board_t *b, const char *step_id,
+int fp_publish_board_put(fp_board_t *b, const char *step_id,
 		 const fp_step_value_t *v, fp_error_t *err);
 
 /* Ends a round of puts (one poll's): the next round, putting the same
  * steps in the same order, finds each slot without hashing. */
-void fp_board_round(fp_board_t *b);
+void fp_publish_board_round(fp_board_t *b);
 
 /* Frees the slots of steps not updated for max_age_s seconds. Returns how
  * many were freed. */
-int fp_board_prune(fp_board_t *b, double now, double max_age_s);
+int fp_publish_board_prune(fp_board_t *b, double now, double max_age_s);
 
 /* How many steps the board holds. */
-size_t fp_board_used(const fp_board_t *b);
+size_t fp_publish_board_used(const fp_board_t *b);
 
 /* Reads the step's value: from the board dir/.board when it holds the
  * step, else from dir/step_id. FP_EIO when absent (nothing published yet),
  * FP_EPARSE when the record is not one of ours. */
-int fp_read_step(const char *dir, const char *step_id, fp_step_value_t *v,
+int fp_publish_read_step(const char *dir, const char *step_id, fp_step_value_t *v,
 		 fp_error_t *err);
 
 /* Removes dir/step_id (the step daemon is done with it). */
-int fp_unpublish_step(const char *dir, const char *step_id, fp_error_t *err);
+int fp_publish_remove_step(const char *dir, const char *step_id, fp_error_t *err);
 
 /* Removes published records older than max_age_s seconds (steps whose
  * daemon never collected them). Returns how many were removed. */
@@ -71,7 +71,7 @@ int fp_publish_prune(const char *dir, double now, double max_age_s);
 int fp_publish_job_labels(const char *dir, unsigned long long job,
 			  const char *user, const char *account,
 			  fp_error_t *err);
-int fp_read_job_labels(const char *dir, unsigned long long job, char *user,
+int fp_publish_read_job_labels(const char *dir, unsigned long long job, char *user,
 		       size_t user_size, char *account, size_t account_size,
 		       fp_error_t *err);
 
@@ -80,7 +80,7 @@ int fp_read_job_labels(const char *dir, unsigned long long job, char *user,
  * "<job>") for the node poller. sluid is letters and digits only. */
 int fp_publish_job_sluid(const char *dir, unsigned long long job,
 			 const char *sluid, fp_error_t *err);
-int fp_read_job_sluid(const char *dir, const char *sluid,
+int fp_publish_read_job_sluid(const char *dir, const char *sluid,
 		      unsigned long long *job, fp_error_t *err);
 
 /* Whether the node poller still knows a job (a step runs, or ended lately). */
@@ -90,7 +90,7 @@ typedef bool (*fp_job_known_fn)(unsigned long long job, void *ctx);
  * is min_age_s old (a step daemon writes the labels before the poller
  * first sees the job's steps): without it, a node that runs jobs for years
  * keeps one file per job it ever ran. Returns how many were removed. */
-int fp_prune_job_labels(const char *dir, double now, double min_age_s,
+int fp_publish_prune_job_labels(const char *dir, double now, double min_age_s,
 			fp_job_known_fn known, void *ctx);
 
 #endif

@@ -93,14 +93,14 @@ typedef struct fp_sample {
 	bool steps_same;
 } fp_sample_t;
 
-fp_node_desc_t *fp_node_desc_new(void);
-void fp_node_desc_free(fp_node_desc_t *desc);
+fp_node_desc_t *fp_sample_node_desc_new(void);
+void fp_sample_node_desc_free(fp_node_desc_t *desc);
 /* Deep copy; NULL on allocation failure. */
-fp_node_desc_t *fp_node_desc_dup(const fp_node_desc_t *desc);
+fp_node_desc_t *fp_sample_node_desc_dup(const fp_node_desc_t *desc);
 /* Index of the domain called name, or -1. */
-int fp_node_desc_domain(const fp_node_desc_t *desc, const char *name);
+int fp_sample_node_desc_domain(const fp_node_desc_t *desc, const char *name);
 /* Index of the package with id, or -1. */
-int fp_node_desc_package(const fp_node_desc_t *desc, int id);
+int fp_sample_node_desc_package(const fp_node_desc_t *desc, int id);
 
 /* A sample with arrays sized for desc, zeroed, no steps. */
 fp_sample_t *fp_sample_new(const fp_node_desc_t *desc);
@@ -113,7 +113,7 @@ fp_step_sample_t *fp_sample_add_step(fp_sample_t *s, const fp_node_desc_t *desc,
 /* Sets the step's GPUs (copied) and, when busy is not NULL, their activity
  * counters (busy_valid NULL: all valid). Returns 0, or -1 on allocation
  * failure (the step is left without GPUs). */
-int fp_step_sample_set_gpus(fp_step_sample_t *st, const int *gpus, size_t n,
+int fp_sample_step_set_gpus(fp_step_sample_t *st, const int *gpus, size_t n,
 			    const uint64_t *busy, const bool *busy_valid);
 /* Drops all steps, keeps the arrays. */
 void fp_sample_clear_steps(fp_sample_t *s);

@@ -10,7 +10,7 @@
 
 #include "carbon.h"
 #include "error.h"
-#include "step_gpus.h"	/* FP_GPU_IDLE_RATIO, _MARGIN_W */
+#include "step.h"	/* FP_GPU_IDLE_RATIO, _MARGIN_W */
 
 /* The Makefile passes one version to the library and the tools alike (git
  * describe, else debian/changelog's); this is only for a build without it. */
@@ -105,13 +105,13 @@ typedef struct fp_record {
 
 /* "FP1:{...}": compact JSON, never a single quote (slurmdbd puts the field
  * between quotes without escaping). The caller free()s it. */
-char *fp_record_format(const fp_result_t *r, fp_error_t *err);
+char *fp_summary_record_format(const fp_result_t *r, fp_error_t *err);
 /* Puts ours into existing (NULL or "" allowed): replaces our previous FP1
  * part in place, else appends it after one space; other content is kept
  * byte for byte. Fails if existing holds a single quote. */
-char *fp_record_merge(const char *existing, const char *ours,
+char *fp_summary_record_merge(const char *existing, const char *ours,
 		      fp_error_t *err);
 /* Finds and parses our part of a field: 0 found, 1 absent, -1 malformed. */
-int fp_record_parse(const char *field, fp_record_t *rec, fp_error_t *err);
+int fp_summary_record_parse(const char *field, fp_record_t *rec, fp_error_t *err);
 
 #endif

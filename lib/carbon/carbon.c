@@ -80,7 +80,7 @@ static size_t name_set_find(const struct name_set *ns, const char *s)
 	return p ? (size_t)(p - ns->v) : SIZE_MAX;
 }
 
-fp_job_t *fp_job_new(void)
+fp_job_t *fp_carbon_job_new(void)
 {
 	return calloc(1, sizeof(fp_job_t));
 }
@@ -92,7 +92,7 @@ static void alloc_free(fp_alloc_t *a, size_t n)
 	free(a);
 }
 
-void fp_job_free(fp_job_t *job)
+void fp_carbon_job_free(fp_job_t *job)
 {
 	if (!job)
 		return;
@@ -108,7 +108,7 @@ void fp_job_free(fp_job_t *job)
 	free(job);
 }
 
-fp_step_t *fp_job_add_step(fp_job_t *job, const char *id, time_t start,
+fp_step_t *fp_carbon_job_add_step(fp_job_t *job, const char *id, time_t start,
 			   time_t end, double energy_j)
 {
 	fp_step_t *s;
@@ -144,18 +144,18 @@ static int alloc_add(fp_alloc_t **a, size_t *n, const char *node,
 	return 0;
 }
 
-int fp_step_add_node(fp_step_t *step, const char *node, unsigned cpus,
+int fp_carbon_step_add_node(fp_step_t *step, const char *node, unsigned cpus,
 		     double energy_j)
 {
 	return alloc_add(&step->nodes, &step->nnodes, node, cpus, energy_j);
 }
 
-int fp_job_add_node(fp_job_t *job, const char *node, unsigned cpus)
+int fp_carbon_job_add_node(fp_job_t *job, const char *node, unsigned cpus)
 {
 	return alloc_add(&job->nodes, &job->nnodes, node, cpus, NAN);
 }
 
-int fp_step_split_energy(fp_step_t *step)
+int fp_carbon_step_split_energy(fp_step_t *step)
 {
 	double known = 0, rest, cpus = 0;
 	size_t nknown = 0, nunknown;
@@ -195,7 +195,7 @@ int fp_step_split_energy(fp_step_t *step)
 	return 0;
 }
 
-const char *fp_energy_source_str(fp_energy_source_t src)
+const char *fp_carbon_energy_source_str(fp_energy_source_t src)
 {
 	switch (src) {
 	case FP_ENERGY_MEASURED: return "measured";
@@ -206,7 +206,7 @@ const char *fp_energy_source_str(fp_energy_source_t src)
 	return "unknown";
 }
 
-int fp_energy_source_parse(const char *s, fp_energy_source_t *src)
+int fp_carbon_energy_source_parse(const char *s, fp_energy_source_t *src)
 {
 	static const fp_energy_source_t all[] = {
 		FP_ENERGY_UNKNOWN, FP_ENERGY_MEASURED, FP_ENERGY_CALIBRATED,
@@ -214,7 +214,7 @@ int fp_energy_source_parse(const char *s, fp_energy_source_t *src)
 	};
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
-		if (!strcmp(s, fp_energy_source_str(all[i]))) {
+		if (!strcmp(s, fp_carbon_energy_source_str(all[i]))) {
 			*src = all[i];
 			return 0;
 		}
@@ -231,9 +231,9 @@ static int json_time(const char *name, const char *where, json_t *v,
 		*t = (time_t)json_integer_value(v);
 		return 0;
 	}
-	if (json_is_string(v) && !fp_parse_iso8601(json_string_value(v), t))
+	if (json_is_string(v) && !fp_iso8601_parse(json_string_value(v), t))
 		return 0;
-	return fp_fail(err, FP_EPARSE, "%s: field '%s': expected Unix seconds "
+	return fp_error_set(err, FP_EPARSE, "%s: field '%s': expected Unix seconds "
 		       "or an ISO 8601 time", name, where);
 }
 
@@ -245,13 +245,13 @@ static int json_energy(const char *name, const char *where, json_t *v,
 		return 0;
 	}
 	if (!json_is_number(v) || json_number_value(v) < 0)
-		return fp_fail(err, FP_EPARSE, "%s: field '%s': expected a "
+		return fp_error_set(err, FP_EPARSE, "%s: field '%s': expected a "
 			       "number of joules >= 0 or null", name, where);
 	*e = json_number_value(v);
 	/* Said here, where the file and field are known (compute refuses
 	 * it too, for the callers that build a job themselves). */
 	if (*e > FP_MAX_ENERGY_J)
-		return fp_fail(err, FP_EPARSE, "%s: field '%s': %g J is above "
+		return fp_error_set(err, FP_EPARSE, "%s: field '%s': %g J is above "
 			       "%g J, more than any step uses", name, where,
 			       *e, FP_MAX_ENERGY_J);
 	return 0;
@@ -265,7 +265,7 @@ static int json_nodes(const char *name, const char *where, json_t *arr,
 	char field[160];
 
 	if (!json_is_array(arr))
-		return fp_fail(err, FP_EPARSE, "%s: field '%s': expected an "
+		return fp_error_set(err, FP_EPARSE, "%s: field '%s': expected an "
 			       "array of {\"name\", \"cpus\"}", name, where);
 	json_array_foreach(arr, i, o) {
 		json_t *nm = json_object_get(o, "name");
@@ -274,13 +274,13 @@ static int json_nodes(const char *name, const char *where, json_t *arr,
 
 		snprintf(field, sizeof(field), "%s[%zu]", where, i);
 		if (!json_is_string(nm) || !json_is_integer(cpus))
-			return fp_fail(err, FP_EPARSE, "%s: field '%s': needs "
+			return fp_error_set(err, FP_EPARSE, "%s: field '%s': needs "
 				       "\"name\" (string) and \"cpus\" "
 				       "(integer)", name, field);
 		/* A node with no CPU has no share to be given. */
 		if (json_integer_value(cpus) < 1 ||
 		    json_integer_value(cpus) > (1 << 24))
-			return fp_fail(err, FP_EPARSE, "%s: field '%s.cpus': "
+			return fp_error_set(err, FP_EPARSE, "%s: field '%s.cpus': "
 				       "must be 1..%d, not %" JSON_INTEGER_FORMAT,
 				       name, field, 1 << 24,
 				       json_integer_value(cpus));
@@ -290,7 +290,7 @@ static int json_nodes(const char *name, const char *where, json_t *arr,
 			return -1;
 		if (alloc_add(a, n, json_string_value(nm),
 			      (unsigned)json_integer_value(cpus), e))
-			return fp_fail(err, FP_ENOMEM, "out of memory");
+			return fp_error_set(err, FP_ENOMEM, "out of memory");
 	}
 	return 0;
 }
@@ -303,10 +303,10 @@ static int json_opt_str(const char *name, json_t *root, const char *key,
 	if (!v || json_is_null(v))
 		return 0;
 	if (!json_is_string(v))
-		return fp_fail(err, FP_EPARSE, "%s: field '%s': expected a "
+		return fp_error_set(err, FP_EPARSE, "%s: field '%s': expected a "
 			       "string", name, key);
 	*dst = strdup(json_string_value(v));
-	return *dst ? 0 : fp_fail(err, FP_ENOMEM, "out of memory");
+	return *dst ? 0 : fp_error_set(err, FP_ENOMEM, "out of memory");
 }
 
 static int job_from_json(const char *name, json_t *root, fp_job_t *job,
@@ -317,11 +317,11 @@ static int job_from_json(const char *name, json_t *root, fp_job_t *job,
 	char field[64];
 
 	if (!json_is_object(root))
-		return fp_fail(err, FP_EPARSE, "%s: expected a JSON object",
+		return fp_error_set(err, FP_EPARSE, "%s: expected a JSON object",
 			       name);
 	v = json_object_get(root, "job_id");
 	if (!json_is_integer(v) || json_integer_value(v) < 0)
-		return fp_fail(err, FP_EPARSE, "%s: field 'job_id': expected "
+		return fp_error_set(err, FP_EPARSE, "%s: field 'job_id': expected "
 			       "a positive integer", name);
 	job->job_id = (uint64_t)json_integer_value(v);
 	if (json_opt_str(name, root, "user", &job->user, err) ||
@@ -334,9 +334,9 @@ static int job_from_json(const char *name, json_t *root, fp_job_t *job,
 		return -1;
 	v = json_object_get(root, "energy_source");
 	if (v && (!json_is_string(v) ||
-		  fp_energy_source_parse(json_string_value(v),
+		  fp_carbon_energy_source_parse(json_string_value(v),
 					 &job->energy_source)))
-		return fp_fail(err, FP_EPARSE, "%s: field 'energy_source': "
+		return fp_error_set(err, FP_EPARSE, "%s: field 'energy_source': "
 			       "expected measured, calibrated, simulated or "
 			       "unknown", name);
 	v = json_object_get(root, "nodes");
@@ -344,7 +344,7 @@ static int job_from_json(const char *name, json_t *root, fp_job_t *job,
 		return -1;
 	steps = json_object_get(root, "steps");
 	if (!json_is_array(steps))
-		return fp_fail(err, FP_EPARSE, "%s: field 'steps': expected "
+		return fp_error_set(err, FP_EPARSE, "%s: field 'steps': expected "
 			       "an array", name);
 	json_array_foreach(steps, i, s) {
 		json_t *id = json_object_get(s, "id");
@@ -354,7 +354,7 @@ static int job_from_json(const char *name, json_t *root, fp_job_t *job,
 
 		snprintf(field, sizeof(field), "steps[%zu].id", i);
 		if (!json_is_string(id))
-			return fp_fail(err, FP_EPARSE, "%s: field '%s': "
+			return fp_error_set(err, FP_EPARSE, "%s: field '%s': "
 				       "expected a string", name, field);
 		snprintf(field, sizeof(field), "steps[%zu].start", i);
 		if (json_time(name, field, json_object_get(s, "start"), &t0,
@@ -368,9 +368,9 @@ static int job_from_json(const char *name, json_t *root, fp_job_t *job,
 		if (json_energy(name, field, json_object_get(s, "energy_j"),
 				&e, err))
 			return -1;
-		st = fp_job_add_step(job, json_string_value(id), t0, t1, e);
+		st = fp_carbon_job_add_step(job, json_string_value(id), t0, t1, e);
 		if (!st)
-			return fp_fail(err, FP_ENOMEM, "out of memory");
+			return fp_error_set(err, FP_ENOMEM, "out of memory");
 		snprintf(field, sizeof(field), "steps[%zu].nodes", i);
 		if (json_nodes(name, field, json_object_get(s, "nodes"),
 			       &st->nodes, &st->nnodes, err))
@@ -379,7 +379,7 @@ static int job_from_json(const char *name, json_t *root, fp_job_t *job,
 	return 0;
 }
 
-fp_job_t *fp_job_from_json(const char *name, const char *text, size_t len,
+fp_job_t *fp_carbon_job_from_json(const char *name, const char *text, size_t len,
 			   fp_error_t *err)
 {
 	json_error_t jerr;
@@ -388,25 +388,25 @@ fp_job_t *fp_job_from_json(const char *name, const char *text, size_t len,
 
 	fp_error_clear(err);
 	if (!root) {
-		fp_fail(err, FP_EPARSE, "%s:%d: %s", name, jerr.line,
+		fp_error_set(err, FP_EPARSE, "%s:%d: %s", name, jerr.line,
 			jerr.text);
 		return NULL;
 	}
-	job = fp_job_new();
+	job = fp_carbon_job_new();
 	if (!job) {
 		json_decref(root);
-		fp_fail(err, FP_ENOMEM, "out of memory");
+		fp_error_set(err, FP_ENOMEM, "out of memory");
 		return NULL;
 	}
 	if (job_from_json(name, root, job, err)) {
-		fp_job_free(job);
+		fp_carbon_job_free(job);
 		job = NULL;
 	}
 	json_decref(root);
 	return job;
 }
 
-fp_job_t *fp_job_load(const char *path, fp_error_t *err)
+fp_job_t *fp_carbon_job_load(const char *path, fp_error_t *err)
 {
 	json_error_t jerr;
 	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
@@ -415,18 +415,18 @@ fp_job_t *fp_job_load(const char *path, fp_error_t *err)
 	fp_error_clear(err);
 	if (!root) {
 		if (jerr.line < 0)
-			fp_fail(err, FP_EIO, "%s: %s", path, jerr.text);
+			fp_error_set(err, FP_EIO, "%s: %s", path, jerr.text);
 		else
-			fp_fail(err, FP_EPARSE, "%s:%d: %s", path, jerr.line,
+			fp_error_set(err, FP_EPARSE, "%s:%d: %s", path, jerr.line,
 				jerr.text);
 		return NULL;
 	}
-	job = fp_job_new();
+	job = fp_carbon_job_new();
 	if (job && job_from_json(path, root, job, err)) {
-		fp_job_free(job);
+		fp_carbon_job_free(job);
 		job = NULL;
 	} else if (!job) {
-		fp_fail(err, FP_ENOMEM, "out of memory");
+		fp_error_set(err, FP_ENOMEM, "out of memory");
 	}
 	json_decref(root);
 	return job;
@@ -434,7 +434,7 @@ fp_job_t *fp_job_load(const char *path, fp_error_t *err)
 
 /* Results. */
 
-void fp_result_free(fp_result_t *r)
+void fp_carbon_result_free(fp_result_t *r)
 {
 	if (!r)
 		return;
@@ -516,11 +516,11 @@ static int note_incomplete(struct calc *c, const char *fmt, ...)
 	ni = realloc(c->r->incomplete,
 		     (c->r->nincomplete + 1) * sizeof(*ni));
 	if (!ni)
-		return fp_fail(c->err, FP_ENOMEM, "out of memory");
+		return fp_error_set(c->err, FP_ENOMEM, "out of memory");
 	c->r->incomplete = ni;
 	ni[c->r->nincomplete] = strdup(buf);
 	if (!ni[c->r->nincomplete])
-		return fp_fail(c->err, FP_ENOMEM, "out of memory");
+		return fp_error_set(c->err, FP_ENOMEM, "out of memory");
 	c->r->nincomplete++;
 	c->r->complete = false;
 	return 0;
@@ -578,7 +578,7 @@ static int site_not_counted(struct calc *c, const fp_site_conf_t *sc,
 		if (c->said[i] == sc)
 			return 0;
 	if (grow((void **)&c->said, c->nsaid, sizeof(*c->said)))
-		return fp_fail(c->err, FP_ENOMEM, "out of memory");
+		return fp_error_set(c->err, FP_ENOMEM, "out of memory");
 	c->said[c->nsaid++] = sc;
 	return note_incomplete(c, "site %s: not counted (its energy, "
 			       "emissions and embodied share), its series "
@@ -598,7 +598,7 @@ static int node_result(struct calc *c, const char *node,
 	struct seen_node *seen;
 
 	if (k == SIZE_MAX)	/* every name of the job is in the set */
-		return fp_fail(c->err, FP_EINVAL, "node %s: not in the job",
+		return fp_error_set(c->err, FP_EINVAL, "node %s: not in the job",
 			       node);
 	seen = &c->seen[k];
 	if (seen->seen) {
@@ -612,14 +612,14 @@ static int node_result(struct calc *c, const char *node,
 	seen->node = seen->site = NOT_COUNTED;
 	sc = fp_config_site_for(c->cfg, node, c->match, c->ctx);
 	if (!sc)
-		return fp_fail(c->err, FP_EINVAL, "%s: node '%s' is in no "
+		return fp_error_set(c->err, FP_EINVAL, "%s: node '%s' is in no "
 			       "Site's Nodes=", c->cfg->path, node);
 	if (!sc->intensity.series || !sc->useful_heat.series) {
 		const fp_signal_spec_t *bad = !sc->intensity.series ?
 			&sc->intensity : &sc->useful_heat;
 
 		if (!bad->error)
-			return fp_fail(c->err, FP_EINVAL, "%s:%u: Site '%s': "
+			return fp_error_set(c->err, FP_EINVAL, "%s:%u: Site '%s': "
 				       "series not loaded (call "
 				       "fp_config_load_series)",
 				       c->cfg->path, sc->line, sc->name);
@@ -651,7 +651,7 @@ static int node_result(struct calc *c, const char *node,
 	}
 	return 0;
 nomem:
-	return fp_fail(c->err, FP_ENOMEM, "out of memory");
+	return fp_error_set(c->err, FP_ENOMEM, "out of memory");
 }
 
 /* Longer than any job runs: energy is spread hour by hour, and a time
@@ -664,24 +664,24 @@ static int check_step(struct calc *c, const fp_step_t *s)
 	const fp_job_t *job = c->job;
 
 	if (s->end < s->start)
-		return fp_fail(c->err, FP_EINVAL, "job %llu: step %s "
+		return fp_error_set(c->err, FP_EINVAL, "job %llu: step %s "
 			       "ends before it starts",
 			       (unsigned long long)job->job_id,
 			       s->id);
 	if (s->end - s->start > MAX_SPAN_S)
-		return fp_fail(c->err, FP_EINVAL, "job %llu: step %s "
+		return fp_error_set(c->err, FP_EINVAL, "job %llu: step %s "
 			       "lasts %lld s, more than ten years: "
 			       "its start or end is wrong",
 			       (unsigned long long)job->job_id,
 			       s->id,
 			       (long long)(s->end - s->start));
 	if (!s->nnodes)
-		return fp_fail(c->err, FP_EINVAL, "job %llu: step %s "
+		return fp_error_set(c->err, FP_EINVAL, "job %llu: step %s "
 			       "has no node",
 			       (unsigned long long)job->job_id,
 			       s->id);
 	if (isfinite(s->energy_j) && s->energy_j > FP_MAX_ENERGY_J)
-		return fp_fail(c->err, FP_EINVAL, "job %llu: step %s: "
+		return fp_error_set(c->err, FP_EINVAL, "job %llu: step %s: "
 			       "energy %g J is above %g J, more than "
 			       "any step uses",
 			       (unsigned long long)job->job_id,
@@ -691,7 +691,7 @@ static int check_step(struct calc *c, const fp_step_t *s)
 
 		if (isfinite(a->energy_j) &&
 		    a->energy_j > FP_MAX_ENERGY_J)
-			return fp_fail(c->err, FP_EINVAL, "job %llu: "
+			return fp_error_set(c->err, FP_EINVAL, "job %llu: "
 				       "step %s: node %s: energy %g "
 				       "J is above %g J, more than "
 				       "any step uses",
@@ -699,7 +699,7 @@ static int check_step(struct calc *c, const fp_step_t *s)
 				       s->id, a->node, a->energy_j,
 				       FP_MAX_ENERGY_J);
 		if (!a->cpus)
-			return fp_fail(c->err, FP_EINVAL, "job %llu: "
+			return fp_error_set(c->err, FP_EINVAL, "job %llu: "
 				       "step %s: node %s has 0 CPUs",
 				       (unsigned long long)job->job_id,
 				       s->id, a->node);
@@ -718,12 +718,12 @@ static int check_steps(struct calc *c)
 			return -1;
 	v = malloc((job->nsteps ? job->nsteps : 1) * sizeof(*v));
 	if (!v)
-		return fp_fail(c->err, FP_ENOMEM, "out of memory");
+		return fp_error_set(c->err, FP_ENOMEM, "out of memory");
 	for (size_t i = 0; i < job->nsteps; i++)
 		v[i] = job->steps[i].id;
 	name_set_sort(&ids, v, job->nsteps, &dup);
 	if (dup)
-		fp_fail(c->err, FP_EINVAL, "job %llu: step %s listed twice: "
+		fp_error_set(c->err, FP_EINVAL, "job %llu: step %s listed twice: "
 			"each step is counted once",
 			(unsigned long long)job->job_id, dup);
 	free(v);
@@ -741,7 +741,7 @@ static int node_names(struct calc *c)
 		n += job->steps[i].nnodes;
 	v = malloc((n ? n : 1) * sizeof(*v));
 	if (!v)
-		return fp_fail(c->err, FP_ENOMEM, "out of memory");
+		return fp_error_set(c->err, FP_ENOMEM, "out of memory");
 	for (size_t i = 0; i < job->nnodes; i++)
 		v[k++] = job->nodes[i].node;
 	for (size_t i = 0; i < job->nsteps; i++)
@@ -750,7 +750,7 @@ static int node_names(struct calc *c)
 	name_set_sort(&c->names, v, n, &dup);
 	c->seen = calloc(c->names.n ? c->names.n : 1, sizeof(*c->seen));
 	if (!c->seen)
-		return fp_fail(c->err, FP_ENOMEM, "out of memory");
+		return fp_error_set(c->err, FP_ENOMEM, "out of memory");
 	return 0;
 }
 
@@ -795,7 +795,7 @@ static int intensity_mean(struct calc *c, const fp_site_conf_t *sc,
 	if (!site->fallback_used || fill.end > site->fallback_end)
 		site->fallback_end = fill.end;
 	if (!site->fallback_used)
-		fp_fallback_format(&sc->fallback, site->fallback,
+		fp_series_fallback_format(&sc->fallback, site->fallback,
 				   sizeof(site->fallback));
 	site->fallback_used = true;
 	site->fallback_energy_j += e * fill.fraction;
@@ -805,7 +805,7 @@ static int intensity_mean(struct calc *c, const fp_site_conf_t *sc,
 	    f->first == fill.first && f->end == fill.end)
 		return 0;
 	if (grow((void **)&c->fills, c->nfills, sizeof(*c->fills)))
-		return fp_fail(c->err, FP_ENOMEM, "out of memory");
+		return fp_error_set(c->err, FP_ENOMEM, "out of memory");
 	c->fills[c->nfills++] = (struct fill_span){
 		.site = (size_t)(site - c->r->sites),
 		.first = fill.first, .end = fill.end };
@@ -871,10 +871,10 @@ static int add_share(struct calc *c, const fp_step_t *s, const char *node,
 	ref = cfg->reference.same_grid ? sc->intensity.series :
 		cfg->reference.intensity.series;
 	if (!ref && cfg->reference.intensity.error)
-		return fp_fail(c->err, FP_EINVAL, "%s",
+		return fp_error_set(c->err, FP_EINVAL, "%s",
 			       cfg->reference.intensity.error);
 	if (!ref)
-		return fp_fail(c->err, FP_EINVAL, "%s: reference intensity "
+		return fp_error_set(c->err, FP_EINVAL, "%s: reference intensity "
 			       "not loaded", cfg->path);
 	if (intensity_mean(c, sc, site, s, e, &in) ||
 	    fp_series_mean(sc->useful_heat.series, s->start, s->end, &useful,
@@ -963,7 +963,7 @@ static int add_step(struct calc *c, const fp_step_t *s)
 		return 0;
 	sr->id = strdup(s->id);
 	if (!sr->id)
-		return fp_fail(c->err, FP_ENOMEM, "out of memory");
+		return fp_error_set(c->err, FP_ENOMEM, "out of memory");
 	sr->split = s->split ? s->split :
 		    per_node || s->nnodes == 1 ? FP_SPLIT_EXACT : FP_SPLIT_CPUS;
 	c->r->nstep_results++;
@@ -989,7 +989,7 @@ static int add_embodied(struct calc *c, const char *node, unsigned cpus)
 		return note_incomplete(c, "node %s: no NodeType, embodied "
 				       "emissions not counted", node);
 	if (cpus > n->node_cpus)
-		return fp_fail(c->err, FP_EINVAL, "job %llu: node %s: %u CPUs "
+		return fp_error_set(c->err, FP_EINVAL, "job %llu: node %s: %u CPUs "
 			       "allocated but NodeType %s has %u",
 			       (unsigned long long)r->job_id, node, cpus,
 			       n->node_type, n->node_cpus);
@@ -1024,7 +1024,7 @@ static int job_alloc(struct calc *c, fp_alloc_t **a, size_t *n)
 			if (*k == SIZE_MAX) {
 				*k = *n;
 				if (alloc_add(a, n, sn->node, sn->cpus, NAN))
-					return fp_fail(c->err, FP_ENOMEM,
+					return fp_error_set(c->err, FP_ENOMEM,
 						       "out of memory");
 			}
 			if (sn->cpus > (*a)[*k].cpus)
@@ -1073,14 +1073,14 @@ fp_result_t *fp_carbon_compute(const fp_config_t *cfg, const fp_job_t *job,
 
 	fp_error_clear(err);
 	if (!r) {
-		fp_fail(err, FP_ENOMEM, "out of memory");
+		fp_error_set(err, FP_ENOMEM, "out of memory");
 		return NULL;
 	}
 	c.r = r;
 	r->steps = calloc(job->nsteps ? job->nsteps : 1, sizeof(*r->steps));
 	if (!r->steps) {
 		free(r);
-		fp_fail(err, FP_ENOMEM, "out of memory");
+		fp_error_set(err, FP_ENOMEM, "out of memory");
 		return NULL;
 	}
 	r->complete = true;
@@ -1103,12 +1103,12 @@ fp_result_t *fp_carbon_compute(const fp_config_t *cfg, const fp_job_t *job,
 	if ((job->user && !r->user) || (job->account && !r->account) ||
 	    (job->cluster && !r->cluster) || !r->reference_name ||
 	    !r->reference_intensity)
-		rc = fp_fail(err, FP_ENOMEM, "out of memory");
+		rc = fp_error_set(err, FP_ENOMEM, "out of memory");
 	if (!rc && job->end < job->start)
-		rc = fp_fail(err, FP_EINVAL, "job %llu ends before it starts",
+		rc = fp_error_set(err, FP_EINVAL, "job %llu ends before it starts",
 			     (unsigned long long)job->job_id);
 	if (!rc && job->end - job->start > MAX_SPAN_S)
-		rc = fp_fail(err, FP_EINVAL, "job %llu lasts %lld s, more than "
+		rc = fp_error_set(err, FP_EINVAL, "job %llu lasts %lld s, more than "
 			     "ten years: its start or end is wrong",
 			     (unsigned long long)job->job_id,
 			     (long long)(job->end - job->start));
@@ -1118,7 +1118,7 @@ fp_result_t *fp_carbon_compute(const fp_config_t *cfg, const fp_job_t *job,
 		rc = node_names(&c);
 	for (size_t i = 0; !rc && i < job->nnodes; i++)
 		if (!job->nodes[i].cpus)
-			rc = fp_fail(err, FP_EINVAL, "job %llu: node %s has 0 "
+			rc = fp_error_set(err, FP_EINVAL, "job %llu: node %s has 0 "
 				     "CPUs", (unsigned long long)job->job_id,
 				     job->nodes[i].node);
 	/* Nothing to divide by: said, so that a reader does not take a
@@ -1146,7 +1146,7 @@ fp_result_t *fp_carbon_compute(const fp_config_t *cfg, const fp_job_t *job,
 	free(c.fills);
 	free(c.names.v);
 	if (rc) {
-		fp_result_free(r);
+		fp_carbon_result_free(r);
 		return NULL;
 	}
 	totals(r);

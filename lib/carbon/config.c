@@ -12,6 +12,7 @@
 
 #include <openssl/evp.h>
 
+#include "footprint/option.h"
 #include "footprint/utf8.h"
 
 /* Sources are cited in docs/methodology.md; the summary carries them. */
@@ -34,14 +35,14 @@ static const fp_preset_t presets[] = {
 	{ "none", 0, "no heating displaced" },
 };
 
-const fp_preset_t *fp_displaced_presets(size_t *n)
+const fp_preset_t *fp_config_displaced_presets(size_t *n)
 {
 	if (n)
 		*n = sizeof(presets) / sizeof(presets[0]);
 	return presets;
 }
 
-const fp_preset_t *fp_displaced_preset(const char *name)
+const fp_preset_t *fp_config_displaced_preset(const char *name)
 {
 	char canon[32];
 	size_t i;
@@ -58,8 +59,9 @@ const fp_preset_t *fp_displaced_preset(const char *name)
 	return NULL;
 }
 
-int fp_sha256_hex(const void *data, size_t len, char out[65],
-		  fp_error_t *err)
+/* SHA-256 of data as 64 lowercase hex digits (the configuration digest). */
+static int _sha256_hex(const void *data, size_t len, char out[65],
+		       fp_error_t *err)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
@@ -67,7 +69,7 @@ int fp_sha256_hex(const void *data, size_t len, char out[65],
 	fp_error_clear(err);
 	if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) ||
 	    mdlen != 32)
-		return fp_fail(err, FP_ENOTSUP, "SHA-256 unavailable");
+		return fp_error_set(err, FP_ENOTSUP, "SHA-256 unavailable");
 	for (unsigned i = 0; i < mdlen; i++)
 		snprintf(out + 2 * i, 3, "%02x", md[i]);
 	return 0;
@@ -155,7 +157,7 @@ static const char *const globals[] = {
 	"Sendmail", "Metrics", NULL,
 };
 
-#define FAIL(c, code, ...) fp_fail((c)->err, code, __VA_ARGS__)
+#define FAIL(c, code, ...) fp_error_set((c)->err, code, __VA_ARGS__)
 
 /* Splits "A=b C="d e" # x" into pairs, in place. */
 static int split_pairs(struct ctx *c, char *line, struct kv **kvs,
@@ -251,24 +253,6 @@ static int get_double(struct ctx *c, const struct kv *kv, double lo,
 			    kv->key, lo, hi, kv->val);
 	*out = v;
 	return 0;
-}
-
-int fp_config_bool(const char *v, bool *out)
-{
-	static const char *const yes[] = { "yes", "true", "on", "1" };
-	static const char *const no[] = { "no", "false", "off", "0" };
-
-	for (size_t i = 0; v && i < sizeof(yes) / sizeof(*yes); i++) {
-		if (!strcasecmp(v, yes[i])) {
-			*out = true;
-			return 0;
-		}
-		if (!strcasecmp(v, no[i])) {
-			*out = false;
-			return 0;
-		}
-	}
-	return -1;
 }
 
 static int get_uint(struct ctx *c, const struct kv *kv, unsigned lo,
@@ -591,7 +575,7 @@ static int parse_site(struct ctx *c, struct kv *kv, size_t n)
 			    c->name, c->line);
 	if (dup_str(c, &s->name, kv[0].val) ||
 	    dup_str(c, &s->displaced, "none") ||
-	    dup_str(c, &s->displaced_source, fp_displaced_preset("none")->
+	    dup_str(c, &s->displaced_source, fp_config_displaced_preset("none")->
 		    source))
 		return -1;
 	for (size_t i = 1; i < n; i++) {
@@ -610,7 +594,7 @@ static int parse_site(struct ctx *c, struct kv *kv, size_t n)
 		else if (!strcasecmp(k, "IntensityResolution"))
 			rc = parse_resolution(c, &kv[i], &s->intensity.hourly);
 		else if (!strcasecmp(k, "IntensityFallback"))
-			rc = fp_fallback_parse(kv[i].val, &s->fallback) ?
+			rc = fp_series_fallback_parse(kv[i].val, &s->fallback) ?
 			     FAIL(c, FP_EINVAL, "%s:%u: field '%s': '%s' is "
 				  "not none, last, same-hour:N (1..%d), "
 				  "monthly-mean nor a number 0..%.0f",
@@ -625,7 +609,7 @@ static int parse_site(struct ctx *c, struct kv *kv, size_t n)
 		else if (!strcasecmp(k, "UsefulHeatFormat"))
 			rc = parse_format(c, &kv[i], &s->useful_heat.format);
 		else if (!strcasecmp(k, "DisplacedHeating")) {
-			const fp_preset_t *p = fp_displaced_preset(kv[i].val);
+			const fp_preset_t *p = fp_config_displaced_preset(kv[i].val);
 
 			if (p) {
 				s->displaced_gco2e_per_kwh = p->gco2e_per_kwh;
@@ -873,7 +857,7 @@ static int parse_global(struct ctx *c, struct kv *kv)
 
 		/* "no" in every spelling of a boolean's no; a yes would not
 		 * say which of the two forms. */
-		if (!fp_config_bool(kv->val, &b) && !b) {
+		if (!fp_option_bool(kv->val, &b) && !b) {
 			cfg->mail_html = FP_MAIL_HTML_NO;
 			return 0;
 		}
@@ -1104,10 +1088,10 @@ fp_config_t *fp_config_parse(const char *name, const char *text, size_t len,
 	    set_defaults(&c)) {
 		free(buf);
 		fp_config_free(c.cfg);
-		fp_fail(err, FP_ENOMEM, "%s: out of memory", name);
+		fp_error_set(err, FP_ENOMEM, "%s: out of memory", name);
 		return NULL;
 	}
-	if (fp_sha256_hex(text, len, c.cfg->digest, err)) {
+	if (_sha256_hex(text, len, c.cfg->digest, err)) {
 		free(buf);
 		fp_config_free(c.cfg);
 		return NULL;
@@ -1156,7 +1140,7 @@ fp_config_t *fp_config_load(const char *path, fp_error_t *err)
 
 	fp_error_clear(err);
 	if (!f) {
-		fp_fail(err, FP_EIO, "%s: cannot open: %s", path,
+		fp_error_set(err, FP_EIO, "%s: cannot open: %s", path,
 			strerror(errno));
 		return NULL;
 	}
@@ -1167,7 +1151,7 @@ fp_config_t *fp_config_load(const char *path, fp_error_t *err)
 			if (!nt) {
 				free(text);
 				fclose(f);
-				fp_fail(err, FP_ENOMEM, "out of memory");
+				fp_error_set(err, FP_ENOMEM, "out of memory");
 				return NULL;
 			}
 			text = nt;
@@ -1179,7 +1163,7 @@ fp_config_t *fp_config_load(const char *path, fp_error_t *err)
 	if (ferror(f)) {
 		free(text);
 		fclose(f);
-		fp_fail(err, FP_EIO, "%s: read error", path);
+		fp_error_set(err, FP_EIO, "%s: read error", path);
 		return NULL;
 	}
 	fclose(f);
@@ -1214,7 +1198,7 @@ static int load_spec(const fp_config_t *cfg, const char *what,
 	}
 	if (spec->series)
 		return 0;
-	fp_fail(err, e.code, "%s:%u: %s '%s': field '%s': %s", cfg->path,
+	fp_error_set(err, e.code, "%s:%u: %s '%s': field '%s': %s", cfg->path,
 		line, what, name, field, e.msg);
 	spec->error = strdup(err->msg);	/* NULL: the caller says "not
 					 * loaded" without the reason */
@@ -1337,7 +1321,7 @@ fp_config_t *fp_config_load_essentials(const char *path)
 	return cfg;
 }
 
-int fp_hostlist_match_plain(const char *hostlist, const char *node, void *ctx)
+int fp_config_hostlist_match_plain(const char *hostlist, const char *node, void *ctx)
 {
 	size_t n = strlen(node);
 

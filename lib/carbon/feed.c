@@ -20,7 +20,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
-#include "footprint/signals.h"
+#include "footprint/series.h"
 
 #define DAY 86400
 /* The UK API serves at most 14 days a request. */
@@ -101,7 +101,7 @@ static int add_point(fp_feed_points_t *pts, time_t t, double v,
 		fp_feed_point_t *nv = realloc(pts->v, nc * sizeof(*nv));
 
 		if (!nv)
-			return fp_fail(err, FP_ENOMEM, "%s: out of memory",
+			return fp_error_set(err, FP_ENOMEM, "%s: out of memory",
 				       what);
 		pts->v = nv;
 		pts->cap = nc;
@@ -125,20 +125,20 @@ static int record_point(const char *what, size_t i, json_t *rec,
 	json_t *jt = json_object_get(rec, tkey);
 
 	if (!json_is_string(jt))
-		return fp_fail(err, FP_EPARSE, "%s: record %zu: field '%s' "
+		return fp_error_set(err, FP_EPARSE, "%s: record %zu: field '%s' "
 			       "missing or not a string", what, i + 1, tkey);
-	if (fp_parse_iso8601(json_string_value(jt), t))
-		return fp_fail(err, FP_EPARSE, "%s: record %zu: field '%s': "
+	if (fp_iso8601_parse(json_string_value(jt), t))
+		return fp_error_set(err, FP_EPARSE, "%s: record %zu: field '%s': "
 			       "'%.40s' is not an ISO 8601 time", what, i + 1,
 			       tkey, json_string_value(jt));
 	if (!val || json_is_null(val))
 		return 1;
 	if (!json_is_number(val))
-		return fp_fail(err, FP_EPARSE, "%s: record %zu: field '%s' "
+		return fp_error_set(err, FP_EPARSE, "%s: record %zu: field '%s' "
 			       "is not a number", what, i + 1, vkey);
 	*v = json_number_value(val);
 	if (!isfinite(*v) || *v < 0 || *v > FP_SERIES_MAX_VALUE)
-		return fp_fail(err, FP_EINVAL, "%s: record %zu: field '%s': "
+		return fp_error_set(err, FP_EINVAL, "%s: record %zu: field '%s': "
 			       "%g is outside 0..%g gCO2e/kWh", what, i + 1,
 			       vkey, *v, FP_SERIES_MAX_VALUE);
 	return 0;
@@ -153,7 +153,7 @@ static int parse_eco2mix(const char *what, json_t *root,
 	json_t *rec;
 
 	if (!json_is_array(results))
-		return fp_fail(err, FP_EPARSE, "%s: no 'results' array",
+		return fp_error_set(err, FP_EPARSE, "%s: no 'results' array",
 			       what);
 	if (total)
 		*total = json_is_integer(tc) ? (long)json_integer_value(tc)
@@ -164,7 +164,7 @@ static int parse_eco2mix(const char *what, json_t *root,
 		int rc;
 
 		if (!json_is_object(rec))
-			return fp_fail(err, FP_EPARSE, "%s: record %zu is not "
+			return fp_error_set(err, FP_EPARSE, "%s: record %zu is not "
 				       "an object", what, i + 1);
 		rc = record_point(what, i, rec, "date_heure",
 				  json_object_get(rec, "taux_co2"), "taux_co2",
@@ -187,7 +187,7 @@ static int parse_electricitymaps(const char *what, json_t *root,
 	json_t *rec;
 
 	if (history && !json_is_array(history))
-		return fp_fail(err, FP_EPARSE, "%s: 'history' is not an array",
+		return fp_error_set(err, FP_EPARSE, "%s: 'history' is not an array",
 			       what);
 	if (history)
 		n = json_array_size(history);
@@ -200,7 +200,7 @@ static int parse_electricitymaps(const char *what, json_t *root,
 		/* /latest is one record at the top level */
 		rec = history ? json_array_get(history, i) : root;
 		if (!json_is_object(rec))
-			return fp_fail(err, FP_EPARSE, "%s: record %zu is not "
+			return fp_error_set(err, FP_EPARSE, "%s: record %zu is not "
 				       "an object", what, i + 1);
 		rc = record_point(what, i, rec, "datetime",
 				  json_object_get(rec, "carbonIntensity"),
@@ -230,7 +230,7 @@ static int parse_uk(const char *what, json_t *root, bool region,
 	if (json_is_object(data))
 		data = json_object_get(data, "data");
 	if (!json_is_array(data))
-		return fp_fail(err, FP_EPARSE, "%s: no 'data' array", what);
+		return fp_error_set(err, FP_EPARSE, "%s: no 'data' array", what);
 	json_array_foreach(data, i, rec) {
 		json_t *in = json_object_get(rec, "intensity");
 		time_t t;
@@ -238,7 +238,7 @@ static int parse_uk(const char *what, json_t *root, bool region,
 		int rc;
 
 		if (!json_is_object(rec) || !json_is_object(in))
-			return fp_fail(err, FP_EPARSE, "%s: record %zu has no "
+			return fp_error_set(err, FP_EPARSE, "%s: record %zu has no "
 				       "'intensity' object", what, i + 1);
 		/* regions publish forecasts only; nationally a half-hour has
 		 * its measured value ("actual") once it is over */
@@ -269,12 +269,12 @@ int fp_feed_parse(fp_feed_provider_t p, const char *what, const char *body,
 		*total = -1;
 	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
 	if (!root)
-		return fp_fail(err, FP_EPARSE, "%s: malformed JSON at line %d "
+		return fp_error_set(err, FP_EPARSE, "%s: malformed JSON at line %d "
 			       "column %d: %s", what, je.line, je.column,
 			       je.text);
 	if (!json_is_object(root)) {
 		json_decref(root);
-		return fp_fail(err, FP_EPARSE, "%s: the answer is not a JSON "
+		return fp_error_set(err, FP_EPARSE, "%s: the answer is not a JSON "
 			       "object", what);
 	}
 	switch (p) {
@@ -288,7 +288,7 @@ int fp_feed_parse(fp_feed_provider_t p, const char *what, const char *body,
 		rc = parse_uk(what, root, region, pts, err);
 		break;
 	default:
-		rc = fp_fail(err, FP_EINVAL, "%s: no such provider", what);
+		rc = fp_error_set(err, FP_EINVAL, "%s: no such provider", what);
 	}
 	json_decref(root);
 	return rc;
@@ -363,7 +363,7 @@ static int last_row(const char *text, size_t len, time_t *t)
 				return -1;
 			memcpy(line, p, k);
 			line[k] = '\0';
-			return fp_parse_iso8601(line, t) ? -1 : 1;
+			return fp_iso8601_parse(line, t) ? -1 : 1;
 		}
 		if (!start)
 			return 0;
@@ -388,15 +388,15 @@ static int read_all(const char *path, char **text, size_t *len,
 	*len = 0;
 	if (fd < 0 && errno == ENOENT) {
 		*text = calloc(1, 1);
-		return *text ? 0 : fp_fail(err, FP_ENOMEM, "out of memory");
+		return *text ? 0 : fp_error_set(err, FP_ENOMEM, "out of memory");
 	}
 	if (fd < 0)
-		return fp_fail(err, FP_EIO, "%s: cannot open: %s", path,
+		return fp_error_set(err, FP_EIO, "%s: cannot open: %s", path,
 			       strerror(errno));
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode) ||
 	    st.st_size > FP_SERIES_MAX_BYTES) {
 		close(fd);
-		return fp_fail(err, FP_EIO, "%s: not a regular file of at most "
+		return fp_error_set(err, FP_EIO, "%s: not a regular file of at most "
 			       "%ld MiB", path, FP_SERIES_MAX_BYTES >> 20);
 	}
 	if (mode)
@@ -404,7 +404,7 @@ static int read_all(const char *path, char **text, size_t *len,
 	*text = malloc((size_t)st.st_size + 1);
 	if (!*text) {
 		close(fd);
-		return fp_fail(err, FP_ENOMEM, "%s: out of memory", path);
+		return fp_error_set(err, FP_ENOMEM, "%s: out of memory", path);
 	}
 	while (got < (size_t)st.st_size) {
 		ssize_t r = read(fd, *text + got, (size_t)st.st_size - got);
@@ -419,7 +419,7 @@ static int read_all(const char *path, char **text, size_t *len,
 	if (got != (size_t)st.st_size) {
 		free(*text);
 		*text = NULL;
-		return fp_fail(err, FP_EIO, "%s: short read", path);
+		return fp_error_set(err, FP_EIO, "%s: short read", path);
 	}
 	(*text)[got] = '\0';
 	*len = got;
@@ -440,10 +440,10 @@ static int check_series(const char *path, const char *text, size_t len,
 	s = fp_series_parse(path, text, len, FP_FORMAT_AUTO,
 			    FP_INTENSITY_UNSET, &e);
 	if (!s)
-		return fp_fail(err, e.code, "%s the file does not load, left "
+		return fp_error_set(err, e.code, "%s the file does not load, left "
 			       "as it was: %s", when, e.msg);
 	if (fp_series_format(s) != FP_FORMAT_PLAIN) {
-		fp_fail(err, FP_EINVAL, "%s: an %s export, not a plain "
+		fp_error_set(err, FP_EINVAL, "%s: an %s export, not a plain "
 			"series: Feed= appends 'iso8601,value' rows to a file "
 			"of its own (point Intensity=file: at a new file)",
 			path, fp_series_format_str(fp_series_format(s)));
@@ -476,7 +476,7 @@ static int append_rows(FILE *out, const char *fetched,
 	for (size_t i = 0; i < pts->n; i++) {
 		char when[21];
 
-		fp_format_iso8601(pts->v[i].t, when);
+		fp_iso8601_format(pts->v[i].t, when);
 		fprintf(out, "%s,%.10g # %s\n", when, pts->v[i].value,
 			pts->v[i].flag);
 	}
@@ -500,19 +500,19 @@ int fp_feed_write(const char *path, const char *header, const char *fetched,
 		    : strdup(".");
 	if (!dir || asprintf(&tmp, "%s/.%s.feed-tmp", dir, base) < 0) {
 		tmp = NULL;
-		fp_fail(err, FP_ENOMEM, "out of memory");
+		fp_error_set(err, FP_ENOMEM, "out of memory");
 		goto out;
 	}
 	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0) {
-		fp_fail(err, FP_EIO, "%s: cannot open its folder: %s", path,
+		fp_error_set(err, FP_EIO, "%s: cannot open its folder: %s", path,
 			strerror(errno));
 		goto out;
 	}
 	/* Two updaters (a timer and a hand run) must not interleave: the
 	 * second would rename a file that lacks the first one's rows. */
 	if (flock(dirfd, LOCK_EX | LOCK_NB)) {
-		fp_fail(err, FP_EIO, "%s: another update is writing in %s (%s)",
+		fp_error_set(err, FP_EIO, "%s: another update is writing in %s (%s)",
 			path, dir, strerror(errno));
 		goto out;
 	}
@@ -521,7 +521,7 @@ int fp_feed_write(const char *path, const char *header, const char *fetched,
 		goto out;
 	out = open_memstream(&text, &len);
 	if (!out) {
-		fp_fail(err, FP_ENOMEM, "out of memory");
+		fp_error_set(err, FP_ENOMEM, "out of memory");
 		goto out;
 	}
 	/* the old bytes as they are: rows are never rewritten */
@@ -531,7 +531,7 @@ int fp_feed_write(const char *path, const char *header, const char *fetched,
 	if (!oldlen && header)
 		fputs(header, out);
 	if (append_rows(out, fetched ? fetched : "", pts) || fclose(out)) {
-		fp_fail(err, FP_ENOMEM, "out of memory");
+		fp_error_set(err, FP_ENOMEM, "out of memory");
 		goto out;
 	}
 	if (check_series(path, text, len, "with the new rows", err))
@@ -542,25 +542,25 @@ int fp_feed_write(const char *path, const char *header, const char *fetched,
 		  mode);
 	if (fd < 0 || fchmod(fd, mode) || write_all(fd, text, len) ||
 	    fsync(fd)) {
-		fp_fail(err, FP_EIO, "%s: cannot write %s: %s (the series is "
+		fp_error_set(err, FP_EIO, "%s: cannot write %s: %s (the series is "
 			"unchanged)", path, tmp, strerror(errno));
 		goto out;
 	}
 	if (close(fd)) {
 		fd = -1;
-		fp_fail(err, FP_EIO, "%s: cannot write %s: %s (the series is "
+		fp_error_set(err, FP_EIO, "%s: cannot write %s: %s (the series is "
 			"unchanged)", path, tmp, strerror(errno));
 		goto out;
 	}
 	fd = -1;
 	if (rename(tmp, path)) {
-		fp_fail(err, FP_EIO, "%s: cannot rename %s over it: %s (the "
+		fp_error_set(err, FP_EIO, "%s: cannot rename %s over it: %s (the "
 			"series is unchanged)", path, tmp, strerror(errno));
 		goto out;
 	}
 	/* the rename itself is durable only once the folder is */
 	if (fsync(dirfd)) {
-		fp_fail(err, FP_EIO, "%s: fsync of %s: %s", path, dir,
+		fp_error_set(err, FP_EIO, "%s: fsync of %s: %s", path, dir,
 			strerror(errno));
 		goto out;
 	}
@@ -739,13 +739,13 @@ static int http_get(struct request *rq, const char *url, char **out,
 				    waited);
 			*out = b.buf ? b.buf : strdup("");
 			*outlen = b.len;
-			return *out ? 0 : fp_fail(err, FP_ENOMEM,
+			return *out ? 0 : fp_error_set(err, FP_ENOMEM,
 						  "out of memory");
 		}
 		if ((rc == CURLE_WRITE_ERROR && b.too_big) ||
 		    rc == CURLE_FILESIZE_EXCEEDED) {
 			free(b.buf);
-			return fp_fail(err, FP_EINVAL, "%s: GET %s: the answer "
+			return fp_error_set(err, FP_EINVAL, "%s: GET %s: the answer "
 				       "is larger than %zu bytes (refused, "
 				       "not read further)", rq->who, url,
 				       o->max_body);
@@ -768,11 +768,11 @@ static int http_get(struct request *rq, const char *url, char **out,
 			if (attempt)
 				snprintf(tries, sizeof(tries),
 					 " (after %u tries)", attempt + 1);
-			return fp_fail(err, FP_EIO, "%s: GET %s: %s%s", rq->who,
+			return fp_error_set(err, FP_EIO, "%s: GET %s: %s%s", rq->who,
 				       url, why, tries);
 		}
 		if (ra > (curl_off_t)o->max_retry_after)
-			return fp_fail(err, FP_EIO, "%s: GET %s: %s, and "
+			return fp_error_set(err, FP_EIO, "%s: GET %s: %s, and "
 				       "Retry-After %ld s is beyond %g s: left "
 				       "for the next run", rq->who, url, why,
 				       (long)ra, o->max_retry_after);
@@ -803,19 +803,19 @@ static char *read_token(const char *who, const char *path, fp_error_t *err)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0) {
-		fp_fail(err, FP_EIO, "%s: FeedTokenFile %s: cannot open: %s",
+		fp_error_set(err, FP_EIO, "%s: FeedTokenFile %s: cannot open: %s",
 			who, path, strerror(errno));
 		return NULL;
 	}
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
 		close(fd);
-		fp_fail(err, FP_EIO, "%s: FeedTokenFile %s: not a regular file",
+		fp_error_set(err, FP_EIO, "%s: FeedTokenFile %s: not a regular file",
 			who, path);
 		return NULL;
 	}
 	if (st.st_uid != geteuid() || (st.st_mode & (S_IRWXG | S_IRWXO))) {
 		close(fd);
-		fp_fail(err, FP_EINVAL, "%s: FeedTokenFile %s: owner uid %u, "
+		fp_error_set(err, FP_EINVAL, "%s: FeedTokenFile %s: owner uid %u, "
 			"mode %04o: refused, the token must be readable by this "
 			"user (uid %u) only: run chown %u %s && chmod 600 %s",
 			who, path, (unsigned)st.st_uid,
@@ -826,7 +826,7 @@ static char *read_token(const char *who, const char *path, fp_error_t *err)
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n < 0) {
-		fp_fail(err, FP_EIO, "%s: FeedTokenFile %s: %s", who, path,
+		fp_error_set(err, FP_EIO, "%s: FeedTokenFile %s: %s", who, path,
 			strerror(errno));
 		return NULL;
 	}
@@ -837,13 +837,13 @@ static char *read_token(const char *who, const char *path, fp_error_t *err)
 	for (size_t i = 0; i < len; i++)
 		if (!isgraph((unsigned char)buf[i]) || (size_t)n == sizeof(buf)
 		    - 1) {
-			fp_fail(err, FP_EINVAL, "%s: FeedTokenFile %s: not one "
+			fp_error_set(err, FP_EINVAL, "%s: FeedTokenFile %s: not one "
 				"token (a space, a control byte or over 4 KiB)",
 				who, path);
 			return NULL;
 		}
 	if (!len) {
-		fp_fail(err, FP_EINVAL, "%s: FeedTokenFile %s: empty", who,
+		fp_error_set(err, FP_EINVAL, "%s: FeedTokenFile %s: empty", who,
 			path);
 		return NULL;
 	}
@@ -889,12 +889,12 @@ static int fetch_eco2mix(struct request *rq, const char *base, time_t from,
 	long offset = 0, total = -1;
 	int rc = 0;
 
-	fp_format_iso8601(from, when);
+	fp_iso8601_format(from, when);
 	snprintf(where, sizeof(where), "date_heure %s \"%s\" and taux_co2 is "
 		 "not null", after ? ">" : ">=", when);
 	ew = curl_easy_escape(rq->curl, where, 0);
 	if (!ew)
-		return fp_fail(err, FP_ENOMEM, "out of memory");
+		return fp_error_set(err, FP_ENOMEM, "out of memory");
 	for (int page = 1; !rc; page++) {
 		char *url, *body = NULL, what[64];
 		size_t len = 0, before = pts->n;
@@ -905,7 +905,7 @@ static int fetch_eco2mix(struct request *rq, const char *base, time_t from,
 			       "&limit=%d&offset=%ld", ew, ECO2MIX_PAGE,
 			       offset);
 		if (!url) {
-			rc = fp_fail(err, FP_ENOMEM, "out of memory");
+			rc = fp_error_set(err, FP_ENOMEM, "out of memory");
 			break;
 		}
 		snprintf(what, sizeof(what), "%.40s: page %d", rq->who, page);
@@ -944,7 +944,7 @@ static int fetch_electricitymaps(struct request *rq, const char *base,
 	int rc = 0;
 
 	if (!ez)
-		return fp_fail(err, FP_ENOMEM, "out of memory");
+		return fp_error_set(err, FP_ENOMEM, "out of memory");
 	/* history: the last 24 hours; latest: the current hour, often
 	 * estimated */
 	for (int i = 0; i < 2 && !rc; i++) {
@@ -955,7 +955,7 @@ static int fetch_electricitymaps(struct request *rq, const char *base,
 		size_t len = 0;
 
 		if (!url) {
-			rc = fp_fail(err, FP_ENOMEM, "out of memory");
+			rc = fp_error_set(err, FP_ENOMEM, "out of memory");
 			break;
 		}
 		snprintf(name, sizeof(name), "%.50s: %s", rq->who, what[i]);
@@ -991,7 +991,7 @@ static int fetch_uk(struct request *rq, const char *base, const char *region,
 				a, b, region) :
 		       url_join(base, "/intensity/%s/%s", a, b);
 	if (!url)
-		return fp_fail(err, FP_ENOMEM, "out of memory");
+		return fp_error_set(err, FP_ENOMEM, "out of memory");
 	snprintf(what, sizeof(what), "%.60s: answer", rq->who);
 	rc = http_get(rq, url, &body, &len, err) ||
 	     fp_feed_parse(FP_FEED_UK, what, body, len, region != NULL, pts,
@@ -1019,8 +1019,8 @@ static void say_faults(const fp_feed_options_t *o, const char *who,
 
 		if (t - prev > resolution) {
 			res->gaps++;
-			fp_format_iso8601(prev, a);
-			fp_format_iso8601(t, b);
+			fp_iso8601_format(prev, a);
+			fp_iso8601_format(t, b);
 			if (said++ < MAX_GAP_LINES)
 				say(o, FP_LOG_WARN, "%s: no value from %s to %s "
 				    "(%lld points missing): kept as a gap",
@@ -1056,7 +1056,7 @@ int fp_feed_update(const fp_site_conf_t *site, const fp_feed_options_t *o,
 	snprintf(who, sizeof(who), "site '%s' (%s%s%s)", site->name,
 		 fp_feed_provider_str(p), zone ? ":" : "", zone ? zone : "");
 	if (p == FP_FEED_NONE || !path)
-		return fp_fail(err, FP_EINVAL, "%s: no Feed= with "
+		return fp_error_set(err, FP_EINVAL, "%s: no Feed= with "
 			       "Intensity=file:", who);
 	rq.who = who;
 	/* a file that cannot take the rows is said before any request */
@@ -1072,7 +1072,7 @@ int fp_feed_update(const fp_site_conf_t *site, const fp_feed_options_t *o,
 	}
 	lr = last_row(text, len, &last);
 	if (lr < 0) {
-		fp_fail(err, FP_EPARSE, "%s: %s: its last row does not start "
+		fp_error_set(err, FP_EPARSE, "%s: %s: its last row does not start "
 			"with a time: not a plain series, left as it was", who,
 			path);
 		goto out;
@@ -1084,13 +1084,13 @@ int fp_feed_update(const fp_site_conf_t *site, const fp_feed_options_t *o,
 		if (!token || asprintf(&hdr, "auth-token: %s", token) < 0 ||
 		    !(rq.headers = curl_slist_append(NULL, hdr))) {
 			if (token)
-				fp_fail(err, FP_ENOMEM, "out of memory");
+				fp_error_set(err, FP_ENOMEM, "out of memory");
 			goto out;
 		}
 	}
 	rq.curl = curl_easy_init();
 	if (!rq.curl) {
-		fp_fail(err, FP_ENOMEM, "%s: libcurl did not start", who);
+		fp_error_set(err, FP_ENOMEM, "%s: libcurl did not start", who);
 		goto out;
 	}
 	if (p == FP_FEED_ECO2MIX)
@@ -1108,7 +1108,7 @@ int fp_feed_update(const fp_site_conf_t *site, const fp_feed_options_t *o,
 		rc = 0;
 		goto out;
 	}
-	fp_format_iso8601(now, now_s);
+	fp_iso8601_format(now, now_s);
 	if (asprintf(&header, "# Grid carbon intensity, gCO2e/kWh, of site "
 		     "'%s': kept by 'sfootprint signals update' (Feed=%s%s%s "
 		     "in footprint.conf).\n# Rows: UTC time,value; a value "
@@ -1125,7 +1125,7 @@ int fp_feed_update(const fp_site_conf_t *site, const fp_feed_options_t *o,
 		     "lca", pts.n, base) < 0)
 		fetched = NULL;
 	if (!header || !fetched) {
-		fp_fail(err, FP_ENOMEM, "out of memory");
+		fp_error_set(err, FP_ENOMEM, "out of memory");
 		goto out;
 	}
 	if (fp_feed_write(path, header, fetched, &pts, err)) {

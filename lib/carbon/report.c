@@ -12,7 +12,7 @@
 #include <strings.h>
 
 #include "footprint/json.h"
-#include "footprint/signals.h"
+#include "footprint/series.h"
 #include "footprint/utf8.h"
 
 /* Reports */
@@ -136,7 +136,7 @@ int fp_report_set_acct(fp_report_t *r, const fp_report_acct_t *a,
 	return 0;
 nomem:
 	free(steps);
-	return fp_fail(err, FP_ENOMEM, "job %llu: out of memory",
+	return fp_error_set(err, FP_ENOMEM, "job %llu: out of memory",
 		       (unsigned long long)r->job_id);
 }
 
@@ -145,7 +145,7 @@ int fp_report_set_acct_note(fp_report_t *r, const char *why,
 {
 	fp_error_clear(err);
 	if (dup_or_null(&r->acct_note, why))
-		return fp_fail(err, FP_ENOMEM, "job %llu: out of memory",
+		return fp_error_set(err, FP_ENOMEM, "job %llu: out of memory",
 			       (unsigned long long)r->job_id);
 	return 0;
 }
@@ -264,7 +264,7 @@ fp_report_t *fp_report_from_summary(const char *name, const char *payload,
 	fp_error_clear(err);
 	if (!json_is_object(root)) {
 		json_decref(root);
-		fp_fail(err, FP_EPARSE, "%s: not a summary: %s", name,
+		fp_error_set(err, FP_EPARSE, "%s: not a summary: %s", name,
 			root ? "not an object" : jerr.text);
 		return NULL;
 	}
@@ -275,7 +275,7 @@ fp_report_t *fp_report_from_summary(const char *name, const char *payload,
 				  json_object_get(root, "job_id");
 	if (!json_is_integer(v) || json_integer_value(v) < 0) {
 		json_decref(root);
-		fp_fail(err, FP_EPARSE, "%s: not a summary: no job id", name);
+		fp_error_set(err, FP_EPARSE, "%s: not a summary: no job id", name);
 		return NULL;
 	}
 	r = report_new();
@@ -302,7 +302,7 @@ fp_report_t *fp_report_from_summary(const char *name, const char *payload,
 	energy = json_object_get(root, "energy");
 	v = json_object_get(energy, "source");
 	if (!json_is_string(v) ||
-	    fp_energy_source_parse(json_string_value(v), &r->source))
+	    fp_carbon_energy_source_parse(json_string_value(v), &r->source))
 		r->source = FP_ENERGY_UNKNOWN;
 	r->energy_wh = fp_json_number(energy, "facility_Wh");
 	r->energy_it_wh = fp_json_number(energy, "it_Wh");
@@ -336,7 +336,7 @@ fp_report_t *fp_report_from_summary(const char *name, const char *payload,
 nomem:
 	json_decref(root);
 	fp_report_free(r);
-	fp_fail(err, FP_ENOMEM, "%s: out of memory", name);
+	fp_error_set(err, FP_ENOMEM, "%s: out of memory", name);
 	return NULL;
 }
 
@@ -347,7 +347,7 @@ fp_report_t *fp_report_from_record(const fp_record_t *rec, const char *user,
 
 	fp_error_clear(err);
 	if (!r) {
-		fp_fail(err, FP_ENOMEM, "out of memory");
+		fp_error_set(err, FP_ENOMEM, "out of memory");
 		return NULL;
 	}
 	r->from_record = true;
@@ -356,7 +356,7 @@ fp_report_t *fp_report_from_record(const fp_record_t *rec, const char *user,
 	 * escaped where they are written (fp_report_escape, jname) */
 	if (dup_or_null(&r->user, user) || dup_or_null(&r->account, account)) {
 		fp_report_free(r);
-		fp_fail(err, FP_ENOMEM, "out of memory");
+		fp_error_set(err, FP_ENOMEM, "out of memory");
 		return NULL;
 	}
 	r->source = rec->source;
@@ -379,7 +379,7 @@ fp_report_t *fp_report_from_record(const fp_record_t *rec, const char *user,
 	    add_reason(r, "the job record says incomplete; the reasons are "
 			  "in the signed summary")) {
 		fp_report_free(r);
-		fp_fail(err, FP_ENOMEM, "out of memory");
+		fp_error_set(err, FP_ENOMEM, "out of memory");
 		return NULL;
 	}
 	return r;
@@ -876,7 +876,7 @@ static json_t *jutc(time_t t)
 
 	if (!t)
 		return json_null();
-	fp_format_iso8601(t, buf);
+	fp_iso8601_format(t, buf);
 	return json_string(buf);
 }
 
@@ -1003,7 +1003,7 @@ json_t *fp_report_json(const fp_report_t *r)
 		"user", jname(r->user),
 		"account", jname(r->account),
 		"cluster", jname(r->cluster),
-		"energy_source", fp_energy_source_str(r->source),
+		"energy_source", fp_carbon_energy_source_str(r->source),
 		"complete", r->complete,
 		"incomplete", reasons,
 		"energy_facility_Wh", jfig(r->energy_wh),
@@ -1166,7 +1166,7 @@ static int set_columns(fp_report_table_t *t, const char *csv,
 	size_t n = 0;
 
 	if (!copy)
-		return fp_fail(err, FP_ENOMEM, "out of memory");
+		return fp_error_set(err, FP_ENOMEM, "out of memory");
 	for (p = copy; (tok = strsep(&p, ","));) {
 		int c;
 
@@ -1176,7 +1176,7 @@ static int set_columns(fp_report_table_t *t, const char *csv,
 			if (!strcasecmp(tok, columns[c].name))
 				break;
 		if (c == NCOLS || n == NCOLS) {
-			fp_fail(err, FP_EPARSE, "format '%s': %s '%s'; the "
+			fp_error_set(err, FP_EPARSE, "format '%s': %s '%s'; the "
 				"columns are " FP_REPORT_COLUMNS, csv,
 				c == NCOLS ? "no column" : "too many columns at",
 				tok);
@@ -1251,7 +1251,7 @@ int fp_report_table_add(fp_report_table_t *t, const char *job,
 		row_t *n = realloc(t->rows, cap * sizeof(*n));
 
 		if (!n)
-			return fp_fail(err, FP_ENOMEM, "job %s: out of memory",
+			return fp_error_set(err, FP_ENOMEM, "job %s: out of memory",
 				       job);
 		t->rows = n;
 		t->cap = cap;
@@ -1263,7 +1263,7 @@ int fp_report_table_add(fp_report_table_t *t, const char *job,
 	    (acct && (dup_or_null(&r->name, acct->name) ||
 		      dup_or_null(&r->state, acct->state)))) {
 		row_free(r);
-		return fp_fail(err, FP_ENOMEM, "job %s: out of memory", job);
+		return fp_error_set(err, FP_ENOMEM, "job %s: out of memory", job);
 	}
 	if (rec) {
 		r->has = true;
@@ -1427,7 +1427,7 @@ static void fill_cell(char *cell, const row_t *r, int c)
 		break;
 	case COL_SOURCE:
 		snprintf(cell, CELL, "%s%s",
-			 fp_energy_source_str(r->rec.source),
+			 fp_carbon_energy_source_str(r->rec.source),
 			 r->rec.complete ? "" : "*");
 		break;
 	}
@@ -1608,7 +1608,7 @@ json_t *fp_report_table_json(const fp_report_table_t *t)
 				"job", jname(r->job), "user", jname(r->user),
 				"account", jname(r->account), "footprint", 1,
 				"complete", c->complete,
-				"source", fp_energy_source_str(c->source),
+				"source", fp_carbon_energy_source_str(c->source),
 				"energy_Wh", jfig(c->energy_wh),
 				"footprint_g", jfig(c->footprint_g),
 				"avoided_g", jfig(c->avoided_g),
@@ -1691,14 +1691,14 @@ int fp_report_job_ids(const char *arg, char **list, size_t *count,
 
 	fp_error_clear(err);
 	if (!arg || !*arg)
-		return fp_fail(err, FP_EPARSE, "job id '': empty");
+		return fp_error_set(err, FP_EPARSE, "job id '': empty");
 	/* All or nothing: *list changes only when every id is good. */
 	copy = strdup(arg);
 	out = *list ? strdup(*list) : NULL;
 	if (!copy || (*list && !out)) {
 		free(copy);
 		free(out);
-		return fp_fail(err, FP_ENOMEM, "out of memory");
+		return fp_error_set(err, FP_ENOMEM, "out of memory");
 	}
 	for (p = copy; !rc && (tok = strsep(&p, ","));) {
 		const char *s = tok;
@@ -1707,12 +1707,12 @@ int fp_report_job_ids(const char *arg, char **list, size_t *count,
 
 		if (!id_number(&s, &id) || ((*s == '_' || *s == '+') &&
 		    (sep = *s++, !id_number(&s, &sub))) || *s) {
-			rc = fp_fail(err, FP_EPARSE, "job id '%s': not a job "
+			rc = fp_error_set(err, FP_EPARSE, "job id '%s': not a job "
 				     "id (N, N_TASK or N+COMPONENT)", tok);
 			break;
 		}
 		if (id < 1 || id > MAX_ID || sub > MAX_ID) {
-			rc = fp_fail(err, FP_EINVAL, "job id '%s': out of "
+			rc = fp_error_set(err, FP_EINVAL, "job id '%s': out of "
 				     "Slurm's job ids (1..%llu)", tok, MAX_ID);
 			break;
 		}
@@ -1725,7 +1725,7 @@ int fp_report_job_ids(const char *arg, char **list, size_t *count,
 			continue;
 		if (asprintf(&grown, "%s%s%s", out ? out : "",
 			     out ? "," : "", canon) < 0) {
-			rc = fp_fail(err, FP_ENOMEM, "out of memory");
+			rc = fp_error_set(err, FP_ENOMEM, "out of memory");
 			break;
 		}
 		free(out);
@@ -1991,7 +1991,7 @@ int fp_report_parse_time(const char *s, time_t now, time_t *out,
 		  parse_absolute(s, now, out) == 0))
 		return 0;
 	/* Every form parse_relative() and parse_absolute() take, no more. */
-	return fp_fail(err, FP_EPARSE, "time '%s': expected "
+	return fp_error_set(err, FP_EPARSE, "time '%s': expected "
 		       "YYYY-MM-DD[THH:MM[:SS]], MM/DD[/YY|/YYYY], HH:MM[:SS], "
 		       "today, midnight, noon, tomorrow, now or "
 		       "now{+|-}N[s|sec|secs|second|seconds|m|min|mins|minute|"
@@ -2015,7 +2015,7 @@ int fp_report_slurm_conf_get(const char *slurm_conf, const char *key,
 
 	fp_error_clear(err);
 	if (!f)
-		return fp_fail(err, FP_EIO, "%s: %s", path, strerror(errno));
+		return fp_error_set(err, FP_EIO, "%s: %s", path, strerror(errno));
 	/* Only the first word of a line: NodeName= lines hold keys of their
 	 * own (CPUs=...) that are not slurm.conf's. */
 	while (rc && fgets(line, sizeof(line), f)) {

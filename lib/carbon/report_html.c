@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "footprint/json.h"
-#include "footprint/signals.h"
+#include "footprint/series.h"
 
 struct fp_report_html {
 	const fp_report_t *r;
@@ -100,7 +100,7 @@ fp_report_html_t *fp_report_html_new(const fp_report_t *r,
 	fp_error_clear(err);
 	if (!h || (signature && !(h->signature = strdup(signature)))) {
 		free(h);
-		fp_fail(err, FP_ENOMEM, "out of memory");
+		fp_error_set(err, FP_ENOMEM, "out of memory");
 		return NULL;
 	}
 	h->r = r;
@@ -156,7 +156,7 @@ int fp_report_html_set_whatif_note(fp_report_html_t *h, const char *why,
 	free(h->whatif_note);
 	h->whatif_note = xstrdup(why);
 	if (why && !h->whatif_note)
-		return fp_fail(err, FP_ENOMEM, "out of memory");
+		return fp_error_set(err, FP_ENOMEM, "out of memory");
 	return 0;
 }
 
@@ -278,7 +278,7 @@ int fp_report_html_set_curves(fp_report_html_t *h, const fp_config_t *cfg,
 	return 0;
 nomem:
 	curves_free(h);
-	return fp_fail(err, FP_ENOMEM, "out of memory");
+	return fp_error_set(err, FP_ENOMEM, "out of memory");
 }
 
 /* ---- drawing ---- */
@@ -891,7 +891,7 @@ static void header(FILE *f, const fp_report_html_t *h)
 	row(f, "end", "End (UTC)", r->end ? r->end : "-");
 	row(f, "elapsed", "Elapsed", fp_report_duration(r->elapsed_s, a,
 							sizeof(a)));
-	row(f, "source", "Energy source", fp_energy_source_str(r->source));
+	row(f, "source", "Energy source", fp_carbon_energy_source_str(r->source));
 	{
 		char c[32], e[96];
 
@@ -938,7 +938,7 @@ int fp_report_html_write(const fp_report_html_t *h, FILE *f, fp_error_t *err)
 	      "slurm-footprint " FP_VERSION " (sfootprint -j JOBID for the "
 	      "text report).</p>\n</body>\n</html>\n", f);
 	if (fflush(f) || ferror(f))
-		return fp_fail(err, FP_EIO, "cannot write the HTML report");
+		return fp_error_set(err, FP_EIO, "cannot write the HTML report");
 	return 0;
 }
 

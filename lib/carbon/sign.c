@@ -43,7 +43,7 @@ struct fp_key {
 	char *path;
 };
 
-void fp_key_free(fp_key_t *key)
+void fp_sign_key_free(fp_key_t *key)
 {
 	if (!key)
 		return;
@@ -54,17 +54,17 @@ void fp_key_free(fp_key_t *key)
 	free(key);
 }
 
-const char *fp_key_kid(const fp_key_t *key)
+const char *fp_sign_key_kid(const fp_key_t *key)
 {
 	return key->kid;
 }
 
-const char *fp_key_alg(const fp_key_t *key)
+const char *fp_sign_key_alg(const fp_key_t *key)
 {
 	return alg_names[key->alg];
 }
 
-const char *fp_key_path(const fp_key_t *key)
+const char *fp_sign_key_path(const fp_key_t *key)
 {
 	return key->path ? key->path : "";
 }
@@ -161,20 +161,20 @@ static EVP_PKEY *public_half(EVP_PKEY *pkey, char kid[64], const char *path,
 	EVP_PKEY *pub;
 
 	if (n <= 0) {
-		fp_fail(err, FP_EINVAL, "key file %s: cannot encode the "
+		fp_error_set(err, FP_EINVAL, "key file %s: cannot encode the "
 			"public key", path);
 		return NULL;
 	}
 	if (!EVP_Digest(der, (size_t)n, md, &mdlen, EVP_sha256(), NULL)) {
 		OPENSSL_free(der);
-		fp_fail(err, FP_ENOTSUP, "SHA-256 unavailable");
+		fp_error_set(err, FP_ENOTSUP, "SHA-256 unavailable");
 		return NULL;
 	}
 	p = der;
 	pub = d2i_PUBKEY(NULL, &p, n);
 	OPENSSL_free(der);
 	if (!pub) {
-		fp_fail(err, FP_EINVAL, "key file %s: cannot derive the "
+		fp_error_set(err, FP_EINVAL, "key file %s: cannot derive the "
 			"public key", path);
 		return NULL;
 	}
@@ -193,41 +193,41 @@ static int key_alg(EVP_PKEY *pkey, enum fp_alg *alg, const char *path,
 		if (!EVP_PKEY_get_group_name(pkey, group, sizeof(group),
 					     &glen) ||
 		    strcmp(group, "prime256v1"))
-			return fp_fail(err, FP_EINVAL, "%s: EC key on curve "
+			return fp_error_set(err, FP_EINVAL, "%s: EC key on curve "
 				       "'%s': ES256 needs P-256", path, group);
 		*alg = FP_ALG_ES256;
 		return 0;
 	case EVP_PKEY_RSA:
 		if (EVP_PKEY_get_bits(pkey) < 2048)
-			return fp_fail(err, FP_EINVAL, "%s: RSA key of %d "
+			return fp_error_set(err, FP_EINVAL, "%s: RSA key of %d "
 				       "bits: RS256 needs at least 2048",
 				       path, EVP_PKEY_get_bits(pkey));
 		*alg = FP_ALG_RS256;
 		return 0;
 	}
-	return fp_fail(err, FP_EINVAL, "%s: neither an EC P-256 nor an RSA "
+	return fp_error_set(err, FP_EINVAL, "%s: neither an EC P-256 nor an RSA "
 		       "key", path);
 }
 
 static int mode_ok(const char *path, const struct stat *st, fp_error_t *err)
 {
 	if (!S_ISREG(st->st_mode))
-		return fp_fail(err, FP_EINVAL, "%s: not a regular file", path);
+		return fp_error_set(err, FP_EINVAL, "%s: not a regular file", path);
 	if (st->st_mode & 077)
-		return fp_fail(err, FP_EINVAL, "%s: mode %04o: a private key "
+		return fp_error_set(err, FP_EINVAL, "%s: mode %04o: a private key "
 			       "must not be accessible by group or others "
 			       "(chmod 600)", path,
 			       (unsigned)(st->st_mode & 07777));
 	return 0;
 }
 
-int fp_key_check_mode(const char *path, fp_error_t *err)
+int fp_sign_key_check_mode(const char *path, fp_error_t *err)
 {
 	struct stat st;
 
 	fp_error_clear(err);
 	if (stat(path, &st))
-		return fp_fail(err, FP_EIO, "%s: %s", path, strerror(errno));
+		return fp_error_set(err, FP_EIO, "%s: %s", path, strerror(errno));
 	return mode_ok(path, &st, err);
 }
 
@@ -251,7 +251,7 @@ static char *read_key_file(const char *path, bool private, size_t *len,
 	ssize_t got;
 
 	if (fd < 0) {
-		fp_fail(err, FP_EIO, "cannot read key file %s: %s", path,
+		fp_error_set(err, FP_EIO, "cannot read key file %s: %s", path,
 			strerror(errno));
 		return NULL;
 	}
@@ -259,7 +259,7 @@ static char *read_key_file(const char *path, bool private, size_t *len,
 	if (fstat(fd, &st) || (private && mode_ok(path, &st, err)) ||
 	    (!private && !S_ISREG(st.st_mode)) || st.st_size > MAX_KEY_FILE) {
 		if (err && err->code == FP_OK)
-			fp_fail(err, FP_EINVAL, "cannot read key file %s: "
+			fp_error_set(err, FP_EINVAL, "cannot read key file %s: "
 				"not a key file", path);
 		close(fd);
 		return NULL;
@@ -267,7 +267,7 @@ static char *read_key_file(const char *path, bool private, size_t *len,
 	buf = malloc((size_t)st.st_size + 1);
 	if (!buf) {
 		close(fd);
-		fp_fail(err, FP_ENOMEM, "out of memory");
+		fp_error_set(err, FP_ENOMEM, "out of memory");
 		return NULL;
 	}
 	got = read(fd, buf, (size_t)st.st_size);
@@ -275,7 +275,7 @@ static char *read_key_file(const char *path, bool private, size_t *len,
 	if (got != st.st_size) {
 		OPENSSL_cleanse(buf, (size_t)st.st_size);
 		free(buf);
-		fp_fail(err, FP_EIO, "cannot read key file %s: short read",
+		fp_error_set(err, FP_EIO, "cannot read key file %s: short read",
 			path);
 		return NULL;
 	}
@@ -297,7 +297,7 @@ static fp_key_t *key_load(const char *path, bool private, fp_error_t *err)
 		free(key);
 		OPENSSL_cleanse(pem, len);
 		free(pem);
-		fp_fail(err, FP_ENOMEM, "out of memory");
+		fp_error_set(err, FP_ENOMEM, "out of memory");
 		return NULL;
 	}
 	key->private = private;
@@ -310,26 +310,26 @@ static fp_key_t *key_load(const char *path, bool private, fp_error_t *err)
 	OPENSSL_cleanse(pem, len);
 	free(pem);
 	if (!key->pkey) {
-		fp_key_free(key);
-		fp_fail(err, FP_EPARSE, "key file %s: not an unencrypted PEM "
+		fp_sign_key_free(key);
+		fp_error_set(err, FP_EPARSE, "key file %s: not an unencrypted PEM "
 			"%s key", path, private ? "private" : "public");
 		return NULL;
 	}
 	if (key_alg(key->pkey, &key->alg, path, err) ||
 	    !(key->pub = public_half(key->pkey, key->kid, path, err))) {
-		fp_key_free(key);
+		fp_sign_key_free(key);
 		return NULL;
 	}
 	return key;
 }
 
-fp_key_t *fp_key_load_private(const char *path, fp_error_t *err)
+fp_key_t *fp_sign_key_load_private(const char *path, fp_error_t *err)
 {
 	fp_error_clear(err);
 	return key_load(path, true, err);
 }
 
-fp_key_t *fp_key_load_public(const char *path, fp_error_t *err)
+fp_key_t *fp_sign_key_load_public(const char *path, fp_error_t *err)
 {
 	fp_error_clear(err);
 	return key_load(path, false, err);
@@ -341,12 +341,12 @@ static FILE *create(const char *path, mode_t mode, fp_error_t *err)
 	FILE *f;
 
 	if (fd < 0) {
-		fp_fail(err, FP_EIO, "%s: %s", path, strerror(errno));
+		fp_error_set(err, FP_EIO, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
 	/* The umask may only have removed bits; make the mode exact. */
 	if (fchmod(fd, mode) || !(f = fdopen(fd, "w"))) {
-		fp_fail(err, FP_EIO, "%s: %s", path, strerror(errno));
+		fp_error_set(err, FP_EIO, "%s: %s", path, strerror(errno));
 		close(fd);
 		unlink(path);
 		return NULL;
@@ -354,7 +354,7 @@ static FILE *create(const char *path, mode_t mode, fp_error_t *err)
 	return f;
 }
 
-int fp_keygen(const char *prefix, const char *alg, char **kid,
+int fp_sign_keygen(const char *prefix, const char *alg, char **kid,
 	      fp_error_t *err)
 {
 	size_t n = strlen(prefix) + 5;
@@ -365,7 +365,7 @@ int fp_keygen(const char *prefix, const char *alg, char **kid,
 
 	fp_error_clear(err);
 	if (!kpath || !ppath) {
-		fp_fail(err, FP_ENOMEM, "out of memory");
+		fp_error_set(err, FP_ENOMEM, "out of memory");
 		goto out;
 	}
 	snprintf(kpath, n, "%s.key", prefix);
@@ -375,12 +375,12 @@ int fp_keygen(const char *prefix, const char *alg, char **kid,
 	else if (!strcmp(alg, "RS256"))
 		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)3072);
 	else {
-		fp_fail(err, FP_EINVAL, "algorithm '%s': use ES256 or RS256",
+		fp_error_set(err, FP_EINVAL, "algorithm '%s': use ES256 or RS256",
 			alg);
 		goto out;
 	}
 	if (!pkey) {
-		fp_fail(err, FP_ENOTSUP, "key generation failed");
+		fp_error_set(err, FP_ENOTSUP, "key generation failed");
 		goto out;
 	}
 	pub = public_half(pkey, k, kpath, err);
@@ -398,19 +398,19 @@ int fp_keygen(const char *prefix, const char *alg, char **kid,
 	}
 	if (!PEM_write_PrivateKey(fk, pkey, NULL, NULL, 0, NULL, NULL) ||
 	    !PEM_write_PUBKEY(fp, pkey)) {
-		fp_fail(err, FP_EIO, "%s: cannot write the key", prefix);
+		fp_error_set(err, FP_EIO, "%s: cannot write the key", prefix);
 	} else {
 		rc = 0;
 	}
 	if (fclose(fk) && !rc)
-		rc = fp_fail(err, FP_EIO, "%s: %s", kpath, strerror(errno));
+		rc = fp_error_set(err, FP_EIO, "%s: %s", kpath, strerror(errno));
 	if (fclose(fp) && !rc)
-		rc = fp_fail(err, FP_EIO, "%s: %s", ppath, strerror(errno));
+		rc = fp_error_set(err, FP_EIO, "%s: %s", ppath, strerror(errno));
 	if (rc) {
 		unlink(kpath);
 		unlink(ppath);
 	} else if (kid && !(*kid = strdup(k))) {
-		rc = fp_fail(err, FP_ENOMEM, "out of memory");
+		rc = fp_error_set(err, FP_ENOMEM, "out of memory");
 	}
 out:
 	EVP_PKEY_free(pkey);
@@ -487,8 +487,8 @@ static int sign_input(const fp_key_t *key, const char *in, size_t n,
 	    !(der = malloc(dlen)) ||
 	    EVP_DigestSign(ctx, der, &dlen, (const unsigned char *)in, n) !=
 		    1) {
-		fp_fail(err, FP_EINVAL, "%s signing with %s failed",
-			fp_key_alg(key), fp_key_path(key));
+		fp_error_set(err, FP_EINVAL, "%s signing with %s failed",
+			fp_sign_key_alg(key), fp_sign_key_path(key));
 		goto out;
 	}
 	if (key->alg == FP_ALG_RS256) {
@@ -500,7 +500,7 @@ static int sign_input(const fp_key_t *key, const char *in, size_t n,
 		   es256_raw_low_s(der, dlen, *out)) {
 		free(*out);
 		*out = NULL;
-		fp_fail(err, FP_EINVAL, "ES256 signature not understood");
+		fp_error_set(err, FP_EINVAL, "ES256 signature not understood");
 	} else {
 		*outn = ES256_SIG;
 		rc = 0;
@@ -521,18 +521,18 @@ char *fp_sign(const fp_key_t *key, const char *payload, fp_error_t *err)
 
 	fp_error_clear(err);
 	if (!key->private) {
-		fp_fail(err, FP_EINVAL, "%s is a public key: signing needs "
-			"the private key", fp_key_path(key));
+		fp_error_set(err, FP_EINVAL, "%s is a public key: signing needs "
+			"the private key", fp_sign_key_path(key));
 		return NULL;
 	}
 	/* Only checked: what is signed is payload's bytes, not a dump. */
 	obj = json_loadb(payload, plen, JSON_REJECT_DUPLICATES, &jerr);
 	if (!json_is_object(obj)) {
 		if (obj)
-			fp_fail(err, FP_EPARSE, "the payload is not a JSON "
+			fp_error_set(err, FP_EPARSE, "the payload is not a JSON "
 				"object");
 		else
-			fp_fail(err, FP_EPARSE, "the payload is not a JSON "
+			fp_error_set(err, FP_EPARSE, "the payload is not a JSON "
 				"object: line %d column %d: %s", jerr.line,
 				jerr.column, jerr.text);
 		json_decref(obj);
@@ -541,11 +541,11 @@ char *fp_sign(const fp_key_t *key, const char *payload, fp_error_t *err)
 	json_decref(obj);
 	hlen = (size_t)snprintf(header, sizeof(header),
 				"{\"alg\":\"%s\",\"kid\":\"%s\","
-				"\"typ\":\"JWT\"}", fp_key_alg(key), key->kid);
+				"\"typ\":\"JWT\"}", fp_sign_key_alg(key), key->kid);
 	tok = malloc(b64url_size(hlen) + b64url_size(plen) +
 		     b64url_size(EVP_PKEY_get_size(key->pkey) + 64) + 2);
 	if (!tok) {
-		fp_fail(err, FP_ENOMEM, "out of memory");
+		fp_error_set(err, FP_ENOMEM, "out of memory");
 		return NULL;
 	}
 	n = b64url_encode((const unsigned char *)header, hlen, tok);
@@ -597,7 +597,7 @@ static int jws_parse(const char *token, struct jws *j, fp_verify_info_t *info,
 
 	memset(j, 0, sizeof(*j));
 	if (!d1 || !d2 || strchr(d2 + 1, '.')) {
-		fp_fail(err, FP_EPARSE, "not a JWS compact token");
+		fp_error_set(err, FP_EPARSE, "not a JWS compact token");
 		return set_fault(info, FP_VERIFY_MALFORMED);
 	}
 	j->token = token;
@@ -607,14 +607,14 @@ static int jws_parse(const char *token, struct jws *j, fp_verify_info_t *info,
 	j->sig = d2 + 1;
 	raw = b64url_decode(token, j->hlen, &len);
 	if (!raw) {
-		fp_fail(err, FP_EPARSE, "token header is not base64url");
+		fp_error_set(err, FP_EPARSE, "token header is not base64url");
 		return set_fault(info, FP_VERIFY_MALFORMED);
 	}
 	h = json_loadb((char *)raw, len, JSON_REJECT_DUPLICATES, NULL);
 	free(raw);
 	if (!json_is_object(h)) {
 		json_decref(h);
-		fp_fail(err, FP_EPARSE, "token header is not a JSON object");
+		fp_error_set(err, FP_EPARSE, "token header is not a JSON object");
 		return set_fault(info, FP_VERIFY_MALFORMED);
 	}
 	alg = json_object_get(h, "alg");
@@ -622,29 +622,29 @@ static int jws_parse(const char *token, struct jws *j, fp_verify_info_t *info,
 	a = json_is_string(alg) ? json_string_value(alg) : "";
 	for (size_t i = 0; i < sizeof(forbidden) / sizeof(*forbidden); i++)
 		if (json_object_get(h, forbidden[i])) {
-			rc = fp_fail(err, FP_EINVAL, "token rejected: header "
+			rc = fp_error_set(err, FP_EINVAL, "token rejected: header "
 				     "'%s' (only keys the verifier already "
 				     "trusts are used)", forbidden[i]);
 			set_fault(info, FP_VERIFY_FORBIDDEN);
 			goto out;
 		}
 	if (!strcasecmp(a, "none")) {
-		rc = fp_fail(err, FP_EINVAL, "token rejected: alg 'none' "
+		rc = fp_error_set(err, FP_EINVAL, "token rejected: alg 'none' "
 			     "(unsigned)");
 		set_fault(info, FP_VERIFY_FORBIDDEN);
 	} else if (!strncasecmp(a, "HS", 2)) {
-		rc = fp_fail(err, FP_EINVAL, "token rejected: HMAC algorithm "
+		rc = fp_error_set(err, FP_EINVAL, "token rejected: HMAC algorithm "
 			     "'%.16s' (only ES256 and RS256 public keys)", a);
 		set_fault(info, FP_VERIFY_FORBIDDEN);
 	} else if (strcmp(a, "ES256") && strcmp(a, "RS256")) {
-		rc = fp_fail(err, FP_EINVAL, "token rejected: algorithm "
+		rc = fp_error_set(err, FP_EINVAL, "token rejected: algorithm "
 			     "'%.16s' is not ES256 or RS256", a);
 		set_fault(info, FP_VERIFY_FORBIDDEN);
 	} else if (!json_is_string(kid) || !*json_string_value(kid)) {
-		rc = fp_fail(err, FP_EINVAL, "token rejected: no kid");
+		rc = fp_error_set(err, FP_EINVAL, "token rejected: no kid");
 		set_fault(info, FP_VERIFY_MALFORMED);
 	} else if (strlen(json_string_value(kid)) >= MAX_KID) {
-		rc = fp_fail(err, FP_EINVAL, "token rejected: kid of %zu "
+		rc = fp_error_set(err, FP_EINVAL, "token rejected: kid of %zu "
 			     "characters", strlen(json_string_value(kid)));
 		set_fault(info, FP_VERIFY_MALFORMED);
 	} else {
@@ -701,7 +701,7 @@ static char *jws_check(const struct jws *j, const fp_key_t *key,
 	int ok = 0;
 
 	if (!raw) {
-		fp_fail(err, FP_EINVAL, "token rejected: signature missing or "
+		fp_error_set(err, FP_EINVAL, "token rejected: signature missing or "
 			"not canonical base64url");
 		set_fault(info, FP_VERIFY_MALFORMED);
 		return NULL;
@@ -709,7 +709,7 @@ static char *jws_check(const struct jws *j, const fp_key_t *key,
 	payload = b64url_decode(j->payload, j->plen, &plen);
 	if (!payload) {
 		free(raw);
-		fp_fail(err, FP_EPARSE, "token payload is not base64url");
+		fp_error_set(err, FP_EPARSE, "token payload is not base64url");
 		set_fault(info, FP_VERIFY_MALFORMED);
 		return NULL;
 	}
@@ -733,9 +733,9 @@ static char *jws_check(const struct jws *j, const fp_key_t *key,
 	free(raw);
 	if (!ok) {
 		free(payload);
-		fp_fail(err, FP_EINVAL, "token rejected: altered content "
+		fp_error_set(err, FP_EINVAL, "token rejected: altered content "
 			"(%s signature does not verify with key %s of %s)",
-			fp_key_alg(key), key->kid, fp_key_path(key));
+			fp_sign_key_alg(key), key->kid, fp_sign_key_path(key));
 		set_fault(info, FP_VERIFY_ALTERED);
 		return NULL;
 	}
@@ -743,7 +743,7 @@ static char *jws_check(const struct jws *j, const fp_key_t *key,
 	 * signed before low-S signing, or the twin of a low-S one. */
 	if (high && !(flags & FP_VERIFY_ACCEPT_HIGH_S)) {
 		free(payload);
-		fp_fail(err, FP_EINVAL, "token rejected: high-S ECDSA "
+		fp_error_set(err, FP_EINVAL, "token rejected: high-S ECDSA "
 			"signature (malleable twin)");
 		set_fault(info, FP_VERIFY_HIGH_S);
 		return NULL;
@@ -762,20 +762,20 @@ static void info_clear(fp_verify_info_t *info)
 		memset(info, 0, sizeof(*info));
 }
 
-char *fp_verify(const fp_key_t *key, const char *token, fp_error_t *err)
+char *fp_sign_verify(const fp_key_t *key, const char *token, fp_error_t *err)
 {
 	struct jws j;
 
 	fp_error_clear(err);
 	if (jws_parse(token, &j, NULL, err))
 		return NULL;
-	if (strcmp(j.alg, fp_key_alg(key))) {
-		fp_fail(err, FP_EINVAL, "token rejected: algorithm '%s' does "
-			"not match the key's %s", j.alg, fp_key_alg(key));
+	if (strcmp(j.alg, fp_sign_key_alg(key))) {
+		fp_error_set(err, FP_EINVAL, "token rejected: algorithm '%s' does "
+			"not match the key's %s", j.alg, fp_sign_key_alg(key));
 		return NULL;
 	}
 	if (strcmp(j.kid, key->kid)) {
-		fp_fail(err, FP_EINVAL, "token rejected: kid '%s' is not this "
+		fp_error_set(err, FP_EINVAL, "token rejected: kid '%s' is not this "
 			"key's '%s'", j.kid, key->kid);
 		return NULL;
 	}
@@ -788,28 +788,28 @@ struct fp_keyset {
 	char *sources;
 };
 
-fp_keyset_t *fp_keyset_new(void)
+fp_keyset_t *fp_sign_keyset_new(void)
 {
 	return calloc(1, sizeof(fp_keyset_t));
 }
 
-void fp_keyset_free(fp_keyset_t *ks)
+void fp_sign_keyset_free(fp_keyset_t *ks)
 {
 	if (!ks)
 		return;
 	for (size_t i = 0; i < ks->n; i++)
-		fp_key_free(ks->keys[i]);
+		fp_sign_key_free(ks->keys[i]);
 	free(ks->keys);
 	free(ks->sources);
 	free(ks);
 }
 
-size_t fp_keyset_count(const fp_keyset_t *ks)
+size_t fp_sign_keyset_count(const fp_keyset_t *ks)
 {
 	return ks->n;
 }
 
-const char *fp_keyset_sources(const fp_keyset_t *ks)
+const char *fp_sign_keyset_sources(const fp_keyset_t *ks)
 {
 	return ks->sources ? ks->sources : "(none)";
 }
@@ -820,7 +820,7 @@ static int add_source(fp_keyset_t *ks, const char *where, fp_error_t *err)
 	char *s = realloc(ks->sources, old + strlen(where) + 3);
 
 	if (!s)
-		return fp_fail(err, FP_ENOMEM, "out of memory");
+		return fp_error_set(err, FP_ENOMEM, "out of memory");
 	snprintf(s + old, strlen(where) + 3, "%s%s", old ? ", " : "", where);
 	ks->sources = s;
 	return 0;
@@ -839,7 +839,7 @@ static const fp_key_t *keyset_find(const fp_keyset_t *ks, const char *kid)
 static int keyset_take(fp_keyset_t *ks, fp_key_t *key, fp_error_t *err)
 {
 	if (keyset_find(ks, key->kid)) {
-		fp_key_free(key);
+		fp_sign_key_free(key);
 		return 0;
 	}
 	if (ks->n == ks->cap) {
@@ -847,8 +847,8 @@ static int keyset_take(fp_keyset_t *ks, fp_key_t *key, fp_error_t *err)
 		fp_key_t **k = realloc(ks->keys, cap * sizeof(*k));
 
 		if (!k) {
-			fp_key_free(key);
-			return fp_fail(err, FP_ENOMEM, "out of memory");
+			fp_sign_key_free(key);
+			return fp_error_set(err, FP_ENOMEM, "out of memory");
 		}
 		ks->keys = k;
 		ks->cap = cap;
@@ -864,7 +864,7 @@ static int add_file(fp_keyset_t *ks, const char *path, fp_error_t *err)
 	return key ? keyset_take(ks, key, err) : -1;
 }
 
-int fp_keyset_add_file(fp_keyset_t *ks, const char *path, fp_error_t *err)
+int fp_sign_keyset_add_file(fp_keyset_t *ks, const char *path, fp_error_t *err)
 {
 	fp_error_clear(err);
 	if (add_file(ks, path, err))
@@ -872,15 +872,15 @@ int fp_keyset_add_file(fp_keyset_t *ks, const char *path, fp_error_t *err)
 	return add_source(ks, path, err);
 }
 
-int fp_keyset_add_key(fp_keyset_t *ks, const fp_key_t *key, fp_error_t *err)
+int fp_sign_keyset_add_key(fp_keyset_t *ks, const fp_key_t *key, fp_error_t *err)
 {
 	fp_key_t *copy = calloc(1, sizeof(*copy));
 
 	fp_error_clear(err);
-	if (!copy || !(copy->path = strdup(fp_key_path(key))) ||
+	if (!copy || !(copy->path = strdup(fp_sign_key_path(key))) ||
 	    !EVP_PKEY_up_ref(key->pub)) {
-		fp_key_free(copy);
-		return fp_fail(err, FP_ENOMEM, "out of memory");
+		fp_sign_key_free(copy);
+		return fp_error_set(err, FP_ENOMEM, "out of memory");
 	}
 	/* Only the public half: a key set never signs. */
 	copy->pub = key->pub;
@@ -888,7 +888,7 @@ int fp_keyset_add_key(fp_keyset_t *ks, const fp_key_t *key, fp_error_t *err)
 	memcpy(copy->kid, key->kid, sizeof(copy->kid));
 	if (keyset_take(ks, copy, err))
 		return -1;
-	return add_source(ks, fp_key_path(key), err);
+	return add_source(ks, fp_sign_key_path(key), err);
 }
 
 static int pub_file(const struct dirent *d)
@@ -899,7 +899,7 @@ static int pub_file(const struct dirent *d)
 	       !strcmp(d->d_name + n - 4, ".pub");
 }
 
-int fp_keyset_load_dir(fp_keyset_t *ks, const char *dir, fp_error_t *err)
+int fp_sign_keyset_load_dir(fp_keyset_t *ks, const char *dir, fp_error_t *err)
 {
 	struct dirent **names = NULL;
 	int n, rc = 0;
@@ -907,7 +907,7 @@ int fp_keyset_load_dir(fp_keyset_t *ks, const char *dir, fp_error_t *err)
 	fp_error_clear(err);
 	n = scandir(dir, &names, pub_file, alphasort);
 	if (n < 0)
-		return fp_fail(err, FP_EIO, "cannot read key folder %s: %s",
+		return fp_error_set(err, FP_EIO, "cannot read key folder %s: %s",
 			       dir, strerror(errno));
 	for (int i = 0; i < n; i++) {
 		size_t len = strlen(dir) + strlen(names[i]->d_name) + 2;
@@ -915,7 +915,7 @@ int fp_keyset_load_dir(fp_keyset_t *ks, const char *dir, fp_error_t *err)
 		struct stat st;
 
 		if (!rc && !path)
-			rc = fp_fail(err, FP_ENOMEM, "out of memory");
+			rc = fp_error_set(err, FP_ENOMEM, "out of memory");
 		if (path) {
 			snprintf(path, len, "%s/%s", dir, names[i]->d_name);
 			/* A folder named x.pub is not a key file. */
@@ -929,22 +929,22 @@ int fp_keyset_load_dir(fp_keyset_t *ks, const char *dir, fp_error_t *err)
 	return rc ? rc : add_source(ks, dir, err);
 }
 
-int fp_keyset_add_config(fp_keyset_t *ks, const struct fp_config *cfg,
+int fp_sign_keyset_add_config(fp_keyset_t *ks, const struct fp_config *cfg,
 			 fp_error_t *err)
 {
 	fp_error_clear(err);
 	if (!cfg || (!cfg->npublic_keys && !cfg->npublic_key_dirs))
-		return fp_keyset_add_file(ks, FP_DEFAULT_PUBLIC_KEY, err);
+		return fp_sign_keyset_add_file(ks, FP_DEFAULT_PUBLIC_KEY, err);
 	for (size_t i = 0; i < cfg->npublic_keys; i++)
-		if (fp_keyset_add_file(ks, cfg->public_keys[i], err))
+		if (fp_sign_keyset_add_file(ks, cfg->public_keys[i], err))
 			return -1;
 	for (size_t i = 0; i < cfg->npublic_key_dirs; i++)
-		if (fp_keyset_load_dir(ks, cfg->public_key_dirs[i], err))
+		if (fp_sign_keyset_load_dir(ks, cfg->public_key_dirs[i], err))
 			return -1;
 	return 0;
 }
 
-char *fp_keyset_verify(const fp_keyset_t *ks, const char *token,
+char *fp_sign_keyset_verify(const fp_keyset_t *ks, const char *token,
 		       unsigned flags, fp_verify_info_t *info,
 		       fp_error_t *err)
 {
@@ -955,10 +955,10 @@ char *fp_keyset_verify(const fp_keyset_t *ks, const char *token,
 	info_clear(info);
 	if (!ks->n) {
 		if (ks->sources)
-			fp_fail(err, FP_EINVAL, "no trusted public key: no "
+			fp_error_set(err, FP_EINVAL, "no trusted public key: no "
 				"*.pub file in %s", ks->sources);
 		else
-			fp_fail(err, FP_EINVAL, "no trusted public key "
+			fp_error_set(err, FP_EINVAL, "no trusted public key "
 				"(PublicKey= or PublicKeys= in footprint.conf)");
 		set_fault(info, FP_VERIFY_NO_KEYS);
 		return NULL;
@@ -967,16 +967,16 @@ char *fp_keyset_verify(const fp_keyset_t *ks, const char *token,
 		return NULL;
 	key = keyset_find(ks, j.kid);
 	if (!key) {
-		fp_fail(err, FP_EINVAL, "token rejected: unknown key (kid %s "
+		fp_error_set(err, FP_EINVAL, "token rejected: unknown key (kid %s "
 			"is not among the %zu trusted key%s in %s)", j.kid,
-			ks->n, ks->n == 1 ? "" : "s", fp_keyset_sources(ks));
+			ks->n, ks->n == 1 ? "" : "s", fp_sign_keyset_sources(ks));
 		set_fault(info, FP_VERIFY_UNKNOWN_KEY);
 		return NULL;
 	}
-	if (strcmp(j.alg, fp_key_alg(key))) {
-		fp_fail(err, FP_EINVAL, "token rejected: algorithm '%s' does "
+	if (strcmp(j.alg, fp_sign_key_alg(key))) {
+		fp_error_set(err, FP_EINVAL, "token rejected: algorithm '%s' does "
 			"not match key %s's %s", j.alg, key->kid,
-			fp_key_alg(key));
+			fp_sign_key_alg(key));
 		set_fault(info, FP_VERIFY_FORBIDDEN);
 		return NULL;
 	}

@@ -11,7 +11,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#include "footprint/signals.h"
+#include "footprint/series.h"
 #include "footprint/utf8.h"
 
 #define STATE_MAGIC "fp-site-metrics 1"
@@ -167,7 +167,7 @@ static int _parse_state(const char *path, char *text, fp_site_metrics_t *m,
 		line++;
 		if (line == 1) {
 			if (strcmp(l, STATE_MAGIC))
-				return fp_fail(err, FP_EPARSE,
+				return fp_error_set(err, FP_EPARSE,
 					       "%s:1: not '" STATE_MAGIC "'",
 					       path);
 			continue;
@@ -175,36 +175,36 @@ static int _parse_state(const char *path, char *text, fp_site_metrics_t *m,
 		if (!strncmp(l, "incomplete\t", 11)) {
 			p = l + 11;
 			if (_number(&p, &m->incomplete) || *p)
-				return fp_fail(err, FP_EPARSE,
+				return fp_error_set(err, FP_EPARSE,
 					       "%s:%u: field 'incomplete': "
 					       "not a count", path, line);
 			continue;
 		}
 		if (strncmp(l, "site\t", 5) || !strchr(l + 5, '\t'))
-			return fp_fail(err, FP_EPARSE,
+			return fp_error_set(err, FP_EPARSE,
 				       "%s:%u: neither a site nor the "
 				       "incomplete line", path, line);
 		p = strchr(l + 5, '\t');
 		for (size_t i = 0; i < 6; i++) {
 			if (*p != '\t')
-				return fp_fail(err, FP_EPARSE,
+				return fp_error_set(err, FP_EPARSE,
 					       "%s:%u: field '%s': missing",
 					       path, line, fields[i]);
 			p++;
 			if (_number(&p, &v[i]))
-				return fp_fail(err, FP_EPARSE,
+				return fp_error_set(err, FP_EPARSE,
 					       "%s:%u: field '%s': not a "
 					       "finite number >= 0",
 					       path, line, fields[i]);
 		}
 		if (*p)
-			return fp_fail(err, FP_EPARSE,
+			return fp_error_set(err, FP_EPARSE,
 				       "%s:%u: more than the 8 fields of a "
 				       "site line", path, line);
 		*strchr(l + 5, '\t') = '\0';
 		s = _site(m, l + 5);
 		if (!s)
-			return fp_fail(err, FP_ENOMEM, "%s: out of memory",
+			return fp_error_set(err, FP_ENOMEM, "%s: out of memory",
 				       path);
 		s->jobs = v[0];
 		s->energy_j = v[1];
@@ -214,7 +214,7 @@ static int _parse_state(const char *path, char *text, fp_site_metrics_t *m,
 		s->reference_g = v[5];
 	}
 	if (line == 0)
-		return fp_fail(err, FP_EPARSE, "%s: empty", path);
+		return fp_error_set(err, FP_EPARSE, "%s: empty", path);
 	return 0;
 }
 
@@ -231,24 +231,24 @@ static int _read_state(const char *path, fp_site_metrics_t *m,
 
 	if (!f)
 		return errno == ENOENT ? 0 :
-					 fp_fail(err, FP_EIO,
+					 fp_error_set(err, FP_EIO,
 						 "%s: cannot open: %s", path,
 						 strerror(errno));
 	text = malloc(STATE_MAX_BYTES + 1);
 	if (!text) {
 		fclose(f);
-		return fp_fail(err, FP_ENOMEM, "%s: out of memory", path);
+		return fp_error_set(err, FP_ENOMEM, "%s: out of memory", path);
 	}
 	n = fread(text, 1, STATE_MAX_BYTES + 1, f);
 	fclose(f);
 	if (n > STATE_MAX_BYTES) {
 		free(text);
-		return fp_fail(err, FP_EPARSE, "%s: larger than %ld bytes",
+		return fp_error_set(err, FP_EPARSE, "%s: larger than %ld bytes",
 			       path, STATE_MAX_BYTES);
 	}
 	if (memchr(text, '\0', n)) {
 		free(text);
-		return fp_fail(err, FP_EPARSE, "%s: holds a NUL byte", path);
+		return fp_error_set(err, FP_EPARSE, "%s: holds a NUL byte", path);
 	}
 	text[n] = '\0';
 	rc = _parse_state(path, text, m, err);
@@ -383,12 +383,12 @@ static int _replace(const char *path, const fp_site_metrics_t *t,
 	int fd, bad;
 
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
-		return fp_fail(err, FP_EINVAL, "%s: path too long", path);
+		return fp_error_set(err, FP_EINVAL, "%s: path too long", path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0 || !(f = fdopen(fd, "w"))) {
 		if (fd >= 0)
 			close(fd);
-		return fp_fail(err, FP_EIO, "%s: cannot write: %s", tmp,
+		return fp_error_set(err, FP_EIO, "%s: cannot write: %s", tmp,
 			       strerror(errno));
 	}
 	if (state) {
@@ -414,7 +414,7 @@ static int _replace(const char *path, const fp_site_metrics_t *t,
 	bad = fflush(f) || fsync(fileno(f));
 	bad = fclose(f) || bad;
 	if (bad || rename(tmp, path)) {
-		fp_fail(err, FP_EIO, "%s: cannot write: %s", path,
+		fp_error_set(err, FP_EIO, "%s: cannot write: %s", path,
 			strerror(errno));
 		unlink(tmp);
 		return -1;
@@ -432,11 +432,11 @@ int fp_site_metrics_write(const fp_site_metrics_t *m, const fp_config_t *cfg,
 	int fd, rc = -1;
 
 	if (!t)
-		return fp_fail(err, FP_ENOMEM, "metrics: out of memory");
+		return fp_error_set(err, FP_ENOMEM, "metrics: out of memory");
 	snprintf(lock, sizeof(lock), "%s.lock", state);
 	fd = open(lock, O_RDONLY | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0 || flock(fd, LOCK_EX) != 0) {
-		fp_fail(err, FP_EIO, "%s: cannot lock: %s", lock,
+		fp_error_set(err, FP_EIO, "%s: cannot lock: %s", lock,
 			strerror(errno));
 		goto out;
 	}
@@ -450,7 +450,7 @@ int fp_site_metrics_write(const fp_site_metrics_t *m, const fp_config_t *cfg,
 		fp_site_metrics_free(t);
 		t = fp_site_metrics_new();
 		if (!t) {
-			fp_fail(err, FP_ENOMEM, "metrics: out of memory");
+			fp_error_set(err, FP_ENOMEM, "metrics: out of memory");
 			goto out;
 		}
 	}

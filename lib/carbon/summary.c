@@ -112,7 +112,7 @@ static json_t *when(time_t t)
 {
 	char buf[21];
 
-	fp_format_iso8601(t, buf);
+	fp_iso8601_format(t, buf);
 	return json_string(buf);
 }
 
@@ -124,7 +124,7 @@ static json_t *site_json(struct build *b, size_t i)
 		"series", text(b, elem(f[0], sizeof(f[0]), "sites", i,
 				       "intensity.series"),
 			       s->intensity_series),
-		"kind", fp_intensity_kind_str(s->intensity_kind));
+		"kind", fp_series_intensity_kind_str(s->intensity_kind));
 
 	if (intensity && s->intensity_span &&
 	    (put(b, intensity, "first", when(s->intensity_first),
@@ -326,7 +326,7 @@ json_t *fp_summary_json(const fp_result_t *r, fp_error_t *err)
 		"complete", r->complete,
 		"incomplete", incomplete,
 		"energy",
-		"source", fp_energy_source_str(r->energy_source),
+		"source", fp_carbon_energy_source_str(r->energy_source),
 		"source_by", r->energy_source_nodes ? "nodes" : "EnergySource",
 		"it_Wh", wh(r->energy_it_j),
 		"facility_Wh", wh(r->energy_facility_j),
@@ -395,7 +395,7 @@ fail:
 	json_decref(b.repaired);
 fail_repaired:
 	json_decref(root);
-	fp_fail(err, FP_ENOMEM, "job %llu: cannot build %s of the summary "
+	fp_error_set(err, FP_ENOMEM, "job %llu: cannot build %s of the summary "
 		"(out of memory)", (unsigned long long)r->job_id, b.failed);
 	return NULL;
 }
@@ -410,12 +410,12 @@ char *fp_summary_dumps(const fp_result_t *r, fp_error_t *err)
 	s = fp_json_dumps(root, DUMP_FLAGS);
 	json_decref(root);
 	if (!s)
-		fp_fail(err, FP_ENOMEM, "job %llu: cannot serialise the "
+		fp_error_set(err, FP_ENOMEM, "job %llu: cannot serialise the "
 			"summary", (unsigned long long)r->job_id);
 	return s;
 }
 
-char *fp_record_format(const fp_result_t *r, fp_error_t *err)
+char *fp_summary_record_format(const fp_result_t *r, fp_error_t *err)
 {
 	char cfg[17], *body, *out;
 	json_t *o;
@@ -428,7 +428,7 @@ char *fp_record_format(const fp_result_t *r, fp_error_t *err)
 		"v", FP_RECORD_VERSION,
 		"job", (json_int_t)r->job_id,
 		"ok", r->complete,
-		"src", fp_energy_source_str(r->energy_source),
+		"src", fp_carbon_energy_source_str(r->energy_source),
 		"Wh", wh(r->energy_facility_j),
 		"g", num(r->footprint_g),
 		"op", num(r->operational_g),
@@ -441,7 +441,7 @@ char *fp_record_format(const fp_result_t *r, fp_error_t *err)
 	body = o ? fp_json_dumps(o, DUMP_FLAGS) : NULL;
 	json_decref(o);
 	if (!body) {
-		fp_fail(err, FP_ENOMEM, "job %llu: cannot build the record",
+		fp_error_set(err, FP_ENOMEM, "job %llu: cannot build the record",
 			(unsigned long long)r->job_id);
 		return NULL;
 	}
@@ -451,9 +451,9 @@ char *fp_record_format(const fp_result_t *r, fp_error_t *err)
 		snprintf(out, n, "%s%s", FP_RECORD_PREFIX, body);
 	free(body);
 	if (!out)
-		fp_fail(err, FP_ENOMEM, "out of memory");
+		fp_error_set(err, FP_ENOMEM, "out of memory");
 	else if (strchr(out, '\''))	/* cannot happen: belt and braces */
-		fp_fail(err, FP_EINVAL, "record holds a quote"), free(out),
+		fp_error_set(err, FP_EINVAL, "record holds a quote"), free(out),
 			out = NULL;
 	return out;
 }
@@ -501,7 +501,7 @@ static const char *find_part(const char *field, const char **end)
 	return NULL;
 }
 
-char *fp_record_merge(const char *existing, const char *ours,
+char *fp_summary_record_merge(const char *existing, const char *ours,
 		      fp_error_t *err)
 {
 	const char *start, *end;
@@ -511,9 +511,9 @@ char *fp_record_merge(const char *existing, const char *ours,
 	fp_error_clear(err);
 	if (strncmp(ours, FP_RECORD_PREFIX, strlen(FP_RECORD_PREFIX)) ||
 	    strchr(ours, '\''))
-		return fp_fail(err, FP_EINVAL, "not an FP1 record"), NULL;
+		return fp_error_set(err, FP_EINVAL, "not an FP1 record"), NULL;
 	if (existing && strchr(existing, '\'')) {
-		fp_fail(err, FP_EINVAL, "the job record field holds a single "
+		fp_error_set(err, FP_EINVAL, "the job record field holds a single "
 			"quote: writing it back would break slurmdbd's SQL");
 		return NULL;
 	}
@@ -523,7 +523,7 @@ char *fp_record_merge(const char *existing, const char *ours,
 	n = strlen(existing) + strlen(ours) + 2;
 	out = malloc(n);
 	if (!out)
-		return fp_fail(err, FP_ENOMEM, "out of memory"), NULL;
+		return fp_error_set(err, FP_ENOMEM, "out of memory"), NULL;
 	if (start)
 		snprintf(out, n, "%.*s%s%s", (int)(start - existing), existing,
 			 ours, end);
@@ -534,7 +534,7 @@ char *fp_record_merge(const char *existing, const char *ours,
 	return out;
 }
 
-int fp_record_parse(const char *field, fp_record_t *rec, fp_error_t *err)
+int fp_summary_record_parse(const char *field, fp_record_t *rec, fp_error_t *err)
 {
 	const char *start, *end;
 	json_error_t jerr;
@@ -547,12 +547,12 @@ int fp_record_parse(const char *field, fp_record_t *rec, fp_error_t *err)
 		return 1;
 	o = json_loadb(start + plen, (size_t)(end - start - plen), 0, &jerr);
 	if (!o)
-		return fp_fail(err, FP_EPARSE, "FP1 record: %s", jerr.text);
+		return fp_error_set(err, FP_EPARSE, "FP1 record: %s", jerr.text);
 	v = json_object_get(o, "v");
 	if (!json_is_integer(v) || !json_is_integer(json_object_get(o, "job"))
 	    || !json_is_boolean(json_object_get(o, "ok"))) {
 		json_decref(o);
-		return fp_fail(err, FP_EPARSE, "FP1 record: field 'v', 'job' "
+		return fp_error_set(err, FP_EPARSE, "FP1 record: field 'v', 'job' "
 			       "or 'ok' missing");
 	}
 	rec->version = (int)json_integer_value(v);
@@ -560,7 +560,7 @@ int fp_record_parse(const char *field, fp_record_t *rec, fp_error_t *err)
 	rec->complete = json_is_true(json_object_get(o, "ok"));
 	v = json_object_get(o, "src");
 	if (!json_is_string(v) ||
-	    fp_energy_source_parse(json_string_value(v), &rec->source))
+	    fp_carbon_energy_source_parse(json_string_value(v), &rec->source))
 		rec->source = FP_ENERGY_UNKNOWN;
 	rec->energy_wh = fp_json_number(o, "Wh");
 	rec->footprint_g = fp_json_number(o, "g");
@@ -580,7 +580,7 @@ int fp_record_parse(const char *field, fp_record_t *rec, fp_error_t *err)
 
 /* ---- the job's energy by part and the GPUs it held -------------------
  *
- * From the nodes' step records (step_gpus.h): each (step, node) gives its
+ * From the nodes' step records (step.h): each (step, node) gives its
  * energy split into RAPL (packages and DRAM, apart in records since the
  * split), GPU and the rest, and the GPUs it held, each with the step's
  * share of it. An older record has one GPU figure for all its GPUs: it is
@@ -597,7 +597,7 @@ struct held {
 	double energy_j, floor_w;
 	bool even;		/* some record's share was given evenly */
 	/* over its steps' records: the seconds each held it, and of them
-	 * idle, judged and unread (step_gpus.h); untimed: a record without
+	 * idle, judged and unread (step.h); untimed: a record without
 	 * them, so idleness is judged by the mean power instead */
 	double step_s, idle_s, judged_s, unread_s;
 	bool untimed;
@@ -977,7 +977,7 @@ static int name_measured(json_t *root)
 		if (!as)
 			return -1;
 		if (json_object_set_new(m, "source", json_string(
-			fp_energy_source_str(record_source(as))))) {
+			fp_carbon_energy_source_str(record_source(as))))) {
 			json_decref(as);
 			return -1;
 		}
@@ -1075,7 +1075,7 @@ out:
 	free(h);
 	json_decref(unknown);
 	if (rc)
-		fp_fail(err, FP_ENOMEM, "job %llu: cannot build the energy "
+		fp_error_set(err, FP_ENOMEM, "job %llu: cannot build the energy "
 			"parts of the summary (out of memory)",
 			(unsigned long long)r->job_id);
 	return rc;
@@ -1096,7 +1096,7 @@ char *fp_summary_dumps_parts(const fp_result_t *r, json_t *const *parts,
 	s = fp_json_dumps(root, DUMP_FLAGS);
 	json_decref(root);
 	if (!s)
-		fp_fail(err, FP_ENOMEM, "job %llu: cannot serialise the "
+		fp_error_set(err, FP_ENOMEM, "job %llu: cannot serialise the "
 			"summary", (unsigned long long)r->job_id);
 	return s;
 }

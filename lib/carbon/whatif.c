@@ -150,18 +150,18 @@ fp_whatif_t *fp_whatif_compute(const fp_config_t *cfg,
 	if (!isfinite(job->energy_j) || job->energy_j < 0 ||
 	    !isfinite(job->elapsed_s) || job->elapsed_s < 0 ||
 	    !isfinite(job->embodied_g)) {
-		fp_fail(err, FP_EINVAL, "what-if: the job needs its energy, "
+		fp_error_set(err, FP_EINVAL, "what-if: the job needs its energy, "
 			"duration and embodied emissions");
 		return NULL;
 	}
 	if (to < from) {
-		fp_fail(err, FP_EINVAL, "what-if: the window ends before it "
+		fp_error_set(err, FP_EINVAL, "what-if: the window ends before it "
 			"starts");
 		return NULL;
 	}
 	w = calloc(1, sizeof(*w));
 	if (!w) {
-		fp_fail(err, FP_ENOMEM, "out of memory");
+		fp_error_set(err, FP_ENOMEM, "out of memory");
 		return NULL;
 	}
 	first = from % 3600 ? from - from % 3600 + 3600 : from;
@@ -175,7 +175,7 @@ fp_whatif_t *fp_whatif_compute(const fp_config_t *cfg,
 							   &sc->useful_heat;
 
 			if (!bad->error) {
-				fp_fail(err, FP_EINVAL, "%s: Site '%s': series "
+				fp_error_set(err, FP_EINVAL, "%s: Site '%s': series "
 					"not loaded", cfg->path, sc->name);
 				fp_whatif_free(w);
 				return NULL;
@@ -202,13 +202,13 @@ fp_whatif_t *fp_whatif_compute(const fp_config_t *cfg,
 		if (w->nunavailable > 1)
 			snprintf(more, sizeof(more), " (and %zu more sites)",
 				 w->nunavailable - 1);
-		fp_fail(err, FP_EINVAL, "what-if: no site has its series: "
+		fp_error_set(err, FP_EINVAL, "what-if: no site has its series: "
 			"%s%s", w->unavailable[0].fault, more);
 		fp_whatif_free(w);
 		return NULL;
 	}
 	if (!w->noptions) {
-		fp_fail(err, FP_EINVAL, "what-if: no site's series covers a "
+		fp_error_set(err, FP_EINVAL, "what-if: no site's series covers a "
 			"%.0f s run starting in the window", job->elapsed_s);
 		fp_whatif_free(w);
 		return NULL;
@@ -218,7 +218,7 @@ fp_whatif_t *fp_whatif_compute(const fp_config_t *cfg,
 		goto nomem;
 	return w;
 nomem:
-	fp_fail(err, FP_ENOMEM, "out of memory");
+	fp_error_set(err, FP_ENOMEM, "out of memory");
 	fp_whatif_free(w);
 	return NULL;
 }

@@ -4,7 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-int fp_fail(fp_error_t *err, int code, const char *fmt, ...)
+int fp_error_set(fp_error_t *err, int code, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -25,7 +25,7 @@ void fp_error_clear(fp_error_t *err)
 	err->msg[0] = '\0';
 }
 
-const char *fp_strerror(int code)
+const char *fp_error_str(int code)
 {
 	switch (code) {
 	case FP_OK: return "ok";

@@ -5,12 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-fp_node_desc_t *fp_node_desc_new(void)
+fp_node_desc_t *fp_sample_node_desc_new(void)
 {
 	return calloc(1, sizeof(fp_node_desc_t));
 }
 
-void fp_node_desc_free(fp_node_desc_t *desc)
+void fp_sample_node_desc_free(fp_node_desc_t *desc)
 {
 	if (!desc)
 		return;
@@ -41,9 +41,9 @@ static void *_memdup(const void *p, size_t n)
 	return q;
 }
 
-fp_node_desc_t *fp_node_desc_dup(const fp_node_desc_t *desc)
+fp_node_desc_t *fp_sample_node_desc_dup(const fp_node_desc_t *desc)
 {
-	fp_node_desc_t *d = fp_node_desc_new();
+	fp_node_desc_t *d = fp_sample_node_desc_new();
 
 	if (!d)
 		return NULL;
@@ -57,7 +57,7 @@ fp_node_desc_t *fp_node_desc_dup(const fp_node_desc_t *desc)
 	if (!d->packages || !d->domains || !d->gpus ||
 	    (desc->node && !d->node)) {
 		d->npackages = d->ndomains = d->ngpus = 0;
-		fp_node_desc_free(d);
+		fp_sample_node_desc_free(d);
 		return NULL;
 	}
 	for (size_t i = 0; i < desc->ngpus; i++) {
@@ -80,7 +80,7 @@ fp_node_desc_t *fp_node_desc_dup(const fp_node_desc_t *desc)
 	return d;
 }
 
-int fp_node_desc_domain(const fp_node_desc_t *desc, const char *name)
+int fp_sample_node_desc_domain(const fp_node_desc_t *desc, const char *name)
 {
 	for (size_t i = 0; i < desc->ndomains; i++)
 		if (!strcmp(desc->domains[i].name, name))
@@ -88,7 +88,7 @@ int fp_node_desc_domain(const fp_node_desc_t *desc, const char *name)
 	return -1;
 }
 
-int fp_node_desc_package(const fp_node_desc_t *desc, int id)
+int fp_sample_node_desc_package(const fp_node_desc_t *desc, int id)
 {
 	for (size_t i = 0; i < desc->npackages; i++)
 		if (desc->packages[i].id == id)
@@ -184,7 +184,7 @@ fp_step_sample_t *fp_sample_add_step(fp_sample_t *s, const fp_node_desc_t *desc,
 	return st;
 }
 
-int fp_step_sample_set_gpus(fp_step_sample_t *st, const int *gpus, size_t n,
+int fp_sample_step_set_gpus(fp_step_sample_t *st, const int *gpus, size_t n,
 			    const uint64_t *busy, const bool *busy_valid)
 {
 	size_t k = n ? n : 1;

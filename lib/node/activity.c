@@ -634,7 +634,7 @@ static int _read_stat(fp_activity_t *a, fp_error_t *err)
 		int r;
 
 		if (n < 0)
-			return fp_fail(err,
+			return fp_error_set(err,
 				       errno == ENOMEM ? FP_ENOMEM : FP_EIO,
 				       "%s: read: %s", a->proc_stat,
 				       strerror(errno));
@@ -648,12 +648,12 @@ static int _read_stat(fp_activity_t *a, fp_error_t *err)
 			continue;
 		}
 		if (r == -1)
-			return fp_fail(err, FP_EPARSE,
+			return fp_error_set(err, FP_EPARSE,
 				       "%s: byte %zu: not a 'cpuN user nice "
 				       "system idle ...' line",
 				       a->proc_stat, bad_at);
 		if (r == -2 || _nf_keep(f, nb, f->plen) || _nf_index(f))
-			return fp_fail(err, FP_ENOMEM, "%s: out of memory",
+			return fp_error_set(err, FP_ENOMEM, "%s: out of memory",
 				       a->proc_stat);
 		f->parsed = true;
 		break;
@@ -809,7 +809,7 @@ static int _read_alloc(fp_activity_t *a, const char *rel, bool up,
 		buf[--r] = '\0';
 	if (!r)
 		return -1;	/* not set yet */
-	return fp_cpulist_parse(buf, a->ncpus, cpus, n, NULL);
+	return fp_topology_cpulist_parse(buf, a->ncpus, cpus, n, NULL);
 }
 
 /*
@@ -1301,7 +1301,7 @@ static int _rediscover(fp_activity_t *a, fp_error_t *err)
 	}
 	a->nsteps = j;
 	if (rc)
-		return fp_fail(err, FP_ENOMEM, "%s: out of memory",
+		return fp_error_set(err, FP_ENOMEM, "%s: out of memory",
 			       a->step_root);
 	if (a->nsteps > 1)
 		qsort(a->steps, a->nsteps, sizeof(*a->steps), _step_cmp);
@@ -1430,7 +1430,7 @@ static int _settle_source(fp_activity_t *a, const fp_activity_opts_t *o,
 			goto out;
 		}
 		if (mode == FP_ACTIVITY_CGROUP) {
-			rc = fp_fail(err, FP_ENOTSUP,
+			rc = fp_error_set(err, FP_ENOTSUP,
 				     "cgroup v1 cpuacct root %s: not a "
 				     "directory",
 				     cpuacct ? cpuacct : "(not mounted)");
@@ -1449,7 +1449,7 @@ static int _settle_source(fp_activity_t *a, const fp_activity_opts_t *o,
 		a->step_root = NULL;
 	}
 	if (mode == FP_ACTIVITY_PERF) {
-		rc = fp_fail(err, FP_ENOTSUP,
+		rc = fp_error_set(err, FP_ENOTSUP,
 			     "perf counters on cgroup v2 %s: %s",
 			     unified ? unified : "(not mounted)",
 			     _isdir(unified) ? "perf_event_open refused"
@@ -1482,7 +1482,7 @@ fp_activity_t *fp_activity_new(const fp_activity_opts_t *opts,
 		opts = &defaults;
 	a = calloc(1, sizeof(*a));
 	if (!a) {
-		fp_fail(err, FP_ENOMEM, "activity: out of memory");
+		fp_error_set(err, FP_ENOMEM, "activity: out of memory");
 		return NULL;
 	}
 	a->ino_fd = -1;
@@ -1494,7 +1494,7 @@ fp_activity_t *fp_activity_new(const fp_activity_opts_t *opts,
 			    : sysconf(_SC_NPROCESSORS_CONF);
 	a->hz = sysconf(_SC_CLK_TCK);
 	if (ncpus <= 0 || ncpus > INT_MAX || a->hz <= 0) {
-		fp_fail(err, FP_EINVAL, "activity: %ld CPUs, %ld ticks/s",
+		fp_error_set(err, FP_EINVAL, "activity: %ld CPUs, %ld ticks/s",
 			ncpus, a->hz);
 		goto fail;
 	}
@@ -1513,11 +1513,11 @@ fp_activity_t *fp_activity_new(const fp_activity_opts_t *opts,
 	if (!a->proc_stat || (opts->node && !a->node) || !a->cpu_tok ||
 	    !a->cpu_nf || !a->busy_ns ||
 	    _fit(&a->rbuf, &a->rcap, a->stat.cap)) {
-		fp_fail(err, FP_ENOMEM, "activity: out of memory");
+		fp_error_set(err, FP_ENOMEM, "activity: out of memory");
 		goto fail;
 	}
 	if (_nf_open(&a->stat, a->proc_stat)) {
-		fp_fail(err, FP_EIO, "%s: open: %s", a->proc_stat,
+		fp_error_set(err, FP_EIO, "%s: open: %s", a->proc_stat,
 			strerror(errno));
 		goto fail;
 	}
@@ -1637,9 +1637,9 @@ int fp_activity_read(fp_activity_t *a, const fp_node_desc_t *desc,
 
 	fp_error_clear(err);
 	if (!a || !desc || !out)
-		return fp_fail(err, FP_EINVAL, "activity: missing argument");
+		return fp_error_set(err, FP_EINVAL, "activity: missing argument");
 	if (desc->cpus != a->ncpus)
-		return fp_fail(err, FP_EINVAL,
+		return fp_error_set(err, FP_EINVAL,
 			       "activity: node has %zu CPUs, reader was made "
 			       "for %zu", desc->cpus, a->ncpus);
 	/* out holds what the last read put there, unless another reader
@@ -1664,7 +1664,7 @@ int fp_activity_read(fp_activity_t *a, const fp_node_desc_t *desc,
 		bool was = s->ok;
 
 		if (s->alloc_tries > 0 && _step_alloc(a, s)) {
-			fp_fail(err, FP_ENOMEM, "activity: out of memory");
+			fp_error_set(err, FP_ENOMEM, "activity: out of memory");
 			goto fail;
 		}
 		if (a->src == FP_ACTIVITY_SRC_CGROUP_V1)
@@ -1686,7 +1686,7 @@ int fp_activity_read(fp_activity_t *a, const fp_node_desc_t *desc,
 			if (s->ok && !fp_sample_add_step(out, desc, s->id,
 							 s->job, s->alloc,
 							 s->nalloc)) {
-				fp_fail(err, FP_ENOMEM,
+				fp_error_set(err, FP_ENOMEM,
 					"activity: out of memory");
 				goto fail;
 			}

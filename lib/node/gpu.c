@@ -3,6 +3,8 @@
  * wraps, resets, power integral). */
 #include "gpu_backend.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -162,7 +164,7 @@ fp_gpu_t *fp_gpu_open(const fp_gpu_opts_t *opts, fp_error_t *err)
 	root = opts->hwmon_root ? opts->hwmon_root : FP_GPU_DEFAULT_HWMON_ROOT;
 	g = calloc(1, sizeof(*g));
 	if (!g) {
-		fp_fail(err, FP_ENOMEM, "gpu: out of memory");
+		fp_error_set(err, FP_ENOMEM, "gpu: out of memory");
 		return NULL;
 	}
 	g->log = opts->log;
@@ -194,7 +196,7 @@ fp_gpu_t *fp_gpu_open(const fp_gpu_opts_t *opts, fp_error_t *err)
 		snprintf(hwmon_why, sizeof(hwmon_why), "hwmon not asked for");
 	}
 	if (rc == -2) {
-		fp_fail(err, FP_ENOMEM, "gpu: out of memory");
+		fp_error_set(err, FP_ENOMEM, "gpu: out of memory");
 		fp_gpu_close(g);
 		return NULL;
 	}
@@ -208,7 +210,7 @@ fp_gpu_t *fp_gpu_open(const fp_gpu_opts_t *opts, fp_error_t *err)
 	else if (amd_rc == -1)
 		fp_gpu_log(g, FP_LOG_DEBUG, "gpu: no AMD SMI: %s", amd_why);
 	if (!g->ndevs) {
-		fp_fail(err, FP_ENOTSUP, "gpu: no readable GPU (%s; %s; %s)",
+		fp_error_set(err, FP_ENOTSUP, "gpu: no readable GPU (%s; %s; %s)",
 			nvml_why, amd_why, hwmon_why);
 		fp_gpu_close(g);
 		return NULL;
@@ -355,7 +357,7 @@ static bool _read_dev(fp_gpu_t *g, fp_gpu_dev_t *d, double t,
 				   "%s; its energy is held until it "
 				   "reads again", d->fault);
 		if (*first_fault)
-			fp_fail(err, FP_EIO, "%s", d->fault);
+			fp_error_set(err, FP_EIO, "%s", d->fault);
 		*first_fault = false;
 		d->failing = true;
 		r->valid = false;
@@ -481,11 +483,11 @@ int fp_gpu_procs(fp_gpu_t *g, size_t i, const fp_gpu_proc_t **procs,
 	*procs = NULL;
 	*n = 0;
 	if (i >= g->ndevs)
-		return fp_fail(err, FP_EINVAL, "gpu %zu: no such device (%zu)",
+		return fp_error_set(err, FP_EINVAL, "gpu %zu: no such device (%zu)",
 			       i, g->ndevs);
 	d = &g->devs[i];
 	if (!d->ops->procs)
-		return fp_fail(err, FP_ENOTSUP,
+		return fp_error_set(err, FP_ENOTSUP,
 			       "gpu %zu (%s %s): no per-process activity",
 			       i, fp_gpu_vendor_name(d->info.vendor), d->path);
 	if (d->ops->procs(g, d, err))
@@ -493,4 +495,171 @@ int fp_gpu_procs(fp_gpu_t *g, size_t i, const fp_gpu_proc_t **procs,
 	*procs = d->procs;
 	*n = d->nprocs;
 	return 0;
+}
+
+/* ---- a step's GPU ids ------------------------------------------------- */
+
+/* "3b:00.0" and "0000:3B:00.0" name the same device. */
+static bool _pci_eq(const char *id, const char *pci)
+{
+	size_t li = strlen(id), lp = strlen(pci);
+
+	if (!lp || li > lp)
+		return false;
+	if (li < lp && (li + 5 != lp || strncmp(pci, "0000:", 5)))
+		return false;
+	return !strcasecmp(id, pci + (lp - li));
+}
+
+/* The devices id names into out[] (nd long): *n of them, 0 for none. A
+ * GPU in MIG mode is named by its instances' UUIDs ("MIG-...", as Slurm's
+ * CUDA_VISIBLE_DEVICES gives them) one by one, and by its own UUID or PCI
+ * address as all its instances together. */
+static void _match(const char *id, const fp_gpu_t *gpu, size_t *out,
+		   size_t *n)
+{
+	size_t nd = fp_gpu_ndevices(gpu);
+	char *end;
+	unsigned long v;
+
+	*n = 0;
+	if (isdigit((unsigned char)id[0]) && !strchr(id, ':')) {
+		/* ZE_AFFINITY_MASK: "device.subdevice" */
+		errno = 0;
+		v = strtoul(id, &end, 10);
+		if (!errno && (*end == '\0' || *end == '.') && v < nd)
+			out[(*n)++] = v;
+		return;
+	}
+	for (size_t i = 0; i < nd; i++) {
+		const fp_gpu_info_t *g = fp_gpu_device(gpu, i);
+
+		if ((g->uuid && !strcasecmp(id, g->uuid)) ||
+		    (g->pci && _pci_eq(id, g->pci)) ||
+		    (g->parent_uuid && *g->parent_uuid &&
+		     !strcasecmp(id, g->parent_uuid)))
+			out[(*n)++] = i;
+	}
+}
+
+int fp_gpu_map_ids(const char *list, const fp_gpu_t *gpu, size_t *out,
+		    size_t cap, size_t *n, char *unknown, size_t usize,
+		     fp_error_t *err)
+{
+	const char *p = list ? list : "";
+	size_t nd = fp_gpu_ndevices(gpu), used = 0;
+	size_t *m = calloc(nd ? nd : 1, sizeof(*m));
+	int rc = 0;
+
+	fp_error_clear(err);
+	*n = 0;
+	if (unknown && usize)
+		unknown[0] = '\0';
+	if (!m)
+		return fp_error_set(err, FP_ENOMEM, "step gpus: out of memory");
+	while (*p) {
+		size_t len = strcspn(p, ","), nm, k;
+		char id[128];
+
+		while (len && isspace((unsigned char)*p)) {
+			p++;
+			len--;
+		}
+		snprintf(id, sizeof(id), "%.*s", (int)len, p);
+		id[strcspn(id, " \t")] = '\0';
+		p += len;
+		if (*p == ',')
+			p++;
+		if (!id[0])
+			continue;
+		_match(id, gpu, m, &nm);
+		if (!nm && !rc)
+			rc = fp_error_set(err, FP_EINVAL, "GPU \"%s\" is no "
+				     "GPU of this node (%zu found)",
+				     id, fp_gpu_ndevices(gpu));
+		if (!nm && unknown && used + strlen(id) + 2 <= usize)
+			used += (size_t)snprintf(unknown + used, usize - used,
+						 "%s%s", used ? "," : "", id);
+		for (size_t j = 0; j < nm; j++) {
+			for (k = 0; k < *n && out[k] != m[j]; k++)
+				;
+			if (k == *n && *n < cap)
+				out[(*n)++] = m[j];
+		}
+	}
+	free(m);
+	return rc;
+}
+
+/* ---- idle floor --------------------------------------------------------- */
+
+struct fp_gpu_floor {
+	size_t n;
+	double *t0;		/* start of each GPU's window */
+	uint64_t *uj0;		/* its reading then */
+	bool *open;		/* a window is open */
+	double *floor_w;	/* NAN: none yet */
+};
+
+fp_gpu_floor_t *fp_gpu_floor_new(size_t ngpus)
+{
+	fp_gpu_floor_t *f = calloc(1, sizeof(*f));
+	size_t n = ngpus ? ngpus : 1;
+
+	if (!f)
+		return NULL;
+	f->n = ngpus;
+	f->t0 = calloc(n, sizeof(*f->t0));
+	f->uj0 = calloc(n, sizeof(*f->uj0));
+	f->open = calloc(n, sizeof(*f->open));
+	f->floor_w = calloc(n, sizeof(*f->floor_w));
+	if (!f->t0 || !f->uj0 || !f->open || !f->floor_w) {
+		fp_gpu_floor_free(f);
+		return NULL;
+	}
+	for (size_t g = 0; g < ngpus; g++)
+		f->floor_w[g] = NAN;
+	return f;
+}
+
+void fp_gpu_floor_free(fp_gpu_floor_t *f)
+{
+	if (!f)
+		return;
+	free(f->t0);
+	free(f->uj0);
+	free(f->open);
+	free(f->floor_w);
+	free(f);
+}
+
+void fp_gpu_floor_push(fp_gpu_floor_t *f, double t, const uint64_t *uj,
+		       const bool *valid)
+{
+	if (!f || !uj)
+		return;
+	for (size_t g = 0; g < f->n; g++) {
+		if (valid && !valid[g]) {
+			f->open[g] = false;
+			continue;
+		}
+		if (f->open[g] && uj[g] >= f->uj0[g] &&
+		    t - f->t0[g] < FP_GPU_FLOOR_MIN_S)
+			continue;	/* the window goes on */
+		if (f->open[g] && uj[g] >= f->uj0[g]) {
+			double w = (double)(uj[g] - f->uj0[g]) * 1e-6 /
+				   (t - f->t0[g]);
+
+			if (!(w >= f->floor_w[g]))	/* NAN too */
+				f->floor_w[g] = w;
+		}
+		f->open[g] = true;
+		f->t0[g] = t;
+		f->uj0[g] = uj[g];
+	}
+}
+
+double fp_gpu_floor_w(const fp_gpu_floor_t *f, size_t g)
+{
+	return f && g < f->n ? f->floor_w[g] : NAN;
 }

@@ -104,7 +104,7 @@ static const fp_gpu_ops_t nvml_ops = {
 static int _mig_procs(fp_gpu_t *g, fp_gpu_dev_t *d, fp_error_t *err)
 {
 	(void)g;
-	return fp_fail(err, FP_ENOTSUP,
+	return fp_error_set(err, FP_ENOTSUP,
 		       "gpu %zu (%s): a MIG instance: NVML has no "
 		       "per-process utilisation under MIG",
 		       d->info.index, d->uuid);
@@ -473,7 +473,7 @@ static int _nvml_procs(fp_gpu_t *g, fp_gpu_dev_t *d, fp_error_t *err)
 
 	d->nprocs = 0;
 	if (!n->procs)
-		return fp_fail(err, FP_ENOTSUP,
+		return fp_error_set(err, FP_ENOTSUP,
 			       "gpu %zu (%s): NVML %s has no "
 			       "nvmlDeviceGetProcessUtilization",
 			       d->info.index, d->uuid, n->lib);
@@ -489,7 +489,7 @@ static int _nvml_procs(fp_gpu_t *g, fp_gpu_dev_t *d, fp_error_t *err)
 		ns = realloc(s, cnt * sizeof(*s));
 		if (!ns) {
 			free(s);
-			return fp_fail(err, FP_ENOMEM, "gpu %zu: out of memory",
+			return fp_error_set(err, FP_ENOMEM, "gpu %zu: out of memory",
 				       d->info.index);
 		}
 		s = ns;
@@ -500,7 +500,7 @@ static int _nvml_procs(fp_gpu_t *g, fp_gpu_dev_t *d, fp_error_t *err)
 	}
 	if (rc) {
 		free(s);
-		return fp_fail(err, rc == NVML_ERROR_NOT_SUPPORTED ? FP_ENOTSUP
+		return fp_error_set(err, rc == NVML_ERROR_NOT_SUPPORTED ? FP_ENOTSUP
 								   : FP_EIO,
 			       "gpu %zu (%s): nvmlDeviceGetProcessUtilization: "
 			       "%s",
@@ -511,7 +511,7 @@ static int _nvml_procs(fp_gpu_t *g, fp_gpu_dev_t *d, fp_error_t *err)
 
 		if (!np) {
 			free(s);
-			return fp_fail(err, FP_ENOMEM, "gpu %zu: out of memory",
+			return fp_error_set(err, FP_ENOMEM, "gpu %zu: out of memory",
 				       d->info.index);
 		}
 		d->procs = np;

@@ -410,7 +410,7 @@ static int _file(fp_metrics_t *m, fp_error_t *err)
 	int e;
 
 	if (fd < 0)
-		return fp_fail(err, FP_EIO, "metrics: cannot create %s: %s",
+		return fp_error_set(err, FP_EIO, "metrics: cannot create %s: %s",
 			       m->tmp, strerror(errno));
 	if (fchmod(fd, 0644) != 0)
 		goto fail;
@@ -430,7 +430,7 @@ static int _file(fp_metrics_t *m, fp_error_t *err)
 	if (rename(m->tmp, m->path) != 0) {
 		e = errno;
 		unlink(m->tmp);
-		return fp_fail(err, FP_EIO, "metrics: cannot rename %s: %s",
+		return fp_error_set(err, FP_EIO, "metrics: cannot rename %s: %s",
 			       m->path, strerror(e));
 	}
 	return 0;
@@ -439,7 +439,7 @@ fail:
 	if (fd >= 0)
 		close(fd);
 	unlink(m->tmp);
-	return fp_fail(err, FP_EIO, "metrics: cannot write %s: %s", m->tmp,
+	return fp_error_set(err, FP_EIO, "metrics: cannot write %s: %s", m->tmp,
 		       strerror(e));
 }
 
@@ -453,7 +453,7 @@ int fp_metrics_put(fp_metrics_t *m, const fp_metrics_node_t *n,
 	m->oom = false;
 	_text(m, n, jobs, njobs, steps, nsteps);
 	if (m->oom)
-		return fp_fail(err, FP_ENOMEM, "metrics: out of memory for %s",
+		return fp_error_set(err, FP_ENOMEM, "metrics: out of memory for %s",
 			       m->path);
 	return _file(m, err);
 }
@@ -468,7 +468,7 @@ int fp_metrics_write(const char *path, const fp_metrics_node_t *n,
 
 	fp_error_clear(err);
 	if (!m)
-		return fp_fail(err, FP_ENOMEM, "metrics: out of memory");
+		return fp_error_set(err, FP_ENOMEM, "metrics: out of memory");
 	rc = fp_metrics_put(m, n, jobs, njobs, steps, nsteps, err);
 	fp_metrics_free(m);
 	return rc;

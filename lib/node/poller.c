@@ -16,13 +16,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "footprint/config.h"
 #include "footprint/gpu.h"
 #include "footprint/metrics.h"
+#include "footprint/option.h"
 #include "footprint/publish.h"
 #include "footprint/rapl.h"
 #include "footprint/sensor.h"
-#include "footprint/step_gpus.h"
+#include "footprint/step.h"
 #include "footprint/topology.h"
 #include "footprint/trace.h"
 
@@ -146,7 +146,7 @@ static int _number(const opt_t *o, const char *v, double *out,
 	d = strtod(v, &end);
 	if (errno || end == v || *end || !isfinite(d) || d < o->lo ||
 	    d > o->hi)
-		return fp_fail(err, FP_EINVAL,
+		return fp_error_set(err, FP_EINVAL,
 			       "%s=%s: not a number of %s from %.10g to "
 			       "%.10g", o->key, v, o->unit, o->lo, o->hi);
 	*out = d;
@@ -176,7 +176,7 @@ static int _size(const opt_t *o, const char *v, uint64_t *out,
 	}
 	if (errno || end == v || *end || !isfinite(d) || d * mul < o->lo ||
 	    d * mul > o->hi)
-		return fp_fail(err, FP_EINVAL,
+		return fp_error_set(err, FP_EINVAL,
 			       "%s=%s: not a size from 1M to 1000000M (a "
 			       "number of MiB, or with a unit: 512K, 64M, 2G)",
 			       o->key, v);
@@ -203,11 +203,11 @@ static char *_size_text(uint64_t b)
 static int _path(const char *key, const char *v, char **out, fp_error_t *err)
 {
 	if (v[0] != '/')
-		return fp_fail(err, FP_EINVAL, "%s=%s: not an absolute path",
+		return fp_error_set(err, FP_EINVAL, "%s=%s: not an absolute path",
 			       key, v);
 	free(*out);
 	*out = strdup(v);
-	return *out ? 0 : fp_fail(err, FP_ENOMEM, "%s: out of memory", key);
+	return *out ? 0 : fp_error_set(err, FP_ENOMEM, "%s: out of memory", key);
 }
 
 /* An IdleWatts name: a kind (package, dram, psys) or a domain of one
@@ -248,7 +248,7 @@ static int _idle_list(const opt_t *o, const char *v, fp_error_t *err)
 	if (!copy || !seen) {
 		free(copy);
 		free(seen);
-		return fp_fail(err, FP_ENOMEM, "IdleWatts: out of memory");
+		return fp_error_set(err, FP_ENOMEM, "IdleWatts: out of memory");
 	}
 	for (item = strtok_r(copy, ",", &save); item && !rc;
 	     item = strtok_r(NULL, ",", &save)) {
@@ -256,7 +256,7 @@ static int _idle_list(const opt_t *o, const char *v, fp_error_t *err)
 		double w;
 
 		if (!eq || eq == item) {
-			rc = fp_fail(err, FP_EINVAL,
+			rc = fp_error_set(err, FP_EINVAL,
 				     "IdleWatts=%s: '%s' is not name=watts", v,
 				     item);
 			break;
@@ -264,14 +264,14 @@ static int _idle_list(const opt_t *o, const char *v, fp_error_t *err)
 		/* The whole list and the item: "IdleWatts=-3" alone would
 		 * not say which domain was wrong. */
 		if (_number(o, eq + 1, &w, NULL)) {
-			rc = fp_fail(err, FP_EINVAL,
+			rc = fp_error_set(err, FP_EINVAL,
 				     "IdleWatts=%s: '%s' is not name=watts "
 				     "with watts from 0 to 100000", v, item);
 			break;
 		}
 		*eq = '\0';
 		if (!_idle_name_ok(item)) {
-			rc = fp_fail(err, FP_EINVAL,
+			rc = fp_error_set(err, FP_EINVAL,
 				     "IdleWatts=%s: unknown domain '%s' (a "
 				     "kind: package, dram, psys; or a domain: "
 				     "package-0, dram-1)", v, item);
@@ -279,7 +279,7 @@ static int _idle_list(const opt_t *o, const char *v, fp_error_t *err)
 		}
 		for (size_t i = 0; i < nseen; i++)
 			if (!strcasecmp(seen[i], item))
-				rc = fp_fail(err, FP_EINVAL,
+				rc = fp_error_set(err, FP_EINVAL,
 					     "IdleWatts=%s: '%s' given twice",
 					     v, item);
 		seen[nseen++] = item;
@@ -308,7 +308,7 @@ int fp_poller_config_set(fp_poller_config_t *cfg, const char *key,
 	if (!v)
 		return 0;
 	if (!o)
-		return fp_fail(err, FP_EINVAL, "%s=%s: unknown option", key, v);
+		return fp_error_set(err, FP_EINVAL, "%s=%s: unknown option", key, v);
 	f = (char *)cfg + o->off;
 	switch (o->kind) {
 	case OPT_PATH:
@@ -321,8 +321,8 @@ int fp_poller_config_set(fp_poller_config_t *cfg, const char *key,
 	case OPT_SIZE:
 		return _size(o, v, f, err);
 	case OPT_BOOL:
-		if (fp_config_bool(v, f))
-			return fp_fail(err, FP_EINVAL, "%s=%s: not yes or no "
+		if (fp_option_bool(v, f))
+			return fp_error_set(err, FP_EINVAL, "%s=%s: not yes or no "
 				       "(yes/no, true/false, on/off, 1/0)",
 				       key, v);
 		return 0;
@@ -334,32 +334,32 @@ int fp_poller_config_set(fp_poller_config_t *cfg, const char *key,
 				return 0;
 			}
 		}
-		return fp_fail(err, FP_EINVAL,
+		return fp_error_set(err, FP_EINVAL,
 			       "%s=%s: not auto, cgroup or perf", key, v);
 	case OPT_IDLE:
 		if (_idle_list(o, v, err))
 			return -1;
 		free(*(char **)f);
 		*(char **)f = strdup(v);
-		return *(char **)f ? 0 : fp_fail(err, FP_ENOMEM,
+		return *(char **)f ? 0 : fp_error_set(err, FP_ENOMEM,
 						 "%s: out of memory", key);
 	case OPT_LIB:
 		/* dlopen() searches the library path for a bare name; a
 		 * relative path would depend on slurmd's folder */
 		if (!*v || (v[0] != '/' && strchr(v, '/')))
-			return fp_fail(err, FP_EINVAL, "%s=%s: not none, an "
+			return fp_error_set(err, FP_EINVAL, "%s=%s: not none, an "
 				       "absolute path or a library file name",
 				       key, v);
 		free(*(char **)f);
 		*(char **)f = strdup(v);
-		return *(char **)f ? 0 : fp_fail(err, FP_ENOMEM,
+		return *(char **)f ? 0 : fp_error_set(err, FP_ENOMEM,
 						 "%s: out of memory", key);
 	case OPT_GPUS:
 		if (!strcasecmp(v, "auto") || !strcasecmp(v, "none")) {
 			*(bool *)f = !strcasecmp(v, "auto");
 			return 0;
 		}
-		return fp_fail(err, FP_EINVAL, "%s=%s: not auto or none", key,
+		return fp_error_set(err, FP_EINVAL, "%s=%s: not auto or none", key,
 			       v);
 	case OPT_COMPRESS:
 		if (!strcasecmp(v, "zstd") || !strcasecmp(v, "none")) {
@@ -367,7 +367,7 @@ int fp_poller_config_set(fp_poller_config_t *cfg, const char *key,
 				FP_TRACE_PLAIN : FP_TRACE_ZSTD;
 			return 0;
 		}
-		return fp_fail(err, FP_EINVAL, "%s=%s: not zstd or none", key,
+		return fp_error_set(err, FP_EINVAL, "%s=%s: not zstd or none", key,
 			       v);
 	case OPT_TRACE_FORM:
 		if (!strcasecmp(v, "plain") || !strcasecmp(v, "compact")) {
@@ -375,7 +375,7 @@ int fp_poller_config_set(fp_poller_config_t *cfg, const char *key,
 				0 : FP_TRACE_KEYFRAME;
 			return 0;
 		}
-		return fp_fail(err, FP_EINVAL, "%s=%s: not plain or compact",
+		return fp_error_set(err, FP_EINVAL, "%s=%s: not plain or compact",
 			       key, v);
 	case OPT_METRICS_JOBS:
 		for (int i = 0; i < 3; i++) {
@@ -384,7 +384,7 @@ int fp_poller_config_set(fp_poller_config_t *cfg, const char *key,
 				return 0;
 			}
 		}
-		return fp_fail(err, FP_EINVAL,
+		return fp_error_set(err, FP_EINVAL,
 			       "%s=%s: not running, all or none", key, v);
 	}
 	return -1;
@@ -677,7 +677,7 @@ static int _open_gpus(fp_poller_t *p, const fp_poller_config_t *cfg,
 	p->proc_dir = strdup(cfg->proc_root ? cfg->proc_root : "/proc");
 	if (!p->proc_dir) {
 		free(hwmon);
-		return fp_fail(err, FP_ENOMEM, "gpus: out of memory");
+		return fp_error_set(err, FP_ENOMEM, "gpus: out of memory");
 	}
 	p->gpu = fp_gpu_open(&go, &e2);
 	free(hwmon);
@@ -694,7 +694,7 @@ static int _open_gpus(fp_poller_t *p, const fp_poller_config_t *cfg,
 	p->desc->gpus = calloc(nd, sizeof(*p->desc->gpus));
 	if (!p->gpu_dev || !p->gpu_desc || !p->gpu_read || !p->desc->gpus ||
 	    !p->gpu_last_uj || !p->gpu_last_ok)
-		return fp_fail(err, FP_ENOMEM, "gpus: out of memory");
+		return fp_error_set(err, FP_ENOMEM, "gpus: out of memory");
 	for (size_t i = 0; i < nd; i++) {
 		const fp_gpu_info_t *g = fp_gpu_device(p->gpu, i);
 		fp_node_gpu_t *ng = &p->desc->gpus[n];
@@ -709,7 +709,7 @@ static int _open_gpus(fp_poller_t *p, const fp_poller_config_t *cfg,
 		ng->uuid = strdup(g->uuid);
 		ng->vendor = strdup(fp_gpu_vendor_name(g->vendor));
 		if (!ng->uuid || !ng->vendor)
-			return fp_fail(err, FP_ENOMEM, "gpus: out of memory");
+			return fp_error_set(err, FP_ENOMEM, "gpus: out of memory");
 		/* the reader's energy is its own monotonic sum: no wrap */
 		ng->max_energy_uj = 0;
 		ng->idle_w = -1;
@@ -787,7 +787,7 @@ static void _read_hold(fp_poller_t *p, struct step_gpus *h)
 	if (fp_step_gpus_read(p->gpus_dir, h->id, list, sizeof(list), &e))
 		return;
 	h->found = true;
-	if (fp_step_gpus_map(list, p->gpu, dev, FP_STEP_GPUS_MAX, &n,
+	if (fp_gpu_map_ids(list, p->gpu, dev, FP_STEP_GPUS_MAX, &n,
 			     h->unknown, sizeof(h->unknown), &e))
 		_say(p, FP_LOG_WARN, "step %s: %s", h->id, e.msg);
 	h->gpus = calloc(n ? n : 1, sizeof(*h->gpus));
@@ -824,7 +824,7 @@ static void _step_gpus(fp_poller_t *p, double now)
 		if (st->ngpus == h->ngpus && (!h->ngpus ||
 		    !memcmp(st->gpus, h->gpus, h->ngpus * sizeof(int))))
 			continue;
-		fp_step_sample_set_gpus(st, h->gpus, h->ngpus, NULL, NULL);
+		fp_sample_step_set_gpus(st, h->gpus, h->ngpus, NULL, NULL);
 	}
 	for (size_t i = p->nholds; i-- > 0;) {
 		struct step_gpus *h = &p->holds[i];
@@ -1012,7 +1012,7 @@ static void _gpu_busy(fp_poller_t *p)
 		if (!any && !st->gpu_busy)
 			continue;
 		if (!st->gpu_busy &&
-		    fp_step_sample_set_gpus(st, h->gpus, h->ngpus, h->busy,
+		    fp_sample_step_set_gpus(st, h->gpus, h->ngpus, h->busy,
 					    NULL))
 			continue;
 		for (size_t k = 0; k < h->ngpus; k++) {
@@ -1035,7 +1035,7 @@ static int _job_of_sluid(void *ctx, const char *sluid, uint64_t *job)
 	unsigned long long j;
 	fp_error_t e;
 
-	if (!p->jobs_dir || fp_read_job_sluid(p->jobs_dir, sluid, &j, &e))
+	if (!p->jobs_dir || fp_publish_read_job_sluid(p->jobs_dir, sluid, &j, &e))
 		return -1;
 	*job = j;
 	return 0;
@@ -1054,7 +1054,7 @@ fp_poller_t *fp_poller_new(const fp_poller_config_t *cfg, fp_log_fn log,
 
 	fp_error_clear(err);
 	if (!p) {
-		fp_fail(err, FP_ENOMEM, "poller: out of memory");
+		fp_error_set(err, FP_ENOMEM, "poller: out of memory");
 		return NULL;
 	}
 	p->log = log;
@@ -1091,16 +1091,16 @@ fp_poller_t *fp_poller_new(const fp_poller_config_t *cfg, fp_log_fn log,
 	p->topo = topo ? fp_topology_load_xml(topo, &e2) :
 			 fp_topology_load(&e2);
 	if (!p->topo) {
-		fp_fail(err, e2.code, "topology: %s", e2.msg);
+		fp_error_set(err, e2.code, "topology: %s", e2.msg);
 		goto fail;
 	}
-	p->desc = fp_node_desc_new();
+	p->desc = fp_sample_node_desc_new();
 	if (!p->desc) {
-		fp_fail(err, FP_ENOMEM, "topology: out of memory");
+		fp_error_set(err, FP_ENOMEM, "topology: out of memory");
 		goto fail;
 	}
 	if (fp_topology_fill_desc(p->topo, p->desc, &e2)) {
-		fp_fail(err, e2.code, "topology: %s", e2.msg);
+		fp_error_set(err, e2.code, "topology: %s", e2.msg);
 		goto fail;
 	}
 	p->desc->node = strdup(cfg->node ? cfg->node : "localhost");
@@ -1110,7 +1110,7 @@ fp_poller_t *fp_poller_new(const fp_poller_config_t *cfg, fp_log_fn log,
 	if (!p->rapl)
 		_say(p, FP_LOG_INFO, "no RAPL: %s", e2.msg);
 	else if (fp_rapl_fill_desc(p->rapl, p->desc, &e2)) {
-		fp_fail(err, e2.code, "rapl: %s", e2.msg);
+		fp_error_set(err, e2.code, "rapl: %s", e2.msg);
 		goto fail;
 	}
 	if (p->rapl && fp_rapl_simulated(p->rapl))
@@ -1130,7 +1130,7 @@ fp_poller_t *fp_poller_new(const fp_poller_config_t *cfg, fp_log_fn log,
 			     sensor, e2.msg);
 	}
 	if (!p->rapl && !p->sensor) {
-		fp_fail(err, FP_ENOTSUP,
+		fp_error_set(err, FP_ENOTSUP,
 			"no energy source: no RAPL under %s and no wall sensor "
 			"configured",
 			powercap ? powercap : FP_RAPL_DEFAULT_ROOT);
@@ -1156,7 +1156,7 @@ fp_poller_t *fp_poller_new(const fp_poller_config_t *cfg, fp_log_fn log,
 	aopts.log_ctx = log_ctx;
 	p->activity = fp_activity_new(&aopts, &e2);
 	if (!p->activity) {
-		fp_fail(err, e2.code, "activity: %s", e2.msg);
+		fp_error_set(err, e2.code, "activity: %s", e2.msg);
 		goto fail;
 	}
 	if (fp_activity_source(p->activity) == FP_ACTIVITY_SRC_PERF_CYCLES)
@@ -1167,12 +1167,12 @@ fp_poller_t *fp_poller_new(const fp_poller_config_t *cfg, fp_log_fn log,
 	eopts.wall_check = true;
 	p->engine = fp_engine_new(p->desc, &eopts, &e2);
 	if (!p->engine) {
-		fp_fail(err, e2.code, "engine: %s", e2.msg);
+		fp_error_set(err, e2.code, "engine: %s", e2.msg);
 		goto fail;
 	}
 	p->sample = fp_sample_new(p->desc);
 	if (!p->sample) {
-		fp_fail(err, FP_ENOMEM, "sample: out of memory");
+		fp_error_set(err, FP_ENOMEM, "sample: out of memory");
 		goto fail;
 	}
 
@@ -1184,7 +1184,7 @@ fp_poller_t *fp_poller_new(const fp_poller_config_t *cfg, fp_log_fn log,
 	p->gpu_floor = fp_gpu_floor_new(p->desc->ngpus);
 	if (_mkdirs(p->steps_dir, 0700) || _mkdirs(p->jobs_dir, 0700) ||
 	    _mkdirs(p->gpus_dir, 0700)) {
-		fp_fail(err, FP_EIO, "run folder %s: %s", run, strerror(errno));
+		fp_error_set(err, FP_EIO, "run folder %s: %s", run, strerror(errno));
 		goto fail;
 	}
 	_parts_folder(p, cfg, run);
@@ -1192,11 +1192,11 @@ fp_poller_t *fp_poller_new(const fp_poller_config_t *cfg, fp_log_fn log,
 		p->metrics = fp_metrics_new(p->cfg.metrics_path,
 					    cfg->metrics_jobs);
 		if (!p->metrics) {
-			fp_fail(err, FP_ENOMEM, "metrics: out of memory");
+			fp_error_set(err, FP_ENOMEM, "metrics: out of memory");
 			goto fail;
 		}
 	}
-	p->board = fp_board_open(p->steps_dir, &e2);
+	p->board = fp_publish_board_open(p->steps_dir, &e2);
 	if (!p->board)
 		_say(p, FP_LOG_ERROR, "%s; publishing one file per step",
 		     e2.msg);
@@ -1233,7 +1233,7 @@ void fp_poller_free(fp_poller_t *p)
 	if (!p)
 		return;
 	fp_trace_writer_free(p->trace);
-	fp_board_close(p->board);
+	fp_publish_board_close(p->board);
 	fp_metrics_free(p->metrics);
 	free(p->labels);
 	free(p->gpu_prev);
@@ -1256,7 +1256,7 @@ void fp_poller_free(fp_poller_t *p)
 	free(p->proc_dir);
 	free(p->holds);
 	fp_topology_free(p->topo);
-	fp_node_desc_free(p->desc);
+	fp_sample_node_desc_free(p->desc);
 	free(p->steps_dir);
 	free(p->jobs_dir);
 	free(p->gpus_dir);
@@ -1401,7 +1401,7 @@ static void _publish(fp_poller_t *p, const fp_engine_node_t *node)
 		}
 		v.energy_j = r.energy_j;
 		v.power_w = r.power_w;
-		rc = p->board ? fp_board_put(p->board, r.id, &v, &e) : 1;
+		rc = p->board ? fp_publish_board_put(p->board, r.id, &v, &e) : 1;
 		if (rc == 1 && !p->board_full && p->board) {
 			_say(p, FP_LOG_WARN, "the step board holds %d steps: "
 			     "more are published as files", FP_BOARD_SLOTS);
@@ -1414,7 +1414,7 @@ static void _publish(fp_poller_t *p, const fp_engine_node_t *node)
 			p->publish_failed = true;
 		}
 	}
-	fp_board_round(p->board);
+	fp_publish_board_round(p->board);
 }
 
 /* A job keeps its label file while the engine knows it: it goes with its
@@ -1450,7 +1450,7 @@ static void _job_labels(fp_poller_t *p, uint64_t job, size_t hint,
 		return;
 	}
 	out->job = job;
-	out->found = !fp_read_job_labels(p->jobs_dir, job, out->user,
+	out->found = !fp_publish_read_job_labels(p->jobs_dir, job, out->user,
 					 sizeof(out->user), out->account,
 					 sizeof(out->account), NULL);
 }
@@ -1612,7 +1612,7 @@ int fp_poller_poll(fp_poller_t *p, double now, fp_error_t *err)
 
 	fp_error_clear(err);
 	if (p->polls && now <= p->last_t)
-		return fp_fail(err, FP_EINVAL,
+		return fp_error_set(err, FP_EINVAL,
 			       "poll at %.3f is not after the last one (%.3f)",
 			       now, p->last_t);
 	p->sample->t = now;
@@ -1635,12 +1635,12 @@ int fp_poller_poll(fp_poller_t *p, double now, fp_error_t *err)
 		fp_gpu_floor_push(p->gpu_floor, now, p->sample->gpu_energy_uj,
 				  p->sample->gpu_valid);
 	if (fp_activity_read(p->activity, p->desc, p->sample, &e))
-		return fp_fail(err, e.code, "activity: %s", e.msg);
+		return fp_error_set(err, e.code, "activity: %s", e.msg);
 	_step_gpus(p, now);
 	_gpu_hold_time(p, now);
 	_gpu_busy(p);
 	if (fp_engine_push(p->engine, p->sample, &e))
-		return fp_fail(err, e.code, "attribution: %s", e.msg);
+		return fp_error_set(err, e.code, "attribution: %s", e.msg);
 	p->prev_t = p->last_t;
 	p->last_t = now;
 	p->polls++;
@@ -1668,12 +1668,12 @@ int fp_poller_poll(fp_poller_t *p, double now, fp_error_t *err)
 		fp_publish_prune(p->steps_dir, now, 86400);
 		if (p->parts_dir)
 			fp_publish_prune(p->parts_dir, now, 86400);
-		fp_prune_job_labels(p->jobs_dir, now, 600, _job_known,
+		fp_publish_prune_job_labels(p->jobs_dir, now, 600, _job_known,
 				    p->engine);
 	}
 	/* the step daemon reads an ended step's value within seconds; an
 	 * hour later its slot goes to another step */
-	if (p->polls % 60 == 0 && fp_board_prune(p->board, now, 3600))
+	if (p->polls % 60 == 0 && fp_publish_board_prune(p->board, now, 3600))
 		p->board_full = false;
 	if (due) {
 		p->poll_cpu_s = _cpu_now() - cpu0;

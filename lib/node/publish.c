@@ -42,7 +42,7 @@ int fp_publish_step(const char *dir, const char *step_id,
 
 	fp_error_clear(err);
 	if (!_valid_step_id(step_id))
-		return fp_fail(err, FP_EINVAL, "publish: bad step id '%s'",
+		return fp_error_set(err, FP_EINVAL, "publish: bad step id '%s'",
 			       step_id ? step_id : "(null)");
 	snprintf(path, sizeof(path), "%s/%s", dir, step_id);
 	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, step_id);
@@ -52,18 +52,18 @@ int fp_publish_step(const char *dir, const char *step_id,
 		       v->ended ? 1 : 0);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return fp_fail(err, FP_EIO, "publish: cannot create %s: %s",
+		return fp_error_set(err, FP_EIO, "publish: cannot create %s: %s",
 			       tmp, strerror(errno));
 	w = write(fd, buf, (size_t)len);
 	if (close(fd) != 0 || w != len) {
 		unlink(tmp);
-		return fp_fail(err, FP_EIO, "publish: cannot write %s", tmp);
+		return fp_error_set(err, FP_EIO, "publish: cannot write %s", tmp);
 	}
 	if (rename(tmp, path) != 0) {
 		int e = errno;
 
 		unlink(tmp);
-		return fp_fail(err, FP_EIO, "publish: cannot rename to %s: %s",
+		return fp_error_set(err, FP_EIO, "publish: cannot rename to %s: %s",
 			       path, strerror(e));
 	}
 	return 0;
@@ -208,7 +208,7 @@ static void _slot_write(struct board_slot *s, uint32_t state, const char *id,
 	atomic_store_explicit(&s->seq, seq + 1, memory_order_release);
 }
 
-fp_board_t *fp_board_open(const char *dir, fp_error_t *err)
+fp_board_t *fp_publish_board_open(const char *dir, fp_error_t *err)
 {
 	char path[4096], tmp[4096];
 	struct stat st;
@@ -243,7 +243,7 @@ fp_board_t *fp_board_open(const char *dir, fp_error_t *err)
 		unlink(tmp);
 		fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (fd < 0)
-			return fp_fail(err, FP_EIO, "publish: cannot create "
+			return fp_error_set(err, FP_EIO, "publish: cannot create "
 				       "%s: %s", tmp, strerror(errno)),
 			       NULL;
 		if (ftruncate(fd, (off_t)BOARD_SIZE) ||
@@ -253,7 +253,7 @@ fp_board_t *fp_board_open(const char *dir, fp_error_t *err)
 
 			close(fd);
 			unlink(tmp);
-			return fp_fail(err, FP_EIO, "publish: cannot make "
+			return fp_error_set(err, FP_EIO, "publish: cannot make "
 				       "%s: %s", path, strerror(e)),
 			       NULL;
 		}
@@ -261,14 +261,14 @@ fp_board_t *fp_board_open(const char *dir, fp_error_t *err)
 			   MAP_SHARED, fd, 0);
 		close(fd);
 		if (map == MAP_FAILED)
-			return fp_fail(err, FP_EIO, "publish: cannot map %s: "
+			return fp_error_set(err, FP_EIO, "publish: cannot map %s: "
 				       "%s", path, strerror(errno)),
 			       NULL;
 	}
 	b = calloc(1, sizeof(*b));
 	if (!b) {
 		munmap(map, BOARD_SIZE);
-		return fp_fail(err, FP_ENOMEM, "publish: out of memory"), NULL;
+		return fp_error_set(err, FP_ENOMEM, "publish: out of memory"), NULL;
 	}
 	b->head = map;
 	b->slot = (struct board_slot *)((char *)map + sizeof(*b->head));
@@ -285,7 +285,7 @@ fp_board_t *fp_board_open(const char *dir, fp_error_t *err)
 	return b;
 }
 
-void fp_board_close(fp_board_t *b)
+void fp_publish_board_close(fp_board_t *b)
 {
 	if (!b)
 		return;
@@ -293,7 +293,7 @@ void fp_board_close(fp_board_t *b)
 	free(b);
 }
 
-size_t fp_board_used(const fp_board_t *b)
+size_t fp_publish_board_used(const fp_board_t *b)
 {
 	return b ? b->used : 0;
 }
@@ -305,7 +305,7 @@ static void _remember(fp_board_t *b, uint32_t i)
 		b->order[b->k++] = i;
 }
 
-int fp_board_put(fp_board_t *b, const char *step_id,
+int fp_publish_board_put(fp_board_t *b, const char *step_id,
 		 const fp_step_value_t *v, fp_error_t *err)
 {
 	uint32_t h;
@@ -322,7 +322,7 @@ int fp_board_put(fp_board_t *b, const char *step_id,
 		}
 	}
 	if (!_valid_step_id(step_id))
-		return fp_fail(err, FP_EINVAL, "publish: bad step id '%s'",
+		return fp_error_set(err, FP_EINVAL, "publish: bad step id '%s'",
 			       step_id ? step_id : "(null)");
 	h = _hash(step_id);
 	for (uint32_t k = 0; k < FP_BOARD_SLOTS; k++) {
@@ -347,7 +347,7 @@ int fp_board_put(fp_board_t *b, const char *step_id,
 	return 0;
 }
 
-void fp_board_round(fp_board_t *b)
+void fp_publish_board_round(fp_board_t *b)
 {
 	if (b) {
 		b->norder = b->k;
@@ -355,7 +355,7 @@ void fp_board_round(fp_board_t *b)
 	}
 }
 
-int fp_board_prune(fp_board_t *b, double now, double max_age_s)
+int fp_publish_board_prune(fp_board_t *b, double now, double max_age_s)
 {
 	int freed = 0;
 
@@ -418,7 +418,7 @@ static int _board_read(const char *dir, const char *step_id,
 	return 0;
 }
 
-int fp_read_step(const char *dir, const char *step_id, fp_step_value_t *v,
+int fp_publish_read_step(const char *dir, const char *step_id, fp_step_value_t *v,
 		 fp_error_t *err)
 {
 	char path[4096], buf[256];
@@ -427,41 +427,41 @@ int fp_read_step(const char *dir, const char *step_id, fp_step_value_t *v,
 
 	fp_error_clear(err);
 	if (!_valid_step_id(step_id))
-		return fp_fail(err, FP_EINVAL, "publish: bad step id '%s'",
+		return fp_error_set(err, FP_EINVAL, "publish: bad step id '%s'",
 			       step_id ? step_id : "(null)");
 	if (!_board_read(dir, step_id, v))
 		return 0;
 	snprintf(path, sizeof(path), "%s/%s", dir, step_id);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return fp_fail(err, FP_EIO, "%s: %s", path, strerror(errno));
+		return fp_error_set(err, FP_EIO, "%s: %s", path, strerror(errno));
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n <= 0)
-		return fp_fail(err, FP_EPARSE, "%s: empty record", path);
+		return fp_error_set(err, FP_EPARSE, "%s: empty record", path);
 	buf[n] = '\0';
 	memset(v, 0, sizeof(*v));
 	if (sscanf(buf, RECORD_MAGIC " %lf %lf %lf %23s %d %d", &v->energy_j,
 		   &v->power_w, &v->t, v->source, &sim, &ended) != 6 ||
 	    !(v->energy_j >= 0) || !(v->t >= 0))
-		return fp_fail(err, FP_EPARSE, "%s: not a footprint step record",
+		return fp_error_set(err, FP_EPARSE, "%s: not a footprint step record",
 			       path);
 	v->simulated = sim != 0;
 	v->ended = ended != 0;
 	return 0;
 }
 
-int fp_unpublish_step(const char *dir, const char *step_id, fp_error_t *err)
+int fp_publish_remove_step(const char *dir, const char *step_id, fp_error_t *err)
 {
 	char path[4096];
 
 	fp_error_clear(err);
 	if (!_valid_step_id(step_id))
-		return fp_fail(err, FP_EINVAL, "publish: bad step id '%s'",
+		return fp_error_set(err, FP_EINVAL, "publish: bad step id '%s'",
 			       step_id ? step_id : "(null)");
 	snprintf(path, sizeof(path), "%s/%s", dir, step_id);
 	if (unlink(path) != 0 && errno != ENOENT)
-		return fp_fail(err, FP_EIO, "%s: %s", path, strerror(errno));
+		return fp_error_set(err, FP_EIO, "%s: %s", path, strerror(errno));
 	return 0;
 }
 
@@ -513,18 +513,18 @@ int fp_publish_job_labels(const char *dir, unsigned long long job,
 	_one_line(a, sizeof(a), account);
 	f = fopen(tmp, "w");
 	if (!f)
-		return fp_fail(err, FP_EIO, "publish: cannot create %s: %s",
+		return fp_error_set(err, FP_EIO, "publish: cannot create %s: %s",
 			       tmp, strerror(errno));
 	fprintf(f, "%s\n%s\n", u, a);
 	bad = ferror(f);
 	if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
 		unlink(tmp);
-		return fp_fail(err, FP_EIO, "publish: cannot write %s", path);
+		return fp_error_set(err, FP_EIO, "publish: cannot write %s", path);
 	}
 	return 0;
 }
 
-int fp_read_job_labels(const char *dir, unsigned long long job, char *user,
+int fp_publish_read_job_labels(const char *dir, unsigned long long job, char *user,
 		       size_t user_size, char *account, size_t account_size,
 		       fp_error_t *err)
 {
@@ -535,7 +535,7 @@ int fp_read_job_labels(const char *dir, unsigned long long job, char *user,
 	snprintf(path, sizeof(path), "%s/%llu", dir, job);
 	f = fopen(path, "r");
 	if (!f)
-		return fp_fail(err, FP_EIO, "%s: %s", path, strerror(errno));
+		return fp_error_set(err, FP_EIO, "%s: %s", path, strerror(errno));
 	user[0] = account[0] = '\0';
 	if (fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\n")] = '\0';
@@ -568,7 +568,7 @@ int fp_publish_job_sluid(const char *dir, unsigned long long job,
 
 	fp_error_clear(err);
 	if (!_sluid_ok(sluid))
-		return fp_fail(err, FP_EINVAL, "publish: job %llu: SLUID '%s' "
+		return fp_error_set(err, FP_EINVAL, "publish: job %llu: SLUID '%s' "
 			       "is not letters and digits", job, sluid);
 	snprintf(path, sizeof(path), "%s/%s", dir, sluid);
 	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, sluid);
@@ -578,7 +578,7 @@ int fp_publish_job_sluid(const char *dir, unsigned long long job,
 		int e = errno;
 
 		unlink(tmp);
-		return fp_fail(err, FP_EIO, "publish: cannot write %s: %s",
+		return fp_error_set(err, FP_EIO, "publish: cannot write %s: %s",
 			       path, strerror(e));
 	}
 	return 0;
@@ -598,7 +598,7 @@ static bool _job_target(int dfd, const char *name, unsigned long long *job)
 	return !*end && errno == 0;
 }
 
-int fp_read_job_sluid(const char *dir, const char *sluid,
+int fp_publish_read_job_sluid(const char *dir, const char *sluid,
 		      unsigned long long *job, fp_error_t *err)
 {
 	char path[4096];
@@ -606,7 +606,7 @@ int fp_read_job_sluid(const char *dir, const char *sluid,
 	fp_error_clear(err);
 	snprintf(path, sizeof(path), "%s/%s", dir, sluid);
 	if (!_sluid_ok(sluid) || !_job_target(AT_FDCWD, path, job))
-		return fp_fail(err, FP_EIO, "%s: no job recorded", path);
+		return fp_error_set(err, FP_EIO, "%s: no job recorded", path);
 	return 0;
 }
 
@@ -622,7 +622,7 @@ static bool _job_file(const char *name, unsigned long long *job)
 	return !*end && errno == 0;
 }
 
-int fp_prune_job_labels(const char *dir, double now, double min_age_s,
+int fp_publish_prune_job_labels(const char *dir, double now, double min_age_s,
 			fp_job_known_fn known, void *ctx)
 {
 	DIR *d = opendir(dir);

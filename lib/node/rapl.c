@@ -278,13 +278,13 @@ fp_rapl_t *fp_rapl_open(const char *root, fp_log_fn log, void *log_ctx,
 	r = calloc(1, sizeof(*r));
 	if (!r || !(r->root = strdup(root))) {
 		free(r);
-		fp_fail(err, FP_ENOMEM, "powercap %s: out of memory", root);
+		fp_error_set(err, FP_ENOMEM, "powercap %s: out of memory", root);
 		return NULL;
 	}
 	r->log = log;
 	r->log_ctx = log_ctx;
 	if (_list_zones(root, -1, &tops, &ntops)) {
-		fp_fail(err, errno == ENOMEM ? FP_ENOMEM : FP_ENOTSUP,
+		fp_error_set(err, errno == ENOMEM ? FP_ENOMEM : FP_ENOTSUP,
 			"powercap %s: %s", root, strerror(errno));
 		fp_rapl_close(r);
 		return NULL;
@@ -320,14 +320,14 @@ fp_rapl_t *fp_rapl_open(const char *root, fp_log_fn log, void *log_ctx,
 		if (rc) {
 			free(tops);
 			fp_rapl_close(r);
-			fp_fail(err, FP_ENOMEM, "powercap %s: out of memory",
+			fp_error_set(err, FP_ENOMEM, "powercap %s: out of memory",
 				root);
 			return NULL;
 		}
 	}
 	free(tops);
 	if (!r->nzones) {
-		fp_fail(err, FP_ENOTSUP, "powercap %s: no readable RAPL zone",
+		fp_error_set(err, FP_ENOTSUP, "powercap %s: no readable RAPL zone",
 			root);
 		fp_rapl_close(r);
 		return NULL;
@@ -375,7 +375,7 @@ int fp_rapl_fill_desc(const fp_rapl_t *r, fp_node_desc_t *desc,
 
 	fp_error_clear(err);
 	if (!doms)
-		return fp_fail(err, FP_ENOMEM, "powercap %s: out of memory",
+		return fp_error_set(err, FP_ENOMEM, "powercap %s: out of memory",
 			       r->root);
 	for (size_t i = 0; i < r->nzones; i++) {
 		doms[i] = r->zones[i].dom;
@@ -385,7 +385,7 @@ int fp_rapl_fill_desc(const fp_rapl_t *r, fp_node_desc_t *desc,
 			for (size_t j = 0; j < i; j++)
 				free(doms[j].name);
 			free(doms);
-			return fp_fail(err, FP_ENOMEM,
+			return fp_error_set(err, FP_ENOMEM,
 				       "powercap %s: out of memory", r->root);
 		}
 	}

@@ -2,7 +2,7 @@
  * agent rewrites (or lines on a FIFO), validated into a cumulative energy. */
 #include "footprint/sensor.h"
 
-#include "footprint/attribution.h"	/* fp_engine_wall_plausible */
+#include "footprint/engine.h"	/* fp_engine_wall_plausible */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -92,12 +92,12 @@ fp_sensor_t *fp_sensor_new(const fp_sensor_config_t *cfg, fp_log_fn log,
 
 	fp_error_clear(err);
 	if (!cfg || !cfg->path || !*cfg->path) {
-		fp_fail(err, FP_EINVAL, "sensor feed: no path given");
+		fp_error_set(err, FP_EINVAL, "sensor feed: no path given");
 		return NULL;
 	}
 	if (!isfinite(cfg->max_age_s) || cfg->max_age_s <= 0 ||
 	    !isfinite(cfg->ceiling_w)) {
-		fp_fail(err, FP_EINVAL,
+		fp_error_set(err, FP_EINVAL,
 			"sensor feed %s: max age must be > 0 s and the ceiling "
 			"finite", cfg->path);
 		return NULL;
@@ -105,7 +105,7 @@ fp_sensor_t *fp_sensor_new(const fp_sensor_config_t *cfg, fp_log_fn log,
 	s = calloc(1, sizeof(*s));
 	if (!s || !(s->path = strdup(cfg->path))) {
 		free(s);
-		fp_fail(err, FP_ENOMEM, "sensor feed %s: out of memory",
+		fp_error_set(err, FP_ENOMEM, "sensor feed %s: out of memory",
 			cfg->path);
 		return NULL;
 	}

@@ -81,7 +81,7 @@ static fp_topology_t *_extract(hwloc_topology_t h, const char *what,
 	size_t *core_n = NULL;
 
 	if (npus <= 0 || last < 0) {
-		fp_fail(err, FP_EINVAL, "topology %s: no CPU", what);
+		fp_error_set(err, FP_EINVAL, "topology %s: no CPU", what);
 		return NULL;
 	}
 	for (int i = 0; i < npus; i++) {
@@ -156,7 +156,7 @@ static fp_topology_t *_extract(hwloc_topology_t h, const char *what,
 nomem:
 	free(core_n);
 	fp_topology_free(t);
-	fp_fail(err, FP_ENOMEM, "topology %s: out of memory", what);
+	fp_error_set(err, FP_ENOMEM, "topology %s: out of memory", what);
 	return NULL;
 }
 
@@ -171,12 +171,12 @@ static fp_topology_t *_load(enum source src, const char *arg,
 	int rc = 0;
 
 	if (src != SRC_MACHINE && (!arg || !*arg)) {
-		fp_fail(err, FP_EINVAL, "topology: empty %s",
+		fp_error_set(err, FP_EINVAL, "topology: empty %s",
 			src == SRC_XML ? "XML path" : "synthetic description");
 		return NULL;
 	}
 	if (hwloc_topology_init(&h)) {
-		fp_fail(err, FP_ENOMEM, "topology %s: hwloc init failed", what);
+		fp_error_set(err, FP_ENOMEM, "topology %s: hwloc init failed", what);
 		return NULL;
 	}
 	hwloc_topology_set_flags(h, HWLOC_TOPOLOGY_FLAG_INCLUDE_DISALLOWED);
@@ -185,7 +185,7 @@ static fp_topology_t *_load(enum source src, const char *arg,
 	else if (src == SRC_SYNTHETIC)
 		rc = hwloc_topology_set_synthetic(h, arg);
 	if (rc) {
-		fp_fail(err, src == SRC_XML ? FP_EIO : FP_EPARSE,
+		fp_error_set(err, src == SRC_XML ? FP_EIO : FP_EPARSE,
 			"topology %s: %s", what,
 			src == SRC_XML ? strerror(errno)
 				       : "invalid synthetic description");
@@ -193,7 +193,7 @@ static fp_topology_t *_load(enum source src, const char *arg,
 		return NULL;
 	}
 	if (hwloc_topology_load(h)) {
-		fp_fail(err, src == SRC_MACHINE ? FP_ENOTSUP : FP_EPARSE,
+		fp_error_set(err, src == SRC_MACHINE ? FP_ENOTSUP : FP_EPARSE,
 			"topology %s: hwloc could not load it: %s", what,
 			strerror(errno));
 		hwloc_topology_destroy(h);
@@ -286,7 +286,7 @@ int fp_topology_fill_desc(const fp_topology_t *t, fp_node_desc_t *desc,
 
 	fp_error_clear(err);
 	if (!p)
-		return fp_fail(err, FP_ENOMEM, "topology: out of memory");
+		return fp_error_set(err, FP_ENOMEM, "topology: out of memory");
 	for (size_t i = 0; i < t->npkgs; i++) {
 		p[i].id = t->pkgs[i].id;
 		p[i].ncpus = t->pkgs[i].ncpus;
@@ -295,7 +295,7 @@ int fp_topology_fill_desc(const fp_topology_t *t, fp_node_desc_t *desc,
 			for (size_t j = 0; j < i; j++)
 				free(p[j].cpus);
 			free(p);
-			return fp_fail(err, FP_ENOMEM,
+			return fp_error_set(err, FP_ENOMEM,
 				       "topology: out of memory");
 		}
 		if (p[i].ncpus)
@@ -319,7 +319,7 @@ static int _check_cpulist(const char *list, long max, fp_error_t *err)
 	const char *p = list;
 
 	if (!*p)
-		return fp_fail(err, FP_EPARSE, "CPU list '': empty");
+		return fp_error_set(err, FP_EPARSE, "CPU list '': empty");
 	for (;;) {
 		long lo, hi;
 		char *end;
@@ -339,7 +339,7 @@ static int _check_cpulist(const char *list, long max, fp_error_t *err)
 			if (errno || hi > max)
 				goto range;
 			if (hi < lo)
-				return fp_fail(err, FP_EPARSE,
+				return fp_error_set(err, FP_EPARSE,
 					       "CPU list '%s': reversed range "
 					       "%ld-%ld", list, lo, hi);
 			p = end;
@@ -350,15 +350,15 @@ static int _check_cpulist(const char *list, long max, fp_error_t *err)
 			break;
 		p++;
 	}
-	return fp_fail(err, FP_EPARSE,
+	return fp_error_set(err, FP_EPARSE,
 		       "CPU list '%s': unexpected '%c' at offset %zu", list,
 		       *p ? *p : ' ', (size_t)(p - list));
 range:
-	return fp_fail(err, FP_EPARSE, "CPU list '%s': CPU id above %ld", list,
+	return fp_error_set(err, FP_EPARSE, "CPU list '%s': CPU id above %ld", list,
 		       max);
 }
 
-int fp_cpulist_parse(const char *list, size_t ncpus, int **cpus, size_t *n,
+int fp_topology_cpulist_parse(const char *list, size_t ncpus, int **cpus, size_t *n,
 		     fp_error_t *err)
 {
 	long max = ncpus ? (long)ncpus - 1 : CPULIST_MAX_ID;
@@ -370,25 +370,25 @@ int fp_cpulist_parse(const char *list, size_t ncpus, int **cpus, size_t *n,
 	*cpus = NULL;
 	*n = 0;
 	if (!list)
-		return fp_fail(err, FP_EPARSE, "CPU list: missing");
+		return fp_error_set(err, FP_EPARSE, "CPU list: missing");
 	if (ncpus > (size_t)INT_MAX)
 		max = INT_MAX;
 	if (_check_cpulist(list, max, err))
 		return -1;
 	bm = hwloc_bitmap_alloc();
 	if (!bm)
-		return fp_fail(err, FP_ENOMEM, "CPU list '%s': out of memory",
+		return fp_error_set(err, FP_ENOMEM, "CPU list '%s': out of memory",
 			       list);
 	if (hwloc_bitmap_list_sscanf(bm, list) < 0 ||
 	    (w = hwloc_bitmap_weight(bm)) <= 0) {
 		hwloc_bitmap_free(bm);
-		return fp_fail(err, FP_EPARSE, "CPU list '%s': not a CPU list",
+		return fp_error_set(err, FP_EPARSE, "CPU list '%s': not a CPU list",
 			       list);
 	}
 	v = malloc((size_t)w * sizeof(int));
 	if (!v) {
 		hwloc_bitmap_free(bm);
-		return fp_fail(err, FP_ENOMEM, "CPU list '%s': out of memory",
+		return fp_error_set(err, FP_ENOMEM, "CPU list '%s': out of memory",
 			       list);
 	}
 	hwloc_bitmap_foreach_begin(id, bm)

@@ -1362,7 +1362,7 @@ static int _hfail(fp_error_t *err, const fp_trace_reader_t *r,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return fp_fail(err, FP_EPARSE, "%s: line 1: %s", r->name, msg);
+	return fp_error_set(err, FP_EPARSE, "%s: line 1: %s", r->name, msg);
 }
 
 static bool _json_uint(const json_t *v, uint64_t *out)
@@ -1388,7 +1388,7 @@ static int _header_packages(fp_trace_reader_t *r, json_t *root,
 	seen = calloc(cpus, sizeof(*seen));
 	if (!desc->packages || !seen) {
 		free(seen);
-		return fp_fail(err, FP_ENOMEM, "out of memory");
+		return fp_error_set(err, FP_ENOMEM, "out of memory");
 	}
 	json_array_foreach(pk, i, v) {
 		fp_package_t *p = &desc->packages[i];
@@ -1403,7 +1403,7 @@ static int _header_packages(fp_trace_reader_t *r, json_t *root,
 				      "an id and a cpus array", i);
 		}
 		p->id = (int)id;
-		if (fp_node_desc_package(desc, p->id) >= 0) {
+		if (fp_sample_node_desc_package(desc, p->id) >= 0) {
 			free(seen);
 			return _hfail(err, r, "header: package %d listed "
 				      "twice", p->id);
@@ -1411,7 +1411,7 @@ static int _header_packages(fp_trace_reader_t *r, json_t *root,
 		p->cpus = calloc(json_array_size(c) + 1, sizeof(int));
 		if (!p->cpus) {
 			free(seen);
-			return fp_fail(err, FP_ENOMEM, "out of memory");
+			return fp_error_set(err, FP_ENOMEM, "out of memory");
 		}
 		desc->npackages++;
 		json_array_foreach(c, k, x) {
@@ -1443,7 +1443,7 @@ static int _header_domains(fp_trace_reader_t *r, json_t *root,
 	desc->domains = calloc(json_array_size(dm) + 1,
 			       sizeof(*desc->domains));
 	if (!desc->domains)
-		return fp_fail(err, FP_ENOMEM, "out of memory");
+		return fp_error_set(err, FP_ENOMEM, "out of memory");
 	json_array_foreach(dm, i, v) {
 		fp_domain_t *d = &desc->domains[i];
 		const char *name =
@@ -1456,12 +1456,12 @@ static int _header_domains(fp_trace_reader_t *r, json_t *root,
 		if (!name || !*name || !kind)
 			return _hfail(err, r, "header: domains[%zu] needs a "
 				      "name and a kind", i);
-		if (fp_node_desc_domain(desc, name) >= 0)
+		if (fp_sample_node_desc_domain(desc, name) >= 0)
 			return _hfail(err, r, "header: domain %s listed twice",
 				      name);
 		d->name = strdup(name);
 		if (!d->name)
-			return fp_fail(err, FP_ENOMEM, "out of memory");
+			return fp_error_set(err, FP_ENOMEM, "out of memory");
 		desc->ndomains++;
 		d->idle_w = -1;
 		d->package = -1;
@@ -1476,7 +1476,7 @@ static int _header_domains(fp_trace_reader_t *r, json_t *root,
 				      "kind \"%s\"", name, kind);
 		if (d->kind != FP_DOMAIN_PSYS) {
 			if (!_json_uint(pkg, &pid) || pid > 1 << 20 ||
-			    fp_node_desc_package(desc, (int)pid) < 0)
+			    fp_sample_node_desc_package(desc, (int)pid) < 0)
 				return _hfail(err, r, "header: domain %s: "
 					      "package missing or unknown",
 					      name);
@@ -1494,7 +1494,7 @@ static int _header_domains(fp_trace_reader_t *r, json_t *root,
 			return _hfail(err, r, "header: idle_w must be an "
 				      "object");
 		json_object_foreach(idle, key, v) {
-			int d = fp_node_desc_domain(desc, key);
+			int d = fp_sample_node_desc_domain(desc, key);
 
 			if (d < 0)
 				return _hfail(err, r, "header: idle_w: unknown "
@@ -1528,7 +1528,7 @@ static int _header_gpus(fp_trace_reader_t *r, json_t *root, fp_error_t *err)
 			      1 << 16);
 	desc->gpus = calloc(n + 1, sizeof(*desc->gpus));
 	if (!desc->gpus)
-		return fp_fail(err, FP_ENOMEM, "out of memory");
+		return fp_error_set(err, FP_ENOMEM, "out of memory");
 	desc->ngpus = n;
 	for (i = 0; i < n; i++)
 		desc->gpus[i].idle_w = -1;
@@ -1563,7 +1563,7 @@ static int _header_gpus(fp_trace_reader_t *r, json_t *root, fp_error_t *err)
 		g->uuid = strdup(uuid);
 		g->vendor = strdup(vendor);
 		if (!g->uuid || !g->vendor)
-			return fp_fail(err, FP_ENOMEM, "out of memory");
+			return fp_error_set(err, FP_ENOMEM, "out of memory");
 		if (max && !json_is_null(max) &&
 		    (!_json_uint(max, &g->max_energy_uj) ||
 		     !g->max_energy_uj))
@@ -1619,7 +1619,7 @@ static int _header(fp_trace_reader_t *r, size_t len, fp_error_t *err)
 	}
 	r->desc->node = strdup(v ? json_string_value(v) : "");
 	if (!r->desc->node) {
-		fp_fail(err, FP_ENOMEM, "out of memory");
+		fp_error_set(err, FP_ENOMEM, "out of memory");
 		goto out;
 	}
 	if (!_json_uint(json_object_get(root, "cpus"), &cpus) || !cpus ||
@@ -1648,7 +1648,7 @@ static int _header(fp_trace_reader_t *r, size_t len, fp_error_t *err)
 		r->compact = (unsigned)k;
 		r->moves = malloc(2 * r->desc->cpus * sizeof(*r->moves));
 		if (!r->moves) {
-			fp_fail(err, FP_ENOMEM, "out of memory");
+			fp_error_set(err, FP_ENOMEM, "out of memory");
 			goto out;
 		}
 	}
@@ -1676,7 +1676,7 @@ static int _zfill(fp_trace_reader_t *r, fp_error_t *err)
 			r->zlen = fread(r->zin, 1, CHUNK, r->f);
 			r->zpos = 0;
 			if (!r->zlen && ferror(r->f))
-				return fp_fail(err, FP_EIO, "%s: line %zu: %s",
+				return fp_error_set(err, FP_EIO, "%s: line %zu: %s",
 					       r->name, r->lineno + 1,
 					       strerror(errno ? errno : EIO));
 			r->zeof = !r->zlen;
@@ -1692,7 +1692,7 @@ static int _zfill(fp_trace_reader_t *r, fp_error_t *err)
 		r->zbytes += in.pos - r->zpos;
 		r->zpos = in.pos;
 		if (ZSTD_isError(rc))
-			return fp_fail(err, FP_EPARSE, "%s: line %zu: bad zstd "
+			return fp_error_set(err, FP_EPARSE, "%s: line %zu: bad zstd "
 				       "data near compressed byte %" PRIu64
 				       " (%s): a damaged trace, not replayed",
 				       r->name, r->lineno + 1, r->zbytes,
@@ -1713,14 +1713,14 @@ static int _fill(fp_trace_reader_t *r, fp_error_t *err)
 	if (r->ieof)
 		return 0;
 	if (!r->ibuf && !(r->ibuf = malloc(IBUF)))
-		return fp_fail(err, FP_ENOMEM, "out of memory");
+		return fp_error_set(err, FP_ENOMEM, "out of memory");
 	if (r->zd)
 		return _zfill(r, err);
 	errno = 0;
 	k = fread(r->ibuf, 1, IBUF, r->f);
 	if (!k) {
 		if (ferror(r->f))
-			return fp_fail(err, FP_EIO, "%s: line %zu: %s",
+			return fp_error_set(err, FP_EIO, "%s: line %zu: %s",
 				       r->name, r->lineno + 1,
 				       strerror(errno ? errno : EIO));
 		r->ieof = true;
@@ -1741,7 +1741,7 @@ static int _keep(fp_trace_reader_t *r, size_t kept, const char *p, size_t k,
 			cap *= 2;
 		l = realloc(r->line, cap);
 		if (!l)
-			return fp_fail(err, FP_ENOMEM, "out of memory");
+			return fp_error_set(err, FP_ENOMEM, "out of memory");
 		r->line = l;
 		r->linecap = cap;
 	}
@@ -1778,7 +1778,7 @@ static ssize_t _getline(fp_trace_reader_t *r, bool skip_blank,
 			nl = memchr(p, '\n', r->ilen - r->ipos);
 			take = nl ? (size_t)(nl - p) + 1 : r->ilen - r->ipos;
 			if (n + take > FP_TRACE_LINE_MAX)
-				return fp_fail(err, FP_EPARSE, "%s: line %zu: "
+				return fp_error_set(err, FP_EPARSE, "%s: line %zu: "
 					       "longer than %d MiB without a "
 					       "newline: not a trace line",
 					       r->name, r->lineno + 1,
@@ -1836,11 +1836,11 @@ static int _sniff(fp_trace_reader_t *r, fp_error_t *err)
 	size_t k;
 
 	if (!(r->ibuf = malloc(IBUF)))
-		return fp_fail(err, FP_ENOMEM, "out of memory");
+		return fp_error_set(err, FP_ENOMEM, "out of memory");
 	errno = 0;
 	k = fread(r->ibuf, 1, CHUNK, r->f);
 	if (!k && ferror(r->f))
-		return fp_fail(err, FP_EIO, "%s: line 1: %s", r->name,
+		return fp_error_set(err, FP_EIO, "%s: line 1: %s", r->name,
 			       strerror(errno ? errno : EIO));
 	if (!_zstd_magic((const unsigned char *)r->ibuf, k)) {
 		r->ipos = 0;
@@ -1853,7 +1853,7 @@ static int _sniff(fp_trace_reader_t *r, fp_error_t *err)
 	r->ibuf = malloc(IBUF);
 	r->zd = ZSTD_createDCtx();
 	if (!r->ibuf || !r->zd)
-		return fp_fail(err, FP_ENOMEM, "out of memory");
+		return fp_error_set(err, FP_ENOMEM, "out of memory");
 	return 0;
 }
 
@@ -1865,8 +1865,8 @@ fp_trace_reader_t *fp_trace_reader_new(FILE *f, const char *name,
 
 	fp_error_clear(err);
 	if (!r || !(r->name = strdup(name ? name : "trace")) ||
-	    !(r->desc = fp_node_desc_new())) {
-		fp_fail(err, FP_ENOMEM, "out of memory");
+	    !(r->desc = fp_sample_node_desc_new())) {
+		fp_error_set(err, FP_ENOMEM, "out of memory");
 		goto fail;
 	}
 	r->f = f;
@@ -1877,24 +1877,24 @@ fp_trace_reader_t *fp_trace_reader_new(FILE *f, const char *name,
 	if (n < 0)
 		goto fail;
 	if (n == 0 && r->zcut) {
-		fp_fail(err, FP_EPARSE, "%s: line 1: missing header (the zstd "
+		fp_error_set(err, FP_EPARSE, "%s: line 1: missing header (the zstd "
 			"stream ends before its first line: cut short)",
 			r->name);
 		goto fail;
 	}
 	if (r->nul_col) {
-		fp_fail(err, FP_EPARSE, "%s: line 1: missing header (a NUL "
+		fp_error_set(err, FP_EPARSE, "%s: line 1: missing header (a NUL "
 			"byte at column %zu: not a trace)", r->name,
 			r->nul_col);
 		goto fail;
 	}
 	if (n == 0) {
-		fp_fail(err, FP_EPARSE, "%s: line 1: missing header (empty "
+		fp_error_set(err, FP_EPARSE, "%s: line 1: missing header (empty "
 			"input)", r->name);
 		goto fail;
 	}
 	if (strspn(r->line, " \t\r\n") == (size_t)n) {
-		fp_fail(err, FP_EPARSE, "%s: line 1: missing header (blank "
+		fp_error_set(err, FP_EPARSE, "%s: line 1: missing header (blank "
 			"line)", r->name);
 		goto fail;
 	}
@@ -1902,7 +1902,7 @@ fp_trace_reader_t *fp_trace_reader_new(FILE *f, const char *name,
 		goto fail;
 	r->sample = fp_sample_new(r->desc);
 	if (!r->sample) {
-		fp_fail(err, FP_ENOMEM, "out of memory");
+		fp_error_set(err, FP_ENOMEM, "out of memory");
 		goto fail;
 	}
 	return r;
@@ -1921,7 +1921,7 @@ fp_trace_reader_t *fp_trace_reader_open(const char *path, fp_error_t *err)
 		return fp_trace_reader_new(stdin, "stdin", err);
 	f = fopen(path, "r");
 	if (!f) {
-		fp_fail(err, FP_EIO, "%s: %s", path, strerror(errno));
+		fp_error_set(err, FP_EIO, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
 	r = fp_trace_reader_new(f, path, err);
@@ -1966,7 +1966,7 @@ void fp_trace_reader_free(fp_trace_reader_t *r)
 		r->sample->nsteps = 0;
 		fp_sample_free(r->sample);
 	}
-	fp_node_desc_free(r->desc);
+	fp_sample_node_desc_free(r->desc);
 	if (r->own)
 		fclose(r->f);
 	free(r->line);
@@ -2029,7 +2029,7 @@ int fp_trace_reader_next(fp_trace_reader_t *r, const fp_sample_t **s,
 		return 0;
 	}
 	if (r->nul_col)
-		return fp_fail(err, FP_EPARSE, "%s: line %zu: a NUL byte at "
+		return fp_error_set(err, FP_EPARSE, "%s: line %zu: a NUL byte at "
 			       "column %zu", r->name, r->lineno, r->nul_col);
 	r->text = r->p = r->line;
 	r->end = r->line + n;
@@ -2044,7 +2044,7 @@ parse:
 				 r->fault, r->lineno - 1);
 			return 0;
 		}
-		return fp_fail(err, FP_EPARSE, "%s: line %zu: %s", r->name,
+		return fp_error_set(err, FP_EPARSE, "%s: line %zu: %s", r->name,
 			       r->lineno, r->fault);
 	}
 	*s = r->sample;
@@ -2118,7 +2118,7 @@ int fp_trace_reader_continue(fp_trace_reader_t *r, const char *path,
 		return -1;
 	what = _desc_differs(r->desc, next->desc);
 	if (what) {
-		fp_fail(err, FP_EINVAL, "%s: line 1: header differs from "
+		fp_error_set(err, FP_EINVAL, "%s: line 1: header differs from "
 			"%s's (%s): not the same node's trace", next->name,
 			r->name, what);
 		fp_trace_reader_free(next);
@@ -2601,7 +2601,7 @@ static int _out(fp_trace_writer_t *w, const void *b, size_t k,
 		fp_error_t *err)
 {
 	if (fwrite(b, 1, k, w->f) != k)
-		return fp_fail(err, FP_EIO, "trace writer: %s",
+		return fp_error_set(err, FP_EIO, "trace writer: %s",
 			       strerror(errno ? errno : EIO));
 	w->bytes += k;
 	return 0;
@@ -2623,7 +2623,7 @@ static int _zpush(fp_trace_writer_t *w, ZSTD_EndDirective mode,
 
 		left = ZSTD_compressStream2(w->zc, &out, &in, mode);
 		if (ZSTD_isError(left))
-			return fp_fail(err, FP_EIO, "trace writer: zstd: %s",
+			return fp_error_set(err, FP_EIO, "trace writer: zstd: %s",
 				       ZSTD_getErrorName(left));
 		if (out.pos && _out(w, w->zout, out.pos, err))
 			return -1;
@@ -2636,13 +2636,13 @@ static int _emit(fp_trace_writer_t *w, fp_error_t *err)
 	if (w->nomem) {
 		w->nomem = false;
 		w->len = 0;
-		return fp_fail(err, FP_ENOMEM, "trace writer: out of memory");
+		return fp_error_set(err, FP_ENOMEM, "trace writer: out of memory");
 	}
 	if (w->zc)
 		return _zpush(w, ZSTD_e_continue, err);
 	if (fwrite(w->buf, 1, w->len, w->f) != w->len) {
 		w->len = 0;
-		return fp_fail(err, FP_EIO, "trace writer: %s",
+		return fp_error_set(err, FP_EIO, "trace writer: %s",
 			       strerror(errno ? errno : EIO));
 	}
 	w->bytes += w->len;
@@ -2756,14 +2756,14 @@ fp_trace_writer_t *fp_trace_writer_new_compact(FILE *f,
 
 	fp_error_clear(err);
 	if (keyframe > FP_TRACE_KEYFRAME_MAX) {
-		fp_fail(err, FP_EINVAL, "trace writer: a keyframe every %u "
+		fp_error_set(err, FP_EINVAL, "trace writer: a keyframe every %u "
 			"samples: at most %u", keyframe, FP_TRACE_KEYFRAME_MAX);
 		return NULL;
 	}
 	w = calloc(1, sizeof(*w));
-	if (!w || !(w->desc = fp_node_desc_dup(desc))) {
+	if (!w || !(w->desc = fp_sample_node_desc_dup(desc))) {
 		free(w);
-		fp_fail(err, FP_ENOMEM, "out of memory");
+		fp_error_set(err, FP_ENOMEM, "out of memory");
 		return NULL;
 	}
 	w->f = f;
@@ -2783,7 +2783,7 @@ fp_trace_writer_t *fp_trace_writer_new_compact(FILE *f,
 			    FP_TRACE_ZSTD_LEVEL)) ||
 		    ZSTD_isError(ZSTD_CCtx_setParameter(
 			    w->zc, ZSTD_c_checksumFlag, 1))) {
-			fp_fail(err, FP_ENOMEM, "trace writer: zstd: out of "
+			fp_error_set(err, FP_ENOMEM, "trace writer: zstd: out of "
 				"memory");
 			fp_trace_writer_free(w);
 			return NULL;
@@ -2836,7 +2836,7 @@ fp_trace_writer_t *fp_trace_writer_open_compact(const char *path,
 
 	fp_error_clear(err);
 	if (keyframe > FP_TRACE_KEYFRAME_MAX)
-		return fp_fail(err, FP_EINVAL, "trace writer: a keyframe "
+		return fp_error_set(err, FP_EINVAL, "trace writer: a keyframe "
 			       "every %u samples: at most %u", keyframe,
 			       FP_TRACE_KEYFRAME_MAX), NULL;
 	if (!strcmp(path, "-"))
@@ -2870,7 +2870,7 @@ int fp_trace_writer_write(fp_trace_writer_t *w, const fp_sample_t *s,
 	key = !w->compact || m == 1 || w->force_key ||
 	      w->since_key + 1 >= w->compact;
 	if (!isfinite(s->t) || (w->have_t && !(s->t > w->t_prev)))
-		return fp_fail(err, FP_EINVAL, "trace writer: t %.6f is not "
+		return fp_error_set(err, FP_EINVAL, "trace writer: t %.6f is not "
 			       "after the previous sample's t %.6f", s->t,
 			       w->t_prev);
 	_puts(w, "{\"t\":");
@@ -2978,7 +2978,7 @@ int fp_trace_writer_flush(fp_trace_writer_t *w, fp_error_t *err)
 	if (w->zc && _zpush(w, ZSTD_e_flush, err))
 		return -1;
 	if (fflush(w->f))
-		return fp_fail(err, FP_EIO, "trace writer: %s",
+		return fp_error_set(err, FP_EIO, "trace writer: %s",
 			       strerror(errno));
 	return 0;
 }
@@ -2993,16 +2993,16 @@ int fp_trace_writer_close(fp_trace_writer_t *w, fp_error_t *err)
 	if (w->zc && _zpush(w, ZSTD_e_end, err))
 		rc = -1;
 	if (!rc && (fflush(w->f) || ferror(w->f)))
-		rc = fp_fail(err, FP_EIO, "trace writer: %s",
+		rc = fp_error_set(err, FP_EIO, "trace writer: %s",
 			     strerror(errno ? errno : EIO));
 	if (w->own && fclose(w->f) && !rc)
-		rc = fp_fail(err, FP_EIO, "trace writer: %s",
+		rc = fp_error_set(err, FP_EIO, "trace writer: %s",
 			     strerror(errno));
 	for (size_t i = 0; i < w->nslots; i++)
 		_slot_clear(&w->slots[i]);
 	free(w->slots);
 	free(w->at);
-	fp_node_desc_free(w->desc);
+	fp_sample_node_desc_free(w->desc);
 	ZSTD_freeCCtx(w->zc);
 	free(w->zout);
 	free(w->buf);

@@ -31,7 +31,7 @@
 
 #include "footprint/poller.h"
 #include "footprint/publish.h"
-#include "footprint/step_gpus.h"
+#include "footprint/step.h"
 
 /* slurmd's configuration exists only in slurmd: a weak reference keeps the
  * plugin loadable in slurmctld and slurmstepd, where it resolves to NULL. */
@@ -320,7 +320,7 @@ static void _fresh_value(double since)
 		int rc;
 
 		xstrfmtcat(dir, "%s/steps", _run_dir());
-		rc = fp_read_step(dir, step_name, &v, NULL);
+		rc = fp_publish_read_step(dir, step_name, &v, NULL);
 		xfree(dir);
 		if (rc == 0 && v.t >= since)
 			return;
@@ -367,7 +367,7 @@ static void _step_energy(acct_gather_energy_t *energy)
 		final_done = true;
 	}
 	xstrfmtcat(dir, "%s/steps", _run_dir());
-	if (fp_read_step(dir, step_name, &v, &err)) {
+	if (fp_publish_read_step(dir, step_name, &v, &err)) {
 		/* Not published yet: the step is younger than one poll. */
 		if (err.code != FP_EIO && !warned) {
 			error("%s: %s", plugin_type, err.msg);

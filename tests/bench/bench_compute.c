@@ -42,7 +42,7 @@ static fp_config_t *config(const char *dir)
 	for (int h = 0; h < DAYS * 24; h++) {
 		char when[21];
 
-		fp_format_iso8601(T0 + (time_t)h * 3600, when);
+		fp_iso8601_format(T0 + (time_t)h * 3600, when);
 		fprintf(f, "%s,%d\n", when, 30 + (h * 7) % 90);
 	}
 	fclose(f);
@@ -128,17 +128,17 @@ static double compute(const fp_config_t *cfg, const char *text, size_t len,
 {
 	double t0 = now(), t1, t2;
 	fp_error_t err = { 0 };
-	fp_job_t *job = fp_job_from_json("bench.json", text, len, &err);
+	fp_job_t *job = fp_carbon_job_from_json("bench.json", text, len, &err);
 	fp_result_t *r = NULL;
 	char *out = NULL;
 
 	t1 = now();
 	if (job)
-		r = fp_carbon_compute(cfg, job, fp_hostlist_match_plain, NULL,
+		r = fp_carbon_compute(cfg, job, fp_config_hostlist_match_plain, NULL,
 				      &err);
 	t2 = now();
 	if (r && !r->complete)
-		fp_fail(&err, FP_EINVAL, "result incomplete: %s",
+		fp_error_set(&err, FP_EINVAL, "result incomplete: %s",
 			r->incomplete[0]);
 	else if (r)
 		out = fp_summary_dumps(r, &err);
@@ -146,8 +146,8 @@ static double compute(const fp_config_t *cfg, const char *text, size_t len,
 	sp->compute = t2 - t1;
 	sp->summary = now() - t2;
 	free(out);
-	fp_result_free(r);
-	fp_job_free(job);
+	fp_carbon_result_free(r);
+	fp_carbon_job_free(job);
 	if (!out) {
 		fprintf(stderr, "bench_compute: %s\n", err.msg);
 		return -1;

@@ -122,10 +122,10 @@ int main(void)
 	if (!cfg || fp_config_load_series(cfg, &err))
 		goto fail;
 	snprintf(path, sizeof(path), "%s/k", dir);
-	if (fp_keygen(path, "ES256", NULL, &err))
+	if (fp_sign_keygen(path, "ES256", NULL, &err))
 		goto fail;
 	snprintf(path, sizeof(path), "%s/k.key", dir);
-	key = fp_key_load_private(path, &err);
+	key = fp_sign_key_load_private(path, &err);
 	if (!key)
 		goto fail;
 	/* the first WARM jobs warm the allocator up; memory is read after */
@@ -141,12 +141,12 @@ int main(void)
 		}
 		if (i == WARM + NJOBS / 2)
 			rss_mid = bench_status_kib("VmRSS");
-		job = fp_job_from_json("job", buf, (size_t)len, &err);
-		res = job ? fp_carbon_compute(cfg, job, fp_hostlist_match_plain,
+		job = fp_carbon_job_from_json("job", buf, (size_t)len, &err);
+		res = job ? fp_carbon_compute(cfg, job, fp_config_hostlist_match_plain,
 					      NULL, &err)
 			  : NULL;
 		summary = res ? fp_summary_dumps(res, &err) : NULL;
-		record = res ? fp_record_format(res, &err) : NULL;
+		record = res ? fp_summary_record_format(res, &err) : NULL;
 		token = summary ? fp_sign(key, summary, &err) : NULL;
 		if (!token || !record) {
 			fprintf(stderr, "bench_jobpath: job %u: %s\n", i + 1,
@@ -158,8 +158,8 @@ int main(void)
 		free(token);
 		free(record);
 		free(summary);
-		fp_result_free(res);
-		fp_job_free(job);
+		fp_carbon_result_free(res);
+		fp_carbon_job_free(job);
 	}
 	printf("worker path (job read, footprint, summary, record, ES256 "
 	       "signature): %.0f us per job, %.0f-byte tokens; resident memory "
@@ -168,7 +168,7 @@ int main(void)
 	       rss_mid, bench_status_kib("VmRSS"), NJOBS);
 	rc = 0;
 out:
-	fp_key_free(key);
+	fp_sign_key_free(key);
 	fp_config_free(cfg);
 	snprintf(path, sizeof(path), "rm -rf %s", dir);
 	if (system(path))

@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "footprint/attribution.h"
+#include "footprint/engine.h"
 #include "footprint/gpu.h"
 #include "footprint/sample.h"
 
@@ -176,7 +176,7 @@ static double _reader(void)
 
 static fp_node_desc_t *_desc(size_t ngpus)
 {
-	fp_node_desc_t *d = fp_node_desc_new();
+	fp_node_desc_t *d = fp_sample_node_desc_new();
 	char name[32];
 
 	if (!d)
@@ -243,7 +243,7 @@ static double _attribution(size_t ngpus)
 			 st % 2 ? "0" : "batch");
 		ss = fp_sample_add_step(s, d, id, 5000 + j, alloc,
 					CPUS_PER_JOB);
-		if (!ss || (ngpus && fp_step_sample_set_gpus(ss, &gpu, 1, NULL,
+		if (!ss || (ngpus && fp_sample_step_set_gpus(ss, &gpu, 1, NULL,
 							     NULL)))
 			_die("step");
 	}
@@ -275,7 +275,7 @@ static double _attribution(size_t ngpus)
 	}
 	fp_engine_free(e);
 	fp_sample_free(s);
-	fp_node_desc_free(d);
+	fp_sample_node_desc_free(d);
 	return cpu / ITERS;
 }
 

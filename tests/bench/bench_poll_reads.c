@@ -290,7 +290,7 @@ int main(void)
 	o.mode = FP_ACTIVITY_CGROUP;
 	o.ncpus = NCPUS;
 	a = fp_activity_new(&o, &err);
-	desc = fp_node_desc_new();
+	desc = fp_sample_node_desc_new();
 	if (!a || !desc) {
 		fprintf(stderr, "fp_activity_new: %s\n", err.msg);
 		return 1;
@@ -340,7 +340,7 @@ int main(void)
 
 	fp_activity_free(a);
 	fp_sample_free(out);
-	fp_node_desc_free(desc);
+	fp_sample_node_desc_free(desc);
 	for (int i = 0; i <= NSTEPS; i++)
 		close(r.fd[i]);
 	free(r.buf);

@@ -329,7 +329,7 @@ static void _churn(struct bench *b, unsigned n)
 
 	snprintf(id, sizeof(id), "%u.%s", b->slot[i].job, b->slot[i].name);
 	_step_end(b, i);
-	fp_unpublish_step(b->steps, id, NULL);
+	fp_publish_remove_step(b->steps, id, NULL);
 	snprintf(name, sizeof(name), "%u", b->next_step++);
 	_step_start(b, i, name);
 }
@@ -675,8 +675,8 @@ bare:
 		double t0 = _cpu_now(), w0 = _wall_now();
 
 		for (unsigned i = 0; i < reads; i++)
-			if (fp_read_step(b.steps, id, &v, &err)) {
-				fprintf(stderr, "fp_read_step: %s\n", err.msg);
+			if (fp_publish_read_step(b.steps, id, &v, &err)) {
+				fprintf(stderr, "fp_publish_read_step: %s\n", err.msg);
 				return 1;
 			}
 		printf("stepd read: %.2f us per read (CPU; %.2f us wall; "

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "../unit/physmodel.h"
-#include "footprint/attribution.h"
+#include "footprint/engine.h"
 #include "footprint/trace.h"
 
 static double now(void)

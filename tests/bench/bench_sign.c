@@ -67,18 +67,18 @@ static int bench(const char *dir, const char *alg, const char *body)
 	long n, v;
 
 	snprintf(prefix, sizeof(prefix), "%s/%s", dir, alg);
-	if (fp_keygen(prefix, alg, NULL, &err))
+	if (fp_sign_keygen(prefix, alg, NULL, &err))
 		goto fail;
 	snprintf(path, sizeof(path), "%s.key", prefix);
-	priv = fp_key_load_private(path, &err);
+	priv = fp_sign_key_load_private(path, &err);
 	snprintf(path, sizeof(path), "%s.pub", prefix);
-	pub = fp_key_load_public(path, &err);
+	pub = fp_sign_key_load_public(path, &err);
 	if (!priv || !pub)
 		goto fail;
 	/* Every signed summary is checked once, outside the timing. */
 	{
 		char *tok = fp_sign(priv, body, &err);
-		char *p = tok ? fp_verify(pub, tok, &err) : NULL;
+		char *p = tok ? fp_sign_verify(pub, tok, &err) : NULL;
 
 		free(tok);
 		if (!p)
@@ -99,14 +99,14 @@ static int bench(const char *dir, const char *alg, const char *body)
 		t0 = now();
 		v = 0;
 		do {
-			free(fp_verify(pub, tok, &err));
+			free(fp_sign_verify(pub, tok, &err));
 			v++;
 		} while ((dt = now() - t0) < 1.0);
 		free(tok);
 	}
 	printf("bench_sign: %s: %.0f summaries verified/s\n", alg, v / dt);
-	fp_key_free(priv);
-	fp_key_free(pub);
+	fp_sign_key_free(priv);
+	fp_sign_key_free(pub);
 	return 0;
 fail:
 	fprintf(stderr, "bench_sign: %s: %s\n", alg, err.msg);

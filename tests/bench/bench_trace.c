@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "footprint/attribution.h"
+#include "footprint/engine.h"
 #include "bench.h"
 #include "footprint/trace.h"
 
@@ -36,7 +36,7 @@ static fp_node_desc_t *_desc(void)
 {
 	static const char *const zone[NDOM] = { "package-0", "dram-0",
 						"package-1", "dram-1" };
-	fp_node_desc_t *d = fp_node_desc_new();
+	fp_node_desc_t *d = fp_sample_node_desc_new();
 
 	d->node = strdup("bench");
 	d->cpus = NCPUS;
@@ -151,7 +151,7 @@ static void _advance(struct node *n, unsigned iter)
 static void _node_free(struct node *n)
 {
 	fp_sample_free(n->s);
-	fp_node_desc_free(n->d);
+	fp_sample_node_desc_free(n->d);
 }
 
 /* Writes an hour as the poller does (write, then flush, every poll);

@@ -1,5 +1,5 @@
 /* libFuzzer target: the job description the worker and `sfootprint
- * compute` read (fp_job_from_json), then the footprint computed from it
+ * compute` read (fp_carbon_job_from_json), then the footprint computed from it
  * against a fixed configuration, and its summary and record written. */
 #include "fuzz.h"
 
@@ -27,16 +27,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!cfg || fp_config_load_series(cfg, &err))
 			abort();
 	}
-	job = fp_job_from_json("job.json", (const char *)data, size, &err);
+	job = fp_carbon_job_from_json("job.json", (const char *)data, size, &err);
 	if (!job)
 		return 0;
-	res = fp_carbon_compute(cfg, job, fp_hostlist_match_plain, NULL,
+	res = fp_carbon_compute(cfg, job, fp_config_hostlist_match_plain, NULL,
 				&err);
 	if (res) {
 		free(fp_summary_dumps(res, &err));
-		free(fp_record_format(res, &err));
-		fp_result_free(res);
+		free(fp_summary_record_format(res, &err));
+		fp_carbon_result_free(res);
 	}
-	fp_job_free(job);
+	fp_carbon_job_free(job);
 	return 0;
 }

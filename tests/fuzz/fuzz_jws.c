@@ -1,4 +1,4 @@
-/* libFuzzer target: JWS verification (fp_verify). The input is a token;
+/* libFuzzer target: JWS verification (fp_sign_verify). The input is a token;
  * it is checked against a fixed P-256 key and a fixed RSA key, whose
  * private halves signed the seeds in corpus/jws and were then discarded. */
 #include <fcntl.h>
@@ -37,7 +37,7 @@ static fp_key_t *load(const char *pem, const char *what)
 	f = fopen(path, "w");
 	if (!f || fputs(pem, f) < 0 || fclose(f))
 		abort();
-	k = fp_key_load_public(path, &err);
+	k = fp_sign_key_load_public(path, &err);
 	unlink(path);
 	if (!k) {
 		fprintf(stderr, "fuzz_jws: %s\n", err.msg);
@@ -48,8 +48,8 @@ static fp_key_t *load(const char *pem, const char *what)
 
 static void cleanup(void)
 {
-	fp_key_free(keys[0]);
-	fp_key_free(keys[1]);
+	fp_sign_key_free(keys[0]);
+	fp_sign_key_free(keys[1]);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -65,7 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (int i = 0; i < 2; i++) {
 		fp_error_t err = { 0 };
 
-		free(fp_verify(keys[i], token, &err));
+		free(fp_sign_verify(keys[i], token, &err));
 	}
 	free(token);
 	return 0;

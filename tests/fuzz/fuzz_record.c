@@ -1,5 +1,5 @@
-/* libFuzzer target: the FP1 job-record form (fp_record_parse) and merging
- * ours into a field that holds other tools' content (fp_record_merge). The
+/* libFuzzer target: the FP1 job-record form (fp_summary_record_parse) and merging
+ * ours into a field that holds other tools' content (fp_summary_record_merge). The
  * input is "existing field" NUL "our record", the second part optional. */
 #include "fuzz.h"
 
@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (n + 1 < size)
 		ours = text + n + 1;
-	if (fp_record_parse(text, &rec, &err) == 0) {
+	if (fp_summary_record_parse(text, &rec, &err) == 0) {
 		fp_report_t *r = fp_report_from_record(&rec, "u", "a", &err);
 
 		if (r) {
@@ -25,9 +25,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fp_report_free(r);
 		}
 	}
-	m = fp_record_merge(text, ours, &err);
+	m = fp_summary_record_merge(text, ours, &err);
 	if (m) {
-		fp_record_parse(m, &rec, &err);
+		fp_summary_record_parse(m, &rec, &err);
 		free(m);
 	}
 	free(text);

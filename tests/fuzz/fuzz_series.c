@@ -3,7 +3,7 @@
  * the kind; the rest is the file. Lookups run over what parsed. */
 #include "fuzz.h"
 
-#include "footprint/signals.h"
+#include "footprint/series.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -42,7 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		if (nl)
 			*nl = '\0';
-		fp_parse_iso8601(text, &t);
+		fp_iso8601_parse(text, &t);
 	}
 	free(text);
 	return 0;

@@ -2,7 +2,7 @@
  * sample it accepts pushed through the attribution engine. */
 #include "fuzz.h"
 
-#include "footprint/attribution.h"
+#include "footprint/engine.h"
 #include "footprint/trace.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

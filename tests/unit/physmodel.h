@@ -126,7 +126,7 @@ static inline int pm_cpus(const pm_model_t *m)
 /* Builds the header; call before pm_sample(). */
 static inline const fp_node_desc_t *pm_init(pm_model_t *m)
 {
-	fp_node_desc_t *d = fp_node_desc_new();
+	fp_node_desc_t *d = fp_sample_node_desc_new();
 	int cpus = pm_cpus(m), nd = m->npkg * (m->dram ? 2 : 1) + !!m->psys;
 	size_t k = 0;
 
@@ -180,7 +180,7 @@ static inline const fp_node_desc_t *pm_init(pm_model_t *m)
 
 static inline void pm_free(pm_model_t *m)
 {
-	fp_node_desc_free(m->desc);
+	fp_sample_node_desc_free(m->desc);
 	free(m->exact_uj);
 	free(m->busy_cum);
 	free(m->busy_frac);

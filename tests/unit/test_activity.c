@@ -24,7 +24,7 @@
 #include <cmocka.h>
 
 #include "footprint/activity.h"
-#include "footprint/attribution.h"
+#include "footprint/engine.h"
 #include "footprint/sample.h"
 
 #define NCPUS 4
@@ -124,7 +124,7 @@ static struct world *_world(void)
 		"cpu2 1 0 1 10 0 0 0 0 0 0\n"
 		"cpu3 1 0 1 10 0 0 0 0 0 0\n"
 		"intr 1 2 3\nctxt 5\n", "%s", w->stat);
-	w->desc = fp_node_desc_new();
+	w->desc = fp_sample_node_desc_new();
 	assert_non_null(w->desc);
 	w->desc->cpus = NCPUS;
 	w->sample = fp_sample_new(w->desc);
@@ -171,7 +171,7 @@ static void _world_free(struct world *w)
 {
 	fp_activity_free(w->act);
 	fp_sample_free(w->sample);
-	fp_node_desc_free(w->desc);
+	fp_sample_node_desc_free(w->desc);
 	_rm_rf(w->root);
 	free(w);
 }
@@ -930,7 +930,7 @@ static void perf_task_clock_counts_a_busy_cgroup(void **state)
 	o.mode = FP_ACTIVITY_PERF;
 	o.perf_task_clock = true;
 	act = ok ? fp_activity_new(&o, &err) : NULL;
-	desc = fp_node_desc_new();
+	desc = fp_sample_node_desc_new();
 	desc->cpus = (size_t)ncpus;
 	sample = fp_sample_new(desc);
 	if (act) {
@@ -957,7 +957,7 @@ static void perf_task_clock_counts_a_busy_cgroup(void **state)
 		print_message("skipped: %s\n", ok ? err.msg
 						 : "cgroup.procs not writable");
 		fp_sample_free(sample);
-		fp_node_desc_free(desc);
+		fp_sample_node_desc_free(desc);
 		skip();
 		return;
 	}
@@ -972,7 +972,7 @@ static void perf_task_clock_counts_a_busy_cgroup(void **state)
 		print_message("skipped: the child ran only %.1f ms of 300\n",
 			      (p1 - p0) / 1e6);
 		fp_sample_free(sample);
-		fp_node_desc_free(desc);
+		fp_sample_node_desc_free(desc);
 		skip();
 		return;
 	}
@@ -981,7 +981,7 @@ static void perf_task_clock_counts_a_busy_cgroup(void **state)
 	assert_true(c1 - c0 > (p1 - p0) * 8 / 10);
 	assert_true(c1 - c0 < (p1 - p0) * 12 / 10 + 20000000);
 	fp_sample_free(sample);
-	fp_node_desc_free(desc);
+	fp_sample_node_desc_free(desc);
 }
 
 /* ---- hints to the engine: what moved, same steps ---- */

@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "footprint/attribution.h"
+#include "footprint/engine.h"
 #include "physmodel.h"
 
 #define S_NS 1000000000ULL
@@ -27,7 +27,7 @@ static void assert_rel(double got, double want, double tol, const char *what)
 static fp_node_desc_t *one_package(size_t cpus, double idle_w,
 				   uint64_t range)
 {
-	fp_node_desc_t *d = fp_node_desc_new();
+	fp_node_desc_t *d = fp_sample_node_desc_new();
 
 	d->node = strdup("n1");
 	d->cpus = cpus;
@@ -73,7 +73,7 @@ static void fix_free(struct fix *f)
 {
 	fp_sample_free(f->s);
 	fp_engine_free(f->e);
-	fp_node_desc_free(f->desc);
+	fp_sample_node_desc_free(f->desc);
 }
 
 /* Sets the sample's time, domain 0 counter (UINT64_MAX = failed read) and
@@ -1003,7 +1003,7 @@ static fp_step_sample_t *gstep(struct fix *f, const char *id, uint64_t job,
 	fp_step_sample_t *st = step(f, id, job, &cpu0, 1);
 	uint64_t b = busy < 0 ? 0 : (uint64_t)busy;
 
-	assert_int_equal(fp_step_sample_set_gpus(st, &gpu, 1,
+	assert_int_equal(fp_sample_step_set_gpus(st, &gpu, 1,
 						 busy < 0 ? NULL : &b, NULL),
 			 0);
 	return st;
@@ -1272,7 +1272,7 @@ static void test_wall_residual_is_shared_with_gpu_idle(void **state)
 	f.s->wall_j = 1200;
 	f.s->cpu_busy_ns[0] = S_NS;
 	step(&f, "1.0", 1, &cpu0, 1)->cpu_ns[0] = S_NS;
-	fp_step_sample_set_gpus(&f.s->steps[0], (int[]){ 0 }, 1, NULL, NULL);
+	fp_sample_step_set_gpus(&f.s->steps[0], (int[]){ 0 }, 1, NULL, NULL);
 	push_ok(&f);
 	fp_engine_node(f.e, &n);
 	assert_rel(n.energy_j, 200, 1e-12, "node from wall");
@@ -1388,7 +1388,7 @@ static void test_step_gpu_outside_the_node_is_rejected(void **state)
 	assert_int_equal(f.err.code, FP_EINVAL);
 	assert_non_null(strstr(f.err.msg, "gpu 1"));
 	at(&f, 0, 0);
-	fp_step_sample_set_gpus(step(&f, "1.0", 1, NULL, 0), gpus, 2, NULL,
+	fp_sample_step_set_gpus(step(&f, "1.0", 1, NULL, 0), gpus, 2, NULL,
 				NULL);
 	assert_int_equal(fp_engine_push(f.e, f.s, &f.err), -1);
 	assert_non_null(strstr(f.err.msg, "twice"));
@@ -1423,7 +1423,7 @@ static void test_gpu_conservation_holds_to_1e9_through_faults(void **state)
 			fp_step_sample_t *a = step(&f, "1.0", 1, cpus, 1);
 
 			a->cpu_ns[0] = (uint64_t)i * S_NS / 2;
-			fp_step_sample_set_gpus(a, (int[]){ 0, 1 }, 2, busy,
+			fp_sample_step_set_gpus(a, (int[]){ 0, 1 }, 2, busy,
 						NULL);
 		}
 		if (i % 30 > 5) {
@@ -1431,7 +1431,7 @@ static void test_gpu_conservation_holds_to_1e9_through_faults(void **state)
 			uint64_t bb[1] = { busy[2] };
 
 			b->cpu_ns[1] = (uint64_t)i * S_NS / 3;
-			fp_step_sample_set_gpus(b, (int[]){ 1 }, 1,
+			fp_sample_step_set_gpus(b, (int[]){ 1 }, 1,
 						i % 9 ? bb : NULL, NULL);
 		}
 		push_ok(&f);
@@ -1464,10 +1464,10 @@ static void test_gpu_share_by_device_sums_to_gpu_j(void **state)
 		wall += 300 + (i % 13);
 		f.s->wall_j = wall;
 		f.s->cpu_busy_ns[0] = f.s->cpu_busy_ns[1] = (uint64_t)i * S_NS;
-		fp_step_sample_set_gpus(step(&f, "1.0", 1, cpus, 1),
+		fp_sample_step_set_gpus(step(&f, "1.0", 1, cpus, 1),
 					(int[]){ 0, 1 }, 2, NULL, NULL);
 		if (i > 50)
-			fp_step_sample_set_gpus(step(&f, "2.0", 2, cpus + 1,
+			fp_sample_step_set_gpus(step(&f, "2.0", 2, cpus + 1,
 						     1), (int[]){ 1 }, 1,
 						NULL, NULL);
 		push_ok(&f);
@@ -1504,7 +1504,7 @@ static void test_gpu_share_of_a_lone_holder_is_the_device_energy(
 		at(&f, i, 0);
 		gpu_at(&f, 0, 100.0 * i);
 		gpu_at(&f, 1, 30.0 * i);
-		fp_step_sample_set_gpus(step(&f, "1.0", 1, cpus, 1),
+		fp_sample_step_set_gpus(step(&f, "1.0", 1, cpus, 1),
 					(int[]){ 1, 0 }, 2, NULL, NULL);
 		push_ok(&f);
 	}

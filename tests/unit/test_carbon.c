@@ -38,7 +38,7 @@ static time_t T(const char *hhmm)
 	time_t t;
 
 	snprintf(iso, sizeof(iso), "2024-01-15T%s:00Z", hhmm);
-	assert_int_equal(fp_parse_iso8601(iso, &t), 0);
+	assert_int_equal(fp_iso8601_parse(iso, &t), 0);
 	return t;
 }
 
@@ -94,7 +94,7 @@ static int teardown(void **state)
 
 static fp_job_t *job_new(const char *start, const char *end)
 {
-	fp_job_t *j = fp_job_new();
+	fp_job_t *j = fp_carbon_job_new();
 
 	j->job_id = 42;
 	j->start = T(start);
@@ -105,18 +105,18 @@ static fp_job_t *job_new(const char *start, const char *end)
 
 static fp_result_t *compute(fp_job_t *j, fp_error_t *err)
 {
-	return fp_carbon_compute(cfg, j, fp_hostlist_match_plain, NULL, err);
+	return fp_carbon_compute(cfg, j, fp_config_hostlist_match_plain, NULL, err);
 }
 
 static void test_step_energy_is_spread_over_the_hours_it_spans(void **s)
 {
 	fp_job_t *j = job_new("00:30", "01:30");
-	fp_step_t *st = fp_job_add_step(j, "42.0", T("00:30"), T("01:30"),
+	fp_step_t *st = fp_carbon_job_add_step(j, "42.0", T("00:30"), T("01:30"),
 					2 * KWH);
 	fp_error_t err = { 0 };
 	fp_result_t *r;
 
-	fp_step_add_node(st, "n1", 32, NAN);
+	fp_carbon_step_add_node(st, "n1", 32, NAN);
 	r = compute(j, &err);
 	assert_non_null(r);
 	/* half the energy in hour 0, half in hour 1 */
@@ -124,20 +124,20 @@ static void test_step_energy_is_spread_over_the_hours_it_spans(void **s)
 			   1.0 * PUE * I[0] + 1.0 * PUE * I[1], 1e-9);
 	assert_float_equal(r->energy_it_j, 2 * KWH, 1e-6);
 	assert_float_equal(r->energy_facility_j, 2 * KWH * PUE, 1e-6);
-	fp_result_free(r);
-	fp_job_free(j);
+	fp_carbon_result_free(r);
+	fp_carbon_job_free(j);
 }
 
 static void test_step_energy_is_split_by_allocated_cpus(void **s)
 {
 	fp_job_t *j = job_new("00:00", "01:00");
-	fp_step_t *st = fp_job_add_step(j, "42.0", T("00:00"), T("01:00"),
+	fp_step_t *st = fp_carbon_job_add_step(j, "42.0", T("00:00"), T("01:00"),
 					4 * KWH);
 	fp_error_t err = { 0 };
 	fp_result_t *r;
 
-	fp_step_add_node(st, "n1", 24, NAN);
-	fp_step_add_node(st, "n4", 8, NAN);
+	fp_carbon_step_add_node(st, "n1", 24, NAN);
+	fp_carbon_step_add_node(st, "n4", 8, NAN);
 	r = compute(j, &err);
 	assert_non_null(r);
 	assert_int_equal(r->nnodes, 2);
@@ -149,60 +149,60 @@ static void test_step_energy_is_split_by_allocated_cpus(void **s)
 	assert_int_equal(r->nsites, 2);
 	assert_string_equal(r->sites[1].site, "lyon");
 	assert_float_equal(r->sites[1].operational_g, 80, 1e-9);
-	fp_result_free(r);
-	fp_job_free(j);
+	fp_carbon_result_free(r);
+	fp_carbon_job_free(j);
 }
 
 static void test_per_node_energy_wins_over_the_cpu_split(void **s)
 {
 	fp_job_t *j = job_new("00:00", "01:00");
-	fp_step_t *st = fp_job_add_step(j, "42.0", T("00:00"), T("01:00"),
+	fp_step_t *st = fp_carbon_job_add_step(j, "42.0", T("00:00"), T("01:00"),
 					NAN);
 	fp_error_t err = { 0 };
 	fp_result_t *r;
 
-	fp_step_add_node(st, "n1", 16, 0.5 * KWH);
-	fp_step_add_node(st, "n2", 16, 1.5 * KWH);
+	fp_carbon_step_add_node(st, "n1", 16, 0.5 * KWH);
+	fp_carbon_step_add_node(st, "n2", 16, 1.5 * KWH);
 	r = compute(j, &err);
 	assert_non_null(r);
 	assert_true(r->complete);
 	assert_float_equal(r->nodes[0].energy_j, 0.5 * KWH, 1e-6);
 	assert_float_equal(r->nodes[1].energy_j, 1.5 * KWH, 1e-6);
 	assert_float_equal(r->operational_g, 2 * PUE * I[0], 1e-9);
-	fp_result_free(r);
-	fp_job_free(j);
+	fp_carbon_result_free(r);
+	fp_carbon_job_free(j);
 }
 
 static void test_embodied_is_lifetime_share_times_cpu_share(void **s)
 {
 	fp_job_t *j = job_new("00:00", "02:00");
-	fp_step_t *st = fp_job_add_step(j, "42.batch", T("00:00"),
+	fp_step_t *st = fp_carbon_job_add_step(j, "42.batch", T("00:00"),
 					T("02:00"), 0);
 	fp_error_t err = { 0 };
 	fp_result_t *r;
 
-	fp_step_add_node(st, "n1", 16, NAN);
-	fp_job_add_node(j, "n1", 16);
+	fp_carbon_step_add_node(st, "n1", 16, NAN);
+	fp_carbon_job_add_node(j, "n1", 16);
 	r = compute(j, &err);
 	assert_non_null(r);
 	/* 1000 kg over 5 years, 7200 s, 16 of 32 CPUs */
 	assert_float_equal(r->embodied_g, EMB_G_PER_S * 7200 * 16 / 32.0,
 			   1e-9);
 	assert_float_equal(r->core_hours, 16 * 2.0, 1e-12);
-	fp_result_free(r);
-	fp_job_free(j);
+	fp_carbon_result_free(r);
+	fp_carbon_job_free(j);
 }
 
 static void test_avoided_emissions_stay_out_of_the_footprint(void **s)
 {
 	fp_job_t *j = job_new("00:00", "02:00");
-	fp_step_t *st = fp_job_add_step(j, "42.0", T("00:00"), T("02:00"),
+	fp_step_t *st = fp_carbon_job_add_step(j, "42.0", T("00:00"), T("02:00"),
 					2 * KWH);
 	fp_error_t err = { 0 };
 	fp_result_t *r;
 	double op, avoided, emb;
 
-	fp_step_add_node(st, "n1", 32, NAN);
+	fp_carbon_step_add_node(st, "n1", 32, NAN);
 	r = compute(j, &err);
 	assert_non_null(r);
 	op = 1 * PUE * I[0] + 1 * PUE * I[1];
@@ -214,59 +214,59 @@ static void test_avoided_emissions_stay_out_of_the_footprint(void **s)
 	assert_float_equal(r->net_g, op + emb - avoided, 1e-9);
 	assert_float_equal(r->reused_energy_j,
 			   (PUE * REC * U[0] + PUE * REC * U[1]) * KWH, 1e-6);
-	fp_result_free(r);
-	fp_job_free(j);
+	fp_carbon_result_free(r);
+	fp_carbon_job_free(j);
 }
 
 static void test_summer_heat_displaces_nothing(void **s)
 {
 	/* hour 2 has useful fraction 0 */
 	fp_job_t *j = job_new("02:00", "03:00");
-	fp_step_t *st = fp_job_add_step(j, "42.0", T("02:00"), T("03:00"),
+	fp_step_t *st = fp_carbon_job_add_step(j, "42.0", T("02:00"), T("03:00"),
 					KWH);
 	fp_error_t err = { 0 };
 	fp_result_t *r;
 
-	fp_step_add_node(st, "n1", 32, NAN);
+	fp_carbon_step_add_node(st, "n1", 32, NAN);
 	r = compute(j, &err);
 	assert_non_null(r);
 	assert_float_equal(r->avoided_g, 0, 0);
 	assert_float_equal(r->erf, 0, 0);
-	fp_result_free(r);
-	fp_job_free(j);
+	fp_carbon_result_free(r);
+	fp_carbon_job_free(j);
 }
 
 static void test_reference_uses_its_pue_and_intensity(void **s)
 {
 	fp_job_t *j = job_new("00:00", "01:00");
-	fp_step_t *st = fp_job_add_step(j, "42.0", T("00:00"), T("01:00"),
+	fp_step_t *st = fp_carbon_job_add_step(j, "42.0", T("00:00"), T("01:00"),
 					KWH);
 	fp_error_t err = { 0 };
 	fp_result_t *r;
 	double emb = EMB_G_PER_S * 3600, ref = 1 * PUE_REF * I_REF + emb;
 	double fp = 1 * PUE * I[0] + emb, net = fp - PUE * REC * U[0] * GAS;
 
-	fp_step_add_node(st, "n1", 32, NAN);
+	fp_carbon_step_add_node(st, "n1", 32, NAN);
 	r = compute(j, &err);
 	assert_non_null(r);
 	assert_float_equal(r->reference_g, ref, 1e-9);
 	assert_float_equal(r->saved_g, ref - fp, 1e-9);
 	assert_float_equal(r->saved_with_heat_g, ref - net, 1e-9);
 	assert_float_equal(r->saved_percent, 100 * (ref - net) / ref, 1e-9);
-	fp_result_free(r);
-	fp_job_free(j);
+	fp_carbon_result_free(r);
+	fp_carbon_job_free(j);
 }
 
 static void test_ratios_pue_erf_ere_and_per_core_hour(void **s)
 {
 	fp_job_t *j = job_new("00:00", "01:00");
-	fp_step_t *st = fp_job_add_step(j, "42.0", T("00:00"), T("01:00"),
+	fp_step_t *st = fp_carbon_job_add_step(j, "42.0", T("00:00"), T("01:00"),
 					KWH);
 	fp_error_t err = { 0 };
 	fp_result_t *r;
 	double reused = PUE * REC * U[0];	/* kWh */
 
-	fp_step_add_node(st, "n1", 8, NAN);
+	fp_carbon_step_add_node(st, "n1", 8, NAN);
 	r = compute(j, &err);
 	assert_non_null(r);
 	assert_float_equal(r->pue, PUE, 1e-12);
@@ -276,21 +276,21 @@ static void test_ratios_pue_erf_ere_and_per_core_hour(void **s)
 			   (PUE * I[0] + EMB_G_PER_S * 3600 * 8 / 32) / 8.0,
 			   1e-9);
 	assert_float_equal(r->intensity, I[0], 1e-9);
-	fp_result_free(r);
-	fp_job_free(j);
+	fp_carbon_result_free(r);
+	fp_carbon_job_free(j);
 }
 
 static void test_missing_step_energy_makes_the_result_incomplete(void **s)
 {
 	fp_job_t *j = job_new("00:00", "01:00");
-	fp_step_t *st = fp_job_add_step(j, "42.batch", T("00:00"),
+	fp_step_t *st = fp_carbon_job_add_step(j, "42.batch", T("00:00"),
 					T("01:00"), KWH);
 	fp_error_t err = { 0 };
 	fp_result_t *r;
 
-	fp_step_add_node(st, "n1", 32, NAN);
-	st = fp_job_add_step(j, "42.extern", T("00:00"), T("01:00"), NAN);
-	fp_step_add_node(st, "n1", 32, NAN);
+	fp_carbon_step_add_node(st, "n1", 32, NAN);
+	st = fp_carbon_job_add_step(j, "42.extern", T("00:00"), T("01:00"), NAN);
+	fp_carbon_step_add_node(st, "n1", 32, NAN);
 	r = compute(j, &err);
 	assert_non_null(r);
 	assert_false(r->complete);
@@ -298,8 +298,8 @@ static void test_missing_step_energy_makes_the_result_incomplete(void **s)
 	assert_non_null(strstr(r->incomplete[0], "42.extern"));
 	assert_int_equal(r->nsteps_counted, 1);
 	assert_float_equal(r->operational_g, PUE * I[0], 1e-9);
-	fp_result_free(r);
-	fp_job_free(j);
+	fp_carbon_result_free(r);
+	fp_carbon_job_free(j);
 }
 
 static void test_a_step_listed_twice_is_rejected(void **s)
@@ -307,13 +307,13 @@ static void test_a_step_listed_twice_is_rejected(void **s)
 	fp_job_t *j = job_new("00:00", "01:00");
 	fp_error_t err = { 0 };
 
-	fp_step_add_node(fp_job_add_step(j, "42.0", T("00:00"), T("01:00"),
+	fp_carbon_step_add_node(fp_carbon_job_add_step(j, "42.0", T("00:00"), T("01:00"),
 					 KWH), "n1", 1, NAN);
-	fp_step_add_node(fp_job_add_step(j, "42.0", T("00:00"), T("01:00"),
+	fp_carbon_step_add_node(fp_carbon_job_add_step(j, "42.0", T("00:00"), T("01:00"),
 					 KWH), "n1", 1, NAN);
 	assert_null(compute(j, &err));
 	assert_non_null(strstr(err.msg, "twice"));
-	fp_job_free(j);
+	fp_carbon_job_free(j);
 }
 
 static void test_a_step_outside_the_series_is_an_error(void **s)
@@ -321,12 +321,12 @@ static void test_a_step_outside_the_series_is_an_error(void **s)
 	fp_job_t *j = job_new("03:00", "05:00");
 	fp_error_t err = { 0 };
 
-	fp_step_add_node(fp_job_add_step(j, "42.0", T("03:00"), T("05:00"),
+	fp_carbon_step_add_node(fp_carbon_job_add_step(j, "42.0", T("03:00"), T("05:00"),
 					 KWH), "n1", 1, NAN);
 	assert_null(compute(j, &err));
 	assert_non_null(strstr(err.msg, "int.csv"));
 	assert_non_null(strstr(err.msg, "2024-01-15T04:00:00Z"));
-	fp_job_free(j);
+	fp_carbon_job_free(j);
 }
 
 static void test_a_node_in_no_site_is_an_error(void **s)
@@ -334,11 +334,11 @@ static void test_a_node_in_no_site_is_an_error(void **s)
 	fp_job_t *j = job_new("00:00", "01:00");
 	fp_error_t err = { 0 };
 
-	fp_step_add_node(fp_job_add_step(j, "42.0", T("00:00"), T("01:00"),
+	fp_carbon_step_add_node(fp_carbon_job_add_step(j, "42.0", T("00:00"), T("01:00"),
 					 KWH), "x9", 1, NAN);
 	assert_null(compute(j, &err));
 	assert_non_null(strstr(err.msg, "'x9'"));
-	fp_job_free(j);
+	fp_carbon_job_free(j);
 }
 
 static void test_a_node_without_node_type_is_incomplete(void **s)
@@ -347,15 +347,15 @@ static void test_a_node_without_node_type_is_incomplete(void **s)
 	fp_error_t err = { 0 };
 	fp_result_t *r;
 
-	fp_step_add_node(fp_job_add_step(j, "42.0", T("00:00"), T("01:00"),
+	fp_carbon_step_add_node(fp_carbon_job_add_step(j, "42.0", T("00:00"), T("01:00"),
 					 KWH), "n3", 4, NAN);
 	r = compute(j, &err);
 	assert_non_null(r);
 	assert_false(r->complete);
 	assert_non_null(strstr(r->incomplete[0], "n3"));
 	assert_float_equal(r->embodied_g, 0, 0);
-	fp_result_free(r);
-	fp_job_free(j);
+	fp_carbon_result_free(r);
+	fp_carbon_job_free(j);
 }
 
 static void test_more_cpus_than_the_node_has_is_rejected(void **s)
@@ -363,11 +363,11 @@ static void test_more_cpus_than_the_node_has_is_rejected(void **s)
 	fp_job_t *j = job_new("00:00", "01:00");
 	fp_error_t err = { 0 };
 
-	fp_step_add_node(fp_job_add_step(j, "42.0", T("00:00"), T("01:00"),
+	fp_carbon_step_add_node(fp_carbon_job_add_step(j, "42.0", T("00:00"), T("01:00"),
 					 KWH), "n1", 64, NAN);
 	assert_null(compute(j, &err));
 	assert_non_null(strstr(err.msg, "64 CPUs"));
-	fp_job_free(j);
+	fp_carbon_job_free(j);
 }
 
 static void test_job_description_json_is_read(void **s)
@@ -384,7 +384,7 @@ static void test_job_description_json_is_read(void **s)
 		" 1705276800, \"end\": 1705280400, \"energy_j\": null,"
 		" \"nodes\": [{\"name\": \"n1\", \"cpus\": 32}]}]}";
 	fp_error_t err = { 0 };
-	fp_job_t *j = fp_job_from_json("job.json", json, strlen(json), &err);
+	fp_job_t *j = fp_carbon_job_from_json("job.json", json, strlen(json), &err);
 	fp_result_t *r;
 
 	assert_non_null(j);
@@ -398,8 +398,8 @@ static void test_job_description_json_is_read(void **s)
 	assert_non_null(r);
 	assert_false(r->complete);
 	assert_float_equal(r->operational_g, PUE * I[0], 1e-9);
-	fp_result_free(r);
-	fp_job_free(j);
+	fp_carbon_result_free(r);
+	fp_carbon_job_free(j);
 }
 
 /* Found by fuzz_job: a step ending in the year 540 million had its energy
@@ -413,18 +413,18 @@ static void test_step_lasting_centuries_is_refused_at_once(void **s)
 		" \"end\": 17052911905291195, \"energy_j\": 12000000,"
 		" \"nodes\": [{\"name\": \"n3\", \"cpus\": 16}]}]}";
 	fp_error_t err = { 0 };
-	fp_job_t *j = fp_job_from_json("job.json", json, strlen(json), &err);
+	fp_job_t *j = fp_carbon_job_from_json("job.json", json, strlen(json), &err);
 	fp_job_t *k;
 
 	assert_non_null(j);
 	assert_null(compute(j, &err));
 	assert_non_null(strstr(err.msg, "step 42.0 lasts"));
-	fp_job_free(j);
+	fp_carbon_job_free(j);
 	k = job_new("00:00", "01:00");
 	k->end = k->start + (time_t)11 * 366 * 86400;
 	assert_null(compute(k, &err));
 	assert_non_null(strstr(err.msg, "more than ten years"));
-	fp_job_free(k);
+	fp_carbon_job_free(k);
 }
 
 static void test_job_description_error_names_the_field(void **s)
@@ -434,49 +434,49 @@ static void test_job_description_error_names_the_field(void **s)
 			    " \"end\": \"tomorrow\", \"nodes\": []}]}";
 	fp_error_t err = { 0 };
 
-	assert_null(fp_job_from_json("job.json", json, strlen(json), &err));
+	assert_null(fp_carbon_job_from_json("job.json", json, strlen(json), &err));
 	assert_non_null(strstr(err.msg, "job.json"));
 	assert_non_null(strstr(err.msg, "steps[0].end"));
 }
 
-/* Per-node split of a multi-node step (fp_step_split_energy). */
+/* Per-node split of a multi-node step (fp_carbon_step_split_energy). */
 static fp_step_t *three_node_step(fp_job_t *j, double e_n1, double e_n2)
 {
-	fp_step_t *st = fp_job_add_step(j, "42.0", T("00:00"), T("01:00"),
+	fp_step_t *st = fp_carbon_job_add_step(j, "42.0", T("00:00"), T("01:00"),
 					10 * KWH);
 
-	fp_step_add_node(st, "n1", 8, e_n1);
-	fp_step_add_node(st, "n2", 8, e_n2);
-	fp_step_add_node(st, "n4", 24, NAN);
+	fp_carbon_step_add_node(st, "n1", 8, e_n1);
+	fp_carbon_step_add_node(st, "n2", 8, e_n2);
+	fp_carbon_step_add_node(st, "n4", 24, NAN);
 	return st;
 }
 
 static void test_split_of_a_single_node_step_is_exact(void **s)
 {
 	fp_job_t *j = job_new("00:00", "01:00");
-	fp_step_t *st = fp_job_add_step(j, "42.0", T("00:00"), T("01:00"),
+	fp_step_t *st = fp_carbon_job_add_step(j, "42.0", T("00:00"), T("01:00"),
 					5 * KWH);
 
-	fp_step_add_node(st, "n1", 32, NAN);
-	assert_int_equal(fp_step_split_energy(st), 0);
+	fp_carbon_step_add_node(st, "n1", 32, NAN);
+	assert_int_equal(fp_carbon_step_split_energy(st), 0);
 	assert_string_equal(st->split, FP_SPLIT_EXACT);
 	assert_float_equal(st->nodes[0].energy_j, 5 * KWH, 1e-6);
-	fp_job_free(j);
+	fp_carbon_job_free(j);
 }
 
 static void test_split_with_min_and_max_of_two_nodes_is_exact(void **s)
 {
 	fp_job_t *j = job_new("00:00", "01:00");
-	fp_step_t *st = fp_job_add_step(j, "42.0", T("00:00"), T("01:00"),
+	fp_step_t *st = fp_carbon_job_add_step(j, "42.0", T("00:00"), T("01:00"),
 					10 * KWH);
 
-	fp_step_add_node(st, "n1", 8, 7 * KWH);
-	fp_step_add_node(st, "n4", 24, 3 * KWH);
-	assert_int_equal(fp_step_split_energy(st), 0);
+	fp_carbon_step_add_node(st, "n1", 8, 7 * KWH);
+	fp_carbon_step_add_node(st, "n4", 24, 3 * KWH);
+	assert_int_equal(fp_carbon_step_split_energy(st), 0);
 	assert_string_equal(st->split, FP_SPLIT_EXACT);
 	assert_float_equal(st->nodes[0].energy_j, 7 * KWH, 1e-6);
 	assert_float_equal(st->nodes[1].energy_j, 3 * KWH, 1e-6);
-	fp_job_free(j);
+	fp_carbon_job_free(j);
 }
 
 static void test_split_of_three_nodes_shares_the_rest_by_cpus(void **s)
@@ -486,7 +486,7 @@ static void test_split_of_three_nodes_shares_the_rest_by_cpus(void **s)
 	fp_error_t err = { 0 };
 	fp_result_t *r;
 
-	assert_int_equal(fp_step_split_energy(st), 0);
+	assert_int_equal(fp_carbon_step_split_energy(st), 0);
 	assert_string_equal(st->split, FP_SPLIT_MINMAX);
 	/* 4 kWh left for n2 (8 CPUs) and n4 (24 CPUs) */
 	assert_float_equal(st->nodes[1].energy_j, 1 * KWH, 1e-6);
@@ -499,8 +499,8 @@ static void test_split_of_three_nodes_shares_the_rest_by_cpus(void **s)
 	/* n1, n2 in paris (hour 0), n4 in lyon (80 g/kWh, PUE 1) */
 	assert_float_equal(r->operational_g,
 			   7.0 * PUE * I[0] + 3.0 * 1.0 * 80, 1e-6);
-	fp_result_free(r);
-	fp_job_free(j);
+	fp_carbon_result_free(r);
+	fp_carbon_job_free(j);
 }
 
 static void test_split_without_node_values_is_by_cpus(void **s)
@@ -508,11 +508,11 @@ static void test_split_without_node_values_is_by_cpus(void **s)
 	fp_job_t *j = job_new("00:00", "01:00");
 	fp_step_t *st = three_node_step(j, NAN, NAN);
 
-	assert_int_equal(fp_step_split_energy(st), 0);
+	assert_int_equal(fp_carbon_step_split_energy(st), 0);
 	assert_string_equal(st->split, FP_SPLIT_CPUS);
 	assert_float_equal(st->nodes[0].energy_j, 2 * KWH, 1e-6);
 	assert_float_equal(st->nodes[2].energy_j, 6 * KWH, 1e-6);
-	fp_job_free(j);
+	fp_carbon_job_free(j);
 }
 
 static void test_split_never_gives_a_node_negative_energy(void **s)
@@ -520,35 +520,35 @@ static void test_split_never_gives_a_node_negative_energy(void **s)
 	fp_job_t *j = job_new("00:00", "01:00");
 	fp_step_t *st = three_node_step(j, 6 * KWH, 5 * KWH);
 
-	assert_int_equal(fp_step_split_energy(st), 0);
+	assert_int_equal(fp_carbon_step_split_energy(st), 0);
 	assert_float_equal(st->nodes[2].energy_j, 0, 1e-9);
-	fp_job_free(j);
+	fp_carbon_job_free(j);
 }
 
 static void test_split_of_a_step_without_energy_changes_nothing(void **s)
 {
 	fp_job_t *j = job_new("00:00", "01:00");
-	fp_step_t *st = fp_job_add_step(j, "42.0", T("00:00"), T("01:00"),
+	fp_step_t *st = fp_carbon_job_add_step(j, "42.0", T("00:00"), T("01:00"),
 					NAN);
 
-	fp_step_add_node(st, "n1", 8, NAN);
-	fp_step_add_node(st, "n2", 8, NAN);
-	assert_int_equal(fp_step_split_energy(st), -1);
+	fp_carbon_step_add_node(st, "n1", 8, NAN);
+	fp_carbon_step_add_node(st, "n2", 8, NAN);
+	assert_int_equal(fp_carbon_step_split_energy(st), -1);
 	assert_null(st->split);
 	assert_true(isnan(st->nodes[0].energy_j));
-	fp_job_free(j);
+	fp_carbon_job_free(j);
 }
 
 static void test_node_energies_contradicting_the_total_are_incomplete(void **s)
 {
 	fp_job_t *j = job_new("00:00", "01:00");
-	fp_step_t *st = fp_job_add_step(j, "42.0", T("00:00"), T("01:00"),
+	fp_step_t *st = fp_carbon_job_add_step(j, "42.0", T("00:00"), T("01:00"),
 					10 * KWH);
 	fp_error_t err = { 0 };
 	fp_result_t *r;
 
-	fp_step_add_node(st, "n1", 16, 0.5 * KWH);
-	fp_step_add_node(st, "n2", 16, 1.5 * KWH);
+	fp_carbon_step_add_node(st, "n1", 16, 0.5 * KWH);
+	fp_carbon_step_add_node(st, "n2", 16, 1.5 * KWH);
 	r = compute(j, &err);
 	assert_non_null(r);
 	assert_false(r->complete);
@@ -556,76 +556,76 @@ static void test_node_energies_contradicting_the_total_are_incomplete(void **s)
 	assert_non_null(strstr(r->incomplete[0], "step 42.0: its nodes' "
 			       "energies sum to 7200000 J, its total is "
 			       "36000000 J"));
-	fp_result_free(r);
-	fp_job_free(j);
+	fp_carbon_result_free(r);
+	fp_carbon_job_free(j);
 }
 
 static void test_node_energies_within_rounding_of_the_total_agree(void **s)
 {
 	fp_job_t *j = job_new("00:00", "01:00");
-	fp_step_t *st = fp_job_add_step(j, "42.0", T("00:00"), T("01:00"),
+	fp_step_t *st = fp_carbon_job_add_step(j, "42.0", T("00:00"), T("01:00"),
 					2 * KWH + 2);
 	fp_error_t err = { 0 };
 	fp_result_t *r;
 
-	fp_step_add_node(st, "n1", 16, 0.5 * KWH);
-	fp_step_add_node(st, "n2", 16, 1.5 * KWH);
+	fp_carbon_step_add_node(st, "n1", 16, 0.5 * KWH);
+	fp_carbon_step_add_node(st, "n2", 16, 1.5 * KWH);
 	r = compute(j, &err);
 	assert_non_null(r);
 	assert_true(r->complete);
-	fp_result_free(r);
-	fp_job_free(j);
+	fp_carbon_result_free(r);
+	fp_carbon_job_free(j);
 }
 
 static void test_an_energy_above_the_bound_is_refused(void **s)
 {
 	fp_job_t *j = job_new("00:00", "01:00");
-	fp_step_t *st = fp_job_add_step(j, "42.0", T("00:00"), T("01:00"),
+	fp_step_t *st = fp_carbon_job_add_step(j, "42.0", T("00:00"), T("01:00"),
 					1e308);
 	fp_error_t err = { 0 };
 
-	fp_step_add_node(st, "n1", 16, 1e308);
+	fp_carbon_step_add_node(st, "n1", 16, 1e308);
 	assert_null(compute(j, &err));
 	assert_non_null(strstr(err.msg, "step 42.0: energy 1e+308 J is above "
 			       "1e+15 J"));
-	fp_job_free(j);
+	fp_carbon_job_free(j);
 }
 
 static void test_a_node_with_zero_cpus_is_refused(void **s)
 {
 	fp_job_t *j = job_new("00:00", "01:00");
-	fp_step_t *st = fp_job_add_step(j, "42.0", T("00:00"), T("01:00"),
+	fp_step_t *st = fp_carbon_job_add_step(j, "42.0", T("00:00"), T("01:00"),
 					KWH);
 	fp_error_t err = { 0 };
 
-	fp_step_add_node(st, "n1", 0, NAN);
+	fp_carbon_step_add_node(st, "n1", 0, NAN);
 	assert_null(compute(j, &err));
 	assert_non_null(strstr(err.msg, "node n1 has 0 CPUs"));
-	fp_job_free(j);
+	fp_carbon_job_free(j);
 	j = job_new("00:00", "01:00");
-	st = fp_job_add_step(j, "42.0", T("00:00"), T("01:00"), KWH);
-	fp_step_add_node(st, "n1", 4, NAN);
-	fp_job_add_node(j, "n1", 0);
+	st = fp_carbon_job_add_step(j, "42.0", T("00:00"), T("01:00"), KWH);
+	fp_carbon_step_add_node(st, "n1", 4, NAN);
+	fp_carbon_job_add_node(j, "n1", 0);
 	assert_null(compute(j, &err));
 	assert_non_null(strstr(err.msg, "job 42: node n1 has 0 CPUs"));
-	fp_job_free(j);
+	fp_carbon_job_free(j);
 }
 
 static void test_a_job_of_zero_seconds_is_incomplete(void **s)
 {
 	fp_job_t *j = job_new("00:00", NULL);
-	fp_step_t *st = fp_job_add_step(j, "42.0", T("00:00"), T("00:00"),
+	fp_step_t *st = fp_carbon_job_add_step(j, "42.0", T("00:00"), T("00:00"),
 					100);
 	fp_error_t err = { 0 };
 	fp_result_t *r;
 
-	fp_step_add_node(st, "n1", 4, NAN);
+	fp_carbon_step_add_node(st, "n1", 4, NAN);
 	r = compute(j, &err);
 	assert_non_null(r);
 	assert_false(r->complete);
 	assert_non_null(strstr(r->incomplete[0], "the job lasted 0 s"));
-	fp_result_free(r);
-	fp_job_free(j);
+	fp_carbon_result_free(r);
+	fp_carbon_job_free(j);
 }
 
 static void test_a_job_without_steps_is_incomplete(void **s)
@@ -638,8 +638,8 @@ static void test_a_job_without_steps_is_incomplete(void **s)
 	assert_false(r->complete);
 	assert_non_null(strstr(r->incomplete[0], "no step: no energy counted"));
 	assert_true(isnan(r->intensity));	/* summary null, text '-' */
-	fp_result_free(r);
-	fp_job_free(j);
+	fp_carbon_result_free(r);
+	fp_carbon_job_free(j);
 }
 
 /* A site q of nodes n1 and n2 on the series rows (plain "time,value"
@@ -696,18 +696,18 @@ static fp_config_t *gap_config(const char *keys)
 static double quarter_job_operational(fp_config_t *c)
 {
 	fp_job_t *j = job_new("00:10", "01:05");
-	fp_step_t *st = fp_job_add_step(j, "42.0", T("00:10"), T("01:05"),
+	fp_step_t *st = fp_carbon_job_add_step(j, "42.0", T("00:10"), T("01:05"),
 					1.1 * KWH);
 	fp_error_t err = { 0 };
 	fp_result_t *r;
 	double g;
 
-	fp_step_add_node(st, "n1", 4, NAN);
-	r = fp_carbon_compute(c, j, fp_hostlist_match_plain, NULL, &err);
+	fp_carbon_step_add_node(st, "n1", 4, NAN);
+	r = fp_carbon_compute(c, j, fp_config_hostlist_match_plain, NULL, &err);
 	assert_non_null(r);
 	g = r->operational_g;
-	fp_result_free(r);
-	fp_job_free(j);
+	fp_carbon_result_free(r);
+	fp_carbon_job_free(j);
 	return g;
 }
 
@@ -742,7 +742,7 @@ static fp_job_t *late_job(void)
 {
 	fp_job_t *j = job_new("00:50", "01:30");
 
-	fp_step_add_node(fp_job_add_step(j, "42.0", T("00:50"), T("01:30"),
+	fp_carbon_step_add_node(fp_carbon_job_add_step(j, "42.0", T("00:50"), T("01:30"),
 					 0.8 * KWH), "n1", 4, NAN);
 	return j;
 }
@@ -754,14 +754,14 @@ static void test_a_job_past_the_series_end_is_not_covered(void **s)
 	fp_error_t err = { 0 };
 	time_t until = 0;
 
-	assert_false(fp_carbon_series_cover(c, j, fp_hostlist_match_plain,
+	assert_false(fp_carbon_series_cover(c, j, fp_config_hostlist_match_plain,
 					    NULL, &until));
 	assert_int_equal(until, T("01:15"));
 	/* while the worker waits, no fallback: no figure */
-	assert_null(fp_carbon_compute(c, j, fp_hostlist_match_plain, NULL,
+	assert_null(fp_carbon_compute(c, j, fp_config_hostlist_match_plain, NULL,
 				      &err));
 	assert_non_null(strstr(err.msg, "no value for 2024-01-15T01:15:00Z"));
-	fp_job_free(j);
+	fp_carbon_job_free(j);
 	fp_config_free(c);
 }
 
@@ -774,7 +774,7 @@ static void test_fallback_last_fills_the_end_and_is_named_with_its_share(void **
 	char *json;
 
 	j->intensity_fallback = true;
-	r = fp_carbon_compute(c, j, fp_hostlist_match_plain, NULL, &err);
+	r = fp_carbon_compute(c, j, fp_config_hostlist_match_plain, NULL, &err);
 	assert_non_null(r);
 	/* 00:50-01:00 0.2 kWh x 60 = 12 g; 01:00-01:15 0.3 kWh x 80 = 24 g;
 	 * 01:15-01:30 filled with the last value: 0.3 kWh x 80 = 24 g */
@@ -795,8 +795,8 @@ static void test_fallback_last_fills_the_end_and_is_named_with_its_share(void **
 			       "0.375,\"first\":\"2024-01-15T01:15:00Z\","
 			       "\"hours\":0.25,\"method\":\"last\"}"));
 	free(json);
-	fp_result_free(r);
-	fp_job_free(j);
+	fp_carbon_result_free(r);
+	fp_carbon_job_free(j);
 	fp_config_free(c);
 }
 
@@ -809,20 +809,20 @@ static void test_a_covered_job_names_no_fallback(void **s)
 	char *json;
 	time_t until = 0;
 
-	fp_step_add_node(fp_job_add_step(j, "42.0", T("00:10"), T("01:05"),
+	fp_carbon_step_add_node(fp_carbon_job_add_step(j, "42.0", T("00:10"), T("01:05"),
 					 1.1 * KWH), "n1", 4, NAN);
-	assert_true(fp_carbon_series_cover(c, j, fp_hostlist_match_plain,
+	assert_true(fp_carbon_series_cover(c, j, fp_config_hostlist_match_plain,
 					   NULL, &until));
 	j->intensity_fallback = true;
-	r = fp_carbon_compute(c, j, fp_hostlist_match_plain, NULL, &err);
+	r = fp_carbon_compute(c, j, fp_config_hostlist_match_plain, NULL, &err);
 	assert_non_null(r);
 	assert_float_equal(r->operational_g, 57.6, 1e-9);
 	assert_false(r->sites[0].fallback_used);
 	json = fp_summary_dumps(r, &err);
 	assert_null(strstr(json, "fallback"));
 	free(json);
-	fp_result_free(r);
-	fp_job_free(j);
+	fp_carbon_result_free(r);
+	fp_carbon_job_free(j);
 	fp_config_free(c);
 }
 
@@ -831,7 +831,7 @@ static fp_job_t *gap_job(void)
 {
 	fp_job_t *j = job_new("00:10", "02:20");
 
-	fp_step_add_node(fp_job_add_step(j, "42.0", T("00:10"), T("02:20"),
+	fp_carbon_step_add_node(fp_carbon_job_add_step(j, "42.0", T("00:10"), T("02:20"),
 					 2.6 * KWH), "n1", 4, NAN);
 	return j;
 }
@@ -846,13 +846,13 @@ static void test_a_gap_inside_a_job_is_not_covered(void **s)
 	/* The series' end (02:30) is past the job's (02:20): the gap alone
 	 * makes it wait, then fall back (rows are only appended: a gap
 	 * never fills). */
-	assert_false(fp_carbon_series_cover(c, j, fp_hostlist_match_plain,
+	assert_false(fp_carbon_series_cover(c, j, fp_config_hostlist_match_plain,
 					    NULL, &until));
 	assert_int_equal(until, T("00:45"));
-	assert_null(fp_carbon_compute(c, j, fp_hostlist_match_plain, NULL,
+	assert_null(fp_carbon_compute(c, j, fp_config_hostlist_match_plain, NULL,
 				      &err));
 	assert_non_null(strstr(err.msg, "no value for 2024-01-15T00:45:00Z"));
-	fp_job_free(j);
+	fp_carbon_job_free(j);
 	fp_config_free(c);
 }
 
@@ -865,7 +865,7 @@ static void test_fallback_last_fills_a_gap_inside_the_job_with_its_share(void **
 	char *json;
 
 	j->intensity_fallback = true;
-	r = fp_carbon_compute(c, j, fp_hostlist_match_plain, NULL, &err);
+	r = fp_carbon_compute(c, j, fp_config_hostlist_match_plain, NULL, &err);
 	assert_non_null(r);
 	/* 00:10-00:15 0.1 kWh x 40 = 4 g; 00:15-00:30 0.3 x 44 = 13.2 g;
 	 * 00:30-00:45 0.3 x 48 = 14.4 g; the gap 00:45-02:00 filled with the
@@ -887,8 +887,8 @@ static void test_fallback_last_fills_a_gap_inside_the_job_with_its_share(void **
 	assert_non_null(strstr(json, "\"first\":\"2024-01-15T00:45:00Z\","
 			       "\"hours\":1.25,\"method\":\"last\"}"));
 	free(json);
-	fp_result_free(r);
-	fp_job_free(j);
+	fp_carbon_result_free(r);
+	fp_carbon_job_free(j);
 	fp_config_free(c);
 }
 
@@ -905,7 +905,7 @@ static fp_job_t *early_job(void)
 {
 	fp_job_t *j = job_new("00:10", "00:50");
 
-	fp_step_add_node(fp_job_add_step(j, "42.0", T("00:10"), T("00:50"),
+	fp_carbon_step_add_node(fp_carbon_job_add_step(j, "42.0", T("00:10"), T("00:50"),
 					 0.8 * KWH), "n1", 4, NAN);
 	return j;
 }
@@ -916,10 +916,10 @@ static void test_a_job_starting_before_the_series_is_not_covered(void **s)
 	fp_job_t *j = early_job();
 	time_t until = 0;
 
-	assert_false(fp_carbon_series_cover(c, j, fp_hostlist_match_plain,
+	assert_false(fp_carbon_series_cover(c, j, fp_config_hostlist_match_plain,
 					    NULL, &until));
 	assert_int_equal(until, T("00:10"));
-	fp_job_free(j);
+	fp_carbon_job_free(j);
 	fp_config_free(c);
 }
 
@@ -931,7 +931,7 @@ static void test_fallback_fills_a_job_starting_before_the_series(void **s)
 	fp_result_t *r;
 
 	j->intensity_fallback = true;
-	r = fp_carbon_compute(c, j, fp_hostlist_match_plain, NULL, &err);
+	r = fp_carbon_compute(c, j, fp_config_hostlist_match_plain, NULL, &err);
 	assert_non_null(r);
 	/* 00:10-00:30 filled with the series' mean, (48 + 60 + 80) / 3:
 	 * 0.4 kWh x 188 / 3; 00:30-00:45 0.3 x 48 = 14.4 g; 00:45-00:50
@@ -944,8 +944,8 @@ static void test_fallback_fills_a_job_starting_before_the_series(void **s)
 	assert_int_equal(r->sites[0].fallback_s, 20 * 60);
 	assert_float_equal(r->sites[0].fallback_energy_j / r->sites[0].energy_j,
 			   0.5, 1e-12);
-	fp_result_free(r);
-	fp_job_free(j);
+	fp_carbon_result_free(r);
+	fp_carbon_job_free(j);
 	fp_config_free(c);
 }
 
@@ -958,11 +958,11 @@ static void test_fallback_last_before_the_series_start_has_no_value(void **s)
 	fp_error_t err = { 0 };
 
 	j->intensity_fallback = true;
-	assert_null(fp_carbon_compute(c, j, fp_hostlist_match_plain, NULL,
+	assert_null(fp_carbon_compute(c, j, fp_config_hostlist_match_plain, NULL,
 				      &err));
 	assert_non_null(strstr(err.msg, "no value before 2024-01-15T00:10:00Z "
 			       "for IntensityFallback=last"));
-	fp_job_free(j);
+	fp_carbon_job_free(j);
 	fp_config_free(c);
 }
 
@@ -981,14 +981,14 @@ static void test_fallback_hours_are_the_time_filled_not_the_span(void **s)
 	 * end 02:30-03:00 (30 min): 105 min filled, 1.75 h, whereas the span
 	 * 00:45-03:00 is 2.25 h. The three node shares fill the same times,
 	 * counted once. */
-	fp_step_add_node(fp_job_add_step(j, "42.batch", T("00:10"),
+	fp_carbon_step_add_node(fp_carbon_job_add_step(j, "42.batch", T("00:10"),
 					 T("03:00"), 1.7 * KWH), "n1", 4,
 			 NAN);
-	st = fp_job_add_step(j, "42.0", T("00:10"), T("03:00"), 3.4 * KWH);
-	fp_step_add_node(st, "n1", 4, NAN);
-	fp_step_add_node(st, "n2", 4, NAN);
+	st = fp_carbon_job_add_step(j, "42.0", T("00:10"), T("03:00"), 3.4 * KWH);
+	fp_carbon_step_add_node(st, "n1", 4, NAN);
+	fp_carbon_step_add_node(st, "n2", 4, NAN);
 	j->intensity_fallback = true;
-	r = fp_carbon_compute(c, j, fp_hostlist_match_plain, NULL, &err);
+	r = fp_carbon_compute(c, j, fp_config_hostlist_match_plain, NULL, &err);
 	assert_non_null(r);
 	assert_true(r->complete);
 	assert_int_equal(r->nsites, 1);
@@ -1006,8 +1006,8 @@ static void test_fallback_hours_are_the_time_filled_not_the_span(void **s)
 	assert_non_null(strstr(json, "\"first\":\"2024-01-15T00:45:00Z\","
 			       "\"hours\":1.75,\"method\":\"last\"}"));
 	free(json);
-	fp_result_free(r);
-	fp_job_free(j);
+	fp_carbon_result_free(r);
+	fp_carbon_job_free(j);
 	fp_config_free(c);
 }
 
@@ -1019,13 +1019,13 @@ static void test_steps_that_miss_the_gap_are_covered(void **s)
 	fp_job_t *j = job_new("00:00", "00:45");
 	time_t until = 0;
 
-	fp_step_add_node(fp_job_add_step(j, "42.0", T("00:00"), T("00:45"),
+	fp_carbon_step_add_node(fp_carbon_job_add_step(j, "42.0", T("00:00"), T("00:45"),
 					 KWH), "n1", 4, NAN);
-	fp_step_add_node(fp_job_add_step(j, "42.1", T("02:00"), T("02:30"),
+	fp_carbon_step_add_node(fp_carbon_job_add_step(j, "42.1", T("02:00"), T("02:30"),
 					 KWH), "n2", 4, NAN);
-	assert_true(fp_carbon_series_cover(c, j, fp_hostlist_match_plain,
+	assert_true(fp_carbon_series_cover(c, j, fp_config_hostlist_match_plain,
 					   NULL, &until));
-	fp_job_free(j);
+	fp_carbon_job_free(j);
 	fp_config_free(c);
 }
 
@@ -1049,13 +1049,13 @@ static void test_a_broken_series_leaves_out_only_its_site(void **s)
 	fp_error_t err = { 0 };
 	fp_config_t *c = broken_config(&err);
 	fp_job_t *j = job_new("00:00", "01:00");
-	fp_step_t *st = fp_job_add_step(j, "42.0", T("00:00"), T("01:00"),
+	fp_step_t *st = fp_carbon_job_add_step(j, "42.0", T("00:00"), T("01:00"),
 					2 * KWH);
 	fp_result_t *r;
 
-	fp_step_add_node(st, "n1", 4, NAN);
-	fp_step_add_node(st, "n2", 4, NAN);
-	r = fp_carbon_compute(c, j, fp_hostlist_match_plain, NULL, &err);
+	fp_carbon_step_add_node(st, "n1", 4, NAN);
+	fp_carbon_step_add_node(st, "n2", 4, NAN);
+	r = fp_carbon_compute(c, j, fp_config_hostlist_match_plain, NULL, &err);
 	assert_non_null(r);
 	/* n1's half is counted at its site's 50 g/kWh */
 	assert_float_equal(r->energy_it_j, KWH, 1e-6);
@@ -1070,8 +1070,8 @@ static void test_a_broken_series_leaves_out_only_its_site(void **s)
 	assert_non_null(strstr(r->incomplete[0], "/etc/footprint.conf:2: "
 			       "Site 'bad': field 'Intensity': /no/fr.csv: "
 			       "cannot open"));
-	fp_result_free(r);
-	fp_job_free(j);
+	fp_carbon_result_free(r);
+	fp_carbon_job_free(j);
 	fp_config_free(c);
 }
 
@@ -1080,14 +1080,14 @@ static void test_a_job_only_at_a_broken_site_is_incomplete_not_failed(void **s)
 	fp_error_t err = { 0 };
 	fp_config_t *c = broken_config(&err);
 	fp_job_t *j = job_new("00:00", "01:00");
-	fp_step_t *st = fp_job_add_step(j, "42.0", T("00:00"), T("01:00"),
+	fp_step_t *st = fp_carbon_job_add_step(j, "42.0", T("00:00"), T("01:00"),
 					KWH);
 	fp_result_t *r;
 
-	fp_step_add_node(st, "n2", 4, NAN);
-	st = fp_job_add_step(j, "42.1", T("00:00"), T("01:00"), KWH);
-	fp_step_add_node(st, "n2", 4, NAN);
-	r = fp_carbon_compute(c, j, fp_hostlist_match_plain, NULL, &err);
+	fp_carbon_step_add_node(st, "n2", 4, NAN);
+	st = fp_carbon_job_add_step(j, "42.1", T("00:00"), T("01:00"), KWH);
+	fp_carbon_step_add_node(st, "n2", 4, NAN);
+	r = fp_carbon_compute(c, j, fp_config_hostlist_match_plain, NULL, &err);
 	assert_non_null(r);
 	assert_false(r->complete);
 	/* said once for the site, not once per step */
@@ -1097,8 +1097,8 @@ static void test_a_job_only_at_a_broken_site_is_incomplete_not_failed(void **s)
 	assert_int_equal(r->nstep_results, 0);
 	assert_float_equal(r->energy_it_j, 0, 0);
 	assert_true(isnan(r->intensity));	/* summary null, text '-' */
-	fp_result_free(r);
-	fp_job_free(j);
+	fp_carbon_result_free(r);
+	fp_carbon_job_free(j);
 	fp_config_free(c);
 }
 
@@ -1117,11 +1117,11 @@ static void test_job_description_energy_above_the_bound_names_the_field(
 		"\"cpus\": 4, \"energy_j\": 1.7e308}]}]}";
 	fp_error_t err = { 0 };
 
-	assert_null(fp_job_from_json("job.json", step, strlen(step), &err));
+	assert_null(fp_carbon_job_from_json("job.json", step, strlen(step), &err));
 	assert_string_equal(err.msg, "job.json: field 'steps[0].energy_j': "
 			    "1e+308 J is above 1e+15 J, more than any step "
 			    "uses");
-	assert_null(fp_job_from_json("job.json", node, strlen(node), &err));
+	assert_null(fp_carbon_job_from_json("job.json", node, strlen(node), &err));
 	assert_non_null(strstr(err.msg, "job.json: field "
 			       "'steps[0].nodes[0].energy_j': 1.7e+308 J is "
 			       "above 1e+15 J"));
@@ -1140,11 +1140,11 @@ static void test_job_description_with_zero_cpus_names_the_field(void **s)
 		"\"steps\": []}";
 	fp_error_t err = { 0 };
 
-	assert_null(fp_job_from_json("job.json", step, strlen(step), &err));
+	assert_null(fp_carbon_job_from_json("job.json", step, strlen(step), &err));
 	assert_string_equal(err.msg, "job.json: field "
 			    "'steps[0].nodes[0].cpus': must be 1..16777216, "
 			    "not 0");
-	assert_null(fp_job_from_json("job.json", job, strlen(job), &err));
+	assert_null(fp_carbon_job_from_json("job.json", job, strlen(job), &err));
 	assert_string_equal(err.msg, "job.json: field 'nodes[0].cpus': must "
 			    "be 1..16777216, not 0");
 }
@@ -1166,10 +1166,10 @@ static void test_compute_of_200k_steps_is_not_quadratic(void **s)
 		fp_step_t *st;
 
 		snprintf(id, sizeof(id), "42.%d", i);
-		st = fp_job_add_step(j, id, T("00:00"), T("00:00") + 1 + i % 3,
+		st = fp_carbon_job_add_step(j, id, T("00:00"), T("00:00") + 1 + i % 3,
 				     1.0);
 		assert_non_null(st);
-		fp_step_add_node(st, i % 2 ? "n1" : "n2", 4, NAN);
+		fp_carbon_step_add_node(st, i % 2 ? "n1" : "n2", 4, NAN);
 	}
 	t0 = clock();
 	r = compute(j, &err);
@@ -1178,8 +1178,8 @@ static void test_compute_of_200k_steps_is_not_quadratic(void **s)
 	assert_int_equal(r->nsteps_counted, N);
 	assert_float_equal(r->energy_it_j, N, 1e-6);
 	assert_true(cpu_s < 5.0);
-	fp_result_free(r);
-	fp_job_free(j);
+	fp_carbon_result_free(r);
+	fp_carbon_job_free(j);
 }
 
 int main(void)

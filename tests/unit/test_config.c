@@ -12,9 +12,10 @@
 #include <cmocka.h>
 
 #include "footprint/config.h"
+#include "footprint/option.h"
 
 /* Stands in for Slurm's hostlist API: plain comma lists only. */
-static const fp_hostlist_match_fn plain = fp_hostlist_match_plain;
+static const fp_hostlist_match_fn plain = fp_config_hostlist_match_plain;
 
 static fp_config_t *parse(const char *text, fp_error_t *err)
 {
@@ -74,15 +75,15 @@ static void test_displaced_presets_carry_values_and_sources(void **state)
 	};
 
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
-		const fp_preset_t *p = fp_displaced_preset(want[i].name);
+		const fp_preset_t *p = fp_config_displaced_preset(want[i].name);
 
 		assert_non_null(p);
 		assert_float_equal(p->gco2e_per_kwh, want[i].v, 0.5);
 		assert_true(strlen(p->source) > 10);
 	}
-	assert_ptr_equal(fp_displaced_preset("FUEL_OIL"),
-			 fp_displaced_preset("fuel-oil"));
-	assert_null(fp_displaced_preset("coal"));
+	assert_ptr_equal(fp_config_displaced_preset("FUEL_OIL"),
+			 fp_config_displaced_preset("fuel-oil"));
+	assert_null(fp_config_displaced_preset("coal"));
 }
 
 static void test_displaced_number_is_custom_with_given_source(void **s_)
@@ -122,14 +123,14 @@ static void test_booleans_take_the_spellings_of_acct_gather_conf(void **s)
 
 	for (size_t i = 0; i < sizeof(yes) / sizeof(*yes); i++) {
 		b = false;
-		assert_int_equal(fp_config_bool(yes[i], &b), 0);
+		assert_int_equal(fp_option_bool(yes[i], &b), 0);
 		assert_true(b);
-		assert_int_equal(fp_config_bool(no[i], &b), 0);
+		assert_int_equal(fp_option_bool(no[i], &b), 0);
 		assert_false(b);
 	}
-	assert_int_equal(fp_config_bool("y", &b), -1);
-	assert_int_equal(fp_config_bool("", &b), -1);
-	assert_int_equal(fp_config_bool(NULL, &b), -1);
+	assert_int_equal(fp_option_bool("y", &b), -1);
+	assert_int_equal(fp_option_bool("", &b), -1);
+	assert_int_equal(fp_option_bool(NULL, &b), -1);
 }
 
 static void test_mail_html_no_takes_every_spelling_of_no(void **state)
@@ -358,9 +359,9 @@ static void test_heating_season_wraps_around_the_year(void **state)
 	time_t jan, mar, dec;
 
 	assert_non_null(c);
-	fp_parse_iso8601("2024-01-10T00:00Z", &jan);
-	fp_parse_iso8601("2024-03-10T00:00Z", &mar);
-	fp_parse_iso8601("2024-12-10T00:00Z", &dec);
+	fp_iso8601_parse("2024-01-10T00:00Z", &jan);
+	fp_iso8601_parse("2024-03-10T00:00Z", &mar);
+	fp_iso8601_parse("2024-12-10T00:00Z", &dec);
 	fp_series_value(c->sites[0].useful_heat.series, jan, &v, &err);
 	assert_float_equal(v, 1, 0);
 	fp_series_value(c->sites[0].useful_heat.series, mar, &v, &err);

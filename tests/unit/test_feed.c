@@ -13,13 +13,13 @@
 #include <cmocka.h>
 
 #include "footprint/feed.h"
-#include "footprint/signals.h"
+#include "footprint/series.h"
 
 static time_t T(const char *iso)
 {
 	time_t t;
 
-	assert_int_equal(fp_parse_iso8601(iso, &t), 0);
+	assert_int_equal(fp_iso8601_parse(iso, &t), 0);
 	return t;
 }
 

@@ -14,9 +14,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "footprint/attribution.h"
+#include "footprint/engine.h"
 #include "footprint/gpu.h"
-#include "footprint/step_gpus.h"
+#include "footprint/step.h"
 #include "sysfs_tree.h"
 
 #ifndef FP_FAKE_NVML
@@ -1309,23 +1309,23 @@ static void step_holding_a_mig_instance_maps_to_that_instance(void **st)
 	g = _open_nvml(&l, &err);
 	assert_non_null(g);
 	/* Slurm's CUDA_VISIBLE_DEVICES under MIG */
-	assert_int_equal(fp_step_gpus_map("MIG-b2", g, out, 8,
+	assert_int_equal(fp_gpu_map_ids("MIG-b2", g, out, 8,
 					  &n, NULL, 0, &err), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(out[0], 2);
 	/* numbers count instances in their GPU's place, as NVML lists them */
-	assert_int_equal(fp_step_gpus_map("1,3", g, out, 8,
+	assert_int_equal(fp_gpu_map_ids("1,3", g, out, 8,
 					  &n, NULL, 0, &err), 0);
 	assert_int_equal(n, 2);
 	assert_int_equal(out[0], 1);
 	assert_int_equal(out[1], 3);
 	/* the GPU itself, by UUID or PCI address: all its instances */
-	assert_int_equal(fp_step_gpus_map("GPU-bbbb", g, out, 8,
+	assert_int_equal(fp_gpu_map_ids("GPU-bbbb", g, out, 8,
 					  &n, NULL, 0, &err), 0);
 	assert_int_equal(n, 2);
 	assert_int_equal(out[0], 1);
 	assert_int_equal(out[1], 2);
-	assert_int_equal(fp_step_gpus_map("3b:00.0,MIG-b1", g, out, 8,
+	assert_int_equal(fp_gpu_map_ids("3b:00.0,MIG-b1", g, out, 8,
 					  &n, NULL, 0, &err),
 			 0);
 	assert_int_equal(n, 2);
@@ -1340,7 +1340,7 @@ static void step_holding_one_instance_is_charged_its_share(void **st)
 	logs_t l = {0};
 	fp_error_t err;
 	fp_gpu_reading_t rd[4];
-	fp_node_desc_t *desc = fp_node_desc_new();
+	fp_node_desc_t *desc = fp_sample_node_desc_new();
 	fp_engine_node_t nr;
 	fp_engine_step_t sr;
 	fp_engine_t *e;
@@ -1372,7 +1372,7 @@ static void step_holding_one_instance_is_charged_its_share(void **st)
 	e = fp_engine_new(desc, NULL, &err);
 	assert_non_null(e);
 	s = fp_sample_new(desc);
-	assert_int_equal(fp_step_gpus_map("MIG-b1", g, &dev, 1,
+	assert_int_equal(fp_gpu_map_ids("MIG-b1", g, &dev, 1,
 					  &n, NULL, 0, &err), 0);
 	for (int k = 0; k < 3; k++) {
 		int idev = (int)dev;
@@ -1389,7 +1389,7 @@ static void step_holding_one_instance_is_charged_its_share(void **st)
 			s->gpu_energy_uj[i] = rd[i].energy_uj;
 		}
 		assert_int_equal(
-			fp_step_sample_set_gpus(
+			fp_sample_step_set_gpus(
 				fp_sample_add_step(s, desc, "1.0", 1, &cpu0, 1),
 				&idev, 1, NULL, NULL),
 			0);
@@ -1408,7 +1408,7 @@ static void step_holding_one_instance_is_charged_its_share(void **st)
 		fail_msg("%s", err.msg);
 	fp_sample_free(s);
 	fp_engine_free(e);
-	fp_node_desc_free(desc);
+	fp_sample_node_desc_free(desc);
 	fp_gpu_close(g);
 }
 

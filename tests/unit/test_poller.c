@@ -19,12 +19,12 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "footprint/attribution.h"
+#include "footprint/engine.h"
 #include "footprint/json.h"
 #include "footprint/poller.h"
 #include "footprint/publish.h"
 #include "footprint/sensor.h"
-#include "footprint/step_gpus.h"
+#include "footprint/step.h"
 #include "footprint/trace.h"
 
 /* The generated node: 2 packages of 2 CPUs (0-1, 2-3), each package with a
@@ -389,8 +389,8 @@ static fp_step_value_t _published(const struct world *w, const char *id)
 	fp_step_value_t v;
 	fp_error_t err = { 0 };
 
-	if (fp_read_step(w->steps, id, &v, &err))
-		fail_msg("fp_read_step %s: %s", id, err.msg);
+	if (fp_publish_read_step(w->steps, id, &v, &err))
+		fail_msg("fp_publish_read_step %s: %s", id, err.msg);
 	return v;
 }
 
@@ -626,7 +626,7 @@ static void new_step_is_published_after_its_first_interval(void **state)
 	fp_error_t err = { 0 };
 
 	_interval(w, &a, &b, idle_kind, NULL);
-	assert_int_equal(fp_read_step(w->steps, "100.1", &v, &err),
+	assert_int_equal(fp_publish_read_step(w->steps, "100.1", &v, &err),
 			 -1);
 	assert_int_equal(err.code, FP_EIO);
 	/* A second step of job 100 appears within the interval (counters
@@ -1100,7 +1100,7 @@ static double _idle_of(const struct world *w, const char *domain,
 		       bool *estimated)
 {
 	const fp_engine_t *e = fp_poller_engine(w->p);
-	int d = fp_node_desc_domain(fp_engine_desc(e), domain);
+	int d = fp_sample_node_desc_domain(fp_engine_desc(e), domain);
 
 	assert_true(d >= 0);
 	return fp_engine_idle_w(e, (size_t)d, estimated);

@@ -44,7 +44,7 @@ static void test_published_value_reads_back_exactly(void **state)
 
 	strcpy(v.source, "calibrated");
 	assert_int_equal(fp_publish_step(dir, "42.batch", &v, &err), 0);
-	assert_int_equal(fp_read_step(dir, "42.batch", &r, &err), 0);
+	assert_int_equal(fp_publish_read_step(dir, "42.batch", &r, &err), 0);
 	assert_true(r.energy_j == 1234.5);
 	assert_true(r.power_w == 17.25);
 	assert_true(r.t == 1732350000.5);
@@ -63,7 +63,7 @@ static void test_republishing_replaces_the_value(void **state)
 	v.energy_j = 2;
 	v.ended = true;
 	assert_int_equal(fp_publish_step(dir, "7.0", &v, &err), 0);
-	assert_int_equal(fp_read_step(dir, "7.0", &r, &err), 0);
+	assert_int_equal(fp_publish_read_step(dir, "7.0", &r, &err), 0);
 	assert_true(r.energy_j == 2);
 	assert_true(r.ended);
 }
@@ -73,7 +73,7 @@ static void test_missing_record_is_an_io_error_naming_the_path(void **state)
 	fp_step_value_t r;
 	fp_error_t err;
 
-	assert_int_equal(fp_read_step(dir, "9.extern", &r, &err), -1);
+	assert_int_equal(fp_publish_read_step(dir, "9.extern", &r, &err), -1);
 	assert_int_equal(err.code, FP_EIO);
 	assert_non_null(strstr(err.msg, "9.extern"));
 }
@@ -89,7 +89,7 @@ static void test_garbage_record_is_rejected(void **state)
 	f = fopen(path, "w");
 	fputs("hello world\n", f);
 	fclose(f);
-	assert_int_equal(fp_read_step(dir, "5.1", &r, &err), -1);
+	assert_int_equal(fp_publish_read_step(dir, "5.1", &r, &err), -1);
 	assert_int_equal(err.code, FP_EPARSE);
 	assert_non_null(strstr(err.msg, path));
 }
@@ -120,7 +120,7 @@ static void test_prune_removes_only_old_records(void **state)
 	/* "now" one hour later: both are old; 10 s later: none is. */
 	assert_int_equal(fp_publish_prune(dir, (double)st.st_mtime + 10, 60), 0);
 	assert_int_equal(fp_publish_prune(dir, (double)st.st_mtime + 3600, 60), 2);
-	assert_int_equal(fp_read_step(dir, "1.0", &v, &err), -1);
+	assert_int_equal(fp_publish_read_step(dir, "1.0", &v, &err), -1);
 }
 
 static void test_unpublish_is_idempotent(void **state)
@@ -130,9 +130,9 @@ static void test_unpublish_is_idempotent(void **state)
 
 	strcpy(v.source, "rapl");
 	fp_publish_step(dir, "3.batch", &v, &err);
-	assert_int_equal(fp_unpublish_step(dir, "3.batch", &err), 0);
-	assert_int_equal(fp_unpublish_step(dir, "3.batch", &err), 0);
-	assert_int_equal(fp_read_step(dir, "3.batch", &v, &err), -1);
+	assert_int_equal(fp_publish_remove_step(dir, "3.batch", &err), 0);
+	assert_int_equal(fp_publish_remove_step(dir, "3.batch", &err), 0);
+	assert_int_equal(fp_publish_read_step(dir, "3.batch", &v, &err), -1);
 }
 
 static void test_job_labels_read_back_with_newlines_flattened(void **state)
@@ -142,11 +142,11 @@ static void test_job_labels_read_back_with_newlines_flattened(void **state)
 
 	assert_int_equal(fp_publish_job_labels(dir, 4242, "alice", "ph\nys",
 					       &err), 0);
-	assert_int_equal(fp_read_job_labels(dir, 4242, user, sizeof(user),
+	assert_int_equal(fp_publish_read_job_labels(dir, 4242, user, sizeof(user),
 					    account, sizeof(account), &err), 0);
 	assert_string_equal(user, "alice");
 	assert_string_equal(account, "ph ys");
-	assert_int_equal(fp_read_job_labels(dir, 4243, user, sizeof(user),
+	assert_int_equal(fp_publish_read_job_labels(dir, 4243, user, sizeof(user),
 					    account, sizeof(account), &err), -1);
 }
 
@@ -164,42 +164,42 @@ static void test_board_value_reads_back_and_updates_in_place(void **state)
 {
 	fp_step_value_t v = _val(12.5, "calibrated"), r;
 	fp_error_t err;
-	fp_board_t *b = fp_board_open(dir, &err);
+	fp_board_t *b = fp_publish_board_open(dir, &err);
 	char path[128];
 
 	assert_non_null(b);
 	v.simulated = true;
-	assert_int_equal(fp_board_put(b, "42.batch", &v, &err), 0);
-	assert_int_equal(fp_read_step(dir, "42.batch", &r, &err), 0);
+	assert_int_equal(fp_publish_board_put(b, "42.batch", &v, &err), 0);
+	assert_int_equal(fp_publish_read_step(dir, "42.batch", &r, &err), 0);
 	assert_true(r.energy_j == 12.5 && r.power_w == 1.25 && r.t == 1012.5);
 	assert_string_equal(r.source, "calibrated");
 	assert_true(r.simulated);
 	assert_false(r.ended);
 	v = _val(99, "wall");
 	v.ended = true;
-	assert_int_equal(fp_board_put(b, "42.batch", &v, &err), 0);
-	assert_int_equal(fp_read_step(dir, "42.batch", &r, &err), 0);
+	assert_int_equal(fp_publish_board_put(b, "42.batch", &v, &err), 0);
+	assert_int_equal(fp_publish_read_step(dir, "42.batch", &r, &err), 0);
 	assert_true(r.energy_j == 99 && r.ended);
 	assert_string_equal(r.source, "wall");
-	assert_int_equal(fp_board_used(b), 1);
+	assert_int_equal(fp_publish_board_used(b), 1);
 	/* no file per step was written */
 	snprintf(path, sizeof(path), "%s/42.batch", dir);
 	assert_int_not_equal(access(path, F_OK), 0);
-	assert_int_equal(fp_read_step(dir, "42.0", &r, &err), -1);
+	assert_int_equal(fp_publish_read_step(dir, "42.0", &r, &err), -1);
 	assert_int_equal(err.code, FP_EIO);
-	fp_board_close(b);
+	fp_publish_board_close(b);
 }
 
 static void test_board_refuses_bad_ids(void **state)
 {
 	fp_step_value_t v = _val(1, "rapl");
 	fp_error_t err;
-	fp_board_t *b = fp_board_open(dir, &err);
+	fp_board_t *b = fp_publish_board_open(dir, &err);
 
-	assert_int_equal(fp_board_put(b, "../x", &v, &err), -1);
+	assert_int_equal(fp_publish_board_put(b, "../x", &v, &err), -1);
 	assert_int_equal(err.code, FP_EINVAL);
-	assert_int_equal(fp_board_put(b, ".board", &v, &err), -1);
-	fp_board_close(b);
+	assert_int_equal(fp_publish_board_put(b, ".board", &v, &err), -1);
+	fp_publish_board_close(b);
 }
 
 /* Every slot taken: put says so (the poller then writes a file), and the
@@ -208,26 +208,26 @@ static void test_full_board_says_so_and_files_take_over(void **state)
 {
 	fp_step_value_t v, r;
 	fp_error_t err;
-	fp_board_t *b = fp_board_open(dir, &err);
+	fp_board_t *b = fp_publish_board_open(dir, &err);
 	char id[32];
 
 	for (int i = 0; i < FP_BOARD_SLOTS; i++) {
 		snprintf(id, sizeof(id), "%d.0", 1000 + i);
 		v = _val(i, "rapl");
-		assert_int_equal(fp_board_put(b, id, &v, &err), 0);
+		assert_int_equal(fp_publish_board_put(b, id, &v, &err), 0);
 	}
-	assert_int_equal(fp_board_used(b), FP_BOARD_SLOTS);
+	assert_int_equal(fp_publish_board_used(b), FP_BOARD_SLOTS);
 	v = _val(7, "wall");
-	assert_int_equal(fp_board_put(b, "99999.0", &v, &err), 1);
+	assert_int_equal(fp_publish_board_put(b, "99999.0", &v, &err), 1);
 	assert_int_equal(fp_publish_step(dir, "99999.0", &v, &err), 0);
-	assert_int_equal(fp_read_step(dir, "99999.0", &r, &err), 0);
+	assert_int_equal(fp_publish_read_step(dir, "99999.0", &r, &err), 0);
 	assert_true(r.energy_j == 7);
 	for (int i = 0; i < FP_BOARD_SLOTS; i += 97) {
 		snprintf(id, sizeof(id), "%d.0", 1000 + i);
-		assert_int_equal(fp_read_step(dir, id, &r, &err), 0);
+		assert_int_equal(fp_publish_read_step(dir, id, &r, &err), 0);
 		assert_true(r.energy_j == i);
 	}
-	fp_board_close(b);
+	fp_publish_board_close(b);
 }
 
 /* Pruning frees old slots only; steps past a freed slot stay reachable
@@ -236,31 +236,31 @@ static void test_board_prune_frees_old_slots_and_keeps_others(void **state)
 {
 	fp_step_value_t v, r;
 	fp_error_t err;
-	fp_board_t *b = fp_board_open(dir, &err);
+	fp_board_t *b = fp_publish_board_open(dir, &err);
 	char id[32];
 
 	for (int i = 0; i < 300; i++) {
 		snprintf(id, sizeof(id), "%d.batch", i);
 		v = _val(i, "rapl");
 		v.t = i % 2 ? 5000 : 100;	/* odd ones are recent */
-		assert_int_equal(fp_board_put(b, id, &v, &err), 0);
+		assert_int_equal(fp_publish_board_put(b, id, &v, &err), 0);
 	}
-	assert_int_equal(fp_board_prune(b, 5010, 3600), 150);
-	assert_int_equal(fp_board_used(b), 150);
+	assert_int_equal(fp_publish_board_prune(b, 5010, 3600), 150);
+	assert_int_equal(fp_publish_board_used(b), 150);
 	for (int i = 0; i < 300; i++) {
 		snprintf(id, sizeof(id), "%d.batch", i);
-		assert_int_equal(fp_read_step(dir, id, &r, &err),
+		assert_int_equal(fp_publish_read_step(dir, id, &r, &err),
 				 i % 2 ? 0 : -1);
 	}
 	for (int i = 0; i < FP_BOARD_SLOTS - 150; i++) {
 		snprintf(id, sizeof(id), "%d.1", i);
 		v = _val(i, "rapl");
-		assert_int_equal(fp_board_put(b, id, &v, &err), 0);
+		assert_int_equal(fp_publish_board_put(b, id, &v, &err), 0);
 	}
-	assert_int_equal(fp_board_used(b), FP_BOARD_SLOTS);
-	assert_int_equal(fp_read_step(dir, "299.batch", &r, &err), 0);
+	assert_int_equal(fp_publish_board_used(b), FP_BOARD_SLOTS);
+	assert_int_equal(fp_publish_read_step(dir, "299.batch", &r, &err), 0);
 	assert_true(r.energy_j == 299);
-	fp_board_close(b);
+	fp_publish_board_close(b);
 }
 
 /* A restarted poller keeps what the last one published; a board file that
@@ -269,32 +269,32 @@ static void test_board_survives_reopen_and_bad_files_are_remade(void **state)
 {
 	fp_step_value_t v = _val(3, "psys"), r;
 	fp_error_t err;
-	fp_board_t *b = fp_board_open(dir, &err);
+	fp_board_t *b = fp_publish_board_open(dir, &err);
 	char path[128];
 	FILE *f;
 
-	assert_int_equal(fp_board_put(b, "8.0", &v, &err), 0);
-	fp_board_close(b);
-	b = fp_board_open(dir, &err);
-	assert_int_equal(fp_board_used(b), 1);
-	assert_int_equal(fp_read_step(dir, "8.0", &r, &err), 0);
-	fp_board_close(b);
+	assert_int_equal(fp_publish_board_put(b, "8.0", &v, &err), 0);
+	fp_publish_board_close(b);
+	b = fp_publish_board_open(dir, &err);
+	assert_int_equal(fp_publish_board_used(b), 1);
+	assert_int_equal(fp_publish_read_step(dir, "8.0", &r, &err), 0);
+	fp_publish_board_close(b);
 
 	snprintf(path, sizeof(path), "%s/" FP_BOARD_FILE, dir);
 	f = fopen(path, "r+");
 	fputs("garbage!", f);
 	fclose(f);
-	assert_int_equal(fp_read_step(dir, "8.0", &r, &err), -1);
-	b = fp_board_open(dir, &err);
+	assert_int_equal(fp_publish_read_step(dir, "8.0", &r, &err), -1);
+	b = fp_publish_board_open(dir, &err);
 	assert_non_null(b);
-	assert_int_equal(fp_board_used(b), 0);
-	assert_int_equal(fp_board_put(b, "8.0", &v, &err), 0);
-	fp_board_close(b);
+	assert_int_equal(fp_publish_board_used(b), 0);
+	assert_int_equal(fp_publish_board_put(b, "8.0", &v, &err), 0);
+	fp_publish_board_close(b);
 	assert_int_equal(truncate(path, 1000), 0);
-	b = fp_board_open(dir, &err);
+	b = fp_publish_board_open(dir, &err);
 	assert_non_null(b);
-	fp_board_close(b);
-	assert_int_equal(fp_read_step(dir, "8.0", &r, &err), -1);
+	fp_publish_board_close(b);
+	assert_int_equal(fp_publish_read_step(dir, "8.0", &r, &err), -1);
 }
 
 /* A writer killed in the middle of an update leaves an odd sequence
@@ -303,14 +303,14 @@ static void test_half_written_slot_neither_hangs_nor_survives(void **state)
 {
 	fp_step_value_t v = _val(5, "rapl"), r;
 	fp_error_t err;
-	fp_board_t *b = fp_board_open(dir, &err);
+	fp_board_t *b = fp_publish_board_open(dir, &err);
 	char path[128];
 	FILE *f;
 	long at = -1;
 	unsigned char slot[128];
 
-	assert_int_equal(fp_board_put(b, "77.0", &v, &err), 0);
-	fp_board_close(b);
+	assert_int_equal(fp_publish_board_put(b, "77.0", &v, &err), 0);
+	fp_publish_board_close(b);
 	snprintf(path, sizeof(path), "%s/" FP_BOARD_FILE, dir);
 	f = fopen(path, "r+");
 	for (long i = 0; i < FP_BOARD_SLOTS && at < 0; i++) {
@@ -324,13 +324,13 @@ static void test_half_written_slot_neither_hangs_nor_survives(void **state)
 	fseek(f, 64 + at * 128, SEEK_SET);
 	fwrite(slot, 1, 128, f);
 	fclose(f);
-	assert_int_equal(fp_read_step(dir, "77.0", &r, &err), -1);
-	b = fp_board_open(dir, &err);
-	assert_int_equal(fp_board_used(b), 0);
-	assert_int_equal(fp_board_put(b, "77.0", &v, &err), 0);
-	assert_int_equal(fp_read_step(dir, "77.0", &r, &err), 0);
+	assert_int_equal(fp_publish_read_step(dir, "77.0", &r, &err), -1);
+	b = fp_publish_board_open(dir, &err);
+	assert_int_equal(fp_publish_board_used(b), 0);
+	assert_int_equal(fp_publish_board_put(b, "77.0", &v, &err), 0);
+	assert_int_equal(fp_publish_read_step(dir, "77.0", &r, &err), 0);
 	assert_true(r.energy_j == 5);
-	fp_board_close(b);
+	fp_publish_board_close(b);
 }
 
 /* Rounds of puts in another order, with steps coming and going, still put
@@ -340,7 +340,7 @@ static void test_board_rounds_in_any_order_keep_values_apart(void **state)
 	const char *ids[] = { "1.0", "2.0", "3.batch", "4.extern", "5.1" };
 	unsigned seed = 5;
 	fp_error_t err;
-	fp_board_t *b = fp_board_open(dir, &err);
+	fp_board_t *b = fp_publish_board_open(dir, &err);
 
 	for (int round = 0; round < 200; round++) {
 		double want[5];
@@ -359,21 +359,21 @@ static void test_board_rounds_in_any_order_keep_values_apart(void **state)
 			if (put[i] || (seed >> 8) % 4 == 0)
 				continue;	/* absent this round */
 			v = _val(round * 10 + i, "rapl");
-			assert_int_equal(fp_board_put(b, ids[i], &v, &err), 0);
+			assert_int_equal(fp_publish_board_put(b, ids[i], &v, &err), 0);
 			put[i] = true;
 			want[i] = round * 10 + i;
 		}
-		fp_board_round(b);
+		fp_publish_board_round(b);
 		for (int i = 0; i < 5; i++) {
 			fp_step_value_t r;
 
 			if (!put[i])
 				continue;
-			assert_int_equal(fp_read_step(dir, ids[i], &r, &err), 0);
+			assert_int_equal(fp_publish_read_step(dir, ids[i], &r, &err), 0);
 			assert_true(r.energy_j == want[i]);
 		}
 	}
-	fp_board_close(b);
+	fp_publish_board_close(b);
 }
 
 struct race {
@@ -392,7 +392,7 @@ static void *_writer(void *arg)
 				      .t = (double)i * 3 };
 
 		snprintf(v.source, sizeof(v.source), "s%lu", i % 1000);
-		fp_board_put(rc->board, "1.0", &v, &err);
+		fp_publish_board_put(rc->board, "1.0", &v, &err);
 		/* now and then a pause, so readers get through; the rest of
 		 * the time updates come back to back, to tear reads */
 		if (i % 512 == 0)
@@ -412,14 +412,14 @@ static void test_reader_never_sees_a_torn_update(void **state)
 	double last = 0;
 	int got = 0;
 
-	rc.board = fp_board_open(dir, &err);
+	rc.board = fp_publish_board_open(dir, &err);
 	v.energy_j = v.power_w = v.t = 0;
-	fp_board_put(rc.board, "1.0", &v, &err);
+	fp_publish_board_put(rc.board, "1.0", &v, &err);
 	assert_int_equal(pthread_create(&th, NULL, _writer, &rc), 0);
 	for (int k = 0; k < 100000; k++) {
 		char want[24];
 
-		if (fp_read_step(dir, "1.0", &r, &err))
+		if (fp_publish_read_step(dir, "1.0", &r, &err))
 			continue;	/* in update for too long: a miss */
 		got++;
 		assert_true(r.power_w == r.energy_j * 2);
@@ -436,7 +436,7 @@ static void test_reader_never_sees_a_torn_update(void **state)
 	pthread_join(th, NULL);
 	assert_true(got > 1000);
 	assert_true(last > 0);
-	fp_board_close(rc.board);
+	fp_publish_board_close(rc.board);
 }
 
 static size_t files_in(const char *d)
@@ -471,7 +471,7 @@ static void test_job_labels_stay_bounded_over_10000_jobs(void **state)
 		assert_int_equal(fp_publish_job_labels(dir, job, "alice", "p",
 						       &err), 0);
 		if (job % 100 == 0)
-			fp_prune_job_labels(dir, later, 600, known_last_200,
+			fp_publish_prune_job_labels(dir, later, 600, known_last_200,
 					    &job);
 		if (job % 10 == 0 && files_in(dir) > most)
 			most = files_in(dir);
@@ -498,17 +498,17 @@ static void test_prune_keeps_labels_of_known_or_new_jobs(void **state)
 
 	assert_int_equal(fp_publish_job_labels(dir, 7, "alice", "p", &err), 0);
 	/* known: kept, however old */
-	assert_int_equal(fp_prune_job_labels(dir, now + 1e6, 600, known_all,
+	assert_int_equal(fp_publish_prune_job_labels(dir, now + 1e6, 600, known_all,
 					     NULL), 0);
 	/* unknown but just written: the poller may not have seen it yet */
-	assert_int_equal(fp_prune_job_labels(dir, now, 600, known_none, NULL),
+	assert_int_equal(fp_publish_prune_job_labels(dir, now, 600, known_none, NULL),
 			 0);
-	assert_int_equal(fp_read_job_labels(dir, 7, user, sizeof(user),
+	assert_int_equal(fp_publish_read_job_labels(dir, 7, user, sizeof(user),
 					    account, sizeof(account), &err), 0);
 	/* unknown and old: gone */
-	assert_int_equal(fp_prune_job_labels(dir, now + 601, 600, known_none,
+	assert_int_equal(fp_publish_prune_job_labels(dir, now + 601, 600, known_none,
 					     NULL), 1);
-	assert_int_equal(fp_read_job_labels(dir, 7, user, sizeof(user),
+	assert_int_equal(fp_publish_read_job_labels(dir, 7, user, sizeof(user),
 					    account, sizeof(account), &err), -1);
 }
 
@@ -525,7 +525,7 @@ static void test_prune_of_labels_leaves_other_files(void **state)
 	snprintf(path, sizeof(path), "%s/.43.tmp", dir);
 	f = fopen(path, "w");
 	fclose(f);
-	assert_int_equal(fp_prune_job_labels(dir, (double)time(NULL) + 1e6,
+	assert_int_equal(fp_publish_prune_job_labels(dir, (double)time(NULL) + 1e6,
 					     600, known_none, NULL), 0);
 	assert_int_equal(files_in(dir), 2);
 }
@@ -547,18 +547,18 @@ static void test_sluid_names_its_job_and_goes_with_it(void **state)
 	/* written again (the job's next step): same answer */
 	assert_int_equal(fp_publish_job_sluid(dir, 9, "s0KQ3M9F2ZT8BA", &err),
 			 0);
-	assert_int_equal(fp_read_job_sluid(dir, "s0KQ3M9F2ZT8BA", &job, &err),
+	assert_int_equal(fp_publish_read_job_sluid(dir, "s0KQ3M9F2ZT8BA", &job, &err),
 			 0);
 	assert_int_equal(job, 9);
-	assert_int_equal(fp_read_job_sluid(dir, "s0KQ3M9F2ZT8BC", &job, &err),
+	assert_int_equal(fp_publish_read_job_sluid(dir, "s0KQ3M9F2ZT8BC", &job, &err),
 			 -1);
 	assert_non_null(strstr(err.msg, "s0KQ3M9F2ZT8BC"));
 	/* job 10 is gone and its record old; job 9 still runs */
-	assert_int_equal(fp_prune_job_labels(dir, (double)time(NULL) + 1e6,
+	assert_int_equal(fp_publish_prune_job_labels(dir, (double)time(NULL) + 1e6,
 					     600, known_9, NULL), 1);
-	assert_int_equal(fp_read_job_sluid(dir, "s0KQ3M9F2ZT8BB", &job, &err),
+	assert_int_equal(fp_publish_read_job_sluid(dir, "s0KQ3M9F2ZT8BB", &job, &err),
 			 -1);
-	assert_int_equal(fp_read_job_sluid(dir, "s0KQ3M9F2ZT8BA", &job, &err),
+	assert_int_equal(fp_publish_read_job_sluid(dir, "s0KQ3M9F2ZT8BA", &job, &err),
 			 0);
 	assert_int_equal(files_in(dir), 1);
 }
@@ -571,7 +571,7 @@ static void test_sluids_that_escape_the_folder_are_refused(void **state)
 	assert_int_equal(fp_publish_job_sluid(dir, 9, "../x", &err), -1);
 	assert_non_null(strstr(err.msg, "../x"));
 	assert_int_equal(fp_publish_job_sluid(dir, 9, "", &err), -1);
-	assert_int_equal(fp_read_job_sluid(dir, "..", &job, &err), -1);
+	assert_int_equal(fp_publish_read_job_sluid(dir, "..", &job, &err), -1);
 	assert_int_equal(files_in(dir), 0);
 }
 

@@ -320,7 +320,7 @@ static void fill_desc_copies_domains_and_read_follows_desc_order(void **st)
 {
 	char *r = _two_sockets();
 	fp_rapl_t *rapl = fp_rapl_open(r, NULL, NULL, NULL);
-	fp_node_desc_t *desc = fp_node_desc_new();
+	fp_node_desc_t *desc = fp_sample_node_desc_new();
 	fp_domain_t tmp;
 	uint64_t e[4];
 	bool v[4];
@@ -337,7 +337,7 @@ static void fill_desc_copies_domains_and_read_follows_desc_order(void **st)
 	assert_int_equal(fp_rapl_read(rapl, desc, e, v), 4);
 	assert_int_equal(e[0], 400);
 	assert_int_equal(e[3], 1000);
-	fp_node_desc_free(desc);
+	fp_sample_node_desc_free(desc);
 	fp_rapl_close(rapl);
 	_rm(r);
 }
@@ -346,7 +346,7 @@ static void desc_domain_absent_from_tree_reads_invalid(void **st)
 {
 	char *r = _root();
 	fp_rapl_t *rapl;
-	fp_node_desc_t *desc = fp_node_desc_new();
+	fp_node_desc_t *desc = fp_sample_node_desc_new();
 	uint64_t e[2];
 	bool v[2];
 
@@ -359,7 +359,7 @@ static void desc_domain_absent_from_tree_reads_invalid(void **st)
 	assert_int_equal(fp_rapl_read(rapl, desc, e, v), 1);
 	assert_true(v[0]);
 	assert_false(v[1]);
-	fp_node_desc_free(desc);
+	fp_sample_node_desc_free(desc);
 	fp_rapl_close(rapl);
 	_rm(r);
 }

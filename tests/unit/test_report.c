@@ -176,7 +176,7 @@ static fp_report_t *report(void)
 
 	assert_non_null(r);
 	free(p);
-	fp_result_free(res);
+	fp_carbon_result_free(res);
 	return r;
 }
 
@@ -250,7 +250,7 @@ static void test_report_lists_the_reasons_of_an_incomplete_job(void **state)
 	free(t);
 	fp_report_free(r);
 	free(p);
-	fp_result_free(res);
+	fp_carbon_result_free(res);
 }
 
 static void test_report_reads_the_workers_incomplete_summary(void **state)
@@ -285,7 +285,7 @@ static void test_report_from_a_record_derives_saved_with_heat(void **state)
 	fp_report_t *r;
 	char *t;
 
-	assert_int_equal(fp_record_parse("x FP1:{\"Wh\":10,\"avoid\":3,"
+	assert_int_equal(fp_summary_record_parse("x FP1:{\"Wh\":10,\"avoid\":3,"
 		"\"cfg\":\"0123456789abcdef\",\"emb\":1,\"g\":2,\"job\":9,"
 		"\"net\":-1,\"ok\":true,\"op\":1,\"ref\":4,\"saved\":2,"
 		"\"src\":\"measured\",\"v\":1}", &rec, &err), 0);
@@ -756,7 +756,7 @@ static void test_report_says_more_than_the_reference_when_negative(
 	free(m);
 	fp_report_free(r);
 	free(p);
-	fp_result_free(res);
+	fp_carbon_result_free(res);
 }
 
 static void test_report_escapes_control_characters_in_names(void **s)
@@ -965,7 +965,7 @@ static fp_report_t *site_report(bool fallback)
 	r = fp_report_from_summary("4242.jws", p, &err);
 	assert_non_null(r);
 	free(p);
-	fp_result_free(res);
+	fp_carbon_result_free(res);
 	return r;
 }
 

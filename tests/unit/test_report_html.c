@@ -97,22 +97,22 @@ static const char *MULTI =
 static fp_report_t *report_of(const char *jobjson)
 {
 	fp_error_t err = { 0 };
-	fp_job_t *job = fp_job_from_json("job.json", jobjson, strlen(jobjson),
+	fp_job_t *job = fp_carbon_job_from_json("job.json", jobjson, strlen(jobjson),
 					 &err);
 	fp_result_t *res;
 	fp_report_t *r;
 	char *payload;
 
 	assert_non_null(job);
-	res = fp_carbon_compute(cfg, job, fp_hostlist_match_plain, NULL, &err);
+	res = fp_carbon_compute(cfg, job, fp_config_hostlist_match_plain, NULL, &err);
 	assert_non_null(res);
 	payload = fp_summary_dumps(res, &err);
 	assert_non_null(payload);
 	r = fp_report_from_summary("42.jws", payload, &err);
 	assert_non_null(r);
 	free(payload);
-	fp_result_free(res);
-	fp_job_free(job);
+	fp_carbon_result_free(res);
+	fp_carbon_job_free(job);
 	return r;
 }
 
@@ -414,7 +414,7 @@ static void test_unknown_dram_is_inside_the_packages_bar(void **s)
 static char *page_with_parts(fp_report_t **rp, const char *parts)
 {
 	fp_error_t err = { 0 };
-	fp_job_t *job = fp_job_from_json("job.json", SINGLE, strlen(SINGLE),
+	fp_job_t *job = fp_carbon_job_from_json("job.json", SINGLE, strlen(SINGLE),
 					 &err);
 	fp_result_t *res;
 	json_t *sum;
@@ -423,7 +423,7 @@ static char *page_with_parts(fp_report_t **rp, const char *parts)
 	FILE *f;
 
 	assert_non_null(job);
-	res = fp_carbon_compute(cfg, job, fp_hostlist_match_plain, NULL, &err);
+	res = fp_carbon_compute(cfg, job, fp_config_hostlist_match_plain, NULL, &err);
 	assert_non_null(res);
 	sum = fp_summary_json(res, &err);
 	assert_non_null(sum);
@@ -438,8 +438,8 @@ static char *page_with_parts(fp_report_t **rp, const char *parts)
 	fclose(f);
 	free(payload);
 	json_decref(sum);
-	fp_result_free(res);
-	fp_job_free(job);
+	fp_carbon_result_free(res);
+	fp_carbon_job_free(job);
 	return buf;
 }
 

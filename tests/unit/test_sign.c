@@ -116,15 +116,15 @@ static int setup(void **state)
 	snprintf(es_prefix, sizeof(es_prefix), "%s/es", dir);
 	snprintf(rs_prefix, sizeof(rs_prefix), "%s/rs", dir);
 	snprintf(other_prefix, sizeof(other_prefix), "%s/other", dir);
-	if (fp_keygen(es_prefix, "ES256", &kid, &err))
+	if (fp_sign_keygen(es_prefix, "ES256", &kid, &err))
 		return -1;
 	snprintf(es_kid, sizeof(es_kid), "%s", kid);
 	free(kid);
-	if (fp_keygen(rs_prefix, "RS256", &kid, &err))
+	if (fp_sign_keygen(rs_prefix, "RS256", &kid, &err))
 		return -1;
 	snprintf(rs_kid, sizeof(rs_kid), "%s", kid);
 	free(kid);
-	return fp_keygen(other_prefix, NULL, NULL, &err);
+	return fp_sign_keygen(other_prefix, NULL, NULL, &err);
 }
 
 static int teardown(void **state)
@@ -142,8 +142,8 @@ static fp_key_t *load(const char *prefix, bool private)
 	fp_key_t *k;
 
 	path_of(path, sizeof(path), prefix, private ? "key" : "pub");
-	k = private ? fp_key_load_private(path, &err) :
-		fp_key_load_public(path, &err);
+	k = private ? fp_sign_key_load_private(path, &err) :
+		fp_sign_key_load_public(path, &err);
 	if (!k)
 		fail_msg("%s", err.msg);
 	return k;
@@ -156,7 +156,7 @@ static char *sign_with(const char *prefix)
 	char *tok = fp_sign(k, payload, &err);
 
 	assert_non_null(tok);
-	fp_key_free(k);
+	fp_sign_key_free(k);
 	return tok;
 }
 
@@ -177,7 +177,7 @@ static void test_keygen_never_overwrites_a_key(void **s)
 {
 	fp_error_t err = { 0 };
 
-	assert_int_equal(fp_keygen(es_prefix, "ES256", NULL, &err), -1);
+	assert_int_equal(fp_sign_keygen(es_prefix, "ES256", NULL, &err), -1);
 	assert_non_null(strstr(err.msg, "es.key"));
 }
 
@@ -187,7 +187,7 @@ static void test_keygen_rejects_an_unknown_algorithm(void **s)
 	fp_error_t err = { 0 };
 
 	snprintf(prefix, sizeof(prefix), "%s/hs", dir);
-	assert_int_equal(fp_keygen(prefix, "HS256", NULL, &err), -1);
+	assert_int_equal(fp_sign_keygen(prefix, "HS256", NULL, &err), -1);
 	assert_non_null(strstr(err.msg, "HS256"));
 }
 
@@ -198,12 +198,12 @@ static void test_kid_is_base64url_sha256_of_the_der_public_key(void **s)
 
 	path_of(path, sizeof(path), es_prefix, "pub");
 	assert_int_equal(py("kid", path, "-", want, sizeof(want)), 0);
-	assert_string_equal(fp_key_kid(pub), want);
-	assert_string_equal(fp_key_kid(priv), want);
+	assert_string_equal(fp_sign_key_kid(pub), want);
+	assert_string_equal(fp_sign_key_kid(priv), want);
 	assert_string_equal(es_kid, want);
-	assert_string_equal(fp_key_alg(pub), "ES256");
-	fp_key_free(priv);
-	fp_key_free(pub);
+	assert_string_equal(fp_sign_key_alg(pub), "ES256");
+	fp_sign_key_free(priv);
+	fp_sign_key_free(pub);
 }
 
 static void test_private_key_readable_by_group_is_refused(void **s)
@@ -213,12 +213,12 @@ static void test_private_key_readable_by_group_is_refused(void **s)
 
 	path_of(path, sizeof(path), other_prefix, "key");
 	assert_int_equal(chmod(path, 0640), 0);
-	assert_null(fp_key_load_private(path, &err));
+	assert_null(fp_sign_key_load_private(path, &err));
 	assert_non_null(strstr(err.msg, path));
 	assert_non_null(strstr(err.msg, "0640"));
-	assert_int_equal(fp_key_check_mode(path, &err), -1);
+	assert_int_equal(fp_sign_key_check_mode(path, &err), -1);
 	assert_int_equal(chmod(path, 0600), 0);
-	assert_int_equal(fp_key_check_mode(path, &err), 0);
+	assert_int_equal(fp_sign_key_check_mode(path, &err), 0);
 }
 
 static void test_es256_round_trip_returns_the_exact_payload(void **s)
@@ -227,13 +227,13 @@ static void test_es256_round_trip_returns_the_exact_payload(void **s)
 	fp_key_t *pub = load(es_prefix, false);
 	fp_error_t err = { 0 };
 
-	got = fp_verify(pub, tok, &err);
+	got = fp_sign_verify(pub, tok, &err);
 	if (!got)
 		fail_msg("%s", err.msg);
 	assert_non_null(strstr(got, "\"footprint\":125.5"));
 	free(got);
 	free(tok);
-	fp_key_free(pub);
+	fp_sign_key_free(pub);
 }
 
 static void test_rs256_round_trip(void **s)
@@ -242,13 +242,13 @@ static void test_rs256_round_trip(void **s)
 	fp_key_t *pub = load(rs_prefix, false);
 	fp_error_t err = { 0 };
 
-	assert_string_equal(fp_key_alg(pub), "RS256");
-	got = fp_verify(pub, tok, &err);
+	assert_string_equal(fp_sign_key_alg(pub), "RS256");
+	got = fp_sign_verify(pub, tok, &err);
 	if (!got)
 		fail_msg("%s", err.msg);
 	free(got);
 	free(tok);
-	fp_key_free(pub);
+	fp_sign_key_free(pub);
 }
 
 static void check_python_verifies(const char *prefix, const char *alg,
@@ -290,16 +290,16 @@ static void test_any_flipped_byte_fails_verification(void **s)
 		char saved = tok[i];
 
 		tok[i] ^= 1;
-		got = fp_verify(pub, tok, &err);
+		got = fp_sign_verify(pub, tok, &err);
 		if (got)
 			fail_msg("byte %zu of %zu flipped, still valid", i, n);
 		tok[i] = saved;
 	}
-	got = fp_verify(pub, tok, &err);
+	got = fp_sign_verify(pub, tok, &err);
 	assert_non_null(got);
 	free(got);
 	free(tok);
-	fp_key_free(pub);
+	fp_sign_key_free(pub);
 }
 
 static void check_forgery_refused(const char *mode, const char *why)
@@ -311,9 +311,9 @@ static void check_forgery_refused(const char *mode, const char *why)
 	path_of(ppath, sizeof(ppath), es_prefix, "pub");
 	assert_int_equal(py(mode, ppath, es_kid, tok, sizeof(tok)), 0);
 	assert_true(strlen(tok) > 20);
-	assert_null(fp_verify(pub, tok, &err));
+	assert_null(fp_sign_verify(pub, tok, &err));
 	assert_non_null(strstr(err.msg, why));
-	fp_key_free(pub);
+	fp_sign_key_free(pub);
 }
 
 static void test_alg_none_is_rejected(void **s)
@@ -337,10 +337,10 @@ static void test_token_of_another_key_is_rejected_for_its_kid(void **s)
 	fp_key_t *pub = load(es_prefix, false);
 	fp_error_t err = { 0 };
 
-	assert_null(fp_verify(pub, tok, &err));
+	assert_null(fp_sign_verify(pub, tok, &err));
 	assert_non_null(strstr(err.msg, "kid"));
 	free(tok);
-	fp_key_free(pub);
+	fp_sign_key_free(pub);
 }
 
 static void test_rs256_token_is_rejected_by_an_es256_key(void **s)
@@ -349,10 +349,10 @@ static void test_rs256_token_is_rejected_by_an_es256_key(void **s)
 	fp_key_t *pub = load(es_prefix, false);
 	fp_error_t err = { 0 };
 
-	assert_null(fp_verify(pub, tok, &err));
+	assert_null(fp_sign_verify(pub, tok, &err));
 	assert_non_null(strstr(err.msg, "RS256"));
 	free(tok);
-	fp_key_free(pub);
+	fp_sign_key_free(pub);
 }
 
 static void test_signing_with_a_public_key_fails_cleanly(void **s)
@@ -362,7 +362,7 @@ static void test_signing_with_a_public_key_fails_cleanly(void **s)
 
 	assert_null(fp_sign(pub, payload, &err));
 	assert_int_not_equal(err.code, FP_OK);
-	fp_key_free(pub);
+	fp_sign_key_free(pub);
 }
 
 /* The payload segment of a token, decoded independently of lib/sign. */
@@ -431,16 +431,16 @@ static void test_signed_payload_is_the_exact_fp_summary_dumps_output(void **s)
 	seg = payload_of(tok);
 	assert_string_equal(seg, sum);
 	assert_null(strstr(seg, "0.10000000000000001"));
-	got = fp_verify(pub, tok, &err);
+	got = fp_sign_verify(pub, tok, &err);
 	assert_non_null(got);
 	assert_string_equal(got, sum);
 	free(got);
 	free(seg);
 	free(tok);
 	free(sum);
-	fp_result_free(r);
-	fp_key_free(priv);
-	fp_key_free(pub);
+	fp_carbon_result_free(r);
+	fp_sign_key_free(priv);
+	fp_sign_key_free(pub);
 }
 
 static void test_signed_payload_keeps_the_bytes_as_given(void **s)
@@ -456,7 +456,7 @@ static void test_signed_payload_keeps_the_bytes_as_given(void **s)
 	assert_string_equal(seg, text);
 	free(seg);
 	free(tok);
-	fp_key_free(priv);
+	fp_sign_key_free(priv);
 }
 
 static void check_payload_refused(const char *text, const char *why)
@@ -467,7 +467,7 @@ static void check_payload_refused(const char *text, const char *why)
 	assert_null(fp_sign(priv, text, &err));
 	if (!strstr(err.msg, why))
 		fail_msg("'%s': '%s' lacks '%s'", text, err.msg, why);
-	fp_key_free(priv);
+	fp_sign_key_free(priv);
 }
 
 static void test_sign_refuses_a_payload_that_is_not_one_json_object(void **s)
@@ -501,11 +501,11 @@ static void test_python_token_with_plain_header_verifies(void **s)
 	fp_error_t err = { 0 };
 
 	py_token(es_prefix, es_kid, "-", tok, sizeof(tok));
-	got = fp_keyset_verify(ks, tok, FP_VERIFY_ACCEPT_HIGH_S, NULL, &err);
+	got = fp_sign_keyset_verify(ks, tok, FP_VERIFY_ACCEPT_HIGH_S, NULL, &err);
 	if (!got)
 		fail_msg("%s", err.msg);
 	free(got);
-	fp_keyset_free(ks);
+	fp_sign_keyset_free(ks);
 }
 
 static void test_validly_signed_token_with_key_headers_is_rejected(void **s)
@@ -519,12 +519,12 @@ static void test_validly_signed_token_with_key_headers_is_rejected(void **s)
 		fp_error_t err = { 0 };
 
 		py_token(es_prefix, es_kid, names[i], tok, sizeof(tok));
-		assert_null(fp_verify(pub, tok, &err));
+		assert_null(fp_sign_verify(pub, tok, &err));
 		snprintf(want, sizeof(want), "'%s'", names[i]);
 		if (!strstr(err.msg, want))
 			fail_msg("%s: %s", names[i], err.msg);
 	}
-	fp_key_free(pub);
+	fp_sign_key_free(pub);
 }
 
 /* P-256's order n and n/2. */
@@ -572,7 +572,7 @@ static void test_es256_signatures_are_always_low_s(void **s)
 	BN_free(sv);
 	BN_free(n);
 	BN_free(half);
-	fp_key_free(priv);
+	fp_sign_key_free(priv);
 }
 
 /* The token with S replaced by n - S: the same signature's twin. */
@@ -609,20 +609,20 @@ static void test_high_s_twin_of_a_valid_token_is_rejected(void **s)
 	fp_error_t err = { 0 };
 
 	assert_string_not_equal(tok, twin);
-	assert_null(fp_verify(pub, twin, &err));
+	assert_null(fp_sign_verify(pub, twin, &err));
 	assert_string_equal(err.msg, "token rejected: high-S ECDSA signature "
 			    "(malleable twin)");
-	got = fp_verify(pub, tok, &err);
+	got = fp_sign_verify(pub, tok, &err);
 	assert_non_null(got);
 	free(got);
 	free(twin);
 	free(tok);
-	fp_key_free(pub);
+	fp_sign_key_free(pub);
 }
 
 static fp_keyset_t *keyset_of(const char *const *prefixes)
 {
-	fp_keyset_t *ks = fp_keyset_new();
+	fp_keyset_t *ks = fp_sign_keyset_new();
 
 	assert_non_null(ks);
 	for (; *prefixes; prefixes++) {
@@ -630,7 +630,7 @@ static fp_keyset_t *keyset_of(const char *const *prefixes)
 		fp_error_t err = { 0 };
 
 		path_of(path, sizeof(path), *prefixes, "pub");
-		if (fp_keyset_add_file(ks, path, &err))
+		if (fp_sign_keyset_add_file(ks, path, &err))
 			fail_msg("%s", err.msg);
 	}
 	return ks;
@@ -644,21 +644,21 @@ static void test_high_s_token_is_accepted_only_when_asked_and_flagged(void **s)
 	fp_verify_info_t info;
 	fp_error_t err = { 0 };
 
-	assert_null(fp_keyset_verify(ks, twin, 0, &info, &err));
+	assert_null(fp_sign_keyset_verify(ks, twin, 0, &info, &err));
 	assert_int_equal(info.fault, FP_VERIFY_HIGH_S);
 	assert_non_null(strstr(err.msg, "high-S"));
-	got = fp_keyset_verify(ks, twin, FP_VERIFY_ACCEPT_HIGH_S, &info, &err);
+	got = fp_sign_keyset_verify(ks, twin, FP_VERIFY_ACCEPT_HIGH_S, &info, &err);
 	assert_non_null(got);
 	assert_true(info.high_s);
-	assert_string_equal(fp_key_kid(info.key), es_kid);
+	assert_string_equal(fp_sign_key_kid(info.key), es_kid);
 	free(got);
-	got = fp_keyset_verify(ks, tok, FP_VERIFY_ACCEPT_HIGH_S, &info, &err);
+	got = fp_sign_keyset_verify(ks, tok, FP_VERIFY_ACCEPT_HIGH_S, &info, &err);
 	assert_non_null(got);
 	assert_false(info.high_s);
 	free(got);
 	free(twin);
 	free(tok);
-	fp_keyset_free(ks);
+	fp_sign_keyset_free(ks);
 }
 
 static void check_private_key_verifies(const char *prefix)
@@ -667,15 +667,15 @@ static void check_private_key_verifies(const char *prefix)
 	fp_key_t *priv = load(prefix, true);
 	fp_error_t err = { 0 };
 
-	got = fp_verify(priv, tok, &err);
+	got = fp_sign_verify(priv, tok, &err);
 	if (!got)
 		fail_msg("%s", err.msg);
 	assert_string_equal(got, payload);
 	free(got);
 	tok[strlen(tok) - 3] ^= 1;
-	assert_null(fp_verify(priv, tok, &err));
+	assert_null(fp_sign_verify(priv, tok, &err));
 	free(tok);
-	fp_key_free(priv);
+	fp_sign_key_free(priv);
 }
 
 static void test_es256_private_key_verifies_through_its_public_half(void **s)
@@ -695,25 +695,25 @@ static void test_keyset_selects_the_key_by_kid_and_says_which(void **s)
 	const char *const signers[] = { es_prefix, rs_prefix, other_prefix };
 	fp_keyset_t *ks = keyset_of(trusted);
 
-	assert_int_equal(fp_keyset_count(ks), 3);
+	assert_int_equal(fp_sign_keyset_count(ks), 3);
 	for (size_t i = 0; i < 3; i++) {
 		fp_key_t *k = load(signers[i], false);
 		char *tok = sign_with(signers[i]), *got, pub[160];
 		fp_verify_info_t info;
 		fp_error_t err = { 0 };
 
-		got = fp_keyset_verify(ks, tok, 0, &info, &err);
+		got = fp_sign_keyset_verify(ks, tok, 0, &info, &err);
 		if (!got)
 			fail_msg("%s", err.msg);
-		assert_string_equal(fp_key_kid(info.key), fp_key_kid(k));
+		assert_string_equal(fp_sign_key_kid(info.key), fp_sign_key_kid(k));
 		path_of(pub, sizeof(pub), signers[i], "pub");
-		assert_string_equal(fp_key_path(info.key), pub);
+		assert_string_equal(fp_sign_key_path(info.key), pub);
 		assert_int_equal(info.fault, FP_VERIFY_OK);
 		free(got);
 		free(tok);
-		fp_key_free(k);
+		fp_sign_key_free(k);
 	}
-	fp_keyset_free(ks);
+	fp_sign_keyset_free(ks);
 }
 
 static void test_keyset_unknown_kid_is_an_unknown_key(void **s)
@@ -725,16 +725,16 @@ static void test_keyset_unknown_kid_is_an_unknown_key(void **s)
 	fp_verify_info_t info;
 	fp_error_t err = { 0 };
 
-	assert_null(fp_keyset_verify(ks, tok, 0, &info, &err));
+	assert_null(fp_sign_keyset_verify(ks, tok, 0, &info, &err));
 	assert_int_equal(info.fault, FP_VERIFY_UNKNOWN_KEY);
 	path_of(pub, sizeof(pub), es_prefix, "pub");
 	snprintf(want, sizeof(want), "unknown key (kid %s is not among the "
-		 "2 trusted keys in %s, ", fp_key_kid(other), pub);
+		 "2 trusted keys in %s, ", fp_sign_key_kid(other), pub);
 	if (!strstr(err.msg, want))
 		fail_msg("%s", err.msg);
 	free(tok);
-	fp_key_free(other);
-	fp_keyset_free(ks);
+	fp_sign_key_free(other);
+	fp_sign_keyset_free(ks);
 }
 
 static void test_keyset_another_key_claiming_a_trusted_kid_is_refused(void **s)
@@ -746,13 +746,13 @@ static void test_keyset_another_key_claiming_a_trusted_kid_is_refused(void **s)
 	fp_error_t err = { 0 };
 
 	py_token(other_prefix, es_kid, "-", tok, sizeof(tok));
-	assert_null(fp_keyset_verify(ks, tok, 0, &info, &err));
+	assert_null(fp_sign_keyset_verify(ks, tok, 0, &info, &err));
 	assert_int_equal(info.fault, FP_VERIFY_ALTERED);
 	snprintf(want, sizeof(want), "altered content (ES256 signature does "
 		 "not verify with key %s", es_kid);
 	if (!strstr(err.msg, want))
 		fail_msg("%s", err.msg);
-	fp_keyset_free(ks);
+	fp_sign_keyset_free(ks);
 }
 
 static void test_keyset_altered_payload_is_altered_content(void **s)
@@ -764,40 +764,40 @@ static void test_keyset_altered_payload_is_altered_content(void **s)
 	fp_error_t err = { 0 };
 
 	dot[5] = dot[5] == 'A' ? 'B' : 'A';
-	assert_null(fp_keyset_verify(ks, tok, 0, &info, &err));
+	assert_null(fp_sign_keyset_verify(ks, tok, 0, &info, &err));
 	assert_int_equal(info.fault, FP_VERIFY_ALTERED);
 	assert_non_null(strstr(err.msg, "altered content"));
 	assert_non_null(strstr(err.msg, rs_kid));
 	free(tok);
-	fp_keyset_free(ks);
+	fp_sign_keyset_free(ks);
 }
 
 static void test_keyset_missing_key_file_blames_the_key_file(void **s)
 {
-	fp_keyset_t *ks = fp_keyset_new();
+	fp_keyset_t *ks = fp_sign_keyset_new();
 	char path[160], want[256];
 	fp_error_t err = { 0 };
 
 	snprintf(path, sizeof(path), "%s/retired.pub", dir);
-	assert_int_equal(fp_keyset_add_file(ks, path, &err), -1);
+	assert_int_equal(fp_sign_keyset_add_file(ks, path, &err), -1);
 	snprintf(want, sizeof(want), "cannot read key file %s: No such file "
 		 "or directory", path);
 	assert_string_equal(err.msg, want);
-	assert_int_equal(fp_keyset_count(ks), 0);
-	fp_keyset_free(ks);
+	assert_int_equal(fp_sign_keyset_count(ks), 0);
+	fp_sign_keyset_free(ks);
 }
 
 static void test_keyset_empty_refuses_every_token(void **s)
 {
-	fp_keyset_t *ks = fp_keyset_new();
+	fp_keyset_t *ks = fp_sign_keyset_new();
 	char *tok = sign_with(es_prefix);
 	fp_verify_info_t info;
 	fp_error_t err = { 0 };
 
-	assert_null(fp_keyset_verify(ks, tok, 0, &info, &err));
+	assert_null(fp_sign_keyset_verify(ks, tok, 0, &info, &err));
 	assert_int_equal(info.fault, FP_VERIFY_NO_KEYS);
 	free(tok);
-	fp_keyset_free(ks);
+	fp_sign_keyset_free(ks);
 }
 
 static void copy_file(const char *from, const char *to)
@@ -834,30 +834,30 @@ static void make_key_dir(char *kdir, size_t n)
 
 static void test_keyset_folder_trusts_every_pub_file_once(void **s)
 {
-	fp_keyset_t *ks = fp_keyset_new();
+	fp_keyset_t *ks = fp_sign_keyset_new();
 	char kdir[128], *tok, *got;
 	fp_verify_info_t info;
 	fp_error_t err = { 0 };
 
 	make_key_dir(kdir, sizeof(kdir));
-	if (fp_keyset_load_dir(ks, kdir, &err))
+	if (fp_sign_keyset_load_dir(ks, kdir, &err))
 		fail_msg("%s", err.msg);
-	assert_int_equal(fp_keyset_count(ks), 2);
-	assert_string_equal(fp_keyset_sources(ks), kdir);
+	assert_int_equal(fp_sign_keyset_count(ks), 2);
+	assert_string_equal(fp_sign_keyset_sources(ks), kdir);
 	/* A summary of the retired key still verifies, and says so. */
 	tok = sign_with(rs_prefix);
-	got = fp_keyset_verify(ks, tok, 0, &info, &err);
+	got = fp_sign_keyset_verify(ks, tok, 0, &info, &err);
 	if (!got)
 		fail_msg("%s", err.msg);
-	assert_non_null(strstr(fp_key_path(info.key), "2024-retired.pub"));
+	assert_non_null(strstr(fp_sign_key_path(info.key), "2024-retired.pub"));
 	free(got);
 	free(tok);
-	fp_keyset_free(ks);
+	fp_sign_keyset_free(ks);
 }
 
 static void test_keyset_folder_with_a_bad_pub_file_names_it(void **s)
 {
-	fp_keyset_t *ks = fp_keyset_new();
+	fp_keyset_t *ks = fp_sign_keyset_new();
 	char kdir[128], bad[200];
 	fp_error_t err = { 0 };
 	FILE *f;
@@ -869,16 +869,16 @@ static void test_keyset_folder_with_a_bad_pub_file_names_it(void **s)
 	fputs("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n",
 	      f);
 	fclose(f);
-	assert_int_equal(fp_keyset_load_dir(ks, kdir, &err), -1);
+	assert_int_equal(fp_sign_keyset_load_dir(ks, kdir, &err), -1);
 	assert_non_null(strstr(err.msg, bad));
 	unlink(bad);
-	fp_keyset_free(ks);
+	fp_sign_keyset_free(ks);
 }
 
 static void test_config_public_key_lines_and_folders_make_the_keyset(void **s)
 {
 	char text[1024], kdir[128], es[160], other[160], *tok, *got;
-	fp_keyset_t *ks = fp_keyset_new();
+	fp_keyset_t *ks = fp_sign_keyset_new();
 	fp_verify_info_t info;
 	fp_error_t err = { 0 };
 	fp_config_t *cfg;
@@ -895,73 +895,73 @@ static void test_config_public_key_lines_and_folders_make_the_keyset(void **s)
 	assert_int_equal(cfg->npublic_keys, 2);
 	assert_string_equal(cfg->public_key, es);
 	assert_int_equal(cfg->npublic_key_dirs, 1);
-	if (fp_keyset_add_config(ks, cfg, &err))
+	if (fp_sign_keyset_add_config(ks, cfg, &err))
 		fail_msg("%s", err.msg);
-	assert_int_equal(fp_keyset_count(ks), 3);
+	assert_int_equal(fp_sign_keyset_count(ks), 3);
 	tok = sign_with(other_prefix);
-	got = fp_keyset_verify(ks, tok, 0, &info, &err);
+	got = fp_sign_keyset_verify(ks, tok, 0, &info, &err);
 	assert_non_null(got);
-	assert_string_equal(fp_key_path(info.key), other);
+	assert_string_equal(fp_sign_key_path(info.key), other);
 	free(got);
 	free(tok);
 	fp_config_free(cfg);
-	fp_keyset_free(ks);
+	fp_sign_keyset_free(ks);
 }
 
 static void test_config_without_keys_trusts_the_default_public_key(void **s)
 {
-	fp_keyset_t *ks = fp_keyset_new();
+	fp_keyset_t *ks = fp_sign_keyset_new();
 	fp_error_t err = { 0 };
 
 	/* Whether the machine has that file or not, that file is the one. */
-	if (fp_keyset_add_config(ks, NULL, &err))
+	if (fp_sign_keyset_add_config(ks, NULL, &err))
 		assert_string_equal(err.msg, "cannot read key file "
 				    FP_DEFAULT_PUBLIC_KEY ": No such file or "
 				    "directory");
 	else
-		assert_string_equal(fp_keyset_sources(ks),
+		assert_string_equal(fp_sign_keyset_sources(ks),
 				    FP_DEFAULT_PUBLIC_KEY);
-	fp_keyset_free(ks);
+	fp_sign_keyset_free(ks);
 }
 
 static void test_keyset_of_a_private_key_verifies_with_its_public_half(void **s)
 {
 	fp_key_t *priv = load(es_prefix, true);
-	fp_keyset_t *ks = fp_keyset_new();
+	fp_keyset_t *ks = fp_sign_keyset_new();
 	char *tok = sign_with(es_prefix), *got;
 	fp_verify_info_t info;
 	fp_error_t err = { 0 };
 
-	assert_int_equal(fp_keyset_add_key(ks, priv, &err), 0);
-	fp_key_free(priv);
-	got = fp_keyset_verify(ks, tok, 0, &info, &err);
+	assert_int_equal(fp_sign_keyset_add_key(ks, priv, &err), 0);
+	fp_sign_key_free(priv);
+	got = fp_sign_keyset_verify(ks, tok, 0, &info, &err);
 	if (!got)
 		fail_msg("%s", err.msg);
-	assert_string_equal(fp_key_kid(info.key), es_kid);
+	assert_string_equal(fp_sign_key_kid(info.key), es_kid);
 	/* The set holds no private key: it cannot sign. */
 	assert_null(fp_sign(info.key, payload, &err));
 	free(got);
 	free(tok);
-	fp_keyset_free(ks);
+	fp_sign_keyset_free(ks);
 }
 
 static void test_keyset_of_an_empty_folder_says_no_pub_file_there(void **s)
 {
-	fp_keyset_t *ks = fp_keyset_new();
+	fp_keyset_t *ks = fp_sign_keyset_new();
 	char kdir[128], *tok = sign_with(es_prefix), want[256];
 	fp_verify_info_t info;
 	fp_error_t err = { 0 };
 
 	snprintf(kdir, sizeof(kdir), "%s/empty.d", dir);
 	assert_int_equal(mkdir(kdir, 0755), 0);
-	assert_int_equal(fp_keyset_load_dir(ks, kdir, &err), 0);
-	assert_null(fp_keyset_verify(ks, tok, 0, &info, &err));
+	assert_int_equal(fp_sign_keyset_load_dir(ks, kdir, &err), 0);
+	assert_null(fp_sign_keyset_verify(ks, tok, 0, &info, &err));
 	assert_int_equal(info.fault, FP_VERIFY_NO_KEYS);
 	snprintf(want, sizeof(want), "no trusted public key: no *.pub file "
 		 "in %s", kdir);
 	assert_string_equal(err.msg, want);
 	free(tok);
-	fp_keyset_free(ks);
+	fp_sign_keyset_free(ks);
 }
 
 int main(void)

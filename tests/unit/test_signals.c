@@ -12,13 +12,13 @@
 
 #include <cmocka.h>
 
-#include "footprint/signals.h"
+#include "footprint/series.h"
 
 static time_t T(const char *iso)
 {
 	time_t t;
 
-	assert_int_equal(fp_parse_iso8601(iso, &t), 0);
+	assert_int_equal(fp_iso8601_parse(iso, &t), 0);
 	return t;
 }
 
@@ -209,7 +209,7 @@ static fp_fallback_t fallback(const char *text)
 {
 	fp_fallback_t fb;
 
-	assert_int_equal(fp_fallback_parse(text, &fb), 0);
+	assert_int_equal(fp_series_fallback_parse(text, &fb), 0);
 	return fb;
 }
 
@@ -224,11 +224,11 @@ static void test_fallback_parses_each_form_and_reads_back(void **state)
 
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
 		fb = fallback(ok[i]);
-		fp_fallback_format(&fb, buf, sizeof(buf));
+		fp_series_fallback_format(&fb, buf, sizeof(buf));
 		assert_string_equal(buf, ok[i]);
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_int_equal(fp_fallback_parse(bad[i], &fb), -1);
+		assert_int_equal(fp_series_fallback_parse(bad[i], &fb), -1);
 }
 
 static void test_fallback_last_holds_the_last_value_past_the_end(void **s_)

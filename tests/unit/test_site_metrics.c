@@ -15,7 +15,7 @@
 #include <cmocka.h>
 
 #include "footprint/config.h"
-#include "footprint/signals.h"
+#include "footprint/series.h"
 #include "footprint/site_metrics.h"
 
 static char dir[64], state[128], prom[128];

@@ -13,7 +13,8 @@
 
 #include <cmocka.h>
 
-#include "footprint/step_gpus.h"
+#include "footprint/gpu.h"
+#include "footprint/step.h"
 
 static char root[64];
 
@@ -130,21 +131,21 @@ static void ids_map_by_ordinal_pci_address_and_subdevice(void **state)
 	size_t out[8], n;
 	fp_error_t err;
 
-	assert_int_equal(fp_step_gpus_map("1", g, out, 8,
+	assert_int_equal(fp_gpu_map_ids("1", g, out, 8,
 					  &n, NULL, 0, &err), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(out[0], 1);
-	assert_int_equal(fp_step_gpus_map("0000:83:00.0, 03:00.0", g, out, 8,
+	assert_int_equal(fp_gpu_map_ids("0000:83:00.0, 03:00.0", g, out, 8,
 					  &n, NULL, 0, &err), 0);
 	assert_int_equal(n, 2);
 	assert_int_equal(out[0], 1);
 	assert_int_equal(out[1], 0);
 	/* ZE_AFFINITY_MASK sub-devices of one device: that device once */
-	assert_int_equal(fp_step_gpus_map("1.0,1.1,0000:83:00.0", g, out, 8,
+	assert_int_equal(fp_gpu_map_ids("1.0,1.1,0000:83:00.0", g, out, 8,
 					  &n, NULL, 0, &err), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(out[0], 1);
-	assert_int_equal(fp_step_gpus_map("", g, out, 8,
+	assert_int_equal(fp_gpu_map_ids("", g, out, 8,
 					  &n, NULL, 0, &err), 0);
 	assert_int_equal(n, 0);
 	fp_gpu_close(g);
@@ -157,7 +158,7 @@ static void an_id_of_no_gpu_here_is_named_and_the_rest_kept(void **state)
 	char unknown[64], tiny[4];
 	fp_error_t err;
 
-	assert_int_equal(fp_step_gpus_map("0,7,GPU-nope", g, out, 8,
+	assert_int_equal(fp_gpu_map_ids("0,7,GPU-nope", g, out, 8,
 					  &n, unknown, sizeof(unknown), &err),
 			 -1);
 	assert_int_equal(err.code, FP_EINVAL);
@@ -168,11 +169,11 @@ static void an_id_of_no_gpu_here_is_named_and_the_rest_kept(void **state)
 	 * enough when a job held several the node could not read */
 	assert_string_equal(unknown, "7,GPU-nope");
 	/* what does not fit is left out whole, never cut */
-	assert_int_equal(fp_step_gpus_map("7,GPU-nope", g, out, 8, &n, tiny,
+	assert_int_equal(fp_gpu_map_ids("7,GPU-nope", g, out, 8, &n, tiny,
 					  sizeof(tiny), &err), -1);
 	assert_string_equal(tiny, "7");
 	/* all found: none unknown */
-	assert_int_equal(fp_step_gpus_map("1", g, out, 8, &n, unknown,
+	assert_int_equal(fp_gpu_map_ids("1", g, out, 8, &n, unknown,
 					  sizeof(unknown), &err), 0);
 	assert_string_equal(unknown, "");
 	fp_gpu_close(g);

@@ -15,7 +15,8 @@
 
 #include <cmocka.h>
 
-#include "footprint/step_gpus.h"
+#include "footprint/gpu.h"
+#include "footprint/step.h"
 
 static char root[64];
 

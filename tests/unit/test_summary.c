@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "footprint/step_gpus.h"
+#include "footprint/step.h"
 #include "footprint/summary.h"
 
 /* A result written by hand: 2 kWh IT, PUE 1.2, 1.08 kWh reused. */
@@ -84,7 +84,7 @@ static void test_summary_carries_the_schema_version(void **state)
 	assert_string_equal(json_string_value(json_object_get(json_object_get(
 		j, "energy"), "source")), "measured");
 	json_decref(j);
-	fp_result_free(r);
+	fp_carbon_result_free(r);
 }
 
 static void test_carbon_facts_use_the_qarnot_field_names(void **state)
@@ -105,7 +105,7 @@ static void test_carbon_facts_use_the_qarnot_field_names(void **state)
 	for (size_t i = 0; i < 13; i++)
 		assert_non_null(json_object_get(cf, names[i]));
 	json_decref(j);
-	fp_result_free(r);
+	fp_carbon_result_free(r);
 }
 
 static void test_carbon_facts_values_are_in_wh_and_grams(void **state)
@@ -129,7 +129,7 @@ static void test_carbon_facts_values_are_in_wh_and_grams(void **state)
 			   905.5 - 125.5 + 245.16, 1e-9);
 	assert_float_equal(num_at(j, "carbon_facts", "PUE"), 1.2, 1e-9);
 	json_decref(j);
-	fp_result_free(r);
+	fp_carbon_result_free(r);
 }
 
 static void test_net_is_labelled_and_separate_from_footprint(void **s)
@@ -144,7 +144,7 @@ static void test_net_is_labelled_and_separate_from_footprint(void **s)
 	assert_non_null(strstr(json_string_value(json_object_get(
 		json_object_get(j, "carbon"), "net_label")), "not a footprint"));
 	json_decref(j);
-	fp_result_free(r);
+	fp_carbon_result_free(r);
 }
 
 static void test_dump_is_compact_and_deterministic(void **state)
@@ -161,7 +161,7 @@ static void test_dump_is_compact_and_deterministic(void **state)
 	assert_non_null(strstr(a, "\"footprint\":125.5,"));
 	free(a);
 	free(b);
-	fp_result_free(r);
+	fp_carbon_result_free(r);
 }
 
 static void test_undefined_ratios_are_null(void **state)
@@ -174,7 +174,7 @@ static void test_undefined_ratios_are_null(void **state)
 	assert_true(json_is_null(json_object_get(json_object_get(j,
 		"carbon_facts"), "PUE")));
 	json_decref(j);
-	fp_result_free(r);
+	fp_carbon_result_free(r);
 }
 
 static void test_incomplete_reasons_are_listed(void **state)
@@ -191,31 +191,31 @@ static void test_incomplete_reasons_are_listed(void **state)
 	assert_string_equal(json_string_value(json_array_get(json_object_get(
 		j, "incomplete"), 0)), "step 4242.extern: energy missing");
 	json_decref(j);
-	fp_result_free(r);
+	fp_carbon_result_free(r);
 }
 
 static void test_record_has_prefix_and_never_a_quote(void **state)
 {
 	fp_result_t *r = result();
 	fp_error_t err = { 0 };
-	char *rec = fp_record_format(r, &err);
+	char *rec = fp_summary_record_format(r, &err);
 
 	assert_non_null(rec);
 	assert_memory_equal(rec, "FP1:{", 5);
 	assert_null(strchr(rec, '\''));
 	assert_null(strchr(rec, ' '));
 	free(rec);
-	fp_result_free(r);
+	fp_carbon_result_free(r);
 }
 
 static void test_record_parses_back(void **state)
 {
 	fp_result_t *r = result();
 	fp_error_t err = { 0 };
-	char *rec = fp_record_format(r, &err);
+	char *rec = fp_summary_record_format(r, &err);
 	fp_record_t p;
 
-	assert_int_equal(fp_record_parse(rec, &p, &err), 0);
+	assert_int_equal(fp_summary_record_parse(rec, &p, &err), 0);
 	assert_int_equal(p.version, 1);
 	assert_int_equal(p.job_id, 4242);
 	assert_true(p.complete);
@@ -226,17 +226,17 @@ static void test_record_parses_back(void **state)
 	assert_float_equal(p.net_g, 125.5 - 245.16, 1e-9);
 	assert_string_equal(p.config, "0000000000000000");
 	free(rec);
-	fp_result_free(r);
+	fp_carbon_result_free(r);
 }
 
 static void test_merge_into_an_empty_field_is_ours(void **state)
 {
 	fp_error_t err = { 0 };
-	char *m = fp_record_merge(NULL, "FP1:{\"v\":1}", &err);
+	char *m = fp_summary_record_merge(NULL, "FP1:{\"v\":1}", &err);
 
 	assert_string_equal(m, "FP1:{\"v\":1}");
 	free(m);
-	m = fp_record_merge("", "FP1:{\"v\":1}", &err);
+	m = fp_summary_record_merge("", "FP1:{\"v\":1}", &err);
 	assert_string_equal(m, "FP1:{\"v\":1}");
 	free(m);
 }
@@ -245,7 +245,7 @@ static void test_merge_keeps_jobstats_content_first(void **state)
 {
 	/* jobstats reads startswith("JS1:"): its part must stay first. */
 	fp_error_t err = { 0 };
-	char *m = fp_record_merge("JS1:H4sIAAAAAAAAA6tWKkktLlGyUlA=",
+	char *m = fp_summary_record_merge("JS1:H4sIAAAAAAAAA6tWKkktLlGyUlA=",
 				  "FP1:{\"v\":1}", &err);
 
 	assert_string_equal(m, "JS1:H4sIAAAAAAAAA6tWKkktLlGyUlA= "
@@ -256,7 +256,7 @@ static void test_merge_keeps_jobstats_content_first(void **state)
 static void test_merge_replaces_only_our_previous_part(void **state)
 {
 	fp_error_t err = { 0 };
-	char *m = fp_record_merge(
+	char *m = fp_summary_record_merge(
 		"JS1:abc= FP1:{\"v\":1,\"src\":\"a}b\",\"g\":1} note:xFP1:{}",
 		"FP1:{\"v\":1,\"g\":2}", &err);
 
@@ -268,7 +268,7 @@ static void test_merge_refuses_a_field_holding_a_quote(void **state)
 {
 	fp_error_t err = { 0 };
 
-	assert_null(fp_record_merge("it's", "FP1:{\"v\":1}", &err));
+	assert_null(fp_summary_record_merge("it's", "FP1:{\"v\":1}", &err));
 	assert_non_null(strstr(err.msg, "quote"));
 }
 
@@ -277,9 +277,9 @@ static void test_parse_of_a_field_without_ours_is_absent(void **state)
 	fp_error_t err = { 0 };
 	fp_record_t p;
 
-	assert_int_equal(fp_record_parse("JS1:abcd", &p, &err), 1);
-	assert_int_equal(fp_record_parse(NULL, &p, &err), 1);
-	assert_int_equal(fp_record_parse("FP1:{\"v\":1}", &p, &err), -1);
+	assert_int_equal(fp_summary_record_parse("JS1:abcd", &p, &err), 1);
+	assert_int_equal(fp_summary_record_parse(NULL, &p, &err), 1);
+	assert_int_equal(fp_summary_record_parse("FP1:{\"v\":1}", &p, &err), -1);
 }
 
 /* One site and one node on it, as fp_carbon_compute fills them. */
@@ -344,7 +344,7 @@ static void test_latin1_user_is_escaped_and_named_in_text_repaired(
 	assert_true(json_is_true(json_object_get(j, "complete")));
 	assert_float_equal(num_at(j, "carbon", "footprint"), 125.5, 1e-9);
 	json_decref(j);
-	fp_result_free(r);
+	fp_carbon_result_free(r);
 }
 
 static void test_latin1_site_and_node_names_keep_the_breakdown(void **state)
@@ -370,7 +370,7 @@ static void test_latin1_site_and_node_names_keep_the_breakdown(void **state)
 	assert_true(repaired(j, "nodes[0].name"));
 	assert_true(repaired(j, "useful_heat"));
 	json_decref(j);
-	fp_result_free(r);
+	fp_carbon_result_free(r);
 }
 
 static void test_valid_text_has_no_text_repaired(void **state)
@@ -385,7 +385,7 @@ static void test_valid_text_has_no_text_repaired(void **state)
 		json_object_get(j, "sites"), 0), "name")),
 		"Orl\xc3\xa9" "ans");
 	json_decref(j);
-	fp_result_free(r);
+	fp_carbon_result_free(r);
 }
 
 /* jansson's allocator, failing from the n-th call on. */
@@ -434,7 +434,7 @@ static void test_a_failed_json_call_is_an_error_never_a_missing_part(
 		whole = true;
 	}
 	assert_true(whole);
-	fp_result_free(r);
+	fp_carbon_result_free(r);
 }
 
 /* The number at a path of the dumped text, read back with strtod. */
@@ -455,7 +455,7 @@ static void test_small_job_energy_survives_in_the_summary(void **state)
 	r->energy_it_j = 1.44;		/* 0.0004 Wh: printed 0.000 before */
 	r->energy_facility_j = 1.44 * 1.2;
 	s = fp_summary_dumps(r, &err);
-	rec = fp_record_format(r, &err);
+	rec = fp_summary_record_format(r, &err);
 	assert_non_null(s);
 	assert_non_null(rec);
 	assert_true(dumped(s, "\"it_Wh\":") == 1.44 / 3600);
@@ -463,7 +463,7 @@ static void test_small_job_energy_survives_in_the_summary(void **state)
 	assert_true(dumped(rec, "\"Wh\":") == 1.44 * 1.2 / 3600);
 	free(s);
 	free(rec);
-	fp_result_free(r);
+	fp_carbon_result_free(r);
 }
 
 static void test_erf_and_ere_keep_every_digit(void **state)
@@ -479,7 +479,7 @@ static void test_erf_and_ere_keep_every_digit(void **state)
 	assert_non_null(strstr(s, "\"ERF\":0.123456789123"));
 	assert_true(dumped(s, "\"ERE\":") == 2.0 / 3);
 	free(s);
-	fp_result_free(r);
+	fp_carbon_result_free(r);
 }
 
 /* Every real of a against b, at the same place. */
@@ -527,7 +527,7 @@ static void test_every_dumped_figure_reads_back_to_the_same_double(
 	json_decref(built);
 	json_decref(back);
 	free(s);
-	fp_result_free(r);
+	fp_carbon_result_free(r);
 }
 
 /* ---- energy by part and the GPUs held (issue #15) ---- */
@@ -634,7 +634,7 @@ static void test_parts_sum_cpu_dram_gpu_and_rest_over_steps(void **state)
 	assert_int_equal(num_at(j, "energy_parts", "records"), 2);
 	assert_int_equal(json_array_size(json_object_get(j, "gpus")), 1);
 	json_decref(j);
-	fp_result_free(r);
+	fp_carbon_result_free(r);
 }
 
 struct said {
@@ -673,7 +673,7 @@ static void write_record(const char *root, const char *node,
 static void test_gather_counts_absent_apart_from_unreadable(void **state)
 {
 	char root[] = "/tmp/test_summary.XXXXXX", dir[64], path[512];
-	fp_job_t *job = fp_job_new();
+	fp_job_t *job = fp_carbon_job_new();
 	fp_step_t *st;
 	fp_summary_parts_t g;
 	struct said said = { 0 };
@@ -683,13 +683,13 @@ static void test_gather_counts_absent_apart_from_unreadable(void **state)
 	assert_non_null(mkdtemp(root));
 	assert_int_equal(chmod(root, 0711), 0);
 	snprintf(dir, sizeof(dir), "%s/%%n", root);
-	st = fp_job_add_step(job, "4242.0", 100, 200, 30);
-	assert_int_equal(fp_step_add_node(st, "n1", 1, NAN), 0);
-	assert_int_equal(fp_step_add_node(st, "n2", 1, NAN), 0);
-	st = fp_job_add_step(job, "4242.1", 100, 200, 30);
-	assert_int_equal(fp_step_add_node(st, "n1", 1, NAN), 0);
-	st = fp_job_add_step(job, "4242.2", 100, 200, 30);
-	assert_int_equal(fp_step_add_node(st, "n3", 1, NAN), 0);
+	st = fp_carbon_job_add_step(job, "4242.0", 100, 200, 30);
+	assert_int_equal(fp_carbon_step_add_node(st, "n1", 1, NAN), 0);
+	assert_int_equal(fp_carbon_step_add_node(st, "n2", 1, NAN), 0);
+	st = fp_carbon_job_add_step(job, "4242.1", 100, 200, 30);
+	assert_int_equal(fp_carbon_step_add_node(st, "n1", 1, NAN), 0);
+	st = fp_carbon_job_add_step(job, "4242.2", 100, 200, 30);
+	assert_int_equal(fp_carbon_step_add_node(st, "n3", 1, NAN), 0);
 	write_record(root, "n1", "4242.0", ok);
 	write_record(root, "n1", "4242.1", "{not a record\n");
 	write_record(root, "n3", "4242.2", ok);
@@ -727,7 +727,7 @@ static void test_gather_counts_absent_apart_from_unreadable(void **state)
 	assert_int_equal(g.nexpected, 0);
 	assert_int_equal(said.n, 2);
 	fp_summary_parts_clear(&g);
-	fp_job_free(job);
+	fp_carbon_job_free(job);
 	snprintf(path, sizeof(path), "rm -rf %s", root);
 	assert_int_equal(system(path), 0);
 }
@@ -736,7 +736,7 @@ static void test_gather_counts_absent_apart_from_unreadable(void **state)
  * more; the count is exact. */
 static void test_gather_names_the_absent_as_far_as_they_fit(void **state)
 {
-	fp_job_t *job = fp_job_new();
+	fp_job_t *job = fp_carbon_job_new();
 	fp_summary_parts_t g;
 	char id[32];
 
@@ -744,8 +744,8 @@ static void test_gather_names_the_absent_as_far_as_they_fit(void **state)
 		fp_step_t *st;
 
 		snprintf(id, sizeof(id), "77.%d", i);
-		st = fp_job_add_step(job, id, 100, 200, 1);
-		assert_int_equal(fp_step_add_node(st, "node-with-a-name", 1,
+		st = fp_carbon_job_add_step(job, id, 100, 200, 1);
+		assert_int_equal(fp_carbon_step_add_node(st, "node-with-a-name", 1,
 						  NAN), 0);
 	}
 	assert_int_equal(fp_summary_parts_gather("/nonexistent/%n", job, NULL,
@@ -760,7 +760,7 @@ static void test_gather_names_the_absent_as_far_as_they_fit(void **state)
 	assert_non_null(strstr(g.absent + strlen(g.absent) - 20,
 			       " on node-with-a-name"));
 	fp_summary_parts_clear(&g);
-	fp_job_free(job);
+	fp_carbon_job_free(job);
 }
 
 static void test_a_missing_record_is_counted_not_guessed(void **state)
@@ -773,7 +773,7 @@ static void test_a_missing_record_is_counted_not_guessed(void **state)
 	assert_int_equal(num_at(j, "energy_parts", "expected"), 3);
 	assert_float_equal(num_at(j, "energy_parts", "cpu_dram_Wh"), 1, 1e-9);
 	json_decref(j);
-	fp_result_free(r);
+	fp_carbon_result_free(r);
 }
 
 static void test_no_expected_record_adds_no_part(void **state)
@@ -785,7 +785,7 @@ static void test_no_expected_record_adds_no_part(void **state)
 	assert_null(json_object_get(j, "gpus"));
 	assert_null(fp_summary_parts_text(j));
 	json_decref(j);
-	fp_result_free(r);
+	fp_carbon_result_free(r);
 }
 
 static void test_gpus_held_are_named_as_the_node_published_them(void **s)
@@ -806,7 +806,7 @@ static void test_gpus_held_are_named_as_the_node_published_them(void **s)
 	assert_string_equal(json_string_value(json_array_get(
 		json_object_get(g, "steps"), 0)), "4242.batch");
 	json_decref(j);
-	fp_result_free(r);
+	fp_carbon_result_free(r);
 }
 
 static void test_a_gpu_near_its_floor_is_idle_and_its_cost_said(void **s)
@@ -830,7 +830,7 @@ static void test_a_gpu_near_its_floor_is_idle_and_its_cost_said(void **s)
 	assert_float_equal(json_number_value(json_object_get(g,
 		"footprint_share")), 120 * 3100 / 7.2e6 / 125.5, 1e-12);
 	json_decref(j);
-	fp_result_free(r);
+	fp_carbon_result_free(r);
 }
 
 static void test_a_loaded_gpu_is_not_idle(void **state)
@@ -842,7 +842,7 @@ static void test_a_loaded_gpu_is_not_idle(void **state)
 
 	assert_true(json_is_false(json_object_get(gpu_at(j, 0), "idle")));
 	json_decref(j);
-	fp_result_free(r);
+	fp_carbon_result_free(r);
 }
 
 static void test_a_gpu_without_floor_is_not_judged(void **state)
@@ -854,7 +854,7 @@ static void test_a_gpu_without_floor_is_not_judged(void **state)
 
 	assert_true(json_is_null(json_object_get(gpu_at(j, 0), "idle")));
 	json_decref(j);
-	fp_result_free(r);
+	fp_carbon_result_free(r);
 }
 
 /* The job of result_on_n1 on two nodes, n1 and n2, half its energy each. */
@@ -939,7 +939,7 @@ static void test_the_nodes_records_say_the_jobs_source_over_the_setting(
 				     "(wall 1.5 Wh, rapl 0.5 Wh)\n"));
 	free(text);
 	json_decref(j);
-	fp_result_free(r);
+	fp_carbon_result_free(r);
 }
 
 static void test_a_node_mostly_calibrated_makes_the_job_calibrated(
@@ -957,7 +957,7 @@ static void test_a_node_mostly_calibrated_makes_the_job_calibrated(
 	assert_int_equal(r->energy_source, FP_ENERGY_CALIBRATED);
 	json_decref(p[0]);
 	json_decref(p[1]);
-	fp_result_free(r);
+	fp_carbon_result_free(r);
 }
 
 static void test_a_missing_or_older_record_leaves_the_setting_named(
@@ -984,10 +984,10 @@ static void test_a_missing_or_older_record_leaves_the_setting_named(
 	/* n1 said how it measured; the other record adds nothing */
 	assert_non_null(json_object_get(node_at(j, 0), "measured_by"));
 	json_decref(j);
-	fp_result_free(r);
+	fp_carbon_result_free(r);
 }
 
-/* Gives GPU k of record o the times the node counted (step_gpus.h). */
+/* Gives GPU k of record o the times the node counted (step.h). */
 static json_t *timed(json_t *o, size_t k, double idle_s, double judged_s,
 		     double unread_s)
 {
@@ -1026,7 +1026,7 @@ static void test_a_gpu_idle_most_of_the_time_is_idle_whatever_its_mean(
 	assert_non_null(strstr(text, "not used for 70 % of the time"));
 	free(text);
 	json_decref(j);
-	fp_result_free(r);
+	fp_carbon_result_free(r);
 }
 
 static void test_a_gpu_used_half_the_time_is_not_idle_nor_a_mostly_unread_one_judged(
@@ -1050,7 +1050,7 @@ static void test_a_gpu_used_half_the_time_is_not_idle_nor_a_mostly_unread_one_ju
 				     "was held"));
 	free(text);
 	json_decref(j);
-	fp_result_free(r);
+	fp_carbon_result_free(r);
 }
 
 static void test_a_record_without_times_judges_the_gpu_by_its_mean(
@@ -1071,7 +1071,7 @@ static void test_a_record_without_times_judges_the_gpu_by_its_mean(
 			    "mean");
 	assert_true(json_is_null(json_object_get(g, "idle_share")));
 	json_decref(j);
-	fp_result_free(r);
+	fp_carbon_result_free(r);
 }
 
 static void test_gpus_the_node_could_not_read_are_named_once(void **state)
@@ -1105,7 +1105,7 @@ static void test_gpus_the_node_could_not_read_are_named_once(void **state)
 	free(text);
 	free(mail);
 	json_decref(j);
-	fp_result_free(r);
+	fp_carbon_result_free(r);
 }
 
 static void test_a_job_whose_gpus_all_read_has_no_unknown_key(void **state)
@@ -1116,7 +1116,7 @@ static void test_a_job_whose_gpus_all_read_has_no_unknown_key(void **state)
 
 	assert_null(json_object_get(j, "gpus_unknown"));
 	json_decref(j);
-	fp_result_free(r);
+	fp_carbon_result_free(r);
 }
 
 static void test_overlapping_steps_on_one_gpu_count_their_time_once(
@@ -1136,7 +1136,7 @@ static void test_overlapping_steps_on_one_gpu_count_their_time_once(
 			   30, 1e-9);
 	assert_int_equal(json_array_size(json_object_get(g, "steps")), 2);
 	json_decref(j);
-	fp_result_free(r);
+	fp_carbon_result_free(r);
 }
 
 static void test_a_step_on_two_gpus_gives_each_half(void **state)
@@ -1154,7 +1154,7 @@ static void test_a_step_on_two_gpus_gives_each_half(void **state)
 	assert_string_equal(json_string_value(json_object_get(gpu_at(j, 0),
 		"energy_split")), "even");
 	json_decref(j);
-	fp_result_free(r);
+	fp_carbon_result_free(r);
 }
 
 static void test_parts_text_shows_the_breakdown_and_flags_idle(void **s)
@@ -1179,7 +1179,7 @@ static void test_parts_text_shows_the_breakdown_and_flags_idle(void **s)
 	assert_non_null(strstr(t, "used: its mean 250 W"));
 	free(t);
 	json_decref(j);
-	fp_result_free(r);
+	fp_carbon_result_free(r);
 }
 
 static void test_parts_split_cpu_packages_and_dram(void **state)
@@ -1204,7 +1204,7 @@ static void test_parts_split_cpu_packages_and_dram(void **state)
 	assert_null(strstr(t, "CPU packages + DRAM"));
 	free(t);
 	json_decref(j);
-	fp_result_free(r);
+	fp_carbon_result_free(r);
 }
 
 static void test_a_record_before_the_split_leaves_cpu_and_dram_null(
@@ -1226,7 +1226,7 @@ static void test_a_record_before_the_split_leaves_cpu_and_dram_null(
 	assert_non_null(strstr(t, "CPU packages + DRAM: 11 Wh"));
 	free(t);
 	json_decref(j);
-	fp_result_free(r);
+	fp_carbon_result_free(r);
 }
 
 /* A step on GPUs 0 and 1 that used GPU 0 (7000 J) and barely GPU 1
@@ -1260,7 +1260,7 @@ static void test_each_gpu_gets_its_share_from_the_records(void **state)
 	assert_float_equal(json_number_value(json_object_get(g1,
 		"footprint_share")), 120 * 1500 / 7.2e6 / 125.5, 1e-12);
 	json_decref(j);
-	fp_result_free(r);
+	fp_carbon_result_free(r);
 }
 
 static void test_idle_gpu_text_says_its_energy_and_cost(void **state)
@@ -1281,7 +1281,7 @@ static void test_idle_gpu_text_says_its_energy_and_cost(void **state)
 	assert_null(strstr(t, "shared evenly"));
 	free(t);
 	json_decref(j);
-	fp_result_free(r);
+	fp_carbon_result_free(r);
 }
 
 static void test_mail_parts_say_each_gpu_and_an_idle_one_cost(void **state)
@@ -1305,7 +1305,7 @@ static void test_mail_parts_say_each_gpu_and_an_idle_one_cost(void **state)
 			       "0.0517 gCO2e, 0.0412 % of the footprint\n"));
 	free(t);
 	json_decref(j);
-	fp_result_free(r);
+	fp_carbon_result_free(r);
 }
 
 /* The summary of job 4242 whose one step, 4242.0, held GPU 0 of n1 read
@@ -1383,7 +1383,7 @@ static void test_a_power_integral_gpu_says_so_and_adds_up_as_a_counter(
 	json_decref(as_counter);
 	json_decref(pi);
 	json_decref(ct);
-	fp_result_free(r);
+	fp_carbon_result_free(r);
 }
 
 static void test_parts_dump_keeps_every_older_member(void **state)
@@ -1405,7 +1405,7 @@ static void test_parts_dump_keeps_every_older_member(void **state)
 	json_decref(a);
 	json_decref(b);
 	free(with);
-	fp_result_free(r);
+	fp_carbon_result_free(r);
 }
 
 int main(void)

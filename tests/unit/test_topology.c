@@ -192,7 +192,7 @@ static void fill_desc_sets_cpus_and_packages(void **s)
 {
 	char *path = _xml_file();
 	fp_topology_t *t = fp_topology_load_xml(path, NULL);
-	fp_node_desc_t *d = fp_node_desc_new();
+	fp_node_desc_t *d = fp_sample_node_desc_new();
 
 	assert_int_equal(fp_topology_fill_desc(t, d, NULL), 0);
 	assert_int_equal(d->cpus, 8);
@@ -203,7 +203,7 @@ static void fill_desc_sets_cpus_and_packages(void **s)
 	/* Filling again replaces, it does not append. */
 	assert_int_equal(fp_topology_fill_desc(t, d, NULL), 0);
 	assert_int_equal(d->npackages, 2);
-	fp_node_desc_free(d);
+	fp_sample_node_desc_free(d);
 	fp_topology_free(t);
 	unlink(path);
 	free(path);
@@ -243,7 +243,7 @@ static void cpulist_ranges_and_singles_parse(void **s)
 	int *c;
 	size_t n;
 
-	assert_int_equal(fp_cpulist_parse("0-3,8,10-11", 0, &c, &n, NULL), 0);
+	assert_int_equal(fp_topology_cpulist_parse("0-3,8,10-11", 0, &c, &n, NULL), 0);
 	_assert_cpus(c, n, want, 7);
 	free(c);
 }
@@ -254,7 +254,7 @@ static void cpulist_overlaps_are_merged(void **s)
 	int *c;
 	size_t n;
 
-	assert_int_equal(fp_cpulist_parse("3,1-2,2", 0, &c, &n, NULL), 0);
+	assert_int_equal(fp_topology_cpulist_parse("3,1-2,2", 0, &c, &n, NULL), 0);
 	_assert_cpus(c, n, want, 3);
 	free(c);
 }
@@ -265,7 +265,7 @@ static void _bad(const char *list, size_t ncpus)
 	int *c = (int *)1;
 	size_t n = 99;
 
-	assert_int_equal(fp_cpulist_parse(list, ncpus, &c, &n, &err), -1);
+	assert_int_equal(fp_topology_cpulist_parse(list, ncpus, &c, &n, &err), -1);
 	assert_int_equal(err.code, FP_EPARSE);
 	assert_non_null(strstr(err.msg, list));
 	assert_null(c);
@@ -301,7 +301,7 @@ static void cpulist_ids_beyond_the_node_are_rejected(void **s)
 
 	_bad("0-8", 8);
 	_bad("99999999999", 0);
-	assert_int_equal(fp_cpulist_parse("0-7", 8, &c, &n, NULL), 0);
+	assert_int_equal(fp_topology_cpulist_parse("0-7", 8, &c, &n, NULL), 0);
 	assert_int_equal(n, 8);
 	free(c);
 }

@@ -15,7 +15,7 @@
 #include "footprint/carbon.h"
 #include "footprint/json.h"
 #include "footprint/report.h"
-#include "footprint/step_gpus.h"
+#include "footprint/step.h"
 #include "footprint/summary.h"
 #include "footprint/whatif.h"
 
@@ -33,7 +33,7 @@ static time_t T(int h, int m)
 	time_t t;
 
 	snprintf(iso, sizeof(iso), "2024-01-15T%02d:%02d:00Z", h, m);
-	assert_int_equal(fp_parse_iso8601(iso, &t), 0);
+	assert_int_equal(fp_iso8601_parse(iso, &t), 0);
 	return t;
 }
 
@@ -144,7 +144,7 @@ static void test_pue_and_heat_reuse_follow_the_site(void **s)
 	assert_float_equal(dc->avoided_g, 0, 1e-9);
 	/* gas heating displaced: 0.9 kWh of heat at the preset factor */
 	assert_float_equal(gas->avoided_g,
-			   0.9 * fp_displaced_preset("gas")->gco2e_per_kwh,
+			   0.9 * fp_config_displaced_preset("gas")->gco2e_per_kwh,
 			   1e-9);
 	assert_float_equal(gas->net_g, gas->footprint_g - gas->avoided_g,
 			   1e-9);
@@ -373,7 +373,7 @@ static char *gpu_job_summary(fp_result_t **res)
 		.cpu_j = 0.15 * KWH, .dram_j = 0.05 * KWH,
 		.gpu_j = 1.6 * KWH, .rest_j = 0.2 * KWH, .gpus = &g,
 		.ngpus = 1 };
-	fp_job_t *job = fp_job_new();
+	fp_job_t *job = fp_carbon_job_new();
 	fp_step_t *st;
 	fp_error_t err = { 0 };
 	json_t *rec = NULL;
@@ -389,12 +389,12 @@ static char *gpu_job_summary(fp_result_t **res)
 	job->start = T(1, 0);
 	job->end = T(2, 0);
 	job->energy_source = FP_ENERGY_MEASURED;
-	assert_int_equal(fp_job_add_node(job, "n1", 64), 0);
-	st = fp_job_add_step(job, "4242.0", T(1, 0), T(2, 0),
+	assert_int_equal(fp_carbon_job_add_node(job, "n1", 64), 0);
+	st = fp_carbon_job_add_step(job, "4242.0", T(1, 0), T(2, 0),
 			     parts.energy_j);
 	assert_non_null(st);
-	assert_int_equal(fp_step_add_node(st, "n1", 64, NAN), 0);
-	*res = fp_carbon_compute(cfg, job, fp_hostlist_match_plain, NULL,
+	assert_int_equal(fp_carbon_step_add_node(st, "n1", 64, NAN), 0);
+	*res = fp_carbon_compute(cfg, job, fp_config_hostlist_match_plain, NULL,
 				 &err);
 	if (!*res)
 		fail_msg("fp_carbon_compute: %s", err.msg);
@@ -403,7 +403,7 @@ static char *gpu_job_summary(fp_result_t **res)
 	payload = fp_summary_dumps_parts(*res, &rec, 1, 1, &err);
 	assert_non_null(payload);
 	json_decref(rec);
-	fp_job_free(job);
+	fp_carbon_job_free(job);
 	return payload;
 }
 
@@ -450,7 +450,7 @@ static void test_a_gpu_job_is_moved_with_its_whole_energy_gpu_included(
 	assert_float_equal(dc->operational_g, 2 * 1.5 * 150, 1e-9);
 	fp_whatif_free(w);
 	fp_report_free(r);
-	fp_result_free(res);
+	fp_carbon_result_free(res);
 	json_decref(sum);
 	free(payload);
 }

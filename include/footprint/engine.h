@@ -1,8 +1,8 @@
 /* The reference attribution of trace v1 (docs/trace-format.md): turns a
  * node's stream of samples into per-step, per-job and node energy, live or in
  * replay. */
-#ifndef FP_ATTRIBUTION_H
-#define FP_ATTRIBUTION_H
+#ifndef FP_ENGINE_H
+#define FP_ENGINE_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,6 +1,7 @@
-/* A step's GPUs, from its environment to the node poller through the run
- * folder (one small file per step, as the job labels). */
-#include "footprint/step_gpus.h"
+/* What the node and the controller hand each other about a step: its GPUs,
+ * from its environment to the node poller through the run folder (one
+ * small file per step, as the job labels), and its ended step's record. */
+#include "footprint/step.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -63,13 +64,13 @@ int fp_step_gpus_write(const char *dir, const char *step, const char *list,
 
 	fp_error_clear(err);
 	if (!_step_ok(step))
-		return fp_fail(err, FP_EINVAL, "step gpus: bad step id \"%s\"",
+		return fp_error_set(err, FP_EINVAL, "step gpus: bad step id \"%s\"",
 			       step ? step : "");
 	snprintf(path, sizeof(path), "%s/%s", dir, step);
 	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, step);
 	f = fopen(tmp, "w");
 	if (!f)
-		return fp_fail(err, FP_EIO, "step gpus: cannot create %s: %s",
+		return fp_error_set(err, FP_EIO, "step gpus: cannot create %s: %s",
 			       tmp, strerror(errno));
 	/* one line: a newline inside would end the list early */
 	fprintf(f, "%.*s\n", (int)strcspn(list ? list : "", "\n"),
@@ -77,7 +78,7 @@ int fp_step_gpus_write(const char *dir, const char *step, const char *list,
 	bad = ferror(f);
 	if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
 		unlink(tmp);
-		return fp_fail(err, FP_EIO, "step gpus: cannot write %s",
+		return fp_error_set(err, FP_EIO, "step gpus: cannot write %s",
 			       path);
 	}
 	return 0;
@@ -91,12 +92,12 @@ int fp_step_gpus_read(const char *dir, const char *step, char *buf,
 
 	fp_error_clear(err);
 	if (!_step_ok(step))
-		return fp_fail(err, FP_EINVAL, "step gpus: bad step id \"%s\"",
+		return fp_error_set(err, FP_EINVAL, "step gpus: bad step id \"%s\"",
 			       step ? step : "");
 	snprintf(path, sizeof(path), "%s/%s", dir, step);
 	f = fopen(path, "r");
 	if (!f)
-		return fp_fail(err, FP_EIO, "%s: %s", path, strerror(errno));
+		return fp_error_set(err, FP_EIO, "%s: %s", path, strerror(errno));
 	if (!fgets(buf, (int)size, f))
 		buf[0] = '\0';
 	fclose(f);
@@ -112,169 +113,6 @@ void fp_step_gpus_remove(const char *dir, const char *step)
 		return;
 	snprintf(path, sizeof(path), "%s/%s", dir, step);
 	unlink(path);
-}
-
-/* "3b:00.0" and "0000:3B:00.0" name the same device. */
-static bool _pci_eq(const char *id, const char *pci)
-{
-	size_t li = strlen(id), lp = strlen(pci);
-
-	if (!lp || li > lp)
-		return false;
-	if (li < lp && (li + 5 != lp || strncmp(pci, "0000:", 5)))
-		return false;
-	return !strcasecmp(id, pci + (lp - li));
-}
-
-/* The devices id names into out[] (nd long): *n of them, 0 for none. A
- * GPU in MIG mode is named by its instances' UUIDs ("MIG-...", as Slurm's
- * CUDA_VISIBLE_DEVICES gives them) one by one, and by its own UUID or PCI
- * address as all its instances together. */
-static void _match(const char *id, const fp_gpu_t *gpu, size_t *out,
-		   size_t *n)
-{
-	size_t nd = fp_gpu_ndevices(gpu);
-	char *end;
-	unsigned long v;
-
-	*n = 0;
-	if (isdigit((unsigned char)id[0]) && !strchr(id, ':')) {
-		/* ZE_AFFINITY_MASK: "device.subdevice" */
-		errno = 0;
-		v = strtoul(id, &end, 10);
-		if (!errno && (*end == '\0' || *end == '.') && v < nd)
-			out[(*n)++] = v;
-		return;
-	}
-	for (size_t i = 0; i < nd; i++) {
-		const fp_gpu_info_t *g = fp_gpu_device(gpu, i);
-
-		if ((g->uuid && !strcasecmp(id, g->uuid)) ||
-		    (g->pci && _pci_eq(id, g->pci)) ||
-		    (g->parent_uuid && *g->parent_uuid &&
-		     !strcasecmp(id, g->parent_uuid)))
-			out[(*n)++] = i;
-	}
-}
-
-int fp_step_gpus_map(const char *list, const fp_gpu_t *gpu, size_t *out,
-		     size_t cap, size_t *n, char *unknown, size_t usize,
-		     fp_error_t *err)
-{
-	const char *p = list ? list : "";
-	size_t nd = fp_gpu_ndevices(gpu), used = 0;
-	size_t *m = calloc(nd ? nd : 1, sizeof(*m));
-	int rc = 0;
-
-	fp_error_clear(err);
-	*n = 0;
-	if (unknown && usize)
-		unknown[0] = '\0';
-	if (!m)
-		return fp_fail(err, FP_ENOMEM, "step gpus: out of memory");
-	while (*p) {
-		size_t len = strcspn(p, ","), nm, k;
-		char id[128];
-
-		while (len && isspace((unsigned char)*p)) {
-			p++;
-			len--;
-		}
-		snprintf(id, sizeof(id), "%.*s", (int)len, p);
-		id[strcspn(id, " \t")] = '\0';
-		p += len;
-		if (*p == ',')
-			p++;
-		if (!id[0])
-			continue;
-		_match(id, gpu, m, &nm);
-		if (!nm && !rc)
-			rc = fp_fail(err, FP_EINVAL, "GPU \"%s\" is no "
-				     "GPU of this node (%zu found)",
-				     id, fp_gpu_ndevices(gpu));
-		if (!nm && unknown && used + strlen(id) + 2 <= usize)
-			used += (size_t)snprintf(unknown + used, usize - used,
-						 "%s%s", used ? "," : "", id);
-		for (size_t j = 0; j < nm; j++) {
-			for (k = 0; k < *n && out[k] != m[j]; k++)
-				;
-			if (k == *n && *n < cap)
-				out[(*n)++] = m[j];
-		}
-	}
-	free(m);
-	return rc;
-}
-
-struct fp_gpu_floor {
-	size_t n;
-	double *t0;		/* start of each GPU's window */
-	uint64_t *uj0;		/* its reading then */
-	bool *open;		/* a window is open */
-	double *floor_w;	/* NAN: none yet */
-};
-
-fp_gpu_floor_t *fp_gpu_floor_new(size_t ngpus)
-{
-	fp_gpu_floor_t *f = calloc(1, sizeof(*f));
-	size_t n = ngpus ? ngpus : 1;
-
-	if (!f)
-		return NULL;
-	f->n = ngpus;
-	f->t0 = calloc(n, sizeof(*f->t0));
-	f->uj0 = calloc(n, sizeof(*f->uj0));
-	f->open = calloc(n, sizeof(*f->open));
-	f->floor_w = calloc(n, sizeof(*f->floor_w));
-	if (!f->t0 || !f->uj0 || !f->open || !f->floor_w) {
-		fp_gpu_floor_free(f);
-		return NULL;
-	}
-	for (size_t g = 0; g < ngpus; g++)
-		f->floor_w[g] = NAN;
-	return f;
-}
-
-void fp_gpu_floor_free(fp_gpu_floor_t *f)
-{
-	if (!f)
-		return;
-	free(f->t0);
-	free(f->uj0);
-	free(f->open);
-	free(f->floor_w);
-	free(f);
-}
-
-void fp_gpu_floor_push(fp_gpu_floor_t *f, double t, const uint64_t *uj,
-		       const bool *valid)
-{
-	if (!f || !uj)
-		return;
-	for (size_t g = 0; g < f->n; g++) {
-		if (valid && !valid[g]) {
-			f->open[g] = false;
-			continue;
-		}
-		if (f->open[g] && uj[g] >= f->uj0[g] &&
-		    t - f->t0[g] < FP_GPU_FLOOR_MIN_S)
-			continue;	/* the window goes on */
-		if (f->open[g] && uj[g] >= f->uj0[g]) {
-			double w = (double)(uj[g] - f->uj0[g]) * 1e-6 /
-				   (t - f->t0[g]);
-
-			if (!(w >= f->floor_w[g]))	/* NAN too */
-				f->floor_w[g] = w;
-		}
-		f->open[g] = true;
-		f->t0[g] = t;
-		f->uj0[g] = uj[g];
-	}
-}
-
-double fp_gpu_floor_w(const fp_gpu_floor_t *f, size_t g)
-{
-	return f && g < f->n ? f->floor_w[g] : NAN;
 }
 
 static json_t *_num(double x)
@@ -294,19 +132,19 @@ static FILE *_parts_create(const char *dir, const char *tmp,
 	int fd;
 
 	if (stat(dir, &d)) {
-		fp_fail(err, FP_EIO, "step parts: folder %s: %s", dir,
+		fp_error_set(err, FP_EIO, "step parts: folder %s: %s", dir,
 			strerror(errno));
 		return NULL;
 	}
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
 	if (fd < 0) {
-		fp_fail(err, FP_EIO, "step parts: cannot create %s: %s", tmp,
+		fp_error_set(err, FP_EIO, "step parts: cannot create %s: %s", tmp,
 			strerror(errno));
 		return NULL;
 	}
 	if (fstat(fd, &st) || fchmod(fd, 0640) ||
 	    (st.st_gid != d.st_gid && fchown(fd, (uid_t)-1, d.st_gid))) {
-		fp_fail(err, FP_EIO, "step parts: cannot make %s 0640 in group "
+		fp_error_set(err, FP_EIO, "step parts: cannot make %s 0640 in group "
 			"%lu (its folder's): %s", tmp, (unsigned long)d.st_gid,
 			strerror(errno));
 		close(fd);
@@ -315,7 +153,7 @@ static FILE *_parts_create(const char *dir, const char *tmp,
 	}
 	f = fdopen(fd, "w");
 	if (!f) {
-		fp_fail(err, FP_ENOMEM, "step parts %s: %s", tmp,
+		fp_error_set(err, FP_ENOMEM, "step parts %s: %s", tmp,
 			strerror(errno));
 		close(fd);
 		unlink(tmp);
@@ -336,7 +174,7 @@ int fp_step_parts_write(const char *dir, const char *step,
 	if (!_step_ok(step)) {
 		json_decref(gpus);
 		json_decref(unknown);
-		return fp_fail(err, FP_EINVAL, "step parts: bad step id "
+		return fp_error_set(err, FP_EINVAL, "step parts: bad step id "
 			       "\"%s\"", step ? step : "");
 	}
 	for (size_t k = 0; gpus && k < parts->ngpus; k++) {
@@ -411,7 +249,7 @@ int fp_step_parts_write(const char *dir, const char *step,
 	text = o ? fp_json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(o);
 	if (!text)
-		return fp_fail(err, FP_ENOMEM, "step parts %s: out of memory",
+		return fp_error_set(err, FP_ENOMEM, "step parts %s: out of memory",
 			       step);
 	snprintf(path, sizeof(path), "%s/%s", dir, step);
 	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, step);
@@ -425,7 +263,7 @@ int fp_step_parts_write(const char *dir, const char *step,
 	bad = ferror(f);
 	if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
 		unlink(tmp);
-		return fp_fail(err, FP_EIO, "step parts: cannot write %s",
+		return fp_error_set(err, FP_EIO, "step parts: cannot write %s",
 			       path);
 	}
 	return 0;
@@ -468,24 +306,24 @@ int fp_step_parts_load(const char *dir, const char *node, const char *step,
 	fp_error_clear(err);
 	*out = NULL;
 	if (!_step_ok(step))
-		return fp_fail(err, FP_EINVAL, "step parts: bad step id "
+		return fp_error_set(err, FP_EINVAL, "step parts: bad step id "
 			       "\"%s\"", step ? step : "");
 	n = fp_step_parts_dir(dir, node, path, sizeof(path)) ? sizeof(path) :
 								strlen(path);
 	if (n >= sizeof(path) ||
 	    snprintf(path + n, sizeof(path) - n, "/%s", step) >=
 		    (int)(sizeof(path) - n))
-		return fp_fail(err, FP_EINVAL, "step parts: folder %s too long "
+		return fp_error_set(err, FP_EINVAL, "step parts: folder %s too long "
 			       "for node %s", dir, node);
 	f = fopen(path, "r");
 	if (!f)
-		return fp_fail(err, errno == EACCES || errno == EPERM ?
+		return fp_error_set(err, errno == EACCES || errno == EPERM ?
 			       FP_EACCES : FP_EIO, "step parts %s: %s", path,
 			       strerror(errno));
 	o = json_loadf(f, 0, &jerr);
 	fclose(f);
 	if (!o)
-		return fp_fail(err, FP_EPARSE, "step parts %s: %s", path,
+		return fp_error_set(err, FP_EPARSE, "step parts %s: %s", path,
 			       jerr.text);
 	v = json_object_get(o, "v");
 	if (!json_is_object(o) || !json_is_integer(v) ||
@@ -493,7 +331,7 @@ int fp_step_parts_load(const char *dir, const char *node, const char *step,
 	    !json_is_number(json_object_get(o, "energy_j")) ||
 	    !json_is_array(json_object_get(o, "gpus"))) {
 		json_decref(o);
-		return fp_fail(err, FP_EPARSE, "step parts %s: not a record "
+		return fp_error_set(err, FP_EPARSE, "step parts %s: not a record "
 			       "of version %d", path, FP_STEP_PARTS_VERSION);
 	}
 	*out = o;

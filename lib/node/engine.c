@@ -1,7 +1,7 @@
 /* The reference attribution engine (docs/trace-format.md, steps 1-5),
  * shared by the live node plugin (one push per poll) and `sfootprint
  * replay`. */
-#include "footprint/attribution.h"
+#include "footprint/engine.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -421,7 +421,7 @@ fp_engine_t *fp_engine_new(const fp_node_desc_t *desc,
 		e->opts = *opts;
 	else
 		fp_engine_opts_default(&e->opts);
-	e->desc = fp_node_desc_dup(desc);
+	e->desc = fp_sample_node_desc_dup(desc);
 	if (!e->desc)
 		goto nomem;
 	e->cpus = desc->cpus;
@@ -461,7 +461,7 @@ fp_engine_t *fp_engine_new(const fp_node_desc_t *desc,
 			int c = pk->cpus[k];
 
 			if (c < 0 || (size_t)c >= e->cpus) {
-				fp_fail(err, FP_EINVAL,
+				fp_error_set(err, FP_EINVAL,
 					"package %d lists cpu %d, node has %zu",
 					pk->id, c, e->cpus);
 				goto fail;
@@ -481,9 +481,9 @@ fp_engine_t *fp_engine_new(const fp_node_desc_t *desc,
 		if (dm->kind == FP_DOMAIN_PSYS)
 			continue;
 		e->has_dram |= dm->kind == FP_DOMAIN_DRAM;
-		ds->pkg = fp_node_desc_package(desc, dm->package);
+		ds->pkg = fp_sample_node_desc_package(desc, dm->package);
 		if (ds->pkg < 0) {
-			fp_fail(err, FP_EINVAL,
+			fp_error_set(err, FP_EINVAL,
 				"domain %s: package %d is not in the node",
 				dm->name, dm->package);
 			goto fail;
@@ -495,7 +495,7 @@ fp_engine_t *fp_engine_new(const fp_node_desc_t *desc,
 	}
 	return e;
 nomem:
-	fp_fail(err, FP_ENOMEM, "out of memory creating the engine");
+	fp_error_set(err, FP_ENOMEM, "out of memory creating the engine");
 fail:
 	fp_engine_free(e);
 	return NULL;
@@ -516,7 +516,7 @@ void fp_engine_free(fp_engine_t *e)
 	free(e->jobs);
 	free(e->step_idx.slots);
 	free(e->job_idx.slots);
-	fp_node_desc_free(e->desc);
+	fp_sample_node_desc_free(e->desc);
 	free(e->cpu_pkg);
 	free(e->dom);
 	free(e->gpu);
@@ -644,13 +644,13 @@ static int _map_steps(fp_engine_t *e, const fp_sample_t *s, fp_error_t *err)
 		uint32_t r, j;
 
 		if (!st->id || !st->cpu_ns || (st->nalloc && !st->alloc)) {
-			fp_fail(err, FP_EINVAL, "step %zu is incomplete", i);
+			fp_error_set(err, FP_EINVAL, "step %zu is incomplete", i);
 			goto undo;
 		}
 		for (size_t k = 0; k < st->nalloc; k++)
 			if (st->alloc[k] < 0 ||
 			    (size_t)st->alloc[k] >= e->cpus) {
-				fp_fail(err, FP_EINVAL,
+				fp_error_set(err, FP_EINVAL,
 					"step %s: alloc cpu %d, node has %zu",
 					st->id, st->alloc[k], e->cpus);
 				goto undo;
@@ -658,12 +658,12 @@ static int _map_steps(fp_engine_t *e, const fp_sample_t *s, fp_error_t *err)
 		h = _hash_str(st->id);
 		r = _find_step(e, st->id, h);
 		if (r != EMPTY && e->steps[r].stamp == stamp) {
-			fp_fail(err, FP_EINVAL, "step %s appears twice",
+			fp_error_set(err, FP_EINVAL, "step %s appears twice",
 				st->id);
 			goto undo;
 		}
 		if (r != EMPTY && e->steps[r].job != st->job) {
-			fp_fail(err, FP_EINVAL,
+			fp_error_set(err, FP_EINVAL,
 				"step %s: job %llu, was %llu", st->id,
 				(unsigned long long)st->job,
 				(unsigned long long)e->steps[r].job);
@@ -685,7 +685,7 @@ static int _map_steps(fp_engine_t *e, const fp_sample_t *s, fp_error_t *err)
 	}
 	return 0;
 nomem:
-	fp_fail(err, FP_ENOMEM, "out of memory adding a step");
+	fp_error_set(err, FP_ENOMEM, "out of memory adding a step");
 undo:
 	/* Records made for this sample are the last ones: pop them. */
 	while (e->nsteps > steps0)
@@ -952,16 +952,16 @@ static int _gpu_check(const fp_engine_t *e, const fp_sample_t *s,
 		const fp_step_sample_t *st = &s->steps[i];
 
 		if (st->ngpus && !st->gpus)
-			return fp_fail(err, FP_EINVAL, "step %zu is "
+			return fp_error_set(err, FP_EINVAL, "step %zu is "
 				       "incomplete", i);
 		for (size_t k = 0; k < st->ngpus; k++) {
 			if (st->gpus[k] < 0 || (size_t)st->gpus[k] >= e->ngpu)
-				return fp_fail(err, FP_EINVAL,
+				return fp_error_set(err, FP_EINVAL,
 					       "step %s: gpu %d, node has %zu",
 					       st->id, st->gpus[k], e->ngpu);
 			for (size_t m = 0; m < k; m++)
 				if (st->gpus[m] == st->gpus[k])
-					return fp_fail(err, FP_EINVAL,
+					return fp_error_set(err, FP_EINVAL,
 						       "step %s: gpu %d listed "
 						       "twice", st->id,
 						       st->gpus[k]);
@@ -1146,13 +1146,13 @@ int fp_engine_push(fp_engine_t *e, const fp_sample_t *s, fp_error_t *err)
 
 	fp_error_clear(err);
 	if (!isfinite(s->t))
-		return fp_fail(err, FP_EINVAL, "sample t is not a number");
+		return fp_error_set(err, FP_EINVAL, "sample t is not a number");
 	if (e->have_base && !(s->t > e->t_prev))
-		return fp_fail(err, FP_EINVAL,
+		return fp_error_set(err, FP_EINVAL,
 			       "sample t=%.6f is not after the previous t=%.6f",
 			       s->t, e->t_prev);
 	if (_grow_scratch(e, s->nsteps))
-		return fp_fail(err, FP_ENOMEM, "out of memory for %zu steps",
+		return fp_error_set(err, FP_ENOMEM, "out of memory for %zu steps",
 			       s->nsteps);
 	/* the same steps as the last push: its mapping and job structure
 	 * hold (a failed push leaves map_seq 0) */
@@ -1523,7 +1523,7 @@ int fp_engine_check_conservation(const fp_engine_t *e, fp_error_t *err)
 	diff = fabsl(sum - node);
 	if (diff <= 1e-9L * fabsl(node) || diff <= 1e-9L)
 		return 0;
-	return fp_fail(err, FP_ECONSERV,
+	return fp_error_set(err, FP_ECONSERV,
 		       "energy not conserved: steps %.6f J + system %.6f J + "
 		       "idle %.6f J + gpu_idle %.6f J = %.6f J, node %.6f J",
 		       (double)steps, (double)e->system_j, (double)e->idle_j,

@@ -1,14 +1,15 @@
 /* Time series the carbon methodology integrates over a step's time: grid
  * carbon intensity and the useful-heat fraction (docs/methodology.md,
  * "Signals"), each file at its own resolution. */
-#ifndef FP_SIGNALS_H
-#define FP_SIGNALS_H
+#ifndef FP_SERIES_H
+#define FP_SERIES_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
 
 #include "error.h"
+#include "iso8601.h"
 
 /* Which column of a file that carries both (Electricity Maps) is used;
  * for other sources it labels what the number is. UNSET resolves to LCA,
@@ -112,9 +113,9 @@ typedef struct fp_fill {
 
 /* "none", "last", "same-hour:7", "monthly-mean" or a number in
  * [0, FP_SERIES_MAX_VALUE]; -1 otherwise. */
-int fp_fallback_parse(const char *text, fp_fallback_t *fb);
-/* The text fp_fallback_parse reads back ("same-hour:7", "56"). */
-void fp_fallback_format(const fp_fallback_t *fb, char *buf, size_t size);
+int fp_series_fallback_parse(const char *text, fp_fallback_t *fb);
+/* The text fp_series_fallback_parse reads back ("same-hour:7", "56"). */
+void fp_series_fallback_format(const fp_fallback_t *fb, char *buf, size_t size);
 /* fp_series_mean, where every time the series has no value (after its end,
  * in a gap, before its start) is filled by fb; fill says how much. With
  * FP_FALLBACK_NONE it is fp_series_mean. Fails when the fallback itself
@@ -138,13 +139,8 @@ fp_intensity_kind_t fp_series_kind(const fp_series_t *s);
 bool fp_series_span(const fp_series_t *s, time_t *first, time_t *end);
 size_t fp_series_hours(const fp_series_t *s);
 
-const char *fp_intensity_kind_str(fp_intensity_kind_t kind);
+const char *fp_series_intensity_kind_str(fp_intensity_kind_t kind);
 const char *fp_series_format_str(fp_series_format_t format);
 
-/* "2024-01-15T08:00:00Z", "2024-01-15 08:00", "...+01:00": the time in
- * Unix seconds; no offset means UTC. Returns -1 if malformed. */
-int fp_parse_iso8601(const char *s, time_t *t);
-/* Writes "YYYY-MM-DDTHH:MM:SSZ" (21 bytes with the NUL). */
-void fp_format_iso8601(time_t t, char buf[21]);
 
 #endif

@@ -1,8 +1,8 @@
 /* Which GPUs a step holds: read by its step daemon from the step's
  * environment (Slurm's GRES variables), recorded in the run folder, read
  * and mapped to the node's GPUs by the node poller. */
-#ifndef FP_STEP_GPUS_H
-#define FP_STEP_GPUS_H
+#ifndef FP_STEP_H
+#define FP_STEP_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -11,7 +11,6 @@
 #include <jansson.h>
 
 #include "error.h"
-#include "gpu.h"
 #include "source.h"
 
 /* The most GPUs one step is recorded with. */
@@ -37,45 +36,11 @@ int fp_step_gpus_read(const char *dir, const char *step, char *buf,
 /* Removes dir/<step>; a missing file is not an error. */
 void fp_step_gpus_remove(const char *dir, const char *step);
 
-/* Maps a list of GPU ids, separated by commas, to devices of gpu: a
- * number N is the reader's device N (NVML order, a GPU in MIG mode counted
- * as its instances, then hwmon devices by PCI address, as Slurm's gres.conf
- * AutoDetect orders them); "GPU-..." an NVML UUID, "MIG-..." that MIG
- * instance; a PCI address (0000:3b:00.0 or 3b:00.0, any case) a device at
- * that address; a GPU in MIG mode named by its UUID or PCI address is all
- * its instances; a
- * ZE_AFFINITY_MASK "N.M" (sub-device M of N) device N. Each device once,
- * in the list's order, into out[] (cap long), *n how many. An id that
- * matches no device fails with FP_EINVAL naming it; out then holds the
- * ones that did, and unknown (usize long, NULL: not wanted) every id that
- * matched none, comma-separated (those that fit). */
-int fp_step_gpus_map(const char *list, const fp_gpu_t *gpu, size_t *out,
-		     size_t cap, size_t *n, char *unknown, size_t usize,
-		     fp_error_t *err);
-
-/* The lowest mean power each GPU of the node was seen at over a window of
- * consecutive polls at least FP_GPU_FLOOR_MIN_S long (its idle floor),
- * against which a GPU a job held is judged idle. Not over one poll: a
- * counter that moves every 50-100 ms reads up to a tenth low over a short
- * one (a step daemon's fresh poll), and a power that low would pass a
- * busy GPU for idle. */
-#define FP_GPU_FLOOR_MIN_S 2.0
 /* A GPU draws idle power over an interval when its mean power then stays
- * within this of its floor; a GPU a job held is idle when it did for most
- * of the time the job held it. */
+ * within this of its floor (fp_gpu_floor_w); a GPU a job held is idle when
+ * it did for most of the time the job held it. */
 #define FP_GPU_IDLE_RATIO 1.10
 #define FP_GPU_IDLE_MARGIN_W 5.0
-typedef struct fp_gpu_floor fp_gpu_floor_t;
-
-fp_gpu_floor_t *fp_gpu_floor_new(size_t ngpus);
-void fp_gpu_floor_free(fp_gpu_floor_t *f);
-/* One poll's cumulative readings (µJ, ngpus long) at t (seconds); an
- * invalid one (valid NULL: all valid) ends that GPU's window without a
- * power, as does a counter that went down. */
-void fp_gpu_floor_push(fp_gpu_floor_t *f, double t, const uint64_t *uj,
-		       const bool *valid);
-/* GPU g's floor in W; NAN until one window was seen. */
-double fp_gpu_floor_w(const fp_gpu_floor_t *f, size_t g);
 
 /* A step's energy on one node by part, for the job's summary: written by
  * the node poller into RunDir/parts/<step> once the step has ended (its

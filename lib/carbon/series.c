@@ -1,6 +1,6 @@
 /* Loads grid-intensity and useful-heat series (Electricity Maps, RTE eco2mix,
  * plain "iso8601,value") as step functions at their own resolution. */
-#include "footprint/signals.h"
+#include "footprint/series.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -11,6 +11,8 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+
+#include "footprint/iso8601.h"
 
 #define HOUR 3600
 /* A typo in a year must not make a series span centuries. */
@@ -83,112 +85,12 @@ void fp_series_free(fp_series_t *s)
 	free(s);
 }
 
-/* Time parsing. */
-
-static int parse_uint(const char **p, int ndigits, int *out)
-{
-	int v = 0;
-
-	for (int i = 0; i < ndigits; i++) {
-		if (!isdigit((unsigned char)(*p)[i]))
-			return -1;
-		v = v * 10 + ((*p)[i] - '0');
-	}
-	*p += ndigits;
-	*out = v;
-	return 0;
-}
-
-static time_t utc_time(int y, int mo, int d, int h, int mi, int s)
-{
-	struct tm tm = { 0 };
-
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = s;
-	return timegm(&tm);
-}
-
-static bool valid_date(int y, int mo, int d, int h, int mi, int s)
-{
-	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31,
-				     30, 31 };
-
-	if (y < 1970 || y > 2200 || mo < 1 || mo > 12 || d < 1 ||
-	    d > mdays[mo - 1] || h > 24 || mi > 59 || s > 60)
-		return false;
-	if (mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 || y % 400 == 0)))
-		return false;
-	return true;
-}
-
-int fp_parse_iso8601(const char *str, time_t *t)
-{
-	const char *p = str;
-	int y, mo, d, h = 0, mi = 0, s = 0, oh = 0, om = 0, sign = 0;
-
-	while (isspace((unsigned char)*p))
-		p++;
-	if (parse_uint(&p, 4, &y) || *p++ != '-' || parse_uint(&p, 2, &mo) ||
-	    *p++ != '-' || parse_uint(&p, 2, &d))
-		return -1;
-	if (*p == 'T' || *p == ' ') {
-		p++;
-		if (parse_uint(&p, 2, &h) || *p++ != ':' ||
-		    parse_uint(&p, 2, &mi))
-			return -1;
-		if (*p == ':') {
-			p++;
-			if (parse_uint(&p, 2, &s))
-				return -1;
-			if (*p == '.' || *p == ',') {
-				p++;
-				if (!isdigit((unsigned char)*p))
-					return -1;
-				while (isdigit((unsigned char)*p))
-					p++;
-			}
-		}
-	}
-	if (*p == 'Z') {
-		p++;
-	} else if (*p == '+' || *p == '-') {
-		sign = *p++ == '-' ? -1 : 1;
-		if (parse_uint(&p, 2, &oh))
-			return -1;
-		if (*p == ':')
-			p++;
-		if (parse_uint(&p, 2, &om))
-			return -1;
-	}
-	while (isspace((unsigned char)*p))
-		p++;
-	if (*p || !valid_date(y, mo, d, h, mi, s) || oh > 23 || om > 59)
-		return -1;
-	*t = utc_time(y, mo, d, h, mi, s) - sign * (oh * HOUR + om * 60);
-	return 0;
-}
-
-void fp_format_iso8601(time_t t, char buf[21])
-{
-	struct tm tm;
-
-	if (!gmtime_r(&t, &tm)) {
-		snprintf(buf, 21, "invalid-time");
-		return;
-	}
-	strftime(buf, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 /* French legal time (Europe/Paris, EU rules since 1996): CEST (UTC+2) from
  * the last Sunday of March 01:00 UTC to the last Sunday of October 01:00 UTC,
  * CET (UTC+1) otherwise. eco2mix dates and hours are in this local time. */
 static time_t last_sunday_0100_utc(int y, int mo)
 {
-	time_t t = utc_time(y, mo + 1, 0, 1, 0, 0);	/* last day of mo */
+	time_t t = fp_iso8601_utc(y, mo + 1, 0, 1, 0, 0);	/* last day of mo */
 	struct tm tm;
 
 	gmtime_r(&t, &tm);
@@ -326,15 +228,15 @@ static int add_sample(struct parser *p, unsigned lineno, time_t t, double v)
 		const struct sample *last = &p->samples[p->nsamples - 1];
 		char a[21], b[21];
 
-		fp_format_iso8601(t, a);
-		fp_format_iso8601(last->t, b);
+		fp_iso8601_format(t, a);
+		fp_iso8601_format(last->t, b);
 		if (t == last->t)
-			return fp_fail(p->err, FP_EINVAL,
+			return fp_error_set(p->err, FP_EINVAL,
 				       "%s:%u: time %s already given on line "
 				       "%u (one value per time)", p->name,
 				       lineno, a, last->line);
 		if (t < last->t)
-			return fp_fail(p->err, FP_EINVAL,
+			return fp_error_set(p->err, FP_EINVAL,
 				       "%s:%u: time %s comes before %s of line "
 				       "%u (rows must be in time order)",
 				       p->name, lineno, a, b, last->line);
@@ -344,7 +246,7 @@ static int add_sample(struct parser *p, unsigned lineno, time_t t, double v)
 		struct sample *ns = realloc(p->samples, nc * sizeof(*ns));
 
 		if (!ns)
-			return fp_fail(p->err, FP_ENOMEM, "%s: out of memory",
+			return fp_error_set(p->err, FP_ENOMEM, "%s: out of memory",
 				       p->name);
 		p->samples = ns;
 		p->cap = nc;
@@ -364,15 +266,15 @@ static int parse_value(struct parser *p, unsigned lineno, const char *field,
 	errno = 0;
 	*v = strtod(text, &end);
 	if (!*text || *end || errno || !isfinite(*v))
-		return fp_fail(p->err, FP_EPARSE,
+		return fp_error_set(p->err, FP_EPARSE,
 			       "%s:%u: field '%s': '%s' is not a number",
 			       p->name, lineno, field, text);
 	if (*v < 0)
-		return fp_fail(p->err, FP_EINVAL,
+		return fp_error_set(p->err, FP_EINVAL,
 			       "%s:%u: field '%s': negative value %s",
 			       p->name, lineno, field, text);
 	if (*v > FP_SERIES_MAX_VALUE)
-		return fp_fail(p->err, FP_EINVAL,
+		return fp_error_set(p->err, FP_EINVAL,
 			       "%s:%u: field '%s': %s is above %.15g, more "
 			       "than any grid emits (gCO2e/kWh): a unit or "
 			       "column mistake?", p->name, lineno, field, text,
@@ -389,7 +291,7 @@ static int header_electricitymaps(struct parser *p, unsigned lineno,
 		p->kind = FP_INTENSITY_LCA;
 	p->col_time = find_column(f, n, "Datetime (UTC)", false);
 	if (p->col_time < 0)
-		return fp_fail(p->err, FP_EPARSE,
+		return fp_error_set(p->err, FP_EPARSE,
 			       "%s:%u: no 'Datetime (UTC)' column", p->name,
 			       lineno);
 	for (size_t i = 0; i < n; i++) {
@@ -402,7 +304,7 @@ static int header_electricitymaps(struct parser *p, unsigned lineno,
 			return 0;
 		}
 	}
-	return fp_fail(p->err, FP_EPARSE,
+	return fp_error_set(p->err, FP_EPARSE,
 		       "%s:%u: no 'Carbon Intensity gCO2eq/kWh %s' column",
 		       p->name, lineno, want ? want : "(LCA)");
 }
@@ -411,7 +313,7 @@ static int header_eco2mix(struct parser *p, unsigned lineno, char **f,
 			  size_t n)
 {
 	if (p->kind == FP_INTENSITY_LCA)
-		return fp_fail(p->err, FP_EINVAL,
+		return fp_error_set(p->err, FP_EINVAL,
 			       "%s:%u: eco2mix 'Taux de CO2' counts direct "
 			       "emissions only; set IntensityKind=direct",
 			       p->name, lineno);
@@ -423,11 +325,11 @@ static int header_eco2mix(struct parser *p, unsigned lineno, char **f,
 	if (p->col_hour < 0)
 		p->col_hour = find_column(f, n, "Heure", false);
 	if (p->col_value < 0)
-		return fp_fail(p->err, FP_EPARSE,
+		return fp_error_set(p->err, FP_EPARSE,
 			       "%s:%u: no 'Taux de CO2 (g/kWh)' column",
 			       p->name, lineno);
 	if (p->col_time < 0 && (p->col_date < 0 || p->col_hour < 0))
-		return fp_fail(p->err, FP_EPARSE,
+		return fp_error_set(p->err, FP_EPARSE,
 			       "%s:%u: no 'Date' and 'Heures' columns",
 			       p->name, lineno);
 	return 0;
@@ -443,35 +345,35 @@ static int eco2mix_time(struct parser *p, unsigned lineno, const char *date,
 	bool ok;
 
 	if (strlen(date) == 10 && date[2] == '/')
-		ok = !parse_uint(&q, 2, &d) && *q++ == '/' &&
-		     !parse_uint(&q, 2, &mo) && *q++ == '/' &&
-		     !parse_uint(&q, 4, &y) && !*q;
+		ok = !fp_iso8601_digits(&q, 2, &d) && *q++ == '/' &&
+		     !fp_iso8601_digits(&q, 2, &mo) && *q++ == '/' &&
+		     !fp_iso8601_digits(&q, 4, &y) && !*q;
 	else
-		ok = !parse_uint(&q, 4, &y) && *q++ == '-' &&
-		     !parse_uint(&q, 2, &mo) && *q++ == '-' &&
-		     !parse_uint(&q, 2, &d) && !*q;
-	if (!ok || !valid_date(y, mo, d, 0, 0, 0))
-		return fp_fail(p->err, FP_EPARSE,
+		ok = !fp_iso8601_digits(&q, 4, &y) && *q++ == '-' &&
+		     !fp_iso8601_digits(&q, 2, &mo) && *q++ == '-' &&
+		     !fp_iso8601_digits(&q, 2, &d) && !*q;
+	if (!ok || !fp_iso8601_valid(y, mo, d, 0, 0, 0))
+		return fp_error_set(p->err, FP_EPARSE,
 			       "%s:%u: field 'Date': '%s' is not a date",
 			       p->name, lineno, date);
 	q = hour;
-	if (parse_uint(&q, 2, &h) || *q++ != ':' || parse_uint(&q, 2, &mi) ||
+	if (fp_iso8601_digits(&q, 2, &h) || *q++ != ':' || fp_iso8601_digits(&q, 2, &mi) ||
 	    (*q && *q != ':') || h > 23 || mi > 59)
-		return fp_fail(p->err, FP_EPARSE,
+		return fp_error_set(p->err, FP_EPARSE,
 			       "%s:%u: field 'Heures': '%s' is not HH:MM",
 			       p->name, lineno, hour);
-	local = utc_time(y, mo, d, h, mi, 0);
+	local = fp_iso8601_utc(y, mo, d, h, mi, 0);
 	cest = local - 2 * HOUR;
 	cet = local - HOUR;
 	if (!paris_summer(cest) && paris_summer(cet))
-		return fp_fail(p->err, FP_EINVAL,
+		return fp_error_set(p->err, FP_EINVAL,
 			       "%s:%u: field 'Heures': %s %s does not exist in "
 			       "French legal time (clocks go from 02:00 to "
 			       "03:00 that night)", p->name, lineno, date,
 			       hour);
 	*t = paris_to_utc(local, p->last);
 	if (paris_summer(cest) && !paris_summer(cet) && *t <= p->last)
-		return fp_fail(p->err, FP_EINVAL,
+		return fp_error_set(p->err, FP_EINVAL,
 			       "%s:%u: field 'Heures': %s %s appears a third "
 			       "time (the October change repeats that hour "
 			       "once)", p->name, lineno, date, hour);
@@ -496,7 +398,7 @@ static int parse_line(struct parser *p, unsigned lineno, char *line)
 		return 0;
 	n = split_fields(line, p->sep, &p->fields, &p->fcap);
 	if (n == (size_t)-1)
-		return fp_fail(p->err, FP_ENOMEM, "%s: out of memory",
+		return fp_error_set(p->err, FP_ENOMEM, "%s: out of memory",
 			       p->name);
 	f = p->fields;
 	if (!p->header_done) {
@@ -506,16 +408,16 @@ static int parse_line(struct parser *p, unsigned lineno, char *line)
 		if (p->format == FP_FORMAT_ECO2MIX)
 			return header_eco2mix(p, lineno, f, n);
 		/* Plain: a first line that is not data is a header. */
-		if (fp_parse_iso8601(f[0], &t))
+		if (fp_iso8601_parse(f[0], &t))
 			return 0;
 	}
 	if (p->format == FP_FORMAT_PLAIN) {
 		if (n != 2)
-			return fp_fail(p->err, FP_EPARSE,
+			return fp_error_set(p->err, FP_EPARSE,
 				       "%s:%u: expected 'iso8601,value', got "
 				       "%zu fields", p->name, lineno, n);
-		if (fp_parse_iso8601(f[0], &t))
-			return fp_fail(p->err, FP_EPARSE,
+		if (fp_iso8601_parse(f[0], &t))
+			return fp_error_set(p->err, FP_EPARSE,
 				       "%s:%u: field 'time': '%s' is not an "
 				       "ISO 8601 time", p->name, lineno, f[0]);
 		if (parse_value(p, lineno, "value", f[1], &v))
@@ -535,21 +437,21 @@ static int parse_line(struct parser *p, unsigned lineno, char *line)
 		if (p->col_hour > maxcol)
 			maxcol = p->col_hour;
 		if ((int)n <= maxcol)
-			return fp_fail(p->err, FP_EPARSE,
+			return fp_error_set(p->err, FP_EPARSE,
 				       "%s:%u: %zu fields, the header has more",
 				       p->name, lineno, n);
 		if (!*f[p->col_value] || !strcasecmp(f[p->col_value], "ND"))
 			return 0;
 		if (p->col_time >= 0) {
-			if (fp_parse_iso8601(f[p->col_time], &t))
-				return fp_fail(p->err, FP_EPARSE,
+			if (fp_iso8601_parse(f[p->col_time], &t))
+				return fp_error_set(p->err, FP_EPARSE,
 					       "%s:%u: field 'Date - Heure': "
 					       "'%s' is not an ISO 8601 time",
 					       p->name, lineno,
 					       f[p->col_time]);
 			/* Read as UTC it would be one or two hours off. */
 			if (!strpbrk(f[p->col_time] + 10, "Z+-"))
-				return fp_fail(p->err, FP_EPARSE,
+				return fp_error_set(p->err, FP_EPARSE,
 					       "%s:%u: field 'Date - Heure': "
 					       "'%s' has no UTC offset (eco2mix "
 					       "writes +01:00 or +02:00)",
@@ -568,11 +470,11 @@ static int parse_line(struct parser *p, unsigned lineno, char *line)
 	/* Electricity Maps */
 	maxcol = p->col_time > p->col_value ? p->col_time : p->col_value;
 	if ((int)n <= maxcol)
-		return fp_fail(p->err, FP_EPARSE,
+		return fp_error_set(p->err, FP_EPARSE,
 			       "%s:%u: %zu fields, the header has more",
 			       p->name, lineno, n);
-	if (fp_parse_iso8601(f[p->col_time], &t))
-		return fp_fail(p->err, FP_EPARSE,
+	if (fp_iso8601_parse(f[p->col_time], &t))
+		return fp_error_set(p->err, FP_EPARSE,
 			       "%s:%u: field 'Datetime (UTC)': '%s' is not an "
 			       "ISO 8601 time", p->name, lineno,
 			       f[p->col_time]);
@@ -612,15 +514,15 @@ static int build_table(fp_series_t *s, struct parser *p, fp_error_t *err)
 	size_t n = p->nsamples;
 
 	if (!n)
-		return fp_fail(err, FP_EPARSE, "%s: no data lines", s->name);
+		return fp_error_set(err, FP_EPARSE, "%s: no data lines", s->name);
 	/* add_sample() keeps the samples in strict time order. */
 	if ((x[n - 1].t - x[0].t) / HOUR + 1 > MAX_SPAN_HOURS)
-		return fp_fail(err, FP_EINVAL,
+		return fp_error_set(err, FP_EINVAL,
 			       "%s: the series spans more than 50 years",
 			       s->name);
 	s->pts = calloc(n, sizeof(*s->pts));
 	if (!s->pts)
-		return fp_fail(err, FP_ENOMEM, "%s: out of memory", s->name);
+		return fp_error_set(err, FP_ENOMEM, "%s: out of memory", s->name);
 	for (size_t i = 0; i < n; i++) {
 		time_t prev = i ? x[i].t - x[i - 1].t : 0;
 		time_t next = i + 1 < n ? x[i + 1].t - x[i].t : 0;
@@ -676,7 +578,7 @@ static int check_size(const char *name, const char *text, size_t len,
 	unsigned lineno = 1;
 
 	if (len > (size_t)FP_SERIES_MAX_BYTES)
-		return fp_fail(err, FP_EINVAL, "%s: larger than %ld MiB: not "
+		return fp_error_set(err, FP_EINVAL, "%s: larger than %ld MiB: not "
 			       "a series file", name,
 			       FP_SERIES_MAX_BYTES >> 20);
 	for (const char *p = text, *end = text + len; p < end; lineno++) {
@@ -684,10 +586,10 @@ static int check_size(const char *name, const char *text, size_t len,
 		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
 
 		if (memchr(p, '\0', n))
-			return fp_fail(err, FP_EPARSE, "%s:%u: a NUL byte: not "
+			return fp_error_set(err, FP_EPARSE, "%s:%u: a NUL byte: not "
 				       "a text file", name, lineno);
 		if (n > FP_SERIES_MAX_LINE)
-			return fp_fail(err, FP_EPARSE, "%s:%u: line longer "
+			return fp_error_set(err, FP_EPARSE, "%s:%u: line longer "
 				       "than %d bytes: not a series file",
 				       name, lineno, FP_SERIES_MAX_LINE);
 		p += n + 1;
@@ -715,7 +617,7 @@ fp_series_t *fp_series_parse(const char *name, const char *text, size_t len,
 	if (!s || !buf) {
 		fp_series_free(s);
 		free(buf);
-		fp_fail(err, FP_ENOMEM, "%s: out of memory", name);
+		fp_error_set(err, FP_ENOMEM, "%s: out of memory", name);
 		return NULL;
 	}
 	memcpy(buf, text, len);
@@ -780,13 +682,13 @@ fp_series_t *fp_series_load(const char *path, fp_series_format_t format,
 	fp_error_clear(err);
 	f = fopen(path, "rb");
 	if (!f) {
-		fp_fail(err, FP_EIO, "%s: cannot open: %s", path,
+		fp_error_set(err, FP_EIO, "%s: cannot open: %s", path,
 			strerror(errno));
 		return NULL;
 	}
 	if (!fstat(fileno(f), &st) && S_ISREG(st.st_mode) &&
 	    st.st_size > FP_SERIES_MAX_BYTES) {
-		fp_fail(err, FP_EINVAL, "%s: %lld bytes, larger than %ld MiB: "
+		fp_error_set(err, FP_EINVAL, "%s: %lld bytes, larger than %ld MiB: "
 			"not a series file", path, (long long)st.st_size,
 			FP_SERIES_MAX_BYTES >> 20);
 		fclose(f);
@@ -803,7 +705,7 @@ fp_series_t *fp_series_load(const char *path, fp_series_format_t format,
 			if (!nt) {
 				free(text);
 				fclose(f);
-				fp_fail(err, FP_ENOMEM, "%s: out of memory",
+				fp_error_set(err, FP_ENOMEM, "%s: out of memory",
 					path);
 				return NULL;
 			}
@@ -825,7 +727,7 @@ fp_series_t *fp_series_load(const char *path, fp_series_format_t format,
 		if (!bad && len > (size_t)FP_SERIES_MAX_BYTES)
 			bad = "larger than the limit";
 		if (bad) {
-			fp_fail(err, FP_EPARSE, "%s:%u: %s (%d bytes a line, "
+			fp_error_set(err, FP_EPARSE, "%s:%u: %s (%d bytes a line, "
 				"%ld MiB a file): not a series file", path,
 				lineno, bad, FP_SERIES_MAX_LINE,
 				FP_SERIES_MAX_BYTES >> 20);
@@ -837,7 +739,7 @@ fp_series_t *fp_series_load(const char *path, fp_series_format_t format,
 			break;
 	}
 	if (ferror(f)) {
-		fp_fail(err, FP_EIO, "%s: read error", path);
+		fp_error_set(err, FP_EIO, "%s: read error", path);
 		free(text);
 		fclose(f);
 		return NULL;
@@ -857,16 +759,16 @@ static int no_value(const fp_series_t *s, time_t t, fp_error_t *err)
 {
 	char when[21], a[21], b[21], last[21];
 
-	fp_format_iso8601(t, when);
+	fp_iso8601_format(t, when);
 	if (s->type == FP_SERIES_HOURLY && t >= s->pts[0].t &&
 	    t < series_end(s))
-		return fp_fail(err, FP_EINVAL,
+		return fp_error_set(err, FP_EINVAL,
 			       "series '%s' has no value for %s (a gap in "
 			       "the data)", s->name, when);
-	fp_format_iso8601(s->pts[0].t, a);
-	fp_format_iso8601(series_end(s), b);
-	fp_format_iso8601(s->pts[s->npts - 1].t, last);
-	return fp_fail(err, FP_EINVAL,
+	fp_iso8601_format(s->pts[0].t, a);
+	fp_iso8601_format(series_end(s), b);
+	fp_iso8601_format(s->pts[s->npts - 1].t, last);
+	return fp_error_set(err, FP_EINVAL,
 		       "series '%s' has no value for %s (it covers %s up to "
 		       "%s exclusive: its last value starts at %s)", s->name,
 		       when, a, b, last);
@@ -956,7 +858,7 @@ int fp_series_mean(const fp_series_t *s, time_t t0, time_t t1, double *mean,
 
 	fp_error_clear(err);
 	if (t1 < t0)
-		return fp_fail(err, FP_EINVAL,
+		return fp_error_set(err, FP_EINVAL,
 			       "series '%s': interval ends before it starts",
 			       s->name);
 	if (t1 == t0 || s->type == FP_SERIES_CONSTANT)
@@ -980,7 +882,7 @@ int fp_series_mean(const fp_series_t *s, time_t t0, time_t t1, double *mean,
 	return 0;
 }
 
-int fp_fallback_parse(const char *text, fp_fallback_t *fb)
+int fp_series_fallback_parse(const char *text, fp_fallback_t *fb)
 {
 	char *end;
 	double v;
@@ -1017,7 +919,7 @@ int fp_fallback_parse(const char *text, fp_fallback_t *fb)
 	return 0;
 }
 
-void fp_fallback_format(const fp_fallback_t *fb, char *buf, size_t size)
+void fp_series_fallback_format(const fp_fallback_t *fb, char *buf, size_t size)
 {
 	switch (fb->kind) {
 	case FP_FALLBACK_NONE:
@@ -1049,7 +951,7 @@ static int fill_integral(const fp_series_t *s, const fp_fallback_t *fb,
 	char when[21];
 	size_t k;
 
-	fp_format_iso8601(a, when);
+	fp_iso8601_format(a, when);
 	*sum = 0;
 	switch (fb->kind) {
 	case FP_FALLBACK_NONE:
@@ -1060,7 +962,7 @@ static int fill_integral(const fp_series_t *s, const fp_fallback_t *fb,
 	case FP_FALLBACK_LAST:
 		k = point_after(s, a);
 		if (!k)
-			return fp_fail(err, FP_EINVAL, "series '%s': no value "
+			return fp_error_set(err, FP_EINVAL, "series '%s': no value "
 				       "before %s for IntensityFallback=last",
 				       s->name, when);
 		*sum = (double)(b - a) * s->pts[k - 1].v;
@@ -1079,7 +981,7 @@ static int fill_integral(const fp_series_t *s, const fp_fallback_t *fb,
 			covered += s->pts[k].until - t;
 		}
 		if (!covered)
-			return fp_fail(err, FP_EINVAL, "series '%s': no value "
+			return fp_error_set(err, FP_EINVAL, "series '%s': no value "
 				       "in its last 30 days for "
 				       "IntensityFallback=monthly-mean",
 				       s->name);
@@ -1102,8 +1004,8 @@ static int fill_integral(const fp_series_t *s, const fp_fallback_t *fb,
 				n++;
 			}
 			if (!n) {
-				fp_format_iso8601(x, when);
-				return fp_fail(err, FP_EINVAL, "series '%s': "
+				fp_iso8601_format(x, when);
+				return fp_error_set(err, FP_EINVAL, "series '%s': "
 					       "no value for %s nor for its "
 					       "hour on any of the %u days "
 					       "before (IntensityFallback="
@@ -1114,7 +1016,7 @@ static int fill_integral(const fp_series_t *s, const fp_fallback_t *fb,
 		}
 		return 0;
 	}
-	return fp_fail(err, FP_EINVAL, "series '%s': unknown fallback",
+	return fp_error_set(err, FP_EINVAL, "series '%s': unknown fallback",
 		       s->name);
 }
 
@@ -1130,7 +1032,7 @@ int fp_series_mean_fallback(const fp_series_t *s, const fp_fallback_t *fb,
 	if (s->type != FP_SERIES_HOURLY || fb->kind == FP_FALLBACK_NONE)
 		return fp_series_mean(s, t0, t1, mean, err);
 	if (t1 < t0)
-		return fp_fail(err, FP_EINVAL,
+		return fp_error_set(err, FP_EINVAL,
 			       "series '%s': interval ends before it starts",
 			       s->name);
 	if (t1 == t0)
@@ -1169,15 +1071,15 @@ int fp_series_check_range(const fp_series_t *s, double lo, double hi,
 	fp_error_clear(err);
 	if (s->type == FP_SERIES_CONSTANT &&
 	    (s->constant < lo || s->constant > hi))
-		return fp_fail(err, FP_EINVAL,
+		return fp_error_set(err, FP_EINVAL,
 			       "series '%s': value %g outside [%g, %g]",
 			       s->name, s->constant, lo, hi);
 	if (s->type != FP_SERIES_HOURLY)
 		return 0;
 	for (size_t i = 0; i < s->npts; i++) {
 		if (s->pts[i].v < lo || s->pts[i].v > hi) {
-			fp_format_iso8601(s->pts[i].t, when);
-			return fp_fail(err, FP_EINVAL,
+			fp_iso8601_format(s->pts[i].t, when);
+			return fp_error_set(err, FP_EINVAL,
 				       "series '%s': value %g at %s outside "
 				       "[%g, %g]", s->name, s->pts[i].v, when,
 				       lo, hi);
@@ -1222,7 +1124,7 @@ size_t fp_series_hours(const fp_series_t *s)
 	return s->npts;
 }
 
-const char *fp_intensity_kind_str(fp_intensity_kind_t kind)
+const char *fp_series_intensity_kind_str(fp_intensity_kind_t kind)
 {
 	switch (kind) {
 	case FP_INTENSITY_LCA: return "lca";
