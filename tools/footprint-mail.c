@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "footprint/config.h"
+#include "footprint/file.h"
 #include "footprint/report.h"
 #include "footprint/report_html.h"
 #include "footprint/sign.h"
@@ -157,30 +158,6 @@ static unsigned long job_id(const char *subject)
 	return 0;
 }
 
-/* 0 with the token, or an errno (ENOENT: not written yet). */
-static int read_token(const char *path, char **out)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	size_t n;
-
-	*out = NULL;
-	if (!f)
-		return errno;
-	buf = malloc(MAX_TOKEN + 1);
-	n = buf ? fread(buf, 1, MAX_TOKEN + 1, f) : 0;
-	fclose(f);
-	if (!buf || n > MAX_TOKEN) {
-		free(buf);
-		return buf ? EFBIG : ENOMEM;
-	}
-	while (n && isspace((unsigned char)buf[n - 1]))
-		n--;
-	buf[n] = '\0';
-	*out = buf;
-	return 0;
-}
-
 /* The page of sfootprint -j N --html for r (payload, its summary). NULL
  * (said) when it cannot be built: the mail then goes as text. The caller
  * free()s it. */
@@ -249,7 +226,8 @@ static char *footprint_section(fp_config_t *cfg, unsigned long id,
 		 id);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
-		e = read_token(path, &tok);
+		tok = fp_file_read_whole(path, MAX_TOKEN);
+		e = tok ? 0 : errno;
 		if (e != ENOENT)
 			break;
 		clock_gettime(CLOCK_MONOTONIC, &now);

@@ -42,13 +42,22 @@
 
 #include "footprint/carbon.h"
 #include "footprint/config.h"
-#include "footprint/sign.h"
 #include "footprint/series.h"
+#include "footprint/sign.h"
 #include "footprint/site_metrics.h"
+#include "footprint/slurmconf.h"
 #include "footprint/step.h"
 #include "footprint/summary.h"
 #include "footprint/utf8.h"
 #include "footprint/watermark.h"
+
+#include "db.h"
+
+/* step.h names Slurm's special steps without Slurm's headers */
+_Static_assert(FP_STEP_BATCH == SLURM_BATCH_SCRIPT &&
+		       FP_STEP_EXTERN == SLURM_EXTERN_CONT &&
+		       FP_STEP_INTERACTIVE == SLURM_INTERACTIVE_STEP,
+	       "footprint/step.h's step ids are Slurm's");
 
 /* Exported by libslurm, not declared in its public headers. */
 extern int slurm_addto_step_list(struct xlist *step_list, char *names);
@@ -78,19 +87,7 @@ static const char *cfg_cluster(void)
 /* ClusterName from slurm.conf, for a worker run by hand without --cluster. */
 static void read_cluster_name(void)
 {
-	const char *conf = getenv("SLURM_CONF");
-	char line[1024];
-	FILE *f = fopen(conf ? conf : "/etc/slurm/slurm.conf", "r");
-
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f))
-		if (!strncasecmp(line, "ClusterName=", 12)) {
-			line[strcspn(line, " \t\r\n#")] = '\0';
-			snprintf(cluster, sizeof(cluster), "%s", line + 12);
-			break;
-		}
-	fclose(f);
+	fp_slurmconf_get(NULL, "ClusterName", cluster, sizeof(cluster), NULL);
 }
 
 /* Each distinct problem is reported once across runs: the plugin runs this
@@ -163,16 +160,7 @@ static bool final_state(uint32_t state)
 
 static void step_name(const slurmdb_step_rec_t *s, char *buf, size_t size)
 {
-	uint32_t id = s->step_id.step_id;
-
-	if (id == SLURM_BATCH_SCRIPT)
-		snprintf(buf, size, "%u.batch", s->step_id.job_id);
-	else if (id == SLURM_EXTERN_CONT)
-		snprintf(buf, size, "%u.extern", s->step_id.job_id);
-	else if (id == SLURM_INTERACTIVE_STEP)
-		snprintf(buf, size, "%u.interactive", s->step_id.job_id);
-	else
-		snprintf(buf, size, "%u.%u", s->step_id.job_id, id);
+	fp_step_id_format(buf, size, s->step_id.job_id, s->step_id.step_id);
 }
 
 #define TRES_ID_ENERGY 3
@@ -316,39 +304,16 @@ int poll(struct pollfd *fds, nfds_t nfds, int timeout)
 	return next(fds, nfds, timeout);
 }
 
-/* Our conditions are malloc'd, not xmalloc'd: slurmdb_destroy_job_cond
- * would xfree them. */
-static void free_job_cond(slurmdb_job_cond_t *cond)
-{
-	if (cond->cluster_list)
-		slurm_list_destroy(cond->cluster_list);
-	if (cond->step_list)
-		slurm_list_destroy(cond->step_list);
-	if (cond->state_list)
-		slurm_list_destroy(cond->state_list);
-	free(cond);
-}
-
 static struct xlist *query_jobs(void *db, const char *cluster, const char *jobs,
 		       time_t since, time_t until)
 {
-	slurmdb_job_cond_t *cond = calloc(1, sizeof(*cond));
+	slurmdb_job_cond_t *cond = fp_db_cond_new(cluster, jobs, since, until);
 	struct xlist *out;
 
-	cond->cluster_list = slurm_list_create(free);
-	slurm_list_append(cond->cluster_list, strdup(cluster));
-	if (jobs) {
-		cond->step_list = slurm_list_create(slurm_destroy_selected_step);
-		slurm_addto_step_list(cond->step_list, (char *)jobs);
-		cond->flags = JOBCOND_FLAG_NO_DEFAULT_USAGE;
-	} else {
-		cond->usage_start = since;
-		cond->usage_end = until;
-		cond->flags = JOBCOND_FLAG_NO_TRUNC;
-	}
-	cond->db_flags = SLURMDB_JOB_FLAG_NOTSET;
+	if (!cond)
+		return NULL;
 	out = slurmdb_jobs_get(db, cond);
-	free_job_cond(cond);
+	fp_db_cond_free(cond);
 	return out;
 }
 
@@ -497,7 +462,7 @@ static int set_record(void *db, const fp_config_t *cfg, slurmdb_job_rec_t *j,
 {
 	bool system = !strcasecmp(cfg->job_record_field, "SystemComment");
 	const char *existing = system ? j->system_comment : j->admin_comment;
-	slurmdb_job_cond_t *cond = calloc(1, sizeof(*cond));
+	slurmdb_job_cond_t *cond;
 	slurmdb_job_rec_t *rec = calloc(1, sizeof(*rec));
 	char jobs[32];
 	fp_error_t err = { 0 };
@@ -508,7 +473,6 @@ static int set_record(void *db, const fp_config_t *cfg, slurmdb_job_rec_t *j,
 	if (!merged) {
 		say("job %u: cannot merge the record into %s: %s", j->jobid,
 		    cfg->job_record_field, err.msg);
-		free(cond);
 		free(rec);
 		return -1;
 	}
@@ -519,12 +483,13 @@ static int set_record(void *db, const fp_config_t *cfg, slurmdb_job_rec_t *j,
 			 j->array_task_id);
 	else
 		snprintf(jobs, sizeof(jobs), "%u", j->jobid);
-	cond->cluster_list = slurm_list_create(free);
-	slurm_list_append(cond->cluster_list, strdup(j->cluster));
-	cond->step_list = slurm_list_create(slurm_destroy_selected_step);
-	slurm_addto_step_list(cond->step_list, jobs);
-	cond->flags = JOBCOND_FLAG_NO_DEFAULT_USAGE;
-	cond->db_flags = SLURMDB_JOB_FLAG_NOTSET;
+	cond = fp_db_cond_new(j->cluster, jobs, 0, 0);
+	if (!cond) {
+		say("job %u: out of memory for its record", j->jobid);
+		free(merged);
+		free(rec);
+		return -1;
+	}
 	rec->derived_ec = NO_VAL;
 	if (system)
 		rec->system_comment = merged;
@@ -540,7 +505,7 @@ static int set_record(void *db, const fp_config_t *cfg, slurmdb_job_rec_t *j,
 	/* Committed by process_batch() once for its whole batch. */
 	if (changed)
 		slurm_list_destroy(changed);
-	free_job_cond(cond);
+	fp_db_cond_free(cond);
 	free(merged);
 	free(rec);
 	return rc;
@@ -877,14 +842,12 @@ static bool exists(const char *path)
  * without their steps: what reconciliation needs is the id and the end. */
 static struct xlist *query_ended(void *db, time_t since, time_t until)
 {
-	slurmdb_job_cond_t *cond = calloc(1, sizeof(*cond));
+	slurmdb_job_cond_t *cond = fp_db_cond_new(cluster, NULL, since, until);
 	struct xlist *out;
 	char state[16];
 
 	if (!cond)
 		return NULL;
-	cond->cluster_list = slurm_list_create(free);
-	slurm_list_append(cond->cluster_list, strdup(cluster));
 	/* With a state list, slurmdbd's window means "ended in it" (time_end
 	 * between since and until): running and pending jobs stay out. */
 	cond->state_list = slurm_list_create(free);
@@ -893,12 +856,9 @@ static struct xlist *query_ended(void *db, time_t since, time_t until)
 			snprintf(state, sizeof(state), "%u", s);
 			slurm_list_append(cond->state_list, strdup(state));
 		}
-	cond->usage_start = since;
-	cond->usage_end = until;
-	cond->flags = JOBCOND_FLAG_NO_TRUNC | JOBCOND_FLAG_NO_STEP;
-	cond->db_flags = SLURMDB_JOB_FLAG_NOTSET;
+	cond->flags |= JOBCOND_FLAG_NO_STEP;
 	out = slurmdb_jobs_get(db, cond);
-	free_job_cond(cond);
+	fp_db_cond_free(cond);
 	return out;
 }
 

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "footprint/file.h"
+
 #include "sfootprint.h"
 
 struct subcommand {
@@ -38,40 +40,16 @@ static const struct subcommand commands[] = {
 
 char *fp_cli_read_text(const char *path, size_t max, char *why, size_t whysz)
 {
-	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
-	char *buf;
-	size_t n;
+	char *buf = fp_file_read_whole(path, max);
 
-	if (!f) {
-		snprintf(why, whysz, "%s", strerror(errno));
-		return NULL;
-	}
-	buf = malloc(max + 1);
-	n = buf ? fread(buf, 1, max + 1, f) : 0;
-	if (buf && ferror(f)) {
-		snprintf(why, whysz, "%s", strerror(errno ? errno : EIO));
-		free(buf);
-		buf = NULL;
-	} else if (!buf || n > max) {
-		if (buf)
-			snprintf(why, whysz, "larger than %zu MiB", max >> 20);
-		else
-			snprintf(why, whysz, "out of memory");
-		free(buf);
-		buf = NULL;
-	}
-	if (f != stdin)
-		fclose(f);
-	if (!buf)
-		return NULL;
-	while (n && strchr(" \t\r\n", buf[n - 1]))
-		n--;
-	buf[n] = '\0';
-	if (memchr(buf, '\0', n)) {
+	if (!buf && errno == EFBIG)
+		snprintf(why, whysz, "larger than %zu MiB", max >> 20);
+	else if (!buf && errno == EILSEQ)
 		snprintf(why, whysz, "a NUL byte: not text");
-		free(buf);
-		return NULL;
-	}
+	else if (!buf && errno == ENOMEM)
+		snprintf(why, whysz, "out of memory");
+	else if (!buf)
+		snprintf(why, whysz, "%s", strerror(errno));
 	return buf;
 }
 

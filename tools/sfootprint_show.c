@@ -18,14 +18,18 @@
 #include <jansson.h>
 
 #include "footprint/config.h"
+#include "footprint/file.h"
 #include "footprint/report.h"
 #include "footprint/report_html.h"
-#include "sfootprint.h"
-#include "sfootprint_db.h"
 #include "footprint/series.h"
 #include "footprint/sign.h"
+#include "footprint/slurmconf.h"
+#include "footprint/step.h"
 #include "footprint/summary.h"
 #include "footprint/whatif.h"
+
+#include "sfootprint.h"
+#include "db.h"
 
 #define MAX_TOKEN (4 << 20)
 #define JSON_FLAGS (JSON_INDENT(2) | JSON_REAL_PRECISION(12))
@@ -90,10 +94,9 @@ static int load_context(struct context *c, const char *option)
 		}
 		snprintf(c->conf_note, sizeof(c->conf_note), "%s", err.msg);
 	}
-	snprintf(sconf, sizeof(sconf), "%s", slurm_conf && *slurm_conf ?
-		 slurm_conf : "/etc/slurm/slurm.conf");
-	rc = fp_report_slurm_conf_get(sconf, "ClusterName", c->cluster,
-				      sizeof(c->cluster), &err);
+	snprintf(sconf, sizeof(sconf), "%s", fp_slurmconf_path(slurm_conf));
+	rc = fp_slurmconf_get(sconf, "ClusterName", c->cluster,
+			      sizeof(c->cluster), &err);
 	if (rc < 0 || !c->cluster[0]) {
 		c->cluster[0] = '\0';
 		if (rc < 0)
@@ -166,23 +169,12 @@ static double tres_count(const char *tres, unsigned id)
 
 static void step_name(const slurmdb_step_rec_t *s, char *buf, size_t size)
 {
-	switch (s->step_id.step_id) {
-	case SLURM_BATCH_SCRIPT:
-		snprintf(buf, size, "batch");
-		break;
-	case SLURM_EXTERN_CONT:
-		snprintf(buf, size, "extern");
-		break;
-	case SLURM_INTERACTIVE_STEP:
-		snprintf(buf, size, "interactive");
-		break;
-	default:
-		if (s->step_id.step_het_comp != NO_VAL)
-			snprintf(buf, size, "%u+%u", s->step_id.step_id,
-				 s->step_id.step_het_comp);
-		else
-			snprintf(buf, size, "%u", s->step_id.step_id);
-	}
+	if (s->step_id.step_id < FP_STEP_INTERACTIVE &&
+	    s->step_id.step_het_comp != NO_VAL)
+		snprintf(buf, size, "%u+%u", s->step_id.step_id,
+			 s->step_id.step_het_comp);
+	else
+		fp_step_id_format(buf, size, 0, s->step_id.step_id);
 }
 
 /* What sacct and seff show of a job, as they compute it: ExitCode is
@@ -235,33 +227,6 @@ static fp_report_acct_t job_acct(const slurmdb_job_rec_t *j,
 	return a;
 }
 
-/* 0 read, else errno (ENOENT: no summary yet). */
-static int read_token(const char *path, char **out)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	size_t n;
-
-	*out = NULL;
-	if (!f)
-		return errno;
-	buf = malloc(MAX_TOKEN + 1);
-	n = buf ? fread(buf, 1, MAX_TOKEN + 1, f) : 0;
-	if (!buf || ferror(f) || n > MAX_TOKEN) {
-		int e = !buf ? ENOMEM : ferror(f) ? EIO : EFBIG;
-
-		fclose(f);
-		free(buf);
-		return e;
-	}
-	fclose(f);
-	while (n && isspace((unsigned char)buf[n - 1]))
-		n--;
-	buf[n] = '\0';
-	*out = buf;
-	return 0;
-}
-
 /* The signed summary of a job: 0 valid (*payload, *status "valid (...)"),
  * 1 none readable (*status says why), -1 INVALID (*status the reason). */
 static int signed_summary(const struct context *c, unsigned long id,
@@ -286,7 +251,8 @@ static int signed_summary(const struct context *c, unsigned long id,
 	}
 	snprintf(path, sizeof(path), "%s/summaries/%lu.jws",
 		 c->cfg->spool_dir, id);
-	e = read_token(path, &tok);
+	tok = fp_file_read_whole(path, MAX_TOKEN);
+	e = tok ? 0 : errno;
 	if (e) {
 		char why[4200];
 

@@ -13,11 +13,13 @@
 #include <jansson.h>
 
 #include "footprint/config.h"
+#include "footprint/file.h"
 #include "footprint/json.h"
 #include "footprint/report.h"
-#include "sfootprint.h"
 #include "footprint/sign.h"
 #include "footprint/whatif.h"
+
+#include "sfootprint.h"
 
 #define MAX_TOKEN (4 << 20)
 #define JSON_FLAGS (JSON_INDENT(2) | JSON_REAL_PRECISION(12))
@@ -31,31 +33,6 @@ static void usage(FILE *out)
 		"each hour within\n"
 		"  N hours (default 24) of its actual start; the top N "
 		"(default 5) options\n");
-}
-
-static char *read_file(const char *path, int *e)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	size_t n;
-
-	*e = 0;
-	if (!f) {
-		*e = errno;
-		return NULL;
-	}
-	buf = malloc(MAX_TOKEN + 1);
-	n = buf ? fread(buf, 1, MAX_TOKEN + 1, f) : 0;
-	fclose(f);
-	if (!buf || n > MAX_TOKEN) {
-		*e = buf ? EFBIG : ENOMEM;
-		free(buf);
-		return NULL;
-	}
-	while (n && isspace((unsigned char)buf[n - 1]))
-		n--;
-	buf[n] = '\0';
-	return buf;
 }
 
 static const char *when(time_t t, char buf[21])
@@ -75,7 +52,8 @@ static json_t *load_summary(const fp_config_t *cfg, const char *job)
 
 	snprintf(path, sizeof(path), "%s/summaries/%s.jws", cfg->spool_dir,
 		 job);
-	tok = read_file(path, &e);
+	tok = fp_file_read_whole(path, MAX_TOKEN);
+	e = tok ? 0 : errno;
 	if (!tok) {
 		fprintf(stderr, "sfootprint: job %s: %s: %s\n", job, path,
 			e == ENOENT ? "no signed summary (yet)" : strerror(e));

@@ -30,6 +30,12 @@ int fp_file_read_text(const char *path, char *buf, size_t size);
 int fp_file_parse_u64(const char *buf, size_t len, uint64_t *v,
 		      const char **why);
 
+/* The whole of a text file ("-": standard input) of at most max bytes,
+ * trailing white space cut: a signed summary, a key, a config. NULL with
+ * errno: the open's or read's, EFBIG when longer than max, EILSEQ when it
+ * holds a NUL byte (not text), ENOMEM. The caller free()s it. */
+char *fp_file_read_whole(const char *path, size_t max);
+
 /* fp_file_read_text then fp_file_parse_u64: -1 with *why the error's
  * strerror or the parse fault (static strings). */
 int fp_file_read_u64(const char *path, uint64_t *v, const char **why);

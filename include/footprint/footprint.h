@@ -37,6 +37,7 @@
 #include "watermark.h"
 #include "whatif.h"
 #include "site_metrics.h"
+#include "slurmconf.h"
 #include "report.h"
 #include "report_html.h"
 

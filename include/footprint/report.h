@@ -222,13 +222,9 @@ const char *fp_report_duration(double s, char *buf, size_t size);
 /* Where the tools find footprint.conf: option (--config), else env_conf
  * (FOOTPRINT_CONF), else JobCompLoc of slurm.conf when its JobCompType is
  * jobcomp/carbon (what the plugin reads), else footprint.conf beside
- * slurm.conf. slurm_conf NULL or "": /etc/slurm/slurm.conf. */
+ * slurm.conf (fp_slurmconf_path(slurm_conf)). */
 int fp_report_conf_path(const char *option, const char *env_conf,
 			const char *slurm_conf, char *buf, size_t size);
-/* The value of a top-level key of slurm.conf (ClusterName, JobCompLoc...):
- * 0 found, 1 absent, -1 the file cannot be read (err names it). */
-int fp_report_slurm_conf_get(const char *slurm_conf, const char *key,
-			     char *buf, size_t size, fp_error_t *err);
 
 /* sacct-like times: YYYY-MM-DD[THH:MM[:SS]], MM/DD[/YY[YY]], HH:MM[:SS]
  * (today), now, today, midnight, noon, now[+-]N[seconds|minutes|hours|

@@ -13,6 +13,22 @@
 #include "error.h"
 #include "source.h"
 
+/* Slurm's ids of its special steps (slurm.h, the same in every supported
+ * release; the plugins check that they agree). */
+#define FP_STEP_INTERACTIVE 0xfffffffaU	/* SLURM_INTERACTIVE_STEP */
+#define FP_STEP_BATCH 0xfffffffbU	/* SLURM_BATCH_SCRIPT */
+#define FP_STEP_EXTERN 0xfffffffcU	/* SLURM_EXTERN_CONT */
+
+/* The longest step id fp_step_id_format writes, with its NUL
+ * ("18446744073709551615.interactive"). */
+#define FP_STEP_ID_MAX 33
+
+/* The one way a step is named everywhere (step records, the trace, the
+ * summaries), as sacct writes it: "7.batch", "7.extern", "7.interactive",
+ * "7.3". With job 0, only the step's part ("batch", "3"). Returns what
+ * snprintf returns. */
+int fp_step_id_format(char *buf, size_t size, uint64_t job, uint32_t step);
+
 /* The most GPUs one step is recorded with. */
 #define FP_STEP_GPUS_MAX 256
 

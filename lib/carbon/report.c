@@ -13,6 +13,7 @@
 
 #include "footprint/json.h"
 #include "footprint/series.h"
+#include "footprint/slurmconf.h"
 #include "footprint/utf8.h"
 
 /* Reports */
@@ -2001,51 +2002,10 @@ int fp_report_parse_time(const char *s, time_t now, time_t *out,
 
 /* Where footprint.conf is */
 
-#define DEFAULT_SLURM_CONF "/etc/slurm/slurm.conf"
-
-int fp_report_slurm_conf_get(const char *slurm_conf, const char *key,
-			     char *buf, size_t size, fp_error_t *err)
-{
-	const char *path = slurm_conf && *slurm_conf ? slurm_conf :
-						       DEFAULT_SLURM_CONF;
-	size_t klen = strlen(key);
-	char line[4096];
-	int rc = 1;
-	FILE *f = fopen(path, "r");
-
-	fp_error_clear(err);
-	if (!f)
-		return fp_error_set(err, FP_EIO, "%s: %s", path, strerror(errno));
-	/* Only the first word of a line: NodeName= lines hold keys of their
-	 * own (CPUs=...) that are not slurm.conf's. */
-	while (rc && fgets(line, sizeof(line), f)) {
-		char *p = line + strspn(line, " \t"), *v, *e;
-
-		if (strncasecmp(p, key, klen) || p[klen] != '=')
-			continue;
-		v = p + klen + 1;
-		if (*v == '"') {
-			v++;
-			e = strchr(v, '"');
-		} else {
-			e = v + strcspn(v, " \t\r\n#");
-		}
-		if (e)
-			*e = '\0';
-		else
-			v[strcspn(v, "\r\n")] = '\0';
-		snprintf(buf, size, "%s", v);
-		rc = 0;
-	}
-	fclose(f);
-	return rc;
-}
-
 int fp_report_conf_path(const char *option, const char *env_conf,
 			const char *slurm_conf, char *buf, size_t size)
 {
-	const char *sc = slurm_conf && *slurm_conf ? slurm_conf :
-						     DEFAULT_SLURM_CONF;
+	const char *sc = fp_slurmconf_path(slurm_conf);
 	char type[256], loc[4096], *copy;
 
 	if (option && *option) {
@@ -2056,11 +2016,11 @@ int fp_report_conf_path(const char *option, const char *env_conf,
 		snprintf(buf, size, "%s", env_conf);
 		return 0;
 	}
-	if (fp_report_slurm_conf_get(sc, "JobCompType", type, sizeof(type),
-				     NULL) == 0 &&
+	if (fp_slurmconf_get(sc, "JobCompType", type, sizeof(type), NULL) ==
+		    0 &&
 	    !strcasecmp(type, "jobcomp/carbon") &&
-	    fp_report_slurm_conf_get(sc, "JobCompLoc", loc, sizeof(loc),
-				     NULL) == 0 && loc[0]) {
+	    fp_slurmconf_get(sc, "JobCompLoc", loc, sizeof(loc), NULL) == 0 &&
+	    loc[0]) {
 		snprintf(buf, size, "%s", loc);
 		return 0;
 	}

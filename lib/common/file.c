@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -101,4 +102,38 @@ int fp_file_read_u64(const char *path, uint64_t *v, const char **why)
 		return -1;
 	}
 	return fp_file_parse_u64(buf, strlen(buf), v, why);
+}
+
+char *fp_file_read_whole(const char *path, size_t max)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
+	char *buf;
+	size_t n;
+	int e = 0;
+
+	if (!f)
+		return NULL;
+	buf = max < SIZE_MAX ? malloc(max + 1) : NULL;
+	n = buf ? fread(buf, 1, max + 1, f) : 0;
+	if (!buf)
+		e = ENOMEM;
+	else if (ferror(f))
+		e = errno ? errno : EIO;
+	else if (n > max)
+		e = EFBIG;
+	if (f != stdin)
+		fclose(f);
+	if (!e) {
+		while (n && strchr(" \t\r\n\v\f", buf[n - 1]))
+			n--;
+		buf[n] = '\0';
+		if (memchr(buf, '\0', n))
+			e = EILSEQ;
+	}
+	if (e) {
+		free(buf);
+		errno = e;
+		return NULL;
+	}
+	return buf;
 }

@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <math.h>
 #include <stdbool.h>
@@ -16,6 +17,20 @@
 #include <unistd.h>
 
 #include "footprint/json.h"
+
+int fp_step_id_format(char *buf, size_t size, uint64_t job, uint32_t step)
+{
+	const char *name = step == FP_STEP_BATCH	 ? "batch"
+			   : step == FP_STEP_EXTERN	 ? "extern"
+			   : step == FP_STEP_INTERACTIVE ? "interactive"
+							 : NULL;
+
+	if (!job)
+		return name ? snprintf(buf, size, "%s", name)
+			    : snprintf(buf, size, "%" PRIu32, step);
+	return name ? snprintf(buf, size, "%" PRIu64 ".%s", job, name)
+		    : snprintf(buf, size, "%" PRIu64 ".%" PRIu32, job, step);
+}
 
 static const char *const _vars[] = {
 	"SLURM_STEP_GPUS", "SLURM_JOB_GPUS", "GPU_DEVICE_ORDINAL",

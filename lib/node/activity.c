@@ -25,6 +25,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "footprint/step.h"
 #include "footprint/topology.h"
 
 /* Zeroed slack after every read buffer: the digit parser loads 8 bytes at a
@@ -32,9 +33,6 @@
 #define FP_PAD 16
 
 /* Slurm's step ids for the named steps (slurm.h), used only to sort. */
-#define STEP_INTERACTIVE 0xfffffffaU
-#define STEP_BATCH 0xfffffffbU
-#define STEP_EXTERN 0xfffffffcU
 
 /* Polls during which a step whose own cpuset was not written yet (Slurm
  * creates the directory before it fills cpuset.cpus) is read again. */
@@ -1072,21 +1070,17 @@ static bool _step_name(const char *name, uint64_t job, uint32_t *key,
 {
 	uint64_t n;
 
-	if (!strcmp(name, "step_batch")) {
-		*key = STEP_BATCH;
-		snprintf(id, idsz, "%" PRIu64 ".batch", job);
-	} else if (!strcmp(name, "step_extern")) {
-		*key = STEP_EXTERN;
-		snprintf(id, idsz, "%" PRIu64 ".extern", job);
-	} else if (!strcmp(name, "step_interactive")) {
-		*key = STEP_INTERACTIVE;
-		snprintf(id, idsz, "%" PRIu64 ".interactive", job);
-	} else if (_numbered(name, "step_", &n) && n < STEP_INTERACTIVE) {
+	if (!strcmp(name, "step_batch"))
+		*key = FP_STEP_BATCH;
+	else if (!strcmp(name, "step_extern"))
+		*key = FP_STEP_EXTERN;
+	else if (!strcmp(name, "step_interactive"))
+		*key = FP_STEP_INTERACTIVE;
+	else if (_numbered(name, "step_", &n) && n < FP_STEP_INTERACTIVE)
 		*key = (uint32_t)n;
-		snprintf(id, idsz, "%" PRIu64 ".%" PRIu64, job, n);
-	} else {
+	else
 		return false;
-	}
+	fp_step_id_format(id, idsz, job, *key);
 	return true;
 }
 

@@ -33,6 +33,12 @@
 #include "footprint/publish.h"
 #include "footprint/step.h"
 
+/* step.h names Slurm's special steps without Slurm's headers */
+_Static_assert(FP_STEP_BATCH == SLURM_BATCH_SCRIPT &&
+		       FP_STEP_EXTERN == SLURM_EXTERN_CONT &&
+		       FP_STEP_INTERACTIVE == SLURM_INTERACTIVE_STEP,
+	       "footprint/step.h's step ids are Slurm's");
+
 /* slurmd's configuration exists only in slurmd: a weak reference keeps the
  * plugin loadable in slurmctld and slurmstepd, where it resolves to NULL. */
 #pragma weak conf
@@ -467,23 +473,8 @@ extern int acct_gather_energy_p_set_data(enum acct_energy_type data_type,
 	case ENERGY_DATA_STEP_PTR:
 		job = data;
 		step_rec = job;
-		switch (job->step_id.step_id) {
-		case SLURM_BATCH_SCRIPT:
-			snprintf(step_name, sizeof(step_name), "%u.batch",
-				 job->step_id.job_id);
-			break;
-		case SLURM_EXTERN_CONT:
-			snprintf(step_name, sizeof(step_name), "%u.extern",
-				 job->step_id.job_id);
-			break;
-		case SLURM_INTERACTIVE_STEP:
-			snprintf(step_name, sizeof(step_name),
-				 "%u.interactive", job->step_id.job_id);
-			break;
-		default:
-			snprintf(step_name, sizeof(step_name), "%u.%u",
-				 job->step_id.job_id, job->step_id.step_id);
-		}
+		fp_step_id_format(step_name, sizeof(step_name),
+				  job->step_id.job_id, job->step_id.step_id);
 		account = getenvp(job->env, "SLURM_JOB_ACCOUNT");
 		xstrfmtcat(dir, "%s/jobs", _run_dir());
 		if (access(dir, W_OK) == 0) {

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "footprint/report.h"
+#include "footprint/slurmconf.h"
 #include "footprint/summary.h"
 
 /* Times below are local: run the tests in UTC. */
@@ -459,6 +460,26 @@ static void test_conf_path_follows_option_env_jobcomploc_beside(void **s)
 	rmdir(dir);
 }
 
+static void test_slurm_conf_is_found_as_slurms_commands_find_it(void **s)
+{
+	char *saved = getenv("SLURM_CONF") ? strdup(getenv("SLURM_CONF")) :
+					     NULL;
+
+	unsetenv("SLURM_CONF");
+	assert_string_equal(fp_slurmconf_path(NULL), FP_SLURMCONF_DEFAULT);
+	assert_string_equal(fp_slurmconf_path(""), FP_SLURMCONF_DEFAULT);
+	setenv("SLURM_CONF", "/srv/slurm/slurm.conf", 1);
+	assert_string_equal(fp_slurmconf_path(NULL), "/srv/slurm/slurm.conf");
+	/* given wins over the environment */
+	assert_string_equal(fp_slurmconf_path("/x/slurm.conf"),
+			    "/x/slurm.conf");
+	if (saved)
+		setenv("SLURM_CONF", saved, 1);
+	else
+		unsetenv("SLURM_CONF");
+	free(saved);
+}
+
 static void test_slurm_conf_keys_are_top_level_only(void **s)
 {
 	char sc[128], buf[64];
@@ -469,14 +490,14 @@ static void test_slurm_conf_keys_are_top_level_only(void **s)
 	snprintf(sc, sizeof(sc), "%s/slurm.conf", dir);
 	write_file("slurm.conf", "# ClusterName=no\nNodeName=n1 CPUs=4\n"
 		   "  clustername=\"heaters\" # the name\n");
-	assert_int_equal(fp_report_slurm_conf_get(sc, "ClusterName", buf,
-						  sizeof(buf), &err), 0);
+	assert_int_equal(fp_slurmconf_get(sc, "ClusterName", buf,
+					  sizeof(buf), &err), 0);
 	assert_string_equal(buf, "heaters");
-	assert_int_equal(fp_report_slurm_conf_get(sc, "CPUs", buf,
-						  sizeof(buf), &err), 1);
+	assert_int_equal(fp_slurmconf_get(sc, "CPUs", buf,
+					  sizeof(buf), &err), 1);
 	unlink(sc);
-	assert_int_equal(fp_report_slurm_conf_get(sc, "ClusterName", buf,
-						  sizeof(buf), &err), -1);
+	assert_int_equal(fp_slurmconf_get(sc, "ClusterName", buf,
+					  sizeof(buf), &err), -1);
 	assert_non_null(strstr(err.msg, sc));
 	rmdir(dir);
 }
@@ -1059,6 +1080,7 @@ int main(void)
 		  test_record_report_json_keeps_a_latin1_account_escaped),
 		cmocka_unit_test(
 			test_conf_path_follows_option_env_jobcomploc_beside),
+		cmocka_unit_test(test_slurm_conf_is_found_as_slurms_commands_find_it),
 		cmocka_unit_test(test_slurm_conf_keys_are_top_level_only),
 		cmocka_unit_test(test_job_ids_take_a_comma_list_and_repeats_once_each),
 		cmocka_unit_test(test_job_ids_refuse_what_is_not_a_job_id_naming_it),

@@ -1,10 +1,10 @@
 /* sfootprint's slurmdb calls: one connection, one job condition per query,
- * built with plain malloc (see free_cond) and freed by us. */
+ * built with plain malloc (see fp_db_cond_free) and freed by us. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "sfootprint_db.h"
+#include "db.h"
 
 /* Exported by libslurm, not declared in its public headers. */
 extern int slurm_addto_step_list(struct xlist *step_list, char *names);
@@ -38,17 +38,48 @@ void fp_db_close(void *db)
 
 /* Our condition is calloc'd, its lists hold strdup'd strings:
  * slurmdb_destroy_job_cond() would xfree() them. */
-static void free_cond(slurmdb_job_cond_t *cond)
+void fp_db_cond_free(slurmdb_job_cond_t *cond)
 {
+	if (!cond)
+		return;
 	if (cond->acct_list)
 		slurm_list_destroy(cond->acct_list);
 	if (cond->cluster_list)
 		slurm_list_destroy(cond->cluster_list);
 	if (cond->step_list)
 		slurm_list_destroy(cond->step_list);
+	if (cond->state_list)
+		slurm_list_destroy(cond->state_list);
 	if (cond->userid_list)
 		slurm_list_destroy(cond->userid_list);
 	free(cond);
+}
+
+slurmdb_job_cond_t *fp_db_cond_new(const char *cluster, const char *jobs,
+				   time_t since, time_t until)
+{
+	slurmdb_job_cond_t *cond = calloc(1, sizeof(*cond));
+
+	if (!cond)
+		return NULL;
+	cond->cluster_list = slurm_list_create(free);
+	slurm_list_append(cond->cluster_list, strdup(cluster));
+	if (jobs) {
+		cond->step_list =
+			slurm_list_create(slurm_destroy_selected_step);
+		if (slurm_addto_step_list(cond->step_list, (char *)jobs) < 1) {
+			fp_db_cond_free(cond);
+			return NULL;
+		}
+		cond->flags = JOBCOND_FLAG_NO_DEFAULT_USAGE;
+	} else {
+		cond->usage_start = since;
+		cond->usage_end = until;
+		/* As sacct: the jobs' own times, not cut to the window. */
+		cond->flags = JOBCOND_FLAG_NO_TRUNC;
+	}
+	cond->db_flags = SLURMDB_JOB_FLAG_NOTSET;
+	return cond;
 }
 
 static struct xlist *string_list(const char *csv)
@@ -67,38 +98,23 @@ static struct xlist *string_list(const char *csv)
 struct xlist *fp_db_jobs(void *db, const char *cluster, const fp_db_query_t *q,
 		char *why, size_t whysz)
 {
-	slurmdb_job_cond_t *cond = calloc(1, sizeof(*cond));
+	slurmdb_job_cond_t *cond = fp_db_cond_new(cluster, q->job, q->start,
+						  q->end);
 	struct xlist *out;
 
 	if (!cond) {
-		snprintf(why, whysz, "out of memory");
-		return NULL;
-	}
-	cond->cluster_list = slurm_list_create(free);
-	slurm_list_append(cond->cluster_list, strdup(cluster));
-	if (q->job) {
-		cond->step_list =
-			slurm_list_create(slurm_destroy_selected_step);
-		if (slurm_addto_step_list(cond->step_list,
-					  (char *)q->job) < 1) {
+		if (q->job)
 			snprintf(why, whysz, "job '%s': not a job id", q->job);
-			free_cond(cond);
-			return NULL;
-		}
-		cond->flags = JOBCOND_FLAG_NO_DEFAULT_USAGE;
-	} else {
-		cond->usage_start = q->start;
-		cond->usage_end = q->end;
-		/* As sacct: the jobs' own times, not cut to the window. */
-		cond->flags = JOBCOND_FLAG_NO_TRUNC;
+		else
+			snprintf(why, whysz, "out of memory");
+		return NULL;
 	}
 	if (q->uids)
 		cond->userid_list = string_list(q->uids);
 	if (q->accounts)
 		cond->acct_list = string_list(q->accounts);
-	cond->db_flags = SLURMDB_JOB_FLAG_NOTSET;
 	out = slurmdb_jobs_get(db, cond);
-	free_cond(cond);
+	fp_db_cond_free(cond);
 	if (!out)
 		snprintf(why, whysz, "slurmdbd: cannot read jobs of cluster "
 			 "%s: %s", cluster, slurm_strerror(errno));

@@ -64,7 +64,7 @@ static fp_gpu_t *_two_gpus(void)
 
 static int _setup(void **state)
 {
-	snprintf(root, sizeof(root), "/tmp/test_step_gpus.XXXXXX");
+	snprintf(root, sizeof(root), "/tmp/test_step.XXXXXX");
 	assert_non_null(mkdtemp(root));
 	return 0;
 }
@@ -179,9 +179,34 @@ static void an_id_of_no_gpu_here_is_named_and_the_rest_kept(void **state)
 	fp_gpu_close(g);
 }
 
+static void step_ids_read_as_sacct_writes_them(void **state)
+{
+	char id[FP_STEP_ID_MAX];
+
+	fp_step_id_format(id, sizeof(id), 7, FP_STEP_BATCH);
+	assert_string_equal(id, "7.batch");
+	fp_step_id_format(id, sizeof(id), 7, FP_STEP_EXTERN);
+	assert_string_equal(id, "7.extern");
+	fp_step_id_format(id, sizeof(id), 7, FP_STEP_INTERACTIVE);
+	assert_string_equal(id, "7.interactive");
+	fp_step_id_format(id, sizeof(id), 7, 3);
+	assert_string_equal(id, "7.3");
+	/* the step's part alone, as sfootprint's table shows it */
+	fp_step_id_format(id, sizeof(id), 0, FP_STEP_BATCH);
+	assert_string_equal(id, "batch");
+	fp_step_id_format(id, sizeof(id), 0, 12);
+	assert_string_equal(id, "12");
+	/* the longest fits FP_STEP_ID_MAX */
+	assert_int_equal(fp_step_id_format(id, sizeof(id), UINT64_MAX,
+					   FP_STEP_INTERACTIVE),
+			 FP_STEP_ID_MAX - 1);
+	assert_string_equal(id, "18446744073709551615.interactive");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(step_ids_read_as_sacct_writes_them),
 		cmocka_unit_test_setup_teardown(
 			slurm_step_gpus_comes_before_the_runtimes_lists,
 			_setup, _teardown),

@@ -1,7 +1,8 @@
-/* sfootprint's access to Slurm accounting (slurmdbd): the jobs of one id or
- * of a time window, for the job report and the aggregate table. */
-#ifndef SFOOTPRINT_DB_H
-#define SFOOTPRINT_DB_H
+/* The tools' access to Slurm accounting (slurmdbd): the conditions that
+ * select jobs, for sfootprint's report and table and footprint-worker's
+ * reconciliation, built in one place. */
+#ifndef FP_TOOLS_DB_H
+#define FP_TOOLS_DB_H
 
 #include <stddef.h>
 #include <time.h>
@@ -15,6 +16,15 @@ typedef struct fp_db_query {
 	const char *accounts;	/* comma list, or NULL */
 	time_t start, end;	/* window when job is NULL */
 } fp_db_query_t;
+
+/* A job condition of cluster (calloc'd, its lists of strdup'd strings;
+ * free it with fp_db_cond_free, never slurmdb_destroy_job_cond): the jobs
+ * of a list of ids ("42", "42_3,43") when jobs is not NULL, else the jobs
+ * that ran in [since, until] with their own times (sacct's NO_TRUNC). NULL
+ * when out of memory or when jobs names no job id. */
+slurmdb_job_cond_t *fp_db_cond_new(const char *cluster, const char *jobs,
+				   time_t since, time_t until);
+void fp_db_cond_free(slurmdb_job_cond_t *cond);
 
 /* A connection to slurmdbd, or NULL with why set. */
 void *fp_db_open(char *why, size_t whysz);
