@@ -397,7 +397,7 @@ tsan-run: $(TSAN_UNIT) $(TSAN_BIN) $(TSAN_PLUGINS) $(BUILD)/fp-simnode
 		FP_TSAN_JOBCOMP=$(BUILD)/tsan-plugin/jobcomp_carbon.so \
 		FP_TSAN_ENERGY=$(BUILD)/tsan-plugin/acct_gather_energy_footprint.so \
 		FP_TSAN_SIMNODE=$(BUILD)/fp-simnode \
-		BUILD=$(BUILD) FP_SKIP_VALGRIND=1 FP_SKIP_HTML=1 FP_SKIP_FEED=1 FP_SKIP_INTEGRATION=1 FP_SKIP_SYMBOLS=1 \
+		BUILD=$(BUILD) FP_SKIP_VALGRIND=1 FP_SKIP_HTML=1 FP_SKIP_FEED=1 FP_SKIP_INTEGRATION=1 FP_SKIP_SYMBOLS=1 FP_SKIP_FORMAT=1 \
 		tests/run.sh $(TSAN_UNIT) $(TSAN_BIN)
 
 # libFuzzer targets (tests/fuzz/fuzz_*.c), clang only, never part of check:

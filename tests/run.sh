@@ -58,6 +58,15 @@ if [ -x tests/headers.sh ] && [ -d include/footprint ]; then
 	count headers "$log/headers.out" "$rc"
 fi
 
+# Every C file as .clang-format lays it out (tests/format.sh).
+if [ -z "${FP_SKIP_FORMAT:-}" ] && [ -x tests/format.sh ]; then
+	echo "# cli: format"
+	tests/format.sh > "$log/format.out" 2>&1
+	rc=$?
+	sed 's/^/    /' "$log/format.out" | grep -v '^    ok ' || true
+	count format "$log/format.out" "$rc"
+fi
+
 # sfootprint --html rendered by headless Chromium (tests/html/run.sh); it
 # says "skipped: chromium not installed" and counts nothing without it.
 if [ -z "${FP_SKIP_HTML:-}" ] && [ -x tests/html/run.sh ]; then

@@ -96,10 +96,10 @@ static struct xlist *string_list(const char *csv)
 }
 
 struct xlist *fp_db_jobs(void *db, const char *cluster, const fp_db_query_t *q,
-		char *why, size_t whysz)
+			 char *why, size_t whysz)
 {
-	slurmdb_job_cond_t *cond = fp_db_cond_new(cluster, q->job, q->start,
-						  q->end);
+	slurmdb_job_cond_t *cond =
+		fp_db_cond_new(cluster, q->job, q->start, q->end);
 	struct xlist *out;
 
 	if (!cond) {
@@ -116,19 +116,19 @@ struct xlist *fp_db_jobs(void *db, const char *cluster, const fp_db_query_t *q,
 	out = slurmdb_jobs_get(db, cond);
 	fp_db_cond_free(cond);
 	if (!out)
-		snprintf(why, whysz, "slurmdbd: cannot read jobs of cluster "
-			 "%s: %s", cluster, slurm_strerror(errno));
+		snprintf(why, whysz,
+			 "slurmdbd: cannot read jobs of cluster "
+			 "%s: %s",
+			 cluster, slurm_strerror(errno));
 	return out;
 }
 
 void fp_db_job_name(const slurmdb_job_rec_t *j, char *buf, size_t size)
 {
 	if (j->array_job_id && j->array_task_id != NO_VAL)
-		snprintf(buf, size, "%u_%u", j->array_job_id,
-			 j->array_task_id);
+		snprintf(buf, size, "%u_%u", j->array_job_id, j->array_task_id);
 	else if (j->het_job_id && j->het_job_offset != NO_VAL)
-		snprintf(buf, size, "%u+%u", j->het_job_id,
-			 j->het_job_offset);
+		snprintf(buf, size, "%u+%u", j->het_job_id, j->het_job_offset);
 	else
 		snprintf(buf, size, "%u", j->jobid);
 }

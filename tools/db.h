@@ -11,10 +11,10 @@
 #include <slurm/slurmdb.h>
 
 typedef struct fp_db_query {
-	const char *job;	/* one job id ("42", "42_3"), or NULL */
-	const char *uids;	/* comma list of numeric uids, or NULL */
-	const char *accounts;	/* comma list, or NULL */
-	time_t start, end;	/* window when job is NULL */
+	const char *job;      /* one job id ("42", "42_3"), or NULL */
+	const char *uids;     /* comma list of numeric uids, or NULL */
+	const char *accounts; /* comma list, or NULL */
+	time_t start, end;    /* window when job is NULL */
 } fp_db_query_t;
 
 /* A job condition of cluster (calloc'd, its lists of strdup'd strings;
@@ -32,7 +32,7 @@ void fp_db_close(void *db);
 /* slurmdb_job_rec_t's of the cluster (slurm_list_destroy() it), or NULL
  * with why set. */
 struct xlist *fp_db_jobs(void *db, const char *cluster, const fp_db_query_t *q,
-		char *why, size_t whysz);
+			 char *why, size_t whysz);
 /* "42", "42_3" (array task) or "42+1" (het job component). */
 void fp_db_job_name(const slurmdb_job_rec_t *j, char *buf, size_t size);
 

@@ -74,8 +74,7 @@ static bool conf_from_process(pid_t pid, char *buf, size_t size)
 		n = fread(data, 1, sizeof(data) - 1, f);
 		fclose(f);
 		data[n] = '\0';
-		for (size_t i = 0; i < n && !found;
-		     i += strlen(data + i) + 1)
+		for (size_t i = 0; i < n && !found; i += strlen(data + i) + 1)
 			if (!strcmp(data + i, "-f") && i + 3 < n) {
 				snprintf(buf, size, "%s", data + i + 3);
 				found = true;
@@ -109,8 +108,7 @@ static pid_t parent_of(pid_t pid)
 	{
 		char line[1024], *p;
 
-		if (fgets(line, sizeof(line), f) &&
-		    (p = strrchr(line, ')')))
+		if (fgets(line, sizeof(line), f) && (p = strrchr(line, ')')))
 			sscanf(p + 1, " %*c %d", &ppid);
 	}
 	fclose(f);
@@ -133,11 +131,10 @@ static const char *slurm_conf(char *buf, size_t size)
 
 static bool wants_footprint(const char *type, const char *subject)
 {
-	if (type && (!strcasecmp(type, "Ended") ||
-		     !strcasecmp(type, "Failed")))
+	if (type && (!strcasecmp(type, "Ended") || !strcasecmp(type, "Failed")))
 		return true;
-	return subject && (strstr(subject, " Ended") ||
-			   strstr(subject, " Failed"));
+	return subject &&
+	       (strstr(subject, " Ended") || strstr(subject, " Failed"));
 }
 
 /* SLURM_JOB_ID, else "Job_id=N" of the subject. */
@@ -208,12 +205,11 @@ static char *footprint_text(const fp_report_t *r, const char *status,
  * there. The worker writes summaries atomically (link of a complete file),
  * so a present but invalid one will not get better by waiting. With html,
  * also the HTML report of a valid summary (*html NULL otherwise). */
-static char *footprint_section(fp_config_t *cfg, unsigned long id,
-			       char **html)
+static char *footprint_section(fp_config_t *cfg, unsigned long id, char **html)
 {
 	char path[4096], why[1200], status[600], *tok = NULL, *payload;
-	unsigned wait = cfg->mail_wait < MAX_WAIT_S ? cfg->mail_wait :
-						      MAX_WAIT_S;
+	unsigned wait = cfg->mail_wait < MAX_WAIT_S ? cfg->mail_wait
+						    : MAX_WAIT_S;
 	struct timespec t0, now, pause = { 0, POLL_NS };
 	fp_error_t err = { 0 };
 	fp_keyset_t *ks;
@@ -253,10 +249,10 @@ static char *footprint_section(fp_config_t *cfg, unsigned long id,
 		free(tok);
 		fp_sign_keyset_free(ks);
 		return fp_report_mail_unavailable(id, "its signature cannot "
-						  "be checked here");
+						      "be checked here");
 	}
 	payload = fp_sign_keyset_verify(ks, tok, FP_VERIFY_ACCEPT_HIGH_S, &info,
-				   &err);
+					&err);
 	free(tok);
 	r = payload ? fp_report_from_summary(path, payload, &err) : NULL;
 	if (r && r->job_id != id) {
@@ -297,8 +293,8 @@ static char *read_stdin(size_t *len)
 		return NULL;
 	if (!isatty(STDIN_FILENO))
 		while (*len < MAX_STDIN && poll(&p, 1, 2000) > 0 &&
-		       (n = read(STDIN_FILENO, buf + *len,
-				 MAX_STDIN - *len)) > 0)
+		       (n = read(STDIN_FILENO, buf + *len, MAX_STDIN - *len)) >
+			       0)
 			*len += (size_t)n;
 	buf[*len] = '\0';
 	return buf;
@@ -342,8 +338,8 @@ static int run_mailer(const char *mailer, char **argv, const char *body)
 		size_t len = strlen(body), off = 0;
 
 		close(in[0]);
-		while (off < len && (n = write(in[1], body + off,
-					       len - off)) > 0)
+		while (off < len &&
+		       (n = write(in[1], body + off, len - off)) > 0)
 			off += (size_t)n;
 		close(in[1]);
 	}
@@ -392,13 +388,15 @@ static void put_header(FILE *f, const char *name, const char *value)
 			k--;
 
 		for (size_t j = 0; j < k; j++)
-			in[j] = iscntrl((unsigned char)value[i + j]) ?
-				' ' : (unsigned char)value[i + j];
+			in[j] = iscntrl((unsigned char)value[i + j])
+					? ' '
+					: (unsigned char)value[i + j];
 		fputs(i ? "\n =?UTF-8?B?" : "=?UTF-8?B?", f);
 		for (size_t j = 0; j < k; j += 3) {
-			unsigned v = (unsigned)in[j] << 16 |
-				     (j + 1 < k ? (unsigned)in[j + 1] << 8 : 0) |
-				     (j + 2 < k ? in[j + 2] : 0);
+			unsigned v =
+				(unsigned)in[j] << 16 |
+				(j + 1 < k ? (unsigned)in[j + 1] << 8 : 0) |
+				(j + 2 < k ? in[j + 2] : 0);
 
 			fputc(b64[v >> 18 & 63], f);
 			fputc(b64[v >> 12 & 63], f);
@@ -425,9 +423,10 @@ static void put_part(FILE *f, const char *boundary, const char *type,
 		if (line > 998 || data[i] == '\r')
 			plain = false;
 	}
-	fprintf(f, "--%s\nContent-Type: %s; charset=utf-8\n"
-		"Content-Transfer-Encoding: %s\n", boundary, type,
-		plain ? "8bit" : "base64");
+	fprintf(f,
+		"--%s\nContent-Type: %s; charset=utf-8\n"
+		"Content-Transfer-Encoding: %s\n",
+		boundary, type, plain ? "8bit" : "base64");
 	if (disposition)
 		fprintf(f, "Content-Disposition: %s\n", disposition);
 	fputc('\n', f);
@@ -487,7 +486,8 @@ static char *mime_message(const fp_config_t *cfg, unsigned long id,
 	fprintf(f, "Content-Type: multipart/%s; boundary=\"%s\"\n\n",
 		alt ? "alternative" : "mixed", boundary);
 	fputs("This is a MIME message: the job's footprint as text and as a "
-	      "web page.\n\n", f);
+	      "web page.\n\n",
+	      f);
 	put_part(f, boundary, "text/plain", alt ? NULL : "inline", text);
 	put_part(f, boundary, "text/html", alt ? NULL : disposition, html);
 	fprintf(f, "--%s--\n", boundary);
@@ -554,8 +554,10 @@ int main(int argc, char **argv)
 	margv[margc] = NULL;
 	signal(SIGPIPE, SIG_IGN);
 	/* The mailer (and what it runs) needs a PATH; slurmctld gives none. */
-	setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:"
-	       "/sbin:/bin", 0);
+	setenv("PATH",
+	       "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:"
+	       "/sbin:/bin",
+	       0);
 
 	if (fp_report_conf_path(config, getenv("FOOTPRINT_CONF"),
 				slurm_conf(sbuf, sizeof(sbuf)), conf_path,
@@ -579,9 +581,10 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (cfg) {
-		section = footprint_section(cfg, id,
-					    cfg->mail_html != FP_MAIL_HTML_NO &&
-					    nrcpt ? &html : NULL);
+		section = footprint_section(
+			cfg, id,
+			cfg->mail_html != FP_MAIL_HTML_NO && nrcpt ? &html
+								   : NULL);
 	} else {
 		char why[600];
 
@@ -601,8 +604,8 @@ int main(int argc, char **argv)
 		free(in);
 	}
 	if (html && body) {
-		char *msg = mime_message(cfg, id, subject, rcpt, nrcpt, body,
-					 html);
+		char *msg =
+			mime_message(cfg, id, subject, rcpt, nrcpt, body, html);
 
 		rc = msg ? run_sendmail(cfg->sendmail, rcpt, nrcpt, msg) : 127;
 		free(msg);

@@ -188,8 +188,7 @@ static bool tres_value(const char *tres, unsigned id, uint64_t *out)
 /* The energy of the step's max and min node (Slurm keeps energy per node:
  * tres_usage_in_max/min hold the node values and *_nodeid their index in
  * the step's node list). -1 when absent. */
-static void step_minmax(const slurmdb_step_rec_t *s, long idx[2],
-			double e[2])
+static void step_minmax(const slurmdb_step_rec_t *s, long idx[2], double e[2])
 {
 	const char *val[2] = { s->stats.tres_usage_in_max,
 			       s->stats.tres_usage_in_min };
@@ -202,8 +201,8 @@ static void step_minmax(const slurmdb_step_rec_t *s, long idx[2],
 		idx[i] = -1;
 		e[i] = NAN;
 		if (tres_value(val[i], TRES_ID_ENERGY, &v) &&
-		    tres_value(nid[i], TRES_ID_ENERGY, &n) &&
-		    v != NO_VAL64 && v != INFINITE64 && n < (1u << 20)) {
+		    tres_value(nid[i], TRES_ID_ENERGY, &n) && v != NO_VAL64 &&
+		    v != INFINITE64 && n < (1u << 20)) {
 			idx[i] = (long)n;
 			e[i] = (double)v;
 		}
@@ -291,7 +290,7 @@ int poll(struct pollfd *fds, nfds_t nfds, int timeout)
 
 	if (!next)
 		next = (int (*)(struct pollfd *, nfds_t, int))dlsym(RTLD_NEXT,
-								      "poll");
+								    "poll");
 	if (!next) {
 		errno = ENOSYS;
 		return -1;
@@ -305,7 +304,7 @@ int poll(struct pollfd *fds, nfds_t nfds, int timeout)
 }
 
 static struct xlist *query_jobs(void *db, const char *cluster, const char *jobs,
-		       time_t since, time_t until)
+				time_t since, time_t until)
 {
 	slurmdb_job_cond_t *cond = fp_db_cond_new(cluster, jobs, since, until);
 	struct xlist *out;
@@ -356,13 +355,15 @@ static fp_job_t *job_from_record(slurmdb_job_rec_t *j, const fp_config_t *cfg)
 	it = slurm_list_iterator_create(j->steps);
 	while ((s = slurm_list_next(it))) {
 		char id[64];
-		double e = s->stats.consumed_energy == NO_VAL64 ?
-				   NAN : (double)s->stats.consumed_energy;
+		double e = s->stats.consumed_energy == NO_VAL64
+				   ? NAN
+				   : (double)s->stats.consumed_energy;
 		fp_step_t *st;
 
 		step_name(s, id, sizeof(id));
-		st = fp_carbon_job_add_step(job, id, s->start ? s->start : j->start,
-				     s->end ? s->end : j->end, e);
+		st = fp_carbon_job_add_step(job, id,
+					    s->start ? s->start : j->start,
+					    s->end ? s->end : j->end, e);
 		if (st)
 			add_nodes(s->nodes, tres_cpus(s->tres_alloc_str), st,
 				  NULL, s);
@@ -375,8 +376,8 @@ static fp_job_t *job_from_record(slurmdb_job_rec_t *j, const fp_config_t *cfg)
  * none without NodePartsDir=): one missing is counted, never guessed.
  * With all of them, the energy source is the nodes' own (res's, for its
  * record too), not EnergySource=. */
-static char *summary_with_parts(const fp_summary_parts_t *g,
-				fp_result_t *res, fp_error_t *err)
+static char *summary_with_parts(const fp_summary_parts_t *g, fp_result_t *res,
+				fp_error_t *err)
 {
 	fp_summary_parts_source(res, g->parts, g->nparts, g->nexpected);
 	return fp_summary_dumps_parts(res, g->parts, g->nparts, g->nexpected,
@@ -443,8 +444,8 @@ static int write_file_once(const char *path, const char *data, uid_t uid,
 		saved = errno;
 	} else if (protect_summary(fd, tmp, uid, gid) != 0) {
 		saved = errno;
-		say("summary %s: cannot set who may read it (uid %u): %s",
-		    path, (unsigned)uid, strerror(errno));
+		say("summary %s: cannot set who may read it (uid %u): %s", path,
+		    (unsigned)uid, strerror(errno));
 	} else if (link(tmp, path) == 0) {
 		/* link() fails if a summary exists: exactly one per job. */
 		rc = 0;
@@ -525,7 +526,7 @@ static void summary_start(const char *json, char *buf, size_t size)
 /* What was at a summary's path before ours. */
 enum prior_summary {
 	PRIOR_NONE,	/* nothing: write ours */
-	PRIOR_SAME_JOB,	/* this job's, from an earlier run: keep it */
+	PRIOR_SAME_JOB, /* this job's, from an earlier run: keep it */
 	PRIOR_MOVED,	/* another job's (a reused id): kept aside */
 	PRIOR_STUCK,	/* unreadable or cannot be moved: retry later */
 };
@@ -560,8 +561,8 @@ static enum prior_summary archive_reused_id(const char *path,
 		token[strcspn(token, "\n")] = '\0';
 		/* Summaries of a retired key or with a high S (signed
 		 * before low-S signing) are this site's too. */
-		payload = fp_sign_keyset_verify(trusted, token,
-					   FP_VERIFY_ACCEPT_HIGH_S, NULL, &err);
+		payload = fp_sign_keyset_verify(
+			trusted, token, FP_VERIFY_ACCEPT_HIGH_S, NULL, &err);
 	}
 	free(token);
 	verified = payload != NULL;
@@ -594,9 +595,13 @@ static enum prior_summary archive_reused_id(const char *path,
 		unlink(dest);
 		return PRIOR_STUCK;
 	}
-	fprintf(stderr, "info: job id reused: kept the earlier summary%s as "
-		"%s\n", verified ? "" : " (it does not verify with any "
-		"trusted key)", dest);
+	fprintf(stderr,
+		"info: job id reused: kept the earlier summary%s as "
+		"%s\n",
+		verified ? ""
+			 : " (it does not verify with any "
+			   "trusted key)",
+		dest);
 	return PRIOR_MOVED;
 }
 
@@ -620,11 +625,10 @@ static char *incomplete_summary(slurmdb_job_rec_t *j, const char *why)
 		o = json_pack("{s:i, s:{s:I, s:s, s:s, s:s, s:s}, s:b, s:[s], "
 			      "s:s}",
 			      "schema_version", FP_SUMMARY_SCHEMA_VERSION,
-			      "job", "id", (json_int_t)j->jobid,
-			      "user", user, "account", account,
-			      "start", start, "end", end,
-			      "complete", 0, "incomplete", reason,
-			      "software", "slurm-footprint " FP_VERSION);
+			      "job", "id", (json_int_t)j->jobid, "user", user,
+			      "account", account, "start", start, "end", end,
+			      "complete", 0, "incomplete", reason, "software",
+			      "slurm-footprint " FP_VERSION);
 	s = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(o);
 	free(user);
@@ -667,7 +671,7 @@ static int process_job(void *db, const run_t *run, uint32_t jobid,
 	char path[4096];
 	fp_job_t *job = NULL;
 	fp_result_t *res = NULL;
-	const fp_result_t *counted = NULL;	/* what Metrics= counts */
+	const fp_result_t *counted = NULL; /* what Metrics= counts */
 	char *summary = NULL, *token = NULL, *record = NULL;
 	fp_error_t err = { 0 };
 	fp_summary_parts_t parts = { 0 };
@@ -678,7 +682,8 @@ static int process_job(void *db, const run_t *run, uint32_t jobid,
 		rc = timed_out && !j ? 0 : 1;
 		if (rc == 0)
 			say("job %u: no record in slurmdbd after %u s; dropped "
-			    "from the queue", jobid, cfg->worker_timeout);
+			    "from the queue",
+			    jobid, cfg->worker_timeout);
 		goto out;
 	}
 	/* Step records (the batch and extern steps above all) reach slurmdbd
@@ -692,7 +697,7 @@ static int process_job(void *db, const run_t *run, uint32_t jobid,
 		goto out;
 	}
 	if (config_ok) {
-		time_t until = 0;	/* unused: the wait is silent */
+		time_t until = 0; /* unused: the wait is silent */
 
 		job = job_from_record(j, cfg);
 		/* A feed publishes the last hours late: the job waits in the
@@ -735,19 +740,21 @@ static int process_job(void *db, const run_t *run, uint32_t jobid,
 						    say_parts, &jobid,
 						    &parts)) {
 				say("job %u: out of memory reading its step "
-				    "records", jobid);
+				    "records",
+				    jobid);
 				goto out;
 			}
 		}
 		if (parts.nabsent)
 			say("job %u: %zu of %zu step records not there %u s "
 			    "after the job's end (PartsWait), counted missing "
-			    "in its summary: %s%s", jobid, parts.nabsent,
-			    parts.nexpected, cfg->parts_wait, parts.absent,
+			    "in its summary: %s%s",
+			    jobid, parts.nabsent, parts.nexpected,
+			    cfg->parts_wait, parts.absent,
 			    parts.absent_cut ? ", ..." : "");
 		res = job ? fp_carbon_compute(cfg, job, match_hostlist, NULL,
-					      &err) :
-			    NULL;
+					      &err)
+			  : NULL;
 		if (res) {
 			summary = summary_with_parts(&parts, res, &err);
 			if (summary)
@@ -758,7 +765,8 @@ static int process_job(void *db, const run_t *run, uint32_t jobid,
 				/* Said, and signed as incomplete: never a
 				 * summary with a part silently missing. */
 				say("job %u: footprint computed but not "
-				    "written: %s", jobid, err.msg);
+				    "written: %s",
+				    jobid, err.msg);
 				free(summary);
 				free(record);
 				summary = incomplete_summary(j, err.msg);
@@ -776,7 +784,8 @@ static int process_job(void *db, const run_t *run, uint32_t jobid,
 	}
 	if (!summary || !record) {
 		say("job %u: cannot build even an incomplete summary (out of "
-		    "memory?)", jobid);
+		    "memory?)",
+		    jobid);
 		goto out;
 	}
 	token = fp_sign(key, summary, &err);
@@ -888,8 +897,8 @@ static int queue_missing(struct xlist *jobs, time_t now, time_t *newest,
 		if (!f || fprintf(f, "%u %ld %ld\n", j->jobid, (long)j->end,
 				  (long)now) < 0) {
 			say("spool %s: cannot queue job %u found by "
-			    "reconciliation: %s", spool, j->jobid,
-			    strerror(errno));
+			    "reconciliation: %s",
+			    spool, j->jobid, strerror(errno));
 			rc = -1;
 		}
 		if (f && fclose(f) != 0)
@@ -921,7 +930,8 @@ static int reconcile(void *db, long sweep_s, time_t now)
 		say("%s; sweeping the last %ld s of slurmdbd instead", err.msg,
 		    sweep_s);
 	else if (have > 0)
-		fprintf(stderr, "info: no reconciliation watermark %s (new "
+		fprintf(stderr,
+			"info: no reconciliation watermark %s (new "
 			"spool?): sweeping the last %ld s of slurmdbd once\n",
 			wm_path, sweep_s);
 	/* A clock set back: the watermark is not a reason to skip the jobs
@@ -937,8 +947,9 @@ static int reconcile(void *db, long sweep_s, time_t now)
 	stats.window = (long)(now - since);
 	for (from = since; from < now || requests == 0;) {
 		/* The incremental window is one request; a sweep is paged. */
-		time_t until = have == 0 || now - from <= SWEEP_SLICE ?
-				       now : from + SWEEP_SLICE;
+		time_t until = have == 0 || now - from <= SWEEP_SLICE
+				       ? now
+				       : from + SWEEP_SLICE;
 		struct xlist *jobs = query_ended(db, from, until);
 
 		requests++;
@@ -947,7 +958,8 @@ static int reconcile(void *db, long sweep_s, time_t now)
 			stats.reconcile_records += slurm_list_count(jobs);
 		if (!jobs) {
 			say("slurmdbd: cannot list the jobs that ended since "
-			    "%ld: %s", (long)from, slurm_strerror(errno));
+			    "%ld: %s",
+			    (long)from, slurm_strerror(errno));
 			return -1;
 		}
 		if (queue_missing(jobs, now, &newest, &added)) {
@@ -958,8 +970,10 @@ static int reconcile(void *db, long sweep_s, time_t now)
 		from = until;
 	}
 	if (added)
-		fprintf(stderr, "info: reconciled %d job(s) that had no "
-			"summary\n", added);
+		fprintf(stderr,
+			"info: reconciled %d job(s) that had no "
+			"summary\n",
+			added);
 	/* Nothing at all ended in the window (an idle cluster): the next
 	 * window starts RECONCILE_MARGIN before now, not at the last job. */
 	if (!newest)
@@ -1065,8 +1079,7 @@ static int by_jobid(const void *a, const void *b)
 
 /* The first record of jobid in slurmdbd's order (as a query of that id
  * alone would pick it), or NULL. */
-static slurmdb_job_rec_t *find_record(rec_ref_t *refs, size_t n,
-				      uint32_t jobid)
+static slurmdb_job_rec_t *find_record(rec_ref_t *refs, size_t n, uint32_t jobid)
 {
 	size_t lo = 0, hi = n;
 
@@ -1121,7 +1134,8 @@ static void process_batch(void *db, const run_t *run, const entry_t *e,
 	free(ids);
 	if (!jobs) {
 		say("slurmdbd: cannot read the records of %zu queued job(s): "
-		    "%s", n, slurm_strerror(errno));
+		    "%s",
+		    n, slurm_strerror(errno));
 		t->failed += (int)n;
 		return;
 	}
@@ -1163,7 +1177,8 @@ static void process_batch(void *db, const run_t *run, const entry_t *e,
 	committed = slurmdb_connection_commit(db, 1) == SLURM_SUCCESS;
 	if (!committed)
 		say("slurmdbd: cannot commit the records of %zu job(s): %s; "
-		    "they stay queued", n, slurm_strerror(errno));
+		    "they stay queued",
+		    n, slurm_strerror(errno));
 	for (size_t i = 0; i < n; i++) {
 		char q[4096];
 
@@ -1191,12 +1206,11 @@ static void process_batch(void *db, const run_t *run, const entry_t *e,
 	slurm_list_destroy(jobs);
 }
 
-static void process_part(void *db, const run_t *run, const entry_t *e,
-			 size_t n, tally_t *t)
+static void process_part(void *db, const run_t *run, const entry_t *e, size_t n,
+			 tally_t *t)
 {
 	for (size_t i = 0; i < n; i += BATCH)
-		process_batch(db, run, e + i, n - i < BATCH ? n - i : BATCH,
-			      t);
+		process_batch(db, run, e + i, n - i < BATCH ? n - i : BATCH, t);
 }
 
 /* part is "" for the run itself, " part=K/N" for one of its workers. */
@@ -1207,7 +1221,8 @@ static void write_stats(const char *part, size_t jobs, unsigned workers)
 
 	if (!f)
 		return;
-	fprintf(f, "reconcile_requests=%d reconcile_records=%d window_s=%ld "
+	fprintf(f,
+		"reconcile_requests=%d reconcile_records=%d window_s=%ld "
 		"jobs=%zu workers=%u batch_requests=%d%s\n",
 		stats.reconcile_requests, stats.reconcile_records, stats.window,
 		jobs, workers ? workers : 1, stats.batch_requests, part);
@@ -1245,7 +1260,8 @@ static void run_parts(const run_t *run, const entry_t *queue, size_t n,
 
 			if (!db) {
 				say("slurmdbd: no connection (%s); jobs stay "
-				    "queued", slurm_strerror(errno));
+				    "queued",
+				    slurm_strerror(errno));
 				_exit(EXIT_TEMPFAIL);
 			}
 			dbd_nodelay();
@@ -1256,8 +1272,9 @@ static void run_parts(const run_t *run, const entry_t *queue, size_t n,
 			write_stats(part, m, 1);
 			slurmdb_connection_close(&db);
 			fflush(NULL);
-			_exit(own.failed ? EXIT_TEMPFAIL :
-			      own.waiting ? EXIT_WAITING : 0);
+			_exit(own.failed    ? EXIT_TEMPFAIL
+			      : own.waiting ? EXIT_WAITING
+					    : 0);
 		}
 	}
 	free(mine);
@@ -1266,8 +1283,8 @@ static void run_parts(const run_t *run, const entry_t *queue, size_t n,
 
 		if (pids[k] < 0) {
 			say("worker: cannot start worker %u of %u: %s; its "
-			    "jobs stay queued", k + 1, nparts,
-			    strerror(errno));
+			    "jobs stay queued",
+			    k + 1, nparts, strerror(errno));
 			t->failed++;
 			continue;
 		}
@@ -1280,8 +1297,8 @@ static void run_parts(const run_t *run, const entry_t *queue, size_t n,
 			t->waiting++;
 		else if (WIFSIGNALED(status)) {
 			say("worker %u of %u: killed by signal %d; its jobs "
-			    "stay queued for the next run", k + 1, nparts,
-			    WTERMSIG(status));
+			    "stay queued for the next run",
+			    k + 1, nparts, WTERMSIG(status));
 			t->failed++;
 		} else {
 			t->failed++;
@@ -1387,12 +1404,14 @@ int main(int argc, char **argv)
 		/* Each broken series its own line, naming its Site line. */
 		for (size_t i = 0; (m = fp_config_series_error(cfg, i)); i++)
 			say("%s; that site's summaries are marked incomplete "
-			    "until it is fixed", m);
+			    "until it is fixed",
+			    m);
 	} else if (broken)
 		say("%s; summaries are marked incomplete until it is fixed",
 		    serr.msg);
-	key = cfg->signing_key ? fp_sign_key_load_private(cfg->signing_key, &err) :
-				 NULL;
+	key = cfg->signing_key
+		      ? fp_sign_key_load_private(cfg->signing_key, &err)
+		      : NULL;
 	if (!key) {
 		say("signing key: %s; jobs stay queued until it is fixed",
 		    cfg->signing_key ? err.msg : "SigningKey is not set");
@@ -1412,7 +1431,8 @@ int main(int argc, char **argv)
 	if ((cfg->npublic_keys || cfg->npublic_key_dirs) &&
 	    fp_sign_keyset_add_config(trusted, cfg, &err))
 		say("trusted keys: %s (earlier summaries they signed are kept "
-		    "aside as unverified when a job id is reused)", err.msg);
+		    "aside as unverified when a job id is reused)",
+		    err.msg);
 	slurm_init(NULL);
 	db = slurmdb_connection_get(NULL);
 	if (!db) {
@@ -1432,8 +1452,8 @@ int main(int argc, char **argv)
 		/* The journal holds them all: the rest wait for the next run,
 		 * which the plugin starts at once (exit 3). */
 		say("spool %s: more than MaxQueue=%u jobs queued; each run "
-		    "takes the oldest %u, the others wait in the journal", spool,
-		    cfg->max_queue, cfg->max_queue);
+		    "takes the oldest %u, the others wait in the journal",
+		    spool, cfg->max_queue, cfg->max_queue);
 		t.waiting += (int)(nqueue - cfg->max_queue);
 		nqueue = cfg->max_queue;
 	}

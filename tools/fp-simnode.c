@@ -55,37 +55,37 @@ typedef struct opts {
 
 /* One simulated RAPL zone: its directory under powercap/ and its counter. */
 typedef struct dom {
-	char dir[64];		/* relative to powercap/ */
-	char name[32];		/* the zone's name file; "dram", "core", ... */
-	char key[32];		/* trace name, for the state file */
-	int package;		/* -1 for psys */
-	int kind;		/* 0 package, 1 dram, 2 core, 3 psys */
+	char dir[64];  /* relative to powercap/ */
+	char name[32]; /* the zone's name file; "dram", "core", ... */
+	char key[32];  /* trace name, for the state file */
+	int package;   /* -1 for psys */
+	int kind;      /* 0 package, 1 dram, 2 core, 3 psys */
 	uint64_t max_uj;
 	uint64_t uj;
-	double frac_uj;		/* below one microjoule, carried over */
+	double frac_uj; /* below one microjoule, carried over */
 	int fd;
 } dom_t;
 
 typedef struct sim {
 	opts_t o;
-	char pc[4096];		/* ROOT/powercap */
-	int *cpus;		/* CPU ids from /proc/stat, ascending */
+	char pc[4096]; /* ROOT/powercap */
+	int *cpus;     /* CPU ids from /proc/stat, ascending */
 	size_t ncpus;
-	uint64_t *ticks;	/* busy ticks at the last update */
+	uint64_t *ticks; /* busy ticks at the last update */
 	dom_t *doms;
 	size_t ndoms;
-	double t;		/* time of the last update; 0: none yet */
+	double t; /* time of the last update; 0: none yet */
 	double wall_j;
-	double wall_w;		/* power of the last interval */
+	double wall_w; /* power of the last interval */
 	long hz;
-	int ngpus;		/* nvidia + gpus */
-	uint64_t *gpu_uj;	/* each GPU's energy: NVIDIA ones, then hwmon */
-	double *gpu_frac;	/* below one microjoule, carried over */
-	double *gpu_w;		/* each GPU's power over the last interval */
+	int ngpus;	  /* nvidia + gpus */
+	uint64_t *gpu_uj; /* each GPU's energy: NVIDIA ones, then hwmon */
+	double *gpu_frac; /* below one microjoule, carried over */
+	double *gpu_w;	  /* each GPU's power over the last interval */
 	struct gsample {
 		uint64_t ts_us;
 		unsigned pid, sm;
-	} **hist;		/* each NVIDIA GPU's recent samples, oldest
+	} * *hist; /* each NVIDIA GPU's recent samples, oldest
 				 * first (GPU_HIST_US) */
 	size_t *nhist;
 } sim_t;
@@ -171,8 +171,7 @@ static void _mkdir(const char *path)
 
 /* Busy (non-idle, non-iowait) ticks of each CPU line of PROC/stat. guest
  * time is already inside user and nice. */
-static int _read_stat(const char *proc, int **cpus, uint64_t **ticks,
-		      size_t *n)
+static int _read_stat(const char *proc, int **cpus, uint64_t **ticks, size_t *n)
 {
 	char path[4096], line[1024];
 	FILE *f;
@@ -194,7 +193,8 @@ static int _read_stat(const char *proc, int **cpus, uint64_t **ticks,
 		if (sscanf(line + 3,
 			   "%d %llu %llu %llu %llu %llu %llu %llu %llu", &cpu,
 			   &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6],
-			   &v[7]) < 5 || cpu < 0)
+			   &v[7]) < 5 ||
+		    cpu < 0)
 			continue;
 		*cpus = realloc(*cpus, (*n + 1) * sizeof(int));
 		*ticks = realloc(*ticks, (*n + 1) * sizeof(uint64_t));
@@ -331,10 +331,8 @@ static void _write_counter(sim_t *s, dom_t *d)
 		if (d->fd < 0)
 			_die("%s: %s", path, strerror(errno));
 	}
-	len = snprintf(text, sizeof(text), "%llu\n",
-		       (unsigned long long)d->uj);
-	if (pwrite(d->fd, text, (size_t)len, 0) != len ||
-	    ftruncate(d->fd, len))
+	len = snprintf(text, sizeof(text), "%llu\n", (unsigned long long)d->uj);
+	if (pwrite(d->fd, text, (size_t)len, 0) != len || ftruncate(d->fd, len))
 		_die("%s/%s/energy_uj: %s", s->pc, d->dir, strerror(errno));
 }
 
@@ -344,9 +342,9 @@ static void _write_topology(const sim_t *s)
 	size_t per = s->ncpus / (size_t)s->o.packages, off;
 	hwloc_topology_t h;
 
-	off = (size_t)snprintf(desc, sizeof(desc),
-			       "package:%d core:%zu pu:1(indexes=",
-			       s->o.packages, per);
+	off = (size_t)snprintf(
+		desc, sizeof(desc),
+		"package:%d core:%zu pu:1(indexes=", s->o.packages, per);
 	for (size_t k = 0; k < s->ncpus && off < sizeof(desc); k++)
 		off += (size_t)snprintf(desc + off, sizeof(desc) - off, "%s%d",
 					k ? "," : "", s->cpus[k]);
@@ -393,8 +391,7 @@ static void _write_gpus(const sim_t *s)
 		_mkdir(link);
 		_path(path, sizeof(path), "%s/device", link);
 		_write_file(path, k % 2 ? "0x56a0\n" : "0x740f\n");
-		_path(path, sizeof(path), "%s/gpu-hwmon/hwmon%d", s->o.root,
-		      k);
+		_path(path, sizeof(path), "%s/gpu-hwmon/hwmon%d", s->o.root, k);
 		_mkdir(path);
 		_path(path, sizeof(path), "%s/gpu-hwmon/hwmon%d/name",
 		      s->o.root, k);
@@ -527,8 +524,8 @@ static double _gpu_update(sim_t *s, double dt)
 		total += w * dt;
 		if (hold || h < 0)
 			continue;
-		_path(path, sizeof(path),
-		      "%s/gpu-hwmon/hwmon%d/energy1_input", s->o.root, h);
+		_path(path, sizeof(path), "%s/gpu-hwmon/hwmon%d/energy1_input",
+		      s->o.root, h);
 		snprintf(text, sizeof(text), "%llu\n",
 			 (unsigned long long)s->gpu_uj[k]);
 		_write_atomic(path, text);
@@ -561,14 +558,16 @@ static void _load_state(sim_t *s)
 	s->t = json_number_value(json_object_get(st, "t"));
 	s->wall_j = json_number_value(json_object_get(st, "wall_j"));
 	s->wall_w = json_number_value(json_object_get(st, "wall_w"));
-	json_object_foreach(json_object_get(st, "energy_uj"), key, v) {
+	json_object_foreach(json_object_get(st, "energy_uj"), key, v)
+	{
 		dom_t *d = _find(s, key);
 
 		if (d && json_is_integer(v))
 			d->uj = (uint64_t)json_integer_value(v) %
 				(d->max_uj + 1);
 	}
-	json_object_foreach(json_object_get(st, "busy_ticks"), key, v) {
+	json_object_foreach(json_object_get(st, "busy_ticks"), key, v)
+	{
 		int cpu = atoi(key);
 
 		for (size_t k = 0; k < s->ncpus; k++)
@@ -636,8 +635,8 @@ static void _write_sensor(const sim_t *s, double now)
 
 	snprintf(text, sizeof(text),
 		 "{\"time\": %.6f, \"%s\": %.6f, \"meter\": \"%s\", "
-		 "\"simulated\": %s}\n", now,
-		 s->o.power_mode ? "power_w" : "energy_j",
+		 "\"simulated\": %s}\n",
+		 now, s->o.power_mode ? "power_w" : "energy_j",
 		 s->o.power_mode ? s->wall_w : s->wall_j, s->o.meter,
 		 s->o.unmarked ? "false" : "true");
 	_path(path, sizeof(path), "%s/sensor.json", s->o.root);
@@ -698,8 +697,8 @@ static void _update(sim_t *s, double now)
 		s->wall_w = s->o.wall_a * rapl_j / dt + s->o.wall_b;
 	} else if (s->wall_w <= 0) {
 		/* No interval yet: an idle node's power. */
-		double idle = np * (s->o.idle_w +
-				    (s->o.dram ? s->o.dram_idle_w : 0));
+		double idle =
+			np * (s->o.idle_w + (s->o.dram ? s->o.dram_idle_w : 0));
 
 		s->wall_w = s->o.wall_a * idle + s->o.wall_b;
 	}
@@ -760,10 +759,34 @@ static void _usage(FILE *out)
 
 static void _parse(int argc, char **argv, opts_t *o)
 {
-	enum { O_PKG = 256, O_DRAM, O_NODRAM, O_PSYS, O_NOPSYS, O_IDLE,
-	       O_BUSY, O_DIDLE, O_DBUSY, O_PEXTRA, O_WA, O_WB, O_MODE,
-	       O_INT, O_MAX, O_PROC, O_PID, O_ONCE, O_SEC, O_ROOT, O_GPUS,
-	       O_GIDLE, O_GBUSY, O_NVIDIA, O_METER, O_UNMARKED };
+	enum {
+		O_PKG = 256,
+		O_DRAM,
+		O_NODRAM,
+		O_PSYS,
+		O_NOPSYS,
+		O_IDLE,
+		O_BUSY,
+		O_DIDLE,
+		O_DBUSY,
+		O_PEXTRA,
+		O_WA,
+		O_WB,
+		O_MODE,
+		O_INT,
+		O_MAX,
+		O_PROC,
+		O_PID,
+		O_ONCE,
+		O_SEC,
+		O_ROOT,
+		O_GPUS,
+		O_GIDLE,
+		O_GBUSY,
+		O_NVIDIA,
+		O_METER,
+		O_UNMARKED
+	};
 	static const struct option lo[] = {
 		{ "root", required_argument, NULL, O_ROOT },
 		{ "packages", required_argument, NULL, O_PKG },
@@ -798,20 +821,37 @@ static void _parse(int argc, char **argv, opts_t *o)
 
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (c) {
-		case O_ROOT: o->root = optarg; break;
-		case O_PKG: o->packages = (int)_num("--packages", optarg, 1);
+		case O_ROOT:
+			o->root = optarg;
+			break;
+		case O_PKG:
+			o->packages = (int)_num("--packages", optarg, 1);
 			if (o->packages != _num("--packages", optarg, 1)) {
-				fprintf(stderr, "fp-simnode: --packages '%s': "
-					"not a whole number\n", optarg);
+				fprintf(stderr,
+					"fp-simnode: --packages '%s': "
+					"not a whole number\n",
+					optarg);
 				exit(2);
 			}
 			break;
-		case O_DRAM: o->dram = true; break;
-		case O_NODRAM: o->dram = false; break;
-		case O_PSYS: o->psys = true; break;
-		case O_NOPSYS: o->psys = false; break;
-		case O_IDLE: o->idle_w = _num("--idle-w", optarg, 0); break;
-		case O_BUSY: o->busy_w = _num("--busy-w", optarg, 0); break;
+		case O_DRAM:
+			o->dram = true;
+			break;
+		case O_NODRAM:
+			o->dram = false;
+			break;
+		case O_PSYS:
+			o->psys = true;
+			break;
+		case O_NOPSYS:
+			o->psys = false;
+			break;
+		case O_IDLE:
+			o->idle_w = _num("--idle-w", optarg, 0);
+			break;
+		case O_BUSY:
+			o->busy_w = _num("--busy-w", optarg, 0);
+			break;
 		case O_DIDLE:
 			o->dram_idle_w = _num("--dram-idle-w", optarg, 0);
 			break;
@@ -821,16 +861,22 @@ static void _parse(int argc, char **argv, opts_t *o)
 		case O_PEXTRA:
 			o->psys_extra_w = _num("--psys-extra-w", optarg, 0);
 			break;
-		case O_WA: o->wall_a = _num("--wall-a", optarg, 0); break;
-		case O_WB: o->wall_b = _num("--wall-b", optarg, 0); break;
+		case O_WA:
+			o->wall_a = _num("--wall-a", optarg, 0);
+			break;
+		case O_WB:
+			o->wall_b = _num("--wall-b", optarg, 0);
+			break;
 		case O_MODE:
 			if (!strcmp(optarg, "power"))
 				o->power_mode = true;
 			else if (!strcmp(optarg, "energy"))
 				o->power_mode = false;
 			else {
-				fprintf(stderr, "fp-simnode: --sensor-mode "
-					"'%s': energy or power\n", optarg);
+				fprintf(stderr,
+					"fp-simnode: --sensor-mode "
+					"'%s': energy or power\n",
+					optarg);
 				exit(2);
 			}
 			break;
@@ -838,30 +884,43 @@ static void _parse(int argc, char **argv, opts_t *o)
 			o->interval = _num("--interval", optarg, 0.001);
 			break;
 		case O_MAX:
-			o->max_range_uj = (uint64_t)_num("--max-range-uj",
-							 optarg, 1);
+			o->max_range_uj =
+				(uint64_t)_num("--max-range-uj", optarg, 1);
 			break;
-		case O_PROC: o->proc = optarg; break;
-		case O_PID: o->pidfile = optarg; break;
-		case O_ONCE: o->once = true; break;
-		case O_UNMARKED: o->unmarked = true; break;
+		case O_PROC:
+			o->proc = optarg;
+			break;
+		case O_PID:
+			o->pidfile = optarg;
+			break;
+		case O_ONCE:
+			o->once = true;
+			break;
+		case O_UNMARKED:
+			o->unmarked = true;
+			break;
 		case O_METER:
 			/* into the feed's JSON as is */
 			if (!*optarg || strlen(optarg) > 60 ||
 			    strpbrk(optarg, "\"\\")) {
-				fprintf(stderr, "fp-simnode: --meter '%s': 1 "
+				fprintf(stderr,
+					"fp-simnode: --meter '%s': 1 "
 					"to 60 characters, no quote or "
-					"backslash\n", optarg);
+					"backslash\n",
+					optarg);
 				exit(2);
 			}
 			o->meter = optarg;
 			break;
-		case O_SEC: o->seconds = _num("--seconds", optarg, 0); break;
+		case O_SEC:
+			o->seconds = _num("--seconds", optarg, 0);
+			break;
 		case O_GPUS:
 			o->gpus = (int)_num("--gpus", optarg, 0);
 			if (o->gpus != _num("--gpus", optarg, 0) ||
 			    o->gpus > 64) {
-				fprintf(stderr, "fp-simnode: --gpus '%s': not "
+				fprintf(stderr,
+					"fp-simnode: --gpus '%s': not "
 					"a whole number from 0 to 64\n",
 					optarg);
 				exit(2);
@@ -871,7 +930,8 @@ static void _parse(int argc, char **argv, opts_t *o)
 			o->nvidia = (int)_num("--nvidia", optarg, 0);
 			if (o->nvidia != _num("--nvidia", optarg, 0) ||
 			    o->nvidia > 64) {
-				fprintf(stderr, "fp-simnode: --nvidia '%s': "
+				fprintf(stderr,
+					"fp-simnode: --nvidia '%s': "
 					"not a whole number from 0 to 64\n",
 					optarg);
 				exit(2);
@@ -883,13 +943,17 @@ static void _parse(int argc, char **argv, opts_t *o)
 		case O_GBUSY:
 			o->gpu_busy_w = _num("--gpu-busy-w", optarg, 0);
 			break;
-		case 'h': _usage(stdout); exit(0);
-		default: _usage(stderr); exit(2);
+		case 'h':
+			_usage(stdout);
+			exit(0);
+		default:
+			_usage(stderr);
+			exit(2);
 		}
 	}
 	if (o->root && o->gpus + o->nvidia > 64) {
 		fprintf(stderr, "fp-simnode: --gpus and --nvidia: at most 64 "
-			"GPUs in all\n");
+				"GPUs in all\n");
 		exit(2);
 	}
 	if (!o->root || optind != argc) {
@@ -902,12 +966,21 @@ static void _parse(int argc, char **argv, opts_t *o)
 
 int main(int argc, char **argv)
 {
-	sim_t s = { .o = { .proc = "/proc", .packages = 2, .dram = true,
-			   .idle_w = 20, .busy_w = 15, .dram_idle_w = 3,
-			   .dram_busy_w = 1.5, .wall_a = 1.15, .wall_b = 40,
-			   .psys_extra_w = 10, .interval = 0.25,
-			   .max_range_uj = 262143999938ULL, .gpu_idle_w = 30,
-			   .gpu_busy_w = 220, .meter = "fp-simnode" } };
+	sim_t s = { .o = { .proc = "/proc",
+			   .packages = 2,
+			   .dram = true,
+			   .idle_w = 20,
+			   .busy_w = 15,
+			   .dram_idle_w = 3,
+			   .dram_busy_w = 1.5,
+			   .wall_a = 1.15,
+			   .wall_b = 40,
+			   .psys_extra_w = 10,
+			   .interval = 0.25,
+			   .max_range_uj = 262143999938ULL,
+			   .gpu_idle_w = 30,
+			   .gpu_busy_w = 220,
+			   .meter = "fp-simnode" } };
 	struct sigaction sa = { .sa_handler = _on_signal };
 	double start;
 	int *cpus;

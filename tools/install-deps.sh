@@ -23,7 +23,7 @@ DEB_PKGS="debhelper lintian"
 # What the cluster tests and the demo run (make check, make demo).
 TEST_PKGS="slurm-wlm slurmdbd slurm-client munge mariadb-server mariadb-client
 	prometheus-node-exporter python3-jwt python3-cryptography curl iproute2
-	valgrind openssl acl prometheus chromium zstd"
+	valgrind openssl acl prometheus chromium zstd clang-format"
 
 log() { echo "deps: $*" >&2; }
 here=$(cd "$(dirname "$0")" && pwd)

@@ -56,7 +56,7 @@ char *fp_cli_read_text(const char *path, size_t max, char *why, size_t whysz)
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: sfootprint [COMMAND] [ARGS]   (sfootprint "
-		"--version)\n");
+		     "--version)\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(out, "  sfootprint %s\n", commands[i].help);
 }

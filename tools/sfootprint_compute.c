@@ -15,8 +15,7 @@
 /* The plugin matches nodes with Slurm's hostlist API; this tool links no
  * Slurm, so it understands the common forms: "a,b", "qh[001-040,050]",
  * "r[1-2]n[01-16]". Digits under brackets are read greedily. */
-static bool match_range(const char *r, size_t rn, const char *digits,
-			size_t nd)
+static bool match_range(const char *r, size_t rn, const char *digits, size_t nd)
 {
 	unsigned long v = strtoul(digits, NULL, 10);
 
@@ -137,10 +136,10 @@ static void print_text(const fp_result_t *r)
 	printf("operational  %12s gCO2e\n", num(n1, 3, r->operational_g));
 	printf("embodied     %12s gCO2e\n", num(n1, 3, r->embodied_g));
 	printf("footprint    %12s gCO2e  (%s per core-hour)\n",
-	       num(n1, 3, r->footprint_g),
-	       num(n2, 3, r->per_core_hour_g));
+	       num(n1, 3, r->footprint_g), num(n2, 3, r->per_core_hour_g));
 	printf("avoided      %12s gCO2e  heat reuse, not in the "
-	       "footprint\n", num(n1, 3, r->avoided_g));
+	       "footprint\n",
+	       num(n1, 3, r->avoided_g));
 	printf("net          %12s gCO2e  footprint - avoided\n",
 	       num(n1, 3, r->net_g));
 	printf("reference    %12s gCO2e  ", num(n1, 3, r->reference_g));
@@ -158,11 +157,10 @@ static void print_text(const fp_result_t *r)
 		fputs("site ", stdout);
 		w = put_name(s->site);
 		printf("%*s %s Wh, PUE %.2f, %s gCO2e/kWh, operational %s g, "
-		       "avoided %s g\n", w < 10 ? 10 - w : 0, "",
-		       num(n1, 3, s->energy_j / 3600),
+		       "avoided %s g\n",
+		       w < 10 ? 10 - w : 0, "", num(n1, 3, s->energy_j / 3600),
 		       s->pue, num(n2, 1, s->intensity),
-		       num(n3, 3, s->operational_g),
-		       num(n4, 3, s->avoided_g));
+		       num(n3, 3, s->operational_g), num(n4, 3, s->avoided_g));
 	}
 	/* The report's spelling (sfootprint -j), reasons escaped. */
 	fputs("completeness ", stdout);
@@ -196,7 +194,7 @@ int fp_cmd_compute(int argc, char **argv)
 	}
 	if (!conf || !jobfile) {
 		fprintf(stderr, "usage: sfootprint compute --config FILE "
-			"JOBDESC.json [--json]\n");
+				"JOBDESC.json [--json]\n");
 		return FP_EXIT_USAGE;
 	}
 	cfg = fp_config_load(conf, &err);
@@ -209,8 +207,7 @@ int fp_cmd_compute(int argc, char **argv)
 		const char *m;
 
 		for (size_t i = 0; (m = fp_config_series_error(cfg, i)); i++)
-			fprintf(stderr, "sfootprint compute: warning: %s\n",
-				m);
+			fprintf(stderr, "sfootprint compute: warning: %s\n", m);
 	}
 	job = fp_carbon_job_load(jobfile, &err);
 	if (!job)

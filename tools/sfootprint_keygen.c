@@ -22,7 +22,7 @@ int fp_cmd_keygen(int argc, char **argv)
 			prefix = argv[++i];
 		} else {
 			fprintf(stderr, "usage: sfootprint keygen "
-				"[--alg ES256|RS256] [--out PREFIX]\n");
+					"[--alg ES256|RS256] [--out PREFIX]\n");
 			return FP_EXIT_USAGE;
 		}
 	}
@@ -30,14 +30,17 @@ int fp_cmd_keygen(int argc, char **argv)
 	 * folder, would write hidden ".key" files or fail late. */
 	if (!*prefix || prefix[strlen(prefix) - 1] == '/' ||
 	    (stat(prefix, &st) == 0 && S_ISDIR(st.st_mode))) {
-		fprintf(stderr, "sfootprint keygen: --out '%s': a file name "
-			"prefix (PREFIX.key, PREFIX.pub), not %s\n", prefix,
-			*prefix ? "a folder" : "empty");
+		fprintf(stderr,
+			"sfootprint keygen: --out '%s': a file name "
+			"prefix (PREFIX.key, PREFIX.pub), not %s\n",
+			prefix, *prefix ? "a folder" : "empty");
 		return FP_EXIT_USAGE;
 	}
 	if (strcmp(alg, "ES256") && strcmp(alg, "RS256")) {
-		fprintf(stderr, "sfootprint keygen: --alg %s: use ES256 or "
-			"RS256\n", alg);
+		fprintf(stderr,
+			"sfootprint keygen: --alg %s: use ES256 or "
+			"RS256\n",
+			alg);
 		return FP_EXIT_USAGE;
 	}
 	if (fp_sign_keygen(prefix, alg, &kid, &err)) {
@@ -45,8 +48,8 @@ int fp_cmd_keygen(int argc, char **argv)
 		return FP_EXIT_FAIL;
 	}
 	printf("%s\n", kid);
-	fprintf(stderr, "wrote %s.key (0600) and %s.pub (0644), %s\n",
-		prefix, prefix, alg);
+	fprintf(stderr, "wrote %s.key (0600) and %s.pub (0644), %s\n", prefix,
+		prefix, alg);
 	free(kid);
 	return FP_EXIT_OK;
 }

@@ -54,25 +54,25 @@ static json_t *_node_json(const fp_engine_t *e, const fp_engine_node_t *n)
 				    json_real(n->source_s[k]));
 	for (size_t d = 0; d < desc->ndomains; d++)
 		if (desc->domains[d].kind != FP_DOMAIN_PSYS)
-			json_object_set_new(idle, desc->domains[d].name,
-					    json_real(fp_engine_idle_w(e, d,
-								       NULL)));
-	cal = json_pack("{s:o, s:o, s:I, s:b}",
-			"a", n->calibration.fitted ?
-				json_real(n->calibration.a) : json_null(),
-			"b_w", n->calibration.fitted ?
-				json_real(n->calibration.b_w) : json_null(),
+			json_object_set_new(
+				idle, desc->domains[d].name,
+				json_real(fp_engine_idle_w(e, d, NULL)));
+	cal = json_pack("{s:o, s:o, s:I, s:b}", "a",
+			n->calibration.fitted ? json_real(n->calibration.a)
+					      : json_null(),
+			"b_w",
+			n->calibration.fitted ? json_real(n->calibration.b_w)
+					      : json_null(),
 			"intervals", (json_int_t)n->calibration.intervals,
 			"active", n->calibration.active);
 	node = json_pack("{s:s, s:f, s:f, s:o, s:f, s:f, s:f, s:f, s:b, s:o, "
 			 "s:o}",
-			 "name", desc->node ? desc->node : "",
-			 "seconds", n->seconds, "energy_j", n->energy_j,
-			 "source", src, "rapl_j", n->rapl_j,
-			 "residual_j", n->residual_j, "idle_j", n->idle_j,
-			 "system_j", n->system_j,
-			 "idle_w_estimated", n->idle_w_estimated,
-			 "calibration", cal, "idle_w", idle);
+			 "name", desc->node ? desc->node : "", "seconds",
+			 n->seconds, "energy_j", n->energy_j, "source", src,
+			 "rapl_j", n->rapl_j, "residual_j", n->residual_j,
+			 "idle_j", n->idle_j, "system_j", n->system_j,
+			 "idle_w_estimated", n->idle_w_estimated, "calibration",
+			 cal, "idle_w", idle);
 	/* GPU keys only for a trace with GPUs (trace v1's accelerators) */
 	if (desc->ngpus) {
 		json_t *gpus = json_array();
@@ -86,8 +86,9 @@ static json_t *_node_json(const fp_engine_t *e, const fp_engine_node_t *n)
 						(json_int_t)g, "uuid",
 						desc->gpus[g].uuid, "vendor",
 						desc->gpus[g].vendor, "source",
-						desc->gpus[g].power_integral ?
-						"power-integral" : "counter"));
+						desc->gpus[g].power_integral
+							? "power-integral"
+							: "counter"));
 		json_object_set_new(node, "gpus", gpus);
 	}
 	return node;
@@ -114,12 +115,12 @@ static char *_json(const fp_engine_t *e, const fp_engine_node_t *n,
 	}
 	for (size_t i = 0; i < nsteps; i++) {
 		json_t *st = json_pack("{s:I, s:f, s:f, s:f, s:f, s:f}", "job",
-				       (json_int_t)steps[i].job,
-				       "energy_j", steps[i].energy_j,
-				       "dynamic_j", steps[i].dynamic_j,
-				       "static_j", steps[i].static_j,
-				       "residual_j", steps[i].residual_j,
-				       "seconds", steps[i].seconds);
+				       (json_int_t)steps[i].job, "energy_j",
+				       steps[i].energy_j, "dynamic_j",
+				       steps[i].dynamic_j, "static_j",
+				       steps[i].static_j, "residual_j",
+				       steps[i].residual_j, "seconds",
+				       steps[i].seconds);
 
 		if (gpus)
 			json_object_set_new(st, "gpu_j",
@@ -147,33 +148,40 @@ static void _table(FILE *out, const fp_engine_t *e, const fp_engine_node_t *n,
 	for (int k = 0; k < FP_SOURCE_COUNT; k++) {
 		if (n->source_s[k] <= 0)
 			continue;
-		fprintf(out, "%s%s %.1f s", sep,
-			fp_source_name((fp_source_t)k), n->source_s[k]);
+		fprintf(out, "%s%s %.1f s", sep, fp_source_name((fp_source_t)k),
+			n->source_s[k]);
 		sep = ", ";
 	}
-	fprintf(out, "%s\n  rapl %.1f J, residual %.1f J, idle %.1f J, "
-		"system %.1f J\n", *sep == ',' ? ")" : "", n->rapl_j,
-		n->residual_j, n->idle_j, n->system_j);
+	fprintf(out,
+		"%s\n  rapl %.1f J, residual %.1f J, idle %.1f J, "
+		"system %.1f J\n",
+		*sep == ',' ? ")" : "", n->rapl_j, n->residual_j, n->idle_j,
+		n->system_j);
 	if (gpus) {
-		fprintf(out, "  gpu %.1f J (%zu GPUs), held by no step %.1f J\n",
+		fprintf(out,
+			"  gpu %.1f J (%zu GPUs), held by no step %.1f J\n",
 			n->gpu_j, desc->ngpus, n->gpu_idle_j);
 		for (size_t g = 0; g < desc->ngpus; g++)
 			fprintf(out, "    gpu %zu: %s %s%s\n", g,
 				desc->gpus[g].vendor, desc->gpus[g].uuid,
-				desc->gpus[g].power_integral ?
-				" (energy integrated from power)" : "");
+				desc->gpus[g].power_integral
+					? " (energy integrated from power)"
+					: "");
 	}
-	fprintf(out, "  idle power %s:", n->idle_w_estimated ?
-		"estimated from activity" : "from the trace header");
+	fprintf(out, "  idle power %s:",
+		n->idle_w_estimated ? "estimated from activity"
+				    : "from the trace header");
 	for (size_t d = 0; d < desc->ndomains; d++)
 		if (desc->domains[d].kind != FP_DOMAIN_PSYS)
 			fprintf(out, " %s %.2f W", desc->domains[d].name,
 				fp_engine_idle_w(e, d, NULL));
 	fprintf(out, "\n");
 	if (n->calibration.fitted)
-		fprintf(out, "  calibration: wall = %.4f x rapl + %.2f W over "
-			"%" PRIu64 " intervals%s\n", n->calibration.a,
-			n->calibration.b_w, n->calibration.intervals,
+		fprintf(out,
+			"  calibration: wall = %.4f x rapl + %.2f W over "
+			"%" PRIu64 " intervals%s\n",
+			n->calibration.a, n->calibration.b_w,
+			n->calibration.intervals,
 			n->calibration.active ? "" : " (not used yet)");
 
 	fprintf(out, "\n%-12s %14s %10s%s\n", "JOB", "ENERGY_J", "SECONDS",
@@ -189,11 +197,12 @@ static void _table(FILE *out, const fp_engine_t *e, const fp_engine_node_t *n,
 		"JOB", "ENERGY_J", "DYNAMIC_J", "STATIC_J", "RESIDUAL_J",
 		"SECONDS", gpus ? "        GPU_J" : "");
 	for (size_t i = 0; i < nsteps; i++) {
-		fprintf(out, "%-20s %-10" PRIu64 " %14.1f %12.1f %12.1f %12.1f "
-			"%10.1f", steps[i].id, steps[i].job,
-			steps[i].energy_j, steps[i].dynamic_j,
-			steps[i].static_j, steps[i].residual_j,
-			steps[i].seconds);
+		fprintf(out,
+			"%-20s %-10" PRIu64 " %14.1f %12.1f %12.1f %12.1f "
+			"%10.1f",
+			steps[i].id, steps[i].job, steps[i].energy_j,
+			steps[i].dynamic_j, steps[i].static_j,
+			steps[i].residual_j, steps[i].seconds);
 		if (gpus)
 			fprintf(out, " %12.1f", steps[i].gpu_j);
 		fprintf(out, "\n");
@@ -205,9 +214,9 @@ static void _table(FILE *out, const fp_engine_t *e, const fp_engine_node_t *n,
  * warn, which is said only when the whole replay succeeds: a failure stays
  * one line. */
 struct out {
-	const char *path;	/* NULL: no copy written */
+	const char *path; /* NULL: no copy written */
 	fp_trace_form_t form;
-	unsigned keyframe;	/* the compact form's; 0: samples whole */
+	unsigned keyframe; /* the compact form's; 0: samples whole */
 };
 
 static int _run(char **paths, int npaths, const struct out *out,
@@ -234,7 +243,8 @@ static int _run(char **paths, int npaths, const struct out *out,
 						 out->form, out->keyframe,
 						 &werr);
 		if (!w) {
-			fp_error_set(err, werr.code, "%s: %s", out->path, werr.msg);
+			fp_error_set(err, werr.code, "%s: %s", out->path,
+				     werr.msg);
 			fp_trace_reader_free(r);
 			fp_engine_free(e);
 			return -1;
@@ -249,14 +259,16 @@ static int _run(char **paths, int npaths, const struct out *out,
 			fp_error_t perr;
 
 			if (fp_engine_push(e, s, &perr)) {
-				rc = fp_error_set(err, perr.code, "%s: line %zu: %s",
-					     fp_trace_reader_name(r),
-					     fp_trace_reader_line(r), perr.msg);
+				rc = fp_error_set(err, perr.code,
+						  "%s: line %zu: %s",
+						  fp_trace_reader_name(r),
+						  fp_trace_reader_line(r),
+						  perr.msg);
 				break;
 			}
 			if (w && fp_trace_writer_write(w, s, &perr)) {
 				rc = fp_error_set(err, perr.code, "%s: %s",
-					     out->path, perr.msg);
+						  out->path, perr.msg);
 				break;
 			}
 		}
@@ -270,7 +282,7 @@ static int _run(char **paths, int npaths, const struct out *out,
 
 		if (fp_trace_writer_close(w, &werr) && rc == 0)
 			rc = fp_error_set(err, werr.code, "%s: %s", out->path,
-				     werr.msg);
+					  werr.msg);
 	}
 	if (rc < 0 || fp_engine_check_conservation(e, err)) {
 		fp_engine_free(e);
@@ -307,16 +319,20 @@ int fp_cmd_replay(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--compact")) {
 			out.keyframe = FP_TRACE_KEYFRAME;
 		} else if ((!strcmp(argv[i], "--plain-out") ||
-			    !strcmp(argv[i], "--zstd-out")) && !out.path &&
-			   i + 1 < argc && strcmp(argv[i + 1], "-")) {
-			out.form = strcmp(argv[i], "--zstd-out") ?
-				FP_TRACE_PLAIN : FP_TRACE_ZSTD;
+			    !strcmp(argv[i], "--zstd-out")) &&
+			   !out.path && i + 1 < argc &&
+			   strcmp(argv[i + 1], "-")) {
+			out.form = strcmp(argv[i], "--zstd-out")
+					   ? FP_TRACE_PLAIN
+					   : FP_TRACE_ZSTD;
 			out.path = argv[++i];
 		} else if (!strcmp(argv[i], "--plain-out") ||
 			   !strcmp(argv[i], "--zstd-out")) {
-			fprintf(stderr, "sfootprint replay: %s takes a file "
+			fprintf(stderr,
+				"sfootprint replay: %s takes a file "
 				"(not -: standard output has the replay), "
-				"once\n", argv[i]);
+				"once\n",
+				argv[i]);
 			_usage(stderr);
 			free(paths);
 			return FP_EXIT_USAGE;
@@ -326,8 +342,10 @@ int fp_cmd_replay(int argc, char **argv)
 			free(paths);
 			return FP_EXIT_OK;
 		} else if (argv[i][0] == '-' && argv[i][1]) {
-			fprintf(stderr, "sfootprint replay: unknown option "
-				"'%s'\n", argv[i]);
+			fprintf(stderr,
+				"sfootprint replay: unknown option "
+				"'%s'\n",
+				argv[i]);
 			_usage(stderr);
 			free(paths);
 			return FP_EXIT_USAGE;
@@ -338,8 +356,8 @@ int fp_cmd_replay(int argc, char **argv)
 	if (!npaths || (out.keyframe && !out.path)) {
 		if (npaths)
 			fprintf(stderr, "sfootprint replay: --compact is the "
-				"form of --plain-out's or --zstd-out's "
-				"copy\n");
+					"form of --plain-out's or --zstd-out's "
+					"copy\n");
 		_usage(stderr);
 		free(paths);
 		return FP_EXIT_USAGE;

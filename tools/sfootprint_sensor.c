@@ -49,7 +49,8 @@ static int _number(const char *opt, const char *arg, double lo, double hi,
 	    *v > hi) {
 		fprintf(stderr,
 			"sfootprint sensor-check: %s '%s': not a number from "
-			"%.10g to %.10g\n", opt, arg, lo, hi);
+			"%.10g to %.10g\n",
+			opt, arg, lo, hi);
 		return -1;
 	}
 	return 0;

@@ -35,12 +35,12 @@
 #define JSON_FLAGS (JSON_INDENT(2) | JSON_REAL_PRECISION(12))
 
 struct options {
-	char *jobs;		/* canonical comma list (fp_report_job_ids) */
+	char *jobs; /* canonical comma list (fp_report_job_ids) */
 	size_t njobs;
 	const char *users, *accounts, *start, *end, *config, *format;
-	const char *html;	/* --html FILE: the report as a web page */
+	const char *html; /* --html FILE: the report as a web page */
 	bool parsable, json, all_users, noheader;
-	time_t from, to;	/* -S and -E, read before anything else */
+	time_t from, to; /* -S and -E, read before anything else */
 };
 
 /* Exported by libslurm, not declared in its public headers. */
@@ -53,7 +53,7 @@ struct context {
 	char conf_path[4096];
 	char cluster[256];
 	char conf_note[600];	/* why cfg is NULL */
-	char cluster_note[600];	/* why cluster is empty */
+	char cluster_note[600]; /* why cluster is empty */
 };
 
 static void usage(FILE *out)
@@ -151,8 +151,8 @@ static char *user_name(const slurmdb_job_rec_t *j, char *buf, size_t size)
  * 3 the energy in J (Slurm's TRES_CPU, TRES_ENERGY); NAN when absent. */
 static double tres_count(const char *tres, unsigned id)
 {
-	for (const char *p = tres; p && *p; p = strchr(p, ',') ?
-	     strchr(p, ',') + 1 : NULL) {
+	for (const char *p = tres; p && *p;
+	     p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL) {
 		char *end;
 		unsigned long k = strtoul(p, &end, 10);
 
@@ -193,8 +193,8 @@ static fp_report_acct_t job_acct(const slurmdb_job_rec_t *j,
 	a.state = slurm_job_state_string(j->state & JOB_STATE_BASE);
 	if (j->exitcode != NO_VAL) {
 		a.exit_code = WEXITSTATUS(j->exitcode);
-		a.exit_signal = WIFSIGNALED(j->exitcode) ?
-				WTERMSIG(j->exitcode) : 0;
+		a.exit_signal = WIFSIGNALED(j->exitcode) ? WTERMSIG(j->exitcode)
+							 : 0;
 	}
 	a.start = j->start;
 	a.end = j->end;
@@ -216,8 +216,9 @@ static fp_report_acct_t job_acct(const slurmdb_job_rec_t *j,
 			step_name(st, (*steps)[n].name,
 				  sizeof((*steps)[n].name));
 			(*steps)[n].energy_j =
-				st->stats.consumed_energy == NO_VAL64 ? NAN :
-				(double)st->stats.consumed_energy;
+				st->stats.consumed_energy == NO_VAL64
+					? NAN
+					: (double)st->stats.consumed_energy;
 			n++;
 		}
 		slurm_list_iterator_destroy(it);
@@ -245,22 +246,22 @@ static int signed_summary(const struct context *c, unsigned long id,
 	if (!c->cfg) {
 		snprintf(status, size, "unsigned record only (%s)",
 			 c->conf_note);
-		*sig = json_pack("{s:s, s:s}", "status", "unsigned",
-				 "reason", c->conf_note);
+		*sig = json_pack("{s:s, s:s}", "status", "unsigned", "reason",
+				 c->conf_note);
 		return 1;
 	}
-	snprintf(path, sizeof(path), "%s/summaries/%lu.jws",
-		 c->cfg->spool_dir, id);
+	snprintf(path, sizeof(path), "%s/summaries/%lu.jws", c->cfg->spool_dir,
+		 id);
 	tok = fp_file_read_whole(path, MAX_TOKEN);
 	e = tok ? 0 : errno;
 	if (e) {
 		char why[4200];
 
-		snprintf(why, sizeof(why), "%s: %s", path, e == ENOENT ?
-			 "no signed summary (yet)" : strerror(e));
+		snprintf(why, sizeof(why), "%s: %s", path,
+			 e == ENOENT ? "no signed summary (yet)" : strerror(e));
 		snprintf(status, size, "unsigned record only (%s)", why);
-		*sig = json_pack("{s:s, s:s}", "status", "unsigned",
-				 "reason", why);
+		*sig = json_pack("{s:s, s:s}", "status", "unsigned", "reason",
+				 why);
 		return 1;
 	}
 	/* Every trusted key, current and retired: the summary's kid picks
@@ -271,8 +272,8 @@ static int signed_summary(const struct context *c, unsigned long id,
 	if (!ks)
 		fp_error_set(&err, FP_ENOMEM, "out of memory");
 	else if (!fp_sign_keyset_add_config(ks, c->cfg, &err))
-		*payload = fp_sign_keyset_verify(ks, tok, FP_VERIFY_ACCEPT_HIGH_S,
-					    &info, &err);
+		*payload = fp_sign_keyset_verify(
+			ks, tok, FP_VERIFY_ACCEPT_HIGH_S, &info, &err);
 	free(tok);
 	/* No usable key says nothing of the summary. */
 	key_fault = !*payload && (info.fault == FP_VERIFY_OK ||
@@ -285,8 +286,10 @@ static int signed_summary(const struct context *c, unsigned long id,
 			v = json_object_get(root, "job_id");
 		if (!json_is_integer(v) ||
 		    (unsigned long)json_integer_value(v) != id) {
-			snprintf(err.msg, sizeof(err.msg), "%s: the signed "
-				 "summary is not job %lu's", path, id);
+			snprintf(err.msg, sizeof(err.msg),
+				 "%s: the signed "
+				 "summary is not job %lu's",
+				 path, id);
 			free(*payload);
 			*payload = NULL;
 		}
@@ -298,22 +301,24 @@ static int signed_summary(const struct context *c, unsigned long id,
 		snprintf(err.msg, sizeof(err.msg), "%s: %s", path, msg);
 	}
 	if (!*payload) {
-		snprintf(status, size, "%s: %s", key_fault ? "NOT VERIFIED" :
-			 "INVALID", err.msg);
-		*sig = json_pack("{s:s, s:s}", "status", key_fault ?
-				 "unverified" : "invalid", "reason", err.msg);
+		snprintf(status, size, "%s: %s",
+			 key_fault ? "NOT VERIFIED" : "INVALID", err.msg);
+		*sig = json_pack("{s:s, s:s}", "status",
+				 key_fault ? "unverified" : "invalid", "reason",
+				 err.msg);
 		fp_sign_keyset_free(ks);
 		return -1;
 	}
 	snprintf(key_note, sizeof(key_note), "key %s%s",
-		 fp_sign_key_path(info.key), info.high_s ?
-		 ", legacy high-S signature" : "");
-	snprintf(status, size, "valid (kid %s, %s, %s)", fp_sign_key_kid(info.key),
-		 fp_sign_key_alg(info.key), key_note);
-	*sig = json_pack("{s:s, s:s, s:s, s:s, s:b}", "status", "valid",
-			 "kid", fp_sign_key_kid(info.key), "alg",
-			 fp_sign_key_alg(info.key), "key", fp_sign_key_path(info.key),
-			 "high_s", info.high_s);
+		 fp_sign_key_path(info.key),
+		 info.high_s ? ", legacy high-S signature" : "");
+	snprintf(status, size, "valid (kid %s, %s, %s)",
+		 fp_sign_key_kid(info.key), fp_sign_key_alg(info.key),
+		 key_note);
+	*sig = json_pack("{s:s, s:s, s:s, s:s, s:b}", "status", "valid", "kid",
+			 fp_sign_key_kid(info.key), "alg",
+			 fp_sign_key_alg(info.key), "key",
+			 fp_sign_key_path(info.key), "high_s", info.high_s);
 	fp_sign_keyset_free(ks);
 	return 0;
 }
@@ -328,7 +333,8 @@ static int write_html(struct context *c, const fp_report_t *r,
 	int rc = -1;
 
 	if (!c->cfg || r->from_record)
-		snprintf(why, sizeof(why), "No what-if: it needs the signed "
+		snprintf(why, sizeof(why),
+			 "No what-if: it needs the signed "
 			 "summary and footprint.conf%s%.400s%s",
 			 c->cfg ? "" : " (", c->cfg ? "" : c->conf_note,
 			 c->cfg ? "" : ")");
@@ -337,11 +343,12 @@ static int write_html(struct context *c, const fp_report_t *r,
 		fp_error_set(&err, FP_EIO, "%s: %s", path, strerror(errno));
 		goto out;
 	}
-	rc = fp_report_html_page(r, status, payload, c->cfg,
-				 *why ? why : NULL, f, &err);
+	rc = fp_report_html_page(r, status, payload, c->cfg, *why ? why : NULL,
+				 f, &err);
 	if ((f != stdout && fclose(f)) || (f == stdout && fflush(f))) {
 		if (!rc)
-			fp_error_set(&err, FP_EIO, "%s: %s", path, strerror(errno));
+			fp_error_set(&err, FP_EIO, "%s: %s", path,
+				     strerror(errno));
 		rc = -1;
 	}
 out:
@@ -351,8 +358,8 @@ out:
 	return rc;
 }
 
-static int print_report(const fp_report_t *r, const char *status,
-			json_t *sig, const char *payload, bool as_json)
+static int print_report(const fp_report_t *r, const char *status, json_t *sig,
+			const char *payload, bool as_json)
 {
 	if (as_json) {
 		json_t *o = fp_report_json(r);
@@ -361,9 +368,9 @@ static int print_report(const fp_report_t *r, const char *status,
 		if (!o)
 			return -1;
 		json_object_set(o, "signature", sig ? sig : json_null());
-		json_object_set_new(o, "summary", payload ?
-				    json_loads(payload, 0, NULL) :
-				    json_null());
+		json_object_set_new(o, "summary",
+				    payload ? json_loads(payload, 0, NULL)
+					    : json_null());
 		s = json_dumps(o, JSON_FLAGS);
 		json_decref(o);
 		if (!s)
@@ -402,8 +409,8 @@ static slurmdb_job_rec_t *first_job(struct xlist *jobs)
 }
 
 /* Adds what accounting says (or why it could not) to the report. */
-static int add_acct(fp_report_t *r, const slurmdb_job_rec_t *j,
-		    const char *why, fp_error_t *err)
+static int add_acct(fp_report_t *r, const slurmdb_job_rec_t *j, const char *why,
+		    fp_error_t *err)
 {
 	fp_report_acct_step_t *steps;
 	fp_report_acct_t a;
@@ -441,8 +448,10 @@ static int show_job(struct context *c, const struct options *o)
 	    !(jobs = fp_db_jobs(db, c->cluster, &q, why, sizeof(why))))
 		;
 	else if (!(j = first_job(jobs)))
-		snprintf(why, sizeof(why), "not in the accounting of cluster "
-			 "%s", c->cluster);
+		snprintf(why, sizeof(why),
+			 "not in the accounting of cluster "
+			 "%s",
+			 c->cluster);
 	if (!numeric) {
 		if (!j) {
 			fprintf(stderr, "sfootprint: job %s: %s\n", job, why);
@@ -458,9 +467,10 @@ static int show_job(struct context *c, const struct options *o)
 				err.msg);
 			goto out;
 		}
-		rc = (o->html ? write_html(c, r, status, o->html, payload) :
-		      print_report(r, status, sig, payload, o->json)) ?
-			     FP_EXIT_FAIL : FP_EXIT_OK;
+		rc = (o->html ? write_html(c, r, status, o->html, payload)
+			      : print_report(r, status, sig, payload, o->json))
+			     ? FP_EXIT_FAIL
+			     : FP_EXIT_OK;
 		goto out;
 	}
 	if (!j) {
@@ -475,8 +485,10 @@ static int show_job(struct context *c, const struct options *o)
 	case 0:
 		break;
 	case 1:
-		fprintf(stderr, "sfootprint: job %s: no footprint yet (no FP1 "
-			"record in its accounting; %s)\n", job, status);
+		fprintf(stderr,
+			"sfootprint: job %s: no footprint yet (no FP1 "
+			"record in its accounting; %s)\n",
+			job, status);
 		goto out;
 	default:
 		fprintf(stderr, "sfootprint: job %s: %s\n", job, err.msg);
@@ -485,15 +497,16 @@ static int show_job(struct context *c, const struct options *o)
 	{
 		char user[64];
 
-		r = fp_report_from_record(&rec, user_name(j, user,
-					  sizeof(user)), j->account, &err);
+		r = fp_report_from_record(&rec,
+					  user_name(j, user, sizeof(user)),
+					  j->account, &err);
 	}
 	if (!r || add_acct(r, j, why, &err)) {
 		fprintf(stderr, "sfootprint: job %s: %s\n", job, err.msg);
 		goto out;
 	}
-	if (o->html ? write_html(c, r, status, o->html, NULL) :
-		      print_report(r, status, sig, NULL, o->json))
+	if (o->html ? write_html(c, r, status, o->html, NULL)
+		    : print_report(r, status, sig, NULL, o->json))
 		goto out;
 	/* The figures shown are the record's, but a forged or damaged
 	 * summary is a fault the caller must see. */
@@ -549,8 +562,10 @@ static char *uid_list(const char *users)
 
 static int aggregate(struct context *c, const struct options *o)
 {
-	fp_db_query_t q = { .job = o->jobs, .accounts = o->accounts,
-			    .start = o->from, .end = o->to };
+	fp_db_query_t q = { .job = o->jobs,
+			    .accounts = o->accounts,
+			    .start = o->from,
+			    .end = o->to };
 	fp_error_t err = { 0 };
 	fp_report_table_t *t = NULL;
 	char *uids = NULL, why[600], *text;
@@ -576,10 +591,11 @@ static int aggregate(struct context *c, const struct options *o)
 		goto out;
 	}
 	t = fp_report_table_new();
-	if (!t || fp_report_table_set_format(t, o->format ? o->format :
-			FP_REPORT_DEFAULT_COLUMNS, &err)) {
-		fprintf(stderr, "sfootprint: %s\n", t ? err.msg :
-			"out of memory");
+	if (!t || fp_report_table_set_format(
+			  t, o->format ? o->format : FP_REPORT_DEFAULT_COLUMNS,
+			  &err)) {
+		fprintf(stderr, "sfootprint: %s\n",
+			t ? err.msg : "out of memory");
 		goto out;
 	}
 	fp_report_table_set_noheader(t, o->noheader);
@@ -595,10 +611,10 @@ static int aggregate(struct context *c, const struct options *o)
 		if (found < 0)
 			fprintf(stderr, "sfootprint: job %s: %s\n", name,
 				err.msg);
-		found = fp_report_table_add(t, name, user_name(j, user,
-					    sizeof(user)), j->account,
-					    found == 0 ? &rec : NULL, &a,
-					    &err);
+		found = fp_report_table_add(t, name,
+					    user_name(j, user, sizeof(user)),
+					    j->account,
+					    found == 0 ? &rec : NULL, &a, &err);
 		free(steps);
 		if (found) {
 			fprintf(stderr, "sfootprint: %s\n", err.msg);
@@ -619,8 +635,7 @@ static int aggregate(struct context *c, const struct options *o)
 			json_object_set_new(root, "start", json_null());
 			json_object_set_new(root, "end", json_null());
 		} else {
-			json_object_set_new(root, "start",
-					    json_string(fmt[0]));
+			json_object_set_new(root, "start", json_string(fmt[0]));
 			json_object_set_new(root, "end", json_string(fmt[1]));
 		}
 		json_object_set_new(root, "cluster", json_string(c->cluster));
@@ -713,23 +728,47 @@ static int read_options(int argc, char **argv, struct options *o)
 				return FP_EXIT_USAGE;
 			}
 			break;
-		case 'u': o->users = optarg; break;
-		case 'A': o->accounts = optarg; break;
-		case 'a': o->all_users = true; break;
-		case 'S': o->start = optarg; break;
-		case 'E': o->end = optarg; break;
-		case 'o': o->format = optarg; break;
-		case 'n': o->noheader = true; break;
-		case 'p': o->parsable = true; break;
-		case 'J': o->json = true; break;
-		case 'W': o->html = optarg; break;
-		case 'c': o->config = optarg; break;
+		case 'u':
+			o->users = optarg;
+			break;
+		case 'A':
+			o->accounts = optarg;
+			break;
+		case 'a':
+			o->all_users = true;
+			break;
+		case 'S':
+			o->start = optarg;
+			break;
+		case 'E':
+			o->end = optarg;
+			break;
+		case 'o':
+			o->format = optarg;
+			break;
+		case 'n':
+			o->noheader = true;
+			break;
+		case 'p':
+			o->parsable = true;
+			break;
+		case 'J':
+			o->json = true;
+			break;
+		case 'W':
+			o->html = optarg;
+			break;
+		case 'c':
+			o->config = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return -1;
 		case ':':
-			fprintf(stderr, "sfootprint: option '%s' needs a "
-				"value\n", argv[optind - 1]);
+			fprintf(stderr,
+				"sfootprint: option '%s' needs a "
+				"value\n",
+				argv[optind - 1]);
 			usage(stderr);
 			return FP_EXIT_USAGE;
 		default:
@@ -745,21 +784,23 @@ static int read_options(int argc, char **argv, struct options *o)
 		usage(stderr);
 		return FP_EXIT_USAGE;
 	}
-	if (o->jobs && (o->users || o->accounts || o->start || o->end ||
-			o->all_users)) {
-		fprintf(stderr, "sfootprint: -j selects jobs by id; -u, -A, "
+	if (o->jobs &&
+	    (o->users || o->accounts || o->start || o->end || o->all_users)) {
+		fprintf(stderr,
+			"sfootprint: -j selects jobs by id; -u, -A, "
 			"-a, -S and -E select the jobs of a time window\n");
 		return FP_EXIT_USAGE;
 	}
-	if (o->html && (o->njobs != 1 || o->json || o->parsable ||
-			o->format || o->noheader || !*o->html)) {
-		fprintf(stderr, "sfootprint: --html FILE writes the report of "
+	if (o->html && (o->njobs != 1 || o->json || o->parsable || o->format ||
+			o->noheader || !*o->html)) {
+		fprintf(stderr,
+			"sfootprint: --html FILE writes the report of "
 			"one job (-j JOBID), without --json, -p, -o or -n\n");
 		return FP_EXIT_USAGE;
 	}
 	if (o->parsable && o->json) {
 		fprintf(stderr, "sfootprint: -p and --json exclude each "
-			"other\n");
+				"other\n");
 		return FP_EXIT_USAGE;
 	}
 	if (o->format) {
@@ -768,8 +809,8 @@ static int read_options(int argc, char **argv, struct options *o)
 
 		fp_report_table_free(t);
 		if (rc) {
-			fprintf(stderr, "sfootprint: -o: %s\n", t ? err.msg :
-				"out of memory");
+			fprintf(stderr, "sfootprint: -o: %s\n",
+				t ? err.msg : "out of memory");
 			return FP_EXIT_USAGE;
 		}
 	}

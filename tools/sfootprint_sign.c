@@ -31,7 +31,7 @@ int fp_cmd_sign(int argc, char **argv)
 	}
 	if (bad || !keyfile || !file) {
 		fprintf(stderr, "usage: sfootprint sign --key KEY "
-			"SUMMARY.json\n");
+				"SUMMARY.json\n");
 		return FP_EXIT_USAGE;
 	}
 	summary = fp_cli_read_text(file, MAX_SUMMARY, why, sizeof(why));

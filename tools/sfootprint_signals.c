@@ -39,8 +39,10 @@ static int _number(const char *opt, const char *s, double lo, double hi,
 	double v = strtod(s, &end);
 
 	if (!*s || *end || !isfinite(v) || v < lo || v > hi) {
-		fprintf(stderr, "sfootprint: signals update: %s must be a "
-			"number in %g..%g, not '%s'\n", opt, lo, hi, s);
+		fprintf(stderr,
+			"sfootprint: signals update: %s must be a "
+			"number in %g..%g, not '%s'\n",
+			opt, lo, hi, s);
 		return -1;
 	}
 	*out = v;
@@ -93,9 +95,11 @@ static int _update(int argc, char **argv)
 			break;
 		case 'S':
 			if (fp_iso8601_parse(optarg, &o.since)) {
-				fprintf(stderr, "sfootprint: signals update: "
+				fprintf(stderr,
+					"sfootprint: signals update: "
 					"--since: '%s' is not an ISO 8601 "
-					"time\n", optarg);
+					"time\n",
+					optarg);
 				return FP_EXIT_USAGE;
 			}
 			break;
@@ -123,7 +127,7 @@ static int _update(int argc, char **argv)
 	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
 		fprintf(stderr, "sfootprint: signals update: libcurl did not "
-			"start\n");
+				"start\n");
 		fp_config_free(cfg);
 		return FP_EXIT_FAIL;
 	}
@@ -136,9 +140,10 @@ static int _update(int argc, char **argv)
 			continue;
 		if (!s->feed.provider) {
 			if (site)
-				fprintf(stderr, "sfootprint: signals update: "
-					"%s: site '%s' has no Feed=\n", path,
-					s->name);
+				fprintf(stderr,
+					"sfootprint: signals update: "
+					"%s: site '%s' has no Feed=\n",
+					path, s->name);
 			nfailed += site != NULL;
 			continue;
 		}
@@ -152,8 +157,8 @@ static int _update(int argc, char **argv)
 		}
 		if (!res.appended) {
 			printf("site '%s': %s: up to date (%zu points already "
-			       "there)\n", s->name, s->intensity.path,
-			       res.known);
+			       "there)\n",
+			       s->name, s->intensity.path, res.known);
 			continue;
 		}
 		fp_iso8601_format(res.first, a);
@@ -164,8 +169,9 @@ static int _update(int argc, char **argv)
 		       res.known, res.duplicates, res.gaps);
 	}
 	if (site && !nfeeds && !nfailed) {
-		fprintf(stderr, "sfootprint: signals update: %s: no site '%s'\n",
-			path, site);
+		fprintf(stderr,
+			"sfootprint: signals update: %s: no site '%s'\n", path,
+			site);
 		nfailed++;
 	} else if (!site && !nfeeds) {
 		printf("%s: no site has a Feed=\n", path);
@@ -179,7 +185,8 @@ int fp_cmd_signals(int argc, char **argv)
 {
 	if (argc >= 2 && !strcmp(argv[1], "update"))
 		return _update(argc - 1, argv + 1);
-	if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+	if (argc >= 2 &&
+	    (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
 		_usage(stdout);
 		return FP_EXIT_OK;
 	}

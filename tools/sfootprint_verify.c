@@ -29,11 +29,11 @@ static void completeness(json_t *root)
 	size_t n = json_array_size(why), i;
 	char **reasons = calloc(n ? n : 1, sizeof(*reasons));
 
-	json_array_foreach(why, i, w)
-		if (reasons)
-			reasons[i] = (char *)(json_string_value(w) ?: "?");
-	fp_report_put_completeness(stdout, json_is_true(json_object_get(root,
-		"complete")), reasons, reasons ? n : 0);
+	json_array_foreach(why, i, w) if (reasons)
+		reasons[i] = (char *)(json_string_value(w) ?: "?");
+	fp_report_put_completeness(
+		stdout, json_is_true(json_object_get(root, "complete")),
+		reasons, reasons ? n : 0);
 	putchar('\n');
 	free(reasons);
 }
@@ -45,8 +45,8 @@ static void print_figures(const char *payload)
 	fp_energy_source_t source;
 	const char *src;
 
-	printf("job:          %lld\n", (long long)json_integer_value(
-		json_object_get(job, "id")));
+	printf("job:          %lld\n",
+	       (long long)json_integer_value(json_object_get(job, "id")));
 	/* The report's spellings (sfootprint -j), reasons escaped. */
 	fputs("completeness: ", stdout);
 	completeness(root);
@@ -55,21 +55,24 @@ static void print_figures(const char *payload)
 		json_decref(root);
 		return;
 	}
-	src = json_string_value(json_object_get(json_object_get(root,
-		"energy"), "source"));
+	src = json_string_value(
+		json_object_get(json_object_get(root, "energy"), "source"));
 	if (!src || fp_carbon_energy_source_parse(src, &source))
 		source = FP_ENERGY_UNKNOWN;
 	printf("energy:       %.3f Wh facility, %.3f Wh IT (%s)\n",
-	       num(root, "energy", "facility_Wh"),
-	       num(root, "energy", "it_Wh"), fp_report_source_text(source));
+	       num(root, "energy", "facility_Wh"), num(root, "energy", "it_Wh"),
+	       fp_report_source_text(source));
 	printf("footprint:    %.3f gCO2e\n", num(root, "carbon", "footprint"));
 	printf("avoided:      %.3f gCO2e (heat reuse, not in the "
-	       "footprint)\n", num(root, "carbon", "avoided_heat_reuse"));
+	       "footprint)\n",
+	       num(root, "carbon", "avoided_heat_reuse"));
 	printf("net:          %.3f gCO2e (footprint - avoided)\n",
 	       num(root, "carbon", "net"));
 	printf("reference:    %.3f gCO2e\n", num(root, "carbon", "reference"));
-	printf("config:       %s\n", json_string_value(json_object_get(
-		json_object_get(root, "config"), "sha256")) ?: "?");
+	printf("config:       %s\n",
+	       json_string_value(json_object_get(
+		       json_object_get(root, "config"), "sha256"))
+		       ?: "?");
 	json_decref(root);
 }
 
@@ -152,7 +155,8 @@ int fp_cmd_verify(int argc, char **argv)
 	fp_keyset_t *ks;
 
 	if (parse_args(argc, argv, &a)) {
-		fprintf(stderr, "usage: sfootprint verify FILE [--pubkey PEM]... "
+		fprintf(stderr,
+			"usage: sfootprint verify FILE [--pubkey PEM]... "
 			"[--pubkeys DIR]... [--config FILE] "
 			"[--accept-high-s]\n");
 		return FP_EXIT_USAGE;
@@ -169,22 +173,25 @@ int fp_cmd_verify(int argc, char **argv)
 		fprintf(stderr, "sfootprint verify: %s\n", err.msg);
 		return FP_EXIT_FAIL;
 	}
-	payload = fp_sign_keyset_verify(ks, tok, a.accept_high_s ?
-				   FP_VERIFY_ACCEPT_HIGH_S : 0, &info, &err);
+	payload = fp_sign_keyset_verify(
+		ks, tok, a.accept_high_s ? FP_VERIFY_ACCEPT_HIGH_S : 0, &info,
+		&err);
 	free(tok);
 	if (!payload) {
 		fprintf(stderr, "sfootprint verify: %s: %s%s\n", a.file,
-			err.msg, info.fault == FP_VERIFY_HIGH_S ?
-			" (a summary signed before low-S signatures: "
-			"--accept-high-s)" : "");
+			err.msg,
+			info.fault == FP_VERIFY_HIGH_S
+				? " (a summary signed before low-S signatures: "
+				  "--accept-high-s)"
+				: "");
 		fp_sign_keyset_free(ks);
 		return FP_EXIT_FAIL;
 	}
 	print_figures(payload);
 	printf("signature: valid (kid %s, %s, key %s)%s\n",
 	       fp_sign_key_kid(info.key), fp_sign_key_alg(info.key),
-	       fp_sign_key_path(info.key), info.high_s ?
-	       ", high-S form accepted by --accept-high-s" : "");
+	       fp_sign_key_path(info.key),
+	       info.high_s ? ", high-S form accepted by --accept-high-s" : "");
 	free(payload);
 	fp_sign_keyset_free(ks);
 	return FP_EXIT_OK;

@@ -61,9 +61,11 @@ static json_t *load_summary(const fp_config_t *cfg, const char *job)
 	}
 	/* footprint.conf's current and retired keys (or the default). */
 	ks = fp_sign_keyset_new();
-	payload = ks && !fp_sign_keyset_add_config(ks, cfg, &err) ?
-		fp_sign_keyset_verify(ks, tok, FP_VERIFY_ACCEPT_HIGH_S, NULL, &err) :
-		NULL;
+	payload = ks && !fp_sign_keyset_add_config(ks, cfg, &err)
+			  ? fp_sign_keyset_verify(ks, tok,
+						  FP_VERIFY_ACCEPT_HIGH_S, NULL,
+						  &err)
+			  : NULL;
 	fp_sign_keyset_free(ks);
 	free(tok);
 	if (!payload) {
@@ -74,8 +76,10 @@ static json_t *load_summary(const fp_config_t *cfg, const char *job)
 	root = json_loads(payload, 0, NULL);
 	free(payload);
 	if (!json_is_object(json_object_get(root, "job"))) {
-		fprintf(stderr, "sfootprint: job %s: %s: not a computed "
-			"summary\n", job, path);
+		fprintf(stderr,
+			"sfootprint: job %s: %s: not a computed "
+			"summary\n",
+			job, path);
 		json_decref(root);
 		return NULL;
 	}
@@ -111,7 +115,8 @@ static json_t *group_sites(const fp_whatif_t *w, const fp_whatif_group_t *g)
 		for (size_t k = g->first; k < i && !seen; k++)
 			seen = !strcmp(w->options[k].site, w->options[i].site);
 		if (!seen)
-			json_array_append_new(a, json_string(w->options[i].site));
+			json_array_append_new(a,
+					      json_string(w->options[i].site));
 	}
 	return a;
 }
@@ -131,8 +136,8 @@ static void put_equal(const fp_whatif_t *w, const fp_whatif_group_t *g)
 		printf("), starts from %s to %s", when(g->first_start, a),
 		       when(g->last_start, b));
 	} else {
-		printf("%s from %s to %s at %s", g->every_hour ?
-		       "any start hour" : "start hours",
+		printf("%s from %s to %s at %s",
+		       g->every_hour ? "any start hour" : "start hours",
 		       when(g->first_start, a), when(g->last_start, b),
 		       w->options[g->first].site);
 	}
@@ -154,10 +159,11 @@ static int print(const fp_whatif_t *w, const fp_whatif_job_t *job,
 		for (size_t i = 0; i < w->nunavailable; i++) {
 			const fp_whatif_unavailable_t *u = &w->unavailable[i];
 
-			json_array_append_new(un, json_pack(
-				"{s:s, s:s, s:s?, s:s}", "site", u->site,
-				"field", u->field, "series", u->series,
-				"error", u->fault));
+			json_array_append_new(
+				un,
+				json_pack("{s:s, s:s, s:s?, s:s}", "site",
+					  u->site, "field", u->field, "series",
+					  u->series, "error", u->fault));
 		}
 		/* One entry per candidate: the first of its equal options,
 		 * with how many there are, their sites and starts. */
@@ -165,34 +171,34 @@ static int print(const fp_whatif_t *w, const fp_whatif_job_t *job,
 			const fp_whatif_group_t *g = &w->groups[i];
 			const fp_whatif_option_t *x = &w->options[g->first];
 
-			json_array_append_new(opts, json_pack(
-				"{s:s, s:s, s:f, s:f, s:f, s:f, s:f, s:f, s:I, "
-				"s:o, s:s, s:s, s:b}",
-				"site", x->site,
-				"start", when(x->start, a),
-				"intensity_gco2e_per_kwh", x->intensity,
-				"operational_g", x->operational_g,
-				"footprint_g", x->footprint_g,
-				"avoided_g", x->avoided_g,
-				"net_g", x->net_g,
-				"saving_g", actual_g - x->footprint_g,
-				"equal_options", (json_int_t)g->count,
-				"sites", group_sites(w, g),
-				"first_start", when(g->first_start, a),
-				"last_start", when(g->last_start, b),
-				"every_start_hour", g->every_hour));
+			json_array_append_new(
+				opts,
+				json_pack(
+					"{s:s, s:s, s:f, s:f, s:f, s:f, s:f, s:f, s:I, "
+					"s:o, s:s, s:s, s:b}",
+					"site", x->site, "start",
+					when(x->start, a),
+					"intensity_gco2e_per_kwh", x->intensity,
+					"operational_g", x->operational_g,
+					"footprint_g", x->footprint_g,
+					"avoided_g", x->avoided_g, "net_g",
+					x->net_g, "saving_g",
+					actual_g - x->footprint_g,
+					"equal_options", (json_int_t)g->count,
+					"sites", group_sites(w, g),
+					"first_start", when(g->first_start, a),
+					"last_start", when(g->last_start, b),
+					"every_start_hour", g->every_hour));
 		}
 		o = json_pack("{s:s, s:f, s:f, s:f, s:s, s:s, s:I, s:I, s:I, "
 			      "s:b, s:o, s:o}",
 			      "job", id, "energy_it_Wh", job->energy_j / 3600,
-			      "elapsed_s", job->elapsed_s,
-			      "actual_footprint_g", actual_g,
-			      "window_start", when(from, a),
-			      "window_end", when(to, b),
-			      "options_tried", (json_int_t)w->noptions,
-			      "options_not_covered", (json_int_t)w->skipped,
-			      "candidates", (json_int_t)w->ngroups,
-			      "all_equal", all_equal,
+			      "elapsed_s", job->elapsed_s, "actual_footprint_g",
+			      actual_g, "window_start", when(from, a),
+			      "window_end", when(to, b), "options_tried",
+			      (json_int_t)w->noptions, "options_not_covered",
+			      (json_int_t)w->skipped, "candidates",
+			      (json_int_t)w->ngroups, "all_equal", all_equal,
 			      "best", opts, "unavailable", un);
 		s = o ? json_dumps(o, JSON_FLAGS) : NULL;
 		json_decref(o);
@@ -203,25 +209,28 @@ static int print(const fp_whatif_t *w, const fp_whatif_job_t *job,
 		return FP_EXIT_OK;
 	}
 	printf("Job %s: %.3f Wh IT over %.0f s, actual footprint %.3f gCO2e "
-	       "(started %s)\n", id, job->energy_j / 3600, job->elapsed_s,
-	       actual_g, when(job->start, a));
+	       "(started %s)\n",
+	       id, job->energy_j / 3600, job->elapsed_s, actual_g,
+	       when(job->start, a));
 	printf("What-if: the same energy and duration on each site, starting "
-	       "at each hour from %s to %s\n", when(from, a), when(to, b));
+	       "at each hour from %s to %s\n",
+	       when(from, a), when(to, b));
 	printf("(%zu options, %zu distinct; %zu not covered by the series)\n",
 	       w->noptions, w->ngroups, w->skipped);
 	if (all_equal) {
 		/* A table of N equal rows would read as N choices. */
 		printf("All %zu options are equal: %.3f gCO2e, saving %.3f g, "
-		       "at ", w->noptions, w->options[0].footprint_g,
+		       "at ",
+		       w->noptions, w->options[0].footprint_g,
 		       actual_g - w->options[0].footprint_g);
 		put_equal(w, &w->groups[0]);
 		printf(": within the window, neither the site nor the start "
 		       "hour changes the footprint\n");
 		n = 0;
 	} else {
-		printf("%-4s %-16s %-20s %10s %12s %10s %12s\n", "rank",
-		       "site", "start (UTC)", "gCO2e/kWh", "footprint g",
-		       "avoided g", "saving g");
+		printf("%-4s %-16s %-20s %10s %12s %10s %12s\n", "rank", "site",
+		       "start (UTC)", "gCO2e/kWh", "footprint g", "avoided g",
+		       "saving g");
 	}
 	for (size_t i = 0; i < n; i++) {
 		const fp_whatif_group_t *g = &w->groups[i];
@@ -244,8 +253,8 @@ static int print(const fp_whatif_t *w, const fp_whatif_job_t *job,
 		if (g->count > 1) {
 			printf("  (%zu equal: ", g->count);
 			put_equal(w, g);
-			printf("%s)", actual ? "; the actual start among them"
-					     : "");
+			printf("%s)",
+			       actual ? "; the actual start among them" : "");
 		} else if (actual) {
 			printf("  (actual start)");
 		}
@@ -301,12 +310,17 @@ int fp_cmd_whatif(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, ":j:n:h", longopts, NULL)) !=
 	       -1) {
 		switch (opt) {
-		case 'j': job = optarg; break;
-		case 'c': config = optarg; break;
-		case 'J': as_json = true; break;
+		case 'j':
+			job = optarg;
+			break;
+		case 'c':
+			config = optarg;
+			break;
+		case 'J':
+			as_json = true;
+			break;
 		case 'H':
-		case 'n':
-		{
+		case 'n': {
 			/* --hours: a leap year either side; --top 0 would
 			 * print an empty table. sfootprint(1) says both. */
 			unsigned long lo = opt == 'H' ? 0 : 1,
@@ -318,10 +332,12 @@ int fp_cmd_whatif(int argc, char **argv)
 			if (errno || *end || !*optarg || *optarg == '-' ||
 			    *(opt == 'H' ? &hours : &top) < lo ||
 			    *(opt == 'H' ? &hours : &top) > hi) {
-				fprintf(stderr, "sfootprint: --%s '%s': "
+				fprintf(stderr,
+					"sfootprint: --%s '%s': "
 					"expected a whole number from %lu to "
-					"%lu\n", opt == 'H' ? "hours" : "top",
-					optarg, lo, hi);
+					"%lu\n",
+					opt == 'H' ? "hours" : "top", optarg,
+					lo, hi);
 				return FP_EXIT_USAGE;
 			}
 			break;
@@ -331,8 +347,9 @@ int fp_cmd_whatif(int argc, char **argv)
 			return FP_EXIT_OK;
 		default:
 			fprintf(stderr, "sfootprint: whatif: %s '%s'\n",
-				opt == ':' ? "option needs a value" :
-				"unknown option", argv[optind - 1]);
+				opt == ':' ? "option needs a value"
+					   : "unknown option",
+				argv[optind - 1]);
 			usage(stderr);
 			return FP_EXIT_USAGE;
 		}
@@ -342,8 +359,10 @@ int fp_cmd_whatif(int argc, char **argv)
 		return FP_EXIT_USAGE;
 	}
 	if (!*job || strspn(job, "0123456789") != strlen(job)) {
-		fprintf(stderr, "sfootprint: whatif -j '%s': a raw job id "
-			"(as in sacct -o JobIDRaw)\n", job);
+		fprintf(stderr,
+			"sfootprint: whatif -j '%s': a raw job id "
+			"(as in sacct -o JobIDRaw)\n",
+			job);
 		return FP_EXIT_USAGE;
 	}
 	if (fp_report_conf_path(config, getenv("FOOTPRINT_CONF"),
@@ -361,16 +380,18 @@ int fp_cmd_whatif(int argc, char **argv)
 		goto out;
 	jj = json_object_get(sum, "job");
 	carbon = json_object_get(sum, "carbon");
-	wj.energy_j = fp_json_number(json_object_get(sum, "energy"),
-				     "it_Wh") * 3600;
+	wj.energy_j =
+		fp_json_number(json_object_get(sum, "energy"), "it_Wh") * 3600;
 	wj.elapsed_s = fp_json_number(jj, "elapsed_s");
 	wj.embodied_g = fp_json_number(carbon, "embodied");
 	actual_g = fp_json_number(carbon, "footprint");
 	if (!json_is_string(json_object_get(jj, "start")) ||
 	    fp_iso8601_parse(json_string_value(json_object_get(jj, "start")),
 			     &wj.start)) {
-		fprintf(stderr, "sfootprint: job %s: the summary has no start "
-			"time\n", job);
+		fprintf(stderr,
+			"sfootprint: job %s: the summary has no start "
+			"time\n",
+			job);
 		goto out;
 	}
 	from = wj.start - (time_t)hours * 3600;

@@ -12,17 +12,17 @@
 
 /* Where step activity comes from (what the caller asks for). */
 typedef enum fp_activity_mode {
-	FP_ACTIVITY_AUTO = 0,	/* v1 cpuacct if its root exists, else perf */
-	FP_ACTIVITY_CGROUP,	/* cgroup v1 cpuacct.usage_percpu */
-	FP_ACTIVITY_PERF,	/* perf_event_open per cgroup v2 step and CPU */
+	FP_ACTIVITY_AUTO = 0, /* v1 cpuacct if its root exists, else perf */
+	FP_ACTIVITY_CGROUP,   /* cgroup v1 cpuacct.usage_percpu */
+	FP_ACTIVITY_PERF,     /* perf_event_open per cgroup v2 step and CPU */
 } fp_activity_mode_t;
 
 /* What is in use after fp_activity_new(). */
 typedef enum fp_activity_source {
-	FP_ACTIVITY_SRC_NONE = 0,	/* /proc/stat only, no steps */
-	FP_ACTIVITY_SRC_CGROUP_V1,	/* step cpu_ns in ns */
+	FP_ACTIVITY_SRC_NONE = 0,	 /* /proc/stat only, no steps */
+	FP_ACTIVITY_SRC_CGROUP_V1,	 /* step cpu_ns in ns */
 	FP_ACTIVITY_SRC_PERF_TASK_CLOCK, /* step cpu_ns in ns */
-	FP_ACTIVITY_SRC_PERF_CYCLES,	/* step cpu_ns in unhalted cycles */
+	FP_ACTIVITY_SRC_PERF_CYCLES,	 /* step cpu_ns in unhalted cycles */
 } fp_activity_source_t;
 
 /*
@@ -49,26 +49,25 @@ typedef enum fp_activity_source {
 
 /* Returns 0 and sets *job when the job whose SLUID is sluid (as named in
  * the cgroup tree) is known, else -1. */
-typedef int (*fp_activity_job_fn)(void *ctx, const char *sluid,
-				  uint64_t *job);
+typedef int (*fp_activity_job_fn)(void *ctx, const char *sluid, uint64_t *job);
 
 typedef struct fp_activity_opts {
-	const char *proc_stat;		/* NULL: /proc/stat */
-	const char *mountinfo;		/* NULL: /proc/self/mountinfo */
-	const char *cpuacct_root;	/* v1 hierarchy with cpuacct */
-	const char *cpuset_root;	/* v1 hierarchy with cpuset */
-	const char *unified_root;	/* cgroup2 mount */
-	const char *node;		/* NodeName; NULL: only slurm/ */
+	const char *proc_stat;	  /* NULL: /proc/stat */
+	const char *mountinfo;	  /* NULL: /proc/self/mountinfo */
+	const char *cpuacct_root; /* v1 hierarchy with cpuacct */
+	const char *cpuset_root;  /* v1 hierarchy with cpuset */
+	const char *unified_root; /* cgroup2 mount */
+	const char *node;	  /* NodeName; NULL: only slurm/ */
 	fp_activity_mode_t mode;
-	bool perf_task_clock;		/* perf: task-clock even with a PMU */
-	size_t ncpus;			/* 0: sysconf(_SC_NPROCESSORS_CONF) */
+	bool perf_task_clock; /* perf: task-clock even with a PMU */
+	size_t ncpus;	      /* 0: sysconf(_SC_NPROCESSORS_CONF) */
 	/* SLUID job folders: NULL skips them. A folder it does not know yet
 	 * is skipped and asked again at every read until it is known (the
 	 * step daemon names its job a moment after Slurm makes the folder);
 	 * the first such folder is logged once. */
 	fp_activity_job_fn job_of;
 	void *job_of_ctx;
-	fp_log_fn log;			/* may be NULL */
+	fp_log_fn log; /* may be NULL */
 	void *log_ctx;
 } fp_activity_opts_t;
 
@@ -79,8 +78,7 @@ typedef struct fp_activity fp_activity_t;
  * machine cannot serve fails with FP_ENOTSUP; AUTO falls back to v1, then
  * perf, then none, and logs what it chose. opts may be NULL (all defaults).
  */
-fp_activity_t *fp_activity_new(const fp_activity_opts_t *opts,
-			       fp_error_t *err);
+fp_activity_t *fp_activity_new(const fp_activity_opts_t *opts, fp_error_t *err);
 void fp_activity_free(fp_activity_t *a);
 
 /*
@@ -109,12 +107,12 @@ int fp_activity_read(fp_activity_t *a, const fp_node_desc_t *desc,
 /* A step the last poll found, for logs and tests. Pointers stay valid
  * until the next fp_activity_read() or fp_activity_free(). */
 typedef struct fp_activity_step {
-	const char *id;		/* "4242.batch" */
+	const char *id; /* "4242.batch" */
 	uint64_t job;
-	const char *cgroup;	/* directory under the step root */
+	const char *cgroup; /* directory under the step root */
 	const int *alloc;
 	size_t nalloc;
-	bool counted;		/* in the last poll's sample */
+	bool counted; /* in the last poll's sample */
 } fp_activity_step_t;
 
 /* Fills up to max entries of v (v may be NULL when max is 0) and returns

@@ -24,30 +24,30 @@
 
 typedef enum fp_energy_source {
 	FP_ENERGY_UNKNOWN = 0,
-	FP_ENERGY_MEASURED,	/* wall meter or RAPL, per step */
-	FP_ENERGY_CALIBRATED,	/* a power model fitted on the node */
-	FP_ENERGY_SIMULATED,	/* fp-simnode, tests and what-if */
+	FP_ENERGY_MEASURED,   /* wall meter or RAPL, per step */
+	FP_ENERGY_CALIBRATED, /* a power model fitted on the node */
+	FP_ENERGY_SIMULATED,  /* fp-simnode, tests and what-if */
 } fp_energy_source_t;
 
 /* A node of an allocation: the job's (embodied) or a step's (energy). */
 typedef struct fp_alloc {
 	char *node;
-	unsigned cpus;		/* allocated CPUs on this node */
-	double energy_j;	/* this node's share when known, else NAN */
+	unsigned cpus;	 /* allocated CPUs on this node */
+	double energy_j; /* this node's share when known, else NAN */
 } fp_alloc_t;
 
 /* How a step's energy was split over its nodes (summary steps[].split). */
-#define FP_SPLIT_EXACT "exact"		/* one node, or every node known */
-#define FP_SPLIT_MINMAX "min-max+cpus"	/* some nodes known, rest by CPUs */
-#define FP_SPLIT_CPUS "cpus"		/* by allocated CPUs */
+#define FP_SPLIT_EXACT "exact"	       /* one node, or every node known */
+#define FP_SPLIT_MINMAX "min-max+cpus" /* some nodes known, rest by CPUs */
+#define FP_SPLIT_CPUS "cpus"	       /* by allocated CPUs */
 
 typedef struct fp_step {
-	char *id;		/* "4242.batch", "4242.0": unique in the job */
-	time_t start, end;	/* Unix seconds */
-	double energy_j;	/* NAN when accounting has none */
+	char *id;	   /* "4242.batch", "4242.0": unique in the job */
+	time_t start, end; /* Unix seconds */
+	double energy_j;   /* NAN when accounting has none */
 	fp_alloc_t *nodes;
 	size_t nnodes;
-	const char *split;	/* FP_SPLIT_* (static); NULL: derived */
+	const char *split; /* FP_SPLIT_* (static); NULL: derived */
 } fp_step_t;
 
 /* Filled by the caller from Slurm's accounting records. */
@@ -61,7 +61,7 @@ typedef struct fp_job {
 	/* The wait for the series is over (SeriesWait): each site's
 	 * IntensityFallback= fills the times its series has not published. */
 	bool intensity_fallback;
-	fp_alloc_t *nodes;	/* the job allocation; if empty, the union
+	fp_alloc_t *nodes; /* the job allocation; if empty, the union
 				 * of the steps' nodes is used */
 	size_t nnodes;
 	fp_step_t *steps;
@@ -72,9 +72,9 @@ fp_job_t *fp_carbon_job_new(void);
 void fp_carbon_job_free(fp_job_t *job);
 /* The returned step stays valid until the next fp_carbon_job_add_step(). */
 fp_step_t *fp_carbon_job_add_step(fp_job_t *job, const char *id, time_t start,
-			   time_t end, double energy_j);
+				  time_t end, double energy_j);
 int fp_carbon_step_add_node(fp_step_t *step, const char *node, unsigned cpus,
-		     double energy_j);
+			    double energy_j);
 int fp_carbon_job_add_node(fp_job_t *job, const char *node, unsigned cpus);
 /* Fills the unknown (NAN) per-node energies of a step from its total: the
  * known nodes keep theirs, the rest share what remains by allocated CPUs;
@@ -83,16 +83,16 @@ int fp_carbon_job_add_node(fp_job_t *job, const char *node, unsigned cpus);
 int fp_carbon_step_split_energy(fp_step_t *step);
 /* The job description of `sfootprint compute` (docs/methodology.md,
  * "Job description"); name stands for the file in errors. */
-fp_job_t *fp_carbon_job_from_json(const char *name, const char *text, size_t len,
-			   fp_error_t *err);
+fp_job_t *fp_carbon_job_from_json(const char *name, const char *text,
+				  size_t len, fp_error_t *err);
 fp_job_t *fp_carbon_job_load(const char *path, fp_error_t *err);
 
 typedef struct fp_site_result {
 	char *site;
-	double energy_j;		/* IT energy */
-	double facility_energy_j;	/* energy_j * PUE */
+	double energy_j;	  /* IT energy */
+	double facility_energy_j; /* energy_j * PUE */
 	double pue;
-	double intensity;		/* energy-weighted gCO2e/kWh */
+	double intensity; /* energy-weighted gCO2e/kWh */
 	double operational_g;
 	double embodied_g;
 	double reused_energy_j;
@@ -101,7 +101,7 @@ typedef struct fp_site_result {
 	/* What was used, pinned in the summary. */
 	char *intensity_series;
 	fp_intensity_kind_t intensity_kind;
-	bool intensity_span;		/* false for constants */
+	bool intensity_span; /* false for constants */
 	time_t intensity_first, intensity_end;
 	/* IntensityFallback= when it filled times: what it filled, the
 	 * times it filled within [fallback_first, fallback_end) (fallback_s
@@ -122,8 +122,8 @@ typedef struct fp_site_result {
 typedef struct fp_carbon_node {
 	char *node;
 	char *site;
-	char *node_type;		/* NULL when no NodeType matched */
-	unsigned cpus;			/* allocated */
+	char *node_type; /* NULL when no NodeType matched */
+	unsigned cpus;	 /* allocated */
 	unsigned node_cpus;
 	double embodied_kg, lifetime_years;
 	char *embodied_source;
@@ -136,9 +136,9 @@ typedef struct fp_carbon_node {
 /* How one step was counted (summary "steps"). */
 typedef struct fp_carbon_step {
 	char *id;
-	const char *split;		/* FP_SPLIT_* */
+	const char *split; /* FP_SPLIT_* */
 	size_t nnodes;
-	double energy_j;		/* IT energy counted */
+	double energy_j; /* IT energy counted */
 } fp_carbon_step_t;
 
 typedef struct fp_result {
@@ -147,11 +147,11 @@ typedef struct fp_result {
 	time_t start, end;
 	double elapsed_s;
 	fp_energy_source_t energy_source;
-	bool energy_source_nodes;	/* said by the nodes' step records
+	bool energy_source_nodes; /* said by the nodes' step records
 					 * (fp_summary_parts_source), not
 					 * EnergySource= */
 	bool complete;
-	char **incomplete;		/* one reason each */
+	char **incomplete; /* one reason each */
 	size_t nincomplete;
 	size_t nsteps, nsteps_counted;
 
@@ -160,17 +160,17 @@ typedef struct fp_result {
 	double reused_energy_j;
 	double operational_g;
 	double embodied_g;
-	double footprint_g;		/* operational + embodied */
-	double avoided_g;		/* heat reuse, never in footprint */
-	double net_g;			/* footprint - avoided */
+	double footprint_g; /* operational + embodied */
+	double avoided_g;   /* heat reuse, never in footprint */
+	double net_g;	    /* footprint - avoided */
 	double reference_operational_g;
-	double reference_g;		/* reference operational + embodied */
-	double saved_g;			/* reference - footprint */
-	double saved_with_heat_g;	/* reference - net */
-	double saved_percent;		/* saved_with_heat / reference */
+	double reference_g;	  /* reference operational + embodied */
+	double saved_g;		  /* reference - footprint */
+	double saved_with_heat_g; /* reference - net */
+	double saved_percent;	  /* saved_with_heat / reference */
 	double core_hours;
-	double per_core_hour_g;		/* footprint / core_hours */
-	double intensity;		/* operational / facility kWh */
+	double per_core_hour_g; /* footprint / core_hours */
+	double intensity;	/* operational / facility kWh */
 	double pue, erf, ere;
 
 	fp_site_result_t *sites;
@@ -182,8 +182,8 @@ typedef struct fp_result {
 	char *reference_name;
 	double reference_pue;
 	char *reference_pue_source;
-	char *reference_intensity;	/* "site" or the series name */
-	fp_carbon_step_t *steps;	/* the steps counted */
+	char *reference_intensity; /* "site" or the series name */
+	fp_carbon_step_t *steps;   /* the steps counted */
 	size_t nstep_results;
 } fp_result_t;
 

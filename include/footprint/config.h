@@ -9,15 +9,15 @@
 #include "error.h"
 #include "series.h"
 
-#define FP_DEFAULT_SITE_PUE 1.0		/* heaters: no cooling, no UPS */
+#define FP_DEFAULT_SITE_PUE 1.0 /* heaters: no cooling, no UPS */
 #define FP_DEFAULT_REFERENCE_PUE 1.5
 #define FP_DEFAULT_REFERENCE_NAME "standard-datacenter"
 #define FP_DEFAULT_JOB_RECORD_FIELD "AdminComment"
 #define FP_DEFAULT_SPOOL_DIR "/var/spool/slurm/footprint"
 #define FP_DEFAULT_MAX_WORKERS 2
 #define FP_DEFAULT_MAX_QUEUE 1024
-#define FP_DEFAULT_WORKER_TIMEOUT 300	/* seconds */
-#define FP_DEFAULT_SERIES_WAIT 10800	/* seconds: feeds publish within 1-2 h */
+#define FP_DEFAULT_WORKER_TIMEOUT 300 /* seconds */
+#define FP_DEFAULT_SERIES_WAIT 10800  /* seconds: feeds publish within 1-2 h */
 /* seconds: a node writes a step's record one poll after the step ends, and
  * a shared filesystem shows it to the controller within its attribute cache
  * time (NFS: 60 s at most by default) */
@@ -31,7 +31,7 @@ typedef int (*fp_hostlist_match_fn)(const char *hostlist, const char *node,
 /* A matcher for plain comma-separated names ("n1,n2"), no ranges: for
  * callers without Slurm's hostlist API (tests, benchmarks, fuzzers). */
 int fp_config_hostlist_match_plain(const char *hostlist, const char *node,
-			    void *ctx);
+				   void *ctx);
 
 /* An emission factor for heat displaced by the heaters, in gCO2e per kWh of
  * heat, with where it comes from. */
@@ -45,49 +45,49 @@ typedef struct fp_preset {
  * series. Constants and month lists get their series at parse time, files
  * in fp_config_load_series(). */
 typedef struct fp_signal_spec {
-	char *text;			/* the value as written */
-	char *path;			/* file: resolved path, else NULL */
+	char *text; /* the value as written */
+	char *path; /* file: resolved path, else NULL */
 	fp_series_format_t format;
 	fp_intensity_kind_t kind;
-	bool hourly;			/* IntensityResolution=hour */
+	bool hourly; /* IntensityResolution=hour */
 	fp_series_t *series;
-	char *error;			/* why the file did not load, or NULL */
+	char *error; /* why the file did not load, or NULL */
 } fp_signal_spec_t;
 
 /* Feed= (docs/footprint.conf.5): the provider that keeps the site's
  * Intensity=file: series current (sfootprint signals update). */
 typedef struct fp_feed_spec {
-	char *provider;			/* eco2mix, electricitymaps, uk; NULL:
+	char *provider;	  /* eco2mix, electricitymaps, uk; NULL:
 					 * no feed */
-	char *zone;			/* Electricity Maps zone, UK region id,
+	char *zone;	  /* Electricity Maps zone, UK region id,
 					 * or NULL */
-	char *url;			/* FeedURL=, NULL: the provider's own */
-	char *token_file;		/* FeedTokenFile= */
-	char *proxy;			/* FeedProxy=, NULL: the environment's */
+	char *url;	  /* FeedURL=, NULL: the provider's own */
+	char *token_file; /* FeedTokenFile= */
+	char *proxy;	  /* FeedProxy=, NULL: the environment's */
 } fp_feed_spec_t;
 
 typedef struct fp_site_conf {
 	char *name;
-	char *nodes;			/* hostlist expression, not expanded */
-	fp_signal_spec_t intensity;	/* gCO2e/kWh */
+	char *nodes;		    /* hostlist expression, not expanded */
+	fp_signal_spec_t intensity; /* gCO2e/kWh */
 	double pue;
-	double heat_recovery;		/* fraction of facility energy */
-	char *displaced;		/* preset name or "custom" */
+	double heat_recovery; /* fraction of facility energy */
+	char *displaced;      /* preset name or "custom" */
 	double displaced_gco2e_per_kwh;
 	char *displaced_source;
-	fp_signal_spec_t useful_heat;	/* fraction in [0, 1] */
+	fp_signal_spec_t useful_heat; /* fraction in [0, 1] */
 	fp_feed_spec_t feed;
-	fp_fallback_t fallback;		/* IntensityFallback=, after SeriesWait */
+	fp_fallback_t fallback; /* IntensityFallback=, after SeriesWait */
 	unsigned line;
 } fp_site_conf_t;
 
 typedef struct fp_node_type {
 	char *name;
 	char *nodes;
-	double embodied_kg;		/* kgCO2e per node, manufacturing */
+	double embodied_kg; /* kgCO2e per node, manufacturing */
 	double lifetime_years;
-	unsigned cpus;			/* CPUs Slurm counts on the node */
-	char *source;			/* of the embodied figure */
+	unsigned cpus; /* CPUs Slurm counts on the node */
+	char *source;  /* of the embodied figure */
 	unsigned line;
 } fp_node_type_t;
 
@@ -95,50 +95,50 @@ typedef struct fp_reference {
 	char *name;
 	double pue;
 	char *pue_source;
-	bool same_grid;			/* Intensity=site: each site's grid */
-	fp_signal_spec_t intensity;	/* when !same_grid */
+	bool same_grid;		    /* Intensity=site: each site's grid */
+	fp_signal_spec_t intensity; /* when !same_grid */
 	unsigned line;
 } fp_reference_t;
 
 /* MailHTML=: how footprint-mail adds the HTML report to a job-end mail. */
 typedef enum fp_mail_html {
-	FP_MAIL_HTML_NO,		/* text only, through Mailer */
-	FP_MAIL_HTML_ALTERNATIVE,	/* multipart/alternative */
-	FP_MAIL_HTML_ATTACHMENT,	/* multipart/mixed, job-N.html */
+	FP_MAIL_HTML_NO,	  /* text only, through Mailer */
+	FP_MAIL_HTML_ALTERNATIVE, /* multipart/alternative */
+	FP_MAIL_HTML_ATTACHMENT,  /* multipart/mixed, job-N.html */
 } fp_mail_html_t;
 
 typedef struct fp_config {
 	char *path;
-	char digest[65];		/* SHA-256 hex of the file bytes */
+	char digest[65]; /* SHA-256 hex of the file bytes */
 	fp_site_conf_t *sites;
 	size_t nsites;
 	fp_node_type_t *node_types;
 	size_t nnode_types;
 	fp_reference_t reference;
 	char *signing_key;
-	char *public_key;		/* the first PublicKey= */
-	char **public_keys;		/* every PublicKey=, in file order */
+	char *public_key;   /* the first PublicKey= */
+	char **public_keys; /* every PublicKey=, in file order */
 	size_t npublic_keys;
-	char **public_key_dirs;		/* every PublicKeys= folder */
+	char **public_key_dirs; /* every PublicKeys= folder */
 	size_t npublic_key_dirs;
 	char *spool_dir;
 	char *job_record_field;
 	unsigned max_workers;
 	unsigned max_queue;
 	unsigned worker_timeout;
-	char *energy_source;		/* measured, calibrated, simulated */
-	char *mailer;			/* the real mailer footprint-mail runs */
-	unsigned mail_wait;		/* seconds footprint-mail waits */
-	fp_mail_html_t mail_html;	/* the HTML report in the mail */
-	char *sendmail;			/* sendmail(8), for MIME mails */
-	unsigned retry_interval;	/* seconds between worker retries */
-	unsigned series_wait;		/* seconds the worker waits for the
+	char *energy_source;	  /* measured, calibrated, simulated */
+	char *mailer;		  /* the real mailer footprint-mail runs */
+	unsigned mail_wait;	  /* seconds footprint-mail waits */
+	fp_mail_html_t mail_html; /* the HTML report in the mail */
+	char *sendmail;		  /* sendmail(8), for MIME mails */
+	unsigned retry_interval;  /* seconds between worker retries */
+	unsigned series_wait;	  /* seconds the worker waits for the
 					 * series to cover a job's steps */
-	char *node_parts_dir;		/* the nodes' RunDir/parts, "%n" the
+	char *node_parts_dir;	  /* the nodes' RunDir/parts, "%n" the
 					 * node; NULL: no energy breakdown */
-	unsigned parts_wait;		/* seconds the worker waits for the
+	unsigned parts_wait;	  /* seconds the worker waits for the
 					 * step records NodePartsDir lacks */
-	char *metrics;			/* Metrics=: the worker's Prometheus
+	char *metrics;		  /* Metrics=: the worker's Prometheus
 					 * text file, NULL: none */
 } fp_config_t;
 
@@ -168,8 +168,7 @@ void fp_config_free(fp_config_t *cfg);
 /* First site / node type whose Nodes= holds node, or NULL. */
 const fp_site_conf_t *fp_config_site_for(const fp_config_t *cfg,
 					 const char *node,
-					 fp_hostlist_match_fn match,
-					 void *ctx);
+					 fp_hostlist_match_fn match, void *ctx);
 const fp_node_type_t *fp_config_node_type_for(const fp_config_t *cfg,
 					      const char *node,
 					      fp_hostlist_match_fn match,

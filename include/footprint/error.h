@@ -5,14 +5,14 @@
 
 enum fp_errcode {
 	FP_OK = 0,
-	FP_EIO,		/* a file could not be opened or read */
-	FP_EPARSE,	/* malformed input (JSON, numbers, lists) */
-	FP_EINVAL,	/* a value out of range or inconsistent */
+	FP_EIO,	   /* a file could not be opened or read */
+	FP_EPARSE, /* malformed input (JSON, numbers, lists) */
+	FP_EINVAL, /* a value out of range or inconsistent */
 	FP_ENOMEM,
-	FP_ESTALE,	/* data too old to be used */
-	FP_ENOTSUP,	/* the facility does not exist on this machine */
-	FP_ECONSERV,	/* an energy balance did not hold */
-	FP_EACCES,	/* a file is there but may not be read */
+	FP_ESTALE,   /* data too old to be used */
+	FP_ENOTSUP,  /* the facility does not exist on this machine */
+	FP_ECONSERV, /* an energy balance did not hold */
+	FP_EACCES,   /* a file is there but may not be read */
 };
 
 typedef struct fp_error {

@@ -12,9 +12,9 @@
 
 typedef enum fp_feed_provider {
 	FP_FEED_NONE = 0,
-	FP_FEED_ECO2MIX,	/* RTE/ODRE eco2mix-national-tr, 15 min */
+	FP_FEED_ECO2MIX,	 /* RTE/ODRE eco2mix-national-tr, 15 min */
 	FP_FEED_ELECTRICITYMAPS, /* API v3 carbon-intensity, hourly */
-	FP_FEED_UK,		/* National Grid Carbon Intensity, 30 min */
+	FP_FEED_UK,		 /* National Grid Carbon Intensity, 30 min */
 } fp_feed_provider_t;
 
 /* A provider's answer stays in memory whole: a page of eco2mix (100
@@ -31,11 +31,11 @@ typedef struct fp_feed_options {
 	unsigned retries;	/* after the first try, on 429/5xx/timeout */
 	double backoff;		/* seconds before the first retry, doubled
 				 * at each; Retry-After wins when given */
-	double max_retry_after;	/* a longer Retry-After ends the run */
+	double max_retry_after; /* a longer Retry-After ends the run */
 	size_t max_body;
-	time_t now;		/* 0: time(NULL) */
-	time_t since;		/* a new file starts here; 0: now - 24 h */
-	fp_log_fn log;		/* warnings: duplicates, gaps, the rest
+	time_t now;    /* 0: time(NULL) */
+	time_t since;  /* a new file starts here; 0: now - 24 h */
+	fp_log_fn log; /* warnings: duplicates, gaps, the rest
 				 * left for the next run */
 	void *log_ctx;
 } fp_feed_options_t;
@@ -79,13 +79,13 @@ int fp_feed_parse(fp_feed_provider_t p, const char *what, const char *body,
  * sorted, the second of a time given twice dropped, those at or before
  * last dropped, those after now dropped. Counts in the result. */
 typedef struct fp_feed_result {
-	size_t appended;	/* new rows written */
-	size_t duplicates;	/* same time twice in the answer */
+	size_t appended;	  /* new rows written */
+	size_t duplicates;	  /* same time twice in the answer */
 	size_t duplicates_differ; /* ... with another value */
-	size_t known;		/* at or before the file's last row */
-	size_t future;		/* after now */
-	size_t gaps;		/* holes longer than the resolution */
-	time_t first, last;	/* of the appended rows */
+	size_t known;		  /* at or before the file's last row */
+	size_t future;		  /* after now */
+	size_t gaps;		  /* holes longer than the resolution */
+	time_t first, last;	  /* of the appended rows */
 } fp_feed_result_t;
 
 void fp_feed_merge(fp_feed_points_t *pts, bool have_last, time_t last,

@@ -27,8 +27,8 @@ typedef enum fp_gpu_vendor {
 } fp_gpu_vendor_t;
 
 typedef enum fp_gpu_source {
-	FP_GPU_COUNTER,		/* the device's own cumulative energy */
-	FP_GPU_POWER_INTEGRAL,	/* the reader's trapezoid of power readings */
+	FP_GPU_COUNTER,	       /* the device's own cumulative energy */
+	FP_GPU_POWER_INTEGRAL, /* the reader's trapezoid of power readings */
 } fp_gpu_source_t;
 
 /* fp_gpu_info_t.flags */
@@ -48,7 +48,7 @@ typedef enum fp_gpu_source {
 #define FP_GPU_MIG_INSTANCE 0x4u
 
 typedef struct fp_gpu_info {
-	size_t index;		/* 0..n-1: NVML devices in NVML order (a GPU
+	size_t index; /* 0..n-1: NVML devices in NVML order (a GPU
 				 * in MIG mode replaced by its instances in
 				 * NVML's MIG order), then AMD SMI and hwmon
 				 * devices by PCI address */
@@ -58,9 +58,9 @@ typedef struct fp_gpu_info {
 	 * the PCI address for AMD SMI and hwmon devices (one id whichever
 	 * of the two reads an AMD GPU). */
 	const char *uuid;
-	const char *pci;	/* "0000:3b:00.0" (lower case), "" if unknown */
-	const char *name;	/* NVML name, amdgpu product_name, or driver */
-	const char *path;	/* hwmon directory, "nvml <lib> #i" or
+	const char *pci;  /* "0000:3b:00.0" (lower case), "" if unknown */
+	const char *name; /* NVML name, amdgpu product_name, or driver */
+	const char *path; /* hwmon directory, "nvml <lib> #i" or
 				 * "amdsmi <lib> <pci>" */
 	fp_gpu_source_t source;
 	unsigned flags;
@@ -88,7 +88,7 @@ typedef struct fp_gpu_opts {
 	 * AMD SMI. An AMD GPU it gives an energy counter for is read through
 	 * it, not through its hwmon power. */
 	const char *amdsmi_lib;
-	fp_log_fn log;		/* may be NULL */
+	fp_log_fn log; /* may be NULL */
 	void *log_ctx;
 } fp_gpu_opts_t;
 
@@ -115,13 +115,13 @@ const char *fp_gpu_source_name(fp_gpu_source_t s); /* counter,
 /* What happened to a device's reading at this read. */
 typedef enum fp_gpu_event {
 	FP_GPU_EV_NONE,
-	FP_GPU_EV_BASELINE,	/* first valid read: energy starts at 0 */
-	FP_GPU_EV_WRAP,		/* the counter went round once: counted */
-	FP_GPU_EV_RESET,	/* the counter went down (driver reload,
+	FP_GPU_EV_BASELINE, /* first valid read: energy starts at 0 */
+	FP_GPU_EV_WRAP,	    /* the counter went round once: counted */
+	FP_GPU_EV_RESET,    /* the counter went down (driver reload,
 				 * device reset): the interval's energy is
 				 * unknown; this reading is the new base */
-	FP_GPU_EV_FAILED,	/* the read failed (fault says why) */
-	FP_GPU_EV_RETURNED,	/* valid again after failures: the interval
+	FP_GPU_EV_FAILED,   /* the read failed (fault says why) */
+	FP_GPU_EV_RETURNED, /* valid again after failures: the interval
 				 * carries the whole gap */
 } fp_gpu_event_t;
 
@@ -156,9 +156,9 @@ size_t fp_gpu_read(fp_gpu_t *gpu, double t, fp_gpu_reading_t *out,
  * (NVML per-process utilisation samples). */
 typedef struct fp_gpu_proc {
 	unsigned pid;
-	unsigned sm_util;	/* SM (3D/compute) busy, percent */
-	unsigned mem_util;	/* frame-buffer memory busy, percent */
-	uint64_t timestamp_us;	/* the sample's CPU time, µs */
+	unsigned sm_util;      /* SM (3D/compute) busy, percent */
+	unsigned mem_util;     /* frame-buffer memory busy, percent */
+	uint64_t timestamp_us; /* the sample's CPU time, µs */
 	/* The time this sample covers: since the device's previous sample
 	 * (the driver samples all its processes at once), 0 for the earliest
 	 * samples of the first call, whose start is unknown. sm_util x period_us is

@@ -11,27 +11,27 @@
 
 /* One GPU of the node as the poller read it at this poll. */
 typedef struct fp_metrics_gpu {
-	size_t index;		/* the node's GPU index, as in its trace */
-	const char *uuid;	/* NVML UUID, or the PCI address (hwmon) */
-	const char *pci;	/* "" when unknown */
-	const char *vendor;	/* nvidia, amd, intel */
+	size_t index;	    /* the node's GPU index, as in its trace */
+	const char *uuid;   /* NVML UUID, or the PCI address (hwmon) */
+	const char *pci;    /* "" when unknown */
+	const char *vendor; /* nvidia, amd, intel */
 	const char *name;
-	const char *source;	/* counter, power-integral */
-	double energy_j;	/* since the poller started; held while down */
+	const char *source; /* counter, power-integral */
+	double energy_j;    /* since the poller started; held while down */
 	/* Over the last interval; NAN (no line written) when a read at
 	 * either end failed or the counter was reset. */
 	double power_w;
-	bool up;		/* the last read was valid */
-	const char *fault;	/* why not; "" or NULL when up */
+	bool up;	   /* the last read was valid */
+	const char *fault; /* why not; "" or NULL when up */
 } fp_metrics_gpu_t;
 
 typedef struct fp_metrics_node {
 	const char *node;
 	bool simulated;
-	const char *source;		/* source of the last interval */
+	const char *source; /* source of the last interval */
 	double power_w;
 	double energy_j;
-	const char *const *source_names;	/* energy by source */
+	const char *const *source_names; /* energy by source */
 	const double *source_energy_j;
 	size_t nsources;
 	double rapl_j, idle_j, system_j;
@@ -40,23 +40,23 @@ typedef struct fp_metrics_node {
 	uint64_t calibration_intervals;
 	bool sensor_configured;
 	bool sensor_up;
-	const char *sensor_fault;	/* "" or NULL when up */
+	const char *sensor_fault; /* "" or NULL when up */
 	double sensor_age_s;
-	double poll_seconds;		/* CPU cost of the last poll */
+	double poll_seconds; /* CPU cost of the last poll */
 	/* GPUs: none (ngpus 0) writes no GPU line at all. */
 	const fp_metrics_gpu_t *gpus;
 	size_t ngpus;
-	double gpu_j;			/* all GPUs, as the engine counted */
-	double gpu_idle_j;		/* GPUs nobody held + residual share */
+	double gpu_j;	   /* all GPUs, as the engine counted */
+	double gpu_idle_j; /* GPUs nobody held + residual share */
 } fp_metrics_node_t;
 
 /* Which per-job and per-step series the file carries (MetricsJobs=):
  * node-level series are always there. */
 typedef enum fp_metrics_jobs {
-	FP_METRICS_JOBS_RUNNING,	/* while the job runs (the default) */
-	FP_METRICS_JOBS_ALL,		/* also ended jobs the poller still
+	FP_METRICS_JOBS_RUNNING, /* while the job runs (the default) */
+	FP_METRICS_JOBS_ALL,	 /* also ended jobs the poller still
 					 * holds (their final values) */
-	FP_METRICS_JOBS_NONE,		/* none: node-level series only */
+	FP_METRICS_JOBS_NONE,	 /* none: node-level series only */
 } fp_metrics_jobs_t;
 
 /* "running", "all", "none", indexed by fp_metrics_jobs_t. */
@@ -64,8 +64,8 @@ extern const char *const fp_metrics_jobs_names[3];
 
 typedef struct fp_metrics_entity {
 	uint64_t job;
-	const char *step;	/* NULL for a job line */
-	const char *user;	/* NULL or "" when unknown */
+	const char *step; /* NULL for a job line */
+	const char *user; /* NULL or "" when unknown */
 	const char *account;
 	double power_w;
 	double energy_j;

@@ -16,20 +16,20 @@
 
 /* Options, as acct_gather.conf gives them (EnergyFootprint<Key>=value). */
 typedef struct fp_poller_config {
-	char *node;		/* NodeName, for cgroup paths and labels */
-	char *powercap_root;	/* PowercapRoot */
-	char *proc_root;	/* ProcRoot: /proc/stat is read there */
-	char *cgroup_root;	/* CgroupRoot: NULL = the mounted ones */
-	char *topology_xml;	/* Topology: hwloc XML; NULL = this machine */
-	char *sim_dir;		/* SimulatedNode: fp-simnode's --root */
-	char *sensor_path;	/* Sensor */
-	double sensor_max_age_s;	/* SensorMaxAge */
-	double sensor_ceiling_w;	/* SensorCeiling */
-	char *idle_w;		/* IdleWatts: "auto" or kind/domain=W,... */
-	bool calibration;	/* Calibration */
-	fp_activity_mode_t activity;	/* Activity: auto, cgroup, perf */
-	double interval_s;	/* PollInterval */
-	char *run_dir;		/* RunDir */
+	char *node;		 /* NodeName, for cgroup paths and labels */
+	char *powercap_root;	 /* PowercapRoot */
+	char *proc_root;	 /* ProcRoot: /proc/stat is read there */
+	char *cgroup_root;	 /* CgroupRoot: NULL = the mounted ones */
+	char *topology_xml;	 /* Topology: hwloc XML; NULL = this machine */
+	char *sim_dir;		 /* SimulatedNode: fp-simnode's --root */
+	char *sensor_path;	 /* Sensor */
+	double sensor_max_age_s; /* SensorMaxAge */
+	double sensor_ceiling_w; /* SensorCeiling */
+	char *idle_w;		 /* IdleWatts: "auto" or kind/domain=W,... */
+	bool calibration;	 /* Calibration */
+	fp_activity_mode_t activity; /* Activity: auto, cgroup, perf */
+	double interval_s;	     /* PollInterval */
+	char *run_dir;		     /* RunDir */
 	/* PartsDir: where ended steps' records go, "%n" the node's name;
 	 * NULL = RunDir/parts. Folder 0750 in group parts_gid. */
 	char *parts_dir;
@@ -37,19 +37,19 @@ typedef struct fp_poller_config {
 	 * primary group, set by the plugin, not a key); (gid_t)-1 = the
 	 * folder's own */
 	gid_t parts_gid;
-	char *metrics_path;	/* Metrics */
-	fp_metrics_jobs_t metrics_jobs;	/* MetricsJobs: running, all, none */
+	char *metrics_path;		/* Metrics */
+	fp_metrics_jobs_t metrics_jobs; /* MetricsJobs: running, all, none */
 	double metrics_interval_s;	/* MetricsInterval: 0 = every poll */
-	char *trace_dir;	/* TraceDir */
+	char *trace_dir;		/* TraceDir */
 	uint64_t trace_max_bytes;	/* TraceMaxSize (MB in the file) */
 	fp_trace_form_t trace_form;	/* TraceCompress: zstd or none */
 	/* TraceForm: compact (a keyframe every FP_TRACE_KEYFRAME samples) or
 	 * plain (0, every sample whole) */
 	unsigned trace_keyframe;
-	bool gpus;		/* Gpus: auto (true) or none */
-	char *gpu_hwmon_root;	/* GpuHwmonRoot: NULL = the default */
-	char *nvml_lib;		/* NvmlLibrary: NULL = the default, "none" */
-	char *amdsmi_lib;	/* AmdSmiLibrary: NULL = the default, "none";
+	bool gpus;	      /* Gpus: auto (true) or none */
+	char *gpu_hwmon_root; /* GpuHwmonRoot: NULL = the default */
+	char *nvml_lib;	      /* NvmlLibrary: NULL = the default, "none" */
+	char *amdsmi_lib;     /* AmdSmiLibrary: NULL = the default, "none";
 				 * never loaded on a simulated node */
 } fp_poller_config_t;
 
@@ -79,13 +79,13 @@ void fp_poller_free(fp_poller_t *p);
 int fp_poller_poll(fp_poller_t *p, double now, fp_error_t *err);
 
 typedef struct fp_poller_status {
-	bool ready;		/* at least one interval attributed */
-	double energy_j;	/* node energy since the poller started */
-	double power_w;		/* last interval */
-	double t;		/* time of the last poll */
-	const char *source;	/* wall, psys, calibrated, rapl */
+	bool ready;	    /* at least one interval attributed */
+	double energy_j;    /* node energy since the poller started */
+	double power_w;	    /* last interval */
+	double t;	    /* time of the last poll */
+	const char *source; /* wall, psys, calibrated, rapl */
 	bool simulated;
-	const char *activity;	/* activity source name */
+	const char *activity; /* activity source name */
 	unsigned long polls;
 	/* CPU time of the last poll that wrote the metrics (0 without) */
 	double poll_cpu_s;

@@ -12,12 +12,12 @@
 #include "error.h"
 
 typedef struct fp_step_value {
-	double energy_j;	/* cumulative attributed energy of the step */
-	double power_w;		/* over the last poll interval */
-	double t;		/* time of the poll that produced it */
-	char source[24];	/* node energy source: wall, psys, calibrated, rapl */
-	bool simulated;		/* from a simulated node */
-	bool ended;		/* the step's cgroup is gone: final value */
+	double energy_j; /* cumulative attributed energy of the step */
+	double power_w;	 /* over the last poll interval */
+	double t;	 /* time of the poll that produced it */
+	char source[24]; /* node energy source: wall, psys, calibrated, rapl */
+	bool simulated;	 /* from a simulated node */
+	bool ended;	 /* the step's cgroup is gone: final value */
 } fp_step_value_t;
 
 /* Writes dir/step_id (tmp file + rename, so readers never see half a
@@ -40,7 +40,7 @@ void fp_publish_board_close(fp_board_t *b);
 /* Publishes the step's value in its slot: 0, or 1 when the board is full
  * (the caller then falls back to fp_publish_step), -1 on a bad id. */
 int fp_publish_board_put(fp_board_t *b, const char *step_id,
-		 const fp_step_value_t *v, fp_error_t *err);
+			 const fp_step_value_t *v, fp_error_t *err);
 
 /* Ends a round of puts (one poll's): the next round, putting the same
  * steps in the same order, finds each slot without hashing. */
@@ -56,11 +56,12 @@ size_t fp_publish_board_used(const fp_board_t *b);
 /* Reads the step's value: from the board dir/.board when it holds the
  * step, else from dir/step_id. FP_EIO when absent (nothing published yet),
  * FP_EPARSE when the record is not one of ours. */
-int fp_publish_read_step(const char *dir, const char *step_id, fp_step_value_t *v,
-		 fp_error_t *err);
+int fp_publish_read_step(const char *dir, const char *step_id,
+			 fp_step_value_t *v, fp_error_t *err);
 
 /* Removes dir/step_id (the step daemon is done with it). */
-int fp_publish_remove_step(const char *dir, const char *step_id, fp_error_t *err);
+int fp_publish_remove_step(const char *dir, const char *step_id,
+			   fp_error_t *err);
 
 /* Removes published records older than max_age_s seconds (steps whose
  * daemon never collected them). Returns how many were removed. */
@@ -71,9 +72,9 @@ int fp_publish_prune(const char *dir, double now, double max_age_s);
 int fp_publish_job_labels(const char *dir, unsigned long long job,
 			  const char *user, const char *account,
 			  fp_error_t *err);
-int fp_publish_read_job_labels(const char *dir, unsigned long long job, char *user,
-		       size_t user_size, char *account, size_t account_size,
-		       fp_error_t *err);
+int fp_publish_read_job_labels(const char *dir, unsigned long long job,
+			       char *user, size_t user_size, char *account,
+			       size_t account_size, fp_error_t *err);
 
 /* Slurm 26.05 names a job's cgroup v2 folder by its SLUID, which does not
  * hold the job id: the step daemon records dir/<sluid> (a symbolic link to
@@ -81,7 +82,7 @@ int fp_publish_read_job_labels(const char *dir, unsigned long long job, char *us
 int fp_publish_job_sluid(const char *dir, unsigned long long job,
 			 const char *sluid, fp_error_t *err);
 int fp_publish_read_job_sluid(const char *dir, const char *sluid,
-		      unsigned long long *job, fp_error_t *err);
+			      unsigned long long *job, fp_error_t *err);
 
 /* Whether the node poller still knows a job (a step runs, or ended lately). */
 typedef bool (*fp_job_known_fn)(unsigned long long job, void *ctx);
@@ -91,6 +92,6 @@ typedef bool (*fp_job_known_fn)(unsigned long long job, void *ctx);
  * first sees the job's steps): without it, a node that runs jobs for years
  * keeps one file per job it ever ran. Returns how many were removed. */
 int fp_publish_prune_job_labels(const char *dir, double now, double min_age_s,
-			fp_job_known_fn known, void *ctx);
+				fp_job_known_fn known, void *ctx);
 
 #endif

@@ -18,9 +18,9 @@
 /* One site of a summary (figures NAN when the summary has null). */
 typedef struct fp_report_site {
 	char *name;
-	double energy_wh;		/* facility */
+	double energy_wh; /* facility */
 	double pue;
-	double intensity;		/* gCO2e/kWh */
+	double intensity; /* gCO2e/kWh */
 	double operational_g;
 	double embodied_g;
 	double avoided_g;
@@ -53,19 +53,19 @@ typedef struct fp_report_step {
  * neither the summary nor the record carries. The strings are the caller's
  * (fp_report_set_acct and fp_report_table_add copy them). */
 typedef struct fp_report_acct_step {
-	char name[24];		/* "batch", "extern", "0": sacct's JobID tail */
-	double energy_j;	/* the step's ConsumedEnergy; NAN unknown */
+	char name[24];	 /* "batch", "extern", "0": sacct's JobID tail */
+	double energy_j; /* the step's ConsumedEnergy; NAN unknown */
 } fp_report_acct_step_t;
 
 typedef struct fp_report_acct {
-	const char *name;	/* JobName; may be NULL */
-	const char *state;	/* "COMPLETED", "FAILED"...; may be NULL */
-	int exit_code, exit_signal;	/* sacct's ExitCode a:b; -1 unknown */
-	time_t start, end;	/* 0 unknown */
-	double elapsed_s;	/* NAN unknown (so are the three below) */
-	double cpu_time_s;	/* user + system over the steps (TotalCPU) */
-	double alloc_cpus;	/* AllocCPUS */
-	double energy_j;	/* ConsumedEnergy of sacct's job row */
+	const char *name;	    /* JobName; may be NULL */
+	const char *state;	    /* "COMPLETED", "FAILED"...; may be NULL */
+	int exit_code, exit_signal; /* sacct's ExitCode a:b; -1 unknown */
+	time_t start, end;	    /* 0 unknown */
+	double elapsed_s;	    /* NAN unknown (so are the three below) */
+	double cpu_time_s; /* user + system over the steps (TotalCPU) */
+	double alloc_cpus; /* AllocCPUS */
+	double energy_j;   /* ConsumedEnergy of sacct's job row */
 	const fp_report_acct_step_t *steps;
 	size_t nsteps;
 } fp_report_acct_t;
@@ -81,26 +81,26 @@ double fp_report_cpu_efficiency(const fp_report_acct_t *a);
 typedef struct fp_report {
 	uint64_t job_id;
 	bool from_record;		/* only the FP1 record was available */
-	char *user, *account, *cluster;	/* NULL when unknown */
+	char *user, *account, *cluster; /* NULL when unknown */
 	char *start, *end;		/* ISO 8601 UTC as in the summary */
 	double elapsed_s, core_hours;
 	fp_energy_source_t source;
 	bool complete;
-	char **incomplete;		/* reasons */
+	char **incomplete; /* reasons */
 	size_t nincomplete;
-	double energy_wh;		/* facility energy */
+	double energy_wh; /* facility energy */
 	double energy_it_wh;
 	double reused_wh;
 	double operational_g, embodied_g, footprint_g;
-	double avoided_g;		/* heat reuse, never in the footprint */
-	double net_g;			/* footprint - avoided */
+	double avoided_g; /* heat reuse, never in the footprint */
+	double net_g;	  /* footprint - avoided */
 	double reference_g, saved_g, saved_with_heat_g, saved_percent;
-	double intensity;		/* gCO2e/kWh, effective */
+	double intensity; /* gCO2e/kWh, effective */
 	double per_core_hour_g;
 	double pue;
-	char *reference_name;		/* NULL: "standard datacenter" */
+	char *reference_name; /* NULL: "standard datacenter" */
 	double reference_pue;
-	char config[65];		/* digest (16 digits from a record) */
+	char config[65]; /* digest (16 digits from a record) */
 	fp_report_site_t *sites;
 	size_t nsites;
 	fp_report_node_t *nodes;
@@ -130,8 +130,7 @@ void fp_report_free(fp_report_t *r);
 int fp_report_set_acct(fp_report_t *r, const fp_report_acct_t *a,
 		       fp_error_t *err);
 /* Says why the report has no accounting part (copied). */
-int fp_report_set_acct_note(fp_report_t *r, const char *why,
-			    fp_error_t *err);
+int fp_report_set_acct_note(fp_report_t *r, const char *why, fp_error_t *err);
 
 /* The seff-like report of `sfootprint -j`; signature is the status line's
  * text ("valid (kid ...)", "INVALID: ...", "unsigned record only"). The
@@ -159,20 +158,19 @@ fp_report_table_t *fp_report_table_new(void);
 void fp_report_table_free(fp_report_table_t *t);
 /* rec NULL: the job has no footprint record; acct NULL: nothing from
  * accounting (both are copied). */
-int fp_report_table_add(fp_report_table_t *t, const char *job,
-			const char *user, const char *account,
-			const fp_record_t *rec, const fp_report_acct_t *acct,
-			fp_error_t *err);
+int fp_report_table_add(fp_report_table_t *t, const char *job, const char *user,
+			const char *account, const fp_record_t *rec,
+			const fp_report_acct_t *acct, fp_error_t *err);
 size_t fp_report_table_rows(const fp_report_table_t *t);
 /* The columns of the text, as sacct -o: a comma list of names (any case)
  * among FP_REPORT_COLUMNS; an unknown or empty name fails naming it and
  * listing the valid ones. Default: FP_REPORT_DEFAULT_COLUMNS. */
-#define FP_REPORT_COLUMNS                                                    \
-	"JobID, JobName, User, Account, State, ExitCode, Start, End, "      \
-	"Elapsed, AllocCPUS, TotalCPU, CPUEff, ConsumedEnergy, EnergyWh, "  \
+#define FP_REPORT_COLUMNS                                                  \
+	"JobID, JobName, User, Account, State, ExitCode, Start, End, "     \
+	"Elapsed, AllocCPUS, TotalCPU, CPUEff, ConsumedEnergy, EnergyWh, " \
 	"FootprintG, AvoidedG, NetG, ReferenceG, Source"
-#define FP_REPORT_DEFAULT_COLUMNS                                            \
-	"JobID,User,Account,EnergyWh,FootprintG,AvoidedG,NetG,ReferenceG,"  \
+#define FP_REPORT_DEFAULT_COLUMNS                                          \
+	"JobID,User,Account,EnergyWh,FootprintG,AvoidedG,NetG,ReferenceG," \
 	"Source"
 int fp_report_table_set_format(fp_report_table_t *t, const char *columns,
 			       fp_error_t *err);
@@ -202,8 +200,8 @@ char *fp_report_escape(const char *s);
 const char *fp_report_source_text(fp_energy_source_t src);
 /* The one spelling of completeness in text: "complete", or "incomplete: "
  * and the reasons (escaped) joined by "; ". */
-void fp_report_put_completeness(FILE *f, bool complete,
-				char *const *reasons, size_t nreasons);
+void fp_report_put_completeness(FILE *f, bool complete, char *const *reasons,
+				size_t nreasons);
 /* The one spelling of a saving against the reference (sfootprint -j,
  * compute, the mail): "saved X gCO2e (Y %)" or "X gCO2e more than the
  * reference (Y %)", then "; with heat reuse, " and the same for

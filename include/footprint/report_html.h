@@ -23,9 +23,9 @@
 /* One UTC hour of a site's curve. */
 typedef struct fp_report_html_hour {
 	time_t start;
-	double intensity;	/* gCO2e/kWh; NAN: the series has none */
-	double job_s;		/* seconds of the job in this hour */
-	double emissions_g;	/* the job's operational share; 0 outside */
+	double intensity;   /* gCO2e/kWh; NAN: the series has none */
+	double job_s;	    /* seconds of the job in this hour */
+	double emissions_g; /* the job's operational share; 0 outside */
 } fp_report_html_hour_t;
 
 /* A site's intensity over the job, and the job's emissions hour by hour:
@@ -34,8 +34,8 @@ typedef struct fp_report_html_hour {
  * to the summary's figure. */
 typedef struct fp_report_html_curve {
 	char *site;
-	char *series;		/* the series' name; NULL: none loaded */
-	bool flat;		/* no hourly series: the summary's mean */
+	char *series; /* the series' name; NULL: none loaded */
+	bool flat;    /* no hourly series: the summary's mean */
 	fp_report_html_hour_t *hours;
 	size_t nhours;
 } fp_report_html_curve_t;
@@ -71,8 +71,7 @@ int fp_report_html_set_whatif_note(fp_report_html_t *h, const char *why,
 				   fp_error_t *err);
 
 /* Writes the page into the caller's stream; -1 when the stream failed. */
-int fp_report_html_write(const fp_report_html_t *h, FILE *out,
-			 fp_error_t *err);
+int fp_report_html_write(const fp_report_html_t *h, FILE *out, fp_error_t *err);
 
 /* The whole page of sfootprint -j N --html for r into out: status is the
  * signature's line, payload the summary's JSON (NULL: none; its

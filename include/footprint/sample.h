@@ -15,16 +15,16 @@ typedef enum fp_domain_kind {
 } fp_domain_kind_t;
 
 typedef struct fp_domain {
-	char *name;		/* "package-0", "dram-0", "psys" */
+	char *name; /* "package-0", "dram-0", "psys" */
 	fp_domain_kind_t kind;
-	int package;		/* package id; -1 for psys */
+	int package; /* package id; -1 for psys */
 	uint64_t max_energy_range_uj;
-	double idle_w;		/* idle power; < 0 when unknown */
+	double idle_w; /* idle power; < 0 when unknown */
 } fp_domain_t;
 
 typedef struct fp_package {
 	int id;
-	int *cpus;		/* PU os_index values */
+	int *cpus; /* PU os_index values */
 	size_t ncpus;
 } fp_package_t;
 
@@ -32,7 +32,7 @@ typedef struct fp_package {
 typedef struct fp_node_gpu {
 	char *uuid;		/* NVML UUID, or the PCI address (hwmon) */
 	char *vendor;		/* "nvidia", "amd", "intel" */
-	uint64_t max_energy_uj;	/* wraps to 0 after it; 0: never wraps */
+	uint64_t max_energy_uj; /* wraps to 0 after it; 0: never wraps */
 	double idle_w;		/* idle power; < 0 when not given */
 	/* The reader integrates power (no device counter): said in the
 	 * trace as "source": "power-integral". */
@@ -42,26 +42,26 @@ typedef struct fp_node_gpu {
 /* Header: what does not change between samples. */
 typedef struct fp_node_desc {
 	char *node;
-	size_t cpus;		/* CPU ids are 0..cpus-1 */
+	size_t cpus; /* CPU ids are 0..cpus-1 */
 	fp_package_t *packages;
 	size_t npackages;
 	fp_domain_t *domains;
 	size_t ndomains;
-	bool activity_cycles;	/* step counters are cycles, not ns */
-	fp_node_gpu_t *gpus;	/* index i is GPU i of every per-GPU array */
-	size_t ngpus;		/* 0: no GPU fields anywhere */
+	bool activity_cycles; /* step counters are cycles, not ns */
+	fp_node_gpu_t *gpus;  /* index i is GPU i of every per-GPU array */
+	size_t ngpus;	      /* 0: no GPU fields anywhere */
 } fp_node_desc_t;
 
 typedef struct fp_step_sample {
-	char *id;		/* "4242.batch", "4242.0", "4242.extern" */
+	char *id; /* "4242.batch", "4242.0", "4242.extern" */
 	uint64_t job;
-	int *alloc;		/* allocated CPU ids */
+	int *alloc; /* allocated CPU ids */
 	size_t nalloc;
-	uint64_t *cpu_ns;	/* cumulative, length desc->cpus */
+	uint64_t *cpu_ns; /* cumulative, length desc->cpus */
 	/* A reader's hint (lib/activity sets it): when changed_known, the
 	 * counters of CPUs whose bit is clear in changed (one bit per CPU)
 	 * equal this step's counters in the sample numbered seq - 1. */
-	uint64_t *changed;	/* FP_BITMAP_WORDS(desc->cpus) words, or NULL */
+	uint64_t *changed; /* FP_BITMAP_WORDS(desc->cpus) words, or NULL */
 	bool changed_known;
 	/* GPUs allocated to the step (indices into desc->gpus), and
 	 * optionally a cumulative activity counter for each, in the same
@@ -75,19 +75,19 @@ typedef struct fp_step_sample {
 #define FP_BITMAP_WORDS(n) (((n) + 63) / 64)
 
 typedef struct fp_sample {
-	double t;			/* Unix seconds */
-	uint64_t *energy_uj;		/* length desc->ndomains */
-	bool *energy_valid;		/* length desc->ndomains */
+	double t;	     /* Unix seconds */
+	uint64_t *energy_uj; /* length desc->ndomains */
+	bool *energy_valid;  /* length desc->ndomains */
 	double wall_j;
 	bool wall_valid;
 	/* Cumulative energy of each GPU in µJ, length desc->ngpus (NULL when
 	 * the node has none: every GPU read failed). */
 	uint64_t *gpu_energy_uj;
 	bool *gpu_valid;
-	uint64_t *cpu_busy_ns;		/* length desc->cpus */
+	uint64_t *cpu_busy_ns; /* length desc->cpus */
 	fp_step_sample_t *steps;
 	size_t nsteps;
-	uint64_t seq;			/* a reader's read number, or 0 */
+	uint64_t seq; /* a reader's read number, or 0 */
 	/* A reader's hint: the steps (ids, jobs, allocations, order) are
 	 * those of the sample numbered seq - 1. */
 	bool steps_same;

@@ -9,30 +9,30 @@
 #include "error.h"
 
 typedef enum fp_sensor_mode {
-	FP_SENSOR_NONE = 0,	/* nothing valid read yet */
-	FP_SENSOR_ENERGY,	/* the feed gives cumulative "energy_j" */
-	FP_SENSOR_POWER,	/* the feed gives "power_w", integrated here */
+	FP_SENSOR_NONE = 0, /* nothing valid read yet */
+	FP_SENSOR_ENERGY,   /* the feed gives cumulative "energy_j" */
+	FP_SENSOR_POWER,    /* the feed gives "power_w", integrated here */
 } fp_sensor_mode_t;
 
 /* Why a reading is not valid. Each distinct fault is logged once, until a
  * valid reading clears it. */
 typedef enum fp_sensor_fault {
 	FP_SENSOR_OK = 0,
-	FP_SENSOR_MISSING,	/* no such file */
-	FP_SENSOR_UNREADABLE,	/* open/read failed otherwise */
-	FP_SENSOR_MALFORMED,	/* bad JSON, missing field, wrong type */
-	FP_SENSOR_NONFINITE,	/* NaN, Infinity, a number out of range */
-	FP_SENSOR_NEGATIVE,	/* negative energy or power */
-	FP_SENSOR_STALE,	/* older than max_age_s (or in the future) */
-	FP_SENSOR_IMPLAUSIBLE,	/* power above ceiling */
-	FP_SENSOR_BELOW_RAPL,	/* wall delta below the RAPL delta */
-	FP_SENSOR_TIME_BACK,	/* time before the previous reading's */
+	FP_SENSOR_MISSING,     /* no such file */
+	FP_SENSOR_UNREADABLE,  /* open/read failed otherwise */
+	FP_SENSOR_MALFORMED,   /* bad JSON, missing field, wrong type */
+	FP_SENSOR_NONFINITE,   /* NaN, Infinity, a number out of range */
+	FP_SENSOR_NEGATIVE,    /* negative energy or power */
+	FP_SENSOR_STALE,       /* older than max_age_s (or in the future) */
+	FP_SENSOR_IMPLAUSIBLE, /* power above ceiling */
+	FP_SENSOR_BELOW_RAPL,  /* wall delta below the RAPL delta */
+	FP_SENSOR_TIME_BACK,   /* time before the previous reading's */
 } fp_sensor_fault_t;
 
 typedef struct fp_sensor_config {
-	const char *path;	/* file or FIFO */
-	double max_age_s;	/* readings older than this are stale */
-	double ceiling_w;	/* higher power is implausible; <= 0: none */
+	const char *path; /* file or FIFO */
+	double max_age_s; /* readings older than this are stale */
+	double ceiling_w; /* higher power is implausible; <= 0: none */
 } fp_sensor_config_t;
 
 /* The limits a feed is judged by, one definition for the node plugin
@@ -49,18 +49,18 @@ typedef struct fp_sensor_config {
 
 typedef struct fp_sensor_reading {
 	bool valid;
-	double energy_j;	/* cumulative joules: the trace's wall_j */
-	double time;		/* the meter's timestamp, Unix seconds */
-	double age_s;		/* now - time */
+	double energy_j; /* cumulative joules: the trace's wall_j */
+	double time;	 /* the meter's timestamp, Unix seconds */
+	double age_s;	 /* now - time */
 	/* The feed's power (power mode) or the power implied since the
 	 * previous valid reading (energy mode); NAN when unknown. */
 	double power_w;
 	fp_sensor_mode_t mode;
-	bool reset;		/* the meter's counter went backwards */
-	bool simulated;		/* the feed says it comes from fp-simnode */
-	char meter[64];		/* the feed's "meter" id, or "" */
+	bool reset;	/* the meter's counter went backwards */
+	bool simulated; /* the feed says it comes from fp-simnode */
+	char meter[64]; /* the feed's "meter" id, or "" */
 	fp_sensor_fault_t fault;
-	char reason[256];	/* when !valid: names the file and the fault */
+	char reason[256]; /* when !valid: names the file and the fault */
 } fp_sensor_reading_t;
 
 typedef struct fp_sensor fp_sensor_t;

@@ -21,17 +21,17 @@ typedef enum fp_intensity_kind {
 } fp_intensity_kind_t;
 
 typedef enum fp_series_format {
-	FP_FORMAT_AUTO = 0,		/* guessed from the header line */
-	FP_FORMAT_ELECTRICITYMAPS,	/* "Datetime (UTC)", "Carbon ..." */
-	FP_FORMAT_ECO2MIX,	/* RTE: "Date", "Heures", "Taux de CO2" */
-	FP_FORMAT_PLAIN,		/* "iso8601,value" lines, # comments */
+	FP_FORMAT_AUTO = 0,	   /* guessed from the header line */
+	FP_FORMAT_ELECTRICITYMAPS, /* "Datetime (UTC)", "Carbon ..." */
+	FP_FORMAT_ECO2MIX,	   /* RTE: "Date", "Heures", "Taux de CO2" */
+	FP_FORMAT_PLAIN,	   /* "iso8601,value" lines, # comments */
 } fp_series_format_t;
 
 typedef enum fp_series_type {
 	FP_SERIES_CONSTANT = 0,
-	FP_SERIES_HOURLY,	/* loaded from a file (at its own resolution,
+	FP_SERIES_HOURLY, /* loaded from a file (at its own resolution,
 				 * the name is historical) */
-	FP_SERIES_MONTHS,	/* 1 in the listed months (UTC), else 0 */
+	FP_SERIES_MONTHS, /* 1 in the listed months (UTC), else 0 */
 } fp_series_type_t;
 
 typedef struct fp_series fp_series_t;
@@ -89,17 +89,17 @@ int fp_series_mean(const fp_series_t *s, time_t t0, time_t t1, double *mean,
 /* IntensityFallback= (docs/methodology.md, "Fallback"): what fills the
  * times a series has not published once the worker stops waiting. */
 typedef enum fp_fallback_kind {
-	FP_FALLBACK_NONE = 0,	/* no value: the summary is incomplete */
-	FP_FALLBACK_LAST,	/* the last value before the missing time */
-	FP_FALLBACK_SAME_HOUR,	/* mean of the same UTC hour, last N days */
-	FP_FALLBACK_MONTHLY_MEAN,	/* the series' last 30 days' mean */
-	FP_FALLBACK_CONSTANT,	/* a value in the series' unit */
+	FP_FALLBACK_NONE = 0,	  /* no value: the summary is incomplete */
+	FP_FALLBACK_LAST,	  /* the last value before the missing time */
+	FP_FALLBACK_SAME_HOUR,	  /* mean of the same UTC hour, last N days */
+	FP_FALLBACK_MONTHLY_MEAN, /* the series' last 30 days' mean */
+	FP_FALLBACK_CONSTANT,	  /* a value in the series' unit */
 } fp_fallback_kind_t;
 
 typedef struct fp_fallback {
 	fp_fallback_kind_t kind;
-	unsigned days;		/* SAME_HOUR: N, 1..FP_FALLBACK_MAX_DAYS */
-	double value;		/* CONSTANT */
+	unsigned days; /* SAME_HOUR: N, 1..FP_FALLBACK_MAX_DAYS */
+	double value;  /* CONSTANT */
 } fp_fallback_t;
 
 #define FP_FALLBACK_MAX_DAYS 366
@@ -122,8 +122,8 @@ void fp_series_fallback_format(const fp_fallback_t *fb, char *buf, size_t size);
  * has no value (last before the series' start, same-hour with none of the
  * N days, monthly-mean of an empty month). For t0 == t1, [t0, t0 + 1). */
 int fp_series_mean_fallback(const fp_series_t *s, const fp_fallback_t *fb,
-			    time_t t0, time_t t1, double *mean,
-			    fp_fill_t *fill, fp_error_t *err);
+			    time_t t0, time_t t1, double *mean, fp_fill_t *fill,
+			    fp_error_t *err);
 /* Fails (FP_EINVAL, naming the hour) if a value is outside [lo, hi]. */
 int fp_series_check_range(const fp_series_t *s, double lo, double hi,
 			  fp_error_t *err);
@@ -141,6 +141,5 @@ size_t fp_series_hours(const fp_series_t *s);
 
 const char *fp_series_intensity_kind_str(fp_intensity_kind_t kind);
 const char *fp_series_format_str(fp_series_format_t format);
-
 
 #endif

@@ -37,7 +37,7 @@ int fp_sign_key_check_mode(const char *path, fp_error_t *err);
  * overwrites. alg: "ES256" (P-256) or "RS256" (3072 bits). *kid is
  * malloc()ed when kid is not NULL. */
 int fp_sign_keygen(const char *prefix, const char *alg, char **kid,
-	      fp_error_t *err);
+		   fp_error_t *err);
 
 /* The JWS of payload, which must be one JSON object (no duplicate keys,
  * nothing after it): header {"alg","kid","typ":"JWT"}, and as payload
@@ -55,18 +55,18 @@ char *fp_sign(const fp_key_t *key, const char *payload, fp_error_t *err);
 /* Why a token was refused, for callers that act on it. */
 enum fp_verify_fault {
 	FP_VERIFY_OK = 0,
-	FP_VERIFY_MALFORMED,	/* not a JWS, bad encoding, bad header */
-	FP_VERIFY_FORBIDDEN,	/* alg none/HMAC/other, jwk/jku/x5u/x5c/crit */
-	FP_VERIFY_UNKNOWN_KEY,	/* kid not trusted (or not the key's) */
-	FP_VERIFY_ALTERED,	/* the signature does not verify */
-	FP_VERIFY_HIGH_S,	/* a valid signature's malleable twin form */
-	FP_VERIFY_NO_KEYS,	/* an empty key set */
+	FP_VERIFY_MALFORMED,   /* not a JWS, bad encoding, bad header */
+	FP_VERIFY_FORBIDDEN,   /* alg none/HMAC/other, jwk/jku/x5u/x5c/crit */
+	FP_VERIFY_UNKNOWN_KEY, /* kid not trusted (or not the key's) */
+	FP_VERIFY_ALTERED,     /* the signature does not verify */
+	FP_VERIFY_HIGH_S,      /* a valid signature's malleable twin form */
+	FP_VERIFY_NO_KEYS,     /* an empty key set */
 };
 
 typedef struct fp_verify_info {
-	const fp_key_t *key;	/* the key that verified; owned by the set */
-	bool high_s;		/* accepted through FP_VERIFY_ACCEPT_HIGH_S */
-	int fault;		/* enum fp_verify_fault */
+	const fp_key_t *key; /* the key that verified; owned by the set */
+	bool high_s;	     /* accepted through FP_VERIFY_ACCEPT_HIGH_S */
+	int fault;	     /* enum fp_verify_fault */
 } fp_verify_info_t;
 
 /* Checks token against the public (or private) key: rejects alg none,
@@ -90,14 +90,15 @@ int fp_sign_keyset_add_file(fp_keyset_t *ks, const char *path, fp_error_t *err);
 int fp_sign_keyset_load_dir(fp_keyset_t *ks, const char *dir, fp_error_t *err);
 /* Adds the public half of key (a private or public key; key stays the
  * caller's), e.g. the signing key, whose own summaries a daemon checks. */
-int fp_sign_keyset_add_key(fp_keyset_t *ks, const fp_key_t *key, fp_error_t *err);
+int fp_sign_keyset_add_key(fp_keyset_t *ks, const fp_key_t *key,
+			   fp_error_t *err);
 /* The public key trusted when footprint.conf names none. */
 #define FP_DEFAULT_PUBLIC_KEY "/etc/slurm/footprint.pub"
 
 /* Adds footprint.conf's PublicKey= files and PublicKeys= folders; when it
  * has neither, or cfg is NULL, FP_DEFAULT_PUBLIC_KEY. */
 int fp_sign_keyset_add_config(fp_keyset_t *ks, const struct fp_config *cfg,
-			 fp_error_t *err);
+			      fp_error_t *err);
 size_t fp_sign_keyset_count(const fp_keyset_t *ks);
 /* Where the keys came from, for messages: "a.pub, keys.d". */
 const char *fp_sign_keyset_sources(const fp_keyset_t *ks);
@@ -106,7 +107,7 @@ const char *fp_sign_keyset_sources(const fp_keyset_t *ks);
  * verify (a foreign key claiming a trusted kid ends there too). flags:
  * FP_VERIFY_*. info (may be NULL) says which key verified, or why not. */
 char *fp_sign_keyset_verify(const fp_keyset_t *ks, const char *token,
-		       unsigned flags, fp_verify_info_t *info,
-		       fp_error_t *err);
+			    unsigned flags, fp_verify_info_t *info,
+			    fp_error_t *err);
 
 #endif

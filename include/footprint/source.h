@@ -15,11 +15,16 @@ typedef enum fp_source {
 static inline const char *fp_source_name(fp_source_t source)
 {
 	switch (source) {
-	case FP_SOURCE_WALL: return "wall";
-	case FP_SOURCE_PSYS: return "psys";
-	case FP_SOURCE_CALIBRATED: return "calibrated";
-	case FP_SOURCE_RAPL: return "rapl";
-	default: return "unknown";
+	case FP_SOURCE_WALL:
+		return "wall";
+	case FP_SOURCE_PSYS:
+		return "psys";
+	case FP_SOURCE_CALIBRATED:
+		return "calibrated";
+	case FP_SOURCE_RAPL:
+		return "rapl";
+	default:
+		return "unknown";
 	}
 }
 

@@ -15,7 +15,7 @@
 
 /* Slurm's ids of its special steps (slurm.h, the same in every supported
  * release; the plugins check that they agree). */
-#define FP_STEP_INTERACTIVE 0xfffffffaU	/* SLURM_INTERACTIVE_STEP */
+#define FP_STEP_INTERACTIVE 0xfffffffaU /* SLURM_INTERACTIVE_STEP */
 #define FP_STEP_BATCH 0xfffffffbU	/* SLURM_BATCH_SCRIPT */
 #define FP_STEP_EXTERN 0xfffffffcU	/* SLURM_EXTERN_CONT */
 
@@ -47,8 +47,8 @@ const char *fp_step_gpus_from_env(char *const *env, const char **var);
 int fp_step_gpus_write(const char *dir, const char *step, const char *list,
 		       fp_error_t *err);
 /* Reads dir/<step> into buf. FP_EIO when it is not there (yet). */
-int fp_step_gpus_read(const char *dir, const char *step, char *buf,
-		      size_t size, fp_error_t *err);
+int fp_step_gpus_read(const char *dir, const char *step, char *buf, size_t size,
+		      fp_error_t *err);
 /* Removes dir/<step>; a missing file is not an error. */
 void fp_step_gpus_remove(const char *dir, const char *step);
 
@@ -87,26 +87,26 @@ void fp_step_gpus_remove(const char *dir, const char *step);
 #define FP_STEP_PARTS_VERSION 1
 
 typedef struct fp_step_parts_gpu {
-	size_t index;		/* the node's GPU number, as Slurm's */
+	size_t index; /* the node's GPU number, as Slurm's */
 	const char *uuid, *model, *vendor, *source;
-	double floor_w;		/* NAN: unknown */
-	double energy_j;	/* the step's share of it; NAN: unknown */
-	double idle_s, judged_s, unread_s;	/* NAN: unknown */
+	double floor_w;	 /* NAN: unknown */
+	double energy_j; /* the step's share of it; NAN: unknown */
+	double idle_s, judged_s, unread_s; /* NAN: unknown */
 } fp_step_parts_gpu_t;
 
 typedef struct fp_step_parts {
 	const char *node;
 	double first_t, last_t;
-	double seconds;		/* present in the samples */
+	double seconds; /* present in the samples */
 	double energy_j, cpu_dram_j, gpu_j, rest_j;
-	double cpu_j, dram_j;	/* cpu_dram_j split; NAN: not written */
+	double cpu_j, dram_j; /* cpu_dram_j split; NAN: not written */
 	const fp_step_parts_gpu_t *gpus;
 	size_t ngpus;
-	const char *const *unknown;	/* ids of held GPUs not found */
+	const char *const *unknown; /* ids of held GPUs not found */
 	size_t nunknown;
-	const double *source_j;	/* FP_SOURCE_COUNT long; NULL: not said */
+	const double *source_j; /* FP_SOURCE_COUNT long; NULL: not said */
 	bool simulated;
-	const char *meter;	/* NULL: "" */
+	const char *meter; /* NULL: "" */
 } fp_step_parts_t;
 
 /* Writes dir/<step> at once (tmp file and rename), mode 0640 in dir's

@@ -10,7 +10,7 @@
 
 #include "carbon.h"
 #include "error.h"
-#include "step.h"	/* FP_GPU_IDLE_RATIO, _MARGIN_W */
+#include "step.h" /* FP_GPU_IDLE_RATIO, _MARGIN_W */
 
 /* The Makefile passes one version to the library and the tools alike (git
  * describe, else debian/changelog's); this is only for a build without it. */
@@ -28,14 +28,13 @@ json_t *fp_summary_json(const fp_result_t *r, fp_error_t *err);
  * same bytes. The caller free()s it. */
 char *fp_summary_dumps(const fp_result_t *r, fp_error_t *err);
 
-
 /* A job's step records (fp_step_parts_load objects), one per step and
  * node it ran on, read from dir (footprint.conf NodePartsDir=, "%n" the
  * node's name), for fp_summary_add_parts. */
 typedef struct fp_summary_parts {
-	json_t **parts;		/* the records found */
+	json_t **parts; /* the records found */
 	size_t nparts;
-	size_t nexpected;	/* the steps' nodes, all steps together */
+	size_t nexpected; /* the steps' nodes, all steps together */
 	/* Not there (yet): a node writes its record a poll after the step
 	 * ends, and a shared filesystem may show it later. The caller may
 	 * wait for them (PartsWait=); absent names the first of them,
@@ -43,7 +42,7 @@ typedef struct fp_summary_parts {
 	size_t nabsent;
 	char absent[256];
 	bool absent_cut;
-	size_t nunread;		/* there but unreadable or damaged */
+	size_t nunread; /* there but unreadable or damaged */
 } fp_summary_parts_t;
 typedef void (*fp_summary_parts_say_fn)(void *ctx, const char *msg);
 /* Reads them all. A record that is there but may not be read (FP_EACCES)
@@ -62,8 +61,8 @@ void fp_summary_parts_clear(fp_summary_parts_t *g);
  * record missing is said (records < expected), never guessed. Does
  * nothing when nexpected is 0. */
 int fp_summary_add_parts(json_t *root, const fp_result_t *r,
-			 json_t *const *parts, size_t nparts,
-			 size_t nexpected, fp_error_t *err);
+			 json_t *const *parts, size_t nparts, size_t nexpected,
+			 fp_error_t *err);
 /* The summary with its parts, dumped as fp_summary_dumps does. */
 /* The job's energy source as its nodes measured it, from their step
  * records (fp_summary_add_parts' parts): simulated when one node was,
@@ -72,8 +71,8 @@ int fp_summary_add_parts(json_t *root, const fp_result_t *r,
  * Sets r->energy_source and r->energy_source_nodes and returns 0 when
  * all nexpected records are there and say it; else -1, r unchanged (the
  * summary then names EnergySource= as its source). */
-int fp_summary_parts_source(fp_result_t *r, json_t *const *parts,
-			    size_t nparts, size_t nexpected);
+int fp_summary_parts_source(fp_result_t *r, json_t *const *parts, size_t nparts,
+			    size_t nexpected);
 char *fp_summary_dumps_parts(const fp_result_t *r, json_t *const *parts,
 			     size_t nparts, size_t nexpected, fp_error_t *err);
 
@@ -92,7 +91,7 @@ typedef struct fp_record {
 	uint64_t job_id;
 	bool complete;
 	fp_energy_source_t source;
-	double energy_wh;	/* facility energy */
+	double energy_wh; /* facility energy */
 	double footprint_g;
 	double operational_g;
 	double embodied_g;
@@ -100,7 +99,7 @@ typedef struct fp_record {
 	double net_g;
 	double reference_g;
 	double saved_g;
-	char config[17];	/* first 16 hex digits of the config digest */
+	char config[17]; /* first 16 hex digits of the config digest */
 } fp_record_t;
 
 /* "FP1:{...}": compact JSON, never a single quote (slurmdbd puts the field
@@ -110,8 +109,9 @@ char *fp_summary_record_format(const fp_result_t *r, fp_error_t *err);
  * part in place, else appends it after one space; other content is kept
  * byte for byte. Fails if existing holds a single quote. */
 char *fp_summary_record_merge(const char *existing, const char *ours,
-		      fp_error_t *err);
+			      fp_error_t *err);
 /* Finds and parses our part of a field: 0 found, 1 absent, -1 malformed. */
-int fp_summary_record_parse(const char *field, fp_record_t *rec, fp_error_t *err);
+int fp_summary_record_parse(const char *field, fp_record_t *rec,
+			    fp_error_t *err);
 
 #endif

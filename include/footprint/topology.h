@@ -44,7 +44,7 @@ int fp_topology_fill_desc(const fp_topology_t *topo, fp_node_desc_t *desc,
 /* Parses a Slurm CPU list ("0-3,8,10-11") into an ascending, duplicate-free
  * malloc'ed array. With ncpus > 0, ids must be below it. Garbage, empty lists,
  * open or reversed ranges are FP_EPARSE errors naming the input. */
-int fp_topology_cpulist_parse(const char *list, size_t ncpus, int **cpus, size_t *n,
-		     fp_error_t *err);
+int fp_topology_cpulist_parse(const char *list, size_t ncpus, int **cpus,
+			      size_t *n, fp_error_t *err);
 
 #endif

@@ -22,6 +22,6 @@ bool fp_utf8_valid(const char *s, size_t len, size_t *bad);
  * NULL out; NULL when out of memory. The caller free()s it. */
 char *fp_utf8_escape(const char *s, bool *repaired);
 
-#define FP_UTF8_REPLACEMENT "\xef\xbf\xbd"	/* U+FFFD */
+#define FP_UTF8_REPLACEMENT "\xef\xbf\xbd" /* U+FFFD */
 
 #endif

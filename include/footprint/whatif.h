@@ -11,28 +11,28 @@
 #include "error.h"
 
 typedef struct fp_whatif_job {
-	double energy_j;	/* IT energy, J */
+	double energy_j; /* IT energy, J */
 	double elapsed_s;
-	double embodied_g;	/* the same hardware time wherever it runs */
-	time_t start;		/* actual start: always tried */
+	double embodied_g; /* the same hardware time wherever it runs */
+	time_t start;	   /* actual start: always tried */
 } fp_whatif_job_t;
 
 typedef struct fp_whatif_option {
-	const char *site;	/* points into the configuration */
+	const char *site; /* points into the configuration */
 	time_t start;
-	double intensity;	/* time-weighted mean over the run, gCO2e/kWh */
-	double operational_g;	/* energy x PUE x intensity */
-	double footprint_g;	/* operational + embodied */
-	double avoided_g;	/* heat reuse, never subtracted */
-	double net_g;		/* footprint - avoided */
+	double intensity;     /* time-weighted mean over the run, gCO2e/kWh */
+	double operational_g; /* energy x PUE x intensity */
+	double footprint_g;   /* operational + embodied */
+	double avoided_g;     /* heat reuse, never subtracted */
+	double net_g;	      /* footprint - avoided */
 } fp_whatif_option_t;
 
 /* A site left out of the ranking: one of its series did not load. */
 typedef struct fp_whatif_unavailable {
-	const char *site;	/* these point into the configuration */
-	const char *field;	/* "Intensity" or "UsefulHeat" */
-	const char *series;	/* the value as written, "file:..." */
-	const char *fault;	/* why it did not load, naming the Site line */
+	const char *site;   /* these point into the configuration */
+	const char *field;  /* "Intensity" or "UsefulHeat" */
+	const char *series; /* the value as written, "file:..." */
+	const char *fault;  /* why it did not load, naming the Site line */
 } fp_whatif_unavailable_t;
 
 /* Options with the same figures (footprint and net equal to 1e-9
@@ -40,22 +40,22 @@ typedef struct fp_whatif_unavailable {
  * series or sites at one intensity would otherwise fill the top N with
  * ties. */
 typedef struct fp_whatif_group {
-	size_t first;		/* options[first .. first + count - 1] */
+	size_t first; /* options[first .. first + count - 1] */
 	size_t count;
-	size_t nsites;		/* distinct sites among them */
-	time_t first_start;	/* the earliest and latest of their starts */
+	size_t nsites;	    /* distinct sites among them */
+	time_t first_start; /* the earliest and latest of their starts */
 	time_t last_start;
-	bool every_hour;	/* no whole hour between the two is missing */
+	bool every_hour; /* no whole hour between the two is missing */
 } fp_whatif_group_t;
 
 typedef struct fp_whatif {
-	fp_whatif_option_t *options;	/* least footprint first; equal ones
+	fp_whatif_option_t *options; /* least footprint first; equal ones
 					 * by start, then site */
 	size_t noptions;
-	fp_whatif_group_t *groups;	/* distinct candidates, best first */
-	size_t ngroups;		/* 1 (and noptions > 1): every option equal */
-	size_t skipped;		/* site/hour pairs no series covers */
-	fp_whatif_unavailable_t *unavailable;	/* in footprint.conf order */
+	fp_whatif_group_t *groups; /* distinct candidates, best first */
+	size_t ngroups; /* 1 (and noptions > 1): every option equal */
+	size_t skipped; /* site/hour pairs no series covers */
+	fp_whatif_unavailable_t *unavailable; /* in footprint.conf order */
 	size_t nunavailable;
 } fp_whatif_t;
 

@@ -26,7 +26,7 @@ static int grow(void **a, size_t n, size_t size)
 	size_t cap;
 
 	if (n & (n - 1))
-		return 0;	/* n is not a power of two: room left */
+		return 0; /* n is not a power of two: room left */
 	cap = n ? 2 * n : 1;
 	if (cap > SIZE_MAX / size)
 		return -1;
@@ -74,8 +74,9 @@ static void name_set_sort(struct name_set *ns, const char **v, size_t n,
 /* The place of s in the set, or SIZE_MAX. */
 static size_t name_set_find(const struct name_set *ns, const char *s)
 {
-	const char **p = ns->n ? bsearch(&s, ns->v, ns->n, sizeof(*ns->v),
-					 by_string) : NULL;
+	const char **p =
+		ns->n ? bsearch(&s, ns->v, ns->n, sizeof(*ns->v), by_string)
+		      : NULL;
 
 	return p ? (size_t)(p - ns->v) : SIZE_MAX;
 }
@@ -109,7 +110,7 @@ void fp_carbon_job_free(fp_job_t *job)
 }
 
 fp_step_t *fp_carbon_job_add_step(fp_job_t *job, const char *id, time_t start,
-			   time_t end, double energy_j)
+				  time_t end, double energy_j)
 {
 	fp_step_t *s;
 
@@ -127,8 +128,8 @@ fp_step_t *fp_carbon_job_add_step(fp_job_t *job, const char *id, time_t start,
 	return s;
 }
 
-static int alloc_add(fp_alloc_t **a, size_t *n, const char *node,
-		     unsigned cpus, double energy_j)
+static int alloc_add(fp_alloc_t **a, size_t *n, const char *node, unsigned cpus,
+		     double energy_j)
 {
 	fp_alloc_t *na;
 
@@ -145,7 +146,7 @@ static int alloc_add(fp_alloc_t **a, size_t *n, const char *node,
 }
 
 int fp_carbon_step_add_node(fp_step_t *step, const char *node, unsigned cpus,
-		     double energy_j)
+			    double energy_j)
 {
 	return alloc_add(&step->nodes, &step->nnodes, node, cpus, energy_j);
 }
@@ -178,8 +179,9 @@ int fp_carbon_step_split_energy(fp_step_t *step)
 		}
 	}
 	nunknown = step->nnodes - nknown;
-	step->split = !nknown ? FP_SPLIT_CPUS :
-		      !nunknown ? FP_SPLIT_EXACT : FP_SPLIT_MINMAX;
+	step->split = !nknown	  ? FP_SPLIT_CPUS
+		      : !nunknown ? FP_SPLIT_EXACT
+				  : FP_SPLIT_MINMAX;
 	/* Rounded per-node values can exceed the total a little. */
 	rest = step->energy_j - known;
 	if (rest < 0)
@@ -189,8 +191,8 @@ int fp_carbon_step_split_energy(fp_step_t *step)
 
 		if (isfinite(a->energy_j) && a->energy_j >= 0)
 			continue;
-		a->energy_j = cpus > 0 ? rest * a->cpus / cpus :
-					 rest / (double)nunknown;
+		a->energy_j = cpus > 0 ? rest * a->cpus / cpus
+				       : rest / (double)nunknown;
 	}
 	return 0;
 }
@@ -198,10 +200,14 @@ int fp_carbon_step_split_energy(fp_step_t *step)
 const char *fp_carbon_energy_source_str(fp_energy_source_t src)
 {
 	switch (src) {
-	case FP_ENERGY_MEASURED: return "measured";
-	case FP_ENERGY_CALIBRATED: return "calibrated";
-	case FP_ENERGY_SIMULATED: return "simulated";
-	case FP_ENERGY_UNKNOWN: break;
+	case FP_ENERGY_MEASURED:
+		return "measured";
+	case FP_ENERGY_CALIBRATED:
+		return "calibrated";
+	case FP_ENERGY_SIMULATED:
+		return "simulated";
+	case FP_ENERGY_UNKNOWN:
+		break;
 	}
 	return "unknown";
 }
@@ -209,7 +215,9 @@ const char *fp_carbon_energy_source_str(fp_energy_source_t src)
 int fp_carbon_energy_source_parse(const char *s, fp_energy_source_t *src)
 {
 	static const fp_energy_source_t all[] = {
-		FP_ENERGY_UNKNOWN, FP_ENERGY_MEASURED, FP_ENERGY_CALIBRATED,
+		FP_ENERGY_UNKNOWN,
+		FP_ENERGY_MEASURED,
+		FP_ENERGY_CALIBRATED,
 		FP_ENERGY_SIMULATED,
 	};
 
@@ -224,8 +232,8 @@ int fp_carbon_energy_source_parse(const char *s, fp_energy_source_t *src)
 
 /* Job description JSON. */
 
-static int json_time(const char *name, const char *where, json_t *v,
-		     time_t *t, fp_error_t *err)
+static int json_time(const char *name, const char *where, json_t *v, time_t *t,
+		     fp_error_t *err)
 {
 	if (json_is_integer(v)) {
 		*t = (time_t)json_integer_value(v);
@@ -233,8 +241,10 @@ static int json_time(const char *name, const char *where, json_t *v,
 	}
 	if (json_is_string(v) && !fp_iso8601_parse(json_string_value(v), t))
 		return 0;
-	return fp_error_set(err, FP_EPARSE, "%s: field '%s': expected Unix seconds "
-		       "or an ISO 8601 time", name, where);
+	return fp_error_set(err, FP_EPARSE,
+			    "%s: field '%s': expected Unix seconds "
+			    "or an ISO 8601 time",
+			    name, where);
 }
 
 static int json_energy(const char *name, const char *where, json_t *v,
@@ -245,15 +255,18 @@ static int json_energy(const char *name, const char *where, json_t *v,
 		return 0;
 	}
 	if (!json_is_number(v) || json_number_value(v) < 0)
-		return fp_error_set(err, FP_EPARSE, "%s: field '%s': expected a "
-			       "number of joules >= 0 or null", name, where);
+		return fp_error_set(err, FP_EPARSE,
+				    "%s: field '%s': expected a "
+				    "number of joules >= 0 or null",
+				    name, where);
 	*e = json_number_value(v);
 	/* Said here, where the file and field are known (compute refuses
 	 * it too, for the callers that build a job themselves). */
 	if (*e > FP_MAX_ENERGY_J)
-		return fp_error_set(err, FP_EPARSE, "%s: field '%s': %g J is above "
-			       "%g J, more than any step uses", name, where,
-			       *e, FP_MAX_ENERGY_J);
+		return fp_error_set(err, FP_EPARSE,
+				    "%s: field '%s': %g J is above "
+				    "%g J, more than any step uses",
+				    name, where, *e, FP_MAX_ENERGY_J);
 	return 0;
 }
 
@@ -265,28 +278,34 @@ static int json_nodes(const char *name, const char *where, json_t *arr,
 	char field[160];
 
 	if (!json_is_array(arr))
-		return fp_error_set(err, FP_EPARSE, "%s: field '%s': expected an "
-			       "array of {\"name\", \"cpus\"}", name, where);
-	json_array_foreach(arr, i, o) {
+		return fp_error_set(err, FP_EPARSE,
+				    "%s: field '%s': expected an "
+				    "array of {\"name\", \"cpus\"}",
+				    name, where);
+	json_array_foreach(arr, i, o)
+	{
 		json_t *nm = json_object_get(o, "name");
 		json_t *cpus = json_object_get(o, "cpus");
 		double e;
 
 		snprintf(field, sizeof(field), "%s[%zu]", where, i);
 		if (!json_is_string(nm) || !json_is_integer(cpus))
-			return fp_error_set(err, FP_EPARSE, "%s: field '%s': needs "
-				       "\"name\" (string) and \"cpus\" "
-				       "(integer)", name, field);
+			return fp_error_set(err, FP_EPARSE,
+					    "%s: field '%s': needs "
+					    "\"name\" (string) and \"cpus\" "
+					    "(integer)",
+					    name, field);
 		/* A node with no CPU has no share to be given. */
 		if (json_integer_value(cpus) < 1 ||
 		    json_integer_value(cpus) > (1 << 24))
-			return fp_error_set(err, FP_EPARSE, "%s: field '%s.cpus': "
-				       "must be 1..%d, not %" JSON_INTEGER_FORMAT,
-				       name, field, 1 << 24,
-				       json_integer_value(cpus));
+			return fp_error_set(
+				err, FP_EPARSE,
+				"%s: field '%s.cpus': "
+				"must be 1..%d, not %" JSON_INTEGER_FORMAT,
+				name, field, 1 << 24, json_integer_value(cpus));
 		snprintf(field, sizeof(field), "%s[%zu].energy_j", where, i);
-		if (json_energy(name, field, json_object_get(o, "energy_j"),
-				&e, err))
+		if (json_energy(name, field, json_object_get(o, "energy_j"), &e,
+				err))
 			return -1;
 		if (alloc_add(a, n, json_string_value(nm),
 			      (unsigned)json_integer_value(cpus), e))
@@ -303,8 +322,10 @@ static int json_opt_str(const char *name, json_t *root, const char *key,
 	if (!v || json_is_null(v))
 		return 0;
 	if (!json_is_string(v))
-		return fp_error_set(err, FP_EPARSE, "%s: field '%s': expected a "
-			       "string", name, key);
+		return fp_error_set(err, FP_EPARSE,
+				    "%s: field '%s': expected a "
+				    "string",
+				    name, key);
 	*dst = strdup(json_string_value(v));
 	return *dst ? 0 : fp_error_set(err, FP_ENOMEM, "out of memory");
 }
@@ -317,12 +338,14 @@ static int job_from_json(const char *name, json_t *root, fp_job_t *job,
 	char field[64];
 
 	if (!json_is_object(root))
-		return fp_error_set(err, FP_EPARSE, "%s: expected a JSON object",
-			       name);
+		return fp_error_set(err, FP_EPARSE,
+				    "%s: expected a JSON object", name);
 	v = json_object_get(root, "job_id");
 	if (!json_is_integer(v) || json_integer_value(v) < 0)
-		return fp_error_set(err, FP_EPARSE, "%s: field 'job_id': expected "
-			       "a positive integer", name);
+		return fp_error_set(err, FP_EPARSE,
+				    "%s: field 'job_id': expected "
+				    "a positive integer",
+				    name);
 	job->job_id = (uint64_t)json_integer_value(v);
 	if (json_opt_str(name, root, "user", &job->user, err) ||
 	    json_opt_str(name, root, "account", &job->account, err) ||
@@ -335,18 +358,24 @@ static int job_from_json(const char *name, json_t *root, fp_job_t *job,
 	v = json_object_get(root, "energy_source");
 	if (v && (!json_is_string(v) ||
 		  fp_carbon_energy_source_parse(json_string_value(v),
-					 &job->energy_source)))
-		return fp_error_set(err, FP_EPARSE, "%s: field 'energy_source': "
-			       "expected measured, calibrated, simulated or "
-			       "unknown", name);
+						&job->energy_source)))
+		return fp_error_set(
+			err, FP_EPARSE,
+			"%s: field 'energy_source': "
+			"expected measured, calibrated, simulated or "
+			"unknown",
+			name);
 	v = json_object_get(root, "nodes");
 	if (v && json_nodes(name, "nodes", v, &job->nodes, &job->nnodes, err))
 		return -1;
 	steps = json_object_get(root, "steps");
 	if (!json_is_array(steps))
-		return fp_error_set(err, FP_EPARSE, "%s: field 'steps': expected "
-			       "an array", name);
-	json_array_foreach(steps, i, s) {
+		return fp_error_set(err, FP_EPARSE,
+				    "%s: field 'steps': expected "
+				    "an array",
+				    name);
+	json_array_foreach(steps, i, s)
+	{
 		json_t *id = json_object_get(s, "id");
 		time_t t0, t1;
 		double e;
@@ -354,21 +383,23 @@ static int job_from_json(const char *name, json_t *root, fp_job_t *job,
 
 		snprintf(field, sizeof(field), "steps[%zu].id", i);
 		if (!json_is_string(id))
-			return fp_error_set(err, FP_EPARSE, "%s: field '%s': "
-				       "expected a string", name, field);
+			return fp_error_set(err, FP_EPARSE,
+					    "%s: field '%s': "
+					    "expected a string",
+					    name, field);
 		snprintf(field, sizeof(field), "steps[%zu].start", i);
 		if (json_time(name, field, json_object_get(s, "start"), &t0,
 			      err))
 			return -1;
 		snprintf(field, sizeof(field), "steps[%zu].end", i);
-		if (json_time(name, field, json_object_get(s, "end"), &t1,
-			      err))
+		if (json_time(name, field, json_object_get(s, "end"), &t1, err))
 			return -1;
 		snprintf(field, sizeof(field), "steps[%zu].energy_j", i);
-		if (json_energy(name, field, json_object_get(s, "energy_j"),
-				&e, err))
+		if (json_energy(name, field, json_object_get(s, "energy_j"), &e,
+				err))
 			return -1;
-		st = fp_carbon_job_add_step(job, json_string_value(id), t0, t1, e);
+		st = fp_carbon_job_add_step(job, json_string_value(id), t0, t1,
+					    e);
 		if (!st)
 			return fp_error_set(err, FP_ENOMEM, "out of memory");
 		snprintf(field, sizeof(field), "steps[%zu].nodes", i);
@@ -379,8 +410,8 @@ static int job_from_json(const char *name, json_t *root, fp_job_t *job,
 	return 0;
 }
 
-fp_job_t *fp_carbon_job_from_json(const char *name, const char *text, size_t len,
-			   fp_error_t *err)
+fp_job_t *fp_carbon_job_from_json(const char *name, const char *text,
+				  size_t len, fp_error_t *err)
 {
 	json_error_t jerr;
 	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -389,7 +420,7 @@ fp_job_t *fp_carbon_job_from_json(const char *name, const char *text, size_t len
 	fp_error_clear(err);
 	if (!root) {
 		fp_error_set(err, FP_EPARSE, "%s:%d: %s", name, jerr.line,
-			jerr.text);
+			     jerr.text);
 		return NULL;
 	}
 	job = fp_carbon_job_new();
@@ -417,8 +448,8 @@ fp_job_t *fp_carbon_job_load(const char *path, fp_error_t *err)
 		if (jerr.line < 0)
 			fp_error_set(err, FP_EIO, "%s: %s", path, jerr.text);
 		else
-			fp_error_set(err, FP_EPARSE, "%s:%d: %s", path, jerr.line,
-				jerr.text);
+			fp_error_set(err, FP_EPARSE, "%s:%d: %s", path,
+				     jerr.line, jerr.text);
 		return NULL;
 	}
 	job = fp_carbon_job_new();
@@ -473,15 +504,15 @@ void fp_carbon_result_free(fp_result_t *r)
 /* A node name the job uses: where its figures go. */
 struct seen_node {
 	bool seen;
-	size_t node;	/* in r->nodes; NOT_COUNTED: its site has no series */
-	size_t site;	/* in r->sites */
-	size_t alloc;	/* in the job allocation job_alloc() builds */
+	size_t node;  /* in r->nodes; NOT_COUNTED: its site has no series */
+	size_t site;  /* in r->sites */
+	size_t alloc; /* in the job allocation job_alloc() builds */
 };
 #define NOT_COUNTED SIZE_MAX
 
 /* [first, end) of one step in which a site's fallback filled times. */
 struct fill_span {
-	size_t site;	/* in r->sites */
+	size_t site; /* in r->sites */
 	time_t first, end;
 };
 
@@ -491,13 +522,13 @@ struct calc {
 	fp_hostlist_match_fn match;
 	void *ctx;
 	fp_result_t *r;
-	const fp_site_conf_t **site_conf;	/* parallel to r->sites */
+	const fp_site_conf_t **site_conf; /* parallel to r->sites */
 	fp_error_t *err;
-	struct name_set names;		/* every node name of the job */
-	struct seen_node *seen;		/* parallel to names */
-	const fp_site_conf_t **said;	/* sites said not counted */
+	struct name_set names;	     /* every node name of the job */
+	struct seen_node *seen;	     /* parallel to names */
+	const fp_site_conf_t **said; /* sites said not counted */
 	size_t nsaid;
-	struct fill_span *fills;	/* where fallbacks filled times */
+	struct fill_span *fills; /* where fallbacks filled times */
 	size_t nfills;
 };
 
@@ -513,8 +544,7 @@ static int note_incomplete(struct calc *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	ni = realloc(c->r->incomplete,
-		     (c->r->nincomplete + 1) * sizeof(*ni));
+	ni = realloc(c->r->incomplete, (c->r->nincomplete + 1) * sizeof(*ni));
 	if (!ni)
 		return fp_error_set(c->err, FP_ENOMEM, "out of memory");
 	c->r->incomplete = ni;
@@ -526,8 +556,7 @@ static int note_incomplete(struct calc *c, const char *fmt, ...)
 	return 0;
 }
 
-static fp_site_result_t *site_result(struct calc *c,
-				     const fp_site_conf_t *sc)
+static fp_site_result_t *site_result(struct calc *c, const fp_site_conf_t *sc)
 {
 	fp_result_t *r = c->r;
 	fp_site_result_t *s, *ns;
@@ -554,10 +583,10 @@ static fp_site_result_t *site_result(struct calc *c,
 	s->displaced_gco2e_per_kwh = sc->displaced_gco2e_per_kwh;
 	s->intensity_kind = fp_series_kind(is);
 	if (s->intensity_kind == FP_INTENSITY_UNSET)
-		s->intensity_kind = sc->intensity.kind ? sc->intensity.kind :
-			FP_INTENSITY_LCA;
-	s->intensity_span = fp_series_span(is, &s->intensity_first,
-					   &s->intensity_end);
+		s->intensity_kind = sc->intensity.kind ? sc->intensity.kind
+						       : FP_INTENSITY_LCA;
+	s->intensity_span =
+		fp_series_span(is, &s->intensity_first, &s->intensity_end);
 	s->site = xstrdup(sc->name);
 	s->intensity_series = xstrdup(fp_series_name(is));
 	s->useful_heat_series = xstrdup(fp_series_name(us));
@@ -580,15 +609,17 @@ static int site_not_counted(struct calc *c, const fp_site_conf_t *sc,
 	if (grow((void **)&c->said, c->nsaid, sizeof(*c->said)))
 		return fp_error_set(c->err, FP_ENOMEM, "out of memory");
 	c->said[c->nsaid++] = sc;
-	return note_incomplete(c, "site %s: not counted (its energy, "
+	return note_incomplete(c,
+			       "site %s: not counted (its energy, "
 			       "emissions and embodied share), its series "
-			       "did not load: %s", sc->name, bad->error);
+			       "did not load: %s",
+			       sc->name, bad->error);
 }
 
 /* The node's entry, created with its site and node type on first use:
  * 0 (*np, *site set), 1 when its site is not counted, -1 on error. */
-static int node_result(struct calc *c, const char *node,
-		       fp_carbon_node_t **np, fp_site_result_t **site)
+static int node_result(struct calc *c, const char *node, fp_carbon_node_t **np,
+		       fp_site_result_t **site)
 {
 	fp_result_t *r = c->r;
 	fp_carbon_node_t *n;
@@ -597,9 +628,9 @@ static int node_result(struct calc *c, const char *node,
 	size_t k = name_set_find(&c->names, node);
 	struct seen_node *seen;
 
-	if (k == SIZE_MAX)	/* every name of the job is in the set */
-		return fp_error_set(c->err, FP_EINVAL, "node %s: not in the job",
-			       node);
+	if (k == SIZE_MAX) /* every name of the job is in the set */
+		return fp_error_set(c->err, FP_EINVAL,
+				    "node %s: not in the job", node);
 	seen = &c->seen[k];
 	if (seen->seen) {
 		if (seen->node == NOT_COUNTED)
@@ -612,17 +643,21 @@ static int node_result(struct calc *c, const char *node,
 	seen->node = seen->site = NOT_COUNTED;
 	sc = fp_config_site_for(c->cfg, node, c->match, c->ctx);
 	if (!sc)
-		return fp_error_set(c->err, FP_EINVAL, "%s: node '%s' is in no "
-			       "Site's Nodes=", c->cfg->path, node);
+		return fp_error_set(c->err, FP_EINVAL,
+				    "%s: node '%s' is in no "
+				    "Site's Nodes=",
+				    c->cfg->path, node);
 	if (!sc->intensity.series || !sc->useful_heat.series) {
-		const fp_signal_spec_t *bad = !sc->intensity.series ?
-			&sc->intensity : &sc->useful_heat;
+		const fp_signal_spec_t *bad = !sc->intensity.series
+						      ? &sc->intensity
+						      : &sc->useful_heat;
 
 		if (!bad->error)
-			return fp_error_set(c->err, FP_EINVAL, "%s:%u: Site '%s': "
-				       "series not loaded (call "
-				       "fp_config_load_series)",
-				       c->cfg->path, sc->line, sc->name);
+			return fp_error_set(c->err, FP_EINVAL,
+					    "%s:%u: Site '%s': "
+					    "series not loaded (call "
+					    "fp_config_load_series)",
+					    c->cfg->path, sc->line, sc->name);
 		return site_not_counted(c, sc, bad) ? -1 : 1;
 	}
 	*site = site_result(c, sc);
@@ -664,45 +699,47 @@ static int check_step(struct calc *c, const fp_step_t *s)
 	const fp_job_t *job = c->job;
 
 	if (s->end < s->start)
-		return fp_error_set(c->err, FP_EINVAL, "job %llu: step %s "
-			       "ends before it starts",
-			       (unsigned long long)job->job_id,
-			       s->id);
+		return fp_error_set(c->err, FP_EINVAL,
+				    "job %llu: step %s "
+				    "ends before it starts",
+				    (unsigned long long)job->job_id, s->id);
 	if (s->end - s->start > MAX_SPAN_S)
-		return fp_error_set(c->err, FP_EINVAL, "job %llu: step %s "
-			       "lasts %lld s, more than ten years: "
-			       "its start or end is wrong",
-			       (unsigned long long)job->job_id,
-			       s->id,
-			       (long long)(s->end - s->start));
+		return fp_error_set(c->err, FP_EINVAL,
+				    "job %llu: step %s "
+				    "lasts %lld s, more than ten years: "
+				    "its start or end is wrong",
+				    (unsigned long long)job->job_id, s->id,
+				    (long long)(s->end - s->start));
 	if (!s->nnodes)
-		return fp_error_set(c->err, FP_EINVAL, "job %llu: step %s "
-			       "has no node",
-			       (unsigned long long)job->job_id,
-			       s->id);
+		return fp_error_set(c->err, FP_EINVAL,
+				    "job %llu: step %s "
+				    "has no node",
+				    (unsigned long long)job->job_id, s->id);
 	if (isfinite(s->energy_j) && s->energy_j > FP_MAX_ENERGY_J)
-		return fp_error_set(c->err, FP_EINVAL, "job %llu: step %s: "
-			       "energy %g J is above %g J, more than "
-			       "any step uses",
-			       (unsigned long long)job->job_id,
-			       s->id, s->energy_j, FP_MAX_ENERGY_J);
+		return fp_error_set(c->err, FP_EINVAL,
+				    "job %llu: step %s: "
+				    "energy %g J is above %g J, more than "
+				    "any step uses",
+				    (unsigned long long)job->job_id, s->id,
+				    s->energy_j, FP_MAX_ENERGY_J);
 	for (size_t j = 0; j < s->nnodes; j++) {
 		const fp_alloc_t *a = &s->nodes[j];
 
-		if (isfinite(a->energy_j) &&
-		    a->energy_j > FP_MAX_ENERGY_J)
-			return fp_error_set(c->err, FP_EINVAL, "job %llu: "
-				       "step %s: node %s: energy %g "
-				       "J is above %g J, more than "
-				       "any step uses",
-				       (unsigned long long)job->job_id,
-				       s->id, a->node, a->energy_j,
-				       FP_MAX_ENERGY_J);
+		if (isfinite(a->energy_j) && a->energy_j > FP_MAX_ENERGY_J)
+			return fp_error_set(c->err, FP_EINVAL,
+					    "job %llu: "
+					    "step %s: node %s: energy %g "
+					    "J is above %g J, more than "
+					    "any step uses",
+					    (unsigned long long)job->job_id,
+					    s->id, a->node, a->energy_j,
+					    FP_MAX_ENERGY_J);
 		if (!a->cpus)
-			return fp_error_set(c->err, FP_EINVAL, "job %llu: "
-				       "step %s: node %s has 0 CPUs",
-				       (unsigned long long)job->job_id,
-				       s->id, a->node);
+			return fp_error_set(c->err, FP_EINVAL,
+					    "job %llu: "
+					    "step %s: node %s has 0 CPUs",
+					    (unsigned long long)job->job_id,
+					    s->id, a->node);
 	}
 	return 0;
 }
@@ -723,9 +760,10 @@ static int check_steps(struct calc *c)
 		v[i] = job->steps[i].id;
 	name_set_sort(&ids, v, job->nsteps, &dup);
 	if (dup)
-		fp_error_set(c->err, FP_EINVAL, "job %llu: step %s listed twice: "
-			"each step is counted once",
-			(unsigned long long)job->job_id, dup);
+		fp_error_set(c->err, FP_EINVAL,
+			     "job %llu: step %s listed twice: "
+			     "each step is counted once",
+			     (unsigned long long)job->job_id, dup);
 	free(v);
 	return dup ? -1 : 0;
 }
@@ -775,8 +813,8 @@ static int series_missing(const fp_series_t *s, time_t t0, time_t t1,
  * site's fallback fills what its series has not published, and the site
  * result says when and for how much of the energy e. */
 static int intensity_mean(struct calc *c, const fp_site_conf_t *sc,
-			  fp_site_result_t *site, const fp_step_t *s,
-			  double e, double *in)
+			  fp_site_result_t *site, const fp_step_t *s, double e,
+			  double *in)
 {
 	struct fill_span *f;
 	fp_fill_t fill;
@@ -796,7 +834,7 @@ static int intensity_mean(struct calc *c, const fp_site_conf_t *sc,
 		site->fallback_end = fill.end;
 	if (!site->fallback_used)
 		fp_series_fallback_format(&sc->fallback, site->fallback,
-				   sizeof(site->fallback));
+					  sizeof(site->fallback));
 	site->fallback_used = true;
 	site->fallback_energy_j += e * fill.fraction;
 	/* The step's other nodes on the site fill the same times. */
@@ -806,9 +844,10 @@ static int intensity_mean(struct calc *c, const fp_site_conf_t *sc,
 		return 0;
 	if (grow((void **)&c->fills, c->nfills, sizeof(*c->fills)))
 		return fp_error_set(c->err, FP_ENOMEM, "out of memory");
-	c->fills[c->nfills++] = (struct fill_span){
-		.site = (size_t)(site - c->r->sites),
-		.first = fill.first, .end = fill.end };
+	c->fills[c->nfills++] =
+		(struct fill_span){ .site = (size_t)(site - c->r->sites),
+				    .first = fill.first,
+				    .end = fill.end };
 	return 0;
 }
 
@@ -841,7 +880,8 @@ static int fallback_time(struct calc *c)
 		fp_fill_t fill;
 
 		for (i++; i < c->nfills && c->fills[i].site == k &&
-		     c->fills[i].first <= b; i++)
+			  c->fills[i].first <= b;
+		     i++)
 			if (c->fills[i].end > b)
 				b = c->fills[i].end;
 		if (series_missing(is, a, b, &fill, &missing, c->err))
@@ -868,14 +908,16 @@ static int add_share(struct calc *c, const fp_step_t *s, const char *node,
 	if (rc)
 		return rc;
 	sc = c->site_conf[site - r->sites];
-	ref = cfg->reference.same_grid ? sc->intensity.series :
-		cfg->reference.intensity.series;
+	ref = cfg->reference.same_grid ? sc->intensity.series
+				       : cfg->reference.intensity.series;
 	if (!ref && cfg->reference.intensity.error)
 		return fp_error_set(c->err, FP_EINVAL, "%s",
-			       cfg->reference.intensity.error);
+				    cfg->reference.intensity.error);
 	if (!ref)
-		return fp_error_set(c->err, FP_EINVAL, "%s: reference intensity "
-			       "not loaded", cfg->path);
+		return fp_error_set(c->err, FP_EINVAL,
+				    "%s: reference intensity "
+				    "not loaded",
+				    cfg->path);
 	if (intensity_mean(c, sc, site, s, e, &in) ||
 	    fp_series_mean(sc->useful_heat.series, s->start, s->end, &useful,
 			   c->err))
@@ -932,10 +974,11 @@ static int add_step(struct calc *c, const fp_step_t *s)
 	if (have(s->energy_j) &&
 	    (known > s->energy_j + tol ||
 	     (per_node && known < s->energy_j - tol)) &&
-	    note_incomplete(c, "step %s: its nodes' energies sum to %.0f J, "
-			    "its total is %.0f J (the %s counted)", s->id,
-			    known, s->energy_j, per_node ? "nodes' are" :
-			    "total is"))
+	    note_incomplete(c,
+			    "step %s: its nodes' energies sum to %.0f J, "
+			    "its total is %.0f J (the %s counted)",
+			    s->id, known, s->energy_j,
+			    per_node ? "nodes' are" : "total is"))
 		return -1;
 	/* r->steps has room for every step of the job. */
 	sr = &c->r->steps[c->r->nstep_results];
@@ -964,8 +1007,9 @@ static int add_step(struct calc *c, const fp_step_t *s)
 	sr->id = strdup(s->id);
 	if (!sr->id)
 		return fp_error_set(c->err, FP_ENOMEM, "out of memory");
-	sr->split = s->split ? s->split :
-		    per_node || s->nnodes == 1 ? FP_SPLIT_EXACT : FP_SPLIT_CPUS;
+	sr->split = s->split			 ? s->split
+		    : per_node || s->nnodes == 1 ? FP_SPLIT_EXACT
+						 : FP_SPLIT_CPUS;
 	c->r->nstep_results++;
 	c->r->nsteps_counted++;
 	return 0;
@@ -986,13 +1030,16 @@ static int add_embodied(struct calc *c, const char *node, unsigned cpus)
 	n->cpus = cpus;
 	r->core_hours += cpus * r->elapsed_s / 3600.0;
 	if (!n->node_type)
-		return note_incomplete(c, "node %s: no NodeType, embodied "
-				       "emissions not counted", node);
+		return note_incomplete(c,
+				       "node %s: no NodeType, embodied "
+				       "emissions not counted",
+				       node);
 	if (cpus > n->node_cpus)
-		return fp_error_set(c->err, FP_EINVAL, "job %llu: node %s: %u CPUs "
-			       "allocated but NodeType %s has %u",
-			       (unsigned long long)r->job_id, node, cpus,
-			       n->node_type, n->node_cpus);
+		return fp_error_set(c->err, FP_EINVAL,
+				    "job %llu: node %s: %u CPUs "
+				    "allocated but NodeType %s has %u",
+				    (unsigned long long)r->job_id, node, cpus,
+				    n->node_type, n->node_cpus);
 	g = n->embodied_kg * 1000.0 / (n->lifetime_years * FP_S_PER_YEAR) *
 	    r->elapsed_s * cpus / n->node_cpus;
 	n->embodied_g += g;
@@ -1018,14 +1065,14 @@ static int job_alloc(struct calc *c, fp_alloc_t **a, size_t *n)
 	for (size_t i = 0; i < job->nsteps; i++) {
 		for (size_t j = 0; j < job->steps[i].nnodes; j++) {
 			const fp_alloc_t *sn = &job->steps[i].nodes[j];
-			size_t *k = &c->seen[name_set_find(&c->names,
-							   sn->node)].alloc;
+			size_t *k = &c->seen[name_set_find(&c->names, sn->node)]
+					     .alloc;
 
 			if (*k == SIZE_MAX) {
 				*k = *n;
 				if (alloc_add(a, n, sn->node, sn->cpus, NAN))
 					return fp_error_set(c->err, FP_ENOMEM,
-						       "out of memory");
+							    "out of memory");
 			}
 			if (sn->cpus > (*a)[*k].cpus)
 				(*a)[*k].cpus = sn->cpus;
@@ -1046,26 +1093,29 @@ static void totals(fp_result_t *r)
 	r->reference_g = r->reference_operational_g + r->embodied_g;
 	r->saved_g = r->reference_g - r->footprint_g;
 	r->saved_with_heat_g = r->reference_g - r->net_g;
-	r->saved_percent = 100.0 * ratio(r->saved_with_heat_g,
-					 r->reference_g);
+	r->saved_percent = 100.0 * ratio(r->saved_with_heat_g, r->reference_g);
 	r->per_core_hour_g = ratio(r->footprint_g, r->core_hours);
-	r->intensity = ratio(r->operational_g,
-			     r->energy_facility_j / FP_J_PER_KWH);
+	r->intensity =
+		ratio(r->operational_g, r->energy_facility_j / FP_J_PER_KWH);
 	r->pue = ratio(r->energy_facility_j, r->energy_it_j);
 	r->erf = ratio(r->reused_energy_j, r->energy_facility_j);
 	r->ere = ratio(r->energy_facility_j - r->reused_energy_j,
 		       r->energy_it_j);
 	for (size_t i = 0; i < r->nsites; i++)
-		r->sites[i].intensity = ratio(r->sites[i].operational_g,
-			r->sites[i].facility_energy_j / FP_J_PER_KWH);
+		r->sites[i].intensity =
+			ratio(r->sites[i].operational_g,
+			      r->sites[i].facility_energy_j / FP_J_PER_KWH);
 }
 
 fp_result_t *fp_carbon_compute(const fp_config_t *cfg, const fp_job_t *job,
 			       fp_hostlist_match_fn match, void *match_ctx,
 			       fp_error_t *err)
 {
-	struct calc c = { .cfg = cfg, .job = job, .match = match,
-			  .ctx = match_ctx, .err = err };
+	struct calc c = { .cfg = cfg,
+			  .job = job,
+			  .match = match,
+			  .ctx = match_ctx,
+			  .err = err };
 	fp_result_t *r = calloc(1, sizeof(*r));
 	fp_alloc_t *alloc = NULL;
 	size_t nalloc = 0;
@@ -1097,36 +1147,45 @@ fp_result_t *fp_carbon_compute(const fp_config_t *cfg, const fp_job_t *job,
 	r->cluster = xstrdup(job->cluster);
 	r->reference_name = xstrdup(cfg->reference.name);
 	r->reference_pue_source = xstrdup(cfg->reference.pue_source);
-	r->reference_intensity = xstrdup(cfg->reference.same_grid ? "site" :
-		fp_series_name(cfg->reference.intensity.series ?
-			       cfg->reference.intensity.series : NULL));
+	r->reference_intensity = xstrdup(
+		cfg->reference.same_grid
+			? "site"
+			: fp_series_name(
+				  cfg->reference.intensity.series
+					  ? cfg->reference.intensity.series
+					  : NULL));
 	if ((job->user && !r->user) || (job->account && !r->account) ||
 	    (job->cluster && !r->cluster) || !r->reference_name ||
 	    !r->reference_intensity)
 		rc = fp_error_set(err, FP_ENOMEM, "out of memory");
 	if (!rc && job->end < job->start)
-		rc = fp_error_set(err, FP_EINVAL, "job %llu ends before it starts",
-			     (unsigned long long)job->job_id);
+		rc = fp_error_set(err, FP_EINVAL,
+				  "job %llu ends before it starts",
+				  (unsigned long long)job->job_id);
 	if (!rc && job->end - job->start > MAX_SPAN_S)
-		rc = fp_error_set(err, FP_EINVAL, "job %llu lasts %lld s, more than "
-			     "ten years: its start or end is wrong",
-			     (unsigned long long)job->job_id,
-			     (long long)(job->end - job->start));
+		rc = fp_error_set(err, FP_EINVAL,
+				  "job %llu lasts %lld s, more than "
+				  "ten years: its start or end is wrong",
+				  (unsigned long long)job->job_id,
+				  (long long)(job->end - job->start));
 	if (!rc)
 		rc = check_steps(&c);
 	if (!rc)
 		rc = node_names(&c);
 	for (size_t i = 0; !rc && i < job->nnodes; i++)
 		if (!job->nodes[i].cpus)
-			rc = fp_error_set(err, FP_EINVAL, "job %llu: node %s has 0 "
-				     "CPUs", (unsigned long long)job->job_id,
-				     job->nodes[i].node);
+			rc = fp_error_set(err, FP_EINVAL,
+					  "job %llu: node %s has 0 "
+					  "CPUs",
+					  (unsigned long long)job->job_id,
+					  job->nodes[i].node);
 	/* Nothing to divide by: said, so that a reader does not take a
 	 * missing figure for a zero one. */
 	if (!rc && !job->nsteps)
 		rc = note_incomplete(&c, "no step: no energy counted");
 	if (!rc && job->end == job->start)
-		rc = note_incomplete(&c, "the job lasted 0 s (under a second "
+		rc = note_incomplete(&c,
+				     "the job lasted 0 s (under a second "
 				     "in Slurm's whole seconds): its energy "
 				     "counts, but its embodied share and "
 				     "per-core-hour figure are unknown");
@@ -1169,8 +1228,8 @@ bool fp_carbon_series_cover(const fp_config_t *cfg, const fp_job_t *job,
 		if (st->end < st->start)
 			continue;
 		for (size_t j = 0; j < st->nnodes; j++) {
-			const fp_site_conf_t *sc = fp_config_site_for(cfg,
-				st->nodes[j].node, match, match_ctx);
+			const fp_site_conf_t *sc = fp_config_site_for(
+				cfg, st->nodes[j].node, match, match_ctx);
 			fp_error_t ignore;
 			fp_fill_t fill;
 			time_t missing;

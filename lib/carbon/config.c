@@ -48,8 +48,9 @@ const fp_preset_t *fp_config_displaced_preset(const char *name)
 	size_t i;
 
 	for (i = 0; name[i] && i < sizeof(canon) - 1; i++)
-		canon[i] = name[i] == '_' ? '-' : (char)tolower(
-			(unsigned char)name[i]);
+		canon[i] = name[i] == '_'
+				   ? '-'
+				   : (char)tolower((unsigned char)name[i]);
 	if (name[i])
 		return NULL;
 	canon[i] = '\0';
@@ -140,28 +141,29 @@ struct kv {
 
 struct ctx {
 	const char *name;
-	char *dir;		/* for relative paths */
+	char *dir; /* for relative paths */
 	unsigned line;
 	fp_config_t *cfg;
 	fp_error_t *err;
 	bool reference_seen;
-	unsigned global_line[24];	/* where each of globals[] was given */
+	unsigned global_line[24]; /* where each of globals[] was given */
 };
 
 /* The global keys that hold one value: a second one is an error, not a
  * silent override. PublicKey and PublicKeys add to a list instead. */
 static const char *const globals[] = {
-	"SigningKey", "SpoolDir", "JobRecordField", "MaxWorkers", "MaxQueue",
-	"WorkerTimeout", "RetryInterval", "EnergySource", "Mailer",
-	"MailWait", "SeriesWait", "NodePartsDir", "PartsWait", "MailHTML",
-	"Sendmail", "Metrics", NULL,
+	"SigningKey", "SpoolDir",      "JobRecordField", "MaxWorkers",
+	"MaxQueue",   "WorkerTimeout", "RetryInterval",	 "EnergySource",
+	"Mailer",     "MailWait",      "SeriesWait",	 "NodePartsDir",
+	"PartsWait",  "MailHTML",      "Sendmail",	 "Metrics",
+	NULL,
 };
 
 #define FAIL(c, code, ...) fp_error_set((c)->err, code, __VA_ARGS__)
 
 /* Splits "A=b C="d e" # x" into pairs, in place. */
-static int split_pairs(struct ctx *c, char *line, struct kv **kvs,
-		       size_t *cap, size_t *n)
+static int split_pairs(struct ctx *c, char *line, struct kv **kvs, size_t *cap,
+		       size_t *n)
 {
 	char *p = line;
 
@@ -193,13 +195,14 @@ static int split_pairs(struct ctx *c, char *line, struct kv **kvs,
 			if (*p != '"')
 				return FAIL(c, FP_EPARSE,
 					    "%s:%u: field '%s': unterminated "
-					    "quote", c->name, c->line, key);
+					    "quote",
+					    c->name, c->line, key);
 			p++;
 			if (*p && !isspace((unsigned char)*p) && *p != '#')
 				return FAIL(c, FP_EPARSE,
 					    "%s:%u: field '%s': text after "
-					    "the closing quote", c->name,
-					    c->line, key);
+					    "the closing quote",
+					    c->name, c->line, key);
 		} else {
 			while (*p && !isspace((unsigned char)*p) && *p != '#')
 				*w++ = *p++;
@@ -235,8 +238,8 @@ static int dup_str(struct ctx *c, char **dst, const char *src)
 	return 0;
 }
 
-static int get_double(struct ctx *c, const struct kv *kv, double lo,
-		      double hi, double *out)
+static int get_double(struct ctx *c, const struct kv *kv, double lo, double hi,
+		      double *out)
 {
 	char *end;
 	double v;
@@ -244,13 +247,17 @@ static int get_double(struct ctx *c, const struct kv *kv, double lo,
 	errno = 0;
 	v = strtod(kv->val, &end);
 	if (!*kv->val || *end || (errno && errno != ERANGE) || isnan(v))
-		return FAIL(c, FP_EPARSE, "%s:%u: field '%s': '%s' is not a "
-			    "number (%s must be %g..%g)", c->name, c->line,
-			    kv->key, kv->val, kv->key, lo, hi);
+		return FAIL(c, FP_EPARSE,
+			    "%s:%u: field '%s': '%s' is not a "
+			    "number (%s must be %g..%g)",
+			    c->name, c->line, kv->key, kv->val, kv->key, lo,
+			    hi);
 	if (errno || v < lo || v > hi)
-		return FAIL(c, FP_EINVAL, "%s:%u: field '%s': %s must be "
-			    "%.15g..%.15g, not %s", c->name, c->line, kv->key,
-			    kv->key, lo, hi, kv->val);
+		return FAIL(c, FP_EINVAL,
+			    "%s:%u: field '%s': %s must be "
+			    "%.15g..%.15g, not %s",
+			    c->name, c->line, kv->key, kv->key, lo, hi,
+			    kv->val);
 	*out = v;
 	return 0;
 }
@@ -267,13 +274,17 @@ static int get_uint(struct ctx *c, const struct kv *kv, unsigned lo,
 	v = strtoul(kv->val, &end, 10);
 	/* "-1" and "99999999999" are whole numbers, only out of range. */
 	if (!isdigit((unsigned char)*d) || *end)
-		return FAIL(c, FP_EPARSE, "%s:%u: field '%s': '%s' is not a "
-			    "whole number (%s must be %u..%u)", c->name,
-			    c->line, kv->key, kv->val, kv->key, lo, hi);
+		return FAIL(c, FP_EPARSE,
+			    "%s:%u: field '%s': '%s' is not a "
+			    "whole number (%s must be %u..%u)",
+			    c->name, c->line, kv->key, kv->val, kv->key, lo,
+			    hi);
 	if (*kv->val == '-' || errno || v < lo || v > hi)
-		return FAIL(c, FP_EINVAL, "%s:%u: field '%s': %s must be "
-			    "%u..%u, not %s", c->name, c->line, kv->key,
-			    kv->key, lo, hi, kv->val);
+		return FAIL(c, FP_EINVAL,
+			    "%s:%u: field '%s': %s must be "
+			    "%u..%u, not %s",
+			    c->name, c->line, kv->key, kv->key, lo, hi,
+			    kv->val);
 	*out = (unsigned)v;
 	return 0;
 }
@@ -315,8 +326,8 @@ static int check_hostlist(struct ctx *c, const struct kv *kv)
 
 				if (!isdigit((unsigned char)*p)) {
 					why = *p ? "a range must be digits, "
-						   "like [1-4,7]" :
-						   "'[' without ']'";
+						   "like [1-4,7]"
+						 : "'[' without ']'";
 					break;
 				}
 				lo = hi = strtoul(p, &end, 10);
@@ -339,13 +350,13 @@ static int check_hostlist(struct ctx *c, const struct kv *kv)
 					break;
 				else
 					why = *p ? "a range must be digits, "
-						   "like [1-4,7]" :
-						   "'[' without ']'";
+						   "like [1-4,7]"
+						 : "'[' without ']'";
 			}
 		} else if (isspace((unsigned char)*p)) {
 			why = "contains a space";
-		} else if (*p == ',' && (p == kv->val || p[1] == ',' ||
-					 !p[1])) {
+		} else if (*p == ',' &&
+			   (p == kv->val || p[1] == ',' || !p[1])) {
 			/* "n[1-4],," would be read as n1..n4 and nothing. */
 			why = "empty name";
 		}
@@ -353,9 +364,10 @@ static int check_hostlist(struct ctx *c, const struct kv *kv)
 			p++;
 	}
 	if (why)
-		return FAIL(c, FP_EINVAL, "%s:%u: field '%s': '%s' is not a "
-			    "hostlist: %s", c->name, c->line, kv->key, kv->val,
-			    why);
+		return FAIL(c, FP_EINVAL,
+			    "%s:%u: field '%s': '%s' is not a "
+			    "hostlist: %s",
+			    c->name, c->line, kv->key, kv->val, why);
 	return 0;
 }
 
@@ -393,11 +405,12 @@ static int parse_months(struct ctx *c, const struct kv *kv, const char *s,
 		}
 		if (end == s || (*end && *end != ',') || a < 1 || a > 12 ||
 		    b < 1 || b > 12)
-			return FAIL(c, FP_EPARSE, "%s:%u: field '%s': bad "
+			return FAIL(c, FP_EPARSE,
+				    "%s:%u: field '%s': bad "
 				    "month list '%s' (use months:10-4 or "
-				    "months:1,2,12)", c->name, c->line,
-				    kv->key, kv->val);
-		for (long m = a;; m = m % 12 + 1) {	/* 10-4 wraps */
+				    "months:1,2,12)",
+				    c->name, c->line, kv->key, kv->val);
+		for (long m = a;; m = m % 12 + 1) { /* 10-4 wraps */
 			*mask |= 1u << (m - 1);
 			if (m == b)
 				break;
@@ -452,9 +465,10 @@ static int parse_kind(struct ctx *c, const struct kv *kv,
 	else if (!strcasecmp(kv->val, "direct"))
 		*kind = FP_INTENSITY_DIRECT;
 	else
-		return FAIL(c, FP_EINVAL, "%s:%u: field '%s': '%s' is not "
-			    "lca or direct", c->name, c->line, kv->key,
-			    kv->val);
+		return FAIL(c, FP_EINVAL,
+			    "%s:%u: field '%s': '%s' is not "
+			    "lca or direct",
+			    c->name, c->line, kv->key, kv->val);
 	return 0;
 }
 
@@ -467,9 +481,10 @@ static int parse_resolution(struct ctx *c, const struct kv *kv, bool *hourly)
 	else if (!strcasecmp(kv->val, "hour"))
 		*hourly = true;
 	else
-		return FAIL(c, FP_EINVAL, "%s:%u: field '%s': '%s' is not "
-			    "native or hour", c->name, c->line, kv->key,
-			    kv->val);
+		return FAIL(c, FP_EINVAL,
+			    "%s:%u: field '%s': '%s' is not "
+			    "native or hour",
+			    c->name, c->line, kv->key, kv->val);
 	return 0;
 }
 
@@ -477,7 +492,9 @@ static int parse_format(struct ctx *c, const struct kv *kv,
 			fp_series_format_t *f)
 {
 	static const fp_series_format_t all[] = {
-		FP_FORMAT_AUTO, FP_FORMAT_ELECTRICITYMAPS, FP_FORMAT_ECO2MIX,
+		FP_FORMAT_AUTO,
+		FP_FORMAT_ELECTRICITYMAPS,
+		FP_FORMAT_ECO2MIX,
 		FP_FORMAT_PLAIN,
 	};
 
@@ -487,9 +504,10 @@ static int parse_format(struct ctx *c, const struct kv *kv,
 			return 0;
 		}
 	}
-	return FAIL(c, FP_EINVAL, "%s:%u: field '%s': '%s' is not auto, "
-		    "electricitymaps, eco2mix or plain", c->name, c->line,
-		    kv->key, kv->val);
+	return FAIL(c, FP_EINVAL,
+		    "%s:%u: field '%s': '%s' is not auto, "
+		    "electricitymaps, eco2mix or plain",
+		    c->name, c->line, kv->key, kv->val);
 }
 
 /* Feed=eco2mix | electricitymaps:ZONE | uk | uk:REGION (1..17, the
@@ -510,33 +528,41 @@ static int parse_feed(struct ctx *c, const struct kv *kv, fp_feed_spec_t *f)
 		    !strncasecmp(kv->val, providers[i], n))
 			break;
 	if (!providers[i])
-		return FAIL(c, FP_EINVAL, "%s:%u: field '%s': '%s' is not "
+		return FAIL(c, FP_EINVAL,
+			    "%s:%u: field '%s': '%s' is not "
 			    "eco2mix, electricitymaps:ZONE, uk or uk:REGION",
 			    c->name, c->line, kv->key, kv->val);
 	if (zone && !*zone)
-		return FAIL(c, FP_EINVAL, "%s:%u: field '%s': empty zone after "
-			    "'%s:'", c->name, c->line, kv->key, providers[i]);
+		return FAIL(c, FP_EINVAL,
+			    "%s:%u: field '%s': empty zone after "
+			    "'%s:'",
+			    c->name, c->line, kv->key, providers[i]);
 	if (i == 0 && zone)
-		return FAIL(c, FP_EINVAL, "%s:%u: field '%s': eco2mix is "
+		return FAIL(c, FP_EINVAL,
+			    "%s:%u: field '%s': eco2mix is "
 			    "France's national series and takes no zone",
 			    c->name, c->line, kv->key);
 	if (i == 1 && !zone)
-		return FAIL(c, FP_EINVAL, "%s:%u: field '%s': electricitymaps "
-			    "needs a zone (electricitymaps:FR)", c->name,
-			    c->line, kv->key);
-	if (i == 1 && zone[strspn(zone, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-				  "abcdefghijklmnopqrstuvwxyz0123456789-_")])
-		return FAIL(c, FP_EINVAL, "%s:%u: field '%s': zone '%s' is "
-			    "not a zone name (letters, digits, '-')", c->name,
-			    c->line, kv->key, zone);
+		return FAIL(c, FP_EINVAL,
+			    "%s:%u: field '%s': electricitymaps "
+			    "needs a zone (electricitymaps:FR)",
+			    c->name, c->line, kv->key);
+	if (i == 1 &&
+	    zone[strspn(zone, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			      "abcdefghijklmnopqrstuvwxyz0123456789-_")])
+		return FAIL(c, FP_EINVAL,
+			    "%s:%u: field '%s': zone '%s' is "
+			    "not a zone name (letters, digits, '-')",
+			    c->name, c->line, kv->key, zone);
 	if (i == 2 && zone) {
 		errno = 0;
 		region = strtoul(zone, &end, 10);
 		if (!isdigit((unsigned char)*zone) || *end || region < 1 ||
 		    region > 17)
-			return FAIL(c, FP_EINVAL, "%s:%u: field '%s': the UK "
-				    "region must be 1..17, not %s", c->name,
-				    c->line, kv->key, zone);
+			return FAIL(c, FP_EINVAL,
+				    "%s:%u: field '%s': the UK "
+				    "region must be 1..17, not %s",
+				    c->name, c->line, kv->key, zone);
 	}
 	if (dup_str(c, &f->provider, providers[i]))
 		return -1;
@@ -547,21 +573,25 @@ static int parse_feed(struct ctx *c, const struct kv *kv, fp_feed_spec_t *f)
 
 static int unknown_key(struct ctx *c, const char *entity, const char *key)
 {
-	return FAIL(c, FP_EINVAL, "%s:%u: field '%s': unknown key on a %s "
-		    "line", c->name, c->line, key, entity);
+	return FAIL(c, FP_EINVAL,
+		    "%s:%u: field '%s': unknown key on a %s "
+		    "line",
+		    c->name, c->line, key, entity);
 }
 
 static int parse_site(struct ctx *c, struct kv *kv, size_t n)
 {
 	fp_config_t *cfg = c->cfg;
 	fp_site_conf_t *s, *ns;
-	const char *source = NULL;	/* an explicit source wins */
+	const char *source = NULL; /* an explicit source wins */
 
 	for (size_t i = 0; i < cfg->nsites; i++)
 		if (!strcmp(cfg->sites[i].name, kv[0].val))
-			return FAIL(c, FP_EINVAL, "%s:%u: field 'Site': '%s' "
-				    "already defined on line %u", c->name,
-				    c->line, kv[0].val, cfg->sites[i].line);
+			return FAIL(c, FP_EINVAL,
+				    "%s:%u: field 'Site': '%s' "
+				    "already defined on line %u",
+				    c->name, c->line, kv[0].val,
+				    cfg->sites[i].line);
 	ns = realloc(cfg->sites, (cfg->nsites + 1) * sizeof(*ns));
 	if (!ns)
 		return FAIL(c, FP_ENOMEM, "out of memory");
@@ -575,8 +605,8 @@ static int parse_site(struct ctx *c, struct kv *kv, size_t n)
 			    c->name, c->line);
 	if (dup_str(c, &s->name, kv[0].val) ||
 	    dup_str(c, &s->displaced, "none") ||
-	    dup_str(c, &s->displaced_source, fp_config_displaced_preset("none")->
-		    source))
+	    dup_str(c, &s->displaced_source,
+		    fp_config_displaced_preset("none")->source))
 		return -1;
 	for (size_t i = 1; i < n; i++) {
 		const char *k = kv[i].key;
@@ -594,12 +624,15 @@ static int parse_site(struct ctx *c, struct kv *kv, size_t n)
 		else if (!strcasecmp(k, "IntensityResolution"))
 			rc = parse_resolution(c, &kv[i], &s->intensity.hourly);
 		else if (!strcasecmp(k, "IntensityFallback"))
-			rc = fp_series_fallback_parse(kv[i].val, &s->fallback) ?
-			     FAIL(c, FP_EINVAL, "%s:%u: field '%s': '%s' is "
-				  "not none, last, same-hour:N (1..%d), "
-				  "monthly-mean nor a number 0..%.0f",
-				  c->name, c->line, k, kv[i].val,
-				  FP_FALLBACK_MAX_DAYS, FP_SERIES_MAX_VALUE) : 0;
+			rc = fp_series_fallback_parse(kv[i].val, &s->fallback)
+				     ? FAIL(c, FP_EINVAL,
+					    "%s:%u: field '%s': '%s' is "
+					    "not none, last, same-hour:N (1..%d), "
+					    "monthly-mean nor a number 0..%.0f",
+					    c->name, c->line, k, kv[i].val,
+					    FP_FALLBACK_MAX_DAYS,
+					    FP_SERIES_MAX_VALUE)
+				     : 0;
 		else if (!strcasecmp(k, "PUE"))
 			rc = get_double(c, &kv[i], 1.0, 10.0, &s->pue);
 		else if (!strcasecmp(k, "HeatRecovery"))
@@ -609,7 +642,8 @@ static int parse_site(struct ctx *c, struct kv *kv, size_t n)
 		else if (!strcasecmp(k, "UsefulHeatFormat"))
 			rc = parse_format(c, &kv[i], &s->useful_heat.format);
 		else if (!strcasecmp(k, "DisplacedHeating")) {
-			const fp_preset_t *p = fp_config_displaced_preset(kv[i].val);
+			const fp_preset_t *p =
+				fp_config_displaced_preset(kv[i].val);
 
 			if (p) {
 				s->displaced_gco2e_per_kwh = p->gco2e_per_kwh;
@@ -625,7 +659,8 @@ static int parse_site(struct ctx *c, struct kv *kv, size_t n)
 				     dup_str(c, &s->displaced_source,
 					     "site value (no source given)");
 			} else {
-				rc = FAIL(c, FP_EINVAL, "%s:%u: field '%s': "
+				rc = FAIL(c, FP_EINVAL,
+					  "%s:%u: field '%s': "
 					  "'%s' is not a preset (gas, "
 					  "fuel-oil, electric, district, "
 					  "heat-pump, none) nor a number",
@@ -638,11 +673,13 @@ static int parse_site(struct ctx *c, struct kv *kv, size_t n)
 			rc = parse_feed(c, &kv[i], &s->feed);
 		} else if (!strcasecmp(k, "FeedURL")) {
 			rc = strncasecmp(kv[i].val, "http://", 7) &&
-			     strncasecmp(kv[i].val, "https://", 8) ?
-			     FAIL(c, FP_EINVAL, "%s:%u: field '%s': '%s' is "
-				  "not an http:// or https:// URL", c->name,
-				  c->line, k, kv[i].val) :
-			     dup_str(c, &s->feed.url, kv[i].val);
+					     strncasecmp(kv[i].val, "https://",
+							 8)
+				     ? FAIL(c, FP_EINVAL,
+					    "%s:%u: field '%s': '%s' is "
+					    "not an http:// or https:// URL",
+					    c->name, c->line, k, kv[i].val)
+				     : dup_str(c, &s->feed.url, kv[i].val);
 		} else if (!strcasecmp(k, "FeedTokenFile")) {
 			rc = resolve_path(c, kv[i].val, &s->feed.token_file);
 		} else if (!strcasecmp(k, "FeedProxy")) {
@@ -656,36 +693,48 @@ static int parse_site(struct ctx *c, struct kv *kv, size_t n)
 	if (source && dup_str(c, &s->displaced_source, source))
 		return -1;
 	if (!s->nodes || !*s->nodes)
-		return FAIL(c, FP_EINVAL, "%s:%u: Site '%s': field 'Nodes' is "
-			    "required", c->name, c->line, s->name);
+		return FAIL(c, FP_EINVAL,
+			    "%s:%u: Site '%s': field 'Nodes' is "
+			    "required",
+			    c->name, c->line, s->name);
 	if (!s->intensity.text)
-		return FAIL(c, FP_EINVAL, "%s:%u: Site '%s': field 'Intensity' "
-			    "is required", c->name, c->line, s->name);
+		return FAIL(c, FP_EINVAL,
+			    "%s:%u: Site '%s': field 'Intensity' "
+			    "is required",
+			    c->name, c->line, s->name);
 	if (s->feed.provider && !s->intensity.path)
-		return FAIL(c, FP_EINVAL, "%s:%u: Site '%s': field 'Feed' "
+		return FAIL(c, FP_EINVAL,
+			    "%s:%u: Site '%s': field 'Feed' "
 			    "needs Intensity=file:PATH (the series it keeps "
-			    "current)", c->name, c->line, s->name);
+			    "current)",
+			    c->name, c->line, s->name);
 	if (s->feed.provider && s->intensity.format != FP_FORMAT_AUTO &&
 	    s->intensity.format != FP_FORMAT_PLAIN)
-		return FAIL(c, FP_EINVAL, "%s:%u: Site '%s': field 'Feed' "
+		return FAIL(c, FP_EINVAL,
+			    "%s:%u: Site '%s': field 'Feed' "
 			    "writes plain 'iso8601,value' rows, not "
-			    "IntensityFormat=%s", c->name, c->line, s->name,
+			    "IntensityFormat=%s",
+			    c->name, c->line, s->name,
 			    fp_series_format_str(s->intensity.format));
 	if (s->feed.provider && !strcmp(s->feed.provider, "electricitymaps") &&
 	    !s->feed.token_file)
-		return FAIL(c, FP_EINVAL, "%s:%u: Site '%s': Feed=%s needs "
-			    "FeedTokenFile= (the API token)", c->name,
-			    c->line, s->name, s->feed.provider);
-	if (!s->feed.provider && (s->feed.url || s->feed.token_file ||
-				  s->feed.proxy))
-		return FAIL(c, FP_EINVAL, "%s:%u: Site '%s': FeedURL, "
-			    "FeedTokenFile and FeedProxy need Feed=", c->name,
-			    c->line, s->name);
+		return FAIL(c, FP_EINVAL,
+			    "%s:%u: Site '%s': Feed=%s needs "
+			    "FeedTokenFile= (the API token)",
+			    c->name, c->line, s->name, s->feed.provider);
+	if (!s->feed.provider &&
+	    (s->feed.url || s->feed.token_file || s->feed.proxy))
+		return FAIL(c, FP_EINVAL,
+			    "%s:%u: Site '%s': FeedURL, "
+			    "FeedTokenFile and FeedProxy need Feed=",
+			    c->name, c->line, s->name);
 	if (s->heat_recovery > 0 && !s->useful_heat.text)
-		return FAIL(c, FP_EINVAL, "%s:%u: Site '%s': field "
+		return FAIL(c, FP_EINVAL,
+			    "%s:%u: Site '%s': field "
 			    "'UsefulHeat' is required when HeatRecovery > 0 "
 			    "(heat dumped outside the heating season "
-			    "displaces nothing)", c->name, c->line, s->name);
+			    "displaces nothing)",
+			    c->name, c->line, s->name);
 	if (!s->useful_heat.text) {
 		/* Nothing recovered: the fraction is never used. */
 		s->useful_heat.series = fp_series_new_constant("constant:0", 0);
@@ -737,10 +786,14 @@ static int parse_node_type(struct ctx *c, struct kv *kv, size_t n)
 			return -1;
 	}
 	if (!t->nodes || !have_emb || !have_life || !t->cpus)
-		return FAIL(c, FP_EINVAL, "%s:%u: NodeType '%s': field '%s' is "
-			    "required", c->name, c->line, t->name,
-			    !t->nodes ? "Nodes" : !have_emb ? "Embodied" :
-			    !have_life ? "Lifetime" : "CPUs");
+		return FAIL(c, FP_EINVAL,
+			    "%s:%u: NodeType '%s': field '%s' is "
+			    "required",
+			    c->name, c->line, t->name,
+			    !t->nodes	 ? "Nodes"
+			    : !have_emb	 ? "Embodied"
+			    : !have_life ? "Lifetime"
+					 : "CPUs");
 	return 0;
 }
 
@@ -749,8 +802,10 @@ static int parse_reference(struct ctx *c, struct kv *kv, size_t n)
 	fp_reference_t *r = &c->cfg->reference;
 
 	if (c->reference_seen)
-		return FAIL(c, FP_EINVAL, "%s:%u: field 'Reference': only one "
-			    "Reference line is allowed", c->name, c->line);
+		return FAIL(c, FP_EINVAL,
+			    "%s:%u: field 'Reference': only one "
+			    "Reference line is allowed",
+			    c->name, c->line);
 	c->reference_seen = true;
 	r->line = c->line;
 	if (dup_str(c, &r->name, kv[0].val))
@@ -796,9 +851,10 @@ static int parse_global(struct ctx *c, struct kv *kv)
 		if (strcasecmp(k, globals[i]))
 			continue;
 		if (c->global_line[i])
-			return FAIL(c, FP_EINVAL, "%s:%u: field '%s': already "
-				    "given on line %u", c->name, c->line, k,
-				    c->global_line[i]);
+			return FAIL(c, FP_EINVAL,
+				    "%s:%u: field '%s': already "
+				    "given on line %u",
+				    c->name, c->line, k, c->global_line[i]);
 		c->global_line[i] = c->line;
 	}
 
@@ -822,7 +878,8 @@ static int parse_global(struct ctx *c, struct kv *kv)
 		 * modify in 22.05: only these two can. */
 		if (strcasecmp(kv->val, "AdminComment") &&
 		    strcasecmp(kv->val, "SystemComment"))
-			return FAIL(c, FP_EINVAL, "%s:%u: field '%s': '%s' is "
+			return FAIL(c, FP_EINVAL,
+				    "%s:%u: field '%s': '%s' is "
 				    "not AdminComment or SystemComment",
 				    c->name, c->line, k, kv->val);
 		return dup_str(c, &cfg->job_record_field, kv->val);
@@ -839,7 +896,8 @@ static int parse_global(struct ctx *c, struct kv *kv)
 		if (strcasecmp(kv->val, "measured") &&
 		    strcasecmp(kv->val, "calibrated") &&
 		    strcasecmp(kv->val, "simulated"))
-			return FAIL(c, FP_EINVAL, "%s:%u: field '%s': '%s' is "
+			return FAIL(c, FP_EINVAL,
+				    "%s:%u: field '%s': '%s' is "
 				    "not measured, calibrated or simulated",
 				    c->name, c->line, k, kv->val);
 		return dup_str(c, &cfg->energy_source, kv->val);
@@ -866,7 +924,8 @@ static int parse_global(struct ctx *c, struct kv *kv)
 				cfg->mail_html = (fp_mail_html_t)i;
 				return 0;
 			}
-		return FAIL(c, FP_EINVAL, "%s:%u: field '%s': '%s' is not no "
+		return FAIL(c, FP_EINVAL,
+			    "%s:%u: field '%s': '%s' is not no "
 			    "(false, off, 0), alternative or attachment",
 			    c->name, c->line, k, kv->val);
 	}
@@ -908,8 +967,8 @@ static int add_name(struct names *ns, const char *name)
 	return 0;
 }
 
-static int expand_item(struct names *ns, char *out, size_t used,
-		       size_t size, const char *p, const char *end)
+static int expand_item(struct names *ns, char *out, size_t used, size_t size,
+		       const char *p, const char *end)
 {
 	const char *open = memchr(p, '[', (size_t)(end - p)), *close;
 
@@ -999,15 +1058,17 @@ static int check_node_types(struct ctx *c)
 				for (size_t k = 0; k < b.n && !rc; k++)
 					if (bsearch(&b.v[k], a.v, a.n,
 						    sizeof(*a.v), cmp_name))
-						rc = FAIL(c, FP_EINVAL, "%s:%u: "
-							  "NodeType '%s': node "
-							  "'%s' is also in "
-							  "NodeType '%s' of "
-							  "line %u", c->name,
-							  t->line, t->name,
-							  b.v[k],
-							  cfg->node_types[i].name,
-							  cfg->node_types[i].line);
+						rc = FAIL(
+							c, FP_EINVAL,
+							"%s:%u: "
+							"NodeType '%s': node "
+							"'%s' is also in "
+							"NodeType '%s' of "
+							"line %u",
+							c->name, t->line,
+							t->name, b.v[k],
+							cfg->node_types[i].name,
+							cfg->node_types[i].line);
 			free_names(&b);
 		}
 		free_names(&a);
@@ -1015,8 +1076,7 @@ static int check_node_types(struct ctx *c)
 	return rc;
 }
 
-static int parse_line(struct ctx *c, char *line, struct kv **kvs,
-		      size_t *cap)
+static int parse_line(struct ctx *c, char *line, struct kv **kvs, size_t *cap)
 {
 	size_t n;
 	struct kv *kv;
@@ -1031,7 +1091,8 @@ static int parse_line(struct ctx *c, char *line, struct kv **kvs,
 			if (!strcasecmp(kv[i].key, kv[j].key) &&
 			    strcasecmp(kv[i].key, "PublicKey") &&
 			    strcasecmp(kv[i].key, "PublicKeys"))
-				return FAIL(c, FP_EINVAL, "%s:%u: field '%s': "
+				return FAIL(c, FP_EINVAL,
+					    "%s:%u: field '%s': "
 					    "given twice on the line",
 					    c->name, c->line, kv[i].key);
 	if (!strcasecmp(kv[0].key, "Site"))
@@ -1067,8 +1128,7 @@ static int set_defaults(struct ctx *c)
 		       "Uptime Institute Global Data Center Survey 2023: "
 		       "average PUE 1.58, rounded to 1.5") ||
 	       dup_str(c, &cfg->spool_dir, FP_DEFAULT_SPOOL_DIR) ||
-	       dup_str(c, &cfg->job_record_field,
-		       FP_DEFAULT_JOB_RECORD_FIELD);
+	       dup_str(c, &cfg->job_record_field, FP_DEFAULT_JOB_RECORD_FIELD);
 }
 
 fp_config_t *fp_config_parse(const char *name, const char *text, size_t len,
@@ -1110,7 +1170,8 @@ fp_config_t *fp_config_parse(const char *name, const char *text, size_t len,
 		c.line++;
 		/* jansson would refuse such a name later, silently */
 		if (!fp_utf8_valid(line, strlen(line), &bad))
-			rc = FAIL(&c, FP_EPARSE, "%s:%u: byte %zu (0x%02x) is "
+			rc = FAIL(&c, FP_EPARSE,
+				  "%s:%u: byte %zu (0x%02x) is "
 				  "not UTF-8: write the file in UTF-8",
 				  name, c.line, bad + 1,
 				  (unsigned char)line[bad]);
@@ -1141,7 +1202,7 @@ fp_config_t *fp_config_load(const char *path, fp_error_t *err)
 	fp_error_clear(err);
 	if (!f) {
 		fp_error_set(err, FP_EIO, "%s: cannot open: %s", path,
-			strerror(errno));
+			     strerror(errno));
 		return NULL;
 	}
 	do {
@@ -1174,9 +1235,9 @@ fp_config_t *fp_config_load(const char *path, fp_error_t *err)
 
 /* The error names the line that uses the file: an admin with several
  * sites sharing a folder of series must know which one to fix. */
-static int load_spec(const fp_config_t *cfg, const char *what,
-		     const char *name, unsigned line, const char *field,
-		     fp_signal_spec_t *spec, bool fraction, fp_error_t *err)
+static int load_spec(const fp_config_t *cfg, const char *what, const char *name,
+		     unsigned line, const char *field, fp_signal_spec_t *spec,
+		     bool fraction, fp_error_t *err)
 {
 	fp_error_t e = { 0 };
 
@@ -1184,8 +1245,7 @@ static int load_spec(const fp_config_t *cfg, const char *what,
 		return 0;
 	free(spec->error);
 	spec->error = NULL;
-	spec->series = fp_series_load(spec->path, spec->format, spec->kind,
-				      &e);
+	spec->series = fp_series_load(spec->path, spec->format, spec->kind, &e);
 	if (spec->series && spec->hourly &&
 	    fp_series_average_hours(spec->series, &e)) {
 		fp_series_free(spec->series);
@@ -1199,8 +1259,8 @@ static int load_spec(const fp_config_t *cfg, const char *what,
 	if (spec->series)
 		return 0;
 	fp_error_set(err, e.code, "%s:%u: %s '%s': field '%s': %s", cfg->path,
-		line, what, name, field, e.msg);
-	spec->error = strdup(err->msg);	/* NULL: the caller says "not
+		     line, what, name, field, e.msg);
+	spec->error = strdup(err->msg); /* NULL: the caller says "not
 					 * loaded" without the reason */
 	return -1;
 }
@@ -1217,16 +1277,19 @@ int fp_config_load_series(fp_config_t *cfg, fp_error_t *err)
 		fp_site_conf_t *s = &cfg->sites[i];
 
 		if (load_spec(cfg, "Site", s->name, s->line, "Intensity",
-			      &s->intensity, false, &e) && !bad++ && err)
+			      &s->intensity, false, &e) &&
+		    !bad++ && err)
 			*err = e;
 		if (load_spec(cfg, "Site", s->name, s->line, "UsefulHeat",
-			      &s->useful_heat, true, &e) && !bad++ && err)
+			      &s->useful_heat, true, &e) &&
+		    !bad++ && err)
 			*err = e;
 	}
 	if (!cfg->reference.same_grid &&
 	    load_spec(cfg, "Reference", cfg->reference.name,
 		      cfg->reference.line, "Intensity",
-		      &cfg->reference.intensity, false, &e) && !bad++ && err)
+		      &cfg->reference.intensity, false, &e) &&
+	    !bad++ && err)
 		*err = e;
 	return bad ? -1 : 0;
 }
@@ -1257,8 +1320,7 @@ const char *fp_config_series_error(const fp_config_t *cfg, size_t i)
 
 const fp_site_conf_t *fp_config_site_for(const fp_config_t *cfg,
 					 const char *node,
-					 fp_hostlist_match_fn match,
-					 void *ctx)
+					 fp_hostlist_match_fn match, void *ctx)
 {
 	for (size_t i = 0; i < cfg->nsites; i++)
 		if (match(cfg->sites[i].nodes, node, ctx))
@@ -1279,9 +1341,9 @@ const fp_node_type_t *fp_config_node_type_for(const fp_config_t *cfg,
 
 fp_config_t *fp_config_load_essentials(const char *path)
 {
-	static const char *const keep[] = { "SigningKey", "SpoolDir",
+	static const char *const keep[] = { "SigningKey",     "SpoolDir",
 					    "JobRecordField", "EnergySource",
-					    "WorkerTimeout", NULL };
+					    "WorkerTimeout",  NULL };
 	char line[4096], *text = NULL;
 	bool seen[8] = { false };
 	size_t len = 0;
@@ -1321,7 +1383,8 @@ fp_config_t *fp_config_load_essentials(const char *path)
 	return cfg;
 }
 
-int fp_config_hostlist_match_plain(const char *hostlist, const char *node, void *ctx)
+int fp_config_hostlist_match_plain(const char *hostlist, const char *node,
+				   void *ctx)
 {
 	size_t n = strlen(node);
 

@@ -102,14 +102,13 @@ static int add_point(fp_feed_points_t *pts, time_t t, double v,
 
 		if (!nv)
 			return fp_error_set(err, FP_ENOMEM, "%s: out of memory",
-				       what);
+					    what);
 		pts->v = nv;
 		pts->cap = nc;
 	}
 	pts->v[pts->n].t = t;
 	pts->v[pts->n].value = v;
-	snprintf(pts->v[pts->n].flag, sizeof(pts->v[pts->n].flag), "%s",
-		 flag);
+	snprintf(pts->v[pts->n].flag, sizeof(pts->v[pts->n].flag), "%s", flag);
 	pts->n++;
 	return 0;
 }
@@ -125,27 +124,33 @@ static int record_point(const char *what, size_t i, json_t *rec,
 	json_t *jt = json_object_get(rec, tkey);
 
 	if (!json_is_string(jt))
-		return fp_error_set(err, FP_EPARSE, "%s: record %zu: field '%s' "
-			       "missing or not a string", what, i + 1, tkey);
+		return fp_error_set(err, FP_EPARSE,
+				    "%s: record %zu: field '%s' "
+				    "missing or not a string",
+				    what, i + 1, tkey);
 	if (fp_iso8601_parse(json_string_value(jt), t))
-		return fp_error_set(err, FP_EPARSE, "%s: record %zu: field '%s': "
-			       "'%.40s' is not an ISO 8601 time", what, i + 1,
-			       tkey, json_string_value(jt));
+		return fp_error_set(err, FP_EPARSE,
+				    "%s: record %zu: field '%s': "
+				    "'%.40s' is not an ISO 8601 time",
+				    what, i + 1, tkey, json_string_value(jt));
 	if (!val || json_is_null(val))
 		return 1;
 	if (!json_is_number(val))
-		return fp_error_set(err, FP_EPARSE, "%s: record %zu: field '%s' "
-			       "is not a number", what, i + 1, vkey);
+		return fp_error_set(err, FP_EPARSE,
+				    "%s: record %zu: field '%s' "
+				    "is not a number",
+				    what, i + 1, vkey);
 	*v = json_number_value(val);
 	if (!isfinite(*v) || *v < 0 || *v > FP_SERIES_MAX_VALUE)
-		return fp_error_set(err, FP_EINVAL, "%s: record %zu: field '%s': "
-			       "%g is outside 0..%g gCO2e/kWh", what, i + 1,
-			       vkey, *v, FP_SERIES_MAX_VALUE);
+		return fp_error_set(err, FP_EINVAL,
+				    "%s: record %zu: field '%s': "
+				    "%g is outside 0..%g gCO2e/kWh",
+				    what, i + 1, vkey, *v, FP_SERIES_MAX_VALUE);
 	return 0;
 }
 
-static int parse_eco2mix(const char *what, json_t *root,
-			 fp_feed_points_t *pts, long *total, fp_error_t *err)
+static int parse_eco2mix(const char *what, json_t *root, fp_feed_points_t *pts,
+			 long *total, fp_error_t *err)
 {
 	json_t *results = json_object_get(root, "results");
 	json_t *tc = json_object_get(root, "total_count");
@@ -154,18 +159,21 @@ static int parse_eco2mix(const char *what, json_t *root,
 
 	if (!json_is_array(results))
 		return fp_error_set(err, FP_EPARSE, "%s: no 'results' array",
-			       what);
+				    what);
 	if (total)
 		*total = json_is_integer(tc) ? (long)json_integer_value(tc)
 					     : -1;
-	json_array_foreach(results, i, rec) {
+	json_array_foreach(results, i, rec)
+	{
 		time_t t;
 		double v;
 		int rc;
 
 		if (!json_is_object(rec))
-			return fp_error_set(err, FP_EPARSE, "%s: record %zu is not "
-				       "an object", what, i + 1);
+			return fp_error_set(err, FP_EPARSE,
+					    "%s: record %zu is not "
+					    "an object",
+					    what, i + 1);
 		rc = record_point(what, i, rec, "date_heure",
 				  json_object_get(rec, "taux_co2"), "taux_co2",
 				  &t, &v, err);
@@ -187,8 +195,8 @@ static int parse_electricitymaps(const char *what, json_t *root,
 	json_t *rec;
 
 	if (history && !json_is_array(history))
-		return fp_error_set(err, FP_EPARSE, "%s: 'history' is not an array",
-			       what);
+		return fp_error_set(err, FP_EPARSE,
+				    "%s: 'history' is not an array", what);
 	if (history)
 		n = json_array_size(history);
 	for (i = 0; i < n; i++) {
@@ -200,16 +208,19 @@ static int parse_electricitymaps(const char *what, json_t *root,
 		/* /latest is one record at the top level */
 		rec = history ? json_array_get(history, i) : root;
 		if (!json_is_object(rec))
-			return fp_error_set(err, FP_EPARSE, "%s: record %zu is not "
-				       "an object", what, i + 1);
+			return fp_error_set(err, FP_EPARSE,
+					    "%s: record %zu is not "
+					    "an object",
+					    what, i + 1);
 		rc = record_point(what, i, rec, "datetime",
 				  json_object_get(rec, "carbonIntensity"),
 				  "carbonIntensity", &t, &v, err);
 		if (rc < 0)
 			return -1;
 		est = json_object_get(rec, "isEstimated");
-		if (!rc && add_point(pts, t, v, json_is_true(est) ?
-				     "estimated" : "actual", what, err))
+		if (!rc && add_point(pts, t, v,
+				     json_is_true(est) ? "estimated" : "actual",
+				     what, err))
 			return -1;
 	}
 	return 0;
@@ -230,23 +241,27 @@ static int parse_uk(const char *what, json_t *root, bool region,
 	if (json_is_object(data))
 		data = json_object_get(data, "data");
 	if (!json_is_array(data))
-		return fp_error_set(err, FP_EPARSE, "%s: no 'data' array", what);
-	json_array_foreach(data, i, rec) {
+		return fp_error_set(err, FP_EPARSE, "%s: no 'data' array",
+				    what);
+	json_array_foreach(data, i, rec)
+	{
 		json_t *in = json_object_get(rec, "intensity");
 		time_t t;
 		double v;
 		int rc;
 
 		if (!json_is_object(rec) || !json_is_object(in))
-			return fp_error_set(err, FP_EPARSE, "%s: record %zu has no "
-				       "'intensity' object", what, i + 1);
+			return fp_error_set(err, FP_EPARSE,
+					    "%s: record %zu has no "
+					    "'intensity' object",
+					    what, i + 1);
 		/* regions publish forecasts only; nationally a half-hour has
 		 * its measured value ("actual") once it is over */
-		rc = record_point(what, i, rec, "from",
-				  json_object_get(in, region ? "forecast" :
-								"actual"),
-				  region ? "intensity.forecast" :
-					   "intensity.actual", &t, &v, err);
+		rc = record_point(
+			what, i, rec, "from",
+			json_object_get(in, region ? "forecast" : "actual"),
+			region ? "intensity.forecast" : "intensity.actual", &t,
+			&v, err);
 		if (rc < 0)
 			return -1;
 		if (!rc && add_point(pts, t, v, region ? "forecast" : "actual",
@@ -269,13 +284,16 @@ int fp_feed_parse(fp_feed_provider_t p, const char *what, const char *body,
 		*total = -1;
 	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
 	if (!root)
-		return fp_error_set(err, FP_EPARSE, "%s: malformed JSON at line %d "
-			       "column %d: %s", what, je.line, je.column,
-			       je.text);
+		return fp_error_set(err, FP_EPARSE,
+				    "%s: malformed JSON at line %d "
+				    "column %d: %s",
+				    what, je.line, je.column, je.text);
 	if (!json_is_object(root)) {
 		json_decref(root);
-		return fp_error_set(err, FP_EPARSE, "%s: the answer is not a JSON "
-			       "object", what);
+		return fp_error_set(err, FP_EPARSE,
+				    "%s: the answer is not a JSON "
+				    "object",
+				    what);
 	}
 	switch (p) {
 	case FP_FEED_ECO2MIX:
@@ -377,8 +395,8 @@ bool fp_feed_last_time(const char *text, size_t len, time_t *last)
 }
 
 /* The whole file, or an empty text when it does not exist yet. */
-static int read_all(const char *path, char **text, size_t *len,
-		    mode_t *mode, fp_error_t *err)
+static int read_all(const char *path, char **text, size_t *len, mode_t *mode,
+		    fp_error_t *err)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
@@ -388,16 +406,19 @@ static int read_all(const char *path, char **text, size_t *len,
 	*len = 0;
 	if (fd < 0 && errno == ENOENT) {
 		*text = calloc(1, 1);
-		return *text ? 0 : fp_error_set(err, FP_ENOMEM, "out of memory");
+		return *text ? 0
+			     : fp_error_set(err, FP_ENOMEM, "out of memory");
 	}
 	if (fd < 0)
 		return fp_error_set(err, FP_EIO, "%s: cannot open: %s", path,
-			       strerror(errno));
+				    strerror(errno));
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode) ||
 	    st.st_size > FP_SERIES_MAX_BYTES) {
 		close(fd);
-		return fp_error_set(err, FP_EIO, "%s: not a regular file of at most "
-			       "%ld MiB", path, FP_SERIES_MAX_BYTES >> 20);
+		return fp_error_set(err, FP_EIO,
+				    "%s: not a regular file of at most "
+				    "%ld MiB",
+				    path, FP_SERIES_MAX_BYTES >> 20);
 	}
 	if (mode)
 		*mode = st.st_mode & 07777;
@@ -437,13 +458,17 @@ static int check_series(const char *path, const char *text, size_t len,
 
 	if (rc == 0)
 		return 0;
-	s = fp_series_parse(path, text, len, FP_FORMAT_AUTO,
-			    FP_INTENSITY_UNSET, &e);
+	s = fp_series_parse(path, text, len, FP_FORMAT_AUTO, FP_INTENSITY_UNSET,
+			    &e);
 	if (!s)
-		return fp_error_set(err, e.code, "%s the file does not load, left "
-			       "as it was: %s", when, e.msg);
+		return fp_error_set(err, e.code,
+				    "%s the file does not load, left "
+				    "as it was: %s",
+				    when, e.msg);
 	if (fp_series_format(s) != FP_FORMAT_PLAIN) {
-		fp_error_set(err, FP_EINVAL, "%s: an %s export, not a plain "
+		fp_error_set(
+			err, FP_EINVAL,
+			"%s: an %s export, not a plain "
 			"series: Feed= appends 'iso8601,value' rows to a file "
 			"of its own (point Intensity=file: at a new file)",
 			path, fp_series_format_str(fp_series_format(s)));
@@ -505,15 +530,16 @@ int fp_feed_write(const char *path, const char *header, const char *fetched,
 	}
 	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0) {
-		fp_error_set(err, FP_EIO, "%s: cannot open its folder: %s", path,
-			strerror(errno));
+		fp_error_set(err, FP_EIO, "%s: cannot open its folder: %s",
+			     path, strerror(errno));
 		goto out;
 	}
 	/* Two updaters (a timer and a hand run) must not interleave: the
 	 * second would rename a file that lacks the first one's rows. */
 	if (flock(dirfd, LOCK_EX | LOCK_NB)) {
-		fp_error_set(err, FP_EIO, "%s: another update is writing in %s (%s)",
-			path, dir, strerror(errno));
+		fp_error_set(err, FP_EIO,
+			     "%s: another update is writing in %s (%s)", path,
+			     dir, strerror(errno));
 		goto out;
 	}
 	if (read_all(path, &old, &oldlen, &mode, err) ||
@@ -542,26 +568,32 @@ int fp_feed_write(const char *path, const char *header, const char *fetched,
 		  mode);
 	if (fd < 0 || fchmod(fd, mode) || write_all(fd, text, len) ||
 	    fsync(fd)) {
-		fp_error_set(err, FP_EIO, "%s: cannot write %s: %s (the series is "
-			"unchanged)", path, tmp, strerror(errno));
+		fp_error_set(err, FP_EIO,
+			     "%s: cannot write %s: %s (the series is "
+			     "unchanged)",
+			     path, tmp, strerror(errno));
 		goto out;
 	}
 	if (close(fd)) {
 		fd = -1;
-		fp_error_set(err, FP_EIO, "%s: cannot write %s: %s (the series is "
-			"unchanged)", path, tmp, strerror(errno));
+		fp_error_set(err, FP_EIO,
+			     "%s: cannot write %s: %s (the series is "
+			     "unchanged)",
+			     path, tmp, strerror(errno));
 		goto out;
 	}
 	fd = -1;
 	if (rename(tmp, path)) {
-		fp_error_set(err, FP_EIO, "%s: cannot rename %s over it: %s (the "
-			"series is unchanged)", path, tmp, strerror(errno));
+		fp_error_set(err, FP_EIO,
+			     "%s: cannot rename %s over it: %s (the "
+			     "series is unchanged)",
+			     path, tmp, strerror(errno));
 		goto out;
 	}
 	/* the rename itself is durable only once the folder is */
 	if (fsync(dirfd)) {
 		fp_error_set(err, FP_EIO, "%s: fsync of %s: %s", path, dir,
-			strerror(errno));
+			     strerror(errno));
 		goto out;
 	}
 	rc = 0;
@@ -635,8 +667,7 @@ static void provider_message(const struct body *b, char *out, size_t size)
 		json_t *e = json_object_get(root, "error");
 
 		if (json_is_string(json_object_get(root, "message")))
-			m = json_string_value(json_object_get(root,
-							      "message"));
+			m = json_string_value(json_object_get(root, "message"));
 		else if (json_is_string(e))
 			m = json_string_value(e);
 		else if (json_is_string(json_object_get(e, "message")))
@@ -656,7 +687,7 @@ static void provider_message(const struct body *b, char *out, size_t size)
 }
 
 struct request {
-	const char *who;		/* "site 'x' (eco2mix)" */
+	const char *who; /* "site 'x' (eco2mix)" */
 	const fp_feed_options_t *o;
 	const char *proxy;
 	struct curl_slist *headers;
@@ -729,34 +760,40 @@ static int http_get(struct request *rq, const char *url, char **out,
 		curl_easy_getinfo(c, CURLINFO_RETRY_AFTER, &ra);
 		if (rc == CURLE_OK && code == 200) {
 			if (attempt == 1)
-				say(o, FP_LOG_WARN, "%s: GET %s: %s, retried "
-				    "after %g s, then answered", rq->who, url,
-				    why, waited);
+				say(o, FP_LOG_WARN,
+				    "%s: GET %s: %s, retried "
+				    "after %g s, then answered",
+				    rq->who, url, why, waited);
 			else if (attempt)
-				say(o, FP_LOG_WARN, "%s: GET %s: %s (%u faults "
+				say(o, FP_LOG_WARN,
+				    "%s: GET %s: %s (%u faults "
 				    "in a row), retried after %g s in all, then "
-				    "answered", rq->who, url, why, attempt,
-				    waited);
+				    "answered",
+				    rq->who, url, why, attempt, waited);
 			*out = b.buf ? b.buf : strdup("");
 			*outlen = b.len;
-			return *out ? 0 : fp_error_set(err, FP_ENOMEM,
-						  "out of memory");
+			return *out ? 0
+				    : fp_error_set(err, FP_ENOMEM,
+						   "out of memory");
 		}
 		if ((rc == CURLE_WRITE_ERROR && b.too_big) ||
 		    rc == CURLE_FILESIZE_EXCEEDED) {
 			free(b.buf);
-			return fp_error_set(err, FP_EINVAL, "%s: GET %s: the answer "
-				       "is larger than %zu bytes (refused, "
-				       "not read further)", rq->who, url,
-				       o->max_body);
+			return fp_error_set(
+				err, FP_EINVAL,
+				"%s: GET %s: the answer "
+				"is larger than %zu bytes (refused, "
+				"not read further)",
+				rq->who, url, o->max_body);
 		}
 		if (rc == CURLE_OPERATION_TIMEDOUT)
-			snprintf(why, sizeof(why), "timed out (%s; limits: "
-				 "connect %ld s, request %ld s)", errbuf,
-				 o->connect_timeout, o->timeout);
+			snprintf(why, sizeof(why),
+				 "timed out (%s; limits: "
+				 "connect %ld s, request %ld s)",
+				 errbuf, o->connect_timeout, o->timeout);
 		else if (rc != CURLE_OK)
-			snprintf(why, sizeof(why), "%s", *errbuf ? errbuf :
-				 curl_easy_strerror(rc));
+			snprintf(why, sizeof(why), "%s",
+				 *errbuf ? errbuf : curl_easy_strerror(rc));
 		else {
 			provider_message(&b, msg, sizeof(msg));
 			snprintf(why, sizeof(why), "HTTP %ld%s", code, msg);
@@ -768,20 +805,24 @@ static int http_get(struct request *rq, const char *url, char **out,
 			if (attempt)
 				snprintf(tries, sizeof(tries),
 					 " (after %u tries)", attempt + 1);
-			return fp_error_set(err, FP_EIO, "%s: GET %s: %s%s", rq->who,
-				       url, why, tries);
+			return fp_error_set(err, FP_EIO, "%s: GET %s: %s%s",
+					    rq->who, url, why, tries);
 		}
 		if (ra > (curl_off_t)o->max_retry_after)
-			return fp_error_set(err, FP_EIO, "%s: GET %s: %s, and "
-				       "Retry-After %ld s is beyond %g s: left "
-				       "for the next run", rq->who, url, why,
-				       (long)ra, o->max_retry_after);
+			return fp_error_set(
+				err, FP_EIO,
+				"%s: GET %s: %s, and "
+				"Retry-After %ld s is beyond %g s: left "
+				"for the next run",
+				rq->who, url, why, (long)ra,
+				o->max_retry_after);
 		/* libcurl gives 0, not -1, when there is no Retry-After:
 		 * taking it as "now" retried a 503 at once, three times in a
 		 * row, instead of backing off */
-		wait = ra > 0 ? (double)ra : o->backoff * (double)(1u <<
-							       (attempt < 16 ?
-								attempt : 16));
+		wait = ra > 0 ? (double)ra
+			      : o->backoff *
+					(double)(1u << (attempt < 16 ? attempt
+								     : 16));
 		pause_for(wait);
 		waited += wait;
 	}
@@ -803,19 +844,23 @@ static char *read_token(const char *who, const char *path, fp_error_t *err)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0) {
-		fp_error_set(err, FP_EIO, "%s: FeedTokenFile %s: cannot open: %s",
-			who, path, strerror(errno));
+		fp_error_set(err, FP_EIO,
+			     "%s: FeedTokenFile %s: cannot open: %s", who, path,
+			     strerror(errno));
 		return NULL;
 	}
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
 		close(fd);
-		fp_error_set(err, FP_EIO, "%s: FeedTokenFile %s: not a regular file",
-			who, path);
+		fp_error_set(err, FP_EIO,
+			     "%s: FeedTokenFile %s: not a regular file", who,
+			     path);
 		return NULL;
 	}
 	if (st.st_uid != geteuid() || (st.st_mode & (S_IRWXG | S_IRWXO))) {
 		close(fd);
-		fp_error_set(err, FP_EINVAL, "%s: FeedTokenFile %s: owner uid %u, "
+		fp_error_set(
+			err, FP_EINVAL,
+			"%s: FeedTokenFile %s: owner uid %u, "
 			"mode %04o: refused, the token must be readable by this "
 			"user (uid %u) only: run chown %u %s && chmod 600 %s",
 			who, path, (unsigned)st.st_uid,
@@ -827,7 +872,7 @@ static char *read_token(const char *who, const char *path, fp_error_t *err)
 	close(fd);
 	if (n < 0) {
 		fp_error_set(err, FP_EIO, "%s: FeedTokenFile %s: %s", who, path,
-			strerror(errno));
+			     strerror(errno));
 		return NULL;
 	}
 	buf[n] = '\0';
@@ -835,16 +880,18 @@ static char *read_token(const char *who, const char *path, fp_error_t *err)
 	while (len && isspace((unsigned char)buf[len - 1]))
 		buf[--len] = '\0';
 	for (size_t i = 0; i < len; i++)
-		if (!isgraph((unsigned char)buf[i]) || (size_t)n == sizeof(buf)
-		    - 1) {
-			fp_error_set(err, FP_EINVAL, "%s: FeedTokenFile %s: not one "
+		if (!isgraph((unsigned char)buf[i]) ||
+		    (size_t)n == sizeof(buf) - 1) {
+			fp_error_set(
+				err, FP_EINVAL,
+				"%s: FeedTokenFile %s: not one "
 				"token (a space, a control byte or over 4 KiB)",
 				who, path);
 			return NULL;
 		}
 	if (!len) {
 		fp_error_set(err, FP_EINVAL, "%s: FeedTokenFile %s: empty", who,
-			path);
+			     path);
 		return NULL;
 	}
 	return strdup(buf);
@@ -890,8 +937,10 @@ static int fetch_eco2mix(struct request *rq, const char *base, time_t from,
 	int rc = 0;
 
 	fp_iso8601_format(from, when);
-	snprintf(where, sizeof(where), "date_heure %s \"%s\" and taux_co2 is "
-		 "not null", after ? ">" : ">=", when);
+	snprintf(where, sizeof(where),
+		 "date_heure %s \"%s\" and taux_co2 is "
+		 "not null",
+		 after ? ">" : ">=", when);
 	ew = curl_easy_escape(rq->curl, where, 0);
 	if (!ew)
 		return fp_error_set(err, FP_ENOMEM, "out of memory");
@@ -899,11 +948,12 @@ static int fetch_eco2mix(struct request *rq, const char *base, time_t from,
 		char *url, *body = NULL, what[64];
 		size_t len = 0, before = pts->n;
 
-		url = url_join(base, "/api/explore/v2.1/catalog/datasets/"
+		url = url_join(base,
+			       "/api/explore/v2.1/catalog/datasets/"
 			       "eco2mix-national-tr/records?select=date_heure"
 			       ",taux_co2&where=%s&order_by=date_heure"
-			       "&limit=%d&offset=%ld", ew, ECO2MIX_PAGE,
-			       offset);
+			       "&limit=%d&offset=%ld",
+			       ew, ECO2MIX_PAGE, offset);
 		if (!url) {
 			rc = fp_error_set(err, FP_ENOMEM, "out of memory");
 			break;
@@ -922,10 +972,11 @@ static int fetch_eco2mix(struct request *rq, const char *base, time_t from,
 		if (pts->n == before || total < 0 || offset >= total)
 			break;
 		if (offset + ECO2MIX_PAGE > FP_FEED_ECO2MIX_MAX_RECORDS) {
-			say(rq->o, FP_LOG_WARN, "%s: %ld records after %s, the "
+			say(rq->o, FP_LOG_WARN,
+			    "%s: %ld records after %s, the "
 			    "provider serves %d a query: the rest on the next "
-			    "run", rq->who, total, when,
-			    FP_FEED_ECO2MIX_MAX_RECORDS);
+			    "run",
+			    rq->who, total, when, FP_FEED_ECO2MIX_MAX_RECORDS);
 			break;
 		}
 	}
@@ -937,8 +988,9 @@ static int fetch_electricitymaps(struct request *rq, const char *base,
 				 const fp_site_conf_t *site,
 				 fp_feed_points_t *pts, fp_error_t *err)
 {
-	const char *factor = site->intensity.kind == FP_INTENSITY_DIRECT ?
-			     "direct" : "lifecycle";
+	const char *factor = site->intensity.kind == FP_INTENSITY_DIRECT
+				     ? "direct"
+				     : "lifecycle";
 	char *ez = curl_easy_escape(rq->curl, site->feed.zone, 0);
 	static const char *const what[] = { "history", "latest" };
 	int rc = 0;
@@ -948,9 +1000,10 @@ static int fetch_electricitymaps(struct request *rq, const char *base,
 	/* history: the last 24 hours; latest: the current hour, often
 	 * estimated */
 	for (int i = 0; i < 2 && !rc; i++) {
-		char *url = url_join(base, "/v3/carbon-intensity/%s?zone=%s"
-				     "&emissionFactorType=%s", what[i], ez,
-				     factor);
+		char *url = url_join(base,
+				     "/v3/carbon-intensity/%s?zone=%s"
+				     "&emissionFactorType=%s",
+				     what[i], ez, factor);
 		char *body = NULL, name[80];
 		size_t len = 0;
 
@@ -981,15 +1034,16 @@ static int fetch_uk(struct request *rq, const char *base, const char *region,
 	if (to - from > UK_MAX_SPAN) {
 		to = from + UK_MAX_SPAN;
 		iso_minutes(to, b);
-		say(rq->o, FP_LOG_WARN, "%s: the provider serves 14 days a "
-		    "request: up to %s now, the rest on the next run", rq->who,
-		    b);
+		say(rq->o, FP_LOG_WARN,
+		    "%s: the provider serves 14 days a "
+		    "request: up to %s now, the rest on the next run",
+		    rq->who, b);
 	}
 	iso_minutes(from, a);
 	iso_minutes(to, b);
 	url = region ? url_join(base, "/regional/intensity/%s/%s/regionid/%s",
-				a, b, region) :
-		       url_join(base, "/intensity/%s/%s", a, b);
+				a, b, region)
+		     : url_join(base, "/intensity/%s/%s", a, b);
 	if (!url)
 		return fp_error_set(err, FP_ENOMEM, "out of memory");
 	snprintf(what, sizeof(what), "%.60s: answer", rq->who);
@@ -1002,18 +1056,20 @@ static int fetch_uk(struct request *rq, const char *base, const char *region,
 }
 
 static void say_faults(const fp_feed_options_t *o, const char *who,
-		       const fp_feed_points_t *pts, bool have_last,
-		       time_t last, int resolution, fp_feed_result_t *res)
+		       const fp_feed_points_t *pts, bool have_last, time_t last,
+		       int resolution, fp_feed_result_t *res)
 {
 	time_t prev = have_last ? last : (pts->n ? pts->v[0].t : 0);
 	size_t said = 0;
 	char a[21], b[21];
 
 	if (res->duplicates)
-		say(o, FP_LOG_WARN, "%s: %zu duplicate point%s dropped (a time "
+		say(o, FP_LOG_WARN,
+		    "%s: %zu duplicate point%s dropped (a time "
 		    "given twice in the answer, the first kept; %zu with "
-		    "another value)", who, res->duplicates,
-		    res->duplicates > 1 ? "s" : "", res->duplicates_differ);
+		    "another value)",
+		    who, res->duplicates, res->duplicates > 1 ? "s" : "",
+		    res->duplicates_differ);
 	for (size_t i = 0; i < pts->n; i++) {
 		time_t t = pts->v[i].t;
 
@@ -1022,10 +1078,11 @@ static void say_faults(const fp_feed_options_t *o, const char *who,
 			fp_iso8601_format(prev, a);
 			fp_iso8601_format(t, b);
 			if (said++ < MAX_GAP_LINES)
-				say(o, FP_LOG_WARN, "%s: no value from %s to %s "
+				say(o, FP_LOG_WARN,
+				    "%s: no value from %s to %s "
 				    "(%lld points missing): kept as a gap",
-				    who, a, b, (long long)((t - prev) /
-				    resolution - 1));
+				    who, a, b,
+				    (long long)((t - prev) / resolution - 1));
 		}
 		prev = t;
 	}
@@ -1039,8 +1096,8 @@ int fp_feed_update(const fp_site_conf_t *site, const fp_feed_options_t *o,
 {
 	fp_feed_provider_t p = fp_feed_provider_from_name(site->feed.provider);
 	const char *path = site->intensity.path;
-	const char *base = site->feed.url ? site->feed.url :
-			   fp_feed_default_url(p);
+	const char *base = site->feed.url ? site->feed.url
+					  : fp_feed_default_url(p);
 	const char *zone = site->feed.zone;
 	fp_feed_points_t pts = { 0 };
 	struct request rq = { .o = o, .proxy = site->feed.proxy };
@@ -1056,8 +1113,10 @@ int fp_feed_update(const fp_site_conf_t *site, const fp_feed_options_t *o,
 	snprintf(who, sizeof(who), "site '%s' (%s%s%s)", site->name,
 		 fp_feed_provider_str(p), zone ? ":" : "", zone ? zone : "");
 	if (p == FP_FEED_NONE || !path)
-		return fp_error_set(err, FP_EINVAL, "%s: no Feed= with "
-			       "Intensity=file:", who);
+		return fp_error_set(err, FP_EINVAL,
+				    "%s: no Feed= with "
+				    "Intensity=file:",
+				    who);
 	rq.who = who;
 	/* a file that cannot take the rows is said before any request */
 	if (read_all(path, &text, &len, NULL, err) ||
@@ -1072,9 +1131,10 @@ int fp_feed_update(const fp_site_conf_t *site, const fp_feed_options_t *o,
 	}
 	lr = last_row(text, len, &last);
 	if (lr < 0) {
-		fp_error_set(err, FP_EPARSE, "%s: %s: its last row does not start "
-			"with a time: not a plain series, left as it was", who,
-			path);
+		fp_error_set(err, FP_EPARSE,
+			     "%s: %s: its last row does not start "
+			     "with a time: not a plain series, left as it was",
+			     who, path);
 		goto out;
 	}
 	have_last = lr == 1;
@@ -1109,20 +1169,27 @@ int fp_feed_update(const fp_site_conf_t *site, const fp_feed_options_t *o,
 		goto out;
 	}
 	fp_iso8601_format(now, now_s);
-	if (asprintf(&header, "# Grid carbon intensity, gCO2e/kWh, of site "
+	if (asprintf(&header,
+		     "# Grid carbon intensity, gCO2e/kWh, of site "
 		     "'%s': kept by 'sfootprint signals update' (Feed=%s%s%s "
 		     "in footprint.conf).\n# Rows: UTC time,value; a value "
 		     "holds until the next row; after '#', the provider's "
-		     "flag.\n", site->name, fp_feed_provider_str(p),
-		     zone ? ":" : "", zone ? zone : "") < 0)
+		     "flag.\n",
+		     site->name, fp_feed_provider_str(p), zone ? ":" : "",
+		     zone ? zone : "") < 0)
 		header = NULL;
-	if (asprintf(&fetched, "# fetched %s provider=%s zone=%s kind=%s "
-		     "rows=%zu url=%s\n", now_s, fp_feed_provider_str(p),
-		     zone ? zone : p == FP_FEED_ECO2MIX ? "FR" : "GB",
-		     p == FP_FEED_ECO2MIX ? "direct" :
-		     p == FP_FEED_UK ? "direct" :
-		     site->intensity.kind == FP_INTENSITY_DIRECT ? "direct" :
-		     "lca", pts.n, base) < 0)
+	if (asprintf(&fetched,
+		     "# fetched %s provider=%s zone=%s kind=%s "
+		     "rows=%zu url=%s\n",
+		     now_s, fp_feed_provider_str(p),
+		     zone		    ? zone
+		     : p == FP_FEED_ECO2MIX ? "FR"
+					    : "GB",
+		     p == FP_FEED_ECO2MIX			   ? "direct"
+		     : p == FP_FEED_UK				   ? "direct"
+		     : site->intensity.kind == FP_INTENSITY_DIRECT ? "direct"
+								   : "lca",
+		     pts.n, base) < 0)
 		fetched = NULL;
 	if (!header || !fetched) {
 		fp_error_set(err, FP_ENOMEM, "out of memory");

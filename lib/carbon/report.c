@@ -82,8 +82,12 @@ void fp_report_free(fp_report_t *r)
 fp_report_acct_t fp_report_acct_unknown(void)
 {
 	fp_report_acct_t a = {
-		.exit_code = -1, .exit_signal = -1, .elapsed_s = NAN,
-		.cpu_time_s = NAN, .alloc_cpus = NAN, .energy_j = NAN,
+		.exit_code = -1,
+		.exit_signal = -1,
+		.elapsed_s = NAN,
+		.cpu_time_s = NAN,
+		.alloc_cpus = NAN,
+		.energy_j = NAN,
 	};
 
 	return a;
@@ -138,16 +142,15 @@ int fp_report_set_acct(fp_report_t *r, const fp_report_acct_t *a,
 nomem:
 	free(steps);
 	return fp_error_set(err, FP_ENOMEM, "job %llu: out of memory",
-		       (unsigned long long)r->job_id);
+			    (unsigned long long)r->job_id);
 }
 
-int fp_report_set_acct_note(fp_report_t *r, const char *why,
-			    fp_error_t *err)
+int fp_report_set_acct_note(fp_report_t *r, const char *why, fp_error_t *err)
 {
 	fp_error_clear(err);
 	if (dup_or_null(&r->acct_note, why))
 		return fp_error_set(err, FP_ENOMEM, "job %llu: out of memory",
-			       (unsigned long long)r->job_id);
+				    (unsigned long long)r->job_id);
 	return 0;
 }
 
@@ -170,8 +173,8 @@ static int add_reason(fp_report_t *r, const char *why)
  * was filled. */
 static int read_fallback(fp_report_site_t *o, json_t *site)
 {
-	json_t *fb = json_object_get(json_object_get(site, "intensity"),
-				     "fallback");
+	json_t *fb =
+		json_object_get(json_object_get(site, "intensity"), "fallback");
 	time_t first, end;
 
 	o->fallback_hours = o->fallback_share = NAN;
@@ -179,10 +182,10 @@ static int read_fallback(fp_report_site_t *o, json_t *site)
 		return 0;
 	if (!(o->fallback = jstr(fb, "method")))
 		return json_is_string(json_object_get(fb, "method")) ? -1 : 0;
-	first = fp_report_parse_utc(json_string_value(
-		json_object_get(fb, "first")));
-	end = fp_report_parse_utc(json_string_value(
-		json_object_get(fb, "end")));
+	first = fp_report_parse_utc(
+		json_string_value(json_object_get(fb, "first")));
+	end = fp_report_parse_utc(
+		json_string_value(json_object_get(fb, "end")));
 	o->fallback_first = first < 0 ? 0 : first;
 	o->fallback_end = end < 0 ? 0 : end;
 	o->fallback_hours = fp_json_number(fb, "hours");
@@ -200,7 +203,8 @@ static int read_sites(fp_report_t *r, json_t *sites)
 	r->sites = calloc(json_array_size(sites), sizeof(*r->sites));
 	if (!r->sites)
 		return -1;
-	json_array_foreach(sites, i, s) {
+	json_array_foreach(sites, i, s)
+	{
 		fp_report_site_t *o = &r->sites[r->nsites++];
 
 		o->name = jstr(s, "name");
@@ -225,7 +229,8 @@ static int read_nodes(fp_report_t *r, json_t *nodes, json_t *steps)
 		r->nodes = calloc(json_array_size(nodes), sizeof(*r->nodes));
 		if (!r->nodes)
 			return -1;
-		json_array_foreach(nodes, i, s) {
+		json_array_foreach(nodes, i, s)
+		{
 			fp_report_node_t *o = &r->nodes[r->nnodes++];
 
 			o->name = jstr(s, "name");
@@ -241,7 +246,8 @@ static int read_nodes(fp_report_t *r, json_t *nodes, json_t *steps)
 		r->steps = calloc(json_array_size(steps), sizeof(*r->steps));
 		if (!r->steps)
 			return -1;
-		json_array_foreach(steps, i, s) {
+		json_array_foreach(steps, i, s)
+		{
 			fp_report_step_t *o = &r->steps[r->nsteps++];
 
 			o->id = jstr(s, "id");
@@ -266,17 +272,18 @@ fp_report_t *fp_report_from_summary(const char *name, const char *payload,
 	if (!json_is_object(root)) {
 		json_decref(root);
 		fp_error_set(err, FP_EPARSE, "%s: not a summary: %s", name,
-			root ? "not an object" : jerr.text);
+			     root ? "not an object" : jerr.text);
 		return NULL;
 	}
 	job = json_object_get(root, "job");
 	/* The worker's summary of a job it could not compute has only a
 	 * top-level job_id and the reason; it is still a valid summary. */
-	v = json_is_object(job) ? json_object_get(job, "id") :
-				  json_object_get(root, "job_id");
+	v = json_is_object(job) ? json_object_get(job, "id")
+				: json_object_get(root, "job_id");
 	if (!json_is_integer(v) || json_integer_value(v) < 0) {
 		json_decref(root);
-		fp_error_set(err, FP_EPARSE, "%s: not a summary: no job id", name);
+		fp_error_set(err, FP_EPARSE, "%s: not a summary: no job id",
+			     name);
 		return NULL;
 	}
 	r = report_new();
@@ -297,9 +304,10 @@ fp_report_t *fp_report_from_summary(const char *name, const char *payload,
 	if (json_is_string(reasons) &&
 	    add_reason(r, json_string_value(reasons)))
 		goto nomem;
-	json_array_foreach(reasons, i, v)
-		if (json_is_string(v) && add_reason(r, json_string_value(v)))
-			goto nomem;
+	json_array_foreach(reasons, i,
+			   v) if (json_is_string(v) &&
+				  add_reason(r,
+					     json_string_value(v))) goto nomem;
 	energy = json_object_get(root, "energy");
 	v = json_object_get(energy, "source");
 	if (!json_is_string(v) ||
@@ -322,8 +330,8 @@ fp_report_t *fp_report_from_summary(const char *name, const char *payload,
 	r->per_core_hour_g = fp_json_number(carbon, "sci_per_core_hour");
 	r->pue = fp_json_number(json_object_get(root, "efficiency"), "PUE");
 	r->reference_name = jstr(json_object_get(root, "reference"), "name");
-	r->reference_pue = fp_json_number(json_object_get(root, "reference"),
-					   "PUE");
+	r->reference_pue =
+		fp_json_number(json_object_get(root, "reference"), "PUE");
 	v = json_object_get(json_object_get(root, "config"), "sha256");
 	if (json_is_string(v))
 		snprintf(r->config, sizeof(r->config), "%s",
@@ -373,8 +381,8 @@ fp_report_t *fp_report_from_record(const fp_record_t *rec, const char *user,
 	/* Same definitions as the summary (docs/methodology.md). */
 	r->saved_with_heat_g = rec->reference_g - rec->net_g;
 	if (rec->reference_g > 0)
-		r->saved_percent = 100.0 * r->saved_with_heat_g /
-				   rec->reference_g;
+		r->saved_percent =
+			100.0 * r->saved_with_heat_g / rec->reference_g;
 	snprintf(r->config, sizeof(r->config), "%s", rec->config);
 	if (!rec->complete &&
 	    add_reason(r, "the job record says incomplete; the reasons are "
@@ -466,8 +474,7 @@ static void put_one_saving(FILE *f, double saved, double reference)
 		fprintf(f, "saved - gCO2e");
 	else if (saved < 0)
 		fprintf(f, "%s gCO2e more than the reference (%s %%)",
-			fig(a, sizeof(a), -saved),
-			percent(b, sizeof(b), -pct));
+			fig(a, sizeof(a), -saved), percent(b, sizeof(b), -pct));
 	else
 		fprintf(f, "saved %s gCO2e (%s %%)", fig(a, sizeof(a), saved),
 			percent(b, sizeof(b), pct));
@@ -481,8 +488,8 @@ void fp_report_put_saving(FILE *f, double saved, double saved_with_heat,
 	put_one_saving(f, saved_with_heat, reference);
 }
 
-void fp_report_put_completeness(FILE *f, bool complete,
-				char *const *reasons, size_t nreasons)
+void fp_report_put_completeness(FILE *f, bool complete, char *const *reasons,
+				size_t nreasons)
 {
 	if (complete) {
 		fputs("complete", f);
@@ -544,52 +551,64 @@ static void put_sacct_energy(FILE *f, const fp_report_t *r)
 	fputs("\n", f);
 	if (!known && !isfinite(job)) {
 		fputs("  sacct has no energy for this job (the node's energy "
-		      "plugin reported none)\n", f);
+		      "plugin reported none)\n",
+		      f);
 		return;
 	}
 	if (!isfinite(it)) {
 		fputs("  the footprint's IT energy is in the signed summary "
-		      "only (the record has the facility energy)\n", f);
+		      "only (the record has the facility energy)\n",
+		      f);
 		return;
 	}
 	if (isfinite(job) && near(job, it)) {
 		fputs("  = the footprint's IT energy (its facility energy "
-		      "adds the PUE)\n", f);
+		      "adds the PUE)\n",
+		      f);
 		return;
 	}
 	batch = step_energy(r, "batch");
 	ext = step_energy(r, "extern");
 	if (!isfinite(job))
-		fprintf(f, "  sacct shows no energy on the job's row "
+		fprintf(f,
+			"  sacct shows no energy on the job's row "
 			"(slurmctld adds a step's energy as the step ends, "
 			"and had none when the job ended); its steps add up "
-			"to %s J\n", joules(a, sizeof(a), sum));
+			"to %s J\n",
+			joules(a, sizeof(a), sum));
 	if (isfinite(job) && known && !near(job, sum)) {
 		if (isfinite(batch) && batch > 0 && near(job + batch, sum))
-			fprintf(f, "  sacct's job row omits the batch step "
+			fprintf(f,
+				"  sacct's job row omits the batch step "
 				"(%s J); its steps add up to %s J\n",
 				joules(a, sizeof(a), batch),
 				joules(b, sizeof(b), sum));
 		else if (isfinite(ext) && near(job, ext))
-			fprintf(f, "  sacct's job row has only the extern "
+			fprintf(f,
+				"  sacct's job row has only the extern "
 				"step's energy (PrologFlags=Contain); its "
 				"steps add up to %s J\n",
 				joules(a, sizeof(a), sum));
 		else
-			fprintf(f, "  sacct's job row is not the sum of its "
-				"steps (%s J)\n", joules(a, sizeof(a), sum));
+			fprintf(f,
+				"  sacct's job row is not the sum of its "
+				"steps (%s J)\n",
+				joules(a, sizeof(a), sum));
 	}
 	if (known && near(sum, it))
-		fprintf(f, "  the footprint's IT energy is the sum of every "
-			"step: %s J = %s Wh\n", joules(a, sizeof(a), it),
+		fprintf(f,
+			"  the footprint's IT energy is the sum of every "
+			"step: %s J = %s Wh\n",
+			joules(a, sizeof(a), it),
 			fig(b, sizeof(b), r->energy_it_wh));
 	else
-		fprintf(f, "  the footprint's IT energy (%s J) differs from "
+		fprintf(f,
+			"  the footprint's IT energy (%s J) differs from "
 			"sacct's %s (%s J): it shares each node's measured "
 			"energy among the jobs on it by their CPU activity "
 			"(docs/methodology.md), sacct keeps what the energy "
-			"plugin reported\n", joules(a, sizeof(a), it),
-			known ? "steps" : "job row",
+			"plugin reported\n",
+			joules(a, sizeof(a), it), known ? "steps" : "job row",
 			joules(c, sizeof(c), known ? sum : job));
 }
 
@@ -600,8 +619,8 @@ static void put_times(FILE *f, const fp_report_t *r)
 	char a[32], b[32], d[32], e[32];
 	time_t start = r->start ? fp_report_parse_utc(r->start) : -1;
 	time_t end = r->end ? fp_report_parse_utc(r->end) : -1;
-	double elapsed = isfinite(r->elapsed_s) ? r->elapsed_s :
-						   r->acct_elapsed_s;
+	double elapsed = isfinite(r->elapsed_s) ? r->elapsed_s
+						: r->acct_elapsed_s;
 
 	if (start < 0)
 		start = r->has_acct ? r->acct_start : 0;
@@ -650,14 +669,16 @@ static void put_cpu(FILE *f, const fp_report_t *r)
 	a.cpu_time_s = r->cpu_time_s;
 	a.alloc_cpus = r->alloc_cpus;
 	eff = fp_report_cpu_efficiency(&a);
-	fprintf(f, "CPU efficiency: %s%s of %s core-walltime (total CPU time "
-		"%s, %s CPUs)\n", isfinite(eff) ?
-		(snprintf(b, sizeof(b), "%.2f", eff), b) : "-",
+	fprintf(f,
+		"CPU efficiency: %s%s of %s core-walltime (total CPU time "
+		"%s, %s CPUs)\n",
+		isfinite(eff) ? (snprintf(b, sizeof(b), "%.2f", eff), b) : "-",
 		isfinite(eff) ? " %" : "",
 		fp_report_duration(a.elapsed_s * a.alloc_cpus, c, sizeof(c)),
 		fp_report_duration(a.cpu_time_s, d, sizeof(d)),
-		isfinite(a.alloc_cpus) && a.alloc_cpus < 1e9 ?
-		(snprintf(e, sizeof(e), "%.0f", a.alloc_cpus), e) : "-");
+		isfinite(a.alloc_cpus) && a.alloc_cpus < 1e9
+			? (snprintf(e, sizeof(e), "%.0f", a.alloc_cpus), e)
+			: "-");
 }
 
 /* The filled times as the rest of the report shows times, local: the
@@ -677,10 +698,8 @@ static void put_span(FILE *f, time_t first, time_t end)
 		return;
 	}
 	localtime_r(&end, &b);
-	strftime(x, sizeof(x), a.tm_sec || b.tm_sec ? "%H:%M:%S" : "%H:%M",
-		 &a);
-	strftime(y, sizeof(y), a.tm_sec || b.tm_sec ? "%H:%M:%S" : "%H:%M",
-		 &b);
+	strftime(x, sizeof(x), a.tm_sec || b.tm_sec ? "%H:%M:%S" : "%H:%M", &a);
+	strftime(y, sizeof(y), a.tm_sec || b.tm_sec ? "%H:%M:%S" : "%H:%M", &b);
 	fprintf(f, "%s-%s", x, y);
 }
 
@@ -702,9 +721,10 @@ static void put_fallback(FILE *f, const fp_report_site_t *s)
 		snprintf(h, sizeof(h), "%.2f", s->fallback_hours);
 	else
 		snprintf(h, sizeof(h), "-");
-	fprintf(f, " (%s h, %s %% of the site's energy): the series did not "
-		"cover them within SeriesWait\n", h,
-		percent(p, sizeof(p), 100 * s->fallback_share));
+	fprintf(f,
+		" (%s h, %s %% of the site's energy): the series did not "
+		"cover them within SeriesWait\n",
+		h, percent(p, sizeof(p), 100 * s->fallback_share));
 }
 
 char *fp_report_text(const fp_report_t *r, const char *signature)
@@ -736,16 +756,19 @@ char *fp_report_text(const fp_report_t *r, const char *signature)
 	put_acct(f, r);
 	put_times(f, r);
 	put_cpu(f, r);
-	fprintf(f, "Origin: %s\n", r->from_record ?
-		"accounting record (FP1, unsigned)" : "signed summary");
+	fprintf(f, "Origin: %s\n",
+		r->from_record ? "accounting record (FP1, unsigned)"
+			       : "signed summary");
 	if (r->from_record)
 		fprintf(f, "Energy: %s Wh facility (%s J); %s\n",
 			fig(a, sizeof(a), r->energy_wh),
 			joules(b, sizeof(b), r->energy_wh * 3600),
 			fp_report_source_text(r->source));
 	else
-		fprintf(f, "Energy: %s Wh IT (%s J), %s Wh facility (%s J); "
-			"%s\n", fig(a, sizeof(a), r->energy_it_wh),
+		fprintf(f,
+			"Energy: %s Wh IT (%s J), %s Wh facility (%s J); "
+			"%s\n",
+			fig(a, sizeof(a), r->energy_it_wh),
 			joules(b, sizeof(b), r->energy_it_wh * 3600),
 			fig(c, sizeof(c), r->energy_wh),
 			joules(d, sizeof(d), r->energy_wh * 3600),
@@ -757,11 +780,11 @@ char *fp_report_text(const fp_report_t *r, const char *signature)
 	fprintf(f, "Embodied: %s gCO2e\n", fig(a, sizeof(a), r->embodied_g));
 	fprintf(f, "Footprint: %s gCO2e (operational + embodied)\n",
 		fig(a, sizeof(a), r->footprint_g));
-	fprintf(f, "Avoided: %s gCO2e by heat reuse", fig(a, sizeof(a),
-		r->avoided_g));
+	fprintf(f, "Avoided: %s gCO2e by heat reuse",
+		fig(a, sizeof(a), r->avoided_g));
 	if (isfinite(r->reused_wh))
-		fprintf(f, " (%s Wh of heat reused)", fig(b, sizeof(b),
-			r->reused_wh));
+		fprintf(f, " (%s Wh of heat reused)",
+			fig(b, sizeof(b), r->reused_wh));
 	fprintf(f, "; separate, not subtracted from the footprint\n");
 	fprintf(f, "Net: %s gCO2e (footprint - avoided; not a footprint)\n",
 		fig(a, sizeof(a), r->net_g));
@@ -769,8 +792,7 @@ char *fp_report_text(const fp_report_t *r, const char *signature)
 	put_name(f, ref_name(r));
 	if (isfinite(r->reference_pue))
 		fprintf(f, " (PUE %.2f)", r->reference_pue);
-	fprintf(f, ": reference %s gCO2e; ", fig(a, sizeof(a),
-		r->reference_g));
+	fprintf(f, ": reference %s gCO2e; ", fig(a, sizeof(a), r->reference_g));
 	fp_report_put_saving(f, r->saved_g, r->saved_with_heat_g,
 			     r->reference_g);
 	fputs("\n", f);
@@ -793,9 +815,11 @@ char *fp_report_text(const fp_report_t *r, const char *signature)
 
 			fputs("  ", f);
 			put_name(f, s->name);
-			fprintf(f, ": %s Wh, PUE %s, %s gCO2e/kWh, "
+			fprintf(f,
+				": %s Wh, PUE %s, %s gCO2e/kWh, "
 				"operational %s g, embodied %s g, avoided "
-				"%s g\n", fig(a, sizeof(a), s->energy_wh),
+				"%s g\n",
+				fig(a, sizeof(a), s->energy_wh),
 				fig(b, sizeof(b), s->pue),
 				fig(c, sizeof(c), s->intensity),
 				fig(d, sizeof(d), s->operational_g),
@@ -815,7 +839,8 @@ char *fp_report_text(const fp_report_t *r, const char *signature)
 			put_name(f, n->name);
 			fputs(" (", f);
 			put_name(f, n->site);
-			fprintf(f, "): %s Wh IT, operational %s g, "
+			fprintf(f,
+				"): %s Wh IT, operational %s g, "
 				"embodied %s g, avoided %s g\n",
 				fig(a, sizeof(a), n->energy_it_wh),
 				fig(b, sizeof(b), n->operational_g),
@@ -834,8 +859,9 @@ char *fp_report_text(const fp_report_t *r, const char *signature)
 		fputs("  step ", f);
 		put_name(f, s->id);
 		fprintf(f, ": %s nodes, %s Wh IT, split by ",
-			isfinite(s->nnodes) && s->nnodes < 1e9 ?
-			(snprintf(b, sizeof(b), "%.0f", s->nnodes), b) : "-",
+			isfinite(s->nnodes) && s->nnodes < 1e9
+				? (snprintf(b, sizeof(b), "%.0f", s->nnodes), b)
+				: "-",
 			fig(a, sizeof(a), s->energy_it_wh));
 		put_name(f, s->split);
 		fputs("\n", f);
@@ -888,12 +914,10 @@ static json_t *fallback_json(const fp_report_site_t *s)
 
 	if (!s->fallback)
 		return json_null();
-	o = json_pack("{s:o, s:o, s:o, s:o, s:o}",
-		"method", jname(s->fallback),
-		"first", jutc(s->fallback_first),
-		"end", jutc(s->fallback_end),
-		"hours", jfig(s->fallback_hours),
-		"energy_share", jfig(s->fallback_share));
+	o = json_pack("{s:o, s:o, s:o, s:o, s:o}", "method", jname(s->fallback),
+		      "first", jutc(s->fallback_first), "end",
+		      jutc(s->fallback_end), "hours", jfig(s->fallback_hours),
+		      "energy_share", jfig(s->fallback_share));
 	return o;
 }
 
@@ -922,13 +946,16 @@ static json_t *acct_json(const fp_report_t *r)
 
 	if (!r->has_acct)
 		return r->acct_note ? json_pack("{s:o}", "unavailable",
-						jname(r->acct_note)) :
-				      json_null();
+						jname(r->acct_note))
+				    : json_null();
 	steps = json_array();
 	for (size_t i = 0; steps && i < r->nacct_steps; i++)
-		if (json_array_append_new(steps, json_pack("{s:s, s:o}",
-			"step", r->acct_steps[i].name, "consumed_energy_J",
-			jfig(r->acct_steps[i].energy_j)))) {
+		if (json_array_append_new(
+			    steps,
+			    json_pack("{s:s, s:o}", "step",
+				      r->acct_steps[i].name,
+				      "consumed_energy_J",
+				      jfig(r->acct_steps[i].energy_j)))) {
 			json_decref(steps);
 			steps = NULL;
 		}
@@ -937,15 +964,15 @@ static json_t *acct_json(const fp_report_t *r)
 	a.alloc_cpus = r->alloc_cpus;
 	o = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o,"
 		      " s:o}",
-		"name", jname(r->job_name), "state", jname(r->state),
-		"exit_code", exit_json(r->exit_code, r->exit_signal),
-		"start", jutc(r->acct_start), "end", jutc(r->acct_end),
-		"elapsed_s", jfig(r->acct_elapsed_s),
-		"total_cpu_s", jfig(r->cpu_time_s),
-		"alloc_cpus", jfig(r->alloc_cpus),
-		"cpu_efficiency_percent", jfig(fp_report_cpu_efficiency(&a)),
-		"consumed_energy_J", jfig(r->sacct_energy_j),
-		"steps", steps ? steps : json_null());
+		      "name", jname(r->job_name), "state", jname(r->state),
+		      "exit_code", exit_json(r->exit_code, r->exit_signal),
+		      "start", jutc(r->acct_start), "end", jutc(r->acct_end),
+		      "elapsed_s", jfig(r->acct_elapsed_s), "total_cpu_s",
+		      jfig(r->cpu_time_s), "alloc_cpus", jfig(r->alloc_cpus),
+		      "cpu_efficiency_percent",
+		      jfig(fp_report_cpu_efficiency(&a)), "consumed_energy_J",
+		      jfig(r->sacct_energy_j), "steps",
+		      steps ? steps : json_null());
 	return o ? o : json_null();
 }
 
@@ -958,25 +985,25 @@ json_t *fp_report_json(const fp_report_t *r)
 	for (size_t i = 0; nodes && i < r->nnodes; i++) {
 		const fp_report_node_t *n = &r->nodes[i];
 
-		append(nodes, json_pack(
-			"{s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
-			"name", jtext(n->name),
-			"site", jtext(n->site),
-			"cpus", jfig(n->cpus),
-			"energy_it_Wh", jfig(n->energy_it_wh),
-			"operational_g", jfig(n->operational_g),
-			"embodied_g", jfig(n->embodied_g),
-			"avoided_g", jfig(n->avoided_g)), &ok);
+		append(nodes,
+		       json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "name",
+				 jtext(n->name), "site", jtext(n->site), "cpus",
+				 jfig(n->cpus), "energy_it_Wh",
+				 jfig(n->energy_it_wh), "operational_g",
+				 jfig(n->operational_g), "embodied_g",
+				 jfig(n->embodied_g), "avoided_g",
+				 jfig(n->avoided_g)),
+		       &ok);
 	}
 	for (size_t i = 0; steps && i < r->nsteps; i++) {
 		const fp_report_step_t *s = &r->steps[i];
 
-		append(steps, json_pack(
-			"{s:o, s:o, s:o, s:o}",
-			"id", jtext(s->id),
-			"nodes", jfig(s->nnodes),
-			"energy_it_Wh", jfig(s->energy_it_wh),
-			"split", jtext(s->split)), &ok);
+		append(steps,
+		       json_pack("{s:o, s:o, s:o, s:o}", "id", jtext(s->id),
+				 "nodes", jfig(s->nnodes), "energy_it_Wh",
+				 jfig(s->energy_it_wh), "split",
+				 jtext(s->split)),
+		       &ok);
 	}
 
 	for (size_t i = 0; reasons && i < r->nincomplete; i++)
@@ -984,50 +1011,44 @@ json_t *fp_report_json(const fp_report_t *r)
 	for (size_t i = 0; sites && i < r->nsites; i++) {
 		const fp_report_site_t *s = &r->sites[i];
 
-		append(sites, json_pack(
-			"{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
-			"name", jtext(s->name),
-			"energy_facility_Wh", jfig(s->energy_wh),
-			"PUE", jfig(s->pue),
-			"intensity_gco2e_per_kwh", jfig(s->intensity),
-			"intensity_fallback", fallback_json(s),
-			"operational_g", jfig(s->operational_g),
-			"embodied_g", jfig(s->embodied_g),
-			"avoided_g", jfig(s->avoided_g)), &ok);
+		append(sites,
+		       json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+				 "name", jtext(s->name), "energy_facility_Wh",
+				 jfig(s->energy_wh), "PUE", jfig(s->pue),
+				 "intensity_gco2e_per_kwh", jfig(s->intensity),
+				 "intensity_fallback", fallback_json(s),
+				 "operational_g", jfig(s->operational_g),
+				 "embodied_g", jfig(s->embodied_g), "avoided_g",
+				 jfig(s->avoided_g)),
+		       &ok);
 	}
 	o = json_pack("{s:I, s:s, s:o, s:o, s:o, s:s, s:b, s:o,"
 		      " s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o,"
 		      " s:{s:o, s:o, s:o, s:o, s:o, s:o},"
 		      " s:o, s:o, s:o, s:o}",
-		"job_id", (json_int_t)r->job_id,
-		"origin", r->from_record ? "record" : "summary",
-		"user", jname(r->user),
-		"account", jname(r->account),
-		"cluster", jname(r->cluster),
-		"energy_source", fp_carbon_energy_source_str(r->source),
-		"complete", r->complete,
-		"incomplete", reasons,
-		"energy_facility_Wh", jfig(r->energy_wh),
-		"energy_it_Wh", jfig(r->energy_it_wh),
-		"reused_Wh", jfig(r->reused_wh),
-		"operational_g", jfig(r->operational_g),
-		"embodied_g", jfig(r->embodied_g),
-		"footprint_g", jfig(r->footprint_g),
-		"avoided_heat_reuse_g", jfig(r->avoided_g),
-		"net_g", jfig(r->net_g),
-		"net_label", json_string("footprint minus emissions avoided "
-					 "by heat reuse; not a footprint"),
-		"reference",
-		"name", jtext(r->reference_name),
-		"PUE", jfig(r->reference_pue),
-		"reference_g", jfig(r->reference_g),
-		"saved_g", jfig(r->saved_g),
-		"saved_with_heat_g", jfig(r->saved_with_heat_g),
-		"saved_percent", jfig(r->saved_percent),
-		"intensity_gco2e_per_kwh", jfig(r->intensity),
-		"per_core_hour_g", jfig(r->per_core_hour_g),
-		"sites", sites,
-		"config", r->config[0] ? json_string(r->config) : json_null());
+		      "job_id", (json_int_t)r->job_id, "origin",
+		      r->from_record ? "record" : "summary", "user",
+		      jname(r->user), "account", jname(r->account), "cluster",
+		      jname(r->cluster), "energy_source",
+		      fp_carbon_energy_source_str(r->source), "complete",
+		      r->complete, "incomplete", reasons, "energy_facility_Wh",
+		      jfig(r->energy_wh), "energy_it_Wh", jfig(r->energy_it_wh),
+		      "reused_Wh", jfig(r->reused_wh), "operational_g",
+		      jfig(r->operational_g), "embodied_g", jfig(r->embodied_g),
+		      "footprint_g", jfig(r->footprint_g),
+		      "avoided_heat_reuse_g", jfig(r->avoided_g), "net_g",
+		      jfig(r->net_g), "net_label",
+		      json_string("footprint minus emissions avoided "
+				  "by heat reuse; not a footprint"),
+		      "reference", "name", jtext(r->reference_name), "PUE",
+		      jfig(r->reference_pue), "reference_g",
+		      jfig(r->reference_g), "saved_g", jfig(r->saved_g),
+		      "saved_with_heat_g", jfig(r->saved_with_heat_g),
+		      "saved_percent", jfig(r->saved_percent),
+		      "intensity_gco2e_per_kwh", jfig(r->intensity),
+		      "per_core_hour_g", jfig(r->per_core_hour_g), "sites",
+		      sites, "config",
+		      r->config[0] ? json_string(r->config) : json_null());
 	/* a report without a part it should have is no report */
 	if (!ok || !o) {
 		json_decref(nodes);
@@ -1066,12 +1087,15 @@ char *fp_report_mail_with(const fp_report_t *r, const char *signature,
 		return NULL;
 	fprintf(f, "Carbon footprint of job %llu (slurm-footprint)\n",
 		(unsigned long long)r->job_id);
-	fprintf(f, "  energy:     %s Wh (%s)\n", fig(a, sizeof(a),
-		r->energy_wh), fp_report_source_text(r->source));
-	fprintf(f, "  footprint:  %s gCO2e\n", fig(a, sizeof(a),
-		r->footprint_g));
-	fprintf(f, "  avoided:    %s gCO2e by heat reuse (separate, not in "
-		"the footprint)\n", fig(a, sizeof(a), r->avoided_g));
+	fprintf(f, "  energy:     %s Wh (%s)\n",
+		fig(a, sizeof(a), r->energy_wh),
+		fp_report_source_text(r->source));
+	fprintf(f, "  footprint:  %s gCO2e\n",
+		fig(a, sizeof(a), r->footprint_g));
+	fprintf(f,
+		"  avoided:    %s gCO2e by heat reuse (separate, not in "
+		"the footprint)\n",
+		fig(a, sizeof(a), r->avoided_g));
 	fprintf(f, "  net:        %s gCO2e (footprint - avoided)\n",
 		fig(a, sizeof(a), r->net_g));
 	fputs("  vs ", f);
@@ -1095,7 +1119,8 @@ char *fp_report_mail_unavailable(uint64_t job_id, const char *why)
 {
 	char *s = NULL;
 
-	if (asprintf(&s, "Carbon footprint of job %llu: not available yet%s"
+	if (asprintf(&s,
+		     "Carbon footprint of job %llu: not available yet%s"
 		     "%s%s.\nIt is computed shortly after the job ends; get it "
 		     "later with:\n  sfootprint -j %llu\n",
 		     (unsigned long long)job_id, why ? " (" : "",
@@ -1107,10 +1132,28 @@ char *fp_report_mail_unavailable(uint64_t job_id, const char *why)
 
 /* Aggregate table */
 
-enum { COL_JOB, COL_NAME, COL_USER, COL_ACCOUNT, COL_STATE, COL_EXIT,
-       COL_START, COL_END, COL_ELAPSED, COL_CPUS, COL_CPUTIME, COL_CPUEFF,
-       COL_CONSUMED, COL_ENERGY, COL_FOOTPRINT, COL_AVOIDED, COL_NET,
-       COL_REFERENCE, COL_SOURCE, NCOLS };
+enum {
+	COL_JOB,
+	COL_NAME,
+	COL_USER,
+	COL_ACCOUNT,
+	COL_STATE,
+	COL_EXIT,
+	COL_START,
+	COL_END,
+	COL_ELAPSED,
+	COL_CPUS,
+	COL_CPUTIME,
+	COL_CPUEFF,
+	COL_CONSUMED,
+	COL_ENERGY,
+	COL_FOOTPRINT,
+	COL_AVOIDED,
+	COL_NET,
+	COL_REFERENCE,
+	COL_SOURCE,
+	NCOLS
+};
 
 /* name: -o and sacct -p's header (no parentheses); header: the text's. */
 static const struct column {
@@ -1141,7 +1184,7 @@ static const struct column {
 #define CELL 160
 
 typedef struct row {
-	char *job, *user, *account;	/* as given: escaped when written */
+	char *job, *user, *account; /* as given: escaped when written */
 	bool has;
 	fp_record_t rec;
 	bool has_acct;
@@ -1159,8 +1202,7 @@ struct fp_report_table {
 	bool noheader;
 };
 
-static int set_columns(fp_report_table_t *t, const char *csv,
-		       fp_error_t *err)
+static int set_columns(fp_report_table_t *t, const char *csv, fp_error_t *err)
 {
 	char *copy = strdup(csv), *p, *tok;
 	int cols[NCOLS];
@@ -1177,10 +1219,13 @@ static int set_columns(fp_report_table_t *t, const char *csv,
 			if (!strcasecmp(tok, columns[c].name))
 				break;
 		if (c == NCOLS || n == NCOLS) {
-			fp_error_set(err, FP_EPARSE, "format '%s': %s '%s'; the "
-				"columns are " FP_REPORT_COLUMNS, csv,
-				c == NCOLS ? "no column" : "too many columns at",
-				tok);
+			fp_error_set(err, FP_EPARSE,
+				     "format '%s': %s '%s'; the "
+				     "columns are " FP_REPORT_COLUMNS,
+				     csv,
+				     c == NCOLS ? "no column"
+						: "too many columns at",
+				     tok);
 			free(copy);
 			return -1;
 		}
@@ -1239,10 +1284,9 @@ size_t fp_report_table_rows(const fp_report_table_t *t)
 	return t->n;
 }
 
-int fp_report_table_add(fp_report_table_t *t, const char *job,
-			const char *user, const char *account,
-			const fp_record_t *rec, const fp_report_acct_t *acct,
-			fp_error_t *err)
+int fp_report_table_add(fp_report_table_t *t, const char *job, const char *user,
+			const char *account, const fp_record_t *rec,
+			const fp_report_acct_t *acct, fp_error_t *err)
 {
 	row_t *r;
 
@@ -1252,8 +1296,8 @@ int fp_report_table_add(fp_report_table_t *t, const char *job,
 		row_t *n = realloc(t->rows, cap * sizeof(*n));
 
 		if (!n)
-			return fp_error_set(err, FP_ENOMEM, "job %s: out of memory",
-				       job);
+			return fp_error_set(err, FP_ENOMEM,
+					    "job %s: out of memory", job);
 		t->rows = n;
 		t->cap = cap;
 	}
@@ -1264,7 +1308,8 @@ int fp_report_table_add(fp_report_table_t *t, const char *job,
 	    (acct && (dup_or_null(&r->name, acct->name) ||
 		      dup_or_null(&r->state, acct->state)))) {
 		row_free(r);
-		return fp_error_set(err, FP_ENOMEM, "job %s: out of memory", job);
+		return fp_error_set(err, FP_ENOMEM, "job %s: out of memory",
+				    job);
 	}
 	if (rec) {
 		r->has = true;
@@ -1375,8 +1420,8 @@ static void fill_cell(char *cell, const row_t *r, int c)
 		case COL_EXIT:
 			if (r->exit_code >= 0)
 				snprintf(cell, CELL, "%d:%d", r->exit_code,
-					 r->exit_signal < 0 ? 0 :
-					 r->exit_signal);
+					 r->exit_signal < 0 ? 0
+							    : r->exit_signal);
 			break;
 		case COL_START:
 			fp_report_local_time(r->start, cell, CELL);
@@ -1531,7 +1576,7 @@ char *fp_report_table_text(const fp_report_table_t *t, bool parsable)
 			fprintf(f, "%s|", columns[t->cols[k]].name);
 		fprintf(f, "\n");
 	} else if (!t->noheader) {
-		char (*head)[CELL] = calloc(nc, sizeof(*head));
+		char(*head)[CELL] = calloc(nc, sizeof(*head));
 
 		for (size_t k = 0; head && k < nc; k++)
 			snprintf(head[k], CELL, "%s",
@@ -1541,8 +1586,9 @@ char *fp_report_table_text(const fp_report_table_t *t, bool parsable)
 		free(head);
 		for (size_t k = 0; k < nc; k++) {
 			int c = t->cols[k];
-			int w = k == nc - 1 && !columns[c].right ?
-				(int)strlen(columns[c].header) : width[k];
+			int w = k == nc - 1 && !columns[c].right
+					? (int)strlen(columns[c].header)
+					: width[k];
 
 			for (int i = 0; i < w; i++)
 				fputc('-', f);
@@ -1553,16 +1599,18 @@ char *fp_report_table_text(const fp_report_table_t *t, bool parsable)
 		print_cells(f, t, &cells[i * nc], width, parsable);
 	free(cells);
 	if (!parsable) {
-		fprintf(f, "%zu job%s: %zu with a footprint, %zu no "
-			"footprint", s.jobs, s.jobs == 1 ? "" : "s", s.with,
-			s.none);
+		fprintf(f,
+			"%zu job%s: %zu with a footprint, %zu no "
+			"footprint",
+			s.jobs, s.jobs == 1 ? "" : "s", s.with, s.none);
 		if (s.incomplete)
 			fprintf(f, ", %zu incomplete (*)", s.incomplete);
 		fprintf(f, "\n");
 		if (s.simulated)
-			fprintf(f, "simulated energy in %zu job%s (fp-simnode): "
-				"not a measurement\n", s.simulated,
-				s.simulated == 1 ? "" : "s");
+			fprintf(f,
+				"simulated energy in %zu job%s (fp-simnode): "
+				"not a measurement\n",
+				s.simulated, s.simulated == 1 ? "" : "s");
 	}
 	return close_stream(f, &buf);
 }
@@ -1576,14 +1624,14 @@ static json_t *row_acct_json(const row_t *r)
 	a.alloc_cpus = r->alloc_cpus;
 	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o,"
 			 " s:o}",
-		"name", jname(r->name), "state", jname(r->state),
-		"exit_code", exit_json(r->exit_code, r->exit_signal),
-		"start", jutc(r->start), "end", jutc(r->end),
-		"elapsed_s", jfig(r->elapsed_s),
-		"total_cpu_s", jfig(r->cpu_time_s),
-		"alloc_cpus", jfig(r->alloc_cpus),
-		"cpu_efficiency_percent", jfig(fp_report_cpu_efficiency(&a)),
-		"consumed_energy_J", jfig(r->energy_j));
+			 "name", jname(r->name), "state", jname(r->state),
+			 "exit_code", exit_json(r->exit_code, r->exit_signal),
+			 "start", jutc(r->start), "end", jutc(r->end),
+			 "elapsed_s", jfig(r->elapsed_s), "total_cpu_s",
+			 jfig(r->cpu_time_s), "alloc_cpus", jfig(r->alloc_cpus),
+			 "cpu_efficiency_percent",
+			 jfig(fp_report_cpu_efficiency(&a)),
+			 "consumed_energy_J", jfig(r->energy_j));
 }
 
 json_t *fp_report_table_json(const fp_report_table_t *t)
@@ -1600,23 +1648,23 @@ json_t *fp_report_table_json(const fp_report_table_t *t)
 		if (!r->has)
 			o = json_pack("{s:o, s:o, s:o, s:b}", "job",
 				      jname(r->job), "user", jname(r->user),
-				      "account", jname(r->account),
-				      "footprint", 0);
+				      "account", jname(r->account), "footprint",
+				      0);
 		else
 			o = json_pack(
 				"{s:o, s:o, s:o, s:b, s:b, s:s, s:o, s:o, "
 				"s:o, s:o, s:o}",
 				"job", jname(r->job), "user", jname(r->user),
 				"account", jname(r->account), "footprint", 1,
-				"complete", c->complete,
-				"source", fp_carbon_energy_source_str(c->source),
-				"energy_Wh", jfig(c->energy_wh),
-				"footprint_g", jfig(c->footprint_g),
-				"avoided_g", jfig(c->avoided_g),
-				"net_g", jfig(c->net_g),
+				"complete", c->complete, "source",
+				fp_carbon_energy_source_str(c->source),
+				"energy_Wh", jfig(c->energy_wh), "footprint_g",
+				jfig(c->footprint_g), "avoided_g",
+				jfig(c->avoided_g), "net_g", jfig(c->net_g),
 				"reference_g", jfig(c->reference_g));
-		if (o && json_object_set_new(o, "accounting", r->has_acct ?
-					     row_acct_json(r) : json_null())) {
+		if (o && json_object_set_new(o, "accounting",
+					     r->has_acct ? row_acct_json(r)
+							 : json_null())) {
 			json_decref(o);
 			o = NULL;
 		}
@@ -1628,19 +1676,16 @@ json_t *fp_report_table_json(const fp_report_table_t *t)
 	}
 	return json_pack("{s:o, s:{s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:I,"
 			 " s:I, s:I, s:I}}",
-		"jobs", jobs,
-		"total",
-		"energy_Wh", json_real(s.energy),
-		"footprint_g", json_real(s.footprint),
-		"avoided_g", json_real(s.avoided),
-		"net_g", json_real(s.net),
-		"reference_g", json_real(s.reference),
-		"consumed_energy_J", json_real(s.consumed),
-		"jobs", (json_int_t)s.jobs,
-		"with_footprint", (json_int_t)s.with,
-		"no_footprint", (json_int_t)s.none,
-		"incomplete", (json_int_t)s.incomplete,
-		"simulated", (json_int_t)s.simulated);
+			 "jobs", jobs, "total", "energy_Wh",
+			 json_real(s.energy), "footprint_g",
+			 json_real(s.footprint), "avoided_g",
+			 json_real(s.avoided), "net_g", json_real(s.net),
+			 "reference_g", json_real(s.reference),
+			 "consumed_energy_J", json_real(s.consumed), "jobs",
+			 (json_int_t)s.jobs, "with_footprint",
+			 (json_int_t)s.with, "no_footprint", (json_int_t)s.none,
+			 "incomplete", (json_int_t)s.incomplete, "simulated",
+			 (json_int_t)s.simulated);
 }
 
 /* Job ids, names and times for people */
@@ -1676,8 +1721,8 @@ static bool in_list(const char *list, const char *id)
 {
 	size_t n = strlen(id);
 
-	for (const char *p = list; p && *p; p = strchr(p, ',') ?
-	     strchr(p, ',') + 1 : NULL)
+	for (const char *p = list; p && *p;
+	     p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
 		if (!strncmp(p, id, n) && (p[n] == ',' || !p[n]))
 			return true;
 	return false;
@@ -1706,15 +1751,21 @@ int fp_report_job_ids(const char *arg, char **list, size_t *count,
 		unsigned long long id, sub = 0;
 		char sep = 0, canon[48], *grown;
 
-		if (!id_number(&s, &id) || ((*s == '_' || *s == '+') &&
-		    (sep = *s++, !id_number(&s, &sub))) || *s) {
-			rc = fp_error_set(err, FP_EPARSE, "job id '%s': not a job "
-				     "id (N, N_TASK or N+COMPONENT)", tok);
+		if (!id_number(&s, &id) ||
+		    ((*s == '_' || *s == '+') &&
+		     (sep = *s++, !id_number(&s, &sub))) ||
+		    *s) {
+			rc = fp_error_set(err, FP_EPARSE,
+					  "job id '%s': not a job "
+					  "id (N, N_TASK or N+COMPONENT)",
+					  tok);
 			break;
 		}
 		if (id < 1 || id > MAX_ID || sub > MAX_ID) {
-			rc = fp_error_set(err, FP_EINVAL, "job id '%s': out of "
-				     "Slurm's job ids (1..%llu)", tok, MAX_ID);
+			rc = fp_error_set(err, FP_EINVAL,
+					  "job id '%s': out of "
+					  "Slurm's job ids (1..%llu)",
+					  tok, MAX_ID);
 			break;
 		}
 		if (sep)
@@ -1724,8 +1775,8 @@ int fp_report_job_ids(const char *arg, char **list, size_t *count,
 			snprintf(canon, sizeof(canon), "%llu", id);
 		if (in_list(out, canon))
 			continue;
-		if (asprintf(&grown, "%s%s%s", out ? out : "",
-			     out ? "," : "", canon) < 0) {
+		if (asprintf(&grown, "%s%s%s", out ? out : "", out ? "," : "",
+			     canon) < 0) {
 			rc = fp_error_set(err, FP_ENOMEM, "out of memory");
 			break;
 		}
@@ -1833,10 +1884,10 @@ static bool is_word(const char *s, const char *const *words)
 /* "now[+-]N[unit]": seconds by default, as Slurm's parse_time(). */
 static int parse_relative(const char *s, time_t now, time_t *out)
 {
-	static const char *const sec[] = { "", "s", "sec", "secs", "second",
-					   "seconds", NULL };
-	static const char *const min[] = { "m", "min", "mins", "minute",
-					   "minutes", NULL };
+	static const char *const sec[] = { "",	     "s",	"sec", "secs",
+					   "second", "seconds", NULL };
+	static const char *const min[] = { "m",	     "min",	"mins",
+					   "minute", "minutes", NULL };
 	static const char *const hour[] = { "h", "hour", "hours", NULL };
 	static const char *const day[] = { "d", "day", "days", NULL };
 	static const char *const week[] = { "w", "week", "weeks", NULL };
@@ -1897,8 +1948,7 @@ static int parse_clock(const char *s, struct tm *tm)
 {
 	int h, m, sec = 0;
 
-	if (!(s = digits(s, 0, &h)) || *s++ != ':' ||
-	    !(s = digits(s, 2, &m)))
+	if (!(s = digits(s, 0, &h)) || *s++ != ':' || !(s = digits(s, 2, &m)))
 		return -1;
 	if (*s == ':' && !(s = digits(s + 1, 2, &sec)))
 		return -1;
@@ -1968,8 +2018,8 @@ static int parse_absolute(const char *s, time_t now, time_t *out)
 		if (*p == '/') {
 			const char *q = p + 1;
 
-			if (!(p = digits(q, 0, &y)) || (p - q != 2 &&
-							p - q != 4))
+			if (!(p = digits(q, 0, &y)) ||
+			    (p - q != 2 && p - q != 4))
 				return -1;
 			tm.tm_year = p - q == 2 ? y + 100 : y - 1900;
 		}
@@ -1992,12 +2042,15 @@ int fp_report_parse_time(const char *s, time_t now, time_t *out,
 		  parse_absolute(s, now, out) == 0))
 		return 0;
 	/* Every form parse_relative() and parse_absolute() take, no more. */
-	return fp_error_set(err, FP_EPARSE, "time '%s': expected "
-		       "YYYY-MM-DD[THH:MM[:SS]], MM/DD[/YY|/YYYY], HH:MM[:SS], "
-		       "today, midnight, noon, tomorrow, now or "
-		       "now{+|-}N[s|sec|secs|second|seconds|m|min|mins|minute|"
-		       "minutes|h|hour|hours|d|day|days|w|week|weeks] (N at "
-		       "most 3153600000; no unit: seconds)", s ? s : "");
+	return fp_error_set(
+		err, FP_EPARSE,
+		"time '%s': expected "
+		"YYYY-MM-DD[THH:MM[:SS]], MM/DD[/YY|/YYYY], HH:MM[:SS], "
+		"today, midnight, noon, tomorrow, now or "
+		"now{+|-}N[s|sec|secs|second|seconds|m|min|mins|minute|"
+		"minutes|h|hour|hours|d|day|days|w|week|weeks] (N at "
+		"most 3153600000; no unit: seconds)",
+		s ? s : "");
 }
 
 /* Where footprint.conf is */

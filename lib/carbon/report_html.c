@@ -42,18 +42,21 @@ char *fp_report_html_escape(const char *s)
 	if (!e)
 		return NULL;
 	for (const char *p = e; *p; p++)
-		n += *p == '&' ? 5 : *p == '<' || *p == '>' ? 4 :
-		     *p == '"' || *p == '\'' ? 5 : 1;
+		n += *p == '&'		       ? 5
+		     : *p == '<' || *p == '>'  ? 4
+		     : *p == '"' || *p == '\'' ? 5
+					       : 1;
 	out = malloc(n + 1);
 	if (out) {
 		char *o = out;
 
 		for (const char *p = e; *p; p++) {
-			const char *rep = *p == '&' ? "&amp;" :
-					  *p == '<' ? "&lt;" :
-					  *p == '>' ? "&gt;" :
-					  *p == '"' ? "&#34;" :
-					  *p == '\'' ? "&#39;" : NULL;
+			const char *rep = *p == '&'    ? "&amp;"
+					  : *p == '<'  ? "&lt;"
+					  : *p == '>'  ? "&gt;"
+					  : *p == '"'  ? "&#34;"
+					  : *p == '\'' ? "&#39;"
+						       : NULL;
 
 			if (rep) {
 				memcpy(o, rep, strlen(rep));
@@ -167,8 +170,7 @@ const fp_report_html_curve_t *fp_report_html_curves(const fp_report_html_t *h,
 	return h->has_curves ? h->curves : NULL;
 }
 
-static const fp_series_t *site_series(const fp_config_t *cfg,
-				      const char *site)
+static const fp_series_t *site_series(const fp_config_t *cfg, const char *site)
 {
 	for (size_t i = 0; cfg && site && i < cfg->nsites; i++)
 		if (!strcmp(cfg->sites[i].name, site))
@@ -195,11 +197,14 @@ static int curve_fill(fp_report_html_curve_t *c, const fp_report_site_t *s,
 	if (!c->flat) {
 		double v;
 
-		for (int k = 0; k < FP_REPORT_HTML_CONTEXT_HOURS &&
-		     !fp_series_value(series, first - 3600, &v, NULL); k++)
+		for (int k = 0;
+		     k < FP_REPORT_HTML_CONTEXT_HOURS &&
+		     !fp_series_value(series, first - 3600, &v, NULL);
+		     k++)
 			first -= 3600;
 		for (int k = 0; k < FP_REPORT_HTML_CONTEXT_HOURS &&
-		     !fp_series_value(series, last, &v, NULL); k++)
+				!fp_series_value(series, last, &v, NULL);
+		     k++)
 			last += 3600;
 	}
 	c->hours = calloc((size_t)((last - first) / 3600), sizeof(*c->hours));
@@ -213,13 +218,16 @@ static int curve_fill(fp_report_html_curve_t *c, const fp_report_site_t *s,
 		o->start = t;
 		o->job_s = b > a ? (double)(b - a) : 0;
 		if (t0 == t1 && t == h0)
-			o->job_s = 1;	/* a job of 0 s still has its hour */
+			o->job_s = 1; /* a job of 0 s still has its hour */
 		if (c->flat)
 			o->intensity = s->intensity;
-		else	/* the hour's mean: a 15-min series has four values */
+		else /* the hour's mean: a 15-min series has four values */
 			o->intensity =
 				fp_series_mean(series, t, t + 3600, &v, NULL) &&
-				fp_series_value(series, t, &v, NULL) ? NAN : v;
+						fp_series_value(series, t, &v,
+								NULL)
+					? NAN
+					: v;
 		v = isfinite(o->intensity) ? o->intensity : s->intensity;
 		wsum += o->job_s * (isfinite(v) ? v : 0);
 		ssum += o->job_s;
@@ -228,8 +236,9 @@ static int curve_fill(fp_report_html_curve_t *c, const fp_report_site_t *s,
 	for (size_t i = 0; i < n; i++) {
 		fp_report_html_hour_t *o = &c->hours[i];
 		double v = isfinite(o->intensity) ? o->intensity : s->intensity;
-		double w = wsum > 0 ? o->job_s * (isfinite(v) ? v : 0) / wsum :
-			   ssum > 0 ? o->job_s / ssum : 0;
+		double w = wsum > 0   ? o->job_s * (isfinite(v) ? v : 0) / wsum
+			   : ssum > 0 ? o->job_s / ssum
+				      : 0;
 
 		o->emissions_g = o->job_s > 0 ? s->operational_g * w : 0;
 	}
@@ -248,17 +257,22 @@ int fp_report_html_set_curves(fp_report_html_t *h, const fp_config_t *cfg,
 	curves_free(h);
 	h->has_curves = true;
 	if (t0 < 0 || t1 < t0)
-		snprintf(note, sizeof(note), "the report has no start and "
+		snprintf(note, sizeof(note),
+			 "the report has no start and "
 			 "end time");
 	else if ((t1 - t0) / 3600 > FP_REPORT_HTML_MAX_HOURS)
-		snprintf(note, sizeof(note), "the job ran more than %d hours: "
-			 "no hour-by-hour figure", FP_REPORT_HTML_MAX_HOURS);
+		snprintf(note, sizeof(note),
+			 "the job ran more than %d hours: "
+			 "no hour-by-hour figure",
+			 FP_REPORT_HTML_MAX_HOURS);
 	else if (!r->nsites)
 		snprintf(note, sizeof(note), "the report has no sites");
 	else if (cfg && r->config[0] && strcmp(cfg->digest, r->config))
-		snprintf(note, sizeof(note), "footprint.conf changed since "
+		snprintf(note, sizeof(note),
+			 "footprint.conf changed since "
 			 "the job (sha256 %.16s..., the job's %.16s...): the "
-			 "curves are today's series", cfg->digest, r->config);
+			 "curves are today's series",
+			 cfg->digest, r->config);
 	if (note[0] && !(h->curves_note = strdup(note)))
 		goto nomem;
 	if (t0 < 0 || t1 < t0 || (t1 - t0) / 3600 > FP_REPORT_HTML_MAX_HOURS)
@@ -296,12 +310,15 @@ static double nice_step(double range, int n)
 
 static void svg_open(FILE *f, const char *id, const char *title, int height)
 {
-	fprintf(f, "<svg id=\"%s\" class=\"figure\" width=\"%d\" height=\"%d\" "
+	fprintf(f,
+		"<svg id=\"%s\" class=\"figure\" width=\"%d\" height=\"%d\" "
 		"viewBox=\"0 0 %d %d\" role=\"img\" aria-labelledby=\"%s-t\" "
 		"style=\"max-width:100%%;height:auto;" FONT "\">\n"
-		"<title id=\"%s-t\">", id, SVG_W, height, SVG_W, height, id, id);
+		"<title id=\"%s-t\">",
+		id, SVG_W, height, SVG_W, height, id, id);
 	put(f, title);
-	fprintf(f, "</title>\n<text class=\"fig-title\" x=\"%d\" y=\"20\" "
+	fprintf(f,
+		"</title>\n<text class=\"fig-title\" x=\"%d\" y=\"20\" "
 		"text-anchor=\"middle\" font-size=\"15\" font-weight=\"bold\">",
 		SVG_W / 2);
 	put(f, title);
@@ -311,8 +328,10 @@ static void svg_open(FILE *f, const char *id, const char *title, int height)
 static void axis_label(FILE *f, double x, double y, int rotate,
 		       const char *text)
 {
-	fprintf(f, "<text class=\"axis-label\" x=\"%.1f\" y=\"%.1f\" "
-		"text-anchor=\"middle\" font-size=\"12\"", x, y);
+	fprintf(f,
+		"<text class=\"axis-label\" x=\"%.1f\" y=\"%.1f\" "
+		"text-anchor=\"middle\" font-size=\"12\"",
+		x, y);
 	if (rotate)
 		fprintf(f, " transform=\"rotate(%d %.1f %.1f)\"", rotate, x, y);
 	fputs(">", f);
@@ -326,9 +345,8 @@ struct bar {
 };
 
 /* Horizontal bars with their values and units, on a value axis. */
-static void hbars(FILE *f, const char *id, const char *title,
-		  const char *axis, const char *unit, const struct bar *b,
-		  size_t n)
+static void hbars(FILE *f, const char *id, const char *title, const char *axis,
+		  const char *unit, const struct bar *b, size_t n)
 {
 	const double left = 270, right = 760, top = 40, bh = 24, gap = 12;
 	double lo = 0, hi = 0, step, x0;
@@ -345,42 +363,51 @@ static void hbars(FILE *f, const char *id, const char *title,
 	step = nice_step(hi - lo, 5);
 	lo = floor(lo / step) * step;
 	hi = ceil(hi / step) * step;
-#define X(val) (left + ((val) - lo) / (hi - lo) * (right - left))
+#define X(val) (left + ((val)-lo) / (hi - lo) * (right - left))
 	svg_open(f, id, title, height);
 	for (double t = lo; t <= hi + step / 2; t += step) {
 		double x = X(t);
 
-		fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
+		fprintf(f,
+			"<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
 			"y2=\"%.1f\" stroke=\"#ddd\"/>\n<text class=\"tick\" "
 			"x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" "
-			"font-size=\"11\">%g</text>\n", x, top - 4, x,
-			top + n * (bh + gap), x, top + n * (bh + gap) + 14,
+			"font-size=\"11\">%g</text>\n",
+			x, top - 4, x, top + n * (bh + gap), x,
+			top + n * (bh + gap) + 14,
 			fabs(t) < step / 1e6 ? 0 : t);
 	}
 	x0 = X(0);
 	for (size_t i = 0; i < n; i++) {
 		double y = top + i * (bh + gap);
 
-		fprintf(f, "<text class=\"bar-label\" x=\"%.1f\" y=\"%.1f\" "
-			"text-anchor=\"end\" font-size=\"12\">", left - 8,
-			y + bh * 0.65);
+		fprintf(f,
+			"<text class=\"bar-label\" x=\"%.1f\" y=\"%.1f\" "
+			"text-anchor=\"end\" font-size=\"12\">",
+			left - 8, y + bh * 0.65);
 		put(f, b[i].label);
 		fputs("</text>\n", f);
 		if (isfinite(b[i].value)) {
 			double x = X(b[i].value);
 
-			fprintf(f, "<rect data-key=\"%s\" x=\"%.1f\" "
+			fprintf(f,
+				"<rect data-key=\"%s\" x=\"%.1f\" "
 				"y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
-				"fill=\"%s\"/>\n", b[i].key, x < x0 ? x : x0,
-				y, fabs(x - x0), bh, b[i].color);
+				"fill=\"%s\"/>\n",
+				b[i].key, x < x0 ? x : x0, y, fabs(x - x0), bh,
+				b[i].color);
 		}
-		fprintf(f, "<text class=\"value\" data-key=\"%s\" x=\"%.1f\" "
-			"y=\"%.1f\" font-size=\"12\">%s %s</text>\n", b[i].key,
-			right + 8, y + bh * 0.65, fig(v, sizeof(v), b[i].value),
+		fprintf(f,
+			"<text class=\"value\" data-key=\"%s\" x=\"%.1f\" "
+			"y=\"%.1f\" font-size=\"12\">%s %s</text>\n",
+			b[i].key, right + 8, y + bh * 0.65,
+			fig(v, sizeof(v), b[i].value),
 			isfinite(b[i].value) ? unit : "(unknown)");
 	}
-	fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
-		"stroke=\"#333\"/>\n", x0, top - 4, x0, top + n * (bh + gap));
+	fprintf(f,
+		"<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+		"stroke=\"#333\"/>\n",
+		x0, top - 4, x0, top + n * (bh + gap));
 	axis_label(f, (left + right) / 2, height - 14, 0, axis);
 	fputs("</svg>\n", f);
 #undef X
@@ -388,8 +415,8 @@ static void hbars(FILE *f, const char *id, const char *title,
 
 /* The figures' table: one row per bar, value and unit in cells of their
  * own, keyed for readers and tests. */
-static void bar_table(FILE *f, const char *id, const struct bar *b,
-		      size_t n, const char *unit)
+static void bar_table(FILE *f, const char *id, const struct bar *b, size_t n,
+		      const char *unit)
 {
 	char v[32];
 
@@ -398,7 +425,8 @@ static void bar_table(FILE *f, const char *id, const struct bar *b,
 		fprintf(f, "<tr data-key=\"%s\"><td style=\"" TD "\">",
 			b[i].key);
 		put(f, b[i].label);
-		fprintf(f, "</td><td class=\"num\" style=\"" TDN "\">%s</td>"
+		fprintf(f,
+			"</td><td class=\"num\" style=\"" TDN "\">%s</td>"
 			"<td style=\"" TD "\">%s</td></tr>\n",
 			fig(v, sizeof(v), b[i].value), unit);
 	}
@@ -407,16 +435,20 @@ static void bar_table(FILE *f, const char *id, const struct bar *b,
 
 static void section(FILE *f, const char *id, const char *title)
 {
-	fprintf(f, "<div id=\"%s\" class=\"section\" style=\"margin-top:24px\">"
-		"\n<h2 style=\"font-size:18px;margin:0 0 6px 0\">", id);
+	fprintf(f,
+		"<div id=\"%s\" class=\"section\" style=\"margin-top:24px\">"
+		"\n<h2 style=\"font-size:18px;margin:0 0 6px 0\">",
+		id);
 	put(f, title);
 	fputs("</h2>\n", f);
 }
 
 static void note(FILE *f, const char *cls, const char *text)
 {
-	fprintf(f, "<p class=\"%s\" style=\"font-size:12px;color:#555;"
-		"margin:4px 0\">", cls);
+	fprintf(f,
+		"<p class=\"%s\" style=\"font-size:12px;color:#555;"
+		"margin:4px 0\">",
+		cls);
 	put(f, text);
 	fputs("</p>\n", f);
 }
@@ -432,8 +464,8 @@ static void energy_section(FILE *f, const fp_report_html_t *h)
 	if (h->has_domains) {
 		/* DRAM unknown: the package figure holds it (a summary's
 		 * energy_parts from before they were split) */
-		b[n++] = (struct bar){ isnan(h->dram_wh) ?
-				       "CPU packages + DRAM" : "CPU packages",
+		b[n++] = (struct bar){ isnan(h->dram_wh) ? "CPU packages + DRAM"
+							 : "CPU packages",
 				       "package_wh", "#d95f02", h->package_wh };
 		if (!isnan(h->dram_wh))
 			b[n++] = (struct bar){ "DRAM", "dram_wh", "#7570b3",
@@ -444,8 +476,8 @@ static void energy_section(FILE *f, const fp_report_html_t *h)
 		rest -= (isfinite(h->package_wh) ? h->package_wh : 0) +
 			(isfinite(h->dram_wh) ? h->dram_wh : 0) +
 			(isfinite(h->gpu_wh) ? h->gpu_wh : 0);
-		b[n++] = (struct bar){ "Rest of the node", "rest_wh",
-				       "#999999", rest };
+		b[n++] = (struct bar){ "Rest of the node", "rest_wh", "#999999",
+				       rest };
 	} else {
 		b[n++] = (struct bar){ "IT equipment (the node)", "it_wh",
 				       "#4477aa", it };
@@ -458,12 +490,14 @@ static void energy_section(FILE *f, const fp_report_html_t *h)
 	      "Wh", b, n);
 	bar_table(f, "table-energy", b, n, "Wh");
 	if (!h->has_domains)
-		note(f, "note", "The summary does not split the IT energy "
+		note(f, "note",
+		     "The summary does not split the IT energy "
 		     "into CPU packages, DRAM and GPU: it is shown whole.");
 	if (isfinite(r->reused_wh)) {
 		char v[32];
 
-		fprintf(f, "<p class=\"note\" style=\"font-size:12px;"
+		fprintf(f,
+			"<p class=\"note\" style=\"font-size:12px;"
 			"color:#555;margin:4px 0\">Heat reused: <span "
 			"data-key=\"reused_wh\">%s</span> Wh.</p>\n",
 			fig(v, sizeof(v), r->reused_wh));
@@ -476,8 +510,8 @@ static void compare_section(FILE *f, const fp_report_t *r)
 	char label[200];
 	struct bar b[4];
 
-	snprintf(label, sizeof(label), "Reference (%s)", r->reference_name ?
-		 r->reference_name : "standard datacenter");
+	snprintf(label, sizeof(label), "Reference (%s)",
+		 r->reference_name ? r->reference_name : "standard datacenter");
 	b[0] = (struct bar){ "Footprint (this job)", "footprint_g", "#cc3311",
 			     r->footprint_g };
 	b[1] = (struct bar){ label, "reference_g", "#777777", r->reference_g };
@@ -489,7 +523,8 @@ static void compare_section(FILE *f, const fp_report_t *r)
 	hbars(f, "fig-compare", "Footprint vs reference vs avoided",
 	      "Emissions (gCO2e)", "gCO2e", b, 4);
 	bar_table(f, "table-compare", b, 4, "gCO2e");
-	note(f, "note", "Avoided emissions are kept separate: they are never "
+	note(f, "note",
+	     "Avoided emissions are kept separate: they are never "
 	     "subtracted from the footprint. Net is not a footprint.");
 	fputs("</div>\n", f);
 }
@@ -530,21 +565,25 @@ static void curve_figure(FILE *f, const fp_report_html_curve_t *c,
 	bw = (right - left) / (double)c->nhours;
 	every = (c->nhours + 11) / 12;
 	snprintf(id, sizeof(id), "fig-hourly-%zu", k);
-	snprintf(title, sizeof(title), "Site %s: the job's emissions hour by "
-		 "hour over the grid intensity", site ? site : "?");
+	snprintf(title, sizeof(title),
+		 "Site %s: the job's emissions hour by "
+		 "hour over the grid intensity",
+		 site ? site : "?");
 	free(site);
 	svg_open(f, id, title, 345);
 	for (double t = 0; t <= gmax + gstep / 2; t += gstep) {
 		double y = bottom - t / gmax * (bottom - top);
 
-		fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
+		fprintf(f,
+			"<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
 			"y2=\"%.1f\" stroke=\"#eee\"/><text class=\"tick\" "
 			"x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" "
-			"font-size=\"11\" fill=\"#cc3311\">%g</text>\n", left,
-			y, right, y, left - 6, y + 4, t);
+			"font-size=\"11\" fill=\"#cc3311\">%g</text>\n",
+			left, y, right, y, left - 6, y + 4, t);
 	}
 	for (double t = 0; t <= imax + istep / 2; t += istep)
-		fprintf(f, "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" "
+		fprintf(f,
+			"<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" "
 			"font-size=\"11\" fill=\"#225588\">%g</text>\n",
 			right + 6, bottom - t / imax * (bottom - top) + 4, t);
 	for (size_t i = 0; i < c->nhours; i++) {
@@ -554,18 +593,21 @@ static void curve_figure(FILE *f, const fp_report_html_curve_t *c,
 		if (o->job_s > 0 && isfinite(o->emissions_g)) {
 			double hgt = o->emissions_g / gmax * (bottom - top);
 
-			fprintf(f, "<rect class=\"hour\" x=\"%.1f\" y=\"%.1f\" "
+			fprintf(f,
+				"<rect class=\"hour\" x=\"%.1f\" y=\"%.1f\" "
 				"width=\"%.1f\" height=\"%.1f\" "
 				"fill=\"#cc3311\" fill-opacity=\"0.75\">"
-				"<title>%s g</title></rect>\n", x + bw * 0.1,
-				bottom - hgt, bw * 0.8, hgt,
+				"<title>%s g</title></rect>\n",
+				x + bw * 0.1, bottom - hgt, bw * 0.8, hgt,
 				fig(v, sizeof(v), o->emissions_g));
 		}
 		if (i % every == 0) {
 			hour_text(o->start, w, sizeof(w), i == 0);
-			fprintf(f, "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" "
+			fprintf(f,
+				"<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" "
 				"text-anchor=\"middle\" font-size=\"10\">%s"
-				"</text>\n", x + bw / 2, bottom + 14, w);
+				"</text>\n",
+				x + bw / 2, bottom + 14, w);
 		}
 	}
 	/* The intensity line breaks where the series has no value. */
@@ -578,53 +620,64 @@ static void curve_figure(FILE *f, const fp_report_html_curve_t *c,
 			open = false;
 			continue;
 		}
-		fprintf(f, "%s%.1f,%.1f", open ? " " : "<polyline class="
-			"\"intensity\" fill=\"none\" stroke=\"#225588\" "
-			"stroke-width=\"2\" points=\"", left + i * bw + bw / 2,
+		fprintf(f, "%s%.1f,%.1f",
+			open ? " "
+			     : "<polyline class="
+			       "\"intensity\" fill=\"none\" stroke=\"#225588\" "
+			       "stroke-width=\"2\" points=\"",
+			left + i * bw + bw / 2,
 			bottom - o->intensity / imax * (bottom - top));
 		open = true;
 	}
 	if (open)
 		fputs("\"/>\n", f);
-	fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
-		"stroke=\"#333\"/>\n", left, bottom, right, bottom);
+	fprintf(f,
+		"<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+		"stroke=\"#333\"/>\n",
+		left, bottom, right, bottom);
 	axis_label(f, (left + right) / 2, bottom + 34, 0, "Hour (UTC)");
 	axis_label(f, 24, (top + bottom) / 2, -90,
 		   "Job's emissions (gCO2e per hour)");
 	axis_label(f, SVG_W - 20, (top + bottom) / 2, 90,
 		   "Grid intensity (gCO2e/kWh)");
-	fprintf(f, "<rect x=\"%.1f\" y=\"322\" width=\"12\" height=\"12\" "
+	fprintf(f,
+		"<rect x=\"%.1f\" y=\"322\" width=\"12\" height=\"12\" "
 		"fill=\"#cc3311\" fill-opacity=\"0.75\"/><text x=\"%.1f\" "
 		"y=\"332\" font-size=\"11\">job's emissions (gCO2e)</text>\n"
 		"<line x1=\"%.1f\" y1=\"328\" x2=\"%.1f\" y2=\"328\" "
 		"stroke=\"#225588\" stroke-width=\"2\"/><text x=\"%.1f\" "
 		"y=\"332\" font-size=\"11\">grid intensity (gCO2e/kWh)%s"
-		"</text>\n", left, left + 16, left + 220, left + 240,
-		left + 246, c->flat ? ", the summary's mean: no hourly series"
-				    : "");
+		"</text>\n",
+		left, left + 16, left + 220, left + 240, left + 246,
+		c->flat ? ", the summary's mean: no hourly series" : "");
 	fputs("</svg>\n", f);
-	fprintf(f, "<table id=\"table-hourly-%zu\" style=\"" TABLE "\">\n"
+	fprintf(f,
+		"<table id=\"table-hourly-%zu\" style=\"" TABLE "\">\n"
 		"<tr><th style=\"" TD "\">Hour (UTC)</th><th style=\"" TD
 		"\">Job in the hour (min)</th><th style=\"" TD "\">Intensity "
 		"(gCO2e/kWh)</th><th style=\"" TD "\">Emissions (gCO2e)</th>"
-		"</tr>\n", k);
+		"</tr>\n",
+		k);
 	for (size_t i = 0; i < c->nhours; i++) {
 		const fp_report_html_hour_t *o = &c->hours[i];
 
 		if (!(o->job_s > 0))
 			continue;
 		hour_text(o->start, w, sizeof(w), true);
-		fprintf(f, "<tr class=\"hour\"><td style=\"" TD "\">%s</td>"
+		fprintf(f,
+			"<tr class=\"hour\"><td style=\"" TD "\">%s</td>"
 			"<td style=\"" TDN "\">%.1f</td><td style=\"" TDN
-			"\">%s</td>", w, o->job_s / 60,
-			fig(v, sizeof(v), o->intensity));
+			"\">%s</td>",
+			w, o->job_s / 60, fig(v, sizeof(v), o->intensity));
 		fprintf(f, "<td class=\"num\" style=\"" TDN "\">%s</td></tr>\n",
 			fig(v, sizeof(v), o->emissions_g));
 	}
-	fprintf(f, "<tr data-key=\"site_operational_g\"><td style=\"" TD
+	fprintf(f,
+		"<tr data-key=\"site_operational_g\"><td style=\"" TD
 		"\" colspan=\"3\">Total: the site's operational emissions"
 		"</td><td class=\"num\" style=\"" TDN "\">%s</td></tr>\n"
-		"</table>\n", fig(v, sizeof(v), s->operational_g));
+		"</table>\n",
+		fig(v, sizeof(v), s->operational_g));
 }
 
 static void hourly_section(FILE *f, const fp_report_html_t *h)
@@ -646,7 +699,8 @@ static void hourly_section(FILE *f, const fp_report_html_t *h)
 			fputs("</p>\n", f);
 		}
 	}
-	note(f, "note", "Each site's operational emissions are spread over "
+	note(f, "note",
+	     "Each site's operational emissions are spread over "
 	     "the job's hours at constant power, each hour weighted by its "
 	     "grid intensity; the hours sum to the site's figure.");
 	fputs("</div>\n", f);
@@ -667,7 +721,8 @@ static int by_time(const void *a, const void *b)
 /* Green (least) to yellow to red (most). */
 static void heat_color(double t, char buf[8])
 {
-	static const int c[3][3] = { { 26, 152, 80 }, { 254, 224, 139 },
+	static const int c[3][3] = { { 26, 152, 80 },
+				     { 254, 224, 139 },
 				     { 215, 48, 39 } };
 	int k = t < 0.5 ? 0 : 1;
 	double u = t < 0.5 ? t * 2 : (t - 0.5) * 2;
@@ -684,8 +739,8 @@ static const fp_whatif_option_t *option_at(const fp_whatif_t *w,
 					   const char *site, time_t t)
 {
 	for (size_t i = 0; i < w->noptions; i++)
-		if (w->options[i].start == t && !strcmp(w->options[i].site,
-							site))
+		if (w->options[i].start == t &&
+		    !strcmp(w->options[i].site, site))
 			return &w->options[i];
 	return NULL;
 }
@@ -709,43 +764,50 @@ static void heatmap(FILE *f, const fp_report_html_t *h, const char **sites,
 		hi = w->options[i].footprint_g > hi ? w->options[i].footprint_g
 						    : hi;
 	}
-	svg_open(f, "fig-whatif", "What-if: the job's footprint by site and "
-		 "start hour", height);
+	svg_open(f, "fig-whatif",
+		 "What-if: the job's footprint by site and "
+		 "start hour",
+		 height);
 	for (size_t s = 0; s < ns; s++) {
-		fprintf(f, "<text class=\"row-label\" x=\"%.1f\" y=\"%.1f\" "
-			"text-anchor=\"end\" font-size=\"12\">", left - 8,
-			top + s * ch + ch * 0.62);
+		fprintf(f,
+			"<text class=\"row-label\" x=\"%.1f\" y=\"%.1f\" "
+			"text-anchor=\"end\" font-size=\"12\">",
+			left - 8, top + s * ch + ch * 0.62);
 		put(f, sites[s]);
 		fputs("</text>\n", f);
 		for (size_t t = 0; t < nt; t++) {
-			const fp_whatif_option_t *o = option_at(w, sites[s],
-								starts[t]);
+			const fp_whatif_option_t *o =
+				option_at(w, sites[s], starts[t]);
 			double x = left + t * cw, y = top + s * ch;
 
 			if (!o) {
-				fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" "
+				fprintf(f,
+					"<rect x=\"%.1f\" y=\"%.1f\" "
 					"width=\"%.1f\" height=\"%.1f\" "
 					"fill=\"#eeeeee\"><title>not covered "
-					"by the series</title></rect>\n", x, y,
-					cw - 1, ch - 1);
+					"by the series</title></rect>\n",
+					x, y, cw - 1, ch - 1);
 				continue;
 			}
 			heat_color(hi > lo ? (o->footprint_g - lo) / (hi - lo)
-					   : 0, col);
+					   : 0,
+				   col);
 			hour_text(o->start, w1, sizeof(w1), true);
 			fprintf(f, "<rect class=\"cell\" data-site=\"");
 			put(f, o->site);
-			fprintf(f, "\" data-start=\"%lld\" data-value=\"%s\" "
+			fprintf(f,
+				"\" data-start=\"%lld\" data-value=\"%s\" "
 				"x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
 				"height=\"%.1f\" fill=\"%s\"><title>",
 				(long long)o->start,
-				fig(v, sizeof(v), o->footprint_g), x, y,
-				cw - 1, ch - 1, col);
+				fig(v, sizeof(v), o->footprint_g), x, y, cw - 1,
+				ch - 1, col);
 			put(f, o->site);
 			fprintf(f, " at %s UTC: %s gCO2e</title></rect>\n", w1,
 				v);
 			if (cw >= 30)
-				fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" "
+				fprintf(f,
+					"<text x=\"%.1f\" y=\"%.1f\" "
 					"text-anchor=\"middle\" "
 					"font-size=\"9\">%.3g</text>\n",
 					x + cw / 2, y + ch * 0.62,
@@ -756,18 +818,21 @@ static void heatmap(FILE *f, const fp_report_html_t *h, const char **sites,
 		double x = left + t * cw + cw / 2, y = top + ns * ch + 8;
 
 		hour_text(starts[t], w1, sizeof(w1), false);
-		fprintf(f, "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" "
+		fprintf(f,
+			"<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" "
 			"font-size=\"10\" text-anchor=\"end\" "
 			"transform=\"rotate(-90 %.1f %.1f)\"%s>%s%s</text>\n",
-			x + 3, y, x + 3, y, starts[t] == actual ?
-			" font-weight=\"bold\"" : "", starts[t] == actual ?
-			"actual " : "", w1);
+			x + 3, y, x + 3, y,
+			starts[t] == actual ? " font-weight=\"bold\"" : "",
+			starts[t] == actual ? "actual " : "", w1);
 		if (starts[t] == actual)
-			fprintf(f, "<rect class=\"actual\" x=\"%.1f\" "
+			fprintf(f,
+				"<rect class=\"actual\" x=\"%.1f\" "
 				"y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
 				"fill=\"none\" stroke=\"#000\" "
-				"stroke-width=\"2\"/>\n", left + t * cw - 1,
-				top - 1, cw + 1, ns * ch + 1);
+				"stroke-width=\"2\"/>\n",
+				left + t * cw - 1, top - 1, cw + 1,
+				ns * ch + 1);
 	}
 	axis_label(f, left + nt * cw / 2, top + ns * ch + 80, 0,
 		   "Start time (UTC, hour)");
@@ -777,17 +842,19 @@ static void heatmap(FILE *f, const fp_report_html_t *h, const char **sites,
 	      "<stop offset=\"0\" stop-color=\"#1a9850\"/>"
 	      "<stop offset=\"0.5\" stop-color=\"#fee08b\"/>"
 	      "<stop offset=\"1\" stop-color=\"#d73027\"/>"
-	      "</linearGradient></defs>\n", f);
-	fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"300\" height=\"12\" "
+	      "</linearGradient></defs>\n",
+	      f);
+	fprintf(f,
+		"<rect x=\"%.1f\" y=\"%.1f\" width=\"300\" height=\"12\" "
 		"fill=\"url(#heat)\"/>\n<text class=\"tick\" x=\"%.1f\" "
 		"y=\"%.1f\" font-size=\"11\" text-anchor=\"end\">%s</text>\n",
 		left, top + ns * ch + 110.0, left - 4, top + ns * ch + 120.0,
 		fig(v, sizeof(v), lo));
-	fprintf(f, "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" "
-		"font-size=\"11\">%s</text>\n", left + 304,
-		top + ns * ch + 120.0, fig(v, sizeof(v), hi));
-	axis_label(f, left + 150, top + ns * ch + 140, 0,
-		   "Footprint (gCO2e)");
+	fprintf(f,
+		"<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" "
+		"font-size=\"11\">%s</text>\n",
+		left + 304, top + ns * ch + 120.0, fig(v, sizeof(v), hi));
+	axis_label(f, left + 150, top + ns * ch + 140, 0, "Footprint (gCO2e)");
 	fputs("</svg>\n", f);
 }
 
@@ -828,13 +895,16 @@ static void whatif_section(FILE *f, const fp_report_html_t *h)
 	}
 	hour_text(h->from, a, sizeof(a), true);
 	hour_text(h->to, b, sizeof(b), true);
-	fprintf(f, "<p style=\"font-size:13px;margin:4px 0\">The same job (its "
+	fprintf(f,
+		"<p style=\"font-size:13px;margin:4px 0\">The same job (its "
 		"IT energy and duration) on each site, started at each hour "
 		"from %s to %s UTC: %zu options, %zu not covered by the "
-		"series.</p>\n", a, b, w->noptions, w->skipped);
+		"series.</p>\n",
+		a, b, w->noptions, w->skipped);
 	heatmap(f, h, sites, ns, starts, nt);
 	top = w->noptions < 5 ? w->noptions : 5;
-	fprintf(f, "<table id=\"table-whatif\" style=\"" TABLE "\">\n<tr>"
+	fprintf(f,
+		"<table id=\"table-whatif\" style=\"" TABLE "\">\n<tr>"
 		"<th style=\"" TD "\">Rank</th><th style=\"" TD "\">Site</th>"
 		"<th style=\"" TD "\">Start (UTC)</th><th style=\"" TD "\">"
 		"Intensity (gCO2e/kWh)</th><th style=\"" TD "\">Footprint "
@@ -844,11 +914,15 @@ static void whatif_section(FILE *f, const fp_report_html_t *h)
 		const fp_whatif_option_t *o = &w->options[i];
 
 		hour_text(o->start, a, sizeof(a), true);
-		fprintf(f, "<tr class=\"option\"><td style=\"" TDN "\">%zu</td>"
-			"<td style=\"" TD "\">", i + 1);
+		fprintf(f,
+			"<tr class=\"option\"><td style=\"" TDN "\">%zu</td>"
+			"<td style=\"" TD "\">",
+			i + 1);
 		put(f, o->site);
-		fprintf(f, "</td><td style=\"" TD "\">%s</td><td style=\"" TDN
-			"\">%s</td>", a, fig(v, sizeof(v), o->intensity));
+		fprintf(f,
+			"</td><td style=\"" TD "\">%s</td><td style=\"" TDN
+			"\">%s</td>",
+			a, fig(v, sizeof(v), o->intensity));
 		fprintf(f, "<td class=\"num\" style=\"" TDN "\">%s</td>",
 			fig(v, sizeof(v), o->footprint_g));
 		fprintf(f, "<td style=\"" TDN "\">%s</td></tr>\n",
@@ -861,12 +935,12 @@ out:
 	fputs("</div>\n", f);
 }
 
-static void row(FILE *f, const char *key, const char *label,
-		const char *value)
+static void row(FILE *f, const char *key, const char *label, const char *value)
 {
-	fprintf(f, "<tr data-key=\"%s\"><th style=\"" TD ";text-align:left;"
-		"background:#f4f4f4\">%s</th><td style=\"" TD "\">", key,
-		label);
+	fprintf(f,
+		"<tr data-key=\"%s\"><th style=\"" TD ";text-align:left;"
+		"background:#f4f4f4\">%s</th><td style=\"" TD "\">",
+		key, label);
 	put(f, value);
 	fputs("</td></tr>\n", f);
 }
@@ -889,9 +963,10 @@ static void header(FILE *f, const fp_report_html_t *h)
 		row(f, "state", "State", r->state);
 	row(f, "start", "Start (UTC)", r->start ? r->start : "-");
 	row(f, "end", "End (UTC)", r->end ? r->end : "-");
-	row(f, "elapsed", "Elapsed", fp_report_duration(r->elapsed_s, a,
-							sizeof(a)));
-	row(f, "source", "Energy source", fp_carbon_energy_source_str(r->source));
+	row(f, "elapsed", "Elapsed",
+	    fp_report_duration(r->elapsed_s, a, sizeof(a)));
+	row(f, "source", "Energy source",
+	    fp_carbon_energy_source_str(r->source));
 	{
 		char c[32], e[96];
 
@@ -902,12 +977,12 @@ static void header(FILE *f, const fp_report_html_t *h)
 	}
 	snprintf(a, sizeof(a), "%s gCO2e", fig(b, sizeof(b), r->footprint_g));
 	row(f, "footprint", "Footprint", a);
-	row(f, "complete", "Completeness", r->complete ? "complete" :
-	    "incomplete");
+	row(f, "complete", "Completeness",
+	    r->complete ? "complete" : "incomplete");
 	for (size_t i = 0; i < r->nincomplete; i++)
 		row(f, "incomplete", "Incomplete because", r->incomplete[i]);
-	row(f, "signature", "Signature", h->signature ? h->signature :
-	    "unknown");
+	row(f, "signature", "Signature",
+	    h->signature ? h->signature : "unknown");
 	if (r->config[0])
 		row(f, "config", "Config sha256", r->config);
 	fputs("</table>\n", f);
@@ -918,7 +993,8 @@ int fp_report_html_write(const fp_report_html_t *h, FILE *f, fp_error_t *err)
 	const fp_report_t *r = h->r;
 
 	fp_error_clear(err);
-	fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
+	fprintf(f,
+		"<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
 		"<meta charset=\"utf-8\">\n<meta name=\"viewport\" "
 		"content=\"width=device-width\">\n<title>Job %llu: energy and "
 		"carbon footprint</title>\n</head>\n<body style=\"" FONT
@@ -927,7 +1003,8 @@ int fp_report_html_write(const fp_report_html_t *h, FILE *f, fp_error_t *err)
 		(unsigned long long)r->job_id, (unsigned long long)r->job_id);
 	header(f, h);
 	if (r->from_record)
-		note(f, "note", "From the accounting record (FP1, unsigned): "
+		note(f, "note",
+		     "From the accounting record (FP1, unsigned): "
 		     "the signed summary was not available.");
 	energy_section(f, h);
 	if (!r->from_record)
@@ -936,9 +1013,11 @@ int fp_report_html_write(const fp_report_html_t *h, FILE *f, fp_error_t *err)
 	whatif_section(f, h);
 	fputs("<p style=\"font-size:11px;color:#777;margin-top:24px\">"
 	      "slurm-footprint " FP_VERSION " (sfootprint -j JOBID for the "
-	      "text report).</p>\n</body>\n</html>\n", f);
+	      "text report).</p>\n</body>\n</html>\n",
+	      f);
 	if (fflush(f) || ferror(f))
-		return fp_error_set(err, FP_EIO, "cannot write the HTML report");
+		return fp_error_set(err, FP_EIO,
+				    "cannot write the HTML report");
 	return 0;
 }
 
@@ -971,7 +1050,8 @@ int fp_report_html_page(const fp_report_t *r, const char *status,
 	else if (json_is_object(parts))
 		fp_report_html_set_domains(h,
 					   fp_json_number(parts, "cpu_dram_Wh"),
-					   NAN, fp_json_number(parts, "gpu_Wh"));
+					   NAN,
+					   fp_json_number(parts, "gpu_Wh"));
 	json_decref(sum);
 	if (cfg)
 		(void)fp_config_load_series(cfg, &ignored);
@@ -982,11 +1062,13 @@ int fp_report_html_page(const fp_report_t *r, const char *status,
 	wj.embodied_g = isfinite(r->embodied_g) ? r->embodied_g : 0;
 	wj.start = r->start ? fp_report_parse_utc(r->start) : -1;
 	if (no_whatif || !cfg)
-		snprintf(why, sizeof(why), "%s", no_whatif ? no_whatif :
-			 "No what-if: it needs footprint.conf");
+		snprintf(why, sizeof(why), "%s",
+			 no_whatif ? no_whatif
+				   : "No what-if: it needs footprint.conf");
 	else if (wj.start < 0 || !isfinite(wj.energy_j) ||
 		 !isfinite(wj.elapsed_s))
-		snprintf(why, sizeof(why), "No what-if: the summary has no "
+		snprintf(why, sizeof(why),
+			 "No what-if: the summary has no "
 			 "start, energy or duration");
 	else {
 		from = wj.start - FP_REPORT_HTML_WHATIF_HOURS * 3600;

@@ -33,7 +33,7 @@ struct fp_series {
 	fp_intensity_kind_t kind;
 	double constant;
 	unsigned months;
-	struct point *pts;	/* in time order, never overlapping */
+	struct point *pts; /* in time order, never overlapping */
 	size_t npts;
 };
 
@@ -90,7 +90,7 @@ void fp_series_free(fp_series_t *s)
  * CET (UTC+1) otherwise. eco2mix dates and hours are in this local time. */
 static time_t last_sunday_0100_utc(int y, int mo)
 {
-	time_t t = fp_iso8601_utc(y, mo + 1, 0, 1, 0, 0);	/* last day of mo */
+	time_t t = fp_iso8601_utc(y, mo + 1, 0, 1, 0, 0); /* last day of mo */
 	struct tm tm;
 
 	gmtime_r(&t, &tm);
@@ -198,8 +198,8 @@ static bool contains_ci(const char *s, const char *needle)
 static int find_column(char **f, size_t n, const char *name, bool prefix)
 {
 	for (size_t i = 0; i < n; i++)
-		if (prefix ? has_prefix_ci(f[i], name) :
-			     !strcasecmp(f[i], name))
+		if (prefix ? has_prefix_ci(f[i], name)
+			   : !strcasecmp(f[i], name))
 			return (int)i;
 	return -1;
 }
@@ -231,23 +231,25 @@ static int add_sample(struct parser *p, unsigned lineno, time_t t, double v)
 		fp_iso8601_format(t, a);
 		fp_iso8601_format(last->t, b);
 		if (t == last->t)
-			return fp_error_set(p->err, FP_EINVAL,
-				       "%s:%u: time %s already given on line "
-				       "%u (one value per time)", p->name,
-				       lineno, a, last->line);
+			return fp_error_set(
+				p->err, FP_EINVAL,
+				"%s:%u: time %s already given on line "
+				"%u (one value per time)",
+				p->name, lineno, a, last->line);
 		if (t < last->t)
-			return fp_error_set(p->err, FP_EINVAL,
-				       "%s:%u: time %s comes before %s of line "
-				       "%u (rows must be in time order)",
-				       p->name, lineno, a, b, last->line);
+			return fp_error_set(
+				p->err, FP_EINVAL,
+				"%s:%u: time %s comes before %s of line "
+				"%u (rows must be in time order)",
+				p->name, lineno, a, b, last->line);
 	}
 	if (p->nsamples == p->cap) {
 		size_t nc = p->cap ? p->cap * 2 : 1024;
 		struct sample *ns = realloc(p->samples, nc * sizeof(*ns));
 
 		if (!ns)
-			return fp_error_set(p->err, FP_ENOMEM, "%s: out of memory",
-				       p->name);
+			return fp_error_set(p->err, FP_ENOMEM,
+					    "%s: out of memory", p->name);
 		p->samples = ns;
 		p->cap = nc;
 	}
@@ -267,23 +269,24 @@ static int parse_value(struct parser *p, unsigned lineno, const char *field,
 	*v = strtod(text, &end);
 	if (!*text || *end || errno || !isfinite(*v))
 		return fp_error_set(p->err, FP_EPARSE,
-			       "%s:%u: field '%s': '%s' is not a number",
-			       p->name, lineno, field, text);
+				    "%s:%u: field '%s': '%s' is not a number",
+				    p->name, lineno, field, text);
 	if (*v < 0)
 		return fp_error_set(p->err, FP_EINVAL,
-			       "%s:%u: field '%s': negative value %s",
-			       p->name, lineno, field, text);
+				    "%s:%u: field '%s': negative value %s",
+				    p->name, lineno, field, text);
 	if (*v > FP_SERIES_MAX_VALUE)
-		return fp_error_set(p->err, FP_EINVAL,
-			       "%s:%u: field '%s': %s is above %.15g, more "
-			       "than any grid emits (gCO2e/kWh): a unit or "
-			       "column mistake?", p->name, lineno, field, text,
-			       FP_SERIES_MAX_VALUE);
+		return fp_error_set(
+			p->err, FP_EINVAL,
+			"%s:%u: field '%s': %s is above %.15g, more "
+			"than any grid emits (gCO2e/kWh): a unit or "
+			"column mistake?",
+			p->name, lineno, field, text, FP_SERIES_MAX_VALUE);
 	return 0;
 }
 
-static int header_electricitymaps(struct parser *p, unsigned lineno,
-				  char **f, size_t n)
+static int header_electricitymaps(struct parser *p, unsigned lineno, char **f,
+				  size_t n)
 {
 	const char *want = p->kind == FP_INTENSITY_DIRECT ? "(direct)" : NULL;
 
@@ -292,8 +295,8 @@ static int header_electricitymaps(struct parser *p, unsigned lineno,
 	p->col_time = find_column(f, n, "Datetime (UTC)", false);
 	if (p->col_time < 0)
 		return fp_error_set(p->err, FP_EPARSE,
-			       "%s:%u: no 'Datetime (UTC)' column", p->name,
-			       lineno);
+				    "%s:%u: no 'Datetime (UTC)' column",
+				    p->name, lineno);
 	for (size_t i = 0; i < n; i++) {
 		if (!contains_ci(f[i], "carbon intensity"))
 			continue;
@@ -305,18 +308,18 @@ static int header_electricitymaps(struct parser *p, unsigned lineno,
 		}
 	}
 	return fp_error_set(p->err, FP_EPARSE,
-		       "%s:%u: no 'Carbon Intensity gCO2eq/kWh %s' column",
-		       p->name, lineno, want ? want : "(LCA)");
+			    "%s:%u: no 'Carbon Intensity gCO2eq/kWh %s' column",
+			    p->name, lineno, want ? want : "(LCA)");
 }
 
-static int header_eco2mix(struct parser *p, unsigned lineno, char **f,
-			  size_t n)
+static int header_eco2mix(struct parser *p, unsigned lineno, char **f, size_t n)
 {
 	if (p->kind == FP_INTENSITY_LCA)
-		return fp_error_set(p->err, FP_EINVAL,
-			       "%s:%u: eco2mix 'Taux de CO2' counts direct "
-			       "emissions only; set IntensityKind=direct",
-			       p->name, lineno);
+		return fp_error_set(
+			p->err, FP_EINVAL,
+			"%s:%u: eco2mix 'Taux de CO2' counts direct "
+			"emissions only; set IntensityKind=direct",
+			p->name, lineno);
 	p->kind = FP_INTENSITY_DIRECT;
 	p->col_value = find_column(f, n, "Taux de CO2", true);
 	p->col_time = find_column(f, n, "Date - Heure", false);
@@ -326,12 +329,12 @@ static int header_eco2mix(struct parser *p, unsigned lineno, char **f,
 		p->col_hour = find_column(f, n, "Heure", false);
 	if (p->col_value < 0)
 		return fp_error_set(p->err, FP_EPARSE,
-			       "%s:%u: no 'Taux de CO2 (g/kWh)' column",
-			       p->name, lineno);
+				    "%s:%u: no 'Taux de CO2 (g/kWh)' column",
+				    p->name, lineno);
 	if (p->col_time < 0 && (p->col_date < 0 || p->col_hour < 0))
 		return fp_error_set(p->err, FP_EPARSE,
-			       "%s:%u: no 'Date' and 'Heures' columns",
-			       p->name, lineno);
+				    "%s:%u: no 'Date' and 'Heures' columns",
+				    p->name, lineno);
 	return 0;
 }
 
@@ -354,29 +357,33 @@ static int eco2mix_time(struct parser *p, unsigned lineno, const char *date,
 		     !fp_iso8601_digits(&q, 2, &d) && !*q;
 	if (!ok || !fp_iso8601_valid(y, mo, d, 0, 0, 0))
 		return fp_error_set(p->err, FP_EPARSE,
-			       "%s:%u: field 'Date': '%s' is not a date",
-			       p->name, lineno, date);
+				    "%s:%u: field 'Date': '%s' is not a date",
+				    p->name, lineno, date);
 	q = hour;
-	if (fp_iso8601_digits(&q, 2, &h) || *q++ != ':' || fp_iso8601_digits(&q, 2, &mi) ||
-	    (*q && *q != ':') || h > 23 || mi > 59)
+	if (fp_iso8601_digits(&q, 2, &h) || *q++ != ':' ||
+	    fp_iso8601_digits(&q, 2, &mi) || (*q && *q != ':') || h > 23 ||
+	    mi > 59)
 		return fp_error_set(p->err, FP_EPARSE,
-			       "%s:%u: field 'Heures': '%s' is not HH:MM",
-			       p->name, lineno, hour);
+				    "%s:%u: field 'Heures': '%s' is not HH:MM",
+				    p->name, lineno, hour);
 	local = fp_iso8601_utc(y, mo, d, h, mi, 0);
 	cest = local - 2 * HOUR;
 	cet = local - HOUR;
 	if (!paris_summer(cest) && paris_summer(cet))
-		return fp_error_set(p->err, FP_EINVAL,
-			       "%s:%u: field 'Heures': %s %s does not exist in "
-			       "French legal time (clocks go from 02:00 to "
-			       "03:00 that night)", p->name, lineno, date,
-			       hour);
+		return fp_error_set(
+			p->err, FP_EINVAL,
+			"%s:%u: field 'Heures': %s %s does not exist in "
+			"French legal time (clocks go from 02:00 to "
+			"03:00 that night)",
+			p->name, lineno, date, hour);
 	*t = paris_to_utc(local, p->last);
 	if (paris_summer(cest) && !paris_summer(cet) && *t <= p->last)
-		return fp_error_set(p->err, FP_EINVAL,
-			       "%s:%u: field 'Heures': %s %s appears a third "
-			       "time (the October change repeats that hour "
-			       "once)", p->name, lineno, date, hour);
+		return fp_error_set(
+			p->err, FP_EINVAL,
+			"%s:%u: field 'Heures': %s %s appears a third "
+			"time (the October change repeats that hour "
+			"once)",
+			p->name, lineno, date, hour);
 	return 0;
 }
 
@@ -399,7 +406,7 @@ static int parse_line(struct parser *p, unsigned lineno, char *line)
 	n = split_fields(line, p->sep, &p->fields, &p->fcap);
 	if (n == (size_t)-1)
 		return fp_error_set(p->err, FP_ENOMEM, "%s: out of memory",
-			       p->name);
+				    p->name);
 	f = p->fields;
 	if (!p->header_done) {
 		p->header_done = true;
@@ -413,13 +420,17 @@ static int parse_line(struct parser *p, unsigned lineno, char *line)
 	}
 	if (p->format == FP_FORMAT_PLAIN) {
 		if (n != 2)
-			return fp_error_set(p->err, FP_EPARSE,
-				       "%s:%u: expected 'iso8601,value', got "
-				       "%zu fields", p->name, lineno, n);
+			return fp_error_set(
+				p->err, FP_EPARSE,
+				"%s:%u: expected 'iso8601,value', got "
+				"%zu fields",
+				p->name, lineno, n);
 		if (fp_iso8601_parse(f[0], &t))
-			return fp_error_set(p->err, FP_EPARSE,
-				       "%s:%u: field 'time': '%s' is not an "
-				       "ISO 8601 time", p->name, lineno, f[0]);
+			return fp_error_set(
+				p->err, FP_EPARSE,
+				"%s:%u: field 'time': '%s' is not an "
+				"ISO 8601 time",
+				p->name, lineno, f[0]);
 		if (parse_value(p, lineno, "value", f[1], &v))
 			return -1;
 		return add_sample(p, lineno, t, v);
@@ -437,26 +448,27 @@ static int parse_line(struct parser *p, unsigned lineno, char *line)
 		if (p->col_hour > maxcol)
 			maxcol = p->col_hour;
 		if ((int)n <= maxcol)
-			return fp_error_set(p->err, FP_EPARSE,
-				       "%s:%u: %zu fields, the header has more",
-				       p->name, lineno, n);
+			return fp_error_set(
+				p->err, FP_EPARSE,
+				"%s:%u: %zu fields, the header has more",
+				p->name, lineno, n);
 		if (!*f[p->col_value] || !strcasecmp(f[p->col_value], "ND"))
 			return 0;
 		if (p->col_time >= 0) {
 			if (fp_iso8601_parse(f[p->col_time], &t))
-				return fp_error_set(p->err, FP_EPARSE,
-					       "%s:%u: field 'Date - Heure': "
-					       "'%s' is not an ISO 8601 time",
-					       p->name, lineno,
-					       f[p->col_time]);
+				return fp_error_set(
+					p->err, FP_EPARSE,
+					"%s:%u: field 'Date - Heure': "
+					"'%s' is not an ISO 8601 time",
+					p->name, lineno, f[p->col_time]);
 			/* Read as UTC it would be one or two hours off. */
 			if (!strpbrk(f[p->col_time] + 10, "Z+-"))
-				return fp_error_set(p->err, FP_EPARSE,
-					       "%s:%u: field 'Date - Heure': "
-					       "'%s' has no UTC offset (eco2mix "
-					       "writes +01:00 or +02:00)",
-					       p->name, lineno,
-					       f[p->col_time]);
+				return fp_error_set(
+					p->err, FP_EPARSE,
+					"%s:%u: field 'Date - Heure': "
+					"'%s' has no UTC offset (eco2mix "
+					"writes +01:00 or +02:00)",
+					p->name, lineno, f[p->col_time]);
 		} else if (eco2mix_time(p, lineno, f[p->col_date],
 					f[p->col_hour], &t)) {
 			return -1;
@@ -471,15 +483,18 @@ static int parse_line(struct parser *p, unsigned lineno, char *line)
 	maxcol = p->col_time > p->col_value ? p->col_time : p->col_value;
 	if ((int)n <= maxcol)
 		return fp_error_set(p->err, FP_EPARSE,
-			       "%s:%u: %zu fields, the header has more",
-			       p->name, lineno, n);
+				    "%s:%u: %zu fields, the header has more",
+				    p->name, lineno, n);
 	if (fp_iso8601_parse(f[p->col_time], &t))
-		return fp_error_set(p->err, FP_EPARSE,
-			       "%s:%u: field 'Datetime (UTC)': '%s' is not an "
-			       "ISO 8601 time", p->name, lineno,
-			       f[p->col_time]);
-	if (parse_value(p, lineno, p->kind == FP_INTENSITY_DIRECT ?
-			"Carbon Intensity (direct)" : "Carbon Intensity (LCA)",
+		return fp_error_set(
+			p->err, FP_EPARSE,
+			"%s:%u: field 'Datetime (UTC)': '%s' is not an "
+			"ISO 8601 time",
+			p->name, lineno, f[p->col_time]);
+	if (parse_value(p, lineno,
+			p->kind == FP_INTENSITY_DIRECT
+				? "Carbon Intensity (direct)"
+				: "Carbon Intensity (LCA)",
 			f[p->col_value], &v))
 		return -1;
 	return add_sample(p, lineno, t, v);
@@ -514,15 +529,17 @@ static int build_table(fp_series_t *s, struct parser *p, fp_error_t *err)
 	size_t n = p->nsamples;
 
 	if (!n)
-		return fp_error_set(err, FP_EPARSE, "%s: no data lines", s->name);
+		return fp_error_set(err, FP_EPARSE, "%s: no data lines",
+				    s->name);
 	/* add_sample() keeps the samples in strict time order. */
 	if ((x[n - 1].t - x[0].t) / HOUR + 1 > MAX_SPAN_HOURS)
 		return fp_error_set(err, FP_EINVAL,
-			       "%s: the series spans more than 50 years",
-			       s->name);
+				    "%s: the series spans more than 50 years",
+				    s->name);
 	s->pts = calloc(n, sizeof(*s->pts));
 	if (!s->pts)
-		return fp_error_set(err, FP_ENOMEM, "%s: out of memory", s->name);
+		return fp_error_set(err, FP_ENOMEM, "%s: out of memory",
+				    s->name);
 	for (size_t i = 0; i < n; i++) {
 		time_t prev = i ? x[i].t - x[i - 1].t : 0;
 		time_t next = i + 1 < n ? x[i + 1].t - x[i].t : 0;
@@ -578,20 +595,24 @@ static int check_size(const char *name, const char *text, size_t len,
 	unsigned lineno = 1;
 
 	if (len > (size_t)FP_SERIES_MAX_BYTES)
-		return fp_error_set(err, FP_EINVAL, "%s: larger than %ld MiB: not "
-			       "a series file", name,
-			       FP_SERIES_MAX_BYTES >> 20);
+		return fp_error_set(err, FP_EINVAL,
+				    "%s: larger than %ld MiB: not "
+				    "a series file",
+				    name, FP_SERIES_MAX_BYTES >> 20);
 	for (const char *p = text, *end = text + len; p < end; lineno++) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
 
 		if (memchr(p, '\0', n))
-			return fp_error_set(err, FP_EPARSE, "%s:%u: a NUL byte: not "
-				       "a text file", name, lineno);
+			return fp_error_set(err, FP_EPARSE,
+					    "%s:%u: a NUL byte: not "
+					    "a text file",
+					    name, lineno);
 		if (n > FP_SERIES_MAX_LINE)
-			return fp_error_set(err, FP_EPARSE, "%s:%u: line longer "
-				       "than %d bytes: not a series file",
-				       name, lineno, FP_SERIES_MAX_LINE);
+			return fp_error_set(err, FP_EPARSE,
+					    "%s:%u: line longer "
+					    "than %d bytes: not a series file",
+					    name, lineno, FP_SERIES_MAX_LINE);
 		p += n + 1;
 	}
 	return 0;
@@ -608,7 +629,7 @@ fp_series_t *fp_series_parse(const char *name, const char *text, size_t len,
 	int rc = 0;
 
 	fp_error_clear(err);
-	if (len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3)) {	/* UTF-8 BOM */
+	if (len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3)) { /* UTF-8 BOM */
 		text += 3;
 		len -= 3;
 	}
@@ -683,14 +704,16 @@ fp_series_t *fp_series_load(const char *path, fp_series_format_t format,
 	f = fopen(path, "rb");
 	if (!f) {
 		fp_error_set(err, FP_EIO, "%s: cannot open: %s", path,
-			strerror(errno));
+			     strerror(errno));
 		return NULL;
 	}
 	if (!fstat(fileno(f), &st) && S_ISREG(st.st_mode) &&
 	    st.st_size > FP_SERIES_MAX_BYTES) {
-		fp_error_set(err, FP_EINVAL, "%s: %lld bytes, larger than %ld MiB: "
-			"not a series file", path, (long long)st.st_size,
-			FP_SERIES_MAX_BYTES >> 20);
+		fp_error_set(err, FP_EINVAL,
+			     "%s: %lld bytes, larger than %ld MiB: "
+			     "not a series file",
+			     path, (long long)st.st_size,
+			     FP_SERIES_MAX_BYTES >> 20);
 		fclose(f);
 		return NULL;
 	}
@@ -705,8 +728,8 @@ fp_series_t *fp_series_load(const char *path, fp_series_format_t format,
 			if (!nt) {
 				free(text);
 				fclose(f);
-				fp_error_set(err, FP_ENOMEM, "%s: out of memory",
-					path);
+				fp_error_set(err, FP_ENOMEM,
+					     "%s: out of memory", path);
 				return NULL;
 			}
 			text = nt;
@@ -727,10 +750,11 @@ fp_series_t *fp_series_load(const char *path, fp_series_format_t format,
 		if (!bad && len > (size_t)FP_SERIES_MAX_BYTES)
 			bad = "larger than the limit";
 		if (bad) {
-			fp_error_set(err, FP_EPARSE, "%s:%u: %s (%d bytes a line, "
-				"%ld MiB a file): not a series file", path,
-				lineno, bad, FP_SERIES_MAX_LINE,
-				FP_SERIES_MAX_BYTES >> 20);
+			fp_error_set(err, FP_EPARSE,
+				     "%s:%u: %s (%d bytes a line, "
+				     "%ld MiB a file): not a series file",
+				     path, lineno, bad, FP_SERIES_MAX_LINE,
+				     FP_SERIES_MAX_BYTES >> 20);
 			free(text);
 			fclose(f);
 			return NULL;
@@ -763,15 +787,17 @@ static int no_value(const fp_series_t *s, time_t t, fp_error_t *err)
 	if (s->type == FP_SERIES_HOURLY && t >= s->pts[0].t &&
 	    t < series_end(s))
 		return fp_error_set(err, FP_EINVAL,
-			       "series '%s' has no value for %s (a gap in "
-			       "the data)", s->name, when);
+				    "series '%s' has no value for %s (a gap in "
+				    "the data)",
+				    s->name, when);
 	fp_iso8601_format(s->pts[0].t, a);
 	fp_iso8601_format(series_end(s), b);
 	fp_iso8601_format(s->pts[s->npts - 1].t, last);
-	return fp_error_set(err, FP_EINVAL,
-		       "series '%s' has no value for %s (it covers %s up to "
-		       "%s exclusive: its last value starts at %s)", s->name,
-		       when, a, b, last);
+	return fp_error_set(
+		err, FP_EINVAL,
+		"series '%s' has no value for %s (it covers %s up to "
+		"%s exclusive: its last value starts at %s)",
+		s->name, when, a, b, last);
 }
 
 /* Index of the first point after t (npts when none). */
@@ -828,8 +854,8 @@ int fp_series_value(const fp_series_t *s, time_t t, double *value,
 
 /* The integral of the step function over [t0, t1), piece by piece: each
  * point's value times the part of [t0, t1) it holds. */
-static int integrate(const fp_series_t *s, time_t t0, time_t t1,
-		     double *sum, fp_error_t *err)
+static int integrate(const fp_series_t *s, time_t t0, time_t t1, double *sum,
+		     fp_error_t *err)
 {
 	size_t k = point_at(s, t0);
 	time_t cur = t0;
@@ -858,9 +884,9 @@ int fp_series_mean(const fp_series_t *s, time_t t0, time_t t1, double *mean,
 
 	fp_error_clear(err);
 	if (t1 < t0)
-		return fp_error_set(err, FP_EINVAL,
-			       "series '%s': interval ends before it starts",
-			       s->name);
+		return fp_error_set(
+			err, FP_EINVAL,
+			"series '%s': interval ends before it starts", s->name);
 	if (t1 == t0 || s->type == FP_SERIES_CONSTANT)
 		return fp_series_value(s, t0, mean, err);
 	if (s->type == FP_SERIES_HOURLY) {
@@ -962,9 +988,11 @@ static int fill_integral(const fp_series_t *s, const fp_fallback_t *fb,
 	case FP_FALLBACK_LAST:
 		k = point_after(s, a);
 		if (!k)
-			return fp_error_set(err, FP_EINVAL, "series '%s': no value "
-				       "before %s for IntensityFallback=last",
-				       s->name, when);
+			return fp_error_set(
+				err, FP_EINVAL,
+				"series '%s': no value "
+				"before %s for IntensityFallback=last",
+				s->name, when);
 		*sum = (double)(b - a) * s->pts[k - 1].v;
 		return 0;
 	case FP_FALLBACK_MONTHLY_MEAN: {
@@ -981,16 +1009,18 @@ static int fill_integral(const fp_series_t *s, const fp_fallback_t *fb,
 			covered += s->pts[k].until - t;
 		}
 		if (!covered)
-			return fp_error_set(err, FP_EINVAL, "series '%s': no value "
-				       "in its last 30 days for "
-				       "IntensityFallback=monthly-mean",
-				       s->name);
+			return fp_error_set(err, FP_EINVAL,
+					    "series '%s': no value "
+					    "in its last 30 days for "
+					    "IntensityFallback=monthly-mean",
+					    s->name);
 		*sum = (double)(b - a) * m / (double)covered;
 		return 0;
 	}
 	case FP_FALLBACK_SAME_HOUR:
 		for (time_t h = hour_of(a); h < b; h += HOUR) {
-			time_t x = h > a ? h : a, y = h + HOUR < b ? h + HOUR : b;
+			time_t x = h > a ? h : a,
+			       y = h + HOUR < b ? h + HOUR : b;
 			double hv = 0, v;
 			unsigned n = 0;
 			fp_error_t ignore;
@@ -1005,24 +1035,26 @@ static int fill_integral(const fp_series_t *s, const fp_fallback_t *fb,
 			}
 			if (!n) {
 				fp_iso8601_format(x, when);
-				return fp_error_set(err, FP_EINVAL, "series '%s': "
-					       "no value for %s nor for its "
-					       "hour on any of the %u days "
-					       "before (IntensityFallback="
-					       "same-hour:%u)", s->name, when,
-					       fb->days, fb->days);
+				return fp_error_set(
+					err, FP_EINVAL,
+					"series '%s': "
+					"no value for %s nor for its "
+					"hour on any of the %u days "
+					"before (IntensityFallback="
+					"same-hour:%u)",
+					s->name, when, fb->days, fb->days);
 			}
 			*sum += (double)(y - x) * hv / n;
 		}
 		return 0;
 	}
 	return fp_error_set(err, FP_EINVAL, "series '%s': unknown fallback",
-		       s->name);
+			    s->name);
 }
 
 int fp_series_mean_fallback(const fp_series_t *s, const fp_fallback_t *fb,
-			    time_t t0, time_t t1, double *mean,
-			    fp_fill_t *fill, fp_error_t *err)
+			    time_t t0, time_t t1, double *mean, fp_fill_t *fill,
+			    fp_error_t *err)
 {
 	double sum = 0, part;
 	time_t cur, filled = 0;
@@ -1032,9 +1064,9 @@ int fp_series_mean_fallback(const fp_series_t *s, const fp_fallback_t *fb,
 	if (s->type != FP_SERIES_HOURLY || fb->kind == FP_FALLBACK_NONE)
 		return fp_series_mean(s, t0, t1, mean, err);
 	if (t1 < t0)
-		return fp_error_set(err, FP_EINVAL,
-			       "series '%s': interval ends before it starts",
-			       s->name);
+		return fp_error_set(
+			err, FP_EINVAL,
+			"series '%s': interval ends before it starts", s->name);
 	if (t1 == t0)
 		t1 = t0 + 1;
 	for (cur = t0; cur < t1;) {
@@ -1072,17 +1104,18 @@ int fp_series_check_range(const fp_series_t *s, double lo, double hi,
 	if (s->type == FP_SERIES_CONSTANT &&
 	    (s->constant < lo || s->constant > hi))
 		return fp_error_set(err, FP_EINVAL,
-			       "series '%s': value %g outside [%g, %g]",
-			       s->name, s->constant, lo, hi);
+				    "series '%s': value %g outside [%g, %g]",
+				    s->name, s->constant, lo, hi);
 	if (s->type != FP_SERIES_HOURLY)
 		return 0;
 	for (size_t i = 0; i < s->npts; i++) {
 		if (s->pts[i].v < lo || s->pts[i].v > hi) {
 			fp_iso8601_format(s->pts[i].t, when);
-			return fp_error_set(err, FP_EINVAL,
-				       "series '%s': value %g at %s outside "
-				       "[%g, %g]", s->name, s->pts[i].v, when,
-				       lo, hi);
+			return fp_error_set(
+				err, FP_EINVAL,
+				"series '%s': value %g at %s outside "
+				"[%g, %g]",
+				s->name, s->pts[i].v, when, lo, hi);
 		}
 	}
 	return 0;
@@ -1127,9 +1160,12 @@ size_t fp_series_hours(const fp_series_t *s)
 const char *fp_series_intensity_kind_str(fp_intensity_kind_t kind)
 {
 	switch (kind) {
-	case FP_INTENSITY_LCA: return "lca";
-	case FP_INTENSITY_DIRECT: return "direct";
-	case FP_INTENSITY_UNSET: break;
+	case FP_INTENSITY_LCA:
+		return "lca";
+	case FP_INTENSITY_DIRECT:
+		return "direct";
+	case FP_INTENSITY_UNSET:
+		break;
 	}
 	return "unset";
 }
@@ -1137,10 +1173,14 @@ const char *fp_series_intensity_kind_str(fp_intensity_kind_t kind)
 const char *fp_series_format_str(fp_series_format_t format)
 {
 	switch (format) {
-	case FP_FORMAT_ELECTRICITYMAPS: return "electricitymaps";
-	case FP_FORMAT_ECO2MIX: return "eco2mix";
-	case FP_FORMAT_PLAIN: return "plain";
-	case FP_FORMAT_AUTO: break;
+	case FP_FORMAT_ELECTRICITYMAPS:
+		return "electricitymaps";
+	case FP_FORMAT_ECO2MIX:
+		return "eco2mix";
+	case FP_FORMAT_PLAIN:
+		return "plain";
+	case FP_FORMAT_AUTO:
+		break;
 	}
 	return "auto";
 }

@@ -35,8 +35,8 @@ enum fp_alg { FP_ALG_ES256, FP_ALG_RS256 };
 static const char *const alg_names[] = { "ES256", "RS256" };
 
 struct fp_key {
-	EVP_PKEY *pkey;		/* as loaded: private or public */
-	EVP_PKEY *pub;		/* its public half, what verification uses */
+	EVP_PKEY *pkey; /* as loaded: private or public */
+	EVP_PKEY *pub;	/* its public half, what verification uses */
 	bool private;
 	enum fp_alg alg;
 	char kid[64];
@@ -161,8 +161,10 @@ static EVP_PKEY *public_half(EVP_PKEY *pkey, char kid[64], const char *path,
 	EVP_PKEY *pub;
 
 	if (n <= 0) {
-		fp_error_set(err, FP_EINVAL, "key file %s: cannot encode the "
-			"public key", path);
+		fp_error_set(err, FP_EINVAL,
+			     "key file %s: cannot encode the "
+			     "public key",
+			     path);
 		return NULL;
 	}
 	if (!EVP_Digest(der, (size_t)n, md, &mdlen, EVP_sha256(), NULL)) {
@@ -174,8 +176,10 @@ static EVP_PKEY *public_half(EVP_PKEY *pkey, char kid[64], const char *path,
 	pub = d2i_PUBKEY(NULL, &p, n);
 	OPENSSL_free(der);
 	if (!pub) {
-		fp_error_set(err, FP_EINVAL, "key file %s: cannot derive the "
-			"public key", path);
+		fp_error_set(err, FP_EINVAL,
+			     "key file %s: cannot derive the "
+			     "public key",
+			     path);
 		return NULL;
 	}
 	b64url_encode(md, mdlen, kid);
@@ -193,31 +197,38 @@ static int key_alg(EVP_PKEY *pkey, enum fp_alg *alg, const char *path,
 		if (!EVP_PKEY_get_group_name(pkey, group, sizeof(group),
 					     &glen) ||
 		    strcmp(group, "prime256v1"))
-			return fp_error_set(err, FP_EINVAL, "%s: EC key on curve "
-				       "'%s': ES256 needs P-256", path, group);
+			return fp_error_set(err, FP_EINVAL,
+					    "%s: EC key on curve "
+					    "'%s': ES256 needs P-256",
+					    path, group);
 		*alg = FP_ALG_ES256;
 		return 0;
 	case EVP_PKEY_RSA:
 		if (EVP_PKEY_get_bits(pkey) < 2048)
-			return fp_error_set(err, FP_EINVAL, "%s: RSA key of %d "
-				       "bits: RS256 needs at least 2048",
-				       path, EVP_PKEY_get_bits(pkey));
+			return fp_error_set(err, FP_EINVAL,
+					    "%s: RSA key of %d "
+					    "bits: RS256 needs at least 2048",
+					    path, EVP_PKEY_get_bits(pkey));
 		*alg = FP_ALG_RS256;
 		return 0;
 	}
-	return fp_error_set(err, FP_EINVAL, "%s: neither an EC P-256 nor an RSA "
-		       "key", path);
+	return fp_error_set(err, FP_EINVAL,
+			    "%s: neither an EC P-256 nor an RSA "
+			    "key",
+			    path);
 }
 
 static int mode_ok(const char *path, const struct stat *st, fp_error_t *err)
 {
 	if (!S_ISREG(st->st_mode))
-		return fp_error_set(err, FP_EINVAL, "%s: not a regular file", path);
+		return fp_error_set(err, FP_EINVAL, "%s: not a regular file",
+				    path);
 	if (st->st_mode & 077)
-		return fp_error_set(err, FP_EINVAL, "%s: mode %04o: a private key "
-			       "must not be accessible by group or others "
-			       "(chmod 600)", path,
-			       (unsigned)(st->st_mode & 07777));
+		return fp_error_set(err, FP_EINVAL,
+				    "%s: mode %04o: a private key "
+				    "must not be accessible by group or others "
+				    "(chmod 600)",
+				    path, (unsigned)(st->st_mode & 07777));
 	return 0;
 }
 
@@ -227,7 +238,8 @@ int fp_sign_key_check_mode(const char *path, fp_error_t *err)
 
 	fp_error_clear(err);
 	if (stat(path, &st))
-		return fp_error_set(err, FP_EIO, "%s: %s", path, strerror(errno));
+		return fp_error_set(err, FP_EIO, "%s: %s", path,
+				    strerror(errno));
 	return mode_ok(path, &st, err);
 }
 
@@ -252,15 +264,17 @@ static char *read_key_file(const char *path, bool private, size_t *len,
 
 	if (fd < 0) {
 		fp_error_set(err, FP_EIO, "cannot read key file %s: %s", path,
-			strerror(errno));
+			     strerror(errno));
 		return NULL;
 	}
 	/* fstat on the opened file: what is checked is what is read. */
 	if (fstat(fd, &st) || (private && mode_ok(path, &st, err)) ||
 	    (!private && !S_ISREG(st.st_mode)) || st.st_size > MAX_KEY_FILE) {
 		if (err && err->code == FP_OK)
-			fp_error_set(err, FP_EINVAL, "cannot read key file %s: "
-				"not a key file", path);
+			fp_error_set(err, FP_EINVAL,
+				     "cannot read key file %s: "
+				     "not a key file",
+				     path);
 		close(fd);
 		return NULL;
 	}
@@ -276,7 +290,7 @@ static char *read_key_file(const char *path, bool private, size_t *len,
 		OPENSSL_cleanse(buf, (size_t)st.st_size);
 		free(buf);
 		fp_error_set(err, FP_EIO, "cannot read key file %s: short read",
-			path);
+			     path);
 		return NULL;
 	}
 	*len = (size_t)got;
@@ -302,17 +316,21 @@ static fp_key_t *key_load(const char *path, bool private, fp_error_t *err)
 	}
 	key->private = private;
 	bio = BIO_new_mem_buf(pem, (int)len);
-	key->pkey = !bio ? NULL : private ?
-		PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL) :
-		PEM_read_bio_PUBKEY(bio, NULL, no_passphrase, NULL);
+	key->pkey =
+		!bio	  ? NULL
+		: private ? PEM_read_bio_PrivateKey(bio, NULL, no_passphrase,
+						    NULL)
+			  : PEM_read_bio_PUBKEY(bio, NULL, no_passphrase, NULL);
 	BIO_free(bio);
 	/* The private key must not linger in freed memory. */
 	OPENSSL_cleanse(pem, len);
 	free(pem);
 	if (!key->pkey) {
 		fp_sign_key_free(key);
-		fp_error_set(err, FP_EPARSE, "key file %s: not an unencrypted PEM "
-			"%s key", path, private ? "private" : "public");
+		fp_error_set(err, FP_EPARSE,
+			     "key file %s: not an unencrypted PEM "
+			     "%s key",
+			     path, private ? "private" : "public");
 		return NULL;
 	}
 	if (key_alg(key->pkey, &key->alg, path, err) ||
@@ -355,7 +373,7 @@ static FILE *create(const char *path, mode_t mode, fp_error_t *err)
 }
 
 int fp_sign_keygen(const char *prefix, const char *alg, char **kid,
-	      fp_error_t *err)
+		   fp_error_t *err)
 {
 	size_t n = strlen(prefix) + 5;
 	char *kpath = malloc(n), *ppath = malloc(n), k[64];
@@ -375,8 +393,8 @@ int fp_sign_keygen(const char *prefix, const char *alg, char **kid,
 	else if (!strcmp(alg, "RS256"))
 		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)3072);
 	else {
-		fp_error_set(err, FP_EINVAL, "algorithm '%s': use ES256 or RS256",
-			alg);
+		fp_error_set(err, FP_EINVAL,
+			     "algorithm '%s': use ES256 or RS256", alg);
 		goto out;
 	}
 	if (!pkey) {
@@ -403,9 +421,11 @@ int fp_sign_keygen(const char *prefix, const char *alg, char **kid,
 		rc = 0;
 	}
 	if (fclose(fk) && !rc)
-		rc = fp_error_set(err, FP_EIO, "%s: %s", kpath, strerror(errno));
+		rc = fp_error_set(err, FP_EIO, "%s: %s", kpath,
+				  strerror(errno));
 	if (fclose(fp) && !rc)
-		rc = fp_error_set(err, FP_EIO, "%s: %s", ppath, strerror(errno));
+		rc = fp_error_set(err, FP_EIO, "%s: %s", ppath,
+				  strerror(errno));
 	if (rc) {
 		unlink(kpath);
 		unlink(ppath);
@@ -488,7 +508,7 @@ static int sign_input(const fp_key_t *key, const char *in, size_t n,
 	    EVP_DigestSign(ctx, der, &dlen, (const unsigned char *)in, n) !=
 		    1) {
 		fp_error_set(err, FP_EINVAL, "%s signing with %s failed",
-			fp_sign_key_alg(key), fp_sign_key_path(key));
+			     fp_sign_key_alg(key), fp_sign_key_path(key));
 		goto out;
 	}
 	if (key->alg == FP_ALG_RS256) {
@@ -521,27 +541,32 @@ char *fp_sign(const fp_key_t *key, const char *payload, fp_error_t *err)
 
 	fp_error_clear(err);
 	if (!key->private) {
-		fp_error_set(err, FP_EINVAL, "%s is a public key: signing needs "
-			"the private key", fp_sign_key_path(key));
+		fp_error_set(err, FP_EINVAL,
+			     "%s is a public key: signing needs "
+			     "the private key",
+			     fp_sign_key_path(key));
 		return NULL;
 	}
 	/* Only checked: what is signed is payload's bytes, not a dump. */
 	obj = json_loadb(payload, plen, JSON_REJECT_DUPLICATES, &jerr);
 	if (!json_is_object(obj)) {
 		if (obj)
-			fp_error_set(err, FP_EPARSE, "the payload is not a JSON "
-				"object");
+			fp_error_set(err, FP_EPARSE,
+				     "the payload is not a JSON "
+				     "object");
 		else
-			fp_error_set(err, FP_EPARSE, "the payload is not a JSON "
-				"object: line %d column %d: %s", jerr.line,
-				jerr.column, jerr.text);
+			fp_error_set(err, FP_EPARSE,
+				     "the payload is not a JSON "
+				     "object: line %d column %d: %s",
+				     jerr.line, jerr.column, jerr.text);
 		json_decref(obj);
 		return NULL;
 	}
 	json_decref(obj);
 	hlen = (size_t)snprintf(header, sizeof(header),
 				"{\"alg\":\"%s\",\"kid\":\"%s\","
-				"\"typ\":\"JWT\"}", fp_sign_key_alg(key), key->kid);
+				"\"typ\":\"JWT\"}",
+				fp_sign_key_alg(key), key->kid);
 	tok = malloc(b64url_size(hlen) + b64url_size(plen) +
 		     b64url_size(EVP_PKEY_get_size(key->pkey) + 64) + 2);
 	if (!tok) {
@@ -564,10 +589,10 @@ char *fp_sign(const fp_key_t *key, const char *payload, fp_error_t *err)
 /* The three segments of a compact JWS. */
 struct jws {
 	const char *token;
-	size_t hlen;		/* header segment: token[0..hlen) */
-	const char *payload;	/* segment */
+	size_t hlen;	     /* header segment: token[0..hlen) */
+	const char *payload; /* segment */
 	size_t plen;
-	const char *sig;	/* segment, to the end */
+	const char *sig; /* segment, to the end */
 	char alg[16];
 	char kid[MAX_KID];
 };
@@ -587,8 +612,8 @@ static int jws_parse(const char *token, struct jws *j, fp_verify_info_t *info,
 {
 	static const char *const forbidden[] = { "jwk", "jku", "x5u", "x5c",
 						 "crit" };
-	const char *d1 = strchr(token, '.'), *d2 = d1 ? strchr(d1 + 1, '.') :
-		NULL;
+	const char *d1 = strchr(token, '.'),
+		   *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
 	unsigned char *raw;
 	size_t len;
 	json_t *h, *alg, *kid;
@@ -614,7 +639,8 @@ static int jws_parse(const char *token, struct jws *j, fp_verify_info_t *info,
 	free(raw);
 	if (!json_is_object(h)) {
 		json_decref(h);
-		fp_error_set(err, FP_EPARSE, "token header is not a JSON object");
+		fp_error_set(err, FP_EPARSE,
+			     "token header is not a JSON object");
 		return set_fault(info, FP_VERIFY_MALFORMED);
 	}
 	alg = json_object_get(h, "alg");
@@ -622,35 +648,44 @@ static int jws_parse(const char *token, struct jws *j, fp_verify_info_t *info,
 	a = json_is_string(alg) ? json_string_value(alg) : "";
 	for (size_t i = 0; i < sizeof(forbidden) / sizeof(*forbidden); i++)
 		if (json_object_get(h, forbidden[i])) {
-			rc = fp_error_set(err, FP_EINVAL, "token rejected: header "
-				     "'%s' (only keys the verifier already "
-				     "trusts are used)", forbidden[i]);
+			rc = fp_error_set(
+				err, FP_EINVAL,
+				"token rejected: header "
+				"'%s' (only keys the verifier already "
+				"trusts are used)",
+				forbidden[i]);
 			set_fault(info, FP_VERIFY_FORBIDDEN);
 			goto out;
 		}
 	if (!strcasecmp(a, "none")) {
-		rc = fp_error_set(err, FP_EINVAL, "token rejected: alg 'none' "
-			     "(unsigned)");
+		rc = fp_error_set(err, FP_EINVAL,
+				  "token rejected: alg 'none' "
+				  "(unsigned)");
 		set_fault(info, FP_VERIFY_FORBIDDEN);
 	} else if (!strncasecmp(a, "HS", 2)) {
-		rc = fp_error_set(err, FP_EINVAL, "token rejected: HMAC algorithm "
-			     "'%.16s' (only ES256 and RS256 public keys)", a);
+		rc = fp_error_set(err, FP_EINVAL,
+				  "token rejected: HMAC algorithm "
+				  "'%.16s' (only ES256 and RS256 public keys)",
+				  a);
 		set_fault(info, FP_VERIFY_FORBIDDEN);
 	} else if (strcmp(a, "ES256") && strcmp(a, "RS256")) {
-		rc = fp_error_set(err, FP_EINVAL, "token rejected: algorithm "
-			     "'%.16s' is not ES256 or RS256", a);
+		rc = fp_error_set(err, FP_EINVAL,
+				  "token rejected: algorithm "
+				  "'%.16s' is not ES256 or RS256",
+				  a);
 		set_fault(info, FP_VERIFY_FORBIDDEN);
 	} else if (!json_is_string(kid) || !*json_string_value(kid)) {
 		rc = fp_error_set(err, FP_EINVAL, "token rejected: no kid");
 		set_fault(info, FP_VERIFY_MALFORMED);
 	} else if (strlen(json_string_value(kid)) >= MAX_KID) {
-		rc = fp_error_set(err, FP_EINVAL, "token rejected: kid of %zu "
-			     "characters", strlen(json_string_value(kid)));
+		rc = fp_error_set(err, FP_EINVAL,
+				  "token rejected: kid of %zu "
+				  "characters",
+				  strlen(json_string_value(kid)));
 		set_fault(info, FP_VERIFY_MALFORMED);
 	} else {
 		snprintf(j->alg, sizeof(j->alg), "%s", a);
-		snprintf(j->kid, sizeof(j->kid), "%s",
-			 json_string_value(kid));
+		snprintf(j->kid, sizeof(j->kid), "%s", json_string_value(kid));
 	}
 out:
 	json_decref(h);
@@ -662,8 +697,8 @@ static unsigned char *es256_der(const unsigned char *raw, size_t *len,
 				bool *high)
 {
 	ECDSA_SIG *sig = ECDSA_SIG_new();
-	BIGNUM *r = BN_bin2bn(raw, 32, NULL), *s = BN_bin2bn(raw + 32, 32,
-							       NULL);
+	BIGNUM *r = BN_bin2bn(raw, 32, NULL),
+	       *s = BN_bin2bn(raw + 32, 32, NULL);
 	BIGNUM *n = NULL, *half = NULL;
 	unsigned char *der = NULL;
 	int dlen;
@@ -688,21 +723,21 @@ static unsigned char *es256_der(const unsigned char *raw, size_t *len,
 
 /* The signature of j with key (whose alg and kid the caller matched);
  * returns the payload bytes. */
-static char *jws_check(const struct jws *j, const fp_key_t *key,
-		       unsigned flags, fp_verify_info_t *info,
-		       fp_error_t *err)
+static char *jws_check(const struct jws *j, const fp_key_t *key, unsigned flags,
+		       fp_verify_info_t *info, fp_error_t *err)
 {
 	size_t slen = strlen(j->sig), rawlen = 0, plen, dlen = 0;
-	unsigned char *raw = slen ? b64url_decode(j->sig, slen, &rawlen) :
-		NULL, *der = NULL, *payload = NULL;
+	unsigned char *raw = slen ? b64url_decode(j->sig, slen, &rawlen) : NULL,
+		      *der = NULL, *payload = NULL;
 	const unsigned char *check;
 	EVP_MD_CTX *ctx = NULL;
 	bool high = false;
 	int ok = 0;
 
 	if (!raw) {
-		fp_error_set(err, FP_EINVAL, "token rejected: signature missing or "
-			"not canonical base64url");
+		fp_error_set(err, FP_EINVAL,
+			     "token rejected: signature missing or "
+			     "not canonical base64url");
 		set_fault(info, FP_VERIFY_MALFORMED);
 		return NULL;
 	}
@@ -717,14 +752,12 @@ static char *jws_check(const struct jws *j, const fp_key_t *key,
 	dlen = rawlen;
 	if (key->alg == FP_ALG_ES256) {
 		/* RFC 7518 3.4: exactly 32 + 32 bytes, never DER. */
-		der = rawlen == ES256_SIG ? es256_der(raw, &dlen, &high) :
-			NULL;
+		der = rawlen == ES256_SIG ? es256_der(raw, &dlen, &high) : NULL;
 		check = der;
 	}
 	ctx = EVP_MD_CTX_new();
 	if (check && ctx &&
-	    EVP_DigestVerifyInit(ctx, NULL, EVP_sha256(), NULL, key->pub) ==
-		    1)
+	    EVP_DigestVerifyInit(ctx, NULL, EVP_sha256(), NULL, key->pub) == 1)
 		ok = EVP_DigestVerify(ctx, check, dlen,
 				      (const unsigned char *)j->token,
 				      j->hlen + 1 + j->plen) == 1;
@@ -733,9 +766,11 @@ static char *jws_check(const struct jws *j, const fp_key_t *key,
 	free(raw);
 	if (!ok) {
 		free(payload);
-		fp_error_set(err, FP_EINVAL, "token rejected: altered content "
-			"(%s signature does not verify with key %s of %s)",
-			fp_sign_key_alg(key), key->kid, fp_sign_key_path(key));
+		fp_error_set(err, FP_EINVAL,
+			     "token rejected: altered content "
+			     "(%s signature does not verify with key %s of %s)",
+			     fp_sign_key_alg(key), key->kid,
+			     fp_sign_key_path(key));
 		set_fault(info, FP_VERIFY_ALTERED);
 		return NULL;
 	}
@@ -743,8 +778,9 @@ static char *jws_check(const struct jws *j, const fp_key_t *key,
 	 * signed before low-S signing, or the twin of a low-S one. */
 	if (high && !(flags & FP_VERIFY_ACCEPT_HIGH_S)) {
 		free(payload);
-		fp_error_set(err, FP_EINVAL, "token rejected: high-S ECDSA "
-			"signature (malleable twin)");
+		fp_error_set(err, FP_EINVAL,
+			     "token rejected: high-S ECDSA "
+			     "signature (malleable twin)");
 		set_fault(info, FP_VERIFY_HIGH_S);
 		return NULL;
 	}
@@ -770,13 +806,17 @@ char *fp_sign_verify(const fp_key_t *key, const char *token, fp_error_t *err)
 	if (jws_parse(token, &j, NULL, err))
 		return NULL;
 	if (strcmp(j.alg, fp_sign_key_alg(key))) {
-		fp_error_set(err, FP_EINVAL, "token rejected: algorithm '%s' does "
-			"not match the key's %s", j.alg, fp_sign_key_alg(key));
+		fp_error_set(err, FP_EINVAL,
+			     "token rejected: algorithm '%s' does "
+			     "not match the key's %s",
+			     j.alg, fp_sign_key_alg(key));
 		return NULL;
 	}
 	if (strcmp(j.kid, key->kid)) {
-		fp_error_set(err, FP_EINVAL, "token rejected: kid '%s' is not this "
-			"key's '%s'", j.kid, key->kid);
+		fp_error_set(err, FP_EINVAL,
+			     "token rejected: kid '%s' is not this "
+			     "key's '%s'",
+			     j.kid, key->kid);
 		return NULL;
 	}
 	return jws_check(&j, key, 0, NULL, err);
@@ -872,7 +912,8 @@ int fp_sign_keyset_add_file(fp_keyset_t *ks, const char *path, fp_error_t *err)
 	return add_source(ks, path, err);
 }
 
-int fp_sign_keyset_add_key(fp_keyset_t *ks, const fp_key_t *key, fp_error_t *err)
+int fp_sign_keyset_add_key(fp_keyset_t *ks, const fp_key_t *key,
+			   fp_error_t *err)
 {
 	fp_key_t *copy = calloc(1, sizeof(*copy));
 
@@ -907,8 +948,9 @@ int fp_sign_keyset_load_dir(fp_keyset_t *ks, const char *dir, fp_error_t *err)
 	fp_error_clear(err);
 	n = scandir(dir, &names, pub_file, alphasort);
 	if (n < 0)
-		return fp_error_set(err, FP_EIO, "cannot read key folder %s: %s",
-			       dir, strerror(errno));
+		return fp_error_set(err, FP_EIO,
+				    "cannot read key folder %s: %s", dir,
+				    strerror(errno));
 	for (int i = 0; i < n; i++) {
 		size_t len = strlen(dir) + strlen(names[i]->d_name) + 2;
 		char *path = rc ? NULL : malloc(len);
@@ -930,7 +972,7 @@ int fp_sign_keyset_load_dir(fp_keyset_t *ks, const char *dir, fp_error_t *err)
 }
 
 int fp_sign_keyset_add_config(fp_keyset_t *ks, const struct fp_config *cfg,
-			 fp_error_t *err)
+			      fp_error_t *err)
 {
 	fp_error_clear(err);
 	if (!cfg || (!cfg->npublic_keys && !cfg->npublic_key_dirs))
@@ -945,8 +987,8 @@ int fp_sign_keyset_add_config(fp_keyset_t *ks, const struct fp_config *cfg,
 }
 
 char *fp_sign_keyset_verify(const fp_keyset_t *ks, const char *token,
-		       unsigned flags, fp_verify_info_t *info,
-		       fp_error_t *err)
+			    unsigned flags, fp_verify_info_t *info,
+			    fp_error_t *err)
 {
 	const fp_key_t *key;
 	struct jws j;
@@ -955,10 +997,14 @@ char *fp_sign_keyset_verify(const fp_keyset_t *ks, const char *token,
 	info_clear(info);
 	if (!ks->n) {
 		if (ks->sources)
-			fp_error_set(err, FP_EINVAL, "no trusted public key: no "
-				"*.pub file in %s", ks->sources);
+			fp_error_set(err, FP_EINVAL,
+				     "no trusted public key: no "
+				     "*.pub file in %s",
+				     ks->sources);
 		else
-			fp_error_set(err, FP_EINVAL, "no trusted public key "
+			fp_error_set(
+				err, FP_EINVAL,
+				"no trusted public key "
 				"(PublicKey= or PublicKeys= in footprint.conf)");
 		set_fault(info, FP_VERIFY_NO_KEYS);
 		return NULL;
@@ -967,16 +1013,19 @@ char *fp_sign_keyset_verify(const fp_keyset_t *ks, const char *token,
 		return NULL;
 	key = keyset_find(ks, j.kid);
 	if (!key) {
-		fp_error_set(err, FP_EINVAL, "token rejected: unknown key (kid %s "
-			"is not among the %zu trusted key%s in %s)", j.kid,
-			ks->n, ks->n == 1 ? "" : "s", fp_sign_keyset_sources(ks));
+		fp_error_set(err, FP_EINVAL,
+			     "token rejected: unknown key (kid %s "
+			     "is not among the %zu trusted key%s in %s)",
+			     j.kid, ks->n, ks->n == 1 ? "" : "s",
+			     fp_sign_keyset_sources(ks));
 		set_fault(info, FP_VERIFY_UNKNOWN_KEY);
 		return NULL;
 	}
 	if (strcmp(j.alg, fp_sign_key_alg(key))) {
-		fp_error_set(err, FP_EINVAL, "token rejected: algorithm '%s' does "
-			"not match key %s's %s", j.alg, key->kid,
-			fp_sign_key_alg(key));
+		fp_error_set(err, FP_EINVAL,
+			     "token rejected: algorithm '%s' does "
+			     "not match key %s's %s",
+			     j.alg, key->kid, fp_sign_key_alg(key));
 		set_fault(info, FP_VERIFY_FORBIDDEN);
 		return NULL;
 	}

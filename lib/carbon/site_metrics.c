@@ -20,11 +20,11 @@
 typedef struct site_total {
 	char *site;
 	double jobs;
-	double energy_j;	/* IT energy */
+	double energy_j; /* IT energy */
 	double operational_g;
 	double embodied_g;
 	double avoided_g;
-	double reference_g;	/* the reference's operational emissions */
+	double reference_g; /* the reference's operational emissions */
 } site_total_t;
 
 struct fp_site_metrics {
@@ -152,8 +152,8 @@ static int _parse_state(const char *path, char *text, fp_site_metrics_t *m,
 			fp_error_t *err)
 {
 	static const char *const fields[] = {
-		"jobs", "energy_j", "operational_g", "embodied_g",
-		"avoided_g", "reference_g",
+		"jobs",	      "energy_j",  "operational_g",
+		"embodied_g", "avoided_g", "reference_g",
 	};
 	unsigned line = 0;
 	char *save = NULL;
@@ -168,44 +168,51 @@ static int _parse_state(const char *path, char *text, fp_site_metrics_t *m,
 		if (line == 1) {
 			if (strcmp(l, STATE_MAGIC))
 				return fp_error_set(err, FP_EPARSE,
-					       "%s:1: not '" STATE_MAGIC "'",
-					       path);
+						    "%s:1: not '" STATE_MAGIC
+						    "'",
+						    path);
 			continue;
 		}
 		if (!strncmp(l, "incomplete\t", 11)) {
 			p = l + 11;
 			if (_number(&p, &m->incomplete) || *p)
-				return fp_error_set(err, FP_EPARSE,
-					       "%s:%u: field 'incomplete': "
-					       "not a count", path, line);
+				return fp_error_set(
+					err, FP_EPARSE,
+					"%s:%u: field 'incomplete': "
+					"not a count",
+					path, line);
 			continue;
 		}
 		if (strncmp(l, "site\t", 5) || !strchr(l + 5, '\t'))
 			return fp_error_set(err, FP_EPARSE,
-				       "%s:%u: neither a site nor the "
-				       "incomplete line", path, line);
+					    "%s:%u: neither a site nor the "
+					    "incomplete line",
+					    path, line);
 		p = strchr(l + 5, '\t');
 		for (size_t i = 0; i < 6; i++) {
 			if (*p != '\t')
-				return fp_error_set(err, FP_EPARSE,
-					       "%s:%u: field '%s': missing",
-					       path, line, fields[i]);
+				return fp_error_set(
+					err, FP_EPARSE,
+					"%s:%u: field '%s': missing", path,
+					line, fields[i]);
 			p++;
 			if (_number(&p, &v[i]))
 				return fp_error_set(err, FP_EPARSE,
-					       "%s:%u: field '%s': not a "
-					       "finite number >= 0",
-					       path, line, fields[i]);
+						    "%s:%u: field '%s': not a "
+						    "finite number >= 0",
+						    path, line, fields[i]);
 		}
 		if (*p)
-			return fp_error_set(err, FP_EPARSE,
-				       "%s:%u: more than the 8 fields of a "
-				       "site line", path, line);
+			return fp_error_set(
+				err, FP_EPARSE,
+				"%s:%u: more than the 8 fields of a "
+				"site line",
+				path, line);
 		*strchr(l + 5, '\t') = '\0';
 		s = _site(m, l + 5);
 		if (!s)
 			return fp_error_set(err, FP_ENOMEM, "%s: out of memory",
-				       path);
+					    path);
 		s->jobs = v[0];
 		s->energy_j = v[1];
 		s->operational_g = v[2];
@@ -221,8 +228,7 @@ static int _parse_state(const char *path, char *text, fp_site_metrics_t *m,
 #define STATE_MAX_BYTES (16L << 20)
 
 /* Reads state into m; a missing file is no totals yet. */
-static int _read_state(const char *path, fp_site_metrics_t *m,
-		       fp_error_t *err)
+static int _read_state(const char *path, fp_site_metrics_t *m, fp_error_t *err)
 {
 	FILE *f = fopen(path, "r");
 	char *text;
@@ -230,10 +236,10 @@ static int _read_state(const char *path, fp_site_metrics_t *m,
 	int rc;
 
 	if (!f)
-		return errno == ENOENT ? 0 :
-					 fp_error_set(err, FP_EIO,
-						 "%s: cannot open: %s", path,
-						 strerror(errno));
+		return errno == ENOENT ? 0
+				       : fp_error_set(err, FP_EIO,
+						      "%s: cannot open: %s",
+						      path, strerror(errno));
 	text = malloc(STATE_MAX_BYTES + 1);
 	if (!text) {
 		fclose(f);
@@ -244,11 +250,12 @@ static int _read_state(const char *path, fp_site_metrics_t *m,
 	if (n > STATE_MAX_BYTES) {
 		free(text);
 		return fp_error_set(err, FP_EPARSE, "%s: larger than %ld bytes",
-			       path, STATE_MAX_BYTES);
+				    path, STATE_MAX_BYTES);
 	}
 	if (memchr(text, '\0', n)) {
 		free(text);
-		return fp_error_set(err, FP_EPARSE, "%s: holds a NUL byte", path);
+		return fp_error_set(err, FP_EPARSE, "%s: holds a NUL byte",
+				    path);
 	}
 	text[n] = '\0';
 	rc = _parse_state(path, text, m, err);
@@ -278,8 +285,7 @@ static void _label(FILE *f, const char *v)
 	}
 }
 
-static void _head(FILE *f, const char *name, const char *type,
-		  const char *help)
+static void _head(FILE *f, const char *name, const char *type, const char *help)
 {
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
@@ -389,7 +395,7 @@ static int _replace(const char *path, const fp_site_metrics_t *t,
 		if (fd >= 0)
 			close(fd);
 		return fp_error_set(err, FP_EIO, "%s: cannot write: %s", tmp,
-			       strerror(errno));
+				    strerror(errno));
 	}
 	if (state) {
 		fprintf(f, "%s\n", STATE_MAGIC);
@@ -401,10 +407,11 @@ static int _replace(const char *path, const fp_site_metrics_t *t,
 			 * footprint.conf splits on blanks). */
 			if (strpbrk(s->site, "\t\n"))
 				continue;
-			fprintf(f, "site\t%s\t%.17g\t%.17g\t%.17g\t%.17g\t"
-				"%.17g\t%.17g\n", s->site, s->jobs,
-				s->energy_j, s->operational_g, s->embodied_g,
-				s->avoided_g, s->reference_g);
+			fprintf(f,
+				"site\t%s\t%.17g\t%.17g\t%.17g\t%.17g\t"
+				"%.17g\t%.17g\n",
+				s->site, s->jobs, s->energy_j, s->operational_g,
+				s->embodied_g, s->avoided_g, s->reference_g);
 		}
 		fprintf(f, "incomplete\t%.17g\n", t->incomplete);
 	} else {
@@ -415,7 +422,7 @@ static int _replace(const char *path, const fp_site_metrics_t *t,
 	bad = fclose(f) || bad;
 	if (bad || rename(tmp, path)) {
 		fp_error_set(err, FP_EIO, "%s: cannot write: %s", path,
-			strerror(errno));
+			     strerror(errno));
 		unlink(tmp);
 		return -1;
 	}
@@ -437,7 +444,7 @@ int fp_site_metrics_write(const fp_site_metrics_t *m, const fp_config_t *cfg,
 	fd = open(lock, O_RDONLY | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0 || flock(fd, LOCK_EX) != 0) {
 		fp_error_set(err, FP_EIO, "%s: cannot lock: %s", lock,
-			strerror(errno));
+			     strerror(errno));
 		goto out;
 	}
 	if (_read_state(state, t, &damaged)) {

@@ -21,7 +21,7 @@ static json_t *num(double x)
 	if (!isfinite(x))
 		return json_null();
 	if (x == 0)
-		x = 0;	/* no "-0.0" */
+		x = 0; /* no "-0.0" */
 	return json_real(x);
 }
 
@@ -50,9 +50,8 @@ static int note_repaired(struct build *b, const char *field)
 	size_t i;
 	json_t *v;
 
-	json_array_foreach(b->repaired, i, v)
-		if (!strcmp(json_string_value(v), field))
-			return 0;
+	json_array_foreach(b->repaired, i, v) if (!strcmp(json_string_value(v),
+							  field)) return 0;
 	return json_array_append_new(b->repaired, json_string(field));
 }
 
@@ -120,10 +119,11 @@ static json_t *site_json(struct build *b, size_t i)
 {
 	const fp_site_result_t *s = &b->r->sites[i];
 	char f[5][64];
-	json_t *intensity = json_pack("{s:o, s:s}",
-		"series", text(b, elem(f[0], sizeof(f[0]), "sites", i,
-				       "intensity.series"),
-			       s->intensity_series),
+	json_t *intensity = json_pack(
+		"{s:o, s:s}", "series",
+		text(b,
+		     elem(f[0], sizeof(f[0]), "sites", i, "intensity.series"),
+		     s->intensity_series),
 		"kind", fp_series_intensity_kind_str(s->intensity_kind));
 
 	if (intensity && s->intensity_span &&
@@ -137,66 +137,68 @@ static json_t *site_json(struct build *b, size_t i)
 	/* Optional (schema 1 readers ignore it): what IntensityFallback=
 	 * filled once the worker stopped waiting for the series. */
 	if (intensity && s->fallback_used &&
-	    put(b, intensity, "fallback", json_pack("{s:s, s:o, s:o, s:f, s:o}",
-		"method", s->fallback,
-		"first", when(s->fallback_first),
-		"end", when(s->fallback_end),
-		"hours", (double)s->fallback_s / 3600.0,
-		"energy_share", num(s->energy_j > 0 ?
-				    s->fallback_energy_j / s->energy_j : NAN)),
+	    put(b, intensity, "fallback",
+		json_pack("{s:s, s:o, s:o, s:f, s:o}", "method", s->fallback,
+			  "first", when(s->fallback_first), "end",
+			  when(s->fallback_end), "hours",
+			  (double)s->fallback_s / 3600.0, "energy_share",
+			  num(s->energy_j > 0
+				      ? s->fallback_energy_j / s->energy_j
+				      : NAN)),
 		"sites.intensity.fallback")) {
 		json_decref(intensity);
 		return NULL;
 	}
-	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
-			 "s:o, s:o, s:o, s:{s:o, s:o, s:o}}",
-		"name", text(b, elem(f[1], sizeof(f[1]), "sites", i, "name"),
-			     s->site),
-		"energy_it_Wh", wh(s->energy_j),
-		"energy_facility_Wh", wh(s->facility_energy_j),
-		"PUE", num(s->pue),
-		"intensity_gco2e_per_kwh", num(s->intensity),
-		"operational_g", num(s->operational_g),
-		"embodied_g", num(s->embodied_g),
-		"reused_energy_Wh", wh(s->reused_energy_j),
-		"avoided_g", num(s->avoided_g),
-		"reference_operational_g", num(s->reference_operational_g),
-		"intensity", intensity,
-		"heat_recovery", num(s->heat_recovery),
-		"displaced_heating",
-		"name", text(b, elem(f[2], sizeof(f[2]), "sites", i,
-				     "displaced_heating.name"), s->displaced),
-		"gco2e_per_kwh", num(s->displaced_gco2e_per_kwh),
-		"source", text(b, elem(f[3], sizeof(f[3]), "sites", i,
-				       "displaced_heating.source"),
-			       s->displaced_source));
+	return json_pack(
+		"{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
+		"s:o, s:o, s:o, s:{s:o, s:o, s:o}}",
+		"name",
+		text(b, elem(f[1], sizeof(f[1]), "sites", i, "name"), s->site),
+		"energy_it_Wh", wh(s->energy_j), "energy_facility_Wh",
+		wh(s->facility_energy_j), "PUE", num(s->pue),
+		"intensity_gco2e_per_kwh", num(s->intensity), "operational_g",
+		num(s->operational_g), "embodied_g", num(s->embodied_g),
+		"reused_energy_Wh", wh(s->reused_energy_j), "avoided_g",
+		num(s->avoided_g), "reference_operational_g",
+		num(s->reference_operational_g), "intensity", intensity,
+		"heat_recovery", num(s->heat_recovery), "displaced_heating",
+		"name",
+		text(b,
+		     elem(f[2], sizeof(f[2]), "sites", i,
+			  "displaced_heating.name"),
+		     s->displaced),
+		"gco2e_per_kwh", num(s->displaced_gco2e_per_kwh), "source",
+		text(b,
+		     elem(f[3], sizeof(f[3]), "sites", i,
+			  "displaced_heating.source"),
+		     s->displaced_source));
 }
 
 static json_t *node_json(struct build *b, size_t i)
 {
 	const fp_carbon_node_t *n = &b->r->nodes[i];
 	char f[5][64];
-	json_t *o = json_pack("{s:o, s:o, s:o, s:I, s:o, s:o, s:o, s:o}",
-		"name", text(b, elem(f[0], sizeof(f[0]), "nodes", i, "name"),
-			     n->node),
-		"site", text(b, elem(f[1], sizeof(f[1]), "nodes", i, "site"),
-			     n->site),
-		"node_type", text(b, elem(f[2], sizeof(f[2]), "nodes", i,
-					  "node_type"), n->node_type),
-		"cpus", (json_int_t)n->cpus,
-		"energy_it_Wh", wh(n->energy_j),
-		"operational_g", num(n->operational_g),
-		"embodied_g", num(n->embodied_g),
-		"avoided_g", num(n->avoided_g));
+	json_t *o = json_pack(
+		"{s:o, s:o, s:o, s:I, s:o, s:o, s:o, s:o}", "name",
+		text(b, elem(f[0], sizeof(f[0]), "nodes", i, "name"), n->node),
+		"site",
+		text(b, elem(f[1], sizeof(f[1]), "nodes", i, "site"), n->site),
+		"node_type",
+		text(b, elem(f[2], sizeof(f[2]), "nodes", i, "node_type"),
+		     n->node_type),
+		"cpus", (json_int_t)n->cpus, "energy_it_Wh", wh(n->energy_j),
+		"operational_g", num(n->operational_g), "embodied_g",
+		num(n->embodied_g), "avoided_g", num(n->avoided_g));
 
 	if (o && n->node_type &&
-	    put(b, o, "embodied", json_pack("{s:o, s:o, s:I, s:o}",
-			"kgco2e", num(n->embodied_kg),
-			"lifetime_years", num(n->lifetime_years),
-			"node_cpus", (json_int_t)n->node_cpus,
-			"source", text(b, elem(f[3], sizeof(f[3]), "nodes", i,
-					       "embodied.source"),
-				       n->embodied_source)),
+	    put(b, o, "embodied",
+		json_pack("{s:o, s:o, s:I, s:o}", "kgco2e", num(n->embodied_kg),
+			  "lifetime_years", num(n->lifetime_years), "node_cpus",
+			  (json_int_t)n->node_cpus, "source",
+			  text(b,
+			       elem(f[3], sizeof(f[3]), "nodes", i,
+				    "embodied.source"),
+			       n->embodied_source)),
 		elem(f[4], sizeof(f[4]), "nodes", i, "embodied"))) {
 		json_decref(o);
 		return NULL;
@@ -209,11 +211,11 @@ static json_t *step_json(struct build *b, size_t i)
 	const fp_carbon_step_t *s = &b->r->steps[i];
 	char f[64];
 
-	return json_pack("{s:o, s:I, s:o, s:s}",
-		"id", text(b, elem(f, sizeof(f), "steps", i, "id"), s->id),
-		"nodes", (json_int_t)s->nnodes,
-		"energy_it_Wh", wh(s->energy_j),
-		"split", s->split ? s->split : FP_SPLIT_CPUS);
+	return json_pack("{s:o, s:I, s:o, s:s}", "id",
+			 text(b, elem(f, sizeof(f), "steps", i, "id"), s->id),
+			 "nodes", (json_int_t)s->nnodes, "energy_it_Wh",
+			 wh(s->energy_j), "split",
+			 s->split ? s->split : FP_SPLIT_CPUS);
 }
 
 static json_t *carbon_facts(struct build *b)
@@ -222,22 +224,21 @@ static json_t *carbon_facts(struct build *b)
 
 	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
 			 "s:o, s:o, s:o, s:o}",
-		"total_consumed_energy_Wh", wh(r->energy_facility_j),
-		"total_energy_it_Wh", wh(r->energy_it_j),
-		"total_reused_energy_Wh", wh(r->reused_energy_j),
-		"qarnot_carbon_footprint", num(r->footprint_g),
-		"equivalent_datacenter_name",
-		text(b, "carbon_facts.equivalent_datacenter_name",
-		     r->reference_name),
-		"equivalent_DC_carbon_footprint", num(r->reference_g),
-		"saved_carbon_footprint_compute", num(r->saved_g),
-		"saved_carbon_footprint_heat", num(r->avoided_g),
-		"saved_carbon_footprint_compute_heat",
-		num(r->saved_with_heat_g),
-		"saved_carbon_footprint_percent", num(r->saved_percent),
-		"PUE", num(r->pue),
-		"ERE", num(r->ere),
-		"ERF", num(r->erf));
+			 "total_consumed_energy_Wh", wh(r->energy_facility_j),
+			 "total_energy_it_Wh", wh(r->energy_it_j),
+			 "total_reused_energy_Wh", wh(r->reused_energy_j),
+			 "qarnot_carbon_footprint", num(r->footprint_g),
+			 "equivalent_datacenter_name",
+			 text(b, "carbon_facts.equivalent_datacenter_name",
+			      r->reference_name),
+			 "equivalent_DC_carbon_footprint", num(r->reference_g),
+			 "saved_carbon_footprint_compute", num(r->saved_g),
+			 "saved_carbon_footprint_heat", num(r->avoided_g),
+			 "saved_carbon_footprint_compute_heat",
+			 num(r->saved_with_heat_g),
+			 "saved_carbon_footprint_percent",
+			 num(r->saved_percent), "PUE", num(r->pue), "ERE",
+			 num(r->ere), "ERF", num(r->erf));
 }
 
 /* The arrays of the summary; -1 names the element that failed. */
@@ -259,10 +260,11 @@ static int parts(struct build *b, json_t *sites, json_t *nodes,
 		/* an object key must be UTF-8 too: same repair as the name */
 		key = fp_utf8_escape(site, &repaired);
 		elem(f, sizeof(f), "useful_heat", i, NULL);
-		rc = !key || (repaired && note_repaired(b, "useful_heat")) ?
-			     (failed(b, f), -1) :
-			     put(b, useful, key,
-				 text(b, f, r->sites[i].useful_heat_series), f);
+		rc = !key || (repaired && note_repaired(b, "useful_heat"))
+			     ? (failed(b, f), -1)
+			     : put(b, useful, key,
+				   text(b, f, r->sites[i].useful_heat_series),
+				   f);
 		free(key);
 		if (rc)
 			return -1;
@@ -312,60 +314,42 @@ json_t *fp_summary_json(const fp_result_t *r, fp_error_t *err)
 		" s:{s:o, s:o, s:o, s:o},"
 		" s:{s:s},"
 		" s:o}",
-		"schema_version", FP_SUMMARY_SCHEMA_VERSION,
-		"software", "name", "slurm-footprint", "version", FP_VERSION,
-		"job",
-		"id", (json_int_t)r->job_id,
-		"user", text(&b, "job.user", r->user),
-		"account", text(&b, "job.account", r->account),
-		"cluster", text(&b, "job.cluster", r->cluster),
-		"start", when(r->start),
-		"end", when(r->end),
-		"elapsed_s", num(r->elapsed_s),
-		"core_hours", num(r->core_hours),
-		"complete", r->complete,
-		"incomplete", incomplete,
-		"energy",
-		"source", fp_carbon_energy_source_str(r->energy_source),
-		"source_by", r->energy_source_nodes ? "nodes" : "EnergySource",
-		"it_Wh", wh(r->energy_it_j),
-		"facility_Wh", wh(r->energy_facility_j),
-		"reused_Wh", wh(r->reused_energy_j),
-		"steps", (json_int_t)r->nsteps,
-		"steps_counted", (json_int_t)r->nsteps_counted,
-		"carbon",
-		"unit", "gCO2e",
-		"operational", num(r->operational_g),
-		"embodied", num(r->embodied_g),
-		"footprint", num(r->footprint_g),
-		"avoided_heat_reuse", num(r->avoided_g),
-		"net", num(r->net_g),
-		"net_label", "footprint minus emissions avoided by heat "
-			     "reuse; not a footprint",
-		"reference", num(r->reference_g),
-		"reference_operational", num(r->reference_operational_g),
-		"saved", num(r->saved_g),
-		"saved_with_heat", num(r->saved_with_heat_g),
-		"saved_percent", num(r->saved_percent),
-		"sci_per_job", num(r->footprint_g),
+		"schema_version", FP_SUMMARY_SCHEMA_VERSION, "software", "name",
+		"slurm-footprint", "version", FP_VERSION, "job", "id",
+		(json_int_t)r->job_id, "user", text(&b, "job.user", r->user),
+		"account", text(&b, "job.account", r->account), "cluster",
+		text(&b, "job.cluster", r->cluster), "start", when(r->start),
+		"end", when(r->end), "elapsed_s", num(r->elapsed_s),
+		"core_hours", num(r->core_hours), "complete", r->complete,
+		"incomplete", incomplete, "energy", "source",
+		fp_carbon_energy_source_str(r->energy_source), "source_by",
+		r->energy_source_nodes ? "nodes" : "EnergySource", "it_Wh",
+		wh(r->energy_it_j), "facility_Wh", wh(r->energy_facility_j),
+		"reused_Wh", wh(r->reused_energy_j), "steps",
+		(json_int_t)r->nsteps, "steps_counted",
+		(json_int_t)r->nsteps_counted, "carbon", "unit", "gCO2e",
+		"operational", num(r->operational_g), "embodied",
+		num(r->embodied_g), "footprint", num(r->footprint_g),
+		"avoided_heat_reuse", num(r->avoided_g), "net", num(r->net_g),
+		"net_label",
+		"footprint minus emissions avoided by heat "
+		"reuse; not a footprint",
+		"reference", num(r->reference_g), "reference_operational",
+		num(r->reference_operational_g), "saved", num(r->saved_g),
+		"saved_with_heat", num(r->saved_with_heat_g), "saved_percent",
+		num(r->saved_percent), "sci_per_job", num(r->footprint_g),
 		"sci_per_core_hour", num(r->per_core_hour_g),
-		"intensity_gco2e_per_kwh", num(r->intensity),
-		"efficiency",
-		"PUE", num(r->pue),
-		"ERF", num(r->erf),
-		"ERE", num(r->ere),
-		"sites", sites,
-		"nodes", nodes,
-		"useful_heat", useful,
-		"reference",
-		"name", text(&b, "reference.name", r->reference_name),
-		"PUE", num(r->reference_pue),
-		"PUE_source", text(&b, "reference.PUE_source",
-				   r->reference_pue_source),
-		"intensity", text(&b, "reference.intensity",
-				  r->reference_intensity),
-		"config", "sha256", r->config_digest,
-		"carbon_facts", carbon_facts(&b));
+		"intensity_gco2e_per_kwh", num(r->intensity), "efficiency",
+		"PUE", num(r->pue), "ERF", num(r->erf), "ERE", num(r->ere),
+		"sites", sites, "nodes", nodes, "useful_heat", useful,
+		"reference", "name",
+		text(&b, "reference.name", r->reference_name), "PUE",
+		num(r->reference_pue), "PUE_source",
+		text(&b, "reference.PUE_source", r->reference_pue_source),
+		"intensity",
+		text(&b, "reference.intensity", r->reference_intensity),
+		"config", "sha256", r->config_digest, "carbon_facts",
+		carbon_facts(&b));
 	if (!root) {
 		failed(&b, "its top level");
 		goto fail;
@@ -384,8 +368,7 @@ json_t *fp_summary_json(const fp_result_t *r, fp_error_t *err)
 			goto fail;
 	}
 	if (json_array_size(b.repaired)) {
-		if (put(&b, root, "text_repaired", b.repaired,
-			"text_repaired"))
+		if (put(&b, root, "text_repaired", b.repaired, "text_repaired"))
 			goto fail_repaired;
 	} else {
 		json_decref(b.repaired);
@@ -395,8 +378,10 @@ fail:
 	json_decref(b.repaired);
 fail_repaired:
 	json_decref(root);
-	fp_error_set(err, FP_ENOMEM, "job %llu: cannot build %s of the summary "
-		"(out of memory)", (unsigned long long)r->job_id, b.failed);
+	fp_error_set(err, FP_ENOMEM,
+		     "job %llu: cannot build %s of the summary "
+		     "(out of memory)",
+		     (unsigned long long)r->job_id, b.failed);
 	return NULL;
 }
 
@@ -410,8 +395,10 @@ char *fp_summary_dumps(const fp_result_t *r, fp_error_t *err)
 	s = fp_json_dumps(root, DUMP_FLAGS);
 	json_decref(root);
 	if (!s)
-		fp_error_set(err, FP_ENOMEM, "job %llu: cannot serialise the "
-			"summary", (unsigned long long)r->job_id);
+		fp_error_set(err, FP_ENOMEM,
+			     "job %llu: cannot serialise the "
+			     "summary",
+			     (unsigned long long)r->job_id);
 	return s;
 }
 
@@ -425,24 +412,20 @@ char *fp_summary_record_format(const fp_result_t *r, fp_error_t *err)
 	snprintf(cfg, sizeof(cfg), "%.16s", r->config_digest);
 	o = json_pack("{s:i, s:I, s:b, s:s, s:o, s:o, s:o, s:o, s:o, s:o, "
 		      "s:o, s:o, s:s}",
-		"v", FP_RECORD_VERSION,
-		"job", (json_int_t)r->job_id,
-		"ok", r->complete,
-		"src", fp_carbon_energy_source_str(r->energy_source),
-		"Wh", wh(r->energy_facility_j),
-		"g", num(r->footprint_g),
-		"op", num(r->operational_g),
-		"emb", num(r->embodied_g),
-		"avoid", num(r->avoided_g),
-		"net", num(r->net_g),
-		"ref", num(r->reference_g),
-		"saved", num(r->saved_g),
-		"cfg", cfg);
+		      "v", FP_RECORD_VERSION, "job", (json_int_t)r->job_id,
+		      "ok", r->complete, "src",
+		      fp_carbon_energy_source_str(r->energy_source), "Wh",
+		      wh(r->energy_facility_j), "g", num(r->footprint_g), "op",
+		      num(r->operational_g), "emb", num(r->embodied_g), "avoid",
+		      num(r->avoided_g), "net", num(r->net_g), "ref",
+		      num(r->reference_g), "saved", num(r->saved_g), "cfg",
+		      cfg);
 	body = o ? fp_json_dumps(o, DUMP_FLAGS) : NULL;
 	json_decref(o);
 	if (!body) {
-		fp_error_set(err, FP_ENOMEM, "job %llu: cannot build the record",
-			(unsigned long long)r->job_id);
+		fp_error_set(err, FP_ENOMEM,
+			     "job %llu: cannot build the record",
+			     (unsigned long long)r->job_id);
 		return NULL;
 	}
 	n = strlen(FP_RECORD_PREFIX) + strlen(body) + 1;
@@ -452,7 +435,7 @@ char *fp_summary_record_format(const fp_result_t *r, fp_error_t *err)
 	free(body);
 	if (!out)
 		fp_error_set(err, FP_ENOMEM, "out of memory");
-	else if (strchr(out, '\''))	/* cannot happen: belt and braces */
+	else if (strchr(out, '\'')) /* cannot happen: belt and braces */
 		fp_error_set(err, FP_EINVAL, "record holds a quote"), free(out),
 			out = NULL;
 	return out;
@@ -491,7 +474,8 @@ static const char *find_part(const char *field, const char **end)
 
 	while ((p = strstr(p, FP_RECORD_PREFIX))) {
 		if ((p == field || p[-1] == ' ' || p[-1] == '\n' ||
-		     p[-1] == '\t') && p[plen] == '{') {
+		     p[-1] == '\t') &&
+		    p[plen] == '{') {
 			*end = object_end(p + plen);
 			if (*end)
 				return p;
@@ -502,7 +486,7 @@ static const char *find_part(const char *field, const char **end)
 }
 
 char *fp_summary_record_merge(const char *existing, const char *ours,
-		      fp_error_t *err)
+			      fp_error_t *err)
 {
 	const char *start, *end;
 	size_t n;
@@ -513,7 +497,9 @@ char *fp_summary_record_merge(const char *existing, const char *ours,
 	    strchr(ours, '\''))
 		return fp_error_set(err, FP_EINVAL, "not an FP1 record"), NULL;
 	if (existing && strchr(existing, '\'')) {
-		fp_error_set(err, FP_EINVAL, "the job record field holds a single "
+		fp_error_set(
+			err, FP_EINVAL,
+			"the job record field holds a single "
 			"quote: writing it back would break slurmdbd's SQL");
 		return NULL;
 	}
@@ -529,12 +515,14 @@ char *fp_summary_record_merge(const char *existing, const char *ours,
 			 ours, end);
 	else
 		snprintf(out, n, "%s%s%s", existing,
-			 strchr(" \n\t", existing[strlen(existing) - 1]) ?
-			 "" : " ", ours);
+			 strchr(" \n\t", existing[strlen(existing) - 1]) ? ""
+									 : " ",
+			 ours);
 	return out;
 }
 
-int fp_summary_record_parse(const char *field, fp_record_t *rec, fp_error_t *err)
+int fp_summary_record_parse(const char *field, fp_record_t *rec,
+			    fp_error_t *err)
 {
 	const char *start, *end;
 	json_error_t jerr;
@@ -547,13 +535,16 @@ int fp_summary_record_parse(const char *field, fp_record_t *rec, fp_error_t *err
 		return 1;
 	o = json_loadb(start + plen, (size_t)(end - start - plen), 0, &jerr);
 	if (!o)
-		return fp_error_set(err, FP_EPARSE, "FP1 record: %s", jerr.text);
+		return fp_error_set(err, FP_EPARSE, "FP1 record: %s",
+				    jerr.text);
 	v = json_object_get(o, "v");
-	if (!json_is_integer(v) || !json_is_integer(json_object_get(o, "job"))
-	    || !json_is_boolean(json_object_get(o, "ok"))) {
+	if (!json_is_integer(v) ||
+	    !json_is_integer(json_object_get(o, "job")) ||
+	    !json_is_boolean(json_object_get(o, "ok"))) {
 		json_decref(o);
-		return fp_error_set(err, FP_EPARSE, "FP1 record: field 'v', 'job' "
-			       "or 'ok' missing");
+		return fp_error_set(err, FP_EPARSE,
+				    "FP1 record: field 'v', 'job' "
+				    "or 'ok' missing");
 	}
 	rec->version = (int)json_integer_value(v);
 	rec->job_id = (uint64_t)json_integer_value(json_object_get(o, "job"));
@@ -592,16 +583,16 @@ int fp_summary_record_parse(const char *field, fp_record_t *rec, fp_error_t *err
 struct held {
 	const char *node;
 	json_int_t index;
-	json_t *gpu;		/* the first record's GPU object */
-	json_t *steps;		/* ids of the steps that held it */
+	json_t *gpu;   /* the first record's GPU object */
+	json_t *steps; /* ids of the steps that held it */
 	double energy_j, floor_w;
-	bool even;		/* some record's share was given evenly */
+	bool even; /* some record's share was given evenly */
 	/* over its steps' records: the seconds each held it, and of them
 	 * idle, judged and unread (step.h); untimed: a record without
 	 * them, so idleness is judged by the mean power instead */
 	double step_s, idle_s, judged_s, unread_s;
 	bool untimed;
-	double (*span)[2];	/* each step's [start, end] on it */
+	double (*span)[2]; /* each step's [start, end] on it */
 	size_t nspan;
 };
 
@@ -676,8 +667,8 @@ static json_t *gpu_text(json_t *g, const char *k)
 {
 	json_t *v = json_object_get(g, k);
 
-	return json_is_string(v) ? json_string(json_string_value(v)) :
-				   json_null();
+	return json_is_string(v) ? json_string(json_string_value(v))
+				 : json_null();
 }
 
 /* One GPU of "gpus": what the node published of it, its share of the
@@ -687,48 +678,41 @@ static json_t *held_json(const fp_result_t *r, const struct held *h)
 	const fp_carbon_node_t *n = node_of(r, h->node);
 	double held = union_s(h->span, h->nspan);
 	double mean = held > 0 ? h->energy_j / held : NAN;
-	double limit = h->floor_w * FP_GPU_IDLE_RATIO +
-		       FP_GPU_IDLE_MARGIN_W;
-	double cost = n && n->energy_j > 0 ?
-			      n->operational_g * h->energy_j / n->energy_j :
-			      NAN;
+	double limit = h->floor_w * FP_GPU_IDLE_RATIO + FP_GPU_IDLE_MARGIN_W;
+	double cost = n && n->energy_j > 0
+			      ? n->operational_g * h->energy_j / n->energy_j
+			      : NAN;
 	bool timed = !h->untimed && h->step_s > 0;
 	double idle_share = timed ? h->idle_s / h->step_s : NAN;
-	double busy_share = timed ? (h->judged_s - h->idle_s) / h->step_s :
-				    NAN;
+	double busy_share = timed ? (h->judged_s - h->idle_s) / h->step_s : NAN;
 	json_t *idle;
 
 	/* idle for most of the time the job held it; used for at least
 	 * half of it; else (its floor unknown or unread too long) not
 	 * judged. Records without the times: by the mean power. */
 	if (timed)
-		idle = idle_share > 0.5 ? json_true() :
-		       busy_share >= 0.5 ? json_false() : json_null();
+		idle = idle_share > 0.5	   ? json_true()
+		       : busy_share >= 0.5 ? json_false()
+					   : json_null();
 	else
-		idle = isfinite(mean) && isfinite(limit) ?
-			       json_boolean(mean <= limit) : json_null();
-	return json_pack("{s:s, s:I, s:o, s:o, s:o, s:o, s:O, s:o, s:o, s:o, "
-			 "s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o}",
-		"node", h->node,
-		"index", h->index,
-		"uuid", gpu_text(h->gpu, "uuid"),
-		"model", gpu_text(h->gpu, "model"),
-		"vendor", gpu_text(h->gpu, "vendor"),
-		"source", gpu_text(h->gpu, "source"),
-		"steps", h->steps,
-		"held_s", num(held),
-		"energy_Wh", wh(h->energy_j),
-		"energy_split", json_string(h->even ? "even" : "device"),
-		"mean_W", num(mean),
-		"floor_W", num(h->floor_w),
-		"idle", idle,
-		"idle_by", timed ? "time" : "mean",
-		"idle_share", num(idle_share),
+		idle = isfinite(mean) && isfinite(limit)
+			       ? json_boolean(mean <= limit)
+			       : json_null();
+	return json_pack(
+		"{s:s, s:I, s:o, s:o, s:o, s:o, s:O, s:o, s:o, s:o, "
+		"s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o}",
+		"node", h->node, "index", h->index, "uuid",
+		gpu_text(h->gpu, "uuid"), "model", gpu_text(h->gpu, "model"),
+		"vendor", gpu_text(h->gpu, "vendor"), "source",
+		gpu_text(h->gpu, "source"), "steps", h->steps, "held_s",
+		num(held), "energy_Wh", wh(h->energy_j), "energy_split",
+		json_string(h->even ? "even" : "device"), "mean_W", num(mean),
+		"floor_W", num(h->floor_w), "idle", idle, "idle_by",
+		timed ? "time" : "mean", "idle_share", num(idle_share),
 		"unread_share", num(timed ? h->unread_s / h->step_s : NAN),
-		"idle_below_W", num(limit),
-		"operational_g", num(cost),
-		"footprint_share", num(r->footprint_g > 0 ?
-				       cost / r->footprint_g : NAN));
+		"idle_below_W", num(limit), "operational_g", num(cost),
+		"footprint_share",
+		num(r->footprint_g > 0 ? cost / r->footprint_g : NAN));
 }
 
 /* Adds record p to the sums and its GPUs to h; -1 out of memory. */
@@ -736,8 +720,8 @@ static int add_record(json_t *p, double sum[NPARTS], struct held **h,
 		      size_t *nh)
 {
 	static const char *const keys[NPARTS] = { "energy_j", "cpu_dram_j",
-						  "gpu_j", "rest_j", "cpu_j",
-						  "dram_j" };
+						  "gpu_j",    "rest_j",
+						  "cpu_j",    "dram_j" };
 	const char *node = json_string_value(json_object_get(p, "node"));
 	json_t *gpus = json_object_get(p, "gpus"), *g;
 	json_t *step = json_object_get(p, "step");
@@ -752,9 +736,10 @@ static int add_record(json_t *p, double sum[NPARTS], struct held **h,
 		sum[i] += fp_json_number(p, keys[i]);
 	if (!node)
 		node = "";
-	json_array_foreach(gpus, k, g) {
+	json_array_foreach(gpus, k, g)
+	{
 		struct held *x = held_of(h, nh, node, g);
-		double (*span)[2];
+		double(*span)[2];
 		double fl = fp_json_number(g, "floor_w");
 		double own = fp_json_number(g, "energy_j");
 
@@ -781,8 +766,8 @@ static int add_record(json_t *p, double sum[NPARTS], struct held **h,
 		if (isfinite(fl) && !(fl >= x->floor_w))
 			x->floor_w = fl;
 		if (json_is_string(step) &&
-		    json_array_append_new(x->steps, json_string(
-			    json_string_value(step))))
+		    json_array_append_new(x->steps,
+					  json_string(json_string_value(step))))
 			return -1;
 		if (!isfinite(end) || !isfinite(s))
 			continue;
@@ -814,8 +799,7 @@ static fp_energy_source_t record_source(const json_t *p)
 {
 	if (json_is_true(json_object_get(p, "simulated")))
 		return FP_ENERGY_SIMULATED;
-	return mostly_calibrated(p) ? FP_ENERGY_CALIBRATED :
-				      FP_ENERGY_MEASURED;
+	return mostly_calibrated(p) ? FP_ENERGY_CALIBRATED : FP_ENERGY_MEASURED;
 }
 
 /* Appends "step on node" to the list of absent records, as long as it
@@ -859,8 +843,8 @@ int fp_summary_parts_gather(const char *dir, const fp_job_t *job,
 				}
 				continue;
 			}
-			more = realloc(g->parts, (g->nparts + 1) *
-						 sizeof(*g->parts));
+			more = realloc(g->parts,
+				       (g->nparts + 1) * sizeof(*g->parts));
 			if (!more) {
 				json_decref(p);
 				fp_summary_parts_clear(g);
@@ -881,8 +865,8 @@ void fp_summary_parts_clear(fp_summary_parts_t *g)
 	memset(g, 0, sizeof(*g));
 }
 
-int fp_summary_parts_source(fp_result_t *r, json_t *const *parts,
-			    size_t nparts, size_t nexpected)
+int fp_summary_parts_source(fp_result_t *r, json_t *const *parts, size_t nparts,
+			    size_t nexpected)
 {
 	fp_energy_source_t job = FP_ENERGY_MEASURED;
 
@@ -893,7 +877,7 @@ int fp_summary_parts_source(fp_result_t *r, json_t *const *parts,
 
 		if (!json_is_object(json_object_get(parts[i], "sources")) ||
 		    !json_is_boolean(json_object_get(parts[i], "simulated")))
-			return -1;	/* a node from before they said it */
+			return -1; /* a node from before they said it */
 		s = record_source(parts[i]);
 		if (s == FP_ENERGY_SIMULATED ||
 		    (s == FP_ENERGY_CALIBRATED && job == FP_ENERGY_MEASURED))
@@ -921,7 +905,8 @@ static int add_measured(json_t *root, const json_t *p)
 	if (!node || !json_is_object(src) ||
 	    !json_is_boolean(json_object_get(p, "simulated")))
 		return 0;
-	json_array_foreach(nodes, i, x) {
+	json_array_foreach(nodes, i, x)
+	{
 		name = json_string_value(json_object_get(x, "name"));
 		if (name && !strcmp(name, node)) {
 			n = x;
@@ -929,7 +914,7 @@ static int add_measured(json_t *root, const json_t *p)
 		}
 	}
 	if (!n)
-		return 0;	/* a node the job's record does not name */
+		return 0; /* a node the job's record does not name */
 	m = json_object_get(n, "measured_by");
 	if (!m) {
 		m = json_pack("{s:i, s:b, s:s, s:{}}", "records", 0,
@@ -938,14 +923,16 @@ static int add_measured(json_t *root, const json_t *p)
 			return -1;
 	}
 	wh_o = json_object_get(m, "sources_Wh");
-	json_object_foreach((json_t *)src, k, v) {
+	json_object_foreach((json_t *)src, k, v)
+	{
 		double had = fp_json_number(wh_o, k);
 
 		if (!json_is_number(v))
 			continue;
-		if (json_object_set_new(wh_o, k, json_real(
-			(isfinite(had) ? had : 0) +
-			json_number_value(v) / 3600.0)))
+		if (json_object_set_new(
+			    wh_o, k,
+			    json_real((isfinite(had) ? had : 0) +
+				      json_number_value(v) / 3600.0)))
 			return -1;
 	}
 	if (json_is_true(json_object_get(p, "simulated")) &&
@@ -954,8 +941,10 @@ static int add_measured(json_t *root, const json_t *p)
 	if (meter && *meter &&
 	    json_object_set_new(m, "meter", json_string(meter)))
 		return -1;
-	return json_object_set_new(m, "records", json_integer(
-		json_integer_value(json_object_get(m, "records")) + 1));
+	return json_object_set_new(
+		m, "records",
+		json_integer(json_integer_value(json_object_get(m, "records")) +
+			     1));
 }
 
 /* Each node's "measured_by" "source", once its records are all added:
@@ -965,7 +954,8 @@ static int name_measured(json_t *root)
 	json_t *nodes = json_object_get(root, "nodes"), *n, *m, *wh_o;
 	size_t i;
 
-	json_array_foreach(nodes, i, n) {
+	json_array_foreach(nodes, i, n)
+	{
 		json_t *as;
 
 		m = json_object_get(n, "measured_by");
@@ -976,8 +966,9 @@ static int name_measured(json_t *root)
 			       json_object_get(m, "simulated"));
 		if (!as)
 			return -1;
-		if (json_object_set_new(m, "source", json_string(
-			fp_carbon_energy_source_str(record_source(as))))) {
+		if (json_object_set_new(m, "source",
+					json_string(fp_carbon_energy_source_str(
+						record_source(as))))) {
 			json_decref(as);
 			return -1;
 		}
@@ -994,25 +985,27 @@ static int add_unknown(json_t *u, json_t *p)
 	json_t *ids = json_object_get(p, "gpus_unknown"), *id, *x;
 	size_t i, j;
 
-	json_array_foreach(ids, i, id) {
+	json_array_foreach(ids, i, id)
+	{
 		bool seen = false;
 
 		if (!json_is_string(id))
 			continue;
-		json_array_foreach(u, j, x)
-			seen |= json_equal(json_object_get(x, "id"), id) &&
-				!strcmp(json_string_value(json_object_get(
-					x, "node")), node ? node : "");
-		if (!seen && json_array_append_new(u, json_pack(
-			"{s:s, s:O}", "node", node ? node : "", "id", id)))
+		json_array_foreach(u, j, x) seen |=
+			json_equal(json_object_get(x, "id"), id) &&
+			!strcmp(json_string_value(json_object_get(x, "node")),
+				node ? node : "");
+		if (!seen && json_array_append_new(
+				     u, json_pack("{s:s, s:O}", "node",
+						  node ? node : "", "id", id)))
 			return -1;
 	}
 	return 0;
 }
 
 int fp_summary_add_parts(json_t *root, const fp_result_t *r,
-			 json_t *const *parts, size_t nparts,
-			 size_t nexpected, fp_error_t *err)
+			 json_t *const *parts, size_t nparts, size_t nexpected,
+			 fp_error_t *err)
 {
 	double sum[NPARTS] = { 0 };
 	struct held *h = NULL;
@@ -1040,15 +1033,14 @@ int fp_summary_add_parts(json_t *root, const fp_result_t *r,
 			json_decref(gpus);
 			gpus = NULL;
 		}
-	o = json_pack("{s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o}",
-		"records", (json_int_t)nparts,
-		"expected", (json_int_t)nexpected,
-		"energy_Wh", wh(nparts ? sum[0] : NAN),
-		"cpu_dram_Wh", wh(nparts ? sum[1] : NAN),
-		"cpu_Wh", wh(nparts ? sum[4] : NAN),
-		"dram_Wh", wh(nparts ? sum[5] : NAN),
-		"gpu_Wh", wh(nparts ? sum[2] : NAN),
-		"rest_Wh", wh(nparts ? sum[3] : NAN));
+	o = json_pack("{s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o}", "records",
+		      (json_int_t)nparts, "expected", (json_int_t)nexpected,
+		      "energy_Wh", wh(nparts ? sum[0] : NAN), "cpu_dram_Wh",
+		      wh(nparts ? sum[1] : NAN), "cpu_Wh",
+		      wh(nparts ? sum[4] : NAN), "dram_Wh",
+		      wh(nparts ? sum[5] : NAN), "gpu_Wh",
+		      wh(nparts ? sum[2] : NAN), "rest_Wh",
+		      wh(nparts ? sum[3] : NAN));
 	if (!gpus || !o) {
 		json_decref(gpus);
 		json_decref(o);
@@ -1075,9 +1067,10 @@ out:
 	free(h);
 	json_decref(unknown);
 	if (rc)
-		fp_error_set(err, FP_ENOMEM, "job %llu: cannot build the energy "
-			"parts of the summary (out of memory)",
-			(unsigned long long)r->job_id);
+		fp_error_set(err, FP_ENOMEM,
+			     "job %llu: cannot build the energy "
+			     "parts of the summary (out of memory)",
+			     (unsigned long long)r->job_id);
 	return rc;
 }
 
@@ -1096,8 +1089,10 @@ char *fp_summary_dumps_parts(const fp_result_t *r, json_t *const *parts,
 	s = fp_json_dumps(root, DUMP_FLAGS);
 	json_decref(root);
 	if (!s)
-		fp_error_set(err, FP_ENOMEM, "job %llu: cannot serialise the "
-			"summary", (unsigned long long)r->job_id);
+		fp_error_set(err, FP_ENOMEM,
+			     "job %llu: cannot serialise the "
+			     "summary",
+			     (unsigned long long)r->job_id);
 	return s;
 }
 
@@ -1146,8 +1141,9 @@ static void put_gpu(FILE *f, const json_t *g)
 		str_or(g, "vendor", "?"), str_or(g, "source", "?"));
 	fprintf(f, ": %s Wh%s over %s s held, mean %s W; steps",
 		fig3(a, sizeof(a), fp_json_number(g, "energy_Wh")),
-		!strcmp(str_or(g, "energy_split", "even"), "even") ?
-		" (the steps' GPU energy shared evenly)" : "",
+		!strcmp(str_or(g, "energy_split", "even"), "even")
+			? " (the steps' GPU energy shared evenly)"
+			: "",
 		fig3(b, sizeof(b), fp_json_number(g, "held_s")),
 		fig3(c, sizeof(c), fp_json_number(g, "mean_W")));
 	json_array_foreach(steps, i, v)
@@ -1160,40 +1156,47 @@ static void put_gpu(FILE *f, const json_t *g)
 	timed = !strcmp(str_or(g, "idle_by", "mean"), "time");
 	share = 100 * fp_json_number(g, "idle_share");
 	if (json_is_true(idle) && timed) {
-		fprintf(f, "    idle: held but not used for %s %% of the time "
+		fprintf(f,
+			"    idle: held but not used for %s %% of the time "
 			"it was held, its power within %s W (the lowest power "
 			"the node saw it draw, %s W, x %.2f + %.0f W)",
 			fig3(a, sizeof(a), share), b, c, FP_GPU_IDLE_RATIO,
 			FP_GPU_IDLE_MARGIN_W);
 	} else if (json_is_true(idle)) {
-		fprintf(f, "    idle: held but not used; its mean %s W is "
+		fprintf(f,
+			"    idle: held but not used; its mean %s W is "
 			"within %s W (the lowest power the node saw it draw, "
-			"%s W, x %.2f + %.0f W)", a, b, c,
-			FP_GPU_IDLE_RATIO,
-			FP_GPU_IDLE_MARGIN_W);
+			"%s W, x %.2f + %.0f W)",
+			a, b, c, FP_GPU_IDLE_RATIO, FP_GPU_IDLE_MARGIN_W);
 	}
 	if (json_is_true(idle)) {
-		fprintf(f, "; it cost %s Wh, %s gCO2e, %s %% of the job's "
+		fprintf(f,
+			"; it cost %s Wh, %s gCO2e, %s %% of the job's "
 			"footprint\n",
 			fig3(b, sizeof(b), fp_json_number(g, "energy_Wh")),
 			fig3(d, sizeof(d), fp_json_number(g, "operational_g")),
-			fig3(a, sizeof(a), 100 *
-			     fp_json_number(g, "footprint_share")));
+			fig3(a, sizeof(a),
+			     100 * fp_json_number(g, "footprint_share")));
 	} else if (json_is_false(idle) && timed) {
-		fprintf(f, "    used: idle (within %s W, floor %s W) for only "
-			"%s %% of the time it was held\n", b, c,
-			fig3(a, sizeof(a), share));
+		fprintf(f,
+			"    used: idle (within %s W, floor %s W) for only "
+			"%s %% of the time it was held\n",
+			b, c, fig3(a, sizeof(a), share));
 	} else if (json_is_false(idle)) {
-		fprintf(f, "    used: its mean %s W is above its idle limit "
-			"%s W (floor %s W)\n", a, b, c);
+		fprintf(f,
+			"    used: its mean %s W is above its idle limit "
+			"%s W (floor %s W)\n",
+			a, b, c);
 	} else {
-		fprintf(f, "    idle or used: not judged (the node had not "
+		fprintf(f,
+			"    idle or used: not judged (the node had not "
 			"seen its lowest power yet%s)\n",
 			timed ? ", or could not read it" : "");
 	}
 	share = fp_json_number(g, "unread_share");
 	if (share > 0)
-		fprintf(f, "    not read for %s %% of the time it was held: "
+		fprintf(f,
+			"    not read for %s %% of the time it was held: "
 			"its energy then is counted only where it read again "
 			"while the step ran (and not across a reset)\n",
 			fig3(a, sizeof(a), 100 * share));
@@ -1203,12 +1206,13 @@ static void put_gpu(FILE *f, const json_t *g)
 static void put_measured(FILE *f, const json_t *summary)
 {
 	const json_t *nodes = json_object_get(summary, "nodes"), *n, *m;
-	const char *by = str_or(json_object_get(summary, "energy"),
-				"source_by", "EnergySource");
+	const char *by = str_or(json_object_get(summary, "energy"), "source_by",
+				"EnergySource");
 	bool any = false;
 	size_t i;
 
-	json_array_foreach(nodes, i, n) {
+	json_array_foreach(nodes, i, n)
+	{
 		const json_t *wh_o;
 		const char *k, *meter;
 		json_t *v;
@@ -1220,10 +1224,10 @@ static void put_measured(FILE *f, const json_t *summary)
 			continue;
 		if (!any)
 			fprintf(f, "Measured on the nodes (%s):\n",
-				!strcmp(by, "nodes") ?
-				"as each node said" :
-				"not every node said; the job's source is "
-				"EnergySource=");
+				!strcmp(by, "nodes")
+					? "as each node said"
+					: "not every node said; the job's source is "
+					  "EnergySource=");
 		any = true;
 		fprintf(f, "  %s: %s", str_or(n, "name", "?"),
 			str_or(m, "source", "?"));
@@ -1231,7 +1235,8 @@ static void put_measured(FILE *f, const json_t *summary)
 		if (*meter)
 			fprintf(f, ", meter %s", meter);
 		wh_o = json_object_get(m, "sources_Wh");
-		json_object_foreach((json_t *)wh_o, k, v) {
+		json_object_foreach((json_t *)wh_o, k, v)
+		{
 			if (!(json_number_value(v) > 0))
 				continue;
 			fprintf(f, "%s%s %s Wh", first ? " (" : ", ", k,
@@ -1250,8 +1255,10 @@ static void put_unknown(FILE *f, const json_t *summary, const char *lead)
 
 	if (!json_array_size(u))
 		return;
-	fprintf(f, "%sGPUs held but not read (no such device on the node; "
-		"their energy is in no GPU figure):", lead);
+	fprintf(f,
+		"%sGPUs held but not read (no such device on the node; "
+		"their energy is in no GPU figure):",
+		lead);
 	json_array_foreach(u, i, x)
 		fprintf(f, "%s %s GPU %s", i ? "," : "", str_or(x, "node", "?"),
 			str_or(x, "id", "?"));
@@ -1274,14 +1281,16 @@ char *fp_summary_parts_text(const json_t *summary)
 	if (!f)
 		return NULL;
 	total = fp_json_number(p, "energy_Wh");
-	fprintf(f, "Energy by part: %s Wh measured on the nodes (%lld of "
-		"%lld step records)\n", fig3(a, sizeof(a), total),
+	fprintf(f,
+		"Energy by part: %s Wh measured on the nodes (%lld of "
+		"%lld step records)\n",
+		fig3(a, sizeof(a), total),
 		(long long)json_integer_value(json_object_get(p, "records")),
 		(long long)json_integer_value(json_object_get(p, "expected")));
 	if (isfinite(fp_json_number(p, "cpu_Wh")) &&
 	    isfinite(fp_json_number(p, "dram_Wh"))) {
-		put_part(f, "CPU packages", fp_json_number(p, "cpu_Wh"),
-			 total, " (RAPL)");
+		put_part(f, "CPU packages", fp_json_number(p, "cpu_Wh"), total,
+			 " (RAPL)");
 		put_part(f, "DRAM", fp_json_number(p, "dram_Wh"), total,
 			 " (RAPL)");
 	} else {
@@ -1298,8 +1307,7 @@ char *fp_summary_parts_text(const json_t *summary)
 		fprintf(f, "GPUs held: none\n");
 	else
 		fprintf(f, "GPUs held:\n");
-	json_array_foreach(gpus, i, g)
-		put_gpu(f, g);
+	json_array_foreach(gpus, i, g) put_gpu(f, g);
 	put_unknown(f, summary, "");
 	if (fclose(f)) {
 		free(out);
@@ -1330,37 +1338,43 @@ char *fp_summary_parts_mail(const json_t *summary)
 	else
 		fprintf(f, "  by part:    CPU packages + DRAM %s Wh",
 			fig3(a, sizeof(a), fp_json_number(p, "cpu_dram_Wh")));
-	fprintf(f, ", GPU %s Wh, rest of the node %s Wh (%lld of %lld step "
-		"records)\n", fig3(a, sizeof(a), fp_json_number(p, "gpu_Wh")),
+	fprintf(f,
+		", GPU %s Wh, rest of the node %s Wh (%lld of %lld step "
+		"records)\n",
+		fig3(a, sizeof(a), fp_json_number(p, "gpu_Wh")),
 		fig3(b, sizeof(b), fp_json_number(p, "rest_Wh")),
 		(long long)json_integer_value(json_object_get(p, "records")),
 		(long long)json_integer_value(json_object_get(p, "expected")));
-	json_array_foreach(gpus, i, g) {
+	json_array_foreach(gpus, i, g)
+	{
 		fprintf(f, "  GPU:        %s GPU %lld (%s): %s Wh",
 			str_or(g, "node", "?"),
-			(long long)json_integer_value(json_object_get(g,
-								      "index")),
+			(long long)json_integer_value(
+				json_object_get(g, "index")),
 			str_or(g, "model", "unnamed"),
 			fig3(a, sizeof(a), fp_json_number(g, "energy_Wh")));
 		if (json_is_true(json_object_get(g, "idle")) &&
 		    !strcmp(str_or(g, "idle_by", "mean"), "time"))
-			fprintf(f, ", held but idle %s %% of the time: it "
+			fprintf(f,
+				", held but idle %s %% of the time: it "
 				"cost %s gCO2e, %s %% of the footprint",
-				fig3(b, sizeof(b), 100 * fp_json_number(
-					g, "idle_share")),
-				fig3(c, sizeof(c),
-				     fp_json_number(g, "operational_g")),
-				fig3(d, sizeof(d), 100 * fp_json_number(
-					g, "footprint_share")));
-		else if (json_is_true(json_object_get(g, "idle")))
-			fprintf(f, ", held but idle (mean %s W): it cost %s "
-				"gCO2e, %s %% of the footprint",
 				fig3(b, sizeof(b),
-				     fp_json_number(g, "mean_W")),
+				     100 * fp_json_number(g, "idle_share")),
 				fig3(c, sizeof(c),
 				     fp_json_number(g, "operational_g")),
-				fig3(d, sizeof(d), 100 * fp_json_number(
-					g, "footprint_share")));
+				fig3(d, sizeof(d),
+				     100 * fp_json_number(g,
+							  "footprint_share")));
+		else if (json_is_true(json_object_get(g, "idle")))
+			fprintf(f,
+				", held but idle (mean %s W): it cost %s "
+				"gCO2e, %s %% of the footprint",
+				fig3(b, sizeof(b), fp_json_number(g, "mean_W")),
+				fig3(c, sizeof(c),
+				     fp_json_number(g, "operational_g")),
+				fig3(d, sizeof(d),
+				     100 * fp_json_number(g,
+							  "footprint_share")));
 		fputc('\n', f);
 	}
 	put_unknown(f, summary, "  ");

@@ -28,28 +28,37 @@ int fp_watermark_read(const char *path, time_t now, time_t *end,
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return 1;
-		return fp_error_set(err, FP_EIO, "watermark %s: cannot read it: %s",
-			       path, strerror(errno));
+		return fp_error_set(err, FP_EIO,
+				    "watermark %s: cannot read it: %s", path,
+				    strerror(errno));
 	}
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n < 0)
-		return fp_error_set(err, FP_EIO, "watermark %s: cannot read it: %s",
-			       path, strerror(errno));
+		return fp_error_set(err, FP_EIO,
+				    "watermark %s: cannot read it: %s", path,
+				    strerror(errno));
 	buf[n] = '\0';
-	if ((size_t)n != strlen(buf) || strncmp(buf, WM_MAGIC, strlen(WM_MAGIC)))
-		return fp_error_set(err, FP_EPARSE, "watermark %s: damaged (not "
-			       "'" WM_MAGIC "<end time>')", path);
+	if ((size_t)n != strlen(buf) ||
+	    strncmp(buf, WM_MAGIC, strlen(WM_MAGIC)))
+		return fp_error_set(err, FP_EPARSE,
+				    "watermark %s: damaged (not "
+				    "'" WM_MAGIC "<end time>')",
+				    path);
 	p = buf + strlen(WM_MAGIC);
 	errno = 0;
 	v = strtoll(p, &stop, 10);
 	if (stop == p || *p < '0' || *p > '9' || errno || strcmp(stop, "\n"))
-		return fp_error_set(err, FP_EPARSE, "watermark %s: damaged (the end "
-			       "time is not a number on one line)", path);
+		return fp_error_set(err, FP_EPARSE,
+				    "watermark %s: damaged (the end "
+				    "time is not a number on one line)",
+				    path);
 	if (v < WM_EARLIEST || v > (long long)now + 86400)
-		return fp_error_set(err, FP_EINVAL, "watermark %s: end time %lld is "
-			       "out of range (before 2000 or after tomorrow)",
-			       path, v);
+		return fp_error_set(
+			err, FP_EINVAL,
+			"watermark %s: end time %lld is "
+			"out of range (before 2000 or after tomorrow)",
+			path, v);
 	*end = (time_t)v;
 	return 0;
 }
@@ -78,25 +87,29 @@ int fp_watermark_write(const char *path, time_t end, fp_error_t *err)
 	len = snprintf(line, sizeof(line), WM_MAGIC "%lld\n", (long long)end);
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >=
 	    (int)sizeof(tmp))
-		return fp_error_set(err, FP_EINVAL, "watermark %s: path too long",
-			       path);
+		return fp_error_set(err, FP_EINVAL,
+				    "watermark %s: path too long", path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return fp_error_set(err, FP_EIO, "watermark %s: cannot write %s: %s",
-			       path, tmp, strerror(errno));
+		return fp_error_set(err, FP_EIO,
+				    "watermark %s: cannot write %s: %s", path,
+				    tmp, strerror(errno));
 	if (write(fd, line, (size_t)len) != len || fsync(fd) != 0) {
 		saved = errno ? errno : EIO;
 		close(fd);
 		unlink(tmp);
-		return fp_error_set(err, FP_EIO, "watermark %s: cannot write %s: %s",
-			       path, tmp, strerror(saved));
+		return fp_error_set(err, FP_EIO,
+				    "watermark %s: cannot write %s: %s", path,
+				    tmp, strerror(saved));
 	}
 	close(fd);
 	if (rename(tmp, path) != 0) {
 		saved = errno;
 		unlink(tmp);
-		return fp_error_set(err, FP_EIO, "watermark %s: cannot replace it: "
-			       "%s", path, strerror(saved));
+		return fp_error_set(err, FP_EIO,
+				    "watermark %s: cannot replace it: "
+				    "%s",
+				    path, strerror(saved));
 	}
 	sync_dir(path);
 	return 0;

@@ -65,14 +65,16 @@ static int try_start(fp_whatif_t *w, size_t *cap, const fp_site_conf_t *sc,
 static int add_unavailable(fp_whatif_t *w, const fp_site_conf_t *sc,
 			   const char *field, const fp_signal_spec_t *spec)
 {
-	fp_whatif_unavailable_t *nu = realloc(w->unavailable,
-		(w->nunavailable + 1) * sizeof(*nu));
+	fp_whatif_unavailable_t *nu =
+		realloc(w->unavailable, (w->nunavailable + 1) * sizeof(*nu));
 
 	if (!nu)
 		return -1;
 	w->unavailable = nu;
 	nu[w->nunavailable++] = (fp_whatif_unavailable_t){
-		.site = sc->name, .field = field, .series = spec->text,
+		.site = sc->name,
+		.field = field,
+		.series = spec->text,
 		.fault = spec->error,
 	};
 	return 0;
@@ -121,9 +123,11 @@ static int group(fp_whatif_t *w)
 		       same_figure(o[j].net_g, o[i].net_g))
 			j++;
 		qsort(&w->options[i], j - i, sizeof(*o), by_start);
-		*g = (fp_whatif_group_t){ .first = i, .count = j - i,
-			.first_start = o[i].start, .last_start = o[j - 1].start,
-			.every_hour = true };
+		*g = (fp_whatif_group_t){ .first = i,
+					  .count = j - i,
+					  .first_start = o[i].start,
+					  .last_start = o[j - 1].start,
+					  .every_hour = true };
 		for (size_t k = i; k < j; k++) {
 			bool seen = false;
 
@@ -150,13 +154,15 @@ fp_whatif_t *fp_whatif_compute(const fp_config_t *cfg,
 	if (!isfinite(job->energy_j) || job->energy_j < 0 ||
 	    !isfinite(job->elapsed_s) || job->elapsed_s < 0 ||
 	    !isfinite(job->embodied_g)) {
-		fp_error_set(err, FP_EINVAL, "what-if: the job needs its energy, "
-			"duration and embodied emissions");
+		fp_error_set(err, FP_EINVAL,
+			     "what-if: the job needs its energy, "
+			     "duration and embodied emissions");
 		return NULL;
 	}
 	if (to < from) {
-		fp_error_set(err, FP_EINVAL, "what-if: the window ends before it "
-			"starts");
+		fp_error_set(err, FP_EINVAL,
+			     "what-if: the window ends before it "
+			     "starts");
 		return NULL;
 	}
 	w = calloc(1, sizeof(*w));
@@ -171,18 +177,21 @@ fp_whatif_t *fp_whatif_compute(const fp_config_t *cfg,
 
 		if (!sc->intensity.series || !sc->useful_heat.series) {
 			bool in = !sc->intensity.series;
-			const fp_signal_spec_t *bad = in ? &sc->intensity :
-							   &sc->useful_heat;
+			const fp_signal_spec_t *bad = in ? &sc->intensity
+							 : &sc->useful_heat;
 
 			if (!bad->error) {
-				fp_error_set(err, FP_EINVAL, "%s: Site '%s': series "
-					"not loaded", cfg->path, sc->name);
+				fp_error_set(err, FP_EINVAL,
+					     "%s: Site '%s': series "
+					     "not loaded",
+					     cfg->path, sc->name);
 				fp_whatif_free(w);
 				return NULL;
 			}
 			/* One broken series leaves out only its site. */
-			if (add_unavailable(w, sc, in ? "Intensity" :
-					    "UsefulHeat", bad))
+			if (add_unavailable(w, sc,
+					    in ? "Intensity" : "UsefulHeat",
+					    bad))
 				goto nomem;
 			continue;
 		}
@@ -195,21 +204,24 @@ fp_whatif_t *fp_whatif_compute(const fp_config_t *cfg,
 		if (!actual_tried && try_start(w, &cap, sc, job, job->start))
 			goto nomem;
 	}
-	if (!w->noptions && w->nunavailable == cfg->nsites &&
-	    cfg->nsites) {
+	if (!w->noptions && w->nunavailable == cfg->nsites && cfg->nsites) {
 		char more[48] = "";
 
 		if (w->nunavailable > 1)
 			snprintf(more, sizeof(more), " (and %zu more sites)",
 				 w->nunavailable - 1);
-		fp_error_set(err, FP_EINVAL, "what-if: no site has its series: "
-			"%s%s", w->unavailable[0].fault, more);
+		fp_error_set(err, FP_EINVAL,
+			     "what-if: no site has its series: "
+			     "%s%s",
+			     w->unavailable[0].fault, more);
 		fp_whatif_free(w);
 		return NULL;
 	}
 	if (!w->noptions) {
-		fp_error_set(err, FP_EINVAL, "what-if: no site's series covers a "
-			"%.0f s run starting in the window", job->elapsed_s);
+		fp_error_set(err, FP_EINVAL,
+			     "what-if: no site's series covers a "
+			     "%.0f s run starting in the window",
+			     job->elapsed_s);
 		fp_whatif_free(w);
 		return NULL;
 	}

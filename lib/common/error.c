@@ -28,15 +28,24 @@ void fp_error_clear(fp_error_t *err)
 const char *fp_error_str(int code)
 {
 	switch (code) {
-	case FP_OK: return "ok";
-	case FP_EIO: return "i/o error";
-	case FP_EPARSE: return "malformed input";
-	case FP_EINVAL: return "invalid value";
-	case FP_ENOMEM: return "out of memory";
-	case FP_ESTALE: return "stale data";
-	case FP_ENOTSUP: return "not supported";
-	case FP_ECONSERV: return "conservation violated";
-	case FP_EACCES: return "permission denied";
+	case FP_OK:
+		return "ok";
+	case FP_EIO:
+		return "i/o error";
+	case FP_EPARSE:
+		return "malformed input";
+	case FP_EINVAL:
+		return "invalid value";
+	case FP_ENOMEM:
+		return "out of memory";
+	case FP_ESTALE:
+		return "stale data";
+	case FP_ENOTSUP:
+		return "not supported";
+	case FP_ECONSERV:
+		return "conservation violated";
+	case FP_EACCES:
+		return "permission denied";
 	}
 	return "unknown error";
 }

@@ -19,14 +19,14 @@ FILE *fp_file_create(const char *path, mode_t mode, fp_error_t *err)
 
 	if (fd < 0) {
 		fp_error_set(err, FP_EIO, "cannot create %s: %s", path,
-			strerror(errno));
+			     strerror(errno));
 		return NULL;
 	}
 	/* the umask took bits from the new file's mode; an existing file
 	 * kept its own */
 	if (fchmod(fd, mode) != 0 || !(f = fdopen(fd, "w"))) {
 		fp_error_set(err, FP_EIO, "cannot create %s: %s", path,
-			strerror(errno));
+			     strerror(errno));
 		close(fd);
 		return NULL;
 	}

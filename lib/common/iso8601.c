@@ -36,8 +36,8 @@ time_t fp_iso8601_utc(int y, int mo, int d, int h, int mi, int s)
 
 bool fp_iso8601_valid(int y, int mo, int d, int h, int mi, int s)
 {
-	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31,
-				     30, 31 };
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30,
+				     31, 31, 30, 31, 30, 31 };
 
 	if (y < 1970 || y > 2200 || mo < 1 || mo > 12 || d < 1 ||
 	    d > mdays[mo - 1] || h > 24 || mi > 59 || s > 60)
@@ -54,8 +54,9 @@ int fp_iso8601_parse(const char *str, time_t *t)
 
 	while (isspace((unsigned char)*p))
 		p++;
-	if (fp_iso8601_digits(&p, 4, &y) || *p++ != '-' || fp_iso8601_digits(&p, 2, &mo) ||
-	    *p++ != '-' || fp_iso8601_digits(&p, 2, &d))
+	if (fp_iso8601_digits(&p, 4, &y) || *p++ != '-' ||
+	    fp_iso8601_digits(&p, 2, &mo) || *p++ != '-' ||
+	    fp_iso8601_digits(&p, 2, &d))
 		return -1;
 	if (*p == 'T' || *p == ' ') {
 		p++;

@@ -40,7 +40,7 @@ int fp_json_format_real(double x, char *buf, size_t size)
 	if (!isfinite(x) || size < 2)
 		return -1;
 	if (x == 0)
-		x = 0;	/* no "-0.0" */
+		x = 0; /* no "-0.0" */
 	for (p = 1; p < 17; p++) {
 		snprintf(tmp, sizeof(tmp), "%.*g", p, x);
 		if (strtod(tmp, NULL) == x)
@@ -68,7 +68,7 @@ int fp_json_format_real(double x, char *buf, size_t size)
 			s++;
 		memmove(d, s, strlen(s) + 1);
 	} else if (!strchr(tmp, '.')) {
-		strcat(tmp, ".0");	/* stays a real when read back */
+		strcat(tmp, ".0"); /* stays a real when read back */
 	}
 	n = (int)strlen(tmp);
 	if ((size_t)n >= size)
@@ -110,7 +110,7 @@ char *fp_json_dumps(const json_t *root, size_t flags)
 
 			if (!memchr(p, '.', n) && !memchr(p, 'e', n) &&
 			    !memchr(p, 'E', n)) {
-				fwrite(p, 1, n, f);	/* an integer */
+				fwrite(p, 1, n, f); /* an integer */
 				p += n;
 				continue;
 			}

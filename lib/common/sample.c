@@ -62,16 +62,16 @@ fp_node_desc_t *fp_sample_node_desc_dup(const fp_node_desc_t *desc)
 	}
 	for (size_t i = 0; i < desc->ngpus; i++) {
 		d->gpus[i] = desc->gpus[i];
-		d->gpus[i].uuid = strdup(desc->gpus[i].uuid ?
-					 desc->gpus[i].uuid : "");
-		d->gpus[i].vendor = strdup(desc->gpus[i].vendor ?
-					   desc->gpus[i].vendor : "");
+		d->gpus[i].uuid =
+			strdup(desc->gpus[i].uuid ? desc->gpus[i].uuid : "");
+		d->gpus[i].vendor = strdup(
+			desc->gpus[i].vendor ? desc->gpus[i].vendor : "");
 	}
 	for (size_t i = 0; i < desc->npackages; i++) {
 		d->packages[i] = desc->packages[i];
-		d->packages[i].cpus = _memdup(desc->packages[i].cpus,
-					      desc->packages[i].ncpus *
-						      sizeof(int));
+		d->packages[i].cpus =
+			_memdup(desc->packages[i].cpus,
+				desc->packages[i].ncpus * sizeof(int));
 	}
 	for (size_t i = 0; i < desc->ndomains; i++) {
 		d->domains[i] = desc->domains[i];
@@ -108,8 +108,8 @@ fp_sample_t *fp_sample_new(const fp_node_desc_t *desc)
 	s->energy_valid = calloc(nd, sizeof(*s->energy_valid));
 	s->cpu_busy_ns = calloc(nc, sizeof(*s->cpu_busy_ns));
 	if (desc->ngpus) {
-		s->gpu_energy_uj = calloc(desc->ngpus,
-					  sizeof(*s->gpu_energy_uj));
+		s->gpu_energy_uj =
+			calloc(desc->ngpus, sizeof(*s->gpu_energy_uj));
 		s->gpu_valid = calloc(desc->ngpus, sizeof(*s->gpu_valid));
 		if (!s->gpu_energy_uj || !s->gpu_valid) {
 			fp_sample_free(s);

@@ -28,7 +28,8 @@ int fp_slurmconf_get(const char *slurm_conf, const char *key, char *buf,
 
 	fp_error_clear(err);
 	if (!f)
-		return fp_error_set(err, FP_EIO, "%s: %s", path, strerror(errno));
+		return fp_error_set(err, FP_EIO, "%s: %s", path,
+				    strerror(errno));
 	/* Only the first word of a line: NodeName= lines hold keys of their
 	 * own (CPUs=...) that are not slurm.conf's. */
 	while (rc && fgets(line, sizeof(line), f)) {

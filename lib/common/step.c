@@ -33,7 +33,7 @@ int fp_step_id_format(char *buf, size_t size, uint64_t job, uint32_t step)
 }
 
 static const char *const _vars[] = {
-	"SLURM_STEP_GPUS", "SLURM_JOB_GPUS", "GPU_DEVICE_ORDINAL",
+	"SLURM_STEP_GPUS",	"SLURM_JOB_GPUS",	"GPU_DEVICE_ORDINAL",
 	"CUDA_VISIBLE_DEVICES", "ROCR_VISIBLE_DEVICES", "ZE_AFFINITY_MASK",
 };
 
@@ -79,14 +79,16 @@ int fp_step_gpus_write(const char *dir, const char *step, const char *list,
 
 	fp_error_clear(err);
 	if (!_step_ok(step))
-		return fp_error_set(err, FP_EINVAL, "step gpus: bad step id \"%s\"",
-			       step ? step : "");
+		return fp_error_set(err, FP_EINVAL,
+				    "step gpus: bad step id \"%s\"",
+				    step ? step : "");
 	snprintf(path, sizeof(path), "%s/%s", dir, step);
 	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, step);
 	f = fopen(tmp, "w");
 	if (!f)
-		return fp_error_set(err, FP_EIO, "step gpus: cannot create %s: %s",
-			       tmp, strerror(errno));
+		return fp_error_set(err, FP_EIO,
+				    "step gpus: cannot create %s: %s", tmp,
+				    strerror(errno));
 	/* one line: a newline inside would end the list early */
 	fprintf(f, "%.*s\n", (int)strcspn(list ? list : "", "\n"),
 		list ? list : "");
@@ -94,25 +96,27 @@ int fp_step_gpus_write(const char *dir, const char *step, const char *list,
 	if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
 		unlink(tmp);
 		return fp_error_set(err, FP_EIO, "step gpus: cannot write %s",
-			       path);
+				    path);
 	}
 	return 0;
 }
 
-int fp_step_gpus_read(const char *dir, const char *step, char *buf,
-		      size_t size, fp_error_t *err)
+int fp_step_gpus_read(const char *dir, const char *step, char *buf, size_t size,
+		      fp_error_t *err)
 {
 	char path[4096];
 	FILE *f;
 
 	fp_error_clear(err);
 	if (!_step_ok(step))
-		return fp_error_set(err, FP_EINVAL, "step gpus: bad step id \"%s\"",
-			       step ? step : "");
+		return fp_error_set(err, FP_EINVAL,
+				    "step gpus: bad step id \"%s\"",
+				    step ? step : "");
 	snprintf(path, sizeof(path), "%s/%s", dir, step);
 	f = fopen(path, "r");
 	if (!f)
-		return fp_error_set(err, FP_EIO, "%s: %s", path, strerror(errno));
+		return fp_error_set(err, FP_EIO, "%s: %s", path,
+				    strerror(errno));
 	if (!fgets(buf, (int)size, f))
 		buf[0] = '\0';
 	fclose(f);
@@ -139,8 +143,7 @@ static json_t *_num(double x)
  * 0640 whatever the writer's umask, in its folder's group (which the poller
  * gave SlurmUser's; a shared filesystem need not pass a set-group-ID
  * folder's group on). */
-static FILE *_parts_create(const char *dir, const char *tmp,
-			   fp_error_t *err)
+static FILE *_parts_create(const char *dir, const char *tmp, fp_error_t *err)
 {
 	struct stat d, st;
 	FILE *f;
@@ -148,20 +151,21 @@ static FILE *_parts_create(const char *dir, const char *tmp,
 
 	if (stat(dir, &d)) {
 		fp_error_set(err, FP_EIO, "step parts: folder %s: %s", dir,
-			strerror(errno));
+			     strerror(errno));
 		return NULL;
 	}
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
 	if (fd < 0) {
-		fp_error_set(err, FP_EIO, "step parts: cannot create %s: %s", tmp,
-			strerror(errno));
+		fp_error_set(err, FP_EIO, "step parts: cannot create %s: %s",
+			     tmp, strerror(errno));
 		return NULL;
 	}
 	if (fstat(fd, &st) || fchmod(fd, 0640) ||
 	    (st.st_gid != d.st_gid && fchown(fd, (uid_t)-1, d.st_gid))) {
-		fp_error_set(err, FP_EIO, "step parts: cannot make %s 0640 in group "
-			"%lu (its folder's): %s", tmp, (unsigned long)d.st_gid,
-			strerror(errno));
+		fp_error_set(err, FP_EIO,
+			     "step parts: cannot make %s 0640 in group "
+			     "%lu (its folder's): %s",
+			     tmp, (unsigned long)d.st_gid, strerror(errno));
 		close(fd);
 		unlink(tmp);
 		return NULL;
@@ -169,7 +173,7 @@ static FILE *_parts_create(const char *dir, const char *tmp,
 	f = fdopen(fd, "w");
 	if (!f) {
 		fp_error_set(err, FP_ENOMEM, "step parts %s: %s", tmp,
-			strerror(errno));
+			     strerror(errno));
 		close(fd);
 		unlink(tmp);
 	}
@@ -189,24 +193,28 @@ int fp_step_parts_write(const char *dir, const char *step,
 	if (!_step_ok(step)) {
 		json_decref(gpus);
 		json_decref(unknown);
-		return fp_error_set(err, FP_EINVAL, "step parts: bad step id "
-			       "\"%s\"", step ? step : "");
+		return fp_error_set(err, FP_EINVAL,
+				    "step parts: bad step id "
+				    "\"%s\"",
+				    step ? step : "");
 	}
 	for (size_t k = 0; gpus && k < parts->ngpus; k++) {
 		const fp_step_parts_gpu_t *g = &parts->gpus[k];
 
-		if (json_array_append_new(gpus, json_pack(
-			"{s:I, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o}",
-			"index", (json_int_t)g->index,
-			"uuid", g->uuid ? g->uuid : "",
-			"model", g->model ? g->model : "",
-			"vendor", g->vendor ? g->vendor : "",
-			"source", g->source ? g->source : "",
-			"floor_w", _num(g->floor_w),
-			"energy_j", _num(g->energy_j),
-			"idle_s", _num(g->idle_s),
-			"judged_s", _num(g->judged_s),
-			"unread_s", _num(g->unread_s)))) {
+		if (json_array_append_new(
+			    gpus,
+			    json_pack(
+				    "{s:I, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o}",
+				    "index", (json_int_t)g->index, "uuid",
+				    g->uuid ? g->uuid : "", "model",
+				    g->model ? g->model : "", "vendor",
+				    g->vendor ? g->vendor : "", "source",
+				    g->source ? g->source : "", "floor_w",
+				    _num(g->floor_w), "energy_j",
+				    _num(g->energy_j), "idle_s",
+				    _num(g->idle_s), "judged_s",
+				    _num(g->judged_s), "unread_s",
+				    _num(g->unread_s)))) {
 			json_decref(gpus);
 			gpus = NULL;
 		}
@@ -237,22 +245,18 @@ int fp_step_parts_write(const char *dir, const char *step,
 	}
 	o = gpus ? json_pack("{s:i, s:s, s:s, s:f, s:f, s:o, s:o, s:o, s:o, "
 			     "s:o, s:o, s:o, s:o, s:o, s:b, s:s}",
-		"v", FP_STEP_PARTS_VERSION,
-		"node", parts->node ? parts->node : "",
-		"step", step,
-		"first_t", parts->first_t,
-		"last_t", parts->last_t,
-		"seconds", _num(parts->seconds),
-		"energy_j", _num(parts->energy_j),
-		"cpu_dram_j", _num(parts->cpu_dram_j),
-		"cpu_j", _num(parts->cpu_j),
-		"dram_j", _num(parts->dram_j),
-		"gpu_j", _num(parts->gpu_j),
-		"rest_j", _num(parts->rest_j),
-		"gpus", gpus,
-		"gpus_unknown", unknown,
-		"simulated", parts->simulated,
-		"meter", parts->meter ? parts->meter : "") : NULL;
+			     "v", FP_STEP_PARTS_VERSION, "node",
+			     parts->node ? parts->node : "", "step", step,
+			     "first_t", parts->first_t, "last_t", parts->last_t,
+			     "seconds", _num(parts->seconds), "energy_j",
+			     _num(parts->energy_j), "cpu_dram_j",
+			     _num(parts->cpu_dram_j), "cpu_j",
+			     _num(parts->cpu_j), "dram_j", _num(parts->dram_j),
+			     "gpu_j", _num(parts->gpu_j), "rest_j",
+			     _num(parts->rest_j), "gpus", gpus, "gpus_unknown",
+			     unknown, "simulated", parts->simulated, "meter",
+			     parts->meter ? parts->meter : "")
+		 : NULL;
 	if (!gpus)
 		json_decref(unknown);
 	if (o && sources && json_object_set_new(o, "sources", sources)) {
@@ -264,8 +268,8 @@ int fp_step_parts_write(const char *dir, const char *step,
 	text = o ? fp_json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(o);
 	if (!text)
-		return fp_error_set(err, FP_ENOMEM, "step parts %s: out of memory",
-			       step);
+		return fp_error_set(err, FP_ENOMEM,
+				    "step parts %s: out of memory", step);
 	snprintf(path, sizeof(path), "%s/%s", dir, step);
 	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, step);
 	f = _parts_create(dir, tmp, err);
@@ -279,13 +283,12 @@ int fp_step_parts_write(const char *dir, const char *step,
 	if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
 		unlink(tmp);
 		return fp_error_set(err, FP_EIO, "step parts: cannot write %s",
-			       path);
+				    path);
 	}
 	return 0;
 }
 
-int fp_step_parts_dir(const char *dir, const char *node, char *out,
-		      size_t size)
+int fp_step_parts_dir(const char *dir, const char *node, char *out, size_t size)
 {
 	size_t n = 0, len;
 
@@ -321,33 +324,39 @@ int fp_step_parts_load(const char *dir, const char *node, const char *step,
 	fp_error_clear(err);
 	*out = NULL;
 	if (!_step_ok(step))
-		return fp_error_set(err, FP_EINVAL, "step parts: bad step id "
-			       "\"%s\"", step ? step : "");
-	n = fp_step_parts_dir(dir, node, path, sizeof(path)) ? sizeof(path) :
-								strlen(path);
-	if (n >= sizeof(path) ||
-	    snprintf(path + n, sizeof(path) - n, "/%s", step) >=
-		    (int)(sizeof(path) - n))
-		return fp_error_set(err, FP_EINVAL, "step parts: folder %s too long "
-			       "for node %s", dir, node);
+		return fp_error_set(err, FP_EINVAL,
+				    "step parts: bad step id "
+				    "\"%s\"",
+				    step ? step : "");
+	n = fp_step_parts_dir(dir, node, path, sizeof(path)) ? sizeof(path)
+							     : strlen(path);
+	if (n >= sizeof(path) || snprintf(path + n, sizeof(path) - n, "/%s",
+					  step) >= (int)(sizeof(path) - n))
+		return fp_error_set(err, FP_EINVAL,
+				    "step parts: folder %s too long "
+				    "for node %s",
+				    dir, node);
 	f = fopen(path, "r");
 	if (!f)
-		return fp_error_set(err, errno == EACCES || errno == EPERM ?
-			       FP_EACCES : FP_EIO, "step parts %s: %s", path,
-			       strerror(errno));
+		return fp_error_set(
+			err,
+			errno == EACCES || errno == EPERM ? FP_EACCES : FP_EIO,
+			"step parts %s: %s", path, strerror(errno));
 	o = json_loadf(f, 0, &jerr);
 	fclose(f);
 	if (!o)
 		return fp_error_set(err, FP_EPARSE, "step parts %s: %s", path,
-			       jerr.text);
+				    jerr.text);
 	v = json_object_get(o, "v");
 	if (!json_is_object(o) || !json_is_integer(v) ||
 	    json_integer_value(v) != FP_STEP_PARTS_VERSION ||
 	    !json_is_number(json_object_get(o, "energy_j")) ||
 	    !json_is_array(json_object_get(o, "gpus"))) {
 		json_decref(o);
-		return fp_error_set(err, FP_EPARSE, "step parts %s: not a record "
-			       "of version %d", path, FP_STEP_PARTS_VERSION);
+		return fp_error_set(err, FP_EPARSE,
+				    "step parts %s: not a record "
+				    "of version %d",
+				    path, FP_STEP_PARTS_VERSION);
 	}
 	*out = o;
 	return 0;

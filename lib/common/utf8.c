@@ -16,22 +16,22 @@ size_t fp_utf8_seq(const char *s, size_t len)
 		return 0;
 	if (u[0] < 0x80)
 		return 1;
-	if (u[0] < 0xc2)	/* continuation byte, or overlong 0xc0/0xc1 */
+	if (u[0] < 0xc2) /* continuation byte, or overlong 0xc0/0xc1 */
 		return 0;
 	if (u[0] < 0xe0) {
 		n = 2;
 	} else if (u[0] < 0xf0) {
 		n = 3;
 		if (u[0] == 0xe0)
-			lo = 0xa0;	/* overlong */
+			lo = 0xa0; /* overlong */
 		else if (u[0] == 0xed)
-			hi = 0x9f;	/* UTF-16 surrogates */
+			hi = 0x9f; /* UTF-16 surrogates */
 	} else if (u[0] < 0xf5) {
 		n = 4;
 		if (u[0] == 0xf0)
-			lo = 0x90;	/* overlong */
+			lo = 0x90; /* overlong */
 		else if (u[0] == 0xf4)
-			hi = 0x8f;	/* above U+10FFFF */
+			hi = 0x8f; /* above U+10FFFF */
 	} else {
 		return 0;
 	}
@@ -73,7 +73,7 @@ char *fp_utf8_escape(const char *s, bool *repaired)
 		return strdup(s);
 	if (repaired)
 		*repaired = true;
-	out = malloc(4 * len + 1);	/* each byte at most "\xNN" */
+	out = malloc(4 * len + 1); /* each byte at most "\xNN" */
 	if (!out)
 		return NULL;
 	while (i < len) {

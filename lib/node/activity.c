@@ -38,8 +38,8 @@
  * creates the directory before it fills cpuset.cpus) is read again. */
 #define ALLOC_RETRIES 3
 
-#define WATCH_MASK                                                           \
-	(IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO |              \
+#define WATCH_MASK                                             \
+	(IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | \
 	 IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
 
 /*
@@ -62,34 +62,34 @@ struct tok {
 
 struct numfile {
 	int fd;
-	char *b;		/* the last bytes, which tok[] describes */
+	char *b; /* the last bytes, which tok[] describes */
 	size_t bcap;
-	size_t cap;		/* bytes a read asks for */
-	size_t base, plen;	/* the tokenized region of b */
-	struct tok *tok;	/* token i: bytes [off, end); tok[ntok].off=plen */
+	size_t cap;	   /* bytes a read asks for */
+	size_t base, plen; /* the tokenized region of b */
+	struct tok *tok;   /* token i: bytes [off, end); tok[ntok].off=plen */
 	size_t ntok, tcap;
 	bool parsed;
-	uint64_t *chg;		/* or NULL: bit t set when token t changed */
+	uint64_t *chg; /* or NULL: bit t set when token t changed */
 	size_t chg_bits;
-	uint32_t *blk;		/* per 8 bytes of b: the token at its start */
+	uint32_t *blk; /* per 8 bytes of b: the token at its start */
 	size_t blkcap;
 };
 
 struct step {
-	char *rel;		/* directory under the step root */
-	char *id;		/* "7.batch" */
+	char *rel; /* directory under the step root */
+	char *id;  /* "7.batch" */
 	uint64_t job;
-	uint32_t key;		/* step order within the job */
-	ino_t ino;		/* a re-created directory is a new step */
+	uint32_t key; /* step order within the job */
+	ino_t ino;    /* a re-created directory is a new step */
 	int *alloc;
 	size_t nalloc;
 	int alloc_tries;
 	bool seen, ok, bad_logged, perf_dead;
-	bool hint;		/* usage.chg tells what moved since last read */
-	struct numfile usage;	/* v1 */
-	int *pfd;		/* perf: one per CPU, -1 where not counting */
+	bool hint;	      /* usage.chg tells what moved since last read */
+	struct numfile usage; /* v1 */
+	int *pfd;	      /* perf: one per CPU, -1 where not counting */
 	size_t npfd;
-	uint64_t *cnt;		/* perf: scaled counts per CPU */
+	uint64_t *cnt; /* perf: scaled counts per CPU */
 };
 
 struct fp_activity {
@@ -100,34 +100,34 @@ struct fp_activity {
 	char *node;
 	fp_activity_job_fn job_of;
 	void *job_of_ctx;
-	bool unnamed;		/* the last walk skipped a SLUID folder */
+	bool unnamed; /* the last walk skipped a SLUID folder */
 
-	char *rbuf;		/* where every read lands */
+	char *rbuf; /* where every read lands */
 	size_t rcap;
 
 	char *proc_stat;
 	struct numfile stat;
-	int *cpu_tok;		/* per CPU: label token of its line, or -1 */
-	uint8_t *cpu_nf;	/* per CPU: numbers on its line */
+	int *cpu_tok;	 /* per CPU: label token of its line, or -1 */
+	uint8_t *cpu_nf; /* per CPU: numbers on its line */
 	uint64_t *busy_ns;
-	uint64_t tick_ns;	/* 0 when ns per tick is not an integer */
+	uint64_t tick_ns; /* 0 when ns per tick is not an integer */
 	long hz;
 
-	char *step_root;	/* cpuacct (v1) or unified (v2) root */
-	char *alloc_root;	/* cpuset (v1) or unified (v2) root, or NULL */
+	char *step_root;  /* cpuacct (v1) or unified (v2) root */
+	char *alloc_root; /* cpuset (v1) or unified (v2) root, or NULL */
 	const char *alloc_file;
 	struct perf_event_attr pattr;
 
 	struct step **steps;
 	size_t nsteps, scap;
-	int ino_fd;		/* inotify on the walked directories, or -1 */
-	bool dirty;		/* the step set may have changed: walk again */
-	uint64_t seq;		/* reads so far: the samples' seq */
-	uint64_t gen, out_gen;	/* step set or allocation changes; at the
+	int ino_fd;	       /* inotify on the walked directories, or -1 */
+	bool dirty;	       /* the step set may have changed: walk again */
+	uint64_t seq;	       /* reads so far: the samples' seq */
+	uint64_t gen, out_gen; /* step set or allocation changes; at the
 				 * last read */
-	const fp_sample_t *last_out;	/* the sample the last read filled */
+	const fp_sample_t *last_out; /* the sample the last read filled */
 	bool logged_allcpus, logged_inotify, logged_dup, logged_emfile,
-	     logged_sluid;
+		logged_sluid;
 };
 
 static void _log(fp_activity_t *a, int level, const char *fmt, ...)
@@ -185,7 +185,8 @@ static inline size_t _digits(const char *p, uint64_t *v)
 			d = ((d & 0x0F0F0F0F0F0F0F0FULL) * 2561) >> 8;
 			d = ((d & 0x00FF00FF00FF00FFULL) * 6553601) >> 16;
 			d = (uint32_t)(((d & 0x0000FFFF0000FFFFULL) *
-					42949672960001ULL) >> 32);
+					42949672960001ULL) >>
+				       32);
 		}
 #else
 		for (k = 0, d = 0; k < 8 && p[n + k] >= '0' && p[n + k] <= '9';
@@ -281,7 +282,7 @@ static int _nf_push(struct numfile *f, size_t off, size_t end, uint64_t v,
 		    bool num)
 {
 	if (end >= 1U << 31)
-		return -1;	/* a 2 GiB file of counters is not one */
+		return -1; /* a 2 GiB file of counters is not one */
 	if (f->ntok + 2 > f->tcap) {
 		size_t cap = f->tcap ? f->tcap * 2 : 256;
 		struct tok *t = realloc(f->tok, cap * sizeof(*t));
@@ -291,9 +292,9 @@ static int _nf_push(struct numfile *f, size_t off, size_t end, uint64_t v,
 		f->tok = t;
 		f->tcap = cap;
 	}
-	f->tok[f->ntok] = (struct tok){ .off = (uint32_t)off,
-					.end = (uint32_t)end, .num = num,
-					.val = v };
+	f->tok[f->ntok] = (struct tok){
+		.off = (uint32_t)off, .end = (uint32_t)end, .num = num, .val = v
+	};
 	f->ntok++;
 	return 0;
 }
@@ -334,8 +335,7 @@ static int _nf_tokenize(struct numfile *f, const char *b, size_t from,
  * bytes a step with AVX2 where the CPU has it (chosen once, at run time),
  * 16 with SSE2 (every x86-64), else 8.
  */
-static size_t _mismatch_words(const char *a, const char *b, size_t i,
-			      size_t n)
+static size_t _mismatch_words(const char *a, const char *b, size_t i, size_t n)
 {
 	while (n - i >= 8) {
 		uint64_t x, y;
@@ -395,8 +395,7 @@ static size_t _mismatch_sse2(const char *a, const char *b, size_t i, size_t n)
 
 static size_t (*_mismatch_fn)(const char *, const char *, size_t, size_t);
 
-static inline size_t _mismatch(const char *a, const char *b, size_t i,
-			       size_t n)
+static inline size_t _mismatch(const char *a, const char *b, size_t i, size_t n)
 {
 	uint64_t x, y;
 
@@ -416,8 +415,7 @@ static inline size_t _mismatch(const char *a, const char *b, size_t i,
 	return _mismatch_fn(a, b, i, n);
 }
 #else
-static inline size_t _mismatch(const char *a, const char *b, size_t i,
-			       size_t n)
+static inline size_t _mismatch(const char *a, const char *b, size_t i, size_t n)
 {
 	return _mismatch_words(a, b, i, n);
 }
@@ -600,8 +598,7 @@ static int _stat_full(fp_activity_t *a, const char *nb, size_t n,
 
 /* Whether the new bytes keep the last layout's frame: same all-CPU line
  * length, the cpu lines end where they ended, and no cpu line follows. */
-static bool _stat_same_frame(const struct numfile *f, const char *nb,
-			     size_t n)
+static bool _stat_same_frame(const struct numfile *f, const char *nb, size_t n)
 {
 	if (f->base && (f->base > n || nb[f->base - 1] != '\n' ||
 			memchr(nb, '\n', f->base - 1)))
@@ -632,10 +629,9 @@ static int _read_stat(fp_activity_t *a, fp_error_t *err)
 		int r;
 
 		if (n < 0)
-			return fp_error_set(err,
-				       errno == ENOMEM ? FP_ENOMEM : FP_EIO,
-				       "%s: read: %s", a->proc_stat,
-				       strerror(errno));
+			return fp_error_set(
+				err, errno == ENOMEM ? FP_ENOMEM : FP_EIO,
+				"%s: read: %s", a->proc_stat, strerror(errno));
 		if (f->parsed && _stat_same_frame(f, nb, (size_t)n) &&
 		    _nf_update(f, nb))
 			break;
@@ -646,13 +642,14 @@ static int _read_stat(fp_activity_t *a, fp_error_t *err)
 			continue;
 		}
 		if (r == -1)
-			return fp_error_set(err, FP_EPARSE,
-				       "%s: byte %zu: not a 'cpuN user nice "
-				       "system idle ...' line",
-				       a->proc_stat, bad_at);
+			return fp_error_set(
+				err, FP_EPARSE,
+				"%s: byte %zu: not a 'cpuN user nice "
+				"system idle ...' line",
+				a->proc_stat, bad_at);
 		if (r == -2 || _nf_keep(f, nb, f->plen) || _nf_index(f))
 			return fp_error_set(err, FP_ENOMEM, "%s: out of memory",
-				       a->proc_stat);
+					    a->proc_stat);
 		f->parsed = true;
 		break;
 	}
@@ -662,7 +659,7 @@ static int _read_stat(fp_activity_t *a, fp_error_t *err)
 		unsigned nf;
 
 		if (a->cpu_tok[c] < 0)
-			continue;	/* offline: keep the last value */
+			continue; /* offline: keep the last value */
 		v = f->tok + a->cpu_tok[c] + 1;
 		nf = a->cpu_nf[c];
 		/* user nice system idle iowait irq softirq steal guest
@@ -705,8 +702,8 @@ static void _unescape(char *s)
 	char *w = s;
 
 	for (; *s; s++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' &&
-		    s[2] >= '0' && s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' &&
+		    s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
 			*w++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 +
 				      (s[3] - '0'));
 			s += 3;
@@ -733,8 +730,8 @@ static bool _has_opt(const char *opts, const char *name)
 }
 
 /* Fills the roots left NULL from the mounted cgroup file systems. */
-static void _default_roots(const char *mountinfo, char **cpuacct,
-			   char **cpuset, char **unified)
+static void _default_roots(const char *mountinfo, char **cpuacct, char **cpuset,
+			   char **unified)
 {
 	FILE *fp = fopen(mountinfo, "re");
 	char *line = NULL;
@@ -753,7 +750,7 @@ static void _default_roots(const char *mountinfo, char **cpuacct,
 		for (mnt = strtok_r(line, " ", &save); mnt && i < 4; i++)
 			mnt = strtok_r(NULL, " ", &save);
 		fstype = strtok_r(sep + 3, " \n", &save);
-		strtok_r(NULL, " \n", &save);	/* source */
+		strtok_r(NULL, " \n", &save); /* source */
 		opts = strtok_r(NULL, " \n", &save);
 		if (!mnt || !fstype)
 			continue;
@@ -790,8 +787,8 @@ static void _step_free(struct step *s)
 }
 
 /* The allocation file of rel (or of its parent with up), as a CPU list. */
-static int _read_alloc(fp_activity_t *a, const char *rel, bool up,
-		       int **cpus, size_t *n)
+static int _read_alloc(fp_activity_t *a, const char *rel, bool up, int **cpus,
+		       size_t *n)
 {
 	char path[PATH_MAX], buf[4096];
 	int len = up ? (int)(strrchr(rel, '/') - rel) : (int)strlen(rel);
@@ -806,7 +803,7 @@ static int _read_alloc(fp_activity_t *a, const char *rel, bool up,
 	while (r > 0 && _isws(buf[r - 1]))
 		buf[--r] = '\0';
 	if (!r)
-		return -1;	/* not set yet */
+		return -1; /* not set yet */
 	return fp_topology_cpulist_parse(buf, a->ncpus, cpus, n, NULL);
 }
 
@@ -883,12 +880,12 @@ static int _step_perf_open(fp_activity_t *a, struct step *s)
 		return 0;
 	cg = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cg < 0)
-		return 0;	/* vanished: the next walk drops it */
+		return 0; /* vanished: the next walk drops it */
 	s->perf_dead = false;
 	for (size_t c = 0; c < a->ncpus; c++) {
-		long fd = _perf_open(&a->pattr, cg, (int)c,
-				     PERF_FLAG_PID_CGROUP |
-					     PERF_FLAG_FD_CLOEXEC);
+		long fd =
+			_perf_open(&a->pattr, cg, (int)c,
+				   PERF_FLAG_PID_CGROUP | PERF_FLAG_FD_CLOEXEC);
 
 		if (fd < 0) {
 			nfail++;
@@ -906,8 +903,10 @@ static int _step_perf_open(fp_activity_t *a, struct step *s)
 			     path, strerror(lasterr), a->ncpus);
 		a->logged_emfile = true;
 	} else if ((size_t)nfail == a->ncpus) {
-		_log(a, FP_LOG_ERROR, "activity: perf counters for %s: %s; "
-		     "step not counted", path, strerror(lasterr));
+		_log(a, FP_LOG_ERROR,
+		     "activity: perf counters for %s: %s; "
+		     "step not counted",
+		     path, strerror(lasterr));
 		s->perf_dead = true;
 	}
 	return 0;
@@ -1017,7 +1016,7 @@ done:
 static bool _step_read_perf(fp_activity_t *a, struct step *s)
 {
 	for (size_t c = 0; c < a->ncpus; c++) {
-		uint64_t v[3];	/* value, time enabled, time running */
+		uint64_t v[3]; /* value, time enabled, time running */
 
 		if (s->pfd[c] < 0)
 			continue;
@@ -1042,11 +1041,12 @@ static void _watch(fp_activity_t *a, const char *path)
 	    inotify_add_watch(a->ino_fd, path, WATCH_MASK) >= 0)
 		return;
 	if (errno == ENOENT || errno == ENOTDIR)
-		return;		/* not there (yet): its parent is watched */
+		return; /* not there (yet): its parent is watched */
 	if (!a->logged_inotify)
 		_log(a, FP_LOG_INFO,
 		     "activity: inotify on %s: %s; cgroups are walked at every "
-		     "poll", path, strerror(errno));
+		     "poll",
+		     path, strerror(errno));
 	a->logged_inotify = true;
 	close(a->ino_fd);
 	a->ino_fd = -1;
@@ -1065,8 +1065,8 @@ static bool _numbered(const char *name, const char *prefix, uint64_t *v)
 	return n && !buf[n];
 }
 
-static bool _step_name(const char *name, uint64_t job, uint32_t *key,
-		       char *id, size_t idsz)
+static bool _step_name(const char *name, uint64_t job, uint32_t *key, char *id,
+		       size_t idsz)
 {
 	uint64_t n;
 
@@ -1097,7 +1097,7 @@ static int _found(fp_activity_t *a, const char *rel, ino_t ino, uint64_t job,
 			s->seen = true;
 			return 0;
 		}
-		break;		/* re-created: the old state is dropped */
+		break; /* re-created: the old state is dropped */
 	}
 	if (a->nsteps == a->scap) {
 		size_t cap = a->scap ? a->scap * 2 : 32;
@@ -1189,7 +1189,7 @@ static int _walk_jobs(fp_activity_t *a, const char *rel)
 			continue;
 		_watch(a, path);
 		if (!(sd = opendir(path)))
-			continue;	/* ended meanwhile */
+			continue; /* ended meanwhile */
 		while (!rc && (se = readdir(sd))) {
 			char srel[PATH_MAX], id[64];
 			uint32_t key;
@@ -1216,8 +1216,8 @@ static int _walk_v1(fp_activity_t *a)
 
 	_watch(a, a->step_root);
 	strcpy(base[0], "slurm");
-	if (a->node && snprintf(base[1], sizeof(base[1]), "slurm_%s",
-				a->node) < (int)sizeof(base[1]))
+	if (a->node && snprintf(base[1], sizeof(base[1]), "slurm_%s", a->node) <
+			       (int)sizeof(base[1]))
 		nbase = 2;
 	for (int b = 0; !rc && b < nbase; b++) {
 		struct dirent *e;
@@ -1296,7 +1296,7 @@ static int _rediscover(fp_activity_t *a, fp_error_t *err)
 	a->nsteps = j;
 	if (rc)
 		return fp_error_set(err, FP_ENOMEM, "%s: out of memory",
-			       a->step_root);
+				    a->step_root);
 	if (a->nsteps > 1)
 		qsort(a->steps, a->nsteps, sizeof(*a->steps), _step_cmp);
 	/* slurm/ and slurm_<node>/ both holding a step: keep one */
@@ -1310,7 +1310,8 @@ static int _rediscover(fp_activity_t *a, fp_error_t *err)
 			continue;
 		}
 		if (!a->logged_dup)
-			_log(a, FP_LOG_WARN, "activity: step %s is both at %s "
+			_log(a, FP_LOG_WARN,
+			     "activity: step %s is both at %s "
 			     "and %s; the second is ignored",
 			     a->steps[i]->id, a->steps[k - 1]->rel,
 			     a->steps[i]->rel);
@@ -1352,8 +1353,8 @@ static bool _perf_try(fp_activity_t *a, struct perf_event_attr *attr)
 	attr->read_format = PERF_FORMAT_TOTAL_TIME_ENABLED |
 			    PERF_FORMAT_TOTAL_TIME_RUNNING;
 	if (!fstatfs(cg, &sf) && sf.f_type == CGROUP2_SUPER_MAGIC)
-		fd = _perf_open(attr, cg, 0, PERF_FLAG_PID_CGROUP |
-					       PERF_FLAG_FD_CLOEXEC);
+		fd = _perf_open(attr, cg, 0,
+				PERF_FLAG_PID_CGROUP | PERF_FLAG_FD_CLOEXEC);
 	else
 		fd = _perf_open(attr, 0, -1, PERF_FLAG_FD_CLOEXEC);
 	close(cg);
@@ -1425,9 +1426,9 @@ static int _settle_source(fp_activity_t *a, const fp_activity_opts_t *o,
 		}
 		if (mode == FP_ACTIVITY_CGROUP) {
 			rc = fp_error_set(err, FP_ENOTSUP,
-				     "cgroup v1 cpuacct root %s: not a "
-				     "directory",
-				     cpuacct ? cpuacct : "(not mounted)");
+					  "cgroup v1 cpuacct root %s: not a "
+					  "directory",
+					  cpuacct ? cpuacct : "(not mounted)");
 			goto out;
 		}
 	}
@@ -1444,10 +1445,10 @@ static int _settle_source(fp_activity_t *a, const fp_activity_opts_t *o,
 	}
 	if (mode == FP_ACTIVITY_PERF) {
 		rc = fp_error_set(err, FP_ENOTSUP,
-			     "perf counters on cgroup v2 %s: %s",
-			     unified ? unified : "(not mounted)",
-			     _isdir(unified) ? "perf_event_open refused"
-					     : "not a directory");
+				  "perf counters on cgroup v2 %s: %s",
+				  unified ? unified : "(not mounted)",
+				  _isdir(unified) ? "perf_event_open refused"
+						  : "not a directory");
 		goto out;
 	}
 	_log(a, FP_LOG_WARN,
@@ -1464,8 +1465,7 @@ out:
 
 /* ---- public ----------------------------------------------------------- */
 
-fp_activity_t *fp_activity_new(const fp_activity_opts_t *opts,
-			       fp_error_t *err)
+fp_activity_t *fp_activity_new(const fp_activity_opts_t *opts, fp_error_t *err)
 {
 	fp_activity_opts_t defaults = { 0 };
 	fp_activity_t *a;
@@ -1484,12 +1484,11 @@ fp_activity_t *fp_activity_new(const fp_activity_opts_t *opts,
 	a->log = opts->log;
 	a->log_ctx = opts->log_ctx;
 	_nf_init(&a->stat);
-	ncpus = opts->ncpus ? (long)opts->ncpus
-			    : sysconf(_SC_NPROCESSORS_CONF);
+	ncpus = opts->ncpus ? (long)opts->ncpus : sysconf(_SC_NPROCESSORS_CONF);
 	a->hz = sysconf(_SC_CLK_TCK);
 	if (ncpus <= 0 || ncpus > INT_MAX || a->hz <= 0) {
 		fp_error_set(err, FP_EINVAL, "activity: %ld CPUs, %ld ticks/s",
-			ncpus, a->hz);
+			     ncpus, a->hz);
 		goto fail;
 	}
 	a->ncpus = (size_t)ncpus;
@@ -1512,7 +1511,7 @@ fp_activity_t *fp_activity_new(const fp_activity_opts_t *opts,
 	}
 	if (_nf_open(&a->stat, a->proc_stat)) {
 		fp_error_set(err, FP_EIO, "%s: open: %s", a->proc_stat,
-			strerror(errno));
+			     strerror(errno));
 		goto fail;
 	}
 	if (_settle_source(a, opts, err))
@@ -1522,11 +1521,12 @@ fp_activity_t *fp_activity_new(const fp_activity_opts_t *opts,
 		if (a->ino_fd < 0)
 			_log(a, FP_LOG_INFO,
 			     "activity: inotify: %s; cgroups are walked at "
-			     "every poll", strerror(errno));
+			     "every poll",
+			     strerror(errno));
 	}
 	_log(a, FP_LOG_INFO, "activity: steps from %s (%s), %zu CPUs",
-	     fp_activity_source_name(a->src),
-	     a->step_root ? a->step_root : "-", a->ncpus);
+	     fp_activity_source_name(a->src), a->step_root ? a->step_root : "-",
+	     a->ncpus);
 	return a;
 fail:
 	fp_activity_free(a);
@@ -1562,10 +1562,14 @@ fp_activity_source_t fp_activity_source(const fp_activity_t *a)
 const char *fp_activity_source_name(fp_activity_source_t src)
 {
 	switch (src) {
-	case FP_ACTIVITY_SRC_NONE: return "none";
-	case FP_ACTIVITY_SRC_CGROUP_V1: return "cgroup-v1";
-	case FP_ACTIVITY_SRC_PERF_TASK_CLOCK: return "perf-task-clock";
-	case FP_ACTIVITY_SRC_PERF_CYCLES: return "perf-cycles";
+	case FP_ACTIVITY_SRC_NONE:
+		return "none";
+	case FP_ACTIVITY_SRC_CGROUP_V1:
+		return "cgroup-v1";
+	case FP_ACTIVITY_SRC_PERF_TASK_CLOCK:
+		return "perf-task-clock";
+	case FP_ACTIVITY_SRC_PERF_CYCLES:
+		return "perf-cycles";
 	}
 	return "unknown";
 }
@@ -1631,11 +1635,14 @@ int fp_activity_read(fp_activity_t *a, const fp_node_desc_t *desc,
 
 	fp_error_clear(err);
 	if (!a || !desc || !out)
-		return fp_error_set(err, FP_EINVAL, "activity: missing argument");
-	if (desc->cpus != a->ncpus)
 		return fp_error_set(err, FP_EINVAL,
-			       "activity: node has %zu CPUs, reader was made "
-			       "for %zu", desc->cpus, a->ncpus);
+				    "activity: missing argument");
+	if (desc->cpus != a->ncpus)
+		return fp_error_set(
+			err, FP_EINVAL,
+			"activity: node has %zu CPUs, reader was made "
+			"for %zu",
+			desc->cpus, a->ncpus);
 	/* out holds what the last read put there, unless another reader
 	 * filled it since (its seq would differ) */
 	cont = a->last_out == out && a->seq && out->seq == a->seq;
@@ -1670,18 +1677,17 @@ int fp_activity_read(fp_activity_t *a, const fp_node_desc_t *desc,
 
 	/* out lists the same steps when it holds the last read, no step
 	 * came, went, failed or moved since: else compare, and rebuild */
-	if (!(cont && !okchg && a->out_gen == a->gen) &&
-	    !_same_steps(a, out)) {
+	if (!(cont && !okchg && a->out_gen == a->gen) && !_same_steps(a, out)) {
 		cont = false;
 		fp_sample_clear_steps(out);
 		for (size_t i = 0; i < a->nsteps; i++) {
 			struct step *s = a->steps[i];
 
-			if (s->ok && !fp_sample_add_step(out, desc, s->id,
-							 s->job, s->alloc,
-							 s->nalloc)) {
+			if (s->ok &&
+			    !fp_sample_add_step(out, desc, s->id, s->job,
+						s->alloc, s->nalloc)) {
 				fp_error_set(err, FP_ENOMEM,
-					"activity: out of memory");
+					     "activity: out of memory");
 				goto fail;
 			}
 		}

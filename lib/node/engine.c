@@ -24,24 +24,24 @@ struct index {
 
 struct domain_state {
 	fp_domain_kind_t kind;
-	int pkg;		/* index in desc->packages, -1 for psys */
+	int pkg; /* index in desc->packages, -1 for psys */
 	uint64_t max;
-	double idle_given;	/* < 0: estimate it */
+	double idle_given; /* < 0: estimate it */
 	bool have_last;
-	uint64_t last;		/* last valid raw value */
+	uint64_t last; /* last valid raw value */
 	double last_t;
-	bool valid_prev;	/* the previous sample read it */
+	bool valid_prev; /* the previous sample read it */
 	/* idle regression: power against package activity fraction */
 	double n, sx, sy, sxx, sxy, ymin;
 	/* this interval */
 	double e, s, d, span;
-	bool exact;		/* read at both ends of the interval */
+	bool exact; /* read at both ends of the interval */
 };
 
 /* One GPU (the accelerators extension of trace v1). */
 struct gpu_state {
-	uint64_t max;		/* 0: never wraps */
-	double idle_w;		/* < 0: not given, all dynamic */
+	uint64_t max;  /* 0: never wraps */
+	double idle_w; /* < 0: not given, all dynamic */
 	bool have_last;
 	uint64_t last;
 	double last_t;
@@ -55,19 +55,19 @@ struct step_rec {
 	char *id;
 	uint64_t hash;
 	uint64_t job;
-	uint64_t *prev;		/* cpu_ns at the last sample it was in */
-	uint64_t seq;		/* that sample's seq (0: none or unknown) */
+	uint64_t *prev; /* cpu_ns at the last sample it was in */
+	uint64_t seq;	/* that sample's seq (0: none or unknown) */
 	/* gpu_busy of each GPU at the last sample it was in, and whether
 	 * there was one (NULL on a node without GPUs) */
 	uint64_t *gbusy;
 	bool *gbusy_have;
-	double *gdev;		/* its share of each GPU (NULL: no GPUs) */
+	double *gdev; /* its share of each GPU (NULL: no GPUs) */
 	double energy, dynamic, stat, residual, gpu, seconds, power;
-	double cpu, dram;	/* dynamic + stat by domain kind */
-	double source[FP_SOURCE_COUNT];	/* energy by the node's source */
+	double cpu, dram;		/* dynamic + stat by domain kind */
+	double source[FP_SOURCE_COUNT]; /* energy by the node's source */
 	double first_t, last_t;
-	uint64_t seen;		/* push number when last present */
-	uint64_t stamp;		/* duplicate detection within one sample */
+	uint64_t seen;	/* push number when last present */
+	uint64_t stamp; /* duplicate detection within one sample */
 };
 
 struct job_rec {
@@ -75,27 +75,27 @@ struct job_rec {
 	double energy, dynamic, stat, residual, gpu, seconds, power;
 	double cpu, dram;
 	uint64_t seen;
-	size_t nsteps;		/* step records still held */
-	double interval_j;	/* scratch: this interval's energy */
+	size_t nsteps;	   /* step records still held */
+	double interval_j; /* scratch: this interval's energy */
 };
 
 struct fp_engine {
 	fp_node_desc_t *desc;
 	fp_engine_opts_t opts;
 	size_t cpus, npkg, ndom;
-	int *cpu_pkg;		/* package index of each CPU, -1 if none */
+	int *cpu_pkg; /* package index of each CPU, -1 if none */
 	struct domain_state *dom;
 	size_t ngpu;
 	struct gpu_state *gpu;
 
 	bool have_base;
-	uint64_t npush;		/* successful pushes, baseline included */
+	uint64_t npush; /* successful pushes, baseline included */
 	uint64_t stamp, mark;
 	double t_prev, t_first;
 	uint64_t *busy_prev;
 	bool wall_prev_valid;
 	double wall_prev;
-	bool wall_checked, wall_below;	/* the last interval's */
+	bool wall_checked, wall_below; /* the last interval's */
 	double wall_delta, rapl_delta;
 	uint64_t walls_below;
 
@@ -126,13 +126,13 @@ struct fp_engine {
 	size_t scap;
 	uint32_t *rec_of, *job_of, *order;
 	double *act, *dyn, *stat, *gsh;
-	double *ddyn, *dstat;	/* the dram domains' part of dyn, stat */
-	double *gdsh;		/* gsh by GPU: step i's share of g at
+	double *ddyn, *dstat;	 /* the dram domains' part of dyn, stat */
+	double *gdsh;		 /* gsh by GPU: step i's share of g at
 				 * [i * ngpu + g] */
-	double *pkg_sd, *dshare;	/* pkg_s, cshare of dram domains */
+	double *pkg_sd, *dshare; /* pkg_s, cshare of dram domains */
 	bool has_dram;
-	double *gbd;		/* this interval's busy delta per step, or -1 */
-	uint32_t *hold;		/* the holders of one GPU */
+	double *gbd;	/* this interval's busy delta per step, or -1 */
+	uint32_t *hold; /* the holders of one GPU */
 	uint64_t *colsum, *jmark, *smark;
 	uint32_t *njobs_c, *cnt_c;
 	double *pkg_b, *pkg_s, *cshare;
@@ -254,8 +254,7 @@ static void _index_renumber(struct index *ix, uint64_t hash, uint32_t from,
 	ix->slots[_index_slot_of(ix, hash, from)].idx = to;
 }
 
-static uint32_t _find_step(const fp_engine_t *e, const char *id,
-			   uint64_t hash)
+static uint32_t _find_step(const fp_engine_t *e, const char *id, uint64_t hash)
 {
 	const struct index *ix = &e->step_idx;
 	size_t i = hash & ix->mask;
@@ -324,9 +323,8 @@ static uint32_t _new_step(fp_engine_t *e, const char *id, uint64_t hash,
 		r->gbusy_have = malloc(e->ngpu * sizeof(*r->gbusy_have));
 		r->gdev = calloc(e->ngpu, sizeof(*r->gdev));
 	}
-	if (!r->id || !r->prev || (e->ngpu && (!r->gbusy ||
-						!r->gbusy_have ||
-						!r->gdev)) ||
+	if (!r->id || !r->prev ||
+	    (e->ngpu && (!r->gbusy || !r->gbusy_have || !r->gdev)) ||
 	    _index_insert(&e->step_idx, hash, (uint32_t)e->nsteps)) {
 		free(r->id);
 		free(r->prev);
@@ -350,7 +348,7 @@ static void _drop_step(fp_engine_t *e, uint32_t i)
 	uint32_t last = (uint32_t)e->nsteps - 1;
 	uint32_t j = _find_job(e, r->job);
 
-	e->map_seq = 0;	/* records move */
+	e->map_seq = 0; /* records move */
 	_index_remove(&e->step_idx, r->hash, i);
 	free(r->id);
 	free(r->prev);
@@ -383,12 +381,12 @@ static int _grow_scratch(fp_engine_t *e, size_t n)
 		return 0;
 	while (cap < n)
 		cap *= 2;
-#define GROW(p, k)                                                      \
-	do {                                                            \
-		void *q = realloc((p), (k) * sizeof(*(p)));             \
-		if (!q)                                                 \
-			return -1;                                      \
-		(p) = q;                                                \
+#define GROW(p, k)                                          \
+	do {                                                \
+		void *q = realloc((p), (k) * sizeof(*(p))); \
+		if (!q)                                     \
+			return -1;                          \
+		(p) = q;                                    \
 	} while (0)
 	GROW(e->rec_of, cap);
 	GROW(e->job_of, cap);
@@ -445,9 +443,8 @@ fp_engine_t *fp_engine_new(const fp_node_desc_t *desc,
 	e->pkg_sd = calloc(np, sizeof(*e->pkg_sd));
 	e->dshare = calloc(nc, sizeof(*e->dshare));
 	if (!e->cpu_pkg || !e->dom || !e->gpu || !e->busy_prev || !e->colsum ||
-	    !e->jmark || !e->smark || !e->njobs_c || !e->cnt_c ||
-	    !e->cshare || !e->pkg_b || !e->pkg_s || !e->pkg_sd ||
-	    !e->dshare ||
+	    !e->jmark || !e->smark || !e->njobs_c || !e->cnt_c || !e->cshare ||
+	    !e->pkg_b || !e->pkg_s || !e->pkg_sd || !e->dshare ||
 	    _index_init(&e->step_idx, 64) || _index_init(&e->job_idx, 32) ||
 	    _grow_scratch(e, 16))
 		goto nomem;
@@ -461,7 +458,8 @@ fp_engine_t *fp_engine_new(const fp_node_desc_t *desc,
 			int c = pk->cpus[k];
 
 			if (c < 0 || (size_t)c >= e->cpus) {
-				fp_error_set(err, FP_EINVAL,
+				fp_error_set(
+					err, FP_EINVAL,
 					"package %d lists cpu %d, node has %zu",
 					pk->id, c, e->cpus);
 				goto fail;
@@ -484,8 +482,8 @@ fp_engine_t *fp_engine_new(const fp_node_desc_t *desc,
 		ds->pkg = fp_sample_node_desc_package(desc, dm->package);
 		if (ds->pkg < 0) {
 			fp_error_set(err, FP_EINVAL,
-				"domain %s: package %d is not in the node",
-				dm->name, dm->package);
+				     "domain %s: package %d is not in the node",
+				     dm->name, dm->package);
 			goto fail;
 		}
 	}
@@ -644,13 +642,15 @@ static int _map_steps(fp_engine_t *e, const fp_sample_t *s, fp_error_t *err)
 		uint32_t r, j;
 
 		if (!st->id || !st->cpu_ns || (st->nalloc && !st->alloc)) {
-			fp_error_set(err, FP_EINVAL, "step %zu is incomplete", i);
+			fp_error_set(err, FP_EINVAL, "step %zu is incomplete",
+				     i);
 			goto undo;
 		}
 		for (size_t k = 0; k < st->nalloc; k++)
 			if (st->alloc[k] < 0 ||
 			    (size_t)st->alloc[k] >= e->cpus) {
-				fp_error_set(err, FP_EINVAL,
+				fp_error_set(
+					err, FP_EINVAL,
 					"step %s: alloc cpu %d, node has %zu",
 					st->id, st->alloc[k], e->cpus);
 				goto undo;
@@ -659,14 +659,14 @@ static int _map_steps(fp_engine_t *e, const fp_sample_t *s, fp_error_t *err)
 		r = _find_step(e, st->id, h);
 		if (r != EMPTY && e->steps[r].stamp == stamp) {
 			fp_error_set(err, FP_EINVAL, "step %s appears twice",
-				st->id);
+				     st->id);
 			goto undo;
 		}
 		if (r != EMPTY && e->steps[r].job != st->job) {
 			fp_error_set(err, FP_EINVAL,
-				"step %s: job %llu, was %llu", st->id,
-				(unsigned long long)st->job,
-				(unsigned long long)e->steps[r].job);
+				     "step %s: job %llu, was %llu", st->id,
+				     (unsigned long long)st->job,
+				     (unsigned long long)e->steps[r].job);
 			goto undo;
 		}
 		j = _find_job(e, st->job);
@@ -837,7 +837,7 @@ static double _static(fp_engine_t *e, const fp_sample_t *s, bool same)
 	double given = 0;
 
 	if (same)
-		goto shares;	/* order and njobs_c are still right */
+		goto shares; /* order and njobs_c are still right */
 	/* Samples list steps job by job already, so this is nearly linear. */
 	for (size_t i = 0; i < n; i++) {
 		uint32_t x = (uint32_t)i;
@@ -853,8 +853,8 @@ static double _static(fp_engine_t *e, const fp_sample_t *s, bool same)
 	for (g0 = 0; g0 < n; g0 = g1) {
 		uint64_t gm = ++e->mark;
 
-		for (g1 = g0; g1 < n && !_by_job(e, e->order[g0],
-						 e->order[g1]); g1++) {
+		for (g1 = g0; g1 < n && !_by_job(e, e->order[g0], e->order[g1]);
+		     g1++) {
 			const fp_step_sample_t *st = &s->steps[e->order[g1]];
 
 			for (size_t k = 0; k < st->nalloc; k++) {
@@ -879,17 +879,23 @@ shares:
 			continue;
 		}
 		last = (size_t)p;
-		e->cshare[c] = p < 0 || !e->desc->packages[p].ncpus ? 0 :
-			e->pkg_s[p] / (double)e->desc->packages[p].ncpus;
+		e->cshare[c] =
+			p < 0 || !e->desc->packages[p].ncpus
+				? 0
+				: e->pkg_s[p] /
+					  (double)e->desc->packages[p].ncpus;
 		if (e->has_dram)
-			e->dshare[c] = p < 0 || !e->desc->packages[p].ncpus ?
-				0 : e->pkg_sd[p] /
-				    (double)e->desc->packages[p].ncpus;
+			e->dshare[c] =
+				p < 0 || !e->desc->packages[p].ncpus
+					? 0
+					: e->pkg_sd[p] /
+						  (double)e->desc->packages[p]
+							  .ncpus;
 	}
 	/* each job's part of a CPU's idle share, the same for all its
 	 * steps: cshare / njobs (then / cnt for one step, as the spec) */
 	for (size_t c = 0; c < e->cpus; c++)
-		if (e->njobs_c[c] > 1) {	/* x / 1 is x: skip it */
+		if (e->njobs_c[c] > 1) { /* x / 1 is x: skip it */
 			e->cshare[c] /= e->njobs_c[c];
 			if (e->has_dram)
 				e->dshare[c] /= e->njobs_c[c];
@@ -897,8 +903,8 @@ shares:
 	for (g0 = 0; g0 < n; g0 = g1) {
 		uint64_t gm = ++e->mark;
 
-		for (g1 = g0; g1 < n && !_by_job(e, e->order[g0],
-						 e->order[g1]); g1++) {
+		for (g1 = g0; g1 < n && !_by_job(e, e->order[g0], e->order[g1]);
+		     g1++) {
 			const fp_step_sample_t *st = &s->steps[e->order[g1]];
 			uint64_t sm = ++e->mark;
 
@@ -952,19 +958,23 @@ static int _gpu_check(const fp_engine_t *e, const fp_sample_t *s,
 		const fp_step_sample_t *st = &s->steps[i];
 
 		if (st->ngpus && !st->gpus)
-			return fp_error_set(err, FP_EINVAL, "step %zu is "
-				       "incomplete", i);
+			return fp_error_set(err, FP_EINVAL,
+					    "step %zu is "
+					    "incomplete",
+					    i);
 		for (size_t k = 0; k < st->ngpus; k++) {
 			if (st->gpus[k] < 0 || (size_t)st->gpus[k] >= e->ngpu)
-				return fp_error_set(err, FP_EINVAL,
-					       "step %s: gpu %d, node has %zu",
-					       st->id, st->gpus[k], e->ngpu);
+				return fp_error_set(
+					err, FP_EINVAL,
+					"step %s: gpu %d, node has %zu", st->id,
+					st->gpus[k], e->ngpu);
 			for (size_t m = 0; m < k; m++)
 				if (st->gpus[m] == st->gpus[k])
-					return fp_error_set(err, FP_EINVAL,
-						       "step %s: gpu %d listed "
-						       "twice", st->id,
-						       st->gpus[k]);
+					return fp_error_set(
+						err, FP_EINVAL,
+						"step %s: gpu %d listed "
+						"twice",
+						st->id, st->gpus[k]);
 		}
 	}
 	return 0;
@@ -1027,15 +1037,14 @@ static void _gpu_energy(fp_engine_t *e, const fp_sample_t *s)
 }
 
 /* Step i's gpu_busy delta on GPU g (its k-th), or -1 where it has none. */
-static double _busy_delta(const fp_engine_t *e, const fp_sample_t *s,
-			  size_t i, size_t g, int k)
+static double _busy_delta(const fp_engine_t *e, const fp_sample_t *s, size_t i,
+			  size_t g, int k)
 {
 	const fp_step_sample_t *st = &s->steps[i];
 	const struct step_rec *r = &e->steps[e->rec_of[i]];
 	uint64_t cur;
 
-	if (!st->gpu_busy || (st->gpu_busy_valid &&
-			      !st->gpu_busy_valid[k]) ||
+	if (!st->gpu_busy || (st->gpu_busy_valid && !st->gpu_busy_valid[k]) ||
 	    !r->gbusy_have[g])
 		return -1;
 	cur = st->gpu_busy[k];
@@ -1045,8 +1054,7 @@ static double _busy_delta(const fp_engine_t *e, const fp_sample_t *s,
 /* Gives each GPU's energy of the interval to the steps holding it (e->gsh,
  * by sample position); returns the sum of E_g, and in *unheld the energy
  * of GPUs nobody holds (gpu_idle). */
-static double _gpu_shares(fp_engine_t *e, const fp_sample_t *s,
-			  double *unheld)
+static double _gpu_shares(fp_engine_t *e, const fp_sample_t *s, double *unheld)
 {
 	double total = 0;
 
@@ -1083,8 +1091,8 @@ static double _gpu_shares(fp_engine_t *e, const fp_sample_t *s,
 		for (size_t h = 0; h < nh; h++) {
 			size_t m = 0;
 
-			while (m < h && e->job_of[e->hold[m]] !=
-					e->job_of[e->hold[h]])
+			while (m < h &&
+			       e->job_of[e->hold[m]] != e->job_of[e->hold[h]])
 				m++;
 			njobs += m == h;
 		}
@@ -1096,12 +1104,12 @@ static double _gpu_shares(fp_engine_t *e, const fp_sample_t *s,
 				same += e->job_of[e->hold[m]] ==
 					e->job_of[e->hold[h]];
 			if (njobs == 1)
-				share = busy_ok ? gs->e * (e->gbd[h] / sum) :
-						  gs->e / (double)nh;
+				share = busy_ok ? gs->e * (e->gbd[h] / sum)
+						: gs->e / (double)nh;
 			else
-				share = (busy_ok ? gs->d * (e->gbd[h] / sum) :
-					 gs->d / (double)njobs /
-						 (double)same) +
+				share = (busy_ok ? gs->d * (e->gbd[h] / sum)
+						 : gs->d / (double)njobs /
+							   (double)same) +
 					gs->s / (double)njobs / (double)same;
 			e->gsh[e->hold[h]] += share;
 			e->gdsh[e->hold[h] * e->ngpu + g] = share;
@@ -1148,12 +1156,13 @@ int fp_engine_push(fp_engine_t *e, const fp_sample_t *s, fp_error_t *err)
 	if (!isfinite(s->t))
 		return fp_error_set(err, FP_EINVAL, "sample t is not a number");
 	if (e->have_base && !(s->t > e->t_prev))
-		return fp_error_set(err, FP_EINVAL,
-			       "sample t=%.6f is not after the previous t=%.6f",
-			       s->t, e->t_prev);
+		return fp_error_set(
+			err, FP_EINVAL,
+			"sample t=%.6f is not after the previous t=%.6f", s->t,
+			e->t_prev);
 	if (_grow_scratch(e, s->nsteps))
-		return fp_error_set(err, FP_ENOMEM, "out of memory for %zu steps",
-			       s->nsteps);
+		return fp_error_set(err, FP_ENOMEM,
+				    "out of memory for %zu steps", s->nsteps);
 	/* the same steps as the last push: its mapping and job structure
 	 * hold (a failed push leaves map_seq 0) */
 	same = s->seq && s->steps_same && e->map_seq &&
@@ -1244,8 +1253,7 @@ int fp_engine_push(fp_engine_t *e, const fp_sample_t *s, fp_error_t *err)
 	wall_ok = s->wall_valid && isfinite(s->wall_j) && e->wall_prev_valid &&
 		  s->wall_j >= e->wall_prev;
 	/* A wall below RAPL is a meter fault: not the node total. */
-	e->wall_checked = e->opts.wall_check && wall_ok && nrapl &&
-			  rapl_exact;
+	e->wall_checked = e->opts.wall_check && wall_ok && nrapl && rapl_exact;
 	e->wall_below = false;
 	if (e->wall_checked) {
 		e->wall_delta = s->wall_j - e->wall_prev;
@@ -1372,7 +1380,7 @@ int fp_engine_push(fp_engine_t *e, const fp_sample_t *s, fp_error_t *err)
 			     !e->wall_below;
 	e->wall_prev = s->wall_j;
 	e->t_prev = s->t;
-	e->map_seq = s->seq;	/* _static ran: the structure is whole */
+	e->map_seq = s->seq; /* _static ran: the structure is whole */
 	return 0;
 }
 
@@ -1428,8 +1436,7 @@ static void _step_result(const fp_engine_t *e, const struct step_rec *r,
 	out->last_t = r->last_t;
 }
 
-int fp_engine_step(const fp_engine_t *e, const char *id,
-		   fp_engine_step_t *out)
+int fp_engine_step(const fp_engine_t *e, const char *id, fp_engine_step_t *out)
 {
 	uint32_t r = _find_step(e, id, _hash_str(id));
 
@@ -1523,9 +1530,10 @@ int fp_engine_check_conservation(const fp_engine_t *e, fp_error_t *err)
 	diff = fabsl(sum - node);
 	if (diff <= 1e-9L * fabsl(node) || diff <= 1e-9L)
 		return 0;
-	return fp_error_set(err, FP_ECONSERV,
-		       "energy not conserved: steps %.6f J + system %.6f J + "
-		       "idle %.6f J + gpu_idle %.6f J = %.6f J, node %.6f J",
-		       (double)steps, (double)e->system_j, (double)e->idle_j,
-		       (double)e->gpu_idle_j, (double)sum, (double)node);
+	return fp_error_set(
+		err, FP_ECONSERV,
+		"energy not conserved: steps %.6f J + system %.6f J + "
+		"idle %.6f J + gpu_idle %.6f J = %.6f J, node %.6f J",
+		(double)steps, (double)e->system_j, (double)e->idle_j,
+		(double)e->gpu_idle_j, (double)sum, (double)node);
 }

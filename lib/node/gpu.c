@@ -73,7 +73,7 @@ int fp_gpu_dev_strings(fp_gpu_dev_t *d, const char *uuid, const char *pci,
 static const unsigned amd_apu_ids[] = {
 	0x74a0,			/* MI300A (Aqua Vanjaram APU) */
 	0x15dd, 0x15d8,		/* Raven, Picasso */
-	0x1636, 0x1638, 0x164c,	/* Renoir, Cezanne, Lucienne */
+	0x1636, 0x1638, 0x164c, /* Renoir, Cezanne, Lucienne */
 };
 
 bool fp_gpu_amd_apu(unsigned long devid)
@@ -133,7 +133,8 @@ static size_t _drop_amdsmi_twins(fp_gpu_t *g, size_t amd, size_t from)
 		}
 		fp_gpu_log(g, FP_LOG_DEBUG,
 			   "gpu hwmon %s not used: AMD SMI reads %s's energy "
-			   "counter", h->path, h->pci);
+			   "counter",
+			   h->path, h->pci);
 		twin->info.flags |= h->info.flags;
 		if (*h->name && strcmp(h->name, "amdgpu")) {
 			free(twin->name);
@@ -181,8 +182,8 @@ fp_gpu_t *fp_gpu_open(const fp_gpu_opts_t *opts, fp_error_t *err)
 	}
 	nnvml = g->ndevs;
 	if (rc != -2 && *amdlib) {
-		rc = amd_rc = fp_gpu_amdsmi_open(g, amdlib, amd_why,
-						 sizeof(amd_why));
+		rc = amd_rc =
+			fp_gpu_amdsmi_open(g, amdlib, amd_why, sizeof(amd_why));
 	} else if (rc != -2) {
 		snprintf(amd_why, sizeof(amd_why), "AMD SMI not asked for");
 	}
@@ -204,14 +205,17 @@ fp_gpu_t *fp_gpu_open(const fp_gpu_opts_t *opts, fp_error_t *err)
 	 * integrated): worth one line where there is one, noise on other
 	 * nodes. */
 	if (_drop_amdsmi_twins(g, nnvml, namdsmi) && amd_rc == -1)
-		fp_gpu_log(g, FP_LOG_INFO,
-			   "gpu: no AMD SMI energy counter (%s): amdgpu devices "
-			   "are read through hwmon", amd_why);
+		fp_gpu_log(
+			g, FP_LOG_INFO,
+			"gpu: no AMD SMI energy counter (%s): amdgpu devices "
+			"are read through hwmon",
+			amd_why);
 	else if (amd_rc == -1)
 		fp_gpu_log(g, FP_LOG_DEBUG, "gpu: no AMD SMI: %s", amd_why);
 	if (!g->ndevs) {
-		fp_error_set(err, FP_ENOTSUP, "gpu: no readable GPU (%s; %s; %s)",
-			nvml_why, amd_why, hwmon_why);
+		fp_error_set(err, FP_ENOTSUP,
+			     "gpu: no readable GPU (%s; %s; %s)", nvml_why,
+			     amd_why, hwmon_why);
 		fp_gpu_close(g);
 		return NULL;
 	}
@@ -263,9 +267,12 @@ const fp_gpu_info_t *fp_gpu_device(const fp_gpu_t *g, size_t i)
 const char *fp_gpu_vendor_name(fp_gpu_vendor_t v)
 {
 	switch (v) {
-	case FP_GPU_NVIDIA: return "nvidia";
-	case FP_GPU_AMD: return "amd";
-	case FP_GPU_INTEL: return "intel";
+	case FP_GPU_NVIDIA:
+		return "nvidia";
+	case FP_GPU_AMD:
+		return "amd";
+	case FP_GPU_INTEL:
+		return "intel";
 	}
 	return "unknown";
 }
@@ -273,8 +280,10 @@ const char *fp_gpu_vendor_name(fp_gpu_vendor_t v)
 const char *fp_gpu_source_name(fp_gpu_source_t s)
 {
 	switch (s) {
-	case FP_GPU_COUNTER: return "counter";
-	case FP_GPU_POWER_INTEGRAL: return "power-integral";
+	case FP_GPU_COUNTER:
+		return "counter";
+	case FP_GPU_POWER_INTEGRAL:
+		return "power-integral";
 	}
 	return "unknown";
 }
@@ -306,8 +315,8 @@ static void _count(fp_gpu_t *g, fp_gpu_dev_t *d, uint64_t raw, double t,
 	} else {
 		/* Unsigned arithmetic: exact also for max_raw = 2^64 - 1. */
 		delta = d->max_raw - d->prev_raw + raw + 1;
-		if (dt > 0 &&
-		    (double)delta * (double)d->unit <= FP_GPU_MAX_W * dt * 1e6) {
+		if (dt > 0 && (double)delta * (double)d->unit <=
+				      FP_GPU_MAX_W * dt * 1e6) {
 			_add_uj(d, (double)delta * (double)d->unit);
 			r->event = FP_GPU_EV_WRAP;
 		} else {
@@ -333,8 +342,8 @@ static void _integrate(fp_gpu_dev_t *d, uint64_t raw, double t)
 
 	if (dt <= 0)
 		return; /* same instant or clock went back: nothing to add */
-	_add_uj(d, ((double)d->prev_raw + (double)raw) / 2.0 *
-			   (double)d->unit * dt);
+	_add_uj(d, ((double)d->prev_raw + (double)raw) / 2.0 * (double)d->unit *
+			   dt);
 	d->prev_raw = raw;
 	d->prev_t = t;
 }
@@ -355,7 +364,8 @@ static bool _read_dev(fp_gpu_t *g, fp_gpu_dev_t *d, double t,
 		if (!d->failing)
 			fp_gpu_log(g, FP_LOG_WARN,
 				   "%s; its energy is held until it "
-				   "reads again", d->fault);
+				   "reads again",
+				   d->fault);
 		if (*first_fault)
 			fp_error_set(err, FP_EIO, "%s", d->fault);
 		*first_fault = false;
@@ -474,8 +484,8 @@ size_t fp_gpu_read(fp_gpu_t *g, double t, fp_gpu_reading_t *out,
 	return nvalid;
 }
 
-int fp_gpu_procs(fp_gpu_t *g, size_t i, const fp_gpu_proc_t **procs,
-		 size_t *n, fp_error_t *err)
+int fp_gpu_procs(fp_gpu_t *g, size_t i, const fp_gpu_proc_t **procs, size_t *n,
+		 fp_error_t *err)
 {
 	fp_gpu_dev_t *d;
 
@@ -483,13 +493,15 @@ int fp_gpu_procs(fp_gpu_t *g, size_t i, const fp_gpu_proc_t **procs,
 	*procs = NULL;
 	*n = 0;
 	if (i >= g->ndevs)
-		return fp_error_set(err, FP_EINVAL, "gpu %zu: no such device (%zu)",
-			       i, g->ndevs);
+		return fp_error_set(err, FP_EINVAL,
+				    "gpu %zu: no such device (%zu)", i,
+				    g->ndevs);
 	d = &g->devs[i];
 	if (!d->ops->procs)
 		return fp_error_set(err, FP_ENOTSUP,
-			       "gpu %zu (%s %s): no per-process activity",
-			       i, fp_gpu_vendor_name(d->info.vendor), d->path);
+				    "gpu %zu (%s %s): no per-process activity",
+				    i, fp_gpu_vendor_name(d->info.vendor),
+				    d->path);
 	if (d->ops->procs(g, d, err))
 		return -1;
 	*procs = d->procs;
@@ -515,8 +527,7 @@ static bool _pci_eq(const char *id, const char *pci)
  * GPU in MIG mode is named by its instances' UUIDs ("MIG-...", as Slurm's
  * CUDA_VISIBLE_DEVICES gives them) one by one, and by its own UUID or PCI
  * address as all its instances together. */
-static void _match(const char *id, const fp_gpu_t *gpu, size_t *out,
-		   size_t *n)
+static void _match(const char *id, const fp_gpu_t *gpu, size_t *out, size_t *n)
 {
 	size_t nd = fp_gpu_ndevices(gpu);
 	char *end;
@@ -543,8 +554,8 @@ static void _match(const char *id, const fp_gpu_t *gpu, size_t *out,
 }
 
 int fp_gpu_map_ids(const char *list, const fp_gpu_t *gpu, size_t *out,
-		    size_t cap, size_t *n, char *unknown, size_t usize,
-		     fp_error_t *err)
+		   size_t cap, size_t *n, char *unknown, size_t usize,
+		   fp_error_t *err)
 {
 	const char *p = list ? list : "";
 	size_t nd = fp_gpu_ndevices(gpu), used = 0;
@@ -574,9 +585,10 @@ int fp_gpu_map_ids(const char *list, const fp_gpu_t *gpu, size_t *out,
 			continue;
 		_match(id, gpu, m, &nm);
 		if (!nm && !rc)
-			rc = fp_error_set(err, FP_EINVAL, "GPU \"%s\" is no "
-				     "GPU of this node (%zu found)",
-				     id, fp_gpu_ndevices(gpu));
+			rc = fp_error_set(err, FP_EINVAL,
+					  "GPU \"%s\" is no "
+					  "GPU of this node (%zu found)",
+					  id, fp_gpu_ndevices(gpu));
 		if (!nm && unknown && used + strlen(id) + 2 <= usize)
 			used += (size_t)snprintf(unknown + used, usize - used,
 						 "%s%s", used ? "," : "", id);
@@ -595,10 +607,10 @@ int fp_gpu_map_ids(const char *list, const fp_gpu_t *gpu, size_t *out,
 
 struct fp_gpu_floor {
 	size_t n;
-	double *t0;		/* start of each GPU's window */
-	uint64_t *uj0;		/* its reading then */
-	bool *open;		/* a window is open */
-	double *floor_w;	/* NAN: none yet */
+	double *t0;	 /* start of each GPU's window */
+	uint64_t *uj0;	 /* its reading then */
+	bool *open;	 /* a window is open */
+	double *floor_w; /* NAN: none yet */
 };
 
 fp_gpu_floor_t *fp_gpu_floor_new(size_t ngpus)
@@ -645,12 +657,12 @@ void fp_gpu_floor_push(fp_gpu_floor_t *f, double t, const uint64_t *uj,
 		}
 		if (f->open[g] && uj[g] >= f->uj0[g] &&
 		    t - f->t0[g] < FP_GPU_FLOOR_MIN_S)
-			continue;	/* the window goes on */
+			continue; /* the window goes on */
 		if (f->open[g] && uj[g] >= f->uj0[g]) {
 			double w = (double)(uj[g] - f->uj0[g]) * 1e-6 /
 				   (t - f->t0[g]);
 
-			if (!(w >= f->floor_w[g]))	/* NAN too */
+			if (!(w >= f->floor_w[g])) /* NAN too */
 				f->floor_w[g] = w;
 		}
 		f->open[g] = true;

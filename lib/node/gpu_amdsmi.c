@@ -45,7 +45,7 @@ typedef struct amdsmi {
 
 typedef struct amddev {
 	amdsmi_handle h;
-	bool stale;	/* a call failed: look the handle up again by PCI */
+	bool stale; /* a call failed: look the handle up again by PCI */
 } amddev_t;
 
 /* Every GPU handle AMD SMI has, socket by socket. */
@@ -64,13 +64,13 @@ static const char *_err(const amdsmi_t *a, amdsmi_status_t rc)
 	return s ? s : "unknown AMD SMI error";
 }
 
-static int _amdsmi_read(fp_gpu_t *g, fp_gpu_dev_t *d, uint64_t *raw,
-			char *why, size_t whysize);
+static int _amdsmi_read(fp_gpu_t *g, fp_gpu_dev_t *d, uint64_t *raw, char *why,
+			size_t whysize);
 static void _amdsmi_free(fp_gpu_dev_t *d);
 
 static const fp_gpu_ops_t amdsmi_ops = {
 	.read = _amdsmi_read,
-	.procs = NULL,	/* AMD SMI's process list has no busy share */
+	.procs = NULL, /* AMD SMI's process list has no busy share */
 	.free = _amdsmi_free,
 };
 
@@ -214,7 +214,8 @@ static int _add(fp_gpu_t *g, amdsmi_t *a, amdsmi_handle h, uint32_t i)
 	if (rc == AMDSMI_STATUS_NOT_SUPPORTED) {
 		fp_gpu_log(g, FP_LOG_INFO,
 			   "gpu %s: no energy counter; its hwmon power, if "
-			   "any, is integrated instead", path);
+			   "any, is integrated instead",
+			   path);
 		return 1;
 	}
 	if (rc) {
@@ -226,7 +227,8 @@ static int _add(fp_gpu_t *g, amdsmi_t *a, amdsmi_handle h, uint32_t i)
 	if (!isfinite(res) || !(res > 0)) {
 		fp_gpu_log(g, FP_LOG_WARN,
 			   "gpu %s skipped: amdsmi_get_energy_count: counter "
-			   "resolution %g µJ", path, (double)res);
+			   "resolution %g µJ",
+			   path, (double)res);
 		return 1;
 	}
 	d = fp_gpu_add_dev(g);
@@ -265,8 +267,7 @@ static void *_sym(amdsmi_t *a, const char *name, bool required, char *why,
 	return p;
 }
 
-int fp_gpu_amdsmi_open(fp_gpu_t *g, const char *lib, char *why,
-		       size_t whysize)
+int fp_gpu_amdsmi_open(fp_gpu_t *g, const char *lib, char *why, size_t whysize)
 {
 	amdsmi_t *a = calloc(1, sizeof(*a));
 	handles_t hs;
@@ -289,22 +290,21 @@ int fp_gpu_amdsmi_open(fp_gpu_t *g, const char *lib, char *why,
 	}
 	g->amdsmi = a;
 	if (!(a->init = _sym(a, "amdsmi_init", true, why, whysize)) ||
-	    !(a->shut_down = _sym(a, "amdsmi_shut_down", true, why,
-				  whysize)) ||
+	    !(a->shut_down = _sym(a, "amdsmi_shut_down", true, why, whysize)) ||
 	    !(a->sockets = _sym(a, "amdsmi_get_socket_handles", true, why,
 				whysize)) ||
-	    !(a->processors = _sym(a, "amdsmi_get_processor_handles", true,
-				   why, whysize)) ||
+	    !(a->processors = _sym(a, "amdsmi_get_processor_handles", true, why,
+				   whysize)) ||
 	    !(a->bdf = _sym(a, "amdsmi_get_gpu_device_bdf", true, why,
 			    whysize)) ||
-	    !(a->energy = _sym(a, "amdsmi_get_energy_count", true, why,
-			       whysize))) {
+	    !(a->energy =
+		      _sym(a, "amdsmi_get_energy_count", true, why, whysize))) {
 		a->shut_down = NULL; /* never initialised */
 		fp_gpu_amdsmi_close(g);
 		return -1;
 	}
-	a->status_string = _sym(a, "amdsmi_status_code_to_string", false,
-				why, whysize);
+	a->status_string =
+		_sym(a, "amdsmi_status_code_to_string", false, why, whysize);
 	a->gpu_id = _sym(a, "amdsmi_get_gpu_id", false, why, whysize);
 	if ((rc = a->init(AMDSMI_INIT_AMD_GPUS))) {
 		snprintf(why, whysize, "AMD SMI %s: amdsmi_init: %s", lib,
@@ -381,8 +381,8 @@ static int _relookup(amdsmi_t *a, fp_gpu_dev_t *d, char *why, size_t whysize)
 	return -1;
 }
 
-static int _amdsmi_read(fp_gpu_t *g, fp_gpu_dev_t *d, uint64_t *raw,
-			char *why, size_t whysize)
+static int _amdsmi_read(fp_gpu_t *g, fp_gpu_dev_t *d, uint64_t *raw, char *why,
+			size_t whysize)
 {
 	amdsmi_t *a = g->amdsmi;
 	amddev_t *ad = d->priv;

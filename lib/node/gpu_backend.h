@@ -20,7 +20,7 @@ typedef struct fp_gpu_ops {
 } fp_gpu_ops_t;
 
 struct fp_gpu_dev {
-	fp_gpu_info_t info;	/* its strings point to the four below */
+	fp_gpu_info_t info; /* its strings point to the four below */
 	char *uuid, *pci, *name, *path;
 	const fp_gpu_ops_t *ops;
 	void *priv;
@@ -65,8 +65,8 @@ struct fp_gpu {
 	 * instances in devs by share, and not devices themselves. */
 	fp_gpu_dev_t *migp;
 	size_t nmigp;
-	void *nvml;		/* gpu_nvml.c's library state */
-	void *amdsmi;		/* gpu_amdsmi.c's */
+	void *nvml;   /* gpu_nvml.c's library state */
+	void *amdsmi; /* gpu_amdsmi.c's */
 };
 
 void fp_gpu_log(const fp_gpu_t *g, int level, const char *fmt, ...)
@@ -84,14 +84,11 @@ long fp_gpu_dev_to_migp(fp_gpu_t *g);
 
 /* Vendor discovery: appends devices to g. 0, or -1 with why (the vendor is
  * absent or unusable: a missing library, no GPU hwmon). ENOMEM is -2. */
-int fp_gpu_nvml_open(fp_gpu_t *g, const char *lib, char *why,
-		     size_t whysize);
+int fp_gpu_nvml_open(fp_gpu_t *g, const char *lib, char *why, size_t whysize);
 void fp_gpu_nvml_close(fp_gpu_t *g);
-int fp_gpu_amdsmi_open(fp_gpu_t *g, const char *lib, char *why,
-		       size_t whysize);
+int fp_gpu_amdsmi_open(fp_gpu_t *g, const char *lib, char *why, size_t whysize);
 void fp_gpu_amdsmi_close(fp_gpu_t *g);
-int fp_gpu_hwmon_open(fp_gpu_t *g, const char *root, char *why,
-		      size_t whysize);
+int fp_gpu_hwmon_open(fp_gpu_t *g, const char *root, char *why, size_t whysize);
 
 /* An AMD PCI device id amdgpu flags AMD_IS_APU (FP_GPU_APU): one list for
  * hwmon's and AMD SMI's devices. */

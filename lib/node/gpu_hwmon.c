@@ -13,8 +13,8 @@
 #include <unistd.h>
 
 typedef struct hwmon {
-	char *root;	/* to look the device up again if it vanishes */
-	char *driver;	/* the hwmon name: amdgpu, i915, xe */
+	char *root;	  /* to look the device up again if it vanishes */
+	char *driver;	  /* the hwmon name: amdgpu, i915, xe */
 	const char *file; /* energy1_input, energy2_input, power1_average... */
 } hwmon_t;
 
@@ -24,7 +24,8 @@ static bool _is_pci(const char *s)
 	int end = 0;
 
 	return sscanf(s, "%4x:%2x:%2x.%1x%n", &dom, &bus, &dev, &fn, &end) ==
-		       4 && !s[end] && end == 12;
+		       4 &&
+	       !s[end] && end == 12;
 }
 
 /* The PCI address the hwmon's device link points to, lower case, or "". */
@@ -66,10 +67,10 @@ static int _vendor_of(const char *driver, fp_gpu_vendor_t *v)
 static const char *_energy_file(const char *dir, fp_gpu_vendor_t v,
 				fp_gpu_source_t *src)
 {
-	static const char *const counters[] = {"energy1_input",
-					       "energy2_input"};
-	static const char *const powers[] = {"power1_average",
-					     "power1_input"};
+	static const char *const counters[] = { "energy1_input",
+						"energy2_input" };
+	static const char *const powers[] = { "power1_average",
+					      "power1_input" };
 	char path[4096];
 
 	for (size_t i = 0; i < 2; i++) {
@@ -124,8 +125,8 @@ static int _read_value(const char *dir, const char *file, uint64_t *v,
 
 /* Calls fn for every hwmon directory under root: root/hwmonN, or
  * root/cardN/device/hwmon/hwmonM. Stops at fn's non-zero return. */
-static int _each_hwmon(const char *root,
-		       int (*fn)(const char *dir, void *ctx), void *ctx)
+static int _each_hwmon(const char *root, int (*fn)(const char *dir, void *ctx),
+		       void *ctx)
 {
 	struct dirent *de;
 	char dir[4096];
@@ -156,8 +157,9 @@ static int _each_hwmon(const char *root,
 				continue;
 			while (!rc && (he = readdir(h))) {
 				end = 0;
-				if (sscanf(he->d_name, "hwmon%d%n", &n,
-					   &end) != 1 || he->d_name[end])
+				if (sscanf(he->d_name, "hwmon%d%n", &n, &end) !=
+					    1 ||
+				    he->d_name[end])
 					continue;
 				fp_file_pathf(dir, sizeof(dir), "%s/%s", sub,
 					      he->d_name);
@@ -176,8 +178,8 @@ typedef struct scan {
 	size_t found;
 } scan_t;
 
-static int _hwmon_read(fp_gpu_t *g, fp_gpu_dev_t *d, uint64_t *raw,
-		       char *why, size_t whysize);
+static int _hwmon_read(fp_gpu_t *g, fp_gpu_dev_t *d, uint64_t *raw, char *why,
+		       size_t whysize);
 static void _hwmon_free(fp_gpu_dev_t *d);
 
 static const fp_gpu_ops_t hwmon_ops = {
@@ -228,7 +230,8 @@ static int _add(const char *dir, void *ctx)
 			   "gpu hwmon %s (%s) skipped: no energy1_input%s", dir,
 			   driver,
 			   vendor == FP_GPU_AMD ? ", power1_average or "
-						  "power1_input" : "");
+						  "power1_input"
+						: "");
 		return 0;
 	}
 	if (_read_value(dir, file, &v, why, sizeof(why))) {
@@ -261,10 +264,9 @@ static int _add(const char *dir, void *ctx)
 	return 0;
 }
 
-int fp_gpu_hwmon_open(fp_gpu_t *g, const char *root, char *why,
-		      size_t whysize)
+int fp_gpu_hwmon_open(fp_gpu_t *g, const char *root, char *why, size_t whysize)
 {
-	scan_t s = {.g = g, .root = root};
+	scan_t s = { .g = g, .root = root };
 	int rc = _each_hwmon(root, _add, &s);
 
 	if (rc == -2)
@@ -306,11 +308,11 @@ static int _match(const char *dir, void *ctx)
 /* Opened at each read, not kept open: a removed device's file stays
  * readable through an old descriptor on ordinary filesystems (the test
  * trees), and the hwmon number may change when the device comes back. */
-static int _hwmon_read(fp_gpu_t *g, fp_gpu_dev_t *d, uint64_t *raw,
-		       char *why, size_t whysize)
+static int _hwmon_read(fp_gpu_t *g, fp_gpu_dev_t *d, uint64_t *raw, char *why,
+		       size_t whysize)
 {
 	hwmon_t *h = d->priv;
-	find_t f = {.d = d};
+	find_t f = { .d = d };
 	char path[4096], *moved;
 
 	(void)g;

@@ -26,7 +26,7 @@ typedef struct nvmlPciInfo_st {
 	unsigned int device;
 	unsigned int pciDeviceId;
 	unsigned int pciSubSystemId;
-	char busId[32];		/* "00000000:3B:00.0" */
+	char busId[32]; /* "00000000:3B:00.0" */
 } nvmlPciInfo_t;
 
 /* nvmlDeviceGetAttributes_v2's (nvml.h names it nvmlDeviceGetAttributes);
@@ -64,7 +64,7 @@ typedef struct nvml {
 	nvmlReturn_t (*name)(nvmlDevice_t, char *, unsigned int);
 	nvmlReturn_t (*pci)(nvmlDevice_t, nvmlPciInfo_t *);
 	nvmlReturn_t (*energy)(nvmlDevice_t, unsigned long long *); /* mJ */
-	nvmlReturn_t (*power)(nvmlDevice_t, unsigned int *);	     /* mW */
+	nvmlReturn_t (*power)(nvmlDevice_t, unsigned int *);	    /* mW */
 	nvmlReturn_t (*procs)(nvmlDevice_t, nvmlProcessUtilizationSample_t *,
 			      unsigned int *, unsigned long long);
 	nvmlReturn_t (*mig_mode)(nvmlDevice_t, unsigned int *, unsigned int *);
@@ -78,7 +78,7 @@ typedef struct nvml {
 
 typedef struct nvdev {
 	nvmlDevice_t h;
-	bool stale;	/* a call failed: look the handle up again by UUID */
+	bool stale; /* a call failed: look the handle up again by UUID */
 } nvdev_t;
 
 static const char *_err(const nvml_t *n, nvmlReturn_t rc)
@@ -88,8 +88,8 @@ static const char *_err(const nvml_t *n, nvmlReturn_t rc)
 	return s ? s : "unknown NVML error";
 }
 
-static int _nvml_read(fp_gpu_t *g, fp_gpu_dev_t *d, uint64_t *raw,
-		      char *why, size_t whysize);
+static int _nvml_read(fp_gpu_t *g, fp_gpu_dev_t *d, uint64_t *raw, char *why,
+		      size_t whysize);
 static int _nvml_procs(fp_gpu_t *g, fp_gpu_dev_t *d, fp_error_t *err);
 static void _nvml_free(fp_gpu_dev_t *d);
 
@@ -105,9 +105,9 @@ static int _mig_procs(fp_gpu_t *g, fp_gpu_dev_t *d, fp_error_t *err)
 {
 	(void)g;
 	return fp_error_set(err, FP_ENOTSUP,
-		       "gpu %zu (%s): a MIG instance: NVML has no "
-		       "per-process utilisation under MIG",
-		       d->info.index, d->uuid);
+			    "gpu %zu (%s): a MIG instance: NVML has no "
+			    "per-process utilisation under MIG",
+			    d->info.index, d->uuid);
 }
 
 static const fp_gpu_ops_t mig_ops = {
@@ -194,7 +194,8 @@ static int _add_mig(fp_gpu_t *g, nvml_t *n, unsigned i, nvmlDevice_t h)
 	if (!nmig) {
 		fp_gpu_log(g, FP_LOG_INFO,
 			   "gpu nvml %s #%u (%s): MIG on but no MIG instance: "
-			   "read as one GPU", n->lib, i, puuid);
+			   "read as one GPU",
+			   n->lib, i, puuid);
 		free(puuid);
 		free(ppci);
 		free(pname);
@@ -283,7 +284,8 @@ static int _add(fp_gpu_t *g, nvml_t *n, unsigned i)
 		fp_gpu_log(g, FP_LOG_INFO,
 			   "gpu %s (%s): no energy counter; energy is the "
 			   "integral of nvmlDeviceGetPowerUsage (averaged "
-			   "over ~1 s by the driver)", path, uuid);
+			   "over ~1 s by the driver)",
+			   path, uuid);
 		src = FP_GPU_POWER_INTEGRAL;
 	} else if (rc) {
 		fp_gpu_log(g, FP_LOG_WARN,
@@ -313,8 +315,7 @@ static int _add(fp_gpu_t *g, nvml_t *n, unsigned i)
 	return 0;
 }
 
-int fp_gpu_nvml_open(fp_gpu_t *g, const char *lib, char *why,
-		     size_t whysize)
+int fp_gpu_nvml_open(fp_gpu_t *g, const char *lib, char *why, size_t whysize)
 {
 	nvml_t *n = calloc(1, sizeof(*n));
 	unsigned count = 0;
@@ -337,35 +338,35 @@ int fp_gpu_nvml_open(fp_gpu_t *g, const char *lib, char *why,
 	g->nvml = n;
 	if (!(n->init = _sym(n, "nvmlInit_v2", true, why, whysize)) ||
 	    !(n->shutdown = _sym(n, "nvmlShutdown", true, why, whysize)) ||
-	    !(n->error_string = _sym(n, "nvmlErrorString", true, why,
-				     whysize)) ||
-	    !(n->count = _sym(n, "nvmlDeviceGetCount_v2", true, why,
-			      whysize)) ||
-	    !(n->by_index = _sym(n, "nvmlDeviceGetHandleByIndex_v2", true,
-				 why, whysize)) ||
+	    !(n->error_string =
+		      _sym(n, "nvmlErrorString", true, why, whysize)) ||
+	    !(n->count =
+		      _sym(n, "nvmlDeviceGetCount_v2", true, why, whysize)) ||
+	    !(n->by_index = _sym(n, "nvmlDeviceGetHandleByIndex_v2", true, why,
+				 whysize)) ||
 	    !(n->uuid = _sym(n, "nvmlDeviceGetUUID", true, why, whysize)) ||
 	    !(n->name = _sym(n, "nvmlDeviceGetName", true, why, whysize)) ||
 	    !(n->energy = _sym(n, "nvmlDeviceGetTotalEnergyConsumption", true,
 			       why, whysize)) ||
-	    !(n->power = _sym(n, "nvmlDeviceGetPowerUsage", true, why,
-			      whysize))) {
+	    !(n->power =
+		      _sym(n, "nvmlDeviceGetPowerUsage", true, why, whysize))) {
 		n->shutdown = NULL; /* never initialised */
 		fp_gpu_nvml_close(g);
 		return -1;
 	}
 	n->pci = _sym(n, "nvmlDeviceGetPciInfo_v3", false, why, whysize);
-	n->procs = _sym(n, "nvmlDeviceGetProcessUtilization", false, why,
-			whysize);
+	n->procs =
+		_sym(n, "nvmlDeviceGetProcessUtilization", false, why, whysize);
 	n->mig_mode = _sym(n, "nvmlDeviceGetMigMode", false, why, whysize);
-	n->mig_max = _sym(n, "nvmlDeviceGetMaxMigDeviceCount", false, why,
-			  whysize);
-	n->mig_by_index = _sym(n, "nvmlDeviceGetMigDeviceHandleByIndex",
-			       false, why, whysize);
-	n->attributes = _sym(n, "nvmlDeviceGetAttributes_v2", false, why,
-			     whysize);
+	n->mig_max =
+		_sym(n, "nvmlDeviceGetMaxMigDeviceCount", false, why, whysize);
+	n->mig_by_index = _sym(n, "nvmlDeviceGetMigDeviceHandleByIndex", false,
+			       why, whysize);
+	n->attributes =
+		_sym(n, "nvmlDeviceGetAttributes_v2", false, why, whysize);
 	n->gi_id = _sym(n, "nvmlDeviceGetGpuInstanceId", false, why, whysize);
-	n->ci_id = _sym(n, "nvmlDeviceGetComputeInstanceId", false, why,
-			whysize);
+	n->ci_id =
+		_sym(n, "nvmlDeviceGetComputeInstanceId", false, why, whysize);
 	if ((rc = n->init())) {
 		snprintf(why, whysize, "NVML %s: nvmlInit_v2: %s", lib,
 			 _err(n, rc));
@@ -432,8 +433,8 @@ static int _relookup(nvml_t *n, fp_gpu_dev_t *d, char *why, size_t whysize)
 	return -1;
 }
 
-static int _nvml_read(fp_gpu_t *g, fp_gpu_dev_t *d, uint64_t *raw,
-		      char *why, size_t whysize)
+static int _nvml_read(fp_gpu_t *g, fp_gpu_dev_t *d, uint64_t *raw, char *why,
+		      size_t whysize)
 {
 	nvml_t *n = g->nvml;
 	nvdev_t *nd = d->priv;
@@ -474,9 +475,9 @@ static int _nvml_procs(fp_gpu_t *g, fp_gpu_dev_t *d, fp_error_t *err)
 	d->nprocs = 0;
 	if (!n->procs)
 		return fp_error_set(err, FP_ENOTSUP,
-			       "gpu %zu (%s): NVML %s has no "
-			       "nvmlDeviceGetProcessUtilization",
-			       d->info.index, d->uuid, n->lib);
+				    "gpu %zu (%s): NVML %s has no "
+				    "nvmlDeviceGetProcessUtilization",
+				    d->info.index, d->uuid, n->lib);
 	/* Asked with no buffer, NVML says how many samples it holds; more
 	 * may arrive before the second call. */
 	for (int tries = 0; tries < 4; tries++) {
@@ -489,8 +490,9 @@ static int _nvml_procs(fp_gpu_t *g, fp_gpu_dev_t *d, fp_error_t *err)
 		ns = realloc(s, cnt * sizeof(*s));
 		if (!ns) {
 			free(s);
-			return fp_error_set(err, FP_ENOMEM, "gpu %zu: out of memory",
-				       d->info.index);
+			return fp_error_set(err, FP_ENOMEM,
+					    "gpu %zu: out of memory",
+					    d->info.index);
 		}
 		s = ns;
 	}
@@ -500,19 +502,21 @@ static int _nvml_procs(fp_gpu_t *g, fp_gpu_dev_t *d, fp_error_t *err)
 	}
 	if (rc) {
 		free(s);
-		return fp_error_set(err, rc == NVML_ERROR_NOT_SUPPORTED ? FP_ENOTSUP
-								   : FP_EIO,
-			       "gpu %zu (%s): nvmlDeviceGetProcessUtilization: "
-			       "%s",
-			       d->info.index, d->uuid, _err(n, rc));
+		return fp_error_set(
+			err,
+			rc == NVML_ERROR_NOT_SUPPORTED ? FP_ENOTSUP : FP_EIO,
+			"gpu %zu (%s): nvmlDeviceGetProcessUtilization: "
+			"%s",
+			d->info.index, d->uuid, _err(n, rc));
 	}
 	if (cnt > d->procs_cap) {
 		fp_gpu_proc_t *np = realloc(d->procs, cnt * sizeof(*np));
 
 		if (!np) {
 			free(s);
-			return fp_error_set(err, FP_ENOMEM, "gpu %zu: out of memory",
-				       d->info.index);
+			return fp_error_set(err, FP_ENOMEM,
+					    "gpu %zu: out of memory",
+					    d->info.index);
 		}
 		d->procs = np;
 		d->procs_cap = cnt;

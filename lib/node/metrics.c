@@ -19,7 +19,7 @@ const char *const fp_metrics_jobs_names[3] = { "running", "all", "none" };
 struct fp_metrics {
 	char *path, *tmp;
 	fp_metrics_jobs_t jobs;
-	char *buf;		/* the file's text, kept between writes */
+	char *buf; /* the file's text, kept between writes */
 	size_t len, cap;
 	bool oom;
 };
@@ -163,7 +163,8 @@ static void _label(fp_metrics_t *m, const char *name, const char *value,
 	for (; left; p += n, left -= n) {
 		/* a run of plain ASCII in one copy */
 		for (n = 0; n < left && (unsigned char)p[n] < 0x80 &&
-			    p[n] != '\\' && p[n] != '"' && p[n] != '\n'; n++)
+			    p[n] != '\\' && p[n] != '"' && p[n] != '\n';
+		     n++)
 			;
 		if (n) {
 			_mem(m, p, n);
@@ -209,8 +210,7 @@ static void _value(fp_metrics_t *m, double v)
 
 /* A node-wide metric: its HELP and TYPE lines, then its one sample. */
 static void _node_metric(fp_metrics_t *m, const char *name, const char *type,
-			 const char *help, const fp_metrics_node_t *n,
-			 double v)
+			 const char *help, const fp_metrics_node_t *n, double v)
 {
 	_head(m, name, type, help);
 	_str(m, name);
@@ -308,7 +308,8 @@ static void _gpus(fp_metrics_t *m, const fp_metrics_node_t *n,
 		     n->gpu_j);
 	_node_metric(m, "footprint_node_gpu_idle_joules_total", "counter",
 		     "Energy of GPUs nobody held, with their share of the "
-		     "residual.", n, n->gpu_idle_j);
+		     "residual.",
+		     n, n->gpu_idle_j);
 
 	if (m->jobs == FP_METRICS_JOBS_NONE)
 		return;
@@ -386,13 +387,14 @@ static void _text(fp_metrics_t *m, const fp_metrics_node_t *n,
 	if (m->jobs != FP_METRICS_JOBS_NONE) {
 		_entities(m, "footprint_job_power_watts", "gauge",
 			  "Power attributed to a job on this node, last "
-			  "interval.", n->node, jobs, njobs, false);
+			  "interval.",
+			  n->node, jobs, njobs, false);
 		_entities(m, "footprint_job_energy_joules_total", "counter",
 			  "Energy attributed to a job on this node.", n->node,
 			  jobs, njobs, true);
 		_entities(m, "footprint_step_power_watts", "gauge",
-			  "Power attributed to a step, last interval.",
-			  n->node, steps, nsteps, false);
+			  "Power attributed to a step, last interval.", n->node,
+			  steps, nsteps, false);
 		_entities(m, "footprint_step_energy_joules_total", "counter",
 			  "Energy attributed to a step.", n->node, steps,
 			  nsteps, true);
@@ -410,8 +412,9 @@ static int _file(fp_metrics_t *m, fp_error_t *err)
 	int e;
 
 	if (fd < 0)
-		return fp_error_set(err, FP_EIO, "metrics: cannot create %s: %s",
-			       m->tmp, strerror(errno));
+		return fp_error_set(err, FP_EIO,
+				    "metrics: cannot create %s: %s", m->tmp,
+				    strerror(errno));
 	if (fchmod(fd, 0644) != 0)
 		goto fail;
 	while (off < m->len) {
@@ -430,8 +433,9 @@ static int _file(fp_metrics_t *m, fp_error_t *err)
 	if (rename(m->tmp, m->path) != 0) {
 		e = errno;
 		unlink(m->tmp);
-		return fp_error_set(err, FP_EIO, "metrics: cannot rename %s: %s",
-			       m->path, strerror(e));
+		return fp_error_set(err, FP_EIO,
+				    "metrics: cannot rename %s: %s", m->path,
+				    strerror(e));
 	}
 	return 0;
 fail:
@@ -440,7 +444,7 @@ fail:
 		close(fd);
 	unlink(m->tmp);
 	return fp_error_set(err, FP_EIO, "metrics: cannot write %s: %s", m->tmp,
-		       strerror(e));
+			    strerror(e));
 }
 
 int fp_metrics_put(fp_metrics_t *m, const fp_metrics_node_t *n,
@@ -453,8 +457,8 @@ int fp_metrics_put(fp_metrics_t *m, const fp_metrics_node_t *n,
 	m->oom = false;
 	_text(m, n, jobs, njobs, steps, nsteps);
 	if (m->oom)
-		return fp_error_set(err, FP_ENOMEM, "metrics: out of memory for %s",
-			       m->path);
+		return fp_error_set(err, FP_ENOMEM,
+				    "metrics: out of memory for %s", m->path);
 	return _file(m, err);
 }
 

@@ -29,25 +29,25 @@
 /* The options: one row each, the man page lists the same keys, bounds,
  * units and defaults (the defaults are set in fp_poller_config_init). */
 typedef enum opt_kind {
-	OPT_PATH,	/* an absolute path; NULL = shown as `dflt` */
-	OPT_NUMBER,	/* a double in [lo, hi] of `unit` */
-	OPT_SIZE,	/* bytes, given in MiB or with a unit */
+	OPT_PATH,   /* an absolute path; NULL = shown as `dflt` */
+	OPT_NUMBER, /* a double in [lo, hi] of `unit` */
+	OPT_SIZE,   /* bytes, given in MiB or with a unit */
 	OPT_BOOL,
 	OPT_ACTIVITY,
 	OPT_IDLE,
-	OPT_LIB,	/* a library: an absolute path, a file name, "none" */
-	OPT_GPUS,	/* auto or none */
-	OPT_COMPRESS,	/* zstd or none: an fp_trace_form_t */
-	OPT_TRACE_FORM,	/* plain or compact: a keyframe interval */
-	OPT_METRICS_JOBS,	/* running, all, none */
+	OPT_LIB,	  /* a library: an absolute path, a file name, "none" */
+	OPT_GPUS,	  /* auto or none */
+	OPT_COMPRESS,	  /* zstd or none: an fp_trace_form_t */
+	OPT_TRACE_FORM,	  /* plain or compact: a keyframe interval */
+	OPT_METRICS_JOBS, /* running, all, none */
 } opt_kind_t;
 
 typedef struct opt {
 	const char *key;
 	opt_kind_t kind;
 	double lo, hi;
-	const char *unit;	/* OPT_NUMBER: in messages */
-	const char *dflt;	/* OPT_PATH, OPT_IDLE: shown when unset */
+	const char *unit; /* OPT_NUMBER: in messages */
+	const char *dflt; /* OPT_PATH, OPT_IDLE: shown when unset */
 	size_t off;
 } opt_t;
 
@@ -72,8 +72,7 @@ static const opt_t _opts[] = {
 	  OFF(interval_s) },
 	{ "RunDir", OPT_PATH, 0, 0, NULL, "/run/slurm-footprint",
 	  OFF(run_dir) },
-	{ "PartsDir", OPT_PATH, 0, 0, NULL, "(RunDir/parts)",
-	  OFF(parts_dir) },
+	{ "PartsDir", OPT_PATH, 0, 0, NULL, "(RunDir/parts)", OFF(parts_dir) },
 	{ "Metrics", OPT_PATH, 0, 0, NULL, "(none)", OFF(metrics_path) },
 	{ "MetricsJobs", OPT_METRICS_JOBS, 0, 0, NULL, NULL,
 	  OFF(metrics_jobs) },
@@ -96,13 +95,13 @@ static const opt_t _opts[] = {
 #define NOPTS (sizeof(_opts) / sizeof(_opts[0]))
 
 const char *const fp_poller_config_keys[] = {
-	"PowercapRoot", "ProcRoot", "CgroupRoot", "Topology", "SimulatedNode",
-	"Sensor", "SensorMaxAge", "SensorCeiling", "IdleWatts", "Calibration",
-	"Activity", "PollInterval", "RunDir", "PartsDir", "Metrics",
-	"MetricsJobs",
-	"MetricsInterval", "TraceDir", "TraceMaxSize", "TraceCompress",
-	"TraceForm", "Gpus", "GpuHwmonRoot", "NvmlLibrary", "AmdSmiLibrary",
-	NULL,
+	"PowercapRoot",	   "ProcRoot",	  "CgroupRoot",	  "Topology",
+	"SimulatedNode",   "Sensor",	  "SensorMaxAge", "SensorCeiling",
+	"IdleWatts",	   "Calibration", "Activity",	  "PollInterval",
+	"RunDir",	   "PartsDir",	  "Metrics",	  "MetricsJobs",
+	"MetricsInterval", "TraceDir",	  "TraceMaxSize", "TraceCompress",
+	"TraceForm",	   "Gpus",	  "GpuHwmonRoot", "NvmlLibrary",
+	"AmdSmiLibrary",   NULL,
 };
 
 static const char *const _activities[] = { "auto", "cgroup", "perf" };
@@ -136,27 +135,25 @@ void fp_poller_config_clear(fp_poller_config_t *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 }
 
-static int _number(const opt_t *o, const char *v, double *out,
-		   fp_error_t *err)
+static int _number(const opt_t *o, const char *v, double *out, fp_error_t *err)
 {
 	char *end;
 	double d;
 
 	errno = 0;
 	d = strtod(v, &end);
-	if (errno || end == v || *end || !isfinite(d) || d < o->lo ||
-	    d > o->hi)
+	if (errno || end == v || *end || !isfinite(d) || d < o->lo || d > o->hi)
 		return fp_error_set(err, FP_EINVAL,
-			       "%s=%s: not a number of %s from %.10g to "
-			       "%.10g", o->key, v, o->unit, o->lo, o->hi);
+				    "%s=%s: not a number of %s from %.10g to "
+				    "%.10g",
+				    o->key, v, o->unit, o->lo, o->hi);
 	*out = d;
 	return 0;
 }
 
 /* A size: a number of MiB, or with a unit K, M, G or T (binary; "KiB",
  * "MB" and the like read the same, in any case). */
-static int _size(const opt_t *o, const char *v, uint64_t *out,
-		 fp_error_t *err)
+static int _size(const opt_t *o, const char *v, uint64_t *out, fp_error_t *err)
 {
 	static const char units[] = "KMGT";
 	double d, mul = 1 << 20;
@@ -176,10 +173,11 @@ static int _size(const opt_t *o, const char *v, uint64_t *out,
 	}
 	if (errno || end == v || *end || !isfinite(d) || d * mul < o->lo ||
 	    d * mul > o->hi)
-		return fp_error_set(err, FP_EINVAL,
-			       "%s=%s: not a size from 1M to 1000000M (a "
-			       "number of MiB, or with a unit: 512K, 64M, 2G)",
-			       o->key, v);
+		return fp_error_set(
+			err, FP_EINVAL,
+			"%s=%s: not a size from 1M to 1000000M (a "
+			"number of MiB, or with a unit: 512K, 64M, 2G)",
+			o->key, v);
 	*out = (uint64_t)(d * mul);
 	return 0;
 }
@@ -195,7 +193,9 @@ static char *_size_text(uint64_t b)
 
 		if (b && b % mul == 0)
 			return asprintf(&s, "%" PRIu64 "%c", b / mul,
-					units[i]) < 0 ? NULL : s;
+					units[i]) < 0
+				       ? NULL
+				       : s;
 	}
 	return asprintf(&s, "%" PRIu64 "B", b) < 0 ? NULL : s;
 }
@@ -203,11 +203,12 @@ static char *_size_text(uint64_t b)
 static int _path(const char *key, const char *v, char **out, fp_error_t *err)
 {
 	if (v[0] != '/')
-		return fp_error_set(err, FP_EINVAL, "%s=%s: not an absolute path",
-			       key, v);
+		return fp_error_set(err, FP_EINVAL,
+				    "%s=%s: not an absolute path", key, v);
 	free(*out);
 	*out = strdup(v);
-	return *out ? 0 : fp_error_set(err, FP_ENOMEM, "%s: out of memory", key);
+	return *out ? 0
+		    : fp_error_set(err, FP_ENOMEM, "%s: out of memory", key);
 }
 
 /* An IdleWatts name: a kind (package, dram, psys) or a domain of one
@@ -256,32 +257,38 @@ static int _idle_list(const opt_t *o, const char *v, fp_error_t *err)
 		double w;
 
 		if (!eq || eq == item) {
-			rc = fp_error_set(err, FP_EINVAL,
-				     "IdleWatts=%s: '%s' is not name=watts", v,
-				     item);
+			rc = fp_error_set(
+				err, FP_EINVAL,
+				"IdleWatts=%s: '%s' is not name=watts", v,
+				item);
 			break;
 		}
 		/* The whole list and the item: "IdleWatts=-3" alone would
 		 * not say which domain was wrong. */
 		if (_number(o, eq + 1, &w, NULL)) {
-			rc = fp_error_set(err, FP_EINVAL,
-				     "IdleWatts=%s: '%s' is not name=watts "
-				     "with watts from 0 to 100000", v, item);
+			rc = fp_error_set(
+				err, FP_EINVAL,
+				"IdleWatts=%s: '%s' is not name=watts "
+				"with watts from 0 to 100000",
+				v, item);
 			break;
 		}
 		*eq = '\0';
 		if (!_idle_name_ok(item)) {
-			rc = fp_error_set(err, FP_EINVAL,
-				     "IdleWatts=%s: unknown domain '%s' (a "
-				     "kind: package, dram, psys; or a domain: "
-				     "package-0, dram-1)", v, item);
+			rc = fp_error_set(
+				err, FP_EINVAL,
+				"IdleWatts=%s: unknown domain '%s' (a "
+				"kind: package, dram, psys; or a domain: "
+				"package-0, dram-1)",
+				v, item);
 			break;
 		}
 		for (size_t i = 0; i < nseen; i++)
 			if (!strcasecmp(seen[i], item))
-				rc = fp_error_set(err, FP_EINVAL,
-					     "IdleWatts=%s: '%s' given twice",
-					     v, item);
+				rc = fp_error_set(
+					err, FP_EINVAL,
+					"IdleWatts=%s: '%s' given twice", v,
+					item);
 		seen[nseen++] = item;
 	}
 	free(seen);
@@ -308,7 +315,8 @@ int fp_poller_config_set(fp_poller_config_t *cfg, const char *key,
 	if (!v)
 		return 0;
 	if (!o)
-		return fp_error_set(err, FP_EINVAL, "%s=%s: unknown option", key, v);
+		return fp_error_set(err, FP_EINVAL, "%s=%s: unknown option",
+				    key, v);
 	f = (char *)cfg + o->off;
 	switch (o->kind) {
 	case OPT_PATH:
@@ -322,9 +330,10 @@ int fp_poller_config_set(fp_poller_config_t *cfg, const char *key,
 		return _size(o, v, f, err);
 	case OPT_BOOL:
 		if (fp_option_bool(v, f))
-			return fp_error_set(err, FP_EINVAL, "%s=%s: not yes or no "
-				       "(yes/no, true/false, on/off, 1/0)",
-				       key, v);
+			return fp_error_set(err, FP_EINVAL,
+					    "%s=%s: not yes or no "
+					    "(yes/no, true/false, on/off, 1/0)",
+					    key, v);
 		return 0;
 	case OPT_ACTIVITY:
 		for (int i = 0; i < 3; i++) {
@@ -335,48 +344,54 @@ int fp_poller_config_set(fp_poller_config_t *cfg, const char *key,
 			}
 		}
 		return fp_error_set(err, FP_EINVAL,
-			       "%s=%s: not auto, cgroup or perf", key, v);
+				    "%s=%s: not auto, cgroup or perf", key, v);
 	case OPT_IDLE:
 		if (_idle_list(o, v, err))
 			return -1;
 		free(*(char **)f);
 		*(char **)f = strdup(v);
-		return *(char **)f ? 0 : fp_error_set(err, FP_ENOMEM,
-						 "%s: out of memory", key);
+		return *(char **)f ? 0
+				   : fp_error_set(err, FP_ENOMEM,
+						  "%s: out of memory", key);
 	case OPT_LIB:
 		/* dlopen() searches the library path for a bare name; a
 		 * relative path would depend on slurmd's folder */
 		if (!*v || (v[0] != '/' && strchr(v, '/')))
-			return fp_error_set(err, FP_EINVAL, "%s=%s: not none, an "
-				       "absolute path or a library file name",
-				       key, v);
+			return fp_error_set(
+				err, FP_EINVAL,
+				"%s=%s: not none, an "
+				"absolute path or a library file name",
+				key, v);
 		free(*(char **)f);
 		*(char **)f = strdup(v);
-		return *(char **)f ? 0 : fp_error_set(err, FP_ENOMEM,
-						 "%s: out of memory", key);
+		return *(char **)f ? 0
+				   : fp_error_set(err, FP_ENOMEM,
+						  "%s: out of memory", key);
 	case OPT_GPUS:
 		if (!strcasecmp(v, "auto") || !strcasecmp(v, "none")) {
 			*(bool *)f = !strcasecmp(v, "auto");
 			return 0;
 		}
-		return fp_error_set(err, FP_EINVAL, "%s=%s: not auto or none", key,
-			       v);
+		return fp_error_set(err, FP_EINVAL, "%s=%s: not auto or none",
+				    key, v);
 	case OPT_COMPRESS:
 		if (!strcasecmp(v, "zstd") || !strcasecmp(v, "none")) {
-			*(fp_trace_form_t *)f = strcasecmp(v, "zstd") ?
-				FP_TRACE_PLAIN : FP_TRACE_ZSTD;
+			*(fp_trace_form_t *)f = strcasecmp(v, "zstd")
+							? FP_TRACE_PLAIN
+							: FP_TRACE_ZSTD;
 			return 0;
 		}
-		return fp_error_set(err, FP_EINVAL, "%s=%s: not zstd or none", key,
-			       v);
+		return fp_error_set(err, FP_EINVAL, "%s=%s: not zstd or none",
+				    key, v);
 	case OPT_TRACE_FORM:
 		if (!strcasecmp(v, "plain") || !strcasecmp(v, "compact")) {
-			*(unsigned *)f = strcasecmp(v, "compact") ?
-				0 : FP_TRACE_KEYFRAME;
+			*(unsigned *)f = strcasecmp(v, "compact")
+						 ? 0
+						 : FP_TRACE_KEYFRAME;
 			return 0;
 		}
-		return fp_error_set(err, FP_EINVAL, "%s=%s: not plain or compact",
-			       key, v);
+		return fp_error_set(err, FP_EINVAL,
+				    "%s=%s: not plain or compact", key, v);
 	case OPT_METRICS_JOBS:
 		for (int i = 0; i < 3; i++) {
 			if (!strcasecmp(v, fp_metrics_jobs_names[i])) {
@@ -385,7 +400,7 @@ int fp_poller_config_set(fp_poller_config_t *cfg, const char *key,
 			}
 		}
 		return fp_error_set(err, FP_EINVAL,
-			       "%s=%s: not running, all or none", key, v);
+				    "%s=%s: not running, all or none", key, v);
 	}
 	return -1;
 }
@@ -419,8 +434,9 @@ char *fp_poller_config_get(const fp_poller_config_t *c, const char *key)
 	case OPT_GPUS:
 		return strdup(*(const bool *)f ? "auto" : "none");
 	case OPT_COMPRESS:
-		return strdup(*(const fp_trace_form_t *)f == FP_TRACE_ZSTD ?
-			      "zstd" : "none");
+		return strdup(*(const fp_trace_form_t *)f == FP_TRACE_ZSTD
+				      ? "zstd"
+				      : "none");
 	case OPT_TRACE_FORM:
 		return strdup(*(const unsigned *)f ? "compact" : "plain");
 	case OPT_NUMBER:
@@ -454,10 +470,10 @@ struct gpu_prev {
 /* The GPUs a step holds, as its step daemon recorded them. */
 struct step_gpus {
 	char *id;
-	bool found;		/* its file was read */
-	int *gpus;		/* desc indices */
+	bool found; /* its file was read */
+	int *gpus;  /* desc indices */
 	size_t ngpus;
-	double seen_t;		/* last poll it was in the sample */
+	double seen_t; /* last poll it was in the sample */
 	/* SM-busy ns of its processes on each of gpus, summed while the GPU
 	 * is shared by several jobs; seen: one of them had a sample. */
 	uint64_t *busy;
@@ -465,11 +481,11 @@ struct step_gpus {
 	/* the seconds it held each of gpus while that GPU drew idle power,
 	 * while it could be judged (floor known, read), while unread */
 	double *idle_s, *judged_s, *unread_s;
-	char unknown[256];	/* held ids of no GPU here, comma-separated */
+	char unknown[256]; /* held ids of no GPU here, comma-separated */
 };
 
 struct fp_poller {
-	fp_poller_config_t cfg;	/* paths resolved */
+	fp_poller_config_t cfg; /* paths resolved */
 	fp_log_fn log;
 	void *log_ctx;
 	fp_rapl_t *rapl;
@@ -481,19 +497,19 @@ struct fp_poller {
 	fp_sample_t *sample;
 	bool simulated;
 	char *steps_dir, *jobs_dir, *gpus_dir;
-	char *parts_dir;	/* each ended step's energy by part */
-	fp_gpu_floor_t *gpu_floor;	/* each GPU's idle floor */
-	uint64_t *gpu_last_uj;	/* each GPU's reading at the last poll */
+	char *parts_dir;	   /* each ended step's energy by part */
+	fp_gpu_floor_t *gpu_floor; /* each GPU's idle floor */
+	uint64_t *gpu_last_uj;	   /* each GPU's reading at the last poll */
 	bool *gpu_last_ok;
-	double prev_t;		/* the poll before the last */
+	double prev_t; /* the poll before the last */
 
-	fp_gpu_t *gpu;		/* NULL: no GPU */
-	size_t *gpu_dev;	/* device of each desc GPU */
-	size_t *gpu_desc;	/* desc GPU of each device, SIZE_MAX: none */
+	fp_gpu_t *gpu;	  /* NULL: no GPU */
+	size_t *gpu_dev;  /* device of each desc GPU */
+	size_t *gpu_desc; /* desc GPU of each device, SIZE_MAX: none */
 	fp_gpu_reading_t *gpu_read;
 	struct step_gpus *holds;
 	size_t nholds;
-	char *proc_dir;		/* <pid>/cgroup of a GPU's processes */
+	char *proc_dir; /* <pid>/cgroup of a GPU's processes */
 
 	/* last values, for power and per-source energy */
 	bool have_prev;
@@ -506,13 +522,13 @@ struct fp_poller {
 	int trace_day;
 	bool trace_failed;
 	bool metrics_failed, publish_failed, board_full;
-	fp_metrics_t *metrics;	/* NULL: no Metrics= */
-	double metrics_t;	/* time of the last metrics written */
+	fp_metrics_t *metrics; /* NULL: no Metrics= */
+	double metrics_t;      /* time of the last metrics written */
 	bool metrics_written;
-	fp_board_t *board;	/* NULL: every step published as a file */
-	struct job_labels *labels;	/* of the jobs of the last metrics */
+	fp_board_t *board;	   /* NULL: every step published as a file */
+	struct job_labels *labels; /* of the jobs of the last metrics */
 	size_t nlabels;
-	struct gpu_prev *gpu_prev;	/* each GPU at the last metrics */
+	struct gpu_prev *gpu_prev; /* each GPU at the last metrics */
 
 	unsigned long polls;
 	double poll_cpu_s, last_t;
@@ -585,7 +601,8 @@ static void _apply_idle(fp_poller_t *p)
 					dom->idle_w = w;
 			}
 			if (pass == 1 && !found)
-				_say(p, FP_LOG_ERROR, "IdleWatts=%s: this node "
+				_say(p, FP_LOG_ERROR,
+				     "IdleWatts=%s: this node "
 				     "has no domain '%s'; ignored",
 				     p->cfg.idle_w, item);
 		}
@@ -615,9 +632,10 @@ static void _parts_folder(fp_poller_t *p, const fp_poller_config_t *cfg,
 				     sizeof(dir)) == 0) {
 		p->parts_dir = strdup(dir);
 	} else {
-		_say(p, FP_LOG_ERROR, "PartsDir=%s: too long for node %s; "
-		     "step records are not written", cfg->parts_dir,
-		     cfg->node ? cfg->node : "");
+		_say(p, FP_LOG_ERROR,
+		     "PartsDir=%s: too long for node %s; "
+		     "step records are not written",
+		     cfg->parts_dir, cfg->node ? cfg->node : "");
 		return;
 	}
 	if (!p->parts_dir)
@@ -634,10 +652,11 @@ static void _parts_folder(fp_poller_t *p, const fp_poller_config_t *cfg,
 	    (cfg->parts_gid != (gid_t)-1 && st.st_gid != cfg->parts_gid &&
 	     chown(p->parts_dir, (uid_t)-1, cfg->parts_gid)) ||
 	    ((st.st_mode & 07777) != 0750 && chmod(p->parts_dir, 0750))) {
-		_say(p, FP_LOG_ERROR, "step records folder %s (PartsDir): %s; "
+		_say(p, FP_LOG_ERROR,
+		     "step records folder %s (PartsDir): %s; "
 		     "step records are not written, summaries will count "
-		     "them missing", p->parts_dir,
-		     strerror(errno));
+		     "them missing",
+		     p->parts_dir, strerror(errno));
 		free(p->parts_dir);
 		p->parts_dir = NULL;
 	}
@@ -665,9 +684,10 @@ static int _open_gpus(fp_poller_t *p, const fp_poller_config_t *cfg,
 	else if (cfg->sim_dir)
 		hwmon = _join(cfg->sim_dir, "gpu-hwmon");
 	go.hwmon_root = hwmon;
-	go.nvml_lib = cfg->nvml_lib && !strcasecmp(cfg->nvml_lib, "none") ?
-		      "" : cfg->nvml_lib ? cfg->nvml_lib :
-		      cfg->sim_dir ? "" : NULL;
+	go.nvml_lib = cfg->nvml_lib && !strcasecmp(cfg->nvml_lib, "none") ? ""
+		      : cfg->nvml_lib ? cfg->nvml_lib
+		      : cfg->sim_dir  ? ""
+				      : NULL;
 	go.amdsmi_lib = cfg->amdsmi_lib;
 	if (cfg->sim_dir ||
 	    (go.amdsmi_lib && !strcasecmp(go.amdsmi_lib, "none")))
@@ -701,15 +721,17 @@ static int _open_gpus(fp_poller_t *p, const fp_poller_config_t *cfg,
 
 		p->gpu_desc[i] = SIZE_MAX;
 		if ((g->flags & FP_GPU_APU) && p->rapl) {
-			_say(p, FP_LOG_INFO, "GPU %s (%s) is an APU whose power "
-			     "RAPL already counts: not added", g->uuid,
-			     g->name);
+			_say(p, FP_LOG_INFO,
+			     "GPU %s (%s) is an APU whose power "
+			     "RAPL already counts: not added",
+			     g->uuid, g->name);
 			continue;
 		}
 		ng->uuid = strdup(g->uuid);
 		ng->vendor = strdup(fp_gpu_vendor_name(g->vendor));
 		if (!ng->uuid || !ng->vendor)
-			return fp_error_set(err, FP_ENOMEM, "gpus: out of memory");
+			return fp_error_set(err, FP_ENOMEM,
+					    "gpus: out of memory");
 		/* the reader's energy is its own monotonic sum: no wrap */
 		ng->max_energy_uj = 0;
 		ng->idle_w = -1;
@@ -787,8 +809,8 @@ static void _read_hold(fp_poller_t *p, struct step_gpus *h)
 	if (fp_step_gpus_read(p->gpus_dir, h->id, list, sizeof(list), &e))
 		return;
 	h->found = true;
-	if (fp_gpu_map_ids(list, p->gpu, dev, FP_STEP_GPUS_MAX, &n,
-			     h->unknown, sizeof(h->unknown), &e))
+	if (fp_gpu_map_ids(list, p->gpu, dev, FP_STEP_GPUS_MAX, &n, h->unknown,
+			   sizeof(h->unknown), &e))
 		_say(p, FP_LOG_WARN, "step %s: %s", h->id, e.msg);
 	h->gpus = calloc(n ? n : 1, sizeof(*h->gpus));
 	h->busy = calloc(n ? n : 1, sizeof(*h->busy));
@@ -821,8 +843,9 @@ static void _step_gpus(fp_poller_t *p, double now)
 		h->seen_t = now;
 		if (!h->found)
 			_read_hold(p, h);
-		if (st->ngpus == h->ngpus && (!h->ngpus ||
-		    !memcmp(st->gpus, h->gpus, h->ngpus * sizeof(int))))
+		if (st->ngpus == h->ngpus &&
+		    (!h->ngpus ||
+		     !memcmp(st->gpus, h->gpus, h->ngpus * sizeof(int))))
 			continue;
 		fp_sample_step_set_gpus(st, h->gpus, h->ngpus, NULL, NULL);
 	}
@@ -889,7 +912,8 @@ static bool _pid_cgroups(const fp_poller_t *p, unsigned pid, char *buf,
 	FILE *f;
 
 	if (snprintf(path, sizeof(path), "%s/%u/cgroup", p->proc_dir, pid) >=
-	    (int)sizeof(path) || !(f = fopen(path, "r")))
+		    (int)sizeof(path) ||
+	    !(f = fopen(path, "r")))
 		return false;
 	buf[0] = '\0';
 	while (fgets(line, sizeof(line), f)) {
@@ -921,8 +945,8 @@ static bool _paths_in(const char *paths, const char *rel)
 	size_t len = strlen(rel);
 
 	for (const char *at = paths; *at; at = strchr(at, '\n') + 1)
-		if (!strncmp(at, rel, len) && (at[len] == '\n' ||
-					       at[len] == '/'))
+		if (!strncmp(at, rel, len) &&
+		    (at[len] == '\n' || at[len] == '/'))
 			return true;
 	return false;
 }
@@ -982,7 +1006,7 @@ static void _gpu_busy(fp_poller_t *p)
 		if (!shared[g])
 			continue;
 		if (fp_gpu_procs(p->gpu, p->gpu_dev[g], &pr, &n, &e)) {
-			shared[g] = false;	/* no value: equal */
+			shared[g] = false; /* no value: equal */
 			continue;
 		}
 		for (size_t s = 0; s < n; s++) {
@@ -1035,7 +1059,8 @@ static int _job_of_sluid(void *ctx, const char *sluid, uint64_t *job)
 	unsigned long long j;
 	fp_error_t e;
 
-	if (!p->jobs_dir || fp_publish_read_job_sluid(p->jobs_dir, sluid, &j, &e))
+	if (!p->jobs_dir ||
+	    fp_publish_read_job_sluid(p->jobs_dir, sluid, &j, &e))
 		return -1;
 	*job = j;
 	return 0;
@@ -1063,7 +1088,8 @@ fp_poller_t *fp_poller_new(const fp_poller_config_t *cfg, fp_log_fn log,
 	/* Own copies of the strings. */
 	p->cfg.node = cfg->node ? strdup(cfg->node) : NULL;
 	p->cfg.idle_w = cfg->idle_w ? strdup(cfg->idle_w) : NULL;
-	p->cfg.metrics_path = cfg->metrics_path ? strdup(cfg->metrics_path) : NULL;
+	p->cfg.metrics_path = cfg->metrics_path ? strdup(cfg->metrics_path)
+						: NULL;
 	p->cfg.trace_dir = cfg->trace_dir ? strdup(cfg->trace_dir) : NULL;
 	p->cfg.powercap_root = p->cfg.proc_root = p->cfg.cgroup_root = NULL;
 	p->cfg.topology_xml = p->cfg.sim_dir = p->cfg.sensor_path = NULL;
@@ -1088,8 +1114,8 @@ fp_poller_t *fp_poller_new(const fp_poller_config_t *cfg, fp_log_fn log,
 		topo = strdup(cfg->topology_xml);
 	}
 
-	p->topo = topo ? fp_topology_load_xml(topo, &e2) :
-			 fp_topology_load(&e2);
+	p->topo = topo ? fp_topology_load_xml(topo, &e2)
+		       : fp_topology_load(&e2);
 	if (!p->topo) {
 		fp_error_set(err, e2.code, "topology: %s", e2.msg);
 		goto fail;
@@ -1130,7 +1156,8 @@ fp_poller_t *fp_poller_new(const fp_poller_config_t *cfg, fp_log_fn log,
 			     sensor, e2.msg);
 	}
 	if (!p->rapl && !p->sensor) {
-		fp_error_set(err, FP_ENOTSUP,
+		fp_error_set(
+			err, FP_ENOTSUP,
 			"no energy source: no RAPL under %s and no wall sensor "
 			"configured",
 			powercap ? powercap : FP_RAPL_DEFAULT_ROOT);
@@ -1184,13 +1211,14 @@ fp_poller_t *fp_poller_new(const fp_poller_config_t *cfg, fp_log_fn log,
 	p->gpu_floor = fp_gpu_floor_new(p->desc->ngpus);
 	if (_mkdirs(p->steps_dir, 0700) || _mkdirs(p->jobs_dir, 0700) ||
 	    _mkdirs(p->gpus_dir, 0700)) {
-		fp_error_set(err, FP_EIO, "run folder %s: %s", run, strerror(errno));
+		fp_error_set(err, FP_EIO, "run folder %s: %s", run,
+			     strerror(errno));
 		goto fail;
 	}
 	_parts_folder(p, cfg, run);
 	if (p->cfg.metrics_path) {
-		p->metrics = fp_metrics_new(p->cfg.metrics_path,
-					    cfg->metrics_jobs);
+		p->metrics =
+			fp_metrics_new(p->cfg.metrics_path, cfg->metrics_jobs);
 		if (!p->metrics) {
 			fp_error_set(err, FP_ENOMEM, "metrics: out of memory");
 			goto fail;
@@ -1286,27 +1314,29 @@ static void _trace(fp_poller_t *p, double now)
 	if (!p->cfg.trace_dir || p->trace_failed)
 		return;
 	gmtime_r(&t, &tm);
-	if (p->trace && (tm.tm_yday != p->trace_day ||
-			 fp_trace_writer_bytes(p->trace) >= p->cfg.trace_max_bytes)) {
+	if (p->trace &&
+	    (tm.tm_yday != p->trace_day ||
+	     fp_trace_writer_bytes(p->trace) >= p->cfg.trace_max_bytes)) {
 		fp_trace_writer_free(p->trace);
 		p->trace = NULL;
 	}
 	if (!p->trace) {
 		if (_mkdirs(p->cfg.trace_dir, 0700)) {
-			_say(p, FP_LOG_ERROR, "trace folder %s: %s; not tracing",
+			_say(p, FP_LOG_ERROR,
+			     "trace folder %s: %s; not tracing",
 			     p->cfg.trace_dir, strerror(errno));
 			p->trace_failed = true;
 			return;
 		}
 		strftime(name, sizeof(name), "%Y%m%dT%H%M%SZ", &tm);
 		free(p->trace_path);
-		p->trace_path = _dupf("%s/%s-%s.jsonl%s", p->cfg.trace_dir,
-				      p->desc->node, name,
-				      p->cfg.trace_form == FP_TRACE_ZSTD ?
-				      ".zst" : "");
-		p->trace = fp_trace_writer_open_compact(
-			p->trace_path, p->desc, p->cfg.trace_form,
-			p->cfg.trace_keyframe, &e);
+		p->trace_path = _dupf(
+			"%s/%s-%s.jsonl%s", p->cfg.trace_dir, p->desc->node,
+			name, p->cfg.trace_form == FP_TRACE_ZSTD ? ".zst" : "");
+		p->trace = fp_trace_writer_open_compact(p->trace_path, p->desc,
+							p->cfg.trace_form,
+							p->cfg.trace_keyframe,
+							&e);
 		if (!p->trace) {
 			_say(p, FP_LOG_ERROR, "trace %s: %s; not tracing",
 			     p->trace_path, e.msg);
@@ -1331,13 +1361,19 @@ static void _publish_parts(fp_poller_t *p, const fp_engine_step_t *r)
 	char ids[sizeof(((struct step_gpus *)0)->unknown)], *at, *save;
 	const struct step_gpus *h = NULL;
 	fp_step_parts_t parts = {
-		.node = p->desc->node, .first_t = r->first_t,
-		.last_t = r->last_t, .seconds = r->seconds,
+		.node = p->desc->node,
+		.first_t = r->first_t,
+		.last_t = r->last_t,
+		.seconds = r->seconds,
 		.energy_j = r->energy_j,
-		.cpu_dram_j = r->dynamic_j + r->static_j, .gpu_j = r->gpu_j,
-		.cpu_j = r->cpu_j, .dram_j = r->dram_j,
-		.rest_j = r->residual_j, .gpus = g,
-		.source_j = r->source_j, .simulated = p->simulated,
+		.cpu_dram_j = r->dynamic_j + r->static_j,
+		.gpu_j = r->gpu_j,
+		.cpu_j = r->cpu_j,
+		.dram_j = r->dram_j,
+		.rest_j = r->residual_j,
+		.gpus = g,
+		.source_j = r->source_j,
+		.simulated = p->simulated,
 		.meter = p->reading.meter,
 	};
 	fp_error_t e = { 0 };
@@ -1347,21 +1383,25 @@ static void _publish_parts(fp_poller_t *p, const fp_engine_step_t *r)
 			h = &p->holds[i];
 	for (size_t k = 0; h && k < h->ngpus; k++) {
 		size_t d = (size_t)h->gpus[k];
-		const fp_gpu_info_t *info = fp_gpu_device(p->gpu,
-							  p->gpu_dev[d]);
+		const fp_gpu_info_t *info =
+			fp_gpu_device(p->gpu, p->gpu_dev[d]);
 
 		g[parts.ngpus++] = (fp_step_parts_gpu_t){
 			.index = info ? info->index : d,
 			.uuid = p->desc->gpus[d].uuid,
 			.model = info ? info->name : "",
 			.vendor = p->desc->gpus[d].vendor,
-			.source = p->desc->gpus[d].power_integral ?
-				  "power-integral" : "counter",
+			.source = p->desc->gpus[d].power_integral
+					  ? "power-integral"
+					  : "counter",
 			.floor_w = fp_gpu_floor_w(p->gpu_floor, d),
-			.energy_j = r->gpu_dev_j && d < r->ngpus ?
-				    r->gpu_dev_j[d] : NAN,
-			.idle_s = h->idle_s[k], .judged_s = h->judged_s[k],
-			.unread_s = h->unread_s[k] };
+			.energy_j = r->gpu_dev_j && d < r->ngpus
+					    ? r->gpu_dev_j[d]
+					    : NAN,
+			.idle_s = h->idle_s[k],
+			.judged_s = h->judged_s[k],
+			.unread_s = h->unread_s[k]
+		};
 	}
 	snprintf(ids, sizeof(ids), "%s", h ? h->unknown : "");
 	for (at = strtok_r(ids, ",", &save);
@@ -1395,16 +1435,19 @@ static void _publish(fp_poller_t *p, const fp_engine_node_t *node)
 		/* An ended step keeps its final value published until the
 		 * step daemon removes it or it is pruned. */
 		if (!r.present && r.last_t < p->last_t) {
-			if (r.last_t == p->prev_t)	/* gone at this poll */
+			if (r.last_t == p->prev_t) /* gone at this poll */
 				_publish_parts(p, &r);
 			continue;
 		}
 		v.energy_j = r.energy_j;
 		v.power_w = r.power_w;
-		rc = p->board ? fp_publish_board_put(p->board, r.id, &v, &e) : 1;
+		rc = p->board ? fp_publish_board_put(p->board, r.id, &v, &e)
+			      : 1;
 		if (rc == 1 && !p->board_full && p->board) {
-			_say(p, FP_LOG_WARN, "the step board holds %d steps: "
-			     "more are published as files", FP_BOARD_SLOTS);
+			_say(p, FP_LOG_WARN,
+			     "the step board holds %d steps: "
+			     "more are published as files",
+			     FP_BOARD_SLOTS);
 			p->board_full = true;
 		}
 		if (rc == 1)
@@ -1451,8 +1494,9 @@ static void _job_labels(fp_poller_t *p, uint64_t job, size_t hint,
 	}
 	out->job = job;
 	out->found = !fp_publish_read_job_labels(p->jobs_dir, job, out->user,
-					 sizeof(out->user), out->account,
-					 sizeof(out->account), NULL);
+						 sizeof(out->user),
+						 out->account,
+						 sizeof(out->account), NULL);
 }
 
 /* Each GPU as this poll read it; power only across two valid reads (a
@@ -1468,18 +1512,24 @@ static void _gpu_metrics(fp_poller_t *p, fp_metrics_gpu_t *out)
 		struct gpu_prev *old = p->gpu_prev ? &p->gpu_prev[k] : NULL;
 
 		out[k] = (fp_metrics_gpu_t){
-			.index = k, .uuid = g->uuid, .pci = g->pci,
+			.index = k,
+			.uuid = g->uuid,
+			.pci = g->pci,
 			.vendor = fp_gpu_vendor_name(g->vendor),
 			.name = g->name,
 			.source = fp_gpu_source_name(g->source),
 			.energy_j = (double)r->energy_uj * 1e-6,
-			.power_w = NAN, .up = r->valid, .fault = r->fault };
+			.power_w = NAN,
+			.up = r->valid,
+			.fault = r->fault
+		};
 		if (!old)
 			continue;
 		if (old->valid && r->valid && p->last_t > old->t &&
 		    r->energy_uj >= old->energy_uj)
-			out[k].power_w = (double)(r->energy_uj - old->energy_uj) *
-					 1e-6 / (p->last_t - old->t);
+			out[k].power_w =
+				(double)(r->energy_uj - old->energy_uj) * 1e-6 /
+				(p->last_t - old->t);
 		*old = (struct gpu_prev){ r->energy_uj, r->valid, p->last_t };
 	}
 }
@@ -1488,8 +1538,7 @@ static void _gpu_metrics(fp_poller_t *p, fp_metrics_gpu_t *out)
 static bool _job_holds_gpu(const fp_poller_t *p, uint64_t job)
 {
 	for (size_t i = 0; i < p->sample->nsteps; i++)
-		if (p->sample->steps[i].job == job &&
-		    p->sample->steps[i].ngpus)
+		if (p->sample->steps[i].job == job && p->sample->steps[i].ngpus)
 			return true;
 	return false;
 }
@@ -1506,7 +1555,8 @@ static bool _metrics_due(const fp_poller_t *p, double now)
 static void _metrics(fp_poller_t *p, const fp_engine_node_t *node)
 {
 	static const char *names[FP_SOURCE_COUNT];
-	size_t ns = fp_engine_nsteps(p->engine), nj = fp_engine_njobs(p->engine);
+	size_t ns = fp_engine_nsteps(p->engine),
+	       nj = fp_engine_njobs(p->engine);
 	fp_metrics_entity_t *steps = calloc(ns + 1, sizeof(*steps));
 	fp_metrics_entity_t *jobs = calloc(nj + 1, sizeof(*jobs));
 	struct job_labels *labels = calloc(nj + 1, sizeof(*labels));
@@ -1531,13 +1581,17 @@ static void _metrics(fp_poller_t *p, const fp_engine_node_t *node)
 			continue;
 		_job_labels(p, j.job, njobs, &labels[njobs]);
 		jobs[njobs] = (fp_metrics_entity_t){
-			.job = j.job, .user = labels[njobs].user,
-			.account = labels[njobs].account, .power_w = j.power_w,
-			.energy_j = j.energy_j, .gpu_energy_j = j.gpu_j,
+			.job = j.job,
+			.user = labels[njobs].user,
+			.account = labels[njobs].account,
+			.power_w = j.power_w,
+			.energy_j = j.energy_j,
+			.gpu_energy_j = j.gpu_j,
 			/* a job keeps its series while it runs */
 			.gpus = p->desc->ngpus &&
 				(j.gpu_j > 0 || _job_holds_gpu(p, j.job)),
-			.ended = !j.present };
+			.ended = !j.present
+		};
 		njobs++;
 	}
 	/* what this poll knew is what the next one starts from */
@@ -1557,10 +1611,13 @@ static void _metrics(fp_poller_t *p, const fp_engine_node_t *node)
 				user = jobs[k].user;
 				account = jobs[k].account;
 			}
-		steps[nsteps++] = (fp_metrics_entity_t){
-			.job = r.job, .step = r.id, .user = user,
-			.account = account, .power_w = r.power_w,
-			.energy_j = r.energy_j, .ended = !r.present };
+		steps[nsteps++] = (fp_metrics_entity_t){ .job = r.job,
+							 .step = r.id,
+							 .user = user,
+							 .account = account,
+							 .power_w = r.power_w,
+							 .energy_j = r.energy_j,
+							 .ended = !r.present };
 	}
 	m.node = p->desc->node;
 	m.simulated = p->simulated;
@@ -1612,9 +1669,10 @@ int fp_poller_poll(fp_poller_t *p, double now, fp_error_t *err)
 
 	fp_error_clear(err);
 	if (p->polls && now <= p->last_t)
-		return fp_error_set(err, FP_EINVAL,
-			       "poll at %.3f is not after the last one (%.3f)",
-			       now, p->last_t);
+		return fp_error_set(
+			err, FP_EINVAL,
+			"poll at %.3f is not after the last one (%.3f)", now,
+			p->last_t);
 	p->sample->t = now;
 	if (p->rapl)
 		fp_rapl_read(p->rapl, p->desc, p->sample->energy_uj,
@@ -1669,7 +1727,7 @@ int fp_poller_poll(fp_poller_t *p, double now, fp_error_t *err)
 		if (p->parts_dir)
 			fp_publish_prune(p->parts_dir, now, 86400);
 		fp_publish_prune_job_labels(p->jobs_dir, now, 600, _job_known,
-				    p->engine);
+					    p->engine);
 	}
 	/* the step daemon reads an ended step's value within seconds; an
 	 * hour later its slot goes to another step */
@@ -1694,7 +1752,8 @@ void fp_poller_status(const fp_poller_t *p, fp_poller_status_t *out)
 	out->t = p->last_t;
 	out->source = fp_source_name(node.source);
 	out->simulated = p->simulated;
-	out->activity = fp_activity_source_name(fp_activity_source(p->activity));
+	out->activity =
+		fp_activity_source_name(fp_activity_source(p->activity));
 	out->polls = p->polls;
 	out->poll_cpu_s = p->poll_cpu_s;
 }

@@ -43,28 +43,31 @@ int fp_publish_step(const char *dir, const char *step_id,
 	fp_error_clear(err);
 	if (!_valid_step_id(step_id))
 		return fp_error_set(err, FP_EINVAL, "publish: bad step id '%s'",
-			       step_id ? step_id : "(null)");
+				    step_id ? step_id : "(null)");
 	snprintf(path, sizeof(path), "%s/%s", dir, step_id);
 	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, step_id);
-	len = snprintf(buf, sizeof(buf), RECORD_MAGIC " %.6f %.6f %.6f %s %d %d\n",
-		       v->energy_j, v->power_w, v->t,
-		       v->source[0] ? v->source : "none", v->simulated ? 1 : 0,
-		       v->ended ? 1 : 0);
+	len = snprintf(buf, sizeof(buf),
+		       RECORD_MAGIC " %.6f %.6f %.6f %s %d %d\n", v->energy_j,
+		       v->power_w, v->t, v->source[0] ? v->source : "none",
+		       v->simulated ? 1 : 0, v->ended ? 1 : 0);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return fp_error_set(err, FP_EIO, "publish: cannot create %s: %s",
-			       tmp, strerror(errno));
+		return fp_error_set(err, FP_EIO,
+				    "publish: cannot create %s: %s", tmp,
+				    strerror(errno));
 	w = write(fd, buf, (size_t)len);
 	if (close(fd) != 0 || w != len) {
 		unlink(tmp);
-		return fp_error_set(err, FP_EIO, "publish: cannot write %s", tmp);
+		return fp_error_set(err, FP_EIO, "publish: cannot write %s",
+				    tmp);
 	}
 	if (rename(tmp, path) != 0) {
 		int e = errno;
 
 		unlink(tmp);
-		return fp_error_set(err, FP_EIO, "publish: cannot rename to %s: %s",
-			       path, strerror(e));
+		return fp_error_set(err, FP_EIO,
+				    "publish: cannot rename to %s: %s", path,
+				    strerror(e));
 	}
 	return 0;
 }
@@ -104,8 +107,8 @@ struct board_slot {
 _Static_assert(sizeof(struct board_head) == 64, "board header size");
 _Static_assert(sizeof(struct board_slot) == 128, "board slot size");
 
-#define BOARD_SIZE (sizeof(struct board_head) + \
-		    FP_BOARD_SLOTS * sizeof(struct board_slot))
+#define BOARD_SIZE \
+	(sizeof(struct board_head) + FP_BOARD_SLOTS * sizeof(struct board_slot))
 
 struct fp_board {
 	struct board_head *head;
@@ -188,8 +191,8 @@ static void _slot_write(struct board_slot *s, uint32_t state, const char *id,
 			const fp_step_value_t *v)
 {
 	/* odd while writing, even after, whatever a killed writer left */
-	uint32_t seq = (atomic_load_explicit(&s->seq, memory_order_relaxed) +
-			1) | 1;
+	uint32_t seq =
+		(atomic_load_explicit(&s->seq, memory_order_relaxed) + 1) | 1;
 
 	atomic_store_explicit(&s->seq, seq, memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
@@ -236,15 +239,18 @@ fp_board_t *fp_publish_board_open(const char *dir, fp_error_t *err)
 	if (map == MAP_FAILED) {
 		/* a new board, made aside and renamed into place */
 		struct board_head h = { .nslots = FP_BOARD_SLOTS,
-					.slot_size = sizeof(struct board_slot) };
+					.slot_size =
+						sizeof(struct board_slot) };
 
 		memcpy(h.magic, BOARD_MAGIC, sizeof(BOARD_MAGIC));
 		snprintf(tmp, sizeof(tmp), "%s/" FP_BOARD_FILE ".tmp", dir);
 		unlink(tmp);
 		fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (fd < 0)
-			return fp_error_set(err, FP_EIO, "publish: cannot create "
-				       "%s: %s", tmp, strerror(errno)),
+			return fp_error_set(err, FP_EIO,
+					    "publish: cannot create "
+					    "%s: %s",
+					    tmp, strerror(errno)),
 			       NULL;
 		if (ftruncate(fd, (off_t)BOARD_SIZE) ||
 		    pwrite(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
@@ -253,22 +259,27 @@ fp_board_t *fp_publish_board_open(const char *dir, fp_error_t *err)
 
 			close(fd);
 			unlink(tmp);
-			return fp_error_set(err, FP_EIO, "publish: cannot make "
-				       "%s: %s", path, strerror(e)),
+			return fp_error_set(err, FP_EIO,
+					    "publish: cannot make "
+					    "%s: %s",
+					    path, strerror(e)),
 			       NULL;
 		}
-		map = mmap(NULL, BOARD_SIZE, PROT_READ | PROT_WRITE,
-			   MAP_SHARED, fd, 0);
+		map = mmap(NULL, BOARD_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+			   fd, 0);
 		close(fd);
 		if (map == MAP_FAILED)
-			return fp_error_set(err, FP_EIO, "publish: cannot map %s: "
-				       "%s", path, strerror(errno)),
+			return fp_error_set(err, FP_EIO,
+					    "publish: cannot map %s: "
+					    "%s",
+					    path, strerror(errno)),
 			       NULL;
 	}
 	b = calloc(1, sizeof(*b));
 	if (!b) {
 		munmap(map, BOARD_SIZE);
-		return fp_error_set(err, FP_ENOMEM, "publish: out of memory"), NULL;
+		return fp_error_set(err, FP_ENOMEM, "publish: out of memory"),
+		       NULL;
 	}
 	b->head = map;
 	b->slot = (struct board_slot *)((char *)map + sizeof(*b->head));
@@ -306,7 +317,7 @@ static void _remember(fp_board_t *b, uint32_t i)
 }
 
 int fp_publish_board_put(fp_board_t *b, const char *step_id,
-		 const fp_step_value_t *v, fp_error_t *err)
+			 const fp_step_value_t *v, fp_error_t *err)
 {
 	uint32_t h;
 	long free_at = -1;
@@ -323,7 +334,7 @@ int fp_publish_board_put(fp_board_t *b, const char *step_id,
 	}
 	if (!_valid_step_id(step_id))
 		return fp_error_set(err, FP_EINVAL, "publish: bad step id '%s'",
-			       step_id ? step_id : "(null)");
+				    step_id ? step_id : "(null)");
 	h = _hash(step_id);
 	for (uint32_t k = 0; k < FP_BOARD_SLOTS; k++) {
 		uint32_t i = (h + k) % FP_BOARD_SLOTS;
@@ -386,8 +397,7 @@ int fp_publish_board_prune(fp_board_t *b, double now, double max_age_s)
 }
 
 /* 0 with *v from the board, 1 when the board does not hold the step. */
-static int _board_read(const char *dir, const char *step_id,
-		       fp_step_value_t *v)
+static int _board_read(const char *dir, const char *step_id, fp_step_value_t *v)
 {
 	char path[4096];
 	struct board_slot copy;
@@ -418,8 +428,8 @@ static int _board_read(const char *dir, const char *step_id,
 	return 0;
 }
 
-int fp_publish_read_step(const char *dir, const char *step_id, fp_step_value_t *v,
-		 fp_error_t *err)
+int fp_publish_read_step(const char *dir, const char *step_id,
+			 fp_step_value_t *v, fp_error_t *err)
 {
 	char path[4096], buf[256];
 	int fd, sim, ended;
@@ -428,13 +438,14 @@ int fp_publish_read_step(const char *dir, const char *step_id, fp_step_value_t *
 	fp_error_clear(err);
 	if (!_valid_step_id(step_id))
 		return fp_error_set(err, FP_EINVAL, "publish: bad step id '%s'",
-			       step_id ? step_id : "(null)");
+				    step_id ? step_id : "(null)");
 	if (!_board_read(dir, step_id, v))
 		return 0;
 	snprintf(path, sizeof(path), "%s/%s", dir, step_id);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return fp_error_set(err, FP_EIO, "%s: %s", path, strerror(errno));
+		return fp_error_set(err, FP_EIO, "%s: %s", path,
+				    strerror(errno));
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n <= 0)
@@ -444,24 +455,26 @@ int fp_publish_read_step(const char *dir, const char *step_id, fp_step_value_t *
 	if (sscanf(buf, RECORD_MAGIC " %lf %lf %lf %23s %d %d", &v->energy_j,
 		   &v->power_w, &v->t, v->source, &sim, &ended) != 6 ||
 	    !(v->energy_j >= 0) || !(v->t >= 0))
-		return fp_error_set(err, FP_EPARSE, "%s: not a footprint step record",
-			       path);
+		return fp_error_set(err, FP_EPARSE,
+				    "%s: not a footprint step record", path);
 	v->simulated = sim != 0;
 	v->ended = ended != 0;
 	return 0;
 }
 
-int fp_publish_remove_step(const char *dir, const char *step_id, fp_error_t *err)
+int fp_publish_remove_step(const char *dir, const char *step_id,
+			   fp_error_t *err)
 {
 	char path[4096];
 
 	fp_error_clear(err);
 	if (!_valid_step_id(step_id))
 		return fp_error_set(err, FP_EINVAL, "publish: bad step id '%s'",
-			       step_id ? step_id : "(null)");
+				    step_id ? step_id : "(null)");
 	snprintf(path, sizeof(path), "%s/%s", dir, step_id);
 	if (unlink(path) != 0 && errno != ENOENT)
-		return fp_error_set(err, FP_EIO, "%s: %s", path, strerror(errno));
+		return fp_error_set(err, FP_EIO, "%s: %s", path,
+				    strerror(errno));
 	return 0;
 }
 
@@ -513,20 +526,22 @@ int fp_publish_job_labels(const char *dir, unsigned long long job,
 	_one_line(a, sizeof(a), account);
 	f = fopen(tmp, "w");
 	if (!f)
-		return fp_error_set(err, FP_EIO, "publish: cannot create %s: %s",
-			       tmp, strerror(errno));
+		return fp_error_set(err, FP_EIO,
+				    "publish: cannot create %s: %s", tmp,
+				    strerror(errno));
 	fprintf(f, "%s\n%s\n", u, a);
 	bad = ferror(f);
 	if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
 		unlink(tmp);
-		return fp_error_set(err, FP_EIO, "publish: cannot write %s", path);
+		return fp_error_set(err, FP_EIO, "publish: cannot write %s",
+				    path);
 	}
 	return 0;
 }
 
-int fp_publish_read_job_labels(const char *dir, unsigned long long job, char *user,
-		       size_t user_size, char *account, size_t account_size,
-		       fp_error_t *err)
+int fp_publish_read_job_labels(const char *dir, unsigned long long job,
+			       char *user, size_t user_size, char *account,
+			       size_t account_size, fp_error_t *err)
 {
 	char path[4096], line[256];
 	FILE *f;
@@ -535,7 +550,8 @@ int fp_publish_read_job_labels(const char *dir, unsigned long long job, char *us
 	snprintf(path, sizeof(path), "%s/%llu", dir, job);
 	f = fopen(path, "r");
 	if (!f)
-		return fp_error_set(err, FP_EIO, "%s: %s", path, strerror(errno));
+		return fp_error_set(err, FP_EIO, "%s: %s", path,
+				    strerror(errno));
 	user[0] = account[0] = '\0';
 	if (fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\n")] = '\0';
@@ -568,8 +584,10 @@ int fp_publish_job_sluid(const char *dir, unsigned long long job,
 
 	fp_error_clear(err);
 	if (!_sluid_ok(sluid))
-		return fp_error_set(err, FP_EINVAL, "publish: job %llu: SLUID '%s' "
-			       "is not letters and digits", job, sluid);
+		return fp_error_set(err, FP_EINVAL,
+				    "publish: job %llu: SLUID '%s' "
+				    "is not letters and digits",
+				    job, sluid);
 	snprintf(path, sizeof(path), "%s/%s", dir, sluid);
 	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, sluid);
 	snprintf(target, sizeof(target), "%llu", job);
@@ -579,7 +597,7 @@ int fp_publish_job_sluid(const char *dir, unsigned long long job,
 
 		unlink(tmp);
 		return fp_error_set(err, FP_EIO, "publish: cannot write %s: %s",
-			       path, strerror(e));
+				    path, strerror(e));
 	}
 	return 0;
 }
@@ -599,7 +617,7 @@ static bool _job_target(int dfd, const char *name, unsigned long long *job)
 }
 
 int fp_publish_read_job_sluid(const char *dir, const char *sluid,
-		      unsigned long long *job, fp_error_t *err)
+			      unsigned long long *job, fp_error_t *err)
 {
 	char path[4096];
 
@@ -623,7 +641,7 @@ static bool _job_file(const char *name, unsigned long long *job)
 }
 
 int fp_publish_prune_job_labels(const char *dir, double now, double min_age_s,
-			fp_job_known_fn known, void *ctx)
+				fp_job_known_fn known, void *ctx)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;

@@ -18,9 +18,9 @@
 
 typedef struct zone {
 	fp_domain_t dom;
-	char *path;		/* the zone directory, for messages */
-	int fd;			/* energy_uj, kept open for pread */
-	bool failing;		/* a read failed and was logged */
+	char *path;   /* the zone directory, for messages */
+	int fd;	      /* energy_uj, kept open for pread */
+	bool failing; /* a read failed and was logged */
 } zone_t;
 
 struct fp_rapl {
@@ -62,8 +62,8 @@ static int _pread_u64(int fd, uint64_t *v, const char **why)
 }
 
 /* Reads a small text file into buf (NUL-terminated, trailing newline cut). */
-static int _read_text(const char *dir, const char *file, char *buf,
-		      size_t size, const char **why)
+static int _read_text(const char *dir, const char *file, char *buf, size_t size,
+		      const char **why)
 {
 	char path[4096];
 
@@ -228,8 +228,8 @@ static int _add_subzones(fp_rapl_t *r, int n, int package)
 			if (_read_text(sdir, "name", name, sizeof(name),
 				       &why)) {
 				_log(r, FP_LOG_WARN,
-				     "powercap zone %s skipped: name: %s",
-				     sdir, why);
+				     "powercap zone %s skipped: name: %s", sdir,
+				     why);
 				continue;
 			}
 			/* core and uncore are inside the package's count. */
@@ -238,8 +238,7 @@ static int _add_subzones(fp_rapl_t *r, int n, int package)
 			snprintf(dname, sizeof(dname), "dram-%d", package);
 			if (_has_zone(r, dname))
 				continue; /* the flat twin of a nested zone */
-			rc = _add_zone(r, sdir, dname, FP_DOMAIN_DRAM,
-				       package);
+			rc = _add_zone(r, sdir, dname, FP_DOMAIN_DRAM, package);
 		}
 	}
 	free(subs[0]);
@@ -278,14 +277,15 @@ fp_rapl_t *fp_rapl_open(const char *root, fp_log_fn log, void *log_ctx,
 	r = calloc(1, sizeof(*r));
 	if (!r || !(r->root = strdup(root))) {
 		free(r);
-		fp_error_set(err, FP_ENOMEM, "powercap %s: out of memory", root);
+		fp_error_set(err, FP_ENOMEM, "powercap %s: out of memory",
+			     root);
 		return NULL;
 	}
 	r->log = log;
 	r->log_ctx = log_ctx;
 	if (_list_zones(root, -1, &tops, &ntops)) {
 		fp_error_set(err, errno == ENOMEM ? FP_ENOMEM : FP_ENOTSUP,
-			"powercap %s: %s", root, strerror(errno));
+			     "powercap %s: %s", root, strerror(errno));
 		fp_rapl_close(r);
 		return NULL;
 	}
@@ -320,15 +320,15 @@ fp_rapl_t *fp_rapl_open(const char *root, fp_log_fn log, void *log_ctx,
 		if (rc) {
 			free(tops);
 			fp_rapl_close(r);
-			fp_error_set(err, FP_ENOMEM, "powercap %s: out of memory",
-				root);
+			fp_error_set(err, FP_ENOMEM,
+				     "powercap %s: out of memory", root);
 			return NULL;
 		}
 	}
 	free(tops);
 	if (!r->nzones) {
-		fp_error_set(err, FP_ENOTSUP, "powercap %s: no readable RAPL zone",
-			root);
+		fp_error_set(err, FP_ENOTSUP,
+			     "powercap %s: no readable RAPL zone", root);
 		fp_rapl_close(r);
 		return NULL;
 	}
@@ -368,15 +368,14 @@ bool fp_rapl_simulated(const fp_rapl_t *r)
 	return r->simulated;
 }
 
-int fp_rapl_fill_desc(const fp_rapl_t *r, fp_node_desc_t *desc,
-		      fp_error_t *err)
+int fp_rapl_fill_desc(const fp_rapl_t *r, fp_node_desc_t *desc, fp_error_t *err)
 {
 	fp_domain_t *doms = calloc(r->nzones, sizeof(*doms));
 
 	fp_error_clear(err);
 	if (!doms)
-		return fp_error_set(err, FP_ENOMEM, "powercap %s: out of memory",
-			       r->root);
+		return fp_error_set(err, FP_ENOMEM,
+				    "powercap %s: out of memory", r->root);
 	for (size_t i = 0; i < r->nzones; i++) {
 		doms[i] = r->zones[i].dom;
 		doms[i].idle_w = -1;
@@ -386,7 +385,8 @@ int fp_rapl_fill_desc(const fp_rapl_t *r, fp_node_desc_t *desc,
 				free(doms[j].name);
 			free(doms);
 			return fp_error_set(err, FP_ENOMEM,
-				       "powercap %s: out of memory", r->root);
+					    "powercap %s: out of memory",
+					    r->root);
 		}
 	}
 	for (size_t i = 0; i < desc->ndomains; i++)

@@ -2,7 +2,7 @@
  * agent rewrites (or lines on a FIFO), validated into a cumulative energy. */
 #include "footprint/sensor.h"
 
-#include "footprint/engine.h"	/* fp_engine_wall_plausible */
+#include "footprint/engine.h" /* fp_engine_wall_plausible */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -25,36 +25,46 @@ struct fp_sensor {
 	double ceiling_w;
 	fp_log_fn log;
 	void *log_ctx;
-	fp_sensor_fault_t logged;	/* fault last logged, until cleared */
+	fp_sensor_fault_t logged; /* fault last logged, until cleared */
 	bool rapl_logged;
 	/* The last reading accepted as a base for deltas. */
 	bool have_base;
 	fp_sensor_mode_t base_mode;
 	double base_time;
-	double base_value;		/* energy_j or power_w of the feed */
-	double energy_j;		/* what we report, cumulative */
+	double base_value; /* energy_j or power_w of the feed */
+	double energy_j;   /* what we report, cumulative */
 	/* FIFO: kept open; the newest complete line is the current feed. */
 	int fifo_fd;
 	char *fifo_buf;
 	size_t fifo_len;
 	char *fifo_line;
-	char *fbuf;			/* a regular file's text, reused */
-	bool regular;			/* the feed was a regular file */
+	char *fbuf;   /* a regular file's text, reused */
+	bool regular; /* the feed was a regular file */
 };
 
 const char *fp_sensor_fault_str(fp_sensor_fault_t f)
 {
 	switch (f) {
-	case FP_SENSOR_OK: return "ok";
-	case FP_SENSOR_MISSING: return "missing";
-	case FP_SENSOR_UNREADABLE: return "unreadable";
-	case FP_SENSOR_MALFORMED: return "malformed";
-	case FP_SENSOR_NONFINITE: return "non-finite";
-	case FP_SENSOR_NEGATIVE: return "negative";
-	case FP_SENSOR_STALE: return "stale";
-	case FP_SENSOR_IMPLAUSIBLE: return "implausible";
-	case FP_SENSOR_BELOW_RAPL: return "below RAPL";
-	case FP_SENSOR_TIME_BACK: return "time went back";
+	case FP_SENSOR_OK:
+		return "ok";
+	case FP_SENSOR_MISSING:
+		return "missing";
+	case FP_SENSOR_UNREADABLE:
+		return "unreadable";
+	case FP_SENSOR_MALFORMED:
+		return "malformed";
+	case FP_SENSOR_NONFINITE:
+		return "non-finite";
+	case FP_SENSOR_NEGATIVE:
+		return "negative";
+	case FP_SENSOR_STALE:
+		return "stale";
+	case FP_SENSOR_IMPLAUSIBLE:
+		return "implausible";
+	case FP_SENSOR_BELOW_RAPL:
+		return "below RAPL";
+	case FP_SENSOR_TIME_BACK:
+		return "time went back";
 	}
 	return "unknown";
 }
@@ -62,9 +72,12 @@ const char *fp_sensor_fault_str(fp_sensor_fault_t f)
 const char *fp_sensor_mode_str(fp_sensor_mode_t m)
 {
 	switch (m) {
-	case FP_SENSOR_ENERGY: return "energy";
-	case FP_SENSOR_POWER: return "power";
-	case FP_SENSOR_NONE: break;
+	case FP_SENSOR_ENERGY:
+		return "energy";
+	case FP_SENSOR_POWER:
+		return "power";
+	case FP_SENSOR_NONE:
+		break;
 	}
 	return "none";
 }
@@ -97,16 +110,18 @@ fp_sensor_t *fp_sensor_new(const fp_sensor_config_t *cfg, fp_log_fn log,
 	}
 	if (!isfinite(cfg->max_age_s) || cfg->max_age_s <= 0 ||
 	    !isfinite(cfg->ceiling_w)) {
-		fp_error_set(err, FP_EINVAL,
+		fp_error_set(
+			err, FP_EINVAL,
 			"sensor feed %s: max age must be > 0 s and the ceiling "
-			"finite", cfg->path);
+			"finite",
+			cfg->path);
 		return NULL;
 	}
 	s = calloc(1, sizeof(*s));
 	if (!s || !(s->path = strdup(cfg->path))) {
 		free(s);
 		fp_error_set(err, FP_ENOMEM, "sensor feed %s: out of memory",
-			cfg->path);
+			     cfg->path);
 		return NULL;
 	}
 	s->max_age_s = cfg->max_age_s;
@@ -130,13 +145,12 @@ void fp_sensor_free(fp_sensor_t *s)
 	free(s);
 }
 
-static int _fault(fp_sensor_t *s, fp_sensor_reading_t *r,
-		  fp_sensor_fault_t f, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+static int _fault(fp_sensor_t *s, fp_sensor_reading_t *r, fp_sensor_fault_t f,
+		  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* Marks r invalid; the message names the file, then the fault. */
-static int _fault(fp_sensor_t *s, fp_sensor_reading_t *r,
-		  fp_sensor_fault_t f, const char *fmt, ...)
+static int _fault(fp_sensor_t *s, fp_sensor_reading_t *r, fp_sensor_fault_t f,
+		  const char *fmt, ...)
 {
 	char what[200];
 	va_list ap;
@@ -154,8 +168,7 @@ static int _fault(fp_sensor_t *s, fp_sensor_reading_t *r,
 
 /* Newest complete line written to the FIFO since the last call, or the one
  * before when nothing new arrived: the agent writes, we never block. */
-static int _read_fifo(fp_sensor_t *s, char **out, size_t *len,
-		      const char **why)
+static int _read_fifo(fp_sensor_t *s, char **out, size_t *len, const char **why)
 {
 	char chunk[4096];
 	ssize_t n;
@@ -237,7 +250,7 @@ static int _read_file(fp_sensor_t *s, int fd, off_t size, char **out,
 
 		got += (size_t)n;
 		if (size < 0 ? shorter : (off_t)got >= size)
-			break;	/* the whole file: no read to see the end */
+			break; /* the whole file: no read to see the end */
 	}
 	if (n < 0) {
 		*why = strerror(errno);
@@ -264,8 +277,7 @@ static int _number(fp_sensor_t *s, fp_sensor_reading_t *r, json_t *obj,
 
 	if (!json_is_number(j))
 		return _fault(s, r, FP_SENSOR_MALFORMED,
-			      j ? "\"%s\" is not a number"
-				: "missing \"%s\"",
+			      j ? "\"%s\" is not a number" : "missing \"%s\"",
 			      key);
 	*v = json_number_value(j);
 	if (!isfinite(*v))
@@ -304,7 +316,7 @@ static int _parse(fp_sensor_t *s, fp_sensor_reading_t *r, const char *text,
 		goto out;
 	}
 	r->mode = json_object_get(root, "power_w") ? FP_SENSOR_POWER
-						    : FP_SENSOR_ENERGY;
+						   : FP_SENSOR_ENERGY;
 	key = r->mode == FP_SENSOR_POWER ? "power_w" : "energy_j";
 	if (_number(s, r, root, "time", &r->time) ||
 	    _number(s, r, root, key, value))
@@ -387,7 +399,7 @@ static int _read(fp_sensor_t *s, double now, fp_sensor_reading_t *r)
 	if (text != s->fbuf)
 		free(text);
 	if (rc) {
-		s->regular = false;	/* maybe no longer a file: look */
+		s->regular = false; /* maybe no longer a file: look */
 		return -1;
 	}
 	r->age_s = now - r->time;
@@ -409,7 +421,8 @@ static int _read(fp_sensor_t *s, double now, fp_sensor_reading_t *r)
 		s->base_mode = r->mode;
 		return _fault(s, r, FP_SENSOR_TIME_BACK,
 			      "time %.3f is %.3f s before the previous "
-			      "reading's", r->time, prev - r->time);
+			      "reading's",
+			      r->time, prev - r->time);
 	}
 	dt = s->have_base && s->base_mode == r->mode ? r->time - s->base_time
 						     : 0;
@@ -419,8 +432,8 @@ static int _read(fp_sensor_t *s, double now, fp_sensor_reading_t *r)
 			/* The base stays: integrating from a spike would
 			 * carry it into the next interval. */
 			return _fault(s, r, FP_SENSOR_IMPLAUSIBLE,
-				      "%.1f W is above the %g W ceiling",
-				      value, s->ceiling_w);
+				      "%.1f W is above the %g W ceiling", value,
+				      s->ceiling_w);
 		/* dt 0: the same reading again, nothing to integrate */
 		if (dt > 0)
 			s->energy_j += (s->base_value + value) / 2 * dt;
@@ -443,7 +456,8 @@ static int _read(fp_sensor_t *s, double now, fp_sensor_reading_t *r)
 		    r->power_w > s->ceiling_w)
 			return _fault(s, r, FP_SENSOR_IMPLAUSIBLE,
 				      "implied %.1f W is above the %g W "
-				      "ceiling", r->power_w, s->ceiling_w);
+				      "ceiling",
+				      r->power_w, s->ceiling_w);
 		if ((cont && value < prev) ||
 		    (!cont && s->have_base && value < s->energy_j))
 			r->reset = true;
@@ -456,7 +470,8 @@ static int _read(fp_sensor_t *s, double now, fp_sensor_reading_t *r)
 	if (r->reset)
 		_log(s, FP_LOG_INFO,
 		     "sensor feed %s: meter reset (counter went back to "
-		     "%.3f J)", s->path, r->energy_j);
+		     "%.3f J)",
+		     s->path, r->energy_j);
 	return 0;
 }
 

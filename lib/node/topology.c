@@ -24,11 +24,11 @@ struct fp_topology {
 	size_t ncpus;
 	pkg_t *pkgs;
 	size_t npkgs;
-	int *cpu_pkg;		/* package id, -1 when offline */
-	int *cpu_core;		/* core number, -1 when offline */
-	int **sib;		/* per CPU: its core's CPUs (shared per core) */
+	int *cpu_pkg;  /* package id, -1 when offline */
+	int *cpu_core; /* core number, -1 when offline */
+	int **sib;     /* per CPU: its core's CPUs (shared per core) */
 	size_t *nsib;
-	int **core_cpus;	/* per core, owns the arrays sib[] points to */
+	int **core_cpus; /* per core, owns the arrays sib[] points to */
 	size_t ncores;
 };
 
@@ -123,13 +123,13 @@ static fp_topology_t *_extract(hwloc_topology_t h, const char *what,
 		hwloc_obj_t pu = hwloc_get_obj_by_type(h, HWLOC_OBJ_PU, i);
 		hwloc_obj_t p = hwloc_get_ancestor_obj_by_type(
 			h, HWLOC_OBJ_PACKAGE, pu);
-		hwloc_obj_t c = hwloc_get_ancestor_obj_by_type(
-			h, HWLOC_OBJ_CORE, pu);
+		hwloc_obj_t c =
+			hwloc_get_ancestor_obj_by_type(h, HWLOC_OBJ_CORE, pu);
 		int cpu = (int)pu->os_index;
 		size_t pi = p ? p->logical_index : 0;
-		size_t core = c ? c->logical_index
-				: (size_t)(ncore > 0 ? ncore : 0) +
-					  pu->logical_index;
+		size_t core =
+			c ? c->logical_index
+			  : (size_t)(ncore > 0 ? ncore : 0) + pu->logical_index;
 
 		t->cpu_pkg[cpu] = t->pkgs[pi].id;
 		t->cpu_core[cpu] = (int)core;
@@ -162,8 +162,7 @@ nomem:
 
 enum source { SRC_MACHINE, SRC_XML, SRC_SYNTHETIC };
 
-static fp_topology_t *_load(enum source src, const char *arg,
-			    fp_error_t *err)
+static fp_topology_t *_load(enum source src, const char *arg, fp_error_t *err)
 {
 	const char *what = src == SRC_MACHINE ? "of this machine" : arg;
 	hwloc_topology_t h;
@@ -172,11 +171,13 @@ static fp_topology_t *_load(enum source src, const char *arg,
 
 	if (src != SRC_MACHINE && (!arg || !*arg)) {
 		fp_error_set(err, FP_EINVAL, "topology: empty %s",
-			src == SRC_XML ? "XML path" : "synthetic description");
+			     src == SRC_XML ? "XML path"
+					    : "synthetic description");
 		return NULL;
 	}
 	if (hwloc_topology_init(&h)) {
-		fp_error_set(err, FP_ENOMEM, "topology %s: hwloc init failed", what);
+		fp_error_set(err, FP_ENOMEM, "topology %s: hwloc init failed",
+			     what);
 		return NULL;
 	}
 	hwloc_topology_set_flags(h, HWLOC_TOPOLOGY_FLAG_INCLUDE_DISALLOWED);
@@ -186,16 +187,16 @@ static fp_topology_t *_load(enum source src, const char *arg,
 		rc = hwloc_topology_set_synthetic(h, arg);
 	if (rc) {
 		fp_error_set(err, src == SRC_XML ? FP_EIO : FP_EPARSE,
-			"topology %s: %s", what,
-			src == SRC_XML ? strerror(errno)
-				       : "invalid synthetic description");
+			     "topology %s: %s", what,
+			     src == SRC_XML ? strerror(errno)
+					    : "invalid synthetic description");
 		hwloc_topology_destroy(h);
 		return NULL;
 	}
 	if (hwloc_topology_load(h)) {
 		fp_error_set(err, src == SRC_MACHINE ? FP_ENOTSUP : FP_EPARSE,
-			"topology %s: hwloc could not load it: %s", what,
-			strerror(errno));
+			     "topology %s: hwloc could not load it: %s", what,
+			     strerror(errno));
 		hwloc_topology_destroy(h);
 		return NULL;
 	}
@@ -268,8 +269,7 @@ int fp_topology_cpu_core(const fp_topology_t *t, int cpu)
 	return _known(t, cpu) ? t->cpu_core[cpu] : -1;
 }
 
-const int *fp_topology_cpu_siblings(const fp_topology_t *t, int cpu,
-				    size_t *n)
+const int *fp_topology_cpu_siblings(const fp_topology_t *t, int cpu, size_t *n)
 {
 	if (!_known(t, cpu)) {
 		*n = 0;
@@ -296,7 +296,7 @@ int fp_topology_fill_desc(const fp_topology_t *t, fp_node_desc_t *desc,
 				free(p[j].cpus);
 			free(p);
 			return fp_error_set(err, FP_ENOMEM,
-				       "topology: out of memory");
+					    "topology: out of memory");
 		}
 		if (p[i].ncpus)
 			memcpy(p[i].cpus, t->pkgs[i].cpus,
@@ -339,9 +339,11 @@ static int _check_cpulist(const char *list, long max, fp_error_t *err)
 			if (errno || hi > max)
 				goto range;
 			if (hi < lo)
-				return fp_error_set(err, FP_EPARSE,
-					       "CPU list '%s': reversed range "
-					       "%ld-%ld", list, lo, hi);
+				return fp_error_set(
+					err, FP_EPARSE,
+					"CPU list '%s': reversed range "
+					"%ld-%ld",
+					list, lo, hi);
 			p = end;
 		}
 		if (!*p)
@@ -351,15 +353,15 @@ static int _check_cpulist(const char *list, long max, fp_error_t *err)
 		p++;
 	}
 	return fp_error_set(err, FP_EPARSE,
-		       "CPU list '%s': unexpected '%c' at offset %zu", list,
-		       *p ? *p : ' ', (size_t)(p - list));
+			    "CPU list '%s': unexpected '%c' at offset %zu",
+			    list, *p ? *p : ' ', (size_t)(p - list));
 range:
-	return fp_error_set(err, FP_EPARSE, "CPU list '%s': CPU id above %ld", list,
-		       max);
+	return fp_error_set(err, FP_EPARSE, "CPU list '%s': CPU id above %ld",
+			    list, max);
 }
 
-int fp_topology_cpulist_parse(const char *list, size_t ncpus, int **cpus, size_t *n,
-		     fp_error_t *err)
+int fp_topology_cpulist_parse(const char *list, size_t ncpus, int **cpus,
+			      size_t *n, fp_error_t *err)
 {
 	long max = ncpus ? (long)ncpus - 1 : CPULIST_MAX_ID;
 	hwloc_bitmap_t bm;
@@ -377,22 +379,21 @@ int fp_topology_cpulist_parse(const char *list, size_t ncpus, int **cpus, size_t
 		return -1;
 	bm = hwloc_bitmap_alloc();
 	if (!bm)
-		return fp_error_set(err, FP_ENOMEM, "CPU list '%s': out of memory",
-			       list);
+		return fp_error_set(err, FP_ENOMEM,
+				    "CPU list '%s': out of memory", list);
 	if (hwloc_bitmap_list_sscanf(bm, list) < 0 ||
 	    (w = hwloc_bitmap_weight(bm)) <= 0) {
 		hwloc_bitmap_free(bm);
-		return fp_error_set(err, FP_EPARSE, "CPU list '%s': not a CPU list",
-			       list);
+		return fp_error_set(err, FP_EPARSE,
+				    "CPU list '%s': not a CPU list", list);
 	}
 	v = malloc((size_t)w * sizeof(int));
 	if (!v) {
 		hwloc_bitmap_free(bm);
-		return fp_error_set(err, FP_ENOMEM, "CPU list '%s': out of memory",
-			       list);
+		return fp_error_set(err, FP_ENOMEM,
+				    "CPU list '%s': out of memory", list);
 	}
-	hwloc_bitmap_foreach_begin(id, bm)
-		v[i++] = (int)id;
+	hwloc_bitmap_foreach_begin(id, bm) v[i++] = (int)id;
 	hwloc_bitmap_foreach_end();
 	hwloc_bitmap_free(bm);
 	*cpus = v;

@@ -56,7 +56,7 @@ struct fp_trace_reader {
 	fp_sample_t *sample;
 	bool have_t;
 	double t_prev;
-	char *prev_file;	/* t_prev's file, until a sample of the next */
+	char *prev_file; /* t_prev's file, until a sample of the next */
 
 	/* steps pool: sample->steps points here; capacities kept alongside
 	 * so a steady trace allocates nothing per line */
@@ -76,22 +76,22 @@ struct fp_trace_reader {
 	 * arrays: a step of the previous sample takes its own array back and
 	 * only its moved counters are written, no copy. */
 	unsigned compact;
-	size_t since_key;	/* samples since the file's last keyframe */
-	bool keyframe;		/* the sample being read is whole */
-	bool file_start;	/* no sample of this file read yet */
-	bool first;		/* the sample being read is the file's first */
+	size_t since_key; /* samples since the file's last keyframe */
+	bool keyframe;	  /* the sample being read is whole */
+	bool file_start;  /* no sample of this file read yet */
+	bool first;	  /* the sample being read is the file's first */
 	size_t nbase, basecap;
-	uint64_t **base;	/* NULL: taken back by this sample's step */
+	uint64_t **base; /* NULL: taken back by this sample's step */
 	char **base_id;
 	size_t *base_idcap;
 	uint64_t **spare;
 	size_t nspare, sparecap;
-	uint64_t *moves;	/* a step's cpu_ns_moved: cpu, value pairs */
+	uint64_t *moves; /* a step's cpu_ns_moved: cpu, value pairs */
 	size_t nmoves;
 
 	/* scanner */
 	const char *p, *end;
-	const char *text;	/* the line being parsed: r->line, or in ibuf */
+	const char *text; /* the line being parsed: r->line, or in ibuf */
 	char fault[256];
 	char *sbuf;
 	size_t scap;
@@ -138,12 +138,11 @@ static int _bad_char(fp_trace_reader_t *r, const char *where)
 {
 	if (r->p >= r->end)
 		return _fault(r, "bad JSON: line ends inside %s", where);
-	return _fault(r, "bad JSON: unexpected '%c' in %s at column %zu",
-		      *r->p, where, (size_t)(r->p - r->text) + 1);
+	return _fault(r, "bad JSON: unexpected '%c' in %s at column %zu", *r->p,
+		      where, (size_t)(r->p - r->text) + 1);
 }
 
-static int _sbuf_put(fp_trace_reader_t *r, size_t *n, const char *s,
-		     size_t k)
+static int _sbuf_put(fp_trace_reader_t *r, size_t *n, const char *s, size_t k)
 {
 	if (*n + k + 1 > r->scap) {
 		size_t cap = r->scap ? r->scap : 64;
@@ -260,14 +259,18 @@ static int _string(fp_trace_reader_t *r, const char **s, size_t *len)
 		char u[4];
 
 		if (c < 0x20)
-			return _fault(r, "bad JSON: control character in a "
-				      "string at column %zu", col);
+			return _fault(r,
+				      "bad JSON: control character in a "
+				      "string at column %zu",
+				      col);
 		if (c >= 0x80) {
 			k = _utf8_len((const unsigned char *)q,
 				      (const unsigned char *)r->end);
 			if (!k)
-				return _fault(r, "bad JSON: invalid UTF-8 at "
-					      "column %zu", col);
+				return _fault(r,
+					      "bad JSON: invalid UTF-8 at "
+					      "column %zu",
+					      col);
 			if (_sbuf_put(r, &n, q, k))
 				return -1;
 			q += k;
@@ -281,37 +284,56 @@ static int _string(fp_trace_reader_t *r, const char **s, size_t *len)
 		if (q + 1 >= r->end)
 			break;
 		switch (q[1]) {
-		case '"': case '\\': case '/':
+		case '"':
+		case '\\':
+		case '/':
 			u[k++] = q[1];
 			break;
-		case 'b': u[k++] = '\b'; break;
-		case 'f': u[k++] = '\f'; break;
-		case 'n': u[k++] = '\n'; break;
-		case 'r': u[k++] = '\r'; break;
-		case 't': u[k++] = '\t'; break;
+		case 'b':
+			u[k++] = '\b';
+			break;
+		case 'f':
+			u[k++] = '\f';
+			break;
+		case 'n':
+			u[k++] = '\n';
+			break;
+		case 'r':
+			u[k++] = '\r';
+			break;
+		case 't':
+			u[k++] = '\t';
+			break;
 		case 'u': {
 			unsigned cp, lo;
 
 			if (r->end - q < 6 || _hex4(q + 2, &cp))
-				return _fault(r, "bad JSON: bad \\u escape at "
-					      "column %zu", col);
+				return _fault(r,
+					      "bad JSON: bad \\u escape at "
+					      "column %zu",
+					      col);
 			if (cp >= 0xD800 && cp <= 0xDBFF) {
 				if (r->end - q < 12 || q[6] != '\\' ||
 				    q[7] != 'u' || _hex4(q + 8, &lo) ||
 				    lo < 0xDC00 || lo > 0xDFFF)
-					return _fault(r, "bad JSON: lone "
+					return _fault(r,
+						      "bad JSON: lone "
 						      "surrogate at column %zu",
 						      col);
 				cp = 0x10000 + ((cp - 0xD800) << 10) +
 				     (lo - 0xDC00);
 				q += 6;
 			} else if (cp >= 0xDC00 && cp <= 0xDFFF) {
-				return _fault(r, "bad JSON: lone surrogate at "
-					      "column %zu", col);
+				return _fault(r,
+					      "bad JSON: lone surrogate at "
+					      "column %zu",
+					      col);
 			}
 			if (!cp)
-				return _fault(r, "\\u0000 in a string at "
-					      "column %zu", col);
+				return _fault(r,
+					      "\\u0000 in a string at "
+					      "column %zu",
+					      col);
 			_put_utf8(u, &k, cp);
 			q += 4;
 			break;
@@ -395,13 +417,13 @@ static inline int _u64(fp_trace_reader_t *r, uint64_t *v, const char *field)
 			p++;
 		}
 	}
-	if (p < end && ((unsigned)(*p - '0') <= 9 || *p == '.' || *p == 'e' ||
-			*p == 'E'))
+	if (p < end &&
+	    ((unsigned)(*p - '0') <= 9 || *p == '.' || *p == 'e' || *p == 'E'))
 		goto slow;
 	r->p = p;
 	*v = x;
 	return 0;
-slow: {
+slow : {
 	const char *s;
 	size_t n;
 	bool integer;
@@ -470,8 +492,7 @@ static int _skip(fp_trace_reader_t *r, int depth)
 		}
 		for (;;) {
 			if (_string(r, &s, &n) ||
-			    _expect(r, ':', "an object") ||
-			    _skip(r, depth + 1))
+			    _expect(r, ':', "an object") || _skip(r, depth + 1))
 				return -1;
 			_ws(r);
 			if (r->p < r->end && *r->p == ',') {
@@ -744,14 +765,16 @@ static int _step_gpus(fp_trace_reader_t *r, size_t i, const char *field)
 		if (_u64(r, &g, "gpus"))
 			return _fault(r, "%s.%s", field, r->fault);
 		if (g >= n)
-			return _fault(r, "%s.gpus: gpu %llu out of range "
-				      "(the header has %zu gpus)", field,
-				      (unsigned long long)g, n);
+			return _fault(r,
+				      "%s.gpus: gpu %llu out of range "
+				      "(the header has %zu gpus)",
+				      field, (unsigned long long)g, n);
 		for (size_t k = 0; k < st->ngpus; k++)
 			if ((uint64_t)st->gpus[k] == g)
-				return _fault(r, "%s.gpus: gpu %llu listed "
-					      "twice", field,
-					      (unsigned long long)g);
+				return _fault(r,
+					      "%s.gpus: gpu %llu listed "
+					      "twice",
+					      field, (unsigned long long)g);
 		st->gpus[st->ngpus++] = (int)g;
 	}
 	return e;
@@ -769,8 +792,10 @@ static int _step_busy(fp_trace_reader_t *r, size_t i, const char *field,
 	*n = 0;
 	while ((e = _element(r, &first, "gpu_busy")) > 0) {
 		if (*n >= cap)
-			return _fault(r, "%s.gpu_busy has more values than "
-				      "the header has gpus (%zu)", field, cap);
+			return _fault(r,
+				      "%s.gpu_busy has more values than "
+				      "the header has gpus (%zu)",
+				      field, cap);
 		if (_null(r)) {
 			r->busy_valid[i][*n] = false;
 			r->busy[i][*n] = 0;
@@ -864,23 +889,29 @@ slow:
 		if (_u64(r, &c, "cpu_ns_moved"))
 			return _fault(r, "%s.%s", field, r->fault);
 		if (_expect(r, ',', "cpu_ns_moved"))
-			return _fault(r, "%s.cpu_ns_moved: %s (a [cpu, value] "
-				      "pair)", field, r->fault);
+			return _fault(r,
+				      "%s.cpu_ns_moved: %s (a [cpu, value] "
+				      "pair)",
+				      field, r->fault);
 		_ws(r);
 		if (_u64(r, &v, "cpu_ns_moved"))
 			return _fault(r, "%s.%s", field, r->fault);
 		if (_expect(r, ']', "cpu_ns_moved"))
-			return _fault(r, "%s.cpu_ns_moved: %s (a [cpu, value] "
-				      "pair)", field, r->fault);
+			return _fault(r,
+				      "%s.cpu_ns_moved: %s (a [cpu, value] "
+				      "pair)",
+				      field, r->fault);
 		if (c >= cpus)
-			return _fault(r, "%s.cpu_ns_moved: cpu %" PRIu64
-				      " out of range (cpus %zu)", field, c,
-				      cpus);
+			return _fault(r,
+				      "%s.cpu_ns_moved: cpu %" PRIu64
+				      " out of range (cpus %zu)",
+				      field, c, cpus);
 		if (r->nmoves && c <= r->moves[2 * r->nmoves - 2])
-			return _fault(r, "%s.cpu_ns_moved: cpu %" PRIu64
+			return _fault(r,
+				      "%s.cpu_ns_moved: cpu %" PRIu64
 				      " after cpu %" PRIu64 " (each cpu once, "
-				      "in increasing order)", field, c,
-				      r->moves[2 * r->nmoves - 2]);
+				      "in increasing order)",
+				      field, c, r->moves[2 * r->nmoves - 2]);
 		r->moves[2 * r->nmoves] = c;
 		r->moves[2 * r->nmoves + 1] = v;
 		r->nmoves++;
@@ -904,12 +935,15 @@ static int _step_base(fp_trace_reader_t *r, size_t i, const char *field)
 			if (!strcmp(r->base_id[j], st->id))
 				break;
 	if (j == r->nbase)
-		return _fault(r, "%s (%s): cpu_ns_moved, but the step is not "
-			      "in the previous sample%s: nothing to apply it "
-			      "to (a keyframe is missing)", field, st->id,
-			      !r->first ? "" :
-			      " (none: the file's first sample must be "
-			      "whole)");
+		return _fault(
+			r,
+			"%s (%s): cpu_ns_moved, but the step is not "
+			"in the previous sample%s: nothing to apply it "
+			"to (a keyframe is missing)",
+			field, st->id,
+			!r->first ? ""
+				  : " (none: the file's first sample must be "
+				    "whole)");
 	if (!r->base[j])
 		return _fault(r, "step %s listed twice", st->id);
 	/* room for it was made in _rotate */
@@ -999,7 +1033,8 @@ static int _step(fp_trace_reader_t *r, size_t i)
 					return _fault(r, "%s.%s", field,
 						      r->fault);
 				if (c >= cpus)
-					return _fault(r, "%s.alloc: cpu %llu "
+					return _fault(r,
+						      "%s.alloc: cpu %llu "
 						      "out of range (cpus %zu)",
 						      field,
 						      (unsigned long long)c,
@@ -1034,10 +1069,12 @@ static int _step(fp_trace_reader_t *r, size_t i)
 		return _fault(r, "%s (%s): both cpu_ns and cpu_ns_moved", field,
 			      st->id);
 	if (!have_cpu && !have_moved)
-		return _fault(r, "%s (%s): missing cpu_ns%s", field, st->id,
-			      undeclared ? " (it has cpu_ns_moved, the "
-			      "compact form, which the header does not "
-			      "declare with \"compact\")" : "");
+		return _fault(
+			r, "%s (%s): missing cpu_ns%s", field, st->id,
+			undeclared ? " (it has cpu_ns_moved, the "
+				     "compact form, which the header does not "
+				     "declare with \"compact\")"
+				   : "");
 	if (have_moved) {
 		r->keyframe = false;
 		if (_step_base(r, i, field))
@@ -1080,7 +1117,8 @@ static int _energy(fp_trace_reader_t *r)
 		/* the counter wraps after its max: above it is no reading */
 		if (r->sample->energy_uj[d] >
 		    desc->domains[d].max_energy_range_uj)
-			return _fault(r, "energy_uj: %s is %" PRIu64 ", above "
+			return _fault(r,
+				      "energy_uj: %s is %" PRIu64 ", above "
 				      "its max_energy_range_uj %" PRIu64,
 				      desc->domains[d].name,
 				      r->sample->energy_uj[d],
@@ -1112,10 +1150,11 @@ static int _gpu_energy(fp_trace_reader_t *r)
 			const fp_node_gpu_t *g = &desc->gpus[k];
 
 			if (!null && g->max_energy_uj && v > g->max_energy_uj)
-				return _fault(r, "gpu_energy_uj: gpu %zu is "
+				return _fault(r,
+					      "gpu_energy_uj: gpu %zu is "
 					      "%" PRIu64 ", above its "
-					      "max_energy_uj %" PRIu64, k, v,
-					      g->max_energy_uj);
+					      "max_energy_uj %" PRIu64,
+					      k, v, g->max_energy_uj);
 			s->gpu_energy_uj[k] = v;
 			s->gpu_valid[k] = !null;
 		}
@@ -1126,8 +1165,10 @@ static int _gpu_energy(fp_trace_reader_t *r)
 	if (k != desc->ngpus) {
 		if (desc->ngpus)
 			memset(s->gpu_valid, 0, desc->ngpus * sizeof(bool));
-		return _fault(r, "gpu_energy_uj has %zu values, expected %zu "
-			      "(gpus)", k, desc->ngpus);
+		return _fault(r,
+			      "gpu_energy_uj has %zu values, expected %zu "
+			      "(gpus)",
+			      k, desc->ngpus);
 	}
 	return 0;
 }
@@ -1189,8 +1230,8 @@ static int _rotate(fp_trace_reader_t *r)
 	}
 	for (size_t k = 0; k < n; k++) {
 		fp_step_sample_t *st = &r->pool[k];
-		uint64_t *b = r->nspare ? r->spare[--r->nspare] :
-					  malloc(cpus * sizeof(*b));
+		uint64_t *b = r->nspare ? r->spare[--r->nspare]
+					: malloc(cpus * sizeof(*b));
 		char *id = r->base_id[k];
 		size_t cap = r->base_idcap[k];
 
@@ -1238,10 +1279,11 @@ static int _parse_sample(fp_trace_reader_t *r)
 	if (r->keyframe) {
 		r->since_key = 0;
 	} else if (++r->since_key >= r->compact) {
-		return _fault(r, "no keyframe (a sample without cpu_ns_moved) "
+		return _fault(r,
+			      "no keyframe (a sample without cpu_ns_moved) "
 			      "in the last %u samples, which the header's "
-			      "\"compact\": %u promises", r->compact,
-			      r->compact);
+			      "\"compact\": %u promises",
+			      r->compact, r->compact);
 	}
 	return 0;
 }
@@ -1265,9 +1307,11 @@ static int _parse_sample_body(fp_trace_reader_t *r)
 			if (_double(r, &s->t, "t"))
 				return -1;
 			if (!(s->t >= 0 && s->t < FP_TRACE_T_MAX))
-				return _fault(r, "t %g is not a Unix time "
+				return _fault(r,
+					      "t %g is not a Unix time "
 					      "from 0 to %.0f (the year "
-					      "10000)", s->t, FP_TRACE_T_MAX);
+					      "10000)",
+					      s->t, FP_TRACE_T_MAX);
 			have_t = true;
 		} else if (_is(key, klen, "energy_uj")) {
 			if (_null(r))
@@ -1289,7 +1333,8 @@ static int _parse_sample_body(fp_trace_reader_t *r)
 			/* sums of such values overflow to inf, then nan */
 			if (!(s->wall_j >= 0 &&
 			      s->wall_j <= FP_TRACE_WALL_J_MAX))
-				return _fault(r, "wall_j %g J is not a "
+				return _fault(r,
+					      "wall_j %g J is not a "
 					      "meter's energy from 0 to %g J",
 					      s->wall_j, FP_TRACE_WALL_J_MAX);
 			s->wall_valid = true;
@@ -1323,19 +1368,24 @@ static int _parse_sample_body(fp_trace_reader_t *r)
 		return -1;
 	_ws(r);
 	if (r->p != r->end)
-		return _fault(r, "bad JSON: text after the sample at "
-			      "column %zu", (size_t)(r->p - r->text) + 1);
+		return _fault(r,
+			      "bad JSON: text after the sample at "
+			      "column %zu",
+			      (size_t)(r->p - r->text) + 1);
 	if (!have_t)
 		return _fault(r, "missing t");
 	if (!have_busy)
 		return _fault(r, "missing cpu_busy_ns");
 	if (r->have_t && !(s->t > r->t_prev) && r->prev_file)
-		return _fault(r, "t %.6f is not after t %.6f, the last of "
-			      "%.100s (files out of order?)", s->t, r->t_prev,
-			      r->prev_file);
+		return _fault(r,
+			      "t %.6f is not after t %.6f, the last of "
+			      "%.100s (files out of order?)",
+			      s->t, r->t_prev, r->prev_file);
 	if (r->have_t && !(s->t > r->t_prev))
-		return _fault(r, "t %.6f is not after the previous sample's "
-			      "t %.6f", s->t, r->t_prev);
+		return _fault(r,
+			      "t %.6f is not after the previous sample's "
+			      "t %.6f",
+			      s->t, r->t_prev);
 	for (size_t i = 0; i < s->nsteps; i++)
 		for (size_t k = 0; k < i; k++)
 			if (!strcmp(s->steps[i].id, s->steps[k].id))
@@ -1350,11 +1400,11 @@ static int _parse_sample_body(fp_trace_reader_t *r)
 
 /* --- header, via jansson --- */
 
-static int _hfail(fp_error_t *err, const fp_trace_reader_t *r,
-		  const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int _hfail(fp_error_t *err, const fp_trace_reader_t *r, const char *fmt,
+		  ...) __attribute__((format(printf, 3, 4)));
 
-static int _hfail(fp_error_t *err, const fp_trace_reader_t *r,
-		  const char *fmt, ...)
+static int _hfail(fp_error_t *err, const fp_trace_reader_t *r, const char *fmt,
+		  ...)
 {
 	char msg[400];
 	va_list ap;
@@ -1373,8 +1423,7 @@ static bool _json_uint(const json_t *v, uint64_t *out)
 	return true;
 }
 
-static int _header_packages(fp_trace_reader_t *r, json_t *root,
-			    fp_error_t *err)
+static int _header_packages(fp_trace_reader_t *r, json_t *root, fp_error_t *err)
 {
 	fp_node_desc_t *desc = r->desc;
 	json_t *pk = json_object_get(root, "packages"), *v;
@@ -1383,14 +1432,15 @@ static int _header_packages(fp_trace_reader_t *r, json_t *root,
 
 	if (!json_is_array(pk))
 		return _hfail(err, r, "header: packages must be an array");
-	desc->packages = calloc(json_array_size(pk) + 1,
-				sizeof(*desc->packages));
+	desc->packages =
+		calloc(json_array_size(pk) + 1, sizeof(*desc->packages));
 	seen = calloc(cpus, sizeof(*seen));
 	if (!desc->packages || !seen) {
 		free(seen);
 		return fp_error_set(err, FP_ENOMEM, "out of memory");
 	}
-	json_array_foreach(pk, i, v) {
+	json_array_foreach(pk, i, v)
+	{
 		fp_package_t *p = &desc->packages[i];
 		json_t *c = json_object_get(v, "cpus"), *x;
 		uint64_t id, cpu;
@@ -1399,14 +1449,18 @@ static int _header_packages(fp_trace_reader_t *r, json_t *root,
 		if (!_json_uint(json_object_get(v, "id"), &id) ||
 		    id > 1 << 20 || !json_is_array(c)) {
 			free(seen);
-			return _hfail(err, r, "header: packages[%zu] needs "
-				      "an id and a cpus array", i);
+			return _hfail(err, r,
+				      "header: packages[%zu] needs "
+				      "an id and a cpus array",
+				      i);
 		}
 		p->id = (int)id;
 		if (fp_sample_node_desc_package(desc, p->id) >= 0) {
 			free(seen);
-			return _hfail(err, r, "header: package %d listed "
-				      "twice", p->id);
+			return _hfail(err, r,
+				      "header: package %d listed "
+				      "twice",
+				      p->id);
 		}
 		p->cpus = calloc(json_array_size(c) + 1, sizeof(int));
 		if (!p->cpus) {
@@ -1414,12 +1468,15 @@ static int _header_packages(fp_trace_reader_t *r, json_t *root,
 			return fp_error_set(err, FP_ENOMEM, "out of memory");
 		}
 		desc->npackages++;
-		json_array_foreach(c, k, x) {
+		json_array_foreach(c, k, x)
+		{
 			if (!_json_uint(x, &cpu) || cpu >= cpus || seen[cpu]) {
 				free(seen);
-				return _hfail(err, r, "header: package %d: "
+				return _hfail(err, r,
+					      "header: package %d: "
 					      "cpus[%zu] is out of range or in "
-					      "another package", p->id, k);
+					      "another package",
+					      p->id, k);
 			}
 			seen[cpu] = true;
 			p->cpus[p->ncpus++] = (int)cpu;
@@ -1429,8 +1486,7 @@ static int _header_packages(fp_trace_reader_t *r, json_t *root,
 	return 0;
 }
 
-static int _header_domains(fp_trace_reader_t *r, json_t *root,
-			   fp_error_t *err)
+static int _header_domains(fp_trace_reader_t *r, json_t *root, fp_error_t *err)
 {
 	fp_node_desc_t *desc = r->desc;
 	json_t *dm = json_object_get(root, "domains"), *v;
@@ -1440,11 +1496,11 @@ static int _header_domains(fp_trace_reader_t *r, json_t *root,
 
 	if (!json_is_array(dm))
 		return _hfail(err, r, "header: domains must be an array");
-	desc->domains = calloc(json_array_size(dm) + 1,
-			       sizeof(*desc->domains));
+	desc->domains = calloc(json_array_size(dm) + 1, sizeof(*desc->domains));
 	if (!desc->domains)
 		return fp_error_set(err, FP_ENOMEM, "out of memory");
-	json_array_foreach(dm, i, v) {
+	json_array_foreach(dm, i, v)
+	{
 		fp_domain_t *d = &desc->domains[i];
 		const char *name =
 			json_string_value(json_object_get(v, "name"));
@@ -1454,8 +1510,10 @@ static int _header_domains(fp_trace_reader_t *r, json_t *root,
 		uint64_t pid;
 
 		if (!name || !*name || !kind)
-			return _hfail(err, r, "header: domains[%zu] needs a "
-				      "name and a kind", i);
+			return _hfail(err, r,
+				      "header: domains[%zu] needs a "
+				      "name and a kind",
+				      i);
 		if (fp_sample_node_desc_domain(desc, name) >= 0)
 			return _hfail(err, r, "header: domain %s listed twice",
 				      name);
@@ -1472,12 +1530,15 @@ static int _header_domains(fp_trace_reader_t *r, json_t *root,
 		else if (!strcmp(kind, "psys"))
 			d->kind = FP_DOMAIN_PSYS;
 		else
-			return _hfail(err, r, "header: domain %s: unknown "
-				      "kind \"%s\"", name, kind);
+			return _hfail(err, r,
+				      "header: domain %s: unknown "
+				      "kind \"%s\"",
+				      name, kind);
 		if (d->kind != FP_DOMAIN_PSYS) {
 			if (!_json_uint(pkg, &pid) || pid > 1 << 20 ||
 			    fp_sample_node_desc_package(desc, (int)pid) < 0)
-				return _hfail(err, r, "header: domain %s: "
+				return _hfail(err, r,
+					      "header: domain %s: "
 					      "package missing or unknown",
 					      name);
 			d->package = (int)pid;
@@ -1485,25 +1546,33 @@ static int _header_domains(fp_trace_reader_t *r, json_t *root,
 		if (!_json_uint(json_object_get(v, "max_energy_range_uj"),
 				&d->max_energy_range_uj) ||
 		    !d->max_energy_range_uj)
-			return _hfail(err, r, "header: domain %s: "
+			return _hfail(err, r,
+				      "header: domain %s: "
 				      "max_energy_range_uj missing or not a "
-				      "positive integer", name);
+				      "positive integer",
+				      name);
 	}
 	if (idle && !json_is_null(idle)) {
 		if (!json_is_object(idle))
-			return _hfail(err, r, "header: idle_w must be an "
+			return _hfail(err, r,
+				      "header: idle_w must be an "
 				      "object");
-		json_object_foreach(idle, key, v) {
+		json_object_foreach(idle, key, v)
+		{
 			int d = fp_sample_node_desc_domain(desc, key);
 
 			if (d < 0)
-				return _hfail(err, r, "header: idle_w: unknown "
-					      "domain \"%s\"", key);
+				return _hfail(err, r,
+					      "header: idle_w: unknown "
+					      "domain \"%s\"",
+					      key);
 			if (json_is_null(v))
 				continue;
 			if (!json_is_number(v) || json_number_value(v) < 0)
-				return _hfail(err, r, "header: idle_w: %s must "
-					      "be a number >= 0", key);
+				return _hfail(err, r,
+					      "header: idle_w: %s must "
+					      "be a number >= 0",
+					      key);
 			desc->domains[d].idle_w = json_number_value(v);
 		}
 	}
@@ -1532,49 +1601,56 @@ static int _header_gpus(fp_trace_reader_t *r, json_t *root, fp_error_t *err)
 	desc->ngpus = n;
 	for (i = 0; i < n; i++)
 		desc->gpus[i].idle_w = -1;
-	json_array_foreach(gp, i, v) {
-		const char *uuid = json_string_value(json_object_get(v,
-								     "uuid"));
+	json_array_foreach(gp, i, v)
+	{
+		const char *uuid =
+			json_string_value(json_object_get(v, "uuid"));
 		const char *vendor =
 			json_string_value(json_object_get(v, "vendor"));
 		json_t *max = json_object_get(v, "max_energy_uj");
 		json_t *idle = json_object_get(v, "idle_w");
-		const char *src = json_string_value(json_object_get(v,
-								    "source"));
+		const char *src =
+			json_string_value(json_object_get(v, "source"));
 		uint64_t idx;
 		fp_node_gpu_t *g;
 
-		if (!_json_uint(json_object_get(v, "index"), &idx) ||
-		    idx >= n)
-			return _hfail(err, r, "header: gpus[%zu]: index must "
-				      "be 0..%zu", i, n - 1);
+		if (!_json_uint(json_object_get(v, "index"), &idx) || idx >= n)
+			return _hfail(err, r,
+				      "header: gpus[%zu]: index must "
+				      "be 0..%zu",
+				      i, n - 1);
 		g = &desc->gpus[idx];
 		if (g->uuid)
-			return _hfail(err, r, "header: gpus: index %zu listed "
-				      "twice", (size_t)idx);
+			return _hfail(err, r,
+				      "header: gpus: index %zu listed "
+				      "twice",
+				      (size_t)idx);
 		if (!uuid || !*uuid)
 			return _hfail(err, r, "header: gpu %zu: uuid missing",
 				      (size_t)idx);
-		if (!vendor || (strcmp(vendor, "nvidia") &&
-				strcmp(vendor, "amd") &&
-				strcmp(vendor, "intel")))
-			return _hfail(err, r, "header: gpu %zu: vendor must "
-				      "be nvidia, amd or intel", (size_t)idx);
+		if (!vendor ||
+		    (strcmp(vendor, "nvidia") && strcmp(vendor, "amd") &&
+		     strcmp(vendor, "intel")))
+			return _hfail(err, r,
+				      "header: gpu %zu: vendor must "
+				      "be nvidia, amd or intel",
+				      (size_t)idx);
 		g->uuid = strdup(uuid);
 		g->vendor = strdup(vendor);
 		if (!g->uuid || !g->vendor)
 			return fp_error_set(err, FP_ENOMEM, "out of memory");
 		if (max && !json_is_null(max) &&
-		    (!_json_uint(max, &g->max_energy_uj) ||
-		     !g->max_energy_uj))
-			return _hfail(err, r, "header: gpu %zu: max_energy_uj "
+		    (!_json_uint(max, &g->max_energy_uj) || !g->max_energy_uj))
+			return _hfail(err, r,
+				      "header: gpu %zu: max_energy_uj "
 				      "must be null or a positive integer",
 				      (size_t)idx);
 		if (idle && !json_is_null(idle)) {
 			if (!json_is_number(idle) ||
 			    !(json_number_value(idle) >= 0) ||
 			    !isfinite(json_number_value(idle)))
-				return _hfail(err, r, "header: gpu %zu: idle_w "
+				return _hfail(err, r,
+					      "header: gpu %zu: idle_w "
 					      "must be a number >= 0",
 					      (size_t)idx);
 			g->idle_w = json_number_value(idle);
@@ -1608,7 +1684,8 @@ static int _header(fp_trace_reader_t *r, size_t len, fp_error_t *err)
 		goto out;
 	}
 	if (!json_is_integer(v) || json_integer_value(v) != 1) {
-		_hfail(err, r, "unsupported trace version (footprint_trace "
+		_hfail(err, r,
+		       "unsupported trace version (footprint_trace "
 		       "must be 1)");
 		goto out;
 	}
@@ -1630,7 +1707,8 @@ static int _header(fp_trace_reader_t *r, size_t len, fp_error_t *err)
 	r->desc->cpus = (size_t)cpus;
 	act = json_string_value(json_object_get(root, "activity"));
 	if (act && strcmp(act, "ns") && strcmp(act, "cycles")) {
-		_hfail(err, r, "header: activity must be \"ns\" or "
+		_hfail(err, r,
+		       "header: activity must be \"ns\" or "
 		       "\"cycles\"");
 		goto out;
 	}
@@ -1640,7 +1718,8 @@ static int _header(fp_trace_reader_t *r, size_t len, fp_error_t *err)
 		uint64_t k;
 
 		if (!_json_uint(v, &k) || !k || k > FP_TRACE_KEYFRAME_MAX) {
-			_hfail(err, r, "header: compact (the keyframe "
+			_hfail(err, r,
+			       "header: compact (the keyframe "
 			       "interval) must be an integer from 1 to %u",
 			       FP_TRACE_KEYFRAME_MAX);
 			goto out;
@@ -1676,9 +1755,10 @@ static int _zfill(fp_trace_reader_t *r, fp_error_t *err)
 			r->zlen = fread(r->zin, 1, CHUNK, r->f);
 			r->zpos = 0;
 			if (!r->zlen && ferror(r->f))
-				return fp_error_set(err, FP_EIO, "%s: line %zu: %s",
-					       r->name, r->lineno + 1,
-					       strerror(errno ? errno : EIO));
+				return fp_error_set(
+					err, FP_EIO, "%s: line %zu: %s",
+					r->name, r->lineno + 1,
+					strerror(errno ? errno : EIO));
 			r->zeof = !r->zlen;
 		}
 		if (r->zpos == r->zlen) {
@@ -1692,11 +1772,13 @@ static int _zfill(fp_trace_reader_t *r, fp_error_t *err)
 		r->zbytes += in.pos - r->zpos;
 		r->zpos = in.pos;
 		if (ZSTD_isError(rc))
-			return fp_error_set(err, FP_EPARSE, "%s: line %zu: bad zstd "
-				       "data near compressed byte %" PRIu64
-				       " (%s): a damaged trace, not replayed",
-				       r->name, r->lineno + 1, r->zbytes,
-				       ZSTD_getErrorName(rc));
+			return fp_error_set(
+				err, FP_EPARSE,
+				"%s: line %zu: bad zstd "
+				"data near compressed byte %" PRIu64
+				" (%s): a damaged trace, not replayed",
+				r->name, r->lineno + 1, r->zbytes,
+				ZSTD_getErrorName(rc));
 		r->zleft = rc;
 		if (out.pos) {
 			r->ipos = 0;
@@ -1721,8 +1803,8 @@ static int _fill(fp_trace_reader_t *r, fp_error_t *err)
 	if (!k) {
 		if (ferror(r->f))
 			return fp_error_set(err, FP_EIO, "%s: line %zu: %s",
-				       r->name, r->lineno + 1,
-				       strerror(errno ? errno : EIO));
+					    r->name, r->lineno + 1,
+					    strerror(errno ? errno : EIO));
 		r->ieof = true;
 	}
 	r->ipos = 0;
@@ -1754,8 +1836,8 @@ static int _keep(fp_trace_reader_t *r, size_t kept, const char *p, size_t k,
  * FP_TRACE_LINE_MAX is an error. From its first NUL byte on a line is
  * counted, not kept (a crash's NUL padding costs no memory), or, with
  * stop_at_nul, not read further. Blank lines are skipped when skip_blank. */
-static ssize_t _getline(fp_trace_reader_t *r, bool skip_blank,
-			bool stop_at_nul, fp_error_t *err)
+static ssize_t _getline(fp_trace_reader_t *r, bool skip_blank, bool stop_at_nul,
+			fp_error_t *err)
 {
 	for (;;) {
 		size_t n = 0, kept = 0;
@@ -1778,11 +1860,13 @@ static ssize_t _getline(fp_trace_reader_t *r, bool skip_blank,
 			nl = memchr(p, '\n', r->ilen - r->ipos);
 			take = nl ? (size_t)(nl - p) + 1 : r->ilen - r->ipos;
 			if (n + take > FP_TRACE_LINE_MAX)
-				return fp_error_set(err, FP_EPARSE, "%s: line %zu: "
-					       "longer than %d MiB without a "
-					       "newline: not a trace line",
-					       r->name, r->lineno + 1,
-					       FP_TRACE_LINE_MAX >> 20);
+				return fp_error_set(
+					err, FP_EPARSE,
+					"%s: line %zu: "
+					"longer than %d MiB without a "
+					"newline: not a trace line",
+					r->name, r->lineno + 1,
+					FP_TRACE_LINE_MAX >> 20);
 			keep = r->nul_col ? 0 : take;
 			z = r->nul_col ? NULL : memchr(p, '\0', take);
 			if (z) {
@@ -1813,8 +1897,7 @@ static ssize_t _getline(fp_trace_reader_t *r, bool skip_blank,
 		if (!skip_blank || r->nul_col)
 			return (ssize_t)kept;
 		for (q = r->line; q < r->line + kept; q++)
-			if (*q != ' ' && *q != '\t' && *q != '\n' &&
-			    *q != '\r')
+			if (*q != ' ' && *q != '\t' && *q != '\n' && *q != '\r')
 				return (ssize_t)kept;
 	}
 }
@@ -1841,7 +1924,7 @@ static int _sniff(fp_trace_reader_t *r, fp_error_t *err)
 	k = fread(r->ibuf, 1, CHUNK, r->f);
 	if (!k && ferror(r->f))
 		return fp_error_set(err, FP_EIO, "%s: line 1: %s", r->name,
-			       strerror(errno ? errno : EIO));
+				    strerror(errno ? errno : EIO));
 	if (!_zstd_magic((const unsigned char *)r->ibuf, k)) {
 		r->ipos = 0;
 		r->ilen = k;
@@ -1877,25 +1960,31 @@ fp_trace_reader_t *fp_trace_reader_new(FILE *f, const char *name,
 	if (n < 0)
 		goto fail;
 	if (n == 0 && r->zcut) {
-		fp_error_set(err, FP_EPARSE, "%s: line 1: missing header (the zstd "
-			"stream ends before its first line: cut short)",
-			r->name);
+		fp_error_set(err, FP_EPARSE,
+			     "%s: line 1: missing header (the zstd "
+			     "stream ends before its first line: cut short)",
+			     r->name);
 		goto fail;
 	}
 	if (r->nul_col) {
-		fp_error_set(err, FP_EPARSE, "%s: line 1: missing header (a NUL "
-			"byte at column %zu: not a trace)", r->name,
-			r->nul_col);
+		fp_error_set(err, FP_EPARSE,
+			     "%s: line 1: missing header (a NUL "
+			     "byte at column %zu: not a trace)",
+			     r->name, r->nul_col);
 		goto fail;
 	}
 	if (n == 0) {
-		fp_error_set(err, FP_EPARSE, "%s: line 1: missing header (empty "
-			"input)", r->name);
+		fp_error_set(err, FP_EPARSE,
+			     "%s: line 1: missing header (empty "
+			     "input)",
+			     r->name);
 		goto fail;
 	}
 	if (strspn(r->line, " \t\r\n") == (size_t)n) {
-		fp_error_set(err, FP_EPARSE, "%s: line 1: missing header (blank "
-			"line)", r->name);
+		fp_error_set(err, FP_EPARSE,
+			     "%s: line 1: missing header (blank "
+			     "line)",
+			     r->name);
 		goto fail;
 	}
 	if (_header(r, (size_t)n, err))
@@ -2011,41 +2100,46 @@ int fp_trace_reader_next(fp_trace_reader_t *r, const fp_sample_t **s,
 	}
 	n = _getline(r, true, false, err);
 	if (n == 0 && !r->nul_col && r->zcut && !r->warning[0])
-		snprintf(r->warning, sizeof(r->warning), "%s: the zstd stream "
+		snprintf(r->warning, sizeof(r->warning),
+			 "%s: the zstd stream "
 			 "is cut short after line %zu (the writer stopped "
-			 "mid-frame): replayed up to line %zu", r->name,
-			 r->lineno, r->lineno);
+			 "mid-frame): replayed up to line %zu",
+			 r->name, r->lineno, r->lineno);
 	if (n < 0 || (n == 0 && !r->nul_col)) /* a line of NULs has n 0 */
 		return (int)n;
 	/* A crash leaves the file's last line cut, or NUL bytes where the
 	 * file system had not written the data yet: what came before is a
 	 * good trace. Elsewhere a NUL byte is an error. */
 	if (r->nul_col && r->unterminated) {
-		snprintf(r->warning, sizeof(r->warning), "%s: line %zu: ends "
+		snprintf(r->warning, sizeof(r->warning),
+			 "%s: line %zu: ends "
 			 "in NUL bytes from column %zu (a crash before the "
 			 "file was written out): ignored, replayed up to "
-			 "line %zu", r->name, r->lineno, r->nul_col,
-			 r->lineno - 1);
+			 "line %zu",
+			 r->name, r->lineno, r->nul_col, r->lineno - 1);
 		return 0;
 	}
 	if (r->nul_col)
-		return fp_error_set(err, FP_EPARSE, "%s: line %zu: a NUL byte at "
-			       "column %zu", r->name, r->lineno, r->nul_col);
+		return fp_error_set(err, FP_EPARSE,
+				    "%s: line %zu: a NUL byte at "
+				    "column %zu",
+				    r->name, r->lineno, r->nul_col);
 	r->text = r->p = r->line;
 	r->end = r->line + n;
 parse:
 	if (_parse_sample(r)) {
 		r->sample->nsteps = 0;
 		if (r->unterminated) {
-			snprintf(r->warning, sizeof(r->warning), "%s: line "
+			snprintf(r->warning, sizeof(r->warning),
+				 "%s: line "
 				 "%zu: cut short (no newline at the end, the "
 				 "writer stopped mid-line: %.200s): ignored, "
-				 "replayed up to line %zu", r->name, r->lineno,
-				 r->fault, r->lineno - 1);
+				 "replayed up to line %zu",
+				 r->name, r->lineno, r->fault, r->lineno - 1);
 			return 0;
 		}
 		return fp_error_set(err, FP_EPARSE, "%s: line %zu: %s", r->name,
-			       r->lineno, r->fault);
+				    r->lineno, r->fault);
 	}
 	*s = r->sample;
 	return 1;
@@ -2118,9 +2212,10 @@ int fp_trace_reader_continue(fp_trace_reader_t *r, const char *path,
 		return -1;
 	what = _desc_differs(r->desc, next->desc);
 	if (what) {
-		fp_error_set(err, FP_EINVAL, "%s: line 1: header differs from "
-			"%s's (%s): not the same node's trace", next->name,
-			r->name, what);
+		fp_error_set(err, FP_EINVAL,
+			     "%s: line 1: header differs from "
+			     "%s's (%s): not the same node's trace",
+			     next->name, r->name, what);
 		fp_trace_reader_free(next);
 		return -1;
 	}
@@ -2196,8 +2291,8 @@ struct fp_trace_writer {
 	fp_node_desc_t *desc;
 	char *buf;
 	size_t len, cap;
-	uint64_t bytes;		/* what went to f: compressed, if so */
-	ZSTD_CCtx *zc;		/* NULL: plain JSON Lines */
+	uint64_t bytes; /* what went to f: compressed, if so */
+	ZSTD_CCtx *zc;	/* NULL: plain JSON Lines */
 	char *zout;
 	size_t zcap;
 	bool have_t;
@@ -2217,13 +2312,13 @@ struct fp_trace_writer {
 	uint64_t nlines;
 	unsigned since_key;
 	bool force_key;
-	uint32_t *at;		/* the CPUs of a step's pairs (cpus / 4 + 1) */
+	uint32_t *at; /* the CPUs of a step's pairs (cpus / 4 + 1) */
 };
 
 struct wstep {
-	char *id;		/* NULL: nothing cached */
-	uint64_t *val;		/* desc->cpus */
-	char *txt;		/* desc->cpus cells of CELL bytes, right-aligned,
+	char *id;      /* NULL: nothing cached */
+	uint64_t *val; /* desc->cpus */
+	char *txt;     /* desc->cpus cells of CELL bytes, right-aligned,
 				 * and CELL more: each is copied 16 bytes at a
 				 * time */
 	unsigned char *len;
@@ -2235,7 +2330,7 @@ struct wstep {
 	size_t arrlen, arrcap;
 	uint32_t *off;
 	bool arr_ok;
-	uint64_t seen;		/* the sample (1, 2...) that wrote it last */
+	uint64_t seen; /* the sample (1, 2...) that wrote it last */
 };
 #define CELL 20
 
@@ -2597,12 +2692,11 @@ static void _put_str(fp_trace_writer_t *w, const char *s)
 	_put(w, "\"", 1);
 }
 
-static int _out(fp_trace_writer_t *w, const void *b, size_t k,
-		fp_error_t *err)
+static int _out(fp_trace_writer_t *w, const void *b, size_t k, fp_error_t *err)
 {
 	if (fwrite(b, 1, k, w->f) != k)
 		return fp_error_set(err, FP_EIO, "trace writer: %s",
-			       strerror(errno ? errno : EIO));
+				    strerror(errno ? errno : EIO));
 	w->bytes += k;
 	return 0;
 }
@@ -2611,8 +2705,7 @@ static int _out(fp_trace_writer_t *w, const void *b, size_t k,
  * all it holds is out: ZSTD_e_flush ends a block, so what went out so far
  * decompresses by itself (a killed writer leaves a replayable prefix);
  * ZSTD_e_end also ends the frame. */
-static int _zpush(fp_trace_writer_t *w, ZSTD_EndDirective mode,
-		  fp_error_t *err)
+static int _zpush(fp_trace_writer_t *w, ZSTD_EndDirective mode, fp_error_t *err)
 {
 	ZSTD_inBuffer in = { w->buf, w->len, 0 };
 	size_t left;
@@ -2623,8 +2716,9 @@ static int _zpush(fp_trace_writer_t *w, ZSTD_EndDirective mode,
 
 		left = ZSTD_compressStream2(w->zc, &out, &in, mode);
 		if (ZSTD_isError(left))
-			return fp_error_set(err, FP_EIO, "trace writer: zstd: %s",
-				       ZSTD_getErrorName(left));
+			return fp_error_set(err, FP_EIO,
+					    "trace writer: zstd: %s",
+					    ZSTD_getErrorName(left));
 		if (out.pos && _out(w, w->zout, out.pos, err))
 			return -1;
 	} while (mode == ZSTD_e_continue ? in.pos < in.size : left != 0);
@@ -2636,14 +2730,15 @@ static int _emit(fp_trace_writer_t *w, fp_error_t *err)
 	if (w->nomem) {
 		w->nomem = false;
 		w->len = 0;
-		return fp_error_set(err, FP_ENOMEM, "trace writer: out of memory");
+		return fp_error_set(err, FP_ENOMEM,
+				    "trace writer: out of memory");
 	}
 	if (w->zc)
 		return _zpush(w, ZSTD_e_continue, err);
 	if (fwrite(w->buf, 1, w->len, w->f) != w->len) {
 		w->len = 0;
 		return fp_error_set(err, FP_EIO, "trace writer: %s",
-			       strerror(errno ? errno : EIO));
+				    strerror(errno ? errno : EIO));
 	}
 	w->bytes += w->len;
 	w->len = 0;
@@ -2652,8 +2747,9 @@ static int _emit(fp_trace_writer_t *w, fp_error_t *err)
 
 static const char *_kind_name(fp_domain_kind_t k)
 {
-	return k == FP_DOMAIN_PACKAGE ? "package" :
-	       k == FP_DOMAIN_DRAM    ? "dram" : "psys";
+	return k == FP_DOMAIN_PACKAGE ? "package"
+	       : k == FP_DOMAIN_DRAM  ? "dram"
+				      : "psys";
 }
 
 static int _write_header(fp_trace_writer_t *w, fp_error_t *err)
@@ -2756,8 +2852,10 @@ fp_trace_writer_t *fp_trace_writer_new_compact(FILE *f,
 
 	fp_error_clear(err);
 	if (keyframe > FP_TRACE_KEYFRAME_MAX) {
-		fp_error_set(err, FP_EINVAL, "trace writer: a keyframe every %u "
-			"samples: at most %u", keyframe, FP_TRACE_KEYFRAME_MAX);
+		fp_error_set(err, FP_EINVAL,
+			     "trace writer: a keyframe every %u "
+			     "samples: at most %u",
+			     keyframe, FP_TRACE_KEYFRAME_MAX);
 		return NULL;
 	}
 	w = calloc(1, sizeof(*w));
@@ -2778,19 +2876,19 @@ fp_trace_writer_t *fp_trace_writer_new_compact(FILE *f,
 		/* the checksum at a frame's end makes a damaged closed file an
 		 * error rather than other numbers */
 		if (!w->zout || !w->zc ||
-		    ZSTD_isError(ZSTD_CCtx_setParameter(
-			    w->zc, ZSTD_c_compressionLevel,
-			    FP_TRACE_ZSTD_LEVEL)) ||
+		    ZSTD_isError(ZSTD_CCtx_setParameter(w->zc,
+							ZSTD_c_compressionLevel,
+							FP_TRACE_ZSTD_LEVEL)) ||
 		    ZSTD_isError(ZSTD_CCtx_setParameter(
 			    w->zc, ZSTD_c_checksumFlag, 1))) {
-			fp_error_set(err, FP_ENOMEM, "trace writer: zstd: out of "
-				"memory");
+			fp_error_set(err, FP_ENOMEM,
+				     "trace writer: zstd: out of "
+				     "memory");
 			fp_trace_writer_free(w);
 			return NULL;
 		}
 	}
-	if (_write_header(w, err) ||
-	    (w->zc && fp_trace_writer_flush(w, err))) {
+	if (_write_header(w, err) || (w->zc && fp_trace_writer_flush(w, err))) {
 		fp_trace_writer_free(w);
 		return NULL;
 	}
@@ -2798,8 +2896,7 @@ fp_trace_writer_t *fp_trace_writer_new_compact(FILE *f,
 }
 
 fp_trace_writer_t *fp_trace_writer_new_as(FILE *f, const fp_node_desc_t *desc,
-					  fp_trace_form_t form,
-					  fp_error_t *err)
+					  fp_trace_form_t form, fp_error_t *err)
 {
 	return fp_trace_writer_new_compact(f, desc, form, 0, err);
 }
@@ -2836,12 +2933,14 @@ fp_trace_writer_t *fp_trace_writer_open_compact(const char *path,
 
 	fp_error_clear(err);
 	if (keyframe > FP_TRACE_KEYFRAME_MAX)
-		return fp_error_set(err, FP_EINVAL, "trace writer: a keyframe "
-			       "every %u samples: at most %u", keyframe,
-			       FP_TRACE_KEYFRAME_MAX), NULL;
+		return fp_error_set(err, FP_EINVAL,
+				    "trace writer: a keyframe "
+				    "every %u samples: at most %u",
+				    keyframe, FP_TRACE_KEYFRAME_MAX),
+		       NULL;
 	if (!strcmp(path, "-"))
-		return fp_trace_writer_new_compact(stdout, desc, form,
-						   keyframe, err);
+		return fp_trace_writer_new_compact(stdout, desc, form, keyframe,
+						   err);
 	/* a node's activity by CPU: for slurm and admins, not every user */
 	f = fp_file_create(path, 0640, err);
 	if (!f)
@@ -2860,7 +2959,7 @@ int fp_trace_writer_write(fp_trace_writer_t *w, const fp_sample_t *s,
 {
 	const fp_node_desc_t *d = w->desc;
 	bool first = true, key;
-	uint64_t m = w->nlines + 1;	/* this sample's number */
+	uint64_t m = w->nlines + 1; /* this sample's number */
 	size_t nmoved;
 
 	fp_error_clear(err);
@@ -2870,9 +2969,10 @@ int fp_trace_writer_write(fp_trace_writer_t *w, const fp_sample_t *s,
 	key = !w->compact || m == 1 || w->force_key ||
 	      w->since_key + 1 >= w->compact;
 	if (!isfinite(s->t) || (w->have_t && !(s->t > w->t_prev)))
-		return fp_error_set(err, FP_EINVAL, "trace writer: t %.6f is not "
-			       "after the previous sample's t %.6f", s->t,
-			       w->t_prev);
+		return fp_error_set(err, FP_EINVAL,
+				    "trace writer: t %.6f is not "
+				    "after the previous sample's t %.6f",
+				    s->t, w->t_prev);
 	_puts(w, "{\"t\":");
 	_put_double(w, s->t);
 	_puts(w, ",\"energy_uj\":{");
@@ -2979,7 +3079,7 @@ int fp_trace_writer_flush(fp_trace_writer_t *w, fp_error_t *err)
 		return -1;
 	if (fflush(w->f))
 		return fp_error_set(err, FP_EIO, "trace writer: %s",
-			       strerror(errno));
+				    strerror(errno));
 	return 0;
 }
 
@@ -2994,10 +3094,10 @@ int fp_trace_writer_close(fp_trace_writer_t *w, fp_error_t *err)
 		rc = -1;
 	if (!rc && (fflush(w->f) || ferror(w->f)))
 		rc = fp_error_set(err, FP_EIO, "trace writer: %s",
-			     strerror(errno ? errno : EIO));
+				  strerror(errno ? errno : EIO));
 	if (w->own && fclose(w->f) && !rc)
 		rc = fp_error_set(err, FP_EIO, "trace writer: %s",
-			     strerror(errno));
+				  strerror(errno));
 	for (size_t i = 0; i < w->nslots; i++)
 		_slot_clear(&w->slots[i]);
 	free(w->slots);

@@ -61,7 +61,7 @@ static bool poll_thread_started;
 /* set by fini, read by the poller thread between polls */
 static atomic_bool poll_stop;
 static int request_fd = -1;
-static bool no_source;	/* no RAPL, no sensor: report nothing */
+static bool no_source; /* no RAPL, no sensor: report nothing */
 
 /* slurmstepd: this step */
 static char step_name[64];
@@ -169,8 +169,9 @@ static gid_t _slurm_user_gid(void)
 	if (res)
 		return pw.pw_gid;
 	error("%s: SlurmUser (uid %u): no passwd entry%s%s; step records "
-	      "keep their folder's group", plugin_type,
-	      slurm_conf.slurm_user_id, rc ? ": " : "", rc ? strerror(rc) : "");
+	      "keep their folder's group",
+	      plugin_type, slurm_conf.slurm_user_id, rc ? ": " : "",
+	      rc ? strerror(rc) : "");
 	return (gid_t)-1;
 }
 
@@ -195,8 +196,8 @@ static void _start_node_poller(void)
 	if (!poller) {
 		/* No RAPL and no sensor is a normal node, not an error. */
 		if (err.code == FP_ENOTSUP)
-			info("%s: %s; this node reports no energy",
-			     plugin_type, err.msg);
+			info("%s: %s; this node reports no energy", plugin_type,
+			     err.msg);
 		else
 			error("%s: %s; this node reports no energy",
 			      plugin_type, err.msg);
@@ -221,9 +222,10 @@ extern int init(void)
 {
 	fp_poller_config_init(&cfg);
 	verbose("%s: loaded (%s)", plugin_type,
-		running_in_slurmctld() ? "slurmctld" :
-		running_in_slurmstepd() ? "slurmstepd" :
-		running_in_slurmd() ? "slurmd" : "client");
+		running_in_slurmctld()	  ? "slurmctld"
+		: running_in_slurmstepd() ? "slurmstepd"
+		: running_in_slurmd()	  ? "slurmd"
+					  : "client");
 	return SLURM_SUCCESS;
 }
 
@@ -348,7 +350,7 @@ static bool _node_has_source(void)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	xfree(path);
 	if (fd < 0)
-		return true;	/* slurmd not there yet: treat as 0 so far */
+		return true; /* slurmd not there yet: treat as 0 so far */
 	if (read(fd, buf, sizeof(buf) - 1) < 0)
 		buf[0] = '\0';
 	close(fd);
@@ -520,8 +522,7 @@ extern void acct_gather_energy_p_conf_options(s_p_options_t **full_options,
 	xfree(options);
 }
 
-extern void acct_gather_energy_p_conf_set(int context_id_in,
-					  s_p_hashtbl_t *tbl)
+extern void acct_gather_energy_p_conf_set(int context_id_in, s_p_hashtbl_t *tbl)
 {
 	fp_error_t err = { 0 };
 

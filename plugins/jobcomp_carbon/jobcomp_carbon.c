@@ -54,7 +54,7 @@ const uint32_t plugin_version = SLURM_VERSION_NUMBER;
  * it lost and slurmdbd closed on restart). Every pass asks only for the jobs
  * that ended since the spool's watermark (the worker keeps it); the span is
  * how far back a pass sweeps when the watermark is missing or damaged. */
-#define RECONCILE_EVERY 30	/* seconds */
+#define RECONCILE_EVERY 30 /* seconds */
 #define RECONCILE_SWEEP_SPAN 86400
 
 typedef struct {
@@ -71,9 +71,9 @@ extern char **environ;
  * lock, and from then on owns it alone. Nothing is changed in place, so the
  * thread never reads a string another thread frees. */
 typedef struct {
-	char *conf_path;	/* footprint.conf */
-	char *cluster;		/* ClusterName */
-	char *spool_dir;	/* from footprint.conf, set by the thread */
+	char *conf_path; /* footprint.conf */
+	char *cluster;	 /* ClusterName */
+	char *spool_dir; /* from footprint.conf, set by the thread */
 	unsigned retry_interval;
 } settings_t;
 
@@ -83,7 +83,7 @@ static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
 static pending_t *pending;
 static size_t npending, cap_pending;
 static bool stop;
-static settings_t *next_settings;	/* handed over, not yet taken */
+static settings_t *next_settings; /* handed over, not yet taken */
 /* the queue thread's own; fini reads them once it has joined the thread */
 static settings_t *settings;
 static char *worker_path, *last_worker_msg;
@@ -114,8 +114,8 @@ static void _load_config(settings_t *s)
 		 * the spool is still the one the file names. */
 		error("%s: %s", plugin_type, err.msg);
 		cfg = fp_config_load_essentials(s->conf_path);
-		s->spool_dir = xstrdup(cfg ? cfg->spool_dir :
-					     FP_DEFAULT_SPOOL_DIR);
+		s->spool_dir =
+			xstrdup(cfg ? cfg->spool_dir : FP_DEFAULT_SPOOL_DIR);
 		fp_config_free(cfg);
 		return;
 	}
@@ -181,8 +181,7 @@ static int _journal(const char *spool_dir, pending_t *jobs, size_t n)
 	return failed;
 }
 
-static pid_t _spawn_worker(const settings_t *s, int reconcile_span,
-			   int *err_fd)
+static pid_t _spawn_worker(const settings_t *s, int reconcile_span, int *err_fd)
 {
 	posix_spawn_file_actions_t fa;
 	char *argv[9];
@@ -312,7 +311,8 @@ static void *_queue_thread(void *arg)
 			break;
 
 		if (err_fd >= 0)
-			_drain_worker_output(err_fd, out, sizeof(out), &out_len);
+			_drain_worker_output(err_fd, out, sizeof(out),
+					     &out_len);
 		if (worker > 0 && waitpid(worker, &status, WNOHANG) == worker) {
 			int rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 

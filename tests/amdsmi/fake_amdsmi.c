@@ -49,7 +49,7 @@ typedef union {
 } bdf_t;
 
 typedef struct {
-	int n;		/* the socket's number in the state file */
+	int n; /* the socket's number in the state file */
 } sock_t;
 
 typedef struct {
@@ -187,13 +187,21 @@ unsigned amdsmi_status_code_to_string(unsigned rc, const char **s)
 	if (!s)
 		return INVAL;
 	switch (rc) {
-	case OK: *s = "AMDSMI_STATUS_SUCCESS: Call succeeded"; break;
-	case INVAL: *s = "AMDSMI_STATUS_INVAL: Invalid parameters"; break;
+	case OK:
+		*s = "AMDSMI_STATUS_SUCCESS: Call succeeded";
+		break;
+	case INVAL:
+		*s = "AMDSMI_STATUS_INVAL: Invalid parameters";
+		break;
 	case NOT_SUPPORTED:
 		*s = "AMDSMI_STATUS_NOT_SUPPORTED: Command not supported";
 		break;
-	case IO: *s = "AMDSMI_STATUS_IO: I/O Error"; break;
-	case NOT_FOUND: *s = "AMDSMI_STATUS_NOT_FOUND: Device Not found"; break;
+	case IO:
+		*s = "AMDSMI_STATUS_IO: I/O Error";
+		break;
+	case NOT_FOUND:
+		*s = "AMDSMI_STATUS_NOT_FOUND: Device Not found";
+		break;
 	case NOT_INIT:
 		*s = "AMDSMI_STATUS_NOT_INIT: Device not initialized";
 		break;
@@ -201,7 +209,8 @@ unsigned amdsmi_status_code_to_string(unsigned rc, const char **s)
 		*s = "AMDSMI_STATUS_DRIVER_NOT_LOADED: Processor driver not "
 		     "loaded";
 		break;
-	default: *s = "AMDSMI_STATUS_UNKNOWN_ERROR: An unknown error occurred";
+	default:
+		*s = "AMDSMI_STATUS_UNKNOWN_ERROR: An unknown error occurred";
 	}
 	return OK;
 }
@@ -209,7 +218,7 @@ unsigned amdsmi_status_code_to_string(unsigned rc, const char **s)
 unsigned amdsmi_init(uint64_t flags)
 {
 	if (!(flags & (1u << 1)))
-		return INVAL;	/* asked for no GPU */
+		return INVAL; /* asked for no GPU */
 	if (_load())
 		return DRIVER_NOT_LOADED;
 	if (st.init_rc)

@@ -56,7 +56,8 @@ static fp_config_t *config(const char *dir)
 	f = fopen(path, "w");
 	if (!f)
 		return NULL;
-	fprintf(f, "Site=a Nodes=%s Intensity=file:int.csv PUE=1.1\n"
+	fprintf(f,
+		"Site=a Nodes=%s Intensity=file:int.csv PUE=1.1\n"
 		"Site=b Nodes=%s Intensity=56 PUE=1.35\n"
 		"NodeType=t Nodes=%s,%s Embodied=1500 Lifetime=5 CPUs=64\n"
 		"Reference=std PUE=1.5 Intensity=site\n",
@@ -85,11 +86,13 @@ static char *job_text(size_t n, size_t *len)
 		snprintf(id, sizeof(id), "4242.%zu", i);
 		snprintf(a, sizeof(a), "n%zu", 1 + i % NODES);
 		snprintf(b, sizeof(b), "n%zu", 1 + (i + 1) % NODES);
-		json_array_append_new(steps, json_pack(
-			"{s:s, s:I, s:I, s:f, s:[{s:s, s:i}, {s:s, s:i}]}",
-			"id", id, "start", t, "end", t + STEP_S,
-			"energy_j", 5000.0 + (double)(i % 100), "nodes",
-			"name", a, "cpus", 8, "name", b, "cpus", 8));
+		json_array_append_new(
+			steps,
+			json_pack(
+				"{s:s, s:I, s:I, s:f, s:[{s:s, s:i}, {s:s, s:i}]}",
+				"id", id, "start", t, "end", t + STEP_S,
+				"energy_j", 5000.0 + (double)(i % 100), "nodes",
+				"name", a, "cpus", 8, "name", b, "cpus", 8));
 	}
 	root = json_pack("{s:I, s:s, s:s, s:I, s:I, s:s, s:o}", "job_id",
 			 (json_int_t)4242, "user", "alice", "account", "p",
@@ -108,8 +111,8 @@ static double bare(const char *text, size_t len)
 	double t0 = now();
 	json_error_t jerr;
 	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-	char *out = root ? json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS) :
-			   NULL;
+	char *out = root ? json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS)
+			 : NULL;
 	double s = now() - t0;
 
 	json_decref(root);
@@ -134,12 +137,12 @@ static double compute(const fp_config_t *cfg, const char *text, size_t len,
 
 	t1 = now();
 	if (job)
-		r = fp_carbon_compute(cfg, job, fp_config_hostlist_match_plain, NULL,
-				      &err);
+		r = fp_carbon_compute(cfg, job, fp_config_hostlist_match_plain,
+				      NULL, &err);
 	t2 = now();
 	if (r && !r->complete)
 		fp_error_set(&err, FP_EINVAL, "result incomplete: %s",
-			r->incomplete[0]);
+			     r->incomplete[0]);
 	else if (r)
 		out = fp_summary_dumps(r, &err);
 	sp->read = t1 - t0;
@@ -172,7 +175,8 @@ int main(void)
 		rc = 1;
 	if (!rc)
 		printf("compute: steps of 10 s on 2 of %d nodes, 2 sites (one "
-		       "hourly series), best of 3\n", NODES);
+		       "hourly series), best of 3\n",
+		       NODES);
 	for (int k = 0; !rc && k < 2; k++) {
 		size_t len;
 		char *text = job_text(sizes[k], &len);
@@ -199,15 +203,15 @@ int main(void)
 		}
 		printf("compute %6zu steps (%.1f MB): %8.1f ms (read %.1f, "
 		       "compute %.1f, summary %.1f); jansson alone (load + "
-		       "dump) %.1f ms; %.1fx\n", sizes[k], (double)len / 1e6,
-		       comp_s[k] * 1e3, best.read * 1e3, best.compute * 1e3,
-		       best.summary * 1e3, bare_s[k] * 1e3,
-		       comp_s[k] / bare_s[k]);
+		       "dump) %.1f ms; %.1fx\n",
+		       sizes[k], (double)len / 1e6, comp_s[k] * 1e3,
+		       best.read * 1e3, best.compute * 1e3, best.summary * 1e3,
+		       bare_s[k] * 1e3, comp_s[k] / bare_s[k]);
 	}
 	if (!rc)
 		printf("compute 100k/10k steps: x%.1f, jansson alone x%.1f "
-		       "(linear x10, quadratic x100)\n", comp_s[1] / comp_s[0],
-		       bare_s[1] / bare_s[0]);
+		       "(linear x10, quadratic x100)\n",
+		       comp_s[1] / comp_s[0], bare_s[1] / bare_s[0]);
 	fp_config_free(cfg);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd))

@@ -18,7 +18,7 @@
 #define NJOBS 10000
 #define WARM 2000
 #define HOURS (24 * 30)
-#define T0 1704067200	/* 2024-01-01T00:00:00Z */
+#define T0 1704067200 /* 2024-01-01T00:00:00Z */
 
 static double now(void)
 {
@@ -75,7 +75,8 @@ static int job_json(char *buf, size_t size, unsigned i)
 	long end = start + 3600 * (1 + i % 4);
 	unsigned n1 = 1 + i % 4, n2 = 1 + (i + 1) % 4;
 
-	return snprintf(buf, size,
+	return snprintf(
+		buf, size,
 		"{\"job_id\": %u, \"user\": \"user%u\", \"account\": \"p%u\","
 		" \"start\": %ld, \"end\": %ld, \"energy_source\": \"measured\","
 		" \"nodes\": [{\"name\": \"n%u\", \"cpus\": 32},"
@@ -107,15 +108,16 @@ int main(void)
 	if (!mkdtemp(dir))
 		return 1;
 	series(dir);
-	snprintf(conf, sizeof(conf),
-		 "SigningKey=%s/k.key\nSpoolDir=%s/spool\n"
-		 "Site=home Nodes=n1,n2,n3 Intensity=file:int.csv "
-		 "HeatRecovery=0.9 DisplacedHeating=gas UsefulHeat=file:use.csv\n"
-		 "Site=dc Nodes=n4 Intensity=56 PUE=1.35\n"
-		 "NodeType=h1 Nodes=n1,n2,n3,n4 Embodied=1100 Lifetime=6 "
-		 "CPUs=32\n"
-		 "Reference=standard-datacenter PUE=1.5 Intensity=site\n",
-		 dir, dir);
+	snprintf(
+		conf, sizeof(conf),
+		"SigningKey=%s/k.key\nSpoolDir=%s/spool\n"
+		"Site=home Nodes=n1,n2,n3 Intensity=file:int.csv "
+		"HeatRecovery=0.9 DisplacedHeating=gas UsefulHeat=file:use.csv\n"
+		"Site=dc Nodes=n4 Intensity=56 PUE=1.35\n"
+		"NodeType=h1 Nodes=n1,n2,n3,n4 Embodied=1100 Lifetime=6 "
+		"CPUs=32\n"
+		"Reference=standard-datacenter PUE=1.5 Intensity=site\n",
+		dir, dir);
 	put(dir, "footprint.conf", conf);
 	snprintf(path, sizeof(path), "%s/footprint.conf", dir);
 	cfg = fp_config_load(path, &err);
@@ -142,7 +144,8 @@ int main(void)
 		if (i == WARM + NJOBS / 2)
 			rss_mid = bench_status_kib("VmRSS");
 		job = fp_carbon_job_from_json("job", buf, (size_t)len, &err);
-		res = job ? fp_carbon_compute(cfg, job, fp_config_hostlist_match_plain,
+		res = job ? fp_carbon_compute(cfg, job,
+					      fp_config_hostlist_match_plain,
 					      NULL, &err)
 			  : NULL;
 		summary = res ? fp_summary_dumps(res, &err) : NULL;
@@ -164,8 +167,9 @@ int main(void)
 	printf("worker path (job read, footprint, summary, record, ES256 "
 	       "signature): %.0f us per job, %.0f-byte tokens; resident memory "
 	       "%ld KiB at the start, %ld KiB half-way, %ld KiB after %d "
-	       "jobs\n", (now() - t0) / NJOBS * 1e6, bytes / NJOBS, rss0,
-	       rss_mid, bench_status_kib("VmRSS"), NJOBS);
+	       "jobs\n",
+	       (now() - t0) / NJOBS * 1e6, bytes / NJOBS, rss0, rss_mid,
+	       bench_status_kib("VmRSS"), NJOBS);
 	rc = 0;
 out:
 	fp_sign_key_free(key);

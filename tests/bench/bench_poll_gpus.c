@@ -21,12 +21,12 @@
 #define NPKG 2
 #define NGPUS 8
 #define NJOBS 32
-#define NSTEPS 64		/* two per job, both on the job's GPU */
+#define NSTEPS 64 /* two per job, both on the job's GPU */
 #define CPUS_PER_JOB (NCPUS / NJOBS)
 #define ITERS 2000
 
 static char root[64];
-static int gpu_fd[NGPUS];	/* the bench's own, for rewriting */
+static int gpu_fd[NGPUS]; /* the bench's own, for rewriting */
 static uint64_t gpu_uj[NGPUS];
 
 static double _cpu_now(void)
@@ -149,7 +149,8 @@ static double _bare_reads(void)
 
 static double _reader(void)
 {
-	fp_gpu_opts_t o = { .hwmon_root = root, .nvml_lib = "",
+	fp_gpu_opts_t o = { .hwmon_root = root,
+			    .nvml_lib = "",
 			    .amdsmi_lib = "" };
 	fp_gpu_reading_t r[NGPUS];
 	fp_error_t err;
@@ -229,7 +230,8 @@ static double _attribution(size_t ngpus)
 	double t0, cpu = 0;
 
 	if (!s || !e) {
-		fprintf(stderr, "bench_poll_gpus: %s\n", e ? "sample" : err.msg);
+		fprintf(stderr, "bench_poll_gpus: %s\n",
+			e ? "sample" : err.msg);
 		exit(1);
 	}
 	for (int st = 0; st < NSTEPS; st++) {
@@ -243,8 +245,8 @@ static double _attribution(size_t ngpus)
 			 st % 2 ? "0" : "batch");
 		ss = fp_sample_add_step(s, d, id, 5000 + j, alloc,
 					CPUS_PER_JOB);
-		if (!ss || (ngpus && fp_sample_step_set_gpus(ss, &gpu, 1, NULL,
-							     NULL)))
+		if (!ss ||
+		    (ngpus && fp_sample_step_set_gpus(ss, &gpu, 1, NULL, NULL)))
 			_die("step");
 	}
 	for (int i = 0; i < ITERS; i++) {
@@ -264,8 +266,9 @@ static double _attribution(size_t ngpus)
 			s->cpu_busy_ns[c] += 500000000ULL + c;
 		for (size_t st = 0; st < s->nsteps; st++)
 			for (int c = 0; c < CPUS_PER_JOB; c++)
-				s->steps[st].cpu_ns[(st / 2) * CPUS_PER_JOB +
-						    c] += 200000000ULL;
+				s->steps[st]
+					.cpu_ns[(st / 2) * CPUS_PER_JOB + c] +=
+					200000000ULL;
 		t0 = _cpu_now();
 		if (fp_engine_push(e, s, &err)) {
 			fprintf(stderr, "bench_poll_gpus: %s\n", err.msg);
@@ -289,7 +292,8 @@ int main(void)
 	without = _attribution(0);
 	with = _attribution(NGPUS);
 	printf("bench_poll_gpus: %d GPUs (hwmon energy1_input), %d CPUs, "
-	       "%d steps, %d polls\n", NGPUS, NCPUS, NSTEPS, ITERS);
+	       "%d steps, %d polls\n",
+	       NGPUS, NCPUS, NSTEPS, ITERS);
 	printf("  bare preads of the %d counters   %8.1f us/poll\n", NGPUS,
 	       bare * 1e6);
 	printf("  fp_gpu_read (the reader)         %8.1f us/poll (%.1fx)\n",

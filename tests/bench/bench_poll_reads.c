@@ -17,12 +17,15 @@
 
 #define NCPUS 128
 #define NJOBS 16
-#define STEPS_PER_JOB 4	/* batch, extern, 0, 1 */
+#define STEPS_PER_JOB 4 /* batch, extern, 0, 1 */
 #define NSTEPS (NJOBS * STEPS_PER_JOB)
 #define CPUS_PER_JOB (NCPUS / NJOBS)
 
 static const char *const step_names[STEPS_PER_JOB] = {
-	"step_batch", "step_extern", "step_0", "step_1",
+	"step_batch",
+	"step_extern",
+	"step_0",
+	"step_1",
 };
 
 struct bench {
@@ -34,7 +37,7 @@ struct bench {
 	uint64_t usage[NSTEPS][NCPUS];
 	uint64_t stat[NCPUS][10];
 	int stat_fd;
-	int usage_fd[NSTEPS];	/* the bench's own, for rewriting */
+	int usage_fd[NSTEPS]; /* the bench's own, for rewriting */
 };
 
 static double _cpu_now(void)
@@ -141,7 +144,8 @@ static void _generate(struct bench *b)
 	snprintf(b->cpuset, sizeof(b->cpuset), "%s/cpuset", b->root);
 	for (int c = 0; c < NCPUS; c++) {
 		uint64_t base[10] = { 81234567, 1234, 9876543, 170123456,
-				      123456, 0, 345678, 0, 0, 0 };
+				      123456,	0,    345678,  0,
+				      0,	0 };
 
 		for (int k = 0; k < 10; k++)
 			b->stat[c][k] = base[k] ? base[k] + (uint64_t)c * 7919

@@ -24,10 +24,10 @@
 #define NCPUS 128
 #define NPKG 2
 #define NJOBS 32
-#define NSTEPS 64		/* two per job: batch and one numbered step */
+#define NSTEPS 64 /* two per job: batch and one numbered step */
 #define CPUS_PER_JOB (NCPUS / NJOBS)
-#define NDOM 4			/* package-0, dram-0, package-1, dram-1 */
-#define CHURN_EVERY 100		/* polls from a step's end to the next's */
+#define NDOM 4		/* package-0, dram-0, package-1, dram-1 */
+#define CHURN_EVERY 100 /* polls from a step's end to the next's */
 #define RSS_POLLS 10000
 /* Midnight UTC, so a run of RSS_POLLS one-second polls stays in one day's
  * trace file series. */
@@ -35,10 +35,10 @@
 
 struct slot {
 	unsigned job;
-	char name[16];		/* "batch", "0", "1", ... */
-	char dir[2][256];	/* cpuacct and cpuset step folders */
+	char name[16];	  /* "batch", "0", "1", ... */
+	char dir[2][256]; /* cpuacct and cpuset step folders */
 	uint64_t ns[NCPUS];
-	int fd;			/* the bench's own, for rewriting */
+	int fd; /* the bench's own, for rewriting */
 };
 
 struct bench {
@@ -50,7 +50,7 @@ struct bench {
 	double wall_j, t;
 	int stat_fd, rapl_fd[NDOM];
 	struct slot slot[NSTEPS];
-	unsigned next_step;	/* name of the next step to start */
+	unsigned next_step; /* name of the next step to start */
 };
 
 static double _cpu_now(void)
@@ -194,10 +194,13 @@ static void _step_start(struct bench *b, int i, const char *name)
 	/* A new cgroup counts from 0; the first ones have run for hours, the
 	 * worst case for parsing (12-13 digits). */
 	for (int c = 0; c < NCPUS; c++)
-		s->ns[c] = b->t > T0 ? 0 :
-			   (c >= c0 && c < c0 + CPUS_PER_JOB ?
-			    3600000000000ULL + (uint64_t)(i * 131 + c) * 977 :
-			    (uint64_t)c * 1000);
+		s->ns[c] =
+			b->t > T0 ? 0
+				  : (c >= c0 && c < c0 + CPUS_PER_JOB
+					     ? 3600000000000ULL +
+						       (uint64_t)(i * 131 + c) *
+							       977
+					     : (uint64_t)c * 1000);
 	snprintf(path, sizeof(path), "%s/cpuacct.usage_percpu", s->dir[0]);
 	s->fd = _open_w(path);
 	_write_usage(s);
@@ -230,9 +233,10 @@ static void _topology(struct bench *b)
 
 static void _generate(struct bench *b)
 {
-	static const char *const zone[NDOM] = {
-		"intel-rapl:0", "intel-rapl:0/intel-rapl:0:0", "intel-rapl:1",
-		"intel-rapl:1/intel-rapl:1:0" };
+	static const char *const zone[NDOM] = { "intel-rapl:0",
+						"intel-rapl:0/intel-rapl:0:0",
+						"intel-rapl:1",
+						"intel-rapl:1/intel-rapl:1:0" };
 	static const char *const name[NDOM] = { "package-0\n", "dram\n",
 						"package-1\n", "dram\n" };
 	char path[320];
@@ -262,7 +266,8 @@ static void _generate(struct bench *b)
 	_mkdirs(b->proc);
 	for (int c = 0; c < NCPUS; c++) {
 		uint64_t base[10] = { 81234567, 1234, 9876543, 170123456,
-				      123456, 0, 345678, 0, 0, 0 };
+				      123456,	0,    345678,  0,
+				      0,	0 };
 
 		for (int k = 0; k < 10; k++)
 			b->ticks[c][k] = base[k] ? base[k] + (uint64_t)c * 7919
@@ -366,9 +371,12 @@ static fp_poller_t *_poller(struct bench *b, double metrics_s,
 	fp_poller_t *p;
 	fp_error_t err = { 0 };
 	const char *kv[][2] = {
-		{ "PowercapRoot", b->powercap }, { "ProcRoot", b->proc },
-		{ "CgroupRoot", b->cgroup }, { "Topology", b->topo },
-		{ "Sensor", b->sensor }, { "RunDir", b->run },
+		{ "PowercapRoot", b->powercap },
+		{ "ProcRoot", b->proc },
+		{ "CgroupRoot", b->cgroup },
+		{ "Topology", b->topo },
+		{ "Sensor", b->sensor },
+		{ "RunDir", b->run },
 		{ "IdleWatts", "package=40,dram=5" },
 		{ metrics_s >= 0 ? "Metrics" : NULL, b->metrics },
 		{ metrics_s >= 0 ? "MetricsInterval" : NULL, every },
@@ -382,8 +390,8 @@ static fp_poller_t *_poller(struct bench *b, double metrics_s,
 	fp_poller_config_init(&cfg);
 	cfg.node = strdup("bench");
 	for (size_t i = 0; i < sizeof(kv) / sizeof(*kv); i++)
-		if (kv[i][0] && fp_poller_config_set(&cfg, kv[i][0], kv[i][1],
-						     &err)) {
+		if (kv[i][0] &&
+		    fp_poller_config_set(&cfg, kv[i][0], kv[i][1], &err)) {
 			fprintf(stderr, "%s\n", err.msg);
 			exit(1);
 		}
@@ -492,7 +500,7 @@ int main(void)
 {
 	static struct bench b;
 	unsigned iter = 0, timed = 1000, rss_polls = RSS_POLLS, reads = 200000;
-	unsigned compared = 2000;	/* polls of each row next to the bare reads */
+	unsigned compared = 2000; /* polls of each row next to the bare reads */
 	double cpu = 0, cpu_first = 0, wall0, per_poll_wall;
 	long rss0, rss_warm, rss1, anon0, anon_warm, anon1;
 	fp_poller_status_t st;
@@ -504,8 +512,9 @@ int main(void)
 		struct statfs fs;
 
 		printf("generated node in %s (%s)\n", b.root,
-		       !statfs(b.root, &fs) && fs.f_type == TMPFS_MAGIC ?
-		       "tmpfs" : "not tmpfs");
+		       !statfs(b.root, &fs) && fs.f_type == TMPFS_MAGIC
+			       ? "tmpfs"
+			       : "not tmpfs");
 	}
 
 	/* Every job's user and account, as its step daemon records them
@@ -517,8 +526,8 @@ int main(void)
 
 		snprintf(user, sizeof(user), "user%02d", j);
 		snprintf(account, sizeof(account), "project%d", j % 5);
-		fp_publish_job_labels(b.jobs, 7000 + (unsigned)j, user,
-				      account, NULL);
+		fp_publish_job_labels(b.jobs, 7000 + (unsigned)j, user, account,
+				      NULL);
 	}
 
 	/* FP_BENCH_PROFILE=N: only the poll next to the bare reads, N
@@ -572,8 +581,8 @@ int main(void)
 	printf("poller RSS: start %ld KiB, after %u polls %ld KiB "
 	       "(%ld KiB after the first %u); of which heap and stacks "
 	       "(RssAnon) %ld, %ld, %ld KiB; the rest is code and the step "
-	       "board's pages\n", rss0, rss_polls, rss1, rss_warm, timed,
-	       anon0, anon1, anon_warm);
+	       "board's pages\n",
+	       rss0, rss_polls, rss1, rss_warm, timed, anon0, anon1, anon_warm);
 
 bare:
 	/* Each combination of trace and metrics next to the bare reads of
@@ -586,8 +595,8 @@ bare:
 		static const struct {
 			const char *what;
 			double metrics_s;
-			const char *trace;	/* TraceCompress; NULL: off */
-			const char *form;	/* TraceForm; NULL: plain */
+			const char *trace; /* TraceCompress; NULL: off */
+			const char *form;  /* TraceForm; NULL: plain */
 		} row[] = {
 			{ "trace off,  metrics off", -1, NULL, NULL },
 			{ "trace on,   metrics off", -1, "none", NULL },
@@ -606,15 +615,18 @@ bare:
 		static struct bare r;
 		double bare_all = 0;
 		unsigned nrows = 0;
-		int only = getenv("FP_BENCH_ONLY") ?
-			   atoi(getenv("FP_BENCH_ONLY")) : -1;
+		int only = getenv("FP_BENCH_ONLY")
+				   ? atoi(getenv("FP_BENCH_ONLY"))
+				   : -1;
 
 		printf("poll cost, %u polls each, next to the bare reads of its "
 		       "%d input files and inotify queue (goals: both off <= "
-		       "1.43x, both on <= 2x):\n", compared, 1 + NDOM + NSTEPS + 1);
+		       "1.43x, both on <= 2x):\n",
+		       compared, 1 + NDOM + NSTEPS + 1);
 		for (int k = 0; k < (int)(sizeof(row) / sizeof(*row)); k++) {
 			double bare = 0, bp = 0, bb = 0, ratio[64];
-			unsigned nblk = 0, per = compared / 20 ? compared / 20 : 1;
+			unsigned nblk = 0,
+				 per = compared / 20 ? compared / 20 : 1;
 
 			if (only >= 0 && k != only)
 				continue;
@@ -661,8 +673,8 @@ bare:
 			bare_all += bare / compared;
 			nrows++;
 		}
-		printf("  %-34s %7.1f us CPU (mean of the rows)\n", "bare reads",
-		       nrows ? bare_all / nrows * 1e6 : 0);
+		printf("  %-34s %7.1f us CPU (mean of the rows)\n",
+		       "bare reads", nrows ? bare_all / nrows * 1e6 : 0);
 	}
 
 	if (getenv("FP_BENCH_PROFILE"))
@@ -676,7 +688,8 @@ bare:
 
 		for (unsigned i = 0; i < reads; i++)
 			if (fp_publish_read_step(b.steps, id, &v, &err)) {
-				fprintf(stderr, "fp_publish_read_step: %s\n", err.msg);
+				fprintf(stderr, "fp_publish_read_step: %s\n",
+					err.msg);
 				return 1;
 			}
 		printf("stepd read: %.2f us per read (CPU; %.2f us wall; "

@@ -40,8 +40,8 @@ static int generate(const char *path, fp_trace_form_t form, unsigned keyframe)
 		int first = 1 + j * 7, last = 3600 - j * 11;
 
 		snprintf(id, sizeof(id), "%d.batch", 5000 + j);
-		pm_add_step(&m, id, (uint64_t)(5000 + j), j * 6, 6, first,
-			    last, 0.2);
+		pm_add_step(&m, id, (uint64_t)(5000 + j), j * 6, 6, first, last,
+			    0.2);
 		snprintf(id, sizeof(id), "%d.0", 5000 + j);
 		pm_add_step(&m, id, (uint64_t)(5000 + j), j * 6, 6, first + 5,
 			    last - 5, 0.7);
@@ -122,9 +122,9 @@ static int bench(const char *path, const char *form)
 			best = s;
 	}
 	printf("replay %-12s: %.1f MB/s of lines, %.0f samples/s, %.1f us per "
-	       "sample (file %.2f MB)\n", form, (double)bytes / 1e6 / best,
-	       (double)samples / best, best / (double)samples * 1e6,
-	       (double)st.st_size / 1e6);
+	       "sample (file %.2f MB)\n",
+	       form, (double)bytes / 1e6 / best, (double)samples / best,
+	       best / (double)samples * 1e6, (double)st.st_size / 1e6);
 	return 0;
 }
 

@@ -52,10 +52,12 @@ static fp_node_desc_t *_desc(void)
 	d->ndomains = NDOM;
 	d->domains = calloc(NDOM, sizeof(*d->domains));
 	for (int k = 0; k < NDOM; k++)
-		d->domains[k] = (fp_domain_t){ strdup(zone[k]),
+		d->domains[k] = (fp_domain_t){
+			strdup(zone[k]),
 			k % 2 ? FP_DOMAIN_DRAM : FP_DOMAIN_PACKAGE, k / 2,
 			k % 2 ? 65532610987ULL : 262143999938ULL,
-			k % 2 ? 5.0 : 40.0 };
+			k % 2 ? 5.0 : 40.0
+		};
 	return d;
 }
 
@@ -84,10 +86,12 @@ static void _start(struct node *n, int i, const char *name, bool old)
 	memcpy(st->alloc, alloc, sizeof(alloc));
 	st->nalloc = CPUS_PER_JOB;
 	for (int c = 0; c < NCPUS; c++)
-		st->cpu_ns[c] = !old ? 0 :
-			(c >= c0 && c < c0 + CPUS_PER_JOB ?
-			 3600000000000ULL + (uint64_t)(i * 131 + c) * 977 :
-			 (uint64_t)c * 1000);
+		st->cpu_ns[c] =
+			!old ? 0
+			     : (c >= c0 && c < c0 + CPUS_PER_JOB
+					? 3600000000000ULL +
+						  (uint64_t)(i * 131 + c) * 977
+					: (uint64_t)c * 1000);
 }
 
 static void _node_init(struct node *n)
@@ -103,10 +107,11 @@ static void _node_init(struct node *n)
 	}
 	for (int c = 0; c < NCPUS; c++)
 		n->s->cpu_busy_ns[c] = (81234567ULL + 1234 + 9876543 +
-					(uint64_t)c * 7919 * 3) * 10000000ULL;
+					(uint64_t)c * 7919 * 3) *
+				       10000000ULL;
 	for (int k = 0; k < NDOM; k++) {
-		n->s->energy_uj[k] = 12345678901ULL * (uint64_t)(k + 1) %
-				     60000000000ULL;
+		n->s->energy_uj[k] =
+			12345678901ULL * (uint64_t)(k + 1) % 60000000000ULL;
 		n->s->energy_valid[k] = true;
 	}
 	n->s->wall_j = 123456789.0;
@@ -134,8 +139,8 @@ static void _advance(struct node *n, unsigned iter)
 	for (int k = 0; k < NDOM; k++) {
 		uint64_t max = n->d->domains[k].max_energy_range_uj;
 
-		s->energy_uj[k] += k % 2 ? 15000000 :
-			180000000 + iter % 7 * 1000000;
+		s->energy_uj[k] += k % 2 ? 15000000
+					 : 180000000 + iter % 7 * 1000000;
 		if (s->energy_uj[k] > max)
 			s->energy_uj[k] -= max + 1;
 	}
@@ -262,8 +267,7 @@ int main(void)
 			return 1;
 		}
 		close(fd);
-		b[f] = _write(path[f], forms[f].form, forms[f].keyframe,
-			      &w[f]);
+		b[f] = _write(path[f], forms[f].form, forms[f].keyframe, &w[f]);
 		r[f] = b[f] < 0 ? -1 : _replay(path[f], &e[f]);
 		unlink(path[f]);
 		if (b[f] < 0 || r[f] < 0)
@@ -271,8 +275,8 @@ int main(void)
 	}
 	printf("trace on the benchmark node (128 CPUs, 64 steps, 1 Hz, %d "
 	       "samples; zstd level %d, a flush per poll; compact: a "
-	       "keyframe every %d):\n", NSAMPLES, FP_TRACE_ZSTD_LEVEL,
-	       FP_TRACE_KEYFRAME);
+	       "keyframe every %d):\n",
+	       NSAMPLES, FP_TRACE_ZSTD_LEVEL, FP_TRACE_KEYFRAME);
 	printf("  %-22s", "");
 	for (int f = 0; f < NF; f++)
 		printf(" | %14s", forms[f].name);

@@ -71,7 +71,7 @@ check "no footprint-worker beside the plugins: jobcomp/carbon runs the packaged 
 
 for t in ${FP_DEB_TESTS:-01 02 03 04 05 06 07 08 09 10 11 12 13 15 16 17 18 20 21}; do
 	echo "# cluster tests $t against the installed files"
-	out=$(BUILD=$bin FP_BUILD=$bin FP_INSTALLED=1 FP_ONLY=$t FP_SKIP_HTML=1 FP_SKIP_SYMBOLS=1 \
+	out=$(BUILD=$bin FP_BUILD=$bin FP_INSTALLED=1 FP_ONLY=$t FP_SKIP_HTML=1 FP_SKIP_SYMBOLS=1 FP_SKIP_FORMAT=1 \
 		FP_SKIP_VALGRIND=1 FP_SKIP_FEED=1 tests/run.sh 2>&1)
 	rc=$?
 	sed 's/^/    /' <<< "$out"

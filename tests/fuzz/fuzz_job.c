@@ -27,7 +27,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!cfg || fp_config_load_series(cfg, &err))
 			abort();
 	}
-	job = fp_carbon_job_from_json("job.json", (const char *)data, size, &err);
+	job = fp_carbon_job_from_json("job.json", (const char *)data, size,
+				      &err);
 	if (!job)
 		return 0;
 	res = fp_carbon_compute(cfg, job, fp_config_hostlist_match_plain, NULL,

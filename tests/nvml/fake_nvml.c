@@ -42,7 +42,7 @@ enum {
 };
 
 typedef struct nvmlDevice_st {
-	char uuid[96];	/* a slot per UUID ever seen: handles stay stable */
+	char uuid[96]; /* a slot per UUID ever seen: handles stay stable */
 } slot_t;
 
 typedef struct {
@@ -56,7 +56,7 @@ typedef struct {
 	unsigned power_mw;
 	int energy_rc, power_rc, procs_rc, lost, mig;
 	unsigned nprocs;
-	proc_t procs[MAXPROC];	/* last: a device line clears what is before */
+	proc_t procs[MAXPROC]; /* last: a device line clears what is before */
 } dev_t_;
 
 typedef struct {
@@ -75,10 +75,9 @@ typedef struct {
 
 /* nvmlDeviceAttributes_t (v2) */
 typedef struct {
-	unsigned multiprocessorCount, sharedCopyEngineCount,
-		sharedDecoderCount, sharedEncoderCount, sharedJpegCount,
-		sharedOfaCount, gpuInstanceSliceCount,
-		computeInstanceSliceCount;
+	unsigned multiprocessorCount, sharedCopyEngineCount, sharedDecoderCount,
+		sharedEncoderCount, sharedJpegCount, sharedOfaCount,
+		gpuInstanceSliceCount, computeInstanceSliceCount;
 	unsigned long long memorySizeMB;
 } attr_t;
 
@@ -182,7 +181,7 @@ static int _load(void)
 			while ((p = _token(p, &k, &v)))
 				_set(d, k, v);
 		} else if (!strcmp(k, "proc")) {
-			proc_t pr = {0};
+			proc_t pr = { 0 };
 			int dev = -1;
 
 			while ((p = _token(p, &k, &v))) {
@@ -215,11 +214,11 @@ static int _load(void)
 				if (!strcmp(k, "dev"))
 					m->dev = atoi(v);
 				else if (!strcmp(k, "uuid"))
-					snprintf(m->uuid, sizeof(m->uuid),
-						 "%s", v);
+					snprintf(m->uuid, sizeof(m->uuid), "%s",
+						 v);
 				else if (!strcmp(k, "name"))
-					snprintf(m->name, sizeof(m->name),
-						 "%s", v);
+					snprintf(m->name, sizeof(m->name), "%s",
+						 v);
 				else if (!strcmp(k, "index"))
 					index = atoi(v);
 				else if (!strcmp(k, "sm"))
@@ -309,14 +308,22 @@ static int _mig(slot_t *h, mig_t **m)
 const char *nvmlErrorString(int rc)
 {
 	switch (rc) {
-	case OK: return "Success";
-	case UNINITIALIZED: return "Uninitialized";
-	case INVALID_ARGUMENT: return "Invalid Argument";
-	case NOT_SUPPORTED: return "Not Supported";
-	case NOT_FOUND: return "Not Found";
-	case INSUFFICIENT_SIZE: return "Insufficient Size";
-	case DRIVER_NOT_LOADED: return "Driver Not Loaded";
-	case GPU_IS_LOST: return "GPU is lost";
+	case OK:
+		return "Success";
+	case UNINITIALIZED:
+		return "Uninitialized";
+	case INVALID_ARGUMENT:
+		return "Invalid Argument";
+	case NOT_SUPPORTED:
+		return "Not Supported";
+	case NOT_FOUND:
+		return "Not Found";
+	case INSUFFICIENT_SIZE:
+		return "Insufficient Size";
+	case DRIVER_NOT_LOADED:
+		return "Driver Not Loaded";
+	case GPU_IS_LOST:
+		return "GPU is lost";
 	}
 	return "Unknown Error";
 }

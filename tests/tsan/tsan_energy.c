@@ -69,8 +69,8 @@ static int setup(void **state)
 	const char *sim = getenv("FP_TSAN_SIMNODE");
 	char path[200], root[200], conf[200];
 	char *once[] = { (char *)sim, "--root", root, "--once", NULL };
-	char *run[] = { (char *)sim, "--root", root, "--interval", "0.1",
-			"--seconds", "60", NULL };
+	char *run[] = { (char *)sim, "--root",	  root, "--interval",
+			"0.1",	     "--seconds", "60", NULL };
 	FILE *f;
 	void *h;
 	int status;
@@ -87,11 +87,12 @@ static int setup(void **state)
 	f = fopen(conf, "w");
 	if (!f)
 		return -1;
-	fprintf(f, "EnergyFootprintSimulatedNode=%s\n"
-		   "EnergyFootprintRunDir=%s/run\n"
-		   "EnergyFootprintPollInterval=0.1\n"
-		   "EnergyFootprintMetrics=%s/footprint.prom\n"
-		   "EnergyFootprintIdleWatts=package=3,dram=1\n",
+	fprintf(f,
+		"EnergyFootprintSimulatedNode=%s\n"
+		"EnergyFootprintRunDir=%s/run\n"
+		"EnergyFootprintPollInterval=0.1\n"
+		"EnergyFootprintMetrics=%s/footprint.prom\n"
+		"EnergyFootprintIdleWatts=package=3,dram=1\n",
 		root, dir, dir);
 	if (fclose(f))
 		return -1;
@@ -109,10 +110,11 @@ static int setup(void **state)
 		h, "acct_gather_energy_p_conf_options");
 	p_conf_set = (void (*)(int, s_p_hashtbl_t *))dlsym(
 		h, "acct_gather_energy_p_conf_set");
-	p_get_data = (int (*)(enum acct_energy_type, void *))dlsym(
-		h, "acct_gather_energy_p_get_data");
-	return p_init && p_fini && p_conf_options && p_conf_set && p_get_data ?
-		       0 : -1;
+	p_get_data = (int (*)(enum acct_energy_type,
+			      void *))dlsym(h, "acct_gather_energy_p_get_data");
+	return p_init && p_fini && p_conf_options && p_conf_set && p_get_data
+		       ? 0
+		       : -1;
 }
 
 static int teardown(void **state)
@@ -206,8 +208,7 @@ static void test_node_energy_read_from_rpc_threads_while_polling(void **state)
 	for (int i = 0; i < READERS; i++)
 		assert_int_equal(pthread_create(&t[i], NULL, read_node, &r[i]),
 				 0);
-	assert_int_equal(pthread_create(&t[READERS], NULL, ask_polls, NULL),
-			 0);
+	assert_int_equal(pthread_create(&t[READERS], NULL, ask_polls, NULL), 0);
 	while (mono() - t0 < SECONDS)
 		usleep(50000);
 	__atomic_store_n(&running, 0, __ATOMIC_RELEASE);

@@ -105,7 +105,8 @@ static int setup(void **state)
 		snprintf(text, sizeof(text),
 			 "SigningKey=%s/footprint.key\n"
 			 "SpoolDir=%s/spool%d\nRetryInterval=1\n"
-			 "Site=here Nodes=n[1-4] Intensity=56\n", dir, dir, i);
+			 "Site=here Nodes=n[1-4] Intensity=56\n",
+			 dir, dir, i);
 		snprintf(conf_file[i], sizeof(conf_file[i]),
 			 "%s/footprint%d.conf", dir, i);
 		put_file(conf_file[i], text, 0644);

@@ -20,46 +20,46 @@ typedef struct pm_step {
 	uint64_t job;
 	int alloc[PM_MAX_ALLOC];
 	size_t nalloc;
-	int first, last;	/* present in samples first..last, first >= 1 */
-	double load;		/* mean busy fraction of each allocated CPU */
+	int first, last; /* present in samples first..last, first >= 1 */
+	double load;	 /* mean busy fraction of each allocated CPU */
 	/* truth */
 	double energy_j, dynamic_j, static_j;
-	uint64_t *cum;		/* cumulative cpu_ns, per CPU */
+	uint64_t *cum; /* cumulative cpu_ns, per CPU */
 } pm_step_t;
 
 typedef struct pm_model {
 	/* shape */
-	int npkg, cpp;		/* packages, CPUs per package */
+	int npkg, cpp; /* packages, CPUs per package */
 	bool dram, psys, wall, idle_in_header, cycles;
-	bool no_truth;		/* skip the truth (benchmarks: big nodes) */
+	bool no_truth; /* skip the truth (benchmarks: big nodes) */
 	/* physics */
-	double idle_pkg_w, idle_dram_w;	/* per domain */
+	double idle_pkg_w, idle_dram_w; /* per domain */
 	double k_pkg_w, k_dram_w;	/* per fully busy CPU */
 	double wall_a, wall_b_w;
-	double background;	/* busy fraction outside steps, every CPU */
-	double noise_w;		/* uniform +- noise on package power */
-	double busy_report;	/* reported cpu_busy = true busy * this */
+	double background;  /* busy fraction outside steps, every CPU */
+	double noise_w;	    /* uniform +- noise on package power */
+	double busy_report; /* reported cpu_busy = true busy * this */
 	/* counters */
 	uint64_t pkg_range, dram_range, psys_range, counter_start;
 	double t0, dt;
 	int nsamples;
 	uint64_t seed;
 	/* faults */
-	int fail_domain, fail_from, fail_to;	/* null reads */
-	int wall_null_from, wall_null_to;	/* wall_j absent */
-	int wall_reset_at;			/* meter restarts from 0 */
+	int fail_domain, fail_from, fail_to; /* null reads */
+	int wall_null_from, wall_null_to;    /* wall_j absent */
+	int wall_reset_at;		     /* meter restarts from 0 */
 	pm_step_t steps[PM_MAX_STEPS];
 	int nsteps;
 
 	/* state */
 	fp_node_desc_t *desc;
 	int next;
-	double *exact_uj;	/* per domain, true cumulative */
-	uint64_t *busy_cum;	/* reported, per CPU */
+	double *exact_uj;   /* per domain, true cumulative */
+	uint64_t *busy_cum; /* reported, per CPU */
 	double wall_cum, wall_offset;
 	double truth_node_j, truth_rapl_j;
-	double *busy_frac;	/* scratch */
-	double *step_frac;	/* scratch: nsteps x cpus */
+	double *busy_frac; /* scratch */
+	double *step_frac; /* scratch: nsteps x cpus */
 } pm_model_t;
 
 /* Defaults: 2 packages x 4 CPUs with dram, wall, idle in the header. */
@@ -148,16 +148,18 @@ static inline const fp_node_desc_t *pm_init(pm_model_t *m)
 		char name[32];
 
 		snprintf(name, sizeof(name), "package-%d", p);
-		d->domains[k] = (fp_domain_t){ strdup(name), FP_DOMAIN_PACKAGE,
-			p, m->pkg_range,
-			m->idle_in_header ? m->idle_pkg_w : -1 };
+		d->domains[k] =
+			(fp_domain_t){ strdup(name), FP_DOMAIN_PACKAGE, p,
+				       m->pkg_range,
+				       m->idle_in_header ? m->idle_pkg_w : -1 };
 		k++;
 		if (!m->dram)
 			continue;
 		snprintf(name, sizeof(name), "dram-%d", p);
-		d->domains[k] = (fp_domain_t){ strdup(name), FP_DOMAIN_DRAM, p,
-			m->dram_range,
-			m->idle_in_header ? m->idle_dram_w : -1 };
+		d->domains[k] = (fp_domain_t){
+			strdup(name), FP_DOMAIN_DRAM, p, m->dram_range,
+			m->idle_in_header ? m->idle_dram_w : -1
+		};
 		k++;
 	}
 	if (m->psys)
@@ -169,8 +171,8 @@ static inline const fp_node_desc_t *pm_init(pm_model_t *m)
 		m->exact_uj[i] = (double)m->counter_start;
 	m->busy_cum = calloc((size_t)cpus, sizeof(uint64_t));
 	m->busy_frac = calloc((size_t)cpus, sizeof(double));
-	m->step_frac = calloc((size_t)(m->nsteps + 1) * (size_t)cpus,
-			      sizeof(double));
+	m->step_frac =
+		calloc((size_t)(m->nsteps + 1) * (size_t)cpus, sizeof(double));
 	for (int s = 0; s < m->nsteps; s++)
 		m->steps[s].cum = calloc((size_t)cpus, sizeof(uint64_t));
 	m->wall_cum = 5000.0;
@@ -310,7 +312,8 @@ static inline void pm_sample(pm_model_t *m, fp_sample_t *out)
 				busy += m->busy_frac[c];
 			if (dm->kind == FP_DOMAIN_PACKAGE)
 				e = (m->idle_pkg_w + m->k_pkg_w * busy +
-				     m->noise_w * (2 * pm_rand(m) - 1)) * dt;
+				     m->noise_w * (2 * pm_rand(m) - 1)) *
+				    dt;
 			else
 				e = (m->idle_dram_w + m->k_dram_w * busy) * dt;
 			/* integer uJ steps, as the counters have */
@@ -353,8 +356,8 @@ static inline void pm_sample(pm_model_t *m, fp_sample_t *out)
 	if (i == m->wall_reset_at)
 		m->wall_offset = m->wall_cum - 1.5;
 	out->wall_j = m->wall_cum - m->wall_offset;
-	out->wall_valid = m->wall && !(i >= m->wall_null_from &&
-				       i <= m->wall_null_to);
+	out->wall_valid = m->wall &&
+			  !(i >= m->wall_null_from && i <= m->wall_null_to);
 	memcpy(out->cpu_busy_ns, m->busy_cum, (size_t)cpus * sizeof(uint64_t));
 	fp_sample_clear_steps(out);
 	for (int s = 0; s < m->nsteps; s++) {
@@ -363,8 +366,8 @@ static inline void pm_sample(pm_model_t *m, fp_sample_t *out)
 
 		if (!pm_alive(ps, i))
 			continue;
-		o = fp_sample_add_step(out, m->desc, ps->id, ps->job,
-				       ps->alloc, ps->nalloc);
+		o = fp_sample_add_step(out, m->desc, ps->id, ps->job, ps->alloc,
+				       ps->nalloc);
 		memcpy(o->cpu_ns, ps->cum, (size_t)cpus * sizeof(uint64_t));
 	}
 }

@@ -123,7 +123,8 @@ static struct world *_world(void)
 		"cpu1 1 0 1 10 0 0 0 0 0 0\n"
 		"cpu2 1 0 1 10 0 0 0 0 0 0\n"
 		"cpu3 1 0 1 10 0 0 0 0 0 0\n"
-		"intr 1 2 3\nctxt 5\n", "%s", w->stat);
+		"intr 1 2 3\nctxt 5\n",
+		"%s", w->stat);
 	w->desc = fp_sample_node_desc_new();
 	assert_non_null(w->desc);
 	w->desc->cpus = NCPUS;
@@ -188,8 +189,8 @@ static const fp_step_sample_t *_step(const struct world *w, const char *id)
 static void _v1_step(struct world *w, const char *base, unsigned job,
 		     const char *step, const char *usage, const char *cpus)
 {
-	_writef(usage, "%s/%s/uid_0/job_%u/%s/cpuacct.usage_percpu",
-		w->cpuacct, base, job, step);
+	_writef(usage, "%s/%s/uid_0/job_%u/%s/cpuacct.usage_percpu", w->cpuacct,
+		base, job, step);
 	if (cpus)
 		_writef(cpus, "%s/%s/uid_0/job_%u/%s/cpuset.cpus", w->cpuset,
 			base, job, step);
@@ -212,7 +213,8 @@ static void busy_counts_user_nice_system_irq_softirq_steal_only(void **state)
 		"cpu1 0 0 0 9999 9999 0 0 0 0 0\n"
 		"cpu2 1 2 3 4 5 6 7 8 9 10\n"
 		"cpu3 7 0 0 1\n"
-		"intr 5\n", "%s", w->stat);
+		"intr 5\n",
+		"%s", w->stat);
 	_open(w, FP_ACTIVITY_CGROUP);
 	_poll(w);
 	/* guest (50) is already inside user: not added again */
@@ -232,7 +234,8 @@ static void busy_ticks_are_converted_to_ns_with_user_hz(void **state)
 
 	snprintf(buf, sizeof(buf),
 		 "cpu  0 0 0 0\ncpu0 %" PRIu64 " 0 0 0\ncpu1 1 0 0 0\n"
-		 "cpu2 0 0 0 0\ncpu3 0 0 0 0\n", big);
+		 "cpu2 0 0 0 0\ncpu3 0 0 0 0\n",
+		 big);
 	_writef(buf, "%s", w->stat);
 	_open(w, FP_ACTIVITY_CGROUP);
 	_poll(w);
@@ -384,8 +387,7 @@ static void v1_steps_of_two_jobs_are_named_and_sorted(void **state)
 	_writef("x", "%s/slurm_n1/uid_0/job_42/step_x/x", w->cpuacct);
 	_v1_step(w, "slurm_n2", 99, "step_0", "1 1 1 1\n", "0\n");
 	_open(w, FP_ACTIVITY_AUTO);
-	assert_int_equal(fp_activity_source(w->act),
-			 FP_ACTIVITY_SRC_CGROUP_V1);
+	assert_int_equal(fp_activity_source(w->act), FP_ACTIVITY_SRC_CGROUP_V1);
 	_poll(w);
 	assert_int_equal(w->sample->nsteps, 6);
 	assert_string_equal(w->sample->steps[0].id, "42.0");
@@ -600,7 +602,7 @@ static void v1_usage_follows_changes_between_polls(void **state)
 				v[c] += (seed >> 4) % 100000;
 		}
 		if (round == 150)
-			v[1] = 3;	/* a counter reset */
+			v[1] = 3; /* a counter reset */
 		snprintf(buf, sizeof(buf),
 			 "%" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " \n",
 			 v[0], v[1], v[2], v[3]);
@@ -681,10 +683,11 @@ static void default_roots_come_from_mountinfo(void **state)
 		 w->root, w->cpuset);
 	snprintf(mi, sizeof(mi), "%s/mountinfo", w->root);
 	_writef(buf, "%s", mi);
-	_writef("5 6 7 8\n", "%s/cpu acct/slurm_n1/uid_0/job_3/step_0/"
-		"cpuacct.usage_percpu", w->root);
-	_writef("3\n", "%s/slurm_n1/uid_0/job_3/step_0/cpuset.cpus",
-		w->cpuset);
+	_writef("5 6 7 8\n",
+		"%s/cpu acct/slurm_n1/uid_0/job_3/step_0/"
+		"cpuacct.usage_percpu",
+		w->root);
+	_writef("3\n", "%s/slurm_n1/uid_0/job_3/step_0/cpuset.cpus", w->cpuset);
 	o.mountinfo = mi;
 	o.cpuacct_root = NULL;
 	o.cpuset_root = NULL;
@@ -706,16 +709,22 @@ static void v2_layout_is_discovered_with_effective_cpusets(void **state)
 	fp_activity_step_t info[8];
 	size_t n;
 
-	_writef("0-1\n", "%s/system.slice/slurmstepd.scope/job_42/step_0/"
-		"cpuset.cpus.effective", w->unified);
+	_writef("0-1\n",
+		"%s/system.slice/slurmstepd.scope/job_42/step_0/"
+		"cpuset.cpus.effective",
+		w->unified);
 	_writef("", "%s/system.slice/slurmstepd.scope/job_42/step_0/user/x",
 		w->unified);
-	_writef("2-3\n", "%s/system.slice/slurmstepd.scope/job_42/"
-		"cpuset.cpus.effective", w->unified);
+	_writef("2-3\n",
+		"%s/system.slice/slurmstepd.scope/job_42/"
+		"cpuset.cpus.effective",
+		w->unified);
 	_writef("", "%s/system.slice/slurmstepd.scope/job_42/step_batch/x",
 		w->unified);
-	_writef("3\n", "%s/system.slice/n1_slurmstepd.scope/job_43/step_extern/"
-		"cpuset.cpus.effective", w->unified);
+	_writef("3\n",
+		"%s/system.slice/n1_slurmstepd.scope/job_43/step_extern/"
+		"cpuset.cpus.effective",
+		w->unified);
 	_writef("", "%s/system.slice/other.service/job_44/step_0/x",
 		w->unified);
 	_open(w, FP_ACTIVITY_PERF);
@@ -730,7 +739,7 @@ static void v2_layout_is_discovered_with_effective_cpusets(void **state)
 	assert_string_equal(info[1].id, "42.batch");
 	assert_string_equal(info[1].cgroup,
 			    "system.slice/slurmstepd.scope/job_42/step_batch");
-	assert_int_equal(info[1].nalloc, 2);	/* the job's */
+	assert_int_equal(info[1].nalloc, 2); /* the job's */
 	assert_int_equal(info[1].alloc[0], 2);
 	assert_string_equal(info[2].id, "43.extern");
 	assert_int_equal(info[2].nalloc, 1);
@@ -772,8 +781,8 @@ static int _sluid_job(void *ctx, const char *sluid, uint64_t *job)
 	return -1;
 }
 
-static void v2_sluid_job_folders_take_the_job_their_step_daemon_named(
-	void **state)
+static void
+v2_sluid_job_folders_take_the_job_their_step_daemon_named(void **state)
 {
 	struct world *w = _world();
 	struct sluids t = { .sluid = { "s0KQ3M9F2ZT8BA" }, .job = { 77 } };
@@ -782,19 +791,27 @@ static void v2_sluid_job_folders_take_the_job_their_step_daemon_named(
 	fp_error_t err = { 0 };
 	size_t n;
 
-	_writef("0-1\n", "%s/system.slice/slurmstepd.scope/s0KQ3M9F2ZT8BA/"
-		"step_0/cpuset.cpus.effective", w->unified);
-	_writef("", "%s/system.slice/slurmstepd.scope/s0KQ3M9F2ZT8BA/"
-		"step_batch/x", w->unified);
+	_writef("0-1\n",
+		"%s/system.slice/slurmstepd.scope/s0KQ3M9F2ZT8BA/"
+		"step_0/cpuset.cpus.effective",
+		w->unified);
+	_writef("",
+		"%s/system.slice/slurmstepd.scope/s0KQ3M9F2ZT8BA/"
+		"step_batch/x",
+		w->unified);
 	/* CgroupJobIdPaths=yes beside it */
 	_writef("", "%s/system.slice/slurmstepd.scope/job_5/step_0/x",
 		w->unified);
 	/* a SLUID nobody named yet, and names that are no SLUID: I, L, O
 	 * and U are not Crockford digits; too short */
-	_writef("", "%s/system.slice/slurmstepd.scope/s0KQ3M9F2ZT8BB/"
-		"step_0/x", w->unified);
-	_writef("", "%s/system.slice/slurmstepd.scope/s0KQ3M9F2ZT8BU/"
-		"step_0/x", w->unified);
+	_writef("",
+		"%s/system.slice/slurmstepd.scope/s0KQ3M9F2ZT8BB/"
+		"step_0/x",
+		w->unified);
+	_writef("",
+		"%s/system.slice/slurmstepd.scope/s0KQ3M9F2ZT8BU/"
+		"step_0/x",
+		w->unified);
 	_writef("", "%s/system.slice/slurmstepd.scope/s0KQ3M/step_0/x",
 		w->unified);
 	o.job_of = _sluid_job;
@@ -810,11 +827,12 @@ static void v2_sluid_job_folders_take_the_job_their_step_daemon_named(
 	assert_string_equal(info[0].id, "5.0");
 	assert_string_equal(info[1].id, "77.0");
 	assert_int_equal(info[1].job, 77);
-	assert_string_equal(info[1].cgroup,
-			    "system.slice/slurmstepd.scope/s0KQ3M9F2ZT8BA/step_0");
+	assert_string_equal(
+		info[1].cgroup,
+		"system.slice/slurmstepd.scope/s0KQ3M9F2ZT8BA/step_0");
 	assert_int_equal(info[1].nalloc, 2);
 	assert_string_equal(info[2].id, "77.batch");
-	assert_int_equal(t.asked, 2);	/* the two SLUIDs, not the others */
+	assert_int_equal(t.asked, 2); /* the two SLUIDs, not the others */
 	assert_int_equal(_count(w->log.all, "named by its SLUID"), 1);
 	assert_non_null(strstr(w->log.all, "s0KQ3M9F2ZT8BB"));
 
@@ -840,8 +858,10 @@ static void v2_sluid_folders_are_skipped_without_a_resolver(void **state)
 	struct world *w = _world();
 	fp_activity_step_t info[4];
 
-	_writef("", "%s/system.slice/slurmstepd.scope/s0KQ3M9F2ZT8BA/"
-		"step_0/x", w->unified);
+	_writef("",
+		"%s/system.slice/slurmstepd.scope/s0KQ3M9F2ZT8BA/"
+		"step_0/x",
+		w->unified);
 	_open(w, FP_ACTIVITY_PERF);
 	_poll(w);
 	assert_int_equal(fp_activity_steps(w->act, info, 4), 0);
@@ -954,8 +974,8 @@ static void perf_task_clock_counts_a_busy_cgroup(void **state)
 		*strrchr(step, '/') = '\0';
 	}
 	if (!act) {
-		print_message("skipped: %s\n", ok ? err.msg
-						 : "cgroup.procs not writable");
+		print_message("skipped: %s\n",
+			      ok ? err.msg : "cgroup.procs not writable");
 		fp_sample_free(sample);
 		fp_sample_node_desc_free(desc);
 		skip();
@@ -1024,8 +1044,8 @@ static void _strip(const fp_node_desc_t *d, const fp_sample_t *s,
 	out->wall_valid = false;
 	for (size_t i = 0; i < s->nsteps; i++) {
 		const fp_step_sample_t *st = &s->steps[i];
-		fp_step_sample_t *o = fp_sample_add_step(out, d, st->id, st->job,
-							 st->alloc, st->nalloc);
+		fp_step_sample_t *o = fp_sample_add_step(
+			out, d, st->id, st->job, st->alloc, st->nalloc);
 
 		assert_non_null(o);
 		memcpy(o->cpu_ns, st->cpu_ns, d->cpus * sizeof(uint64_t));
@@ -1065,11 +1085,11 @@ static void hinted_samples_give_the_engine_bit_identical_results(void **s_)
 		size_t n = 0;
 
 		if (round == 60)
-			live[2] = true;		/* a step starts */
+			live[2] = true; /* a step starts */
 		if (round == 150)
-			cpus[1] = "3\n";	/* a step moves */
+			cpus[1] = "3\n"; /* a step moves */
 		if (round == 250)
-			live[0] = false;	/* a step ends */
+			live[0] = false; /* a step ends */
 		for (int k = 0; k < 3; k++) {
 			char step[16];
 
@@ -1093,8 +1113,8 @@ static void hinted_samples_give_the_engine_bit_identical_results(void **s_)
 				}
 			}
 			snprintf(buf, sizeof(buf),
-				 "%" PRIu64 " %" PRIu64 " %" PRIu64
-				 " %" PRIu64 " \n",
+				 "%" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
+				 " \n",
 				 ns[k][0], ns[k][1], ns[k][2], ns[k][3]);
 			/* one round of garbage: the step is skipped */
 			_v1_step(w, "slurm_n1", 50 + k, step,
@@ -1104,8 +1124,8 @@ static void hinted_samples_give_the_engine_bit_identical_results(void **s_)
 		n += (size_t)snprintf(buf + n, sizeof(buf) - n,
 				      "cpu  0 0 0 0 0 0 0 0 0 0\n");
 		for (int c = 0; c < NCPUS; c++) {
-			snprintf(line, sizeof(line), "cpu%d %" PRIu64
-				 " 0 0 %d 0 0 0 0 0 0\n", c,
+			snprintf(line, sizeof(line),
+				 "cpu%d %" PRIu64 " 0 0 %d 0 0 0 0 0 0\n", c,
 				 busy[c] / _tick_ns() + 1, 1000 + round);
 			n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s",
 					      line);
@@ -1202,7 +1222,7 @@ static void changed_bits_cover_every_counter_that_moved(void **state)
 	 * one copies every counter again */
 	other = fp_sample_new(w->desc);
 	assert_int_equal(fp_activity_read(w->act, w->desc, other, &err), 0);
-	w->sample->steps[0].cpu_ns[2] = 12345;	/* scribbled on */
+	w->sample->steps[0].cpu_ns[2] = 12345; /* scribbled on */
 	v[0] += 5;
 	_v1_step(w, "slurm_n1", 42, "step_0", "1 1 1 1\n", NULL);
 	_poll(w);
@@ -1246,11 +1266,12 @@ int main(void)
 		cmocka_unit_test(
 			v2_layout_is_discovered_with_effective_cpusets),
 		cmocka_unit_test(
-		v2_sluid_job_folders_take_the_job_their_step_daemon_named),
+			v2_sluid_job_folders_take_the_job_their_step_daemon_named),
 		cmocka_unit_test(
 			v2_sluid_folders_are_skipped_without_a_resolver),
 		cmocka_unit_test(perf_task_clock_counts_a_busy_cgroup),
-		cmocka_unit_test(hinted_samples_give_the_engine_bit_identical_results),
+		cmocka_unit_test(
+			hinted_samples_give_the_engine_bit_identical_results),
 		cmocka_unit_test(changed_bits_cover_every_counter_that_moved),
 	};
 

@@ -105,14 +105,15 @@ static fp_job_t *job_new(const char *start, const char *end)
 
 static fp_result_t *compute(fp_job_t *j, fp_error_t *err)
 {
-	return fp_carbon_compute(cfg, j, fp_config_hostlist_match_plain, NULL, err);
+	return fp_carbon_compute(cfg, j, fp_config_hostlist_match_plain, NULL,
+				 err);
 }
 
 static void test_step_energy_is_spread_over_the_hours_it_spans(void **s)
 {
 	fp_job_t *j = job_new("00:30", "01:30");
-	fp_step_t *st = fp_carbon_job_add_step(j, "42.0", T("00:30"), T("01:30"),
-					2 * KWH);
+	fp_step_t *st = fp_carbon_job_add_step(j, "42.0", T("00:30"),
+					       T("01:30"), 2 * KWH);
 	fp_error_t err = { 0 };
 	fp_result_t *r;
 
@@ -131,8 +132,8 @@ static void test_step_energy_is_spread_over_the_hours_it_spans(void **s)
 static void test_step_energy_is_split_by_allocated_cpus(void **s)
 {
 	fp_job_t *j = job_new("00:00", "01:00");
-	fp_step_t *st = fp_carbon_job_add_step(j, "42.0", T("00:00"), T("01:00"),
-					4 * KWH);
+	fp_step_t *st = fp_carbon_job_add_step(j, "42.0", T("00:00"),
+					       T("01:00"), 4 * KWH);
 	fp_error_t err = { 0 };
 	fp_result_t *r;
 
@@ -156,8 +157,8 @@ static void test_step_energy_is_split_by_allocated_cpus(void **s)
 static void test_per_node_energy_wins_over_the_cpu_split(void **s)
 {
 	fp_job_t *j = job_new("00:00", "01:00");
-	fp_step_t *st = fp_carbon_job_add_step(j, "42.0", T("00:00"), T("01:00"),
-					NAN);
+	fp_step_t *st =
+		fp_carbon_job_add_step(j, "42.0", T("00:00"), T("01:00"), NAN);
 	fp_error_t err = { 0 };
 	fp_result_t *r;
 
@@ -177,7 +178,7 @@ static void test_embodied_is_lifetime_share_times_cpu_share(void **s)
 {
 	fp_job_t *j = job_new("00:00", "02:00");
 	fp_step_t *st = fp_carbon_job_add_step(j, "42.batch", T("00:00"),
-					T("02:00"), 0);
+					       T("02:00"), 0);
 	fp_error_t err = { 0 };
 	fp_result_t *r;
 
@@ -186,8 +187,7 @@ static void test_embodied_is_lifetime_share_times_cpu_share(void **s)
 	r = compute(j, &err);
 	assert_non_null(r);
 	/* 1000 kg over 5 years, 7200 s, 16 of 32 CPUs */
-	assert_float_equal(r->embodied_g, EMB_G_PER_S * 7200 * 16 / 32.0,
-			   1e-9);
+	assert_float_equal(r->embodied_g, EMB_G_PER_S * 7200 * 16 / 32.0, 1e-9);
 	assert_float_equal(r->core_hours, 16 * 2.0, 1e-12);
 	fp_carbon_result_free(r);
 	fp_carbon_job_free(j);
@@ -196,8 +196,8 @@ static void test_embodied_is_lifetime_share_times_cpu_share(void **s)
 static void test_avoided_emissions_stay_out_of_the_footprint(void **s)
 {
 	fp_job_t *j = job_new("00:00", "02:00");
-	fp_step_t *st = fp_carbon_job_add_step(j, "42.0", T("00:00"), T("02:00"),
-					2 * KWH);
+	fp_step_t *st = fp_carbon_job_add_step(j, "42.0", T("00:00"),
+					       T("02:00"), 2 * KWH);
 	fp_error_t err = { 0 };
 	fp_result_t *r;
 	double op, avoided, emb;
@@ -222,8 +222,8 @@ static void test_summer_heat_displaces_nothing(void **s)
 {
 	/* hour 2 has useful fraction 0 */
 	fp_job_t *j = job_new("02:00", "03:00");
-	fp_step_t *st = fp_carbon_job_add_step(j, "42.0", T("02:00"), T("03:00"),
-					KWH);
+	fp_step_t *st =
+		fp_carbon_job_add_step(j, "42.0", T("02:00"), T("03:00"), KWH);
 	fp_error_t err = { 0 };
 	fp_result_t *r;
 
@@ -239,8 +239,8 @@ static void test_summer_heat_displaces_nothing(void **s)
 static void test_reference_uses_its_pue_and_intensity(void **s)
 {
 	fp_job_t *j = job_new("00:00", "01:00");
-	fp_step_t *st = fp_carbon_job_add_step(j, "42.0", T("00:00"), T("01:00"),
-					KWH);
+	fp_step_t *st =
+		fp_carbon_job_add_step(j, "42.0", T("00:00"), T("01:00"), KWH);
 	fp_error_t err = { 0 };
 	fp_result_t *r;
 	double emb = EMB_G_PER_S * 3600, ref = 1 * PUE_REF * I_REF + emb;
@@ -260,11 +260,11 @@ static void test_reference_uses_its_pue_and_intensity(void **s)
 static void test_ratios_pue_erf_ere_and_per_core_hour(void **s)
 {
 	fp_job_t *j = job_new("00:00", "01:00");
-	fp_step_t *st = fp_carbon_job_add_step(j, "42.0", T("00:00"), T("01:00"),
-					KWH);
+	fp_step_t *st =
+		fp_carbon_job_add_step(j, "42.0", T("00:00"), T("01:00"), KWH);
 	fp_error_t err = { 0 };
 	fp_result_t *r;
-	double reused = PUE * REC * U[0];	/* kWh */
+	double reused = PUE * REC * U[0]; /* kWh */
 
 	fp_carbon_step_add_node(st, "n1", 8, NAN);
 	r = compute(j, &err);
@@ -284,12 +284,13 @@ static void test_missing_step_energy_makes_the_result_incomplete(void **s)
 {
 	fp_job_t *j = job_new("00:00", "01:00");
 	fp_step_t *st = fp_carbon_job_add_step(j, "42.batch", T("00:00"),
-					T("01:00"), KWH);
+					       T("01:00"), KWH);
 	fp_error_t err = { 0 };
 	fp_result_t *r;
 
 	fp_carbon_step_add_node(st, "n1", 32, NAN);
-	st = fp_carbon_job_add_step(j, "42.extern", T("00:00"), T("01:00"), NAN);
+	st = fp_carbon_job_add_step(j, "42.extern", T("00:00"), T("01:00"),
+				    NAN);
 	fp_carbon_step_add_node(st, "n1", 32, NAN);
 	r = compute(j, &err);
 	assert_non_null(r);
@@ -307,10 +308,12 @@ static void test_a_step_listed_twice_is_rejected(void **s)
 	fp_job_t *j = job_new("00:00", "01:00");
 	fp_error_t err = { 0 };
 
-	fp_carbon_step_add_node(fp_carbon_job_add_step(j, "42.0", T("00:00"), T("01:00"),
-					 KWH), "n1", 1, NAN);
-	fp_carbon_step_add_node(fp_carbon_job_add_step(j, "42.0", T("00:00"), T("01:00"),
-					 KWH), "n1", 1, NAN);
+	fp_carbon_step_add_node(fp_carbon_job_add_step(j, "42.0", T("00:00"),
+						       T("01:00"), KWH),
+				"n1", 1, NAN);
+	fp_carbon_step_add_node(fp_carbon_job_add_step(j, "42.0", T("00:00"),
+						       T("01:00"), KWH),
+				"n1", 1, NAN);
 	assert_null(compute(j, &err));
 	assert_non_null(strstr(err.msg, "twice"));
 	fp_carbon_job_free(j);
@@ -321,8 +324,9 @@ static void test_a_step_outside_the_series_is_an_error(void **s)
 	fp_job_t *j = job_new("03:00", "05:00");
 	fp_error_t err = { 0 };
 
-	fp_carbon_step_add_node(fp_carbon_job_add_step(j, "42.0", T("03:00"), T("05:00"),
-					 KWH), "n1", 1, NAN);
+	fp_carbon_step_add_node(fp_carbon_job_add_step(j, "42.0", T("03:00"),
+						       T("05:00"), KWH),
+				"n1", 1, NAN);
 	assert_null(compute(j, &err));
 	assert_non_null(strstr(err.msg, "int.csv"));
 	assert_non_null(strstr(err.msg, "2024-01-15T04:00:00Z"));
@@ -334,8 +338,9 @@ static void test_a_node_in_no_site_is_an_error(void **s)
 	fp_job_t *j = job_new("00:00", "01:00");
 	fp_error_t err = { 0 };
 
-	fp_carbon_step_add_node(fp_carbon_job_add_step(j, "42.0", T("00:00"), T("01:00"),
-					 KWH), "x9", 1, NAN);
+	fp_carbon_step_add_node(fp_carbon_job_add_step(j, "42.0", T("00:00"),
+						       T("01:00"), KWH),
+				"x9", 1, NAN);
 	assert_null(compute(j, &err));
 	assert_non_null(strstr(err.msg, "'x9'"));
 	fp_carbon_job_free(j);
@@ -347,8 +352,9 @@ static void test_a_node_without_node_type_is_incomplete(void **s)
 	fp_error_t err = { 0 };
 	fp_result_t *r;
 
-	fp_carbon_step_add_node(fp_carbon_job_add_step(j, "42.0", T("00:00"), T("01:00"),
-					 KWH), "n3", 4, NAN);
+	fp_carbon_step_add_node(fp_carbon_job_add_step(j, "42.0", T("00:00"),
+						       T("01:00"), KWH),
+				"n3", 4, NAN);
 	r = compute(j, &err);
 	assert_non_null(r);
 	assert_false(r->complete);
@@ -363,8 +369,9 @@ static void test_more_cpus_than_the_node_has_is_rejected(void **s)
 	fp_job_t *j = job_new("00:00", "01:00");
 	fp_error_t err = { 0 };
 
-	fp_carbon_step_add_node(fp_carbon_job_add_step(j, "42.0", T("00:00"), T("01:00"),
-					 KWH), "n1", 64, NAN);
+	fp_carbon_step_add_node(fp_carbon_job_add_step(j, "42.0", T("00:00"),
+						       T("01:00"), KWH),
+				"n1", 64, NAN);
 	assert_null(compute(j, &err));
 	assert_non_null(strstr(err.msg, "64 CPUs"));
 	fp_carbon_job_free(j);
@@ -384,7 +391,8 @@ static void test_job_description_json_is_read(void **s)
 		" 1705276800, \"end\": 1705280400, \"energy_j\": null,"
 		" \"nodes\": [{\"name\": \"n1\", \"cpus\": 32}]}]}";
 	fp_error_t err = { 0 };
-	fp_job_t *j = fp_carbon_job_from_json("job.json", json, strlen(json), &err);
+	fp_job_t *j =
+		fp_carbon_job_from_json("job.json", json, strlen(json), &err);
 	fp_result_t *r;
 
 	assert_non_null(j);
@@ -413,7 +421,8 @@ static void test_step_lasting_centuries_is_refused_at_once(void **s)
 		" \"end\": 17052911905291195, \"energy_j\": 12000000,"
 		" \"nodes\": [{\"name\": \"n3\", \"cpus\": 16}]}]}";
 	fp_error_t err = { 0 };
-	fp_job_t *j = fp_carbon_job_from_json("job.json", json, strlen(json), &err);
+	fp_job_t *j =
+		fp_carbon_job_from_json("job.json", json, strlen(json), &err);
 	fp_job_t *k;
 
 	assert_non_null(j);
@@ -434,7 +443,8 @@ static void test_job_description_error_names_the_field(void **s)
 			    " \"end\": \"tomorrow\", \"nodes\": []}]}";
 	fp_error_t err = { 0 };
 
-	assert_null(fp_carbon_job_from_json("job.json", json, strlen(json), &err));
+	assert_null(
+		fp_carbon_job_from_json("job.json", json, strlen(json), &err));
 	assert_non_null(strstr(err.msg, "job.json"));
 	assert_non_null(strstr(err.msg, "steps[0].end"));
 }
@@ -442,8 +452,8 @@ static void test_job_description_error_names_the_field(void **s)
 /* Per-node split of a multi-node step (fp_carbon_step_split_energy). */
 static fp_step_t *three_node_step(fp_job_t *j, double e_n1, double e_n2)
 {
-	fp_step_t *st = fp_carbon_job_add_step(j, "42.0", T("00:00"), T("01:00"),
-					10 * KWH);
+	fp_step_t *st = fp_carbon_job_add_step(j, "42.0", T("00:00"),
+					       T("01:00"), 10 * KWH);
 
 	fp_carbon_step_add_node(st, "n1", 8, e_n1);
 	fp_carbon_step_add_node(st, "n2", 8, e_n2);
@@ -454,8 +464,8 @@ static fp_step_t *three_node_step(fp_job_t *j, double e_n1, double e_n2)
 static void test_split_of_a_single_node_step_is_exact(void **s)
 {
 	fp_job_t *j = job_new("00:00", "01:00");
-	fp_step_t *st = fp_carbon_job_add_step(j, "42.0", T("00:00"), T("01:00"),
-					5 * KWH);
+	fp_step_t *st = fp_carbon_job_add_step(j, "42.0", T("00:00"),
+					       T("01:00"), 5 * KWH);
 
 	fp_carbon_step_add_node(st, "n1", 32, NAN);
 	assert_int_equal(fp_carbon_step_split_energy(st), 0);
@@ -467,8 +477,8 @@ static void test_split_of_a_single_node_step_is_exact(void **s)
 static void test_split_with_min_and_max_of_two_nodes_is_exact(void **s)
 {
 	fp_job_t *j = job_new("00:00", "01:00");
-	fp_step_t *st = fp_carbon_job_add_step(j, "42.0", T("00:00"), T("01:00"),
-					10 * KWH);
+	fp_step_t *st = fp_carbon_job_add_step(j, "42.0", T("00:00"),
+					       T("01:00"), 10 * KWH);
 
 	fp_carbon_step_add_node(st, "n1", 8, 7 * KWH);
 	fp_carbon_step_add_node(st, "n4", 24, 3 * KWH);
@@ -497,8 +507,8 @@ static void test_split_of_three_nodes_shares_the_rest_by_cpus(void **s)
 	assert_string_equal(r->steps[0].split, FP_SPLIT_MINMAX);
 	assert_float_equal(r->steps[0].energy_j, 10 * KWH, 1e-6);
 	/* n1, n2 in paris (hour 0), n4 in lyon (80 g/kWh, PUE 1) */
-	assert_float_equal(r->operational_g,
-			   7.0 * PUE * I[0] + 3.0 * 1.0 * 80, 1e-6);
+	assert_float_equal(r->operational_g, 7.0 * PUE * I[0] + 3.0 * 1.0 * 80,
+			   1e-6);
 	fp_carbon_result_free(r);
 	fp_carbon_job_free(j);
 }
@@ -528,8 +538,8 @@ static void test_split_never_gives_a_node_negative_energy(void **s)
 static void test_split_of_a_step_without_energy_changes_nothing(void **s)
 {
 	fp_job_t *j = job_new("00:00", "01:00");
-	fp_step_t *st = fp_carbon_job_add_step(j, "42.0", T("00:00"), T("01:00"),
-					NAN);
+	fp_step_t *st =
+		fp_carbon_job_add_step(j, "42.0", T("00:00"), T("01:00"), NAN);
 
 	fp_carbon_step_add_node(st, "n1", 8, NAN);
 	fp_carbon_step_add_node(st, "n2", 8, NAN);
@@ -542,8 +552,8 @@ static void test_split_of_a_step_without_energy_changes_nothing(void **s)
 static void test_node_energies_contradicting_the_total_are_incomplete(void **s)
 {
 	fp_job_t *j = job_new("00:00", "01:00");
-	fp_step_t *st = fp_carbon_job_add_step(j, "42.0", T("00:00"), T("01:00"),
-					10 * KWH);
+	fp_step_t *st = fp_carbon_job_add_step(j, "42.0", T("00:00"),
+					       T("01:00"), 10 * KWH);
 	fp_error_t err = { 0 };
 	fp_result_t *r;
 
@@ -553,7 +563,8 @@ static void test_node_energies_contradicting_the_total_are_incomplete(void **s)
 	assert_non_null(r);
 	assert_false(r->complete);
 	assert_int_equal(r->nincomplete, 1);
-	assert_non_null(strstr(r->incomplete[0], "step 42.0: its nodes' "
+	assert_non_null(strstr(r->incomplete[0],
+			       "step 42.0: its nodes' "
 			       "energies sum to 7200000 J, its total is "
 			       "36000000 J"));
 	fp_carbon_result_free(r);
@@ -563,8 +574,8 @@ static void test_node_energies_contradicting_the_total_are_incomplete(void **s)
 static void test_node_energies_within_rounding_of_the_total_agree(void **s)
 {
 	fp_job_t *j = job_new("00:00", "01:00");
-	fp_step_t *st = fp_carbon_job_add_step(j, "42.0", T("00:00"), T("01:00"),
-					2 * KWH + 2);
+	fp_step_t *st = fp_carbon_job_add_step(j, "42.0", T("00:00"),
+					       T("01:00"), 2 * KWH + 2);
 	fp_error_t err = { 0 };
 	fp_result_t *r;
 
@@ -580,22 +591,22 @@ static void test_node_energies_within_rounding_of_the_total_agree(void **s)
 static void test_an_energy_above_the_bound_is_refused(void **s)
 {
 	fp_job_t *j = job_new("00:00", "01:00");
-	fp_step_t *st = fp_carbon_job_add_step(j, "42.0", T("00:00"), T("01:00"),
-					1e308);
+	fp_step_t *st = fp_carbon_job_add_step(j, "42.0", T("00:00"),
+					       T("01:00"), 1e308);
 	fp_error_t err = { 0 };
 
 	fp_carbon_step_add_node(st, "n1", 16, 1e308);
 	assert_null(compute(j, &err));
 	assert_non_null(strstr(err.msg, "step 42.0: energy 1e+308 J is above "
-			       "1e+15 J"));
+					"1e+15 J"));
 	fp_carbon_job_free(j);
 }
 
 static void test_a_node_with_zero_cpus_is_refused(void **s)
 {
 	fp_job_t *j = job_new("00:00", "01:00");
-	fp_step_t *st = fp_carbon_job_add_step(j, "42.0", T("00:00"), T("01:00"),
-					KWH);
+	fp_step_t *st =
+		fp_carbon_job_add_step(j, "42.0", T("00:00"), T("01:00"), KWH);
 	fp_error_t err = { 0 };
 
 	fp_carbon_step_add_node(st, "n1", 0, NAN);
@@ -614,8 +625,8 @@ static void test_a_node_with_zero_cpus_is_refused(void **s)
 static void test_a_job_of_zero_seconds_is_incomplete(void **s)
 {
 	fp_job_t *j = job_new("00:00", NULL);
-	fp_step_t *st = fp_carbon_job_add_step(j, "42.0", T("00:00"), T("00:00"),
-					100);
+	fp_step_t *st =
+		fp_carbon_job_add_step(j, "42.0", T("00:00"), T("00:00"), 100);
 	fp_error_t err = { 0 };
 	fp_result_t *r;
 
@@ -637,7 +648,7 @@ static void test_a_job_without_steps_is_incomplete(void **s)
 	assert_non_null(r);
 	assert_false(r->complete);
 	assert_non_null(strstr(r->incomplete[0], "no step: no energy counted"));
-	assert_true(isnan(r->intensity));	/* summary null, text '-' */
+	assert_true(isnan(r->intensity)); /* summary null, text '-' */
 	fp_carbon_result_free(r);
 	fp_carbon_job_free(j);
 }
@@ -657,11 +668,12 @@ static fp_config_t *series_config(const char *rows, const char *keys)
 	fputs(rows, f);
 	fclose(f);
 	/* The key before Intensity=: the order on the line does not matter. */
-	snprintf(conf, sizeof(conf), "Site=q Nodes=n1,n2 %s "
+	snprintf(conf, sizeof(conf),
+		 "Site=q Nodes=n1,n2 %s "
 		 "Intensity=file:%s\n"
 		 "NodeType=h1 Nodes=n1,n2 Embodied=1000 Lifetime=5 CPUs=32\n"
-		 "Reference=std PUE=1.5 Intensity=300\n", keys ? keys : "",
-		 path);
+		 "Reference=std PUE=1.5 Intensity=300\n",
+		 keys ? keys : "", path);
 	c = fp_config_parse("/etc/footprint.conf", conf, strlen(conf), &err);
 	assert_non_null(c);
 	assert_int_equal(fp_config_load_series(c, &err), 0);
@@ -676,7 +688,8 @@ static fp_config_t *quarter_config(const char *keys)
 			     "2024-01-15T00:15:00Z,44\n"
 			     "2024-01-15T00:30:00Z,48\n"
 			     "2024-01-15T00:45:00Z,60\n"
-			     "2024-01-15T01:00:00Z,80\n", keys);
+			     "2024-01-15T01:00:00Z,80\n",
+			     keys);
 }
 
 /* The quarters 00:00 40, 00:15 44, 00:30 48, then nothing published for
@@ -688,7 +701,8 @@ static fp_config_t *gap_config(const char *keys)
 			     "2024-01-15T00:15:00Z,44\n"
 			     "2024-01-15T00:30:00Z,48\n"
 			     "2024-01-15T02:00:00Z,80\n"
-			     "2024-01-15T02:15:00Z,90\n", keys);
+			     "2024-01-15T02:15:00Z,90\n",
+			     keys);
 }
 
 /* One step 00:10 to 01:05 (55 min) using 1.1 kWh at constant power:
@@ -696,8 +710,8 @@ static fp_config_t *gap_config(const char *keys)
 static double quarter_job_operational(fp_config_t *c)
 {
 	fp_job_t *j = job_new("00:10", "01:05");
-	fp_step_t *st = fp_carbon_job_add_step(j, "42.0", T("00:10"), T("01:05"),
-					1.1 * KWH);
+	fp_step_t *st = fp_carbon_job_add_step(j, "42.0", T("00:10"),
+					       T("01:05"), 1.1 * KWH);
 	fp_error_t err = { 0 };
 	fp_result_t *r;
 	double g;
@@ -711,7 +725,8 @@ static double quarter_job_operational(fp_config_t *c)
 	return g;
 }
 
-static void test_a_job_over_a_15_min_series_equals_the_quarters_by_hand(void **s)
+static void
+test_a_job_over_a_15_min_series_equals_the_quarters_by_hand(void **s)
 {
 	fp_config_t *c = quarter_config(NULL);
 
@@ -742,8 +757,9 @@ static fp_job_t *late_job(void)
 {
 	fp_job_t *j = job_new("00:50", "01:30");
 
-	fp_carbon_step_add_node(fp_carbon_job_add_step(j, "42.0", T("00:50"), T("01:30"),
-					 0.8 * KWH), "n1", 4, NAN);
+	fp_carbon_step_add_node(fp_carbon_job_add_step(j, "42.0", T("00:50"),
+						       T("01:30"), 0.8 * KWH),
+				"n1", 4, NAN);
 	return j;
 }
 
@@ -754,18 +770,19 @@ static void test_a_job_past_the_series_end_is_not_covered(void **s)
 	fp_error_t err = { 0 };
 	time_t until = 0;
 
-	assert_false(fp_carbon_series_cover(c, j, fp_config_hostlist_match_plain,
-					    NULL, &until));
+	assert_false(fp_carbon_series_cover(
+		c, j, fp_config_hostlist_match_plain, NULL, &until));
 	assert_int_equal(until, T("01:15"));
 	/* while the worker waits, no fallback: no figure */
-	assert_null(fp_carbon_compute(c, j, fp_config_hostlist_match_plain, NULL,
-				      &err));
+	assert_null(fp_carbon_compute(c, j, fp_config_hostlist_match_plain,
+				      NULL, &err));
 	assert_non_null(strstr(err.msg, "no value for 2024-01-15T01:15:00Z"));
 	fp_carbon_job_free(j);
 	fp_config_free(c);
 }
 
-static void test_fallback_last_fills_the_end_and_is_named_with_its_share(void **s)
+static void
+test_fallback_last_fills_the_end_and_is_named_with_its_share(void **s)
 {
 	fp_config_t *c = quarter_config("IntensityFallback=last");
 	fp_job_t *j = late_job();
@@ -790,7 +807,8 @@ static void test_fallback_last_fills_the_end_and_is_named_with_its_share(void **
 	assert_int_equal(r->sites[0].fallback_s, 15 * 60);
 	json = fp_summary_dumps(r, &err);
 	assert_non_null(json);
-	assert_non_null(strstr(json, "\"fallback\":{\"end\":"
+	assert_non_null(strstr(json,
+			       "\"fallback\":{\"end\":"
 			       "\"2024-01-15T01:30:00Z\",\"energy_share\":"
 			       "0.375,\"first\":\"2024-01-15T01:15:00Z\","
 			       "\"hours\":0.25,\"method\":\"last\"}"));
@@ -809,8 +827,9 @@ static void test_a_covered_job_names_no_fallback(void **s)
 	char *json;
 	time_t until = 0;
 
-	fp_carbon_step_add_node(fp_carbon_job_add_step(j, "42.0", T("00:10"), T("01:05"),
-					 1.1 * KWH), "n1", 4, NAN);
+	fp_carbon_step_add_node(fp_carbon_job_add_step(j, "42.0", T("00:10"),
+						       T("01:05"), 1.1 * KWH),
+				"n1", 4, NAN);
 	assert_true(fp_carbon_series_cover(c, j, fp_config_hostlist_match_plain,
 					   NULL, &until));
 	j->intensity_fallback = true;
@@ -831,8 +850,9 @@ static fp_job_t *gap_job(void)
 {
 	fp_job_t *j = job_new("00:10", "02:20");
 
-	fp_carbon_step_add_node(fp_carbon_job_add_step(j, "42.0", T("00:10"), T("02:20"),
-					 2.6 * KWH), "n1", 4, NAN);
+	fp_carbon_step_add_node(fp_carbon_job_add_step(j, "42.0", T("00:10"),
+						       T("02:20"), 2.6 * KWH),
+				"n1", 4, NAN);
 	return j;
 }
 
@@ -846,17 +866,18 @@ static void test_a_gap_inside_a_job_is_not_covered(void **s)
 	/* The series' end (02:30) is past the job's (02:20): the gap alone
 	 * makes it wait, then fall back (rows are only appended: a gap
 	 * never fills). */
-	assert_false(fp_carbon_series_cover(c, j, fp_config_hostlist_match_plain,
-					    NULL, &until));
+	assert_false(fp_carbon_series_cover(
+		c, j, fp_config_hostlist_match_plain, NULL, &until));
 	assert_int_equal(until, T("00:45"));
-	assert_null(fp_carbon_compute(c, j, fp_config_hostlist_match_plain, NULL,
-				      &err));
+	assert_null(fp_carbon_compute(c, j, fp_config_hostlist_match_plain,
+				      NULL, &err));
 	assert_non_null(strstr(err.msg, "no value for 2024-01-15T00:45:00Z"));
 	fp_carbon_job_free(j);
 	fp_config_free(c);
 }
 
-static void test_fallback_last_fills_a_gap_inside_the_job_with_its_share(void **s)
+static void
+test_fallback_last_fills_a_gap_inside_the_job_with_its_share(void **s)
 {
 	fp_config_t *c = gap_config("IntensityFallback=last");
 	fp_job_t *j = gap_job();
@@ -885,7 +906,7 @@ static void test_fallback_last_fills_a_gap_inside_the_job_with_its_share(void **
 	json = fp_summary_dumps(r, &err);
 	assert_non_null(json);
 	assert_non_null(strstr(json, "\"first\":\"2024-01-15T00:45:00Z\","
-			       "\"hours\":1.25,\"method\":\"last\"}"));
+				     "\"hours\":1.25,\"method\":\"last\"}"));
 	free(json);
 	fp_carbon_result_free(r);
 	fp_carbon_job_free(j);
@@ -898,15 +919,17 @@ static fp_config_t *late_series_config(const char *keys)
 {
 	return series_config("2024-01-15T00:30:00Z,48\n"
 			     "2024-01-15T00:45:00Z,60\n"
-			     "2024-01-15T01:00:00Z,80\n", keys);
+			     "2024-01-15T01:00:00Z,80\n",
+			     keys);
 }
 
 static fp_job_t *early_job(void)
 {
 	fp_job_t *j = job_new("00:10", "00:50");
 
-	fp_carbon_step_add_node(fp_carbon_job_add_step(j, "42.0", T("00:10"), T("00:50"),
-					 0.8 * KWH), "n1", 4, NAN);
+	fp_carbon_step_add_node(fp_carbon_job_add_step(j, "42.0", T("00:10"),
+						       T("00:50"), 0.8 * KWH),
+				"n1", 4, NAN);
 	return j;
 }
 
@@ -916,8 +939,8 @@ static void test_a_job_starting_before_the_series_is_not_covered(void **s)
 	fp_job_t *j = early_job();
 	time_t until = 0;
 
-	assert_false(fp_carbon_series_cover(c, j, fp_config_hostlist_match_plain,
-					    NULL, &until));
+	assert_false(fp_carbon_series_cover(
+		c, j, fp_config_hostlist_match_plain, NULL, &until));
 	assert_int_equal(until, T("00:10"));
 	fp_carbon_job_free(j);
 	fp_config_free(c);
@@ -958,10 +981,10 @@ static void test_fallback_last_before_the_series_start_has_no_value(void **s)
 	fp_error_t err = { 0 };
 
 	j->intensity_fallback = true;
-	assert_null(fp_carbon_compute(c, j, fp_config_hostlist_match_plain, NULL,
-				      &err));
+	assert_null(fp_carbon_compute(c, j, fp_config_hostlist_match_plain,
+				      NULL, &err));
 	assert_non_null(strstr(err.msg, "no value before 2024-01-15T00:10:00Z "
-			       "for IntensityFallback=last"));
+					"for IntensityFallback=last"));
 	fp_carbon_job_free(j);
 	fp_config_free(c);
 }
@@ -981,10 +1004,12 @@ static void test_fallback_hours_are_the_time_filled_not_the_span(void **s)
 	 * end 02:30-03:00 (30 min): 105 min filled, 1.75 h, whereas the span
 	 * 00:45-03:00 is 2.25 h. The three node shares fill the same times,
 	 * counted once. */
-	fp_carbon_step_add_node(fp_carbon_job_add_step(j, "42.batch", T("00:10"),
-					 T("03:00"), 1.7 * KWH), "n1", 4,
-			 NAN);
-	st = fp_carbon_job_add_step(j, "42.0", T("00:10"), T("03:00"), 3.4 * KWH);
+	fp_carbon_step_add_node(fp_carbon_job_add_step(j, "42.batch",
+						       T("00:10"), T("03:00"),
+						       1.7 * KWH),
+				"n1", 4, NAN);
+	st = fp_carbon_job_add_step(j, "42.0", T("00:10"), T("03:00"),
+				    3.4 * KWH);
 	fp_carbon_step_add_node(st, "n1", 4, NAN);
 	fp_carbon_step_add_node(st, "n2", 4, NAN);
 	j->intensity_fallback = true;
@@ -999,12 +1024,12 @@ static void test_fallback_hours_are_the_time_filled_not_the_span(void **s)
 	assert_float_equal(r->sites[0].fallback_energy_j, 3.15 * KWH, 1e-6);
 	/* 0.15 kWh x 40 + 0.45 x 44 + 0.45 x 48 + the gap 2.25 x 48 (last)
 	 * + 0.45 x 80 + 0.45 x 90 + the end 0.9 x 90 (last) */
-	assert_float_equal(r->operational_g, 6 + 19.8 + 21.6 + 108 + 36 +
-			   40.5 + 81, 1e-9);
+	assert_float_equal(r->operational_g,
+			   6 + 19.8 + 21.6 + 108 + 36 + 40.5 + 81, 1e-9);
 	json = fp_summary_dumps(r, &err);
 	assert_non_null(json);
 	assert_non_null(strstr(json, "\"first\":\"2024-01-15T00:45:00Z\","
-			       "\"hours\":1.75,\"method\":\"last\"}"));
+				     "\"hours\":1.75,\"method\":\"last\"}"));
 	free(json);
 	fp_carbon_result_free(r);
 	fp_carbon_job_free(j);
@@ -1019,10 +1044,12 @@ static void test_steps_that_miss_the_gap_are_covered(void **s)
 	fp_job_t *j = job_new("00:00", "00:45");
 	time_t until = 0;
 
-	fp_carbon_step_add_node(fp_carbon_job_add_step(j, "42.0", T("00:00"), T("00:45"),
-					 KWH), "n1", 4, NAN);
-	fp_carbon_step_add_node(fp_carbon_job_add_step(j, "42.1", T("02:00"), T("02:30"),
-					 KWH), "n2", 4, NAN);
+	fp_carbon_step_add_node(fp_carbon_job_add_step(j, "42.0", T("00:00"),
+						       T("00:45"), KWH),
+				"n1", 4, NAN);
+	fp_carbon_step_add_node(fp_carbon_job_add_step(j, "42.1", T("02:00"),
+						       T("02:30"), KWH),
+				"n2", 4, NAN);
 	assert_true(fp_carbon_series_cover(c, j, fp_config_hostlist_match_plain,
 					   NULL, &until));
 	fp_carbon_job_free(j);
@@ -1036,8 +1063,8 @@ static fp_config_t *broken_config(fp_error_t *err)
 			    "Site=bad Nodes=n2 Intensity=file:/no/fr.csv\n"
 			    "NodeType=h1 Nodes=n1,n2 Embodied=1000 "
 			    "Lifetime=5 CPUs=32\n";
-	fp_config_t *c = fp_config_parse("/etc/footprint.conf", conf,
-					 strlen(conf), err);
+	fp_config_t *c =
+		fp_config_parse("/etc/footprint.conf", conf, strlen(conf), err);
 
 	assert_non_null(c);
 	assert_int_equal(fp_config_load_series(c, err), -1);
@@ -1049,8 +1076,8 @@ static void test_a_broken_series_leaves_out_only_its_site(void **s)
 	fp_error_t err = { 0 };
 	fp_config_t *c = broken_config(&err);
 	fp_job_t *j = job_new("00:00", "01:00");
-	fp_step_t *st = fp_carbon_job_add_step(j, "42.0", T("00:00"), T("01:00"),
-					2 * KWH);
+	fp_step_t *st = fp_carbon_job_add_step(j, "42.0", T("00:00"),
+					       T("01:00"), 2 * KWH);
 	fp_result_t *r;
 
 	fp_carbon_step_add_node(st, "n1", 4, NAN);
@@ -1067,7 +1094,8 @@ static void test_a_broken_series_leaves_out_only_its_site(void **s)
 	assert_false(r->complete);
 	assert_int_equal(r->nincomplete, 1);
 	assert_non_null(strstr(r->incomplete[0], "site bad: not counted"));
-	assert_non_null(strstr(r->incomplete[0], "/etc/footprint.conf:2: "
+	assert_non_null(strstr(r->incomplete[0],
+			       "/etc/footprint.conf:2: "
 			       "Site 'bad': field 'Intensity': /no/fr.csv: "
 			       "cannot open"));
 	fp_carbon_result_free(r);
@@ -1080,8 +1108,8 @@ static void test_a_job_only_at_a_broken_site_is_incomplete_not_failed(void **s)
 	fp_error_t err = { 0 };
 	fp_config_t *c = broken_config(&err);
 	fp_job_t *j = job_new("00:00", "01:00");
-	fp_step_t *st = fp_carbon_job_add_step(j, "42.0", T("00:00"), T("01:00"),
-					KWH);
+	fp_step_t *st =
+		fp_carbon_job_add_step(j, "42.0", T("00:00"), T("01:00"), KWH);
 	fp_result_t *r;
 
 	fp_carbon_step_add_node(st, "n2", 4, NAN);
@@ -1096,14 +1124,14 @@ static void test_a_job_only_at_a_broken_site_is_incomplete_not_failed(void **s)
 	assert_int_equal(r->nsteps_counted, 0);
 	assert_int_equal(r->nstep_results, 0);
 	assert_float_equal(r->energy_it_j, 0, 0);
-	assert_true(isnan(r->intensity));	/* summary null, text '-' */
+	assert_true(isnan(r->intensity)); /* summary null, text '-' */
 	fp_carbon_result_free(r);
 	fp_carbon_job_free(j);
 	fp_config_free(c);
 }
 
-static void test_job_description_energy_above_the_bound_names_the_field(
-	void **s)
+static void
+test_job_description_energy_above_the_bound_names_the_field(void **s)
 {
 	const char step[] =
 		"{\"job_id\": 7, \"start\": 0, \"end\": 3600, \"steps\": "
@@ -1117,12 +1145,16 @@ static void test_job_description_energy_above_the_bound_names_the_field(
 		"\"cpus\": 4, \"energy_j\": 1.7e308}]}]}";
 	fp_error_t err = { 0 };
 
-	assert_null(fp_carbon_job_from_json("job.json", step, strlen(step), &err));
-	assert_string_equal(err.msg, "job.json: field 'steps[0].energy_j': "
+	assert_null(
+		fp_carbon_job_from_json("job.json", step, strlen(step), &err));
+	assert_string_equal(err.msg,
+			    "job.json: field 'steps[0].energy_j': "
 			    "1e+308 J is above 1e+15 J, more than any step "
 			    "uses");
-	assert_null(fp_carbon_job_from_json("job.json", node, strlen(node), &err));
-	assert_non_null(strstr(err.msg, "job.json: field "
+	assert_null(
+		fp_carbon_job_from_json("job.json", node, strlen(node), &err));
+	assert_non_null(strstr(err.msg,
+			       "job.json: field "
 			       "'steps[0].nodes[0].energy_j': 1.7e+308 J is "
 			       "above 1e+15 J"));
 }
@@ -1134,19 +1166,21 @@ static void test_job_description_with_zero_cpus_names_the_field(void **s)
 		"[{\"id\": \"7.0\", \"start\": 0, \"end\": 3600, "
 		"\"energy_j\": 10, \"nodes\": [{\"name\": \"n1\", "
 		"\"cpus\": 0}]}]}";
-	const char job[] =
-		"{\"job_id\": 7, \"start\": 0, \"end\": 3600, "
-		"\"nodes\": [{\"name\": \"n1\", \"cpus\": 0}], "
-		"\"steps\": []}";
+	const char job[] = "{\"job_id\": 7, \"start\": 0, \"end\": 3600, "
+			   "\"nodes\": [{\"name\": \"n1\", \"cpus\": 0}], "
+			   "\"steps\": []}";
 	fp_error_t err = { 0 };
 
-	assert_null(fp_carbon_job_from_json("job.json", step, strlen(step), &err));
-	assert_string_equal(err.msg, "job.json: field "
+	assert_null(
+		fp_carbon_job_from_json("job.json", step, strlen(step), &err));
+	assert_string_equal(err.msg,
+			    "job.json: field "
 			    "'steps[0].nodes[0].cpus': must be 1..16777216, "
 			    "not 0");
-	assert_null(fp_carbon_job_from_json("job.json", job, strlen(job), &err));
+	assert_null(
+		fp_carbon_job_from_json("job.json", job, strlen(job), &err));
 	assert_string_equal(err.msg, "job.json: field 'nodes[0].cpus': must "
-			    "be 1..16777216, not 0");
+				     "be 1..16777216, not 0");
 }
 
 /* 53fac33 compared each step's id with every earlier one: 100k steps took
@@ -1166,8 +1200,8 @@ static void test_compute_of_200k_steps_is_not_quadratic(void **s)
 		fp_step_t *st;
 
 		snprintf(id, sizeof(id), "42.%d", i);
-		st = fp_carbon_job_add_step(j, id, T("00:00"), T("00:00") + 1 + i % 3,
-				     1.0);
+		st = fp_carbon_job_add_step(j, id, T("00:00"),
+					    T("00:00") + 1 + i % 3, 1.0);
 		assert_non_null(st);
 		fp_carbon_step_add_node(st, i % 2 ? "n1" : "n2", 4, NAN);
 	}
@@ -1185,52 +1219,73 @@ static void test_compute_of_200k_steps_is_not_quadratic(void **s)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_step_energy_is_spread_over_the_hours_it_spans),
-		cmocka_unit_test(test_step_lasting_centuries_is_refused_at_once),
+		cmocka_unit_test(
+			test_step_energy_is_spread_over_the_hours_it_spans),
+		cmocka_unit_test(
+			test_step_lasting_centuries_is_refused_at_once),
 		cmocka_unit_test(test_step_energy_is_split_by_allocated_cpus),
 		cmocka_unit_test(test_per_node_energy_wins_over_the_cpu_split),
-		cmocka_unit_test(test_embodied_is_lifetime_share_times_cpu_share),
-		cmocka_unit_test(test_avoided_emissions_stay_out_of_the_footprint),
+		cmocka_unit_test(
+			test_embodied_is_lifetime_share_times_cpu_share),
+		cmocka_unit_test(
+			test_avoided_emissions_stay_out_of_the_footprint),
 		cmocka_unit_test(test_summer_heat_displaces_nothing),
 		cmocka_unit_test(test_reference_uses_its_pue_and_intensity),
 		cmocka_unit_test(test_ratios_pue_erf_ere_and_per_core_hour),
-		cmocka_unit_test(test_missing_step_energy_makes_the_result_incomplete),
+		cmocka_unit_test(
+			test_missing_step_energy_makes_the_result_incomplete),
 		cmocka_unit_test(test_a_step_listed_twice_is_rejected),
 		cmocka_unit_test(test_a_step_outside_the_series_is_an_error),
 		cmocka_unit_test(test_a_node_in_no_site_is_an_error),
 		cmocka_unit_test(test_a_node_without_node_type_is_incomplete),
 		cmocka_unit_test(test_more_cpus_than_the_node_has_is_rejected),
 		cmocka_unit_test(test_job_description_json_is_read),
-		cmocka_unit_test(test_node_energies_contradicting_the_total_are_incomplete),
-		cmocka_unit_test(test_node_energies_within_rounding_of_the_total_agree),
+		cmocka_unit_test(
+			test_node_energies_contradicting_the_total_are_incomplete),
+		cmocka_unit_test(
+			test_node_energies_within_rounding_of_the_total_agree),
 		cmocka_unit_test(test_an_energy_above_the_bound_is_refused),
 		cmocka_unit_test(test_a_node_with_zero_cpus_is_refused),
 		cmocka_unit_test(test_a_job_of_zero_seconds_is_incomplete),
 		cmocka_unit_test(test_a_job_without_steps_is_incomplete),
-		cmocka_unit_test(test_a_job_over_a_15_min_series_equals_the_quarters_by_hand),
-		cmocka_unit_test(test_intensity_resolution_hour_uses_hourly_means),
+		cmocka_unit_test(
+			test_a_job_over_a_15_min_series_equals_the_quarters_by_hand),
+		cmocka_unit_test(
+			test_intensity_resolution_hour_uses_hourly_means),
 		cmocka_unit_test(test_a_job_past_the_series_end_is_not_covered),
-		cmocka_unit_test(test_fallback_last_fills_the_end_and_is_named_with_its_share),
+		cmocka_unit_test(
+			test_fallback_last_fills_the_end_and_is_named_with_its_share),
 		cmocka_unit_test(test_a_covered_job_names_no_fallback),
 		cmocka_unit_test(test_a_gap_inside_a_job_is_not_covered),
-		cmocka_unit_test(test_fallback_last_fills_a_gap_inside_the_job_with_its_share),
-		cmocka_unit_test(test_a_job_starting_before_the_series_is_not_covered),
-		cmocka_unit_test(test_fallback_fills_a_job_starting_before_the_series),
-		cmocka_unit_test(test_fallback_last_before_the_series_start_has_no_value),
-		cmocka_unit_test(test_fallback_hours_are_the_time_filled_not_the_span),
+		cmocka_unit_test(
+			test_fallback_last_fills_a_gap_inside_the_job_with_its_share),
+		cmocka_unit_test(
+			test_a_job_starting_before_the_series_is_not_covered),
+		cmocka_unit_test(
+			test_fallback_fills_a_job_starting_before_the_series),
+		cmocka_unit_test(
+			test_fallback_last_before_the_series_start_has_no_value),
+		cmocka_unit_test(
+			test_fallback_hours_are_the_time_filled_not_the_span),
 		cmocka_unit_test(test_steps_that_miss_the_gap_are_covered),
 		cmocka_unit_test(test_a_broken_series_leaves_out_only_its_site),
-		cmocka_unit_test(test_a_job_only_at_a_broken_site_is_incomplete_not_failed),
-		cmocka_unit_test(test_job_description_energy_above_the_bound_names_the_field),
-		cmocka_unit_test(test_job_description_with_zero_cpus_names_the_field),
+		cmocka_unit_test(
+			test_a_job_only_at_a_broken_site_is_incomplete_not_failed),
+		cmocka_unit_test(
+			test_job_description_energy_above_the_bound_names_the_field),
+		cmocka_unit_test(
+			test_job_description_with_zero_cpus_names_the_field),
 		cmocka_unit_test(test_compute_of_200k_steps_is_not_quadratic),
 		cmocka_unit_test(test_job_description_error_names_the_field),
 		cmocka_unit_test(test_split_of_a_single_node_step_is_exact),
-		cmocka_unit_test(test_split_with_min_and_max_of_two_nodes_is_exact),
-		cmocka_unit_test(test_split_of_three_nodes_shares_the_rest_by_cpus),
+		cmocka_unit_test(
+			test_split_with_min_and_max_of_two_nodes_is_exact),
+		cmocka_unit_test(
+			test_split_of_three_nodes_shares_the_rest_by_cpus),
 		cmocka_unit_test(test_split_without_node_values_is_by_cpus),
 		cmocka_unit_test(test_split_never_gives_a_node_negative_energy),
-		cmocka_unit_test(test_split_of_a_step_without_energy_changes_nothing),
+		cmocka_unit_test(
+			test_split_of_a_step_without_energy_changes_nothing),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

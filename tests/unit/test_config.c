@@ -19,17 +19,17 @@ static const fp_hostlist_match_fn plain = fp_config_hostlist_match_plain;
 
 static fp_config_t *parse(const char *text, fp_error_t *err)
 {
-	return fp_config_parse("/etc/slurm/footprint.conf", text,
-			       strlen(text), err);
+	return fp_config_parse("/etc/slurm/footprint.conf", text, strlen(text),
+			       err);
 }
 
 static void test_site_line_sets_every_field(void **state)
 {
 	fp_error_t err = { 0 };
-	fp_config_t *c = parse(
-		"Site=paris Nodes=qh001,qh002 Intensity=56 "
-		"IntensityKind=direct PUE=1.05 HeatRecovery=0.9 "
-		"DisplacedHeating=gas UsefulHeat=months:10-4\n", &err);
+	fp_config_t *c = parse("Site=paris Nodes=qh001,qh002 Intensity=56 "
+			       "IntensityKind=direct PUE=1.05 HeatRecovery=0.9 "
+			       "DisplacedHeating=gas UsefulHeat=months:10-4\n",
+			       &err);
 	fp_site_conf_t *s;
 
 	assert_non_null(c);
@@ -68,9 +68,15 @@ static void test_defaults_are_heater_pue_and_standard_reference(void **s_)
 
 static void test_displaced_presets_carry_values_and_sources(void **state)
 {
-	static const struct { const char *name; double v; } want[] = {
-		{ "gas", 227 }, { "fuel-oil", 324 }, { "electric", 79 },
-		{ "district", 116 }, { "heat-pump", 79.0 / 3.0 },
+	static const struct {
+		const char *name;
+		double v;
+	} want[] = {
+		{ "gas", 227 },
+		{ "fuel-oil", 324 },
+		{ "electric", 79 },
+		{ "district", 116 },
+		{ "heat-pump", 79.0 / 3.0 },
 		{ "none", 0 },
 	};
 
@@ -92,13 +98,13 @@ static void test_displaced_number_is_custom_with_given_source(void **s_)
 	fp_config_t *c = parse("Site=a Nodes=n1 Intensity=50 "
 			       "DisplacedHeating=180 "
 			       "DisplacedHeatingSource=\"boiler audit 2023\" "
-			       "HeatRecovery=0.5 UsefulHeat=1\n", &err);
+			       "HeatRecovery=0.5 UsefulHeat=1\n",
+			       &err);
 
 	assert_non_null(c);
 	assert_string_equal(c->sites[0].displaced, "custom");
 	assert_float_equal(c->sites[0].displaced_gco2e_per_kwh, 180, 0);
-	assert_string_equal(c->sites[0].displaced_source,
-			    "boiler audit 2023");
+	assert_string_equal(c->sites[0].displaced_source, "boiler audit 2023");
 	fp_config_free(c);
 }
 
@@ -116,8 +122,8 @@ static void test_unknown_key_names_file_line_and_field(void **state)
 static void test_booleans_take_the_spellings_of_acct_gather_conf(void **s)
 {
 	static const char *const yes[] = { "yes", "YES", "true", "True",
-					   "on", "ON", "1" };
-	static const char *const no[] = { "no", "No", "false", "FALSE",
+					   "on",  "ON",	 "1" };
+	static const char *const no[] = { "no",	 "No",	"false", "FALSE",
 					  "off", "Off", "0" };
 	bool b;
 
@@ -135,37 +141,40 @@ static void test_booleans_take_the_spellings_of_acct_gather_conf(void **s)
 
 static void test_mail_html_no_takes_every_spelling_of_no(void **state)
 {
-	static const char *const no[] = { "no", "NO", "false", "False", "0",
-					  "off", "OFF" };
+	static const char *const no[] = { "no", "NO",  "false", "False",
+					  "0",	"off", "OFF" };
 	fp_error_t err = { 0 };
 	char text[128];
 	fp_config_t *c;
 
 	for (size_t i = 0; i < sizeof(no) / sizeof(*no); i++) {
-		snprintf(text, sizeof(text), "MailHTML=attachment\n"
+		snprintf(text, sizeof(text),
+			 "MailHTML=attachment\n"
 			 "Site=a Nodes=n1 Intensity=50\n");
 		c = parse(text, &err);
 		assert_non_null(c);
 		assert_int_equal(c->mail_html, FP_MAIL_HTML_ATTACHMENT);
 		fp_config_free(c);
-		snprintf(text, sizeof(text), "MailHTML=%s\n"
-			 "Site=a Nodes=n1 Intensity=50\n", no[i]);
+		snprintf(text, sizeof(text),
+			 "MailHTML=%s\n"
+			 "Site=a Nodes=n1 Intensity=50\n",
+			 no[i]);
 		c = parse(text, &err);
 		if (!c)
 			fail_msg("MailHTML=%s: %s", no[i], err.msg);
 		assert_int_equal(c->mail_html, FP_MAIL_HTML_NO);
 		fp_config_free(c);
 	}
-	c = parse("MailHTML=Alternative\nSite=a Nodes=n1 Intensity=50\n",
-		  &err);
+	c = parse("MailHTML=Alternative\nSite=a Nodes=n1 Intensity=50\n", &err);
 	assert_non_null(c);
 	assert_int_equal(c->mail_html, FP_MAIL_HTML_ALTERNATIVE);
 	fp_config_free(c);
-	assert_null(parse("MailHTML=maybe\nSite=a Nodes=n1 Intensity=50\n",
-			  &err));
-	assert_non_null(strstr(err.msg, ":1: field 'MailHTML': 'maybe' is "
-				  "not no (false, off, 0), alternative or "
-				  "attachment"));
+	assert_null(
+		parse("MailHTML=maybe\nSite=a Nodes=n1 Intensity=50\n", &err));
+	assert_non_null(strstr(err.msg,
+			       ":1: field 'MailHTML': 'maybe' is "
+			       "not no (false, off, 0), alternative or "
+			       "attachment"));
 }
 
 static void test_bad_number_names_the_field(void **state)
@@ -183,8 +192,8 @@ static void test_key_given_twice_on_a_line_is_an_error(void **state)
 {
 	fp_error_t err = { 0 };
 
-	assert_null(parse("Site=a Nodes=n1 Intensity=50 PUE=1.0 PUE=3.0\n",
-			  &err));
+	assert_null(
+		parse("Site=a Nodes=n1 Intensity=50 PUE=1.0 PUE=3.0\n", &err));
 	assert_int_equal(err.code, FP_EINVAL);
 	assert_non_null(strstr(err.msg, ":1: field 'PUE': given twice"));
 }
@@ -194,9 +203,10 @@ static void test_global_key_given_twice_names_the_first_line(void **state)
 	fp_error_t err = { 0 };
 
 	assert_null(parse("SpoolDir=/a\nSite=a Nodes=n1 Intensity=50\n"
-			  "SpoolDir=/b\n", &err));
+			  "SpoolDir=/b\n",
+			  &err));
 	assert_non_null(strstr(err.msg, ":3: field 'SpoolDir': already given "
-				"on line 1"));
+					"on line 1"));
 }
 
 /* A node's record reaches a shared folder late: the worker waits a minute
@@ -217,13 +227,14 @@ static void test_parts_wait_defaults_to_a_minute_and_stops_at_a_day(void **s_)
 	assert_non_null(c);
 	assert_int_equal(c->parts_wait, 86400);
 	fp_config_free(c);
-	assert_null(parse("PartsWait=86401\nSite=a Nodes=n1 Intensity=50\n",
-			  &err));
+	assert_null(
+		parse("PartsWait=86401\nSite=a Nodes=n1 Intensity=50\n", &err));
 	assert_non_null(strstr(err.msg, "PartsWait"));
-	assert_null(parse("PartsWait=-1\nSite=a Nodes=n1 Intensity=50\n",
-			  &err));
+	assert_null(
+		parse("PartsWait=-1\nSite=a Nodes=n1 Intensity=50\n", &err));
 	assert_null(parse("PartsWait=1\nPartsWait=2\n"
-			  "Site=a Nodes=n1 Intensity=50\n", &err));
+			  "Site=a Nodes=n1 Intensity=50\n",
+			  &err));
 	assert_non_null(strstr(err.msg, "already given on line 1"));
 	(void)s_;
 }
@@ -233,7 +244,8 @@ static void test_public_key_may_be_given_twice(void **state)
 	fp_error_t err = { 0 };
 	fp_config_t *c = parse("PublicKey=/a.pub PublicKey=/b.pub\n"
 			       "PublicKey=/c.pub\nSite=a Nodes=n1 "
-			       "Intensity=50\n", &err);
+			       "Intensity=50\n",
+			       &err);
 
 	assert_non_null(c);
 	assert_int_equal(c->npublic_keys, 3);
@@ -246,9 +258,10 @@ static void test_unclosed_hostlist_is_an_error_at_its_line(void **state)
 
 	assert_null(parse("\nSite=a Nodes=n[1-4 Intensity=50\n", &err));
 	assert_non_null(strstr(err.msg, ":2: field 'Nodes': 'n[1-4' is not a "
-				"hostlist: '[' without ']'"));
+					"hostlist: '[' without ']'"));
 	assert_null(parse("Site=a Nodes=n1 Intensity=50\nNodeType=t "
-			  "Nodes=n1] Embodied=1 Lifetime=1 CPUs=1\n", &err));
+			  "Nodes=n1] Embodied=1 Lifetime=1 CPUs=1\n",
+			  &err));
 	assert_non_null(strstr(err.msg, ":2: field 'Nodes'"));
 }
 
@@ -258,7 +271,7 @@ static void test_descending_hostlist_range_is_an_error(void **state)
 
 	assert_null(parse("Site=a Nodes=n[4-1] Intensity=50\n", &err));
 	assert_non_null(strstr(err.msg, ":1: field 'Nodes': 'n[4-1]' is not "
-				"a hostlist: a range goes down"));
+					"a hostlist: a range goes down"));
 }
 
 static void test_hostlist_with_an_empty_name_is_an_error(void **state)
@@ -270,8 +283,10 @@ static void test_hostlist_with_an_empty_name_is_an_error(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		snprintf(conf, sizeof(conf), "\nSite=a Nodes=%s Intensity=50\n",
 			 bad[i]);
-		snprintf(want, sizeof(want), ":2: field 'Nodes': '%s' is not "
-			 "a hostlist: empty name", bad[i]);
+		snprintf(want, sizeof(want),
+			 ":2: field 'Nodes': '%s' is not "
+			 "a hostlist: empty name",
+			 bad[i]);
 		assert_null(parse(conf, &err));
 		if (!strstr(err.msg, want))
 			fail_msg("%s: %s", bad[i], err.msg);
@@ -286,13 +301,15 @@ static void test_node_in_two_node_types_names_both_lines(void **state)
 	assert_null(parse("Site=a Nodes=n[1-9] Intensity=50\n"
 			  "NodeType=x Nodes=n[1-4] Embodied=1 Lifetime=1 "
 			  "CPUs=1\n#\nNodeType=y Nodes=n9,n[04-05],n3 "
-			  "Embodied=1 Lifetime=1 CPUs=1\n", &err));
+			  "Embodied=1 Lifetime=1 CPUs=1\n",
+			  &err));
 	assert_non_null(strstr(err.msg, ":4: NodeType 'y': node 'n3' is also "
-				  "in NodeType 'x' of line 2"));
+					"in NodeType 'x' of line 2"));
 	c = parse("Site=a Nodes=n[1-9] Intensity=50\n"
 		  "NodeType=x Nodes=n[1-4] Embodied=1 Lifetime=1 CPUs=1\n"
 		  "NodeType=y Nodes=n[5-9],n[01-04] Embodied=1 Lifetime=1 "
-		  "CPUs=1\n", &err);
+		  "CPUs=1\n",
+		  &err);
 	assert_non_null(c);
 	fp_config_free(c);
 }
@@ -301,7 +318,8 @@ static void test_usual_hostlists_are_accepted(void **state)
 {
 	fp_error_t err = { 0 };
 	fp_config_t *c = parse("Site=a Nodes=qh[001-040,050],r[1-2]n[01-16],"
-			       "login1 Intensity=50\n", &err);
+			       "login1 Intensity=50\n",
+			       &err);
 
 	assert_non_null(c);
 	fp_config_free(c);
@@ -315,16 +333,19 @@ static void test_limit_errors_say_the_limit(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char conf[256];
 
-		snprintf(conf, sizeof(conf), "Site=a Nodes=n1 Intensity=50\n"
+		snprintf(conf, sizeof(conf),
+			 "Site=a Nodes=n1 Intensity=50\n"
 			 "NodeType=t Nodes=n1 Embodied=1 Lifetime=1 "
-			 "CPUs=%s\n", bad[i]);
+			 "CPUs=%s\n",
+			 bad[i]);
 		assert_null(parse(conf, &err));
 		assert_non_null(strstr(err.msg, "CPUs must be 1..1048576"));
 	}
 	assert_null(parse("Site=a Nodes=n1 Intensity=50\nNodeType=t Nodes=n1 "
-			  "Embodied=1 Lifetime=1 CPUs=many\n", &err));
+			  "Embodied=1 Lifetime=1 CPUs=many\n",
+			  &err));
 	assert_non_null(strstr(err.msg, "not a whole number (CPUs must be "
-				"1..1048576)"));
+					"1..1048576)"));
 }
 
 static void test_intensity_constant_above_any_grid_is_refused(void **state)
@@ -336,8 +357,8 @@ static void test_intensity_constant_above_any_grid_is_refused(void **state)
 	/* g/MWh given for g/kWh: a unit mistake, not a grid. */
 	assert_null(parse("Site=a Nodes=n1 Intensity=52000\n", &err));
 	assert_non_null(strstr(err.msg, "Intensity must be 0..2000"));
-	assert_null(parse("Site=a Nodes=n1 Intensity=52 DisplacedHeating=2001\n",
-			  &err));
+	assert_null(parse(
+		"Site=a Nodes=n1 Intensity=52 DisplacedHeating=2001\n", &err));
 	assert_non_null(strstr(err.msg, "DisplacedHeating must be 0..2000"));
 }
 
@@ -345,8 +366,8 @@ static void test_heat_recovery_requires_useful_heat(void **state)
 {
 	fp_error_t err = { 0 };
 
-	assert_null(parse("Site=a Nodes=n1 Intensity=50 HeatRecovery=0.9\n",
-			  &err));
+	assert_null(
+		parse("Site=a Nodes=n1 Intensity=50 HeatRecovery=0.9\n", &err));
 	assert_non_null(strstr(err.msg, "UsefulHeat"));
 }
 
@@ -354,7 +375,8 @@ static void test_heating_season_wraps_around_the_year(void **state)
 {
 	fp_error_t err = { 0 };
 	fp_config_t *c = parse("Site=a Nodes=n1 Intensity=50 HeatRecovery=1 "
-			       "UsefulHeat=months:11-2\n", &err);
+			       "UsefulHeat=months:11-2\n",
+			       &err);
 	double v;
 	time_t jan, mar, dec;
 
@@ -376,15 +398,15 @@ static void test_bad_month_list_is_an_error(void **state)
 	fp_error_t err = { 0 };
 
 	assert_null(parse("Site=a Nodes=n1 Intensity=50 HeatRecovery=1 "
-			  "UsefulHeat=months:13\n", &err));
+			  "UsefulHeat=months:13\n",
+			  &err));
 	assert_non_null(strstr(err.msg, "UsefulHeat"));
 }
 
 static void test_relative_series_path_is_beside_the_config(void **state)
 {
 	fp_error_t err = { 0 };
-	fp_config_t *c = parse("Site=a Nodes=n1 Intensity=file:fr.csv\n",
-			       &err);
+	fp_config_t *c = parse("Site=a Nodes=n1 Intensity=file:fr.csv\n", &err);
 
 	assert_non_null(c);
 	assert_string_equal(c->sites[0].intensity.path, "/etc/slurm/fr.csv");
@@ -421,13 +443,15 @@ static void test_missing_series_file_names_the_site_line(void **state)
 	fp_error_t err = { 0 };
 	fp_config_t *c = parse("Site=a Nodes=n1 Intensity=50\n"
 			       "Site=b Nodes=n2 Intensity=file:/nonexistent/"
-			       "fr.csv\n", &err);
+			       "fr.csv\n",
+			       &err);
 
 	assert_non_null(c);
 	assert_int_equal(fp_config_load_series(c, &err), -1);
-	assert_non_null(strstr(err.msg, "/etc/slurm/footprint.conf:2: Site "
-				"'b': field 'Intensity': /nonexistent/fr.csv: "
-				"cannot open"));
+	assert_non_null(strstr(err.msg,
+			       "/etc/slurm/footprint.conf:2: Site "
+			       "'b': field 'Intensity': /nonexistent/fr.csv: "
+			       "cannot open"));
 	fp_config_free(c);
 }
 
@@ -443,9 +467,11 @@ static void test_one_broken_series_leaves_the_other_sites_loaded(void **s_)
 	f = fopen(path, "w");
 	fprintf(f, "2024-01-15T00:00Z,50\n");
 	fclose(f);
-	snprintf(conf, sizeof(conf), "Site=a Nodes=n1 Intensity=file:/no/a.csv\n"
+	snprintf(conf, sizeof(conf),
+		 "Site=a Nodes=n1 Intensity=file:/no/a.csv\n"
 		 "Site=b Nodes=n2 Intensity=file:%s\n"
-		 "Site=c Nodes=n3 Intensity=file:/no/c.csv\n", path);
+		 "Site=c Nodes=n3 Intensity=file:/no/c.csv\n",
+		 path);
 	c = parse(conf, &err);
 	assert_non_null(c);
 	assert_int_equal(fp_config_load_series(c, &err), -1);
@@ -496,8 +522,7 @@ static void test_digest_is_sha256_of_the_file_bytes(void **state)
 	fp_config_t *c;
 	FILE *p;
 
-	assert_int_equal(write(fd, text, strlen(text)),
-			 (ssize_t)strlen(text));
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
 	close(fd);
 	/* An independent implementation: coreutils. */
 	snprintf(cmd, sizeof(cmd), "sha256sum %s", path);
@@ -515,11 +540,12 @@ static void test_digest_is_sha256_of_the_file_bytes(void **state)
 static void test_quoted_values_and_comments(void **state)
 {
 	fp_error_t err = { 0 };
-	fp_config_t *c = parse(
-		"# hardware\n"
-		"NodeType=qh1 Nodes=n1 Embodied=1200 Lifetime=6 CPUs=32 "
-		"EmbodiedSource=\"vendor PCF #2023\" # end\n"
-		"Site=a Nodes=n1 Intensity=50\n", &err);
+	fp_config_t *c =
+		parse("# hardware\n"
+		      "NodeType=qh1 Nodes=n1 Embodied=1200 Lifetime=6 CPUs=32 "
+		      "EmbodiedSource=\"vendor PCF #2023\" # end\n"
+		      "Site=a Nodes=n1 Intensity=50\n",
+		      &err);
 
 	assert_non_null(c);
 	assert_int_equal(c->nnode_types, 1);
@@ -535,7 +561,8 @@ static void test_node_type_requires_cpus(void **state)
 	fp_error_t err = { 0 };
 
 	assert_null(parse("NodeType=x Nodes=n1 Embodied=1 Lifetime=5\n"
-			  "Site=a Nodes=n1 Intensity=50\n", &err));
+			  "Site=a Nodes=n1 Intensity=50\n",
+			  &err));
 	assert_non_null(strstr(err.msg, ":1:"));
 	assert_non_null(strstr(err.msg, "'CPUs'"));
 }
@@ -553,7 +580,8 @@ static void test_duplicate_site_names_the_first_line(void **state)
 	fp_error_t err = { 0 };
 
 	assert_null(parse("Site=a Nodes=n1 Intensity=50\n"
-			  "Site=a Nodes=n2 Intensity=50\n", &err));
+			  "Site=a Nodes=n2 Intensity=50\n",
+			  &err));
 	assert_non_null(strstr(err.msg, ":2:"));
 	assert_non_null(strstr(err.msg, "line 1"));
 }
@@ -565,7 +593,8 @@ static void test_globals_and_reference_line(void **state)
 		"SigningKey=/etc/slurm/fp.key\nJobRecordField=SystemComment\n"
 		"MaxWorkers=4 WorkerTimeout=60\n"
 		"Reference=hyperscale PUE=1.2 Intensity=300\n"
-		"Site=a Nodes=n1 Intensity=50\n", &err);
+		"Site=a Nodes=n1 Intensity=50\n",
+		&err);
 
 	assert_non_null(c);
 	assert_string_equal(c->signing_key, "/etc/slurm/fp.key");
@@ -583,7 +612,8 @@ static void test_site_for_asks_the_callback(void **state)
 {
 	fp_error_t err = { 0 };
 	fp_config_t *c = parse("Site=a Nodes=n1,n2 Intensity=50\n"
-			       "Site=b Nodes=n3 Intensity=60\n", &err);
+			       "Site=b Nodes=n3 Intensity=60\n",
+			       &err);
 
 	assert_string_equal(fp_config_site_for(c, "n2", plain, NULL)->name,
 			    "a");
@@ -609,7 +639,8 @@ static void test_config_refuses_latin1_site_name_naming_line(void **state)
 	fp_error_t err = { 0 };
 	/* "Orléans" in Latin-1: jansson would drop the site from summaries */
 	fp_config_t *c = parse("# sites\n"
-			       "Site=Orl\xe9" "ans Nodes=n1 Intensity=50\n",
+			       "Site=Orl\xe9"
+			       "ans Nodes=n1 Intensity=50\n",
 			       &err);
 
 	assert_null(c);
@@ -621,11 +652,14 @@ static void test_config_refuses_latin1_site_name_naming_line(void **state)
 static void test_config_accepts_utf8_site_name(void **state)
 {
 	fp_error_t err = { 0 };
-	fp_config_t *c = parse("Site=Orl\xc3\xa9" "ans Nodes=n1 "
-			       "Intensity=50\n", &err);
+	fp_config_t *c = parse("Site=Orl\xc3\xa9"
+			       "ans Nodes=n1 "
+			       "Intensity=50\n",
+			       &err);
 
 	assert_non_null(c);
-	assert_string_equal(c->sites[0].name, "Orl\xc3\xa9" "ans");
+	assert_string_equal(c->sites[0].name, "Orl\xc3\xa9"
+					      "ans");
 	fp_config_free(c);
 }
 
@@ -641,11 +675,13 @@ static void test_config_refuses_invalid_utf8_in_a_comment(void **state)
 static void test_feed_keys_of_a_site_are_kept(void **state)
 {
 	fp_error_t err = { 0 };
-	fp_config_t *c = parse("Site=a Nodes=n1 Intensity=file:fr.csv "
-			       "Feed=electricitymaps:FR FeedURL=http://127.0.0.1:9"
-			       " FeedTokenFile=em.token FeedProxy=http://p:3128"
-			       "\nSite=b Nodes=n2 Intensity=file:/s/uk.csv "
-			       "Feed=uk:13\n", &err);
+	fp_config_t *c =
+		parse("Site=a Nodes=n1 Intensity=file:fr.csv "
+		      "Feed=electricitymaps:FR FeedURL=http://127.0.0.1:9"
+		      " FeedTokenFile=em.token FeedProxy=http://p:3128"
+		      "\nSite=b Nodes=n2 Intensity=file:/s/uk.csv "
+		      "Feed=uk:13\n",
+		      &err);
 
 	(void)state;
 	assert_non_null(c);
@@ -667,7 +703,7 @@ static void test_feed_needs_an_intensity_file(void **state)
 	(void)state;
 	assert_null(parse("Site=a Nodes=n1 Intensity=56 Feed=eco2mix\n", &err));
 	assert_non_null(strstr(err.msg, "footprint.conf:1: Site 'a': field "
-			       "'Feed' needs Intensity=file:PATH"));
+					"'Feed' needs Intensity=file:PATH"));
 }
 
 static void test_feed_electricitymaps_needs_zone_and_token_file(void **state)
@@ -676,10 +712,12 @@ static void test_feed_electricitymaps_needs_zone_and_token_file(void **state)
 
 	(void)state;
 	assert_null(parse("Site=a Nodes=n1 Intensity=file:x.csv "
-			  "Feed=electricitymaps\n", &err));
+			  "Feed=electricitymaps\n",
+			  &err));
 	assert_non_null(strstr(err.msg, "needs a zone"));
 	assert_null(parse("Site=a Nodes=n1 Intensity=file:x.csv "
-			  "Feed=electricitymaps:DE\n", &err));
+			  "Feed=electricitymaps:DE\n",
+			  &err));
 	assert_non_null(strstr(err.msg, "needs FeedTokenFile="));
 }
 
@@ -688,17 +726,19 @@ static void test_feed_unknown_provider_region_or_url_is_refused(void **state)
 	fp_error_t err = { 0 };
 
 	(void)state;
-	assert_null(parse("Site=a Nodes=n1 Intensity=file:x.csv Feed=rte\n",
-			  &err));
+	assert_null(
+		parse("Site=a Nodes=n1 Intensity=file:x.csv Feed=rte\n", &err));
 	assert_non_null(strstr(err.msg, ":1: field 'Feed': 'rte' is not"));
 	assert_null(parse("Site=a Nodes=n1 Intensity=file:x.csv Feed=uk:18\n",
 			  &err));
 	assert_non_null(strstr(err.msg, "UK region must be 1..17, not 18"));
 	assert_null(parse("Site=a Nodes=n1 Intensity=file:x.csv Feed=eco2mix "
-			  "FeedURL=ftp://x\n", &err));
+			  "FeedURL=ftp://x\n",
+			  &err));
 	assert_non_null(strstr(err.msg, "not an http:// or https:// URL"));
 	assert_null(parse("Site=a Nodes=n1 Intensity=file:x.csv "
-			  "FeedProxy=http://p\n", &err));
+			  "FeedProxy=http://p\n",
+			  &err));
 	assert_non_null(strstr(err.msg, "need Feed="));
 }
 
@@ -755,11 +795,16 @@ static void test_man_page_states_each_default_and_range(void **state)
 		const char *after, *key;
 		char want[64];
 	} dflt[] = {
-		{ NULL, "MaxWorkers", "" }, { NULL, "MaxQueue", "" },
-		{ NULL, "WorkerTimeout", "" }, { NULL, "RetryInterval", "" },
-		{ NULL, "MailWait", "" }, { NULL, "SeriesWait", "" },
-		{ NULL, "SpoolDir", "" }, { NULL, "EnergySource", "" },
-		{ NULL, "Mailer", "" }, { NULL, "Sendmail", "" },
+		{ NULL, "MaxWorkers", "" },
+		{ NULL, "MaxQueue", "" },
+		{ NULL, "WorkerTimeout", "" },
+		{ NULL, "RetryInterval", "" },
+		{ NULL, "MailWait", "" },
+		{ NULL, "SeriesWait", "" },
+		{ NULL, "SpoolDir", "" },
+		{ NULL, "EnergySource", "" },
+		{ NULL, "Mailer", "" },
+		{ NULL, "Sendmail", "" },
 		{ "\\fBSite\\fR=", "PUE", "" },
 		{ "\\fBSite\\fR=", "HeatRecovery", "" },
 		{ "\\fBReference\\fR=", "PUE", "" },
@@ -779,8 +824,7 @@ static void test_man_page_states_each_default_and_range(void **state)
 	snprintf(dflt[8].want, 64, "Default: %s.", c->mailer);
 	snprintf(dflt[9].want, 64, "Default: %s.", c->sendmail);
 	snprintf(dflt[10].want, 64, "Default: %.1f ", c->sites[0].pue);
-	snprintf(dflt[11].want, 64, "Default: %g.",
-		 c->sites[0].heat_recovery);
+	snprintf(dflt[11].want, 64, "Default: %g.", c->sites[0].heat_recovery);
 	snprintf(dflt[12].want, 64, "Default: %.1f.", c->reference.pue);
 	snprintf(dflt[13].want, 64, "Default: %u ", c->parts_wait);
 	for (size_t i = 0; i < sizeof(dflt) / sizeof(*dflt); i++) {
@@ -795,8 +839,8 @@ static void test_man_page_states_each_default_and_range(void **state)
 		char text[128], range[64];
 		const char *r;
 
-		snprintf(text, sizeof(text), "%s\nSite=b Nodes=n2 Intensity=5\n",
-			 ranged[i].bad);
+		snprintf(text, sizeof(text),
+			 "%s\nSite=b Nodes=n2 Intensity=5\n", ranged[i].bad);
 		assert_null(parse(text, &err));
 		m = strstr(err.msg, " must be ");
 		if (!m)
@@ -818,33 +862,43 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_site_line_sets_every_field),
 		cmocka_unit_test(test_plain_matcher_takes_whole_names_only),
-		cmocka_unit_test(test_defaults_are_heater_pue_and_standard_reference),
-		cmocka_unit_test(test_displaced_presets_carry_values_and_sources),
-		cmocka_unit_test(test_displaced_number_is_custom_with_given_source),
+		cmocka_unit_test(
+			test_defaults_are_heater_pue_and_standard_reference),
+		cmocka_unit_test(
+			test_displaced_presets_carry_values_and_sources),
+		cmocka_unit_test(
+			test_displaced_number_is_custom_with_given_source),
 		cmocka_unit_test(test_unknown_key_names_file_line_and_field),
 		cmocka_unit_test(test_bad_number_names_the_field),
 		cmocka_unit_test(
 			test_booleans_take_the_spellings_of_acct_gather_conf),
 		cmocka_unit_test(test_mail_html_no_takes_every_spelling_of_no),
 		cmocka_unit_test(test_key_given_twice_on_a_line_is_an_error),
-		cmocka_unit_test(test_global_key_given_twice_names_the_first_line),
-		cmocka_unit_test(test_parts_wait_defaults_to_a_minute_and_stops_at_a_day),
+		cmocka_unit_test(
+			test_global_key_given_twice_names_the_first_line),
+		cmocka_unit_test(
+			test_parts_wait_defaults_to_a_minute_and_stops_at_a_day),
 		cmocka_unit_test(test_public_key_may_be_given_twice),
-		cmocka_unit_test(test_unclosed_hostlist_is_an_error_at_its_line),
+		cmocka_unit_test(
+			test_unclosed_hostlist_is_an_error_at_its_line),
 		cmocka_unit_test(test_descending_hostlist_range_is_an_error),
 		cmocka_unit_test(test_usual_hostlists_are_accepted),
 		cmocka_unit_test(test_node_in_two_node_types_names_both_lines),
 		cmocka_unit_test(test_hostlist_with_an_empty_name_is_an_error),
 		cmocka_unit_test(test_man_page_states_each_default_and_range),
 		cmocka_unit_test(test_limit_errors_say_the_limit),
-		cmocka_unit_test(test_intensity_constant_above_any_grid_is_refused),
+		cmocka_unit_test(
+			test_intensity_constant_above_any_grid_is_refused),
 		cmocka_unit_test(test_missing_series_file_names_the_site_line),
-		cmocka_unit_test(test_one_broken_series_leaves_the_other_sites_loaded),
-		cmocka_unit_test(test_essentials_keep_the_first_of_a_key_given_twice),
+		cmocka_unit_test(
+			test_one_broken_series_leaves_the_other_sites_loaded),
+		cmocka_unit_test(
+			test_essentials_keep_the_first_of_a_key_given_twice),
 		cmocka_unit_test(test_heat_recovery_requires_useful_heat),
 		cmocka_unit_test(test_heating_season_wraps_around_the_year),
 		cmocka_unit_test(test_bad_month_list_is_an_error),
-		cmocka_unit_test(test_relative_series_path_is_beside_the_config),
+		cmocka_unit_test(
+			test_relative_series_path_is_beside_the_config),
 		cmocka_unit_test(test_load_series_reports_the_bad_file_line),
 		cmocka_unit_test(test_digest_is_sha256_of_the_file_bytes),
 		cmocka_unit_test(test_quoted_values_and_comments),

@@ -18,14 +18,14 @@ static void assert_rel(double got, double want, double tol, const char *what)
 
 	if (diff > tol * (scale > 1e-9 ? scale : 1e-9))
 		fail_msg("%s: got %.12g, want %.12g (relative error %.3g > "
-			 "%.3g)", what, got, want, diff / scale, tol);
+			 "%.3g)",
+			 what, got, want, diff / scale, tol);
 }
 
 /* --- hand-made nodes --- */
 
 /* One package of `cpus` CPUs with a single package domain. */
-static fp_node_desc_t *one_package(size_t cpus, double idle_w,
-				   uint64_t range)
+static fp_node_desc_t *one_package(size_t cpus, double idle_w, uint64_t range)
 {
 	fp_node_desc_t *d = fp_sample_node_desc_new();
 
@@ -145,8 +145,7 @@ static fp_engine_t *run_model(pm_model_t *m, const fp_engine_opts_t *opts)
 	return e;
 }
 
-static void assert_jobs_match_truth(fp_engine_t *e, pm_model_t *m,
-				    double tol)
+static void assert_jobs_match_truth(fp_engine_t *e, pm_model_t *m, double tol)
 {
 	for (int i = 0; i < m->nsteps; i++) {
 		fp_job_result_t j;
@@ -229,7 +228,7 @@ static void test_conservation_holds_to_1e9_through_every_fault(void **state)
 	pm_defaults(&m);
 	three_jobs(&m);
 	m.idle_in_header = false;
-	m.dram_range = 20000000;	/* 20 J: wraps every few seconds */
+	m.dram_range = 20000000; /* 20 J: wraps every few seconds */
 	m.counter_start = m.pkg_range - 5000000;
 	m.fail_domain = 0;
 	m.fail_from = 120;
@@ -237,7 +236,7 @@ static void test_conservation_holds_to_1e9_through_every_fault(void **state)
 	m.wall_null_from = 300;
 	m.wall_null_to = 320;
 	m.wall_reset_at = 400;
-	m.busy_report = 0.7;		/* oversubscribed everywhere */
+	m.busy_report = 0.7; /* oversubscribed everywhere */
 	e = run_model(&m, NULL);
 	assert_conserved(e);
 	fp_engine_node(e, &n);
@@ -278,7 +277,7 @@ static void test_wrapping_small_dram_counter_loses_no_energy(void **state)
 
 	pm_defaults(&m);
 	three_jobs(&m);
-	m.dram_range = 12000000;	/* 12 J at 3-9 W: wraps every 2-4 s */
+	m.dram_range = 12000000; /* 12 J at 3-9 W: wraps every 2-4 s */
 	m.counter_start = m.pkg_range - 20000000;
 	e = run_model(&m, NULL);
 	fp_engine_node(e, &n);
@@ -298,13 +297,13 @@ static void test_failed_read_gives_gap_energy_at_next_read(void **state)
 	fix_init(&f, one_package(1, 0, 1ULL << 40), NULL);
 	at(&f, 0, 0);
 	push_ok(&f);
-	at(&f, 1, UINT64_MAX);		/* read failed: A ran */
+	at(&f, 1, UINT64_MAX); /* read failed: A ran */
 	step(&f, "1.0", 1, &cpu0, 1)->cpu_ns[0] = S_NS;
 	f.s->cpu_busy_ns[0] = S_NS;
 	push_ok(&f);
 	fp_engine_node(f.e, &n);
 	assert_rel(n.rapl_j, 0, 0, "nothing from a failed read");
-	at(&f, 2, 20000000);		/* 20 J over two intervals: B ran */
+	at(&f, 2, 20000000); /* 20 J over two intervals: B ran */
 	step(&f, "2.0", 2, &cpu0, 1)->cpu_ns[0] = S_NS;
 	f.s->cpu_busy_ns[0] = 2 * S_NS;
 	push_ok(&f);
@@ -327,7 +326,7 @@ static void test_failed_reads_in_a_long_trace_lose_no_energy(void **state)
 	pm_defaults(&m);
 	three_jobs(&m);
 	m.wall = false;
-	m.fail_domain = 1;		/* dram-0 */
+	m.fail_domain = 1; /* dram-0 */
 	m.fail_from = 200;
 	m.fail_to = 260;
 	e = run_model(&m, NULL);
@@ -354,7 +353,7 @@ static void test_meter_reset_interval_has_no_wall(void **state)
 	push_ok(&f);
 	at(&f, 2, 20000000);
 	f.s->wall_valid = true;
-	f.s->wall_j = 3;		/* reset, not a wrap */
+	f.s->wall_j = 3; /* reset, not a wrap */
 	push_ok(&f);
 	fp_engine_node(f.e, &n);
 	assert_int_equal(n.source, FP_SOURCE_RAPL);
@@ -363,7 +362,7 @@ static void test_meter_reset_interval_has_no_wall(void **state)
 	assert_rel(n.energy_j, 50 + 10, 1e-12, "node");
 	at(&f, 3, 30000000);
 	f.s->wall_valid = true;
-	f.s->wall_j = 43;		/* counts again from the reset */
+	f.s->wall_j = 43; /* counts again from the reset */
 	push_ok(&f);
 	fp_engine_node(f.e, &n);
 	assert_int_equal(n.source, FP_SOURCE_WALL);
@@ -371,8 +370,8 @@ static void test_meter_reset_interval_has_no_wall(void **state)
 	fix_free(&f);
 }
 
-static void test_step_energy_is_kept_by_the_node_source_of_each_interval(
-	void **state)
+static void
+test_step_energy_is_kept_by_the_node_source_of_each_interval(void **state)
 {
 	struct fix f;
 	fp_engine_step_t r;
@@ -423,8 +422,8 @@ static void test_wall_below_rapl_is_implausible(void **state)
 	assert_false(fp_engine_wall_plausible(-1, 0));
 }
 
-static void test_a_wall_below_rapl_is_dropped_for_its_interval_and_the_next(
-	void **state)
+static void
+test_a_wall_below_rapl_is_dropped_for_its_interval_and_the_next(void **state)
 {
 	struct fix f;
 	fp_engine_node_t n;
@@ -451,7 +450,7 @@ static void test_a_wall_below_rapl_is_dropped_for_its_interval_and_the_next(
 			assert_rel(n.rapl_delta_j, 10, 1e-12, "RAPL delta");
 			assert_int_equal(n.source, FP_SOURCE_RAPL);
 		}
-		if (i == 3) {	/* no baseline: as if it had not read */
+		if (i == 3) { /* no baseline: as if it had not read */
 			assert_false(n.wall_checked);
 			assert_int_equal(n.source, FP_SOURCE_RAPL);
 		}
@@ -489,8 +488,8 @@ static void test_oversubscribed_cpu_splits_by_step_time(void **state)
 	at(&f, 0, 0);
 	push_ok(&f);
 	at(&f, 1, 30000000);
-	f.s->cpu_busy_ns[0] = S_NS;	/* the CPU says 1 s ... */
-	step(&f, "1.0", 1, &cpu0, 1)->cpu_ns[0] = S_NS;	/* ... steps 3 s */
+	f.s->cpu_busy_ns[0] = S_NS; /* the CPU says 1 s ... */
+	step(&f, "1.0", 1, &cpu0, 1)->cpu_ns[0] = S_NS; /* ... steps 3 s */
 	step(&f, "2.0", 2, &cpu0, 1)->cpu_ns[0] = 2 * S_NS;
 	push_ok(&f);
 	fp_engine_node(f.e, &n);
@@ -572,7 +571,7 @@ static void test_calibration_starts_after_30_intervals(void **state)
 	pm_defaults(&m);
 	three_jobs(&m);
 	m.nsamples = 61;
-	m.wall_null_from = 10;		/* intervals 10-13: before 30 */
+	m.wall_null_from = 10; /* intervals 10-13: before 30 */
 	m.wall_null_to = 12;
 	e = run_model(&m, NULL);
 	fp_engine_node(e, &n);
@@ -592,7 +591,7 @@ static void test_calibration_fills_intervals_without_wall(void **state)
 
 	pm_defaults(&m);
 	three_jobs(&m);
-	m.wall_null_from = 40;		/* wall for intervals 1-39 only */
+	m.wall_null_from = 40; /* wall for intervals 1-39 only */
 	m.wall_null_to = 1000;
 	e = run_model(&m, NULL);
 	fp_engine_node(e, &n);
@@ -639,7 +638,7 @@ static void test_overlapping_steps_of_one_job_share_idle_once(void **state)
 	fix_init(&f, one_package(2, 10, 1ULL << 40), NULL);
 	at(&f, 0, 0);
 	push_ok(&f);
-	at(&f, 1, 10000000);		/* 10 J, all idle: 5 J per CPU */
+	at(&f, 1, 10000000); /* 10 J, all idle: 5 J per CPU */
 	step(&f, "1.batch", 1, both, 2);
 	step(&f, "1.0", 1, first, 1);
 	push_ok(&f);
@@ -699,8 +698,7 @@ static void test_first_sample_is_the_baseline(void **state)
 	fix_free(&f);
 }
 
-static void test_non_increasing_t_is_rejected_and_changes_nothing(
-	void **state)
+static void test_non_increasing_t_is_rejected_and_changes_nothing(void **state)
 {
 	struct fix f;
 	fp_engine_node_t n;
@@ -811,7 +809,7 @@ static void test_last_interval_power(void **state)
 	fix_init(&f, one_package(1, 0, 1ULL << 40), NULL);
 	at(&f, 0, 0);
 	push_ok(&f);
-	at(&f, 2, 100000000);		/* 100 J in 2 s */
+	at(&f, 2, 100000000); /* 100 J in 2 s */
 	step(&f, "1.0", 1, &cpu0, 1)->cpu_ns[0] = S_NS;
 	f.s->cpu_busy_ns[0] = 2 * S_NS;
 	push_ok(&f);
@@ -837,9 +835,9 @@ static void test_model_doc_worked_example(void **state)
 	f.s->wall_valid = true;
 	f.s->wall_j = 1000;
 	push_ok(&f);
-	at(&f, 10, 400000000);		/* 400 J in 10 s */
+	at(&f, 10, 400000000); /* 400 J in 10 s */
 	f.s->wall_valid = true;
-	f.s->wall_j = 1500;		/* the wall saw 500 J */
+	f.s->wall_j = 1500; /* the wall saw 500 J */
 	f.s->cpu_busy_ns[0] = 8 * S_NS;
 	f.s->cpu_busy_ns[1] = 4 * S_NS;
 	f.s->cpu_busy_ns[2] = 2 * S_NS;
@@ -940,10 +938,11 @@ static void test_dram_share_matches_the_model_and_conserves(void **state)
 
 		assert_int_equal(fp_engine_step(e, m.steps[i].id, &r), 0);
 		assert_true(r.dram_j > 0);
-		assert_rel(r.dram_j, kd * m.steps[i].dynamic_j +
-			   id * m.steps[i].static_j, 1e-6, r.id);
-		assert_rel(r.cpu_j + r.dram_j, r.dynamic_j + r.static_j,
-			   1e-12, r.id);
+		assert_rel(r.dram_j,
+			   kd * m.steps[i].dynamic_j + id * m.steps[i].static_j,
+			   1e-6, r.id);
+		assert_rel(r.cpu_j + r.dram_j, r.dynamic_j + r.static_j, 1e-12,
+			   r.id);
 	}
 	assert_conserved(e);
 	fp_engine_free(e);
@@ -1022,8 +1021,7 @@ static void test_held_gpu_goes_to_its_holder(void **state)
 	struct fix f;
 	fp_engine_node_t n;
 
-	fix_init(&f, with_gpus(one_package(1, 0, 1ULL << 40), 2, -1, 0),
-		 NULL);
+	fix_init(&f, with_gpus(one_package(1, 0, 1ULL << 40), 2, -1, 0), NULL);
 	at(&f, 0, 0);
 	gpu_at(&f, 0, 0);
 	gpu_at(&f, 1, 0);
@@ -1052,14 +1050,13 @@ static void test_gpu_nobody_holds_goes_to_gpu_idle(void **state)
 	struct fix f;
 	fp_engine_node_t n;
 
-	fix_init(&f, with_gpus(one_package(1, 0, 1ULL << 40), 1, -1, 0),
-		 NULL);
+	fix_init(&f, with_gpus(one_package(1, 0, 1ULL << 40), 1, -1, 0), NULL);
 	at(&f, 0, 0);
 	gpu_at(&f, 0, 0);
 	push_ok(&f);
 	at(&f, 1, 0);
 	gpu_at(&f, 0, 30);
-	step(&f, "1.0", 1, (int[]){ 0 }, 1);	/* holds no GPU */
+	step(&f, "1.0", 1, (int[]){ 0 }, 1); /* holds no GPU */
 	push_ok(&f);
 	fp_engine_node(f.e, &n);
 	assert_rel(n.gpu_idle_j, 30, 1e-12, "gpu_idle");
@@ -1069,14 +1066,13 @@ static void test_gpu_nobody_holds_goes_to_gpu_idle(void **state)
 	fix_free(&f);
 }
 
-static void test_gpu_shared_by_jobs_splits_dynamic_by_busy_idle_equally(
-	void **state)
+static void
+test_gpu_shared_by_jobs_splits_dynamic_by_busy_idle_equally(void **state)
 {
 	struct fix f;
 
 	/* idle 10 W over 1 s: S = 10 J, D = 90 J, busy 3:1 */
-	fix_init(&f, with_gpus(one_package(1, 0, 1ULL << 40), 1, 10, 0),
-		 NULL);
+	fix_init(&f, with_gpus(one_package(1, 0, 1ULL << 40), 1, 10, 0), NULL);
 	at(&f, 0, 0);
 	gpu_at(&f, 0, 0);
 	gstep(&f, "1.0", 1, 0, 0);
@@ -1093,19 +1089,17 @@ static void test_gpu_shared_by_jobs_splits_dynamic_by_busy_idle_equally(
 	fix_free(&f);
 }
 
-static void test_gpu_shared_without_busy_splits_by_job_then_step(
-	void **state)
+static void test_gpu_shared_without_busy_splits_by_job_then_step(void **state)
 {
 	struct fix f;
 
-	fix_init(&f, with_gpus(one_package(1, 0, 1ULL << 40), 1, 10, 0),
-		 NULL);
+	fix_init(&f, with_gpus(one_package(1, 0, 1ULL << 40), 1, 10, 0), NULL);
 	at(&f, 0, 0);
 	gpu_at(&f, 0, 0);
 	push_ok(&f);
 	at(&f, 1, 0);
 	gpu_at(&f, 0, 120);
-	gstep(&f, "1.batch", 1, 0, -1);	/* batch and srun list the GPU */
+	gstep(&f, "1.batch", 1, 0, -1); /* batch and srun list the GPU */
 	gstep(&f, "1.0", 1, 0, -1);
 	gstep(&f, "2.0", 2, 0, -1);
 	push_ok(&f);
@@ -1120,8 +1114,7 @@ static void test_busy_missing_for_one_holder_splits_equally(void **state)
 {
 	struct fix f;
 
-	fix_init(&f, with_gpus(one_package(1, 0, 1ULL << 40), 1, -1, 0),
-		 NULL);
+	fix_init(&f, with_gpus(one_package(1, 0, 1ULL << 40), 1, -1, 0), NULL);
 	at(&f, 0, 0);
 	gpu_at(&f, 0, 0);
 	gstep(&f, "1.0", 1, 0, 0);
@@ -1142,8 +1135,7 @@ static void test_gpu_of_one_job_goes_all_to_its_steps_by_busy(void **state)
 	struct fix f;
 
 	/* one job: idle part too goes by busy (S is not split apart) */
-	fix_init(&f, with_gpus(one_package(1, 0, 1ULL << 40), 1, 20, 0),
-		 NULL);
+	fix_init(&f, with_gpus(one_package(1, 0, 1ULL << 40), 1, 20, 0), NULL);
 	at(&f, 0, 0);
 	gpu_at(&f, 0, 0);
 	gstep(&f, "1.batch", 1, 0, 0);
@@ -1163,16 +1155,15 @@ static void test_new_step_busy_starts_from_zero(void **state)
 {
 	struct fix f;
 
-	fix_init(&f, with_gpus(one_package(1, 0, 1ULL << 40), 1, -1, 0),
-		 NULL);
+	fix_init(&f, with_gpus(one_package(1, 0, 1ULL << 40), 1, -1, 0), NULL);
 	at(&f, 0, 0);
 	gpu_at(&f, 0, 0);
 	gstep(&f, "1.0", 1, 0, 1000);
 	push_ok(&f);
 	at(&f, 1, 0);
 	gpu_at(&f, 0, 100);
-	gstep(&f, "1.0", 1, 0, 2000);	/* +1000 */
-	gstep(&f, "2.0", 2, 0, 3000);	/* new: +3000 */
+	gstep(&f, "1.0", 1, 0, 2000); /* +1000 */
+	gstep(&f, "2.0", 2, 0, 3000); /* new: +3000 */
 	push_ok(&f);
 	assert_rel(step_gpu_j(&f, "1.0"), 25, 1e-12, "1.0");
 	assert_rel(step_gpu_j(&f, "2.0"), 75, 1e-12, "2.0");
@@ -1184,8 +1175,8 @@ static void test_gpu_counter_wrap_adds_max_energy_plus_one(void **state)
 	struct fix f;
 	fp_engine_node_t n;
 
-	fix_init(&f, with_gpus(one_package(1, 0, 1ULL << 40), 1, -1,
-			       999999), NULL);
+	fix_init(&f, with_gpus(one_package(1, 0, 1ULL << 40), 1, -1, 999999),
+		 NULL);
 	at(&f, 0, 0);
 	f.s->gpu_valid[0] = true;
 	f.s->gpu_energy_uj[0] = 900000;
@@ -1203,18 +1194,17 @@ static void test_gpu_counter_down_without_max_is_a_reset(void **state)
 	struct fix f;
 	fp_engine_node_t n;
 
-	fix_init(&f, with_gpus(one_package(1, 0, 1ULL << 40), 1, -1, 0),
-		 NULL);
+	fix_init(&f, with_gpus(one_package(1, 0, 1ULL << 40), 1, -1, 0), NULL);
 	at(&f, 0, 0);
 	gpu_at(&f, 0, 500);
 	push_ok(&f);
 	at(&f, 1, 0);
-	gpu_at(&f, 0, 10);		/* driver reload */
+	gpu_at(&f, 0, 10); /* driver reload */
 	push_ok(&f);
 	fp_engine_node(f.e, &n);
 	assert_rel(n.gpu_j, 0, 0, "no value for the interval");
 	at(&f, 2, 0);
-	gpu_at(&f, 0, 35);		/* from the new base */
+	gpu_at(&f, 0, 35); /* from the new base */
 	push_ok(&f);
 	fp_engine_node(f.e, &n);
 	assert_rel(n.gpu_j, 25, 1e-12, "counted from the new base");
@@ -1227,17 +1217,16 @@ static void test_failed_gpu_read_carries_gap_to_next_holders(void **state)
 	struct fix f;
 	fp_engine_node_t n;
 
-	fix_init(&f, with_gpus(one_package(1, 0, 1ULL << 40), 1, -1, 0),
-		 NULL);
+	fix_init(&f, with_gpus(one_package(1, 0, 1ULL << 40), 1, -1, 0), NULL);
 	at(&f, 0, 0);
 	gpu_at(&f, 0, 0);
 	push_ok(&f);
 	at(&f, 1, 0);
-	gpu_at(&f, 0, -1);		/* failed: 1.0 held it */
+	gpu_at(&f, 0, -1); /* failed: 1.0 held it */
 	gstep(&f, "1.0", 1, 0, -1);
 	push_ok(&f);
 	at(&f, 2, 0);
-	gpu_at(&f, 0, 50);		/* 50 J over both: 2.0 holds it */
+	gpu_at(&f, 0, 50); /* 50 J over both: 2.0 holds it */
 	gstep(&f, "2.0", 2, 0, -1);
 	push_ok(&f);
 	fp_engine_node(f.e, &n);
@@ -1257,8 +1246,7 @@ static void test_wall_residual_is_shared_with_gpu_idle(void **state)
 
 	/* RAPL 50 J all to 1.0 (busy), GPU 0 (1.0) 30 J, GPU 1 unheld 20 J,
 	 * wall 200 J: residual 100 J, factor 1 */
-	fix_init(&f, with_gpus(one_package(1, 0, 1ULL << 40), 2, -1, 0),
-		 NULL);
+	fix_init(&f, with_gpus(one_package(1, 0, 1ULL << 40), 2, -1, 0), NULL);
 	at(&f, 0, 0);
 	gpu_at(&f, 0, 0);
 	gpu_at(&f, 1, 0);
@@ -1281,8 +1269,9 @@ static void test_wall_residual_is_shared_with_gpu_idle(void **state)
 	assert_rel(n.gpu_idle_j, 40, 1e-12, "unheld GPU + its residual");
 	fp_engine_step(f.e, "1.0", &r);
 	assert_rel(r.gpu_j, 30, 1e-12, "gpu share before the residual");
-	assert_rel(r.energy_j, r.dynamic_j + r.static_j + r.gpu_j +
-		   r.residual_j, 1e-12, "energy = dyn + static + gpu + res");
+	assert_rel(r.energy_j,
+		   r.dynamic_j + r.static_j + r.gpu_j + r.residual_j, 1e-12,
+		   "energy = dyn + static + gpu + res");
 	assert_rel(r.energy_j, 160, 1e-12, "(50 + 30) x 2");
 	assert_conserved(f.e);
 	fix_free(&f);
@@ -1293,8 +1282,7 @@ static void test_psys_node_adds_the_gpus(void **state)
 	struct fix f;
 	fp_engine_node_t n;
 
-	fix_init(&f, with_gpus(one_package(1, 0, 1ULL << 40), 1, -1, 0),
-		 NULL);
+	fix_init(&f, with_gpus(one_package(1, 0, 1ULL << 40), 1, -1, 0), NULL);
 	add_psys(f.desc);
 	fp_engine_free(f.e);
 	f.e = fp_engine_new(f.desc, NULL, &f.err);
@@ -1325,8 +1313,7 @@ static void test_calibration_fits_rapl_plus_gpu(void **state)
 	double rapl = 0, gpu = 0, wall = 0;
 
 	/* wall = 1.25 (rapl + gpu) + 40 W, GPU load varying alone */
-	fix_init(&f, with_gpus(one_package(1, 0, 1ULL << 40), 1, -1, 0),
-		 NULL);
+	fix_init(&f, with_gpus(one_package(1, 0, 1ULL << 40), 1, -1, 0), NULL);
 	for (int i = 0; i <= 40; i++) {
 		double r = 20 + (i % 3), g = 50 + 30 * (i % 5);
 
@@ -1345,7 +1332,7 @@ static void test_calibration_fits_rapl_plus_gpu(void **state)
 	assert_true(n.calibration.active);
 	assert_rel(n.calibration.a, 1.25, 1e-9, "a");
 	assert_rel(n.calibration.b_w, 40, 1e-9, "b");
-	at(&f, 41, (uint64_t)((rapl + 10) * 1e6));	/* no wall */
+	at(&f, 41, (uint64_t)((rapl + 10) * 1e6)); /* no wall */
 	gpu_at(&f, 0, gpu + 100);
 	push_ok(&f);
 	fp_engine_node(f.e, &n);
@@ -1354,14 +1341,13 @@ static void test_calibration_fits_rapl_plus_gpu(void **state)
 	fix_free(&f);
 }
 
-static void test_gpu_read_failure_keeps_interval_out_of_calibration(
-	void **state)
+static void
+test_gpu_read_failure_keeps_interval_out_of_calibration(void **state)
 {
 	struct fix f;
 	fp_engine_node_t n;
 
-	fix_init(&f, with_gpus(one_package(1, 0, 1ULL << 40), 1, -1, 0),
-		 NULL);
+	fix_init(&f, with_gpus(one_package(1, 0, 1ULL << 40), 1, -1, 0), NULL);
 	for (int i = 0; i <= 5; i++) {
 		at(&f, i, (uint64_t)i * 10000000);
 		gpu_at(&f, 0, i == 3 ? -1 : 10.0 * i);
@@ -1380,8 +1366,7 @@ static void test_step_gpu_outside_the_node_is_rejected(void **state)
 	struct fix f;
 	int gpus[2] = { 0, 0 };
 
-	fix_init(&f, with_gpus(one_package(1, 0, 1ULL << 40), 1, -1, 0),
-		 NULL);
+	fix_init(&f, with_gpus(one_package(1, 0, 1ULL << 40), 1, -1, 0), NULL);
 	at(&f, 0, 0);
 	gstep(&f, "1.0", 1, 1, -1);
 	assert_int_equal(fp_engine_push(f.e, f.s, &f.err), -1);
@@ -1403,8 +1388,7 @@ static void test_gpu_conservation_holds_to_1e9_through_faults(void **state)
 	int cpus[2] = { 0, 1 };
 	uint64_t busy[3] = { 0, 0, 0 };
 
-	fix_init(&f, with_gpus(one_package(2, 5, 1ULL << 32), 3, 15, 0),
-		 NULL);
+	fix_init(&f, with_gpus(one_package(2, 5, 1ULL << 32), 3, 15, 0), NULL);
 	for (int i = 0; i < 400; i++) {
 		double rapl = 10.0 * i + (i % 7);
 
@@ -1450,15 +1434,14 @@ static void test_gpu_share_by_device_sums_to_gpu_j(void **state)
 	double gj[3] = { 0, 0, 0 }, wall = 0, sum, gpu0_base = 0;
 	int cpus[2] = { 0, 1 };
 
-	fix_init(&f, with_gpus(one_package(2, 5, 1ULL << 32), 3, 15, 0),
-		 NULL);
+	fix_init(&f, with_gpus(one_package(2, 5, 1ULL << 32), 3, 15, 0), NULL);
 	for (int i = 0; i < 200; i++) {
 		at(&f, i, (uint64_t)i * 10000000);
 		for (int g = 0; g < 3; g++) {
 			gj[g] += 20 + 7 * ((i + g) % 5) + 30 * g;
 			gpu_at(&f, (size_t)g, (i + g) % 17 == 0 ? -1 : gj[g]);
 		}
-		if (i == 1)	/* GPU 0's first valid read: its baseline */
+		if (i == 1) /* GPU 0's first valid read: its baseline */
 			gpu0_base = gj[0];
 		f.s->wall_valid = i % 11 != 0;
 		wall += 300 + (i % 13);
@@ -1467,9 +1450,8 @@ static void test_gpu_share_by_device_sums_to_gpu_j(void **state)
 		fp_sample_step_set_gpus(step(&f, "1.0", 1, cpus, 1),
 					(int[]){ 0, 1 }, 2, NULL, NULL);
 		if (i > 50)
-			fp_sample_step_set_gpus(step(&f, "2.0", 2, cpus + 1,
-						     1), (int[]){ 1 }, 1,
-						NULL, NULL);
+			fp_sample_step_set_gpus(step(&f, "2.0", 2, cpus + 1, 1),
+						(int[]){ 1 }, 1, NULL, NULL);
 		push_ok(&f);
 	}
 	assert_int_equal(fp_engine_step(f.e, "1.0", &r), 0);
@@ -1491,15 +1473,13 @@ static void test_gpu_share_by_device_sums_to_gpu_j(void **state)
 
 /* A GPU held alone by one step gives it all its energy: the device's
  * share is the counter's delta, to the joule. */
-static void test_gpu_share_of_a_lone_holder_is_the_device_energy(
-	void **state)
+static void test_gpu_share_of_a_lone_holder_is_the_device_energy(void **state)
 {
 	struct fix f;
 	fp_engine_step_t r;
 	int cpus[1] = { 0 };
 
-	fix_init(&f, with_gpus(one_package(1, 0, 1ULL << 40), 2, -1, 0),
-		 NULL);
+	fix_init(&f, with_gpus(one_package(1, 0, 1ULL << 40), 2, -1, 0), NULL);
 	for (int i = 0; i < 3; i++) {
 		at(&f, i, 0);
 		gpu_at(&f, 0, 100.0 * i);
@@ -1563,20 +1543,28 @@ int main(void)
 		cmocka_unit_test(test_no_dram_domain_gives_dram_j_zero),
 		cmocka_unit_test(test_held_gpu_goes_to_its_holder),
 		cmocka_unit_test(test_gpu_nobody_holds_goes_to_gpu_idle),
-		cmocka_unit_test(test_gpu_shared_by_jobs_splits_dynamic_by_busy_idle_equally),
-		cmocka_unit_test(test_gpu_shared_without_busy_splits_by_job_then_step),
-		cmocka_unit_test(test_busy_missing_for_one_holder_splits_equally),
-		cmocka_unit_test(test_gpu_of_one_job_goes_all_to_its_steps_by_busy),
+		cmocka_unit_test(
+			test_gpu_shared_by_jobs_splits_dynamic_by_busy_idle_equally),
+		cmocka_unit_test(
+			test_gpu_shared_without_busy_splits_by_job_then_step),
+		cmocka_unit_test(
+			test_busy_missing_for_one_holder_splits_equally),
+		cmocka_unit_test(
+			test_gpu_of_one_job_goes_all_to_its_steps_by_busy),
 		cmocka_unit_test(test_new_step_busy_starts_from_zero),
-		cmocka_unit_test(test_gpu_counter_wrap_adds_max_energy_plus_one),
+		cmocka_unit_test(
+			test_gpu_counter_wrap_adds_max_energy_plus_one),
 		cmocka_unit_test(test_gpu_counter_down_without_max_is_a_reset),
-		cmocka_unit_test(test_failed_gpu_read_carries_gap_to_next_holders),
+		cmocka_unit_test(
+			test_failed_gpu_read_carries_gap_to_next_holders),
 		cmocka_unit_test(test_wall_residual_is_shared_with_gpu_idle),
 		cmocka_unit_test(test_psys_node_adds_the_gpus),
 		cmocka_unit_test(test_calibration_fits_rapl_plus_gpu),
-		cmocka_unit_test(test_gpu_read_failure_keeps_interval_out_of_calibration),
+		cmocka_unit_test(
+			test_gpu_read_failure_keeps_interval_out_of_calibration),
 		cmocka_unit_test(test_step_gpu_outside_the_node_is_rejected),
-		cmocka_unit_test(test_gpu_conservation_holds_to_1e9_through_faults),
+		cmocka_unit_test(
+			test_gpu_conservation_holds_to_1e9_through_faults),
 		cmocka_unit_test(test_gpu_share_by_device_sums_to_gpu_j),
 		cmocka_unit_test(
 			test_gpu_share_of_a_lone_holder_is_the_device_energy),

@@ -37,12 +37,15 @@ static void test_eco2mix_offsets_become_utc_and_total_count_is_read(void **st)
 	long total = 0;
 
 	(void)st;
-	assert_int_equal(parse(FP_FEED_ECO2MIX, "{\"total_count\": 250, "
-			       "\"results\": [{\"date_heure\": "
-			       "\"2024-10-27T02:45:00+02:00\", \"taux_co2\": 21}"
-			       ", {\"date_heure\": \"2024-10-27T02:00:00+01:00\","
-			       " \"taux_co2\": 22.5}]}", false, &pts, &total,
-			       &err), 0);
+	assert_int_equal(
+		parse(FP_FEED_ECO2MIX,
+		      "{\"total_count\": 250, "
+		      "\"results\": [{\"date_heure\": "
+		      "\"2024-10-27T02:45:00+02:00\", \"taux_co2\": 21}"
+		      ", {\"date_heure\": \"2024-10-27T02:00:00+01:00\","
+		      " \"taux_co2\": 22.5}]}",
+		      false, &pts, &total, &err),
+		0);
 	assert_int_equal(total, 250);
 	assert_int_equal(pts.n, 2);
 	assert_true(pts.v[0].t == T("2024-10-27T00:45:00Z"));
@@ -58,9 +61,13 @@ static void test_eco2mix_null_value_is_not_published_yet(void **st)
 	fp_error_t err = { 0 };
 
 	(void)st;
-	assert_int_equal(parse(FP_FEED_ECO2MIX, "{\"results\": [{\"date_heure"
-			       "\": \"2024-01-15T01:00:00+01:00\", \"taux_co2\":"
-			       " null}]}", false, &pts, NULL, &err), 0);
+	assert_int_equal(
+		parse(FP_FEED_ECO2MIX,
+		      "{\"results\": [{\"date_heure"
+		      "\": \"2024-01-15T01:00:00+01:00\", \"taux_co2\":"
+		      " null}]}",
+		      false, &pts, NULL, &err),
+		0);
 	assert_int_equal(pts.n, 0);
 	fp_feed_points_free(&pts);
 }
@@ -71,30 +78,41 @@ static void test_eco2mix_negative_value_is_refused_naming_record(void **st)
 	fp_error_t err = { 0 };
 
 	(void)st;
-	assert_int_equal(parse(FP_FEED_ECO2MIX, "{\"results\": [{\"date_heure"
-			       "\": \"2024-01-15T01:00:00+01:00\", \"taux_co2\":"
-			       " -3}]}", false, &pts, NULL, &err), -1);
+	assert_int_equal(
+		parse(FP_FEED_ECO2MIX,
+		      "{\"results\": [{\"date_heure"
+		      "\": \"2024-01-15T01:00:00+01:00\", \"taux_co2\":"
+		      " -3}]}",
+		      false, &pts, NULL, &err),
+		-1);
 	assert_non_null(strstr(err.msg, "record 1: field 'taux_co2'"));
 	fp_feed_points_free(&pts);
 }
 
-static void test_electricitymaps_history_and_latest_keep_estimated_flag(
-	void **st)
+static void
+test_electricitymaps_history_and_latest_keep_estimated_flag(void **st)
 {
 	fp_feed_points_t pts = { 0 };
 	fp_error_t err = { 0 };
 
 	(void)st;
-	assert_int_equal(parse(FP_FEED_ELECTRICITYMAPS, "{\"zone\": \"FR\", "
-			       "\"history\": [{\"carbonIntensity\": 30, "
-			       "\"datetime\": \"2024-06-01T00:00:00.000Z\", "
-			       "\"isEstimated\": false}, {\"carbonIntensity\": "
-			       "null, \"datetime\": \"2024-06-01T01:00:00.000Z\""
-			       "}]}", false, &pts, NULL, &err), 0);
-	assert_int_equal(parse(FP_FEED_ELECTRICITYMAPS, "{\"zone\": \"FR\", "
+	assert_int_equal(
+		parse(FP_FEED_ELECTRICITYMAPS,
+		      "{\"zone\": \"FR\", "
+		      "\"history\": [{\"carbonIntensity\": 30, "
+		      "\"datetime\": \"2024-06-01T00:00:00.000Z\", "
+		      "\"isEstimated\": false}, {\"carbonIntensity\": "
+		      "null, \"datetime\": \"2024-06-01T01:00:00.000Z\""
+		      "}]}",
+		      false, &pts, NULL, &err),
+		0);
+	assert_int_equal(parse(FP_FEED_ELECTRICITYMAPS,
+			       "{\"zone\": \"FR\", "
 			       "\"carbonIntensity\": 61, \"datetime\": "
 			       "\"2024-06-02T00:00:00.000Z\", \"isEstimated\": "
-			       "true}", false, &pts, NULL, &err), 0);
+			       "true}",
+			       false, &pts, NULL, &err),
+			 0);
 	assert_int_equal(pts.n, 2);
 	assert_string_equal(pts.v[0].flag, "actual");
 	assert_string_equal(pts.v[1].flag, "estimated");
@@ -134,7 +152,8 @@ static void test_malformed_json_names_line_and_column(void **st)
 
 	(void)st;
 	assert_int_equal(parse(FP_FEED_ECO2MIX, "{\"results\": [", false, &pts,
-			       NULL, &err), -1);
+			       NULL, &err),
+			 -1);
 	assert_int_equal(err.code, FP_EPARSE);
 	assert_non_null(strstr(err.msg, "answer: malformed JSON at line 1"));
 	fp_feed_points_free(&pts);
@@ -161,10 +180,10 @@ static void test_merge_sorts_drops_duplicates_known_and_future(void **st)
 	(void)st;
 	add(&p, "2024-01-01T01:00:00Z", 3);
 	add(&p, "2024-01-01T00:30:00Z", 2);
-	add(&p, "2024-01-01T00:00:00Z", 1);	/* the file has it */
-	add(&p, "2024-01-01T01:00:00Z", 9);	/* twice, another value */
-	add(&p, "2024-01-01T00:30:00Z", 2);	/* twice, same value */
-	add(&p, "2024-01-02T00:00:00Z", 5);	/* after now */
+	add(&p, "2024-01-01T00:00:00Z", 1); /* the file has it */
+	add(&p, "2024-01-01T01:00:00Z", 9); /* twice, another value */
+	add(&p, "2024-01-01T00:30:00Z", 2); /* twice, same value */
+	add(&p, "2024-01-02T00:00:00Z", 5); /* after now */
 	fp_feed_merge(&p, true, T("2024-01-01T00:00:00Z"),
 		      T("2024-01-01T12:00:00Z"), &r);
 	assert_int_equal(r.appended, 2);
@@ -173,7 +192,7 @@ static void test_merge_sorts_drops_duplicates_known_and_future(void **st)
 	assert_int_equal(r.duplicates_differ, 1);
 	assert_int_equal(r.future, 1);
 	assert_true(p.v[0].t == T("2024-01-01T00:30:00Z"));
-	assert_true(p.v[1].value == 3);	/* the first of the two kept */
+	assert_true(p.v[1].value == 3); /* the first of the two kept */
 	fp_feed_points_free(&p);
 }
 
@@ -216,23 +235,25 @@ static void test_write_appends_after_the_old_bytes_and_loads_back(void **st)
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/s.csv", dir);
 	f = fopen(path, "w");
-	fputs(old, f);		/* no final newline */
+	fputs(old, f); /* no final newline */
 	fclose(f);
 	add(&p, "2024-01-01T00:15:00Z", 20);
 	add(&p, "2024-01-01T00:30:00Z", 30);
 	assert_int_equal(fp_feed_write(path, "# new file\n", "# fetched x\n",
-				       &p, &err), 0);
+				       &p, &err),
+			 0);
 	got = slurp(path);
-	assert_string_equal(got, "# mine\n2024-01-01T00:00:00Z,10\n"
+	assert_string_equal(got,
+			    "# mine\n2024-01-01T00:00:00Z,10\n"
 			    "# fetched x\n2024-01-01T00:15:00Z,20 # actual\n"
 			    "2024-01-01T00:30:00Z,30 # actual\n");
 	s = fp_series_load(path, FP_FORMAT_AUTO, FP_INTENSITY_UNSET, &err);
 	assert_non_null(s);
-	assert_int_equal(fp_series_value(s, T("2024-01-01T00:00:00Z"), &v,
-					 &err), 0);
-	assert_true(v == 10);	/* each quarter at its own value */
-	assert_int_equal(fp_series_value(s, T("2024-01-01T00:40:00Z"), &v,
-					 &err), 0);
+	assert_int_equal(
+		fp_series_value(s, T("2024-01-01T00:00:00Z"), &v, &err), 0);
+	assert_true(v == 10); /* each quarter at its own value */
+	assert_int_equal(
+		fp_series_value(s, T("2024-01-01T00:40:00Z"), &v, &err), 0);
 	assert_true(v == 30);
 	fp_series_free(s);
 	free(got);
@@ -241,8 +262,7 @@ static void test_write_appends_after_the_old_bytes_and_loads_back(void **st)
 	rmdir(dir);
 }
 
-static void test_write_refuses_a_file_that_does_not_load_and_keeps_it(
-	void **st)
+static void test_write_refuses_a_file_that_does_not_load_and_keeps_it(void **st)
 {
 	char dir[] = "/tmp/test_feed.XXXXXX", path[64];
 	const char *old = "2024-01-01T00:00:00Z,10\nnot a row\n"
@@ -297,16 +317,24 @@ static void test_write_keeps_the_file_mode(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_eco2mix_offsets_become_utc_and_total_count_is_read),
+		cmocka_unit_test(
+			test_eco2mix_offsets_become_utc_and_total_count_is_read),
 		cmocka_unit_test(test_eco2mix_null_value_is_not_published_yet),
-		cmocka_unit_test(test_eco2mix_negative_value_is_refused_naming_record),
-		cmocka_unit_test(test_electricitymaps_history_and_latest_keep_estimated_flag),
-		cmocka_unit_test(test_uk_national_takes_actual_regional_takes_forecast),
+		cmocka_unit_test(
+			test_eco2mix_negative_value_is_refused_naming_record),
+		cmocka_unit_test(
+			test_electricitymaps_history_and_latest_keep_estimated_flag),
+		cmocka_unit_test(
+			test_uk_national_takes_actual_regional_takes_forecast),
 		cmocka_unit_test(test_malformed_json_names_line_and_column),
-		cmocka_unit_test(test_merge_sorts_drops_duplicates_known_and_future),
-		cmocka_unit_test(test_last_time_skips_trailing_comments_and_blank_lines),
-		cmocka_unit_test(test_write_appends_after_the_old_bytes_and_loads_back),
-		cmocka_unit_test(test_write_refuses_a_file_that_does_not_load_and_keeps_it),
+		cmocka_unit_test(
+			test_merge_sorts_drops_duplicates_known_and_future),
+		cmocka_unit_test(
+			test_last_time_skips_trailing_comments_and_blank_lines),
+		cmocka_unit_test(
+			test_write_appends_after_the_old_bytes_and_loads_back),
+		cmocka_unit_test(
+			test_write_refuses_a_file_that_does_not_load_and_keeps_it),
 		cmocka_unit_test(test_write_keeps_the_file_mode),
 	};
 

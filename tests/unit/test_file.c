@@ -77,7 +77,7 @@ static void missing_long_and_binary_files_fail_with_their_errno(void **state)
 	assert_null(fp_file_read_whole(_write("nul", "ab\0cd", 5), 64));
 	assert_int_equal(errno, EILSEQ);
 	errno = 0;
-	assert_null(fp_file_read_whole(dir, 64));	/* a folder */
+	assert_null(fp_file_read_whole(dir, 64)); /* a folder */
 	assert_int_equal(errno, EISDIR);
 }
 

@@ -66,8 +66,11 @@ static void _hwmon(const char *root, const char *rel, const char *driver,
 
 static fp_gpu_t *_open_hwmon(const char *root, logs_t *l)
 {
-	fp_gpu_opts_t o = {.hwmon_root = root, .nvml_lib = "",
-			   .amdsmi_lib = "", .log = _log, .log_ctx = l};
+	fp_gpu_opts_t o = { .hwmon_root = root,
+			    .nvml_lib = "",
+			    .amdsmi_lib = "",
+			    .log = _log,
+			    .log_ctx = l };
 	fp_error_t err;
 	fp_gpu_t *g = fp_gpu_open(&o, &err);
 
@@ -81,8 +84,7 @@ static char *_intel(uint64_t e, char *dir, size_t size)
 {
 	char *r = _root();
 
-	_hwmon(r, "hwmon2", "i915", "0000:03:00.0", "0x56a0", NULL, dir,
-	       size);
+	_hwmon(r, "hwmon2", "i915", "0000:03:00.0", "0x56a0", NULL, dir, size);
 	_putu(dir, "energy1_input", e);
 	return r;
 }
@@ -91,7 +93,7 @@ static void hwmon_finds_amd_and_intel_gpus_ordered_by_pci_address(void **st)
 {
 	char d0[1024], d1[1024], d2[1024];
 	char *r = _root();
-	logs_t l = {0};
+	logs_t l = { 0 };
 	fp_gpu_t *g;
 	const fp_gpu_info_t *i0, *i1;
 
@@ -132,7 +134,7 @@ static void drm_root_finds_card_hwmon_and_xe_package_counter(void **st)
 {
 	char d[1024], p[1024];
 	char *r = _root();
-	logs_t l = {0};
+	logs_t l = { 0 };
 	fp_gpu_t *g;
 
 	(void)st;
@@ -164,7 +166,7 @@ static void counter_energy_is_the_increase_since_the_first_read(void **st)
 {
 	char d[1024];
 	char *r = _intel(1000, d, sizeof(d));
-	logs_t l = {0};
+	logs_t l = { 0 };
 	fp_gpu_t *g = _open_hwmon(r, &l);
 	fp_gpu_reading_t rd;
 
@@ -189,7 +191,7 @@ static void counter_wrap_adds_the_range_and_says_so(void **st)
 {
 	char d[1024];
 	char *r = _intel(UINT64_MAX - 999, d, sizeof(d));
-	logs_t l = {0};
+	logs_t l = { 0 };
 	fp_gpu_t *g = _open_hwmon(r, &l);
 	fp_gpu_reading_t rd;
 
@@ -204,12 +206,11 @@ static void counter_wrap_adds_the_range_and_says_so(void **st)
 	_rm(r);
 }
 
-static void counter_going_down_is_a_reset_with_no_value_then_new_base(
-	void **st)
+static void counter_going_down_is_a_reset_with_no_value_then_new_base(void **st)
 {
 	char d[1024];
 	char *r = _intel(9000000000ULL, d, sizeof(d));
-	logs_t l = {0};
+	logs_t l = { 0 };
 	fp_gpu_t *g = _open_hwmon(r, &l);
 	fp_gpu_reading_t rd;
 
@@ -232,12 +233,12 @@ static void counter_going_down_is_a_reset_with_no_value_then_new_base(
 	_rm(r);
 }
 
-static void failed_read_is_unavailable_logged_once_and_the_next_carries_the_gap(
-	void **st)
+static void
+failed_read_is_unavailable_logged_once_and_the_next_carries_the_gap(void **st)
 {
 	char d[1024];
 	char *r = _intel(1000, d, sizeof(d));
-	logs_t l = {0};
+	logs_t l = { 0 };
 	fp_gpu_t *g = _open_hwmon(r, &l);
 	fp_gpu_reading_t rd;
 	fp_error_t err;
@@ -267,12 +268,12 @@ static void failed_read_is_unavailable_logged_once_and_the_next_carries_the_gap(
 	_rm(r);
 }
 
-static void vanished_device_is_unavailable_and_returns_under_a_new_number(
-	void **st)
+static void
+vanished_device_is_unavailable_and_returns_under_a_new_number(void **st)
 {
 	char d[1024], d2[1024], cmd[2100], p[1024];
 	char *r = _intel(1000, d, sizeof(d));
-	logs_t l = {0};
+	logs_t l = { 0 };
 	fp_gpu_t *g = _open_hwmon(r, &l);
 	fp_gpu_reading_t rd;
 
@@ -300,12 +301,12 @@ static void vanished_device_is_unavailable_and_returns_under_a_new_number(
 	_rm(r);
 }
 
-static void amd_power_is_integrated_by_trapezoid_over_the_callers_times(
-	void **st)
+static void
+amd_power_is_integrated_by_trapezoid_over_the_callers_times(void **st)
 {
 	char d[1024];
 	char *r = _root();
-	logs_t l = {0};
+	logs_t l = { 0 };
 	fp_gpu_t *g;
 	fp_gpu_reading_t rd;
 
@@ -333,12 +334,11 @@ static void amd_energy_counter_is_preferred_over_power(void **st)
 {
 	char d[1024];
 	char *r = _root();
-	logs_t l = {0};
+	logs_t l = { 0 };
 	fp_gpu_t *g;
 
 	(void)st;
-	_hwmon(r, "hwmon3", "amdgpu", "0000:c1:00.0", NULL, NULL, d,
-	       sizeof(d));
+	_hwmon(r, "hwmon3", "amdgpu", "0000:c1:00.0", NULL, NULL, d, sizeof(d));
 	_put(d, "power1_average", "100000000\n");
 	_put(d, "energy1_input", "5\n");
 	g = _open_hwmon(r, &l);
@@ -351,7 +351,7 @@ static void amd_apu_is_flagged_as_counted_in_rapl(void **st)
 {
 	char d[1024];
 	char *r = _root();
-	logs_t l = {0};
+	logs_t l = { 0 };
 	fp_gpu_t *g;
 
 	(void)st;
@@ -368,9 +368,12 @@ static void gpu_hwmon_without_energy_file_is_skipped_with_one_log(void **st)
 {
 	char d[1024];
 	char *r = _root();
-	logs_t l = {0};
-	fp_gpu_opts_t o = {.hwmon_root = r, .nvml_lib = "",
-			   .amdsmi_lib = "", .log = _log, .log_ctx = &l};
+	logs_t l = { 0 };
+	fp_gpu_opts_t o = { .hwmon_root = r,
+			    .nvml_lib = "",
+			    .amdsmi_lib = "",
+			    .log = _log,
+			    .log_ctx = &l };
 	fp_error_t err;
 
 	(void)st;
@@ -386,7 +389,7 @@ static void hwmon_devices_have_no_per_process_activity(void **st)
 {
 	char d[1024];
 	char *r = _intel(1000, d, sizeof(d));
-	logs_t l = {0};
+	logs_t l = { 0 };
 	fp_gpu_t *g = _open_hwmon(r, &l);
 	const fp_gpu_proc_t *p;
 	size_t n;
@@ -443,17 +446,20 @@ static int nvml_teardown(void **st)
 
 static fp_gpu_t *_open_nvml(logs_t *l, fp_error_t *err)
 {
-	fp_gpu_opts_t o = {.hwmon_root = "", .nvml_lib = FP_FAKE_NVML,
-			   .amdsmi_lib = "", .log = _log, .log_ctx = l};
+	fp_gpu_opts_t o = { .hwmon_root = "",
+			    .nvml_lib = FP_FAKE_NVML,
+			    .amdsmi_lib = "",
+			    .log = _log,
+			    .log_ctx = l };
 
 	return fp_gpu_open(&o, err);
 }
 
 static void missing_nvml_library_is_a_clear_error_not_a_crash(void **st)
 {
-	fp_gpu_opts_t o = {.hwmon_root = "",
-			   .nvml_lib = "/nonexistent/libnvidia-ml.so.1",
-			   .amdsmi_lib = ""};
+	fp_gpu_opts_t o = { .hwmon_root = "",
+			    .nvml_lib = "/nonexistent/libnvidia-ml.so.1",
+			    .amdsmi_lib = "" };
 	fp_error_t err;
 
 	(void)st;
@@ -466,7 +472,7 @@ static void missing_nvml_library_is_a_clear_error_not_a_crash(void **st)
 
 static void nvml_without_driver_says_nvml_init_failed(void **st)
 {
-	logs_t l = {0};
+	logs_t l = { 0 };
 	fp_error_t err;
 
 	(void)st;
@@ -478,7 +484,7 @@ static void nvml_without_driver_says_nvml_init_failed(void **st)
 
 static void nvml_devices_have_uuid_pci_address_and_name(void **st)
 {
-	logs_t l = {0};
+	logs_t l = { 0 };
 	fp_error_t err;
 	fp_gpu_t *g;
 
@@ -502,7 +508,7 @@ static void nvml_devices_have_uuid_pci_address_and_name(void **st)
 
 static void nvml_energy_counter_in_mj_is_read_in_uj(void **st)
 {
-	logs_t l = {0};
+	logs_t l = { 0 };
 	fp_error_t err;
 	fp_gpu_reading_t rd;
 	fp_gpu_t *g;
@@ -522,10 +528,9 @@ static void nvml_energy_counter_in_mj_is_read_in_uj(void **st)
 	fp_gpu_close(g);
 }
 
-static void nvml_without_energy_counter_integrates_power_and_says_so(
-	void **st)
+static void nvml_without_energy_counter_integrates_power_and_says_so(void **st)
 {
-	logs_t l = {0};
+	logs_t l = { 0 };
 	fp_error_t err;
 	fp_gpu_reading_t rd;
 	fp_gpu_t *g;
@@ -544,7 +549,7 @@ static void nvml_without_energy_counter_integrates_power_and_says_so(
 
 static void nvml_lost_gpu_is_unavailable_and_returns_by_uuid(void **st)
 {
-	logs_t l = {0};
+	logs_t l = { 0 };
 	fp_error_t err;
 	fp_gpu_reading_t rd[2];
 	fp_gpu_t *g;
@@ -560,8 +565,9 @@ static void nvml_lost_gpu_is_unavailable_and_returns_by_uuid(void **st)
 	assert_int_equal(fp_gpu_read(g, 1.0, rd, &err), 1);
 	assert_false(rd[0].valid);
 	assert_non_null(strstr(rd[0].fault, "gpu 0 (nvidia GPU-aaaa)"));
-	assert_non_null(strstr(rd[0].fault, "nvmlDeviceGetTotalEnergyConsumption: "
-					    "GPU is lost"));
+	assert_non_null(strstr(rd[0].fault,
+			       "nvmlDeviceGetTotalEnergyConsumption: "
+			       "GPU is lost"));
 	assert_string_equal(err.msg, rd[0].fault);
 	assert_true(rd[1].valid);
 	assert_int_equal(rd[1].energy_uj, 100000);
@@ -582,7 +588,7 @@ static void nvml_lost_gpu_is_unavailable_and_returns_by_uuid(void **st)
 
 static void nvml_per_process_utilisation_gives_only_new_samples(void **st)
 {
-	logs_t l = {0};
+	logs_t l = { 0 };
 	fp_error_t err;
 	const fp_gpu_proc_t *p;
 	size_t n;
@@ -619,10 +625,9 @@ static void nvml_per_process_utilisation_gives_only_new_samples(void **st)
 	fp_gpu_close(g);
 }
 
-static void nvml_sample_period_runs_from_the_devices_previous_sample(
-	void **st)
+static void nvml_sample_period_runs_from_the_devices_previous_sample(void **st)
 {
-	logs_t l = {0};
+	logs_t l = { 0 };
 	fp_error_t err;
 	const fp_gpu_proc_t *p;
 	size_t n;
@@ -640,14 +645,14 @@ static void nvml_sample_period_runs_from_the_devices_previous_sample(
 	assert_int_equal(n, 3);
 	assert_int_equal(p[0].period_us, 2000);
 	assert_int_equal(FP_GPU_PROC_BUSY_NS(&p[0]), 1000000); /* 50% x 2 ms */
-	assert_int_equal(p[1].period_us, 0);	/* its start is unknown */
-	assert_int_equal(p[2].sm_util, 100);	/* never above 100 % */
+	assert_int_equal(p[1].period_us, 0); /* its start is unknown */
+	assert_int_equal(p[2].sm_util, 100); /* never above 100 % */
 	assert_int_equal(p[2].period_us, 2000);
 	_state("device uuid=GPU-aaaa energy_mj=1\n"
 	       "proc dev=0 pid=100 sm=10 ts=3500\n");
 	assert_int_equal(fp_gpu_procs(g, 0, &p, &n, &err), 0);
 	assert_int_equal(n, 1);
-	assert_int_equal(p[0].period_us, 500);	/* from the last call's */
+	assert_int_equal(p[0].period_us, 500); /* from the last call's */
 	fp_gpu_close(g);
 }
 
@@ -655,8 +660,9 @@ static void nvml_devices_come_before_hwmon_devices(void **st)
 {
 	char d[1024];
 	char *r = _intel(1000, d, sizeof(d));
-	fp_gpu_opts_t o = {.hwmon_root = r, .nvml_lib = FP_FAKE_NVML,
-			   .amdsmi_lib = ""};
+	fp_gpu_opts_t o = { .hwmon_root = r,
+			    .nvml_lib = FP_FAKE_NVML,
+			    .amdsmi_lib = "" };
 	fp_error_t err;
 	fp_gpu_reading_t rd[2];
 	fp_gpu_t *g;
@@ -734,15 +740,18 @@ static void _log_all(void *ctx, int level, const char *msg)
 static fp_gpu_t *_open_amd(const char *lib, const char *root, alllogs_t *l,
 			   fp_error_t *err)
 {
-	fp_gpu_opts_t o = {.hwmon_root = root, .nvml_lib = "",
-			   .amdsmi_lib = lib, .log = _log_all, .log_ctx = l};
+	fp_gpu_opts_t o = { .hwmon_root = root,
+			    .nvml_lib = "",
+			    .amdsmi_lib = lib,
+			    .log = _log_all,
+			    .log_ctx = l };
 
 	return fp_gpu_open(&o, err);
 }
 
 static void amdsmi_finds_gpus_of_every_socket_by_pci_address(void **st)
 {
-	alllogs_t l = {0};
+	alllogs_t l = { 0 };
 	fp_error_t err;
 	const fp_gpu_info_t *i0, *i1;
 	fp_gpu_t *g;
@@ -773,7 +782,7 @@ static void amdsmi_finds_gpus_of_every_socket_by_pci_address(void **st)
 
 static void amdsmi_energy_is_the_counter_times_its_resolution(void **st)
 {
-	alllogs_t l = {0};
+	alllogs_t l = { 0 };
 	fp_error_t err;
 	fp_gpu_reading_t rd;
 	fp_gpu_t *g;
@@ -787,10 +796,10 @@ static void amdsmi_energy_is_the_counter_times_its_resolution(void **st)
 	assert_int_equal(rd.energy_uj, 0);
 	_amd("gpu bdf=0000:c1:00.0 energy=1100 resolution=15.3\n");
 	assert_int_equal(fp_gpu_read(g, 1.0, &rd, NULL), 1);
-	assert_int_equal(rd.energy_uj, 1530);	/* 100 x 15.3 µJ */
+	assert_int_equal(rd.energy_uj, 1530); /* 100 x 15.3 µJ */
 	_amd("gpu bdf=0000:c1:00.0 energy=1105 resolution=15.3\n");
 	fp_gpu_read(g, 2.0, &rd, NULL);
-	assert_int_equal(rd.energy_uj, 1606);	/* 76.5: half carried */
+	assert_int_equal(rd.energy_uj, 1606); /* 76.5: half carried */
 	_amd("gpu bdf=0000:c1:00.0 energy=1110 resolution=15.3\n");
 	fp_gpu_read(g, 3.0, &rd, NULL);
 	assert_int_equal(rd.energy_uj, 1683);
@@ -799,7 +808,7 @@ static void amdsmi_energy_is_the_counter_times_its_resolution(void **st)
 
 static void amdsmi_counter_wrap_adds_the_range_and_says_so(void **st)
 {
-	alllogs_t l = {0};
+	alllogs_t l = { 0 };
 	fp_error_t err;
 	fp_gpu_reading_t rd;
 	fp_gpu_t *g;
@@ -814,7 +823,7 @@ static void amdsmi_counter_wrap_adds_the_range_and_says_so(void **st)
 	assert_int_equal(fp_gpu_read(g, 1.0, &rd, NULL), 1);
 	assert_true(rd.valid);
 	assert_int_equal(rd.event, FP_GPU_EV_WRAP);
-	assert_int_equal(rd.energy_uj, 30);	/* (9 + 1 + 5) x 2 µJ */
+	assert_int_equal(rd.energy_uj, 30); /* (9 + 1 + 5) x 2 µJ */
 	_amd("gpu bdf=0000:c1:00.0 energy=1 resolution=2\n");
 	assert_int_equal(fp_gpu_read(g, 2.0, &rd, NULL), 0);
 	assert_int_equal(rd.event, FP_GPU_EV_RESET); /* no wrap: 2^64 x 2 µJ */
@@ -822,10 +831,11 @@ static void amdsmi_counter_wrap_adds_the_range_and_says_so(void **st)
 	fp_gpu_close(g);
 }
 
-static void amdsmi_failed_read_is_unavailable_logged_once_and_the_next_carries_the_gap(
+static void
+amdsmi_failed_read_is_unavailable_logged_once_and_the_next_carries_the_gap(
 	void **st)
 {
-	alllogs_t l = {0};
+	alllogs_t l = { 0 };
 	fp_error_t err;
 	fp_gpu_reading_t rd;
 	fp_gpu_t *g;
@@ -852,10 +862,10 @@ static void amdsmi_failed_read_is_unavailable_logged_once_and_the_next_carries_t
 	fp_gpu_close(g);
 }
 
-static void amdsmi_vanished_gpu_is_unavailable_and_returns_by_pci_address(
-	void **st)
+static void
+amdsmi_vanished_gpu_is_unavailable_and_returns_by_pci_address(void **st)
 {
-	alllogs_t l = {0};
+	alllogs_t l = { 0 };
 	fp_error_t err;
 	fp_gpu_reading_t rd[2];
 	fp_gpu_t *g;
@@ -898,12 +908,12 @@ static char *_amd_hwmon(const char *devid, char *dir, size_t size)
 	return r;
 }
 
-static void missing_amdsmi_library_falls_back_to_hwmon_with_one_info_line(
-	void **st)
+static void
+missing_amdsmi_library_falls_back_to_hwmon_with_one_info_line(void **st)
 {
 	char d[1024];
 	char *r = _amd_hwmon("0x740f", d, sizeof(d));
-	alllogs_t l = {0};
+	alllogs_t l = { 0 };
 	fp_error_t err;
 	fp_gpu_t *g;
 
@@ -926,7 +936,7 @@ static void amdsmi_without_driver_falls_back_to_hwmon(void **st)
 {
 	char d[1024];
 	char *r = _amd_hwmon("0x740f", d, sizeof(d));
-	alllogs_t l = {0};
+	alllogs_t l = { 0 };
 	fp_error_t err;
 	fp_gpu_t *g;
 
@@ -942,12 +952,12 @@ static void amdsmi_without_driver_falls_back_to_hwmon(void **st)
 	_rm(r);
 }
 
-static void amdsmi_and_hwmon_seeing_one_gpu_count_it_once_by_the_counter(
-	void **st)
+static void
+amdsmi_and_hwmon_seeing_one_gpu_count_it_once_by_the_counter(void **st)
 {
 	char d[1024], d2[1024], d3[1024];
 	char *r = _amd_hwmon("0x740f", d, sizeof(d));
-	alllogs_t l = {0};
+	alllogs_t l = { 0 };
 	fp_error_t err;
 	fp_gpu_reading_t rd[3];
 	fp_gpu_t *g;
@@ -987,7 +997,7 @@ static void amdsmi_gpu_without_counter_is_left_to_hwmon(void **st)
 {
 	char d[1024];
 	char *r = _amd_hwmon("0x740f", d, sizeof(d));
-	alllogs_t l = {0};
+	alllogs_t l = { 0 };
 	fp_error_t err;
 	fp_gpu_t *g;
 
@@ -1007,7 +1017,7 @@ static void amdsmi_apu_is_flagged_as_counted_in_rapl(void **st)
 {
 	char d[1024];
 	char *r;
-	alllogs_t l = {0};
+	alllogs_t l = { 0 };
 	fp_error_t err;
 	fp_gpu_t *g;
 
@@ -1034,7 +1044,7 @@ static void amdsmi_apu_is_flagged_as_counted_in_rapl(void **st)
 
 static void amdsmi_gpu_listed_twice_is_one_device(void **st)
 {
-	alllogs_t l = {0};
+	alllogs_t l = { 0 };
 	fp_error_t err;
 	fp_gpu_t *g;
 
@@ -1047,10 +1057,9 @@ static void amdsmi_gpu_listed_twice_is_one_device(void **st)
 	fp_gpu_close(g);
 }
 
-static void amdsmi_gpu_without_pci_address_is_skipped_with_one_log(
-	void **st)
+static void amdsmi_gpu_without_pci_address_is_skipped_with_one_log(void **st)
 {
-	alllogs_t l = {0};
+	alllogs_t l = { 0 };
 	fp_error_t err;
 
 	(void)st;
@@ -1064,7 +1073,7 @@ static void amdsmi_gpu_without_pci_address_is_skipped_with_one_log(
 static void nothing_to_read_is_not_supported_naming_what_was_tried(void **st)
 {
 	char *r = _root();
-	fp_gpu_opts_t o = {.hwmon_root = r, .nvml_lib = "", .amdsmi_lib = ""};
+	fp_gpu_opts_t o = { .hwmon_root = r, .nvml_lib = "", .amdsmi_lib = "" };
 	fp_error_t err;
 
 	(void)st;
@@ -1101,15 +1110,18 @@ static void _mig_state(unsigned long long mj, const char *extra)
 
 static fp_gpu_t *_open_nvml_all(alllogs_t *l, fp_error_t *err)
 {
-	fp_gpu_opts_t o = {.hwmon_root = "", .nvml_lib = FP_FAKE_NVML,
-			   .amdsmi_lib = "", .log = _log_all, .log_ctx = l};
+	fp_gpu_opts_t o = { .hwmon_root = "",
+			    .nvml_lib = FP_FAKE_NVML,
+			    .amdsmi_lib = "",
+			    .log = _log_all,
+			    .log_ctx = l };
 
 	return fp_gpu_open(&o, err);
 }
 
 static void nvml_mig_instances_are_devices_in_place_of_their_gpu(void **st)
 {
-	alllogs_t l = {0};
+	alllogs_t l = { 0 };
 	fp_error_t err;
 	const fp_gpu_info_t *d;
 	fp_gpu_t *g;
@@ -1151,8 +1163,8 @@ static void nvml_mig_energy_is_split_by_sm_share_and_conserved(void **st)
 	static const unsigned long long mj[] = {
 		1000, 1000, 1001, 1004, 1011, 2011, 2012, 123456789,
 	};
-	uint64_t prev[2] = {0, 0};
-	logs_t l = {0};
+	uint64_t prev[2] = { 0, 0 };
+	logs_t l = { 0 };
 	fp_error_t err;
 	fp_gpu_reading_t rd[4];
 	fp_gpu_t *g;
@@ -1173,8 +1185,8 @@ static void nvml_mig_energy_is_split_by_sm_share_and_conserved(void **st)
 		assert_true(fabs((double)sum - (double)gpu_uj) <=
 			    1e-9 * (double)gpu_uj);
 		for (int i = 0; i < 2; i++) {
-			double want = (double)gpu_uj *
-				      fp_gpu_device(g, 1 + i)->share;
+			double want =
+				(double)gpu_uj * fp_gpu_device(g, 1 + i)->share;
 
 			assert_true(fabs((double)rd[1 + i].energy_uj - want) <
 				    1.0);
@@ -1191,7 +1203,7 @@ static void nvml_mig_energy_is_split_by_sm_share_and_conserved(void **st)
 
 static void nvml_mig_without_sm_counts_splits_equally(void **st)
 {
-	alllogs_t l = {0};
+	alllogs_t l = { 0 };
 	fp_error_t err;
 	fp_gpu_reading_t rd[5];
 	fp_gpu_t *g;
@@ -1219,7 +1231,7 @@ static void nvml_mig_without_sm_counts_splits_equally(void **st)
 
 static void nvml_mig_mode_off_reads_the_whole_gpu_as_before(void **st)
 {
-	logs_t l = {0};
+	logs_t l = { 0 };
 	fp_error_t err;
 	fp_gpu_reading_t rd[3];
 	fp_gpu_t *g;
@@ -1242,7 +1254,7 @@ static void nvml_mig_mode_off_reads_the_whole_gpu_as_before(void **st)
 
 static void nvml_mig_instance_has_no_per_process_activity(void **st)
 {
-	logs_t l = {0};
+	logs_t l = { 0 };
 	fp_error_t err;
 	const fp_gpu_proc_t *p;
 	size_t n;
@@ -1254,7 +1266,8 @@ static void nvml_mig_instance_has_no_per_process_activity(void **st)
 	assert_non_null(g);
 	assert_int_equal(fp_gpu_procs(g, 1, &p, &n, &err), -1);
 	assert_int_equal(err.code, FP_ENOTSUP);
-	assert_non_null(strstr(err.msg, "no per-process utilisation under MIG"));
+	assert_non_null(
+		strstr(err.msg, "no per-process utilisation under MIG"));
 	assert_int_equal(n, 0);
 	fp_gpu_close(g);
 }
@@ -1263,7 +1276,7 @@ static void nvml_mig_instance_has_no_per_process_activity(void **st)
  * gap is theirs by share as any interval is. */
 static void nvml_mig_gpu_failing_fails_its_instances(void **st)
 {
-	logs_t l = {0};
+	logs_t l = { 0 };
 	fp_error_t err;
 	fp_gpu_reading_t rd[4];
 	fp_gpu_t *g;
@@ -1299,7 +1312,7 @@ static void nvml_mig_gpu_failing_fails_its_instances(void **st)
 
 static void step_holding_a_mig_instance_maps_to_that_instance(void **st)
 {
-	logs_t l = {0};
+	logs_t l = { 0 };
 	fp_error_t err;
 	size_t out[8], n;
 	fp_gpu_t *g;
@@ -1309,24 +1322,24 @@ static void step_holding_a_mig_instance_maps_to_that_instance(void **st)
 	g = _open_nvml(&l, &err);
 	assert_non_null(g);
 	/* Slurm's CUDA_VISIBLE_DEVICES under MIG */
-	assert_int_equal(fp_gpu_map_ids("MIG-b2", g, out, 8,
-					  &n, NULL, 0, &err), 0);
+	assert_int_equal(fp_gpu_map_ids("MIG-b2", g, out, 8, &n, NULL, 0, &err),
+			 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(out[0], 2);
 	/* numbers count instances in their GPU's place, as NVML lists them */
-	assert_int_equal(fp_gpu_map_ids("1,3", g, out, 8,
-					  &n, NULL, 0, &err), 0);
+	assert_int_equal(fp_gpu_map_ids("1,3", g, out, 8, &n, NULL, 0, &err),
+			 0);
 	assert_int_equal(n, 2);
 	assert_int_equal(out[0], 1);
 	assert_int_equal(out[1], 3);
 	/* the GPU itself, by UUID or PCI address: all its instances */
-	assert_int_equal(fp_gpu_map_ids("GPU-bbbb", g, out, 8,
-					  &n, NULL, 0, &err), 0);
+	assert_int_equal(
+		fp_gpu_map_ids("GPU-bbbb", g, out, 8, &n, NULL, 0, &err), 0);
 	assert_int_equal(n, 2);
 	assert_int_equal(out[0], 1);
 	assert_int_equal(out[1], 2);
-	assert_int_equal(fp_gpu_map_ids("3b:00.0,MIG-b1", g, out, 8,
-					  &n, NULL, 0, &err),
+	assert_int_equal(fp_gpu_map_ids("3b:00.0,MIG-b1", g, out, 8, &n, NULL,
+					0, &err),
 			 0);
 	assert_int_equal(n, 2);
 	fp_gpu_close(g);
@@ -1337,7 +1350,7 @@ static void step_holding_a_mig_instance_maps_to_that_instance(void **st)
  * does, and the node's total holds the GPU's energy once. */
 static void step_holding_one_instance_is_charged_its_share(void **st)
 {
-	logs_t l = {0};
+	logs_t l = { 0 };
 	fp_error_t err;
 	fp_gpu_reading_t rd[4];
 	fp_node_desc_t *desc = fp_sample_node_desc_new();
@@ -1366,14 +1379,14 @@ static void step_holding_one_instance_is_charged_its_share(void **st)
 	desc->ngpus = fp_gpu_ndevices(g);
 	desc->gpus = calloc(desc->ngpus, sizeof(*desc->gpus));
 	for (size_t i = 0; i < desc->ngpus; i++)
-		desc->gpus[i] = (fp_node_gpu_t){
-			strdup(fp_gpu_device(g, i)->uuid), strdup("nvidia"), 0,
-			-1, false };
+		desc->gpus[i] =
+			(fp_node_gpu_t){ strdup(fp_gpu_device(g, i)->uuid),
+					 strdup("nvidia"), 0, -1, false };
 	e = fp_engine_new(desc, NULL, &err);
 	assert_non_null(e);
 	s = fp_sample_new(desc);
-	assert_int_equal(fp_gpu_map_ids("MIG-b1", g, &dev, 1,
-					  &n, NULL, 0, &err), 0);
+	assert_int_equal(
+		fp_gpu_map_ids("MIG-b1", g, &dev, 1, &n, NULL, 0, &err), 0);
 	for (int k = 0; k < 3; k++) {
 		int idev = (int)dev;
 
@@ -1416,113 +1429,113 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(
-		    hwmon_finds_amd_and_intel_gpus_ordered_by_pci_address),
+			hwmon_finds_amd_and_intel_gpus_ordered_by_pci_address),
 		cmocka_unit_test(
-		    drm_root_finds_card_hwmon_and_xe_package_counter),
+			drm_root_finds_card_hwmon_and_xe_package_counter),
 		cmocka_unit_test(
-		    counter_energy_is_the_increase_since_the_first_read),
+			counter_energy_is_the_increase_since_the_first_read),
 		cmocka_unit_test(counter_wrap_adds_the_range_and_says_so),
 		cmocka_unit_test(
-		    counter_going_down_is_a_reset_with_no_value_then_new_base),
+			counter_going_down_is_a_reset_with_no_value_then_new_base),
 		cmocka_unit_test(
-		    failed_read_is_unavailable_logged_once_and_the_next_carries_the_gap),
+			failed_read_is_unavailable_logged_once_and_the_next_carries_the_gap),
 		cmocka_unit_test(
-		    vanished_device_is_unavailable_and_returns_under_a_new_number),
+			vanished_device_is_unavailable_and_returns_under_a_new_number),
 		cmocka_unit_test(
-		    amd_power_is_integrated_by_trapezoid_over_the_callers_times),
+			amd_power_is_integrated_by_trapezoid_over_the_callers_times),
 		cmocka_unit_test(amd_energy_counter_is_preferred_over_power),
 		cmocka_unit_test(amd_apu_is_flagged_as_counted_in_rapl),
 		cmocka_unit_test(
-		    gpu_hwmon_without_energy_file_is_skipped_with_one_log),
+			gpu_hwmon_without_energy_file_is_skipped_with_one_log),
 		cmocka_unit_test(hwmon_devices_have_no_per_process_activity),
 		cmocka_unit_test(
-		    missing_nvml_library_is_a_clear_error_not_a_crash),
+			missing_nvml_library_is_a_clear_error_not_a_crash),
 		cmocka_unit_test_setup_teardown(
-		    nvml_without_driver_says_nvml_init_failed, nvml_setup,
-		    nvml_teardown),
+			nvml_without_driver_says_nvml_init_failed, nvml_setup,
+			nvml_teardown),
 		cmocka_unit_test_setup_teardown(
-		    nvml_devices_have_uuid_pci_address_and_name, nvml_setup,
-		    nvml_teardown),
+			nvml_devices_have_uuid_pci_address_and_name, nvml_setup,
+			nvml_teardown),
 		cmocka_unit_test_setup_teardown(
-		    nvml_energy_counter_in_mj_is_read_in_uj, nvml_setup,
-		    nvml_teardown),
+			nvml_energy_counter_in_mj_is_read_in_uj, nvml_setup,
+			nvml_teardown),
 		cmocka_unit_test_setup_teardown(
-		    nvml_without_energy_counter_integrates_power_and_says_so,
-		    nvml_setup, nvml_teardown),
+			nvml_without_energy_counter_integrates_power_and_says_so,
+			nvml_setup, nvml_teardown),
 		cmocka_unit_test_setup_teardown(
-		    nvml_lost_gpu_is_unavailable_and_returns_by_uuid,
-		    nvml_setup, nvml_teardown),
+			nvml_lost_gpu_is_unavailable_and_returns_by_uuid,
+			nvml_setup, nvml_teardown),
 		cmocka_unit_test_setup_teardown(
-		    nvml_per_process_utilisation_gives_only_new_samples,
-		    nvml_setup, nvml_teardown),
+			nvml_per_process_utilisation_gives_only_new_samples,
+			nvml_setup, nvml_teardown),
 		cmocka_unit_test_setup_teardown(
-		    nvml_sample_period_runs_from_the_devices_previous_sample,
-		    nvml_setup, nvml_teardown),
+			nvml_sample_period_runs_from_the_devices_previous_sample,
+			nvml_setup, nvml_teardown),
 		cmocka_unit_test_setup_teardown(
-		    nvml_devices_come_before_hwmon_devices, nvml_setup,
-		    nvml_teardown),
+			nvml_devices_come_before_hwmon_devices, nvml_setup,
+			nvml_teardown),
 		cmocka_unit_test_setup_teardown(
-		    amdsmi_finds_gpus_of_every_socket_by_pci_address,
-		    amdsmi_setup, amdsmi_teardown),
+			amdsmi_finds_gpus_of_every_socket_by_pci_address,
+			amdsmi_setup, amdsmi_teardown),
 		cmocka_unit_test_setup_teardown(
-		    amdsmi_energy_is_the_counter_times_its_resolution,
-		    amdsmi_setup, amdsmi_teardown),
+			amdsmi_energy_is_the_counter_times_its_resolution,
+			amdsmi_setup, amdsmi_teardown),
 		cmocka_unit_test_setup_teardown(
-		    amdsmi_counter_wrap_adds_the_range_and_says_so,
-		    amdsmi_setup, amdsmi_teardown),
+			amdsmi_counter_wrap_adds_the_range_and_says_so,
+			amdsmi_setup, amdsmi_teardown),
 		cmocka_unit_test_setup_teardown(
-		    amdsmi_failed_read_is_unavailable_logged_once_and_the_next_carries_the_gap,
-		    amdsmi_setup, amdsmi_teardown),
+			amdsmi_failed_read_is_unavailable_logged_once_and_the_next_carries_the_gap,
+			amdsmi_setup, amdsmi_teardown),
 		cmocka_unit_test_setup_teardown(
-		    amdsmi_vanished_gpu_is_unavailable_and_returns_by_pci_address,
-		    amdsmi_setup, amdsmi_teardown),
+			amdsmi_vanished_gpu_is_unavailable_and_returns_by_pci_address,
+			amdsmi_setup, amdsmi_teardown),
 		cmocka_unit_test_setup_teardown(
-		    missing_amdsmi_library_falls_back_to_hwmon_with_one_info_line,
-		    amdsmi_setup, amdsmi_teardown),
+			missing_amdsmi_library_falls_back_to_hwmon_with_one_info_line,
+			amdsmi_setup, amdsmi_teardown),
 		cmocka_unit_test_setup_teardown(
-		    amdsmi_without_driver_falls_back_to_hwmon,
-		    amdsmi_setup, amdsmi_teardown),
+			amdsmi_without_driver_falls_back_to_hwmon, amdsmi_setup,
+			amdsmi_teardown),
 		cmocka_unit_test_setup_teardown(
-		    amdsmi_and_hwmon_seeing_one_gpu_count_it_once_by_the_counter,
-		    amdsmi_setup, amdsmi_teardown),
+			amdsmi_and_hwmon_seeing_one_gpu_count_it_once_by_the_counter,
+			amdsmi_setup, amdsmi_teardown),
 		cmocka_unit_test_setup_teardown(
-		    amdsmi_gpu_without_counter_is_left_to_hwmon,
-		    amdsmi_setup, amdsmi_teardown),
+			amdsmi_gpu_without_counter_is_left_to_hwmon,
+			amdsmi_setup, amdsmi_teardown),
 		cmocka_unit_test_setup_teardown(
-		    amdsmi_apu_is_flagged_as_counted_in_rapl,
-		    amdsmi_setup, amdsmi_teardown),
+			amdsmi_apu_is_flagged_as_counted_in_rapl, amdsmi_setup,
+			amdsmi_teardown),
 		cmocka_unit_test_setup_teardown(
-		    amdsmi_gpu_listed_twice_is_one_device,
-		    amdsmi_setup, amdsmi_teardown),
+			amdsmi_gpu_listed_twice_is_one_device, amdsmi_setup,
+			amdsmi_teardown),
 		cmocka_unit_test_setup_teardown(
-		    amdsmi_gpu_without_pci_address_is_skipped_with_one_log,
-		    amdsmi_setup, amdsmi_teardown),
+			amdsmi_gpu_without_pci_address_is_skipped_with_one_log,
+			amdsmi_setup, amdsmi_teardown),
 		cmocka_unit_test(
-		    nothing_to_read_is_not_supported_naming_what_was_tried),
+			nothing_to_read_is_not_supported_naming_what_was_tried),
 		cmocka_unit_test_setup_teardown(
-		    nvml_mig_instances_are_devices_in_place_of_their_gpu,
-		    nvml_setup, nvml_teardown),
+			nvml_mig_instances_are_devices_in_place_of_their_gpu,
+			nvml_setup, nvml_teardown),
 		cmocka_unit_test_setup_teardown(
-		    nvml_mig_energy_is_split_by_sm_share_and_conserved,
-		    nvml_setup, nvml_teardown),
+			nvml_mig_energy_is_split_by_sm_share_and_conserved,
+			nvml_setup, nvml_teardown),
 		cmocka_unit_test_setup_teardown(
-		    nvml_mig_without_sm_counts_splits_equally,
-		    nvml_setup, nvml_teardown),
+			nvml_mig_without_sm_counts_splits_equally, nvml_setup,
+			nvml_teardown),
 		cmocka_unit_test_setup_teardown(
-		    nvml_mig_mode_off_reads_the_whole_gpu_as_before,
-		    nvml_setup, nvml_teardown),
+			nvml_mig_mode_off_reads_the_whole_gpu_as_before,
+			nvml_setup, nvml_teardown),
 		cmocka_unit_test_setup_teardown(
-		    nvml_mig_instance_has_no_per_process_activity,
-		    nvml_setup, nvml_teardown),
+			nvml_mig_instance_has_no_per_process_activity,
+			nvml_setup, nvml_teardown),
 		cmocka_unit_test_setup_teardown(
-		    nvml_mig_gpu_failing_fails_its_instances,
-		    nvml_setup, nvml_teardown),
+			nvml_mig_gpu_failing_fails_its_instances, nvml_setup,
+			nvml_teardown),
 		cmocka_unit_test_setup_teardown(
-		    step_holding_a_mig_instance_maps_to_that_instance,
-		    nvml_setup, nvml_teardown),
+			step_holding_a_mig_instance_maps_to_that_instance,
+			nvml_setup, nvml_teardown),
 		cmocka_unit_test_setup_teardown(
-		    step_holding_one_instance_is_charged_its_share,
-		    nvml_setup, nvml_teardown),
+			step_holding_one_instance_is_charged_its_share,
+			nvml_setup, nvml_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

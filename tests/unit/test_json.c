@@ -78,14 +78,14 @@ static void test_every_real_reads_back_to_the_same_double(void **state)
 static void test_dump_rewrites_reals_only(void **state)
 {
 	json_t *o = json_pack("{s:f, s:i, s:s, s:[f, f], s:{s:f}, s:n, s:b}",
-			      "a", 0.1, "b", 12, "c", "x1.5e3 \"0.1\"",
-			      "d", 2400.0, 1.0 / 3, "e", "f", 1e-9, "g",
-			      "h", 1);
+			      "a", 0.1, "b", 12, "c", "x1.5e3 \"0.1\"", "d",
+			      2400.0, 1.0 / 3, "e", "f", 1e-9, "g", "h", 1);
 	char *s = fp_json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS |
-				   JSON_REAL_PRECISION(3));
+					   JSON_REAL_PRECISION(3));
 
 	assert_non_null(s);
-	assert_string_equal(s, "{\"a\":0.1,\"b\":12,\"c\":\"x1.5e3 \\\"0.1\\\"\","
+	assert_string_equal(s,
+			    "{\"a\":0.1,\"b\":12,\"c\":\"x1.5e3 \\\"0.1\\\"\","
 			    "\"d\":[2400.0,0.3333333333333333],"
 			    "\"e\":{\"f\":1e-9},\"g\":null,\"h\":true}");
 	free(s);

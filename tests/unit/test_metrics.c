@@ -38,13 +38,22 @@ static const double by_source[] = { 100.5, 20.25 };
 static fp_metrics_node_t _node(void)
 {
 	fp_metrics_node_t n = {
-		.node = "qh042", .simulated = true, .source = "wall",
-		.power_w = 412.5, .energy_j = 120.75, .source_names = names,
-		.source_energy_j = by_source, .nsources = 2,
-		.calibration_active = true, .calibration_a = 1.15,
-		.calibration_b_w = 40, .calibration_intervals = 31,
-		.sensor_configured = true, .sensor_up = false,
-		.sensor_fault = "stale", .sensor_age_s = 12,
+		.node = "qh042",
+		.simulated = true,
+		.source = "wall",
+		.power_w = 412.5,
+		.energy_j = 120.75,
+		.source_names = names,
+		.source_energy_j = by_source,
+		.nsources = 2,
+		.calibration_active = true,
+		.calibration_a = 1.15,
+		.calibration_b_w = 40,
+		.calibration_intervals = 31,
+		.sensor_configured = true,
+		.sensor_up = false,
+		.sensor_fault = "stale",
+		.sensor_age_s = 12,
 	};
 	return n;
 }
@@ -67,12 +76,16 @@ static void test_node_power_and_energy_by_source_are_exposed(void **state)
 
 	assert_int_equal(fp_metrics_write(path, &n, NULL, 0, NULL, 0, &err), 0);
 	_read();
-	assert_non_null(strstr(text, "# TYPE footprint_node_power_watts gauge\n"));
-	assert_non_null(strstr(text,
+	assert_non_null(
+		strstr(text, "# TYPE footprint_node_power_watts gauge\n"));
+	assert_non_null(strstr(
+		text,
 		"footprint_node_power_watts{node=\"qh042\",source=\"wall\",simulated=\"true\"} 412.5\n"));
-	assert_non_null(strstr(text,
+	assert_non_null(strstr(
+		text,
 		"footprint_node_energy_joules_total{node=\"qh042\",source=\"calibrated\",simulated=\"true\"} 20.25\n"));
-	assert_non_null(strstr(text, "# TYPE footprint_node_energy_joules_total counter\n"));
+	assert_non_null(strstr(
+		text, "# TYPE footprint_node_energy_joules_total counter\n"));
 }
 
 static void test_sensor_health_names_the_fault(void **state)
@@ -82,29 +95,42 @@ static void test_sensor_health_names_the_fault(void **state)
 
 	assert_int_equal(fp_metrics_write(path, &n, NULL, 0, NULL, 0, &err), 0);
 	_read();
-	assert_non_null(strstr(text,
+	assert_non_null(strstr(
+		text,
 		"footprint_sensor_up{node=\"qh042\",fault=\"stale\"} 0\n"));
-	assert_non_null(strstr(text, "footprint_calibration_intervals{node=\"qh042\",simulated=\"true\"} 31\n"));
+	assert_non_null(strstr(
+		text,
+		"footprint_calibration_intervals{node=\"qh042\",simulated=\"true\"} 31\n"));
 }
 
 static void test_job_and_step_lines_carry_user_and_account(void **state)
 {
 	fp_metrics_node_t n = _node();
 	fp_metrics_entity_t jobs[] = {
-		{ .job = 4242, .user = "alice", .account = "phys",
-		  .power_w = 30, .energy_j = 900 },
+		{ .job = 4242,
+		  .user = "alice",
+		  .account = "phys",
+		  .power_w = 30,
+		  .energy_j = 900 },
 	};
 	fp_metrics_entity_t steps[] = {
-		{ .job = 4242, .step = "4242.batch", .user = "alice",
-		  .account = "phys", .power_w = 30, .energy_j = 900 },
+		{ .job = 4242,
+		  .step = "4242.batch",
+		  .user = "alice",
+		  .account = "phys",
+		  .power_w = 30,
+		  .energy_j = 900 },
 	};
 	fp_error_t err;
 
-	assert_int_equal(fp_metrics_write(path, &n, jobs, 1, steps, 1, &err), 0);
+	assert_int_equal(fp_metrics_write(path, &n, jobs, 1, steps, 1, &err),
+			 0);
 	_read();
-	assert_non_null(strstr(text,
+	assert_non_null(strstr(
+		text,
 		"footprint_job_power_watts{node=\"qh042\",job=\"4242\",user=\"alice\",account=\"phys\"} 30\n"));
-	assert_non_null(strstr(text,
+	assert_non_null(strstr(
+		text,
 		"footprint_step_energy_joules_total{node=\"qh042\",job=\"4242\",step=\"4242.batch\",user=\"alice\",account=\"phys\"} 900\n"));
 }
 
@@ -127,13 +153,14 @@ static void test_unwritable_folder_is_an_error_naming_the_file(void **state)
 	fp_error_t err;
 
 	assert_int_equal(fp_metrics_write("/nonexistent/x.prom", &n, NULL, 0,
-					  NULL, 0, &err), -1);
+					  NULL, 0, &err),
+			 -1);
 	assert_int_equal(err.code, FP_EIO);
 	assert_non_null(strstr(err.msg, "/nonexistent/x.prom"));
 }
 
-static void test_latin1_label_value_becomes_the_replacement_character(
-	void **state)
+static void
+test_latin1_label_value_becomes_the_replacement_character(void **state)
 {
 	fp_metrics_node_t n = _node();
 	fp_metrics_entity_t jobs[] = {
@@ -170,12 +197,25 @@ static void test_metrics_file_is_0644_whatever_the_umask(void **state)
 }
 
 static const fp_metrics_gpu_t two_gpus[] = {
-	{ .index = 0, .uuid = "0000:3b:00.0", .pci = "0000:3b:00.0",
-	  .vendor = "amd", .name = "AMD Instinct MI210", .source = "counter",
-	  .energy_j = 1500.5, .power_w = 250.25, .up = true, .fault = "" },
-	{ .index = 1, .uuid = "GPU-8f1c", .pci = "0000:5e:00.0",
-	  .vendor = "nvidia", .name = "NVIDIA A100", .source = "power-integral",
-	  .energy_j = 800, .power_w = NAN, .up = false,
+	{ .index = 0,
+	  .uuid = "0000:3b:00.0",
+	  .pci = "0000:3b:00.0",
+	  .vendor = "amd",
+	  .name = "AMD Instinct MI210",
+	  .source = "counter",
+	  .energy_j = 1500.5,
+	  .power_w = 250.25,
+	  .up = true,
+	  .fault = "" },
+	{ .index = 1,
+	  .uuid = "GPU-8f1c",
+	  .pci = "0000:5e:00.0",
+	  .vendor = "nvidia",
+	  .name = "NVIDIA A100",
+	  .source = "power-integral",
+	  .energy_j = 800,
+	  .power_w = NAN,
+	  .up = false,
 	  .fault = "nvmlDeviceGetPowerUsage: GPU is lost" },
 };
 
@@ -197,33 +237,42 @@ static void test_each_gpu_has_energy_power_and_its_source(void **state)
 
 	assert_int_equal(fp_metrics_write(path, &n, NULL, 0, NULL, 0, &err), 0);
 	_read();
-	assert_non_null(strstr(text,
-		"# TYPE footprint_gpu_energy_joules_total counter\n"));
-	assert_non_null(strstr(text,
+	assert_non_null(strstr(
+		text, "# TYPE footprint_gpu_energy_joules_total counter\n"));
+	assert_non_null(strstr(
+		text,
 		"footprint_gpu_energy_joules_total{node=\"qh042\",gpu=\"0\",uuid=\"0000:3b:00.0\",pci=\"0000:3b:00.0\",vendor=\"amd\",name=\"AMD Instinct MI210\",source=\"counter\"} 1500.5\n"));
-	assert_non_null(strstr(text,
+	assert_non_null(strstr(
+		text,
 		"footprint_gpu_energy_joules_total{node=\"qh042\",gpu=\"1\",uuid=\"GPU-8f1c\",pci=\"0000:5e:00.0\",vendor=\"nvidia\",name=\"NVIDIA A100\",source=\"power-integral\"} 800\n"));
-	assert_non_null(strstr(text, "# TYPE footprint_gpu_power_watts gauge\n"));
-	assert_non_null(strstr(text,
+	assert_non_null(
+		strstr(text, "# TYPE footprint_gpu_power_watts gauge\n"));
+	assert_non_null(strstr(
+		text,
 		"footprint_gpu_power_watts{node=\"qh042\",gpu=\"0\",uuid=\"0000:3b:00.0\",pci=\"0000:3b:00.0\",vendor=\"amd\",name=\"AMD Instinct MI210\",source=\"counter\"} 250.25\n"));
 }
 
-static void test_a_gpu_that_failed_to_read_is_down_with_its_fault_and_no_power(
-	void **state)
+static void
+test_a_gpu_that_failed_to_read_is_down_with_its_fault_and_no_power(void **state)
 {
 	fp_metrics_node_t n = _gpu_node();
 	fp_error_t err;
 
 	assert_int_equal(fp_metrics_write(path, &n, NULL, 0, NULL, 0, &err), 0);
 	_read();
-	assert_non_null(strstr(text,
+	assert_non_null(strstr(
+		text,
 		"footprint_gpu_up{node=\"qh042\",gpu=\"0\",uuid=\"0000:3b:00.0\",pci=\"0000:3b:00.0\",vendor=\"amd\",name=\"AMD Instinct MI210\",fault=\"\"} 1\n"));
-	assert_non_null(strstr(text,
+	assert_non_null(strstr(
+		text,
 		"footprint_gpu_up{node=\"qh042\",gpu=\"1\",uuid=\"GPU-8f1c\",pci=\"0000:5e:00.0\",vendor=\"nvidia\",name=\"NVIDIA A100\",fault=\"nvmlDeviceGetPowerUsage: GPU is lost\"} 0\n"));
 	/* its power is unknown: no line, not a 0 W that looks like idle */
-	assert_null(strstr(text, "footprint_gpu_power_watts{node=\"qh042\",gpu=\"1\""));
+	assert_null(strstr(
+		text, "footprint_gpu_power_watts{node=\"qh042\",gpu=\"1\""));
 	/* its energy so far stays (a counter that vanished would reset) */
-	assert_non_null(strstr(text, "gpu=\"1\",uuid=\"GPU-8f1c\",pci=\"0000:5e:00.0\",vendor=\"nvidia\",name=\"NVIDIA A100\",source=\"power-integral\"} 800\n"));
+	assert_non_null(strstr(
+		text,
+		"gpu=\"1\",uuid=\"GPU-8f1c\",pci=\"0000:5e:00.0\",vendor=\"nvidia\",name=\"NVIDIA A100\",source=\"power-integral\"} 800\n"));
 }
 
 static void test_gpu_idle_and_all_gpus_energy_are_node_counters(void **state)
@@ -233,11 +282,13 @@ static void test_gpu_idle_and_all_gpus_energy_are_node_counters(void **state)
 
 	assert_int_equal(fp_metrics_write(path, &n, NULL, 0, NULL, 0, &err), 0);
 	_read();
-	assert_non_null(strstr(text,
-		"# TYPE footprint_node_gpu_idle_joules_total counter\n"));
-	assert_non_null(strstr(text,
+	assert_non_null(strstr(
+		text, "# TYPE footprint_node_gpu_idle_joules_total counter\n"));
+	assert_non_null(strstr(
+		text,
 		"footprint_node_gpu_idle_joules_total{node=\"qh042\",simulated=\"true\"} 410.75\n"));
-	assert_non_null(strstr(text,
+	assert_non_null(strstr(
+		text,
 		"footprint_node_gpu_joules_total{node=\"qh042\",simulated=\"true\"} 2300.5\n"));
 }
 
@@ -245,22 +296,32 @@ static void test_a_running_job_holding_a_gpu_has_its_gpu_energy(void **state)
 {
 	fp_metrics_node_t n = _gpu_node();
 	fp_metrics_entity_t jobs[] = {
-		{ .job = 4242, .user = "alice", .account = "phys",
-		  .power_w = 300, .energy_j = 2000, .gpus = true,
+		{ .job = 4242,
+		  .user = "alice",
+		  .account = "phys",
+		  .power_w = 300,
+		  .energy_j = 2000,
+		  .gpus = true,
 		  .gpu_energy_j = 1500.5 },
-		{ .job = 4243, .user = "bob", .account = "chem",
-		  .power_w = 20, .energy_j = 60 },
+		{ .job = 4243,
+		  .user = "bob",
+		  .account = "chem",
+		  .power_w = 20,
+		  .energy_j = 60 },
 	};
 	fp_error_t err;
 
 	assert_int_equal(fp_metrics_write(path, &n, jobs, 2, NULL, 0, &err), 0);
 	_read();
-	assert_non_null(strstr(text,
+	assert_non_null(strstr(
+		text,
 		"# TYPE footprint_job_gpu_energy_joules_total counter\n"));
-	assert_non_null(strstr(text,
+	assert_non_null(strstr(
+		text,
 		"footprint_job_gpu_energy_joules_total{node=\"qh042\",job=\"4242\",user=\"alice\",account=\"phys\"} 1500.5\n"));
 	/* a CPU-only job on a GPU node adds no GPU series */
-	assert_null(strstr(text,
+	assert_null(strstr(
+		text,
 		"footprint_job_gpu_energy_joules_total{node=\"qh042\",job=\"4243\""));
 }
 
@@ -268,10 +329,16 @@ static void test_an_ended_job_s_gpu_series_vanish(void **state)
 {
 	fp_metrics_node_t n = _gpu_node();
 	fp_metrics_entity_t jobs[] = {
-		{ .job = 4242, .user = "alice", .account = "phys",
-		  .gpus = true, .gpu_energy_j = 1500.5 },
-		{ .job = 4244, .user = "carol", .account = "bio",
-		  .gpus = true, .gpu_energy_j = 99 },
+		{ .job = 4242,
+		  .user = "alice",
+		  .account = "phys",
+		  .gpus = true,
+		  .gpu_energy_j = 1500.5 },
+		{ .job = 4244,
+		  .user = "carol",
+		  .account = "bio",
+		  .gpus = true,
+		  .gpu_energy_j = 99 },
 	};
 	fp_error_t err;
 
@@ -283,7 +350,8 @@ static void test_an_ended_job_s_gpu_series_vanish(void **state)
 			 0);
 	_read();
 	assert_null(strstr(text, "job=\"4242\""));
-	assert_non_null(strstr(text,
+	assert_non_null(strstr(
+		text,
 		"footprint_job_gpu_energy_joules_total{node=\"qh042\",job=\"4244\",user=\"carol\",account=\"bio\"} 99\n"));
 	/* and the node's GPU lines stay */
 	assert_non_null(strstr(text, "footprint_gpu_energy_joules_total{"));
@@ -294,8 +362,11 @@ static void test_a_node_without_gpus_writes_no_gpu_series(void **state)
 	fp_metrics_node_t n = _node();
 	fp_metrics_entity_t jobs[] = {
 		/* even a job that says it holds one: the node has none */
-		{ .job = 4242, .user = "alice", .account = "phys",
-		  .gpus = true, .gpu_energy_j = 0 },
+		{ .job = 4242,
+		  .user = "alice",
+		  .account = "phys",
+		  .gpus = true,
+		  .gpu_energy_j = 0 },
 	};
 	fp_error_t err;
 
@@ -316,26 +387,50 @@ static void test_gpu_name_label_is_escaped(void **state)
 	n.ngpus = 1;
 	assert_int_equal(fp_metrics_write(path, &n, NULL, 0, NULL, 0, &err), 0);
 	_read();
-	assert_non_null(strstr(text,
-		"name=\"Radeon \\\"Pro\\\"\\n\xef\xbf\xbd\""));
+	assert_non_null(
+		strstr(text, "name=\"Radeon \\\"Pro\\\"\\n\xef\xbf\xbd\""));
 }
 
 /* ---- MetricsJobs: which job and step series ------------------------------ */
 
 /* Job 10 runs (steps 10.0, 10.1); job 11 has ended (its step 11.0 too). */
 static const fp_metrics_entity_t mixed_jobs[] = {
-	{ .job = 10, .user = "alice", .account = "phys", .power_w = 30,
-	  .energy_j = 900, .gpus = true, .gpu_energy_j = 50 },
-	{ .job = 11, .user = "bob", .account = "chem", .power_w = 0,
-	  .energy_j = 400, .gpus = true, .gpu_energy_j = 20, .ended = true },
+	{ .job = 10,
+	  .user = "alice",
+	  .account = "phys",
+	  .power_w = 30,
+	  .energy_j = 900,
+	  .gpus = true,
+	  .gpu_energy_j = 50 },
+	{ .job = 11,
+	  .user = "bob",
+	  .account = "chem",
+	  .power_w = 0,
+	  .energy_j = 400,
+	  .gpus = true,
+	  .gpu_energy_j = 20,
+	  .ended = true },
 };
 static const fp_metrics_entity_t mixed_steps[] = {
-	{ .job = 10, .step = "10.0", .user = "alice", .account = "phys",
-	  .power_w = 20, .energy_j = 600 },
-	{ .job = 10, .step = "10.1", .user = "alice", .account = "phys",
-	  .power_w = 10, .energy_j = 300 },
-	{ .job = 11, .step = "11.0", .user = "bob", .account = "chem",
-	  .power_w = 0, .energy_j = 400, .ended = true },
+	{ .job = 10,
+	  .step = "10.0",
+	  .user = "alice",
+	  .account = "phys",
+	  .power_w = 20,
+	  .energy_j = 600 },
+	{ .job = 10,
+	  .step = "10.1",
+	  .user = "alice",
+	  .account = "phys",
+	  .power_w = 10,
+	  .energy_j = 300 },
+	{ .job = 11,
+	  .step = "11.0",
+	  .user = "bob",
+	  .account = "chem",
+	  .power_w = 0,
+	  .energy_j = 400,
+	  .ended = true },
 };
 
 static void _put_mixed(fp_metrics_jobs_t mode, const fp_metrics_node_t *n)
@@ -344,8 +439,8 @@ static void _put_mixed(fp_metrics_jobs_t mode, const fp_metrics_node_t *n)
 	fp_error_t err;
 
 	assert_non_null(m);
-	assert_int_equal(fp_metrics_put(m, n, mixed_jobs, 2, mixed_steps, 3,
-					&err), 0);
+	assert_int_equal(
+		fp_metrics_put(m, n, mixed_jobs, 2, mixed_steps, 3, &err), 0);
 	fp_metrics_free(m);
 	_read();
 }
@@ -364,13 +459,13 @@ static size_t _series(const char *prefix)
 	return n;
 }
 
-static void test_running_mode_writes_only_running_jobs_and_steps(
-	void **state)
+static void test_running_mode_writes_only_running_jobs_and_steps(void **state)
 {
 	fp_metrics_node_t n = _node();
 
 	_put_mixed(FP_METRICS_JOBS_RUNNING, &n);
-	assert_non_null(strstr(text,
+	assert_non_null(strstr(
+		text,
 		"footprint_job_energy_joules_total{node=\"qh042\",job=\"10\",user=\"alice\",account=\"phys\"} 900\n"));
 	assert_non_null(strstr(text, "step=\"10.1\""));
 	assert_null(strstr(text, "job=\"11\""));
@@ -378,22 +473,23 @@ static void test_running_mode_writes_only_running_jobs_and_steps(
 	assert_int_equal(_series("footprint_step_"), 4);
 }
 
-static void test_all_mode_keeps_ended_jobs_with_their_final_values(
-	void **state)
+static void test_all_mode_keeps_ended_jobs_with_their_final_values(void **state)
 {
 	fp_metrics_node_t n = _node();
 
 	_put_mixed(FP_METRICS_JOBS_ALL, &n);
-	assert_non_null(strstr(text,
+	assert_non_null(strstr(
+		text,
 		"footprint_job_energy_joules_total{node=\"qh042\",job=\"11\",user=\"bob\",account=\"chem\"} 400\n"));
-	assert_non_null(strstr(text,
+	assert_non_null(strstr(
+		text,
 		"footprint_step_energy_joules_total{node=\"qh042\",job=\"11\",step=\"11.0\",user=\"bob\",account=\"chem\"} 400\n"));
 	assert_int_equal(_series("footprint_job_"), 4);
 	assert_int_equal(_series("footprint_step_"), 6);
 }
 
-static void test_none_mode_writes_no_job_or_step_series_but_every_node_one(
-	void **state)
+static void
+test_none_mode_writes_no_job_or_step_series_but_every_node_one(void **state)
 {
 	fp_metrics_node_t n = _gpu_node();
 	size_t node_series;
@@ -445,7 +541,7 @@ static void test_series_per_node_for_each_mode(void **state)
 {
 	static const struct {
 		fp_metrics_jobs_t mode;
-		size_t jobs, steps;	/* both jobs hold a GPU */
+		size_t jobs, steps; /* both jobs hold a GPU */
 	} want[] = {
 		{ FP_METRICS_JOBS_RUNNING, 1, 2 },
 		{ FP_METRICS_JOBS_ALL, 2, 3 },
@@ -468,7 +564,8 @@ static void test_series_per_node_for_each_mode(void **state)
 		n = _gpu_node();
 		_put_mixed(want[i].mode, &n);
 		assert_int_equal(_series(""), node + 3 + 2 + 2 +
-				 3 * want[i].jobs + 2 * want[i].steps);
+						      3 * want[i].jobs +
+						      2 * want[i].steps);
 	}
 }
 
@@ -491,53 +588,102 @@ static double _value_of(const char *prefix)
 	return strtod(at + strlen(prefix), NULL);
 }
 
-static void test_values_keep_microunits_and_small_values_every_digit(
-	void **state)
+static void
+test_values_keep_microunits_and_small_values_every_digit(void **state)
 {
 	fp_metrics_node_t n = _node();
 	fp_error_t err;
 
 	n.power_w = 123456.78901234;
 	n.rapl_j = 98765432.123456789;
-	n.idle_j = 3.0000004;	/* rounds to 3 */
+	n.idle_j = 3.0000004; /* rounds to 3 */
 	n.poll_seconds = 4.56789e-5;
 	n.calibration_a = 1e15;
 	n.system_j = -2.5;
 	assert_int_equal(fp_metrics_write(path, &n, NULL, 0, NULL, 0, &err), 0);
 	_read();
-	assert_non_null(strstr(text, "source=\"wall\",simulated=\"true\"} 123456.789012\n"));
-	assert_non_null(strstr(text, "footprint_node_rapl_joules_total{node=\"qh042\",simulated=\"true\"} 98765432.123457\n"));
-	assert_non_null(strstr(text, "footprint_node_idle_joules_total{node=\"qh042\",simulated=\"true\"} 3\n"));
-	assert_non_null(strstr(text, "footprint_node_system_joules_total{node=\"qh042\",simulated=\"true\"} -2.5\n"));
+	assert_non_null(strstr(
+		text, "source=\"wall\",simulated=\"true\"} 123456.789012\n"));
+	assert_non_null(strstr(
+		text,
+		"footprint_node_rapl_joules_total{node=\"qh042\",simulated=\"true\"} 98765432.123457\n"));
+	assert_non_null(strstr(
+		text,
+		"footprint_node_idle_joules_total{node=\"qh042\",simulated=\"true\"} 3\n"));
+	assert_non_null(strstr(
+		text,
+		"footprint_node_system_joules_total{node=\"qh042\",simulated=\"true\"} -2.5\n"));
 	/* below 1 and from 1e12 on: every digit a double has */
-	assert_true(_value_of("footprint_poll_cpu_seconds{node=\"qh042\",simulated=\"true\"} ") == 4.56789e-5);
-	assert_true(_value_of("footprint_calibration_slope{node=\"qh042\",simulated=\"true\"} ") == 1e15);
+	assert_true(
+		_value_of(
+			"footprint_poll_cpu_seconds{node=\"qh042\",simulated=\"true\"} ") ==
+		4.56789e-5);
+	assert_true(
+		_value_of(
+			"footprint_calibration_slope{node=\"qh042\",simulated=\"true\"} ") ==
+		1e15);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_node_power_and_energy_by_source_are_exposed, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sensor_health_names_the_fault, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_job_and_step_lines_carry_user_and_account, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_label_values_are_escaped, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unwritable_folder_is_an_error_naming_the_file, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_latin1_label_value_becomes_the_replacement_character, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_metrics_file_is_0644_whatever_the_umask, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_each_gpu_has_energy_power_and_its_source, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_a_gpu_that_failed_to_read_is_down_with_its_fault_and_no_power, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_gpu_idle_and_all_gpus_energy_are_node_counters, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_a_running_job_holding_a_gpu_has_its_gpu_energy, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_an_ended_job_s_gpu_series_vanish, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_a_node_without_gpus_writes_no_gpu_series, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_gpu_name_label_is_escaped, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_running_mode_writes_only_running_jobs_and_steps, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_all_mode_keeps_ended_jobs_with_their_final_values, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_none_mode_writes_no_job_or_step_series_but_every_node_one, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_a_job_s_series_disappear_after_it_ends, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_series_per_node_for_each_mode, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_mode_names_are_running_all_none, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_values_keep_microunits_and_small_values_every_digit, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_node_power_and_energy_by_source_are_exposed, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_sensor_health_names_the_fault, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_job_and_step_lines_carry_user_and_account, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(test_label_values_are_escaped,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_unwritable_folder_is_an_error_naming_the_file,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_latin1_label_value_becomes_the_replacement_character,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_metrics_file_is_0644_whatever_the_umask, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_each_gpu_has_energy_power_and_its_source, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_a_gpu_that_failed_to_read_is_down_with_its_fault_and_no_power,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_gpu_idle_and_all_gpus_energy_are_node_counters,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_a_running_job_holding_a_gpu_has_its_gpu_energy,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_an_ended_job_s_gpu_series_vanish, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_a_node_without_gpus_writes_no_gpu_series, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(test_gpu_name_label_is_escaped,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_running_mode_writes_only_running_jobs_and_steps,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_all_mode_keeps_ended_jobs_with_their_final_values,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_none_mode_writes_no_job_or_step_series_but_every_node_one,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_a_job_s_series_disappear_after_it_ends, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_series_per_node_for_each_mode, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_mode_names_are_running_all_none, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_values_keep_microunits_and_small_values_every_digit,
+			setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -37,12 +37,12 @@
 
 /* cmocka's assert_float_equal compares floats, blind to a 10 s change of a
  * Unix time and to microjoules: compare doubles. */
-#define assert_near(a, b, eps)                                            \
-	do {                                                              \
-		double a_ = (a), b_ = (b);                                \
-		if (!(fabs(a_ - b_) <= (eps)))                            \
+#define assert_near(a, b, eps)                                               \
+	do {                                                                 \
+		double a_ = (a), b_ = (b);                                   \
+		if (!(fabs(a_ - b_) <= (eps)))                               \
 			fail_msg("%s = %.9f, expected %.9f (within %g)", #a, \
-				 a_, b_, (double)(eps));                  \
+				 a_, b_, (double)(eps));                     \
 	} while (0)
 
 static const int dom_pkg[NDOM] = { 0, 0, 1, 1 };
@@ -60,10 +60,10 @@ struct world {
 	char powercap[128], proc[128], cgroup[128], topo[128], sensor[128];
 	char run[128], steps[160], jobs[160], metrics[128], trace[128];
 	int with;
-	uint64_t uj[NDOM];	/* counters as written */
-	uint64_t ticks[NCPU];	/* /proc/stat busy ticks as written */
-	double wall_j;		/* the meter's cumulative energy */
-	double t;		/* time of the next poll */
+	uint64_t uj[NDOM];    /* counters as written */
+	uint64_t ticks[NCPU]; /* /proc/stat busy ticks as written */
+	double wall_j;	      /* the meter's cumulative energy */
+	double t;	      /* time of the next poll */
 	fp_poller_config_t cfg;
 	fp_poller_t *p;
 	struct logbook log;
@@ -141,9 +141,10 @@ static long _hz(void)
 
 static void _write_rapl(const struct world *w)
 {
-	static const char *const dir[NDOM] = {
-		"intel-rapl:0", "intel-rapl:0/intel-rapl:0:0", "intel-rapl:1",
-		"intel-rapl:1/intel-rapl:1:0" };
+	static const char *const dir[NDOM] = { "intel-rapl:0",
+					       "intel-rapl:0/intel-rapl:0:0",
+					       "intel-rapl:1",
+					       "intel-rapl:1/intel-rapl:1:0" };
 	char v[32];
 
 	for (int d = 0; d < NDOM; d++) {
@@ -211,9 +212,8 @@ static void _write_topology(const struct world *w)
 	hwloc_topology_t h;
 
 	assert_int_equal(hwloc_topology_init(&h), 0);
-	assert_int_equal(hwloc_topology_set_synthetic(h,
-						      "package:2 core:2 pu:1"),
-			 0);
+	assert_int_equal(
+		hwloc_topology_set_synthetic(h, "package:2 core:2 pu:1"), 0);
 	assert_int_equal(hwloc_topology_load(h), 0);
 	assert_int_equal(hwloc_topology_export_xml(h, w->topo, 0), 0);
 	hwloc_topology_destroy(h);
@@ -247,8 +247,7 @@ static struct world *_world(int with)
 	snprintf(w->run, sizeof(w->run), "%s/run", w->root);
 	snprintf(w->steps, sizeof(w->steps), "%s/steps", w->run);
 	snprintf(w->jobs, sizeof(w->jobs), "%s/jobs", w->run);
-	snprintf(w->metrics, sizeof(w->metrics), "%s/footprint.prom",
-		 w->root);
+	snprintf(w->metrics, sizeof(w->metrics), "%s/footprint.prom", w->root);
 	snprintf(w->trace, sizeof(w->trace), "%s/trace", w->root);
 	w->t = T0;
 	for (int d = 0; d < NDOM; d++)
@@ -345,9 +344,9 @@ static void _advance(struct world *w, double dt, const double e_j[NDOM],
  * step_<s>, cumulative CPU time per CPU and the allocated CPUs. */
 struct step {
 	unsigned job;
-	const char *name;	/* "0", "batch" */
-	const char *cpus;	/* cpuset.cpus */
-	uint64_t ns[NCPU];	/* cumulative, as written */
+	const char *name;  /* "0", "batch" */
+	const char *cpus;  /* cpuset.cpus */
+	uint64_t ns[NCPU]; /* cumulative, as written */
 };
 
 static void _step_write(const struct world *w, const struct step *s)
@@ -355,10 +354,12 @@ static void _step_write(const struct world *w, const struct step *s)
 	char usage[256];
 
 	snprintf(usage, sizeof(usage),
-		 "%" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " \n",
-		 s->ns[0], s->ns[1], s->ns[2], s->ns[3]);
-	_writef(usage, "%s/cpuacct/slurm/uid_0/job_%u/step_%s/"
-		"cpuacct.usage_percpu", w->cgroup, s->job, s->name);
+		 "%" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " \n", s->ns[0],
+		 s->ns[1], s->ns[2], s->ns[3]);
+	_writef(usage,
+		"%s/cpuacct/slurm/uid_0/job_%u/step_%s/"
+		"cpuacct.usage_percpu",
+		w->cgroup, s->job, s->name);
 	_writef(s->cpus, "%s/cpuset/slurm/uid_0/job_%u/step_%s/cpuset.cpus",
 		w->cgroup, s->job, s->name);
 }
@@ -440,7 +441,7 @@ static double _metric(const char *text, const char *prefix)
 struct ref_step {
 	uint64_t job;
 	bool alloc[NCPU];
-	double a_s[NCPU];	/* activity this interval, seconds */
+	double a_s[NCPU]; /* activity this interval, seconds */
 };
 
 /* Each step's energy over one interval of dt seconds in which domain d
@@ -519,7 +520,7 @@ static struct world *_two_jobs(int with, struct step *a, struct step *b)
 
 	*a = step_a;
 	*b = step_b;
-	a->ns[0] = 1000000000ULL;	/* ran before the baseline */
+	a->ns[0] = 1000000000ULL; /* ran before the baseline */
 	b->ns[2] = 500000000ULL;
 	b->ns[3] = 500000000ULL;
 	_step_write(w, a);
@@ -626,8 +627,7 @@ static void new_step_is_published_after_its_first_interval(void **state)
 	fp_error_t err = { 0 };
 
 	_interval(w, &a, &b, idle_kind, NULL);
-	assert_int_equal(fp_publish_read_step(w->steps, "100.1", &v, &err),
-			 -1);
+	assert_int_equal(fp_publish_read_step(w->steps, "100.1", &v, &err), -1);
 	assert_int_equal(err.code, FP_EIO);
 	/* A second step of job 100 appears within the interval (counters
 	 * from 0), sharing CPU 0 with the first. */
@@ -729,8 +729,10 @@ static void stale_sensor_is_down_with_its_fault_in_the_metrics(void **state)
 	struct world *w = _stale_sensor();
 	char *text = _slurp(w->metrics), line[256];
 
-	snprintf(line, sizeof(line), "footprint_sensor_up{node=\"n1\","
-		 "fault=\"%s\"}", fp_sensor_fault_str(FP_SENSOR_STALE));
+	snprintf(line, sizeof(line),
+		 "footprint_sensor_up{node=\"n1\","
+		 "fault=\"%s\"}",
+		 fp_sensor_fault_str(FP_SENSOR_STALE));
 	assert_near(_metric(text, line), 0, 0);
 	free(text);
 	_world_free(w);
@@ -750,36 +752,37 @@ static void metrics_carry_job_and_step_lines_with_their_labels(void **state)
 	_step_write(w, &b);
 	_open(w);
 	/* The step daemon knows who runs job 100; nobody said for 200. */
-	assert_int_equal(fp_publish_job_labels(w->jobs, 100, "alice",
-					       "physics", &err), 0);
+	assert_int_equal(fp_publish_job_labels(w->jobs, 100, "alice", "physics",
+					       &err),
+			 0);
 	_poll(w);
 	_interval(w, &a, &b, idle_kind, NULL);
 	e_a = _published(w, "100.0").energy_j;
 	e_b = _published(w, "200.0").energy_j;
 	text = _slurp(w->metrics);
-	assert_near(
-		_metric(text, "footprint_job_energy_joules_total{node=\"n1\","
-			      "job=\"100\",user=\"alice\","
-			      "account=\"physics\"}"),
-		e_a, EPS);
-	assert_near(
-		_metric(text, "footprint_step_energy_joules_total{node=\"n1\","
-			      "job=\"100\",step=\"100.0\",user=\"alice\","
-			      "account=\"physics\"}"),
-		e_a, EPS);
-	assert_near(
-		_metric(text, "footprint_step_energy_joules_total{node=\"n1\","
-			      "job=\"200\",step=\"200.0\",user=\"\","
-			      "account=\"\"}"),
-		e_b, EPS);
+	assert_near(_metric(text,
+			    "footprint_job_energy_joules_total{node=\"n1\","
+			    "job=\"100\",user=\"alice\","
+			    "account=\"physics\"}"),
+		    e_a, EPS);
+	assert_near(_metric(text,
+			    "footprint_step_energy_joules_total{node=\"n1\","
+			    "job=\"100\",step=\"100.0\",user=\"alice\","
+			    "account=\"physics\"}"),
+		    e_a, EPS);
+	assert_near(_metric(text,
+			    "footprint_step_energy_joules_total{node=\"n1\","
+			    "job=\"200\",step=\"200.0\",user=\"\","
+			    "account=\"\"}"),
+		    e_b, EPS);
 	free(text);
 
 	/* Labels written late are picked up; once known they are kept
 	 * (read once per job, not at every poll). */
-	assert_int_equal(fp_publish_job_labels(w->jobs, 200, "bob", "chem",
-					       &err), 0);
-	assert_int_equal(fp_publish_job_labels(w->jobs, 100, "mallory",
-					       "x", &err), 0);
+	assert_int_equal(
+		fp_publish_job_labels(w->jobs, 200, "bob", "chem", &err), 0);
+	assert_int_equal(
+		fp_publish_job_labels(w->jobs, 100, "mallory", "x", &err), 0);
 	_interval(w, &a, &b, idle_kind, NULL);
 	text = _slurp(w->metrics);
 	assert_true(_metric(text, "footprint_job_energy_joules_total{node="
@@ -822,8 +825,8 @@ static char *_metrics_after_job_200_ends(const char *mode)
 	return text;
 }
 
-static void metrics_jobs_running_drops_an_ended_job_at_the_next_write(
-	void **state)
+static void
+metrics_jobs_running_drops_an_ended_job_at_the_next_write(void **state)
 {
 	char *text = _metrics_after_job_200_ends("running");
 
@@ -833,8 +836,8 @@ static void metrics_jobs_running_drops_an_ended_job_at_the_next_write(
 	free(text);
 }
 
-static void metrics_jobs_all_keeps_an_ended_job_with_its_final_values(
-	void **state)
+static void
+metrics_jobs_all_keeps_an_ended_job_with_its_final_values(void **state)
 {
 	char *text = _metrics_after_job_200_ends("all");
 
@@ -948,8 +951,7 @@ static void trace_replays_to_the_published_step_energies(void **state)
 
 		assert_int_equal(fp_engine_step(e, ids[i], &res), 0);
 		assert_true(res.energy_j > 0);
-		assert_near(res.energy_j, _published(w, ids[i]).energy_j,
-				   EPS);
+		assert_near(res.energy_j, _published(w, ids[i]).energy_j, EPS);
 	}
 	fp_engine_free(e);
 	fp_trace_reader_free(r);
@@ -960,8 +962,7 @@ static void trace_replays_to_the_published_step_energies(void **state)
  * engine drops its wall there (and as the next interval's baseline, so
  * that one is not judged), the poller says it once and traces that sample
  * without a wall, so the trace replays to what was published. */
-static void wall_below_rapl_is_said_once_and_traced_as_dropped(
-	void **state)
+static void wall_below_rapl_is_said_once_and_traced_as_dropped(void **state)
 {
 	struct step a, b;
 	struct world *w = _two_jobs(WITH_RAPL | WITH_SENSOR, &a, &b);
@@ -975,7 +976,7 @@ static void wall_below_rapl_is_said_once_and_traced_as_dropped(
 
 	_interval(w, &a, &b, idle_kind, NULL);
 	for (int i = 0; i < 5; i++) {
-		const double e_j[NDOM] = { 90, 11, 60, 9 };	/* 170 J */
+		const double e_j[NDOM] = { 90, 11, 60, 9 }; /* 170 J */
 		const double busy[NCPU] = { 2, 1, 3, 1 };
 		const double ra[NCPU] = { 1, 0, 0, 0 };
 		const double rb[NCPU] = { 0, 0, 2, 0.5 };
@@ -1007,7 +1008,7 @@ static void wall_below_rapl_is_said_once_and_traced_as_dropped(
 			fail_msg("replay: %s", err.msg);
 	}
 	assert_int_equal(rc, 0);
-	assert_int_equal(unwalled, 1);	/* the faulty one */
+	assert_int_equal(unwalled, 1); /* the faulty one */
 	for (size_t i = 0; i < 2; i++) {
 		const char *id = i ? "200.0" : "100.0";
 		fp_engine_step_t res;
@@ -1187,9 +1188,11 @@ static void _refused(const char *key, const char *value)
 
 static void relative_paths_are_refused(void **state)
 {
-	static const char *const keys[] = { "PowercapRoot", "ProcRoot",
-		"CgroupRoot", "Topology", "SimulatedNode", "Sensor", "RunDir",
-		"PartsDir", "Metrics", "TraceDir" };
+	static const char *const keys[] = { "PowercapRoot",  "ProcRoot",
+					    "CgroupRoot",    "Topology",
+					    "SimulatedNode", "Sensor",
+					    "RunDir",	     "PartsDir",
+					    "Metrics",	     "TraceDir" };
 
 	for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++) {
 		_refused(keys[i], "relative/path");
@@ -1200,9 +1203,10 @@ static void relative_paths_are_refused(void **state)
 static void bad_numbers_are_refused(void **state)
 {
 	static const char *const keys[] = { "SensorMaxAge", "SensorCeiling",
-		"PollInterval", "TraceMaxSize", "MetricsInterval" };
-	static const char *const bad[] = { "-3", "NaN", "nan", "inf", "lots",
-		"5s" };
+					    "PollInterval", "TraceMaxSize",
+					    "MetricsInterval" };
+	static const char *const bad[] = { "-3",  "NaN",  "nan",
+					   "inf", "lots", "5s" };
 
 	for (size_t k = 0; k < sizeof(keys) / sizeof(*keys); k++)
 		for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
@@ -1251,16 +1255,16 @@ static void idle_watts_naming_a_domain_twice_is_refused(void **state)
 
 static void idle_watts_of_an_unknown_domain_is_refused(void **state)
 {
-	static const char *const bad[] = { "gpu=5", "core=2", "package-x=1",
-		"psys-0=1", "dram-=3", "package0=4" };
+	static const char *const bad[] = { "gpu=5",    "core=2",  "package-x=1",
+					   "psys-0=1", "dram-=3", "package0=4" };
 	fp_poller_config_t cfg;
 	fp_error_t err;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
 		_refused("IdleWatts", bad[i]);
 	fp_poller_config_init(&cfg);
-	assert_int_equal(fp_poller_config_set(&cfg, "IdleWatts", "gpu=5",
-					      &err), -1);
+	assert_int_equal(fp_poller_config_set(&cfg, "IdleWatts", "gpu=5", &err),
+			 -1);
 	assert_string_equal(err.msg, "IdleWatts=gpu=5: unknown domain 'gpu' "
 				     "(a kind: package, dram, psys; or a "
 				     "domain: package-0, dram-1)");
@@ -1298,13 +1302,13 @@ static void _reads_back(const char *key, const char *value, const char *want)
 	fp_poller_config_clear(&cfg);
 }
 
-static void yes_no_and_keywords_take_the_same_spellings_in_any_case(
-	void **state)
+static void
+yes_no_and_keywords_take_the_same_spellings_in_any_case(void **state)
 {
-	static const char *const yes[] = { "yes", "YES", "true", "True", "on",
-		"1" };
-	static const char *const no[] = { "no", "No", "false", "FALSE", "off",
-		"0" };
+	static const char *const yes[] = { "yes",  "YES", "true",
+					   "True", "on",  "1" };
+	static const char *const no[] = { "no",	   "No",  "false",
+					  "FALSE", "off", "0" };
 
 	for (size_t i = 0; i < sizeof(yes) / sizeof(*yes); i++) {
 		_reads_back("Calibration", no[i], "no");
@@ -1344,8 +1348,8 @@ static void sizes_take_a_unit_and_say_it(void **state)
 	_refused("TraceMaxSize", "64 M");
 	_refused("TraceMaxSize", "2Gb/s");
 	fp_poller_config_init(&cfg);
-	assert_int_equal(fp_poller_config_set(&cfg, "TraceMaxSize", "5x",
-					      &err), -1);
+	assert_int_equal(fp_poller_config_set(&cfg, "TraceMaxSize", "5x", &err),
+			 -1);
 	assert_string_equal(err.msg, "TraceMaxSize=5x: not a size from 1M to "
 				     "1000000M (a number of MiB, or with a "
 				     "unit: 512K, 64M, 2G)");
@@ -1355,12 +1359,15 @@ static void sizes_take_a_unit_and_say_it(void **state)
 static void numbers_say_their_unit_when_refused(void **state)
 {
 	static const char *const kv[][3] = {
-		{ "SensorMaxAge", "-3", "not a number of seconds from 0.1 to "
-					"86400" },
-		{ "SensorCeiling", "0", "not a number of watts from 1 to "
-					"10000000" },
-		{ "PollInterval", "5s", "not a number of seconds from 0.1 to "
-					"3600" },
+		{ "SensorMaxAge", "-3",
+		  "not a number of seconds from 0.1 to "
+		  "86400" },
+		{ "SensorCeiling", "0",
+		  "not a number of watts from 1 to "
+		  "10000000" },
+		{ "PollInterval", "5s",
+		  "not a number of seconds from 0.1 to "
+		  "3600" },
 	};
 
 	for (size_t i = 0; i < sizeof(kv) / sizeof(*kv); i++) {
@@ -1370,7 +1377,8 @@ static void numbers_say_their_unit_when_refused(void **state)
 
 		fp_poller_config_init(&cfg);
 		assert_int_equal(fp_poller_config_set(&cfg, kv[i][0], kv[i][1],
-						      &err), -1);
+						      &err),
+				 -1);
 		snprintf(want, sizeof(want), "%s=%s: %s", kv[i][0], kv[i][1],
 			 kv[i][2]);
 		assert_string_equal(err.msg, want);
@@ -1435,8 +1443,10 @@ static void man_page_states_every_option_its_default_and_range(void **state)
 		{ "IdleWatts", "0", "100000" },
 	};
 	static const char *const dflt[] = { "SensorMaxAge", "SensorCeiling",
-		"PollInterval", "TraceMaxSize", "Calibration", "Activity",
-		"MetricsJobs", "MetricsInterval", "TraceForm" };
+					    "PollInterval", "TraceMaxSize",
+					    "Calibration",  "Activity",
+					    "MetricsJobs",  "MetricsInterval",
+					    "TraceForm" };
 	char *man = _slurp("docs/acct_gather_energy_footprint.5");
 	fp_poller_config_t cfg;
 	char want[128], *para;
@@ -1476,18 +1486,28 @@ static void man_page_states_every_option_its_default_and_range(void **state)
 static void good_values_read_back_as_given(void **state)
 {
 	static const char *const kv[][2] = {
-		{ "PowercapRoot", "/x/powercap" }, { "ProcRoot", "/x/proc" },
-		{ "CgroupRoot", "/x/cgroup" }, { "Topology", "/x/topo.xml" },
-		{ "SimulatedNode", "/x/sim" }, { "Sensor", "/x/sensor.json" },
-		{ "SensorMaxAge", "12.5" }, { "SensorCeiling", "6000" },
+		{ "PowercapRoot", "/x/powercap" },
+		{ "ProcRoot", "/x/proc" },
+		{ "CgroupRoot", "/x/cgroup" },
+		{ "Topology", "/x/topo.xml" },
+		{ "SimulatedNode", "/x/sim" },
+		{ "Sensor", "/x/sensor.json" },
+		{ "SensorMaxAge", "12.5" },
+		{ "SensorCeiling", "6000" },
 		{ "IdleWatts", "package=10,dram-1=2.5" },
-		{ "Calibration", "no" }, { "Activity", "cgroup" },
-		{ "PollInterval", "2" }, { "RunDir", "/x/run" },
+		{ "Calibration", "no" },
+		{ "Activity", "cgroup" },
+		{ "PollInterval", "2" },
+		{ "RunDir", "/x/run" },
 		{ "PartsDir", "/shared/footprint/%n/parts" },
-		{ "Metrics", "/x/fp.prom" }, { "MetricsJobs", "all" },
-		{ "MetricsInterval", "30" }, { "TraceDir", "/x/trace" },
-		{ "TraceMaxSize", "128M" }, { "TraceCompress", "zstd" },
-		{ "TraceForm", "compact" }, { "Gpus", "none" },
+		{ "Metrics", "/x/fp.prom" },
+		{ "MetricsJobs", "all" },
+		{ "MetricsInterval", "30" },
+		{ "TraceDir", "/x/trace" },
+		{ "TraceMaxSize", "128M" },
+		{ "TraceCompress", "zstd" },
+		{ "TraceForm", "compact" },
+		{ "Gpus", "none" },
 		{ "GpuHwmonRoot", "/x/hwmon" },
 		{ "NvmlLibrary", "/x/libnvidia-ml.so.1" },
 		{ "AmdSmiLibrary", "/x/libamd_smi.so" },
@@ -1529,8 +1549,7 @@ static void _gpu_tree(struct world *w, const uint64_t uj[2])
 	for (int g = 0; g < 2; g++) {
 		snprintf(e, sizeof(e), "%" PRIu64 "\n", uj[g]);
 		_writef(e, "%s/gpu/hwmon%d/energy1_input", w->root, g);
-		snprintf(link, sizeof(link), "%s/gpu/hwmon%d/name", w->root,
-			 g);
+		snprintf(link, sizeof(link), "%s/gpu/hwmon%d/name", w->root, g);
 		if (access(link, F_OK) == 0)
 			continue;
 		_writef(drv[g], "%s/gpu/hwmon%d/name", w->root, g);
@@ -1541,8 +1560,8 @@ static void _gpu_tree(struct world *w, const uint64_t uj[2])
 	}
 }
 
-static struct world *_gpu_jobs(struct step *a, struct step *b,
-			       uint64_t uj[2], const char *gpus_of_a)
+static struct world *_gpu_jobs(struct step *a, struct step *b, uint64_t uj[2],
+			       const char *gpus_of_a)
 {
 	struct world *w = _world(WITH_RAPL | WITH_SENSOR);
 	char root[256];
@@ -1564,16 +1583,16 @@ static struct world *_gpu_jobs(struct step *a, struct step *b,
 						    "100.0", gpus_of_a, NULL),
 				 0);
 	assert_int_equal(fp_step_gpus_write(fp_poller_gpus_dir(w->p), "200.0",
-					    "", NULL), 0);
-	_poll(w);	/* the baseline */
+					    "", NULL),
+			 0);
+	_poll(w); /* the baseline */
 	return w;
 }
 
 /* One interval: GPU 0 gives gpu_j[0], GPU 1 gpu_j[1]; expected[] is each
  * step's CPU share by the reference model before the residual. */
 static void _gpu_interval(struct world *w, struct step *a, struct step *b,
-			  uint64_t uj[2], const double gpu_j[2],
-			  double *cpu)
+			  uint64_t uj[2], const double gpu_j[2], double *cpu)
 {
 	const double dt = 10, e_j[NDOM] = { 300, 40, 250, 30 };
 	const double busy[NCPU] = { 5, 2, 3, 2 };
@@ -1608,7 +1627,7 @@ static void step_energy_includes_the_gpu_it_holds(void **state)
 	assert_near(_published(w, "200.0").energy_j, cpu[1] * f, EPS);
 	fp_engine_node(fp_poller_engine(w->p), &n);
 	assert_near(n.gpu_j, 500, 1e-6);
-	assert_near(n.gpu_idle_j, 100 * f, 1e-6);	/* GPU 1: nobody's */
+	assert_near(n.gpu_idle_j, 100 * f, 1e-6); /* GPU 1: nobody's */
 	assert_near(n.energy_j, 2000, 1e-6);
 	assert_non_null(strstr(w->log.all, "2 GPUs"));
 	_world_free(w);
@@ -1627,8 +1646,7 @@ static void step_gpus_given_by_pci_address_or_ordinal_list(void **state)
 	_world_free(w);
 }
 
-static void step_whose_gpus_file_comes_late_holds_them_from_then(
-	void **state)
+static void step_whose_gpus_file_comes_late_holds_them_from_then(void **state)
 {
 	struct step a, b;
 	uint64_t uj[2] = { 0, 0 };
@@ -1638,12 +1656,13 @@ static void step_whose_gpus_file_comes_late_holds_them_from_then(
 
 	_gpu_interval(w, &a, &b, uj, gpu_j, cpu);
 	first = _published(w, "100.0").energy_j;
-	assert_near(first, cpu[0] * f, EPS);	/* GPU 0 was nobody's */
+	assert_near(first, cpu[0] * f, EPS); /* GPU 0 was nobody's */
 	assert_int_equal(fp_step_gpus_write(fp_poller_gpus_dir(w->p), "100.0",
-					    "0", NULL), 0);
+					    "0", NULL),
+			 0);
 	_gpu_interval(w, &a, &b, uj, gpu_j, cpu);
-	assert_near(_published(w, "100.0").energy_j - first,
-		    (cpu[0] + 40) * f, EPS);
+	assert_near(_published(w, "100.0").energy_j - first, (cpu[0] + 40) * f,
+		    EPS);
 	_world_free(w);
 }
 
@@ -1687,15 +1706,13 @@ static void _gpu0_interval(struct world *w, struct step *a, struct step *b,
 		uj[0] += (uint64_t)llround(gpu0_j * 1e6);
 		_gpu_tree(w, uj);
 	} else {
-		_writef("unreadable\n", "%s/gpu/hwmon0/energy1_input",
-			w->root);
+		_writef("unreadable\n", "%s/gpu/hwmon0/energy1_input", w->root);
 	}
 	_advance(w, 10, e_j, busy, 2000);
 	_poll(w);
 }
 
-static void ended_step_record_times_its_gpu_idle_judged_and_unread(
-	void **state)
+static void ended_step_record_times_its_gpu_idle_judged_and_unread(void **state)
 {
 	struct step a, b;
 	uint64_t uj[2] = { 0, 0 };
@@ -1724,9 +1741,11 @@ static void ended_step_record_times_its_gpu_idle_judged_and_unread(
 	assert_int_equal(json_array_size(json_object_get(o, "gpus_unknown")),
 			 2);
 	assert_string_equal(json_string_value(json_array_get(
-		json_object_get(o, "gpus_unknown"), 0)), "7");
+				    json_object_get(o, "gpus_unknown"), 0)),
+			    "7");
 	assert_string_equal(json_string_value(json_array_get(
-		json_object_get(o, "gpus_unknown"), 1)), "GPU-gone");
+				    json_object_get(o, "gpus_unknown"), 1)),
+			    "GPU-gone");
 	json_decref(o);
 	_world_free(w);
 }
@@ -1734,8 +1753,7 @@ static void ended_step_record_times_its_gpu_idle_judged_and_unread(
 /* The step records go where PartsDir says, "%n" the node's name (a shared
  * folder per node), in a folder 0750 of the group the plugin passes
  * (SlurmUser's), records 0640 in it; RunDir/parts is not used. */
-static void parts_dir_takes_the_node_name_and_slurm_users_group(
-	void **state)
+static void parts_dir_takes_the_node_name_and_slurm_users_group(void **state)
 {
 	struct step a, b;
 	struct world *w = _world(WITH_RAPL | WITH_SENSOR);
@@ -1752,7 +1770,7 @@ static void parts_dir_takes_the_node_name_and_slurm_users_group(
 	_step_write(w, &b);
 	snprintf(shared, sizeof(shared), "%s/shared/%%n/parts", w->root);
 	_set(w, "PartsDir", shared);
-	w->cfg.parts_gid = 4321;	/* as root: any group will do */
+	w->cfg.parts_gid = 4321; /* as root: any group will do */
 	_open(w);
 	_poll(w);
 	snprintf(dir, sizeof(dir), "%s/shared/n1/parts", w->root);
@@ -1953,8 +1971,7 @@ static void _apu_tree(struct world *w, uint64_t apu_uw, uint64_t mi_uj)
 	for (int g = 0; g < 2; g++) {
 		snprintf(v, sizeof(v), "%" PRIu64 "\n", g ? mi_uj : apu_uw);
 		_writef(v, "%s/gpu/hwmon%d/%s", w->root, g, file[g]);
-		snprintf(link, sizeof(link), "%s/gpu/hwmon%d/name", w->root,
-			 g);
+		snprintf(link, sizeof(link), "%s/gpu/hwmon%d/name", w->root, g);
 		if (access(link, F_OK) == 0)
 			continue;
 		_writef("amdgpu\n", "%s/gpu/hwmon%d/name", w->root, g);
@@ -1988,9 +2005,11 @@ static struct world *_apu_jobs(int with, struct step *a, struct step *b,
 	_set(w, "IdleWatts", "package=10,dram=2");
 	_open(w);
 	assert_int_equal(fp_step_gpus_write(fp_poller_gpus_dir(w->p), "100.0",
-					    "02:00.0", NULL), 0);
+					    "02:00.0", NULL),
+			 0);
 	assert_int_equal(fp_step_gpus_write(fp_poller_gpus_dir(w->p), "200.0",
-					    "83:00.0", NULL), 0);
+					    "83:00.0", NULL),
+			 0);
 	_poll(w);
 	return w;
 }
@@ -2022,8 +2041,7 @@ static void _apu_interval(struct world *w, struct step *a, struct step *b,
  * node with RAPL the APU is left out (node = RAPL + the MI210, not + the
  * 3000 J it read), its holder is charged its CPU share only, and the
  * MI210 beside it counts as any GPU. */
-static void amd_apu_is_not_counted_again_beside_rapl_an_amd_gpu_is(
-	void **state)
+static void amd_apu_is_not_counted_again_beside_rapl_an_amd_gpu_is(void **state)
 {
 	struct step a, b;
 	uint64_t mi_uj = 9000000;
@@ -2039,14 +2057,14 @@ static void amd_apu_is_not_counted_again_beside_rapl_an_amd_gpu_is(
 	assert_near(n.gpu_j, 200, 1e-6);
 	assert_near(n.energy_j, 620 + 200, 1e-6);
 	assert_near(n.gpu_idle_j, 0, 1e-6);
-	assert_int_equal(fp_engine_check_conservation(fp_poller_engine(w->p),
-						      &err), 0);
+	assert_int_equal(
+		fp_engine_check_conservation(fp_poller_engine(w->p), &err), 0);
 	/* RAPL + GPUs is the node: no residual to share */
 	assert_near(_published(w, "100.0").energy_j, cpu[0], EPS);
 	assert_near(_published(w, "200.0").energy_j, cpu[1] + 200, EPS);
 	assert_non_null(strstr(w->log.all, "GPU 0000:02:00.0 (AMD Instinct "
-				      "MI300A) is an APU whose power RAPL "
-				      "already counts: not added"));
+					   "MI300A) is an APU whose power RAPL "
+					   "already counts: not added"));
 	assert_non_null(strstr(w->log.all, "1 GPUs"));
 	_trace_file(w, path, sizeof(path));
 	text = _slurp(path);
@@ -2122,7 +2140,8 @@ static void _nvml_state(struct world *w, unsigned long long mj,
 
 	snprintf(text, sizeof(text),
 		 "device uuid=GPU-share pci=00000000:3B:00.0 energy_mj=%llu\n"
-		 "%s", mj, procs);
+		 "%s",
+		 mj, procs);
 	_writef(text, "%s/nvml.state", w->root);
 }
 
@@ -2131,10 +2150,12 @@ static void _shared_open(struct world *w, const char *procs0)
 	_nvml_state(w, 1000, procs0);
 	_open(w);
 	assert_int_equal(fp_step_gpus_write(fp_poller_gpus_dir(w->p), "100.0",
-					    "GPU-share", NULL), 0);
+					    "GPU-share", NULL),
+			 0);
 	assert_int_equal(fp_step_gpus_write(fp_poller_gpus_dir(w->p), "200.0",
-					    "GPU-share", NULL), 0);
-	_poll(w);	/* the baseline */
+					    "GPU-share", NULL),
+			 0);
+	_poll(w); /* the baseline */
 }
 
 /* One 10 s interval in which the GPU used gpu_j; returns each step's GPU
@@ -2195,8 +2216,8 @@ static double _replayed_gpu_j(const char *path, const char *id)
 	return res.gpu_j;
 }
 
-#define BASE_PROCS                                                         \
-	"proc dev=0 pid=1001 sm=0 ts=1000000\n"                            \
+#define BASE_PROCS                              \
+	"proc dev=0 pid=1001 sm=0 ts=1000000\n" \
 	"proc dev=0 pid=2002 sm=0 ts=1000000\n"
 
 static void shared_gpu_is_split_by_the_steps_sm_busy_time(void **state)
@@ -2227,8 +2248,7 @@ static void shared_gpu_is_split_by_the_steps_sm_busy_time(void **state)
 	_world_free(w);
 }
 
-static void shared_gpu_holder_without_samples_splits_it_equally(
-	void **state)
+static void shared_gpu_holder_without_samples_splits_it_equally(void **state)
 {
 	struct step a, b;
 	struct world *w = _shared_gpu(&a, &b);
@@ -2242,8 +2262,7 @@ static void shared_gpu_holder_without_samples_splits_it_equally(
 	_world_free(w);
 }
 
-static void shared_gpu_samples_of_an_exited_process_are_nobodys(
-	void **state)
+static void shared_gpu_samples_of_an_exited_process_are_nobodys(void **state)
 {
 	struct step a, b;
 	struct world *w = _shared_gpu(&a, &b);

@@ -37,8 +37,10 @@ static int teardown(void **state)
 
 static void test_published_value_reads_back_exactly(void **state)
 {
-	fp_step_value_t v = { .energy_j = 1234.5, .power_w = 17.25,
-			      .t = 1732350000.5, .simulated = true };
+	fp_step_value_t v = { .energy_j = 1234.5,
+			      .power_w = 17.25,
+			      .t = 1732350000.5,
+			      .simulated = true };
 	fp_step_value_t r;
 	fp_error_t err;
 
@@ -118,8 +120,10 @@ static void test_prune_removes_only_old_records(void **state)
 	snprintf(path, sizeof(path), "%s/1.0", dir);
 	stat(path, &st);
 	/* "now" one hour later: both are old; 10 s later: none is. */
-	assert_int_equal(fp_publish_prune(dir, (double)st.st_mtime + 10, 60), 0);
-	assert_int_equal(fp_publish_prune(dir, (double)st.st_mtime + 3600, 60), 2);
+	assert_int_equal(fp_publish_prune(dir, (double)st.st_mtime + 10, 60),
+			 0);
+	assert_int_equal(fp_publish_prune(dir, (double)st.st_mtime + 3600, 60),
+			 2);
 	assert_int_equal(fp_publish_read_step(dir, "1.0", &v, &err), -1);
 }
 
@@ -140,14 +144,18 @@ static void test_job_labels_read_back_with_newlines_flattened(void **state)
 	char user[64], account[64];
 	fp_error_t err;
 
-	assert_int_equal(fp_publish_job_labels(dir, 4242, "alice", "ph\nys",
-					       &err), 0);
-	assert_int_equal(fp_publish_read_job_labels(dir, 4242, user, sizeof(user),
-					    account, sizeof(account), &err), 0);
+	assert_int_equal(
+		fp_publish_job_labels(dir, 4242, "alice", "ph\nys", &err), 0);
+	assert_int_equal(fp_publish_read_job_labels(dir, 4242, user,
+						    sizeof(user), account,
+						    sizeof(account), &err),
+			 0);
 	assert_string_equal(user, "alice");
 	assert_string_equal(account, "ph ys");
-	assert_int_equal(fp_publish_read_job_labels(dir, 4243, user, sizeof(user),
-					    account, sizeof(account), &err), -1);
+	assert_int_equal(fp_publish_read_job_labels(dir, 4243, user,
+						    sizeof(user), account,
+						    sizeof(account), &err),
+			 -1);
 }
 
 /* ---- the board ---- */
@@ -242,7 +250,7 @@ static void test_board_prune_frees_old_slots_and_keeps_others(void **state)
 	for (int i = 0; i < 300; i++) {
 		snprintf(id, sizeof(id), "%d.batch", i);
 		v = _val(i, "rapl");
-		v.t = i % 2 ? 5000 : 100;	/* odd ones are recent */
+		v.t = i % 2 ? 5000 : 100; /* odd ones are recent */
 		assert_int_equal(fp_publish_board_put(b, id, &v, &err), 0);
 	}
 	assert_int_equal(fp_publish_board_prune(b, 5010, 3600), 150);
@@ -320,7 +328,7 @@ static void test_half_written_slot_neither_hangs_nor_survives(void **state)
 			at = i;
 	}
 	assert_true(at >= 0);
-	slot[0] |= 1;	/* sequence number odd: "being written" */
+	slot[0] |= 1; /* sequence number odd: "being written" */
 	fseek(f, 64 + at * 128, SEEK_SET);
 	fwrite(slot, 1, 128, f);
 	fclose(f);
@@ -357,9 +365,10 @@ static void test_board_rounds_in_any_order_keep_values_apart(void **state)
 			seed = seed * 1103515245 + 12345;
 			i = (int)((seed >> 16) % 5);
 			if (put[i] || (seed >> 8) % 4 == 0)
-				continue;	/* absent this round */
+				continue; /* absent this round */
 			v = _val(round * 10 + i, "rapl");
-			assert_int_equal(fp_publish_board_put(b, ids[i], &v, &err), 0);
+			assert_int_equal(
+				fp_publish_board_put(b, ids[i], &v, &err), 0);
 			put[i] = true;
 			want[i] = round * 10 + i;
 		}
@@ -369,7 +378,8 @@ static void test_board_rounds_in_any_order_keep_values_apart(void **state)
 
 			if (!put[i])
 				continue;
-			assert_int_equal(fp_publish_read_step(dir, ids[i], &r, &err), 0);
+			assert_int_equal(
+				fp_publish_read_step(dir, ids[i], &r, &err), 0);
 			assert_true(r.energy_j == want[i]);
 		}
 	}
@@ -420,7 +430,7 @@ static void test_reader_never_sees_a_torn_update(void **state)
 		char want[24];
 
 		if (fp_publish_read_step(dir, "1.0", &r, &err))
-			continue;	/* in update for too long: a miss */
+			continue; /* in update for too long: a miss */
 		got++;
 		assert_true(r.power_w == r.energy_j * 2);
 		assert_true(r.t == r.energy_j * 3);
@@ -468,11 +478,11 @@ static void test_job_labels_stay_bounded_over_10000_jobs(void **state)
 	size_t most = 0;
 
 	for (unsigned long long job = 1; job <= 10000; job++) {
-		assert_int_equal(fp_publish_job_labels(dir, job, "alice", "p",
-						       &err), 0);
+		assert_int_equal(
+			fp_publish_job_labels(dir, job, "alice", "p", &err), 0);
 		if (job % 100 == 0)
-			fp_publish_prune_job_labels(dir, later, 600, known_last_200,
-					    &job);
+			fp_publish_prune_job_labels(dir, later, 600,
+						    known_last_200, &job);
 		if (job % 10 == 0 && files_in(dir) > most)
 			most = files_in(dir);
 	}
@@ -498,18 +508,25 @@ static void test_prune_keeps_labels_of_known_or_new_jobs(void **state)
 
 	assert_int_equal(fp_publish_job_labels(dir, 7, "alice", "p", &err), 0);
 	/* known: kept, however old */
-	assert_int_equal(fp_publish_prune_job_labels(dir, now + 1e6, 600, known_all,
-					     NULL), 0);
+	assert_int_equal(fp_publish_prune_job_labels(dir, now + 1e6, 600,
+						     known_all, NULL),
+			 0);
 	/* unknown but just written: the poller may not have seen it yet */
-	assert_int_equal(fp_publish_prune_job_labels(dir, now, 600, known_none, NULL),
+	assert_int_equal(fp_publish_prune_job_labels(dir, now, 600, known_none,
+						     NULL),
 			 0);
 	assert_int_equal(fp_publish_read_job_labels(dir, 7, user, sizeof(user),
-					    account, sizeof(account), &err), 0);
+						    account, sizeof(account),
+						    &err),
+			 0);
 	/* unknown and old: gone */
-	assert_int_equal(fp_publish_prune_job_labels(dir, now + 601, 600, known_none,
-					     NULL), 1);
+	assert_int_equal(fp_publish_prune_job_labels(dir, now + 601, 600,
+						     known_none, NULL),
+			 1);
 	assert_int_equal(fp_publish_read_job_labels(dir, 7, user, sizeof(user),
-					    account, sizeof(account), &err), -1);
+						    account, sizeof(account),
+						    &err),
+			 -1);
 }
 
 static void test_prune_of_labels_leaves_other_files(void **state)
@@ -525,8 +542,10 @@ static void test_prune_of_labels_leaves_other_files(void **state)
 	snprintf(path, sizeof(path), "%s/.43.tmp", dir);
 	f = fopen(path, "w");
 	fclose(f);
-	assert_int_equal(fp_publish_prune_job_labels(dir, (double)time(NULL) + 1e6,
-					     600, known_none, NULL), 0);
+	assert_int_equal(fp_publish_prune_job_labels(dir,
+						     (double)time(NULL) + 1e6,
+						     600, known_none, NULL),
+			 0);
 	assert_int_equal(files_in(dir), 2);
 }
 
@@ -547,18 +566,24 @@ static void test_sluid_names_its_job_and_goes_with_it(void **state)
 	/* written again (the job's next step): same answer */
 	assert_int_equal(fp_publish_job_sluid(dir, 9, "s0KQ3M9F2ZT8BA", &err),
 			 0);
-	assert_int_equal(fp_publish_read_job_sluid(dir, "s0KQ3M9F2ZT8BA", &job, &err),
+	assert_int_equal(fp_publish_read_job_sluid(dir, "s0KQ3M9F2ZT8BA", &job,
+						   &err),
 			 0);
 	assert_int_equal(job, 9);
-	assert_int_equal(fp_publish_read_job_sluid(dir, "s0KQ3M9F2ZT8BC", &job, &err),
+	assert_int_equal(fp_publish_read_job_sluid(dir, "s0KQ3M9F2ZT8BC", &job,
+						   &err),
 			 -1);
 	assert_non_null(strstr(err.msg, "s0KQ3M9F2ZT8BC"));
 	/* job 10 is gone and its record old; job 9 still runs */
-	assert_int_equal(fp_publish_prune_job_labels(dir, (double)time(NULL) + 1e6,
-					     600, known_9, NULL), 1);
-	assert_int_equal(fp_publish_read_job_sluid(dir, "s0KQ3M9F2ZT8BB", &job, &err),
+	assert_int_equal(fp_publish_prune_job_labels(dir,
+						     (double)time(NULL) + 1e6,
+						     600, known_9, NULL),
+			 1);
+	assert_int_equal(fp_publish_read_job_sluid(dir, "s0KQ3M9F2ZT8BB", &job,
+						   &err),
 			 -1);
-	assert_int_equal(fp_publish_read_job_sluid(dir, "s0KQ3M9F2ZT8BA", &job, &err),
+	assert_int_equal(fp_publish_read_job_sluid(dir, "s0KQ3M9F2ZT8BA", &job,
+						   &err),
 			 0);
 	assert_int_equal(files_in(dir), 1);
 }
@@ -578,27 +603,63 @@ static void test_sluids_that_escape_the_folder_are_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_published_value_reads_back_exactly, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_republishing_replaces_the_value, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_missing_record_is_an_io_error_naming_the_path, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_garbage_record_is_rejected, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_step_ids_that_escape_the_folder_are_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_prune_removes_only_old_records, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unpublish_is_idempotent, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_job_labels_read_back_with_newlines_flattened, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_job_labels_stay_bounded_over_10000_jobs, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_prune_keeps_labels_of_known_or_new_jobs, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_prune_of_labels_leaves_other_files, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sluid_names_its_job_and_goes_with_it, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sluids_that_escape_the_folder_are_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_board_value_reads_back_and_updates_in_place, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_board_refuses_bad_ids, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_full_board_says_so_and_files_take_over, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_board_prune_frees_old_slots_and_keeps_others, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_board_survives_reopen_and_bad_files_are_remade, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_half_written_slot_neither_hangs_nor_survives, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_board_rounds_in_any_order_keep_values_apart, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reader_never_sees_a_torn_update, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_published_value_reads_back_exactly, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_republishing_replaces_the_value, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_missing_record_is_an_io_error_naming_the_path,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(test_garbage_record_is_rejected,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_step_ids_that_escape_the_folder_are_refused, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_prune_removes_only_old_records, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unpublish_is_idempotent,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_job_labels_read_back_with_newlines_flattened,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_job_labels_stay_bounded_over_10000_jobs, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_prune_keeps_labels_of_known_or_new_jobs, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_prune_of_labels_leaves_other_files, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_sluid_names_its_job_and_goes_with_it, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_sluids_that_escape_the_folder_are_refused, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_board_value_reads_back_and_updates_in_place, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(test_board_refuses_bad_ids,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_full_board_says_so_and_files_take_over, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_board_prune_frees_old_slots_and_keeps_others,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_board_survives_reopen_and_bad_files_are_remade,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_half_written_slot_neither_hangs_nor_survives,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_board_rounds_in_any_order_keep_values_apart, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_reader_never_sees_a_torn_update, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

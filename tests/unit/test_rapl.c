@@ -252,8 +252,7 @@ static void mmio_duplicates_are_ignored(void **st)
 	_rm(r);
 }
 
-static void zone_failing_mid_run_is_invalid_once_logged_then_recovers(
-	void **st)
+static void zone_failing_mid_run_is_invalid_once_logged_then_recovers(void **st)
 {
 	char *r = _two_sockets(), d[1024];
 	logs_t l = { 0 };
@@ -385,7 +384,7 @@ int main(void)
 		cmocka_unit_test(psys_is_kept_separate_whatever_its_directory),
 		cmocka_unit_test(mmio_duplicates_are_ignored),
 		cmocka_unit_test(
-		    zone_failing_mid_run_is_invalid_once_logged_then_recovers),
+			zone_failing_mid_run_is_invalid_once_logged_then_recovers),
 		cmocka_unit_test(empty_root_is_not_supported),
 		cmocka_unit_test(missing_root_is_not_supported),
 		cmocka_unit_test(simulated_marker_is_reported),

@@ -125,8 +125,7 @@ static double num(json_t *root, const char *a, const char *b, const char *c)
 	if (c)
 		v = json_object_get(v, c);
 	if (!json_is_number(v))
-		fail_msg("%s.%s.%s is not a number", a, b ? b : "",
-			 c ? c : "");
+		fail_msg("%s.%s.%s is not a number", a, b ? b : "", c ? c : "");
 	return json_number_value(v);
 }
 
@@ -154,28 +153,31 @@ static void test_json_output_matches_the_physical_truth(void **state)
 	if (!root)
 		fail_msg("bad JSON output: %s", jerr.text);
 	assert_string_equal(json_string_value(json_object_get(
-		json_object_get(root, "node"), "name")), "pm-node");
+				    json_object_get(root, "node"), "name")),
+			    "pm-node");
 	assert_rel(num(root, "node", "energy_j", NULL), m.truth_node_j, 1e-9,
 		   "node");
 	assert_rel(num(root, "node", "seconds", NULL), 600, 1e-12, "seconds");
 	assert_rel(num(root, "node", "source", "wall"), 600, 1e-12, "wall");
 	assert_rel(num(root, "node", "rapl_j", NULL), m.truth_rapl_j, 1e-9,
 		   "rapl");
-	assert_true(json_is_false(json_object_get(
-		json_object_get(root, "node"), "idle_w_estimated")));
+	assert_true(json_is_false(json_object_get(json_object_get(root, "node"),
+						  "idle_w_estimated")));
 	assert_rel(num(root, "jobs", "100", "energy_j"), pm_job_truth(&m, 100),
 		   1e-6, "job 100");
 	assert_rel(num(root, "jobs", "200", "energy_j"), pm_job_truth(&m, 200),
 		   1e-6, "job 200");
 	assert_rel(num(root, "jobs", "300", "energy_j"), pm_job_truth(&m, 300),
 		   1e-6, "job 300");
-	assert_rel(num(root, "steps", "100.0", "energy_j"),
-		   m.steps[1].energy_j, 1e-6, "step 100.0");
+	assert_rel(num(root, "steps", "100.0", "energy_j"), m.steps[1].energy_j,
+		   1e-6, "step 100.0");
 	assert_rel(num(root, "steps", "100.0", "seconds"), 251, 1e-12,
 		   "step seconds");
 	assert_int_equal(json_integer_value(json_object_get(
-		json_object_get(json_object_get(root, "steps"), "200.0"),
-		"job")), 200);
+				 json_object_get(json_object_get(root, "steps"),
+						 "200.0"),
+				 "job")),
+			 200);
 	for (int j = 100; j <= 300; j += 100) {
 		char key[16];
 
@@ -205,8 +207,8 @@ static void test_json_says_when_idle_was_estimated(void **state)
 	assert_int_equal(r.status, 0);
 	root = json_loads(r.out, 0, NULL);
 	assert_non_null(root);
-	assert_true(json_is_true(json_object_get(
-		json_object_get(root, "node"), "idle_w_estimated")));
+	assert_true(json_is_true(json_object_get(json_object_get(root, "node"),
+						 "idle_w_estimated")));
 	json_decref(root);
 	run_free(&r);
 	pm_free(&m);
@@ -274,13 +276,13 @@ static void expect_failure(const char *text, const char *line,
 	unlink(path);
 }
 
-#define HEADER                                                               \
-	"{\"footprint_trace\": 1, \"node\": \"n\", \"cpus\": 2,"              \
-	" \"packages\": [{\"id\": 0, \"cpus\": [0,1]}],"                      \
-	" \"domains\": [{\"name\": \"package-0\", \"kind\": \"package\","     \
+#define HEADER                                                            \
+	"{\"footprint_trace\": 1, \"node\": \"n\", \"cpus\": 2,"          \
+	" \"packages\": [{\"id\": 0, \"cpus\": [0,1]}],"                  \
+	" \"domains\": [{\"name\": \"package-0\", \"kind\": \"package\"," \
 	" \"package\": 0, \"max_energy_range_uj\": 262143999938}]}\n"
-#define SAMPLE(t)                                                     \
-	"{\"t\": " #t ", \"energy_uj\": {\"package-0\": " #t "000},"       \
+#define SAMPLE(t)                                                    \
+	"{\"t\": " #t ", \"energy_uj\": {\"package-0\": " #t "000}," \
 	" \"cpu_busy_ns\": [1, 2]}\n"
 
 static void test_bad_json_fails_naming_the_line(void **state)
@@ -302,11 +304,12 @@ static void test_non_increasing_t_fails_naming_the_line(void **state)
 
 static void test_wrong_array_length_fails_naming_the_line(void **state)
 {
-	expect_failure(HEADER SAMPLE(1)
-		       "{\"t\": 2, \"cpu_busy_ns\": [1, 2], \"steps\": ["
-		       "{\"id\": \"1.0\", \"job\": 1, \"alloc\": [0],"
-		       " \"cpu_ns\": [5]}]}\n",
-		       "line 3", "cpu_ns has 1 values, expected 2");
+	expect_failure(
+		HEADER SAMPLE(
+			1) "{\"t\": 2, \"cpu_busy_ns\": [1, 2], \"steps\": ["
+			   "{\"id\": \"1.0\", \"job\": 1, \"alloc\": [0],"
+			   " \"cpu_ns\": [5]}]}\n",
+		"line 3", "cpu_ns has 1 values, expected 2");
 }
 
 static void test_missing_file_fails_with_one_line(void **state)
@@ -329,8 +332,10 @@ static void test_a_cut_last_line_replays_up_to_it_with_a_warning(void **state)
 	replay(&r, path, NULL);
 	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(r.out, "node n: 1.0 s"));
-	snprintf(want, sizeof(want), "sfootprint replay: warning: %s: line 4: "
-		 "cut short", path);
+	snprintf(want, sizeof(want),
+		 "sfootprint replay: warning: %s: line 4: "
+		 "cut short",
+		 path);
 	if (strncmp(r.err, want, strlen(want)) ||
 	    !strstr(r.err, "replayed up to line 3"))
 		fail_msg("stderr \"%s\"", r.err);
@@ -355,14 +360,15 @@ static void test_implausible_values_fail_naming_the_line(void **state)
 {
 	expect_failure(HEADER SAMPLE(1) SAMPLE(1e300), "line 3",
 		       "not a Unix time");
-	expect_failure(HEADER SAMPLE(1)
-		       "{\"t\": 2, \"wall_j\": 1.7976931348623157e308,"
-		       " \"cpu_busy_ns\": [1, 2]}\n", "line 3",
-		       "not a meter's energy");
-	expect_failure(HEADER SAMPLE(1)
-		       "{\"t\": 2, \"energy_uj\": {\"package-0\": "
-		       "262143999939}, \"cpu_busy_ns\": [1, 2]}\n", "line 3",
-		       "above its max_energy_range_uj 262143999938");
+	expect_failure(
+		HEADER SAMPLE(
+			1) "{\"t\": 2, \"wall_j\": 1.7976931348623157e308,"
+			   " \"cpu_busy_ns\": [1, 2]}\n",
+		"line 3", "not a meter's energy");
+	expect_failure(
+		HEADER SAMPLE(1) "{\"t\": 2, \"energy_uj\": {\"package-0\": "
+				 "262143999939}, \"cpu_busy_ns\": [1, 2]}\n",
+		"line 3", "above its max_energy_range_uj 262143999938");
 }
 
 /* The model's trace split after its line `at` into two files, each with
@@ -439,17 +445,17 @@ static void test_usage_errors_exit_2(void **state)
 /* Two GPUs: 0 held by 1.0 (30 J), 1 by nobody (20 J); package 50 J all to
  * 1.0; wall 200 J: residual 100 J, twice what each received. */
 #define GPU_TRACE                                                            \
-	"{\"footprint_trace\":1,\"node\":\"g1\",\"cpus\":1,\"packages\":"     \
-	"[{\"id\":0,\"cpus\":[0]}],\"domains\":[{\"name\":\"package-0\","     \
-	"\"kind\":\"package\",\"package\":0,\"max_energy_range_uj\":"         \
-	"1000000000000}],\"idle_w\":{\"package-0\":0},\"gpus\":["             \
-	"{\"index\":0,\"uuid\":\"GPU-a\",\"vendor\":\"nvidia\"},"             \
-	"{\"index\":1,\"uuid\":\"0000:3b:00.0\",\"vendor\":\"amd\"}]}\n"      \
-	"{\"t\":10,\"energy_uj\":{\"package-0\":0},\"gpu_energy_uj\":[0,0],"  \
-	"\"wall_j\":1000,\"cpu_busy_ns\":[0],\"steps\":[]}\n"                 \
-	"{\"t\":11,\"energy_uj\":{\"package-0\":50000000},"                   \
-	"\"gpu_energy_uj\":[30000000,20000000],\"wall_j\":1200,"              \
-	"\"cpu_busy_ns\":[1000000000],\"steps\":[{\"id\":\"1.0\",\"job\":1,"  \
+	"{\"footprint_trace\":1,\"node\":\"g1\",\"cpus\":1,\"packages\":"    \
+	"[{\"id\":0,\"cpus\":[0]}],\"domains\":[{\"name\":\"package-0\","    \
+	"\"kind\":\"package\",\"package\":0,\"max_energy_range_uj\":"        \
+	"1000000000000}],\"idle_w\":{\"package-0\":0},\"gpus\":["            \
+	"{\"index\":0,\"uuid\":\"GPU-a\",\"vendor\":\"nvidia\"},"            \
+	"{\"index\":1,\"uuid\":\"0000:3b:00.0\",\"vendor\":\"amd\"}]}\n"     \
+	"{\"t\":10,\"energy_uj\":{\"package-0\":0},\"gpu_energy_uj\":[0,0]," \
+	"\"wall_j\":1000,\"cpu_busy_ns\":[0],\"steps\":[]}\n"                \
+	"{\"t\":11,\"energy_uj\":{\"package-0\":50000000},"                  \
+	"\"gpu_energy_uj\":[30000000,20000000],\"wall_j\":1200,"             \
+	"\"cpu_busy_ns\":[1000000000],\"steps\":[{\"id\":\"1.0\",\"job\":1," \
 	"\"alloc\":[0],\"cpu_ns\":[1000000000],\"gpus\":[0]}]}\n"
 
 static void test_gpu_trace_replays_the_gpu_figures(void **state)
@@ -516,8 +522,7 @@ static void test_trace_without_gpus_replays_without_gpu_keys(void **state)
 	unlink(path);
 }
 
-static void test_step_holding_an_unknown_gpu_fails_naming_the_line(
-	void **state)
+static void test_step_holding_an_unknown_gpu_fails_naming_the_line(void **state)
 {
 	char path[] = "/tmp/test_replay_XXXXXX";
 	struct run r;
@@ -538,7 +543,8 @@ static void test_step_holding_an_unknown_gpu_fails_naming_the_line(
 static void test_zstd_trace_replays_to_the_plain_traces_output(void **state)
 {
 	pm_model_t m, m2;
-	char plain[] = "/tmp/test_replay_XXXXXX", zst[] = "/tmp/test_replay_XXXXXX";
+	char plain[] = "/tmp/test_replay_XXXXXX",
+	     zst[] = "/tmp/test_replay_XXXXXX";
 	char args[256];
 	struct run a, b;
 
@@ -568,8 +574,10 @@ static void test_zstd_trace_replays_to_the_plain_traces_output(void **state)
 static void test_plain_out_turns_a_zstd_trace_into_the_plain_lines(void **s_)
 {
 	pm_model_t m, m2;
-	char plain[] = "/tmp/test_replay_XXXXXX", zst[] = "/tmp/test_replay_XXXXXX",
-	     conv[] = "/tmp/test_replay_XXXXXX", back[] = "/tmp/test_replay_XXXXXX";
+	char plain[] = "/tmp/test_replay_XXXXXX",
+	     zst[] = "/tmp/test_replay_XXXXXX",
+	     conv[] = "/tmp/test_replay_XXXXXX",
+	     back[] = "/tmp/test_replay_XXXXXX";
 	char args[512], *want, *got;
 	struct run r;
 
@@ -609,7 +617,6 @@ static void test_plain_out_turns_a_zstd_trace_into_the_plain_lines(void **s_)
 	unlink(conv);
 	unlink(back);
 }
-
 
 /* The same samples written whole and compact (plain and zstd) replay to the
  * same output, byte for byte: the figures are bit-identical. */
@@ -658,8 +665,7 @@ static void test_compact_trace_replays_to_the_plain_traces_output(void **s_)
 /* --plain-out is the converter: a compact trace (plain or zstd) gives the
  * lines the writer writes whole; --compact makes a compact copy, which
  * converts back to the same lines. */
-static void test_plain_out_turns_a_compact_trace_into_the_plain_lines(
-	void **s_)
+static void test_plain_out_turns_a_compact_trace_into_the_plain_lines(void **s_)
 {
 	pm_model_t m, m2;
 	char plain[] = "/tmp/test_replay_XXXXXX",
@@ -733,10 +739,14 @@ int main(void)
 		cmocka_unit_test(test_rotated_files_replay_as_one_trace),
 		cmocka_unit_test(test_usage_errors_exit_2),
 		cmocka_unit_test(test_gpu_trace_replays_the_gpu_figures),
-		cmocka_unit_test(test_trace_without_gpus_replays_without_gpu_keys),
-		cmocka_unit_test(test_step_holding_an_unknown_gpu_fails_naming_the_line),
-		cmocka_unit_test(test_zstd_trace_replays_to_the_plain_traces_output),
-		cmocka_unit_test(test_plain_out_turns_a_zstd_trace_into_the_plain_lines),
+		cmocka_unit_test(
+			test_trace_without_gpus_replays_without_gpu_keys),
+		cmocka_unit_test(
+			test_step_holding_an_unknown_gpu_fails_naming_the_line),
+		cmocka_unit_test(
+			test_zstd_trace_replays_to_the_plain_traces_output),
+		cmocka_unit_test(
+			test_plain_out_turns_a_zstd_trace_into_the_plain_lines),
 		cmocka_unit_test(
 			test_compact_trace_replays_to_the_plain_traces_output),
 		cmocka_unit_test(

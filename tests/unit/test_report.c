@@ -27,7 +27,7 @@ static int utc(void **state)
 
 /* 2024-01-15T12:34:56Z, a Monday. */
 #define NOW ((time_t)1705322096)
-#define DAY0 ((time_t)1705276800)	/* 2024-01-15T00:00:00Z */
+#define DAY0 ((time_t)1705276800) /* 2024-01-15T00:00:00Z */
 
 static time_t when(const char *s)
 {
@@ -42,8 +42,7 @@ static void test_time_accepts_iso_dates_and_times(void **state)
 {
 	assert_int_equal(when("2024-01-15"), DAY0);
 	assert_int_equal(when("2024-01-15T08:30"), DAY0 + 8 * 3600 + 1800);
-	assert_int_equal(when("2024-01-15T08:30:15"),
-			 DAY0 + 8 * 3600 + 1815);
+	assert_int_equal(when("2024-01-15T08:30:15"), DAY0 + 8 * 3600 + 1815);
 }
 
 static void test_time_accepts_now_and_relative_times(void **state)
@@ -70,9 +69,17 @@ static void test_time_accepts_sacct_short_forms(void **state)
 
 static void test_time_rejects_what_is_not_a_time_and_names_it(void **state)
 {
-	const char *bad[] = { "", "yesterday", "now-", "now-1fortnight",
-			      "2024-02-30", "2024-13-01", "2024-01-15T25:00",
-			      "2024-01-15X", "24-01-15", "13/01", "8.30" };
+	const char *bad[] = { "",
+			      "yesterday",
+			      "now-",
+			      "now-1fortnight",
+			      "2024-02-30",
+			      "2024-13-01",
+			      "2024-01-15T25:00",
+			      "2024-01-15X",
+			      "24-01-15",
+			      "13/01",
+			      "8.30" };
 	fp_error_t err = { 0 };
 	time_t t;
 
@@ -92,32 +99,44 @@ static void test_time_error_lists_exactly_the_forms_taken(void **state)
 		{ "2024-01-15T08:30:15", "YYYY-MM-DD[THH:MM[:SS]]" },
 		{ "01/14/2024", "MM/DD[/YY|/YYYY]" },
 		{ "08:30:15", "HH:MM[:SS]" },
-		{ "today", "today" }, { "midnight", "midnight" },
-		{ "noon", "noon" }, { "tomorrow", "tomorrow" },
-		{ "now", " now " }, { "now+3", "now{+|-}N" },
-		{ "now-3s", "[s|" }, { "now-3sec", "|sec|" },
-		{ "now-3secs", "|secs|" }, { "now-3second", "|second|" },
-		{ "now-3seconds", "|seconds|" }, { "now-3m", "|m|" },
-		{ "now-3min", "|min|" }, { "now-3mins", "|mins|" },
-		{ "now-3minute", "|minute|" }, { "now-3minutes", "|minutes|" },
-		{ "now-3h", "|h|" }, { "now-3hour", "|hour|" },
-		{ "now-3hours", "|hours|" }, { "now-3d", "|d|" },
-		{ "now-3day", "|day|" }, { "now-3days", "|days|" },
-		{ "now-3w", "|w|" }, { "now-3week", "|week|" },
+		{ "today", "today" },
+		{ "midnight", "midnight" },
+		{ "noon", "noon" },
+		{ "tomorrow", "tomorrow" },
+		{ "now", " now " },
+		{ "now+3", "now{+|-}N" },
+		{ "now-3s", "[s|" },
+		{ "now-3sec", "|sec|" },
+		{ "now-3secs", "|secs|" },
+		{ "now-3second", "|second|" },
+		{ "now-3seconds", "|seconds|" },
+		{ "now-3m", "|m|" },
+		{ "now-3min", "|min|" },
+		{ "now-3mins", "|mins|" },
+		{ "now-3minute", "|minute|" },
+		{ "now-3minutes", "|minutes|" },
+		{ "now-3h", "|h|" },
+		{ "now-3hour", "|hour|" },
+		{ "now-3hours", "|hours|" },
+		{ "now-3d", "|d|" },
+		{ "now-3day", "|day|" },
+		{ "now-3days", "|days|" },
+		{ "now-3w", "|w|" },
+		{ "now-3week", "|week|" },
 		{ "now-3weeks", "|weeks]" },
 		{ "now-3153600000", "N at most 3153600000" },
 	};
 	fp_error_t err = { 0 };
 	time_t t;
 
-	assert_int_equal(fp_report_parse_time("now-3153600001", NOW, &t,
-					      &err), -1);
+	assert_int_equal(fp_report_parse_time("now-3153600001", NOW, &t, &err),
+			 -1);
 	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
 		(void)when(forms[i].example);
 		if (!strstr(err.msg, forms[i].spelled))
 			fail_msg("'%s' is taken but the error does not say "
-				 "'%s': %s", forms[i].example,
-				 forms[i].spelled, err.msg);
+				 "'%s': %s",
+				 forms[i].example, forms[i].spelled, err.msg);
 	}
 }
 
@@ -286,10 +305,14 @@ static void test_report_from_a_record_derives_saved_with_heat(void **state)
 	fp_report_t *r;
 	char *t;
 
-	assert_int_equal(fp_summary_record_parse("x FP1:{\"Wh\":10,\"avoid\":3,"
-		"\"cfg\":\"0123456789abcdef\",\"emb\":1,\"g\":2,\"job\":9,"
-		"\"net\":-1,\"ok\":true,\"op\":1,\"ref\":4,\"saved\":2,"
-		"\"src\":\"measured\",\"v\":1}", &rec, &err), 0);
+	assert_int_equal(
+		fp_summary_record_parse(
+			"x FP1:{\"Wh\":10,\"avoid\":3,"
+			"\"cfg\":\"0123456789abcdef\",\"emb\":1,\"g\":2,\"job\":9,"
+			"\"net\":-1,\"ok\":true,\"op\":1,\"ref\":4,\"saved\":2,"
+			"\"src\":\"measured\",\"v\":1}",
+			&rec, &err),
+		0);
 	r = fp_report_from_record(&rec, "bob", "lab", &err);
 	assert_true(r->from_record);
 	assert_float_equal(r->saved_with_heat_g, 5, 1e-9);
@@ -325,8 +348,7 @@ static void test_mail_section_has_the_summary_figures(void **state)
 	fp_report_free(r);
 }
 
-static void test_mail_section_puts_the_parts_before_the_details(
-	void **state)
+static void test_mail_section_puts_the_parts_before_the_details(void **state)
 {
 	fp_report_t *r = report();
 	char *m = fp_report_mail_with(r, "valid", "  by part:    x\n");
@@ -359,20 +381,25 @@ static void test_mail_section_unavailable_says_how_to_get_it(void **state)
 static fp_report_table_t *table(void)
 {
 	fp_report_table_t *t = fp_report_table_new();
-	fp_record_t a = { .complete = true, .source = FP_ENERGY_SIMULATED,
-			  .energy_wh = 1.5, .footprint_g = 2, .avoided_g = 3,
-			  .net_g = -1, .reference_g = 4 };
+	fp_record_t a = { .complete = true,
+			  .source = FP_ENERGY_SIMULATED,
+			  .energy_wh = 1.5,
+			  .footprint_g = 2,
+			  .avoided_g = 3,
+			  .net_g = -1,
+			  .reference_g = 4 };
 	fp_record_t b = a;
 	fp_error_t err = { 0 };
 
 	b.energy_wh = 0.25;
 	b.complete = false;
-	assert_int_equal(fp_report_table_add(t, "10", "alice", "p", &a, NULL,
-					     &err), 0);
-	assert_int_equal(fp_report_table_add(t, "11_2", "bob", "q", &b, NULL,
-					     &err), 0);
+	assert_int_equal(
+		fp_report_table_add(t, "10", "alice", "p", &a, NULL, &err), 0);
+	assert_int_equal(
+		fp_report_table_add(t, "11_2", "bob", "q", &b, NULL, &err), 0);
 	assert_int_equal(fp_report_table_add(t, "12", "carol", "p", NULL, NULL,
-					     &err), 0);
+					     &err),
+			 0);
 	return t;
 }
 
@@ -417,8 +444,8 @@ static void test_table_json_totals(void **s)
 	assert_int_equal(json_array_size(json_object_get(o, "jobs")), 3);
 	assert_float_equal(json_real_value(json_object_get(tot, "energy_Wh")),
 			   1.75, 1e-9);
-	assert_int_equal(json_integer_value(json_object_get(tot,
-			 "no_footprint")), 1);
+	assert_int_equal(
+		json_integer_value(json_object_get(tot, "no_footprint")), 1);
 	json_decref(o);
 	fp_report_table_free(t);
 }
@@ -445,14 +472,15 @@ static void test_conf_path_follows_option_env_jobcomploc_beside(void **s)
 	assert_non_null(mkdtemp(dir));
 	snprintf(sc, sizeof(sc), "%s/slurm.conf", dir);
 	write_file("slurm.conf", "ClusterName=c1\nJobCompType=jobcomp/none\n"
-		   "JobCompLoc=/x/footprint.conf\n");
+				 "JobCompLoc=/x/footprint.conf\n");
 	fp_report_conf_path("/a.conf", "/b.conf", sc, buf, sizeof(buf));
 	assert_string_equal(buf, "/a.conf");
 	fp_report_conf_path(NULL, "/b.conf", sc, buf, sizeof(buf));
 	assert_string_equal(buf, "/b.conf");
 	fp_report_conf_path(NULL, "", sc, buf, sizeof(buf));
 	assert_string_equal(buf + strlen(dir), "/footprint.conf");
-	write_file("slurm.conf", "ClusterName=c1\n"
+	write_file("slurm.conf",
+		   "ClusterName=c1\n"
 		   "JobCompType=jobcomp/carbon\nJobCompLoc=/x/fp.conf\n");
 	fp_report_conf_path(NULL, NULL, sc, buf, sizeof(buf));
 	assert_string_equal(buf, "/x/fp.conf");
@@ -462,8 +490,8 @@ static void test_conf_path_follows_option_env_jobcomploc_beside(void **s)
 
 static void test_slurm_conf_is_found_as_slurms_commands_find_it(void **s)
 {
-	char *saved = getenv("SLURM_CONF") ? strdup(getenv("SLURM_CONF")) :
-					     NULL;
+	char *saved = getenv("SLURM_CONF") ? strdup(getenv("SLURM_CONF"))
+					   : NULL;
 
 	unsetenv("SLURM_CONF");
 	assert_string_equal(fp_slurmconf_path(NULL), FP_SLURMCONF_DEFAULT);
@@ -489,15 +517,16 @@ static void test_slurm_conf_keys_are_top_level_only(void **s)
 	assert_non_null(mkdtemp(dir));
 	snprintf(sc, sizeof(sc), "%s/slurm.conf", dir);
 	write_file("slurm.conf", "# ClusterName=no\nNodeName=n1 CPUs=4\n"
-		   "  clustername=\"heaters\" # the name\n");
-	assert_int_equal(fp_slurmconf_get(sc, "ClusterName", buf,
-					  sizeof(buf), &err), 0);
+				 "  clustername=\"heaters\" # the name\n");
+	assert_int_equal(
+		fp_slurmconf_get(sc, "ClusterName", buf, sizeof(buf), &err), 0);
 	assert_string_equal(buf, "heaters");
-	assert_int_equal(fp_slurmconf_get(sc, "CPUs", buf,
-					  sizeof(buf), &err), 1);
+	assert_int_equal(fp_slurmconf_get(sc, "CPUs", buf, sizeof(buf), &err),
+			 1);
 	unlink(sc);
-	assert_int_equal(fp_slurmconf_get(sc, "ClusterName", buf,
-					  sizeof(buf), &err), -1);
+	assert_int_equal(fp_slurmconf_get(sc, "ClusterName", buf, sizeof(buf),
+					  &err),
+			 -1);
 	assert_non_null(strstr(err.msg, sc));
 	rmdir(dir);
 }
@@ -512,7 +541,8 @@ static void test_table_json_keeps_a_latin1_user_escaped(void **s)
 	/* a name from sacct that is not UTF-8: jansson alone would drop the
 	 * row from the table */
 	assert_int_equal(fp_report_table_add(t, "10", "ren\xe9", "p", &a, NULL,
-					     &err), 0);
+					     &err),
+			 0);
 	j = fp_report_table_json(t);
 	assert_non_null(j);
 	row = json_array_get(json_object_get(j, "jobs"), 0);
@@ -523,11 +553,11 @@ static void test_table_json_keeps_a_latin1_user_escaped(void **s)
 	fp_report_table_free(t);
 }
 
-static void test_record_report_json_keeps_a_latin1_account_escaped(
-	void **s)
+static void test_record_report_json_keeps_a_latin1_account_escaped(void **s)
 {
-	fp_record_t rec = { .version = 1, .job_id = 7, .complete = true,
-			    .energy_wh = 1.5 };
+	fp_record_t rec = {
+		.version = 1, .job_id = 7, .complete = true, .energy_wh = 1.5
+	};
 	fp_error_t err = { 0 };
 	fp_report_t *r = fp_report_from_record(&rec, "bob", "caf\xe9", &err);
 	json_t *j;
@@ -559,8 +589,8 @@ static void test_job_ids_take_a_comma_list_and_repeats_once_each(void **s)
 
 static void test_job_ids_refuse_what_is_not_a_job_id_naming_it(void **s)
 {
-	const char *bad[] = { "abc", "12x", "1,,2", "", "-5", "1.0", "42_",
-			      "+1", " 1" };
+	const char *bad[] = { "abc", "12x", "1,,2", "",	 "-5",
+			      "1.0", "42_", "+1",   " 1" };
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char *list = NULL;
@@ -577,8 +607,12 @@ static void test_job_ids_refuse_what_is_not_a_job_id_naming_it(void **s)
 
 static void test_job_ids_refuse_ids_beyond_slurms_32_bits(void **s)
 {
-	const char *bad[] = { "0", "4294967294", "4294967295", "4294967296",
-			      "99999999999999999999999", "1_4294967296" };
+	const char *bad[] = { "0",
+			      "4294967294",
+			      "4294967295",
+			      "4294967296",
+			      "99999999999999999999999",
+			      "1_4294967296" };
 	char *list = NULL;
 	size_t n = 0;
 	fp_error_t err = { 0 };
@@ -595,8 +629,7 @@ static void test_job_ids_refuse_ids_beyond_slurms_32_bits(void **s)
 
 /* What accounting adds: seff's and sacct's figures */
 
-static void test_cpu_efficiency_is_cpu_time_over_elapsed_times_cpus(
-	void **s)
+static void test_cpu_efficiency_is_cpu_time_over_elapsed_times_cpus(void **s)
 {
 	fp_report_acct_t a = fp_report_acct_unknown();
 
@@ -675,8 +708,7 @@ static void test_report_says_sacct_job_row_omits_the_batch_step(void **s)
 	fp_report_free(r);
 }
 
-static void test_report_says_when_sacct_has_no_energy_on_the_job_row(
-	void **s)
+static void test_report_says_when_sacct_has_no_energy_on_the_job_row(void **s)
 {
 	fp_report_t *r = report_with_acct(NAN, 7.2e6, NAN);
 	char *t = fp_report_text(r, "valid");
@@ -711,8 +743,11 @@ static void test_report_without_accounting_says_why(void **s)
 	fp_error_t err = { 0 };
 	char *t;
 
-	assert_int_equal(fp_report_set_acct_note(r, "slurmdbd: no "
-						 "connection", &err), 0);
+	assert_int_equal(fp_report_set_acct_note(r,
+						 "slurmdbd: no "
+						 "connection",
+						 &err),
+			 0);
 	t = fp_report_text(r, "valid");
 	assert_non_null(strstr(t, "State: - (no accounting record: slurmdbd: "
 				  "no connection)\n"));
@@ -751,8 +786,7 @@ static void test_report_text_never_prints_nan_or_inf(void **s)
 	fp_report_free(r);
 }
 
-static void test_report_says_more_than_the_reference_when_negative(
-	void **s)
+static void test_report_says_more_than_the_reference_when_negative(void **s)
 {
 	fp_result_t *res = result();
 	char *p, *t, *m;
@@ -847,8 +881,10 @@ static void test_duration_is_sacct_elapsed(void **s)
 static fp_report_table_t *acct_table(void)
 {
 	fp_report_table_t *t = fp_report_table_new();
-	fp_record_t a = { .complete = true, .source = FP_ENERGY_MEASURED,
-			  .energy_wh = 1.5, .footprint_g = 2 };
+	fp_record_t a = { .complete = true,
+			  .source = FP_ENERGY_MEASURED,
+			  .energy_wh = 1.5,
+			  .footprint_g = 2 };
 	fp_report_acct_t x = fp_report_acct_unknown();
 	fp_error_t err = { 0 };
 
@@ -862,10 +898,10 @@ static fp_report_table_t *acct_table(void)
 	x.alloc_cpus = 2;
 	x.cpu_time_s = 65;
 	x.energy_j = 5400;
-	assert_int_equal(fp_report_table_add(t, "10", "alice", "p", &a, &x,
-					     &err), 0);
-	assert_int_equal(fp_report_table_add(t, "11", "bob", "p", NULL, NULL,
-					     &err), 0);
+	assert_int_equal(
+		fp_report_table_add(t, "10", "alice", "p", &a, &x, &err), 0);
+	assert_int_equal(
+		fp_report_table_add(t, "11", "bob", "p", NULL, NULL, &err), 0);
 	return t;
 }
 
@@ -875,23 +911,26 @@ static void test_table_format_picks_columns_in_any_case(void **s)
 	fp_error_t err = { 0 };
 	char *txt;
 
-	assert_int_equal(fp_report_table_set_format(t, "jobid,JOBNAME,state,"
-		"exitcode,start,elapsed,cpueff,consumedenergy,footprintg",
-		&err), 0);
+	assert_int_equal(
+		fp_report_table_set_format(
+			t,
+			"jobid,JOBNAME,state,"
+			"exitcode,start,elapsed,cpueff,consumedenergy,footprintg",
+			&err),
+		0);
 	txt = fp_report_table_text(t, true);
-	assert_string_equal(txt,
-		"JobID|JobName|State|ExitCode|Start|Elapsed|CPUEff|"
-		"ConsumedEnergy|FootprintG|\n"
-		"10|sim\\x1b|COMPLETED|0:0|2024-01-15T00:00:00|00:01:05|"
-		"50.00%|5400|2.000|\n"
-		"11|-|-|-|-|-|-|-|-|\n"
-		"TOTAL|||||||5400|2.000|\n");
+	assert_string_equal(
+		txt, "JobID|JobName|State|ExitCode|Start|Elapsed|CPUEff|"
+		     "ConsumedEnergy|FootprintG|\n"
+		     "10|sim\\x1b|COMPLETED|0:0|2024-01-15T00:00:00|00:01:05|"
+		     "50.00%|5400|2.000|\n"
+		     "11|-|-|-|-|-|-|-|-|\n"
+		     "TOTAL|||||||5400|2.000|\n");
 	free(txt);
 	fp_report_table_free(t);
 }
 
-static void test_table_format_refuses_an_unknown_column_listing_all(
-	void **s)
+static void test_table_format_refuses_an_unknown_column_listing_all(void **s)
 {
 	fp_report_table_t *t = acct_table();
 	fp_error_t err = { 0 };
@@ -936,10 +975,11 @@ static void test_table_json_has_accounting_times_in_utc(void **s)
 			    "2024-01-15T00:00:00Z");
 	assert_string_equal(json_string_value(json_object_get(a, "state")),
 			    "COMPLETED");
-	assert_float_equal(json_number_value(json_object_get(a,
-			   "cpu_efficiency_percent")), 50, 1e-9);
-	assert_true(json_is_null(json_object_get(json_array_get(
-		json_object_get(o, "jobs"), 1), "accounting")));
+	assert_float_equal(
+		json_number_value(json_object_get(a, "cpu_efficiency_percent")),
+		50, 1e-9);
+	assert_true(json_is_null(json_object_get(
+		json_array_get(json_object_get(o, "jobs"), 1), "accounting")));
 	json_decref(o);
 	setenv("TZ", "UTC", 1);
 	tzset();
@@ -996,10 +1036,11 @@ static void test_report_names_the_intensity_fallback_of_a_site(void **s)
 	char *t = fp_report_text(r, "valid");
 
 	assert_non_null(strstr(t, "Sites:\n  winter-gas: 2400.000 Wh"));
-	assert_non_null(strstr(t, " avoided 245.160 g\n"
-		"  winter-gas: intensity fallback 'last' for 01:15-01:30 "
-		"(0.25 h, 37.5 % of the site's energy): the series did not "
-		"cover them within SeriesWait\n"));
+	assert_non_null(strstr(
+		t, " avoided 245.160 g\n"
+		   "  winter-gas: intensity fallback 'last' for 01:15-01:30 "
+		   "(0.25 h, 37.5 % of the site's energy): the series did not "
+		   "cover them within SeriesWait\n"));
 	free(t);
 	fp_report_free(r);
 }
@@ -1032,8 +1073,9 @@ static void test_report_json_has_the_fallback_in_utc_or_null(void **s)
 			    "2024-01-15T01:30:00Z");
 	assert_float_equal(json_number_value(json_object_get(fb, "hours")),
 			   0.25, 1e-9);
-	assert_float_equal(json_number_value(json_object_get(fb,
-			   "energy_share")), 0.375, 1e-9);
+	assert_float_equal(
+		json_number_value(json_object_get(fb, "energy_share")), 0.375,
+		1e-9);
 	json_decref(o);
 	fp_report_free(r);
 
@@ -1077,31 +1119,44 @@ int main(void)
 		cmocka_unit_test(test_table_json_totals),
 		cmocka_unit_test(test_table_json_keeps_a_latin1_user_escaped),
 		cmocka_unit_test(
-		  test_record_report_json_keeps_a_latin1_account_escaped),
+			test_record_report_json_keeps_a_latin1_account_escaped),
 		cmocka_unit_test(
 			test_conf_path_follows_option_env_jobcomploc_beside),
-		cmocka_unit_test(test_slurm_conf_is_found_as_slurms_commands_find_it),
-		cmocka_unit_test(test_slurm_conf_keys_are_top_level_only),
-		cmocka_unit_test(test_job_ids_take_a_comma_list_and_repeats_once_each),
-		cmocka_unit_test(test_job_ids_refuse_what_is_not_a_job_id_naming_it),
-		cmocka_unit_test(test_job_ids_refuse_ids_beyond_slurms_32_bits),
-		cmocka_unit_test(test_cpu_efficiency_is_cpu_time_over_elapsed_times_cpus),
-		cmocka_unit_test(test_report_shows_state_exit_code_and_cpu_efficiency),
-		cmocka_unit_test(test_report_says_sacct_energy_equals_the_footprints),
-		cmocka_unit_test(test_report_says_sacct_job_row_omits_the_batch_step),
 		cmocka_unit_test(
-		  test_report_says_when_sacct_has_no_energy_on_the_job_row),
-		cmocka_unit_test(test_report_says_why_the_footprint_energy_differs),
+			test_slurm_conf_is_found_as_slurms_commands_find_it),
+		cmocka_unit_test(test_slurm_conf_keys_are_top_level_only),
+		cmocka_unit_test(
+			test_job_ids_take_a_comma_list_and_repeats_once_each),
+		cmocka_unit_test(
+			test_job_ids_refuse_what_is_not_a_job_id_naming_it),
+		cmocka_unit_test(test_job_ids_refuse_ids_beyond_slurms_32_bits),
+		cmocka_unit_test(
+			test_cpu_efficiency_is_cpu_time_over_elapsed_times_cpus),
+		cmocka_unit_test(
+			test_report_shows_state_exit_code_and_cpu_efficiency),
+		cmocka_unit_test(
+			test_report_says_sacct_energy_equals_the_footprints),
+		cmocka_unit_test(
+			test_report_says_sacct_job_row_omits_the_batch_step),
+		cmocka_unit_test(
+			test_report_says_when_sacct_has_no_energy_on_the_job_row),
+		cmocka_unit_test(
+			test_report_says_why_the_footprint_energy_differs),
 		cmocka_unit_test(test_report_without_accounting_says_why),
 		cmocka_unit_test(test_report_text_never_prints_nan_or_inf),
-		cmocka_unit_test(test_report_says_more_than_the_reference_when_negative),
-		cmocka_unit_test(test_report_escapes_control_characters_in_names),
-		cmocka_unit_test(test_escape_keeps_utf8_and_writes_other_bytes_hex),
+		cmocka_unit_test(
+			test_report_says_more_than_the_reference_when_negative),
+		cmocka_unit_test(
+			test_report_escapes_control_characters_in_names),
+		cmocka_unit_test(
+			test_escape_keeps_utf8_and_writes_other_bytes_hex),
 		cmocka_unit_test(test_times_print_local_as_sacct),
 		cmocka_unit_test(test_duration_is_sacct_elapsed),
 		cmocka_unit_test(test_table_format_picks_columns_in_any_case),
-		cmocka_unit_test(test_table_format_refuses_an_unknown_column_listing_all),
-		cmocka_unit_test(test_table_noheader_drops_the_header_lines_only),
+		cmocka_unit_test(
+			test_table_format_refuses_an_unknown_column_listing_all),
+		cmocka_unit_test(
+			test_table_noheader_drops_the_header_lines_only),
 		cmocka_unit_test(test_table_json_has_accounting_times_in_utc),
 		cmocka_unit_test(
 			test_report_names_the_intensity_fallback_of_a_site),

@@ -17,10 +17,11 @@
 #include "footprint/whatif.h"
 
 /* Hours 00..11 of 2024-01-15 UTC. */
-static const double GAS[] = { 300, 250, 200, 60, 400, 500,
+static const double GAS[] = { 300, 250, 200, 60,  400, 500,
 			      450, 420, 380, 300, 280, 260 };
-static const double ELEC[] = { 90, 80, 70, 20, 100, 110,
-			       95, 85, 75, 65, 55, 50 };
+static const double ELEC[] = {
+	90, 80, 70, 20, 100, 110, 95, 85, 75, 65, 55, 50
+};
 
 static char dir[64];
 static fp_config_t *cfg;
@@ -58,7 +59,8 @@ static int setup(void **state)
 	      "HeatRecovery=0.9 DisplacedHeating=electric UsefulHeat=0\n"
 	      "Site=dc Nodes=n3 Intensity=150 PUE=1.5\n"
 	      "NodeType=heater Nodes=n1,n2,n3 Embodied=1000 Lifetime=5 "
-	      "CPUs=8\n", f);
+	      "CPUs=8\n",
+	      f);
 	fclose(f);
 	cfg = fp_config_load(path, &err);
 	assert_non_null(cfg);
@@ -97,14 +99,15 @@ static const char *MULTI =
 static fp_report_t *report_of(const char *jobjson)
 {
 	fp_error_t err = { 0 };
-	fp_job_t *job = fp_carbon_job_from_json("job.json", jobjson, strlen(jobjson),
-					 &err);
+	fp_job_t *job = fp_carbon_job_from_json("job.json", jobjson,
+						strlen(jobjson), &err);
 	fp_result_t *res;
 	fp_report_t *r;
 	char *payload;
 
 	assert_non_null(job);
-	res = fp_carbon_compute(cfg, job, fp_config_hostlist_match_plain, NULL, &err);
+	res = fp_carbon_compute(cfg, job, fp_config_hostlist_match_plain, NULL,
+				&err);
 	assert_non_null(res);
 	payload = fp_summary_dumps(res, &err);
 	assert_non_null(payload);
@@ -201,18 +204,21 @@ static double round3(double x)
 	return round(x * 1000) / 1000;
 }
 
-static void test_every_figure_is_present_titled_and_labelled_in_units(
-	void **s)
+static void test_every_figure_is_present_titled_and_labelled_in_units(void **s)
 {
 	struct page p = page_of(SINGLE);
 	static const char *const want[] = {
-		"<svg id=\"fig-energy\"", "<svg id=\"fig-hourly-0\"",
-		"<svg id=\"fig-compare\"", "<svg id=\"fig-whatif\"",
-		">Energy (Wh)</text>", ">Emissions (gCO2e)</text>",
+		"<svg id=\"fig-energy\"",
+		"<svg id=\"fig-hourly-0\"",
+		"<svg id=\"fig-compare\"",
+		"<svg id=\"fig-whatif\"",
+		">Energy (Wh)</text>",
+		">Emissions (gCO2e)</text>",
 		">Hour (UTC)</text>",
 		">Job&#39;s emissions (gCO2e per hour)</text>",
 		">Grid intensity (gCO2e/kWh)</text>",
-		">Start time (UTC, hour)</text>", ">Site</text>",
+		">Start time (UTC, hour)</text>",
+		">Site</text>",
 		">Footprint (gCO2e)</text>",
 	};
 
@@ -246,8 +252,7 @@ static void test_printed_numbers_equal_the_summary(void **s)
 			   round3(r->energy_wh), 1e-9);
 	assert_float_equal(cell(p.html, "table-energy", "it_wh"),
 			   round3(r->energy_it_wh), 1e-9);
-	assert_float_equal(cell(p.html, "table-hourly-0",
-				"site_operational_g"),
+	assert_float_equal(cell(p.html, "table-hourly-0", "site_operational_g"),
 			   round3(r->sites[0].operational_g), 1e-9);
 	page_free(&p);
 }
@@ -297,7 +302,8 @@ static void test_curve_is_the_series_with_context_hours(void **s)
 	assert_float_equal(c[0].hours[5].emissions_g, 0, 0);
 	/* 30 min at 200 g/kWh weighs 100 against 60 min at 60: 60 */
 	assert_float_equal(c[0].hours[2].emissions_g /
-			   c[0].hours[3].emissions_g, 100.0 / 60, 1e-9);
+				   c[0].hours[3].emissions_g,
+			   100.0 / 60, 1e-9);
 	page_free(&p);
 }
 
@@ -311,8 +317,7 @@ static void test_multisite_job_has_one_curve_per_site(void **s)
 	assert_null(strstr(p.html, "fig-hourly-2"));
 	assert_non_null(strstr(p.html, ">Site gas: "));
 	assert_non_null(strstr(p.html, ">Site elec: "));
-	assert_float_equal(cell(p.html, "table-hourly-1",
-				"site_operational_g"),
+	assert_float_equal(cell(p.html, "table-hourly-1", "site_operational_g"),
 			   round3(p.r->sites[1].operational_g), 1e-9);
 	page_free(&p);
 }
@@ -346,8 +351,8 @@ static void test_user_names_are_escaped_for_html(void **s)
 
 	(void)s;
 	assert_null(strstr(p.html, "<b>"));
-	assert_non_null(strstr(p.html,
-			       "&lt;b&gt;al&amp;ce&#34;&#39;&lt;/b&gt;"));
+	assert_non_null(
+		strstr(p.html, "&lt;b&gt;al&amp;ce&#34;&#39;&lt;/b&gt;"));
 	page_free(&p);
 }
 
@@ -414,8 +419,8 @@ static void test_unknown_dram_is_inside_the_packages_bar(void **s)
 static char *page_with_parts(fp_report_t **rp, const char *parts)
 {
 	fp_error_t err = { 0 };
-	fp_job_t *job = fp_carbon_job_from_json("job.json", SINGLE, strlen(SINGLE),
-					 &err);
+	fp_job_t *job = fp_carbon_job_from_json("job.json", SINGLE,
+						strlen(SINGLE), &err);
 	fp_result_t *res;
 	json_t *sum;
 	char *payload, *buf = NULL;
@@ -423,18 +428,21 @@ static char *page_with_parts(fp_report_t **rp, const char *parts)
 	FILE *f;
 
 	assert_non_null(job);
-	res = fp_carbon_compute(cfg, job, fp_config_hostlist_match_plain, NULL, &err);
+	res = fp_carbon_compute(cfg, job, fp_config_hostlist_match_plain, NULL,
+				&err);
 	assert_non_null(res);
 	sum = fp_summary_json(res, &err);
 	assert_non_null(sum);
 	assert_int_equal(json_object_set_new(sum, "energy_parts",
-					     json_loads(parts, 0, NULL)), 0);
+					     json_loads(parts, 0, NULL)),
+			 0);
 	payload = json_dumps(sum, JSON_COMPACT);
 	*rp = fp_report_from_summary("42.jws", payload, &err);
 	assert_non_null(*rp);
 	f = open_memstream(&buf, &len);
 	assert_int_equal(fp_report_html_page(*rp, "valid", payload, NULL,
-					     "No what-if here", f, &err), 0);
+					     "No what-if here", f, &err),
+			 0);
 	fclose(f);
 	free(payload);
 	json_decref(sum);
@@ -446,9 +454,10 @@ static char *page_with_parts(fp_report_t **rp, const char *parts)
 static void test_page_splits_packages_and_dram_from_the_summary(void **s)
 {
 	fp_report_t *r;
-	char *html = page_with_parts(&r, "{\"records\": 1, \"expected\": 1, "
-		"\"energy_Wh\": 2, \"cpu_dram_Wh\": 1.5, \"cpu_Wh\": 1.2, "
-		"\"dram_Wh\": 0.3, \"gpu_Wh\": 0.25, \"rest_Wh\": 0.25}");
+	char *html = page_with_parts(
+		&r, "{\"records\": 1, \"expected\": 1, "
+		    "\"energy_Wh\": 2, \"cpu_dram_Wh\": 1.5, \"cpu_Wh\": 1.2, "
+		    "\"dram_Wh\": 0.3, \"gpu_Wh\": 0.25, \"rest_Wh\": 0.25}");
 
 	(void)s;
 	assert_float_equal(cell(html, "table-energy", "package_wh"), 1.2, 0);
@@ -462,9 +471,10 @@ static void test_page_splits_packages_and_dram_from_the_summary(void **s)
 static void test_page_of_an_older_summary_keeps_dram_in_packages(void **s)
 {
 	fp_report_t *r;
-	char *html = page_with_parts(&r, "{\"records\": 1, \"expected\": 1, "
-		"\"energy_Wh\": 2, \"cpu_dram_Wh\": 1.5, \"gpu_Wh\": 0.25, "
-		"\"rest_Wh\": 0.25}");
+	char *html = page_with_parts(
+		&r, "{\"records\": 1, \"expected\": 1, "
+		    "\"energy_Wh\": 2, \"cpu_dram_Wh\": 1.5, \"gpu_Wh\": 0.25, "
+		    "\"rest_Wh\": 0.25}");
 
 	(void)s;
 	assert_float_equal(cell(html, "table-energy", "package_wh"), 1.5, 0);
@@ -474,8 +484,7 @@ static void test_page_of_an_older_summary_keeps_dram_in_packages(void **s)
 	fp_report_free(r);
 }
 
-static void test_without_series_the_curve_is_the_summary_mean_said(
-	void **s)
+static void test_without_series_the_curve_is_the_summary_mean_said(void **s)
 {
 	fp_report_t *r = report_of(SINGLE);
 	fp_error_t err = { 0 };
@@ -499,8 +508,7 @@ static void test_without_series_the_curve_is_the_summary_mean_said(
 	fp_report_free(r);
 }
 
-static void test_whatif_cells_carry_each_option_and_mark_the_start(
-	void **s)
+static void test_whatif_cells_carry_each_option_and_mark_the_start(void **s)
 {
 	struct page p = page_of(SINGLE);
 	char want[160], v[32];
@@ -511,9 +519,10 @@ static void test_whatif_cells_carry_each_option_and_mark_the_start(
 		const fp_whatif_option_t *o = &p.w->options[i];
 
 		snprintf(v, sizeof(v), "%.3f", o->footprint_g);
-		snprintf(want, sizeof(want), "data-site=\"%s\" "
-			 "data-start=\"%lld\" data-value=\"%s\"", o->site,
-			 (long long)o->start, v);
+		snprintf(want, sizeof(want),
+			 "data-site=\"%s\" "
+			 "data-start=\"%lld\" data-value=\"%s\"",
+			 o->site, (long long)o->start, v);
 		if (!strstr(p.html, want))
 			fail_msg("no cell %s", want);
 	}
@@ -544,24 +553,25 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(
-		    test_every_figure_is_present_titled_and_labelled_in_units),
+			test_every_figure_is_present_titled_and_labelled_in_units),
 		cmocka_unit_test(test_printed_numbers_equal_the_summary),
 		cmocka_unit_test(test_hours_sum_to_the_site_operational_figure),
 		cmocka_unit_test(test_curve_is_the_series_with_context_hours),
 		cmocka_unit_test(test_multisite_job_has_one_curve_per_site),
 		cmocka_unit_test(test_page_refers_to_nothing_outside_itself),
 		cmocka_unit_test(test_user_names_are_escaped_for_html),
-		cmocka_unit_test(test_escape_repairs_control_bytes_then_entities),
+		cmocka_unit_test(
+			test_escape_repairs_control_bytes_then_entities),
 		cmocka_unit_test(test_domains_when_given_split_the_it_energy),
 		cmocka_unit_test(test_unknown_dram_is_inside_the_packages_bar),
 		cmocka_unit_test(
-		    test_page_splits_packages_and_dram_from_the_summary),
+			test_page_splits_packages_and_dram_from_the_summary),
 		cmocka_unit_test(
-		    test_page_of_an_older_summary_keeps_dram_in_packages),
+			test_page_of_an_older_summary_keeps_dram_in_packages),
 		cmocka_unit_test(
-		    test_without_series_the_curve_is_the_summary_mean_said),
+			test_without_series_the_curve_is_the_summary_mean_said),
 		cmocka_unit_test(
-		    test_whatif_cells_carry_each_option_and_mark_the_start),
+			test_whatif_cells_carry_each_option_and_mark_the_start),
 		cmocka_unit_test(test_curves_say_when_footprint_conf_changed),
 	};
 

@@ -89,8 +89,8 @@ static void _power(const fixture_t *f, double t, double w)
 {
 	char text[128];
 
-	snprintf(text, sizeof(text), "{\"time\": %.3f, \"power_w\": %.3f}\n",
-		 t, w);
+	snprintf(text, sizeof(text), "{\"time\": %.3f, \"power_w\": %.3f}\n", t,
+		 w);
 	_feed(f, text);
 }
 
@@ -200,8 +200,8 @@ static void missing_file_is_rejected(void **state)
 
 static void malformed_json_is_rejected(void **state)
 {
-	_rejects(*state, "{\"time\": 1700000000, \"energy_j\": ",
-		 FP_SENSOR_MALFORMED);
+	_rejects(*state,
+		 "{\"time\": 1700000000, \"energy_j\": ", FP_SENSOR_MALFORMED);
 }
 
 static void empty_file_is_rejected(void **state)
@@ -241,8 +241,7 @@ static void wrong_types_are_rejected(void **state)
 		 FP_SENSOR_MALFORMED);
 	_rejects(f, "{\"time\": 1700000000, \"energy_j\": 5, \"meter\": 7}",
 		 FP_SENSOR_MALFORMED);
-	_rejects(f,
-		 "{\"time\": 1700000000, \"energy_j\": 5, \"simulated\": 1}",
+	_rejects(f, "{\"time\": 1700000000, \"energy_j\": 5, \"simulated\": 1}",
 		 FP_SENSOR_MALFORMED);
 }
 
@@ -455,7 +454,7 @@ static void fifo_feed_gives_the_newest_line(void **state)
 	snprintf(fifo, sizeof(fifo), "%s/feed.fifo", f->dir);
 	assert_int_equal(mkfifo(fifo, 0600), 0);
 	f->s = fp_sensor_new(&(fp_sensor_config_t){ .path = fifo,
-						     .max_age_s = 10 },
+						    .max_age_s = 10 },
 			     _log, f, NULL);
 	r = _read(f, T0);
 	assert_false(r.valid); /* nothing written yet; never blocks */
@@ -499,7 +498,7 @@ static void feed_turning_from_file_to_fifo_and_back_is_followed(void **state)
 	assert_false(r.valid);
 	wfd = open(f->path, O_WRONLY | O_NONBLOCK);
 	if (wfd < 0) {
-		r = _read(f, T0 + 2);	/* the FIFO is known by now */
+		r = _read(f, T0 + 2); /* the FIFO is known by now */
 		wfd = open(f->path, O_WRONLY | O_NONBLOCK);
 	}
 	assert_true(wfd >= 0);
@@ -522,11 +521,11 @@ static void bad_configuration_is_refused(void **state)
 	fp_error_t err = { 0 };
 
 	assert_null(fp_sensor_new(&(fp_sensor_config_t){ .path = "/x",
-							  .max_age_s = 0 },
+							 .max_age_s = 0 },
 				  NULL, NULL, &err));
 	assert_int_equal(err.code, FP_EINVAL);
-	assert_null(fp_sensor_new(&(fp_sensor_config_t){ .max_age_s = 1 },
-				  NULL, NULL, &err));
+	assert_null(fp_sensor_new(&(fp_sensor_config_t){ .max_age_s = 1 }, NULL,
+				  NULL, &err));
 	fp_sensor_free(NULL);
 }
 

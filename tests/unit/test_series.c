@@ -49,11 +49,10 @@ static bool parse_free_ok(const char *text)
 	return s != NULL;
 }
 
-static const char plain[] =
-	"# hourly intensity, gCO2e/kWh\n"
-	"2024-01-15T00:00:00Z,50\n"
-	"2024-01-15T01:00:00Z,70\n"
-	"2024-01-15T03:00:00Z,90\n";
+static const char plain[] = "# hourly intensity, gCO2e/kWh\n"
+			    "2024-01-15T00:00:00Z,50\n"
+			    "2024-01-15T01:00:00Z,70\n"
+			    "2024-01-15T03:00:00Z,90\n";
 
 static void test_plain_value_holds_for_its_whole_hour(void **state)
 {
@@ -74,12 +73,12 @@ static void test_time_after_the_series_is_an_error_naming_it(void **state)
 	fp_series_t *s = parse("fr.csv", plain, FP_FORMAT_PLAIN, 0, &err);
 	double v;
 
-	assert_int_equal(fp_series_value(s, T("2024-01-15T04:00:00Z"), &v,
-					 &err), -1);
+	assert_int_equal(
+		fp_series_value(s, T("2024-01-15T04:00:00Z"), &v, &err), -1);
 	assert_non_null(strstr(err.msg, "fr.csv"));
 	assert_non_null(strstr(err.msg, "2024-01-15T04:00:00Z"));
-	assert_int_equal(fp_series_value(s, T("2024-01-14T23:59:59Z"), &v,
-					 &err), -1);
+	assert_int_equal(
+		fp_series_value(s, T("2024-01-14T23:59:59Z"), &v, &err), -1);
 	fp_series_free(s);
 }
 
@@ -89,8 +88,8 @@ static void test_gap_in_the_series_is_an_error_not_interpolated(void **s_)
 	fp_series_t *s = parse("fr.csv", plain, FP_FORMAT_PLAIN, 0, &err);
 	double v;
 
-	assert_int_equal(fp_series_value(s, T("2024-01-15T02:10:00Z"), &v,
-					 &err), -1);
+	assert_int_equal(
+		fp_series_value(s, T("2024-01-15T02:10:00Z"), &v, &err), -1);
 	assert_non_null(strstr(err.msg, "gap"));
 	fp_series_free(s);
 }
@@ -98,9 +97,10 @@ static void test_gap_in_the_series_is_an_error_not_interpolated(void **s_)
 static void test_each_value_holds_until_the_next_one(void **state)
 {
 	fp_error_t err = { 0 };
-	fp_series_t *s = parse("q.csv", "2024-01-15T00:00Z,40\n"
-			       "2024-01-15T00:30Z,60\n", FP_FORMAT_PLAIN, 0,
-			       &err);
+	fp_series_t *s = parse("q.csv",
+			       "2024-01-15T00:00Z,40\n"
+			       "2024-01-15T00:30Z,60\n",
+			       FP_FORMAT_PLAIN, 0, &err);
 	double m;
 	time_t a, b;
 
@@ -120,12 +120,11 @@ static void test_each_value_holds_until_the_next_one(void **state)
 }
 
 /* Four quarters 00:00..00:45 and the next hour's first quarter. */
-static const char quarters[] =
-	"2024-01-15T00:00Z,40\n"
-	"2024-01-15T00:15Z,44\n"
-	"2024-01-15T00:30Z,48\n"
-	"2024-01-15T00:45Z,60\n"
-	"2024-01-15T01:00Z,80\n";
+static const char quarters[] = "2024-01-15T00:00Z,40\n"
+			       "2024-01-15T00:15Z,44\n"
+			       "2024-01-15T00:30Z,48\n"
+			       "2024-01-15T00:45Z,60\n"
+			       "2024-01-15T01:00Z,80\n";
 
 static void test_a_mean_over_quarters_equals_the_hand_sum(void **state)
 {
@@ -171,16 +170,17 @@ static void test_a_missing_hour_of_quarters_is_a_gap_not_bridged(void **s_)
 {
 	fp_error_t err = { 0 };
 	/* 00:15 to 01:30 is 75 min, more than any provider's step */
-	fp_series_t *s = parse("q.csv", "2024-01-15T00:00Z,40\n"
+	fp_series_t *s = parse("q.csv",
+			       "2024-01-15T00:00Z,40\n"
 			       "2024-01-15T00:15Z,44\n"
-			       "2024-01-15T01:30Z,50\n", FP_FORMAT_PLAIN, 0,
-			       &err);
+			       "2024-01-15T01:30Z,50\n",
+			       FP_FORMAT_PLAIN, 0, &err);
 	double v;
 
 	assert_non_null(s);
 	assert_float_equal(value_at(s, "2024-01-15T00:29:59Z"), 44, 1e-9);
-	assert_int_equal(fp_series_value(s, T("2024-01-15T00:30:00Z"), &v,
-					 &err), -1);
+	assert_int_equal(
+		fp_series_value(s, T("2024-01-15T00:30:00Z"), &v, &err), -1);
 	assert_non_null(strstr(err.msg, "gap"));
 	/* after the gap the value holds an hour (no spacing within bound) */
 	assert_float_equal(value_at(s, "2024-01-15T02:29:59Z"), 50, 1e-9);
@@ -215,10 +215,16 @@ static fp_fallback_t fallback(const char *text)
 
 static void test_fallback_parses_each_form_and_reads_back(void **state)
 {
-	const char *ok[] = { "none", "last", "same-hour:7", "monthly-mean",
-			     "56", "0" };
-	const char *bad[] = { "", "same-hour:0", "same-hour:", "same-hour:x",
-			      "same-hour:367", "-1", "1e300", "lastly" };
+	const char *ok[] = { "none",	     "last", "same-hour:7",
+			     "monthly-mean", "56",   "0" };
+	const char *bad[] = { "",
+			      "same-hour:0",
+			      "same-hour:",
+			      "same-hour:x",
+			      "same-hour:367",
+			      "-1",
+			      "1e300",
+			      "lastly" };
 	fp_fallback_t fb;
 	char buf[32];
 
@@ -242,9 +248,10 @@ static void test_fallback_last_holds_the_last_value_past_the_end(void **s_)
 	assert_non_null(s);
 	/* [00:45, 01:45): 15 min at 60, 15 min at 80, then 30 min filled
 	 * with the last value 80: (15*60 + 15*80 + 30*80) / 60 = 75 */
-	assert_int_equal(fp_series_mean_fallback(s, &fb,
-			 T("2024-01-15T00:45:00Z"), T("2024-01-15T01:45:00Z"),
-			 &m, &fill, &err), 0);
+	assert_int_equal(fp_series_mean_fallback(
+				 s, &fb, T("2024-01-15T00:45:00Z"),
+				 T("2024-01-15T01:45:00Z"), &m, &fill, &err),
+			 0);
 	assert_float_equal(m, 75, 1e-12);
 	assert_float_equal(fill.fraction, 0.5, 1e-12);
 	assert_int_equal(fill.first, T("2024-01-15T01:15:00Z"));
@@ -260,9 +267,10 @@ static void test_fallback_none_fails_as_without_one(void **s_)
 	fp_fill_t fill;
 	double m;
 
-	assert_int_equal(fp_series_mean_fallback(s, &fb,
-			 T("2024-01-15T00:45:00Z"), T("2024-01-15T01:45:00Z"),
-			 &m, &fill, &err), -1);
+	assert_int_equal(fp_series_mean_fallback(
+				 s, &fb, T("2024-01-15T00:45:00Z"),
+				 T("2024-01-15T01:45:00Z"), &m, &fill, &err),
+			 -1);
 	assert_non_null(strstr(err.msg, "no value for 2024-01-15T01:15:00Z"));
 	fp_series_free(s);
 }
@@ -270,18 +278,20 @@ static void test_fallback_none_fails_as_without_one(void **s_)
 static void test_fallback_constant_fills_a_gap_and_the_end(void **s_)
 {
 	fp_error_t err = { 0 };
-	fp_series_t *s = parse("g.csv", "2024-01-15T00:00Z,40\n"
-			       "2024-01-15T02:00Z,60\n", FP_FORMAT_PLAIN, 0,
-			       &err);
+	fp_series_t *s = parse("g.csv",
+			       "2024-01-15T00:00Z,40\n"
+			       "2024-01-15T02:00Z,60\n",
+			       FP_FORMAT_PLAIN, 0, &err);
 	fp_fallback_t fb = fallback("100");
 	fp_fill_t fill;
 	double m;
 
 	/* [00:30, 03:30): 30 min 40, 60 min gap 100, 60 min 60, 30 min 100:
 	 * (30*40 + 60*100 + 60*60 + 30*100) / 180 = 13800 / 180 */
-	assert_int_equal(fp_series_mean_fallback(s, &fb,
-			 T("2024-01-15T00:30:00Z"), T("2024-01-15T03:30:00Z"),
-			 &m, &fill, &err), 0);
+	assert_int_equal(fp_series_mean_fallback(
+				 s, &fb, T("2024-01-15T00:30:00Z"),
+				 T("2024-01-15T03:30:00Z"), &m, &fill, &err),
+			 0);
 	assert_float_equal(m, 13800.0 / 180, 1e-12);
 	assert_float_equal(fill.fraction, 90.0 / 180, 1e-12);
 	assert_int_equal(fill.first, T("2024-01-15T01:00:00Z"));
@@ -299,8 +309,8 @@ static fp_series_t *three_days(void)
 
 	for (int d = 0; d < 3; d++)
 		for (int h = 0; h < 24; h++)
-			p += sprintf(p, "2024-01-%02dT%02d:00Z,%d\n", 13 + d,
-				     h, 100 * d + h);
+			p += sprintf(p, "2024-01-%02dT%02d:00Z,%d\n", 13 + d, h,
+				     100 * d + h);
 	s = parse("days.csv", text, FP_FORMAT_PLAIN, 0, &err);
 	assert_non_null(s);
 	return s;
@@ -316,21 +326,24 @@ static void test_fallback_same_hour_means_that_hour_of_the_last_days(void **s_)
 
 	/* 2024-01-16 05:00-06:00 is past the end (2024-01-16 00:00): the
 	 * 05:00 hours of the 2 days before, 105 and 205, mean 155 */
-	assert_int_equal(fp_series_mean_fallback(s, &fb,
-			 T("2024-01-16T05:00:00Z"), T("2024-01-16T06:00:00Z"),
-			 &m, &fill, &err), 0);
+	assert_int_equal(fp_series_mean_fallback(
+				 s, &fb, T("2024-01-16T05:00:00Z"),
+				 T("2024-01-16T06:00:00Z"), &m, &fill, &err),
+			 0);
 	assert_float_equal(m, 155, 1e-12);
 	assert_float_equal(fill.fraction, 1, 1e-12);
 	/* 23:30 on the 15th to 00:30 on the 16th: 30 min of 223, then 30
 	 * min of hour 00 of the 15th and 14th (200 + 100) / 2 = 150 */
-	assert_int_equal(fp_series_mean_fallback(s, &fb,
-			 T("2024-01-15T23:30:00Z"), T("2024-01-16T00:30:00Z"),
-			 &m, &fill, &err), 0);
+	assert_int_equal(fp_series_mean_fallback(
+				 s, &fb, T("2024-01-15T23:30:00Z"),
+				 T("2024-01-16T00:30:00Z"), &m, &fill, &err),
+			 0);
 	assert_float_equal(m, (223 + 150) / 2.0, 1e-12);
 	/* 4 days on: only the 16th's... none of the 2 days before exists */
-	assert_int_equal(fp_series_mean_fallback(s, &fb,
-			 T("2024-01-19T05:00:00Z"), T("2024-01-19T06:00:00Z"),
-			 &m, &fill, &err), -1);
+	assert_int_equal(fp_series_mean_fallback(
+				 s, &fb, T("2024-01-19T05:00:00Z"),
+				 T("2024-01-19T06:00:00Z"), &m, &fill, &err),
+			 -1);
 	assert_non_null(strstr(err.msg, "same-hour:2"));
 	fp_series_free(s);
 }
@@ -345,9 +358,10 @@ static void test_fallback_monthly_mean_is_the_last_30_days_mean(void **s_)
 
 	/* all 72 hours are within 30 days of the end: the mean of
 	 * 100 d + h over d = 0..2, h = 0..23 is 100 + 11.5 */
-	assert_int_equal(fp_series_mean_fallback(s, &fb,
-			 T("2024-01-20T05:00:00Z"), T("2024-01-20T06:00:00Z"),
-			 &m, &fill, &err), 0);
+	assert_int_equal(fp_series_mean_fallback(
+				 s, &fb, T("2024-01-20T05:00:00Z"),
+				 T("2024-01-20T06:00:00Z"), &m, &fill, &err),
+			 0);
 	assert_float_equal(m, 111.5, 1e-12);
 	fp_series_free(s);
 }
@@ -355,7 +369,8 @@ static void test_fallback_monthly_mean_is_the_last_30_days_mean(void **s_)
 static void test_plain_accepts_offsets_and_a_header_line(void **state)
 {
 	fp_error_t err = { 0 };
-	fp_series_t *s = parse("p.csv", "time,value\n"
+	fp_series_t *s = parse("p.csv",
+			       "time,value\n"
 			       "2024-01-15T02:00:00+02:00,33\n",
 			       FP_FORMAT_PLAIN, 0, &err);
 
@@ -366,8 +381,10 @@ static void test_plain_accepts_offsets_and_a_header_line(void **state)
 
 static const char emaps[] =
 	"Datetime (UTC),Country,Zone Name,Zone Id,"
-	"Carbon Intensity gCO\xe2\x82\x82" "eq/kWh (direct),"
-	"Carbon Intensity gCO\xe2\x82\x82" "eq/kWh (LCA),"
+	"Carbon Intensity gCO\xe2\x82\x82"
+	"eq/kWh (direct),"
+	"Carbon Intensity gCO\xe2\x82\x82"
+	"eq/kWh (LCA),"
 	"Low Carbon Percentage,Renewable Percentage,Data Source,"
 	"Data Estimated,Data Estimation Method\n"
 	"2023-01-01 00:00:00,France,\"France\",FR,28.79,62.13,91.6,29.7,"
@@ -403,9 +420,10 @@ static void test_electricitymaps_direct_column_on_request(void **state)
 static void test_electricitymaps_without_column_names_line(void **state)
 {
 	fp_error_t err = { 0 };
-	fp_series_t *s = parse("FR.csv", "Datetime (UTC),Country\n"
-			       "2023-01-01 00:00:00,France\n", FP_FORMAT_AUTO,
-			       FP_INTENSITY_LCA, &err);
+	fp_series_t *s = parse("FR.csv",
+			       "Datetime (UTC),Country\n"
+			       "2023-01-01 00:00:00,France\n",
+			       FP_FORMAT_AUTO, FP_INTENSITY_LCA, &err);
 
 	assert_null(s);
 	assert_non_null(strstr(err.msg, "FR.csv:1:"));
@@ -432,13 +450,19 @@ static void test_bad_number_names_file_line_and_field(void **state)
 static void test_eco2mix_winter_local_time_is_utc_plus_one(void **state)
 {
 	fp_error_t err = { 0 };
-	fp_series_t *s = parse("eCO2mix_RTE_2024.csv",
-		"P\xe9rim\xe8tre;Nature;Date;Heures;Consommation;"
-		"Taux de CO2 (g/kWh)\n"
-		"France;Donn\xe9" "es temps r\xe9" "el;2024-01-15;01:00;"
-		"70000;40\n"
-		"France;Donn\xe9" "es temps r\xe9" "el;2024-01-15;01:15;"
-		"70000;44\n", FP_FORMAT_AUTO, FP_INTENSITY_UNSET, &err);
+	fp_series_t *s =
+		parse("eCO2mix_RTE_2024.csv",
+		      "P\xe9rim\xe8tre;Nature;Date;Heures;Consommation;"
+		      "Taux de CO2 (g/kWh)\n"
+		      "France;Donn\xe9"
+		      "es temps r\xe9"
+		      "el;2024-01-15;01:00;"
+		      "70000;40\n"
+		      "France;Donn\xe9"
+		      "es temps r\xe9"
+		      "el;2024-01-15;01:15;"
+		      "70000;44\n",
+		      FP_FORMAT_AUTO, FP_INTENSITY_UNSET, &err);
 
 	assert_non_null(s);
 	assert_int_equal(fp_series_format(s), FP_FORMAT_ECO2MIX);
@@ -453,11 +477,13 @@ static void test_eco2mix_winter_local_time_is_utc_plus_one(void **state)
 static void test_eco2mix_summer_local_time_is_utc_plus_two(void **state)
 {
 	fp_error_t err = { 0 };
-	fp_series_t *s = parse("eco2mix.xls",
-		"P\xe9rim\xe8tre\tNature\tDate\tHeures\tTaux de CO2 "
-		"(g/kWh)\n"
-		"France\tDonn\xe9" "es\t15/07/2024\t14:00\t21\n",
-		FP_FORMAT_AUTO, FP_INTENSITY_UNSET, &err);
+	fp_series_t *s =
+		parse("eco2mix.xls",
+		      "P\xe9rim\xe8tre\tNature\tDate\tHeures\tTaux de CO2 "
+		      "(g/kWh)\n"
+		      "France\tDonn\xe9"
+		      "es\t15/07/2024\t14:00\t21\n",
+		      FP_FORMAT_AUTO, FP_INTENSITY_UNSET, &err);
 
 	assert_non_null(s);
 	assert_float_equal(value_at(s, "2024-07-15T12:00:00Z"), 21, 1e-9);
@@ -469,11 +495,12 @@ static void test_eco2mix_repeated_october_hour_is_cest_then_cet(void **s_)
 	fp_error_t err = { 0 };
 	/* 29 October 2023: 03:00 CEST becomes 02:00 CET */
 	fp_series_t *s = parse("eco2mix.csv",
-		"Date;Heures;Taux de CO2 (g/kWh)\n"
-		"2023-10-29;01:00;10\n"
-		"2023-10-29;02:00;20\n"
-		"2023-10-29;02:00;30\n"
-		"2023-10-29;03:00;40\n", FP_FORMAT_ECO2MIX, 0, &err);
+			       "Date;Heures;Taux de CO2 (g/kWh)\n"
+			       "2023-10-29;01:00;10\n"
+			       "2023-10-29;02:00;20\n"
+			       "2023-10-29;02:00;30\n"
+			       "2023-10-29;03:00;40\n",
+			       FP_FORMAT_ECO2MIX, 0, &err);
 
 	assert_non_null(s);
 	assert_float_equal(value_at(s, "2023-10-28T23:00:00Z"), 10, 1e-9);
@@ -487,12 +514,13 @@ static void test_eco2mix_skips_empty_quarters_and_footer(void **state)
 {
 	fp_error_t err = { 0 };
 	fp_series_t *s = parse("eco2mix.csv",
-		"Date;Heures;Taux de CO2 (g/kWh)\n"
-		"2024-01-15;01:00;40\n"
-		"2024-01-15;01:15;\n"
-		"2024-01-15;01:30;ND\n"
-		"RTE ne pourra \xea" "tre tenu responsable\n",
-		FP_FORMAT_ECO2MIX, 0, &err);
+			       "Date;Heures;Taux de CO2 (g/kWh)\n"
+			       "2024-01-15;01:00;40\n"
+			       "2024-01-15;01:15;\n"
+			       "2024-01-15;01:30;ND\n"
+			       "RTE ne pourra \xea"
+			       "tre tenu responsable\n",
+			       FP_FORMAT_ECO2MIX, 0, &err);
 
 	assert_non_null(s);
 	assert_int_equal(fp_series_hours(s), 1);
@@ -503,9 +531,10 @@ static void test_eco2mix_skips_empty_quarters_and_footer(void **state)
 static void test_eco2mix_refuses_lca(void **state)
 {
 	fp_error_t err = { 0 };
-	fp_series_t *s = parse("eco2mix.csv", "Date;Heures;Taux de CO2\n"
-			       "2024-01-15;01:00;40\n", FP_FORMAT_ECO2MIX,
-			       FP_INTENSITY_LCA, &err);
+	fp_series_t *s = parse("eco2mix.csv",
+			       "Date;Heures;Taux de CO2\n"
+			       "2024-01-15;01:00;40\n",
+			       FP_FORMAT_ECO2MIX, FP_INTENSITY_LCA, &err);
 
 	assert_null(s);
 	assert_non_null(strstr(err.msg, "direct"));
@@ -543,8 +572,8 @@ static void test_load_of_a_missing_file_names_it(void **state)
 {
 	fp_error_t err = { 0 };
 
-	assert_null(fp_series_load("/nonexistent/fr.csv", FP_FORMAT_AUTO, 0,
-				   &err));
+	assert_null(
+		fp_series_load("/nonexistent/fr.csv", FP_FORMAT_AUTO, 0, &err));
 	assert_int_equal(err.code, FP_EIO);
 	assert_non_null(strstr(err.msg, "/nonexistent/fr.csv"));
 }
@@ -571,9 +600,10 @@ static void test_load_reads_a_file(void **state)
 static void test_range_check_rejects_a_fraction_above_one(void **state)
 {
 	fp_error_t err = { 0 };
-	fp_series_t *s = parse("heat.csv", "2024-01-15T00:00Z,0.5\n"
-			       "2024-01-15T01:00Z,1.5\n", FP_FORMAT_PLAIN, 0,
-			       &err);
+	fp_series_t *s = parse("heat.csv",
+			       "2024-01-15T00:00Z,0.5\n"
+			       "2024-01-15T01:00Z,1.5\n",
+			       FP_FORMAT_PLAIN, 0, &err);
 
 	assert_int_equal(fp_series_check_range(s, 0, 1, &err), -1);
 	assert_non_null(strstr(err.msg, "2024-01-15T01:00:00Z"));
@@ -584,8 +614,8 @@ static void test_negative_intensity_is_rejected(void **state)
 {
 	fp_error_t err = { 0 };
 
-	assert_null(parse("x.csv", "2024-01-15T00:00Z,-3\n", FP_FORMAT_PLAIN,
-			  0, &err));
+	assert_null(parse("x.csv", "2024-01-15T00:00Z,-3\n", FP_FORMAT_PLAIN, 0,
+			  &err));
 	assert_non_null(strstr(err.msg, "x.csv:1:"));
 }
 
@@ -605,34 +635,38 @@ static void test_a_time_given_twice_is_refused_naming_both_lines(void **s_)
 {
 	fp_error_t err = { 0 };
 
-	assert_null(parse("fr.csv", "2024-01-15T00:00Z,40\n"
-			  "2024-01-15T00:00Z,60\n", FP_FORMAT_PLAIN, 0,
-			  &err));
+	assert_null(parse("fr.csv",
+			  "2024-01-15T00:00Z,40\n"
+			  "2024-01-15T00:00Z,60\n",
+			  FP_FORMAT_PLAIN, 0, &err));
 	assert_non_null(strstr(err.msg, "fr.csv:2: time 2024-01-15T00:00:00Z "
-				"already given on line 1"));
+					"already given on line 1"));
 }
 
 static void test_rows_out_of_time_order_are_refused_naming_the_line(void **s_)
 {
 	fp_error_t err = { 0 };
 
-	assert_null(parse("fr.csv", "2024-01-15T00:00Z,40\n"
+	assert_null(parse("fr.csv",
+			  "2024-01-15T00:00Z,40\n"
 			  "2024-01-15T02:00Z,60\n2024-01-15T01:00Z,50\n",
 			  FP_FORMAT_PLAIN, 0, &err));
-	assert_non_null(strstr(err.msg, "fr.csv:3: time 2024-01-15T01:00:00Z "
-				"comes before 2024-01-15T02:00:00Z of line 2"));
+	assert_non_null(strstr(err.msg,
+			       "fr.csv:3: time 2024-01-15T01:00:00Z "
+			       "comes before 2024-01-15T02:00:00Z of line 2"));
 }
 
 static void test_a_value_above_any_grid_is_refused_naming_the_line(void **s_)
 {
 	fp_error_t err = { 0 };
 
-	assert_null(parse("fr.csv", "2024-01-15T00:00Z,40\n"
-			  "2024-01-15T01:00Z,1e300\n", FP_FORMAT_PLAIN, 0,
-			  &err));
+	assert_null(parse("fr.csv",
+			  "2024-01-15T00:00Z,40\n"
+			  "2024-01-15T01:00Z,1e300\n",
+			  FP_FORMAT_PLAIN, 0, &err));
 	assert_int_equal(err.code, FP_EINVAL);
 	assert_non_null(strstr(err.msg, "fr.csv:2: field 'value': 1e300 is "
-				"above 2000"));
+					"above 2000"));
 	/* The bound itself is a value; g/MWh given for g/kWh is not. */
 	assert_true(parse_free_ok("2024-01-15T00:00Z,2000\n"));
 	assert_false(parse_free_ok("2024-01-15T00:00Z,2000.5\n"));
@@ -644,53 +678,60 @@ static void test_eco2mix_spring_hour_that_does_not_exist_is_refused(void **s_)
 	fp_error_t err = { 0 };
 
 	/* 31 March 2024: 02:00 CET becomes 03:00 CEST */
-	assert_null(parse("eco2mix.csv", "Date;Heures;Taux de CO2 (g/kWh)\n"
+	assert_null(parse("eco2mix.csv",
+			  "Date;Heures;Taux de CO2 (g/kWh)\n"
 			  "2024-03-31;01:45;10\n2024-03-31;02:00;20\n"
-			  "2024-03-31;03:00;30\n", FP_FORMAT_ECO2MIX, 0,
-			  &err));
+			  "2024-03-31;03:00;30\n",
+			  FP_FORMAT_ECO2MIX, 0, &err));
 	assert_non_null(strstr(err.msg, "eco2mix.csv:3: field 'Heures': "
-				"2024-03-31 02:00 does not exist"));
+					"2024-03-31 02:00 does not exist"));
 }
 
 static void test_eco2mix_autumn_hour_given_three_times_is_refused(void **s_)
 {
 	fp_error_t err = { 0 };
 
-	assert_null(parse("eco2mix.csv", "Date;Heures;Taux de CO2 (g/kWh)\n"
+	assert_null(parse("eco2mix.csv",
+			  "Date;Heures;Taux de CO2 (g/kWh)\n"
 			  "2023-10-29;02:00;20\n2023-10-29;02:00;30\n"
-			  "2023-10-29;02:00;35\n", FP_FORMAT_ECO2MIX, 0,
-			  &err));
-	assert_non_null(strstr(err.msg, "eco2mix.csv:4: field 'Heures': "
-				"2023-10-29 02:00 appears a third time"));
+			  "2023-10-29;02:00;35\n",
+			  FP_FORMAT_ECO2MIX, 0, &err));
+	assert_non_null(strstr(err.msg,
+			       "eco2mix.csv:4: field 'Heures': "
+			       "2023-10-29 02:00 appears a third time"));
 }
 
 static void test_eco2mix_date_heure_without_offset_is_refused(void **s_)
 {
 	fp_error_t err = { 0 };
 
-	assert_null(parse("eco2mix.csv", "Date - Heure;Taux de CO2 (g/kWh)\n"
+	assert_null(parse("eco2mix.csv",
+			  "Date - Heure;Taux de CO2 (g/kWh)\n"
 			  "2024-01-15T01:00:00+01:00;40\n"
-			  "2024-01-15T02:00:00;44\n", FP_FORMAT_ECO2MIX, 0,
-			  &err));
-	assert_non_null(strstr(err.msg, "eco2mix.csv:3: field 'Date - Heure': "
-				"'2024-01-15T02:00:00' has no UTC offset"));
+			  "2024-01-15T02:00:00;44\n",
+			  FP_FORMAT_ECO2MIX, 0, &err));
+	assert_non_null(strstr(err.msg,
+			       "eco2mix.csv:3: field 'Date - Heure': "
+			       "'2024-01-15T02:00:00' has no UTC offset"));
 }
 
 static void test_no_value_after_the_end_says_the_end_is_exclusive(void **s_)
 {
 	fp_error_t err = { 0 };
-	fp_series_t *s = parse("fr.csv", "2024-01-15T00:00Z,40\n"
-			       "2024-01-15T03:00Z,60\n", FP_FORMAT_PLAIN, 0,
-			       &err);
+	fp_series_t *s = parse("fr.csv",
+			       "2024-01-15T00:00Z,40\n"
+			       "2024-01-15T03:00Z,60\n",
+			       FP_FORMAT_PLAIN, 0, &err);
 	double v;
 
 	assert_non_null(s);
-	assert_int_equal(fp_series_value(s, T("2024-01-15T04:00:00Z"), &v,
-					 &err), -1);
-	assert_non_null(strstr(err.msg, "no value for 2024-01-15T04:00:00Z "
-				"(it covers 2024-01-15T00:00:00Z up to "
-				"2024-01-15T04:00:00Z exclusive: its last value "
-				"starts at 2024-01-15T03:00:00Z)"));
+	assert_int_equal(
+		fp_series_value(s, T("2024-01-15T04:00:00Z"), &v, &err), -1);
+	assert_non_null(strstr(err.msg,
+			       "no value for 2024-01-15T04:00:00Z "
+			       "(it covers 2024-01-15T00:00:00Z up to "
+			       "2024-01-15T04:00:00Z exclusive: its last value "
+			       "starts at 2024-01-15T03:00:00Z)"));
 	fp_series_free(s);
 }
 
@@ -709,7 +750,7 @@ static void test_an_endless_line_is_refused_at_the_line_cap(void **s_)
 	fclose(f);
 	assert_null(fp_series_load(path, FP_FORMAT_PLAIN, 0, &err));
 	assert_non_null(strstr(err.msg, ":2: line longer than the limit "
-				"(65536 bytes a line"));
+					"(65536 bytes a line"));
 	unlink(path);
 }
 
@@ -739,7 +780,8 @@ static void test_a_file_above_the_size_cap_is_refused_unread(void **s_)
 static void test_text_in_memory_gets_the_same_caps(void **s_)
 {
 	fp_error_t err = { 0 };
-	const char text[] = "2024-01-15T00:00Z,40\n2024-01-15T01:00Z,4\0" "0\n";
+	const char text[] = "2024-01-15T00:00Z,40\n2024-01-15T01:00Z,4\0"
+			    "0\n";
 
 	assert_null(fp_series_parse("mem.csv", text, sizeof(text) - 1,
 				    FP_FORMAT_PLAIN, 0, &err));
@@ -749,39 +791,59 @@ static void test_text_in_memory_gets_the_same_caps(void **s_)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_a_time_given_twice_is_refused_naming_both_lines),
-		cmocka_unit_test(test_rows_out_of_time_order_are_refused_naming_the_line),
-		cmocka_unit_test(test_a_value_above_any_grid_is_refused_naming_the_line),
-		cmocka_unit_test(test_eco2mix_spring_hour_that_does_not_exist_is_refused),
-		cmocka_unit_test(test_eco2mix_autumn_hour_given_three_times_is_refused),
-		cmocka_unit_test(test_eco2mix_date_heure_without_offset_is_refused),
-		cmocka_unit_test(test_no_value_after_the_end_says_the_end_is_exclusive),
-		cmocka_unit_test(test_an_endless_line_is_refused_at_the_line_cap),
+		cmocka_unit_test(
+			test_a_time_given_twice_is_refused_naming_both_lines),
+		cmocka_unit_test(
+			test_rows_out_of_time_order_are_refused_naming_the_line),
+		cmocka_unit_test(
+			test_a_value_above_any_grid_is_refused_naming_the_line),
+		cmocka_unit_test(
+			test_eco2mix_spring_hour_that_does_not_exist_is_refused),
+		cmocka_unit_test(
+			test_eco2mix_autumn_hour_given_three_times_is_refused),
+		cmocka_unit_test(
+			test_eco2mix_date_heure_without_offset_is_refused),
+		cmocka_unit_test(
+			test_no_value_after_the_end_says_the_end_is_exclusive),
+		cmocka_unit_test(
+			test_an_endless_line_is_refused_at_the_line_cap),
 		cmocka_unit_test(test_dev_zero_is_refused_at_its_first_byte),
-		cmocka_unit_test(test_a_file_above_the_size_cap_is_refused_unread),
+		cmocka_unit_test(
+			test_a_file_above_the_size_cap_is_refused_unread),
 		cmocka_unit_test(test_text_in_memory_gets_the_same_caps),
 		cmocka_unit_test(test_plain_value_holds_for_its_whole_hour),
-		cmocka_unit_test(test_time_after_the_series_is_an_error_naming_it),
-		cmocka_unit_test(test_gap_in_the_series_is_an_error_not_interpolated),
+		cmocka_unit_test(
+			test_time_after_the_series_is_an_error_naming_it),
+		cmocka_unit_test(
+			test_gap_in_the_series_is_an_error_not_interpolated),
 		cmocka_unit_test(test_each_value_holds_until_the_next_one),
 		cmocka_unit_test(test_a_mean_over_quarters_equals_the_hand_sum),
 		cmocka_unit_test(test_resolution_hour_averages_each_utc_hour),
-		cmocka_unit_test(test_a_missing_hour_of_quarters_is_a_gap_not_bridged),
+		cmocka_unit_test(
+			test_a_missing_hour_of_quarters_is_a_gap_not_bridged),
 		cmocka_unit_test(test_fallback_parses_each_form_and_reads_back),
-		cmocka_unit_test(test_fallback_last_holds_the_last_value_past_the_end),
+		cmocka_unit_test(
+			test_fallback_last_holds_the_last_value_past_the_end),
 		cmocka_unit_test(test_fallback_none_fails_as_without_one),
-		cmocka_unit_test(test_fallback_constant_fills_a_gap_and_the_end),
-		cmocka_unit_test(test_fallback_same_hour_means_that_hour_of_the_last_days),
-		cmocka_unit_test(test_fallback_monthly_mean_is_the_last_30_days_mean),
+		cmocka_unit_test(
+			test_fallback_constant_fills_a_gap_and_the_end),
+		cmocka_unit_test(
+			test_fallback_same_hour_means_that_hour_of_the_last_days),
+		cmocka_unit_test(
+			test_fallback_monthly_mean_is_the_last_30_days_mean),
 		cmocka_unit_test(test_mean_weights_each_hour_by_its_overlap),
 		cmocka_unit_test(test_plain_accepts_offsets_and_a_header_line),
 		cmocka_unit_test(test_electricitymaps_lca_column_by_default),
 		cmocka_unit_test(test_electricitymaps_direct_column_on_request),
-		cmocka_unit_test(test_electricitymaps_without_column_names_line),
+		cmocka_unit_test(
+			test_electricitymaps_without_column_names_line),
 		cmocka_unit_test(test_bad_number_names_file_line_and_field),
-		cmocka_unit_test(test_eco2mix_winter_local_time_is_utc_plus_one),
-		cmocka_unit_test(test_eco2mix_summer_local_time_is_utc_plus_two),
-		cmocka_unit_test(test_eco2mix_repeated_october_hour_is_cest_then_cet),
+		cmocka_unit_test(
+			test_eco2mix_winter_local_time_is_utc_plus_one),
+		cmocka_unit_test(
+			test_eco2mix_summer_local_time_is_utc_plus_two),
+		cmocka_unit_test(
+			test_eco2mix_repeated_october_hour_is_cest_then_cet),
 		cmocka_unit_test(test_eco2mix_skips_empty_quarters_and_footer),
 		cmocka_unit_test(test_eco2mix_refuses_lca),
 		cmocka_unit_test(test_months_series_is_one_in_season),

@@ -129,7 +129,8 @@ static void test_version_is_the_one_the_summaries_say(void **state)
 	      "\"end\": \"2024-01-15T01:00:00Z\", \"steps\": [{\"id\": "
 	      "\"1.0\", \"start\": \"2024-01-15T00:00:00Z\", \"end\": "
 	      "\"2024-01-15T01:00:00Z\", \"energy_j\": 3600, \"nodes\": "
-	      "[{\"name\": \"n1\", \"cpus\": 1}]}]}\n", f);
+	      "[{\"name\": \"n1\", \"cpus\": 1}]}]}\n",
+	      f);
 	fclose(f);
 	assert_int_equal(run("compute", "--config", conf, job, "--json", NULL),
 			 0);
@@ -152,8 +153,8 @@ static void test_bare_sfootprint_lists_jobs_as_sacct_does(void **state)
 	assert_int_equal(lines(err), 1);
 }
 
-static void test_non_numeric_job_id_is_a_usage_error_before_any_file(
-	void **state)
+static void
+test_non_numeric_job_id_is_a_usage_error_before_any_file(void **state)
 {
 	const char *bad[] = { "abc", "12x", "1,abc", "4.2" };
 
@@ -173,8 +174,7 @@ static void test_job_ids_beyond_slurms_are_usage_errors(void **state)
 {
 	assert_int_equal(run("-j", "4294967296", NULL), 2);
 	assert_non_null(strstr(err, "'4294967296': out of Slurm's job ids"));
-	assert_int_equal(run("-j", "1", "-j", "99999999999999999999", NULL),
-			 2);
+	assert_int_equal(run("-j", "1", "-j", "99999999999999999999", NULL), 2);
 	assert_int_equal(run("-j", "0", NULL), 2);
 }
 
@@ -183,30 +183,38 @@ static void test_job_lists_and_repeated_ids_are_accepted(void **state)
 	setenv("FOOTPRINT_CONF", "/nonexistent/footprint.conf", 1);
 	assert_int_equal(run("-j", "1,2,3", NULL), 1);
 	assert_non_null(strstr(err, "/nonexistent/footprint.conf"));
-	assert_int_equal(run("-j", "1", "-j", "2", "-n", "-o", "jobid,state",
-			     NULL), 1);
+	assert_int_equal(
+		run("-j", "1", "-j", "2", "-n", "-o", "jobid,state", NULL), 1);
 	assert_non_null(strstr(err, "/nonexistent/footprint.conf"));
 	unsetenv("FOOTPRINT_CONF");
 }
 
-static void test_unknown_format_column_is_a_usage_error_listing_all(
-	void **state)
+static void
+test_unknown_format_column_is_a_usage_error_listing_all(void **state)
 {
 	assert_int_equal(run("-o", "JobID,Bogus", NULL), 2);
 	assert_non_null(strstr(err, "'Bogus'"));
 	assert_non_null(strstr(err, "ConsumedEnergy"));
 	assert_non_null(strstr(err, "CPUEff"));
 	assert_int_equal(run("--format", "jobid,STATE,cpueff", "-S",
-			     "yesterday", NULL), 2);
+			     "yesterday", NULL),
+			 2);
 	assert_non_null(strstr(err, "'yesterday'"));
 }
 
 static void test_start_and_end_take_sacct_formats(void **state)
 {
-	const char *good[] = { "2024-01-15", "2024-01-15T08:30",
-			       "2024-01-15T08:30:15", "01/15", "01/15/24",
-			       "08:30", "08:30:15", "now", "now-2days",
-			       "now-3hours", "now-1weeks" };
+	const char *good[] = { "2024-01-15",
+			       "2024-01-15T08:30",
+			       "2024-01-15T08:30:15",
+			       "01/15",
+			       "01/15/24",
+			       "08:30",
+			       "08:30:15",
+			       "now",
+			       "now-2days",
+			       "now-3hours",
+			       "now-1weeks" };
 
 	/* A good time gets past the options: the failure is slurm.conf.
 	 * The end is tomorrow: "08:30" is today's, after now before 08:30
@@ -231,8 +239,7 @@ static void write_file(const char *name, const char *text)
 	fclose(f);
 }
 
-static void test_verify_reads_footprint_conf_from_env_and_option(
-	void **state)
+static void test_verify_reads_footprint_conf_from_env_and_option(void **state)
 {
 	char path[160];
 
@@ -242,7 +249,8 @@ static void test_verify_reads_footprint_conf_from_env_and_option(
 	assert_int_equal(run("verify", path, NULL), 1);
 	assert_non_null(strstr(err, "/nonexistent/env-footprint.conf"));
 	assert_int_equal(run("verify", path, "--config",
-			     "/nonexistent/opt-footprint.conf", NULL), 1);
+			     "/nonexistent/opt-footprint.conf", NULL),
+			 1);
 	assert_non_null(strstr(err, "/nonexistent/opt-footprint.conf"));
 	unsetenv("FOOTPRINT_CONF");
 }
@@ -272,7 +280,8 @@ static void test_job_report_from_a_summary_without_accounting(void **state)
 
 	snprintf(key, sizeof(key), "%s/k", dir);
 	assert_int_equal(run("keygen", "--out", key, NULL), 0);
-	write_file("s.json", "{\"complete\":false,\"incomplete\":[\"no "
+	write_file("s.json",
+		   "{\"complete\":false,\"incomplete\":[\"no "
 		   "series\\u001b[2J\"],\"job\":{\"id\":4242,\"user\":"
 		   "\"al\\u001bice\",\"account\":\"p\",\"start\":"
 		   "\"2024-01-15T00:00:00Z\",\"end\":\"2024-01-15T01:00:00Z\"},"
@@ -285,8 +294,10 @@ static void test_job_report_from_a_summary_without_accounting(void **state)
 	snprintf(conf, sizeof(conf), "mkdir -p %s/spool/summaries", dir);
 	assert_int_equal(system(conf), 0);
 	write_file("spool/summaries/4242.jws", out);
-	snprintf(conf, sizeof(conf), "Site=paris Nodes=n1 Intensity=56\n"
-		 "SpoolDir=%s/spool\nPublicKey=%s/k.pub\n", dir, dir);
+	snprintf(conf, sizeof(conf),
+		 "Site=paris Nodes=n1 Intensity=56\n"
+		 "SpoolDir=%s/spool\nPublicKey=%s/k.pub\n",
+		 dir, dir);
 	write_file("fp.conf", conf);
 	snprintf(conf, sizeof(conf), "%s/fp.conf", dir);
 	setenv("TZ", "CET-1", 1);
@@ -308,22 +319,23 @@ static void test_job_report_from_a_summary_without_accounting(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_version_prints_the_tools_name_and_version),
+		cmocka_unit_test(
+			test_version_prints_the_tools_name_and_version),
 		cmocka_unit_test(test_version_is_the_one_the_summaries_say),
 		cmocka_unit_test(test_bare_sfootprint_lists_jobs_as_sacct_does),
 		cmocka_unit_test(
-		  test_non_numeric_job_id_is_a_usage_error_before_any_file),
+			test_non_numeric_job_id_is_a_usage_error_before_any_file),
 		cmocka_unit_test(test_job_ids_beyond_slurms_are_usage_errors),
 		cmocka_unit_test(test_job_lists_and_repeated_ids_are_accepted),
 		cmocka_unit_test(
-		  test_unknown_format_column_is_a_usage_error_listing_all),
+			test_unknown_format_column_is_a_usage_error_listing_all),
 		cmocka_unit_test(test_start_and_end_take_sacct_formats),
 		cmocka_unit_test(
-		  test_verify_reads_footprint_conf_from_env_and_option),
+			test_verify_reads_footprint_conf_from_env_and_option),
 		cmocka_unit_test(
-		  test_keygen_out_empty_or_a_folder_is_a_usage_error),
+			test_keygen_out_empty_or_a_folder_is_a_usage_error),
 		cmocka_unit_test(
-		  test_job_report_from_a_summary_without_accounting),
+			test_job_report_from_a_summary_without_accounting),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

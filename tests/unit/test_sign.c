@@ -33,45 +33,45 @@ static const char payload[] =
 /* The independent side: PyJWT for verification, and hand-made forgeries
  * (PyJWT refuses to build them, which is the point). */
 static const char pyscript[] =
-"import sys, json, base64, hmac, hashlib\n"
-"import jwt\n"
-"from cryptography.hazmat.primitives import serialization\n"
-"def b64(b): return base64.urlsafe_b64encode(b).rstrip(b'=').decode()\n"
-"mode, a, b = sys.argv[1], sys.argv[2], sys.argv[3]\n"
-"if mode == 'verify':\n"
-"    tok = open(a).read().strip(); pub = open(b, 'rb').read()\n"
-"    h = jwt.get_unverified_header(tok)\n"
-"    p = jwt.decode(tok, pub, algorithms=[h['alg']])\n"
-"    print(h['alg'], h['kid'], p['job']['id'])\n"
-"elif mode == 'sign':\n"
-"    key = open(a, 'rb').read(); kid, extra = b, sys.argv[4]\n"
-"    alg = 'RS256' if b'RSA' in key or len(key) > 1000 else 'ES256'\n"
-"    vals = {'jwk': {'kty': 'EC'}, 'jku': 'https://evil.example/k',\n"
-"            'x5u': 'https://evil.example/c', 'x5c': ['MIIB'],\n"
-"            'crit': ['exp']}\n"
-"    h = {'kid': kid}\n"
-"    if extra != '-': h[extra] = vals[extra]\n"
-"    print(jwt.encode({'job': {'id': 4242}}, key, algorithm=alg, headers=h))\n"
-"elif mode == 'kid':\n"
-"    k = serialization.load_pem_public_key(open(a, 'rb').read())\n"
-"    der = k.public_bytes(serialization.Encoding.DER,\n"
-"        serialization.PublicFormat.SubjectPublicKeyInfo)\n"
-"    print(b64(hashlib.sha256(der).digest()))\n"
-"else:\n"
-"    pub = open(a, 'rb').read(); kid = b\n"
-"    body = b64(json.dumps({'job': {'id': 666}}).encode())\n"
-"    if mode == 'none':\n"
-"        h = b64(json.dumps({'alg': 'none', 'typ': 'JWT', 'kid': kid}).encode())\n"
-"        print(h + '.' + body + '.')\n"
-"    else:\n"
-"        h = b64(json.dumps({'alg': mode, 'typ': 'JWT', 'kid': kid}).encode())\n"
-"        d = {'HS256': hashlib.sha256, 'HS512': hashlib.sha512}[mode]\n"
-"        s = hmac.new(pub, (h + '.' + body).encode(), d).digest()\n"
-"        print(h + '.' + body + '.' + b64(s))\n";
+	"import sys, json, base64, hmac, hashlib\n"
+	"import jwt\n"
+	"from cryptography.hazmat.primitives import serialization\n"
+	"def b64(b): return base64.urlsafe_b64encode(b).rstrip(b'=').decode()\n"
+	"mode, a, b = sys.argv[1], sys.argv[2], sys.argv[3]\n"
+	"if mode == 'verify':\n"
+	"    tok = open(a).read().strip(); pub = open(b, 'rb').read()\n"
+	"    h = jwt.get_unverified_header(tok)\n"
+	"    p = jwt.decode(tok, pub, algorithms=[h['alg']])\n"
+	"    print(h['alg'], h['kid'], p['job']['id'])\n"
+	"elif mode == 'sign':\n"
+	"    key = open(a, 'rb').read(); kid, extra = b, sys.argv[4]\n"
+	"    alg = 'RS256' if b'RSA' in key or len(key) > 1000 else 'ES256'\n"
+	"    vals = {'jwk': {'kty': 'EC'}, 'jku': 'https://evil.example/k',\n"
+	"            'x5u': 'https://evil.example/c', 'x5c': ['MIIB'],\n"
+	"            'crit': ['exp']}\n"
+	"    h = {'kid': kid}\n"
+	"    if extra != '-': h[extra] = vals[extra]\n"
+	"    print(jwt.encode({'job': {'id': 4242}}, key, algorithm=alg, headers=h))\n"
+	"elif mode == 'kid':\n"
+	"    k = serialization.load_pem_public_key(open(a, 'rb').read())\n"
+	"    der = k.public_bytes(serialization.Encoding.DER,\n"
+	"        serialization.PublicFormat.SubjectPublicKeyInfo)\n"
+	"    print(b64(hashlib.sha256(der).digest()))\n"
+	"else:\n"
+	"    pub = open(a, 'rb').read(); kid = b\n"
+	"    body = b64(json.dumps({'job': {'id': 666}}).encode())\n"
+	"    if mode == 'none':\n"
+	"        h = b64(json.dumps({'alg': 'none', 'typ': 'JWT', 'kid': kid}).encode())\n"
+	"        print(h + '.' + body + '.')\n"
+	"    else:\n"
+	"        h = b64(json.dumps({'alg': mode, 'typ': 'JWT', 'kid': kid}).encode())\n"
+	"        d = {'HS256': hashlib.sha256, 'HS512': hashlib.sha512}[mode]\n"
+	"        s = hmac.new(pub, (h + '.' + body).encode(), d).digest()\n"
+	"        print(h + '.' + body + '.' + b64(s))\n";
 
 /* Runs the script; its first output line goes to out. */
-static int py3(const char *mode, const char *a, const char *b,
-	       const char *c, char *out, size_t outsz)
+static int py3(const char *mode, const char *a, const char *b, const char *c,
+	       char *out, size_t outsz)
 {
 	char cmd[1024];
 	FILE *p;
@@ -94,8 +94,7 @@ static int py(const char *mode, const char *a, const char *b, char *out,
 	return py3(mode, a, b, "-", out, outsz);
 }
 
-static void path_of(char *buf, size_t n, const char *prefix,
-		    const char *ext)
+static void path_of(char *buf, size_t n, const char *prefix, const char *ext)
 {
 	snprintf(buf, n, "%s.%s", prefix, ext);
 }
@@ -142,8 +141,8 @@ static fp_key_t *load(const char *prefix, bool private)
 	fp_key_t *k;
 
 	path_of(path, sizeof(path), prefix, private ? "key" : "pub");
-	k = private ? fp_sign_key_load_private(path, &err) :
-		fp_sign_key_load_public(path, &err);
+	k = private ? fp_sign_key_load_private(path, &err)
+		    : fp_sign_key_load_public(path, &err);
 	if (!k)
 		fail_msg("%s", err.msg);
 	return k;
@@ -501,7 +500,8 @@ static void test_python_token_with_plain_header_verifies(void **s)
 	fp_error_t err = { 0 };
 
 	py_token(es_prefix, es_kid, "-", tok, sizeof(tok));
-	got = fp_sign_keyset_verify(ks, tok, FP_VERIFY_ACCEPT_HIGH_S, NULL, &err);
+	got = fp_sign_keyset_verify(ks, tok, FP_VERIFY_ACCEPT_HIGH_S, NULL,
+				    &err);
 	if (!got)
 		fail_msg("%s", err.msg);
 	free(got);
@@ -532,7 +532,7 @@ static void p256(BIGNUM **n, BIGNUM **half)
 {
 	*n = NULL;
 	assert_true(BN_hex2bn(n, "FFFFFFFF00000000FFFFFFFFFFFFFFFF"
-			      "BCE6FAADA7179E84F3B9CAC2FC632551"));
+				 "BCE6FAADA7179E84F3B9CAC2FC632551"));
 	*half = BN_new();
 	assert_true(BN_rshift1(*half, *n));
 }
@@ -594,8 +594,9 @@ static char *high_s_twin(const char *tok)
 	len = EVP_EncodeBlock((unsigned char *)std, raw, 64);
 	assert_int_equal(len, 88);
 	for (int i = 0; i < 86; i++)
-		twin[at + i] = std[i] == '+' ? '-' : std[i] == '/' ? '_' :
-			std[i];
+		twin[at + i] = std[i] == '+'   ? '-'
+			       : std[i] == '/' ? '_'
+					       : std[i];
 	BN_free(sv);
 	BN_free(n);
 	BN_free(half);
@@ -611,7 +612,7 @@ static void test_high_s_twin_of_a_valid_token_is_rejected(void **s)
 	assert_string_not_equal(tok, twin);
 	assert_null(fp_sign_verify(pub, twin, &err));
 	assert_string_equal(err.msg, "token rejected: high-S ECDSA signature "
-			    "(malleable twin)");
+				     "(malleable twin)");
 	got = fp_sign_verify(pub, tok, &err);
 	assert_non_null(got);
 	free(got);
@@ -647,12 +648,14 @@ static void test_high_s_token_is_accepted_only_when_asked_and_flagged(void **s)
 	assert_null(fp_sign_keyset_verify(ks, twin, 0, &info, &err));
 	assert_int_equal(info.fault, FP_VERIFY_HIGH_S);
 	assert_non_null(strstr(err.msg, "high-S"));
-	got = fp_sign_keyset_verify(ks, twin, FP_VERIFY_ACCEPT_HIGH_S, &info, &err);
+	got = fp_sign_keyset_verify(ks, twin, FP_VERIFY_ACCEPT_HIGH_S, &info,
+				    &err);
 	assert_non_null(got);
 	assert_true(info.high_s);
 	assert_string_equal(fp_sign_key_kid(info.key), es_kid);
 	free(got);
-	got = fp_sign_keyset_verify(ks, tok, FP_VERIFY_ACCEPT_HIGH_S, &info, &err);
+	got = fp_sign_keyset_verify(ks, tok, FP_VERIFY_ACCEPT_HIGH_S, &info,
+				    &err);
 	assert_non_null(got);
 	assert_false(info.high_s);
 	free(got);
@@ -705,7 +708,8 @@ static void test_keyset_selects_the_key_by_kid_and_says_which(void **s)
 		got = fp_sign_keyset_verify(ks, tok, 0, &info, &err);
 		if (!got)
 			fail_msg("%s", err.msg);
-		assert_string_equal(fp_sign_key_kid(info.key), fp_sign_key_kid(k));
+		assert_string_equal(fp_sign_key_kid(info.key),
+				    fp_sign_key_kid(k));
 		path_of(pub, sizeof(pub), signers[i], "pub");
 		assert_string_equal(fp_sign_key_path(info.key), pub);
 		assert_int_equal(info.fault, FP_VERIFY_OK);
@@ -728,8 +732,10 @@ static void test_keyset_unknown_kid_is_an_unknown_key(void **s)
 	assert_null(fp_sign_keyset_verify(ks, tok, 0, &info, &err));
 	assert_int_equal(info.fault, FP_VERIFY_UNKNOWN_KEY);
 	path_of(pub, sizeof(pub), es_prefix, "pub");
-	snprintf(want, sizeof(want), "unknown key (kid %s is not among the "
-		 "2 trusted keys in %s, ", fp_sign_key_kid(other), pub);
+	snprintf(want, sizeof(want),
+		 "unknown key (kid %s is not among the "
+		 "2 trusted keys in %s, ",
+		 fp_sign_key_kid(other), pub);
 	if (!strstr(err.msg, want))
 		fail_msg("%s", err.msg);
 	free(tok);
@@ -748,8 +754,10 @@ static void test_keyset_another_key_claiming_a_trusted_kid_is_refused(void **s)
 	py_token(other_prefix, es_kid, "-", tok, sizeof(tok));
 	assert_null(fp_sign_keyset_verify(ks, tok, 0, &info, &err));
 	assert_int_equal(info.fault, FP_VERIFY_ALTERED);
-	snprintf(want, sizeof(want), "altered content (ES256 signature does "
-		 "not verify with key %s", es_kid);
+	snprintf(want, sizeof(want),
+		 "altered content (ES256 signature does "
+		 "not verify with key %s",
+		 es_kid);
 	if (!strstr(err.msg, want))
 		fail_msg("%s", err.msg);
 	fp_sign_keyset_free(ks);
@@ -780,8 +788,10 @@ static void test_keyset_missing_key_file_blames_the_key_file(void **s)
 
 	snprintf(path, sizeof(path), "%s/retired.pub", dir);
 	assert_int_equal(fp_sign_keyset_add_file(ks, path, &err), -1);
-	snprintf(want, sizeof(want), "cannot read key file %s: No such file "
-		 "or directory", path);
+	snprintf(want, sizeof(want),
+		 "cannot read key file %s: No such file "
+		 "or directory",
+		 path);
 	assert_string_equal(err.msg, want);
 	assert_int_equal(fp_sign_keyset_count(ks), 0);
 	fp_sign_keyset_free(ks);
@@ -886,9 +896,10 @@ static void test_config_public_key_lines_and_folders_make_the_keyset(void **s)
 	make_key_dir(kdir, sizeof(kdir));
 	path_of(es, sizeof(es), es_prefix, "pub");
 	path_of(other, sizeof(other), other_prefix, "pub");
-	snprintf(text, sizeof(text), "Site=paris Nodes=n1 Intensity=56\n"
-		 "PublicKey=%s\nPublicKey=%s\nPublicKeys=%s\n", es, other,
-		 kdir);
+	snprintf(text, sizeof(text),
+		 "Site=paris Nodes=n1 Intensity=56\n"
+		 "PublicKey=%s\nPublicKey=%s\nPublicKeys=%s\n",
+		 es, other, kdir);
 	cfg = fp_config_parse("footprint.conf", text, strlen(text), &err);
 	if (!cfg)
 		fail_msg("%s", err.msg);
@@ -915,9 +926,10 @@ static void test_config_without_keys_trusts_the_default_public_key(void **s)
 
 	/* Whether the machine has that file or not, that file is the one. */
 	if (fp_sign_keyset_add_config(ks, NULL, &err))
-		assert_string_equal(err.msg, "cannot read key file "
-				    FP_DEFAULT_PUBLIC_KEY ": No such file or "
-				    "directory");
+		assert_string_equal(
+			err.msg, "cannot read key file " FP_DEFAULT_PUBLIC_KEY
+				 ": No such file or "
+				 "directory");
 	else
 		assert_string_equal(fp_sign_keyset_sources(ks),
 				    FP_DEFAULT_PUBLIC_KEY);
@@ -957,8 +969,10 @@ static void test_keyset_of_an_empty_folder_says_no_pub_file_there(void **s)
 	assert_int_equal(fp_sign_keyset_load_dir(ks, kdir, &err), 0);
 	assert_null(fp_sign_keyset_verify(ks, tok, 0, &info, &err));
 	assert_int_equal(info.fault, FP_VERIFY_NO_KEYS);
-	snprintf(want, sizeof(want), "no trusted public key: no *.pub file "
-		 "in %s", kdir);
+	snprintf(want, sizeof(want),
+		 "no trusted public key: no *.pub file "
+		 "in %s",
+		 kdir);
 	assert_string_equal(err.msg, want);
 	free(tok);
 	fp_sign_keyset_free(ks);
@@ -967,44 +981,64 @@ static void test_keyset_of_an_empty_folder_says_no_pub_file_there(void **s)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_keygen_writes_0600_private_and_0644_public),
+		cmocka_unit_test(
+			test_keygen_writes_0600_private_and_0644_public),
 		cmocka_unit_test(test_keygen_never_overwrites_a_key),
 		cmocka_unit_test(test_keygen_rejects_an_unknown_algorithm),
-		cmocka_unit_test(test_kid_is_base64url_sha256_of_the_der_public_key),
+		cmocka_unit_test(
+			test_kid_is_base64url_sha256_of_the_der_public_key),
 		cmocka_unit_test(test_private_key_readable_by_group_is_refused),
-		cmocka_unit_test(test_es256_round_trip_returns_the_exact_payload),
+		cmocka_unit_test(
+			test_es256_round_trip_returns_the_exact_payload),
 		cmocka_unit_test(test_rs256_round_trip),
 		cmocka_unit_test(test_python_jwt_verifies_our_es256_signature),
 		cmocka_unit_test(test_python_jwt_verifies_our_rs256_signature),
 		cmocka_unit_test(test_any_flipped_byte_fails_verification),
 		cmocka_unit_test(test_alg_none_is_rejected),
-		cmocka_unit_test(test_hs256_forgery_with_the_public_key_is_rejected),
+		cmocka_unit_test(
+			test_hs256_forgery_with_the_public_key_is_rejected),
 		cmocka_unit_test(test_hs512_forgery_is_rejected),
-		cmocka_unit_test(test_token_of_another_key_is_rejected_for_its_kid),
+		cmocka_unit_test(
+			test_token_of_another_key_is_rejected_for_its_kid),
 		cmocka_unit_test(test_rs256_token_is_rejected_by_an_es256_key),
 		cmocka_unit_test(test_signing_with_a_public_key_fails_cleanly),
-		cmocka_unit_test(test_signed_payload_is_the_exact_fp_summary_dumps_output),
+		cmocka_unit_test(
+			test_signed_payload_is_the_exact_fp_summary_dumps_output),
 		cmocka_unit_test(test_signed_payload_keeps_the_bytes_as_given),
-		cmocka_unit_test(test_sign_refuses_a_payload_that_is_not_one_json_object),
+		cmocka_unit_test(
+			test_sign_refuses_a_payload_that_is_not_one_json_object),
 		cmocka_unit_test(test_python_token_with_plain_header_verifies),
-		cmocka_unit_test(test_validly_signed_token_with_key_headers_is_rejected),
+		cmocka_unit_test(
+			test_validly_signed_token_with_key_headers_is_rejected),
 		cmocka_unit_test(test_es256_signatures_are_always_low_s),
 		cmocka_unit_test(test_high_s_twin_of_a_valid_token_is_rejected),
-		cmocka_unit_test(test_high_s_token_is_accepted_only_when_asked_and_flagged),
-		cmocka_unit_test(test_es256_private_key_verifies_through_its_public_half),
-		cmocka_unit_test(test_rs256_private_key_verifies_through_its_public_half),
-		cmocka_unit_test(test_keyset_selects_the_key_by_kid_and_says_which),
+		cmocka_unit_test(
+			test_high_s_token_is_accepted_only_when_asked_and_flagged),
+		cmocka_unit_test(
+			test_es256_private_key_verifies_through_its_public_half),
+		cmocka_unit_test(
+			test_rs256_private_key_verifies_through_its_public_half),
+		cmocka_unit_test(
+			test_keyset_selects_the_key_by_kid_and_says_which),
 		cmocka_unit_test(test_keyset_unknown_kid_is_an_unknown_key),
-		cmocka_unit_test(test_keyset_another_key_claiming_a_trusted_kid_is_refused),
-		cmocka_unit_test(test_keyset_altered_payload_is_altered_content),
-		cmocka_unit_test(test_keyset_missing_key_file_blames_the_key_file),
+		cmocka_unit_test(
+			test_keyset_another_key_claiming_a_trusted_kid_is_refused),
+		cmocka_unit_test(
+			test_keyset_altered_payload_is_altered_content),
+		cmocka_unit_test(
+			test_keyset_missing_key_file_blames_the_key_file),
 		cmocka_unit_test(test_keyset_empty_refuses_every_token),
-		cmocka_unit_test(test_keyset_of_an_empty_folder_says_no_pub_file_there),
+		cmocka_unit_test(
+			test_keyset_of_an_empty_folder_says_no_pub_file_there),
 		cmocka_unit_test(test_keyset_folder_trusts_every_pub_file_once),
-		cmocka_unit_test(test_keyset_folder_with_a_bad_pub_file_names_it),
-		cmocka_unit_test(test_config_public_key_lines_and_folders_make_the_keyset),
-		cmocka_unit_test(test_config_without_keys_trusts_the_default_public_key),
-		cmocka_unit_test(test_keyset_of_a_private_key_verifies_with_its_public_half),
+		cmocka_unit_test(
+			test_keyset_folder_with_a_bad_pub_file_names_it),
+		cmocka_unit_test(
+			test_config_public_key_lines_and_folders_make_the_keyset),
+		cmocka_unit_test(
+			test_config_without_keys_trusts_the_default_public_key),
+		cmocka_unit_test(
+			test_keyset_of_a_private_key_verifies_with_its_public_half),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -33,7 +33,7 @@ typedef struct fixture {
 } fixture_t;
 
 static char bin[1024];
-static bool quiet;	/* children's stderr to /dev/null */
+static bool quiet; /* children's stderr to /dev/null */
 
 static void _write_stat(const fixture_t *f)
 {
@@ -283,9 +283,9 @@ static void energy_follows_the_model_between_two_runs(void **state)
 static void model_parameters_come_from_the_options(void **state)
 {
 	fixture_t *f = *state;
-	const char *args[] = { "--no-dram", "--packages", "1", "--idle-w", "7",
-			       "--busy-w", "100", "--wall-a", "2", "--wall-b",
-			       "0", NULL };
+	const char *args[] = { "--no-dram", "--packages", "1",	 "--idle-w",
+			       "7",	    "--busy-w",	  "100", "--wall-a",
+			       "2",	    "--wall-b",	  "0",	 NULL };
 	double hz = (double)sysconf(_SC_CLK_TCK), dt, t1, b;
 	uint64_t e[1];
 	fp_sensor_reading_t s;
@@ -454,7 +454,8 @@ static void simulated_gpus_follow_their_load_behind_the_wall(void **state)
 	fixture_t *f = *state;
 	const char *args[] = { "--gpus", "2", NULL };
 	char path[256], dir[160];
-	fp_gpu_opts_t o = { .hwmon_root = dir, .nvml_lib = "",
+	fp_gpu_opts_t o = { .hwmon_root = dir,
+			    .nvml_lib = "",
 			    .amdsmi_lib = "" };
 	fp_error_t err;
 	fp_gpu_t *g;
@@ -497,13 +498,14 @@ static void simulated_gpus_follow_their_load_behind_the_wall(void **state)
 }
 
 #ifdef FP_FAKE_NVML
-static void simulated_nvidia_processes_are_nvmls_per_process_samples(
-	void **state)
+static void
+simulated_nvidia_processes_are_nvmls_per_process_samples(void **state)
 {
 	fixture_t *f = *state;
 	const char *args[] = { "--nvidia", "1", NULL };
 	char path[256];
-	fp_gpu_opts_t o = { .hwmon_root = "", .nvml_lib = FP_FAKE_NVML,
+	fp_gpu_opts_t o = { .hwmon_root = "",
+			    .nvml_lib = FP_FAKE_NVML,
 			    .amdsmi_lib = "" };
 	fp_error_t err;
 	const fp_gpu_proc_t *p;
@@ -511,7 +513,7 @@ static void simulated_nvidia_processes_are_nvmls_per_process_samples(
 	fp_gpu_t *g;
 	FILE *fp;
 
-	assert_int_equal(_once(f, args), 0);	/* makes the root */
+	assert_int_equal(_once(f, args), 0); /* makes the root */
 	snprintf(path, sizeof(path), "%s/gpu-procs", f->root);
 	assert_int_equal(mkdir(path, 0755), 0);
 	snprintf(path, sizeof(path), "%s/gpu-procs/0", f->root);
@@ -534,7 +536,7 @@ static void simulated_nvidia_processes_are_nvmls_per_process_samples(
 	_sleep(0.2);
 	assert_int_equal(_once(f, args), 0);
 	assert_int_equal(fp_gpu_procs(g, 0, &p, &n, &err), 0);
-	assert_int_equal(n, 2);	/* the new write's, covering the gap */
+	assert_int_equal(n, 2); /* the new write's, covering the gap */
 	assert_true(p[0].period_us >= 200000);
 	fp_gpu_close(g);
 	unsetenv("FP_FAKE_NVML_STATE");

@@ -40,13 +40,15 @@ static int setup(void **unused)
 	if (!f)
 		return -1;
 	fputs("2024-01-15T00:00:00Z,40\n2024-01-15T00:15:00Z,44\n"
-	      "2024-01-15T00:30:00Z,48\n2024-01-15T00:45:00Z,60\n", f);
+	      "2024-01-15T00:30:00Z,48\n2024-01-15T00:45:00Z,60\n",
+	      f);
 	fclose(f);
 	snprintf(conf, sizeof(conf),
 		 "Site=home Nodes=n1 Intensity=file:%s/q.csv\n"
 		 "Site=lyon Nodes=n2 Intensity=80\n"
 		 "Site=broken Nodes=n3 Intensity=file:%s/missing.csv\n"
-		 "Reference=std PUE=1.5 Intensity=300\n", dir, dir);
+		 "Reference=std PUE=1.5 Intensity=300\n",
+		 dir, dir);
 	cfg = fp_config_parse("/etc/footprint.conf", conf, strlen(conf), &err);
 	if (!cfg)
 		return -1;
@@ -104,8 +106,8 @@ static bool has_series(const char *series)
 }
 
 /* A complete job at one site, or (site2) at two, each site half. */
-static fp_result_t *result(const char *site, const char *site2,
-			   double energy_j, double op_g, double avoided_g)
+static fp_result_t *result(const char *site, const char *site2, double energy_j,
+			   double op_g, double avoided_g)
 {
 	fp_result_t *r = calloc(1, sizeof(*r));
 	size_t n = site2 ? 2 : 1;
@@ -139,8 +141,7 @@ static void add_write(fp_result_t *r, time_t now, int want)
 
 	assert_non_null(m);
 	assert_int_equal(fp_site_metrics_add(m, r), 0);
-	assert_int_equal(fp_site_metrics_write(m, cfg, state, prom, now,
-					       &err),
+	assert_int_equal(fp_site_metrics_write(m, cfg, state, prom, now, &err),
 			 want);
 	fp_site_metrics_free(m);
 }
@@ -165,11 +166,11 @@ static void test_totals_add_up_across_runs(void **unused)
 		sample("footprint_site_operational_grams_total{site=\"home\"}"),
 		50 + 50, 1e-9);
 	assert_float_equal(
-		sample("footprint_site_avoided_grams_total{site=\"lyon\"}"),
-		20, 1e-9);
+		sample("footprint_site_avoided_grams_total{site=\"lyon\"}"), 20,
+		1e-9);
 	assert_float_equal(
-		sample("footprint_site_embodied_grams_total{site=\"home\"}"),
-		2, 1e-9);
+		sample("footprint_site_embodied_grams_total{site=\"home\"}"), 2,
+		1e-9);
 	assert_float_equal(
 		sample("footprint_site_reference_grams_total{site=\"home\"}"),
 		150 + 150, 1e-9);
@@ -295,8 +296,8 @@ static void test_other_state_faults_name_their_line(void **unused)
 						       T0, &err),
 				 1);
 		if (!strstr(err.msg, bad[i][1]))
-			fail_msg("case %zu: '%s' does not say '%s'", i,
-				 err.msg, bad[i][1]);
+			fail_msg("case %zu: '%s' does not say '%s'", i, err.msg,
+				 bad[i][1]);
 	}
 }
 
@@ -355,8 +356,7 @@ static void test_unwritable_file_fails_naming_it(void **unused)
 
 	(void)unused;
 	snprintf(bad, sizeof(bad), "%s/no/such/dir/f.prom", dir);
-	assert_int_equal(fp_site_metrics_write(NULL, cfg, state, bad, T0,
-					       &err),
+	assert_int_equal(fp_site_metrics_write(NULL, cfg, state, bad, T0, &err),
 			 -1);
 	assert_non_null(strstr(err.msg, "no/such/dir/f.prom"));
 }

@@ -34,7 +34,8 @@ static fp_gpu_t *_two_gpus(void)
 	static const char *const pci[2] = { "0000:03:00.0", "0000:83:00.0" };
 	static const char *const drv[2] = { "i915", "amdgpu" };
 	char p[256], link[256];
-	fp_gpu_opts_t o = { .hwmon_root = root, .nvml_lib = "",
+	fp_gpu_opts_t o = { .hwmon_root = root,
+			    .nvml_lib = "",
 			    .amdsmi_lib = "" };
 	fp_error_t err;
 	fp_gpu_t *g;
@@ -110,16 +111,16 @@ static void written_list_reads_back_and_a_missing_one_is_eio(void **state)
 	fp_error_t err;
 
 	assert_int_equal(fp_step_gpus_write(root, "42.0", "0,2", &err), 0);
-	assert_int_equal(fp_step_gpus_read(root, "42.0", buf, sizeof(buf),
-					   &err), 0);
+	assert_int_equal(
+		fp_step_gpus_read(root, "42.0", buf, sizeof(buf), &err), 0);
 	assert_string_equal(buf, "0,2");
 	assert_int_equal(fp_step_gpus_write(root, "42.batch", "", &err), 0);
-	assert_int_equal(fp_step_gpus_read(root, "42.batch", buf, sizeof(buf),
-					   &err), 0);
+	assert_int_equal(
+		fp_step_gpus_read(root, "42.batch", buf, sizeof(buf), &err), 0);
 	assert_string_equal(buf, "");
 	fp_step_gpus_remove(root, "42.0");
-	assert_int_equal(fp_step_gpus_read(root, "42.0", buf, sizeof(buf),
-					   &err), -1);
+	assert_int_equal(
+		fp_step_gpus_read(root, "42.0", buf, sizeof(buf), &err), -1);
 	assert_int_equal(err.code, FP_EIO);
 	assert_int_equal(fp_step_gpus_write(root, "../x", "0", &err), -1);
 	assert_int_equal(err.code, FP_EINVAL);
@@ -131,22 +132,22 @@ static void ids_map_by_ordinal_pci_address_and_subdevice(void **state)
 	size_t out[8], n;
 	fp_error_t err;
 
-	assert_int_equal(fp_gpu_map_ids("1", g, out, 8,
-					  &n, NULL, 0, &err), 0);
+	assert_int_equal(fp_gpu_map_ids("1", g, out, 8, &n, NULL, 0, &err), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(out[0], 1);
-	assert_int_equal(fp_gpu_map_ids("0000:83:00.0, 03:00.0", g, out, 8,
-					  &n, NULL, 0, &err), 0);
+	assert_int_equal(fp_gpu_map_ids("0000:83:00.0, 03:00.0", g, out, 8, &n,
+					NULL, 0, &err),
+			 0);
 	assert_int_equal(n, 2);
 	assert_int_equal(out[0], 1);
 	assert_int_equal(out[1], 0);
 	/* ZE_AFFINITY_MASK sub-devices of one device: that device once */
-	assert_int_equal(fp_gpu_map_ids("1.0,1.1,0000:83:00.0", g, out, 8,
-					  &n, NULL, 0, &err), 0);
+	assert_int_equal(fp_gpu_map_ids("1.0,1.1,0000:83:00.0", g, out, 8, &n,
+					NULL, 0, &err),
+			 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(out[0], 1);
-	assert_int_equal(fp_gpu_map_ids("", g, out, 8,
-					  &n, NULL, 0, &err), 0);
+	assert_int_equal(fp_gpu_map_ids("", g, out, 8, &n, NULL, 0, &err), 0);
 	assert_int_equal(n, 0);
 	fp_gpu_close(g);
 }
@@ -158,8 +159,8 @@ static void an_id_of_no_gpu_here_is_named_and_the_rest_kept(void **state)
 	char unknown[64], tiny[4];
 	fp_error_t err;
 
-	assert_int_equal(fp_gpu_map_ids("0,7,GPU-nope", g, out, 8,
-					  &n, unknown, sizeof(unknown), &err),
+	assert_int_equal(fp_gpu_map_ids("0,7,GPU-nope", g, out, 8, &n, unknown,
+					sizeof(unknown), &err),
 			 -1);
 	assert_int_equal(err.code, FP_EINVAL);
 	assert_non_null(strstr(err.msg, "\"7\""));
@@ -170,11 +171,13 @@ static void an_id_of_no_gpu_here_is_named_and_the_rest_kept(void **state)
 	assert_string_equal(unknown, "7,GPU-nope");
 	/* what does not fit is left out whole, never cut */
 	assert_int_equal(fp_gpu_map_ids("7,GPU-nope", g, out, 8, &n, tiny,
-					  sizeof(tiny), &err), -1);
+					sizeof(tiny), &err),
+			 -1);
 	assert_string_equal(tiny, "7");
 	/* all found: none unknown */
 	assert_int_equal(fp_gpu_map_ids("1", g, out, 8, &n, unknown,
-					  sizeof(unknown), &err), 0);
+					sizeof(unknown), &err),
+			 0);
 	assert_string_equal(unknown, "");
 	fp_gpu_close(g);
 }
@@ -208,8 +211,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(step_ids_read_as_sacct_writes_them),
 		cmocka_unit_test_setup_teardown(
-			slurm_step_gpus_comes_before_the_runtimes_lists,
-			_setup, _teardown),
+			slurm_step_gpus_comes_before_the_runtimes_lists, _setup,
+			_teardown),
 		cmocka_unit_test_setup_teardown(
 			no_gpu_variable_or_nodevfiles_means_no_gpu, _setup,
 			_teardown),
@@ -220,8 +223,8 @@ int main(void)
 			ids_map_by_ordinal_pci_address_and_subdevice, _setup,
 			_teardown),
 		cmocka_unit_test_setup_teardown(
-			an_id_of_no_gpu_here_is_named_and_the_rest_kept,
-			_setup, _teardown),
+			an_id_of_no_gpu_here_is_named_and_the_rest_kept, _setup,
+			_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

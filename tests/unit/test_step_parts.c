@@ -40,7 +40,8 @@ static void test_floor_is_the_lowest_power_over_a_window(void **state)
 	fp_gpu_floor_t *f = fp_gpu_floor_new(2);
 	/* GPU 0: 100 W, then 30 W, then 60 W, each for one 2 s window;
 	 * GPU 1 always 250 W */
-	uint64_t uj[4][2] = { { 0, 0 }, { 200000000, 500000000 },
+	uint64_t uj[4][2] = { { 0, 0 },
+			      { 200000000, 500000000 },
 			      { 260000000, 1000000000 },
 			      { 380000000, 1500000000 } };
 
@@ -75,7 +76,7 @@ static void test_failed_read_or_reset_ends_the_window(void **state)
 	bool ok = true, bad = false;
 
 	fp_gpu_floor_push(f, 10.0, &a, &ok);
-	fp_gpu_floor_push(f, 12.0, &b, &ok);	/* 30 W */
+	fp_gpu_floor_push(f, 12.0, &b, &ok); /* 30 W */
 	/* a failed read holds the counter: not a window at 0 W */
 	fp_gpu_floor_push(f, 14.0, &b, &bad);
 	fp_gpu_floor_push(f, 16.0, &b, &ok);
@@ -90,19 +91,36 @@ static void test_failed_read_or_reset_ends_the_window(void **state)
 static void test_record_reads_back_from_the_node_folder(void **state)
 {
 	char dir[128], pattern[128];
-	fp_step_parts_gpu_t g = { .index = 2, .uuid = "GPU-2", .model = "A100",
-				  .vendor = "nvidia", .source = "counter",
-				  .floor_w = 30.5, .energy_j = 550,
-				  .idle_s = 6, .judged_s = 15, .unread_s = 2 };
+	fp_step_parts_gpu_t g = { .index = 2,
+				  .uuid = "GPU-2",
+				  .model = "A100",
+				  .vendor = "nvidia",
+				  .source = "counter",
+				  .floor_w = 30.5,
+				  .energy_j = 550,
+				  .idle_s = 6,
+				  .judged_s = 15,
+				  .unread_s = 2 };
 	const char *const unknown[] = { "5" };
-	const double src[FP_SOURCE_COUNT] = { [FP_SOURCE_WALL] = 800,
-					      [FP_SOURCE_RAPL] = 100 };
-	fp_step_parts_t p = { .node = "n7", .first_t = 100, .last_t = 117,
-			      .seconds = 18, .energy_j = 900,
-			      .cpu_dram_j = 300, .cpu_j = 260, .dram_j = 40,
-			      .gpu_j = 550, .rest_j = 50, .gpus = &g,
-			      .ngpus = 1, .unknown = unknown, .nunknown = 1,
-			      .source_j = src, .meter = "wall-7" };
+	const double src[FP_SOURCE_COUNT] = {
+		[FP_SOURCE_WALL] = 800, [FP_SOURCE_RAPL] = 100
+	};
+	fp_step_parts_t p = { .node = "n7",
+			      .first_t = 100,
+			      .last_t = 117,
+			      .seconds = 18,
+			      .energy_j = 900,
+			      .cpu_dram_j = 300,
+			      .cpu_j = 260,
+			      .dram_j = 40,
+			      .gpu_j = 550,
+			      .rest_j = 50,
+			      .gpus = &g,
+			      .ngpus = 1,
+			      .unknown = unknown,
+			      .nunknown = 1,
+			      .source_j = src,
+			      .meter = "wall-7" };
 	fp_error_t err = { 0 };
 	json_t *o = NULL, *gj;
 
@@ -110,14 +128,14 @@ static void test_record_reads_back_from_the_node_folder(void **state)
 	assert_int_equal(mkdir(dir, 0700), 0);
 	assert_int_equal(fp_step_parts_write(dir, "42.batch", &p, &err), 0);
 	snprintf(pattern, sizeof(pattern), "%s/%%n", root);
-	assert_int_equal(fp_step_parts_load(pattern, "n7", "42.batch", &o,
-					    &err), 0);
+	assert_int_equal(
+		fp_step_parts_load(pattern, "n7", "42.batch", &o, &err), 0);
 	assert_string_equal(json_string_value(json_object_get(o, "step")),
 			    "42.batch");
-	assert_float_equal(json_number_value(json_object_get(o, "gpu_j")),
-			   550, 0);
-	assert_float_equal(json_number_value(json_object_get(o, "seconds")),
-			   18, 0);
+	assert_float_equal(json_number_value(json_object_get(o, "gpu_j")), 550,
+			   0);
+	assert_float_equal(json_number_value(json_object_get(o, "seconds")), 18,
+			   0);
 	gj = json_array_get(json_object_get(o, "gpus"), 0);
 	assert_int_equal(json_integer_value(json_object_get(gj, "index")), 2);
 	assert_string_equal(json_string_value(json_object_get(gj, "model")),
@@ -126,30 +144,34 @@ static void test_record_reads_back_from_the_node_folder(void **state)
 			   30.5, 0);
 	assert_float_equal(json_number_value(json_object_get(gj, "energy_j")),
 			   550, 0);
-	assert_float_equal(json_number_value(json_object_get(gj, "idle_s")),
-			   6, 0);
+	assert_float_equal(json_number_value(json_object_get(gj, "idle_s")), 6,
+			   0);
 	assert_float_equal(json_number_value(json_object_get(gj, "judged_s")),
 			   15, 0);
 	assert_float_equal(json_number_value(json_object_get(gj, "unread_s")),
 			   2, 0);
 	assert_string_equal(json_string_value(json_array_get(
-		json_object_get(o, "gpus_unknown"), 0)), "5");
+				    json_object_get(o, "gpus_unknown"), 0)),
+			    "5");
 	/* how the node measured it, for the summary's source */
-	assert_float_equal(json_number_value(json_object_get(json_object_get(
-		o, "sources"), "wall")), 800, 0);
-	assert_float_equal(json_number_value(json_object_get(json_object_get(
-		o, "sources"), "rapl")), 100, 0);
-	assert_float_equal(json_number_value(json_object_get(json_object_get(
-		o, "sources"), "calibrated")), 0, 0);
+	assert_float_equal(json_number_value(json_object_get(
+				   json_object_get(o, "sources"), "wall")),
+			   800, 0);
+	assert_float_equal(json_number_value(json_object_get(
+				   json_object_get(o, "sources"), "rapl")),
+			   100, 0);
+	assert_float_equal(
+		json_number_value(json_object_get(json_object_get(o, "sources"),
+						  "calibrated")),
+		0, 0);
 	assert_true(json_is_false(json_object_get(o, "simulated")));
 	assert_string_equal(json_string_value(json_object_get(o, "meter")),
 			    "wall-7");
-	assert_float_equal(json_number_value(json_object_get(o, "cpu_j")),
-			   260, 0);
-	assert_float_equal(json_number_value(json_object_get(o, "dram_j")),
-			   40, 0);
-	assert_float_equal(json_number_value(json_object_get(o,
-							     "cpu_dram_j")),
+	assert_float_equal(json_number_value(json_object_get(o, "cpu_j")), 260,
+			   0);
+	assert_float_equal(json_number_value(json_object_get(o, "dram_j")), 40,
+			   0);
+	assert_float_equal(json_number_value(json_object_get(o, "cpu_dram_j")),
 			   300, 0);
 	json_decref(o);
 }
@@ -163,8 +185,8 @@ static void test_unknown_floor_is_written_as_null(void **state)
 
 	assert_int_equal(fp_step_parts_write(root, "7.0", &p, &err), 0);
 	assert_int_equal(fp_step_parts_load(root, "n1", "7.0", &o, &err), 0);
-	assert_true(json_is_null(json_object_get(json_array_get(
-		json_object_get(o, "gpus"), 0), "floor_w")));
+	assert_true(json_is_null(json_object_get(
+		json_array_get(json_object_get(o, "gpus"), 0), "floor_w")));
 	json_decref(o);
 }
 
@@ -274,39 +296,37 @@ static void test_bad_step_id_is_refused(void **state)
 
 /* "%n" is the node's name wherever it stands, as often as it stands; a
  * folder that does not fit is refused, never cut short. */
-static void test_parts_dir_names_the_node_and_refuses_what_does_not_fit(
-	void **state)
+static void
+test_parts_dir_names_the_node_and_refuses_what_does_not_fit(void **state)
 {
 	char out[64], longer[80];
 	fp_error_t err = { 0 };
 	json_t *o = NULL;
 
-	assert_int_equal(fp_step_parts_dir("/s/%n/parts", "fpn2", out,
-					   sizeof(out)), 0);
+	assert_int_equal(
+		fp_step_parts_dir("/s/%n/parts", "fpn2", out, sizeof(out)), 0);
 	assert_string_equal(out, "/s/fpn2/parts");
-	assert_int_equal(fp_step_parts_dir("/s/%n/x-%n", "a", out,
-					   sizeof(out)), 0);
+	assert_int_equal(fp_step_parts_dir("/s/%n/x-%n", "a", out, sizeof(out)),
+			 0);
 	assert_string_equal(out, "/s/a/x-a");
-	assert_int_equal(fp_step_parts_dir("/s/%d/100%", "a", out,
-					   sizeof(out)), 0);
+	assert_int_equal(fp_step_parts_dir("/s/%d/100%", "a", out, sizeof(out)),
+			 0);
 	assert_string_equal(out, "/s/%d/100%");
 	/* exactly full: 13 characters and the NUL in 14 bytes */
-	assert_int_equal(fp_step_parts_dir("/s/%n/parts", "fpn2", out, 14),
-			 0);
-	assert_int_equal(fp_step_parts_dir("/s/%n/parts", "fpn2", out, 13),
-			 -1);
+	assert_int_equal(fp_step_parts_dir("/s/%n/parts", "fpn2", out, 14), 0);
+	assert_int_equal(fp_step_parts_dir("/s/%n/parts", "fpn2", out, 13), -1);
 	memset(longer, 'n', sizeof(longer) - 1);
 	longer[sizeof(longer) - 1] = '\0';
-	assert_int_equal(fp_step_parts_dir("/s/%n", longer, out,
-					   sizeof(out)), -1);
+	assert_int_equal(fp_step_parts_dir("/s/%n", longer, out, sizeof(out)),
+			 -1);
 	/* the loader says so, naming the folder and node */
 	{
 		char node[5000];
 
 		memset(node, 'n', sizeof(node) - 1);
 		node[sizeof(node) - 1] = '\0';
-		assert_int_equal(fp_step_parts_load("/s/%n", node, "1.0", &o,
-						    &err), -1);
+		assert_int_equal(
+			fp_step_parts_load("/s/%n", node, "1.0", &o, &err), -1);
 		assert_int_equal(err.code, FP_EINVAL);
 		assert_non_null(strstr(err.msg, "too long"));
 		assert_null(o);
@@ -325,7 +345,7 @@ int main(void)
 			test_absent_record_is_eio_and_a_foreign_one_eparse),
 		cmocka_unit_test(test_bad_step_id_is_refused),
 		cmocka_unit_test(
-		  test_parts_dir_names_the_node_and_refuses_what_does_not_fit),
+			test_parts_dir_names_the_node_and_refuses_what_does_not_fit),
 		cmocka_unit_test(test_record_is_0640_in_its_folders_group),
 		cmocka_unit_test(
 			test_unreadable_record_or_folder_is_eacces_not_absent),

@@ -77,12 +77,15 @@ static void test_summary_carries_the_schema_version(void **state)
 	fp_result_t *r = result();
 	json_t *j = summary(r);
 
-	assert_int_equal(json_integer_value(json_object_get(j,
-		"schema_version")), FP_SUMMARY_SCHEMA_VERSION);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(
-		j, "config"), "sha256")), r->config_digest);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(
-		j, "energy"), "source")), "measured");
+	assert_int_equal(
+		json_integer_value(json_object_get(j, "schema_version")),
+		FP_SUMMARY_SCHEMA_VERSION);
+	assert_string_equal(json_string_value(json_object_get(
+				    json_object_get(j, "config"), "sha256")),
+			    r->config_digest);
+	assert_string_equal(json_string_value(json_object_get(
+				    json_object_get(j, "energy"), "source")),
+			    "measured");
 	json_decref(j);
 	fp_carbon_result_free(r);
 }
@@ -90,13 +93,19 @@ static void test_summary_carries_the_schema_version(void **state)
 static void test_carbon_facts_use_the_qarnot_field_names(void **state)
 {
 	static const char *names[] = {
-		"total_consumed_energy_Wh", "total_energy_it_Wh",
-		"total_reused_energy_Wh", "qarnot_carbon_footprint",
-		"equivalent_datacenter_name", "equivalent_DC_carbon_footprint",
+		"total_consumed_energy_Wh",
+		"total_energy_it_Wh",
+		"total_reused_energy_Wh",
+		"qarnot_carbon_footprint",
+		"equivalent_datacenter_name",
+		"equivalent_DC_carbon_footprint",
 		"saved_carbon_footprint_compute",
 		"saved_carbon_footprint_heat",
 		"saved_carbon_footprint_compute_heat",
-		"saved_carbon_footprint_percent", "PUE", "ERE", "ERF",
+		"saved_carbon_footprint_percent",
+		"PUE",
+		"ERE",
+		"ERF",
 	};
 	fp_result_t *r = result();
 	json_t *j = summary(r), *cf = json_object_get(j, "carbon_facts");
@@ -114,16 +123,17 @@ static void test_carbon_facts_values_are_in_wh_and_grams(void **state)
 	json_t *j = summary(r);
 
 	assert_float_equal(num_at(j, "carbon_facts",
-				  "total_consumed_energy_Wh"), 2400, 1e-9);
+				  "total_consumed_energy_Wh"),
+			   2400, 1e-9);
 	assert_float_equal(num_at(j, "carbon_facts", "total_energy_it_Wh"),
 			   2000, 1e-9);
+	assert_float_equal(num_at(j, "carbon_facts", "total_reused_energy_Wh"),
+			   1080, 1e-9);
+	assert_float_equal(num_at(j, "carbon_facts", "qarnot_carbon_footprint"),
+			   125.5, 1e-9);
 	assert_float_equal(num_at(j, "carbon_facts",
-				  "total_reused_energy_Wh"), 1080, 1e-9);
-	assert_float_equal(num_at(j, "carbon_facts",
-				  "qarnot_carbon_footprint"), 125.5, 1e-9);
-	assert_float_equal(num_at(j, "carbon_facts",
-				  "saved_carbon_footprint_heat"), 245.16,
-			   1e-9);
+				  "saved_carbon_footprint_heat"),
+			   245.16, 1e-9);
 	assert_float_equal(num_at(j, "carbon_facts",
 				  "saved_carbon_footprint_compute_heat"),
 			   905.5 - 125.5 + 245.16, 1e-9);
@@ -141,8 +151,10 @@ static void test_net_is_labelled_and_separate_from_footprint(void **s)
 	assert_float_equal(num_at(j, "carbon", "avoided_heat_reuse"), 245.16,
 			   1e-9);
 	assert_float_equal(num_at(j, "carbon", "net"), 125.5 - 245.16, 1e-9);
-	assert_non_null(strstr(json_string_value(json_object_get(
-		json_object_get(j, "carbon"), "net_label")), "not a footprint"));
+	assert_non_null(
+		strstr(json_string_value(json_object_get(
+			       json_object_get(j, "carbon"), "net_label")),
+		       "not a footprint"));
 	json_decref(j);
 	fp_carbon_result_free(r);
 }
@@ -171,8 +183,8 @@ static void test_undefined_ratios_are_null(void **state)
 
 	r->pue = NAN;
 	j = summary(r);
-	assert_true(json_is_null(json_object_get(json_object_get(j,
-		"carbon_facts"), "PUE")));
+	assert_true(json_is_null(
+		json_object_get(json_object_get(j, "carbon_facts"), "PUE")));
 	json_decref(j);
 	fp_carbon_result_free(r);
 }
@@ -188,8 +200,9 @@ static void test_incomplete_reasons_are_listed(void **state)
 	r->nincomplete = 1;
 	j = summary(r);
 	assert_true(json_is_false(json_object_get(j, "complete")));
-	assert_string_equal(json_string_value(json_array_get(json_object_get(
-		j, "incomplete"), 0)), "step 4242.extern: energy missing");
+	assert_string_equal(json_string_value(json_array_get(
+				    json_object_get(j, "incomplete"), 0)),
+			    "step 4242.extern: energy missing");
 	json_decref(j);
 	fp_carbon_result_free(r);
 }
@@ -245,11 +258,11 @@ static void test_merge_keeps_jobstats_content_first(void **state)
 {
 	/* jobstats reads startswith("JS1:"): its part must stay first. */
 	fp_error_t err = { 0 };
-	char *m = fp_summary_record_merge("JS1:H4sIAAAAAAAAA6tWKkktLlGyUlA=",
-				  "FP1:{\"v\":1}", &err);
+	char *m = fp_summary_record_merge(
+		"JS1:H4sIAAAAAAAAA6tWKkktLlGyUlA=", "FP1:{\"v\":1}", &err);
 
 	assert_string_equal(m, "JS1:H4sIAAAAAAAAA6tWKkktLlGyUlA= "
-			    "FP1:{\"v\":1}");
+			       "FP1:{\"v\":1}");
 	free(m);
 }
 
@@ -279,7 +292,8 @@ static void test_parse_of_a_field_without_ours_is_absent(void **state)
 
 	assert_int_equal(fp_summary_record_parse("JS1:abcd", &p, &err), 1);
 	assert_int_equal(fp_summary_record_parse(NULL, &p, &err), 1);
-	assert_int_equal(fp_summary_record_parse("FP1:{\"v\":1}", &p, &err), -1);
+	assert_int_equal(fp_summary_record_parse("FP1:{\"v\":1}", &p, &err),
+			 -1);
 }
 
 /* One site and one node on it, as fp_carbon_compute fills them. */
@@ -318,20 +332,19 @@ static bool repaired(json_t *j, const char *field)
 	size_t i;
 	json_t *v;
 
-	json_array_foreach(json_object_get(j, "text_repaired"), i, v)
-		if (!strcmp(json_string_value(v), field))
-			return true;
+	json_array_foreach(json_object_get(j, "text_repaired"), i,
+			   v) if (!strcmp(json_string_value(v),
+					  field)) return true;
 	return false;
 }
 
-static void test_latin1_user_is_escaped_and_named_in_text_repaired(
-	void **state)
+static void test_latin1_user_is_escaped_and_named_in_text_repaired(void **state)
 {
 	fp_result_t *r = result();
 	json_t *j;
 
 	free(r->user);
-	r->user = strdup("ren\xe9");	/* "rené" from a Latin-1 passwd */
+	r->user = strdup("ren\xe9"); /* "rené" from a Latin-1 passwd */
 	free(r->account);
 	r->account = strdup("proj\\a\xff");
 	j = summary(r);
@@ -352,7 +365,11 @@ static void test_latin1_site_and_node_names_keep_the_breakdown(void **state)
 	fp_result_t *r = result();
 	json_t *j, *site, *node;
 
-	add_site_and_node(r, "Orl\xe9" "ans", "n\xe9" "1");
+	add_site_and_node(r,
+			  "Orl\xe9"
+			  "ans",
+			  "n\xe9"
+			  "1");
 	j = summary(r);
 	assert_int_equal(json_array_size(json_object_get(j, "sites")), 1);
 	assert_int_equal(json_array_size(json_object_get(j, "nodes")), 1);
@@ -378,12 +395,18 @@ static void test_valid_text_has_no_text_repaired(void **state)
 	fp_result_t *r = result();
 	json_t *j;
 
-	add_site_and_node(r, "Orl\xc3\xa9" "ans", "qh001");
+	add_site_and_node(r,
+			  "Orl\xc3\xa9"
+			  "ans",
+			  "qh001");
 	j = summary(r);
 	assert_null(json_object_get(j, "text_repaired"));
-	assert_string_equal(json_string_value(json_object_get(json_array_get(
-		json_object_get(j, "sites"), 0), "name")),
-		"Orl\xc3\xa9" "ans");
+	assert_string_equal(
+		json_string_value(json_object_get(
+			json_array_get(json_object_get(j, "sites"), 0),
+			"name")),
+		"Orl\xc3\xa9"
+		"ans");
 	json_decref(j);
 	fp_carbon_result_free(r);
 }
@@ -396,8 +419,8 @@ static void *failing_malloc(size_t n)
 	return alloc_left-- > 0 ? malloc(n) : NULL;
 }
 
-static void test_a_failed_json_call_is_an_error_never_a_missing_part(
-	void **state)
+static void
+test_a_failed_json_call_is_an_error_never_a_missing_part(void **state)
 {
 	fp_result_t *r = result();
 	fp_error_t err;
@@ -416,19 +439,21 @@ static void test_a_failed_json_call_is_an_error_never_a_missing_part(
 		if (!j) {
 			assert_int_equal(err.code, FP_ENOMEM);
 			assert_non_null(strstr(err.msg, "job 4242: cannot "
-					       "build "));
+							"build "));
 			continue;
 		}
 		assert_int_equal(json_array_size(json_object_get(j, "sites")),
 				 1);
 		assert_int_equal(json_array_size(json_object_get(j, "nodes")),
 				 1);
-		assert_non_null(json_object_get(json_object_get(j,
-			"useful_heat"), "paris"));
+		assert_non_null(json_object_get(
+			json_object_get(j, "useful_heat"), "paris"));
 		assert_non_null(json_object_get(json_object_get(j, "carbon"),
 						"intensity_gco2e_per_kwh"));
-		assert_non_null(json_object_get(json_object_get(json_array_get(
-			json_object_get(j, "sites"), 0), "intensity"),
+		assert_non_null(json_object_get(
+			json_object_get(
+				json_array_get(json_object_get(j, "sites"), 0),
+				"intensity"),
 			"series"));
 		json_decref(j);
 		whole = true;
@@ -452,7 +477,7 @@ static void test_small_job_energy_survives_in_the_summary(void **state)
 	fp_error_t err = { 0 };
 	char *s, *rec;
 
-	r->energy_it_j = 1.44;		/* 0.0004 Wh: printed 0.000 before */
+	r->energy_it_j = 1.44; /* 0.0004 Wh: printed 0.000 before */
 	r->energy_facility_j = 1.44 * 1.2;
 	s = fp_summary_dumps(r, &err);
 	rec = fp_summary_record_format(r, &err);
@@ -498,13 +523,11 @@ static void same_reals(json_t *a, json_t *b)
 		json_object_foreach(a, k, v)
 			same_reals(v, json_object_get(b, k));
 	} else if (json_is_array(a)) {
-		json_array_foreach(a, i, v)
-			same_reals(v, json_array_get(b, i));
+		json_array_foreach(a, i, v) same_reals(v, json_array_get(b, i));
 	}
 }
 
-static void test_every_dumped_figure_reads_back_to_the_same_double(
-	void **state)
+static void test_every_dumped_figure_reads_back_to_the_same_double(void **state)
 {
 	fp_result_t *r = result();
 	fp_error_t err = { 0 };
@@ -560,21 +583,21 @@ static json_t *record(const char *step, double end, double seconds,
 		char uuid[32];
 
 		snprintf(uuid, sizeof(uuid), "GPU-%04d", idx);
-		json_array_append_new(a, json_pack(
-			"{s:i, s:s, s:s, s:s, s:s, s:o}", "index", idx,
-			"uuid", uuid, "model", "Fake A100", "vendor", "nvidia",
-			"source", "counter",
-			"floor_w", fl < 0 ? json_null() : json_real(fl)));
+		json_array_append_new(
+			a, json_pack("{s:i, s:s, s:s, s:s, s:s, s:o}", "index",
+				     idx, "uuid", uuid, "model", "Fake A100",
+				     "vendor", "nvidia", "source", "counter",
+				     "floor_w",
+				     fl < 0 ? json_null() : json_real(fl)));
 		g = strchr(g, ',');
 		g = g ? g + 1 : NULL;
 	}
 	o = json_pack("{s:i, s:s, s:s, s:f, s:f, s:f, s:f, s:f, s:f, s:f, "
-		      "s:o}", "v", 1, "node", "n1", "step", step,
-		      "first_t", end - seconds + 1, "last_t", end,
-		      "seconds", seconds,
-		      "energy_j", cpu_dram_j + gpu_j + rest_j,
-		      "cpu_dram_j", cpu_dram_j, "gpu_j", gpu_j,
-		      "rest_j", rest_j, "gpus", a);
+		      "s:o}",
+		      "v", 1, "node", "n1", "step", step, "first_t",
+		      end - seconds + 1, "last_t", end, "seconds", seconds,
+		      "energy_j", cpu_dram_j + gpu_j + rest_j, "cpu_dram_j",
+		      cpu_dram_j, "gpu_j", gpu_j, "rest_j", rest_j, "gpus", a);
 	assert_non_null(o);
 	return o;
 }
@@ -587,13 +610,11 @@ static json_t *split(json_t *o, double cpu_j, double dram_j,
 	json_t *g;
 	size_t k;
 
-	assert_int_equal(json_object_set_new(o, "cpu_j", json_real(cpu_j)),
-			 0);
+	assert_int_equal(json_object_set_new(o, "cpu_j", json_real(cpu_j)), 0);
 	assert_int_equal(json_object_set_new(o, "dram_j", json_real(dram_j)),
 			 0);
-	json_array_foreach(json_object_get(o, "gpus"), k, g)
-		assert_int_equal(json_object_set_new(g, "energy_j",
-						     json_real(gpu_e[k])), 0);
+	json_array_foreach(json_object_get(o, "gpus"), k, g) assert_int_equal(
+		json_object_set_new(g, "energy_j", json_real(gpu_e[k])), 0);
 	return o;
 }
 
@@ -603,8 +624,7 @@ static json_t *with_parts(const fp_result_t *r, json_t **p, size_t n,
 	fp_error_t err = { 0 };
 	json_t *j = summary(r);
 
-	assert_int_equal(fp_summary_add_parts(j, r, p, n, expected, &err),
-			 0);
+	assert_int_equal(fp_summary_add_parts(j, r, p, n, expected, &err), 0);
 	for (size_t i = 0; i < n; i++)
 		json_decref(p[i]);
 	return j;
@@ -629,8 +649,7 @@ static void test_parts_sum_cpu_dram_gpu_and_rest_over_steps(void **state)
 	assert_float_equal(num_at(j, "energy_parts", "cpu_dram_Wh"), 11, 1e-9);
 	assert_float_equal(num_at(j, "energy_parts", "gpu_Wh"), 2, 1e-9);
 	assert_float_equal(num_at(j, "energy_parts", "rest_Wh"), 1.5, 1e-9);
-	assert_float_equal(num_at(j, "energy_parts", "energy_Wh"), 14.5,
-			   1e-9);
+	assert_float_equal(num_at(j, "energy_parts", "energy_Wh"), 14.5, 1e-9);
 	assert_int_equal(num_at(j, "energy_parts", "records"), 2);
 	assert_int_equal(json_array_size(json_object_get(j, "gpus")), 1);
 	json_decref(j);
@@ -651,8 +670,8 @@ static void said_it(void *ctx, const char *msg)
 	snprintf(s->all + used, sizeof(s->all) - used, "%s\n", msg);
 }
 
-static void write_record(const char *root, const char *node,
-			 const char *step, const char *text)
+static void write_record(const char *root, const char *node, const char *step,
+			 const char *text)
 {
 	char path[512];
 	FILE *f;
@@ -699,14 +718,14 @@ static void test_gather_counts_absent_apart_from_unreadable(void **state)
 	/* as another user (root reads everything): n3's is unreadable */
 	if (geteuid() == 0)
 		assert_int_equal(seteuid(65534), 0);
-	assert_int_equal(fp_summary_parts_gather(dir, job, said_it, &said,
-						 &g), 0);
+	assert_int_equal(fp_summary_parts_gather(dir, job, said_it, &said, &g),
+			 0);
 	if (getuid() == 0)
 		assert_int_equal(seteuid(0), 0);
 	assert_int_equal(g.nexpected, 4);
 	assert_int_equal(g.nparts, 1);
-	assert_string_equal(json_string_value(json_object_get(g.parts[0],
-							       "node")), "n1");
+	assert_string_equal(
+		json_string_value(json_object_get(g.parts[0], "node")), "n1");
 	assert_int_equal(g.nabsent, 1);
 	assert_int_equal(g.nunread, 2);
 	assert_string_equal(g.absent, "4242.0 on n2");
@@ -722,8 +741,8 @@ static void test_gather_counts_absent_apart_from_unreadable(void **state)
 	assert_null(g.parts);
 
 	/* no NodePartsDir=: nothing expected, nothing said */
-	assert_int_equal(fp_summary_parts_gather(NULL, job, said_it, &said,
-						 &g), 0);
+	assert_int_equal(fp_summary_parts_gather(NULL, job, said_it, &said, &g),
+			 0);
 	assert_int_equal(g.nexpected, 0);
 	assert_int_equal(said.n, 2);
 	fp_summary_parts_clear(&g);
@@ -745,17 +764,19 @@ static void test_gather_names_the_absent_as_far_as_they_fit(void **state)
 
 		snprintf(id, sizeof(id), "77.%d", i);
 		st = fp_carbon_job_add_step(job, id, 100, 200, 1);
-		assert_int_equal(fp_carbon_step_add_node(st, "node-with-a-name", 1,
-						  NAN), 0);
+		assert_int_equal(fp_carbon_step_add_node(st, "node-with-a-name",
+							 1, NAN),
+				 0);
 	}
 	assert_int_equal(fp_summary_parts_gather("/nonexistent/%n", job, NULL,
-						 NULL, &g), 0);
+						 NULL, &g),
+			 0);
 	assert_int_equal(g.nabsent, 100);
 	assert_int_equal(g.nexpected, 100);
 	assert_true(g.absent_cut);
 	assert_true(strlen(g.absent) < sizeof(g.absent));
-	assert_int_equal(strncmp(g.absent, "77.0 on node-with-a-name, 77.1 on ",
-				 34), 0);
+	assert_int_equal(
+		strncmp(g.absent, "77.0 on node-with-a-name, 77.1 on ", 34), 0);
 	/* whole entries only */
 	assert_non_null(strstr(g.absent + strlen(g.absent) - 20,
 			       " on node-with-a-name"));
@@ -791,8 +812,7 @@ static void test_no_expected_record_adds_no_part(void **state)
 static void test_gpus_held_are_named_as_the_node_published_them(void **s)
 {
 	fp_result_t *r = result_on_n1();
-	json_t *p[1] = { record("4242.batch", 2000, 100, 0, 7200, 0,
-				"3:30") };
+	json_t *p[1] = { record("4242.batch", 2000, 100, 0, 7200, 0, "3:30") };
 	json_t *j = with_parts(r, p, 1, 1);
 	json_t *g = gpu_at(j, 0);
 
@@ -804,7 +824,8 @@ static void test_gpus_held_are_named_as_the_node_published_them(void **s)
 	assert_string_equal(json_string_value(json_object_get(g, "model")),
 			    "Fake A100");
 	assert_string_equal(json_string_value(json_array_get(
-		json_object_get(g, "steps"), 0)), "4242.batch");
+				    json_object_get(g, "steps"), 0)),
+			    "4242.batch");
 	json_decref(j);
 	fp_carbon_result_free(r);
 }
@@ -813,22 +834,23 @@ static void test_a_gpu_near_its_floor_is_idle_and_its_cost_said(void **s)
 {
 	fp_result_t *r = result_on_n1();
 	/* 100 s at 31 W on a GPU whose floor is 30 W */
-	json_t *p[1] = { record("4242.batch", 2000, 100, 0, 3100, 0,
-				"0:30") };
+	json_t *p[1] = { record("4242.batch", 2000, 100, 0, 3100, 0, "0:30") };
 	json_t *j = with_parts(r, p, 1, 1);
 	json_t *g = gpu_at(j, 0);
 
 	assert_true(json_is_true(json_object_get(g, "idle")));
-	assert_float_equal(json_number_value(json_object_get(g, "mean_W")),
-			   31, 1e-9);
-	assert_float_equal(json_number_value(json_object_get(g,
-		"idle_below_W")), 30 * FP_GPU_IDLE_RATIO +
-		FP_GPU_IDLE_MARGIN_W, 1e-9);
+	assert_float_equal(json_number_value(json_object_get(g, "mean_W")), 31,
+			   1e-9);
+	assert_float_equal(
+		json_number_value(json_object_get(g, "idle_below_W")),
+		30 * FP_GPU_IDLE_RATIO + FP_GPU_IDLE_MARGIN_W, 1e-9);
 	/* 3100 J of the node's 7.2 MJ, which emitted 120 g */
-	assert_float_equal(json_number_value(json_object_get(g,
-		"operational_g")), 120 * 3100 / 7.2e6, 1e-12);
-	assert_float_equal(json_number_value(json_object_get(g,
-		"footprint_share")), 120 * 3100 / 7.2e6 / 125.5, 1e-12);
+	assert_float_equal(
+		json_number_value(json_object_get(g, "operational_g")),
+		120 * 3100 / 7.2e6, 1e-12);
+	assert_float_equal(
+		json_number_value(json_object_get(g, "footprint_share")),
+		120 * 3100 / 7.2e6 / 125.5, 1e-12);
 	json_decref(j);
 	fp_carbon_result_free(r);
 }
@@ -836,8 +858,7 @@ static void test_a_gpu_near_its_floor_is_idle_and_its_cost_said(void **s)
 static void test_a_loaded_gpu_is_not_idle(void **state)
 {
 	fp_result_t *r = result_on_n1();
-	json_t *p[1] = { record("4242.batch", 2000, 100, 0, 25000, 0,
-				"0:30") };
+	json_t *p[1] = { record("4242.batch", 2000, 100, 0, 25000, 0, "0:30") };
 	json_t *j = with_parts(r, p, 1, 1);
 
 	assert_true(json_is_false(json_object_get(gpu_at(j, 0), "idle")));
@@ -848,8 +869,7 @@ static void test_a_loaded_gpu_is_not_idle(void **state)
 static void test_a_gpu_without_floor_is_not_judged(void **state)
 {
 	fp_result_t *r = result_on_n1();
-	json_t *p[1] = { record("4242.batch", 2000, 100, 0, 3000, 0,
-				"0:-1") };
+	json_t *p[1] = { record("4242.batch", 2000, 100, 0, 3000, 0, "0:-1") };
 	json_t *j = with_parts(r, p, 1, 1);
 
 	assert_true(json_is_null(json_object_get(gpu_at(j, 0), "idle")));
@@ -876,13 +896,16 @@ static json_t *measured(json_t *o, const char *node, bool simulated,
 			double wall_j, double calibrated_j, double rapl_j,
 			const char *meter)
 {
-	assert_int_equal(json_object_set_new(o, "node", json_string(node)),
-			 0);
-	assert_int_equal(json_object_set_new(o, "sources", json_pack(
-		"{s:f, s:f, s:f, s:f}", "wall", wall_j, "psys", 0.0,
-		"calibrated", calibrated_j, "rapl", rapl_j)), 0);
+	assert_int_equal(json_object_set_new(o, "node", json_string(node)), 0);
+	assert_int_equal(
+		json_object_set_new(o, "sources",
+				    json_pack("{s:f, s:f, s:f, s:f}", "wall",
+					      wall_j, "psys", 0.0, "calibrated",
+					      calibrated_j, "rapl", rapl_j)),
+		0);
 	assert_int_equal(json_object_set_new(o, "simulated",
-					     json_boolean(simulated)), 0);
+					     json_boolean(simulated)),
+			 0);
 	assert_int_equal(json_object_set_new(o, "meter", json_string(meter)),
 			 0);
 	return o;
@@ -896,8 +919,8 @@ static json_t *node_at(json_t *j, size_t i)
 	return n;
 }
 
-static void test_the_nodes_records_say_the_jobs_source_over_the_setting(
-	void **state)
+static void
+test_the_nodes_records_say_the_jobs_source_over_the_setting(void **state)
 {
 	fp_result_t *r = result_on_n1_n2();
 	json_t *p[3] = {
@@ -911,7 +934,7 @@ static void test_the_nodes_records_say_the_jobs_source_over_the_setting(
 	json_t *j, *m;
 	char *text;
 
-	r->energy_source = FP_ENERGY_MEASURED;	/* EnergySource= */
+	r->energy_source = FP_ENERGY_MEASURED; /* EnergySource= */
 	assert_int_equal(fp_summary_parts_source(r, p, 3, 3), 0);
 	assert_int_equal(r->energy_source, FP_ENERGY_SIMULATED);
 	assert_true(r->energy_source_nodes);
@@ -921,29 +944,30 @@ static void test_the_nodes_records_say_the_jobs_source_over_the_setting(
 	m = json_object_get(node_at(j, 0), "measured_by");
 	assert_string_equal(json_string_value(json_object_get(m, "source")),
 			    "simulated");
-	assert_int_equal(json_integer_value(json_object_get(m, "records")),
-			 2);
-	assert_float_equal(json_number_value(json_object_get(json_object_get(
-		m, "sources_Wh"), "wall")), 2, 1e-12);
+	assert_int_equal(json_integer_value(json_object_get(m, "records")), 2);
+	assert_float_equal(json_number_value(json_object_get(
+				   json_object_get(m, "sources_Wh"), "wall")),
+			   2, 1e-12);
 	m = json_object_get(node_at(j, 1), "measured_by");
 	assert_string_equal(json_string_value(json_object_get(m, "source")),
 			    "measured");
 	assert_string_equal(json_string_value(json_object_get(m, "meter")),
 			    "wall-2");
-	assert_float_equal(json_number_value(json_object_get(json_object_get(
-		m, "sources_Wh"), "rapl")), 0.5, 1e-12);
+	assert_float_equal(json_number_value(json_object_get(
+				   json_object_get(m, "sources_Wh"), "rapl")),
+			   0.5, 1e-12);
 	text = fp_summary_parts_text(j);
-	assert_non_null(strstr(text, "Measured on the nodes (as each node "
-				     "said):\n  n1: simulated, meter fp-simnode "
-				     "(wall 2 Wh)\n  n2: measured, meter wall-2 "
-				     "(wall 1.5 Wh, rapl 0.5 Wh)\n"));
+	assert_non_null(strstr(text,
+			       "Measured on the nodes (as each node "
+			       "said):\n  n1: simulated, meter fp-simnode "
+			       "(wall 2 Wh)\n  n2: measured, meter wall-2 "
+			       "(wall 1.5 Wh, rapl 0.5 Wh)\n"));
 	free(text);
 	json_decref(j);
 	fp_carbon_result_free(r);
 }
 
-static void test_a_node_mostly_calibrated_makes_the_job_calibrated(
-	void **state)
+static void test_a_node_mostly_calibrated_makes_the_job_calibrated(void **state)
 {
 	fp_result_t *r = result_on_n1_n2();
 	json_t *p[2] = {
@@ -960,8 +984,8 @@ static void test_a_node_mostly_calibrated_makes_the_job_calibrated(
 	fp_carbon_result_free(r);
 }
 
-static void test_a_missing_or_older_record_leaves_the_setting_named(
-	void **state)
+static void
+test_a_missing_or_older_record_leaves_the_setting_named(void **state)
 {
 	fp_result_t *r = result_on_n1_n2();
 	json_t *p[2] = {
@@ -996,21 +1020,22 @@ static json_t *timed(json_t *o, size_t k, double idle_s, double judged_s,
 	assert_non_null(g);
 	assert_int_equal(json_object_set_new(g, "idle_s", json_real(idle_s)),
 			 0);
-	assert_int_equal(json_object_set_new(g, "judged_s",
-					     json_real(judged_s)), 0);
-	assert_int_equal(json_object_set_new(g, "unread_s",
-					     json_real(unread_s)), 0);
+	assert_int_equal(
+		json_object_set_new(g, "judged_s", json_real(judged_s)), 0);
+	assert_int_equal(
+		json_object_set_new(g, "unread_s", json_real(unread_s)), 0);
 	return o;
 }
 
-static void test_a_gpu_idle_most_of_the_time_is_idle_whatever_its_mean(
-	void **state)
+static void
+test_a_gpu_idle_most_of_the_time_is_idle_whatever_its_mean(void **state)
 {
 	fp_result_t *r = result_on_n1();
 	/* a mean of 80 W, far above its 30 W floor: a burst of work then
 	 * 70 of its 100 s idle. The mean hides it; the time does not. */
 	json_t *p[1] = { timed(record("4242.batch", 2000, 100, 0, 8000, 0,
-				      "0:30"), 0, 70, 100, 0) };
+				      "0:30"),
+			       0, 70, 100, 0) };
 	json_t *j = with_parts(r, p, 1, 1);
 	json_t *g = gpu_at(j, 0);
 	char *text;
@@ -1018,10 +1043,10 @@ static void test_a_gpu_idle_most_of_the_time_is_idle_whatever_its_mean(
 	assert_true(json_is_true(json_object_get(g, "idle")));
 	assert_string_equal(json_string_value(json_object_get(g, "idle_by")),
 			    "time");
-	assert_float_equal(json_number_value(json_object_get(g,
-		"idle_share")), 0.7, 1e-12);
-	assert_float_equal(json_number_value(json_object_get(g,
-		"unread_share")), 0, 0);
+	assert_float_equal(json_number_value(json_object_get(g, "idle_share")),
+			   0.7, 1e-12);
+	assert_float_equal(
+		json_number_value(json_object_get(g, "unread_share")), 0, 0);
 	text = fp_summary_parts_text(j);
 	assert_non_null(strstr(text, "not used for 70 % of the time"));
 	free(text);
@@ -1029,7 +1054,8 @@ static void test_a_gpu_idle_most_of_the_time_is_idle_whatever_its_mean(
 	fp_carbon_result_free(r);
 }
 
-static void test_a_gpu_used_half_the_time_is_not_idle_nor_a_mostly_unread_one_judged(
+static void
+test_a_gpu_used_half_the_time_is_not_idle_nor_a_mostly_unread_one_judged(
 	void **state)
 {
 	fp_result_t *r = result_on_n1();
@@ -1043,7 +1069,8 @@ static void test_a_gpu_used_half_the_time_is_not_idle_nor_a_mostly_unread_one_ju
 	assert_true(json_is_false(json_object_get(gpu_at(j, 0), "idle")));
 	assert_true(json_is_null(json_object_get(gpu_at(j, 1), "idle")));
 	assert_float_equal(json_number_value(json_object_get(gpu_at(j, 1),
-		"unread_share")), 0.6, 1e-12);
+							     "unread_share")),
+			   0.6, 1e-12);
 	text = fp_summary_parts_text(j);
 	assert_non_null(strstr(text, "for only 50 % of the time"));
 	assert_non_null(strstr(text, "not read for 60 % of the time it "
@@ -1053,15 +1080,15 @@ static void test_a_gpu_used_half_the_time_is_not_idle_nor_a_mostly_unread_one_ju
 	fp_carbon_result_free(r);
 }
 
-static void test_a_record_without_times_judges_the_gpu_by_its_mean(
-	void **state)
+static void test_a_record_without_times_judges_the_gpu_by_its_mean(void **state)
 {
 	fp_result_t *r = result_on_n1();
 	/* one record with the times, one (the step before, on the same GPU)
 	 * from a node before them: by the
 	 * mean over both (31 W, near its 30 W floor) */
 	json_t *p[2] = { timed(record("4242.batch", 2000, 100, 0, 3100, 0,
-				      "0:30"), 0, 0, 100, 0),
+				      "0:30"),
+			       0, 0, 100, 0),
 			 record("4242.0", 1900, 100, 0, 3100, 0, "0:30") };
 	json_t *j = with_parts(r, p, 2, 2);
 	json_t *g = gpu_at(j, 0);
@@ -1083,19 +1110,24 @@ static void test_gpus_the_node_could_not_read_are_named_once(void **state)
 	char *text, *mail;
 
 	assert_int_equal(json_object_set_new(p[0], "gpus_unknown",
-					     json_pack("[s]", "3")), 0);
-	assert_int_equal(json_object_set_new(p[1], "gpus_unknown",
-					     json_pack("[s, s]", "3",
-						       "GPU-gone")), 0);
+					     json_pack("[s]", "3")),
+			 0);
+	assert_int_equal(
+		json_object_set_new(p[1], "gpus_unknown",
+				    json_pack("[s, s]", "3", "GPU-gone")),
+		0);
 	j = with_parts(r, p, 2, 2);
 	u = json_object_get(j, "gpus_unknown");
 	assert_int_equal(json_array_size(u), 2);
+	assert_string_equal(
+		json_string_value(json_object_get(json_array_get(u, 0), "id")),
+		"3");
+	assert_string_equal(
+		json_string_value(json_object_get(json_array_get(u, 1), "id")),
+		"GPU-gone");
 	assert_string_equal(json_string_value(json_object_get(
-		json_array_get(u, 0), "id")), "3");
-	assert_string_equal(json_string_value(json_object_get(
-		json_array_get(u, 1), "id")), "GPU-gone");
-	assert_string_equal(json_string_value(json_object_get(
-		json_array_get(u, 1), "node")), "n1");
+				    json_array_get(u, 1), "node")),
+			    "n1");
 	text = fp_summary_parts_text(j);
 	mail = fp_summary_parts_mail(j);
 	assert_non_null(strstr(text, "GPUs held but not read (no such device "
@@ -1119,8 +1151,8 @@ static void test_a_job_whose_gpus_all_read_has_no_unknown_key(void **state)
 	fp_carbon_result_free(r);
 }
 
-static void test_overlapping_steps_on_one_gpu_count_their_time_once(
-	void **state)
+static void
+test_overlapping_steps_on_one_gpu_count_their_time_once(void **state)
 {
 	fp_result_t *r = result_on_n1();
 	/* the batch step holds GPU 0 for [1900, 2000], an srun step inside
@@ -1130,10 +1162,10 @@ static void test_overlapping_steps_on_one_gpu_count_their_time_once(
 	json_t *j = with_parts(r, p, 2, 2);
 	json_t *g = gpu_at(j, 0);
 
-	assert_float_equal(json_number_value(json_object_get(g, "held_s")),
-			   100, 1e-9);
-	assert_float_equal(json_number_value(json_object_get(g, "mean_W")),
-			   30, 1e-9);
+	assert_float_equal(json_number_value(json_object_get(g, "held_s")), 100,
+			   1e-9);
+	assert_float_equal(json_number_value(json_object_get(g, "mean_W")), 30,
+			   1e-9);
 	assert_int_equal(json_array_size(json_object_get(g, "steps")), 2);
 	json_decref(j);
 	fp_carbon_result_free(r);
@@ -1146,13 +1178,15 @@ static void test_a_step_on_two_gpus_gives_each_half(void **state)
 				"0:30,1:30") };
 	json_t *j = with_parts(r, p, 1, 1);
 
-	assert_float_equal(json_number_value(json_object_get(gpu_at(j, 0),
-		"energy_Wh")), 4000 / 3600.0, 1e-12);
-	assert_int_equal(json_integer_value(json_object_get(gpu_at(j, 1),
-		"index")), 1);
+	assert_float_equal(
+		json_number_value(json_object_get(gpu_at(j, 0), "energy_Wh")),
+		4000 / 3600.0, 1e-12);
+	assert_int_equal(
+		json_integer_value(json_object_get(gpu_at(j, 1), "index")), 1);
 	/* a record without each GPU's share: said so */
 	assert_string_equal(json_string_value(json_object_get(gpu_at(j, 0),
-		"energy_split")), "even");
+							      "energy_split")),
+			    "even");
 	json_decref(j);
 	fp_carbon_result_free(r);
 }
@@ -1172,7 +1206,7 @@ static void test_parts_text_shows_the_breakdown_and_flags_idle(void **s)
 	assert_non_null(strstr(t, "GPU: 7.81 Wh"));
 	assert_non_null(strstr(t, "Rest of the node: 0.1 Wh"));
 	assert_non_null(strstr(t, "n1 GPU 2: Fake A100 (GPU-0002, nvidia, "
-			       "counter)"));
+				  "counter)"));
 	assert_non_null(strstr(t, "n1 GPU 1: Fake A100"));
 	/* GPU 2 (31 W) idle, GPU 1 (250 W) used */
 	assert_non_null(strstr(t, "idle: held but not used; its mean 31 W"));
@@ -1185,18 +1219,18 @@ static void test_parts_text_shows_the_breakdown_and_flags_idle(void **s)
 static void test_parts_split_cpu_packages_and_dram(void **state)
 {
 	fp_result_t *r = result_on_n1();
-	json_t *p[2] = {
-		split(record("4242.batch", 2000, 100, 3600, 0, 0, NULL), 2880,
-		      720, NULL),
-		split(record("4242.0", 2000, 50, 36000, 0, 0, NULL), 32400,
-		      3600, NULL) };
+	json_t *p[2] = { split(record("4242.batch", 2000, 100, 3600, 0, 0,
+				      NULL),
+			       2880, 720, NULL),
+			 split(record("4242.0", 2000, 50, 36000, 0, 0, NULL),
+			       32400, 3600, NULL) };
 	json_t *j = with_parts(r, p, 2, 2);
 	char *t = fp_summary_parts_text(j);
 
 	assert_float_equal(num_at(j, "energy_parts", "cpu_Wh"), 9.8, 1e-9);
 	assert_float_equal(num_at(j, "energy_parts", "dram_Wh"), 1.2, 1e-9);
 	assert_float_equal(num_at(j, "energy_parts", "cpu_Wh") +
-			   num_at(j, "energy_parts", "dram_Wh"),
+				   num_at(j, "energy_parts", "dram_Wh"),
 			   num_at(j, "energy_parts", "cpu_dram_Wh"), 1e-12);
 	assert_non_null(t);
 	assert_non_null(strstr(t, "CPU packages: 9.8 Wh (89.1 %)"));
@@ -1207,22 +1241,21 @@ static void test_parts_split_cpu_packages_and_dram(void **state)
 	fp_carbon_result_free(r);
 }
 
-static void test_a_record_before_the_split_leaves_cpu_and_dram_null(
-	void **state)
+static void
+test_a_record_before_the_split_leaves_cpu_and_dram_null(void **state)
 {
 	fp_result_t *r = result_on_n1();
-	json_t *p[2] = {
-		split(record("4242.batch", 2000, 100, 3600, 0, 0, NULL), 2880,
-		      720, NULL),
-		record("4242.0", 2000, 50, 36000, 0, 0, NULL) };
+	json_t *p[2] = { split(record("4242.batch", 2000, 100, 3600, 0, 0,
+				      NULL),
+			       2880, 720, NULL),
+			 record("4242.0", 2000, 50, 36000, 0, 0, NULL) };
 	json_t *j = with_parts(r, p, 2, 2);
 	json_t *ep = json_object_get(j, "energy_parts");
 	char *t = fp_summary_parts_text(j);
 
 	assert_true(json_is_null(json_object_get(ep, "cpu_Wh")));
 	assert_true(json_is_null(json_object_get(ep, "dram_Wh")));
-	assert_float_equal(num_at(j, "energy_parts", "cpu_dram_Wh"), 11,
-			   1e-9);
+	assert_float_equal(num_at(j, "energy_parts", "cpu_dram_Wh"), 11, 1e-9);
 	assert_non_null(strstr(t, "CPU packages + DRAM: 11 Wh"));
 	free(t);
 	json_decref(j);
@@ -1235,11 +1268,11 @@ static void test_a_record_before_the_split_leaves_cpu_and_dram_null(
 static void test_each_gpu_gets_its_share_from_the_records(void **state)
 {
 	fp_result_t *r = result_on_n1();
-	json_t *p[2] = {
-		split(record("4242.batch", 2000, 100, 0, 8000, 0,
-			     "0:30,1:30"), 0, 0, (double[]){ 7000, 1000 }),
-		split(record("4242.0", 2000, 50, 0, 500, 0, "1:30"), 0, 0,
-		      (double[]){ 500 }) };
+	json_t *p[2] = { split(record("4242.batch", 2000, 100, 0, 8000, 0,
+				      "0:30,1:30"),
+			       0, 0, (double[]){ 7000, 1000 }),
+			 split(record("4242.0", 2000, 50, 0, 500, 0, "1:30"), 0,
+			       0, (double[]){ 500 }) };
 	json_t *j = with_parts(r, p, 2, 2);
 	json_t *g0 = gpu_at(j, 0), *g1 = gpu_at(j, 1);
 	double e0 = json_number_value(json_object_get(g0, "energy_Wh"));
@@ -1247,18 +1280,20 @@ static void test_each_gpu_gets_its_share_from_the_records(void **state)
 
 	assert_float_equal(e0, 7000 / 3600.0, 1e-12);
 	assert_float_equal(e1, 1500 / 3600.0, 1e-12);
-	assert_float_equal(e0 + e1, num_at(j, "energy_parts", "gpu_Wh"),
-			   1e-12);
-	assert_string_equal(json_string_value(json_object_get(g0,
-		"energy_split")), "device");
+	assert_float_equal(e0 + e1, num_at(j, "energy_parts", "gpu_Wh"), 1e-12);
+	assert_string_equal(
+		json_string_value(json_object_get(g0, "energy_split")),
+		"device");
 	/* GPU 1: 1500 J over 100 s held, 15 W, under its 38 W limit; its
 	 * own cost, 1500 J of the node's 7.2 MJ that emitted 120 g */
 	assert_true(json_is_true(json_object_get(g1, "idle")));
 	assert_true(json_is_false(json_object_get(g0, "idle")));
-	assert_float_equal(json_number_value(json_object_get(g1,
-		"operational_g")), 120 * 1500 / 7.2e6, 1e-12);
-	assert_float_equal(json_number_value(json_object_get(g1,
-		"footprint_share")), 120 * 1500 / 7.2e6 / 125.5, 1e-12);
+	assert_float_equal(
+		json_number_value(json_object_get(g1, "operational_g")),
+		120 * 1500 / 7.2e6, 1e-12);
+	assert_float_equal(
+		json_number_value(json_object_get(g1, "footprint_share")),
+		120 * 1500 / 7.2e6 / 125.5, 1e-12);
 	json_decref(j);
 	fp_carbon_result_free(r);
 }
@@ -1266,18 +1301,18 @@ static void test_each_gpu_gets_its_share_from_the_records(void **state)
 static void test_idle_gpu_text_says_its_energy_and_cost(void **state)
 {
 	fp_result_t *r = result_on_n1();
-	json_t *p[1] = {
-		split(record("4242.batch", 2000, 100, 0, 28100, 0,
-			     "0:30,1:30"), 0, 0, (double[]){ 25000, 3100 }) };
+	json_t *p[1] = { split(record("4242.batch", 2000, 100, 0, 28100, 0,
+				      "0:30,1:30"),
+			       0, 0, (double[]){ 25000, 3100 }) };
 	json_t *j = with_parts(r, p, 1, 1);
 	char *t = fp_summary_parts_text(j);
 
 	assert_non_null(t);
 	assert_non_null(strstr(t, "n1 GPU 1: Fake A100 (GPU-0001, nvidia, "
-			       "counter): 0.861 Wh over 100 s held, mean "
-			       "31 W"));
+				  "counter): 0.861 Wh over 100 s held, mean "
+				  "31 W"));
 	assert_non_null(strstr(t, "it cost 0.861 Wh, 0.0517 gCO2e, "
-			       "0.0412 % of the job's footprint"));
+				  "0.0412 % of the job's footprint"));
 	assert_null(strstr(t, "shared evenly"));
 	free(t);
 	json_decref(j);
@@ -1287,20 +1322,21 @@ static void test_idle_gpu_text_says_its_energy_and_cost(void **state)
 static void test_mail_parts_say_each_gpu_and_an_idle_one_cost(void **state)
 {
 	fp_result_t *r = result_on_n1();
-	json_t *p[1] = {
-		split(record("4242.batch", 2000, 100, 3600, 28100, 360,
-			     "0:30,1:30"), 2880, 720,
-		      (double[]){ 25000, 3100 }) };
+	json_t *p[1] = { split(record("4242.batch", 2000, 100, 3600, 28100, 360,
+				      "0:30,1:30"),
+			       2880, 720, (double[]){ 25000, 3100 }) };
 	json_t *j = with_parts(r, p, 1, 1);
 	char *t = fp_summary_parts_mail(j);
 
 	assert_non_null(t);
-	assert_non_null(strstr(t, "  by part:    CPU packages 0.8 Wh, DRAM "
+	assert_non_null(strstr(t,
+			       "  by part:    CPU packages 0.8 Wh, DRAM "
 			       "0.2 Wh, GPU 7.81 Wh, rest of the node 0.1 Wh "
 			       "(1 of 1 step records)\n"));
 	assert_non_null(strstr(t, "  GPU:        n1 GPU 0 (Fake A100): "
-			       "6.94 Wh\n"));
-	assert_non_null(strstr(t, "  GPU:        n1 GPU 1 (Fake A100): "
+				  "6.94 Wh\n"));
+	assert_non_null(strstr(t,
+			       "  GPU:        n1 GPU 1 (Fake A100): "
 			       "0.861 Wh, held but idle (mean 31 W): it cost "
 			       "0.0517 gCO2e, 0.0412 % of the footprint\n"));
 	free(t);
@@ -1312,19 +1348,30 @@ static void test_mail_parts_say_each_gpu_and_an_idle_one_cost(void **state)
  * from the given source, through the node's real record: written as the
  * poller writes it, loaded as footprint-worker loads it, then dumped. A
  * pre-Volta NVIDIA GPU (no energy counter) is read as "power-integral". */
-static json_t *summary_of_a_gpu_step(const fp_result_t *r,
-				     const char *source)
+static json_t *summary_of_a_gpu_step(const fp_result_t *r, const char *source)
 {
-	const fp_step_parts_gpu_t g = {
-		.index = 0, .uuid = "GPU-0000", .model = "Tesla P100",
-		.vendor = "nvidia", .source = source, .floor_w = 30,
-		.energy_j = 7200, .idle_s = 0, .judged_s = 100,
-		.unread_s = 0 };
-	const fp_step_parts_t parts = {
-		.node = "n1", .first_t = 1901, .last_t = 2000,
-		.seconds = 100, .energy_j = 3600 + 7200 + 1800,
-		.cpu_dram_j = 3600, .cpu_j = 2880, .dram_j = 720,
-		.gpu_j = 7200, .rest_j = 1800, .gpus = &g, .ngpus = 1 };
+	const fp_step_parts_gpu_t g = { .index = 0,
+					.uuid = "GPU-0000",
+					.model = "Tesla P100",
+					.vendor = "nvidia",
+					.source = source,
+					.floor_w = 30,
+					.energy_j = 7200,
+					.idle_s = 0,
+					.judged_s = 100,
+					.unread_s = 0 };
+	const fp_step_parts_t parts = { .node = "n1",
+					.first_t = 1901,
+					.last_t = 2000,
+					.seconds = 100,
+					.energy_j = 3600 + 7200 + 1800,
+					.cpu_dram_j = 3600,
+					.cpu_j = 2880,
+					.dram_j = 720,
+					.gpu_j = 7200,
+					.rest_j = 1800,
+					.gpus = &g,
+					.ngpus = 1 };
 	char dir[64], cmd[128], *text;
 	fp_error_t err = { 0 };
 	json_t *rec = NULL, *j;
@@ -1345,8 +1392,8 @@ static json_t *summary_of_a_gpu_step(const fp_result_t *r,
 	return j;
 }
 
-static void test_a_power_integral_gpu_says_so_and_adds_up_as_a_counter(
-	void **state)
+static void
+test_a_power_integral_gpu_says_so_and_adds_up_as_a_counter(void **state)
 {
 	fp_result_t *r = result_on_n1();
 	json_t *pi = summary_of_a_gpu_step(r, "power-integral");
@@ -1361,11 +1408,11 @@ static void test_a_power_integral_gpu_says_so_and_adds_up_as_a_counter(
 	assert_float_equal(num_at(pi, "energy_parts", "gpu_Wh"), 2, 1e-12);
 	assert_float_equal(num_at(pi, "energy_parts", "energy_Wh"),
 			   num_at(pi, "energy_parts", "cpu_Wh") +
-			   num_at(pi, "energy_parts", "dram_Wh") +
-			   num_at(pi, "energy_parts", "gpu_Wh") +
-			   num_at(pi, "energy_parts", "rest_Wh"), 1e-12);
-	assert_float_equal(num_at(pi, "energy_parts", "energy_Wh"), 3.5,
+				   num_at(pi, "energy_parts", "dram_Wh") +
+				   num_at(pi, "energy_parts", "gpu_Wh") +
+				   num_at(pi, "energy_parts", "rest_Wh"),
 			   1e-12);
+	assert_float_equal(num_at(pi, "energy_parts", "energy_Wh"), 3.5, 1e-12);
 	/* judged busy for its 100 s (72 W, above its 30 W floor) */
 	assert_true(json_is_false(json_object_get(g, "idle")));
 	/* the same record from a counter: every figure alike, only the
@@ -1374,11 +1421,12 @@ static void test_a_power_integral_gpu_says_so_and_adds_up_as_a_counter(
 			       json_object_get(ct, "energy_parts")));
 	as_counter = json_deep_copy(g);
 	assert_int_equal(json_object_set_new(as_counter, "source",
-					     json_string("counter")), 0);
+					     json_string("counter")),
+			 0);
 	assert_true(json_equal(as_counter, gpu_at(ct, 0)));
 	assert_non_null(t);
 	assert_non_null(strstr(t, "n1 GPU 0: Tesla P100 (GPU-0000, nvidia, "
-			       "power-integral): 2 Wh over 100 s held"));
+				  "power-integral): 2 Wh over 100 s held"));
 	free(t);
 	json_decref(as_counter);
 	json_decref(pi);
@@ -1414,7 +1462,8 @@ int main(void)
 		cmocka_unit_test(test_summary_carries_the_schema_version),
 		cmocka_unit_test(test_carbon_facts_use_the_qarnot_field_names),
 		cmocka_unit_test(test_carbon_facts_values_are_in_wh_and_grams),
-		cmocka_unit_test(test_net_is_labelled_and_separate_from_footprint),
+		cmocka_unit_test(
+			test_net_is_labelled_and_separate_from_footprint),
 		cmocka_unit_test(test_dump_is_compact_and_deterministic),
 		cmocka_unit_test(test_undefined_ratios_are_null),
 		cmocka_unit_test(test_incomplete_reasons_are_listed),
@@ -1426,24 +1475,25 @@ int main(void)
 		cmocka_unit_test(test_merge_refuses_a_field_holding_a_quote),
 		cmocka_unit_test(test_parse_of_a_field_without_ours_is_absent),
 		cmocka_unit_test(
-		  test_latin1_user_is_escaped_and_named_in_text_repaired),
+			test_latin1_user_is_escaped_and_named_in_text_repaired),
 		cmocka_unit_test(
-		  test_latin1_site_and_node_names_keep_the_breakdown),
+			test_latin1_site_and_node_names_keep_the_breakdown),
 		cmocka_unit_test(test_valid_text_has_no_text_repaired),
 		cmocka_unit_test(
-		  test_a_failed_json_call_is_an_error_never_a_missing_part),
+			test_a_failed_json_call_is_an_error_never_a_missing_part),
 		cmocka_unit_test(test_small_job_energy_survives_in_the_summary),
 		cmocka_unit_test(test_erf_and_ere_keep_every_digit),
 		cmocka_unit_test(
-		  test_every_dumped_figure_reads_back_to_the_same_double),
-		cmocka_unit_test(test_parts_sum_cpu_dram_gpu_and_rest_over_steps),
+			test_every_dumped_figure_reads_back_to_the_same_double),
+		cmocka_unit_test(
+			test_parts_sum_cpu_dram_gpu_and_rest_over_steps),
 		cmocka_unit_test(test_parts_split_cpu_packages_and_dram),
 		cmocka_unit_test(
-		  test_a_record_before_the_split_leaves_cpu_and_dram_null),
+			test_a_record_before_the_split_leaves_cpu_and_dram_null),
 		cmocka_unit_test(test_each_gpu_gets_its_share_from_the_records),
 		cmocka_unit_test(test_idle_gpu_text_says_its_energy_and_cost),
 		cmocka_unit_test(
-		  test_mail_parts_say_each_gpu_and_an_idle_one_cost),
+			test_mail_parts_say_each_gpu_and_an_idle_one_cost),
 		cmocka_unit_test(test_a_missing_record_is_counted_not_guessed),
 		cmocka_unit_test(
 			test_gather_counts_absent_apart_from_unreadable),
@@ -1462,22 +1512,24 @@ int main(void)
 			test_a_gpu_used_half_the_time_is_not_idle_nor_a_mostly_unread_one_judged),
 		cmocka_unit_test(
 			test_a_record_without_times_judges_the_gpu_by_its_mean),
-		cmocka_unit_test(test_gpus_the_node_could_not_read_are_named_once),
+		cmocka_unit_test(
+			test_gpus_the_node_could_not_read_are_named_once),
 		cmocka_unit_test(
 			test_the_nodes_records_say_the_jobs_source_over_the_setting),
 		cmocka_unit_test(
 			test_a_node_mostly_calibrated_makes_the_job_calibrated),
 		cmocka_unit_test(
 			test_a_missing_or_older_record_leaves_the_setting_named),
-		cmocka_unit_test(test_a_job_whose_gpus_all_read_has_no_unknown_key),
 		cmocka_unit_test(
-		     test_overlapping_steps_on_one_gpu_count_their_time_once),
+			test_a_job_whose_gpus_all_read_has_no_unknown_key),
+		cmocka_unit_test(
+			test_overlapping_steps_on_one_gpu_count_their_time_once),
 		cmocka_unit_test(test_a_step_on_two_gpus_gives_each_half),
 		cmocka_unit_test(
 			test_parts_text_shows_the_breakdown_and_flags_idle),
 		cmocka_unit_test(test_parts_dump_keeps_every_older_member),
 		cmocka_unit_test(
-		  test_a_power_integral_gpu_says_so_and_adds_up_as_a_counter),
+			test_a_power_integral_gpu_says_so_and_adds_up_as_a_counter),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

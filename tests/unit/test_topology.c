@@ -75,8 +75,8 @@ static void _assert_cpus(const int *got, size_t n, const int *want,
 
 static void synthetic_two_packages_with_smt_split_cpus_by_package(void **s)
 {
-	fp_topology_t *t = fp_topology_load_synthetic("package:2 core:4 pu:2",
-						      NULL);
+	fp_topology_t *t =
+		fp_topology_load_synthetic("package:2 core:4 pu:2", NULL);
 	const int p0[] = { 0, 1, 2, 3, 4, 5, 6, 7 };
 	const int p1[] = { 8, 9, 10, 11, 12, 13, 14, 15 };
 	const int *c;
@@ -97,8 +97,8 @@ static void synthetic_two_packages_with_smt_split_cpus_by_package(void **s)
 
 static void smt_siblings_share_a_core(void **s)
 {
-	fp_topology_t *t = fp_topology_load_synthetic("package:2 core:4 pu:2",
-						      NULL);
+	fp_topology_t *t =
+		fp_topology_load_synthetic("package:2 core:4 pu:2", NULL);
 	const int sib[] = { 10, 11 };
 	const int *c;
 	size_t n;
@@ -243,7 +243,8 @@ static void cpulist_ranges_and_singles_parse(void **s)
 	int *c;
 	size_t n;
 
-	assert_int_equal(fp_topology_cpulist_parse("0-3,8,10-11", 0, &c, &n, NULL), 0);
+	assert_int_equal(
+		fp_topology_cpulist_parse("0-3,8,10-11", 0, &c, &n, NULL), 0);
 	_assert_cpus(c, n, want, 7);
 	free(c);
 }
@@ -254,7 +255,8 @@ static void cpulist_overlaps_are_merged(void **s)
 	int *c;
 	size_t n;
 
-	assert_int_equal(fp_topology_cpulist_parse("3,1-2,2", 0, &c, &n, NULL), 0);
+	assert_int_equal(fp_topology_cpulist_parse("3,1-2,2", 0, &c, &n, NULL),
+			 0);
 	_assert_cpus(c, n, want, 3);
 	free(c);
 }
@@ -265,7 +267,8 @@ static void _bad(const char *list, size_t ncpus)
 	int *c = (int *)1;
 	size_t n = 99;
 
-	assert_int_equal(fp_topology_cpulist_parse(list, ncpus, &c, &n, &err), -1);
+	assert_int_equal(fp_topology_cpulist_parse(list, ncpus, &c, &n, &err),
+			 -1);
 	assert_int_equal(err.code, FP_EPARSE);
 	assert_non_null(strstr(err.msg, list));
 	assert_null(c);

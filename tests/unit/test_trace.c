@@ -13,27 +13,26 @@
 #include "physmodel.h"
 #include "footprint/trace.h"
 
-#define HEADER                                                               \
-	"{\"footprint_trace\": 1, \"node\": \"qh042\", \"cpus\": 8,"          \
-	" \"packages\": [{\"id\": 0, \"cpus\": [0,1,2,3]},"                   \
-	" {\"id\": 1, \"cpus\": [4,5,6,7]}],"                                 \
-	" \"domains\": ["                                                     \
-	"{\"name\": \"package-0\", \"kind\": \"package\", \"package\": 0,"    \
-	" \"max_energy_range_uj\": 262143999938},"                            \
-	"{\"name\": \"dram-0\", \"kind\": \"dram\", \"package\": 0,"          \
-	" \"max_energy_range_uj\": 65532610987},"                             \
-	"{\"name\": \"package-1\", \"kind\": \"package\", \"package\": 1,"    \
-	" \"max_energy_range_uj\": 262143999938}],"                           \
-	" \"idle_w\": {\"package-0\": 18.5, \"dram-0\": 2.0,"                 \
+#define HEADER                                                             \
+	"{\"footprint_trace\": 1, \"node\": \"qh042\", \"cpus\": 8,"       \
+	" \"packages\": [{\"id\": 0, \"cpus\": [0,1,2,3]},"                \
+	" {\"id\": 1, \"cpus\": [4,5,6,7]}],"                              \
+	" \"domains\": ["                                                  \
+	"{\"name\": \"package-0\", \"kind\": \"package\", \"package\": 0," \
+	" \"max_energy_range_uj\": 262143999938},"                         \
+	"{\"name\": \"dram-0\", \"kind\": \"dram\", \"package\": 0,"       \
+	" \"max_energy_range_uj\": 65532610987},"                          \
+	"{\"name\": \"package-1\", \"kind\": \"package\", \"package\": 1," \
+	" \"max_energy_range_uj\": 262143999938}],"                        \
+	" \"idle_w\": {\"package-0\": 18.5, \"dram-0\": 2.0,"              \
 	" \"package-1\": 18.5}}\n"
 
 #define BUSY "\"cpu_busy_ns\": [1,2,3,4,5,6,7,8]"
-#define ENERGY                                                               \
-	"\"energy_uj\": {\"package-0\": 123456789, \"dram-0\": 2345678,"      \
+#define ENERGY                                                           \
+	"\"energy_uj\": {\"package-0\": 123456789, \"dram-0\": 2345678," \
 	" \"package-1\": 98765432}"
 
-static fp_trace_reader_t *open_text(const char *text, FILE **f,
-				    fp_error_t *err)
+static fp_trace_reader_t *open_text(const char *text, FILE **f, fp_error_t *err)
 {
 	fp_trace_reader_t *r;
 
@@ -143,8 +142,8 @@ static void test_counters_are_exact_64_bit_integers(void **state)
 /* Counter arrays are read by a loop of their own while they are digits and
  * commas; from any other character on (spaces, 20 digits) the general
  * scanner reads the rest: the values are the same either way. */
-static void test_counter_arrays_read_the_same_whatever_their_spacing(
-	void **state)
+static void
+test_counter_arrays_read_the_same_whatever_their_spacing(void **state)
 {
 	const char *text = HEADER
 		"{\"t\": 1, \"cpu_busy_ns\": [10,0,18446744073709551615,"
@@ -152,7 +151,7 @@ static void test_counter_arrays_read_the_same_whatever_their_spacing(
 		"{\"t\": 2, \"cpu_busy_ns\": [ 10,0,18446744073709551615,"
 		"12345678901234567890,7,8,9,1000000000000000000 ]}\n";
 	const uint64_t want[8] = { 10, 0, UINT64_MAX, 12345678901234567890ULL,
-				   7, 8, 9, 1000000000000000000ULL };
+				   7,  8, 9,	      1000000000000000000ULL };
 	fp_error_t err;
 	FILE *f;
 	fp_trace_reader_t *r = open_text(text, &f, &err);
@@ -170,10 +169,11 @@ static void test_counter_arrays_read_the_same_whatever_their_spacing(
 		     2, "leading zero");
 	expect_error(HEADER "{\"t\": 1, \"cpu_busy_ns\": [1,2,3,4,5,6,7,8,]}\n",
 		     2, "cpu_busy_ns");
-	expect_error(HEADER "{\"t\": 1, \"cpu_busy_ns\": [1,2,3,4,5,6,7,8\n",
-		     2, "cpu_busy_ns");
+	expect_error(HEADER "{\"t\": 1, \"cpu_busy_ns\": [1,2,3,4,5,6,7,8\n", 2,
+		     "cpu_busy_ns");
 	expect_error(HEADER "{\"t\": 1, \"cpu_busy_ns\": [1,2,3,4,5,6,7,"
-			    "28446744073709551615]}\n", 2, "too large");
+			    "28446744073709551615]}\n",
+		     2, "too large");
 }
 
 /* Counters of every length from 1 to 20 digits, and every digit in every
@@ -193,7 +193,8 @@ static void test_counters_of_every_length_read_back_exactly(void **state)
 	len += (size_t)snprintf(text, cap, "%s", HEADER);
 	for (int i = 0; i < LINES; i++) {
 		len += (size_t)snprintf(text + len, cap - len,
-					"{\"t\": %d, \"cpu_busy_ns\": [", i + 1);
+					"{\"t\": %d, \"cpu_busy_ns\": [",
+					i + 1);
 		for (int c = 0; c < 8; c++) {
 			unsigned digits = (unsigned)(i * 8 + c) % 20 + 1;
 			uint64_t v;
@@ -222,8 +223,9 @@ static void test_counters_of_every_length_read_back_exactly(void **state)
 			fail_msg("line %d: %s", i + 2, err.msg);
 		for (int c = 0; c < 8; c++)
 			if (s->cpu_busy_ns[c] != want[i][c])
-				fail_msg("line %d, cpu %d: %" PRIu64 ", not %"
-					 PRIu64, i + 2, c, s->cpu_busy_ns[c],
+				fail_msg("line %d, cpu %d: %" PRIu64
+					 ", not %" PRIu64,
+					 i + 2, c, s->cpu_busy_ns[c],
 					 want[i][c]);
 	}
 	assert_int_equal(fp_trace_reader_next(r, &s, &err), 0);
@@ -247,12 +249,12 @@ static void test_null_or_missing_reads_are_failed_reads(void **state)
 	assert_int_equal(fp_trace_reader_next(r, &s, &err), 1);
 	assert_false(s->energy_valid[0]);
 	assert_true(s->energy_valid[1]);
-	assert_false(s->energy_valid[2]);	/* not listed */
+	assert_false(s->energy_valid[2]); /* not listed */
 	assert_false(s->wall_valid);
 	assert_int_equal(s->nsteps, 0);
 	assert_int_equal(fp_trace_reader_next(r, &s, &err), 1);
 	assert_false(s->energy_valid[1]);
-	assert_false(s->wall_valid);		/* absent */
+	assert_false(s->wall_valid); /* absent */
 	fp_trace_reader_free(r);
 	fclose(f);
 }
@@ -278,7 +280,7 @@ static void test_optional_header_fields(void **state)
 	d = fp_trace_reader_desc(r);
 	assert_string_equal(d->node, "");
 	assert_true(d->activity_cycles);
-	assert_true(d->domains[0].idle_w < 0);	/* unknown: estimate */
+	assert_true(d->domains[0].idle_w < 0); /* unknown: estimate */
 	assert_int_equal(d->domains[1].kind, FP_DOMAIN_PSYS);
 	assert_int_equal(d->domains[1].package, -1);
 	assert_true(d->domains[1].idle_w == 7);
@@ -315,7 +317,7 @@ static void test_unknown_fields_are_ignored(void **state)
 static void test_blank_lines_and_crlf_are_accepted(void **state)
 {
 	const char *text = HEADER "\n{\"t\": 1, " BUSY "}\r\n\r\n"
-			   "{\"t\": 2, " BUSY "}";
+				  "{\"t\": 2, " BUSY "}";
 	fp_error_t err;
 	FILE *f;
 	fp_trace_reader_t *r = open_text(text, &f, &err);
@@ -350,15 +352,16 @@ static void test_missing_header_is_named(void **state)
 static void test_non_increasing_t_names_its_line(void **state)
 {
 	expect_error(HEADER "{\"t\": 5, " BUSY "}\n{\"t\": 6, " BUSY "}\n"
-			    "{\"t\": 6, " BUSY "}\n", 4, "not after");
-	expect_error(HEADER "{\"t\": 5, " BUSY "}\n{\"t\": 4, " BUSY "}\n",
-		     3, "not after");
+			    "{\"t\": 6, " BUSY "}\n",
+		     4, "not after");
+	expect_error(HEADER "{\"t\": 5, " BUSY "}\n{\"t\": 4, " BUSY "}\n", 3,
+		     "not after");
 }
 
 static void test_wrong_array_lengths_name_their_line(void **state)
 {
-	expect_error(HEADER "{\"t\": 1, \"cpu_busy_ns\": [1,2,3,4,5,6,7]}\n",
-		     2, "cpu_busy_ns has 7 values, expected 8");
+	expect_error(HEADER "{\"t\": 1, \"cpu_busy_ns\": [1,2,3,4,5,6,7]}\n", 2,
+		     "cpu_busy_ns has 7 values, expected 8");
 	expect_error(HEADER "{\"t\": 1, " BUSY ", \"steps\": [{\"id\": \"1.0\","
 			    " \"job\": 1, \"alloc\": [0],"
 			    " \"cpu_ns\": [1,2]}]}\n",
@@ -367,11 +370,12 @@ static void test_wrong_array_lengths_name_their_line(void **state)
 
 static void test_unknown_domain_is_named(void **state)
 {
-	expect_error(HEADER "{\"t\": 1, \"energy_uj\": {\"gpu-0\": 5}, "
-			    BUSY "}\n", 2, "unknown domain \"gpu-0\"");
+	expect_error(HEADER "{\"t\": 1, \"energy_uj\": {\"gpu-0\": 5}, " BUSY
+			    "}\n",
+		     2, "unknown domain \"gpu-0\"");
 	expect_error("{\"footprint_trace\": 1, \"cpus\": 1, \"packages\": [],"
-		     " \"domains\": [], \"idle_w\": {\"package-0\": 1}}\n", 1,
-		     "unknown domain");
+		     " \"domains\": [], \"idle_w\": {\"package-0\": 1}}\n",
+		     1, "unknown domain");
 }
 
 static void test_bad_values_are_named(void **state)
@@ -388,7 +392,8 @@ static void test_bad_values_are_named(void **state)
 	expect_error(HEADER "{\"t\": 1}\n", 2, "missing cpu_busy_ns");
 	expect_error(HEADER "{\"t\": 1, " BUSY ", \"steps\": [{\"id\": \"1.0\","
 			    " \"job\": 1, \"alloc\": [8], \"cpu_ns\": "
-			    "[1,2,3,4,5,6,7,8]}]}\n", 2, "out of range");
+			    "[1,2,3,4,5,6,7,8]}]}\n",
+		     2, "out of range");
 	expect_error(HEADER "{\"t\": 1, " BUSY ", \"steps\": [{\"id\": \"1.0\","
 			    " \"alloc\": [0],"
 			    " \"cpu_ns\": [1,2,3,4,5,6,7,8]}]}\n",
@@ -396,7 +401,8 @@ static void test_bad_values_are_named(void **state)
 	expect_error(HEADER "{\"t\": 1, " BUSY ", \"steps\": ["
 			    "{\"id\": \"1.0\", \"job\": 1, \"cpu_ns\": "
 			    "[1,2,3,4,5,6,7,8]}, {\"id\": \"1.0\", \"job\": 1,"
-			    " \"cpu_ns\": [1,2,3,4,5,6,7,8]}]}\n", 2, "twice");
+			    " \"cpu_ns\": [1,2,3,4,5,6,7,8]}]}\n",
+		     2, "twice");
 }
 
 static void test_bad_headers_are_named(void **state)
@@ -406,13 +412,15 @@ static void test_bad_headers_are_named(void **state)
 		     " \"domains\": [{\"name\": \"package-0\", \"kind\": "
 		     "\"package\", \"package\": 0,"
 		     " \"max_energy_range_uj\": 1}]}"
-		     "\n", 1, "package missing or unknown");
+		     "\n",
+		     1, "package missing or unknown");
 	expect_error("{\"footprint_trace\": 1, \"cpus\": 1, \"packages\": [],"
 		     " \"domains\": [{\"name\": \"gpu\", \"kind\": \"gpu\","
-		     " \"max_energy_range_uj\": 1}]}\n", 1, "unknown kind");
+		     " \"max_energy_range_uj\": 1}]}\n",
+		     1, "unknown kind");
 	expect_error("{\"footprint_trace\": 1, \"cpus\": 2, \"packages\": "
-		     "[{\"id\": 0, \"cpus\": [0, 2]}], \"domains\": []}\n", 1,
-		     "out of range");
+		     "[{\"id\": 0, \"cpus\": [0, 2]}], \"domains\": []}\n",
+		     1, "out of range");
 }
 
 static void test_missing_file_is_an_io_error_naming_it(void **state)
@@ -430,8 +438,8 @@ static void test_a_wrapped_fault_reads_whole(void **state)
 {
 	const char *text = HEADER "{\"t\": 1.e5, " BUSY "}\n";
 	const char *steps = HEADER "{\"t\": 1, " BUSY ", \"steps\": ["
-			    "{\"id\": \"1.0\", \"job\": -1, \"cpu_ns\": "
-			    "[1,2,3,4,5,6,7,8]}]}\n";
+				   "{\"id\": \"1.0\", \"job\": -1, \"cpu_ns\": "
+				   "[1,2,3,4,5,6,7,8]}]}\n";
 	fp_error_t err;
 	FILE *f;
 	fp_trace_reader_t *r = open_text(text, &f, &err);
@@ -494,8 +502,7 @@ static void test_dev_zero_is_refused_at_its_first_byte(void **state)
 
 /* Reads len bytes of text to the end; returns the samples read, the
  * warning in *warning (or ""). */
-static int read_all(const char *text, size_t len, char *warning,
-		    size_t wlen)
+static int read_all(const char *text, size_t len, char *warning, size_t wlen)
 {
 	fp_error_t err;
 	FILE *f = fmemopen((void *)text, len, "r");
@@ -518,7 +525,7 @@ static int read_all(const char *text, size_t len, char *warning,
 static void test_a_cut_last_line_ends_the_trace_with_a_warning(void **state)
 {
 	const char *text = HEADER "{\"t\": 1, " BUSY "}\n{\"t\": 2, " BUSY
-			   "}\n{\"t\": 3, \"energy_uj\": {\"pack";
+				  "}\n{\"t\": 3, \"energy_uj\": {\"pack";
 	const char *whole = HEADER "{\"t\": 1, " BUSY "}\n{\"t\": 2, " BUSY "}";
 	char w[512];
 
@@ -536,8 +543,8 @@ static void test_nul_padding_ends_the_trace_with_a_warning(void **state)
 	char text[4096], w[512];
 	size_t n;
 
-	n = (size_t)snprintf(text, sizeof(text), "%s{\"t\": 1, %s}\n",
-			     HEADER, BUSY);
+	n = (size_t)snprintf(text, sizeof(text), "%s{\"t\": 1, %s}\n", HEADER,
+			     BUSY);
 	memset(text + n, 0, 100);
 	assert_int_equal(read_all(text, n + 100, w, sizeof(w)), 1);
 	assert_string_equal(w, "t.jsonl: line 3: ends in NUL bytes from "
@@ -558,8 +565,10 @@ static void test_a_nul_byte_before_the_last_line_is_an_error(void **state)
 	fp_trace_reader_t *r;
 	const fp_sample_t *s;
 
-	n = (size_t)snprintf(text, sizeof(text), "%s{\"t\": 1, %s}\n"
-			     "{\"t\": 2, %s}\n", HEADER, BUSY, BUSY);
+	n = (size_t)snprintf(text, sizeof(text),
+			     "%s{\"t\": 1, %s}\n"
+			     "{\"t\": 2, %s}\n",
+			     HEADER, BUSY, BUSY);
 	text[strlen(HEADER) + 3] = '\0';
 	f = fmemopen(text, n, "r");
 	r = fp_trace_reader_new(f, "t.jsonl", &err);
@@ -580,7 +589,8 @@ static void test_implausible_values_are_refused_naming_the_line(void **state)
 	expect_error(HEADER "{\"t\": 1, \"wall_j\": -1, " BUSY "}\n", 2,
 		     "wall_j -1 J");
 	expect_error(HEADER "{\"t\": 1, \"energy_uj\": {\"dram-0\": "
-			    "65532610988}, " BUSY "}\n", 2,
+			    "65532610988}, " BUSY "}\n",
+		     2,
 		     "energy_uj: dram-0 is 65532610988, above its "
 		     "max_energy_range_uj 65532610987");
 }
@@ -638,8 +648,10 @@ static void test_a_next_file_out_of_order_is_refused_naming_it(void **state)
 	assert_int_equal(fp_trace_reader_next(r, &s, &err), 0);
 	assert_int_equal(fp_trace_reader_continue(r, b, &err), 0);
 	assert_int_equal(fp_trace_reader_next(r, &s, &err), -1);
-	snprintf(want, sizeof(want), "%s: line 2: t 4.000000 is not after "
-		 "t 5.000000, the last of %s (files out of order?)", b, a);
+	snprintf(want, sizeof(want),
+		 "%s: line 2: t 4.000000 is not after "
+		 "t 5.000000, the last of %s (files out of order?)",
+		 b, a);
 	assert_string_equal(err.msg, want);
 	fp_trace_reader_free(r);
 	unlink(a);
@@ -660,8 +672,10 @@ static void test_a_next_file_of_another_node_is_refused(void **state)
 	r = fp_trace_reader_open(a, &err);
 	assert_int_equal(fp_trace_reader_next(r, &s, &err), 1);
 	assert_int_equal(fp_trace_reader_continue(r, b, &err), -1);
-	snprintf(want, sizeof(want), "%s: line 1: header differs from %s's "
-		 "(node): not the same node's trace", b, a);
+	snprintf(want, sizeof(want),
+		 "%s: line 1: header differs from %s's "
+		 "(node): not the same node's trace",
+		 b, a);
 	assert_string_equal(err.msg, want);
 	/* r stays usable at the end of its file */
 	assert_int_equal(fp_trace_reader_next(r, &s, &err), 0);
@@ -697,8 +711,8 @@ static void test_written_trace_reads_back_exactly(void **state)
 	m.wall_null_from = 6;
 	m.wall_null_to = 6;
 	pm_add_step(&m, "100.batch", 100, 0, 4, 1, 15, 0.3);
-	pm_add_step(&m, "odd \"id\"\\\x01 \xc3\xa9", 18446744073709551615ULL,
-		    5, 2, 2, 19, 0.5);
+	pm_add_step(&m, "odd \"id\"\\\x01 \xc3\xa9", 18446744073709551615ULL, 5,
+		    2, 2, 19, 0.5);
 	d = pm_init(&m);
 	/* a counter beyond 2^53 (a double would round it), within range */
 	((fp_node_desc_t *)d)->domains[0].max_energy_range_uj = INT64_MAX;
@@ -828,14 +842,14 @@ static void test_trace_is_created_0640_whatever_the_umask(void **state)
 
 /* --- GPUs (trace v1, "Extension: accelerators") --- */
 
-#define GPU_HEADER                                                           \
-	"{\"footprint_trace\": 1, \"node\": \"g1\", \"cpus\": 2,"             \
-	" \"packages\": [{\"id\": 0, \"cpus\": [0,1]}],"                      \
-	" \"domains\": [{\"name\": \"package-0\", \"kind\": \"package\","     \
-	" \"package\": 0, \"max_energy_range_uj\": 1000000000}],"             \
-	" \"gpus\": [{\"index\": 1, \"uuid\": \"0000:3b:00.0\","              \
-	" \"vendor\": \"amd\", \"source\": \"power-integral\"},"              \
-	" {\"index\": 0, \"uuid\": \"GPU-5c3e\", \"vendor\": \"nvidia\","     \
+#define GPU_HEADER                                                        \
+	"{\"footprint_trace\": 1, \"node\": \"g1\", \"cpus\": 2,"         \
+	" \"packages\": [{\"id\": 0, \"cpus\": [0,1]}],"                  \
+	" \"domains\": [{\"name\": \"package-0\", \"kind\": \"package\"," \
+	" \"package\": 0, \"max_energy_range_uj\": 1000000000}],"         \
+	" \"gpus\": [{\"index\": 1, \"uuid\": \"0000:3b:00.0\","          \
+	" \"vendor\": \"amd\", \"source\": \"power-integral\"},"          \
+	" {\"index\": 0, \"uuid\": \"GPU-5c3e\", \"vendor\": \"nvidia\"," \
 	" \"max_energy_uj\": 999999, \"idle_w\": 21.5}]}\n"
 #define GBUSY "\"cpu_busy_ns\": [1,2]"
 
@@ -867,8 +881,8 @@ static void test_reads_the_gpu_extension(void **state)
 	assert_true(d->gpus[0].idle_w == 21.5);
 	assert_false(d->gpus[0].power_integral);
 	assert_string_equal(d->gpus[1].uuid, "0000:3b:00.0");
-	assert_true(d->gpus[1].max_energy_uj == 0);	/* never wraps */
-	assert_true(d->gpus[1].idle_w < 0);		/* all dynamic */
+	assert_true(d->gpus[1].max_energy_uj == 0); /* never wraps */
+	assert_true(d->gpus[1].idle_w < 0);	    /* all dynamic */
 	assert_true(d->gpus[1].power_integral);
 	if (fp_trace_reader_next(r, &s, &err) != 1)
 		fail_msg("%s", err.msg);
@@ -882,12 +896,12 @@ static void test_reads_the_gpu_extension(void **state)
 	assert_true(s->steps[0].gpu_busy[0] == 40);
 	assert_true(s->steps[0].gpu_busy_valid[0]);
 	assert_false(s->steps[0].gpu_busy_valid[1]);
-	assert_int_equal(s->steps[1].ngpus, 1);	/* gpu_busy came first */
+	assert_int_equal(s->steps[1].ngpus, 1); /* gpu_busy came first */
 	assert_true(s->steps[1].gpu_busy[0] == 9);
 	assert_int_equal(s->steps[2].ngpus, 0);
 	assert_null(s->steps[2].gpu_busy);
 	assert_int_equal(fp_trace_reader_next(r, &s, &err), 1);
-	assert_false(s->gpu_valid[0]);	/* no gpu_energy_uj: failed reads */
+	assert_false(s->gpu_valid[0]); /* no gpu_energy_uj: failed reads */
 	assert_false(s->gpu_valid[1]);
 	fp_trace_reader_free(r);
 	fclose(f);
@@ -896,22 +910,31 @@ static void test_reads_the_gpu_extension(void **state)
 static void test_bad_gpu_fields_name_their_line(void **state)
 {
 	expect_error(GPU_HEADER "{\"t\": 1, \"gpu_energy_uj\": [1], " GBUSY
-		     "}\n", 2, "gpu_energy_uj has 1 values, expected 2");
+				"}\n",
+		     2, "gpu_energy_uj has 1 values, expected 2");
 	expect_error(GPU_HEADER "{\"t\": 1, \"gpu_energy_uj\": [1000000, 1],"
-		     " " GBUSY "}\n", 2, "above its max_energy_uj 999999");
-	expect_error(GPU_HEADER "{\"t\": 1, " GBUSY ", \"steps\": [{\"id\":"
+				" " GBUSY "}\n",
+		     2, "above its max_energy_uj 999999");
+	expect_error(GPU_HEADER
+		     "{\"t\": 1, " GBUSY ", \"steps\": [{\"id\":"
 		     " \"1.0\", \"job\": 1, \"cpu_ns\": [0,0], \"gpus\": [2]}]}"
-		     "\n", 2, "steps[0].gpus: gpu 2 out of range");
-	expect_error(GPU_HEADER "{\"t\": 1, " GBUSY ", \"steps\": [{\"id\":"
+		     "\n",
+		     2, "steps[0].gpus: gpu 2 out of range");
+	expect_error(GPU_HEADER
+		     "{\"t\": 1, " GBUSY ", \"steps\": [{\"id\":"
 		     " \"1.0\", \"job\": 1, \"cpu_ns\": [0,0], \"gpus\": [1,1]"
-		     "}]}\n", 2, "gpu 1 listed twice");
-	expect_error(GPU_HEADER "{\"t\": 1, " GBUSY ", \"steps\": [{\"id\":"
+		     "}]}\n",
+		     2, "gpu 1 listed twice");
+	expect_error(GPU_HEADER
+		     "{\"t\": 1, " GBUSY ", \"steps\": [{\"id\":"
 		     " \"1.0\", \"job\": 1, \"cpu_ns\": [0,0], \"gpus\": [1],"
-		     " \"gpu_busy\": [1, 2]}]}\n", 2,
-		     "gpu_busy has 2 values, gpus 1");
-	expect_error(HEADER "{\"t\": 1, " BUSY ", \"steps\": [{\"id\":"
+		     " \"gpu_busy\": [1, 2]}]}\n",
+		     2, "gpu_busy has 2 values, gpus 1");
+	expect_error(HEADER
+		     "{\"t\": 1, " BUSY ", \"steps\": [{\"id\":"
 		     " \"1.0\", \"job\": 1, \"cpu_ns\": [0,0,0,0,0,0,0,0],"
-		     " \"gpus\": [0]}]}\n", 2, "the header has 0 gpus");
+		     " \"gpus\": [0]}]}\n",
+		     2, "the header has 0 gpus");
 }
 
 static void test_bad_gpu_headers_are_named(void **state)
@@ -929,9 +952,11 @@ static void test_bad_gpu_headers_are_named(void **state)
 		{ "[{\"index\": 0, \"uuid\": \"u\", \"vendor\": \"ati\"}]",
 		  "vendor must be nvidia, amd or intel" },
 		{ "[{\"index\": 0, \"uuid\": \"u\", \"vendor\": \"amd\","
-		  " \"idle_w\": -1}]", "idle_w must be a number >= 0" },
+		  " \"idle_w\": -1}]",
+		  "idle_w must be a number >= 0" },
 		{ "[{\"index\": 0, \"uuid\": \"u\", \"vendor\": \"amd\","
-		  " \"max_energy_uj\": 0}]", "max_energy_uj must be null" },
+		  " \"max_energy_uj\": 0}]",
+		  "max_energy_uj must be null" },
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -990,13 +1015,15 @@ static void test_gpu_fields_are_written_as_the_spec_says(void **state)
 {
 	fp_error_t err;
 	FILE *f;
-	fp_trace_reader_t *r = open_text(GPU_HEADER
+	fp_trace_reader_t *r = open_text(
+		GPU_HEADER
 		"{\"t\": 1, \"gpu_energy_uj\": [5, null], " GBUSY ", "
 		"\"steps\": [{\"id\": \"7.0\", \"job\": 7, \"alloc\": [0],"
 		" \"cpu_ns\": [1,0], \"gpus\": [1, 0],"
 		" \"gpu_busy\": [40, null]},"
 		"{\"id\": \"8.0\", \"job\": 8, \"alloc\": [1],"
-		" \"cpu_ns\": [0,1], \"gpus\": [0]}]}\n", &f, &err);
+		" \"cpu_ns\": [0,1], \"gpus\": [0]}]}\n",
+		&f, &err);
 	const fp_sample_t *s;
 	char *text, *again;
 	FILE *g;
@@ -1044,8 +1071,8 @@ static void write_compact(const char *path, fp_trace_form_t form,
 /* CPUs per package of write_form's model */
 static int form_cpp = 4;
 
-static void write_form(const char *path, fp_trace_form_t form,
-		       fp_sample_t **in, long *ends, pm_model_t *m)
+static void write_form(const char *path, fp_trace_form_t form, fp_sample_t **in,
+		       long *ends, pm_model_t *m)
 {
 	write_compact(path, form, 0, in, ends, m);
 }
@@ -1151,8 +1178,7 @@ static void test_zstd_form_reads_back_the_same_samples_as_the_plain(void **s_)
 	if (!rz)
 		fail_msg("%s", err.msg);
 	assert_int_equal(fp_trace_reader_desc(rz)->cpus, m.desc->cpus);
-	assert_int_equal(fp_trace_reader_desc(rz)->ndomains,
-			 m.desc->ndomains);
+	assert_int_equal(fp_trace_reader_desc(rz)->ndomains, m.desc->ndomains);
 	assert_true(fp_trace_reader_desc(rz)->domains[0].idle_w ==
 		    fp_trace_reader_desc(rp)->domains[0].idle_w);
 	for (int i = 0; i < ZN; i++) {
@@ -1194,8 +1220,8 @@ static char *prefix_of(const char *src, long n)
 	return path;
 }
 
-static void test_zstd_trace_cut_mid_write_replays_up_to_its_last_sample(
-	void **s_)
+static void
+test_zstd_trace_cut_mid_write_replays_up_to_its_last_sample(void **s_)
 {
 	char zst[] = "/tmp/test_trace_XXXXXX";
 	fp_sample_t *in[ZN];
@@ -1206,7 +1232,7 @@ static void test_zstd_trace_cut_mid_write_replays_up_to_its_last_sample(
 	close(mkstemp(zst));
 	write_form(zst, FP_TRACE_ZSTD, in, ends, &m);
 	total = file_size(zst);
-	assert_true(total > ends[ZN]);	/* the frame's end and checksum */
+	assert_true(total > ends[ZN]); /* the frame's end and checksum */
 	for (int k = 0; k < ZN; k++) {
 		/* at a flush, in the next block's header, mid-block, and
 		 * one byte short of the frame's end */
@@ -1216,8 +1242,7 @@ static void test_zstd_trace_cut_mid_write_replays_up_to_its_last_sample(
 		for (size_t c = 0; c < sizeof(cut) / sizeof(*cut); c++) {
 			const char *path = prefix_of(zst, cut[c]);
 			fp_error_t err;
-			fp_trace_reader_t *r = fp_trace_reader_open(path,
-								    &err);
+			fp_trace_reader_t *r = fp_trace_reader_open(path, &err);
 			const fp_sample_t *s;
 			const char *warn;
 			int want = 0, got = 0, rc;
@@ -1232,7 +1257,8 @@ static void test_zstd_trace_cut_mid_write_replays_up_to_its_last_sample(
 				fail_msg("cut at %ld: %s", cut[c], err.msg);
 			if (got != want)
 				fail_msg("cut at %ld of %ld: %d samples, want "
-					 "%d", cut[c], total, got, want);
+					 "%d",
+					 cut[c], total, got, want);
 			warn = fp_trace_reader_warning(r);
 			if (!warn || strncmp(warn, path, strlen(path)) ||
 			    !strstr(warn, "cut short"))
@@ -1269,7 +1295,8 @@ static void expect_zstd_error(const char *path, const char *want)
 
 static void test_bad_zstd_data_fails_in_one_line_naming_the_file(void **s_)
 {
-	char zst[] = "/tmp/test_trace_XXXXXX", junk[] = "/tmp/test_trace_XXXXXX";
+	char zst[] = "/tmp/test_trace_XXXXXX",
+	     junk[] = "/tmp/test_trace_XXXXXX";
 	fp_sample_t *in[ZN];
 	long ends[ZN + 1], total;
 	pm_model_t m;
@@ -1384,8 +1411,9 @@ static void test_steps_that_move_leave_and_return_read_back_exactly(void **s_)
 
 			/* the same value on most CPUs, a new one on some */
 			for (size_t c = 0; c < d->cpus; c++)
-				st->cpu_ns[c] = c % 3 == i % 3 ?
-					1000 * i + c : 77 + (uint64_t)k;
+				st->cpu_ns[c] = c % 3 == i % 3
+							? 1000 * i + c
+							: 77 + (uint64_t)k;
 		}
 		assert_int_equal(fp_trace_writer_write(w, in[i], &err), 0);
 	}
@@ -1402,7 +1430,6 @@ static void test_steps_that_move_leave_and_return_read_back_exactly(void **s_)
 	pm_free(&m);
 	unlink(path);
 }
-
 
 /* --- the compact form --- */
 
@@ -1432,8 +1459,8 @@ static size_t count_of(const char *text, const char *what)
 	return n;
 }
 
-static void test_compact_form_reads_back_the_same_samples_as_the_plain(
-	void **s_)
+static void
+test_compact_form_reads_back_the_same_samples_as_the_plain(void **s_)
 {
 	char plain[] = "/tmp/test_trace_XXXXXX", compact[64], zst[64];
 	fp_sample_t *in[ZN], *in2[ZN], *in3[ZN];
@@ -1497,8 +1524,8 @@ static void test_compact_form_reads_back_the_same_samples_as_the_plain(
 	unlink(zst);
 }
 
-static void test_compact_trace_cut_mid_line_replays_up_to_its_last_sample(
-	void **s_)
+static void
+test_compact_trace_cut_mid_line_replays_up_to_its_last_sample(void **s_)
 {
 	char path[] = "/tmp/test_trace_XXXXXX";
 	fp_sample_t *in[ZN];
@@ -1543,22 +1570,24 @@ static void test_compact_trace_cut_mid_line_replays_up_to_its_last_sample(
 }
 
 #define CHEADER(k)                                                           \
-	"{\"footprint_trace\": 1, \"compact\": " #k ", \"node\": \"qh042\","  \
-	" \"cpus\": 8, \"packages\": [{\"id\": 0, \"cpus\": [0,1,2,3]},"      \
+	"{\"footprint_trace\": 1, \"compact\": " #k ", \"node\": \"qh042\"," \
+	" \"cpus\": 8, \"packages\": [{\"id\": 0, \"cpus\": [0,1,2,3]},"     \
 	" {\"id\": 1, \"cpus\": [4,5,6,7]}], \"domains\": []}\n"
-#define CSTEP(t, rest)                                                       \
-	"{\"t\": " #t ", " BUSY ", \"steps\": [{\"id\": \"7.0\", \"job\": 7,"  \
+#define CSTEP(t, rest)                                                        \
+	"{\"t\": " #t ", " BUSY ", \"steps\": [{\"id\": \"7.0\", \"job\": 7," \
 	" \"alloc\": [0,1], " rest "}]}\n"
 #define WHOLE "\"cpu_ns\": [5,6,0,0,0,0,0,0]"
 
-static void test_compact_trace_reads_moved_counters_onto_the_last_sample(
-	void **s_)
+static void
+test_compact_trace_reads_moved_counters_onto_the_last_sample(void **s_)
 {
 	const char *text = CHEADER(3) CSTEP(1, WHOLE)
 		CSTEP(2, "\"cpu_ns_moved\": [[1, 9], [7, 2]]")
-		CSTEP(3, "\"cpu_ns_moved\": []") CSTEP(4, WHOLE);
-	const uint64_t want[4][8] = { { 5, 6 }, { 5, 9, 0, 0, 0, 0, 0, 2 },
-				      { 5, 9, 0, 0, 0, 0, 0, 2 }, { 5, 6 } };
+			CSTEP(3, "\"cpu_ns_moved\": []") CSTEP(4, WHOLE);
+	const uint64_t want[4][8] = { { 5, 6 },
+				      { 5, 9, 0, 0, 0, 0, 0, 2 },
+				      { 5, 9, 0, 0, 0, 0, 0, 2 },
+				      { 5, 6 } };
 	fp_error_t err;
 	FILE *f;
 	fp_trace_reader_t *r = open_text(text, &f, &err);
@@ -1585,38 +1614,40 @@ static void test_bad_compact_lines_name_their_line_and_fault(void **s_)
 		     "the previous sample (none: the file's first sample must "
 		     "be whole)");
 	/* nor a step that was not in the previous sample */
-	expect_error(CHEADER(3) "{\"t\": 1, " BUSY ", \"steps\": []}\n"
-		     CSTEP(2, "\"cpu_ns_moved\": [[1, 9]]"), 3,
+	expect_error(CHEADER(3) "{\"t\": 1, " BUSY ", \"steps\": []}\n" CSTEP(
+			     2, "\"cpu_ns_moved\": [[1, 9]]"),
+		     3,
 		     "steps[0] (7.0): cpu_ns_moved, but the step is not in "
 		     "the previous sample: nothing to apply it to (a keyframe "
 		     "is missing)");
 	expect_error(CHEADER(3) CSTEP(1, WHOLE)
-		     CSTEP(2, "\"cpu_ns_moved\": [[8, 9]]"), 3,
-		     "steps[0].cpu_ns_moved: cpu 8 out of range (cpus 8)");
+			     CSTEP(2, "\"cpu_ns_moved\": [[8, 9]]"),
+		     3, "steps[0].cpu_ns_moved: cpu 8 out of range (cpus 8)");
 	expect_error(CHEADER(3) CSTEP(1, WHOLE)
-		     CSTEP(2, "\"cpu_ns_moved\": [[3, 9], [1, 2]]"), 3,
+			     CSTEP(2, "\"cpu_ns_moved\": [[3, 9], [1, 2]]"),
+		     3,
 		     "steps[0].cpu_ns_moved: cpu 1 after cpu 3 (each cpu "
 		     "once, in increasing order)");
 	expect_error(CHEADER(3) CSTEP(1, WHOLE)
-		     CSTEP(2, "\"cpu_ns_moved\": [[3, 9], [3, 2]]"), 3,
-		     "cpu 3 after cpu 3");
+			     CSTEP(2, "\"cpu_ns_moved\": [[3, 9], [3, 2]]"),
+		     3, "cpu 3 after cpu 3");
 	expect_error(CHEADER(3) CSTEP(1, WHOLE)
-		     CSTEP(2, "\"cpu_ns_moved\": [[-1, 9]]"), 3,
-		     "steps[0].cpu_ns_moved");
+			     CSTEP(2, "\"cpu_ns_moved\": [[-1, 9]]"),
+		     3, "steps[0].cpu_ns_moved");
 	expect_error(CHEADER(3) CSTEP(1, WHOLE)
-		     CSTEP(2, "\"cpu_ns_moved\": [[1]]"), 3,
-		     "steps[0].cpu_ns_moved: bad JSON: expected ','");
+			     CSTEP(2, "\"cpu_ns_moved\": [[1]]"),
+		     3, "steps[0].cpu_ns_moved: bad JSON: expected ','");
 	expect_error(CHEADER(3) CSTEP(1, WHOLE)
-		     CSTEP(2, "\"cpu_ns_moved\": [1, 9]"), 3,
-		     "steps[0].cpu_ns_moved: bad JSON: expected '['");
+			     CSTEP(2, "\"cpu_ns_moved\": [1, 9]"),
+		     3, "steps[0].cpu_ns_moved: bad JSON: expected '['");
 	expect_error(CHEADER(3) CSTEP(1, WHOLE)
-		     CSTEP(2, WHOLE ", \"cpu_ns_moved\": []"), 3,
-		     "steps[0] (7.0): both cpu_ns and cpu_ns_moved");
+			     CSTEP(2, WHOLE ", \"cpu_ns_moved\": []"),
+		     3, "steps[0] (7.0): both cpu_ns and cpu_ns_moved");
 	/* "compact": 3 promises a whole sample in any 3 in a row */
-	expect_error(CHEADER(3) CSTEP(1, WHOLE)
-		     CSTEP(2, "\"cpu_ns_moved\": []")
-		     CSTEP(3, "\"cpu_ns_moved\": []")
-		     CSTEP(4, "\"cpu_ns_moved\": []"), 5,
+	expect_error(CHEADER(3) CSTEP(1, WHOLE) CSTEP(2, "\"cpu_ns_moved\": []")
+			     CSTEP(3, "\"cpu_ns_moved\": []")
+				     CSTEP(4, "\"cpu_ns_moved\": []"),
+		     5,
 		     "no keyframe (a sample without cpu_ns_moved) in the last "
 		     "3 samples");
 	expect_error(CHEADER(0) CSTEP(1, WHOLE), 1,
@@ -1629,18 +1660,19 @@ static void test_bad_compact_lines_name_their_line_and_fault(void **s_)
 /* What a v1 reader, which knows no "compact", makes of a compact line: an
  * unknown field ignored and then no cpu_ns, an error; never zeros. The
  * same reader reads the compact trace's keyframes. */
-static void test_a_v1_reader_refuses_a_compact_line_for_its_missing_cpu_ns(
-	void **s_)
+static void
+test_a_v1_reader_refuses_a_compact_line_for_its_missing_cpu_ns(void **s_)
 {
 	expect_error(HEADER CSTEP(1, WHOLE)
-		     CSTEP(2, "\"cpu_ns_moved\": [[1, 9]]"), 3,
+			     CSTEP(2, "\"cpu_ns_moved\": [[1, 9]]"),
+		     3,
 		     "steps[0] (7.0): missing cpu_ns (it has cpu_ns_moved, "
 		     "the compact form, which the header does not declare "
 		     "with \"compact\")");
 }
 
-static void test_a_compact_writer_writes_a_step_whole_then_its_moved_counters(
-	void **s_)
+static void
+test_a_compact_writer_writes_a_step_whole_then_its_moved_counters(void **s_)
 {
 	char path[] = "/tmp/test_trace_XXXXXX";
 	pm_model_t m;
@@ -1673,9 +1705,8 @@ static void test_a_compact_writer_writes_a_step_whole_then_its_moved_counters(
 	assert_null(strstr(p, "\"cpu_ns\":["));
 	assert_int_equal(count_of(p, "\"cpu_ns_moved\":[[0,"), 2);
 	free(text);
-	assert_null(fp_trace_writer_open_compact(path, d, FP_TRACE_PLAIN,
-						 FP_TRACE_KEYFRAME_MAX + 1,
-						 &err));
+	assert_null(fp_trace_writer_open_compact(
+		path, d, FP_TRACE_PLAIN, FP_TRACE_KEYFRAME_MAX + 1, &err));
 	assert_int_equal(err.code, FP_EINVAL);
 	fp_sample_free(s);
 	pm_free(&m);
@@ -1689,7 +1720,8 @@ int main(void)
 		cmocka_unit_test(test_counters_are_exact_64_bit_integers),
 		cmocka_unit_test(
 			test_counter_arrays_read_the_same_whatever_their_spacing),
-		cmocka_unit_test(test_counters_of_every_length_read_back_exactly),
+		cmocka_unit_test(
+			test_counters_of_every_length_read_back_exactly),
 		cmocka_unit_test(test_null_or_missing_reads_are_failed_reads),
 		cmocka_unit_test(test_optional_header_fields),
 		cmocka_unit_test(test_unknown_fields_are_ignored),
@@ -1726,18 +1758,24 @@ int main(void)
 		cmocka_unit_test(test_bad_gpu_headers_are_named),
 		cmocka_unit_test(test_trace_without_gpus_is_written_as_before),
 		cmocka_unit_test(test_gpu_fields_are_written_as_the_spec_says),
-		cmocka_unit_test(test_zstd_form_reads_back_the_same_samples_as_the_plain),
-		cmocka_unit_test(test_zstd_trace_cut_mid_write_replays_up_to_its_last_sample),
-		cmocka_unit_test(test_bad_zstd_data_fails_in_one_line_naming_the_file),
-		cmocka_unit_test(test_rotated_files_of_both_forms_continue_as_one_trace),
-		cmocka_unit_test(test_steps_that_move_leave_and_return_read_back_exactly),
+		cmocka_unit_test(
+			test_zstd_form_reads_back_the_same_samples_as_the_plain),
+		cmocka_unit_test(
+			test_zstd_trace_cut_mid_write_replays_up_to_its_last_sample),
+		cmocka_unit_test(
+			test_bad_zstd_data_fails_in_one_line_naming_the_file),
+		cmocka_unit_test(
+			test_rotated_files_of_both_forms_continue_as_one_trace),
+		cmocka_unit_test(
+			test_steps_that_move_leave_and_return_read_back_exactly),
 		cmocka_unit_test(
 			test_compact_form_reads_back_the_same_samples_as_the_plain),
 		cmocka_unit_test(
 			test_compact_trace_cut_mid_line_replays_up_to_its_last_sample),
 		cmocka_unit_test(
 			test_compact_trace_reads_moved_counters_onto_the_last_sample),
-		cmocka_unit_test(test_bad_compact_lines_name_their_line_and_fault),
+		cmocka_unit_test(
+			test_bad_compact_lines_name_their_line_and_fault),
 		cmocka_unit_test(
 			test_a_v1_reader_refuses_a_compact_line_for_its_missing_cpu_ns),
 		cmocka_unit_test(

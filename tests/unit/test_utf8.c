@@ -21,28 +21,31 @@ static void test_ascii_and_multibyte_text_is_valid(void **state)
 {
 	assert_true(valid(""));
 	assert_true(valid("alice"));
-	assert_true(valid("Orl\xc3\xa9" "ans"));		/* é */
-	assert_true(valid("\xe2\x82\xac"));		/* € */
-	assert_true(valid("\xf0\x9f\x8c\x8d"));		/* U+1F30D */
-	assert_true(valid("\xf4\x8f\xbf\xbf"));		/* U+10FFFF */
+	assert_true(valid("Orl\xc3\xa9"
+			  "ans"));		/* é */
+	assert_true(valid("\xe2\x82\xac"));	/* € */
+	assert_true(valid("\xf0\x9f\x8c\x8d")); /* U+1F30D */
+	assert_true(valid("\xf4\x8f\xbf\xbf")); /* U+10FFFF */
 }
 
 static void test_latin1_byte_is_invalid_at_its_offset(void **state)
 {
 	size_t bad = 99;
 
-	assert_false(fp_utf8_valid("Orl\xe9" "ans", 7, &bad));
+	assert_false(fp_utf8_valid("Orl\xe9"
+				   "ans",
+				   7, &bad));
 	assert_int_equal(bad, 3);
 }
 
-static void test_overlongs_surrogates_and_beyond_u10ffff_are_invalid(
-	void **state)
+static void
+test_overlongs_surrogates_and_beyond_u10ffff_are_invalid(void **state)
 {
-	assert_false(valid("\xc0\xaf"));		/* overlong '/' */
-	assert_false(valid("\xe0\x80\xaf"));		/* overlong '/' */
-	assert_false(valid("\xf0\x80\x80\xaf"));	/* overlong '/' */
-	assert_false(valid("\xed\xa0\x80"));		/* U+D800 */
-	assert_false(valid("\xf4\x90\x80\x80"));	/* U+110000 */
+	assert_false(valid("\xc0\xaf"));	 /* overlong '/' */
+	assert_false(valid("\xe0\x80\xaf"));	 /* overlong '/' */
+	assert_false(valid("\xf0\x80\x80\xaf")); /* overlong '/' */
+	assert_false(valid("\xed\xa0\x80"));	 /* U+D800 */
+	assert_false(valid("\xf4\x90\x80\x80")); /* U+110000 */
 	assert_false(valid("\xf5\x80\x80\x80"));
 	assert_false(valid("\xff"));
 }
@@ -68,11 +71,12 @@ static void test_valid_text_is_copied_unchanged(void **state)
 	free(s);
 }
 
-static void test_invalid_bytes_are_escaped_and_backslashes_doubled(
-	void **state)
+static void test_invalid_bytes_are_escaped_and_backslashes_doubled(void **state)
 {
 	bool repaired = false;
-	char *s = fp_utf8_escape("Orl\xe9" "ans\\x \xc3\xa9\xff", &repaired);
+	char *s = fp_utf8_escape("Orl\xe9"
+				 "ans\\x \xc3\xa9\xff",
+				 &repaired);
 
 	assert_true(repaired);
 	/* \\x in the copy is a backslash, \xNN a byte: the two never mix */
@@ -95,11 +99,11 @@ int main(void)
 		cmocka_unit_test(test_ascii_and_multibyte_text_is_valid),
 		cmocka_unit_test(test_latin1_byte_is_invalid_at_its_offset),
 		cmocka_unit_test(
-		  test_overlongs_surrogates_and_beyond_u10ffff_are_invalid),
+			test_overlongs_surrogates_and_beyond_u10ffff_are_invalid),
 		cmocka_unit_test(test_truncated_sequence_is_invalid),
 		cmocka_unit_test(test_valid_text_is_copied_unchanged),
 		cmocka_unit_test(
-		  test_invalid_bytes_are_escaped_and_backslashes_doubled),
+			test_invalid_bytes_are_escaped_and_backslashes_doubled),
 		cmocka_unit_test(test_escape_of_null_is_null),
 	};
 

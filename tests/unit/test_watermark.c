@@ -111,7 +111,7 @@ static void test_garbage_is_corrupt(void **state)
 static void test_truncated_number_line_is_corrupt(void **state)
 {
 	(void)state;
-	expect_corrupt("fp-watermark 1 1767");	/* no newline: cut short */
+	expect_corrupt("fp-watermark 1 1767"); /* no newline: cut short */
 	expect_corrupt("fp-watermark 1 \n");
 }
 

@@ -66,7 +66,8 @@ static int setup(void **state)
 	      "HeatRecovery=0.9 DisplacedHeating=gas UsefulHeat=1.0\n"
 	      "Site=elec Nodes=n2 Intensity=file:summer.csv PUE=1.0 "
 	      "HeatRecovery=0.9 DisplacedHeating=electric UsefulHeat=0\n"
-	      "Site=dc Nodes=n3 Intensity=150 PUE=1.5\n", f);
+	      "Site=dc Nodes=n3 Intensity=150 PUE=1.5\n",
+	      f);
 	fclose(f);
 	cfg = fp_config_load(path, &err);
 	assert_non_null(cfg);
@@ -83,8 +84,8 @@ static int teardown(void **state)
 	return system(cmd);
 }
 
-static const fp_whatif_option_t *find(const fp_whatif_t *w,
-				      const char *site, time_t start)
+static const fp_whatif_option_t *find(const fp_whatif_t *w, const char *site,
+				      time_t start)
 {
 	for (size_t i = 0; i < w->noptions; i++)
 		if (!strcmp(w->options[i].site, site) &&
@@ -143,12 +144,11 @@ static void test_pue_and_heat_reuse_follow_the_site(void **s)
 	assert_float_equal(dc->operational_g, 1.5 * 150, 1e-9);
 	assert_float_equal(dc->avoided_g, 0, 1e-9);
 	/* gas heating displaced: 0.9 kWh of heat at the preset factor */
-	assert_float_equal(gas->avoided_g,
-			   0.9 * fp_config_displaced_preset("gas")->gco2e_per_kwh,
-			   1e-9);
-	assert_float_equal(gas->net_g, gas->footprint_g - gas->avoided_g,
-			   1e-9);
-	assert_float_equal(elec->avoided_g, 0, 1e-9);	/* summer: no heat */
+	assert_float_equal(
+		gas->avoided_g,
+		0.9 * fp_config_displaced_preset("gas")->gco2e_per_kwh, 1e-9);
+	assert_float_equal(gas->net_g, gas->footprint_g - gas->avoided_g, 1e-9);
+	assert_float_equal(elec->avoided_g, 0, 1e-9); /* summer: no heat */
 	fp_whatif_free(w);
 }
 
@@ -163,7 +163,7 @@ static void test_hours_outside_a_series_are_skipped_not_invented(void **s)
 	assert_null(find(w, "gas", T(5, 0)));
 	assert_null(find(w, "elec", T(6, 0)));
 	assert_non_null(find(w, "gas", T(4, 0)));
-	assert_non_null(find(w, "dc", T(6, 0)));	/* a constant */
+	assert_non_null(find(w, "dc", T(6, 0))); /* a constant */
 	assert_int_equal(w->skipped, 4);
 	fp_whatif_free(w);
 }
@@ -229,15 +229,17 @@ static fp_config_t *load(const char *name, const char *text, int series_rc)
 	return c;
 }
 
-static void test_a_site_whose_series_is_broken_is_unavailable_the_others_ranked(
-	void **s)
+static void
+test_a_site_whose_series_is_broken_is_unavailable_the_others_ranked(void **s)
 {
-	fp_config_t *c = load("broken.conf",
-		"Site=gas Nodes=n1 Intensity=file:winter.csv\n"
-		"Site=paris Nodes=n2 Intensity=file:missing.csv\n"
-		"Site=heat Nodes=n3 Intensity=150 HeatRecovery=0.5 "
-		"UsefulHeat=file:gone.csv\n"
-		"Site=dc Nodes=n4 Intensity=150\n", -1);
+	fp_config_t *c =
+		load("broken.conf",
+		     "Site=gas Nodes=n1 Intensity=file:winter.csv\n"
+		     "Site=paris Nodes=n2 Intensity=file:missing.csv\n"
+		     "Site=heat Nodes=n3 Intensity=150 HeatRecovery=0.5 "
+		     "UsefulHeat=file:gone.csv\n"
+		     "Site=dc Nodes=n4 Intensity=150\n",
+		     -1);
 	fp_whatif_job_t job = { KWH, 3600, 0, T(1, 0) };
 	fp_error_t err = { 0 };
 	fp_whatif_t *w = fp_whatif_compute(c, &job, T(0, 0), T(2, 0), &err);
@@ -251,7 +253,8 @@ static void test_a_site_whose_series_is_broken_is_unavailable_the_others_ranked(
 	assert_string_equal(w->unavailable[0].site, "paris");
 	assert_string_equal(w->unavailable[0].field, "Intensity");
 	assert_string_equal(w->unavailable[0].series, "file:missing.csv");
-	assert_non_null(strstr(w->unavailable[0].fault, "broken.conf:2: "
+	assert_non_null(strstr(w->unavailable[0].fault,
+			       "broken.conf:2: "
 			       "Site 'paris': field 'Intensity'"));
 	assert_non_null(strstr(w->unavailable[0].fault, "cannot open"));
 	assert_string_equal(w->unavailable[1].site, "heat");
@@ -263,9 +266,11 @@ static void test_a_site_whose_series_is_broken_is_unavailable_the_others_ranked(
 
 static void test_no_site_with_its_series_is_an_error_naming_one(void **s)
 {
-	fp_config_t *c = load("allbroken.conf",
-		"Site=paris Nodes=n1 Intensity=file:missing.csv\n"
-		"Site=lyon Nodes=n2 Intensity=file:missing2.csv\n", -1);
+	fp_config_t *c =
+		load("allbroken.conf",
+		     "Site=paris Nodes=n1 Intensity=file:missing.csv\n"
+		     "Site=lyon Nodes=n2 Intensity=file:missing2.csv\n",
+		     -1);
 	fp_whatif_job_t job = { KWH, 3600, 0, T(1, 0) };
 	fp_error_t err = { 0 };
 
@@ -288,7 +293,7 @@ static void test_equal_options_are_one_candidate_not_ties(void **s)
 	for (size_t g = 0; g < w->ngroups; g++) {
 		const fp_whatif_group_t *x = &w->groups[g];
 
-		if (g)	/* no two candidates are ties */
+		if (g) /* no two candidates are ties */
 			assert_true(w->options[x[-1].first].footprint_g <
 				    w->options[x->first].footprint_g);
 		if (!strcmp(w->options[x->first].site, "dc"))
@@ -308,9 +313,10 @@ static void test_equal_options_are_one_candidate_not_ties(void **s)
 static void test_sites_at_one_intensity_are_one_candidate(void **s)
 {
 	fp_config_t *c = load("flat.conf",
-		"Site=a Nodes=n1 Intensity=100 PUE=1.2\n"
-		"Site=b Nodes=n2 Intensity=100 PUE=1.2\n"
-		"Site=c Nodes=n3 Intensity=80 PUE=1.5\n", 0);
+			      "Site=a Nodes=n1 Intensity=100 PUE=1.2\n"
+			      "Site=b Nodes=n2 Intensity=100 PUE=1.2\n"
+			      "Site=c Nodes=n3 Intensity=80 PUE=1.5\n",
+			      0);
 	fp_whatif_job_t job = { KWH, 3600, 0, T(1, 0) };
 	fp_error_t err = { 0 };
 	fp_whatif_t *w = fp_whatif_compute(c, &job, T(0, 0), T(2, 0), &err);
@@ -362,17 +368,25 @@ static void test_equal_hours_apart_are_not_every_hour(void **s)
  * worker makes of both. */
 static char *gpu_job_summary(fp_result_t **res)
 {
-	const fp_step_parts_gpu_t g = {
-		.index = 0, .uuid = "GPU-0000", .model = "Fake A100",
-		.vendor = "nvidia", .source = "counter", .floor_w = 50,
-		.energy_j = 1.6 * KWH };
-	const fp_step_parts_t parts = {
-		.node = "n1", .first_t = (double)T(1, 0),
-		.last_t = (double)T(2, 0), .seconds = 3600,
-		.energy_j = 2 * KWH, .cpu_dram_j = 0.2 * KWH,
-		.cpu_j = 0.15 * KWH, .dram_j = 0.05 * KWH,
-		.gpu_j = 1.6 * KWH, .rest_j = 0.2 * KWH, .gpus = &g,
-		.ngpus = 1 };
+	const fp_step_parts_gpu_t g = { .index = 0,
+					.uuid = "GPU-0000",
+					.model = "Fake A100",
+					.vendor = "nvidia",
+					.source = "counter",
+					.floor_w = 50,
+					.energy_j = 1.6 * KWH };
+	const fp_step_parts_t parts = { .node = "n1",
+					.first_t = (double)T(1, 0),
+					.last_t = (double)T(2, 0),
+					.seconds = 3600,
+					.energy_j = 2 * KWH,
+					.cpu_dram_j = 0.2 * KWH,
+					.cpu_j = 0.15 * KWH,
+					.dram_j = 0.05 * KWH,
+					.gpu_j = 1.6 * KWH,
+					.rest_j = 0.2 * KWH,
+					.gpus = &g,
+					.ngpus = 1 };
 	fp_job_t *job = fp_carbon_job_new();
 	fp_step_t *st;
 	fp_error_t err = { 0 };
@@ -382,8 +396,8 @@ static char *gpu_job_summary(fp_result_t **res)
 
 	snprintf(parts_dir, sizeof(parts_dir), "%s/parts", dir);
 	mkdir(parts_dir, 0755);
-	assert_int_equal(fp_step_parts_write(parts_dir, "4242.0", &parts,
-					     &err), 0);
+	assert_int_equal(fp_step_parts_write(parts_dir, "4242.0", &parts, &err),
+			 0);
 	assert_non_null(job);
 	job->job_id = 4242;
 	job->start = T(1, 0);
@@ -391,15 +405,15 @@ static char *gpu_job_summary(fp_result_t **res)
 	job->energy_source = FP_ENERGY_MEASURED;
 	assert_int_equal(fp_carbon_job_add_node(job, "n1", 64), 0);
 	st = fp_carbon_job_add_step(job, "4242.0", T(1, 0), T(2, 0),
-			     parts.energy_j);
+				    parts.energy_j);
 	assert_non_null(st);
 	assert_int_equal(fp_carbon_step_add_node(st, "n1", 64, NAN), 0);
 	*res = fp_carbon_compute(cfg, job, fp_config_hostlist_match_plain, NULL,
 				 &err);
 	if (!*res)
 		fail_msg("fp_carbon_compute: %s", err.msg);
-	assert_int_equal(fp_step_parts_load(parts_dir, "n1", "4242.0", &rec,
-					    &err), 0);
+	assert_int_equal(
+		fp_step_parts_load(parts_dir, "n1", "4242.0", &rec, &err), 0);
 	payload = fp_summary_dumps_parts(*res, &rec, 1, 1, &err);
 	assert_non_null(payload);
 	json_decref(rec);
@@ -407,8 +421,7 @@ static char *gpu_job_summary(fp_result_t **res)
 	return payload;
 }
 
-static void test_a_gpu_job_is_moved_with_its_whole_energy_gpu_included(
-	void **s)
+static void test_a_gpu_job_is_moved_with_its_whole_energy_gpu_included(void **s)
 {
 	fp_result_t *res = NULL;
 	char *payload = gpu_job_summary(&res);
@@ -423,19 +436,23 @@ static void test_a_gpu_job_is_moved_with_its_whole_energy_gpu_included(
 	assert_non_null(sum);
 	assert_non_null(r);
 	/* the job is mostly GPU */
-	assert_float_equal(json_number_value(json_object_get(parts,
-		"gpu_Wh")), 1600, 1e-9);
+	assert_float_equal(json_number_value(json_object_get(parts, "gpu_Wh")),
+			   1600, 1e-9);
 	/* the what-if's job as the HTML page and sfootprint whatif take it
 	 * from the summary */
 	job.energy_j = r->energy_it_wh * 3600;
 	job.elapsed_s = r->elapsed_s;
 	job.embodied_g = isfinite(r->embodied_g) ? r->embodied_g : 0;
 	job.start = fp_report_parse_utc(r->start);
-	assert_float_equal(job.energy_j, fp_json_number(json_object_get(sum,
-		"energy"), "it_Wh") * 3600, 1e-6);
+	assert_float_equal(
+		job.energy_j,
+		fp_json_number(json_object_get(sum, "energy"), "it_Wh") * 3600,
+		1e-6);
 	/* all its energy by part, the GPU's among them */
-	assert_float_equal(job.energy_j, json_number_value(json_object_get(
-		parts, "energy_Wh")) * 3600, 1e-6);
+	assert_float_equal(
+		job.energy_j,
+		json_number_value(json_object_get(parts, "energy_Wh")) * 3600,
+		1e-6);
 	w = fp_whatif_compute(cfg, &job, T(0, 0), T(4, 0), &err);
 	assert_non_null(w);
 	/* where and when it ran: the summary's own operational emissions,
@@ -459,19 +476,23 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_options_are_sorted_least_footprint_first),
-		cmocka_unit_test(test_a_run_over_two_hours_takes_the_time_weighted_mean),
+		cmocka_unit_test(
+			test_a_run_over_two_hours_takes_the_time_weighted_mean),
 		cmocka_unit_test(test_pue_and_heat_reuse_follow_the_site),
-		cmocka_unit_test(test_hours_outside_a_series_are_skipped_not_invented),
+		cmocka_unit_test(
+			test_hours_outside_a_series_are_skipped_not_invented),
 		cmocka_unit_test(test_the_actual_start_is_always_an_option),
 		cmocka_unit_test(test_no_covered_option_is_an_error),
 		cmocka_unit_test(test_a_job_without_energy_is_rejected),
-		cmocka_unit_test(test_a_site_whose_series_is_broken_is_unavailable_the_others_ranked),
-		cmocka_unit_test(test_no_site_with_its_series_is_an_error_naming_one),
+		cmocka_unit_test(
+			test_a_site_whose_series_is_broken_is_unavailable_the_others_ranked),
+		cmocka_unit_test(
+			test_no_site_with_its_series_is_an_error_naming_one),
 		cmocka_unit_test(test_equal_options_are_one_candidate_not_ties),
 		cmocka_unit_test(test_sites_at_one_intensity_are_one_candidate),
 		cmocka_unit_test(test_equal_hours_apart_are_not_every_hour),
 		cmocka_unit_test(
-		  test_a_gpu_job_is_moved_with_its_whole_energy_gpu_included),
+			test_a_gpu_job_is_moved_with_its_whole_energy_gpu_included),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -77,8 +77,8 @@ static int latency(const char *so, int n)
 	}
 	log_record = (int (*)(job_record_t *))dlsym(h, "jobcomp_p_log_record");
 	if (!log_record) {
-		fprintf(stderr, "bench_jobcomp: %s has no jobcomp_p_log_record\n",
-			so);
+		fprintf(stderr,
+			"bench_jobcomp: %s has no jobcomp_p_log_record\n", so);
 		return 1;
 	}
 	for (int i = 0; i < n; i++) {
@@ -128,7 +128,8 @@ static int memory(const char *so, int njobs)
 	put_file(path, "#!/bin/sh\nexit 0\n", 0755);
 	snprintf(conf, sizeof(conf),
 		 "SigningKey=%s/footprint.key\nSpoolDir=%s/spool\n"
-		 "Site=here Nodes=n[1-4] Intensity=56\n", dir, dir);
+		 "Site=here Nodes=n[1-4] Intensity=56\n",
+		 dir, dir);
 	snprintf(path, sizeof(path), "%s/footprint.conf", dir);
 	put_file(path, conf, 0644);
 	snprintf(queue, sizeof(queue), "%s/spool/queue", dir);
@@ -137,8 +138,9 @@ static int memory(const char *so, int njobs)
 	h = dlopen(cmd, RTLD_NOW | RTLD_LOCAL);
 	set_location = h ? (int (*)(char *))dlsym(h, "jobcomp_p_set_location")
 			 : NULL;
-	log_record = h ? (int (*)(job_record_t *))dlsym(
-				 h, "jobcomp_p_log_record") : NULL;
+	log_record =
+		h ? (int (*)(job_record_t *))dlsym(h, "jobcomp_p_log_record")
+		  : NULL;
 	fini = h ? (int (*)(void))dlsym(h, "fini") : NULL;
 	if (!set_location || !log_record || !fini) {
 		fprintf(stderr, "bench_jobcomp: cannot load %s\n", cmd);
@@ -181,11 +183,14 @@ static int memory(const char *so, int njobs)
 		printf("jobcomp path in the controller, %s %d jobs: journaled "
 		       "in %.2f s; anonymous resident memory %ld KiB at the "
 		       "start, %ld / %ld / %ld / %ld KiB after each quarter, "
-		       "%ld KiB at the end\n", round ? "next" : "first", got,
-		       t1 - t0, rss0, rss[0], rss[1], rss[2], rss[3], rss1);
+		       "%ld KiB at the end\n",
+		       round ? "next" : "first", got, t1 - t0, rss0, rss[0],
+		       rss[1], rss[2], rss[3], rss1);
 		if (got < njobs) {
-			fprintf(stderr, "bench_jobcomp: only %d of %d jobs "
-				"journaled\n", got, njobs);
+			fprintf(stderr,
+				"bench_jobcomp: only %d of %d jobs "
+				"journaled\n",
+				got, njobs);
 			return 1;
 		}
 	}
