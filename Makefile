@@ -46,7 +46,10 @@ ifneq ($(V),1)
 Q := @
 say = @echo "  $(1) $(2)";
 endif
-WARN := -Wall -Wextra -Wformat=2 -Wno-unused-parameter -Wno-format-truncation
+WARN := -Wall -Wextra -Wformat=2 -Wno-format-truncation
+# Tests and benches implement callbacks (cmocka's void **state, stand-in
+# libraries' entry points) whose parameters they need not read.
+TEST_WARN := -Wno-unused-parameter
 HARDEN := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIC
 OPT ?= -O2 -g
 ifeq ($(CI),true)
@@ -196,7 +199,7 @@ FOREIGN_VERSION ?=
 FOREIGN_BUILD = $(BUILD)/foreign-$(FOREIGN_VERSION)
 $(PLUGIN_LOAD): tests/versions/plugin_load.c $(SLURM_INC)/.ready
 	@mkdir -p $(@D)
-	$(call say,CC,$@)$(CC) $(PLUGIN_CFLAGS) -o $@ $< -L$(SLURM_LIBDIR) \
+	$(call say,CC,$@)$(CC) $(PLUGIN_CFLAGS) $(TEST_WARN) -o $@ $< -L$(SLURM_LIBDIR) \
 		-Wl,-rpath,$(SLURM_LIBDIR) -Wl,--no-as-needed -lslurmfull -ldl
 
 check-refused: $(PLUGINS) $(PLUGIN_LOAD)
@@ -252,7 +255,7 @@ $(BUILD)/sfootprint $(BUILD)/footprint-worker: tools/db.c
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_A) $(wildcard tests/unit/*.h)
 	@mkdir -p $(@D)
-	$(call say,CC,$@)$(CC) $(LIB_CFLAGS) -Itests/unit -o $@ $< $(LIB_A) $(LIBS) -lcmocka
+	$(call say,CC,$@)$(CC) $(LIB_CFLAGS) $(TEST_WARN) -Itests/unit -o $@ $< $(LIB_A) $(LIBS) -lcmocka
 
 # The project's own stand-in for libnvidia-ml.so.1 (tests/nvml/), answering
 # lib/node/gpu_nvml.c from a state file: test_gpu loads it by path. Never
@@ -260,7 +263,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_A) $(wildcard tests/unit/*.h)
 FAKE_NVML := $(BUILD)/tests/nvml/libnvidia-ml.so.1
 $(FAKE_NVML): tests/nvml/fake_nvml.c
 	@mkdir -p $(@D)
-	$(call say,CC,$@)$(CC) -std=c11 -D_GNU_SOURCE $(PLUGIN_COMMON) -shared -Wl,-soname,libnvidia-ml.so.1 -o $@ $<
+	$(call say,CC,$@)$(CC) -std=c11 -D_GNU_SOURCE $(PLUGIN_COMMON) $(TEST_WARN) -shared -Wl,-soname,libnvidia-ml.so.1 -o $@ $<
 $(BUILD)/tests/test_gpu: $(FAKE_NVML)
 $(BUILD)/tests/test_gpu: private LIB_CFLAGS += -DFP_FAKE_NVML='"$(abspath $(FAKE_NVML))"'
 $(BUILD)/tests/test_poller: $(FAKE_NVML)
@@ -273,7 +276,7 @@ $(BUILD)/tests/test_simnode: private LIB_CFLAGS += -DFP_FAKE_NVML='"$(abspath $(
 FAKE_AMDSMI := $(BUILD)/tests/amdsmi/libamd_smi.so
 $(FAKE_AMDSMI): tests/amdsmi/fake_amdsmi.c
 	@mkdir -p $(@D)
-	$(call say,CC,$@)$(CC) -std=c11 -D_GNU_SOURCE $(PLUGIN_COMMON) -shared -Wl,-soname,libamd_smi.so -o $@ $<
+	$(call say,CC,$@)$(CC) -std=c11 -D_GNU_SOURCE $(PLUGIN_COMMON) $(TEST_WARN) -shared -Wl,-soname,libamd_smi.so -o $@ $<
 $(BUILD)/tests/test_gpu: $(FAKE_AMDSMI)
 $(BUILD)/tests/test_gpu: private LIB_CFLAGS += -DFP_FAKE_AMDSMI='"$(abspath $(FAKE_AMDSMI))"'
 $(BUILD)/tests/test_poller: $(FAKE_AMDSMI)
@@ -281,7 +284,7 @@ $(BUILD)/tests/test_poller: private LIB_CFLAGS += -DFP_FAKE_AMDSMI='"$(abspath $
 
 $(BUILD)/bench/%: tests/bench/%.c tests/bench/bench.h $(LIB_A)
 	@mkdir -p $(@D)
-	$(call say,CC,$@)$(CC) $(LIB_CFLAGS) -o $@ $< $(LIB_A) $(LIBS)
+	$(call say,CC,$@)$(CC) $(LIB_CFLAGS) $(TEST_WARN) -o $@ $< $(LIB_A) $(LIBS)
 
 ifeq ($(SLURM)$(FP_IN_ROOT),26.05)
 # 26.05: Debian unstable's daemons, once its archive serves their exact
@@ -341,7 +344,7 @@ endif
 # Loads the plugin as slurmctld would: against libslurmfull.
 $(BENCH_JOBCOMP): tests/bench/plugin/bench_jobcomp.c tests/bench/bench.h $(SLURM_INC)/.ready
 	@mkdir -p $(@D)
-	$(call say,CC,$@)$(CC) $(PLUGIN_CFLAGS) -o $@ $< -L$(SLURM_LIBDIR) \
+	$(call say,CC,$@)$(CC) $(PLUGIN_CFLAGS) $(TEST_WARN) -o $@ $< -L$(SLURM_LIBDIR) \
 		-Wl,-rpath,$(SLURM_LIBDIR) -Wl,--no-as-needed -lslurmfull -ldl
 
 bench: all $(BENCH_BIN) $(BENCH_JOBCOMP)
@@ -389,7 +392,7 @@ $(BUILD)/tsan-plugin/acct_gather_energy_footprint.so: $(ENERGY_SRC) $(LIB_A) $(S
 
 $(BUILD)/tests/tsan_%: tests/tsan/tsan_%.c $(SLURM_INC)/.ready
 	@mkdir -p $(@D)
-	$(call say,CC,$@)$(CC) $(PLUGIN_CFLAGS) $(SAN) -o $@ $< -L$(SLURM_LIBDIR) \
+	$(call say,CC,$@)$(CC) $(PLUGIN_CFLAGS) $(TEST_WARN) $(SAN) -o $@ $< -L$(SLURM_LIBDIR) \
 		-Wl,-rpath,$(SLURM_LIBDIR) -Wl,--no-as-needed -lslurmfull -ldl -lcmocka
 
 tsan-run: $(TSAN_UNIT) $(TSAN_BIN) $(TSAN_PLUGINS) $(BUILD)/fp-simnode
@@ -406,7 +409,7 @@ tsan-run: $(TSAN_UNIT) $(TSAN_BIN) $(TSAN_PLUGINS) $(BUILD)/fp-simnode
 FUZZ_CC ?= clang-14
 FUZZ_SECONDS ?= 60
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
-FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -O1 -g -fno-omit-frame-pointer $(WARN) \
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -O1 -g -fno-omit-frame-pointer $(WARN) $(TEST_WARN) \
 	-Wno-unknown-warning-option \
 	$(PKG_CFLAGS) $(FUZZ_SAN) -Iinclude
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)

@@ -128,6 +128,8 @@ static int match_hostlist(const char *hostlist, const char *node, void *ctx)
 	struct hostlist *hl = slurm_hostlist_create(hostlist);
 	int found;
 
+	(void)ctx; /* fp_config_t's hook: no state of its own */
+
 	if (!hl)
 		return 0;
 	found = slurm_hostlist_find(hl, node) >= 0;
@@ -398,7 +400,7 @@ static void say_parts(void *ctx, const char *msg)
  * an owner can truncate or rewrite his own evidence. On a filesystem
  * without POSIX ACLs the file's group becomes the job's group instead
  * (said once, since other members of that group can then read it). */
-static int protect_summary(int fd, const char *path, uid_t uid, gid_t gid)
+static int protect_summary(int fd, uid_t uid, gid_t gid)
 {
 	char text[128];
 	acl_t acl;
@@ -442,7 +444,7 @@ static int write_file_once(const char *path, const char *data, uid_t uid,
 	if (write(fd, data, n) != (ssize_t)n || write(fd, "\n", 1) != 1 ||
 	    fsync(fd) != 0) {
 		saved = errno;
-	} else if (protect_summary(fd, tmp, uid, gid) != 0) {
+	} else if (protect_summary(fd, uid, gid) != 0) {
 		saved = errno;
 		say("summary %s: cannot set who may read it (uid %u): %s", path,
 		    (unsigned)uid, strerror(errno));

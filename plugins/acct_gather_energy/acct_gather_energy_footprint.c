@@ -74,6 +74,7 @@ static const char *_run_dir(void)
 
 static void _log(void *ctx, int level, const char *msg)
 {
+	(void)ctx; /* the poller's log hook: Slurm's log has no context */
 	switch (level) {
 	case FP_LOG_ERROR:
 		error("%s: %s", plugin_type, msg);
@@ -121,6 +122,8 @@ static void *_poll_loop(void *arg)
 	double next = _now();
 	bool warned = false;
 	char buf[64];
+
+	(void)arg;
 
 	while (!atomic_load(&poll_stop)) {
 		double now = _now(), wait_s = next - now;
@@ -525,6 +528,8 @@ extern void acct_gather_energy_p_conf_options(s_p_options_t **full_options,
 extern void acct_gather_energy_p_conf_set(int context_id_in, s_p_hashtbl_t *tbl)
 {
 	fp_error_t err = { 0 };
+
+	(void)context_id_in; /* one instance: no context of ours */
 
 	if (!cfg_ready) {
 		for (int i = 0; tbl && fp_poller_config_keys[i]; i++) {

@@ -259,6 +259,8 @@ static void *_queue_thread(void *arg)
 	time_t next_run = 0;
 	time_t next_reconcile = time(NULL) + RECONCILE_EVERY;
 
+	(void)arg;
+
 	_find_worker();
 	while (true) {
 		pending_t *jobs;
@@ -477,5 +479,6 @@ extern int jobcomp_p_log_record(job_record_t *job_ptr)
 
 extern fp_list_t *jobcomp_p_get_jobs(void *job_cond)
 {
+	(void)job_cond; /* no job list of ours: sacct reads slurmdbd */
 	return NULL;
 }
