@@ -2,10 +2,6 @@
  * CPU from Slurm's step cgroups (v1 cpuacct, or perf counters on v2). */
 #include "footprint/activity.h"
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
-
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -28,11 +24,7 @@
 #include "footprint/step.h"
 #include "footprint/topology.h"
 
-/* Zeroed slack after every read buffer: the digit parser loads 8 bytes at a
- * time and may look past the last byte read. */
-#define FP_PAD 16
-
-/* Slurm's step ids for the named steps (slurm.h), used only to sort. */
+#include "numfile.h"
 
 /* Polls during which a step whose own cpuset was not written yet (Slurm
  * creates the directory before it fills cpuset.cpus) is read again. */
@@ -41,39 +33,6 @@
 #define WATCH_MASK                                             \
 	(IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | \
 	 IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
-
-/*
- * A file of whitespace-separated tokens (numbers, or labels like "cpu3"),
- * read at offset 0 of a descriptor kept open. A poll compares the new bytes
- * with the last ones and parses again only the tokens that changed: most of
- * a step's per-CPU counters (every CPU outside its cpuset) and many
- * /proc/stat fields are the same from poll to poll, and parsing every number
- * would cost several times the read itself. Reads land in one buffer shared
- * by all files (it stays in cache); each file keeps only its last bytes.
- */
-/* A token's place, whether it is a number, and its value (0 for labels):
- * an update touches one line for all of them. */
-struct tok {
-	uint32_t off;
-	uint32_t end : 31;
-	uint32_t num : 1;
-	uint64_t val;
-};
-
-struct numfile {
-	int fd;
-	char *b; /* the last bytes, which tok[] describes */
-	size_t bcap;
-	size_t cap;	   /* bytes a read asks for */
-	size_t base, plen; /* the tokenized region of b */
-	struct tok *tok;   /* token i: bytes [off, end); tok[ntok].off=plen */
-	size_t ntok, tcap;
-	bool parsed;
-	uint64_t *chg; /* or NULL: bit t set when token t changed */
-	size_t chg_bits;
-	uint32_t *blk; /* per 8 bytes of b: the token at its start */
-	size_t blkcap;
-};
 
 struct step {
 	char *rel; /* directory under the step root */
@@ -146,380 +105,6 @@ static void _log(fp_activity_t *a, int level, const char *fmt, ...)
 	a->log(a->log_ctx, level, msg);
 }
 
-/* ---- numbers ---------------------------------------------------------- */
-
-static const uint64_t _pow10[9] = {
-	1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000,
-};
-
-static inline bool _isws(char c)
-{
-	return c == ' ' || c == '\n' || c == '\t';
-}
-
-/*
- * The decimal digits at p, 8 bytes at a time (SWAR; p must have 8 readable
- * bytes after any digit, see FP_PAD). Returns how many digits, 0 when there
- * is none or the value does not fit 64 bits.
- */
-static inline size_t _digits(const char *p, uint64_t *v)
-{
-	uint64_t x = 0;
-	size_t n = 0;
-
-	for (;;) {
-		uint64_t w, m, d;
-		unsigned k;
-
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-		memcpy(&w, p + n, 8);
-		/* a byte is not a digit when its high nibble is not 3 or its
-		 * low nibble is above 9; no carry crosses bytes */
-		m = ((w & 0xF0F0F0F0F0F0F0F0ULL) ^ 0x3030303030303030ULL) |
-		    (((w & 0x0F0F0F0F0F0F0F0FULL) + 0x0606060606060606ULL) &
-		     0xF0F0F0F0F0F0F0F0ULL);
-		k = m ? (unsigned)__builtin_ctzll(m) / 8 : 8;
-		if (k) {
-			/* leading zero bytes become leading zero digits */
-			d = k == 8 ? w : w << (8 * (8 - k));
-			d = ((d & 0x0F0F0F0F0F0F0F0FULL) * 2561) >> 8;
-			d = ((d & 0x00FF00FF00FF00FFULL) * 6553601) >> 16;
-			d = (uint32_t)(((d & 0x0000FFFF0000FFFFULL) *
-					42949672960001ULL) >>
-				       32);
-		}
-#else
-		for (k = 0, d = 0; k < 8 && p[n + k] >= '0' && p[n + k] <= '9';
-		     k++)
-			d = d * 10 + (uint64_t)(p[n + k] - '0');
-#endif
-		if (k) {
-			if (__builtin_mul_overflow(x, _pow10[k], &x) ||
-			    __builtin_add_overflow(x, d, &x))
-				return 0;
-			n += k;
-		}
-		if (k < 8)
-			break;
-	}
-	*v = x;
-	return n;
-}
-
-/* ---- numfile ---------------------------------------------------------- */
-
-static void _nf_init(struct numfile *f)
-{
-	memset(f, 0, sizeof(*f));
-	f->fd = -1;
-}
-
-static void _nf_fini(struct numfile *f)
-{
-	if (f->fd >= 0)
-		close(f->fd);
-	free(f->b);
-	free(f->tok);
-	free(f->chg);
-	free(f->blk);
-	_nf_init(f);
-}
-
-/* A buffer of size + FP_PAD bytes, the new part zeroed. */
-static int _fit(char **buf, size_t *cap, size_t size)
-{
-	char *b;
-
-	if (size <= *cap && *buf)
-		return 0;
-	b = realloc(*buf, size + FP_PAD);
-	if (!b)
-		return -1;
-	memset(b + *cap, 0, size + FP_PAD - *cap);
-	*buf = b;
-	*cap = size;
-	return 0;
-}
-
-static int _nf_open(struct numfile *f, const char *path)
-{
-	f->fd = open(path, O_RDONLY | O_CLOEXEC);
-	f->parsed = false;
-	return f->fd < 0 ? -1 : 0;
-}
-
-/* Reads f->cap bytes into a->rbuf; with whole, grows until the file fits. */
-static ssize_t _nf_read(fp_activity_t *a, struct numfile *f, bool whole)
-{
-	for (;;) {
-		ssize_t n;
-
-		if (_fit(&a->rbuf, &a->rcap, f->cap)) {
-			errno = ENOMEM;
-			return -1;
-		}
-		n = pread(f->fd, a->rbuf, f->cap, 0);
-		if (n < 0)
-			return -1;
-		if (!whole || (size_t)n < f->cap) {
-			a->rbuf[n] = '\0';
-			return n;
-		}
-		f->cap *= 2;
-	}
-}
-
-/* Keeps the bytes just parsed in full. */
-static int _nf_keep(struct numfile *f, const char *nb, size_t n)
-{
-	if (_fit(&f->b, &f->bcap, n))
-		return -1;
-	memcpy(f->b, nb, n);
-	return 0;
-}
-
-static int _nf_push(struct numfile *f, size_t off, size_t end, uint64_t v,
-		    bool num)
-{
-	if (end >= 1U << 31)
-		return -1; /* a 2 GiB file of counters is not one */
-	if (f->ntok + 2 > f->tcap) {
-		size_t cap = f->tcap ? f->tcap * 2 : 256;
-		struct tok *t = realloc(f->tok, cap * sizeof(*t));
-
-		if (!t)
-			return -1;
-		f->tok = t;
-		f->tcap = cap;
-	}
-	f->tok[f->ntok] = (struct tok){
-		.off = (uint32_t)off, .end = (uint32_t)end, .num = num, .val = v
-	};
-	f->ntok++;
-	return 0;
-}
-
-/* Appends the tokens of b[from, to). */
-static int _nf_tokenize(struct numfile *f, const char *b, size_t from,
-			size_t to)
-{
-	size_t i = from;
-
-	while (i < to) {
-		uint64_t v = 0;
-		size_t n, j;
-		bool num;
-
-		if (_isws(b[i])) {
-			i++;
-			continue;
-		}
-		n = _digits(b + i, &v);
-		j = i + n;
-		num = n && (j == to || (j < to && _isws(b[j])));
-		if (!num) {
-			for (j = i; j < to && !_isws(b[j]); j++)
-				;
-			v = 0;
-		}
-		if (_nf_push(f, i, j, v, num))
-			return -1;
-		i = j;
-	}
-	return 0;
-}
-
-/*
- * First index in [i, n) where a and b differ, or n: the comparison of the
- * new bytes with the last ones runs over every byte read, so it goes 64
- * bytes a step with AVX2 where the CPU has it (chosen once, at run time),
- * 16 with SSE2 (every x86-64), else 8.
- */
-static size_t _mismatch_words(const char *a, const char *b, size_t i, size_t n)
-{
-	while (n - i >= 8) {
-		uint64_t x, y;
-
-		memcpy(&x, a + i, 8);
-		memcpy(&y, b + i, 8);
-		if (x != y) {
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-			return i + (size_t)__builtin_ctzll(x ^ y) / 8;
-#else
-			break;
-#endif
-		}
-		i += 8;
-	}
-	while (i < n && a[i] == b[i])
-		i++;
-	return i;
-}
-
-#if defined(__x86_64__)
-__attribute__((target("avx2"))) static size_t
-_mismatch_avx2(const char *a, const char *b, size_t i, size_t n)
-{
-	while (n - i >= 64) {
-		__m256i x0 = _mm256_loadu_si256((const __m256i *)(a + i));
-		__m256i y0 = _mm256_loadu_si256((const __m256i *)(b + i));
-		__m256i x1 = _mm256_loadu_si256((const __m256i *)(a + i + 32));
-		__m256i y1 = _mm256_loadu_si256((const __m256i *)(b + i + 32));
-		uint32_t m0 = (uint32_t)_mm256_movemask_epi8(
-			_mm256_cmpeq_epi8(x0, y0));
-		uint32_t m1 = (uint32_t)_mm256_movemask_epi8(
-			_mm256_cmpeq_epi8(x1, y1));
-
-		if ((m0 & m1) != 0xFFFFFFFFu)
-			return m0 != 0xFFFFFFFFu
-				       ? i + (size_t)__builtin_ctz(~m0)
-				       : i + 32 + (size_t)__builtin_ctz(~m1);
-		i += 64;
-	}
-	return _mismatch_words(a, b, i, n);
-}
-
-static size_t _mismatch_sse2(const char *a, const char *b, size_t i, size_t n)
-{
-	while (n - i >= 16) {
-		__m128i x = _mm_loadu_si128((const __m128i *)(a + i));
-		__m128i y = _mm_loadu_si128((const __m128i *)(b + i));
-		unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, y));
-
-		if (m != 0xFFFFu)
-			return i + (size_t)__builtin_ctz(~m);
-		i += 16;
-	}
-	return _mismatch_words(a, b, i, n);
-}
-
-static size_t (*_mismatch_fn)(const char *, const char *, size_t, size_t);
-
-static inline size_t _mismatch(const char *a, const char *b, size_t i, size_t n)
-{
-	uint64_t x, y;
-
-	/* the next change is often a few bytes on (/proc/stat) */
-	for (int k = 0; k < 4 && n - i >= 8; k++) {
-		memcpy(&x, a + i, 8);
-		memcpy(&y, b + i, 8);
-		if (x != y)
-			return i + (size_t)__builtin_ctzll(x ^ y) / 8;
-		i += 8;
-	}
-	if (!_mismatch_fn) {
-		__builtin_cpu_init();
-		_mismatch_fn = __builtin_cpu_supports("avx2") ? _mismatch_avx2
-							      : _mismatch_sse2;
-	}
-	return _mismatch_fn(a, b, i, n);
-}
-#else
-static inline size_t _mismatch(const char *a, const char *b, size_t i, size_t n)
-{
-	return _mismatch_words(a, b, i, n);
-}
-#endif
-
-/* Indexes the tokens just parsed by byte: blk[k] is the last token that
- * starts at or before byte 8k (0 before the first). */
-static int _nf_index(struct numfile *f)
-{
-	size_t nblk = f->plen / 8 + 1, t = 0;
-
-	if (nblk > f->blkcap) {
-		uint32_t *blk = realloc(f->blk, nblk * sizeof(*blk));
-
-		if (!blk)
-			return -1;
-		f->blk = blk;
-		f->blkcap = nblk;
-	}
-	for (size_t k = 0; k < nblk; k++) {
-		while (t + 1 < f->ntok && f->tok[t + 1].off <= k * 8)
-			t++;
-		f->blk[k] = (uint32_t)t;
-	}
-	return 0;
-}
-
-/* The last token starting at or before byte i (i >= off[0]): from its
- * block's, at most a few tokens on. */
-static inline size_t _tok_at(const struct numfile *f, size_t i)
-{
-	size_t t = f->blk[i / 8];
-
-	while (t + 1 < f->ntok && f->tok[t + 1].off <= i)
-		t++;
-	return t;
-}
-
-/*
- * Updates the values from the new bytes nb over the tokenized region,
- * parsing only the tokens whose bytes changed. False when the layout changed
- * (a number grew a digit, a label changed): the caller then parses the whole
- * region.
- */
-/* Copies the n <= 24 bytes of a number without a call to memcpy (a few
- * hundred numbers change per poll): overlapping 8-byte moves. */
-static inline void _copy_short(char *dst, const char *src, size_t n)
-{
-	uint64_t w[3];
-
-	if (n < 8) {
-		for (size_t k = 0; k < n; k++)
-			dst[k] = src[k];
-		return;
-	}
-	memcpy(&w[0], src, 8);
-	memcpy(&w[1], src + n - 8, 8);
-	if (n > 16) {
-		memcpy(&w[2], src + 8, 8);
-		memcpy(dst + 8, &w[2], 8);
-	}
-	memcpy(dst, &w[0], 8);
-	memcpy(dst + n - 8, &w[1], 8);
-}
-
-static bool _nf_update(struct numfile *f, const char *nb)
-{
-	char *ob = f->b;
-	size_t i = f->base, t, plen = f->plen;
-
-	/* the last bytes are cold (a second of jobs ran since): ask for all
-	 * their lines at once rather than one miss after another */
-	for (size_t k = i; k < plen; k += 64)
-		__builtin_prefetch(ob + k);
-
-	while (i < plen) {
-		uint64_t v = 0;
-		size_t n, o, e;
-
-		i = _mismatch(nb, ob, i, plen);
-		if (i >= plen)
-			break;
-		if (!f->ntok || i < f->tok[0].off)
-			return false;
-		t = _tok_at(f, i);
-		o = f->tok[t].off;
-		e = f->tok[t].end;
-		if (!f->tok[t].num)
-			return false;
-		n = _digits(nb + o, &v);
-		if (o + n != e)
-			return false;
-		for (size_t k = e; k < f->tok[t + 1].off; k++)
-			if (nb[k] != ob[k])
-				return false;
-		f->tok[t].val = v;
-		if (f->chg && t < f->chg_bits)
-			f->chg[t / 64] |= 1ULL << (t % 64);
-		_copy_short(ob + o, nb + o, n);
-		i = f->tok[t + 1].off;
-	}
-	return true;
-}
-
 /* ---- /proc/stat ------------------------------------------------------- */
 
 /* 1: the cpu lines did not all fit in the buffer; 0: parsed; -1: bad. */
@@ -560,10 +145,10 @@ static int _stat_full(fp_activity_t *a, const char *nb, size_t n,
 			return 1;
 		le = nl ? (size_t)(nl - nb) + 1 : n;
 		t0 = f->ntok;
-		if (_nf_tokenize(f, nb, p, le))
+		if (fp_numfile_tokenize(f, nb, p, le))
 			return -2;
 		nf = f->ntok - t0 - 1;
-		if (_digits(nb + p + 3, &id) !=
+		if (fp_numfile_digits(nb + p + 3, &id) !=
 			    f->tok[t0].end - f->tok[t0].off - 3 ||
 		    nf < 4 || nf > 255) {
 			*bad_at = p;
@@ -623,7 +208,7 @@ static int _read_stat(fp_activity_t *a, fp_error_t *err)
 	struct numfile *f = &a->stat;
 
 	for (;;) {
-		ssize_t n = _nf_read(a, f, false);
+		ssize_t n = fp_numfile_read(f, &a->rbuf, &a->rcap, false);
 		const char *nb = a->rbuf;
 		size_t bad_at = 0;
 		int r;
@@ -633,7 +218,7 @@ static int _read_stat(fp_activity_t *a, fp_error_t *err)
 				err, errno == ENOMEM ? FP_ENOMEM : FP_EIO,
 				"%s: read: %s", a->proc_stat, strerror(errno));
 		if (f->parsed && _stat_same_frame(f, nb, (size_t)n) &&
-		    _nf_update(f, nb))
+		    fp_numfile_update(f, nb))
 			break;
 		f->parsed = false;
 		r = _stat_full(a, nb, (size_t)n, &bad_at);
@@ -647,7 +232,8 @@ static int _read_stat(fp_activity_t *a, fp_error_t *err)
 				"%s: byte %zu: not a 'cpuN user nice "
 				"system idle ...' line",
 				a->proc_stat, bad_at);
-		if (r == -2 || _nf_keep(f, nb, f->plen) || _nf_index(f))
+		if (r == -2 || fp_numfile_keep(f, nb, f->plen) ||
+		    fp_numfile_index(f))
 			return fp_error_set(err, FP_ENOMEM, "%s: out of memory",
 					    a->proc_stat);
 		f->parsed = true;
@@ -774,7 +360,7 @@ static void _step_free(struct step *s)
 {
 	if (!s)
 		return;
-	_nf_fini(&s->usage);
+	fp_numfile_fini(&s->usage);
 	for (size_t c = 0; c < s->npfd; c++)
 		if (s->pfd[c] >= 0)
 			close(s->pfd[c]);
@@ -800,7 +386,7 @@ static int _read_alloc(fp_activity_t *a, const char *rel, bool up, int **cpus,
 	r = _read_small(path, buf, sizeof(buf));
 	if (r <= 0)
 		return -1;
-	while (r > 0 && _isws(buf[r - 1]))
+	while (r > 0 && fp_numfile_isws(buf[r - 1]))
 		buf[--r] = '\0';
 	if (!r)
 		return -1; /* not set yet */
@@ -919,7 +505,7 @@ static struct step *_step_new(fp_activity_t *a, const char *rel, ino_t ino,
 
 	if (!s)
 		return NULL;
-	_nf_init(&s->usage);
+	fp_numfile_init(&s->usage);
 	s->rel = strdup(rel);
 	s->id = strdup(id);
 	s->job = job;
@@ -934,7 +520,7 @@ static struct step *_step_new(fp_activity_t *a, const char *rel, ino_t ino,
 		s->usage.cap = 64 + 21 * a->ncpus;
 		if (snprintf(path, sizeof(path), "%s/%s/cpuacct.usage_percpu",
 			     a->step_root, rel) < (int)sizeof(path))
-			_nf_open(&s->usage, path);
+			fp_numfile_open(&s->usage, path);
 	} else if (_step_perf_open(a, s)) {
 		goto fail;
 	}
@@ -956,10 +542,10 @@ static bool _step_read_v1(fp_activity_t *a, struct step *s)
 
 		if (snprintf(path, sizeof(path), "%s/%s/cpuacct.usage_percpu",
 			     a->step_root, s->rel) >= (int)sizeof(path) ||
-		    _nf_open(f, path))
+		    fp_numfile_open(f, path))
 			return false;
 	}
-	n = _nf_read(a, f, true);
+	n = fp_numfile_read(f, &a->rbuf, &a->rcap, true);
 	if (n < 0) {
 		/* the cgroup was removed under us (ENODEV): skip it now, and
 		 * walk again at the next poll */
@@ -979,14 +565,14 @@ static bool _step_read_v1(fp_activity_t *a, struct step *s)
 	/* the changes are known when the last read was good (s->ok is still
 	 * its outcome) and this one only updates numbers in place */
 	s->hint = false;
-	if (f->parsed && (size_t)n == f->plen && _nf_update(f, nb)) {
+	if (f->parsed && (size_t)n == f->plen && fp_numfile_update(f, nb)) {
 		s->hint = s->ok && f->chg;
 		goto done;
 	}
 	f->ntok = 0;
 	f->base = 0;
 	f->parsed = false;
-	if (_nf_tokenize(f, nb, 0, (size_t)n))
+	if (fp_numfile_tokenize(f, nb, 0, (size_t)n))
 		return false;
 	for (size_t t = 0; t < f->ntok; t++)
 		good = good && f->tok[t].num;
@@ -1002,11 +588,11 @@ static bool _step_read_v1(fp_activity_t *a, struct step *s)
 		s->bad_logged = true;
 		return false;
 	}
-	if (_nf_keep(f, nb, (size_t)n))
+	if (fp_numfile_keep(f, nb, (size_t)n))
 		return false;
 	f->plen = (size_t)n;
 	f->tok[f->ntok].off = (uint32_t)n;
-	if (_nf_index(f))
+	if (fp_numfile_index(f))
 		return false;
 	f->parsed = true;
 done:
@@ -1061,7 +647,7 @@ static bool _numbered(const char *name, const char *prefix, uint64_t *v)
 	if (strncmp(name, prefix, pl) || strlen(name + pl) >= 21)
 		return false;
 	strcpy(buf, name + pl);
-	n = _digits(buf, v);
+	n = fp_numfile_digits(buf, v);
 	return n && !buf[n];
 }
 
@@ -1483,7 +1069,7 @@ fp_activity_t *fp_activity_new(const fp_activity_opts_t *opts, fp_error_t *err)
 	a->dirty = true;
 	a->log = opts->log;
 	a->log_ctx = opts->log_ctx;
-	_nf_init(&a->stat);
+	fp_numfile_init(&a->stat);
 	ncpus = opts->ncpus ? (long)opts->ncpus : sysconf(_SC_NPROCESSORS_CONF);
 	a->hz = sysconf(_SC_CLK_TCK);
 	if (ncpus <= 0 || ncpus > INT_MAX || a->hz <= 0) {
@@ -1505,11 +1091,11 @@ fp_activity_t *fp_activity_new(const fp_activity_opts_t *opts, fp_error_t *err)
 	a->stat.cap = 4096 + 256 * a->ncpus;
 	if (!a->proc_stat || (opts->node && !a->node) || !a->cpu_tok ||
 	    !a->cpu_nf || !a->busy_ns ||
-	    _fit(&a->rbuf, &a->rcap, a->stat.cap)) {
+	    fp_numfile_fit(&a->rbuf, &a->rcap, a->stat.cap)) {
 		fp_error_set(err, FP_ENOMEM, "activity: out of memory");
 		goto fail;
 	}
-	if (_nf_open(&a->stat, a->proc_stat)) {
+	if (fp_numfile_open(&a->stat, a->proc_stat)) {
 		fp_error_set(err, FP_EIO, "%s: open: %s", a->proc_stat,
 			     strerror(errno));
 		goto fail;
@@ -1542,7 +1128,7 @@ void fp_activity_free(fp_activity_t *a)
 	free(a->steps);
 	if (a->ino_fd >= 0)
 		close(a->ino_fd);
-	_nf_fini(&a->stat);
+	fp_numfile_fini(&a->stat);
 	free(a->rbuf);
 	free(a->cpu_tok);
 	free(a->cpu_nf);
