@@ -462,12 +462,15 @@ static int _record_end(job_record_t *job_ptr)
 #if FP_JOBCOMP_RECORD_EVENTS
 extern int jobcomp_p_record_job_end(job_record_t *job_ptr, uint32_t event)
 {
+	(void)event; /* every end is recorded alike */
 	return _record_end(job_ptr);
 }
 
 /* Required since 25.05; a job's footprint is only known at its end. */
 extern int jobcomp_p_record_job_start(job_record_t *job_ptr, uint32_t event)
 {
+	(void)job_ptr; /* a footprint begins at the job's end */
+	(void)event;
 	return SLURM_SUCCESS;
 }
 #else
