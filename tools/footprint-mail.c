@@ -236,6 +236,13 @@ static char *footprint_section(fp_config_t *cfg, unsigned long id, char **html)
 		snprintf(why, sizeof(why), "no summary after %u s", wait);
 		return fp_report_mail_unavailable(id, why);
 	}
+	if (e == EILSEQ) {
+		/* there, but damaged or forged: never taken for a missing one */
+		note("%s: a NUL byte: not a signed summary", path);
+		snprintf(why, sizeof(why),
+			 "the signed summary is INVALID: %s: a NUL byte", path);
+		return fp_report_mail_unavailable(id, why);
+	}
 	if (e) {
 		snprintf(why, sizeof(why), "%s: %s", path, strerror(e));
 		note("%s", why);

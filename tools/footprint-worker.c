@@ -59,9 +59,6 @@ _Static_assert(FP_STEP_BATCH == SLURM_BATCH_SCRIPT &&
 		       FP_STEP_INTERACTIVE == SLURM_INTERACTIVE_STEP,
 	       "footprint/step.h's step ids are Slurm's");
 
-/* Exported by libslurm, not declared in its public headers. */
-extern int slurm_addto_step_list(struct xlist *step_list, char *names);
-
 #define EXIT_WAITING 3
 #define SETTLE_S 3
 #define EXIT_TEMPFAIL 75

@@ -254,6 +254,15 @@ static int signed_summary(const struct context *c, unsigned long id,
 		 id);
 	tok = fp_file_read_whole(path, MAX_TOKEN);
 	e = tok ? 0 : errno;
+	if (e == EILSEQ) {
+		/* there, but damaged or forged: never taken for a missing one */
+		snprintf(err.msg, sizeof(err.msg),
+			 "%s: a NUL byte: not a signed summary", path);
+		snprintf(status, size, "INVALID: %s", err.msg);
+		*sig = json_pack("{s:s, s:s}", "status", "invalid", "reason",
+				 err.msg);
+		return -1;
+	}
 	if (e) {
 		char why[4200];
 

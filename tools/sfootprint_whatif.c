@@ -56,7 +56,10 @@ static json_t *load_summary(const fp_config_t *cfg, const char *job)
 	e = tok ? 0 : errno;
 	if (!tok) {
 		fprintf(stderr, "sfootprint: job %s: %s: %s\n", job, path,
-			e == ENOENT ? "no signed summary (yet)" : strerror(e));
+			e == ENOENT ? "no signed summary (yet)"
+			: e == EILSEQ
+				? "INVALID: a NUL byte: not a signed summary"
+				: strerror(e));
 		return NULL;
 	}
 	/* footprint.conf's current and retired keys (or the default). */

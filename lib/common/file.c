@@ -124,7 +124,7 @@ char *fp_file_read_whole(const char *path, size_t max)
 	if (f != stdin)
 		fclose(f);
 	if (!e) {
-		while (n && strchr(" \t\r\n\v\f", buf[n - 1]))
+		while (n && buf[n - 1] && strchr(" \t\r\n\v\f", buf[n - 1]))
 			n--;
 		buf[n] = '\0';
 		if (memchr(buf, '\0', n))

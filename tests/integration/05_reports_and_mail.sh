@@ -181,6 +181,18 @@ cp "$work/tampered.jws" "$spool/summaries/$ended.jws"
 out=$("$SF" -j "$ended" 2> "$work/err"); rc=$?
 check_eq "sfootprint -j fails on a job whose summary was tampered" 1 "$rc"
 check "and says the signature is INVALID" grep -q "^signature: INVALID: " <<< "$out"
+# A summary with a NUL byte in it is damaged, not missing.
+printf 'eyJ\0.x.y\n' > "$spool/summaries/$ended.jws"
+out=$("$SF" -j "$ended" 2> "$work/err"); rc=$?
+check_eq "sfootprint -j fails on a job whose summary holds a NUL byte" 1 "$rc"
+check "and says it is INVALID, not missing" \
+	grep -q "^signature: INVALID: .*$ended.jws: a NUL byte" <<< "$out"
+before=$(ls "$work"/mail."$ended".* 2>/dev/null | wc -l)
+SLURM_JOB_ID=$ended SLURM_JOB_MAIL_TYPE=Ended "$FM" --config "$conf" \
+	-s "Slurm Job_id=$ended Name=x Ended, Run time 00:00:01, COMPLETED, ExitCode 0" root < /dev/null 2> /dev/null
+check "footprint-mail says such a summary is INVALID, not unavailable yet" \
+	bash -c "[ \$(ls $work/mail.$ended.* | wc -l) -gt $before ] &&
+		cat \$(ls -t $work/mail.$ended.* | head -n1) | grep -q 'signed summary is INVALID: .*a NUL byte'"
 cp "$work/saved.jws" "$spool/summaries/$ended.jws"
 
 # The table

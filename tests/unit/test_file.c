@@ -76,6 +76,10 @@ static void missing_long_and_binary_files_fail_with_their_errno(void **state)
 	errno = 0;
 	assert_null(fp_file_read_whole(_write("nul", "ab\0cd", 5), 64));
 	assert_int_equal(errno, EILSEQ);
+	/* a NUL at the end is not white space to cut */
+	errno = 0;
+	assert_null(fp_file_read_whole(_write("nul2", "abc\0\n", 5), 64));
+	assert_int_equal(errno, EILSEQ);
 	errno = 0;
 	assert_null(fp_file_read_whole(dir, 64)); /* a folder */
 	assert_int_equal(errno, EISDIR);
