@@ -43,7 +43,6 @@
 /* slurmctld kills MailProg after 120 s: leave the mailer time to run. */
 #define MAX_WAIT_S 100
 #define POLL_NS 500000000L
-#define MAX_TOKEN (4 << 20)
 #define MAX_STDIN (1 << 20)
 
 static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -222,7 +221,7 @@ static char *footprint_section(fp_config_t *cfg, unsigned long id, char **html)
 		 id);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
-		tok = fp_file_read_whole(path, MAX_TOKEN);
+		tok = fp_file_read_whole(path, FP_SIGN_TOKEN_MAX);
 		e = tok ? 0 : errno;
 		if (e != ENOENT)
 			break;

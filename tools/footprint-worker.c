@@ -42,6 +42,7 @@
 
 #include "footprint/carbon.h"
 #include "footprint/config.h"
+#include "footprint/file.h"
 #include "footprint/series.h"
 #include "footprint/sign.h"
 #include "footprint/site_metrics.h"
@@ -541,28 +542,24 @@ static enum prior_summary archive_reused_id(const char *path,
 					    const char *summary)
 {
 	char old_start[64], new_start[64], base[4200], dest[4300];
-	char *token = NULL, *payload = NULL;
-	size_t len = 0, stem = strlen(path) - 4;
+	char *token, *payload = NULL;
+	size_t stem = strlen(path) - 4;
 	fp_error_t err = { 0 };
 	bool verified;
-	FILE *f = fopen(path, "r");
 
-	if (!f) {
-		if (errno == ENOENT)
-			return PRIOR_NONE;
+	token = fp_file_read_whole(path, FP_SIGN_TOKEN_MAX);
+	if (!token && errno == ENOENT)
+		return PRIOR_NONE;
+	/* one too long or holding a NUL byte is there, and does not verify */
+	if (!token && errno != EFBIG && errno != EILSEQ) {
 		say("summary %s: cannot read it: %s", path, strerror(errno));
 		return PRIOR_STUCK;
 	}
-	if (getline(&token, &len, f) < 0)
-		token = strdup("");
-	fclose(f);
-	if (token) {
-		token[strcspn(token, "\n")] = '\0';
+	if (token)
 		/* Summaries of a retired key or with a high S (signed
 		 * before low-S signing) are this site's too. */
 		payload = fp_sign_keyset_verify(
 			trusted, token, FP_VERIFY_ACCEPT_HIGH_S, NULL, &err);
-	}
 	free(token);
 	verified = payload != NULL;
 	summary_start(summary, new_start, sizeof(new_start));

@@ -31,7 +31,6 @@
 #include "sfootprint.h"
 #include "db.h"
 
-#define MAX_TOKEN (4 << 20)
 #define JSON_FLAGS (JSON_INDENT(2) | JSON_REAL_PRECISION(12))
 
 struct options {
@@ -76,10 +75,9 @@ static int load_context(struct context *c, const char *option)
 	const char *env = getenv("FOOTPRINT_CONF");
 	fp_error_t err = { 0 };
 	char sconf[4096];
-	const char *slurm_conf = getenv("SLURM_CONF");
 	int rc;
 
-	if (fp_report_conf_path(option, env, slurm_conf, c->conf_path,
+	if (fp_report_conf_path(option, env, NULL, c->conf_path,
 				sizeof(c->conf_path))) {
 		fprintf(stderr, "sfootprint: out of memory\n");
 		return -1;
@@ -94,7 +92,7 @@ static int load_context(struct context *c, const char *option)
 		}
 		snprintf(c->conf_note, sizeof(c->conf_note), "%s", err.msg);
 	}
-	snprintf(sconf, sizeof(sconf), "%s", fp_slurmconf_path(slurm_conf));
+	snprintf(sconf, sizeof(sconf), "%s", fp_slurmconf_path(NULL));
 	rc = fp_slurmconf_get(sconf, "ClusterName", c->cluster,
 			      sizeof(c->cluster), &err);
 	if (rc < 0 || !c->cluster[0]) {
@@ -252,7 +250,7 @@ static int signed_summary(const struct context *c, unsigned long id,
 	}
 	snprintf(path, sizeof(path), "%s/summaries/%lu.jws", c->cfg->spool_dir,
 		 id);
-	tok = fp_file_read_whole(path, MAX_TOKEN);
+	tok = fp_file_read_whole(path, FP_SIGN_TOKEN_MAX);
 	e = tok ? 0 : errno;
 	if (e == EILSEQ) {
 		/* there, but damaged or forged: never taken for a missing one */

@@ -115,8 +115,8 @@ static int _update(int argc, char **argv)
 		_usage(stderr);
 		return FP_EXIT_USAGE;
 	}
-	if (fp_report_conf_path(config, getenv("FOOTPRINT_CONF"),
-				getenv("SLURM_CONF"), path, sizeof(path))) {
+	if (fp_report_conf_path(config, getenv("FOOTPRINT_CONF"), NULL, path,
+				sizeof(path))) {
 		fprintf(stderr, "sfootprint: out of memory\n");
 		return FP_EXIT_FAIL;
 	}

@@ -13,7 +13,6 @@
 #include "sfootprint.h"
 #include "footprint/sign.h"
 
-#define MAX_TOKEN (4 << 20)
 #define MAX_KEY_ARGS 64
 
 static double num(json_t *root, const char *obj, const char *key)
@@ -126,8 +125,8 @@ static fp_keyset_t *trusted_keys(const struct args *a, fp_error_t *err)
 			rc = fp_sign_keyset_add_file(ks, a->pubkeys[i], err);
 		for (size_t i = 0; i < a->ndirs && !rc; i++)
 			rc = fp_sign_keyset_load_dir(ks, a->dirs[i], err);
-	} else if (fp_report_conf_path(a->config, env, getenv("SLURM_CONF"),
-				       conf, sizeof(conf))) {
+	} else if (fp_report_conf_path(a->config, env, NULL, conf,
+				       sizeof(conf))) {
 		rc = fp_error_set(err, FP_ENOMEM, "out of memory");
 	} else {
 		cfg = fp_config_load(conf, err);
@@ -161,7 +160,7 @@ int fp_cmd_verify(int argc, char **argv)
 			"[--accept-high-s]\n");
 		return FP_EXIT_USAGE;
 	}
-	tok = fp_cli_read_text(a.file, MAX_TOKEN, why, sizeof(why));
+	tok = fp_cli_read_text(a.file, FP_SIGN_TOKEN_MAX, why, sizeof(why));
 	if (!tok) {
 		fprintf(stderr, "sfootprint verify: %s: %s\n", a.file, why);
 		return FP_EXIT_FAIL;

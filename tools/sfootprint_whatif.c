@@ -21,7 +21,6 @@
 
 #include "sfootprint.h"
 
-#define MAX_TOKEN (4 << 20)
 #define JSON_FLAGS (JSON_INDENT(2) | JSON_REAL_PRECISION(12))
 
 static void usage(FILE *out)
@@ -52,7 +51,7 @@ static json_t *load_summary(const fp_config_t *cfg, const char *job)
 
 	snprintf(path, sizeof(path), "%s/summaries/%s.jws", cfg->spool_dir,
 		 job);
-	tok = fp_file_read_whole(path, MAX_TOKEN);
+	tok = fp_file_read_whole(path, FP_SIGN_TOKEN_MAX);
 	e = tok ? 0 : errno;
 	if (!tok) {
 		fprintf(stderr, "sfootprint: job %s: %s: %s\n", job, path,
@@ -368,8 +367,8 @@ int fp_cmd_whatif(int argc, char **argv)
 			job);
 		return FP_EXIT_USAGE;
 	}
-	if (fp_report_conf_path(config, getenv("FOOTPRINT_CONF"),
-				getenv("SLURM_CONF"), path, sizeof(path)))
+	if (fp_report_conf_path(config, getenv("FOOTPRINT_CONF"), NULL, path,
+				sizeof(path)))
 		return FP_EXIT_FAIL;
 	cfg = fp_config_load(path, &err);
 	if (!cfg) {

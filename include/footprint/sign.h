@@ -10,6 +10,10 @@
 
 struct fp_config;
 
+/* The longest signed summary a reader takes (a JWS of a job with
+ * thousands of steps is far below it). */
+#define FP_SIGN_TOKEN_MAX (4 << 20)
+
 typedef struct fp_key fp_key_t;
 
 /* Loads a PEM private key (EC P-256 -> ES256, RSA >= 2048 bits -> RS256).

@@ -114,6 +114,7 @@ char *fp_file_read_whole(const char *path, size_t max)
 	if (!f)
 		return NULL;
 	buf = max < SIZE_MAX ? malloc(max + 1) : NULL;
+	errno = 0;
 	n = buf ? fread(buf, 1, max + 1, f) : 0;
 	if (!buf)
 		e = ENOMEM;
