@@ -73,7 +73,17 @@ _fp_wait_for 300 "a summary for every job" \
 missing=0
 for j in $jobs; do [ -s "$spool/summaries/$j.jws" ] || missing=$((missing + 1)); done
 check_eq "every job has its summary after the crash" 0 "$missing"
+# A summary for a job not counted above: which job, and what Slurm says of
+# it (every run of it: sacct -D), if the count below fails.
+extra=$(ls "$spool/summaries" | grep -E '^[0-9]+\.jws$' | cut -d. -f1 |
+	grep -vxF -f <(echo "$jobs" | tr ' ' '\n') | tr '\n' ' ')
+for j in $extra; do
+	echo "# job $j has a summary, not counted:" \
+		$(sacct -n -D -X -P -j "$j" -o JobIDRaw,JobName,State,Start,End 2>&1 | tr '\n' ' ')
+done
+FP_EXPLAIN_JOBS=$extra
 check_eq "exactly one summary per job" "$njobs" "$(ls "$spool/summaries" | grep -cE '^[0-9]+\.jws$')"
+unset FP_EXPLAIN_JOBS
 # A job that ended just before the SIGKILL, before slurmctld saved it, is
 # run again by the restarted controller (same id, a later start): both runs
 # used energy, slurmdbd keeps the second, and the first run's summary is
@@ -104,17 +114,26 @@ for j in $down; do fp_wait_job "$j" 120; done
 echo "# slurmdbd stopped; jobs$down ended; waiting ${DBD_DOWN}s"
 sleep "$DBD_DOWN"
 pending_q=$(ls "$spool/queue" | wc -l)
+# If a check below fails: those jobs, the queue and the plugin's lines.
+FP_EXPLAIN_JOBS=$down
+dbd_down_state() {
+	echo "# queue: $(ls "$spool/queue" | tr '\n' ' ')"
+	echo "# squeue: $(squeue -h -o '%i %T %R' 2>&1 | tr '\n' ';')"
+	grep -E 'jobcomp/carbon' "$FP_DIR/log/slurmctld.log" | tail -n 15 | cut -c1-300 | sed 's/^/# /'
+}
+[ "$pending_q" -ge 5 ] || dbd_down_state
 check "while slurmdbd is down the jobs stay queued ($pending_q in the queue)" test "$pending_q" -ge 5
 check "slurmctld is still up" scontrol ping
 fp_start_daemon slurmdbd
-for j in $down; do
-	_fp_wait_for 180 "summary of job $j" test -s "$spool/summaries/$j.jws"
-done
+# One wait for all five (not 180 s each when something is wrong).
+_fp_wait_for 180 "the summaries of jobs$down" bash -c \
+	"for j in $down; do test -s $spool/summaries/\$j.jws || exit 1; done"
 missing=0
 for j in $down; do
 	[ -s "$spool/summaries/$j.jws" ] || missing=$((missing + 1))
 	sacct -n -X -P -j "$j" -o AdminComment | grep -q FP1: || missing=$((missing + 1))
 done
+[ "$missing" -eq 0 ] || dbd_down_state
 check_eq "after slurmdbd returns every job gets its summary and record" 0 "$missing"
 n=$(grep -c "slurmdbd" "$FP_DIR/log/slurmctld.log" | head -1)
 check "the controller log says why jobs waited" \
