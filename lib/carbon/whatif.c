@@ -1,6 +1,6 @@
-/* What-if over sites and start hours: the methodology of lib/carbon/carbon.c
- * (energy spread uniformly over the run, hourly series) applied to a job
- * moved to another site and start time. */
+/* What-if over sites and start hours: the methodology of
+ * lib/carbon/carbon_compute.c (energy spread uniformly over the run, hourly
+ * series) applied to a job moved to another site and start time. */
 #include "footprint/whatif.h"
 
 #include <math.h>
