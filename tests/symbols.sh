@@ -57,6 +57,14 @@ if [ -e "$lib" ]; then
 	check "$lib exports what the library's files define, nothing more" \
 		"$(comm -23 <(exports "$lib") <(echo $all | tr ' ' '\n' | sort -u) | tr '\n' ' ')"
 fi
+# The tools' own functions carry the tools' prefix (fpt_), not the
+# library's: an fp_ name in a tool is the library's, found in lib/.
+for t in sfootprint footprint-mail fp-simnode footprint-worker; do
+	[ -e "$BUILD/$t" ] && [ -n "${all:-}" ] || continue
+	check "$BUILD/$t's own functions are fpt_*, fp_ names are the library's" \
+		"$(nm --defined-only "$BUILD/$t" | awk '$2 ~ /^[TDRBtdrb]$/ { print $3 }' |
+			grep '^fp_' | sort -u | comm -23 - <(echo $all | tr ' ' '\n' | sort -u) | tr '\n' ' ')"
+done
 for p in "$BUILD"/acct_gather_energy_footprint.so:acct_gather_energy_p_ \
 	"$BUILD"/jobcomp_carbon.so:jobcomp_p_; do
 	so=${p%%:*} prefix=${p##*:}

@@ -1,5 +1,5 @@
 /* sfootprint's slurmdb calls: one connection, one job condition per query,
- * built with plain malloc (see fp_db_cond_free) and freed by us. */
+ * built with plain malloc (see fpt_db_cond_free) and freed by us. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +11,7 @@ extern int slurm_addto_step_list(struct xlist *step_list, char *names);
 
 static bool initialised;
 
-void *fp_db_open(char *why, size_t whysz)
+void *fpt_db_open(char *why, size_t whysz)
 {
 	void *db;
 
@@ -26,7 +26,7 @@ void *fp_db_open(char *why, size_t whysz)
 	return db;
 }
 
-void fp_db_close(void *db)
+void fpt_db_close(void *db)
 {
 	if (db)
 		slurmdb_connection_close(&db);
@@ -38,7 +38,7 @@ void fp_db_close(void *db)
 
 /* Our condition is calloc'd, its lists hold strdup'd strings:
  * slurmdb_destroy_job_cond() would xfree() them. */
-void fp_db_cond_free(slurmdb_job_cond_t *cond)
+void fpt_db_cond_free(slurmdb_job_cond_t *cond)
 {
 	if (!cond)
 		return;
@@ -55,8 +55,8 @@ void fp_db_cond_free(slurmdb_job_cond_t *cond)
 	free(cond);
 }
 
-slurmdb_job_cond_t *fp_db_cond_new(const char *cluster, const char *jobs,
-				   time_t since, time_t until)
+slurmdb_job_cond_t *fpt_db_cond_new(const char *cluster, const char *jobs,
+				    time_t since, time_t until)
 {
 	slurmdb_job_cond_t *cond = calloc(1, sizeof(*cond));
 
@@ -68,7 +68,7 @@ slurmdb_job_cond_t *fp_db_cond_new(const char *cluster, const char *jobs,
 		cond->step_list =
 			slurm_list_create(slurm_destroy_selected_step);
 		if (slurm_addto_step_list(cond->step_list, (char *)jobs) < 1) {
-			fp_db_cond_free(cond);
+			fpt_db_cond_free(cond);
 			return NULL;
 		}
 		cond->flags = JOBCOND_FLAG_NO_DEFAULT_USAGE;
@@ -95,11 +95,11 @@ static struct xlist *string_list(const char *csv)
 	return l;
 }
 
-struct xlist *fp_db_jobs(void *db, const char *cluster, const fp_db_query_t *q,
-			 char *why, size_t whysz)
+struct xlist *fpt_db_jobs(void *db, const char *cluster,
+			  const fpt_db_query_t *q, char *why, size_t whysz)
 {
 	slurmdb_job_cond_t *cond =
-		fp_db_cond_new(cluster, q->job, q->start, q->end);
+		fpt_db_cond_new(cluster, q->job, q->start, q->end);
 	struct xlist *out;
 
 	if (!cond) {
@@ -114,7 +114,7 @@ struct xlist *fp_db_jobs(void *db, const char *cluster, const fp_db_query_t *q,
 	if (q->accounts)
 		cond->acct_list = string_list(q->accounts);
 	out = slurmdb_jobs_get(db, cond);
-	fp_db_cond_free(cond);
+	fpt_db_cond_free(cond);
 	if (!out)
 		snprintf(why, whysz,
 			 "slurmdbd: cannot read jobs of cluster "
@@ -123,7 +123,7 @@ struct xlist *fp_db_jobs(void *db, const char *cluster, const fp_db_query_t *q,
 	return out;
 }
 
-void fp_db_job_name(const slurmdb_job_rec_t *j, char *buf, size_t size)
+void fpt_db_job_name(const slurmdb_job_rec_t *j, char *buf, size_t size)
 {
 	if (j->array_job_id && j->array_task_id != NO_VAL)
 		snprintf(buf, size, "%u_%u", j->array_job_id, j->array_task_id);

@@ -306,13 +306,13 @@ int poll(struct pollfd *fds, nfds_t nfds, int timeout)
 static struct xlist *query_jobs(void *db, const char *cluster, const char *jobs,
 				time_t since, time_t until)
 {
-	slurmdb_job_cond_t *cond = fp_db_cond_new(cluster, jobs, since, until);
+	slurmdb_job_cond_t *cond = fpt_db_cond_new(cluster, jobs, since, until);
 	struct xlist *out;
 
 	if (!cond)
 		return NULL;
 	out = slurmdb_jobs_get(db, cond);
-	fp_db_cond_free(cond);
+	fpt_db_cond_free(cond);
 	return out;
 }
 
@@ -484,7 +484,7 @@ static int set_record(void *db, const fp_config_t *cfg, slurmdb_job_rec_t *j,
 			 j->array_task_id);
 	else
 		snprintf(jobs, sizeof(jobs), "%u", j->jobid);
-	cond = fp_db_cond_new(j->cluster, jobs, 0, 0);
+	cond = fpt_db_cond_new(j->cluster, jobs, 0, 0);
 	if (!cond) {
 		say("job %u: out of memory for its record", j->jobid);
 		free(merged);
@@ -506,7 +506,7 @@ static int set_record(void *db, const fp_config_t *cfg, slurmdb_job_rec_t *j,
 	/* Committed by process_batch() once for its whole batch. */
 	if (changed)
 		slurm_list_destroy(changed);
-	fp_db_cond_free(cond);
+	fpt_db_cond_free(cond);
 	free(merged);
 	free(rec);
 	return rc;
@@ -847,7 +847,7 @@ static bool exists(const char *path)
  * without their steps: what reconciliation needs is the id and the end. */
 static struct xlist *query_ended(void *db, time_t since, time_t until)
 {
-	slurmdb_job_cond_t *cond = fp_db_cond_new(cluster, NULL, since, until);
+	slurmdb_job_cond_t *cond = fpt_db_cond_new(cluster, NULL, since, until);
 	struct xlist *out;
 	char state[16];
 
@@ -863,7 +863,7 @@ static struct xlist *query_ended(void *db, time_t since, time_t until)
 		}
 	cond->flags |= JOBCOND_FLAG_NO_STEP;
 	out = slurmdb_jobs_get(db, cond);
-	fp_db_cond_free(cond);
+	fpt_db_cond_free(cond);
 	return out;
 }
 

@@ -16,29 +16,29 @@ struct subcommand {
 };
 
 static const struct subcommand commands[] = {
-	{ "replay", fp_cmd_replay,
+	{ "replay", fpt_cmd_replay,
 	  "replay TRACE... [--json] [--plain-out FILE | --zstd-out FILE] [--compact]   recompute per-step energy from a node trace (plain or zstd, whole or compact; --*-out converts)" },
-	{ "sensor-check", fp_cmd_sensor_check,
+	{ "sensor-check", fpt_cmd_sensor_check,
 	  "sensor-check FILE [--max-age S] [--ceiling W]   validate a wall-meter feed" },
-	{ "keygen", fp_cmd_keygen,
+	{ "keygen", fpt_cmd_keygen,
 	  "keygen [--alg ES256|RS256] [--out PREFIX]   make a signing key pair" },
-	{ "verify", fp_cmd_verify,
+	{ "verify", fpt_cmd_verify,
 	  "verify FILE [--pubkey PEM]... [--pubkeys DIR]... [--config FILE] [--accept-high-s]   check a signed summary" },
-	{ "sign", fp_cmd_sign,
+	{ "sign", fpt_cmd_sign,
 	  "sign --key KEY SUMMARY.json   sign a summary's exact bytes (prints the JWS)" },
-	{ "compute", fp_cmd_compute,
+	{ "compute", fpt_cmd_compute,
 	  "compute --config FILE JOBDESC.json [--json]   footprint of a job description" },
-	{ "show", fp_cmd_show,
+	{ "show", fpt_cmd_show,
 	  "show -j JOBID [--config FILE] [--json | --html FILE]   report of one job (also: sfootprint -j JOBID)" },
-	{ "show", fp_cmd_show,
+	{ "show", fpt_cmd_show,
 	  "show [-j JOBID,...] [-u USER] [-A ACCOUNT] [-S START] [-E END] [-o FIELDS] [-n] [-p|--json]   table of jobs (also without `show`; bare sfootprint: your jobs since 00:00)" },
-	{ "signals", fp_cmd_signals,
+	{ "signals", fpt_cmd_signals,
 	  "signals update [--config FILE] [--site NAME]   append each Feed= site's newest grid intensity" },
-	{ "whatif", fp_cmd_whatif,
+	{ "whatif", fpt_cmd_whatif,
 	  "whatif -j JOBID [--hours N] [--top N] [--json]   where and when it would have emitted least (also: -j JOBID --whatif)" },
 };
 
-char *fp_cli_read_text(const char *path, size_t max, char *why, size_t whysz)
+char *fpt_cli_read_text(const char *path, size_t max, char *why, size_t whysz)
 {
 	char *buf = fp_file_read_whole(path, max);
 
@@ -65,7 +65,7 @@ int main(int argc, char **argv)
 {
 	/* As sacct: without arguments, the caller's jobs since midnight. */
 	if (argc < 2)
-		return fp_cmd_show(argc, argv);
+		return fpt_cmd_show(argc, argv);
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		usage(stdout);
 		return FP_EXIT_OK;
@@ -80,11 +80,11 @@ int main(int argc, char **argv)
 			for (int k = i; k < argc; k++)
 				argv[k] = argv[k + 1];
 			argv[0] = "whatif";
-			return fp_cmd_whatif(argc - 1, argv);
+			return fpt_cmd_whatif(argc - 1, argv);
 		}
 	/* sacct/seff habits: `sfootprint -j 42`, `sfootprint -u alice -p`. */
 	if (argv[1][0] == '-' && strcmp(argv[1], "-"))
-		return fp_cmd_show(argc, argv);
+		return fpt_cmd_show(argc, argv);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].run(argc - 1, argv + 1);

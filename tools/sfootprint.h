@@ -18,16 +18,16 @@
  * without the blank bytes it ends with (the newline an editor or a shell
  * redirection leaves is not part of it). NULL with why filled on a read
  * error, a larger file or a NUL byte. The caller free()s it. */
-char *fp_cli_read_text(const char *path, size_t max, char *why, size_t whysz);
+char *fpt_cli_read_text(const char *path, size_t max, char *why, size_t whysz);
 
-int fp_cmd_replay(int argc, char **argv);
-int fp_cmd_sensor_check(int argc, char **argv);
-int fp_cmd_keygen(int argc, char **argv);
-int fp_cmd_verify(int argc, char **argv);
-int fp_cmd_sign(int argc, char **argv);
-int fp_cmd_compute(int argc, char **argv);
-int fp_cmd_show(int argc, char **argv);
-int fp_cmd_whatif(int argc, char **argv);
-int fp_cmd_signals(int argc, char **argv);
+int fpt_cmd_replay(int argc, char **argv);
+int fpt_cmd_sensor_check(int argc, char **argv);
+int fpt_cmd_keygen(int argc, char **argv);
+int fpt_cmd_verify(int argc, char **argv);
+int fpt_cmd_sign(int argc, char **argv);
+int fpt_cmd_compute(int argc, char **argv);
+int fpt_cmd_show(int argc, char **argv);
+int fpt_cmd_whatif(int argc, char **argv);
+int fpt_cmd_signals(int argc, char **argv);
 
 #endif

@@ -169,7 +169,7 @@ static void print_text(const fp_result_t *r)
 	putchar('\n');
 }
 
-int fp_cmd_compute(int argc, char **argv)
+int fpt_cmd_compute(int argc, char **argv)
 {
 	const char *conf = NULL, *jobfile = NULL;
 	bool json = false;

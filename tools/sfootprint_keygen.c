@@ -8,7 +8,7 @@
 #include "sfootprint.h"
 #include "footprint/sign.h"
 
-int fp_cmd_keygen(int argc, char **argv)
+int fpt_cmd_keygen(int argc, char **argv)
 {
 	const char *alg = "ES256", *prefix = "footprint";
 	fp_error_t err = { 0 };

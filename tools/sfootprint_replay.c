@@ -292,7 +292,7 @@ static int _run(char **paths, int npaths, const struct out *out,
 	return 0;
 }
 
-int fp_cmd_replay(int argc, char **argv)
+int fpt_cmd_replay(int argc, char **argv)
 {
 	char **paths = NULL, *warnings = NULL;
 	size_t nwarnings = 0;

@@ -95,7 +95,7 @@ static void _print(const char *path, const fp_sensor_reading_t *r)
 	printf("age:       %.2f s\n", r->age_s);
 }
 
-int fp_cmd_sensor_check(int argc, char **argv)
+int fpt_cmd_sensor_check(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "max-age", required_argument, NULL, 'a' },

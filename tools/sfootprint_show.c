@@ -445,14 +445,14 @@ static int show_job(struct context *c, const struct options *o)
 	slurmdb_job_rec_t *j = NULL;
 	fp_record_t rec;
 	int sum = 1, rc = FP_EXIT_FAIL;
-	fp_db_query_t q = { .job = job };
+	fpt_db_query_t q = { .job = job };
 
 	/* State, exit code, CPU time and sacct's energy are accounting's
 	 * even when the summary has the footprint; an array task or het
 	 * component needs it for its raw id, which names the summary. */
 	if (need_cluster(c, why, sizeof(why)) ||
-	    !(db = fp_db_open(why, sizeof(why))) ||
-	    !(jobs = fp_db_jobs(db, c->cluster, &q, why, sizeof(why))))
+	    !(db = fpt_db_open(why, sizeof(why))) ||
+	    !(jobs = fpt_db_jobs(db, c->cluster, &q, why, sizeof(why))))
 		;
 	else if (!(j = first_job(jobs)))
 		snprintf(why, sizeof(why),
@@ -527,7 +527,7 @@ out:
 	json_decref(sig);
 	if (jobs)
 		slurm_list_destroy(jobs);
-	fp_db_close(db);
+	fpt_db_close(db);
 	return rc;
 }
 
@@ -569,10 +569,10 @@ static char *uid_list(const char *users)
 
 static int aggregate(struct context *c, const struct options *o)
 {
-	fp_db_query_t q = { .job = o->jobs,
-			    .accounts = o->accounts,
-			    .start = o->from,
-			    .end = o->to };
+	fpt_db_query_t q = { .job = o->jobs,
+			     .accounts = o->accounts,
+			     .start = o->from,
+			     .end = o->to };
 	fp_error_t err = { 0 };
 	fp_report_table_t *t = NULL;
 	char *uids = NULL, why[600], *text;
@@ -592,8 +592,8 @@ static int aggregate(struct context *c, const struct options *o)
 	}
 	q.uids = uids;
 	if (need_cluster(c, why, sizeof(why)) ||
-	    !(db = fp_db_open(why, sizeof(why))) ||
-	    !(jobs = fp_db_jobs(db, c->cluster, &q, why, sizeof(why)))) {
+	    !(db = fpt_db_open(why, sizeof(why))) ||
+	    !(jobs = fpt_db_jobs(db, c->cluster, &q, why, sizeof(why)))) {
 		fprintf(stderr, "sfootprint: %s\n", why);
 		goto out;
 	}
@@ -614,7 +614,7 @@ static int aggregate(struct context *c, const struct options *o)
 		fp_report_acct_step_t *steps;
 		fp_report_acct_t a = job_acct(j, &steps);
 
-		fp_db_job_name(j, name, sizeof(name));
+		fpt_db_job_name(j, name, sizeof(name));
 		if (found < 0)
 			fprintf(stderr, "sfootprint: job %s: %s\n", name,
 				err.msg);
@@ -662,7 +662,7 @@ out:
 	fp_report_table_free(t);
 	if (jobs)
 		slurm_list_destroy(jobs);
-	fp_db_close(db);
+	fpt_db_close(db);
 	free(uids);
 	return rc;
 }
@@ -826,7 +826,7 @@ static int read_options(int argc, char **argv, struct options *o)
 	return 0;
 }
 
-int fp_cmd_show(int argc, char **argv)
+int fpt_cmd_show(int argc, char **argv)
 {
 	struct options o = { 0 };
 	struct context c = { 0 };

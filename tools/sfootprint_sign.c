@@ -13,7 +13,7 @@
  * within what sfootprint verify reads (4 MiB). */
 #define MAX_SUMMARY (3 << 20)
 
-int fp_cmd_sign(int argc, char **argv)
+int fpt_cmd_sign(int argc, char **argv)
 {
 	const char *keyfile = NULL, *file = NULL;
 	fp_error_t err = { 0 };
@@ -34,7 +34,7 @@ int fp_cmd_sign(int argc, char **argv)
 				"SUMMARY.json\n");
 		return FP_EXIT_USAGE;
 	}
-	summary = fp_cli_read_text(file, MAX_SUMMARY, why, sizeof(why));
+	summary = fpt_cli_read_text(file, MAX_SUMMARY, why, sizeof(why));
 	if (!summary) {
 		fprintf(stderr, "sfootprint sign: %s: %s\n", file, why);
 		return FP_EXIT_FAIL;

@@ -181,7 +181,7 @@ static int _update(int argc, char **argv)
 	return nfailed ? FP_EXIT_FAIL : FP_EXIT_OK;
 }
 
-int fp_cmd_signals(int argc, char **argv)
+int fpt_cmd_signals(int argc, char **argv)
 {
 	if (argc >= 2 && !strcmp(argv[1], "update"))
 		return _update(argc - 1, argv + 1);

@@ -145,7 +145,7 @@ static fp_keyset_t *trusted_keys(const struct args *a, fp_error_t *err)
 	return ks;
 }
 
-int fp_cmd_verify(int argc, char **argv)
+int fpt_cmd_verify(int argc, char **argv)
 {
 	struct args a = { 0 };
 	fp_error_t err = { 0 };
@@ -160,7 +160,7 @@ int fp_cmd_verify(int argc, char **argv)
 			"[--accept-high-s]\n");
 		return FP_EXIT_USAGE;
 	}
-	tok = fp_cli_read_text(a.file, FP_SIGN_TOKEN_MAX, why, sizeof(why));
+	tok = fpt_cli_read_text(a.file, FP_SIGN_TOKEN_MAX, why, sizeof(why));
 	if (!tok) {
 		fprintf(stderr, "sfootprint verify: %s: %s\n", a.file, why);
 		return FP_EXIT_FAIL;

@@ -283,7 +283,7 @@ static int print(const fp_whatif_t *w, const fp_whatif_job_t *job,
 	return FP_EXIT_OK;
 }
 
-int fp_cmd_whatif(int argc, char **argv)
+int fpt_cmd_whatif(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "jobs", required_argument, NULL, 'j' },
