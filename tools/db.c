@@ -82,7 +82,7 @@ slurmdb_job_cond_t *fpt_db_cond_new(const char *cluster, const char *jobs,
 	return cond;
 }
 
-static struct xlist *string_list(const char *csv)
+static struct xlist *_string_list(const char *csv)
 {
 	struct xlist *l = slurm_list_create(free);
 	char *copy = strdup(csv), *save = NULL, *tok;
@@ -110,9 +110,9 @@ struct xlist *fpt_db_jobs(void *db, const char *cluster,
 		return NULL;
 	}
 	if (q->uids)
-		cond->userid_list = string_list(q->uids);
+		cond->userid_list = _string_list(q->uids);
 	if (q->accounts)
-		cond->acct_list = string_list(q->accounts);
+		cond->acct_list = _string_list(q->accounts);
 	out = slurmdb_jobs_get(db, cond);
 	fpt_db_cond_free(cond);
 	if (!out)

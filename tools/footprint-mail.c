@@ -45,8 +45,8 @@
 #define POLL_NS 500000000L
 #define MAX_STDIN (1 << 20)
 
-static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void note(const char *fmt, ...)
+static void _note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void _note(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -61,7 +61,7 @@ static void note(const char *fmt, ...)
 /* SLURM_CONF of slurmctld, for MailProg's bare environment: slurmscriptd,
  * our parent, is a fork of slurmctld and keeps its command line (-f FILE)
  * and environment. */
-static bool conf_from_process(pid_t pid, char *buf, size_t size)
+static bool _conf_from_process(pid_t pid, char *buf, size_t size)
 {
 	char path[64], data[65536];
 	size_t n;
@@ -94,7 +94,7 @@ static bool conf_from_process(pid_t pid, char *buf, size_t size)
 	return found;
 }
 
-static pid_t parent_of(pid_t pid)
+static pid_t _parent_of(pid_t pid)
 {
 	char path[64];
 	int ppid = 0;
@@ -114,7 +114,7 @@ static pid_t parent_of(pid_t pid)
 	return (pid_t)ppid;
 }
 
-static const char *slurm_conf(char *buf, size_t size)
+static const char *_slurm_conf(char *buf, size_t size)
 {
 	const char *env = getenv("SLURM_CONF");
 	pid_t pid = getppid();
@@ -122,13 +122,13 @@ static const char *slurm_conf(char *buf, size_t size)
 	if (env && *env)
 		return env;
 	/* slurmscriptd, then slurmctld itself. */
-	for (int i = 0; i < 2 && pid > 1; i++, pid = parent_of(pid))
-		if (conf_from_process(pid, buf, size))
+	for (int i = 0; i < 2 && pid > 1; i++, pid = _parent_of(pid))
+		if (_conf_from_process(pid, buf, size))
 			return buf;
 	return NULL;
 }
 
-static bool wants_footprint(const char *type, const char *subject)
+static bool _wants_footprint(const char *type, const char *subject)
 {
 	if (type && (!strcasecmp(type, "Ended") || !strcasecmp(type, "Failed")))
 		return true;
@@ -137,7 +137,7 @@ static bool wants_footprint(const char *type, const char *subject)
 }
 
 /* SLURM_JOB_ID, else "Job_id=N" of the subject. */
-static unsigned long job_id(const char *subject)
+static unsigned long _job_id(const char *subject)
 {
 	const char *env = getenv("SLURM_JOB_ID"), *p;
 	char *end;
@@ -157,8 +157,8 @@ static unsigned long job_id(const char *subject)
 /* The page of sfootprint -j N --html for r (payload, its summary). NULL
  * (said) when it cannot be built: the mail then goes as text. The caller
  * free()s it. */
-static char *html_report(fp_config_t *cfg, const fp_report_t *r,
-			 const char *status, const char *payload)
+static char *_html_report(fp_config_t *cfg, const fp_report_t *r,
+			  const char *status, const char *payload)
 {
 	fp_error_t err = { 0 };
 	char *page = NULL;
@@ -177,8 +177,8 @@ static char *html_report(fp_config_t *cfg, const fp_report_t *r,
 		}
 	}
 	if (rc) {
-		note("job %llu: no HTML report, the mail goes as text: %s",
-		     (unsigned long long)r->job_id, err.msg);
+		_note("job %llu: no HTML report, the mail goes as text: %s",
+		      (unsigned long long)r->job_id, err.msg);
 		free(page);
 		page = NULL;
 	}
@@ -188,8 +188,8 @@ static char *html_report(fp_config_t *cfg, const fp_report_t *r,
 /* The footprint section's text of a valid summary: with its energy by
  * part and GPUs where it has them (summaries since issue #15 made with
  * NodePartsDir=). */
-static char *footprint_text(const fp_report_t *r, const char *status,
-			    const char *payload)
+static char *_footprint_text(const fp_report_t *r, const char *status,
+			     const char *payload)
 {
 	json_t *sum = json_loads(payload, 0, NULL);
 	char *parts = sum ? fp_summary_parts_mail(sum) : NULL;
@@ -204,7 +204,7 @@ static char *footprint_text(const fp_report_t *r, const char *status,
  * there. The worker writes summaries atomically (link of a complete file),
  * so a present but invalid one will not get better by waiting. With html,
  * also the HTML report of a valid summary (*html NULL otherwise). */
-static char *footprint_section(fp_config_t *cfg, unsigned long id, char **html)
+static char *_footprint_section(fp_config_t *cfg, unsigned long id, char **html)
 {
 	char path[4096], why[1200], status[600], *tok = NULL, *payload;
 	unsigned wait = cfg->mail_wait < MAX_WAIT_S ? cfg->mail_wait
@@ -237,21 +237,21 @@ static char *footprint_section(fp_config_t *cfg, unsigned long id, char **html)
 	}
 	if (e == EILSEQ) {
 		/* there, but damaged or forged: never taken for a missing one */
-		note("%s: a NUL byte: not a signed summary", path);
+		_note("%s: a NUL byte: not a signed summary", path);
 		snprintf(why, sizeof(why),
 			 "the signed summary is INVALID: %s: a NUL byte", path);
 		return fp_report_mail_unavailable(id, why);
 	}
 	if (e) {
 		snprintf(why, sizeof(why), "%s: %s", path, strerror(e));
-		note("%s", why);
+		_note("%s", why);
 		return fp_report_mail_unavailable(id, why);
 	}
 	/* The current and retired keys footprint.conf trusts, as
 	 * sfootprint -j: a summary of a retired key is still valid. */
 	ks = fp_sign_keyset_new();
 	if (!ks || fp_sign_keyset_add_config(ks, cfg, &err)) {
-		note("%s", ks ? err.msg : "out of memory");
+		_note("%s", ks ? err.msg : "out of memory");
 		free(tok);
 		fp_sign_keyset_free(ks);
 		return fp_report_mail_unavailable(id, "its signature cannot "
@@ -268,7 +268,7 @@ static char *footprint_section(fp_config_t *cfg, unsigned long id, char **html)
 		r = NULL;
 	}
 	if (!r) {
-		note("%s: %s", path, err.msg);
+		_note("%s: %s", path, err.msg);
 		snprintf(why, sizeof(why), "the signed summary is INVALID: %s",
 			 err.msg);
 		free(payload);
@@ -277,9 +277,9 @@ static char *footprint_section(fp_config_t *cfg, unsigned long id, char **html)
 	}
 	snprintf(status, sizeof(status), "valid (kid %s, %s)",
 		 fp_sign_key_kid(info.key), fp_sign_key_alg(info.key));
-	s = footprint_text(r, status, payload);
+	s = _footprint_text(r, status, payload);
 	if (s && html)
-		*html = html_report(cfg, r, status, payload);
+		*html = _html_report(cfg, r, status, payload);
 	fp_report_free(r);
 	free(payload);
 	fp_sign_keyset_free(ks);
@@ -288,7 +288,7 @@ static char *footprint_section(fp_config_t *cfg, unsigned long id, char **html)
 
 /* What came on stdin (nothing from slurmctld; a site's own wrapper may pass
  * a body), without hanging on a terminal or on a pipe nobody writes to. */
-static char *read_stdin(size_t *len)
+static char *_read_stdin(size_t *len)
 {
 	char *buf = malloc(MAX_STDIN + 1);
 	struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
@@ -308,7 +308,7 @@ static char *read_stdin(size_t *len)
 
 /* Runs mailer with argv[1..] and body on stdin (body NULL: our own stdin).
  * Returns its exit status; 127 when it could not be executed. */
-static int run_mailer(const char *mailer, char **argv, const char *body)
+static int _run_mailer(const char *mailer, char **argv, const char *body)
 {
 	int in[2] = { -1, -1 }, st[2], status, child_errno = 0;
 	pid_t pid;
@@ -317,12 +317,12 @@ static int run_mailer(const char *mailer, char **argv, const char *body)
 	argv[0] = (char *)mailer;
 	/* Tells the parent whether exec() worked: closed on exec. */
 	if (pipe2(st, O_CLOEXEC) || (body && pipe(in))) {
-		note("%s: pipe: %s", mailer, strerror(errno));
+		_note("%s: pipe: %s", mailer, strerror(errno));
 		return 127;
 	}
 	pid = fork();
 	if (pid < 0) {
-		note("%s: fork: %s", mailer, strerror(errno));
+		_note("%s: fork: %s", mailer, strerror(errno));
 		return 127;
 	}
 	if (pid == 0) {
@@ -354,18 +354,18 @@ static int run_mailer(const char *mailer, char **argv, const char *body)
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	if (n == (ssize_t)sizeof(child_errno)) {
-		note("%s: %s", mailer, strerror(child_errno));
+		_note("%s: %s", mailer, strerror(child_errno));
 		return 127;
 	}
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
-	note("%s: killed by signal %d", mailer, WTERMSIG(status));
+	_note("%s: killed by signal %d", mailer, WTERMSIG(status));
 	return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }
 
 /* A header value without CR, LF or other controls (no header injection),
  * in RFC 2047 base64 words when it is not plain ASCII. */
-static void put_header(FILE *f, const char *name, const char *value)
+static void _put_header(FILE *f, const char *name, const char *value)
 {
 	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
 				  "qrstuvwxyz0123456789+/";
@@ -416,8 +416,8 @@ static void put_header(FILE *f, const char *name, const char *value)
 
 /* One MIME part: text of short lines as 8bit, anything else (the HTML
  * page's long SVG lines, a NUL) in base64 lines of 76. */
-static void put_part(FILE *f, const char *boundary, const char *type,
-		     const char *disposition, const char *data)
+static void _put_part(FILE *f, const char *boundary, const char *type,
+		      const char *disposition, const char *data)
 {
 	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
 				  "qrstuvwxyz0123456789+/";
@@ -461,9 +461,9 @@ static void put_part(FILE *f, const char *boundary, const char *type,
  * report as the other alternative or as job-N.html attached. The
  * boundary holds "=_", which base64 and our text cannot produce together
  * at a line start. The caller free()s it. */
-static char *mime_message(const fp_config_t *cfg, unsigned long id,
-			  const char *subject, char **rcpt, int nrcpt,
-			  const char *text, const char *html)
+static char *_mime_message(const fp_config_t *cfg, unsigned long id,
+			   const char *subject, char **rcpt, int nrcpt,
+			   const char *text, const char *html)
 {
 	bool alt = cfg->mail_html == FP_MAIL_HTML_ALTERNATIVE;
 	char boundary[96], disposition[96], *msg = NULL, *to = NULL;
@@ -486,16 +486,16 @@ static char *mime_message(const fp_config_t *cfg, unsigned long id,
 		free(to);
 		return NULL;
 	}
-	put_header(f, "To", to);
-	put_header(f, "Subject", subject ? subject : "");
+	_put_header(f, "To", to);
+	_put_header(f, "Subject", subject ? subject : "");
 	fputs("MIME-Version: 1.0\nAuto-Submitted: auto-generated\n", f);
 	fprintf(f, "Content-Type: multipart/%s; boundary=\"%s\"\n\n",
 		alt ? "alternative" : "mixed", boundary);
 	fputs("This is a MIME message: the job's footprint as text and as a "
 	      "web page.\n\n",
 	      f);
-	put_part(f, boundary, "text/plain", alt ? NULL : "inline", text);
-	put_part(f, boundary, "text/html", alt ? NULL : disposition, html);
+	_put_part(f, boundary, "text/plain", alt ? NULL : "inline", text);
+	_put_part(f, boundary, "text/html", alt ? NULL : disposition, html);
 	fprintf(f, "--%s--\n", boundary);
 	free(to);
 	if (fclose(f)) {
@@ -507,8 +507,8 @@ static char *mime_message(const fp_config_t *cfg, unsigned long id,
 
 /* Sends msg with sendmail -oi -- RCPT...; its exit status, 127 when it
  * could not be run. */
-static int run_sendmail(const char *sendmail, char **rcpt, int nrcpt,
-			const char *msg)
+static int _run_sendmail(const char *sendmail, char **rcpt, int nrcpt,
+			 const char *msg)
 {
 	char **argv = calloc((size_t)nrcpt + 4, sizeof(*argv));
 	int rc;
@@ -519,7 +519,7 @@ static int run_sendmail(const char *sendmail, char **rcpt, int nrcpt,
 	argv[2] = "--";
 	for (int i = 0; i < nrcpt; i++)
 		argv[3 + i] = rcpt[i];
-	rc = run_mailer(sendmail, argv, msg);
+	rc = _run_mailer(sendmail, argv, msg);
 	free(argv);
 	return rc;
 }
@@ -566,28 +566,28 @@ int main(int argc, char **argv)
 	       0);
 
 	if (fp_report_conf_path(config, getenv("FOOTPRINT_CONF"),
-				slurm_conf(sbuf, sizeof(sbuf)), conf_path,
+				_slurm_conf(sbuf, sizeof(sbuf)), conf_path,
 				sizeof(conf_path)) == 0)
 		cfg = fp_config_load(conf_path, &err);
 	else
 		snprintf(err.msg, sizeof(err.msg), "out of memory");
 	if (!cfg)
-		note("%s; mailing with %s", err.msg, FALLBACK_MAILER);
+		_note("%s; mailing with %s", err.msg, FALLBACK_MAILER);
 	else if (cfg->mailer && *cfg->mailer)
 		mailer = cfg->mailer;
 
-	footprint = wants_footprint(getenv("SLURM_JOB_MAIL_TYPE"), subject);
-	id = footprint ? job_id(subject) : 0;
+	footprint = _wants_footprint(getenv("SLURM_JOB_MAIL_TYPE"), subject);
+	id = footprint ? _job_id(subject) : 0;
 	if (!footprint || !id) {
 		/* Began, Requeued, time limits...: exactly the mail slurmctld
 		 * asked for. */
-		rc = run_mailer(mailer, margv, NULL);
+		rc = _run_mailer(mailer, margv, NULL);
 		if (rc != 0 && strcmp(mailer, FALLBACK_MAILER))
-			rc = run_mailer(FALLBACK_MAILER, margv, NULL);
+			rc = _run_mailer(FALLBACK_MAILER, margv, NULL);
 		goto out;
 	}
 	if (cfg) {
-		section = footprint_section(
+		section = _footprint_section(
 			cfg, id,
 			cfg->mail_html != FP_MAIL_HTML_NO && nrcpt ? &html
 								   : NULL);
@@ -600,7 +600,7 @@ int main(int argc, char **argv)
 	}
 	{
 		size_t len;
-		char *in = read_stdin(&len);
+		char *in = _read_stdin(&len);
 
 		/* Their text first, then a blank line and ours. */
 		if (asprintf(&body, "%s%s%s%s", len ? in : "",
@@ -610,21 +610,21 @@ int main(int argc, char **argv)
 		free(in);
 	}
 	if (html && body) {
-		char *msg =
-			mime_message(cfg, id, subject, rcpt, nrcpt, body, html);
+		char *msg = _mime_message(cfg, id, subject, rcpt, nrcpt, body,
+					  html);
 
-		rc = msg ? run_sendmail(cfg->sendmail, rcpt, nrcpt, msg) : 127;
+		rc = msg ? _run_sendmail(cfg->sendmail, rcpt, nrcpt, msg) : 127;
 		free(msg);
 		if (rc == 0)
 			goto out;
-		note("%s exited with %d; mailing the text with %s",
-		     cfg->sendmail, rc, mailer);
+		_note("%s exited with %d; mailing the text with %s",
+		      cfg->sendmail, rc, mailer);
 	}
-	rc = run_mailer(mailer, margv, body ? body : "");
+	rc = _run_mailer(mailer, margv, body ? body : "");
 	if (rc != 0 && strcmp(mailer, FALLBACK_MAILER)) {
-		note("%s exited with %d; mailing with %s", mailer, rc,
-		     FALLBACK_MAILER);
-		rc = run_mailer(FALLBACK_MAILER, margv, body ? body : "");
+		_note("%s exited with %d; mailing with %s", mailer, rc,
+		      FALLBACK_MAILER);
+		rc = _run_mailer(FALLBACK_MAILER, margv, body ? body : "");
 	}
 out:
 	free(section);

@@ -77,21 +77,21 @@ static struct {
 } stats;
 static char cluster[256];
 
-static const char *cfg_cluster(void)
+static const char *_cfg_cluster(void)
 {
 	return cluster;
 }
 
 /* ClusterName from slurm.conf, for a worker run by hand without --cluster. */
-static void read_cluster_name(void)
+static void _read_cluster_name(void)
 {
 	fp_slurmconf_get(NULL, "ClusterName", cluster, sizeof(cluster), NULL);
 }
 
 /* Each distinct problem is reported once across runs: the plugin runs this
  * program again and again while a fault lasts. */
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...)
+static void _say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void _say(const char *fmt, ...)
 {
 	char msg[1024], prev[1024] = "";
 	va_list ap;
@@ -115,13 +115,13 @@ static void say(const char *fmt, ...)
 	}
 }
 
-static void clear_error(void)
+static void _clear_error(void)
 {
 	if (last_error_path)
 		unlink(last_error_path);
 }
 
-static int match_hostlist(const char *hostlist, const char *node, void *ctx)
+static int _match_hostlist(const char *hostlist, const char *node, void *ctx)
 {
 	struct hostlist *hl = slurm_hostlist_create(hostlist);
 	int found;
@@ -136,7 +136,7 @@ static int match_hostlist(const char *hostlist, const char *node, void *ctx)
 }
 
 /* "1=4,2=1024,4=1": TRES id 1 is cpu. */
-static unsigned tres_cpus(const char *tres)
+static unsigned _tres_cpus(const char *tres)
 {
 	const char *p = tres;
 
@@ -150,7 +150,7 @@ static unsigned tres_cpus(const char *tres)
 	return 0;
 }
 
-static bool final_state(uint32_t state)
+static bool _final_state(uint32_t state)
 {
 	uint32_t base = state & JOB_STATE_BASE;
 
@@ -158,7 +158,7 @@ static bool final_state(uint32_t state)
 	       base != JOB_SUSPENDED && base != JOB_REQUEUE;
 }
 
-static void step_name(const slurmdb_step_rec_t *s, char *buf, size_t size)
+static void _step_name(const slurmdb_step_rec_t *s, char *buf, size_t size)
 {
 	fp_step_id_format(buf, size, s->step_id.job_id, s->step_id.step_id);
 }
@@ -166,7 +166,7 @@ static void step_name(const slurmdb_step_rec_t *s, char *buf, size_t size)
 #define TRES_ID_ENERGY 3
 
 /* The value of TRES `id` in "1=4,3=1200": true when present. */
-static bool tres_value(const char *tres, unsigned id, uint64_t *out)
+static bool _tres_value(const char *tres, unsigned id, uint64_t *out)
 {
 	const char *p = tres;
 
@@ -188,7 +188,7 @@ static bool tres_value(const char *tres, unsigned id, uint64_t *out)
 /* The energy of the step's max and min node (Slurm keeps energy per node:
  * tres_usage_in_max/min hold the node values and *_nodeid their index in
  * the step's node list). -1 when absent. */
-static void step_minmax(const slurmdb_step_rec_t *s, long idx[2], double e[2])
+static void _step_minmax(const slurmdb_step_rec_t *s, long idx[2], double e[2])
 {
 	const char *val[2] = { s->stats.tres_usage_in_max,
 			       s->stats.tres_usage_in_min };
@@ -200,8 +200,8 @@ static void step_minmax(const slurmdb_step_rec_t *s, long idx[2], double e[2])
 
 		idx[i] = -1;
 		e[i] = NAN;
-		if (tres_value(val[i], TRES_ID_ENERGY, &v) &&
-		    tres_value(nid[i], TRES_ID_ENERGY, &n) && v != NO_VAL64 &&
+		if (_tres_value(val[i], TRES_ID_ENERGY, &v) &&
+		    _tres_value(nid[i], TRES_ID_ENERGY, &n) && v != NO_VAL64 &&
 		    v != INFINITE64 && n < (1u << 20)) {
 			idx[i] = (long)n;
 			e[i] = (double)v;
@@ -212,8 +212,8 @@ static void step_minmax(const slurmdb_step_rec_t *s, long idx[2], double e[2])
 /* Adds the nodes of a hostlist, the CPUs spread evenly (the record has the
  * step's total only). For a step (rec set), the per-node energies are as
  * exact as the record allows: see fp_carbon_step_split_energy(). */
-static int add_nodes(const char *nodes, unsigned cpus, fp_step_t *step,
-		     fp_job_t *job, const slurmdb_step_rec_t *rec)
+static int _add_nodes(const char *nodes, unsigned cpus, fp_step_t *step,
+		      fp_job_t *job, const slurmdb_step_rec_t *rec)
 {
 	struct hostlist *hl = slurm_hostlist_create(nodes ? nodes : "");
 	int n = hl ? slurm_hostlist_count(hl) : 0;
@@ -228,7 +228,7 @@ static int add_nodes(const char *nodes, unsigned cpus, fp_step_t *step,
 		return -1;
 	}
 	if (rec && n > 1)
-		step_minmax(rec, idx, mm);
+		_step_minmax(rec, idx, mm);
 	while ((host = slurm_hostlist_shift(hl))) {
 		unsigned c = cpus / (unsigned)n;
 		double e = i == idx[0] ? mm[0] : i == idx[1] ? mm[1] : NAN;
@@ -264,7 +264,7 @@ static int add_nodes(const char *nodes, unsigned cpus, fp_step_t *step,
 #define DBD_FDS 1024
 static bool dbd_fd[DBD_FDS];
 
-static void dbd_nodelay(void)
+static void _dbd_nodelay(void)
 {
 	int one = 1;
 
@@ -303,8 +303,8 @@ int poll(struct pollfd *fds, nfds_t nfds, int timeout)
 	return next(fds, nfds, timeout);
 }
 
-static struct xlist *query_jobs(void *db, const char *cluster, const char *jobs,
-				time_t since, time_t until)
+static struct xlist *_query_jobs(void *db, const char *cluster,
+				 const char *jobs, time_t since, time_t until)
 {
 	slurmdb_job_cond_t *cond = fpt_db_cond_new(cluster, jobs, since, until);
 	struct xlist *out;
@@ -317,7 +317,7 @@ static struct xlist *query_jobs(void *db, const char *cluster, const char *jobs,
 }
 
 /* Whether every step is finished and has its energy. */
-static bool steps_ready(slurmdb_job_rec_t *j)
+static bool _steps_ready(slurmdb_job_rec_t *j)
 {
 	struct listIterator *it;
 	slurmdb_step_rec_t *s;
@@ -327,14 +327,14 @@ static bool steps_ready(slurmdb_job_rec_t *j)
 		return false;
 	it = slurm_list_iterator_create(j->steps);
 	while ((s = slurm_list_next(it)))
-		if (!final_state(s->state) || s->end == 0 ||
+		if (!_final_state(s->state) || s->end == 0 ||
 		    s->stats.consumed_energy == NO_VAL64)
 			ready = false;
 	slurm_list_iterator_destroy(it);
 	return ready;
 }
 
-static fp_job_t *job_from_record(slurmdb_job_rec_t *j, const fp_config_t *cfg)
+static fp_job_t *_job_from_record(slurmdb_job_rec_t *j, const fp_config_t *cfg)
 {
 	fp_job_t *job = fp_carbon_job_new();
 	struct listIterator *it;
@@ -349,7 +349,7 @@ static fp_job_t *job_from_record(slurmdb_job_rec_t *j, const fp_config_t *cfg)
 	job->start = j->start;
 	job->end = j->end;
 	fp_carbon_energy_source_parse(cfg->energy_source, &job->energy_source);
-	add_nodes(j->nodes, tres_cpus(j->tres_alloc_str), NULL, job, NULL);
+	_add_nodes(j->nodes, _tres_cpus(j->tres_alloc_str), NULL, job, NULL);
 	if (!j->steps)
 		return job;
 	it = slurm_list_iterator_create(j->steps);
@@ -360,13 +360,13 @@ static fp_job_t *job_from_record(slurmdb_job_rec_t *j, const fp_config_t *cfg)
 				   : (double)s->stats.consumed_energy;
 		fp_step_t *st;
 
-		step_name(s, id, sizeof(id));
+		_step_name(s, id, sizeof(id));
 		st = fp_carbon_job_add_step(job, id,
 					    s->start ? s->start : j->start,
 					    s->end ? s->end : j->end, e);
 		if (st)
-			add_nodes(s->nodes, tres_cpus(s->tres_alloc_str), st,
-				  NULL, s);
+			_add_nodes(s->nodes, _tres_cpus(s->tres_alloc_str), st,
+				   NULL, s);
 	}
 	slurm_list_iterator_destroy(it);
 	return job;
@@ -376,8 +376,8 @@ static fp_job_t *job_from_record(slurmdb_job_rec_t *j, const fp_config_t *cfg)
  * none without NodePartsDir=): one missing is counted, never guessed.
  * With all of them, the energy source is the nodes' own (res's, for its
  * record too), not EnergySource=. */
-static char *summary_with_parts(const fp_summary_parts_t *g, fp_result_t *res,
-				fp_error_t *err)
+static char *_summary_with_parts(const fp_summary_parts_t *g, fp_result_t *res,
+				 fp_error_t *err)
 {
 	fp_summary_parts_source(res, g->parts, g->nparts, g->nexpected);
 	return fp_summary_dumps_parts(res, g->parts, g->nparts, g->nexpected,
@@ -386,10 +386,10 @@ static char *summary_with_parts(const fp_summary_parts_t *g, fp_result_t *res,
 
 /* A step record there but unreadable or damaged: said (the file and the
  * fault) when its job's summary is written, the only time it is read. */
-static void say_parts(void *ctx, const char *msg)
+static void _say_parts(void *ctx, const char *msg)
 {
-	say("job %u: %s; counted missing in its summary",
-	    *(const uint32_t *)ctx, msg);
+	_say("job %u: %s; counted missing in its summary",
+	     *(const uint32_t *)ctx, msg);
 }
 
 /* Who may read a summary: the job's user (a named ACL entry) and SlurmUser's
@@ -398,7 +398,7 @@ static void say_parts(void *ctx, const char *msg)
  * an owner can truncate or rewrite his own evidence. On a filesystem
  * without POSIX ACLs the file's group becomes the job's group instead
  * (said once, since other members of that group can then read it). */
-static int protect_summary(int fd, uid_t uid, gid_t gid)
+static int _protect_summary(int fd, uid_t uid, gid_t gid)
 {
 	char text[128];
 	acl_t acl;
@@ -417,9 +417,9 @@ static int protect_summary(int fd, uid_t uid, gid_t gid)
 		return 0;
 	if (errno != ENOTSUP && errno != EOPNOTSUPP)
 		return -1;
-	say("spool %s: no POSIX ACLs on this filesystem: summaries are "
-	    "readable by the job's group instead of the job's user alone",
-	    spool);
+	_say("spool %s: no POSIX ACLs on this filesystem: summaries are "
+	     "readable by the job's group instead of the job's user alone",
+	     spool);
 	if (fchown(fd, (uid_t)-1, gid) != 0)
 		return -1;
 	return fchmod(fd, 0440);
@@ -428,8 +428,8 @@ static int protect_summary(int fd, uid_t uid, gid_t gid)
 /* Writes path once: 0, or -1 with errno set (EEXIST when a summary is
  * already there, which is never taken for success: the caller decides
  * whether it is this job's). */
-static int write_file_once(const char *path, const char *data, uid_t uid,
-			   gid_t gid)
+static int _write_file_once(const char *path, const char *data, uid_t uid,
+			    gid_t gid)
 {
 	char tmp[4096];
 	size_t n = strlen(data);
@@ -442,10 +442,10 @@ static int write_file_once(const char *path, const char *data, uid_t uid,
 	if (write(fd, data, n) != (ssize_t)n || write(fd, "\n", 1) != 1 ||
 	    fsync(fd) != 0) {
 		saved = errno;
-	} else if (protect_summary(fd, uid, gid) != 0) {
+	} else if (_protect_summary(fd, uid, gid) != 0) {
 		saved = errno;
-		say("summary %s: cannot set who may read it (uid %u): %s", path,
-		    (unsigned)uid, strerror(errno));
+		_say("summary %s: cannot set who may read it (uid %u): %s",
+		     path, (unsigned)uid, strerror(errno));
 	} else if (link(tmp, path) == 0) {
 		/* link() fails if a summary exists: exactly one per job. */
 		rc = 0;
@@ -458,8 +458,8 @@ static int write_file_once(const char *path, const char *data, uid_t uid,
 	return rc;
 }
 
-static int set_record(void *db, const fp_config_t *cfg, slurmdb_job_rec_t *j,
-		      const char *ours)
+static int _set_record(void *db, const fp_config_t *cfg, slurmdb_job_rec_t *j,
+		       const char *ours)
 {
 	bool system = !strcasecmp(cfg->job_record_field, "SystemComment");
 	const char *existing = system ? j->system_comment : j->admin_comment;
@@ -472,8 +472,8 @@ static int set_record(void *db, const fp_config_t *cfg, slurmdb_job_rec_t *j,
 	int rc = 0;
 
 	if (!merged) {
-		say("job %u: cannot merge the record into %s: %s", j->jobid,
-		    cfg->job_record_field, err.msg);
+		_say("job %u: cannot merge the record into %s: %s", j->jobid,
+		     cfg->job_record_field, err.msg);
 		free(rec);
 		return -1;
 	}
@@ -486,7 +486,7 @@ static int set_record(void *db, const fp_config_t *cfg, slurmdb_job_rec_t *j,
 		snprintf(jobs, sizeof(jobs), "%u", j->jobid);
 	cond = fpt_db_cond_new(j->cluster, jobs, 0, 0);
 	if (!cond) {
-		say("job %u: out of memory for its record", j->jobid);
+		_say("job %u: out of memory for its record", j->jobid);
 		free(merged);
 		free(rec);
 		return -1;
@@ -498,12 +498,12 @@ static int set_record(void *db, const fp_config_t *cfg, slurmdb_job_rec_t *j,
 		rec->admin_comment = merged;
 	changed = slurmdb_job_modify(db, cond, rec);
 	if (!changed || !slurm_list_count(changed)) {
-		say("job %u: slurmdbd did not update %s (errno %d: %s)",
-		    j->jobid, cfg->job_record_field, errno,
-		    slurm_strerror(errno));
+		_say("job %u: slurmdbd did not update %s (errno %d: %s)",
+		     j->jobid, cfg->job_record_field, errno,
+		     slurm_strerror(errno));
 		rc = -1;
 	}
-	/* Committed by process_batch() once for its whole batch. */
+	/* Committed by _process_batch() once for its whole batch. */
 	if (changed)
 		slurm_list_destroy(changed);
 	fpt_db_cond_free(cond);
@@ -513,7 +513,7 @@ static int set_record(void *db, const fp_config_t *cfg, slurmdb_job_rec_t *j,
 }
 
 /* The job's start as the summary states it ("" when absent). */
-static void summary_start(const char *json, char *buf, size_t size)
+static void _summary_start(const char *json, char *buf, size_t size)
 {
 	json_t *o = json_loads(json, 0, NULL);
 	const char *start = json_string_value(
@@ -537,9 +537,9 @@ enum prior_summary {
  * summary that does not verify with any trusted key (a key no longer
  * trusted, or damaged) is never taken for this job's: it is kept aside as
  * <id>.unverified.jws, whatever it holds, and never overwritten. */
-static enum prior_summary archive_reused_id(const char *path,
-					    const fp_keyset_t *trusted,
-					    const char *summary)
+static enum prior_summary _archive_reused_id(const char *path,
+					     const fp_keyset_t *trusted,
+					     const char *summary)
 {
 	char old_start[64], new_start[64], base[4200], dest[4300];
 	char *token, *payload = NULL;
@@ -552,7 +552,7 @@ static enum prior_summary archive_reused_id(const char *path,
 		return PRIOR_NONE;
 	/* one too long or holding a NUL byte is there, and does not verify */
 	if (!token && errno != EFBIG && errno != EILSEQ) {
-		say("summary %s: cannot read it: %s", path, strerror(errno));
+		_say("summary %s: cannot read it: %s", path, strerror(errno));
 		return PRIOR_STUCK;
 	}
 	if (token)
@@ -562,9 +562,9 @@ static enum prior_summary archive_reused_id(const char *path,
 			trusted, token, FP_VERIFY_ACCEPT_HIGH_S, NULL, &err);
 	free(token);
 	verified = payload != NULL;
-	summary_start(summary, new_start, sizeof(new_start));
+	_summary_start(summary, new_start, sizeof(new_start));
 	if (verified) {
-		summary_start(payload, old_start, sizeof(old_start));
+		_summary_start(payload, old_start, sizeof(old_start));
 		free(payload);
 		if (!strcmp(old_start, new_start))
 			return PRIOR_SAME_JOB;
@@ -579,15 +579,15 @@ static enum prior_summary archive_reused_id(const char *path,
 	snprintf(dest, sizeof(dest), "%s.jws", base);
 	for (int i = 1; link(path, dest) != 0; i++) {
 		if (errno != EEXIST || i > 99) {
-			say("summary %s: cannot keep it aside as %s: %s", path,
-			    dest, strerror(errno));
+			_say("summary %s: cannot keep it aside as %s: %s", path,
+			     dest, strerror(errno));
 			return PRIOR_STUCK;
 		}
 		snprintf(dest, sizeof(dest), "%s.%d.jws", base, i);
 	}
 	if (unlink(path) != 0) {
-		say("summary %s: cannot move it aside: %s", path,
-		    strerror(errno));
+		_say("summary %s: cannot move it aside: %s", path,
+		     strerror(errno));
 		unlink(dest);
 		return PRIOR_STUCK;
 	}
@@ -602,7 +602,7 @@ static enum prior_summary archive_reused_id(const char *path,
 }
 
 /* A summary that says what could not be computed, rather than a wrong one. */
-static char *incomplete_summary(slurmdb_job_rec_t *j, const char *why)
+static char *_incomplete_summary(slurmdb_job_rec_t *j, const char *why)
 {
 	char start[21] = "", end[21] = "";
 	/* jansson refuses text that is not UTF-8: a Latin-1 user name would
@@ -633,7 +633,7 @@ static char *incomplete_summary(slurmdb_job_rec_t *j, const char *why)
 	return s;
 }
 
-static char *incomplete_record(uint32_t jobid)
+static char *_incomplete_record(uint32_t jobid)
 {
 	char *s = NULL;
 
@@ -654,9 +654,9 @@ typedef struct {
 
 /* One job of its batch: j is its slurmdbd record (with its steps), NULL
  * when slurmdbd has none yet. 0 done, 1 waiting, -1 failed (retry later). */
-static int process_job(void *db, const run_t *run, uint32_t jobid,
-		       time_t queued, slurmdb_job_rec_t *j,
-		       fp_site_metrics_t *one)
+static int _process_job(void *db, const run_t *run, uint32_t jobid,
+			time_t queued, slurmdb_job_rec_t *j,
+			fp_site_metrics_t *one)
 {
 	const fp_config_t *cfg = run->cfg;
 	bool config_ok = run->config_ok;
@@ -674,12 +674,12 @@ static int process_job(void *db, const run_t *run, uint32_t jobid,
 	int rc = -1;
 	bool timed_out = now - queued > (time_t)cfg->worker_timeout;
 
-	if (!j || !final_state(j->state) || !j->end) {
+	if (!j || !_final_state(j->state) || !j->end) {
 		rc = timed_out && !j ? 0 : 1;
 		if (rc == 0)
-			say("job %u: no record in slurmdbd after %u s; dropped "
-			    "from the queue",
-			    jobid, cfg->worker_timeout);
+			_say("job %u: no record in slurmdbd after %u s; dropped "
+			     "from the queue",
+			     jobid, cfg->worker_timeout);
 		goto out;
 	}
 	/* Step records (the batch and extern steps above all) reach slurmdbd
@@ -687,7 +687,7 @@ static int process_job(void *db, const run_t *run, uint32_t jobid,
 	 * then wait for each to be final with its energy. A job that never
 	 * ran a step is done once settled. */
 	if (now < j->end + SETTLE_S ||
-	    (!steps_ready(j) && !timed_out &&
+	    (!_steps_ready(j) && !timed_out &&
 	     (j->steps && slurm_list_count(j->steps)))) {
 		rc = 1;
 		goto out;
@@ -695,16 +695,16 @@ static int process_job(void *db, const run_t *run, uint32_t jobid,
 	if (config_ok) {
 		time_t until = 0; /* unused: the wait is silent */
 
-		job = job_from_record(j, cfg);
+		job = _job_from_record(j, cfg);
 		/* A feed publishes the last hours late: the job waits in the
 		 * queue (the others go on) up to SeriesWait after its end,
 		 * then each site's IntensityFallback= fills what is still
 		 * missing and the summary says so. */
-		if (job && !fp_carbon_series_cover(cfg, job, match_hostlist,
+		if (job && !fp_carbon_series_cover(cfg, job, _match_hostlist,
 						   NULL, &until)) {
 			/* Silent, as the wait for step records: the plugin
 			 * reruns us every RetryInterval and a clean run
-			 * clears what say() remembers, so a line here would
+			 * clears what _say() remembers, so a line here would
 			 * repeat every few seconds for hours. */
 			if (now < (time_t)j->end + (time_t)cfg->series_wait) {
 				rc = 1;
@@ -721,8 +721,8 @@ static int process_job(void *db, const run_t *run, uint32_t jobid,
 		 * summary: a job that waits is read again every few seconds. */
 		if (job && fp_summary_parts_gather(cfg->node_parts_dir, job,
 						   NULL, NULL, &parts)) {
-			say("job %u: out of memory reading its step records",
-			    jobid);
+			_say("job %u: out of memory reading its step records",
+			     jobid);
 			goto out;
 		}
 		if (parts.nabsent &&
@@ -733,26 +733,26 @@ static int process_job(void *db, const run_t *run, uint32_t jobid,
 		if (parts.nunread) {
 			fp_summary_parts_clear(&parts);
 			if (fp_summary_parts_gather(cfg->node_parts_dir, job,
-						    say_parts, &jobid,
+						    _say_parts, &jobid,
 						    &parts)) {
-				say("job %u: out of memory reading its step "
-				    "records",
-				    jobid);
+				_say("job %u: out of memory reading its step "
+				     "records",
+				     jobid);
 				goto out;
 			}
 		}
 		if (parts.nabsent)
-			say("job %u: %zu of %zu step records not there %u s "
-			    "after the job's end (PartsWait), counted missing "
-			    "in its summary: %s%s",
-			    jobid, parts.nabsent, parts.nexpected,
-			    cfg->parts_wait, parts.absent,
-			    parts.absent_cut ? ", ..." : "");
-		res = job ? fp_carbon_compute(cfg, job, match_hostlist, NULL,
+			_say("job %u: %zu of %zu step records not there %u s "
+			     "after the job's end (PartsWait), counted missing "
+			     "in its summary: %s%s",
+			     jobid, parts.nabsent, parts.nexpected,
+			     cfg->parts_wait, parts.absent,
+			     parts.absent_cut ? ", ..." : "");
+		res = job ? fp_carbon_compute(cfg, job, _match_hostlist, NULL,
 					      &err)
 			  : NULL;
 		if (res) {
-			summary = summary_with_parts(&parts, res, &err);
+			summary = _summary_with_parts(&parts, res, &err);
 			if (summary)
 				record = fp_summary_record_format(res, &err);
 			counted = res;
@@ -760,58 +760,58 @@ static int process_job(void *db, const run_t *run, uint32_t jobid,
 				counted = NULL;
 				/* Said, and signed as incomplete: never a
 				 * summary with a part silently missing. */
-				say("job %u: footprint computed but not "
-				    "written: %s",
-				    jobid, err.msg);
+				_say("job %u: footprint computed but not "
+				     "written: %s",
+				     jobid, err.msg);
 				free(summary);
 				free(record);
-				summary = incomplete_summary(j, err.msg);
-				record = incomplete_record(jobid);
+				summary = _incomplete_summary(j, err.msg);
+				record = _incomplete_record(jobid);
 			}
 		} else {
-			say("job %u: footprint not computed: %s", jobid,
-			    err.msg);
-			summary = incomplete_summary(j, err.msg);
-			record = incomplete_record(jobid);
+			_say("job %u: footprint not computed: %s", jobid,
+			     err.msg);
+			summary = _incomplete_summary(j, err.msg);
+			record = _incomplete_record(jobid);
 		}
 	} else {
-		summary = incomplete_summary(j, config_err);
-		record = incomplete_record(jobid);
+		summary = _incomplete_summary(j, config_err);
+		record = _incomplete_record(jobid);
 	}
 	if (!summary || !record) {
-		say("job %u: cannot build even an incomplete summary (out of "
-		    "memory?)",
-		    jobid);
+		_say("job %u: cannot build even an incomplete summary (out of "
+		     "memory?)",
+		     jobid);
 		goto out;
 	}
 	token = fp_sign(key, summary, &err);
 	if (!token) {
-		say("job %u: signing failed: %s", jobid, err.msg);
+		_say("job %u: signing failed: %s", jobid, err.msg);
 		goto out;
 	}
 	snprintf(path, sizeof(path), "%s/summaries/%u.jws", spool, jobid);
-	switch (archive_reused_id(path, trusted, summary)) {
+	switch (_archive_reused_id(path, trusted, summary)) {
 	case PRIOR_STUCK:
 		goto out;
 	case PRIOR_SAME_JOB:
 		break; /* written by an earlier run; the record may not be */
 	case PRIOR_NONE:
 	case PRIOR_MOVED:
-		if (write_file_once(path, token, (uid_t)j->uid,
-				    (gid_t)j->gid)) {
-			say("spool %s: cannot write %s: %s", spool, path,
-			    strerror(errno));
+		if (_write_file_once(path, token, (uid_t)j->uid,
+				     (gid_t)j->gid)) {
+			_say("spool %s: cannot write %s: %s", spool, path,
+			     strerror(errno));
 			goto out;
 		}
 	}
-	if (set_record(db, cfg, j, record))
+	if (_set_record(db, cfg, j, record))
 		goto out;
 	/* Into the totals once the batch's commit takes the job out of the
-	 * queue (process_batch): a job done again after a crash is counted
+	 * queue (_process_batch): a job done again after a crash is counted
 	 * by the run that finishes it, never by two. */
 	if (one && fp_site_metrics_add(one, counted))
-		say("metrics: out of memory; job %u is not in the totals",
-		    jobid);
+		_say("metrics: out of memory; job %u is not in the totals",
+		     jobid);
 	rc = 0;
 out:
 	fp_summary_parts_clear(&parts);
@@ -823,12 +823,12 @@ out:
 	return rc;
 }
 
-static int queue_path(char *buf, size_t size, uint32_t jobid)
+static int _queue_path(char *buf, size_t size, uint32_t jobid)
 {
 	return snprintf(buf, size, "%s/queue/%u", spool, jobid);
 }
 
-static bool exists(const char *path)
+static bool _exists(const char *path)
 {
 	struct stat st;
 
@@ -845,7 +845,7 @@ static bool exists(const char *path)
 
 /* The jobs of the cluster that ended in [since, until] in a final state,
  * without their steps: what reconciliation needs is the id and the end. */
-static struct xlist *query_ended(void *db, time_t since, time_t until)
+static struct xlist *_query_ended(void *db, time_t since, time_t until)
 {
 	slurmdb_job_cond_t *cond = fpt_db_cond_new(cluster, NULL, since, until);
 	struct xlist *out;
@@ -857,7 +857,7 @@ static struct xlist *query_ended(void *db, time_t since, time_t until)
 	 * between since and until): running and pending jobs stay out. */
 	cond->state_list = slurm_list_create(free);
 	for (uint32_t s = 0; s < JOB_END; s++)
-		if (final_state(s)) {
+		if (_final_state(s)) {
 			snprintf(state, sizeof(state), "%u", s);
 			slurm_list_append(cond->state_list, strdup(state));
 		}
@@ -869,8 +869,8 @@ static struct xlist *query_ended(void *db, time_t since, time_t until)
 
 /* Queues the jobs of one answer that have neither a summary nor a queue
  * entry; *newest is the latest end seen. -1 if an entry cannot be written. */
-static int queue_missing(struct xlist *jobs, time_t now, time_t *newest,
-			 int *added)
+static int _queue_missing(struct xlist *jobs, time_t now, time_t *newest,
+			  int *added)
 {
 	struct listIterator *it = slurm_list_iterator_create(jobs);
 	slurmdb_job_rec_t *j;
@@ -880,21 +880,21 @@ static int queue_missing(struct xlist *jobs, time_t now, time_t *newest,
 		char q[4096], sum[4096];
 		FILE *f;
 
-		if (!final_state(j->state) || !j->end)
+		if (!_final_state(j->state) || !j->end)
 			continue;
 		if (j->end > *newest)
 			*newest = j->end;
-		queue_path(q, sizeof(q), j->jobid);
+		_queue_path(q, sizeof(q), j->jobid);
 		snprintf(sum, sizeof(sum), "%s/summaries/%u.jws", spool,
 			 j->jobid);
-		if (exists(q) || exists(sum))
+		if (_exists(q) || _exists(sum))
 			continue;
 		f = fopen(q, "w");
 		if (!f || fprintf(f, "%u %ld %ld\n", j->jobid, (long)j->end,
 				  (long)now) < 0) {
-			say("spool %s: cannot queue job %u found by "
-			    "reconciliation: %s",
-			    spool, j->jobid, strerror(errno));
+			_say("spool %s: cannot queue job %u found by "
+			     "reconciliation: %s",
+			     spool, j->jobid, strerror(errno));
 			rc = -1;
 		}
 		if (f && fclose(f) != 0)
@@ -911,7 +911,7 @@ static int queue_missing(struct xlist *jobs, time_t now, time_t *newest,
  * the watermark to the latest end seen. Without a usable watermark it
  * sweeps the last `sweep_s` seconds, one slice at a time. A pass thus costs
  * what ended since the last one, not the day's history. */
-static int reconcile(void *db, long sweep_s, time_t now)
+static int _reconcile(void *db, long sweep_s, time_t now)
 {
 	char wm_path[4096];
 	fp_error_t err = { 0 };
@@ -923,8 +923,8 @@ static int reconcile(void *db, long sweep_s, time_t now)
 	have = fp_watermark_read(wm_path, now, &wm, &err);
 	rewrite = have != 0;
 	if (have < 0)
-		say("%s; sweeping the last %ld s of slurmdbd instead", err.msg,
-		    sweep_s);
+		_say("%s; sweeping the last %ld s of slurmdbd instead", err.msg,
+		     sweep_s);
 	else if (have > 0)
 		fprintf(stderr,
 			"info: no reconciliation watermark %s (new "
@@ -946,19 +946,19 @@ static int reconcile(void *db, long sweep_s, time_t now)
 		time_t until = have == 0 || now - from <= SWEEP_SLICE
 				       ? now
 				       : from + SWEEP_SLICE;
-		struct xlist *jobs = query_ended(db, from, until);
+		struct xlist *jobs = _query_ended(db, from, until);
 
 		requests++;
 		stats.reconcile_requests++;
 		if (jobs)
 			stats.reconcile_records += slurm_list_count(jobs);
 		if (!jobs) {
-			say("slurmdbd: cannot list the jobs that ended since "
-			    "%ld: %s",
-			    (long)from, slurm_strerror(errno));
+			_say("slurmdbd: cannot list the jobs that ended since "
+			     "%ld: %s",
+			     (long)from, slurm_strerror(errno));
 			return -1;
 		}
-		if (queue_missing(jobs, now, &newest, &added)) {
+		if (_queue_missing(jobs, now, &newest, &added)) {
 			slurm_list_destroy(jobs);
 			return -1;
 		}
@@ -978,7 +978,7 @@ static int reconcile(void *db, long sweep_s, time_t now)
 		if (newest < wm)
 			newest = wm;
 		if (fp_watermark_write(wm_path, newest, &err)) {
-			say("%s; the next pass sweeps again", err.msg);
+			_say("%s; the next pass sweeps again", err.msg);
 			return -1;
 		}
 	}
@@ -1002,7 +1002,7 @@ typedef struct {
  * they save. */
 #define MIN_PER_WORKER 16
 
-static int by_queued(const void *a, const void *b)
+static int _by_queued(const void *a, const void *b)
 {
 	const entry_t *x = a, *y = b;
 
@@ -1012,7 +1012,7 @@ static int by_queued(const void *a, const void *b)
 }
 
 /* The journal's entries, oldest first (malloc'd; *n of them). */
-static entry_t *read_queue(size_t *n, time_t now)
+static entry_t *_read_queue(size_t *n, time_t now)
 {
 	char dir[4096];
 	entry_t *out = NULL;
@@ -1055,7 +1055,7 @@ static entry_t *read_queue(size_t *n, time_t now)
 	if (d)
 		closedir(d);
 	if (*n)
-		qsort(out, *n, sizeof(*out), by_queued);
+		qsort(out, *n, sizeof(*out), _by_queued);
 	return out;
 }
 
@@ -1064,7 +1064,7 @@ typedef struct {
 	size_t seq;
 } rec_ref_t;
 
-static int by_jobid(const void *a, const void *b)
+static int _by_jobid(const void *a, const void *b)
 {
 	const rec_ref_t *x = a, *y = b;
 
@@ -1075,7 +1075,8 @@ static int by_jobid(const void *a, const void *b)
 
 /* The first record of jobid in slurmdbd's order (as a query of that id
  * alone would pick it), or NULL. */
-static slurmdb_job_rec_t *find_record(rec_ref_t *refs, size_t n, uint32_t jobid)
+static slurmdb_job_rec_t *_find_record(rec_ref_t *refs, size_t n,
+				       uint32_t jobid)
 {
 	size_t lo = 0, hi = n;
 
@@ -1094,7 +1095,7 @@ static slurmdb_job_rec_t *find_record(rec_ref_t *refs, size_t n, uint32_t jobid)
  * request, then each job in turn. */
 /* Metrics=: counts (NULL: none) into the spool's totals, and the text file
  * rewritten with them and each site's intensity now. */
-static void write_site_metrics(const run_t *run, const fp_site_metrics_t *m)
+static void _write_site_metrics(const run_t *run, const fp_site_metrics_t *m)
 {
 	char state[4096];
 	fp_error_t err = { 0 };
@@ -1104,11 +1105,11 @@ static void write_site_metrics(const run_t *run, const fp_site_metrics_t *m)
 	snprintf(state, sizeof(state), "%s/metrics.state", spool);
 	if (fp_site_metrics_write(m, run->cfg, state, run->cfg->metrics,
 				  run->now, &err))
-		say("metrics %s: %s", run->cfg->metrics, err.msg);
+		_say("metrics %s: %s", run->cfg->metrics, err.msg);
 }
 
-static void process_batch(void *db, const run_t *run, const entry_t *e,
-			  size_t n, tally_t *t)
+static void _process_batch(void *db, const run_t *run, const entry_t *e,
+			   size_t n, tally_t *t)
 {
 	char *ids = malloc(n * 11 + 1), *p = ids;
 	struct xlist *jobs;
@@ -1125,13 +1126,13 @@ static void process_batch(void *db, const run_t *run, const entry_t *e,
 	}
 	for (size_t i = 0; i < n; i++)
 		p += sprintf(p, "%s%u", i ? "," : "", e[i].jobid);
-	jobs = query_jobs(db, cfg_cluster(), ids, 0, 0);
+	jobs = _query_jobs(db, _cfg_cluster(), ids, 0, 0);
 	stats.batch_requests++;
 	free(ids);
 	if (!jobs) {
-		say("slurmdbd: cannot read the records of %zu queued job(s): "
-		    "%s",
-		    n, slurm_strerror(errno));
+		_say("slurmdbd: cannot read the records of %zu queued job(s): "
+		     "%s",
+		     n, slurm_strerror(errno));
 		t->failed += (int)n;
 		return;
 	}
@@ -1150,14 +1151,15 @@ static void process_batch(void *db, const run_t *run, const entry_t *e,
 		slurm_list_destroy(jobs);
 		return;
 	}
-	qsort(refs, nrefs, sizeof(*refs), by_jobid);
+	qsort(refs, nrefs, sizeof(*refs), _by_jobid);
 	for (size_t i = 0; i < n; i++) {
 		int rc;
 
 		if (site_metrics)
 			one[i] = fp_site_metrics_new();
-		rc = process_job(db, run, e[i].jobid, e[i].queued,
-				 find_record(refs, nrefs, e[i].jobid), one[i]);
+		rc = _process_job(db, run, e[i].jobid, e[i].queued,
+				  _find_record(refs, nrefs, e[i].jobid),
+				  one[i]);
 
 		done[i] = rc == 0;
 		if (rc > 0)
@@ -1169,12 +1171,12 @@ static void process_batch(void *db, const run_t *run, const entry_t *e,
 	 * trip per job otherwise (half of a job's time in make bench-scale).
 	 * A job leaves the queue only once its record is committed; killed
 	 * before, it is done again (its summary kept, see
-	 * archive_reused_id()) and its record set again. */
+	 * _archive_reused_id()) and its record set again. */
 	committed = slurmdb_connection_commit(db, 1) == SLURM_SUCCESS;
 	if (!committed)
-		say("slurmdbd: cannot commit the records of %zu job(s): %s; "
-		    "they stay queued",
-		    n, slurm_strerror(errno));
+		_say("slurmdbd: cannot commit the records of %zu job(s): %s; "
+		     "they stay queued",
+		     n, slurm_strerror(errno));
 	for (size_t i = 0; i < n; i++) {
 		char q[4096];
 
@@ -1184,7 +1186,7 @@ static void process_batch(void *db, const run_t *run, const entry_t *e,
 			t->failed++;
 			continue;
 		}
-		queue_path(q, sizeof(q), e[i].jobid);
+		_queue_path(q, sizeof(q), e[i].jobid);
 		unlink(q);
 		t->done++;
 		if (one[i] && (counts || (counts = fp_site_metrics_new())))
@@ -1194,7 +1196,7 @@ static void process_batch(void *db, const run_t *run, const entry_t *e,
 	 * and counted then; killed after, the batch is missing from the
 	 * totals (never counted twice). */
 	if (counts)
-		write_site_metrics(run, counts);
+		_write_site_metrics(run, counts);
 	fp_site_metrics_free(counts);
 	for (size_t i = 0; i < n; i++)
 		fp_site_metrics_free(one[i]);
@@ -1202,15 +1204,16 @@ static void process_batch(void *db, const run_t *run, const entry_t *e,
 	slurm_list_destroy(jobs);
 }
 
-static void process_part(void *db, const run_t *run, const entry_t *e, size_t n,
-			 tally_t *t)
+static void _process_part(void *db, const run_t *run, const entry_t *e,
+			  size_t n, tally_t *t)
 {
 	for (size_t i = 0; i < n; i += BATCH)
-		process_batch(db, run, e + i, n - i < BATCH ? n - i : BATCH, t);
+		_process_batch(db, run, e + i, n - i < BATCH ? n - i : BATCH,
+			       t);
 }
 
 /* part is "" for the run itself, " part=K/N" for one of its workers. */
-static void write_stats(const char *part, size_t jobs, unsigned workers)
+static void _write_stats(const char *part, size_t jobs, unsigned workers)
 {
 	const char *path = getenv("FP_WORKER_STATS");
 	FILE *f = path && *path ? fopen(path, "a") : NULL;
@@ -1228,9 +1231,9 @@ static void write_stats(const char *part, size_t jobs, unsigned workers)
 /* MaxWorkers: `nparts` processes, each over the jobs whose id is its number
  * modulo nparts, so no two ever work on one job; each has its own slurmdbd
  * connection. A worker that dies leaves its jobs in the journal for the
- * next run (their summaries are written once: see archive_reused_id()). */
-static void run_parts(const run_t *run, const entry_t *queue, size_t n,
-		      unsigned nparts, tally_t *t)
+ * next run (their summaries are written once: see _archive_reused_id()). */
+static void _run_parts(const run_t *run, const entry_t *queue, size_t n,
+		       unsigned nparts, tally_t *t)
 {
 	pid_t pids[64];
 	entry_t *mine = malloc((n + 1) * sizeof(*mine));
@@ -1255,17 +1258,17 @@ static void run_parts(const run_t *run, const entry_t *queue, size_t n,
 			void *db = slurmdb_connection_get(NULL);
 
 			if (!db) {
-				say("slurmdbd: no connection (%s); jobs stay "
-				    "queued",
-				    slurm_strerror(errno));
+				_say("slurmdbd: no connection (%s); jobs stay "
+				     "queued",
+				     slurm_strerror(errno));
 				_exit(EXIT_TEMPFAIL);
 			}
-			dbd_nodelay();
+			_dbd_nodelay();
 			memset(&stats, 0, sizeof(stats));
-			process_part(db, run, mine, m, &own);
+			_process_part(db, run, mine, m, &own);
 			snprintf(part, sizeof(part), " part=%u/%u", k + 1,
 				 nparts);
-			write_stats(part, m, 1);
+			_write_stats(part, m, 1);
 			slurmdb_connection_close(&db);
 			fflush(NULL);
 			_exit(own.failed    ? EXIT_TEMPFAIL
@@ -1278,9 +1281,9 @@ static void run_parts(const run_t *run, const entry_t *queue, size_t n,
 		int status;
 
 		if (pids[k] < 0) {
-			say("worker: cannot start worker %u of %u: %s; its "
-			    "jobs stay queued",
-			    k + 1, nparts, strerror(errno));
+			_say("worker: cannot start worker %u of %u: %s; its "
+			     "jobs stay queued",
+			     k + 1, nparts, strerror(errno));
 			t->failed++;
 			continue;
 		}
@@ -1292,9 +1295,9 @@ static void run_parts(const run_t *run, const entry_t *queue, size_t n,
 			 WEXITSTATUS(status) == EXIT_WAITING)
 			t->waiting++;
 		else if (WIFSIGNALED(status)) {
-			say("worker %u of %u: killed by signal %d; its jobs "
-			    "stay queued for the next run",
-			    k + 1, nparts, WTERMSIG(status));
+			_say("worker %u of %u: killed by signal %d; its jobs "
+			     "stay queued for the next run",
+			     k + 1, nparts, WTERMSIG(status));
 			t->failed++;
 		} else {
 			t->failed++;
@@ -1302,7 +1305,7 @@ static void run_parts(const run_t *run, const entry_t *queue, size_t n,
 	}
 }
 
-static void usage(FILE *out)
+static void _usage(FILE *out)
 {
 	fprintf(out, "usage: footprint-worker --config FILE [--cluster NAME] "
 		     "[--reconcile SECONDS]\n");
@@ -1346,19 +1349,19 @@ int main(int argc, char **argv)
 			reconcile_s = strtol(optarg, NULL, 10);
 			break;
 		case 'h':
-			usage(stdout);
+			_usage(stdout);
 			return 0;
 		default:
-			usage(stderr);
+			_usage(stderr);
 			return 2;
 		}
 	}
 	if (!config) {
-		usage(stderr);
+		_usage(stderr);
 		return 2;
 	}
 	if (!cluster[0])
-		read_cluster_name();
+		_read_cluster_name();
 	cfg = fp_config_load(config, &err);
 	if (!cfg) {
 		cfg = fp_config_load_essentials(config);
@@ -1399,18 +1402,18 @@ int main(int argc, char **argv)
 
 		/* Each broken series its own line, naming its Site line. */
 		for (size_t i = 0; (m = fp_config_series_error(cfg, i)); i++)
-			say("%s; that site's summaries are marked incomplete "
-			    "until it is fixed",
-			    m);
+			_say("%s; that site's summaries are marked incomplete "
+			     "until it is fixed",
+			     m);
 	} else if (broken)
-		say("%s; summaries are marked incomplete until it is fixed",
-		    serr.msg);
+		_say("%s; summaries are marked incomplete until it is fixed",
+		     serr.msg);
 	key = cfg->signing_key
 		      ? fp_sign_key_load_private(cfg->signing_key, &err)
 		      : NULL;
 	if (!key) {
-		say("signing key: %s; jobs stay queued until it is fixed",
-		    cfg->signing_key ? err.msg : "SigningKey is not set");
+		_say("signing key: %s; jobs stay queued until it is fixed",
+		     cfg->signing_key ? err.msg : "SigningKey is not set");
 		fp_config_free(cfg);
 		return EXIT_TEMPFAIL;
 	}
@@ -1418,7 +1421,7 @@ int main(int argc, char **argv)
 	 * key, and the current and retired keys footprint.conf trusts. */
 	trusted = fp_sign_keyset_new();
 	if (!trusted || fp_sign_keyset_add_key(trusted, key, &err)) {
-		say("signing key: %s", trusted ? err.msg : "out of memory");
+		_say("signing key: %s", trusted ? err.msg : "out of memory");
 		fp_sign_keyset_free(trusted);
 		fp_sign_key_free(key);
 		fp_config_free(cfg);
@@ -1426,30 +1429,30 @@ int main(int argc, char **argv)
 	}
 	if ((cfg->npublic_keys || cfg->npublic_key_dirs) &&
 	    fp_sign_keyset_add_config(trusted, cfg, &err))
-		say("trusted keys: %s (earlier summaries they signed are kept "
-		    "aside as unverified when a job id is reused)",
-		    err.msg);
+		_say("trusted keys: %s (earlier summaries they signed are kept "
+		     "aside as unverified when a job id is reused)",
+		     err.msg);
 	slurm_init(NULL);
 	db = slurmdb_connection_get(NULL);
 	if (!db) {
-		say("slurmdbd: no connection (%s); jobs stay queued",
-		    slurm_strerror(errno));
+		_say("slurmdbd: no connection (%s); jobs stay queued",
+		     slurm_strerror(errno));
 		fp_sign_keyset_free(trusted);
 		fp_sign_key_free(key);
 		fp_config_free(cfg);
 		return EXIT_TEMPFAIL;
 	}
-	dbd_nodelay();
-	if (reconcile_s > 0 && reconcile(db, reconcile_s, now) < 0)
+	_dbd_nodelay();
+	if (reconcile_s > 0 && _reconcile(db, reconcile_s, now) < 0)
 		failed++;
 
-	queue = read_queue(&nqueue, now);
+	queue = _read_queue(&nqueue, now);
 	if (nqueue > cfg->max_queue) {
 		/* The journal holds them all: the rest wait for the next run,
 		 * which the plugin starts at once (exit 3). */
-		say("spool %s: more than MaxQueue=%u jobs queued; each run "
-		    "takes the oldest %u, the others wait in the journal",
-		    spool, cfg->max_queue, cfg->max_queue);
+		_say("spool %s: more than MaxQueue=%u jobs queued; each run "
+		     "takes the oldest %u, the others wait in the journal",
+		     spool, cfg->max_queue, cfg->max_queue);
 		t.waiting += (int)(nqueue - cfg->max_queue);
 		nqueue = cfg->max_queue;
 	}
@@ -1464,19 +1467,19 @@ int main(int argc, char **argv)
 	if (nparts > cfg->max_workers)
 		nparts = cfg->max_workers;
 	if (nparts <= 1) {
-		process_part(db, &run, queue, nqueue, &t);
+		_process_part(db, &run, queue, nqueue, &t);
 	} else {
 		/* Each child its own connection: a slurmdbd connection is not
 		 * shared across a fork. */
 		slurmdb_connection_close(&db);
-		run_parts(&run, queue, nqueue, nparts, &t);
+		_run_parts(&run, queue, nqueue, nparts, &t);
 	}
 	free(queue);
 	/* Each batch added its counts: this refreshes the intensities. */
-	write_site_metrics(&run, NULL);
+	_write_site_metrics(&run, NULL);
 	failed += t.failed;
 	waiting = t.waiting;
-	write_stats("", nqueue, nparts);
+	_write_stats("", nqueue, nparts);
 	if (db)
 		slurmdb_connection_close(&db);
 	fp_sign_keyset_free(trusted);
@@ -1484,7 +1487,7 @@ int main(int argc, char **argv)
 	fp_config_free(cfg);
 	/* A configuration fault lasts across runs: keep it said once. */
 	if (!failed && series_ok)
-		clear_error();
+		_clear_error();
 	free(last_error_path);
 	slurm_fini();
 	if (failed)

@@ -53,7 +53,7 @@ char *fpt_cli_read_text(const char *path, size_t max, char *why, size_t whysz)
 	return buf;
 }
 
-static void usage(FILE *out)
+static void _usage(FILE *out)
 {
 	fprintf(out, "usage: sfootprint [COMMAND] [ARGS]   (sfootprint "
 		     "--version)\n");
@@ -67,7 +67,7 @@ int main(int argc, char **argv)
 	if (argc < 2)
 		return fpt_cmd_show(argc, argv);
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		usage(stdout);
+		_usage(stdout);
 		return FP_EXIT_OK;
 	}
 	if (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version")) {
@@ -89,6 +89,6 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].run(argc - 1, argv + 1);
 	fprintf(stderr, "sfootprint: unknown command '%s'\n", argv[1]);
-	usage(stderr);
+	_usage(stderr);
 	return FP_EXIT_USAGE;
 }

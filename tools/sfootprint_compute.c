@@ -15,7 +15,8 @@
 /* The plugin matches nodes with Slurm's hostlist API; this tool links no
  * Slurm, so it understands the common forms: "a,b", "qh[001-040,050]",
  * "r[1-2]n[01-16]". Digits under brackets are read greedily. */
-static bool match_range(const char *r, size_t rn, const char *digits, size_t nd)
+static bool _match_range(const char *r, size_t rn, const char *digits,
+			 size_t nd)
 {
 	unsigned long v = strtoul(digits, NULL, 10);
 
@@ -39,7 +40,7 @@ static bool match_range(const char *r, size_t rn, const char *digits, size_t nd)
 	return false;
 }
 
-static bool match_term(const char *t, size_t tn, const char *node)
+static bool _match_term(const char *t, size_t tn, const char *node)
 {
 	while (tn) {
 		if (*t == '[') {
@@ -47,8 +48,8 @@ static bool match_term(const char *t, size_t tn, const char *node)
 			size_t nd = strspn(node, "0123456789");
 
 			if (!close || !nd ||
-			    !match_range(t + 1, (size_t)(close - t - 1), node,
-					 nd))
+			    !_match_range(t + 1, (size_t)(close - t - 1), node,
+					  nd))
 				return false;
 			node += nd;
 			tn -= (size_t)(close + 1 - t);
@@ -64,7 +65,7 @@ static bool match_term(const char *t, size_t tn, const char *node)
 	return !*node;
 }
 
-static int in_hostlist(const char *hostlist, const char *node, void *ctx)
+static int _in_hostlist(const char *hostlist, const char *node, void *ctx)
 {
 	const char *t = hostlist, *p;
 	int depth = 0;
@@ -76,7 +77,7 @@ static int in_hostlist(const char *hostlist, const char *node, void *ctx)
 		else if (*p == ']')
 			depth--;
 		else if ((*p == ',' && !depth) || !*p) {
-			if (match_term(t, (size_t)(p - t), node))
+			if (_match_term(t, (size_t)(p - t), node))
 				return 1;
 			if (!*p)
 				return 0;
@@ -88,7 +89,7 @@ static int in_hostlist(const char *hostlist, const char *node, void *ctx)
 /* A name from the job description goes to a terminal: a control byte in
  * it (an escape sequence, a carriage return) is written \xNN, and a
  * backslash doubled, so that what is shown is what the file holds. */
-static int put_name(const char *s)
+static int _put_name(const char *s)
 {
 	int n = 0;
 
@@ -110,7 +111,7 @@ static int put_name(const char *s)
 }
 
 /* A figure with no value (nothing to divide by) is '-', never nan/inf. */
-static const char *num(char buf[32], int decimals, double v)
+static const char *_num(char buf[32], int decimals, double v)
 {
 	if (!isfinite(v))
 		return "-";
@@ -118,32 +119,32 @@ static const char *num(char buf[32], int decimals, double v)
 	return buf;
 }
 
-static void print_text(const fp_result_t *r)
+static void _print_text(const fp_result_t *r)
 {
 	char a[21], b[21], n1[32], n2[32], n3[32], n4[32];
 
 	fp_iso8601_format(r->start, a);
 	fp_iso8601_format(r->end, b);
 	printf("job %llu  user ", (unsigned long long)r->job_id);
-	put_name(r->user);
+	_put_name(r->user);
 	fputs("  account ", stdout);
-	put_name(r->account);
+	_put_name(r->account);
 	printf("  %s .. %s\n", a, b);
 	printf("energy       %12s Wh IT, %s Wh facility (%s)\n",
-	       num(n1, 3, r->energy_it_j / 3600),
-	       num(n2, 3, r->energy_facility_j / 3600),
+	       _num(n1, 3, r->energy_it_j / 3600),
+	       _num(n2, 3, r->energy_facility_j / 3600),
 	       fp_report_source_text(r->energy_source));
-	printf("operational  %12s gCO2e\n", num(n1, 3, r->operational_g));
-	printf("embodied     %12s gCO2e\n", num(n1, 3, r->embodied_g));
+	printf("operational  %12s gCO2e\n", _num(n1, 3, r->operational_g));
+	printf("embodied     %12s gCO2e\n", _num(n1, 3, r->embodied_g));
 	printf("footprint    %12s gCO2e  (%s per core-hour)\n",
-	       num(n1, 3, r->footprint_g), num(n2, 3, r->per_core_hour_g));
+	       _num(n1, 3, r->footprint_g), _num(n2, 3, r->per_core_hour_g));
 	printf("avoided      %12s gCO2e  heat reuse, not in the "
 	       "footprint\n",
-	       num(n1, 3, r->avoided_g));
+	       _num(n1, 3, r->avoided_g));
 	printf("net          %12s gCO2e  footprint - avoided\n",
-	       num(n1, 3, r->net_g));
-	printf("reference    %12s gCO2e  ", num(n1, 3, r->reference_g));
-	put_name(r->reference_name);
+	       _num(n1, 3, r->net_g));
+	printf("reference    %12s gCO2e  ", _num(n1, 3, r->reference_g));
+	_put_name(r->reference_name);
 	printf(", PUE %.2f\n", r->reference_pue);
 	/* The report's wording (sfootprint -j): each % beside its own figure. */
 	fputs("versus       ", stdout);
@@ -155,12 +156,13 @@ static void print_text(const fp_result_t *r)
 		int w;
 
 		fputs("site ", stdout);
-		w = put_name(s->site);
+		w = _put_name(s->site);
 		printf("%*s %s Wh, PUE %.2f, %s gCO2e/kWh, operational %s g, "
 		       "avoided %s g\n",
-		       w < 10 ? 10 - w : 0, "", num(n1, 3, s->energy_j / 3600),
-		       s->pue, num(n2, 1, s->intensity),
-		       num(n3, 3, s->operational_g), num(n4, 3, s->avoided_g));
+		       w < 10 ? 10 - w : 0, "", _num(n1, 3, s->energy_j / 3600),
+		       s->pue, _num(n2, 1, s->intensity),
+		       _num(n3, 3, s->operational_g),
+		       _num(n4, 3, s->avoided_g));
 	}
 	/* The report's spelling (sfootprint -j), reasons escaped. */
 	fputs("completeness ", stdout);
@@ -212,7 +214,7 @@ int fpt_cmd_compute(int argc, char **argv)
 	job = fp_carbon_job_load(jobfile, &err);
 	if (!job)
 		goto fail;
-	r = fp_carbon_compute(cfg, job, in_hostlist, NULL, &err);
+	r = fp_carbon_compute(cfg, job, _in_hostlist, NULL, &err);
 	if (!r)
 		goto fail;
 	if (json) {
@@ -221,7 +223,7 @@ int fpt_cmd_compute(int argc, char **argv)
 			goto fail;
 		printf("%s\n", out);
 	} else {
-		print_text(r);
+		_print_text(r);
 	}
 	rc = FP_EXIT_OK;
 	goto done;

@@ -55,7 +55,7 @@ struct context {
 	char cluster_note[600]; /* why cluster is empty */
 };
 
-static void usage(FILE *out)
+static void _usage(FILE *out)
 {
 	fprintf(out,
 		"usage: sfootprint -j JOBID [--config FILE] [--json | --html "
@@ -70,7 +70,7 @@ static void usage(FILE *out)
 		"  FIELD: " FP_REPORT_COLUMNS "\n");
 }
 
-static int load_context(struct context *c, const char *option)
+static int _load_context(struct context *c, const char *option)
 {
 	const char *env = getenv("FOOTPRINT_CONF");
 	fp_error_t err = { 0 };
@@ -108,7 +108,7 @@ static int load_context(struct context *c, const char *option)
 }
 
 /* Accounting needs the cluster's name: 0, or -1 with why. */
-static int need_cluster(const struct context *c, char *why, size_t size)
+static int _need_cluster(const struct context *c, char *why, size_t size)
 {
 	if (c->cluster[0])
 		return 0;
@@ -118,8 +118,8 @@ static int need_cluster(const struct context *c, char *why, size_t size)
 
 /* Our FP1 part of the field the configuration names, else of the other one
  * (a report must not depend on footprint.conf being readable). */
-static int job_record(const struct context *c, const slurmdb_job_rec_t *j,
-		      fp_record_t *rec, fp_error_t *err)
+static int _job_record(const struct context *c, const slurmdb_job_rec_t *j,
+		       fp_record_t *rec, fp_error_t *err)
 {
 	bool system = c->cfg &&
 		      !strcasecmp(c->cfg->job_record_field, "SystemComment");
@@ -132,7 +132,7 @@ static int job_record(const struct context *c, const slurmdb_job_rec_t *j,
 	return rc;
 }
 
-static char *user_name(const slurmdb_job_rec_t *j, char *buf, size_t size)
+static char *_user_name(const slurmdb_job_rec_t *j, char *buf, size_t size)
 {
 	struct passwd *pw;
 
@@ -147,7 +147,7 @@ static char *user_name(const slurmdb_job_rec_t *j, char *buf, size_t size)
 
 /* A count of tres_alloc_str ("1=2,2=1000,3=120,..."): id 1 is the CPUs,
  * 3 the energy in J (Slurm's TRES_CPU, TRES_ENERGY); NAN when absent. */
-static double tres_count(const char *tres, unsigned id)
+static double _tres_count(const char *tres, unsigned id)
 {
 	for (const char *p = tres; p && *p;
 	     p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL) {
@@ -165,7 +165,7 @@ static double tres_count(const char *tres, unsigned id)
 	return NAN;
 }
 
-static void step_name(const slurmdb_step_rec_t *s, char *buf, size_t size)
+static void _step_name(const slurmdb_step_rec_t *s, char *buf, size_t size)
 {
 	if (s->step_id.step_id < FP_STEP_INTERACTIVE &&
 	    s->step_id.step_het_comp != NO_VAL)
@@ -181,11 +181,11 @@ static void step_name(const slurmdb_step_rec_t *s, char *buf, size_t size)
  * ConsumedEnergy its TRES energy (unknown when slurmctld had none as the
  * job ended, where sacct prints nothing). *steps (the caller free()s it)
  * holds each step's energy. */
-static fp_report_acct_t job_acct(const slurmdb_job_rec_t *j,
-				 fp_report_acct_step_t **steps)
+static fp_report_acct_t _job_acct(const slurmdb_job_rec_t *j,
+				  fp_report_acct_step_t **steps)
 {
 	fp_report_acct_t a = fp_report_acct_unknown();
-	double energy = tres_count(j->tres_alloc_str, 3);
+	double energy = _tres_count(j->tres_alloc_str, 3);
 
 	a.name = j->jobname;
 	a.state = slurm_job_state_string(j->state & JOB_STATE_BASE);
@@ -198,7 +198,7 @@ static fp_report_acct_t job_acct(const slurmdb_job_rec_t *j,
 	a.end = j->end;
 	a.elapsed_s = j->elapsed;
 	a.cpu_time_s = (double)j->tot_cpu_sec + j->tot_cpu_usec / 1e6;
-	a.alloc_cpus = tres_count(j->tres_alloc_str, 1);
+	a.alloc_cpus = _tres_count(j->tres_alloc_str, 1);
 	a.energy_j = energy;
 	*steps = NULL;
 	if (j->steps && slurm_list_count(j->steps) > 0) {
@@ -211,8 +211,8 @@ static fp_report_acct_t job_acct(const slurmdb_job_rec_t *j,
 		while (*steps && (st = slurm_list_next(it))) {
 			a.cpu_time_s += (double)st->tot_cpu_sec +
 					st->tot_cpu_usec / 1e6;
-			step_name(st, (*steps)[n].name,
-				  sizeof((*steps)[n].name));
+			_step_name(st, (*steps)[n].name,
+				   sizeof((*steps)[n].name));
 			(*steps)[n].energy_j =
 				st->stats.consumed_energy == NO_VAL64
 					? NAN
@@ -228,9 +228,9 @@ static fp_report_acct_t job_acct(const slurmdb_job_rec_t *j,
 
 /* The signed summary of a job: 0 valid (*payload, *status "valid (...)"),
  * 1 none readable (*status says why), -1 INVALID (*status the reason). */
-static int signed_summary(const struct context *c, unsigned long id,
-			  char **payload, char *status, size_t size,
-			  json_t **sig)
+static int _signed_summary(const struct context *c, unsigned long id,
+			   char **payload, char *status, size_t size,
+			   json_t **sig)
 {
 	char path[4096], *tok, key_note[4200];
 	fp_error_t err = { 0 };
@@ -331,8 +331,9 @@ static int signed_summary(const struct context *c, unsigned long id,
 }
 
 /* The page of --html into path ("-": stdout). */
-static int write_html(struct context *c, const fp_report_t *r,
-		      const char *status, const char *path, const char *payload)
+static int _write_html(struct context *c, const fp_report_t *r,
+		       const char *status, const char *path,
+		       const char *payload)
 {
 	fp_error_t err = { 0 };
 	char why[sizeof(err.msg)] = "";
@@ -365,8 +366,8 @@ out:
 	return rc;
 }
 
-static int print_report(const fp_report_t *r, const char *status, json_t *sig,
-			const char *payload, bool as_json)
+static int _print_report(const fp_report_t *r, const char *status, json_t *sig,
+			 const char *payload, bool as_json)
 {
 	if (as_json) {
 		json_t *o = fp_report_json(r);
@@ -406,7 +407,7 @@ static int print_report(const fp_report_t *r, const char *status, json_t *sig,
 }
 
 /* Resolves "42_3" to the raw job id through accounting. */
-static slurmdb_job_rec_t *first_job(struct xlist *jobs)
+static slurmdb_job_rec_t *_first_job(struct xlist *jobs)
 {
 	struct listIterator *it = slurm_list_iterator_create(jobs);
 	slurmdb_job_rec_t *j = slurm_list_next(it);
@@ -416,8 +417,8 @@ static slurmdb_job_rec_t *first_job(struct xlist *jobs)
 }
 
 /* Adds what accounting says (or why it could not) to the report. */
-static int add_acct(fp_report_t *r, const slurmdb_job_rec_t *j, const char *why,
-		    fp_error_t *err)
+static int _add_acct(fp_report_t *r, const slurmdb_job_rec_t *j,
+		     const char *why, fp_error_t *err)
 {
 	fp_report_acct_step_t *steps;
 	fp_report_acct_t a;
@@ -425,13 +426,13 @@ static int add_acct(fp_report_t *r, const slurmdb_job_rec_t *j, const char *why,
 
 	if (!j)
 		return fp_report_set_acct_note(r, why, err);
-	a = job_acct(j, &steps);
+	a = _job_acct(j, &steps);
 	rc = fp_report_set_acct(r, &a, err);
 	free(steps);
 	return rc;
 }
 
-static int show_job(struct context *c, const struct options *o)
+static int _show_job(struct context *c, const struct options *o)
 {
 	char status[5000] = "", why[600] = "", *payload = NULL;
 	const char *job = o->jobs;
@@ -450,11 +451,11 @@ static int show_job(struct context *c, const struct options *o)
 	/* State, exit code, CPU time and sacct's energy are accounting's
 	 * even when the summary has the footprint; an array task or het
 	 * component needs it for its raw id, which names the summary. */
-	if (need_cluster(c, why, sizeof(why)) ||
+	if (_need_cluster(c, why, sizeof(why)) ||
 	    !(db = fpt_db_open(why, sizeof(why))) ||
 	    !(jobs = fpt_db_jobs(db, c->cluster, &q, why, sizeof(why))))
 		;
-	else if (!(j = first_job(jobs)))
+	else if (!(j = _first_job(jobs)))
 		snprintf(why, sizeof(why),
 			 "not in the accounting of cluster "
 			 "%s",
@@ -466,16 +467,16 @@ static int show_job(struct context *c, const struct options *o)
 		}
 		id = j->jobid;
 	}
-	sum = signed_summary(c, id, &payload, status, sizeof(status), &sig);
+	sum = _signed_summary(c, id, &payload, status, sizeof(status), &sig);
 	if (sum == 0) {
 		r = fp_report_from_summary(job, payload, &err);
-		if (!r || add_acct(r, j, why, &err)) {
+		if (!r || _add_acct(r, j, why, &err)) {
 			fprintf(stderr, "sfootprint: job %s: %s\n", job,
 				err.msg);
 			goto out;
 		}
-		rc = (o->html ? write_html(c, r, status, o->html, payload)
-			      : print_report(r, status, sig, payload, o->json))
+		rc = (o->html ? _write_html(c, r, status, o->html, payload)
+			      : _print_report(r, status, sig, payload, o->json))
 			     ? FP_EXIT_FAIL
 			     : FP_EXIT_OK;
 		goto out;
@@ -488,7 +489,7 @@ static int show_job(struct context *c, const struct options *o)
 				sig, "reason")) ?: status, why);
 		goto out;
 	}
-	switch (job_record(c, j, &rec, &err)) {
+	switch (_job_record(c, j, &rec, &err)) {
 	case 0:
 		break;
 	case 1:
@@ -505,15 +506,15 @@ static int show_job(struct context *c, const struct options *o)
 		char user[64];
 
 		r = fp_report_from_record(&rec,
-					  user_name(j, user, sizeof(user)),
+					  _user_name(j, user, sizeof(user)),
 					  j->account, &err);
 	}
-	if (!r || add_acct(r, j, why, &err)) {
+	if (!r || _add_acct(r, j, why, &err)) {
 		fprintf(stderr, "sfootprint: job %s: %s\n", job, err.msg);
 		goto out;
 	}
-	if (o->html ? write_html(c, r, status, o->html, NULL)
-		    : print_report(r, status, sig, NULL, o->json))
+	if (o->html ? _write_html(c, r, status, o->html, NULL)
+		    : _print_report(r, status, sig, NULL, o->json))
 		goto out;
 	/* The figures shown are the record's, but a forged or damaged
 	 * summary is a fault the caller must see. */
@@ -532,7 +533,7 @@ out:
 }
 
 /* "alice,1001" -> "1000,1001" (slurmdbd selects users by uid). */
-static char *uid_list(const char *users)
+static char *_uid_list(const char *users)
 {
 	char *copy = strdup(users), *save = NULL, *tok, *out = NULL;
 	size_t len = 0;
@@ -567,7 +568,7 @@ static char *uid_list(const char *users)
 	return out;
 }
 
-static int aggregate(struct context *c, const struct options *o)
+static int _aggregate(struct context *c, const struct options *o)
 {
 	fpt_db_query_t q = { .job = o->jobs,
 			     .accounts = o->accounts,
@@ -583,7 +584,7 @@ static int aggregate(struct context *c, const struct options *o)
 	int rc = FP_EXIT_FAIL;
 
 	if (o->users) {
-		if (!(uids = uid_list(o->users)))
+		if (!(uids = _uid_list(o->users)))
 			return FP_EXIT_FAIL;
 	} else if (getuid() != 0 && !o->all_users && !o->jobs) {
 		/* As sacct: a user sees their own jobs unless -a. */
@@ -591,7 +592,7 @@ static int aggregate(struct context *c, const struct options *o)
 			return FP_EXIT_FAIL;
 	}
 	q.uids = uids;
-	if (need_cluster(c, why, sizeof(why)) ||
+	if (_need_cluster(c, why, sizeof(why)) ||
 	    !(db = fpt_db_open(why, sizeof(why))) ||
 	    !(jobs = fpt_db_jobs(db, c->cluster, &q, why, sizeof(why)))) {
 		fprintf(stderr, "sfootprint: %s\n", why);
@@ -610,16 +611,16 @@ static int aggregate(struct context *c, const struct options *o)
 	while ((j = slurm_list_next(it))) {
 		char name[64], user[64];
 		fp_record_t rec;
-		int found = job_record(c, j, &rec, &err);
+		int found = _job_record(c, j, &rec, &err);
 		fp_report_acct_step_t *steps;
-		fp_report_acct_t a = job_acct(j, &steps);
+		fp_report_acct_t a = _job_acct(j, &steps);
 
 		fpt_db_job_name(j, name, sizeof(name));
 		if (found < 0)
 			fprintf(stderr, "sfootprint: job %s: %s\n", name,
 				err.msg);
 		found = fp_report_table_add(t, name,
-					    user_name(j, user, sizeof(user)),
+					    _user_name(j, user, sizeof(user)),
 					    j->account,
 					    found == 0 ? &rec : NULL, &a, &err);
 		free(steps);
@@ -668,7 +669,7 @@ out:
 }
 
 /* -S/-E as sacct: since 00:00 today, until now. */
-static int read_window(struct options *o)
+static int _read_window(struct options *o)
 {
 	time_t now = time(NULL);
 	fp_error_t err = { 0 };
@@ -698,7 +699,7 @@ static int read_window(struct options *o)
 
 /* Everything the command line says is checked here, before slurm.conf,
  * footprint.conf or accounting is read: 0, or FP_EXIT_USAGE said. */
-static int read_options(int argc, char **argv, struct options *o)
+static int _read_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
 		{ "jobs", required_argument, NULL, 'j' },
@@ -769,26 +770,26 @@ static int read_options(int argc, char **argv, struct options *o)
 			o->config = optarg;
 			break;
 		case 'h':
-			usage(stdout);
+			_usage(stdout);
 			return -1;
 		case ':':
 			fprintf(stderr,
 				"sfootprint: option '%s' needs a "
 				"value\n",
 				argv[optind - 1]);
-			usage(stderr);
+			_usage(stderr);
 			return FP_EXIT_USAGE;
 		default:
 			fprintf(stderr, "sfootprint: unknown option '%s'\n",
 				argv[optind - 1]);
-			usage(stderr);
+			_usage(stderr);
 			return FP_EXIT_USAGE;
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "sfootprint: unexpected argument '%s'\n",
 			argv[optind]);
-		usage(stderr);
+		_usage(stderr);
 		return FP_EXIT_USAGE;
 	}
 	if (o->jobs &&
@@ -821,7 +822,7 @@ static int read_options(int argc, char **argv, struct options *o)
 			return FP_EXIT_USAGE;
 		}
 	}
-	if (read_window(o))
+	if (_read_window(o))
 		return FP_EXIT_USAGE;
 	return 0;
 }
@@ -830,22 +831,22 @@ int fpt_cmd_show(int argc, char **argv)
 {
 	struct options o = { 0 };
 	struct context c = { 0 };
-	int rc = read_options(argc, argv, &o);
+	int rc = _read_options(argc, argv, &o);
 
 	if (rc) {
 		free(o.jobs);
 		return rc < 0 ? FP_EXIT_OK : rc;
 	}
-	if (load_context(&c, o.config)) {
+	if (_load_context(&c, o.config)) {
 		free(o.jobs);
 		return FP_EXIT_FAIL;
 	}
 	/* One job: seff's report; several, -p, -o or -n: sacct's table
 	 * (`-j ID -p` is the job's line, as `sacct -j ID -p`). */
 	if (o.njobs == 1 && !o.parsable && !o.format && !o.noheader)
-		rc = show_job(&c, &o);
+		rc = _show_job(&c, &o);
 	else
-		rc = aggregate(&c, &o);
+		rc = _aggregate(&c, &o);
 	fp_config_free(c.cfg);
 	free(o.jobs);
 	return rc;

@@ -15,14 +15,14 @@
 
 #define MAX_KEY_ARGS 64
 
-static double num(json_t *root, const char *obj, const char *key)
+static double _num(json_t *root, const char *obj, const char *key)
 {
 	json_t *v = json_object_get(json_object_get(root, obj), key);
 
 	return json_is_number(v) ? json_number_value(v) : 0.0 / 0.0;
 }
 
-static void completeness(json_t *root)
+static void _completeness(json_t *root)
 {
 	json_t *why = json_object_get(root, "incomplete"), *w;
 	size_t n = json_array_size(why), i;
@@ -37,7 +37,7 @@ static void completeness(json_t *root)
 	free(reasons);
 }
 
-static void print_figures(const char *payload)
+static void _print_figures(const char *payload)
 {
 	json_t *root = json_loads(payload, 0, NULL);
 	json_t *job = json_object_get(root, "job");
@@ -48,7 +48,7 @@ static void print_figures(const char *payload)
 	       (long long)json_integer_value(json_object_get(job, "id")));
 	/* The report's spellings (sfootprint -j), reasons escaped. */
 	fputs("completeness: ", stdout);
-	completeness(root);
+	_completeness(root);
 	if (!json_is_true(json_object_get(root, "complete")) &&
 	    !json_object_get(root, "carbon")) {
 		json_decref(root);
@@ -59,15 +59,15 @@ static void print_figures(const char *payload)
 	if (!src || fp_carbon_energy_source_parse(src, &source))
 		source = FP_ENERGY_UNKNOWN;
 	printf("energy:       %.3f Wh facility, %.3f Wh IT (%s)\n",
-	       num(root, "energy", "facility_Wh"), num(root, "energy", "it_Wh"),
-	       fp_report_source_text(source));
-	printf("footprint:    %.3f gCO2e\n", num(root, "carbon", "footprint"));
+	       _num(root, "energy", "facility_Wh"),
+	       _num(root, "energy", "it_Wh"), fp_report_source_text(source));
+	printf("footprint:    %.3f gCO2e\n", _num(root, "carbon", "footprint"));
 	printf("avoided:      %.3f gCO2e (heat reuse, not in the "
 	       "footprint)\n",
-	       num(root, "carbon", "avoided_heat_reuse"));
+	       _num(root, "carbon", "avoided_heat_reuse"));
 	printf("net:          %.3f gCO2e (footprint - avoided)\n",
-	       num(root, "carbon", "net"));
-	printf("reference:    %.3f gCO2e\n", num(root, "carbon", "reference"));
+	       _num(root, "carbon", "net"));
+	printf("reference:    %.3f gCO2e\n", _num(root, "carbon", "reference"));
 	printf("config:       %s\n",
 	       json_string_value(json_object_get(
 		       json_object_get(root, "config"), "sha256"))
@@ -82,7 +82,7 @@ struct args {
 	bool accept_high_s;
 };
 
-static int parse_args(int argc, char **argv, struct args *a)
+static int _parse_args(int argc, char **argv, struct args *a)
 {
 	for (int i = 1; i < argc; i++) {
 		const char *o = argv[i];
@@ -108,7 +108,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 /* The trusted keys: those given on the command line, else footprint.conf's
  * (named by --config or FOOTPRINT_CONF, else found as sfootprint -j finds
  * it), else FP_DEFAULT_PUBLIC_KEY. */
-static fp_keyset_t *trusted_keys(const struct args *a, fp_error_t *err)
+static fp_keyset_t *_trusted_keys(const struct args *a, fp_error_t *err)
 {
 	const char *env = getenv("FOOTPRINT_CONF");
 	fp_keyset_t *ks = fp_sign_keyset_new();
@@ -153,7 +153,7 @@ int fpt_cmd_verify(int argc, char **argv)
 	char why[256], *tok, *payload;
 	fp_keyset_t *ks;
 
-	if (parse_args(argc, argv, &a)) {
+	if (_parse_args(argc, argv, &a)) {
 		fprintf(stderr,
 			"usage: sfootprint verify FILE [--pubkey PEM]... "
 			"[--pubkeys DIR]... [--config FILE] "
@@ -166,7 +166,7 @@ int fpt_cmd_verify(int argc, char **argv)
 		return FP_EXIT_FAIL;
 	}
 	/* A key that cannot be read is the key's fault, not the summary's. */
-	ks = trusted_keys(&a, &err);
+	ks = _trusted_keys(&a, &err);
 	if (!ks) {
 		free(tok);
 		fprintf(stderr, "sfootprint verify: %s\n", err.msg);
@@ -186,7 +186,7 @@ int fpt_cmd_verify(int argc, char **argv)
 		fp_sign_keyset_free(ks);
 		return FP_EXIT_FAIL;
 	}
-	print_figures(payload);
+	_print_figures(payload);
 	printf("signature: valid (kid %s, %s, key %s)%s\n",
 	       fp_sign_key_kid(info.key), fp_sign_key_alg(info.key),
 	       fp_sign_key_path(info.key),

@@ -23,7 +23,7 @@
 
 #define JSON_FLAGS (JSON_INDENT(2) | JSON_REAL_PRECISION(12))
 
-static void usage(FILE *out)
+static void _usage(FILE *out)
 {
 	fprintf(out,
 		"usage: sfootprint whatif -j JOBID [--hours N] [--top N] "
@@ -34,14 +34,14 @@ static void usage(FILE *out)
 		"(default 5) options\n");
 }
 
-static const char *when(time_t t, char buf[21])
+static const char *_when(time_t t, char buf[21])
 {
 	fp_iso8601_format(t, buf);
 	return buf;
 }
 
 /* The job's verified summary payload, or NULL (one line on stderr). */
-static json_t *load_summary(const fp_config_t *cfg, const char *job)
+static json_t *_load_summary(const fp_config_t *cfg, const char *job)
 {
 	char path[4096], *tok, *payload;
 	fp_error_t err = { 0 };
@@ -88,8 +88,8 @@ static json_t *load_summary(const fp_config_t *cfg, const char *job)
 	return root;
 }
 
-static bool has_actual(const fp_whatif_t *w, const fp_whatif_group_t *g,
-		       time_t actual)
+static bool _has_actual(const fp_whatif_t *w, const fp_whatif_group_t *g,
+			time_t actual)
 {
 	for (size_t i = g->first; i < g->first + g->count; i++)
 		if (w->options[i].start == actual)
@@ -97,7 +97,7 @@ static bool has_actual(const fp_whatif_t *w, const fp_whatif_group_t *g,
 	return false;
 }
 
-static bool one_intensity(const fp_whatif_t *w, const fp_whatif_group_t *g)
+static bool _one_intensity(const fp_whatif_t *w, const fp_whatif_group_t *g)
 {
 	for (size_t i = g->first + 1; i < g->first + g->count; i++)
 		if (fabs(w->options[i].intensity -
@@ -107,7 +107,7 @@ static bool one_intensity(const fp_whatif_t *w, const fp_whatif_group_t *g)
 }
 
 /* The distinct sites of a group, in its order (starts, then names). */
-static json_t *group_sites(const fp_whatif_t *w, const fp_whatif_group_t *g)
+static json_t *_group_sites(const fp_whatif_t *w, const fp_whatif_group_t *g)
 {
 	json_t *a = json_array();
 
@@ -125,9 +125,9 @@ static json_t *group_sites(const fp_whatif_t *w, const fp_whatif_group_t *g)
 
 /* "any start hour from A to B at dc", "2 start hours from A to B at dc",
  * "3 sites (a, b, c), starts from A to B". */
-static void put_equal(const fp_whatif_t *w, const fp_whatif_group_t *g)
+static void _put_equal(const fp_whatif_t *w, const fp_whatif_group_t *g)
 {
-	json_t *sites = group_sites(w, g), *v;
+	json_t *sites = _group_sites(w, g), *v;
 	char a[21], b[21];
 	size_t i;
 
@@ -135,20 +135,20 @@ static void put_equal(const fp_whatif_t *w, const fp_whatif_group_t *g)
 		printf("%zu sites (", g->nsites);
 		json_array_foreach(sites, i, v)
 			printf("%s%s", i ? ", " : "", json_string_value(v));
-		printf("), starts from %s to %s", when(g->first_start, a),
-		       when(g->last_start, b));
+		printf("), starts from %s to %s", _when(g->first_start, a),
+		       _when(g->last_start, b));
 	} else {
 		printf("%s from %s to %s at %s",
 		       g->every_hour ? "any start hour" : "start hours",
-		       when(g->first_start, a), when(g->last_start, b),
+		       _when(g->first_start, a), _when(g->last_start, b),
 		       w->options[g->first].site);
 	}
 	json_decref(sites);
 }
 
-static int print(const fp_whatif_t *w, const fp_whatif_job_t *job,
-		 double actual_g, const char *id, unsigned top, bool as_json,
-		 time_t from, time_t to)
+static int _print(const fp_whatif_t *w, const fp_whatif_job_t *job,
+		  double actual_g, const char *id, unsigned top, bool as_json,
+		  time_t from, time_t to)
 {
 	char a[21], b[21];
 	size_t n = w->ngroups < top ? w->ngroups : top;
@@ -179,7 +179,7 @@ static int print(const fp_whatif_t *w, const fp_whatif_job_t *job,
 					"{s:s, s:s, s:f, s:f, s:f, s:f, s:f, s:f, s:I, "
 					"s:o, s:s, s:s, s:b}",
 					"site", x->site, "start",
-					when(x->start, a),
+					_when(x->start, a),
 					"intensity_gco2e_per_kwh", x->intensity,
 					"operational_g", x->operational_g,
 					"footprint_g", x->footprint_g,
@@ -187,17 +187,17 @@ static int print(const fp_whatif_t *w, const fp_whatif_job_t *job,
 					x->net_g, "saving_g",
 					actual_g - x->footprint_g,
 					"equal_options", (json_int_t)g->count,
-					"sites", group_sites(w, g),
-					"first_start", when(g->first_start, a),
-					"last_start", when(g->last_start, b),
+					"sites", _group_sites(w, g),
+					"first_start", _when(g->first_start, a),
+					"last_start", _when(g->last_start, b),
 					"every_start_hour", g->every_hour));
 		}
 		o = json_pack("{s:s, s:f, s:f, s:f, s:s, s:s, s:I, s:I, s:I, "
 			      "s:b, s:o, s:o}",
 			      "job", id, "energy_it_Wh", job->energy_j / 3600,
 			      "elapsed_s", job->elapsed_s, "actual_footprint_g",
-			      actual_g, "window_start", when(from, a),
-			      "window_end", when(to, b), "options_tried",
+			      actual_g, "window_start", _when(from, a),
+			      "window_end", _when(to, b), "options_tried",
 			      (json_int_t)w->noptions, "options_not_covered",
 			      (json_int_t)w->skipped, "candidates",
 			      (json_int_t)w->ngroups, "all_equal", all_equal,
@@ -213,10 +213,10 @@ static int print(const fp_whatif_t *w, const fp_whatif_job_t *job,
 	printf("Job %s: %.3f Wh IT over %.0f s, actual footprint %.3f gCO2e "
 	       "(started %s)\n",
 	       id, job->energy_j / 3600, job->elapsed_s, actual_g,
-	       when(job->start, a));
+	       _when(job->start, a));
 	printf("What-if: the same energy and duration on each site, starting "
 	       "at each hour from %s to %s\n",
-	       when(from, a), when(to, b));
+	       _when(from, a), _when(to, b));
 	printf("(%zu options, %zu distinct; %zu not covered by the series)\n",
 	       w->noptions, w->ngroups, w->skipped);
 	if (all_equal) {
@@ -225,7 +225,7 @@ static int print(const fp_whatif_t *w, const fp_whatif_job_t *job,
 		       "at ",
 		       w->noptions, w->options[0].footprint_g,
 		       actual_g - w->options[0].footprint_g);
-		put_equal(w, &w->groups[0]);
+		_put_equal(w, &w->groups[0]);
 		printf(": within the window, neither the site nor the start "
 		       "hour changes the footprint\n");
 		n = 0;
@@ -237,16 +237,16 @@ static int print(const fp_whatif_t *w, const fp_whatif_job_t *job,
 	for (size_t i = 0; i < n; i++) {
 		const fp_whatif_group_t *g = &w->groups[i];
 		const fp_whatif_option_t *x = &w->options[g->first];
-		bool actual = has_actual(w, g, job->start);
+		bool actual = _has_actual(w, g, job->start);
 		char site[32];
 
 		if (g->nsites > 1)
 			snprintf(site, sizeof(site), "%zu sites", g->nsites);
 		else
 			snprintf(site, sizeof(site), "%s", x->site);
-		printf("%-4zu %-16s %-20s ", i + 1, site, when(x->start, a));
+		printf("%-4zu %-16s %-20s ", i + 1, site, _when(x->start, a));
 		/* Equal footprints at sites of other PUEs: other intensities. */
-		if (!one_intensity(w, g))
+		if (!_one_intensity(w, g))
 			printf("%10s", "-");
 		else
 			printf("%10.1f", x->intensity);
@@ -254,7 +254,7 @@ static int print(const fp_whatif_t *w, const fp_whatif_job_t *job,
 		       actual_g - x->footprint_g);
 		if (g->count > 1) {
 			printf("  (%zu equal: ", g->count);
-			put_equal(w, g);
+			_put_equal(w, g);
 			printf("%s)",
 			       actual ? "; the actual start among them" : "");
 		} else if (actual) {
@@ -272,7 +272,7 @@ static int print(const fp_whatif_t *w, const fp_whatif_job_t *job,
 	}
 	if (n && actual_g > 0) {
 		printf("Best: %s at %s", w->options[0].site,
-		       when(w->options[0].start, a));
+		       _when(w->options[0].start, a));
 		if (w->groups[0].count > 1)
 			printf(" (or %zu equal options)",
 			       w->groups[0].count - 1);
@@ -345,19 +345,19 @@ int fpt_cmd_whatif(int argc, char **argv)
 			break;
 		}
 		case 'h':
-			usage(stdout);
+			_usage(stdout);
 			return FP_EXIT_OK;
 		default:
 			fprintf(stderr, "sfootprint: whatif: %s '%s'\n",
 				opt == ':' ? "option needs a value"
 					   : "unknown option",
 				argv[optind - 1]);
-			usage(stderr);
+			_usage(stderr);
 			return FP_EXIT_USAGE;
 		}
 	}
 	if (!job || optind < argc) {
-		usage(stderr);
+		_usage(stderr);
 		return FP_EXIT_USAGE;
 	}
 	if (!*job || strspn(job, "0123456789") != strlen(job)) {
@@ -378,7 +378,7 @@ int fpt_cmd_whatif(int argc, char **argv)
 	/* A broken series leaves out only its site: the what-if lists it as
 	 * unavailable and ranks the others. */
 	(void)fp_config_load_series(cfg, &err);
-	if (!(sum = load_summary(cfg, job)))
+	if (!(sum = _load_summary(cfg, job)))
 		goto out;
 	jj = json_object_get(sum, "job");
 	carbon = json_object_get(sum, "carbon");
@@ -403,7 +403,7 @@ int fpt_cmd_whatif(int argc, char **argv)
 		fprintf(stderr, "sfootprint: job %s: %s\n", job, err.msg);
 		goto out;
 	}
-	rc = print(w, &wj, actual_g, job, (unsigned)top, as_json, from, to);
+	rc = _print(w, &wj, actual_g, job, (unsigned)top, as_json, from, to);
 out:
 	fp_whatif_free(w);
 	json_decref(sum);

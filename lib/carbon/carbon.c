@@ -184,8 +184,8 @@ int fp_carbon_energy_source_parse(const char *s, fp_energy_source_t *src)
 
 /* Job description JSON. */
 
-static int json_time(const char *name, const char *where, json_t *v, time_t *t,
-		     fp_error_t *err)
+static int _json_time(const char *name, const char *where, json_t *v, time_t *t,
+		      fp_error_t *err)
 {
 	if (json_is_integer(v)) {
 		*t = (time_t)json_integer_value(v);
@@ -199,8 +199,8 @@ static int json_time(const char *name, const char *where, json_t *v, time_t *t,
 			    name, where);
 }
 
-static int json_energy(const char *name, const char *where, json_t *v,
-		       double *e, fp_error_t *err)
+static int _json_energy(const char *name, const char *where, json_t *v,
+			double *e, fp_error_t *err)
 {
 	if (!v || json_is_null(v)) {
 		*e = NAN;
@@ -222,8 +222,8 @@ static int json_energy(const char *name, const char *where, json_t *v,
 	return 0;
 }
 
-static int json_nodes(const char *name, const char *where, json_t *arr,
-		      fp_alloc_t **a, size_t *n, fp_error_t *err)
+static int _json_nodes(const char *name, const char *where, json_t *arr,
+		       fp_alloc_t **a, size_t *n, fp_error_t *err)
 {
 	size_t i;
 	json_t *o;
@@ -256,8 +256,8 @@ static int json_nodes(const char *name, const char *where, json_t *arr,
 				"must be 1..%d, not %" JSON_INTEGER_FORMAT,
 				name, field, 1 << 24, json_integer_value(cpus));
 		snprintf(field, sizeof(field), "%s[%zu].energy_j", where, i);
-		if (json_energy(name, field, json_object_get(o, "energy_j"), &e,
-				err))
+		if (_json_energy(name, field, json_object_get(o, "energy_j"),
+				 &e, err))
 			return -1;
 		if (fp_carbon_alloc_add(a, n, json_string_value(nm),
 					(unsigned)json_integer_value(cpus), e))
@@ -266,8 +266,8 @@ static int json_nodes(const char *name, const char *where, json_t *arr,
 	return 0;
 }
 
-static int json_opt_str(const char *name, json_t *root, const char *key,
-			char **dst, fp_error_t *err)
+static int _json_opt_str(const char *name, json_t *root, const char *key,
+			 char **dst, fp_error_t *err)
 {
 	json_t *v = json_object_get(root, key);
 
@@ -282,8 +282,8 @@ static int json_opt_str(const char *name, json_t *root, const char *key,
 	return *dst ? 0 : fp_error_set(err, FP_ENOMEM, "out of memory");
 }
 
-static int job_from_json(const char *name, json_t *root, fp_job_t *job,
-			 fp_error_t *err)
+static int _job_from_json(const char *name, json_t *root, fp_job_t *job,
+			  fp_error_t *err)
 {
 	json_t *v, *steps, *s;
 	size_t i;
@@ -299,13 +299,13 @@ static int job_from_json(const char *name, json_t *root, fp_job_t *job,
 				    "a positive integer",
 				    name);
 	job->job_id = (uint64_t)json_integer_value(v);
-	if (json_opt_str(name, root, "user", &job->user, err) ||
-	    json_opt_str(name, root, "account", &job->account, err) ||
-	    json_opt_str(name, root, "cluster", &job->cluster, err) ||
-	    json_time(name, "start", json_object_get(root, "start"),
-		      &job->start, err) ||
-	    json_time(name, "end", json_object_get(root, "end"), &job->end,
-		      err))
+	if (_json_opt_str(name, root, "user", &job->user, err) ||
+	    _json_opt_str(name, root, "account", &job->account, err) ||
+	    _json_opt_str(name, root, "cluster", &job->cluster, err) ||
+	    _json_time(name, "start", json_object_get(root, "start"),
+		       &job->start, err) ||
+	    _json_time(name, "end", json_object_get(root, "end"), &job->end,
+		       err))
 		return -1;
 	v = json_object_get(root, "energy_source");
 	if (v && (!json_is_string(v) ||
@@ -318,7 +318,7 @@ static int job_from_json(const char *name, json_t *root, fp_job_t *job,
 			"unknown",
 			name);
 	v = json_object_get(root, "nodes");
-	if (v && json_nodes(name, "nodes", v, &job->nodes, &job->nnodes, err))
+	if (v && _json_nodes(name, "nodes", v, &job->nodes, &job->nnodes, err))
 		return -1;
 	steps = json_object_get(root, "steps");
 	if (!json_is_array(steps))
@@ -340,23 +340,24 @@ static int job_from_json(const char *name, json_t *root, fp_job_t *job,
 					    "expected a string",
 					    name, field);
 		snprintf(field, sizeof(field), "steps[%zu].start", i);
-		if (json_time(name, field, json_object_get(s, "start"), &t0,
-			      err))
+		if (_json_time(name, field, json_object_get(s, "start"), &t0,
+			       err))
 			return -1;
 		snprintf(field, sizeof(field), "steps[%zu].end", i);
-		if (json_time(name, field, json_object_get(s, "end"), &t1, err))
+		if (_json_time(name, field, json_object_get(s, "end"), &t1,
+			       err))
 			return -1;
 		snprintf(field, sizeof(field), "steps[%zu].energy_j", i);
-		if (json_energy(name, field, json_object_get(s, "energy_j"), &e,
-				err))
+		if (_json_energy(name, field, json_object_get(s, "energy_j"),
+				 &e, err))
 			return -1;
 		st = fp_carbon_job_add_step(job, json_string_value(id), t0, t1,
 					    e);
 		if (!st)
 			return fp_error_set(err, FP_ENOMEM, "out of memory");
 		snprintf(field, sizeof(field), "steps[%zu].nodes", i);
-		if (json_nodes(name, field, json_object_get(s, "nodes"),
-			       &st->nodes, &st->nnodes, err))
+		if (_json_nodes(name, field, json_object_get(s, "nodes"),
+				&st->nodes, &st->nnodes, err))
 			return -1;
 	}
 	return 0;
@@ -381,7 +382,7 @@ fp_job_t *fp_carbon_job_from_json(const char *name, const char *text,
 		fp_error_set(err, FP_ENOMEM, "out of memory");
 		return NULL;
 	}
-	if (job_from_json(name, root, job, err)) {
+	if (_job_from_json(name, root, job, err)) {
 		fp_carbon_job_free(job);
 		job = NULL;
 	}
@@ -405,7 +406,7 @@ fp_job_t *fp_carbon_job_load(const char *path, fp_error_t *err)
 		return NULL;
 	}
 	job = fp_carbon_job_new();
-	if (job && job_from_json(path, root, job, err)) {
+	if (job && _job_from_json(path, root, job, err)) {
 		fp_carbon_job_free(job);
 		job = NULL;
 	} else if (!job) {

@@ -11,24 +11,24 @@
 
 #include "carbon_calc.h"
 
-static char *xstrdup(const char *s)
+static char *_xstrdup(const char *s)
 {
 	return s ? strdup(s) : NULL;
 }
 
-static int by_string(const void *a, const void *b)
+static int _by_string(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 /* v holds n strings (the set takes it); *dup: one given twice, or NULL. */
-static void name_set_sort(struct name_set *ns, const char **v, size_t n,
-			  const char **dup)
+static void _name_set_sort(struct name_set *ns, const char **v, size_t n,
+			   const char **dup)
 {
 	size_t k = 0;
 
 	*dup = NULL;
-	qsort(v, n, sizeof(*v), by_string);
+	qsort(v, n, sizeof(*v), _by_string);
 	for (size_t i = 0; i < n; i++) {
 		if (k && !strcmp(v[k - 1], v[i])) {
 			*dup = *dup ? *dup : v[i];
@@ -41,19 +41,19 @@ static void name_set_sort(struct name_set *ns, const char **v, size_t n,
 }
 
 /* The place of s in the set, or SIZE_MAX. */
-static size_t name_set_find(const struct name_set *ns, const char *s)
+static size_t _name_set_find(const struct name_set *ns, const char *s)
 {
 	const char **p =
-		ns->n ? bsearch(&s, ns->v, ns->n, sizeof(*ns->v), by_string)
+		ns->n ? bsearch(&s, ns->v, ns->n, sizeof(*ns->v), _by_string)
 		      : NULL;
 
 	return p ? (size_t)(p - ns->v) : SIZE_MAX;
 }
 
-static int note_incomplete(struct calc *c, const char *fmt, ...)
+static int _note_incomplete(struct calc *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-static int note_incomplete(struct calc *c, const char *fmt, ...)
+static int _note_incomplete(struct calc *c, const char *fmt, ...)
 {
 	char buf[512];
 	char **ni;
@@ -74,7 +74,7 @@ static int note_incomplete(struct calc *c, const char *fmt, ...)
 	return 0;
 }
 
-static fp_site_result_t *site_result(struct calc *c, const fp_site_conf_t *sc)
+static fp_site_result_t *_site_result(struct calc *c, const fp_site_conf_t *sc)
 {
 	fp_result_t *r = c->r;
 	fp_site_result_t *s, *ns;
@@ -105,11 +105,11 @@ static fp_site_result_t *site_result(struct calc *c, const fp_site_conf_t *sc)
 						       : FP_INTENSITY_LCA;
 	s->intensity_span =
 		fp_series_span(is, &s->intensity_first, &s->intensity_end);
-	s->site = xstrdup(sc->name);
-	s->intensity_series = xstrdup(fp_series_name(is));
-	s->useful_heat_series = xstrdup(fp_series_name(us));
-	s->displaced = xstrdup(sc->displaced);
-	s->displaced_source = xstrdup(sc->displaced_source);
+	s->site = _xstrdup(sc->name);
+	s->intensity_series = _xstrdup(fp_series_name(is));
+	s->useful_heat_series = _xstrdup(fp_series_name(us));
+	s->displaced = _xstrdup(sc->displaced);
+	s->displaced_source = _xstrdup(sc->displaced_source);
 	if (!s->site || !s->intensity_series || !s->useful_heat_series ||
 	    !s->displaced || !s->displaced_source)
 		return NULL;
@@ -118,8 +118,8 @@ static fp_site_result_t *site_result(struct calc *c, const fp_site_conf_t *sc)
 
 /* A site whose series did not load: its nodes are not counted, said once
  * naming the series and the fault; the other sites are computed. */
-static int site_not_counted(struct calc *c, const fp_site_conf_t *sc,
-			    const fp_signal_spec_t *bad)
+static int _site_not_counted(struct calc *c, const fp_site_conf_t *sc,
+			     const fp_signal_spec_t *bad)
 {
 	for (size_t i = 0; i < c->nsaid; i++)
 		if (c->said[i] == sc)
@@ -127,23 +127,23 @@ static int site_not_counted(struct calc *c, const fp_site_conf_t *sc,
 	if (fp_carbon_grow((void **)&c->said, c->nsaid, sizeof(*c->said)))
 		return fp_error_set(c->err, FP_ENOMEM, "out of memory");
 	c->said[c->nsaid++] = sc;
-	return note_incomplete(c,
-			       "site %s: not counted (its energy, "
-			       "emissions and embodied share), its series "
-			       "did not load: %s",
-			       sc->name, bad->error);
+	return _note_incomplete(c,
+				"site %s: not counted (its energy, "
+				"emissions and embodied share), its series "
+				"did not load: %s",
+				sc->name, bad->error);
 }
 
 /* The node's entry, created with its site and node type on first use:
  * 0 (*np, *site set), 1 when its site is not counted, -1 on error. */
-static int node_result(struct calc *c, const char *node, fp_carbon_node_t **np,
-		       fp_site_result_t **site)
+static int _node_result(struct calc *c, const char *node, fp_carbon_node_t **np,
+			fp_site_result_t **site)
 {
 	fp_result_t *r = c->r;
 	fp_carbon_node_t *n;
 	const fp_site_conf_t *sc;
 	const fp_node_type_t *nt;
-	size_t k = name_set_find(&c->names, node);
+	size_t k = _name_set_find(&c->names, node);
 	struct seen_node *seen;
 
 	if (k == SIZE_MAX) /* every name of the job is in the set */
@@ -176,9 +176,9 @@ static int node_result(struct calc *c, const char *node, fp_carbon_node_t **np,
 					    "series not loaded (call "
 					    "fp_config_load_series)",
 					    c->cfg->path, sc->line, sc->name);
-		return site_not_counted(c, sc, bad) ? -1 : 1;
+		return _site_not_counted(c, sc, bad) ? -1 : 1;
 	}
-	*site = site_result(c, sc);
+	*site = _site_result(c, sc);
 	if (!*site)
 		goto nomem;
 	if (fp_carbon_grow((void **)&r->nodes, r->nnodes, sizeof(*r->nodes)))
@@ -212,7 +212,7 @@ nomem:
  * description) must be refused, not walked through. */
 #define MAX_SPAN_S ((time_t)10 * 366 * 86400)
 
-static int check_step(struct calc *c, const fp_step_t *s)
+static int _check_step(struct calc *c, const fp_step_t *s)
 {
 	const fp_job_t *job = c->job;
 
@@ -262,21 +262,21 @@ static int check_step(struct calc *c, const fp_step_t *s)
 	return 0;
 }
 
-static int check_steps(struct calc *c)
+static int _check_steps(struct calc *c)
 {
 	const fp_job_t *job = c->job;
 	struct name_set ids;
 	const char **v, *dup;
 
 	for (size_t i = 0; i < job->nsteps; i++)
-		if (check_step(c, &job->steps[i]))
+		if (_check_step(c, &job->steps[i]))
 			return -1;
 	v = malloc((job->nsteps ? job->nsteps : 1) * sizeof(*v));
 	if (!v)
 		return fp_error_set(c->err, FP_ENOMEM, "out of memory");
 	for (size_t i = 0; i < job->nsteps; i++)
 		v[i] = job->steps[i].id;
-	name_set_sort(&ids, v, job->nsteps, &dup);
+	_name_set_sort(&ids, v, job->nsteps, &dup);
 	if (dup)
 		fp_error_set(c->err, FP_EINVAL,
 			     "job %llu: step %s listed twice: "
@@ -286,8 +286,8 @@ static int check_steps(struct calc *c)
 	return dup ? -1 : 0;
 }
 
-/* Every node name of the job, for node_result() and job_alloc(). */
-static int node_names(struct calc *c)
+/* Every node name of the job, for _node_result() and _job_alloc(). */
+static int _node_names(struct calc *c)
 {
 	const fp_job_t *job = c->job;
 	size_t n = job->nnodes, k = 0;
@@ -303,7 +303,7 @@ static int node_names(struct calc *c)
 	for (size_t i = 0; i < job->nsteps; i++)
 		for (size_t j = 0; j < job->steps[i].nnodes; j++)
 			v[k++] = job->steps[i].nodes[j].node;
-	name_set_sort(&c->names, v, n, &dup);
+	_name_set_sort(&c->names, v, n, &dup);
 	c->seen = calloc(c->names.n ? c->names.n : 1, sizeof(*c->seen));
 	if (!c->seen)
 		return fp_error_set(c->err, FP_ENOMEM, "out of memory");
@@ -312,8 +312,8 @@ static int node_names(struct calc *c)
 
 /* One node's share of one step, spread uniformly over [start, end]: 0
  * counted, 1 not (its site has no series), -1 error. */
-static int add_share(struct calc *c, const fp_step_t *s, const char *node,
-		     double e)
+static int _add_share(struct calc *c, const fp_step_t *s, const char *node,
+		      double e)
 {
 	fp_result_t *r = c->r;
 	const fp_config_t *cfg = c->cfg;
@@ -322,7 +322,7 @@ static int add_share(struct calc *c, const fp_step_t *s, const char *node,
 	const fp_site_conf_t *sc;
 	const fp_series_t *ref;
 	double in, useful, in_ref, kwh, op, reused, avoided, ref_op;
-	int rc = node_result(c, node, &n, &site);
+	int rc = _node_result(c, node, &n, &site);
 
 	if (rc)
 		return rc;
@@ -370,34 +370,34 @@ static int add_share(struct calc *c, const fp_step_t *s, const char *node,
 	return 0;
 }
 
-static bool have(double e)
+static bool _have(double e)
 {
 	return isfinite(e) && e >= 0;
 }
 
-static int add_step(struct calc *c, const fp_step_t *s)
+static int _add_step(struct calc *c, const fp_step_t *s)
 {
 	bool per_node = true;
 	double cpus = 0, known = 0, tol;
 	fp_carbon_step_t *sr;
 
 	for (size_t i = 0; i < s->nnodes; i++) {
-		per_node = per_node && have(s->nodes[i].energy_j);
-		if (have(s->nodes[i].energy_j))
+		per_node = per_node && _have(s->nodes[i].energy_j);
+		if (_have(s->nodes[i].energy_j))
 			known += s->nodes[i].energy_j;
 		cpus += s->nodes[i].cpus;
 	}
-	if (!per_node && !have(s->energy_j))
-		return note_incomplete(c, "step %s: energy missing", s->id);
+	if (!per_node && !_have(s->energy_j))
+		return _note_incomplete(c, "step %s: energy missing", s->id);
 	tol = (double)s->nnodes + FP_ENERGY_TOLERANCE * s->energy_j;
-	if (have(s->energy_j) &&
+	if (_have(s->energy_j) &&
 	    (known > s->energy_j + tol ||
 	     (per_node && known < s->energy_j - tol)) &&
-	    note_incomplete(c,
-			    "step %s: its nodes' energies sum to %.0f J, "
-			    "its total is %.0f J (the %s counted)",
-			    s->id, known, s->energy_j,
-			    per_node ? "nodes' are" : "total is"))
+	    _note_incomplete(c,
+			     "step %s: its nodes' energies sum to %.0f J, "
+			     "its total is %.0f J (the %s counted)",
+			     s->id, known, s->energy_j,
+			     per_node ? "nodes' are" : "total is"))
 		return -1;
 	/* r->steps has room for every step of the job. */
 	sr = &c->r->steps[c->r->nstep_results];
@@ -412,7 +412,7 @@ static int add_step(struct calc *c, const fp_step_t *s)
 			e = s->energy_j * s->nodes[i].cpus / cpus;
 		else
 			e = s->energy_j / (double)s->nnodes;
-		rc = add_share(c, s, s->nodes[i].node, e);
+		rc = _add_share(c, s, s->nodes[i].node, e);
 		if (rc < 0)
 			return -1;
 		if (!rc) {
@@ -436,23 +436,23 @@ static int add_step(struct calc *c, const fp_step_t *s)
 
 /* Embodied: each node's manufacturing emissions, amortised over its
  * lifetime, for the job's elapsed time and its share of the node's CPUs. */
-static int add_embodied(struct calc *c, const char *node, unsigned cpus)
+static int _add_embodied(struct calc *c, const char *node, unsigned cpus)
 {
 	fp_result_t *r = c->r;
 	fp_site_result_t *site = NULL;
 	fp_carbon_node_t *n = NULL;
 	double g;
-	int rc = node_result(c, node, &n, &site);
+	int rc = _node_result(c, node, &n, &site);
 
 	if (rc)
 		return rc < 0 ? -1 : 0;
 	n->cpus = cpus;
 	r->core_hours += cpus * r->elapsed_s / 3600.0;
 	if (!n->node_type)
-		return note_incomplete(c,
-				       "node %s: no NodeType, embodied "
-				       "emissions not counted",
-				       node);
+		return _note_incomplete(c,
+					"node %s: no NodeType, embodied "
+					"emissions not counted",
+					node);
 	if (cpus > n->node_cpus)
 		return fp_error_set(c->err, FP_EINVAL,
 				    "job %llu: node %s: %u CPUs "
@@ -468,7 +468,7 @@ static int add_embodied(struct calc *c, const char *node, unsigned cpus)
 }
 
 /* Without a job allocation: each node with the most CPUs a step had. */
-static int job_alloc(struct calc *c, fp_alloc_t **a, size_t *n)
+static int _job_alloc(struct calc *c, fp_alloc_t **a, size_t *n)
 {
 	const fp_job_t *job = c->job;
 
@@ -484,8 +484,9 @@ static int job_alloc(struct calc *c, fp_alloc_t **a, size_t *n)
 	for (size_t i = 0; i < job->nsteps; i++) {
 		for (size_t j = 0; j < job->steps[i].nnodes; j++) {
 			const fp_alloc_t *sn = &job->steps[i].nodes[j];
-			size_t *k = &c->seen[name_set_find(&c->names, sn->node)]
-					     .alloc;
+			size_t *k =
+				&c->seen[_name_set_find(&c->names, sn->node)]
+					 .alloc;
 
 			if (*k == SIZE_MAX) {
 				*k = *n;
@@ -501,30 +502,30 @@ static int job_alloc(struct calc *c, fp_alloc_t **a, size_t *n)
 	return 0;
 }
 
-static double ratio(double a, double b)
+static double _ratio(double a, double b)
 {
 	return b > 0 ? a / b : NAN;
 }
 
-static void totals(fp_result_t *r)
+static void _totals(fp_result_t *r)
 {
 	r->footprint_g = r->operational_g + r->embodied_g;
 	r->net_g = r->footprint_g - r->avoided_g;
 	r->reference_g = r->reference_operational_g + r->embodied_g;
 	r->saved_g = r->reference_g - r->footprint_g;
 	r->saved_with_heat_g = r->reference_g - r->net_g;
-	r->saved_percent = 100.0 * ratio(r->saved_with_heat_g, r->reference_g);
-	r->per_core_hour_g = ratio(r->footprint_g, r->core_hours);
+	r->saved_percent = 100.0 * _ratio(r->saved_with_heat_g, r->reference_g);
+	r->per_core_hour_g = _ratio(r->footprint_g, r->core_hours);
 	r->intensity =
-		ratio(r->operational_g, r->energy_facility_j / FP_J_PER_KWH);
-	r->pue = ratio(r->energy_facility_j, r->energy_it_j);
-	r->erf = ratio(r->reused_energy_j, r->energy_facility_j);
-	r->ere = ratio(r->energy_facility_j - r->reused_energy_j,
-		       r->energy_it_j);
+		_ratio(r->operational_g, r->energy_facility_j / FP_J_PER_KWH);
+	r->pue = _ratio(r->energy_facility_j, r->energy_it_j);
+	r->erf = _ratio(r->reused_energy_j, r->energy_facility_j);
+	r->ere = _ratio(r->energy_facility_j - r->reused_energy_j,
+			r->energy_it_j);
 	for (size_t i = 0; i < r->nsites; i++)
 		r->sites[i].intensity =
-			ratio(r->sites[i].operational_g,
-			      r->sites[i].facility_energy_j / FP_J_PER_KWH);
+			_ratio(r->sites[i].operational_g,
+			       r->sites[i].facility_energy_j / FP_J_PER_KWH);
 }
 
 fp_result_t *fp_carbon_compute(const fp_config_t *cfg, const fp_job_t *job,
@@ -562,12 +563,12 @@ fp_result_t *fp_carbon_compute(const fp_config_t *cfg, const fp_job_t *job,
 	r->nsteps = job->nsteps;
 	r->reference_pue = cfg->reference.pue;
 	memcpy(r->config_digest, cfg->digest, sizeof(r->config_digest));
-	r->user = xstrdup(job->user);
-	r->account = xstrdup(job->account);
-	r->cluster = xstrdup(job->cluster);
-	r->reference_name = xstrdup(cfg->reference.name);
-	r->reference_pue_source = xstrdup(cfg->reference.pue_source);
-	r->reference_intensity = xstrdup(
+	r->user = _xstrdup(job->user);
+	r->account = _xstrdup(job->account);
+	r->cluster = _xstrdup(job->cluster);
+	r->reference_name = _xstrdup(cfg->reference.name);
+	r->reference_pue_source = _xstrdup(cfg->reference.pue_source);
+	r->reference_intensity = _xstrdup(
 		cfg->reference.same_grid
 			? "site"
 			: fp_series_name(
@@ -589,9 +590,9 @@ fp_result_t *fp_carbon_compute(const fp_config_t *cfg, const fp_job_t *job,
 				  (unsigned long long)job->job_id,
 				  (long long)(job->end - job->start));
 	if (!rc)
-		rc = check_steps(&c);
+		rc = _check_steps(&c);
 	if (!rc)
-		rc = node_names(&c);
+		rc = _node_names(&c);
 	for (size_t i = 0; !rc && i < job->nnodes; i++)
 		if (!job->nodes[i].cpus)
 			rc = fp_error_set(err, FP_EINVAL,
@@ -602,21 +603,21 @@ fp_result_t *fp_carbon_compute(const fp_config_t *cfg, const fp_job_t *job,
 	/* Nothing to divide by: said, so that a reader does not take a
 	 * missing figure for a zero one. */
 	if (!rc && !job->nsteps)
-		rc = note_incomplete(&c, "no step: no energy counted");
+		rc = _note_incomplete(&c, "no step: no energy counted");
 	if (!rc && job->end == job->start)
-		rc = note_incomplete(&c,
-				     "the job lasted 0 s (under a second "
-				     "in Slurm's whole seconds): its energy "
-				     "counts, but its embodied share and "
-				     "per-core-hour figure are unknown");
+		rc = _note_incomplete(&c,
+				      "the job lasted 0 s (under a second "
+				      "in Slurm's whole seconds): its energy "
+				      "counts, but its embodied share and "
+				      "per-core-hour figure are unknown");
 	for (size_t i = 0; !rc && i < job->nsteps; i++)
-		rc = add_step(&c, &job->steps[i]);
+		rc = _add_step(&c, &job->steps[i]);
 	if (!rc)
 		rc = fp_carbon_series_fallback_time(&c);
 	if (!rc)
-		rc = job_alloc(&c, &alloc, &nalloc);
+		rc = _job_alloc(&c, &alloc, &nalloc);
 	for (size_t i = 0; !rc && i < nalloc; i++)
-		rc = add_embodied(&c, alloc[i].node, alloc[i].cpus);
+		rc = _add_embodied(&c, alloc[i].node, alloc[i].cpus);
 	if (alloc != job->nodes)
 		fp_carbon_alloc_free(alloc, nalloc);
 	free(c.site_conf);
@@ -628,6 +629,6 @@ fp_result_t *fp_carbon_compute(const fp_config_t *cfg, const fp_job_t *job,
 		fp_carbon_result_free(r);
 		return NULL;
 	}
-	totals(r);
+	_totals(r);
 	return r;
 }

@@ -11,8 +11,8 @@
  * as fp_series_mean_fallback): fill->first, fill->end (equal: nothing) and
  * *missing, the seconds of them. A constant fallback always has a value,
  * so only the series' own coverage is read. */
-static int series_missing(const fp_series_t *s, time_t t0, time_t t1,
-			  fp_fill_t *fill, time_t *missing, fp_error_t *err)
+static int _series_missing(const fp_series_t *s, time_t t0, time_t t1,
+			   fp_fill_t *fill, time_t *missing, fp_error_t *err)
 {
 	static const fp_fallback_t probe = { .kind = FP_FALLBACK_CONSTANT };
 	double mean;
@@ -66,7 +66,7 @@ int fp_carbon_series_intensity_mean(struct calc *c, const fp_site_conf_t *sc,
 	return 0;
 }
 
-static int by_site_and_time(const void *a, const void *b)
+static int _by_site_and_time(const void *a, const void *b)
 {
 	const struct fill_span *x = a, *y = b;
 
@@ -87,7 +87,7 @@ int fp_carbon_series_fallback_time(struct calc *c)
 
 	if (!c->nfills)
 		return 0;
-	qsort(c->fills, c->nfills, sizeof(*c->fills), by_site_and_time);
+	qsort(c->fills, c->nfills, sizeof(*c->fills), _by_site_and_time);
 	while (i < c->nfills) {
 		size_t k = c->fills[i].site;
 		const fp_series_t *is = c->site_conf[k]->intensity.series;
@@ -99,7 +99,7 @@ int fp_carbon_series_fallback_time(struct calc *c)
 		     i++)
 			if (c->fills[i].end > b)
 				b = c->fills[i].end;
-		if (series_missing(is, a, b, &fill, &missing, c->err))
+		if (_series_missing(is, a, b, &fill, &missing, c->err))
 			return -1;
 		c->r->sites[k].fallback_s += missing;
 	}
@@ -133,8 +133,9 @@ bool fp_carbon_series_cover(const fp_config_t *cfg, const fp_job_t *job,
 			    !fp_series_span(sc->intensity.series, NULL, NULL))
 				continue;
 			prev = sc;
-			if (series_missing(sc->intensity.series, st->start,
-					   st->end, &fill, &missing, &ignore) ||
+			if (_series_missing(sc->intensity.series, st->start,
+					    st->end, &fill, &missing,
+					    &ignore) ||
 			    fill.first == fill.end)
 				continue;
 			if (covered || fill.first < *until)

@@ -156,9 +156,9 @@ fp_config_t *fp_config_load(const char *path, fp_error_t *err)
 
 /* The error names the line that uses the file: an admin with several
  * sites sharing a folder of series must know which one to fix. */
-static int load_spec(const fp_config_t *cfg, const char *what, const char *name,
-		     unsigned line, const char *field, fp_signal_spec_t *spec,
-		     bool fraction, fp_error_t *err)
+static int _load_spec(const fp_config_t *cfg, const char *what,
+		      const char *name, unsigned line, const char *field,
+		      fp_signal_spec_t *spec, bool fraction, fp_error_t *err)
 {
 	fp_error_t e = { 0 };
 
@@ -197,26 +197,26 @@ int fp_config_load_series(fp_config_t *cfg, fp_error_t *err)
 	for (size_t i = 0; i < cfg->nsites; i++) {
 		fp_site_conf_t *s = &cfg->sites[i];
 
-		if (load_spec(cfg, "Site", s->name, s->line, "Intensity",
-			      &s->intensity, false, &e) &&
+		if (_load_spec(cfg, "Site", s->name, s->line, "Intensity",
+			       &s->intensity, false, &e) &&
 		    !bad++ && err)
 			*err = e;
-		if (load_spec(cfg, "Site", s->name, s->line, "UsefulHeat",
-			      &s->useful_heat, true, &e) &&
+		if (_load_spec(cfg, "Site", s->name, s->line, "UsefulHeat",
+			       &s->useful_heat, true, &e) &&
 		    !bad++ && err)
 			*err = e;
 	}
 	if (!cfg->reference.same_grid &&
-	    load_spec(cfg, "Reference", cfg->reference.name,
-		      cfg->reference.line, "Intensity",
-		      &cfg->reference.intensity, false, &e) &&
+	    _load_spec(cfg, "Reference", cfg->reference.name,
+		       cfg->reference.line, "Intensity",
+		       &cfg->reference.intensity, false, &e) &&
 	    !bad++ && err)
 		*err = e;
 	return bad ? -1 : 0;
 }
 
 /* A file spec left without its series by fp_config_load_series. */
-static const char *spec_error(const fp_signal_spec_t *spec)
+static const char *_spec_error(const fp_signal_spec_t *spec)
 {
 	if (!spec->path || spec->series)
 		return NULL;
@@ -228,13 +228,13 @@ const char *fp_config_series_error(const fp_config_t *cfg, size_t i)
 	const char *e;
 
 	for (size_t k = 0; k < cfg->nsites; k++) {
-		if ((e = spec_error(&cfg->sites[k].intensity)) && !i--)
+		if ((e = _spec_error(&cfg->sites[k].intensity)) && !i--)
 			return e;
-		if ((e = spec_error(&cfg->sites[k].useful_heat)) && !i--)
+		if ((e = _spec_error(&cfg->sites[k].useful_heat)) && !i--)
 			return e;
 	}
 	if (!cfg->reference.same_grid &&
-	    (e = spec_error(&cfg->reference.intensity)) && !i--)
+	    (e = _spec_error(&cfg->reference.intensity)) && !i--)
 		return e;
 	return NULL;
 }

@@ -78,7 +78,7 @@ struct names {
 	size_t n, cap, budget;
 };
 
-static int add_name(struct names *ns, const char *name)
+static int _add_name(struct names *ns, const char *name)
 {
 	if (ns->n >= ns->budget)
 		return -1;
@@ -97,8 +97,8 @@ static int add_name(struct names *ns, const char *name)
 	return 0;
 }
 
-static int expand_item(struct names *ns, char *out, size_t used, size_t size,
-		       const char *p, const char *end)
+static int _expand_item(struct names *ns, char *out, size_t used, size_t size,
+			const char *p, const char *end)
 {
 	const char *open = memchr(p, '[', (size_t)(end - p)), *close;
 
@@ -107,7 +107,7 @@ static int expand_item(struct names *ns, char *out, size_t used, size_t size,
 			return -1;
 		memcpy(out + used, p, (size_t)(end - p));
 		out[used + (size_t)(end - p)] = '\0';
-		return add_name(ns, out);
+		return _add_name(ns, out);
 	}
 	close = memchr(open, ']', (size_t)(end - open));
 	if (!close || used + (size_t)(open - p) >= size)
@@ -126,8 +126,8 @@ static int expand_item(struct names *ns, char *out, size_t used, size_t size,
 					 width, k);
 
 			if (w < 0 || (size_t)w >= size - used ||
-			    expand_item(ns, out, used + (size_t)w, size,
-					close + 1, end))
+			    _expand_item(ns, out, used + (size_t)w, size,
+					 close + 1, end))
 				return -1;
 		}
 		r = *e == ',' ? e + 1 : e;
@@ -135,7 +135,7 @@ static int expand_item(struct names *ns, char *out, size_t used, size_t size,
 	return 0;
 }
 
-static int expand_hostlist(struct names *ns, const char *hl)
+static int _expand_hostlist(struct names *ns, const char *hl)
 {
 	char out[512];
 
@@ -145,21 +145,21 @@ static int expand_hostlist(struct names *ns, const char *hl)
 
 		for (; *q && (depth || *q != ','); q++)
 			depth += *q == '[' ? 1 : *q == ']' ? -1 : 0;
-		if (expand_item(ns, out, 0, sizeof(out), p, q))
+		if (_expand_item(ns, out, 0, sizeof(out), p, q))
 			return -1;
 		p = *q ? q + 1 : q;
 	}
 	return 0;
 }
 
-static void free_names(struct names *ns)
+static void _free_names(struct names *ns)
 {
 	for (size_t i = 0; i < ns->n; i++)
 		free(ns->v[i]);
 	free(ns->v);
 }
 
-static int cmp_name(const void *a, const void *b)
+static int _cmp_name(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
@@ -175,19 +175,19 @@ int fp_config_hostlist_check_node_types(struct ctx *c)
 	for (size_t i = 0; i + 1 < cfg->nnode_types && !rc; i++) {
 		struct names a = { .budget = 1u << 20 };
 
-		if (expand_hostlist(&a, cfg->node_types[i].nodes)) {
-			free_names(&a);
+		if (_expand_hostlist(&a, cfg->node_types[i].nodes)) {
+			_free_names(&a);
 			continue;
 		}
-		qsort(a.v, a.n, sizeof(*a.v), cmp_name);
+		qsort(a.v, a.n, sizeof(*a.v), _cmp_name);
 		for (size_t j = i + 1; j < cfg->nnode_types && !rc; j++) {
 			struct names b = { .budget = 1u << 20 };
 			const fp_node_type_t *t = &cfg->node_types[j];
 
-			if (!expand_hostlist(&b, t->nodes))
+			if (!_expand_hostlist(&b, t->nodes))
 				for (size_t k = 0; k < b.n && !rc; k++)
 					if (bsearch(&b.v[k], a.v, a.n,
-						    sizeof(*a.v), cmp_name))
+						    sizeof(*a.v), _cmp_name))
 						rc = FAIL(
 							c, FP_EINVAL,
 							"%s:%u: "
@@ -199,9 +199,9 @@ int fp_config_hostlist_check_node_types(struct ctx *c)
 							t->name, b.v[k],
 							cfg->node_types[i].name,
 							cfg->node_types[i].line);
-			free_names(&b);
+			_free_names(&b);
 		}
-		free_names(&a);
+		_free_names(&a);
 	}
 	return rc;
 }

@@ -22,7 +22,7 @@ static const char *const globals[] = {
 	NULL,
 };
 
-static int dup_str(struct ctx *c, char **dst, const char *src)
+static int _dup_str(struct ctx *c, char **dst, const char *src)
 {
 	char *s = strdup(src);
 
@@ -33,8 +33,8 @@ static int dup_str(struct ctx *c, char **dst, const char *src)
 	return 0;
 }
 
-static int get_double(struct ctx *c, const struct kv *kv, double lo, double hi,
-		      double *out)
+static int _get_double(struct ctx *c, const struct kv *kv, double lo, double hi,
+		       double *out)
 {
 	char *end;
 	double v;
@@ -57,8 +57,8 @@ static int get_double(struct ctx *c, const struct kv *kv, double lo, double hi,
 	return 0;
 }
 
-static int get_uint(struct ctx *c, const struct kv *kv, unsigned lo,
-		    unsigned hi, unsigned *out)
+static int _get_uint(struct ctx *c, const struct kv *kv, unsigned lo,
+		     unsigned hi, unsigned *out)
 {
 	char *end;
 	unsigned long v;
@@ -84,7 +84,7 @@ static int get_uint(struct ctx *c, const struct kv *kv, unsigned lo,
 	return 0;
 }
 
-static int resolve_path(struct ctx *c, const char *p, char **out)
+static int _resolve_path(struct ctx *c, const char *p, char **out)
 {
 	size_t n;
 
@@ -92,7 +92,7 @@ static int resolve_path(struct ctx *c, const char *p, char **out)
 		return FAIL(c, FP_EINVAL, "%s:%u: empty file name", c->name,
 			    c->line);
 	if (p[0] == '/' || !c->dir)
-		return dup_str(c, out, p);
+		return _dup_str(c, out, p);
 	n = strlen(c->dir) + strlen(p) + 2;
 	free(*out);
 	*out = malloc(n);
@@ -103,11 +103,11 @@ static int resolve_path(struct ctx *c, const char *p, char **out)
 }
 
 /* Appends the resolved path p to a list (keys may be given many times). */
-static int add_path(struct ctx *c, const char *p, char ***list, size_t *n)
+static int _add_path(struct ctx *c, const char *p, char ***list, size_t *n)
 {
 	char *path = NULL, **l;
 
-	if (resolve_path(c, p, &path))
+	if (_resolve_path(c, p, &path))
 		return -1;
 	l = realloc(*list, (*n + 1) * sizeof(*l));
 	if (!l) {
@@ -120,8 +120,8 @@ static int add_path(struct ctx *c, const char *p, char ***list, size_t *n)
 }
 
 /* "10-4" (October to April), "1,2,12", "10-12,1-4": a bit per month. */
-static int parse_months(struct ctx *c, const struct kv *kv, const char *s,
-			unsigned *mask)
+static int _parse_months(struct ctx *c, const struct kv *kv, const char *s,
+			 unsigned *mask)
 {
 	*mask = 0;
 	while (*s) {
@@ -152,8 +152,8 @@ static int parse_months(struct ctx *c, const struct kv *kv, const char *s,
 }
 
 /* Intensity=56 | file:PATH ; UsefulHeat=0.8 | months:10-4 | file:PATH */
-static int parse_signal(struct ctx *c, const struct kv *kv,
-			fp_signal_spec_t *spec, bool fraction)
+static int _parse_signal(struct ctx *c, const struct kv *kv,
+			 fp_signal_spec_t *spec, bool fraction)
 {
 	double v;
 	unsigned months;
@@ -168,17 +168,17 @@ static int parse_signal(struct ctx *c, const struct kv *kv,
 	spec->format = format;
 	spec->kind = kind;
 	spec->hourly = hourly;
-	if (dup_str(c, &spec->text, kv->val))
+	if (_dup_str(c, &spec->text, kv->val))
 		return -1;
 	if (!strncasecmp(kv->val, "file:", 5))
-		return resolve_path(c, kv->val + 5, &spec->path);
+		return _resolve_path(c, kv->val + 5, &spec->path);
 	if (fraction && !strncasecmp(kv->val, "months:", 7)) {
-		if (parse_months(c, kv, kv->val + 7, &months))
+		if (_parse_months(c, kv, kv->val + 7, &months))
 			return -1;
 		spec->series = fp_series_new_months(kv->val, months);
 	} else {
-		if (get_double(c, kv, 0, fraction ? 1 : FP_SERIES_MAX_VALUE,
-			       &v))
+		if (_get_double(c, kv, 0, fraction ? 1 : FP_SERIES_MAX_VALUE,
+				&v))
 			return -1;
 		snprintf(name, sizeof(name), "constant:%s", kv->val);
 		spec->series = fp_series_new_constant(name, v);
@@ -188,8 +188,8 @@ static int parse_signal(struct ctx *c, const struct kv *kv,
 	return 0;
 }
 
-static int parse_kind(struct ctx *c, const struct kv *kv,
-		      fp_intensity_kind_t *kind)
+static int _parse_kind(struct ctx *c, const struct kv *kv,
+		       fp_intensity_kind_t *kind)
 {
 	if (!strcasecmp(kv->val, "lca"))
 		*kind = FP_INTENSITY_LCA;
@@ -205,7 +205,7 @@ static int parse_kind(struct ctx *c, const struct kv *kv,
 
 /* IntensityResolution=native (each value until the next) | hour (the
  * values of each UTC hour averaged, as before issue #16). */
-static int parse_resolution(struct ctx *c, const struct kv *kv, bool *hourly)
+static int _parse_resolution(struct ctx *c, const struct kv *kv, bool *hourly)
 {
 	if (!strcasecmp(kv->val, "native"))
 		*hourly = false;
@@ -219,8 +219,8 @@ static int parse_resolution(struct ctx *c, const struct kv *kv, bool *hourly)
 	return 0;
 }
 
-static int parse_format(struct ctx *c, const struct kv *kv,
-			fp_series_format_t *f)
+static int _parse_format(struct ctx *c, const struct kv *kv,
+			 fp_series_format_t *f)
 {
 	static const fp_series_format_t all[] = {
 		FP_FORMAT_AUTO,
@@ -243,7 +243,7 @@ static int parse_format(struct ctx *c, const struct kv *kv,
 
 /* Feed=eco2mix | electricitymaps:ZONE | uk | uk:REGION (1..17, the
  * National Grid's regional ids). */
-static int parse_feed(struct ctx *c, const struct kv *kv, fp_feed_spec_t *f)
+static int _parse_feed(struct ctx *c, const struct kv *kv, fp_feed_spec_t *f)
 {
 	static const char *const providers[] = { "eco2mix", "electricitymaps",
 						 "uk", NULL };
@@ -295,14 +295,14 @@ static int parse_feed(struct ctx *c, const struct kv *kv, fp_feed_spec_t *f)
 				    "region must be 1..17, not %s",
 				    c->name, c->line, kv->key, zone);
 	}
-	if (dup_str(c, &f->provider, providers[i]))
+	if (_dup_str(c, &f->provider, providers[i]))
 		return -1;
 	free(f->zone);
 	f->zone = NULL;
-	return zone ? dup_str(c, &f->zone, zone) : 0;
+	return zone ? _dup_str(c, &f->zone, zone) : 0;
 }
 
-static int unknown_key(struct ctx *c, const char *entity, const char *key)
+static int _unknown_key(struct ctx *c, const char *entity, const char *key)
 {
 	return FAIL(c, FP_EINVAL,
 		    "%s:%u: field '%s': unknown key on a %s "
@@ -334,10 +334,10 @@ int fp_config_key_site(struct ctx *c, struct kv *kv, size_t n)
 	if (!*kv[0].val)
 		return FAIL(c, FP_EINVAL, "%s:%u: field 'Site': empty name",
 			    c->name, c->line);
-	if (dup_str(c, &s->name, kv[0].val) ||
-	    dup_str(c, &s->displaced, "none") ||
-	    dup_str(c, &s->displaced_source,
-		    fp_config_displaced_preset("none")->source))
+	if (_dup_str(c, &s->name, kv[0].val) ||
+	    _dup_str(c, &s->displaced, "none") ||
+	    _dup_str(c, &s->displaced_source,
+		     fp_config_displaced_preset("none")->source))
 		return -1;
 	for (size_t i = 1; i < n; i++) {
 		const char *k = kv[i].key;
@@ -345,15 +345,15 @@ int fp_config_key_site(struct ctx *c, struct kv *kv, size_t n)
 
 		if (!strcasecmp(k, "Nodes"))
 			rc = fp_config_hostlist_check(c, &kv[i]) ||
-			     dup_str(c, &s->nodes, kv[i].val);
+			     _dup_str(c, &s->nodes, kv[i].val);
 		else if (!strcasecmp(k, "Intensity"))
-			rc = parse_signal(c, &kv[i], &s->intensity, false);
+			rc = _parse_signal(c, &kv[i], &s->intensity, false);
 		else if (!strcasecmp(k, "IntensityKind"))
-			rc = parse_kind(c, &kv[i], &s->intensity.kind);
+			rc = _parse_kind(c, &kv[i], &s->intensity.kind);
 		else if (!strcasecmp(k, "IntensityFormat"))
-			rc = parse_format(c, &kv[i], &s->intensity.format);
+			rc = _parse_format(c, &kv[i], &s->intensity.format);
 		else if (!strcasecmp(k, "IntensityResolution"))
-			rc = parse_resolution(c, &kv[i], &s->intensity.hourly);
+			rc = _parse_resolution(c, &kv[i], &s->intensity.hourly);
 		else if (!strcasecmp(k, "IntensityFallback"))
 			rc = fp_series_fallback_parse(kv[i].val, &s->fallback)
 				     ? FAIL(c, FP_EINVAL,
@@ -365,30 +365,30 @@ int fp_config_key_site(struct ctx *c, struct kv *kv, size_t n)
 					    FP_SERIES_MAX_VALUE)
 				     : 0;
 		else if (!strcasecmp(k, "PUE"))
-			rc = get_double(c, &kv[i], 1.0, 10.0, &s->pue);
+			rc = _get_double(c, &kv[i], 1.0, 10.0, &s->pue);
 		else if (!strcasecmp(k, "HeatRecovery"))
-			rc = get_double(c, &kv[i], 0, 1, &s->heat_recovery);
+			rc = _get_double(c, &kv[i], 0, 1, &s->heat_recovery);
 		else if (!strcasecmp(k, "UsefulHeat"))
-			rc = parse_signal(c, &kv[i], &s->useful_heat, true);
+			rc = _parse_signal(c, &kv[i], &s->useful_heat, true);
 		else if (!strcasecmp(k, "UsefulHeatFormat"))
-			rc = parse_format(c, &kv[i], &s->useful_heat.format);
+			rc = _parse_format(c, &kv[i], &s->useful_heat.format);
 		else if (!strcasecmp(k, "DisplacedHeating")) {
 			const fp_preset_t *p =
 				fp_config_displaced_preset(kv[i].val);
 
 			if (p) {
 				s->displaced_gco2e_per_kwh = p->gco2e_per_kwh;
-				rc = dup_str(c, &s->displaced, p->name) ||
-				     dup_str(c, &s->displaced_source,
-					     p->source);
+				rc = _dup_str(c, &s->displaced, p->name) ||
+				     _dup_str(c, &s->displaced_source,
+					      p->source);
 			} else if (isdigit((unsigned char)kv[i].val[0]) ||
 				   kv[i].val[0] == '.') {
-				rc = get_double(c, &kv[i], 0,
-						FP_SERIES_MAX_VALUE,
-						&s->displaced_gco2e_per_kwh) ||
-				     dup_str(c, &s->displaced, "custom") ||
-				     dup_str(c, &s->displaced_source,
-					     "site value (no source given)");
+				rc = _get_double(c, &kv[i], 0,
+						 FP_SERIES_MAX_VALUE,
+						 &s->displaced_gco2e_per_kwh) ||
+				     _dup_str(c, &s->displaced, "custom") ||
+				     _dup_str(c, &s->displaced_source,
+					      "site value (no source given)");
 			} else {
 				rc = FAIL(c, FP_EINVAL,
 					  "%s:%u: field '%s': "
@@ -401,7 +401,7 @@ int fp_config_key_site(struct ctx *c, struct kv *kv, size_t n)
 			source = kv[i].val;
 			rc = 0;
 		} else if (!strcasecmp(k, "Feed")) {
-			rc = parse_feed(c, &kv[i], &s->feed);
+			rc = _parse_feed(c, &kv[i], &s->feed);
 		} else if (!strcasecmp(k, "FeedURL")) {
 			rc = strncasecmp(kv[i].val, "http://", 7) &&
 					     strncasecmp(kv[i].val, "https://",
@@ -410,18 +410,18 @@ int fp_config_key_site(struct ctx *c, struct kv *kv, size_t n)
 					    "%s:%u: field '%s': '%s' is "
 					    "not an http:// or https:// URL",
 					    c->name, c->line, k, kv[i].val)
-				     : dup_str(c, &s->feed.url, kv[i].val);
+				     : _dup_str(c, &s->feed.url, kv[i].val);
 		} else if (!strcasecmp(k, "FeedTokenFile")) {
-			rc = resolve_path(c, kv[i].val, &s->feed.token_file);
+			rc = _resolve_path(c, kv[i].val, &s->feed.token_file);
 		} else if (!strcasecmp(k, "FeedProxy")) {
-			rc = dup_str(c, &s->feed.proxy, kv[i].val);
+			rc = _dup_str(c, &s->feed.proxy, kv[i].val);
 		} else {
-			rc = unknown_key(c, "Site", k);
+			rc = _unknown_key(c, "Site", k);
 		}
 		if (rc)
 			return -1;
 	}
-	if (source && dup_str(c, &s->displaced_source, source))
+	if (source && _dup_str(c, &s->displaced_source, source))
 		return -1;
 	if (!s->nodes || !*s->nodes)
 		return FAIL(c, FP_EINVAL,
@@ -470,7 +470,7 @@ int fp_config_key_site(struct ctx *c, struct kv *kv, size_t n)
 		/* Nothing recovered: the fraction is never used. */
 		s->useful_heat.series = fp_series_new_constant("constant:0", 0);
 		if (!s->useful_heat.series ||
-		    dup_str(c, &s->useful_heat.text, "0"))
+		    _dup_str(c, &s->useful_heat.text, "0"))
 			return FAIL(c, FP_ENOMEM, "out of memory");
 	}
 	return 0;
@@ -489,8 +489,8 @@ int fp_config_key_node_type(struct ctx *c, struct kv *kv, size_t n)
 	t = &cfg->node_types[cfg->nnode_types++];
 	memset(t, 0, sizeof(*t));
 	t->line = c->line;
-	if (dup_str(c, &t->name, kv[0].val) ||
-	    dup_str(c, &t->source, "site value (no source given)"))
+	if (_dup_str(c, &t->name, kv[0].val) ||
+	    _dup_str(c, &t->source, "site value (no source given)"))
 		return -1;
 	for (size_t i = 1; i < n; i++) {
 		const char *k = kv[i].key;
@@ -498,20 +498,20 @@ int fp_config_key_node_type(struct ctx *c, struct kv *kv, size_t n)
 
 		if (!strcasecmp(k, "Nodes")) {
 			rc = fp_config_hostlist_check(c, &kv[i]) ||
-			     dup_str(c, &t->nodes, kv[i].val);
+			     _dup_str(c, &t->nodes, kv[i].val);
 		} else if (!strcasecmp(k, "Embodied")) {
-			rc = get_double(c, &kv[i], 0, 1e7, &t->embodied_kg);
+			rc = _get_double(c, &kv[i], 0, 1e7, &t->embodied_kg);
 			have_emb = true;
 		} else if (!strcasecmp(k, "Lifetime")) {
-			rc = get_double(c, &kv[i], 0.01, 100,
-					&t->lifetime_years);
+			rc = _get_double(c, &kv[i], 0.01, 100,
+					 &t->lifetime_years);
 			have_life = true;
 		} else if (!strcasecmp(k, "CPUs")) {
-			rc = get_uint(c, &kv[i], 1, 1u << 20, &t->cpus);
+			rc = _get_uint(c, &kv[i], 1, 1u << 20, &t->cpus);
 		} else if (!strcasecmp(k, "EmbodiedSource")) {
-			rc = dup_str(c, &t->source, kv[i].val);
+			rc = _dup_str(c, &t->source, kv[i].val);
 		} else {
-			rc = unknown_key(c, "NodeType", k);
+			rc = _unknown_key(c, "NodeType", k);
 		}
 		if (rc)
 			return -1;
@@ -539,33 +539,33 @@ int fp_config_key_reference(struct ctx *c, struct kv *kv, size_t n)
 			    c->name, c->line);
 	c->reference_seen = true;
 	r->line = c->line;
-	if (dup_str(c, &r->name, kv[0].val))
+	if (_dup_str(c, &r->name, kv[0].val))
 		return -1;
 	for (size_t i = 1; i < n; i++) {
 		const char *k = kv[i].key;
 		int rc;
 
 		if (!strcasecmp(k, "PUE")) {
-			rc = get_double(c, &kv[i], 1.0, 10.0, &r->pue);
+			rc = _get_double(c, &kv[i], 1.0, 10.0, &r->pue);
 		} else if (!strcasecmp(k, "PUESource")) {
-			rc = dup_str(c, &r->pue_source, kv[i].val);
+			rc = _dup_str(c, &r->pue_source, kv[i].val);
 		} else if (!strcasecmp(k, "Intensity")) {
 			r->same_grid = !strcasecmp(kv[i].val, "site");
 			if (r->same_grid) {
 				fp_config_spec_free(&r->intensity);
 				rc = 0;
 			} else {
-				rc = parse_signal(c, &kv[i], &r->intensity,
-						  false);
+				rc = _parse_signal(c, &kv[i], &r->intensity,
+						   false);
 			}
 		} else if (!strcasecmp(k, "IntensityKind")) {
-			rc = parse_kind(c, &kv[i], &r->intensity.kind);
+			rc = _parse_kind(c, &kv[i], &r->intensity.kind);
 		} else if (!strcasecmp(k, "IntensityFormat")) {
-			rc = parse_format(c, &kv[i], &r->intensity.format);
+			rc = _parse_format(c, &kv[i], &r->intensity.format);
 		} else if (!strcasecmp(k, "IntensityResolution")) {
-			rc = parse_resolution(c, &kv[i], &r->intensity.hourly);
+			rc = _parse_resolution(c, &kv[i], &r->intensity.hourly);
 		} else {
-			rc = unknown_key(c, "Reference", k);
+			rc = _unknown_key(c, "Reference", k);
 		}
 		if (rc)
 			return -1;
@@ -590,20 +590,20 @@ int fp_config_key_global(struct ctx *c, struct kv *kv)
 	}
 
 	if (!strcasecmp(k, "SigningKey"))
-		return resolve_path(c, kv->val, &cfg->signing_key);
+		return _resolve_path(c, kv->val, &cfg->signing_key);
 	/* Several keys may be trusted at once: a rotation keeps the retired
 	 * ones so that older summaries still verify. */
 	if (!strcasecmp(k, "PublicKey"))
-		return add_path(c, kv->val, &cfg->public_keys,
-				&cfg->npublic_keys) ||
+		return _add_path(c, kv->val, &cfg->public_keys,
+				 &cfg->npublic_keys) ||
 		       (!cfg->public_key &&
-			dup_str(c, &cfg->public_key,
-				cfg->public_keys[cfg->npublic_keys - 1]));
+			_dup_str(c, &cfg->public_key,
+				 cfg->public_keys[cfg->npublic_keys - 1]));
 	if (!strcasecmp(k, "PublicKeys"))
-		return add_path(c, kv->val, &cfg->public_key_dirs,
-				&cfg->npublic_key_dirs);
+		return _add_path(c, kv->val, &cfg->public_key_dirs,
+				 &cfg->npublic_key_dirs);
 	if (!strcasecmp(k, "SpoolDir"))
-		return resolve_path(c, kv->val, &cfg->spool_dir);
+		return _resolve_path(c, kv->val, &cfg->spool_dir);
 	if (!strcasecmp(k, "JobRecordField")) {
 		/* The job's Comment cannot be changed through slurmdbd's job
 		 * modify in 22.05: only these two can. */
@@ -613,16 +613,16 @@ int fp_config_key_global(struct ctx *c, struct kv *kv)
 				    "%s:%u: field '%s': '%s' is "
 				    "not AdminComment or SystemComment",
 				    c->name, c->line, k, kv->val);
-		return dup_str(c, &cfg->job_record_field, kv->val);
+		return _dup_str(c, &cfg->job_record_field, kv->val);
 	}
 	if (!strcasecmp(k, "MaxWorkers"))
-		return get_uint(c, kv, 1, 64, &cfg->max_workers);
+		return _get_uint(c, kv, 1, 64, &cfg->max_workers);
 	if (!strcasecmp(k, "MaxQueue"))
-		return get_uint(c, kv, 1, 1u << 20, &cfg->max_queue);
+		return _get_uint(c, kv, 1, 1u << 20, &cfg->max_queue);
 	if (!strcasecmp(k, "WorkerTimeout"))
-		return get_uint(c, kv, 1, 86400, &cfg->worker_timeout);
+		return _get_uint(c, kv, 1, 86400, &cfg->worker_timeout);
 	if (!strcasecmp(k, "RetryInterval"))
-		return get_uint(c, kv, 1, 86400, &cfg->retry_interval);
+		return _get_uint(c, kv, 1, 86400, &cfg->retry_interval);
 	if (!strcasecmp(k, "EnergySource")) {
 		if (strcasecmp(kv->val, "measured") &&
 		    strcasecmp(kv->val, "calibrated") &&
@@ -631,14 +631,14 @@ int fp_config_key_global(struct ctx *c, struct kv *kv)
 				    "%s:%u: field '%s': '%s' is "
 				    "not measured, calibrated or simulated",
 				    c->name, c->line, k, kv->val);
-		return dup_str(c, &cfg->energy_source, kv->val);
+		return _dup_str(c, &cfg->energy_source, kv->val);
 	}
 	if (!strcasecmp(k, "Mailer"))
-		return resolve_path(c, kv->val, &cfg->mailer);
+		return _resolve_path(c, kv->val, &cfg->mailer);
 	if (!strcasecmp(k, "MailWait"))
-		return get_uint(c, kv, 0, 3600, &cfg->mail_wait);
+		return _get_uint(c, kv, 0, 3600, &cfg->mail_wait);
 	if (!strcasecmp(k, "SeriesWait"))
-		return get_uint(c, kv, 0, 7 * 86400, &cfg->series_wait);
+		return _get_uint(c, kv, 0, 7 * 86400, &cfg->series_wait);
 	if (!strcasecmp(k, "MailHTML")) {
 		static const char *const v[] = { "no", "alternative",
 						 "attachment" };
@@ -661,13 +661,13 @@ int fp_config_key_global(struct ctx *c, struct kv *kv)
 			    c->name, c->line, k, kv->val);
 	}
 	if (!strcasecmp(k, "Sendmail"))
-		return resolve_path(c, kv->val, &cfg->sendmail);
+		return _resolve_path(c, kv->val, &cfg->sendmail);
 	if (!strcasecmp(k, "NodePartsDir"))
-		return resolve_path(c, kv->val, &cfg->node_parts_dir);
+		return _resolve_path(c, kv->val, &cfg->node_parts_dir);
 	if (!strcasecmp(k, "PartsWait"))
-		return get_uint(c, kv, 0, 86400, &cfg->parts_wait);
+		return _get_uint(c, kv, 0, 86400, &cfg->parts_wait);
 	if (!strcasecmp(k, "Metrics"))
-		return resolve_path(c, kv->val, &cfg->metrics);
+		return _resolve_path(c, kv->val, &cfg->metrics);
 	return FAIL(c, FP_EINVAL, "%s:%u: field '%s': unknown key", c->name,
 		    c->line, k);
 }
@@ -685,13 +685,13 @@ int fp_config_key_defaults(struct ctx *c)
 	cfg->retry_interval = 10;
 	cfg->series_wait = FP_DEFAULT_SERIES_WAIT;
 	cfg->parts_wait = FP_DEFAULT_PARTS_WAIT;
-	return dup_str(c, &cfg->energy_source, "measured") ||
-	       dup_str(c, &cfg->mailer, "/usr/bin/mail") ||
-	       dup_str(c, &cfg->sendmail, "/usr/sbin/sendmail") ||
-	       dup_str(c, &cfg->reference.name, FP_DEFAULT_REFERENCE_NAME) ||
-	       dup_str(c, &cfg->reference.pue_source,
-		       "Uptime Institute Global Data Center Survey 2023: "
-		       "average PUE 1.58, rounded to 1.5") ||
-	       dup_str(c, &cfg->spool_dir, FP_DEFAULT_SPOOL_DIR) ||
-	       dup_str(c, &cfg->job_record_field, FP_DEFAULT_JOB_RECORD_FIELD);
+	return _dup_str(c, &cfg->energy_source, "measured") ||
+	       _dup_str(c, &cfg->mailer, "/usr/bin/mail") ||
+	       _dup_str(c, &cfg->sendmail, "/usr/sbin/sendmail") ||
+	       _dup_str(c, &cfg->reference.name, FP_DEFAULT_REFERENCE_NAME) ||
+	       _dup_str(c, &cfg->reference.pue_source,
+			"Uptime Institute Global Data Center Survey 2023: "
+			"average PUE 1.58, rounded to 1.5") ||
+	       _dup_str(c, &cfg->spool_dir, FP_DEFAULT_SPOOL_DIR) ||
+	       _dup_str(c, &cfg->job_record_field, FP_DEFAULT_JOB_RECORD_FIELD);
 }

@@ -29,8 +29,8 @@ static int _sha256_hex(const void *data, size_t len, char out[65],
 }
 
 /* Splits "A=b C="d e" # x" into pairs, in place. */
-static int split_pairs(struct ctx *c, char *line, struct kv **kvs, size_t *cap,
-		       size_t *n)
+static int _split_pairs(struct ctx *c, char *line, struct kv **kvs, size_t *cap,
+			size_t *n)
 {
 	char *p = line;
 
@@ -94,12 +94,12 @@ static int split_pairs(struct ctx *c, char *line, struct kv **kvs, size_t *cap,
 	}
 }
 
-static int parse_line(struct ctx *c, char *line, struct kv **kvs, size_t *cap)
+static int _parse_line(struct ctx *c, char *line, struct kv **kvs, size_t *cap)
 {
 	size_t n;
 	struct kv *kv;
 
-	if (split_pairs(c, line, kvs, cap, &n))
+	if (_split_pairs(c, line, kvs, cap, &n))
 		return -1;
 	if (!n)
 		return 0;
@@ -170,7 +170,7 @@ fp_config_t *fp_config_parse(const char *name, const char *text, size_t len,
 				  name, c.line, bad + 1,
 				  (unsigned char)line[bad]);
 		else
-			rc = parse_line(&c, line, &kvs, &cap);
+			rc = _parse_line(&c, line, &kvs, &cap);
 	}
 	if (!rc && !c.cfg->nsites)
 		rc = FAIL(&c, FP_EINVAL, "%s: no Site line", name);

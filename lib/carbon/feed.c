@@ -131,7 +131,7 @@ void fp_feed_merge(fp_feed_points_t *pts, bool have_last, time_t last,
 
 /* 1 and *t: the last data row's time; 0: no data row; -1: the last data
  * row does not start with a time. */
-static int last_row(const char *text, size_t len, time_t *t)
+static int _last_row(const char *text, size_t len, time_t *t)
 {
 	size_t end = len;
 
@@ -165,12 +165,12 @@ static int last_row(const char *text, size_t len, time_t *t)
 
 bool fp_feed_last_time(const char *text, size_t len, time_t *last)
 {
-	return last_row(text, len, last) == 1;
+	return _last_row(text, len, last) == 1;
 }
 
 /* The whole file, or an empty text when it does not exist yet. */
-static int read_all(const char *path, char **text, size_t *len, mode_t *mode,
-		    fp_error_t *err)
+static int _read_all(const char *path, char **text, size_t *len, mode_t *mode,
+		     fp_error_t *err)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
@@ -222,13 +222,13 @@ static int read_all(const char *path, char **text, size_t *len, mode_t *mode,
 }
 
 /* A plain series the reader loads, or nothing but comments. */
-static int check_series(const char *path, const char *text, size_t len,
-			const char *when, fp_error_t *err)
+static int _check_series(const char *path, const char *text, size_t len,
+			 const char *when, fp_error_t *err)
 {
 	fp_error_t e = { 0 };
 	fp_series_t *s;
 	time_t t;
-	int rc = last_row(text, len, &t);
+	int rc = _last_row(text, len, &t);
 
 	if (rc == 0)
 		return 0;
@@ -253,7 +253,7 @@ static int check_series(const char *path, const char *text, size_t len,
 	return 0;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
+static int _write_all(int fd, const char *buf, size_t len)
 {
 	while (len) {
 		ssize_t w = write(fd, buf, len);
@@ -268,8 +268,8 @@ static int write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-static int append_rows(FILE *out, const char *fetched,
-		       const fp_feed_points_t *pts)
+static int _append_rows(FILE *out, const char *fetched,
+			const fp_feed_points_t *pts)
 {
 	fputs(fetched, out);
 	for (size_t i = 0; i < pts->n; i++) {
@@ -316,8 +316,8 @@ int fp_feed_write(const char *path, const char *header, const char *fetched,
 			     dir, strerror(errno));
 		goto out;
 	}
-	if (read_all(path, &old, &oldlen, &mode, err) ||
-	    check_series(path, old, oldlen, "before the update:", err))
+	if (_read_all(path, &old, &oldlen, &mode, err) ||
+	    _check_series(path, old, oldlen, "before the update:", err))
 		goto out;
 	out = open_memstream(&text, &len);
 	if (!out) {
@@ -330,17 +330,17 @@ int fp_feed_write(const char *path, const char *header, const char *fetched,
 		fputc('\n', out);
 	if (!oldlen && header)
 		fputs(header, out);
-	if (append_rows(out, fetched ? fetched : "", pts) || fclose(out)) {
+	if (_append_rows(out, fetched ? fetched : "", pts) || fclose(out)) {
 		fp_error_set(err, FP_ENOMEM, "out of memory");
 		goto out;
 	}
-	if (check_series(path, text, len, "with the new rows", err))
+	if (_check_series(path, text, len, "with the new rows", err))
 		goto out;
 	/* a temporary file a killed run left is overwritten: the lock says
 	 * no other run is using it */
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
 		  mode);
-	if (fd < 0 || fchmod(fd, mode) || write_all(fd, text, len) ||
+	if (fd < 0 || fchmod(fd, mode) || _write_all(fd, text, len) ||
 	    fsync(fd)) {
 		fp_error_set(err, FP_EIO,
 			     "%s: cannot write %s: %s (the series is "
@@ -392,7 +392,7 @@ out:
  * shares with users, would let others spend it; the owner is checked since a
  * 0600 file of another user that we can still read (root, CAP_DAC_OVERRIDE)
  * is that user's token, not ours. */
-static char *read_token(const char *who, const char *path, fp_error_t *err)
+static char *_read_token(const char *who, const char *path, fp_error_t *err)
 {
 	char buf[4097];
 	struct stat st;
@@ -454,9 +454,9 @@ static char *read_token(const char *who, const char *path, fp_error_t *err)
 	return strdup(buf);
 }
 
-static void say_faults(const fp_feed_options_t *o, const char *who,
-		       const fp_feed_points_t *pts, bool have_last, time_t last,
-		       int resolution, fp_feed_result_t *res)
+static void _say_faults(const fp_feed_options_t *o, const char *who,
+			const fp_feed_points_t *pts, bool have_last,
+			time_t last, int resolution, fp_feed_result_t *res)
 {
 	time_t prev = have_last ? last : (pts->n ? pts->v[0].t : 0);
 	size_t said = 0;
@@ -521,8 +521,8 @@ int fp_feed_update(const fp_site_conf_t *site, const fp_feed_options_t *o,
 				    who);
 	rq.who = who;
 	/* a file that cannot take the rows is said before any request */
-	if (read_all(path, &text, &len, NULL, err) ||
-	    check_series(path, text, len, "before the update:", err)) {
+	if (_read_all(path, &text, &len, NULL, err) ||
+	    _check_series(path, text, len, "before the update:", err)) {
 		char msg[sizeof(err->msg)];
 
 		if (err) {
@@ -531,7 +531,7 @@ int fp_feed_update(const fp_site_conf_t *site, const fp_feed_options_t *o,
 		}
 		goto out;
 	}
-	lr = last_row(text, len, &last);
+	lr = _last_row(text, len, &last);
 	if (lr < 0) {
 		fp_error_set(err, FP_EPARSE,
 			     "%s: %s: its last row does not start "
@@ -542,7 +542,7 @@ int fp_feed_update(const fp_site_conf_t *site, const fp_feed_options_t *o,
 	have_last = lr == 1;
 	from = have_last ? last : (o->since ? o->since : now - DAY);
 	if (p == FP_FEED_ELECTRICITYMAPS) {
-		token = read_token(who, site->feed.token_file, err);
+		token = _read_token(who, site->feed.token_file, err);
 		if (!token || asprintf(&hdr, "auth-token: %s", token) < 0 ||
 		    !(rq.headers = curl_slist_append(NULL, hdr))) {
 			if (token)
@@ -568,7 +568,7 @@ int fp_feed_update(const fp_site_conf_t *site, const fp_feed_options_t *o,
 		goto out;
 	rc = -1;
 	fp_feed_merge(&pts, have_last, last, now, res);
-	say_faults(o, who, &pts, have_last, last, fp_feed_resolution(p), res);
+	_say_faults(o, who, &pts, have_last, last, fp_feed_resolution(p), res);
 	if (!pts.n) {
 		rc = 0;
 		goto out;

@@ -37,7 +37,7 @@ struct body {
 	bool too_big;
 };
 
-static size_t on_data(char *ptr, size_t size, size_t nmemb, void *ud)
+static size_t _on_data(char *ptr, size_t size, size_t nmemb, void *ud)
 {
 	struct body *b = ud;
 	size_t n = size * nmemb;
@@ -59,7 +59,7 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *ud)
 
 /* The provider's own words from an error body (JSON "message", "error" or
  * "error.message", else the first line), printable and short. */
-static void provider_message(const struct body *b, char *out, size_t size)
+static void _provider_message(const struct body *b, char *out, size_t size)
 {
 	json_t *root = b->len ? json_loadb(b->buf, b->len, 0, NULL) : NULL;
 	const char *m = NULL;
@@ -88,7 +88,7 @@ static void provider_message(const struct body *b, char *out, size_t size)
 	json_decref(root);
 }
 
-static void pause_for(double s)
+static void _pause_for(double s)
 {
 	struct timespec ts;
 
@@ -100,7 +100,7 @@ static void pause_for(double s)
 		;
 }
 
-static bool transient(CURLcode rc, long code)
+static bool _transient(CURLcode rc, long code)
 {
 	if (rc == CURLE_OK)
 		return code == 429 || code >= 500;
@@ -109,8 +109,8 @@ static bool transient(CURLcode rc, long code)
 	       rc == CURLE_SEND_ERROR || rc == CURLE_PARTIAL_FILE;
 }
 
-static int http_get(struct request *rq, const char *url, char **out,
-		    size_t *outlen, fp_error_t *err)
+static int _http_get(struct request *rq, const char *url, char **out,
+		     size_t *outlen, fp_error_t *err)
 {
 	const fp_feed_options_t *o = rq->o;
 	/* the last fault and the time waited, said if a retry then answers:
@@ -129,7 +129,7 @@ static int http_get(struct request *rq, const char *url, char **out,
 
 		curl_easy_reset(c);
 		curl_easy_setopt(c, CURLOPT_URL, url);
-		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, _on_data);
 		curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
 		curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 		curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, o->connect_timeout);
@@ -190,11 +190,11 @@ static int http_get(struct request *rq, const char *url, char **out,
 			snprintf(why, sizeof(why), "%s",
 				 *errbuf ? errbuf : curl_easy_strerror(rc));
 		else {
-			provider_message(&b, msg, sizeof(msg));
+			_provider_message(&b, msg, sizeof(msg));
 			snprintf(why, sizeof(why), "HTTP %ld%s", code, msg);
 		}
 		free(b.buf);
-		if (!transient(rc, code) || attempt >= o->retries) {
+		if (!_transient(rc, code) || attempt >= o->retries) {
 			char tries[32] = "";
 
 			if (attempt)
@@ -218,14 +218,14 @@ static int http_get(struct request *rq, const char *url, char **out,
 			      : o->backoff *
 					(double)(1u << (attempt < 16 ? attempt
 								     : 16));
-		pause_for(wait);
+		_pause_for(wait);
 		waited += wait;
 	}
 }
 
 /* The providers' requests. */
 
-static void iso_minutes(time_t t, char buf[18])
+static void _iso_minutes(time_t t, char buf[18])
 {
 	struct tm tm;
 
@@ -234,10 +234,10 @@ static void iso_minutes(time_t t, char buf[18])
 }
 
 /* base without its trailing slashes, then the path. */
-static char *url_join(const char *base, const char *fmt, ...)
+static char *_url_join(const char *base, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-static char *url_join(const char *base, const char *fmt, ...)
+static char *_url_join(const char *base, const char *fmt, ...)
 {
 	size_t n = strlen(base);
 	char *tail = NULL, *url = NULL;
@@ -277,18 +277,18 @@ int fp_feed_http_fetch_eco2mix(struct request *rq, const char *base,
 		char *url, *body = NULL, what[64];
 		size_t len = 0, before = pts->n;
 
-		url = url_join(base,
-			       "/api/explore/v2.1/catalog/datasets/"
-			       "eco2mix-national-tr/records?select=date_heure"
-			       ",taux_co2&where=%s&order_by=date_heure"
-			       "&limit=%d&offset=%ld",
-			       ew, ECO2MIX_PAGE, offset);
+		url = _url_join(base,
+				"/api/explore/v2.1/catalog/datasets/"
+				"eco2mix-national-tr/records?select=date_heure"
+				",taux_co2&where=%s&order_by=date_heure"
+				"&limit=%d&offset=%ld",
+				ew, ECO2MIX_PAGE, offset);
 		if (!url) {
 			rc = fp_error_set(err, FP_ENOMEM, "out of memory");
 			break;
 		}
 		snprintf(what, sizeof(what), "%.40s: page %d", rq->who, page);
-		rc = http_get(rq, url, &body, &len, err) ||
+		rc = _http_get(rq, url, &body, &len, err) ||
 		     fp_feed_parse(FP_FEED_ECO2MIX, what, body, len, false, pts,
 				   &total, err);
 		free(url);
@@ -331,10 +331,10 @@ int fp_feed_http_fetch_electricitymaps(struct request *rq, const char *base,
 	/* history: the last 24 hours; latest: the current hour, often
 	 * estimated */
 	for (int i = 0; i < 2 && !rc; i++) {
-		char *url = url_join(base,
-				     "/v3/carbon-intensity/%s?zone=%s"
-				     "&emissionFactorType=%s",
-				     what[i], ez, factor);
+		char *url = _url_join(base,
+				      "/v3/carbon-intensity/%s?zone=%s"
+				      "&emissionFactorType=%s",
+				      what[i], ez, factor);
 		char *body = NULL, name[80];
 		size_t len = 0;
 
@@ -343,7 +343,7 @@ int fp_feed_http_fetch_electricitymaps(struct request *rq, const char *base,
 			break;
 		}
 		snprintf(name, sizeof(name), "%.50s: %s", rq->who, what[i]);
-		rc = http_get(rq, url, &body, &len, err) ||
+		rc = _http_get(rq, url, &body, &len, err) ||
 		     fp_feed_parse(FP_FEED_ELECTRICITYMAPS, name, body, len,
 				   false, pts, NULL, err);
 		free(url);
@@ -364,22 +364,22 @@ int fp_feed_http_fetch_uk(struct request *rq, const char *base,
 
 	if (to - from > UK_MAX_SPAN) {
 		to = from + UK_MAX_SPAN;
-		iso_minutes(to, b);
+		_iso_minutes(to, b);
 		fp_feed_http_say(
 			rq->o, FP_LOG_WARN,
 			"%s: the provider serves 14 days a "
 			"request: up to %s now, the rest on the next run",
 			rq->who, b);
 	}
-	iso_minutes(from, a);
-	iso_minutes(to, b);
-	url = region ? url_join(base, "/regional/intensity/%s/%s/regionid/%s",
-				a, b, region)
-		     : url_join(base, "/intensity/%s/%s", a, b);
+	_iso_minutes(from, a);
+	_iso_minutes(to, b);
+	url = region ? _url_join(base, "/regional/intensity/%s/%s/regionid/%s",
+				 a, b, region)
+		     : _url_join(base, "/intensity/%s/%s", a, b);
 	if (!url)
 		return fp_error_set(err, FP_ENOMEM, "out of memory");
 	snprintf(what, sizeof(what), "%.60s: answer", rq->who);
-	rc = http_get(rq, url, &body, &len, err) ||
+	rc = _http_get(rq, url, &body, &len, err) ||
 	     fp_feed_parse(FP_FEED_UK, what, body, len, region != NULL, pts,
 			   NULL, err);
 	free(url);

@@ -12,8 +12,8 @@
 
 #include "footprint/series.h"
 
-static int add_point(fp_feed_points_t *pts, time_t t, double v,
-		     const char *flag, const char *what, fp_error_t *err)
+static int _add_point(fp_feed_points_t *pts, time_t t, double v,
+		      const char *flag, const char *what, fp_error_t *err)
 {
 	if (pts->n == pts->cap) {
 		size_t nc = pts->cap ? pts->cap * 2 : 256;
@@ -36,9 +36,9 @@ static int add_point(fp_feed_points_t *pts, time_t t, double v,
 
 /* One record's time and value; a null value is "not published yet" (1),
  * anything else that is not a number in range is an error. */
-static int record_point(const char *what, size_t i, json_t *rec,
-			const char *tkey, json_t *val, const char *vkey,
-			time_t *t, double *v, fp_error_t *err)
+static int _record_point(const char *what, size_t i, json_t *rec,
+			 const char *tkey, json_t *val, const char *vkey,
+			 time_t *t, double *v, fp_error_t *err)
 {
 	json_t *jt = json_object_get(rec, tkey);
 
@@ -68,8 +68,8 @@ static int record_point(const char *what, size_t i, json_t *rec,
 	return 0;
 }
 
-static int parse_eco2mix(const char *what, json_t *root, fp_feed_points_t *pts,
-			 long *total, fp_error_t *err)
+static int _parse_eco2mix(const char *what, json_t *root, fp_feed_points_t *pts,
+			  long *total, fp_error_t *err)
 {
 	json_t *results = json_object_get(root, "results");
 	json_t *tc = json_object_get(root, "total_count");
@@ -93,21 +93,21 @@ static int parse_eco2mix(const char *what, json_t *root, fp_feed_points_t *pts,
 					    "%s: record %zu is not "
 					    "an object",
 					    what, i + 1);
-		rc = record_point(what, i, rec, "date_heure",
-				  json_object_get(rec, "taux_co2"), "taux_co2",
-				  &t, &v, err);
+		rc = _record_point(what, i, rec, "date_heure",
+				   json_object_get(rec, "taux_co2"), "taux_co2",
+				   &t, &v, err);
 		if (rc < 0)
 			return -1;
 		/* eco2mix-national-tr is real-time data, consolidated by
 		 * RTE months later in another dataset. */
-		if (!rc && add_point(pts, t, v, "realtime", what, err))
+		if (!rc && _add_point(pts, t, v, "realtime", what, err))
 			return -1;
 	}
 	return 0;
 }
 
-static int parse_electricitymaps(const char *what, json_t *root,
-				 fp_feed_points_t *pts, fp_error_t *err)
+static int _parse_electricitymaps(const char *what, json_t *root,
+				  fp_feed_points_t *pts, fp_error_t *err)
 {
 	json_t *history = json_object_get(root, "history");
 	size_t i, n = 1;
@@ -131,22 +131,23 @@ static int parse_electricitymaps(const char *what, json_t *root,
 					    "%s: record %zu is not "
 					    "an object",
 					    what, i + 1);
-		rc = record_point(what, i, rec, "datetime",
-				  json_object_get(rec, "carbonIntensity"),
-				  "carbonIntensity", &t, &v, err);
+		rc = _record_point(what, i, rec, "datetime",
+				   json_object_get(rec, "carbonIntensity"),
+				   "carbonIntensity", &t, &v, err);
 		if (rc < 0)
 			return -1;
 		est = json_object_get(rec, "isEstimated");
-		if (!rc && add_point(pts, t, v,
-				     json_is_true(est) ? "estimated" : "actual",
-				     what, err))
+		if (!rc &&
+		    _add_point(pts, t, v,
+			       json_is_true(est) ? "estimated" : "actual", what,
+			       err))
 			return -1;
 	}
 	return 0;
 }
 
-static int parse_uk(const char *what, json_t *root, bool region,
-		    fp_feed_points_t *pts, fp_error_t *err)
+static int _parse_uk(const char *what, json_t *root, bool region,
+		     fp_feed_points_t *pts, fp_error_t *err)
 {
 	json_t *data = json_object_get(root, "data");
 	size_t i;
@@ -176,15 +177,15 @@ static int parse_uk(const char *what, json_t *root, bool region,
 					    what, i + 1);
 		/* regions publish forecasts only; nationally a half-hour has
 		 * its measured value ("actual") once it is over */
-		rc = record_point(
+		rc = _record_point(
 			what, i, rec, "from",
 			json_object_get(in, region ? "forecast" : "actual"),
 			region ? "intensity.forecast" : "intensity.actual", &t,
 			&v, err);
 		if (rc < 0)
 			return -1;
-		if (!rc && add_point(pts, t, v, region ? "forecast" : "actual",
-				     what, err))
+		if (!rc && _add_point(pts, t, v, region ? "forecast" : "actual",
+				      what, err))
 			return -1;
 	}
 	return 0;
@@ -216,13 +217,13 @@ int fp_feed_parse(fp_feed_provider_t p, const char *what, const char *body,
 	}
 	switch (p) {
 	case FP_FEED_ECO2MIX:
-		rc = parse_eco2mix(what, root, pts, total, err);
+		rc = _parse_eco2mix(what, root, pts, total, err);
 		break;
 	case FP_FEED_ELECTRICITYMAPS:
-		rc = parse_electricitymaps(what, root, pts, err);
+		rc = _parse_electricitymaps(what, root, pts, err);
 		break;
 	case FP_FEED_UK:
-		rc = parse_uk(what, root, region, pts, err);
+		rc = _parse_uk(what, root, region, pts, err);
 		break;
 	default:
 		rc = fp_error_set(err, FP_EINVAL, "%s: no such provider", what);

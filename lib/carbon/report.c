@@ -14,14 +14,14 @@
 
 /* Reports */
 
-static char *jstr(json_t *o, const char *key)
+static char *_jstr(json_t *o, const char *key)
 {
 	json_t *v = json_object_get(o, key);
 
 	return json_is_string(v) ? strdup(json_string_value(v)) : NULL;
 }
 
-static fp_report_t *report_new(void)
+static fp_report_t *_report_new(void)
 {
 	fp_report_t *r = calloc(1, sizeof(*r));
 
@@ -150,7 +150,7 @@ int fp_report_set_acct_note(fp_report_t *r, const char *why, fp_error_t *err)
 	return 0;
 }
 
-static int add_reason(fp_report_t *r, const char *why)
+static int _add_reason(fp_report_t *r, const char *why)
 {
 	char **n = realloc(r->incomplete,
 			   (r->nincomplete + 1) * sizeof(*r->incomplete));
@@ -167,7 +167,7 @@ static int add_reason(fp_report_t *r, const char *why)
 
 /* sites[].intensity.fallback, optional in the summary: absent, nothing
  * was filled. */
-static int read_fallback(fp_report_site_t *o, json_t *site)
+static int _read_fallback(fp_report_site_t *o, json_t *site)
 {
 	json_t *fb =
 		json_object_get(json_object_get(site, "intensity"), "fallback");
@@ -176,7 +176,7 @@ static int read_fallback(fp_report_site_t *o, json_t *site)
 	o->fallback_hours = o->fallback_share = NAN;
 	if (!json_is_object(fb))
 		return 0;
-	if (!(o->fallback = jstr(fb, "method")))
+	if (!(o->fallback = _jstr(fb, "method")))
 		return json_is_string(json_object_get(fb, "method")) ? -1 : 0;
 	first = fp_report_parse_utc(
 		json_string_value(json_object_get(fb, "first")));
@@ -189,7 +189,7 @@ static int read_fallback(fp_report_site_t *o, json_t *site)
 	return 0;
 }
 
-static int read_sites(fp_report_t *r, json_t *sites)
+static int _read_sites(fp_report_t *r, json_t *sites)
 {
 	size_t i;
 	json_t *s;
@@ -203,20 +203,20 @@ static int read_sites(fp_report_t *r, json_t *sites)
 	{
 		fp_report_site_t *o = &r->sites[r->nsites++];
 
-		o->name = jstr(s, "name");
+		o->name = _jstr(s, "name");
 		o->energy_wh = fp_json_number(s, "energy_facility_Wh");
 		o->pue = fp_json_number(s, "PUE");
 		o->intensity = fp_json_number(s, "intensity_gco2e_per_kwh");
 		o->operational_g = fp_json_number(s, "operational_g");
 		o->embodied_g = fp_json_number(s, "embodied_g");
 		o->avoided_g = fp_json_number(s, "avoided_g");
-		if (read_fallback(o, s))
+		if (_read_fallback(o, s))
 			return -1;
 	}
 	return 0;
 }
 
-static int read_nodes(fp_report_t *r, json_t *nodes, json_t *steps)
+static int _read_nodes(fp_report_t *r, json_t *nodes, json_t *steps)
 {
 	size_t i;
 	json_t *s;
@@ -229,8 +229,8 @@ static int read_nodes(fp_report_t *r, json_t *nodes, json_t *steps)
 		{
 			fp_report_node_t *o = &r->nodes[r->nnodes++];
 
-			o->name = jstr(s, "name");
-			o->site = jstr(s, "site");
+			o->name = _jstr(s, "name");
+			o->site = _jstr(s, "site");
 			o->cpus = fp_json_number(s, "cpus");
 			o->energy_it_wh = fp_json_number(s, "energy_it_Wh");
 			o->operational_g = fp_json_number(s, "operational_g");
@@ -246,8 +246,8 @@ static int read_nodes(fp_report_t *r, json_t *nodes, json_t *steps)
 		{
 			fp_report_step_t *o = &r->steps[r->nsteps++];
 
-			o->id = jstr(s, "id");
-			o->split = jstr(s, "split");
+			o->id = _jstr(s, "id");
+			o->split = _jstr(s, "split");
 			o->nnodes = fp_json_number(s, "nodes");
 			o->energy_it_wh = fp_json_number(s, "energy_it_Wh");
 		}
@@ -282,28 +282,28 @@ fp_report_t *fp_report_from_summary(const char *name, const char *payload,
 			     name);
 		return NULL;
 	}
-	r = report_new();
+	r = _report_new();
 	if (!r)
 		goto nomem;
 	r->job_id = (uint64_t)json_integer_value(v);
 	if (!json_is_object(job))
 		job = root;
-	r->user = jstr(job, "user");
-	r->account = jstr(job, "account");
-	r->cluster = jstr(job, "cluster");
-	r->start = jstr(job, "start");
-	r->end = jstr(job, "end");
+	r->user = _jstr(job, "user");
+	r->account = _jstr(job, "account");
+	r->cluster = _jstr(job, "cluster");
+	r->start = _jstr(job, "start");
+	r->end = _jstr(job, "end");
 	r->elapsed_s = fp_json_number(job, "elapsed_s");
 	r->core_hours = fp_json_number(job, "core_hours");
 	r->complete = json_is_true(json_object_get(root, "complete"));
 	reasons = json_object_get(root, "incomplete");
 	if (json_is_string(reasons) &&
-	    add_reason(r, json_string_value(reasons)))
+	    _add_reason(r, json_string_value(reasons)))
 		goto nomem;
 	json_array_foreach(reasons, i,
 			   v) if (json_is_string(v) &&
-				  add_reason(r,
-					     json_string_value(v))) goto nomem;
+				  _add_reason(r,
+					      json_string_value(v))) goto nomem;
 	energy = json_object_get(root, "energy");
 	v = json_object_get(energy, "source");
 	if (!json_is_string(v) ||
@@ -325,16 +325,16 @@ fp_report_t *fp_report_from_summary(const char *name, const char *payload,
 	r->intensity = fp_json_number(carbon, "intensity_gco2e_per_kwh");
 	r->per_core_hour_g = fp_json_number(carbon, "sci_per_core_hour");
 	r->pue = fp_json_number(json_object_get(root, "efficiency"), "PUE");
-	r->reference_name = jstr(json_object_get(root, "reference"), "name");
+	r->reference_name = _jstr(json_object_get(root, "reference"), "name");
 	r->reference_pue =
 		fp_json_number(json_object_get(root, "reference"), "PUE");
 	v = json_object_get(json_object_get(root, "config"), "sha256");
 	if (json_is_string(v))
 		snprintf(r->config, sizeof(r->config), "%s",
 			 json_string_value(v));
-	if (read_sites(r, json_object_get(root, "sites")) ||
-	    read_nodes(r, json_object_get(root, "nodes"),
-		       json_object_get(root, "steps")))
+	if (_read_sites(r, json_object_get(root, "sites")) ||
+	    _read_nodes(r, json_object_get(root, "nodes"),
+			json_object_get(root, "steps")))
 		goto nomem;
 	json_decref(root);
 	return r;
@@ -348,7 +348,7 @@ nomem:
 fp_report_t *fp_report_from_record(const fp_record_t *rec, const char *user,
 				   const char *account, fp_error_t *err)
 {
-	fp_report_t *r = report_new();
+	fp_report_t *r = _report_new();
 
 	fp_error_clear(err);
 	if (!r) {
@@ -382,8 +382,8 @@ fp_report_t *fp_report_from_record(const fp_record_t *rec, const char *user,
 			100.0 * r->saved_with_heat_g / rec->reference_g;
 	snprintf(r->config, sizeof(r->config), "%s", rec->config);
 	if (!rec->complete &&
-	    add_reason(r, "the job record says incomplete; the reasons are "
-			  "in the signed summary")) {
+	    _add_reason(r, "the job record says incomplete; the reasons are "
+			   "in the signed summary")) {
 		fp_report_free(r);
 		fp_error_set(err, FP_ENOMEM, "out of memory");
 		return NULL;
@@ -462,7 +462,7 @@ void fp_report_put_name(FILE *f, const char *s)
 
 /* "saved X gCO2e (Y %)" or "X gCO2e more than the reference (Y %)": both
  * figures of the same comparison, Y in % of the reference. */
-static void put_one_saving(FILE *f, double saved, double reference)
+static void _put_one_saving(FILE *f, double saved, double reference)
 {
 	char a[32], b[32];
 	double pct = reference > 0 ? 100.0 * saved / reference : NAN;
@@ -482,9 +482,9 @@ static void put_one_saving(FILE *f, double saved, double reference)
 void fp_report_put_saving(FILE *f, double saved, double saved_with_heat,
 			  double reference)
 {
-	put_one_saving(f, saved, reference);
+	_put_one_saving(f, saved, reference);
 	fputs("; with heat reuse, ", f);
-	put_one_saving(f, saved_with_heat, reference);
+	_put_one_saving(f, saved_with_heat, reference);
 }
 
 void fp_report_put_completeness(FILE *f, bool complete, char *const *reasons,

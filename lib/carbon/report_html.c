@@ -51,7 +51,7 @@ char *fp_report_html_escape(const char *s)
 	return out;
 }
 
-static char *xstrdup(const char *s)
+static char *_xstrdup(const char *s)
 {
 	return s ? strdup(s) : NULL;
 }
@@ -72,7 +72,7 @@ fp_report_html_t *fp_report_html_new(const fp_report_t *r,
 	return h;
 }
 
-static void curves_free(fp_report_html_t *h)
+static void _curves_free(fp_report_html_t *h)
 {
 	for (size_t i = 0; i < h->ncurves; i++) {
 		free(h->curves[i].site);
@@ -90,7 +90,7 @@ void fp_report_html_free(fp_report_html_t *h)
 {
 	if (!h)
 		return;
-	curves_free(h);
+	_curves_free(h);
 	free(h->signature);
 	free(h->whatif_note);
 	free(h);
@@ -118,7 +118,7 @@ int fp_report_html_set_whatif_note(fp_report_html_t *h, const char *why,
 {
 	fp_error_clear(err);
 	free(h->whatif_note);
-	h->whatif_note = xstrdup(why);
+	h->whatif_note = _xstrdup(why);
 	if (why && !h->whatif_note)
 		return fp_error_set(err, FP_ENOMEM, "out of memory");
 	return 0;
@@ -131,7 +131,7 @@ const fp_report_html_curve_t *fp_report_html_curves(const fp_report_html_t *h,
 	return h->has_curves ? h->curves : NULL;
 }
 
-static const fp_series_t *site_series(const fp_config_t *cfg, const char *site)
+static const fp_series_t *_site_series(const fp_config_t *cfg, const char *site)
 {
 	for (size_t i = 0; cfg && site && i < cfg->nsites; i++)
 		if (!strcmp(cfg->sites[i].name, site))
@@ -139,8 +139,8 @@ static const fp_series_t *site_series(const fp_config_t *cfg, const char *site)
 	return NULL;
 }
 
-static int curve_fill(fp_report_html_curve_t *c, const fp_report_site_t *s,
-		      const fp_series_t *series, time_t t0, time_t t1)
+static int _curve_fill(fp_report_html_curve_t *c, const fp_report_site_t *s,
+		       const fp_series_t *series, time_t t0, time_t t1)
 {
 	time_t h0 = t0 - t0 % 3600, h1 = t1 - t1 % 3600;
 	time_t first, last;
@@ -215,7 +215,7 @@ int fp_report_html_set_curves(fp_report_html_t *h, const fp_config_t *cfg,
 	char note[400] = "";
 
 	fp_error_clear(err);
-	curves_free(h);
+	_curves_free(h);
 	h->has_curves = true;
 	if (t0 < 0 || t1 < t0)
 		snprintf(note, sizeof(note),
@@ -244,15 +244,15 @@ int fp_report_html_set_curves(fp_report_html_t *h, const fp_config_t *cfg,
 	for (size_t i = 0; i < r->nsites; i++) {
 		fp_report_html_curve_t *c = &h->curves[h->ncurves++];
 
-		if (!(c->site = xstrdup(r->sites[i].name)) && r->sites[i].name)
+		if (!(c->site = _xstrdup(r->sites[i].name)) && r->sites[i].name)
 			goto nomem;
-		if (curve_fill(c, &r->sites[i],
-			       site_series(cfg, r->sites[i].name), t0, t1))
+		if (_curve_fill(c, &r->sites[i],
+				_site_series(cfg, r->sites[i].name), t0, t1))
 			goto nomem;
 	}
 	return 0;
 nomem:
-	curves_free(h);
+	_curves_free(h);
 	return fp_error_set(err, FP_ENOMEM, "out of memory");
 }
 

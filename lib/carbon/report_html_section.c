@@ -91,8 +91,8 @@ void fp_report_html_section_compare(FILE *f, const fp_report_t *r)
 	fputs("</div>\n", f);
 }
 
-static void curve_figure(FILE *f, const fp_report_html_curve_t *c,
-			 const fp_report_site_t *s, size_t k)
+static void _curve_figure(FILE *f, const fp_report_html_curve_t *c,
+			  const fp_report_site_t *s, size_t k)
 {
 	const double left = 90, right = 810, top = 50, bottom = 270;
 	double gmax = 0, imax = 0, bw, gstep, istep;
@@ -246,7 +246,7 @@ void fp_report_html_section_hourly(FILE *f, const fp_report_html_t *h)
 	for (size_t i = 0; i < h->ncurves; i++) {
 		const fp_report_html_curve_t *c = &h->curves[i];
 
-		curve_figure(f, c, &h->r->sites[i], i);
+		_curve_figure(f, c, &h->r->sites[i], i);
 		if (c->series) {
 			fputs("<p class=\"note\" style=\"font-size:12px;"
 			      "color:#555;margin:4px 0\">Intensity series: ",
@@ -263,12 +263,12 @@ void fp_report_html_section_hourly(FILE *f, const fp_report_html_t *h)
 	fputs("</div>\n", f);
 }
 
-static int by_name(const void *a, const void *b)
+static int _by_name(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static int by_time(const void *a, const void *b)
+static int _by_time(const void *a, const void *b)
 {
 	time_t x = *(const time_t *)a, y = *(const time_t *)b;
 
@@ -276,7 +276,7 @@ static int by_time(const void *a, const void *b)
 }
 
 /* Green (least) to yellow to red (most). */
-static void heat_color(double t, char buf[8])
+static void _heat_color(double t, char buf[8])
 {
 	static const int c[3][3] = { { 26, 152, 80 },
 				     { 254, 224, 139 },
@@ -292,8 +292,8 @@ static void heat_color(double t, char buf[8])
 		 (int)(c[k][2] + u * (c[k + 1][2] - c[k][2])));
 }
 
-static const fp_whatif_option_t *option_at(const fp_whatif_t *w,
-					   const char *site, time_t t)
+static const fp_whatif_option_t *_option_at(const fp_whatif_t *w,
+					    const char *site, time_t t)
 {
 	for (size_t i = 0; i < w->noptions; i++)
 		if (w->options[i].start == t &&
@@ -302,8 +302,8 @@ static const fp_whatif_option_t *option_at(const fp_whatif_t *w,
 	return NULL;
 }
 
-static void heatmap(FILE *f, const fp_report_html_t *h, const char **sites,
-		    size_t ns, const time_t *starts, size_t nt)
+static void _heatmap(FILE *f, const fp_report_html_t *h, const char **sites,
+		     size_t ns, const time_t *starts, size_t nt)
 {
 	const fp_whatif_t *w = h->w;
 	const double left = 170, top = 50, ch = 30;
@@ -334,7 +334,7 @@ static void heatmap(FILE *f, const fp_report_html_t *h, const char **sites,
 		fputs("</text>\n", f);
 		for (size_t t = 0; t < nt; t++) {
 			const fp_whatif_option_t *o =
-				option_at(w, sites[s], starts[t]);
+				_option_at(w, sites[s], starts[t]);
 			double x = left + t * cw, y = top + s * ch;
 
 			if (!o) {
@@ -346,9 +346,9 @@ static void heatmap(FILE *f, const fp_report_html_t *h, const char **sites,
 					x, y, cw - 1, ch - 1);
 				continue;
 			}
-			heat_color(hi > lo ? (o->footprint_g - lo) / (hi - lo)
-					   : 0,
-				   col);
+			_heat_color(hi > lo ? (o->footprint_g - lo) / (hi - lo)
+					    : 0,
+				    col);
 			fp_report_html_draw_hour_text(o->start, w1, sizeof(w1),
 						      true);
 			fprintf(f, "<rect class=\"cell\" data-site=\"");
@@ -449,8 +449,8 @@ void fp_report_html_section_whatif(FILE *f, const fp_report_html_t *h)
 		sites[i] = w->options[i].site;
 		starts[i] = w->options[i].start;
 	}
-	qsort(sites, w->noptions, sizeof(*sites), by_name);
-	qsort(starts, w->noptions, sizeof(*starts), by_time);
+	qsort(sites, w->noptions, sizeof(*sites), _by_name);
+	qsort(starts, w->noptions, sizeof(*starts), _by_time);
 	for (size_t i = 0; i < w->noptions; i++) {
 		if (!ns || strcmp(sites[ns - 1], sites[i]))
 			sites[ns++] = sites[i];
@@ -465,7 +465,7 @@ void fp_report_html_section_whatif(FILE *f, const fp_report_html_t *h)
 		"from %s to %s UTC: %zu options, %zu not covered by the "
 		"series.</p>\n",
 		a, b, w->noptions, w->skipped);
-	heatmap(f, h, sites, ns, starts, nt);
+	_heatmap(f, h, sites, ns, starts, nt);
 	top = w->noptions < 5 ? w->noptions : 5;
 	fprintf(f,
 		"<table id=\"table-whatif\" style=\"" TABLE "\">\n<tr>"
@@ -501,7 +501,7 @@ out:
 	fputs("</div>\n", f);
 }
 
-static void row(FILE *f, const char *key, const char *label, const char *value)
+static void _row(FILE *f, const char *key, const char *label, const char *value)
 {
 	fprintf(f,
 		"<tr data-key=\"%s\"><th style=\"" TD ";text-align:left;"
@@ -518,39 +518,39 @@ void fp_report_html_section_header(FILE *f, const fp_report_html_t *h)
 
 	fprintf(f, "<table id=\"job\" style=\"" TABLE "\">\n");
 	snprintf(a, sizeof(a), "%llu", (unsigned long long)r->job_id);
-	row(f, "job_id", "Job ID", a);
+	_row(f, "job_id", "Job ID", a);
 	if (r->has_acct && r->job_name)
-		row(f, "job_name", "Job name", r->job_name);
-	row(f, "user", "User", r->user);
-	row(f, "account", "Account", r->account);
+		_row(f, "job_name", "Job name", r->job_name);
+	_row(f, "user", "User", r->user);
+	_row(f, "account", "Account", r->account);
 	if (r->cluster)
-		row(f, "cluster", "Cluster", r->cluster);
+		_row(f, "cluster", "Cluster", r->cluster);
 	if (r->has_acct && r->state)
-		row(f, "state", "State", r->state);
-	row(f, "start", "Start (UTC)", r->start ? r->start : "-");
-	row(f, "end", "End (UTC)", r->end ? r->end : "-");
-	row(f, "elapsed", "Elapsed",
-	    fp_report_duration(r->elapsed_s, a, sizeof(a)));
-	row(f, "source", "Energy source",
-	    fp_carbon_energy_source_str(r->source));
+		_row(f, "state", "State", r->state);
+	_row(f, "start", "Start (UTC)", r->start ? r->start : "-");
+	_row(f, "end", "End (UTC)", r->end ? r->end : "-");
+	_row(f, "elapsed", "Elapsed",
+	     fp_report_duration(r->elapsed_s, a, sizeof(a)));
+	_row(f, "source", "Energy source",
+	     fp_carbon_energy_source_str(r->source));
 	{
 		char c[32], e[96];
 
 		snprintf(e, sizeof(e), "%s Wh IT, %s Wh facility",
 			 fp_report_html_draw_fig(b, sizeof(b), r->energy_it_wh),
 			 fp_report_html_draw_fig(c, sizeof(c), r->energy_wh));
-		row(f, "energy", "Energy", e);
+		_row(f, "energy", "Energy", e);
 	}
 	snprintf(a, sizeof(a), "%s gCO2e",
 		 fp_report_html_draw_fig(b, sizeof(b), r->footprint_g));
-	row(f, "footprint", "Footprint", a);
-	row(f, "complete", "Completeness",
-	    r->complete ? "complete" : "incomplete");
+	_row(f, "footprint", "Footprint", a);
+	_row(f, "complete", "Completeness",
+	     r->complete ? "complete" : "incomplete");
 	for (size_t i = 0; i < r->nincomplete; i++)
-		row(f, "incomplete", "Incomplete because", r->incomplete[i]);
-	row(f, "signature", "Signature",
-	    h->signature ? h->signature : "unknown");
+		_row(f, "incomplete", "Incomplete because", r->incomplete[i]);
+	_row(f, "signature", "Signature",
+	     h->signature ? h->signature : "unknown");
 	if (r->config[0])
-		row(f, "config", "Config sha256", r->config);
+		_row(f, "config", "Config sha256", r->config);
 	fputs("</table>\n", f);
 }

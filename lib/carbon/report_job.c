@@ -13,7 +13,7 @@
 #define MAX_ID 4294967293ULL
 
 /* Digits at *s (at most 20: beyond is out of range anyway) into *v. */
-static bool id_number(const char **s, unsigned long long *v)
+static bool _id_number(const char **s, unsigned long long *v)
 {
 	const char *p = *s;
 
@@ -34,7 +34,7 @@ static bool id_number(const char **s, unsigned long long *v)
 	return true;
 }
 
-static bool in_list(const char *list, const char *id)
+static bool _in_list(const char *list, const char *id)
 {
 	size_t n = strlen(id);
 
@@ -68,9 +68,9 @@ int fp_report_job_ids(const char *arg, char **list, size_t *count,
 		unsigned long long id, sub = 0;
 		char sep = 0, canon[48], *grown;
 
-		if (!id_number(&s, &id) ||
+		if (!_id_number(&s, &id) ||
 		    ((*s == '_' || *s == '+') &&
-		     (sep = *s++, !id_number(&s, &sub))) ||
+		     (sep = *s++, !_id_number(&s, &sub))) ||
 		    *s) {
 			rc = fp_error_set(err, FP_EPARSE,
 					  "job id '%s': not a job "
@@ -90,7 +90,7 @@ int fp_report_job_ids(const char *arg, char **list, size_t *count,
 				 sub);
 		else
 			snprintf(canon, sizeof(canon), "%llu", id);
-		if (in_list(out, canon))
+		if (_in_list(out, canon))
 			continue;
 		if (asprintf(&grown, "%s%s%s", out ? out : "", out ? "," : "",
 			     canon) < 0) {

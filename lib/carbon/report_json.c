@@ -16,7 +16,7 @@ json_t *fp_report_json_fig(double x)
 	return isfinite(x) ? json_real(x) : json_null();
 }
 
-static json_t *jtext(const char *s)
+static json_t *_jtext(const char *s)
 {
 	return s ? json_string(s) : json_null();
 }
@@ -42,7 +42,7 @@ json_t *fp_report_json_utc(time_t t)
 }
 
 /* null when no fallback filled times at the site. */
-static json_t *fallback_json(const fp_report_site_t *s)
+static json_t *_fallback_json(const fp_report_site_t *s)
 {
 	json_t *o;
 
@@ -75,7 +75,7 @@ json_t *fp_report_json_exit(int code, int sig)
 }
 
 /* What accounting says (null and the reason when it was not read). */
-static json_t *acct_json(const fp_report_t *r)
+static json_t *_acct_json(const fp_report_t *r)
 {
 	fp_report_acct_t a = fp_report_acct_unknown();
 	json_t *steps, *o;
@@ -131,8 +131,9 @@ json_t *fp_report_json(const fp_report_t *r)
 			nodes,
 			json_pack(
 				"{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "name",
-				jtext(n->name), "site", jtext(n->site), "cpus",
-				fp_report_json_fig(n->cpus), "energy_it_Wh",
+				_jtext(n->name), "site", _jtext(n->site),
+				"cpus", fp_report_json_fig(n->cpus),
+				"energy_it_Wh",
 				fp_report_json_fig(n->energy_it_wh),
 				"operational_g",
 				fp_report_json_fig(n->operational_g),
@@ -145,16 +146,16 @@ json_t *fp_report_json(const fp_report_t *r)
 
 		fp_report_json_append(
 			steps,
-			json_pack("{s:o, s:o, s:o, s:o}", "id", jtext(s->id),
+			json_pack("{s:o, s:o, s:o, s:o}", "id", _jtext(s->id),
 				  "nodes", fp_report_json_fig(s->nnodes),
 				  "energy_it_Wh",
 				  fp_report_json_fig(s->energy_it_wh), "split",
-				  jtext(s->split)),
+				  _jtext(s->split)),
 			&ok);
 	}
 
 	for (size_t i = 0; reasons && i < r->nincomplete; i++)
-		fp_report_json_append(reasons, jtext(r->incomplete[i]), &ok);
+		fp_report_json_append(reasons, _jtext(r->incomplete[i]), &ok);
 	for (size_t i = 0; sites && i < r->nsites; i++) {
 		const fp_report_site_t *s = &r->sites[i];
 
@@ -162,12 +163,12 @@ json_t *fp_report_json(const fp_report_t *r)
 			sites,
 			json_pack(
 				"{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
-				"name", jtext(s->name), "energy_facility_Wh",
+				"name", _jtext(s->name), "energy_facility_Wh",
 				fp_report_json_fig(s->energy_wh), "PUE",
 				fp_report_json_fig(s->pue),
 				"intensity_gco2e_per_kwh",
 				fp_report_json_fig(s->intensity),
-				"intensity_fallback", fallback_json(s),
+				"intensity_fallback", _fallback_json(s),
 				"operational_g",
 				fp_report_json_fig(s->operational_g),
 				"embodied_g", fp_report_json_fig(s->embodied_g),
@@ -195,7 +196,7 @@ json_t *fp_report_json(const fp_report_t *r)
 		      "net_g", fp_report_json_fig(r->net_g), "net_label",
 		      json_string("footprint minus emissions avoided "
 				  "by heat reuse; not a footprint"),
-		      "reference", "name", jtext(r->reference_name), "PUE",
+		      "reference", "name", _jtext(r->reference_name), "PUE",
 		      fp_report_json_fig(r->reference_pue), "reference_g",
 		      fp_report_json_fig(r->reference_g), "saved_g",
 		      fp_report_json_fig(r->saved_g), "saved_with_heat_g",
@@ -219,9 +220,9 @@ json_t *fp_report_json(const fp_report_t *r)
 		return NULL;
 	}
 	if (json_object_set_new(o, "steps", steps) ||
-	    json_object_set_new(o, "start", jtext(r->start)) ||
-	    json_object_set_new(o, "end", jtext(r->end)) ||
-	    json_object_set_new(o, "accounting", acct_json(r))) {
+	    json_object_set_new(o, "start", _jtext(r->start)) ||
+	    json_object_set_new(o, "end", _jtext(r->end)) ||
+	    json_object_set_new(o, "accounting", _acct_json(r))) {
 		json_decref(o);
 		return NULL;
 	}

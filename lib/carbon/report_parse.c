@@ -18,7 +18,7 @@ time_t fp_report_parse_utc(const char *iso)
 	return timegm(&tm);
 }
 
-static bool is_word(const char *s, const char *const *words)
+static bool _is_word(const char *s, const char *const *words)
 {
 	for (; *words; words++)
 		if (!strcasecmp(s, *words))
@@ -27,7 +27,7 @@ static bool is_word(const char *s, const char *const *words)
 }
 
 /* "now[+-]N[unit]": seconds by default, as Slurm's parse_time(). */
-static int parse_relative(const char *s, time_t now, time_t *out)
+static int _parse_relative(const char *s, time_t now, time_t *out)
 {
 	static const char *const sec[] = { "",	     "s",	"sec", "secs",
 					   "second", "seconds", NULL };
@@ -56,15 +56,15 @@ static int parse_relative(const char *s, time_t now, time_t *out)
 	n = strtoll(s, &end, 10);
 	if (n < 0 || n > 100LL * 365 * 86400)
 		return -1;
-	if (is_word(end, sec))
+	if (_is_word(end, sec))
 		mult = 1;
-	else if (is_word(end, min))
+	else if (_is_word(end, min))
 		mult = 60;
-	else if (is_word(end, hour))
+	else if (_is_word(end, hour))
 		mult = 3600;
-	else if (is_word(end, day))
+	else if (_is_word(end, day))
 		mult = 86400;
-	else if (is_word(end, week))
+	else if (_is_word(end, week))
 		mult = 7 * 86400;
 	else
 		return -1;
@@ -73,7 +73,7 @@ static int parse_relative(const char *s, time_t now, time_t *out)
 }
 
 /* Reads exactly `digits` digits (0: one or more) into *v. */
-static const char *digits(const char *s, int ndigits, int *v)
+static const char *_digits(const char *s, int ndigits, int *v)
 {
 	int n = 0;
 
@@ -89,13 +89,13 @@ static const char *digits(const char *s, int ndigits, int *v)
 }
 
 /* HH:MM[:SS] at s; the rest of the string must be empty. */
-static int parse_clock(const char *s, struct tm *tm)
+static int _parse_clock(const char *s, struct tm *tm)
 {
 	int h, m, sec = 0;
 
-	if (!(s = digits(s, 0, &h)) || *s++ != ':' || !(s = digits(s, 2, &m)))
+	if (!(s = _digits(s, 0, &h)) || *s++ != ':' || !(s = _digits(s, 2, &m)))
 		return -1;
-	if (*s == ':' && !(s = digits(s + 1, 2, &sec)))
+	if (*s == ':' && !(s = _digits(s + 1, 2, &sec)))
 		return -1;
 	if (*s || h > 23 || m > 59 || sec > 60)
 		return -1;
@@ -106,7 +106,7 @@ static int parse_clock(const char *s, struct tm *tm)
 }
 
 /* mktime() normalises 02-30 into March: a date that moves is not real. */
-static int make_local(struct tm *tm, time_t *out)
+static int _make_local(struct tm *tm, time_t *out)
 {
 	struct tm want = *tm;
 	time_t t;
@@ -120,7 +120,7 @@ static int make_local(struct tm *tm, time_t *out)
 	return 0;
 }
 
-static int parse_absolute(const char *s, time_t now, time_t *out)
+static int _parse_absolute(const char *s, time_t now, time_t *out)
 {
 	struct tm tm;
 	int y, mo, d;
@@ -129,10 +129,10 @@ static int parse_absolute(const char *s, time_t now, time_t *out)
 	localtime_r(&now, &tm);
 	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
 	if (!strcasecmp(s, "today") || !strcasecmp(s, "midnight"))
-		return make_local(&tm, out);
+		return _make_local(&tm, out);
 	if (!strcasecmp(s, "noon")) {
 		tm.tm_hour = 12;
-		return make_local(&tm, out);
+		return _make_local(&tm, out);
 	}
 	if (!strcasecmp(s, "tomorrow")) {
 		tm.tm_mday++;
@@ -141,29 +141,29 @@ static int parse_absolute(const char *s, time_t now, time_t *out)
 		return *out == (time_t)-1 ? -1 : 0;
 	}
 	/* YYYY-MM-DD[THH:MM[:SS]] */
-	if ((p = digits(s, 4, &y)) && *p == '-') {
-		if (!(p = digits(p + 1, 2, &mo)) || *p != '-' ||
-		    !(p = digits(p + 1, 2, &d)))
+	if ((p = _digits(s, 4, &y)) && *p == '-') {
+		if (!(p = _digits(p + 1, 2, &mo)) || *p != '-' ||
+		    !(p = _digits(p + 1, 2, &d)))
 			return -1;
 		if (mo < 1 || mo > 12 || d < 1 || d > 31)
 			return -1;
 		tm.tm_year = y - 1900;
 		tm.tm_mon = mo - 1;
 		tm.tm_mday = d;
-		if (*p == 'T' && parse_clock(p + 1, &tm))
+		if (*p == 'T' && _parse_clock(p + 1, &tm))
 			return -1;
 		if (*p && *p != 'T')
 			return -1;
-		return make_local(&tm, out);
+		return _make_local(&tm, out);
 	}
 	/* MM/DD[/YY[YY]] */
-	if ((p = digits(s, 0, &mo)) && *p == '/') {
-		if (!(p = digits(p + 1, 0, &d)))
+	if ((p = _digits(s, 0, &mo)) && *p == '/') {
+		if (!(p = _digits(p + 1, 0, &d)))
 			return -1;
 		if (*p == '/') {
 			const char *q = p + 1;
 
-			if (!(p = digits(q, 0, &y)) ||
+			if (!(p = _digits(q, 0, &y)) ||
 			    (p - q != 2 && p - q != 4))
 				return -1;
 			tm.tm_year = p - q == 2 ? y + 100 : y - 1900;
@@ -172,10 +172,10 @@ static int parse_absolute(const char *s, time_t now, time_t *out)
 			return -1;
 		tm.tm_mon = mo - 1;
 		tm.tm_mday = d;
-		return make_local(&tm, out);
+		return _make_local(&tm, out);
 	}
-	if (parse_clock(s, &tm) == 0)
-		return make_local(&tm, out);
+	if (_parse_clock(s, &tm) == 0)
+		return _make_local(&tm, out);
 	return -1;
 }
 
@@ -183,10 +183,10 @@ int fp_report_parse_time(const char *s, time_t now, time_t *out,
 			 fp_error_t *err)
 {
 	fp_error_clear(err);
-	if (s && (parse_relative(s, now, out) == 0 ||
-		  parse_absolute(s, now, out) == 0))
+	if (s && (_parse_relative(s, now, out) == 0 ||
+		  _parse_absolute(s, now, out) == 0))
 		return 0;
-	/* Every form parse_relative() and parse_absolute() take, no more. */
+	/* Every form _parse_relative() and _parse_absolute() take, no more. */
 	return fp_error_set(
 		err, FP_EPARSE,
 		"time '%s': expected "

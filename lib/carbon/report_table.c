@@ -80,7 +80,7 @@ struct fp_report_table {
 	bool noheader;
 };
 
-static int set_columns(fp_report_table_t *t, const char *csv, fp_error_t *err)
+static int _set_columns(fp_report_table_t *t, const char *csv, fp_error_t *err)
 {
 	char *copy = strdup(csv), *p, *tok;
 	int cols[NCOLS];
@@ -119,7 +119,7 @@ fp_report_table_t *fp_report_table_new(void)
 {
 	fp_report_table_t *t = calloc(1, sizeof(fp_report_table_t));
 
-	if (t && set_columns(t, FP_REPORT_DEFAULT_COLUMNS, NULL)) {
+	if (t && _set_columns(t, FP_REPORT_DEFAULT_COLUMNS, NULL)) {
 		free(t);
 		return NULL;
 	}
@@ -130,7 +130,7 @@ int fp_report_table_set_format(fp_report_table_t *t, const char *columns,
 			       fp_error_t *err)
 {
 	fp_error_clear(err);
-	return set_columns(t, columns ? columns : "", err);
+	return _set_columns(t, columns ? columns : "", err);
 }
 
 void fp_report_table_set_noheader(fp_report_table_t *t, bool noheader)
@@ -138,7 +138,7 @@ void fp_report_table_set_noheader(fp_report_table_t *t, bool noheader)
 	t->noheader = noheader;
 }
 
-static void row_free(row_t *r)
+static void _row_free(row_t *r)
 {
 	free(r->job);
 	free(r->user);
@@ -152,7 +152,7 @@ void fp_report_table_free(fp_report_table_t *t)
 	if (!t)
 		return;
 	for (size_t i = 0; i < t->n; i++)
-		row_free(&t->rows[i]);
+		_row_free(&t->rows[i]);
 	free(t->rows);
 	free(t);
 }
@@ -186,7 +186,7 @@ int fp_report_table_add(fp_report_table_t *t, const char *job, const char *user,
 	    fp_report_dup_or_null(&r->account, account) ||
 	    (acct && (fp_report_dup_or_null(&r->name, acct->name) ||
 		      fp_report_dup_or_null(&r->state, acct->state)))) {
-		row_free(r);
+		_row_free(r);
 		return fp_error_set(err, FP_ENOMEM, "job %s: out of memory",
 				    job);
 	}
@@ -214,13 +214,13 @@ typedef struct totals {
 	size_t jobs, with, none, incomplete, simulated;
 } totals_t;
 
-static void add_fig(double *sum, double x)
+static void _add_fig(double *sum, double x)
 {
 	if (isfinite(x))
 		*sum += x;
 }
 
-static totals_t sum_rows(const fp_report_table_t *t)
+static totals_t _sum_rows(const fp_report_table_t *t)
 {
 	totals_t s = { 0 };
 
@@ -229,7 +229,7 @@ static totals_t sum_rows(const fp_report_table_t *t)
 
 		s.jobs++;
 		if (r->has_acct)
-			add_fig(&s.consumed, r->energy_j);
+			_add_fig(&s.consumed, r->energy_j);
 		if (!r->has) {
 			s.none++;
 			continue;
@@ -239,17 +239,17 @@ static totals_t sum_rows(const fp_report_table_t *t)
 			s.incomplete++;
 		if (r->rec.source == FP_ENERGY_SIMULATED)
 			s.simulated++;
-		add_fig(&s.energy, r->rec.energy_wh);
-		add_fig(&s.footprint, r->rec.footprint_g);
-		add_fig(&s.avoided, r->rec.avoided_g);
-		add_fig(&s.net, r->rec.net_g);
-		add_fig(&s.reference, r->rec.reference_g);
+		_add_fig(&s.energy, r->rec.energy_wh);
+		_add_fig(&s.footprint, r->rec.footprint_g);
+		_add_fig(&s.avoided, r->rec.avoided_g);
+		_add_fig(&s.net, r->rec.net_g);
+		_add_fig(&s.reference, r->rec.reference_g);
 	}
 	return s;
 }
 
 /* An escaped name cut to the cell, never inside a character. */
-static void name_cell(char *cell, const char *raw)
+static void _name_cell(char *cell, const char *raw)
 {
 	char *e = fp_report_escape(raw ? raw : "");
 	size_t n;
@@ -269,20 +269,20 @@ static void name_cell(char *cell, const char *raw)
 	free(e);
 }
 
-static void fill_cell(char *cell, const row_t *r, int c)
+static void _fill_cell(char *cell, const row_t *r, int c)
 {
 	fp_report_acct_t a = fp_report_acct_unknown();
 	double eff;
 
 	switch (c) {
 	case COL_JOB:
-		name_cell(cell, r->job);
+		_name_cell(cell, r->job);
 		return;
 	case COL_USER:
-		name_cell(cell, r->user);
+		_name_cell(cell, r->user);
 		return;
 	case COL_ACCOUNT:
-		name_cell(cell, r->account);
+		_name_cell(cell, r->account);
 		return;
 	default:
 		break;
@@ -291,10 +291,10 @@ static void fill_cell(char *cell, const row_t *r, int c)
 	if (c <= COL_CONSUMED && r->has_acct) {
 		switch (c) {
 		case COL_NAME:
-			name_cell(cell, r->name);
+			_name_cell(cell, r->name);
 			break;
 		case COL_STATE:
-			name_cell(cell, r->state ? r->state : "-");
+			_name_cell(cell, r->state ? r->state : "-");
 			break;
 		case COL_EXIT:
 			if (r->exit_code >= 0)
@@ -358,7 +358,7 @@ static void fill_cell(char *cell, const row_t *r, int c)
 	}
 }
 
-static void fill_total(char *cell, const totals_t *s, int c, bool parsable)
+static void _fill_total(char *cell, const totals_t *s, int c, bool parsable)
 {
 	cell[0] = '\0';
 	switch (c) {
@@ -392,8 +392,8 @@ static void fill_total(char *cell, const totals_t *s, int c, bool parsable)
 	}
 }
 
-static void print_cells(FILE *f, const fp_report_table_t *t,
-			char (*cells)[CELL], const int *width, bool parsable)
+static void _print_cells(FILE *f, const fp_report_table_t *t,
+			 char (*cells)[CELL], const int *width, bool parsable)
 {
 	char *line = NULL;
 	size_t len = 0;
@@ -428,7 +428,7 @@ char *fp_report_table_text(const fp_report_table_t *t, bool parsable)
 	char *buf = NULL, (*cells)[CELL];
 	size_t len = 0, nlines = t->n + 1, nc = t->ncols;
 	int width[NCOLS];
-	totals_t s = sum_rows(t);
+	totals_t s = _sum_rows(t);
 	FILE *f;
 
 	cells = calloc(nlines * nc, sizeof(*cells));
@@ -436,9 +436,9 @@ char *fp_report_table_text(const fp_report_table_t *t, bool parsable)
 		return NULL;
 	for (size_t i = 0; i < t->n; i++)
 		for (size_t k = 0; k < nc; k++)
-			fill_cell(cells[i * nc + k], &t->rows[i], t->cols[k]);
+			_fill_cell(cells[i * nc + k], &t->rows[i], t->cols[k]);
 	for (size_t k = 0; k < nc; k++)
-		fill_total(cells[t->n * nc + k], &s, t->cols[k], parsable);
+		_fill_total(cells[t->n * nc + k], &s, t->cols[k], parsable);
 	for (size_t k = 0; k < nc; k++) {
 		width[k] = (int)strlen(columns[t->cols[k]].header);
 		for (size_t i = 0; i < nlines; i++)
@@ -461,7 +461,7 @@ char *fp_report_table_text(const fp_report_table_t *t, bool parsable)
 			snprintf(head[k], CELL, "%s",
 				 columns[t->cols[k]].header);
 		if (head)
-			print_cells(f, t, head, width, false);
+			_print_cells(f, t, head, width, false);
 		free(head);
 		for (size_t k = 0; k < nc; k++) {
 			int c = t->cols[k];
@@ -475,7 +475,7 @@ char *fp_report_table_text(const fp_report_table_t *t, bool parsable)
 		}
 	}
 	for (size_t i = 0; i < nlines; i++)
-		print_cells(f, t, &cells[i * nc], width, parsable);
+		_print_cells(f, t, &cells[i * nc], width, parsable);
 	free(cells);
 	if (!parsable) {
 		fprintf(f,
@@ -494,7 +494,7 @@ char *fp_report_table_text(const fp_report_table_t *t, bool parsable)
 	return fp_report_close_stream(f, &buf);
 }
 
-static json_t *row_acct_json(const row_t *r)
+static json_t *_row_acct_json(const row_t *r)
 {
 	fp_report_acct_t a = fp_report_acct_unknown();
 
@@ -519,7 +519,7 @@ static json_t *row_acct_json(const row_t *r)
 json_t *fp_report_table_json(const fp_report_table_t *t)
 {
 	json_t *jobs = json_array();
-	totals_t s = sum_rows(t);
+	totals_t s = _sum_rows(t);
 	bool ok = true;
 
 	for (size_t i = 0; jobs && i < t->n; i++) {
@@ -549,7 +549,7 @@ json_t *fp_report_table_json(const fp_report_table_t *t)
 				fp_report_json_fig(c->net_g), "reference_g",
 				fp_report_json_fig(c->reference_g));
 		if (o && json_object_set_new(o, "accounting",
-					     r->has_acct ? row_acct_json(r)
+					     r->has_acct ? _row_acct_json(r)
 							 : json_null())) {
 			json_decref(o);
 			o = NULL;

@@ -8,12 +8,12 @@
 
 #include "report_parts.h"
 
-static bool near(double a, double b)
+static bool _near(double a, double b)
 {
 	return fabs(a - b) <= fmax(1.0, 0.005 * fmax(fabs(a), fabs(b)));
 }
 
-static double step_energy(const fp_report_t *r, const char *name)
+static double _step_energy(const fp_report_t *r, const char *name)
 {
 	for (size_t i = 0; i < r->nacct_steps; i++)
 		if (!strcmp(r->acct_steps[i].name, name))
@@ -26,7 +26,7 @@ static double step_energy(const fp_report_t *r, const char *name)
  * with PrologFlags=Contain only the extern step, else every step that
  * ended before the job did (the batch step usually ends after), so it is
  * not the steps' sum. */
-static void put_sacct_energy(FILE *f, const fp_report_t *r)
+static void _put_sacct_energy(FILE *f, const fp_report_t *r)
 {
 	char a[32], b[32], c[32];
 	double job = r->sacct_energy_j, sum = 0, batch, ext;
@@ -59,14 +59,14 @@ static void put_sacct_energy(FILE *f, const fp_report_t *r)
 		      f);
 		return;
 	}
-	if (isfinite(job) && near(job, it)) {
+	if (isfinite(job) && _near(job, it)) {
 		fputs("  = the footprint's IT energy (its facility energy "
 		      "adds the PUE)\n",
 		      f);
 		return;
 	}
-	batch = step_energy(r, "batch");
-	ext = step_energy(r, "extern");
+	batch = _step_energy(r, "batch");
+	ext = _step_energy(r, "extern");
 	if (!isfinite(job))
 		fprintf(f,
 			"  sacct shows no energy on the job's row "
@@ -74,14 +74,14 @@ static void put_sacct_energy(FILE *f, const fp_report_t *r)
 			"and had none when the job ended); its steps add up "
 			"to %s J\n",
 			fp_report_joules(a, sizeof(a), sum));
-	if (isfinite(job) && known && !near(job, sum)) {
-		if (isfinite(batch) && batch > 0 && near(job + batch, sum))
+	if (isfinite(job) && known && !_near(job, sum)) {
+		if (isfinite(batch) && batch > 0 && _near(job + batch, sum))
 			fprintf(f,
 				"  sacct's job row omits the batch step "
 				"(%s J); its steps add up to %s J\n",
 				fp_report_joules(a, sizeof(a), batch),
 				fp_report_joules(b, sizeof(b), sum));
-		else if (isfinite(ext) && near(job, ext))
+		else if (isfinite(ext) && _near(job, ext))
 			fprintf(f,
 				"  sacct's job row has only the extern "
 				"step's energy (PrologFlags=Contain); its "
@@ -93,7 +93,7 @@ static void put_sacct_energy(FILE *f, const fp_report_t *r)
 				"steps (%s J)\n",
 				fp_report_joules(a, sizeof(a), sum));
 	}
-	if (known && near(sum, it))
+	if (known && _near(sum, it))
 		fprintf(f,
 			"  the footprint's IT energy is the sum of every "
 			"step: %s J = %s Wh\n",
@@ -113,7 +113,7 @@ static void put_sacct_energy(FILE *f, const fp_report_t *r)
 
 /* Start and end: the summary's (UTC) shown local, as sacct does, else
  * accounting's. */
-static void put_times(FILE *f, const fp_report_t *r)
+static void _put_times(FILE *f, const fp_report_t *r)
 {
 	char a[32], b[32], d[32], e[32];
 	time_t start = r->start ? fp_report_parse_utc(r->start) : -1;
@@ -136,7 +136,7 @@ static void put_times(FILE *f, const fp_report_t *r)
 }
 
 /* seff's first line: state and exit code. */
-static void put_acct(FILE *f, const fp_report_t *r)
+static void _put_acct(FILE *f, const fp_report_t *r)
 {
 	if (!r->has_acct) {
 		if (r->acct_note) {
@@ -156,7 +156,7 @@ static void put_acct(FILE *f, const fp_report_t *r)
 }
 
 /* seff's CPU efficiency, after the elapsed time it is measured over. */
-static void put_cpu(FILE *f, const fp_report_t *r)
+static void _put_cpu(FILE *f, const fp_report_t *r)
 {
 	fp_report_acct_t a = fp_report_acct_unknown();
 	char b[32], c[32], d[32], e[32];
@@ -183,7 +183,7 @@ static void put_cpu(FILE *f, const fp_report_t *r)
 /* The filled times as the rest of the report shows times, local: the
  * clock alone within one day (the date is on the Start/End line), else
  * the whole times. */
-static void put_span(FILE *f, time_t first, time_t end)
+static void _put_span(FILE *f, time_t first, time_t end)
 {
 	struct tm a, b;
 	time_t last = end - 1;
@@ -204,7 +204,7 @@ static void put_span(FILE *f, time_t first, time_t end)
 
 /* What IntensityFallback= filled at a site, so that a reader knows how
  * much of its figure is not the published series. */
-static void put_fallback(FILE *f, const fp_report_site_t *s)
+static void _put_fallback(FILE *f, const fp_report_site_t *s)
 {
 	char h[32], p[32];
 
@@ -215,7 +215,7 @@ static void put_fallback(FILE *f, const fp_report_site_t *s)
 	fputs(": intensity fallback '", f);
 	fp_report_put_name(f, s->fallback);
 	fputs("' for ", f);
-	put_span(f, s->fallback_first, s->fallback_end);
+	_put_span(f, s->fallback_first, s->fallback_end);
 	if (isfinite(s->fallback_hours))
 		snprintf(h, sizeof(h), "%.2f", s->fallback_hours);
 	else
@@ -252,9 +252,9 @@ char *fp_report_text(const fp_report_t *r, const char *signature)
 		fp_report_put_name(f, r->cluster);
 		fputs("\n", f);
 	}
-	put_acct(f, r);
-	put_times(f, r);
-	put_cpu(f, r);
+	_put_acct(f, r);
+	_put_times(f, r);
+	_put_cpu(f, r);
 	fprintf(f, "Origin: %s\n",
 		r->from_record ? "accounting record (FP1, unsigned)"
 			       : "signed summary");
@@ -273,7 +273,7 @@ char *fp_report_text(const fp_report_t *r, const char *signature)
 			fp_report_joules(d, sizeof(d), r->energy_wh * 3600),
 			fp_report_source_text(r->source));
 	if (r->has_acct)
-		put_sacct_energy(f, r);
+		_put_sacct_energy(f, r);
 	fprintf(f, "Operational: %s gCO2e\n",
 		fp_report_fig(a, sizeof(a), r->operational_g));
 	fprintf(f, "Embodied: %s gCO2e\n",
@@ -326,7 +326,7 @@ char *fp_report_text(const fp_report_t *r, const char *signature)
 				fp_report_fig(d, sizeof(d), s->operational_g),
 				fp_report_fig(e, sizeof(e), s->embodied_g),
 				fp_report_fig(g, sizeof(g), s->avoided_g));
-			put_fallback(f, s);
+			_put_fallback(f, s);
 		}
 	}
 	/* A one-node job's node line would repeat its site line. */

@@ -57,7 +57,7 @@ void fp_series_free(fp_series_t *s)
 	free(s);
 }
 
-static time_t hour_of(time_t t)
+static time_t _hour_of(time_t t)
 {
 	return t - ((t % HOUR) + HOUR) % HOUR;
 }
@@ -72,11 +72,11 @@ int fp_series_average_hours(fp_series_t *s, fp_error_t *err)
 	/* In place: hour k's point is written once every point of the
 	 * hours before it has been read. */
 	for (size_t i = 0; i < s->npts;) {
-		time_t h = hour_of(s->pts[i].t);
+		time_t h = _hour_of(s->pts[i].t);
 		double sum = 0;
 		size_t cnt = 0;
 
-		for (; i < s->npts && hour_of(s->pts[i].t) == h; i++, cnt++)
+		for (; i < s->npts && _hour_of(s->pts[i].t) == h; i++, cnt++)
 			sum += s->pts[i].v;
 		s->pts[k].t = h;
 		s->pts[k].until = h + HOUR;
@@ -171,24 +171,24 @@ fp_series_t *fp_series_load(const char *path, fp_series_format_t format,
 	return s;
 }
 
-static time_t series_end(const fp_series_t *s)
+static time_t _series_end(const fp_series_t *s)
 {
 	return s->pts[s->npts - 1].until;
 }
 
-static int no_value(const fp_series_t *s, time_t t, fp_error_t *err)
+static int _no_value(const fp_series_t *s, time_t t, fp_error_t *err)
 {
 	char when[21], a[21], b[21], last[21];
 
 	fp_iso8601_format(t, when);
 	if (s->type == FP_SERIES_HOURLY && t >= s->pts[0].t &&
-	    t < series_end(s))
+	    t < _series_end(s))
 		return fp_error_set(err, FP_EINVAL,
 				    "series '%s' has no value for %s (a gap in "
 				    "the data)",
 				    s->name, when);
 	fp_iso8601_format(s->pts[0].t, a);
-	fp_iso8601_format(series_end(s), b);
+	fp_iso8601_format(_series_end(s), b);
 	fp_iso8601_format(s->pts[s->npts - 1].t, last);
 	return fp_error_set(
 		err, FP_EINVAL,
@@ -198,7 +198,7 @@ static int no_value(const fp_series_t *s, time_t t, fp_error_t *err)
 }
 
 /* Index of the first point after t (npts when none). */
-static size_t point_after(const fp_series_t *s, time_t t)
+static size_t _point_after(const fp_series_t *s, time_t t)
 {
 	size_t lo = 0, hi = s->npts;
 
@@ -214,10 +214,10 @@ static size_t point_after(const fp_series_t *s, time_t t)
 }
 
 /* The point whose [t, until) holds t, or SIZE_MAX. */
-static size_t point_at(const fp_series_t *s, time_t t)
+static size_t _point_at(const fp_series_t *s, time_t t)
 {
 	/* lo - 1 is the last point with pts[].t <= t */
-	size_t lo = point_after(s, t);
+	size_t lo = _point_after(s, t);
 
 	if (!lo || t >= s->pts[lo - 1].until)
 		return SIZE_MAX;
@@ -242,29 +242,29 @@ int fp_series_value(const fp_series_t *s, time_t t, double *value,
 	case FP_SERIES_HOURLY:
 		break;
 	}
-	k = point_at(s, t);
+	k = _point_at(s, t);
 	if (k == SIZE_MAX)
-		return no_value(s, t, err);
+		return _no_value(s, t, err);
 	*value = s->pts[k].v;
 	return 0;
 }
 
 /* The integral of the step function over [t0, t1), piece by piece: each
  * point's value times the part of [t0, t1) it holds. */
-static int integrate(const fp_series_t *s, time_t t0, time_t t1, double *sum,
-		     fp_error_t *err)
+static int _integrate(const fp_series_t *s, time_t t0, time_t t1, double *sum,
+		      fp_error_t *err)
 {
-	size_t k = point_at(s, t0);
+	size_t k = _point_at(s, t0);
 	time_t cur = t0;
 
 	*sum = 0;
 	if (k == SIZE_MAX)
-		return no_value(s, t0, err);
+		return _no_value(s, t0, err);
 	while (cur < t1) {
 		time_t b;
 
 		if (k >= s->npts || s->pts[k].t > cur)
-			return no_value(s, cur, err);
+			return _no_value(s, cur, err);
 		b = s->pts[k].until < t1 ? s->pts[k].until : t1;
 		*sum += (double)(b - cur) * s->pts[k].v;
 		cur = b;
@@ -287,13 +287,13 @@ int fp_series_mean(const fp_series_t *s, time_t t0, time_t t1, double *mean,
 	if (t1 == t0 || s->type == FP_SERIES_CONSTANT)
 		return fp_series_value(s, t0, mean, err);
 	if (s->type == FP_SERIES_HOURLY) {
-		if (integrate(s, t0, t1, &sum, err))
+		if (_integrate(s, t0, t1, &sum, err))
 			return -1;
 		*mean = sum / (double)(t1 - t0);
 		return 0;
 	}
 	/* Months change on a UTC hour. */
-	for (h = hour_of(t0); h < t1; h += HOUR) {
+	for (h = _hour_of(t0); h < t1; h += HOUR) {
 		time_t a = h > t0 ? h : t0;
 		time_t b = h + HOUR < t1 ? h + HOUR : t1;
 
@@ -368,8 +368,8 @@ void fp_series_fallback_format(const fp_fallback_t *fb, char *buf, size_t size)
 #define MONTH_S (30 * DAY)
 
 /* The integral of fb over [a, b), a time the series has no value for. */
-static int fill_integral(const fp_series_t *s, const fp_fallback_t *fb,
-			 time_t a, time_t b, double *sum, fp_error_t *err)
+static int _fill_integral(const fp_series_t *s, const fp_fallback_t *fb,
+			  time_t a, time_t b, double *sum, fp_error_t *err)
 {
 	char when[21];
 	size_t k;
@@ -378,12 +378,12 @@ static int fill_integral(const fp_series_t *s, const fp_fallback_t *fb,
 	*sum = 0;
 	switch (fb->kind) {
 	case FP_FALLBACK_NONE:
-		return no_value(s, a, err);
+		return _no_value(s, a, err);
 	case FP_FALLBACK_CONSTANT:
 		*sum = (double)(b - a) * fb->value;
 		return 0;
 	case FP_FALLBACK_LAST:
-		k = point_after(s, a);
+		k = _point_after(s, a);
 		if (!k)
 			return fp_error_set(
 				err, FP_EINVAL,
@@ -393,10 +393,10 @@ static int fill_integral(const fp_series_t *s, const fp_fallback_t *fb,
 		*sum = (double)(b - a) * s->pts[k - 1].v;
 		return 0;
 	case FP_FALLBACK_MONTHLY_MEAN: {
-		time_t from = series_end(s) - MONTH_S, covered = 0;
+		time_t from = _series_end(s) - MONTH_S, covered = 0;
 		double m = 0;
 
-		k = point_after(s, from);
+		k = _point_after(s, from);
 		for (k = k ? k - 1 : 0; k < s->npts; k++) {
 			time_t t = s->pts[k].t > from ? s->pts[k].t : from;
 
@@ -415,7 +415,7 @@ static int fill_integral(const fp_series_t *s, const fp_fallback_t *fb,
 		return 0;
 	}
 	case FP_FALLBACK_SAME_HOUR:
-		for (time_t h = hour_of(a); h < b; h += HOUR) {
+		for (time_t h = _hour_of(a); h < b; h += HOUR) {
 			time_t x = h > a ? h : a,
 			       y = h + HOUR < b ? h + HOUR : b;
 			double hv = 0, v;
@@ -467,7 +467,7 @@ int fp_series_mean_fallback(const fp_series_t *s, const fp_fallback_t *fb,
 	if (t1 == t0)
 		t1 = t0 + 1;
 	for (cur = t0; cur < t1;) {
-		size_t k = point_at(s, cur);
+		size_t k = _point_at(s, cur);
 		time_t b;
 
 		if (k != SIZE_MAX) {
@@ -476,9 +476,9 @@ int fp_series_mean_fallback(const fp_series_t *s, const fp_fallback_t *fb,
 			cur = b;
 			continue;
 		}
-		k = point_after(s, cur);
+		k = _point_after(s, cur);
 		b = k < s->npts && s->pts[k].t < t1 ? s->pts[k].t : t1;
-		if (fill_integral(s, fb, cur, b, &part, err))
+		if (_fill_integral(s, fb, cur, b, &part, err))
 			return -1;
 		sum += part;
 		if (!filled)
@@ -545,7 +545,7 @@ bool fp_series_span(const fp_series_t *s, time_t *first, time_t *end)
 	if (first)
 		*first = s->pts[0].t;
 	if (end)
-		*end = series_end(s);
+		*end = _series_end(s);
 	return true;
 }
 

@@ -25,7 +25,7 @@ struct sample {
 /* French legal time (Europe/Paris, EU rules since 1996): CEST (UTC+2) from
  * the last Sunday of March 01:00 UTC to the last Sunday of October 01:00 UTC,
  * CET (UTC+1) otherwise. eco2mix dates and hours are in this local time. */
-static time_t last_sunday_0100_utc(int y, int mo)
+static time_t _last_sunday_0100_utc(int y, int mo)
 {
 	time_t t = fp_iso8601_utc(y, mo + 1, 0, 1, 0, 0); /* last day of mo */
 	struct tm tm;
@@ -34,30 +34,30 @@ static time_t last_sunday_0100_utc(int y, int mo)
 	return t - (time_t)tm.tm_wday * 24 * HOUR;
 }
 
-static bool paris_summer(time_t utc)
+static bool _paris_summer(time_t utc)
 {
 	struct tm tm;
 
 	gmtime_r(&utc, &tm);
-	return utc >= last_sunday_0100_utc(tm.tm_year + 1900, 3) &&
-	       utc < last_sunday_0100_utc(tm.tm_year + 1900, 10);
+	return utc >= _last_sunday_0100_utc(tm.tm_year + 1900, 3) &&
+	       utc < _last_sunday_0100_utc(tm.tm_year + 1900, 10);
 }
 
 /* In the repeated hour of the October change, the first pass is CEST and the
  * second CET: files list local times in order, so a CEST reading that would
  * go back in time must be the second pass. */
-static time_t paris_to_utc(time_t local_as_utc, time_t last)
+static time_t _paris_to_utc(time_t local_as_utc, time_t last)
 {
 	time_t cest = local_as_utc - 2 * HOUR, cet = local_as_utc - HOUR;
 
-	if (paris_summer(cest) && !(cest <= last && !paris_summer(cet)))
+	if (_paris_summer(cest) && !(cest <= last && !_paris_summer(cet)))
 		return cest;
 	return cet;
 }
 
 /* Line and field splitting. */
 
-static char *trim(char *s)
+static char *_trim(char *s)
 {
 	char *e;
 
@@ -70,7 +70,7 @@ static char *trim(char *s)
 }
 
 /* Splits in place at sep, honouring double quotes ("" is a quote). */
-static size_t split_fields(char *line, char sep, char ***fields, size_t *cap)
+static size_t _split_fields(char *line, char sep, char ***fields, size_t *cap)
 {
 	size_t n = 0;
 	char *r = line, *w;
@@ -118,24 +118,24 @@ static size_t split_fields(char *line, char sep, char ***fields, size_t *cap)
 		r++;
 	}
 	for (size_t i = 0; i < n; i++)
-		(*fields)[i] = trim((*fields)[i]);
+		(*fields)[i] = _trim((*fields)[i]);
 	return n;
 }
 
-static bool has_prefix_ci(const char *s, const char *prefix)
+static bool _has_prefix_ci(const char *s, const char *prefix)
 {
 	return !strncasecmp(s, prefix, strlen(prefix));
 }
 
-static bool contains_ci(const char *s, const char *needle)
+static bool _contains_ci(const char *s, const char *needle)
 {
 	return strcasestr(s, needle) != NULL;
 }
 
-static int find_column(char **f, size_t n, const char *name, bool prefix)
+static int _find_column(char **f, size_t n, const char *name, bool prefix)
 {
 	for (size_t i = 0; i < n; i++)
-		if (prefix ? has_prefix_ci(f[i], name)
+		if (prefix ? _has_prefix_ci(f[i], name)
 			   : !strcasecmp(f[i], name))
 			return (int)i;
 	return -1;
@@ -159,7 +159,7 @@ struct parser {
 
 /* Averaging two values given for one time, or sorting rows, would hide a
  * file that was concatenated or edited by hand: refused, naming both. */
-static int add_sample(struct parser *p, unsigned lineno, time_t t, double v)
+static int _add_sample(struct parser *p, unsigned lineno, time_t t, double v)
 {
 	if (p->nsamples) {
 		const struct sample *last = &p->samples[p->nsamples - 1];
@@ -197,8 +197,8 @@ static int add_sample(struct parser *p, unsigned lineno, time_t t, double v)
 	return 0;
 }
 
-static int parse_value(struct parser *p, unsigned lineno, const char *field,
-		       const char *text, double *v)
+static int _parse_value(struct parser *p, unsigned lineno, const char *field,
+			const char *text, double *v)
 {
 	char *end;
 
@@ -222,24 +222,24 @@ static int parse_value(struct parser *p, unsigned lineno, const char *field,
 	return 0;
 }
 
-static int header_electricitymaps(struct parser *p, unsigned lineno, char **f,
-				  size_t n)
+static int _header_electricitymaps(struct parser *p, unsigned lineno, char **f,
+				   size_t n)
 {
 	const char *want = p->kind == FP_INTENSITY_DIRECT ? "(direct)" : NULL;
 
 	if (p->kind == FP_INTENSITY_UNSET)
 		p->kind = FP_INTENSITY_LCA;
-	p->col_time = find_column(f, n, "Datetime (UTC)", false);
+	p->col_time = _find_column(f, n, "Datetime (UTC)", false);
 	if (p->col_time < 0)
 		return fp_error_set(p->err, FP_EPARSE,
 				    "%s:%u: no 'Datetime (UTC)' column",
 				    p->name, lineno);
 	for (size_t i = 0; i < n; i++) {
-		if (!contains_ci(f[i], "carbon intensity"))
+		if (!_contains_ci(f[i], "carbon intensity"))
 			continue;
-		if (want ? contains_ci(f[i], want)
-			 : (contains_ci(f[i], "(lca)") ||
-			    contains_ci(f[i], "(life cycle)"))) {
+		if (want ? _contains_ci(f[i], want)
+			 : (_contains_ci(f[i], "(lca)") ||
+			    _contains_ci(f[i], "(life cycle)"))) {
 			p->col_value = (int)i;
 			return 0;
 		}
@@ -249,7 +249,8 @@ static int header_electricitymaps(struct parser *p, unsigned lineno, char **f,
 			    p->name, lineno, want ? want : "(LCA)");
 }
 
-static int header_eco2mix(struct parser *p, unsigned lineno, char **f, size_t n)
+static int _header_eco2mix(struct parser *p, unsigned lineno, char **f,
+			   size_t n)
 {
 	if (p->kind == FP_INTENSITY_LCA)
 		return fp_error_set(
@@ -258,12 +259,12 @@ static int header_eco2mix(struct parser *p, unsigned lineno, char **f, size_t n)
 			"emissions only; set IntensityKind=direct",
 			p->name, lineno);
 	p->kind = FP_INTENSITY_DIRECT;
-	p->col_value = find_column(f, n, "Taux de CO2", true);
-	p->col_time = find_column(f, n, "Date - Heure", false);
-	p->col_date = find_column(f, n, "Date", false);
-	p->col_hour = find_column(f, n, "Heures", false);
+	p->col_value = _find_column(f, n, "Taux de CO2", true);
+	p->col_time = _find_column(f, n, "Date - Heure", false);
+	p->col_date = _find_column(f, n, "Date", false);
+	p->col_hour = _find_column(f, n, "Heures", false);
 	if (p->col_hour < 0)
-		p->col_hour = find_column(f, n, "Heure", false);
+		p->col_hour = _find_column(f, n, "Heure", false);
 	if (p->col_value < 0)
 		return fp_error_set(p->err, FP_EPARSE,
 				    "%s:%u: no 'Taux de CO2 (g/kWh)' column",
@@ -276,8 +277,8 @@ static int header_eco2mix(struct parser *p, unsigned lineno, char **f, size_t n)
 }
 
 /* "2023-01-15" or "15/01/2023", then "HH:MM": local French time. */
-static int eco2mix_time(struct parser *p, unsigned lineno, const char *date,
-			const char *hour, time_t *t)
+static int _eco2mix_time(struct parser *p, unsigned lineno, const char *date,
+			 const char *hour, time_t *t)
 {
 	int y, mo, d, h, mi;
 	const char *q = date;
@@ -306,15 +307,15 @@ static int eco2mix_time(struct parser *p, unsigned lineno, const char *date,
 	local = fp_iso8601_utc(y, mo, d, h, mi, 0);
 	cest = local - 2 * HOUR;
 	cet = local - HOUR;
-	if (!paris_summer(cest) && paris_summer(cet))
+	if (!_paris_summer(cest) && _paris_summer(cet))
 		return fp_error_set(
 			p->err, FP_EINVAL,
 			"%s:%u: field 'Heures': %s %s does not exist in "
 			"French legal time (clocks go from 02:00 to "
 			"03:00 that night)",
 			p->name, lineno, date, hour);
-	*t = paris_to_utc(local, p->last);
-	if (paris_summer(cest) && !paris_summer(cet) && *t <= p->last)
+	*t = _paris_to_utc(local, p->last);
+	if (_paris_summer(cest) && !_paris_summer(cet) && *t <= p->last)
 		return fp_error_set(
 			p->err, FP_EINVAL,
 			"%s:%u: field 'Heures': %s %s appears a third "
@@ -324,7 +325,7 @@ static int eco2mix_time(struct parser *p, unsigned lineno, const char *date,
 	return 0;
 }
 
-static int parse_line(struct parser *p, unsigned lineno, char *line)
+static int _parse_line(struct parser *p, unsigned lineno, char *line)
 {
 	size_t n;
 	char **f;
@@ -338,9 +339,9 @@ static int parse_line(struct parser *p, unsigned lineno, char *line)
 		if (hash)
 			*hash = '\0';
 	}
-	if (!*trim(line))
+	if (!*_trim(line))
 		return 0;
-	n = split_fields(line, p->sep, &p->fields, &p->fcap);
+	n = _split_fields(line, p->sep, &p->fields, &p->fcap);
 	if (n == (size_t)-1)
 		return fp_error_set(p->err, FP_ENOMEM, "%s: out of memory",
 				    p->name);
@@ -348,9 +349,9 @@ static int parse_line(struct parser *p, unsigned lineno, char *line)
 	if (!p->header_done) {
 		p->header_done = true;
 		if (p->format == FP_FORMAT_ELECTRICITYMAPS)
-			return header_electricitymaps(p, lineno, f, n);
+			return _header_electricitymaps(p, lineno, f, n);
 		if (p->format == FP_FORMAT_ECO2MIX)
-			return header_eco2mix(p, lineno, f, n);
+			return _header_eco2mix(p, lineno, f, n);
 		/* Plain: a first line that is not data is a header. */
 		if (fp_iso8601_parse(f[0], &t))
 			return 0;
@@ -368,9 +369,9 @@ static int parse_line(struct parser *p, unsigned lineno, char *line)
 				"%s:%u: field 'time': '%s' is not an "
 				"ISO 8601 time",
 				p->name, lineno, f[0]);
-		if (parse_value(p, lineno, "value", f[1], &v))
+		if (_parse_value(p, lineno, "value", f[1], &v))
 			return -1;
-		return add_sample(p, lineno, t, v);
+		return _add_sample(p, lineno, t, v);
 	}
 	if (p->format == FP_FORMAT_ECO2MIX) {
 		/* RTE files end with a one-field disclaimer line, and list
@@ -406,15 +407,15 @@ static int parse_line(struct parser *p, unsigned lineno, char *line)
 					"'%s' has no UTC offset (eco2mix "
 					"writes +01:00 or +02:00)",
 					p->name, lineno, f[p->col_time]);
-		} else if (eco2mix_time(p, lineno, f[p->col_date],
-					f[p->col_hour], &t)) {
+		} else if (_eco2mix_time(p, lineno, f[p->col_date],
+					 f[p->col_hour], &t)) {
 			return -1;
 		}
-		if (parse_value(p, lineno, "Taux de CO2 (g/kWh)",
-				f[p->col_value], &v))
+		if (_parse_value(p, lineno, "Taux de CO2 (g/kWh)",
+				 f[p->col_value], &v))
 			return -1;
 		p->last = t;
-		return add_sample(p, lineno, t, v);
+		return _add_sample(p, lineno, t, v);
 	}
 	/* Electricity Maps */
 	maxcol = p->col_time > p->col_value ? p->col_time : p->col_value;
@@ -428,16 +429,16 @@ static int parse_line(struct parser *p, unsigned lineno, char *line)
 			"%s:%u: field 'Datetime (UTC)': '%s' is not an "
 			"ISO 8601 time",
 			p->name, lineno, f[p->col_time]);
-	if (parse_value(p, lineno,
-			p->kind == FP_INTENSITY_DIRECT
-				? "Carbon Intensity (direct)"
-				: "Carbon Intensity (LCA)",
-			f[p->col_value], &v))
+	if (_parse_value(p, lineno,
+			 p->kind == FP_INTENSITY_DIRECT
+				 ? "Carbon Intensity (direct)"
+				 : "Carbon Intensity (LCA)",
+			 f[p->col_value], &v))
 		return -1;
-	return add_sample(p, lineno, t, v);
+	return _add_sample(p, lineno, t, v);
 }
 
-static fp_series_format_t guess_format(const char *text, size_t len)
+static fp_series_format_t _guess_format(const char *text, size_t len)
 {
 	const char *nl = memchr(text, '\n', len);
 	size_t n = nl ? (size_t)(nl - text) : len;
@@ -447,9 +448,9 @@ static fp_series_format_t guess_format(const char *text, size_t len)
 		n = sizeof(line) - 1;
 	memcpy(line, text, n);
 	line[n] = '\0';
-	if (contains_ci(line, "Datetime (UTC)"))
+	if (_contains_ci(line, "Datetime (UTC)"))
 		return FP_FORMAT_ELECTRICITYMAPS;
-	if (contains_ci(line, "Taux de CO2"))
+	if (_contains_ci(line, "Taux de CO2"))
 		return FP_FORMAT_ECO2MIX;
 	return FP_FORMAT_PLAIN;
 }
@@ -460,7 +461,7 @@ static fp_series_format_t guess_format(const char *text, size_t len)
  * value before it holds for the spacing that led to it, as does the last
  * one; a value with no neighbour within the bound holds an hour (the
  * coarsest resolution a provider publishes). */
-static int build_table(fp_series_t *s, struct parser *p, fp_error_t *err)
+static int _build_table(fp_series_t *s, struct parser *p, fp_error_t *err)
 {
 	const struct sample *x = p->samples;
 	size_t n = p->nsamples;
@@ -468,7 +469,7 @@ static int build_table(fp_series_t *s, struct parser *p, fp_error_t *err)
 	if (!n)
 		return fp_error_set(err, FP_EPARSE, "%s: no data lines",
 				    s->name);
-	/* add_sample() keeps the samples in strict time order. */
+	/* _add_sample() keeps the samples in strict time order. */
 	if ((x[n - 1].t - x[0].t) / HOUR + 1 > MAX_SPAN_HOURS)
 		return fp_error_set(err, FP_EINVAL,
 				    "%s: the series spans more than 50 years",
@@ -496,8 +497,8 @@ static int build_table(fp_series_t *s, struct parser *p, fp_error_t *err)
 }
 
 /* What fp_series_load refuses as it reads, for text given in memory. */
-static int check_size(const char *name, const char *text, size_t len,
-		      fp_error_t *err)
+static int _check_size(const char *name, const char *text, size_t len,
+		       fp_error_t *err)
 {
 	unsigned lineno = 1;
 
@@ -550,14 +551,14 @@ fp_series_t *fp_series_parse(const char *name, const char *text, size_t len,
 	}
 	memcpy(buf, text, len);
 	buf[len] = '\0';
-	rc = check_size(name, text, len, err);
+	rc = _check_size(name, text, len, err);
 	if (rc) {
 		fp_series_free(s);
 		free(buf);
 		return NULL;
 	}
 	if (format == FP_FORMAT_AUTO)
-		format = guess_format(buf, len);
+		format = _guess_format(buf, len);
 	p.name = name;
 	p.format = format;
 	p.kind = kind;
@@ -579,10 +580,10 @@ fp_series_t *fp_series_parse(const char *name, const char *text, size_t len,
 		if (next)
 			*next++ = '\0';
 		lineno++;
-		rc = parse_line(&p, lineno, line);
+		rc = _parse_line(&p, lineno, line);
 	}
 	if (!rc)
-		rc = build_table(s, &p, err);
+		rc = _build_table(s, &p, err);
 	if (!rc && p.kind == FP_INTENSITY_UNSET)
 		p.kind = FP_INTENSITY_LCA;
 	s->format = format;

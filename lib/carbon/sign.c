@@ -44,7 +44,7 @@ size_t fp_sign_b64url_encode(const unsigned char *in, size_t n, char *out)
 	return len;
 }
 
-static size_t b64url_size(size_t n)
+static size_t _b64url_size(size_t n)
 {
 	return 4 * ((n + 2) / 3) + 1;
 }
@@ -52,7 +52,7 @@ static size_t b64url_size(size_t n)
 /* Decodes a base64url segment; NULL if it has a character outside the
  * alphabet or is not the canonical encoding of its bytes (so that no two
  * tokens carry the same signature bytes). */
-static unsigned char *b64url_decode(const char *seg, size_t n, size_t *outn)
+static unsigned char *_b64url_decode(const char *seg, size_t n, size_t *outn)
 {
 	char *std, *again;
 	unsigned char *out;
@@ -76,7 +76,7 @@ static unsigned char *b64url_decode(const char *seg, size_t n, size_t *outn)
 	}
 	memset(std + n, '=', pad);
 	out = malloc((n + pad) / 4 * 3 + 1);
-	again = malloc(b64url_size((n + pad) / 4 * 3));
+	again = malloc(_b64url_size((n + pad) / 4 * 3));
 	if (!out || !again) {
 		free(std);
 		free(out);
@@ -103,7 +103,7 @@ static unsigned char *b64url_decode(const char *seg, size_t n, size_t *outn)
 }
 
 /* n and n/2 of P-256 (floor: n is odd, so S is high when S > n/2). */
-static int p256_order(BIGNUM **n, BIGNUM **half)
+static int _p256_order(BIGNUM **n, BIGNUM **half)
 {
 	*n = NULL;
 	*half = BN_new();
@@ -118,8 +118,8 @@ static int p256_order(BIGNUM **n, BIGNUM **half)
 /* DER ECDSA-Sig-Value -> the 64 bytes r || s of RFC 7518 3.4, with S
  * replaced by n - S when above n/2: both verify, only the low one is
  * emitted so that a summary has exactly one valid token per key. */
-static int es256_raw_low_s(const unsigned char *der, size_t len,
-			   unsigned char out[ES256_SIG])
+static int _es256_raw_low_s(const unsigned char *der, size_t len,
+			    unsigned char out[ES256_SIG])
 {
 	const unsigned char *p = der;
 	ECDSA_SIG *sig = d2i_ECDSA_SIG(NULL, &p, (long)len);
@@ -129,7 +129,7 @@ static int es256_raw_low_s(const unsigned char *der, size_t len,
 
 	if (!sig)
 		return -1;
-	if (p256_order(&n, &half)) {
+	if (_p256_order(&n, &half)) {
 		ECDSA_SIG_free(sig);
 		return -1;
 	}
@@ -153,8 +153,8 @@ out:
 
 /* The signature of in[0..n) in the JWS form: raw r || s for ES256, the
  * PKCS#1 v1.5 bytes for RS256. *out is malloc()ed. */
-static int sign_input(const fp_key_t *key, const char *in, size_t n,
-		      unsigned char **out, size_t *outn, fp_error_t *err)
+static int _sign_input(const fp_key_t *key, const char *in, size_t n,
+		       unsigned char **out, size_t *outn, fp_error_t *err)
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	unsigned char *der = NULL;
@@ -179,7 +179,7 @@ static int sign_input(const fp_key_t *key, const char *in, size_t n,
 		der = NULL;
 		rc = 0;
 	} else if (!(*out = malloc(ES256_SIG)) ||
-		   es256_raw_low_s(der, dlen, *out)) {
+		   _es256_raw_low_s(der, dlen, *out)) {
 		free(*out);
 		*out = NULL;
 		fp_error_set(err, FP_EINVAL, "ES256 signature not understood");
@@ -229,8 +229,8 @@ char *fp_sign(const fp_key_t *key, const char *payload, fp_error_t *err)
 				"{\"alg\":\"%s\",\"kid\":\"%s\","
 				"\"typ\":\"JWT\"}",
 				fp_sign_key_alg(key), key->kid);
-	tok = malloc(b64url_size(hlen) + b64url_size(plen) +
-		     b64url_size(EVP_PKEY_get_size(key->pkey) + 64) + 2);
+	tok = malloc(_b64url_size(hlen) + _b64url_size(plen) +
+		     _b64url_size(EVP_PKEY_get_size(key->pkey) + 64) + 2);
 	if (!tok) {
 		fp_error_set(err, FP_ENOMEM, "out of memory");
 		return NULL;
@@ -239,7 +239,7 @@ char *fp_sign(const fp_key_t *key, const char *payload, fp_error_t *err)
 	tok[n++] = '.';
 	n += fp_sign_b64url_encode((const unsigned char *)payload, plen,
 				   tok + n);
-	if (sign_input(key, tok, n, &sig, &slen, err)) {
+	if (_sign_input(key, tok, n, &sig, &slen, err)) {
 		free(tok);
 		return NULL;
 	}
@@ -275,7 +275,7 @@ int fp_sign_jws_parse(const char *token, struct jws *j, fp_verify_info_t *info,
 	j->payload = d1 + 1;
 	j->plen = (size_t)(d2 - d1 - 1);
 	j->sig = d2 + 1;
-	raw = b64url_decode(token, j->hlen, &len);
+	raw = _b64url_decode(token, j->hlen, &len);
 	if (!raw) {
 		fp_error_set(err, FP_EPARSE, "token header is not base64url");
 		return set_fault(info, FP_VERIFY_MALFORMED);
@@ -338,8 +338,8 @@ out:
 }
 
 /* Raw r || s -> DER for OpenSSL; *high tells whether S > n/2. */
-static unsigned char *es256_der(const unsigned char *raw, size_t *len,
-				bool *high)
+static unsigned char *_es256_der(const unsigned char *raw, size_t *len,
+				 bool *high)
 {
 	ECDSA_SIG *sig = ECDSA_SIG_new();
 	BIGNUM *r = BN_bin2bn(raw, 32, NULL),
@@ -348,7 +348,7 @@ static unsigned char *es256_der(const unsigned char *raw, size_t *len,
 	unsigned char *der = NULL;
 	int dlen;
 
-	if (!sig || !r || !s || p256_order(&n, &half)) {
+	if (!sig || !r || !s || _p256_order(&n, &half)) {
 		ECDSA_SIG_free(sig);
 		BN_free(r);
 		BN_free(s);
@@ -372,7 +372,8 @@ char *fp_sign_jws_check(const struct jws *j, const fp_key_t *key,
 			unsigned flags, fp_verify_info_t *info, fp_error_t *err)
 {
 	size_t slen = strlen(j->sig), rawlen = 0, plen, dlen = 0;
-	unsigned char *raw = slen ? b64url_decode(j->sig, slen, &rawlen) : NULL,
+	unsigned char *raw = slen ? _b64url_decode(j->sig, slen, &rawlen)
+				  : NULL,
 		      *der = NULL, *payload = NULL;
 	const unsigned char *check;
 	EVP_MD_CTX *ctx = NULL;
@@ -386,7 +387,7 @@ char *fp_sign_jws_check(const struct jws *j, const fp_key_t *key,
 		set_fault(info, FP_VERIFY_MALFORMED);
 		return NULL;
 	}
-	payload = b64url_decode(j->payload, j->plen, &plen);
+	payload = _b64url_decode(j->payload, j->plen, &plen);
 	if (!payload) {
 		free(raw);
 		fp_error_set(err, FP_EPARSE, "token payload is not base64url");
@@ -397,7 +398,8 @@ char *fp_sign_jws_check(const struct jws *j, const fp_key_t *key,
 	dlen = rawlen;
 	if (key->alg == FP_ALG_ES256) {
 		/* RFC 7518 3.4: exactly 32 + 32 bytes, never DER. */
-		der = rawlen == ES256_SIG ? es256_der(raw, &dlen, &high) : NULL;
+		der = rawlen == ES256_SIG ? _es256_der(raw, &dlen, &high)
+					  : NULL;
 		check = der;
 	}
 	ctx = EVP_MD_CTX_new();

@@ -84,8 +84,8 @@ EVP_PKEY *fp_sign_key_public_half(EVP_PKEY *pkey, char kid[64],
 	return pub;
 }
 
-static int key_alg(EVP_PKEY *pkey, enum fp_alg *alg, const char *path,
-		   fp_error_t *err)
+static int _key_alg(EVP_PKEY *pkey, enum fp_alg *alg, const char *path,
+		    fp_error_t *err)
 {
 	char group[64] = "";
 	size_t glen = 0;
@@ -116,7 +116,7 @@ static int key_alg(EVP_PKEY *pkey, enum fp_alg *alg, const char *path,
 			    path);
 }
 
-static int mode_ok(const char *path, const struct stat *st, fp_error_t *err)
+static int _mode_ok(const char *path, const struct stat *st, fp_error_t *err)
 {
 	if (!S_ISREG(st->st_mode))
 		return fp_error_set(err, FP_EINVAL, "%s: not a regular file",
@@ -138,11 +138,11 @@ int fp_sign_key_check_mode(const char *path, fp_error_t *err)
 	if (stat(path, &st))
 		return fp_error_set(err, FP_EIO, "%s: %s", path,
 				    strerror(errno));
-	return mode_ok(path, &st, err);
+	return _mode_ok(path, &st, err);
 }
 
 /* Refuses to prompt for a passphrase: there is no terminal in slurmctld. */
-static int no_passphrase(char *buf, int size, int rwflag, void *u)
+static int _no_passphrase(char *buf, int size, int rwflag, void *u)
 {
 	(void)buf;
 	(void)size;
@@ -152,8 +152,8 @@ static int no_passphrase(char *buf, int size, int rwflag, void *u)
 }
 
 /* The file's bytes, or NULL with "cannot read key file PATH: why". */
-static char *read_key_file(const char *path, bool private, size_t *len,
-			   fp_error_t *err)
+static char *_read_key_file(const char *path, bool private, size_t *len,
+			    fp_error_t *err)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
@@ -166,7 +166,7 @@ static char *read_key_file(const char *path, bool private, size_t *len,
 		return NULL;
 	}
 	/* fstat on the opened file: what is checked is what is read. */
-	if (fstat(fd, &st) || (private && mode_ok(path, &st, err)) ||
+	if (fstat(fd, &st) || (private && _mode_ok(path, &st, err)) ||
 	    (!private && !S_ISREG(st.st_mode)) || st.st_size > MAX_KEY_FILE) {
 		if (err && err->code == FP_OK)
 			fp_error_set(err, FP_EINVAL,
@@ -198,7 +198,7 @@ static char *read_key_file(const char *path, bool private, size_t *len,
 fp_key_t *fp_sign_key_load(const char *path, bool private, fp_error_t *err)
 {
 	size_t len = 0;
-	char *pem = read_key_file(path, private, &len, err);
+	char *pem = _read_key_file(path, private, &len, err);
 	fp_key_t *key;
 	BIO *bio;
 
@@ -214,11 +214,11 @@ fp_key_t *fp_sign_key_load(const char *path, bool private, fp_error_t *err)
 	}
 	key->private = private;
 	bio = BIO_new_mem_buf(pem, (int)len);
-	key->pkey =
-		!bio	  ? NULL
-		: private ? PEM_read_bio_PrivateKey(bio, NULL, no_passphrase,
-						    NULL)
-			  : PEM_read_bio_PUBKEY(bio, NULL, no_passphrase, NULL);
+	key->pkey = !bio      ? NULL
+		    : private ? PEM_read_bio_PrivateKey(bio, NULL,
+							_no_passphrase, NULL)
+			      : PEM_read_bio_PUBKEY(bio, NULL, _no_passphrase,
+						    NULL);
 	BIO_free(bio);
 	/* The private key must not linger in freed memory. */
 	OPENSSL_cleanse(pem, len);
@@ -231,7 +231,7 @@ fp_key_t *fp_sign_key_load(const char *path, bool private, fp_error_t *err)
 			     path, private ? "private" : "public");
 		return NULL;
 	}
-	if (key_alg(key->pkey, &key->alg, path, err) ||
+	if (_key_alg(key->pkey, &key->alg, path, err) ||
 	    !(key->pub = fp_sign_key_public_half(key->pkey, key->kid, path,
 						 err))) {
 		fp_sign_key_free(key);

@@ -15,7 +15,7 @@
 
 #include "sign_jws.h"
 
-static FILE *create(const char *path, mode_t mode, fp_error_t *err)
+static FILE *_create(const char *path, mode_t mode, fp_error_t *err)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
 	FILE *f;
@@ -66,10 +66,10 @@ int fp_sign_keygen(const char *prefix, const char *alg, char **kid,
 	pub = fp_sign_key_public_half(pkey, k, kpath, err);
 	if (!pub)
 		goto out;
-	fk = create(kpath, 0600, err);
+	fk = _create(kpath, 0600, err);
 	if (!fk)
 		goto out;
-	fp = create(ppath, 0644, err);
+	fp = _create(ppath, 0644, err);
 	if (!fp) {
 		fclose(fk);
 		fk = NULL;

@@ -47,7 +47,7 @@ const char *fp_sign_keyset_sources(const fp_keyset_t *ks)
 	return ks->sources ? ks->sources : "(none)";
 }
 
-static int add_source(fp_keyset_t *ks, const char *where, fp_error_t *err)
+static int _add_source(fp_keyset_t *ks, const char *where, fp_error_t *err)
 {
 	size_t old = ks->sources ? strlen(ks->sources) : 0;
 	char *s = realloc(ks->sources, old + strlen(where) + 3);
@@ -59,7 +59,7 @@ static int add_source(fp_keyset_t *ks, const char *where, fp_error_t *err)
 	return 0;
 }
 
-static const fp_key_t *keyset_find(const fp_keyset_t *ks, const char *kid)
+static const fp_key_t *_keyset_find(const fp_keyset_t *ks, const char *kid)
 {
 	for (size_t i = 0; i < ks->n; i++)
 		if (!strcmp(ks->keys[i]->kid, kid))
@@ -69,9 +69,9 @@ static const fp_key_t *keyset_find(const fp_keyset_t *ks, const char *kid)
 
 /* Takes key; one with a kid already there is the same public key (the kid
  * is its SHA-256), kept once. */
-static int keyset_take(fp_keyset_t *ks, fp_key_t *key, fp_error_t *err)
+static int _keyset_take(fp_keyset_t *ks, fp_key_t *key, fp_error_t *err)
 {
-	if (keyset_find(ks, key->kid)) {
+	if (_keyset_find(ks, key->kid)) {
 		fp_sign_key_free(key);
 		return 0;
 	}
@@ -90,19 +90,19 @@ static int keyset_take(fp_keyset_t *ks, fp_key_t *key, fp_error_t *err)
 	return 0;
 }
 
-static int add_file(fp_keyset_t *ks, const char *path, fp_error_t *err)
+static int _add_file(fp_keyset_t *ks, const char *path, fp_error_t *err)
 {
 	fp_key_t *key = fp_sign_key_load(path, false, err);
 
-	return key ? keyset_take(ks, key, err) : -1;
+	return key ? _keyset_take(ks, key, err) : -1;
 }
 
 int fp_sign_keyset_add_file(fp_keyset_t *ks, const char *path, fp_error_t *err)
 {
 	fp_error_clear(err);
-	if (add_file(ks, path, err))
+	if (_add_file(ks, path, err))
 		return -1;
-	return add_source(ks, path, err);
+	return _add_source(ks, path, err);
 }
 
 int fp_sign_keyset_add_key(fp_keyset_t *ks, const fp_key_t *key,
@@ -120,12 +120,12 @@ int fp_sign_keyset_add_key(fp_keyset_t *ks, const fp_key_t *key,
 	copy->pub = key->pub;
 	copy->alg = key->alg;
 	memcpy(copy->kid, key->kid, sizeof(copy->kid));
-	if (keyset_take(ks, copy, err))
+	if (_keyset_take(ks, copy, err))
 		return -1;
-	return add_source(ks, fp_sign_key_path(key), err);
+	return _add_source(ks, fp_sign_key_path(key), err);
 }
 
-static int pub_file(const struct dirent *d)
+static int _pub_file(const struct dirent *d)
 {
 	size_t n = strlen(d->d_name);
 
@@ -139,7 +139,7 @@ int fp_sign_keyset_load_dir(fp_keyset_t *ks, const char *dir, fp_error_t *err)
 	int n, rc = 0;
 
 	fp_error_clear(err);
-	n = scandir(dir, &names, pub_file, alphasort);
+	n = scandir(dir, &names, _pub_file, alphasort);
 	if (n < 0)
 		return fp_error_set(err, FP_EIO,
 				    "cannot read key folder %s: %s", dir,
@@ -155,13 +155,13 @@ int fp_sign_keyset_load_dir(fp_keyset_t *ks, const char *dir, fp_error_t *err)
 			snprintf(path, len, "%s/%s", dir, names[i]->d_name);
 			/* A folder named x.pub is not a key file. */
 			if (stat(path, &st) || !S_ISDIR(st.st_mode))
-				rc = add_file(ks, path, err);
+				rc = _add_file(ks, path, err);
 		}
 		free(path);
 		free(names[i]);
 	}
 	free(names);
-	return rc ? rc : add_source(ks, dir, err);
+	return rc ? rc : _add_source(ks, dir, err);
 }
 
 int fp_sign_keyset_add_config(fp_keyset_t *ks, const struct fp_config *cfg,
@@ -179,7 +179,7 @@ int fp_sign_keyset_add_config(fp_keyset_t *ks, const struct fp_config *cfg,
 	return 0;
 }
 
-static void info_clear(fp_verify_info_t *info)
+static void _info_clear(fp_verify_info_t *info)
 {
 	if (info)
 		memset(info, 0, sizeof(*info));
@@ -193,7 +193,7 @@ char *fp_sign_keyset_verify(const fp_keyset_t *ks, const char *token,
 	struct jws j;
 
 	fp_error_clear(err);
-	info_clear(info);
+	_info_clear(info);
 	if (!ks->n) {
 		if (ks->sources)
 			fp_error_set(err, FP_EINVAL,
@@ -210,7 +210,7 @@ char *fp_sign_keyset_verify(const fp_keyset_t *ks, const char *token,
 	}
 	if (fp_sign_jws_parse(token, &j, info, err))
 		return NULL;
-	key = keyset_find(ks, j.kid);
+	key = _keyset_find(ks, j.kid);
 	if (!key) {
 		fp_error_set(err, FP_EINVAL,
 			     "token rejected: unknown key (kid %s "

@@ -21,13 +21,13 @@ struct build {
 	char failed[128];
 };
 
-static void failed(struct build *b, const char *what)
+static void _failed(struct build *b, const char *what)
 {
 	if (!b->failed[0])
 		snprintf(b->failed, sizeof(b->failed), "%s", what);
 }
 
-static int note_repaired(struct build *b, const char *field)
+static int _note_repaired(struct build *b, const char *field)
 {
 	size_t i;
 	json_t *v;
@@ -40,7 +40,7 @@ static int note_repaired(struct build *b, const char *field)
 /* Slurm hands over names as bytes; jansson takes only UTF-8, so text that
  * is not is escaped (fp_utf8_escape) and its field named in text_repaired
  * rather than refused, which would lose the figures with it. */
-static json_t *text(struct build *b, const char *field, const char *s)
+static json_t *_text(struct build *b, const char *field, const char *s)
 {
 	bool repaired;
 	char *t;
@@ -51,18 +51,18 @@ static json_t *text(struct build *b, const char *field, const char *s)
 	t = fp_utf8_escape(s, &repaired);
 	j = t ? json_string(t) : NULL;
 	free(t);
-	if (j && repaired && note_repaired(b, field)) {
+	if (j && repaired && _note_repaired(b, field)) {
 		json_decref(j);
 		j = NULL;
 	}
 	if (!j)
-		failed(b, field);
+		_failed(b, field);
 	return j;
 }
 
 /* The field name of element i of an array: "nodes[3].name". */
-static const char *elem(char *buf, size_t size, const char *array, size_t i,
-			const char *key)
+static const char *_elem(char *buf, size_t size, const char *array, size_t i,
+			 const char *key)
 {
 	snprintf(buf, size, "%s[%zu]%s%s", array, i, key ? "." : "",
 		 key ? key : "");
@@ -70,26 +70,26 @@ static const char *elem(char *buf, size_t size, const char *array, size_t i,
 }
 
 /* json_object_set_new and json_array_append_new free v when they fail. */
-static int put(struct build *b, json_t *o, const char *key, json_t *v,
-	       const char *what)
+static int _put(struct build *b, json_t *o, const char *key, json_t *v,
+		const char *what)
 {
 	if (!v || json_object_set_new(o, key, v)) {
-		failed(b, what);
+		_failed(b, what);
 		return -1;
 	}
 	return 0;
 }
 
-static int append(struct build *b, json_t *a, json_t *v, const char *what)
+static int _append(struct build *b, json_t *a, json_t *v, const char *what)
 {
 	if (!v || json_array_append_new(a, v)) {
-		failed(b, what);
+		_failed(b, what);
 		return -1;
 	}
 	return 0;
 }
 
-static json_t *when(time_t t)
+static json_t *_when(time_t t)
 {
 	char buf[21];
 
@@ -97,110 +97,115 @@ static json_t *when(time_t t)
 	return json_string(buf);
 }
 
-static json_t *site_json(struct build *b, size_t i)
+static json_t *_site_json(struct build *b, size_t i)
 {
 	const fp_site_result_t *s = &b->r->sites[i];
 	char f[5][64];
 	json_t *intensity = json_pack(
 		"{s:o, s:s}", "series",
-		text(b,
-		     elem(f[0], sizeof(f[0]), "sites", i, "intensity.series"),
-		     s->intensity_series),
+		_text(b,
+		      _elem(f[0], sizeof(f[0]), "sites", i, "intensity.series"),
+		      s->intensity_series),
 		"kind", fp_series_intensity_kind_str(s->intensity_kind));
 
 	if (intensity && s->intensity_span &&
-	    (put(b, intensity, "first", when(s->intensity_first),
-		 "sites.intensity.first") ||
-	     put(b, intensity, "end", when(s->intensity_end),
-		 "sites.intensity.end"))) {
+	    (_put(b, intensity, "first", _when(s->intensity_first),
+		  "sites.intensity.first") ||
+	     _put(b, intensity, "end", _when(s->intensity_end),
+		  "sites.intensity.end"))) {
 		json_decref(intensity);
 		return NULL;
 	}
 	/* Optional (schema 1 readers ignore it): what IntensityFallback=
 	 * filled once the worker stopped waiting for the series. */
 	if (intensity && s->fallback_used &&
-	    put(b, intensity, "fallback",
-		json_pack("{s:s, s:o, s:o, s:f, s:o}", "method", s->fallback,
-			  "first", when(s->fallback_first), "end",
-			  when(s->fallback_end), "hours",
-			  (double)s->fallback_s / 3600.0, "energy_share",
-			  num(s->energy_j > 0
-				      ? s->fallback_energy_j / s->energy_j
-				      : NAN)),
-		"sites.intensity.fallback")) {
+	    _put(b, intensity, "fallback",
+		 json_pack("{s:s, s:o, s:o, s:f, s:o}", "method", s->fallback,
+			   "first", _when(s->fallback_first), "end",
+			   _when(s->fallback_end), "hours",
+			   (double)s->fallback_s / 3600.0, "energy_share",
+			   num(s->energy_j > 0
+				       ? s->fallback_energy_j / s->energy_j
+				       : NAN)),
+		 "sites.intensity.fallback")) {
 		json_decref(intensity);
 		return NULL;
 	}
-	return json_pack(
-		"{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
-		"s:o, s:o, s:o, s:{s:o, s:o, s:o}}",
-		"name",
-		text(b, elem(f[1], sizeof(f[1]), "sites", i, "name"), s->site),
-		"energy_it_Wh", wh(s->energy_j), "energy_facility_Wh",
-		wh(s->facility_energy_j), "PUE", num(s->pue),
-		"intensity_gco2e_per_kwh", num(s->intensity), "operational_g",
-		num(s->operational_g), "embodied_g", num(s->embodied_g),
-		"reused_energy_Wh", wh(s->reused_energy_j), "avoided_g",
-		num(s->avoided_g), "reference_operational_g",
-		num(s->reference_operational_g), "intensity", intensity,
-		"heat_recovery", num(s->heat_recovery), "displaced_heating",
-		"name",
-		text(b,
-		     elem(f[2], sizeof(f[2]), "sites", i,
-			  "displaced_heating.name"),
-		     s->displaced),
-		"gco2e_per_kwh", num(s->displaced_gco2e_per_kwh), "source",
-		text(b,
-		     elem(f[3], sizeof(f[3]), "sites", i,
-			  "displaced_heating.source"),
-		     s->displaced_source));
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
+			 "s:o, s:o, s:o, s:{s:o, s:o, s:o}}",
+			 "name",
+			 _text(b, _elem(f[1], sizeof(f[1]), "sites", i, "name"),
+			       s->site),
+			 "energy_it_Wh", wh(s->energy_j), "energy_facility_Wh",
+			 wh(s->facility_energy_j), "PUE", num(s->pue),
+			 "intensity_gco2e_per_kwh", num(s->intensity),
+			 "operational_g", num(s->operational_g), "embodied_g",
+			 num(s->embodied_g), "reused_energy_Wh",
+			 wh(s->reused_energy_j), "avoided_g", num(s->avoided_g),
+			 "reference_operational_g",
+			 num(s->reference_operational_g), "intensity",
+			 intensity, "heat_recovery", num(s->heat_recovery),
+			 "displaced_heating", "name",
+			 _text(b,
+			       _elem(f[2], sizeof(f[2]), "sites", i,
+				     "displaced_heating.name"),
+			       s->displaced),
+			 "gco2e_per_kwh", num(s->displaced_gco2e_per_kwh),
+			 "source",
+			 _text(b,
+			       _elem(f[3], sizeof(f[3]), "sites", i,
+				     "displaced_heating.source"),
+			       s->displaced_source));
 }
 
-static json_t *node_json(struct build *b, size_t i)
+static json_t *_node_json(struct build *b, size_t i)
 {
 	const fp_carbon_node_t *n = &b->r->nodes[i];
 	char f[5][64];
 	json_t *o = json_pack(
 		"{s:o, s:o, s:o, s:I, s:o, s:o, s:o, s:o}", "name",
-		text(b, elem(f[0], sizeof(f[0]), "nodes", i, "name"), n->node),
+		_text(b, _elem(f[0], sizeof(f[0]), "nodes", i, "name"),
+		      n->node),
 		"site",
-		text(b, elem(f[1], sizeof(f[1]), "nodes", i, "site"), n->site),
+		_text(b, _elem(f[1], sizeof(f[1]), "nodes", i, "site"),
+		      n->site),
 		"node_type",
-		text(b, elem(f[2], sizeof(f[2]), "nodes", i, "node_type"),
-		     n->node_type),
+		_text(b, _elem(f[2], sizeof(f[2]), "nodes", i, "node_type"),
+		      n->node_type),
 		"cpus", (json_int_t)n->cpus, "energy_it_Wh", wh(n->energy_j),
 		"operational_g", num(n->operational_g), "embodied_g",
 		num(n->embodied_g), "avoided_g", num(n->avoided_g));
 
 	if (o && n->node_type &&
-	    put(b, o, "embodied",
-		json_pack("{s:o, s:o, s:I, s:o}", "kgco2e", num(n->embodied_kg),
-			  "lifetime_years", num(n->lifetime_years), "node_cpus",
-			  (json_int_t)n->node_cpus, "source",
-			  text(b,
-			       elem(f[3], sizeof(f[3]), "nodes", i,
-				    "embodied.source"),
-			       n->embodied_source)),
-		elem(f[4], sizeof(f[4]), "nodes", i, "embodied"))) {
+	    _put(b, o, "embodied",
+		 json_pack("{s:o, s:o, s:I, s:o}", "kgco2e",
+			   num(n->embodied_kg), "lifetime_years",
+			   num(n->lifetime_years), "node_cpus",
+			   (json_int_t)n->node_cpus, "source",
+			   _text(b,
+				 _elem(f[3], sizeof(f[3]), "nodes", i,
+				       "embodied.source"),
+				 n->embodied_source)),
+		 _elem(f[4], sizeof(f[4]), "nodes", i, "embodied"))) {
 		json_decref(o);
 		return NULL;
 	}
 	return o;
 }
 
-static json_t *step_json(struct build *b, size_t i)
+static json_t *_step_json(struct build *b, size_t i)
 {
 	const fp_carbon_step_t *s = &b->r->steps[i];
 	char f[64];
 
 	return json_pack("{s:o, s:I, s:o, s:s}", "id",
-			 text(b, elem(f, sizeof(f), "steps", i, "id"), s->id),
+			 _text(b, _elem(f, sizeof(f), "steps", i, "id"), s->id),
 			 "nodes", (json_int_t)s->nnodes, "energy_it_Wh",
 			 wh(s->energy_j), "split",
 			 s->split ? s->split : FP_SPLIT_CPUS);
 }
 
-static json_t *carbon_facts(struct build *b)
+static json_t *_carbon_facts(struct build *b)
 {
 	const fp_result_t *r = b->r;
 
@@ -211,8 +216,8 @@ static json_t *carbon_facts(struct build *b)
 			 "total_reused_energy_Wh", wh(r->reused_energy_j),
 			 "qarnot_carbon_footprint", num(r->footprint_g),
 			 "equivalent_datacenter_name",
-			 text(b, "carbon_facts.equivalent_datacenter_name",
-			      r->reference_name),
+			 _text(b, "carbon_facts.equivalent_datacenter_name",
+			       r->reference_name),
 			 "equivalent_DC_carbon_footprint", num(r->reference_g),
 			 "saved_carbon_footprint_compute", num(r->saved_g),
 			 "saved_carbon_footprint_heat", num(r->avoided_g),
@@ -224,8 +229,8 @@ static json_t *carbon_facts(struct build *b)
 }
 
 /* The arrays of the summary; -1 names the element that failed. */
-static int parts(struct build *b, json_t *sites, json_t *nodes,
-		 json_t *incomplete, json_t *useful)
+static int _parts(struct build *b, json_t *sites, json_t *nodes,
+		  json_t *incomplete, json_t *useful)
 {
 	const fp_result_t *r = b->r;
 	char f[64];
@@ -236,30 +241,30 @@ static int parts(struct build *b, json_t *sites, json_t *nodes,
 		char *key;
 		int rc;
 
-		if (append(b, sites, site_json(b, i),
-			   elem(f, sizeof(f), "sites", i, NULL)))
+		if (_append(b, sites, _site_json(b, i),
+			    _elem(f, sizeof(f), "sites", i, NULL)))
 			return -1;
 		/* an object key must be UTF-8 too: same repair as the name */
 		key = fp_utf8_escape(site, &repaired);
-		elem(f, sizeof(f), "useful_heat", i, NULL);
-		rc = !key || (repaired && note_repaired(b, "useful_heat"))
-			     ? (failed(b, f), -1)
-			     : put(b, useful, key,
-				   text(b, f, r->sites[i].useful_heat_series),
-				   f);
+		_elem(f, sizeof(f), "useful_heat", i, NULL);
+		rc = !key || (repaired && _note_repaired(b, "useful_heat"))
+			     ? (_failed(b, f), -1)
+			     : _put(b, useful, key,
+				    _text(b, f, r->sites[i].useful_heat_series),
+				    f);
 		free(key);
 		if (rc)
 			return -1;
 	}
 	for (size_t i = 0; i < r->nnodes; i++)
-		if (append(b, nodes, node_json(b, i),
-			   elem(f, sizeof(f), "nodes", i, NULL)))
+		if (_append(b, nodes, _node_json(b, i),
+			    _elem(f, sizeof(f), "nodes", i, NULL)))
 			return -1;
 	for (size_t i = 0; i < r->nincomplete; i++)
-		if (append(b, incomplete,
-			   text(b, elem(f, sizeof(f), "incomplete", i, NULL),
-				r->incomplete[i]),
-			   elem(f, sizeof(f), "incomplete", i, NULL)))
+		if (_append(b, incomplete,
+			    _text(b, _elem(f, sizeof(f), "incomplete", i, NULL),
+				  r->incomplete[i]),
+			    _elem(f, sizeof(f), "incomplete", i, NULL)))
 			return -1;
 	return 0;
 }
@@ -276,8 +281,8 @@ json_t *fp_summary_json(const fp_result_t *r, fp_error_t *err)
 	incomplete = json_array();
 	useful = json_object();
 	if (!b.repaired || !sites || !nodes || !incomplete || !useful ||
-	    parts(&b, sites, nodes, incomplete, useful)) {
-		failed(&b, "its arrays");
+	    _parts(&b, sites, nodes, incomplete, useful)) {
+		_failed(&b, "its arrays");
 		json_decref(sites);
 		json_decref(nodes);
 		json_decref(incomplete);
@@ -298,10 +303,10 @@ json_t *fp_summary_json(const fp_result_t *r, fp_error_t *err)
 		" s:o}",
 		"schema_version", FP_SUMMARY_SCHEMA_VERSION, "software", "name",
 		"slurm-footprint", "version", FP_VERSION, "job", "id",
-		(json_int_t)r->job_id, "user", text(&b, "job.user", r->user),
-		"account", text(&b, "job.account", r->account), "cluster",
-		text(&b, "job.cluster", r->cluster), "start", when(r->start),
-		"end", when(r->end), "elapsed_s", num(r->elapsed_s),
+		(json_int_t)r->job_id, "user", _text(&b, "job.user", r->user),
+		"account", _text(&b, "job.account", r->account), "cluster",
+		_text(&b, "job.cluster", r->cluster), "start", _when(r->start),
+		"end", _when(r->end), "elapsed_s", num(r->elapsed_s),
 		"core_hours", num(r->core_hours), "complete", r->complete,
 		"incomplete", incomplete, "energy", "source",
 		fp_carbon_energy_source_str(r->energy_source), "source_by",
@@ -325,15 +330,15 @@ json_t *fp_summary_json(const fp_result_t *r, fp_error_t *err)
 		"PUE", num(r->pue), "ERF", num(r->erf), "ERE", num(r->ere),
 		"sites", sites, "nodes", nodes, "useful_heat", useful,
 		"reference", "name",
-		text(&b, "reference.name", r->reference_name), "PUE",
+		_text(&b, "reference.name", r->reference_name), "PUE",
 		num(r->reference_pue), "PUE_source",
-		text(&b, "reference.PUE_source", r->reference_pue_source),
+		_text(&b, "reference.PUE_source", r->reference_pue_source),
 		"intensity",
-		text(&b, "reference.intensity", r->reference_intensity),
+		_text(&b, "reference.intensity", r->reference_intensity),
 		"config", "sha256", r->config_digest, "carbon_facts",
-		carbon_facts(&b));
+		_carbon_facts(&b));
 	if (!root) {
-		failed(&b, "its top level");
+		_failed(&b, "its top level");
 		goto fail;
 	}
 	if (r->nstep_results) {
@@ -341,16 +346,17 @@ json_t *fp_summary_json(const fp_result_t *r, fp_error_t *err)
 		char f[64];
 
 		for (size_t i = 0; steps && i < r->nstep_results; i++)
-			if (append(&b, steps, step_json(&b, i),
-				   elem(f, sizeof(f), "steps", i, NULL))) {
+			if (_append(&b, steps, _step_json(&b, i),
+				    _elem(f, sizeof(f), "steps", i, NULL))) {
 				json_decref(steps);
 				goto fail;
 			}
-		if (put(&b, root, "steps", steps, "steps"))
+		if (_put(&b, root, "steps", steps, "steps"))
 			goto fail;
 	}
 	if (json_array_size(b.repaired)) {
-		if (put(&b, root, "text_repaired", b.repaired, "text_repaired"))
+		if (_put(&b, root, "text_repaired", b.repaired,
+			 "text_repaired"))
 			goto fail_repaired;
 	} else {
 		json_decref(b.repaired);
@@ -384,7 +390,7 @@ char *fp_summary_dumps(const fp_result_t *r, fp_error_t *err)
 	return s;
 }
 
-static int held_cmp(const void *a, const void *b)
+static int _held_cmp(const void *a, const void *b)
 {
 	const struct held *x = a, *y = b;
 	int c = strcmp(x->node, y->node);
@@ -396,7 +402,7 @@ static int held_cmp(const void *a, const void *b)
  * nodes (one made at the first record of the node): what its energy came
  * from, in Wh, whether the node was simulated and its meter; -1 out of
  * memory. A record from before they were said adds nothing. */
-static int add_measured(json_t *root, const json_t *p)
+static int _add_measured(json_t *root, const json_t *p)
 {
 	const char *node = json_string_value(json_object_get(p, "node"));
 	const json_t *src = json_object_get(p, "sources");
@@ -453,7 +459,7 @@ static int add_measured(json_t *root, const json_t *p)
 
 /* Each node's "measured_by" "source", once its records are all added:
  * as fp_summary_parts_source judges a job, over the node's sources. */
-static int name_measured(json_t *root)
+static int _name_measured(json_t *root)
 {
 	json_t *nodes = json_object_get(root, "nodes"), *n, *m, *wh_o;
 	size_t i;
@@ -484,7 +490,7 @@ static int name_measured(json_t *root)
 
 /* The ids of GPUs record p's step held that its node could not read at
  * all, into u as {"node", "id"}, each once; -1 out of memory. */
-static int add_unknown(json_t *u, json_t *p)
+static int _add_unknown(json_t *u, json_t *p)
 {
 	const char *node = json_string_value(json_object_get(p, "node"));
 	json_t *ids = json_object_get(p, "gpus_unknown"), *id, *x;
@@ -509,7 +515,7 @@ static int add_unknown(json_t *u, json_t *p)
 }
 
 int fp_summary_add_parts(json_t *root, const fp_result_t *r,
-			 json_t *const *parts, size_t nparts, size_t nexpected,
+			 json_t *const *_parts, size_t nparts, size_t nexpected,
 			 fp_error_t *err)
 {
 	double sum[NPARTS] = { 0 };
@@ -524,14 +530,14 @@ int fp_summary_add_parts(json_t *root, const fp_result_t *r,
 		return 0;
 	}
 	for (size_t i = 0; unknown && i < nparts; i++)
-		if (fp_summary_held_add(parts[i], sum, &h, &nh) ||
-		    add_unknown(unknown, parts[i]) ||
-		    add_measured(root, parts[i]))
+		if (fp_summary_held_add(_parts[i], sum, &h, &nh) ||
+		    _add_unknown(unknown, _parts[i]) ||
+		    _add_measured(root, _parts[i]))
 			goto out;
-	if (name_measured(root))
+	if (_name_measured(root))
 		goto out;
 	if (nh)
-		qsort(h, nh, sizeof(*h), held_cmp);
+		qsort(h, nh, sizeof(*h), _held_cmp);
 	gpus = json_array();
 	for (size_t i = 0; gpus && i < nh; i++)
 		if (json_array_append_new(gpus,
@@ -580,7 +586,7 @@ out:
 	return rc;
 }
 
-char *fp_summary_dumps_parts(const fp_result_t *r, json_t *const *parts,
+char *fp_summary_dumps_parts(const fp_result_t *r, json_t *const *_parts,
 			     size_t nparts, size_t nexpected, fp_error_t *err)
 {
 	json_t *root = fp_summary_json(r, err);
@@ -588,7 +594,7 @@ char *fp_summary_dumps_parts(const fp_result_t *r, json_t *const *parts,
 
 	if (!root)
 		return NULL;
-	if (fp_summary_add_parts(root, r, parts, nparts, nexpected, err)) {
+	if (fp_summary_add_parts(root, r, _parts, nparts, nexpected, err)) {
 		json_decref(root);
 		return NULL;
 	}

@@ -15,7 +15,7 @@
  * share of it. An older record has one GPU figure for all its GPUs: it is
  * given to them evenly here, and the GPU says so ("energy_split"). */
 
-static int span_cmp(const void *a, const void *b)
+static int _span_cmp(const void *a, const void *b)
 {
 	const double *x = a, *y = b;
 
@@ -23,13 +23,13 @@ static int span_cmp(const void *a, const void *b)
 }
 
 /* The time covered by the spans: overlapping steps count once. */
-static double union_s(double (*s)[2], size_t n)
+static double _union_s(double (*s)[2], size_t n)
 {
 	double total = 0, a, b;
 
 	if (!n)
 		return 0;
-	qsort(s, n, sizeof(*s), span_cmp);
+	qsort(s, n, sizeof(*s), _span_cmp);
 	a = s[0][0];
 	b = s[0][1];
 	for (size_t i = 1; i < n; i++) {
@@ -43,8 +43,8 @@ static double union_s(double (*s)[2], size_t n)
 	return total + b - a;
 }
 
-static struct held *held_of(struct held **h, size_t *n, const char *node,
-			    json_t *g)
+static struct held *_held_of(struct held **h, size_t *n, const char *node,
+			     json_t *g)
 {
 	json_int_t index = json_integer_value(json_object_get(g, "index"));
 	struct held *x;
@@ -66,7 +66,7 @@ static struct held *held_of(struct held **h, size_t *n, const char *node,
 	return x->steps ? x : NULL;
 }
 
-static const fp_carbon_node_t *node_of(const fp_result_t *r, const char *n)
+static const fp_carbon_node_t *_node_of(const fp_result_t *r, const char *n)
 {
 	for (size_t i = 0; i < r->nnodes; i++)
 		if (r->nodes[i].node && !strcmp(r->nodes[i].node, n))
@@ -74,7 +74,7 @@ static const fp_carbon_node_t *node_of(const fp_result_t *r, const char *n)
 	return NULL;
 }
 
-static json_t *gpu_text(json_t *g, const char *k)
+static json_t *_gpu_text(json_t *g, const char *k)
 {
 	json_t *v = json_object_get(g, k);
 
@@ -86,8 +86,8 @@ static json_t *gpu_text(json_t *g, const char *k)
  * job's energy and footprint, and whether it idled through the hold. */
 json_t *fp_summary_held_json(const fp_result_t *r, const struct held *h)
 {
-	const fp_carbon_node_t *n = node_of(r, h->node);
-	double held = union_s(h->span, h->nspan);
+	const fp_carbon_node_t *n = _node_of(r, h->node);
+	double held = _union_s(h->span, h->nspan);
 	double mean = held > 0 ? h->energy_j / held : NAN;
 	double limit = h->floor_w * FP_GPU_IDLE_RATIO + FP_GPU_IDLE_MARGIN_W;
 	double cost = n && n->energy_j > 0
@@ -113,9 +113,9 @@ json_t *fp_summary_held_json(const fp_result_t *r, const struct held *h)
 		"{s:s, s:I, s:o, s:o, s:o, s:o, s:O, s:o, s:o, s:o, "
 		"s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o}",
 		"node", h->node, "index", h->index, "uuid",
-		gpu_text(h->gpu, "uuid"), "model", gpu_text(h->gpu, "model"),
-		"vendor", gpu_text(h->gpu, "vendor"), "source",
-		gpu_text(h->gpu, "source"), "steps", h->steps, "held_s",
+		_gpu_text(h->gpu, "uuid"), "model", _gpu_text(h->gpu, "model"),
+		"vendor", _gpu_text(h->gpu, "vendor"), "source",
+		_gpu_text(h->gpu, "source"), "steps", h->steps, "held_s",
 		num(held), "energy_Wh", wh(h->energy_j), "energy_split",
 		json_string(h->even ? "even" : "device"), "mean_W", num(mean),
 		"floor_W", num(h->floor_w), "idle", idle, "idle_by",
@@ -149,7 +149,7 @@ int fp_summary_held_add(json_t *p, double sum[NPARTS], struct held **h,
 		node = "";
 	json_array_foreach(gpus, k, g)
 	{
-		struct held *x = held_of(h, nh, node, g);
+		struct held *x = _held_of(h, nh, node, g);
 		double(*span)[2];
 		double fl = fp_json_number(g, "floor_w");
 		double own = fp_json_number(g, "energy_j");

@@ -13,7 +13,7 @@
 
 /* Record p's node measured its step mostly from its meter's calibration:
  * at least half its energy. */
-static bool mostly_calibrated(const json_t *p)
+static bool _mostly_calibrated(const json_t *p)
 {
 	const json_t *src = json_object_get(p, "sources");
 	double all = 0, cal = fp_json_number(src, "calibrated");
@@ -29,13 +29,14 @@ fp_energy_source_t fp_summary_parts_record_source(const json_t *p)
 {
 	if (json_is_true(json_object_get(p, "simulated")))
 		return FP_ENERGY_SIMULATED;
-	return mostly_calibrated(p) ? FP_ENERGY_CALIBRATED : FP_ENERGY_MEASURED;
+	return _mostly_calibrated(p) ? FP_ENERGY_CALIBRATED
+				     : FP_ENERGY_MEASURED;
 }
 
 /* Appends "step on node" to the list of absent records, as long as it
  * fits (the count says how many there are in all). */
-static void note_absent(fp_summary_parts_t *g, const char *step,
-			const char *node)
+static void _note_absent(fp_summary_parts_t *g, const char *step,
+			 const char *node)
 {
 	size_t used = strlen(g->absent);
 	int n = snprintf(g->absent + used, sizeof(g->absent) - used,
@@ -64,8 +65,8 @@ int fp_summary_parts_gather(const char *dir, const fp_job_t *job,
 					       &p, &err)) {
 				if (err.code == FP_EIO) {
 					g->nabsent++;
-					note_absent(g, st->id,
-						    st->nodes[k].node);
+					_note_absent(g, st->id,
+						     st->nodes[k].node);
 				} else {
 					g->nunread++;
 					if (say)
@@ -119,7 +120,7 @@ int fp_summary_parts_source(fp_result_t *r, json_t *const *parts, size_t nparts,
 }
 
 /* A figure for people: three significant digits, "-" when unknown. */
-static const char *fig3(char *buf, size_t size, double x)
+static const char *_fig3(char *buf, size_t size, double x)
 {
 	if (!isfinite(x))
 		snprintf(buf, size, "-");
@@ -130,25 +131,25 @@ static const char *fig3(char *buf, size_t size, double x)
 	return buf;
 }
 
-static void put_part(FILE *f, const char *name, double wh, double total,
-		     const char *why)
+static void _put_part(FILE *f, const char *name, double wh, double total,
+		      const char *why)
 {
 	char a[32], b[32];
 
-	fprintf(f, "  %s: %s Wh", name, fig3(a, sizeof(a), wh));
+	fprintf(f, "  %s: %s Wh", name, _fig3(a, sizeof(a), wh));
 	if (isfinite(wh) && total > 0)
-		fprintf(f, " (%s %%)", fig3(b, sizeof(b), 100 * wh / total));
+		fprintf(f, " (%s %%)", _fig3(b, sizeof(b), 100 * wh / total));
 	fprintf(f, "%s\n", why);
 }
 
-static const char *str_or(const json_t *o, const char *k, const char *dflt)
+static const char *_str_or(const json_t *o, const char *k, const char *dflt)
 {
 	const char *s = json_string_value(json_object_get(o, k));
 
 	return s && *s ? s : dflt;
 }
 
-static void put_gpu(FILE *f, const json_t *g)
+static void _put_gpu(FILE *f, const json_t *g)
 {
 	const json_t *steps = json_object_get(g, "steps"), *idle;
 	char a[32], b[32], c[32], d[32];
@@ -157,32 +158,32 @@ static void put_gpu(FILE *f, const json_t *g)
 	size_t i;
 	json_t *v;
 
-	fprintf(f, "  %s GPU %lld: %s (%s, %s, %s)", str_or(g, "node", "?"),
+	fprintf(f, "  %s GPU %lld: %s (%s, %s, %s)", _str_or(g, "node", "?"),
 		(long long)json_integer_value(json_object_get(g, "index")),
-		str_or(g, "model", "unnamed"), str_or(g, "uuid", "no uuid"),
-		str_or(g, "vendor", "?"), str_or(g, "source", "?"));
+		_str_or(g, "model", "unnamed"), _str_or(g, "uuid", "no uuid"),
+		_str_or(g, "vendor", "?"), _str_or(g, "source", "?"));
 	fprintf(f, ": %s Wh%s over %s s held, mean %s W; steps",
-		fig3(a, sizeof(a), fp_json_number(g, "energy_Wh")),
-		!strcmp(str_or(g, "energy_split", "even"), "even")
+		_fig3(a, sizeof(a), fp_json_number(g, "energy_Wh")),
+		!strcmp(_str_or(g, "energy_split", "even"), "even")
 			? " (the steps' GPU energy shared evenly)"
 			: "",
-		fig3(b, sizeof(b), fp_json_number(g, "held_s")),
-		fig3(c, sizeof(c), fp_json_number(g, "mean_W")));
+		_fig3(b, sizeof(b), fp_json_number(g, "held_s")),
+		_fig3(c, sizeof(c), fp_json_number(g, "mean_W")));
 	json_array_foreach(steps, i, v)
 		fprintf(f, "%s %s", i ? "," : "", json_string_value(v));
 	fputc('\n', f);
 	idle = json_object_get(g, "idle");
-	fig3(a, sizeof(a), fp_json_number(g, "mean_W"));
-	fig3(b, sizeof(b), fp_json_number(g, "idle_below_W"));
-	fig3(c, sizeof(c), fp_json_number(g, "floor_W"));
-	timed = !strcmp(str_or(g, "idle_by", "mean"), "time");
+	_fig3(a, sizeof(a), fp_json_number(g, "mean_W"));
+	_fig3(b, sizeof(b), fp_json_number(g, "idle_below_W"));
+	_fig3(c, sizeof(c), fp_json_number(g, "floor_W"));
+	timed = !strcmp(_str_or(g, "idle_by", "mean"), "time");
 	share = 100 * fp_json_number(g, "idle_share");
 	if (json_is_true(idle) && timed) {
 		fprintf(f,
 			"    idle: held but not used for %s %% of the time "
 			"it was held, its power within %s W (the lowest power "
 			"the node saw it draw, %s W, x %.2f + %.0f W)",
-			fig3(a, sizeof(a), share), b, c, FP_GPU_IDLE_RATIO,
+			_fig3(a, sizeof(a), share), b, c, FP_GPU_IDLE_RATIO,
 			FP_GPU_IDLE_MARGIN_W);
 	} else if (json_is_true(idle)) {
 		fprintf(f,
@@ -195,15 +196,15 @@ static void put_gpu(FILE *f, const json_t *g)
 		fprintf(f,
 			"; it cost %s Wh, %s gCO2e, %s %% of the job's "
 			"footprint\n",
-			fig3(b, sizeof(b), fp_json_number(g, "energy_Wh")),
-			fig3(d, sizeof(d), fp_json_number(g, "operational_g")),
-			fig3(a, sizeof(a),
-			     100 * fp_json_number(g, "footprint_share")));
+			_fig3(b, sizeof(b), fp_json_number(g, "energy_Wh")),
+			_fig3(d, sizeof(d), fp_json_number(g, "operational_g")),
+			_fig3(a, sizeof(a),
+			      100 * fp_json_number(g, "footprint_share")));
 	} else if (json_is_false(idle) && timed) {
 		fprintf(f,
 			"    used: idle (within %s W, floor %s W) for only "
 			"%s %% of the time it was held\n",
-			b, c, fig3(a, sizeof(a), share));
+			b, c, _fig3(a, sizeof(a), share));
 	} else if (json_is_false(idle)) {
 		fprintf(f,
 			"    used: its mean %s W is above its idle limit "
@@ -221,15 +222,15 @@ static void put_gpu(FILE *f, const json_t *g)
 			"    not read for %s %% of the time it was held: "
 			"its energy then is counted only where it read again "
 			"while the step ran (and not across a reset)\n",
-			fig3(a, sizeof(a), 100 * share));
+			_fig3(a, sizeof(a), 100 * share));
 }
 
 /* How each node measured, where its records said it. */
-static void put_measured(FILE *f, const json_t *summary)
+static void _put_measured(FILE *f, const json_t *summary)
 {
 	const json_t *nodes = json_object_get(summary, "nodes"), *n, *m;
-	const char *by = str_or(json_object_get(summary, "energy"), "source_by",
-				"EnergySource");
+	const char *by = _str_or(json_object_get(summary, "energy"),
+				 "source_by", "EnergySource");
 	bool any = false;
 	size_t i;
 
@@ -251,9 +252,9 @@ static void put_measured(FILE *f, const json_t *summary)
 					: "not every node said; the job's source is "
 					  "EnergySource=");
 		any = true;
-		fprintf(f, "  %s: %s", str_or(n, "name", "?"),
-			str_or(m, "source", "?"));
-		meter = str_or(m, "meter", "");
+		fprintf(f, "  %s: %s", _str_or(n, "name", "?"),
+			_str_or(m, "source", "?"));
+		meter = _str_or(m, "meter", "");
 		if (*meter)
 			fprintf(f, ", meter %s", meter);
 		wh_o = json_object_get(m, "sources_Wh");
@@ -262,7 +263,7 @@ static void put_measured(FILE *f, const json_t *summary)
 			if (!(json_number_value(v) > 0))
 				continue;
 			fprintf(f, "%s%s %s Wh", first ? " (" : ", ", k,
-				fig3(a, sizeof(a), json_number_value(v)));
+				_fig3(a, sizeof(a), json_number_value(v)));
 			first = false;
 		}
 		fprintf(f, "%s\n", first ? "" : ")");
@@ -270,7 +271,7 @@ static void put_measured(FILE *f, const json_t *summary)
 }
 
 /* The GPUs the job held that their node could not read at all. */
-static void put_unknown(FILE *f, const json_t *summary, const char *lead)
+static void _put_unknown(FILE *f, const json_t *summary, const char *lead)
 {
 	const json_t *u = json_object_get(summary, "gpus_unknown"), *x;
 	size_t i;
@@ -282,8 +283,8 @@ static void put_unknown(FILE *f, const json_t *summary, const char *lead)
 		"their energy is in no GPU figure):",
 		lead);
 	json_array_foreach(u, i, x)
-		fprintf(f, "%s %s GPU %s", i ? "," : "", str_or(x, "node", "?"),
-			str_or(x, "id", "?"));
+		fprintf(f, "%s %s GPU %s", i ? "," : "",
+			_str_or(x, "node", "?"), _str_or(x, "id", "?"));
 	fputc('\n', f);
 }
 
@@ -306,31 +307,31 @@ char *fp_summary_parts_text(const json_t *summary)
 	fprintf(f,
 		"Energy by part: %s Wh measured on the nodes (%lld of "
 		"%lld step records)\n",
-		fig3(a, sizeof(a), total),
+		_fig3(a, sizeof(a), total),
 		(long long)json_integer_value(json_object_get(p, "records")),
 		(long long)json_integer_value(json_object_get(p, "expected")));
 	if (isfinite(fp_json_number(p, "cpu_Wh")) &&
 	    isfinite(fp_json_number(p, "dram_Wh"))) {
-		put_part(f, "CPU packages", fp_json_number(p, "cpu_Wh"), total,
-			 " (RAPL)");
-		put_part(f, "DRAM", fp_json_number(p, "dram_Wh"), total,
-			 " (RAPL)");
+		_put_part(f, "CPU packages", fp_json_number(p, "cpu_Wh"), total,
+			  " (RAPL)");
+		_put_part(f, "DRAM", fp_json_number(p, "dram_Wh"), total,
+			  " (RAPL)");
 	} else {
 		/* summaries, or records, from before the split */
-		put_part(f, "CPU packages + DRAM",
-			 fp_json_number(p, "cpu_dram_Wh"), total,
-			 " (RAPL; not split in these records)");
+		_put_part(f, "CPU packages + DRAM",
+			  fp_json_number(p, "cpu_dram_Wh"), total,
+			  " (RAPL; not split in these records)");
 	}
-	put_part(f, "GPU", fp_json_number(p, "gpu_Wh"), total, "");
-	put_part(f, "Rest of the node", fp_json_number(p, "rest_Wh"), total,
-		 " (its meter beyond RAPL and GPUs)");
-	put_measured(f, summary);
+	_put_part(f, "GPU", fp_json_number(p, "gpu_Wh"), total, "");
+	_put_part(f, "Rest of the node", fp_json_number(p, "rest_Wh"), total,
+		  " (its meter beyond RAPL and GPUs)");
+	_put_measured(f, summary);
 	if (!json_array_size(gpus))
 		fprintf(f, "GPUs held: none\n");
 	else
 		fprintf(f, "GPUs held:\n");
-	json_array_foreach(gpus, i, g) put_gpu(f, g);
-	put_unknown(f, summary, "");
+	json_array_foreach(gpus, i, g) _put_gpu(f, g);
+	_put_unknown(f, summary, "");
 	if (fclose(f)) {
 		free(out);
 		return NULL;
@@ -356,50 +357,51 @@ char *fp_summary_parts_mail(const json_t *summary)
 	dram = fp_json_number(p, "dram_Wh");
 	if (isfinite(cpu) && isfinite(dram))
 		fprintf(f, "  by part:    CPU packages %s Wh, DRAM %s Wh",
-			fig3(a, sizeof(a), cpu), fig3(b, sizeof(b), dram));
+			_fig3(a, sizeof(a), cpu), _fig3(b, sizeof(b), dram));
 	else
 		fprintf(f, "  by part:    CPU packages + DRAM %s Wh",
-			fig3(a, sizeof(a), fp_json_number(p, "cpu_dram_Wh")));
+			_fig3(a, sizeof(a), fp_json_number(p, "cpu_dram_Wh")));
 	fprintf(f,
 		", GPU %s Wh, rest of the node %s Wh (%lld of %lld step "
 		"records)\n",
-		fig3(a, sizeof(a), fp_json_number(p, "gpu_Wh")),
-		fig3(b, sizeof(b), fp_json_number(p, "rest_Wh")),
+		_fig3(a, sizeof(a), fp_json_number(p, "gpu_Wh")),
+		_fig3(b, sizeof(b), fp_json_number(p, "rest_Wh")),
 		(long long)json_integer_value(json_object_get(p, "records")),
 		(long long)json_integer_value(json_object_get(p, "expected")));
 	json_array_foreach(gpus, i, g)
 	{
 		fprintf(f, "  GPU:        %s GPU %lld (%s): %s Wh",
-			str_or(g, "node", "?"),
+			_str_or(g, "node", "?"),
 			(long long)json_integer_value(
 				json_object_get(g, "index")),
-			str_or(g, "model", "unnamed"),
-			fig3(a, sizeof(a), fp_json_number(g, "energy_Wh")));
+			_str_or(g, "model", "unnamed"),
+			_fig3(a, sizeof(a), fp_json_number(g, "energy_Wh")));
 		if (json_is_true(json_object_get(g, "idle")) &&
-		    !strcmp(str_or(g, "idle_by", "mean"), "time"))
+		    !strcmp(_str_or(g, "idle_by", "mean"), "time"))
 			fprintf(f,
 				", held but idle %s %% of the time: it "
 				"cost %s gCO2e, %s %% of the footprint",
-				fig3(b, sizeof(b),
-				     100 * fp_json_number(g, "idle_share")),
-				fig3(c, sizeof(c),
-				     fp_json_number(g, "operational_g")),
-				fig3(d, sizeof(d),
-				     100 * fp_json_number(g,
-							  "footprint_share")));
+				_fig3(b, sizeof(b),
+				      100 * fp_json_number(g, "idle_share")),
+				_fig3(c, sizeof(c),
+				      fp_json_number(g, "operational_g")),
+				_fig3(d, sizeof(d),
+				      100 * fp_json_number(g,
+							   "footprint_share")));
 		else if (json_is_true(json_object_get(g, "idle")))
 			fprintf(f,
 				", held but idle (mean %s W): it cost %s "
 				"gCO2e, %s %% of the footprint",
-				fig3(b, sizeof(b), fp_json_number(g, "mean_W")),
-				fig3(c, sizeof(c),
-				     fp_json_number(g, "operational_g")),
-				fig3(d, sizeof(d),
-				     100 * fp_json_number(g,
-							  "footprint_share")));
+				_fig3(b, sizeof(b),
+				      fp_json_number(g, "mean_W")),
+				_fig3(c, sizeof(c),
+				      fp_json_number(g, "operational_g")),
+				_fig3(d, sizeof(d),
+				      100 * fp_json_number(g,
+							   "footprint_share")));
 		fputc('\n', f);
 	}
-	put_unknown(f, summary, "  ");
+	_put_unknown(f, summary, "  ");
 	if (fclose(f)) {
 		free(out);
 		return NULL;

@@ -50,7 +50,7 @@ char *fp_summary_record_format(const fp_result_t *r, fp_error_t *err)
 }
 
 /* End of the JSON object starting at s[0] == '{', or NULL if unbalanced. */
-static const char *object_end(const char *s)
+static const char *_object_end(const char *s)
 {
 	int depth = 0;
 	bool in_str = false;
@@ -75,7 +75,7 @@ static const char *object_end(const char *s)
 
 /* Our part: "FP1:{" at the start or after a space, with a balanced object;
  * anything else that merely contains "FP1:" is another tool's. */
-static const char *find_part(const char *field, const char **end)
+static const char *_find_part(const char *field, const char **end)
 {
 	const char *p = field;
 	size_t plen = strlen(FP_RECORD_PREFIX);
@@ -84,7 +84,7 @@ static const char *find_part(const char *field, const char **end)
 		if ((p == field || p[-1] == ' ' || p[-1] == '\n' ||
 		     p[-1] == '\t') &&
 		    p[plen] == '{') {
-			*end = object_end(p + plen);
+			*end = _object_end(p + plen);
 			if (*end)
 				return p;
 		}
@@ -113,7 +113,7 @@ char *fp_summary_record_merge(const char *existing, const char *ours,
 	}
 	if (!existing || !*existing)
 		return strdup(ours);
-	start = find_part(existing, &end);
+	start = _find_part(existing, &end);
 	n = strlen(existing) + strlen(ours) + 2;
 	out = malloc(n);
 	if (!out)
@@ -139,7 +139,7 @@ int fp_summary_record_parse(const char *field, fp_record_t *rec,
 
 	fp_error_clear(err);
 	memset(rec, 0, sizeof(*rec));
-	if (!field || !(start = find_part(field, &end)))
+	if (!field || !(start = _find_part(field, &end)))
 		return 1;
 	o = json_loadb(start + plen, (size_t)(end - start - plen), 0, &jerr);
 	if (!o)

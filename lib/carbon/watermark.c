@@ -63,7 +63,7 @@ int fp_watermark_read(const char *path, time_t now, time_t *end,
 	return 0;
 }
 
-static void sync_dir(const char *path)
+static void _sync_dir(const char *path)
 {
 	char *copy = strdup(path);
 	int fd;
@@ -111,6 +111,6 @@ int fp_watermark_write(const char *path, time_t end, fp_error_t *err)
 				    "%s",
 				    path, strerror(saved));
 	}
-	sync_dir(path);
+	_sync_dir(path);
 	return 0;
 }

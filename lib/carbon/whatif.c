@@ -10,7 +10,7 @@
 
 #include "footprint/carbon.h"
 
-static int add(fp_whatif_t *w, size_t *cap, const fp_whatif_option_t *o)
+static int _add(fp_whatif_t *w, size_t *cap, const fp_whatif_option_t *o)
 {
 	if (w->noptions == *cap) {
 		size_t n = *cap ? *cap * 2 : 64;
@@ -26,8 +26,8 @@ static int add(fp_whatif_t *w, size_t *cap, const fp_whatif_option_t *o)
 }
 
 /* 0 covered (o filled), 1 not covered. */
-static int option(const fp_site_conf_t *sc, const fp_whatif_job_t *job,
-		  time_t start, fp_whatif_option_t *o)
+static int _option(const fp_site_conf_t *sc, const fp_whatif_job_t *job,
+		   time_t start, fp_whatif_option_t *o)
 {
 	time_t end = start + (time_t)llround(job->elapsed_s);
 	fp_error_t ignore;
@@ -49,21 +49,21 @@ static int option(const fp_site_conf_t *sc, const fp_whatif_job_t *job,
 }
 
 /* -1 out of memory; a start no series covers is counted as skipped. */
-static int try_start(fp_whatif_t *w, size_t *cap, const fp_site_conf_t *sc,
-		     const fp_whatif_job_t *job, time_t start)
+static int _try_start(fp_whatif_t *w, size_t *cap, const fp_site_conf_t *sc,
+		      const fp_whatif_job_t *job, time_t start)
 {
 	fp_whatif_option_t o;
 
-	if (option(sc, job, start, &o)) {
+	if (_option(sc, job, start, &o)) {
 		w->skipped++;
 		return 0;
 	}
-	return add(w, cap, &o);
+	return _add(w, cap, &o);
 }
 
 /* -1 out of memory. */
-static int add_unavailable(fp_whatif_t *w, const fp_site_conf_t *sc,
-			   const char *field, const fp_signal_spec_t *spec)
+static int _add_unavailable(fp_whatif_t *w, const fp_site_conf_t *sc,
+			    const char *field, const fp_signal_spec_t *spec)
 {
 	fp_whatif_unavailable_t *nu =
 		realloc(w->unavailable, (w->nunavailable + 1) * sizeof(*nu));
@@ -80,7 +80,7 @@ static int add_unavailable(fp_whatif_t *w, const fp_site_conf_t *sc,
 	return 0;
 }
 
-static int by_footprint(const void *a, const void *b)
+static int _by_footprint(const void *a, const void *b)
 {
 	const fp_whatif_option_t *x = a, *y = b;
 	if (x->footprint_g != y->footprint_g)
@@ -92,12 +92,12 @@ static int by_footprint(const void *a, const void *b)
 	return strcmp(x->site, y->site);
 }
 
-static bool same_figure(double a, double b)
+static bool _same_figure(double a, double b)
 {
 	return fabs(a - b) <= 1e-9 * fmax(1.0, fmax(fabs(a), fabs(b)));
 }
 
-static int by_start(const void *a, const void *b)
+static int _by_start(const void *a, const void *b)
 {
 	const fp_whatif_option_t *x = a, *y = b;
 
@@ -108,7 +108,7 @@ static int by_start(const void *a, const void *b)
 
 /* Options are sorted by footprint: equal ones are adjacent. -1 out of
  * memory. */
-static int group(fp_whatif_t *w)
+static int _group(fp_whatif_t *w)
 {
 	w->groups = calloc(w->noptions, sizeof(*w->groups));
 	if (!w->groups)
@@ -119,10 +119,10 @@ static int group(fp_whatif_t *w)
 		size_t j = i + 1;
 
 		while (j < w->noptions &&
-		       same_figure(o[j].footprint_g, o[i].footprint_g) &&
-		       same_figure(o[j].net_g, o[i].net_g))
+		       _same_figure(o[j].footprint_g, o[i].footprint_g) &&
+		       _same_figure(o[j].net_g, o[i].net_g))
 			j++;
-		qsort(&w->options[i], j - i, sizeof(*o), by_start);
+		qsort(&w->options[i], j - i, sizeof(*o), _by_start);
 		*g = (fp_whatif_group_t){ .first = i,
 					  .count = j - i,
 					  .first_start = o[i].start,
@@ -189,19 +189,19 @@ fp_whatif_t *fp_whatif_compute(const fp_config_t *cfg,
 				return NULL;
 			}
 			/* One broken series leaves out only its site. */
-			if (add_unavailable(w, sc,
-					    in ? "Intensity" : "UsefulHeat",
-					    bad))
+			if (_add_unavailable(w, sc,
+					     in ? "Intensity" : "UsefulHeat",
+					     bad))
 				goto nomem;
 			continue;
 		}
 		for (time_t t = first; t <= to; t += 3600) {
 			actual_tried = actual_tried || t == job->start;
-			if (try_start(w, &cap, sc, job, t))
+			if (_try_start(w, &cap, sc, job, t))
 				goto nomem;
 		}
 		/* The actual start, to compare like with like. */
-		if (!actual_tried && try_start(w, &cap, sc, job, job->start))
+		if (!actual_tried && _try_start(w, &cap, sc, job, job->start))
 			goto nomem;
 	}
 	if (!w->noptions && w->nunavailable == cfg->nsites && cfg->nsites) {
@@ -225,8 +225,8 @@ fp_whatif_t *fp_whatif_compute(const fp_config_t *cfg,
 		fp_whatif_free(w);
 		return NULL;
 	}
-	qsort(w->options, w->noptions, sizeof(*w->options), by_footprint);
-	if (group(w))
+	qsort(w->options, w->noptions, sizeof(*w->options), _by_footprint);
+	if (_group(w))
 		goto nomem;
 	return w;
 nomem:

@@ -12,7 +12,7 @@
 #include <string.h>
 
 /* snprintf and strtod follow the locale's decimal point; JSON's is '.'. */
-static void to_dot(char *s)
+static void _to_dot(char *s)
 {
 	const char *dp = localeconv()->decimal_point;
 
@@ -22,7 +22,7 @@ static void to_dot(char *s)
 				*s = '.';
 }
 
-static void from_dot(char *s)
+static void _from_dot(char *s)
 {
 	const char *dp = localeconv()->decimal_point;
 
@@ -54,7 +54,7 @@ int fp_json_format_real(double x, char *buf, size_t size)
 	if (exp10 >= p && exp10 < 17)
 		p = exp10 + 1;
 	snprintf(tmp, sizeof(tmp), "%.*g", p, x);
-	to_dot(tmp);
+	_to_dot(tmp);
 	/* "1e+05" -> "1e5", "1e-05" -> "1e-5" */
 	e = strchr(tmp, 'e');
 	if (e) {
@@ -119,7 +119,7 @@ char *fp_json_dumps(const json_t *root, size_t flags)
 			if (ok) {
 				memcpy(tok, p, n);
 				tok[n] = '\0';
-				from_dot(tok);
+				_from_dot(tok);
 				x = strtod(tok, NULL);
 				ok = fp_json_format_real(x, num, sizeof(num)) >
 				     0;
