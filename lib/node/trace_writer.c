@@ -1,45 +1,14 @@
-/* Trace v1 writer: the header and each sample as one line, plain or
- * through zstd (the reader is trace_reader.c and the files it names). */
-#include "footprint/trace.h"
+/* The trace writer (footprint/trace.h): the header and each sample as one
+ * line, plain or through zstd, each step's counters whole or compact. */
+#include "trace_writer.h"
 
 #include <errno.h>
 #include <math.h>
-#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zstd.h>
 
 #include "footprint/file.h"
-
-struct fp_trace_writer {
-	FILE *f;
-	bool own;
-	fp_node_desc_t *desc;
-	char *buf;
-	size_t len, cap;
-	uint64_t bytes; /* what went to f: compressed, if so */
-	ZSTD_CCtx *zc;	/* NULL: plain JSON Lines */
-	char *zout;
-	size_t zcap;
-	bool have_t;
-	double t_prev;
-	bool nomem;
-	/* each step's counters as last written, and their text: most of a
-	 * step's CPUs are not its own and their counters do not move, so a
-	 * sample renders only what changed (slot i is step i of the last
-	 * sample, when it is still there) */
-	struct wstep *slots;
-	size_t nslots;
-	/* the compact form: its keyframe interval (0: every sample whole),
-	 * the samples written to this file, those since its last keyframe,
-	 * and whether the next must be one (a line lost to an error left
-	 * the cached counters ahead of the file) */
-	unsigned compact;
-	uint64_t nlines;
-	unsigned since_key;
-	bool force_key;
-	uint32_t *at; /* the CPUs of a step's pairs (cpus / 4 + 1) */
-};
 
 struct wstep {
 	char *id;      /* NULL: nothing cached */
@@ -59,85 +28,6 @@ struct wstep {
 	uint64_t seen; /* the sample (1, 2...) that wrote it last */
 };
 #define CELL 20
-
-static void _reserve(fp_trace_writer_t *w, size_t k)
-{
-	if (w->len + k <= w->cap)
-		return;
-	size_t cap = w->cap ? w->cap : 4096;
-	char *b;
-
-	while (cap < w->len + k)
-		cap *= 2;
-	b = realloc(w->buf, cap);
-	if (!b) {
-		w->nomem = true;
-		return;
-	}
-	w->buf = b;
-	w->cap = cap;
-}
-
-static void _put_slow(fp_trace_writer_t *w, const char *s, size_t k)
-{
-	_reserve(w, k);
-	if (w->nomem)
-		return;
-	memcpy(w->buf + w->len, s, k);
-	w->len += k;
-}
-
-/* Inline, so that a sample's thousand short pieces (keys, brackets,
- * commas: a fifth of the writer's instructions as calls) are a copy each,
- * and _puts of a literal a copy of known size. */
-static inline void _put(fp_trace_writer_t *w, const char *s, size_t k)
-{
-	if (w->len + k <= w->cap) {
-		memcpy(w->buf + w->len, s, k);
-		w->len += k;
-		return;
-	}
-	_put_slow(w, s, k);
-}
-
-static inline void _puts(fp_trace_writer_t *w, const char *s)
-{
-	_put(w, s, strlen(s));
-}
-
-/* Decimal digits of v, ending at end; returns where they start. Two digits
- * at a time: the counters of a 128-CPU node's steps are most of a sample,
- * and this was most of the writer's time. */
-static char *_u64_text(char *end, uint64_t v)
-{
-	static const char pairs[] =
-		"00010203040506070809101112131415161718192021222324252627282930"
-		"31323334353637383940414243444546474849505152535455565758596061"
-		"62636465666768697071727374757677787980818283848586878889909192"
-		"93949596979899";
-
-	while (v >= 100) {
-		unsigned r = (unsigned)(v % 100);
-
-		v /= 100;
-		end -= 2;
-		memcpy(end, pairs + 2 * r, 2);
-	}
-	if (v >= 10) {
-		end -= 2;
-		memcpy(end, pairs + 2 * v, 2);
-	} else {
-		*--end = (char)('0' + v);
-	}
-	return end;
-}
-
-static void _put_u64(fp_trace_writer_t *w, uint64_t v)
-{
-	char tmp[24], *p = _u64_text(tmp + sizeof(tmp), v);
-
-	_put(w, p, (size_t)(tmp + sizeof(tmp) - p));
-}
 
 static void _slot_clear(struct wstep *sl)
 {
@@ -199,8 +89,6 @@ static struct wstep *_slot(fp_trace_writer_t *w, size_t i, const char *id)
 	return sl;
 }
 
-static void _put_u64s(fp_trace_writer_t *w, const uint64_t *v, size_t n);
-
 /* A step's counters separated by commas, rendering only those not equal to
  * the slot's. */
 static void _put_cached(fp_trace_writer_t *w, struct wstep *sl,
@@ -227,7 +115,7 @@ static void _put_cached(fp_trace_writer_t *w, struct wstep *sl,
 			if (sl->val[c] == v[c])
 				continue;
 			cell = sl->txt + c * CELL;
-			p = _u64_text(cell + CELL, v[c]);
+			p = fp_trace_put_u64_text(cell + CELL, v[c]);
 			k = (size_t)(cell + CELL - p);
 			sl->val[c] = v[c];
 			if (k == sl->len[c]) {
@@ -238,7 +126,7 @@ static void _put_cached(fp_trace_writer_t *w, struct wstep *sl,
 			}
 		}
 		if (sl->arr_ok) {
-			_put(w, sl->arr, sl->arrlen);
+			fp_trace_put(w, sl->arr, sl->arrlen);
 			return;
 		}
 	}
@@ -247,10 +135,10 @@ static void _put_cached(fp_trace_writer_t *w, struct wstep *sl,
 		 * next pairs are taken against it */
 		memcpy(sl->val, v, n * sizeof(*v));
 		memset(sl->len, 0, n);
-		_put_u64s(w, v, n);
+		fp_trace_put_u64s(w, v, n);
 		return;
 	}
-	_reserve(w, n * (CELL + 1) + 16);
+	fp_trace_put_reserve(w, n * (CELL + 1) + 16);
 	if (w->nomem)
 		return;
 	o = start = w->buf + w->len;
@@ -259,7 +147,7 @@ static void _put_cached(fp_trace_writer_t *w, struct wstep *sl,
 		size_t k;
 
 		if (!sl->len[c] || sl->val[c] != v[c]) {
-			char *p = _u64_text(cell + CELL, v[c]);
+			char *p = fp_trace_put_u64_text(cell + CELL, v[c]);
 
 			sl->len[c] = (unsigned char)(cell + CELL - p);
 			sl->val[c] = v[c];
@@ -324,98 +212,18 @@ static void _put_moved(fp_trace_writer_t *w, struct wstep *sl,
 		size_t c = at[i];
 
 		*--e = ']';
-		p = _u64_text(e, v[c]);
+		p = fp_trace_put_u64_text(e, v[c]);
 		*--p = ',';
-		p = _u64_text(p, c);
+		p = fp_trace_put_u64_text(p, c);
 		*--p = '[';
 		if (i)
 			*--p = ',';
-		_put(w, p, (size_t)(tmp + sizeof(tmp) - p));
+		fp_trace_put(w, p, (size_t)(tmp + sizeof(tmp) - p));
 		sl->val[c] = v[c];
 		sl->len[c] = 0;
 	}
 	if (k)
 		sl->arr_ok = false;
-}
-
-/* n counters separated by commas, room made once. */
-static void _put_u64s(fp_trace_writer_t *w, const uint64_t *v, size_t n)
-{
-	char tmp[24], *o;
-
-	_reserve(w, n * 21);
-	if (w->nomem)
-		return;
-	o = w->buf + w->len;
-	for (size_t c = 0; c < n; c++) {
-		char *p = _u64_text(tmp + sizeof(tmp), v[c]);
-		size_t k = (size_t)(tmp + sizeof(tmp) - p);
-
-		if (c)
-			*o++ = ',';
-		memcpy(o, p, k);
-		o += k;
-	}
-	w->len = (size_t)(o - w->buf);
-}
-
-static void _put_int(fp_trace_writer_t *w, long long v)
-{
-	if (v < 0) {
-		_put(w, "-", 1);
-		_put_u64(w, (uint64_t)(-(v + 1)) + 1);
-	} else {
-		_put_u64(w, (uint64_t)v);
-	}
-}
-
-/* Shortest %g that reads back to the same double, so t and wall_j survive
- * a round trip exactly. */
-static void _put_double(fp_trace_writer_t *w, double v)
-{
-	char tmp[40];
-
-	if (!isfinite(v)) {
-		_puts(w, "null");
-		return;
-	}
-	for (int prec = 15; prec <= 17; prec++) {
-		snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
-		if (strtod(tmp, NULL) == v)
-			break;
-	}
-	_puts(w, tmp);
-}
-
-static void _put_str(fp_trace_writer_t *w, const char *s)
-{
-	_put(w, "\"", 1);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		char esc[8];
-		size_t k = 0;
-
-		/* a run of characters that need no escape goes as one piece */
-		while ((unsigned char)s[k] >= 0x20 && s[k] != '"' &&
-		       s[k] != '\\')
-			k++;
-		if (k) {
-			_put(w, s, k);
-			s += k - 1;
-			continue;
-		}
-		if (c == '"' || c == '\\') {
-			esc[0] = '\\';
-			esc[1] = (char)c;
-			_put(w, esc, 2);
-		} else if (c < 0x20) {
-			snprintf(esc, sizeof(esc), "\\u%04x", c);
-			_put(w, esc, 6);
-		} else {
-			_put(w, (const char *)&c, 1);
-		}
-	}
-	_put(w, "\"", 1);
 }
 
 static int _out(fp_trace_writer_t *w, const void *b, size_t k, fp_error_t *err)
@@ -483,88 +291,89 @@ static int _write_header(fp_trace_writer_t *w, fp_error_t *err)
 	const fp_node_desc_t *d = w->desc;
 	bool any_idle = false;
 
-	_puts(w, "{\"footprint_trace\":1,\"node\":");
-	_put_str(w, d->node ? d->node : "");
-	_puts(w, ",\"cpus\":");
-	_put_u64(w, d->cpus);
+	fp_trace_puts(w, "{\"footprint_trace\":1,\"node\":");
+	fp_trace_put_str(w, d->node ? d->node : "");
+	fp_trace_puts(w, ",\"cpus\":");
+	fp_trace_put_u64(w, d->cpus);
 	if (d->activity_cycles)
-		_puts(w, ",\"activity\":\"cycles\"");
+		fp_trace_puts(w, ",\"activity\":\"cycles\"");
 	if (w->compact) {
-		_puts(w, ",\"compact\":");
-		_put_u64(w, w->compact);
+		fp_trace_puts(w, ",\"compact\":");
+		fp_trace_put_u64(w, w->compact);
 	}
-	_puts(w, ",\"packages\":[");
+	fp_trace_puts(w, ",\"packages\":[");
 	for (size_t i = 0; i < d->npackages; i++) {
-		_puts(w, i ? ",{\"id\":" : "{\"id\":");
-		_put_int(w, d->packages[i].id);
-		_puts(w, ",\"cpus\":[");
+		fp_trace_puts(w, i ? ",{\"id\":" : "{\"id\":");
+		fp_trace_put_int(w, d->packages[i].id);
+		fp_trace_puts(w, ",\"cpus\":[");
 		for (size_t k = 0; k < d->packages[i].ncpus; k++) {
 			if (k)
-				_put(w, ",", 1);
-			_put_int(w, d->packages[i].cpus[k]);
+				fp_trace_put(w, ",", 1);
+			fp_trace_put_int(w, d->packages[i].cpus[k]);
 		}
-		_puts(w, "]}");
+		fp_trace_puts(w, "]}");
 	}
-	_puts(w, "],\"domains\":[");
+	fp_trace_puts(w, "],\"domains\":[");
 	for (size_t i = 0; i < d->ndomains; i++) {
 		const fp_domain_t *dm = &d->domains[i];
 
-		_puts(w, i ? ",{\"name\":" : "{\"name\":");
-		_put_str(w, dm->name);
-		_puts(w, ",\"kind\":\"");
-		_puts(w, _kind_name(dm->kind));
-		_puts(w, "\"");
+		fp_trace_puts(w, i ? ",{\"name\":" : "{\"name\":");
+		fp_trace_put_str(w, dm->name);
+		fp_trace_puts(w, ",\"kind\":\"");
+		fp_trace_puts(w, _kind_name(dm->kind));
+		fp_trace_puts(w, "\"");
 		if (dm->kind != FP_DOMAIN_PSYS) {
-			_puts(w, ",\"package\":");
-			_put_int(w, dm->package);
+			fp_trace_puts(w, ",\"package\":");
+			fp_trace_put_int(w, dm->package);
 		}
-		_puts(w, ",\"max_energy_range_uj\":");
-		_put_u64(w, dm->max_energy_range_uj);
-		_puts(w, "}");
+		fp_trace_puts(w, ",\"max_energy_range_uj\":");
+		fp_trace_put_u64(w, dm->max_energy_range_uj);
+		fp_trace_puts(w, "}");
 		any_idle |= dm->idle_w >= 0;
 	}
-	_puts(w, "]");
+	fp_trace_puts(w, "]");
 	if (any_idle) {
 		bool first = true;
 
-		_puts(w, ",\"idle_w\":{");
+		fp_trace_puts(w, ",\"idle_w\":{");
 		for (size_t i = 0; i < d->ndomains; i++) {
 			if (!(d->domains[i].idle_w >= 0))
 				continue;
 			if (!first)
-				_put(w, ",", 1);
+				fp_trace_put(w, ",", 1);
 			first = false;
-			_put_str(w, d->domains[i].name);
-			_put(w, ":", 1);
-			_put_double(w, d->domains[i].idle_w);
+			fp_trace_put_str(w, d->domains[i].name);
+			fp_trace_put(w, ":", 1);
+			fp_trace_put_double(w, d->domains[i].idle_w);
 		}
-		_puts(w, "}");
+		fp_trace_puts(w, "}");
 	}
 	/* only with GPUs: a trace without them stays byte for byte v1 */
 	for (size_t i = 0; i < d->ngpus; i++) {
 		const fp_node_gpu_t *g = &d->gpus[i];
 
-		_puts(w, i ? ",{\"index\":" : ",\"gpus\":[{\"index\":");
-		_put_u64(w, i);
-		_puts(w, ",\"uuid\":");
-		_put_str(w, g->uuid ? g->uuid : "");
-		_puts(w, ",\"vendor\":");
-		_put_str(w, g->vendor ? g->vendor : "");
-		_puts(w, ",\"max_energy_uj\":");
+		fp_trace_puts(w, i ? ",{\"index\":" : ",\"gpus\":[{\"index\":");
+		fp_trace_put_u64(w, i);
+		fp_trace_puts(w, ",\"uuid\":");
+		fp_trace_put_str(w, g->uuid ? g->uuid : "");
+		fp_trace_puts(w, ",\"vendor\":");
+		fp_trace_put_str(w, g->vendor ? g->vendor : "");
+		fp_trace_puts(w, ",\"max_energy_uj\":");
 		if (g->max_energy_uj)
-			_put_u64(w, g->max_energy_uj);
+			fp_trace_put_u64(w, g->max_energy_uj);
 		else
-			_puts(w, "null");
+			fp_trace_puts(w, "null");
 		if (g->idle_w >= 0) {
-			_puts(w, ",\"idle_w\":");
-			_put_double(w, g->idle_w);
+			fp_trace_puts(w, ",\"idle_w\":");
+			fp_trace_put_double(w, g->idle_w);
 		}
-		_puts(w, g->power_integral ? ",\"source\":\"power-integral\"}"
-					   : ",\"source\":\"counter\"}");
+		fp_trace_puts(w, g->power_integral
+					 ? ",\"source\":\"power-integral\"}"
+					 : ",\"source\":\"counter\"}");
 		if (i + 1 == d->ngpus)
-			_puts(w, "]");
+			fp_trace_puts(w, "]");
 	}
-	_puts(w, "}\n");
+	fp_trace_puts(w, "}\n");
 	return _emit(w, err);
 }
 
@@ -699,50 +508,50 @@ int fp_trace_writer_write(fp_trace_writer_t *w, const fp_sample_t *s,
 				    "trace writer: t %.6f is not "
 				    "after the previous sample's t %.6f",
 				    s->t, w->t_prev);
-	_puts(w, "{\"t\":");
-	_put_double(w, s->t);
-	_puts(w, ",\"energy_uj\":{");
+	fp_trace_puts(w, "{\"t\":");
+	fp_trace_put_double(w, s->t);
+	fp_trace_puts(w, ",\"energy_uj\":{");
 	for (size_t i = 0; i < d->ndomains; i++) {
 		if (!first)
-			_put(w, ",", 1);
+			fp_trace_put(w, ",", 1);
 		first = false;
-		_put_str(w, d->domains[i].name);
-		_put(w, ":", 1);
+		fp_trace_put_str(w, d->domains[i].name);
+		fp_trace_put(w, ":", 1);
 		if (s->energy_valid[i])
-			_put_u64(w, s->energy_uj[i]);
+			fp_trace_put_u64(w, s->energy_uj[i]);
 		else
-			_puts(w, "null");
+			fp_trace_puts(w, "null");
 	}
-	_puts(w, "}");
+	fp_trace_puts(w, "}");
 	for (size_t g = 0; g < d->ngpus; g++) {
-		_puts(w, g ? "," : ",\"gpu_energy_uj\":[");
+		fp_trace_puts(w, g ? "," : ",\"gpu_energy_uj\":[");
 		if (s->gpu_energy_uj && s->gpu_valid && s->gpu_valid[g])
-			_put_u64(w, s->gpu_energy_uj[g]);
+			fp_trace_put_u64(w, s->gpu_energy_uj[g]);
 		else
-			_puts(w, "null");
+			fp_trace_puts(w, "null");
 		if (g + 1 == d->ngpus)
-			_puts(w, "]");
+			fp_trace_puts(w, "]");
 	}
 	if (s->wall_valid && isfinite(s->wall_j)) {
-		_puts(w, ",\"wall_j\":");
-		_put_double(w, s->wall_j);
+		fp_trace_puts(w, ",\"wall_j\":");
+		fp_trace_put_double(w, s->wall_j);
 	}
-	_puts(w, ",\"cpu_busy_ns\":[");
-	_put_u64s(w, s->cpu_busy_ns, d->cpus);
-	_puts(w, "],\"steps\":[");
+	fp_trace_puts(w, ",\"cpu_busy_ns\":[");
+	fp_trace_put_u64s(w, s->cpu_busy_ns, d->cpus);
+	fp_trace_puts(w, "],\"steps\":[");
 	for (size_t i = 0; i < s->nsteps; i++) {
 		const fp_step_sample_t *st = &s->steps[i];
 		struct wstep *sl;
 
-		_puts(w, i ? ",{\"id\":" : "{\"id\":");
-		_put_str(w, st->id);
-		_puts(w, ",\"job\":");
-		_put_u64(w, st->job);
-		_puts(w, ",\"alloc\":[");
+		fp_trace_puts(w, i ? ",{\"id\":" : "{\"id\":");
+		fp_trace_put_str(w, st->id);
+		fp_trace_puts(w, ",\"job\":");
+		fp_trace_put_u64(w, st->job);
+		fp_trace_puts(w, ",\"alloc\":[");
 		for (size_t k = 0; k < st->nalloc; k++) {
 			if (k)
-				_put(w, ",", 1);
-			_put_int(w, st->alloc[k]);
+				fp_trace_put(w, ",", 1);
+			fp_trace_put_int(w, st->alloc[k]);
 		}
 		sl = _slot(w, i, st->id);
 		/* a pair costs about 4 counters of the whole array, most of
@@ -751,36 +560,36 @@ int fp_trace_writer_write(fp_trace_writer_t *w, const fp_sample_t *s,
 		if (sl && !key && sl->seen == m - 1 && w->at &&
 		    (nmoved = _moved(sl, st->cpu_ns, d->cpus, d->cpus / 4,
 				     w->at)) <= d->cpus / 4) {
-			_puts(w, "],\"cpu_ns_moved\":[");
+			fp_trace_puts(w, "],\"cpu_ns_moved\":[");
 			_put_moved(w, sl, st->cpu_ns, w->at, nmoved);
 		} else if (sl) {
-			_puts(w, "],\"cpu_ns\":[");
+			fp_trace_puts(w, "],\"cpu_ns\":[");
 			_put_cached(w, sl, st->cpu_ns, d->cpus);
 		} else {
-			_puts(w, "],\"cpu_ns\":[");
-			_put_u64s(w, st->cpu_ns, d->cpus);
+			fp_trace_puts(w, "],\"cpu_ns\":[");
+			fp_trace_put_u64s(w, st->cpu_ns, d->cpus);
 		}
 		if (sl)
 			sl->seen = m;
-		_puts(w, "]");
+		fp_trace_puts(w, "]");
 		for (size_t k = 0; k < st->ngpus; k++) {
-			_puts(w, k ? "," : ",\"gpus\":[");
-			_put_int(w, st->gpus[k]);
+			fp_trace_puts(w, k ? "," : ",\"gpus\":[");
+			fp_trace_put_int(w, st->gpus[k]);
 		}
 		if (st->ngpus)
-			_puts(w, "]");
+			fp_trace_puts(w, "]");
 		for (size_t k = 0; st->gpu_busy && k < st->ngpus; k++) {
-			_puts(w, k ? "," : ",\"gpu_busy\":[");
+			fp_trace_puts(w, k ? "," : ",\"gpu_busy\":[");
 			if (!st->gpu_busy_valid || st->gpu_busy_valid[k])
-				_put_u64(w, st->gpu_busy[k]);
+				fp_trace_put_u64(w, st->gpu_busy[k]);
 			else
-				_puts(w, "null");
+				fp_trace_puts(w, "null");
 		}
 		if (st->gpu_busy && st->ngpus)
-			_puts(w, "]");
-		_puts(w, "}");
+			fp_trace_puts(w, "]");
+		fp_trace_puts(w, "}");
 	}
-	_puts(w, "]}\n");
+	fp_trace_puts(w, "]}\n");
 	if (_emit(w, err)) {
 		w->force_key = true;
 		return -1;
