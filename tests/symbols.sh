@@ -62,7 +62,7 @@ fi
 for t in sfootprint footprint-mail fp-simnode footprint-worker; do
 	[ -e "$BUILD/$t" ] && [ -n "${all:-}" ] || continue
 	check "$BUILD/$t's own functions are fpt_*, fp_ names are the library's" \
-		"$(nm --defined-only "$BUILD/$t" | awk '$2 ~ /^[TDRBtdrb]$/ { print $3 }' |
+		"$(nm --defined-only "$BUILD/$t" | awk '$2 ~ /^[TDRB]$/ { print $3 }' |
 			grep '^fp_' | sort -u | comm -23 - <(echo $all | tr ' ' '\n' | sort -u) | tr '\n' ' ')"
 done
 for p in "$BUILD"/acct_gather_energy_footprint.so:acct_gather_energy_p_ \
