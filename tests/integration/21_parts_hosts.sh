@@ -19,6 +19,10 @@ wait_s=30
 # SlurmUser is Debian's slurm, not root: footprint-worker reads the
 # records through its group, as on a production controller.
 export FP_NODES=2 FP_SIMNODE=1 FP_SLURM_USER=slurm
+# fpn1 says it is simulated (fp-simnode's marker and feed); fpn2 reads as
+# measured hardware (no marker, a feed from its own meter): the summary
+# must name each node's source as that node measured it.
+export FP_SIM_MODEL_2="--idle-w 4 --busy-w 30 --dram-idle-w 1 --dram-busy-w 1 --wall-a 1.15 --wall-b 10 --unmarked --meter heater-2-wall"
 # The nodes' view of the share and the controller's: the controller's
 # mount of node N's folder is ctl/fpnN, a link the test makes when that
 # share "shows" the node's records.
@@ -96,6 +100,9 @@ check "job A's summary has every step record of both nodes" \
 check_eq "job A's energy source is the nodes' own word" "simulated nodes" "$src $by"
 nodes_a=$(payload "$a" | $PY -c 'import json,sys; print(",".join(sorted(n["name"] for n in json.load(sys.stdin)["nodes"] if n.get("measured_by"))))')
 check_eq "each node's part of job A says how it measured" "fpn1,fpn2" "$nodes_a"
+by_node=$(payload "$a" | $PY -c 'import json,sys; print(",".join(sorted("%s:%s:%s" % (n["name"], n["measured_by"]["source"], n["measured_by"]["meter"]) for n in json.load(sys.stdin)["nodes"] if n.get("measured_by"))))')
+check_eq "each node's source is its own: fpn1 simulated, fpn2 measured by its meter" \
+	"fpn1:simulated:fp-simnode,fpn2:measured:heater-2-wall" "$by_node"
 
 # Job B: fpn2's share never shows its records to the controller.
 rm "$FP_DIR/ctl/fpn2"
