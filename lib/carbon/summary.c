@@ -515,7 +515,7 @@ static int _add_unknown(json_t *u, json_t *p)
 }
 
 int fp_summary_add_parts(json_t *root, const fp_result_t *r,
-			 json_t *const *_parts, size_t nparts, size_t nexpected,
+			 json_t *const *parts, size_t nparts, size_t nexpected,
 			 fp_error_t *err)
 {
 	double sum[NPARTS] = { 0 };
@@ -530,9 +530,9 @@ int fp_summary_add_parts(json_t *root, const fp_result_t *r,
 		return 0;
 	}
 	for (size_t i = 0; unknown && i < nparts; i++)
-		if (fp_summary_held_add(_parts[i], sum, &h, &nh) ||
-		    _add_unknown(unknown, _parts[i]) ||
-		    _add_measured(root, _parts[i]))
+		if (fp_summary_held_add(parts[i], sum, &h, &nh) ||
+		    _add_unknown(unknown, parts[i]) ||
+		    _add_measured(root, parts[i]))
 			goto out;
 	if (_name_measured(root))
 		goto out;
@@ -586,7 +586,7 @@ out:
 	return rc;
 }
 
-char *fp_summary_dumps_parts(const fp_result_t *r, json_t *const *_parts,
+char *fp_summary_dumps_parts(const fp_result_t *r, json_t *const *parts,
 			     size_t nparts, size_t nexpected, fp_error_t *err)
 {
 	json_t *root = fp_summary_json(r, err);
@@ -594,7 +594,7 @@ char *fp_summary_dumps_parts(const fp_result_t *r, json_t *const *_parts,
 
 	if (!root)
 		return NULL;
-	if (fp_summary_add_parts(root, r, _parts, nparts, nexpected, err)) {
+	if (fp_summary_add_parts(root, r, parts, nparts, nexpected, err)) {
 		json_decref(root);
 		return NULL;
 	}
