@@ -398,33 +398,34 @@ static int _held_cmp(const void *a, const void *b)
 	return c ? c : (x->index > y->index) - (x->index < y->index);
 }
 
-/* Adds record p's sources to its node's "measured_by" in the summary's
- * nodes (one made at the first record of the node): what its energy came
- * from, in Wh, whether the node was simulated and its meter; -1 out of
+/* Adds record p's sources to the "measured_by" of the element of the
+ * summary's array `arr` whose `key` is `val` (a node by its name, a step by
+ * its id; one made at the element's first record): what its energy came
+ * from, in Wh, whether its node was simulated and its meter; -1 out of
  * memory. A record from before they were said adds nothing. */
-static int _add_measured(json_t *root, const json_t *p)
+static int _add_measured_to(json_t *arr, const char *key, const char *val,
+			    const json_t *p)
 {
-	const char *node = json_string_value(json_object_get(p, "node"));
 	const json_t *src = json_object_get(p, "sources");
 	const char *meter = json_string_value(json_object_get(p, "meter"));
-	json_t *nodes = json_object_get(root, "nodes"), *n = NULL, *x, *m;
+	json_t *n = NULL, *x, *m;
 	json_t *wh_o, *v;
 	const char *k, *name;
 	size_t i;
 
-	if (!node || !json_is_object(src) ||
+	if (!val || !json_is_object(src) ||
 	    !json_is_boolean(json_object_get(p, "simulated")))
 		return 0;
-	json_array_foreach(nodes, i, x)
+	json_array_foreach(arr, i, x)
 	{
-		name = json_string_value(json_object_get(x, "name"));
-		if (name && !strcmp(name, node)) {
+		name = json_string_value(json_object_get(x, key));
+		if (name && !strcmp(name, val)) {
 			n = x;
 			break;
 		}
 	}
 	if (!n)
-		return 0; /* a node the job's record does not name */
+		return 0; /* a node or step the job's record does not name */
 	m = json_object_get(n, "measured_by");
 	if (!m) {
 		m = json_pack("{s:i, s:b, s:s, s:{}}", "records", 0,
@@ -457,20 +458,34 @@ static int _add_measured(json_t *root, const json_t *p)
 			     1));
 }
 
-/* Each node's "measured_by" "source", once its records are all added:
- * as fp_summary_parts_source judges a job, over the node's sources. */
-static int _name_measured(json_t *root)
+/* Record p's sources, to its node's "measured_by" and its step's. */
+static int _add_measured(json_t *root, const json_t *p)
 {
-	json_t *nodes = json_object_get(root, "nodes"), *n, *m, *wh_o;
+	return _add_measured_to(json_object_get(root, "nodes"), "name",
+				json_string_value(json_object_get(p, "node")),
+				p) ||
+	       _add_measured_to(json_object_get(root, "steps"), "id",
+				json_string_value(json_object_get(p, "step")),
+				p);
+}
+
+/* Each "measured_by" "source" of the elements of array arr, once its
+ * records are all added: as fp_summary_parts_source judges a job. A step
+ * on several nodes has as many meters: its nodes' entries name them. */
+static int _name_measured_in(json_t *arr, bool meter)
+{
+	json_t *n, *m, *wh_o;
 	size_t i;
 
-	json_array_foreach(nodes, i, n)
+	json_array_foreach(arr, i, n)
 	{
 		json_t *as;
 
 		m = json_object_get(n, "measured_by");
 		if (!m)
 			continue;
+		if (!meter)
+			json_object_del(m, "meter");
 		wh_o = json_object_get(m, "sources_Wh");
 		as = json_pack("{s:O, s:O}", "sources", wh_o, "simulated",
 			       json_object_get(m, "simulated"));
@@ -486,6 +501,12 @@ static int _name_measured(json_t *root)
 		json_decref(as);
 	}
 	return 0;
+}
+
+static int _name_measured(json_t *root)
+{
+	return _name_measured_in(json_object_get(root, "nodes"), true) ||
+	       _name_measured_in(json_object_get(root, "steps"), false);
 }
 
 /* The ids of GPUs record p's step held that its node could not read at

@@ -967,6 +967,60 @@ test_the_nodes_records_say_the_jobs_source_over_the_setting(void **state)
 	fp_carbon_result_free(r);
 }
 
+static json_t *step_at(json_t *j, const char *id)
+{
+	json_t *steps = json_object_get(j, "steps"), *x;
+	size_t i;
+
+	json_array_foreach(steps, i, x)
+	{
+		if (!strcmp(json_string_value(json_object_get(x, "id")), id))
+			return x;
+	}
+	fail_msg("no step %s in the summary", id);
+	return NULL;
+}
+
+/* Each step's own "measured_by", over its nodes' records: a step on a
+ * simulated and a measured node is simulated, one on the measured node
+ * alone measured; a step's meters are its nodes' (not one of them). */
+static void test_each_step_says_how_its_nodes_measured_it(void **state)
+{
+	fp_result_t *r = result_on_n1_n2();
+	json_t *p[3] = {
+		measured(record("4242.0", 2000, 100, 3600, 0, 0, NULL), "n1",
+			 true, 3600, 0, 0, "fp-simnode"),
+		measured(record("4242.0", 2000, 100, 7200, 0, 0, NULL), "n2",
+			 false, 5400, 0, 1800, "wall-2"),
+		measured(record("4242.1", 2000, 100, 3600, 0, 0, NULL), "n2",
+			 false, 3600, 0, 0, "wall-2"),
+	};
+	json_t *j, *m;
+
+	(void)state;
+	r->steps = calloc(2, sizeof(*r->steps));
+	r->nstep_results = 2;
+	r->steps[0] = (fp_carbon_step_t){ strdup("4242.0"), FP_SPLIT_EXACT, 2,
+					  3.6e6 };
+	r->steps[1] = (fp_carbon_step_t){ strdup("4242.1"), FP_SPLIT_EXACT, 1,
+					  3.6e6 };
+	j = with_parts(r, p, 3, 3);
+	m = json_object_get(step_at(j, "4242.0"), "measured_by");
+	assert_string_equal(json_string_value(json_object_get(m, "source")),
+			    "simulated");
+	assert_int_equal(json_integer_value(json_object_get(m, "records")), 2);
+	assert_float_equal(json_number_value(json_object_get(
+				   json_object_get(m, "sources_Wh"), "wall")),
+			   2.5, 1e-12);
+	assert_null(json_object_get(m, "meter"));
+	m = json_object_get(step_at(j, "4242.1"), "measured_by");
+	assert_string_equal(json_string_value(json_object_get(m, "source")),
+			    "measured");
+	assert_int_equal(json_integer_value(json_object_get(m, "records")), 1);
+	json_decref(j);
+	fp_carbon_result_free(r);
+}
+
 static void test_a_node_mostly_calibrated_makes_the_job_calibrated(void **state)
 {
 	fp_result_t *r = result_on_n1_n2();
@@ -1516,6 +1570,7 @@ int main(void)
 			test_gpus_the_node_could_not_read_are_named_once),
 		cmocka_unit_test(
 			test_the_nodes_records_say_the_jobs_source_over_the_setting),
+		cmocka_unit_test(test_each_step_says_how_its_nodes_measured_it),
 		cmocka_unit_test(
 			test_a_node_mostly_calibrated_makes_the_job_calibrated),
 		cmocka_unit_test(
