@@ -248,6 +248,20 @@ static void _drain_worker_output(int fd, char *buf, size_t size, size_t *len)
 	}
 }
 
+/* Under lock: the jobs logged so far and the settings handed over, now the
+ * caller's; the queue is empty after it. */
+static pending_t *_take_pending(size_t *n, settings_t **fresh)
+{
+	pending_t *jobs = pending;
+
+	*n = npending;
+	pending = NULL;
+	npending = cap_pending = 0;
+	*fresh = next_settings;
+	next_settings = NULL;
+	return jobs;
+}
+
 static void *_queue_thread(void *arg)
 {
 	pid_t worker = -1;
@@ -280,12 +294,7 @@ static void *_queue_thread(void *arg)
 			}
 			pthread_cond_timedwait(&wake, &lock, &ts);
 		}
-		jobs = pending;
-		n = npending;
-		pending = NULL;
-		npending = cap_pending = 0;
-		fresh = next_settings;
-		next_settings = NULL;
+		jobs = _take_pending(&n, &fresh);
 		quit = stop;
 		slurm_mutex_unlock(&lock);
 
@@ -386,12 +395,7 @@ extern FP_FINI_TYPE fini(void)
 	/* Anything still in memory goes to the journal. The thread is gone:
 	 * its settings are ours now. */
 	slurm_mutex_lock(&lock);
-	jobs = pending;
-	n = npending;
-	pending = NULL;
-	npending = cap_pending = 0;
-	fresh = next_settings;
-	next_settings = NULL;
+	jobs = _take_pending(&n, &fresh);
 	slurm_mutex_unlock(&lock);
 	if (n && settings)
 		_journal(settings->spool_dir, jobs, n);
