@@ -373,14 +373,11 @@ fail_repaired:
 	return NULL;
 }
 
-char *fp_summary_dumps(const fp_result_t *r, fp_error_t *err)
+/* root's text, root released; NULL with err set when out of memory. */
+static char *_dumps(json_t *root, const fp_result_t *r, fp_error_t *err)
 {
-	json_t *root = fp_summary_json(r, err);
-	char *s;
+	char *s = fp_json_dumps(root, DUMP_FLAGS);
 
-	if (!root)
-		return NULL;
-	s = fp_json_dumps(root, DUMP_FLAGS);
 	json_decref(root);
 	if (!s)
 		fp_error_set(err, FP_ENOMEM,
@@ -388,6 +385,15 @@ char *fp_summary_dumps(const fp_result_t *r, fp_error_t *err)
 			     "summary",
 			     (unsigned long long)r->job_id);
 	return s;
+}
+
+char *fp_summary_dumps(const fp_result_t *r, fp_error_t *err)
+{
+	json_t *root = fp_summary_json(r, err);
+
+	if (!root)
+		return NULL;
+	return _dumps(root, r, err);
 }
 
 static int _held_cmp(const void *a, const void *b)
@@ -611,7 +617,6 @@ char *fp_summary_dumps_parts(const fp_result_t *r, json_t *const *parts,
 			     size_t nparts, size_t nexpected, fp_error_t *err)
 {
 	json_t *root = fp_summary_json(r, err);
-	char *s;
 
 	if (!root)
 		return NULL;
@@ -619,12 +624,5 @@ char *fp_summary_dumps_parts(const fp_result_t *r, json_t *const *parts,
 		json_decref(root);
 		return NULL;
 	}
-	s = fp_json_dumps(root, DUMP_FLAGS);
-	json_decref(root);
-	if (!s)
-		fp_error_set(err, FP_ENOMEM,
-			     "job %llu: cannot serialise the "
-			     "summary",
-			     (unsigned long long)r->job_id);
-	return s;
+	return _dumps(root, r, err);
 }
