@@ -70,12 +70,26 @@ static bool _step_ok(const char *step)
 	return true;
 }
 
+/* Closes f, written to tmp, and puts it in path's place; on a write error
+ * tmp is gone and err says which file of the step's (what) failed. */
+static int _commit(FILE *f, const char *tmp, const char *path, const char *what,
+		   fp_error_t *err)
+{
+	int bad = ferror(f);
+
+	if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
+		unlink(tmp);
+		return fp_error_set(err, FP_EIO, "step %s: cannot write %s",
+				    what, path);
+	}
+	return 0;
+}
+
 int fp_step_gpus_write(const char *dir, const char *step, const char *list,
 		       fp_error_t *err)
 {
 	char path[4096], tmp[4096];
 	FILE *f;
-	int bad;
 
 	fp_error_clear(err);
 	if (!_step_ok(step))
@@ -92,13 +106,7 @@ int fp_step_gpus_write(const char *dir, const char *step, const char *list,
 	/* one line: a newline inside would end the list early */
 	fprintf(f, "%.*s\n", (int)strcspn(list ? list : "", "\n"),
 		list ? list : "");
-	bad = ferror(f);
-	if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
-		unlink(tmp);
-		return fp_error_set(err, FP_EIO, "step gpus: cannot write %s",
-				    path);
-	}
-	return 0;
+	return _commit(f, tmp, path, "gpus", err);
 }
 
 int fp_step_gpus_read(const char *dir, const char *step, char *buf, size_t size,
@@ -187,7 +195,6 @@ int fp_step_parts_write(const char *dir, const char *step,
 	json_t *o, *gpus = json_array(), *unknown = json_array();
 	json_t *sources = NULL;
 	FILE *f;
-	int bad;
 
 	fp_error_clear(err);
 	if (!_step_ok(step)) {
@@ -279,13 +286,7 @@ int fp_step_parts_write(const char *dir, const char *step,
 	}
 	fprintf(f, "%s\n", text);
 	free(text);
-	bad = ferror(f);
-	if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
-		unlink(tmp);
-		return fp_error_set(err, FP_EIO, "step parts: cannot write %s",
-				    path);
-	}
-	return 0;
+	return _commit(f, tmp, path, "parts", err);
 }
 
 int fp_step_parts_dir(const char *dir, const char *node, char *out, size_t size)
