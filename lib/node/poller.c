@@ -300,6 +300,11 @@ fp_poller_t *fp_poller_new(const fp_poller_config_t *cfg, fp_log_fn log,
 		p->sensor ? sensor : "none",
 		fp_activity_source_name(fp_activity_source(p->activity)),
 		p->simulated ? "; SIMULATED node" : "");
+	goto out;
+fail:
+	fp_poller_free(p);
+	p = NULL;
+out:
 	free(proc_stat);
 	free(v1a);
 	free(v1s);
@@ -308,16 +313,6 @@ fp_poller_t *fp_poller_new(const fp_poller_config_t *cfg, fp_log_fn log,
 	free(sensor);
 	free(topo);
 	return p;
-fail:
-	free(proc_stat);
-	free(v1a);
-	free(v1s);
-	free(v2);
-	free(powercap);
-	free(sensor);
-	free(topo);
-	fp_poller_free(p);
-	return NULL;
 }
 
 void fp_poller_free(fp_poller_t *p)
