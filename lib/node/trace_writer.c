@@ -89,6 +89,17 @@ static struct wstep *_slot(fp_trace_writer_t *w, size_t i, const char *id)
 	return sl;
 }
 
+/* Whether the 8 counters from a on are those from b on: one test for 8
+ * counters that did not move, as most do not. */
+static inline bool _same8(const uint64_t *a, const uint64_t *b)
+{
+	uint64_t d = 0;
+
+	for (size_t j = 0; j < 8; j++)
+		d |= a[j] ^ b[j];
+	return !d;
+}
+
 /* A step's counters separated by commas, rendering only those not equal to
  * the slot's. */
 static void _put_cached(fp_trace_writer_t *w, struct wstep *sl,
@@ -102,15 +113,10 @@ static void _put_cached(fp_trace_writer_t *w, struct wstep *sl,
 			size_t k;
 
 			/* most counters did not move: 8 compared at once */
-			if (!(c & 7) && c + 8 <= n) {
-				uint64_t d = 0;
-
-				for (size_t j = 0; j < 8; j++)
-					d |= sl->val[c + j] ^ v[c + j];
-				if (!d) {
-					c += 7;
-					continue;
-				}
+			if (!(c & 7) && c + 8 <= n &&
+			    _same8(sl->val + c, v + c)) {
+				c += 7;
+				continue;
 			}
 			if (sl->val[c] == v[c])
 				continue;
@@ -186,15 +192,9 @@ static size_t _moved(const struct wstep *sl, const uint64_t *v, size_t n,
 	size_t k = 0;
 
 	for (size_t c = 0; c < n && k <= lim; c++) {
-		if (!(c & 7) && c + 8 <= n) {
-			uint64_t d = 0;
-
-			for (size_t j = 0; j < 8; j++)
-				d |= sl->val[c + j] ^ v[c + j];
-			if (!d) {
-				c += 7;
-				continue;
-			}
+		if (!(c & 7) && c + 8 <= n && _same8(sl->val + c, v + c)) {
+			c += 7;
+			continue;
 		}
 		if (sl->val[c] != v[c])
 			at[k++] = (uint32_t)c;
