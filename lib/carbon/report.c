@@ -391,34 +391,31 @@ fp_report_t *fp_report_from_record(const fp_record_t *rec, const char *user,
 	return r;
 }
 
-/* Figures for people: three decimals (the summary keeps every digit);
- * "-" when unknown, never nan or inf. */
-const char *fp_report_fig(char *buf, size_t size, double x)
+/* x with that many decimals; "-" when unknown, never nan or inf. */
+static const char *_fixed(char *buf, size_t size, double x, int decimals)
 {
 	if (!isfinite(x))
 		snprintf(buf, size, "-");
 	else
-		snprintf(buf, size, "%.3f", x);
+		snprintf(buf, size, "%.*f", decimals, x);
 	return buf;
+}
+
+/* Figures for people: three decimals (the summary keeps every digit). */
+const char *fp_report_fig(char *buf, size_t size, double x)
+{
+	return _fixed(buf, size, x, 3);
 }
 
 /* Joules as sacct shows ConsumedEnergy: a whole number. */
 const char *fp_report_joules(char *buf, size_t size, double j)
 {
-	if (!isfinite(j))
-		snprintf(buf, size, "-");
-	else
-		snprintf(buf, size, "%.0f", j);
-	return buf;
+	return _fixed(buf, size, j, 0);
 }
 
 const char *fp_report_percent(char *buf, size_t size, double x)
 {
-	if (!isfinite(x))
-		snprintf(buf, size, "-");
-	else
-		snprintf(buf, size, "%.1f", x);
-	return buf;
+	return _fixed(buf, size, x, 1);
 }
 
 /* One spelling everywhere: "simulated", said to be no measurement. */
