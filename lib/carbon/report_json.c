@@ -74,6 +74,23 @@ json_t *fp_report_json_exit(int code, int sig)
 	return json_string(buf);
 }
 
+json_t *fp_report_json_acct(const fp_report_acct_t *a)
+{
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o,"
+			 " s:o}",
+			 "name", fp_report_json_name(a->name), "state",
+			 fp_report_json_name(a->state), "exit_code",
+			 fp_report_json_exit(a->exit_code, a->exit_signal),
+			 "start", fp_report_json_utc(a->start), "end",
+			 fp_report_json_utc(a->end), "elapsed_s",
+			 fp_report_json_fig(a->elapsed_s), "total_cpu_s",
+			 fp_report_json_fig(a->cpu_time_s), "alloc_cpus",
+			 fp_report_json_fig(a->alloc_cpus),
+			 "cpu_efficiency_percent",
+			 fp_report_json_fig(fp_report_cpu_efficiency(a)),
+			 "consumed_energy_J", fp_report_json_fig(a->energy_j));
+}
+
 /* What accounting says (null and the reason when it was not read). */
 static json_t *_acct_json(const fp_report_t *r)
 {
@@ -97,25 +114,27 @@ static json_t *_acct_json(const fp_report_t *r)
 			json_decref(steps);
 			steps = NULL;
 		}
+	a.name = r->job_name;
+	a.state = r->state;
+	a.exit_code = r->exit_code;
+	a.exit_signal = r->exit_signal;
+	a.start = r->acct_start;
+	a.end = r->acct_end;
 	a.elapsed_s = r->acct_elapsed_s;
 	a.cpu_time_s = r->cpu_time_s;
 	a.alloc_cpus = r->alloc_cpus;
-	o = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o,"
-		      " s:o}",
-		      "name", fp_report_json_name(r->job_name), "state",
-		      fp_report_json_name(r->state), "exit_code",
-		      fp_report_json_exit(r->exit_code, r->exit_signal),
-		      "start", fp_report_json_utc(r->acct_start), "end",
-		      fp_report_json_utc(r->acct_end), "elapsed_s",
-		      fp_report_json_fig(r->acct_elapsed_s), "total_cpu_s",
-		      fp_report_json_fig(r->cpu_time_s), "alloc_cpus",
-		      fp_report_json_fig(r->alloc_cpus),
-		      "cpu_efficiency_percent",
-		      fp_report_json_fig(fp_report_cpu_efficiency(&a)),
-		      "consumed_energy_J",
-		      fp_report_json_fig(r->sacct_energy_j), "steps",
-		      steps ? steps : json_null());
-	return o ? o : json_null();
+	a.energy_j = r->sacct_energy_j;
+	o = fp_report_json_acct(&a);
+	if (!o) {
+		json_decref(steps);
+		return json_null();
+	}
+	/* json_object_set_new frees the value when it fails */
+	if (json_object_set_new(o, "steps", steps ? steps : json_null())) {
+		json_decref(o);
+		return json_null();
+	}
+	return o;
 }
 
 json_t *fp_report_json(const fp_report_t *r)

@@ -36,6 +36,9 @@ json_t *fp_report_json_fig(double x);
 json_t *fp_report_json_name(const char *s);
 json_t *fp_report_json_utc(time_t t);
 json_t *fp_report_json_exit(int code, int sig);
+/* What accounting says of a job, as `sfootprint -j --json` and the table's
+ * JSON rows both write it (without a's steps); NULL out of memory. */
+json_t *fp_report_json_acct(const fp_report_acct_t *a);
 /* Appends v to a; json_array_append_new frees v when it fails: *ok says
  * one did. */
 void fp_report_json_append(json_t *a, json_t *v, bool *ok);

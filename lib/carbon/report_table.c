@@ -498,22 +498,17 @@ static json_t *_row_acct_json(const row_t *r)
 {
 	fp_report_acct_t a = fp_report_acct_unknown();
 
+	a.name = r->name;
+	a.state = r->state;
+	a.exit_code = r->exit_code;
+	a.exit_signal = r->exit_signal;
+	a.start = r->start;
+	a.end = r->end;
 	a.elapsed_s = r->elapsed_s;
 	a.cpu_time_s = r->cpu_time_s;
 	a.alloc_cpus = r->alloc_cpus;
-	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o,"
-			 " s:o}",
-			 "name", fp_report_json_name(r->name), "state",
-			 fp_report_json_name(r->state), "exit_code",
-			 fp_report_json_exit(r->exit_code, r->exit_signal),
-			 "start", fp_report_json_utc(r->start), "end",
-			 fp_report_json_utc(r->end), "elapsed_s",
-			 fp_report_json_fig(r->elapsed_s), "total_cpu_s",
-			 fp_report_json_fig(r->cpu_time_s), "alloc_cpus",
-			 fp_report_json_fig(r->alloc_cpus),
-			 "cpu_efficiency_percent",
-			 fp_report_json_fig(fp_report_cpu_efficiency(&a)),
-			 "consumed_energy_J", fp_report_json_fig(r->energy_j));
+	a.energy_j = r->energy_j;
+	return fp_report_json_acct(&a);
 }
 
 json_t *fp_report_table_json(const fp_report_table_t *t)
