@@ -70,6 +70,16 @@ static bool _step_ok(const char *step)
 	return true;
 }
 
+/* 0 for a good step id; -1 with err set, in the words of the step's file
+ * (what) it was meant for, otherwise. */
+static int _step_check(const char *step, const char *what, fp_error_t *err)
+{
+	if (_step_ok(step))
+		return 0;
+	return fp_error_set(err, FP_EINVAL, "step %s: bad step id \"%s\"", what,
+			    step ? step : "");
+}
+
 /* Closes f, written to tmp, and puts it in path's place; on a write error
  * tmp is gone and err says which file of the step's (what) failed. */
 static int _commit(FILE *f, const char *tmp, const char *path, const char *what,
@@ -92,10 +102,8 @@ int fp_step_gpus_write(const char *dir, const char *step, const char *list,
 	FILE *f;
 
 	fp_error_clear(err);
-	if (!_step_ok(step))
-		return fp_error_set(err, FP_EINVAL,
-				    "step gpus: bad step id \"%s\"",
-				    step ? step : "");
+	if (_step_check(step, "gpus", err))
+		return -1;
 	snprintf(path, sizeof(path), "%s/%s", dir, step);
 	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, step);
 	f = fopen(tmp, "w");
@@ -116,10 +124,8 @@ int fp_step_gpus_read(const char *dir, const char *step, char *buf, size_t size,
 	FILE *f;
 
 	fp_error_clear(err);
-	if (!_step_ok(step))
-		return fp_error_set(err, FP_EINVAL,
-				    "step gpus: bad step id \"%s\"",
-				    step ? step : "");
+	if (_step_check(step, "gpus", err))
+		return -1;
 	snprintf(path, sizeof(path), "%s/%s", dir, step);
 	f = fopen(path, "r");
 	if (!f)
@@ -197,13 +203,10 @@ int fp_step_parts_write(const char *dir, const char *step,
 	FILE *f;
 
 	fp_error_clear(err);
-	if (!_step_ok(step)) {
+	if (_step_check(step, "parts", err)) {
 		json_decref(gpus);
 		json_decref(unknown);
-		return fp_error_set(err, FP_EINVAL,
-				    "step parts: bad step id "
-				    "\"%s\"",
-				    step ? step : "");
+		return -1;
 	}
 	for (size_t k = 0; gpus && k < parts->ngpus; k++) {
 		const fp_step_parts_gpu_t *g = &parts->gpus[k];
@@ -324,11 +327,8 @@ int fp_step_parts_load(const char *dir, const char *node, const char *step,
 
 	fp_error_clear(err);
 	*out = NULL;
-	if (!_step_ok(step))
-		return fp_error_set(err, FP_EINVAL,
-				    "step parts: bad step id "
-				    "\"%s\"",
-				    step ? step : "");
+	if (_step_check(step, "parts", err))
+		return -1;
 	n = fp_step_parts_dir(dir, node, path, sizeof(path)) ? sizeof(path)
 							     : strlen(path);
 	if (n >= sizeof(path) || snprintf(path + n, sizeof(path) - n, "/%s",
