@@ -153,6 +153,13 @@ fp_config_t *fp_config_parse(const char *name, const char *text, size_t len,
  * line), so jobs still get a signed summary marked incomplete and the spool
  * is found. NULL when not even a SigningKey is there. */
 fp_config_t *fp_config_load_essentials(const char *path);
+
+/* footprint.conf's global keys (outside Site, NodeType and Reference
+ * lines) as the parser's table holds them, for its man page's test: the
+ * i-th key's name, NULL past the last; a key of a whole number gives its
+ * bounds and default (*lo <= *hi), any other *lo = 1, *hi = 0. */
+const char *fp_config_global_key(size_t i, unsigned *lo, unsigned *hi,
+				 unsigned *dflt);
 /* Loads every series file; the error names the footprint.conf line that
  * uses the file, then the file's own line and field. A file that does not
  * load leaves only its spec without a series (and with error set): the

@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,17 +13,7 @@
 
 #include "footprint/option.h"
 
-/* The global keys that hold one value: a second one is an error, not a
- * silent override. PublicKey and PublicKeys add to a list instead. */
-static const char *const globals[] = {
-	"SigningKey", "SpoolDir",      "JobRecordField", "MaxWorkers",
-	"MaxQueue",   "WorkerTimeout", "RetryInterval",	 "EnergySource",
-	"Mailer",     "MailWait",      "SeriesWait",	 "NodePartsDir",
-	"PartsWait",  "MailHTML",      "Sendmail",	 "Metrics",
-	NULL,
-};
-
-static int _dup_str(struct ctx *c, char **dst, const char *src)
+int fp_config_key_dup(struct ctx *c, char **dst, const char *src)
 {
 	char *s = strdup(src);
 
@@ -57,8 +48,8 @@ static int _get_double(struct ctx *c, const struct kv *kv, double lo, double hi,
 	return 0;
 }
 
-static int _get_uint(struct ctx *c, const struct kv *kv, unsigned lo,
-		     unsigned hi, unsigned *out)
+int fp_config_key_uint(struct ctx *c, const struct kv *kv, unsigned lo,
+		       unsigned hi, unsigned *out)
 {
 	char *end;
 	unsigned long v;
@@ -84,7 +75,7 @@ static int _get_uint(struct ctx *c, const struct kv *kv, unsigned lo,
 	return 0;
 }
 
-static int _resolve_path(struct ctx *c, const char *p, char **out)
+int fp_config_key_path(struct ctx *c, const char *p, char **out)
 {
 	size_t n;
 
@@ -92,7 +83,7 @@ static int _resolve_path(struct ctx *c, const char *p, char **out)
 		return FAIL(c, FP_EINVAL, "%s:%u: empty file name", c->name,
 			    c->line);
 	if (p[0] == '/' || !c->dir)
-		return _dup_str(c, out, p);
+		return fp_config_key_dup(c, out, p);
 	n = strlen(c->dir) + strlen(p) + 2;
 	free(*out);
 	*out = malloc(n);
@@ -103,11 +94,11 @@ static int _resolve_path(struct ctx *c, const char *p, char **out)
 }
 
 /* Appends the resolved path p to a list (keys may be given many times). */
-static int _add_path(struct ctx *c, const char *p, char ***list, size_t *n)
+int fp_config_key_paths(struct ctx *c, const char *p, char ***list, size_t *n)
 {
 	char *path = NULL, **l;
 
-	if (_resolve_path(c, p, &path))
+	if (fp_config_key_path(c, p, &path))
 		return -1;
 	l = realloc(*list, (*n + 1) * sizeof(*l));
 	if (!l) {
@@ -168,10 +159,10 @@ static int _parse_signal(struct ctx *c, const struct kv *kv,
 	spec->format = format;
 	spec->kind = kind;
 	spec->hourly = hourly;
-	if (_dup_str(c, &spec->text, kv->val))
+	if (fp_config_key_dup(c, &spec->text, kv->val))
 		return -1;
 	if (!strncasecmp(kv->val, "file:", 5))
-		return _resolve_path(c, kv->val + 5, &spec->path);
+		return fp_config_key_path(c, kv->val + 5, &spec->path);
 	if (fraction && !strncasecmp(kv->val, "months:", 7)) {
 		if (_parse_months(c, kv, kv->val + 7, &months))
 			return -1;
@@ -295,11 +286,11 @@ static int _parse_feed(struct ctx *c, const struct kv *kv, fp_feed_spec_t *f)
 				    "region must be 1..17, not %s",
 				    c->name, c->line, kv->key, zone);
 	}
-	if (_dup_str(c, &f->provider, providers[i]))
+	if (fp_config_key_dup(c, &f->provider, providers[i]))
 		return -1;
 	free(f->zone);
 	f->zone = NULL;
-	return zone ? _dup_str(c, &f->zone, zone) : 0;
+	return zone ? fp_config_key_dup(c, &f->zone, zone) : 0;
 }
 
 static int _unknown_key(struct ctx *c, const char *entity, const char *key)
@@ -334,10 +325,10 @@ int fp_config_key_site(struct ctx *c, struct kv *kv, size_t n)
 	if (!*kv[0].val)
 		return FAIL(c, FP_EINVAL, "%s:%u: field 'Site': empty name",
 			    c->name, c->line);
-	if (_dup_str(c, &s->name, kv[0].val) ||
-	    _dup_str(c, &s->displaced, "none") ||
-	    _dup_str(c, &s->displaced_source,
-		     fp_config_displaced_preset("none")->source))
+	if (fp_config_key_dup(c, &s->name, kv[0].val) ||
+	    fp_config_key_dup(c, &s->displaced, "none") ||
+	    fp_config_key_dup(c, &s->displaced_source,
+			      fp_config_displaced_preset("none")->source))
 		return -1;
 	for (size_t i = 1; i < n; i++) {
 		const char *k = kv[i].key;
@@ -345,7 +336,7 @@ int fp_config_key_site(struct ctx *c, struct kv *kv, size_t n)
 
 		if (!strcasecmp(k, "Nodes"))
 			rc = fp_config_hostlist_check(c, &kv[i]) ||
-			     _dup_str(c, &s->nodes, kv[i].val);
+			     fp_config_key_dup(c, &s->nodes, kv[i].val);
 		else if (!strcasecmp(k, "Intensity"))
 			rc = _parse_signal(c, &kv[i], &s->intensity, false);
 		else if (!strcasecmp(k, "IntensityKind"))
@@ -378,17 +369,20 @@ int fp_config_key_site(struct ctx *c, struct kv *kv, size_t n)
 
 			if (p) {
 				s->displaced_gco2e_per_kwh = p->gco2e_per_kwh;
-				rc = _dup_str(c, &s->displaced, p->name) ||
-				     _dup_str(c, &s->displaced_source,
-					      p->source);
+				rc = fp_config_key_dup(c, &s->displaced,
+						       p->name) ||
+				     fp_config_key_dup(c, &s->displaced_source,
+						       p->source);
 			} else if (isdigit((unsigned char)kv[i].val[0]) ||
 				   kv[i].val[0] == '.') {
 				rc = _get_double(c, &kv[i], 0,
 						 FP_SERIES_MAX_VALUE,
 						 &s->displaced_gco2e_per_kwh) ||
-				     _dup_str(c, &s->displaced, "custom") ||
-				     _dup_str(c, &s->displaced_source,
-					      "site value (no source given)");
+				     fp_config_key_dup(c, &s->displaced,
+						       "custom") ||
+				     fp_config_key_dup(
+					     c, &s->displaced_source,
+					     "site value (no source given)");
 			} else {
 				rc = FAIL(c, FP_EINVAL,
 					  "%s:%u: field '%s': "
@@ -410,18 +404,20 @@ int fp_config_key_site(struct ctx *c, struct kv *kv, size_t n)
 					    "%s:%u: field '%s': '%s' is "
 					    "not an http:// or https:// URL",
 					    c->name, c->line, k, kv[i].val)
-				     : _dup_str(c, &s->feed.url, kv[i].val);
+				     : fp_config_key_dup(c, &s->feed.url,
+							 kv[i].val);
 		} else if (!strcasecmp(k, "FeedTokenFile")) {
-			rc = _resolve_path(c, kv[i].val, &s->feed.token_file);
+			rc = fp_config_key_path(c, kv[i].val,
+						&s->feed.token_file);
 		} else if (!strcasecmp(k, "FeedProxy")) {
-			rc = _dup_str(c, &s->feed.proxy, kv[i].val);
+			rc = fp_config_key_dup(c, &s->feed.proxy, kv[i].val);
 		} else {
 			rc = _unknown_key(c, "Site", k);
 		}
 		if (rc)
 			return -1;
 	}
-	if (source && _dup_str(c, &s->displaced_source, source))
+	if (source && fp_config_key_dup(c, &s->displaced_source, source))
 		return -1;
 	if (!s->nodes || !*s->nodes)
 		return FAIL(c, FP_EINVAL,
@@ -470,7 +466,7 @@ int fp_config_key_site(struct ctx *c, struct kv *kv, size_t n)
 		/* Nothing recovered: the fraction is never used. */
 		s->useful_heat.series = fp_series_new_constant("constant:0", 0);
 		if (!s->useful_heat.series ||
-		    _dup_str(c, &s->useful_heat.text, "0"))
+		    fp_config_key_dup(c, &s->useful_heat.text, "0"))
 			return FAIL(c, FP_ENOMEM, "out of memory");
 	}
 	return 0;
@@ -489,8 +485,8 @@ int fp_config_key_node_type(struct ctx *c, struct kv *kv, size_t n)
 	t = &cfg->node_types[cfg->nnode_types++];
 	memset(t, 0, sizeof(*t));
 	t->line = c->line;
-	if (_dup_str(c, &t->name, kv[0].val) ||
-	    _dup_str(c, &t->source, "site value (no source given)"))
+	if (fp_config_key_dup(c, &t->name, kv[0].val) ||
+	    fp_config_key_dup(c, &t->source, "site value (no source given)"))
 		return -1;
 	for (size_t i = 1; i < n; i++) {
 		const char *k = kv[i].key;
@@ -498,7 +494,7 @@ int fp_config_key_node_type(struct ctx *c, struct kv *kv, size_t n)
 
 		if (!strcasecmp(k, "Nodes")) {
 			rc = fp_config_hostlist_check(c, &kv[i]) ||
-			     _dup_str(c, &t->nodes, kv[i].val);
+			     fp_config_key_dup(c, &t->nodes, kv[i].val);
 		} else if (!strcasecmp(k, "Embodied")) {
 			rc = _get_double(c, &kv[i], 0, 1e7, &t->embodied_kg);
 			have_emb = true;
@@ -507,9 +503,10 @@ int fp_config_key_node_type(struct ctx *c, struct kv *kv, size_t n)
 					 &t->lifetime_years);
 			have_life = true;
 		} else if (!strcasecmp(k, "CPUs")) {
-			rc = _get_uint(c, &kv[i], 1, 1u << 20, &t->cpus);
+			rc = fp_config_key_uint(c, &kv[i], 1, 1u << 20,
+						&t->cpus);
 		} else if (!strcasecmp(k, "EmbodiedSource")) {
-			rc = _dup_str(c, &t->source, kv[i].val);
+			rc = fp_config_key_dup(c, &t->source, kv[i].val);
 		} else {
 			rc = _unknown_key(c, "NodeType", k);
 		}
@@ -539,7 +536,7 @@ int fp_config_key_reference(struct ctx *c, struct kv *kv, size_t n)
 			    c->name, c->line);
 	c->reference_seen = true;
 	r->line = c->line;
-	if (_dup_str(c, &r->name, kv[0].val))
+	if (fp_config_key_dup(c, &r->name, kv[0].val))
 		return -1;
 	for (size_t i = 1; i < n; i++) {
 		const char *k = kv[i].key;
@@ -548,7 +545,7 @@ int fp_config_key_reference(struct ctx *c, struct kv *kv, size_t n)
 		if (!strcasecmp(k, "PUE")) {
 			rc = _get_double(c, &kv[i], 1.0, 10.0, &r->pue);
 		} else if (!strcasecmp(k, "PUESource")) {
-			rc = _dup_str(c, &r->pue_source, kv[i].val);
+			rc = fp_config_key_dup(c, &r->pue_source, kv[i].val);
 		} else if (!strcasecmp(k, "Intensity")) {
 			r->same_grid = !strcasecmp(kv[i].val, "site");
 			if (r->same_grid) {
@@ -573,125 +570,16 @@ int fp_config_key_reference(struct ctx *c, struct kv *kv, size_t n)
 	return 0;
 }
 
-int fp_config_key_global(struct ctx *c, struct kv *kv)
-{
-	fp_config_t *cfg = c->cfg;
-	const char *k = kv->key;
-
-	for (size_t i = 0; globals[i]; i++) {
-		if (strcasecmp(k, globals[i]))
-			continue;
-		if (c->global_line[i])
-			return FAIL(c, FP_EINVAL,
-				    "%s:%u: field '%s': already "
-				    "given on line %u",
-				    c->name, c->line, k, c->global_line[i]);
-		c->global_line[i] = c->line;
-	}
-
-	if (!strcasecmp(k, "SigningKey"))
-		return _resolve_path(c, kv->val, &cfg->signing_key);
-	/* Several keys may be trusted at once: a rotation keeps the retired
-	 * ones so that older summaries still verify. */
-	if (!strcasecmp(k, "PublicKey"))
-		return _add_path(c, kv->val, &cfg->public_keys,
-				 &cfg->npublic_keys) ||
-		       (!cfg->public_key &&
-			_dup_str(c, &cfg->public_key,
-				 cfg->public_keys[cfg->npublic_keys - 1]));
-	if (!strcasecmp(k, "PublicKeys"))
-		return _add_path(c, kv->val, &cfg->public_key_dirs,
-				 &cfg->npublic_key_dirs);
-	if (!strcasecmp(k, "SpoolDir"))
-		return _resolve_path(c, kv->val, &cfg->spool_dir);
-	if (!strcasecmp(k, "JobRecordField")) {
-		/* The job's Comment cannot be changed through slurmdbd's job
-		 * modify in 22.05: only these two can. */
-		if (strcasecmp(kv->val, "AdminComment") &&
-		    strcasecmp(kv->val, "SystemComment"))
-			return FAIL(c, FP_EINVAL,
-				    "%s:%u: field '%s': '%s' is "
-				    "not AdminComment or SystemComment",
-				    c->name, c->line, k, kv->val);
-		return _dup_str(c, &cfg->job_record_field, kv->val);
-	}
-	if (!strcasecmp(k, "MaxWorkers"))
-		return _get_uint(c, kv, 1, 64, &cfg->max_workers);
-	if (!strcasecmp(k, "MaxQueue"))
-		return _get_uint(c, kv, 1, 1u << 20, &cfg->max_queue);
-	if (!strcasecmp(k, "WorkerTimeout"))
-		return _get_uint(c, kv, 1, 86400, &cfg->worker_timeout);
-	if (!strcasecmp(k, "RetryInterval"))
-		return _get_uint(c, kv, 1, 86400, &cfg->retry_interval);
-	if (!strcasecmp(k, "EnergySource")) {
-		if (strcasecmp(kv->val, "measured") &&
-		    strcasecmp(kv->val, "calibrated") &&
-		    strcasecmp(kv->val, "simulated"))
-			return FAIL(c, FP_EINVAL,
-				    "%s:%u: field '%s': '%s' is "
-				    "not measured, calibrated or simulated",
-				    c->name, c->line, k, kv->val);
-		return _dup_str(c, &cfg->energy_source, kv->val);
-	}
-	if (!strcasecmp(k, "Mailer"))
-		return _resolve_path(c, kv->val, &cfg->mailer);
-	if (!strcasecmp(k, "MailWait"))
-		return _get_uint(c, kv, 0, 3600, &cfg->mail_wait);
-	if (!strcasecmp(k, "SeriesWait"))
-		return _get_uint(c, kv, 0, 7 * 86400, &cfg->series_wait);
-	if (!strcasecmp(k, "MailHTML")) {
-		static const char *const v[] = { "no", "alternative",
-						 "attachment" };
-		bool b = true;
-
-		/* "no" in every spelling of a boolean's no; a yes would not
-		 * say which of the two forms. */
-		if (!fp_option_bool(kv->val, &b) && !b) {
-			cfg->mail_html = FP_MAIL_HTML_NO;
-			return 0;
-		}
-		for (size_t i = 1; i < sizeof(v) / sizeof(v[0]); i++)
-			if (!strcasecmp(kv->val, v[i])) {
-				cfg->mail_html = (fp_mail_html_t)i;
-				return 0;
-			}
-		return FAIL(c, FP_EINVAL,
-			    "%s:%u: field '%s': '%s' is not no "
-			    "(false, off, 0), alternative or attachment",
-			    c->name, c->line, k, kv->val);
-	}
-	if (!strcasecmp(k, "Sendmail"))
-		return _resolve_path(c, kv->val, &cfg->sendmail);
-	if (!strcasecmp(k, "NodePartsDir"))
-		return _resolve_path(c, kv->val, &cfg->node_parts_dir);
-	if (!strcasecmp(k, "PartsWait"))
-		return _get_uint(c, kv, 0, 86400, &cfg->parts_wait);
-	if (!strcasecmp(k, "Metrics"))
-		return _resolve_path(c, kv->val, &cfg->metrics);
-	return FAIL(c, FP_EINVAL, "%s:%u: field '%s': unknown key", c->name,
-		    c->line, k);
-}
-
 int fp_config_key_defaults(struct ctx *c)
 {
 	fp_config_t *cfg = c->cfg;
 
 	cfg->reference.pue = FP_DEFAULT_REFERENCE_PUE;
 	cfg->reference.same_grid = true;
-	cfg->max_workers = FP_DEFAULT_MAX_WORKERS;
-	cfg->max_queue = FP_DEFAULT_MAX_QUEUE;
-	cfg->worker_timeout = FP_DEFAULT_WORKER_TIMEOUT;
-	cfg->mail_wait = 30;
-	cfg->retry_interval = 10;
-	cfg->series_wait = FP_DEFAULT_SERIES_WAIT;
-	cfg->parts_wait = FP_DEFAULT_PARTS_WAIT;
-	return _dup_str(c, &cfg->energy_source, "measured") ||
-	       _dup_str(c, &cfg->mailer, "/usr/bin/mail") ||
-	       _dup_str(c, &cfg->sendmail, "/usr/sbin/sendmail") ||
-	       _dup_str(c, &cfg->reference.name, FP_DEFAULT_REFERENCE_NAME) ||
-	       _dup_str(c, &cfg->reference.pue_source,
-			"Uptime Institute Global Data Center Survey 2023: "
-			"average PUE 1.58, rounded to 1.5") ||
-	       _dup_str(c, &cfg->spool_dir, FP_DEFAULT_SPOOL_DIR) ||
-	       _dup_str(c, &cfg->job_record_field, FP_DEFAULT_JOB_RECORD_FIELD);
+	return fp_config_global_defaults(c) ||
+	       fp_config_key_dup(c, &cfg->reference.name,
+				 FP_DEFAULT_REFERENCE_NAME) ||
+	       fp_config_key_dup(c, &cfg->reference.pue_source,
+				 "Uptime Institute Global Data Center Survey "
+				 "2023: average PUE 1.58, rounded to 1.5");
 }

@@ -120,7 +120,7 @@ static int _parse_line(struct ctx *c, char *line, struct kv **kvs, size_t *cap)
 	if (!strcasecmp(kv[0].key, "Reference"))
 		return fp_config_key_reference(c, kv, n);
 	for (size_t i = 0; i < n; i++)
-		if (fp_config_key_global(c, &kv[i]))
+		if (fp_config_global_set(c, &kv[i]))
 			return -1;
 	return 0;
 }

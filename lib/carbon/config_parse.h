@@ -21,7 +21,7 @@ struct ctx {
 	fp_config_t *cfg;
 	fp_error_t *err;
 	bool reference_seen;
-	unsigned global_line[24]; /* where each of globals[] was given */
+	unsigned global_line[24]; /* where each global key was given */
 };
 
 #define FAIL(c, code, ...) fp_error_set((c)->err, code, __VA_ARGS__)
@@ -31,8 +31,17 @@ struct ctx {
 int fp_config_key_site(struct ctx *c, struct kv *kv, size_t n);
 int fp_config_key_node_type(struct ctx *c, struct kv *kv, size_t n);
 int fp_config_key_reference(struct ctx *c, struct kv *kv, size_t n);
-int fp_config_key_global(struct ctx *c, struct kv *kv);
 int fp_config_key_defaults(struct ctx *c);
+/* The value readers the key files share; each fails naming the line. */
+int fp_config_key_dup(struct ctx *c, char **dst, const char *src);
+int fp_config_key_uint(struct ctx *c, const struct kv *kv, unsigned lo,
+		       unsigned hi, unsigned *out);
+int fp_config_key_path(struct ctx *c, const char *p, char **out);
+int fp_config_key_paths(struct ctx *c, const char *p, char ***list, size_t *n);
+
+/* config_global.c: one global key, and the defaults of all of them. */
+int fp_config_global_set(struct ctx *c, struct kv *kv);
+int fp_config_global_defaults(struct ctx *c);
 
 /* config_hostlist.c */
 int fp_config_hostlist_check(struct ctx *c, const struct kv *kv);

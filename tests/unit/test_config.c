@@ -772,6 +772,57 @@ static char *man_entry(const char *after, const char *key)
 	return e;
 }
 
+/* footprint.conf(5)'s GLOBAL PARAMETERS are the parser's table of global
+ * keys, no more and no less, and each whole number's entry gives the
+ * table's range and default. */
+static void test_man_page_lists_the_global_key_table(void **state)
+{
+	static char page[1 << 17];
+	FILE *f = fopen("docs/footprint.conf.5", "r");
+	char *from, *to, *at, want[96];
+	size_t n, nkeys = 0, nman = 0;
+	unsigned lo, hi, dflt;
+	const char *key;
+
+	(void)state;
+	assert_non_null(f);
+	n = fread(page, 1, sizeof(page) - 1, f);
+	fclose(f);
+	page[n] = '\0';
+	from = strstr(page, ".SH \"GLOBAL PARAMETERS\"");
+	to = from ? strstr(from, "\n.SH ") : NULL;
+	assert_non_null(to);
+	*to = '\0';
+	for (at = from; (at = strstr(at, "\n\\fB")); at++)
+		if (strstr(at, "\\fR=") == strchr(at + 4, '\\'))
+			nman++;
+	for (size_t i = 0; (key = fp_config_global_key(i, &lo, &hi, &dflt));
+	     i++, nkeys++) {
+		char *e;
+
+		snprintf(want, sizeof(want), "\n\\fB%s\\fR=", key);
+		if (!(at = strstr(from, want)))
+			fail_msg("%s: not in footprint.conf(5)'s GLOBAL "
+				 "PARAMETERS",
+				 key);
+		if (lo > hi)
+			continue;
+		e = man_entry(NULL, key);
+		snprintf(want, sizeof(want), "%u..%u.", lo, hi);
+		if (!e || !strstr(e, want))
+			fail_msg("%s: footprint.conf(5) does not say '%s'", key,
+				 want);
+		snprintf(want, sizeof(want), "Default: %u", dflt);
+		if (!strstr(e, want))
+			fail_msg("%s: footprint.conf(5) does not say '%s'", key,
+				 want);
+		free(e);
+	}
+	/* an entry of the page the table does not have */
+	assert_int_equal(nman, nkeys);
+	assert_true(nkeys >= 18);
+}
+
 /* footprint.conf(5) says what the code does: each key's default (a config
  * that leaves it out) and range (the one its error gives). */
 static void test_man_page_states_each_default_and_range(void **state)
@@ -885,6 +936,7 @@ int main(void)
 		cmocka_unit_test(test_usual_hostlists_are_accepted),
 		cmocka_unit_test(test_node_in_two_node_types_names_both_lines),
 		cmocka_unit_test(test_hostlist_with_an_empty_name_is_an_error),
+		cmocka_unit_test(test_man_page_lists_the_global_key_table),
 		cmocka_unit_test(test_man_page_states_each_default_and_range),
 		cmocka_unit_test(test_limit_errors_say_the_limit),
 		cmocka_unit_test(
