@@ -606,31 +606,6 @@ static void _fit_calibration(fp_engine_t *e)
 		      e->c_n >= e->opts.min_calibration_intervals;
 }
 
-/* The first sample: counters to take deltas from, nothing to attribute. */
-static void _baseline(fp_engine_t *e, const fp_sample_t *s)
-{
-	for (size_t d = 0; d < e->ndom; d++) {
-		struct domain_state *ds = &e->dom[d];
-
-		ds->valid_prev = s->energy_valid[d];
-		ds->have_last = s->energy_valid[d];
-		ds->last = s->energy_uj[d];
-		ds->last_t = s->t;
-	}
-	for (size_t g = 0; g < e->ngpu; g++) {
-		struct gpu_state *gs = &e->gpu[g];
-		bool ok = s->gpu_energy_uj && s->gpu_valid && s->gpu_valid[g];
-
-		gs->valid_prev = gs->have_last = ok;
-		gs->last = ok ? s->gpu_energy_uj[g] : 0;
-		gs->last_t = s->t;
-	}
-	memcpy(e->busy_prev, s->cpu_busy_ns, e->cpus * sizeof(uint64_t));
-	e->wall_prev_valid = s->wall_valid && isfinite(s->wall_j);
-	e->wall_prev = s->wall_j;
-	e->t_first = s->t;
-}
-
 static int _map_steps(fp_engine_t *e, const fp_sample_t *s, fp_error_t *err)
 {
 	size_t steps0 = e->nsteps, jobs0 = e->njobs;
@@ -1140,19 +1115,30 @@ static void _gpu_busy_keep(fp_engine_t *e, const fp_sample_t *s)
 	}
 }
 
-int fp_engine_push(fp_engine_t *e, const fp_sample_t *s, fp_error_t *err)
-{
-	size_t np = e->npkg;
-	double dt, rapl = 0, node, stat_total, s_total = 0;
-	double system, idle, factor, res_given = 0, psys = 0;
-	double gpu = 0, unheld = 0, seen;
-	bool wall_ok, psys_ok, psys_bad = false, cal_ok = true, same;
-	bool rapl_exact = true;
-	size_t nrapl = 0;
-	size_t npsys = 0;
+/* One interval's figures, as push's steps hand them on. */
+struct interval {
+	double dt;
+	double rapl;	/* package + dram */
+	double s_total; /* their S_d */
+	double system;	/* their D_d no step got */
+	double idle;	/* their S_d no step got */
+	double psys;
+	double gpu;    /* the sum of E_g */
+	double unheld; /* E_g of the GPUs nobody holds */
+	double seen;   /* rapl + gpu */
+	double node;
+	double factor; /* residual per joule received */
+	double res_given;
+	size_t nrapl;
+	bool rapl_exact, psys_ok, cal_ok, wall_ok;
 	fp_source_t src;
+};
 
-	fp_error_clear(err);
+/* The sample is checked, and its steps found among the records, before
+ * anything is counted. *same: the steps are the last push's. */
+static int _admit(fp_engine_t *e, const fp_sample_t *s, bool *same,
+		  fp_error_t *err)
+{
 	if (!isfinite(s->t))
 		return fp_error_set(err, FP_EINVAL, "sample t is not a number");
 	if (e->have_base && !(s->t > e->t_prev))
@@ -1165,43 +1151,68 @@ int fp_engine_push(fp_engine_t *e, const fp_sample_t *s, fp_error_t *err)
 				    "out of memory for %zu steps", s->nsteps);
 	/* the same steps as the last push: its mapping and job structure
 	 * hold (a failed push leaves map_seq 0) */
-	same = s->seq && s->steps_same && e->map_seq &&
-	       e->map_seq + 1 == s->seq;
+	*same = s->seq && s->steps_same && e->map_seq &&
+		e->map_seq + 1 == s->seq;
 	e->map_seq = 0;
 	if (e->ngpu && _gpu_check(e, s, err))
 		return -1;
-	if (!same && _map_steps(e, s, err))
+	if (!*same && _map_steps(e, s, err))
 		return -1;
-	e->npush++;
-	if (!e->have_base) {
-		for (size_t i = 0; i < s->nsteps; i++) {
-			struct step_rec *r = &e->steps[e->rec_of[i]];
+	return 0;
+}
 
-			memcpy(r->prev, s->steps[i].cpu_ns,
-			       e->cpus * sizeof(uint64_t));
-			r->seq = s->seq;
-			r->seen = e->npush;
-			r->last_t = s->t;
-			e->jobs[e->job_of[i]].seen = e->npush;
-		}
-		_baseline(e, s);
-		_gpu_busy_keep(e, s);
-		e->have_base = true;
-		e->t_prev = s->t;
-		return 0;
+/* The first sample: counters to take deltas from, nothing to attribute. */
+static void _baseline(fp_engine_t *e, const fp_sample_t *s)
+{
+	for (size_t i = 0; i < s->nsteps; i++) {
+		struct step_rec *r = &e->steps[e->rec_of[i]];
+
+		memcpy(r->prev, s->steps[i].cpu_ns, e->cpus * sizeof(uint64_t));
+		r->seq = s->seq;
+		r->seen = e->npush;
+		r->last_t = s->t;
+		e->jobs[e->job_of[i]].seen = e->npush;
 	}
-	dt = s->t - e->t_prev;
+	for (size_t d = 0; d < e->ndom; d++) {
+		struct domain_state *ds = &e->dom[d];
 
-	_domain_energy(e, s);
-	_activity(e, s);
-	_gpu_energy(e, s);
+		ds->valid_prev = s->energy_valid[d];
+		ds->have_last = s->energy_valid[d];
+		ds->last = s->energy_uj[d];
+		ds->last_t = s->t;
+	}
+	for (size_t g = 0; g < e->ngpu; g++) {
+		struct gpu_state *gs = &e->gpu[g];
+		bool ok = s->gpu_energy_uj && s->gpu_valid && s->gpu_valid[g];
 
-	/* Spec step 2, second half: dynamic energy by activity share. */
+		gs->valid_prev = gs->have_last = ok;
+		gs->last = ok ? s->gpu_energy_uj[g] : 0;
+		gs->last_t = s->t;
+	}
+	memcpy(e->busy_prev, s->cpu_busy_ns, e->cpus * sizeof(uint64_t));
+	e->wall_prev_valid = s->wall_valid && isfinite(s->wall_j);
+	e->wall_prev = s->wall_j;
+	e->t_first = s->t;
+	_gpu_busy_keep(e, s);
+	e->have_base = true;
+	e->t_prev = s->t;
+}
+
+/* Spec step 2, second half: dynamic energy by activity share. The domains'
+ * static parts are summed by package for step 3 on the way. */
+static void _activity_shares(fp_engine_t *e, const fp_sample_t *s,
+			     struct interval *iv)
+{
+	size_t np = e->npkg;
+	double rapl = 0, s_total = 0, system = 0, psys = 0;
+	bool psys_bad = false, cal_ok = true, rapl_exact = true;
+	size_t nrapl = 0;
+	size_t npsys = 0;
+
 	memset(e->dyn, 0, s->nsteps * sizeof(*e->dyn));
 	memset(e->ddyn, 0, s->nsteps * sizeof(*e->ddyn));
 	memset(e->pkg_s, 0, (np ? np : 1) * sizeof(*e->pkg_s));
 	memset(e->pkg_sd, 0, (np ? np : 1) * sizeof(*e->pkg_sd));
-	system = 0;
 	for (size_t d = 0; d < e->ndom; d++) {
 		struct domain_state *ds = &e->dom[d];
 		double b, given = 0;
@@ -1238,46 +1249,77 @@ int fp_engine_push(fp_engine_t *e, const fp_sample_t *s, fp_error_t *err)
 			}
 		system += ds->d - given;
 	}
-	psys_ok = npsys && !psys_bad;
-	stat_total = _static(e, s, same);
-	idle = s_total - stat_total;
-	if (e->ngpu) {
-		gpu = _gpu_shares(e, s, &unheld);
-		for (size_t g = 0; g < e->ngpu; g++)
-			cal_ok &= e->gpu[g].exact;
-	}
-	/* No RAPL domain holds a GPU: what the node's meters saw */
-	seen = rapl + gpu;
+	iv->rapl = rapl;
+	iv->s_total = s_total;
+	iv->system = system;
+	iv->psys = psys;
+	iv->nrapl = nrapl;
+	iv->rapl_exact = rapl_exact;
+	iv->cal_ok = cal_ok;
+	iv->psys_ok = npsys && !psys_bad;
+}
 
-	/* Spec step 4: node total, from the best source of this interval. */
-	wall_ok = s->wall_valid && isfinite(s->wall_j) && e->wall_prev_valid &&
-		  s->wall_j >= e->wall_prev;
+/* Accelerators, holders: each GPU's energy to the steps holding it. */
+static void _gpu_holders(fp_engine_t *e, const fp_sample_t *s,
+			 struct interval *iv)
+{
+	double unheld = 0;
+	bool cal_ok = iv->cal_ok;
+
+	if (!e->ngpu)
+		return;
+	iv->gpu = _gpu_shares(e, s, &unheld);
+	for (size_t g = 0; g < e->ngpu; g++)
+		cal_ok &= e->gpu[g].exact;
+	iv->unheld = unheld;
+	iv->cal_ok = cal_ok;
+}
+
+/* Spec step 4: node total, from the best source of this interval. */
+static void _node_total(fp_engine_t *e, const fp_sample_t *s,
+			struct interval *iv)
+{
+	/* No RAPL domain holds a GPU: what the node's meters saw */
+	iv->seen = iv->rapl + iv->gpu;
+	iv->wall_ok = s->wall_valid && isfinite(s->wall_j) &&
+		      e->wall_prev_valid && s->wall_j >= e->wall_prev;
 	/* A wall below RAPL is a meter fault: not the node total. */
-	e->wall_checked = e->opts.wall_check && wall_ok && nrapl && rapl_exact;
+	e->wall_checked = e->opts.wall_check && iv->wall_ok && iv->nrapl &&
+			  iv->rapl_exact;
 	e->wall_below = false;
 	if (e->wall_checked) {
 		e->wall_delta = s->wall_j - e->wall_prev;
-		e->rapl_delta = rapl;
-		e->wall_below = !fp_engine_wall_plausible(e->wall_delta, rapl);
-		wall_ok = !e->wall_below;
+		e->rapl_delta = iv->rapl;
+		e->wall_below =
+			!fp_engine_wall_plausible(e->wall_delta, iv->rapl);
+		iv->wall_ok = !e->wall_below;
 		e->walls_below += e->wall_below;
 	}
-	if (wall_ok) {
-		node = s->wall_j - e->wall_prev;
-		src = FP_SOURCE_WALL;
-	} else if (psys_ok) {
-		node = psys + gpu;
-		src = FP_SOURCE_PSYS;
+	if (iv->wall_ok) {
+		iv->node = s->wall_j - e->wall_prev;
+		iv->src = FP_SOURCE_WALL;
+	} else if (iv->psys_ok) {
+		iv->node = iv->psys + iv->gpu;
+		iv->src = FP_SOURCE_PSYS;
 	} else if (e->cal.active) {
-		node = e->cal.a * seen + e->cal.b_w * dt;
-		if (node < 0)
-			node = 0;
-		src = FP_SOURCE_CALIBRATED;
+		iv->node = e->cal.a * iv->seen + e->cal.b_w * iv->dt;
+		if (iv->node < 0)
+			iv->node = 0;
+		iv->src = FP_SOURCE_CALIBRATED;
 	} else {
-		node = seen;
-		src = FP_SOURCE_RAPL;
+		iv->node = iv->seen;
+		iv->src = FP_SOURCE_RAPL;
 	}
-	factor = seen > 0 ? (node - seen) / seen : 0;
+	iv->factor = iv->seen > 0 ? (iv->node - iv->seen) / iv->seen : 0;
+}
+
+/* Spec step 4, the residual: each step and its job get what steps 2-3 and
+ * the GPUs gave it, and the residual in proportion. */
+static void _step_shares(fp_engine_t *e, const fp_sample_t *s,
+			 struct interval *iv)
+{
+	double dt = iv->dt, factor = iv->factor, res_given = 0;
+	fp_source_t src = iv->src;
 
 	for (size_t i = 0; i < s->nsteps; i++) {
 		struct step_rec *r = &e->steps[e->rec_of[i]];
@@ -1326,23 +1368,38 @@ int fp_engine_push(fp_engine_t *e, const fp_sample_t *s, fp_error_t *err)
 		if (i + 1 == s->nsteps || e->job_of[i + 1] != e->job_of[i])
 			e->jobs[e->job_of[i]].power =
 				e->jobs[e->job_of[i]].interval_j / dt;
-	res_given += system * factor + unheld * factor;
-	e->system_j += system + system * factor;
-	e->gpu_idle_j += unheld + unheld * factor;
-	e->gpu_j += gpu;
+	iv->res_given = res_given;
+}
+
+/* Spec step 4, the residual, and step 5: system and gpu_idle get theirs,
+ * idle the rest; the node's totals. */
+static void _node_shares(fp_engine_t *e, struct interval *iv)
+{
+	double factor = iv->factor;
+
+	iv->res_given += iv->system * factor + iv->unheld * factor;
+	e->system_j += iv->system + iv->system * factor;
+	e->gpu_idle_j += iv->unheld + iv->unheld * factor;
+	e->gpu_j += iv->gpu;
 	/* idle takes what is left of the residual, so the interval balances
 	 * to rounding whatever the shares were. */
-	e->idle_j += idle + (node - seen - res_given);
-	e->node_j += node;
-	e->rapl_j += rapl;
-	e->residual_j += node - seen;
-	e->source_s[src] += dt;
-	e->power_w = node / dt;
-	e->source = src;
+	e->idle_j += iv->idle + (iv->node - iv->seen - iv->res_given);
+	e->node_j += iv->node;
+	e->rapl_j += iv->rapl;
+	e->residual_j += iv->node - iv->seen;
+	e->source_s[iv->src] += iv->dt;
+	e->power_w = iv->node / iv->dt;
+	e->source = iv->src;
+}
 
-	/* Learn from this interval only after using what came before. */
-	if (wall_ok && cal_ok && seen > 0) {
-		double w = node;
+/* Spec step 4, the calibration: learn from this interval only after using
+ * what came before. */
+static void _learn_calibration(fp_engine_t *e, const struct interval *iv)
+{
+	double seen = iv->seen, dt = iv->dt;
+
+	if (iv->wall_ok && iv->cal_ok && seen > 0) {
+		double w = iv->node;
 
 		e->c_n += 1;
 		e->c_rr += seen * seen;
@@ -1352,6 +1409,12 @@ int fp_engine_push(fp_engine_t *e, const fp_sample_t *s, fp_error_t *err)
 		e->c_dw += dt * w;
 		_fit_calibration(e);
 	}
+}
+
+/* Spec step 1's idle_w_d, where estimated: the regression learns this
+ * interval, for the next ones. */
+static void _learn_idle(fp_engine_t *e, double dt)
+{
 	for (size_t d = 0; d < e->ndom; d++) {
 		struct domain_state *ds = &e->dom[d];
 		const fp_package_t *pk;
@@ -1372,7 +1435,11 @@ int fp_engine_push(fp_engine_t *e, const fp_sample_t *s, fp_error_t *err)
 		if (y < ds->ymin)
 			ds->ymin = y;
 	}
+}
 
+/* The sample's counters are the next interval's start. */
+static void _interval_end(fp_engine_t *e, const fp_sample_t *s)
+{
 	_gpu_busy_keep(e, s);
 	/* a dropped wall is no baseline either, as if it had not read (so
 	 * its trace, where the poller writes it null, replays the same) */
@@ -1381,6 +1448,49 @@ int fp_engine_push(fp_engine_t *e, const fp_sample_t *s, fp_error_t *err)
 	e->wall_prev = s->wall_j;
 	e->t_prev = s->t;
 	e->map_seq = s->seq; /* _static ran: the structure is whole */
+}
+
+int fp_engine_push(fp_engine_t *e, const fp_sample_t *s, fp_error_t *err)
+{
+	struct interval iv = { 0 };
+	bool same;
+
+	fp_error_clear(err);
+	/* The sample, checked; its steps, found among the records */
+	if (_admit(e, s, &same, err))
+		return -1;
+	e->npush++;
+	/* The first sample, the baseline: nothing to attribute */
+	if (!e->have_base) {
+		_baseline(e, s);
+		return 0;
+	}
+	iv.dt = s->t - e->t_prev;
+
+	/* Spec step 1, domain energy: E_d, S_d, D_d, wraps, failed reads */
+	_domain_energy(e, s);
+	/* Spec step 2, activity: a_s,c by package, b_c */
+	_activity(e, s);
+	/* Accelerators, energy: E_g, S_g, D_g */
+	_gpu_energy(e, s);
+	/* Spec step 2, activity: D_d by activity share, the rest system */
+	_activity_shares(e, s, &iv);
+	/* Spec step 3, idle (static) part: S_d by allocation, the rest idle */
+	iv.idle = iv.s_total - _static(e, s, same);
+	/* Accelerators, holders: E_g to the steps holding g, or gpu_idle */
+	_gpu_holders(e, s, &iv);
+	/* Spec step 4, node total: wall, psys, calibrated or RAPL */
+	_node_total(e, s, &iv);
+	/* Spec step 4, residual: to the steps and their jobs, in proportion */
+	_step_shares(e, s, &iv);
+	/* Spec step 4, residual: to system and gpu_idle; step 5,
+	 * conservation: idle takes the rest, the interval balances */
+	_node_shares(e, &iv);
+	/* Spec step 4, calibration, and step 1's idle_w: learnt after use */
+	_learn_calibration(e, &iv);
+	_learn_idle(e, iv.dt);
+	/* The next interval starts here */
+	_interval_end(e, s);
 	return 0;
 }
 
