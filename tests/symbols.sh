@@ -38,8 +38,9 @@ if [ -e "$lib" ]; then
 		"$(exports "$lib" | grep -v '^fp_')"
 fi
 # Each public function of lib/<room>/<file>.c is fp_<file>_<verb> (or
-# fp_<file>): a reader finds fp_engine_push in engine.c. Listed from each
-# source's object, and together they are all the library exports.
+# fp_<file>): a reader finds fp_engine_new in engine.c, fp_engine_push in
+# engine_push.c. Listed from each source's object, and together they are
+# all the library exports.
 if [ -e "$lib" ]; then
 	strays="" all=""
 	for src in lib/*/*.c; do
