@@ -103,6 +103,9 @@ check_eq "each node's part of job A says how it measured" "fpn1,fpn2" "$nodes_a"
 by_node=$(payload "$a" | $PY -c 'import json,sys; print(",".join(sorted("%s:%s:%s" % (n["name"], n["measured_by"]["source"], n["measured_by"]["meter"]) for n in json.load(sys.stdin)["nodes"] if n.get("measured_by"))))')
 check_eq "each node's source is its own: fpn1 simulated, fpn2 measured by its meter" \
 	"fpn1:simulated:fp-simnode,fpn2:measured:heater-2-wall" "$by_node"
+step0=$(payload "$a" | $PY -c 'import json,sys; s=[x for x in json.load(sys.stdin)["steps"] if x["id"].endswith(".0")][0]["measured_by"]; print(s["source"], s["records"])')
+check_eq "job A's step 0, on both nodes, is simulated over its 2 records (one node was)" \
+	"simulated 2" "$step0"
 
 # Job B: fpn2's share never shows its records to the controller.
 rm "$FP_DIR/ctl/fpn2"
