@@ -79,7 +79,7 @@ extra=$(ls "$spool/summaries" | grep -E '^[0-9]+\.jws$' | cut -d. -f1 |
 	grep -vxF -f <(echo "$jobs" | tr ' ' '\n') | tr '\n' ' ')
 for j in $extra; do
 	echo "# job $j has a summary, not counted:" \
-		$(sacct -n -D -X -P -j "$j" -o JobIDRaw,JobName,State,Start,End 2>&1 | tr '\n' ' ')
+		$(timeout 10 sacct -n -D -X -P -j "$j" -o JobIDRaw,JobName,State,Start,End 2>&1 | tr '\n' ' ')
 done
 FP_EXPLAIN_JOBS=$extra
 check_eq "exactly one summary per job" "$njobs" "$(ls "$spool/summaries" | grep -cE '^[0-9]+\.jws$')"
@@ -126,7 +126,7 @@ check "while slurmdbd is down the jobs stay queued ($pending_q in the queue)" te
 check "slurmctld is still up" scontrol ping
 fp_start_daemon slurmdbd
 # One wait for all five (not 180 s each when something is wrong).
-_fp_wait_for 180 "the summaries of jobs$down" bash -c \
+_fp_wait_for 300 "the summaries of jobs$down" bash -c \
 	"for j in $down; do test -s $spool/summaries/\$j.jws || exit 1; done"
 missing=0
 for j in $down; do
