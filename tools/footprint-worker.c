@@ -601,47 +601,6 @@ static enum prior_summary _archive_reused_id(const char *path,
 	return PRIOR_MOVED;
 }
 
-/* A summary that says what could not be computed, rather than a wrong one. */
-static char *_incomplete_summary(slurmdb_job_rec_t *j, const char *why)
-{
-	char start[21] = "", end[21] = "";
-	/* jansson refuses text that is not UTF-8: a Latin-1 user name would
-	 * leave the job with no summary at all. */
-	char *user = fp_utf8_escape(j->user ? j->user : "", NULL);
-	char *account = fp_utf8_escape(j->account ? j->account : "", NULL);
-	char *reason = fp_utf8_escape(why ? why : "", NULL);
-	json_t *o = NULL;
-	char *s;
-
-	if (j->start)
-		fp_iso8601_format(j->start, start);
-	if (j->end)
-		fp_iso8601_format(j->end, end);
-	if (user && account && reason)
-		o = json_pack("{s:i, s:{s:I, s:s, s:s, s:s, s:s}, s:b, s:[s], "
-			      "s:s}",
-			      "schema_version", FP_SUMMARY_SCHEMA_VERSION,
-			      "job", "id", (json_int_t)j->jobid, "user", user,
-			      "account", account, "start", start, "end", end,
-			      "complete", 0, "incomplete", reason, "software",
-			      "slurm-footprint " FP_VERSION);
-	s = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-	json_decref(o);
-	free(user);
-	free(account);
-	free(reason);
-	return s;
-}
-
-static char *_incomplete_record(uint32_t jobid)
-{
-	char *s = NULL;
-
-	if (asprintf(&s, "FP1:{\"job\":%u,\"ok\":false}", jobid) < 0)
-		return NULL;
-	return s;
-}
-
 /* Everything the jobs of one run share. */
 typedef struct {
 	const fp_config_t *cfg;
@@ -765,18 +724,23 @@ static int _process_job(void *db, const run_t *run, uint32_t jobid,
 				     jobid, err.msg);
 				free(summary);
 				free(record);
-				summary = _incomplete_summary(j, err.msg);
-				record = _incomplete_record(jobid);
+				summary = fp_summary_incomplete(
+					j->jobid, j->user, j->account, j->start,
+					j->end, err.msg);
+				record = fp_summary_record_incomplete(jobid);
 			}
 		} else {
 			_say("job %u: footprint not computed: %s", jobid,
 			     err.msg);
-			summary = _incomplete_summary(j, err.msg);
-			record = _incomplete_record(jobid);
+			summary = fp_summary_incomplete(j->jobid, j->user,
+							j->account, j->start,
+							j->end, err.msg);
+			record = fp_summary_record_incomplete(jobid);
 		}
 	} else {
-		summary = _incomplete_summary(j, config_err);
-		record = _incomplete_record(jobid);
+		summary = fp_summary_incomplete(j->jobid, j->user, j->account,
+						j->start, j->end, config_err);
+		record = fp_summary_record_incomplete(jobid);
 	}
 	if (!summary || !record) {
 		_say("job %u: cannot build even an incomplete summary (out of "

@@ -27,6 +27,13 @@ json_t *fp_summary_json(const fp_result_t *r, fp_error_t *err);
  * to the same double (fp_json_dumps): the same result always gives the
  * same bytes. The caller free()s it. */
 char *fp_summary_dumps(const fp_result_t *r, fp_error_t *err);
+/* The summary of a job whose footprint could not be computed: what could
+ * not (why), not a wrong figure, with the job's id, user, account and times
+ * (0: unknown) as accounting gave them (text that is not UTF-8 escaped as
+ * fp_utf8_escape does). NULL only out of memory; the caller free()s it. */
+char *fp_summary_incomplete(uint64_t job_id, const char *user,
+			    const char *account, time_t start, time_t end,
+			    const char *why);
 
 /* A job's step records (fp_step_parts_load objects), one per step and
  * node it ran on, read from dir (footprint.conf NodePartsDir=, "%n" the
@@ -113,5 +120,8 @@ char *fp_summary_record_merge(const char *existing, const char *ours,
 /* Finds and parses our part of a field: 0 found, 1 absent, -1 malformed. */
 int fp_summary_record_parse(const char *field, fp_record_t *rec,
 			    fp_error_t *err);
+/* The record of such a job: "FP1:{"job":N,"ok":false}". NULL only out of
+ * memory; the caller free()s it. */
+char *fp_summary_record_incomplete(uint64_t job_id);
 
 #endif

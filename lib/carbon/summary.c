@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "footprint/iso8601.h"
 #include "footprint/json.h"
 #include "footprint/utf8.h"
 
@@ -625,4 +626,37 @@ char *fp_summary_dumps_parts(const fp_result_t *r, json_t *const *parts,
 		return NULL;
 	}
 	return _dumps(root, r, err);
+}
+
+char *fp_summary_incomplete(uint64_t job_id, const char *user,
+			    const char *account, time_t start, time_t end,
+			    const char *why)
+{
+	char t0[21] = "", t1[21] = "";
+	/* jansson refuses text that is not UTF-8: a Latin-1 user name would
+	 * leave the job with no summary at all. */
+	char *u = fp_utf8_escape(user ? user : "", NULL);
+	char *a = fp_utf8_escape(account ? account : "", NULL);
+	char *reason = fp_utf8_escape(why ? why : "", NULL);
+	json_t *o = NULL;
+	char *s;
+
+	if (start)
+		fp_iso8601_format(start, t0);
+	if (end)
+		fp_iso8601_format(end, t1);
+	if (u && a && reason)
+		o = json_pack("{s:i, s:{s:I, s:s, s:s, s:s, s:s}, s:b, s:[s], "
+			      "s:s}",
+			      "schema_version", FP_SUMMARY_SCHEMA_VERSION,
+			      "job", "id", (json_int_t)job_id, "user", u,
+			      "account", a, "start", t0, "end", t1, "complete",
+			      0, "incomplete", reason, "software",
+			      "slurm-footprint " FP_VERSION);
+	s = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(o);
+	free(u);
+	free(a);
+	free(reason);
+	return s;
 }

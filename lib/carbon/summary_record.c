@@ -176,3 +176,13 @@ int fp_summary_record_parse(const char *field, fp_record_t *rec,
 	json_decref(o);
 	return 0;
 }
+
+char *fp_summary_record_incomplete(uint64_t job_id)
+{
+	char *s = NULL;
+
+	if (asprintf(&s, FP_RECORD_PREFIX "{\"job\":%llu,\"ok\":false}",
+		     (unsigned long long)job_id) < 0)
+		return NULL;
+	return s;
+}

@@ -72,6 +72,43 @@ static double num_at(json_t *o, const char *obj, const char *key)
 	return json_number_value(v);
 }
 
+/* A job whose footprint cannot be computed gets a summary saying why, with
+ * its accounting as given (a Latin-1 name escaped, not refused), and a
+ * record that says not ok. */
+static void test_an_incomplete_summary_says_why_and_keeps_the_job(void **state)
+{
+	char *s = fp_summary_incomplete(4242, "jos\xe9", "proj", 1705276800, 0,
+					"node 'x' is in no Site's Nodes=");
+	char *rec = fp_summary_record_incomplete(4294967295u);
+	json_t *j, *job;
+
+	(void)state;
+	assert_non_null(s);
+	j = json_loads(s, 0, NULL);
+	assert_non_null(j);
+	assert_int_equal(
+		json_integer_value(json_object_get(j, "schema_version")),
+		FP_SUMMARY_SCHEMA_VERSION);
+	assert_true(json_is_false(json_object_get(j, "complete")));
+	assert_string_equal(json_string_value(json_array_get(
+				    json_object_get(j, "incomplete"), 0)),
+			    "node 'x' is in no Site's Nodes=");
+	job = json_object_get(j, "job");
+	assert_int_equal(json_integer_value(json_object_get(job, "id")), 4242);
+	assert_string_equal(json_string_value(json_object_get(job, "user")),
+			    "jos\\xe9");
+	assert_string_equal(json_string_value(json_object_get(job, "start")),
+			    "2024-01-15T00:00:00Z");
+	assert_string_equal(json_string_value(json_object_get(job, "end")), "");
+	assert_non_null(
+		strstr(json_string_value(json_object_get(j, "software")),
+		       "slurm-footprint "));
+	assert_string_equal(rec, "FP1:{\"job\":4294967295,\"ok\":false}");
+	json_decref(j);
+	free(s);
+	free(rec);
+}
+
 static void test_summary_carries_the_schema_version(void **state)
 {
 	fp_result_t *r = result();
@@ -1514,6 +1551,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_summary_carries_the_schema_version),
+		cmocka_unit_test(
+			test_an_incomplete_summary_says_why_and_keeps_the_job),
 		cmocka_unit_test(test_carbon_facts_use_the_qarnot_field_names),
 		cmocka_unit_test(test_carbon_facts_values_are_in_wh_and_grams),
 		cmocka_unit_test(
