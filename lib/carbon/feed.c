@@ -18,7 +18,6 @@
 #include "feed_http.h"
 #include "footprint/series.h"
 
-#define DAY 86400
 /* Gaps said one line each up to this many, then one line for the rest. */
 #define MAX_GAP_LINES 5
 

@@ -12,7 +12,6 @@
 
 #include <jansson.h>
 
-#define DAY 86400
 /* The UK API serves at most 14 days a request. */
 #define UK_MAX_SPAN (14 * DAY)
 #define ECO2MIX_PAGE 100

@@ -12,6 +12,9 @@
 #include "footprint/error.h"
 #include "footprint/feed.h"
 
+/* Seconds in a day: the feeds ask for and keep whole days. */
+#define DAY 86400
+
 struct request {
 	const char *who; /* "site 'x' (eco2mix)" */
 	const fp_feed_options_t *o;
