@@ -408,10 +408,11 @@ static int _held_cmp(const void *a, const void *b)
 /* Adds record p's sources to the "measured_by" of the element of the
  * summary's array `arr` whose `key` is `val` (a node by its name, a step by
  * its id; one made at the element's first record): what its energy came
- * from, in Wh, whether its node was simulated and its meter; -1 out of
- * memory. A record from before they were said adds nothing. */
+ * from, in Wh, whether its node was simulated and, with `meter`, its meter
+ * (a node's: a step on several nodes has as many, its nodes name them); -1
+ * out of memory. A record from before they were said adds nothing. */
 static int _add_measured_to(json_t *arr, const char *key, const char *val,
-			    const json_t *p)
+			    const json_t *p, bool with_meter)
 {
 	const json_t *src = json_object_get(p, "sources");
 	const char *meter = json_string_value(json_object_get(p, "meter"));
@@ -435,8 +436,13 @@ static int _add_measured_to(json_t *arr, const char *key, const char *val,
 		return 0; /* a node or step the job's record does not name */
 	m = json_object_get(n, "measured_by");
 	if (!m) {
-		m = json_pack("{s:i, s:b, s:s, s:{}}", "records", 0,
-			      "simulated", 0, "meter", "", "sources_Wh");
+		m = json_pack("{s:i, s:b, s:{}}", "records", 0, "simulated", 0,
+			      "sources_Wh");
+		if (m && with_meter &&
+		    json_object_set_new(m, "meter", json_string(""))) {
+			json_decref(m);
+			return -1;
+		}
 		if (!m || json_object_set_new(n, "measured_by", m))
 			return -1;
 	}
@@ -456,7 +462,7 @@ static int _add_measured_to(json_t *arr, const char *key, const char *val,
 	if (json_is_true(json_object_get(p, "simulated")) &&
 	    json_object_set_new(m, "simulated", json_true()))
 		return -1;
-	if (meter && *meter &&
+	if (with_meter && meter && *meter &&
 	    json_object_set_new(m, "meter", json_string(meter)))
 		return -1;
 	return json_object_set_new(
@@ -470,16 +476,15 @@ static int _add_measured(json_t *root, const json_t *p)
 {
 	return _add_measured_to(json_object_get(root, "nodes"), "name",
 				json_string_value(json_object_get(p, "node")),
-				p) ||
+				p, true) ||
 	       _add_measured_to(json_object_get(root, "steps"), "id",
 				json_string_value(json_object_get(p, "step")),
-				p);
+				p, false);
 }
 
 /* Each "measured_by" "source" of the elements of array arr, once its
- * records are all added: as fp_summary_parts_source judges a job. A step
- * on several nodes has as many meters: its nodes' entries name them. */
-static int _name_measured_in(json_t *arr, bool meter)
+ * records are all added: as fp_summary_parts_source judges a job. */
+static int _name_measured_in(json_t *arr)
 {
 	json_t *n, *m, *wh_o;
 	size_t i;
@@ -491,8 +496,6 @@ static int _name_measured_in(json_t *arr, bool meter)
 		m = json_object_get(n, "measured_by");
 		if (!m)
 			continue;
-		if (!meter)
-			json_object_del(m, "meter");
 		wh_o = json_object_get(m, "sources_Wh");
 		as = json_pack("{s:O, s:O}", "sources", wh_o, "simulated",
 			       json_object_get(m, "simulated"));
@@ -512,8 +515,8 @@ static int _name_measured_in(json_t *arr, bool meter)
 
 static int _name_measured(json_t *root)
 {
-	return _name_measured_in(json_object_get(root, "nodes"), true) ||
-	       _name_measured_in(json_object_get(root, "steps"), false);
+	return _name_measured_in(json_object_get(root, "nodes")) ||
+	       _name_measured_in(json_object_get(root, "steps"));
 }
 
 /* The ids of GPUs record p's step held that its node could not read at
