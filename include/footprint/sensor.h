@@ -77,12 +77,14 @@ void fp_sensor_free(fp_sensor_t *s);
  * reading, which counts as 0 J. */
 int fp_sensor_read(fp_sensor_t *s, double now, fp_sensor_reading_t *out);
 
-/* A wall meter upstream of the power supply cannot see less than the CPUs and
- * memory consume (the engine's rule, fp_engine_wall_plausible, which drops
- * such a wall). True when wall_delta_j is plausible against rapl_delta_j;
- * false otherwise, logged once (FP_SENSOR_BELOW_RAPL) until it clears. */
-bool fp_sensor_check_rapl(fp_sensor_t *s, double wall_delta_j,
-			  double rapl_delta_j);
+/* The engine's verdict on the last interval's wall (fp_engine_node's
+ * wall_checked and wall_below_rapl: a meter upstream of the power supply
+ * cannot see less than the CPUs and memory consume, so the engine dropped
+ * it): logged once (FP_SENSOR_BELOW_RAPL) until a checked interval clears
+ * it. The sensor judges nothing itself; the engine chose the node's
+ * source. */
+void fp_sensor_note_rapl(fp_sensor_t *s, bool below, double wall_delta_j,
+			 double rapl_delta_j);
 
 const char *fp_sensor_fault_str(fp_sensor_fault_t fault);
 const char *fp_sensor_mode_str(fp_sensor_mode_t mode);

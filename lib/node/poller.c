@@ -434,8 +434,8 @@ int fp_poller_poll(fp_poller_t *p, double now, fp_error_t *err)
 	/* the engine dropped a wall below RAPL: said once until it clears,
 	 * and traced as the engine took it (no wall), so replay agrees */
 	if (p->sensor && node.wall_checked)
-		fp_sensor_check_rapl(p->sensor, node.wall_delta_j,
-				     node.rapl_delta_j);
+		fp_sensor_note_rapl(p->sensor, node.wall_below_rapl,
+				    node.wall_delta_j, node.rapl_delta_j);
 	if (node.wall_below_rapl)
 		p->sample->wall_valid = false;
 	if (p->have_prev && node.source < FP_SOURCE_COUNT)

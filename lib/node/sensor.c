@@ -2,8 +2,6 @@
  * agent rewrites (or lines on a FIFO), validated into a cumulative energy. */
 #include "footprint/sensor.h"
 
-#include "footprint/engine.h" /* fp_engine_wall_plausible */
-
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -488,20 +486,17 @@ int fp_sensor_read(fp_sensor_t *s, double now, fp_sensor_reading_t *r)
 	return rc;
 }
 
-bool fp_sensor_check_rapl(fp_sensor_t *s, double wall_delta_j,
-			  double rapl_delta_j)
+void fp_sensor_note_rapl(fp_sensor_t *s, bool below, double wall_delta_j,
+			 double rapl_delta_j)
 {
-	bool ok = fp_engine_wall_plausible(wall_delta_j, rapl_delta_j);
-
-	if (!ok && !s->rapl_logged)
+	if (below && !s->rapl_logged)
 		_log(s, FP_LOG_WARN,
 		     "sensor feed %s: %s: wall %.3f J is less than RAPL "
 		     "%.3f J over the same interval",
 		     s->path, fp_sensor_fault_str(FP_SENSOR_BELOW_RAPL),
 		     wall_delta_j, rapl_delta_j);
-	else if (ok && s->rapl_logged)
+	else if (!below && s->rapl_logged)
 		_log(s, FP_LOG_INFO,
 		     "sensor feed %s: wall energy above RAPL again", s->path);
-	s->rapl_logged = !ok;
-	return ok;
+	s->rapl_logged = below;
 }

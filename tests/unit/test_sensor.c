@@ -427,17 +427,25 @@ static void each_distinct_fault_is_logged_once_until_it_clears(void **state)
 	assert_int_equal(f->warnings, 3);
 }
 
+/* The engine judges the wall (fp_engine_wall_plausible); the sensor only
+ * says its verdict, once until it clears, with the two energies. */
 static void wall_below_rapl_is_logged_once_until_it_clears(void **state)
 {
 	fixture_t *f = *state;
 
-	assert_false(fp_sensor_check_rapl(f->s, 500, 1000));
-	assert_false(fp_sensor_check_rapl(f->s, 500, 1000));
+	fp_sensor_note_rapl(f->s, true, 500, 1000);
+	fp_sensor_note_rapl(f->s, true, 400, 1000);
 	assert_int_equal(f->warnings, 1);
 	assert_non_null(strstr(f->last, "below RAPL"));
-	assert_true(fp_sensor_check_rapl(f->s, 1500, 1000));
-	assert_false(fp_sensor_check_rapl(f->s, 500, 1000));
+	assert_non_null(strstr(f->last, "wall 500.000 J is less than RAPL "
+					"1000.000 J"));
+	/* the engine's verdict, not the sensor's own: a wall above RAPL
+	 * the engine still dropped is said as dropped */
+	fp_sensor_note_rapl(f->s, false, 1500, 1000);
+	assert_int_equal(f->warnings, 1);
+	fp_sensor_note_rapl(f->s, true, 1500, 1000);
 	assert_int_equal(f->warnings, 2);
+	assert_non_null(strstr(f->last, "wall 1500.000 J"));
 }
 
 static void fifo_feed_gives_the_newest_line(void **state)
