@@ -15,9 +15,12 @@ typedef struct fp_step_value {
 	double energy_j; /* cumulative attributed energy of the step */
 	double power_w;	 /* over the last poll interval */
 	double t;	 /* time of the poll that produced it */
+	/* read by the step daemon for its final line in the log (Slurm's
+	 * record has no field for them); the summary learns the same from
+	 * the step records (step.h) */
 	char source[24]; /* node energy source: wall, psys, calibrated, rapl */
 	bool simulated;	 /* from a simulated node */
-	bool ended;	 /* the step's cgroup is gone: final value */
+	bool ended; /* the step's cgroup is gone: final, no fresh poll needed */
 } fp_step_value_t;
 
 /* Writes dir/step_id (tmp file + rename, so readers never see half a

@@ -361,24 +361,44 @@ static bool _node_has_source(void)
 	return known;
 }
 
+/* The step's final value, once: what measured it (the node's source,
+ * simulated or not) goes to the log beside the energy Slurm records, which
+ * has no field for it. */
+static void _say_final(const fp_step_value_t *v)
+{
+	info("%s: step %s: final %.3f J, measured by %s%s%s",
+		 plugin_type, step_name, v->energy_j,
+		 v->source[0] ? v->source : "nothing yet",
+		 v->simulated ? " (SIMULATED node)" : "",
+		 v->ended ? "" : " (the step's cgroup was still there)");
+}
+
 static void _step_energy(acct_gather_energy_t *energy)
 {
 	static bool warned, final_done;
 	fp_step_value_t v;
 	fp_error_t err = { 0 };
 	char *dir = NULL;
+	bool final = false;
+	int rc;
 
 	if (!step_name[0] || !_node_has_source()) {
 		energy->consumed_energy = NO_VAL64;
 		energy->current_watts = NO_VAL;
 		return;
 	}
-	if (!final_done && _step_tasks_gone()) {
-		_fresh_value(_now());
-		final_done = true;
-	}
 	xstrfmtcat(dir, "%s/steps", _run_dir());
-	if (fp_publish_read_step(dir, step_name, &v, &err)) {
+	rc = fp_publish_read_step(dir, step_name, &v, &err);
+	/* An ended step's value is final: no fresh poll to wait for. */
+	if (!final_done && (rc || !v.ended) && _step_tasks_gone()) {
+		_fresh_value(_now());
+		rc = fp_publish_read_step(dir, step_name, &v, &err);
+		final = true;
+	} else if (!final_done && !rc && v.ended) {
+		final = true;
+	}
+	xfree(dir);
+	if (rc) {
 		/* Not published yet: the step is younger than one poll. */
 		if (err.code != FP_EIO && !warned) {
 			error("%s: %s", plugin_type, err.msg);
@@ -387,7 +407,10 @@ static void _step_energy(acct_gather_energy_t *energy)
 		memset(&v, 0, sizeof(v));
 		v.t = _now();
 	}
-	xfree(dir);
+	if (final) {
+		_say_final(&v);
+		final_done = true;
+	}
 	energy->base_consumed_energy = 0;
 	energy->consumed_energy = (uint64_t)llround(v.energy_j);
 	energy->previous_consumed_energy = energy->consumed_energy;

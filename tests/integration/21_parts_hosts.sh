@@ -106,6 +106,18 @@ check_eq "each node's source is its own: fpn1 simulated, fpn2 measured by its me
 step0=$(payload "$a" | $PY -c 'import json,sys; s=[x for x in json.load(sys.stdin)["steps"] if x["id"].endswith(".0")][0]["measured_by"]; print(s["source"], s["records"])')
 check_eq "job A's step 0, on both nodes, is simulated over its 2 records (one node was)" \
 	"simulated 2" "$step0"
+# Each step daemon logs what measured its step's final value (the board's
+# word; sacct has no field for it).
+final_of() {
+	grep -hoE "step $a\.0: final [0-9.]+ J, measured by .*" "$FP_DIR/log/slurmd-$1.log" | head -n1
+}
+fin1=$(final_of fpn1)
+fin2=$(final_of fpn2)
+echo "# fpn1: $fin1; fpn2: $fin2"
+check "fpn1's step daemon logs job A's step 0 as measured on a SIMULATED node" \
+	bash -c '[[ $1 =~ "measured by "[a-z]+" (SIMULATED node)" ]]' _ "$fin1"
+check "fpn2's, as measured on a node that is not simulated" \
+	bash -c '[[ -n $1 && $1 != *SIMULATED* ]]' _ "$fin2"
 
 # Job B: fpn2's share never shows its records to the controller.
 rm "$FP_DIR/ctl/fpn2"
