@@ -68,13 +68,23 @@ static const char *spool;
 static char *last_error_path;
 /* Metrics=: on (the totals' file is written) when set. */
 static bool site_metrics;
-/* What this run asked slurmdbd: the bench and the tests read them from the
- * file FP_WORKER_STATS names (one line per run), to show that a pass costs
- * what is new. */
+/* What this run asked slurmdbd, and where its time went (monotonic
+ * seconds): the bench and the tests read them from the file
+ * FP_WORKER_STATS names (one line per run and per worker), to show that a
+ * pass costs what is new and which part a footprint's time is spent in. */
 static struct {
 	int reconcile_requests, reconcile_records, batch_requests;
 	long window;
+	double connect_s, reconcile_s, fetch_s, jobs_s, modify_s, commit_s;
 } stats;
+
+static double _mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
 static char cluster[256];
 
 static const char *_cfg_cluster(void)
@@ -496,7 +506,9 @@ static int _set_record(void *db, const fp_config_t *cfg, slurmdb_job_rec_t *j,
 		rec->system_comment = merged;
 	else
 		rec->admin_comment = merged;
+	stats.modify_s -= _mono();
 	changed = slurmdb_job_modify(db, cond, rec);
+	stats.modify_s += _mono();
 	if (!changed || !slurm_list_count(changed)) {
 		_say("job %u: slurmdbd did not update %s (errno %d: %s)",
 		     j->jobid, cfg->job_record_field, errno,
@@ -1090,7 +1102,9 @@ static void _process_batch(void *db, const run_t *run, const entry_t *e,
 	}
 	for (size_t i = 0; i < n; i++)
 		p += sprintf(p, "%s%u", i ? "," : "", e[i].jobid);
+	stats.fetch_s -= _mono();
 	jobs = _query_jobs(db, _cfg_cluster(), ids, 0, 0);
+	stats.fetch_s += _mono();
 	stats.batch_requests++;
 	free(ids);
 	if (!jobs) {
@@ -1116,6 +1130,7 @@ static void _process_batch(void *db, const run_t *run, const entry_t *e,
 		return;
 	}
 	qsort(refs, nrefs, sizeof(*refs), _by_jobid);
+	stats.jobs_s -= _mono();
 	for (size_t i = 0; i < n; i++) {
 		int rc;
 
@@ -1136,7 +1151,10 @@ static void _process_batch(void *db, const run_t *run, const entry_t *e,
 	 * A job leaves the queue only once its record is committed; killed
 	 * before, it is done again (its summary kept, see
 	 * _archive_reused_id()) and its record set again. */
+	stats.jobs_s += _mono();
+	stats.commit_s -= _mono();
 	committed = slurmdb_connection_commit(db, 1) == SLURM_SUCCESS;
+	stats.commit_s += _mono();
 	if (!committed)
 		_say("slurmdbd: cannot commit the records of %zu job(s): %s; "
 		     "they stay queued",
@@ -1177,7 +1195,11 @@ static void _process_part(void *db, const run_t *run, const entry_t *e,
 }
 
 /* part is "" for the run itself, " part=K/N" for one of its workers. */
-static void _write_stats(const char *part, size_t jobs, unsigned workers)
+/* The times: jobs_s is each job's footprint, summary, signature and record
+ * (modify_s, the record's slurmdbd request, is part of it); wall_s is the
+ * process's from its start. */
+static void _write_stats(const char *part, size_t jobs, unsigned workers,
+			 double t0)
 {
 	const char *path = getenv("FP_WORKER_STATS");
 	FILE *f = path && *path ? fopen(path, "a") : NULL;
@@ -1186,9 +1208,13 @@ static void _write_stats(const char *part, size_t jobs, unsigned workers)
 		return;
 	fprintf(f,
 		"reconcile_requests=%d reconcile_records=%d window_s=%ld "
-		"jobs=%zu workers=%u batch_requests=%d%s\n",
+		"jobs=%zu workers=%u batch_requests=%d wall_s=%.6f "
+		"connect_s=%.6f reconcile_s=%.6f fetch_s=%.6f jobs_s=%.6f "
+		"modify_s=%.6f commit_s=%.6f%s\n",
 		stats.reconcile_requests, stats.reconcile_records, stats.window,
-		jobs, workers ? workers : 1, stats.batch_requests, part);
+		jobs, workers ? workers : 1, stats.batch_requests, _mono() - t0,
+		stats.connect_s, stats.reconcile_s, stats.fetch_s, stats.jobs_s,
+		stats.modify_s, stats.commit_s, part);
 	fclose(f);
 }
 
@@ -1219,7 +1245,12 @@ static void _run_parts(const run_t *run, const entry_t *queue, size_t n,
 		{
 			tally_t own = { 0 };
 			char part[32];
-			void *db = slurmdb_connection_get(NULL);
+			double t0 = _mono();
+			void *db;
+
+			memset(&stats, 0, sizeof(stats));
+			db = slurmdb_connection_get(NULL);
+			stats.connect_s = _mono() - t0;
 
 			if (!db) {
 				_say("slurmdbd: no connection (%s); jobs stay "
@@ -1228,11 +1259,10 @@ static void _run_parts(const run_t *run, const entry_t *queue, size_t n,
 				_exit(EXIT_TEMPFAIL);
 			}
 			_dbd_nodelay();
-			memset(&stats, 0, sizeof(stats));
 			_process_part(db, run, mine, m, &own);
 			snprintf(part, sizeof(part), " part=%u/%u", k + 1,
 				 nparts);
-			_write_stats(part, m, 1);
+			_write_stats(part, m, 1, t0);
 			slurmdb_connection_close(&db);
 			fflush(NULL);
 			_exit(own.failed    ? EXIT_TEMPFAIL
@@ -1300,6 +1330,7 @@ int main(int argc, char **argv)
 	tally_t t = { 0 };
 	int c, waiting = 0, failed = 0, lock_fd;
 	time_t now = time(NULL);
+	double t0 = _mono(), t1;
 
 	while ((c = getopt_long(argc, argv, "c:C:r:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -1397,7 +1428,9 @@ int main(int argc, char **argv)
 		     "aside as unverified when a job id is reused)",
 		     err.msg);
 	slurm_init(NULL);
+	t1 = _mono();
 	db = slurmdb_connection_get(NULL);
+	stats.connect_s = _mono() - t1;
 	if (!db) {
 		_say("slurmdbd: no connection (%s); jobs stay queued",
 		     slurm_strerror(errno));
@@ -1407,8 +1440,10 @@ int main(int argc, char **argv)
 		return EXIT_TEMPFAIL;
 	}
 	_dbd_nodelay();
+	t1 = _mono();
 	if (reconcile_s > 0 && _reconcile(db, reconcile_s, now) < 0)
 		failed++;
+	stats.reconcile_s = _mono() - t1;
 
 	queue = _read_queue(&nqueue, now);
 	if (nqueue > cfg->max_queue) {
@@ -1443,7 +1478,7 @@ int main(int argc, char **argv)
 	_write_site_metrics(&run, NULL);
 	failed += t.failed;
 	waiting = t.waiting;
-	_write_stats("", nqueue, nparts);
+	_write_stats("", nqueue, nparts, t0);
 	if (db)
 		slurmdb_connection_close(&db);
 	fp_sign_keyset_free(trusted);

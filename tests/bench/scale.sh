@@ -243,7 +243,7 @@ old_rss=$(awk '/VmHWM/ { print $2 }' "/proc/$(fp_daemon_pid slurmdbd)/status")
 
 # --- footprints per second ---
 tput() { # max_workers first_id count -> "seconds summaries"
-	local w=$1 id0=$2 n=$3 s="$B/spool-w$1" a b i rc
+	local w=$1 id0=$2 n=$3 s="$B/spool-w$1" a b i rc seen
 	conf "$B/w$w.conf" "$w" 1048576 "$s"
 	mkdir -p "$s/queue" "$s/summaries"
 	now=$(date +%s)
@@ -251,6 +251,7 @@ tput() { # max_workers first_id count -> "seconds summaries"
 		echo "$i $((now - 60)) $now" > "$s/queue/$i"
 	done
 	wc -c < "$s/queue/$id0" > "$B/qbytes"
+	seen=$(wc -l < "$FP_WORKER_STATS")
 	a=$(now_s)
 	for i in $(seq 1 50); do
 		/usr/bin/time -a -f '%M' -o "$B/rss-w$w" \
@@ -260,7 +261,17 @@ tput() { # max_workers first_id count -> "seconds summaries"
 		[ "$rc" = 3 ] && sleep 2
 	done
 	b=$(now_s)
+	phases "$seen" > "$B/phases-w$w"
 	echo "$(elapsed "$a" "$b") $(ls "$s/summaries" | wc -l)"
+}
+# Where the worker processes' time went since line $1 of the stats file:
+# sums over every process (a run, or each of its forked workers).
+phases() {
+	tail -n +$(($1 + 1)) "$FP_WORKER_STATS" | awk '
+		{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] += kv[2] }
+		  if ($0 ~ / part=/) procs++; else { runs++; wall += 0 + substr($0, index($0, "wall_s=") + 7) } }
+		END { printf "%d runs, %d forked workers; summed over them: connect %.2f s, fetch %.2f s (%d requests), jobs %.2f s (of which record modify %.2f s), commit %.2f s; the runs took %.2f s\n",
+			runs, procs, v["connect_s"], v["fetch_s"], v["batch_requests"], v["jobs_s"], v["modify_s"], v["commit_s"], wall }'
 }
 tp1=$(tput 1 $((BASE + 1)) "$TPUT")
 tp4=$(tput 4 $((BASE + 1 + TPUT)) "$TPUT")
@@ -334,6 +345,9 @@ say "the 1,000-new pass found $queued_new new jobs (of 1000; with MaxQueue=1 it 
 say "footprints/s, MaxWorkers=1: $t1n summaries in $t1s s = $(awk -v n="$t1n" -v s="$t1s" 'BEGIN { printf "%.1f", n / s }')/s"
 say "footprints/s, MaxWorkers=4: $t4n summaries in $t4s s = $(awk -v n="$t4n" -v s="$t4s" 'BEGIN { printf "%.1f", n / s }')/s (goal >= 200: $(ok "$t4n / $t4s >= 200"))"
 say "footprints/s, MaxWorkers=$MORE: $tmn summaries in $tms s = $(awk -v n="$tmn" -v s="$tms" 'BEGIN { printf "%.1f", n / s }')/s (no goal: how it scales)"
+for w in 1 4 "$MORE"; do
+	say "  MaxWorkers=$w: $(cat "$B/phases-w$w")"
+done
 say "burst of $BURST ends at $RATE/s, MaxWorkers=4, $runs worker runs: $bn summaries; end to signed summary p50 $b50 s, p99 $b99 s, max $bmax s (goal p99 <= 60 s: $(ok "$bn == $BURST && $b99 <= 60"))"
 say "worker peak RSS of a pass: $rss_small KiB at $((first + 1)) jobs, $rss_big KiB at $total (goal flat: $(ok "$rss_big <= $rss_small * 1.1 + 1024")); slurmdbd's own peak after the old sweep $old_rss KiB"
 say "spool: $nsum summaries, $sum_bytes bytes ($((sum_bytes / (nsum > 0 ? nsum : 1))) B each), $sum_blocks KiB on disk: $(awk -v b="$sum_bytes" -v k="$sum_blocks" -v n="$nsum" 'BEGIN { printf "%.2f GB of data, %.2f GB on disk", b / n * 1e6 / 1e9, k * 1024 / n * 1e6 / 1e9 }') per million summaries"
