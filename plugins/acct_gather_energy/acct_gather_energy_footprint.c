@@ -366,11 +366,10 @@ static bool _node_has_source(void)
  * has no field for it. */
 static void _say_final(const fp_step_value_t *v)
 {
-	info("%s: step %s: final %.3f J, measured by %s%s%s",
-		 plugin_type, step_name, v->energy_j,
-		 v->source[0] ? v->source : "nothing yet",
-		 v->simulated ? " (SIMULATED node)" : "",
-		 v->ended ? "" : " (the step's cgroup was still there)");
+	info("%s: step %s: final %.3f J, measured by %s%s%s", plugin_type,
+	     step_name, v->energy_j, v->source[0] ? v->source : "nothing yet",
+	     v->simulated ? " (SIMULATED node)" : "",
+	     v->ended ? "" : " (the step's cgroup was still there)");
 }
 
 static void _step_energy(acct_gather_energy_t *energy)
