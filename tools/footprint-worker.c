@@ -1084,11 +1084,36 @@ static void _write_site_metrics(const run_t *run, const fp_site_metrics_t *m)
 		_say("metrics %s: %s", run->cfg->metrics, err.msg);
 }
 
-static void _process_batch(void *db, const run_t *run, const entry_t *e,
-			   size_t n, tally_t *t)
+/* The records and steps of a batch's jobs, in one slurmdbd request; NULL,
+ * said, when slurmdbd cannot give them. */
+static struct xlist *_fetch_batch(void *db, const entry_t *e, size_t n)
 {
 	char *ids = malloc(n * 11 + 1), *p = ids;
-	struct xlist *jobs;
+	struct xlist *jobs = NULL;
+	int e_no = ENOMEM;
+
+	if (ids) {
+		for (size_t i = 0; i < n; i++)
+			p += sprintf(p, "%s%u", i ? "," : "", e[i].jobid);
+		stats.fetch_s -= _mono();
+		jobs = _query_jobs(db, _cfg_cluster(), ids, 0, 0);
+		stats.fetch_s += _mono();
+		e_no = errno;
+		stats.batch_requests++;
+		free(ids);
+	}
+	if (!jobs)
+		_say("slurmdbd: cannot read the records of %zu queued job(s): "
+		     "%s",
+		     n, slurm_strerror(e_no));
+	return jobs;
+}
+
+/* A batch's jobs done with their records `jobs` (from _fetch_batch, freed
+ * here; NULL: they stay queued). */
+static void _process_batch(void *db, const run_t *run, const entry_t *e,
+			   size_t n, struct xlist *jobs, tally_t *t)
+{
 	struct listIterator *it;
 	slurmdb_job_rec_t *j;
 	rec_ref_t *refs;
@@ -1096,21 +1121,7 @@ static void _process_batch(void *db, const run_t *run, const entry_t *e,
 	bool done[BATCH], committed;
 	fp_site_metrics_t *one[BATCH] = { NULL }, *counts = NULL;
 
-	if (!ids) {
-		t->failed += (int)n;
-		return;
-	}
-	for (size_t i = 0; i < n; i++)
-		p += sprintf(p, "%s%u", i ? "," : "", e[i].jobid);
-	stats.fetch_s -= _mono();
-	jobs = _query_jobs(db, _cfg_cluster(), ids, 0, 0);
-	stats.fetch_s += _mono();
-	stats.batch_requests++;
-	free(ids);
 	if (!jobs) {
-		_say("slurmdbd: cannot read the records of %zu queued job(s): "
-		     "%s",
-		     n, slurm_strerror(errno));
 		t->failed += (int)n;
 		return;
 	}
@@ -1189,9 +1200,12 @@ static void _process_batch(void *db, const run_t *run, const entry_t *e,
 static void _process_part(void *db, const run_t *run, const entry_t *e,
 			  size_t n, tally_t *t)
 {
-	for (size_t i = 0; i < n; i += BATCH)
-		_process_batch(db, run, e + i, n - i < BATCH ? n - i : BATCH,
+	for (size_t i = 0; i < n; i += BATCH) {
+		size_t m = n - i < BATCH ? n - i : BATCH;
+
+		_process_batch(db, run, e + i, m, _fetch_batch(db, e + i, m),
 			       t);
+	}
 }
 
 /* part is "" for the run itself, " part=K/N" for one of its workers. */
@@ -1220,57 +1234,87 @@ static void _write_stats(const char *part, size_t jobs, unsigned workers,
 
 /* MaxWorkers: `nparts` processes, each over the jobs whose id is its number
  * modulo nparts, so no two ever work on one job; each has its own slurmdbd
- * connection. A worker that dies leaves its jobs in the journal for the
- * next run (their summaries are written once: see _archive_reused_id()). */
-static void _run_parts(const run_t *run, const entry_t *queue, size_t n,
-		       unsigned nparts, tally_t *t)
+ * connection for its jobs' records. A worker that dies leaves its jobs in
+ * the journal for the next run (their summaries are written once: see
+ * _archive_reused_id()). The batches' records are fetched here, before the
+ * fork, on this run's connection (closed then): fetched by the workers,
+ * beside the others' uncommitted record modifies, a fetch took 30 times
+ * its time alone at a million jobs (docs/performance.md). */
+static void _run_parts(void **db, const run_t *run, const entry_t *queue,
+		       size_t n, unsigned nparts, tally_t *t)
 {
 	pid_t pids[64];
-	entry_t *mine = malloc((n + 1) * sizeof(*mine));
+	size_t start[65], first[65], nb = 0, m = 0;
+	entry_t *order = malloc((n + 1) * sizeof(*order));
+	struct xlist **lists = calloc(n / BATCH + nparts + 1, sizeof(*lists));
 
-	if (!mine) {
+	if (!order || !lists) {
+		free(order);
+		free(lists);
 		t->failed += (int)n;
 		return;
 	}
+	for (unsigned k = 0; k < nparts; k++) {
+		start[k] = m;
+		first[k] = nb;
+		for (size_t i = 0; i < n; i++)
+			if (queue[i].jobid % nparts == k)
+				order[m++] = queue[i];
+		for (size_t i = start[k]; i < m; i += BATCH)
+			lists[nb++] = _fetch_batch(
+				*db, order + i, m - i < BATCH ? m - i : BATCH);
+	}
+	start[nparts] = m;
+	/* a slurmdbd connection is not shared across a fork */
+	slurmdb_connection_close(db);
 	fflush(NULL);
 	for (unsigned k = 0; k < nparts; k++) {
-		size_t m = 0;
-
 		pids[k] = fork();
 		if (pids[k] != 0)
 			continue;
-		for (size_t i = 0; i < n; i++)
-			if (queue[i].jobid % nparts == k)
-				mine[m++] = queue[i];
 		{
 			tally_t own = { 0 };
 			char part[32];
 			double t0 = _mono();
-			void *db;
+			size_t b = first[k];
+			void *cdb;
 
 			memset(&stats, 0, sizeof(stats));
-			db = slurmdb_connection_get(NULL);
+			cdb = slurmdb_connection_get(NULL);
 			stats.connect_s = _mono() - t0;
 
-			if (!db) {
+			if (!cdb) {
 				_say("slurmdbd: no connection (%s); jobs stay "
 				     "queued",
 				     slurm_strerror(errno));
 				_exit(EXIT_TEMPFAIL);
 			}
 			_dbd_nodelay();
-			_process_part(db, run, mine, m, &own);
+			for (size_t i = start[k]; i < start[k + 1];
+			     i += BATCH) {
+				size_t len = start[k + 1] - i < BATCH
+						     ? start[k + 1] - i
+						     : BATCH;
+
+				_process_batch(cdb, run, order + i, len,
+					       lists[b], &own);
+				lists[b++] = NULL;
+			}
 			snprintf(part, sizeof(part), " part=%u/%u", k + 1,
 				 nparts);
-			_write_stats(part, m, 1, t0);
-			slurmdb_connection_close(&db);
+			_write_stats(part, start[k + 1] - start[k], 1, t0);
+			slurmdb_connection_close(&cdb);
 			fflush(NULL);
 			_exit(own.failed    ? EXIT_TEMPFAIL
 			      : own.waiting ? EXIT_WAITING
 					    : 0);
 		}
 	}
-	free(mine);
+	for (size_t b = 0; b < nb; b++)
+		if (lists[b])
+			slurm_list_destroy(lists[b]);
+	free(lists);
+	free(order);
 	for (unsigned k = 0; k < nparts; k++) {
 		int status;
 
@@ -1468,10 +1512,7 @@ int main(int argc, char **argv)
 	if (nparts <= 1) {
 		_process_part(db, &run, queue, nqueue, &t);
 	} else {
-		/* Each child its own connection: a slurmdbd connection is not
-		 * shared across a fork. */
-		slurmdb_connection_close(&db);
-		_run_parts(&run, queue, nqueue, nparts, &t);
+		_run_parts(&db, &run, queue, nqueue, nparts, &t);
 	}
 	free(queue);
 	/* Each batch added its counts: this refreshes the intensities. */
