@@ -53,8 +53,12 @@ typedef struct fp_poller_config {
 				 * never loaded on a simulated node */
 } fp_poller_config_t;
 
-/* The keys of fp_poller_config_set, NULL-terminated. */
-extern const char *const fp_poller_config_keys[];
+/* The keys of fp_poller_config_set in the man page's order: key i, NULL
+ * past the last. */
+const char *fp_poller_config_key(size_t i);
+/* An option's bounds as the man page states them ("0.1 to 3600", "1M to
+ * 1000000M") for a number, a size and IdleWatts' watts; -1 otherwise. */
+int fp_poller_config_range(const char *key, char *buf, size_t size);
 
 void fp_poller_config_init(fp_poller_config_t *cfg);
 void fp_poller_config_clear(fp_poller_config_t *cfg);

@@ -1,5 +1,6 @@
-/* The poller's options: the table of footprint.conf's keys (the man page
- * lists the same), their parsing and printing, and IdleWatts applied. */
+/* The poller's options: the table of acct_gather.conf's keys with their
+ * bounds and defaults (the man page states the same, a test checks it),
+ * their parsing and printing, and IdleWatts applied. */
 #include "poller_state.h"
 
 #include <ctype.h>
@@ -15,7 +16,9 @@
 #include "footprint/option.h"
 
 /* The options: one row each, the man page lists the same keys, bounds,
- * units and defaults (the defaults are set in fp_poller_config_init). */
+ * units and defaults. A path's, a library's and IdleWatts' default is what
+ * an unset option (NULL) means, shown as `dflt` ("(...)": said in words);
+ * every other option's `dflt` is its value until set, as it is written. */
 typedef enum opt_kind {
 	OPT_PATH,   /* an absolute path; NULL = shown as `dflt` */
 	OPT_NUMBER, /* a double in [lo, hi] of `unit` */
@@ -35,43 +38,52 @@ typedef struct opt {
 	opt_kind_t kind;
 	double lo, hi;
 	const char *unit; /* OPT_NUMBER: in messages */
-	const char *dflt; /* OPT_PATH, OPT_IDLE: shown when unset */
+	const char *dflt; /* the default: see above */
 	size_t off;
 } opt_t;
 
 #define OFF(f) offsetof(fp_poller_config_t, f)
+#define TEXT(x) #x
+#define NUMBER_TEXT(x) TEXT(x)
 static const opt_t _opts[] = {
 	{ "PowercapRoot", OPT_PATH, 0, 0, NULL, FP_RAPL_DEFAULT_ROOT,
 	  OFF(powercap_root) },
 	{ "ProcRoot", OPT_PATH, 0, 0, NULL, "/proc", OFF(proc_root) },
-	{ "CgroupRoot", OPT_PATH, 0, 0, NULL, "(mounted)", OFF(cgroup_root) },
-	{ "Topology", OPT_PATH, 0, 0, NULL, "(this machine)",
+	{ "CgroupRoot", OPT_PATH, 0, 0, NULL, "(the mounted hierarchies)",
+	  OFF(cgroup_root) },
+	{ "Topology", OPT_PATH, 0, 0, NULL, "(this machine's)",
 	  OFF(topology_xml) },
 	{ "SimulatedNode", OPT_PATH, 0, 0, NULL, "(none)", OFF(sim_dir) },
 	{ "Sensor", OPT_PATH, 0, 0, NULL, "(none)", OFF(sensor_path) },
 	{ "SensorMaxAge", OPT_NUMBER, FP_SENSOR_MAX_AGE_MIN_S,
-	  FP_SENSOR_MAX_AGE_MAX_S, "seconds", NULL, OFF(sensor_max_age_s) },
+	  FP_SENSOR_MAX_AGE_MAX_S, "seconds", NUMBER_TEXT(FP_SENSOR_MAX_AGE_S),
+	  OFF(sensor_max_age_s) },
 	{ "SensorCeiling", OPT_NUMBER, FP_SENSOR_CEILING_MIN_W,
-	  FP_SENSOR_CEILING_MAX_W, "watts", NULL, OFF(sensor_ceiling_w) },
+	  FP_SENSOR_CEILING_MAX_W, "watts", NUMBER_TEXT(FP_SENSOR_CEILING_W),
+	  OFF(sensor_ceiling_w) },
 	{ "IdleWatts", OPT_IDLE, 0, 100000, "watts", "auto", OFF(idle_w) },
-	{ "Calibration", OPT_BOOL, 0, 0, NULL, NULL, OFF(calibration) },
-	{ "Activity", OPT_ACTIVITY, 0, 0, NULL, NULL, OFF(activity) },
-	{ "PollInterval", OPT_NUMBER, 0.1, 3600, "seconds", NULL,
+	{ "Calibration", OPT_BOOL, 0, 0, NULL, "yes", OFF(calibration) },
+	{ "Activity", OPT_ACTIVITY, 0, 0, NULL, "auto", OFF(activity) },
+	{ "PollInterval", OPT_NUMBER, 0.1, 3600, "seconds", "5",
 	  OFF(interval_s) },
 	{ "RunDir", OPT_PATH, 0, 0, NULL, "/run/slurm-footprint",
 	  OFF(run_dir) },
 	{ "PartsDir", OPT_PATH, 0, 0, NULL, "(RunDir/parts)", OFF(parts_dir) },
 	{ "Metrics", OPT_PATH, 0, 0, NULL, "(none)", OFF(metrics_path) },
-	{ "MetricsJobs", OPT_METRICS_JOBS, 0, 0, NULL, NULL,
+	{ "MetricsJobs", OPT_METRICS_JOBS, 0, 0, NULL, "running",
 	  OFF(metrics_jobs) },
-	{ "MetricsInterval", OPT_NUMBER, 0, 3600, "seconds", NULL,
+	/* a textfile is read at each scrape: 15 s is Prometheus' usual
+	 * scrape interval, and writing it at every 1 s poll was most of a
+	 * poll's cost */
+	{ "MetricsInterval", OPT_NUMBER, 0, 3600, "seconds", "15",
 	  OFF(metrics_interval_s) },
 	{ "TraceDir", OPT_PATH, 0, 0, NULL, "(none)", OFF(trace_dir) },
-	{ "TraceMaxSize", OPT_SIZE, 1 << 20, 1e6 * (1 << 20), NULL, NULL,
+	{ "TraceMaxSize", OPT_SIZE, 1 << 20, 1e6 * (1 << 20), NULL, "64M",
 	  OFF(trace_max_bytes) },
-	{ "TraceCompress", OPT_COMPRESS, 0, 0, NULL, NULL, OFF(trace_form) },
-	{ "TraceForm", OPT_TRACE_FORM, 0, 0, NULL, NULL, OFF(trace_keyframe) },
-	{ "Gpus", OPT_GPUS, 0, 0, NULL, NULL, OFF(gpus) },
+	{ "TraceCompress", OPT_COMPRESS, 0, 0, NULL, "none", OFF(trace_form) },
+	{ "TraceForm", OPT_TRACE_FORM, 0, 0, NULL, "plain",
+	  OFF(trace_keyframe) },
+	{ "Gpus", OPT_GPUS, 0, 0, NULL, "auto", OFF(gpus) },
 	{ "GpuHwmonRoot", OPT_PATH, 0, 0, NULL, FP_GPU_DEFAULT_HWMON_ROOT,
 	  OFF(gpu_hwmon_root) },
 	{ "NvmlLibrary", OPT_LIB, 0, 0, NULL, FP_GPU_DEFAULT_NVML_LIB,
@@ -79,39 +91,13 @@ static const opt_t _opts[] = {
 	{ "AmdSmiLibrary", OPT_LIB, 0, 0, NULL, FP_GPU_DEFAULT_AMDSMI_LIB,
 	  OFF(amdsmi_lib) },
 };
+#undef NUMBER_TEXT
+#undef TEXT
 #undef OFF
 #define NOPTS (sizeof(_opts) / sizeof(_opts[0]))
 
-const char *const fp_poller_config_keys[] = {
-	"PowercapRoot",	   "ProcRoot",	  "CgroupRoot",	  "Topology",
-	"SimulatedNode",   "Sensor",	  "SensorMaxAge", "SensorCeiling",
-	"IdleWatts",	   "Calibration", "Activity",	  "PollInterval",
-	"RunDir",	   "PartsDir",	  "Metrics",	  "MetricsJobs",
-	"MetricsInterval", "TraceDir",	  "TraceMaxSize", "TraceCompress",
-	"TraceForm",	   "Gpus",	  "GpuHwmonRoot", "NvmlLibrary",
-	"AmdSmiLibrary",   NULL,
-};
-
 static const char *const _activities[] = { "auto", "cgroup", "perf" };
 static const char *const _kinds[] = { "package", "dram", "psys" };
-
-void fp_poller_config_init(fp_poller_config_t *cfg)
-{
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->sensor_max_age_s = FP_SENSOR_MAX_AGE_S;
-	cfg->sensor_ceiling_w = FP_SENSOR_CEILING_W;
-	cfg->calibration = true;
-	cfg->activity = FP_ACTIVITY_AUTO;
-	cfg->interval_s = 5;
-	/* a textfile is read at each scrape: 15 s is Prometheus' usual
-	 * scrape interval, and writing it at every 1 s poll was most of a
-	 * poll's cost */
-	cfg->metrics_interval_s = 15;
-	cfg->metrics_jobs = FP_METRICS_JOBS_RUNNING;
-	cfg->trace_max_bytes = 64ull << 20;
-	cfg->gpus = true;
-	cfg->parts_gid = (gid_t)-1;
-}
 
 void fp_poller_config_clear(fp_poller_config_t *cfg)
 {
@@ -123,6 +109,44 @@ void fp_poller_config_clear(fp_poller_config_t *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 }
 
+/* Bytes with the largest binary unit that gives a whole number. */
+static char *_size_text(uint64_t b)
+{
+	static const char units[] = "TGMK";
+	char *s = NULL;
+
+	for (int i = 0; i < 4; i++) {
+		uint64_t mul = 1ull << (10 * (4 - i));
+
+		if (b && b % mul == 0)
+			return asprintf(&s, "%" PRIu64 "%c", b / mul,
+					units[i]) < 0
+				       ? NULL
+				       : s;
+	}
+	return asprintf(&s, "%" PRIu64 "B", b) < 0 ? NULL : s;
+}
+
+/* A number's, a size's or IdleWatts' watts' bounds as the man page states
+ * them ("0.1 to 3600", "1M to 1000000M"); -1 for other options. */
+static int _range(const opt_t *o, char *buf, size_t size)
+{
+	char *lo, *hi;
+
+	if (o->kind == OPT_NUMBER || o->kind == OPT_IDLE) {
+		snprintf(buf, size, "%.10g to %.10g", o->lo, o->hi);
+		return 0;
+	}
+	if (o->kind != OPT_SIZE)
+		return -1;
+	lo = _size_text((uint64_t)o->lo);
+	hi = _size_text((uint64_t)o->hi);
+	snprintf(buf, size, "%s to %s", lo ? lo : "?", hi ? hi : "?");
+	free(lo);
+	free(hi);
+	return 0;
+}
+
 static int _number(const opt_t *o, const char *v, double *out, fp_error_t *err)
 {
 	char *end;
@@ -130,11 +154,15 @@ static int _number(const opt_t *o, const char *v, double *out, fp_error_t *err)
 
 	errno = 0;
 	d = strtod(v, &end);
-	if (errno || end == v || *end || !isfinite(d) || d < o->lo || d > o->hi)
+	if (errno || end == v || *end || !isfinite(d) || d < o->lo ||
+	    d > o->hi) {
+		char range[64];
+
+		_range(o, range, sizeof(range));
 		return fp_error_set(err, FP_EINVAL,
-				    "%s=%s: not a number of %s from %.10g to "
-				    "%.10g",
-				    o->key, v, o->unit, o->lo, o->hi);
+				    "%s=%s: not a number of %s from %s", o->key,
+				    v, o->unit, range);
+	}
 	*out = d;
 	return 0;
 }
@@ -160,32 +188,17 @@ static int _size(const opt_t *o, const char *v, uint64_t *out, fp_error_t *err)
 		}
 	}
 	if (errno || end == v || *end || !isfinite(d) || d * mul < o->lo ||
-	    d * mul > o->hi)
-		return fp_error_set(
-			err, FP_EINVAL,
-			"%s=%s: not a size from 1M to 1000000M (a "
-			"number of MiB, or with a unit: 512K, 64M, 2G)",
-			o->key, v);
+	    d * mul > o->hi) {
+		char range[64];
+
+		_range(o, range, sizeof(range));
+		return fp_error_set(err, FP_EINVAL,
+				    "%s=%s: not a size from %s (a number of "
+				    "MiB, or with a unit: 512K, 64M, 2G)",
+				    o->key, v, range);
+	}
 	*out = (uint64_t)(d * mul);
 	return 0;
-}
-
-/* Bytes with the largest binary unit that gives a whole number. */
-static char *_size_text(uint64_t b)
-{
-	static const char units[] = "TGMK";
-	char *s = NULL;
-
-	for (int i = 0; i < 4; i++) {
-		uint64_t mul = 1ull << (10 * (4 - i));
-
-		if (b && b % mul == 0)
-			return asprintf(&s, "%" PRIu64 "%c", b / mul,
-					units[i]) < 0
-				       ? NULL
-				       : s;
-	}
-	return asprintf(&s, "%" PRIu64 "B", b) < 0 ? NULL : s;
 }
 
 static int _path(const char *key, const char *v, char **out, fp_error_t *err)
@@ -292,20 +305,13 @@ static const opt_t *_opt(const char *key)
 	return NULL;
 }
 
-int fp_poller_config_set(fp_poller_config_t *cfg, const char *key,
-			 const char *v, fp_error_t *err)
+static int _set(fp_poller_config_t *cfg, const opt_t *o, const char *v,
+		fp_error_t *err)
 {
-	const opt_t *o = _opt(key);
-	void *f;
+	const char *key = o->key;
+	void *f = (char *)cfg + o->off;
 	double d;
 
-	fp_error_clear(err);
-	if (!v)
-		return 0;
-	if (!o)
-		return fp_error_set(err, FP_EINVAL, "%s=%s: unknown option",
-				    key, v);
-	f = (char *)cfg + o->off;
 	switch (o->kind) {
 	case OPT_PATH:
 		return _path(key, v, f, err);
@@ -391,6 +397,49 @@ int fp_poller_config_set(fp_poller_config_t *cfg, const char *key,
 				    "%s=%s: not running, all or none", key, v);
 	}
 	return -1;
+}
+
+int fp_poller_config_set(fp_poller_config_t *cfg, const char *key,
+			 const char *v, fp_error_t *err)
+{
+	const opt_t *o = _opt(key);
+
+	fp_error_clear(err);
+	if (!v)
+		return 0;
+	if (!o)
+		return fp_error_set(err, FP_EINVAL, "%s=%s: unknown option",
+				    key, v);
+	return _set(cfg, o, v, err);
+}
+
+/* An option whose default is what unset means, not a value it takes. */
+static bool _unset_default(const opt_t *o)
+{
+	return o->kind == OPT_PATH || o->kind == OPT_LIB || o->kind == OPT_IDLE;
+}
+
+void fp_poller_config_init(fp_poller_config_t *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	/* the table's defaults are valid values (the man page test reads
+	 * each back) */
+	for (size_t i = 0; i < NOPTS; i++)
+		if (!_unset_default(&_opts[i]))
+			_set(cfg, &_opts[i], _opts[i].dflt, NULL);
+	cfg->parts_gid = (gid_t)-1;
+}
+
+const char *fp_poller_config_key(size_t i)
+{
+	return i < NOPTS ? _opts[i].key : NULL;
+}
+
+int fp_poller_config_range(const char *key, char *buf, size_t size)
+{
+	const opt_t *o = _opt(key);
+
+	return o ? _range(o, buf, size) : -1;
 }
 
 char *fp_poller_config_get(const fp_poller_config_t *c, const char *key)

@@ -533,12 +533,12 @@ extern void acct_gather_energy_p_conf_options(s_p_options_t **full_options,
 	s_p_options_t *options;
 	int n = 0;
 
-	while (fp_poller_config_keys[n])
+	while (fp_poller_config_key(n))
 		n++;
 	options = xcalloc(n + 1, sizeof(*options));
 	for (int i = 0; i < n; i++) {
 		options[i].key = xstrdup_printf(OPT_PREFIX "%s",
-						fp_poller_config_keys[i]);
+						fp_poller_config_key(i));
 		options[i].type = S_P_STRING;
 	}
 	transfer_s_p_options(full_options, options, full_options_cnt);
@@ -554,14 +554,15 @@ extern void acct_gather_energy_p_conf_set(int context_id_in, s_p_hashtbl_t *tbl)
 	(void)context_id_in; /* one instance: no context of ours */
 
 	if (!cfg_ready) {
-		for (int i = 0; tbl && fp_poller_config_keys[i]; i++) {
-			char *key = xstrdup_printf(OPT_PREFIX "%s",
-						   fp_poller_config_keys[i]);
+		const char *name;
+
+		for (size_t i = 0; tbl && (name = fp_poller_config_key(i));
+		     i++) {
+			char *key = xstrdup_printf(OPT_PREFIX "%s", name);
 			char *val = NULL;
 
 			if (s_p_get_string(&val, key, tbl) &&
-			    fp_poller_config_set(&cfg, fp_poller_config_keys[i],
-						 val, &err))
+			    fp_poller_config_set(&cfg, name, val, &err))
 				error("%s: acct_gather.conf: " OPT_PREFIX
 				      "%s; using the default",
 				      plugin_type, err.msg);
@@ -576,12 +577,13 @@ extern void acct_gather_energy_p_conf_set(int context_id_in, s_p_hashtbl_t *tbl)
 
 extern void acct_gather_energy_p_conf_values(fp_list_t **data)
 {
-	for (int i = 0; fp_poller_config_keys[i]; i++) {
-		config_key_pair_t *kp = xmalloc(sizeof(*kp));
-		char *v = fp_poller_config_get(&cfg, fp_poller_config_keys[i]);
+	const char *name;
 
-		kp->name = xstrdup_printf(OPT_PREFIX "%s",
-					  fp_poller_config_keys[i]);
+	for (size_t i = 0; (name = fp_poller_config_key(i)); i++) {
+		config_key_pair_t *kp = xmalloc(sizeof(*kp));
+		char *v = fp_poller_config_get(&cfg, name);
+
+		kp->name = xstrdup_printf(OPT_PREFIX "%s", name);
 		kp->value = xstrdup(v);
 		free(v);
 		list_append(*data, kp);

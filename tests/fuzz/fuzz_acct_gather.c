@@ -25,8 +25,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			key += strlen(PREFIX);
 		fp_poller_config_set(&cfg, key, eq + 1, &err);
 	}
-	for (size_t i = 0; fp_poller_config_keys[i]; i++)
-		free(fp_poller_config_get(&cfg, fp_poller_config_keys[i]));
+	for (size_t i = 0; fp_poller_config_key(i); i++)
+		free(fp_poller_config_get(&cfg, fp_poller_config_key(i)));
 	fp_poller_config_clear(&cfg);
 	free(text);
 	return 0;

@@ -1,5 +1,6 @@
 /* Specification of lib/poller: the real node poller, driven with explicit
  * times, on generated powercap, /proc, cgroup, topology and sensor trees. */
+#include <ctype.h>
 #include <dirent.h>
 #include <ftw.h>
 #include <hwloc.h>
@@ -1170,8 +1171,8 @@ static void _refused(const char *key, const char *value)
 	if (!strstr(err.msg, key) || !strstr(err.msg, value))
 		fail_msg("%s=%s: message '%s' does not name both", key, value,
 			 err.msg);
-	for (int i = 0; fp_poller_config_keys[i]; i++) {
-		const char *k = fp_poller_config_keys[i];
+	for (size_t i = 0; fp_poller_config_key(i); i++) {
+		const char *k = fp_poller_config_key(i);
 		char *got = fp_poller_config_get(&cfg, k);
 		char *dflt = fp_poller_config_get(&fresh, k);
 
@@ -1430,55 +1431,88 @@ static char *_man_para(const char *man, const char *key)
 	return strndup(at, tp ? (size_t)(tp - at) : strlen(at));
 }
 
-/* docs/acct_gather_energy_footprint.5 says what the code does: every
- * option, the default of each value option and the range of each number. */
+/* A man page paragraph as it reads: no font escapes, "\-" a hyphen, one
+ * line. */
+static void _man_plain(char *para)
+{
+	char *w = para;
+
+	for (const char *r = para; *r; r++) {
+		if (r[0] == '\\' && r[1] == 'f' && r[2]) {
+			r += 2;
+			continue;
+		}
+		if (r[0] == '\\' && r[1] == '-')
+			r++;
+		*w++ = *r == '\n' ? ' ' : *r;
+	}
+	*w = '\0';
+}
+
+/* docs/acct_gather_energy_footprint.5 says what the code does, both ways:
+ * every option of the table with its default and, for a number or size,
+ * its range; and no option the code does not know. */
 static void man_page_states_every_option_its_default_and_range(void **state)
 {
-	static const char *const ranged[][3] = {
-		{ "SensorMaxAge", "0.1", "86400" },
-		{ "SensorCeiling", "1", "10000000" },
-		{ "PollInterval", "0.1", "3600" },
-		{ "MetricsInterval", "0", "3600" },
-		{ "TraceMaxSize", "1M", "1000000M" },
-		{ "IdleWatts", "0", "100000" },
-	};
-	static const char *const dflt[] = { "SensorMaxAge", "SensorCeiling",
-					    "PollInterval", "TraceMaxSize",
-					    "Calibration",  "Activity",
-					    "MetricsJobs",  "MetricsInterval",
-					    "TraceForm" };
 	char *man = _slurp("docs/acct_gather_energy_footprint.5");
 	fp_poller_config_t cfg;
-	char want[128], *para;
+	char want[256], range[64], *para;
+	const char *key, *at;
+	size_t nranged = 0, nkeys = 0;
 
 	fp_poller_config_init(&cfg);
-	for (int i = 0; fp_poller_config_keys[i]; i++) {
-		para = _man_para(man, fp_poller_config_keys[i]);
-		if (!para)
-			fail_msg("the man page lacks %s",
-				 fp_poller_config_keys[i]);
-		free(para);
-	}
-	for (size_t i = 0; i < sizeof(dflt) / sizeof(*dflt); i++) {
-		char *v = fp_poller_config_get(&cfg, dflt[i]);
+	for (size_t i = 0; (key = fp_poller_config_key(i)); i++) {
+		char *v = fp_poller_config_get(&cfg, key);
+		size_t n = strlen(v);
 
-		para = _man_para(man, dflt[i]);
-		snprintf(want, sizeof(want), "Default %s.", v);
+		para = _man_para(man, key);
+		if (!para)
+			fail_msg("the man page lacks %s", key);
+		_man_plain(para);
+		/* a default in words is "(...)": "Default: none." */
+		if (v[0] == '(' && v[n - 1] == ')')
+			snprintf(want, sizeof(want), "Default: %.*s",
+				 (int)n - 2, v + 1);
+		else
+			snprintf(want, sizeof(want), "Default %s", v);
 		if (!strstr(para, want))
-			fail_msg("%s: the man page does not say '%s'", dflt[i],
+			fail_msg("%s: the man page does not say '%s'", key,
 				 want);
+		if (!fp_poller_config_range(key, range, sizeof(range))) {
+			if (!strstr(para, range))
+				fail_msg("%s: the man page does not say '%s'",
+					 key, range);
+			nranged++;
+		}
 		free(para);
 		free(v);
+		nkeys++;
 	}
-	for (size_t i = 0; i < sizeof(ranged) / sizeof(*ranged); i++) {
-		para = _man_para(man, ranged[i][0]);
-		snprintf(want, sizeof(want), "%s to %s", ranged[i][1],
-			 ranged[i][2]);
-		if (!strstr(para, want))
-			fail_msg("%s: the man page does not say '%s'",
-				 ranged[i][0], want);
-		free(para);
+	/* the numbers and the size have a range: SensorMaxAge,
+	 * SensorCeiling, IdleWatts, PollInterval, MetricsInterval,
+	 * TraceMaxSize */
+	assert_int_equal(nranged, 6);
+	/* the other way: every option the page names (headings, text,
+	 * example) is one of the code's */
+	for (at = man; (at = strstr(at, "EnergyFootprint")); at++) {
+		char name[64];
+		size_t n = 0;
+		char *v;
+
+		at += strlen("EnergyFootprint");
+		while (n + 1 < sizeof(name) && isalnum((unsigned char)at[n])) {
+			name[n] = at[n];
+			n++;
+		}
+		name[n] = '\0';
+		v = fp_poller_config_get(&cfg, name);
+		if (!v)
+			fail_msg("the man page states EnergyFootprint%s, an "
+				 "option the code does not know",
+				 name);
+		free(v);
 	}
+	assert_true(nkeys > 20);
 	fp_poller_config_clear(&cfg);
 	free(man);
 }
@@ -1528,7 +1562,7 @@ static void good_values_read_back_as_given(void **state)
 		free(got);
 	}
 	/* every option was covered */
-	while (fp_poller_config_keys[nkeys])
+	while (fp_poller_config_key(nkeys))
 		nkeys++;
 	assert_int_equal(nkeys, sizeof(kv) / sizeof(*kv));
 	fp_poller_config_clear(&cfg);
