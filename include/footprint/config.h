@@ -160,6 +160,12 @@ fp_config_t *fp_config_load_essentials(const char *path);
  * bounds and default (*lo <= *hi), any other *lo = 1, *hi = 0. */
 const char *fp_config_global_key(size_t i, unsigned *lo, unsigned *hi,
 				 unsigned *dflt);
+/* The keys of a Site, NodeType or Reference line (line names which) as
+ * the parser's tables hold them, for the man page's test: the i-th key's
+ * name, NULL past the last; a key of a number gives its bounds (*lo <=
+ * *hi), any other *lo = 1, *hi = 0. */
+const char *fp_config_key_of(const char *line, size_t i, double *lo,
+			     double *hi);
 /* Loads every series file; the error names the footprint.conf line that
  * uses the file, then the file's own line and field. A file that does not
  * load leaves only its spec without a series (and with error set): the

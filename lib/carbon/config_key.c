@@ -1,5 +1,5 @@
-/* The keys of footprint.conf's lines: each of a Site, NodeType or Reference
- * line and each global key, checked and stored; the defaults of those unset. */
+/* The keys of footprint.conf's Site, NodeType and Reference lines: one
+ * table per line, each key checked and stored; the defaults of those unset. */
 #include "config_parse.h"
 
 #include <ctype.h>
@@ -144,13 +144,13 @@ static int _parse_months(struct ctx *c, const struct kv *kv, const char *s,
 
 /* Intensity=56 | file:PATH ; UsefulHeat=0.8 | months:10-4 | file:PATH */
 static int _parse_signal(struct ctx *c, const struct kv *kv,
-			 fp_signal_spec_t *spec, bool fraction)
+			 fp_signal_spec_t *spec, bool fraction, double hi)
 {
 	double v;
 	unsigned months;
 	char name[128];
-	/* IntensityKind=, IntensityFormat=, IntensityResolution= may come
-	 * before Intensity= on the line. */
+	/* the line's IntensityKind=, IntensityFormat=,
+	 * IntensityResolution= may come before it */
 	fp_series_format_t format = spec->format;
 	fp_intensity_kind_t kind = spec->kind;
 	bool hourly = spec->hourly;
@@ -168,8 +168,7 @@ static int _parse_signal(struct ctx *c, const struct kv *kv,
 			return -1;
 		spec->series = fp_series_new_months(kv->val, months);
 	} else {
-		if (_get_double(c, kv, 0, fraction ? 1 : FP_SERIES_MAX_VALUE,
-				&v))
+		if (_get_double(c, kv, 0, hi, &v))
 			return -1;
 		snprintf(name, sizeof(name), "constant:%s", kv->val);
 		spec->series = fp_series_new_constant(name, v);
@@ -293,19 +292,246 @@ static int _parse_feed(struct ctx *c, const struct kv *kv, fp_feed_spec_t *f)
 	return zone ? fp_config_key_dup(c, &f->zone, zone) : 0;
 }
 
-static int _unknown_key(struct ctx *c, const char *entity, const char *key)
+/* The keys of a Site, NodeType and Reference line, one row each: the kind
+ * of value, where it goes in the line's struct, its bounds, whether the
+ * line needs it (what footprint.conf(5) says; test_config checks the page
+ * against these tables). */
+enum lkind {
+	L_HOSTS,      /* Nodes: a hostlist */
+	L_TEXT,	      /* kept as given */
+	L_PATH,	      /* resolved against the file's folder */
+	L_NUMBER,     /* a number from lo to hi */
+	L_UINT,	      /* a whole number from lo to hi */
+	L_SIGNAL,     /* a number from lo to hi, or file:PATH */
+	L_FRACTION,   /* as L_SIGNAL, or months:LIST */
+	L_REF_SIGNAL, /* the Reference's: site, or as L_SIGNAL */
+	L_KIND,	      /* lca or direct */
+	L_FORMAT,     /* auto, electricitymaps, eco2mix, plain */
+	L_RESOLUTION, /* native or hour */
+	L_FALLBACK,   /* IntensityFallback */
+	L_DISPLACED,  /* a preset, or a number from lo to hi */
+	L_FEED,	      /* a provider[:zone] */
+	L_URL,	      /* http:// or https:// */
+};
+
+struct line_key {
+	const char *key;
+	enum lkind kind;
+	size_t off;
+	double lo, hi; /* L_NUMBER, L_UINT, the signals, L_DISPLACED */
+	bool required;
+};
+
+#define S(f) offsetof(fp_site_conf_t, f)
+static const struct line_key _site_keys[] = {
+	{ "Nodes", L_HOSTS, S(nodes), 0, 0, true },
+	{ "Intensity", L_SIGNAL, S(intensity), 0, FP_SERIES_MAX_VALUE, true },
+	/* IntensityKind=, IntensityFormat=, IntensityResolution= may come
+	 * before Intensity= on the line */
+	{ "IntensityKind", L_KIND, S(intensity.kind), 0, 0, false },
+	{ "IntensityFormat", L_FORMAT, S(intensity.format), 0, 0, false },
+	{ "IntensityResolution", L_RESOLUTION, S(intensity.hourly), 0, 0,
+	  false },
+	{ "IntensityFallback", L_FALLBACK, S(fallback), 0, 0, false },
+	{ "PUE", L_NUMBER, S(pue), 1, 10, false },
+	{ "HeatRecovery", L_NUMBER, S(heat_recovery), 0, 1, false },
+	{ "UsefulHeat", L_FRACTION, S(useful_heat), 0, 1, false },
+	{ "UsefulHeatFormat", L_FORMAT, S(useful_heat.format), 0, 0, false },
+	{ "DisplacedHeating", L_DISPLACED, S(displaced), 0, FP_SERIES_MAX_VALUE,
+	  false },
+	/* an explicit source wins over the preset's, wherever it is */
+	{ "DisplacedHeatingSource", L_TEXT, S(displaced_source), 0, 0, false },
+	{ "Feed", L_FEED, S(feed), 0, 0, false },
+	{ "FeedURL", L_URL, S(feed.url), 0, 0, false },
+	{ "FeedTokenFile", L_PATH, S(feed.token_file), 0, 0, false },
+	{ "FeedProxy", L_TEXT, S(feed.proxy), 0, 0, false },
+};
+#undef S
+
+#define T(f) offsetof(fp_node_type_t, f)
+static const struct line_key _node_type_keys[] = {
+	{ "Nodes", L_HOSTS, T(nodes), 0, 0, true },
+	{ "Embodied", L_NUMBER, T(embodied_kg), 0, 1e7, true },
+	{ "Lifetime", L_NUMBER, T(lifetime_years), 0.01, 100, true },
+	{ "CPUs", L_UINT, T(cpus), 1, 1u << 20, true },
+	{ "EmbodiedSource", L_TEXT, T(source), 0, 0, false },
+};
+#undef T
+
+#define R(f) offsetof(fp_reference_t, f)
+static const struct line_key _reference_keys[] = {
+	{ "PUE", L_NUMBER, R(pue), 1, 10, false },
+	{ "PUESource", L_TEXT, R(pue_source), 0, 0, false },
+	{ "Intensity", L_REF_SIGNAL, R(intensity), 0, FP_SERIES_MAX_VALUE,
+	  false },
+	{ "IntensityKind", L_KIND, R(intensity.kind), 0, 0, false },
+	{ "IntensityFormat", L_FORMAT, R(intensity.format), 0, 0, false },
+	{ "IntensityResolution", L_RESOLUTION, R(intensity.hourly), 0, 0,
+	  false },
+};
+#undef R
+
+#define NKEYS(t) (sizeof(t) / sizeof((t)[0]))
+static const struct line {
+	const char *name;
+	const struct line_key *keys;
+	size_t nkeys;
+} _lines[] = {
+	{ "Site", _site_keys, NKEYS(_site_keys) },
+	{ "NodeType", _node_type_keys, NKEYS(_node_type_keys) },
+	{ "Reference", _reference_keys, NKEYS(_reference_keys) },
+};
+_Static_assert(NKEYS(_site_keys) <= 32 && NKEYS(_node_type_keys) <= 32 &&
+		       NKEYS(_reference_keys) <= 32,
+	       "a line's keys given are one bit each of an unsigned");
+
+const char *fp_config_key_of(const char *line, size_t i, double *lo, double *hi)
 {
+	for (size_t l = 0; l < NKEYS(_lines); l++) {
+		const struct line_key *k = &_lines[l].keys[i];
+
+		if (strcmp(line, _lines[l].name) || i >= _lines[l].nkeys)
+			continue;
+		*lo = 1;
+		*hi = 0;
+		if (k->kind != L_TEXT && k->kind != L_PATH &&
+		    k->kind != L_HOSTS && k->hi > k->lo) {
+			*lo = k->lo;
+			*hi = k->hi;
+		}
+		return k->key;
+	}
+	return NULL;
+}
+
+/* DisplacedHeating=: a preset, with its figure and source, or a number. */
+static int _displaced(struct ctx *c, const struct line_key *lk,
+		      const struct kv *kv, fp_site_conf_t *s, bool own_source)
+{
+	const fp_preset_t *p = fp_config_displaced_preset(kv->val);
+
+	if (p) {
+		s->displaced_gco2e_per_kwh = p->gco2e_per_kwh;
+		return fp_config_key_dup(c, &s->displaced, p->name) ||
+		       (!own_source &&
+			fp_config_key_dup(c, &s->displaced_source, p->source));
+	}
+	if (isdigit((unsigned char)kv->val[0]) || kv->val[0] == '.')
+		return _get_double(c, kv, lk->lo, lk->hi,
+				   &s->displaced_gco2e_per_kwh) ||
+		       fp_config_key_dup(c, &s->displaced, "custom") ||
+		       (!own_source &&
+			fp_config_key_dup(c, &s->displaced_source,
+					  "site value (no source given)"));
 	return FAIL(c, FP_EINVAL,
-		    "%s:%u: field '%s': unknown key on a %s "
-		    "line",
-		    c->name, c->line, key, entity);
+		    "%s:%u: field '%s': '%s' is not a preset (gas, "
+		    "fuel-oil, electric, district, heat-pump, none) nor a "
+		    "number",
+		    c->name, c->line, kv->key, kv->val);
+}
+
+/* One key of a line into its place in the line's struct at base. */
+static int _line_set(struct ctx *c, const struct line_key *lk,
+		     const struct kv *kv, void *base, bool own_source)
+{
+	void *f = (char *)base + lk->off;
+
+	switch (lk->kind) {
+	case L_HOSTS:
+		return fp_config_hostlist_check(c, kv) ||
+		       fp_config_key_dup(c, f, kv->val);
+	case L_TEXT:
+		return fp_config_key_dup(c, f, kv->val);
+	case L_PATH:
+		return fp_config_key_path(c, kv->val, f);
+	case L_NUMBER:
+		return _get_double(c, kv, lk->lo, lk->hi, f);
+	case L_UINT:
+		return fp_config_key_uint(c, kv, (unsigned)lk->lo,
+					  (unsigned)lk->hi, f);
+	case L_REF_SIGNAL:
+		/* the Reference's grid: each site's own */
+		((fp_reference_t *)base)->same_grid =
+			!strcasecmp(kv->val, "site");
+		if (((fp_reference_t *)base)->same_grid) {
+			fp_config_spec_free(f);
+			return 0;
+		}
+		/* fall through */
+	case L_SIGNAL:
+	case L_FRACTION:
+		return _parse_signal(c, kv, f, lk->kind == L_FRACTION, lk->hi);
+	case L_KIND:
+		return _parse_kind(c, kv, f);
+	case L_FORMAT:
+		return _parse_format(c, kv, f);
+	case L_RESOLUTION:
+		return _parse_resolution(c, kv, f);
+	case L_FALLBACK:
+		if (!fp_series_fallback_parse(kv->val, f))
+			return 0;
+		return FAIL(c, FP_EINVAL,
+			    "%s:%u: field '%s': '%s' is not none, last, "
+			    "same-hour:N (1..%d), monthly-mean nor a number "
+			    "0..%.0f",
+			    c->name, c->line, kv->key, kv->val,
+			    FP_FALLBACK_MAX_DAYS, FP_SERIES_MAX_VALUE);
+	case L_DISPLACED:
+		return _displaced(c, lk, kv, base, own_source);
+	case L_FEED:
+		return _parse_feed(c, kv, f);
+	case L_URL:
+		if (strncasecmp(kv->val, "http://", 7) &&
+		    strncasecmp(kv->val, "https://", 8))
+			return FAIL(c, FP_EINVAL,
+				    "%s:%u: field '%s': '%s' is not an "
+				    "http:// or https:// URL",
+				    c->name, c->line, kv->key, kv->val);
+		return fp_config_key_dup(c, f, kv->val);
+	}
+	return -1;
+}
+
+/* The keys of a line (kv[1..n-1]) by its table: each checked and stored in
+ * the struct at base, in the line's order; then the required ones. */
+static int _line_keys(struct ctx *c, const struct line *l, struct kv *kv,
+		      size_t n, void *base)
+{
+	unsigned given = 0;
+	bool own_source = false;
+
+	/* an explicit DisplacedHeatingSource= wins, before or after */
+	for (size_t i = 1; i < n; i++)
+		own_source |= !strcasecmp(kv[i].key, "DisplacedHeatingSource");
+	for (size_t i = 1; i < n; i++) {
+		size_t k = 0;
+
+		while (k < l->nkeys && strcasecmp(kv[i].key, l->keys[k].key))
+			k++;
+		if (k == l->nkeys)
+			return FAIL(c, FP_EINVAL,
+				    "%s:%u: field '%s': unknown key on a %s "
+				    "line",
+				    c->name, c->line, kv[i].key, l->name);
+		if (_line_set(c, &l->keys[k], &kv[i], base, own_source))
+			return -1;
+		/* an empty Nodes= is none */
+		if (l->keys[k].kind != L_HOSTS || *kv[i].val)
+			given |= 1u << k;
+	}
+	for (size_t k = 0; k < l->nkeys; k++)
+		if (l->keys[k].required && !(given & (1u << k)))
+			return FAIL(c, FP_EINVAL,
+				    "%s:%u: %s '%s': field '%s' is required",
+				    c->name, c->line, l->name, kv[0].val,
+				    l->keys[k].key);
+	return 0;
 }
 
 int fp_config_key_site(struct ctx *c, struct kv *kv, size_t n)
 {
 	fp_config_t *cfg = c->cfg;
 	fp_site_conf_t *s, *ns;
-	const char *source = NULL; /* an explicit source wins */
 
 	for (size_t i = 0; i < cfg->nsites; i++)
 		if (!strcmp(cfg->sites[i].name, kv[0].val))
@@ -328,107 +554,9 @@ int fp_config_key_site(struct ctx *c, struct kv *kv, size_t n)
 	if (fp_config_key_dup(c, &s->name, kv[0].val) ||
 	    fp_config_key_dup(c, &s->displaced, "none") ||
 	    fp_config_key_dup(c, &s->displaced_source,
-			      fp_config_displaced_preset("none")->source))
+			      fp_config_displaced_preset("none")->source) ||
+	    _line_keys(c, &_lines[0], kv, n, s))
 		return -1;
-	for (size_t i = 1; i < n; i++) {
-		const char *k = kv[i].key;
-		int rc;
-
-		if (!strcasecmp(k, "Nodes"))
-			rc = fp_config_hostlist_check(c, &kv[i]) ||
-			     fp_config_key_dup(c, &s->nodes, kv[i].val);
-		else if (!strcasecmp(k, "Intensity"))
-			rc = _parse_signal(c, &kv[i], &s->intensity, false);
-		else if (!strcasecmp(k, "IntensityKind"))
-			rc = _parse_kind(c, &kv[i], &s->intensity.kind);
-		else if (!strcasecmp(k, "IntensityFormat"))
-			rc = _parse_format(c, &kv[i], &s->intensity.format);
-		else if (!strcasecmp(k, "IntensityResolution"))
-			rc = _parse_resolution(c, &kv[i], &s->intensity.hourly);
-		else if (!strcasecmp(k, "IntensityFallback"))
-			rc = fp_series_fallback_parse(kv[i].val, &s->fallback)
-				     ? FAIL(c, FP_EINVAL,
-					    "%s:%u: field '%s': '%s' is "
-					    "not none, last, same-hour:N (1..%d), "
-					    "monthly-mean nor a number 0..%.0f",
-					    c->name, c->line, k, kv[i].val,
-					    FP_FALLBACK_MAX_DAYS,
-					    FP_SERIES_MAX_VALUE)
-				     : 0;
-		else if (!strcasecmp(k, "PUE"))
-			rc = _get_double(c, &kv[i], 1.0, 10.0, &s->pue);
-		else if (!strcasecmp(k, "HeatRecovery"))
-			rc = _get_double(c, &kv[i], 0, 1, &s->heat_recovery);
-		else if (!strcasecmp(k, "UsefulHeat"))
-			rc = _parse_signal(c, &kv[i], &s->useful_heat, true);
-		else if (!strcasecmp(k, "UsefulHeatFormat"))
-			rc = _parse_format(c, &kv[i], &s->useful_heat.format);
-		else if (!strcasecmp(k, "DisplacedHeating")) {
-			const fp_preset_t *p =
-				fp_config_displaced_preset(kv[i].val);
-
-			if (p) {
-				s->displaced_gco2e_per_kwh = p->gco2e_per_kwh;
-				rc = fp_config_key_dup(c, &s->displaced,
-						       p->name) ||
-				     fp_config_key_dup(c, &s->displaced_source,
-						       p->source);
-			} else if (isdigit((unsigned char)kv[i].val[0]) ||
-				   kv[i].val[0] == '.') {
-				rc = _get_double(c, &kv[i], 0,
-						 FP_SERIES_MAX_VALUE,
-						 &s->displaced_gco2e_per_kwh) ||
-				     fp_config_key_dup(c, &s->displaced,
-						       "custom") ||
-				     fp_config_key_dup(
-					     c, &s->displaced_source,
-					     "site value (no source given)");
-			} else {
-				rc = FAIL(c, FP_EINVAL,
-					  "%s:%u: field '%s': "
-					  "'%s' is not a preset (gas, "
-					  "fuel-oil, electric, district, "
-					  "heat-pump, none) nor a number",
-					  c->name, c->line, k, kv[i].val);
-			}
-		} else if (!strcasecmp(k, "DisplacedHeatingSource")) {
-			source = kv[i].val;
-			rc = 0;
-		} else if (!strcasecmp(k, "Feed")) {
-			rc = _parse_feed(c, &kv[i], &s->feed);
-		} else if (!strcasecmp(k, "FeedURL")) {
-			rc = strncasecmp(kv[i].val, "http://", 7) &&
-					     strncasecmp(kv[i].val, "https://",
-							 8)
-				     ? FAIL(c, FP_EINVAL,
-					    "%s:%u: field '%s': '%s' is "
-					    "not an http:// or https:// URL",
-					    c->name, c->line, k, kv[i].val)
-				     : fp_config_key_dup(c, &s->feed.url,
-							 kv[i].val);
-		} else if (!strcasecmp(k, "FeedTokenFile")) {
-			rc = fp_config_key_path(c, kv[i].val,
-						&s->feed.token_file);
-		} else if (!strcasecmp(k, "FeedProxy")) {
-			rc = fp_config_key_dup(c, &s->feed.proxy, kv[i].val);
-		} else {
-			rc = _unknown_key(c, "Site", k);
-		}
-		if (rc)
-			return -1;
-	}
-	if (source && fp_config_key_dup(c, &s->displaced_source, source))
-		return -1;
-	if (!s->nodes || !*s->nodes)
-		return FAIL(c, FP_EINVAL,
-			    "%s:%u: Site '%s': field 'Nodes' is "
-			    "required",
-			    c->name, c->line, s->name);
-	if (!s->intensity.text)
-		return FAIL(c, FP_EINVAL,
-			    "%s:%u: Site '%s': field 'Intensity' "
-			    "is required",
-			    c->name, c->line, s->name);
 	if (s->feed.provider && !s->intensity.path)
 		return FAIL(c, FP_EINVAL,
 			    "%s:%u: Site '%s': field 'Feed' "
@@ -476,7 +604,6 @@ int fp_config_key_node_type(struct ctx *c, struct kv *kv, size_t n)
 {
 	fp_config_t *cfg = c->cfg;
 	fp_node_type_t *t, *nt;
-	bool have_emb = false, have_life = false;
 
 	nt = realloc(cfg->node_types, (cfg->nnode_types + 1) * sizeof(*nt));
 	if (!nt)
@@ -488,41 +615,7 @@ int fp_config_key_node_type(struct ctx *c, struct kv *kv, size_t n)
 	if (fp_config_key_dup(c, &t->name, kv[0].val) ||
 	    fp_config_key_dup(c, &t->source, "site value (no source given)"))
 		return -1;
-	for (size_t i = 1; i < n; i++) {
-		const char *k = kv[i].key;
-		int rc;
-
-		if (!strcasecmp(k, "Nodes")) {
-			rc = fp_config_hostlist_check(c, &kv[i]) ||
-			     fp_config_key_dup(c, &t->nodes, kv[i].val);
-		} else if (!strcasecmp(k, "Embodied")) {
-			rc = _get_double(c, &kv[i], 0, 1e7, &t->embodied_kg);
-			have_emb = true;
-		} else if (!strcasecmp(k, "Lifetime")) {
-			rc = _get_double(c, &kv[i], 0.01, 100,
-					 &t->lifetime_years);
-			have_life = true;
-		} else if (!strcasecmp(k, "CPUs")) {
-			rc = fp_config_key_uint(c, &kv[i], 1, 1u << 20,
-						&t->cpus);
-		} else if (!strcasecmp(k, "EmbodiedSource")) {
-			rc = fp_config_key_dup(c, &t->source, kv[i].val);
-		} else {
-			rc = _unknown_key(c, "NodeType", k);
-		}
-		if (rc)
-			return -1;
-	}
-	if (!t->nodes || !have_emb || !have_life || !t->cpus)
-		return FAIL(c, FP_EINVAL,
-			    "%s:%u: NodeType '%s': field '%s' is "
-			    "required",
-			    c->name, c->line, t->name,
-			    !t->nodes	 ? "Nodes"
-			    : !have_emb	 ? "Embodied"
-			    : !have_life ? "Lifetime"
-					 : "CPUs");
-	return 0;
+	return _line_keys(c, &_lines[1], kv, n, t);
 }
 
 int fp_config_key_reference(struct ctx *c, struct kv *kv, size_t n)
@@ -538,36 +631,7 @@ int fp_config_key_reference(struct ctx *c, struct kv *kv, size_t n)
 	r->line = c->line;
 	if (fp_config_key_dup(c, &r->name, kv[0].val))
 		return -1;
-	for (size_t i = 1; i < n; i++) {
-		const char *k = kv[i].key;
-		int rc;
-
-		if (!strcasecmp(k, "PUE")) {
-			rc = _get_double(c, &kv[i], 1.0, 10.0, &r->pue);
-		} else if (!strcasecmp(k, "PUESource")) {
-			rc = fp_config_key_dup(c, &r->pue_source, kv[i].val);
-		} else if (!strcasecmp(k, "Intensity")) {
-			r->same_grid = !strcasecmp(kv[i].val, "site");
-			if (r->same_grid) {
-				fp_config_spec_free(&r->intensity);
-				rc = 0;
-			} else {
-				rc = _parse_signal(c, &kv[i], &r->intensity,
-						   false);
-			}
-		} else if (!strcasecmp(k, "IntensityKind")) {
-			rc = _parse_kind(c, &kv[i], &r->intensity.kind);
-		} else if (!strcasecmp(k, "IntensityFormat")) {
-			rc = _parse_format(c, &kv[i], &r->intensity.format);
-		} else if (!strcasecmp(k, "IntensityResolution")) {
-			rc = _parse_resolution(c, &kv[i], &r->intensity.hourly);
-		} else {
-			rc = _unknown_key(c, "Reference", k);
-		}
-		if (rc)
-			return -1;
-	}
-	return 0;
+	return _line_keys(c, &_lines[2], kv, n, r);
 }
 
 int fp_config_key_defaults(struct ctx *c)

@@ -908,6 +908,94 @@ static void test_man_page_states_each_default_and_range(void **state)
 	}
 }
 
+/* The option names of the heading after each .TP of a man page section:
+ * "\fBA\fR, \fBB\fR=..." names A and B. Appends them to names, '|'
+ * around each. */
+static void heading_names(const char *from, const char *to, char *names,
+			  size_t size)
+{
+	const char *at;
+
+	for (at = from; (at = strstr(at, "\n.TP\n")) && at < to; at++) {
+		const char *h = at + 5;
+
+		while (!strncmp(h, "\\fB", 3)) {
+			const char *end = strstr(h + 3, "\\fR");
+
+			if (!end)
+				break;
+			snprintf(names + strlen(names), size - strlen(names),
+				 "|%.*s|", (int)(end - h - 3), h + 3);
+			h = end + 3;
+			if (strncmp(h, ", ", 2))
+				break;
+			h += 2;
+		}
+	}
+}
+
+/* footprint.conf(5)'s SITE LINES, NODETYPE LINES and REFERENCE LINE are
+ * the parser's tables of each line's keys, no more and no less, and each
+ * number's entry gives the table's range. */
+static void test_man_page_lists_each_line_key_table(void **state)
+{
+	static const char *const lines[][2] = {
+		{ "Site", ".SH \"SITE LINES\"" },
+		{ "NodeType", ".SH \"NODETYPE LINES\"" },
+		{ "Reference", ".SH \"REFERENCE LINE\"" },
+	};
+	static char page[1 << 17];
+	FILE *f = fopen("docs/footprint.conf.5", "r");
+	size_t n, nranged = 0;
+
+	(void)state;
+	assert_non_null(f);
+	n = fread(page, 1, sizeof(page) - 1, f);
+	fclose(f);
+	page[n] = '\0';
+	for (size_t l = 0; l < sizeof(lines) / sizeof(*lines); l++) {
+		char names[4096] = "", want[160], *e;
+		const char *from = strstr(page, lines[l][1]), *to, *key, *p;
+		size_t nkeys = 0, nman = 0;
+		double lo, hi;
+
+		assert_non_null(from);
+		to = strstr(from + 1, "\n.SH ");
+		assert_non_null(to);
+		heading_names(from, to, names, sizeof(names));
+		for (size_t i = 0;
+		     (key = fp_config_key_of(lines[l][0], i, &lo, &hi)); i++) {
+			snprintf(want, sizeof(want), "|%s|", key);
+			if (!strstr(names, want))
+				fail_msg("%s's %s: not in footprint.conf(5)'s "
+					 "%s",
+					 lines[l][0], key, lines[l][1]);
+			nkeys++;
+			if (lo > hi)
+				continue;
+			e = man_entry(lines[l][1], key);
+			snprintf(want, sizeof(want), "%.10g..%.10g", lo, hi);
+			if (!e || !strstr(e, want))
+				fail_msg("%s's %s: footprint.conf(5) does not "
+					 "say '%s'",
+					 lines[l][0], key, want);
+			free(e);
+			nranged++;
+		}
+		/* every name the page gives, less the line's own */
+		for (p = names; (p = strchr(p, '|')); p++, nman++)
+			p = strchr(p + 1, '|');
+		if (nman != nkeys + 1)
+			fail_msg("%s: footprint.conf(5) names %zu keys, the "
+				 "table has %zu: %s",
+				 lines[l][0], nman - 1, nkeys, names);
+		assert_true(nkeys >= 5);
+	}
+	/* Site: Intensity, PUE, HeatRecovery, UsefulHeat, DisplacedHeating;
+	 * NodeType: Embodied, Lifetime, CPUs; Reference: PUE, Intensity */
+	assert_int_equal(nranged, 10);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -937,6 +1025,7 @@ int main(void)
 		cmocka_unit_test(test_node_in_two_node_types_names_both_lines),
 		cmocka_unit_test(test_hostlist_with_an_empty_name_is_an_error),
 		cmocka_unit_test(test_man_page_lists_the_global_key_table),
+		cmocka_unit_test(test_man_page_lists_each_line_key_table),
 		cmocka_unit_test(test_man_page_states_each_default_and_range),
 		cmocka_unit_test(test_limit_errors_say_the_limit),
 		cmocka_unit_test(
