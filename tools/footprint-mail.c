@@ -189,14 +189,12 @@ static char *_html_report(fp_config_t *cfg, const fp_report_t *r,
  * part and GPUs where it has them (summaries since issue #15 made with
  * NodePartsDir=). */
 static char *_footprint_text(const fp_report_t *r, const char *status,
-			     const char *payload)
+			     const json_t *summary)
 {
-	json_t *sum = json_loads(payload, 0, NULL);
-	char *parts = sum ? fp_summary_parts_mail(sum) : NULL;
+	char *parts = fp_summary_parts_mail(summary);
 	char *s = fp_report_mail_with(r, status, parts);
 
 	free(parts);
-	json_decref(sum);
 	return s;
 }
 
@@ -206,82 +204,60 @@ static char *_footprint_text(const fp_report_t *r, const char *status,
  * also the HTML report of a valid summary (*html NULL otherwise). */
 static char *_footprint_section(fp_config_t *cfg, unsigned long id, char **html)
 {
-	char path[4096], why[1200], status[600], *tok = NULL, *payload;
+	char path[4096], why[1200], status[600];
 	unsigned wait = cfg->mail_wait < MAX_WAIT_S ? cfg->mail_wait
 						    : MAX_WAIT_S;
 	struct timespec t0, now, pause = { 0, POLL_NS };
+	fp_summary_file_t f;
 	fp_error_t err = { 0 };
 	fp_keyset_t *ks;
-	fp_verify_info_t info = { 0 };
 	fp_report_t *r;
-	char *s;
-	int e;
+	char *s = NULL;
 
-	snprintf(path, sizeof(path), "%s/summaries/%lu.jws", cfg->spool_dir,
-		 id);
+	/* The current and retired keys footprint.conf trusts, as
+	 * sfootprint -j: a summary of a retired key is still valid. */
+	ks = fp_sign_keyset_new_config(cfg, &err);
+	if (!ks) {
+		_note("%s", err.msg);
+		return fp_report_mail_unavailable(id, "its signature cannot "
+						      "be checked here");
+	}
+	fp_summary_load_path(path, sizeof(path), cfg->spool_dir, id);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		tok = fp_file_read_whole(path, FP_SIGN_TOKEN_MAX);
-		e = tok ? 0 : errno;
-		if (e != ENOENT)
-			break;
+	while (fp_summary_load(&f, path, ks, id) == FP_SUMMARY_ABSENT) {
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (now.tv_sec - t0.tv_sec + (now.tv_nsec - t0.tv_nsec) / 1e9 >=
 		    wait)
 			break;
+		fp_summary_load_clear(&f);
 		nanosleep(&pause, NULL);
 	}
-	if (e == ENOENT) {
+	r = f.state == FP_SUMMARY_VALID
+		    ? fp_report_from_summary(path, f.payload, &f.err)
+		    : NULL;
+	if (f.state == FP_SUMMARY_ABSENT) {
 		snprintf(why, sizeof(why), "no summary after %u s", wait);
-		return fp_report_mail_unavailable(id, why);
-	}
-	if (e == EILSEQ) {
-		/* there, but damaged or forged: never taken for a missing one */
-		_note("%s: a NUL byte: not a signed summary", path);
-		snprintf(why, sizeof(why),
-			 "the signed summary is INVALID: %s: a NUL byte", path);
-		return fp_report_mail_unavailable(id, why);
-	}
-	if (e) {
-		snprintf(why, sizeof(why), "%s: %s", path, strerror(e));
-		_note("%s", why);
-		return fp_report_mail_unavailable(id, why);
-	}
-	/* The current and retired keys footprint.conf trusts, as
-	 * sfootprint -j: a summary of a retired key is still valid. */
-	ks = fp_sign_keyset_new();
-	if (!ks || fp_sign_keyset_add_config(ks, cfg, &err)) {
-		_note("%s", ks ? err.msg : "out of memory");
-		free(tok);
-		fp_sign_keyset_free(ks);
-		return fp_report_mail_unavailable(id, "its signature cannot "
-						      "be checked here");
-	}
-	payload = fp_sign_keyset_verify(ks, tok, FP_VERIFY_ACCEPT_HIGH_S, &info,
-					&err);
-	free(tok);
-	r = payload ? fp_report_from_summary(path, payload, &err) : NULL;
-	if (r && r->job_id != id) {
-		snprintf(err.msg, sizeof(err.msg), "%s is job %llu's", path,
-			 (unsigned long long)r->job_id);
-		fp_report_free(r);
-		r = NULL;
-	}
-	if (!r) {
-		_note("%s: %s", path, err.msg);
+		s = fp_report_mail_unavailable(id, why);
+	} else if (f.state == FP_SUMMARY_UNREADABLE) {
+		_note("%s", f.err.msg);
+		s = fp_report_mail_unavailable(id, f.err.msg);
+	} else if (!r) {
+		/* there, but damaged or forged: never taken for a missing
+		 * one */
+		_note("%s", f.err.msg);
 		snprintf(why, sizeof(why), "the signed summary is INVALID: %s",
-			 err.msg);
-		free(payload);
-		fp_sign_keyset_free(ks);
-		return fp_report_mail_unavailable(id, why);
+			 f.err.msg);
+		s = fp_report_mail_unavailable(id, why);
+	} else {
+		snprintf(status, sizeof(status), "valid (kid %s, %s)",
+			 fp_sign_key_kid(f.info.key),
+			 fp_sign_key_alg(f.info.key));
+		s = _footprint_text(r, status, f.root);
+		if (s && html)
+			*html = _html_report(cfg, r, status, f.payload);
+		fp_report_free(r);
 	}
-	snprintf(status, sizeof(status), "valid (kid %s, %s)",
-		 fp_sign_key_kid(info.key), fp_sign_key_alg(info.key));
-	s = _footprint_text(r, status, payload);
-	if (s && html)
-		*html = _html_report(cfg, r, status, payload);
-	fp_report_free(r);
-	free(payload);
+	fp_summary_load_clear(&f);
 	fp_sign_keyset_free(ks);
 	return s;
 }

@@ -525,14 +525,12 @@ static int _set_record(void *db, const fp_config_t *cfg, slurmdb_job_rec_t *j,
 }
 
 /* The job's start as the summary states it ("" when absent). */
-static void _summary_start(const char *json, char *buf, size_t size)
+static void _summary_start(const json_t *summary, char *buf, size_t size)
 {
-	json_t *o = json_loads(json, 0, NULL);
 	const char *start = json_string_value(
-		json_object_get(json_object_get(o, "job"), "start"));
+		json_object_get(json_object_get(summary, "job"), "start"));
 
 	snprintf(buf, size, "%s", start ? start : "");
-	json_decref(o);
 }
 
 /* What was at a summary's path before ours. */
@@ -554,30 +552,32 @@ static enum prior_summary _archive_reused_id(const char *path,
 					     const char *summary)
 {
 	char old_start[64], new_start[64], base[4200], dest[4300];
-	char *token, *payload = NULL;
 	size_t stem = strlen(path) - 4;
-	fp_error_t err = { 0 };
+	fp_summary_file_t prior;
+	json_t *ours;
 	bool verified;
 
-	token = fp_file_read_whole(path, FP_SIGN_TOKEN_MAX);
-	if (!token && errno == ENOENT)
+	/* Summaries of a retired key or with a high S (signed before low-S
+	 * signing) are this site's too; one too long or holding a NUL byte
+	 * is there, and does not verify. */
+	switch (fp_summary_load(&prior, path, trusted, 0)) {
+	case FP_SUMMARY_ABSENT:
+		fp_summary_load_clear(&prior);
 		return PRIOR_NONE;
-	/* one too long or holding a NUL byte is there, and does not verify */
-	if (!token && errno != EFBIG && errno != EILSEQ) {
-		_say("summary %s: cannot read it: %s", path, strerror(errno));
+	case FP_SUMMARY_UNREADABLE:
+		_say("summary %s (cannot read it)", prior.err.msg);
+		fp_summary_load_clear(&prior);
 		return PRIOR_STUCK;
+	default:
+		break;
 	}
-	if (token)
-		/* Summaries of a retired key or with a high S (signed
-		 * before low-S signing) are this site's too. */
-		payload = fp_sign_keyset_verify(
-			trusted, token, FP_VERIFY_ACCEPT_HIGH_S, NULL, &err);
-	free(token);
-	verified = payload != NULL;
-	_summary_start(summary, new_start, sizeof(new_start));
+	verified = prior.state == FP_SUMMARY_VALID;
+	_summary_start(prior.root, old_start, sizeof(old_start));
+	fp_summary_load_clear(&prior);
+	ours = json_loads(summary, 0, NULL);
+	_summary_start(ours, new_start, sizeof(new_start));
+	json_decref(ours);
 	if (verified) {
-		_summary_start(payload, old_start, sizeof(old_start));
-		free(payload);
 		if (!strcmp(old_start, new_start))
 			return PRIOR_SAME_JOB;
 		snprintf(base, sizeof(base), "%.*s.%s", (int)stem, path,
@@ -765,7 +765,7 @@ static int _process_job(void *db, const run_t *run, uint32_t jobid,
 		_say("job %u: signing failed: %s", jobid, err.msg);
 		goto out;
 	}
-	snprintf(path, sizeof(path), "%s/summaries/%u.jws", spool, jobid);
+	fp_summary_load_path(path, sizeof(path), spool, jobid);
 	switch (_archive_reused_id(path, trusted, summary)) {
 	case PRIOR_STUCK:
 		goto out;
@@ -861,8 +861,7 @@ static int _queue_missing(struct xlist *jobs, time_t now, time_t *newest,
 		if (j->end > *newest)
 			*newest = j->end;
 		_queue_path(q, sizeof(q), j->jobid);
-		snprintf(sum, sizeof(sum), "%s/summaries/%u.jws", spool,
-			 j->jobid);
+		fp_summary_load_path(sum, sizeof(sum), spool, j->jobid);
 		if (_exists(q) || _exists(sum))
 			continue;
 		f = fopen(q, "w");

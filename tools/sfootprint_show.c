@@ -227,18 +227,20 @@ static fp_report_acct_t _job_acct(const slurmdb_job_rec_t *j,
 }
 
 /* The signed summary of a job: 0 valid (*payload, *status "valid (...)"),
- * 1 none readable (*status says why), -1 INVALID (*status the reason). */
+ * 1 none readable (*status says why), -1 INVALID or not verifiable (*status
+ * the reason). Every trusted key, current and retired: the summary's kid
+ * picks one; a legacy high-S signature is as authentic, and the report
+ * says so. */
 static int _signed_summary(const struct context *c, unsigned long id,
 			   char **payload, char *status, size_t size,
 			   json_t **sig)
 {
-	char path[4096], *tok, key_note[4200];
+	char path[4096], key_note[4200];
+	fp_summary_file_t f;
 	fp_error_t err = { 0 };
-	fp_verify_info_t info = { 0 };
 	fp_keyset_t *ks;
-	json_t *root, *v;
-	bool key_fault;
-	int e;
+	const char *what;
+	bool unverified;
 
 	*payload = NULL;
 	if (!c->cfg) {
@@ -248,84 +250,49 @@ static int _signed_summary(const struct context *c, unsigned long id,
 				 c->conf_note);
 		return 1;
 	}
-	snprintf(path, sizeof(path), "%s/summaries/%lu.jws", c->cfg->spool_dir,
-		 id);
-	tok = fp_file_read_whole(path, FP_SIGN_TOKEN_MAX);
-	e = tok ? 0 : errno;
-	if (e == EILSEQ) {
-		/* there, but damaged or forged: never taken for a missing one */
-		snprintf(err.msg, sizeof(err.msg),
-			 "%s: a NUL byte: not a signed summary", path);
-		snprintf(status, size, "INVALID: %s", err.msg);
-		*sig = json_pack("{s:s, s:s}", "status", "invalid", "reason",
+	fp_summary_load_path(path, sizeof(path), c->cfg->spool_dir, id);
+	/* no usable key says nothing of the summary */
+	ks = fp_sign_keyset_new_config(c->cfg, &err);
+	if (!ks) {
+		snprintf(status, size, "NOT VERIFIED: %s", err.msg);
+		*sig = json_pack("{s:s, s:s}", "status", "unverified", "reason",
 				 err.msg);
 		return -1;
 	}
-	if (e) {
-		char why[4200];
-
-		snprintf(why, sizeof(why), "%s: %s", path,
-			 e == ENOENT ? "no signed summary (yet)" : strerror(e));
-		snprintf(status, size, "unsigned record only (%s)", why);
+	/* f.info.key is one of ks's: ks lives until the end */
+	fp_summary_load(&f, path, ks, id);
+	if (f.state == FP_SUMMARY_ABSENT || f.state == FP_SUMMARY_UNREADABLE) {
+		snprintf(status, size, "unsigned record only (%s)", f.err.msg);
 		*sig = json_pack("{s:s, s:s}", "status", "unsigned", "reason",
-				 why);
+				 f.err.msg);
+		fp_summary_load_clear(&f);
+		fp_sign_keyset_free(ks);
 		return 1;
 	}
-	/* Every trusted key, current and retired: the summary's kid picks
-	 * one. A high S is what summaries signed before low-S signing carry
-	 * half the time; the content is as authentic, the report says so and
-	 * `sfootprint verify` (strict) tells the two forms apart. */
-	ks = fp_sign_keyset_new();
-	if (!ks)
-		fp_error_set(&err, FP_ENOMEM, "out of memory");
-	else if (!fp_sign_keyset_add_config(ks, c->cfg, &err))
-		*payload = fp_sign_keyset_verify(
-			ks, tok, FP_VERIFY_ACCEPT_HIGH_S, &info, &err);
-	free(tok);
-	/* No usable key says nothing of the summary. */
-	key_fault = !*payload && (info.fault == FP_VERIFY_OK ||
-				  info.fault == FP_VERIFY_NO_KEYS);
-	if (*payload) {
-		/* A valid summary of another job is not this job's. */
-		root = json_loads(*payload, 0, NULL);
-		v = json_object_get(json_object_get(root, "job"), "id");
-		if (!v)
-			v = json_object_get(root, "job_id");
-		if (!json_is_integer(v) ||
-		    (unsigned long)json_integer_value(v) != id) {
-			snprintf(err.msg, sizeof(err.msg),
-				 "%s: the signed "
-				 "summary is not job %lu's",
-				 path, id);
-			free(*payload);
-			*payload = NULL;
-		}
-		json_decref(root);
-	} else if (!key_fault) {
-		char msg[sizeof(err.msg)];
-
-		snprintf(msg, sizeof(msg), "%s", err.msg);
-		snprintf(err.msg, sizeof(err.msg), "%s: %s", path, msg);
-	}
-	if (!*payload) {
-		snprintf(status, size, "%s: %s",
-			 key_fault ? "NOT VERIFIED" : "INVALID", err.msg);
+	if (f.state != FP_SUMMARY_VALID) {
+		unverified = f.state == FP_SUMMARY_UNVERIFIED;
+		what = unverified ? "NOT VERIFIED" : "INVALID";
+		snprintf(status, size, "%s: %s", what, f.err.msg);
 		*sig = json_pack("{s:s, s:s}", "status",
-				 key_fault ? "unverified" : "invalid", "reason",
-				 err.msg);
+				 unverified ? "unverified" : "invalid",
+				 "reason", f.err.msg);
+		fp_summary_load_clear(&f);
 		fp_sign_keyset_free(ks);
 		return -1;
 	}
 	snprintf(key_note, sizeof(key_note), "key %s%s",
-		 fp_sign_key_path(info.key),
-		 info.high_s ? ", legacy high-S signature" : "");
+		 fp_sign_key_path(f.info.key),
+		 f.info.high_s ? ", legacy high-S signature" : "");
 	snprintf(status, size, "valid (kid %s, %s, %s)",
-		 fp_sign_key_kid(info.key), fp_sign_key_alg(info.key),
+		 fp_sign_key_kid(f.info.key), fp_sign_key_alg(f.info.key),
 		 key_note);
 	*sig = json_pack("{s:s, s:s, s:s, s:s, s:b}", "status", "valid", "kid",
-			 fp_sign_key_kid(info.key), "alg",
-			 fp_sign_key_alg(info.key), "key",
-			 fp_sign_key_path(info.key), "high_s", info.high_s);
+			 fp_sign_key_kid(f.info.key), "alg",
+			 fp_sign_key_alg(f.info.key), "key",
+			 fp_sign_key_path(f.info.key), "high_s", f.info.high_s);
+	*payload = f.payload;
+	f.payload = NULL;
+	fp_summary_load_clear(&f);
 	fp_sign_keyset_free(ks);
 	return 0;
 }

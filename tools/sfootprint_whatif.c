@@ -40,51 +40,34 @@ static const char *_when(time_t t, char buf[21])
 	return buf;
 }
 
-/* The job's verified summary payload, or NULL (one line on stderr). */
+/* The job's verified summary, or NULL (one line on stderr). */
 static json_t *_load_summary(const fp_config_t *cfg, const char *job)
 {
-	char path[4096], *tok, *payload;
+	char path[4096];
+	fp_summary_file_t f = { 0 };
 	fp_error_t err = { 0 };
 	fp_keyset_t *ks;
-	json_t *root;
-	int e;
+	json_t *root = NULL;
 
-	snprintf(path, sizeof(path), "%s/summaries/%s.jws", cfg->spool_dir,
-		 job);
-	tok = fp_file_read_whole(path, FP_SIGN_TOKEN_MAX);
-	e = tok ? 0 : errno;
-	if (!tok) {
-		fprintf(stderr, "sfootprint: job %s: %s: %s\n", job, path,
-			e == ENOENT ? "no signed summary (yet)"
-			: e == EILSEQ
-				? "INVALID: a NUL byte: not a signed summary"
-				: strerror(e));
-		return NULL;
-	}
-	/* footprint.conf's current and retired keys (or the default). */
-	ks = fp_sign_keyset_new();
-	payload = ks && !fp_sign_keyset_add_config(ks, cfg, &err)
-			  ? fp_sign_keyset_verify(ks, tok,
-						  FP_VERIFY_ACCEPT_HIGH_S, NULL,
-						  &err)
-			  : NULL;
-	fp_sign_keyset_free(ks);
-	free(tok);
-	if (!payload) {
+	fp_summary_load_path(path, sizeof(path), cfg->spool_dir,
+			     strtoull(job, NULL, 10));
+	/* footprint.conf's current and retired keys (or the default) */
+	ks = fp_sign_keyset_new_config(cfg, &err);
+	if (!ks)
 		fprintf(stderr, "sfootprint: job %s: %s: %s\n", job, path,
 			err.msg);
-		return NULL;
-	}
-	root = json_loads(payload, 0, NULL);
-	free(payload);
-	if (!json_is_object(json_object_get(root, "job"))) {
+	else if (fp_summary_load(&f, path, ks, strtoull(job, NULL, 10)))
+		fprintf(stderr, "sfootprint: job %s: %s%s\n", job,
+			f.state == FP_SUMMARY_INVALID ? "INVALID: " : "",
+			f.err.msg);
+	else if (!json_is_object(json_object_get(f.root, "job")))
 		fprintf(stderr,
-			"sfootprint: job %s: %s: not a computed "
-			"summary\n",
-			job, path);
-		json_decref(root);
-		return NULL;
-	}
+			"sfootprint: job %s: %s: not a computed summary\n", job,
+			path);
+	else
+		root = json_incref(f.root);
+	fp_summary_load_clear(&f);
+	fp_sign_keyset_free(ks);
 	return root;
 }
 

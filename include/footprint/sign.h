@@ -103,6 +103,10 @@ int fp_sign_keyset_add_key(fp_keyset_t *ks, const fp_key_t *key,
  * has neither, or cfg is NULL, FP_DEFAULT_PUBLIC_KEY. */
 int fp_sign_keyset_add_config(fp_keyset_t *ks, const struct fp_config *cfg,
 			      fp_error_t *err);
+/* A new set of footprint.conf's keys, as fp_sign_keyset_add_config; NULL
+ * with err when one cannot be read. */
+fp_keyset_t *fp_sign_keyset_new_config(const struct fp_config *cfg,
+				       fp_error_t *err);
 size_t fp_sign_keyset_count(const fp_keyset_t *ks);
 /* Where the keys came from, for messages: "a.pub, keys.d". */
 const char *fp_sign_keyset_sources(const fp_keyset_t *ks);

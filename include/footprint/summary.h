@@ -10,6 +10,7 @@
 
 #include "carbon.h"
 #include "error.h"
+#include "sign.h"
 #include "step.h" /* FP_GPU_IDLE_RATIO, _MARGIN_W */
 
 /* The Makefile passes one version to the library and the tools alike (git
@@ -123,5 +124,34 @@ int fp_summary_record_parse(const char *field, fp_record_t *rec,
 /* The record of such a job: "FP1:{"job":N,"ok":false}". NULL only out of
  * memory; the caller free()s it. */
 char *fp_summary_record_incomplete(uint64_t job_id);
+
+/* A job's signed summary read back from the spool (summary_load.c). */
+typedef enum fp_summary_state {
+	FP_SUMMARY_VALID,      /* verified with a trusted key, this job's */
+	FP_SUMMARY_ABSENT,     /* no file (yet) */
+	FP_SUMMARY_UNREADABLE, /* there, but it cannot be read */
+	FP_SUMMARY_INVALID,    /* damaged, forged, or another job's */
+	FP_SUMMARY_UNVERIFIED, /* no usable key: says nothing of it */
+} fp_summary_state_t;
+
+typedef struct fp_summary_file {
+	char path[4096];
+	fp_summary_state_t state;
+	char *payload;	       /* VALID: the verified content */
+	json_t *root;	       /* VALID: and parsed */
+	fp_verify_info_t info; /* the key that verified it, or why none */
+	fp_error_t err;	       /* not VALID: the path and the fault */
+} fp_summary_file_t;
+
+/* <spool_dir>/summaries/<job_id>.jws, in buf (returned). */
+char *fp_summary_load_path(char *buf, size_t size, const char *spool_dir,
+			   uint64_t job_id);
+/* Reads the summary at path into the caller's f and verifies it with the
+ * trusted keys (current and retired; a legacy high-S signature accepted);
+ * job_id nonzero: another job's summary is INVALID. Returns f->state;
+ * fp_summary_load_clear() releases what it holds, whatever the state. */
+fp_summary_state_t fp_summary_load(fp_summary_file_t *f, const char *path,
+				   const fp_keyset_t *trusted, uint64_t job_id);
+void fp_summary_load_clear(fp_summary_file_t *f);
 
 #endif

@@ -179,6 +179,22 @@ int fp_sign_keyset_add_config(fp_keyset_t *ks, const struct fp_config *cfg,
 	return 0;
 }
 
+fp_keyset_t *fp_sign_keyset_new_config(const struct fp_config *cfg,
+				       fp_error_t *err)
+{
+	fp_keyset_t *ks = fp_sign_keyset_new();
+
+	if (!ks) {
+		fp_error_set(err, FP_ENOMEM, "out of memory");
+		return NULL;
+	}
+	if (fp_sign_keyset_add_config(ks, cfg, err)) {
+		fp_sign_keyset_free(ks);
+		return NULL;
+	}
+	return ks;
+}
+
 static void _info_clear(fp_verify_info_t *info)
 {
 	if (info)
