@@ -93,6 +93,9 @@ static int _hex4(const char *p, unsigned *v)
 	return 0;
 }
 
+/* JSON's one-letter escapes, each letter before what it stands for. */
+static const char _escapes[] = "\"\"\\\\//b\bf\fn\nr\rt\t";
+
 /* Length of the valid UTF-8 sequence at p, 0 if invalid. */
 static size_t _utf8_len(const unsigned char *p, const unsigned char *end)
 {
@@ -168,6 +171,7 @@ int fp_trace_scan_string(fp_trace_reader_t *r, const char **s, size_t *len)
 	for (q = p; q < r->end && *q != '"';) {
 		unsigned char c = (unsigned char)*q;
 		size_t col = (size_t)(q - r->text) + 1, k = 0;
+		const char *esc;
 		char u[4];
 
 		if (c < 0x20)
@@ -197,69 +201,54 @@ int fp_trace_scan_string(fp_trace_reader_t *r, const char **s, size_t *len)
 		}
 		if (q + 1 >= r->end)
 			break;
-		switch (q[1]) {
-		case '"':
-		case '\\':
-		case '/':
-			u[k++] = q[1];
-			break;
-		case 'b':
-			u[k++] = '\b';
-			break;
-		case 'f':
-			u[k++] = '\f';
-			break;
-		case 'n':
-			u[k++] = '\n';
-			break;
-		case 'r':
-			u[k++] = '\r';
-			break;
-		case 't':
-			u[k++] = '\t';
-			break;
-		case 'u': {
-			unsigned cp, lo;
+		esc = q[1] ? strchr(_escapes, q[1]) : NULL;
+		if (esc && (esc - _escapes) % 2 == 0)
+			u[k++] = esc[1];
+		else
+			switch (q[1]) {
+			case 'u': {
+				unsigned cp, lo;
 
-			if (r->end - q < 6 || _hex4(q + 2, &cp))
-				return fp_trace_scan_fault(
-					r,
-					"bad JSON: bad \\u escape at "
-					"column %zu",
-					col);
-			if (cp >= 0xD800 && cp <= 0xDBFF) {
-				if (r->end - q < 12 || q[6] != '\\' ||
-				    q[7] != 'u' || _hex4(q + 8, &lo) ||
-				    lo < 0xDC00 || lo > 0xDFFF)
+				if (r->end - q < 6 || _hex4(q + 2, &cp))
 					return fp_trace_scan_fault(
 						r,
-						"bad JSON: lone "
-						"surrogate at column %zu",
+						"bad JSON: bad \\u escape at "
+						"column %zu",
 						col);
-				cp = 0x10000 + ((cp - 0xD800) << 10) +
-				     (lo - 0xDC00);
-				q += 6;
-			} else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+				if (cp >= 0xD800 && cp <= 0xDBFF) {
+					if (r->end - q < 12 || q[6] != '\\' ||
+					    q[7] != 'u' || _hex4(q + 8, &lo) ||
+					    lo < 0xDC00 || lo > 0xDFFF)
+						return fp_trace_scan_fault(
+							r,
+							"bad JSON: lone "
+							"surrogate at column %zu",
+							col);
+					cp = 0x10000 + ((cp - 0xD800) << 10) +
+					     (lo - 0xDC00);
+					q += 6;
+				} else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+					return fp_trace_scan_fault(
+						r,
+						"bad JSON: lone surrogate at "
+						"column %zu",
+						col);
+				}
+				if (!cp)
+					return fp_trace_scan_fault(
+						r,
+						"\\u0000 in a string at "
+						"column %zu",
+						col);
+				_put_utf8(u, &k, cp);
+				q += 4;
+				break;
+			}
+			default:
 				return fp_trace_scan_fault(
-					r,
-					"bad JSON: lone surrogate at "
-					"column %zu",
+					r, "bad JSON: bad escape at column %zu",
 					col);
 			}
-			if (!cp)
-				return fp_trace_scan_fault(
-					r,
-					"\\u0000 in a string at "
-					"column %zu",
-					col);
-			_put_utf8(u, &k, cp);
-			q += 4;
-			break;
-		}
-		default:
-			return fp_trace_scan_fault(
-				r, "bad JSON: bad escape at column %zu", col);
-		}
 		if (_sbuf_put(r, &n, u, k))
 			return -1;
 		q += 2;

@@ -314,6 +314,37 @@ static void test_unknown_fields_are_ignored(void **state)
 	fclose(f);
 }
 
+/* Each of JSON's one-letter escapes in a sample reads as what it stands
+ * for; any other letter after a backslash is a fault at its column. */
+static void test_string_escapes_read_as_json_says(void **state)
+{
+	const char *good = HEADER
+		"{\"t\": 1, " BUSY ", \"steps\": [{\"id\": \"a\\\"b\\\\c\\/"
+		"d\\be\\ff\\ng\\rh\\ti\", \"state\": \"R\", \"job\": 1, "
+		"\"alloc\": [0], \"cpu_ns\": [1,0,0,0,0,0,0,0]}]}\n";
+	const char *bad = HEADER "{\"t\": 1, \"x\": \"a\\qb\", " BUSY "}\n";
+	fp_error_t err = { 0 };
+	FILE *f;
+	fp_trace_reader_t *r = open_text(good, &f, &err);
+	const fp_sample_t *s;
+
+	(void)state;
+	assert_non_null(r);
+	if (fp_trace_reader_next(r, &s, &err) != 1)
+		fail_msg("%s", err.msg);
+	assert_int_equal(s->nsteps, 1);
+	assert_string_equal(s->steps[0].id, "a\"b\\c/d\be\ff\ng\rh\ti");
+	fp_trace_reader_free(r);
+	fclose(f);
+	r = open_text(bad, &f, &err);
+	assert_non_null(r);
+	assert_int_equal(fp_trace_reader_next(r, &s, &err), -1);
+	if (!strstr(err.msg, "line 2: bad JSON: bad escape at column 17"))
+		fail_msg("%s", err.msg);
+	fp_trace_reader_free(r);
+	fclose(f);
+}
+
 static void test_blank_lines_and_crlf_are_accepted(void **state)
 {
 	const char *text = HEADER "\n{\"t\": 1, " BUSY "}\r\n\r\n"
@@ -1725,6 +1756,7 @@ int main(void)
 		cmocka_unit_test(test_null_or_missing_reads_are_failed_reads),
 		cmocka_unit_test(test_optional_header_fields),
 		cmocka_unit_test(test_unknown_fields_are_ignored),
+		cmocka_unit_test(test_string_escapes_read_as_json_says),
 		cmocka_unit_test(test_blank_lines_and_crlf_are_accepted),
 		cmocka_unit_test(test_bad_json_names_its_line),
 		cmocka_unit_test(test_missing_header_is_named),
