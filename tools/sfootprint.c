@@ -1,6 +1,7 @@
 /* sfootprint: the user's tool for job footprints — show, aggregate, verify,
  * replay, keygen, sign. This file only dispatches to the subcommands. */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,25 @@ char *fpt_cli_read_text(const char *path, size_t max, char *why, size_t whysz)
 	else if (!buf)
 		snprintf(why, whysz, "%s", strerror(errno));
 	return buf;
+}
+
+int fpt_cli_number(const char *cmd, const char *opt, const char *arg, double lo,
+		   double hi, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (errno || end == arg || *end || !isfinite(v) || v < lo || v > hi) {
+		fprintf(stderr,
+			"sfootprint %s: %s '%s': not a number from %.10g to "
+			"%.10g\n",
+			cmd, opt, arg, lo, hi);
+		return -1;
+	}
+	*out = v;
+	return 0;
 }
 
 static void _usage(FILE *out)

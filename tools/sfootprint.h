@@ -19,6 +19,10 @@
  * redirection leaves is not part of it). NULL with why filled on a read
  * error, a larger file or a NUL byte. The caller free()s it. */
 char *fpt_cli_read_text(const char *path, size_t max, char *why, size_t whysz);
+/* A command's numeric option: a number from lo to hi into *out, else one
+ * line on stderr naming the command, the option and its bounds, and -1. */
+int fpt_cli_number(const char *cmd, const char *opt, const char *arg, double lo,
+		   double hi, double *out);
 
 int fpt_cmd_replay(int argc, char **argv);
 int fpt_cmd_sensor_check(int argc, char **argv);

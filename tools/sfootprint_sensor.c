@@ -38,24 +38,6 @@ static void _usage(FILE *out)
 
 /* The plugin's bounds (include/footprint/sensor.h): a value it would refuse is not one
  * to check a feed with. */
-static int _number(const char *opt, const char *arg, double lo, double hi,
-		   double *v)
-{
-	char *end;
-
-	errno = 0;
-	*v = strtod(arg, &end);
-	if (errno || end == arg || *end || !isfinite(*v) || *v < lo ||
-	    *v > hi) {
-		fprintf(stderr,
-			"sfootprint sensor-check: %s '%s': not a number from "
-			"%.10g to %.10g\n",
-			opt, arg, lo, hi);
-		return -1;
-	}
-	return 0;
-}
-
 static double _now(void)
 {
 	struct timespec ts;
@@ -116,20 +98,22 @@ int fpt_cmd_sensor_check(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'a':
-			if (_number("--max-age", optarg,
-				    FP_SENSOR_MAX_AGE_MIN_S,
-				    FP_SENSOR_MAX_AGE_MAX_S, &cfg.max_age_s))
+			if (fpt_cli_number("sensor-check", "--max-age", optarg,
+					   FP_SENSOR_MAX_AGE_MIN_S,
+					   FP_SENSOR_MAX_AGE_MAX_S,
+					   &cfg.max_age_s))
 				return FP_EXIT_USAGE;
 			break;
 		case 'c':
-			if (_number("--ceiling", optarg,
-				    FP_SENSOR_CEILING_MIN_W,
-				    FP_SENSOR_CEILING_MAX_W, &cfg.ceiling_w))
+			if (fpt_cli_number("sensor-check", "--ceiling", optarg,
+					   FP_SENSOR_CEILING_MIN_W,
+					   FP_SENSOR_CEILING_MAX_W,
+					   &cfg.ceiling_w))
 				return FP_EXIT_USAGE;
 			break;
 		case 'i':
-			if (_number("--interval", optarg, 0, MAX_INTERVAL_S,
-				    &interval))
+			if (fpt_cli_number("sensor-check", "--interval", optarg,
+					   0, MAX_INTERVAL_S, &interval))
 				return FP_EXIT_USAGE;
 			break;
 		case 'h':

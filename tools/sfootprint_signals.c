@@ -32,23 +32,6 @@ static void _log(void *ctx, int level, const char *msg)
 		level == FP_LOG_ERROR ? "error: " : "", msg);
 }
 
-static int _number(const char *opt, const char *s, double lo, double hi,
-		   double *out)
-{
-	char *end;
-	double v = strtod(s, &end);
-
-	if (!*s || *end || !isfinite(v) || v < lo || v > hi) {
-		fprintf(stderr,
-			"sfootprint: signals update: %s must be a "
-			"number in %g..%g, not '%s'\n",
-			opt, lo, hi, s);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
 static int _update(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -81,14 +64,16 @@ static int _update(int argc, char **argv)
 			site = optarg;
 			break;
 		case 't':
-			if (_number("--timeout", optarg, 1, 3600, &v))
+			if (fpt_cli_number("signals update", "--timeout",
+					   optarg, 1, 3600, &v))
 				return FP_EXIT_USAGE;
 			o.timeout = (long)v;
 			if (o.connect_timeout > o.timeout)
 				o.connect_timeout = o.timeout;
 			break;
 		case 'r':
-			if (_number("--retries", optarg, 0, 10, &v) ||
+			if (fpt_cli_number("signals update", "--retries",
+					   optarg, 0, 10, &v) ||
 			    v != floor(v))
 				return FP_EXIT_USAGE;
 			o.retries = (unsigned)v;
