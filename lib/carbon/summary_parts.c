@@ -288,21 +288,36 @@ static void _put_unknown(FILE *f, const json_t *summary, const char *lead)
 	fputc('\n', f);
 }
 
-char *fp_summary_parts_text(const json_t *summary)
+/* A summary's energy by part as text, put by put; NULL when the summary
+ * has none (made without NodePartsDir=) or out of memory. */
+static char *_render(const json_t *summary,
+		     void (*put)(FILE *f, const json_t *summary,
+				 const json_t *parts))
 {
 	const json_t *p = json_object_get(summary, "energy_parts");
-	const json_t *gpus = json_object_get(summary, "gpus");
-	double total;
-	char *out = NULL, a[32];
-	size_t len = 0, i;
-	json_t *g;
+	char *out = NULL;
+	size_t len = 0;
 	FILE *f;
 
-	if (!json_is_object(p))
+	if (!json_is_object(p) || !(f = open_memstream(&out, &len)))
 		return NULL;
-	f = open_memstream(&out, &len);
-	if (!f)
+	put(f, summary, p);
+	if (fclose(f)) {
+		free(out);
 		return NULL;
+	}
+	return out;
+}
+
+/* sfootprint -j's lines: a part a line, and the GPUs held. */
+static void _put_text(FILE *f, const json_t *summary, const json_t *p)
+{
+	const json_t *gpus = json_object_get(summary, "gpus");
+	double total;
+	char a[32];
+	size_t i;
+	json_t *g;
+
 	total = fp_json_number(p, "energy_Wh");
 	fprintf(f,
 		"Energy by part: %s Wh measured on the nodes (%lld of "
@@ -332,27 +347,16 @@ char *fp_summary_parts_text(const json_t *summary)
 		fprintf(f, "GPUs held:\n");
 	json_array_foreach(gpus, i, g) _put_gpu(f, g);
 	_put_unknown(f, summary, "");
-	if (fclose(f)) {
-		free(out);
-		return NULL;
-	}
-	return out;
 }
 
-char *fp_summary_parts_mail(const json_t *summary)
+/* The job-end mail's: the parts on one line, a GPU a line. */
+static void _put_mail(FILE *f, const json_t *summary, const json_t *p)
 {
-	const json_t *p = json_object_get(summary, "energy_parts");
 	const json_t *gpus = json_object_get(summary, "gpus"), *g;
 	double cpu, dram;
-	char *out = NULL, a[32], b[32], c[32], d[32];
-	size_t len = 0, i;
-	FILE *f;
+	char a[32], b[32], c[32], d[32];
+	size_t i;
 
-	if (!json_is_object(p))
-		return NULL;
-	f = open_memstream(&out, &len);
-	if (!f)
-		return NULL;
 	cpu = fp_json_number(p, "cpu_Wh");
 	dram = fp_json_number(p, "dram_Wh");
 	if (isfinite(cpu) && isfinite(dram))
@@ -402,9 +406,14 @@ char *fp_summary_parts_mail(const json_t *summary)
 		fputc('\n', f);
 	}
 	_put_unknown(f, summary, "  ");
-	if (fclose(f)) {
-		free(out);
-		return NULL;
-	}
-	return out;
+}
+
+char *fp_summary_parts_text(const json_t *summary)
+{
+	return _render(summary, _put_text);
+}
+
+char *fp_summary_parts_mail(const json_t *summary)
+{
+	return _render(summary, _put_mail);
 }
