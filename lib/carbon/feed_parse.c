@@ -34,38 +34,45 @@ static int _add_point(fp_feed_points_t *pts, time_t t, double v,
 
 /* Provider answers. */
 
-/* One record's time and value; a null value is "not published yet" (1),
- * anything else that is not a number in range is an error. */
-static int _record_point(const char *what, size_t i, json_t *rec,
-			 const char *tkey, json_t *val, const char *vkey,
-			 time_t *t, double *v, fp_error_t *err)
+/* One record's time and value, added to pts with flag; a null value is
+ * "not published yet" (nothing added), anything else that is not a number
+ * in range, or a record that is not an object, is an error. */
+static int _record_add(const char *what, size_t i, const json_t *rec,
+		       const char *tkey, const json_t *val, const char *vkey,
+		       const char *flag, fp_feed_points_t *pts, fp_error_t *err)
 {
 	json_t *jt = json_object_get(rec, tkey);
+	time_t t;
+	double v;
 
+	if (!json_is_object(rec))
+		return fp_error_set(err, FP_EPARSE,
+				    "%s: record %zu is not an object", what,
+				    i + 1);
 	if (!json_is_string(jt))
 		return fp_error_set(err, FP_EPARSE,
 				    "%s: record %zu: field '%s' "
 				    "missing or not a string",
 				    what, i + 1, tkey);
-	if (fp_iso8601_parse(json_string_value(jt), t))
+	if (fp_iso8601_parse(json_string_value(jt), &t))
 		return fp_error_set(err, FP_EPARSE,
 				    "%s: record %zu: field '%s': "
 				    "'%.40s' is not an ISO 8601 time",
 				    what, i + 1, tkey, json_string_value(jt));
 	if (!val || json_is_null(val))
-		return 1;
+		return 0;
 	if (!json_is_number(val))
 		return fp_error_set(err, FP_EPARSE,
 				    "%s: record %zu: field '%s' "
 				    "is not a number",
 				    what, i + 1, vkey);
-	*v = json_number_value(val);
-	if (!isfinite(*v) || *v < 0 || *v > FP_SERIES_MAX_VALUE)
+	v = json_number_value(val);
+	if (!isfinite(v) || v < 0 || v > FP_SERIES_MAX_VALUE)
 		return fp_error_set(err, FP_EINVAL,
 				    "%s: record %zu: field '%s': "
 				    "%g is outside 0..%g gCO2e/kWh",
-				    what, i + 1, vkey, *v, FP_SERIES_MAX_VALUE);
-	return 0;
+				    what, i + 1, vkey, v, FP_SERIES_MAX_VALUE);
+	return _add_point(pts, t, v, flag, what, err);
 }
 
 static int _parse_eco2mix(const char *what, json_t *root, fp_feed_points_t *pts,
@@ -82,25 +89,13 @@ static int _parse_eco2mix(const char *what, json_t *root, fp_feed_points_t *pts,
 	if (total)
 		*total = json_is_integer(tc) ? (long)json_integer_value(tc)
 					     : -1;
+	/* eco2mix-national-tr is real-time data, consolidated by RTE months
+	 * later in another dataset. */
 	json_array_foreach(results, i, rec)
 	{
-		time_t t;
-		double v;
-		int rc;
-
-		if (!json_is_object(rec))
-			return fp_error_set(err, FP_EPARSE,
-					    "%s: record %zu is not "
-					    "an object",
-					    what, i + 1);
-		rc = _record_point(what, i, rec, "date_heure",
-				   json_object_get(rec, "taux_co2"), "taux_co2",
-				   &t, &v, err);
-		if (rc < 0)
-			return -1;
-		/* eco2mix-national-tr is real-time data, consolidated by
-		 * RTE months later in another dataset. */
-		if (!rc && _add_point(pts, t, v, "realtime", what, err))
+		if (_record_add(what, i, rec, "date_heure",
+				json_object_get(rec, "taux_co2"), "taux_co2",
+				"realtime", pts, err))
 			return -1;
 	}
 	return 0;
@@ -119,28 +114,15 @@ static int _parse_electricitymaps(const char *what, json_t *root,
 	if (history)
 		n = json_array_size(history);
 	for (i = 0; i < n; i++) {
-		time_t t;
-		double v;
-		int rc;
-		json_t *est;
-
 		/* /latest is one record at the top level */
 		rec = history ? json_array_get(history, i) : root;
-		if (!json_is_object(rec))
-			return fp_error_set(err, FP_EPARSE,
-					    "%s: record %zu is not "
-					    "an object",
-					    what, i + 1);
-		rc = _record_point(what, i, rec, "datetime",
-				   json_object_get(rec, "carbonIntensity"),
-				   "carbonIntensity", &t, &v, err);
-		if (rc < 0)
-			return -1;
-		est = json_object_get(rec, "isEstimated");
-		if (!rc &&
-		    _add_point(pts, t, v,
-			       json_is_true(est) ? "estimated" : "actual", what,
-			       err))
+		if (_record_add(what, i, rec, "datetime",
+				json_object_get(rec, "carbonIntensity"),
+				"carbonIntensity",
+				json_is_true(json_object_get(rec, "isEstimated"))
+					? "estimated"
+					: "actual",
+				pts, err))
 			return -1;
 	}
 	return 0;
@@ -166,9 +148,6 @@ static int _parse_uk(const char *what, json_t *root, bool region,
 	json_array_foreach(data, i, rec)
 	{
 		json_t *in = json_object_get(rec, "intensity");
-		time_t t;
-		double v;
-		int rc;
 
 		if (!json_is_object(rec) || !json_is_object(in))
 			return fp_error_set(err, FP_EPARSE,
@@ -177,15 +156,11 @@ static int _parse_uk(const char *what, json_t *root, bool region,
 					    what, i + 1);
 		/* regions publish forecasts only; nationally a half-hour has
 		 * its measured value ("actual") once it is over */
-		rc = _record_point(
-			what, i, rec, "from",
-			json_object_get(in, region ? "forecast" : "actual"),
-			region ? "intensity.forecast" : "intensity.actual", &t,
-			&v, err);
-		if (rc < 0)
-			return -1;
-		if (!rc && _add_point(pts, t, v, region ? "forecast" : "actual",
-				      what, err))
+		if (_record_add(
+			    what, i, rec, "from",
+			    json_object_get(in, region ? "forecast" : "actual"),
+			    region ? "intensity.forecast" : "intensity.actual",
+			    region ? "forecast" : "actual", pts, err))
 			return -1;
 	}
 	return 0;

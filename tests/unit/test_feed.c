@@ -89,6 +89,44 @@ static void test_eco2mix_negative_value_is_refused_naming_record(void **st)
 	fp_feed_points_free(&pts);
 }
 
+/* A record that is not an object is refused by each provider's reader,
+ * naming the record; one before it is not taken half-way. */
+static void test_record_not_an_object_is_refused_naming_it(void **st)
+{
+	static const struct {
+		fp_feed_provider_t p;
+		const char *body;
+		const char *want;
+	} cases[] = {
+		{ FP_FEED_ECO2MIX,
+		  "{\"results\": [{\"date_heure\": \"2024-01-15T01:00:00Z\","
+		  " \"taux_co2\": 50}, 7]}",
+		  "record 2 is not an object" },
+		{ FP_FEED_ELECTRICITYMAPS,
+		  "{\"history\": [\"x\", {\"datetime\": "
+		  "\"2024-01-15T01:00:00Z\", \"carbonIntensity\": 50}]}",
+		  "record 1 is not an object" },
+		{ FP_FEED_UK,
+		  "{\"data\": [{\"from\": \"2024-01-15T01:00Z\", "
+		  "\"intensity\": {\"actual\": 50}}, []]}",
+		  "record 2 has no 'intensity' object" },
+	};
+
+	(void)st;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		fp_feed_points_t pts = { 0 };
+		fp_error_t err = { 0 };
+
+		assert_int_equal(parse(cases[i].p, cases[i].body, false, &pts,
+				       NULL, &err),
+				 -1);
+		if (!strstr(err.msg, cases[i].want))
+			fail_msg("case %zu: '%s' does not say '%s'", i, err.msg,
+				 cases[i].want);
+		fp_feed_points_free(&pts);
+	}
+}
+
 static void
 test_electricitymaps_history_and_latest_keep_estimated_flag(void **st)
 {
@@ -322,6 +360,8 @@ int main(void)
 		cmocka_unit_test(test_eco2mix_null_value_is_not_published_yet),
 		cmocka_unit_test(
 			test_eco2mix_negative_value_is_refused_naming_record),
+		cmocka_unit_test(
+			test_record_not_an_object_is_refused_naming_it),
 		cmocka_unit_test(
 			test_electricitymaps_history_and_latest_keep_estimated_flag),
 		cmocka_unit_test(
