@@ -3,6 +3,8 @@
 #ifndef FP_ERROR_H
 #define FP_ERROR_H
 
+#include <stdarg.h>
+
 enum fp_errcode {
 	FP_OK = 0,
 	FP_EIO,	   /* a file could not be opened or read */
@@ -26,6 +28,11 @@ typedef struct fp_error {
  * say each distinct problem once, not at every poll. */
 enum fp_loglevel { FP_LOG_ERROR, FP_LOG_WARN, FP_LOG_INFO, FP_LOG_DEBUG };
 typedef void (*fp_log_fn)(void *ctx, int level, const char *msg);
+/* A module's say: fmt's message to log (nothing when log is NULL), cut at
+ * FP_LOG_MAX bytes. Each module's own logger is a wrapper of it. */
+#define FP_LOG_MAX 1024
+void fp_error_vlog(fp_log_fn log, void *ctx, int level, const char *fmt,
+		   va_list ap) __attribute__((format(printf, 4, 0)));
 
 /* Sets err (if not NULL) and returns -1, so callers can `return fp_error_set(...)`. */
 int fp_error_set(fp_error_t *err, int code, const char *fmt, ...)

@@ -19,15 +19,11 @@
 void fp_feed_http_say(const fp_feed_options_t *o, int level, const char *fmt,
 		      ...)
 {
-	char msg[600];
 	va_list ap;
 
-	if (!o->log)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	fp_error_vlog(o->log, o->log_ctx, level, fmt, ap);
 	va_end(ap);
-	o->log(o->log_ctx, level, msg);
 }
 
 struct body {

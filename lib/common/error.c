@@ -4,6 +4,17 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+void fp_error_vlog(fp_log_fn log, void *ctx, int level, const char *fmt,
+		   va_list ap)
+{
+	char msg[FP_LOG_MAX];
+
+	if (!log)
+		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	log(ctx, level, msg);
+}
+
 int fp_error_set(fp_error_t *err, int code, const char *fmt, ...)
 {
 	va_list ap;

@@ -24,15 +24,11 @@
 
 void fp_activity_log(fp_activity_t *a, int level, const char *fmt, ...)
 {
-	char msg[768];
 	va_list ap;
 
-	if (!a->log)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	fp_error_vlog(a->log, a->log_ctx, level, fmt, ap);
 	va_end(ap);
-	a->log(a->log_ctx, level, msg);
 }
 
 /* ---- small files ------------------------------------------------------ */

@@ -13,15 +13,11 @@
 
 void fp_gpu_log(const fp_gpu_t *g, int level, const char *fmt, ...)
 {
-	char msg[768];
 	va_list ap;
 
-	if (!g->log)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	fp_error_vlog(g->log, g->log_ctx, level, fmt, ap);
 	va_end(ap);
-	g->log(g->log_ctx, level, msg);
 }
 
 fp_gpu_dev_t *fp_gpu_add_dev(fp_gpu_t *g)

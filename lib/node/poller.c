@@ -18,15 +18,11 @@
 
 void fp_poller_say(fp_poller_t *p, int level, const char *fmt, ...)
 {
-	char msg[1024];
 	va_list ap;
 
-	if (!p->log)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	fp_error_vlog(p->log, p->log_ctx, level, fmt, ap);
 	va_end(ap);
-	p->log(p->log_ctx, level, msg);
 }
 
 int fp_poller_mkdirs(const char *path, mode_t mode)

@@ -37,15 +37,11 @@ static void _log(const fp_rapl_t *r, int level, const char *fmt, ...)
 
 static void _log(const fp_rapl_t *r, int level, const char *fmt, ...)
 {
-	char msg[768];
 	va_list ap;
 
-	if (!r->log)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	fp_error_vlog(r->log, r->log_ctx, level, fmt, ap);
 	va_end(ap);
-	r->log(r->log_ctx, level, msg);
 }
 
 static int _pread_u64(int fd, uint64_t *v, const char **why)

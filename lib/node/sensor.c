@@ -85,15 +85,11 @@ static void _log(const fp_sensor_t *s, int level, const char *fmt, ...)
 
 static void _log(const fp_sensor_t *s, int level, const char *fmt, ...)
 {
-	char msg[512];
 	va_list ap;
 
-	if (!s->log)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	fp_error_vlog(s->log, s->log_ctx, level, fmt, ap);
 	va_end(ap);
-	s->log(s->log_ctx, level, msg);
 }
 
 fp_sensor_t *fp_sensor_new(const fp_sensor_config_t *cfg, fp_log_fn log,
