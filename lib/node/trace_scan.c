@@ -324,14 +324,49 @@ int fp_trace_scan_double(fp_trace_reader_t *r, double *v, const char *field)
 	return 0;
 }
 
+/* The literal word at r->p (true, false, null), passed over. */
+static bool _literal(fp_trace_reader_t *r, const char *word)
+{
+	size_t n = strlen(word);
+
+	if ((size_t)(r->end - r->p) < n || memcmp(r->p, word, n))
+		return false;
+	r->p += n;
+	return true;
+}
+
 bool fp_trace_scan_null(fp_trace_reader_t *r)
 {
 	fp_trace_scan_ws(r);
-	if (r->end - r->p >= 4 && !memcmp(r->p, "null", 4)) {
-		r->p += 4;
-		return true;
+	return _literal(r, "null");
+}
+
+/* The members of an object (keyed) or the items of an array at r->p, to
+ * its close, each value skipped. */
+static int _skip_items(fp_trace_reader_t *r, int depth, char close,
+		       const char *what, bool keyed)
+{
+	const char *s;
+	size_t n;
+
+	r->p++;
+	fp_trace_scan_ws(r);
+	if (r->p < r->end && *r->p == close) {
+		r->p++;
+		return 0;
 	}
-	return false;
+	for (;;) {
+		if ((keyed && (fp_trace_scan_string(r, &s, &n) ||
+			       fp_trace_scan_expect(r, ':', what))) ||
+		    fp_trace_scan_skip(r, depth + 1))
+			return -1;
+		fp_trace_scan_ws(r);
+		if (r->p < r->end && *r->p == ',') {
+			r->p++;
+			continue;
+		}
+		return fp_trace_scan_expect(r, close, what);
+	}
 }
 
 int fp_trace_scan_skip(fp_trace_reader_t *r, int depth)
@@ -349,52 +384,13 @@ int fp_trace_scan_skip(fp_trace_reader_t *r, int depth)
 	case '"':
 		return fp_trace_scan_string(r, &s, &n);
 	case '{':
-		r->p++;
-		fp_trace_scan_ws(r);
-		if (r->p < r->end && *r->p == '}') {
-			r->p++;
-			return 0;
-		}
-		for (;;) {
-			if (fp_trace_scan_string(r, &s, &n) ||
-			    fp_trace_scan_expect(r, ':', "an object") ||
-			    fp_trace_scan_skip(r, depth + 1))
-				return -1;
-			fp_trace_scan_ws(r);
-			if (r->p < r->end && *r->p == ',') {
-				r->p++;
-				continue;
-			}
-			return fp_trace_scan_expect(r, '}', "an object");
-		}
+		return _skip_items(r, depth, '}', "an object", true);
 	case '[':
-		r->p++;
-		fp_trace_scan_ws(r);
-		if (r->p < r->end && *r->p == ']') {
-			r->p++;
-			return 0;
-		}
-		for (;;) {
-			if (fp_trace_scan_skip(r, depth + 1))
-				return -1;
-			fp_trace_scan_ws(r);
-			if (r->p < r->end && *r->p == ',') {
-				r->p++;
-				continue;
-			}
-			return fp_trace_scan_expect(r, ']', "an array");
-		}
+		return _skip_items(r, depth, ']', "an array", false);
 	case 't':
-		if (r->end - r->p >= 4 && !memcmp(r->p, "true", 4)) {
-			r->p += 4;
-			return 0;
-		}
-		break;
 	case 'f':
-		if (r->end - r->p >= 5 && !memcmp(r->p, "false", 5)) {
-			r->p += 5;
+		if (_literal(r, *r->p == 't' ? "true" : "false"))
 			return 0;
-		}
 		break;
 	case 'n':
 		if (fp_trace_scan_null(r))
