@@ -1,13 +1,15 @@
 #!/bin/bash
 # Nothing lost: slurmctld killed with SIGKILL during a burst of 200 job
 # completions and restarted, then slurmdbd stopped for 20 s: in the end
-# every job has exactly one summary and one record.
+# every job has exactly one summary and one record, with four worker
+# processes sharing the backlog (MaxWorkers=4) and the watermark on.
 set -u
 cd "$(dirname "$0")/../.."
 source tests/cluster/cluster.sh
 source tests/integration/tap.sh
 trap 'fp_cluster_stop' EXIT INT TERM
 export FP_SIMNODE=1
+export FP_FOOTPRINT_EXTRA="MaxWorkers=4"
 BURST=${FP_BURST:-200}
 DBD_DOWN=${FP_DBD_DOWN:-20}
 
