@@ -2,7 +2,6 @@
  * build-time dependency on ROCm; only the entry points used are declared. */
 #include "gpu_backend.h"
 
-#include <dlfcn.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,8 +27,7 @@ typedef union amdsmi_bdf {
 } amdsmi_bdf_t;
 
 typedef struct amdsmi {
-	void *dl;
-	char *lib;
+	fp_gpu_lib_t so;
 	amdsmi_status_t (*init)(uint64_t);
 	amdsmi_status_t (*shut_down)(void);
 	amdsmi_status_t (*status_string)(amdsmi_status_t, const char **);
@@ -198,11 +196,11 @@ static int _add(fp_gpu_t *g, amdsmi_t *a, amdsmi_handle h, uint32_t i)
 		fp_gpu_log(g, FP_LOG_WARN,
 			   "gpu amdsmi %s #%u skipped: "
 			   "amdsmi_get_gpu_device_bdf: %s",
-			   a->lib, i, _err(a, rc));
+			   a->so.path, i, _err(a, rc));
 		return 1;
 	}
 	_pci_address(bdf, pci, sizeof(pci));
-	snprintf(path, sizeof(path), "amdsmi %s %s", a->lib, pci);
+	snprintf(path, sizeof(path), "amdsmi %s %s", a->so.path, pci);
 	if (_known(g, pci)) {
 		/* one address, one device: read once however many handles
 		 * AMD SMI gives for it */
@@ -257,55 +255,42 @@ static int _add(fp_gpu_t *g, amdsmi_t *a, amdsmi_handle h, uint32_t i)
 	return 0;
 }
 
-static void *_sym(amdsmi_t *a, const char *name, bool required, char *why,
-		  size_t whysize)
-{
-	void *p = dlsym(a->dl, name);
-
-	if (!p && required)
-		snprintf(why, whysize, "AMD SMI %s: no %s", a->lib, name);
-	return p;
-}
-
 int fp_gpu_amdsmi_open(fp_gpu_t *g, const char *lib, char *why, size_t whysize)
 {
 	amdsmi_t *a = calloc(1, sizeof(*a));
 	handles_t hs;
 	amdsmi_status_t rc;
 	size_t before = g->ndevs;
-	const char *e;
+	int loaded;
 
-	if (!a || !(a->lib = strdup(lib))) {
-		free(a);
+	if (!a)
 		return -2;
-	}
-	a->dl = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
-	if (!a->dl) {
-		e = dlerror();
-		snprintf(why, whysize, "AMD SMI %s: cannot load: %s", lib,
-			 e ? e : "unknown error");
-		free(a->lib);
+	if ((loaded = fp_gpu_lib_open(&a->so, "AMD SMI", lib, why, whysize))) {
 		free(a);
-		return -1;
+		return loaded;
 	}
 	g->amdsmi = a;
-	if (!(a->init = _sym(a, "amdsmi_init", true, why, whysize)) ||
-	    !(a->shut_down = _sym(a, "amdsmi_shut_down", true, why, whysize)) ||
-	    !(a->sockets = _sym(a, "amdsmi_get_socket_handles", true, why,
-				whysize)) ||
-	    !(a->processors = _sym(a, "amdsmi_get_processor_handles", true, why,
-				   whysize)) ||
-	    !(a->bdf = _sym(a, "amdsmi_get_gpu_device_bdf", true, why,
-			    whysize)) ||
-	    !(a->energy =
-		      _sym(a, "amdsmi_get_energy_count", true, why, whysize))) {
+	if (!(a->init = fp_gpu_lib_sym(&a->so, "amdsmi_init", true, why,
+				       whysize)) ||
+	    !(a->shut_down = fp_gpu_lib_sym(&a->so, "amdsmi_shut_down", true,
+					    why, whysize)) ||
+	    !(a->sockets = fp_gpu_lib_sym(&a->so, "amdsmi_get_socket_handles",
+					  true, why, whysize)) ||
+	    !(a->processors = fp_gpu_lib_sym(&a->so,
+					     "amdsmi_get_processor_handles",
+					     true, why, whysize)) ||
+	    !(a->bdf = fp_gpu_lib_sym(&a->so, "amdsmi_get_gpu_device_bdf", true,
+				      why, whysize)) ||
+	    !(a->energy = fp_gpu_lib_sym(&a->so, "amdsmi_get_energy_count",
+					 true, why, whysize))) {
 		a->shut_down = NULL; /* never initialised */
 		fp_gpu_amdsmi_close(g);
 		return -1;
 	}
-	a->status_string =
-		_sym(a, "amdsmi_status_code_to_string", false, why, whysize);
-	a->gpu_id = _sym(a, "amdsmi_get_gpu_id", false, why, whysize);
+	a->status_string = fp_gpu_lib_sym(
+		&a->so, "amdsmi_status_code_to_string", false, why, whysize);
+	a->gpu_id = fp_gpu_lib_sym(&a->so, "amdsmi_get_gpu_id", false, why,
+				   whysize);
 	if ((rc = a->init(AMDSMI_INIT_AMD_GPUS))) {
 		snprintf(why, whysize, "AMD SMI %s: amdsmi_init: %s", lib,
 			 _err(a, rc));
@@ -348,8 +333,7 @@ void fp_gpu_amdsmi_close(fp_gpu_t *g)
 		return;
 	if (a->shut_down)
 		a->shut_down();
-	dlclose(a->dl);
-	free(a->lib);
+	fp_gpu_lib_close(&a->so);
 	free(a);
 	g->amdsmi = NULL;
 }

@@ -8,6 +8,22 @@
 
 typedef struct fp_gpu_dev fp_gpu_dev_t;
 
+/* A vendor's library, loaded by its backend (gpu_lib.c). */
+typedef struct fp_gpu_lib {
+	void *dl;
+	char *path;	    /* as configured: in messages */
+	const char *vendor; /* "NVML", "AMD SMI": in messages */
+} fp_gpu_lib_t;
+
+/* Loads path into l: 0, -1 with why ("NVML <path>: cannot load: ..."),
+ * -2 out of memory. */
+int fp_gpu_lib_open(fp_gpu_lib_t *l, const char *vendor, const char *path,
+		    char *why, size_t whysize);
+/* The symbol name, or NULL (with why when it is required). */
+void *fp_gpu_lib_sym(const fp_gpu_lib_t *l, const char *name, bool required,
+		     char *why, size_t whysize);
+void fp_gpu_lib_close(fp_gpu_lib_t *l);
+
 typedef struct fp_gpu_ops {
 	/* One raw value: the counter in device units (source counter) or
 	 * power in device units (power-integral). -1 with why filled

@@ -2,7 +2,6 @@
  * on the proprietary header; only the entry points used are declared here. */
 #include "gpu_backend.h"
 
-#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,8 +52,7 @@ typedef struct nvmlProcessUtilizationSample_st {
 } nvmlProcessUtilizationSample_t;
 
 typedef struct nvml {
-	void *dl;
-	char *lib;
+	fp_gpu_lib_t so;
 	nvmlReturn_t (*init)(void);
 	nvmlReturn_t (*shutdown)(void);
 	const char *(*error_string)(nvmlReturn_t);
@@ -125,16 +123,6 @@ static void _pci_address(const nvmlPciInfo_t *p, char *out, size_t size)
 		out[0] = '\0';
 }
 
-static void *_sym(nvml_t *n, const char *name, bool required, char *why,
-		  size_t whysize)
-{
-	void *p = dlsym(n->dl, name);
-
-	if (!p && required)
-		snprintf(why, whysize, "NVML %s: no %s", n->lib, name);
-	return p;
-}
-
 /* The MIG instances of the GPU just added (the last of g, NVML device i,
  * handle h) as devices in its place, with their share of its SMs. 0 done
  * (also when NVML lists none: the GPU stays one device), -2 on ENOMEM. */
@@ -177,7 +165,7 @@ static int _add_mig(fp_gpu_t *g, nvml_t *n, unsigned i, nvmlDevice_t h)
 		if (n->ci_id)
 			n->ci_id(m, &ci);
 		snprintf(path, sizeof(path), "nvml %s #%u mig %u gi %u ci %u",
-			 n->lib, i, j, gi, ci);
+			 n->so.path, i, j, gi, ci);
 		d = fp_gpu_add_dev(g);
 		if (!d || fp_gpu_dev_strings(d, uuid, ppci, name, path) ||
 		    !(d->parent_uuid = strdup(puuid)))
@@ -195,7 +183,7 @@ static int _add_mig(fp_gpu_t *g, nvml_t *n, unsigned i, nvmlDevice_t h)
 		fp_gpu_log(g, FP_LOG_INFO,
 			   "gpu nvml %s #%u (%s): MIG on but no MIG instance: "
 			   "read as one GPU",
-			   n->lib, i, puuid);
+			   n->so.path, i, puuid);
 		free(puuid);
 		free(ppci);
 		free(pname);
@@ -224,7 +212,7 @@ static int _add_mig(fp_gpu_t *g, nvml_t *n, unsigned i, nvmlDevice_t h)
 	fp_gpu_log(g, FP_LOG_INFO,
 		   "gpu nvml %s #%u (%s): MIG on, %u instances, each given "
 		   "its GPU's energy by %s (NVML measures only the GPU)",
-		   n->lib, i, puuid, nmig,
+		   n->so.path, i, puuid, nmig,
 		   sm_known ? "its share of the instances' SMs"
 			    : "equal parts (SM counts unknown)");
 	free(puuid);
@@ -253,7 +241,7 @@ static int _add(fp_gpu_t *g, nvml_t *n, unsigned i)
 	nvdev_t *nd;
 	nvmlReturn_t rc;
 
-	snprintf(path, sizeof(path), "nvml %s #%u", n->lib, i);
+	snprintf(path, sizeof(path), "nvml %s #%u", n->so.path, i);
 	if ((rc = n->by_index(i, &h))) {
 		fp_gpu_log(g, FP_LOG_WARN,
 			   "gpu %s skipped: nvmlDeviceGetHandleByIndex_v2: %s",
@@ -320,53 +308,56 @@ int fp_gpu_nvml_open(fp_gpu_t *g, const char *lib, char *why, size_t whysize)
 	nvml_t *n = calloc(1, sizeof(*n));
 	unsigned count = 0;
 	nvmlReturn_t rc;
-	const char *e;
+	int loaded;
 
-	if (!n || !(n->lib = strdup(lib))) {
-		free(n);
+	if (!n)
 		return -2;
-	}
-	n->dl = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
-	if (!n->dl) {
-		e = dlerror();
-		snprintf(why, whysize, "NVML %s: cannot load: %s", lib,
-			 e ? e : "unknown error");
-		free(n->lib);
+	if ((loaded = fp_gpu_lib_open(&n->so, "NVML", lib, why, whysize))) {
 		free(n);
-		return -1;
+		return loaded;
 	}
 	g->nvml = n;
-	if (!(n->init = _sym(n, "nvmlInit_v2", true, why, whysize)) ||
-	    !(n->shutdown = _sym(n, "nvmlShutdown", true, why, whysize)) ||
-	    !(n->error_string =
-		      _sym(n, "nvmlErrorString", true, why, whysize)) ||
-	    !(n->count =
-		      _sym(n, "nvmlDeviceGetCount_v2", true, why, whysize)) ||
-	    !(n->by_index = _sym(n, "nvmlDeviceGetHandleByIndex_v2", true, why,
-				 whysize)) ||
-	    !(n->uuid = _sym(n, "nvmlDeviceGetUUID", true, why, whysize)) ||
-	    !(n->name = _sym(n, "nvmlDeviceGetName", true, why, whysize)) ||
-	    !(n->energy = _sym(n, "nvmlDeviceGetTotalEnergyConsumption", true,
-			       why, whysize)) ||
-	    !(n->power =
-		      _sym(n, "nvmlDeviceGetPowerUsage", true, why, whysize))) {
+	if (!(n->init = fp_gpu_lib_sym(&n->so, "nvmlInit_v2", true, why,
+				       whysize)) ||
+	    !(n->shutdown = fp_gpu_lib_sym(&n->so, "nvmlShutdown", true, why,
+					   whysize)) ||
+	    !(n->error_string = fp_gpu_lib_sym(&n->so, "nvmlErrorString", true,
+					       why, whysize)) ||
+	    !(n->count = fp_gpu_lib_sym(&n->so, "nvmlDeviceGetCount_v2", true,
+					why, whysize)) ||
+	    !(n->by_index = fp_gpu_lib_sym(&n->so,
+					   "nvmlDeviceGetHandleByIndex_v2",
+					   true, why, whysize)) ||
+	    !(n->uuid = fp_gpu_lib_sym(&n->so, "nvmlDeviceGetUUID", true, why,
+				       whysize)) ||
+	    !(n->name = fp_gpu_lib_sym(&n->so, "nvmlDeviceGetName", true, why,
+				       whysize)) ||
+	    !(n->energy = fp_gpu_lib_sym(&n->so,
+					 "nvmlDeviceGetTotalEnergyConsumption",
+					 true, why, whysize)) ||
+	    !(n->power = fp_gpu_lib_sym(&n->so, "nvmlDeviceGetPowerUsage", true,
+					why, whysize))) {
 		n->shutdown = NULL; /* never initialised */
 		fp_gpu_nvml_close(g);
 		return -1;
 	}
-	n->pci = _sym(n, "nvmlDeviceGetPciInfo_v3", false, why, whysize);
-	n->procs =
-		_sym(n, "nvmlDeviceGetProcessUtilization", false, why, whysize);
-	n->mig_mode = _sym(n, "nvmlDeviceGetMigMode", false, why, whysize);
-	n->mig_max =
-		_sym(n, "nvmlDeviceGetMaxMigDeviceCount", false, why, whysize);
-	n->mig_by_index = _sym(n, "nvmlDeviceGetMigDeviceHandleByIndex", false,
-			       why, whysize);
-	n->attributes =
-		_sym(n, "nvmlDeviceGetAttributes_v2", false, why, whysize);
-	n->gi_id = _sym(n, "nvmlDeviceGetGpuInstanceId", false, why, whysize);
-	n->ci_id =
-		_sym(n, "nvmlDeviceGetComputeInstanceId", false, why, whysize);
+	n->pci = fp_gpu_lib_sym(&n->so, "nvmlDeviceGetPciInfo_v3", false, why,
+				whysize);
+	n->procs = fp_gpu_lib_sym(&n->so, "nvmlDeviceGetProcessUtilization",
+				  false, why, whysize);
+	n->mig_mode = fp_gpu_lib_sym(&n->so, "nvmlDeviceGetMigMode", false, why,
+				     whysize);
+	n->mig_max = fp_gpu_lib_sym(&n->so, "nvmlDeviceGetMaxMigDeviceCount",
+				    false, why, whysize);
+	n->mig_by_index = fp_gpu_lib_sym(&n->so,
+					 "nvmlDeviceGetMigDeviceHandleByIndex",
+					 false, why, whysize);
+	n->attributes = fp_gpu_lib_sym(&n->so, "nvmlDeviceGetAttributes_v2",
+				       false, why, whysize);
+	n->gi_id = fp_gpu_lib_sym(&n->so, "nvmlDeviceGetGpuInstanceId", false,
+				  why, whysize);
+	n->ci_id = fp_gpu_lib_sym(&n->so, "nvmlDeviceGetComputeInstanceId",
+				  false, why, whysize);
 	if ((rc = n->init())) {
 		snprintf(why, whysize, "NVML %s: nvmlInit_v2: %s", lib,
 			 _err(n, rc));
@@ -400,8 +391,7 @@ void fp_gpu_nvml_close(fp_gpu_t *g)
 		return;
 	if (n->shutdown)
 		n->shutdown();
-	dlclose(n->dl);
-	free(n->lib);
+	fp_gpu_lib_close(&n->so);
 	free(n);
 	g->nvml = NULL;
 }
@@ -477,7 +467,7 @@ static int _nvml_procs(fp_gpu_t *g, fp_gpu_dev_t *d, fp_error_t *err)
 		return fp_error_set(err, FP_ENOTSUP,
 				    "gpu %zu (%s): NVML %s has no "
 				    "nvmlDeviceGetProcessUtilization",
-				    d->info.index, d->uuid, n->lib);
+				    d->info.index, d->uuid, n->so.path);
 	/* Asked with no buffer, NVML says how many samples it holds; more
 	 * may arrive before the second call. */
 	for (int tries = 0; tries < 4; tries++) {
