@@ -283,6 +283,7 @@ static int _eco2mix_time(struct parser *p, unsigned lineno, const char *date,
 	int y, mo, d, h, mi;
 	const char *q = date;
 	time_t local, cest, cet;
+	const char *dst = NULL; /* a fault of the clock change */
 	bool ok;
 
 	if (strlen(date) == 10 && date[2] == '/')
@@ -307,21 +308,17 @@ static int _eco2mix_time(struct parser *p, unsigned lineno, const char *date,
 	local = fp_iso8601_utc(y, mo, d, h, mi, 0);
 	cest = local - 2 * HOUR;
 	cet = local - HOUR;
-	if (!_paris_summer(cest) && _paris_summer(cet))
-		return fp_error_set(
-			p->err, FP_EINVAL,
-			"%s:%u: field 'Heures': %s %s does not exist in "
-			"French legal time (clocks go from 02:00 to "
-			"03:00 that night)",
-			p->name, lineno, date, hour);
 	*t = _paris_to_utc(local, p->last);
-	if (_paris_summer(cest) && !_paris_summer(cet) && *t <= p->last)
-		return fp_error_set(
-			p->err, FP_EINVAL,
-			"%s:%u: field 'Heures': %s %s appears a third "
-			"time (the October change repeats that hour "
-			"once)",
-			p->name, lineno, date, hour);
+	if (!_paris_summer(cest) && _paris_summer(cet))
+		dst = "does not exist in French legal time (clocks go from "
+		      "02:00 to 03:00 that night)";
+	else if (_paris_summer(cest) && !_paris_summer(cet) && *t <= p->last)
+		dst = "appears a third time (the October change repeats that "
+		      "hour once)";
+	if (dst)
+		return fp_error_set(p->err, FP_EINVAL,
+				    "%s:%u: field 'Heures': %s %s %s", p->name,
+				    lineno, date, hour, dst);
 	return 0;
 }
 
