@@ -141,6 +141,23 @@ const fp_node_desc_t *fp_trace_reader_desc(const fp_trace_reader_t *r)
 	return r->desc;
 }
 
+/* A line that does not read. The last line of a trace a crash cut (no
+ * newline at its end) is what the crash left: a warning saying so, and the
+ * replay ends at the line before (0). Anywhere else the fault is an error
+ * (-1). */
+static int _bad_line(fp_trace_reader_t *r, const char *cut, const char *fault,
+		     fp_error_t *err)
+{
+	if (r->unterminated) {
+		snprintf(r->warning, sizeof(r->warning),
+			 "%s: line %zu: %s: ignored, replayed up to line %zu",
+			 r->name, r->lineno, cut, r->lineno - 1);
+		return 0;
+	}
+	return fp_error_set(err, FP_EPARSE, "%s: line %zu: %s", r->name,
+			    r->lineno, fault);
+}
+
 int fp_trace_reader_next(fp_trace_reader_t *r, const fp_sample_t **s,
 			 fp_error_t *err)
 {
@@ -178,36 +195,29 @@ int fp_trace_reader_next(fp_trace_reader_t *r, const fp_sample_t **s,
 	/* A crash leaves the file's last line cut, or NUL bytes where the
 	 * file system had not written the data yet: what came before is a
 	 * good trace. Elsewhere a NUL byte is an error. */
-	if (r->nul_col && r->unterminated) {
-		snprintf(r->warning, sizeof(r->warning),
-			 "%s: line %zu: ends "
-			 "in NUL bytes from column %zu (a crash before the "
-			 "file was written out): ignored, replayed up to "
-			 "line %zu",
-			 r->name, r->lineno, r->nul_col, r->lineno - 1);
-		return 0;
+	if (r->nul_col) {
+		char cut[128], fault[64];
+
+		snprintf(cut, sizeof(cut),
+			 "ends in NUL bytes from column %zu (a crash before "
+			 "the file was written out)",
+			 r->nul_col);
+		snprintf(fault, sizeof(fault), "a NUL byte at column %zu",
+			 r->nul_col);
+		return _bad_line(r, cut, fault, err);
 	}
-	if (r->nul_col)
-		return fp_error_set(err, FP_EPARSE,
-				    "%s: line %zu: a NUL byte at "
-				    "column %zu",
-				    r->name, r->lineno, r->nul_col);
 	r->text = r->p = r->line;
 	r->end = r->line + n;
 parse:
 	if (fp_trace_sample_parse(r)) {
+		char cut[300];
+
 		r->sample->nsteps = 0;
-		if (r->unterminated) {
-			snprintf(r->warning, sizeof(r->warning),
-				 "%s: line "
-				 "%zu: cut short (no newline at the end, the "
-				 "writer stopped mid-line: %.200s): ignored, "
-				 "replayed up to line %zu",
-				 r->name, r->lineno, r->fault, r->lineno - 1);
-			return 0;
-		}
-		return fp_error_set(err, FP_EPARSE, "%s: line %zu: %s", r->name,
-				    r->lineno, r->fault);
+		snprintf(cut, sizeof(cut),
+			 "cut short (no newline at the end, the writer "
+			 "stopped mid-line: %.200s)",
+			 r->fault);
+		return _bad_line(r, cut, r->fault, err);
 	}
 	*s = r->sample;
 	return 1;
