@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -220,6 +221,48 @@ static void _node_metric(fp_metrics_t *m, const char *name, const char *type,
 	_value(m, v);
 }
 
+/* The node-wide metrics that are one field of fp_metrics_node_t, in the
+ * order they are written. */
+static const struct node_value {
+	const char *name, *type, *help;
+	size_t off;
+	char kind; /* 'd' a double, 'b' a bool (1 or 0), 'u' a uint64_t */
+} _node_values[] = {
+	{ "footprint_node_rapl_joules_total", "counter",
+	  "Package and DRAM energy measured by RAPL.",
+	  offsetof(fp_metrics_node_t, rapl_j), 'd' },
+	{ "footprint_node_idle_joules_total", "counter",
+	  "Static energy of CPUs allocated to no step.",
+	  offsetof(fp_metrics_node_t, idle_j), 'd' },
+	{ "footprint_node_system_joules_total", "counter",
+	  "Dynamic energy of activity outside any step.",
+	  offsetof(fp_metrics_node_t, system_j), 'd' },
+	{ "footprint_calibration_active", "gauge",
+	  "1 when the wall = a*rapl + b calibration is in use.",
+	  offsetof(fp_metrics_node_t, calibration_active), 'b' },
+	{ "footprint_calibration_slope", "gauge",
+	  "Calibration a: wall joules per RAPL joule.",
+	  offsetof(fp_metrics_node_t, calibration_a), 'd' },
+	{ "footprint_calibration_offset_watts", "gauge",
+	  "Calibration b: wall power RAPL does not see.",
+	  offsetof(fp_metrics_node_t, calibration_b_w), 'd' },
+	{ "footprint_calibration_intervals", "gauge",
+	  "Intervals the calibration learned from.",
+	  offsetof(fp_metrics_node_t, calibration_intervals), 'u' },
+};
+
+static double _node_value(const fp_metrics_node_t *n,
+			  const struct node_value *v)
+{
+	const char *f = (const char *)n + v->off;
+
+	if (v->kind == 'b')
+		return *(const bool *)f ? 1 : 0;
+	if (v->kind == 'u')
+		return (double)*(const uint64_t *)f;
+	return *(const double *)f;
+}
+
 /* Whether the mode keeps this job's or step's series. */
 static bool _kept(const fp_metrics_t *m, const fp_metrics_entity_t *e)
 {
@@ -347,27 +390,11 @@ static void _text(fp_metrics_t *m, const fp_metrics_node_t *n,
 		_label(m, "simulated", n->simulated ? "true" : "false", false);
 		_value(m, n->source_energy_j[i]);
 	}
-	_node_metric(m, "footprint_node_rapl_joules_total", "counter",
-		     "Package and DRAM energy measured by RAPL.", n, n->rapl_j);
-	_node_metric(m, "footprint_node_idle_joules_total", "counter",
-		     "Static energy of CPUs allocated to no step.", n,
-		     n->idle_j);
-	_node_metric(m, "footprint_node_system_joules_total", "counter",
-		     "Dynamic energy of activity outside any step.", n,
-		     n->system_j);
-
-	_node_metric(m, "footprint_calibration_active", "gauge",
-		     "1 when the wall = a*rapl + b calibration is in use.", n,
-		     n->calibration_active ? 1 : 0);
-	_node_metric(m, "footprint_calibration_slope", "gauge",
-		     "Calibration a: wall joules per RAPL joule.", n,
-		     n->calibration_a);
-	_node_metric(m, "footprint_calibration_offset_watts", "gauge",
-		     "Calibration b: wall power RAPL does not see.", n,
-		     n->calibration_b_w);
-	_node_metric(m, "footprint_calibration_intervals", "gauge",
-		     "Intervals the calibration learned from.", n,
-		     (double)n->calibration_intervals);
+	for (size_t i = 0; i < sizeof(_node_values) / sizeof(*_node_values);
+	     i++)
+		_node_metric(m, _node_values[i].name, _node_values[i].type,
+			     _node_values[i].help, n,
+			     _node_value(n, &_node_values[i]));
 
 	if (n->sensor_configured) {
 		_head(m, "footprint_sensor_up", "gauge",
