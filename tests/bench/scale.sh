@@ -305,6 +305,7 @@ journal() {
 journal &
 jpid=$!
 while [ "$(date +%s)" -lt "$bstart" ]; do sleep 0.2; done
+bseen=$(wc -l < "$FP_WORKER_STATS")
 runs=0
 while kill -0 "$jpid" 2> /dev/null || [ -n "$(ls "$bs/queue")" ]; do
 	if [ -z "$(ls "$bs/queue")" ]; then sleep 0.05; continue; fi
@@ -315,6 +316,7 @@ while kill -0 "$jpid" 2> /dev/null || [ -n "$(ls "$bs/queue")" ]; do
 	[ "$runs" -gt 5000 ] && break
 done
 wait "$jpid"
+phases "$bseen" > "$B/phases-burst"
 # latency of each job: the summary's mtime minus the job's end
 lat=$(find "$bs/summaries" -name '*.jws' -printf '%f %T@\n' | awk -v s="$bstart" -v r="$RATE" -v b=$((BASE + N + 1001)) '
 	{ id = $1; sub(/\.jws$/, "", id); print $2 - (s + (id - b) / r) }' | sort -g |
@@ -349,6 +351,7 @@ for w in 1 4 "$MORE"; do
 	say "  MaxWorkers=$w: $(cat "$B/phases-w$w")"
 done
 say "burst of $BURST ends at $RATE/s, MaxWorkers=4, $runs worker runs: $bn summaries; end to signed summary p50 $b50 s, p99 $b99 s, max $bmax s (goal p99 <= 60 s: $(ok "$bn == $BURST && $b99 <= 60"))"
+say "  burst: $(cat "$B/phases-burst")"
 say "worker peak RSS of a pass: $rss_small KiB at $((first + 1)) jobs, $rss_big KiB at $total (goal flat: $(ok "$rss_big <= $rss_small * 1.1 + 1024")); slurmdbd's own peak after the old sweep $old_rss KiB"
 say "spool: $nsum summaries, $sum_bytes bytes ($((sum_bytes / (nsum > 0 ? nsum : 1))) B each), $sum_blocks KiB on disk: $(awk -v b="$sum_bytes" -v k="$sum_blocks" -v n="$nsum" 'BEGIN { printf "%.2f GB of data, %.2f GB on disk", b / n * 1e6 / 1e9, k * 1024 / n * 1e6 / 1e9 }') per million summaries"
 say "journal: one file of $qbytes bytes per queued job (one block on disk while queued), removed once its summary and record are written"
