@@ -217,11 +217,10 @@ static char *_footprint_section(fp_config_t *cfg, unsigned long id, char **html)
 	/* The current and retired keys footprint.conf trusts, as
 	 * sfootprint -j: a summary of a retired key is still valid. */
 	ks = fp_sign_keyset_new_config(cfg, &err);
-	if (!ks) {
+	/* keys that cannot be read (NULL) leave a summary there unverified,
+	 * and a missing one still missing */
+	if (!ks)
 		_note("%s", err.msg);
-		return fp_report_mail_unavailable(id, "its signature cannot "
-						      "be checked here");
-	}
 	fp_summary_load_path(path, sizeof(path), cfg->spool_dir, id);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (fp_summary_load(&f, path, ks, id) == FP_SUMMARY_ABSENT) {
@@ -241,6 +240,9 @@ static char *_footprint_section(fp_config_t *cfg, unsigned long id, char **html)
 	} else if (f.state == FP_SUMMARY_UNREADABLE) {
 		_note("%s", f.err.msg);
 		s = fp_report_mail_unavailable(id, f.err.msg);
+	} else if (!ks) {
+		s = fp_report_mail_unavailable(id, "its signature cannot be "
+						   "checked here");
 	} else if (!r) {
 		/* there, but damaged or forged: never taken for a missing
 		 * one */

@@ -1196,14 +1196,19 @@ static void _process_batch(void *db, const run_t *run, const entry_t *e,
 	slurm_list_destroy(jobs);
 }
 
+/* The jobs e[0..n) a batch at a time; fetched lists their batches'
+ * records, fetched before (each taken), or NULL to fetch them here. */
 static void _process_part(void *db, const run_t *run, const entry_t *e,
-			  size_t n, tally_t *t)
+			  size_t n, struct xlist **fetched, tally_t *t)
 {
-	for (size_t i = 0; i < n; i += BATCH) {
+	for (size_t i = 0, b = 0; i < n; i += BATCH, b++) {
 		size_t m = n - i < BATCH ? n - i : BATCH;
+		struct xlist *jobs = fetched ? fetched[b]
+					     : _fetch_batch(db, e + i, m);
 
-		_process_batch(db, run, e + i, m, _fetch_batch(db, e + i, m),
-			       t);
+		if (fetched)
+			fetched[b] = NULL;
+		_process_batch(db, run, e + i, m, jobs, t);
 	}
 }
 
@@ -1275,7 +1280,6 @@ static void _run_parts(void **db, const run_t *run, const entry_t *queue,
 			tally_t own = { 0 };
 			char part[32];
 			double t0 = _mono();
-			size_t b = first[k];
 			void *cdb;
 
 			memset(&stats, 0, sizeof(stats));
@@ -1289,16 +1293,9 @@ static void _run_parts(void **db, const run_t *run, const entry_t *queue,
 				_exit(EXIT_TEMPFAIL);
 			}
 			_dbd_nodelay();
-			for (size_t i = start[k]; i < start[k + 1];
-			     i += BATCH) {
-				size_t len = start[k + 1] - i < BATCH
-						     ? start[k + 1] - i
-						     : BATCH;
-
-				_process_batch(cdb, run, order + i, len,
-					       lists[b], &own);
-				lists[b++] = NULL;
-			}
+			_process_part(cdb, run, order + start[k],
+				      start[k + 1] - start[k], lists + first[k],
+				      &own);
 			snprintf(part, sizeof(part), " part=%u/%u", k + 1,
 				 nparts);
 			_write_stats(part, start[k + 1] - start[k], 1, t0);
@@ -1509,7 +1506,7 @@ int main(int argc, char **argv)
 	if (nparts > cfg->max_workers)
 		nparts = cfg->max_workers;
 	if (nparts <= 1) {
-		_process_part(db, &run, queue, nqueue, &t);
+		_process_part(db, &run, queue, nqueue, NULL, &t);
 	} else {
 		_run_parts(&db, &run, queue, nqueue, nparts, &t);
 	}

@@ -251,15 +251,10 @@ static int _signed_summary(const struct context *c, unsigned long id,
 		return 1;
 	}
 	fp_summary_load_path(path, sizeof(path), c->cfg->spool_dir, id);
-	/* no usable key says nothing of the summary */
+	/* Keys that cannot be read say nothing of the summary, and nothing
+	 * at all when there is none: without them (NULL) a summary there is
+	 * unverified. f.info.key is one of ks's: ks lives until the end. */
 	ks = fp_sign_keyset_new_config(c->cfg, &err);
-	if (!ks) {
-		snprintf(status, size, "NOT VERIFIED: %s", err.msg);
-		*sig = json_pack("{s:s, s:s}", "status", "unverified", "reason",
-				 err.msg);
-		return -1;
-	}
-	/* f.info.key is one of ks's: ks lives until the end */
 	fp_summary_load(&f, path, ks, id);
 	if (f.state == FP_SUMMARY_ABSENT || f.state == FP_SUMMARY_UNREADABLE) {
 		snprintf(status, size, "unsigned record only (%s)", f.err.msg);
@@ -270,12 +265,14 @@ static int _signed_summary(const struct context *c, unsigned long id,
 		return 1;
 	}
 	if (f.state != FP_SUMMARY_VALID) {
+		const char *why = ks ? f.err.msg : err.msg;
+
 		unverified = f.state == FP_SUMMARY_UNVERIFIED;
 		what = unverified ? "NOT VERIFIED" : "INVALID";
-		snprintf(status, size, "%s: %s", what, f.err.msg);
+		snprintf(status, size, "%s: %s", what, why);
 		*sig = json_pack("{s:s, s:s}", "status",
 				 unverified ? "unverified" : "invalid",
-				 "reason", f.err.msg);
+				 "reason", why);
 		fp_summary_load_clear(&f);
 		fp_sign_keyset_free(ks);
 		return -1;

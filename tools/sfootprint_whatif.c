@@ -48,15 +48,16 @@ static json_t *_load_summary(const fp_config_t *cfg, const char *job)
 	fp_error_t err = { 0 };
 	fp_keyset_t *ks;
 	json_t *root = NULL;
+	uint64_t id = strtoull(job, NULL, 10);
 
-	fp_summary_load_path(path, sizeof(path), cfg->spool_dir,
-			     strtoull(job, NULL, 10));
-	/* footprint.conf's current and retired keys (or the default) */
+	fp_summary_load_path(path, sizeof(path), cfg->spool_dir, id);
+	/* footprint.conf's current and retired keys (or the default); keys
+	 * that cannot be read (NULL) leave a summary there unverified */
 	ks = fp_sign_keyset_new_config(cfg, &err);
-	if (!ks)
+	if (fp_summary_load(&f, path, ks, id) == FP_SUMMARY_UNVERIFIED && !ks)
 		fprintf(stderr, "sfootprint: job %s: %s: %s\n", job, path,
 			err.msg);
-	else if (fp_summary_load(&f, path, ks, strtoull(job, NULL, 10)))
+	else if (f.state != FP_SUMMARY_VALID)
 		fprintf(stderr, "sfootprint: job %s: %s%s\n", job,
 			f.state == FP_SUMMARY_INVALID ? "INVALID: " : "",
 			f.err.msg);
