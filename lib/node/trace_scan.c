@@ -402,29 +402,39 @@ int fp_trace_scan_skip(fp_trace_reader_t *r, int depth)
 	return _bad_char(r, "a value");
 }
 
+/* One step through an object's members or an array's elements: 1 before an
+ * item, 0 at the closing character (consumed), -1 on error. first tracks the
+ * opening character. Between items, anything but ',' or the close is an
+ * error naming missing: objects say "expected ','", arrays "expected ']'". */
+static int _next_item(fp_trace_reader_t *r, bool *first, char open, char close,
+		      char missing, const char *where)
+{
+	fp_trace_scan_ws(r);
+	if (*first) {
+		*first = false;
+		if (fp_trace_scan_expect(r, open, where))
+			return -1;
+		fp_trace_scan_ws(r);
+		if (r->p < r->end && *r->p == close) {
+			r->p++;
+			return 0;
+		}
+		return 1;
+	}
+	if (r->p < r->end && (*r->p == ',' || *r->p == close))
+		return *r->p++ == ',';
+	return fp_trace_scan_expect(r, missing, where);
+}
+
 /* Iterates the members of an object: returns 1 with the key set, 0 at the
  * closing brace, -1 on error. first tracks the opening brace. */
 int fp_trace_scan_member(fp_trace_reader_t *r, bool *first, const char **key,
 			 size_t *klen, const char *where)
 {
-	fp_trace_scan_ws(r);
-	if (*first) {
-		*first = false;
-		if (fp_trace_scan_expect(r, '{', where))
-			return -1;
-		fp_trace_scan_ws(r);
-		if (r->p < r->end && *r->p == '}') {
-			r->p++;
-			return 0;
-		}
-	} else {
-		if (r->p < r->end && *r->p == '}') {
-			r->p++;
-			return 0;
-		}
-		if (fp_trace_scan_expect(r, ',', where))
-			return -1;
-	}
+	int m = _next_item(r, first, '{', '}', ',', where);
+
+	if (m <= 0)
+		return m;
 	if (fp_trace_scan_string(r, key, klen) ||
 	    fp_trace_scan_expect(r, ':', where))
 		return -1;
@@ -435,23 +445,7 @@ int fp_trace_scan_member(fp_trace_reader_t *r, bool *first, const char **key,
  * closing bracket, -1 on error. first tracks the opening bracket. */
 int fp_trace_scan_element(fp_trace_reader_t *r, bool *first, const char *where)
 {
-	fp_trace_scan_ws(r);
-	if (*first) {
-		*first = false;
-		if (fp_trace_scan_expect(r, '[', where))
-			return -1;
-		fp_trace_scan_ws(r);
-		if (r->p < r->end && *r->p == ']') {
-			r->p++;
-			return 0;
-		}
-		return 1;
-	}
-	if (r->p < r->end && *r->p == ',') {
-		r->p++;
-		return 1;
-	}
-	return fp_trace_scan_expect(r, ']', where);
+	return _next_item(r, first, '[', ']', ']', where);
 }
 
 /* A JSON array of exactly n counters. The arrays of a sample's steps are

@@ -70,6 +70,28 @@ static void expect_error(const char *text, size_t line, const char *fault)
 	assert_null(strchr(err.msg, '\n'));
 }
 
+/* Between an object's members a missing comma is named as such; between an
+ * array's elements the missing close is; an empty object and array are read
+ * and a trailing comma is refused. */
+static void test_item_separators_name_what_is_missing(void **state)
+{
+	(void)state;
+	expect_error(HEADER "{\"t\": 1, \"energy_uj\": {\"package-0\": 1"
+			    " \"dram-0\": 2}, " BUSY "}\n",
+		     2, "bad JSON: expected ','");
+	expect_error(HEADER "{\"t\": 1, " ENERGY ", " BUSY ", \"steps\": ["
+			    "{\"id\": \"7.0\", \"job\": 7, \"alloc\": [0 1],"
+			    " \"cpu_ns\": [1,0,0,0,0,0,0,0]}]}\n",
+		     2, "bad JSON: expected ']'");
+	expect_error(HEADER "{\"t\": 1, " ENERGY ", " BUSY ", \"steps\": ["
+			    "{\"id\": \"7.0\", \"job\": 7, \"alloc\": [0,],"
+			    " \"cpu_ns\": [1,0,0,0,0,0,0,0]}]}\n",
+		     2, "bad JSON:");
+	expect_error(HEADER "{\"t\": 1, \"energy_uj\": {\"package-0\": 1,"
+			    "}, " BUSY "}\n",
+		     2, "bad JSON:");
+}
+
 static void test_reads_the_spec_example(void **state)
 {
 	const char *text = HEADER
@@ -1748,6 +1770,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reads_the_spec_example),
+		cmocka_unit_test(test_item_separators_name_what_is_missing),
 		cmocka_unit_test(test_counters_are_exact_64_bit_integers),
 		cmocka_unit_test(
 			test_counter_arrays_read_the_same_whatever_their_spacing),
