@@ -448,6 +448,22 @@ int fp_trace_scan_element(fp_trace_reader_t *r, bool *first, const char *where)
 	return _next_item(r, first, '[', ']', ']', where);
 }
 
+/* One counter of an array, by the general scanner, kept if it is among the
+ * first n; *k counts them all so that a wrong length is reported. */
+static int _u64_item(fp_trace_reader_t *r, uint64_t *out, size_t n, size_t *k,
+		     const char *field)
+{
+	uint64_t v = 0;
+
+	fp_trace_scan_ws(r);
+	if (fp_trace_scan_u64(r, &v, field))
+		return -1;
+	if (*k < n)
+		out[*k] = v;
+	(*k)++;
+	return 0;
+}
+
 /* A JSON array of exactly n counters. The arrays of a sample's steps are
  * most of a trace (cpus numbers each): as the writer writes them, digits
  * and commas only, they are read by a loop of their own; at anything else
@@ -496,28 +512,15 @@ int fp_trace_scan_u64_array(fp_trace_reader_t *r, uint64_t *out, size_t n,
 		}
 		if (k) {
 			/* after a comma: the element the loop stopped on */
-			uint64_t v = 0;
-
 			r->p = p;
 			first = false;
-			fp_trace_scan_ws(r);
-			if (fp_trace_scan_u64(r, &v, field))
+			if (_u64_item(r, out, n, &k, field))
 				return -1;
-			if (k < n)
-				out[k] = v;
-			k++;
 		}
 	}
-	while ((e = fp_trace_scan_element(r, &first, field)) > 0) {
-		uint64_t v = 0;
-
-		fp_trace_scan_ws(r);
-		if (fp_trace_scan_u64(r, &v, field))
+	while ((e = fp_trace_scan_element(r, &first, field)) > 0)
+		if (_u64_item(r, out, n, &k, field))
 			return -1;
-		if (k < n)
-			out[k] = v;
-		k++;
-	}
 	if (e < 0)
 		return -1;
 counted:
