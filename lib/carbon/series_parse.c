@@ -197,6 +197,18 @@ static int _add_sample(struct parser *p, unsigned lineno, time_t t, double v)
 	return 0;
 }
 
+/* A time field of a line, in ISO 8601. */
+static int _parse_time(struct parser *p, unsigned lineno, const char *field,
+		       const char *text, time_t *t)
+{
+	if (fp_iso8601_parse(text, t))
+		return fp_error_set(p->err, FP_EPARSE,
+				    "%s:%u: field '%s': '%s' is not an ISO "
+				    "8601 time",
+				    p->name, lineno, field, text);
+	return 0;
+}
+
 static int _parse_value(struct parser *p, unsigned lineno, const char *field,
 			const char *text, double *v)
 {
@@ -360,13 +372,8 @@ static int _parse_line(struct parser *p, unsigned lineno, char *line)
 				"%s:%u: expected 'iso8601,value', got "
 				"%zu fields",
 				p->name, lineno, n);
-		if (fp_iso8601_parse(f[0], &t))
-			return fp_error_set(
-				p->err, FP_EPARSE,
-				"%s:%u: field 'time': '%s' is not an "
-				"ISO 8601 time",
-				p->name, lineno, f[0]);
-		if (_parse_value(p, lineno, "value", f[1], &v))
+		if (_parse_time(p, lineno, "time", f[0], &t) ||
+		    _parse_value(p, lineno, "value", f[1], &v))
 			return -1;
 		return _add_sample(p, lineno, t, v);
 	}
@@ -390,12 +397,9 @@ static int _parse_line(struct parser *p, unsigned lineno, char *line)
 		if (!*f[p->col_value] || !strcasecmp(f[p->col_value], "ND"))
 			return 0;
 		if (p->col_time >= 0) {
-			if (fp_iso8601_parse(f[p->col_time], &t))
-				return fp_error_set(
-					p->err, FP_EPARSE,
-					"%s:%u: field 'Date - Heure': "
-					"'%s' is not an ISO 8601 time",
-					p->name, lineno, f[p->col_time]);
+			if (_parse_time(p, lineno, "Date - Heure",
+					f[p->col_time], &t))
+				return -1;
 			/* Read as UTC it would be one or two hours off. */
 			if (!strpbrk(f[p->col_time] + 10, "Z+-"))
 				return fp_error_set(
@@ -420,13 +424,8 @@ static int _parse_line(struct parser *p, unsigned lineno, char *line)
 		return fp_error_set(p->err, FP_EPARSE,
 				    "%s:%u: %zu fields, the header has more",
 				    p->name, lineno, n);
-	if (fp_iso8601_parse(f[p->col_time], &t))
-		return fp_error_set(
-			p->err, FP_EPARSE,
-			"%s:%u: field 'Datetime (UTC)': '%s' is not an "
-			"ISO 8601 time",
-			p->name, lineno, f[p->col_time]);
-	if (_parse_value(p, lineno,
+	if (_parse_time(p, lineno, "Datetime (UTC)", f[p->col_time], &t) ||
+	    _parse_value(p, lineno,
 			 p->kind == FP_INTENSITY_DIRECT
 				 ? "Carbon Intensity (direct)"
 				 : "Carbon Intensity (LCA)",
