@@ -22,6 +22,12 @@ bool fp_utf8_valid(const char *s, size_t len, size_t *bad);
  * NULL out; NULL when out of memory. The caller free()s it. */
 char *fp_utf8_escape(const char *s, bool *repaired);
 
+/* Every byte that is not part of valid UTF-8 written \xNN, and with
+ * controls also the control characters (C0, DEL, C1), each of their bytes;
+ * every backslash doubled, valid text otherwise as it is. NULL in, NULL out;
+ * NULL when out of memory. The caller free()s it. */
+char *fp_utf8_escape_bytes(const char *s, bool controls);
+
 #define FP_UTF8_REPLACEMENT "\xef\xbf\xbd" /* U+FFFD */
 
 #endif

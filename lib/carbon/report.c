@@ -511,38 +511,7 @@ void fp_report_put_complete(FILE *f, const fp_report_t *r)
 
 char *fp_report_escape(const char *s)
 {
-	size_t len, n = 0;
-	char *out;
-
-	if (!s)
-		return NULL;
-	len = strlen(s);
-	out = malloc(4 * len + 1);
-	if (!out)
-		return NULL;
-	for (size_t i = 0; i < len;) {
-		unsigned char ch = (unsigned char)s[i];
-		size_t k = fp_utf8_seq(s + i, len - i);
-
-		/* C1 controls are U+0080..U+009F: 0xc2 0x80..0x9f. */
-		if (ch < 0x20 || ch == 0x7f || !k ||
-		    (k == 2 && ch == 0xc2 && (unsigned char)s[i + 1] < 0xa0)) {
-			if (!k)
-				k = 1;
-			for (size_t b = 0; b < k; b++)
-				n += sprintf(out + n, "\\x%02x",
-					     (unsigned char)s[i + b]);
-		} else if (ch == '\\') {
-			out[n++] = '\\';
-			out[n++] = '\\';
-		} else {
-			memcpy(out + n, s + i, k);
-			n += k;
-		}
-		i += k;
-	}
-	out[n] = '\0';
-	return out;
+	return fp_utf8_escape_bytes(s, true);
 }
 
 const char *fp_report_local_time(time_t t, char *buf, size_t size)

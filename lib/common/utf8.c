@@ -59,39 +59,50 @@ bool fp_utf8_valid(const char *s, size_t len, size_t *bad)
 	return true;
 }
 
-char *fp_utf8_escape(const char *s, bool *repaired)
+char *fp_utf8_escape_bytes(const char *s, bool controls)
 {
-	size_t len, i = 0, o = 0, n;
+	size_t len, n = 0;
 	char *out;
 
-	if (repaired)
-		*repaired = false;
 	if (!s)
 		return NULL;
 	len = strlen(s);
-	if (fp_utf8_valid(s, len, NULL))
-		return strdup(s);
-	if (repaired)
-		*repaired = true;
 	out = malloc(4 * len + 1); /* each byte at most "\xNN" */
 	if (!out)
 		return NULL;
-	while (i < len) {
-		n = fp_utf8_seq(s + i, len - i);
-		if (!n) {
-			snprintf(out + o, 5, "\\x%02x", (unsigned char)s[i]);
-			o += 4;
-			i++;
-		} else if (s[i] == '\\') {
-			out[o++] = '\\';
-			out[o++] = '\\';
-			i++;
+	for (size_t i = 0; i < len;) {
+		unsigned char ch = (unsigned char)s[i];
+		size_t k = fp_utf8_seq(s + i, len - i);
+
+		/* C1 controls are U+0080..U+009F: 0xc2 0x80..0x9f. */
+		if (!k || (controls && (ch < 0x20 || ch == 0x7f ||
+					(k == 2 && ch == 0xc2 &&
+					 (unsigned char)s[i + 1] < 0xa0)))) {
+			if (!k)
+				k = 1;
+			for (size_t b = 0; b < k; b++)
+				n += (size_t)sprintf(out + n, "\\x%02x",
+						     (unsigned char)s[i + b]);
+		} else if (ch == '\\') {
+			out[n++] = '\\';
+			out[n++] = '\\';
 		} else {
-			memcpy(out + o, s + i, n);
-			o += n;
-			i += n;
+			memcpy(out + n, s + i, k);
+			n += k;
 		}
+		i += k;
 	}
-	out[o] = '\0';
+	out[n] = '\0';
 	return out;
+}
+
+char *fp_utf8_escape(const char *s, bool *repaired)
+{
+	bool valid = !s || fp_utf8_valid(s, strlen(s), NULL);
+
+	if (repaired)
+		*repaired = !valid;
+	if (valid)
+		return s ? strdup(s) : NULL;
+	return fp_utf8_escape_bytes(s, false);
 }

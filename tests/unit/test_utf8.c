@@ -85,6 +85,22 @@ static void test_invalid_bytes_are_escaped_and_backslashes_doubled(void **state)
 	free(s);
 }
 
+/* The byte escaper behind both: invalid bytes always, control characters
+ * (a tab, DEL, C1's U+0085 as its two bytes) only when asked. */
+static void test_escape_bytes_writes_controls_only_when_asked(void **state)
+{
+	const char *in = "a\tb\x7f\xc2\x85\\\xff\xc3\xa9";
+	char *plain = fp_utf8_escape_bytes(in, false);
+	char *ctl = fp_utf8_escape_bytes(in, true);
+
+	(void)state;
+	assert_string_equal(plain, "a\tb\x7f\xc2\x85\\\\\\xff\xc3\xa9");
+	assert_string_equal(ctl, "a\\x09b\\x7f\\xc2\\x85\\\\\\xff\xc3\xa9");
+	assert_null(fp_utf8_escape_bytes(NULL, true));
+	free(plain);
+	free(ctl);
+}
+
 static void test_escape_of_null_is_null(void **state)
 {
 	bool repaired = true;
@@ -104,6 +120,8 @@ int main(void)
 		cmocka_unit_test(test_valid_text_is_copied_unchanged),
 		cmocka_unit_test(
 			test_invalid_bytes_are_escaped_and_backslashes_doubled),
+		cmocka_unit_test(
+			test_escape_bytes_writes_controls_only_when_asked),
 		cmocka_unit_test(test_escape_of_null_is_null),
 	};
 
