@@ -971,8 +971,15 @@ typedef struct {
 } tally_t;
 
 /* Job ids per slurmdbd request for records and steps: one request per
- * batch instead of one per job, small enough for slurmdbd's SQL. */
-#define BATCH 256
+ * batch instead of one per job. Fewer than 200: slurmdbd asks MariaDB for
+ * them as three IN lists (id_job, het_job_id, id_array_job), and past its
+ * eq_range_index_dive_limit (200 by default, in MySQL too) the optimizer
+ * guesses each list's rows from the index statistics instead of looking; as
+ * het_job_id and id_array_job are 0 for nearly every job, it then expects
+ * the whole table and reads it all (0.9 s a request at a million jobs,
+ * against milliseconds through the indexes). */
+#define BATCH 192
+_Static_assert(BATCH < 200, "a batch's ids must stay index lookups");
 /* Below this many jobs per worker, a fork and a connection cost more than
  * they save. */
 #define MIN_PER_WORKER 16
